@@ -1,0 +1,388 @@
+"""Step 5 on apply: performs a plan's changes on the target, and nothing else.
+
+Users first, then groups and their memberships, then deprovisions. One failing object
+never stops the others: each ends as an `Outcome`, and the run ends with a summary.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import writes
+from reconciler.diff import AttrChange
+from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.model import Capabilities, Json, Kind, Target
+from reconciler.observe import find
+from reconciler.plan import Action, Change, Plan, phase
+from reconciler.redact import mask_attribute
+from reconciler.scim import Reply, ScimClient
+
+ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
+# Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
+PATCH_UNSUPPORTED = frozenset({400, 405, 501})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    key: str
+    action: Action
+    ok: bool
+    message: str = ""
+    target_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if not o.ok)
+
+    def counts(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action if a is not Action.NOOP}
+        for outcome in self.outcomes:
+            if outcome.ok:
+                counts[outcome.action.value] += 1
+        counts["failed"] = len(self.failed)
+        return counts
+
+
+class _Failed(Exception):
+    """One object's change could not be made; the message says why, on one line."""
+
+
+class Applier:
+    def __init__(self, client: ScimClient, target: Target, caps: Capabilities, log: Any) -> None:
+        self.client = client
+        self.target = target
+        self.caps = caps
+        self.log = log
+        self.ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+        # Learned during the run: which member-removal dialect the target accepts.
+        self.remove_dialect = "filter"
+
+    def run(self, plan: Plan) -> ApplyResult:
+        for change in plan.changes:
+            if change.kind is Kind.USER and change.target_id is not None:
+                self.ids[change.key] = change.target_id
+        outcomes: list[Outcome] = []
+        user_writes = [c for c in plan.changes if phase(c) == 0]
+        outcomes += self._parallel(user_writes, self._user)
+        deferred = [
+            c
+            for c in user_writes
+            if any(a.ref is not None and a.after is None for a in c.attributes)
+            and c.key in self.ids
+        ]
+        # A follow-up that sets references only matters to the summary when it fails.
+        outcomes += [o for o in self._parallel(deferred, self._references) if not o.ok]
+        outcomes += self._parallel([c for c in plan.changes if phase(c) == 1], self._group)
+        outcomes += self._parallel([c for c in plan.changes if phase(c) == 2], self._delete)
+        outcomes += self._parallel([c for c in plan.changes if phase(c) == 3], self._deprovision)
+        return ApplyResult(tuple(outcomes))
+
+    def _parallel(
+        self, changes: list[Change], work: Callable[[Change], str | None]
+    ) -> list[Outcome]:
+        if not changes:
+            return []
+        with ThreadPoolExecutor(max_workers=self.target.concurrency) as pool:
+            return list(pool.map(lambda c: self._one(c, work), changes))
+
+    def _one(self, change: Change, work: Callable[[Change], str | None]) -> Outcome:
+        try:
+            target_id = work(change)
+        except (ScimrecError, _Failed) as exc:
+            message = " ".join(str(exc).split())
+            self.log.error(
+                "failed",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                action=change.action.value,
+                outcome="failed",
+                error=message,
+            )
+            return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
+        self.log.info(
+            "applied",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            action=change.action.value,
+            outcome="ok",
+            target_id=target_id,
+        )
+        return Outcome(change.kind, change.key, change.action, True, "", target_id)
+
+    # -- writes, with their audit log -----------------------------------------------
+
+    def _write(
+        self,
+        change: Change,
+        method: str,
+        path: str,
+        send: Callable[[], Reply],
+        attributes: Iterable[AttrChange] = (),
+    ) -> Reply:
+        started = time.perf_counter()
+        status = 0
+        try:
+            reply = send()
+            status = reply.status
+            return reply
+        except ScimHTTPError as exc:
+            status = exc.status
+            raise
+        finally:
+            self.log.info(
+                "write",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                attributes=[
+                    {
+                        "path": a.path,
+                        "before": mask_attribute(a.path, a.before),
+                        "after": mask_attribute(a.path, a.after),
+                    }
+                    for a in attributes
+                ],
+            )
+
+    def _etag(self, change: Change) -> str | None:
+        return change.version if self.caps.etag else None
+
+    # -- users ---------------------------------------------------------------------
+
+    def _user(self, change: Change) -> str | None:
+        if change.action is Action.CREATE:
+            return self._create_user(change)
+        return self._update(change, change.attributes)
+
+    def _create_user(self, change: Change) -> str:
+        body = writes.user_create_body(change.attributes, self._ids())
+        try:
+            reply = self._write(
+                change,
+                "POST",
+                "/Users",
+                lambda: self.client.create("/Users", body),
+                change.attributes,
+            )
+        except ScimHTTPError as exc:
+            return self._create_failed(change, exc)
+        target_id = self._created_id(change, reply)
+        with self._lock:
+            self.ids[change.key] = target_id
+        return target_id
+
+    def _create_failed(self, change: Change, exc: ScimHTTPError) -> str:
+        """A create that failed or whose outcome is unknown: look before anything else.
+
+        A lost response (timeout, reset) may hide a create that succeeded, and a 409 means
+        the object exists but the import did not see it; either way, resending blindly
+        could make a duplicate, so the target is searched first.
+        """
+        if exc.status not in (0, 409):
+            raise exc
+        found = self._lookup(change)
+        if exc.status == 409:
+            where = f" (id {found})" if found else ""
+            raise _Failed(
+                f"{exc}; an object with the same {change.matched_on or 'key'} exists on the "
+                f"target{where} but was not in the listing: run plan again to adopt it"
+            )
+        if found is None:
+            raise _Failed(f"{exc}; the create may not have happened: run apply again")
+        with self._lock:
+            self.ids[change.key] = found
+        return found
+
+    def _created_id(self, change: Change, reply: Reply) -> str:
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if body.get("id"):
+            return str(body["id"])
+        location = reply.headers.get("location", "")
+        if location.rstrip("/"):
+            return location.rstrip("/").rsplit("/", 1)[-1]
+        found = self._lookup(change)
+        if found is None:
+            raise _Failed("the target accepted the create but sent neither a body nor a Location")
+        return found
+
+    def _lookup(self, change: Change) -> str | None:
+        endpoint = ENDPOINT[change.kind]
+        attribute = "userName" if change.kind is Kind.USER else "displayName"
+        value = next((a.after for a in change.attributes if a.path == attribute), change.key)
+        found = find(self.client, endpoint, attribute, str(value), self.target.page_size)
+        return found[0].id if len(found) == 1 else None
+
+    def _references(self, change: Change) -> str | None:
+        refs = [a for a in change.attributes if a.ref is not None and a.after is None]
+        target_id = self.ids[change.key]
+        ids = self._ids()
+        missing = [a.ref for a in refs if a.ref not in ids]
+        if missing:
+            raise _Failed(f"manager {missing[0]} was not created, so it cannot be set")
+        self._patch_or_put(change, f"/Users/{target_id}", refs, etag=None)
+        return target_id
+
+    def _update(self, change: Change, attributes: tuple[AttrChange, ...]) -> str | None:
+        if change.target_id is None:
+            raise _Failed("no target id to update")
+        path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+        ready = [a for a in attributes if not writes.unresolved(a, self._ids())]
+        if ready:
+            self._patch_or_put(change, path, ready, self._etag(change))
+        return change.target_id
+
+    def _patch_or_put(
+        self,
+        change: Change,
+        path: str,
+        attributes: list[AttrChange] | tuple[AttrChange, ...],
+        etag: str | None,
+    ) -> Reply:
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
+        ids = self._ids()
+        if self.caps.patch:
+            ops = writes.patch_operations(attributes, ids)
+            try:
+                return self._write(
+                    change, "PATCH", path, lambda: self.client.patch(path, ops, etag), attributes
+                )
+            except ScimHTTPError as exc:
+                if exc.status not in PATCH_UNSUPPORTED:
+                    raise
+                self.log.warning(
+                    "patch refused, using PUT",
+                    step="action",
+                    kind=change.kind.value,
+                    key=change.key,
+                    status=exc.status,
+                    detail=exc.detail,
+                )
+        current = self.client.get(path)
+        if not isinstance(current.body, dict):
+            raise _Failed(f"GET {path} returned no resource to merge into")
+        body = writes.merged_for_put(current.body, attributes, ids)
+        version = current.headers.get("etag") if self.caps.etag else None
+        return self._write(
+            change, "PUT", path, lambda: self.client.put(path, body, version), attributes
+        )
+
+    # -- groups --------------------------------------------------------------------
+
+    def _group(self, change: Change) -> str | None:
+        ids = self._ids()
+        adds = [m.id or ids.get(m.key or "") for m in change.members_add]
+        missing = [m.key for m, i in zip(change.members_add, adds, strict=True) if i is None]
+        add_ids = [i for i in adds if i is not None]
+        if change.action is Action.CREATE:
+            first = add_ids[: self.target.membership_chunk]
+            body = writes.group_create_body(change.attributes, first)
+            try:
+                reply = self._write(
+                    change,
+                    "POST",
+                    "/Groups",
+                    lambda: self.client.create("/Groups", body),
+                    change.attributes,
+                )
+            except ScimHTTPError as exc:
+                # Adopted after a lost response: add every member (adding is idempotent).
+                target_id = self._create_failed(change, exc)
+                rest = add_ids
+            else:
+                target_id = self._created_id(change, reply)
+                created = reply.body if isinstance(reply.body, dict) else None
+                # Some targets ignore members on POST: add what the answer does not show.
+                if created is not None:
+                    shown = _member_ids(created)
+                    rest = [i for i in add_ids if i not in shown]
+                else:
+                    rest = add_ids[len(first) :]
+        else:
+            target_id = change.target_id or ""
+            if change.attributes:
+                self._patch_or_put(
+                    change, f"/Groups/{target_id}", change.attributes, self._etag(change)
+                )
+            rest = add_ids
+        path = f"/Groups/{target_id}"
+        size = self.target.membership_chunk
+        for chunk in writes.chunks(rest, size):
+            ops = writes.add_members(chunk)
+            self._write(change, "PATCH", path, _sender(self.client, path, ops))
+        removes = [m.id for m in change.members_remove if m.id is not None]
+        for chunk in writes.chunks(removes, size):
+            self._remove_members(change, path, chunk)
+        if missing:
+            raise _Failed(f"member {missing[0]} has no target id (its create failed)")
+        return target_id
+
+    def _remove_members(self, change: Change, path: str, chunk: list[str]) -> None:
+        dialect = self.remove_dialect
+        ops = writes.remove_members(chunk, dialect)
+        try:
+            self._write(change, "PATCH", path, lambda: self.client.patch(path, ops, None))
+        except ScimHTTPError as exc:
+            if exc.status not in PATCH_UNSUPPORTED or dialect == "value":
+                raise
+            self.remove_dialect = "value"
+            self.log.warning(
+                "member removal by filter path refused, using a value list",
+                step="action",
+                kind="group",
+                key=change.key,
+                status=exc.status,
+            )
+            ops = writes.remove_members(chunk, "value")
+            self._write(change, "PATCH", path, lambda: self.client.patch(path, ops, None))
+
+    # -- deprovisioning --------------------------------------------------------------
+
+    def _deprovision(self, change: Change) -> str | None:
+        if change.action is Action.DISABLE:
+            return self._update(change, change.attributes)
+        return self._delete(change)
+
+    def _delete(self, change: Change) -> str | None:
+        path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+        try:
+            self._write(
+                change, "DELETE", path, lambda: self.client.delete(path, self._etag(change))
+            )
+        except ScimHTTPError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
+        return change.target_id
+
+    def _ids(self) -> Mapping[str, str]:
+        # Reading a dict while another thread inserts is safe in CPython; inserts hold the
+        # lock. No copy: a copy per write would make a large apply quadratic.
+        return self.ids
+
+
+def _member_ids(body: Mapping[str, Json]) -> set[str]:
+    members = body.get("members")
+    if not isinstance(members, list):
+        return set()
+    return {str(m.get("value")) for m in members if isinstance(m, dict)}
+
+
+def _sender(client: ScimClient, path: str, ops: list[dict[str, Json]]) -> Callable[[], Reply]:
+    return lambda: client.patch(path, ops, None)

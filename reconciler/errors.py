@@ -1,0 +1,67 @@
+"""The one exception tree of scimrec; every user-facing failure is one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ScimrecError(Exception):
+    """Base of every error that is the user's or the target's doing, not a bug.
+
+    The CLI prints `str(error)` on one line and exits 1; anything else is a bug (exit 3).
+    """
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """One problem in a spec file, located as `file:line:col`."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(ScimrecError):
+    """The spec is invalid; carries every issue found, not just the first."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.col, i.path, i.message))
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class UsageError(ScimrecError):
+    """A command-line mistake: unknown target, bad --only selector, missing environment variable."""
+
+
+class TargetError(ScimrecError):
+    """The target cannot be used at all: unreachable, refuses our credentials, or is not SCIM."""
+
+
+class ScimHTTPError(ScimrecError):
+    """A SCIM request got an error response; keeps what the server said about it."""
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        detail: str,
+        scim_type: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+        kind = f" ({scim_type})" if scim_type else ""
+        super().__init__(f"{method} {path} answered {status}{kind}: {detail}")
+
+
+class ScimProtocolError(ScimrecError):
+    """The target answered, but not in SCIM: HTML, invalid JSON, a body of the wrong shape."""

@@ -1,0 +1,59 @@
+"""structlog set-up: one event per step per object, JSON lines on stderr, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from typing import Any, TextIO
+
+import structlog
+
+from reconciler.redact import redact_processor
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+class _Stderr:
+    """Writes to whatever sys.stderr is at the moment (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure(level: str = "info", *, json_lines: bool | None = None) -> None:
+    """Configure once per run: JSON lines unless stderr is a terminal, then readable lines."""
+    stream: TextIO = _Stderr()  # type: ignore[assignment]
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            getattr(logging, level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def start_run(target: str) -> Any:
+    """A logger bound to a fresh run id and the target name, for every event of this run.
+
+    Bound on the logger rather than in contextvars, so that events from the apply's
+    worker threads carry them too.
+    """
+    return structlog.get_logger().bind(target=target, run_id=uuid.uuid4().hex[:12])

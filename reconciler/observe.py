@@ -1,0 +1,243 @@
+"""Steps 1 and 2 on the target side: `test_connection`, and reading what the target holds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import attributes as A
+from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
+from reconciler.match import normalise
+from reconciler.model import Capabilities, Json, Observed, Resource, Target
+from reconciler.scim import ScimClient
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+# With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
+MAX_PAGES = 100_000
+
+
+def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilities:
+    """Authorise with harmless requests and learn what the target says it supports.
+
+    Fails fast (TargetError) on a bad URL, refused credentials or a non-SCIM answer. A
+    filter that is rejected or not honoured is only noted: matching never relies on it.
+    """
+    try:
+        config = client.get("/ServiceProviderConfig")
+    except ScimHTTPError as exc:
+        raise _explain(exc, target) from None
+    except ScimProtocolError:
+        raise TargetError(
+            f"{target.url} does not look like a SCIM endpoint: /ServiceProviderConfig is not JSON"
+        ) from None
+    body = config.body if isinstance(config.body, dict) else {}
+    if not any(k in body for k in ("patch", "filter", "schemas")):
+        raise TargetError(
+            f"{target.url} does not look like a SCIM endpoint: "
+            "/ServiceProviderConfig has no SCIM fields"
+        )
+    caps = Capabilities(
+        patch=_supported(body, "patch", default=True),
+        etag=_supported(body, "etag"),
+        bulk=_supported(body, "bulk"),
+        filter_supported=_supported(body, "filter"),
+    )
+    probe = str(uuid.uuid4())
+    honoured = False
+    try:
+        reply = client.get("/Users", {"filter": f"userName eq {A.quote(probe)}", "count": 1})
+        listing = reply.body if isinstance(reply.body, dict) else {}
+        found = listing.get("Resources") or []
+        honoured = not found and listing.get("totalResults", 0) == 0
+        if not honoured:
+            log.warning(
+                "filter not honoured",
+                step="test_connection",
+                outcome="filter_ignored",
+                detail="a filter for a user that cannot exist returned users; "
+                "matching uses the full listing",
+            )
+    except ScimHTTPError as exc:
+        if exc.status in (401, 403):
+            raise _explain(exc, target) from None
+        if exc.status == 404:
+            raise _explain(exc, target) from None
+        log.warning(
+            "filter rejected",
+            step="test_connection",
+            outcome="filter_rejected",
+            status=exc.status,
+            detail="matching uses the full listing",
+        )
+    except ScimProtocolError as exc:
+        raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
+    caps = Capabilities(
+        patch=caps.patch,
+        etag=caps.etag,
+        bulk=caps.bulk,
+        filter_supported=caps.filter_supported,
+        filter_honoured=honoured,
+    )
+    log.info(
+        "connected",
+        step="test_connection",
+        outcome="ok",
+        patch=caps.patch,
+        etag=caps.etag,
+        bulk=caps.bulk,
+        filter_honoured=caps.filter_honoured,
+    )
+    return caps
+
+
+def _supported(body: Mapping[str, Json], feature: str, *, default: bool = False) -> bool:
+    value = body.get(feature)
+    if isinstance(value, dict) and isinstance(value.get("supported"), bool):
+        return bool(value["supported"])
+    return default
+
+
+def _explain(exc: ScimHTTPError, target: Target) -> TargetError:
+    if exc.status == 0:
+        return TargetError(f"cannot reach target '{target.name}' at {target.url}: {exc.detail}")
+    if exc.status == 401:
+        hint = f" (check {target.auth.token_env})" if target.auth.token_env else ""
+        return TargetError(f"target '{target.name}' refused our credentials (401){hint}")
+    if exc.status == 403:
+        return TargetError(
+            f"target '{target.name}' denied access (403): the credentials lack permission"
+        )
+    if exc.status == 404:
+        return TargetError(
+            f"{target.url} has no SCIM endpoint ({exc.method} {exc.path} answered 404): "
+            "is the base URL right? it usually ends in /scim/v2"
+        )
+    return TargetError(f"target '{target.name}' failed the connection test: {exc}")
+
+
+@dataclass(frozen=True)
+class Listing:
+    resources: tuple[Resource, ...]
+    complete: bool
+    notes: tuple[str, ...]
+    pages: int
+
+
+def read_all(client: ScimClient, endpoint: str, page_size: int) -> Listing:
+    """Read every resource of an endpoint with startIndex/count paging (RFC 7644 §3.4.2.4).
+
+    Stops on totalResults, on an empty page, on a page shorter than the server's page size,
+    and on a page that holds nothing new; the listing is marked incomplete when it stops
+    before reaching totalResults, so the plan can refuse to deprovision from a short read.
+    """
+    seen: dict[str, Resource] = {}
+    notes: list[str] = []
+    start, size, pages = 1, page_size, 0
+    total: int | None = None
+    complete = True
+    while pages < MAX_PAGES:
+        reply = client.get(endpoint, {"startIndex": start, "count": page_size})
+        pages += 1
+        body = reply.body
+        if not isinstance(body, dict):
+            raise ScimProtocolError(f"GET {endpoint} did not answer a ListResponse object")
+        items = body.get("Resources") or []
+        if not isinstance(items, list):
+            raise ScimProtocolError(f"GET {endpoint}: Resources is not a list")
+        reported = body.get("totalResults")
+        if isinstance(reported, int) and not isinstance(reported, bool):
+            total = reported
+        fresh = 0
+        for item in items:
+            resource = _resource(item)
+            if resource is None:
+                complete = False
+                notes.append(f"{endpoint}: a resource without an id was skipped")
+                continue
+            if resource.id not in seen:
+                fresh += 1
+                seen[resource.id] = resource
+        if not items:
+            break
+        if fresh == 0:
+            notes.append(f"{endpoint}: page at startIndex {start} repeated earlier resources")
+            complete = total is not None and len(seen) >= total
+            break
+        if total is not None and len(seen) >= total:
+            break
+        if pages == 1 and len(items) < page_size and total is not None and total > len(items):
+            # The server caps `count` (RFC 7644 §3.4.2.4 allows it): page by what it gives.
+            size = len(items)
+        elif len(items) < size:
+            break
+        start += len(items)
+    else:
+        notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
+        complete = False
+    if total is not None and len(seen) < total:
+        complete = False
+        notes.append(f"{endpoint}: read {len(seen)} resources but the target reports {total}")
+    return Listing(tuple(seen.values()), complete, tuple(notes), pages)
+
+
+def _resource(item: Json) -> Resource | None:
+    if not isinstance(item, dict) or item.get("id") in (None, ""):
+        return None
+    meta = item.get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    body = {k: v for k, v in item.items() if k != "meta"}
+    return Resource(str(item["id"]), body, version if isinstance(version, str) else None)
+
+
+def observe(client: ScimClient, target: Target, caps: Capabilities, log: Any) -> Observed:
+    """The import step on the target side: users and groups, each in one paged read."""
+    users = read_all(client, "/Users", target.page_size)
+    groups = read_all(client, "/Groups", target.page_size)
+    for kind, listing in (("user", users), ("group", groups)):
+        log.info(
+            "read target",
+            step="import",
+            kind=kind,
+            outcome="complete" if listing.complete else "incomplete",
+            count=len(listing.resources),
+            pages=listing.pages,
+        )
+        for note in listing.notes:
+            log.warning("short read", step="import", kind=kind, detail=note)
+    return Observed(
+        users=users.resources,
+        groups=groups.resources,
+        capabilities=caps,
+        complete=users.complete and groups.complete,
+        notes=users.notes + groups.notes,
+    )
+
+
+def find(
+    client: ScimClient, endpoint: str, attribute: str, value: str, page_size: int
+) -> list[Resource]:
+    """Resources whose `attribute` equals `value`, verified on our side.
+
+    Targets may ignore a filter (returning everything) or half-support it, so what a filter
+    returns is checked value by value; a rejected filter falls back to the full listing.
+    """
+    wanted = normalise(attribute, value)
+    try:
+        reply = client.get(
+            endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
+        )
+        body = reply.body if isinstance(reply.body, dict) else {}
+        items = body.get("Resources") or []
+        candidates = [r for r in (_resource(i) for i in items) if r is not None]
+    except ScimHTTPError as exc:
+        if exc.status not in (400, 403, 501):
+            raise
+        candidates = list(read_all(client, endpoint, page_size).resources)
+    out = []
+    for resource in candidates:
+        have = A.read(resource.body, attribute)
+        if isinstance(have, str) and normalise(attribute, have) == wanted:
+            out.append(resource)
+    return out

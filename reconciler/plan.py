@@ -1,0 +1,353 @@
+"""The plan as data: Action, Change, Plan, and `make_plan`, the pure heart of scimrec.
+
+`make_plan` runs steps 3-5 (scope, match, action) for every object. It does no I/O and
+reads no clock: the same spec and the same observed state always give the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.diff import AttrChange, diff_attributes
+from reconciler.match import Index, Match, match_all
+from reconciler.model import Declared, Json, Kind, Location, Observed, Resource, Spec, Target
+
+FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DISABLE = "disable"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+DEPROVISIONS = frozenset({Action.DISABLE, Action.DELETE})
+
+
+@dataclass(frozen=True)
+class Member:
+    """A group member: the declared user's key, its target id, or both."""
+
+    key: str | None
+    id: str | None
+
+    def to_json(self) -> dict[str, Json]:
+        return {"key": self.key, "id": self.id}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: Kind
+    key: str
+    action: Action
+    reason: str
+    target_id: str | None = None
+    matched_on: str | None = None
+    version: str | None = None
+    attributes: tuple[AttrChange, ...] = ()
+    members_add: tuple[Member, ...] = ()
+    members_remove: tuple[Member, ...] = ()
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        out: dict[str, Json] = {
+            "kind": self.kind.value,
+            "key": self.key,
+            "action": self.action.value,
+            "reason": self.reason,
+            "target_id": self.target_id,
+            "matched_on": self.matched_on,
+            "version": self.version,
+            "attributes": [
+                {"path": a.path, "before": a.before, "after": a.after}
+                | ({"ref": a.ref} if a.ref is not None else {})
+                for a in self.attributes
+            ],
+        }
+        if self.kind is Kind.GROUP:
+            out["members"] = {
+                "add": [m.to_json() for m in self.members_add],
+                "remove": [m.to_json() for m in self.members_remove],
+            }
+        if self.location is not None:
+            out["source"] = {
+                "file": self.location.file,
+                "line": self.location.line,
+                "col": self.location.col,
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class ObjectError:
+    kind: Kind
+    key: str
+    step: str
+    message: str
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "kind": self.kind.value,
+            "key": self.key,
+            "step": self.step,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: str
+    url: str
+    changes: tuple[Change, ...]
+    errors: tuple[ObjectError, ...] = ()
+    noop: int = 0
+    notes: tuple[str, ...] = ()
+    # Reasons a safety guard refuses the deprovisions in this plan (empty: none tripped).
+    guards: tuple[str, ...] = ()
+    matches: Mapping[tuple[Kind, str], Match] = field(default_factory=dict, compare=False)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        counts[Action.NOOP.value] += self.noop
+        counts["error"] = len(self.errors)
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "target": {"name": self.target, "url": self.url},
+            "summary": self.summary,
+            "changes": [c.to_json() for c in self.changes],
+            "errors": [e.to_json() for e in self.errors],
+            "guards": list(self.guards),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    # Restrict the plan to these (kind, key) objects, as `--only` asks; None means all.
+    only: frozenset[tuple[Kind, str]] | None = None
+
+
+_PHASE = {
+    (Kind.USER, Action.CREATE): 0,
+    (Kind.USER, Action.UPDATE): 0,
+    (Kind.GROUP, Action.CREATE): 1,
+    (Kind.GROUP, Action.UPDATE): 1,
+    (Kind.GROUP, Action.DELETE): 2,
+    (Kind.USER, Action.DISABLE): 3,
+    (Kind.USER, Action.DELETE): 3,
+}
+
+
+def phase(change: Change) -> int:
+    """Apply order: users, then groups (and memberships), then deprovisions."""
+    return _PHASE[(change.kind, change.action)]
+
+
+def make_plan(
+    spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
+) -> Plan:
+    options = options or PlanOptions()
+    users = [u for u in spec.users if _selected(options, u)]
+    groups = [g for g in spec.groups if _selected(options, g)]
+    user_matches = match_all(spec.users, Index(observed.users, target.user_matching))
+    group_matches = match_all(groups, Index(observed.groups, target.group_matching))
+    declared_users = {u.key: u for u in spec.users}
+
+    changes: list[Change] = []
+    errors: list[ObjectError] = []
+    noop = 0
+
+    def resolve(path: str, value: Json) -> tuple[Json, str | None]:
+        if path != "enterprise.manager" or not isinstance(value, str):
+            return value, None
+        match = user_matches.get(value)
+        return (match.resource.id if match and match.resource else None), value
+
+    for user in users:
+        match = user_matches[user.key]
+        if match.error:
+            errors.append(ObjectError(Kind.USER, user.key, "match", match.error, user.location))
+            continue
+        manager = user.attrs.get("enterprise.manager")
+        if isinstance(manager, str) and user_matches[manager].error:
+            errors.append(
+                ObjectError(
+                    Kind.USER,
+                    user.key,
+                    "match",
+                    f"manager '{manager}' could not be matched: {user_matches[manager].error}",
+                    user.location,
+                )
+            )
+            continue
+        change = _user_change(user, match, target, resolve)
+        if change is None:
+            noop += 1
+        else:
+            changes.append(change)
+
+    user_ids = {key: m.resource.id for key, m in user_matches.items() if m.resource is not None}
+    # Ids a membership diff must not remove: candidates of users whose match failed.
+    protected = {
+        cid
+        for key, m in user_matches.items()
+        if m.error and declared_users[key].present
+        for a in m.attempts
+        for cid in a.candidates
+    }
+    group_ids = {g.id for g in observed.groups}
+    names = {u.id: _user_name(u) for u in observed.users}
+    for group in groups:
+        match = group_matches[group.key]
+        if match.error:
+            errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
+            continue
+        change = _group_change(group, match, user_ids, protected, group_ids, names)
+        if change is None:
+            noop += 1
+        else:
+            changes.append(change)
+
+    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
+    notes = list(observed.notes)
+    matches = {
+        (Kind.USER, k): m for k, m in user_matches.items() if _selected_key(options, Kind.USER, k)
+    }
+    matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
+    return Plan(
+        target=target.name,
+        url=target.url,
+        changes=tuple(changes),
+        errors=tuple(errors),
+        noop=noop,
+        notes=tuple(notes),
+        matches=matches,
+    )
+
+
+def _user_name(resource: Resource) -> str | None:
+    value = resource.body.get("userName")
+    return value if isinstance(value, str) else None
+
+
+def _selected(options: PlanOptions, obj: Declared) -> bool:
+    return _selected_key(options, obj.kind, obj.key)
+
+
+def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
+    return options.only is None or (kind, key) in options.only
+
+
+Resolver = Callable[[str, Json], tuple[Json, str | None]]
+
+
+def _user_change(user: Declared, match: Match, target: Target, resolve: Resolver) -> Change | None:
+    found = match.resource
+    if not user.present:
+        if found is None:
+            return None
+        if target.deprovision == "delete":
+            return _change(user, match, Action.DELETE, "state: absent")
+        if found.body.get("active") is False:
+            return None
+        disable = (AttrChange("active", found.body.get("active"), False),)
+        return _change(user, match, Action.DISABLE, "state: absent", disable)
+    attrs = diff_attributes(user.attrs, found.body if found else {}, resolve)
+    if found is None:
+        # A create writes what is declared; explicit nulls have nothing to clear yet.
+        attrs = [a for a in attrs if a.after is not None or a.ref is not None]
+        secret = [AttrChange(p, None, v) for p, v in user.attrs.items() if p == "password" and v]
+        ordered = tuple(sorted(attrs + secret, key=lambda a: a.path))
+        return _change(user, match, Action.CREATE, "not found on target", ordered)
+    if not attrs:
+        return None
+    return _change(user, match, Action.UPDATE, "attributes differ", tuple(attrs))
+
+
+def _group_change(
+    group: Declared,
+    match: Match,
+    user_ids: Mapping[str, str],
+    protected: set[str],
+    group_ids: set[str],
+    names: Mapping[str, str | None],
+) -> Change | None:
+    found = match.resource
+    if not group.present:
+        return None if found is None else _change(group, match, Action.DELETE, "state: absent")
+    body = found.body if found else {}
+    attrs = diff_attributes(group.attrs, body)
+    adds: list[Member] = []
+    removes: list[Member] = []
+    if group.members is not None:
+        have = _member_ids(body)
+        want: set[str] = set()
+        for key in group.members:
+            uid = user_ids.get(key)
+            if uid is not None:
+                want.add(uid)
+            if uid is None or uid not in have:
+                adds.append(Member(key, uid))
+        key_of = {uid: key for key, uid in user_ids.items()}
+        for mid in sorted(have - want - protected - group_ids):
+            removes.append(Member(key_of.get(mid) or names.get(mid), mid))
+    if found is None:
+        attrs = [a for a in attrs if a.after is not None]
+        return _change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
+    if not attrs and not adds and not removes:
+        return None
+    reason = "attributes differ" if attrs else "members differ"
+    return _change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
+
+
+def _change(
+    obj: Declared,
+    match: Match,
+    action: Action,
+    reason: str,
+    attributes: tuple[AttrChange, ...] = (),
+    adds: list[Member] | None = None,
+    removes: list[Member] | None = None,
+) -> Change:
+    found = match.resource
+    return Change(
+        kind=obj.kind,
+        key=obj.key,
+        action=action,
+        reason=reason,
+        target_id=found.id if found else None,
+        matched_on=match.matched_on,
+        version=found.version if found else None,
+        attributes=attributes,
+        members_add=tuple(adds or ()),
+        members_remove=tuple(removes or ()),
+        location=obj.location,
+    )
+
+
+def _member_ids(body: Mapping[str, Json]) -> set[str]:
+    members = body.get("members")
+    if not isinstance(members, list):
+        return set()
+    return {
+        str(m["value"])
+        for m in members
+        if isinstance(m, Mapping)
+        and m.get("value") is not None
+        and str(m.get("type", "User")).lower() != "group"
+    }

@@ -1,0 +1,97 @@
+"""Renders a plan from its JSON form, so text and JSON can never disagree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler import attributes as A
+from reconciler.redact import MASK
+
+SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
+MAX_VALUE = 120
+
+
+def value_text(path: str, value: Any) -> str:
+    if path in A.SECRET_PATHS and value is not None:
+        return MASK
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if len(text) > MAX_VALUE:
+        text = text[: MAX_VALUE - 15] + f"… ({len(text)} chars)"
+    return text
+
+
+def summary_line(summary: Mapping[str, int]) -> str:
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, "
+        f"{summary['disable']} to disable, {summary['delete']} to delete."
+    )
+
+
+def _after_text(attr: Mapping[str, Any]) -> str:
+    if attr.get("ref") is not None:
+        known = (
+            f" (id {attr['after']})" if attr.get("after") is not None else " (created in this run)"
+        )
+        return f"{attr['ref']}{known}"
+    return value_text(attr["path"], attr["after"])
+
+
+def change_lines(change: Mapping[str, Any]) -> list[str]:
+    action = change["action"]
+    where = f"  (id {change['target_id']})" if change.get("target_id") else ""
+    lines = [f"  {SYMBOL[action]} {action} {change['kind']} {change['key']}{where}"]
+    attrs = change.get("attributes", [])
+    width = max((len(a["path"]) for a in attrs), default=0)
+    for attr in attrs:
+        label = attr["path"].ljust(width)
+        if action == "create":
+            lines.append(f"      {label}  {_after_text(attr)}")
+        else:
+            before = value_text(attr["path"], attr["before"])
+            lines.append(f"      {label}  {before} → {_after_text(attr)}")
+    members = change.get("members") or {}
+    for member in members.get("add", []):
+        lines.append(f"      + member {member['key'] or member['id']}")
+    for member in members.get("remove", []):
+        name = member["key"] or "(unknown user)"
+        lines.append(f"      - member {name} (id {member['id']})")
+    return lines
+
+
+def plan_text(plan: Mapping[str, Any]) -> str:
+    target = plan["target"]
+    out = [f'Target "{target["name"]}" ({target["url"]})', ""]
+    for note in plan.get("notes", []):
+        out.append(f"Note: {note}")
+    for change in plan["changes"]:
+        out.extend(change_lines(change))
+    if plan["changes"]:
+        out.append("")
+    for error in plan.get("errors", []):
+        out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {error['message']}")
+    for guard in plan.get("guards", []):
+        out.append(f"Guard: {guard}")
+    summary = plan["summary"]
+    if not plan["changes"] and not plan.get("errors"):
+        checked = summary["noop"]
+        out.append(f"No changes. The target matches the spec ({checked} objects checked).")
+    else:
+        line = summary_line(summary)
+        if summary.get("error"):
+            line = f"{line[:-1]}; {summary['error']} in error."
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def plan_json(plan: Mapping[str, Any]) -> str:
+    return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
+
+
+def apply_summary(counts: Mapping[str, int]) -> str:
+    head = "Apply complete" if not counts["failed"] else "Apply finished with failures"
+    return (
+        f"{head}: {counts['create']} created, {counts['update']} updated, "
+        f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed."
+    )

@@ -1,0 +1,130 @@
+"""Wires the five steps together for one target: the only place that runs them in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from reconciler import logs
+from reconciler.errors import UsageError
+from reconciler.match import Match
+from reconciler.model import Capabilities, Kind, Observed, Spec, Target
+from reconciler.observe import observe, test_connection
+from reconciler.plan import Plan, PlanOptions, make_plan
+from reconciler.safety import check_guards
+from reconciler.scim import ScimClient
+from reconciler.spec import load_spec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    spec: Spec
+    target: Target
+    client: ScimClient
+    caps: Capabilities
+    observed: Observed
+    plan: Plan
+    log: Any
+
+
+def pick_target(spec: Spec, name: str | None) -> Target:
+    if name is None:
+        if len(spec.targets) == 1:
+            return next(iter(spec.targets.values()))
+        known = ", ".join(sorted(spec.targets)) or "none"
+        raise UsageError(f"choose a target with --target (defined: {known})")
+    if name not in spec.targets:
+        known = ", ".join(sorted(spec.targets)) or "none"
+        raise UsageError(f"no target named '{name}' in the spec (defined: {known})")
+    return spec.targets[name]
+
+
+def parse_only(spec: Spec, selectors: tuple[str, ...]) -> frozenset[tuple[Kind, str]] | None:
+    """Resolve `--only user:KEY` selectors to declared keys (user keys are case-insensitive)."""
+    if not selectors:
+        return None
+    users = {u.key.casefold(): u.key for u in spec.users}
+    groups = {g.key.casefold(): g.key for g in spec.groups}
+    chosen: set[tuple[Kind, str]] = set()
+    for selector in selectors:
+        kind, sep, key = selector.partition(":")
+        if not sep or kind not in ("user", "group") or not key:
+            raise UsageError(f"--only expects user:KEY or group:KEY, got '{selector}'")
+        table = users if kind == "user" else groups
+        if key.casefold() not in table:
+            raise UsageError(f"--only {selector}: no such {kind} is declared in the spec")
+        chosen.add((Kind(kind), table[key.casefold()]))
+    return frozenset(chosen)
+
+
+def prepare(
+    specs: Path,
+    target_name: str | None,
+    *,
+    only: tuple[str, ...] = (),
+    allow_deletes: int = 0,
+    transport: httpx2.BaseTransport | None = None,
+) -> Prepared:
+    """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
+    spec = load_spec(specs)
+    target = pick_target(spec, target_name)
+    selection = parse_only(spec, only)
+    log = logs.start_run(target.name)
+    log.info(
+        "spec loaded",
+        step="import",
+        outcome="ok",
+        files=len(spec.files),
+        users=len(spec.users),
+        groups=len(spec.groups),
+    )
+    client = ScimClient.for_target(target, transport=transport)
+    caps = test_connection(client, target, log)
+    observed = observe(client, target, caps, log)
+    plan = make_plan(spec, target, observed, PlanOptions(only=selection))
+    plan = check_guards(plan, target, observed, allow_deletes)
+    log_steps(plan, spec, log)
+    return Prepared(spec, target, client, caps, observed, plan, log)
+
+
+def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
+    """One event per step per object (DESIGN §4): scope, match and the planned action."""
+    actions = {(c.kind, c.key): c for c in plan.changes}
+    errors = {(e.kind, e.key): e for e in plan.errors}
+    declared = {(Kind.USER, u.key): u for u in spec.users} | {
+        (Kind.GROUP, g.key): g for g in spec.groups
+    }
+    for (kind, key), match in plan.matches.items():
+        obj = declared[(kind, key)]
+        common = {"kind": kind.value, "key": key}
+        log.info(
+            "scope",
+            step="scope",
+            outcome="in_scope" if obj.present else "deprovision",
+            reason="declared" if obj.present else "state: absent",
+            **common,
+        )
+        log.info("match", step="match", **common, **_match_fields(match))
+        change = actions.get((kind, key))
+        error = errors.get((kind, key))
+        if error is not None:
+            log.error("action", step="action", outcome="error", error=error.message, **common)
+        else:
+            log.info(
+                "action",
+                step="action",
+                outcome=change.action.value if change else "noop",
+                planned=True,
+                **common,
+            )
+
+
+def _match_fields(match: Match) -> dict[str, Any]:
+    if match.error:
+        return {"outcome": "error", "error": match.error}
+    if match.resource is None:
+        return {"outcome": "unmatched"}
+    return {"outcome": "matched", "matched_on": match.matched_on, "target_id": match.resource.id}

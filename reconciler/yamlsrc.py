@@ -1,0 +1,143 @@
+"""Reads one YAML file safely into plain values plus the line and column of every entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import SpecIssue
+from reconciler.model import Json, Location
+
+# A spec of 100,000 users is about 20 MB; anything far past that is a mistake or an attack.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# Caps alias expansion ("billion laughs"): no honest spec expands to this many nodes.
+MAX_NODES = 5_000_000
+
+PathKey = tuple[str | int, ...]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A file's value, and where each mapping entry or list item starts."""
+
+    file: str
+    value: Json
+    marks: dict[PathKey, Location]
+
+    def loc(self, path: PathKey) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.marks.get(path[:end])
+            if found is not None:
+                return found
+        return Location(self.file, 1, 1)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
+    """Load `path`; on failure return no value and the issues that say why."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [SpecIssue(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
+    if size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [SpecIssue(display, line, col, "", "file is not valid UTF-8")]
+    return load_text(text, display)
+
+
+def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [SpecIssue(display, line, col, "", f"YAML syntax error: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, [SpecIssue(display, 1, 1, "", f"YAML error: {exc}")]
+    if node is None:
+        return Loaded(display, {}, {}), []
+    builder = _Builder(display)
+    try:
+        value = builder.build(node, ())
+    except _TooBig:
+        return None, [
+            SpecIssue(display, 1, 1, "", "too many YAML nodes (an alias that expands too far?)")
+        ]
+    return Loaded(display, value, builder.marks), builder.issues
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks: dict[PathKey, Location] = {}
+        self.issues: list[SpecIssue] = []
+        self.count = 0
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: PathKey) -> Json:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Json] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.issues.append(
+                        SpecIssue(
+                            self.file, *self._pos(key_node), dotted(path), "keys must be strings"
+                        )
+                    )
+                    continue
+                key = str(key_node.value)
+                child = (*path, key)
+                if key in out:
+                    self.issues.append(
+                        SpecIssue(self.file, *self._pos(key_node), dotted(child), "duplicate key")
+                    )
+                    continue
+                self.marks[child] = self._loc(key_node)
+                out[key] = self.build(value_node, child)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                self.marks[child] = self._loc(item)
+                items.append(self.build(item, child))
+            return items
+        value = _constructor.construct_object(node, deep=True)
+        if not isinstance(value, str | int | float | bool | type(None)):
+            # Dates and other YAML-only types stay as the text the user wrote.
+            return str(node.value)
+        return value
+
+    @staticmethod
+    def _pos(node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
