@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -163,10 +164,8 @@ def sandbox(host: str, port: int, token_env: str) -> int:
     server = Sandbox(host, port, token)
     auth = f"bearer token from {token_env}" if token else "no authentication"
     click.echo(f"Serving a SCIM 2.0 sandbox at {server.url} ({auth}); Ctrl-C stops it.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the sandbox stops
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: say so, keep the traceback out of the user's way
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback out of the way
         structlog.get_logger().debug("traceback", traceback=scrub(traceback.format_exc()))
         message = scrub(" ".join(str(exc).split()))
         click.echo(

@@ -10,7 +10,7 @@ other request, on any path, gets the same bare 401 django-scim2 would send.
 """
 
 import hmac
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
