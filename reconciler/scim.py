@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -308,4 +309,5 @@ def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPEr
 
 def _reason(exc: Exception) -> str:
     text = " ".join(str(exc).split())
+    text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
     return text or type(exc).__name__

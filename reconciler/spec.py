@@ -312,7 +312,6 @@ class _Checker:
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
-            before = len(self.issues)
             if key == "state":
                 continue
             if key in A.READ_ONLY:
@@ -340,14 +339,14 @@ class _Checker:
             else:
                 allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "state")
                 self.unknown(path, key, allowed, "user attribute")
-            ok = ok and len(self.issues) == before
         user_name = body.get("userName")
+        ok = isinstance(user_name, str) and bool(user_name.strip())
         if "userName" not in body:
             self.error(path, "missing 'userName'")
-            ok = False
         elif isinstance(user_name, str) and not user_name.strip():
             self.error((*path, "userName"), "userName must not be empty")
-            ok = False
+        # Kept for the cross-file checks even with attribute errors, so that duplicates
+        # and dangling references are reported in the same run; the spec is not used.
         if ok and state is not None:
             self.users.append(
                 Declared(
@@ -364,7 +363,6 @@ class _Checker:
         if not isinstance(body, dict):
             self.error(path, f"a group must be a mapping, got {_type_name(body)}")
             return
-        before = len(self.issues)
         attrs: dict[str, Json] = {}
         locs: dict[str, Location] = {}
         members: tuple[str, ...] | None = None
@@ -389,7 +387,7 @@ class _Checker:
             self.error(path, "missing 'displayName'")
         elif isinstance(name, str) and not name.strip():
             self.error((*path, "displayName"), "displayName must not be empty")
-        if len(self.issues) == before and state is not None:
+        if isinstance(name, str) and name.strip() and state is not None:
             self.groups.append(
                 Declared(
                     kind=Kind.GROUP,

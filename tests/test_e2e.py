@@ -6,20 +6,26 @@ Every scenario ends with the invariant: after apply, plan reports `No changes.`
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.cli import main
-from tests.conftest import Target, write_spec
+from tests.conftest import TOKEN_ENV, Target, write_spec
 
 pytestmark = pytest.mark.e2e
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; every output of the suite is checked for the secret."""
     code = main(list(args))
     out, err = capsys.readouterr()
+    token = os.environ[TOKEN_ENV]
+    assert token not in out
+    assert token not in err
+    assert "Traceback" not in out + err
     return code, out, err
 
 

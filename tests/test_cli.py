@@ -1,0 +1,135 @@
+"""CLI behaviour: exact stdout, stderr and exit codes, with no traceback for user errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from tests.conftest import Target, write_spec
+from tests.servers.launch import free_port
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_validate_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\nusers:\n  - userName: a@example.com\n")
+    (tmp_path / "b.yml").write_text("groups:\n  - displayName: G\n    members: [A@example.com]\n")
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert (code, out, err) == (
+        0, "Valid: 2 file(s), 1 user(s), 1 group(s), 0 target(s).\n", ""
+    )
+
+
+def test_validate_reports_every_error_with_file_line_col(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "users:\n"
+        "  - userName: a@example.com\n"
+        "    titel: Boss\n"
+        "  - userName: A@EXAMPLE.COM\n"
+        "    active: yes please\n"
+        "groups:\n"
+        "  - displayName: G\n"
+        "    members: [nobody@example.com]\n"
+    )
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert out == ""
+    name = spec.as_posix()
+    assert err.splitlines() == [
+        f"{name}:4:5: users[0].titel: unknown user attribute 'titel' (did you mean 'title'?)",
+        f"{name}:5:5: users[A@EXAMPLE.COM].userName: duplicate user: 'a@example.com' is "
+        f"already declared at {name}:3:5",
+        f"{name}:6:5: users[1].active: expected true or false, got a string",
+        f"{name}:9:5: groups[G].members: member 'nobody@example.com' is not a declared user",
+        "Error: 4 problems in the spec.",
+    ]
+
+
+def test_missing_spec_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "validate", str(tmp_path / "nope"))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == f"{tmp_path / 'nope'}:1:1: no such file or directory"
+
+
+def test_unknown_target_and_bad_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = Target("none", "http://127.0.0.1:9/scim/v2", "x")
+    specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
+    code, _, err = run(capsys, "plan", str(specs), "--target", "prod")
+    assert (code, err) == (1, "Error: no target named 'prod' in the spec (defined: e2e)\n")
+    code, _, err = run(capsys, "plan", str(specs), "--target", "e2e", "--only", "usr:a")
+    assert (code, err) == (1, "Error: --only expects user:KEY or group:KEY, got 'usr:a'\n")
+
+
+def test_missing_token_env(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("E2E_SCIM_TOKEN", raising=False)
+    target = Target("none", "http://127.0.0.1:9/scim/v2", "x")
+    specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
+    code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: environment variable E2E_SCIM_TOKEN (token_env of target 'e2e') is not set\n"
+    )
+
+
+def test_unreachable_target_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "unreachable-token")
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    specs = write_spec(tmp_path / "specs", Target("none", url, "x"), [{"userName": "a@x.io"}])
+    code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
+    assert (code, out) == (1, "")
+    assert err == f"Error: cannot connect to {url}: Connection refused\n"
+    assert err.count("\n") == 1
+    assert "unreachable-token" not in err
+
+
+@pytest.mark.e2e
+def test_wrong_token_is_refused_clearly(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "not-the-right-token")
+    specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
+    code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: target 'e2e' refused our credentials (401) (check E2E_SCIM_TOKEN)\n"
+    )
+
+
+@pytest.mark.e2e
+def test_not_a_scim_endpoint(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = target.url.rsplit("/v2", 1)[0] + "/nothing/here"
+    wrong = Target("x", base, target.token)
+    specs = write_spec(tmp_path / "specs", wrong, [{"userName": "a@x.io"}])
+    code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: ")
+    assert "SCIM" in err
+    assert err.count("\n") == 1
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--version"], capture_output=True, text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "scimrec, version 0.1.0")
