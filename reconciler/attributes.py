@@ -26,7 +26,6 @@ USER_SIMPLE: Final[Mapping[str, str]] = {
     "locale": STRING,
     "timezone": STRING,
     "active": BOOLEAN,
-    "password": STRING,
 }
 NAME_PARTS: Final = (
     "formatted",
@@ -76,6 +75,8 @@ READ_ONLY: Final[Mapping[str, str]] = {
     "meta": "meta is owned by the target",
     "groups": "a user's groups are read-only in SCIM; list the user under the group's members",
     "schemas": "schemas are written by scimrec",
+    # Specs live in Git, where no password belongs; targets behind SSO need none.
+    "password": "passwords are never declared in specs: scimrec does not manage passwords",
 }
 
 USER_MATCHABLE: Final = (

@@ -6,17 +6,23 @@ import contextlib
 import os
 import sys
 import traceback
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 import structlog
 
-from reconciler import __version__, logs, render
+from reconciler import __version__, logs, planfile, render
 from reconciler.apply import Applier
-from reconciler.errors import ScimrecError, SpecError
+from reconciler.drift import drift_report, drift_text, has_drift
+from reconciler.errors import ScimrecError, SpecError, UsageError
+from reconciler.explain import explain as explain_steps
+from reconciler.model import Capabilities, Target
+from reconciler.plan import Plan
 from reconciler.redact import scrub
-from reconciler.run import prepare
+from reconciler.run import connect, pick_target, prepare
+from reconciler.scim import ScimClient
 from reconciler.spec import load_spec
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -58,16 +64,29 @@ def validate(specs: Path) -> int:
     return EXIT_OK
 
 
+FORMATS = ["text", "json"]
+
+
 @cli.command()
 @specs_argument
 @target_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 2 when there are changes, 0 when there are none.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLANFILE",
+    help="Save the plan for `apply --plan PLANFILE`.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show the five steps for each --only object, down to the HTTP requests.",
 )
 @only_option
 @log_option
@@ -76,15 +95,36 @@ def plan(
     target: str | None,
     fmt: str,
     detailed_exitcode: bool,
+    out: Path | None,
+    explain: bool,
     only: tuple[str, ...],
     log_level: str,
 ) -> int:
-    """Show what apply would change on the target; writes nothing."""
+    """Show what apply would change on the target; writes nothing to it."""
     logs.configure(log_level)
+    if explain and not only:
+        raise UsageError("--explain needs --only KIND:KEY (the objects to explain)")
     prepared = prepare(specs, target, only=only)
     prepared.client.close()
     data = prepared.plan.to_json()
+    if explain:
+        declared = {(u.kind, u.key): u for u in (*prepared.spec.users, *prepared.spec.groups)}
+        click.echo(
+            explain_steps(
+                prepared.plan, declared, prepared.target, prepared.caps, prepared.observed
+            )
+        )
     click.echo(render.plan_json(data) if fmt == "json" else render.plan_text(data), nl=False)
+    if out is not None:
+        saved = planfile.to_json(
+            prepared.plan,
+            prepared.target,
+            prepared.observed,
+            prepared.spec.digest,
+            datetime.now(UTC),
+        )
+        planfile.write(out, saved)
+        click.echo(f"Saved the plan to {out}; apply it with: scimrec apply --plan {out}", err=True)
     if prepared.plan.errors:
         return EXIT_ERROR
     if detailed_exitcode and prepared.plan.has_changes:
@@ -93,8 +133,26 @@ def plan(
 
 
 @cli.command()
-@specs_argument
+@click.argument(
+    "specs",
+    required=False,
+    type=click.Path(path_type=Path, exists=False, file_okay=True, dir_okay=True),
+)
 @target_option
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLANFILE",
+    help="Apply exactly this saved plan, or refuse if stale.",
+)
+@click.option(
+    "--max-plan-age",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="Refuse a saved plan older than this (e.g. 30m, 12h, 2d).",
+)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--allow-deletes",
@@ -106,8 +164,10 @@ def plan(
 @only_option
 @log_option
 def apply(
-    specs: Path,
+    specs: Path | None,
     target: str | None,
+    plan_path: Path | None,
+    max_plan_age: str,
     auto_approve: bool,
     allow_deletes: int,
     only: tuple[str, ...],
@@ -115,33 +175,94 @@ def apply(
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
     logs.configure(log_level)
+    if plan_path is not None:
+        if only:
+            raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
+        return _apply_saved(
+            plan_path, specs, target, planfile.parse_duration(max_plan_age), auto_approve
+        )
+    if specs is None:
+        raise UsageError("apply needs SPECS, or --plan PLANFILE")
     prepared = prepare(specs, target, only=only, allow_deletes=allow_deletes)
-    plan_data = prepared.plan.to_json()
-    click.echo(render.plan_text(plan_data), nl=False)
-    if prepared.plan.guards:
-        prepared.client.close()
-        raise ScimrecError(f"refusing to apply: {prepared.plan.guards[0]}")
-    if not prepared.plan.has_changes:
-        prepared.client.close()
-        return EXIT_ERROR if prepared.plan.errors else EXIT_OK
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            prepared.client.close()
-            raise ScimrecError("apply needs --auto-approve when not run from a terminal")
-        if not click.confirm("Apply these changes?", default=False):
-            prepared.client.close()
-            click.echo("Apply cancelled; nothing was changed.")
-            return EXIT_ERROR
-    applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+    return _apply(
+        prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, auto_approve
+    )
+
+
+def _apply_saved(
+    path: Path, specs: Path | None, target: str | None, max_age: timedelta, auto_approve: bool
+) -> int:
+    saved = planfile.load(path)
+    if target is not None and target != saved.target.name:
+        raise ScimrecError(
+            f"refusing to apply: {path} was made for target '{saved.target.name}', not '{target}'"
+        )
+    if specs is not None:
+        spec_target = pick_target(load_spec(specs), saved.target.name)
+        if spec_target.url != saved.target.url:
+            raise ScimrecError(
+                f"refusing to apply: {path} was made against {saved.target.url}, but the spec's "
+                f"target '{saved.target.name}' is now {spec_target.url}"
+            )
+    connected = connect(saved.target)
+    reasons = planfile.stale_reasons(saved, connected.observed, datetime.now(UTC), max_age)
+    if reasons:
+        connected.client.close()
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        raise ScimrecError(
+            f"refusing to apply a stale plan: {reasons[0]}{more}; nothing was written. "
+            "Make a new plan."
+        )
+    return _apply(
+        saved.plan, connected.client, saved.target, connected.caps, connected.log, auto_approve
+    )
+
+
+def _apply(
+    plan: Plan,
+    client: ScimClient,
+    target: Target,
+    caps: Capabilities,
+    log: Any,
+    auto_approve: bool,
+) -> int:
+    click.echo(render.plan_text(plan.to_json()), nl=False)
     try:
-        result = applier.run(prepared.plan)
+        if plan.guards:
+            raise ScimrecError(f"refusing to apply: {plan.guards[0]}; nothing was written")
+        if not plan.has_changes:
+            return EXIT_ERROR if plan.errors else EXIT_OK
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise ScimrecError("apply needs --auto-approve when not run from a terminal")
+            if not click.confirm("Apply these changes?", default=False):
+                click.echo("Apply cancelled; nothing was changed.")
+                return EXIT_ERROR
+        result = Applier(client, target, caps, log).run(plan)
     finally:
-        prepared.client.close()
+        client.close()
     click.echo("")
     for outcome in result.failed:
         click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
     click.echo(render.apply_summary(result.counts()))
-    return EXIT_ERROR if result.failed or prepared.plan.errors else EXIT_OK
+    return EXIT_ERROR if result.failed or plan.errors else EXIT_OK
+
+
+@cli.command()
+@specs_argument
+@target_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@log_option
+def drift(specs: Path, target: str | None, fmt: str, log_level: str) -> int:
+    """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift."""
+    logs.configure(log_level)
+    prepared = prepare(specs, target)
+    prepared.client.close()
+    report = drift_report(prepared.plan, prepared.observed)
+    click.echo(render.plan_json(report) if fmt == "json" else drift_text(report), nl=False)
+    if prepared.plan.errors:
+        return EXIT_ERROR
+    return EXIT_CHANGES if has_drift(report) else EXIT_OK
 
 
 @cli.command()

@@ -271,8 +271,7 @@ def _user_change(user: Declared, match: Match, target: Target, resolve: Resolver
     if found is None:
         # A create writes what is declared; explicit nulls have nothing to clear yet.
         attrs = [a for a in attrs if a.after is not None or a.ref is not None]
-        secret = [AttrChange(p, None, v) for p, v in user.attrs.items() if p == "password" and v]
-        ordered = tuple(sorted(attrs + secret, key=lambda a: a.path))
+        ordered = tuple(sorted(attrs, key=lambda a: a.path))
         return _change(user, match, Action.CREATE, "not found on target", ordered)
     if not attrs:
         return None
@@ -351,3 +350,49 @@ def _member_ids(body: Mapping[str, Json]) -> set[str]:
         and m.get("value") is not None
         and str(m.get("type", "User")).lower() != "group"
     }
+
+
+def plan_from_json(data: Mapping[str, Json]) -> Plan:
+    """Rebuild a Plan from its JSON form (a saved plan file); the inverse of Plan.to_json."""
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+    changes = []
+    for item in data["changes"]:
+        members = item.get("members") or {}
+        source = item.get("source")
+        changes.append(
+            Change(
+                kind=Kind(item["kind"]),
+                key=item["key"],
+                action=Action(item["action"]),
+                reason=item.get("reason", ""),
+                target_id=item.get("target_id"),
+                matched_on=item.get("matched_on"),
+                version=item.get("version"),
+                attributes=tuple(
+                    AttrChange(a["path"], a.get("before"), a.get("after"), a.get("ref"))
+                    for a in item.get("attributes", [])
+                ),
+                members_add=tuple(
+                    Member(m.get("key"), m.get("id")) for m in members.get("add", [])
+                ),
+                members_remove=tuple(
+                    Member(m.get("key"), m.get("id")) for m in members.get("remove", [])
+                ),
+                location=Location(source["file"], source["line"], source["col"])
+                if source
+                else None,
+            )
+        )
+    errors = tuple(
+        ObjectError(Kind(e["kind"]), e["key"], e["step"], e["message"]) for e in data["errors"]
+    )
+    return Plan(
+        target=data["target"]["name"],
+        url=data["target"]["url"],
+        changes=tuple(changes),
+        errors=errors,
+        noop=int(data["summary"].get("noop", 0)),
+        notes=tuple(data.get("notes", [])),
+        guards=tuple(data.get("guards", [])),
+    )

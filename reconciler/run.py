@@ -81,13 +81,34 @@ def prepare(
         users=len(spec.users),
         groups=len(spec.groups),
     )
-    client = ScimClient.for_target(target, transport=transport)
-    caps = test_connection(client, target, log)
-    observed = observe(client, target, caps, log)
-    plan = make_plan(spec, target, observed, PlanOptions(only=selection))
-    plan = check_guards(plan, target, observed, allow_deletes)
+    connected = connect(target, transport=transport, log=log)
+    plan = make_plan(spec, target, connected.observed, PlanOptions(only=selection))
+    plan = check_guards(plan, target, connected.observed, allow_deletes)
     log_steps(plan, spec, log)
-    return Prepared(spec, target, client, caps, observed, plan, log)
+    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+
+
+@dataclass(frozen=True)
+class Connected:
+    client: ScimClient
+    caps: Capabilities
+    observed: Observed
+    log: Any
+
+
+def connect(
+    target: Target, *, transport: httpx2.BaseTransport | None = None, log: Any = None
+) -> Connected:
+    """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
+    log = log if log is not None else logs.start_run(target.name)
+    client = ScimClient.for_target(target, transport=transport)
+    try:
+        caps = test_connection(client, target, log)
+        observed = observe(client, target, caps, log)
+    except BaseException:
+        client.close()
+        raise
+    return Connected(client, caps, observed, log)
 
 
 def log_steps(plan: Plan, spec: Spec, log: Any) -> None:

@@ -19,11 +19,10 @@ import httpx2
 import stamina
 
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError, UsageError
-from reconciler.model import Json, Target
+from reconciler.model import PATCH_OP, Json, Target
 from reconciler.redact import register_secret
 
 SCIM_JSON = "application/scim+json"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 # 429 and 503 mean "not processed, come back later" (RFC 6585 §4, RFC 9110 §15.6.4),
 # so even a create may be resent; 502/504 leave a create's outcome unknown.
