@@ -1,0 +1,184 @@
+"""Saved plans, drift audits and on-demand runs, end to end on the real servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Target, write_spec
+from tests.test_e2e import assert_converged, by_name, listing, person, run
+
+pytestmark = pytest.mark.e2e
+
+
+def team(target: Target) -> list[dict[str, Any]]:
+    return [
+        person(target, "alice@example.com", "Alice", "Wong"),
+        person(target, "bob@example.com", "Bob", "Martin"),
+    ]
+
+
+def test_saved_plan_refused_when_target_changed_then_applied_then_replay_refused(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = team(target)
+    specs = write_spec(tmp_path / "specs", target, users)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[0]["name"]["givenName"] = "Alicia"
+    write_spec(tmp_path / "specs", target, users)
+    planfile = tmp_path / "plan.json"
+
+    code, _, err = run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))
+    assert code == 0
+    assert f"Saved the plan to {planfile}" in err
+    saved = json.loads(planfile.read_text())
+    assert [s["key"] for s in saved["seen"]] == ["alice@example.com"]
+    assert target.token not in planfile.read_text()
+
+    # Out of band: someone edits alice on the target after the plan was made.
+    alice = by_name(target)["alice@example.com"]
+    with target.http() as http:
+        body = {k: v for k, v in alice.items() if k not in ("meta", "groups")}
+        body["name"] = {**body["name"], "familyName": "Changed"}
+        assert http.put(f"/Users/{alice['id']}", json=body).status_code == 200
+    before = by_name(target)
+
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    assert code == 1
+    assert "refusing to apply a stale plan: user alice@example.com" in err
+    assert "changed on the target since the plan" in err
+    assert by_name(target) == before  # nothing written
+
+    # A fresh plan applies, and replaying that same plan file is refused.
+    assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
+    code, out, _ = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    assert code == 0
+    assert "Apply complete: 0 created, 1 updated" in out
+    assert by_name(target)["alice@example.com"]["name"]["givenName"] == "Alicia"
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    assert code == 1
+    assert "refusing to apply a stale plan" in err
+
+
+def test_saved_plan_refused_for_another_target_or_too_old(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = write_spec(tmp_path / "specs", target, team(target))
+    planfile = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
+
+    code, _, err = run(
+        capsys, "apply", "--plan", str(planfile), "--target", "prod", "--auto-approve"
+    )
+    assert (code, err) == (
+        1,
+        f"Error: refusing to apply: {planfile} was made for target 'e2e', not 'prod'\n",
+    )
+    saved = json.loads(planfile.read_text())
+    saved["created_at"] = "2020-01-01T00:00:00+00:00"
+    planfile.write_text(json.dumps(saved))
+    code, _, err = run(
+        capsys,
+        "apply",
+        "--plan",
+        str(planfile),
+        "--auto-approve",
+        "--max-plan-age",
+        "12h",
+        "--log-level",
+        "error",
+    )
+    assert code == 1
+    assert "older than the maximum 12h00m" in err
+    assert listing(target, "/Users") == []
+
+
+def test_drift_buckets(target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = [*team(target), person(target, "carol@example.com", "Carol", "Diaz")]
+    specs = write_spec(tmp_path / "specs", target, users)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e")
+    assert code == 0
+    assert "Drift: 0 changed, 0 missing, 0 unmanaged; 3 in sync of 3 checked." in out
+
+    on_target = by_name(target)
+    with target.http() as http:
+        alice = on_target["alice@example.com"]
+        ops = [{"op": "replace", "path": "name.familyName", "value": "Drifted"}]
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}
+        assert http.patch(f"/Users/{alice['id']}", json=patch).status_code in (200, 204)
+        assert http.delete(f"/Users/{on_target['bob@example.com']['id']}").status_code == 204
+        extra = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "intruder@example.com",
+        }
+        assert http.post("/Users", json=extra).status_code == 201
+
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e", "--format", "json")
+    assert code == 2
+    report = json.loads(out)
+    assert report["summary"] == {
+        "checked": 4,
+        "in_sync": 1,
+        "changed": 1,
+        "missing": 1,
+        "unmanaged": 1,
+        "error": 0,
+    }
+    [changed] = report["changed"]
+    assert (changed["key"], changed["attributes"]) == (
+        "alice@example.com",
+        [{"path": "name.familyName", "before": "Drifted", "after": "Wong"}],
+    )
+    assert report["missing"] == [{"kind": "user", "key": "bob@example.com"}]
+    assert [u["name"] for u in report["unmanaged"]] == ["intruder@example.com"]
+    assert len(listing(target, "/Users")) == 3  # drift is read-only
+
+
+def test_only_touches_only_the_chosen_object(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = team(target)
+    specs = write_spec(
+        tmp_path / "specs",
+        target,
+        users,
+        [{"displayName": "Team", "members": ["alice@example.com", "bob@example.com"]}],
+    )
+    code, out, _ = run(
+        capsys,
+        "plan",
+        str(specs),
+        "--target",
+        "e2e",
+        "--only",
+        "user:ALICE@example.com",
+        "--explain",
+    )
+    assert code == 0
+    assert "4 match: attributes in precedence order" in out
+    assert "POST " + target.url + "/Users" in out
+    assert "Authorization: Bearer ***" in out
+    assert target.token not in out
+    assert listing(target, "/Users") == []  # explain is read-only
+
+    code, out, _ = run(
+        capsys,
+        "apply",
+        str(specs),
+        "--target",
+        "e2e",
+        "--auto-approve",
+        "--only",
+        "user:alice@example.com",
+    )
+    assert code == 0
+    assert "Apply complete: 1 created" in out
+    assert sorted(by_name(target)) == ["alice@example.com"]
+    assert listing(target, "/Groups") == []
+
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    assert_converged(capsys, specs)
