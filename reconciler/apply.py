@@ -19,7 +19,7 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.model import Capabilities, Json, Kind, Target
 from reconciler.observe import find
 from reconciler.plan import Action, Change, Plan, phase
-from reconciler.redact import mask_attribute
+from reconciler.redact import mask_attribute, scrub
 from reconciler.scim import Reply, ScimClient
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
@@ -68,8 +68,11 @@ class Applier:
         self._lock = threading.Lock()
         # Learned during the run: which member-removal dialect the target accepts.
         self.remove_dialect = "filter"
+        # After a short read an unseen object may exist: search before each create.
+        self.look_before_create = False
 
     def run(self, plan: Plan) -> ApplyResult:
+        self.look_before_create = not plan.complete_read
         for change in plan.changes:
             if change.kind is Kind.USER and change.target_id is not None:
                 self.ids[change.key] = change.target_id
@@ -101,7 +104,7 @@ class Applier:
         try:
             target_id = work(change)
         except (ScimrecError, _Failed) as exc:
-            message = " ".join(str(exc).split())
+            message = scrub(" ".join(str(exc).split()))
             self.log.error(
                 "failed",
                 step="action",
@@ -172,7 +175,17 @@ class Applier:
             return self._create_user(change)
         return self._update(change, change.attributes)
 
+    def _refuse_if_exists(self, change: Change) -> None:
+        if self.look_before_create:
+            found = self._lookup(change)
+            if found is not None:
+                raise _Failed(
+                    f"exists on the target (id {found}) but was missing from its listing: "
+                    "not created; run plan again"
+                )
+
     def _create_user(self, change: Change) -> str:
+        self._refuse_if_exists(change)
         body = writes.user_create_body(change.attributes, self._ids())
         try:
             reply = self._write(
@@ -196,7 +209,7 @@ class Applier:
         the object exists but the import did not see it; either way, resending blindly
         could make a duplicate, so the target is searched first.
         """
-        if exc.status not in (0, 409):
+        if exc.status not in (0, 409, 502, 504):
             raise exc
         found = self._lookup(change)
         if exc.status == 409:
@@ -292,6 +305,7 @@ class Applier:
         missing = [m.key for m, i in zip(change.members_add, adds, strict=True) if i is None]
         add_ids = [i for i in adds if i is not None]
         if change.action is Action.CREATE:
+            self._refuse_if_exists(change)
             first = add_ids[: self.target.membership_chunk]
             body = writes.group_create_body(change.attributes, first)
             try:

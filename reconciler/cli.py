@@ -243,7 +243,7 @@ def _apply(
         client.close()
     click.echo("")
     for outcome in result.failed:
-        click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
+        click.echo(scrub(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}"))
     click.echo(render.apply_summary(result.counts()))
     return EXIT_ERROR if result.failed or plan.errors else EXIT_OK
 

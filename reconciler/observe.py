@@ -167,8 +167,9 @@ def read_all(client: ScimClient, endpoint: str, page_size: int) -> Listing:
             break
         if total is not None and len(seen) >= total:
             break
-        if pages == 1 and len(items) < page_size and total is not None and total > len(items):
-            # The server caps `count` (RFC 7644 §3.4.2.4 allows it): page by what it gives.
+        if pages == 1 and len(items) < page_size and (total is None or total > len(items)):
+            # The server may cap `count` (RFC 7644 §3.4.2.4 allows it): page by what it
+            # gives. Without totalResults that costs one more request to see the end.
             size = len(items)
         elif len(items) < size:
             break
@@ -231,13 +232,20 @@ def find(
         body = reply.body if isinstance(reply.body, dict) else {}
         items = body.get("Resources") or []
         candidates = [r for r in (_resource(i) for i in items) if r is not None]
+        total = body.get("totalResults")
+        trusted = all(_has(r, attribute, wanted) for r in candidates) and not (
+            isinstance(total, int) and total > len(candidates)
+        )
     except ScimHTTPError as exc:
         if exc.status not in (400, 403, 501):
             raise
+        trusted = False
+    if not trusted:
+        # The filter was rejected, ignored or answered in pages: read everything instead.
         candidates = list(read_all(client, endpoint, page_size).resources)
-    out = []
-    for resource in candidates:
-        have = A.read(resource.body, attribute)
-        if isinstance(have, str) and normalise(attribute, have) == wanted:
-            out.append(resource)
-    return out
+    return [r for r in candidates if _has(r, attribute, wanted)]
+
+
+def _has(resource: Resource, attribute: str, wanted: str) -> bool:
+    have = A.read(resource.body, attribute)
+    return isinstance(have, str) and normalise(attribute, have) == wanted

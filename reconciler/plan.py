@@ -6,6 +6,7 @@ reads no clock: the same spec and the same observed state always give the same p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -109,6 +110,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     # Reasons a safety guard refuses the deprovisions in this plan (empty: none tripped).
     guards: tuple[str, ...] = ()
+    # False when the target's listing ended early: apply then looks before each create.
+    complete_read: bool = True
     matches: Mapping[tuple[Kind, str], Match] = field(default_factory=dict, compare=False)
 
     @property
@@ -133,6 +136,7 @@ class Plan:
             "errors": [e.to_json() for e in self.errors],
             "guards": list(self.guards),
             "notes": list(self.notes),
+            "complete_read": self.complete_read,
         }
 
 
@@ -223,8 +227,15 @@ def make_plan(
         else:
             changes.append(change)
 
-    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     notes = list(observed.notes)
+    if not observed.complete:
+        changes, withheld = _withhold_removals(changes)
+        if withheld:
+            notes.append(
+                f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
+                "removal(s) are withheld from this plan; creates are checked on the target first"
+            )
+    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     matches = {
         (Kind.USER, k): m for k, m in user_matches.items() if _selected_key(options, Kind.USER, k)
     }
@@ -237,7 +248,28 @@ def make_plan(
         noop=noop,
         notes=tuple(notes),
         matches=matches,
+        complete_read=observed.complete,
     )
+
+
+def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:
+    """An object missing from a short read may exist: never remove or deprovision from one."""
+    kept: list[Change] = []
+    withheld = 0
+    for change in changes:
+        if change.action in DEPROVISIONS:
+            withheld += 1
+            continue
+        if change.members_remove:
+            withheld += len(change.members_remove)
+            trimmed = dataclasses.replace(change, members_remove=())
+            empty = not trimmed.attributes and not trimmed.members_add
+            if trimmed.action is Action.UPDATE and empty:
+                continue
+            kept.append(trimmed)
+            continue
+        kept.append(change)
+    return kept, withheld
 
 
 def _user_name(resource: Resource) -> str | None:
@@ -395,4 +427,5 @@ def plan_from_json(data: Mapping[str, Json]) -> Plan:
         noop=int(data["summary"].get("noop", 0)),
         notes=tuple(data.get("notes", [])),
         guards=tuple(data.get("guards", [])),
+        complete_read=bool(data.get("complete_read", True)),
     )

@@ -20,7 +20,7 @@ import stamina
 
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError, UsageError
 from reconciler.model import PATCH_OP, Json, Target
-from reconciler.redact import register_secret
+from reconciler.redact import register_secret, scrub
 
 SCIM_JSON = "application/scim+json"
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
@@ -303,7 +303,8 @@ def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPEr
             if not text
             else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
         )
-    return ScimHTTPError(method, path, response.status_code, detail, scim_type)
+    # A server may echo our request, Authorization header included: never keep a secret.
+    return ScimHTTPError(method, path, response.status_code, scrub(detail), scim_type)
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,372 @@
+"""An in-memory SCIM 2.0 service with switchable faults, served as an httpx2 MockTransport.
+
+Only for fault-injection tests (DESIGN §8): it behaves like a small, RFC 7644-shaped target
+until told to misbehave (answer an error, drop a response, ignore a filter, cap a page).
+End-to-end behaviour against real servers is tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+
+BASE_URL = "https://scim.test/scim/v2"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+_FILTER = re.compile(r'^\s*([\w.:]+)\s+eq\s+(".*")\s*$', re.IGNORECASE)
+_MEMBER_FILTER = re.compile(r'^members\[value eq (".*")\]$')
+_CASE_INSENSITIVE = frozenset({"username"})
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    params: Mapping[str, str]
+    body: Any
+    headers: Mapping[str, str]
+
+
+@dataclass
+class Fault:
+    """Answer (or raise) instead of serving, for requests that match, `times` times."""
+
+    method: str
+    path: str  # fnmatch pattern over the path below the base URL, e.g. "/Users/*"
+    times: int = 1
+    status: int = 500
+    body: Any = None  # JSON body; `text` wins when set
+    text: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    exc: Exception | None = None
+    after: bool = False  # serve the request first, then fail (a lost or garbled response)
+    when: Callable[[Seen], bool] | None = None
+
+    def matches(self, seen: Seen) -> bool:
+        if self.times <= 0 or seen.method != self.method:
+            return False
+        if not fnmatch.fnmatchcase(seen.path, self.path):
+            return False
+        return self.when is None or self.when(seen)
+
+
+def scim_error(status: int, detail: str, scim_type: str | None = None) -> httpx2.Response:
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return httpx2.Response(status, json=body, headers={"Content-Type": "application/scim+json"})
+
+
+class FakeScim:
+    """A SCIM service provider in memory; attributes switch its quirks on and off."""
+
+    def __init__(self, *, token: str | None = None) -> None:
+        self.token = token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self.requests: list[Seen] = []
+        self.config: dict[str, Any] = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": True},
+            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": True, "maxResults": 200},
+            "changePassword": {"supported": False},
+            "sort": {"supported": False},
+            "etag": {"supported": False},
+        }
+        # Quirks seen in real targets.
+        self.ignore_filter = False  # a filter returns every resource
+        self.reject_filter = False  # any filter is answered 400 invalidFilter
+        self.ignore_start_index = False  # every page starts at the first resource
+        self.max_count: int | None = None  # the server caps `count`
+        self.omit_total = False  # ListResponse without totalResults
+        self.total_override: int | None = None  # totalResults that lies
+        self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
+        self.patch_status = 200  # 204: PATCH answers with no body
+        self.patch_unsupported = False  # PATCH answered 501
+        self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
+        self.create_without_body = False  # 201 with no body and no Location
+        self.echo_authorization = False  # error details repeat the Authorization header
+        self._ids = itertools.count(1)
+        self._version = itertools.count(1)
+        self._lock = threading.Lock()
+
+    # -- set-up and inspection ----------------------------------------------------------
+
+    @property
+    def transport(self) -> httpx2.MockTransport:
+        return httpx2.MockTransport(self.handle)
+
+    def client(self) -> httpx2.Client:
+        return httpx2.Client(transport=self.transport)
+
+    def add_user(self, user_name: str, **attrs: Any) -> str:
+        uid = f"u{next(self._ids)}"
+        body = {"schemas": [USER_SCHEMA], "userName": user_name, **attrs}
+        self.users[uid] = self._stamp("User", uid, body)
+        return uid
+
+    def add_group(self, display_name: str, members: list[str] | None = None) -> str:
+        gid = f"g{next(self._ids)}"
+        body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
+        if members is not None:
+            body["members"] = [{"value": m} for m in members]
+        self.groups[gid] = self._stamp("Group", gid, body)
+        return gid
+
+    def fail(self, method: str, path: str, **kwargs: Any) -> Fault:
+        fault = Fault(method, path, **kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def count(self, method: str, path: str = "*") -> int:
+        return sum(
+            1 for s in self.requests if s.method == method and fnmatch.fnmatchcase(s.path, path)
+        )
+
+    def user_named(self, user_name: str) -> list[dict[str, Any]]:
+        wanted = user_name.casefold()
+        return [u for u in self.users.values() if str(u["userName"]).casefold() == wanted]
+
+    # -- the handler ----------------------------------------------------------------------
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        path = urlsplit(str(request.url)).path
+        base = urlsplit(BASE_URL).path
+        path = path.removeprefix(base) or "/"
+        body = json.loads(request.content) if request.content else None
+        seen = Seen(
+            request.method,
+            path,
+            dict(request.url.params),
+            body,
+            {k.lower(): v for k, v in request.headers.items()},
+        )
+        with self._lock:
+            self.requests.append(seen)
+            fault = next((f for f in self.faults if f.matches(seen)), None)
+            if fault is not None:
+                fault.times -= 1
+                if fault.after:
+                    self._serve(seen)
+                if fault.exc is not None:
+                    raise fault.exc
+                return self._fault_response(fault)
+            return self._serve(seen)
+
+    def _fault_response(self, fault: Fault) -> httpx2.Response:
+        headers = dict(fault.headers)
+        if fault.text is not None:
+            headers.setdefault("Content-Type", "text/html; charset=utf-8")
+            return httpx2.Response(fault.status, text=fault.text, headers=headers)
+        if fault.body is None:
+            return httpx2.Response(fault.status, headers=headers)
+        headers.setdefault("Content-Type", "application/scim+json")
+        return httpx2.Response(fault.status, json=fault.body, headers=headers)
+
+    def _error(
+        self, seen: Seen, status: int, detail: str, scim_type: str | None = None
+    ) -> httpx2.Response:
+        if self.echo_authorization:
+            detail = f"{detail} (request had Authorization: {seen.headers.get('authorization')})"
+        return scim_error(status, detail, scim_type)
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        if self.token is not None and seen.headers.get("authorization") != f"Bearer {self.token}":
+            return self._error(seen, 401, "authentication failed")
+        parts = [p for p in seen.path.split("/") if p]
+        if parts == ["ServiceProviderConfig"] and seen.method == "GET":
+            return httpx2.Response(200, json=self.config)
+        if not parts or parts[0] not in ("Users", "Groups"):
+            return self._error(seen, 404, f"no endpoint {seen.path}")
+        store, kind = (self.users, "User") if parts[0] == "Users" else (self.groups, "Group")
+        if len(parts) == 1:
+            if seen.method == "GET":
+                return self._list(seen, store)
+            if seen.method == "POST":
+                return self._create(seen, store, kind)
+            return self._error(seen, 405, "method not allowed")
+        rid = parts[1]
+        if rid not in store:
+            return self._error(seen, 404, f"{kind} {rid} not found")
+        if seen.method == "GET":
+            return self._one(store[rid])
+        if seen.method == "PUT":
+            body = {k: v for k, v in (seen.body or {}).items() if k not in ("id", "meta")}
+            store[rid] = self._stamp(kind, rid, body)
+            return self._one(store[rid])
+        if seen.method == "PATCH":
+            return self._patch(seen, store, kind, rid)
+        if seen.method == "DELETE":
+            del store[rid]
+            return httpx2.Response(204)
+        return self._error(seen, 405, "method not allowed")
+
+    def _stamp(self, kind: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+        version = f'W/"{next(self._version)}"'
+        meta = {"resourceType": kind, "version": version, "location": f"{BASE_URL}/{kind}s/{rid}"}
+        return {**body, "id": rid, "meta": meta}
+
+    def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}
+        return httpx2.Response(status, json=resource, headers=headers)
+
+    def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
+        found = list(store.values())
+        expression = seen.params.get("filter")
+        if expression is not None:
+            if self.reject_filter:
+                return self._error(seen, 400, "filters are not supported", "invalidFilter")
+            match = _FILTER.match(expression)
+            if match is None:
+                return self._error(seen, 400, f"cannot parse {expression}", "invalidFilter")
+            if not self.ignore_filter:
+                attribute, value = match.group(1), json.loads(match.group(2))
+                found = [r for r in found if _equals(r, attribute, value)]
+        else:
+            found = [r for r in found if r.get("id") not in self.hidden]
+        total = len(found)
+        start = 1 if self.ignore_start_index else max(1, int(seen.params.get("startIndex", 1)))
+        count = int(seen.params.get("count", 100))
+        if self.max_count is not None:
+            count = min(count, self.max_count)
+        page = found[start - 1 : start - 1 + count]
+        body: dict[str, Any] = {
+            "schemas": [LIST_RESPONSE],
+            "Resources": page,
+            "startIndex": start,
+            "itemsPerPage": len(page),
+        }
+        if not self.omit_total:
+            body["totalResults"] = total if self.total_override is None else self.total_override
+        return httpx2.Response(200, json=body)
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        body = dict(seen.body or {})
+        key = "userName" if kind == "User" else "displayName"
+        if not isinstance(body.get(key), str):
+            return self._error(seen, 400, f"{key} is required", "invalidValue")
+        if any(_equals(r, key, body[key]) for r in store.values()):
+            return self._error(seen, 409, f"{key} {body[key]} is already taken", "uniqueness")
+        rid = f"{kind[0].lower()}{next(self._ids)}"
+        body.pop("id", None)
+        body.pop("meta", None)
+        store[rid] = self._stamp(kind, rid, body)
+        if self.create_without_body:
+            return httpx2.Response(201)
+        response = self._one(store[rid], 201)
+        response.headers["Location"] = store[rid]["meta"]["location"]
+        return response
+
+    def _patch(
+        self, seen: Seen, store: dict[str, dict[str, Any]], kind: str, rid: str
+    ) -> httpx2.Response:
+        if self.patch_unsupported:
+            return self._error(seen, 501, "PATCH is not implemented")
+        resource = {k: v for k, v in store[rid].items() if k not in ("id", "meta")}
+        for op in (seen.body or {}).get("Operations", []):
+            name = str(op.get("op", "")).lower()
+            path = op.get("path")
+            if self.reject_member_filter_path and isinstance(path, str) and "[" in path:
+                return self._error(seen, 400, f"unsupported path {path}", "invalidPath")
+            error = _apply_op(resource, name, path, op.get("value"))
+            if error:
+                return self._error(seen, 400, error, "invalidPath")
+        store[rid] = self._stamp(kind, rid, resource)
+        if self.patch_status == 204:
+            return httpx2.Response(204)
+        return self._one(store[rid])
+
+
+def _lookup(resource: Mapping[str, Any], attribute: str) -> Any:
+    if attribute.startswith(ENTERPRISE_URN + ":"):
+        ext = resource.get(ENTERPRISE_URN)
+        return ext.get(attribute.removeprefix(ENTERPRISE_URN + ":")) if ext else None
+    head, _, tail = attribute.partition(".")
+    value = resource.get(head)
+    if isinstance(value, list) and tail:
+        return [v.get(tail) for v in value if isinstance(v, dict)]
+    if isinstance(value, dict) and tail:
+        return value.get(tail)
+    return value
+
+
+def _equals(resource: Mapping[str, Any], attribute: str, value: Any) -> bool:
+    have = _lookup(resource, attribute)
+    options = have if isinstance(have, list) else [have]
+    if attribute.lower() in _CASE_INSENSITIVE and isinstance(value, str):
+        return any(isinstance(h, str) and h.casefold() == value.casefold() for h in options)
+    return value in options
+
+
+def _holder(resource: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    if path.startswith(ENTERPRISE_URN + ":"):
+        return resource.setdefault(ENTERPRISE_URN, {}), path.removeprefix(ENTERPRISE_URN + ":")
+    head, _, tail = path.partition(".")
+    if not tail:
+        return resource, head
+    inner = resource.get(head)
+    if not isinstance(inner, dict):
+        inner = resource[head] = {}
+    return inner, tail
+
+
+def _apply_op(resource: dict[str, Any], op: str, path: Any, value: Any) -> str | None:
+    """Apply one RFC 7644 §3.5.2 operation in place; an error message when it cannot."""
+    if path is None:
+        if op in ("add", "replace") and isinstance(value, dict):
+            resource.update(value)
+            return None
+        return "an operation without a path needs an object value"
+    if not isinstance(path, str):
+        return "path is not a string"
+    if path.startswith("members"):
+        return _member_op(resource, op, path, value)
+    holder, leaf = _holder(resource, path)
+    if op in ("add", "replace"):
+        holder[leaf] = value
+    elif op == "remove":
+        holder.pop(leaf, None)
+    else:
+        return f"unknown op {op}"
+    return None
+
+
+def _member_op(resource: dict[str, Any], op: str, path: str, value: Any) -> str | None:
+    members: list[dict[str, Any]] = list(resource.get("members") or [])
+    have = [m.get("value") for m in members]
+    if path == "members" and op in ("add", "replace"):
+        if op == "replace":
+            members = []
+            have = []
+        for item in value or []:
+            if item.get("value") not in have:
+                members.append({"value": item["value"]})
+                have.append(item["value"])
+    elif path == "members" and op == "remove":
+        drop = {item.get("value") for item in value} if value else set(have)
+        members = [m for m in members if m.get("value") not in drop]
+    elif op == "remove" and (match := _MEMBER_FILTER.match(path)):
+        drop_one = json.loads(match.group(1))
+        members = [m for m in members if m.get("value") != drop_one]
+    else:
+        return f"unsupported members operation {op} {path}"
+    resource["members"] = members
+    return None
