@@ -67,6 +67,8 @@ class Target:
     membership_chunk: int = 100
     max_deletes: int | None = None
     max_delete_percent: float | None = None
+    protected: tuple[str, ...] = ()
+    ownership_prefix: str | None = None
     location: Location | None = None
 
 

@@ -165,13 +165,52 @@ def phase(change: Change) -> int:
 def make_plan(
     spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
 ) -> Plan:
+    """Steps 3-5 for every declared object (or those `options.only` selects)."""
+    # prune.py builds on the Change and Action types of this module: imported here.
+    from reconciler.prune import prune_changes, spare_protected
+
     options = options or PlanOptions()
     users = [u for u in spec.users if _selected(options, u)]
     groups = [g for g in spec.groups if _selected(options, g)]
     user_matches = match_all(spec.users, Index(observed.users, target.user_matching))
     group_matches = match_all(groups, Index(observed.groups, target.group_matching))
-    declared_users = {u.key: u for u in spec.users}
 
+    changes, errors, noop = _plan_users(users, user_matches, target)
+    more, group_errors, group_noop = _plan_groups(
+        groups, group_matches, user_matches, spec, observed
+    )
+    changes += more
+    errors += group_errors
+    notes = list(observed.notes)
+    if options.only is None:
+        changes += prune_changes(target, observed, _all_matches(user_matches, group_matches))
+    changes, spared = spare_protected(target, changes)
+    notes += spared
+    if not observed.complete:
+        changes, withheld = _withhold_removals(changes)
+        if withheld:
+            notes.append(
+                f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
+                "removal(s) are withheld from this plan; creates are checked on the target first"
+            )
+    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
+    matches = {(Kind.USER, u.key): user_matches[u.key] for u in users}
+    matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
+    return Plan(
+        target=target.name,
+        url=target.url,
+        changes=tuple(changes),
+        errors=tuple(errors),
+        noop=noop + group_noop,
+        notes=tuple(notes),
+        matches=matches,
+        complete_read=observed.complete,
+    )
+
+
+def _plan_users(
+    users: list[Declared], user_matches: Mapping[str, Match], target: Target
+) -> tuple[list[Change], list[ObjectError], int]:
     changes: list[Change] = []
     errors: list[ObjectError] = []
     noop = 0
@@ -184,27 +223,30 @@ def make_plan(
 
     for user in users:
         match = user_matches[user.key]
+        manager = user.attrs.get("enterprise.manager")
         if match.error:
             errors.append(ObjectError(Kind.USER, user.key, "match", match.error, user.location))
-            continue
-        manager = user.attrs.get("enterprise.manager")
-        if isinstance(manager, str) and user_matches[manager].error:
-            errors.append(
-                ObjectError(
-                    Kind.USER,
-                    user.key,
-                    "match",
-                    f"manager '{manager}' could not be matched: {user_matches[manager].error}",
-                    user.location,
-                )
-            )
-            continue
-        change = _user_change(user, match, target, resolve)
-        if change is None:
+        elif isinstance(manager, str) and user_matches[manager].error:
+            message = f"manager '{manager}' could not be matched: {user_matches[manager].error}"
+            errors.append(ObjectError(Kind.USER, user.key, "match", message, user.location))
+        elif (change := _user_change(user, match, target, resolve)) is None:
             noop += 1
         else:
             changes.append(change)
+    return changes, errors, noop
 
+
+def _plan_groups(
+    groups: list[Declared],
+    group_matches: Mapping[str, Match],
+    user_matches: Mapping[str, Match],
+    spec: Spec,
+    observed: Observed,
+) -> tuple[list[Change], list[ObjectError], int]:
+    changes: list[Change] = []
+    errors: list[ObjectError] = []
+    noop = 0
+    declared_users = {u.key: u for u in spec.users}
     user_ids = {key: m.resource.id for key, m in user_matches.items() if m.resource is not None}
     # Ids a membership diff must not remove: candidates of users whose match failed.
     protected = {
@@ -220,36 +262,18 @@ def make_plan(
         match = group_matches[group.key]
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
-            continue
-        change = _group_change(group, match, user_ids, protected, group_ids, names)
-        if change is None:
+        elif (change := _group_change(group, match, user_ids, protected, group_ids, names)) is None:
             noop += 1
         else:
             changes.append(change)
+    return changes, errors, noop
 
-    notes = list(observed.notes)
-    if not observed.complete:
-        changes, withheld = _withhold_removals(changes)
-        if withheld:
-            notes.append(
-                f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
-                "removal(s) are withheld from this plan; creates are checked on the target first"
-            )
-    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
-    matches = {
-        (Kind.USER, k): m for k, m in user_matches.items() if _selected_key(options, Kind.USER, k)
-    }
-    matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
-    return Plan(
-        target=target.name,
-        url=target.url,
-        changes=tuple(changes),
-        errors=tuple(errors),
-        noop=noop,
-        notes=tuple(notes),
-        matches=matches,
-        complete_read=observed.complete,
-    )
+
+def _all_matches(
+    users: Mapping[str, Match], groups: Mapping[str, Match]
+) -> dict[tuple[Kind, str], Match]:
+    out = {(Kind.USER, k): m for k, m in users.items()}
+    return out | {(Kind.GROUP, k): m for k, m in groups.items()}
 
 
 def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:

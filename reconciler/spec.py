@@ -37,6 +37,8 @@ TARGET_KEYS = (
     "concurrency",
     "timeout_seconds",
     "membership_chunk",
+    "protected",
+    "ownership",
 )
 
 
@@ -187,7 +189,14 @@ class _Checker:
         deprovision = self.choice(
             (*path, "deprovision"), body.get("deprovision", "disable"), ("disable", "delete")
         )
-        prune = self.choice((*path, "prune"), body.get("prune", "none"), ("none",))
+        prune = self.choice((*path, "prune"), body.get("prune", "none"), ("none", "owned", "all"))
+        protected = self.patterns((*path, "protected"), body.get("protected", []))
+        prefix = self.ownership((*path, "ownership"), body.get("ownership"))
+        if prune == "owned" and not prefix:
+            self.error(
+                (*path, "prune"),
+                "prune: owned needs ownership: {external_id_prefix: ...} to recognise objects",
+            )
         for unsupported in ("scope", "mappings"):
             value = body.get(unsupported)
             if value not in (None, [], {}):
@@ -224,8 +233,31 @@ class _Checker:
             max_delete_percent=(
                 guards.get("max_delete_percent") if isinstance(guards, dict) else None
             ),
+            protected=protected,
+            ownership_prefix=prefix,
             location=self.loc(path),
         )
+
+    def patterns(self, path: PathKey, value: Json) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.error(path, "expected a list of userName / displayName patterns (* and ? allowed)")
+            return ()
+        return tuple(v for i, v in enumerate(value) if self.string((*path, i), v, nullable=False))
+
+    def ownership(self, path: PathKey, value: Json) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.error(path, "expected {external_id_prefix: PREFIX}")
+            return None
+        for key in value:
+            if key != "external_id_prefix":
+                self.unknown(path, key, ("external_id_prefix",), "ownership setting")
+        prefix = value.get("external_id_prefix")
+        if not isinstance(prefix, str) or not prefix:
+            self.error((*path, "external_id_prefix"), "expected a non-empty string")
+            return None
+        return prefix
 
     def _check_url(self, path: PathKey, url: str) -> None:
         parts = urlsplit(url)
@@ -506,6 +538,8 @@ class _Checker:
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)
+            if target.prune == "owned" and target.ownership_prefix:
+                self._check_ownership(target, target.ownership_prefix)
 
     def error_at(self, obj: Declared, attr: str, message: str) -> None:
         loc = obj.attr_locations.get(attr, obj.location) or Location("<spec>", 1, 1)
@@ -555,6 +589,18 @@ class _Checker:
                 seen.add(user.key)
                 resolved.append(user.key)
         return dataclasses.replace(group, members=tuple(resolved))
+
+    def _check_ownership(self, target: Target, prefix: str) -> None:
+        """With prune: owned, the externalId scimrec writes is what marks an object as owned."""
+        for obj in (*self.users, *self.groups):
+            external = obj.attrs.get("externalId")
+            if obj.present and not (isinstance(external, str) and external.startswith(prefix)):
+                self.error_at(
+                    obj,
+                    "externalId",
+                    f"target '{target.name}' prunes owned objects, so externalId must start "
+                    f"with '{prefix}'",
+                )
 
     def _check_matching(
         self, target: Target, kind: Kind, matching: tuple[str, ...], objects: list[Declared]
