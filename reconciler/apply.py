@@ -40,6 +40,8 @@ class Outcome:
 @dataclass(frozen=True)
 class ApplyResult:
     outcomes: tuple[Outcome, ...]
+    interrupted: bool = False
+    not_attempted: int = 0
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -66,6 +68,8 @@ class Applier:
         self.log = log
         self.ids: dict[str, str] = {}
         self._lock = threading.Lock()
+        # Set by Ctrl-C: no new change starts, the ones in flight finish.
+        self.stop = threading.Event()
         # Learned during the run: which member-removal dialect the target accepts.
         self.remove_dialect = "filter"
         # After a short read an unseen object may exist: search before each create.
@@ -77,6 +81,7 @@ class Applier:
             if change.kind is Kind.USER and change.target_id is not None:
                 self.ids[change.key] = change.target_id
         outcomes: list[Outcome] = []
+        planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
         outcomes += self._parallel(user_writes, self._user)
         deferred = [
@@ -90,15 +95,34 @@ class Applier:
         outcomes += self._parallel([c for c in plan.changes if phase(c) == 1], self._group)
         outcomes += self._parallel([c for c in plan.changes if phase(c) == 2], self._delete)
         outcomes += self._parallel([c for c in plan.changes if phase(c) == 3], self._deprovision)
-        return ApplyResult(tuple(outcomes))
+        done = sum(1 for o in outcomes if o.action is not Action.NOOP)
+        return ApplyResult(
+            tuple(outcomes), interrupted=self.stop.is_set(), not_attempted=max(0, planned - done)
+        )
 
     def _parallel(
         self, changes: list[Change], work: Callable[[Change], str | None]
     ) -> list[Outcome]:
-        if not changes:
+        """Run one phase with bounded concurrency; Ctrl-C lets in-flight writes finish."""
+        if not changes or self.stop.is_set():
             return []
-        with ThreadPoolExecutor(max_workers=self.target.concurrency) as pool:
-            return list(pool.map(lambda c: self._one(c, work), changes))
+        pool = ThreadPoolExecutor(max_workers=self.target.concurrency)
+        futures = [pool.submit(self._one, c, work) for c in changes]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            self.stop.set()
+            for future in futures:
+                future.cancel()
+            self.log.warning(
+                "interrupted",
+                step="action",
+                outcome="stopping",
+                detail="waiting for the requests in flight",
+            )
+            return [f.result() for f in futures if not f.cancelled()]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _one(self, change: Change, work: Callable[[Change], str | None]) -> Outcome:
         try:

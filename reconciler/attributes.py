@@ -91,6 +91,9 @@ GROUP_MATCHABLE: Final = ("displayName", "externalId")
 # Compared case-insensitively: the matching key of users. RFC 7643 makes userName
 # caseExact=false, and changing only its case is a rename many targets refuse.
 CASE_INSENSITIVE: Final = frozenset({"userName", "emails.value"})
+# Matching also folds displayName: RFC 7643 §4.2 makes a group's displayName caseExact=false,
+# so "ENG" on the target is the declared "Eng" (a case-only rename is still an update).
+MATCH_CASE_INSENSITIVE: Final = CASE_INSENSITIVE | {"displayName"}
 
 
 def scim_path(path: str) -> str:

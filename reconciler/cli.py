@@ -13,7 +13,7 @@ from typing import Any
 import click
 import structlog
 
-from reconciler import __version__, logs, planfile, render
+from reconciler import __version__, github, logs, markdown, planfile, render
 from reconciler.apply import Applier
 from reconciler.drift import drift_report, drift_text, has_drift
 from reconciler.errors import ScimrecError, SpecError, UsageError
@@ -46,6 +46,29 @@ log_option = click.option(
 )
 
 
+FORMATS = ["text", "json", "markdown"]
+github_option = click.option(
+    "--github",
+    "github_flag",
+    is_flag=True,
+    help="Also write the step summary and annotations (default inside GitHub Actions).",
+)
+
+
+def _report(data: Any, fmt: str, text: Any, as_markdown: Any, github_flag: bool) -> None:
+    """Print a plan or drift report in `fmt`; in GitHub mode, also summarise and annotate."""
+    rendered = {"json": render.plan_json, "markdown": as_markdown}.get(fmt, text)(data)
+    click.echo(rendered, nl=False)
+    if github.github_mode(github_flag, os.environ):
+        github.append_step_summary(as_markdown(data), os.environ)
+        if fmt != "text":  # the job log keeps the full text even when a comment is cut
+            click.echo(text(data), err=True, nl=False)
+        workspace = os.environ.get("GITHUB_WORKSPACE")
+        plan_like = data if "changes" in data and isinstance(data["changes"], list) else None
+        for line in github.annotations(plan=plan_like, workspace=workspace):
+            click.echo(line, err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="scimrec")
 def cli() -> None:
@@ -54,7 +77,8 @@ def cli() -> None:
 
 @cli.command()
 @specs_argument
-def validate(specs: Path) -> int:
+@github_option
+def validate(specs: Path, github_flag: bool) -> int:
     """Check a spec tree offline; every problem is reported as FILE:LINE:COL."""
     spec = load_spec(specs)
     click.echo(
@@ -62,9 +86,6 @@ def validate(specs: Path) -> int:
         f"{len(spec.groups)} group(s), {len(spec.targets)} target(s)."
     )
     return EXIT_OK
-
-
-FORMATS = ["text", "json"]
 
 
 @cli.command()
@@ -89,6 +110,7 @@ FORMATS = ["text", "json"]
     help="Show the five steps for each --only object, down to the HTTP requests.",
 )
 @only_option
+@github_option
 @log_option
 def plan(
     specs: Path,
@@ -98,6 +120,7 @@ def plan(
     out: Path | None,
     explain: bool,
     only: tuple[str, ...],
+    github_flag: bool,
     log_level: str,
 ) -> int:
     """Show what apply would change on the target; writes nothing to it."""
@@ -114,7 +137,7 @@ def plan(
                 prepared.plan, declared, prepared.target, prepared.caps, prepared.observed
             )
         )
-    click.echo(render.plan_json(data) if fmt == "json" else render.plan_text(data), nl=False)
+    _report(data, fmt, render.plan_text, markdown.plan_markdown, github_flag)
     if out is not None:
         saved = planfile.to_json(
             prepared.plan,
@@ -242,9 +265,16 @@ def _apply(
     finally:
         client.close()
     click.echo("")
+    if result.interrupted:
+        click.echo(
+            f"Interrupted: stopped after the requests in flight; {result.not_attempted} "
+            "planned change(s) not attempted. Run apply again to finish."
+        )
     for outcome in result.failed:
         click.echo(scrub(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}"))
     click.echo(render.apply_summary(result.counts()))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_ERROR if result.failed or plan.errors else EXIT_OK
 
 
@@ -252,14 +282,15 @@ def _apply(
 @specs_argument
 @target_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@github_option
 @log_option
-def drift(specs: Path, target: str | None, fmt: str, log_level: str) -> int:
+def drift(specs: Path, target: str | None, fmt: str, github_flag: bool, log_level: str) -> int:
     """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift."""
     logs.configure(log_level)
     prepared = prepare(specs, target)
     prepared.client.close()
     report = drift_report(prepared.plan, prepared.observed)
-    click.echo(render.plan_json(report) if fmt == "json" else drift_text(report), nl=False)
+    _report(report, fmt, drift_text, markdown.drift_markdown, github_flag)
     if prepared.plan.errors:
         return EXIT_ERROR
     return EXIT_CHANGES if has_drift(report) else EXIT_OK
@@ -297,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(scrub(str(issue)), err=True)
+        if github.github_mode("--github" in (argv or sys.argv), os.environ):
+            workspace = os.environ.get("GITHUB_WORKSPACE")
+            for line in github.annotations(issues=exc.issues, workspace=workspace):
+                click.echo(scrub(line), err=True)
         count = len(exc.issues)
         click.echo(f"Error: {count} problem{'s' if count != 1 else ''} in the spec.", err=True)
         return EXIT_ERROR

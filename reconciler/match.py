@@ -28,7 +28,7 @@ class Match:
 
 
 def normalise(attribute: str, value: str) -> str:
-    return value.casefold() if attribute in A.CASE_INSENSITIVE else value
+    return value.casefold() if attribute in A.MATCH_CASE_INSENSITIVE else value
 
 
 def declared_value(obj: Declared, attribute: str) -> str | None:

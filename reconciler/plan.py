@@ -256,13 +256,16 @@ def _plan_groups(
         for a in m.attempts
         for cid in a.candidates
     }
+    failed = {key for key, m in user_matches.items() if m.error}
     group_ids = {g.id for g in observed.groups}
     names = {u.id: _user_name(u) for u in observed.users}
     for group in groups:
         match = group_matches[group.key]
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
-        elif (change := _group_change(group, match, user_ids, protected, group_ids, names)) is None:
+        elif (
+            change := _group_change(group, match, user_ids, protected, failed, group_ids, names)
+        ) is None:
             noop += 1
         else:
             changes.append(change)
@@ -339,6 +342,7 @@ def _group_change(
     match: Match,
     user_ids: Mapping[str, str],
     protected: set[str],
+    failed: set[str],
     group_ids: set[str],
     names: Mapping[str, str | None],
 ) -> Change | None:
@@ -353,6 +357,8 @@ def _group_change(
         have = _member_ids(body)
         want: set[str] = set()
         for key in group.members:
+            if key in failed:
+                continue  # its match failed: neither add nor remove it until that is fixed
             uid = user_ids.get(key)
             if uid is not None:
                 want.add(uid)

@@ -27,15 +27,20 @@ def check_guards(plan: Plan, target: Target, observed: Observed, allow_deletes: 
         limit = target.max_deletes if target.max_deletes is not None else DEFAULT_MAX_DELETES
         if count > limit:
             reasons.append(
-                f"{count} {kind.value}s would be deprovisioned, more than guards.max_deletes "
+                f"{_count(count, kind.value)} would be deprovisioned, more than guards.max_deletes "
                 f"({limit}); re-run with --allow-deletes {count} if that is intended"
             )
         percent = target.max_delete_percent
         if percent is not None and observed_count and count * 100 / observed_count > percent:
             share = round(count * 100 / observed_count, 1)
+            of = _count(observed_count, kind.value)
             reasons.append(
-                f"{count} of {observed_count} {kind.value}s ({share}%) would be deprovisioned, "
+                f"{count} of {of} ({share}%) would be deprovisioned, "
                 f"more than guards.max_delete_percent ({percent}%); re-run with "
                 f"--allow-deletes {count} if that is intended"
             )
     return dataclasses.replace(plan, guards=tuple(reasons))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

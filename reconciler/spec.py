@@ -134,7 +134,8 @@ class _Checker:
         for key in doc:
             if key not in TOP_KEYS:
                 self.unknown((), key, TOP_KEYS, "top-level key")
-        if "version" in doc and doc["version"] not in SUPPORTED_VERSIONS:
+        version = doc.get("version", 1)
+        if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
             self.error(("version",), f"unsupported spec version {doc['version']!r} (supported: 1)")
         targets = doc.get("targets")
         if targets is not None:
@@ -277,18 +278,12 @@ class _Checker:
         allowed = ("type", *required, *AUTH_OPTIONAL.get(kind, ()))
         for key, value in body.items():
             if key not in allowed:
-                hint = (
-                    " (secrets come from environment variables: use token_env)"
-                    if key
-                    in (
-                        "token",
-                        "password",
-                        "client_secret",
+                if key in ("token", "password", "client_secret", "username", "client_id"):
+                    self.error(
+                        (*path, key),
+                        "secrets are never written in specs (secrets come from environment "
+                        f"variables: use {key}_env)",
                     )
-                    else ""
-                )
-                if hint:
-                    self.error((*path, key), f"secrets are never written in specs{hint}")
                 else:
                     self.unknown(path, key, allowed, f"{kind} auth setting")
             elif key != "type":
@@ -621,13 +616,11 @@ class _Checker:
                 value = _declared_match_value(obj, attr)
                 if value is None:
                     continue
-                folded = (attr, value.casefold() if attr in A.CASE_INSENSITIVE else value)
+                folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
                 other = seen.get(folded)
-                if (
-                    other is not None
-                    and other is not obj
-                    and attr not in ("userName", "displayName")
-                ):
+                # The key attribute's duplicates are reported as duplicate objects, above.
+                own_key = "userName" if kind is Kind.USER else "displayName"
+                if other is not None and other is not obj and attr != own_key:
                     self.error_at(
                         obj,
                         attr,

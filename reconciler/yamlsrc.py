@@ -19,7 +19,7 @@ MAX_NODES = 5_000_000
 PathKey = tuple[str | int, ...]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_constructor = yaml.constructor.SafeConstructor()
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ class Loaded:
 
 class _TooBig(Exception):
     pass
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("recursive alias")
+        self.node = node
 
 
 def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
@@ -74,19 +80,33 @@ def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
         return None, [SpecIssue(display, 1, 1, "", f"YAML error: {exc}")]
     if node is None:
         return Loaded(display, {}, {}), []
-    builder = _Builder(display)
+    # An alias-free document has at most about one node per character; more means aliases
+    # expanding ("billion laughs"), refused long before it costs time or memory.
+    builder = _Builder(display, min(MAX_NODES, len(text) + 10_000))
     try:
         value = builder.build(node, ())
     except _TooBig:
         return None, [
             SpecIssue(display, 1, 1, "", "too many YAML nodes (an alias that expands too far?)")
         ]
+    except _Recursive as exc:
+        line, col = exc.node.start_mark.line + 1, exc.node.start_mark.column + 1
+        return None, [SpecIssue(display, line, col, "", "a YAML alias refers to itself")]
+    if builder.unreadable:
+        return None, builder.issues
     return Loaded(display, value, builder.marks), builder.issues
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, limit: int) -> None:
         self.file = file
+        self.limit = limit
+        # One constructor per file: it caches what it builds, so a shared one would grow.
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()
+        # A value that could not be read stops the checks of this file: they would only
+        # report its absence again.
+        self.unreadable = False
         self.marks: dict[PathKey, Location] = {}
         self.issues: list[SpecIssue] = []
         self.count = 0
@@ -96,8 +116,39 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: PathKey) -> Json:
         self.count += 1
-        if self.count > MAX_NODES:
+        if self.count > self.limit:
             raise _TooBig
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.active:
+                raise _Recursive(node)
+            if node.tag not in _PLAIN_TAGS:
+                line, col = self._pos(node)
+                self.issues.append(
+                    SpecIssue(
+                        self.file, line, col, dotted(path), f"unsupported YAML tag {node.tag}"
+                    )
+                )
+            self.active.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self.active.discard(id(node))
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            line, col = self._pos(node)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.issues.append(
+                SpecIssue(self.file, line, col, dotted(path), f"cannot read value: {problem}")
+            )
+            self.unreadable = True
+            return None
+        if not isinstance(value, str | int | float | bool | type(None)):
+            # Dates and other YAML-only types stay as the text the user wrote.
+            return str(node.value)
+        return value
+
+    def _collection(self, node: yaml.Node, path: PathKey) -> Json:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Json] = {}
             for key_node, value_node in node.value:
@@ -118,18 +169,13 @@ class _Builder:
                 self.marks[child] = self._loc(key_node)
                 out[key] = self.build(value_node, child)
             return out
+        items = []
         if isinstance(node, yaml.SequenceNode):
-            items = []
             for index, item in enumerate(node.value):
                 child = (*path, index)
                 self.marks[child] = self._loc(item)
                 items.append(self.build(item, child))
-            return items
-        value = _constructor.construct_object(node, deep=True)
-        if not isinstance(value, str | int | float | bool | type(None)):
-            # Dates and other YAML-only types stay as the text the user wrote.
-            return str(node.value)
-        return value
+        return items
 
     @staticmethod
     def _pos(node: yaml.Node) -> tuple[int, int]:

@@ -182,3 +182,43 @@ def test_only_touches_only_the_chosen_object(
 
     assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
     assert_converged(capsys, specs)
+
+
+def test_markdown_and_github_mode(
+    target: Target,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    users = team(target)
+    specs = write_spec(tmp_path / "specs", target, users)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[1] = {"userName": "bob@example.com", "state": "absent"}
+    write_spec(tmp_path / "specs", target, users)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+
+    code, out, err = run(
+        capsys,
+        "plan",
+        str(specs),
+        "--target",
+        "e2e",
+        "--format",
+        "markdown",
+        "--log-level",
+        "error",
+    )
+    assert code == 0
+    assert out.startswith("<!-- scimrec:plan target=e2e -->\n")
+    assert "**0 to create · 0 to update · 1 to disable · 0 to delete**" in out
+    assert summary.read_text() == out
+    assert "::warning file=specs/spec.yaml,line=" in err
+    assert "bob@example.com" in err
+
+    (tmp_path / "specs" / "bad.yaml").write_text("users:\n  - userName: [oops]\n")
+    code, _, err = run(capsys, "validate", str(specs))
+    assert code == 1
+    assert "::error file=specs/bad.yaml,line=2,col=" in err

@@ -1,0 +1,699 @@
+"""Table-driven tests of `reconciler.spec.load_spec`: valid trees and every kind of invalid spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import SpecError
+from reconciler.model import Auth, Kind, Location, State, Target
+from reconciler.spec import load_spec
+
+Files = dict[str, str | bytes]
+
+TARGET = "targets:\n  t:\n    url: https://scim.example.com/v2\n"
+
+
+def write_tree(root: Path, files: Files) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def spec_issues(root: Path, files: Files) -> list[str]:
+    """The `str()` of every issue load_spec raises, with the tmp directory prefix removed."""
+    write_tree(root, files)
+    with pytest.raises(SpecError) as info:
+        load_spec(root)
+    prefix = f"{root.as_posix()}/"
+    return [str(issue).replace(prefix, "") for issue in info.value.issues]
+
+
+# -- a valid tree -------------------------------------------------------------------------------
+
+VALID_TREE: Files = {
+    "targets.yaml": (
+        "version: 1\n"
+        "targets:\n"
+        "  sandbox:\n"
+        "    url: http://127.0.0.1:8000/scim/v2/\n"
+        "    auth: {type: bearer, token_env: SANDBOX_SCIM_TOKEN}\n"
+        "    matching:\n"
+        "      user: [userName, externalId]\n"
+        "    deprovision: delete\n"
+        "    guards: {max_deletes: 5, max_delete_percent: 20}\n"
+    ),
+    "people/a.yml": (
+        "users:\n"
+        "  - userName: alice@example.com\n"
+        "    externalId: alice\n"
+        "    name: {givenName: Alice, familyName: Wong}\n"
+        "    emails: [{value: alice@example.com, type: work, primary: true}]\n"
+        "    active: true\n"
+        "    enterprise: {department: Engineering, manager: BOB@example.com}\n"
+    ),
+    "people/b.yaml": (
+        "version: 1\n"
+        "users:\n"
+        "  - userName: bob@example.com\n"
+        "    externalId: bob\n"
+        "    title: null\n"
+        "  - userName: mallory@example.com\n"
+        "    externalId: mallory\n"
+        "    state: absent\n"
+    ),
+    "people/empty.yaml": "",
+    "z-groups.yaml": (
+        "groups:\n"
+        "  - displayName: Engineering\n"
+        "    externalId: eng\n"
+        "    members: [ALICE@example.com, bob@example.com]\n"
+        "  - displayName: Everyone\n"
+        "  - displayName: Nobody\n"
+        "    members: []\n"
+    ),
+    "README.md": "not a spec: ignored\n",
+    "people/notes.txt": "users: [this would be invalid]\n",
+}
+
+
+def test_valid_tree_files_are_merged_in_sorted_order(tmp_path: Path) -> None:
+    write_tree(tmp_path, VALID_TREE)
+    spec = load_spec(tmp_path)
+    assert spec.files == tuple(
+        (tmp_path / name).as_posix()
+        for name in (
+            "people/a.yml",
+            "people/b.yaml",
+            "people/empty.yaml",
+            "targets.yaml",
+            "z-groups.yaml",
+        )
+    )
+    assert [u.key for u in spec.users] == [
+        "alice@example.com",
+        "bob@example.com",
+        "mallory@example.com",
+    ]
+    assert [g.key for g in spec.groups] == ["Engineering", "Everyone", "Nobody"]
+
+
+def test_valid_tree_users_are_flattened_and_manager_resolved(tmp_path: Path) -> None:
+    write_tree(tmp_path, VALID_TREE)
+    spec = load_spec(tmp_path)
+    alice, bob, mallory = spec.users
+    assert alice.kind is Kind.USER
+    assert dict(alice.attrs) == {
+        "userName": "alice@example.com",
+        "externalId": "alice",
+        "name.givenName": "Alice",
+        "name.familyName": "Wong",
+        "emails": [{"value": "alice@example.com", "type": "work", "primary": True}],
+        "active": True,
+        "enterprise.department": "Engineering",
+        # Written as BOB@example.com; resolved to the declared user's key.
+        "enterprise.manager": "bob@example.com",
+    }
+    assert alice.state is State.PRESENT
+    assert alice.present
+    assert alice.location == Location((tmp_path / "people/a.yml").as_posix(), 2, 5)
+    assert alice.attr_locations["enterprise.manager"] == Location(
+        (tmp_path / "people/a.yml").as_posix(), 7, 43
+    )
+    # An explicit null is kept: it means "clear it on the target".
+    assert dict(bob.attrs) == {"userName": "bob@example.com", "externalId": "bob", "title": None}
+    assert mallory.state is State.ABSENT
+    assert not mallory.present
+    assert "state" not in mallory.attrs
+
+
+def test_valid_tree_groups_and_members(tmp_path: Path) -> None:
+    write_tree(tmp_path, VALID_TREE)
+    eng, everyone, nobody = load_spec(tmp_path).groups
+    assert eng.kind is Kind.GROUP
+    assert dict(eng.attrs) == {"displayName": "Engineering", "externalId": "eng"}
+    # Member keys are resolved case-insensitively to the declared user keys.
+    assert eng.members == ("alice@example.com", "bob@example.com")
+    # No `members:` means membership is not managed; `members: []` means "no members".
+    assert everyone.members is None
+    assert nobody.members == ()
+
+
+def test_valid_tree_target(tmp_path: Path) -> None:
+    write_tree(tmp_path, VALID_TREE)
+    spec = load_spec(tmp_path)
+    assert list(spec.targets) == ["sandbox"]
+    assert spec.targets["sandbox"] == Target(
+        name="sandbox",
+        url="http://127.0.0.1:8000/scim/v2",
+        auth=Auth(type="bearer", token_env="SANDBOX_SCIM_TOKEN"),
+        user_matching=("userName", "externalId"),
+        group_matching=("displayName",),
+        deprovision="delete",
+        prune="none",
+        max_deletes=5,
+        max_delete_percent=20,
+        location=Location((tmp_path / "targets.yaml").as_posix(), 3, 3),
+    )
+
+
+def test_target_defaults(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": TARGET})
+    target = load_spec(tmp_path).targets["t"]
+    assert target.auth == Auth(type="none")
+    assert (target.user_matching, target.group_matching) == (("userName",), ("displayName",))
+    assert (target.deprovision, target.prune) == ("disable", "none")
+    assert (target.max_deletes, target.max_delete_percent) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/scim/v2", "http://localhost/scim", "http://[::1]:9/scim"]
+)
+def test_plain_http_is_accepted_for_loopback(tmp_path: Path, url: str) -> None:
+    write_tree(tmp_path, {"a.yaml": f"targets:\n  t:\n    url: '{url}'\n"})
+    assert load_spec(tmp_path).targets["t"].url == url
+
+
+def test_digest_depends_on_content_only(tmp_path: Path) -> None:
+    write_tree(tmp_path, VALID_TREE)
+    first = load_spec(tmp_path).digest
+    assert load_spec(tmp_path).digest == first
+    (tmp_path / "people/b.yaml").write_text(
+        "users:\n  - userName: bob@example.com\n    externalId: bob\n"
+        "  - userName: mallory@example.com\n    externalId: mallory\n",
+        encoding="utf-8",
+    )
+    assert load_spec(tmp_path).digest != first
+
+
+def test_a_single_file_is_a_spec(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"one.yaml": "users:\n  - userName: a@example.com\n"})
+    spec = load_spec(tmp_path / "one.yaml")
+    assert [u.key for u in spec.users] == ["a@example.com"]
+
+
+def test_missing_root_and_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "nope")
+    assert str(info.value) == f"{(tmp_path / 'nope').as_posix()}:1:1: no such file or directory"
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert str(info.value) == f"{tmp_path.as_posix()}:1:1: no *.yaml or *.yml files found"
+
+
+# -- invalid specs: one row per problem, with the exact messages --------------------------------
+
+INVALID: list[tuple[str, Files, list[str]]] = [
+    (
+        "wrong-type-userName",
+        {"a.yaml": "users:\n  - userName: 42\n"},
+        ["a.yaml:2:5: users[0].userName: expected a string, got a number"],
+    ),
+    (
+        "wrong-type-active",
+        {"a.yaml": 'users:\n  - userName: a@example.com\n    active: "yes"\n'},
+        ["a.yaml:3:5: users[0].active: expected true or false, got a string"],
+    ),
+    (
+        "wrong-type-name-part",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    name: {givenName: [A]}\n"},
+        ["a.yaml:3:12: users[0].name.givenName: expected a string, got a list"],
+    ),
+    (
+        "wrong-type-emails",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    emails: a@example.com\n"},
+        ["a.yaml:3:5: users[0].emails: expected a list, got a string"],
+    ),
+    (
+        "wrong-type-primary",
+        {
+            "a.yaml": "users:\n  - userName: a@example.com\n"
+            '    emails: [{value: a@example.com, primary: "yes"}]\n'
+        },
+        ["a.yaml:3:37: users[0].emails[0].primary: expected true or false, got a string"],
+    ),
+    (
+        "wrong-type-users",
+        {"a.yaml": "users: {userName: a@example.com}\n"},
+        ["a.yaml:1:1: users: expected a list, got a mapping"],
+    ),
+    (
+        "wrong-type-user",
+        {"a.yaml": "users: [a@example.com]\n"},
+        ["a.yaml:1:9: users[0]: a user must be a mapping, got a string"],
+    ),
+    (
+        "wrong-type-targets",
+        {"a.yaml": "targets: [t]\n"},
+        ["a.yaml:1:1: targets: expected a mapping of target names to targets"],
+    ),
+    (
+        "file-not-a-mapping",
+        {"a.yaml": "- userName: a@example.com\n"},
+        ["a.yaml:1:1: a spec file must be a mapping, got a list"],
+    ),
+    (
+        "missing-userName",
+        {"a.yaml": "users:\n  - displayName: A\n"},
+        ["a.yaml:2:5: users[0]: missing 'userName'"],
+    ),
+    (
+        "empty-displayName",
+        {"a.yaml": "groups:\n  - displayName: ' '\n"},
+        ["a.yaml:2:5: groups[0].displayName: displayName must not be empty"],
+    ),
+    (
+        "bad-state",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    state: gone\n"},
+        ["a.yaml:3:5: users[0].state: expected one of present, absent, got 'gone'"],
+    ),
+    (
+        "unknown-user-attribute",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    titel: Boss\n"},
+        ["a.yaml:3:5: users[0].titel: unknown user attribute 'titel' (did you mean 'title'?)"],
+    ),
+    (
+        "unknown-user-attribute-no-hint",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    shoeSize: 44\n"},
+        ["a.yaml:3:5: users[0].shoeSize: unknown user attribute 'shoeSize'"],
+    ),
+    (
+        "unknown-name-part",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    name: {givnName: A}\n"},
+        [
+            "a.yaml:3:12: users[0].name.givnName: unknown name part 'givnName' "
+            "(did you mean 'givenName'?)"
+        ],
+    ),
+    (
+        "unknown-enterprise-attribute",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    enterprise: {departement: X}\n"},
+        [
+            "a.yaml:3:18: users[0].enterprise.departement: unknown enterprise attribute "
+            "'departement' (did you mean 'department'?)"
+        ],
+    ),
+    (
+        "unknown-sub-attribute",
+        {
+            "a.yaml": "users:\n  - userName: a@example.com\n"
+            "    emails: [{value: a@example.com, typ: work}]\n"
+        },
+        ["a.yaml:3:37: users[0].emails[0].typ: unknown sub-attribute 'typ' (did you mean 'type'?)"],
+    ),
+    (
+        "unknown-group-attribute",
+        {"a.yaml": "groups:\n  - displayName: Eng\n    member: []\n"},
+        [
+            "a.yaml:3:5: groups[0].member: unknown group attribute 'member' "
+            "(did you mean 'members'?)"
+        ],
+    ),
+    (
+        "unknown-target-setting",
+        {"a.yaml": TARGET + "    deprovison: delete\n"},
+        [
+            "a.yaml:4:5: targets.t.deprovison: unknown target setting 'deprovison' "
+            "(did you mean 'deprovision'?)"
+        ],
+    ),
+    (
+        "unknown-guard",
+        {"a.yaml": TARGET + "    guards: {max_delete: 3}\n"},
+        [
+            "a.yaml:4:14: targets.t.guards.max_delete: unknown guard 'max_delete' "
+            "(did you mean 'max_deletes'?)"
+        ],
+    ),
+    (
+        "unknown-top-level-key",
+        {"a.yaml": "user:\n  - userName: a@example.com\n"},
+        ["a.yaml:1:1: user: unknown top-level key 'user' (did you mean 'users'?)"],
+    ),
+    (
+        "unknown-top-level-key-no-hint",
+        {"a.yaml": "version: 1\nfrobnicate: 1\n"},
+        ["a.yaml:2:1: frobnicate: unknown top-level key 'frobnicate'"],
+    ),
+    (
+        "duplicate-yaml-key",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    userName: b@example.com\n"},
+        ["a.yaml:3:5: users[0].userName: duplicate key"],
+    ),
+    (
+        "duplicate-top-level-key",
+        {"a.yaml": "users: []\nusers: []\n"},
+        ["a.yaml:2:1: users: duplicate key"],
+    ),
+    (
+        "tab-indentation",
+        {"a.yaml": "users:\n\t- userName: a@example.com\n"},
+        ["a.yaml:2:1: YAML syntax error: found character that cannot start any token"],
+    ),
+    (
+        "yaml-syntax-error",
+        {"a.yaml": "users: [a@example.com\nversion: 1\n"},
+        ["a.yaml:2:8: YAML syntax error: did not find expected ',' or ']'"],
+    ),
+    (
+        "non-utf8",
+        {"a.yaml": b"users:\n  - userName: caf\xe9@example.com\n"},
+        ["a.yaml:2:18: file is not valid UTF-8"],
+    ),
+    (
+        "unknown-version",
+        {"a.yaml": "version: 2\n"},
+        ["a.yaml:1:1: version: unsupported spec version 2 (supported: 1)"],
+    ),
+    (
+        "version-as-string",
+        {"a.yaml": "version: '1'\n"},
+        ["a.yaml:1:1: version: unsupported spec version '1' (supported: 1)"],
+    ),
+    (
+        "duplicate-user-case-variant",
+        {"a.yaml": "users:\n  - userName: alice@example.com\n  - userName: Alice@Example.COM\n"},
+        [
+            "a.yaml:3:5: users[Alice@Example.COM].userName: duplicate user: "
+            "'alice@example.com' is already declared at a.yaml:2:5"
+        ],
+    ),
+    (
+        "duplicate-user-across-files",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n",
+            "sub/b.yaml": "version: 1\nusers:\n  - userName: alice@example.com\n",
+        },
+        [
+            "sub/b.yaml:3:5: users[alice@example.com].userName: duplicate user: "
+            "'alice@example.com' is already declared at a.yaml:2:5"
+        ],
+    ),
+    (
+        "duplicate-group",
+        {"a.yaml": "groups:\n  - displayName: Eng\n  - displayName: ENG\n"},
+        [
+            "a.yaml:3:5: groups[ENG].displayName: duplicate group: "
+            "'Eng' is already declared at a.yaml:2:5"
+        ],
+    ),
+    (
+        "duplicate-target",
+        {"a.yaml": TARGET, "b.yaml": TARGET},
+        ["b.yaml:2:3: targets.t: target 't' is already defined at a.yaml:2:3"],
+    ),
+    (
+        "member-undeclared",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n"
+            "groups:\n  - displayName: Eng\n"
+            "    members: [alice@example.com, zed@example.com]\n"
+        },
+        ["a.yaml:5:5: groups[Eng].members: member 'zed@example.com' is not a declared user"],
+    ),
+    (
+        "member-absent",
+        {
+            "a.yaml": "users:\n  - userName: mallory@example.com\n    state: absent\n"
+            "groups:\n  - displayName: Eng\n    members: [mallory@example.com]\n"
+        },
+        ["a.yaml:6:5: groups[Eng].members: member 'mallory@example.com' has state: absent"],
+    ),
+    (
+        "member-listed-twice",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n"
+            "groups:\n  - displayName: Eng\n"
+            "    members: [alice@example.com, ALICE@example.com]\n"
+        },
+        ["a.yaml:5:5: groups[Eng].members: member 'ALICE@example.com' is listed twice"],
+    ),
+    (
+        "manager-unknown",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n"
+            "    enterprise: {manager: zed@example.com}\n"
+        },
+        [
+            "a.yaml:3:18: users[alice@example.com].enterprise.manager: "
+            "manager 'zed@example.com' is not a declared user"
+        ],
+    ),
+    (
+        "manager-self",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n"
+            "    enterprise: {manager: ALICE@example.com}\n"
+        },
+        [
+            "a.yaml:3:18: users[alice@example.com].enterprise.manager: "
+            "a user cannot be their own manager"
+        ],
+    ),
+    (
+        "manager-absent",
+        {
+            "a.yaml": "users:\n  - userName: alice@example.com\n"
+            "    enterprise: {manager: bob@example.com}\n"
+            "  - userName: bob@example.com\n    state: absent\n"
+        },
+        [
+            "a.yaml:3:18: users[alice@example.com].enterprise.manager: "
+            "manager 'bob@example.com' has state: absent"
+        ],
+    ),
+    (
+        "missing-first-matching-attribute",
+        {
+            "a.yaml": TARGET + "    matching: {user: [externalId, userName]}\n"
+            "users:\n  - userName: alice@example.com\n    externalId: alice\n"
+            "  - userName: bob@example.com\n"
+        },
+        [
+            "a.yaml:8:5: users[bob@example.com].externalId: missing 'externalId', "
+            "the first matching attribute of target 't'"
+        ],
+    ),
+    (
+        "declared-matching-values-collide",
+        {
+            "a.yaml": TARGET + "    matching: {user: [externalId, userName]}\n"
+            "users:\n  - userName: alice@example.com\n    externalId: x1\n"
+            "  - userName: bob@example.com\n    externalId: x1\n"
+        },
+        [
+            "a.yaml:9:5: users[bob@example.com].externalId: 'x1' is also the externalId of "
+            "'alice@example.com'; target 't' matches on it"
+        ],
+    ),
+    (
+        "bad-matching-attribute",
+        {"a.yaml": TARGET + "    matching: {user: [email]}\n"},
+        [
+            "a.yaml:4:23: targets.t.matching.user[0]: cannot match on 'email' (supported: "
+            "userName, externalId, displayName, emails.value, enterprise.employeeNumber)"
+        ],
+    ),
+    (
+        "missing-url",
+        {"a.yaml": "targets:\n  t:\n    auth: {type: none}\n"},
+        ["a.yaml:2:3: targets.t: missing 'url'"],
+    ),
+    (
+        "http-url-not-loopback",
+        {"a.yaml": "targets:\n  t:\n    url: http://scim.example.com/v2\n"},
+        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses"],
+    ),
+    (
+        "http-url-lookalike-of-localhost",
+        {"a.yaml": "targets:\n  t:\n    url: http://localhost.example.com/v2\n"},
+        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses"],
+    ),
+    (
+        "not-an-http-url",
+        {"a.yaml": "targets:\n  t:\n    url: ftp://scim.example.com\n"},
+        ["a.yaml:3:5: targets.t.url: expected an http(s) URL, got 'ftp://scim.example.com'"],
+    ),
+    (
+        "auth-missing-token_env",
+        {"a.yaml": TARGET + "    auth: {type: bearer}\n"},
+        ["a.yaml:4:5: targets.t.auth: bearer auth needs 'token_env'"],
+    ),
+    (
+        "auth-unknown-type",
+        {"a.yaml": TARGET + "    auth: {type: saml}\n"},
+        [
+            "a.yaml:4:12: targets.t.auth.type: expected one of none, bearer, basic, "
+            "oauth2_client_credentials, got 'saml'"
+        ],
+    ),
+    (
+        "token-written-in-spec",
+        {"a.yaml": TARGET + "    auth: {type: bearer, token: s3cr3t-t0ken}\n"},
+        [
+            "a.yaml:4:5: targets.t.auth: bearer auth needs 'token_env'",
+            "a.yaml:4:26: targets.t.auth.token: secrets are never written in specs "
+            "(secrets come from environment variables: use token_env)",
+        ],
+    ),
+    (
+        "guard-out-of-range",
+        {"a.yaml": TARGET + "    guards: {max_delete_percent: 150}\n"},
+        [
+            "a.yaml:4:14: targets.t.guards.max_delete_percent: "
+            "expected a number from 0 to 100, got 150"
+        ],
+    ),
+    (
+        "more-than-one-primary",
+        {
+            "a.yaml": "users:\n  - userName: a@example.com\n    emails:\n"
+            "      - {value: a@example.com, primary: true}\n"
+            "      - {value: b@example.com, primary: true}\n"
+        },
+        ["a.yaml:3:5: users[0].emails: more than one element has primary: true"],
+    ),
+    (
+        "groups-on-user-are-read-only",
+        {"a.yaml": "users:\n  - userName: a@example.com\n    groups: [Eng]\n"},
+        [
+            "a.yaml:3:5: users[0].groups: a user's groups are read-only in SCIM; "
+            "list the user under the group's members"
+        ],
+    ),
+    (
+        "id-on-group",
+        {"a.yaml": "groups:\n  - displayName: Eng\n    id: '42'\n"},
+        ["a.yaml:3:5: groups[0].id: id is assigned by the target"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), [pytest.param(f, e, id=i) for i, f, e in INVALID])
+def test_invalid_spec_reports_exact_issues(
+    tmp_path: Path, files: Files, expected: list[str]
+) -> None:
+    assert spec_issues(tmp_path, files) == expected
+
+
+def test_secret_values_never_appear_in_spec_errors(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": TARGET + "    auth: {type: bearer, token: s3cr3t-t0ken}\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert "s3cr3t-t0ken" not in str(info.value)
+
+
+def test_all_errors_of_a_spec_are_reported_at_once(tmp_path: Path) -> None:
+    files: Files = {
+        "a.yaml": (
+            "version: 1\n"
+            "targets:\n"
+            "  t:\n"
+            "    url: http://scim.example.com/v2\n"
+            "users:\n"
+            "  - userName: alice@example.com\n"
+            "    active: maybe\n"
+            "usr: []\n"
+        ),
+        "b.yaml": "users:\n\t- userName: x\n",
+        "c/d.yaml": (
+            "users:\n"
+            "  - userName: ALICE@example.com\n"
+            "  - userName: bob@example.com\n"
+            "    enterprise: {manager: zed@example.com}\n"
+            "groups:\n"
+            "  - displayName: Eng\n"
+            "    members: [bob@example.com, carol@example.com]\n"
+        ),
+    }
+    write_tree(tmp_path, files)
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    prefix = f"{tmp_path.as_posix()}/"
+    lines = [
+        "a.yaml:4:5: targets.t.url: https is required except for loopback addresses",
+        "a.yaml:7:5: users[0].active: expected true or false, got a string",
+        "a.yaml:8:1: usr: unknown top-level key 'usr' (did you mean 'users'?)",
+        "b.yaml:2:1: YAML syntax error: found character that cannot start any token",
+        "c/d.yaml:2:5: users[ALICE@example.com].userName: duplicate user: "
+        "'alice@example.com' is already declared at a.yaml:6:5",
+        "c/d.yaml:4:18: users[bob@example.com].enterprise.manager: "
+        "manager 'zed@example.com' is not a declared user",
+        "c/d.yaml:7:5: groups[Eng].members: member 'carol@example.com' is not a declared user",
+    ]
+    assert [str(i).replace(prefix, "") for i in info.value.issues] == lines
+    # The exception's message is the same list, one issue per line.
+    assert str(info.value).replace(prefix, "") == "\n".join(lines)
+
+
+def test_alias_bomb_is_refused(tmp_path: Path) -> None:
+    # "Billion laughs": 9 levels of 9 aliases would expand to 9**9 strings.
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    issues = spec_issues(tmp_path, {"a.yaml": "\n".join(lines) + "\n"})
+    assert issues == ["a.yaml:1:1: too many YAML nodes (an alias that expands too far?)"]
+
+
+# -- known bugs: the tests assert the correct behaviour ------------------------------------------
+
+
+def test_recursive_alias_is_a_spec_error(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": "users: &loop [*loop]\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert len(info.value.issues) == 1
+    assert "alias" in info.value.issues[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "col", "shown"),
+    [
+        pytest.param("users: !Ref x\n", 8, "!Ref", id="unknown-tag"),
+        pytest.param("users: !!python/object:os.system x\n", 8, "python/object", id="python-tag"),
+        pytest.param("version: !!int one\n", 10, "one", id="bad-explicit-int"),
+    ],
+)
+def test_unsupported_yaml_tags_are_spec_errors(
+    tmp_path: Path, text: str, col: int, shown: str
+) -> None:
+    write_tree(tmp_path, {"a.yaml": text})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    [issue] = info.value.issues
+    assert (issue.line, issue.col) == (1, col)
+    assert shown in issue.message
+
+
+def test_boolean_version_is_refused(tmp_path: Path) -> None:
+    assert spec_issues(tmp_path, {"a.yaml": "version: true\n"}) == [
+        "a.yaml:1:1: version: unsupported spec version True (supported: 1)"
+    ]
+
+
+def test_password_written_in_spec_points_at_password_env(tmp_path: Path) -> None:
+    files: Files = {
+        "a.yaml": TARGET + "    auth: {type: basic, username_env: U, password_env: P, "
+        "password: hunter22}\n"
+    }
+    assert spec_issues(tmp_path, files) == [
+        "a.yaml:4:59: targets.t.auth.password: secrets are never written in specs "
+        "(secrets come from environment variables: use password_env)"
+    ]
+
+
+def test_users_sharing_a_matched_display_name_are_refused(tmp_path: Path) -> None:
+    files: Files = {
+        "a.yaml": TARGET + "    matching: {user: [displayName]}\n"
+        "users:\n  - userName: a@example.com\n    displayName: Sam\n"
+        "  - userName: b@example.com\n    displayName: Sam\n"
+    }
+    assert spec_issues(tmp_path, files) == [
+        "a.yaml:9:5: users[b@example.com].displayName: 'Sam' is also the displayName of "
+        "'a@example.com'; target 't' matches on it"
+    ]
