@@ -18,6 +18,7 @@ from reconciler.apply import Applier
 from reconciler.drift import drift_report, drift_text, has_drift
 from reconciler.errors import ScimrecError, SpecError, UsageError
 from reconciler.explain import explain as explain_steps
+from reconciler.importer import import_documents
 from reconciler.model import Capabilities, Target
 from reconciler.plan import Plan
 from reconciler.redact import scrub
@@ -294,6 +295,59 @@ def drift(specs: Path, target: str | None, fmt: str, github_flag: bool, log_leve
     if prepared.plan.errors:
         return EXIT_ERROR
     return EXIT_CHANGES if has_drift(report) else EXIT_OK
+
+
+@cli.command(name="import")
+@specs_argument
+@target_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    metavar="DIR",
+    help="Directory to write users.yaml and groups.yaml into.",
+)
+@click.option(
+    "--filter",
+    "scim_filter",
+    metavar="FILTER",
+    help="A SCIM filter for the users to import, e.g. 'userName sw \"a\"'.",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
+)
+@log_option
+def import_(
+    specs: Path,
+    target: str | None,
+    out: Path,
+    scim_filter: str | None,
+    adopt: bool,
+    log_level: str,
+) -> int:
+    """Write the target's users and groups as spec YAML (plan then shows No changes)."""
+    logs.configure(log_level)
+    chosen = pick_target(load_spec(specs), target)
+    if out.resolve().is_relative_to(specs.resolve()):
+        raise UsageError(
+            f"--out {out} is inside {specs}: the imported users would be declared twice"
+        )
+    connected = connect(chosen, user_filter=scim_filter)
+    connected.client.close()
+    imported = import_documents(connected.observed, chosen, adopt=adopt)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in imported.files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    for note in imported.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(
+        f"Imported {imported.users} user(s) and {imported.groups} group(s) from target "
+        f"'{chosen.name}' into {out}/ ({', '.join(sorted(imported.files))})."
+    )
+    return EXIT_OK
 
 
 @cli.command()

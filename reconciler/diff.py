@@ -21,7 +21,8 @@ class AttrChange:
     ref: str | None = None
 
 
-def _empty(value: Json) -> bool:
+def is_empty(value: Json) -> bool:
+    """Absent, null, an empty string and an empty list or mapping all mean "no value"."""
     return value is None or value in ("", [], {})
 
 
@@ -51,7 +52,7 @@ def _multi_equal(declared: Json, observed: Json) -> bool:
 
 
 def equal(path: str, declared: Json, observed: Json) -> bool:
-    if _empty(declared) and _empty(observed):
+    if is_empty(declared) and is_empty(observed):
         return True
     if path in A.USER_MULTI:
         return _multi_equal(declared, observed)

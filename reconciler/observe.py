@@ -125,7 +125,9 @@ class Listing:
     pages: int
 
 
-def read_all(client: ScimClient, endpoint: str, page_size: int) -> Listing:
+def read_all(
+    client: ScimClient, endpoint: str, page_size: int, scim_filter: str | None = None
+) -> Listing:
     """Read every resource of an endpoint with startIndex/count paging (RFC 7644 §3.4.2.4).
 
     Stops on totalResults, on an empty page, on a page shorter than the server's page size,
@@ -138,7 +140,10 @@ def read_all(client: ScimClient, endpoint: str, page_size: int) -> Listing:
     total: int | None = None
     complete = True
     while pages < MAX_PAGES:
-        reply = client.get(endpoint, {"startIndex": start, "count": page_size})
+        params: dict[str, str | int] = {"startIndex": start, "count": page_size}
+        if scim_filter:
+            params["filter"] = scim_filter
+        reply = client.get(endpoint, params)
         pages += 1
         body = reply.body
         if not isinstance(body, dict):
@@ -192,9 +197,11 @@ def _resource(item: Json) -> Resource | None:
     return Resource(str(item["id"]), body, version if isinstance(version, str) else None)
 
 
-def observe(client: ScimClient, target: Target, caps: Capabilities, log: Any) -> Observed:
+def observe(
+    client: ScimClient, target: Target, caps: Capabilities, log: Any, user_filter: str | None = None
+) -> Observed:
     """The import step on the target side: users and groups, each in one paged read."""
-    users = read_all(client, "/Users", target.page_size)
+    users = read_all(client, "/Users", target.page_size, user_filter)
     groups = read_all(client, "/Groups", target.page_size)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(

@@ -97,14 +97,18 @@ class Connected:
 
 
 def connect(
-    target: Target, *, transport: httpx2.BaseTransport | None = None, log: Any = None
+    target: Target,
+    *,
+    transport: httpx2.BaseTransport | None = None,
+    log: Any = None,
+    user_filter: str | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
     client = ScimClient.for_target(target, transport=transport)
     try:
         caps = test_connection(client, target, log)
-        observed = observe(client, target, caps, log)
+        observed = observe(client, target, caps, log, user_filter=user_filter)
     except BaseException:
         client.close()
         raise

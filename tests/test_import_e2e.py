@@ -1,0 +1,102 @@
+"""`scimrec import` round trip on the real servers: seed, import, plan → No changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Target, write_spec
+from tests.test_e2e import assert_converged, listing, run
+
+pytestmark = pytest.mark.e2e
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def seed(target: Target) -> None:
+    """A target someone else filled: rich users on scim2-server, plain ones on django."""
+    rich = target.flavour == "scim2-server"
+    with target.http() as http:
+        ids: dict[str, str] = {}
+        for name, given in (("boss@example.com", "Bea"), ("dev@example.com", "Dev")):
+            body: dict[str, Any] = {
+                "schemas": [USER],
+                "userName": name,
+                "externalId": name.split("@")[0],
+                "name": {"givenName": given, "familyName": "Example"},
+                "emails": [{"value": name, "primary": True}],
+                "active": True,
+            }
+            if rich:
+                body["schemas"].append(ENTERPRISE)
+                body["title"] = "Engineer"
+                body["phoneNumbers"] = [{"value": "+1 555 0100", "type": "work"}]
+                body[ENTERPRISE] = {"department": "R&D"}
+                if name.startswith("dev"):
+                    body[ENTERPRISE]["manager"] = {"value": ids["boss@example.com"]}
+            reply = http.post("/Users", json=body)
+            assert reply.status_code == 201, reply.text
+            ids[name] = reply.json()["id"]
+        group = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Everyone",
+        }
+        gid = http.post("/Groups", json=group).json()["id"]
+        members = [{"value": i} for i in ids.values()]
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": members}],
+        }
+        assert http.patch(f"/Groups/{gid}", json=patch).status_code in (200, 204)
+
+
+def test_import_round_trip(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(target)
+    specs = write_spec(tmp_path / "specs", target, [])
+    out = tmp_path / "imported"
+    code, stdout, _ = run(
+        capsys,
+        "import",
+        str(specs),
+        "--target",
+        "e2e",
+        "--out",
+        str(out),
+        "--adopt",
+        "--log-level",
+        "error",
+    )
+    assert code == 0
+    assert stdout == (
+        f"Imported 2 user(s) and 1 group(s) from target 'e2e' into {out}/ "
+        "(groups.yaml, targets.yaml, users.yaml).\n"
+    )
+    users = yaml.safe_load((out / "users.yaml").read_text())["users"]
+    assert [u["userName"] for u in users] == ["boss@example.com", "dev@example.com"]
+    assert all("id" not in u and "meta" not in u and "groups" not in u for u in users)
+    groups = yaml.safe_load((out / "groups.yaml").read_text())["groups"]
+    assert groups == [
+        {"displayName": "Everyone", "members": ["boss@example.com", "dev@example.com"]}
+    ]
+    if target.flavour == "scim2-server":
+        assert users[1]["enterprise"] == {"department": "R&D", "manager": "boss@example.com"}
+    assert target.token not in (out / "targets.yaml").read_text()
+
+    assert_converged(capsys, out)
+    assert len(listing(target, "/Users")) == 2
+
+
+def test_import_refuses_to_write_inside_the_spec_tree(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = write_spec(tmp_path / "specs", target, [])
+    code, _, err = run(
+        capsys, "import", str(specs), "--target", "e2e", "--out", str(specs / "imported")
+    )
+    assert code == 1
+    assert "inside" in err
