@@ -69,6 +69,8 @@ class Target:
     max_delete_percent: float | None = None
     protected: tuple[str, ...] = ()
     ownership_prefix: str | None = None
+    ca_bundle: str | None = None  # PEM file of CAs to trust instead of the OS trust store
+    max_rps: float | None = None  # requests per second at most, across all workers
     location: Location | None = None
 
 

@@ -10,6 +10,8 @@ import email.utils
 import json
 import os
 import re
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -127,6 +129,7 @@ class ScimClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
+        self.pacer: _Pacer | None = None
 
     @classmethod
     def for_target(
@@ -138,16 +141,23 @@ class ScimClient:
         on_exchange: ExchangeHook | None = None,
     ) -> ScimClient:
         headers = {"Accept": f"{SCIM_JSON}, application/json", **auth_headers(target, transport)}
+        # TLS is always verified: against the OS trust store, or the target's own CA bundle.
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
+        )
         http = httpx2.Client(
             headers=headers,
             timeout=httpx2.Timeout(target.timeout_seconds),
+            verify=verify,
             transport=transport,
             limits=httpx2.Limits(
                 max_connections=target.concurrency + 2,
                 max_keepalive_connections=target.concurrency + 2,
             ),
         )
-        return cls(http, target.url, retry=retry, on_exchange=on_exchange)
+        client = cls(http, target.url, retry=retry, on_exchange=on_exchange)
+        client.pacer = _Pacer(target.max_rps) if target.max_rps else None
+        return client
 
     def close(self) -> None:
         self.http.close()
@@ -213,6 +223,8 @@ class ScimClient:
         content: bytes | None,
         headers: dict[str, str],
     ) -> Reply:
+        if self.pacer is not None:
+            self.pacer.wait()
         started = time.perf_counter()
         status = 0
         try:
@@ -231,7 +243,14 @@ class ScimClient:
             raise error from None
         except httpx2.ConnectError as exc:
             # Nothing reached the server, so even a create is safe to resend.
-            refused = TargetError(f"cannot connect to {self.base_url}: {_reason(exc)}")
+            reason = _reason(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                # Not transient: retrying cannot make an untrusted certificate trusted.
+                raise TargetError(
+                    f"cannot verify the TLS certificate of {self.base_url}: {reason} "
+                    "(trust its CA with the target's ca_bundle setting)"
+                ) from None
+            refused = TargetError(f"cannot connect to {self.base_url}: {reason}")
             raise _Retry(refused, None) from exc
         except httpx2.TransportError as exc:
             error = ScimHTTPError(method, path, 0, f"connection failed: {_reason(exc)}")
@@ -261,6 +280,23 @@ class ScimClient:
                 f"{method} {path} answered {status} with a body that is not JSON ({kind})"
             ) from None
         return Reply(status, body, headers)
+
+
+class _Pacer:
+    """Spaces requests at most `rate` per second across threads (the target's `max_rps`)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next)
+            self.next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 def _backoff(exc: Exception) -> bool | float:

@@ -39,6 +39,9 @@ TARGET_KEYS = (
     "membership_chunk",
     "protected",
     "ownership",
+    "ca_bundle",
+    "allow_http",
+    "max_rps",
 )
 
 
@@ -168,25 +171,18 @@ class _Checker:
         if url is None:
             self.error(path, "missing 'url'")
         elif self.string((*path, "url"), url, nullable=False):
-            self._check_url((*path, "url"), url)
+            allow_http = body.get("allow_http", False)
+            if not isinstance(allow_http, bool):
+                self.error((*path, "allow_http"), "expected true or false")
+            self._check_url((*path, "url"), url, allow_http is True)
+        ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
+        max_rps = body.get("max_rps")
+        if max_rps is not None and (
+            isinstance(max_rps, bool) or not isinstance(max_rps, int | float) or max_rps <= 0
+        ):
+            self.error((*path, "max_rps"), f"expected a positive number, got {max_rps!r}")
         auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}))
-        matching = body.get("matching", {})
-        user_matching: tuple[str, ...] = ("userName",)
-        group_matching: tuple[str, ...] = ("displayName",)
-        if not isinstance(matching, dict):
-            self.error((*path, "matching"), "expected a mapping with 'user' and 'group'")
-        else:
-            for key in matching:
-                if key not in ("user", "group"):
-                    self.unknown((*path, "matching"), key, ("user", "group"), "matching kind")
-            if "user" in matching:
-                user_matching = self.matching(
-                    (*path, "matching", "user"), matching["user"], A.USER_MATCHABLE
-                )
-            if "group" in matching:
-                group_matching = self.matching(
-                    (*path, "matching", "group"), matching["group"], A.GROUP_MATCHABLE
-                )
+        user_matching, group_matching = self.matchings((*path, "matching"), body.get("matching"))
         deprovision = self.choice(
             (*path, "deprovision"), body.get("deprovision", "disable"), ("disable", "delete")
         )
@@ -236,6 +232,8 @@ class _Checker:
             ),
             protected=protected,
             ownership_prefix=prefix,
+            ca_bundle=ca_bundle,
+            max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
 
@@ -260,12 +258,43 @@ class _Checker:
             return None
         return prefix
 
-    def _check_url(self, path: PathKey, url: str) -> None:
+    def matchings(self, path: PathKey, value: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        user: tuple[str, ...] = ("userName",)
+        group: tuple[str, ...] = ("displayName",)
+        if value is None:
+            return user, group
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping with 'user' and 'group'")
+            return user, group
+        for key in value:
+            if key not in ("user", "group"):
+                self.unknown(path, key, ("user", "group"), "matching kind")
+        if "user" in value:
+            user = self.matching((*path, "user"), value["user"], A.USER_MATCHABLE)
+        if "group" in value:
+            group = self.matching((*path, "group"), value["group"], A.GROUP_MATCHABLE)
+        return user, group
+
+    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(path, f"expected an http(s) URL, got {url!r}")
-        elif parts.scheme == "http" and not _is_loopback(parts.hostname):
-            self.error(path, "https is required except for loopback addresses")
+        elif parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
+            self.error(
+                path,
+                "https is required except for loopback addresses "
+                "(allow_http: true overrides this, sending tokens in clear text)",
+            )
+
+    def ca_bundle(self, path: PathKey, value: Json) -> str | None:
+        """A PEM file of CA certificates, relative to the spec file that names it."""
+        if value is None or not self.string(path, value, nullable=False):
+            return None
+        where = Path(self.loc(path).file).parent / str(value)
+        if not where.is_file():
+            self.error(path, f"CA bundle {value!r} not found (looked for {where.as_posix()})")
+            return None
+        return where.as_posix()
 
     def auth(self, path: PathKey, body: Json) -> Auth:
         if not isinstance(body, dict):

@@ -14,6 +14,8 @@ Files = dict[str, str | bytes]
 
 TARGET = "targets:\n  t:\n    url: https://scim.example.com/v2\n"
 
+HTTP_HINT = "(allow_http: true overrides this, sending tokens in clear text)"
+
 
 def write_tree(root: Path, files: Files) -> None:
     for name, content in files.items():
@@ -507,12 +509,12 @@ INVALID: list[tuple[str, Files, list[str]]] = [
     (
         "http-url-not-loopback",
         {"a.yaml": "targets:\n  t:\n    url: http://scim.example.com/v2\n"},
-        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses"],
+        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses " + HTTP_HINT],
     ),
     (
         "http-url-lookalike-of-localhost",
         {"a.yaml": "targets:\n  t:\n    url: http://localhost.example.com/v2\n"},
-        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses"],
+        ["a.yaml:3:5: targets.t.url: https is required except for loopback addresses " + HTTP_HINT],
     ),
     (
         "not-an-http-url",
@@ -616,7 +618,7 @@ def test_all_errors_of_a_spec_are_reported_at_once(tmp_path: Path) -> None:
         load_spec(tmp_path)
     prefix = f"{tmp_path.as_posix()}/"
     lines = [
-        "a.yaml:4:5: targets.t.url: https is required except for loopback addresses",
+        "a.yaml:4:5: targets.t.url: https is required except for loopback addresses " + HTTP_HINT,
         "a.yaml:7:5: users[0].active: expected true or false, got a string",
         "a.yaml:8:1: usr: unknown top-level key 'usr' (did you mean 'users'?)",
         "b.yaml:2:1: YAML syntax error: found character that cannot start any token",

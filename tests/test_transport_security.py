@@ -1,0 +1,117 @@
+"""TLS verification, custom CA bundles, plain HTTP rules, and the max_rps pace."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import make_server
+
+import httpx2
+import pytest
+
+from reconciler.cli import main
+from reconciler.model import Target
+from reconciler.sandbox import make_app
+from reconciler.scim import ScimClient
+
+
+@pytest.fixture(scope="module")
+def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The sandbox behind HTTPS with a self-signed certificate for 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = make_server("127.0.0.1", 0, make_app(None))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}/scim/v2", folder / "cert.pem"
+    server.shutdown()
+
+
+def spec(folder: Path, url: str, extra: str = "") -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "t.yaml").write_text(
+        f"version: 1\ntargets:\n  t:\n    url: {url}\n    auth: {{type: none}}\n{extra}"
+        "users:\n  - userName: a@example.com\n"
+    )
+    return folder
+
+
+def test_untrusted_certificate_is_refused_with_a_hint(
+    tls_sandbox: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = tls_sandbox
+    code = main(["plan", str(spec(tmp_path / "s", url)), "--log-level", "error"])
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert err.startswith(f"Error: cannot verify the TLS certificate of {url}: ")
+    assert "ca_bundle" in err
+    assert err.count("\n") == 1
+
+
+def test_ca_bundle_is_trusted(
+    tls_sandbox: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, cert = tls_sandbox
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "ca.pem").write_bytes(cert.read_bytes())
+    specs = spec(tmp_path / "s", url, "    ca_bundle: ca.pem\n")
+    code = main(["plan", str(specs), "--log-level", "error"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "+ create user a@example.com" in out
+
+
+def test_missing_ca_bundle_and_remote_http(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = spec(tmp_path / "s", "https://scim.example.com/v2", "    ca_bundle: nope.pem\n")
+    assert main(["validate", str(specs)]) == 1
+    assert "ca_bundle: CA bundle 'nope.pem' not found" in capsys.readouterr().err
+    specs = spec(tmp_path / "h", "http://scim.example.com/v2")
+    assert main(["validate", str(specs)]) == 1
+    assert "https is required except for loopback" in capsys.readouterr().err
+    specs = spec(tmp_path / "k", "http://scim.example.com/v2", "    allow_http: true\n")
+    assert main(["validate", str(specs)]) == 0
+
+
+def test_max_rps_paces_requests_across_threads() -> None:
+    target = Target(name="t", url="https://scim.test/v2", max_rps=20)
+    client = ScimClient.for_target(
+        target, transport=httpx2.MockTransport(lambda r: httpx2.Response(200, json={}))
+    )
+    started = time.monotonic()
+    threads = [threading.Thread(target=client.get, args=("/Users",)) for _ in range(11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 11 requests at 20 per second: the last one starts at least 0.5 s after the first.
+    assert time.monotonic() - started >= 0.5
