@@ -19,6 +19,7 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.model import Capabilities, Json, Kind, Target
 from reconciler.observe import find
 from reconciler.plan import Action, Change, Plan, phase
+from reconciler.progress import Progress
 from reconciler.redact import mask_attribute, scrub
 from reconciler.scim import Reply, ScimClient
 
@@ -61,8 +62,16 @@ class _Failed(Exception):
 
 
 class Applier:
-    def __init__(self, client: ScimClient, target: Target, caps: Capabilities, log: Any) -> None:
+    def __init__(
+        self,
+        client: ScimClient,
+        target: Target,
+        caps: Capabilities,
+        log: Any,
+        progress: Progress | None = None,
+    ) -> None:
         self.client = client
+        self.progress = progress or Progress()
         self.target = target
         self.caps = caps
         self.log = log
@@ -77,6 +86,7 @@ class Applier:
 
     def run(self, plan: Plan) -> ApplyResult:
         self.look_before_create = not plan.complete_read
+        self.progress.applying(len(plan.changes))
         for change in plan.changes:
             if change.kind is Kind.USER and change.target_id is not None:
                 self.ids[change.key] = change.target_id
@@ -138,6 +148,7 @@ class Applier:
                 outcome="failed",
                 error=message,
             )
+            self.progress.applied(ok=False)
             return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
         self.log.info(
             "applied",
@@ -148,6 +159,7 @@ class Applier:
             outcome="ok",
             target_id=target_id,
         )
+        self.progress.applied(ok=True)
         return Outcome(change.kind, change.key, change.action, True, "", target_id)
 
     # -- writes, with their audit log -----------------------------------------------

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from reconciler.explain import explain as explain_steps
 from reconciler.importer import import_documents
 from reconciler.model import Capabilities, Target
 from reconciler.plan import Plan
+from reconciler.progress import Progress, make_progress
 from reconciler.redact import scrub
 from reconciler.run import connect, pick_target, prepare
 from reconciler.scim import ScimClient
@@ -48,6 +50,19 @@ log_option = click.option(
 
 
 FORMATS = ["text", "json", "markdown"]
+progress_option = click.option(
+    "--no-progress", is_flag=True, help="Never show the progress display (shown on terminals)."
+)
+colour_option = click.option(
+    "--no-color", "no_color", is_flag=True, help="Plain text even on a terminal (or set NO_COLOR)."
+)
+
+
+def _colour(no_color: bool) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set (https://no-color.org)."""
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
 github_option = click.option(
     "--github",
     "github_flag",
@@ -112,6 +127,8 @@ def validate(specs: Path, github_flag: bool) -> int:
 )
 @only_option
 @github_option
+@progress_option
+@colour_option
 @log_option
 def plan(
     specs: Path,
@@ -122,13 +139,19 @@ def plan(
     explain: bool,
     only: tuple[str, ...],
     github_flag: bool,
+    no_progress: bool,
+    no_color: bool,
     log_level: str,
 ) -> int:
     """Show what apply would change on the target; writes nothing to it."""
     logs.configure(log_level)
     if explain and not only:
         raise UsageError("--explain needs --only KIND:KEY (the objects to explain)")
-    prepared = prepare(specs, target, only=only)
+    progress = make_progress(not no_progress)
+    try:
+        prepared = prepare(specs, target, only=only, progress=progress)
+    finally:
+        progress.close()
     prepared.client.close()
     data = prepared.plan.to_json()
     if explain:
@@ -138,7 +161,8 @@ def plan(
                 prepared.plan, declared, prepared.target, prepared.caps, prepared.observed
             )
         )
-    _report(data, fmt, render.plan_text, markdown.plan_markdown, github_flag)
+    colour = _colour(no_color)
+    _report(data, fmt, lambda d: render.plan_text(d, colour), markdown.plan_markdown, github_flag)
     if out is not None:
         saved = planfile.to_json(
             prepared.plan,
@@ -186,6 +210,8 @@ def plan(
     help="Allow up to N deprovisions of a kind past the guards, for this run only.",
 )
 @only_option
+@progress_option
+@colour_option
 @log_option
 def apply(
     specs: Path | None,
@@ -195,26 +221,40 @@ def apply(
     auto_approve: bool,
     allow_deletes: int,
     only: tuple[str, ...],
+    no_progress: bool,
+    no_color: bool,
     log_level: str,
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
     logs.configure(log_level)
-    if plan_path is not None:
-        if only:
-            raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
-        return _apply_saved(
-            plan_path, specs, target, planfile.parse_duration(max_plan_age), auto_approve
+    display = _Display(make_progress(not no_progress), _colour(no_color), auto_approve)
+    try:
+        if plan_path is not None:
+            if only:
+                raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
+            max_age = planfile.parse_duration(max_plan_age)
+            return _apply_saved(plan_path, specs, target, max_age, display)
+        if specs is None:
+            raise UsageError("apply needs SPECS, or --plan PLANFILE")
+        prepared = prepare(
+            specs, target, only=only, allow_deletes=allow_deletes, progress=display.progress
         )
-    if specs is None:
-        raise UsageError("apply needs SPECS, or --plan PLANFILE")
-    prepared = prepare(specs, target, only=only, allow_deletes=allow_deletes)
-    return _apply(
-        prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, auto_approve
-    )
+        return _apply(
+            prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, display
+        )
+    finally:
+        display.progress.close()
+
+
+@dataclass(frozen=True)
+class _Display:
+    progress: Progress
+    colour: bool
+    auto_approve: bool
 
 
 def _apply_saved(
-    path: Path, specs: Path | None, target: str | None, max_age: timedelta, auto_approve: bool
+    path: Path, specs: Path | None, target: str | None, max_age: timedelta, display: _Display
 ) -> int:
     saved = planfile.load(path)
     if target is not None and target != saved.target.name:
@@ -228,7 +268,7 @@ def _apply_saved(
                 f"refusing to apply: {path} was made against {saved.target.url}, but the spec's "
                 f"target '{saved.target.name}' is now {spec_target.url}"
             )
-    connected = connect(saved.target)
+    connected = connect(saved.target, progress=display.progress)
     reasons = planfile.stale_reasons(saved, connected.observed, datetime.now(UTC), max_age)
     if reasons:
         connected.client.close()
@@ -238,7 +278,7 @@ def _apply_saved(
             "Make a new plan."
         )
     return _apply(
-        saved.plan, connected.client, saved.target, connected.caps, connected.log, auto_approve
+        saved.plan, connected.client, saved.target, connected.caps, connected.log, display
     )
 
 
@@ -248,21 +288,21 @@ def _apply(
     target: Target,
     caps: Capabilities,
     log: Any,
-    auto_approve: bool,
+    display: _Display,
 ) -> int:
-    click.echo(render.plan_text(plan.to_json()), nl=False)
+    click.echo(render.plan_text(plan.to_json(), display.colour), nl=False)
     try:
         if plan.guards:
             raise ScimrecError(f"refusing to apply: {plan.guards[0]}; nothing was written")
         if not plan.has_changes:
             return EXIT_ERROR if plan.errors else EXIT_OK
-        if not auto_approve:
+        if not display.auto_approve:
             if not sys.stdin.isatty():
                 raise ScimrecError("apply needs --auto-approve when not run from a terminal")
             if not click.confirm("Apply these changes?", default=False):
                 click.echo("Apply cancelled; nothing was changed.")
                 return EXIT_ERROR
-        result = Applier(client, target, caps, log).run(plan)
+        result = Applier(client, target, caps, log, display.progress).run(plan)
     finally:
         client.close()
     click.echo("")
@@ -284,11 +324,23 @@ def _apply(
 @target_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @github_option
+@progress_option
 @log_option
-def drift(specs: Path, target: str | None, fmt: str, github_flag: bool, log_level: str) -> int:
+def drift(
+    specs: Path,
+    target: str | None,
+    fmt: str,
+    github_flag: bool,
+    no_progress: bool,
+    log_level: str,
+) -> int:
     """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift."""
     logs.configure(log_level)
-    prepared = prepare(specs, target)
+    progress = make_progress(not no_progress)
+    try:
+        prepared = prepare(specs, target, progress=progress)
+    finally:
+        progress.close()
     prepared.client.close()
     report = drift_report(prepared.plan, prepared.observed)
     _report(report, fmt, drift_text, markdown.drift_markdown, github_flag)
@@ -319,6 +371,7 @@ def drift(specs: Path, target: str | None, fmt: str, github_flag: bool, log_leve
     is_flag=True,
     help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
 )
+@progress_option
 @log_option
 def import_(
     specs: Path,
@@ -326,6 +379,7 @@ def import_(
     out: Path,
     scim_filter: str | None,
     adopt: bool,
+    no_progress: bool,
     log_level: str,
 ) -> int:
     """Write the target's users and groups as spec YAML (plan then shows No changes)."""
@@ -335,7 +389,11 @@ def import_(
         raise UsageError(
             f"--out {out} is inside {specs}: the imported users would be declared twice"
         )
-    connected = connect(chosen, user_filter=scim_filter)
+    progress = make_progress(not no_progress)
+    try:
+        connected = connect(chosen, user_filter=scim_filter, progress=progress)
+    finally:
+        progress.close()
     connected.client.close()
     imported = import_documents(connected.observed, chosen, adopt=adopt)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from reconciler import attributes as A
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.match import normalise
 from reconciler.model import Capabilities, Json, Observed, Resource, Target
+from reconciler.progress import Progress
 from reconciler.scim import ScimClient
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -126,7 +127,11 @@ class Listing:
 
 
 def read_all(
-    client: ScimClient, endpoint: str, page_size: int, scim_filter: str | None = None
+    client: ScimClient,
+    endpoint: str,
+    page_size: int,
+    scim_filter: str | None = None,
+    progress: Progress | None = None,
 ) -> Listing:
     """Read every resource of an endpoint with startIndex/count paging (RFC 7644 §3.4.2.4).
 
@@ -164,6 +169,8 @@ def read_all(
             if resource.id not in seen:
                 fresh += 1
                 seen[resource.id] = resource
+        if progress is not None:
+            progress.reading(endpoint.strip("/").lower(), len(seen), total)
         if not items:
             break
         if fresh == 0:
@@ -198,11 +205,16 @@ def _resource(item: Json) -> Resource | None:
 
 
 def observe(
-    client: ScimClient, target: Target, caps: Capabilities, log: Any, user_filter: str | None = None
+    client: ScimClient,
+    target: Target,
+    caps: Capabilities,
+    log: Any,
+    user_filter: str | None = None,
+    progress: Progress | None = None,
 ) -> Observed:
     """The import step on the target side: users and groups, each in one paged read."""
-    users = read_all(client, "/Users", target.page_size, user_filter)
-    groups = read_all(client, "/Groups", target.page_size)
+    users = read_all(client, "/Users", target.page_size, user_filter, progress)
+    groups = read_all(client, "/Groups", target.page_size, None, progress)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
             "read target",

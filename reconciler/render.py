@@ -10,6 +10,8 @@ from reconciler import attributes as A
 from reconciler.redact import MASK
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
+# ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
+_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
 MAX_VALUE = 120
 
 
@@ -60,7 +62,27 @@ def change_lines(change: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def plan_text(plan: Mapping[str, Any]) -> str:
+def paint(text: str, key: str, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[key]}m{text}\x1b[0m" if colour else text
+
+
+def _paint_line(line: str, colour: bool) -> str:
+    """Colour a change's header by its symbol, and member lines by theirs."""
+    stripped = line.lstrip()
+    if not colour or not stripped:
+        return line
+    if stripped.startswith(("Error:", "Guard:")):
+        return paint(line, "!", colour)
+    if (
+        line.startswith("  ")
+        and stripped[0] in "+~-"
+        and (not line.startswith("      ") or stripped.startswith(("+ member", "- member")))
+    ):
+        return paint(line, stripped[0], colour)
+    return line
+
+
+def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
     target = plan["target"]
     out = [f'Target "{target["name"]}" ({target["url"]})', ""]
     for note in plan.get("notes", []):
@@ -81,8 +103,8 @@ def plan_text(plan: Mapping[str, Any]) -> str:
         line = summary_line(summary)
         if summary.get("error"):
             line = f"{line[:-1]}; {summary['error']} in error."
-        out.append(line)
-    return "\n".join(out) + "\n"
+        out.append(paint(line, "summary", colour))
+    return "\n".join(_paint_line(line, colour) for line in out) + "\n"
 
 
 def plan_json(plan: Mapping[str, Any]) -> str:

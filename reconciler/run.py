@@ -14,6 +14,7 @@ from reconciler.match import Match
 from reconciler.model import Capabilities, Kind, Observed, Spec, Target
 from reconciler.observe import observe, test_connection
 from reconciler.plan import Plan, PlanOptions, make_plan
+from reconciler.progress import Progress
 from reconciler.safety import check_guards
 from reconciler.scim import ScimClient
 from reconciler.spec import load_spec
@@ -67,6 +68,7 @@ def prepare(
     only: tuple[str, ...] = (),
     allow_deletes: int = 0,
     transport: httpx2.BaseTransport | None = None,
+    progress: Progress | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
     spec = load_spec(specs)
@@ -81,7 +83,7 @@ def prepare(
         users=len(spec.users),
         groups=len(spec.groups),
     )
-    connected = connect(target, transport=transport, log=log)
+    connected = connect(target, transport=transport, log=log, progress=progress)
     plan = make_plan(spec, target, connected.observed, PlanOptions(only=selection))
     plan = check_guards(plan, target, connected.observed, allow_deletes)
     log_steps(plan, spec, log)
@@ -102,13 +104,14 @@ def connect(
     transport: httpx2.BaseTransport | None = None,
     log: Any = None,
     user_filter: str | None = None,
+    progress: Progress | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
     client = ScimClient.for_target(target, transport=transport)
     try:
         caps = test_connection(client, target, log)
-        observed = observe(client, target, caps, log, user_filter=user_filter)
+        observed = observe(client, target, caps, log, user_filter, progress)
     except BaseException:
         client.close()
         raise

@@ -1,0 +1,105 @@
+"""Terminal behaviour: progress and colour on a TTY, none when piped, NO_COLOR respected."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "terminal-test-token"
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    sandbox = Sandbox(token=TOKEN).start()
+    root = tmp_path_factory.mktemp("specs")
+    users = "".join(f"  - userName: u{i}@example.com\n" for i in range(300))
+    (root / "spec.yaml").write_text(
+        f"version: 1\ntargets:\n  t:\n    url: {sandbox.url}\n    page_size: 20\n"
+        f"    auth: {{type: bearer, token_env: TERMINAL_TOKEN}}\nusers:\n{users}"
+    )
+    yield root
+    sandbox.stop()
+
+
+def run(
+    args: list[str], *, tty_out: bool, tty_err: bool, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Run the CLI with stdout and/or stderr on a pseudo-terminal; returns what each got."""
+    inherited = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environ = inherited | {"TERMINAL_TOKEN": TOKEN, "COLUMNS": "120"} | (env or {})
+    fds: dict[str, tuple[int, int]] = {}
+    streams = {}
+    for name, wanted in (("out", tty_out), ("err", tty_err)):
+        if wanted:
+            fds[name] = pty.openpty()
+            streams[name] = fds[name][1]
+        else:
+            streams[name] = subprocess.PIPE
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=ROOT,
+        env=environ,
+        stdout=streams["out"],
+        stderr=streams["err"],
+    )
+    for _, follower in fds.values():
+        os.close(follower)
+    captured = {}
+    for name in ("out", "err"):
+        if name in fds:
+            chunks = []
+            while True:
+                try:
+                    data = os.read(fds[name][0], 65536)
+                except OSError:  # the pty closes when the process ends
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            captured[name] = b"".join(chunks).decode(errors="replace")
+            os.close(fds[name][0])
+    piped_out, piped_err = process.communicate(timeout=60)
+    captured.setdefault("out", (piped_out or b"").decode())
+    captured.setdefault("err", (piped_err or b"").decode())
+    return process.returncode, captured["out"], captured["err"]
+
+
+def plan(specs: Path, *extra: str) -> list[str]:
+    return ["plan", str(specs), "--target", "t", "--log-level", "warning", *extra]
+
+
+def test_progress_on_a_terminal(specs: Path) -> None:
+    code, _, err = run(plan(specs), tty_out=False, tty_err=True)
+    assert code == 0
+    assert "read users" in err
+
+
+def test_no_progress_when_asked_or_piped(specs: Path) -> None:
+    code, _, err = run(plan(specs, "--no-progress"), tty_out=False, tty_err=True)
+    assert code == 0
+    assert "read users" not in err
+    code, _, err = run(plan(specs), tty_out=False, tty_err=False)
+    assert code == 0
+    assert err == ""  # warnings only, and there are none: CI logs stay clean
+
+
+def test_colour_on_a_terminal_only(specs: Path) -> None:
+    code, out, _ = run(plan(specs), tty_out=True, tty_err=False)
+    assert code == 0
+    assert "\x1b[32m  + create user u0@example.com\x1b[0m" in out
+    _, out, _ = run(plan(specs), tty_out=True, tty_err=False, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in out
+    _, out, _ = run(plan(specs, "--no-color"), tty_out=True, tty_err=False)
+    assert "\x1b[" not in out
+    _, out, _ = run(plan(specs), tty_out=False, tty_err=False)
+    assert "\x1b[" not in out
+    assert "+ create user u0@example.com" in out
