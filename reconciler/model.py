@@ -90,6 +90,8 @@ class Declared:
     members: tuple[str, ...] | None = None
     location: Location | None = None
     attr_locations: Mapping[str, Location] = field(default_factory=dict)
+    # Groups nested in this group (their keys): their members count as members of this one.
+    subgroups: tuple[str, ...] = ()
 
     @property
     def present(self) -> bool:

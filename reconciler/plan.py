@@ -259,8 +259,11 @@ def _plan_groups(
     failed = {key for key, m in user_matches.items() if m.error}
     group_ids = {g.id for g in observed.groups}
     names = {u.id: _user_name(u) for u in observed.users}
+    nested = _flatten({g.key: g for g in spec.groups})
     for group in groups:
         match = group_matches[group.key]
+        if group.subgroups:
+            group = dataclasses.replace(group, members=nested[group.key])  # noqa: PLW2901
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
         elif (
@@ -270,6 +273,27 @@ def _plan_groups(
         else:
             changes.append(change)
     return changes, errors, noop
+
+
+def _flatten(groups: Mapping[str, Declared]) -> dict[str, tuple[str, ...]]:
+    """Each group's members with those of its nested groups, for targets that nest nothing.
+
+    The spec loader refuses cycles, so the recursion ends.
+    """
+    done: dict[str, tuple[str, ...]] = {}
+
+    def members(key: str) -> tuple[str, ...]:
+        if key not in done:
+            group = groups[key]
+            found = dict.fromkeys(group.members or ())
+            for child in group.subgroups:
+                found |= dict.fromkeys(members(child))
+            done[key] = tuple(found)
+        return done[key]
+
+    for key in groups:
+        members(key)
+    return done
 
 
 def _all_matches(

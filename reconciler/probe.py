@@ -24,6 +24,7 @@ PREFIX = "scimrec-doctor-"
 STALE_ETAG = 'W/"scimrec-doctor-stale"'
 PUT_WATCHED = ("externalId", "name.familyName", "emails")
 DEDUPLICATE = "scimrec adds only users that are not members yet"
+ADD_ACTION = "scimrec adds members with PATCH add, in chunks (membership_chunk)"
 
 
 @dataclass(frozen=True)
@@ -256,8 +257,9 @@ def create_group(s: Scratch) -> None:
         gid = created_id(reply)
         shown = member_ids(body_of(s.client.get(f"/Groups/{gid}")))
         if uid in shown:
+            action = "scimrec sends the first members with the create"
             s.findings.append(
-                Finding("groups", check, OK, "members sent with a group POST are kept", "none")
+                Finding("groups", check, OK, "members sent with a group POST are kept", action)
             )
         else:
             s.findings.append(
@@ -319,7 +321,22 @@ def probe_value_path(s: Scratch) -> Finding:
     return Finding("patch", check, WARN, seen, action)
 
 
-def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool | None]:
+def probe_roundtrip(s: Scratch) -> tuple[Finding, bool]:
+    """PUT back the resource as read: what scimrec's GET-merge-PUT sends (RFC 7644 §3.5.1)."""
+    path = f"/Users/{s.user['id']}"
+    body = writes.merged_for_put(body_of(s.client.get(path)), [], {})
+    try:
+        reply = s.client.put(path, body, None)
+    except ScimHTTPError as exc:
+        seen = f"a PUT of the user as read is refused ({failure(exc)})"
+        action = "scimrec's GET-merge-PUT cannot work here, so updates need PATCH"
+        return Finding("put", "GET-merge-PUT", FAIL, seen, action), False
+    seen = f"a PUT of the user as read answered {reply.status}"
+    action = "scimrec can update with GET-merge-PUT where PATCH is refused"
+    return Finding("put", "GET-merge-PUT", OK, seen, action), True
+
+
+def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool]:
     """A stale If-Match must get 412, the current ETag must pass (RFC 7644 §3.14)."""
     path = f"/Users/{s.user['id']}"
     current = s.client.get(path)
@@ -333,16 +350,16 @@ def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool | No
     except ScimHTTPError as exc:
         if exc.status != 412:
             seen = f"a PUT with a stale If-Match answered {failure(exc)}, not 412"
-            return Finding("etag", "If-Match", WARN, seen, _etag_action(claimed, False)), False
+            return Finding("etag", "If-Match", WARN, seen, etag_action(claimed, False)), False
     else:
         if claimed or etag:
             seen = f"If-Match is ignored: a PUT with a stale ETag answered {reply.status}"
-            return Finding("etag", "If-Match", WARN, seen, _etag_action(claimed, False)), False
+            return Finding("etag", "If-Match", WARN, seen, etag_action(claimed, False)), False
         seen = f"no ETags, and If-Match is ignored (a stale one answered {reply.status})"
-        return Finding("etag", "If-Match", INFO, seen, _etag_action(claimed, False)), False
+        return Finding("etag", "If-Match", INFO, seen, etag_action(claimed, False)), False
     if etag is None:
         seen = "a stale If-Match gets 412, but no ETag or meta.version is ever sent"
-        return Finding("etag", "If-Match", WARN, seen, _etag_action(False, False)), False
+        return Finding("etag", "If-Match", WARN, seen, etag_action(False, False)), False
     try:
         s.client.put(path, put, etag)
     except ScimHTTPError as exc:
@@ -350,10 +367,10 @@ def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool | No
         action = "updates with If-Match fail on this target; do not rely on ETags"
         return Finding("etag", "If-Match", FAIL, seen, action), False
     seen = "a stale If-Match gets 412; the current ETag is accepted"
-    return Finding("etag", "If-Match", OK, seen, _etag_action(claimed, True)), True
+    return Finding("etag", "If-Match", OK, seen, etag_action(claimed, True)), True
 
 
-def _etag_action(claimed: bool | None, honoured: bool) -> str:
+def etag_action(claimed: bool | None, honoured: bool) -> str:
     if claimed and honoured:
         return "scimrec sends If-Match with the version it read, so it never overwrites a change"
     if claimed:
@@ -428,21 +445,35 @@ def probe_uniqueness(s: Scratch) -> list[Finding]:
 
 
 def user_probes(s: Scratch, patch_claim: bool | None, etag_claim: bool | None) -> list[Finding]:
+    """Every probe on the temporary user, in an order where each leaves it usable."""
     patch, patch_ok = probe_patch(s)
-    findings = [patch, _patch_claim(patch_claim, patch_ok)]
+    findings = [patch, patch_claim_finding(patch_claim, patch_ok)]
     findings.append(probe_value_path(s) if patch_ok else _untested("patch", "value-filter path"))
-    if_match, honoured = probe_if_match(s, etag_claim)
-    findings += [if_match, probe_put(s), *probe_uniqueness(s)]
-    s.findings.append(_etag_claim(etag_claim, honoured))
+    roundtrip, put_ok = probe_roundtrip(s)
+    findings.append(roundtrip)
+    if put_ok:
+        if_match, honoured = probe_if_match(s, etag_claim)
+        findings += [if_match, etag_claim_finding(etag_claim, honoured)]
+    findings += [probe_put(s), *probe_uniqueness(s)]
     return findings
 
 
 def _untested(area: str, check: str) -> Finding:
-    return Finding(area, check, INFO, "not tested (an earlier step failed)", "none")
+    action = "see the finding that failed before it"
+    return Finding(area, check, INFO, "not tested (an earlier step failed)", action)
 
 
-def _patch_claim(claim: bool | None, works: bool) -> Finding:
-    said = {True: "supported", False: "unsupported", None: "nothing"}[claim]
+def _said(claim: bool | None) -> str:
+    return {True: "supported", False: "unsupported", None: "nothing"}[claim]
+
+
+def patch_claim_finding(claim: bool | None, works: bool | None) -> Finding:
+    """What ServiceProviderConfig says about PATCH against what PATCH did (if tried)."""
+    said = _said(claim)
+    if works is None:
+        seen = f"ServiceProviderConfig says PATCH {said}; not verified (read-only run)"
+        action = "scimrec tries PATCH and falls back to GET-merge-PUT on 400, 405 or 501"
+        return Finding("patch", "advertised", INFO, seen, action)
     if claim is not False and not works:
         seen = f"ServiceProviderConfig says PATCH {said}, but PATCH is refused"
         action = "scimrec tries PATCH and falls back to GET-merge-PUT on 400, 405 or 501"
@@ -456,16 +487,20 @@ def _patch_claim(claim: bool | None, works: bool) -> Finding:
     return Finding("patch", "advertised", OK, seen, action)
 
 
-def _etag_claim(claim: bool | None, honoured: bool | None) -> Finding:
-    said = {True: "supported", False: "unsupported", None: "nothing"}[claim]
-    if bool(claim) == bool(honoured):
+def etag_claim_finding(claim: bool | None, works: bool | None) -> Finding:
+    """What ServiceProviderConfig says about ETags against what was seen (None: nothing)."""
+    said = _said(claim)
+    if works is None:
+        seen = f"ServiceProviderConfig says etag {said}; not verified (no user to read)"
+        return Finding("etag", "advertised", INFO, seen, etag_action(claim, False))
+    if bool(claim) == works:
         seen = f"ServiceProviderConfig says etag {said}, as observed"
-        return Finding("etag", "advertised", OK, seen, _etag_action(claim, bool(honoured)))
+        return Finding("etag", "advertised", OK, seen, etag_action(claim, works))
     if claim:
-        seen = "ServiceProviderConfig says etag supported, but If-Match is not honoured"
-        return Finding("etag", "advertised", WARN, seen, _etag_action(claim, False))
-    seen = f"ServiceProviderConfig says etag {said}, but If-Match is honoured"
-    return Finding("etag", "advertised", INFO, seen, _etag_action(claim, True))
+        seen = "ServiceProviderConfig says etag supported, but ETags are not honoured"
+        return Finding("etag", "advertised", WARN, seen, etag_action(claim, False))
+    seen = f"ServiceProviderConfig says etag {said}, but ETags are honoured"
+    return Finding("etag", "advertised", INFO, seen, etag_action(claim, True))
 
 
 # -- group probes --------------------------------------------------------------------------
@@ -501,7 +536,8 @@ def group_probes(s: Scratch) -> list[Finding]:
         add = step(add_op, True)
         if not add.ok:
             seen = f"adding a member {add.text}"
-            return [Finding("groups", "add member", FAIL, seen, "memberships cannot be managed")]
+            action = "scimrec cannot add members to groups on this target"
+            return [Finding("groups", "add member", FAIL, seen, action)]
     try:
         again = s.client.patch(path, [add_op], None)
         count = members().count(uid)
@@ -531,8 +567,8 @@ def group_probes(s: Scratch) -> list[Finding]:
         add = step(add_op, True)
     findings = [dup, _removal(rfc, value)]
     if add is not None:
-        status = OK if add.ok else FAIL
-        findings.append(Finding("groups", "add member", status, f"adding a member {add.text}", ""))
+        status, seen = (OK if add.ok else FAIL), f"adding a member {add.text}"
+        findings.append(Finding("groups", "add member", status, seen, ADD_ACTION))
     findings.append(_put_members(s, uid, path, members))
     return findings
 
@@ -567,7 +603,8 @@ def _put_members(s: Scratch, uid: str, path: str, members: Callable[[], list[str
     try:
         s.client.put(path, body, None)
     except (ScimHTTPError, ScimProtocolError) as exc:
-        return Finding("groups", "members on PUT", WARN, f"group PUT failed ({failure(exc)})", "")
+        seen = f"group PUT failed ({failure(exc)})"
+        return Finding("groups", "members on PUT", WARN, seen, action)
     if (uid in members()) != was_member:
         return Finding("groups", "members on PUT", OK, "group PUT replaces members", action)
     seen = "group PUT ignores members (membership unchanged)"
@@ -575,8 +612,12 @@ def _put_members(s: Scratch, uid: str, path: str, members: Callable[[], list[str
 
 
 ID_FORMATS = (
-    (re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"),
-     "UUIDs"),
+    (
+        re.compile(
+            r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+        ),
+        "UUIDs",
+    ),
     (re.compile(r"\d{1,9}"), "small integers"),
     (re.compile(r"\d+"), "integers"),
 )

@@ -422,12 +422,16 @@ class _Checker:
         attrs: dict[str, Json] = {}
         locs: dict[str, Location] = {}
         members: tuple[str, ...] | None = None
+        subgroups: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
             if key == "state":
                 continue
-            if key in A.GROUP_SIMPLE:
+            if key == "groups":
+                subgroups = self.members(kpath, value) or ()
+                locs[key] = self.loc(kpath)
+            elif key in A.GROUP_SIMPLE:
                 self.simple(kpath, A.GROUP_SIMPLE[key], value, nullable=key != "displayName")
                 attrs[key] = value
                 locs[key] = self.loc(kpath)
@@ -437,7 +441,8 @@ class _Checker:
             elif key in ("id", "meta", "schemas"):
                 self.error(kpath, A.READ_ONLY[key])
             else:
-                self.unknown(path, key, (*A.GROUP_SIMPLE, "members", "state"), "group attribute")
+                allowed = (*A.GROUP_SIMPLE, "members", "groups", "state")
+                self.unknown(path, key, allowed, "group attribute")
         name = body.get("displayName")
         if "displayName" not in body:
             self.error(path, "missing 'displayName'")
@@ -450,9 +455,11 @@ class _Checker:
                     key=str(name),
                     attrs=attrs,
                     state=state,
-                    members=members,
+                    # Nested groups make membership managed, even with no direct members.
+                    members=members if members is not None or not subgroups else (),
                     location=self.loc(path),
                     attr_locations=locs,
+                    subgroups=subgroups,
                 )
             )
 
@@ -558,7 +565,9 @@ class _Checker:
                 groups[folded] = group
         resolved_users = self._resolve_references(users)
         self.users = resolved_users
-        self.groups = [self._resolve_members(g, users) for g in groups.values()]
+        self.groups = self._resolve_subgroups(
+            [self._resolve_members(g, users) for g in groups.values()]
+        )
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)
@@ -594,6 +603,30 @@ class _Checker:
                 out.append(dataclasses.replace(user, attrs=attrs))
                 continue
             out.append(user)
+        return out
+
+    def _resolve_subgroups(self, groups: list[Declared]) -> list[Declared]:
+        """Nested groups name declared groups; a cycle would make membership undefined."""
+        by_key = {g.key.casefold(): g for g in groups}
+        out: list[Declared] = []
+        for group in groups:
+            keys: list[str] = []
+            for name in group.subgroups:
+                child = by_key.get(name.casefold())
+                if child is None:
+                    self.error_at(group, "groups", f"group '{name}' is not a declared group")
+                elif child is group:
+                    self.error_at(group, "groups", "a group cannot contain itself")
+                elif not child.present:
+                    self.error_at(group, "groups", f"group '{name}' has state: absent")
+                else:
+                    keys.append(child.key)
+            out.append(dataclasses.replace(group, subgroups=tuple(keys)))
+        graph = {g.key: g.subgroups for g in out}
+        for group in out:
+            cycle = _cycle(group.key, graph)
+            if cycle and cycle[0] == group.key:
+                self.error_at(group, "groups", "nested groups form a cycle: " + " → ".join(cycle))
         return out
 
     def _resolve_members(self, group: Declared, users: dict[str, Declared]) -> Declared:
@@ -657,6 +690,21 @@ class _Checker:
                         f"target '{target.name}' matches on it",
                     )
                 seen[folded] = obj
+
+
+def _cycle(start: str, graph: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """A path from `start` back to itself through nested groups, or [] if none."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for child in graph.get(node, ()):
+            if child == start:
+                return [*path, child]
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, [*path, child]))
+    return []
 
 
 def _declared_match_value(obj: Declared, attr: str) -> str | None:

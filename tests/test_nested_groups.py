@@ -1,0 +1,55 @@
+"""Nested groups: validated (no cycles), flattened into user memberships on the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import SpecError
+from reconciler.spec import load_spec
+from tests.conftest import Target, write_spec
+from tests.test_e2e import assert_converged, by_name, listing, person, run
+
+
+def test_cycles_and_unknown_groups_are_spec_errors(tmp_path: Path) -> None:
+    (tmp_path / "g.yaml").write_text(
+        "groups:\n"
+        "  - displayName: A\n    groups: [B]\n"
+        "  - displayName: B\n    groups: [a]\n"
+        "  - displayName: C\n    groups: [C, Nope]\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert [str(i).split(": ", 1)[1] for i in info.value.issues] == [
+        "groups[A].groups: nested groups form a cycle: A → B → A",
+        "groups[B].groups: nested groups form a cycle: B → A → B",
+        "groups[C].groups: a group cannot contain itself",
+        "groups[C].groups: group 'Nope' is not a declared group",
+    ]
+
+
+@pytest.mark.e2e
+def test_nested_groups_are_flattened(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = [person(target, f"{n}@example.com", n.title(), "Nest") for n in ("ann", "ben", "cy")]
+    groups = [
+        {"displayName": "Everyone", "members": ["cy@example.com"], "groups": ["Engineering"]},
+        {"displayName": "Engineering", "groups": ["Platform"], "members": ["ben@example.com"]},
+        {"displayName": "Platform", "members": ["ann@example.com"]},
+    ]
+    specs = write_spec(tmp_path / "specs", target, users, groups)
+    code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
+    assert code == 0, out + err
+    assert_converged(capsys, specs)
+    ids = {name: u["id"] for name, u in by_name(target).items()}
+    members = {
+        g["displayName"]: sorted(m["value"] for m in g.get("members") or [])
+        for g in listing(target, "/Groups")
+    }
+    assert members == {
+        "Everyone": sorted(ids[f"{n}@example.com"] for n in ("ann", "ben", "cy")),
+        "Engineering": sorted(ids[f"{n}@example.com"] for n in ("ann", "ben")),
+        "Platform": [ids["ann@example.com"]],
+    }
