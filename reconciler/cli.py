@@ -20,11 +20,13 @@ from reconciler.drift import drift_report, drift_text, has_drift
 from reconciler.errors import ScimrecError, SpecError, UsageError
 from reconciler.explain import explain as explain_steps
 from reconciler.importer import import_documents
+from reconciler.init import write_init
 from reconciler.model import Capabilities, Target
 from reconciler.plan import Plan
 from reconciler.progress import Progress, make_progress
 from reconciler.redact import scrub
 from reconciler.run import connect, pick_target, prepare
+from reconciler.schema import schema_text
 from reconciler.scim import ScimClient
 from reconciler.spec import load_spec
 
@@ -404,6 +406,29 @@ def import_(
     click.echo(
         f"Imported {imported.users} user(s) and {imported.groups} group(s) from target "
         f"'{chosen.name}' into {out}/ ({', '.join(sorted(imported.files))})."
+    )
+    return EXIT_OK
+
+
+@cli.command(name="schema")
+def schema_command() -> int:
+    """Print the JSON Schema of spec files, for editors (yaml-language-server)."""
+    click.echo(schema_text(), nl=False)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument(
+    "directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("--force", is_flag=True, help="Replace the starter files if they exist.")
+def init(directory: Path, force: bool) -> int:
+    """Write a small commented example spec tree: a sandbox target, three users, a group."""
+    for path in write_init(directory, force=force):
+        click.echo(f"Wrote {path}")
+    click.echo(
+        f"Next: export SANDBOX_SCIM_TOKEN=choose-a-token; scimrec sandbox & "
+        f"scimrec plan {directory} --target sandbox"
     )
     return EXIT_OK
 

@@ -133,3 +133,17 @@ def test_python_dash_m_runs_the_cli() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "scimrec, version 0.1.0")
+
+
+def test_schema_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reconciler.schema import schema_text
+
+    code, out, _ = run(capsys, "schema")
+    assert (code, out) == (0, schema_text())
+    code, out, _ = run(capsys, "init", str(tmp_path / "starter"))
+    assert code == 0
+    assert f"Wrote {tmp_path / 'starter' / 'targets.yaml'}" in out
+    assert run(capsys, "validate", str(tmp_path / "starter"))[0] == 0
+    code, _, err = run(capsys, "init", str(tmp_path / "starter"))
+    assert code == 1
+    assert err.startswith("Error: refusing to overwrite ")
