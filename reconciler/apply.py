@@ -314,7 +314,7 @@ class Applier:
                     change, "PATCH", path, lambda: self.client.patch(path, ops, etag), attributes
                 )
             except ScimHTTPError as exc:
-                if exc.status not in PATCH_UNSUPPORTED:
+                if not _patch_unsupported(exc):
                     raise
                 self.log.warning(
                     "patch refused, using PUT",
@@ -328,7 +328,12 @@ class Applier:
         if not isinstance(current.body, dict):
             raise _Failed(f"GET {path} returned no resource to merge into")
         body = writes.merged_for_put(current.body, attributes, ids)
-        version = current.headers.get("etag") if self.caps.etag else None
+        # The version PATCH and DELETE use too: meta.version, else the ETag header.
+        meta = current.body.get("meta")
+        version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
+            "etag"
+        )
+        version = version if self.caps.etag else None
         return self._write(
             change, "PUT", path, lambda: self.client.put(path, body, version), attributes
         )
@@ -436,3 +441,12 @@ def _member_ids(body: Mapping[str, Json]) -> set[str]:
 
 def _sender(client: ScimClient, path: str, ops: list[dict[str, Json]]) -> Callable[[], Reply]:
     return lambda: client.patch(path, ops, None)
+
+
+def _patch_unsupported(exc: ScimHTTPError) -> bool:
+    """A refusal of the PATCH itself (so PUT may work), not of the values it carries."""
+    if exc.status in (405, 501):
+        return True
+    # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
+    # PUT with the same data would fail the same way.
+    return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")

@@ -16,6 +16,7 @@ import structlog
 
 from reconciler import __version__, github, logs, markdown, planfile, render
 from reconciler.apply import Applier
+from reconciler.doctor import default_name, report_text, run_doctor
 from reconciler.drift import drift_report, drift_text, has_drift
 from reconciler.errors import ScimrecError, SpecError, UsageError
 from reconciler.explain import explain as explain_steps
@@ -408,6 +409,33 @@ def import_(
         f"'{chosen.name}' into {out}/ ({', '.join(sorted(imported.files))})."
     )
     return EXIT_OK
+
+
+@cli.command()
+@specs_argument
+@target_option
+@click.option(
+    "--write-probe",
+    is_flag=True,
+    help="Also probe writes with a temporary user and group, removed afterwards.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@log_option
+def doctor(specs: Path, target: str | None, write_probe: bool, fmt: str, log_level: str) -> int:
+    """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
+    logs.configure(log_level)
+    chosen = pick_target(load_spec(specs), target)
+    client = ScimClient.for_target(chosen)
+    try:
+        report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
+    finally:
+        client.close()
+    click.echo(
+        render.plan_json(report.to_json()) if fmt == "json" else report_text(report), nl=False
+    )
+    return EXIT_ERROR if report.failed else EXIT_OK
 
 
 @cli.command(name="schema")

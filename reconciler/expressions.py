@@ -20,16 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from reconciler.dotnet import Clock, Moment, Rejected
 from reconciler.errors import ScimrecError
 from reconciler.functions import (
     CONSTANTS,
     FUNCTIONS,
     UNSUPPORTED,
     Args,
-    Clock,
     Context,
-    FunctionError,
-    Moment,
     SkipFlow,
     compare,
     export,
@@ -190,7 +188,7 @@ class _Parser:
         if c.isalpha() or c == "_":
             return self.name()
         raise ExpressionError(
-            f"expected a function call, an [attribute], a \"string\" or a number, "
+            f'expected a function call, an [attribute], a "string" or a number, '
             f"found {self.describe()}",
             start,
         )
@@ -217,7 +215,7 @@ class _Parser:
     def attribute(self) -> Attribute:
         start = self.pos
         end = self.text.find("]", start + 1)
-        if end < 0:
+        if end < 0 or any(c in self.text[start + 1 : end] for c in '["\n'):
             raise ExpressionError("this [attribute] has no closing ]", start)
         name = self.text[start + 1 : end].strip()
         if not name:
@@ -227,7 +225,9 @@ class _Parser:
 
     def name(self) -> Expr:
         start = self.pos
-        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+        while self.pos < len(self.text) and (
+            self.text[self.pos].isalnum() or self.text[self.pos] == "_"
+        ):
             self.pos += 1
         name = self.text[start : self.pos]
         self.skip_space()
@@ -410,12 +410,12 @@ def _eval(expr: Expr, source: Mapping[str, Any], ctx: Context) -> Any:
         left, right = _eval(expr.left, source, ctx), _eval(expr.right, source, ctx)
         try:
             return compare(expr.op, left, right)
-        except FunctionError as exc:
+        except Rejected as exc:
             raise ExpressionError(f"{expr.op}: {exc}", expr.offset) from None
     thunks = [None if isinstance(arg, Omitted) else _thunk(arg, source, ctx) for arg in expr.args]
     try:
         return FUNCTIONS[expr.name].impl(Args(thunks), ctx)
-    except FunctionError as exc:
+    except Rejected as exc:
         raise ExpressionError(f"{expr.name}: {exc}", expr.offset) from None
 
 

@@ -4,10 +4,8 @@ Semantics follow Microsoft's "Reference for writing expressions for attribute ma
 Microsoft Entra ID" (learn.microsoft.com/entra/identity/app-provisioning/
 functions-for-customizing-application-data). Where that page is silent or ambiguous, the choice
 made here is written next to the code as `Choice:`. Entra runs on .NET and its functions are
-"reminiscent of VBA", so unclear corners follow .NET / Visual Basic behaviour on a UTC server.
-
-This module is pure: no clock (the evaluator passes `now` in), no randomness (GUIDs are injected),
-and no `datetime` either: dates are `Moment`s, .NET ticks in UTC, with the calendar done here.
+"reminiscent of VBA", so unclear corners follow .NET / Visual Basic behaviour on a UTC server
+(rebuilt in `reconciler.dotnet`). Pure: the clock, GUIDs and uniqueness checks are injected.
 """
 
 from __future__ import annotations
@@ -17,306 +15,33 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
+
+from reconciler.dotnet import (
+    FILETIME_EPOCH,
+    TICKS_PER_DAY,
+    TICKS_PER_SECOND,
+    Moment,
+    Rejected,
+    dotnet_regex,
+    expand_substitutions,
+    format_moment,
+    parse_date,
+    parse_with_format,
+    proper_case,
+    to_lower,
+    to_upper,
+)
 
 # -- errors and control flow ----------------------------------------------------------------------
 
 
-class FunctionError(Exception):
+class FunctionError(Rejected):
     """A function got a value it cannot work with; the evaluator adds the position."""
 
 
-class SkipFlow(Exception):  # noqa: N818 - it is a signal, not an error
+class SkipFlow(Exception):
     """Raised by IgnoreFlowIfNullOrEmpty: the whole mapping is dropped from the flow."""
-
-
-# -- dates: .NET ticks (100 ns since 0001-01-01T00:00:00Z), always UTC ----------------------------
-
-TICKS_PER_SECOND = 10_000_000
-TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
-_EPOCH_1970_DAYS = 719_162  # days from 0001-01-01 to 1970-01-01
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
-DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-DEFAULT_DATE_FORMAT = "M/d/yyyy h:mm:ss tt"  # what Microsoft documents for CDate, DateAdd, Now
-
-
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 0001-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm)."""
-    year -= month <= 2
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - 719_468 + _EPOCH_1970_DAYS
-
-
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    z = days - _EPOCH_1970_DAYS + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (month <= 2), month, day
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return _days_from_civil(year, month + 1, 1) - _days_from_civil(year, month, 1)
-
-
-class Offset(Protocol):
-    def total_seconds(self) -> float: ...
-
-
-class Clock(Protocol):
-    """What `evaluate` reads from its `now` argument; a `datetime.datetime` is one."""
-
-    @property
-    def year(self) -> int: ...
-    @property
-    def month(self) -> int: ...
-    @property
-    def day(self) -> int: ...
-    @property
-    def hour(self) -> int: ...
-    @property
-    def minute(self) -> int: ...
-    @property
-    def second(self) -> int: ...
-    @property
-    def microsecond(self) -> int: ...
-    def utcoffset(self) -> Offset | None: ...
-
-
-@dataclass(frozen=True, order=True)
-class Moment:
-    """A UTC instant: the DateTime that CDate, Now, DateAdd and DateFromNum return."""
-
-    ticks: int
-
-    @classmethod
-    def of(cls, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, frac: int = 0,
-           offset_minutes: int = 0) -> Moment:  # fmt: skip
-        seconds = h * 3600 + mi * 60 + s - offset_minutes * 60
-        return cls(_days_from_civil(y, mo, d) * TICKS_PER_DAY + seconds * TICKS_PER_SECOND + frac)
-
-    @classmethod
-    def from_clock(cls, now: Clock) -> Moment:
-        # Choice: a naive `now` is taken as UTC, as Entra's Now() is.
-        offset = now.utcoffset()
-        minutes = 0 if offset is None else int(offset.total_seconds()) // 60
-        frac = now.microsecond * 10
-        return cls.of(now.year, now.month, now.day, now.hour, now.minute, now.second, frac, minutes)
-
-    def parts(self) -> tuple[int, int, int, int, int, int, int]:
-        """(year, month, day, hour, minute, second, ticks within the second)."""
-        days, rest = divmod(self.ticks, TICKS_PER_DAY)
-        secs, frac = divmod(rest, TICKS_PER_SECOND)
-        y, mo, d = _civil_from_days(days)
-        return y, mo, d, secs // 3600, secs // 60 % 60, secs % 60, frac
-
-    def weekday(self) -> int:
-        """0 = Sunday, as .NET's DayOfWeek."""
-        return (self.ticks // TICKS_PER_DAY + 1) % 7  # 0001-01-01 was a Monday
-
-    def add_months(self, months: int) -> Moment:
-        # Visual Basic's DateAdd("m"/"yyyy"): the day is clamped to the target month's length.
-        y, mo, d, *_ = self.parts()
-        index = y * 12 + (mo - 1) + months
-        ny, nmo = divmod(index, 12)
-        nd = min(d, _days_in_month(ny, nmo + 1))
-        within = self.ticks % TICKS_PER_DAY
-        return Moment(_days_from_civil(ny, nmo + 1, nd) * TICKS_PER_DAY + within)
-
-    def __str__(self) -> str:
-        return format_moment(self, DEFAULT_DATE_FORMAT)
-
-
-FILETIME_EPOCH = Moment.of(1601, 1, 1)  # Active Directory's dates count 100 ns from here
-
-# -- .NET custom date and time format strings (invariant culture) ---------------------------------
-
-_SPECIFIERS = "yMdhHmsfFtzK"
-
-
-def _format_tokens(fmt: str) -> list[tuple[str, str]]:
-    """Split a .NET custom format into (kind, text): kind 'lit' or a run of one specifier."""
-    tokens: list[tuple[str, str]] = []
-    i = 0
-    while i < len(fmt):
-        c = fmt[i]
-        if c in "'\"":
-            end = fmt.find(c, i + 1)
-            end = len(fmt) if end < 0 else end
-            tokens.append(("lit", fmt[i + 1 : end]))
-            i = end + 1
-        elif c == "\\" and i + 1 < len(fmt):
-            tokens.append(("lit", fmt[i + 1]))
-            i += 2
-        elif c == "%" and i + 1 < len(fmt) and fmt[i + 1] in _SPECIFIERS:
-            tokens.append((fmt[i + 1], fmt[i + 1]))
-            i += 2
-        elif c in _SPECIFIERS:
-            j = i
-            while j < len(fmt) and fmt[j] == c:
-                j += 1
-            tokens.append((c, fmt[i:j]))
-            i = j
-        else:  # ':' and '/' are the invariant culture's separators, so literal too
-            tokens.append(("lit", c))
-            i += 1
-    return tokens
-
-
-def format_moment(moment: Moment, fmt: str) -> str:
-    y, mo, d, h, mi, s, frac = moment.parts()
-    out: list[str] = []
-    for kind, text in _format_tokens(fmt):
-        n = len(text)
-        if kind == "lit":
-            out.append(text)
-        elif kind == "y":
-            out.append(f"{y % 100}" if n == 1 else f"{y % 100:02d}" if n == 2 else f"{y:0{n}d}")
-        elif kind == "M":
-            out.append(MONTHS[mo - 1][:3] if n == 3 else MONTHS[mo - 1] if n > 3 else f"{mo:0{n}d}")
-        elif kind == "d":
-            day_name = DAYS[moment.weekday()]
-            out.append(day_name[:3] if n == 3 else day_name if n > 3 else f"{d:0{n}d}")
-        elif kind in "hH":
-            hour = h if kind == "H" else (h % 12 or 12)
-            out.append(f"{hour:0{min(n, 2)}d}")
-        elif kind in "ms":
-            out.append(f"{mi if kind == 'm' else s:0{min(n, 2)}d}")
-        elif kind in "fF":
-            digits = f"{frac:07d}"[: min(n, 7)]
-            out.append(digits if kind == "f" else digits.rstrip("0"))
-        elif kind == "t":
-            out.append(("AM" if h < 12 else "PM")[:n])
-        elif kind == "z":
-            # Choice: Entra's servers run in UTC, so a parsed offset was already converted.
-            out.append("+0" if n == 1 else "+00" if n == 2 else "+00:00")
-        else:  # K
-            out.append("Z")
-    return "".join(out)
-
-
-_NUMERIC_PATTERN = {1: r"(\d{1,2})", 2: r"(\d{2})"}
-
-
-def _parse_pattern(kind: str, n: int) -> str:
-    if kind == "lit":
-        return ""
-    if kind == "y":
-        return r"(\d{1,2})" if n == 1 else r"(\d{2})" if n == 2 else rf"(\d{{{max(n, 4)}}})"
-    if kind in "Md" and n >= 3:
-        names = MONTHS if kind == "M" else DAYS
-        return "(" + "|".join(x[:3] if n == 3 else x for x in names) + ")"
-    if kind in "MdhHms":
-        return _NUMERIC_PATTERN[min(n, 2)]
-    if kind == "f":
-        return rf"(\d{{{n}}})"
-    if kind == "F":
-        return rf"(\d{{0,{n}}})"
-    if kind == "t":
-        return "([AP])" if n == 1 else "(AM|PM)"
-    if kind == "z":
-        return r"([+-]\d{2}:\d{2})" if n >= 3 else r"([+-]\d{1,2})"
-    return r"(Z|[+-]\d{2}:\d{2})?"  # K
-
-
-def parse_with_format(text: str, fmt: str, now: Moment) -> Moment:
-    """DateTime.ParseExact(text, fmt, InvariantCulture) with leading/trailing white allowed."""
-    tokens = [t for t in _format_tokens(fmt) if t[0] != "lit" or t[1]]
-    pattern = "".join(re.escape(t) if k == "lit" else _parse_pattern(k, len(t)) for k, t in tokens)
-    found = re.fullmatch(r"\s*" + pattern + r"\s*", text, flags=re.IGNORECASE)
-    if not found:
-        raise FunctionError(f"{text!r} does not match the input format {fmt!r}")
-    # Choice: like .NET, parts the format lacks come from today's date (the injected clock).
-    y, mo, d, *_ = now.parts()
-    h = mi = s = frac = offset = 0
-    pm: bool | None = None
-    groups = iter(found.groups())
-    for kind, tok in tokens:
-        if kind == "lit":
-            continue
-        value = next(groups) or ""
-        if kind == "y":
-            y = int(value) if len(tok) > 2 else (2000 if int(value) < 30 else 1900) + int(value)
-        elif kind == "M":
-            mo = int(value) if len(tok) < 3 else _name_index(MONTHS, value) + 1
-        elif kind == "d" and len(tok) < 3:
-            d = int(value)
-        elif kind in "hH":
-            h = int(value)
-        elif kind in "ms":
-            mi, s = (int(value), s) if kind == "m" else (mi, int(value))
-        elif kind in "fF":
-            frac = int((value + "0000000")[:7])
-        elif kind == "t":
-            pm = value.upper().startswith("P")
-        elif kind in "zK" and value not in ("", "Z", "z"):
-            sign = -1 if value[0] == "-" else 1
-            hours, _, minutes = value[1:].partition(":")
-            offset = sign * (int(hours) * 60 + int(minutes or 0))
-    if pm is not None and h <= 12:
-        h = h % 12 + (12 if pm else 0)
-    return _checked(text, y, mo, d, h, mi, s, frac, offset)
-
-
-def _name_index(names: Sequence[str], value: str) -> int:
-    low = value.lower()
-    return next(i for i, n in enumerate(names) if n.lower().startswith(low[:3]))
-
-
-def _checked(text: str, y: int, mo: int, d: int, h: int, mi: int, s: int, frac: int = 0,
-             offset: int = 0) -> Moment:  # fmt: skip
-    if not (1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo) and h < 24 and mi < 60 and s < 60):
-        raise FunctionError(f"{text!r} is not a valid date and time")
-    return Moment.of(y, mo, d, h, mi, s, frac, offset)
-
-
-_ISO = re.compile(
-    r"\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*",
-    re.IGNORECASE,
-)
-_US = re.compile(
-    r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?)?\s*",
-    re.IGNORECASE,
-)
-
-
-def parse_date(text: str) -> Moment:
-    """CDate's parsing: ISO 8601 (with or without time and offset) or M/d/yyyy h:mm:ss tt.
-
-    Choice: a value without an offset is UTC (Entra's servers run in UTC); .NET's other
-    culture-dependent forms are not guessed at. An offset is converted to UTC, as the doc's
-    CDate examples show ("2021-06-30+08:00" is "6/29/2021 4:00:00 PM").
-    """
-    if found := _ISO.fullmatch(text):
-        y, mo, d, h, mi, s, frac, zone = found.groups()
-        offset = 0
-        if zone and zone.upper() != "Z":
-            digits = zone[1:].replace(":", "")
-            offset = (-1 if zone[0] == "-" else 1) * (int(digits[:2]) * 60 + int(digits[2:]))
-        parts = [int(x or 0) for x in (y, mo, d, h, mi, s)]
-        return _checked(text, *parts, int((frac or "").ljust(7, "0")), offset)
-    if found := _US.fullmatch(text):
-        mo, d, y, h, mi, s, ampm = found.groups()
-        hour = int(h or 0)
-        if ampm:
-            hour = hour % 12 + (12 if ampm.upper() == "PM" else 0)
-        return _checked(text, int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0))
-    raise FunctionError(
-        f"cannot read {text!r} as a date; use ISO 8601 (2021-06-30T08:00:00+08:00) "
-        "or FormatDateTime to convert it first"
-    )
 
 
 # -- value conversions ----------------------------------------------------------------------------
@@ -392,54 +117,28 @@ def _required(value: Any, what: str) -> Any:
     return value
 
 
-# -- case mapping: .NET maps one character to one character (so 'ß' stays 'ß' in upper case) -----
-
-
-def _turkic(culture: str | None) -> bool:
-    return bool(culture) and str(culture).lower().split("-")[0] in ("tr", "az")
-
-
-def to_upper(s: str, culture: str | None = None) -> str:
-    if _turkic(culture):
-        s = s.replace("i", "İ")
-    return "".join(c.upper() if len(c.upper()) == 1 else c for c in s)
-
-
-def to_lower(s: str, culture: str | None = None) -> str:
-    if _turkic(culture):
-        s = s.replace("I", "ı").replace("İ", "i")
-    return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
-
-
-# The character classes .NET's TextInfo.ToTitleCase treats as word separators (Microsoft's PCase).
-_SEPARATOR_CATEGORIES = frozenset(
-    {"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"}
-)
-
-
-def proper_case(s: str, separators: str | None = None, culture: str | None = None) -> str:
-    out: list[str] = []
-    at_start = True
-    for c in s:
-        if separators is not None:
-            is_separator = c in separators
-        else:
-            is_separator = unicodedata.category(c) in _SEPARATOR_CATEGORIES
-        if is_separator:
-            out.append(c)
-            at_start = True
-        else:
-            out.append(to_upper(c, culture) if at_start else to_lower(c, culture))
-            at_start = False
-    return "".join(out)
-
-
 # -- NormalizeDiacritics --------------------------------------------------------------------------
 
-# Letters that are not a base letter plus combining marks, with Microsoft's table's replacement.
-_LIGATURES = {"æ": "ae", "Æ": "AE", "ø": "oe", "Ø": "OE", "œ": "oe", "Œ": "OE", "ß": "ss",
-              "ł": "l", "Ł": "L", "ı": "i", "đ": "d", "Đ": "D"}  # fmt: skip
-_COMBINING_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Letters that are not a base letter plus combining marks, with Microsoft's table's replacement
+# (U+0131 is the dotless i).
+_LIGATURES = {
+    "æ": "ae",
+    "Æ": "AE",
+    "ø": "oe",
+    "Ø": "OE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ß": "ss",
+    "ł": "l",
+    "Ł": "L",
+    "\u0131": "i",
+    "đ": "d",
+    "Đ": "D",
+}
+# The combining diacritical mark blocks (U+0300.., U+1AB0.., U+1DC0.., U+20D0.., U+FE20..).
+_COMBINING_DIACRITICS = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 
 
 def normalize_diacritics(s: str) -> str:
@@ -447,85 +146,6 @@ def normalize_diacritics(s: str) -> str:
     # (so Vietnamese "ệ" is "e"); marks of other scripts (Devanagari, kana) are left alone.
     decomposed = _COMBINING_DIACRITICS.sub("", unicodedata.normalize("NFD", s))
     return unicodedata.normalize("NFC", "".join(_LIGATURES.get(c, c) for c in decomposed))
-
-
-# -- regular expressions: .NET syntax on Python's `re` --------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def dotnet_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a .NET regular expression: `(?<name>…)`, `(?'name'…)` and `\\k<name>` included.
-
-    Raises re.error for a pattern Python cannot take (e.g. .NET balancing groups).
-    """
-    out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            named = re.match(r"\\k(?:<(\w+)>|'(\w+)')", pattern[i:])
-            if named and not in_class:
-                out.append(f"(?P={named.group(1) or named.group(2)})")
-                i += named.end()
-                continue
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "]":  # a literal ']' first in a class
-                out.append("[]")
-                i += 2
-                continue
-        elif c == "(":
-            group = re.match(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')", pattern[i:])
-            if group:
-                out.append(f"(?P<{group.group(1) or group.group(2)}>")
-                i += group.end()
-                continue
-        out.append(c)
-        i += 1
-    return re.compile("".join(out))
-
-
-def expand_substitutions(replacement: str, found: re.Match[str]) -> str:
-    """.NET's Regex.Replace substitutions: $1, ${name}, $$, $&, $`, $', $+, $_."""
-    out: list[str] = []
-    i = 0
-    while i < len(replacement):
-        c = replacement[i]
-        nxt = replacement[i + 1 : i + 2]
-        if c != "$" or not nxt:
-            out.append(c)
-            i += 1
-            continue
-        whole = found.string
-        simple = {"$": "$", "&": found.group(0), "`": whole[: found.start()],
-                  "'": whole[found.end() :], "_": whole}  # fmt: skip
-        if nxt in simple:
-            out.append(simple[nxt])
-            i += 2
-            continue
-        if nxt == "+":
-            out.append(found.group(found.lastindex) or "" if found.lastindex else "")
-            i += 2
-            continue
-        ref = re.match(r"\$(?:\{(\w+)\}|(\d+))", replacement[i:])
-        if ref:
-            key: str | int = ref.group(1) if ref.group(1) is not None else int(ref.group(2))
-            if isinstance(key, str) and key.isdigit():
-                key = int(key)
-            try:
-                out.append(found.group(key) or "")
-            except IndexError:
-                out.append(ref.group(0))  # .NET leaves an unknown group reference as written
-            i += ref.end()
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -572,6 +192,9 @@ class Args:
 
 
 Impl = Callable[[Args, Context], Any]
+# A parse-time check of a call's shape: per argument (written?, its literal value or None);
+# returns (argument index, or -1 for the whole call; message) per problem.
+Check = Callable[[Sequence[tuple[bool, Any]]], list[tuple[int, str]]]
 
 
 @dataclass(frozen=True)
@@ -581,9 +204,7 @@ class Function:
     impl: Impl
     optional: frozenset[str] = frozenset()
     variadic: bool = False  # the last parameter repeats
-    # Parse-time check of the argument shape: (present?, literal value or None) per argument;
-    # returns (argument index or -1 for the call, message) for each problem.
-    check: Callable[[Sequence[tuple[bool, Any]]], list[tuple[int, str]]] | None = None
+    check: Check | None = None
 
     @property
     def min_args(self) -> int:
@@ -637,8 +258,13 @@ def _count(a: Args, _: Context) -> Any:
 
 
 INTERVALS = ("yyyy", "m", "d", "ww", "h", "n", "s")
-_INTERVAL_TICKS = {"d": TICKS_PER_DAY, "ww": 7 * TICKS_PER_DAY, "h": 3600 * TICKS_PER_SECOND,
-                   "n": 60 * TICKS_PER_SECOND, "s": TICKS_PER_SECOND}  # fmt: skip
+_INTERVAL_TICKS = {
+    "d": TICKS_PER_DAY,
+    "ww": 7 * TICKS_PER_DAY,
+    "h": 3600 * TICKS_PER_SECOND,
+    "n": 60 * TICKS_PER_SECOND,
+    "s": TICKS_PER_SECOND,
+}
 
 
 def _interval(value: Any) -> str:
@@ -669,8 +295,7 @@ def _date_diff(a: Args, _: Context) -> Any:
     interval, first, second = _interval(a[0]), moment(a[1]), moment(a[2])
     if first is None or second is None:
         return None
-    y1, m1, *_ = first.parts()
-    y2, m2, *_ = second.parts()
+    (y1, m1), (y2, m2) = first.parts()[:2], second.parts()[:2]
     if interval == "yyyy":
         return y2 - y1
     if interval == "m":
@@ -815,8 +440,10 @@ _OLD, _PATTERN, _GROUP, _VALUE, _ATTRIBUTE, _TEMPLATE = range(1, 7)
 def replace_form(present: Sequence[bool]) -> str:
     """The documented behaviour the given arguments select, or raise FunctionError."""
     has = {i: i < len(present) and present[i] for i in range(1, 7)}
-    if has[_OLD] == has[_PATTERN]:
+    if has[_OLD] and has[_PATTERN]:
         raise FunctionError("give either oldValue or regexPattern (argument 2 or 3), not both")
+    if not has[_OLD] and not has[_PATTERN]:
+        raise FunctionError("give oldValue or regexPattern (argument 2 or 3)")
     if has[_OLD]:
         if has[_GROUP] or has[_ATTRIBUTE] or has[_VALUE] == has[_TEMPLATE]:
             raise FunctionError("with oldValue, give either replacementValue or template")
@@ -916,7 +543,7 @@ def _word(a: Args, _: Context) -> Any:
     return words[number - 1] if number is not None and 1 <= number <= len(words) else ""
 
 
-def _literal_check(index: int, allowed: Callable[[Any], bool], message: str) -> Any:
+def _literal_check(index: int, allowed: Callable[[Any], bool], message: str) -> Check:
     def check(args: Sequence[tuple[bool, Any]]) -> list[tuple[int, str]]:
         if index < len(args) and args[index][1] is not None and not allowed(args[index][1]):
             return [(index, message)]
@@ -937,9 +564,12 @@ def _replace_check(args: Sequence[tuple[bool, Any]]) -> list[tuple[int, str]]:
         except re.error as exc:
             return [(_PATTERN, f"invalid regular expression: {exc}")]
         group = args[_GROUP][1] if len(args) > _GROUP else None
-        if form in ("group", "fallback") and isinstance(group, str):
-            if group not in compiled.groupindex:
-                return [(_GROUP, f"the regular expression has no group named {group!r}")]
+        if (
+            form in ("group", "fallback")
+            and isinstance(group, str)
+            and group not in compiled.groupindex
+        ):
+            return [(_GROUP, f"the regular expression has no group named {group!r}")]
     return []
 
 
@@ -962,6 +592,15 @@ def _positive(value: Any) -> bool:
 
 _ONE = ("source",)
 _CASE = ("source", "culture")
+_REPLACE = (
+    "source",
+    "oldValue",
+    "regexPattern",
+    "regexGroupName",
+    "replacementValue",
+    "replacementAttributeName",
+    "template",
+)
 
 FUNCTIONS: Mapping[str, Function] = {
     f.name: f
@@ -1024,19 +663,13 @@ FUNCTIONS: Mapping[str, Function] = {
             optional=frozenset({"wordSeparators"}),
         ),
         Function("RemoveDuplicates", ("attribute",), _remove_duplicates),
+        Function("Replace", _REPLACE, _replace, frozenset(_REPLACE[1:]), check=_replace_check),
         Function(
-            "Replace",
-            ("source", "oldValue", "regexPattern", "regexGroupName", "replacementValue",
-             "replacementAttributeName", "template"),  # fmt: skip
-            _replace,
-            optional=frozenset(
-                {"oldValue", "regexPattern", "regexGroupName", "replacementValue",
-                 "replacementAttributeName", "template"}  # fmt: skip
-            ),
-            check=_replace_check,
+            "SelectUniqueValue",
+            ("uniqueValueRule", "uniqueValueRule"),
+            _select_unique,
+            variadic=True,
         ),
-        Function("SelectUniqueValue", ("uniqueValueRule", "uniqueValueRule"), _select_unique,
-                 variadic=True),  # fmt: skip
         Function("Split", ("source", "delimiter"), _split),
         Function("StripSpaces", _ONE, _on_text(lambda s, _: s.replace(" ", ""))),
         Function(
@@ -1047,14 +680,26 @@ FUNCTIONS: Mapping[str, Function] = {
             variadic=True,
             check=_switch_check,
         ),
-        Function("ToLower", _CASE, _on_text(lambda s, a: to_lower(s, a.text(1))),
-                 optional=frozenset({"culture"})),  # fmt: skip
+        Function(
+            "ToLower",
+            _CASE,
+            _on_text(lambda s, a: to_lower(s, a.text(1))),
+            optional=frozenset({"culture"}),
+        ),
         # Choice: ToTitle is not in Microsoft's current list (PCase is); it is PCase with the
         # default separators, taking a culture like ToLower and ToUpper.
-        Function("ToTitle", _CASE, _on_text(lambda s, a: proper_case(s, None, a.text(1))),
-                 optional=frozenset({"culture"})),  # fmt: skip
-        Function("ToUpper", _CASE, _on_text(lambda s, a: to_upper(s, a.text(1))),
-                 optional=frozenset({"culture"})),  # fmt: skip
+        Function(
+            "ToTitle",
+            _CASE,
+            _on_text(lambda s, a: proper_case(s, None, a.text(1))),
+            optional=frozenset({"culture"}),
+        ),
+        Function(
+            "ToUpper",
+            _CASE,
+            _on_text(lambda s, a: to_upper(s, a.text(1))),
+            optional=frozenset({"culture"}),
+        ),
         Function("Word", ("String", "WordNumber", "delimiters"), _word),
     )
 }
@@ -1095,14 +740,16 @@ def compare(op: str, left: Any, right: Any) -> bool:
     b: Any
     if isinstance(left, Moment) or isinstance(right, Moment):
         a, b = moment(left), moment(right)
-    elif _numberish(left) and _numberish(right) and not (
-        isinstance(left, str) and isinstance(right, str)
+    elif (
+        _numberish(left)
+        and _numberish(right)
+        and not (isinstance(left, str) and isinstance(right, str))
     ):
         a, b = integer(left), integer(right)
     else:
         a, b = text(left), text(right)
     results = {"=": a == b, "<>": a != b, ">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}
-    return results[op]
+    return bool(results[op])
 
 
 def _numberish(value: Any) -> bool:

@@ -252,8 +252,12 @@ def find(
         items = body.get("Resources") or []
         candidates = [r for r in (_resource(i) for i in items) if r is not None]
         total = body.get("totalResults")
-        trusted = all(_has(r, attribute, wanted) for r in candidates) and not (
-            isinstance(total, int) and total > len(candidates)
+        # An empty answer proves nothing on a target that silently ignores some filters
+        # (or matches case-sensitively): only a verified hit on one full page is trusted.
+        trusted = (
+            bool(candidates)
+            and all(_has(r, attribute, wanted) for r in candidates)
+            and not (isinstance(total, int) and total > len(candidates))
         )
     except ScimHTTPError as exc:
         if exc.status not in (400, 403, 501):

@@ -4,6 +4,7 @@ with them, and their removal afterwards (always, even when a probe fails or is i
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from reconciler.apply import PATCH_UNSUPPORTED
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.match import normalise
 from reconciler.model import GROUP_SCHEMA, USER_SCHEMA, Json
-from reconciler.observe import read_all
+from reconciler.observe import find, read_all
 from reconciler.scim import Reply, ScimClient
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
@@ -54,7 +55,9 @@ def failure(exc: ScimrecError) -> str:
     if exc.status == 0:
         return exc.detail
     kind = f" {exc.scim_type}" if exc.scim_type else ""
-    detail = exc.detail if exc.detail and exc.detail != "(no detail)" else ""
+    detail = exc.detail
+    if detail == "(no detail)" or detail.startswith("non-SCIM application/scim+json"):
+        detail = ""  # a SCIM error with an empty detail: the raw body says nothing more
     detail = f": {detail[:80]}" if detail else ""
     return f"{exc.status}{kind}{detail}"
 
@@ -96,6 +99,7 @@ class Scratch:
     created: list[tuple[str, str]] = field(default_factory=list)  # (endpoint, id)
     unknown: list[tuple[str, str, str]] = field(default_factory=list)  # (endpoint, attr, value)
     findings: list[Finding] = field(default_factory=list)
+    works: dict[str, bool] = field(default_factory=dict)  # what the probes found usable
 
     @property
     def user_name(self) -> str:
@@ -116,6 +120,16 @@ class Scratch:
             self.unknown.append((endpoint, key, str(body[key])))
         return reply
 
+    def id_of(self, reply: Reply, endpoint: str, key: str, value: str) -> str | None:
+        """The id of a created object: from the answer, else looked up as scimrec would."""
+        rid = created_id(reply)
+        if rid is None:
+            found = find(self.client, endpoint, key, value, self.page_size)
+            rid = found[0].id if len(found) == 1 else None
+            if rid is not None:
+                self.created.append((endpoint, rid))
+        return rid
+
     def discard(self, endpoint: str, rid: str) -> None:
         """Delete one temporary object now (a duplicate the target should have refused)."""
         self.client.delete(f"{endpoint}/{rid}", None)
@@ -126,8 +140,9 @@ class Scratch:
         problems: list[str] = []
         # Groups first, so no group is left pointing at a deleted user.
         order = sorted(reversed(self.created), key=lambda c: c[0] != "/Groups")
-        for endpoint, rid in order:
+        for endpoint, rid in dict.fromkeys(order):
             self._delete(endpoint, rid, gone, problems)
+        tried = {*gone, *(p.split(" ")[0] for p in problems)}
         for endpoint, attr, value in self.unknown:
             try:
                 listing = read_all(self.client, endpoint, self.page_size)
@@ -136,7 +151,8 @@ class Scratch:
                 continue
             for resource in listing.resources:
                 have = A.read(resource.body, attr)
-                if isinstance(have, str) and normalise(attr, have) == normalise(attr, value):
+                same = isinstance(have, str) and normalise(attr, have) == normalise(attr, value)
+                if same and f"{endpoint}/{resource.id}" not in tried:
                     self._delete(endpoint, resource.id, gone, problems)
         if problems:
             return Finding(
@@ -201,21 +217,15 @@ def create_user(s: Scratch) -> None:
         "active": True,
     }
     reply = s.post("/Users", body, "userName")
-    rid = created_id(reply)
-    if rid is None:
-        s.findings.append(
-            Finding(
-                "create",
-                "POST /Users",
-                FAIL,
-                f"answered {reply.status} with neither a body nor a Location",
-                "scimrec looks a new user up by userName after creating it",
-            )
-        )
-        return
+    rid = s.id_of(reply, "/Users", "userName", s.user_name)
     location = reply.headers.get("location", "")
     has_body = bool(body_of(reply).get("id"))
     shape = "the resource" if has_body else "no body"
+    action = "scimrec takes the new id from the body, else from Location, else looks it up"
+    if rid is None:
+        seen = f"{reply.status} with neither a body nor a Location, and no user to be found"
+        s.findings.append(Finding("create", "POST /Users", FAIL, seen, action))
+        return
     if location and not location.rstrip("/").endswith(f"/{rid}"):
         status, seen = WARN, f"{reply.status} with {shape}; Location {location} does not end in id"
     elif has_body and location:
@@ -223,62 +233,53 @@ def create_user(s: Scratch) -> None:
     else:
         status = WARN
         seen = f"{reply.status} with {shape} and {'a' if location else 'no'} Location header"
-    action = "scimrec takes the new id from the body, else from Location, else looks it up"
     s.findings.append(Finding("create", "POST /Users", status, seen, action))
-    s.user = body_of(s.client.get(f"/Users/{rid}"))
+    s.user = {**body_of(s.client.get(f"/Users/{rid}")), "id": rid}
 
 
 def create_group(s: Scratch) -> None:
     """POST the temporary group with the temporary user as member: are members honoured?"""
     uid = str(s.user["id"])
-    body: dict[str, Json] = {
-        "schemas": [GROUP_SCHEMA],
-        "displayName": s.stem,
-        "members": [{"value": uid}],
-    }
+    body: dict[str, Json] = {"schemas": [GROUP_SCHEMA], "displayName": s.stem}
     check = "members on POST"
+    refused: Finding | None = None
     try:
-        reply = s.post("/Groups", body, "displayName")
+        reply = s.post("/Groups", {**body, "members": [{"value": uid}]}, "displayName")
     except ScimHTTPError as exc:
         if not 400 <= exc.status < 500 or exc.status == 409:
             raise
-        reply = s.post("/Groups", {k: v for k, v in body.items() if k != "members"}, "displayName")
-        s.findings.append(
-            Finding(
-                "groups",
-                check,
-                FAIL,
-                f"a group POST with members is refused ({failure(exc)}); without members it works",
-                "scimrec sends the first members with the create, so creating a group with "
-                "members fails here: create it empty, then add members",
-            )
+        reply = s.post("/Groups", body, "displayName")
+        seen = f"a group POST with members is refused ({failure(exc)}); without members it works"
+        action = (
+            "scimrec sends the first members with the create, so creating a group with "
+            "members fails here: create it empty, then add members"
         )
+        refused = Finding("groups", check, FAIL, seen, action)
+    gid = s.id_of(reply, "/Groups", "displayName", s.stem)
+    if gid is None:
+        raise ScimProtocolError("the group create answered no id, and the group cannot be found")
+    s.group = {**body_of(s.client.get(f"/Groups/{gid}")), "id": gid}
+    if refused is not None:
+        s.findings.append(refused)
+    elif uid in member_ids(s.group):
+        action = "scimrec sends the first members with the create"
+        s.findings.append(Finding("groups", check, OK, "group POST keeps its members", action))
     else:
-        gid = created_id(reply)
-        shown = member_ids(body_of(s.client.get(f"/Groups/{gid}")))
-        if uid in shown:
-            action = "scimrec sends the first members with the create"
-            s.findings.append(
-                Finding("groups", check, OK, "members sent with a group POST are kept", action)
-            )
-        else:
-            s.findings.append(
-                Finding(
-                    "groups",
-                    check,
-                    WARN,
-                    "group POST ignores members (the new group has none)",
-                    "scimrec adds, with PATCH, every member the create's answer does not show",
-                )
-            )
-    s.group = body_of(s.client.get(f"/Groups/{created_id(reply)}"))
+        seen = "group POST ignores members (the new group has none)"
+        action = "scimrec adds, with PATCH, every member the create's answer does not show"
+        s.findings.append(Finding("groups", check, WARN, seen, action))
 
 
 # -- user probes ---------------------------------------------------------------------------
 
 
-def probe_patch(s: Scratch) -> tuple[Finding, bool]:
-    """PATCH replace of a simple attribute (RFC 7644 §3.5.2.3); False when it is unusable."""
+def probe_patch(s: Scratch, claim: bool | None) -> list[Finding]:
+    """PATCH replace of a simple attribute (RFC 7644 §3.5.2.3), and the SPC's claim."""
+    finding, s.works["patch"] = _patch(s)
+    return [finding, patch_claim_finding(claim, s.works["patch"])]
+
+
+def _patch(s: Scratch) -> tuple[Finding, bool]:
     path = f"/Users/{s.user['id']}"
     op = {"op": "replace", "path": "name.givenName", "value": "Probed"}
     put = "scimrec updates with GET-merge-PUT, keeping attributes the spec does not manage"
@@ -321,7 +322,12 @@ def probe_value_path(s: Scratch) -> Finding:
     return Finding("patch", check, WARN, seen, action)
 
 
-def probe_roundtrip(s: Scratch) -> tuple[Finding, bool]:
+def probe_roundtrip(s: Scratch) -> list[Finding]:
+    finding, s.works["put"] = _roundtrip(s)
+    return [finding]
+
+
+def _roundtrip(s: Scratch) -> tuple[Finding, bool]:
     """PUT back the resource as read: what scimrec's GET-merge-PUT sends (RFC 7644 §3.5.1)."""
     path = f"/Users/{s.user['id']}"
     body = writes.merged_for_put(body_of(s.client.get(path)), [], {})
@@ -336,7 +342,12 @@ def probe_roundtrip(s: Scratch) -> tuple[Finding, bool]:
     return Finding("put", "GET-merge-PUT", OK, seen, action), True
 
 
-def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool]:
+def probe_if_match(s: Scratch, claim: bool | None) -> list[Finding]:
+    finding, honoured = _if_match(s, claim)
+    return [finding, etag_claim_finding(claim, honoured, tried=True)]
+
+
+def _if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool]:
     """A stale If-Match must get 412, the current ETag must pass (RFC 7644 §3.14)."""
     path = f"/Users/{s.user['id']}"
     current = s.client.get(path)
@@ -359,7 +370,7 @@ def probe_if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool]:
         return Finding("etag", "If-Match", INFO, seen, etag_action(claimed, False)), False
     if etag is None:
         seen = "a stale If-Match gets 412, but no ETag or meta.version is ever sent"
-        return Finding("etag", "If-Match", WARN, seen, etag_action(False, False)), False
+        return Finding("etag", "If-Match", WARN, seen, etag_action(claimed, False)), False
     try:
         s.client.put(path, put, etag)
     except ScimHTTPError as exc:
@@ -384,7 +395,11 @@ def etag_action(claimed: bool | None, honoured: bool) -> str:
     )
 
 
-def probe_put(s: Scratch) -> Finding:
+def probe_put(s: Scratch) -> list[Finding]:
+    return [_put(s)]
+
+
+def _put(s: Scratch) -> Finding:
     """Does PUT clear what it is not sent (RFC 7644 §3.5.1 replace) or merge?"""
     path = f"/Users/{s.user['id']}"
     before = body_of(s.client.get(path))
@@ -430,32 +445,55 @@ def probe_uniqueness(s: Scratch) -> list[Finding]:
             continue
         rid = created_id(reply)
         if rid is not None:
-            s.discard(endpoint, rid)
+            with contextlib.suppress(ScimrecError):  # if not now, the cleanup deletes it
+                s.discard(endpoint, rid)
+        accepted = f"({reply.status}, deleted again)"
         if check.endswith("case variant"):
-            seen = "case-variant userNames accepted: uniqueness is not case-insensitive"
+            seen = f"case-variant userNames accepted {accepted}: uniqueness is not case-insensitive"
             action = "scimrec compares userNames case-insensitively, so it never makes a variant"
+            findings.append(Finding("uniqueness", check, WARN, seen, action))
+        elif endpoint == "/Groups":  # RFC 7643 §4.2 does not make displayName unique
+            seen = f"a duplicate displayName is accepted {accepted}"
+            action = "scimrec reports groups that share a displayName, never guesses between them"
+            findings.append(Finding("uniqueness", check, INFO, seen, action))
         else:
-            seen = f"a duplicate {key} is accepted ({reply.status})"
+            seen = f"a duplicate userName is accepted {accepted}"
             action = (
                 "scimrec matches against a full listing before creating, so it never creates "
                 "a duplicate; existing duplicates are reported, never guessed between"
             )
-        findings.append(Finding("uniqueness", check, WARN, seen + " (deleted again)", action))
+            findings.append(Finding("uniqueness", check, WARN, seen, action))
     return findings
 
 
 def user_probes(s: Scratch, patch_claim: bool | None, etag_claim: bool | None) -> list[Finding]:
     """Every probe on the temporary user, in an order where each leaves it usable."""
-    patch, patch_ok = probe_patch(s)
-    findings = [patch, patch_claim_finding(patch_claim, patch_ok)]
-    findings.append(probe_value_path(s) if patch_ok else _untested("patch", "value-filter path"))
-    roundtrip, put_ok = probe_roundtrip(s)
-    findings.append(roundtrip)
-    if put_ok:
-        if_match, honoured = probe_if_match(s, etag_claim)
-        findings += [if_match, etag_claim_finding(etag_claim, honoured)]
-    findings += [probe_put(s), *probe_uniqueness(s)]
-    return findings
+    findings = guarded("patch", "replace", lambda: probe_patch(s, patch_claim))
+    if s.works.get("patch"):
+        findings += guarded("patch", "value-filter path", lambda: [probe_value_path(s)])
+    else:
+        findings.append(_untested("patch", "value-filter path"))
+    findings += guarded("put", "GET-merge-PUT", lambda: probe_roundtrip(s))
+    if s.works.get("put"):
+        findings += guarded("etag", "If-Match", lambda: probe_if_match(s, etag_claim))
+    findings += guarded("put", "unsent attributes", lambda: probe_put(s))
+    return findings + guarded("uniqueness", "probes", lambda: probe_uniqueness(s))
+
+
+def broken(area: str, check: str, exc: ScimrecError) -> Finding:
+    action = "scimrec reports such failures per object and carries on with the others"
+    what = failure(exc)
+    if isinstance(exc, ScimHTTPError) and exc.status:
+        what = f"{exc.method} {exc.path} answered {what}"
+    return Finding(area, check, WARN, f"the probe failed: {what}", action)
+
+
+def guarded(area: str, check: str, probe: Callable[[], list[Finding]]) -> list[Finding]:
+    """A probe's findings, or one saying it failed: one failing probe never stops the rest."""
+    try:
+        return probe()
+    except ScimrecError as exc:
+        return [broken(area, check, exc)]
 
 
 def _untested(area: str, check: str) -> Finding:
@@ -487,8 +525,11 @@ def patch_claim_finding(claim: bool | None, works: bool | None) -> Finding:
     return Finding("patch", "advertised", OK, seen, action)
 
 
-def etag_claim_finding(claim: bool | None, works: bool | None) -> Finding:
-    """What ServiceProviderConfig says about ETags against what was seen (None: nothing)."""
+def etag_claim_finding(claim: bool | None, works: bool | None, *, tried: bool) -> Finding:
+    """What ServiceProviderConfig says about ETags against what was seen (None: nothing).
+
+    `tried`: whether If-Match itself was tried, or only ETags looked for on a read.
+    """
     said = _said(claim)
     if works is None:
         seen = f"ServiceProviderConfig says etag {said}; not verified (no user to read)"
@@ -497,9 +538,11 @@ def etag_claim_finding(claim: bool | None, works: bool | None) -> Finding:
         seen = f"ServiceProviderConfig says etag {said}, as observed"
         return Finding("etag", "advertised", OK, seen, etag_action(claim, works))
     if claim:
-        seen = "ServiceProviderConfig says etag supported, but ETags are not honoured"
+        what = "If-Match is not honoured" if tried else "no ETag is sent"
+        seen = f"ServiceProviderConfig says etag supported, but {what}"
         return Finding("etag", "advertised", WARN, seen, etag_action(claim, False))
-    seen = f"ServiceProviderConfig says etag {said}, but ETags are honoured"
+    what = "If-Match is honoured" if tried else "ETags are sent"
+    seen = f"ServiceProviderConfig says etag {said}, but {what}"
     return Finding("etag", "advertised", INFO, seen, etag_action(claim, True))
 
 
@@ -569,6 +612,8 @@ def group_probes(s: Scratch) -> list[Finding]:
     if add is not None:
         status, seen = (OK if add.ok else FAIL), f"adding a member {add.text}"
         findings.append(Finding("groups", "add member", status, seen, ADD_ACTION))
+    else:
+        findings.append(_untested("groups", "add member"))
     findings.append(_put_members(s, uid, path, members))
     return findings
 

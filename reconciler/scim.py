@@ -331,6 +331,8 @@ def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPEr
         # RFC 7644 §3.12: detail and scimType; some servers use other keys.
         detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
         scim_type = body.get("scimType") if isinstance(body.get("scimType"), str) else None
+    if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
+        detail = "(no detail)"  # a SCIM error body that says nothing more
     if not detail:
         text = " ".join(response.text.split())
         kind = response.headers.get("content-type", "")

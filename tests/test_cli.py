@@ -24,9 +24,7 @@ def test_validate_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     (tmp_path / "a.yaml").write_text("version: 1\nusers:\n  - userName: a@example.com\n")
     (tmp_path / "b.yml").write_text("groups:\n  - displayName: G\n    members: [A@example.com]\n")
     code, out, err = run(capsys, "validate", str(tmp_path))
-    assert (code, out, err) == (
-        0, "Valid: 2 file(s), 1 user(s), 1 group(s), 0 target(s).\n", ""
-    )
+    assert (code, out, err) == (0, "Valid: 2 file(s), 1 user(s), 1 group(s), 0 target(s).\n", "")
 
 
 def test_validate_reports_every_error_with_file_line_col(
@@ -101,16 +99,16 @@ def test_unreachable_target_is_one_line(
 
 @pytest.mark.e2e
 def test_wrong_token_is_refused_clearly(
-    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    target: Target,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("E2E_SCIM_TOKEN", "not-the-right-token")
     specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
     code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
     assert (code, out) == (1, "")
-    assert err == (
-        "Error: target 'e2e' refused our credentials (401) (check E2E_SCIM_TOKEN)\n"
-    )
+    assert err == ("Error: target 'e2e' refused our credentials (401) (check E2E_SCIM_TOKEN)\n")
 
 
 @pytest.mark.e2e
@@ -129,7 +127,9 @@ def test_not_a_scim_endpoint(
 
 def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "reconciler", "--version"], capture_output=True, text=True,
+        [sys.executable, "-m", "reconciler", "--version"],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "scimrec, version 0.1.0")
@@ -147,3 +147,29 @@ def test_schema_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run(capsys, "init", str(tmp_path / "starter"))
     assert code == 1
     assert err.startswith("Error: refusing to overwrite ")
+
+
+@pytest.mark.e2e
+def test_doctor_command(target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
+    code, out, _ = run(
+        capsys,
+        "doctor",
+        str(specs),
+        "--target",
+        "e2e",
+        "--write-probe",
+        "--format",
+        "json",
+        "--log-level",
+        "error",
+    )
+    assert code == 0
+    report = json.loads(out)
+    statuses = {(f["area"], f["check"]): f["status"] for f in report["findings"]}
+    assert statuses[("auth", "credentials")] == "ok"
+    assert statuses[("cleanup", "temporary objects")] == "ok"
+    expected = "warn" if target.flavour == "django-scim2" else "ok"
+    assert statuses[("groups", "remove member")] == expected

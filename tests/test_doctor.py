@@ -1,0 +1,430 @@
+"""`scimrec doctor` (issue 7): what it reports for two real servers, and for injected quirks.
+
+The real servers are the `target` fixture's scim2-server and django-scim2 (their quirks are
+in tests/servers/django_scim/QUIRKS.md); quirks neither has are injected through FakeScim.
+Every write-probe test also checks that the target holds exactly what it held before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import pytest
+
+from reconciler.doctor import Report, report_text, run_doctor
+from reconciler.model import Auth
+from reconciler.model import Target as Config
+from reconciler.scim import RetryPolicy, ScimClient
+from tests.conftest import TOKEN_ENV, Target
+from tests.fakescim import BASE_URL, FakeScim, Seen
+
+TINY = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.001, wait_max=0.002)
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+STATUSES = {"ok", "warn", "fail", "info"}
+
+
+def names() -> Callable[[], str]:
+    run, counter = uuid.uuid4().hex[:6], itertools.count(1)
+    return lambda: f"scimrec-doctor-{run}-{next(counter)}"
+
+
+def doctor(
+    client: ScimClient, config: Config, *, write_probe: bool
+) -> tuple[Report, dict[tuple[str, str], str]]:
+    report = run_doctor(client, config, write_probe=write_probe, new_name=names())
+    assert {f.status for f in report.findings} <= STATUSES
+    return report, {(f.area, f.check): f.status for f in report.findings}
+
+
+# -- real servers --------------------------------------------------------------------------
+
+
+def seed(target: Target) -> None:
+    with target.http() as http:
+        user = http.post("/Users", json={"schemas": [USER], "userName": "alice@example.com"})
+        assert user.status_code == 201
+        group = {"schemas": [GROUP], "displayName": "Engineering"}
+        assert http.post("/Groups", json=group).status_code == 201
+
+
+def holdings(target: Target) -> list[tuple[str, str]]:
+    """Everything the target holds, by endpoint and name."""
+    found = []
+    with target.http() as http:
+        for endpoint, key in (("/Users", "userName"), ("/Groups", "displayName")):
+            page = http.get(endpoint, params={"count": 500}).json()
+            found += [(endpoint, str(r[key])) for r in page.get("Resources") or []]
+    return sorted(found)
+
+
+def doctor_on(
+    target: Target, *, write_probe: bool, methods: list[str] | None = None
+) -> tuple[Report, dict[tuple[str, str], str]]:
+    config = Config("e2e", target.url, Auth("bearer", token_env=TOKEN_ENV))
+
+    def record(method: str, path: str, status: int, seconds: float) -> None:
+        if methods is not None:
+            methods.append(method)
+
+    client = ScimClient.for_target(config, on_exchange=record)
+    try:
+        return doctor(client, config, write_probe=write_probe)
+    finally:
+        client.close()
+
+
+def test_write_probes_report_each_server_and_leave_nothing_behind(target: Target) -> None:
+    seed(target)
+    before = holdings(target)
+    report, status = doctor_on(target, write_probe=True)
+    assert holdings(target) == before
+    assert status[("cleanup", "temporary objects")] == "ok"
+    text = report_text(report)
+    assert len(text.splitlines()) == len(report.findings) + 2
+    if target.flavour == "django-scim2":
+        advertised = report.finding("filter", "advertised")
+        assert advertised.status == "warn"
+        assert "says filter unsupported, but a filter on users.userName is honoured" in (
+            advertised.observed
+        )
+        assert status[("filter", "users.userName")] == "ok"
+        assert status[("filter", "groups.displayName")] == "warn"  # groups map nothing (§8)
+        removal = report.finding("groups", "remove member")
+        assert removal.status == "warn"
+        assert 'members[value eq "ID"] is refused (501)' in removal.observed
+        assert "value list" in removal.action
+        assert "group POST ignores members" in report.finding("groups", "members on POST").observed
+        assert status[("groups", "members on PUT")] == "warn"
+        assert status[("etag", "headers")] == "info"
+        assert "no ETag" in report.finding("etag", "headers").observed
+        assert "If-Match is ignored" in report.finding("etag", "If-Match").observed
+        assert status[("etag", "advertised")] == "ok"
+        assert status[("uniqueness", "users.userName duplicate")] == "ok"
+        variant = report.finding("uniqueness", "users.userName case variant")
+        assert variant.status == "warn"
+        assert variant.observed == (
+            "case-variant userNames accepted (201, deleted again): uniqueness is not "
+            "case-insensitive"
+        )
+        assert status[("patch", "replace")] == "ok"
+        assert status[("patch", "value-filter path")] == "warn"
+        assert "PUT keeps emails" in report.finding("put", "unsent attributes").observed
+        assert "small integers" in report.finding("ids", "format").observed
+        assert "without totalResults" in report.finding("discovery", "/ResourceTypes").observed
+        assert not report.failed
+    else:
+        assert set(status.values()) <= {"ok", "info"}, text
+        assert status[("filter", "advertised")] == "ok"
+        assert status[("filter", "users.userName")] == "ok"
+        assert status[("groups", "remove member")] == "ok"
+        assert status[("groups", "members on POST")] == "ok"
+        assert status[("uniqueness", "users.userName duplicate")] == "ok"
+        assert status[("uniqueness", "users.userName case variant")] == "ok"
+        if_match = report.finding("etag", "If-Match")
+        assert (if_match.status, if_match.observed) == (
+            "ok",
+            "a stale If-Match gets 412; the current ETag is accepted",
+        )
+        assert "UUIDs" in report.finding("ids", "format").observed
+
+
+def test_read_only_doctor_sends_only_gets(target: Target) -> None:
+    seed(target)
+    before = holdings(target)
+    methods: list[str] = []
+    report, status = doctor_on(target, write_probe=False, methods=methods)
+    assert set(methods) == {"GET"}
+    assert holdings(target) == before
+    assert status[("doctor", "write probes")] == "info"
+    assert status[("patch", "advertised")] == "info"
+    assert ("cleanup", "temporary objects") not in status
+    assert status[("filter", "users.userName")] == "ok"  # looked up on alice
+    if target.flavour == "django-scim2":
+        assert status[("filter", "advertised")] == "warn"
+        assert status[("filter", "groups.displayName")] == "warn"
+        assert status[("etag", "advertised")] == "ok"
+    else:
+        assert status[("filter", "groups.displayName")] == "ok"
+        assert status[("etag", "headers")] == "ok"
+    data = report.to_json()
+    assert data["format_version"] == 1
+    assert data["target"] == {"name": "e2e", "url": target.url}
+    assert set(data["findings"][0]) == {"area", "check", "status", "observed", "action"}
+
+
+# -- injected quirks -------------------------------------------------------------------------
+
+
+def fake_doctor(
+    fake: FakeScim, *, write_probe: bool, page_size: int = 500
+) -> tuple[Report, dict[tuple[str, str], str]]:
+    config = Config("fake", BASE_URL, page_size=page_size)
+    return doctor(ScimClient(fake.client(), BASE_URL, retry=TINY), config, write_probe=write_probe)
+
+
+def populated(count: int = 5) -> FakeScim:
+    fake = FakeScim()
+    for n in range(count):
+        fake.add_user(f"user{n}@example.com")
+    fake.add_group("Engineering")
+    return fake
+
+
+def test_ignored_filters_are_reported_with_the_full_listing_strategy() -> None:
+    fake = populated()
+    fake.ignore_filter = True
+    report, status = fake_doctor(fake, write_probe=False)
+    finding = report.finding("filter", "users.userName")
+    assert finding.status == "warn"
+    assert "is ignored: a value that cannot exist gave 5 users" in finding.observed
+    assert finding.action == "scimrec matches from a full listing, never from filters"
+    assert status[("filter", "groups.displayName")] == "warn"
+    assert "filter on userName is ignored" in report_text(report)
+    advertised = report.finding("filter", "advertised")  # claimed, but not honoured
+    assert advertised.status == "warn"
+
+
+def test_rejected_filters_are_reported() -> None:
+    fake = populated()
+    fake.reject_filter = True
+    report, _ = fake_doctor(fake, write_probe=False)
+    finding = report.finding("filter", "users.userName")
+    assert (finding.status, finding.observed) == (
+        "warn",
+        "a filter on userName is rejected (400 invalidFilter: filters are not supported)",
+    )
+
+
+def test_a_capped_count_is_measured() -> None:
+    fake = populated()
+    fake.max_count = 2
+    report, status = fake_doctor(fake, write_probe=False)
+    count = report.finding("paging", "count")
+    assert (count.status, count.observed) == (
+        "warn",
+        "count is capped at 2: count=500 returned 2 of 5 users",
+    )
+    assert "pages by the 2" in count.action
+    assert status[("paging", "totalResults")] == "ok"
+
+
+def test_a_capped_count_without_total_results() -> None:
+    fake = populated()
+    fake.max_count, fake.omit_total = 2, True
+    report, status = fake_doctor(fake, write_probe=False)
+    assert report.finding("paging", "count").observed == (
+        "count is capped at 2: count=500 returned 2 users"
+    )
+    assert status[("paging", "totalResults")] == "warn"
+    assert status[("paging", "startIndex past the end")] == "info"
+
+
+def test_a_page_size_the_target_honours() -> None:
+    report, _ = fake_doctor(populated(), write_probe=False, page_size=3)
+    assert report.finding("paging", "count").status == "ok"
+
+
+Rewrite = Callable[[httpx2.Request, dict[str, Any], dict[str, str]], None]
+
+
+def rewritten(fake: FakeScim, rewrite: Rewrite) -> ScimClient:
+    """A client for `fake` whose JSON answers (body, headers) `rewrite` alters first."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        response = fake.handle(request)
+        if not response.content or request.method != "GET":
+            return response
+        body: dict[str, Any] = response.json()
+        headers = dict(response.headers)
+        headers.pop("content-length", None)
+        rewrite(request, body, headers)
+        return httpx2.Response(response.status_code, json=body, headers=headers)
+
+    return ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL, retry=TINY)
+
+
+def echo_count(request: httpx2.Request, body: dict[str, Any], headers: dict[str, str]) -> None:
+    """itemsPerPage echoes the requested count."""
+    if "count" in request.url.params and "itemsPerPage" in body:
+        body["itemsPerPage"] = int(request.url.params["count"])
+
+
+def foreign_versions(
+    request: httpx2.Request, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """An ETag header that is not meta.version, and a meta.location without the id."""
+    if "meta" in body:
+        headers["etag"] = '"a-hash-of-something-else"'
+    for resource in [body, *body.get("Resources", [])]:
+        if "userName" in resource:
+            resource["meta"]["location"] = f"{BASE_URL}/Users/by-name/{resource['userName']}"
+
+
+def test_items_per_page_echo_and_start_index_ignored() -> None:
+    fake = populated()
+    fake.ignore_start_index = True
+    report, _ = doctor(rewritten(fake, echo_count), Config("fake", BASE_URL), write_probe=False)
+    past = report.finding("paging", "startIndex past the end")
+    assert (past.status, past.observed) == (
+        "warn",
+        "startIndex=6 (past the end) returns 2 users",
+    )
+    items = report.finding("paging", "itemsPerPage")
+    assert items.status == "warn"
+    assert "(echoes the requested count)" in items.observed
+
+
+def test_etag_not_the_version_and_location_without_the_id() -> None:
+    fake = populated()
+    config = Config("fake", BASE_URL)
+    report, _ = doctor(rewritten(fake, foreign_versions), config, write_probe=False)
+    etag = report.finding("etag", "headers")
+    assert (etag.status, etag.observed) == (
+        "warn",
+        """the ETag header ("a-hash-of-something-else") is not meta.version (W/"1")""",
+    )
+    location = report.finding("ids", "meta.location")
+    assert location.status == "warn"
+    assert location.observed.endswith("does not end in /Users/u1")
+
+
+def test_service_provider_config_over_stating_patch() -> None:
+    fake = populated()
+    fake.patch_unsupported = True  # advertised in the fake's ServiceProviderConfig
+    report, status = fake_doctor(fake, write_probe=True)
+    advertised = report.finding("patch", "advertised")
+    assert advertised.status == "warn"
+    assert advertised.observed == "ServiceProviderConfig says PATCH supported, but PATCH is refused"
+    assert "GET-merge-PUT" in advertised.action
+    assert "refused (501: PATCH is not implemented)" in report.finding("patch", "replace").observed
+    assert status[("put", "GET-merge-PUT")] == "ok"
+    assert status[("groups", "remove member")] == "fail"  # memberships need PATCH
+    assert report.failed
+    assert status[("cleanup", "temporary objects")] == "ok"
+    assert len(fake.users) == 5
+    assert len(fake.groups) == 1
+
+
+def test_the_fake_as_an_rfc_target() -> None:
+    fake = populated()
+    report, status = fake_doctor(fake, write_probe=True)
+    assert status[("patch", "replace")] == "ok"
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("uniqueness", "users.userName case variant")] == "ok"
+    assert status[("etag", "headers")] == "ok"
+    assert report.finding("etag", "If-Match").observed == (
+        "If-Match is ignored: a PUT with a stale ETag answered 200"
+    )
+    assert status[("discovery", "/Schemas")] == "warn"  # the fake serves no /Schemas
+    assert len(fake.users) == 5
+    assert len(fake.groups) == 1
+
+
+def test_refused_member_filter_path_means_the_value_list_dialect() -> None:
+    fake = FakeScim()
+    fake.reject_member_filter_path = True
+    report, status = fake_doctor(fake, write_probe=True)
+    removal = report.finding("groups", "remove member")
+    assert removal.status == "warn"
+    assert removal.action == "scimrec removes members with a value list (the Entra dialect)"
+    assert status[("patch", "value-filter path")] == "warn"
+    assert not fake.users
+    assert not fake.groups
+
+
+class LaxFake(FakeScim):
+    """A target that accepts duplicate keys and drops the members sent with a group POST."""
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        body = {k: v for k, v in (seen.body or {}).items() if k != "members"}
+        rid = f"{kind[0].lower()}{next(self._ids)}"
+        store[rid] = self._stamp(kind, rid, body)
+        return self._one(store[rid], 201)  # and no Location header
+
+
+def test_duplicates_accepted_members_dropped_no_location() -> None:
+    fake = LaxFake()
+    report, status = fake_doctor(fake, write_probe=True)
+    duplicate = report.finding("uniqueness", "users.userName duplicate")
+    assert duplicate.status == "warn"
+    assert duplicate.observed == "a duplicate userName is accepted (201, deleted again)"
+    assert status[("uniqueness", "users.userName case variant")] == "warn"
+    assert status[("groups", "members on POST")] == "warn"
+    assert report.finding("create", "POST /Users").observed == (
+        "201 with the resource and no Location header"
+    )
+    assert not fake.users
+    assert not fake.groups
+
+
+def test_a_create_without_body_or_location_is_looked_up_and_cleaned_up() -> None:
+    fake = FakeScim()
+    fake.create_without_body = True
+    report, status = fake_doctor(fake, write_probe=True)
+    create = report.finding("create", "POST /Users")
+    assert (create.status, create.observed) == ("warn", "201 with no body and no Location header")
+    assert status[("patch", "replace")] == "ok"  # the user was found, so probes ran on it
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("cleanup", "temporary objects")] == "ok"
+    assert not fake.users
+    assert not fake.groups
+
+
+def test_cleanup_runs_when_a_probe_blows_up() -> None:
+    fake = populated()
+    fake.fail("PATCH", "/Users/*", exc=RuntimeError("the process is going down"))
+    with pytest.raises(RuntimeError):
+        fake_doctor(fake, write_probe=True)
+    assert len(fake.users) == 5
+    assert len(fake.groups) == 1
+
+
+def test_a_failed_cleanup_is_a_failure_naming_what_is_left() -> None:
+    fake = FakeScim()
+    fake.fail("DELETE", "/Users/*", times=10, status=500, body={"detail": "database locked"})
+    report, _ = fake_doctor(fake, write_probe=True)
+    cleanup = report.finding("cleanup", "temporary objects")
+    assert cleanup.status == "fail"
+    [uid] = fake.users
+    assert f"/Users/{uid} (500: database locked)" in cleanup.observed
+    assert report.failed
+    assert not fake.groups
+
+
+def test_refused_credentials_stop_the_doctor() -> None:
+    fake = FakeScim(token="right")
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    config = Config("fake", BASE_URL, Auth("bearer", token_env="FAKE_TOKEN"))
+    report, _ = doctor(client, config, write_probe=True)
+    [finding] = report.findings
+    assert (finding.area, finding.status) == ("auth", "fail")
+    assert finding.observed == "the target refuses our credentials (401)"
+    assert finding.action == "scimrec cannot run: check FAKE_TOKEN"
+    assert not fake.users
+    text = report_text(report)
+    assert text.splitlines()[-1] == "Doctor: 0 ok, 0 warn, 1 fail, 0 info."
+
+
+def test_one_failing_probe_never_stops_the_others() -> None:
+    fake = populated()
+    fake.fail("PUT", "/Users/*", status=400, body={"detail": "emails are required"})
+    fake.fail("GET", "/Users/*", when=lambda seen: fake.count("PUT") == 1, status=500)
+    report, status = fake_doctor(fake, write_probe=True)
+    roundtrip = report.finding("put", "GET-merge-PUT")
+    assert (roundtrip.status, roundtrip.observed) == (
+        "fail",
+        "a PUT of the user as read is refused (400: emails are required)",
+    )
+    assert ("etag", "If-Match") not in status  # needs a working PUT
+    assert report.finding("put", "unsent attributes").observed == (
+        "the probe failed: GET /Users/u7 answered 500"
+    )
+    assert status[("uniqueness", "users.userName case variant")] == "ok"
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("cleanup", "temporary objects")] == "ok"
+    assert len(fake.users) == 5
