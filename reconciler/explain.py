@@ -43,8 +43,20 @@ def explain(
             out.append(f"{INDENT}{path.ljust(width)}  {value_text(path, obj.attrs[path])}")
         if obj.members is not None:
             out.append(f"{INDENT}members  {', '.join(obj.members) or '(none)'}")
-        if obj.present:
-            out.append("  3 scope: in scope (declared, state: present)")
+        mapped = plan.view.mapped.get((kind, key)) if plan.view else None
+        if mapped is not None and mapped.evaluated:
+            out.append("    mapped for this target:")
+            for attr, how, value in mapped.evaluated:
+                once = "  (on create only)" if attr in mapped.create_only else ""
+                shown = "(not managed)" if value is None else value_text(attr, value)
+                out.append(f"{INDENT}{attr} ← {how} = {shown}{once}")
+        reason = plan.view.scope_reasons.get(key) if plan.view and kind is Kind.USER else None
+        if obj.present and reason and reason.startswith("out of scope"):
+            policy = "deprovisioned" if target.out_of_scope == "deprovision" else "left alone"
+            out.append(f"  3 scope: {reason} → {policy} on this target")
+        elif obj.present:
+            why = f" — {reason}" if reason else ""
+            out.append(f"  3 scope: in scope (declared, state: present){why}")
         else:
             action = target.deprovision
             out.append(f"  3 scope: in scope for deprovisioning only (state: absent → {action})")

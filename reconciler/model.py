@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only types: mapping and scoping build on this module
+    from reconciler.mapping import AttrMapping
+    from reconciler.scoping import Filter
 
 # A JSON-compatible value, as read from YAML or from a SCIM response.
 Json = Any
@@ -71,6 +75,13 @@ class Target:
     ownership_prefix: str | None = None
     ca_bundle: str | None = None  # PEM file of CAs to trust instead of the OS trust store
     max_rps: float | None = None  # requests per second at most, across all workers
+    # Attribute mappings per kind; empty: identity.
+    user_mappings: tuple[AttrMapping, ...] = ()
+    group_mappings: tuple[AttrMapping, ...] = ()
+    # Scoping filter, None: every user in scope; and what happens to a user on the target
+    # that is out of scope: skip it (leave it alone), or deprovision it.
+    scope: Filter | None = None
+    out_of_scope: str = "skip"
     location: Location | None = None
 
 
@@ -92,6 +103,8 @@ class Declared:
     attr_locations: Mapping[str, Location] = field(default_factory=dict)
     # Groups nested in this group (their keys): their members count as members of this one.
     subgroups: tuple[str, ...] = ()
+    # Source-only attributes (`custom:`), read by mappings and scoping, never sent as is.
+    custom: Mapping[str, Json] = field(default_factory=dict)
 
     @property
     def present(self) -> bool:

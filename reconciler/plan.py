@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from reconciler.diff import AttrChange, diff_attributes
+from reconciler.dotnet import Clock
 from reconciler.match import Index, Match, match_all
 from reconciler.model import Declared, Json, Kind, Location, Observed, Resource, Spec, Target
+from reconciler.targetview import TargetView, target_view
 
 FORMAT_VERSION = 1
 
@@ -113,6 +115,9 @@ class Plan:
     # False when the target's listing ended early: apply then looks before each create.
     complete_read: bool = True
     matches: Mapping[tuple[Kind, str], Match] = field(default_factory=dict, compare=False)
+    # Users a scoping filter leaves out: (key, reason, what happens to them).
+    out_of_scope: tuple[tuple[str, str, str], ...] = ()
+    view: TargetView | None = field(default=None, compare=False)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -137,6 +142,10 @@ class Plan:
             "guards": list(self.guards),
             "notes": list(self.notes),
             "complete_read": self.complete_read,
+            "out_of_scope": [
+                {"kind": "user", "key": key, "reason": reason, "outcome": outcome}
+                for key, reason, outcome in self.out_of_scope
+            ],
         }
 
 
@@ -144,6 +153,9 @@ class Plan:
 class PlanOptions:
     # Restrict the plan to these (kind, key) objects, as `--only` asks; None means all.
     only: frozenset[tuple[Kind, str]] | None = None
+    # What Now() and Guid() return in mappings: the caller's clock and GUID source.
+    now: Clock | None = None
+    new_guid: Callable[[], str] | None = None
 
 
 _PHASE = {
@@ -170,14 +182,19 @@ def make_plan(
     from reconciler.prune import prune_changes, spare_protected
 
     options = options or PlanOptions()
-    users = [u for u in spec.users if _selected(options, u)]
-    groups = [g for g in spec.groups if _selected(options, g)]
-    user_matches = match_all(spec.users, Index(observed.users, target.user_matching))
+    view = target_view(spec, target, options.now, options.new_guid)
+    users = [u for u in view.users if _selected(options, u)]
+    groups = [g for g in view.groups if _selected(options, g)]
+    user_matches = match_all(view.all_users, Index(observed.users, target.user_matching))
     group_matches = match_all(groups, Index(observed.groups, target.group_matching))
 
-    changes, errors, noop = _plan_users(users, user_matches, target)
+    changes, errors, noop = _plan_users(users, user_matches, target, view)
+    errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
+    outside = [(u, r) for u, r in view.out_of_scope if _selected(options, u)]
+    more, out_of_scope = _plan_out_of_scope(outside, user_matches, target)
+    changes += more
     more, group_errors, group_noop = _plan_groups(
-        groups, group_matches, user_matches, spec, observed
+        groups, group_matches, user_matches, view, observed
     )
     changes += more
     errors += group_errors
@@ -194,7 +211,7 @@ def make_plan(
                 "removal(s) are withheld from this plan; creates are checked on the target first"
             )
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
-    matches = {(Kind.USER, u.key): user_matches[u.key] for u in users}
+    matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
     matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
     return Plan(
         target=target.name,
@@ -205,11 +222,35 @@ def make_plan(
         notes=tuple(notes),
         matches=matches,
         complete_read=observed.complete,
+        out_of_scope=tuple(out_of_scope),
+        view=view,
     )
 
 
+def _plan_out_of_scope(
+    outside: list[tuple[Declared, str]], user_matches: Mapping[str, Match], target: Target
+) -> tuple[list[Change], list[tuple[str, str, str]]]:
+    """Users a scoping filter leaves out: deprovisioned only if the target's policy says so
+    (Entra's "skip out of scope deletions" equivalent), and the plan says why either way."""
+    changes: list[Change] = []
+    entries: list[tuple[str, str, str]] = []
+    for user, reason in outside:
+        match = user_matches[user.key]
+        found = match.resource
+        if found is None or match.error or target.out_of_scope == "skip":
+            entries.append((user.key, reason, "left alone" if found else "not provisioned"))
+            continue
+        if target.deprovision == "delete":
+            changes.append(_change(user, match, Action.DELETE, reason))
+        elif found.body.get("active") is not False:
+            disable = (AttrChange("active", found.body.get("active"), False),)
+            changes.append(_change(user, match, Action.DISABLE, reason, disable))
+        entries.append((user.key, reason, target.deprovision))
+    return changes, entries
+
+
 def _plan_users(
-    users: list[Declared], user_matches: Mapping[str, Match], target: Target
+    users: list[Declared], user_matches: Mapping[str, Match], target: Target, view: TargetView
 ) -> tuple[list[Change], list[ObjectError], int]:
     changes: list[Change] = []
     errors: list[ObjectError] = []
@@ -229,7 +270,11 @@ def _plan_users(
         elif isinstance(manager, str) and user_matches[manager].error:
             message = f"manager '{manager}' could not be matched: {user_matches[manager].error}"
             errors.append(ObjectError(Kind.USER, user.key, "match", message, user.location))
-        elif (change := _user_change(user, match, target, resolve)) is None:
+        elif (
+            change := _user_change(
+                user, match, target, resolve, view.create_only(Kind.USER, user.key)
+            )
+        ) is None:
             noop += 1
         else:
             changes.append(change)
@@ -240,26 +285,33 @@ def _plan_groups(
     groups: list[Declared],
     group_matches: Mapping[str, Match],
     user_matches: Mapping[str, Match],
-    spec: Spec,
+    view: TargetView,
     observed: Observed,
 ) -> tuple[list[Change], list[ObjectError], int]:
     changes: list[Change] = []
     errors: list[ObjectError] = []
     noop = 0
-    declared_users = {u.key: u for u in spec.users}
-    user_ids = {key: m.resource.id for key, m in user_matches.items() if m.resource is not None}
-    # Ids a membership diff must not remove: candidates of users whose match failed.
+    declared_users = {u.key: u for u in view.all_users}
+    outside = {u.key for u, _ in view.out_of_scope}
+    user_ids = {
+        key: m.resource.id
+        for key, m in user_matches.items()
+        if m.resource is not None and key not in outside
+    }
+    # Ids a membership diff must not remove: candidates of users whose match failed, and
+    # users out of this target's scope (left alone, not managed).
     protected = {
         cid
         for key, m in user_matches.items()
-        if m.error and declared_users[key].present
+        if (m.error and declared_users[key].present) or key in outside
         for a in m.attempts
         for cid in a.candidates
     }
-    failed = {key for key, m in user_matches.items() if m.error}
+    failed = {key for key, m in user_matches.items() if m.error} | outside
+    failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
     group_ids = {g.id for g in observed.groups}
     names = {u.id: _user_name(u) for u in observed.users}
-    nested = _flatten({g.key: g for g in spec.groups})
+    nested = _flatten({g.key: g for g in view.groups})
     for group in groups:
         match = group_matches[group.key]
         if group.subgroups:
@@ -339,7 +391,13 @@ def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
 Resolver = Callable[[str, Json], tuple[Json, str | None]]
 
 
-def _user_change(user: Declared, match: Match, target: Target, resolve: Resolver) -> Change | None:
+def _user_change(
+    user: Declared,
+    match: Match,
+    target: Target,
+    resolve: Resolver,
+    create_only: frozenset[str] = frozenset(),
+) -> Change | None:
     found = match.resource
     if not user.present:
         if found is None:
@@ -350,7 +408,11 @@ def _user_change(user: Declared, match: Match, target: Target, resolve: Resolver
             return None
         disable = (AttrChange("active", found.body.get("active"), False),)
         return _change(user, match, Action.DISABLE, "state: absent", disable)
-    attrs = diff_attributes(user.attrs, found.body if found else {}, resolve)
+    declared = user.attrs
+    if found is not None and create_only:
+        # `apply: on_create` values are written once, at create, and never diffed after.
+        declared = {k: v for k, v in declared.items() if k not in create_only}
+    attrs = diff_attributes(declared, found.body if found else {}, resolve)
     if found is None:
         # A create writes what is declared; explicit nulls have nothing to clear yet.
         attrs = [a for a in attrs if a.after is not None or a.ref is not None]

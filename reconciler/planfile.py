@@ -70,7 +70,9 @@ def to_json(
             }
         )
     settings = dataclasses.asdict(target)
-    settings.pop("location", None)
+    # What apply needs to reach the target; mappings and scope were used up by the plan.
+    for key in ("location", "user_mappings", "group_mappings", "scope"):
+        settings.pop(key, None)
     return {
         "scimrec_plan": FILE_VERSION,
         "created_at": created_at.isoformat(),

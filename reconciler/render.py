@@ -95,6 +95,11 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
         out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {error['message']}")
     for guard in plan.get("guards", []):
         out.append(f"Guard: {guard}")
+    outside = plan.get("out_of_scope", [])
+    for entry in outside[:10]:
+        out.append(f"Out of scope: user {entry['key']} ({entry['outcome']}): {entry['reason']}")
+    if len(outside) > 10:
+        out.append(f"Out of scope: and {len(outside) - 10} more user(s)")
     summary = plan["summary"]
     if not plan["changes"] and not plan.get("errors"):
         checked = summary["noop"]

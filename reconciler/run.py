@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +86,9 @@ def prepare(
         groups=len(spec.groups),
     )
     connected = connect(target, transport=transport, log=log, progress=progress)
-    plan = make_plan(spec, target, connected.observed, PlanOptions(only=selection))
+    # The clock and GUIDs mappings may read come from here, the edge, not from the core.
+    options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow_deletes)
     log_steps(plan, spec, log)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
@@ -128,11 +132,13 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
     for (kind, key), match in plan.matches.items():
         obj = declared[(kind, key)]
         common = {"kind": kind.value, "key": key}
+        reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
+        in_scope = obj.present and not reason.startswith("out of scope")
         log.info(
             "scope",
             step="scope",
-            outcome="in_scope" if obj.present else "deprovision",
-            reason="declared" if obj.present else "state: absent",
+            outcome="in_scope" if in_scope else ("out_of_scope" if obj.present else "deprovision"),
+            reason=reason if obj.present else "state: absent",
             **common,
         )
         log.info("match", step="match", **common, **_match_fields(match))

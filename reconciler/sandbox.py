@@ -26,7 +26,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_app(token: str | None) -> WSGIApp:
-    """The scim2-server WSGI application with every RFC 7643 default, mounted under /scim."""
+    """scim2-server WSGI applications with every RFC 7643 default, mounted under /scim.
+
+    More targets can share one sandbox: /apps/NAME/scim/v2 is another, separate store.
+    """
     from scim2_models import ScimProvider
     from scim2_server.memory import InMemoryStorage
     from scim2_server.service import ScimService
@@ -47,21 +50,42 @@ def make_app(token: str | None) -> WSGIApp:
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
     service = ScimService(provider, secret=secrets.token_urlsafe(32))
-    inner = BearerTokenApplication(
-        InMemoryStorage(), provider, service=service, bearer_tokens=[token] if token else []
-    )
+    apps: dict[str, WSGIApp] = {}
+    lock = threading.Lock()
+
+    def store(prefix: str) -> WSGIApp:
+        """Each prefix (/scim, or /apps/NAME/scim) is a separate in-memory target."""
+        with lock:
+            if prefix not in apps:
+                apps[prefix] = BearerTokenApplication(
+                    InMemoryStorage(),
+                    provider,
+                    service=service,
+                    bearer_tokens=[token] if token else [],
+                )
+            return apps[prefix]
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if not path.startswith(PREFIX + "/"):
+        prefix = _prefix(path)
+        if prefix is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found: the SCIM API is under /scim/v2\n"]
-        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX
-        environ["PATH_INFO"] = path[len(PREFIX) :]
-        result: Iterable[bytes] = inner(environ, start_response)
-        return result
+            return [b"not found: the SCIM API is under /scim/v2 (or /apps/NAME/scim/v2)\n"]
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = path[len(prefix) :]
+        return store(prefix)(environ, start_response)
 
     return app
+
+
+def _prefix(path: str) -> str | None:
+    """`/scim` for the main target; `/apps/NAME/scim` for more targets on one sandbox."""
+    if path.startswith(PREFIX + "/"):
+        return PREFIX
+    parts = path.split("/")
+    if len(parts) > 4 and parts[1] == "apps" and parts[2] and parts[3] == "scim":
+        return f"/apps/{parts[2]}/scim"
+    return None
 
 
 class Sandbox:

@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 
 from reconciler import attributes as A
 from reconciler.errors import SpecError, SpecIssue
+from reconciler.expressions import caret, line_col
+from reconciler.mapping import AttrMapping, compile_one, targets_for
 from reconciler.model import Auth, Declared, Json, Kind, Location, Spec, State, Target
+from reconciler.scoping import Filter, check_filter
 from reconciler.yamlsrc import Loaded, PathKey, dotted, load_file
 
 TOP_KEYS = ("version", "targets", "users", "groups")
@@ -42,6 +45,7 @@ TARGET_KEYS = (
     "ca_bundle",
     "allow_http",
     "max_rps",
+    "out_of_scope",
 )
 
 
@@ -194,10 +198,11 @@ class _Checker:
                 (*path, "prune"),
                 "prune: owned needs ownership: {external_id_prefix: ...} to recognise objects",
             )
-        for unsupported in ("scope", "mappings"):
-            value = body.get(unsupported)
-            if value not in (None, [], {}):
-                self.error((*path, unsupported), f"'{unsupported}' is not supported yet")
+        user_mappings, group_mappings = self.mappings((*path, "mappings"), body.get("mappings"))
+        scope = self.scope((*path, "scope"), body.get("scope"))
+        out_of_scope = self.choice(
+            (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
+        )
         guards = body.get("guards") or {}
         self.guards((*path, "guards"), guards)
         page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
@@ -233,6 +238,10 @@ class _Checker:
             protected=protected,
             ownership_prefix=prefix,
             ca_bundle=ca_bundle,
+            user_mappings=user_mappings,
+            group_mappings=group_mappings,
+            scope=scope,
+            out_of_scope=out_of_scope or "skip",
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
@@ -257,6 +266,60 @@ class _Checker:
             self.error((*path, "external_id_prefix"), "expected a non-empty string")
             return None
         return prefix
+
+    def mappings(
+        self, path: PathKey, value: Json
+    ) -> tuple[tuple[AttrMapping, ...], tuple[AttrMapping, ...]]:
+        """`mappings: {user: {TARGET_ATTR: {source|constant|expression, apply, default}}}`."""
+        out: dict[str, list[AttrMapping]] = {"user": [], "group": []}
+        if value in (None, {}):
+            return (), ()
+        if not isinstance(value, dict):
+            self.error(path, "expected {user: {...}, group: {...}}")
+            return (), ()
+        for kind_name, entries in value.items():
+            if kind_name not in out:
+                self.unknown(path, kind_name, ("user", "group"), "mapping kind")
+                continue
+            if not isinstance(entries, dict):
+                self.error((*path, kind_name), "expected a mapping of target attributes")
+                continue
+            allowed = targets_for(Kind(kind_name))
+            for attr, raw in entries.items():
+                apath = (*path, kind_name, attr)
+                if attr not in allowed:
+                    self.unknown((*path, kind_name), attr, sorted(allowed), "mapping target")
+                    continue
+                mapping, problems = compile_one(attr, raw)
+                for sub, message, offset in problems:
+                    self._mapping_issue(apath, raw, sub, message, offset)
+                if mapping is not None:
+                    out[kind_name].append(mapping)
+        return tuple(out["user"]), tuple(out["group"])
+
+    def _mapping_issue(self, path: PathKey, raw: Json, sub: str, message: str, offset: int) -> None:
+        if offset < 0 or self._src is None:
+            self.error((*path, sub) if sub else path, message)
+            return
+        # Point at the character: the expression's own line and column in the file.
+        text = raw if isinstance(raw, str) else raw.get("expression", "")
+        at = path if isinstance(raw, str) else (*path, "expression")
+        start = self._src.texts.get(at) or self.loc(at)
+        line, col = line_col(text, offset)
+        where = Location(
+            start.file, start.line + line - 1, (start.col if line == 1 else 1) + col - 1
+        )
+        self.error(at, f"{message}\n{caret(text, offset)}", loc=where)
+
+    def scope(self, path: PathKey, value: Json) -> Filter | None:
+        if value in (None, []):
+            return None
+        for index, message in check_filter(value):
+            self.error((*path, *index), message)
+        try:
+            return Filter.from_raw(value)
+        except ValueError:
+            return None
 
     def matchings(self, path: PathKey, value: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
         user: tuple[str, ...] = ("userName",)
@@ -364,7 +427,7 @@ class _Checker:
             return
         attrs: dict[str, Json] = {}
         locs: dict[str, Location] = {}
-        ok = True
+        custom: dict[str, Json] = {}
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
@@ -392,8 +455,10 @@ class _Checker:
                 self.multi(kpath, value, A.USER_MULTI[key])
                 attrs[key] = value
                 locs[key] = self.loc(kpath)
+            elif key == "custom":
+                custom = self.custom(kpath, value)
             else:
-                allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "state")
+                allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state")
                 self.unknown(path, key, allowed, "user attribute")
         user_name = body.get("userName")
         ok = isinstance(user_name, str) and bool(user_name.strip())
@@ -412,6 +477,7 @@ class _Checker:
                     state=state,
                     location=self.loc(path),
                     attr_locations=locs,
+                    custom=custom,
                 )
             )
 
@@ -462,6 +528,21 @@ class _Checker:
                     subgroups=subgroups,
                 )
             )
+
+    def custom(self, path: PathKey, value: Json) -> dict[str, Json]:
+        """Source-only attributes for mappings and scoping: strings, numbers, booleans, lists."""
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping of source attributes, got {_type_name(value)}")
+            return {}
+        out: dict[str, Json] = {}
+        for key, item in value.items():
+            scalar = isinstance(item, str | int | float | bool) or item is None
+            listed = isinstance(item, list) and all(isinstance(i, str | int) for i in item)
+            if not (scalar or listed):
+                self.error((*path, key), "expected a string, number, boolean or list of strings")
+            else:
+                out[key] = item
+        return out
 
     def state(self, path: PathKey, value: Json) -> State | None:
         chosen = self.choice((*path, "state"), value, ("present", "absent"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ class Loaded:
     file: str
     value: Json
     marks: dict[PathKey, Location]
+    # Where each string value's text starts (after any opening quote), for expressions,
+    # whose errors point at a character inside the value.
+    texts: dict[PathKey, Location] = field(default_factory=dict)
 
     def loc(self, path: PathKey) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""
@@ -94,7 +97,7 @@ def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
         return None, [SpecIssue(display, line, col, "", "a YAML alias refers to itself")]
     if builder.unreadable:
         return None, builder.issues
-    return Loaded(display, value, builder.marks), builder.issues
+    return Loaded(display, value, builder.marks, builder.texts), builder.issues
 
 
 class _Builder:
@@ -108,6 +111,7 @@ class _Builder:
         # report its absence again.
         self.unreadable = False
         self.marks: dict[PathKey, Location] = {}
+        self.texts: dict[PathKey, Location] = {}
         self.issues: list[SpecIssue] = []
         self.count = 0
 
@@ -135,6 +139,10 @@ class _Builder:
                 self.active.discard(id(node))
         try:
             value = self.constructor.construct_object(node, deep=True)
+            if isinstance(value, str) and isinstance(node, yaml.ScalarNode):
+                quoted = 1 if node.style in ('"', "'") else 0
+                line, col = self._pos(node)
+                self.texts[path] = Location(self.file, line, col + quoted)
         except (yaml.YAMLError, ValueError, TypeError) as exc:
             line, col = self._pos(node)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -158,6 +158,7 @@ def test_empty_target_gets_creates_users_first(tmp_path: Path) -> None:
         "guards": [],
         "notes": [],
         "complete_read": True,
+        "out_of_scope": [],
     }
 
 
@@ -202,6 +203,7 @@ def test_matching_target_has_no_changes(tmp_path: Path) -> None:
         "guards": [],
         "notes": [],
         "complete_read": True,
+        "out_of_scope": [],
     }
     assert plan_text(plan.to_json()) == (
         f'Target "t" ({URL})\n\nNo changes. The target matches the spec (3 objects checked).\n'

@@ -134,7 +134,7 @@ def test_matching_attributes_match_the_loader() -> None:
 
 def test_user_attributes_match_the_loader() -> None:
     props = DEFS["user"]["properties"]
-    expected = [*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "state"]
+    expected = [*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state"]
     assert sorted(props) == sorted(expected)
     for name, kind in A.USER_SIMPLE.items():
         want = "boolean" if kind == A.BOOLEAN else "string"
@@ -485,11 +485,36 @@ CASES: list[tuple[str, str, str | None]] = [
     ("protected a string", T + HTTPS + "    protected: 'admin@*'\n", "targets.t.protected"),
     ("ca_bundle a number", T + HTTPS + "    ca_bundle: 5\n", "targets.t.ca_bundle"),
     (
-        "scope not empty",
+        "scope clause",
         T + HTTPS + "    scope: [[{attribute: title, operator: IS NULL}]]\n",
-        "targets.t.scope",
+        None,
     ),
-    ("mappings not empty", T + HTTPS + "    mappings: {title: jobTitle}\n", "targets.t.mappings"),
+    (
+        "scope unknown operator",
+        T + HTTPS + "    scope: [[{attribute: title, operator: LIKE, value: x}]]\n",
+        "targets.t.scope[0][0]",
+    ),
+    (
+        "mappings not by kind",
+        T + HTTPS + "    mappings: {title: jobTitle}\n",
+        "targets.t.mappings.title",
+    ),
+    (
+        "mapping expression",
+        T + HTTPS + "    mappings: {user: {userName: 'ToLower([userName])'}}\n",
+        None,
+    ),
+    (
+        "mapping unknown target attribute",
+        T + HTTPS + "    mappings: {user: {jobTitle: {source: title}}}\n",
+        "targets.t.mappings.user.jobTitle",
+    ),
+    (
+        "mapping two sources",
+        T + HTTPS + "    mappings: {user: {title: {source: a, constant: b}}}\n",
+        "targets.t.mappings.user.title",
+    ),
+    ("out_of_scope bad", T + HTTPS + "    out_of_scope: delete\n", "targets.t.out_of_scope"),
 ]
 
 

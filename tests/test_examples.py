@@ -1,0 +1,40 @@
+"""The example specs under specs/ run as they are, for every target they declare."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.sandbox import Sandbox
+from reconciler.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "examples-token"
+
+
+@pytest.mark.parametrize("target", sorted(load_spec(ROOT / "specs").targets))
+def test_example_specs_plan_apply_and_converge(
+    target: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SANDBOX_SCIM_TOKEN", TOKEN)
+    sandbox = Sandbox(token=TOKEN).start()
+    try:
+        port = sandbox.url.split(":")[2].split("/")[0]
+        specs = tmp_path / "specs"
+        shutil.copytree(ROOT / "specs", specs)
+        for file in specs.rglob("*.yaml"):
+            file.write_text(file.read_text().replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
+        args = [str(specs), "--target", target, "--log-level", "error"]
+        assert main(["plan", *args, "--detailed-exitcode"]) == 2
+        assert main(["apply", *args, "--auto-approve"]) == 0
+        capsys.readouterr()
+        assert main(["plan", *args, "--detailed-exitcode"]) == 0
+        assert "No changes." in capsys.readouterr().out
+    finally:
+        sandbox.stop()
