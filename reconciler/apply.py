@@ -80,7 +80,11 @@ class Applier:
         # Set by Ctrl-C: no new change starts, the ones in flight finish.
         self.stop = threading.Event()
         # Learned during the run: which member-removal dialect the target accepts.
-        self.remove_dialect = "filter"
+        quirks = target.quirks
+        self.remove_dialect = "value" if quirks.get("member_removal") == "value" else "filter"
+        self.use_patch = caps.patch and quirks.get("patch") != "never"
+        self.use_etag = caps.etag and quirks.get("etag") != "never"
+        self.members_on_create = quirks.get("members_on_create") != "never"
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
 
@@ -202,7 +206,7 @@ class Applier:
             )
 
     def _etag(self, change: Change) -> str | None:
-        return change.version if self.caps.etag else None
+        return change.version if self.use_etag else None
 
     # -- users ---------------------------------------------------------------------
 
@@ -276,7 +280,14 @@ class Applier:
         endpoint = ENDPOINT[change.kind]
         attribute = "userName" if change.kind is Kind.USER else "displayName"
         value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-        found = find(self.client, endpoint, attribute, str(value), self.target.page_size)
+        found = find(
+            self.client,
+            endpoint,
+            attribute,
+            str(value),
+            self.target.page_size,
+            use_filter=self.target.quirks.get("filter") != "never",
+        )
         return found[0].id if len(found) == 1 else None
 
     def _references(self, change: Change) -> str | None:
@@ -307,7 +318,7 @@ class Applier:
     ) -> Reply:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
         ids = self._ids()
-        if self.caps.patch:
+        if self.use_patch:
             ops = writes.patch_operations(attributes, ids)
             try:
                 return self._write(
@@ -333,7 +344,7 @@ class Applier:
         version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
             "etag"
         )
-        version = version if self.caps.etag else None
+        version = version if self.use_etag else None
         return self._write(
             change, "PUT", path, lambda: self.client.put(path, body, version), attributes
         )
@@ -347,7 +358,7 @@ class Applier:
         add_ids = [i for i in adds if i is not None]
         if change.action is Action.CREATE:
             self._refuse_if_exists(change)
-            first = add_ids[: self.target.membership_chunk]
+            first = add_ids[: self.target.membership_chunk] if self.members_on_create else []
             body = writes.group_create_body(change.attributes, first)
             try:
                 reply = self._write(
@@ -395,7 +406,8 @@ class Applier:
         try:
             self._write(change, "PATCH", path, lambda: self.client.patch(path, ops, None))
         except ScimHTTPError as exc:
-            if exc.status not in PATCH_UNSUPPORTED or dialect == "value":
+            forced = self.target.quirks.get("member_removal") in ("filter", "value")
+            if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
                 raise
             self.remove_dialect = "value"
             self.log.warning(

@@ -82,6 +82,9 @@ class Target:
     # that is out of scope: skip it (leave it alone), or deprovision it.
     scope: Filter | None = None
     out_of_scope: str = "skip"
+    # Forced behaviours for targets that misreport what they do (see QUIRKS in spec.py):
+    # e.g. {"patch": "never"} makes every update a GET-merge-PUT.
+    quirks: Mapping[str, str] = field(default_factory=dict)
     location: Location | None = None
 
 

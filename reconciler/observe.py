@@ -236,7 +236,13 @@ def observe(
 
 
 def find(
-    client: ScimClient, endpoint: str, attribute: str, value: str, page_size: int
+    client: ScimClient,
+    endpoint: str,
+    attribute: str,
+    value: str,
+    page_size: int,
+    *,
+    use_filter: bool = True,
 ) -> list[Resource]:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -244,29 +250,40 @@ def find(
     returns is checked value by value; a rejected filter falls back to the full listing.
     """
     wanted = normalise(attribute, value)
-    try:
-        reply = client.get(
-            endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
-        )
-        body = reply.body if isinstance(reply.body, dict) else {}
-        items = body.get("Resources") or []
-        candidates = [r for r in (_resource(i) for i in items) if r is not None]
-        total = body.get("totalResults")
-        # An empty answer proves nothing on a target that silently ignores some filters
-        # (or matches case-sensitively): only a verified hit on one full page is trusted.
-        trusted = (
-            bool(candidates)
-            and all(_has(r, attribute, wanted) for r in candidates)
-            and not (isinstance(total, int) and total > len(candidates))
-        )
-    except ScimHTTPError as exc:
-        if exc.status not in (400, 403, 501):
-            raise
-        trusted = False
+    candidates: list[Resource] = []
+    trusted = False
+    if use_filter:
+        candidates, trusted = _filtered(client, endpoint, attribute, value, wanted)
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
         candidates = list(read_all(client, endpoint, page_size).resources)
     return [r for r in candidates if _has(r, attribute, wanted)]
+
+
+def _filtered(
+    client: ScimClient, endpoint: str, attribute: str, value: str, wanted: str
+) -> tuple[list[Resource], bool]:
+    """What an `eq` filter returns, and whether that answer can be trusted on its own."""
+    try:
+        reply = client.get(
+            endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
+        )
+    except ScimHTTPError as exc:
+        if exc.status not in (400, 403, 501):
+            raise
+        return [], False
+    body = reply.body if isinstance(reply.body, dict) else {}
+    items = body.get("Resources") or []
+    candidates = [r for r in (_resource(i) for i in items) if r is not None]
+    total = body.get("totalResults")
+    # An empty answer proves nothing on a target that silently ignores some filters (or
+    # matches case-sensitively): only a verified hit, all on one page, is trusted.
+    trusted = (
+        bool(candidates)
+        and all(_has(r, attribute, wanted) for r in candidates)
+        and not (isinstance(total, int) and total > len(candidates))
+    )
+    return candidates, trusted
 
 
 def _has(resource: Resource, attribute: str, wanted: str) -> bool:

@@ -46,7 +46,17 @@ TARGET_KEYS = (
     "allow_http",
     "max_rps",
     "out_of_scope",
+    "quirks",
 )
+# What a `quirks:` block can force, and the values each takes ("auto" is the default:
+# follow the ServiceProviderConfig and learn from refusals during the run).
+QUIRKS: Mapping[str, tuple[str, ...]] = {
+    "patch": ("auto", "never"),  # never: every update is a GET-merge-PUT
+    "etag": ("auto", "never"),  # never: no If-Match, whatever the target claims
+    "member_removal": ("auto", "filter", "value"),  # PATCH remove dialect to use
+    "members_on_create": ("auto", "never"),  # never: add members after the group POST
+    "filter": ("auto", "never"),  # never: lookups read the full listing
+}
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -203,6 +213,7 @@ class _Checker:
         out_of_scope = self.choice(
             (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
         )
+        quirks = self.quirks((*path, "quirks"), body.get("quirks"))
         guards = body.get("guards") or {}
         self.guards((*path, "guards"), guards)
         page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
@@ -242,6 +253,7 @@ class _Checker:
             group_mappings=group_mappings,
             scope=scope,
             out_of_scope=out_of_scope or "skip",
+            quirks=quirks,
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
@@ -310,6 +322,20 @@ class _Checker:
             start.file, start.line + line - 1, (start.col if line == 1 else 1) + col - 1
         )
         self.error(at, f"{message}\n{caret(text, offset)}", loc=where)
+
+    def quirks(self, path: PathKey, value: Json) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping such as {patch: never}")
+            return {}
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            if key not in QUIRKS:
+                self.unknown(path, key, tuple(QUIRKS), "quirk")
+            elif (chosen := self.choice((*path, key), item, QUIRKS[key])) is not None:
+                out[key] = chosen
+        return out
 
     def scope(self, path: PathKey, value: Json) -> Filter | None:
         if value in (None, []):
