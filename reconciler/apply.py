@@ -85,6 +85,7 @@ class Applier:
         self.use_patch = caps.patch and quirks.get("patch") != "never"
         self.use_etag = caps.etag and quirks.get("etag") != "never"
         self.members_on_create = quirks.get("members_on_create") != "never"
+        self.value_paths = quirks.get("value_paths") != "never"
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
 
@@ -318,11 +319,23 @@ class Applier:
     ) -> Reply:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
         ids = self._ids()
+        if self.use_patch and self.value_paths:
+            narrow = writes.patch_operations(attributes, ids, value_paths=True)
+            if narrow != writes.patch_operations(attributes, ids):
+                try:
+                    return self._write(
+                        change, "PATCH", path, _sender(self.client, path, narrow, etag), attributes
+                    )
+                except ScimHTTPError as exc:
+                    if not _patch_unsupported(exc):
+                        raise
+                    # Value-filter paths are optional in practice: replace whole attributes.
+                    self.value_paths = False
         if self.use_patch:
             ops = writes.patch_operations(attributes, ids)
             try:
                 return self._write(
-                    change, "PATCH", path, lambda: self.client.patch(path, ops, etag), attributes
+                    change, "PATCH", path, _sender(self.client, path, ops, etag), attributes
                 )
             except ScimHTTPError as exc:
                 if not _patch_unsupported(exc):
@@ -451,8 +464,10 @@ def _member_ids(body: Mapping[str, Json]) -> set[str]:
     return {str(m.get("value")) for m in members if isinstance(m, dict)}
 
 
-def _sender(client: ScimClient, path: str, ops: list[dict[str, Json]]) -> Callable[[], Reply]:
-    return lambda: client.patch(path, ops, None)
+def _sender(
+    client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
+) -> Callable[[], Reply]:
+    return lambda: client.patch(path, ops, etag)
 
 
 def _patch_unsupported(exc: ScimHTTPError) -> bool:

@@ -56,6 +56,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     "member_removal": ("auto", "filter", "value"),  # PATCH remove dialect to use
     "members_on_create": ("auto", "never"),  # never: add members after the group POST
     "filter": ("auto", "never"),  # never: lookups read the full listing
+    "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
 }
 
 

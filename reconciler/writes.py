@@ -82,18 +82,67 @@ def group_create_body(changes: Iterable[AttrChange], member_ids: Iterable[str]) 
     return {"schemas": [GROUP_SCHEMA], **body}
 
 
-def patch_operations(changes: Iterable[AttrChange], ids: Ids) -> list[dict[str, Json]]:
-    """Minimal PATCH operations: `replace` a declared value, `remove` an explicit null."""
+def patch_operations(
+    changes: Iterable[AttrChange], ids: Ids, *, value_paths: bool = False
+) -> list[dict[str, Json]]:
+    """Minimal PATCH operations: `replace` a declared value, `remove` an explicit null.
+
+    With `value_paths`, a multi-valued attribute whose elements keep their types and only
+    change values is patched element by element (`emails[type eq "work"].value`,
+    RFC 7644 §3.5.2.3) instead of replacing the whole list.
+    """
     ops: list[dict[str, Json]] = []
     for change in changes:
         path = A.scim_path(change.path)
         value = wire_value(change, ids)
-        if value is None:
+        narrow = value_path_operations(change) if value_paths else None
+        if narrow is not None:
+            ops.extend(narrow)
+        elif value is None:
             if change.ref is None:
                 ops.append({"op": "remove", "path": path})
         else:
             ops.append({"op": "replace", "path": path, "value": value})
     return ops
+
+
+def value_path_operations(change: AttrChange) -> list[dict[str, Json]] | None:
+    """Per-element replaces for a typed multi-valued change, or None when it is not one.
+
+    Only when both sides have the same set of types, one element each, and the elements
+    differ in `value` alone: anything else (added, removed or retyped elements, changed
+    primary flags) replaces the whole attribute, which every target understands.
+    """
+    if change.path not in A.USER_MULTI:
+        return None
+    before, after = change.before, change.after
+    if not isinstance(before, list) or not isinstance(after, list) or not after:
+        return None
+    old = _by_type(before)
+    new = _by_type(after)
+    if old is None or new is None or set(old) != set(new):
+        return None
+    ops: list[dict[str, Json]] = []
+    for kind, element in new.items():
+        previous = old[kind]
+        rest_new = {k: v for k, v in element.items() if k not in ("value", "type")}
+        rest_old = {k: previous.get(k) for k in rest_new}
+        if rest_new != rest_old:
+            return None
+        if element.get("value") != previous.get("value"):
+            path = f"{change.path}[type eq {A.quote(kind)}].value"
+            ops.append({"op": "replace", "path": path, "value": element.get("value")})
+    return ops or None
+
+
+def _by_type(items: list[Json]) -> dict[str, Mapping[str, Json]] | None:
+    out: dict[str, Mapping[str, Json]] = {}
+    for item in items:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if not isinstance(kind, str) or kind in out:
+            return None
+        out[kind] = item
+    return out
 
 
 def merged_for_put(
