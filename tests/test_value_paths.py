@@ -86,7 +86,7 @@ def test_refused_value_path_falls_back_to_whole_replace(
 def test_email_change_converges_on_real_servers(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    emails = [
+    emails: list[dict[str, Any]] = [
         {"value": "a@old.example", "type": "work", "primary": True},
         {"value": "a@home.example", "type": "home"},
     ]
