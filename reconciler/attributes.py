@@ -105,8 +105,20 @@ def scim_path(path: str) -> str:
     return path
 
 
+def split_urn(path: str) -> tuple[str, str] | None:
+    """A custom extension attribute's path, `URN:attribute`, as (URN, attribute)."""
+    if not path.startswith("urn:"):
+        return None
+    urn, _, name = path.rpartition(":")
+    return urn, name
+
+
 def read(body: Mapping[str, Json], path: str) -> Json:
     """The value at a flat spec path in a SCIM resource body, or None when absent."""
+    extension = split_urn(path)
+    if extension is not None:
+        holder = body.get(extension[0])
+        return holder.get(extension[1]) if isinstance(holder, Mapping) else None
     if path == "enterprise":
         return body.get(ENTERPRISE_URN)
     if path.startswith("enterprise."):

@@ -85,6 +85,8 @@ class Target:
     # Forced behaviours for targets that misreport what they do (see QUIRKS in spec.py):
     # e.g. {"patch": "never"} makes every update a GET-merge-PUT.
     quirks: Mapping[str, str] = field(default_factory=dict)
+    # Custom schema extensions this target takes: alias (as used in specs) → schema URN.
+    extensions: Mapping[str, str] = field(default_factory=dict)
     location: Location | None = None
 
 
@@ -108,6 +110,8 @@ class Declared:
     subgroups: tuple[str, ...] = ()
     # Source-only attributes (`custom:`), read by mappings and scoping, never sent as is.
     custom: Mapping[str, Json] = field(default_factory=dict)
+    # Custom extension aliases this user declares attributes under (`acme.costCode`).
+    extension_aliases: tuple[str, ...] = ()
 
     @property
     def present(self) -> bool:

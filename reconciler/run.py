@@ -11,7 +11,7 @@ from typing import Any
 import httpx2
 
 from reconciler import logs
-from reconciler.errors import UsageError
+from reconciler.errors import ScimrecError, UsageError
 from reconciler.match import Match
 from reconciler.model import Capabilities, Kind, Observed, Spec, Target
 from reconciler.observe import observe, test_connection
@@ -88,6 +88,7 @@ def prepare(
     connected = connect(target, transport=transport, log=log, progress=progress)
     # The clock and GUIDs mappings may read come from here, the edge, not from the core.
     options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    check_extensions(connected.client, target, spec, log)
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow_deletes)
     log_steps(plan, spec, log)
@@ -162,3 +163,38 @@ def _match_fields(match: Match) -> dict[str, Any]:
     if match.resource is None:
         return {"outcome": "unmatched"}
     return {"outcome": "matched", "matched_on": match.matched_on, "target_id": match.resource.id}
+
+
+def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -> None:
+    """Declared extension attributes must exist in the target's /Schemas, when it has them.
+
+    A target without /Schemas (or without that schema listed) cannot be checked: noted in
+    the log, not fatal, as the target will say so itself if it refuses an attribute.
+    """
+    if not target.extensions:
+        return
+    try:
+        reply = client.get("/Schemas")
+    except ScimrecError as exc:
+        log.warning("schemas unavailable", step="import", detail=str(exc))
+        return
+    listing = reply.body.get("Resources") if isinstance(reply.body, dict) else None
+    schemas = {
+        s["id"]: {str(a.get("name")) for a in s.get("attributes") or [] if isinstance(a, dict)}
+        for s in listing or []
+        if isinstance(s, dict) and isinstance(s.get("id"), str)
+    }
+    for alias, urn in target.extensions.items():
+        if urn not in schemas:
+            log.warning("extension not listed", step="import", alias=alias, urn=urn)
+            continue
+        known = {name.casefold() for name in schemas[urn]}
+        for user in spec.users:
+            for path in user.attrs:
+                head, _, name = path.partition(".")
+                if head == alias and name.casefold() not in known:
+                    where = user.attr_locations.get(path, user.location)
+                    raise UsageError(
+                        f"{where}: {alias}.{name}: target '{target.name}' has no attribute "
+                        f"'{name}' in {urn} (its /Schemas lists: {', '.join(sorted(schemas[urn]))})"
+                    )

@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import hashlib
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,7 +48,10 @@ TARGET_KEYS = (
     "max_rps",
     "out_of_scope",
     "quirks",
+    "extensions",
 )
+# An extension alias names a key users write attributes under; it must not shadow SCIM's.
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # What a `quirks:` block can force, and the values each takes ("auto" is the default:
 # follow the ServiceProviderConfig and learn from refusals during the run).
 QUIRKS: Mapping[str, tuple[str, ...]] = {
@@ -215,6 +219,7 @@ class _Checker:
             (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
         )
         quirks = self.quirks((*path, "quirks"), body.get("quirks"))
+        extensions = self.extensions((*path, "extensions"), body.get("extensions"))
         guards = body.get("guards") or {}
         self.guards((*path, "guards"), guards)
         page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
@@ -255,6 +260,7 @@ class _Checker:
             scope=scope,
             out_of_scope=out_of_scope or "skip",
             quirks=quirks,
+            extensions=extensions,
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
@@ -323,6 +329,24 @@ class _Checker:
             start.file, start.line + line - 1, (start.col if line == 1 else 1) + col - 1
         )
         self.error(at, f"{message}\n{caret(text, offset)}", loc=where)
+
+    def extensions(self, path: PathKey, value: Json) -> dict[str, str]:
+        """`extensions: {acme: urn:...:User}`: users write `acme: {costCode: ...}`."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping of alias to schema URN")
+            return {}
+        out: dict[str, str] = {}
+        taken = {*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state"}
+        for alias, urn in value.items():
+            if not _ALIAS.match(alias) or alias in taken or alias in A.READ_ONLY:
+                self.error((*path, alias), f"'{alias}' cannot be an extension alias")
+            elif not isinstance(urn, str) or not urn.startswith("urn:") or urn.count(":") < 3:
+                self.error((*path, alias), f"expected a schema URN, got {urn!r}")
+            else:
+                out[alias] = urn
+        return out
 
     def quirks(self, path: PathKey, value: Json) -> dict[str, str]:
         if value is None:
@@ -455,6 +479,7 @@ class _Checker:
         attrs: dict[str, Json] = {}
         locs: dict[str, Location] = {}
         custom: dict[str, Json] = {}
+        aliases: list[str] = []
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
@@ -484,6 +509,16 @@ class _Checker:
                 locs[key] = self.loc(kpath)
             elif key == "custom":
                 custom = self.custom(kpath, value)
+            elif isinstance(value, dict) and _ALIAS.match(key):
+                # A custom extension's attributes; that a target declares the alias is
+                # checked once every file is read.
+                aliases.append(key)
+                for name, item in value.items():
+                    if not (isinstance(item, str | bool | int | float) or item is None):
+                        self.error((*kpath, name), "expected a string, number or boolean")
+                    attrs[f"{key}.{name}"] = item
+                    locs[f"{key}.{name}"] = self.loc((*kpath, name))
+                locs[key] = self.loc(kpath)
             else:
                 allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state")
                 self.unknown(path, key, allowed, "user attribute")
@@ -505,6 +540,7 @@ class _Checker:
                     location=self.loc(path),
                     attr_locations=locs,
                     custom=custom,
+                    extension_aliases=tuple(aliases),
                 )
             )
 
@@ -676,6 +712,19 @@ class _Checker:
         self.groups = self._resolve_subgroups(
             [self._resolve_members(g, users) for g in groups.values()]
         )
+        known = {alias for t in self.targets.values() for alias in t.extensions}
+        for user in self.users:
+            for alias in user.extension_aliases:
+                if alias not in known:
+                    allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, *known)
+                    close = difflib.get_close_matches(alias, allowed, n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    self.error_at(
+                        user,
+                        alias,
+                        f"unknown user attribute '{alias}'{hint}: not SCIM, and no target "
+                        "declares it under extensions",
+                    )
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)

@@ -7,7 +7,7 @@ each declared object into what the target should hold. Pure: the clock and GUIDs
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.dotnet import Clock
@@ -66,6 +66,8 @@ def target_view(
         except ExpressionError as exc:
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
             continue
+        # Sources read alias paths as declared; the target gets them under their URN.
+        result = dataclasses.replace(result, obj=_extensions(result.obj, target.extensions))
         mapped[(Kind.USER, user.key)] = result
         if keep:
             users.append(result.obj)
@@ -86,6 +88,22 @@ def target_view(
         mapped[(Kind.GROUP, group.key)] = result
         groups.append(result.obj)
     return TargetView(tuple(users), tuple(out), tuple(groups), mapped, tuple(errors), reasons)
+
+
+def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
+    """Alias paths (`acme.costCode`) become `URN:costCode` for a target that declares the
+    alias, and are dropped for one that does not: that target does not know the schema."""
+    if not user.extension_aliases:
+        return user
+    attrs = {}
+    for path, value in user.attrs.items():
+        alias, _, name = path.partition(".")
+        if alias in user.extension_aliases:
+            if alias in known:
+                attrs[f"{known[alias]}:{name}"] = value
+            continue
+        attrs[path] = value
+    return dataclasses.replace(user, attrs=attrs)
 
 
 def _without_manager(user: Declared) -> Declared:

@@ -34,7 +34,11 @@ def _set(body: dict[str, Any], path: str, value: Json) -> None:
         else:
             body[ENTERPRISE_URN] = value
         return
-    if path.startswith("enterprise."):
+    extension = A.split_urn(path)
+    if extension is not None:
+        holder = body.setdefault(extension[0], {})
+        leaf = extension[1]
+    elif path.startswith("enterprise."):
         holder = body.setdefault(ENTERPRISE_URN, {})
         leaf = path.removeprefix("enterprise.")
     else:
@@ -55,10 +59,8 @@ def _set(body: dict[str, Any], path: str, value: Json) -> None:
 
 
 def _schemas(body: Mapping[str, Json], core: str) -> list[str]:
-    schemas = [core]
-    if ENTERPRISE_URN in body:
-        schemas.append(ENTERPRISE_URN)
-    return schemas
+    """The core schema and every extension the body carries (RFC 7643 §3)."""
+    return [core, *(key for key in body if key.startswith("urn:"))]
 
 
 def user_create_body(changes: Iterable[AttrChange], ids: Ids) -> dict[str, Json]:
@@ -163,8 +165,7 @@ def merged_for_put(
         _set(body, change.path, value)
     schemas = body.get("schemas")
     schemas = list(schemas) if isinstance(schemas, list) else [USER_SCHEMA]
-    if ENTERPRISE_URN in body and ENTERPRISE_URN not in schemas:
-        schemas.append(ENTERPRISE_URN)
+    schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
     body["schemas"] = schemas
     return body
 

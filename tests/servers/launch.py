@@ -66,7 +66,7 @@ def _wait_ready(url: str, token: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server at {url} not ready after 20 s")
 
 
-def start_scim2_server() -> Server:
+def start_scim2_server(*extra: str) -> Server:
     """The scim2-server package's own command, with a fresh tenant per test (see tenant())."""
     port = free_port()
     token = uuid.uuid4().hex
@@ -79,6 +79,7 @@ def start_scim2_server() -> Server:
         "--bearer-token",
         token,
         "--dynamic-tenants",
+        *extra,
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
