@@ -76,6 +76,7 @@ class Applier:
         self.caps = caps
         self.log = log
         self.ids: dict[str, str] = {}
+        self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
         self._lock = threading.Lock()
         # Set by Ctrl-C: no new change starts, the ones in flight finish.
         self.stop = threading.Event()
@@ -107,7 +108,13 @@ class Applier:
         ]
         # A follow-up that sets references only matters to the summary when it fails.
         outcomes += [o for o in self._parallel(deferred, self._references) if not o.ok]
-        outcomes += self._parallel([c for c in plan.changes if phase(c) == 1], self._group)
+        groups = [c for c in plan.changes if phase(c) == 1]
+        outcomes += self._parallel(groups, self._group)
+        nested = [
+            c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
+        ]
+        # Like references, nested groups only matter to the summary when they fail.
+        outcomes += [o for o in self._parallel(nested, self._nested) if not o.ok]
         outcomes += self._parallel([c for c in plan.changes if phase(c) == 2], self._delete)
         outcomes += self._parallel([c for c in plan.changes if phase(c) == 3], self._deprovision)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
@@ -366,8 +373,9 @@ class Applier:
 
     def _group(self, change: Change) -> str | None:
         ids = self._ids()
-        adds = [m.id or ids.get(m.key or "") for m in change.members_add]
-        missing = [m.key for m, i in zip(change.members_add, adds, strict=True) if i is None]
+        users = [m for m in change.members_add if m.type == "User"]
+        adds = [m.id or ids.get(m.key or "") for m in users]
+        missing = [m.key for m, i in zip(users, adds, strict=True) if i is None]
         add_ids = [i for i in adds if i is not None]
         if change.action is Action.CREATE:
             self._refuse_if_exists(change)
@@ -406,11 +414,32 @@ class Applier:
         for chunk in writes.chunks(rest, size):
             ops = writes.add_members(chunk)
             self._write(change, "PATCH", path, _sender(self.client, path, ops))
-        removes = [m.id for m in change.members_remove if m.id is not None]
+        removes = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
         for chunk in writes.chunks(removes, size):
             self._remove_members(change, path, chunk)
+        with self._lock:
+            self.group_ids[change.key] = target_id
         if missing:
             raise _Failed(f"member {missing[0]} has no target id (its create failed)")
+        return target_id
+
+    def _nested(self, change: Change) -> str | None:
+        """Group members that are groups, once every group of the run exists (native nesting)."""
+        target_id = self.group_ids.get(change.key) or change.target_id
+        if target_id is None:
+            raise _Failed("the group was not created, so its nested groups cannot be set")
+        path = f"/Groups/{target_id}"
+        adds = [m for m in change.members_add if m.type == "Group"]
+        add_ids = [m.id or self.group_ids.get(m.key or "") for m in adds]
+        missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
+        if missing:
+            raise _Failed(f"nested group {missing[0]} has no target id (its create failed)")
+        if add_ids:
+            ops = writes.add_members([i for i in add_ids if i], member_type="Group")
+            self._write(change, "PATCH", path, _sender(self.client, path, ops))
+        removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
+        for chunk in writes.chunks(removes, self.target.membership_chunk):
+            self._remove_members(change, path, chunk)
         return target_id
 
     def _remove_members(self, change: Change, path: str, chunk: list[str]) -> None:

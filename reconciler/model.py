@@ -85,6 +85,9 @@ class Target:
     # Forced behaviours for targets that misreport what they do (see QUIRKS in spec.py):
     # e.g. {"patch": "never"} makes every update a GET-merge-PUT.
     quirks: Mapping[str, str] = field(default_factory=dict)
+    # How nested groups reach the target: flatten (user members only) or native (groups
+    # as `type: Group` members, for targets that support nesting).
+    nested_groups: str = "flatten"
     # Custom schema extensions this target takes: alias (as used in specs) → schema URN.
     extensions: Mapping[str, str] = field(default_factory=dict)
     location: Location | None = None

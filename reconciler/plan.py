@@ -33,13 +33,17 @@ DEPROVISIONS = frozenset({Action.DISABLE, Action.DELETE})
 
 @dataclass(frozen=True)
 class Member:
-    """A group member: the declared user's key, its target id, or both."""
+    """A group member: the declared key, its target id, or both; a user unless a group."""
 
     key: str | None
     id: str | None
+    type: str = "User"
 
     def to_json(self) -> dict[str, Json]:
-        return {"key": self.key, "id": self.id}
+        out: dict[str, Json] = {"key": self.key, "id": self.id}
+        if self.type != "User":
+            out["type"] = self.type
+        return out
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ def make_plan(
     more, out_of_scope = _plan_out_of_scope(outside, user_matches, target)
     changes += more
     more, group_errors, group_noop = _plan_groups(
-        groups, group_matches, user_matches, view, observed
+        groups, group_matches, user_matches, view, observed, target
     )
     changes += more
     errors += group_errors
@@ -287,6 +291,7 @@ def _plan_groups(
     user_matches: Mapping[str, Match],
     view: TargetView,
     observed: Observed,
+    target: Target,
 ) -> tuple[list[Change], list[ObjectError], int]:
     changes: list[Change] = []
     errors: list[ObjectError] = []
@@ -311,20 +316,54 @@ def _plan_groups(
     failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
     group_ids = {g.id for g in observed.groups}
     names = {u.id: _user_name(u) for u in observed.users}
+    native = target.nested_groups == "native"
     nested = _flatten({g.key: g for g in view.groups})
+    groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
     for group in groups:
         match = group_matches[group.key]
-        if group.subgroups:
+        if group.subgroups and not native:
             group = dataclasses.replace(group, members=nested[group.key])  # noqa: PLW2901
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
-        elif (
-            change := _group_change(group, match, user_ids, protected, failed, group_ids, names)
-        ) is None:
+            continue
+        change = _group_change(group, match, user_ids, protected, failed, group_ids, names)
+        if native and group.present and group.members is not None:
+            change = _with_nested(change, group, match, groups_by_id)
+        if change is None:
             noop += 1
         else:
             changes.append(change)
     return changes, errors, noop
+
+
+def _with_nested(
+    change: Change | None, group: Declared, match: Match, groups_by_id: Mapping[str, str]
+) -> Change | None:
+    """For targets that nest groups natively: nested groups as `type: Group` members."""
+    ids = {key: gid for gid, key in groups_by_id.items()}
+    body = match.resource.body if match.resource else {}
+    have = {
+        str(m["value"])
+        for m in body.get("members") or []
+        if isinstance(m, Mapping)
+        and (str(m.get("type", "")).lower() == "group" or str(m.get("value")) in groups_by_id)
+    }
+    want = {ids[key] for key in group.subgroups if key in ids}
+    adds = [
+        Member(key, ids.get(key), "Group")
+        for key in group.subgroups
+        if ids.get(key) is None or ids[key] not in have
+    ]
+    removes = [Member(groups_by_id.get(gid), gid, "Group") for gid in sorted(have - want)]
+    if not adds and not removes:
+        return change
+    if change is None:
+        change = _change(group, match, Action.UPDATE, "members differ")
+    return dataclasses.replace(
+        change,
+        members_add=change.members_add + tuple(adds),
+        members_remove=change.members_remove + tuple(removes),
+    )
 
 
 def _flatten(groups: Mapping[str, Declared]) -> dict[str, tuple[str, ...]]:
@@ -522,10 +561,12 @@ def plan_from_json(data: Mapping[str, Json]) -> Plan:
                     for a in item.get("attributes", [])
                 ),
                 members_add=tuple(
-                    Member(m.get("key"), m.get("id")) for m in members.get("add", [])
+                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
+                    for m in members.get("add", [])
                 ),
                 members_remove=tuple(
-                    Member(m.get("key"), m.get("id")) for m in members.get("remove", [])
+                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
+                    for m in members.get("remove", [])
                 ),
                 location=Location(source["file"], source["line"], source["col"])
                 if source

@@ -55,10 +55,12 @@ def change_lines(change: Mapping[str, Any]) -> list[str]:
             lines.append(f"      {label}  {before} → {_after_text(attr)}")
     members = change.get("members") or {}
     for member in members.get("add", []):
-        lines.append(f"      + member {member['key'] or member['id']}")
+        kind = "group " if member.get("type") == "Group" else ""
+        lines.append(f"      + member {kind}{member['key'] or member['id']}")
     for member in members.get("remove", []):
+        kind = "group " if member.get("type") == "Group" else ""
         name = member["key"] or "(unknown user)"
-        lines.append(f"      - member {name} (id {member['id']})")
+        lines.append(f"      - member {kind}{name} (id {member['id']})")
     return lines
 
 

@@ -49,6 +49,7 @@ TARGET_KEYS = (
     "out_of_scope",
     "quirks",
     "extensions",
+    "nested_groups",
 )
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -220,6 +221,9 @@ class _Checker:
         )
         quirks = self.quirks((*path, "quirks"), body.get("quirks"))
         extensions = self.extensions((*path, "extensions"), body.get("extensions"))
+        nested_groups = self.choice(
+            (*path, "nested_groups"), body.get("nested_groups", "flatten"), ("flatten", "native")
+        )
         guards = body.get("guards") or {}
         self.guards((*path, "guards"), guards)
         page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
@@ -261,6 +265,7 @@ class _Checker:
             out_of_scope=out_of_scope or "skip",
             quirks=quirks,
             extensions=extensions,
+            nested_groups=nested_groups or "flatten",
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )

@@ -170,8 +170,10 @@ def merged_for_put(
     return body
 
 
-def add_members(member_ids: list[str]) -> list[dict[str, Json]]:
-    return [{"op": "add", "path": "members", "value": [{"value": m} for m in member_ids]}]
+def add_members(member_ids: list[str], member_type: str | None = None) -> list[dict[str, Json]]:
+    """One `add` of many members; groups carry `type: Group` (RFC 7643 §4.2)."""
+    values = [{"value": m} | ({"type": member_type} if member_type else {}) for m in member_ids]
+    return [{"op": "add", "path": "members", "value": values}]
 
 
 def remove_members(member_ids: list[str], dialect: str) -> list[dict[str, Json]]:
