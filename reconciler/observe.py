@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler import attributes as A
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.match import normalise
 from reconciler.model import Capabilities, Json, Observed, Resource, Target
+from reconciler.paging import read_all, resource
 from reconciler.progress import Progress
 from reconciler.scim import ScimClient
-
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-# With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
-MAX_PAGES = 100_000
 
 
 def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilities:
@@ -118,92 +114,6 @@ def _explain(exc: ScimHTTPError, target: Target) -> TargetError:
     return TargetError(f"target '{target.name}' failed the connection test: {exc}")
 
 
-@dataclass(frozen=True)
-class Listing:
-    resources: tuple[Resource, ...]
-    complete: bool
-    notes: tuple[str, ...]
-    pages: int
-
-
-def read_all(
-    client: ScimClient,
-    endpoint: str,
-    page_size: int,
-    scim_filter: str | None = None,
-    progress: Progress | None = None,
-) -> Listing:
-    """Read every resource of an endpoint with startIndex/count paging (RFC 7644 §3.4.2.4).
-
-    Stops on totalResults, on an empty page, on a page shorter than the server's page size,
-    and on a page that holds nothing new; the listing is marked incomplete when it stops
-    before reaching totalResults, so the plan can refuse to deprovision from a short read.
-    """
-    seen: dict[str, Resource] = {}
-    notes: list[str] = []
-    start, size, pages = 1, page_size, 0
-    total: int | None = None
-    complete = True
-    while pages < MAX_PAGES:
-        params: dict[str, str | int] = {"startIndex": start, "count": page_size}
-        if scim_filter:
-            params["filter"] = scim_filter
-        reply = client.get(endpoint, params)
-        pages += 1
-        body = reply.body
-        if not isinstance(body, dict):
-            raise ScimProtocolError(f"GET {endpoint} did not answer a ListResponse object")
-        items = body.get("Resources") or []
-        if not isinstance(items, list):
-            raise ScimProtocolError(f"GET {endpoint}: Resources is not a list")
-        reported = body.get("totalResults")
-        if isinstance(reported, int) and not isinstance(reported, bool):
-            total = reported
-        fresh = 0
-        for item in items:
-            resource = _resource(item)
-            if resource is None:
-                complete = False
-                notes.append(f"{endpoint}: a resource without an id was skipped")
-                continue
-            if resource.id not in seen:
-                fresh += 1
-                seen[resource.id] = resource
-        if progress is not None:
-            progress.reading(endpoint.strip("/").lower(), len(seen), total)
-        if not items:
-            break
-        if fresh == 0:
-            notes.append(f"{endpoint}: page at startIndex {start} repeated earlier resources")
-            complete = total is not None and len(seen) >= total
-            break
-        if total is not None and len(seen) >= total:
-            break
-        if pages == 1 and len(items) < page_size and (total is None or total > len(items)):
-            # The server may cap `count` (RFC 7644 §3.4.2.4 allows it): page by what it
-            # gives. Without totalResults that costs one more request to see the end.
-            size = len(items)
-        elif len(items) < size:
-            break
-        start += len(items)
-    else:
-        notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
-        complete = False
-    if total is not None and len(seen) < total:
-        complete = False
-        notes.append(f"{endpoint}: read {len(seen)} resources but the target reports {total}")
-    return Listing(tuple(seen.values()), complete, tuple(notes), pages)
-
-
-def _resource(item: Json) -> Resource | None:
-    if not isinstance(item, dict) or item.get("id") in (None, ""):
-        return None
-    meta = item.get("meta")
-    version = meta.get("version") if isinstance(meta, dict) else None
-    body = {k: v for k, v in item.items() if k != "meta"}
-    return Resource(str(item["id"]), body, version if isinstance(version, str) else None)
-
-
 def observe(
     client: ScimClient,
     target: Target,
@@ -274,7 +184,7 @@ def _filtered(
         return [], False
     body = reply.body if isinstance(reply.body, dict) else {}
     items = body.get("Resources") or []
-    candidates = [r for r in (_resource(i) for i in items) if r is not None]
+    candidates = [r for r in (resource(i) for i in items) if r is not None]
     total = body.get("totalResults")
     # An empty answer proves nothing on a target that silently ignores some filters (or
     # matches case-sensitively): only a verified hit, all on one page, is trusted.

@@ -16,7 +16,8 @@ from reconciler.apply import PATCH_UNSUPPORTED
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.match import normalise
 from reconciler.model import GROUP_SCHEMA, USER_SCHEMA, Json
-from reconciler.observe import find, read_all
+from reconciler.observe import find
+from reconciler.paging import read_all
 from reconciler.scim import Reply, ScimClient
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"

@@ -26,8 +26,9 @@ from reconciler import logs
 from reconciler.apply import Applier, ApplyResult
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError, TargetError
 from reconciler.model import Auth, Capabilities, Target
-from reconciler.observe import find, read_all
+from reconciler.observe import find
 from reconciler.observe import test_connection as connect
+from reconciler.paging import read_all
 from reconciler.plan import Action
 from reconciler.run import Prepared, prepare
 from reconciler.scim import RetryPolicy, ScimClient, _retry_after
@@ -999,3 +1000,21 @@ def test_token_echoed_by_the_server_never_reaches_exception_messages(
         replan(specs, fake)
     assert str(caught.value).startswith("target 'fake' failed the connection test: ")
     assert token not in str(caught.value)
+
+
+def test_read_all_retries_without_count_when_count_crashes_the_server(token: str) -> None:
+    fake = FakeScim()
+    for i in range(3):
+        fake.add_user(f"u{i}@example.com")
+    fake.fail(
+        "GET",
+        "/Users",
+        status=500,
+        times=1,
+        text="<html>boom</html>",
+        when=lambda seen: "count" in seen.params,
+    )
+    listing = read_all(scim_client(fake), "/Users", 500)
+    assert (len(listing.resources), listing.complete) == (3, True)
+    assert listing.notes == ("/Users: the target refused count=500 (500)",)
+    assert [("count" in s.params) for s in fake.requests if s.path == "/Users"] == [True, False]
