@@ -9,101 +9,38 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from reconciler.diff import AttrChange, diff_attributes
+from reconciler.actions import (
+    flatten,
+    group_change,
+    make_change,
+    user_change,
+    user_name,
+    with_nested,
+)
+from reconciler.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
+from reconciler.diff import AttrChange
 from reconciler.dotnet import Clock
 from reconciler.match import Index, Match, match_all
-from reconciler.model import Declared, Json, Kind, Location, Observed, Resource, Spec, Target
+from reconciler.model import Declared, Json, Kind, Location, Observed, Spec, Target
+from reconciler.prune import prune_changes, spare_protected
 from reconciler.targetview import TargetView, target_view
 
 FORMAT_VERSION = 1
-
-
-class Action(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    DISABLE = "disable"
-    DELETE = "delete"
-    NOOP = "noop"
-
-
-DEPROVISIONS = frozenset({Action.DISABLE, Action.DELETE})
-
-
-@dataclass(frozen=True)
-class Member:
-    """A group member: the declared key, its target id, or both; a user unless a group."""
-
-    key: str | None
-    id: str | None
-    type: str = "User"
-
-    def to_json(self) -> dict[str, Json]:
-        out: dict[str, Json] = {"key": self.key, "id": self.id}
-        if self.type != "User":
-            out["type"] = self.type
-        return out
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: Kind
-    key: str
-    action: Action
-    reason: str
-    target_id: str | None = None
-    matched_on: str | None = None
-    version: str | None = None
-    attributes: tuple[AttrChange, ...] = ()
-    members_add: tuple[Member, ...] = ()
-    members_remove: tuple[Member, ...] = ()
-    location: Location | None = None
-
-    def to_json(self) -> dict[str, Json]:
-        out: dict[str, Json] = {
-            "kind": self.kind.value,
-            "key": self.key,
-            "action": self.action.value,
-            "reason": self.reason,
-            "target_id": self.target_id,
-            "matched_on": self.matched_on,
-            "version": self.version,
-            "attributes": [
-                {"path": a.path, "before": a.before, "after": a.after}
-                | ({"ref": a.ref} if a.ref is not None else {})
-                for a in self.attributes
-            ],
-        }
-        if self.kind is Kind.GROUP:
-            out["members"] = {
-                "add": [m.to_json() for m in self.members_add],
-                "remove": [m.to_json() for m in self.members_remove],
-            }
-        if self.location is not None:
-            out["source"] = {
-                "file": self.location.file,
-                "line": self.location.line,
-                "col": self.location.col,
-            }
-        return out
-
-
-@dataclass(frozen=True)
-class ObjectError:
-    kind: Kind
-    key: str
-    step: str
-    message: str
-    location: Location | None = None
-
-    def to_json(self) -> dict[str, Json]:
-        return {
-            "kind": self.kind.value,
-            "key": self.key,
-            "step": self.step,
-            "message": self.message,
-        }
+# The plan's vocabulary lives in changes.py; it is re-exported here, where people look.
+__all__ = [
+    "DEPROVISIONS",
+    "FORMAT_VERSION",
+    "Action",
+    "Change",
+    "Member",
+    "ObjectError",
+    "Plan",
+    "PlanOptions",
+    "make_plan",
+    "phase",
+    "plan_from_json",
+]
 
 
 @dataclass(frozen=True)
@@ -162,29 +99,10 @@ class PlanOptions:
     new_guid: Callable[[], str] | None = None
 
 
-_PHASE = {
-    (Kind.USER, Action.CREATE): 0,
-    (Kind.USER, Action.UPDATE): 0,
-    (Kind.GROUP, Action.CREATE): 1,
-    (Kind.GROUP, Action.UPDATE): 1,
-    (Kind.GROUP, Action.DELETE): 2,
-    (Kind.USER, Action.DISABLE): 3,
-    (Kind.USER, Action.DELETE): 3,
-}
-
-
-def phase(change: Change) -> int:
-    """Apply order: users, then groups (and memberships), then deprovisions."""
-    return _PHASE[(change.kind, change.action)]
-
-
 def make_plan(
     spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
 ) -> Plan:
     """Steps 3-5 for every declared object (or those `options.only` selects)."""
-    # prune.py builds on the Change and Action types of this module: imported here.
-    from reconciler.prune import prune_changes, spare_protected
-
     options = options or PlanOptions()
     view = target_view(spec, target, options.now, options.new_guid)
     users = [u for u in view.users if _selected(options, u)]
@@ -245,10 +163,10 @@ def _plan_out_of_scope(
             entries.append((user.key, reason, "left alone" if found else "not provisioned"))
             continue
         if target.deprovision == "delete":
-            changes.append(_change(user, match, Action.DELETE, reason))
+            changes.append(make_change(user, match, Action.DELETE, reason))
         elif found.body.get("active") is not False:
             disable = (AttrChange("active", found.body.get("active"), False),)
-            changes.append(_change(user, match, Action.DISABLE, reason, disable))
+            changes.append(make_change(user, match, Action.DISABLE, reason, disable))
         entries.append((user.key, reason, target.deprovision))
     return changes, entries
 
@@ -275,7 +193,7 @@ def _plan_users(
             message = f"manager '{manager}' could not be matched: {user_matches[manager].error}"
             errors.append(ObjectError(Kind.USER, user.key, "match", message, user.location))
         elif (
-            change := _user_change(
+            change := user_change(
                 user, match, target, resolve, view.create_only(Kind.USER, user.key)
             )
         ) is None:
@@ -315,9 +233,9 @@ def _plan_groups(
     failed = {key for key, m in user_matches.items() if m.error} | outside
     failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
     group_ids = {g.id for g in observed.groups}
-    names = {u.id: _user_name(u) for u in observed.users}
+    names = {u.id: user_name(u) for u in observed.users}
     native = target.nested_groups == "native"
-    nested = _flatten({g.key: g for g in view.groups})
+    nested = flatten({g.key: g for g in view.groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
     for group in groups:
         match = group_matches[group.key]
@@ -326,65 +244,14 @@ def _plan_groups(
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
             continue
-        change = _group_change(group, match, user_ids, protected, failed, group_ids, names)
+        change = group_change(group, match, user_ids, protected, failed, group_ids, names)
         if native and group.present and group.members is not None:
-            change = _with_nested(change, group, match, groups_by_id)
+            change = with_nested(change, group, match, groups_by_id)
         if change is None:
             noop += 1
         else:
             changes.append(change)
     return changes, errors, noop
-
-
-def _with_nested(
-    change: Change | None, group: Declared, match: Match, groups_by_id: Mapping[str, str]
-) -> Change | None:
-    """For targets that nest groups natively: nested groups as `type: Group` members."""
-    ids = {key: gid for gid, key in groups_by_id.items()}
-    body = match.resource.body if match.resource else {}
-    have = {
-        str(m["value"])
-        for m in body.get("members") or []
-        if isinstance(m, Mapping)
-        and (str(m.get("type", "")).lower() == "group" or str(m.get("value")) in groups_by_id)
-    }
-    want = {ids[key] for key in group.subgroups if key in ids}
-    adds = [
-        Member(key, ids.get(key), "Group")
-        for key in group.subgroups
-        if ids.get(key) is None or ids[key] not in have
-    ]
-    removes = [Member(groups_by_id.get(gid), gid, "Group") for gid in sorted(have - want)]
-    if not adds and not removes:
-        return change
-    if change is None:
-        change = _change(group, match, Action.UPDATE, "members differ")
-    return dataclasses.replace(
-        change,
-        members_add=change.members_add + tuple(adds),
-        members_remove=change.members_remove + tuple(removes),
-    )
-
-
-def _flatten(groups: Mapping[str, Declared]) -> dict[str, tuple[str, ...]]:
-    """Each group's members with those of its nested groups, for targets that nest nothing.
-
-    The spec loader refuses cycles, so the recursion ends.
-    """
-    done: dict[str, tuple[str, ...]] = {}
-
-    def members(key: str) -> tuple[str, ...]:
-        if key not in done:
-            group = groups[key]
-            found = dict.fromkeys(group.members or ())
-            for child in group.subgroups:
-                found |= dict.fromkeys(members(child))
-            done[key] = tuple(found)
-        return done[key]
-
-    for key in groups:
-        members(key)
-    return done
 
 
 def _all_matches(
@@ -414,129 +281,12 @@ def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:
     return kept, withheld
 
 
-def _user_name(resource: Resource) -> str | None:
-    value = resource.body.get("userName")
-    return value if isinstance(value, str) else None
-
-
 def _selected(options: PlanOptions, obj: Declared) -> bool:
     return _selected_key(options, obj.kind, obj.key)
 
 
 def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
     return options.only is None or (kind, key) in options.only
-
-
-Resolver = Callable[[str, Json], tuple[Json, str | None]]
-
-
-def _user_change(
-    user: Declared,
-    match: Match,
-    target: Target,
-    resolve: Resolver,
-    create_only: frozenset[str] = frozenset(),
-) -> Change | None:
-    found = match.resource
-    if not user.present:
-        if found is None:
-            return None
-        if target.deprovision == "delete":
-            return _change(user, match, Action.DELETE, "state: absent")
-        if found.body.get("active") is False:
-            return None
-        disable = (AttrChange("active", found.body.get("active"), False),)
-        return _change(user, match, Action.DISABLE, "state: absent", disable)
-    declared = user.attrs
-    if found is not None and create_only:
-        # `apply: on_create` values are written once, at create, and never diffed after.
-        declared = {k: v for k, v in declared.items() if k not in create_only}
-    attrs = diff_attributes(declared, found.body if found else {}, resolve)
-    if found is None:
-        # A create writes what is declared; explicit nulls have nothing to clear yet.
-        attrs = [a for a in attrs if a.after is not None or a.ref is not None]
-        ordered = tuple(sorted(attrs, key=lambda a: a.path))
-        return _change(user, match, Action.CREATE, "not found on target", ordered)
-    if not attrs:
-        return None
-    return _change(user, match, Action.UPDATE, "attributes differ", tuple(attrs))
-
-
-def _group_change(
-    group: Declared,
-    match: Match,
-    user_ids: Mapping[str, str],
-    protected: set[str],
-    failed: set[str],
-    group_ids: set[str],
-    names: Mapping[str, str | None],
-) -> Change | None:
-    found = match.resource
-    if not group.present:
-        return None if found is None else _change(group, match, Action.DELETE, "state: absent")
-    body = found.body if found else {}
-    attrs = diff_attributes(group.attrs, body)
-    adds: list[Member] = []
-    removes: list[Member] = []
-    if group.members is not None:
-        have = _member_ids(body)
-        want: set[str] = set()
-        for key in group.members:
-            if key in failed:
-                continue  # its match failed: neither add nor remove it until that is fixed
-            uid = user_ids.get(key)
-            if uid is not None:
-                want.add(uid)
-            if uid is None or uid not in have:
-                adds.append(Member(key, uid))
-        key_of = {uid: key for key, uid in user_ids.items()}
-        for mid in sorted(have - want - protected - group_ids):
-            removes.append(Member(key_of.get(mid) or names.get(mid), mid))
-    if found is None:
-        attrs = [a for a in attrs if a.after is not None]
-        return _change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
-    if not attrs and not adds and not removes:
-        return None
-    reason = "attributes differ" if attrs else "members differ"
-    return _change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
-
-
-def _change(
-    obj: Declared,
-    match: Match,
-    action: Action,
-    reason: str,
-    attributes: tuple[AttrChange, ...] = (),
-    adds: list[Member] | None = None,
-    removes: list[Member] | None = None,
-) -> Change:
-    found = match.resource
-    return Change(
-        kind=obj.kind,
-        key=obj.key,
-        action=action,
-        reason=reason,
-        target_id=found.id if found else None,
-        matched_on=match.matched_on,
-        version=found.version if found else None,
-        attributes=attributes,
-        members_add=tuple(adds or ()),
-        members_remove=tuple(removes or ()),
-        location=obj.location,
-    )
-
-
-def _member_ids(body: Mapping[str, Json]) -> set[str]:
-    members = body.get("members")
-    if not isinstance(members, list):
-        return set()
-    return {
-        str(m["value"])
-        for m in members
-        if isinstance(m, Mapping)
-        and m.get("value") is not None
-        and str(m.get("type", "User")).lower() != "group"
-    }
 
 
 def plan_from_json(data: Mapping[str, Json]) -> Plan:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 
+from reconciler.changes import DEPROVISIONS, Action, Change
 from reconciler.diff import AttrChange
 from reconciler.match import Match
 from reconciler.model import Kind, Observed, Resource, Target
-from reconciler.plan import DEPROVISIONS, Action, Change
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 
