@@ -10,6 +10,7 @@ from pathlib import Path
 
 from reconciler import attributes as A
 from reconciler.errors import SpecError, SpecIssue
+from reconciler.match import declared_value
 from reconciler.model import Declared, Kind, Location, Spec, Target
 from reconciler.spec_checks import type_name
 from reconciler.spec_objects import ObjectRules
@@ -251,7 +252,7 @@ class _Checker(TargetRules, ObjectRules):
         first = matching[0]
         seen: dict[tuple[str, str], Declared] = {}
         for obj in objects:
-            value = _declared_match_value(obj, first)
+            value = declared_value(obj, first)
             if value is None:
                 self.error_at(
                     obj,
@@ -259,7 +260,7 @@ class _Checker(TargetRules, ObjectRules):
                     f"missing '{first}', the first matching attribute of target '{target.name}'",
                 )
             for attr in matching:
-                value = _declared_match_value(obj, attr)
+                value = declared_value(obj, attr)
                 if value is None:
                     continue
                 folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
@@ -290,10 +291,3 @@ def _cycle(start: str, graph: Mapping[str, tuple[str, ...]]) -> list[str]:
                 stack.append((child, [*path, child]))
     return []
 
-
-def _declared_match_value(obj: Declared, attr: str) -> str | None:
-    if attr == "emails.value":
-        value = A.primary_value(obj.attrs.get("emails"))
-    else:
-        value = obj.attrs.get(attr)
-    return value if isinstance(value, str) and value else None
