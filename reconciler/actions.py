@@ -25,7 +25,7 @@ def user_change(
     if not user.present:
         if found is None:
             return None
-        if target.deprovision == "delete":
+        if (user.deprovision or target.deprovision) == "delete":
             return make_change(user, match, Action.DELETE, "state: absent")
         if found.body.get("active") is False:
             return None

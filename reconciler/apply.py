@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import attributes as A
 from reconciler import writes
-from reconciler.diff import AttrChange
+from reconciler.diff import AttrChange, equal
 from reconciler.errors import ScimHTTPError, ScimrecError
-from reconciler.model import Capabilities, Json, Kind, Target
+from reconciler.model import Capabilities, Json, Kind, Resource, Target
 from reconciler.observe import find
 from reconciler.plan import Action, Change, Plan, phase
 from reconciler.progress import Progress
@@ -228,7 +229,7 @@ class Applier:
             found = self._lookup(change)
             if found is not None:
                 raise _Failed(
-                    f"exists on the target (id {found}) but was missing from its listing: "
+                    f"exists on the target (id {found.id}) but was missing from its listing: "
                     "not created; run plan again"
                 )
 
@@ -260,17 +261,36 @@ class Applier:
         if exc.status not in (0, 409, 502, 504):
             raise exc
         found = self._lookup(change)
-        if exc.status == 409:
-            where = f" (id {found})" if found else ""
-            raise _Failed(
-                f"{exc}; an object with the same {change.matched_on or 'key'} exists on the "
-                f"target{where} but was not in the listing: run plan again to adopt it"
-            )
         if found is None:
+            if exc.status == 409:
+                raise _Failed(
+                    f"{exc}; the target says the object exists, but no single object with "
+                    "its key can be found: check the target for duplicates, then plan again"
+                )
             raise _Failed(f"{exc}; the create may not have happened: run apply again")
+        # Re-match: the object the match step missed (409) or our own lost create is
+        # adopted, and brought to the declared attributes like any matched object.
+        self.log.warning(
+            "create answered by adopting the existing object",
+            step="match",
+            kind=change.kind.value,
+            key=change.key,
+            status=exc.status,
+            target_id=found.id,
+        )
+        ids = self._ids()
+        pending = []
+        for attr in change.attributes:
+            want = attr.after if attr.ref is None else (attr.after or ids.get(attr.ref))
+            have = A.read(found.body, attr.path)
+            if want is not None and not equal(attr.path, want, have):
+                pending.append(AttrChange(attr.path, have, want, attr.ref))
+        path = f"{ENDPOINT[change.kind]}/{found.id}"
+        if pending:
+            self._patch_or_put(change, path, pending, found.version if self.use_etag else None)
         with self._lock:
-            self.ids[change.key] = found
-        return found
+            self.ids[change.key] = found.id
+        return found.id
 
     def _created_id(self, change: Change, reply: Reply) -> str:
         body = reply.body if isinstance(reply.body, dict) else {}
@@ -282,9 +302,9 @@ class Applier:
         found = self._lookup(change)
         if found is None:
             raise _Failed("the target accepted the create but sent neither a body nor a Location")
-        return found
+        return found.id
 
-    def _lookup(self, change: Change) -> str | None:
+    def _lookup(self, change: Change) -> Resource | None:
         endpoint = ENDPOINT[change.kind]
         attribute = "userName" if change.kind is Kind.USER else "displayName"
         value = next((a.after for a in change.attributes if a.path == attribute), change.key)
@@ -296,7 +316,7 @@ class Applier:
             self.target.page_size,
             use_filter=self.target.quirks.get("filter") != "never",
         )
-        return found[0].id if len(found) == 1 else None
+        return found[0] if len(found) == 1 else None
 
     def _references(self, change: Change) -> str | None:
         refs = [a for a in change.attributes if a.ref is not None and a.after is None]

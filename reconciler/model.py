@@ -115,6 +115,8 @@ class Declared:
     custom: Mapping[str, Json] = field(default_factory=dict)
     # Custom extension aliases this user declares attributes under (`acme.costCode`).
     extension_aliases: tuple[str, ...] = ()
+    # This user's own `deprovision` (disable | delete), overriding the target's.
+    deprovision: str | None = None
 
     @property
     def present(self) -> bool:

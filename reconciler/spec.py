@@ -290,4 +290,3 @@ def _cycle(start: str, graph: Mapping[str, tuple[str, ...]]) -> list[str]:
                 seen.add(child)
                 stack.append((child, [*path, child]))
     return []
-

@@ -18,6 +18,7 @@ class ObjectRules(CheckBase):
         locs: dict[str, Location] = {}
         custom: dict[str, Json] = {}
         aliases: list[str] = []
+        deprovision: str | None = None
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
@@ -47,6 +48,8 @@ class ObjectRules(CheckBase):
                 locs[key] = self.loc(kpath)
             elif key == "custom":
                 custom = self.custom(kpath, value)
+            elif key == "deprovision":
+                deprovision = self.choice(kpath, value, ("disable", "delete"))
             elif isinstance(value, dict) and ALIAS.match(key):
                 # A custom extension's attributes; that a target declares the alias is
                 # checked once every file is read.
@@ -58,7 +61,15 @@ class ObjectRules(CheckBase):
                     locs[f"{key}.{name}"] = self.loc((*kpath, name))
                 locs[key] = self.loc(kpath)
             else:
-                allowed = (*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state")
+                allowed = (
+                    *A.USER_SIMPLE,
+                    "name",
+                    "enterprise",
+                    *A.USER_MULTI,
+                    "custom",
+                    "deprovision",
+                    "state",
+                )
                 self.unknown(path, key, allowed, "user attribute")
         user_name = body.get("userName")
         ok = isinstance(user_name, str) and bool(user_name.strip())
@@ -79,6 +90,7 @@ class ObjectRules(CheckBase):
                     attr_locations=locs,
                     custom=custom,
                     extension_aliases=tuple(aliases),
+                    deprovision=deprovision,
                 )
             )
 

@@ -225,7 +225,15 @@ class TargetRules(CheckBase):
             self.error(path, "expected a mapping of alias to schema URN")
             return {}
         out: dict[str, str] = {}
-        taken = {*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state"}
+        taken = {
+            *A.USER_SIMPLE,
+            "name",
+            "enterprise",
+            *A.USER_MULTI,
+            "custom",
+            "deprovision",
+            "state",
+        }
         for alias, urn in value.items():
             if not ALIAS.match(alias) or alias in taken or alias in A.READ_ONLY:
                 self.error((*path, alias), f"'{alias}' cannot be an extension alias")

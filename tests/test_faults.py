@@ -728,25 +728,49 @@ def test_create_answered_502_after_it_happened_is_adopted(tmp_path: Path, token:
 
 
 @pytest.mark.usefixtures("fast_retries", "json_logs")
-def test_409_on_create_fails_clearly_without_a_duplicate(tmp_path: Path, token: str) -> None:
+def test_409_on_create_re_matches_and_adopts_without_a_duplicate(
+    tmp_path: Path, token: str
+) -> None:
     fake = FakeScim(token=token)
-    alice = fake.add_user("alice@example.com")
+    alice = fake.add_user("alice@example.com", title="Old")
     fake.hidden.add(alice)  # the listing misses it, so the plan wants to create it
-    specs = write_spec(tmp_path, [user("alice@example.com"), user("bob@example.com")])
+    specs = write_spec(tmp_path, [user("alice@example.com", title="New"), user("bob@example.com")])
     prepared, result = plan_and_apply(specs, fake)
     assert [c.action for c in prepared.plan.changes] == [Action.CREATE, Action.CREATE]
+    # The 409 is a match the listing missed: looked up, adopted, brought to the spec.
     assert outcomes(result) == {
-        "alice@example.com": (Action.CREATE, False),
+        "alice@example.com": (Action.CREATE, True),
         "bob@example.com": (Action.CREATE, True),
     }
+    (stored,) = fake.user_named("alice@example.com")
+    assert (stored["id"], stored["title"]) == (alice, "New")
+    assert fake.count("POST") == 2
+    assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == ["PATCH"]
+
+
+@pytest.mark.usefixtures("fast_retries", "json_logs")
+def test_409_without_a_single_match_fails_clearly(tmp_path: Path, token: str) -> None:
+    fake = FakeScim(token=token)
+    fake.fail(
+        "POST",
+        "/Users",
+        status=409,
+        body={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "409",
+            "scimType": "uniqueness",
+            "detail": "taken",
+        },
+    )
+    specs = write_spec(tmp_path, [user("ghost@example.com")])
+    _, result = plan_and_apply(specs, fake)
     (failed,) = result.failed
     assert failed.message == (
-        "POST /Users answered 409 (uniqueness): userName alice@example.com is already taken; "
-        f"an object with the same key exists on the target (id {alice}) but was not in the "
-        "listing: run plan again to adopt it"
+        "POST /Users answered 409 (uniqueness): taken; the target says the object exists, "
+        "but no single object with its key can be found: check the target for duplicates, "
+        "then plan again"
     )
-    assert len(fake.user_named("alice@example.com")) == 1
-    assert fake.count("POST") == 2
+    assert fake.user_named("ghost@example.com") == []
 
 
 @pytest.mark.usefixtures("fast_retries", "json_logs")
@@ -948,7 +972,7 @@ def test_token_never_appears_in_logs_or_messages(
     assert outcomes(result) == {
         "alice@example.com": (Action.UPDATE, True),
         "bob@example.com": (Action.CREATE, True),
-        "carol@example.com": (Action.CREATE, False),
+        "carol@example.com": (Action.CREATE, True),  # 409: re-matched and adopted
         "Engineering": (Action.CREATE, True),
     }
     said = _everything_said(capsys, result, errors)
@@ -966,6 +990,7 @@ def test_token_echoed_by_the_server_never_reaches_the_logs(
     fake.echo_authorization = True
     fake.add_user("carol@example.com")
     fake.hidden.update(fake.users)
+    fake.reject_filter = True  # so the 409 cannot be re-matched, and fails with its detail
     specs = write_spec(tmp_path, [user("carol@example.com")])
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"carol@example.com": (Action.CREATE, False)}
@@ -982,6 +1007,7 @@ def test_token_echoed_by_the_server_never_reaches_outcome_messages(
     fake.echo_authorization = True
     fake.add_user("carol@example.com")
     fake.hidden.update(fake.users)
+    fake.reject_filter = True  # so the 409 cannot be re-matched, and fails with its detail
     specs = write_spec(tmp_path, [user("carol@example.com")])
     _, result = plan_and_apply(specs, fake)
     (failed,) = result.failed

@@ -55,12 +55,30 @@ def test_spec_issues_become_errors_at_their_line() -> None:
 def test_destructive_changes_become_warnings_where_declared() -> None:
     where = Location("specs/people.yaml", 20, 5)
     changes = (
-        Change(Kind.USER, "new@example.com", Action.CREATE, "not found on target",
-               location=Location("specs/people.yaml", 3, 5)),
-        Change(Kind.GROUP, "Old, Team", Action.DELETE, "state: absent", target_id="g-1",
-               location=Location("specs/groups.yaml", 7, 5)),
-        Change(Kind.USER, "mallory@example.com", Action.DISABLE, "state: absent",
-               target_id="u-9", attributes=(AttrChange("active", True, False),), location=where),
+        Change(
+            Kind.USER,
+            "new@example.com",
+            Action.CREATE,
+            "not found on target",
+            location=Location("specs/people.yaml", 3, 5),
+        ),
+        Change(
+            Kind.GROUP,
+            "Old, Team",
+            Action.DELETE,
+            "state: absent",
+            target_id="g-1",
+            location=Location("specs/groups.yaml", 7, 5),
+        ),
+        Change(
+            Kind.USER,
+            "mallory@example.com",
+            Action.DISABLE,
+            "state: absent",
+            target_id="u-9",
+            attributes=(AttrChange("active", True, False),),
+            location=where,
+        ),
         # Pruned objects were never declared, so there is no line to point at.
         Change(Kind.USER, "ghost@example.com", Action.DELETE, "prune: all", target_id="u-0"),
     )

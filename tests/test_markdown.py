@@ -224,8 +224,9 @@ def test_truncates_the_middle_of_5000_changes() -> None:
 
 def test_one_enormous_change_is_cut_inside_it() -> None:
     members = tuple(Member(f"m{i:06d}@example.com", f"u-{i}") for i in range(20_000))
-    change = Change(Kind.GROUP, "Everyone", Action.UPDATE, "members differ", "g-1",
-                    members_add=members)
+    change = Change(
+        Kind.GROUP, "Everyone", Action.UPDATE, "members differ", "g-1", members_add=members
+    )
     text = plan_markdown(Plan("prod", "https://x.example/scim/v2", (change,)).to_json())
     assert len(text) <= BUDGET
     assert "~ update group Everyone (id g-1)\n+     member m000000@example.com\n" in text
@@ -242,8 +243,14 @@ def test_drift_truncation_points_at_the_job_log() -> None:
 
 
 def test_backticks_in_values_lengthen_the_fence() -> None:
-    change = Change(Kind.USER, "a`b", Action.UPDATE, "attributes differ", "u-1",
-                    attributes=(AttrChange("title", "x", "```"),))
+    change = Change(
+        Kind.USER,
+        "a`b",
+        Action.UPDATE,
+        "attributes differ",
+        "u-1",
+        attributes=(AttrChange("title", "x", "```"),),
+    )
     text = plan_markdown(Plan("t", "https://x.example/scim/v2", (change,)).to_json())
     assert "\n````diff\n~ update user a`b (id u-1)\n" in text
     assert text.endswith('~     title  "x" → "```"\n````\n\n</details>\n')
@@ -259,8 +266,7 @@ def test_prose_is_inert_and_the_marker_cannot_end_early() -> None:
     text = plan_markdown(plan)
     assert text.startswith("<!-- scimrec:plan target=a_--__b -->\n### scimrec plan for `a --> b`")
     assert (
-        "> - **Error** in user `` `x` `` (match): "
-        "&lt;img src=x&gt; \\*bold\\* \\[link\\](y) next\n"
+        "> - **Error** in user `` `x` `` (match): &lt;img src=x&gt; \\*bold\\* \\[link\\](y) next\n"
     ) in text
 
 

@@ -112,3 +112,20 @@ def test_guard_on_percent(
     assert code == 1
     assert "2 of 3 users (66.7%) would be deprovisioned" in err
     assert all(u["active"] is True for u in listing(target, "/Users"))
+
+
+def test_deprovision_per_user_overrides_the_target(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(target, "keep@example.com", "gone@example.com")
+    users = [
+        {"userName": "keep@example.com", "state": "absent"},  # the target's: disable
+        {"userName": "gone@example.com", "state": "absent", "deprovision": "delete"},
+    ]
+    specs = write_spec(tmp_path / "specs", target, users, deprovision="disable")
+    code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
+    assert code == 0, out + err
+    assert "- disable user keep@example.com" in out
+    assert "- delete user gone@example.com" in out
+    assert_converged(capsys, specs)
+    assert sorted(by_name(target)) == ["keep@example.com"]

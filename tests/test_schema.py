@@ -134,7 +134,15 @@ def test_matching_attributes_match_the_loader() -> None:
 
 def test_user_attributes_match_the_loader() -> None:
     props = DEFS["user"]["properties"]
-    expected = [*A.USER_SIMPLE, "name", "enterprise", *A.USER_MULTI, "custom", "state"]
+    expected = [
+        *A.USER_SIMPLE,
+        "name",
+        "enterprise",
+        *A.USER_MULTI,
+        "custom",
+        "deprovision",
+        "state",
+    ]
     assert sorted(props) == sorted(expected)
     for name, kind in A.USER_SIMPLE.items():
         want = "boolean" if kind == A.BOOLEAN else "string"

@@ -40,21 +40,49 @@ def clause(attribute: str, operator: str, value: Any = None) -> dict[str, Any]:
 # (id, clause, source, holds)
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     # EQUALS / NOT EQUALS: "matches the input string value exactly (case sensitive)"
-    ("EQUALS/doc-department-sales", clause("department", "EQUALS", "sales"),
-     {"department": "sales"}, True),
-    ("EQUALS/doc-case-sensitive", clause("department", "EQUALS", "sales"),
-     {"department": "Sales"}, False),
-    ("EQUALS/dotted-attribute", clause("enterprise.department", "EQUALS", "Sales"),
-     {"enterprise": {"department": "Sales"}}, True),
-    ("EQUALS/integer-attribute", clause("employeeNumber", "EQUALS", 1001),
-     {"employeeNumber": 1001}, True),
-    ("EQUALS/boolean-reads-as-dotnet-True", clause("active", "EQUALS", "True"),
-     {"active": True}, True),
+    (
+        "EQUALS/doc-department-sales",
+        clause("department", "EQUALS", "sales"),
+        {"department": "sales"},
+        True,
+    ),
+    (
+        "EQUALS/doc-case-sensitive",
+        clause("department", "EQUALS", "sales"),
+        {"department": "Sales"},
+        False,
+    ),
+    (
+        "EQUALS/dotted-attribute",
+        clause("enterprise.department", "EQUALS", "Sales"),
+        {"enterprise": {"department": "Sales"}},
+        True,
+    ),
+    (
+        "EQUALS/integer-attribute",
+        clause("employeeNumber", "EQUALS", 1001),
+        {"employeeNumber": 1001},
+        True,
+    ),
+    (
+        "EQUALS/boolean-reads-as-dotnet-True",
+        clause("active", "EQUALS", "True"),
+        {"active": True},
+        True,
+    ),
     ("EQUALS/doc-null-is-false", clause("department", "EQUALS", "sales"), {}, False),
-    ("NOT EQUALS/doc-differs", clause("department", "NOT EQUALS", "sales"),
-     {"department": "Sales"}, True),
-    ("NOT EQUALS/doc-same", clause("department", "NOT EQUALS", "sales"),
-     {"department": "sales"}, False),
+    (
+        "NOT EQUALS/doc-differs",
+        clause("department", "NOT EQUALS", "sales"),
+        {"department": "Sales"},
+        True,
+    ),
+    (
+        "NOT EQUALS/doc-same",
+        clause("department", "NOT EQUALS", "sales"),
+        {"department": "sales"},
+        False,
+    ),
     ("NOT EQUALS/doc-null-is-false", clause("department", "NOT EQUALS", "sales"), {}, False),
     # IS TRUE / IS FALSE: "contains a Boolean value of true / false"
     ("IS TRUE/boolean-true", clause("active", "IS TRUE"), {"active": True}, True),
@@ -71,69 +99,158 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     ("IS NULL/empty-string", clause("title", "IS NULL"), {"title": ""}, True),
     ("IS NULL/empty-list", clause("emails", "IS NULL"), {"emails": []}, True),
     ("IS NULL/value", clause("title", "IS NULL"), {"title": "Engineer"}, False),
-    ("IS NOT NULL/doc-job-title-not-null-or-empty", clause("title", "IS NOT NULL"),
-     {"title": "Engineer"}, True),
+    (
+        "IS NOT NULL/doc-job-title-not-null-or-empty",
+        clause("title", "IS NOT NULL"),
+        {"title": "Engineer"},
+        True,
+    ),
     ("IS NOT NULL/doc-empty-title", clause("title", "IS NOT NULL"), {"title": ""}, False),
     ("IS NOT NULL/multi-valued", clause("emails", "IS NOT NULL"), {"emails": ["a", "b"]}, True),
     # REGEX MATCH / NOT REGEX MATCH
-    ("REGEX MATCH/doc-userPrincipalName-domain", clause("userPrincipalName", "REGEX MATCH",
-     UPN_REGEX), {"userPrincipalName": "alice@domain.com"}, True),
-    ("REGEX MATCH/doc-userPrincipalName-other-domain", clause("userPrincipalName", "REGEX MATCH",
-     UPN_REGEX), {"userPrincipalName": "alice@example.com"}, False),
+    (
+        "REGEX MATCH/doc-userPrincipalName-domain",
+        clause("userPrincipalName", "REGEX MATCH", UPN_REGEX),
+        {"userPrincipalName": "alice@domain.com"},
+        True,
+    ),
+    (
+        "REGEX MATCH/doc-userPrincipalName-other-domain",
+        clause("userPrincipalName", "REGEX MATCH", UPN_REGEX),
+        {"userPrincipalName": "alice@example.com"},
+        False,
+    ),
     ("REGEX MATCH/doc-10-to-99", clause("n", "REGEX MATCH", "([1-9][0-9])"), {"n": "42"}, True),
-    ("REGEX MATCH/doc-10-to-99-single-digit", clause("n", "REGEX MATCH", "([1-9][0-9])"),
-     {"n": "7"}, False),
+    (
+        "REGEX MATCH/doc-10-to-99-single-digit",
+        clause("n", "REGEX MATCH", "([1-9][0-9])"),
+        {"n": "7"},
+        False,
+    ),
     ("REGEX MATCH/doc-case-sensitive", clause("d", "REGEX MATCH", "sales"), {"d": "Sales"}, False),
-    ("REGEX MATCH/doc-workerID-in-range", clause("workerID", "REGEX MATCH", WORKER_ID_REGEX),
-     {"workerID": "1500000"}, True),
-    ("REGEX MATCH/doc-workerID-out-of-range", clause("workerID", "REGEX MATCH", WORKER_ID_REGEX),
-     {"workerID": "999999"}, False),
-    ("REGEX MATCH/dotnet-named-group", clause("mail", "REGEX MATCH", r"^(?<user>\w+)@"),
-     {"mail": "bob@example.com"}, True),
-    ("NOT REGEX MATCH/doc-userPrincipalName-domain", clause("userPrincipalName",
-     "NOT REGEX MATCH", UPN_REGEX), {"userPrincipalName": "alice@domain.com"}, False),
-    ("NOT REGEX MATCH/doc-other-domain", clause("userPrincipalName", "NOT REGEX MATCH",
-     UPN_REGEX), {"userPrincipalName": "alice@example.com"}, True),
-    ("NOT REGEX MATCH/doc-null-is-false", clause("userPrincipalName", "NOT REGEX MATCH",
-     UPN_REGEX), {}, False),
+    (
+        "REGEX MATCH/doc-workerID-in-range",
+        clause("workerID", "REGEX MATCH", WORKER_ID_REGEX),
+        {"workerID": "1500000"},
+        True,
+    ),
+    (
+        "REGEX MATCH/doc-workerID-out-of-range",
+        clause("workerID", "REGEX MATCH", WORKER_ID_REGEX),
+        {"workerID": "999999"},
+        False,
+    ),
+    (
+        "REGEX MATCH/dotnet-named-group",
+        clause("mail", "REGEX MATCH", r"^(?<user>\w+)@"),
+        {"mail": "bob@example.com"},
+        True,
+    ),
+    (
+        "NOT REGEX MATCH/doc-userPrincipalName-domain",
+        clause("userPrincipalName", "NOT REGEX MATCH", UPN_REGEX),
+        {"userPrincipalName": "alice@domain.com"},
+        False,
+    ),
+    (
+        "NOT REGEX MATCH/doc-other-domain",
+        clause("userPrincipalName", "NOT REGEX MATCH", UPN_REGEX),
+        {"userPrincipalName": "alice@example.com"},
+        True,
+    ),
+    (
+        "NOT REGEX MATCH/doc-null-is-false",
+        clause("userPrincipalName", "NOT REGEX MATCH", UPN_REGEX),
+        {},
+        False,
+    ),
     # GREATER_THAN and friends: "the attribute on the user must be an integer"
-    ("GREATER_THAN/greater", clause("employeeId", "GREATER_THAN", 1000000),
-     {"employeeId": "1500000"}, True),
-    ("GREATER_THAN/equal", clause("employeeId", "GREATER_THAN", "1000000"),
-     {"employeeId": 1000000}, False),
-    ("GREATER_THAN/doc-not-an-integer", clause("employeeId", "GREATER_THAN", 5),
-     {"employeeId": "E-17"}, False),
-    ("GREATER_THAN/boolean-is-not-an-integer", clause("flag", "GREATER_THAN", 0),
-     {"flag": True}, False),
-    ("GREATER_THAN_OR_EQUALS/equal", clause("level", "GREATER_THAN_OR_EQUALS", 3),
-     {"level": 3}, True),
-    ("GREATER_THAN_OR_EQUALS/less", clause("level", "GREATER_THAN_OR_EQUALS", 3),
-     {"level": "2"}, False),
+    (
+        "GREATER_THAN/greater",
+        clause("employeeId", "GREATER_THAN", 1000000),
+        {"employeeId": "1500000"},
+        True,
+    ),
+    (
+        "GREATER_THAN/equal",
+        clause("employeeId", "GREATER_THAN", "1000000"),
+        {"employeeId": 1000000},
+        False,
+    ),
+    (
+        "GREATER_THAN/doc-not-an-integer",
+        clause("employeeId", "GREATER_THAN", 5),
+        {"employeeId": "E-17"},
+        False,
+    ),
+    (
+        "GREATER_THAN/boolean-is-not-an-integer",
+        clause("flag", "GREATER_THAN", 0),
+        {"flag": True},
+        False,
+    ),
+    (
+        "GREATER_THAN_OR_EQUALS/equal",
+        clause("level", "GREATER_THAN_OR_EQUALS", 3),
+        {"level": 3},
+        True,
+    ),
+    (
+        "GREATER_THAN_OR_EQUALS/less",
+        clause("level", "GREATER_THAN_OR_EQUALS", 3),
+        {"level": "2"},
+        False,
+    ),
     ("LESS_THAN/less", clause("level", "LESS_THAN", 3), {"level": -1}, True),
     ("LESS_THAN/equal", clause("level", "LESS_THAN", 3), {"level": 3}, False),
     ("LESS_THAN_OR_EQUALS/equal", clause("level", "LESS_THAN_OR_EQUALS", "3"), {"level": 3}, True),
     ("LESS_THAN_OR_EQUALS/greater", clause("level", "LESS_THAN_OR_EQUALS", 3), {"level": 4}, False),
     # INCLUDES: String.Contains, case-sensitive; EXCLUDES its negation
-    ("INCLUDES/doc-contains", clause("department", "INCLUDES", "Eng"),
-     {"department": "Engineering"}, True),
-    ("INCLUDES/doc-case-sensitive", clause("department", "INCLUDES", "eng"),
-     {"department": "Engineering"}, False),
+    (
+        "INCLUDES/doc-contains",
+        clause("department", "INCLUDES", "Eng"),
+        {"department": "Engineering"},
+        True,
+    ),
+    (
+        "INCLUDES/doc-case-sensitive",
+        clause("department", "INCLUDES", "eng"),
+        {"department": "Engineering"},
+        False,
+    ),
     ("INCLUDES/doc-null-is-false", clause("department", "INCLUDES", "Eng"), {}, False),
-    ("EXCLUDES/absent-substring", clause("department", "EXCLUDES", "Sales"),
-     {"department": "Engineering"}, True),
-    ("EXCLUDES/present-substring", clause("department", "EXCLUDES", "Eng"),
-     {"department": "Engineering"}, False),
+    (
+        "EXCLUDES/absent-substring",
+        clause("department", "EXCLUDES", "Sales"),
+        {"department": "Engineering"},
+        True,
+    ),
+    (
+        "EXCLUDES/present-substring",
+        clause("department", "EXCLUDES", "Eng"),
+        {"department": "Engineering"},
+        False,
+    ),
     ("EXCLUDES/null-is-false", clause("department", "EXCLUDES", "Eng"), {}, False),
     # "Filtering is not supported for multi-valued attributes"
-    ("multi-valued/doc-not-supported", clause("roles", "EQUALS", "admin"),
-     {"roles": ["admin", "dev"]}, False),
-    ("multi-valued/one-value-reads-as-that-value", clause("roles", "EQUALS", "admin"),
-     {"roles": ["admin"]}, True),
+    (
+        "multi-valued/doc-not-supported",
+        clause("roles", "EQUALS", "admin"),
+        {"roles": ["admin", "dev"]},
+        False,
+    ),
+    (
+        "multi-valued/one-value-reads-as-that-value",
+        clause("roles", "EQUALS", "admin"),
+        {"roles": ["admin"]},
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("raw", "source", "holds"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("raw", "source", "holds"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_operator_semantics(raw: dict[str, Any], source: dict[str, Any], holds: bool) -> None:
     assert check_clause(raw) == []
     decision, _ = in_scope(Filter(((Clause.from_raw(raw),),)), source)
@@ -202,8 +319,14 @@ NEW_YORK_ENGINEER = {
             ),
         ),
     ],
-    ids=["doc-all-hold", "doc-wrong-department", "doc-id-too-high", "doc-empty-title",
-         "doc-no-state", "doc-id-not-a-number"],
+    ids=[
+        "doc-all-hold",
+        "doc-wrong-department",
+        "doc-id-too-high",
+        "doc-empty-title",
+        "doc-no-state",
+        "doc-id-not-a-number",
+    ],
 )
 def test_doc_example_filter_and_reasons(source: dict[str, Any], expected: tuple[bool, str]) -> None:
     assert in_scope(DOC_FILTER, source) == expected
@@ -261,32 +384,64 @@ def test_from_raw_keeps_the_canonical_operator_and_a_string_value() -> None:
 
 # (id, raw clause, messages)
 INVALID: list[tuple[str, Any, list[str]]] = [
-    ("not-a-mapping", "department EQUALS Sales",
-     ["a clause is a mapping with attribute, operator and value"]),
-    ("unknown-key", {**clause("d", "EQUALS", "x"), "values": ["x"]},
-     ["unknown key 'values' (a clause has attribute, operator and value)"]),
+    (
+        "not-a-mapping",
+        "department EQUALS Sales",
+        ["a clause is a mapping with attribute, operator and value"],
+    ),
+    (
+        "unknown-key",
+        {**clause("d", "EQUALS", "x"), "values": ["x"]},
+        ["unknown key 'values' (a clause has attribute, operator and value)"],
+    ),
     ("missing-attribute", {"operator": "EQUALS", "value": "x"}, ["attribute is required"]),
     ("bad-attribute", clause(" ", "EQUALS", "x"), ["attribute must be an attribute name, got ' '"]),
     ("missing-operator", {"attribute": "d", "value": "x"}, ["operator is required"]),
-    ("unknown-operator", clause("d", "ENDS_WITH", "x"),
-     ["unknown operator 'ENDS_WITH'; use one of: " + ", ".join(OPERATORS)]),
+    (
+        "unknown-operator",
+        clause("d", "ENDS_WITH", "x"),
+        ["unknown operator 'ENDS_WITH'; use one of: " + ", ".join(OPERATORS)],
+    ),
     ("missing-value", clause("d", "EQUALS"), ["EQUALS needs a value"]),
     ("empty-value", clause("d", "INCLUDES", ""), ["INCLUDES needs a value"]),
-    ("boolean-value", clause("active", "EQUALS", True),
-     ["value must be a string or a whole number, got True; use IS TRUE or IS FALSE for Booleans"]),
-    ("list-value", clause("d", "EQUALS", ["a", "b"]),
-     ["value must be a string or a whole number, got ['a', 'b']"]),
-    ("greater-than-non-integer", clause("n", "GREATER_THAN", "ten"),
-     ["GREATER_THAN compares whole numbers, and 'ten' is not one"]),
-    ("less-than-decimal", clause("n", "LESS_THAN", "1.5"),
-     ["LESS_THAN compares whole numbers, and '1.5' is not one"]),
-    ("invalid-regex", clause("d", "REGEX MATCH", "(unclosed"),
-     [f"invalid regular expression '(unclosed': {re_error('(unclosed')}"]),
+    (
+        "boolean-value",
+        clause("active", "EQUALS", True),
+        [
+            "value must be a string or a whole number, got True; "
+            "use IS TRUE or IS FALSE for Booleans"
+        ],
+    ),
+    (
+        "list-value",
+        clause("d", "EQUALS", ["a", "b"]),
+        ["value must be a string or a whole number, got ['a', 'b']"],
+    ),
+    (
+        "greater-than-non-integer",
+        clause("n", "GREATER_THAN", "ten"),
+        ["GREATER_THAN compares whole numbers, and 'ten' is not one"],
+    ),
+    (
+        "less-than-decimal",
+        clause("n", "LESS_THAN", "1.5"),
+        ["LESS_THAN compares whole numbers, and '1.5' is not one"],
+    ),
+    (
+        "invalid-regex",
+        clause("d", "REGEX MATCH", "(unclosed"),
+        [f"invalid regular expression '(unclosed': {re_error('(unclosed')}"],
+    ),
     ("unary-with-value", clause("t", "IS NULL", "x"), ["IS NULL takes no value, got 'x'"]),
-    ("everything-at-once", {"operator": 5, "extra": 1},
-     ["unknown key 'extra' (a clause has attribute, operator and value)",
-      "attribute is required",
-      "unknown operator 5; use one of: " + ", ".join(OPERATORS)]),
+    (
+        "everything-at-once",
+        {"operator": 5, "extra": 1},
+        [
+            "unknown key 'extra' (a clause has attribute, operator and value)",
+            "attribute is required",
+            "unknown operator 5; use one of: " + ", ".join(OPERATORS),
+        ],
+    ),
 ]
 
 

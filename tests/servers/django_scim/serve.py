@@ -17,8 +17,12 @@ from types import FrameType
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.servers.django_scim.serve")
-    parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
-    parser.add_argument("--db", required=True, help="SQLite file to create/migrate (use a fresh temp file)")
+    parser.add_argument(
+        "--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)"
+    )
+    parser.add_argument(
+        "--db", required=True, help="SQLite file to create/migrate (use a fresh temp file)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
