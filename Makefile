@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Start the sandbox target, then: validate, plan, apply, and plan again (expecting no changes).
+# Start the sandbox target, then: validate, test the connection (doctor), plan, apply, and
+# plan again (expecting no changes).
 demo: $(STAMP)
 	@$(BIN)/scimrec sandbox --port 8000 & pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
 	for i in $$(seq 100); do \
@@ -25,6 +26,8 @@ demo: $(STAMP)
 	done; \
 	set -e; \
 	echo '$$ scimrec validate specs'; $(BIN)/scimrec validate specs; \
+	echo; echo '$$ scimrec doctor specs --target sandbox   # test connection, and what the target can do'; \
+	$(BIN)/scimrec doctor specs --target sandbox --log-level warning; \
 	echo; echo '$$ scimrec plan specs --target sandbox'; \
 	$(BIN)/scimrec plan specs --target sandbox --log-level warning; \
 	echo; echo '$$ scimrec apply specs --target sandbox --auto-approve'; \
