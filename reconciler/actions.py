@@ -54,7 +54,13 @@ def group_change(
     failed: set[str],
     group_ids: set[str],
     names: Mapping[str, str | None],
+    key_of: Mapping[str, str],
 ) -> Change | None:
+    """Attributes, then memberships diffed against the target.
+
+    `key_of` maps a target id to its declared user key (the inverse of `user_ids`), built
+    once per plan: per group it would make planning quadratic.
+    """
     found = match.resource
     if not group.present:
         return None if found is None else make_change(group, match, Action.DELETE, "state: absent")
@@ -73,7 +79,6 @@ def group_change(
                 want.add(uid)
             if uid is None or uid not in have:
                 adds.append(Member(key, uid))
-        key_of = {uid: key for key, uid in user_ids.items()}
         for mid in sorted(have - want - protected - group_ids):
             removes.append(Member(key_of.get(mid) or names.get(mid), mid))
     if found is None:

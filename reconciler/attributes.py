@@ -115,6 +115,8 @@ def split_urn(path: str) -> tuple[str, str] | None:
 
 def read(body: Mapping[str, Json], path: str) -> Json:
     """The value at a flat spec path in a SCIM resource body, or None when absent."""
+    if "." not in path and path != "enterprise" and not path.startswith("urn:"):
+        return body.get(path)  # most paths: a top-level attribute, on the hot path
     extension = split_urn(path)
     if extension is not None:
         holder = body.get(extension[0])

@@ -237,6 +237,7 @@ def _plan_groups(
     native = target.nested_groups == "native"
     nested = flatten({g.key: g for g in view.groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
+    key_of = {uid: key for key, uid in user_ids.items()}
     for group in groups:
         match = group_matches[group.key]
         if group.subgroups and not native:
@@ -244,7 +245,7 @@ def _plan_groups(
         if match.error:
             errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
             continue
-        change = group_change(group, match, user_ids, protected, failed, group_ids, names)
+        change = group_change(group, match, user_ids, protected, failed, group_ids, names, key_of)
         if native and group.present and group.members is not None:
             change = with_nested(change, group, match, groups_by_id)
         if change is None:

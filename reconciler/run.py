@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,10 +86,20 @@ def prepare(
         users=len(spec.users),
         groups=len(spec.groups),
     )
-    connected = connect(target, transport=transport, log=log, progress=progress)
+    # Reading the target builds as large an acyclic tree as the spec: the same pause.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        connected = connect(target, transport=transport, log=log, progress=progress)
+    finally:
+        if paused:
+            gc.enable()
     # The clock and GUIDs mappings may read come from here, the edge, not from the core.
     options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
     check_extensions(connected.client, target, spec, log)
+    # The spec and the observed state live for the whole run: moving them out of the
+    # collector's reach keeps full GC passes from rescanning them while planning.
+    gc.freeze()
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow_deletes)
     log_steps(plan, spec, log)

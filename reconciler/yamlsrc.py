@@ -18,8 +18,31 @@ MAX_NODES = 5_000_000
 
 PathKey = tuple[str | int, ...]
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+# YAML 1.1 words that resolve to booleans or null (as PyYAML's safe loader reads them).
+_SPECIAL = frozenset({"yes", "no", "true", "false", "on", "off", "null", "~"})
+
+
+class _Loader(_BASE):  # type: ignore[misc]
+    """PyYAML's safe loader, with a fast path for the plain words that fill a spec.
+
+    Its resolver tries a regular expression per scalar; a plain scalar that starts with a
+    letter and is none of YAML 1.1's boolean or null words is a string, decided at once.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if (
+            kind is yaml.ScalarNode
+            and implicit[0]
+            and value
+            and value[0].isalpha()
+            and value.lower() not in _SPECIAL
+        ):
+            return _STR
+        return super().resolve(kind, value, implicit)
 
 
 @dataclass(frozen=True)
@@ -138,9 +161,10 @@ class _Builder:
             finally:
                 self.active.discard(id(node))
         try:
-            value = self.constructor.construct_object(node, deep=True)
-            if isinstance(value, str) and isinstance(node, yaml.ScalarNode):
-                quoted = 1 if node.style in ('"', "'") else 0
+            value = self._scalar(node)
+            if isinstance(value, str) and path and path[0] == "targets":
+                # Only targets hold expressions, whose errors point inside the text.
+                quoted = 1 if getattr(node, "style", None) in ('"', "'") else 0
                 line, col = self._pos(node)
                 self.texts[path] = Location(self.file, line, col + quoted)
         except (yaml.YAMLError, ValueError, TypeError) as exc:
@@ -155,6 +179,16 @@ class _Builder:
             # Dates and other YAML-only types stay as the text the user wrote.
             return str(node.value)
         return value
+
+    def _scalar(self, node: yaml.Node) -> Json:
+        """A scalar's value: strings and plain decimal integers directly, the rest by PyYAML."""
+        if node.tag == _STR:
+            return str(node.value)
+        if node.tag == _INT and node.value.lstrip("-+").isdigit() and "_" not in node.value:
+            text = node.value.lstrip("-+")
+            if len(text) == 1 or text[0] != "0":  # YAML 1.1 reads 012 as octal
+                return int(node.value)
+        return self.constructor.construct_object(node, deep=True)
 
     def _collection(self, node: yaml.Node, path: PathKey) -> Json:
         if isinstance(node, yaml.MappingNode):
