@@ -78,6 +78,8 @@ class Applier:
         self.log = log
         self.ids: dict[str, str] = {}
         self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
+        # Users written before their manager existed: their references follow in a PATCH.
+        self.unlinked: set[str] = set()
         self._lock = threading.Lock()
         # Set by Ctrl-C: no new change starts, the ones in flight finish.
         self.stop = threading.Event()
@@ -100,13 +102,11 @@ class Applier:
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
-        outcomes += self._parallel(user_writes, self._user)
-        deferred = [
-            c
-            for c in user_writes
-            if any(a.ref is not None and a.after is None for a in c.attributes)
-            and c.key in self.ids
-        ]
+        # Managers first, in waves, so a report's create already carries its manager's id;
+        # only a cycle of managers is left for a follow-up PATCH.
+        for wave in _manager_waves(user_writes):
+            outcomes += self._parallel(wave, self._user)
+        deferred = [c for c in user_writes if c.key in self.unlinked and c.key in self.ids]
         # A follow-up that sets references only matters to the summary when it fails.
         outcomes += [o for o in self._parallel(deferred, self._references) if not o.ok]
         groups = [c for c in plan.changes if phase(c) == 1]
@@ -235,7 +235,11 @@ class Applier:
 
     def _create_user(self, change: Change) -> str:
         self._refuse_if_exists(change)
-        body = writes.user_create_body(change.attributes, self._ids())
+        ids = self._ids()
+        if any(writes.unresolved(a, ids) for a in change.attributes):
+            with self._lock:
+                self.unlinked.add(change.key)
+        body = writes.user_create_body(change.attributes, ids)
         try:
             reply = self._write(
                 change,
@@ -319,6 +323,7 @@ class Applier:
         return found[0] if len(found) == 1 else None
 
     def _references(self, change: Change) -> str | None:
+        """Set the references a first write could not carry (a manager created later)."""
         refs = [a for a in change.attributes if a.ref is not None and a.after is None]
         target_id = self.ids[change.key]
         ids = self._ids()
@@ -333,6 +338,9 @@ class Applier:
             raise _Failed("no target id to update")
         path = f"{ENDPOINT[change.kind]}/{change.target_id}"
         ready = [a for a in attributes if not writes.unresolved(a, self._ids())]
+        if len(ready) < len(attributes):
+            with self._lock:
+                self.unlinked.add(change.key)
         if ready:
             self._patch_or_put(change, path, ready, self._etag(change))
         return change.target_id
@@ -526,3 +534,28 @@ def _patch_unsupported(exc: ScimHTTPError) -> bool:
     # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
     # PUT with the same data would fail the same way.
     return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")
+
+
+def _manager_waves(changes: list[Change]) -> list[list[Change]]:
+    """User writes in dependency order: each wave's managers are created by earlier waves.
+
+    A manager cycle cannot be ordered: what is left goes last, and its references are set
+    by the follow-up PATCH once every user of the run exists.
+    """
+    pending = {c.key: c for c in changes}
+    created = {c.key for c in changes if c.action is Action.CREATE}
+    done: set[str] = set()
+    waves: list[list[Change]] = []
+    while pending:
+        wave = [
+            c
+            for c in pending.values()
+            if all(a.ref is None or a.ref not in created or a.ref in done for a in c.attributes)
+        ]
+        if not wave:  # a cycle
+            wave = list(pending.values())
+        waves.append(wave)
+        for change in wave:
+            del pending[change.key]
+            done.add(change.key)
+    return waves

@@ -34,3 +34,26 @@ def test_manager_cycle_is_created_then_linked(
     assert a[ENTERPRISE_URN]["manager"]["value"] == b["id"]
     assert b[ENTERPRISE_URN]["manager"]["value"] == a["id"]
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_managers_are_created_first_so_reports_need_no_follow_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    logs.configure("critical")
+    fake = FakeScim()
+    chain = [
+        user("a@example.com", enterprise={"manager": "b@example.com"}),
+        user("b@example.com", enterprise={"manager": "c@example.com"}),
+        user("c@example.com"),
+    ]
+    specs = write_spec(tmp_path, chain)
+    _, result = plan_and_apply(specs, fake)
+    assert not result.failed
+    assert [s.body["userName"] for s in fake.requests if s.method == "POST"] == [
+        "c@example.com",
+        "b@example.com",
+        "a@example.com",
+    ]
+    assert fake.count("PATCH") == 0  # every create carried its manager's id
+    assert not replan(specs, fake).plan.has_changes
