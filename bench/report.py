@@ -1,0 +1,173 @@
+"""Turns raw worker results into the summary (`--json`) and the printed table.
+
+Every ratio's direction is in its name and spelled out beside it (see bench/README.md):
+- p1.ratio = scimrec wall time / bare paged read wall time: a slow-down, lower is better.
+- p2.ratio_vs_sequential = sequential client time / scimrec time: a speed-up, higher is better.
+- p2.ratio_vs_concurrent = raw concurrent loop time / scimrec time: the share of the raw
+  loop's speed scimrec reaches, higher is better (1.0 = as fast).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Result = dict[str, Any]
+
+DIRECTIONS = {
+    "p1.ratio": "scimrec_s / baseline_s: slow-down vs the bare paged read, lower is better",
+    "p2.ratio_vs_sequential": "sequential_s / scimrec_s: speed-up, higher is better",
+    "p2.ratio_vs_concurrent": "concurrent_s / scimrec_s: share of raw speed, higher is better",
+}
+
+
+def _per(value: float, count: int) -> int:
+    return round(value / count) if count else 0
+
+
+def summarise(raw: Result, sizes: Result, machine: Result) -> Result:
+    p1, p2, p3 = raw["p1"], raw["p2"], raw["p3"]
+    base, info, quiet = p1["baseline"], p1["scimrec"], p1.get("scimrec_quiet")
+    users1 = sizes["p1"]["users"]
+    seq, conc, mine = p2["sequential"], p2["concurrent"], p2["scimrec"]
+    cpu0, cpu1, alloc0 = p3["unchanged"], p3["one_percent"], p3.get("unchanged_alloc")
+    users3 = sizes["p3"]["users"]
+    held = cpu0["rss_peak"]  # VmHWM while planning, with spec and observed state in memory
+    return {
+        "p1": {
+            "ratio": round(info["wall_s"] / base["wall_s"], 3),
+            "requests": info["server_requests"],
+            "pages": base["pages"],
+            "rss_bytes_per_user": _per(info["rss_peak"] - info["rss_before"], users1),
+            "scimrec_s": info["wall_s"],
+            "baseline_s": base["wall_s"],
+            "scimrec_cpu_s": info["cpu_s"],
+            "baseline_cpu_s": base["cpu_s"],
+            "baseline_rss_bytes_per_user": _per(base["rss_peak"] - base["rss_before"], users1),
+            "scimrec_quiet_s": quiet["wall_s"] if quiet else None,
+            "log_lines": info.get("stderr_lines"),
+            "log_bytes": info.get("stderr_bytes"),
+            "phases_s": info["phases"]["wall_s"],
+            "no_changes": info["no_changes"],
+        },
+        "p2": {
+            "ratio_vs_sequential": round(seq["wall_s"] / mine["wall_s"], 3),
+            "ratio_vs_concurrent": round(conc["wall_s"] / mine["wall_s"], 3),
+            "scimrec_s": mine["wall_s"],
+            "sequential_s": seq["wall_s"],
+            "concurrent_s": conc["wall_s"],
+            "requests": {
+                "scimrec": mine["requests"],
+                "sequential": seq["requests"],
+                "concurrent": conc["requests"],
+            },
+            "scimrec_by_method": mine["by_method"],
+            "failed": mine["counts"].get("failed"),
+            "verified_no_changes": mine.get("verified_no_changes"),
+            "phases_s": mine["phases"]["wall_s"],
+            "delay_s": p2["delay_s"],
+            "concurrency": p2["concurrency"],
+        },
+        "p3": {
+            "cpu_s_unchanged": cpu0["cpu_s"],
+            "cpu_s_one_percent_changed": cpu1["cpu_s"],
+            "rss_bytes_per_user": _per(held - cpu0["rss_at_start"], users3),
+            "rss_spec_bytes_per_user": _per(cpu0["rss_spec"], users3),
+            "rss_observed_bytes_per_user": _per(cpu0["rss_observed"], users3),
+            "heap_bytes_per_user": {k: _per(v, users3) for k, v in alloc0["heap"].items()}
+            if alloc0
+            else None,
+            "changes_one_percent": cpu1["changes"],
+            "gc_gen2_collections": cpu0["gc_gen2_during_plan"],
+        },
+        "directions": DIRECTIONS,
+        "sizes": sizes,
+        "machine": machine,
+    }
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:.0f} MB"
+
+
+Row = tuple[str, str, str]
+
+
+def _p1_rows(p1: Result, size: Result) -> list[Row]:
+    return [
+        ("P1 no-op plan", f"{size['users']:,} users + {size['groups']:,} groups", ""),
+        ("  scimrec plan (log info)", _s(p1["scimrec_s"]), f"cpu {p1['scimrec_cpu_s']:.2f} s"),
+        ("  scimrec plan (log warning)", _s(p1["scimrec_quiet_s"]), ""),
+        ("  bare paged read", _s(p1["baseline_s"]), f"cpu {p1['baseline_cpu_s']:.2f} s"),
+        ("  ratio scimrec/baseline", f"{p1['ratio']:.2f}x", "lower is better"),
+        ("  requests / pages", f"{p1['requests']} / {p1['pages']}", "goal: <= pages + 3"),
+        (
+            "  RSS per user",
+            f"{p1['rss_bytes_per_user']:,} B",
+            f"baseline {p1['baseline_rss_bytes_per_user']:,} B",
+        ),
+        ("  log lines", f"{p1['log_lines']:,}", _mb(p1["log_bytes"] or 0)),
+        ("  phases (wall s)", "", _phases(p1["phases_s"])),
+    ]
+
+
+def _p2_rows(p2: Result, size: Result) -> list[Row]:
+    requests = p2["requests"]
+    latency = f"+{p2['delay_s'] * 1000:.0f} ms/request, concurrency {p2['concurrency']}"
+    mine = f"{requests['scimrec']} requests {_methods(p2['scimrec_by_method'])}"
+    check = f"plan after apply: no changes = {p2['verified_no_changes']}"
+    return [
+        ("P2 initial apply", f"{size['users']:,} users + {size['groups']:,} groups", latency),
+        ("  scimrec apply", _s(p2["scimrec_s"]), mine),
+        ("  sequential lookup+write", _s(p2["sequential_s"]), f"{requests['sequential']} requests"),
+        ("  raw concurrent loop", _s(p2["concurrent_s"]), f"{requests['concurrent']} requests"),
+        ("  speed-up vs sequential", f"{p2['ratio_vs_sequential']:.2f}x", "higher is better"),
+        ("  share of raw concurrent", f"{p2['ratio_vs_concurrent']:.2f}x", "higher is better"),
+        ("  phases (wall s)", "", _phases(p2["phases_s"])),
+        ("  check", f"failed {p2['failed']}", check),
+    ]
+
+
+def _p3_rows(p3: Result, size: Result) -> list[Row]:
+    held = (
+        f"spec {p3['rss_spec_bytes_per_user']:,} B + "
+        f"observed {p3['rss_observed_bytes_per_user']:,} B (RSS growth)"
+    )
+    return [
+        ("P3 make_plan alone", f"{size['users']:,} users + {size['groups']:,} groups", ""),
+        ("  CPU, unchanged", _s(p3["cpu_s_unchanged"]), f"gen2 GCs {p3['gc_gen2_collections']}"),
+        (
+            "  CPU, 1% differ",
+            _s(p3["cpu_s_one_percent_changed"]),
+            f"{p3['changes_one_percent']} changes",
+        ),
+        ("  RSS per user (held)", f"{p3['rss_bytes_per_user']:,} B", held),
+        ("  Python heap per user", "", _heap(p3["heap_bytes_per_user"])),
+    ]
+
+
+def table(summary: Result) -> str:
+    sizes = summary["sizes"]
+    rows = _p1_rows(summary["p1"], sizes["p1"])
+    rows += _p2_rows(summary["p2"], sizes["p2"])
+    rows += _p3_rows(summary["p3"], sizes["p3"])
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    return "\n".join(f"{a:<{width}}  {b:>{value_width}}  {c}".rstrip() for a, b, c in rows)
+
+
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _heap(figures: dict[str, int] | None) -> str:
+    if not figures:
+        return "-"
+    return "tracemalloc: " + ", ".join(f"{k} {v:,} B" for k, v in figures.items())
+
+
+def _phases(phases: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.2f}" for k, v in phases.items())
+
+
+def _methods(by_method: dict[str, int]) -> str:
+    return "(" + " ".join(f"{k} {v}" for k, v in sorted(by_method.items())) + ")"

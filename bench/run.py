@@ -1,0 +1,190 @@
+"""scimrec's benchmark suite (issue 6): `python bench/run.py [--full] [--json FILE]`.
+
+P1 no-op plan vs a bare paged read, P2 initial apply with 20 ms added per request vs a
+sequential lookup+write client and a raw concurrent loop, P3 `make_plan` alone. Each measured
+thing runs in its own process (bench/worker.py) against a scim2-server target in another
+(bench/server.py). See bench/README.md for what each figure means and the last results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dataset
+import report
+from measure import BENCH, run_worker
+from target import Running, serving
+
+Result = dict[str, Any]
+TOKEN = "scimrec-bench-token"  # not a word that appears in names: redaction would mask it
+SMALL = {
+    "p1": dataset.Sizes(2_000, 40),
+    "p2": dataset.Sizes(200, 10),
+    "p3": dataset.Sizes(5_000, 100),
+}
+FULL = {
+    "p1": dataset.Sizes(100_000, 2_000),
+    "p2": dataset.Sizes(10_000, 500),
+    "p3": dataset.Sizes(100_000, 2_000),
+}
+DELAY = 0.020  # P2: added to every request, as a remote target's round trip
+CONCURRENCY = 8  # scimrec's default `concurrency` (reconciler/model.py Target)
+PAGE_SIZE = 500  # scimrec's default `page_size`; the baseline reads with the same
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def p1(sizes: dataset.Sizes, work: Path, http: str) -> Result:
+    say(f"P1: seeding {sizes.users:,} users + {sizes.groups:,} groups")
+    out: Result = {}
+    with serving(sizes, fill="matching", http=http, token=TOKEN) as server:
+        say(f"P1: server ready ({server.http}, seeded in {server.seed_s:.1f} s)")
+        spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY)
+        out["seed_s"] = server.seed_s
+        args = ["p1-baseline", "--url", server.url]
+        out["baseline"] = _counted(server, args, work / "p1-baseline.log")
+        say(f"P1: bare paged read {out['baseline']['wall_s']:.2f} s")
+        for key, level in (("scimrec", "info"), ("scimrec_quiet", "warning")):
+            args = ["p1-scimrec", "--spec", str(spec), "--log-level", level]
+            out[key] = _counted(server, args, work / f"p1-{level}.log")
+            say(f"P1: scimrec plan (log {level}) {out[key]['wall_s']:.2f} s")
+            if out[key]["exit_code"] != 0 or not out[key]["no_changes"]:
+                raise RuntimeError(f"P1: scimrec did not plan 'No changes.' (see {work})")
+    return out
+
+
+def _counted(server: Running, args: list[str], log: Path | None) -> Result:
+    """Run a worker and add the number of requests the server saw during it."""
+    server.reset()
+    before = server.stats()["cpu_s"]
+    result = run_worker([*args, "--page-size", str(PAGE_SIZE)], stderr_to=log)
+    stats = server.stats()
+    result["server_requests"] = sum(stats["by_method"].values())
+    result["server_by_method"] = stats["by_method"]
+    result["server_cpu_s"] = round(stats["cpu_s"] - before, 3)
+    return result
+
+
+def p2(sizes: dataset.Sizes, work: Path, http: str) -> Result:
+    out: Result = {"delay_s": DELAY, "concurrency": CONCURRENCY}
+    common = ["--delay", str(DELAY), "--concurrency", str(CONCURRENCY)]
+    population = ["--users", str(sizes.users), "--groups", str(sizes.groups)]
+    for key in ("scimrec", "concurrent", "sequential"):
+        with serving(sizes, fill="empty", http=http, token=TOKEN) as server:
+            say(f"P2: {key} apply of {sizes.users:,} users + {sizes.groups:,} groups")
+            if key == "scimrec":
+                spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY)
+                args = ["p2-scimrec", "--spec", str(spec), "--verify", *common]
+                out[key] = run_worker(args, stderr_to=work / "p2-scimrec.log")
+            else:
+                args = [f"p2-{key}", "--url", server.url, *population, *common]
+                out[key] = run_worker(args, stderr_to=work / f"p2-{key}.log")
+            say(f"P2: {key} {out[key]['wall_s']:.2f} s")
+    return out
+
+
+def p3(sizes: dataset.Sizes, work: Path) -> Result:
+    out: Result = {}
+    base = ["p3", "--spec-root", str(work), "--users", str(sizes.users)]
+    base += ["--groups", str(sizes.groups)]
+    runs = (
+        ("unchanged", ["--percent", "0"]),
+        ("one_percent", ["--percent", "1"]),
+        ("unchanged_alloc", ["--percent", "0", "--alloc"]),
+    )
+    for key, extra in runs:
+        out[key] = run_worker([*base, *extra], stderr_to=work / f"p3-{key}.log")
+        say(f"P3: {key} cpu {out[key]['cpu_s']:.2f} s")
+    return out
+
+
+def machine(http: str) -> Result:
+    memory = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = int(line.split()[1]) * 1024
+    git = shutil.which("git")
+    revision, dirty = "", ""
+    if git:
+        command = [git, "-C", str(BENCH.parent), "rev-parse", "--short", "HEAD"]
+        revision = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+        status = [git, "-C", str(BENCH.parent), "status", "--porcelain", "reconciler"]
+        dirty = subprocess.run(status, capture_output=True, text=True, check=False).stdout
+    return {
+        "cores": os.cpu_count(),
+        "memory_bytes": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "http_server": http,
+        "git_head": revision.strip() or None,
+        # Others edit reconciler/ while the benchmark runs: name what was uncommitted.
+        "reconciler_uncommitted": [line[3:] for line in dirty.splitlines()],
+    }
+
+
+def _http(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    try:
+        import cheroot  # noqa: F401 - only probing whether it is installed
+    except ImportError:
+        return "wsgiref"
+    return "cheroot"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="issue 6's sizes (takes long)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the summary here")
+    parser.add_argument(
+        "--http",
+        choices=("wsgiref", "cheroot", "auto"),
+        default="wsgiref",
+        help="the target's HTTP server: wsgiref as in `scimrec sandbox` (default), or cheroot "
+        "(HTTP/1.1 keep-alive; pip install cheroot); auto picks cheroot when installed",
+    )
+    parser.add_argument("--only", choices=("p1", "p2", "p3"), action="append", help="run a part")
+    parser.add_argument("--workdir", type=Path, default=BENCH / ".work", help="specs and logs")
+    args = parser.parse_args(argv)
+    sizes = FULL if args.full else SMALL
+    http = _http(args.http)
+    work = args.workdir / ("full" if args.full else "small")
+    work.mkdir(parents=True, exist_ok=True)
+    parts = args.only or ["p1", "p2", "p3"]
+    os.environ[dataset.TOKEN_ENV] = TOKEN  # the workers' spec reads the token from here
+    started = time.perf_counter()
+    facts = machine(http)  # git state at the start: reconciler/ may change while this runs
+    raw: Result = {}
+    if "p1" in parts:
+        raw["p1"] = p1(sizes["p1"], work, http)
+    if "p2" in parts:
+        raw["p2"] = p2(sizes["p2"], work, http)
+    if "p3" in parts:
+        raw["p3"] = p3(sizes["p3"], work)
+    (work / "raw.json").write_text(json.dumps(raw, indent=2))
+    size_info = {k: {"users": v.users, "groups": v.groups} for k, v in sizes.items()}
+    facts["suite_s"] = round(time.perf_counter() - started, 1)
+    if len(parts) < 3:
+        say(f"partial run: raw results in {work / 'raw.json'}")
+        return 0
+    summary = report.summarise(raw, size_info, facts)
+    print(report.table(summary))
+    print(f"\nsuite took {facts['suite_s']:.0f} s; raw results in {work / 'raw.json'}")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

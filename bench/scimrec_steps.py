@@ -1,0 +1,171 @@
+"""How the benchmark drives scimrec: the CLI's plan, an apply with an injected transport, and
+the pure planning step, plus per-step timing of reconciler/run.py's pipeline.
+
+This is the only bench module that imports `reconciler`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import io
+import json
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dataset
+import httpx2
+import measure
+
+from reconciler import cli, logs, render, run
+from reconciler.apply import Applier, ApplyResult
+from reconciler.model import Observed, Resource, Spec, Target
+from reconciler.plan import Plan, make_plan
+from reconciler.spec import load_spec
+
+# reconciler/run.py calls these through its module globals; wrapping them there times each
+# step of `prepare` without changing what it does. Names that no longer exist are skipped.
+STEPS = ("load_spec", "test_connection", "observe", "make_plan", "check_guards", "log_steps")
+_last: dict[str, int] = {}
+
+
+def instrument() -> measure.Phases:
+    phases = measure.Phases()
+    for name in STEPS:
+        original = getattr(run, name, None)
+        if callable(original):
+            setattr(run, name, _timing(phases, name, original))
+    return phases
+
+
+def _timing(phases: measure.Phases, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with phases.step(name):
+            return original(*args, **kwargs)
+
+    return timed
+
+
+def cli_plan(spec: Path, log_level: str, out: io.StringIO) -> int:
+    """`scimrec plan SPEC --target bench --log-level LEVEL`, in this process; stdout into out."""
+    with contextlib.redirect_stdout(out):
+        return cli.main(["plan", str(spec), "--target", "bench", "--log-level", log_level])
+
+
+def apply(
+    spec: Path,
+    log_level: str,
+    transport: httpx2.BaseTransport,
+    out: io.StringIO,
+    phases: measure.Phases,
+) -> ApplyResult:
+    """What `scimrec apply SPEC --target bench --auto-approve` does (reconciler/cli.py `_apply`),
+    with the benchmark's transport injected so every request pays the added latency."""
+    logs.configure(log_level)
+    prepared = run.prepare(spec, "bench", transport=transport)
+    with phases.step("render"):
+        out.write(render.plan_text(prepared.plan.to_json()))
+    try:
+        with phases.step("apply"):
+            applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+            result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    out.write(render.apply_summary(result.counts()))
+    return result
+
+
+def no_changes_after(spec: Path) -> bool:
+    """The invariant (STYLE §13): after apply, plan reports no changes."""
+    logs.configure("error")
+    prepared = run.prepare(spec, "bench")
+    prepared.client.close()
+    return not prepared.plan.has_changes and not prepared.plan.errors
+
+
+def spec_input(root: Path, sizes: dataset.Sizes) -> tuple[Spec, Target]:
+    """The spec as scimrec loads it from the generated YAML tree."""
+    spec = load_spec(dataset.write_spec(root, sizes, "http://127.0.0.1:9/scim/v2"))
+    return spec, spec.targets["bench"]
+
+
+def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
+    """The observed state as `observe` would hold it (bodies parsed from JSON, `meta` kept
+    out), with `percent` % of users and of groups differing from the spec."""
+    users = [_resource(_user_on_target(i, percent)) for i in range(sizes.users)]
+    spread = dataset.members(sizes)
+    groups = [_resource(_group_on_target(j, spread[j], percent)) for j in range(sizes.groups)]
+    return Observed(users=tuple(users), groups=tuple(groups))
+
+
+def _user_on_target(i: int, percent: float) -> dict[str, Any]:
+    body = dataset.scim_user(i)
+    body["meta"] = {"resourceType": "User", "version": 'W/"1"'}
+    if dataset.changed(i, percent):
+        body["title"] = "Changed on the target"
+    return body
+
+
+def _group_on_target(j: int, member_indexes: list[int], percent: float) -> dict[str, Any]:
+    if dataset.changed(j, percent) and member_indexes:
+        member_indexes = member_indexes[:-1]  # one membership missing on the target
+    body = dataset.scim_group(j, member_indexes)
+    body["meta"] = {"resourceType": "Group", "version": 'W/"1"'}
+    return body
+
+
+def _resource(body: dict[str, Any]) -> Resource:
+    # A JSON round trip, as a response body would be: fresh strings, nothing shared.
+    parsed = json.loads(json.dumps(body))
+    meta = parsed.pop("meta", {})
+    return Resource(str(parsed["id"]), parsed, meta.get("version"))
+
+
+class Heap:
+    """Python-heap figures from tracemalloc (when enabled): bytes held after each mark, and
+    the peak that make_plan adds on top of its inputs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.figures: dict[str, int] = {}
+        self._last = 0
+        if enabled:
+            tracemalloc.start()
+
+    def mark(self, name: str) -> None:
+        if self.enabled:
+            current = tracemalloc.get_traced_memory()[0]
+            self.figures[name] = current - self._last
+            self._last = current
+
+    def plan_started(self) -> None:
+        if self.enabled:
+            tracemalloc.reset_peak()
+            self._last = tracemalloc.get_traced_memory()[0]
+
+    def plan_done(self) -> None:
+        if self.enabled:
+            self.figures["make_plan_peak"] = tracemalloc.get_traced_memory()[1] - self._last
+            tracemalloc.stop()
+
+
+def pure_plan(spec: Spec, target: Target, observed: Observed, heap: Heap) -> Plan:
+    """`make_plan` alone, after a full collection: building the inputs here leaves the
+    collector owing a pass over them, which scimrec's own run does not make the planning
+    step pay (run.prepare freezes its long-lived objects). Any full collection make_plan
+    still triggers is part of its cost, and counted (`gc_gen2`)."""
+    gc.collect()
+    gen2 = gc.get_stats()[2]["collections"]
+    heap.plan_started()
+    plan = make_plan(spec, target, observed)
+    heap.plan_done()
+    _last["gen2"] = gc.get_stats()[2]["collections"] - gen2
+    return plan
+
+
+def last_gen2_collections() -> int:
+    return _last.get("gen2", 0)
