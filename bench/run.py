@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     (work / "raw.json").write_text(json.dumps(raw, indent=2))
     size_info = {k: {"users": v.users, "groups": v.groups} for k, v in sizes.items()}
     facts["suite_s"] = round(time.perf_counter() - started, 1)
+    end = machine(http)
+    facts["git_head_at_end"] = end["git_head"]
+    facts["reconciler_uncommitted_at_end"] = end["reconciler_uncommitted"]
     if len(parts) < 3:
         say(f"partial run: raw results in {work / 'raw.json'}")
         return 0

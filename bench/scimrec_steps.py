@@ -159,11 +159,13 @@ def pure_plan(spec: Spec, target: Target, observed: Observed, heap: Heap) -> Pla
     step pay (run.prepare freezes its long-lived objects). Any full collection make_plan
     still triggers is part of its cost, and counted (`gc_gen2`)."""
     gc.collect()
+    gc.freeze()  # as run.prepare does before planning
     gen2 = gc.get_stats()[2]["collections"]
     heap.plan_started()
     plan = make_plan(spec, target, observed)
     heap.plan_done()
     _last["gen2"] = gc.get_stats()[2]["collections"] - gen2
+    gc.unfreeze()
     return plan
 
 
