@@ -20,7 +20,7 @@ class Action(StrEnum):
 DEPROVISIONS = frozenset({Action.DISABLE, Action.DELETE})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """A group member: the declared key, its target id, or both; a user unless a group."""
 
@@ -35,7 +35,7 @@ class Member:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     kind: Kind
     key: str
@@ -78,7 +78,7 @@ class Change:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectError:
     kind: Kind
     key: str

@@ -9,7 +9,7 @@ from reconciler import attributes as A
 from reconciler.model import Json
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttrChange:
     """One attribute to change: `before` as observed, `after` as declared (None clears it)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -137,7 +138,7 @@ def _group(resource: Resource, keys: Mapping[str, str], notes: list[str]) -> dic
 
 
 def _target(target: Target) -> dict[str, Any]:
-    auth = {k: v for k, v in vars(target.auth).items() if v is not None}
+    auth = {k: v for k, v in dataclasses.asdict(target.auth).items() if v is not None}
     return {
         "url": target.url,
         "auth": auth,

@@ -10,7 +10,7 @@ from reconciler import attributes as A
 from reconciler.model import Declared, Resource
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One matching attribute tried: the value looked up and the ids of what it found."""
 
@@ -19,7 +19,7 @@ class Attempt:
     candidates: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     resource: Resource | None
     matched_on: str | None

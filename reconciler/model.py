@@ -30,7 +30,7 @@ class State(StrEnum):
     ABSENT = "absent"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where a declaration came from, so every message can point at the line to fix."""
 
@@ -42,7 +42,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Auth:
     """How to authenticate; holds the *names* of environment variables, never secrets."""
 
@@ -56,7 +56,7 @@ class Auth:
     scope: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     name: str
     url: str
@@ -93,7 +93,7 @@ class Target:
     location: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declared:
     """One declared user or group.
 
@@ -123,7 +123,7 @@ class Declared:
         return self.state is State.PRESENT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spec:
     targets: Mapping[str, Target]
     users: tuple[Declared, ...]
@@ -132,7 +132,7 @@ class Spec:
     digest: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One object read from the target: its id, version (ETag) if any, and its SCIM body."""
 
@@ -141,7 +141,7 @@ class Resource:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the target said (ServiceProviderConfig) or showed (test_connection) it can do."""
 
@@ -152,7 +152,7 @@ class Capabilities:
     filter_honoured: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observed:
     """The target's state as read in the import step.
 
