@@ -125,6 +125,16 @@ def _resource(body: dict[str, Any]) -> Resource:
     return Resource(str(parsed["id"]), parsed, meta.get("version"))
 
 
+def settle() -> None:
+    """Before planning, not timed: a full collection, then freeze, as run.prepare does.
+
+    Building the inputs here leaves the collector owing a pass over them; scimrec's own
+    run freezes the spec and observed state before make_plan, so planning never pays it.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class Heap:
     """Python-heap figures from tracemalloc (when enabled): bytes held after each mark, and
     the peak that make_plan adds on top of its inputs."""
@@ -154,12 +164,8 @@ class Heap:
 
 
 def pure_plan(spec: Spec, target: Target, observed: Observed, heap: Heap) -> Plan:
-    """`make_plan` alone, after a full collection: building the inputs here leaves the
-    collector owing a pass over them, which scimrec's own run does not make the planning
-    step pay (run.prepare freezes its long-lived objects). Any full collection make_plan
-    still triggers is part of its cost, and counted (`gc_gen2`)."""
-    gc.collect()
-    gc.freeze()  # as run.prepare does before planning
+    """`make_plan` alone; call `settle()` first, outside the measurement. Any full
+    collection make_plan itself triggers is part of its cost, and counted (`gc_gen2`)."""
     gen2 = gc.get_stats()[2]["collections"]
     heap.plan_started()
     plan = make_plan(spec, target, observed)

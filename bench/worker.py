@@ -154,6 +154,7 @@ def p3(args: argparse.Namespace) -> Result:
     observed = scimrec_steps.observed_input(sizes, args.percent)
     heap.mark("observed")
     after_observed = measure.rss_now()
+    scimrec_steps.settle()
     plan, figures = _timed(
         lambda: scimrec_steps.pure_plan(spec, target, observed, heap), args.profile
     )
