@@ -67,7 +67,8 @@ def target_view(
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
             continue
         # Sources read alias paths as declared; the target gets them under their URN.
-        result = dataclasses.replace(result, obj=_extensions(result.obj, target.extensions))
+        if user.extension_aliases:
+            result = dataclasses.replace(result, obj=_extensions(result.obj, target.extensions))
         mapped[(Kind.USER, user.key)] = result
         if keep:
             users.append(result.obj)
