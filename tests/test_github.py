@@ -93,10 +93,10 @@ def test_destructive_changes_become_warnings_where_declared() -> None:
 
 def test_absolute_paths_are_made_relative_to_the_workspace() -> None:
     issues = [
-        SpecIssue("/home/runner/work/repo/repo/specs/a.yaml", 2, 3, "", "bad"),
+        SpecIssue("/srv/actions-runner/checkout/specs/a.yaml", 2, 3, "", "bad"),
         SpecIssue("/elsewhere/b.yaml", 1, 1, "", "bad"),
     ]
-    assert github.annotations(issues, workspace="/home/runner/work/repo/repo") == [
+    assert github.annotations(issues, workspace="/srv/actions-runner/checkout") == [
         "::error file=specs/a.yaml,line=2,col=3,title=Invalid spec::bad",
         "::error file=/elsewhere/b.yaml,line=1,col=1,title=Invalid spec::bad",
     ]
