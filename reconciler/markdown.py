@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.render import value_text
+from reconciler.render import after_text, member_text, value_text
 
 # GitHub rejects comment bodies over 65,536 characters; the margin leaves room for a
 # workflow that adds a footer (a link to the run) before posting.
@@ -129,23 +129,16 @@ def change_lines(change: Mapping[str, Any], label: str | None = None) -> list[st
     for attr in attrs:
         path = attr["path"].ljust(width)
         if action == "create":
-            lines.append(f"{sym}     {path}  {_after(attr)}")
+            lines.append(f"{sym}     {path}  {after_text(attr)}")
         else:
             before = value_text(attr["path"], attr["before"])
-            lines.append(f"{sym}     {path}  {before} → {_after(attr)}")
+            lines.append(f"{sym}     {path}  {before} → {after_text(attr)}")
     members = change.get("members") or {}
     for member in members.get("add", []):
-        lines.append(f"+     member {member['key'] or member['id']}")
+        lines.append(f"+     {member_text(member)}")
     for member in members.get("remove", []):
-        lines.append(f"-     member {member['key'] or '(unknown user)'} (id {member['id']})")
+        lines.append(f"-     {member_text(member, removed=True)}")
     return [_line(line) for line in lines]
-
-
-def _after(attr: Mapping[str, Any]) -> str:
-    if attr.get("ref") is not None:
-        known = f"id {attr['after']}" if attr.get("after") is not None else "created in this run"
-        return f"{attr['ref']} ({known})"
-    return value_text(attr["path"], attr["after"])
 
 
 def _finish(

@@ -31,13 +31,22 @@ def summary_line(summary: Mapping[str, int]) -> str:
     )
 
 
-def _after_text(attr: Mapping[str, Any]) -> str:
+def after_text(attr: Mapping[str, Any]) -> str:
+    """An attribute's new value; a reference shows the key it names and its target id."""
     if attr.get("ref") is not None:
         known = (
             f" (id {attr['after']})" if attr.get("after") is not None else " (created in this run)"
         )
         return f"{attr['ref']}{known}"
     return value_text(attr["path"], attr["after"])
+
+
+def member_text(member: Mapping[str, Any], *, removed: bool = False) -> str:
+    """`member KEY`, `member group KEY`; a removed member also shows its target id."""
+    kind = "group " if member.get("type") == "Group" else ""
+    if not removed:
+        return f"member {kind}{member['key'] or member['id']}"
+    return f"member {kind}{member['key'] or '(unknown user)'} (id {member['id']})"
 
 
 def change_lines(change: Mapping[str, Any]) -> list[str]:
@@ -49,18 +58,15 @@ def change_lines(change: Mapping[str, Any]) -> list[str]:
     for attr in attrs:
         label = attr["path"].ljust(width)
         if action == "create":
-            lines.append(f"      {label}  {_after_text(attr)}")
+            lines.append(f"      {label}  {after_text(attr)}")
         else:
             before = value_text(attr["path"], attr["before"])
-            lines.append(f"      {label}  {before} → {_after_text(attr)}")
+            lines.append(f"      {label}  {before} → {after_text(attr)}")
     members = change.get("members") or {}
     for member in members.get("add", []):
-        kind = "group " if member.get("type") == "Group" else ""
-        lines.append(f"      + member {kind}{member['key'] or member['id']}")
+        lines.append(f"      + {member_text(member)}")
     for member in members.get("remove", []):
-        kind = "group " if member.get("type") == "Group" else ""
-        name = member["key"] or "(unknown user)"
-        lines.append(f"      - member {kind}{name} (id {member['id']})")
+        lines.append(f"      - {member_text(member, removed=True)}")
     return lines
 
 
