@@ -20,11 +20,13 @@ import dataset
 import httpx2
 import measure
 
-from reconciler import cli, logs, render, run
-from reconciler.apply import Applier, ApplyResult
-from reconciler.model import Observed, Resource, Spec, Target
-from reconciler.plan import Plan, make_plan
-from reconciler.spec import load_spec
+from reconciler import cli, logs, run
+from reconciler.core.config import Spec, Target
+from reconciler.core.model import Observed, Resource
+from reconciler.core.plan import Plan, make_plan
+from reconciler.report import render
+from reconciler.scim.applier import Applier, ApplyResult
+from reconciler.spec.load import load_spec
 
 # reconciler/run.py calls these through its module globals; wrapping them there times each
 # step of `prepare` without changing what it does. Names that no longer exist are skipped.

@@ -25,10 +25,10 @@ import httpx2
 import yaml
 
 from reconciler import logs
-from reconciler.apply import Applier
 from reconciler.errors import ScimrecError
 from reconciler.run import prepare
-from reconciler.sandbox import Sandbox
+from reconciler.scim.applier import Applier
+from reconciler.scim.sandbox import Sandbox
 
 TOKEN = "soak-bench-token"
 

@@ -24,7 +24,7 @@ import measure
 import scimrec_steps
 from transport import Counting, pooled, stack
 
-from reconciler.apply import ApplyResult
+from reconciler.scim.applier import ApplyResult
 
 Result = dict[str, Any]
 

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from reconciler.redact import redact_processor
+from reconciler.scim.redact import redact_processor
 
 LEVELS = ("debug", "info", "warning", "error")
 

@@ -12,15 +12,16 @@ from typing import Any
 import httpx2
 
 from reconciler import logs
+from reconciler.core.config import Spec, Target
+from reconciler.core.guards import check_guards
+from reconciler.core.match import Match
+from reconciler.core.model import Capabilities, Kind, Observed
+from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, UsageError
-from reconciler.match import Match
-from reconciler.model import Capabilities, Kind, Observed, Spec, Target
-from reconciler.observe import observe, test_connection
-from reconciler.plan import Plan, PlanOptions, make_plan
-from reconciler.progress import Progress
-from reconciler.safety import check_guards
-from reconciler.scim import ScimClient
-from reconciler.spec import load_spec
+from reconciler.scim.client import ScimClient
+from reconciler.scim.observe import observe, test_connection
+from reconciler.scim.progress import Progress
+from reconciler.spec.load import load_spec
 
 
 @dataclass(frozen=True)

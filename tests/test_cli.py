@@ -136,7 +136,7 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 
 def test_schema_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from reconciler.schema import schema_text
+    from reconciler.spec.schema import schema_text
 
     code, out, _ = run(capsys, "schema")
     assert (code, out) == (0, schema_text())

@@ -15,10 +15,10 @@ from typing import Any
 import httpx2
 import pytest
 
-from reconciler.doctor import Report, report_text, run_doctor
-from reconciler.model import Auth
-from reconciler.model import Target as Config
-from reconciler.scim import RetryPolicy, ScimClient
+from reconciler.core.config import Auth
+from reconciler.core.config import Target as Config
+from reconciler.doctor.checks import Report, report_text, run_doctor
+from reconciler.scim.client import RetryPolicy, ScimClient
 from tests.conftest import TOKEN_ENV, Target
 from tests.fakescim import BASE_URL, FakeScim, Seen
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.sandbox import Sandbox
-from reconciler.spec import load_spec
+from reconciler.scim.sandbox import Sandbox
+from reconciler.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "examples-token"

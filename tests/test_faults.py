@@ -23,15 +23,16 @@ import structlog
 import yaml
 
 from reconciler import logs
-from reconciler.apply import Applier, ApplyResult
+from reconciler.core.config import Auth, Target
+from reconciler.core.model import Capabilities
+from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError, TargetError
-from reconciler.model import Auth, Capabilities, Target
-from reconciler.observe import find
-from reconciler.observe import test_connection as connect
-from reconciler.paging import read_all
-from reconciler.plan import Action
 from reconciler.run import Prepared, prepare
-from reconciler.scim import RetryPolicy, ScimClient, _retry_after
+from reconciler.scim.applier import Applier, ApplyResult
+from reconciler.scim.client import RetryPolicy, ScimClient, _retry_after
+from reconciler.scim.observe import find
+from reconciler.scim.observe import test_connection as connect
+from reconciler.scim.paging import read_all
 from tests.fakescim import BASE_URL, ENTERPRISE_URN, FakeScim, Seen
 
 TOKEN_ENV = "FAULTS_SCIM_TOKEN"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import github
-from reconciler.diff import AttrChange
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Kind, Location
+from reconciler.core.plan import Action, Change, Plan
 from reconciler.errors import SpecIssue
-from reconciler.github import append_step_summary, escape_data, escape_property, github_mode
-from reconciler.model import Kind, Location
-from reconciler.plan import Action, Change, Plan
+from reconciler.report import github
+from reconciler.report.github import append_step_summary, escape_data, escape_property, github_mode
 
 
 @pytest.mark.parametrize(

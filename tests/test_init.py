@@ -9,10 +9,10 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.errors import UsageError
-from reconciler.init import SCHEMA_COPY, init_files, write_init
-from reconciler.sandbox import Sandbox
-from reconciler.schema import schema_text
-from reconciler.spec import load_spec
+from reconciler.scim.sandbox import Sandbox
+from reconciler.spec.load import load_spec
+from reconciler.spec.schema import schema_text
+from reconciler.spec.starter import SCHEMA_COPY, init_files, write_init
 
 SPEC_FILES = ["targets.yaml", "people/engineering.yaml", "groups.yaml"]
 

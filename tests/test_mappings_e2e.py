@@ -12,7 +12,7 @@ import yaml
 
 from reconciler.cli import main
 from reconciler.errors import SpecError
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
 from tests.conftest import TOKEN_ENV
 from tests.servers.launch import Server, wipe
 

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reconciler.diff import AttrChange
-from reconciler.markdown import BUDGET, change_lines, drift_markdown, plan_markdown
-from reconciler.model import Kind, Location
-from reconciler.plan import Action, Change, Member, ObjectError, Plan
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Kind, Location
+from reconciler.core.plan import Action, Change, Member, ObjectError, Plan
+from reconciler.report.markdown import BUDGET, change_lines, drift_markdown, plan_markdown
 
 GOLDEN = Path(__file__).parent / "golden"
 # GitHub's hard limit for an issue or pull-request comment body.

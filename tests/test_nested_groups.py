@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import SpecError
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
 from tests.conftest import Target, write_spec
 from tests.test_e2e import assert_converged, by_name, listing, person, run
 

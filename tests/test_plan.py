@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import (
+from reconciler.core.config import Spec, Target
+from reconciler.core.guards import check_guards
+from reconciler.core.model import (
     ENTERPRISE_URN,
     GROUP_SCHEMA,
     USER_SCHEMA,
@@ -16,13 +18,10 @@ from reconciler.model import (
     Kind,
     Observed,
     Resource,
-    Spec,
-    Target,
 )
-from reconciler.plan import Action, Change, Plan, make_plan
-from reconciler.render import plan_text
-from reconciler.safety import check_guards
-from reconciler.spec import load_spec
+from reconciler.core.plan import Action, Change, Plan, make_plan
+from reconciler.report.render import plan_text
+from reconciler.spec.load import load_spec
 
 URL = "http://127.0.0.1:9/scim/v2"
 TARGET = f"targets:\n  t:\n    url: {URL}\n"

@@ -1,141 +1,17 @@
-"""The pure core stays pure (no HTTP, no CLI, no clock), and the SCIM write bodies it builds."""
+"""The SCIM write bodies built from planned changes (RFC 7644 §3.3, §3.5)."""
 
 from __future__ import annotations
 
-import ast
 import copy
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from reconciler import writes
-from reconciler.diff import AttrChange
-from reconciler.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Json, Observed
-from reconciler.plan import make_plan
-from reconciler.spec import load_spec
-
-CORE = (
-    "plan",
-    "match",
-    "diff",
-    "spec",
-    "model",
-    "yamlsrc",
-    "attributes",
-    "safety",
-    "render",
-    "writes",
-    "markdown",
-    "changes",
-    "actions",
-    "targetview",
-    "mapping",
-    "scoping",
-    "importer",
-    "drift",
-    "prune",
-    "explain",
-)
-# Modules the core may lean on: they are pure too, and are checked the same way.
-CORE_HELPERS = ("errors", "redact")
-# The edges: HTTP, the command line, logging, the sandbox server.
-EDGES = frozenset({"scim", "observe", "apply", "cli", "run", "logs", "sandbox", "__main__"})
-FORBIDDEN = frozenset({"httpx2", "httpx", "click", "time", "datetime"})
-
-
-def module_path(name: str) -> Path:
-    found = importlib.util.find_spec(name)
-    assert found is not None
-    assert found.origin is not None
-    return Path(found.origin)
-
-
-def imports_of(name: str) -> set[str]:
-    """Every module `reconciler.<name>` imports, as absolute dotted names."""
-    tree = ast.parse(module_path(f"reconciler.{name}").read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = "reconciler" + (f".{base}" if base else "")
-            found.add(base)
-            # `from reconciler import attributes` imports a module, not a name.
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute | ast.Name)
-            and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
-            in ("import_module", "__import__")
-        ):
-            found.add("<dynamic import>")
-    return found
-
-
-def forbidden_in(name: str) -> set[str]:
-    return {m for m in imports_of(name) if m.split(".")[0] in FORBIDDEN or m == "<dynamic import>"}
-
-
-def reconciler_modules(name: str) -> set[str]:
-    """The reconciler modules `reconciler.<name>` imports, by short name."""
-    out = set()
-    for imported in imports_of(name):
-        parts = imported.split(".")
-        if parts[0] == "reconciler" and len(parts) > 1:
-            short = parts[1]
-            if importlib.util.find_spec(f"reconciler.{short}") is not None:
-                out.add(short)
-    return out
-
-
-@pytest.mark.parametrize("name", CORE + CORE_HELPERS)
-def test_core_module_imports_no_http_cli_or_clock(name: str) -> None:
-    assert forbidden_in(name) == set()
-
-
-def core_closure() -> set[str]:
-    """The core modules and every reconciler module they import, directly or not."""
-    seen: set[str] = set()
-    todo = list(CORE)
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(reconciler_modules(name) - seen)
-    return seen
-
-
-def test_core_reaches_no_edge_module() -> None:
-    closure = core_closure()
-    assert set(CORE) <= closure
-    # Whatever the core leans on must be pure too (new helper modules included)...
-    assert {name: forbidden_in(name) for name in sorted(closure) if forbidden_in(name)} == {}
-    # ...and the modules that do I/O are never reached.
-    assert closure.isdisjoint(EDGES), sorted(closure & EDGES)
-
-
-@pytest.mark.parametrize(("name", "expected"), [("scim", {"httpx2"}), ("cli", {"click"})])
-def test_the_import_check_sees_edge_modules(name: str, expected: set[str]) -> None:
-    # The edges do import these: if the checker missed them, the tests above would be empty.
-    assert expected <= {m.split(".")[0] for m in forbidden_in(name)}
-
-
-def test_importing_the_core_loads_neither_httpx2_nor_click() -> None:
-    code = (
-        "import sys\n"
-        + "".join(f"import reconciler.{name}\n" for name in CORE)
-        + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx2', 'click')))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout == "[]\n"
-
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Json, Observed
+from reconciler.core.plan import make_plan
+from reconciler.scim import writes
+from reconciler.spec.load import load_spec
 
 # -- PATCH operations (RFC 7644 §3.5.2) -----------------------------------------------------------
 

@@ -97,7 +97,7 @@ def test_filter_never_looks_up_by_listing(tmp_path: Path) -> None:
 
 def test_unknown_quirk_is_a_spec_error(tmp_path: Path) -> None:
     from reconciler.errors import SpecError
-    from reconciler.spec import load_spec
+    from reconciler.spec.load import load_spec
 
     specs = write_spec(tmp_path, [user("a@example.com")], quirks={"pach": "never"})
     with pytest.raises(SpecError) as info:

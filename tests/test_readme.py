@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import cli, main
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import logs
-from reconciler.model import ENTERPRISE_URN
+from reconciler.core.model import ENTERPRISE_URN
 from tests.fakescim import FakeScim
 from tests.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
 

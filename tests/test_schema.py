@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler import attributes as A
-from reconciler import spec as S
+from reconciler.core import attributes as A
 from reconciler.errors import SpecError, SpecIssue
-from reconciler.init import init_files
-from reconciler.schema import schema, schema_text
-from reconciler.yamlsrc import dotted, load_text
+from reconciler.spec import load as S
+from reconciler.spec.schema import schema, schema_text
+from reconciler.spec.source import dotted, load_text
+from reconciler.spec.starter import init_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = schema()
@@ -60,7 +60,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_schema_text_is_the_shipped_file() -> None:
-    shipped = (ROOT / "reconciler" / "spec.schema.json").read_text(encoding="utf-8")
+    shipped = (ROOT / "reconciler" / "spec" / "spec.schema.json").read_text(encoding="utf-8")
     assert schema_text() == shipped
     assert json.loads(shipped) == SCHEMA
 

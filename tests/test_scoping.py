@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.scoping import (
+from reconciler.core.scope import (
     OPERATORS,
     Clause,
     Filter,

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from reconciler import logs
-from reconciler.apply import Applier
 from reconciler.errors import ScimrecError
 from reconciler.run import prepare
+from reconciler.scim.applier import Applier
 from tests.fakescim import BASE_URL, FakeScim
 
 USERS = 300

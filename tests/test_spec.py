@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.config import Auth, Target
+from reconciler.core.model import Kind, Location, State
 from reconciler.errors import SpecError
-from reconciler.model import Auth, Kind, Location, State, Target
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
 
 Files = dict[str, str | bytes]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.scim.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "terminal-test-token"

@@ -14,9 +14,9 @@ import httpx2
 import pytest
 
 from reconciler.cli import main
-from reconciler.model import Target
-from reconciler.sandbox import make_app
-from reconciler.scim import ScimClient
+from reconciler.core.config import Target
+from reconciler.scim.client import ScimClient
+from reconciler.scim.sandbox import make_app
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from reconciler import logs
-from reconciler.diff import AttrChange
-from reconciler.writes import patch_operations, value_path_operations
+from reconciler.core.diff import AttrChange
+from reconciler.scim.writes import patch_operations, value_path_operations
 from tests.conftest import Target, write_spec
 from tests.fakescim import FakeScim
 from tests.test_e2e import assert_converged, by_name, run

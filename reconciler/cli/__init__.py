@@ -1,0 +1,58 @@
+"""The command line (DESIGN §3): commands, output streams, and the one place for exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+import structlog
+
+# Importing the command modules registers their commands on the group.
+from reconciler.cli import apply, plan, targets  # noqa: F401
+from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, cli
+from reconciler.report import github
+
+__all__ = ["cli", "main"]
+from reconciler.errors import ScimrecError, SpecError
+from reconciler.scim.redact import scrub
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="scimrec", standalone_mode=False)
+    except SpecError as exc:
+        for issue in exc.issues:
+            click.echo(scrub(str(issue)), err=True)
+        if github.github_mode("--github" in (argv or sys.argv), os.environ):
+            workspace = os.environ.get("GITHUB_WORKSPACE")
+            for line in github.annotations(issues=exc.issues, workspace=workspace):
+                click.echo(scrub(line), err=True)
+        count = len(exc.issues)
+        click.echo(f"Error: {count} problem{'s' if count != 1 else ''} in the spec.", err=True)
+        return EXIT_ERROR
+    except ScimrecError as exc:
+        click.echo(f"Error: {scrub(str(exc))}", err=True)
+        return EXIT_ERROR
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback out of the way
+        structlog.get_logger().debug("traceback", traceback=scrub(traceback.format_exc()))
+        message = scrub(" ".join(str(exc).split()))
+        click.echo(
+            f"Internal error (a bug in scimrec): {type(exc).__name__}: {message}. "
+            "Run with --log-level debug to see the traceback.",
+            err=True,
+        )
+        return EXIT_BUG
+    return result if isinstance(result, int) else EXIT_OK

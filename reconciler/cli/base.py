@@ -1,0 +1,75 @@
+"""The command group, the options commands share, and how reports are printed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import __version__, logs
+from reconciler.report import github, render
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+specs_argument = click.argument(
+    "specs", type=click.Path(path_type=Path, exists=False, file_okay=True, dir_okay=True)
+)
+target_option = click.option("--target", "-t", "target", metavar="NAME", help="Target to use.")
+only_option = click.option(
+    "--only",
+    multiple=True,
+    metavar="KIND:KEY",
+    help="Restrict to one object, e.g. user:alice@example.com (repeatable).",
+)
+log_option = click.option(
+    "--log-level",
+    type=click.Choice(logs.LEVELS),
+    default="info",
+    show_default=True,
+    help="Lowest level of the logs written to stderr.",
+)
+
+
+FORMATS = ["text", "json", "markdown"]
+progress_option = click.option(
+    "--no-progress", is_flag=True, help="Never show the progress display (shown on terminals)."
+)
+colour_option = click.option(
+    "--no-color", "no_color", is_flag=True, help="Plain text even on a terminal (or set NO_COLOR)."
+)
+
+
+def colour_wanted(no_color: bool) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set (https://no-color.org)."""
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+github_option = click.option(
+    "--github",
+    "github_flag",
+    is_flag=True,
+    help="Also write the step summary and annotations (default inside GitHub Actions).",
+)
+
+
+def print_report(data: Any, fmt: str, text: Any, as_markdown: Any, github_flag: bool) -> None:
+    """Print a plan or drift report in `fmt`; in GitHub mode, also summarise and annotate."""
+    rendered = {"json": render.plan_json, "markdown": as_markdown}.get(fmt, text)(data)
+    click.echo(rendered, nl=False)
+    if github.github_mode(github_flag, os.environ):
+        github.append_step_summary(as_markdown(data), os.environ)
+        if fmt != "text":  # the job log keeps the full text even when a comment is cut
+            click.echo(text(data), err=True, nl=False)
+        workspace = os.environ.get("GITHUB_WORKSPACE")
+        plan_like = data if "changes" in data and isinstance(data["changes"], list) else None
+        for line in github.annotations(plan=plan_like, workspace=workspace):
+            click.echo(line, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scimrec")
+def cli() -> None:
+    """Keep SCIM 2.0 targets in line with users and groups declared in YAML."""

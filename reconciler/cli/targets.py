@@ -1,0 +1,178 @@
+"""Commands around targets and specs: validate, import, doctor, schema, init, sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import click
+
+from reconciler import logs
+from reconciler.cli.base import (
+    EXIT_ERROR,
+    EXIT_OK,
+    cli,
+    github_option,
+    log_option,
+    progress_option,
+    specs_argument,
+    target_option,
+)
+from reconciler.doctor.checks import default_name, report_text, run_doctor
+from reconciler.doctor.importer import import_documents
+from reconciler.errors import ScimrecError, UsageError
+from reconciler.report import render
+from reconciler.run import connect, pick_target
+from reconciler.scim.client import ScimClient
+from reconciler.scim.progress import make_progress
+from reconciler.spec.load import load_spec
+from reconciler.spec.schema import schema_text
+from reconciler.spec.starter import write_init
+
+
+@cli.command()
+@specs_argument
+@github_option
+def validate(specs: Path, github_flag: bool) -> int:
+    """Check a spec tree offline; every problem is reported as FILE:LINE:COL."""
+    spec = load_spec(specs)
+    click.echo(
+        f"Valid: {len(spec.files)} file(s), {len(spec.users)} user(s), "
+        f"{len(spec.groups)} group(s), {len(spec.targets)} target(s)."
+    )
+    return EXIT_OK
+
+
+@cli.command(name="import")
+@specs_argument
+@target_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    metavar="DIR",
+    help="Directory to write users.yaml and groups.yaml into.",
+)
+@click.option(
+    "--filter",
+    "scim_filter",
+    metavar="FILTER",
+    help="A SCIM filter for the users to import, e.g. 'userName sw \"a\"'.",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
+)
+@progress_option
+@log_option
+def import_(
+    specs: Path,
+    target: str | None,
+    out: Path,
+    scim_filter: str | None,
+    adopt: bool,
+    no_progress: bool,
+    log_level: str,
+) -> int:
+    """Write the target's users and groups as spec YAML (plan then shows No changes)."""
+    logs.configure(log_level)
+    chosen = pick_target(load_spec(specs), target)
+    if out.resolve().is_relative_to(specs.resolve()):
+        raise UsageError(
+            f"--out {out} is inside {specs}: the imported users would be declared twice"
+        )
+    progress = make_progress(not no_progress)
+    try:
+        connected = connect(chosen, user_filter=scim_filter, progress=progress)
+    finally:
+        progress.close()
+    connected.client.close()
+    imported = import_documents(connected.observed, chosen, adopt=adopt)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in imported.files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    for note in imported.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(
+        f"Imported {imported.users} user(s) and {imported.groups} group(s) from target "
+        f"'{chosen.name}' into {out}/ ({', '.join(sorted(imported.files))})."
+    )
+    return EXIT_OK
+
+
+@cli.command()
+@specs_argument
+@target_option
+@click.option(
+    "--write-probe",
+    is_flag=True,
+    help="Also probe writes with a temporary user and group, removed afterwards.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@log_option
+def doctor(specs: Path, target: str | None, write_probe: bool, fmt: str, log_level: str) -> int:
+    """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
+    logs.configure(log_level)
+    chosen = pick_target(load_spec(specs), target)
+    client = ScimClient.for_target(chosen)
+    try:
+        report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
+    finally:
+        client.close()
+    click.echo(
+        render.plan_json(report.to_json()) if fmt == "json" else report_text(report), nl=False
+    )
+    return EXIT_ERROR if report.failed else EXIT_OK
+
+
+@cli.command(name="schema")
+def schema_command() -> int:
+    """Print the JSON Schema of spec files, for editors (yaml-language-server)."""
+    click.echo(schema_text(), nl=False)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument(
+    "directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("--force", is_flag=True, help="Replace the starter files if they exist.")
+def init(directory: Path, force: bool) -> int:
+    """Write a small commented example spec tree: a sandbox target, three users, a group."""
+    for path in write_init(directory, force=force):
+        click.echo(f"Wrote {path}")
+    click.echo(
+        f"Next: export SANDBOX_SCIM_TOKEN=choose-a-token; scimrec sandbox & "
+        f"scimrec plan {directory} --target sandbox"
+    )
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--token-env",
+    default="SANDBOX_SCIM_TOKEN",
+    show_default=True,
+    metavar="NAME",
+    help="Require the bearer token held in this environment variable, if set.",
+)
+def sandbox(host: str, port: int, token_env: str) -> int:
+    """Run a local in-memory SCIM 2.0 target to try scimrec on (Ctrl-C stops it)."""
+    from reconciler.scim.sandbox import Sandbox
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ScimrecError("the sandbox only listens on loopback addresses")
+    token = os.environ.get(token_env) or None
+    server = Sandbox(host, port, token)
+    auth = f"bearer token from {token_env}" if token else "no authentication"
+    click.echo(f"Serving a SCIM 2.0 sandbox at {server.url} ({auth}); Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the sandbox stops
+        server.serve_forever()
+    return EXIT_OK

@@ -1,0 +1,185 @@
+"""Step 5, `action`: the one action each object gets, with the attributes and members to
+change; pure, from the declared object, its match, and what the target holds."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange, diff_attributes
+from reconciler.core.match import Match
+from reconciler.core.model import Declared, Json, Resource
+
+Resolver = Callable[[str, Json], tuple[Json, str | None]]
+
+
+def user_change(
+    user: Declared,
+    match: Match,
+    target: Target,
+    resolve: Resolver,
+    create_only: frozenset[str] = frozenset(),
+) -> Change | None:
+    found = match.resource
+    if not user.present:
+        if found is None:
+            return None
+        if (user.deprovision or target.deprovision) == "delete":
+            return make_change(user, match, Action.DELETE, "state: absent")
+        if found.body.get("active") is False:
+            return None
+        disable = (AttrChange("active", found.body.get("active"), False),)
+        return make_change(user, match, Action.DISABLE, "state: absent", disable)
+    declared = user.attrs
+    if found is not None and create_only:
+        # `apply: on_create` values are written once, at create, and never diffed after.
+        declared = {k: v for k, v in declared.items() if k not in create_only}
+    attrs = diff_attributes(declared, found.body if found else {}, resolve)
+    if found is None:
+        # A create writes what is declared; explicit nulls have nothing to clear yet.
+        attrs = [a for a in attrs if a.after is not None or a.ref is not None]
+        ordered = tuple(sorted(attrs, key=lambda a: a.path))
+        return make_change(user, match, Action.CREATE, "not found on target", ordered)
+    if not attrs:
+        return None
+    return make_change(user, match, Action.UPDATE, "attributes differ", tuple(attrs))
+
+
+def group_change(
+    group: Declared,
+    match: Match,
+    user_ids: Mapping[str, str],
+    protected: set[str],
+    failed: set[str],
+    group_ids: set[str],
+    names: Mapping[str, str | None],
+    key_of: Mapping[str, str],
+) -> Change | None:
+    """Attributes, then memberships diffed against the target.
+
+    `key_of` maps a target id to its declared user key (the inverse of `user_ids`), built
+    once per plan: per group it would make planning quadratic.
+    """
+    found = match.resource
+    if not group.present:
+        return None if found is None else make_change(group, match, Action.DELETE, "state: absent")
+    body = found.body if found else {}
+    attrs = diff_attributes(group.attrs, body)
+    adds: list[Member] = []
+    removes: list[Member] = []
+    if group.members is not None:
+        have = member_ids(body)
+        want: set[str] = set()
+        for key in group.members:
+            if key in failed:
+                continue  # its match failed: neither add nor remove it until that is fixed
+            uid = user_ids.get(key)
+            if uid is not None:
+                want.add(uid)
+            if uid is None or uid not in have:
+                adds.append(Member(key, uid))
+        for mid in sorted(have - want - protected - group_ids):
+            removes.append(Member(key_of.get(mid) or names.get(mid), mid))
+    if found is None:
+        attrs = [a for a in attrs if a.after is not None]
+        return make_change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
+    if not attrs and not adds and not removes:
+        return None
+    reason = "attributes differ" if attrs else "members differ"
+    return make_change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
+
+
+def make_change(
+    obj: Declared,
+    match: Match,
+    action: Action,
+    reason: str,
+    attributes: tuple[AttrChange, ...] = (),
+    adds: list[Member] | None = None,
+    removes: list[Member] | None = None,
+) -> Change:
+    found = match.resource
+    return Change(
+        kind=obj.kind,
+        key=obj.key,
+        action=action,
+        reason=reason,
+        target_id=found.id if found else None,
+        matched_on=match.matched_on,
+        version=found.version if found else None,
+        attributes=attributes,
+        members_add=tuple(adds or ()),
+        members_remove=tuple(removes or ()),
+        location=obj.location,
+    )
+
+
+def member_ids(body: Mapping[str, Json]) -> set[str]:
+    members = body.get("members")
+    if not isinstance(members, list):
+        return set()
+    return {
+        str(m["value"])
+        for m in members
+        if isinstance(m, Mapping)
+        and m.get("value") is not None
+        and str(m.get("type", "User")).lower() != "group"
+    }
+
+
+def with_nested(
+    change: Change | None, group: Declared, match: Match, groups_by_id: Mapping[str, str]
+) -> Change | None:
+    """For targets that nest groups natively: nested groups as `type: Group` members."""
+    ids = {key: gid for gid, key in groups_by_id.items()}
+    body = match.resource.body if match.resource else {}
+    have = {
+        str(m["value"])
+        for m in body.get("members") or []
+        if isinstance(m, Mapping)
+        and (str(m.get("type", "")).lower() == "group" or str(m.get("value")) in groups_by_id)
+    }
+    want = {ids[key] for key in group.subgroups if key in ids}
+    adds = [
+        Member(key, ids.get(key), "Group")
+        for key in group.subgroups
+        if ids.get(key) is None or ids[key] not in have
+    ]
+    removes = [Member(groups_by_id.get(gid), gid, "Group") for gid in sorted(have - want)]
+    if not adds and not removes:
+        return change
+    if change is None:
+        change = make_change(group, match, Action.UPDATE, "members differ")
+    return dataclasses.replace(
+        change,
+        members_add=change.members_add + tuple(adds),
+        members_remove=change.members_remove + tuple(removes),
+    )
+
+
+def flatten(groups: Mapping[str, Declared]) -> dict[str, tuple[str, ...]]:
+    """Each group's members with those of its nested groups, for targets that nest nothing.
+
+    The spec loader refuses cycles, so the recursion ends.
+    """
+    done: dict[str, tuple[str, ...]] = {}
+
+    def members(key: str) -> tuple[str, ...]:
+        if key not in done:
+            group = groups[key]
+            found = dict.fromkeys(group.members or ())
+            for child in group.subgroups:
+                found |= dict.fromkeys(members(child))
+            done[key] = tuple(found)
+        return done[key]
+
+    for key in groups:
+        members(key)
+    return done
+
+
+def user_name(resource: Resource) -> str | None:
+    value = resource.body.get("userName")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,161 @@
+"""The SCIM attribute vocabulary scimrec accepts (RFC 7643 §4) and how each maps to the wire."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Final
+
+from reconciler.core.model import ENTERPRISE_URN, Json
+
+STRING: Final = "string"
+BOOLEAN: Final = "boolean"
+MULTI: Final = "multi"  # multi-valued complex attribute (emails, phoneNumbers, ...)
+REFERENCE: Final = "reference"  # names another declared user by key
+
+# RFC 7643 §4.1: singular attributes of the core User schema.
+USER_SIMPLE: Final[Mapping[str, str]] = {
+    "userName": STRING,
+    "externalId": STRING,
+    "displayName": STRING,
+    "nickName": STRING,
+    "profileUrl": STRING,
+    "title": STRING,
+    "userType": STRING,
+    "preferredLanguage": STRING,
+    "locale": STRING,
+    "timezone": STRING,
+    "active": BOOLEAN,
+}
+NAME_PARTS: Final = (
+    "formatted",
+    "familyName",
+    "givenName",
+    "middleName",
+    "honorificPrefix",
+    "honorificSuffix",
+)
+# RFC 7643 §4.1.2 / §4.3: multi-valued attributes and the sub-attributes each allows.
+_COMMON_SUB: Final = ("value", "display", "type", "primary")
+USER_MULTI: Final[Mapping[str, tuple[str, ...]]] = {
+    "emails": _COMMON_SUB,
+    "phoneNumbers": _COMMON_SUB,
+    "ims": _COMMON_SUB,
+    "photos": _COMMON_SUB,
+    "entitlements": _COMMON_SUB,
+    "roles": _COMMON_SUB,
+    "x509Certificates": _COMMON_SUB,
+    "addresses": (
+        "formatted",
+        "streetAddress",
+        "locality",
+        "region",
+        "postalCode",
+        "country",
+        "type",
+        "primary",
+    ),
+}
+# RFC 7643 §4.3: the enterprise extension, declared under `enterprise:` in specs.
+ENTERPRISE: Final[Mapping[str, str]] = {
+    "employeeNumber": STRING,
+    "costCenter": STRING,
+    "organization": STRING,
+    "division": STRING,
+    "department": STRING,
+    "manager": REFERENCE,
+}
+GROUP_SIMPLE: Final[Mapping[str, str]] = {"displayName": STRING, "externalId": STRING}
+
+# Write-only attributes (RFC 7643 §7 "returned: never"): never compared, never shown.
+SECRET_PATHS: Final = frozenset({"password"})
+# Server-owned or read-only: declaring them is a mistake the spec check explains.
+READ_ONLY: Final[Mapping[str, str]] = {
+    "id": "id is assigned by the target",
+    "meta": "meta is owned by the target",
+    "groups": "a user's groups are read-only in SCIM; list the user under the group's members",
+    "schemas": "schemas are written by scimrec",
+    # Specs live in Git, where no password belongs; targets behind SSO need none.
+    "password": "passwords are never declared in specs: scimrec does not manage passwords",
+}
+
+USER_MATCHABLE: Final = (
+    "userName",
+    "externalId",
+    "displayName",
+    "emails.value",
+    "enterprise.employeeNumber",
+)
+GROUP_MATCHABLE: Final = ("displayName", "externalId")
+
+# Compared case-insensitively: the matching key of users. RFC 7643 makes userName
+# caseExact=false, and changing only its case is a rename many targets refuse.
+CASE_INSENSITIVE: Final = frozenset({"userName", "emails.value"})
+# Matching also folds displayName: RFC 7643 §4.2 makes a group's displayName caseExact=false,
+# so "ENG" on the target is the declared "Eng" (a case-only rename is still an update).
+MATCH_CASE_INSENSITIVE: Final = CASE_INSENSITIVE | {"displayName"}
+
+
+def scim_path(path: str) -> str:
+    """The RFC 7644 §3.5.2 PATCH path of a flat spec path."""
+    if path == "enterprise":
+        return ENTERPRISE_URN
+    if path.startswith("enterprise."):
+        return f"{ENTERPRISE_URN}:{path.removeprefix('enterprise.')}"
+    return path
+
+
+def split_urn(path: str) -> tuple[str, str] | None:
+    """A custom extension attribute's path, `URN:attribute`, as (URN, attribute)."""
+    if not path.startswith("urn:"):
+        return None
+    urn, _, name = path.rpartition(":")
+    return urn, name
+
+
+def read(body: Mapping[str, Json], path: str) -> Json:
+    """The value at a flat spec path in a SCIM resource body, or None when absent."""
+    if "." not in path and path != "enterprise" and not path.startswith("urn:"):
+        return body.get(path)  # most paths: a top-level attribute, on the hot path
+    extension = split_urn(path)
+    if extension is not None:
+        holder = body.get(extension[0])
+        return holder.get(extension[1]) if isinstance(holder, Mapping) else None
+    if path == "enterprise":
+        return body.get(ENTERPRISE_URN)
+    if path.startswith("enterprise."):
+        ext = body.get(ENTERPRISE_URN)
+        if not isinstance(ext, Mapping):
+            return None
+        value = ext.get(path.removeprefix("enterprise."))
+        if path == "enterprise.manager":
+            return value.get("value") if isinstance(value, Mapping) else value
+        return value
+    if path == "emails.value":
+        return primary_value(body.get("emails"))
+    head, _, tail = path.partition(".")
+    value = body.get(head)
+    if tail:
+        return value.get(tail) if isinstance(value, Mapping) else None
+    return value
+
+
+def primary_value(items: Json) -> str | None:
+    """The primary element's `value` of a multi-valued attribute, else the first one's."""
+    if not isinstance(items, list) or not items:
+        return None
+    chosen = next(
+        (i for i in items if isinstance(i, Mapping) and i.get("primary") is True), items[0]
+    )
+    value = chosen.get("value") if isinstance(chosen, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def filter_attribute(path: str) -> str:
+    """The attribute name to use in a SCIM filter for a matching path (RFC 7644 §3.4.2.2)."""
+    return scim_path(path)
+
+
+def quote(value: str) -> str:
+    """A filter string literal: RFC 7644 §3.4.2.2 uses JSON string syntax."""
+    return json.dumps(value, ensure_ascii=False)

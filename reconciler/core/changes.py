@@ -1,0 +1,111 @@
+"""The vocabulary of a plan: the Action per object, a Change with before/after, an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Json, Kind, Location
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DISABLE = "disable"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+DEPROVISIONS = frozenset({Action.DISABLE, Action.DELETE})
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A group member: the declared key, its target id, or both; a user unless a group."""
+
+    key: str | None
+    id: str | None
+    type: str = "User"
+
+    def to_json(self) -> dict[str, Json]:
+        out: dict[str, Json] = {"key": self.key, "id": self.id}
+        if self.type != "User":
+            out["type"] = self.type
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: Kind
+    key: str
+    action: Action
+    reason: str
+    target_id: str | None = None
+    matched_on: str | None = None
+    version: str | None = None
+    attributes: tuple[AttrChange, ...] = ()
+    members_add: tuple[Member, ...] = ()
+    members_remove: tuple[Member, ...] = ()
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        out: dict[str, Json] = {
+            "kind": self.kind.value,
+            "key": self.key,
+            "action": self.action.value,
+            "reason": self.reason,
+            "target_id": self.target_id,
+            "matched_on": self.matched_on,
+            "version": self.version,
+            "attributes": [
+                {"path": a.path, "before": a.before, "after": a.after}
+                | ({"ref": a.ref} if a.ref is not None else {})
+                for a in self.attributes
+            ],
+        }
+        if self.kind is Kind.GROUP:
+            out["members"] = {
+                "add": [m.to_json() for m in self.members_add],
+                "remove": [m.to_json() for m in self.members_remove],
+            }
+        if self.location is not None:
+            out["source"] = {
+                "file": self.location.file,
+                "line": self.location.line,
+                "col": self.location.col,
+            }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectError:
+    kind: Kind
+    key: str
+    step: str
+    message: str
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "kind": self.kind.value,
+            "key": self.key,
+            "step": self.step,
+            "message": self.message,
+        }
+
+
+_PHASE = {
+    (Kind.USER, Action.CREATE): 0,
+    (Kind.USER, Action.UPDATE): 0,
+    (Kind.GROUP, Action.CREATE): 1,
+    (Kind.GROUP, Action.UPDATE): 1,
+    (Kind.GROUP, Action.DELETE): 2,
+    (Kind.USER, Action.DISABLE): 3,
+    (Kind.USER, Action.DELETE): 3,
+}
+
+
+def phase(change: Change) -> int:
+    """Apply order: users, then groups (and memberships), then deprovisions."""
+    return _PHASE[(change.kind, change.action)]

@@ -1,0 +1,71 @@
+"""The declared configuration: each target's settings (where it is, how to authenticate, how
+scimrec behaves there), and the `Spec` that holds them with the declared users and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.core.mapping import AttrMapping
+from reconciler.core.model import Declared, Location
+from reconciler.core.scope import Filter
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How to authenticate; holds the *names* of environment variables, never secrets."""
+
+    type: str = "none"  # none | bearer | basic | oauth2_client_credentials
+    token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    token_url: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    url: str
+    auth: Auth = field(default_factory=Auth)
+    user_matching: tuple[str, ...] = ("userName",)
+    group_matching: tuple[str, ...] = ("displayName",)
+    deprovision: str = "disable"  # disable | delete
+    prune: str = "none"  # none | owned | all
+    page_size: int = 500
+    concurrency: int = 8
+    timeout_seconds: float = 30.0
+    membership_chunk: int = 100
+    max_deletes: int | None = None
+    max_delete_percent: float | None = None
+    protected: tuple[str, ...] = ()
+    ownership_prefix: str | None = None
+    ca_bundle: str | None = None  # PEM file of CAs to trust instead of the OS trust store
+    max_rps: float | None = None  # requests per second at most, across all workers
+    # Attribute mappings per kind; empty: identity.
+    user_mappings: tuple[AttrMapping, ...] = ()
+    group_mappings: tuple[AttrMapping, ...] = ()
+    # Scoping filter, None: every user in scope; and what happens to a user on the target
+    # that is out of scope: skip it (leave it alone), or deprovision it.
+    scope: Filter | None = None
+    out_of_scope: str = "skip"
+    # Forced behaviours for targets that misreport what they do (see QUIRKS in spec.py):
+    # e.g. {"patch": "never"} makes every update a GET-merge-PUT.
+    quirks: Mapping[str, str] = field(default_factory=dict)
+    # How nested groups reach the target: flatten (user members only) or native (groups
+    # as `type: Group` members, for targets that support nesting).
+    nested_groups: str = "flatten"
+    # Custom schema extensions this target takes: alias (as used in specs) → schema URN.
+    extensions: Mapping[str, str] = field(default_factory=dict)
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    targets: Mapping[str, Target]
+    users: tuple[Declared, ...]
+    groups: tuple[Declared, ...]
+    files: tuple[str, ...] = ()
+    digest: str = ""

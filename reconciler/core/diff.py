@@ -1,0 +1,88 @@
+"""Compares declared attributes with an observed resource, on a canonical form of each value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from reconciler.core import attributes as A
+from reconciler.core.model import Json
+
+
+@dataclass(frozen=True, slots=True)
+class AttrChange:
+    """One attribute to change: `before` as observed, `after` as declared (None clears it)."""
+
+    path: str
+    before: Json
+    after: Json
+    # For references (enterprise.manager): the declared user key; `after` is that user's
+    # target id, or None until the user is created in this run.
+    ref: str | None = None
+
+
+def is_empty(value: Json) -> bool:
+    """Absent, null, an empty string and an empty list or mapping all mean "no value"."""
+    return value is None or value in ("", [], {})
+
+
+def _element(item: Json, keys: frozenset[str]) -> tuple[tuple[str, Json], ...]:
+    if not isinstance(item, Mapping):
+        return (("value", item),)
+    # `primary: false` and an absent `primary` mean the same (RFC 7643 §2.4).
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in item.items()
+            if k in keys and v is not None and not (k == "primary" and v is False)
+        )
+    )
+
+
+def _multi_equal(declared: Json, observed: Json) -> bool:
+    """Multi-valued attributes compare as sets, on the sub-attributes the spec declares."""
+    declared = declared or []
+    observed = observed or []
+    if not isinstance(observed, list):
+        return False
+    keys = frozenset(k for item in declared if isinstance(item, Mapping) for k in item)
+    mine = sorted(_element(i, keys) for i in declared)
+    theirs = sorted(_element(i, keys) for i in observed)
+    return mine == theirs
+
+
+def equal(path: str, declared: Json, observed: Json) -> bool:
+    if is_empty(declared) and is_empty(observed):
+        return True
+    if path in A.USER_MULTI:
+        return _multi_equal(declared, observed)
+    if path in A.CASE_INSENSITIVE and isinstance(declared, str) and isinstance(observed, str):
+        return declared.casefold() == observed.casefold()
+    return bool(declared == observed) and type(declared) is type(observed)
+
+
+def diff_attributes(
+    declared: Mapping[str, Json],
+    observed: Mapping[str, Json],
+    resolve: Callable[[str, Json], tuple[Json, str | None]] | None = None,
+) -> list[AttrChange]:
+    """The attributes whose declared value differs from the observed body, in path order.
+
+    `resolve` turns a declared reference into its wire form first (a manager's user key
+    into that user's target id, or None while that user does not exist yet) and the key.
+    Write-only attributes are skipped: their value cannot be read back to compare.
+    """
+    changes = []
+    for path in sorted(declared):
+        if path in A.SECRET_PATHS:
+            continue
+        want = declared[path]
+        ref = None
+        if resolve is not None:
+            want, ref = resolve(path, want)
+        have = A.read(observed, path)
+        if ref is None and want == have and type(want) is type(have):
+            continue  # the common case, cheaply: identical values need no canonical form
+        if (ref is not None and want is None) or not equal(path, want, have):
+            changes.append(AttrChange(path, have, want, ref))
+    return changes

@@ -1,0 +1,175 @@
+"""Attribute mappings per target, in Entra's model: each target attribute comes from a
+source attribute, a constant or an expression, applied always or only on create.
+
+The identity mapping is the default: with no `mappings:` a declared attribute is written as
+declared. Mappings are pure; the clock and the GUID source are injected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.core import attributes as A
+from reconciler.core.model import Declared, Json, Kind
+from reconciler.expressions.dotnet import Clock
+from reconciler.expressions.parser import SKIP, Expr, ExpressionError, evaluate, parse, references
+
+USER_TARGETS = frozenset(
+    {*A.USER_SIMPLE, *(f"name.{p}" for p in A.NAME_PARTS)}
+    | {f"enterprise.{k}" for k, kind in A.ENTERPRISE.items() if kind != A.REFERENCE}
+)
+GROUP_TARGETS = frozenset(A.GROUP_SIMPLE)
+KEYS = ("source", "constant", "expression", "apply", "default")
+# Functions whose value changes on every run: as `apply: always` they would never converge.
+VOLATILE = ("Guid(", "Now(")
+
+
+@dataclass(frozen=True)
+class AttrMapping:
+    target: str
+    source: str | None = None
+    constant: Json = None
+    expression: Expr | None = None
+    text: str | None = None  # the expression as written, for --explain
+    on_create: bool = False
+    default: Json = None
+
+    def describe(self) -> str:
+        if self.expression is not None:
+            return str(self.text)
+        if self.source is not None:
+            return f"[{self.source}]"
+        return f"constant {self.constant!r}"
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One object's attributes as a target sees them, and how each mapped value came about."""
+
+    obj: Declared
+    create_only: frozenset[str]
+    evaluated: tuple[tuple[str, str, Json], ...]  # (target attribute, mapping, value)
+
+
+def targets_for(kind: Kind) -> frozenset[str]:
+    return USER_TARGETS if kind is Kind.USER else GROUP_TARGETS
+
+
+def compile_one(target: str, raw: Json) -> tuple[AttrMapping | None, list[tuple[str, str, int]]]:
+    """Check and compile one mapping entry; problems are (sub-key, message, offset in text)."""
+    if isinstance(raw, str):
+        raw = {"expression": raw}
+    if not isinstance(raw, dict):
+        return None, [("", "expected a mapping with one of source, constant or expression", -1)]
+    problems: list[tuple[str, str, int]] = []
+    for key in raw:
+        if key not in KEYS:
+            problems.append(
+                (key, f"unknown mapping setting '{key}' (one of {', '.join(KEYS)})", -1)
+            )
+    kinds = [k for k in ("source", "constant", "expression") if k in raw]
+    if len(kinds) != 1:
+        problems.append(("", "give exactly one of source, constant or expression", -1))
+        return None, problems
+    apply = raw.get("apply", "always")
+    if apply not in ("always", "on_create"):
+        problems.append(("apply", f"expected always or on_create, got {apply!r}", -1))
+    expression = None
+    text = raw.get("expression")
+    if "expression" in raw:
+        if not isinstance(text, str):
+            problems.append(("expression", "expected an expression string", -1))
+        else:
+            try:
+                expression = parse(text)
+            except ExpressionError as exc:
+                problems.append(("expression", str(exc), exc.offset))
+            if apply == "always" and any(v in text for v in VOLATILE):
+                problems.append(
+                    (
+                        "apply",
+                        "Guid() and Now() change on every run: use apply: on_create",
+                        -1,
+                    )
+                )
+    source = raw.get("source")
+    if "source" in raw and (not isinstance(source, str) or not source):
+        problems.append(("source", "expected a source attribute name", -1))
+    if problems:
+        return None, problems
+    return (
+        AttrMapping(
+            target=target,
+            source=source if isinstance(source, str) else None,
+            constant=raw.get("constant"),
+            expression=expression,
+            text=text if isinstance(text, str) else None,
+            on_create=apply == "on_create",
+            default=raw.get("default"),
+        ),
+        [],
+    )
+
+
+def used_attributes(mapping: AttrMapping) -> set[str]:
+    if mapping.expression is not None:
+        return references(mapping.expression)
+    return {mapping.source} if mapping.source else set()
+
+
+def source_view(obj: Declared) -> dict[str, Any]:
+    """What expressions and scoping filters read: declared attributes and `custom` ones.
+
+    `[mail]`-style names find custom attributes directly; `[custom.mail]` works too.
+    """
+    view: dict[str, Any] = {}
+    for path, value in obj.attrs.items():
+        view[path] = value
+    if "emails" in obj.attrs:
+        view["emails.value"] = A.primary_value(obj.attrs["emails"])
+    for key, value in obj.custom.items():
+        view[f"custom.{key}"] = value
+        view.setdefault(key, value)
+    return view
+
+
+def apply_mappings(
+    obj: Declared,
+    mappings: tuple[AttrMapping, ...],
+    now: Clock,
+    new_guid: Callable[[], str],
+) -> Mapped:
+    """The object with each mapped attribute replaced by its mapped value.
+
+    A value that is null or empty takes the mapping's default; with no default the
+    attribute is not managed on this target. IgnoreFlowIfNullOrEmpty drops it likewise.
+    Raises ExpressionError when an expression fails for this object.
+    """
+    if not mappings:
+        return Mapped(obj, frozenset(), ())
+    view = source_view(obj)
+    attrs = dict(obj.attrs)
+    create_only: set[str] = set()
+    evaluated: list[tuple[str, str, Json]] = []
+    for mapping in mappings:
+        if mapping.expression is not None:
+            value = evaluate(mapping.expression, view, now, new_guid)
+        elif mapping.source is not None:
+            value = view.get(mapping.source)
+        else:
+            value = mapping.constant
+        if value is SKIP or value in (None, "", []):
+            value = mapping.default
+        evaluated.append((mapping.target, mapping.describe(), value))
+        if value is None:
+            attrs.pop(mapping.target, None)
+            continue
+        attrs[mapping.target] = (
+            value if not isinstance(value, int | float) or isinstance(value, bool) else str(value)
+        )
+        if mapping.on_create:
+            create_only.add(mapping.target)
+    return Mapped(dataclasses.replace(obj, attrs=attrs), frozenset(create_only), tuple(evaluated))

@@ -1,0 +1,101 @@
+"""Step 4, `match`: pairs declared objects with observed ones by matching attributes in order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler.core import attributes as A
+from reconciler.core.model import Declared, Resource
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One matching attribute tried: the value looked up and the ids of what it found."""
+
+    attribute: str
+    value: str | None
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    resource: Resource | None
+    matched_on: str | None
+    attempts: tuple[Attempt, ...]
+    error: str | None = None
+
+
+def normalise(attribute: str, value: str) -> str:
+    return value.casefold() if attribute in A.MATCH_CASE_INSENSITIVE else value
+
+
+def declared_value(obj: Declared, attribute: str) -> str | None:
+    if attribute == "emails.value":
+        value = A.primary_value(obj.attrs.get("emails"))
+    else:
+        value = obj.attrs.get(attribute)
+    return value if isinstance(value, str) and value else None
+
+
+class Index:
+    """Observed resources indexed by the normalised value of each matching attribute."""
+
+    def __init__(self, resources: Iterable[Resource], attributes: Sequence[str]) -> None:
+        self.attributes = tuple(attributes)
+        self._by: dict[str, dict[str, list[Resource]]] = {a: defaultdict(list) for a in attributes}
+        for resource in resources:
+            for attribute in self.attributes:
+                value = A.read(resource.body, attribute)
+                if isinstance(value, str) and value:
+                    self._by[attribute][normalise(attribute, value)].append(resource)
+
+    def lookup(self, attribute: str, value: str) -> list[Resource]:
+        return self._by[attribute].get(normalise(attribute, value), [])
+
+
+def match_one(obj: Declared, index: Index) -> Match:
+    """First attribute with exactly one candidate wins; several candidates are an error."""
+    attempts: list[Attempt] = []
+    for attribute in index.attributes:
+        value = declared_value(obj, attribute)
+        if value is None:
+            attempts.append(Attempt(attribute, None, ()))
+            continue
+        found = index.lookup(attribute, value)
+        attempts.append(Attempt(attribute, value, tuple(r.id for r in found)))
+        if len(found) == 1:
+            return Match(found[0], attribute, tuple(attempts))
+        if len(found) > 1:
+            ids = ", ".join(sorted(r.id for r in found))
+            return Match(
+                None,
+                None,
+                tuple(attempts),
+                f"DuplicateTargetEntries: {len(found)} target objects have "
+                f"{attribute} {A.quote(value)} (ids {ids}); remove the duplicates on the target",
+            )
+    return Match(None, None, tuple(attempts))
+
+
+def match_all(objects: Iterable[Declared], index: Index) -> Mapping[str, Match]:
+    """Match every object, then refuse pairings where two declared objects claim one target."""
+    matches = {obj.key: match_one(obj, index) for obj in objects}
+    claimed: dict[str, list[str]] = defaultdict(list)
+    for key, match in matches.items():
+        if match.resource is not None:
+            claimed[match.resource.id].append(key)
+    for target_id, keys in claimed.items():
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            others = ", ".join(k for k in keys if k != key)
+            m = matches[key]
+            matches[key] = Match(
+                None,
+                m.matched_on,
+                m.attempts,
+                f"AmbiguousMatch: target object {target_id} also matches {others}",
+            )
+    return matches

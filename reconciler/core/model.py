@@ -1,0 +1,103 @@
+"""Frozen types shared by every step: the declared spec, the observed target, and their parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# A JSON-compatible value, as read from YAML or from a SCIM response.
+Json = Any
+
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+class Kind(StrEnum):
+    USER = "user"
+    GROUP = "group"
+
+
+class State(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a declaration came from, so every message can point at the line to fix."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One declared user or group.
+
+    `attrs` maps flat attribute paths (`userName`, `name.givenName`, `emails`,
+    `enterprise.department`) to declared values; `None` means "clear it on the target".
+    For groups, `members` is None when the spec does not manage membership.
+    """
+
+    kind: Kind
+    key: str
+    attrs: Mapping[str, Json]
+    state: State = State.PRESENT
+    members: tuple[str, ...] | None = None
+    location: Location | None = None
+    attr_locations: Mapping[str, Location] = field(default_factory=dict)
+    # Groups nested in this group (their keys): their members count as members of this one.
+    subgroups: tuple[str, ...] = ()
+    # Source-only attributes (`custom:`), read by mappings and scoping, never sent as is.
+    custom: Mapping[str, Json] = field(default_factory=dict)
+    # Custom extension aliases this user declares attributes under (`acme.costCode`).
+    extension_aliases: tuple[str, ...] = ()
+    # This user's own `deprovision` (disable | delete), overriding the target's.
+    deprovision: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.state is State.PRESENT
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One object read from the target: its id, version (ETag) if any, and its SCIM body."""
+
+    id: str
+    body: Mapping[str, Json]
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the target said (ServiceProviderConfig) or showed (test_connection) it can do."""
+
+    patch: bool = True
+    etag: bool = False
+    bulk: bool = False
+    filter_supported: bool = False
+    filter_honoured: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """The target's state as read in the import step.
+
+    `complete` is False when a listing stopped early (short page, repeated page, fewer
+    resources than `totalResults`): the plan then refuses to deprovision anything.
+    """
+
+    users: tuple[Resource, ...]
+    groups: tuple[Resource, ...]
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    complete: bool = True
+    notes: tuple[str, ...] = ()

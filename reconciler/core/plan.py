@@ -1,0 +1,340 @@
+"""The plan as data: Action, Change, Plan, and `make_plan`, the pure heart of scimrec.
+
+`make_plan` runs steps 3-5 (scope, match, action) for every object. It does no I/O and
+reads no clock: the same spec and the same observed state always give the same plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.core.action import (
+    flatten,
+    group_change,
+    make_change,
+    user_change,
+    user_name,
+    with_nested,
+)
+from reconciler.core.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
+from reconciler.core.config import Spec, Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.match import Index, Match, match_all
+from reconciler.core.model import Declared, Json, Kind, Location, Observed
+from reconciler.core.prune import prune_changes, spare_protected
+from reconciler.core.targetview import TargetView, target_view
+from reconciler.expressions.dotnet import Clock
+
+FORMAT_VERSION = 1
+# The plan's vocabulary lives in changes.py; it is re-exported here, where people look.
+__all__ = [
+    "DEPROVISIONS",
+    "FORMAT_VERSION",
+    "Action",
+    "Change",
+    "Member",
+    "ObjectError",
+    "Plan",
+    "PlanOptions",
+    "make_plan",
+    "phase",
+    "plan_from_json",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: str
+    url: str
+    changes: tuple[Change, ...]
+    errors: tuple[ObjectError, ...] = ()
+    noop: int = 0
+    notes: tuple[str, ...] = ()
+    # Reasons a safety guard refuses the deprovisions in this plan (empty: none tripped).
+    guards: tuple[str, ...] = ()
+    # False when the target's listing ended early: apply then looks before each create.
+    complete_read: bool = True
+    matches: Mapping[tuple[Kind, str], Match] = field(default_factory=dict, compare=False)
+    # Users a scoping filter leaves out: (key, reason, what happens to them).
+    out_of_scope: tuple[tuple[str, str, str], ...] = ()
+    view: TargetView | None = field(default=None, compare=False)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        counts[Action.NOOP.value] += self.noop
+        counts["error"] = len(self.errors)
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "target": {"name": self.target, "url": self.url},
+            "summary": self.summary,
+            "changes": [c.to_json() for c in self.changes],
+            "errors": [e.to_json() for e in self.errors],
+            "guards": list(self.guards),
+            "notes": list(self.notes),
+            "complete_read": self.complete_read,
+            "out_of_scope": [
+                {"kind": "user", "key": key, "reason": reason, "outcome": outcome}
+                for key, reason, outcome in self.out_of_scope
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    # Restrict the plan to these (kind, key) objects, as `--only` asks; None means all.
+    only: frozenset[tuple[Kind, str]] | None = None
+    # What Now() and Guid() return in mappings: the caller's clock and GUID source.
+    now: Clock | None = None
+    new_guid: Callable[[], str] | None = None
+
+
+def make_plan(
+    spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
+) -> Plan:
+    """Steps 3-5 for every declared object (or those `options.only` selects)."""
+    options = options or PlanOptions()
+    view = target_view(spec, target, options.now, options.new_guid)
+    users = [u for u in view.users if _selected(options, u)]
+    groups = [g for g in view.groups if _selected(options, g)]
+    user_matches = match_all(view.all_users, Index(observed.users, target.user_matching))
+    group_matches = match_all(groups, Index(observed.groups, target.group_matching))
+
+    changes, errors, noop = _plan_users(users, user_matches, target, view)
+    errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
+    outside = [(u, r) for u, r in view.out_of_scope if _selected(options, u)]
+    more, out_of_scope = _plan_out_of_scope(outside, user_matches, target)
+    changes += more
+    more, group_errors, group_noop = _plan_groups(
+        groups, group_matches, user_matches, view, observed, target
+    )
+    changes += more
+    errors += group_errors
+    notes = list(observed.notes)
+    if options.only is None:
+        changes += prune_changes(target, observed, _all_matches(user_matches, group_matches))
+    changes, spared = spare_protected(target, changes)
+    notes += spared
+    if not observed.complete:
+        changes, withheld = _withhold_removals(changes)
+        if withheld:
+            notes.append(
+                f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
+                "removal(s) are withheld from this plan; creates are checked on the target first"
+            )
+    changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
+    matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
+    matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
+    return Plan(
+        target=target.name,
+        url=target.url,
+        changes=tuple(changes),
+        errors=tuple(errors),
+        noop=noop + group_noop,
+        notes=tuple(notes),
+        matches=matches,
+        complete_read=observed.complete,
+        out_of_scope=tuple(out_of_scope),
+        view=view,
+    )
+
+
+def _plan_out_of_scope(
+    outside: list[tuple[Declared, str]], user_matches: Mapping[str, Match], target: Target
+) -> tuple[list[Change], list[tuple[str, str, str]]]:
+    """Users a scoping filter leaves out: deprovisioned only if the target's policy says so
+    (Entra's "skip out of scope deletions" equivalent), and the plan says why either way."""
+    changes: list[Change] = []
+    entries: list[tuple[str, str, str]] = []
+    for user, reason in outside:
+        match = user_matches[user.key]
+        found = match.resource
+        if found is None or match.error or target.out_of_scope == "skip":
+            entries.append((user.key, reason, "left alone" if found else "not provisioned"))
+            continue
+        if target.deprovision == "delete":
+            changes.append(make_change(user, match, Action.DELETE, reason))
+        elif found.body.get("active") is not False:
+            disable = (AttrChange("active", found.body.get("active"), False),)
+            changes.append(make_change(user, match, Action.DISABLE, reason, disable))
+        entries.append((user.key, reason, target.deprovision))
+    return changes, entries
+
+
+def _plan_users(
+    users: list[Declared], user_matches: Mapping[str, Match], target: Target, view: TargetView
+) -> tuple[list[Change], list[ObjectError], int]:
+    changes: list[Change] = []
+    errors: list[ObjectError] = []
+    noop = 0
+
+    def resolve(path: str, value: Json) -> tuple[Json, str | None]:
+        if path != "enterprise.manager" or not isinstance(value, str):
+            return value, None
+        match = user_matches.get(value)
+        return (match.resource.id if match and match.resource else None), value
+
+    for user in users:
+        match = user_matches[user.key]
+        manager = user.attrs.get("enterprise.manager")
+        if match.error:
+            errors.append(ObjectError(Kind.USER, user.key, "match", match.error, user.location))
+        elif isinstance(manager, str) and user_matches[manager].error:
+            message = f"manager '{manager}' could not be matched: {user_matches[manager].error}"
+            errors.append(ObjectError(Kind.USER, user.key, "match", message, user.location))
+        elif (
+            change := user_change(
+                user, match, target, resolve, view.create_only(Kind.USER, user.key)
+            )
+        ) is None:
+            noop += 1
+        else:
+            changes.append(change)
+    return changes, errors, noop
+
+
+def _plan_groups(
+    groups: list[Declared],
+    group_matches: Mapping[str, Match],
+    user_matches: Mapping[str, Match],
+    view: TargetView,
+    observed: Observed,
+    target: Target,
+) -> tuple[list[Change], list[ObjectError], int]:
+    changes: list[Change] = []
+    errors: list[ObjectError] = []
+    noop = 0
+    declared_users = {u.key: u for u in view.all_users}
+    outside = {u.key for u, _ in view.out_of_scope}
+    user_ids = {
+        key: m.resource.id
+        for key, m in user_matches.items()
+        if m.resource is not None and key not in outside
+    }
+    # Ids a membership diff must not remove: candidates of users whose match failed, and
+    # users out of this target's scope (left alone, not managed).
+    protected = {
+        cid
+        for key, m in user_matches.items()
+        if (m.error and declared_users[key].present) or key in outside
+        for a in m.attempts
+        for cid in a.candidates
+    }
+    failed = {key for key, m in user_matches.items() if m.error} | outside
+    failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
+    group_ids = {g.id for g in observed.groups}
+    names = {u.id: user_name(u) for u in observed.users}
+    native = target.nested_groups == "native"
+    nested = flatten({g.key: g for g in view.groups})
+    groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
+    key_of = {uid: key for key, uid in user_ids.items()}
+    for group in groups:
+        match = group_matches[group.key]
+        if group.subgroups and not native:
+            group = dataclasses.replace(group, members=nested[group.key])  # noqa: PLW2901
+        if match.error:
+            errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
+            continue
+        change = group_change(group, match, user_ids, protected, failed, group_ids, names, key_of)
+        if native and group.present and group.members is not None:
+            change = with_nested(change, group, match, groups_by_id)
+        if change is None:
+            noop += 1
+        else:
+            changes.append(change)
+    return changes, errors, noop
+
+
+def _all_matches(
+    users: Mapping[str, Match], groups: Mapping[str, Match]
+) -> dict[tuple[Kind, str], Match]:
+    out = {(Kind.USER, k): m for k, m in users.items()}
+    return out | {(Kind.GROUP, k): m for k, m in groups.items()}
+
+
+def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:
+    """An object missing from a short read may exist: never remove or deprovision from one."""
+    kept: list[Change] = []
+    withheld = 0
+    for change in changes:
+        if change.action in DEPROVISIONS:
+            withheld += 1
+            continue
+        if change.members_remove:
+            withheld += len(change.members_remove)
+            trimmed = dataclasses.replace(change, members_remove=())
+            empty = not trimmed.attributes and not trimmed.members_add
+            if trimmed.action is Action.UPDATE and empty:
+                continue
+            kept.append(trimmed)
+            continue
+        kept.append(change)
+    return kept, withheld
+
+
+def _selected(options: PlanOptions, obj: Declared) -> bool:
+    return _selected_key(options, obj.kind, obj.key)
+
+
+def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
+    return options.only is None or (kind, key) in options.only
+
+
+def plan_from_json(data: Mapping[str, Json]) -> Plan:
+    """Rebuild a Plan from its JSON form (a saved plan file); the inverse of Plan.to_json."""
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+    changes = []
+    for item in data["changes"]:
+        members = item.get("members") or {}
+        source = item.get("source")
+        changes.append(
+            Change(
+                kind=Kind(item["kind"]),
+                key=item["key"],
+                action=Action(item["action"]),
+                reason=item.get("reason", ""),
+                target_id=item.get("target_id"),
+                matched_on=item.get("matched_on"),
+                version=item.get("version"),
+                attributes=tuple(
+                    AttrChange(a["path"], a.get("before"), a.get("after"), a.get("ref"))
+                    for a in item.get("attributes", [])
+                ),
+                members_add=tuple(
+                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
+                    for m in members.get("add", [])
+                ),
+                members_remove=tuple(
+                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
+                    for m in members.get("remove", [])
+                ),
+                location=Location(source["file"], source["line"], source["col"])
+                if source
+                else None,
+            )
+        )
+    errors = tuple(
+        ObjectError(Kind(e["kind"]), e["key"], e["step"], e["message"]) for e in data["errors"]
+    )
+    return Plan(
+        target=data["target"]["name"],
+        url=data["target"]["url"],
+        changes=tuple(changes),
+        errors=errors,
+        noop=int(data["summary"].get("noop", 0)),
+        notes=tuple(data.get("notes", [])),
+        guards=tuple(data.get("guards", [])),
+        complete_read=bool(data.get("complete_read", True)),
+    )

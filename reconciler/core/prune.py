@@ -1,0 +1,96 @@
+"""Pruning and protection (DESIGN §2, §6): which undeclared objects a target deprovisions.
+
+`prune: none` touches nothing undeclared. `prune: all` deprovisions every undeclared
+object. `prune: owned` deprovisions only undeclared objects whose `externalId` starts with
+the target's `ownership.external_id_prefix`: scimrec writes the declared externalIds, which
+must carry that prefix, so ownership is read from the target alone, with no state file.
+`protected` patterns are never disabled or deleted, whatever the spec says.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+
+from reconciler.core.changes import DEPROVISIONS, Action, Change
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.match import Match
+from reconciler.core.model import Kind, Observed, Resource
+
+NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
+
+
+def protected(target: Target, name: str | None) -> bool:
+    if not name:
+        return False
+    folded = name.casefold()
+    return any(fnmatch.fnmatchcase(folded, p.casefold()) for p in target.protected)
+
+
+def owned(target: Target, resource: Resource) -> bool:
+    external = resource.body.get("externalId")
+    prefix = target.ownership_prefix
+    return bool(prefix) and isinstance(external, str) and external.startswith(prefix or "")
+
+
+def prune_changes(
+    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+) -> list[Change]:
+    """Deprovisions for undeclared objects, per the target's prune policy."""
+    if target.prune == "none":
+        return []
+    claimed = {(kind, m.resource.id) for (kind, _), m in matches.items() if m.resource}
+    claimed |= {
+        (kind, cid)
+        for (kind, _), m in matches.items()
+        if m.error
+        for attempt in m.attempts
+        for cid in attempt.candidates
+    }
+    out: list[Change] = []
+    for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
+        for resource in resources:
+            if (kind, resource.id) in claimed:
+                continue
+            if target.prune == "owned" and not owned(target, resource):
+                continue
+            change = _deprovision(kind, resource, target)
+            if change is not None:
+                out.append(change)
+    return out
+
+
+def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | None:
+    name = resource.body.get(NAME[kind])
+    key = name if isinstance(name, str) and name else resource.id
+    reason = f"not declared (prune: {target.prune})"
+    attributes: tuple[AttrChange, ...] = ()
+    if kind is Kind.GROUP or target.deprovision == "delete":
+        action = Action.DELETE
+    elif resource.body.get("active") is False:
+        return None
+    else:
+        action = Action.DISABLE
+        attributes = (AttrChange("active", resource.body.get("active"), False),)
+    return Change(
+        kind=kind,
+        key=key,
+        action=action,
+        reason=reason,
+        target_id=resource.id,
+        version=resource.version,
+        attributes=attributes,
+    )
+
+
+def spare_protected(target: Target, changes: Iterable[Change]) -> tuple[list[Change], list[str]]:
+    """Drop deprovisions of protected objects; say which were spared, for the plan's notes."""
+    kept: list[Change] = []
+    notes: list[str] = []
+    for change in changes:
+        if change.action in DEPROVISIONS and protected(target, change.key):
+            notes.append(f"{change.kind.value} {change.key} is protected: not {change.action}d")
+            continue
+        kept.append(change)
+    return kept, notes

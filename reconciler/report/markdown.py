@@ -1,0 +1,255 @@
+"""Renders a plan or a drift report, from its JSON form, as one GitHub pull-request comment."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.report.render import after_text, member_text, value_text
+
+# GitHub rejects comment bodies over 65,536 characters; the margin leaves room for a
+# workflow that adds a footer (a link to the run) before posting.
+BUDGET = 65_000
+# Prose outside the diff is capped by count, length and in total, so the diff always keeps
+# most of the budget however many errors or deprovisions a plan has.
+PROSE_BUDGET = 25_000
+LIST_CAP = 30
+CALLOUT_CAP = 10
+TEXT_CAP = 300
+LINE_CAP = 400
+SNAP = 40
+SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
+DESTRUCTIVE = ("disable", "delete")
+OMITTED = "… {n:,} lines omitted (the full {what}) …"
+WHERE = {
+    "plan": "plan is in the job log / plan artifact",
+    "drift": "report is in the job log",
+}
+
+
+def plan_markdown(plan: Mapping[str, Any]) -> str:
+    """The comment for one plan: summary, alerts, destructive changes, then the diff."""
+    target = plan["target"]
+    summary = plan["summary"]
+    changes: Sequence[Mapping[str, Any]] = plan.get("changes", [])
+    errors: Sequence[Mapping[str, Any]] = plan.get("errors", [])
+    guards: Sequence[str] = plan.get("guards", [])
+    out = [_marker("plan", target["name"]), _heading("plan", target), ""]
+    if not changes and not errors and not guards:
+        checked = summary["noop"]
+        out += [f"No changes. The target matches the spec ({checked:,} objects checked).", ""]
+        _add_callout(out, "NOTE", [_prose(n) for n in plan.get("notes", [])])
+        return "\n".join(out).rstrip("\n") + "\n"
+    out += [f"**{summary_line(summary)}**", ""]
+    alerts = [f"**Guard:** {_prose(g)}" for g in guards]
+    alerts += [
+        f"**Error** in {e['kind']} {_code(e['key'])} ({_prose(e['step'])}): {_prose(e['message'])}"
+        for e in errors
+    ]
+    _add_callout(out, "CAUTION", alerts)
+    destructive = [c for c in changes if c["action"] in DESTRUCTIVE]
+    if destructive:
+        count = _plural(len(destructive), "destructive change")
+        items = [_destructive_item(c) for c in destructive]
+        _add_callout(out, "WARNING", items, f"**{count}:**", LIST_CAP)
+    _add_callout(out, "NOTE", [_prose(n) for n in plan.get("notes", [])])
+    if not changes:
+        return "\n".join(out).rstrip("\n") + "\n"
+    lines: list[str] = []
+    starts: list[bool] = []
+    for change in changes:
+        block = change_lines(change)
+        lines += block
+        starts += [True] + [False] * (len(block) - 1)
+    title = f"Full plan: {_plural(len(changes), 'change')}"
+    return _finish(out, title, [], lines, starts, "plan")
+
+
+def drift_markdown(report: Mapping[str, Any]) -> str:
+    """The comment for one drift report: summary, then every drifted object as a diff."""
+    target = report["target"]
+    summary = report["summary"]
+    out = [_marker("drift", target["name"]), _heading("drift report", target), ""]
+    changed: Sequence[Mapping[str, Any]] = report.get("changed", [])
+    missing: Sequence[Mapping[str, Any]] = report.get("missing", [])
+    unmanaged: Sequence[Mapping[str, Any]] = report.get("unmanaged", [])
+    if not changed and not missing and not unmanaged:
+        checked = summary["checked"]
+        out.append(f"No drift. The target matches the spec ({checked:,} objects checked).")
+        return "\n".join(out) + "\n"
+    out += [f"**{drift_summary_line(summary)}**", ""]
+    lines: list[str] = []
+    starts: list[bool] = []
+    for item in changed:
+        block = change_lines({**item, "action": "update"}, label="changed")
+        lines += block
+        starts += [True] + [False] * (len(block) - 1)
+    for item in missing:
+        lines.append(_line(f"- missing {item['kind']} {item['key']} (declared, not on the target)"))
+    for item in unmanaged:
+        name = item.get("name") or "(no name)"
+        lines.append(_line(f"+ unmanaged {item['kind']} {name} (id {item['id']}, not declared)"))
+    starts += [True] * (len(missing) + len(unmanaged))
+    legend = [
+        "`~` differs (target → spec) · `-` declared but missing on the target · "
+        "`+` on the target but not declared",
+        "",
+    ]
+    title = f"Drift: {_plural(len(changed) + len(missing) + len(unmanaged), 'object')}"
+    return _finish(out, title, legend, lines, starts, "drift")
+
+
+def summary_line(summary: Mapping[str, int]) -> str:
+    line = (
+        f"{summary['create']:,} to create · {summary['update']:,} to update · "
+        f"{summary['disable']:,} to disable · {summary['delete']:,} to delete"
+    )
+    if summary.get("error"):
+        line += f" · {_plural(summary['error'], 'error')}"
+    return line
+
+
+def drift_summary_line(summary: Mapping[str, int]) -> str:
+    return (
+        f"{summary['changed']:,} changed · {summary['missing']:,} missing · "
+        f"{summary['unmanaged']:,} unmanaged · {summary['checked']:,} checked"
+    )
+
+
+def change_lines(change: Mapping[str, Any], label: str | None = None) -> list[str]:
+    """One change as diff lines; the first character drives GitHub's diff colouring."""
+    action = change["action"]
+    sym = SYMBOL[action]
+    where = f" (id {change['target_id']})" if change.get("target_id") else ""
+    lines = [f"{sym} {label or action} {change['kind']} {change['key']}{where}"]
+    attrs: Sequence[Mapping[str, Any]] = change.get("attributes", [])
+    width = max((len(a["path"]) for a in attrs), default=0)
+    for attr in attrs:
+        path = attr["path"].ljust(width)
+        if action == "create":
+            lines.append(f"{sym}     {path}  {after_text(attr)}")
+        else:
+            before = value_text(attr["path"], attr["before"])
+            lines.append(f"{sym}     {path}  {before} → {after_text(attr)}")
+    members = change.get("members") or {}
+    for member in members.get("add", []):
+        lines.append(f"+     {member_text(member)}")
+    for member in members.get("remove", []):
+        lines.append(f"-     {member_text(member, removed=True)}")
+    return [_line(line) for line in lines]
+
+
+def _finish(
+    out: list[str],
+    title: str,
+    legend: list[str],
+    lines: list[str],
+    starts: list[bool],
+    what: str,
+) -> str:
+    """Closes the comment with the diff in `<details>`, cutting its middle to fit the budget."""
+    runs = re.findall(r"`+", "\n".join(lines))
+    fence = "`" * max(3, 1 + max((len(r) for r in runs), default=0))
+    closing = [fence, "", "</details>"]
+    cut = f"<details><summary>{title} (middle omitted, see the job log)</summary>"
+    opening = ["", *legend, f"{fence}diff"]
+    # Measured with the longer summary tag, so the count holds either way.
+    room = BUDGET - len("\n".join([*out, cut, *opening, *closing])) - 2
+    kept, omitted = _fit(lines, starts, room, WHERE[what])
+    summary = cut if omitted else f"<details><summary>{title}</summary>"
+    return "\n".join([*out, summary, *opening, *kept, *closing]) + "\n"
+
+
+def _fit(lines: list[str], starts: list[bool], room: int, where: str) -> tuple[list[str], int]:
+    """Keeps the head and tail of the diff within `room` characters, dropping the middle.
+
+    Cuts snap to the start of a change where one is near, so no change is shown half.
+    """
+    if sum(len(line) + 1 for line in lines) <= room:
+        return lines, 0
+    note = OMITTED.format(n=len(lines), what=where)
+    half = max(0, (room - len(note) - 1) // 2)
+    head, used = 0, 0
+    while head < len(lines) and used + len(lines[head]) + 1 <= half:
+        used += len(lines[head]) + 1
+        head += 1
+    tail, used = len(lines), 0
+    while tail > head and used + len(lines[tail - 1]) + 1 <= half:
+        used += len(lines[tail - 1]) + 1
+        tail -= 1
+    # Snap only when a change starts within SNAP lines; a giant change is cut mid-way.
+    head = next((i for i in range(head, max(0, head - SNAP), -1) if starts[i]), head)
+    tail = next((i for i in range(tail, min(len(lines), tail + SNAP)) if starts[i]), tail)
+    return [*lines[:head], OMITTED.format(n=tail - head, what=where), *lines[tail:]], tail - head
+
+
+def _add_callout(
+    out: list[str],
+    kind: str,
+    items: Sequence[str],
+    title: str | None = None,
+    cap: int = CALLOUT_CAP,
+) -> None:
+    """Appends a GitHub alert block (`> [!CAUTION]`) listing as many of `items` as fit."""
+    if not items:
+        return
+    lines = [f"> [!{kind}]"] + ([f"> {title}"] if title else [])
+    used = sum(len(line) + 1 for line in [*out, *lines])
+    shown = 0
+    for item in items[:cap]:
+        # Past PROSE_BUDGET the rest goes unlisted, so the diff always keeps most of BUDGET.
+        if used + len(item) + 5 > PROSE_BUDGET:
+            break
+        lines.append(f"> - {item}")
+        used += len(item) + 5
+        shown += 1
+    if shown < len(items):
+        lines.append(f"> - … and {len(items) - shown:,} more (see the job log)")
+    out += [*lines, ""]
+
+
+def _destructive_item(change: Mapping[str, Any]) -> str:
+    where = f" (id {_code(change['target_id'])})" if change.get("target_id") else ""
+    source = change.get("source")
+    reason = f" · {_prose(change['reason'])}" if change.get("reason") else ""
+    at = f" · {_code(str(source['file']) + ':' + str(source['line']))}" if source else ""
+    return f"**{change['action']}** {change['kind']} {_code(change['key'])}{where}{reason}{at}"
+
+
+def _marker(what: str, name: str) -> str:
+    # The workflow finds its own comment by this exact line; the name is reduced to
+    # characters that cannot end an HTML comment.
+    return f"<!-- scimrec:{what} target={re.sub(r'[^A-Za-z0-9._-]', '_', name)} -->"
+
+
+def _heading(what: str, target: Mapping[str, Any]) -> str:
+    return f"### scimrec {what} for {_code(target['name'])} ({_code(target['url'])})"
+
+
+def _code(value: Any) -> str:
+    """Inline code that stays inline code whatever backticks the text holds."""
+    text = _clip(" ".join(str(value).split()), TEXT_CAP)
+    ticks = "`" * (1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _prose(value: Any) -> str:
+    """Text from the plan as inert Markdown: one line, no HTML, no emphasis or links."""
+    text = html.escape(_clip(" ".join(str(value).split()), TEXT_CAP), quote=False)
+    return re.sub(r"([\\`*_\[\]~|])", r"\\\1", text)
+
+
+def _line(text: str) -> str:
+    """One diff line, however long or multi-line the keys in it: colouring is per line."""
+    return _clip(text.replace("\r", " ").replace("\n", " "), LINE_CAP)
+
+
+def _clip(text: str, cap: int) -> str:
+    return text if len(text) <= cap else text[: cap - 1] + "…"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

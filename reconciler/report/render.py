@@ -1,0 +1,132 @@
+"""Renders a plan from its JSON form, so text and JSON can never disagree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.core import attributes as A
+from reconciler.scim.redact import MASK
+
+SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
+# ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
+_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
+MAX_VALUE = 120
+
+
+def value_text(path: str, value: Any) -> str:
+    if path in A.SECRET_PATHS and value is not None:
+        return MASK
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if len(text) > MAX_VALUE:
+        text = text[: MAX_VALUE - 15] + f"… ({len(text)} chars)"
+    return text
+
+
+def summary_line(summary: Mapping[str, int]) -> str:
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, "
+        f"{summary['disable']} to disable, {summary['delete']} to delete."
+    )
+
+
+def after_text(attr: Mapping[str, Any]) -> str:
+    """An attribute's new value; a reference shows the key it names and its target id."""
+    if attr.get("ref") is not None:
+        known = (
+            f" (id {attr['after']})" if attr.get("after") is not None else " (created in this run)"
+        )
+        return f"{attr['ref']}{known}"
+    return value_text(attr["path"], attr["after"])
+
+
+def member_text(member: Mapping[str, Any], *, removed: bool = False) -> str:
+    """`member KEY`, `member group KEY`; a removed member also shows its target id."""
+    kind = "group " if member.get("type") == "Group" else ""
+    if not removed:
+        return f"member {kind}{member['key'] or member['id']}"
+    return f"member {kind}{member['key'] or '(unknown user)'} (id {member['id']})"
+
+
+def change_lines(change: Mapping[str, Any]) -> list[str]:
+    action = change["action"]
+    where = f"  (id {change['target_id']})" if change.get("target_id") else ""
+    lines = [f"  {SYMBOL[action]} {action} {change['kind']} {change['key']}{where}"]
+    attrs = change.get("attributes", [])
+    width = max((len(a["path"]) for a in attrs), default=0)
+    for attr in attrs:
+        label = attr["path"].ljust(width)
+        if action == "create":
+            lines.append(f"      {label}  {after_text(attr)}")
+        else:
+            before = value_text(attr["path"], attr["before"])
+            lines.append(f"      {label}  {before} → {after_text(attr)}")
+    members = change.get("members") or {}
+    for member in members.get("add", []):
+        lines.append(f"      + {member_text(member)}")
+    for member in members.get("remove", []):
+        lines.append(f"      - {member_text(member, removed=True)}")
+    return lines
+
+
+def paint(text: str, key: str, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[key]}m{text}\x1b[0m" if colour else text
+
+
+def _paint_line(line: str, colour: bool) -> str:
+    """Colour a change's header by its symbol, and member lines by theirs."""
+    stripped = line.lstrip()
+    if not colour or not stripped:
+        return line
+    if stripped.startswith(("Error:", "Guard:")):
+        return paint(line, "!", colour)
+    if (
+        line.startswith("  ")
+        and stripped[0] in "+~-"
+        and (not line.startswith("      ") or stripped.startswith(("+ member", "- member")))
+    ):
+        return paint(line, stripped[0], colour)
+    return line
+
+
+def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
+    target = plan["target"]
+    out = [f'Target "{target["name"]}" ({target["url"]})', ""]
+    for note in plan.get("notes", []):
+        out.append(f"Note: {note}")
+    for change in plan["changes"]:
+        out.extend(change_lines(change))
+    if plan["changes"]:
+        out.append("")
+    for error in plan.get("errors", []):
+        out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {error['message']}")
+    for guard in plan.get("guards", []):
+        out.append(f"Guard: {guard}")
+    outside = plan.get("out_of_scope", [])
+    for entry in outside[:10]:
+        out.append(f"Out of scope: user {entry['key']} ({entry['outcome']}): {entry['reason']}")
+    if len(outside) > 10:
+        out.append(f"Out of scope: and {len(outside) - 10} more user(s)")
+    summary = plan["summary"]
+    if not plan["changes"] and not plan.get("errors"):
+        checked = summary["noop"]
+        out.append(f"No changes. The target matches the spec ({checked} objects checked).")
+    else:
+        line = summary_line(summary)
+        if summary.get("error"):
+            line = f"{line[:-1]}; {summary['error']} in error."
+        out.append(paint(line, "summary", colour))
+    return "\n".join(_paint_line(line, colour) for line in out) + "\n"
+
+
+def plan_json(plan: Mapping[str, Any]) -> str:
+    return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
+
+
+def apply_summary(counts: Mapping[str, int]) -> str:
+    head = "Apply complete" if not counts["failed"] else "Apply finished with failures"
+    return (
+        f"{head}: {counts['create']} created, {counts['update']} updated, "
+        f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed."
+    )

@@ -1,0 +1,352 @@
+"""The SCIM client: every HTTP request scimrec makes goes through this module (RFC 7644).
+
+Requests are built and responses checked here; the HTTP transport is injected, so tests
+swap in a fault-injecting `MockTransport` and production uses the OS trust store.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import stamina
+
+from reconciler.core.config import Target
+from reconciler.core.model import PATCH_OP, Json
+from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError, UsageError
+from reconciler.scim.redact import register_secret, scrub
+
+SCIM_JSON = "application/scim+json"
+IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+# 429 and 503 mean "not processed, come back later" (RFC 6585 §4, RFC 9110 §15.6.4),
+# so even a create may be resent; 502/504 leave a create's outcome unknown.
+RETRY_ALWAYS = frozenset({429, 503})
+RETRY_IDEMPOTENT = frozenset({502, 504})
+MAX_RETRY_AFTER = 120.0
+
+# Called once per HTTP exchange: method, path, status (0 if none), seconds taken.
+ExchangeHook = Callable[[str, str, int, float], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    timeout: float = 120.0
+    wait_initial: float = 0.2
+    wait_max: float = 10.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Json
+    headers: Mapping[str, str]
+
+
+class _Retry(Exception):
+    """A transient failure worth another attempt, with the server's requested wait."""
+
+    def __init__(self, cause: ScimHTTPError | TargetError, wait: float | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.wait = wait
+
+
+def secret_from_env(name: str, what: str, target: str) -> str:
+    """Read a secret from the environment (or the file named by NAME_FILE)."""
+    value = os.environ.get(name)
+    if value is None and os.environ.get(f"{name}_FILE"):
+        path = os.environ[f"{name}_FILE"]
+        try:
+            with open(path, encoding="utf-8") as handle:  # noqa: PTH123 - plain read of a secret file
+                value = handle.read().strip()
+        except OSError as exc:
+            message = f"cannot read {name}_FILE for target '{target}': {exc.strerror}"
+            raise UsageError(message) from None
+    if not value:
+        raise UsageError(f"environment variable {name} ({what} of target '{target}') is not set")
+    register_secret(value)
+    return value
+
+
+def auth_headers(target: Target, transport: httpx2.BaseTransport | None = None) -> dict[str, str]:
+    """The Authorization header for a target, from secrets held in the environment."""
+    auth = target.auth
+    if auth.type == "none":
+        return {}
+    if auth.type == "bearer":
+        token = secret_from_env(auth.token_env or "", "token_env", target.name)
+        return {"Authorization": f"Bearer {token}"}
+    if auth.type == "basic":
+        user = secret_from_env(auth.username_env or "", "username_env", target.name)
+        password = secret_from_env(auth.password_env or "", "password_env", target.name)
+        basic = httpx2.BasicAuth(user, password)
+        request = basic.sync_auth_flow(httpx2.Request("GET", target.url)).__next__()
+        header = request.headers["Authorization"]
+        register_secret(header.split(" ", 1)[-1])
+        return {"Authorization": header}
+    # OAuth 2.0 client credentials grant (RFC 6749 §4.4).
+    client_id = secret_from_env(auth.client_id_env or "", "client_id_env", target.name)
+    secret = secret_from_env(auth.client_secret_env or "", "client_secret_env", target.name)
+    data = {"grant_type": "client_credentials"}
+    if auth.scope:
+        data["scope"] = auth.scope
+    with httpx2.Client(transport=transport, timeout=target.timeout_seconds) as http:
+        try:
+            reply = http.post(str(auth.token_url), data=data, auth=(client_id, secret))
+        except httpx2.HTTPError as exc:
+            raise TargetError(f"cannot get an OAuth token from {auth.token_url}: {exc}") from None
+    if reply.status_code != 200:
+        raise TargetError(f"the token endpoint {auth.token_url} answered {reply.status_code}")
+    try:
+        token = reply.json()["access_token"]
+    except (ValueError, KeyError, TypeError):
+        raise TargetError(f"the token endpoint {auth.token_url} sent no access_token") from None
+    register_secret(str(token))
+    return {"Authorization": f"Bearer {token}"}
+
+
+class ScimClient:
+    """A thin SCIM client over an injected httpx2 client; thread-safe like httpx2.Client."""
+
+    def __init__(
+        self,
+        http: httpx2.Client,
+        base_url: str,
+        *,
+        retry: RetryPolicy | None = None,
+        on_exchange: ExchangeHook | None = None,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.on_exchange = on_exchange
+        self.pacer: _Pacer | None = None
+
+    @classmethod
+    def for_target(
+        cls,
+        target: Target,
+        *,
+        transport: httpx2.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        on_exchange: ExchangeHook | None = None,
+    ) -> ScimClient:
+        headers = {"Accept": f"{SCIM_JSON}, application/json", **auth_headers(target, transport)}
+        # TLS is always verified: against the OS trust store, or the target's own CA bundle.
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
+        )
+        http = httpx2.Client(
+            headers=headers,
+            timeout=httpx2.Timeout(target.timeout_seconds),
+            verify=verify,
+            transport=transport,
+            limits=httpx2.Limits(
+                max_connections=target.concurrency + 2,
+                max_keepalive_connections=target.concurrency + 2,
+            ),
+        )
+        client = cls(http, target.url, retry=retry, on_exchange=on_exchange)
+        client.pacer = _Pacer(target.max_rps) if target.max_rps else None
+        return client
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the SCIM operations ---------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Reply:
+        return self.request("GET", path, params=params)
+
+    def create(self, path: str, body: Mapping[str, Json]) -> Reply:
+        return self.request("POST", path, body=body)
+
+    def patch(self, path: str, operations: list[dict[str, Json]], etag: str | None) -> Reply:
+        body = {"schemas": [PATCH_OP], "Operations": operations}
+        return self.request("PATCH", path, body=body, etag=etag)
+
+    def put(self, path: str, body: Mapping[str, Json], etag: str | None) -> Reply:
+        return self.request("PUT", path, body=body, etag=etag)
+
+    def delete(self, path: str, etag: str | None) -> Reply:
+        return self.request("DELETE", path, etag=etag)
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Json] | None = None,
+        etag: str | None = None,
+    ) -> Reply:
+        """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
+        headers = {}
+        if body is not None:
+            headers["Content-Type"] = SCIM_JSON
+        if etag is not None:
+            headers["If-Match"] = etag  # RFC 7644 §3.14
+        content = json.dumps(body).encode() if body is not None else None
+        url = f"{self.base_url}{path}"
+        policy = self.retry
+        try:
+            for attempt in stamina.retry_context(
+                on=_backoff,
+                attempts=policy.attempts,
+                timeout=policy.timeout,
+                wait_initial=policy.wait_initial,
+                wait_max=policy.wait_max,
+            ):
+                with attempt:
+                    return self._send(method, path, url, params, content, headers)
+        except _Retry as exc:
+            raise exc.cause from None
+        raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> Reply:
+        if self.pacer is not None:
+            self.pacer.wait()
+        started = time.perf_counter()
+        status = 0
+        try:
+            response = self.http.request(
+                method,
+                url,
+                params=dict(params) if params else None,
+                content=content,
+                headers=headers,
+            )
+            status = response.status_code
+        except httpx2.TimeoutException as exc:
+            error = ScimHTTPError(method, path, 0, "timed out")
+            if method in IDEMPOTENT:
+                raise _Retry(error, None) from exc
+            raise error from None
+        except httpx2.ConnectError as exc:
+            # Nothing reached the server, so even a create is safe to resend.
+            reason = _reason(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                # Not transient: retrying cannot make an untrusted certificate trusted.
+                raise TargetError(
+                    f"cannot verify the TLS certificate of {self.base_url}: {reason} "
+                    "(trust its CA with the target's ca_bundle setting)"
+                ) from None
+            refused = TargetError(f"cannot connect to {self.base_url}: {reason}")
+            raise _Retry(refused, None) from exc
+        except httpx2.TransportError as exc:
+            error = ScimHTTPError(method, path, 0, f"connection failed: {_reason(exc)}")
+            if method in IDEMPOTENT:
+                raise _Retry(error, None) from exc
+            raise error from None
+        finally:
+            if self.on_exchange is not None:
+                self.on_exchange(method, path, status, time.perf_counter() - started)
+        return self._reply(method, path, response)
+
+    def _reply(self, method: str, path: str, response: httpx2.Response) -> Reply:
+        status = response.status_code
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if status >= 400:
+            error = _http_error(method, path, response)
+            if status in RETRY_ALWAYS or (status in RETRY_IDEMPOTENT and method in IDEMPOTENT):
+                raise _Retry(error, _retry_after(headers.get("retry-after")))
+            raise error
+        if not response.content.strip():
+            return Reply(status, None, headers)
+        try:
+            body = response.json()
+        except ValueError:
+            kind = headers.get("content-type", "no content type")
+            raise ScimProtocolError(
+                f"{method} {path} answered {status} with a body that is not JSON ({kind})"
+            ) from None
+        return Reply(status, body, headers)
+
+
+class _Pacer:
+    """Spaces requests at most `rate` per second across threads (the target's `max_rps`)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next)
+            self.next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def _backoff(exc: Exception) -> bool | float:
+    if not isinstance(exc, _Retry):
+        return False
+    if exc.wait is not None:
+        return exc.wait
+    return True
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait per Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPError:
+    detail, scim_type = "", None
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        # RFC 7644 §3.12: detail and scimType; some servers use other keys.
+        detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
+        scim_type = body.get("scimType") if isinstance(body.get("scimType"), str) else None
+    if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
+        detail = "(no detail)"  # a SCIM error body that says nothing more
+    if not detail:
+        text = " ".join(response.text.split())
+        kind = response.headers.get("content-type", "")
+        detail = (
+            "(no detail)"
+            if not text
+            else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
+        )
+    # A server may echo our request, Authorization header included: never keep a secret.
+    return ScimHTTPError(method, path, response.status_code, scrub(detail), scim_type)
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
+    return text or type(exc).__name__

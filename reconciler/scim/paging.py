@@ -1,0 +1,142 @@
+"""Reads a SCIM listing page by page (RFC 7644 §3.4.2.4), and knows when to stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.core.model import Json, Resource
+from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.client import ScimClient
+from reconciler.scim.progress import Progress
+
+# With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
+MAX_PAGES = 100_000
+
+
+@dataclass(frozen=True)
+class Listing:
+    resources: tuple[Resource, ...]
+    complete: bool
+    notes: tuple[str, ...]
+    pages: int
+
+
+def resource(item: Json) -> Resource | None:
+    """A listed or returned resource, without its `meta` but with its version; None if no id."""
+    if not isinstance(item, dict) or item.get("id") in (None, ""):
+        return None
+    meta = item.get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    body = {k: v for k, v in item.items() if k != "meta"}
+    return Resource(str(item["id"]), body, version if isinstance(version, str) else None)
+
+
+@dataclass
+class _Pager:
+    """The state of one listing as it is read."""
+
+    endpoint: str
+    page_size: int
+    seen: dict[str, Resource] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    start: int = 1
+    size: int = 0
+    pages: int = 0
+    total: int | None = None
+    complete: bool = True
+    use_count: bool = True
+
+    def params(self, scim_filter: str | None) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"startIndex": self.start}
+        if self.use_count:
+            params["count"] = self.page_size
+        if scim_filter:
+            params["filter"] = scim_filter
+        return params
+
+    def take(self, body: Json) -> tuple[int, int]:
+        """Record one page; returns how many items it held and how many were new."""
+        if not isinstance(body, dict):
+            raise ScimProtocolError(f"GET {self.endpoint} did not answer a ListResponse object")
+        items = body.get("Resources") or []
+        if not isinstance(items, list):
+            raise ScimProtocolError(f"GET {self.endpoint}: Resources is not a list")
+        reported = body.get("totalResults")
+        if isinstance(reported, int) and not isinstance(reported, bool):
+            self.total = reported
+        fresh = 0
+        for item in items:
+            found = resource(item)
+            if found is None:
+                self.complete = False
+                self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
+            elif found.id not in self.seen:
+                fresh += 1
+                self.seen[found.id] = found
+        return len(items), fresh
+
+    def finished(self, count: int, fresh: int) -> bool:
+        """Whether this page was the last: empty, repeated, totalResults reached, or short."""
+        if count == 0:
+            return True
+        if fresh == 0:
+            self.notes.append(
+                f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"
+            )
+            self.complete = self.total is not None and len(self.seen) >= self.total
+            return True
+        if self.total is not None and len(self.seen) >= self.total:
+            return True
+        if (
+            self.pages == 1
+            and count < self.page_size
+            and (self.total is None or self.total > count)
+        ):
+            # The server may cap `count` (RFC 7644 §3.4.2.4 allows it): page by what it
+            # gives. Without totalResults that costs one more request to see the end.
+            self.size = count
+        elif count < self.size:
+            return True
+        self.start += count
+        return False
+
+
+def read_all(
+    client: ScimClient,
+    endpoint: str,
+    page_size: int,
+    scim_filter: str | None = None,
+    progress: Progress | None = None,
+) -> Listing:
+    """Read every resource of an endpoint with startIndex/count paging.
+
+    Stops on totalResults, on an empty page, on a page shorter than the server's page size,
+    and on a page that holds nothing new; the listing is marked incomplete when it stops
+    before reaching totalResults, so the plan can refuse to deprovision from a short read.
+    """
+    pager = _Pager(endpoint, page_size, size=page_size)
+    while pager.pages < MAX_PAGES:
+        try:
+            reply = client.get(endpoint, pager.params(scim_filter))
+        except ScimHTTPError as exc:
+            if pager.pages > 0 or not pager.use_count or exc.status not in (400, 500):
+                raise
+            # Some servers fail on `count` itself: page by what they give without it.
+            pager.notes.append(f"{endpoint}: the target refused count={page_size} ({exc.status})")
+            pager.use_count = False
+            continue
+        pager.pages += 1
+        count, fresh = pager.take(reply.body)
+        if progress is not None:
+            progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
+        if pager.finished(count, fresh):
+            break
+    else:
+        pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
+        pager.complete = False
+    if pager.total is not None and len(pager.seen) < pager.total:
+        pager.complete = False
+        pager.notes.append(
+            f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
+        )
+    return Listing(tuple(pager.seen.values()), pager.complete, tuple(pager.notes), pager.pages)

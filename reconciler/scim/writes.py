@@ -1,0 +1,191 @@
+"""Builds the bodies of SCIM writes from planned changes (pure; RFC 7644 §3.3, §3.5)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.core import attributes as A
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Json
+
+# Resolved target ids of users created in this run, by user key.
+Ids = Mapping[str, str]
+READ_ONLY_BODY = ("meta", "groups")
+
+
+def wire_value(change: AttrChange, ids: Ids) -> Json:
+    """The value to send for a change; references become `{"value": <target id>}`."""
+    if change.ref is not None:
+        target_id = change.after if change.after is not None else ids.get(change.ref)
+        return None if target_id is None else {"value": target_id}
+    return change.after
+
+
+def unresolved(change: AttrChange, ids: Ids) -> bool:
+    return change.ref is not None and wire_value(change, ids) is None
+
+
+def _set(body: dict[str, Any], path: str, value: Json) -> None:
+    if path == "enterprise":
+        if value is None:
+            body.pop(ENTERPRISE_URN, None)
+        else:
+            body[ENTERPRISE_URN] = value
+        return
+    extension = A.split_urn(path)
+    if extension is not None:
+        holder = body.setdefault(extension[0], {})
+        leaf = extension[1]
+    elif path.startswith("enterprise."):
+        holder = body.setdefault(ENTERPRISE_URN, {})
+        leaf = path.removeprefix("enterprise.")
+    else:
+        head, _, leaf = path.partition(".")
+        if not leaf:
+            if value is None:
+                body.pop(head, None)
+            else:
+                body[head] = value
+            return
+        holder = body.get(head)
+        if not isinstance(holder, dict):
+            holder = body[head] = {}
+    if value is None:
+        holder.pop(leaf, None)
+    else:
+        holder[leaf] = value
+
+
+def _schemas(body: Mapping[str, Json], core: str) -> list[str]:
+    """The core schema and every extension the body carries (RFC 7643 §3)."""
+    return [core, *(key for key in body if key.startswith("urn:"))]
+
+
+def user_create_body(changes: Iterable[AttrChange], ids: Ids) -> dict[str, Json]:
+    """A POST /Users body from the declared attributes; unresolved references are left out."""
+    body: dict[str, Any] = {}
+    for change in changes:
+        value = wire_value(change, ids)
+        if value is not None:
+            _set(body, change.path, value)
+    return {"schemas": _schemas(body, USER_SCHEMA), **body}
+
+
+def group_create_body(changes: Iterable[AttrChange], member_ids: Iterable[str]) -> dict[str, Json]:
+    body: dict[str, Any] = {}
+    for change in changes:
+        if change.after is not None:
+            _set(body, change.path, change.after)
+    members = [{"value": m} for m in member_ids]
+    if members:
+        body["members"] = members
+    return {"schemas": [GROUP_SCHEMA], **body}
+
+
+def patch_operations(
+    changes: Iterable[AttrChange], ids: Ids, *, value_paths: bool = False
+) -> list[dict[str, Json]]:
+    """Minimal PATCH operations: `replace` a declared value, `remove` an explicit null.
+
+    With `value_paths`, a multi-valued attribute whose elements keep their types and only
+    change values is patched element by element (`emails[type eq "work"].value`,
+    RFC 7644 §3.5.2.3) instead of replacing the whole list.
+    """
+    ops: list[dict[str, Json]] = []
+    for change in changes:
+        path = A.scim_path(change.path)
+        value = wire_value(change, ids)
+        narrow = value_path_operations(change) if value_paths else None
+        if narrow is not None:
+            ops.extend(narrow)
+        elif value is None:
+            if change.ref is None:
+                ops.append({"op": "remove", "path": path})
+        else:
+            ops.append({"op": "replace", "path": path, "value": value})
+    return ops
+
+
+def value_path_operations(change: AttrChange) -> list[dict[str, Json]] | None:
+    """Per-element replaces for a typed multi-valued change, or None when it is not one.
+
+    Only when both sides have the same set of types, one element each, and the elements
+    differ in `value` alone: anything else (added, removed or retyped elements, changed
+    primary flags) replaces the whole attribute, which every target understands.
+    """
+    if change.path not in A.USER_MULTI:
+        return None
+    before, after = change.before, change.after
+    if not isinstance(before, list) or not isinstance(after, list) or not after:
+        return None
+    old = _by_type(before)
+    new = _by_type(after)
+    if old is None or new is None or set(old) != set(new):
+        return None
+    ops: list[dict[str, Json]] = []
+    for kind, element in new.items():
+        previous = old[kind]
+        rest_new = {k: v for k, v in element.items() if k not in ("value", "type")}
+        rest_old = {k: previous.get(k) for k in rest_new}
+        if rest_new != rest_old:
+            return None
+        if element.get("value") != previous.get("value"):
+            path = f"{change.path}[type eq {A.quote(kind)}].value"
+            ops.append({"op": "replace", "path": path, "value": element.get("value")})
+    return ops or None
+
+
+def _by_type(items: list[Json]) -> dict[str, Mapping[str, Json]] | None:
+    out: dict[str, Mapping[str, Json]] = {}
+    for item in items:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if not isinstance(kind, str) or kind in out:
+            return None
+        out[kind] = item
+    return out
+
+
+def merged_for_put(
+    current: Mapping[str, Json], changes: Iterable[AttrChange], ids: Ids
+) -> dict[str, Json]:
+    """A PUT body: the current resource with the changes applied, and nothing else altered.
+
+    PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
+    manage is sent back as it was read; read-only attributes are left out.
+    """
+    body: dict[str, Any] = {
+        k: copy.deepcopy(v) for k, v in current.items() if k not in READ_ONLY_BODY
+    }
+    for change in changes:
+        value = wire_value(change, ids)
+        if value is None and change.ref is not None:
+            continue
+        _set(body, change.path, value)
+    schemas = body.get("schemas")
+    schemas = list(schemas) if isinstance(schemas, list) else [USER_SCHEMA]
+    schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
+    body["schemas"] = schemas
+    return body
+
+
+def add_members(member_ids: list[str], member_type: str | None = None) -> list[dict[str, Json]]:
+    """One `add` of many members; groups carry `type: Group` (RFC 7643 §4.2)."""
+    values = [{"value": m} | ({"type": member_type} if member_type else {}) for m in member_ids]
+    return [{"op": "add", "path": "members", "value": values}]
+
+
+def remove_members(member_ids: list[str], dialect: str) -> list[dict[str, Json]]:
+    """Member removal in either dialect targets accept.
+
+    `filter` is RFC 7644 §3.5.2.2 (`members[value eq "id"]`); `value` is the form Entra
+    sends (`path: members` with a value list), the only one some servers accept.
+    """
+    if dialect == "value":
+        return [{"op": "remove", "path": "members", "value": [{"value": m} for m in member_ids]}]
+    return [{"op": "remove", "path": f"members[value eq {A.quote(m)}]"} for m in member_ids]
+
+
+def chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

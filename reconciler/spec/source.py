@@ -1,0 +1,231 @@
+"""Reads one YAML file safely into plain values plus the line and column of every entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.core.model import Json, Location
+from reconciler.errors import SpecIssue
+
+# A spec of 100,000 users is about 20 MB; anything far past that is a mistake or an attack.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# Caps alias expansion ("billion laughs"): no honest spec expands to this many nodes.
+MAX_NODES = 5_000_000
+
+PathKey = tuple[str | int, ...]
+
+_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+# YAML 1.1 words that resolve to booleans or null (as PyYAML's safe loader reads them).
+_SPECIAL = frozenset({"yes", "no", "true", "false", "on", "off", "null", "~"})
+
+
+class _Loader(_BASE):  # type: ignore[misc]
+    """PyYAML's safe loader, with a fast path for the plain words that fill a spec.
+
+    Its resolver tries a regular expression per scalar; a plain scalar that starts with a
+    letter and is none of YAML 1.1's boolean or null words is a string, decided at once.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if (
+            kind is yaml.ScalarNode
+            and implicit[0]
+            and value
+            and value[0].isalpha()
+            and value.lower() not in _SPECIAL
+        ):
+            return _STR
+        return super().resolve(kind, value, implicit)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A file's value, and where each mapping entry or list item starts."""
+
+    file: str
+    value: Json
+    marks: dict[PathKey, Location]
+    # Where each string value's text starts (after any opening quote), for expressions,
+    # whose errors point at a character inside the value.
+    texts: dict[PathKey, Location] = field(default_factory=dict)
+
+    def loc(self, path: PathKey) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.marks.get(path[:end])
+            if found is not None:
+                return found
+        return Location(self.file, 1, 1)
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("recursive alias")
+        self.node = node
+
+
+def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
+    """Load `path`; on failure return no value and the issues that say why."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [SpecIssue(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
+    if size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [SpecIssue(display, line, col, "", "file is not valid UTF-8")]
+    return load_text(text, display)
+
+
+def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [SpecIssue(display, line, col, "", f"YAML syntax error: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, [SpecIssue(display, 1, 1, "", f"YAML error: {exc}")]
+    if node is None:
+        return Loaded(display, {}, {}), []
+    # An alias-free document has at most about one node per character; more means aliases
+    # expanding ("billion laughs"), refused long before it costs time or memory.
+    builder = _Builder(display, min(MAX_NODES, len(text) + 10_000))
+    try:
+        value = builder.build(node, ())
+    except _TooBig:
+        return None, [
+            SpecIssue(display, 1, 1, "", "too many YAML nodes (an alias that expands too far?)")
+        ]
+    except _Recursive as exc:
+        line, col = exc.node.start_mark.line + 1, exc.node.start_mark.column + 1
+        return None, [SpecIssue(display, line, col, "", "a YAML alias refers to itself")]
+    if builder.unreadable:
+        return None, builder.issues
+    return Loaded(display, value, builder.marks, builder.texts), builder.issues
+
+
+class _Builder:
+    def __init__(self, file: str, limit: int) -> None:
+        self.file = file
+        self.limit = limit
+        # One constructor per file: it caches what it builds, so a shared one would grow.
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()
+        # A value that could not be read stops the checks of this file: they would only
+        # report its absence again.
+        self.unreadable = False
+        self.marks: dict[PathKey, Location] = {}
+        self.texts: dict[PathKey, Location] = {}
+        self.issues: list[SpecIssue] = []
+        self.count = 0
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: PathKey) -> Json:
+        self.count += 1
+        if self.count > self.limit:
+            raise _TooBig
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.active:
+                raise _Recursive(node)
+            if node.tag not in _PLAIN_TAGS:
+                line, col = self._pos(node)
+                self.issues.append(
+                    SpecIssue(
+                        self.file, line, col, dotted(path), f"unsupported YAML tag {node.tag}"
+                    )
+                )
+            self.active.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self.active.discard(id(node))
+        try:
+            value = self._scalar(node)
+            if isinstance(value, str) and path and path[0] == "targets":
+                # Only targets hold expressions, whose errors point inside the text.
+                quoted = 1 if getattr(node, "style", None) in ('"', "'") else 0
+                line, col = self._pos(node)
+                self.texts[path] = Location(self.file, line, col + quoted)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            line, col = self._pos(node)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.issues.append(
+                SpecIssue(self.file, line, col, dotted(path), f"cannot read value: {problem}")
+            )
+            self.unreadable = True
+            return None
+        if not isinstance(value, str | int | float | bool | type(None)):
+            # Dates and other YAML-only types stay as the text the user wrote.
+            return str(node.value)
+        return value
+
+    def _scalar(self, node: yaml.Node) -> Json:
+        """A scalar's value: strings and plain decimal integers directly, the rest by PyYAML."""
+        if node.tag == _STR:
+            return str(node.value)
+        if node.tag == _INT and node.value.lstrip("-+").isdigit() and "_" not in node.value:
+            text = node.value.lstrip("-+")
+            if len(text) == 1 or text[0] != "0":  # YAML 1.1 reads 012 as octal
+                return int(node.value)
+        return self.constructor.construct_object(node, deep=True)
+
+    def _collection(self, node: yaml.Node, path: PathKey) -> Json:
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Json] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.issues.append(
+                        SpecIssue(
+                            self.file, *self._pos(key_node), dotted(path), "keys must be strings"
+                        )
+                    )
+                    continue
+                key = str(key_node.value)
+                child = (*path, key)
+                if key in out:
+                    self.issues.append(
+                        SpecIssue(self.file, *self._pos(key_node), dotted(child), "duplicate key")
+                    )
+                    continue
+                self.marks[child] = self._loc(key_node)
+                out[key] = self.build(value_node, child)
+            return out
+        items = []
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                self.marks[child] = self._loc(item)
+                items.append(self.build(item, child))
+        return items
+
+    @staticmethod
+    def _pos(node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,376 @@
+"""The `targets:` part of a spec: URL, auth, matching, safety, mappings, scope, quirks."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reconciler.core import attributes as A
+from reconciler.core.config import Auth, Target
+from reconciler.core.mapping import AttrMapping, compile_one, targets_for
+from reconciler.core.model import Json, Kind, Location
+from reconciler.core.scope import Filter, check_filter
+from reconciler.expressions.parser import caret, line_col
+from reconciler.spec.checks import CheckBase
+from reconciler.spec.source import PathKey
+
+AUTH_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "none": (),
+    "bearer": ("token_env",),
+    "basic": ("username_env", "password_env"),
+    "oauth2_client_credentials": ("token_url", "client_id_env", "client_secret_env"),
+}
+AUTH_OPTIONAL: Mapping[str, tuple[str, ...]] = {"oauth2_client_credentials": ("scope",)}
+TARGET_KEYS = (
+    "url",
+    "auth",
+    "matching",
+    "deprovision",
+    "prune",
+    "guards",
+    "scope",
+    "mappings",
+    "page_size",
+    "concurrency",
+    "timeout_seconds",
+    "membership_chunk",
+    "protected",
+    "ownership",
+    "ca_bundle",
+    "allow_http",
+    "max_rps",
+    "out_of_scope",
+    "quirks",
+    "extensions",
+    "nested_groups",
+)
+# An extension alias names a key users write attributes under; it must not shadow SCIM's.
+ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# What a `quirks:` block can force, and the values each takes ("auto" is the default:
+# follow the ServiceProviderConfig and learn from refusals during the run).
+QUIRKS: Mapping[str, tuple[str, ...]] = {
+    "patch": ("auto", "never"),  # never: every update is a GET-merge-PUT
+    "etag": ("auto", "never"),  # never: no If-Match, whatever the target claims
+    "member_removal": ("auto", "filter", "value"),  # PATCH remove dialect to use
+    "members_on_create": ("auto", "never"),  # never: add members after the group POST
+    "filter": ("auto", "never"),  # never: lookups read the full listing
+    "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
+}
+
+
+class TargetRules(CheckBase):
+    def target(self, path: PathKey, name: str, body: Json) -> None:
+        if not isinstance(body, dict):
+            self.error(path, "expected a mapping")
+            return
+        before = len(self.issues)
+        for key in body:
+            if key not in TARGET_KEYS:
+                self.unknown(path, key, TARGET_KEYS, "target setting")
+        url = body.get("url")
+        if url is None:
+            self.error(path, "missing 'url'")
+        elif self.string((*path, "url"), url, nullable=False):
+            allow_http = body.get("allow_http", False)
+            if not isinstance(allow_http, bool):
+                self.error((*path, "allow_http"), "expected true or false")
+            self._check_url((*path, "url"), url, allow_http is True)
+        ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
+        max_rps = body.get("max_rps")
+        if max_rps is not None and (
+            isinstance(max_rps, bool) or not isinstance(max_rps, int | float) or max_rps <= 0
+        ):
+            self.error((*path, "max_rps"), f"expected a positive number, got {max_rps!r}")
+        auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}))
+        user_matching, group_matching = self.matchings((*path, "matching"), body.get("matching"))
+        deprovision = self.choice(
+            (*path, "deprovision"), body.get("deprovision", "disable"), ("disable", "delete")
+        )
+        prune = self.choice((*path, "prune"), body.get("prune", "none"), ("none", "owned", "all"))
+        protected = self.patterns((*path, "protected"), body.get("protected", []))
+        prefix = self.ownership((*path, "ownership"), body.get("ownership"))
+        if prune == "owned" and not prefix:
+            self.error(
+                (*path, "prune"),
+                "prune: owned needs ownership: {external_id_prefix: ...} to recognise objects",
+            )
+        user_mappings, group_mappings = self.mappings((*path, "mappings"), body.get("mappings"))
+        scope = self.scope((*path, "scope"), body.get("scope"))
+        out_of_scope = self.choice(
+            (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
+        )
+        quirks = self.quirks((*path, "quirks"), body.get("quirks"))
+        extensions = self.extensions((*path, "extensions"), body.get("extensions"))
+        nested_groups = self.choice(
+            (*path, "nested_groups"), body.get("nested_groups", "flatten"), ("flatten", "native")
+        )
+        guards = body.get("guards") or {}
+        self.guards((*path, "guards"), guards)
+        page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
+        concurrency = self.integer((*path, "concurrency"), body.get("concurrency", 8), 1, 64)
+        chunk = self.integer(
+            (*path, "membership_chunk"), body.get("membership_chunk", 100), 1, 10_000
+        )
+        timeout = body.get("timeout_seconds", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            self.error((*path, "timeout_seconds"), f"expected a positive number, got {timeout!r}")
+        if name in self.targets:
+            first = self.targets[name].location
+            self.error(path, f"target '{name}' is already defined at {first}")
+            return
+        if len(self.issues) != before:
+            return
+        self.targets[name] = Target(
+            name=name,
+            url=str(url).rstrip("/"),
+            auth=auth,
+            user_matching=user_matching,
+            group_matching=group_matching,
+            deprovision=deprovision or "disable",
+            prune=prune or "none",
+            page_size=page_size or 500,
+            concurrency=concurrency or 8,
+            timeout_seconds=float(timeout),
+            membership_chunk=chunk or 100,
+            max_deletes=guards.get("max_deletes") if isinstance(guards, dict) else None,
+            max_delete_percent=(
+                guards.get("max_delete_percent") if isinstance(guards, dict) else None
+            ),
+            protected=protected,
+            ownership_prefix=prefix,
+            ca_bundle=ca_bundle,
+            user_mappings=user_mappings,
+            group_mappings=group_mappings,
+            scope=scope,
+            out_of_scope=out_of_scope or "skip",
+            quirks=quirks,
+            extensions=extensions,
+            nested_groups=nested_groups or "flatten",
+            max_rps=float(max_rps) if max_rps else None,
+            location=self.loc(path),
+        )
+
+    def patterns(self, path: PathKey, value: Json) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.error(path, "expected a list of userName / displayName patterns (* and ? allowed)")
+            return ()
+        return tuple(v for i, v in enumerate(value) if self.string((*path, i), v, nullable=False))
+
+    def ownership(self, path: PathKey, value: Json) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.error(path, "expected {external_id_prefix: PREFIX}")
+            return None
+        for key in value:
+            if key != "external_id_prefix":
+                self.unknown(path, key, ("external_id_prefix",), "ownership setting")
+        prefix = value.get("external_id_prefix")
+        if not isinstance(prefix, str) or not prefix:
+            self.error((*path, "external_id_prefix"), "expected a non-empty string")
+            return None
+        return prefix
+
+    def mappings(
+        self, path: PathKey, value: Json
+    ) -> tuple[tuple[AttrMapping, ...], tuple[AttrMapping, ...]]:
+        """`mappings: {user: {TARGET_ATTR: {source|constant|expression, apply, default}}}`."""
+        out: dict[str, list[AttrMapping]] = {"user": [], "group": []}
+        if value in (None, {}):
+            return (), ()
+        if not isinstance(value, dict):
+            self.error(path, "expected {user: {...}, group: {...}}")
+            return (), ()
+        for kind_name, entries in value.items():
+            if kind_name not in out:
+                self.unknown(path, kind_name, ("user", "group"), "mapping kind")
+                continue
+            if not isinstance(entries, dict):
+                self.error((*path, kind_name), "expected a mapping of target attributes")
+                continue
+            allowed = targets_for(Kind(kind_name))
+            for attr, raw in entries.items():
+                apath = (*path, kind_name, attr)
+                if attr not in allowed:
+                    self.unknown((*path, kind_name), attr, sorted(allowed), "mapping target")
+                    continue
+                mapping, problems = compile_one(attr, raw)
+                for sub, message, offset in problems:
+                    self._mapping_issue(apath, raw, sub, message, offset)
+                if mapping is not None:
+                    out[kind_name].append(mapping)
+        return tuple(out["user"]), tuple(out["group"])
+
+    def _mapping_issue(self, path: PathKey, raw: Json, sub: str, message: str, offset: int) -> None:
+        if offset < 0 or self._src is None:
+            self.error((*path, sub) if sub else path, message)
+            return
+        # Point at the character: the expression's own line and column in the file.
+        text = raw if isinstance(raw, str) else raw.get("expression", "")
+        at = path if isinstance(raw, str) else (*path, "expression")
+        start = self._src.texts.get(at) or self.loc(at)
+        line, col = line_col(text, offset)
+        where = Location(
+            start.file, start.line + line - 1, (start.col if line == 1 else 1) + col - 1
+        )
+        self.error(at, f"{message}\n{caret(text, offset)}", loc=where)
+
+    def extensions(self, path: PathKey, value: Json) -> dict[str, str]:
+        """`extensions: {acme: urn:...:User}`: users write `acme: {costCode: ...}`."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping of alias to schema URN")
+            return {}
+        out: dict[str, str] = {}
+        taken = {
+            *A.USER_SIMPLE,
+            "name",
+            "enterprise",
+            *A.USER_MULTI,
+            "custom",
+            "deprovision",
+            "state",
+        }
+        for alias, urn in value.items():
+            if not ALIAS.match(alias) or alias in taken or alias in A.READ_ONLY:
+                self.error((*path, alias), f"'{alias}' cannot be an extension alias")
+            elif not isinstance(urn, str) or not urn.startswith("urn:") or urn.count(":") < 3:
+                self.error((*path, alias), f"expected a schema URN, got {urn!r}")
+            else:
+                out[alias] = urn
+        return out
+
+    def quirks(self, path: PathKey, value: Json) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping such as {patch: never}")
+            return {}
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            if key not in QUIRKS:
+                self.unknown(path, key, tuple(QUIRKS), "quirk")
+            elif (chosen := self.choice((*path, key), item, QUIRKS[key])) is not None:
+                out[key] = chosen
+        return out
+
+    def scope(self, path: PathKey, value: Json) -> Filter | None:
+        if value in (None, []):
+            return None
+        for index, message in check_filter(value):
+            self.error((*path, *index), message)
+        try:
+            return Filter.from_raw(value)
+        except ValueError:
+            return None
+
+    def matchings(self, path: PathKey, value: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        user: tuple[str, ...] = ("userName",)
+        group: tuple[str, ...] = ("displayName",)
+        if value is None:
+            return user, group
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping with 'user' and 'group'")
+            return user, group
+        for key in value:
+            if key not in ("user", "group"):
+                self.unknown(path, key, ("user", "group"), "matching kind")
+        if "user" in value:
+            user = self.matching((*path, "user"), value["user"], A.USER_MATCHABLE)
+        if "group" in value:
+            group = self.matching((*path, "group"), value["group"], A.GROUP_MATCHABLE)
+        return user, group
+
+    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.error(path, f"expected an http(s) URL, got {url!r}")
+        elif parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
+            self.error(
+                path,
+                "https is required except for loopback addresses "
+                "(allow_http: true overrides this, sending tokens in clear text)",
+            )
+
+    def ca_bundle(self, path: PathKey, value: Json) -> str | None:
+        """A PEM file of CA certificates, relative to the spec file that names it."""
+        if value is None or not self.string(path, value, nullable=False):
+            return None
+        where = Path(self.loc(path).file).parent / str(value)
+        if not where.is_file():
+            self.error(path, f"CA bundle {value!r} not found (looked for {where.as_posix()})")
+            return None
+        return where.as_posix()
+
+    def auth(self, path: PathKey, body: Json) -> Auth:
+        if not isinstance(body, dict):
+            self.error(path, "expected a mapping such as {type: bearer, token_env: NAME}")
+            return Auth()
+        kind = self.choice((*path, "type"), body.get("type"), tuple(AUTH_FIELDS))
+        if kind is None:
+            return Auth()
+        required = AUTH_FIELDS[kind]
+        allowed = ("type", *required, *AUTH_OPTIONAL.get(kind, ()))
+        for key, value in body.items():
+            if key not in allowed:
+                if key in ("token", "password", "client_secret", "username", "client_id"):
+                    self.error(
+                        (*path, key),
+                        "secrets are never written in specs (secrets come from environment "
+                        f"variables: use {key}_env)",
+                    )
+                else:
+                    self.unknown(path, key, allowed, f"{kind} auth setting")
+            elif key != "type":
+                self.string((*path, key), value, nullable=False)
+        for key in required:
+            if key not in body:
+                self.error(path, f"{kind} auth needs '{key}'")
+        fields = {k: v for k, v in body.items() if k in allowed and k != "type"}
+        return Auth(type=kind, **{k: str(v) for k, v in fields.items()})
+
+    def matching(self, path: PathKey, value: Json, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            self.error(path, "expected a non-empty list of attributes in precedence order")
+            return ()
+        out: list[str] = []
+        for index, attr in enumerate(value):
+            if attr not in allowed:
+                self.error(
+                    (*path, index), f"cannot match on {attr!r} (supported: {', '.join(allowed)})"
+                )
+            elif attr in out:
+                self.error((*path, index), f"{attr!r} is listed twice")
+            else:
+                out.append(attr)
+        return tuple(out)
+
+    def guards(self, path: PathKey, body: Json) -> None:
+        if not isinstance(body, dict):
+            self.error(path, "expected a mapping")
+            return
+        for key, value in body.items():
+            if key == "max_deletes":
+                self.integer((*path, key), value, 0, 10_000_000)
+            elif key == "max_delete_percent":
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not 0 <= value <= 100
+                ):
+                    self.error((*path, key), f"expected a number from 0 to 100, got {value!r}")
+            else:
+                self.unknown(path, key, ("max_deletes", "max_delete_percent"), "guard")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
