@@ -25,7 +25,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import Observed, Resource
 from reconciler.core.plan import Plan, make_plan
 from reconciler.report import render
-from reconciler.scim.applier import Applier, ApplyResult
+from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.spec.load import load_spec
 
 # reconciler/run.py calls these through its module globals; wrapping them there times each

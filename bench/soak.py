@@ -27,7 +27,7 @@ import yaml
 from reconciler import logs
 from reconciler.errors import ScimrecError
 from reconciler.run import prepare
-from reconciler.scim.applier import Applier
+from reconciler.scim.apply.runner import Applier
 from reconciler.scim.sandbox import Sandbox
 
 TOKEN = "soak-bench-token"

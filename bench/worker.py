@@ -24,7 +24,7 @@ import measure
 import scimrec_steps
 from transport import Counting, pooled, stack
 
-from reconciler.scim.applier import ApplyResult
+from reconciler.scim.apply.runner import ApplyResult
 
 Result = dict[str, Any]
 

@@ -19,7 +19,8 @@ from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.observe import observe, test_connection
+from reconciler.scim.connection import test_connection
+from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.spec.load import load_spec
 

@@ -17,7 +17,8 @@ import pytest
 
 from reconciler.core.config import Auth
 from reconciler.core.config import Target as Config
-from reconciler.doctor.checks import Report, report_text, run_doctor
+from reconciler.doctor.report import Report, report_text
+from reconciler.doctor.run import run_doctor
 from reconciler.scim.client import RetryPolicy, ScimClient
 from tests.conftest import TOKEN_ENV, Target
 from tests.fakescim import BASE_URL, FakeScim, Seen

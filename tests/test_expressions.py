@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.expressions.parser import (
-    SKIP,
+from reconciler.expressions.evaluation import SKIP, evaluate
+from reconciler.expressions.parser import parse
+from reconciler.expressions.syntax import (
     Attribute,
     Call,
     Compare,
@@ -20,9 +21,7 @@ from reconciler.expressions.parser import (
     Literal,
     Omitted,
     caret,
-    evaluate,
     line_col,
-    parse,
     references,
 )
 
@@ -905,7 +904,7 @@ DOTNET_PATTERNS: list[tuple[str, str, str, str | None]] = [
     ids=[p[0] for p in DOTNET_PATTERNS],
 )
 def test_dotnet_regex_syntax(pattern: str, text: str, found: str | None) -> None:
-    from reconciler.expressions.dotnet import dotnet_regex
+    from reconciler.expressions.dotnet_text import dotnet_regex
 
     match = dotnet_regex(pattern).search(text)
     assert (match.group(0) if match else None) == found
@@ -957,7 +956,7 @@ def test_dotnet_date_formats(value: str, in_format: str, out_format: str, expect
 
 
 def test_the_calendar_agrees_with_python_datetime() -> None:
-    from reconciler.expressions.dotnet import Moment, format_moment
+    from reconciler.expressions.dotnet_dates import Moment, format_moment
 
     day = datetime(1, 1, 1, 13, 5, 9, tzinfo=UTC)
     while day.year < 9999:

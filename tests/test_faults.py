@@ -28,10 +28,10 @@ from reconciler.core.model import Capabilities
 from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError, TargetError
 from reconciler.run import Prepared, prepare
-from reconciler.scim.applier import Applier, ApplyResult
+from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.client import RetryPolicy, ScimClient, _retry_after
+from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.observe import find
-from reconciler.scim.observe import test_connection as connect
 from reconciler.scim.paging import read_all
 from tests.fakescim import BASE_URL, ENTERPRISE_URN, FakeScim, Seen
 

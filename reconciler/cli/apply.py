@@ -30,7 +30,7 @@ from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
 from reconciler.run import connect, pick_target, prepare
-from reconciler.scim.applier import Applier
+from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress, make_progress
 from reconciler.scim.redact import scrub

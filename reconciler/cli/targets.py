@@ -19,8 +19,9 @@ from reconciler.cli.base import (
     specs_argument,
     target_option,
 )
-from reconciler.doctor.checks import default_name, report_text, run_doctor
 from reconciler.doctor.importer import import_documents
+from reconciler.doctor.report import report_text
+from reconciler.doctor.run import default_name, run_doctor
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
 from reconciler.run import connect, pick_target

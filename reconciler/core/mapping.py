@@ -14,8 +14,10 @@ from typing import Any
 
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Json, Kind
-from reconciler.expressions.dotnet import Clock
-from reconciler.expressions.parser import SKIP, Expr, ExpressionError, evaluate, parse, references
+from reconciler.expressions.dotnet_dates import Clock
+from reconciler.expressions.evaluation import SKIP, evaluate
+from reconciler.expressions.parser import parse
+from reconciler.expressions.syntax import Expr, ExpressionError, references
 
 USER_TARGETS = frozenset(
     {*A.USER_SIMPLE, *(f"name.{p}" for p in A.NAME_PARTS)}

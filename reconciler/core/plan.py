@@ -25,7 +25,7 @@ from reconciler.core.match import Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Location, Observed
 from reconciler.core.prune import prune_changes, spare_protected
 from reconciler.core.targetview import TargetView, target_view
-from reconciler.expressions.dotnet import Clock
+from reconciler.expressions.dotnet_dates import Clock
 
 FORMAT_VERSION = 1
 # The plan's vocabulary lives in changes.py; it is re-exported here, where people look.

@@ -1,4 +1,5 @@
-"""Entra-style scoping filters: which source objects are in scope for a target, and why.
+"""Step 3, `scope`: Entra-style scoping filters decide which source objects are in scope for
+a target, and why (`state: absent` and `out_of_scope` are applied in core/plan.py).
 
 A filter is a list of clause groups: OR between groups, AND inside a group; an empty filter puts
 everything in scope. Operators mean what Microsoft's "Scoping users or groups to be provisioned
@@ -29,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.expressions.dotnet import dotnet_regex
-from reconciler.expressions.parser import attribute_value
+from reconciler.expressions.dotnet_text import dotnet_regex
+from reconciler.expressions.evaluation import attribute_value
 
 OPERATORS = (
     "EQUALS",

@@ -14,8 +14,8 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.mapping import Mapped, apply_mappings, source_view
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.core.scope import in_scope
-from reconciler.expressions.dotnet import Clock
-from reconciler.expressions.parser import ExpressionError
+from reconciler.expressions.dotnet_dates import Clock
+from reconciler.expressions.syntax import ExpressionError
 
 
 @dataclass(frozen=True)

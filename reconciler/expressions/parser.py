@@ -1,4 +1,4 @@
-"""Entra ID's attribute-mapping expressions: parse, check and evaluate them, purely.
+"""Parsing Entra's mapping expressions into a syntax tree, checking each call as it is read.
 
 Syntax (Microsoft's "Reference for writing expressions for attribute mappings"): function calls
 `Name(arg, …)` with case-sensitive names, `[attribute]` references (names may contain dots:
@@ -8,115 +8,26 @@ examples also use whole numbers (`Left([x], 3)`, `DateAdd("d", -10, …)`), VB h
 (`BitAnd(&HF, &HF7)`), InStr's bare `vbTextCompare`/`vbBinaryCompare`, and one comparison
 (`=`, `<>`, `>`, `>=`, `<`, `<=`) as an argument (`IIF([country]="USA", …)`); so does this parser.
 
-Evaluation is pure: the clock (`now`) and the GUID source are injected, and SelectUniqueValue
-asks an optional injected `is_unique`. The function semantics live in `reconciler.functions`.
+The tree is in `syntax`, evaluation in `evaluation`, the function semantics in `functions`.
 """
 
 from __future__ import annotations
 
 import difflib
-import enum
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeAlias
 
-from reconciler.errors import ScimrecError
-from reconciler.expressions.dotnet import Clock, Moment, Rejected
-from reconciler.expressions.functions import (
-    CONSTANTS,
-    FUNCTIONS,
-    UNSUPPORTED,
-    Args,
-    Context,
-    SkipFlow,
-    compare,
-    export,
+from reconciler.expressions.functions import CONSTANTS, FUNCTIONS, UNSUPPORTED
+from reconciler.expressions.syntax import (
+    Attribute,
+    Call,
+    Compare,
+    Expr,
+    ExpressionError,
+    Literal,
+    Omitted,
+    walk,
 )
 
-__all__ = [
-    "SKIP",
-    "Attribute",
-    "Call",
-    "Compare",
-    "Expr",
-    "ExpressionError",
-    "Literal",
-    "Omitted",
-    "attribute_value",
-    "caret",
-    "evaluate",
-    "line_col",
-    "parse",
-    "references",
-]
-
-
-class ExpressionError(ScimrecError):
-    """A syntax error, an unknown function, a wrong argument count, or a failed evaluation.
-
-    `offset` is the 0-based character position in the expression text it is about.
-    """
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
-
-
-class Skip(enum.Enum):
-    SKIP = "SKIP"
-
-    def __repr__(self) -> str:
-        return "SKIP"
-
-
-# IgnoreFlowIfNullOrEmpty found nothing: the mapping is dropped from the flow, the target
-# attribute is neither written nor compared.
-SKIP = Skip.SKIP
-
-
-# -- the syntax tree ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Literal:
-    """A "string" constant, a whole number, or a named constant such as vbTextCompare."""
-
-    value: str | int
-    offset: int
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """`[name]`: the source attribute of that name, exactly as written between the brackets."""
-
-    name: str
-    offset: int
-
-
-@dataclass(frozen=True)
-class Omitted:
-    """An argument left empty, as in `Switch([Active], , "1", "True")`."""
-
-    offset: int
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    args: tuple[Expr, ...]
-    offset: int
-
-
-@dataclass(frozen=True)
-class Compare:
-    op: str
-    left: Expr
-    right: Expr
-    offset: int  # of the operator
-
-
-Expr: TypeAlias = Literal | Attribute | Omitted | Call | Compare
+__all__ = ["parse"]
 
 _OPERATORS = ("<>", "<=", ">=", "=", "<", ">")  # two-character operators first
 
@@ -322,102 +233,9 @@ def _check_call(call: Call) -> None:
 
 def _check_nesting(expr: Expr) -> None:
     # Microsoft: SelectUniqueValue "must be at the top-level and can't be nested".
-    for node in _walk(expr):
+    for node in walk(expr):
         if isinstance(node, Call) and node.name == "SelectUniqueValue" and node is not expr:
             raise ExpressionError(
                 "SelectUniqueValue must be the outermost function: it cannot be nested",
                 node.offset,
             )
-
-
-def _walk(expr: Expr) -> Iterator[Expr]:
-    yield expr
-    if isinstance(expr, Call):
-        for arg in expr.args:
-            yield from _walk(arg)
-    elif isinstance(expr, Compare):
-        yield from _walk(expr.left)
-        yield from _walk(expr.right)
-
-
-def references(expr: Expr) -> set[str]:
-    """The attribute names the expression reads, as written between the brackets."""
-    return {node.name for node in _walk(expr) if isinstance(node, Attribute)}
-
-
-# -- error display --------------------------------------------------------------------------------
-
-
-def line_col(text: str, offset: int) -> tuple[int, int]:
-    """The 1-based (line, column) of `offset` in a possibly multi-line expression."""
-    before = text[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
-
-
-def caret(text: str, offset: int) -> str:
-    """Two lines: the expression's line holding `offset`, and a ^ under that character."""
-    line_no, col = line_col(text, offset)
-    line = text.split("\n")[line_no - 1]
-    # Tabs stay tabs, so the caret lines up however wide the terminal draws them.
-    pad = "".join(c if c == "\t" else " " for c in line[: col - 1])
-    return f"{line}\n{pad}^"
-
-
-# -- evaluation -----------------------------------------------------------------------------------
-
-
-def attribute_value(source: Mapping[str, Any], name: str) -> Any:
-    """The value of `[name]`: the key as written, else a walk of dotted parts; None if absent."""
-    if name in source:
-        return source[name]
-    value: Any = source
-    for part in name.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def evaluate(
-    expr: Expr,
-    source: Mapping[str, Any],
-    now: Clock,
-    new_guid: Callable[[], str],
-    is_unique: Callable[[str], bool] | None = None,
-) -> Any:
-    """The expression's value for one source object, or SKIP (IgnoreFlowIfNullOrEmpty).
-
-    `source` maps attribute names to str, bool, int, list (multi-valued) or None (missing).
-    `now` is the clock Now() reads (a `datetime`; naive means UTC), `new_guid` what Guid()
-    returns, `is_unique` what SelectUniqueValue asks (None: the first non-empty candidate wins).
-    A date result is written as Microsoft documents it: "M/d/yyyy h:mm:ss tt", in UTC.
-    """
-    ctx = Context(Moment.from_clock(now), new_guid, is_unique)
-    try:
-        return export(_eval(expr, source, ctx))
-    except SkipFlow:
-        return SKIP
-
-
-def _eval(expr: Expr, source: Mapping[str, Any], ctx: Context) -> Any:
-    if isinstance(expr, Literal):
-        return expr.value
-    if isinstance(expr, Attribute):
-        return attribute_value(source, expr.name)
-    if isinstance(expr, Omitted):
-        return None
-    if isinstance(expr, Compare):
-        left, right = _eval(expr.left, source, ctx), _eval(expr.right, source, ctx)
-        try:
-            return compare(expr.op, left, right)
-        except Rejected as exc:
-            raise ExpressionError(f"{expr.op}: {exc}", expr.offset) from None
-    thunks = [None if isinstance(arg, Omitted) else _thunk(arg, source, ctx) for arg in expr.args]
-    try:
-        return FUNCTIONS[expr.name].impl(Args(thunks), ctx)
-    except Rejected as exc:
-        raise ExpressionError(f"{expr.name}: {exc}", expr.offset) from None
-
-
-def _thunk(arg: Expr, source: Mapping[str, Any], ctx: Context) -> Callable[[], Any]:
-    return lambda: _eval(arg, source, ctx)

@@ -13,7 +13,7 @@ from reconciler.core.config import Auth, Target
 from reconciler.core.mapping import AttrMapping, compile_one, targets_for
 from reconciler.core.model import Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
-from reconciler.expressions.parser import caret, line_col
+from reconciler.expressions.syntax import caret, line_col
 from reconciler.spec.checks import CheckBase
 from reconciler.spec.source import PathKey
 

@@ -1,0 +1,216 @@
+"""The doctor's temporary user and group: their names, their creation, and their removal
+afterwards (always, even when a probe fails or is interrupted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from reconciler.core import attributes as A
+from reconciler.core.match import normalise
+from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
+from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
+from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
+from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.observe import find
+from reconciler.scim.paging import read_all
+
+DOMAIN = "invalid.example"  # RFC 2606: no mailbox can ever live there
+PREFIX = "scimrec-doctor-"
+
+
+def member_ids(body: dict[str, Json]) -> list[str]:
+    members = body.get("members")
+    if not isinstance(members, list):
+        return []
+    return [str(m.get("value")) for m in members if isinstance(m, dict)]
+
+
+def stem_of(new_name: Callable[[], str]) -> str:
+    name = new_name()
+    return name if name.startswith(PREFIX) else f"{PREFIX}{name}"
+
+
+@dataclass
+class Scratch:
+    """The temporary objects of one doctor run; every one is deleted by `cleanup`."""
+
+    client: ScimClient
+    stem: str
+    page_size: int
+    user: dict[str, Json] = field(default_factory=dict)
+    group: dict[str, Json] = field(default_factory=dict)
+    created: list[tuple[str, str]] = field(default_factory=list)  # (endpoint, id)
+    unknown: list[tuple[str, str, str]] = field(default_factory=list)  # (endpoint, attr, value)
+    findings: list[Finding] = field(default_factory=list)
+    works: dict[str, bool] = field(default_factory=dict)  # what the probes found usable
+
+    @property
+    def user_name(self) -> str:
+        return f"{self.stem}@{DOMAIN}"
+
+    def post(self, endpoint: str, body: dict[str, Json], key: str) -> Reply:
+        """Create an object and remember it for cleanup, even when its id is not known."""
+        try:
+            reply = self.client.create(endpoint, body)
+        except ScimHTTPError as exc:
+            if exc.status == 0 or exc.status >= 500:  # it may exist anyway
+                self.unknown.append((endpoint, key, str(body[key])))
+            raise
+        rid = created_id(reply)
+        if rid:
+            self.created.append((endpoint, rid))
+        else:
+            self.unknown.append((endpoint, key, str(body[key])))
+        return reply
+
+    def id_of(self, reply: Reply, endpoint: str, key: str, value: str) -> str | None:
+        """The id of a created object: from the answer, else looked up as scimrec would."""
+        rid = created_id(reply)
+        if rid is None:
+            found = find(self.client, endpoint, key, value, self.page_size)
+            rid = found[0].id if len(found) == 1 else None
+            if rid is not None:
+                self.created.append((endpoint, rid))
+        return rid
+
+    def discard(self, endpoint: str, rid: str) -> None:
+        """Delete one temporary object now (a duplicate the target should have refused)."""
+        self.client.delete(f"{endpoint}/{rid}", None)
+        self.created.remove((endpoint, rid))
+
+    def cleanup(self) -> Finding:
+        gone: list[str] = []
+        problems: list[str] = []
+        # Groups first, so no group is left pointing at a deleted user.
+        order = sorted(reversed(self.created), key=lambda c: c[0] != "/Groups")
+        for endpoint, rid in dict.fromkeys(order):
+            self._delete(endpoint, rid, gone, problems)
+        tried = {*gone, *(p.split(" ")[0] for p in problems)}
+        for endpoint, attr, value in self.unknown:
+            try:
+                listing = read_all(self.client, endpoint, self.page_size)
+            except ScimrecError as exc:
+                problems.append(f"cannot list {endpoint} to find {value} ({failure(exc)})")
+                continue
+            for resource in listing.resources:
+                have = A.read(resource.body, attr)
+                same = isinstance(have, str) and normalise(attr, have) == normalise(attr, value)
+                if same and f"{endpoint}/{resource.id}" not in tried:
+                    self._delete(endpoint, resource.id, gone, problems)
+        if problems:
+            return Finding(
+                "cleanup",
+                "temporary objects",
+                FAIL,
+                f"could not delete {', '.join(problems)}",
+                "delete these objects by hand; their names start with " + PREFIX,
+            )
+        return Finding(
+            "cleanup",
+            "temporary objects",
+            OK,
+            f"deleted {len(gone)} temporary object(s): {', '.join(gone) or 'none'}",
+            "the target holds nothing the doctor created",
+        )
+
+    def _delete(self, endpoint: str, rid: str, gone: list[str], problems: list[str]) -> None:
+        where = f"{endpoint}/{rid}"
+        try:
+            self.client.delete(where, None)
+        except ScimHTTPError as exc:
+            if exc.status != 404:
+                problems.append(f"{where} ({failure(exc)})")
+                return
+        except ScimrecError as exc:
+            problems.append(f"{where} ({failure(exc)})")
+            return
+        gone.append(where)
+
+
+@contextmanager
+def scratch_objects(client: ScimClient, stem: str, page_size: int) -> Iterator[Scratch]:
+    """A temporary user and group (created by the caller), deleted whatever happens."""
+    scratch = Scratch(client, stem, page_size)
+    try:
+        yield scratch
+    finally:
+        scratch.findings.append(scratch.cleanup())
+
+
+def created_id(reply: Reply) -> str | None:
+    rid = body_of(reply).get("id")
+    if rid not in (None, ""):
+        return str(rid)
+    location = reply.headers.get("location", "").rstrip("/")
+    return location.rsplit("/", 1)[-1] if location else None
+
+
+# -- creating the temporary objects ------------------------------------------------------
+
+
+def create_user(s: Scratch) -> None:
+    """POST the temporary user; notes how the target answers a create (RFC 7644 §3.3)."""
+    body: dict[str, Json] = {
+        "schemas": [USER_SCHEMA],
+        "userName": s.user_name,
+        "externalId": s.stem,
+        "name": {"givenName": "Doctor", "familyName": "Probe"},
+        "displayName": "scimrec doctor probe",
+        "emails": [{"value": s.user_name, "type": "work", "primary": True}],
+        "active": True,
+    }
+    reply = s.post("/Users", body, "userName")
+    rid = s.id_of(reply, "/Users", "userName", s.user_name)
+    location = reply.headers.get("location", "")
+    has_body = bool(body_of(reply).get("id"))
+    shape = "the resource" if has_body else "no body"
+    action = "scimrec takes the new id from the body, else from Location, else looks it up"
+    if rid is None:
+        seen = f"{reply.status} with neither a body nor a Location, and no user to be found"
+        s.findings.append(Finding("create", "POST /Users", FAIL, seen, action))
+        return
+    if location and not location.rstrip("/").endswith(f"/{rid}"):
+        status, seen = WARN, f"{reply.status} with {shape}; Location {location} does not end in id"
+    elif has_body and location:
+        status, seen = OK, f"{reply.status} with the resource and a Location ending in its id"
+    else:
+        status = WARN
+        seen = f"{reply.status} with {shape} and {'a' if location else 'no'} Location header"
+    s.findings.append(Finding("create", "POST /Users", status, seen, action))
+    s.user = {**body_of(s.client.get(f"/Users/{rid}")), "id": rid}
+
+
+def create_group(s: Scratch) -> None:
+    """POST the temporary group with the temporary user as member: are members honoured?"""
+    uid = str(s.user["id"])
+    body: dict[str, Json] = {"schemas": [GROUP_SCHEMA], "displayName": s.stem}
+    check = "members on POST"
+    refused: Finding | None = None
+    try:
+        reply = s.post("/Groups", {**body, "members": [{"value": uid}]}, "displayName")
+    except ScimHTTPError as exc:
+        if not 400 <= exc.status < 500 or exc.status == 409:
+            raise
+        reply = s.post("/Groups", body, "displayName")
+        seen = f"a group POST with members is refused ({failure(exc)}); without members it works"
+        action = (
+            "scimrec sends the first members with the create, so creating a group with "
+            "members fails here: create it empty, then add members"
+        )
+        refused = Finding("groups", check, FAIL, seen, action)
+    gid = s.id_of(reply, "/Groups", "displayName", s.stem)
+    if gid is None:
+        raise ScimProtocolError("the group create answered no id, and the group cannot be found")
+    s.group = {**body_of(s.client.get(f"/Groups/{gid}")), "id": gid}
+    if refused is not None:
+        s.findings.append(refused)
+    elif uid in member_ids(s.group):
+        action = "scimrec sends the first members with the create"
+        s.findings.append(Finding("groups", check, OK, "group POST keeps its members", action))
+    else:
+        seen = "group POST ignores members (the new group has none)"
+        action = "scimrec adds, with PATCH, every member the create's answer does not show"
+        s.findings.append(Finding("groups", check, WARN, seen, action))

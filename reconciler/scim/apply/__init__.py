@@ -1,0 +1,1 @@
+"""Step 5 on apply: performs a plan's changes on the target, phase by phase, and nothing else."""

@@ -1,0 +1,152 @@
+"""Runs a plan's phases in order (users, groups and memberships, deprovisions) with bounded
+concurrency; one failing object never stops the others, and each ends as an `Outcome`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.core.changes import Action, Change, phase
+from reconciler.core.config import Target
+from reconciler.core.model import Capabilities, Kind
+from reconciler.core.plan import Plan
+from reconciler.errors import ScimrecError
+from reconciler.scim.apply.deprovision import delete, deprovision
+from reconciler.scim.apply.groups import write_group, write_nested
+from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.users import manager_waves, set_references, write_user
+from reconciler.scim.client import ScimClient
+from reconciler.scim.progress import Progress
+from reconciler.scim.redact import scrub
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    key: str
+    action: Action
+    ok: bool
+    message: str = ""
+    target_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...]
+    interrupted: bool = False
+    not_attempted: int = 0
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if not o.ok)
+
+    def counts(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action if a is not Action.NOOP}
+        for outcome in self.outcomes:
+            if outcome.ok:
+                counts[outcome.action.value] += 1
+        counts["failed"] = len(self.failed)
+        return counts
+
+
+Work = Callable[[Session, Change], str | None]
+
+
+class Applier:
+    def __init__(
+        self,
+        client: ScimClient,
+        target: Target,
+        caps: Capabilities,
+        log: Any,
+        progress: Progress | None = None,
+    ) -> None:
+        self.session = Session(client, target, caps, log)
+        self.progress = progress or Progress()
+        self.log = log
+        # Set by Ctrl-C: no new change starts, the ones in flight finish.
+        self.stop = threading.Event()
+
+    def run(self, plan: Plan) -> ApplyResult:
+        s = self.session
+        s.look_before_create = not plan.complete_read
+        self.progress.applying(len(plan.changes))
+        for change in plan.changes:
+            if change.kind is Kind.USER and change.target_id is not None:
+                s.ids[change.key] = change.target_id
+        outcomes: list[Outcome] = []
+        planned = len(plan.changes)
+        user_writes = [c for c in plan.changes if phase(c) == 0]
+        # Managers first, in waves, so a report's create already carries its manager's id;
+        # only a cycle of managers is left for a follow-up PATCH.
+        for wave in manager_waves(user_writes):
+            outcomes += self._parallel(wave, write_user)
+        deferred = [c for c in user_writes if c.key in s.unlinked and c.key in s.ids]
+        # A follow-up that sets references only matters to the summary when it fails.
+        outcomes += [o for o in self._parallel(deferred, set_references) if not o.ok]
+        groups = [c for c in plan.changes if phase(c) == 1]
+        outcomes += self._parallel(groups, write_group)
+        nested = [
+            c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
+        ]
+        # Like references, nested groups only matter to the summary when they fail.
+        outcomes += [o for o in self._parallel(nested, write_nested) if not o.ok]
+        outcomes += self._parallel([c for c in plan.changes if phase(c) == 2], delete)
+        outcomes += self._parallel([c for c in plan.changes if phase(c) == 3], deprovision)
+        done = sum(1 for o in outcomes if o.action is not Action.NOOP)
+        return ApplyResult(
+            tuple(outcomes), interrupted=self.stop.is_set(), not_attempted=max(0, planned - done)
+        )
+
+    def _parallel(self, changes: list[Change], work: Work) -> list[Outcome]:
+        """Run one phase with bounded concurrency; Ctrl-C lets in-flight writes finish."""
+        if not changes or self.stop.is_set():
+            return []
+        pool = ThreadPoolExecutor(max_workers=self.session.target.concurrency)
+        futures = [pool.submit(self._one, c, work) for c in changes]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            self.stop.set()
+            for future in futures:
+                future.cancel()
+            self.log.warning(
+                "interrupted",
+                step="action",
+                outcome="stopping",
+                detail="waiting for the requests in flight",
+            )
+            return [f.result() for f in futures if not f.cancelled()]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _one(self, change: Change, work: Work) -> Outcome:
+        try:
+            target_id = work(self.session, change)
+        except (ScimrecError, Failed) as exc:
+            message = scrub(" ".join(str(exc).split()))
+            self.log.error(
+                "failed",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                action=change.action.value,
+                outcome="failed",
+                error=message,
+            )
+            self.progress.applied(ok=False)
+            return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
+        self.log.info(
+            "applied",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            action=change.action.value,
+            outcome="ok",
+            target_id=target_id,
+        )
+        self.progress.applied(ok=True)
+        return Outcome(change.kind, change.key, change.action, True, "", target_id)

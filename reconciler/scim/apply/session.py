@@ -1,0 +1,244 @@
+"""What every phase of an apply shares: the target's learned dialects, the ids of the run,
+and the write primitives (audited writes, PATCH or GET-merge-PUT, look-ups, adoption)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from reconciler.core import attributes as A
+from reconciler.core.changes import Change
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange, equal
+from reconciler.core.model import Capabilities, Json, Kind, Resource
+from reconciler.errors import ScimHTTPError
+from reconciler.scim import writes
+from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.observe import find
+from reconciler.scim.redact import mask_attribute
+
+ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
+# Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
+PATCH_UNSUPPORTED = frozenset({400, 405, 501})
+
+
+class Failed(Exception):
+    """One object's change could not be made; the message says why, on one line."""
+
+
+class Session:
+    """The state of one apply, shared by its phases and their worker threads."""
+
+    def __init__(self, client: ScimClient, target: Target, caps: Capabilities, log: Any) -> None:
+        self.client = client
+        self.target = target
+        self.caps = caps
+        self.log = log
+        self.ids: dict[str, str] = {}
+        self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
+        # Users written before their manager existed: their references follow in a PATCH.
+        self.unlinked: set[str] = set()
+        self.lock = threading.Lock()
+        # Learned during the run: which member-removal dialect the target accepts.
+        quirks = target.quirks
+        self.remove_dialect = "value" if quirks.get("member_removal") == "value" else "filter"
+        self.use_patch = caps.patch and quirks.get("patch") != "never"
+        self.use_etag = caps.etag and quirks.get("etag") != "never"
+        self.members_on_create = quirks.get("members_on_create") != "never"
+        self.value_paths = quirks.get("value_paths") != "never"
+        # After a short read an unseen object may exist: search before each create.
+        self.look_before_create = False
+
+    def known_ids(self) -> Mapping[str, str]:
+        # Reading a dict while another thread inserts is safe in CPython; inserts hold the
+        # lock. No copy: a copy per write would make a large apply quadratic.
+        return self.ids
+
+    def etag(self, change: Change) -> str | None:
+        return change.version if self.use_etag else None
+
+    # -- writes, with their audit log -----------------------------------------------
+
+    def write(
+        self,
+        change: Change,
+        method: str,
+        path: str,
+        send: Callable[[], Reply],
+        attributes: Iterable[AttrChange] = (),
+    ) -> Reply:
+        started = time.perf_counter()
+        status = 0
+        try:
+            reply = send()
+            status = reply.status
+            return reply
+        except ScimHTTPError as exc:
+            status = exc.status
+            raise
+        finally:
+            self.log.info(
+                "write",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                attributes=[
+                    {
+                        "path": a.path,
+                        "before": mask_attribute(a.path, a.before),
+                        "after": mask_attribute(a.path, a.after),
+                    }
+                    for a in attributes
+                ],
+            )
+
+    def patch_or_put(
+        self,
+        change: Change,
+        path: str,
+        attributes: list[AttrChange] | tuple[AttrChange, ...],
+        etag: str | None,
+    ) -> Reply:
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
+        ids = self.known_ids()
+        if self.use_patch and self.value_paths:
+            narrow = writes.patch_operations(attributes, ids, value_paths=True)
+            if narrow != writes.patch_operations(attributes, ids):
+                try:
+                    return self.write(
+                        change, "PATCH", path, sender(self.client, path, narrow, etag), attributes
+                    )
+                except ScimHTTPError as exc:
+                    if not patch_unsupported(exc):
+                        raise
+                    # Value-filter paths are optional in practice: replace whole attributes.
+                    self.value_paths = False
+        if self.use_patch:
+            ops = writes.patch_operations(attributes, ids)
+            try:
+                return self.write(
+                    change, "PATCH", path, sender(self.client, path, ops, etag), attributes
+                )
+            except ScimHTTPError as exc:
+                if not patch_unsupported(exc):
+                    raise
+                self.log.warning(
+                    "patch refused, using PUT",
+                    step="action",
+                    kind=change.kind.value,
+                    key=change.key,
+                    status=exc.status,
+                    detail=exc.detail,
+                )
+        current = self.client.get(path)
+        if not isinstance(current.body, dict):
+            raise Failed(f"GET {path} returned no resource to merge into")
+        body = writes.merged_for_put(current.body, attributes, ids)
+        # The version PATCH and DELETE use too: meta.version, else the ETag header.
+        meta = current.body.get("meta")
+        version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
+            "etag"
+        )
+        version = version if self.use_etag else None
+        return self.write(
+            change, "PUT", path, lambda: self.client.put(path, body, version), attributes
+        )
+
+    # -- creates: look before, adopt after ---------------------------------------------
+
+    def refuse_if_exists(self, change: Change) -> None:
+        if self.look_before_create:
+            found = self.lookup(change)
+            if found is not None:
+                raise Failed(
+                    f"exists on the target (id {found.id}) but was missing from its listing: "
+                    "not created; run plan again"
+                )
+
+    def create_failed(self, change: Change, exc: ScimHTTPError) -> str:
+        """A create that failed or whose outcome is unknown: look before anything else.
+
+        A lost response (timeout, reset) may hide a create that succeeded, and a 409 means
+        the object exists but the import did not see it; either way, resending blindly
+        could make a duplicate, so the target is searched first.
+        """
+        if exc.status not in (0, 409, 502, 504):
+            raise exc
+        found = self.lookup(change)
+        if found is None:
+            if exc.status == 409:
+                raise Failed(
+                    f"{exc}; the target says the object exists, but no single object with "
+                    "its key can be found: check the target for duplicates, then plan again"
+                )
+            raise Failed(f"{exc}; the create may not have happened: run apply again")
+        # Re-match: the object the match step missed (409) or our own lost create is
+        # adopted, and brought to the declared attributes like any matched object.
+        self.log.warning(
+            "create answered by adopting the existing object",
+            step="match",
+            kind=change.kind.value,
+            key=change.key,
+            status=exc.status,
+            target_id=found.id,
+        )
+        ids = self.known_ids()
+        pending = []
+        for attr in change.attributes:
+            want = attr.after if attr.ref is None else (attr.after or ids.get(attr.ref))
+            have = A.read(found.body, attr.path)
+            if want is not None and not equal(attr.path, want, have):
+                pending.append(AttrChange(attr.path, have, want, attr.ref))
+        path = f"{ENDPOINT[change.kind]}/{found.id}"
+        if pending:
+            self.patch_or_put(change, path, pending, found.version if self.use_etag else None)
+        with self.lock:
+            self.ids[change.key] = found.id
+        return found.id
+
+    def created_id(self, change: Change, reply: Reply) -> str:
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if body.get("id"):
+            return str(body["id"])
+        location = reply.headers.get("location", "")
+        if location.rstrip("/"):
+            return location.rstrip("/").rsplit("/", 1)[-1]
+        found = self.lookup(change)
+        if found is None:
+            raise Failed("the target accepted the create but sent neither a body nor a Location")
+        return found.id
+
+    def lookup(self, change: Change) -> Resource | None:
+        endpoint = ENDPOINT[change.kind]
+        attribute = "userName" if change.kind is Kind.USER else "displayName"
+        value = next((a.after for a in change.attributes if a.path == attribute), change.key)
+        found = find(
+            self.client,
+            endpoint,
+            attribute,
+            str(value),
+            self.target.page_size,
+            use_filter=self.target.quirks.get("filter") != "never",
+        )
+        return found[0] if len(found) == 1 else None
+
+
+def sender(
+    client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
+) -> Callable[[], Reply]:
+    return lambda: client.patch(path, ops, etag)
+
+
+def patch_unsupported(exc: ScimHTTPError) -> bool:
+    """A refusal of the PATCH itself (so PUT may work), not of the values it carries."""
+    if exc.status in (405, 501):
+        return True
+    # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
+    # PUT with the same data would fail the same way.
+    return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")

@@ -1,0 +1,85 @@
+"""The user phase of an apply: creates (managers before their reports), updates, and the
+follow-up that sets references a first write could not carry."""
+
+from __future__ import annotations
+
+from reconciler.core.changes import Action, Change
+from reconciler.core.diff import AttrChange
+from reconciler.errors import ScimHTTPError
+from reconciler.scim import writes
+from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+
+
+def write_user(s: Session, change: Change) -> str | None:
+    if change.action is Action.CREATE:
+        return create_user(s, change)
+    return update(s, change, change.attributes)
+
+
+def create_user(s: Session, change: Change) -> str:
+    s.refuse_if_exists(change)
+    ids = s.known_ids()
+    if any(writes.unresolved(a, ids) for a in change.attributes):
+        with s.lock:
+            s.unlinked.add(change.key)
+    body = writes.user_create_body(change.attributes, ids)
+    try:
+        reply = s.write(
+            change, "POST", "/Users", lambda: s.client.create("/Users", body), change.attributes
+        )
+    except ScimHTTPError as exc:
+        return s.create_failed(change, exc)
+    target_id = s.created_id(change, reply)
+    with s.lock:
+        s.ids[change.key] = target_id
+    return target_id
+
+
+def set_references(s: Session, change: Change) -> str | None:
+    """Set the references a first write could not carry (a manager created later)."""
+    refs = [a for a in change.attributes if a.ref is not None and a.after is None]
+    target_id = s.ids[change.key]
+    ids = s.known_ids()
+    missing = [a.ref for a in refs if a.ref not in ids]
+    if missing:
+        raise Failed(f"manager {missing[0]} was not created, so it cannot be set")
+    s.patch_or_put(change, f"/Users/{target_id}", refs, etag=None)
+    return target_id
+
+
+def update(s: Session, change: Change, attributes: tuple[AttrChange, ...]) -> str | None:
+    if change.target_id is None:
+        raise Failed("no target id to update")
+    path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+    ready = [a for a in attributes if not writes.unresolved(a, s.known_ids())]
+    if len(ready) < len(attributes):
+        with s.lock:
+            s.unlinked.add(change.key)
+    if ready:
+        s.patch_or_put(change, path, ready, s.etag(change))
+    return change.target_id
+
+
+def manager_waves(changes: list[Change]) -> list[list[Change]]:
+    """User writes in dependency order: each wave's managers are created by earlier waves.
+
+    A manager cycle cannot be ordered: what is left goes last, and its references are set
+    by the follow-up PATCH once every user of the run exists.
+    """
+    pending = {c.key: c for c in changes}
+    created = {c.key for c in changes if c.action is Action.CREATE}
+    done: set[str] = set()
+    waves: list[list[Change]] = []
+    while pending:
+        wave = [
+            c
+            for c in pending.values()
+            if all(a.ref is None or a.ref not in created or a.ref in done for a in c.attributes)
+        ]
+        if not wave:  # a cycle
+            wave = list(pending.values())
+        waves.append(wave)
+        for change in wave:
+            del pending[change.key]
+            done.add(change.key)
+    return waves
