@@ -13,9 +13,44 @@ import pytest
 import stamina
 import yaml
 
+from reconciler.scim.sandbox import Sandbox
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
 
 TOKEN_ENV = "E2E_SCIM_TOKEN"
+SANDBOX_TOKEN = "sandbox-test-token"
+# Fixtures that start a SCIM server. A test that uses one, directly or through another
+# fixture, lives in tests/e2e/ and carries the e2e marker; no other test does (see
+# pytest_collection_modifyitems, and tests/test_layout.py for servers started by hand).
+SERVER_FIXTURES = frozenset(
+    {
+        "target",
+        "scim2_server",
+        "django_scim",
+        "sandbox",
+        "tls_sandbox",
+        "acme_server",
+        "terminal_specs",
+    }
+)
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests under tests/e2e/ as e2e, and refuse any test on the wrong side."""
+    wrong: list[str] = []
+    for item in items:
+        in_e2e = E2E in Path(str(item.fspath)).resolve().parents
+        starts = bool(SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if in_e2e:
+            item.add_marker(pytest.mark.e2e)
+        if in_e2e != starts:
+            where = "outside tests/e2e/" if starts else "in tests/e2e/ without a server"
+            wrong.append(f"{item.nodeid} ({where})")
+    if wrong:
+        raise pytest.UsageError(
+            "tests that start a SCIM server belong in tests/e2e/, and only they: "
+            + ", ".join(wrong)
+        )
 
 
 @dataclass
@@ -50,6 +85,15 @@ def scim2_server() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def django_scim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_django_scim(tmp_path_factory.mktemp("django") / "scim.sqlite3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """scimrec's own sandbox target, started fresh; its token is in $SANDBOX_SCIM_TOKEN."""
+    monkeypatch.setenv("SANDBOX_SCIM_TOKEN", SANDBOX_TOKEN)
+    server = Sandbox(port=0, token=SANDBOX_TOKEN).start()
     yield server
     server.stop()
 

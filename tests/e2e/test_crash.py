@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import TOKEN_ENV, Target, write_spec
-from tests.test_e2e import assert_converged, listing, person, run
+from tests.e2e.test_lifecycle import assert_converged, listing, person, run
 
-pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 USERS = 150
 
 

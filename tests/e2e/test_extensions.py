@@ -17,7 +17,6 @@ import yaml
 from reconciler.cli import main
 from tests.servers.launch import Server, start_scim2_server
 
-pytestmark = pytest.mark.e2e
 ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"
 
 
@@ -122,8 +121,3 @@ def test_unknown_extension_attribute_is_refused_before_any_write(
     assert "(its /Schemas lists: costCode, remote)" in err
     with httpx2.Client(headers={"Authorization": f"Bearer {acme_server.token}"}) as http:
         assert http.get(f"{url}/Users").json().get("Resources", []) == []
-
-
-def test_alias_no_target_declares_is_a_spec_error(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text("users:\n  - userName: a@x.io\n    acme: {costCode: x}\n")
-    assert main(["validate", str(tmp_path)]) == 1

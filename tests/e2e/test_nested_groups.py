@@ -6,30 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import SpecError
-from reconciler.spec.load import load_spec
 from tests.conftest import Target, write_spec
-from tests.test_e2e import assert_converged, by_name, listing, person, run
+from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 
 
-def test_cycles_and_unknown_groups_are_spec_errors(tmp_path: Path) -> None:
-    (tmp_path / "g.yaml").write_text(
-        "groups:\n"
-        "  - displayName: A\n    groups: [B]\n"
-        "  - displayName: B\n    groups: [a]\n"
-        "  - displayName: C\n    groups: [C, Nope]\n"
-    )
-    with pytest.raises(SpecError) as info:
-        load_spec(tmp_path)
-    assert [str(i).split(": ", 1)[1] for i in info.value.issues] == [
-        "groups[A].groups: nested groups form a cycle: A → B → A",
-        "groups[B].groups: nested groups form a cycle: B → A → B",
-        "groups[C].groups: a group cannot contain itself",
-        "groups[C].groups: group 'Nope' is not a declared group",
-    ]
-
-
-@pytest.mark.e2e
 def test_nested_groups_are_flattened(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,7 +35,6 @@ def test_nested_groups_are_flattened(
     }
 
 
-@pytest.mark.e2e
 def test_native_nesting_where_the_target_supports_it(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

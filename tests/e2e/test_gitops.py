@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Target, write_spec
-from tests.test_e2e import assert_converged, by_name, listing, person, run
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 
 
 def team(target: Target) -> list[dict[str, Any]]:

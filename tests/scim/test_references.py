@@ -9,7 +9,7 @@ import pytest
 from reconciler import logs
 from reconciler.core.model import ENTERPRISE_URN
 from tests.fakescim import FakeScim
-from tests.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
 
 
 def test_manager_cycle_is_created_then_linked(

@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from tests.conftest import Target, write_spec
-from tests.test_e2e import assert_converged, listing, run
+from tests.e2e.test_lifecycle import assert_converged, listing, run
 
-pytestmark = pytest.mark.e2e
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -17,7 +17,7 @@ from reconciler.spec.schema import schema, schema_text
 from reconciler.spec.source import dotted, load_text
 from reconciler.spec.starter import init_files
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = schema()
 VALIDATOR = Draft202012Validator(SCHEMA)
 DEFS = SCHEMA["$defs"]

@@ -13,12 +13,12 @@ import pytest
 
 from reconciler.scim.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "terminal-test-token"
 
 
 @pytest.fixture(scope="module")
-def specs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def terminal_specs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     sandbox = Sandbox(token=TOKEN).start()
     root = tmp_path_factory.mktemp("specs")
     users = "".join(f"  - userName: u{i}@example.com\n" for i in range(300))
@@ -77,29 +77,29 @@ def plan(specs: Path, *extra: str) -> list[str]:
     return ["plan", str(specs), "--target", "t", "--log-level", "warning", *extra]
 
 
-def test_progress_on_a_terminal(specs: Path) -> None:
-    code, _, err = run(plan(specs), tty_out=False, tty_err=True)
+def test_progress_on_a_terminal(terminal_specs: Path) -> None:
+    code, _, err = run(plan(terminal_specs), tty_out=False, tty_err=True)
     assert code == 0
     assert "read users" in err
 
 
-def test_no_progress_when_asked_or_piped(specs: Path) -> None:
-    code, _, err = run(plan(specs, "--no-progress"), tty_out=False, tty_err=True)
+def test_no_progress_when_asked_or_piped(terminal_specs: Path) -> None:
+    code, _, err = run(plan(terminal_specs, "--no-progress"), tty_out=False, tty_err=True)
     assert code == 0
     assert "read users" not in err
-    code, _, err = run(plan(specs), tty_out=False, tty_err=False)
+    code, _, err = run(plan(terminal_specs), tty_out=False, tty_err=False)
     assert code == 0
     assert err == ""  # warnings only, and there are none: CI logs stay clean
 
 
-def test_colour_on_a_terminal_only(specs: Path) -> None:
-    code, out, _ = run(plan(specs), tty_out=True, tty_err=False)
+def test_colour_on_a_terminal_only(terminal_specs: Path) -> None:
+    code, out, _ = run(plan(terminal_specs), tty_out=True, tty_err=False)
     assert code == 0
     assert "\x1b[32m  + create user u0@example.com\x1b[0m" in out
-    _, out, _ = run(plan(specs), tty_out=True, tty_err=False, env={"NO_COLOR": "1"})
+    _, out, _ = run(plan(terminal_specs), tty_out=True, tty_err=False, env={"NO_COLOR": "1"})
     assert "\x1b[" not in out
-    _, out, _ = run(plan(specs, "--no-color"), tty_out=True, tty_err=False)
+    _, out, _ = run(plan(terminal_specs, "--no-color"), tty_out=True, tty_err=False)
     assert "\x1b[" not in out
-    _, out, _ = run(plan(specs), tty_out=False, tty_err=False)
+    _, out, _ = run(plan(terminal_specs), tty_out=False, tty_err=False)
     assert "\x1b[" not in out
     assert "+ create user u0@example.com" in out

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler import logs
 from tests.fakescim import FakeScim
-from tests.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
+from reconciler.errors import SpecError
+from reconciler.spec.load import load_spec
 
 GOOD_TARGET = "version: 1\ntargets:\n  t:\n    url: {url}\n    auth: {{type: none}}\n"
 U = "users:\n  - userName: a@example.com\n"
@@ -198,3 +200,42 @@ def test_fifty_megabyte_file_is_refused_quickly(
     _, err = capsys.readouterr()
     assert code == 1
     assert err.splitlines()[0] == f"{big}:1:1: file is larger than 32 MB"
+
+
+def test_alias_no_target_declares_is_a_spec_error(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("users:\n  - userName: a@x.io\n    acme: {costCode: x}\n")
+    assert main(["validate", str(tmp_path)]) == 1
+
+
+def test_expression_errors_point_at_the_character(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "targets:\n  t:\n    url: https://x.example/scim/v2\n    mappings:\n      user:\n"
+        '        userName: "ToLowr([mail])"\n'
+        "        title: {expression: 'Left([title], 2', apply: always}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    lines = [str(i) for i in info.value.issues]
+    assert lines[0].startswith(
+        f"{tmp_path / 't.yaml'}:6:20: targets.t.mappings.user.userName: unknown function"
+    )
+    assert lines[0].endswith("ToLowr([mail])\n^")
+    assert f"{tmp_path / 't.yaml'}:7:" in lines[1]
+    assert "title.expression" in lines[1]
+
+
+def test_cycles_and_unknown_groups_are_spec_errors(tmp_path: Path) -> None:
+    (tmp_path / "g.yaml").write_text(
+        "groups:\n"
+        "  - displayName: A\n    groups: [B]\n"
+        "  - displayName: B\n    groups: [a]\n"
+        "  - displayName: C\n    groups: [C, Nope]\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert [str(i).split(": ", 1)[1] for i in info.value.issues] == [
+        "groups[A].groups: nested groups form a cycle: A → B → A",
+        "groups[B].groups: nested groups form a cycle: B → A → B",
+        "groups[C].groups: a group cannot contain itself",
+        "groups[C].groups: group 'Nope' is not a declared group",
+    ]

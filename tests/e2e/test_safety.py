@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Target, write_spec
-from tests.test_e2e import assert_converged, by_name, listing, person, run
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 
 
 def seed(target: Target, *names: str, external: str | None = None) -> None:

@@ -15,8 +15,6 @@ import pytest
 from reconciler.cli import main
 from tests.conftest import TOKEN_ENV, Target, write_spec
 
-pytestmark = pytest.mark.e2e
-
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run the CLI in-process; every output of the suite is checked for the secret."""

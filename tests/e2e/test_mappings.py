@@ -11,12 +11,8 @@ import pytest
 import yaml
 
 from reconciler.cli import main
-from reconciler.errors import SpecError
-from reconciler.spec.load import load_spec
 from tests.conftest import TOKEN_ENV
 from tests.servers.launch import Server, wipe
-
-pytestmark = pytest.mark.e2e
 
 PEOPLE = [
     {
@@ -174,20 +170,3 @@ def test_leaving_scope_follows_the_policy(
 
 def two_targets_token(name: str) -> str:
     return os.environ[name]
-
-
-def test_expression_errors_point_at_the_character(tmp_path: Path) -> None:
-    (tmp_path / "t.yaml").write_text(
-        "targets:\n  t:\n    url: https://x.example/scim/v2\n    mappings:\n      user:\n"
-        '        userName: "ToLowr([mail])"\n'
-        "        title: {expression: 'Left([title], 2', apply: always}\n"
-    )
-    with pytest.raises(SpecError) as info:
-        load_spec(tmp_path)
-    lines = [str(i) for i in info.value.issues]
-    assert lines[0].startswith(
-        f"{tmp_path / 't.yaml'}:6:20: targets.t.mappings.user.userName: unknown function"
-    )
-    assert lines[0].endswith("ToLowr([mail])\n^")
-    assert f"{tmp_path / 't.yaml'}:7:" in lines[1]
-    assert "title.expression" in lines[1]

@@ -11,11 +11,9 @@ import pytest
 from reconciler import logs
 from reconciler.core.diff import AttrChange
 from reconciler.scim.writes import patch_operations, value_path_operations
-from tests.conftest import Target, write_spec
 from tests.fakescim import FakeScim
-from tests.test_e2e import assert_converged, by_name, run
-from tests.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user
-from tests.test_faults import write_spec as write_fake_spec
+from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user
+from tests.scim.test_faults import write_spec as write_fake_spec
 
 WORK = {"value": "a@old.example", "type": "work", "primary": True}
 HOME = {"value": "a@home.example", "type": "home"}
@@ -80,25 +78,3 @@ def test_refused_value_path_falls_back_to_whole_replace(
         [{"op": "replace", "path": "emails", "value": new}],
     ]
     assert not replan(specs, fake).plan.has_changes
-
-
-@pytest.mark.e2e
-def test_email_change_converges_on_real_servers(
-    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    emails: list[dict[str, Any]] = [
-        {"value": "a@old.example", "type": "work", "primary": True},
-        {"value": "a@home.example", "type": "home"},
-    ]
-    if target.flavour == "django-scim2":  # keeps one untyped email
-        emails = [{"value": "a@old.example", "primary": True}]
-    users = [{"userName": "a@example.com", "emails": emails}]
-    specs = write_spec(tmp_path / "specs", target, users)
-    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
-    emails[0]["value"] = "a@new.example"
-    write_spec(tmp_path / "specs", target, users)
-    code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
-    assert code == 0, out + err
-    assert_converged(capsys, specs)
-    stored = by_name(target)["a@example.com"]["emails"]
-    assert any(e["value"] == "a@new.example" for e in stored)

@@ -12,7 +12,7 @@ import pytest
 from reconciler.cli import cli, main
 from reconciler.spec.load import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 YAML_BLOCKS = re.findall(r"```yaml\n(.*?)```", README, flags=re.DOTALL)
 SPEC_BLOCKS = [b for b in YAML_BLOCKS if re.search(r"^(targets|users|groups):", b, re.M)]

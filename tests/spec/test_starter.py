@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.errors import UsageError
-from reconciler.scim.sandbox import Sandbox
 from reconciler.spec.load import load_spec
 from reconciler.spec.schema import schema_text
 from reconciler.spec.starter import SCHEMA_COPY, init_files, write_init
@@ -95,42 +93,3 @@ def test_write_init_into_a_file(tmp_path: Path) -> None:
 def test_write_init_creates_the_directory(tmp_path: Path) -> None:
     written = write_init(tmp_path / "new" / "specs", force=False)
     assert all(p.is_file() for p in written)
-
-
-@pytest.mark.e2e
-def test_init_tree_plans_and_applies_on_the_sandbox(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = "init-e2e-token"
-    monkeypatch.setenv("SANDBOX_SCIM_TOKEN", token)
-    specs = tmp_path / "specs"
-    write_init(specs, force=False)
-    sandbox = Sandbox(port=0, token=token).start()
-    try:
-        targets = specs / "targets.yaml"
-        text = targets.read_text(encoding="utf-8")
-        targets.write_text(
-            text.replace("http://127.0.0.1:8000/scim/v2", sandbox.url), encoding="utf-8"
-        )
-
-        def run(*args: str) -> tuple[int, str]:
-            code = main(list(args))
-            out, err = capsys.readouterr()
-            assert token not in out + err
-            assert "Traceback" not in out + err
-            return code, out
-
-        code, out = run("plan", str(specs), "--target", "sandbox")
-        assert code == 0, out
-        assert "+ create user ada@example.com" in out, out
-        assert "+ create user grace@example.com" in out
-        assert "+ create group Engineering" in out
-        assert "mallory@example.com" not in out  # absent and not on the target: nothing to do
-        assert "Plan: 3 to create" in out
-        code, out = run("apply", str(specs), "--target", "sandbox", "--auto-approve")
-        assert code == 0, out
-        code, out = run("plan", str(specs), "--target", "sandbox", "--detailed-exitcode")
-        assert code == 0, out
-        assert "No changes." in out
-    finally:
-        sandbox.stop()
