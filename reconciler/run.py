@@ -13,7 +13,7 @@ import httpx2
 
 from reconciler import logs
 from reconciler.core.config import Spec, Target
-from reconciler.core.guards import check_guards
+from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.match import Match
 from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
@@ -71,7 +71,7 @@ def prepare(
     target_name: str | None,
     *,
     only: tuple[str, ...] = (),
-    allow_deletes: int = 0,
+    allow: Allowances | None = None,
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
@@ -103,7 +103,7 @@ def prepare(
     # collector's reach keeps full GC passes from rescanning them while planning.
     gc.freeze()
     plan = make_plan(spec, target, connected.observed, options)
-    plan = check_guards(plan, target, connected.observed, allow_deletes)
+    plan = check_guards(plan, target, connected.observed, allow)
     log_steps(plan, spec, log)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 

@@ -25,6 +25,7 @@ from reconciler.cli.base import (
 )
 from reconciler.core import planfile
 from reconciler.core.config import Target
+from reconciler.core.guards import Allowances
 from reconciler.core.model import Capabilities
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError, UsageError
@@ -64,7 +65,14 @@ from reconciler.spec.load import load_spec
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="Allow up to N deprovisions of a kind past the guards, for this run only.",
+    help="Allow up to N deprovisions (deletes and disables) past the guards, this run only.",
+)
+@click.option(
+    "--allow-member-removals",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Allow up to N group member removals past the guards, this run only.",
 )
 @only_option
 @progress_option
@@ -77,6 +85,7 @@ def apply(
     max_plan_age: str,
     auto_approve: bool,
     allow_deletes: int,
+    allow_member_removals: int,
     only: tuple[str, ...],
     no_progress: bool,
     no_color: bool,
@@ -94,7 +103,11 @@ def apply(
         if specs is None:
             raise UsageError("apply needs SPECS, or --plan PLANFILE")
         prepared = prepare(
-            specs, target, only=only, allow_deletes=allow_deletes, progress=display.progress
+            specs,
+            target,
+            only=only,
+            allow=Allowances(allow_deletes, allow_member_removals),
+            progress=display.progress,
         )
         return _apply(
             prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, display

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange, diff_attributes
 from reconciler.core.match import Match
+from reconciler.core.members import Directory, Entry, Seen
 from reconciler.core.model import Declared, Json, Resource
 
 Resolver = Callable[[str, Json], tuple[Json, str | None]]
@@ -47,48 +49,72 @@ def user_change(
     return make_change(user, match, Action.UPDATE, "attributes differ", tuple(attrs))
 
 
-def group_change(
-    group: Declared,
-    match: Match,
-    user_ids: Mapping[str, str],
-    protected: set[str],
-    failed: set[str],
-    group_ids: set[str],
-    names: Mapping[str, str | None],
-    key_of: Mapping[str, str],
-) -> Change | None:
-    """Attributes, then memberships diffed against the target.
+@dataclass(frozen=True)
+class Membership:
+    """What every group's membership diff needs, built once per plan (per group it would
+    make planning quadratic)."""
 
-    `key_of` maps a target id to its declared user key (the inverse of `user_ids`), built
-    once per plan: per group it would make planning quadratic.
-    """
+    directory: Directory
+    user_ids: Mapping[str, str]  # declared user key → target id, for users in scope
+    key_of: Mapping[str, str]  # target id → declared user key (the inverse)
+    shielded: frozenset[str]  # ids never removed: candidates of failed matches, out of scope
+    failed: frozenset[str]  # declared keys neither added nor removed until fixed
+    policy: str = "exact"  # the target's members_policy
+
+
+def group_change(group: Declared, match: Match, members: Membership) -> tuple[Change | None, int]:
+    """Attributes, then memberships diffed against the target; and how many of the
+    target's member entries could not be resolved (never removed, so the plan notes them)."""
     found = match.resource
     if not group.present:
-        return None if found is None else make_change(group, match, Action.DELETE, "state: absent")
+        change = (
+            None if found is None else make_change(group, match, Action.DELETE, "state: absent")
+        )
+        return change, 0
     body = found.body if found else {}
     attrs = diff_attributes(group.attrs, body)
     adds: list[Member] = []
     removes: list[Member] = []
+    unresolved = 0
     if group.members is not None:
-        have = member_ids(body)
+        entries = members.directory.entries(body)
+        have = {e.uid for e in entries if e.seen is Seen.USER}
         want: set[str] = set()
         for key in group.members:
-            if key in failed:
+            if key in members.failed:
                 continue  # its match failed: neither add nor remove it until that is fixed
-            uid = user_ids.get(key)
+            uid = members.user_ids.get(key)
             if uid is not None:
                 want.add(uid)
             if uid is None or uid not in have:
                 adds.append(Member(key, uid))
-        for mid in sorted(have - want - protected - group_ids):
-            removes.append(Member(key_of.get(mid) or names.get(mid), mid))
+        unresolved = sum(1 for e in entries if e.seen is Seen.UNRESOLVED)
+        if (group.members_policy or members.policy) == "exact":
+            removes = _removals(entries, want, members)
     if found is None:
         attrs = [a for a in attrs if a.after is not None]
-        return make_change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
+        change = make_change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
+        return change, 0
     if not attrs and not adds and not removes:
-        return None
+        return None, unresolved
     reason = "attributes differ" if attrs else "members differ"
-    return make_change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
+    change = make_change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
+    return change, unresolved
+
+
+def _removals(entries: list[Entry], want: set[str], members: Membership) -> list[Member]:
+    """Members the target holds and the spec does not: resolved users, and entries the
+    target confirmed dangling. Never an unresolved entry, a nested group, or a user whose
+    match failed or who is out of this target's scope."""
+    out: dict[str, Member] = {}
+    for entry in entries:
+        if entry.seen is Seen.USER and entry.uid not in want and entry.uid not in members.shielded:
+            uid = entry.uid or ""
+            name = members.key_of.get(uid) or members.directory.names.get(uid)
+            out.setdefault(entry.value, Member(name, entry.value))
+        elif entry.seen is Seen.DANGLING:
+            out.setdefault(entry.value, Member(None, entry.value))
+    return [out[v] for v in sorted(out)]
 
 
 def make_change(
@@ -114,19 +140,6 @@ def make_change(
         members_remove=tuple(removes or ()),
         location=obj.location,
     )
-
-
-def member_ids(body: Mapping[str, Json]) -> set[str]:
-    members = body.get("members")
-    if not isinstance(members, list):
-        return set()
-    return {
-        str(m["value"])
-        for m in members
-        if isinstance(m, Mapping)
-        and m.get("value") is not None
-        and str(m.get("type", "User")).lower() != "group"
-    }
 
 
 def with_nested(

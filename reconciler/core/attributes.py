@@ -96,6 +96,45 @@ CASE_INSENSITIVE: Final = frozenset({"userName", "emails.value"})
 MATCH_CASE_INSENSITIVE: Final = CASE_INSENSITIVE | {"displayName"}
 
 
+def kind_of(path: str) -> str | None:
+    """The SCIM type of a flat spec path, where scimrec knows it."""
+    if path in USER_SIMPLE:
+        return USER_SIMPLE[path]
+    if path in GROUP_SIMPLE:
+        return GROUP_SIMPLE[path]
+    if path.startswith("name.") or path.startswith("enterprise."):
+        return ENTERPRISE.get(path.removeprefix("enterprise."), STRING)
+    if path in USER_MULTI:
+        return MULTI
+    return None
+
+
+def coerce(path: str, value: Json) -> Json:
+    """A mapped value in the attribute's SCIM type (RFC 7643 §2.3), or ValueError.
+
+    Expressions yield text ("False" from IIF, "7" from Mid): a Boolean attribute takes
+    "true"/"false" in any case as the Boolean, and nothing else; a string attribute takes
+    numbers and Booleans as their text, the way Entra's CStr writes them. A Boolean written
+    as a string would read as set on many targets, and never compare equal again.
+    """
+    kind = kind_of(path)
+    if kind == BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().casefold() in ("true", "false"):
+            return value.strip().casefold() == "true"
+        raise ValueError(f"expected a Boolean (true or false), the mapping gave {value!r}")
+    if kind in (STRING, REFERENCE):
+        if isinstance(value, bool):
+            return "True" if value else "False"
+        if isinstance(value, int | float):
+            return str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, the mapping gave {value!r}")
+        return value
+    return value if isinstance(value, bool) or not isinstance(value, int | float) else str(value)
+
+
 def scim_path(path: str) -> str:
     """The RFC 7644 §3.5.2 PATCH path of a flat spec path."""
     if path == "enterprise":

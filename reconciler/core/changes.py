@@ -49,6 +49,14 @@ class Change:
     members_remove: tuple[Member, ...] = ()
     location: Location | None = None
 
+    def __post_init__(self) -> None:
+        # The one place a change's action is settled: an update that takes a user's
+        # `active` from true (or unset) to false locks a person out, whatever produced it
+        # (`active: false`, a mapping, an edited plan file), so it is a disable, and the
+        # guards, protection, apply order and reports treat it as one (DESIGN §6).
+        if self.action is Action.UPDATE and self.kind is Kind.USER and takes_active_away(self):
+            object.__setattr__(self, "action", Action.DISABLE)
+
     def to_json(self) -> dict[str, Json]:
         out: dict[str, Json] = {
             "kind": self.kind.value,
@@ -76,6 +84,18 @@ class Change:
                 "col": self.location.col,
             }
         return out
+
+
+def takes_active_away(change: Change) -> bool:
+    """Whether a change sets `active` to false on an object where it was not already false."""
+    return any(
+        a.path == "active" and _false(a.after) and not _false(a.before) for a in change.attributes
+    )
+
+
+def _false(value: Json) -> bool:
+    # A string "False" (what an expression yields) means false too: counted, never missed.
+    return value is False or (isinstance(value, str) and value.strip().casefold() == "false")
 
 
 @dataclass(frozen=True, slots=True)

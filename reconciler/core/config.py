@@ -40,6 +40,12 @@ class Target:
     membership_chunk: int = 100
     max_deletes: int | None = None
     max_delete_percent: float | None = None
+    max_member_removals: int | None = None
+    max_member_removal_percent: float | None = None
+    # exact: a group holds exactly its declared members; additive: declared members are
+    # added and nobody is removed (Terraform's `_binding` against `_member`). A group's own
+    # `members_policy` overrides this.
+    members_policy: str = "exact"
     protected: tuple[str, ...] = ()
     ownership_prefix: str | None = None
     ca_bundle: str | None = None  # PEM file of CAs to trust instead of the OS trust store

@@ -1,46 +1,141 @@
-"""Guards that refuse mass deprovisioning (DESIGN §6): pure checks over a plan."""
+"""Guards that refuse mass removal of access (DESIGN §6): pure checks over a plan's changes.
+
+They count the final list of changes, whatever produced each one (`state: absent`, prune,
+`out_of_scope`, `active: false`, a mapping, an edited plan file): a disable is a disable,
+a member removal is a member removal. The limits hold per run, across users and groups.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+from reconciler.core.changes import DEPROVISIONS, Change
 from reconciler.core.config import Target
-from reconciler.core.model import Kind, Observed
-from reconciler.core.plan import DEPROVISIONS, Plan
+from reconciler.core.model import Json, Kind, Observed
+from reconciler.core.plan import Plan
 
+# As careful by default as a reviewer would be: more than this many deprovisions, or
+# member removals, in one run needs an explicit override.
 DEFAULT_MAX_DELETES = 10
+DEFAULT_MAX_MEMBER_REMOVALS = 10
+# One group losing more than this share of its members at once (and more than
+# MEMBER_SHARE_FLOOR of them: a group of two losing one is ordinary) is refused.
+DEFAULT_MAX_MEMBER_REMOVAL_PERCENT = 50.0
+MEMBER_SHARE_FLOOR = 2
 
 
-def check_guards(plan: Plan, target: Target, observed: Observed, allow_deletes: int = 0) -> Plan:
-    """Return the plan with the reasons any guard refuses its deprovisions.
+@dataclass(frozen=True)
+class Allowances:
+    """The operator's explicit overrides for one run (`--allow-deletes`,
+    `--allow-member-removals`): up to this many pass the guards."""
 
-    Disables count as deprovisions too: a disabled account locks a person out just the
-    same. `allow_deletes` is the operator's explicit override for this run.
-    """
+    deletes: int = 0
+    member_removals: int = 0
+
+
+def deprovisions(changes: Iterable[Change]) -> list[Change]:
+    """Every change that deletes or disables, however it was produced."""
+    return [c for c in changes if c.action in DEPROVISIONS]
+
+
+def member_removals(changes: Iterable[Change]) -> int:
+    return sum(len(c.members_remove) for c in changes)
+
+
+def refusals(
+    changes: tuple[Change, ...] | list[Change],
+    target: Target,
+    observed: Observed,
+    allow: Allowances | None = None,
+) -> list[str]:
+    """The reasons the guards refuse these changes; empty when they may proceed."""
+    allow = allow or Allowances()
     reasons: list[str] = []
-    for kind, observed_count in (
-        (Kind.USER, len(observed.users)),
-        (Kind.GROUP, len(observed.groups)),
-    ):
-        count = sum(1 for c in plan.changes if c.kind is kind and c.action in DEPROVISIONS)
-        if not count or count <= allow_deletes:
-            continue
-        limit = target.max_deletes if target.max_deletes is not None else DEFAULT_MAX_DELETES
-        if count > limit:
+    gone = deprovisions(changes)
+    if gone and len(gone) > allow.deletes:
+        reasons += _deprovision_reasons(gone, target, observed)
+    removed = member_removals(changes)
+    if removed and removed > allow.member_removals:
+        reasons += _member_reasons(changes, removed, target, observed)
+    return reasons
+
+
+def check_guards(
+    plan: Plan, target: Target, observed: Observed, allow: Allowances | None = None
+) -> Plan:
+    """The plan with the reasons any guard refuses it (an empty tuple: none tripped)."""
+    return dataclasses.replace(plan, guards=tuple(refusals(plan.changes, target, observed, allow)))
+
+
+def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed) -> list[str]:
+    reasons = []
+    count = len(gone)
+    limit = target.max_deletes if target.max_deletes is not None else DEFAULT_MAX_DELETES
+    if count > limit:
+        reasons.append(
+            f"{_count(count, 'deprovision')} ({_breakdown(gone)}) in one run, more than "
+            f"guards.max_deletes ({limit}); re-run with --allow-deletes {count} if that is intended"
+        )
+    percent = target.max_delete_percent
+    if percent is None:
+        return reasons
+    for kind, held in ((Kind.USER, len(observed.users)), (Kind.GROUP, len(observed.groups))):
+        mine = sum(1 for c in gone if c.kind is kind)
+        if mine and held and mine * 100 / held > percent:
             reasons.append(
-                f"{_count(count, kind.value)} would be deprovisioned, more than guards.max_deletes "
-                f"({limit}); re-run with --allow-deletes {count} if that is intended"
-            )
-        percent = target.max_delete_percent
-        if percent is not None and observed_count and count * 100 / observed_count > percent:
-            share = round(count * 100 / observed_count, 1)
-            of = _count(observed_count, kind.value)
-            reasons.append(
-                f"{count} of {of} ({share}%) would be deprovisioned, "
-                f"more than guards.max_delete_percent ({percent}%); re-run with "
+                f"{mine} of {_count(held, kind.value)} ({round(mine * 100 / held, 1)}%) would be "
+                f"deprovisioned, more than guards.max_delete_percent ({percent}%); re-run with "
                 f"--allow-deletes {count} if that is intended"
             )
-    return dataclasses.replace(plan, guards=tuple(reasons))
+    return reasons
+
+
+def _member_reasons(
+    changes: Iterable[Change], removed: int, target: Target, observed: Observed
+) -> list[str]:
+    reasons = []
+    limit = (
+        target.max_member_removals
+        if target.max_member_removals is not None
+        else DEFAULT_MAX_MEMBER_REMOVALS
+    )
+    override = f"re-run with --allow-member-removals {removed} if that is intended"
+    if removed > limit:
+        reasons.append(
+            f"{_count(removed, 'member removal')} in one run, more than "
+            f"guards.max_member_removals ({limit}); {override}"
+        )
+    share = (
+        target.max_member_removal_percent
+        if target.max_member_removal_percent is not None
+        else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
+    )
+    sizes = {g.id: _member_count(g.body) for g in observed.groups}
+    for change in changes:
+        lost = len(change.members_remove)
+        held = sizes.get(change.target_id or "", 0)
+        if lost > MEMBER_SHARE_FLOOR and held and lost * 100 / held > share:
+            reasons.append(
+                f"group {change.key} would lose {lost} of its {held} members "
+                f"({round(lost * 100 / held, 1)}%), more than "
+                f"guards.max_member_removal_percent ({share}%); {override}"
+            )
+    return reasons
+
+
+def _member_count(body: Mapping[str, Json]) -> int:
+    members = body.get("members")
+    return len(members) if isinstance(members, list) else 0
+
+
+def _breakdown(gone: list[Change]) -> str:
+    parts: dict[str, int] = {}
+    for change in gone:
+        label = f"{change.kind.value} {change.action.value}"
+        parts[label] = parts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}{'s' if n != 1 else ''}" for label, n in sorted(parts.items()))
 
 
 def _count(number: int, noun: str) -> str:

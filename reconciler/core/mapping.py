@@ -169,9 +169,10 @@ def apply_mappings(
         if value is None:
             attrs.pop(mapping.target, None)
             continue
-        attrs[mapping.target] = (
-            value if not isinstance(value, int | float) or isinstance(value, bool) else str(value)
-        )
+        try:
+            attrs[mapping.target] = A.coerce(mapping.target, value)
+        except ValueError as exc:
+            raise ExpressionError(f"{mapping.target}: {exc}", 0) from None
         if mapping.on_create:
             create_only.add(mapping.target)
     return Mapped(dataclasses.replace(obj, attrs=attrs), frozenset(create_only), tuple(evaluated))

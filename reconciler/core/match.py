@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,21 @@ class Match:
 
 
 def normalise(attribute: str, value: str) -> str:
-    return value.casefold() if attribute in A.MATCH_CASE_INSENSITIVE else value
+    """The form matching compares (DESIGN §1): Unicode NFKC, surrounding whitespace ignored,
+    and case-folded for case-insensitive attributes.
+
+    NFKC makes a decomposed accent (`e` + U+0301) and a full-width letter equal to their
+    plain forms; without it, an account that differs only invisibly would look missing,
+    be created anew, and the existing one deprovisioned.
+    """
+    if value.isascii():  # the common case, cheaply: NFKC leaves ASCII as it is
+        text = value.strip()
+        return text.casefold() if attribute in A.MATCH_CASE_INSENSITIVE else text
+    text = unicodedata.normalize("NFKC", value).strip()
+    if attribute in A.MATCH_CASE_INSENSITIVE:
+        # Case-folding can leave a string that is not NFKC any more (RFC 8264 §5.2).
+        text = unicodedata.normalize("NFKC", text.casefold())
+    return text
 
 
 def declared_value(obj: Declared, attribute: str) -> str | None:

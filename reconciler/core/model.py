@@ -62,6 +62,8 @@ class Declared:
     extension_aliases: tuple[str, ...] = ()
     # This user's own `deprovision` (disable | delete), overriding the target's.
     deprovision: str | None = None
+    # This group's own `members_policy` (exact | additive), overriding the target's.
+    members_policy: str | None = None
 
     @property
     def present(self) -> bool:
@@ -101,3 +103,6 @@ class Observed:
     capabilities: Capabilities = field(default_factory=Capabilities)
     complete: bool = True
     notes: tuple[str, ...] = ()
+    # Member values the target confirmed name no user (GET /Users/<value> answered 404):
+    # the only unresolved members a plan may remove (core/members.py).
+    dangling: frozenset[str] = frozenset()

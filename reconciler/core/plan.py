@@ -11,16 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.action import (
-    flatten,
-    group_change,
     make_change,
     user_change,
-    user_name,
-    with_nested,
 )
 from reconciler.core.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
 from reconciler.core.config import Spec, Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.group_plan import plan_groups
 from reconciler.core.match import Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Location, Observed
 from reconciler.core.prune import prune_changes, spare_protected
@@ -116,15 +113,14 @@ def make_plan(
     outside = [(u, r) for u, r in view.out_of_scope if _selected(options, u)]
     more, out_of_scope = _plan_out_of_scope(outside, user_matches, target)
     changes += more
-    more, group_errors, group_noop = _plan_groups(
-        groups, group_matches, user_matches, view, observed, target
-    )
-    changes += more
-    errors += group_errors
-    notes = list(observed.notes)
+    planned = plan_groups(groups, group_matches, user_matches, view, observed, target)
+    changes += planned.changes
+    errors += planned.errors
+    group_noop = planned.noop
+    notes = list(observed.notes) + planned.notes
     if options.only is None:
         changes += prune_changes(target, observed, _all_matches(user_matches, group_matches))
-    changes, spared = spare_protected(target, changes)
+    changes, spared = spare_protected(target, changes, observed)
     notes += spared
     if not observed.complete:
         changes, withheld = _withhold_removals(changes)
@@ -198,58 +194,6 @@ def _plan_users(
                 user, match, target, resolve, view.create_only(Kind.USER, user.key)
             )
         ) is None:
-            noop += 1
-        else:
-            changes.append(change)
-    return changes, errors, noop
-
-
-def _plan_groups(
-    groups: list[Declared],
-    group_matches: Mapping[str, Match],
-    user_matches: Mapping[str, Match],
-    view: TargetView,
-    observed: Observed,
-    target: Target,
-) -> tuple[list[Change], list[ObjectError], int]:
-    changes: list[Change] = []
-    errors: list[ObjectError] = []
-    noop = 0
-    declared_users = {u.key: u for u in view.all_users}
-    outside = {u.key for u, _ in view.out_of_scope}
-    user_ids = {
-        key: m.resource.id
-        for key, m in user_matches.items()
-        if m.resource is not None and key not in outside
-    }
-    # Ids a membership diff must not remove: candidates of users whose match failed, and
-    # users out of this target's scope (left alone, not managed).
-    protected = {
-        cid
-        for key, m in user_matches.items()
-        if (m.error and declared_users[key].present) or key in outside
-        for a in m.attempts
-        for cid in a.candidates
-    }
-    failed = {key for key, m in user_matches.items() if m.error} | outside
-    failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
-    group_ids = {g.id for g in observed.groups}
-    names = {u.id: user_name(u) for u in observed.users}
-    native = target.nested_groups == "native"
-    nested = flatten({g.key: g for g in view.groups})
-    groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
-    key_of = {uid: key for key, uid in user_ids.items()}
-    for group in groups:
-        match = group_matches[group.key]
-        if group.subgroups and not native:
-            group = dataclasses.replace(group, members=nested[group.key])  # noqa: PLW2901
-        if match.error:
-            errors.append(ObjectError(Kind.GROUP, group.key, "match", match.error, group.location))
-            continue
-        change = group_change(group, match, user_ids, protected, failed, group_ids, names, key_of)
-        if native and group.present and group.members is not None:
-            change = with_nested(change, group, match, groups_by_id)
-        if change is None:
             noop += 1
         else:
             changes.append(change)

@@ -9,23 +9,26 @@ must carry that prefix, so ownership is read from the target alone, with no stat
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.match import Match
+from reconciler.core.match import Match, normalise
 from reconciler.core.model import Kind, Observed, Resource
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 
 
 def protected(target: Target, name: str | None) -> bool:
+    """Whether a userName or displayName matches a `protected` pattern, compared the way
+    matching compares names (NFKC, case-folded, surrounding whitespace ignored)."""
     if not name:
         return False
-    folded = name.casefold()
-    return any(fnmatch.fnmatchcase(folded, p.casefold()) for p in target.protected)
+    folded = normalise("userName", name)
+    return any(fnmatch.fnmatchcase(folded, normalise("userName", p)) for p in target.protected)
 
 
 def owned(target: Target, resource: Resource) -> bool:
@@ -84,13 +87,31 @@ def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | Non
     )
 
 
-def spare_protected(target: Target, changes: Iterable[Change]) -> tuple[list[Change], list[str]]:
-    """Drop deprovisions of protected objects; say which were spared, for the plan's notes."""
+def spare_protected(
+    target: Target, changes: Iterable[Change], observed: Observed
+) -> tuple[list[Change], list[str]]:
+    """Take every delete and disable of a protected object out of the plan, however it was
+    produced; say which were spared, for the plan's notes.
+
+    An object is protected when its declared key or its name on the target matches a
+    pattern. A disable that also changes other attributes keeps those, minus `active`.
+    """
+    if not target.protected:
+        return list(changes), []
+    names = {(Kind.USER, r.id): r.body.get("userName") for r in observed.users}
+    names |= {(Kind.GROUP, r.id): r.body.get("displayName") for r in observed.groups}
     kept: list[Change] = []
     notes: list[str] = []
     for change in changes:
-        if change.action in DEPROVISIONS and protected(target, change.key):
-            notes.append(f"{change.kind.value} {change.key} is protected: not {change.action}d")
+        held = names.get((change.kind, change.target_id or ""))
+        shielded = protected(target, change.key) or protected(
+            target, held if isinstance(held, str) else None
+        )
+        if change.action not in DEPROVISIONS or not shielded:
+            kept.append(change)
             continue
-        kept.append(change)
+        notes.append(f"{change.kind.value} {change.key} is protected: not {change.action}d")
+        rest = tuple(a for a in change.attributes if a.path != "active")
+        if change.action is Action.DISABLE and (rest or change.members_add):
+            kept.append(dataclasses.replace(change, action=Action.UPDATE, attributes=rest))
     return kept, notes

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
-from reconciler.core.match import declared_value
+from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec.checks import type_name
@@ -127,7 +127,7 @@ class _Checker(TargetRules, ObjectRules):
     def cross_checks(self) -> None:
         users: dict[str, Declared] = {}
         for user in self.users:
-            folded = user.key.casefold()
+            folded = fold(user.key)
             if folded in users:
                 first = users[folded]
                 self.error_at(
@@ -139,7 +139,7 @@ class _Checker(TargetRules, ObjectRules):
                 users[folded] = user
         groups: dict[str, Declared] = {}
         for group in self.groups:
-            folded = group.key.casefold()
+            folded = fold(group.key)
             if folded in groups:
                 first = groups[folded]
                 self.error_at(
@@ -187,7 +187,7 @@ class _Checker(TargetRules, ObjectRules):
             if manager is None:
                 out.append(user)
                 continue
-            target = users.get(str(manager).casefold())
+            target = users.get(fold(str(manager)))
             if target is None:
                 self.error_at(
                     user, "enterprise.manager", f"manager '{manager}' is not a declared user"
@@ -206,12 +206,12 @@ class _Checker(TargetRules, ObjectRules):
 
     def _resolve_subgroups(self, groups: list[Declared]) -> list[Declared]:
         """Nested groups name declared groups; a cycle would make membership undefined."""
-        by_key = {g.key.casefold(): g for g in groups}
+        by_key = {fold(g.key): g for g in groups}
         out: list[Declared] = []
         for group in groups:
             keys: list[str] = []
             for name in group.subgroups:
-                child = by_key.get(name.casefold())
+                child = by_key.get(fold(name))
                 if child is None:
                     self.error_at(group, "groups", f"group '{name}' is not a declared group")
                 elif child is group:
@@ -234,7 +234,7 @@ class _Checker(TargetRules, ObjectRules):
         resolved: list[str] = []
         seen: set[str] = set()
         for member in group.members:
-            user = users.get(member.casefold())
+            user = users.get(fold(member))
             if user is None:
                 self.error_at(group, "members", f"member '{member}' is not a declared user")
             elif not user.present:
@@ -304,3 +304,9 @@ def _cycle(start: str, graph: Mapping[str, tuple[str, ...]]) -> list[str]:
                 seen.add(child)
                 stack.append((child, [*path, child]))
     return []
+
+
+def fold(key: str) -> str:
+    """A declared key as matching compares it: two keys equal here are the same object on
+    the target, so they are duplicates, and a reference finds either."""
+    return normalise("userName", key)

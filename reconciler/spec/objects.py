@@ -5,6 +5,7 @@ from __future__ import annotations
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Json, Kind, Location, State
 from reconciler.spec.checks import CheckBase, type_name
+from reconciler.spec.safety import POLICIES
 from reconciler.spec.source import PathKey
 from reconciler.spec.targets import ALIAS
 
@@ -103,9 +104,13 @@ class ObjectRules(CheckBase):
         members: tuple[str, ...] | None = None
         subgroups: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
+        policy = None
         for key, value in body.items():
             kpath = (*path, key)
             if key == "state":
+                continue
+            if key == "members_policy":
+                policy = self.choice(kpath, value, POLICIES)
                 continue
             if key == "groups":
                 subgroups = self.members(kpath, value) or ()
@@ -120,7 +125,7 @@ class ObjectRules(CheckBase):
             elif key in ("id", "meta", "schemas"):
                 self.error(kpath, A.READ_ONLY[key])
             else:
-                allowed = (*A.GROUP_SIMPLE, "members", "groups", "state")
+                allowed = (*A.GROUP_SIMPLE, "members", "groups", "members_policy", "state")
                 self.unknown(path, key, allowed, "group attribute")
         name = body.get("displayName")
         if "displayName" not in body:
@@ -139,6 +144,7 @@ class ObjectRules(CheckBase):
                     location=self.loc(path),
                     attr_locations=locs,
                     subgroups=subgroups,
+                    members_policy=policy,
                 )
             )
 

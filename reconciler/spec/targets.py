@@ -14,7 +14,7 @@ from reconciler.core.mapping import AttrMapping, compile_one, targets_for
 from reconciler.core.model import Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
 from reconciler.expressions.syntax import caret, line_col
-from reconciler.spec.checks import CheckBase
+from reconciler.spec.safety import POLICIES, SafetyRules
 from reconciler.spec.source import PathKey
 
 AUTH_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -31,6 +31,7 @@ TARGET_KEYS = (
     "deprovision",
     "prune",
     "guards",
+    "members_policy",
     "scope",
     "mappings",
     "page_size",
@@ -61,7 +62,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-class TargetRules(CheckBase):
+class TargetRules(SafetyRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
         if not isinstance(body, dict):
             self.error(path, "expected a mapping")
@@ -107,8 +108,10 @@ class TargetRules(CheckBase):
         nested_groups = self.choice(
             (*path, "nested_groups"), body.get("nested_groups", "flatten"), ("flatten", "native")
         )
-        guards = body.get("guards") or {}
-        self.guards((*path, "guards"), guards)
+        guards = self.guards((*path, "guards"), body.get("guards") or {})
+        members_policy = self.choice(
+            (*path, "members_policy"), body.get("members_policy", "exact"), POLICIES
+        )
         page_size = self.integer((*path, "page_size"), body.get("page_size", 500), 1, 10_000)
         concurrency = self.integer((*path, "concurrency"), body.get("concurrency", 8), 1, 64)
         chunk = self.integer(
@@ -135,10 +138,11 @@ class TargetRules(CheckBase):
             concurrency=concurrency or 8,
             timeout_seconds=float(timeout),
             membership_chunk=chunk or 100,
-            max_deletes=guards.get("max_deletes") if isinstance(guards, dict) else None,
-            max_delete_percent=(
-                guards.get("max_delete_percent") if isinstance(guards, dict) else None
-            ),
+            max_deletes=_whole(guards.get("max_deletes")),
+            max_delete_percent=guards.get("max_delete_percent"),
+            max_member_removals=_whole(guards.get("max_member_removals")),
+            max_member_removal_percent=guards.get("max_member_removal_percent"),
+            members_policy=members_policy or "exact",
             protected=protected,
             ownership_prefix=prefix,
             ca_bundle=ca_bundle,
@@ -152,27 +156,6 @@ class TargetRules(CheckBase):
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
-
-    def patterns(self, path: PathKey, value: Json) -> tuple[str, ...]:
-        if not isinstance(value, list):
-            self.error(path, "expected a list of userName / displayName patterns (* and ? allowed)")
-            return ()
-        return tuple(v for i, v in enumerate(value) if self.string((*path, i), v, nullable=False))
-
-    def ownership(self, path: PathKey, value: Json) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.error(path, "expected {external_id_prefix: PREFIX}")
-            return None
-        for key in value:
-            if key != "external_id_prefix":
-                self.unknown(path, key, ("external_id_prefix",), "ownership setting")
-        prefix = value.get("external_id_prefix")
-        if not isinstance(prefix, str) or not prefix:
-            self.error((*path, "external_id_prefix"), "expected a non-empty string")
-            return None
-        return prefix
 
     def mappings(
         self, path: PathKey, value: Json
@@ -349,22 +332,9 @@ class TargetRules(CheckBase):
                 out.append(attr)
         return tuple(out)
 
-    def guards(self, path: PathKey, body: Json) -> None:
-        if not isinstance(body, dict):
-            self.error(path, "expected a mapping")
-            return
-        for key, value in body.items():
-            if key == "max_deletes":
-                self.integer((*path, key), value, 0, 10_000_000)
-            elif key == "max_delete_percent":
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, int | float)
-                    or not 0 <= value <= 100
-                ):
-                    self.error((*path, key), f"expected a number from 0 to 100, got {value!r}")
-            else:
-                self.unknown(path, key, ("max_deletes", "max_delete_percent"), "guard")
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _is_loopback(host: str) -> bool:

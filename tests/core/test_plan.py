@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.config import Spec, Target
-from reconciler.core.guards import check_guards
+from reconciler.core.config import Spec
 from reconciler.core.model import (
     ENTERPRISE_URN,
     GROUP_SCHEMA,
@@ -19,7 +18,7 @@ from reconciler.core.model import (
     Observed,
     Resource,
 )
-from reconciler.core.plan import Action, Change, Plan, make_plan
+from reconciler.core.plan import Action, Plan, make_plan
 from reconciler.report.render import plan_text
 from reconciler.spec.load import load_spec
 
@@ -224,8 +223,11 @@ def test_incomplete_read_withholds_deprovisions_and_member_removals(tmp_path: Pa
         "  - userName: mallory@example.com\n    state: absent\n"
         "groups:\n  - displayName: Eng\n    members: [alice@example.com]\n",
     )
-    users = (user_res("u-m", "mallory@example.com", active=True),)
-    groups = (group_res("g-eng", "Eng", ["u-x"]),)
+    users = (
+        user_res("u-m", "mallory@example.com", active=True),
+        user_res("u-b", "bob@example.com"),
+    )
+    groups = (group_res("g-eng", "Eng", ["u-b"]),)
     full = make_plan(spec, spec.targets["t"], Observed(users, groups))
     assert keyed(full) == [
         ("user", "alice@example.com", "create"),
@@ -233,7 +235,8 @@ def test_incomplete_read_withholds_deprovisions_and_member_removals(tmp_path: Pa
         ("user", "mallory@example.com", "disable"),
     ]
     short = make_plan(spec, spec.targets["t"], Observed(users, groups, complete=False)).to_json()
-    # A short read may have missed u-x's user and mallory's state: nothing is taken away.
+    # A short read may have missed what makes bob a member and mallory's state: nothing
+    # is taken away.
     assert [(c["key"], c["action"]) for c in short["changes"]] == [
         ("alice@example.com", "create"),
         ("Eng", "update"),
@@ -458,10 +461,16 @@ def test_update_changes_only_declared_attributes(
         assert plan["summary"] == SUMMARY_ZERO | {"noop": 2}
         return
     [change] = plan["changes"]
+    # Taking `active` away is a disable, whatever produced it (DESIGN §6).
+    action = (
+        "disable"
+        if any(a["path"] == "active" and a["after"] is False for a in expected)
+        else "update"
+    )
     assert change == {
         "kind": "user",
         "key": "alice@example.com",
-        "action": "update",
+        "action": action,
         "reason": "attributes differ",
         "target_id": "u-alice",
         "matched_on": "userName",
@@ -469,7 +478,7 @@ def test_update_changes_only_declared_attributes(
         "attributes": expected,
         "source": source(tmp_path, 5),
     }
-    assert plan["summary"] == SUMMARY_ZERO | {"update": 1, "noop": 1}
+    assert plan["summary"] == SUMMARY_ZERO | {action: 1, "noop": 1}
 
 
 # -- state: absent --------------------------------------------------------------------------------
@@ -738,7 +747,7 @@ def test_membership_diff_adds_and_removes_only_users(tmp_path: Path) -> None:
             [
                 "u-alice",
                 "u-carol",  # an undeclared member: removed
-                "u-gone",  # an id the target does not list as a user: removed by id
+                "u-gone",  # an id the target does not list as a user: left alone
                 {"value": "g-sub", "type": "Group"},  # nested group: left alone
                 {"value": "g-other"},  # a group, though the target did not say so
             ],
@@ -759,14 +768,23 @@ def test_membership_diff_adds_and_removes_only_users(tmp_path: Path) -> None:
             "attributes": [],
             "members": {
                 "add": [{"key": "bob@example.com", "id": "u-bob"}],
-                "remove": [
-                    {"key": "carol@example.com", "id": "u-carol"},
-                    {"key": None, "id": "u-gone"},
-                ],
+                "remove": [{"key": "carol@example.com", "id": "u-carol"}],
             },
             "source": source(tmp_path, 8),
         }
     ]
+    assert plan["notes"] == [
+        "group Eng: 1 member(s) on the target resolve to no listed user; they are left in "
+        "place (run `scimrec doctor` to see why)"
+    ]
+    # Once the target confirmed that no user has the id (GET answered 404), it goes.
+    observed = Observed(tuple(users), tuple(groups), dangling=frozenset({"u-gone"}))
+    again = make_plan(spec, spec.targets["t"], observed).to_json()
+    assert again["changes"][0]["members"]["remove"] == [
+        {"key": "carol@example.com", "id": "u-carol"},
+        {"key": None, "id": "u-gone"},
+    ]
+    assert again["notes"] == []
 
 
 def test_membership_not_declared_is_not_managed(tmp_path: Path) -> None:
@@ -895,162 +913,6 @@ def test_plan_does_not_depend_on_the_order_the_target_lists_objects(tmp_path: Pa
     users, groups = ordering_target()
     first = plan_for(spec, users, groups).to_json()
     assert plan_for(spec, users[::-1], groups[::-1]).to_json() == first
-
-
-# -- safety guards --------------------------------------------------------------------------------
-
-
-def guard_plan(users: int, groups: int = 0, action: Action = Action.DISABLE) -> Plan:
-    changes = [
-        Change(Kind.USER, f"u{i}@example.com", action, "state: absent") for i in range(users)
-    ]
-    changes += [Change(Kind.GROUP, f"g{i}", Action.DELETE, "state: absent") for i in range(groups)]
-    return Plan(target="t", url=URL, changes=tuple(changes))
-
-
-def guard_observed(users: int, groups: int = 0) -> Observed:
-    return Observed(
-        tuple(Resource(f"u{i}", {}) for i in range(users)),
-        tuple(Resource(f"g{i}", {}) for i in range(groups)),
-    )
-
-
-# (max_deletes, max_delete_percent, plan, observed, --allow-deletes, expected reasons)
-GUARD_CASES: list[tuple[str, int | None, float | None, Plan, Observed, int, list[str]]] = [
-    ("default-limit-reached", None, None, guard_plan(10), guard_observed(100), 0, []),
-    (
-        "default-limit-passed",
-        None,
-        None,
-        guard_plan(11),
-        guard_observed(100),
-        0,
-        [
-            "11 users would be deprovisioned, more than guards.max_deletes (10); "
-            "re-run with --allow-deletes 11 if that is intended"
-        ],
-    ),
-    ("override-covers-all", None, None, guard_plan(11), guard_observed(100), 11, []),
-    (
-        "override-too-small",
-        None,
-        None,
-        guard_plan(11),
-        guard_observed(100),
-        10,
-        [
-            "11 users would be deprovisioned, more than guards.max_deletes (10); "
-            "re-run with --allow-deletes 11 if that is intended"
-        ],
-    ),
-    (
-        "deletes-count-like-disables",
-        None,
-        None,
-        guard_plan(11, action=Action.DELETE),
-        guard_observed(100),
-        0,
-        [
-            "11 users would be deprovisioned, more than guards.max_deletes (10); "
-            "re-run with --allow-deletes 11 if that is intended"
-        ],
-    ),
-    (
-        "updates-do-not-count",
-        None,
-        None,
-        guard_plan(50, action=Action.UPDATE),
-        guard_observed(50),
-        0,
-        [],
-    ),
-    (
-        "max-deletes-zero",
-        0,
-        None,
-        guard_plan(1),
-        guard_observed(100),
-        0,
-        [
-            "1 user would be deprovisioned, more than guards.max_deletes (0); "
-            "re-run with --allow-deletes 1 if that is intended"
-        ],
-    ),
-    (
-        "percent-passed",
-        None,
-        25,
-        guard_plan(3),
-        guard_observed(10),
-        0,
-        [
-            "3 of 10 users (30.0%) would be deprovisioned, more than "
-            "guards.max_delete_percent (25%); re-run with --allow-deletes 3 if that is intended"
-        ],
-    ),
-    ("percent-exactly-reached", 100, 25, guard_plan(25), guard_observed(100), 0, []),
-    (
-        "both-limits-passed",
-        None,
-        50,
-        guard_plan(12),
-        guard_observed(20),
-        0,
-        [
-            "12 users would be deprovisioned, more than guards.max_deletes (10); "
-            "re-run with --allow-deletes 12 if that is intended",
-            "12 of 20 users (60.0%) would be deprovisioned, more than "
-            "guards.max_delete_percent (50%); re-run with --allow-deletes 12 if that is intended",
-        ],
-    ),
-    (
-        "groups-counted-apart-from-users",
-        None,
-        None,
-        guard_plan(10, groups=11),
-        guard_observed(10, groups=50),
-        0,
-        [
-            "11 groups would be deprovisioned, more than guards.max_deletes (10); "
-            "re-run with --allow-deletes 11 if that is intended"
-        ],
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("max_deletes", "max_percent", "plan", "observed", "allow", "expected"),
-    [pytest.param(m, p, pl, o, a, e, id=i) for i, m, p, pl, o, a, e in GUARD_CASES],
-)
-def test_check_guards(
-    max_deletes: int | None,
-    max_percent: float | None,
-    plan: Plan,
-    observed: Observed,
-    allow: int,
-    expected: list[str],
-) -> None:
-    target = Target(name="t", url=URL, max_deletes=max_deletes, max_delete_percent=max_percent)
-    guarded = check_guards(plan, target, observed, allow_deletes=allow)
-    assert list(guarded.guards) == expected
-    assert guarded.to_json()["guards"] == expected
-    assert guarded.changes == plan.changes
-
-
-def test_guards_read_from_the_spec(tmp_path: Path) -> None:
-    spec = load(
-        tmp_path,
-        TARGET + "    guards: {max_deletes: 1}\n"
-        "users:\n  - userName: a@example.com\n    state: absent\n"
-        "  - userName: b@example.com\n    state: absent\n",
-    )
-    users = [user_res("u-a", "a@example.com"), user_res("u-b", "b@example.com")]
-    observed = Observed(tuple(users), ())
-    plan = make_plan(spec, spec.targets["t"], observed)
-    assert check_guards(plan, spec.targets["t"], observed).guards == (
-        "2 users would be deprovisioned, more than guards.max_deletes (1); "
-        "re-run with --allow-deletes 2 if that is intended",
-    )
 
 
 # -- text rendering -------------------------------------------------------------------------------

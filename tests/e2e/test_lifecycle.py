@@ -140,10 +140,11 @@ def test_changes_in_yaml_become_exactly_those_updates(
     members = changes[("group", "Engineering")]["members"]
     assert [m["key"] for m in members["add"]] == ["carol@example.com"]
     assert [m["key"] for m in members["remove"]] == ["bob@example.com"]
+    assert bob["action"] == "disable"  # `active: false` takes access away: a disable
     assert plan["summary"] == {
         "create": 0,
-        "update": 3,
-        "disable": 0,
+        "update": 2,
+        "disable": 1,
         "delete": 0,
         "noop": 1,
         "error": 0,

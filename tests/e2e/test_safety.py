@@ -79,11 +79,14 @@ def test_guard_refuses_mass_deprovision_and_writes_nothing(
     before = by_name(target)
 
     code, out, _ = run(capsys, "plan", str(specs), "--target", "e2e")
-    assert "Guard: 4 users would be deprovisioned, more than guards.max_deletes (3)" in out
+    assert (
+        "Guard: 4 deprovisions (4 user disables) in one run, more than guards.max_deletes (3)"
+        in out
+    )
     code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
     assert code == 1
     assert err.endswith(
-        "Error: refusing to apply: 4 users would be deprovisioned, more than "
+        "Error: refusing to apply: 4 deprovisions (4 user disables) in one run, more than "
         "guards.max_deletes (3); re-run with --allow-deletes 4 if that is intended; "
         "nothing was written\n"
     )

@@ -171,7 +171,9 @@ def test_every_schema_key_is_known_to_the_loader(tmp_path: Path, where: str, key
 
 def test_group_attributes_match_the_loader() -> None:
     props = DEFS["group"]["properties"]
-    assert sorted(props) == sorted([*A.GROUP_SIMPLE, "members", "groups", "state"])
+    assert sorted(props) == sorted(
+        [*A.GROUP_SIMPLE, "members", "groups", "members_policy", "state"]
+    )
     assert DEFS["group"]["required"] == ["displayName"]
 
 

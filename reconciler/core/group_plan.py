@@ -1,0 +1,91 @@
+"""Step 5 for groups: the change each declared group gets (attributes, members, nested
+groups), with the membership context built once for all of them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.core.action import Membership, flatten, group_change, with_nested
+from reconciler.core.changes import Change, ObjectError
+from reconciler.core.config import Target
+from reconciler.core.match import Match
+from reconciler.core.members import Directory
+from reconciler.core.model import Declared, Kind, Observed
+from reconciler.core.targetview import TargetView
+
+
+@dataclass
+class GroupPlan:
+    changes: list[Change] = field(default_factory=list)
+    errors: list[ObjectError] = field(default_factory=list)
+    noop: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_groups(
+    groups: list[Declared],
+    group_matches: Mapping[str, Match],
+    user_matches: Mapping[str, Match],
+    view: TargetView,
+    observed: Observed,
+    target: Target,
+) -> GroupPlan:
+    out = GroupPlan()
+    members = membership(user_matches, view, observed, target)
+    native = target.nested_groups == "native"
+    nested = flatten({g.key: g for g in view.groups})
+    groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
+    for group in groups:
+        match = group_matches[group.key]
+        if group.subgroups and not native:
+            group = dataclasses.replace(group, members=nested[group.key])  # noqa: PLW2901
+        if match.error:
+            error = ObjectError(Kind.GROUP, group.key, "match", match.error, group.location)
+            out.errors.append(error)
+            continue
+        change, unresolved = group_change(group, match, members)
+        if unresolved:
+            out.notes.append(
+                f"group {group.key}: {unresolved} member(s) on the target resolve to no listed "
+                "user; they are left in place (run `scimrec doctor` to see why)"
+            )
+        if native and group.present and group.members is not None:
+            change = with_nested(change, group, match, groups_by_id)
+        if change is None:
+            out.noop += 1
+        else:
+            out.changes.append(change)
+    return out
+
+
+def membership(
+    user_matches: Mapping[str, Match], view: TargetView, observed: Observed, target: Target
+) -> Membership:
+    declared = {u.key: u for u in view.all_users}
+    outside = {u.key for u, _ in view.out_of_scope}
+    user_ids = {
+        key: m.resource.id
+        for key, m in user_matches.items()
+        if m.resource is not None and key not in outside
+    }
+    # Ids a membership diff must not remove: candidates of users whose match failed, and
+    # users out of this target's scope (left alone, not managed).
+    shielded = frozenset(
+        cid
+        for key, m in user_matches.items()
+        if (m.error and declared[key].present) or key in outside
+        for a in m.attempts
+        for cid in a.candidates
+    )
+    failed = {key for key, m in user_matches.items() if m.error} | outside
+    failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
+    return Membership(
+        directory=Directory(observed),
+        user_ids=user_ids,
+        key_of={uid: key for key, uid in user_ids.items()},
+        shielded=shielded,
+        failed=frozenset(failed),
+        policy=target.members_policy,
+    )

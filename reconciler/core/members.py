@@ -1,0 +1,92 @@
+"""Who a group's members on the target are: each member entry resolved to an observed user
+(by its `type` and `$ref`, never by an id that happens to collide with a group's), or left
+unresolved, and then never planned for removal.
+
+RFC 7643 §4.2 gives a member `value` (the member's id), `$ref` and `type` (User or Group).
+Targets differ: some store the userName as `value`, some omit `type`, some use small
+integers for both users and groups. A member is resolved through `value`, then `$ref`,
+then `value` or `display` as a userName; one that resolves to nothing is removed only when
+the target has confirmed that its `value` names no user (`Observed.dangling`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.core.match import normalise
+from reconciler.core.model import Json, Observed
+
+
+class Seen(StrEnum):
+    USER = "user"  # an observed user: `uid` says which
+    GROUP = "group"  # a nested group
+    DANGLING = "dangling"  # its value names no user: the target said so
+    UNRESOLVED = "unresolved"  # nothing known: never removed
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One member entry as the target holds it, and what it resolved to."""
+
+    value: str  # as stored on the target: what a removal must name
+    seen: Seen
+    uid: str | None = None
+
+
+class Directory:
+    """The observed users, indexed for resolving member entries; built once per plan."""
+
+    def __init__(self, observed: Observed) -> None:
+        self.user_ids = frozenset(u.id for u in observed.users)
+        self.group_ids = frozenset(g.id for g in observed.groups)
+        self.names: dict[str, str | None] = {}
+        by_name: dict[str, list[str]] = {}
+        for user in observed.users:
+            name = user.body.get("userName")
+            self.names[user.id] = name if isinstance(name, str) else None
+            if isinstance(name, str) and name:
+                by_name.setdefault(normalise("userName", name), []).append(user.id)
+        # A name two users share resolves to neither: a guess could remove the wrong person.
+        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
+        self.dangling = observed.dangling
+
+    def entries(self, body: Mapping[str, Json]) -> list[Entry]:
+        members = body.get("members")
+        if not isinstance(members, list):
+            return []
+        return [e for e in (self.resolve(m) for m in members) if e is not None]
+
+    def resolve(self, member: Json) -> Entry | None:
+        if not isinstance(member, Mapping):
+            return None
+        raw = member.get("value")
+        if isinstance(raw, bool) or not isinstance(raw, str | int) or raw == "":
+            return None
+        value = str(raw)
+        kind = str(member.get("type") or "").casefold()
+        ref = member.get("$ref")
+        ref = ref if isinstance(ref, str) else ""
+        if kind == "group" or "/Groups/" in ref:
+            return Entry(value, Seen.GROUP)
+        if value in self.user_ids:
+            return Entry(value, Seen.USER, value)
+        tail = ref.rstrip("/").rsplit("/", 1)[-1]
+        if "/Users/" in ref and tail in self.user_ids:
+            return Entry(value, Seen.USER, tail)
+        if not kind and value in self.group_ids:
+            return Entry(value, Seen.GROUP)  # untyped, and no user has this id
+        for name in (value, member.get("display")):
+            if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
+                return Entry(value, Seen.USER, uid)
+        if value in self.dangling:
+            return Entry(value, Seen.DANGLING)
+        return Entry(value, Seen.UNRESOLVED)
+
+
+def unresolved_values(directory: Directory, groups: Iterable[Mapping[str, Json]]) -> set[str]:
+    """Member values of these group bodies that resolve to no observed user or group."""
+    return {
+        e.value for body in groups for e in directory.entries(body) if e.seen is Seen.UNRESOLVED
+    }
