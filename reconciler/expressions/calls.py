@@ -16,11 +16,19 @@ class SkipFlow(Exception):
 
 @dataclass(frozen=True)
 class Context:
-    """What evaluation may use besides the source: the injected clock, GUIDs and uniqueness."""
+    """What evaluation may use besides the source: the injected clock, GUIDs and uniqueness.
 
-    now: Moment
+    The clock is read only when an expression asks for the time (Now(), a date format
+    without a year), so an expression that never does runs without one.
+    """
+
+    clock: Callable[[], Moment]
     new_guid: Callable[[], str]
     is_unique: Callable[[str], bool] | None = None
+
+    @property
+    def now(self) -> Moment:
+        return self.clock()
 
 
 class Args:

@@ -60,7 +60,7 @@ def evaluate(
     returns, `is_unique` what SelectUniqueValue asks (None: the first non-empty candidate wins).
     A date result is written as Microsoft documents it: "M/d/yyyy h:mm:ss tt", in UTC.
     """
-    ctx = Context(Moment.from_clock(now), new_guid, is_unique)
+    ctx = Context(lambda: Moment.from_clock(now), new_guid, is_unique)
     try:
         return export(_eval(expr, source, ctx))
     except SkipFlow:

@@ -6,6 +6,7 @@ import json
 
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Action, Plan
+from reconciler.report.render import for_display
 
 FORMAT_VERSION = 1
 
@@ -75,6 +76,7 @@ def has_drift(report: dict[str, Json]) -> bool:
 
 
 def drift_text(report: dict[str, Json]) -> str:
+    report = for_display(report)
     target = report["target"]
     out = [f'Drift on target "{target["name"]}" ({target["url"]})', ""]
     for item in report["changed"]:

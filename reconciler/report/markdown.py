@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.report.render import after_text, member_text, value_text
+from reconciler.report.render import after_text, for_display, member_text, value_text
 
 # GitHub rejects comment bodies over 65,536 characters; the margin leaves room for a
 # workflow that adds a footer (a link to the run) before posting.
@@ -16,6 +16,7 @@ BUDGET = 65_000
 # most of the budget however many errors or deprovisions a plan has.
 PROSE_BUDGET = 25_000
 LIST_CAP = 30
+REMOVALS_SHOWN = 5  # members named per group in the destructive list; the diff has all
 CALLOUT_CAP = 10
 TEXT_CAP = 300
 LINE_CAP = 400
@@ -31,6 +32,7 @@ WHERE = {
 
 def plan_markdown(plan: Mapping[str, Any]) -> str:
     """The comment for one plan: summary, alerts, destructive changes, then the diff."""
+    plan = for_display(plan)
     target = plan["target"]
     summary = plan["summary"]
     changes: Sequence[Mapping[str, Any]] = plan.get("changes", [])
@@ -49,10 +51,12 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         for e in errors
     ]
     _add_callout(out, "CAUTION", alerts)
-    destructive = [c for c in changes if c["action"] in DESTRUCTIVE]
-    if destructive:
-        count = _plural(len(destructive), "destructive change")
-        items = [_destructive_item(c) for c in destructive]
+    # Everything that takes access away, however produced: deprovisions, and members
+    # removed from groups (one item per group, naming who loses the membership).
+    items = [_destructive_item(c) for c in changes if c["action"] in DESTRUCTIVE]
+    items += [_removal_item(c) for c in changes if (c.get("members") or {}).get("remove")]
+    if items:
+        count = _plural(len(items), "destructive change")
         _add_callout(out, "WARNING", items, f"**{count}:**", LIST_CAP)
     _add_callout(out, "NOTE", [_prose(n) for n in plan.get("notes", [])])
     if not changes:
@@ -69,6 +73,7 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
 
 def drift_markdown(report: Mapping[str, Any]) -> str:
     """The comment for one drift report: summary, then every drifted object as a diff."""
+    report = for_display(report)
     target = report["target"]
     summary = report["summary"]
     out = [_marker("drift", target["name"]), _heading("drift report", target), ""]
@@ -216,6 +221,14 @@ def _destructive_item(change: Mapping[str, Any]) -> str:
     reason = f" · {_prose(change['reason'])}" if change.get("reason") else ""
     at = f" · {_code(str(source['file']) + ':' + str(source['line']))}" if source else ""
     return f"**{change['action']}** {change['kind']} {_code(change['key'])}{where}{reason}{at}"
+
+
+def _removal_item(change: Mapping[str, Any]) -> str:
+    removed = change["members"]["remove"]
+    names = [_code(m.get("key") or m.get("id") or "?") for m in removed[:REMOVALS_SHOWN]]
+    more = f" and {len(removed) - REMOVALS_SHOWN:,} more" if len(removed) > REMOVALS_SHOWN else ""
+    who = ", ".join(names) + more
+    return f"**remove {_plural(len(removed), 'member')}** from group {_code(change['key'])}: {who}"
 
 
 def _marker(what: str, name: str) -> str:

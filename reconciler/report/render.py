@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,12 +14,59 @@ SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
 # ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
 _COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
 MAX_VALUE = 120
+# Unicode categories a reader cannot see: controls, formats (zero-width, bidi), separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_NAMES = frozenset({"key", "id", "target_id"})
+
+
+def hidden(text: str) -> bool:
+    """Whether a string holds what a reader cannot see: surrounding whitespace, control or
+    format characters (zero-width, bidi), or characters Unicode NFKC would change (a
+    decomposed accent, a full-width letter): what makes two names look the same."""
+    if text.isascii():
+        return text != text.strip() or not text.isprintable()
+    return (
+        text != text.strip()
+        or unicodedata.normalize("NFKC", text) != text
+        or any(unicodedata.category(c) in _INVISIBLE for c in text)
+    )
+
+
+def visible(text: str) -> str:
+    """A name as a reader can tell it apart: as is, or quoted with what is hidden escaped
+    (`"jose\\u0301@example.com"`, `"dave@example.com "`)."""
+    return json.dumps(text, ensure_ascii=True) if hidden(text) else text
+
+
+def for_display(data: Any) -> Any:
+    """A plan's or drift report's JSON form with every name (`key`, `id`) made visible;
+    values are made visible by value_text. Renderers start here; the JSON output does not."""
+    if isinstance(data, dict):
+        return {
+            k: (visible(v) if k in _NAMES and isinstance(v, str) else for_display(v))
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [for_display(v) for v in data]
+    return data
+
+
+def _has_hidden(value: Any) -> bool:
+    if isinstance(value, str):
+        return hidden(value)
+    if isinstance(value, dict):
+        return any(_has_hidden(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_hidden(v) for v in value)
+    return False
 
 
 def value_text(path: str, value: Any) -> str:
     if path in A.SECRET_PATHS and value is not None:
         return MASK
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    # A value holding an invisible difference shows it escaped, so a create line and a
+    # delete line that differ only there never look identical.
+    text = json.dumps(value, ensure_ascii=_has_hidden(value), sort_keys=True)
     if len(text) > MAX_VALUE:
         text = text[: MAX_VALUE - 15] + f"… ({len(text)} chars)"
     return text
@@ -91,6 +139,7 @@ def _paint_line(line: str, colour: bool) -> str:
 
 
 def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
+    plan = for_display(plan)
     target = plan["target"]
     out = [f'Target "{target["name"]}" ({target["url"]})', ""]
     for note in plan.get("notes", []):

@@ -287,5 +287,6 @@ def test_errors_without_changes_show_no_empty_diff() -> None:
 def test_a_key_with_line_breaks_stays_on_one_diff_line() -> None:
     change = Change(Kind.GROUP, "Two\nLines", Action.DELETE, "state: absent", "g-2")
     text = plan_markdown(Plan("t", "https://x.example/scim/v2", (change,)).to_json())
-    assert "\n- delete group Two Lines (id g-2)\n```\n" in text
-    assert "> - **delete** group `Two Lines` (id `g-2`) · state: absent\n" in text
+    # The line break is shown escaped: a name's hidden characters are made visible.
+    assert '\n- delete group "Two\\nLines" (id g-2)\n```\n' in text
+    assert '> - **delete** group `"Two\\nLines"` (id `g-2`) · state: absent\n' in text
