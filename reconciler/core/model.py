@@ -77,6 +77,9 @@ class Resource:
     id: str
     body: Mapping[str, Json]
     version: str | None = None
+    # Set when the body has a shape scimrec cannot read (core/shape.py): the object is
+    # then in error, and nothing is decided from it or written to it.
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.match import Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Location, Observed
-from reconciler.core.prune import prune_changes, spare_protected
+from reconciler.core.prune import prune_changes, spare_protected, unreadable_strays
+from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
 from reconciler.expressions.dotnet_dates import Clock
 
@@ -102,11 +103,14 @@ def make_plan(
 ) -> Plan:
     """Steps 3-5 for every declared object (or those `options.only` selects)."""
     options = options or PlanOptions()
+    observed = shaped(observed)
     view = target_view(spec, target, options.now, options.new_guid)
     users = [u for u in view.users if _selected(options, u)]
     groups = [g for g in view.groups if _selected(options, g)]
     user_matches = match_all(view.all_users, Index(observed.users, target.user_matching))
+    user_matches = {k: unreadable(Kind.USER, m) for k, m in user_matches.items()}
     group_matches = match_all(groups, Index(observed.groups, target.group_matching))
+    group_matches = {k: unreadable(Kind.GROUP, m) for k, m in group_matches.items()}
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
@@ -120,6 +124,7 @@ def make_plan(
     notes = list(observed.notes) + planned.notes
     if options.only is None:
         changes += prune_changes(target, observed, _all_matches(user_matches, group_matches))
+        errors += unreadable_strays(target, observed, _all_matches(user_matches, group_matches))
     changes, spared = spare_protected(target, changes, observed)
     notes += spared
     if not observed.complete:

@@ -13,7 +13,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping
 
-from reconciler.core.changes import DEPROVISIONS, Action, Change
+from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match, normalise
@@ -54,14 +54,34 @@ def prune_changes(
     out: list[Change] = []
     for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
         for resource in resources:
-            if (kind, resource.id) in claimed:
-                continue
+            if (kind, resource.id) in claimed or resource.problem is not None:
+                continue  # an unreadable object is never deprovisioned: unreadable_strays
             if target.prune == "owned" and not owned(target, resource):
                 continue
             change = _deprovision(kind, resource, target)
             if change is not None:
                 out.append(change)
     return out
+
+
+def unreadable_strays(
+    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+) -> list[ObjectError]:
+    """Undeclared objects prune would look at but cannot read: each one in error, so the
+    run says so instead of deprovisioning (or silently skipping) what it cannot see."""
+    if target.prune == "none":
+        return []
+    claimed = {
+        (kind, cid) for (kind, _), m in matches.items() for a in m.attempts for cid in a.candidates
+    }
+    return [
+        ObjectError(
+            kind, r.id, "import", f"the target's {kind.value} {r.id} cannot be read: {r.problem}"
+        )
+        for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups))
+        for r in resources
+        if r.problem is not None and (kind, r.id) not in claimed
+    ]
 
 
 def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | None:

@@ -12,7 +12,9 @@ import yaml
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import is_empty
+from reconciler.core.members import Directory, Seen
 from reconciler.core.model import ENTERPRISE_URN, Json, Observed, Resource
+from reconciler.core.shape import shaped
 
 SKIPPED_KEYS = frozenset({"id", "meta", "schemas", "groups", "password"})
 
@@ -32,6 +34,17 @@ def import_documents(observed: Observed, target: Target, *, adopt: bool) -> Impo
     spec vocabulary does not cover are reported rather than dropped silently.
     """
     notes: list[str] = []
+    observed = shaped(observed)
+    for kind, resources in (("user", observed.users), ("group", observed.groups)):
+        for r in resources:
+            if r.problem is not None:
+                notes.append(f"{kind} {r.id} cannot be read ({r.problem}): left out")
+    observed = dataclasses.replace(
+        observed,
+        users=tuple(r for r in observed.users if r.problem is None),
+        groups=tuple(r for r in observed.groups if r.problem is None),
+    )
+    directory = Directory(observed)
     users: list[dict[str, Any]] = []
     keys: dict[str, str] = {}  # target id → user key
     seen: set[str] = set()
@@ -52,7 +65,7 @@ def import_documents(observed: Observed, target: Target, *, adopt: bool) -> Impo
         if resource.id in keys:
             users.append(_user(resource, keys, notes))
     groups = [
-        _group(r, keys, notes)
+        _group(r, keys, directory, notes)
         for r in sorted(
             observed.groups, key=lambda r: (str(r.body.get("displayName", "")).casefold(), r.id)
         )
@@ -120,21 +133,36 @@ def _element(item: Json, allowed: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in allowed and not is_empty(v)}
 
 
-def _group(resource: Resource, keys: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+def _group(
+    resource: Resource, keys: Mapping[str, str], directory: Directory, notes: list[str]
+) -> dict[str, Any]:
     body = resource.body
-    out: dict[str, Any] = {"displayName": body["displayName"]}
+    name = body["displayName"]
+    out: dict[str, Any] = {"displayName": name}
     if not is_empty(body.get("externalId")):
         out["externalId"] = body["externalId"]
     members = []
-    for member in body.get("members") or []:
-        mid = str(member.get("value")) if isinstance(member, dict) else ""
-        if mid in keys:
-            members.append(keys[mid])
-        elif str(member.get("type", "User")).lower() == "group":
-            notes.append(f"group {body['displayName']}: nested group {mid} is not imported")
+    left_out = 0
+    # Members resolve as the plan resolves them (by value, $ref, then userName), so a
+    # target that stores userNames as member values imports its members too.
+    for entry in directory.entries(body):
+        if entry.uid is not None and entry.uid in keys:
+            members.append(keys[entry.uid])
+            continue
+        if entry.seen is Seen.GROUP:  # a plan never removes nested groups it flattens
+            notes.append(f"group {name}: nested group {entry.value} is not imported")
         else:
-            notes.append(f"group {body['displayName']}: member {mid} is not an imported user")
-    out["members"] = sorted(members, key=str.casefold)
+            left_out += 1
+            notes.append(f"group {name}: member {entry.value} is not an imported user")
+    out["members"] = sorted(set(members), key=str.casefold)
+    if left_out:
+        # Exact membership would remove whoever was not imported (a --filter, a user left
+        # out): additive keeps them, so the imported tree plans to No changes.
+        out["members_policy"] = "additive"
+        notes.append(
+            f"group {name}: {left_out} member(s) not imported, so the group is written with "
+            "members_policy: additive (nobody is removed); switch to exact once all are declared"
+        )
     return out
 
 

@@ -99,3 +99,26 @@ def test_import_refuses_to_write_inside_the_spec_tree(
     )
     assert code == 1
     assert "inside" in err
+
+
+def test_import_with_a_filter_plans_to_no_changes(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Importing part of a target once wrote groups holding only the imported users, and
+    # planning that tree removed everyone else from them.
+    seed(target)
+    specs = write_spec(tmp_path / "specs", target, [])
+    out = tmp_path / "imported"
+    args = ["--target", "e2e", "--out", str(out), "--adopt", "--log-level", "error"]
+    code, _, err = run(
+        capsys, "import", str(specs), *args, "--filter", 'userName eq "dev@example.com"'
+    )
+    assert code == 0, err
+    users = yaml.safe_load((out / "users.yaml").read_text())["users"]
+    assert [u["userName"] for u in users] == ["dev@example.com"]
+    [group] = yaml.safe_load((out / "groups.yaml").read_text())["groups"]
+    assert group["members"] == ["dev@example.com"]
+    assert group["members_policy"] == "additive"
+    assert_converged(capsys, out)
+    [everyone] = listing(target, "/Groups")
+    assert len(everyone["members"]) == 2

@@ -1,0 +1,154 @@
+"""Whether a resource the target returned has the shape scimrec reads (RFC 7643 §4).
+
+Target data is input like any other: a user whose `emails` holds a null, a group whose
+`members` is a mapping, a userName that is a number. Such an object becomes one object in
+error, named with the offending path; every other object goes on (DESIGN §6), and nothing
+is written to it or decided from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from reconciler.core import attributes as A
+from reconciler.core.match import Match
+from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
+
+_SCALAR = (str, int, float, bool)
+
+
+def shaped(observed: Observed) -> Observed:
+    """The observed state with every unreadable resource marked (Resource.problem)."""
+    users = _marked(Kind.USER, observed.users)
+    groups = _marked(Kind.GROUP, observed.groups)
+    if users is observed.users and groups is observed.groups:
+        return observed
+    return dataclasses.replace(observed, users=users, groups=groups)
+
+
+def unreadable(kind: Kind, match: Match) -> Match:
+    """A match onto an unreadable resource is a failed match: the object is in error, and
+    the resource stays shielded from prune as a failed match's candidates are."""
+    found = match.resource
+    if found is None or found.problem is None:
+        return match
+    message = f"the target's {kind.value} {found.id} cannot be read: {found.problem}"
+    return Match(None, match.matched_on, match.attempts, message)
+
+
+def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+    out: list[Resource] | None = None
+    for index, resource in enumerate(resources):
+        found = problem(kind, resource.body)
+        if found is not None:
+            if out is None:
+                out = list(resources[:index])
+            out.append(dataclasses.replace(resource, problem=found))
+        elif out is not None:
+            out.append(resource)
+    return resources if out is None else tuple(out)
+
+
+def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
+    """The first unreadable part of a resource body, as `path: what was found`; or None."""
+    return _user(body) if kind is Kind.USER else _group(body)
+
+
+def _user(body: Mapping[str, Json]) -> str | None:
+    name = body.get("userName")
+    if not isinstance(name, str) or not name:
+        return f"userName: expected a non-empty string, got {_what(name)}"
+    for path, kind in A.USER_SIMPLE.items():
+        value = body.get(path)
+        if value is None:
+            continue
+        if kind == A.BOOLEAN and not isinstance(value, bool):
+            return f"{path}: expected true or false, got {_what(value)}"
+        if kind == A.STRING and not isinstance(value, str):
+            return f"{path}: expected a string, got {_what(value)}"
+    found = _complex("name", body.get("name"))
+    if found:
+        return found
+    for path in A.USER_MULTI:
+        found = _multi(path, body.get(path))
+        if found:
+            return found
+    extension = body.get(ENTERPRISE_URN)
+    if extension is not None:
+        if not isinstance(extension, Mapping):
+            return f"enterprise: expected an object, got {_what(extension)}"
+        for key, value in extension.items():
+            if key == "manager":
+                if value is not None and not isinstance(value, str | Mapping):
+                    return f"enterprise.manager: expected an object, got {_what(value)}"
+            elif value is not None and not isinstance(value, _SCALAR):
+                return f"enterprise.{key}: expected a string, got {_what(value)}"
+    return None
+
+
+def _group(body: Mapping[str, Json]) -> str | None:
+    name = body.get("displayName")
+    if not isinstance(name, str) or not name:
+        return f"displayName: expected a non-empty string, got {_what(name)}"
+    external = body.get("externalId")
+    if external is not None and not isinstance(external, str):
+        return f"externalId: expected a string, got {_what(external)}"
+    members = body.get("members")
+    if members is None:
+        return None
+    if not isinstance(members, list):
+        return f"members: expected a list, got {_what(members)}"
+    for index, member in enumerate(members):
+        if not isinstance(member, Mapping):
+            return f"members[{index}]: expected an object, got {_what(member)}"
+        value = member.get("value")
+        if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+            return f"members[{index}].value: expected an id, got {_what(value)}"
+    return None
+
+
+def _complex(path: str, value: Json) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        return f"{path}: expected an object, got {_what(value)}"
+    for key, part in value.items():
+        if part is not None and not isinstance(part, _SCALAR):
+            return f"{path}.{key}: expected a string, got {_what(part)}"
+    return None
+
+
+def _multi(path: str, value: Json) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return f"{path}: expected a list, got {_what(value)}"
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            return f"{path}[{index}]: expected an object, got {_what(item)}"
+        for key, part in item.items():
+            if key == "primary" and part is not None and not isinstance(part, bool):
+                return f"{path}[{index}].primary: expected true or false, got {_what(part)}"
+            # Sub-attributes are strings (RFC 7643 §2.4): values of mixed types cannot be
+            # compared as the sets multi-valued attributes are.
+            if key != "primary" and part is not None and not isinstance(part, str):
+                return f"{path}[{index}].{key}: expected a string, got {_what(part)}"
+    return None
+
+
+def _what(value: Json) -> str:
+    """What was found, short and safe to print: a type, or a short literal."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,150 @@
+"""Target data of an unexpected shape is one object in error, never a crash (issue 12 §8).
+
+A table of the shapes seen from hostile or broken targets, then generated ones: whatever
+a target returns for one object, planning finishes, that object is in error with the
+offending path, and every other object is planned as usual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.core.model import ENTERPRISE_URN, Kind, Observed, Resource
+from reconciler.core.plan import make_plan
+from reconciler.core.shape import problem
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+SPEC = (
+    TARGET
+    + "    prune: all\n"
+    + "users:\n"
+    + "  - userName: a@example.com\n    emails: [{value: a@example.com, type: work}]\n"
+    + "    name: {givenName: A}\n    enterprise: {department: X}\n"
+    + "  - userName: b@example.com\n    title: T\n"
+    + "groups:\n  - displayName: G\n    members: [a@example.com, b@example.com]\n"
+)
+
+BAD_USERS: list[tuple[str, dict[str, Any], str]] = [
+    ("emails-mixed", {"emails": ["a@x", None, 5]}, "emails[0]: expected an object, got a string"),
+    ("emails-not-list", {"emails": "a@x"}, "emails: expected a list, got a string"),
+    ("email-value-number", {"emails": [{"value": 5}]}, "emails[0].value: expected a string"),
+    ("primary-string", {"emails": [{"value": "a", "primary": "yes"}]}, "emails[0].primary"),
+    ("name-string", {"name": "A"}, "name: expected an object, got a string"),
+    ("name-part-list", {"name": {"givenName": ["A"]}}, "name.givenName: expected a string"),
+    ("active-string", {"active": "no"}, "active: expected true or false, got a string"),
+    ("title-object", {"title": {"x": 1}}, "title: expected a string, got an object"),
+    ("enterprise-list", {ENTERPRISE_URN: [1]}, "enterprise: expected an object, got a list"),
+    ("manager-number", {ENTERPRISE_URN: {"manager": 7}}, "enterprise.manager"),
+]
+BAD_GROUPS: list[tuple[str, Any, str]] = [
+    ("members-null-list", [None], "members[0]: expected an object, got null"),
+    ("members-dict", {"value": "u-a"}, "members: expected a list, got an object"),
+    ("members-string", "u-a", "members: expected a list, got a string"),
+    ("member-value-list", [{"value": ["u-a"]}], "members[0].value: expected an id, got a list"),
+    ("member-value-null", [{"value": None}], "members[0].value: expected an id, got null"),
+]
+
+
+def users(**broken: Any) -> tuple[Resource, ...]:
+    as_declared: dict[str, Any] = {
+        "emails": [{"value": "a@example.com", "type": "work"}],
+        "name": {"givenName": "A"},
+        ENTERPRISE_URN: {"department": "X"},
+    }
+    return (
+        user_res("u-a", "a@example.com", **(as_declared | broken)),
+        user_res("u-b", "b@example.com", title="T"),
+    )
+
+
+@pytest.mark.parametrize(("case", "body", "found"), BAD_USERS, ids=[c[0] for c in BAD_USERS])
+def test_a_malformed_user_is_one_object_in_error(
+    tmp_path: Path, case: str, body: dict[str, Any], found: str
+) -> None:
+    spec = load(tmp_path, SPEC)
+    groups = (group_res("g", "G", ["u-a", "u-b"]),)
+    plan = make_plan(spec, spec.targets["t"], Observed(users(**body), groups))
+    [error] = plan.errors
+    assert (error.kind, error.key, error.step) == (Kind.USER, "a@example.com", "match")
+    assert error.message.startswith("the target's user u-a cannot be read: ")
+    assert found in error.message
+    # Nothing decided from it: not created anew, not pruned, not removed from its group;
+    # b is planned as usual (a no-op).
+    assert plan.changes == ()
+    assert plan.noop == 2
+
+
+@pytest.mark.parametrize(("case", "members", "found"), BAD_GROUPS, ids=[c[0] for c in BAD_GROUPS])
+def test_a_group_with_malformed_members_is_one_object_in_error(
+    tmp_path: Path, case: str, members: Any, found: str
+) -> None:
+    spec = load(tmp_path, SPEC)
+    group = group_res("g", "G")
+    group = Resource(group.id, {**group.body, "members": members})
+    plan = make_plan(spec, spec.targets["t"], Observed(users(), (group,)))
+    [error] = plan.errors
+    assert (error.kind, error.key) == (Kind.GROUP, "G")
+    assert found in error.message
+    assert plan.changes == ()
+
+
+def test_an_unreadable_stray_is_reported_not_pruned(tmp_path: Path) -> None:
+    spec = load(tmp_path, SPEC)
+    stray = user_res("u-s", "s@example.com", emails=[None])
+    groups = (group_res("g", "G", ["u-a", "u-b"]),)
+    plan = make_plan(spec, spec.targets["t"], Observed((*users(), stray), groups))
+    assert [c.action for c in plan.changes] == []
+    [error] = plan.errors
+    assert error.key == "u-s"
+    assert "emails[0]: expected an object, got null" in error.message
+
+
+def test_well_formed_bodies_have_no_problem() -> None:
+    assert (
+        problem(Kind.USER, user_res("u", "a@x.io", emails=[{"value": "a", "primary": True}]).body)
+        is None
+    )
+    assert (
+        problem(Kind.GROUP, group_res("g", "G", ["u", {"value": 7, "type": "User"}]).body) is None
+    )
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ATTRIBUTES = st.sampled_from(
+    ["userName", "emails", "name", "active", "title", "phoneNumbers", ENTERPRISE_URN, "x"]
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(user=st.dictionaries(ATTRIBUTES, JSON, max_size=5), members=JSON)
+def test_whatever_the_target_returns_planning_finishes(
+    tmp_path: Path, user: dict[str, Any], members: Any
+) -> None:
+    spec = load(tmp_path, SPEC)
+    hostile = Resource("u-a", {"id": "u-a", "userName": "a@example.com", **user})
+    group = Resource("g", {"id": "g", "displayName": "G", "members": members})
+    plan = make_plan(spec, spec.targets["t"], Observed((hostile, users()[1]), (group,)))
+    # b is always planned as usual, and a is either planned or in error, never both.
+    assert all(c.key != "b@example.com" for c in plan.changes)
+    a_errors = [e for e in plan.errors if e.key == "a@example.com"]
+    a_changes = [c for c in plan.changes if c.key == "a@example.com"]
+    assert not (a_errors and a_changes)
+    # Nothing is ever written to an object that cannot be read.
+    if problem(Kind.USER, hostile.body) is not None:
+        assert all(c.target_id != "u-a" for c in plan.changes)
+    if problem(Kind.GROUP, group.body) is not None:
+        assert all(c.target_id != "g" for c in plan.changes)
+    plan.to_json()  # and it renders
