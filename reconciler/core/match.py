@@ -46,6 +46,19 @@ def normalise(attribute: str, value: str) -> str:
     return text
 
 
+def skeleton(text: str) -> str:
+    """A name with every difference a reader may not see removed: compatibility forms,
+    accents, case, whitespace and invisible characters. Two names with one skeleton may be
+    one person's account; apply never deprovisions one while creating the other failed."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = (
+        c
+        for c in decomposed
+        if unicodedata.category(c) not in ("Mn", "Me", "Cf", "Cc") and not c.isspace()
+    )
+    return unicodedata.normalize("NFKC", "".join(kept).casefold())
+
+
 def declared_value(obj: Declared, attribute: str) -> str | None:
     if attribute == "emails.value":
         value = A.primary_value(obj.attrs.get("emails"))

@@ -11,6 +11,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import Capabilities, Observed, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.members import confirm_members
 from reconciler.scim.paging import read_all, resource
 from reconciler.scim.progress import Progress
 
@@ -37,13 +38,15 @@ def observe(
         )
         for note in listing.notes:
             log.warning("short read", step="import", kind=kind, detail=note)
-    return Observed(
+    observed = Observed(
         users=users.resources,
         groups=groups.resources,
         capabilities=caps,
         complete=users.complete and groups.complete,
         notes=users.notes + groups.notes,
     )
+    # A filtered read leaves users out on purpose: nothing to learn from their absence.
+    return observed if user_filter else confirm_members(client, observed, log)
 
 
 def find(

@@ -45,6 +45,7 @@ class _Pager:
     total: int | None = None
     complete: bool = True
     use_count: bool = True
+    checked_past_total: bool = False
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -86,7 +87,18 @@ class _Pager:
             self.complete = self.total is not None and len(self.seen) >= self.total
             return True
         if self.total is not None and len(self.seen) >= self.total:
-            return True
+            # totalResults is never trusted blindly (DESIGN §5): a target that caps `count`
+            # may report what it sent as the total, and stopping there would make the rest
+            # look missing. One request past the end settles it; more found is read on.
+            if not self.checked_past_total:
+                self.checked_past_total = True
+                self.start += count
+                return False
+            self.notes.append(
+                f"{self.endpoint}: totalResults said {self.total}, but more resources "
+                "followed; read to the end"
+            )
+            self.total = None
         if (
             self.pages == 1
             and count < self.page_size
@@ -119,6 +131,8 @@ def read_all(
         try:
             reply = client.get(endpoint, pager.params(scim_filter))
         except ScimHTTPError as exc:
+            if pager.checked_past_total and pager.total is not None and exc.status in (400, 404):
+                break  # a target that refuses to page past totalResults: the end, confirmed
             if pager.pages > 0 or not pager.use_count or exc.status not in (400, 500):
                 raise
             # Some servers fail on `count` itself: page by what they give without it.

@@ -34,9 +34,8 @@ from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.observe import find
 from reconciler.scim.paging import read_all
 from tests.fakescim import BASE_URL, ENTERPRISE_URN, FakeScim, Seen
+from tests.scim.conftest import TOKEN_ENV
 
-TOKEN_ENV = "FAULTS_SCIM_TOKEN"
-TOKEN = "tok-7Qz9-faults-never-print-me"
 TINY = RetryPolicy(attempts=3, timeout=10.0, wait_initial=0.001, wait_max=0.002)
 TARGET = Target("fake", BASE_URL, Auth("bearer", token_env=TOKEN_ENV))
 
@@ -77,12 +76,6 @@ def json_logs() -> Iterator[None]:
     logs.configure("debug", json_lines=True)
     yield
     structlog.reset_defaults()
-
-
-@pytest.fixture
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    return TOKEN
 
 
 class RecordingLog:
@@ -181,8 +174,9 @@ def test_read_all_stops_on_total_results() -> None:
         fake.add_user(f"user{n}@example.com")
     listing = read_all(scim_client(fake), "/Users", 2)
     assert len(listing.resources) == 4
-    assert (listing.complete, listing.notes, listing.pages) == (True, (), 2)
-    assert listing_starts(fake) == ["1", "3"]  # no third request for an empty page
+    # One request past totalResults confirms the end (a target may under-report it).
+    assert (listing.complete, listing.notes, listing.pages) == (True, (), 3)
+    assert listing_starts(fake) == ["1", "3", "5"]
 
 
 def test_read_all_stops_on_an_empty_page() -> None:
@@ -255,7 +249,7 @@ def test_read_all_follows_a_server_that_caps_count() -> None:
     listing = read_all(scim_client(fake), "/Users", 500)
     assert len({r.id for r in listing.resources}) == 120
     assert (listing.complete, listing.notes) == (True, ())
-    assert listing_starts(fake) == ["1", "51", "101"]
+    assert listing_starts(fake) == ["1", "51", "101", "121"]
     assert {s.params["count"] for s in fake.requests} == {"500"}
 
 
@@ -373,7 +367,7 @@ def test_429_then_200_succeeds_in_testing_mode() -> None:
     fake.add_user("alice@example.com")
     listing = read_all(scim_client(fake, None), "/Users", 10)
     assert [r.body["userName"] for r in listing.resources] == ["alice@example.com"]
-    assert fake.count("GET", "/Users") == 2
+    assert fake.count("GET", "/Users") == 3  # the 429, the page, the end confirmed
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -919,7 +913,7 @@ def test_find_falls_back_to_the_listing_when_the_filter_is_rejected() -> None:
     assert [
         r.id for r in find(scim_client(fake), "/Users", "userName", "alice@example.com", 1)
     ] == [alice]
-    assert listing_starts(fake) == ["1", "2"]
+    assert listing_starts(fake) == ["1", "2", "3"]
 
 
 def test_find_with_an_ignored_filter_looks_past_the_first_page() -> None:
@@ -1044,4 +1038,5 @@ def test_read_all_retries_without_count_when_count_crashes_the_server(token: str
     listing = read_all(scim_client(fake), "/Users", 500)
     assert (len(listing.resources), listing.complete) == (3, True)
     assert listing.notes == ("/Users: the target refused count=500 (500)",)
-    assert [("count" in s.params) for s in fake.requests if s.path == "/Users"] == [True, False]
+    counts = [("count" in s.params) for s in fake.requests if s.path == "/Users"]
+    assert counts == [True, False, False]

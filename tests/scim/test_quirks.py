@@ -8,7 +8,8 @@ import pytest
 
 from reconciler import logs
 from tests.fakescim import FakeScim
-from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,8 @@ import pytest
 from reconciler import logs
 from reconciler.core.model import ENTERPRISE_URN
 from tests.fakescim import FakeScim
-from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user, write_spec
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
 
 def test_manager_cycle_is_created_then_linked(

@@ -12,7 +12,8 @@ from reconciler import logs
 from reconciler.core.diff import AttrChange
 from reconciler.scim.writes import patch_operations, value_path_operations
 from tests.fakescim import FakeScim
-from tests.scim.test_faults import TOKEN, TOKEN_ENV, plan_and_apply, replan, user
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import plan_and_apply, replan, user
 from tests.scim.test_faults import write_spec as write_fake_spec
 
 WORK = {"value": "a@old.example", "type": "work", "primary": True}

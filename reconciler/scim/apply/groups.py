@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
-from reconciler.core.model import Json
+from reconciler.core.diff import AttrChange, equal
+from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
@@ -19,30 +21,7 @@ def write_group(s: Session, change: Change) -> str | None:
     missing = [m.key for m, i in zip(users, adds, strict=True) if i is None]
     add_ids = [i for i in adds if i is not None]
     if change.action is Action.CREATE:
-        s.refuse_if_exists(change)
-        first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
-        body = writes.group_create_body(change.attributes, first)
-        try:
-            reply = s.write(
-                change,
-                "POST",
-                "/Groups",
-                lambda: s.client.create("/Groups", body),
-                change.attributes,
-            )
-        except ScimHTTPError as exc:
-            # Adopted after a lost response: add every member (adding is idempotent).
-            target_id = s.create_failed(change, exc)
-            rest = add_ids
-        else:
-            target_id = s.created_id(change, reply)
-            created = reply.body if isinstance(reply.body, dict) else None
-            # Some targets ignore members on POST: add what the answer does not show.
-            if created is not None:
-                shown = member_ids(created)
-                rest = [i for i in add_ids if i not in shown]
-            else:
-                rest = add_ids[len(first) :]
+        target_id, rest = _create(s, change, add_ids)
     else:
         target_id = change.target_id or ""
         if change.attributes:
@@ -53,14 +32,103 @@ def write_group(s: Session, change: Change) -> str | None:
     for chunk in writes.chunks(rest, size):
         ops = writes.add_members(chunk)
         s.write(change, "PATCH", path, sender(s.client, path, ops))
-    removes = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
+    planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
+    # Whoever this run created or adopted is a member by the spec's intent, whatever the
+    # listing said; and once a lookup found what the listing hid, no removal is trusted.
+    removes = [i for i in planned if i not in s.resolved]
+    withheld = len(planned) - len(removes)
+    if s.unlisted:
+        withheld, removes = len(planned), []
     for chunk in writes.chunks(removes, size):
         remove_members(s, change, path, chunk)
     with s.lock:
         s.group_ids[change.key] = target_id
     if missing:
         raise Failed(f"member {missing[0]} has no target id (its create failed)")
+    if withheld and s.unlisted:
+        raise Failed(
+            f"{withheld} member removal(s) withheld: the target holds {s.unlisted[0]}, which "
+            "its listing did not show, so the listing cannot be trusted; run plan again"
+        )
     return target_id
+
+
+def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
+    """Create a group, unless it exists: looked up right before (another run, or a listing
+    that hid it, may have made it) and verified after (two runs at once may both have)."""
+    existing = s.candidates(change)
+    if len(existing) > 1:
+        ids = ", ".join(sorted(r.id for r in existing))
+        raise Failed(
+            f"{len(existing)} groups on the target have this name (ids {ids}): not created"
+        )
+    if existing:
+        s.saw(existing[0].id, unlisted=True, what=f"group {change.key}")
+        return _adopt(s, change, existing[0]), add_ids
+    first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
+    body = writes.group_create_body(change.attributes, first)
+    try:
+        reply = s.write(
+            change, "POST", "/Groups", lambda: s.client.create("/Groups", body), change.attributes
+        )
+    except ScimHTTPError as exc:
+        # Adopted after a lost response: add every member (adding is idempotent).
+        return s.create_failed(change, exc), add_ids
+    target_id = s.created_id(change, reply)
+    keeper = _one_of_a_race(s, change, target_id)
+    if keeper != target_id:
+        return keeper, add_ids
+    created = reply.body if isinstance(reply.body, dict) else None
+    # Some targets ignore members on POST: add what the answer does not show.
+    if created is not None:
+        shown = member_ids(created)
+        return target_id, [i for i in add_ids if i not in shown]
+    return target_id, add_ids[len(first) :]
+
+
+def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
+    """After a create, the group that stays when two runs created it at once.
+
+    Every run that raced sees the same set of groups and keeps the same one (the least id,
+    by length then text); a run whose own group is not the keeper deletes it (it created
+    it moments ago, so nothing else can rely on it) and uses the keeper.
+    """
+    found = s.candidates(change)
+    if len(found) < 2 or ours not in {r.id for r in found}:
+        return ours
+    keeper = min((r.id for r in found), key=lambda i: (len(i), i))
+    if keeper == ours:
+        return ours
+    s.log.warning(
+        "another run created this group at the same time: keeping the other one",
+        step="action",
+        kind="group",
+        key=change.key,
+        target_id=ours,
+        kept=keeper,
+    )
+    try:
+        s.client.delete(f"/Groups/{ours}", None)
+    except ScimHTTPError as exc:
+        if exc.status != 404:
+            message = f"created a duplicate of group {keeper} and could not remove it: {exc}"
+            raise Failed(message) from None
+    with s.lock:
+        s.resolved.add(keeper)
+    return keeper
+
+
+def _adopt(s: Session, change: Change, found: Resource) -> str:
+    """Bring a group found on the target to the declared attributes instead of creating it."""
+    pending = [
+        AttrChange(a.path, A.read(found.body, a.path), a.after)
+        for a in change.attributes
+        if a.after is not None and not equal(a.path, a.after, A.read(found.body, a.path))
+    ]
+    if pending:
+        etag = found.version if s.use_etag else None
+        s.patch_or_put(change, f"/Groups/{found.id}", pending, etag)
+    return found.id
 
 
 def write_nested(s: Session, change: Change) -> str | None:

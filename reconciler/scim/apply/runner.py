@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.core.changes import Action, Change, phase
 from reconciler.core.config import Target
+from reconciler.core.match import skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError
@@ -71,6 +72,8 @@ class Applier:
         self.stop = threading.Event()
 
     def run(self, plan: Plan) -> ApplyResult:
+        if plan.guards:  # the CLI refuses first; this keeps any other caller from forgetting
+            raise ScimrecError(f"refusing to apply: {plan.guards[0]}; nothing was written")
         s = self.session
         s.look_before_create = not plan.complete_read
         self.progress.applying(len(plan.changes))
@@ -94,12 +97,46 @@ class Applier:
         ]
         # Like references, nested groups only matter to the summary when they fail.
         outcomes += [o for o in self._parallel(nested, write_nested) if not o.ok]
-        outcomes += self._parallel([c for c in plan.changes if phase(c) == 2], delete)
-        outcomes += self._parallel([c for c in plan.changes if phase(c) == 3], deprovision)
+        # Deprovisions last, and only when nothing in this run casts doubt on them.
+        failed = {skeleton(o.key) for o in outcomes if o.action is Action.CREATE and not o.ok}
+        for number, work in ((2, delete), (3, deprovision)):
+            held, ready = self._withhold([c for c in plan.changes if phase(c) == number], failed)
+            outcomes += held + self._parallel(ready, work)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
         return ApplyResult(
             tuple(outcomes), interrupted=self.stop.is_set(), not_attempted=max(0, planned - done)
         )
+
+    def _withhold(
+        self, changes: list[Change], failed: set[str]
+    ) -> tuple[list[Outcome], list[Change]]:
+        """Deprovisions this run has learned not to trust: every one, once a lookup found
+        an object the listing hid; and any whose object may be the one a failed create was
+        for (equal but for what a reader cannot see: a decomposed accent, a space)."""
+        held: list[Outcome] = []
+        ready: list[Change] = []
+        unlisted = self.session.unlisted
+        for change in changes:
+            if unlisted:
+                why = f"the target holds {unlisted[0]}, which its listing did not show"
+            elif skeleton(change.key) in failed:
+                why = "creating an account with an equivalent name failed in this run"
+            else:
+                ready.append(change)
+                continue
+            message = f"not {change.action.value}d: {why}; run plan again"
+            self.log.warning(
+                "withheld",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                action=change.action.value,
+                outcome="withheld",
+                detail=message,
+            )
+            self.progress.applied(ok=False)
+            held.append(Outcome(change.kind, change.key, change.action, False, message))
+        return held, ready
 
     def _parallel(self, changes: list[Change], work: Work) -> list[Outcome]:
         """Run one phase with bounded concurrency; Ctrl-C lets in-flight writes finish."""

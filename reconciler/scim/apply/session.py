@@ -13,6 +13,7 @@ from reconciler.core.changes import Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Capabilities, Json, Kind, Resource
+from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.client import Reply, ScimClient
@@ -50,6 +51,17 @@ class Session:
         self.value_paths = quirks.get("value_paths") != "never"
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
+        # Ids created or adopted in this run: never removed from a group in the same run.
+        self.resolved: set[str] = set()
+        # Objects a lookup found that the listing did not show: the listing hid them, so
+        # this run withholds every member removal and deprovision (issue: flip-flops).
+        self.unlisted: list[str] = []
+
+    def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
+        with self.lock:
+            self.resolved.add(target_id)
+            if unlisted:
+                self.unlisted.append(what or target_id)
 
     def known_ids(self) -> Mapping[str, str]:
         # Reading a dict while another thread inserts is safe in CPython; inserts hold the
@@ -69,6 +81,8 @@ class Session:
         send: Callable[[], Reply],
         attributes: Iterable[AttrChange] = (),
     ) -> Reply:
+        attributes = tuple(attributes)
+        self.refuse_if_protected(change, method, attributes)
         started = time.perf_counter()
         status = 0
         try:
@@ -97,6 +111,18 @@ class Session:
                     for a in attributes
                 ],
             )
+
+    def refuse_if_protected(
+        self, change: Change, method: str, attributes: tuple[AttrChange, ...]
+    ) -> None:
+        """The last line of protection, where every write is sent: a protected object is
+        never deleted and never has `active` set to false, whatever the plan says."""
+        if not self.target.protected or not protected(self.target, change.key):
+            return
+        if method == "DELETE":
+            raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
+        if any(a.path == "active" and _false(a.after) for a in attributes):
+            raise Failed(f"{change.kind.value} {change.key} is protected: not disabled")
 
     def patch_or_put(
         self,
@@ -152,14 +178,15 @@ class Session:
 
     # -- creates: look before, adopt after ---------------------------------------------
 
-    def refuse_if_exists(self, change: Change) -> None:
-        if self.look_before_create:
-            found = self.lookup(change)
-            if found is not None:
-                raise Failed(
-                    f"exists on the target (id {found.id}) but was missing from its listing: "
-                    "not created; run plan again"
-                )
+    def adopt_if_listed_short(self, change: Change) -> str | None:
+        """After a short read, look before creating: an object found is adopted (matched,
+        and brought to the declared attributes) instead of created a second time."""
+        if not self.look_before_create:
+            return None
+        found = self.lookup(change)
+        if found is None:
+            return None
+        return self.adopt(change, found, unlisted=True)
 
     def create_failed(self, change: Change, exc: ScimHTTPError) -> str:
         """A create that failed or whose outcome is unknown: look before anything else.
@@ -179,13 +206,19 @@ class Session:
                 )
             raise Failed(f"{exc}; the create may not have happened: run apply again")
         # Re-match: the object the match step missed (409) or our own lost create is
-        # adopted, and brought to the declared attributes like any matched object.
+        # adopted, and brought to the declared attributes like any matched object. A 409
+        # means the listing did not show an object that exists; a lost answer does not.
+        return self.adopt(change, found, unlisted=exc.status == 409, status=exc.status)
+
+    def adopt(self, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
+        """Match a planned create to the object found on the target, and bring that object
+        to the declared attributes like any matched one."""
         self.log.warning(
             "create answered by adopting the existing object",
             step="match",
             kind=change.kind.value,
             key=change.key,
-            status=exc.status,
+            status=status,
             target_id=found.id,
         )
         ids = self.known_ids()
@@ -198,11 +231,17 @@ class Session:
         path = f"{ENDPOINT[change.kind]}/{found.id}"
         if pending:
             self.patch_or_put(change, path, pending, found.version if self.use_etag else None)
+        self.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
         with self.lock:
             self.ids[change.key] = found.id
         return found.id
 
     def created_id(self, change: Change, reply: Reply) -> str:
+        target_id = self._created_id(change, reply)
+        self.saw(target_id)
+        return target_id
+
+    def _created_id(self, change: Change, reply: Reply) -> str:
         body = reply.body if isinstance(reply.body, dict) else {}
         if body.get("id"):
             return str(body["id"])
@@ -215,10 +254,16 @@ class Session:
         return found.id
 
     def lookup(self, change: Change) -> Resource | None:
+        """The one object on the target with this change's name, or None (none, or several:
+        adopting one of several would be a guess)."""
+        found = self.candidates(change)
+        return found[0] if len(found) == 1 else None
+
+    def candidates(self, change: Change) -> list[Resource]:
         endpoint = ENDPOINT[change.kind]
         attribute = "userName" if change.kind is Kind.USER else "displayName"
         value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-        found = find(
+        return find(
             self.client,
             endpoint,
             attribute,
@@ -226,7 +271,10 @@ class Session:
             self.target.page_size,
             use_filter=self.target.quirks.get("filter") != "never",
         )
-        return found[0] if len(found) == 1 else None
+
+
+def _false(value: Json) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().casefold() == "false")
 
 
 def sender(

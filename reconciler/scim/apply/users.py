@@ -17,7 +17,9 @@ def write_user(s: Session, change: Change) -> str | None:
 
 
 def create_user(s: Session, change: Change) -> str:
-    s.refuse_if_exists(change)
+    adopted = s.adopt_if_listed_short(change)
+    if adopted is not None:
+        return adopted
     ids = s.known_ids()
     if any(writes.unresolved(a, ids) for a in change.attributes):
         with s.lock:

@@ -1,0 +1,68 @@
+"""Asks the target about group members its listing cannot explain (part of step 2, `import`).
+
+A member entry whose value is no listed user is either a user the listing hid (some
+targets leave inactive users out of `/Users`, or report a `totalResults` short of the
+truth) or a reference to nothing. Which one decides whether removing it is safe, so the
+target is asked, one `GET /Users/<value>` each: a user that comes back was hidden, and the
+listing is then incomplete (no deprovision or member removal is planned from it); a 404
+marks the value dangling, the only unresolved member a plan may remove.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.core.members import Directory, unresolved_values
+from reconciler.core.model import Observed, Resource
+from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import resource
+
+# Past this many unexplained members, none is asked about: they all stay in place, and a
+# note says so (a target that hides many users is one to read with doctor first).
+MAX_MEMBER_CHECKS = 100
+
+
+def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observed:
+    """The observed state with hidden users found and dangling member values marked."""
+    values = sorted(unresolved_values(Directory(observed), (g.body for g in observed.groups)))
+    if not values:
+        return observed
+    if len(values) > MAX_MEMBER_CHECKS:
+        note = (
+            f"{len(values)} group member values resolve to no listed user; more than "
+            f"{MAX_MEMBER_CHECKS}, so none was checked and all are left in place"
+        )
+        log.warning("members unexplained", step="import", detail=note)
+        return dataclasses.replace(observed, notes=(*observed.notes, note))
+    hidden: list[Resource] = []
+    dangling: set[str] = set()
+    for value in values:
+        try:
+            reply = client.get(f"/Users/{quote(value, safe='')}")
+        except ScimHTTPError as exc:
+            if exc.status == 404:
+                dangling.add(value)
+            continue  # anything else proves nothing: the member stays in place
+        except ScimProtocolError:
+            continue
+        found = resource(reply.body)
+        if found is not None and found.id == value:
+            hidden.append(found)
+    notes = list(observed.notes)
+    if hidden:
+        names = ", ".join(sorted(str(r.body.get("userName") or r.id) for r in hidden)[:5])
+        notes.append(
+            f"the target's /Users listing did not show {len(hidden)} user(s) that groups hold "
+            f"({names}): the listing is incomplete"
+        )
+        log.warning("hidden users", step="import", outcome="incomplete", count=len(hidden))
+    return dataclasses.replace(
+        observed,
+        users=observed.users + tuple(hidden),
+        complete=observed.complete and not hidden,
+        notes=tuple(notes),
+        dangling=frozenset(dangling),
+    )

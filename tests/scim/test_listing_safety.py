@@ -1,0 +1,194 @@
+"""A target whose listing hides objects, under-reports them, or races another run never makes
+scimrec remove, deprovision or duplicate anything (issue 12 §4-6, §9), fault-injected.
+
+Each test is a scenario that once took access away or duplicated objects; the comment says
+what used to happen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.model import Kind
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.client import ScimClient
+from tests.fakescim import FakeScim
+from tests.scim.conftest import TOKEN
+from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, user_id, write_spec
+
+pytestmark = pytest.mark.usefixtures("token")
+
+
+def seeded(names: list[str]) -> FakeScim:
+    fake = FakeScim(token=TOKEN)
+    for name in names:
+        fake.add_user(name, active=True)
+    return fake
+
+
+def members_of(fake: FakeScim, name: str) -> set[str]:
+    (group,) = [g for g in fake.groups.values() if g["displayName"] == name]
+    return {str(m["value"]) for m in group.get("members", [])}
+
+
+def test_a_hidden_member_is_never_removed_and_never_flips(tmp_path: Path) -> None:
+    # Before: the listing hid inactive bob, bob was created (409), adopted, added to the
+    # group, then removed again as an unknown user, every run, "0 failed".
+    fake = seeded(["alice@example.com", "bob@example.com"])
+    bob = user_id(fake, "bob@example.com")
+    fake.add_group("Eng", [user_id(fake, "alice@example.com"), bob])
+    fake.hidden.add(bob)
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com"), user("bob@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com", "bob@example.com"]}],
+    )
+    for _ in range(2):
+        prepared, result = plan_and_apply(specs, fake)
+        assert not result.failed, result.failed
+        assert members_of(fake, "Eng") == {user_id(fake, "alice@example.com"), bob}
+        assert len(fake.user_named("bob@example.com")) == 1
+        # The group told on the listing: asked for, bob was found and matched.
+        assert prepared.plan.changes == ()
+        assert not prepared.observed.complete
+    assert any("did not show 1 user(s)" in n for n in replan(specs, fake).plan.notes)
+
+
+def test_an_unlisted_member_is_removed_only_once_the_target_says_it_is_gone(tmp_path: Path) -> None:
+    fake = seeded(["alice@example.com"])
+    alice = user_id(fake, "alice@example.com")
+    fake.add_group("Eng", [alice, "ghost-id"])
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com"]}],
+    )
+    plan = replan(specs, fake).plan
+    [change] = plan.changes
+    assert [m.id for m in change.members_remove] == ["ghost-id"]  # GET /Users/ghost-id: 404
+    assert fake.count("GET", "/Users/ghost-id") == 1
+
+
+def test_total_results_lower_than_the_truth_loses_no_one(tmp_path: Path) -> None:
+    # Before: a target reporting totalResults 5 for 20 users made a group of 20 lose 15.
+    names = [f"u{i:02}@example.com" for i in range(20)]
+    fake = seeded(names)
+    fake.add_group("All", [user_id(fake, n) for n in names])
+    fake.max_count = 5
+    fake.total_override = 5
+    specs = write_spec(
+        tmp_path,
+        [user(n) for n in names],
+        [{"displayName": "All", "members": names}],
+        page_size=5,
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert len(prepared.observed.users) == 20
+    assert prepared.plan.changes == ()
+    assert any("totalResults said 5" in n for n in prepared.plan.notes)
+    assert len(members_of(fake, "All")) == 20
+    assert not result.failed
+
+
+def test_after_a_short_read_creates_are_looked_up_and_adopted(tmp_path: Path) -> None:
+    # A listing that stops early must not turn into duplicates: each planned create is
+    # looked up first, and what is found is adopted (and brought to the spec) instead.
+    fake = seeded(["alice@example.com", "bob@example.com"])
+    # A listed user without an id cannot be read: the read is incomplete.
+    fake.users["no-id"] = {"schemas": [], "userName": "noid@example.com"}
+    specs = write_spec(tmp_path, [user("alice@example.com"), user("carol@example.com", title="T")])
+    fake.hidden.add(user_id(fake, "alice@example.com"))
+    prepared, result = plan_and_apply(specs, fake)
+    assert not prepared.plan.complete_read
+    assert outcomes(result)["alice@example.com"] == (Action.CREATE, True)
+    assert len(fake.user_named("alice@example.com")) == 1  # adopted, not created again
+    assert len(fake.user_named("carol@example.com")) == 1
+    assert fake.count("POST", "/Users") == 1  # carol only
+
+
+def test_a_conflict_with_several_candidates_adopts_none(tmp_path: Path) -> None:
+    fake = seeded(["dave@example.com", "dave@example.com"])  # the target allows duplicates
+    for rid in [u["id"] for u in fake.users.values()]:
+        fake.hidden.add(rid)
+    fake.fail("POST", "/Users", status=409, body={"detail": "exists", "scimType": "uniqueness"})
+    specs = write_spec(tmp_path, [user("dave@example.com", title="T")])
+    _, result = plan_and_apply(specs, fake)
+    [failed] = result.failed
+    assert "no single object with its key can be found" in failed.message
+    assert all("title" not in u for u in fake.users.values())
+
+
+def test_a_delete_answered_412_is_a_failure(tmp_path: Path, token: str) -> None:
+    fake = seeded(["mallory@example.com"])
+    fake.fail("DELETE", "/Users/*", status=412, body={"detail": "version mismatch"})
+    specs = write_spec(
+        tmp_path, [user("mallory@example.com", state="absent")], deprovision="delete"
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result)["mallory@example.com"] == (Action.DELETE, False)
+
+
+def test_no_deprovision_while_the_equivalent_create_failed(tmp_path: Path) -> None:
+    # Before: the target held "dave@example.com " (trailing space); the plan created
+    # "dave@example.com" (409 on a normalising server) and still deleted the old one.
+    fake = seeded(["dave@example.com\u200b"])  # a zero-width space: NFKC keeps it
+    fake.fail("POST", "/Users", status=400, body={"detail": "no", "scimType": "invalidValue"})
+    specs = write_spec(tmp_path, [user("dave@example.com")], prune="all", deprovision="delete")
+    prepared, result = plan_and_apply(specs, fake)
+    assert {c.action for c in prepared.plan.changes} == {Action.CREATE, Action.DELETE}
+    held = [o for o in result.outcomes if o.action is Action.DELETE]
+    assert [(o.ok, "equivalent name failed" in o.message) for o in held] == [(False, True)]
+    assert len(fake.users) == 1
+
+
+def test_once_a_lookup_finds_what_the_listing_hid_nothing_is_taken_away(tmp_path: Path) -> None:
+    fake = seeded(["alice@example.com", "old@example.com"])
+    fake.hidden.add(user_id(fake, "alice@example.com"))
+    fake.add_group("Eng", [user_id(fake, "old@example.com")])
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com"]}],
+        prune="all",
+    )
+    # alice is planned as a create; the 409 shows the listing hid her.
+    fake.fail("POST", "/Users", status=409, body={"detail": "exists", "scimType": "uniqueness"})
+    prepared, result = plan_and_apply(specs, fake)
+    assert any(c.action is Action.DISABLE for c in prepared.plan.changes)
+    assert fake.users[user_id(fake, "old@example.com")]["active"] is True
+    assert user_id(fake, "old@example.com") in members_of(fake, "Eng")
+    assert user_id(fake, "alice@example.com") in members_of(fake, "Eng")
+    assert any("its listing did not show" in o.message for o in result.failed)
+
+
+def test_an_id_created_in_the_run_is_never_removed_in_it(tmp_path: Path) -> None:
+    # A plan that asks to remove a member this very run creates (a stale plan, an edited
+    # one) loses that removal: the spec wants the person in, the run just made them.
+    fake = seeded([])
+    gid = fake.add_group("Eng")
+    # The create happens, its answer is lost: found by lookup, adopted as ours.
+    fake.fail("POST", "/Users", after=True, exc=httpx2.ReadTimeout("lost"))
+    specs = write_spec(tmp_path, [user("bob@example.com")])
+    prepared = replan(specs, fake)
+    planned = next(c for c in prepared.plan.changes if c.key == "bob@example.com")
+    remove_bob = Change(
+        Kind.GROUP,
+        "Eng",
+        Action.UPDATE,
+        "members differ",
+        gid,
+        members_add=(Member("bob@example.com", None),),
+        members_remove=(Member("bob@example.com", "u2"),),
+    )
+    plan = dataclasses.replace(prepared.plan, changes=(planned, remove_bob))
+    client = ScimClient.for_target(prepared.target, transport=fake.transport)
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(plan)
+    bob = user_id(fake, "bob@example.com")
+    assert bob == "u2"  # the id the fake gives the next user
+    assert members_of(fake, "Eng") == {bob}
+    assert not result.failed, result.failed
