@@ -99,6 +99,7 @@ class FakeScim:
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
+        self.unique_names = True  # False: userName and displayName may repeat (no 409)
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
@@ -263,7 +264,7 @@ class FakeScim:
         key = "userName" if kind == "User" else "displayName"
         if not isinstance(body.get(key), str):
             return self._error(seen, 400, f"{key} is required", "invalidValue")
-        if any(_equals(r, key, body[key]) for r in store.values()):
+        if self.unique_names and any(_equals(r, key, body[key]) for r in store.values()):
             return self._error(seen, 409, f"{key} {body[key]} is already taken", "uniqueness")
         rid = f"{kind[0].lower()}{next(self._ids)}"
         body.pop("id", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -17,7 +18,7 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import Kind
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
-from tests.fakescim import FakeScim
+from tests.fakescim import FakeScim, Seen
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, user_id, write_spec
 
@@ -192,3 +193,47 @@ def test_an_id_created_in_the_run_is_never_removed_in_it(tmp_path: Path) -> None
     assert bob == "u2"  # the id the fake gives the next user
     assert members_of(fake, "Eng") == {bob}
     assert not result.failed, result.failed
+
+
+class RacingFake(FakeScim):
+    """Another run creates the same group just before each of our group creates lands."""
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        if kind == "Group" and seen.body:
+            super()._create(seen, store, kind)  # theirs, first: a lower id
+        return super()._create(seen, store, kind)
+
+
+def test_a_group_created_twice_at_once_is_kept_once(tmp_path: Path) -> None:
+    fake = RacingFake(token=TOKEN)
+    fake.unique_names = False  # as many targets: two groups may share a displayName
+    fake.add_user("alice@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert not result.failed
+    [eng] = fake.groups.values()  # ours was deleted; the other run's is used
+    assert {str(m["value"]) for m in eng["members"]} == {user_id(fake, "alice@example.com")}
+    assert fake.count("DELETE", "/Groups/*") == 1
+
+
+def test_a_group_another_run_created_since_the_plan_is_adopted(tmp_path: Path) -> None:
+    fake = seeded(["alice@example.com"])
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [{"displayName": "Eng", "externalId": "eng", "members": ["alice@example.com"]}],
+    )
+    prepared = replan(specs, fake)
+    fake.add_group("Eng")  # between the plan and the apply
+    client = ScimClient.for_target(prepared.target, transport=fake.transport)
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    [eng] = fake.groups.values()
+    assert eng["externalId"] == "eng"
+    assert fake.count("POST", "/Groups") == 0
+    assert members_of(fake, "Eng") == {user_id(fake, "alice@example.com")}
+    # The listing the plan was made from did not hold the group: nothing is taken away.
+    assert not any(o.action.value in ("delete", "disable") for o in result.outcomes)
