@@ -237,3 +237,32 @@ def test_a_group_another_run_created_since_the_plan_is_adopted(tmp_path: Path) -
     assert members_of(fake, "Eng") == {user_id(fake, "alice@example.com")}
     # The listing the plan was made from did not hold the group: nothing is taken away.
     assert not any(o.action.value in ("delete", "disable") for o in result.outcomes)
+
+
+@pytest.mark.parametrize("endpoint", ["/Users", "/Groups"])
+def test_a_short_read_of_either_listing_makes_the_read_incomplete(
+    tmp_path: Path, endpoint: str
+) -> None:
+    fake = seeded(["alice@example.com", "bob@example.com"])
+    fake.add_group("Eng")
+    fake.add_group("Ops")
+    # Each listing reports one more object than it shows.
+    fake.fail(
+        "GET",
+        endpoint,
+        when=lambda seen: "filter" not in seen.params,
+        status=200,
+        body={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 3,
+            "Resources": [
+                (fake.users if endpoint == "/Users" else fake.groups)[k]
+                for k in sorted(fake.users if endpoint == "/Users" else fake.groups)[:1]
+            ],
+        },
+        times=5,
+    )
+    specs = write_spec(tmp_path, [], prune="all")
+    prepared = replan(specs, fake)
+    assert not prepared.observed.complete
+    assert prepared.plan.changes == ()  # nothing deprovisioned from what was not seen
