@@ -166,12 +166,20 @@ def init(directory: Path, force: bool) -> int:
 )
 def sandbox(host: str, port: int, token_env: str) -> int:
     """Run a local in-memory SCIM 2.0 target to try scimrec on (Ctrl-C stops it)."""
-    from reconciler.scim.sandbox import Sandbox
+    from reconciler.scim.sandbox import INSTALL_HINT, Sandbox, missing_stack
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ScimrecError("the sandbox only listens on loopback addresses")
     token = os.environ.get(token_env) or None
-    server = Sandbox(host, port, token)
+    try:
+        server = Sandbox(host, port, token)
+    except ModuleNotFoundError as exc:
+        if not missing_stack(exc):
+            raise
+        raise ScimrecError(
+            f"the sandbox needs the optional scim2-server package ({exc.name} is missing); "
+            f"install it with: {INSTALL_HINT}"
+        ) from None
     auth = f"bearer token from {token_env}" if token else "no authentication"
     click.echo(f"Serving a SCIM 2.0 sandbox at {server.url} ({auth}); Ctrl-C stops it.")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the sandbox stops

@@ -119,3 +119,18 @@ def test_schema_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run(capsys, "init", str(tmp_path / "starter"))
     assert code == 1
     assert err.startswith("Error: refusing to overwrite ")
+
+
+@pytest.mark.parametrize("missing", ["scim2_server", "scim2_models", "pydantic"])
+def test_sandbox_without_its_extra_says_how_to_get_it(
+    missing: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes `import NAME` fail as if the package were not installed.
+    for name in [m for m in sys.modules if m == missing or m.startswith(missing + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, missing, None)
+    code, out, err = run(capsys, "sandbox", "--port", str(free_port()))
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith("Error: the sandbox needs the optional scim2-server package (")
+    assert err.endswith("install it with: pip install 'scimrec[sandbox]'\n")
