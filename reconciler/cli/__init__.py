@@ -23,7 +23,11 @@ from reconciler.scim.redact import scrub
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback."""
     try:
-        result: Any = cli.main(args=argv, prog_name="scimrec", standalone_mode=False)
+        # Every option can also come from SCIMREC_<COMMAND>_<OPTION> (click's auto envvar),
+        # e.g. SCIMREC_PLAN_FORMAT=json; secrets never do (they come from the spec's *_env).
+        result: Any = cli.main(
+            args=argv, prog_name="scimrec", standalone_mode=False, auto_envvar_prefix="SCIMREC"
+        )
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(scrub(str(issue)), err=True)

@@ -24,13 +24,27 @@ only_option = click.option(
     metavar="KIND:KEY",
     help="Restrict to one object, e.g. user:alice@example.com (repeatable).",
 )
-log_option = click.option(
+_log_level = click.option(
     "--log-level",
     type=click.Choice(logs.LEVELS),
     default="info",
     show_default=True,
     help="Lowest level of the logs written to stderr.",
 )
+_log_format = click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default=None,
+    expose_value=False,
+    # Recorded for logs.configure, which each command calls with its --log-level.
+    callback=lambda _ctx, _param, value: logs.choose_format(value),
+    help="Logs as JSON lines or as readable lines [default: json unless stderr is a terminal].",
+)
+
+
+def log_option(command: Any) -> Any:
+    """--log-level and --log-format, on every command that logs."""
+    return _log_level(_log_format(command))
 
 
 FORMATS = ["text", "json", "markdown"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,39 @@ def test_sandbox_without_its_extra_says_how_to_get_it(
     assert err.count("\n") == 1
     assert err.startswith("Error: the sandbox needs the optional scim2-server package (")
     assert err.endswith("install it with: pip install 'scimrec[sandbox]'\n")
+
+
+def test_log_format_and_options_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "env-token")
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    specs = write_spec(tmp_path / "specs", Target("none", url, "x"), [{"userName": "a@x.io"}])
+    refused = f"Error: cannot connect to {url}: Connection refused\n"
+
+    # stderr is not a terminal here: JSON lines by default, readable lines on request.
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-format", "console")
+    first = err.splitlines()[0]
+    assert "spec loaded" in first
+    assert not first.startswith("{")
+    # The choice lasts for one run only.
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+
+    # Every option also comes from SCIMREC_<COMMAND>_<OPTION>; a flag given wins.
+    monkeypatch.setenv("SCIMREC_PLAN_TARGET", "e2e")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "error")
+    assert run(capsys, "plan", str(specs)) == (1, "", refused)
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_FORMAT", "console")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "info")
+    _, _, err = run(capsys, "plan", str(specs))
+    assert "spec loaded" in err.splitlines()[0]
+    assert not err.startswith("{")
+    _, _, err = run(capsys, "plan", str(specs), "--log-format", "json")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_FORMAT", "xml")
+    code, _, err = run(capsys, "plan", str(specs))
+    assert code == 1
+    assert "Invalid value for '--log-format'" in err
