@@ -115,6 +115,11 @@ def plan(
 @specs_argument
 @target_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--fail-on-unmanaged",
+    is_flag=True,
+    help="Count objects on the target that no spec declares as drift (exit 2).",
+)
 @github_option
 @progress_option
 @log_option
@@ -122,11 +127,16 @@ def drift(
     specs: Path,
     target: str | None,
     fmt: str,
+    fail_on_unmanaged: bool,
     github_flag: bool,
     no_progress: bool,
     log_level: str,
 ) -> int:
-    """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift."""
+    """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift.
+
+    Unmanaged objects are drift only when apply would deprovision them (prune: owned|all)
+    or with --fail-on-unmanaged.
+    """
     logs.configure(log_level)
     progress = make_progress(not no_progress)
     try:
@@ -134,7 +144,7 @@ def drift(
     finally:
         progress.close()
     prepared.client.close()
-    report = drift_report(prepared.plan, prepared.observed)
+    report = drift_report(prepared.plan, prepared.observed, fail_on_unmanaged=fail_on_unmanaged)
     print_report(report, fmt, drift_text, markdown.drift_markdown, github_flag)
     if prepared.plan.errors:
         return EXIT_ERROR

@@ -85,6 +85,7 @@ def drift_markdown(report: Mapping[str, Any]) -> str:
         out.append(f"No drift. The target matches the spec ({checked:,} objects checked).")
         return "\n".join(out) + "\n"
     out += [f"**{drift_summary_line(summary)}**", ""]
+    _add_callout(out, "NOTE", [_prose(n) for n in report.get("notes", [])])
     lines: list[str] = []
     starts: list[bool] = []
     for item in changed:

@@ -136,6 +136,39 @@ def test_drift_buckets(target: Target, tmp_path: Path, capsys: pytest.CaptureFix
     assert len(listing(target, "/Users")) == 3  # drift is read-only
 
 
+def test_drift_is_quiet_about_unmanaged_accounts_unless_asked(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = write_spec(tmp_path / "specs", target, team(target))
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    with target.http() as http:
+        extra = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "service-account@example.com",
+        }
+        assert http.post("/Users", json=extra).status_code == 201
+
+    # prune: none: an account the spec does not declare is expected; reported, exit 0.
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e", "--log-level", "error")
+    assert code == 0
+    assert "? user service-account@example.com (id " in out
+    assert "Drift: 0 changed, 0 missing, 1 unmanaged; 2 in sync of 3 checked." in out
+    code, out, _ = run(
+        capsys, "drift", str(specs), "--target", "e2e", "--fail-on-unmanaged", "--format", "json"
+    )
+    assert code == 2
+    assert json.loads(out)["drifted"] is True
+
+    # prune: all: apply would disable it, so it is drift.
+    write_spec(tmp_path / "specs", target, team(target), prune="all")
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e", "--format", "json")
+    assert code == 2
+    report = json.loads(out)
+    assert [(c["key"], c["action"]) for c in report["changed"]] == [
+        ("service-account@example.com", "disable")
+    ]
+
+
 def test_only_touches_only_the_chosen_object(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
