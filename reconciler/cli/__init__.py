@@ -11,7 +11,7 @@ import click
 import structlog
 
 # Importing the command modules registers their commands on the group.
-from reconciler.cli import apply, plan, targets  # noqa: F401
+from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, cli
 from reconciler.report import github
 

@@ -1,8 +1,9 @@
-"""Commands around targets and specs: validate, import, doctor, schema, init, sandbox."""
+"""Commands around targets and specs: validate, targets, import, doctor, schema, init, sandbox."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from reconciler.spec.load import load_spec
 from reconciler.spec.schema import schema_text
 from reconciler.spec.starter import write_init
 
+ENV_FIELDS = ("token_env", "username_env", "password_env", "client_id_env", "client_secret_env")
+
 
 @cli.command()
 @specs_argument
@@ -42,6 +45,35 @@ def validate(specs: Path, github_flag: bool) -> int:
         f"Valid: {len(spec.files)} file(s), {len(spec.users)} user(s), "
         f"{len(spec.groups)} group(s), {len(spec.targets)} target(s)."
     )
+    return EXIT_OK
+
+
+@cli.command(name="targets")
+@specs_argument
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def targets_command(specs: Path, fmt: str) -> int:
+    """List the spec's targets; --format json feeds a GitHub Actions matrix (fromJSON)."""
+    spec = load_spec(specs)
+    listed = [
+        {
+            "name": target.name,
+            "url": target.url,
+            "auth": target.auth.type,
+            # The names of the variables its credentials come from, never their values.
+            "env": [
+                getattr(target.auth, field) for field in ENV_FIELDS if getattr(target.auth, field)
+            ],
+        }
+        for target in sorted(spec.targets.values(), key=lambda t: t.name)
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(listed))
+        return EXIT_OK
+    for item in listed:
+        env = f" from {', '.join(item['env'])}" if item["env"] else ""
+        click.echo(f"{item['name']}  {item['url']}  ({item['auth']}{env})")
     return EXIT_OK
 
 

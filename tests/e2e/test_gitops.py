@@ -94,6 +94,29 @@ def test_saved_plan_refused_for_another_target_or_too_old(
     assert listing(target, "/Users") == []
 
 
+def test_show_renders_a_saved_plan_as_plan_printed_it(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = team(target)
+    specs = write_spec(tmp_path / "specs", target, users)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[0]["name"]["givenName"] = "Alicia"
+    users[1] = {"userName": "bob@example.com", "state": "absent"}
+    write_spec(tmp_path / "specs", target, [*users, person(target, "dana@example.com", "D", "E")])
+    planfile = tmp_path / "scimrec.plan"
+    for fmt in ("json", "text", "markdown"):
+        code, planned, _ = run(
+            capsys, "plan", str(specs), "--target", "e2e", "--format", fmt, "--out", str(planfile)
+        )
+        assert code == 0
+        code, shown, err = run(capsys, "show", str(planfile), "--format", fmt)
+        assert code == 0
+        assert shown == planned
+        assert err.startswith(f"{planfile}: the plan for target 'e2e', made 20")
+    summary = json.loads(run(capsys, "show", str(planfile), "--format", "json")[1])["summary"]
+    assert (summary["create"], summary["update"], summary["disable"]) == (1, 1, 1)
+
+
 def test_drift_buckets(target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     users = [*team(target), person(target, "carol@example.com", "Carol", "Diaz")]
     specs = write_spec(tmp_path / "specs", target, users)

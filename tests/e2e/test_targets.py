@@ -121,6 +121,19 @@ def test_saved_plans_one_per_target_then_applied_one_at_a_time(
     assert sorted(p.name for p in plans.iterdir()) == ["crm.plan", "hr.plan"]
     assert f"Saved the plan to {plans / 'hr.plan'}" in err
 
+    # The plans of several jobs, gathered into one report (the pull-request comment).
+    hr, crm = str(plans / "hr.plan"), str(plans / "crm.plan")
+    code, out, _ = run(capsys, "show", crm, hr, "--format", "markdown")
+    assert code == 0
+    assert out.startswith("<!-- scimrec:plan targets -->\n## scimrec plan for 2 targets\n")
+    assert out.index("`crm` (") < out.index("`hr` (")  # in the order given
+    code, out, _ = run(capsys, "show", hr, "--combined", "--format", "json")
+    assert (code, list(json.loads(out)["targets"])) == (0, ["hr"])
+    # A target whose job made no plan is reported, not silently left out.
+    code, out, _ = run(capsys, "show", hr, crm, "-t", "hr", "-t", "crm", "-t", "erp")
+    assert code == 1
+    assert 'Target "erp": Error: no plan file for this target' in out
+
     # apply writes: one target at a time, never the last of several silently.
     code, out, err = run(
         capsys, "apply", tree, "--target", "hr", "--target", "crm", "--auto-approve"
