@@ -171,3 +171,54 @@ def test_log_format_and_options_from_the_environment(
     code, _, err = run(capsys, "plan", str(specs))
     assert code == 1
     assert "Invalid value for '--log-format'" in err
+
+
+def test_targets_lists_them_for_a_matrix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n"
+        "  wiki:\n    url: https://wiki.example.com/scim/v2\n"
+        "    auth: {type: bearer, token_env: WIKI_SCIM_TOKEN}\n"
+        "  hr:\n    url: https://hr.example.com/scim/v2\n"
+        "    auth: {type: basic, username_env: HR_USER, password_env: HR_PASSWORD}\n"
+    )
+    code, out, _ = run(capsys, "targets", str(tmp_path), "--format", "json")
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "name": "hr",
+            "url": "https://hr.example.com/scim/v2",
+            "auth": "basic",
+            "env": ["HR_USER", "HR_PASSWORD"],
+        },
+        {
+            "name": "wiki",
+            "url": "https://wiki.example.com/scim/v2",
+            "auth": "bearer",
+            "env": ["WIKI_SCIM_TOKEN"],
+        },
+    ]
+    assert out.count("\n") == 1  # one line: a GitHub output value
+    code, out, _ = run(capsys, "targets", str(tmp_path))
+    assert out == (
+        "hr  https://hr.example.com/scim/v2  (basic from HR_USER, HR_PASSWORD)\n"
+        "wiki  https://wiki.example.com/scim/v2  (bearer from WIKI_SCIM_TOKEN)\n"
+    )
+
+
+def test_commands_on_one_target_refuse_several(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = Target("none", "http://127.0.0.1:9/scim/v2", "x")
+    specs = str(write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}]))
+    for command in ("doctor", "import"):
+        extra = ["--out", str(tmp_path / "out")] if command == "import" else []
+        code, out, err = run(capsys, command, specs, "-t", "e2e", "-t", "other", *extra)
+        assert (code, out) == (1, "")
+        assert err == (
+            f"Error: {command} works on one target at a time (got: e2e, other); "
+            "run it once per target\n"
+        )
+    code, _, err = run(capsys, "plan", specs, "--all-targets", "--target", "e2e")
+    assert (code, err) == (1, "Error: give either --target NAME ... or --all-targets, not both\n")
