@@ -111,7 +111,22 @@ github_option = click.option(
 )
 
 
-def print_report(data: Any, fmt: str, text: Any, as_markdown: Any, github_flag: bool) -> None:
+json_out_option = click.option(
+    "--json-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also write the JSON form of the report to FILE, whatever --format prints.",
+)
+
+
+def print_report(
+    data: Any,
+    fmt: str,
+    text: Any,
+    as_markdown: Any,
+    github_flag: bool,
+    json_out: Path | None = None,
+) -> None:
     """Print a plan or drift report in `fmt`; in GitHub mode, also summarise and annotate.
 
     A report of several targets (report/combined.py) is rendered as one, section by section.
@@ -120,6 +135,9 @@ def print_report(data: Any, fmt: str, text: Any, as_markdown: Any, github_flag: 
         text, as_markdown = combined.combined_text, combined.combined_markdown
     rendered = {"json": render.plan_json, "markdown": as_markdown}.get(fmt, text)(data)
     click.echo(rendered, nl=False)
+    if json_out is not None:
+        # For a workflow that shows one form and reads counts from the other, in one run.
+        json_out.write_text(render.plan_json(data), encoding="utf-8")
     if github.github_mode(github_flag, os.environ):
         github.append_step_summary(as_markdown(data), os.environ)
         if fmt != "text":  # the job log keeps the full text even when a comment is cut

@@ -18,6 +18,7 @@ from reconciler.cli.base import (
     colour_option,
     colour_wanted,
     github_option,
+    json_out_option,
     log_option,
     only_option,
     print_report,
@@ -70,6 +71,7 @@ def _several(targets: tuple[str, ...], all_targets: bool) -> bool:
     help="Show the five steps for each --only object, down to the HTTP requests.",
 )
 @only_option
+@json_out_option
 @github_option
 @progress_option
 @colour_option
@@ -83,6 +85,7 @@ def plan(
     out: Path | None,
     explain: bool,
     only: tuple[str, ...],
+    json_out: Path | None,
     github_flag: bool,
     no_progress: bool,
     no_color: bool,
@@ -112,6 +115,7 @@ def plan(
             github_flag,
             colour,
             no_progress,
+            json_out,
         )
     target = targets[0] if targets else None
     progress = make_progress(not no_progress)
@@ -129,7 +133,12 @@ def plan(
             )
         )
     print_report(
-        data, fmt, lambda d: render.plan_text(d, colour), markdown.plan_markdown, github_flag
+        data,
+        fmt,
+        lambda d: render.plan_text(d, colour),
+        markdown.plan_markdown,
+        github_flag,
+        json_out,
     )
     if out is not None:
         _save(prepared, out)
@@ -147,6 +156,7 @@ def _plan_each(
     github_flag: bool,
     colour: bool,
     no_progress: bool,
+    json_out: Path | None,
 ) -> int:
     """`plan` on several targets at once: one combined report, the worst exit code."""
     progress = make_progress(not no_progress)
@@ -165,7 +175,8 @@ def _plan_each(
         sections[name] = result.plan.to_json()
         codes.append(_plan_exit(result, detailed_exitcode))
     data = combined.combine("plan", sections)
-    print_report(data, fmt, lambda d: combined.combined_text(d, colour), None, github_flag)
+    text_of = lambda d: combined.combined_text(d, colour)  # noqa: E731 - fits on one line
+    print_report(data, fmt, text_of, None, github_flag, json_out)
     for name, result in results.items():
         if out is not None and not isinstance(result, ScimrecError):
             _save(result, Path(str(out).replace(TARGET_FIELD, name)))
@@ -203,6 +214,7 @@ def _plan_exit(prepared: Prepared, detailed_exitcode: bool) -> int:
     is_flag=True,
     help="Count objects on the target that no spec declares as drift (exit 2).",
 )
+@json_out_option
 @github_option
 @progress_option
 @log_option
@@ -212,6 +224,7 @@ def drift(
     all_targets: bool,
     fmt: str,
     fail_on_unmanaged: bool,
+    json_out: Path | None,
     github_flag: bool,
     no_progress: bool,
     log_level: str,
@@ -247,7 +260,8 @@ def drift(
         else:
             codes.append(EXIT_CHANGES if has_drift(report) else EXIT_OK)
     if several:
-        print_report(combined.combine("drift", sections), fmt, None, None, github_flag)
+        data = combined.combine("drift", sections)
+        print_report(data, fmt, None, None, github_flag, json_out)
     else:  # one target: its report exactly as before, `format_version` 1 unchanged
-        print_report(report, fmt, drift_text, markdown.drift_markdown, github_flag)
+        print_report(report, fmt, drift_text, markdown.drift_markdown, github_flag, json_out)
     return worst(codes)

@@ -15,6 +15,7 @@ from reconciler.cli.base import (
     colour_option,
     colour_wanted,
     github_option,
+    json_out_option,
     log_option,
     print_report,
 )
@@ -45,6 +46,7 @@ NO_PLAN = "no plan file for this target (its plan failed or was not made; see it
     is_flag=True,
     help="One report with a section per target, even for a single plan file.",
 )
+@json_out_option
 @github_option
 @colour_option
 @log_option
@@ -53,6 +55,7 @@ def show(
     fmt: str,
     targets: tuple[str, ...],
     as_combined: bool,
+    json_out: Path | None,
     github_flag: bool,
     no_color: bool,
     log_level: str,
@@ -82,14 +85,14 @@ def show(
     if not (as_combined or len(planfiles) > 1 or len(expected) > 1):
         [(_, only)] = saved.values()
         data = only.plan.to_json()
-        print_report(
-            data, fmt, lambda d: render.plan_text(d, colour), markdown.plan_markdown, github_flag
-        )
+        text_of = lambda d: render.plan_text(d, colour)  # noqa: E731 - fits on one line
+        print_report(data, fmt, text_of, markdown.plan_markdown, github_flag, json_out)
         return EXIT_OK
     sections: dict[str, dict[str, Json] | str] = {
         name: saved[name][1].plan.to_json() if name in saved else NO_PLAN
         for name in expected or saved
     }
     report = combined.combine("plan", sections)
-    print_report(report, fmt, lambda d: combined.combined_text(d, colour), None, github_flag)
+    text_of = lambda d: combined.combined_text(d, colour)  # noqa: E731 - fits on one line
+    print_report(report, fmt, text_of, None, github_flag, json_out)
     return EXIT_ERROR if NO_PLAN in sections.values() else EXIT_OK

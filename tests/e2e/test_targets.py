@@ -82,8 +82,13 @@ def test_plan_several_targets_in_one_report(
         "All targets (2 targets): 6 to create, 0 to update, 0 to disable, 0 to delete.\n"
     )
 
-    code, out, _ = run(capsys, "plan", tree, "--all-targets", "--format", "markdown")
+    as_json = tmp_path / "plan.json"
+    code, out, _ = run(
+        capsys, "plan", tree, "--all-targets", "--format", "markdown", "--json-out", str(as_json)
+    )
     assert out.startswith("<!-- scimrec:plan targets -->\n## scimrec plan for 2 targets\n")
+    # The JSON form alongside, from the same run (a workflow reads its counts).
+    assert json.loads(as_json.read_text())["targets"]["hr"] == data["targets"]["hr"]
     assert "| `crm` | 3 | 0 | 0 | 0 | 0 |" in out
     assert "### scimrec plan for `hr` (" in out
     assert out.count("<!-- scimrec:") == 1
@@ -147,9 +152,11 @@ def test_saved_plans_one_per_target_then_applied_one_at_a_time(
         plan = str(plans / f"{name}.plan")
         code, out, _ = run(capsys, "apply", "--plan", plan, tree, "--auto-approve")
         assert code == 0, out
-    code, out, _ = run(capsys, "drift", tree, "--all-targets", "--format", "json")
+    as_json = tmp_path / "drift.json"
+    code, out, _ = run(capsys, "drift", tree, "--target", "hr", "--json-out", str(as_json))
     assert code == 0
-    assert json.loads(out)["drifted"] is False
+    assert out.startswith('Drift on target "hr"')
+    assert json.loads(as_json.read_text())["drifted"] is False
     code, out, _ = run(capsys, "plan", tree, "--all-targets", "--detailed-exitcode")
     assert code == 0
     assert out.count("No changes.") == 2
