@@ -20,7 +20,9 @@ STEPS = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["runs"
 [RUN] = [step for step in STEPS if step.get("id") == "run"]
 
 
-def action(tmp_path: Path, **inputs: str) -> tuple[dict[str, str], str]:
+def action(
+    tmp_path: Path, environ: dict[str, str] | None = None, **inputs: str
+) -> tuple[dict[str, str], str]:
     """Run the step with these inputs; its outputs, and what it wrote to the step summary."""
     runner = tmp_path / f"runner-{len(list(tmp_path.glob('runner-*')))}"
     runner.mkdir()
@@ -32,12 +34,12 @@ def action(tmp_path: Path, **inputs: str) -> tuple[dict[str, str], str]:
         "GITHUB_STEP_SUMMARY": str(runner / "summary"),
         "RUNNER_TEMP": str(runner),
         "VENV": sys.prefix,  # the action's own venv; here, the one running the tests
+        # Every input the step reads, as the runner passes it: empty unless given.
+        **{name: "" for name in RUN["env"] if name.endswith("_INPUT")},
         "SCIMREC_SPECS_INPUT": str(tmp_path / "specs"),
-        "SCIMREC_TARGETS_INPUT": "",
-        "SCIMREC_PLAN_FILE_INPUT": "",
-        "SCIMREC_ARGS_INPUT": "",
     }
     env |= {f"SCIMREC_{k.upper()}_INPUT": v for k, v in inputs.items()}
+    env |= environ or {}
     # `shell: bash` runs `bash --noprofile --norc -eo pipefail {0}`.
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", RUN["run"]],
@@ -98,3 +100,20 @@ def test_plan_show_apply_drift_through_the_action(sandbox: Sandbox, tmp_path: Pa
     out, _ = action(tmp_path, command="plan", targets="nope")
     assert (out["exit-code"], out["has-changes"]) == ("1", "false")
     assert "json" not in out
+    assert out["error"] == "Error: no target named 'nope' in the spec (defined: crm, hr)"
+
+
+def test_credentials_come_from_the_environment_s_one_secret_name(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # A matrix job: its environment stores the target's token as SCIM_CREDENTIAL, and the
+    # action hands it to scimrec under the name the spec reads it from.
+    specs(tmp_path / "specs", sandbox)
+    moved = {"SANDBOX_SCIM_TOKEN": "", "SCIM_CREDENTIAL": SANDBOX_TOKEN}
+    out, _ = action(
+        tmp_path, moved, command="plan", targets="hr", credential_names="SANDBOX_SCIM_TOKEN"
+    )
+    assert (out["exit-code"], out["create"]) == ("0", "3")
+    out, _ = action(tmp_path, moved, command="plan", targets="hr")
+    assert out["exit-code"] == "1"
+    assert "SANDBOX_SCIM_TOKEN" in out["error"]
