@@ -28,9 +28,7 @@ NO_PLAN = "no plan file for this target (its plan failed or was not made; see it
 
 
 @cli.command()
-@click.argument(
-    "planfiles", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
-)
+@click.argument("planfiles", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--target",
@@ -64,6 +62,8 @@ def show(
     logs.configure(log_level)
     saved: dict[str, tuple[Path, planfile.SavedPlan]] = {}
     expected = list(dict.fromkeys(targets))
+    if not planfiles and not expected:
+        raise UsageError("show needs PLANFILE (or --target for each plan expected)")
     for path in planfiles:
         try:
             text = path.read_text(encoding="utf-8")
@@ -82,7 +82,8 @@ def show(
             err=True,
         )
     colour = colour_wanted(no_color)
-    if not (as_combined or len(planfiles) > 1 or len(expected) > 1):
+    # Without any plan file (every plan job failed), the report still says so per target.
+    if not (as_combined or len(planfiles) != 1 or len(expected) > 1):
         [(_, only)] = saved.values()
         data = only.plan.to_json()
         text_of = lambda d: render.plan_text(d, colour)  # noqa: E731 - fits on one line

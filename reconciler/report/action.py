@@ -2,7 +2,7 @@
 
 Run by the action with the Python of scimrec's own virtualenv:
     python -m reconciler.report.action outputs COMMAND EXIT_CODE STDOUT JSON   (key=value)
-    python -m reconciler.report.action apply-report STDOUT TARGETS EXIT_CODE   (markdown)
+    python -m reconciler.report.action apply-report STDOUT TARGETS EXIT_CODE STDERR
     python -m reconciler.report.action comment-body REPORT COMMAND TARGETS RUN_URL
 """
 
@@ -46,7 +46,8 @@ def marker(command: str, targets: str) -> str:
     """The hidden first line scimrec itself writes for these targets (report/markdown.py)."""
     kind = "plan" if command == "show" else command
     names = targets.split()
-    if len(names) != 1 or names == ["all"]:
+    # The action's show always makes the combined report (the gathered plans of a matrix).
+    if len(names) != 1 or names == ["all"] or command == "show":
         return f"<!-- scimrec:{kind} targets -->"
     return f"<!-- scimrec:{kind} target={re.sub(r'[^A-Za-z0-9._-]', '_', names[0])} -->"
 
@@ -57,14 +58,16 @@ def fenced(text: str) -> str:
     return f"{fence}text\n{text.rstrip()}\n{fence}"
 
 
-def apply_report(stdout: str, targets: str, code: str) -> str:
-    """An apply's output for the step summary and the pull request, under its own marker."""
+def apply_report(stdout: str, targets: str, code: str, error: str = "") -> str:
+    """An apply's output for the step summary and the pull request, under its own marker;
+    `error` is scimrec's `Error:` line (a refused plan prints nothing else)."""
     # `apply --plan FILE` names no target: the plan it prints does (`Target "NAME" (URL)`).
     named = targets or " ".join(re.findall(r'^Target "(.+)" \(', stdout, flags=re.M)[:1])
     names = named.split() or ["(unknown)"]
     outcome = "applied" if code == "0" else f"failed (exit {code})"
     heading = f"### scimrec apply for `{'`, `'.join(names)}`: {outcome}"
-    return f"{marker('apply', named)}\n{heading}\n\n{fenced(stdout)}\n"
+    shown = stdout if not error else f"{stdout.rstrip()}\n{error}".lstrip("\n")
+    return f"{marker('apply', named)}\n{heading}\n\n{fenced(shown)}\n"
 
 
 def comment_body(report: str, command: str, targets: str, run_url: str) -> str:
@@ -96,8 +99,14 @@ def main(argv: list[str]) -> int:
         text = Path(stdout).read_text(encoding="utf-8")
         print("\n".join(outputs(command, code, text, data if isinstance(data, dict) else None)))
     elif what == "apply-report":
-        stdout, targets, code = args
-        print(apply_report(Path(stdout).read_text(encoding="utf-8"), targets, code), end="")
+        stdout, targets, code, stderr = args
+        errors = [
+            line
+            for line in Path(stderr).read_text(encoding="utf-8").splitlines()
+            if line.startswith("Error: ")
+        ]
+        text = Path(stdout).read_text(encoding="utf-8")
+        print(apply_report(text, targets, code, errors[-1] if errors else ""), end="")
     elif what == "comment-body":
         report, command, targets, run_url = args
         text = Path(report).read_text(encoding="utf-8")

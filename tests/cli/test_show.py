@@ -65,3 +65,11 @@ def test_show_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert err.endswith(f"Error: {hr} and {again} are both plans for target 'hr'\n")
     code, _, err = run(capsys, "show", str(hr), "--target", "crm")
     assert err.endswith(f"Error: {hr} is a plan for target 'hr', not for crm\n")
+
+
+def test_show_needs_something_to_show(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "show") == (
+        1,
+        "",
+        "Error: show needs PLANFILE (or --target for each plan expected)\n",
+    )

@@ -138,6 +138,10 @@ def test_saved_plans_one_per_target_then_applied_one_at_a_time(
     code, out, _ = run(capsys, "show", hr, crm, "-t", "hr", "-t", "crm", "-t", "erp")
     assert code == 1
     assert 'Target "erp": Error: no plan file for this target' in out
+    # No plan file at all (every plan job failed): still one report, one section each.
+    code, out, _ = run(capsys, "show", "-t", "hr", "-t", "crm", "--format", "json")
+    assert code == 1
+    assert json.loads(out)["summary"]["failed"] == 2
 
     # apply writes: one target at a time, never the last of several silently.
     code, out, err = run(

@@ -63,7 +63,9 @@ def test_targets_output_is_one_line_of_json() -> None:
 def test_markers_are_the_ones_scimrec_writes() -> None:
     # A failure comment replaces the comment a success wrote, and the other way round.
     assert plan_markdown(plan("hr")).startswith(action.marker("plan", "hr") + "\n")
-    assert plan_markdown(plan("a:b")).startswith(action.marker("show", "a:b") + "\n")
+    assert plan_markdown(plan("a:b")).startswith(action.marker("plan", "a:b") + "\n")
+    one = combined_markdown(combine("plan", {"hr": plan()}))
+    assert one.startswith(action.marker("show", "hr") + "\n")
     both = combined_markdown(combine("plan", {"hr": plan(), "crm": plan("crm")}))
     assert both.startswith(action.marker("show", "hr crm") + "\n")
     assert both.startswith(action.marker("plan", "all") + "\n")
@@ -111,4 +113,15 @@ def test_apply_of_a_saved_plan_is_named_after_its_target() -> None:
     stdout = 'Target "hr" (https://hr.example/scim/v2)\n\nApply complete: …\n'
     assert action.apply_report(stdout, "", "0").startswith(
         "<!-- scimrec:apply target=hr -->\n### scimrec apply for `hr`: applied\n"
+    )
+
+
+def test_a_refused_apply_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").write_text("")
+    (tmp_path / "err").write_text('{"event": "x"}\nError: refusing to apply a stale plan: …\n')
+    args = ["apply-report", str(tmp_path / "out"), "hr", "1", str(tmp_path / "err")]
+    assert action.main(args) == 0
+    assert capsys.readouterr().out == (
+        "<!-- scimrec:apply target=hr -->\n### scimrec apply for `hr`: failed (exit 1)\n\n"
+        "```text\nError: refusing to apply a stale plan: …\n```\n"
     )
