@@ -83,7 +83,7 @@ def prepare(
     spec = load_spec(specs)
     target = pick_target(spec, target_name)
     selection = parse_only(spec, only)
-    return _prepare_target(spec, target, selection, allow_deletes, transport, progress)
+    return _prepare_target(spec, target, selection, allow, transport, progress)
 
 
 def pick_targets(spec: Spec, names: tuple[str, ...], every: bool) -> list[Target]:
@@ -114,7 +114,7 @@ def prepare_each(
     def one(target: Target) -> Prepared | ScimrecError:
         try:
             return _prepare_target(
-                spec, target, selection, 0, transport, _Labelled(shown, target.name)
+                spec, target, selection, None, transport, _Labelled(shown, target.name)
             )
         except ScimrecError as exc:
             return exc
@@ -140,7 +140,7 @@ def _prepare_target(
     spec: Spec,
     target: Target,
     selection: frozenset[tuple[Kind, str]] | None,
-    allow_deletes: int,
+    allow: Allowances | None,
     transport: httpx2.BaseTransport | None,
     progress: Progress | None,
 ) -> Prepared:

@@ -976,7 +976,7 @@ def test_plan_text_of_errors_only_is_not_no_changes(tmp_path: Path) -> None:
 
 def test_a_plan_survives_its_json_form_whole() -> None:
     # `scimrec show` renders a saved plan from this round trip: it must lose nothing.
-    from reconciler.core.changes import Member, ObjectError
+    from reconciler.core.changes import Change, Member, ObjectError
     from reconciler.core.diff import AttrChange
     from reconciler.core.model import Location
     from reconciler.core.plan import plan_from_json
