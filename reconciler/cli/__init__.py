@@ -20,14 +20,26 @@ from reconciler.errors import ScimrecError, SpecError
 from reconciler.scim.redact import scrub
 
 
+def _name_environment_variables(group: click.Group) -> None:
+    """Every option can also come from SCIMREC_<COMMAND>_<OPTION>, named after the flag
+    (`plan --format` → SCIMREC_PLAN_FORMAT), and `--help` shows the name. Named here once,
+    since click's own automatic names follow the Python parameter (`fmt`), not the flag.
+    Secrets are never options: they come only from the variables the spec names."""
+    for command_name, command in group.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.envvar is None:
+                flag = max(param.opts, key=len).lstrip("-").upper().replace("-", "_")
+                param.envvar = f"SCIMREC_{command_name.upper()}_{flag}"
+                param.show_envvar = True
+
+
+_name_environment_variables(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback."""
     try:
-        # Every option can also come from SCIMREC_<COMMAND>_<OPTION> (click's auto envvar),
-        # e.g. SCIMREC_PLAN_FORMAT=json; secrets never do (they come from the spec's *_env).
-        result: Any = cli.main(
-            args=argv, prog_name="scimrec", standalone_mode=False, auto_envvar_prefix="SCIMREC"
-        )
+        result: Any = cli.main(args=argv, prog_name="scimrec", standalone_mode=False)
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(scrub(str(issue)), err=True)

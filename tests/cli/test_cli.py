@@ -173,6 +173,27 @@ def test_log_format_and_options_from_the_environment(
     assert "Invalid value for '--log-format'" in err
 
 
+def test_every_option_is_named_after_its_flag_in_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    (tmp_path / "targets.yaml").write_text(
+        f"targets:\n  hr: {{url: '{url}'}}\n  crm: {{url: '{url}'}}\n"
+    )
+    monkeypatch.setenv("SCIMREC_PLAN_TARGET", "hr crm")  # repeatable: split on spaces
+    monkeypatch.setenv("SCIMREC_PLAN_FORMAT", "json")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "error")
+    code, out, _ = run(capsys, "plan", str(tmp_path))
+    assert code == 1
+    assert list(json.loads(out)["targets"]) == ["hr", "crm"]
+    monkeypatch.setenv("SCIMREC_APPLY_TARGET", "hr crm")
+    code, _, err = run(capsys, "apply", str(tmp_path))
+    assert err.startswith("Error: apply works on one target at a time (got: hr, crm)")
+    help_text = " ".join(run(capsys, "plan", "--help")[1].split())
+    for name in ("SCIMREC_PLAN_FORMAT", "SCIMREC_PLAN_TARGET", "SCIMREC_PLAN_ALL_TARGETS"):
+        assert f"env var: {name}" in help_text
+
+
 def test_targets_lists_them_for_a_matrix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,10 +35,10 @@ def action(
         "RUNNER_TEMP": str(runner),
         "VENV": sys.prefix,  # the action's own venv; here, the one running the tests
         # Every input the step reads, as the runner passes it: empty unless given.
-        **{name: "" for name in RUN["env"] if name.endswith("_INPUT")},
-        "SCIMREC_SPECS_INPUT": str(tmp_path / "specs"),
+        **{name: "" for name in RUN["env"] if name.startswith("ACTION_")},
+        "ACTION_SPECS": str(tmp_path / "specs"),
     }
-    env |= {f"SCIMREC_{k.upper()}_INPUT": v for k, v in inputs.items()}
+    env |= {f"ACTION_{k.upper()}": v for k, v in inputs.items()}
     env |= environ or {}
     # `shell: bash` runs `bash --noprofile --norc -eo pipefail {0}`.
     done = subprocess.run(
