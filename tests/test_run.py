@@ -64,3 +64,9 @@ def test_unknown_target_is_refused_before_any_request(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no target named 'erp'"):
         prepare_each(write(tmp_path), ("hr", "erp"), transport=by_host(fakes))
     assert all(fake.requests == [] for fake in fakes.values())
+
+
+def test_all_targets_of_a_spec_without_any(tmp_path: Path) -> None:
+    (tmp_path / "users.yaml").write_text("users:\n  - userName: a@example.com\n")
+    with pytest.raises(UsageError, match="--all-targets: the spec defines no target"):
+        prepare_each(tmp_path, (), every=True)
