@@ -12,6 +12,18 @@ import structlog
 from reconciler.scim.redact import redact_processor
 
 LEVELS = ("debug", "info", "warning", "error")
+FORMATS = ("json", "console")
+# The format `--log-format` asked for (None: decide by the terminal). The option is read by
+# click before the command runs, and the command configures logging itself, so the choice
+# waits here; every invocation sets it again, so one run never inherits another's.
+_chosen: dict[str, str | None] = {"format": None}
+
+
+def choose_format(fmt: str | None) -> None:
+    """Record `--log-format` for the next `configure` (None: JSON lines unless a terminal)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown log format {fmt!r}")
+    _chosen["format"] = fmt
 
 
 class _Stderr:
@@ -25,8 +37,11 @@ class _Stderr:
 
 
 def configure(level: str = "info", *, json_lines: bool | None = None) -> None:
-    """Configure once per run: JSON lines unless stderr is a terminal, then readable lines."""
+    """Configure once per run: JSON lines unless stderr is a terminal, then readable lines
+    (or as `--log-format` chose)."""
     stream: TextIO = _Stderr()  # type: ignore[assignment]
+    if json_lines is None and _chosen["format"] is not None:
+        json_lines = _chosen["format"] == "json"
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: Any = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,9 @@ from reconciler.scim.connection import test_connection
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.spec.load import load_spec
+
+# How many targets `--target A --target B` / `--all-targets` read at the same time.
+MAX_PARALLEL_TARGETS = 4
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,67 @@ def prepare(
     spec = load_spec(specs)
     target = pick_target(spec, target_name)
     selection = parse_only(spec, only)
+    return _prepare_target(spec, target, selection, allow, transport, progress)
+
+
+def pick_targets(spec: Spec, names: tuple[str, ...], every: bool) -> list[Target]:
+    """The targets `--target A --target B` or `--all-targets` name, checked before any I/O."""
+    if every:
+        if not spec.targets:
+            raise UsageError("--all-targets: the spec defines no target")
+        return [spec.targets[name] for name in sorted(spec.targets)]
+    return [pick_target(spec, name) for name in dict.fromkeys(names)]
+
+
+def prepare_each(
+    specs: Path,
+    names: tuple[str, ...],
+    *,
+    every: bool = False,
+    only: tuple[str, ...] = (),
+    transport: httpx2.BaseTransport | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Prepared | ScimrecError]:
+    """Steps 1-5 on several targets at once, each on its own; one that fails (unreachable,
+    refused credentials) is reported by its error and never stops the others."""
+    spec = load_spec(specs)
+    targets = pick_targets(spec, names, every)
+    selection = parse_only(spec, only)
+    shown = progress or Progress()
+
+    def one(target: Target) -> Prepared | ScimrecError:
+        try:
+            return _prepare_target(
+                spec, target, selection, None, transport, _Labelled(shown, target.name)
+            )
+        except ScimrecError as exc:
+            return exc
+
+    # Threads, since each target mostly waits on its network; every target's client keeps
+    # its own concurrency and rate limits, so this bounds only how many read at once.
+    with ThreadPoolExecutor(min(len(targets), MAX_PARALLEL_TARGETS) or 1) as pool:
+        results = list(pool.map(one, targets))
+    return {target.name: result for target, result in zip(targets, results, strict=True)}
+
+
+class _Labelled(Progress):
+    """Progress of one of several targets read at once: each bar names its target."""
+
+    def __init__(self, inner: Progress, name: str) -> None:
+        self._inner, self._name = inner, name
+
+    def reading(self, what: str, done: int, total: int | None) -> None:
+        self._inner.reading(f"{self._name} {what}", done, total)
+
+
+def _prepare_target(
+    spec: Spec,
+    target: Target,
+    selection: frozenset[tuple[Kind, str]] | None,
+    allow: Allowances | None,
+    transport: httpx2.BaseTransport | None,
+    progress: Progress | None,
+) -> Prepared:
     log = logs.start_run(target.name)
     log.info(
         "spec loaded",

@@ -11,13 +11,29 @@ import click
 import structlog
 
 # Importing the command modules registers their commands on the group.
-from reconciler.cli import apply, plan, targets  # noqa: F401
+from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, cli
 from reconciler.report import github
 
 __all__ = ["cli", "main"]
 from reconciler.errors import ScimrecError, SpecError
 from reconciler.scim.redact import scrub
+
+
+def _name_environment_variables(group: click.Group) -> None:
+    """Every option can also come from SCIMREC_<COMMAND>_<OPTION>, named after the flag
+    (`plan --format` → SCIMREC_PLAN_FORMAT), and `--help` shows the name. Named here once,
+    since click's own automatic names follow the Python parameter (`fmt`), not the flag.
+    Secrets are never options: they come only from the variables the spec names."""
+    for command_name, command in group.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.envvar is None:
+                flag = max(param.opts, key=len).lstrip("-").upper().replace("-", "_")
+                param.envvar = f"SCIMREC_{command_name.upper()}_{flag}"
+                param.show_envvar = True
+
+
+_name_environment_variables(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

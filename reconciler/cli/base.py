@@ -10,27 +10,83 @@ from typing import Any
 import click
 
 from reconciler import __version__, logs
-from reconciler.report import github, render
+from reconciler.errors import UsageError
+from reconciler.report import combined, github, render
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 specs_argument = click.argument(
     "specs", type=click.Path(path_type=Path, exists=False, file_okay=True, dir_okay=True)
 )
-target_option = click.option("--target", "-t", "target", metavar="NAME", help="Target to use.")
+
+
+def _one_target(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> str | None:
+    """A command that works on one target refuses several, instead of silently taking one."""
+    names = list(dict.fromkeys(value))
+    if len(names) <= 1:
+        return names[0] if names else None
+    command = ctx.info_name or "this command"
+    # Terraform applies one workspace at a time, and so does scimrec: each target's apply
+    # is reviewed, guarded and approved on its own (one GitHub environment per target).
+    why = (
+        "; each target's apply is reviewed, guarded and approved on its own"
+        if command == "apply"
+        else ""
+    )
+    raise UsageError(
+        f"{command} works on one target at a time (got: {', '.join(names)}){why}; "
+        "run it once per target"
+    )
+
+
+# Repeatable only to refuse a repeat: click would otherwise keep the last one silently.
+target_option = click.option(
+    "--target",
+    "-t",
+    "target",
+    metavar="NAME",
+    multiple=True,
+    callback=_one_target,
+    help="Target to use.",
+)
+targets_option = click.option(
+    "--target",
+    "-t",
+    "targets",
+    metavar="NAME",
+    multiple=True,
+    help="Target to use; repeat it to run several targets at once, in one report.",
+)
+all_targets_option = click.option(
+    "--all-targets", is_flag=True, help="Run every target the spec defines, at once."
+)
 only_option = click.option(
     "--only",
     multiple=True,
     metavar="KIND:KEY",
     help="Restrict to one object, e.g. user:alice@example.com (repeatable).",
 )
-log_option = click.option(
+_log_level = click.option(
     "--log-level",
     type=click.Choice(logs.LEVELS),
     default="info",
     show_default=True,
     help="Lowest level of the logs written to stderr.",
 )
+_log_format = click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default=None,
+    expose_value=False,
+    # Recorded for logs.configure, which each command calls with its --log-level.
+    callback=lambda _ctx, _param, value: logs.choose_format(value),
+    help="Logs as JSON lines or as readable lines [default: json unless stderr is a terminal].",
+)
+
+
+def log_option(command: Any) -> Any:
+    """--log-level and --log-format, on every command that logs."""
+    return _log_level(_log_format(command))
 
 
 FORMATS = ["text", "json", "markdown"]
@@ -55,18 +111,49 @@ github_option = click.option(
 )
 
 
-def print_report(data: Any, fmt: str, text: Any, as_markdown: Any, github_flag: bool) -> None:
-    """Print a plan or drift report in `fmt`; in GitHub mode, also summarise and annotate."""
+json_out_option = click.option(
+    "--json-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also write the JSON form of the report to FILE, whatever --format prints.",
+)
+
+
+def print_report(
+    data: Any,
+    fmt: str,
+    text: Any,
+    as_markdown: Any,
+    github_flag: bool,
+    json_out: Path | None = None,
+) -> None:
+    """Print a plan or drift report in `fmt`; in GitHub mode, also summarise and annotate.
+
+    A report of several targets (report/combined.py) is rendered as one, section by section.
+    """
+    if combined.is_combined(data):
+        text, as_markdown = combined.combined_text, combined.combined_markdown
     rendered = {"json": render.plan_json, "markdown": as_markdown}.get(fmt, text)(data)
     click.echo(rendered, nl=False)
+    if json_out is not None:
+        # For a workflow that shows one form and reads counts from the other, in one run.
+        json_out.write_text(render.plan_json(data), encoding="utf-8")
     if github.github_mode(github_flag, os.environ):
         github.append_step_summary(as_markdown(data), os.environ)
         if fmt != "text":  # the job log keeps the full text even when a comment is cut
             click.echo(text(data), err=True, nl=False)
         workspace = os.environ.get("GITHUB_WORKSPACE")
-        plan_like = data if "changes" in data and isinstance(data["changes"], list) else None
-        for line in github.annotations(plan=plan_like, workspace=workspace):
-            click.echo(line, err=True)
+        sections = data["targets"].values() if combined.is_combined(data) else [data]
+        for section in sections:
+            plan_like = section if isinstance(section.get("changes"), list) else None
+            for line in github.annotations(plan=plan_like, workspace=workspace):
+                click.echo(line, err=True)
+
+
+def worst(codes: Any) -> int:
+    """The exit code of several targets: an error beats changes, which beat success."""
+    ranked = sorted(codes, key=lambda code: {EXIT_OK: 0, EXIT_CHANGES: 1}.get(code, 2))
+    return ranked[-1] if ranked else EXIT_OK
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

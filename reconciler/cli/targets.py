@@ -1,8 +1,9 @@
-"""Commands around targets and specs: validate, import, doctor, schema, init, sandbox."""
+"""Commands around targets and specs: validate, targets, import, doctor, schema, init, sandbox."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from reconciler.spec.load import load_spec
 from reconciler.spec.schema import schema_text
 from reconciler.spec.starter import write_init
 
+ENV_FIELDS = ("token_env", "username_env", "password_env", "client_id_env", "client_secret_env")
+
 
 @cli.command()
 @specs_argument
@@ -42,6 +45,35 @@ def validate(specs: Path, github_flag: bool) -> int:
         f"Valid: {len(spec.files)} file(s), {len(spec.users)} user(s), "
         f"{len(spec.groups)} group(s), {len(spec.targets)} target(s)."
     )
+    return EXIT_OK
+
+
+@cli.command(name="targets")
+@specs_argument
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def targets_command(specs: Path, fmt: str) -> int:
+    """List the spec's targets; --format json feeds a GitHub Actions matrix (fromJSON)."""
+    spec = load_spec(specs)
+    listed = [
+        {
+            "name": target.name,
+            "url": target.url,
+            "auth": target.auth.type,
+            # The names of the variables its credentials come from, never their values.
+            "env": [
+                getattr(target.auth, field) for field in ENV_FIELDS if getattr(target.auth, field)
+            ],
+        }
+        for target in sorted(spec.targets.values(), key=lambda t: t.name)
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(listed))
+        return EXIT_OK
+    for item in listed:
+        env = f" from {', '.join(item['env'])}" if item["env"] else ""
+        click.echo(f"{item['name']}  {item['url']}  ({item['auth']}{env})")
     return EXIT_OK
 
 
@@ -166,12 +198,20 @@ def init(directory: Path, force: bool) -> int:
 )
 def sandbox(host: str, port: int, token_env: str) -> int:
     """Run a local in-memory SCIM 2.0 target to try scimrec on (Ctrl-C stops it)."""
-    from reconciler.scim.sandbox import Sandbox
+    from reconciler.scim.sandbox import INSTALL_HINT, Sandbox, missing_stack
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ScimrecError("the sandbox only listens on loopback addresses")
     token = os.environ.get(token_env) or None
-    server = Sandbox(host, port, token)
+    try:
+        server = Sandbox(host, port, token)
+    except ModuleNotFoundError as exc:
+        if not missing_stack(exc):
+            raise
+        raise ScimrecError(
+            f"the sandbox needs the optional scim2-server package ({exc.name} is missing); "
+            f"install it with: {INSTALL_HINT}"
+        ) from None
     auth = f"bearer token from {token_env}" if token else "no authentication"
     click.echo(f"Serving a SCIM 2.0 sandbox at {server.url} ({auth}); Ctrl-C stops it.")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the sandbox stops

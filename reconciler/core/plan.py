@@ -286,4 +286,8 @@ def plan_from_json(data: Mapping[str, Json]) -> Plan:
         notes=tuple(data.get("notes", [])),
         guards=tuple(data.get("guards", [])),
         complete_read=bool(data.get("complete_read", True)),
+        out_of_scope=tuple(
+            (str(e["key"]), str(e["reason"]), str(e["outcome"]))
+            for e in data.get("out_of_scope", [])
+        ),
     )

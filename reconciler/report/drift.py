@@ -1,4 +1,11 @@
-"""The drift audit: what differs between the spec and the target, read-only and pure."""
+"""The drift audit: what differs between the spec and the target, read-only and pure.
+
+Drift is what apply would change: changed and missing objects, and, under `prune:
+owned|all`, the undeclared objects prune would deprovision (they are planned changes, so
+they are in `changed`). Other unmanaged objects are reported but are not drift, since with
+`prune: none` an account the spec does not declare is expected; `--fail-on-unmanaged`
+counts them too (DESIGN §3).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,12 @@ from reconciler.report.render import for_display
 FORMAT_VERSION = 1
 
 
-def drift_report(plan: Plan, observed: Observed) -> dict[str, Json]:
+def drift_report(
+    plan: Plan, observed: Observed, *, fail_on_unmanaged: bool = False
+) -> dict[str, Json]:
     """Sort a plan into drift buckets: changed, missing (declared, not on the target) and
-    unmanaged (on the target, declared nowhere), with counts of everything checked."""
+    unmanaged (on the target, declared nowhere), with counts of everything checked, and
+    whether that is drift (`drifted`, exit 2)."""
     changed: list[dict[str, Json]] = []
     missing: list[dict[str, Json]] = []
     for change in plan.changes:
@@ -51,6 +61,15 @@ def drift_report(plan: Plan, observed: Observed) -> dict[str, Json]:
     unmanaged.sort(key=lambda u: (u["kind"], str(u["name"]).casefold(), u["id"]))
     checked = len(plan.matches) + len(unmanaged)
     errors = [e.to_json() for e in plan.errors]
+    notes = list(plan.notes)
+    pruned = {(c.kind.value, c.target_id) for c in plan.changes if c.target_id is not None}
+    left_alone = [u for u in unmanaged if (u["kind"], u["id"]) not in pruned]
+    if left_alone and not fail_on_unmanaged:
+        notes.append(
+            f"{len(left_alone)} unmanaged object(s) on the target are reported, not counted as "
+            "drift: apply leaves them alone (--fail-on-unmanaged counts them)"
+        )
+    drifted = bool(changed or missing or (unmanaged and fail_on_unmanaged))
     return {
         "format_version": FORMAT_VERSION,
         "target": {"name": plan.target, "url": plan.url},
@@ -66,13 +85,13 @@ def drift_report(plan: Plan, observed: Observed) -> dict[str, Json]:
         "missing": missing,
         "unmanaged": unmanaged,
         "errors": errors,
-        "notes": list(plan.notes),
+        "notes": notes,
+        "drifted": drifted,
     }
 
 
 def has_drift(report: dict[str, Json]) -> bool:
-    summary = report["summary"]
-    return bool(summary["changed"] or summary["missing"] or summary["unmanaged"])
+    return report["drifted"] is True
 
 
 def drift_text(report: dict[str, Json]) -> str:
@@ -99,6 +118,10 @@ def drift_text(report: dict[str, Json]) -> str:
         )
     for error in report["errors"]:
         out.append(f"Error: {error['kind']} {error['key']}: {error['message']}")
+    if out[-1] != "":
+        out.append("")
+    for note in report.get("notes", []):
+        out.append(f"Note: {note}")
     s = report["summary"]
     if out[-1] != "":
         out.append("")

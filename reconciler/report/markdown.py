@@ -30,9 +30,11 @@ WHERE = {
 }
 
 
-def plan_markdown(plan: Mapping[str, Any]) -> str:
-    """The comment for one plan: summary, alerts, destructive changes, then the diff."""
+def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
+    """The comment for one plan: summary, alerts, destructive changes, then the diff, in at
+    most `budget` characters (less than BUDGET when it is one section of several)."""
     plan = for_display(plan)
+    room = budget * PROSE_BUDGET // BUDGET
     target = plan["target"]
     summary = plan["summary"]
     changes: Sequence[Mapping[str, Any]] = plan.get("changes", [])
@@ -42,23 +44,23 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
     if not changes and not errors and not guards:
         checked = summary["noop"]
         out += [f"No changes. The target matches the spec ({checked:,} objects checked).", ""]
-        _add_callout(out, "NOTE", [_prose(n) for n in plan.get("notes", [])])
+        _add_callout(out, "NOTE", [prose(n) for n in plan.get("notes", [])], prose=room)
         return "\n".join(out).rstrip("\n") + "\n"
     out += [f"**{summary_line(summary)}**", ""]
-    alerts = [f"**Guard:** {_prose(g)}" for g in guards]
+    alerts = [f"**Guard:** {prose(g)}" for g in guards]
     alerts += [
-        f"**Error** in {e['kind']} {_code(e['key'])} ({_prose(e['step'])}): {_prose(e['message'])}"
+        f"**Error** in {e['kind']} {_code(e['key'])} ({prose(e['step'])}): {prose(e['message'])}"
         for e in errors
     ]
-    _add_callout(out, "CAUTION", alerts)
+    _add_callout(out, "CAUTION", alerts, prose=room)
     # Everything that takes access away, however produced: deprovisions, and members
     # removed from groups (one item per group, naming who loses the membership).
     items = [_destructive_item(c) for c in changes if c["action"] in DESTRUCTIVE]
     items += [_removal_item(c) for c in changes if (c.get("members") or {}).get("remove")]
     if items:
         count = _plural(len(items), "destructive change")
-        _add_callout(out, "WARNING", items, f"**{count}:**", LIST_CAP)
-    _add_callout(out, "NOTE", [_prose(n) for n in plan.get("notes", [])])
+        _add_callout(out, "WARNING", items, f"**{count}:**", LIST_CAP, room)
+    _add_callout(out, "NOTE", [prose(n) for n in plan.get("notes", [])], prose=room)
     if not changes:
         return "\n".join(out).rstrip("\n") + "\n"
     lines: list[str] = []
@@ -68,12 +70,13 @@ def plan_markdown(plan: Mapping[str, Any]) -> str:
         lines += block
         starts += [True] + [False] * (len(block) - 1)
     title = f"Full plan: {_plural(len(changes), 'change')}"
-    return _finish(out, title, [], lines, starts, "plan")
+    return _finish(out, title, [], lines, starts, "plan", budget)
 
 
-def drift_markdown(report: Mapping[str, Any]) -> str:
+def drift_markdown(report: Mapping[str, Any], budget: int = BUDGET) -> str:
     """The comment for one drift report: summary, then every drifted object as a diff."""
     report = for_display(report)
+    room = budget * PROSE_BUDGET // BUDGET
     target = report["target"]
     summary = report["summary"]
     out = [_marker("drift", target["name"]), _heading("drift report", target), ""]
@@ -85,6 +88,7 @@ def drift_markdown(report: Mapping[str, Any]) -> str:
         out.append(f"No drift. The target matches the spec ({checked:,} objects checked).")
         return "\n".join(out) + "\n"
     out += [f"**{drift_summary_line(summary)}**", ""]
+    _add_callout(out, "NOTE", [prose(n) for n in report.get("notes", [])], prose=room)
     lines: list[str] = []
     starts: list[bool] = []
     for item in changed:
@@ -103,7 +107,7 @@ def drift_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     title = f"Drift: {_plural(len(changed) + len(missing) + len(unmanaged), 'object')}"
-    return _finish(out, title, legend, lines, starts, "drift")
+    return _finish(out, title, legend, lines, starts, "drift", budget)
 
 
 def summary_line(summary: Mapping[str, int]) -> str:
@@ -153,6 +157,7 @@ def _finish(
     lines: list[str],
     starts: list[bool],
     what: str,
+    budget: int,
 ) -> str:
     """Closes the comment with the diff in `<details>`, cutting its middle to fit the budget."""
     runs = re.findall(r"`+", "\n".join(lines))
@@ -161,7 +166,7 @@ def _finish(
     cut = f"<details><summary>{title} (middle omitted, see the job log)</summary>"
     opening = ["", *legend, f"{fence}diff"]
     # Measured with the longer summary tag, so the count holds either way.
-    room = BUDGET - len("\n".join([*out, cut, *opening, *closing])) - 2
+    room = budget - len("\n".join([*out, cut, *opening, *closing])) - 2
     kept, omitted = _fit(lines, starts, room, WHERE[what])
     summary = cut if omitted else f"<details><summary>{title}</summary>"
     return "\n".join([*out, summary, *opening, *kept, *closing]) + "\n"
@@ -196,6 +201,7 @@ def _add_callout(
     items: Sequence[str],
     title: str | None = None,
     cap: int = CALLOUT_CAP,
+    prose: int = PROSE_BUDGET,
 ) -> None:
     """Appends a GitHub alert block (`> [!CAUTION]`) listing as many of `items` as fit."""
     if not items:
@@ -204,8 +210,8 @@ def _add_callout(
     used = sum(len(line) + 1 for line in [*out, *lines])
     shown = 0
     for item in items[:cap]:
-        # Past PROSE_BUDGET the rest goes unlisted, so the diff always keeps most of BUDGET.
-        if used + len(item) + 5 > PROSE_BUDGET:
+        # Past the prose budget the rest goes unlisted, so the diff keeps most of the budget.
+        if used + len(item) + 5 > prose:
             break
         lines.append(f"> - {item}")
         used += len(item) + 5
@@ -218,7 +224,7 @@ def _add_callout(
 def _destructive_item(change: Mapping[str, Any]) -> str:
     where = f" (id {_code(change['target_id'])})" if change.get("target_id") else ""
     source = change.get("source")
-    reason = f" · {_prose(change['reason'])}" if change.get("reason") else ""
+    reason = f" · {prose(change['reason'])}" if change.get("reason") else ""
     at = f" · {_code(str(source['file']) + ':' + str(source['line']))}" if source else ""
     return f"**{change['action']}** {change['kind']} {_code(change['key'])}{where}{reason}{at}"
 
@@ -249,7 +255,7 @@ def _code(value: Any) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def _prose(value: Any) -> str:
+def prose(value: Any) -> str:
     """Text from the plan as inert Markdown: one line, no HTML, no emphasis or links."""
     text = html.escape(_clip(" ".join(str(value).split()), TEXT_CAP), quote=False)
     return re.sub(r"([\\`*_\[\]~|])", r"\\\1", text)

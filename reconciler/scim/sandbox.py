@@ -10,6 +10,15 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 PREFIX = "/scim"  # scim2-server serves /v2/...; the sandbox answers on /scim/v2/...
+# The optional `scimrec[sandbox]` extra: scim2-server and what it is built on.
+STACK = frozenset({"scim2_server", "scim2_models", "scim2_filter_parser", "pydantic", "lark"})
+INSTALL_HINT = "pip install 'scimrec[sandbox]'"
+
+
+def missing_stack(exc: ModuleNotFoundError) -> bool:
+    """Whether an import failed because the sandbox extra is not installed."""
+    return (exc.name or "").split(".")[0] in STACK
+
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,126 @@ def test_schema_and_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run(capsys, "init", str(tmp_path / "starter"))
     assert code == 1
     assert err.startswith("Error: refusing to overwrite ")
+
+
+@pytest.mark.parametrize("missing", ["scim2_server", "scim2_models", "pydantic"])
+def test_sandbox_without_its_extra_says_how_to_get_it(
+    missing: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes `import NAME` fail as if the package were not installed.
+    for name in [m for m in sys.modules if m == missing or m.startswith(missing + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, missing, None)
+    code, out, err = run(capsys, "sandbox", "--port", str(free_port()))
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith("Error: the sandbox needs the optional scim2-server package (")
+    assert err.endswith("install it with: pip install 'scimrec[sandbox]'\n")
+
+
+def test_log_format_and_options_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "env-token")
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    specs = write_spec(tmp_path / "specs", Target("none", url, "x"), [{"userName": "a@x.io"}])
+    refused = f"Error: cannot connect to {url}: Connection refused\n"
+
+    # stderr is not a terminal here: JSON lines by default, readable lines on request.
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-format", "console")
+    first = err.splitlines()[0]
+    assert "spec loaded" in first
+    assert not first.startswith("{")
+    # The choice lasts for one run only.
+    _, _, err = run(capsys, "plan", str(specs), "--target", "e2e")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+
+    # Every option also comes from SCIMREC_<COMMAND>_<OPTION>; a flag given wins.
+    monkeypatch.setenv("SCIMREC_PLAN_TARGET", "e2e")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "error")
+    assert run(capsys, "plan", str(specs)) == (1, "", refused)
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_FORMAT", "console")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "info")
+    _, _, err = run(capsys, "plan", str(specs))
+    assert "spec loaded" in err.splitlines()[0]
+    assert not err.startswith("{")
+    _, _, err = run(capsys, "plan", str(specs), "--log-format", "json")
+    assert json.loads(err.splitlines()[0])["event"] == "spec loaded"
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_FORMAT", "xml")
+    code, _, err = run(capsys, "plan", str(specs))
+    assert code == 1
+    assert "Invalid value for '--log-format'" in err
+
+
+def test_every_option_is_named_after_its_flag_in_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    (tmp_path / "targets.yaml").write_text(
+        f"targets:\n  hr: {{url: '{url}'}}\n  crm: {{url: '{url}'}}\n"
+    )
+    monkeypatch.setenv("SCIMREC_PLAN_TARGET", "hr crm")  # repeatable: split on spaces
+    monkeypatch.setenv("SCIMREC_PLAN_FORMAT", "json")
+    monkeypatch.setenv("SCIMREC_PLAN_LOG_LEVEL", "error")
+    code, out, _ = run(capsys, "plan", str(tmp_path))
+    assert code == 1
+    assert list(json.loads(out)["targets"]) == ["hr", "crm"]
+    monkeypatch.setenv("SCIMREC_APPLY_TARGET", "hr crm")
+    code, _, err = run(capsys, "apply", str(tmp_path))
+    assert err.startswith("Error: apply works on one target at a time (got: hr, crm)")
+    help_text = " ".join(run(capsys, "plan", "--help")[1].split())
+    for name in ("SCIMREC_PLAN_FORMAT", "SCIMREC_PLAN_TARGET", "SCIMREC_PLAN_ALL_TARGETS"):
+        assert f"env var: {name}" in help_text
+
+
+def test_targets_lists_them_for_a_matrix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n"
+        "  wiki:\n    url: https://wiki.example.com/scim/v2\n"
+        "    auth: {type: bearer, token_env: WIKI_SCIM_TOKEN}\n"
+        "  hr:\n    url: https://hr.example.com/scim/v2\n"
+        "    auth: {type: basic, username_env: HR_USER, password_env: HR_PASSWORD}\n"
+    )
+    code, out, _ = run(capsys, "targets", str(tmp_path), "--format", "json")
+    assert code == 0
+    assert json.loads(out) == [
+        {
+            "name": "hr",
+            "url": "https://hr.example.com/scim/v2",
+            "auth": "basic",
+            "env": ["HR_USER", "HR_PASSWORD"],
+        },
+        {
+            "name": "wiki",
+            "url": "https://wiki.example.com/scim/v2",
+            "auth": "bearer",
+            "env": ["WIKI_SCIM_TOKEN"],
+        },
+    ]
+    assert out.count("\n") == 1  # one line: a GitHub output value
+    code, out, _ = run(capsys, "targets", str(tmp_path))
+    assert out == (
+        "hr  https://hr.example.com/scim/v2  (basic from HR_USER, HR_PASSWORD)\n"
+        "wiki  https://wiki.example.com/scim/v2  (bearer from WIKI_SCIM_TOKEN)\n"
+    )
+
+
+def test_commands_on_one_target_refuse_several(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = Target("none", "http://127.0.0.1:9/scim/v2", "x")
+    specs = str(write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}]))
+    for command in ("doctor", "import"):
+        extra = ["--out", str(tmp_path / "out")] if command == "import" else []
+        code, out, err = run(capsys, command, specs, "-t", "e2e", "-t", "other", *extra)
+        assert (code, out) == (1, "")
+        assert err == (
+            f"Error: {command} works on one target at a time (got: e2e, other); "
+            "run it once per target\n"
+        )
+    code, _, err = run(capsys, "plan", specs, "--all-targets", "--target", "e2e")
+    assert (code, err) == (1, "Error: give either --target NAME ... or --all-targets, not both\n")

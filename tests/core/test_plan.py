@@ -972,3 +972,45 @@ def test_plan_text_of_errors_only_is_not_no_changes(tmp_path: Path) -> None:
     text = plan_text(plan_for(spec, users).to_json())
     assert "No changes." not in text
     assert text.endswith("Plan: 0 to create, 0 to update, 0 to disable, 0 to delete; 1 in error.\n")
+
+
+def test_a_plan_survives_its_json_form_whole() -> None:
+    # `scimrec show` renders a saved plan from this round trip: it must lose nothing.
+    from reconciler.core.changes import Change, Member, ObjectError
+    from reconciler.core.diff import AttrChange
+    from reconciler.core.model import Location
+    from reconciler.core.plan import plan_from_json
+
+    plan = Plan(
+        target="t",
+        url=URL,
+        changes=(
+            Change(
+                Kind.USER,
+                "a@example.com",
+                Action.UPDATE,
+                "attributes differ",
+                target_id="u1",
+                matched_on="userName",
+                version='W/"1"',
+                attributes=(AttrChange("enterprise.manager", None, "u2", ref="b@example.com"),),
+                location=Location("specs/p.yaml", 3, 5),
+            ),
+            Change(
+                Kind.GROUP,
+                "Eng",
+                Action.UPDATE,
+                "members differ",
+                target_id="g1",
+                members_add=(Member("a@example.com", "u1"), Member("Sub", "g2", "Group")),
+                members_remove=(Member(None, "u9"),),
+            ),
+        ),
+        errors=(ObjectError(Kind.USER, "c@example.com", "match", "two candidates"),),
+        noop=4,
+        notes=("a note",),
+        guards=("a guard",),
+        complete_read=False,
+        out_of_scope=(("d@example.com", "out of scope: clause 1", "left alone"),),
+    )
+    assert plan_from_json(plan.to_json()).to_json() == plan.to_json()

@@ -94,6 +94,29 @@ def test_saved_plan_refused_for_another_target_or_too_old(
     assert listing(target, "/Users") == []
 
 
+def test_show_renders_a_saved_plan_as_plan_printed_it(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = team(target)
+    specs = write_spec(tmp_path / "specs", target, users)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[0]["name"]["givenName"] = "Alicia"
+    users[1] = {"userName": "bob@example.com", "state": "absent"}
+    write_spec(tmp_path / "specs", target, [*users, person(target, "dana@example.com", "D", "E")])
+    planfile = tmp_path / "scimrec.plan"
+    for fmt in ("json", "text", "markdown"):
+        code, planned, _ = run(
+            capsys, "plan", str(specs), "--target", "e2e", "--format", fmt, "--out", str(planfile)
+        )
+        assert code == 0
+        code, shown, err = run(capsys, "show", str(planfile), "--format", fmt)
+        assert code == 0
+        assert shown == planned
+        assert err.startswith(f"{planfile}: the plan for target 'e2e', made 20")
+    summary = json.loads(run(capsys, "show", str(planfile), "--format", "json")[1])["summary"]
+    assert (summary["create"], summary["update"], summary["disable"]) == (1, 1, 1)
+
+
 def test_drift_buckets(target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     users = [*team(target), person(target, "carol@example.com", "Carol", "Diaz")]
     specs = write_spec(tmp_path / "specs", target, users)
@@ -134,6 +157,39 @@ def test_drift_buckets(target: Target, tmp_path: Path, capsys: pytest.CaptureFix
     assert report["missing"] == [{"kind": "user", "key": "bob@example.com"}]
     assert [u["name"] for u in report["unmanaged"]] == ["intruder@example.com"]
     assert len(listing(target, "/Users")) == 3  # drift is read-only
+
+
+def test_drift_is_quiet_about_unmanaged_accounts_unless_asked(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = write_spec(tmp_path / "specs", target, team(target))
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    with target.http() as http:
+        extra = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "service-account@example.com",
+        }
+        assert http.post("/Users", json=extra).status_code == 201
+
+    # prune: none: an account the spec does not declare is expected; reported, exit 0.
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e", "--log-level", "error")
+    assert code == 0
+    assert "? user service-account@example.com (id " in out
+    assert "Drift: 0 changed, 0 missing, 1 unmanaged; 2 in sync of 3 checked." in out
+    code, out, _ = run(
+        capsys, "drift", str(specs), "--target", "e2e", "--fail-on-unmanaged", "--format", "json"
+    )
+    assert code == 2
+    assert json.loads(out)["drifted"] is True
+
+    # prune: all: apply would disable it, so it is drift.
+    write_spec(tmp_path / "specs", target, team(target), prune="all")
+    code, out, _ = run(capsys, "drift", str(specs), "--target", "e2e", "--format", "json")
+    assert code == 2
+    report = json.loads(out)
+    assert [(c["key"], c["action"]) for c in report["changed"]] == [
+        ("service-account@example.com", "disable")
+    ]
 
 
 def test_only_touches_only_the_chosen_object(

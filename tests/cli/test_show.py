@@ -1,0 +1,75 @@
+"""`scimrec show`: saved plans rendered offline, and clear one-line refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.core import planfile
+from reconciler.core.config import Target
+from reconciler.core.model import Kind, Observed
+from reconciler.core.plan import Action, Change, Plan
+from reconciler.report.render import plan_text
+
+MADE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def save(path: Path, name: str) -> Path:
+    target = Target(name, f"https://{name}.example/scim/v2")
+    plan = Plan(name, target.url, (Change(Kind.USER, "a@example.com", Action.CREATE, "not found"),))
+    path.write_text(planfile.dumps(planfile.to_json(plan, target, Observed((), ()), "d", MADE)))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_show_one_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hr = save(tmp_path / "hr.plan", "hr")
+    code, out, err = run(capsys, "show", str(hr))
+    assert code == 0
+    assert out == plan_text(planfile.parse(hr.read_text(), "x").plan.to_json())
+    assert err == f"{hr}: the plan for target 'hr', made 2026-01-02T03:04:05+00:00\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "{path} is not a scimrec plan file (not JSON)"),
+        ('{"scimrec_plan": 7}', "{path} is not a scimrec plan file (format 1)"),
+    ],
+)
+def test_show_refuses_what_is_not_a_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "x.plan"
+    path.write_text(content)
+    assert run(capsys, "show", str(path)) == (1, "", f"Error: {message.format(path=path)}\n")
+
+
+def test_show_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hr = save(tmp_path / "hr.plan", "hr")
+    again = save(tmp_path / "again.plan", "hr")
+    missing = tmp_path / "missing.plan"
+    code, out, err = run(capsys, "show", str(missing))
+    assert (code, out) == (1, "")
+    assert err == f"Error: cannot read plan file {missing}: No such file or directory\n"
+    code, _, err = run(capsys, "show", str(hr), str(again))
+    assert err.endswith(f"Error: {hr} and {again} are both plans for target 'hr'\n")
+    code, _, err = run(capsys, "show", str(hr), "--target", "crm")
+    assert err.endswith(f"Error: {hr} is a plan for target 'hr', not for crm\n")
+
+
+def test_show_needs_something_to_show(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "show") == (
+        1,
+        "",
+        "Error: show needs PLANFILE (or --target for each plan expected)\n",
+    )

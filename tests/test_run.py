@@ -1,0 +1,72 @@
+"""run.py: several targets are read at the same time, and one failing never stops the rest."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from reconciler.errors import ScimrecError, UsageError
+from reconciler.run import Prepared, prepare_each
+from tests.fakescim import FakeScim
+
+NAMES = ("hr", "crm", "wiki")
+SPEC = "targets:\n" + "".join(f"  {n}: {{url: https://{n}.test/scim/v2}}\n" for n in NAMES)
+SPEC += "users:\n  - userName: alice@example.com\n"
+
+
+def write(tmp_path: Path) -> Path:
+    (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
+    return tmp_path
+
+
+def by_host(fakes: dict[str, FakeScim]) -> httpx2.MockTransport:
+    """One transport for every target; each target's host is served by its own fake."""
+    return httpx2.MockTransport(lambda r: fakes[r.url.host.split(".")[0]].handle(r))
+
+
+def test_targets_are_read_concurrently(tmp_path: Path) -> None:
+    fakes = {name: FakeScim() for name in NAMES}
+    # Each target's first request waits until every target has sent its own: read one after
+    # the other, the first would wait alone and the barrier would break.
+    barrier = threading.Barrier(len(NAMES), timeout=10)
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        fake = fakes[request.url.host.split(".")[0]]
+        if not fake.requests:
+            barrier.wait()
+        return fake.handle(request)
+
+    results = prepare_each(write(tmp_path), (), every=True, transport=httpx2.MockTransport(handle))
+    assert list(results) == ["crm", "hr", "wiki"]  # --all-targets: sorted by name
+    for result in results.values():
+        assert isinstance(result, Prepared), result
+        assert [c.key for c in result.plan.changes] == ["alice@example.com"]
+        result.client.close()
+    assert not barrier.broken
+
+
+def test_one_target_failing_leaves_the_others(tmp_path: Path) -> None:
+    fakes = {"hr": FakeScim(token="expected"), "wiki": FakeScim()}  # hr: 401, no token sent
+    results = prepare_each(write(tmp_path), ("wiki", "hr", "wiki"), transport=by_host(fakes))
+    assert list(results) == ["wiki", "hr"]  # the order given, each once
+    wiki, hr = results["wiki"], results["hr"]
+    assert isinstance(wiki, Prepared)
+    wiki.client.close()
+    assert isinstance(hr, ScimrecError)
+    assert "401" in str(hr)
+
+
+def test_unknown_target_is_refused_before_any_request(tmp_path: Path) -> None:
+    fakes = {name: FakeScim() for name in NAMES}
+    with pytest.raises(UsageError, match="no target named 'erp'"):
+        prepare_each(write(tmp_path), ("hr", "erp"), transport=by_host(fakes))
+    assert all(fake.requests == [] for fake in fakes.values())
+
+
+def test_all_targets_of_a_spec_without_any(tmp_path: Path) -> None:
+    (tmp_path / "users.yaml").write_text("users:\n  - userName: a@example.com\n")
+    with pytest.raises(UsageError, match="--all-targets: the spec defines no target"):
+        prepare_each(tmp_path, (), every=True)
