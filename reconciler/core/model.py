@@ -80,6 +80,8 @@ class Resource:
     # Set when the body has a shape scimrec cannot read (core/shape.py): the object is
     # then in error, and nothing is decided from it or written to it.
     problem: str | None = None
+    # meta.created as the target wrote it: which of two racing creates came first.
+    created: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

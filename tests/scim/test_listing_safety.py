@@ -266,3 +266,38 @@ def test_a_short_read_of_either_listing_makes_the_read_incomplete(
     prepared = replan(specs, fake)
     assert not prepared.observed.complete
     assert prepared.plan.changes == ()  # nothing deprovisioned from what was not seen
+
+
+class SlowerRacingFake(FakeScim):
+    """The other run's group was created first (older meta.created) but its answer reached
+    the target's id counter after ours: the oldest, not the least id, must stay."""
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        response = super()._create(seen, store, kind)
+        if kind == "Group" and response.status_code == 201:
+            ours = response.json()["id"]
+            store[ours]["meta"]["created"] = "2026-01-01T10:00:05Z"
+            theirs = f"{ours}9"  # a greater id
+            store[theirs] = {
+                **store[ours],
+                "id": theirs,
+                "members": [],
+                "meta": {**store[ours]["meta"], "created": "2026-01-01T10:00:01Z"},
+            }
+        return response
+
+
+def test_of_two_racing_groups_the_oldest_stays(tmp_path: Path) -> None:
+    fake = SlowerRacingFake(token=TOKEN)
+    fake.unique_names = False
+    fake.add_user("alice@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert not result.failed
+    [(gid, eng)] = fake.groups.items()
+    assert gid.endswith("9")  # theirs: created first
+    assert {str(m["value"]) for m in eng["members"]} == {user_id(fake, "alice@example.com")}

@@ -4,6 +4,7 @@ nested groups of targets that nest natively."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
@@ -89,14 +90,15 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
 def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
     """After a create, the group that stays when two runs created it at once.
 
-    Every run that raced sees the same set of groups and keeps the same one (the least id,
-    by length then text); a run whose own group is not the keeper deletes it (it created
-    it moments ago, so nothing else can rely on it) and uses the keeper.
+    The oldest stays (meta.created, then the id): a run that verifies before the other's
+    create lands sees only its own, which is then the oldest; a run that sees both keeps
+    the other's, older one, deletes its own (it created it moments ago, so nothing else
+    can rely on it) and uses the keeper. Every run that sees both agrees on the keeper.
     """
     found = s.candidates(change)
     if len(found) < 2 or ours not in {r.id for r in found}:
         return ours
-    keeper = min((r.id for r in found), key=lambda i: (len(i), i))
+    keeper = min(found, key=_age).id
     if keeper == ours:
         return ours
     s.log.warning(
@@ -116,6 +118,18 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
     with s.lock:
         s.resolved.add(keeper)
     return keeper
+
+
+def _age(resource: Resource) -> tuple[datetime, int, str]:
+    """Oldest first: by meta.created (RFC 7643 §3.1), unknown times last, then by id."""
+    when = datetime.max.replace(tzinfo=UTC)
+    if resource.created:
+        try:
+            parsed = datetime.fromisoformat(resource.created)
+            when = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return when, len(resource.id), resource.id
 
 
 def _adopt(s: Session, change: Change, found: Resource) -> str:
