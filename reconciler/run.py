@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,13 @@ def pick_target(spec: Spec, name: str | None) -> Target:
     return spec.targets[name]
 
 
+def bounded(target: Target, run_timeout: float | None) -> Target:
+    """The target with the run's deadline that `--run-timeout` sets, if it sets one."""
+    if run_timeout is None:
+        return target
+    return dataclasses.replace(target, run_timeout_seconds=run_timeout)
+
+
 def parse_only(spec: Spec, selectors: tuple[str, ...]) -> frozenset[tuple[Kind, str]] | None:
     """Resolve `--only user:KEY` selectors to declared keys (user keys are case-insensitive)."""
     if not selectors:
@@ -78,10 +86,11 @@ def prepare(
     allow: Allowances | None = None,
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
     spec = load_spec(specs)
-    target = pick_target(spec, target_name)
+    target = bounded(pick_target(spec, target_name), run_timeout)
     selection = parse_only(spec, only)
     return _prepare_target(spec, target, selection, allow, transport, progress)
 
@@ -103,11 +112,12 @@ def prepare_each(
     only: tuple[str, ...] = (),
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> dict[str, Prepared | ScimrecError]:
     """Steps 1-5 on several targets at once, each on its own; one that fails (unreachable,
     refused credentials) is reported by its error and never stops the others."""
     spec = load_spec(specs)
-    targets = pick_targets(spec, names, every)
+    targets = [bounded(t, run_timeout) for t in pick_targets(spec, names, every)]
     selection = parse_only(spec, only)
     shown = progress or Progress()
 
@@ -188,10 +198,11 @@ def connect(
     log: Any = None,
     user_filter: str | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
-    client = ScimClient.for_target(target, transport=transport)
+    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport)
     try:
         caps = test_connection(client, target, log)
         observed = observe(client, target, caps, log, user_filter, progress)

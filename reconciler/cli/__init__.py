@@ -8,11 +8,12 @@ import traceback
 from typing import Any
 
 import click
+import httpx2
 import structlog
 
 # Importing the command modules registers their commands on the group.
 from reconciler.cli import apply, plan, show, targets  # noqa: F401
-from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, cli
+from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
 from reconciler.report import github
 
 __all__ = ["cli", "main"]
@@ -36,10 +37,15 @@ def _name_environment_variables(group: click.Group) -> None:
 _name_environment_variables(cli)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback."""
+def main(argv: list[str] | None = None, *, transport: httpx2.BaseTransport | None = None) -> int:
+    """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback.
+
+    `transport` replaces the network for every target the command talks to (tests only).
+    """
     try:
-        result: Any = cli.main(args=argv, prog_name="scimrec", standalone_mode=False)
+        result: Any = cli.main(
+            args=argv, prog_name="scimrec", standalone_mode=False, obj=Runtime(transport)
+        )
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(scrub(str(issue)), err=True)

@@ -21,7 +21,9 @@ from reconciler.cli.base import (
     log_option,
     only_option,
     progress_option,
+    run_timeout_option,
     target_option,
+    transport,
 )
 from reconciler.core import planfile
 from reconciler.core.config import Target
@@ -77,6 +79,7 @@ from reconciler.spec.load import load_spec
 @only_option
 @progress_option
 @colour_option
+@run_timeout_option
 @log_option
 def apply(
     specs: Path | None,
@@ -89,6 +92,7 @@ def apply(
     only: tuple[str, ...],
     no_progress: bool,
     no_color: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
@@ -99,7 +103,7 @@ def apply(
             if only:
                 raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
             max_age = planfile.parse_duration(max_plan_age)
-            return _apply_saved(plan_path, specs, target, max_age, display)
+            return _apply_saved(plan_path, specs, target, max_age, display, run_timeout)
         if specs is None:
             raise UsageError("apply needs SPECS, or --plan PLANFILE")
         prepared = prepare(
@@ -108,6 +112,8 @@ def apply(
             only=only,
             allow=Allowances(allow_deletes, allow_member_removals),
             progress=display.progress,
+            transport=transport(),
+            run_timeout=run_timeout,
         )
         return _apply(
             prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, display
@@ -124,7 +130,12 @@ class _Display:
 
 
 def _apply_saved(
-    path: Path, specs: Path | None, target: str | None, max_age: timedelta, display: _Display
+    path: Path,
+    specs: Path | None,
+    target: str | None,
+    max_age: timedelta,
+    display: _Display,
+    run_timeout: float | None,
 ) -> int:
     try:
         text = path.read_text(encoding="utf-8")
@@ -142,7 +153,9 @@ def _apply_saved(
                 f"refusing to apply: {path} was made against {saved.target.url}, but the spec's "
                 f"target '{saved.target.name}' is now {spec_target.url}"
             )
-    connected = connect(saved.target, progress=display.progress)
+    connected = connect(
+        saved.target, progress=display.progress, transport=transport(), run_timeout=run_timeout
+    )
     reasons = planfile.stale_reasons(saved, connected.observed, datetime.now(UTC), max_age)
     if reasons:
         connected.client.close()
@@ -185,9 +198,14 @@ def _apply(
             f"Interrupted: stopped after the requests in flight; {result.not_attempted} "
             "planned change(s) not attempted. Run apply again to finish."
         )
+    elif result.timed_out:
+        click.echo(
+            f"Stopped at the run's deadline (run_timeout_seconds, or --run-timeout); "
+            f"{result.not_attempted} planned change(s) not attempted. Run apply again to finish."
+        )
     for outcome in result.failed:
         click.echo(scrub(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}"))
     click.echo(render.apply_summary(result.counts()))
     if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_ERROR if result.failed or plan.errors else EXIT_OK
+    return EXIT_ERROR if result.failed or plan.errors or result.timed_out else EXIT_OK

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx2
 
 from reconciler import __version__, logs
+from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
 
@@ -88,6 +91,50 @@ def log_option(command: Any) -> Any:
     """--log-level and --log-format, on every command that logs."""
     return _log_level(_log_format(command))
 
+
+@dataclass(frozen=True)
+class Runtime:
+    """What `main` hands every command: the HTTP transport (None: the network).
+
+    Tests inject a fault-injecting transport here instead of patching anything.
+    """
+
+    transport: httpx2.BaseTransport | None = None
+
+
+def transport() -> httpx2.BaseTransport | None:
+    """The transport the running command must use to reach targets."""
+    runtime = click.get_current_context().find_object(Runtime)
+    return runtime.transport if runtime is not None else None
+
+
+class Duration(click.ParamType[float]):
+    """`90s`, `30m`, `12h`, `2d`, as seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(str(value)).total_seconds()
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"expected a duration longer than zero, got '{value}'", param, ctx)
+        return seconds
+
+
+run_timeout_option = click.option(
+    "--run-timeout",
+    "run_timeout",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="End the run after this long, e.g. 30m or 2h (overrides run_timeout_seconds).",
+)
 
 FORMATS = ["text", "json", "markdown"]
 progress_option = click.option(

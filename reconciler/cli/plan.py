@@ -23,8 +23,10 @@ from reconciler.cli.base import (
     only_option,
     print_report,
     progress_option,
+    run_timeout_option,
     specs_argument,
     targets_option,
+    transport,
     worst,
 )
 from reconciler.core import planfile
@@ -75,6 +77,7 @@ def _several(targets: tuple[str, ...], all_targets: bool) -> bool:
 @github_option
 @progress_option
 @colour_option
+@run_timeout_option
 @log_option
 def plan(
     specs: Path,
@@ -89,6 +92,7 @@ def plan(
     github_flag: bool,
     no_progress: bool,
     no_color: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Show what apply would change on the target(s); writes nothing to them."""
@@ -116,11 +120,19 @@ def plan(
             colour,
             no_progress,
             json_out,
+            run_timeout,
         )
     target = targets[0] if targets else None
     progress = make_progress(not no_progress)
     try:
-        prepared = prepare(specs, target, only=only, progress=progress)
+        prepared = prepare(
+            specs,
+            target,
+            only=only,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     prepared.client.close()
@@ -157,11 +169,20 @@ def _plan_each(
     colour: bool,
     no_progress: bool,
     json_out: Path | None,
+    run_timeout: float | None,
 ) -> int:
     """`plan` on several targets at once: one combined report, the worst exit code."""
     progress = make_progress(not no_progress)
     try:
-        results = prepare_each(specs, targets, every=all_targets, only=only, progress=progress)
+        results = prepare_each(
+            specs,
+            targets,
+            every=all_targets,
+            only=only,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     sections: dict[str, dict[str, Json] | str] = {}
@@ -217,6 +238,7 @@ def _plan_exit(prepared: Prepared, detailed_exitcode: bool) -> int:
 @json_out_option
 @github_option
 @progress_option
+@run_timeout_option
 @log_option
 def drift(
     specs: Path,
@@ -227,6 +249,7 @@ def drift(
     json_out: Path | None,
     github_flag: bool,
     no_progress: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift.
@@ -239,10 +262,21 @@ def drift(
     progress = make_progress(not no_progress)
     try:
         if several:
-            results = prepare_each(specs, targets, every=all_targets, progress=progress)
+            results = prepare_each(
+                specs,
+                targets,
+                every=all_targets,
+                progress=progress,
+                transport=transport(),
+                run_timeout=run_timeout,
+            )
         else:
             chosen = targets[0] if targets else None
-            results = {"": prepare(specs, chosen, progress=progress)}
+            results = {
+                "": prepare(
+                    specs, chosen, progress=progress, transport=transport(), run_timeout=run_timeout
+                )
+            }
     finally:
         progress.close()
     sections: dict[str, dict[str, Json] | str] = {}

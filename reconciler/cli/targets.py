@@ -17,15 +17,17 @@ from reconciler.cli.base import (
     github_option,
     log_option,
     progress_option,
+    run_timeout_option,
     specs_argument,
     target_option,
+    transport,
 )
 from reconciler.doctor.importer import import_documents
 from reconciler.doctor.report import report_text
 from reconciler.doctor.run import default_name, run_doctor
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
-from reconciler.run import connect, pick_target
+from reconciler.run import bounded, connect, pick_target
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import make_progress
 from reconciler.spec.load import load_spec
@@ -100,6 +102,7 @@ def targets_command(specs: Path, fmt: str) -> int:
     help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
 )
 @progress_option
+@run_timeout_option
 @log_option
 def import_(
     specs: Path,
@@ -108,6 +111,7 @@ def import_(
     scim_filter: str | None,
     adopt: bool,
     no_progress: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Write the target's users and groups as spec YAML (plan then shows No changes)."""
@@ -119,7 +123,13 @@ def import_(
         )
     progress = make_progress(not no_progress)
     try:
-        connected = connect(chosen, user_filter=scim_filter, progress=progress)
+        connected = connect(
+            chosen,
+            user_filter=scim_filter,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     connected.client.close()
@@ -147,12 +157,20 @@ def import_(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@run_timeout_option
 @log_option
-def doctor(specs: Path, target: str | None, write_probe: bool, fmt: str, log_level: str) -> int:
+def doctor(
+    specs: Path,
+    target: str | None,
+    write_probe: bool,
+    fmt: str,
+    run_timeout: float | None,
+    log_level: str,
+) -> int:
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)
-    chosen = pick_target(load_spec(specs), target)
-    client = ScimClient.for_target(chosen)
+    chosen = bounded(pick_target(load_spec(specs), target), run_timeout)
+    client = ScimClient.for_target(chosen, transport=transport())
     try:
         report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
     finally:

@@ -36,7 +36,13 @@ class Target:
     prune: str = "none"  # none | owned | all
     page_size: int = 500
     concurrency: int = 8
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 30.0  # each network wait (connect, each read)
+    # Bounds that end every run (DESIGN §6): the whole of one response, the whole run, the
+    # size of one response, and how many objects one listing may hold.
+    request_timeout_seconds: float = 120.0
+    run_timeout_seconds: float = 21_600.0
+    max_response_mib: float = 64.0
+    max_objects: int = 500_000
     membership_chunk: int = 100
     max_deletes: int | None = None
     max_delete_percent: float | None = None

@@ -37,6 +37,10 @@ TARGET_KEYS = (
     "page_size",
     "concurrency",
     "timeout_seconds",
+    "request_timeout_seconds",
+    "run_timeout_seconds",
+    "max_response_mib",
+    "max_objects",
     "membership_chunk",
     "protected",
     "ownership",
@@ -117,9 +121,17 @@ class TargetRules(SafetyRules):
         chunk = self.integer(
             (*path, "membership_chunk"), body.get("membership_chunk", 100), 1, 10_000
         )
-        timeout = body.get("timeout_seconds", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            self.error((*path, "timeout_seconds"), f"expected a positive number, got {timeout!r}")
+        timeout = self.positive((*path, "timeout_seconds"), body.get("timeout_seconds", 30))
+        request_timeout = self.positive(
+            (*path, "request_timeout_seconds"), body.get("request_timeout_seconds", 120)
+        )
+        run_timeout = self.positive(
+            (*path, "run_timeout_seconds"), body.get("run_timeout_seconds", 21_600)
+        )
+        max_response = self.positive((*path, "max_response_mib"), body.get("max_response_mib", 64))
+        max_objects = self.integer(
+            (*path, "max_objects"), body.get("max_objects", 500_000), 1, 100_000_000
+        )
         if name in self.targets:
             first = self.targets[name].location
             self.error(path, f"target '{name}' is already defined at {first}")
@@ -136,7 +148,11 @@ class TargetRules(SafetyRules):
             prune=prune or "none",
             page_size=page_size or 500,
             concurrency=concurrency or 8,
-            timeout_seconds=float(timeout),
+            timeout_seconds=timeout,
+            request_timeout_seconds=request_timeout,
+            run_timeout_seconds=run_timeout,
+            max_response_mib=max_response,
+            max_objects=max_objects or 500_000,
             membership_chunk=chunk or 100,
             max_deletes=_whole(guards.get("max_deletes")),
             max_delete_percent=guards.get("max_delete_percent"),
@@ -156,6 +172,12 @@ class TargetRules(SafetyRules):
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
+
+    def positive(self, path: PathKey, value: Json) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.error(path, f"expected a positive number, got {value!r}")
+            return 1.0
+        return float(value)
 
     def mappings(
         self, path: PathKey, value: Json

@@ -292,6 +292,10 @@ CASES: list[tuple[str, str, str | None]] = [
         "    page_size: 10000\n"
         "    concurrency: 64\n"
         "    timeout_seconds: 2.5\n"
+        "    request_timeout_seconds: 60\n"
+        "    run_timeout_seconds: 3600\n"
+        "    max_response_mib: 16\n"
+        "    max_objects: 200000\n"
         "    membership_chunk: 1\n"
         "    max_rps: 0.5\n"
         "    ca_bundle: null\n"
@@ -492,6 +496,23 @@ CASES: list[tuple[str, str, str | None]] = [
     ("timeout a string", T + HTTPS + "    timeout_seconds: 30s\n", "targets.t.timeout_seconds"),
     ("timeout zero", T + HTTPS + "    timeout_seconds: 0\n", "targets.t.timeout_seconds"),
     ("max_rps zero", T + HTTPS + "    max_rps: 0\n", "targets.t.max_rps"),
+    (
+        "request timeout zero",
+        T + HTTPS + "    request_timeout_seconds: 0\n",
+        "targets.t.request_timeout_seconds",
+    ),
+    (
+        "run timeout a string",
+        T + HTTPS + "    run_timeout_seconds: 2h\n",
+        "targets.t.run_timeout_seconds",
+    ),
+    (
+        "max response negative",
+        T + HTTPS + "    max_response_mib: -1\n",
+        "targets.t.max_response_mib",
+    ),
+    ("max objects zero", T + HTTPS + "    max_objects: 0\n", "targets.t.max_objects"),
+    ("max objects a fraction", T + HTTPS + "    max_objects: 1.5\n", "targets.t.max_objects"),
     ("protected a string", T + HTTPS + "    protected: 'admin@*'\n", "targets.t.protected"),
     ("ca_bundle a number", T + HTTPS + "    ca_bundle: 5\n", "targets.t.ca_bundle"),
     (
