@@ -10,6 +10,9 @@ from reconciler.core.mapping import AttrMapping
 from reconciler.core.model import Declared, Location
 from reconciler.core.scope import Filter
 
+# The most users (and the most groups) one listing of a target may hold, unless it says.
+DEFAULT_MAX_OBJECTS = 500_000
+
 
 @dataclass(frozen=True, slots=True)
 class Auth:
@@ -42,7 +45,7 @@ class Target:
     request_timeout_seconds: float = 120.0
     run_timeout_seconds: float = 21_600.0
     max_response_mib: float = 64.0
-    max_objects: int = 500_000
+    max_objects: int = DEFAULT_MAX_OBJECTS
     membership_chunk: int = 100
     max_deletes: int | None = None
     max_delete_percent: float | None = None

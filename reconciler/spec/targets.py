@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.core import attributes as A
-from reconciler.core.config import Auth, Target
+from reconciler.core.config import DEFAULT_MAX_OBJECTS, Auth, Target
 from reconciler.core.mapping import AttrMapping, compile_one, targets_for
 from reconciler.core.model import Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
@@ -130,7 +130,7 @@ class TargetRules(SafetyRules):
         )
         max_response = self.positive((*path, "max_response_mib"), body.get("max_response_mib", 64))
         max_objects = self.integer(
-            (*path, "max_objects"), body.get("max_objects", 500_000), 1, 100_000_000
+            (*path, "max_objects"), body.get("max_objects", DEFAULT_MAX_OBJECTS), 1, 100_000_000
         )
         if name in self.targets:
             first = self.targets[name].location
@@ -152,7 +152,7 @@ class TargetRules(SafetyRules):
             request_timeout_seconds=request_timeout,
             run_timeout_seconds=run_timeout,
             max_response_mib=max_response,
-            max_objects=max_objects or 500_000,
+            max_objects=max_objects or DEFAULT_MAX_OBJECTS,
             membership_chunk=chunk or 100,
             max_deletes=_whole(guards.get("max_deletes")),
             max_delete_percent=guards.get("max_delete_percent"),

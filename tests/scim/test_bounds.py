@@ -15,6 +15,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.run import bounded, prepare
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import RetryPolicy, ScimClient
+from reconciler.scim.paging import read_all
 from reconciler.scim.transfer import MIB, Bounds, RunDeadline, RunTimedOut
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.test_faults import user, write_spec
@@ -244,3 +245,132 @@ def test_run_timeout_flag_overrides_the_target_setting(tmp_path: Path) -> None:
     target = Target("t", BASE_URL, Auth(), run_timeout_seconds=10)
     assert bounded(target, None) is target
     assert bounded(target, 2.0).run_timeout_seconds == 2.0
+
+
+def test_writes_answered_3xx_fail_and_say_where_they_were_sent(tmp_path: Path, token: str) -> None:
+    fake = FakeScim(token=token)
+    fake.add_user("bob@example.com", title="Old")
+    fake.add_user("carol@example.com")
+    elsewhere = {"Location": "https://elsewhere.test/scim"}
+    for method, path, status in (
+        ("POST", "/Users", 302),
+        ("PATCH", "/Users/*", 307),
+        ("PUT", "/Users/*", 307),
+        ("DELETE", "/Users/*", 302),
+    ):
+        fake.fail(method, path, status=status, headers=elsewhere, times=10)
+    users = [
+        user("alice@example.com"),
+        user("bob@example.com", title="New"),
+        {"userName": "carol@example.com", "state": "absent"},
+    ]
+    specs = write_spec(tmp_path, users, deprovision="delete")
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    try:
+        result = Applier(prepared.client, prepared.target, prepared.caps, prepared.log).run(
+            prepared.plan
+        )
+    finally:
+        prepared.client.close()
+    assert {o.key: (o.action.value, o.ok) for o in result.outcomes} == {
+        "alice@example.com": ("create", False),
+        "bob@example.com": ("update", False),
+        "carol@example.com": ("delete", False),
+    }
+    assert all("redirected to https://elsewhere.test/scim" in o.message for o in result.failed)
+    assert result.counts() == {"create": 0, "update": 0, "disable": 0, "delete": 0, "failed": 3}
+    assert len(fake.users) == 2
+
+
+# -- listings stay bounded -----------------------------------------------------------------------
+
+
+class Endless:
+    """A listing that hands out fresh ids on every page, whatever it was asked.
+
+    Its totalResults: a fixed number, None (left out), or `growing` (always a page ahead of
+    what was read, so it is never reached).
+    """
+
+    def __init__(self, total: int | None, *, growing: bool = False) -> None:
+        self.total = total
+        self.growing = growing
+        self.pages = 0
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        count = int(request.url.params.get("count", 100))
+        start = self.pages * count
+        self.pages += 1
+        if self.pages > 200:  # only so that a test without the bound fails, not hangs
+            count = 0
+        resources = [
+            {"id": f"x{start + i}", "userName": f"x{start + i}@example.com"} for i in range(count)
+        ]
+        body: dict[str, object] = {"Resources": resources}
+        if self.total is not None:
+            body["totalResults"] = self.total + start if self.growing else self.total
+        return httpx2.Response(200, json=body)
+
+    def client(self) -> ScimClient:
+        http = httpx2.Client(transport=httpx2.MockTransport(self.handle))
+        return ScimClient(http, BASE_URL, retry=ONE_TRY)
+
+
+def test_a_listing_that_outgrows_its_first_total_is_stopped() -> None:
+    endless = Endless(total=1000, growing=True)
+    with pytest.raises(ScimProtocolError) as caught:
+        read_all(endless.client(), "/Users", 100)
+    assert str(caught.value) == (
+        "GET /Users: the listing passed 2,000 resources although its first page reported "
+        "1,000; stopped reading a listing that keeps growing"
+    )
+    assert endless.pages == 21
+
+
+def test_a_first_total_past_max_objects_is_refused_at_once() -> None:
+    endless = Endless(total=10**9)
+    with pytest.raises(ScimProtocolError) as caught:
+        read_all(endless.client(), "/Users", 100, max_objects=5000)
+    assert str(caught.value) == (
+        "GET /Users: the target reports 1,000,000,000 resources, more than max_objects "
+        "(5,000); raise max_objects if that is real"
+    )
+    assert endless.pages == 1
+
+
+def test_a_listing_without_total_stops_at_max_objects() -> None:
+    endless = Endless(total=None)
+    with pytest.raises(ScimProtocolError, match=r"passed max_objects \(250\)"):
+        read_all(endless.client(), "/Users", 100, max_objects=250)
+    assert endless.pages == 3
+
+
+def test_a_listing_that_grows_a_little_while_read_is_fine() -> None:
+    fake = FakeScim()
+    for i in range(10):
+        fake.add_user(f"u{i}@example.com")
+    added = iter(range(10, 25))  # within the slack: ten pages (30) past the first total
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        response = fake.handle(request)
+        for i in [next(added, None)]:
+            if i is not None:
+                fake.add_user(f"u{i}@example.com")  # created while the listing is read
+        return response
+
+    client = ScimClient(
+        httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL, retry=ONE_TRY
+    )
+    listing = read_all(client, "/Users", 3)
+    assert len(listing.resources) > 10  # read past its first totalResults, without an error
+
+
+def test_observe_bounds_each_listing_by_the_target_max_objects(tmp_path: Path, token: str) -> None:
+    fake = FakeScim(token=token)
+    for i in range(40):
+        fake.add_user(f"u{i:02d}@example.com")
+    fake.omit_total = True
+    specs = write_spec(tmp_path, [user("u00@example.com")], max_objects=30, page_size=10)
+    with pytest.raises(ScimProtocolError, match=r"passed max_objects \(30\)"):
+        prepare(specs, "fake", transport=fake.transport)
+    assert fake.count("GET", "/Users") <= 5
