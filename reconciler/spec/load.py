@@ -47,6 +47,31 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
+def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
+    """Files that resolve outside the spec tree, through a symlink or `..`: never read.
+
+    A spec tree comes from a pull request; a link in it to `/proc/self/environ` or a
+    secrets file would otherwise be read, and quoted back in an error message. The tree is
+    SPECS itself, or the directory holding SPECS when it names one file.
+    """
+    tree = (root if root.is_dir() else root.parent).resolve()
+    issues = []
+    for path in files:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(tree):
+            issues.append(
+                SpecIssue(
+                    path.as_posix(),
+                    1,
+                    1,
+                    "",
+                    f"resolves to {resolved.as_posix()}, outside the spec tree "
+                    f"{tree.as_posix()}: refused (spec files are read only inside their tree)",
+                )
+            )
+    return issues
+
+
 def load_spec(root: Path) -> Spec:
     """Read and validate the spec tree at `root`; raise SpecError listing every issue."""
     # What is built here is a tree without cycles: the collector would only rescan it again
@@ -66,6 +91,9 @@ def _load(root: Path) -> Spec:
     files = spec_files(root)
     if not files:
         raise SpecError([SpecIssue(str(root), 1, 1, "", "no *.yaml or *.yml files found")])
+    outside = outside_the_tree(root, files)
+    if outside:
+        raise SpecError(outside)
     check = _Checker()
     digest = hashlib.sha256()
     for path in files:
