@@ -36,7 +36,6 @@ from reconciler.run import connect, pick_target, prepare
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress, make_progress
-from reconciler.scim.redact import scrub
 from reconciler.spec.load import load_spec
 
 
@@ -204,7 +203,7 @@ def _apply(
             f"{result.not_attempted} planned change(s) not attempted. Run apply again to finish."
         )
     for outcome in result.failed:
-        click.echo(scrub(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}"))
+        click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
     click.echo(render.apply_summary(result.counts()))
     if result.interrupted:
         return EXIT_INTERRUPTED

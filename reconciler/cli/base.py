@@ -12,6 +12,7 @@ import click
 import httpx2
 
 from reconciler import __version__, logs
+from reconciler.cli.output import append_file, write_file
 from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
@@ -184,9 +185,9 @@ def print_report(
     click.echo(rendered, nl=False)
     if json_out is not None:
         # For a workflow that shows one form and reads counts from the other, in one run.
-        json_out.write_text(render.plan_json(data), encoding="utf-8")
+        write_file(json_out, render.plan_json(data))
     if github.github_mode(github_flag, os.environ):
-        github.append_step_summary(as_markdown(data), os.environ)
+        github.append_step_summary(as_markdown(data), os.environ, append_file)
         if fmt != "text":  # the job log keeps the full text even when a comment is cut
             click.echo(text(data), err=True, nl=False)
         workspace = os.environ.get("GITHUB_WORKSPACE")

@@ -29,6 +29,7 @@ from reconciler.cli.base import (
     transport,
     worst,
 )
+from reconciler.cli.output import write_file
 from reconciler.core import planfile
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError, UsageError
@@ -213,7 +214,7 @@ def _save(prepared: Prepared, out: Path) -> None:
         datetime.now(UTC),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(planfile.dumps(saved), encoding="utf-8")
+    write_file(out, planfile.dumps(saved))
     click.echo(f"Saved the plan to {out}; apply it with: scimrec apply --plan {out}", err=True)
 
 

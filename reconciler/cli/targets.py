@@ -22,6 +22,7 @@ from reconciler.cli.base import (
     target_option,
     transport,
 )
+from reconciler.cli.output import write_file
 from reconciler.doctor.importer import import_documents
 from reconciler.doctor.report import report_text
 from reconciler.doctor.run import default_name, run_doctor
@@ -136,7 +137,7 @@ def import_(
     imported = import_documents(connected.observed, chosen, adopt=adopt)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in imported.files.items():
-        (out / name).write_text(text, encoding="utf-8")
+        write_file(out / name, text)
     for note in imported.notes:
         click.echo(f"Note: {note}", err=True)
     click.echo(
@@ -195,7 +196,7 @@ def schema_command() -> int:
 @click.option("--force", is_flag=True, help="Replace the starter files if they exist.")
 def init(directory: Path, force: bool) -> int:
     """Write a small commented example spec tree: a sandbox target, three users, a group."""
-    for path in write_init(directory, force=force):
+    for path in write_init(directory, force=force, write=write_file):
         click.echo(f"Wrote {path}")
     click.echo(
         f"Next: export SANDBOX_SCIM_TOKEN=choose-a-token; scimrec sandbox & "

@@ -26,6 +26,9 @@ class Auth:
     client_id_env: str | None = None
     client_secret_env: str | None = None
     scope: str | None = None
+    # How the OAuth client authenticates to token_url (RFC 7591 §2 names):
+    # client_secret_basic (HTTP Basic, the default) or client_secret_post (in the form).
+    token_endpoint_auth_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations` here: it would clash with `annotations()` below.
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -59,15 +59,17 @@ def annotations(
     return lines
 
 
-def append_step_summary(markdown: str, environ: Mapping[str, str]) -> bool:
-    """Appends `markdown` to the job's step summary; False when there is none to append to."""
+def append_step_summary(
+    markdown: str, environ: Mapping[str, str], append: Callable[[Path, str], None]
+) -> bool:
+    """Appends `markdown` to the job's step summary with `append` (the command line's one
+    way to write a file); False when there is none to append to."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
     text = markdown if markdown.endswith("\n") else markdown + "\n"
     # Append, never overwrite: other steps of the same job may have written to it already.
-    with Path(path).open("a", encoding="utf-8") as out:
-        out.write(text)
+    append(Path(path), text)
     return True
 
 

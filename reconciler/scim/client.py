@@ -22,8 +22,9 @@ import stamina
 from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
-from reconciler.scim.auth import auth_headers
-from reconciler.scim.redact import scrub
+from reconciler.scim.auth import credentials
+from reconciler.scim.oauth import ClientCredentials
+from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.transfer import MIB, Bounds, RunDeadline, read_body
 
 SCIM_JSON = "application/scim+json"
@@ -92,13 +93,15 @@ class ScimClient:
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
     ) -> ScimClient:
-        headers = {"Accept": f"{SCIM_JSON}, application/json", **auth_headers(target, transport)}
+        fixed, auth = credentials(target, transport)
+        headers = {"Accept": f"{SCIM_JSON}, application/json", **fixed}
         # TLS is always verified: against the OS trust store, or the target's own CA bundle.
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
         )
         http = httpx2.Client(
             headers=headers,
+            auth=auth,
             timeout=httpx2.Timeout(target.timeout_seconds),
             verify=verify,
             transport=transport,
@@ -124,6 +127,8 @@ class ScimClient:
 
     def close(self) -> None:
         self.http.close()
+        if isinstance(self.http.auth, ClientCredentials):
+            self.http.auth.close()
 
     # -- the SCIM operations ---------------------------------------------------------
 
@@ -172,7 +177,16 @@ class ScimClient:
                 wait_max=policy.wait_max,
             ):
                 with attempt:
-                    return self._send(method, path, url, params, content, headers)
+                    try:
+                        return self._send(method, path, url, params, content, headers)
+                    except ScimHTTPError as exc:
+                        # An OAuth token the target refused (revoked, expired early): get
+                        # a new one and resend once; a second 401 stands.
+                        oauth = self.http.auth
+                        if exc.status != 401 or not isinstance(oauth, ClientCredentials):
+                            raise
+                        oauth.refresh_after_401()
+                        return self._send(method, path, url, params, content, headers)
         except _Retry as exc:
             raise exc.cause from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
@@ -259,13 +273,15 @@ class ScimClient:
     def _reply(
         self, method: str, path: str, status: int, raw_headers: httpx2.Headers, content: bytes
     ) -> Reply:
-        headers = {k.lower(): v for k, v in raw_headers.items()}
+        # What a target sends is scrubbed as it arrives: a target that echoes a secret (into
+        # an attribute, a header, an error) cannot get it into a plan, report or file.
+        headers = {k.lower(): scrub(v) for k, v in raw_headers.items()}
         if 300 <= status < 400:
             # Never followed (follow_redirects=False): the credentials stay with the target
             # the spec names. A write answered 3xx did not happen, so it is a failure.
             where = headers.get("location") or "no Location"
             raise ScimHTTPError(
-                method, path, status, f"redirected to {scrub(where)}; redirects are not followed"
+                method, path, status, f"redirected to {where}; redirects are not followed"
             )
         if status >= 400:
             error = _http_error(method, path, status, headers, content)
@@ -275,7 +291,7 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            body = json.loads(content)
+            body = scrub_json(json.loads(content), content)
         except ValueError:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
@@ -332,7 +348,7 @@ def _http_error(
 ) -> ScimHTTPError:
     detail, scim_type = "", None
     try:
-        body: Any = json.loads(content)
+        body: Any = scrub_json(json.loads(content), content)
     except ValueError:
         body = None
     if isinstance(body, dict):

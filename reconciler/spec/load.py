@@ -14,12 +14,11 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.errors import SpecError, SpecIssue
+from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.checks import type_name
 from reconciler.spec.objects import ObjectRules
 from reconciler.spec.source import Loaded, load_file
 from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
-    AUTH_FIELDS,
-    AUTH_OPTIONAL,
     QUIRKS,
     TARGET_KEYS,
     TargetRules,

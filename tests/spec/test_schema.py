@@ -546,6 +546,47 @@ CASES: list[tuple[str, str, str | None]] = [
         "targets.t.mappings.user.title",
     ),
     ("out_of_scope bad", T + HTTPS + "    out_of_scope: delete\n", "targets.t.out_of_scope"),
+    (
+        "oauth token_url in clear text to a remote host",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'http://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        "targets.t.auth.token_url",
+    ),
+    (
+        "oauth token_url over ftp",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'ftp://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        "targets.t.auth.token_url",
+    ),
+    (
+        "oauth token_url on loopback, client_secret_post",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'http://127.0.0.1:9/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET,\n"
+        "           token_endpoint_auth_method: client_secret_post}\n",
+        None,
+    ),
+    (
+        "oauth token_url in clear text with allow_http",
+        T + HTTPS + "    allow_http: true\n"
+        "    auth: {type: oauth2_client_credentials, token_url: 'http://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        None,
+    ),
+    (
+        "oauth unknown client authentication",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'https://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET,\n"
+        "           token_endpoint_auth_method: private_key_jwt}\n",
+        "targets.t.auth.token_endpoint_auth_method",
+    ),
 ]
 
 

@@ -21,7 +21,6 @@ from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
-from reconciler.scim.redact import scrub
 from reconciler.scim.transfer import RunTimedOut
 
 
@@ -194,7 +193,7 @@ class Applier:
         return Outcome(change.kind, change.key, change.action, True, "", target_id)
 
     def _failed(self, change: Change, exc: Exception) -> Outcome:
-        message = scrub(" ".join(str(exc).split()))
+        message = " ".join(str(exc).split())
         self.log.error(
             "failed",
             step="action",
