@@ -7,6 +7,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from reconciler.errors import SpecIssue
+from reconciler.scim.redact import scrub
 
 DESTRUCTIVE = ("disable", "delete")
 
@@ -74,8 +75,9 @@ def append_step_summary(
 
 
 def escape_data(text: str) -> str:
-    # The runner decodes exactly these, in this order (actions/toolkit `escapeData`).
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner decodes exactly these, in this order (actions/toolkit `escapeData`). Scrubbed
+    # first: an escaped secret would no longer be recognised.
+    return scrub(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -348,6 +348,7 @@ def _http_error(
 ) -> ScimHTTPError:
     detail, scim_type = "", None
     try:
+        # A server may echo our request, Authorization header included: never keep a secret.
         body: Any = scrub_json(json.loads(content), content)
     except ValueError:
         body = None
@@ -366,8 +367,7 @@ def _http_error(
             if not text
             else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
         )
-    # A server may echo our request, Authorization header included: never keep a secret.
-    return ScimHTTPError(method, path, status, scrub(detail), scim_type)
+    return ScimHTTPError(method, path, status, detail, scim_type)
 
 
 def _reason(exc: Exception) -> str:

@@ -118,3 +118,14 @@ def test_step_summary_without_the_variable_writes_nothing(tmp_path: Path) -> Non
     assert append_step_summary("x", {}, append_file) is False
     assert append_step_summary("x", {"GITHUB_STEP_SUMMARY": ""}, append_file) is False
     assert list(tmp_path.iterdir()) == []
+
+
+def test_annotations_are_scrubbed_before_they_are_escaped() -> None:
+    from reconciler.scim.redact import forget_secrets, register_secret
+
+    secret = "50%-off-token-value"  # `%` becomes %25 in a workflow command
+    register_secret(secret)
+    try:
+        assert escape_data(f"saw {secret}\n") == "saw ***%0A"
+    finally:
+        forget_secrets()
