@@ -7,13 +7,14 @@ import gc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from reconciler import logs
+from reconciler.core import plancheck, planfile
 from reconciler.core.config import Spec, Target
 from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.match import Match
@@ -181,6 +182,69 @@ def _prepare_target(
     plan = check_guards(plan, target, connected.observed, allow)
     log_steps(plan, spec, log)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+
+
+def prepare_saved(
+    plan_path: Path,
+    text: str,
+    specs: Path,
+    target_name: str | None,
+    *,
+    key: bytes | None,
+    max_age: timedelta,
+    allow: Allowances | None = None,
+    transport: httpx2.BaseTransport | None = None,
+    progress: Progress | None = None,
+    run_timeout: float | None = None,
+) -> Prepared:
+    """A saved plan made ready to apply with the spec's target, or refused (plancheck.py).
+
+    Nothing is sent to any target until the file's digest, its age and its agreement with
+    the spec are checked: a plan edited to point elsewhere never opens a connection.
+    """
+    saved = planfile.parse(text, str(plan_path), key)
+    if target_name is not None and target_name != saved.target:
+        raise ScimrecError(
+            f"refusing to apply: {plan_path} was made for target '{saved.target}', "
+            f"not '{target_name}'"
+        )
+    now = datetime.now(UTC)
+    problem = plancheck.age_problem(saved, now, max_age)
+    spec = load_spec(specs)
+    target = pick_target(spec, saved.target)
+    problems = ([problem] if problem else []) + plancheck.spec_problems(saved, target, spec.digest)
+    if problems:
+        raise _refusal(plan_path, problems)
+    target = bounded(target, run_timeout)
+    log = logs.start_run(target.name)
+    connected = connect(target, transport=transport, log=log, progress=progress)
+    try:
+        stale = plancheck.stale_reasons(saved, connected.observed, target)
+        if stale:
+            more = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
+            raise ScimrecError(
+                f"refusing to apply a stale plan: {stale[0]}{more}; nothing was written. "
+                "Make a new plan."
+            )
+        options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
+        fresh = make_plan(spec, target, connected.observed, options)
+        problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
+        problems += plancheck.unreviewed(saved.plan, fresh, target)
+        if problems:
+            raise _refusal(plan_path, problems)
+    except BaseException:
+        connected.client.close()
+        raise
+    # The guards of the spec, with this run's overrides, on exactly the changes that run.
+    plan = check_guards(saved.plan, target, connected.observed, allow)
+    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+
+
+def _refusal(plan_path: Path, problems: list[str]) -> ScimrecError:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ScimrecError(
+        f"refusing to apply {plan_path}: {problems[0]}{more}; nothing was written. Make a new plan."
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from reconciler.cli.output import append_file, write_file
 from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
+from reconciler.scim.auth import from_env
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -126,6 +127,30 @@ class Duration(click.ParamType[float]):
         if seconds <= 0:
             self.fail(f"expected a duration longer than zero, got '{value}'", param, ctx)
         return seconds
+
+
+# The key that makes a plan file's digest an HMAC (a secret: from the environment or a file).
+PLAN_KEY_ENV = "SCIMREC_PLAN_KEY"
+# A plan of 100,000 changes is about 100 MB; far past that is a mistake or an attack.
+MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024
+
+
+def plan_key() -> bytes | None:
+    """SCIMREC_PLAN_KEY (or the file SCIMREC_PLAN_KEY_FILE names), or None when unset."""
+    if not os.environ.get(PLAN_KEY_ENV) and not os.environ.get(f"{PLAN_KEY_ENV}_FILE"):
+        return None
+    return from_env(PLAN_KEY_ENV, "the plan key", "(any)").encode()
+
+
+def read_plan_file(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_PLAN_FILE_BYTES:
+            raise UsageError(f"{path} is larger than any plan file scimrec writes: refused")
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a scimrec plan file (not UTF-8 text)") from None
 
 
 run_timeout_option = click.option(

@@ -21,6 +21,7 @@ from reconciler.cli.base import (
     json_out_option,
     log_option,
     only_option,
+    plan_key,
     print_report,
     progress_option,
     run_timeout_option,
@@ -212,6 +213,7 @@ def _save(prepared: Prepared, out: Path) -> None:
         prepared.observed,
         prepared.spec.digest,
         datetime.now(UTC),
+        plan_key(),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     write_file(out, planfile.dumps(saved))

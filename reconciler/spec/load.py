@@ -94,12 +94,15 @@ def _load(root: Path) -> Spec:
     if outside:
         raise SpecError(outside)
     check = _Checker()
+    # The digest covers each file's path within the tree and its content: the same tree
+    # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
+    tree = root if root.is_dir() else root.parent
     for path in files:
         display = path.as_posix()
         loaded, issues = load_file(path, display)
         check.issues.extend(issues)
-        digest.update(display.encode() + b"\0")
+        digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
         if loaded is not None:
             digest.update(path.read_bytes())
             check.file(loaded)

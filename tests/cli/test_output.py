@@ -73,7 +73,9 @@ def writes_outside_the_sink(root: Path = PACKAGE) -> list[str]:
     found = []
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root).as_posix()
-        if relative == "cli/output.py":
+        # report/action.py runs in the action's own process, after scimrec, and prints only
+        # what it reads from files scimrec wrote (through output.py); it reads no secret.
+        if relative in ("cli/output.py", "report/action.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):

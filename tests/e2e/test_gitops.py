@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.planfile import digest_of
 from tests.conftest import Target, write_spec
 from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 
@@ -44,7 +45,7 @@ def test_saved_plan_refused_when_target_changed_then_applied_then_replay_refused
         assert http.put(f"/Users/{alice['id']}", json=body).status_code == 200
     before = by_name(target)
 
-    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 1
     assert "refusing to apply a stale plan: user alice@example.com" in err
     assert "changed on the target since the plan" in err
@@ -52,11 +53,11 @@ def test_saved_plan_refused_when_target_changed_then_applied_then_replay_refused
 
     # A fresh plan applies, and replaying that same plan file is refused.
     assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
-    code, out, _ = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, out, _ = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 0
     assert "Apply complete: 0 created, 1 updated" in out
     assert by_name(target)["alice@example.com"]["name"]["givenName"] == "Alicia"
-    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 1
     assert "refusing to apply a stale plan" in err
 
@@ -68,22 +69,22 @@ def test_saved_plan_refused_for_another_target_or_too_old(
     planfile = tmp_path / "plan.json"
     assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
 
-    code, _, err = run(
-        capsys, "apply", "--plan", str(planfile), "--target", "prod", "--auto-approve"
-    )
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs), "--target", "prod")
     assert (code, err) == (
         1,
         f"Error: refusing to apply: {planfile} was made for target 'e2e', not 'prod'\n",
     )
     saved = json.loads(planfile.read_text())
     saved["created_at"] = "2020-01-01T00:00:00+00:00"
+    # Re-digested, as anyone who edits a file without the key can: the age still counts.
+    saved["digest"] = digest_of({k: v for k, v in saved.items() if k != "digest"}, None)
     planfile.write_text(json.dumps(saved))
     code, _, err = run(
         capsys,
         "apply",
         "--plan",
         str(planfile),
-        "--auto-approve",
+        str(specs),
         "--max-plan-age",
         "12h",
         "--log-level",
