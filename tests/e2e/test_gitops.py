@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.planfile import digest_of
+from reconciler.core.planfile import digest_of, fingerprint
+from reconciler.scim.paging import resource
 from tests.conftest import Target, write_spec
 from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
+from tests.servers.launch import free_port
 
 
 def team(target: Target) -> list[dict[str, Any]]:
@@ -277,3 +279,62 @@ def test_markdown_and_github_mode(
     code, _, err = run(capsys, "validate", str(specs))
     assert code == 1
     assert "::error file=specs/bad.yaml,line=2,col=" in err
+
+
+def _resave(path: Path, data: dict[str, Any]) -> None:
+    """Write an edited plan file, re-digested as anyone without the key can."""
+    data["digest"] = digest_of({k: v for k, v in data.items() if k != "digest"}, None)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_an_edited_saved_plan_gains_nothing(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The attack of the issue: 20 users, guards {max_deletes: 2}, a plan with one update.
+    users = [person(target, f"p{i:02d}@example.com", "P", f"N{i}") for i in range(20)]
+    guards: dict[str, Any] = {"guards": {"max_deletes": 2}, "deprovision": "delete"}
+    specs = write_spec(tmp_path / "specs", target, users, **guards)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[0]["name"]["familyName"] = "Changed"
+    write_spec(tmp_path / "specs", target, users, **guards)
+    planfile = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
+    reviewed = planfile.read_text(encoding="utf-8")
+    before = by_name(target)
+
+    edited = json.loads(reviewed)
+    edited["plan"]["changes"][0]["action"] = "delete"
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "p00@example.com: the plan's delete differs from what the spec" in err
+
+    edited = json.loads(reviewed)
+    for name, found in sorted(before.items())[1:]:
+        edited["plan"]["changes"].append(
+            {"kind": "user", "key": name, "action": "delete", "target_id": found["id"]}
+        )
+        seen = resource(found)
+        assert seen is not None
+        edited["seen"].append(
+            {"kind": "user", "key": name, "id": seen.id, "fingerprint": fingerprint(seen)}
+        )
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "the spec and the target no longer call for that (and 18 more)" in err
+
+    edited = json.loads(reviewed)
+    elsewhere = f"http://127.0.0.1:{free_port()}/scim/v2"
+    edited["target"]["url"] = edited["plan"]["target"]["url"] = elsewhere
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "differ between the plan and the spec (url)" in err
+    assert by_name(target) == before  # nothing was written by any of them
+
+    planfile.write_text(reviewed, encoding="utf-8")
+    code, out, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 0, err
+    assert "Apply complete: 0 created, 1 updated, 0 disabled, 0 deleted, 0 failed." in out
+    assert_converged(capsys, specs)
