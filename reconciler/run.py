@@ -209,23 +209,32 @@ def prepare_saved(
             f"not '{target_name}'"
         )
     now = datetime.now(UTC)
-    problem = plancheck.age_problem(saved, now, max_age)
+    future = plancheck.from_the_future(saved, now)
+    if future:
+        raise _refusal(plan_path, [future])
+    old = plancheck.too_old(saved, now, max_age)
+    if old:
+        raise _stale([old])
     spec = load_spec(specs)
+    if saved.spec_digest != spec.digest:  # main moved on, say: plan again
+        raise _stale(["the spec changed since the plan was made"])
     target = pick_target(spec, saved.target)
-    problems = ([problem] if problem else []) + plancheck.spec_problems(saved, target, spec.digest)
-    if problems:
-        raise _refusal(plan_path, problems)
+    differ = plancheck.setting_differences(saved, target)
+    if differ:  # the same spec cannot give other settings: the file was edited
+        raise _refusal(
+            plan_path,
+            [
+                f"the settings of target '{target.name}' differ between the plan and the spec "
+                f"({', '.join(differ)})"
+            ],
+        )
     target = bounded(target, run_timeout)
     log = logs.start_run(target.name)
     connected = connect(target, transport=transport, log=log, progress=progress)
     try:
         stale = plancheck.stale_reasons(saved, connected.observed, target)
         if stale:
-            more = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
-            raise ScimrecError(
-                f"refusing to apply a stale plan: {stale[0]}{more}; nothing was written. "
-                "Make a new plan."
-            )
+            raise _stale(stale)
         options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
         fresh = make_plan(spec, target, connected.observed, options)
         problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
@@ -238,6 +247,14 @@ def prepare_saved(
     # The guards of the spec, with this run's overrides, on exactly the changes that run.
     plan = check_guards(saved.plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+
+
+def _stale(reasons: list[str]) -> ScimrecError:
+    """The plan no longer fits the spec or the target: not an edit, so plan again."""
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return ScimrecError(
+        f"refusing to apply a stale plan: {reasons[0]}{more}; nothing was written. Make a new plan."
+    )
 
 
 def _refusal(plan_path: Path, problems: list[str]) -> ScimrecError:

@@ -28,34 +28,26 @@ from reconciler.core.prune import spare_protected
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def age_problem(saved: SavedPlan, now: datetime, max_age: timedelta) -> str | None:
-    """Why the plan is too old (or claims to be from the future), or None."""
-    if saved.created_at > now + CLOCK_SKEW:
-        return (
-            f"the plan says it was made at {saved.created_at.isoformat()}, in the future "
-            f"(it is now {now.isoformat()})"
-        )
+def too_old(saved: SavedPlan, now: datetime, max_age: timedelta) -> str | None:
     age = now - saved.created_at
     if age > max_age:
         return f"the plan is {duration(age)} old, older than the maximum {duration(max_age)}"
     return None
 
 
-def spec_problems(saved: SavedPlan, target: Target, spec_digest: str) -> list[str]:
-    """Where the plan disagrees with the spec it must be applied with."""
-    problems = []
-    now = settings_of(target)
-    differ = sorted(
-        k for k in set(now) | set(saved.settings) if now.get(k) != saved.settings.get(k)
-    )
-    if differ:
-        problems.append(
-            f"the settings of target '{target.name}' differ between the plan and the spec "
-            f"({', '.join(differ)})"
+def from_the_future(saved: SavedPlan, now: datetime) -> str | None:
+    if saved.created_at > now + CLOCK_SKEW:
+        return (
+            f"the plan says it was made at {saved.created_at.isoformat()}, in the future "
+            f"(it is now {now.isoformat()})"
         )
-    if saved.spec_digest != spec_digest:
-        problems.append("the spec changed since the plan was made")
-    return problems
+    return None
+
+
+def setting_differences(saved: SavedPlan, target: Target) -> list[str]:
+    """The target settings the plan recorded that the spec's target does not have."""
+    now = settings_of(target)
+    return sorted(k for k in set(now) | set(saved.settings) if now.get(k) != saved.settings.get(k))
 
 
 def stale_reasons(saved: SavedPlan, observed: Observed, target: Target) -> list[str]:

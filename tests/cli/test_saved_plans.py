@@ -217,7 +217,7 @@ def test_a_changed_spec_is_refused(world: World, capsys: pytest.CaptureFixture[s
     world.plan(capsys)
     world.users[1]["title"] = "Manager"
     world.write_spec()
-    refused(world.apply(capsys), "the spec changed since the plan was made")
+    refused(world.apply(capsys), "refusing to apply a stale plan: the spec changed since the plan")
     assert world.hosts == []
 
 

@@ -67,7 +67,7 @@ def test_a_written_plan_reads_back_as_it_was(spec: Spec, valid: dict[str, Any]) 
     target = spec.targets["t"]
     assert saved.plan.to_json() == make_plan(spec, target, OBSERVED).to_json()
     assert (saved.created_at, saved.spec_digest, saved.signed) == (NOW, spec.digest, False)
-    assert plancheck.spec_problems(saved, target, spec.digest) == []
+    assert plancheck.setting_differences(saved, target) == []
     assert plancheck.stale_reasons(saved, OBSERVED, target) == []
     fresh = make_plan(spec, target, OBSERVED)
     assert plancheck.unreviewed(saved.plan, fresh, target) == []
@@ -94,12 +94,12 @@ def test_the_digest_covers_every_byte_of_content(spec: Spec) -> None:
 def test_age_and_the_future(valid: dict[str, Any]) -> None:
     saved = planfile.parse(planfile.dumps(valid), "p")
     day = timedelta(days=1)
-    assert plancheck.age_problem(saved, NOW + timedelta(hours=1), day) is None
-    assert plancheck.age_problem(saved, NOW + 2 * day, day) == (
+    assert plancheck.too_old(saved, NOW + timedelta(hours=1), day) is None
+    assert plancheck.too_old(saved, NOW + 2 * day, day) == (
         "the plan is 48h00m old, older than the maximum 24h00m"
     )
-    assert plancheck.age_problem(saved, NOW - timedelta(minutes=4), day) is None  # clock skew
-    future = plancheck.age_problem(saved, NOW - timedelta(hours=1), day)
+    assert plancheck.from_the_future(saved, NOW - timedelta(minutes=4)) is None  # clock skew
+    future = plancheck.from_the_future(saved, NOW - timedelta(hours=1))
     assert future is not None
     assert future.startswith(
         "the plan says it was made at 2030-01-01T00:00:00+00:00, in the future"
@@ -215,8 +215,9 @@ def test_whatever_a_plan_file_holds_reading_and_checking_it_never_crashes(
         assert "\n" not in str(exc)
         return
     target = spec.targets["t"]
-    plancheck.age_problem(saved, NOW, timedelta(days=1))
-    plancheck.spec_problems(saved, target, spec.digest)
+    plancheck.too_old(saved, NOW, timedelta(days=1))
+    plancheck.from_the_future(saved, NOW)
+    plancheck.setting_differences(saved, target)
     plancheck.stale_reasons(saved, OBSERVED, target)
     plancheck.unreviewed(saved.plan, make_plan(spec, target, OBSERVED), target)
     plancheck.protection_problems(saved.plan.changes, target, OBSERVED)
