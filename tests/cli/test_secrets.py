@@ -217,6 +217,7 @@ def spec_tree(root: Path, auth: str, pasted: str) -> Path:
     return specs
 
 
+WITHOUT_LOGS = frozenset({"validate", "targets", "init"})
 COMMANDS = [
     ["validate", "{specs}"],
     ["plan", "{specs}", "-t", "{target}", "--out", "{tmp}/plan-text.json"],
@@ -233,6 +234,21 @@ COMMANDS = [
     ["apply", "--plan", "{tmp}/plan-json.json", "{specs}", "--auto-approve"],
     ["apply", "{specs}", "-t", "{target}", "--auto-approve"],
     ["plan", "{specs}", "-t", "broken"],
+    ["show", "{tmp}/plan-json.json"],
+    ["show", "{tmp}/plan-md.json", "--format", "markdown", "--json-out", "{tmp}/show.json"],
+    [
+        "plan",
+        "{specs}",
+        "--all-targets",
+        "--format",
+        "markdown",
+        "--out",
+        "{tmp}/all/{{target}}.plan",
+        "--json-out",
+        "{tmp}/all.json",
+    ],
+    ["drift", "{specs}", "--all-targets", "--format", "json"],
+    ["targets", "{specs}"],
     ["doctor", "{specs}", "-t", "broken"],
     ["init", "{tmp}/starter"],
 ]
@@ -264,12 +280,13 @@ def test_no_command_lets_a_secret_out(
     for command in COMMANDS:
         args = [a.format(specs=specs, target=auth, tmp=tmp_path) for a in command]
         code = main(
-            [*args, "--log-level", "debug"] if args[0] != "init" else args,
+            args if args[0] in WITHOUT_LOGS else [*args, "--log-level", "debug"],
             transport=hostile.transport,
         )
         out, err = capsys.readouterr()
         assert code in (0, 1, 2), f"{args}: exit {code}\n{err}"
         assert "Traceback" not in out + err
+        assert "Usage:" not in err, f"{args}: {err}"  # each command really ran
         transcript.append(f"$ {' '.join(args)}\n{out}\n{err}")
     files = {
         path.relative_to(tmp_path).as_posix(): path.read_text(encoding="utf-8")
