@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from reconciler import logs
+from reconciler.core import plancheck, planfile
 from reconciler.core.config import Spec, Target
 from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.match import Match
@@ -52,6 +54,13 @@ def pick_target(spec: Spec, name: str | None) -> Target:
     return spec.targets[name]
 
 
+def bounded(target: Target, run_timeout: float | None) -> Target:
+    """The target with the run's deadline that `--run-timeout` sets, if it sets one."""
+    if run_timeout is None:
+        return target
+    return dataclasses.replace(target, run_timeout_seconds=run_timeout)
+
+
 def parse_only(spec: Spec, selectors: tuple[str, ...]) -> frozenset[tuple[Kind, str]] | None:
     """Resolve `--only user:KEY` selectors to declared keys (user keys are case-insensitive)."""
     if not selectors:
@@ -78,10 +87,11 @@ def prepare(
     allow: Allowances | None = None,
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
     spec = load_spec(specs)
-    target = pick_target(spec, target_name)
+    target = bounded(pick_target(spec, target_name), run_timeout)
     selection = parse_only(spec, only)
     return _prepare_target(spec, target, selection, allow, transport, progress)
 
@@ -103,11 +113,12 @@ def prepare_each(
     only: tuple[str, ...] = (),
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> dict[str, Prepared | ScimrecError]:
     """Steps 1-5 on several targets at once, each on its own; one that fails (unreachable,
     refused credentials) is reported by its error and never stops the others."""
     spec = load_spec(specs)
-    targets = pick_targets(spec, names, every)
+    targets = [bounded(t, run_timeout) for t in pick_targets(spec, names, every)]
     selection = parse_only(spec, only)
     shown = progress or Progress()
 
@@ -173,6 +184,86 @@ def _prepare_target(
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 
 
+def prepare_saved(
+    plan_path: Path,
+    text: str,
+    specs: Path,
+    target_name: str | None,
+    *,
+    key: bytes | None,
+    max_age: timedelta,
+    allow: Allowances | None = None,
+    transport: httpx2.BaseTransport | None = None,
+    progress: Progress | None = None,
+    run_timeout: float | None = None,
+) -> Prepared:
+    """A saved plan made ready to apply with the spec's target, or refused (plancheck.py).
+
+    Nothing is sent to any target until the file's digest, its age and its agreement with
+    the spec are checked: a plan edited to point elsewhere never opens a connection.
+    """
+    saved = planfile.parse(text, str(plan_path), key)
+    if target_name is not None and target_name != saved.target:
+        raise ScimrecError(
+            f"refusing to apply: {plan_path} was made for target '{saved.target}', "
+            f"not '{target_name}'"
+        )
+    now = datetime.now(UTC)
+    future = plancheck.from_the_future(saved, now)
+    if future:
+        raise _refusal(plan_path, [future])
+    old = plancheck.too_old(saved, now, max_age)
+    if old:
+        raise _stale([old])
+    spec = load_spec(specs)
+    if saved.spec_digest != spec.digest:  # main moved on, say: plan again
+        raise _stale(["the spec changed since the plan was made"])
+    target = pick_target(spec, saved.target)
+    differ = plancheck.setting_differences(saved, target)
+    if differ:  # the same spec cannot give other settings: the file was edited
+        raise _refusal(
+            plan_path,
+            [
+                f"the settings of target '{target.name}' differ between the plan and the spec "
+                f"({', '.join(differ)})"
+            ],
+        )
+    target = bounded(target, run_timeout)
+    log = logs.start_run(target.name)
+    connected = connect(target, transport=transport, log=log, progress=progress)
+    try:
+        stale = plancheck.stale_reasons(saved, connected.observed, target)
+        if stale:
+            raise _stale(stale)
+        options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
+        fresh = make_plan(spec, target, connected.observed, options)
+        problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
+        problems += plancheck.unreviewed(saved.plan, fresh, target)
+        if problems:
+            raise _refusal(plan_path, problems)
+    except BaseException:
+        connected.client.close()
+        raise
+    # The guards of the spec, with this run's overrides, on exactly the changes that run.
+    plan = check_guards(saved.plan, target, connected.observed, allow)
+    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+
+
+def _stale(reasons: list[str]) -> ScimrecError:
+    """The plan no longer fits the spec or the target: not an edit, so plan again."""
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return ScimrecError(
+        f"refusing to apply a stale plan: {reasons[0]}{more}; nothing was written. Make a new plan."
+    )
+
+
+def _refusal(plan_path: Path, problems: list[str]) -> ScimrecError:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ScimrecError(
+        f"refusing to apply {plan_path}: {problems[0]}{more}; nothing was written. Make a new plan."
+    )
+
+
 @dataclass(frozen=True)
 class Connected:
     client: ScimClient
@@ -188,10 +279,11 @@ def connect(
     log: Any = None,
     user_filter: str | None = None,
     progress: Progress | None = None,
+    run_timeout: float | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
-    client = ScimClient.for_target(target, transport=transport)
+    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport)
     try:
         caps = test_connection(client, target, log)
         observed = observe(client, target, caps, log, user_filter, progress)

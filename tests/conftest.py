@@ -13,6 +13,7 @@ import pytest
 import stamina
 import yaml
 
+from reconciler.scim.redact import forget_secrets
 from reconciler.scim.sandbox import Sandbox
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
 
@@ -73,6 +74,13 @@ def _fast_retries() -> Iterator[None]:
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    # Secrets are registered process-wide as a run reads them; each test is its own run.
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,17 @@ import traceback
 from typing import Any
 
 import click
+import httpx2
 import structlog
 
 # Importing the command modules registers their commands on the group.
 from reconciler.cli import apply, plan, show, targets  # noqa: F401
-from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, cli
+from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
+from reconciler.cli.output import redacted_streams
 from reconciler.report import github
 
 __all__ = ["cli", "main"]
 from reconciler.errors import ScimrecError, SpecError
-from reconciler.scim.redact import scrub
 
 
 def _name_environment_variables(group: click.Group) -> None:
@@ -36,22 +37,33 @@ def _name_environment_variables(group: click.Group) -> None:
 _name_environment_variables(cli)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback."""
+def main(argv: list[str] | None = None, *, transport: httpx2.BaseTransport | None = None) -> int:
+    """Run the CLI and map every outcome to an exit code (DESIGN §3); never a traceback.
+
+    Everything it writes, to the streams or to files, crosses one redaction step (output.py).
+    `transport` replaces the network for every target the command talks to (tests only).
+    """
+    with redacted_streams():
+        return _run(argv, transport)
+
+
+def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
     try:
-        result: Any = cli.main(args=argv, prog_name="scimrec", standalone_mode=False)
+        result: Any = cli.main(
+            args=argv, prog_name="scimrec", standalone_mode=False, obj=Runtime(transport)
+        )
     except SpecError as exc:
         for issue in exc.issues:
-            click.echo(scrub(str(issue)), err=True)
+            click.echo(str(issue), err=True)
         if github.github_mode("--github" in (argv or sys.argv), os.environ):
             workspace = os.environ.get("GITHUB_WORKSPACE")
             for line in github.annotations(issues=exc.issues, workspace=workspace):
-                click.echo(scrub(line), err=True)
+                click.echo(line, err=True)
         count = len(exc.issues)
         click.echo(f"Error: {count} problem{'s' if count != 1 else ''} in the spec.", err=True)
         return EXIT_ERROR
     except ScimrecError as exc:
-        click.echo(f"Error: {scrub(str(exc))}", err=True)
+        click.echo(f"Error: {exc}", err=True)
         return EXIT_ERROR
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
@@ -63,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback out of the way
-        structlog.get_logger().debug("traceback", traceback=scrub(traceback.format_exc()))
-        message = scrub(" ".join(str(exc).split()))
+        structlog.get_logger().debug("traceback", traceback=traceback.format_exc())
+        message = " ".join(str(exc).split())
         click.echo(
             f"Internal error (a bug in scimrec): {type(exc).__name__}: {message}. "
             "Run with --log-level debug to see the traceback.",

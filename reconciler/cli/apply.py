@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,12 @@ from reconciler.cli.base import (
     colour_wanted,
     log_option,
     only_option,
+    plan_key,
     progress_option,
+    read_plan_file,
+    run_timeout_option,
     target_option,
+    transport,
 )
 from reconciler.core import planfile
 from reconciler.core.config import Target
@@ -30,12 +35,10 @@ from reconciler.core.model import Capabilities
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
-from reconciler.run import connect, pick_target, prepare
+from reconciler.run import prepare, prepare_saved
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress, make_progress
-from reconciler.scim.redact import scrub
-from reconciler.spec.load import load_spec
 
 
 @cli.command()
@@ -50,7 +53,7 @@ from reconciler.spec.load import load_spec
     "plan_path",
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="PLANFILE",
-    help="Apply exactly this saved plan, or refuse if stale.",
+    help="Apply exactly this saved plan (with SPECS), or refuse if it is stale or was edited.",
 )
 @click.option(
     "--max-plan-age",
@@ -77,6 +80,7 @@ from reconciler.spec.load import load_spec
 @only_option
 @progress_option
 @colour_option
+@run_timeout_option
 @log_option
 def apply(
     specs: Path | None,
@@ -89,6 +93,7 @@ def apply(
     only: tuple[str, ...],
     no_progress: bool,
     no_color: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
@@ -99,7 +104,8 @@ def apply(
             if only:
                 raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
             max_age = planfile.parse_duration(max_plan_age)
-            return _apply_saved(plan_path, specs, target, max_age, display)
+            allow = Allowances(allow_deletes, allow_member_removals)
+            return _apply_saved(plan_path, specs, target, max_age, allow, display, run_timeout)
         if specs is None:
             raise UsageError("apply needs SPECS, or --plan PLANFILE")
         prepared = prepare(
@@ -108,6 +114,8 @@ def apply(
             only=only,
             allow=Allowances(allow_deletes, allow_member_removals),
             progress=display.progress,
+            transport=transport(),
+            run_timeout=run_timeout,
         )
         return _apply(
             prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, display
@@ -124,35 +132,35 @@ class _Display:
 
 
 def _apply_saved(
-    path: Path, specs: Path | None, target: str | None, max_age: timedelta, display: _Display
+    path: Path,
+    specs: Path | None,
+    target: str | None,
+    max_age: timedelta,
+    allow: Allowances,
+    display: _Display,
+    run_timeout: float | None,
 ) -> int:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
-    saved = planfile.parse(text, str(path))
-    if target is not None and target != saved.target.name:
-        raise ScimrecError(
-            f"refusing to apply: {path} was made for target '{saved.target.name}', not '{target}'"
+    if specs is None:
+        raise UsageError(
+            "apply --plan needs the spec tree too: scimrec apply --plan PLANFILE SPECS "
+            "(the target's URL, credentials, guards and protected come from the spec)"
         )
-    if specs is not None:
-        spec_target = pick_target(load_spec(specs), saved.target.name)
-        if spec_target.url != saved.target.url:
-            raise ScimrecError(
-                f"refusing to apply: {path} was made against {saved.target.url}, but the spec's "
-                f"target '{saved.target.name}' is now {spec_target.url}"
-            )
-    connected = connect(saved.target, progress=display.progress)
-    reasons = planfile.stale_reasons(saved, connected.observed, datetime.now(UTC), max_age)
-    if reasons:
-        connected.client.close()
-        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        raise ScimrecError(
-            f"refusing to apply a stale plan: {reasons[0]}{more}; nothing was written. "
-            "Make a new plan."
-        )
+    prepared = prepare_saved(
+        path,
+        read_plan_file(path),
+        specs,
+        target,
+        key=plan_key(),
+        max_age=max_age,
+        allow=allow,
+        transport=transport(),
+        progress=display.progress,
+        run_timeout=run_timeout,
+    )
+    # Like `terraform apply PLANFILE`: the saved plan was the review, so no prompt.
+    approved = dataclasses.replace(display, auto_approve=True)
     return _apply(
-        saved.plan, connected.client, saved.target, connected.caps, connected.log, display
+        prepared.plan, prepared.client, prepared.target, prepared.caps, prepared.log, approved
     )
 
 
@@ -185,9 +193,14 @@ def _apply(
             f"Interrupted: stopped after the requests in flight; {result.not_attempted} "
             "planned change(s) not attempted. Run apply again to finish."
         )
+    elif result.timed_out:
+        click.echo(
+            f"Stopped at the run's deadline (run_timeout_seconds, or --run-timeout); "
+            f"{result.not_attempted} planned change(s) not attempted. Run apply again to finish."
+        )
     for outcome in result.failed:
-        click.echo(scrub(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}"))
+        click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
     click.echo(render.apply_summary(result.counts()))
     if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_ERROR if result.failed or plan.errors else EXIT_OK
+    return EXIT_ERROR if result.failed or plan.errors or result.timed_out else EXIT_OK

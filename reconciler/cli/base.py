@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx2
 
 from reconciler import __version__, logs
+from reconciler.cli.output import append_file, write_file
+from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
+from reconciler.scim.auth import from_env
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -89,6 +94,74 @@ def log_option(command: Any) -> Any:
     return _log_level(_log_format(command))
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What `main` hands every command: the HTTP transport (None: the network).
+
+    Tests inject a fault-injecting transport here instead of patching anything.
+    """
+
+    transport: httpx2.BaseTransport | None = None
+
+
+def transport() -> httpx2.BaseTransport | None:
+    """The transport the running command must use to reach targets."""
+    runtime = click.get_current_context().find_object(Runtime)
+    return runtime.transport if runtime is not None else None
+
+
+class Duration(click.ParamType[float]):
+    """`90s`, `30m`, `12h`, `2d`, as seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(str(value)).total_seconds()
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"expected a duration longer than zero, got '{value}'", param, ctx)
+        return seconds
+
+
+# The key that makes a plan file's digest an HMAC (a secret: from the environment or a file).
+PLAN_KEY_ENV = "SCIMREC_PLAN_KEY"
+# A plan of 100,000 changes is about 100 MB; far past that is a mistake or an attack.
+MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024
+
+
+def plan_key() -> bytes | None:
+    """SCIMREC_PLAN_KEY (or the file SCIMREC_PLAN_KEY_FILE names), or None when unset."""
+    if not os.environ.get(PLAN_KEY_ENV) and not os.environ.get(f"{PLAN_KEY_ENV}_FILE"):
+        return None
+    return from_env(PLAN_KEY_ENV, "the plan key", "(any)").encode()
+
+
+def read_plan_file(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_PLAN_FILE_BYTES:
+            raise UsageError(f"{path} is larger than any plan file scimrec writes: refused")
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a scimrec plan file (not UTF-8 text)") from None
+
+
+run_timeout_option = click.option(
+    "--run-timeout",
+    "run_timeout",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="End the run after this long, e.g. 30m or 2h (overrides run_timeout_seconds).",
+)
+
 FORMATS = ["text", "json", "markdown"]
 progress_option = click.option(
     "--no-progress", is_flag=True, help="Never show the progress display (shown on terminals)."
@@ -137,9 +210,9 @@ def print_report(
     click.echo(rendered, nl=False)
     if json_out is not None:
         # For a workflow that shows one form and reads counts from the other, in one run.
-        json_out.write_text(render.plan_json(data), encoding="utf-8")
+        write_file(json_out, render.plan_json(data))
     if github.github_mode(github_flag, os.environ):
-        github.append_step_summary(as_markdown(data), os.environ)
+        github.append_step_summary(as_markdown(data), os.environ, append_file)
         if fmt != "text":  # the job log keeps the full text even when a comment is cut
             click.echo(text(data), err=True, nl=False)
         workspace = os.environ.get("GITHUB_WORKSPACE")

@@ -21,12 +21,16 @@ from reconciler.cli.base import (
     json_out_option,
     log_option,
     only_option,
+    plan_key,
     print_report,
     progress_option,
+    run_timeout_option,
     specs_argument,
     targets_option,
+    transport,
     worst,
 )
+from reconciler.cli.output import write_file
 from reconciler.core import planfile
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError, UsageError
@@ -75,6 +79,7 @@ def _several(targets: tuple[str, ...], all_targets: bool) -> bool:
 @github_option
 @progress_option
 @colour_option
+@run_timeout_option
 @log_option
 def plan(
     specs: Path,
@@ -89,6 +94,7 @@ def plan(
     github_flag: bool,
     no_progress: bool,
     no_color: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Show what apply would change on the target(s); writes nothing to them."""
@@ -116,11 +122,19 @@ def plan(
             colour,
             no_progress,
             json_out,
+            run_timeout,
         )
     target = targets[0] if targets else None
     progress = make_progress(not no_progress)
     try:
-        prepared = prepare(specs, target, only=only, progress=progress)
+        prepared = prepare(
+            specs,
+            target,
+            only=only,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     prepared.client.close()
@@ -157,11 +171,20 @@ def _plan_each(
     colour: bool,
     no_progress: bool,
     json_out: Path | None,
+    run_timeout: float | None,
 ) -> int:
     """`plan` on several targets at once: one combined report, the worst exit code."""
     progress = make_progress(not no_progress)
     try:
-        results = prepare_each(specs, targets, every=all_targets, only=only, progress=progress)
+        results = prepare_each(
+            specs,
+            targets,
+            every=all_targets,
+            only=only,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     sections: dict[str, dict[str, Json] | str] = {}
@@ -190,9 +213,10 @@ def _save(prepared: Prepared, out: Path) -> None:
         prepared.observed,
         prepared.spec.digest,
         datetime.now(UTC),
+        plan_key(),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(planfile.dumps(saved), encoding="utf-8")
+    write_file(out, planfile.dumps(saved))
     click.echo(f"Saved the plan to {out}; apply it with: scimrec apply --plan {out}", err=True)
 
 
@@ -217,6 +241,7 @@ def _plan_exit(prepared: Prepared, detailed_exitcode: bool) -> int:
 @json_out_option
 @github_option
 @progress_option
+@run_timeout_option
 @log_option
 def drift(
     specs: Path,
@@ -227,6 +252,7 @@ def drift(
     json_out: Path | None,
     github_flag: bool,
     no_progress: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift.
@@ -239,10 +265,21 @@ def drift(
     progress = make_progress(not no_progress)
     try:
         if several:
-            results = prepare_each(specs, targets, every=all_targets, progress=progress)
+            results = prepare_each(
+                specs,
+                targets,
+                every=all_targets,
+                progress=progress,
+                transport=transport(),
+                run_timeout=run_timeout,
+            )
         else:
             chosen = targets[0] if targets else None
-            results = {"": prepare(specs, chosen, progress=progress)}
+            results = {
+                "": prepare(
+                    specs, chosen, progress=progress, transport=transport(), run_timeout=run_timeout
+                )
+            }
     finally:
         progress.close()
     sections: dict[str, dict[str, Json] | str] = {}

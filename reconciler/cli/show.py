@@ -17,7 +17,9 @@ from reconciler.cli.base import (
     github_option,
     json_out_option,
     log_option,
+    plan_key,
     print_report,
+    read_plan_file,
 )
 from reconciler.core import planfile
 from reconciler.core.model import Json
@@ -64,14 +66,11 @@ def show(
     expected = list(dict.fromkeys(targets))
     if not planfiles and not expected:
         raise UsageError("show needs PLANFILE (or --target for each plan expected)")
+    key = plan_key()
     for path in planfiles:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
         # The same checks as `apply --plan` reads it with: what show renders is what it runs.
-        loaded = planfile.parse(text, str(path))
-        name = loaded.target.name
+        loaded = planfile.parse(read_plan_file(path), str(path), key)
+        name = loaded.target
         if name in saved:
             raise UsageError(f"{saved[name][0]} and {path} are both plans for target '{name}'")
         if expected and name not in expected:

@@ -17,15 +17,18 @@ from reconciler.cli.base import (
     github_option,
     log_option,
     progress_option,
+    run_timeout_option,
     specs_argument,
     target_option,
+    transport,
 )
+from reconciler.cli.output import write_file
 from reconciler.doctor.importer import import_documents
 from reconciler.doctor.report import report_text
 from reconciler.doctor.run import default_name, run_doctor
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
-from reconciler.run import connect, pick_target
+from reconciler.run import bounded, connect, pick_target
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import make_progress
 from reconciler.spec.load import load_spec
@@ -100,6 +103,7 @@ def targets_command(specs: Path, fmt: str) -> int:
     help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
 )
 @progress_option
+@run_timeout_option
 @log_option
 def import_(
     specs: Path,
@@ -108,6 +112,7 @@ def import_(
     scim_filter: str | None,
     adopt: bool,
     no_progress: bool,
+    run_timeout: float | None,
     log_level: str,
 ) -> int:
     """Write the target's users and groups as spec YAML (plan then shows No changes)."""
@@ -119,14 +124,20 @@ def import_(
         )
     progress = make_progress(not no_progress)
     try:
-        connected = connect(chosen, user_filter=scim_filter, progress=progress)
+        connected = connect(
+            chosen,
+            user_filter=scim_filter,
+            progress=progress,
+            transport=transport(),
+            run_timeout=run_timeout,
+        )
     finally:
         progress.close()
     connected.client.close()
     imported = import_documents(connected.observed, chosen, adopt=adopt)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in imported.files.items():
-        (out / name).write_text(text, encoding="utf-8")
+        write_file(out / name, text)
     for note in imported.notes:
         click.echo(f"Note: {note}", err=True)
     click.echo(
@@ -147,12 +158,20 @@ def import_(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@run_timeout_option
 @log_option
-def doctor(specs: Path, target: str | None, write_probe: bool, fmt: str, log_level: str) -> int:
+def doctor(
+    specs: Path,
+    target: str | None,
+    write_probe: bool,
+    fmt: str,
+    run_timeout: float | None,
+    log_level: str,
+) -> int:
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)
-    chosen = pick_target(load_spec(specs), target)
-    client = ScimClient.for_target(chosen)
+    chosen = bounded(pick_target(load_spec(specs), target), run_timeout)
+    client = ScimClient.for_target(chosen, transport=transport())
     try:
         report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
     finally:
@@ -177,7 +196,7 @@ def schema_command() -> int:
 @click.option("--force", is_flag=True, help="Replace the starter files if they exist.")
 def init(directory: Path, force: bool) -> int:
     """Write a small commented example spec tree: a sandbox target, three users, a group."""
-    for path in write_init(directory, force=force):
+    for path in write_init(directory, force=force, write=write_file):
         click.echo(f"Wrote {path}")
     click.echo(
         f"Next: export SANDBOX_SCIM_TOKEN=choose-a-token; scimrec sandbox & "

@@ -10,6 +10,9 @@ from reconciler.core.mapping import AttrMapping
 from reconciler.core.model import Declared, Location
 from reconciler.core.scope import Filter
 
+# The most users (and the most groups) one listing of a target may hold, unless it says.
+DEFAULT_MAX_OBJECTS = 500_000
+
 
 @dataclass(frozen=True, slots=True)
 class Auth:
@@ -23,6 +26,9 @@ class Auth:
     client_id_env: str | None = None
     client_secret_env: str | None = None
     scope: str | None = None
+    # How the OAuth client authenticates to token_url (RFC 7591 §2 names):
+    # client_secret_basic (HTTP Basic, the default) or client_secret_post (in the form).
+    token_endpoint_auth_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,13 @@ class Target:
     prune: str = "none"  # none | owned | all
     page_size: int = 500
     concurrency: int = 8
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 30.0  # each network wait (connect, each read)
+    # Bounds that end every run (DESIGN §6): the whole of one response, the whole run, the
+    # size of one response, and how many objects one listing may hold.
+    request_timeout_seconds: float = 120.0
+    run_timeout_seconds: float = 21_600.0
+    max_response_mib: float = 64.0
+    max_objects: int = DEFAULT_MAX_OBJECTS
     membership_chunk: int = 100
     max_deletes: int | None = None
     max_delete_percent: float | None = None

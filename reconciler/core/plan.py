@@ -19,7 +19,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.match import Index, Match, match_all
-from reconciler.core.model import Declared, Json, Kind, Location, Observed
+from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.prune import prune_changes, spare_protected, unreadable_strays
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
@@ -38,7 +38,6 @@ __all__ = [
     "PlanOptions",
     "make_plan",
     "phase",
-    "plan_from_json",
 ]
 
 
@@ -238,56 +237,3 @@ def _selected(options: PlanOptions, obj: Declared) -> bool:
 
 def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
     return options.only is None or (kind, key) in options.only
-
-
-def plan_from_json(data: Mapping[str, Json]) -> Plan:
-    """Rebuild a Plan from its JSON form (a saved plan file); the inverse of Plan.to_json."""
-    if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
-    changes = []
-    for item in data["changes"]:
-        members = item.get("members") or {}
-        source = item.get("source")
-        changes.append(
-            Change(
-                kind=Kind(item["kind"]),
-                key=item["key"],
-                action=Action(item["action"]),
-                reason=item.get("reason", ""),
-                target_id=item.get("target_id"),
-                matched_on=item.get("matched_on"),
-                version=item.get("version"),
-                attributes=tuple(
-                    AttrChange(a["path"], a.get("before"), a.get("after"), a.get("ref"))
-                    for a in item.get("attributes", [])
-                ),
-                members_add=tuple(
-                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
-                    for m in members.get("add", [])
-                ),
-                members_remove=tuple(
-                    Member(m.get("key"), m.get("id"), m.get("type", "User"))
-                    for m in members.get("remove", [])
-                ),
-                location=Location(source["file"], source["line"], source["col"])
-                if source
-                else None,
-            )
-        )
-    errors = tuple(
-        ObjectError(Kind(e["kind"]), e["key"], e["step"], e["message"]) for e in data["errors"]
-    )
-    return Plan(
-        target=data["target"]["name"],
-        url=data["target"]["url"],
-        changes=tuple(changes),
-        errors=errors,
-        noop=int(data["summary"].get("noop", 0)),
-        notes=tuple(data.get("notes", [])),
-        guards=tuple(data.get("guards", [])),
-        complete_read=bool(data.get("complete_read", True)),
-        out_of_scope=tuple(
-            (str(e["key"]), str(e["reason"]), str(e["outcome"]))
-            for e in data.get("out_of_scope", [])
-        ),
-    )

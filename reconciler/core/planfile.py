@@ -1,37 +1,61 @@
-"""Saved plans: what `plan --out` writes and `apply --plan` checks before it runs.
+"""Saved plans: what `plan --out` writes and `apply --plan` reads, checked before it is trusted.
 
-A plan file records the target's settings (environment variable names, never secrets),
-the spec's digest, when it was made, and a fingerprint of every object the plan touches:
-the target's `meta.version` where it has one, else a hash of the observed body. Apply
-re-reads the target and refuses the plan if any of those objects changed since.
+A plan file records the plan, the target's settings (environment variable names, never
+secrets), the spec's digest, when it was made, and a fingerprint of every object the plan
+touches: the target's `meta.version` where it has one, else a hash of the observed body.
+It carries a digest of all of that: a SHA-256, or with a key (`SCIMREC_PLAN_KEY`) an
+HMAC-SHA256, so a file edited between the plan job and the apply job is refused. The
+file is read strictly (plan_json.py): whatever is malformed is named, never a crash.
+What apply then checks against the spec and the target is in plancheck.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler.core.config import Auth, Target
-from reconciler.core.match import Index, match_one
-from reconciler.core.model import Declared, Json, Kind, Observed, Resource
-from reconciler.core.plan import Action, Plan, plan_from_json
+from reconciler.core.config import Target
+from reconciler.core.model import Json, Kind, Observed, Resource
+from reconciler.core.plan import Action, Plan
+from reconciler.core.plan_json import KINDS, Malformed, choice, mapping, plan_from_json, text
 from reconciler.errors import UsageError
 
-FILE_VERSION = 1
+FILE_VERSION = 2
+SHA256 = "sha256"
+HMAC_SHA256 = "hmac-sha256"
+# What a target's settings leave out of a plan file: where they were declared, and what was
+# used up by planning (mappings and scope are the spec's; the spec's digest covers them).
+NOT_RECORDED = ("location", "user_mappings", "group_mappings", "scope")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the plan saw of one object it changes: its id and fingerprint, or its absence."""
+
+    kind: Kind
+    key: str
+    id: str | None
+    fingerprint: str | None
 
 
 @dataclass(frozen=True)
 class SavedPlan:
-    target: Target
     plan: Plan
+    settings: Mapping[str, Json]  # the target's settings when the plan was made
     created_at: datetime
     spec_digest: str
-    seen: tuple[Mapping[str, Json], ...]
+    seen: tuple[Seen, ...]
+    signed: bool  # an HMAC (with a key), not only a digest
+
+    @property
+    def target(self) -> str:
+        return self.plan.target
 
 
 def fingerprint(resource: Resource) -> str:
@@ -45,17 +69,32 @@ def fingerprint(resource: Resource) -> str:
     return f"sha256:{digest}"
 
 
-def _by_id(observed: Observed) -> dict[tuple[Kind, str], Resource]:
+def by_id(observed: Observed) -> dict[tuple[Kind, str], Resource]:
     table = {(Kind.USER, r.id): r for r in observed.users}
     table |= {(Kind.GROUP, r.id): r for r in observed.groups}
     return table
 
 
+def settings_of(target: Target) -> dict[str, Json]:
+    """A target's settings as a plan file records them, in their JSON form."""
+    settings = dataclasses.asdict(target)
+    for key in NOT_RECORDED:
+        settings.pop(key, None)
+    result: dict[str, Json] = json.loads(json.dumps(settings))
+    return result
+
+
 def to_json(
-    plan: Plan, target: Target, observed: Observed, spec_digest: str, created_at: datetime
+    plan: Plan,
+    target: Target,
+    observed: Observed,
+    spec_digest: str,
+    created_at: datetime,
+    key: bytes | None = None,
 ) -> dict[str, Json]:
-    resources = _by_id(observed)
-    seen: list[dict[str, Json]] = []
+    """The content of a plan file, with its digest (an HMAC when a `key` is given)."""
+    resources = by_id(observed)
+    seen: list[Json] = []
     for change in plan.changes:
         if change.target_id is None:
             seen.append({"kind": change.kind.value, "key": change.key, "absent": True})
@@ -69,18 +108,29 @@ def to_json(
                 "fingerprint": fingerprint(found),
             }
         )
-    settings = dataclasses.asdict(target)
-    # What apply needs to reach the target; mappings and scope were used up by the plan.
-    for key in ("location", "user_mappings", "group_mappings", "scope"):
-        settings.pop(key, None)
-    return {
+    content: dict[str, Json] = {
         "scimrec_plan": FILE_VERSION,
         "created_at": created_at.isoformat(),
-        "target": settings,
+        "target": settings_of(target),
         "spec_digest": spec_digest,
         "seen": seen,
         "plan": plan.to_json(),
     }
+    return content | {"digest": digest_of(content, key)}
+
+
+def canonical(content: Mapping[str, Json]) -> bytes:
+    """The bytes a digest covers: the whole file but the digest, in one fixed form."""
+    return json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest_of(content: Mapping[str, Json], key: bytes | None) -> dict[str, Json]:
+    data = canonical(content)
+    if key is None:
+        return {"algorithm": SHA256, "value": hashlib.sha256(data).hexdigest()}
+    return {"algorithm": HMAC_SHA256, "value": hmac.new(key, data, hashlib.sha256).hexdigest()}
 
 
 def dumps(data: Mapping[str, Json]) -> str:
@@ -88,82 +138,164 @@ def dumps(data: Mapping[str, Json]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def parse(text: str, path: str) -> SavedPlan:
-    """A saved plan from the text of the file at `path` (named in every message)."""
+def parse(text_: str, path: str, key: bytes | None = None) -> SavedPlan:
+    """A saved plan from the text of the file at `path` (named in every message).
+
+    The digest is checked before anything in the file is used: with a key, the file must
+    carry an HMAC made with it; without one, a file that carries an HMAC is refused too,
+    since it cannot be checked.
+    """
     try:
-        data: Any = json.loads(text)
-    except ValueError:
+        data: Any = json.loads(text_, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         raise UsageError(f"{path} is not a scimrec plan file (not JSON)") from None
-    if not isinstance(data, dict) or data.get("scimrec_plan") != FILE_VERSION:
-        raise UsageError(f"{path} is not a scimrec plan file (format {FILE_VERSION})")
+    if not isinstance(data, dict) or "scimrec_plan" not in data:
+        raise UsageError(f"{path} is not a scimrec plan file")
+    if data["scimrec_plan"] != FILE_VERSION:
+        raise UsageError(
+            f"{path} is a scimrec plan file of format {short(data['scimrec_plan'])}, not "
+            f"{FILE_VERSION} (made by another version of scimrec): make a new plan"
+        )
+    _check_digest(data, path, key)
     try:
-        settings = dict(data["target"])
-        auth = Auth(**settings.pop("auth"))
-        for key in ("user_matching", "group_matching"):
-            settings[key] = tuple(settings[key])
-        target = Target(**settings, auth=auth)
-        return SavedPlan(
-            target=target,
-            plan=plan_from_json(data["plan"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            spec_digest=str(data["spec_digest"]),
-            seen=tuple(data["seen"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{path} is a damaged scimrec plan file ({exc})") from None
+        return _saved(data)
+    except Malformed as exc:
+        raise UsageError(f"{path} is a damaged scimrec plan file: {exc}") from None
 
 
-def stale_reasons(
-    saved: SavedPlan, observed: Observed, now: datetime, max_age: timedelta
-) -> list[str]:
-    """Why a saved plan must not be applied now; empty when it is still exactly right."""
-    reasons = []
-    age = now - saved.created_at
-    if age > max_age:
-        reasons.append(
-            f"the plan is {_duration(age)} old, older than the maximum {_duration(max_age)}"
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_digest(data: dict[str, Any], path: str, key: bytes | None) -> None:
+    digest = data.get("digest")
+    if not isinstance(digest, dict) or set(digest) != {"algorithm", "value"}:
+        raise UsageError(f"{path} carries no digest: refusing a plan file that cannot be checked")
+    algorithm, value = digest["algorithm"], digest["value"]
+    if algorithm not in (SHA256, HMAC_SHA256) or not isinstance(value, str):
+        raise UsageError(f"{path} carries a digest scimrec does not know: {short(algorithm)}")
+    if key is not None and algorithm != HMAC_SHA256:
+        raise UsageError(
+            f"refusing {path}: SCIMREC_PLAN_KEY is set but the file carries no HMAC, so it "
+            "may have been replaced; make the plan with the same key"
         )
-    resources = _by_id(observed)
-    changes = {(c.kind, c.key): c for c in saved.plan.changes}
-    indexes = {
-        Kind.USER: Index(observed.users, saved.target.user_matching),
-        Kind.GROUP: Index(observed.groups, saved.target.group_matching),
-    }
-    for entry in saved.seen:
-        kind, key = Kind(entry["kind"]), str(entry["key"])
-        if entry.get("absent"):
-            change = changes[(kind, key)]
-            attrs = {a.path: a.after for a in change.attributes}
-            probe = Declared(kind=kind, key=key, attrs=attrs)
-            if (
-                match_one(probe, indexes[kind]).resource is not None
-                or change.action is not Action.CREATE
-            ):
-                reasons.append(f"{kind.value} {key} now exists on the target")
-            continue
-        found = resources.get((kind, str(entry["id"])))
-        if found is None:
-            reasons.append(f"{kind.value} {key} (id {entry['id']}) no longer exists on the target")
-        elif fingerprint(found) != entry["fingerprint"]:
-            reasons.append(
-                f"{kind.value} {key} (id {entry['id']}) changed on the target since the plan"
+    if key is None and algorithm == HMAC_SHA256:
+        raise UsageError(
+            f"refusing {path}: the file carries an HMAC; set SCIMREC_PLAN_KEY to the key it "
+            "was made with, so it can be checked"
+        )
+    content = {k: v for k, v in data.items() if k != "digest"}
+    expected = digest_of(content, key)["value"]
+    if not hmac.compare_digest(str(expected), value):
+        what = "its HMAC does not match (another key, or" if key else "its digest does not match ("
+        raise UsageError(
+            f"refusing {path}: {what} the file was edited or damaged since the plan was made)"
+        )
+
+
+def _saved(data: dict[str, Any]) -> SavedPlan:
+    mapping(
+        data,
+        "file",
+        required={"created_at", "target", "spec_digest", "seen", "plan"},
+        allowed={"scimrec_plan", "created_at", "target", "spec_digest", "seen", "plan", "digest"},
+    )
+    plan = plan_from_json(data["plan"])
+    settings = mapping(data["target"], "target", required={"name", "url"})
+    if settings["name"] != plan.target or settings["url"] != plan.url:
+        raise Malformed("target: the name and url differ from the plan's")
+    try:
+        created_at = datetime.fromisoformat(text(data["created_at"], "created_at"))
+    except ValueError:
+        got = short(data["created_at"])
+        raise Malformed(f"created_at: expected a date and time, got {got}") from None
+    if created_at.tzinfo is None:
+        raise Malformed("created_at: expected a time zone (as scimrec writes it)")
+    if not isinstance(data["seen"], list):
+        raise Malformed("seen: expected a list")
+    seen = tuple(_seen(item, f"seen[{i}]") for i, item in enumerate(data["seen"]))
+    _check_seen(plan, seen)
+    return SavedPlan(
+        plan=plan,
+        settings=settings,
+        created_at=created_at,
+        spec_digest=text(data["spec_digest"], "spec_digest"),
+        seen=seen,
+        signed=data["digest"]["algorithm"] == HMAC_SHA256,
+    )
+
+
+def _seen(data: Json, where: str) -> Seen:
+    item = mapping(data, where, required={"kind", "key"})
+    kind = Kind(choice(item["kind"], f"{where}.kind", KINDS))
+    key = text(item["key"], f"{where}.key")
+    if item.get("absent") is True:
+        mapping(item, where, allowed={"kind", "key", "absent"})
+        return Seen(kind, key, None, None)
+    mapping(
+        item, where, required={"id", "fingerprint"}, allowed={"kind", "key", "id", "fingerprint"}
+    )
+    return Seen(
+        kind,
+        key,
+        text(item["id"], f"{where}.id"),
+        text(item["fingerprint"], f"{where}.fingerprint"),
+    )
+
+
+def _check_seen(plan: Plan, seen: tuple[Seen, ...]) -> None:
+    """One `seen` entry per change, and each consistent with it: a change the staleness
+    check would not cover, or two changes to one object, make the file malformed."""
+    changes: dict[tuple[Kind, str], int] = {}
+    ids: set[tuple[Kind, str]] = set()
+    for index, change in enumerate(plan.changes):
+        where = f"plan.changes[{index}]"
+        if (change.kind, change.key) in changes:
+            raise Malformed(f"{where}: a second change for {change.kind.value} {change.key}")
+        changes[(change.kind, change.key)] = index
+        if change.target_id is None and change.action is not Action.CREATE:
+            raise Malformed(f"{where}: a {change.action.value} needs the object's target_id")
+        if change.target_id is not None:
+            if change.action is Action.CREATE:
+                raise Malformed(f"{where}: a create has no target_id")
+            if (change.kind, change.target_id) in ids:
+                raise Malformed(f"{where}: a second change for id {change.target_id}")
+            ids.add((change.kind, change.target_id))
+    covered: set[tuple[Kind, str]] = set()
+    for index, entry in enumerate(seen):
+        where = f"seen[{index}]"
+        found = changes.get((entry.kind, entry.key))
+        if found is None or (entry.kind, entry.key) in covered:
+            raise Malformed(
+                f"{where}: no change (or a second entry) for {entry.kind.value} {entry.key}"
             )
-    return reasons
+        covered.add((entry.kind, entry.key))
+        if entry.id != plan.changes[found].target_id:
+            raise Malformed(f"{where}: the id differs from the change's target_id")
+    missing = sorted(set(changes) - covered)
+    if missing:
+        kind, key = missing[0]
+        raise Malformed(f"seen: nothing recorded for the change to {kind.value} {key}")
 
 
-def _duration(delta: timedelta) -> str:
+def short(data: Any) -> str:
+    shown = repr(data)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def parse_duration(text_: str) -> timedelta:
+    """`90s`, `30m`, `12h`, `2d`: the maximum age of a plan file."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text_[:-1], text_[-1:]
+    if unit not in units or not number.isdigit():
+        raise UsageError(f"expected a duration such as 30m, 12h or 2d, got '{text_}'")
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def duration(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds >= 3600:
         return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `30m`, `12h`, `2d`: the maximum age of a plan file."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit():
-        raise UsageError(f"expected a duration such as 30m, 12h or 2d, got '{text}'")
-    return timedelta(seconds=int(number) * units[unit])

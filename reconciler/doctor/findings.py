@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.client import Reply
+from reconciler.scim.redact import scrub
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -42,7 +43,7 @@ def failure(exc: ScimrecError) -> str:
     detail = exc.detail
     if detail == "(no detail)" or detail.startswith("non-SCIM application/scim+json"):
         detail = ""  # a SCIM error with an empty detail: the raw body says nothing more
-    detail = f": {detail[:80]}" if detail else ""
+    detail = f": {scrub(detail)[:80]}" if detail else ""  # scrubbed before it is cut
     return f"{exc.status}{kind}{detail}"
 
 

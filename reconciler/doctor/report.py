@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from reconciler.core.model import Json
 from reconciler.doctor.findings import FAIL, INFO, OK, WARN, Finding
-from reconciler.scim.redact import scrub
 
 FORMAT_VERSION = 1
 
@@ -35,7 +34,7 @@ class Report:
             "format_version": FORMAT_VERSION,
             "target": {"name": self.target, "url": self.url},
             "write_probe": self.write_probe,
-            "findings": [{k: scrub(v) for k, v in f.to_json().items()} for f in self.findings],
+            "findings": [f.to_json() for f in self.findings],
         }
 
 

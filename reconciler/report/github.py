@@ -2,11 +2,12 @@
 
 # No `from __future__ import annotations` here: it would clash with `annotations()` below.
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 from reconciler.errors import SpecIssue
+from reconciler.scim.redact import scrub
 
 DESTRUCTIVE = ("disable", "delete")
 
@@ -59,21 +60,24 @@ def annotations(
     return lines
 
 
-def append_step_summary(markdown: str, environ: Mapping[str, str]) -> bool:
-    """Appends `markdown` to the job's step summary; False when there is none to append to."""
+def append_step_summary(
+    markdown: str, environ: Mapping[str, str], append: Callable[[Path, str], None]
+) -> bool:
+    """Appends `markdown` to the job's step summary with `append` (the command line's one
+    way to write a file); False when there is none to append to."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
     text = markdown if markdown.endswith("\n") else markdown + "\n"
     # Append, never overwrite: other steps of the same job may have written to it already.
-    with Path(path).open("a", encoding="utf-8") as out:
-        out.write(text)
+    append(Path(path), text)
     return True
 
 
 def escape_data(text: str) -> str:
-    # The runner decodes exactly these, in this order (actions/toolkit `escapeData`).
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner decodes exactly these, in this order (actions/toolkit `escapeData`). Scrubbed
+    # first: an escaped secret would no longer be recognised.
+    return scrub(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

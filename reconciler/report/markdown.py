@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.report.render import after_text, for_display, member_text, value_text
+from reconciler.scim.redact import scrub
 
 # GitHub rejects comment bodies over 65,536 characters; the margin leaves room for a
 # workflow that adds a footer (a link to the run) before posting.
@@ -267,6 +268,9 @@ def _line(text: str) -> str:
 
 
 def _clip(text: str, cap: int) -> str:
+    # Scrubbed before it is shortened or escaped: either would hide a secret from the scrub
+    # every output gets at the end.
+    text = scrub(text)
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.core import attributes as A
-from reconciler.scim.redact import MASK
+from reconciler.scim.redact import MASK, scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
 # ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
@@ -65,8 +65,9 @@ def value_text(path: str, value: Any) -> str:
     if path in A.SECRET_PATHS and value is not None:
         return MASK
     # A value holding an invisible difference shows it escaped, so a create line and a
-    # delete line that differ only there never look identical.
-    text = json.dumps(value, ensure_ascii=_has_hidden(value), sort_keys=True)
+    # delete line that differ only there never look identical. Scrubbed before it is
+    # shortened: a secret cut in two would no longer be recognised.
+    text = scrub(json.dumps(value, ensure_ascii=_has_hidden(value), sort_keys=True))
     if len(text) > MAX_VALUE:
         text = text[: MAX_VALUE - 15] + f"… ({len(text)} chars)"
     return text

@@ -1,5 +1,7 @@
-"""Credentials for a target: secrets read from the environment (or files it names), and the
-Authorization header they make; every secret is registered for redaction as it is read."""
+"""Credentials for a target: values read from the environment (or files it names), and what
+they make: a static Authorization header, or an OAuth client (oauth.py). Every secret is
+registered for redaction as it is read; user names and client ids are not secrets, and are
+left alone (masking `user` would garble every `"kind": "user"` in the logs)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import os
 import httpx2
 
 from reconciler.core.config import Target
-from reconciler.errors import TargetError, UsageError
+from reconciler.errors import UsageError
+from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import register_secret
 
 
-def secret_from_env(name: str, what: str, target: str) -> str:
-    """Read a secret from the environment (or the file named by NAME_FILE)."""
+def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
+    """A value from the environment (or the file named by NAME_FILE); registered for
+    redaction when it is a `secret`."""
     value = os.environ.get(name)
     if value is None and os.environ.get(f"{name}_FILE"):
         path = os.environ[f"{name}_FILE"]
@@ -25,42 +29,47 @@ def secret_from_env(name: str, what: str, target: str) -> str:
             raise UsageError(message) from None
     if not value:
         raise UsageError(f"environment variable {name} ({what} of target '{target}') is not set")
-    register_secret(value)
+    if secret:
+        register_secret(value)
     return value
 
 
-def auth_headers(target: Target, transport: httpx2.BaseTransport | None = None) -> dict[str, str]:
-    """The Authorization header for a target, from secrets held in the environment."""
+def secret_from_env(name: str, what: str, target: str) -> str:
+    """A secret from the environment, registered for redaction."""
+    return from_env(name, what, target, secret=True)
+
+
+def credentials(
+    target: Target, transport: httpx2.BaseTransport | None = None
+) -> tuple[dict[str, str], httpx2.Auth | None]:
+    """The headers every request carries, and the Auth that sets a changing one (OAuth)."""
     auth = target.auth
     if auth.type == "none":
-        return {}
+        return {}, None
     if auth.type == "bearer":
         token = secret_from_env(auth.token_env or "", "token_env", target.name)
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {token}"}, None
     if auth.type == "basic":
-        user = secret_from_env(auth.username_env or "", "username_env", target.name)
+        user = from_env(auth.username_env or "", "username_env", target.name, secret=False)
         password = secret_from_env(auth.password_env or "", "password_env", target.name)
         basic = httpx2.BasicAuth(user, password)
         request = basic.sync_auth_flow(httpx2.Request("GET", target.url)).__next__()
         header = request.headers["Authorization"]
-        register_secret(header.split(" ", 1)[-1])
-        return {"Authorization": header}
+        register_secret(header.split(" ", 1)[-1])  # base64 of user:password
+        return {"Authorization": header}, None
     # OAuth 2.0 client credentials grant (RFC 6749 §4.4).
-    client_id = secret_from_env(auth.client_id_env or "", "client_id_env", target.name)
+    client_id = from_env(auth.client_id_env or "", "client_id_env", target.name, secret=False)
     secret = secret_from_env(auth.client_secret_env or "", "client_secret_env", target.name)
-    data = {"grant_type": "client_credentials"}
-    if auth.scope:
-        data["scope"] = auth.scope
-    with httpx2.Client(transport=transport, timeout=target.timeout_seconds) as http:
-        try:
-            reply = http.post(str(auth.token_url), data=data, auth=(client_id, secret))
-        except httpx2.HTTPError as exc:
-            raise TargetError(f"cannot get an OAuth token from {auth.token_url}: {exc}") from None
-    if reply.status_code != 200:
-        raise TargetError(f"the token endpoint {auth.token_url} answered {reply.status_code}")
-    try:
-        token = reply.json()["access_token"]
-    except (ValueError, KeyError, TypeError):
-        raise TargetError(f"the token endpoint {auth.token_url} sent no access_token") from None
-    register_secret(str(token))
-    return {"Authorization": f"Bearer {token}"}
+    http = httpx2.Client(
+        transport=transport, timeout=target.timeout_seconds, follow_redirects=False
+    )
+    oauth = ClientCredentials(
+        str(auth.token_url),
+        client_id,
+        secret,
+        scope=auth.scope,
+        method=auth.token_endpoint_auth_method or "client_secret_basic",
+        http=http,
+    )
+    oauth.token()  # fail now, with a clear message, rather than on the first request
+    return {}, oauth

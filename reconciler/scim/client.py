@@ -22,8 +22,10 @@ import stamina
 from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
-from reconciler.scim.auth import auth_headers
-from reconciler.scim.redact import scrub
+from reconciler.scim.auth import credentials
+from reconciler.scim.oauth import ClientCredentials
+from reconciler.scim.redact import scrub, scrub_json
+from reconciler.scim.transfer import MIB, Bounds, RunDeadline, read_body
 
 SCIM_JSON = "application/scim+json"
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
@@ -71,12 +73,16 @@ class ScimClient:
         *,
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
+        bounds: Bounds | None = None,
+        deadline: RunDeadline | None = None,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
         self.pacer: _Pacer | None = None
+        self.bounds = bounds or Bounds()
+        self.deadline = deadline or RunDeadline(None)
 
     @classmethod
     def for_target(
@@ -87,27 +93,42 @@ class ScimClient:
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
     ) -> ScimClient:
-        headers = {"Accept": f"{SCIM_JSON}, application/json", **auth_headers(target, transport)}
+        fixed, auth = credentials(target, transport)
+        headers = {"Accept": f"{SCIM_JSON}, application/json", **fixed}
         # TLS is always verified: against the OS trust store, or the target's own CA bundle.
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
         )
         http = httpx2.Client(
             headers=headers,
+            auth=auth,
             timeout=httpx2.Timeout(target.timeout_seconds),
             verify=verify,
             transport=transport,
+            # A redirect would carry the credentials to wherever the target points: a 3xx
+            # is an error (see _reply), never followed.
+            follow_redirects=False,
             limits=httpx2.Limits(
                 max_connections=target.concurrency + 2,
                 max_keepalive_connections=target.concurrency + 2,
             ),
         )
-        client = cls(http, target.url, retry=retry, on_exchange=on_exchange)
+        bounds = Bounds(round(target.max_response_mib * MIB), target.request_timeout_seconds)
+        client = cls(
+            http,
+            target.url,
+            retry=retry,
+            on_exchange=on_exchange,
+            bounds=bounds,
+            deadline=RunDeadline(target.run_timeout_seconds),
+        )
         client.pacer = _Pacer(target.max_rps) if target.max_rps else None
         return client
 
     def close(self) -> None:
         self.http.close()
+        if isinstance(self.http.auth, ClientCredentials):
+            self.http.auth.close()
 
     # -- the SCIM operations ---------------------------------------------------------
 
@@ -156,7 +177,16 @@ class ScimClient:
                 wait_max=policy.wait_max,
             ):
                 with attempt:
-                    return self._send(method, path, url, params, content, headers)
+                    try:
+                        return self._send(method, path, url, params, content, headers)
+                    except ScimHTTPError as exc:
+                        # An OAuth token the target refused (revoked, expired early): get
+                        # a new one and resend once; a second 401 stands.
+                        oauth = self.http.auth
+                        if exc.status != 401 or not isinstance(oauth, ClientCredentials):
+                            raise
+                        oauth.refresh_after_401()
+                        return self._send(method, path, url, params, content, headers)
         except _Retry as exc:
             raise exc.cause from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
@@ -170,24 +200,38 @@ class ScimClient:
         content: bytes | None,
         headers: dict[str, str],
     ) -> Reply:
+        self.deadline.check(method, path)
         if self.pacer is not None:
             self.pacer.wait()
         started = time.perf_counter()
+        ends = self._ends()
         status = 0
         try:
-            response = self.http.request(
+            request = self.http.build_request(
                 method,
                 url,
                 params=dict(params) if params else None,
                 content=content,
                 headers=headers,
+                timeout=self._read_timeout(ends),
             )
-            status = response.status_code
+            response = self.http.send(request, stream=True)
+            try:
+                status = response.status_code
+                body = read_body(response, method, path, self.bounds, ends)
+            finally:
+                response.close()
         except httpx2.TimeoutException as exc:
+            self.deadline.check(method, path, in_flight=True)
             error = ScimHTTPError(method, path, 0, "timed out")
             if method in IDEMPOTENT:
                 raise _Retry(error, None) from exc
             raise error from None
+        except ScimHTTPError as exc:  # the whole response took too long (transfer.too_slow)
+            self.deadline.check(method, path, in_flight=True)
+            if method in IDEMPOTENT:
+                raise _Retry(exc, None) from None
+            raise
         except httpx2.ConnectError as exc:
             # Nothing reached the server, so even a create is safe to resend.
             reason = _reason(exc)
@@ -207,26 +251,57 @@ class ScimClient:
         finally:
             if self.on_exchange is not None:
                 self.on_exchange(method, path, status, time.perf_counter() - started)
-        return self._reply(method, path, response)
+        return self._reply(method, path, status, response.headers, body)
 
-    def _reply(self, method: str, path: str, response: httpx2.Response) -> Reply:
-        status = response.status_code
-        headers = {k.lower(): v for k, v in response.headers.items()}
+    def _ends(self) -> float:
+        """When this request's last byte must have arrived: its own bound, or the run's."""
+        ends = time.monotonic() + self.bounds.request_seconds
+        left = self.deadline.remaining()
+        return ends if left is None else min(ends, time.monotonic() + left)
+
+    def _read_timeout(self, ends: float) -> httpx2.Timeout:
+        """No single wait may outlast the whole request's deadline either."""
+        configured = self.http.timeout
+        left = max(0.001, ends - time.monotonic())
+        return httpx2.Timeout(
+            connect=_at_most(configured.connect, left),
+            read=_at_most(configured.read, left),
+            write=_at_most(configured.write, left),
+            pool=_at_most(configured.pool, left),
+        )
+
+    def _reply(
+        self, method: str, path: str, status: int, raw_headers: httpx2.Headers, content: bytes
+    ) -> Reply:
+        # What a target sends is scrubbed as it arrives: a target that echoes a secret (into
+        # an attribute, a header, an error) cannot get it into a plan, report or file.
+        headers = {k.lower(): scrub(v) for k, v in raw_headers.items()}
+        if 300 <= status < 400:
+            # Never followed (follow_redirects=False): the credentials stay with the target
+            # the spec names. A write answered 3xx did not happen, so it is a failure.
+            where = headers.get("location") or "no Location"
+            raise ScimHTTPError(
+                method, path, status, f"redirected to {where}; redirects are not followed"
+            )
         if status >= 400:
-            error = _http_error(method, path, response)
+            error = _http_error(method, path, status, headers, content)
             if status in RETRY_ALWAYS or (status in RETRY_IDEMPOTENT and method in IDEMPOTENT):
                 raise _Retry(error, _retry_after(headers.get("retry-after")))
             raise error
-        if not response.content.strip():
+        if not content.strip():
             return Reply(status, None, headers)
         try:
-            body = response.json()
+            body = scrub_json(json.loads(content), content)
         except ValueError:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
                 f"{method} {path} answered {status} with a body that is not JSON ({kind})"
             ) from None
         return Reply(status, body, headers)
+
+
+def _at_most(value: float | None, cap: float) -> float:
+    return cap if value is None else min(value, cap)
 
 
 class _Pacer:
@@ -268,10 +343,13 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
 
 
-def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPError:
+def _http_error(
+    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes
+) -> ScimHTTPError:
     detail, scim_type = "", None
     try:
-        body: Any = response.json()
+        # A server may echo our request, Authorization header included: never keep a secret.
+        body: Any = scrub_json(json.loads(content), content)
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -281,15 +359,15 @@ def _http_error(method: str, path: str, response: httpx2.Response) -> ScimHTTPEr
     if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
         detail = "(no detail)"  # a SCIM error body that says nothing more
     if not detail:
-        text = " ".join(response.text.split())
-        kind = response.headers.get("content-type", "")
+        # Scrubbed before it is shortened: a secret cut in two would no longer be found.
+        text = " ".join(scrub(content.decode("utf-8", errors="replace")).split())
+        kind = headers.get("content-type", "")
         detail = (
             "(no detail)"
             if not text
             else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
         )
-    # A server may echo our request, Authorization header included: never keep a secret.
-    return ScimHTTPError(method, path, response.status_code, scrub(detail), scim_type)
+    return ScimHTTPError(method, path, status, detail, scim_type)
 
 
 def _reason(exc: Exception) -> str:

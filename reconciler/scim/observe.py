@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.core import attributes as A
-from reconciler.core.config import Target
+from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
 from reconciler.core.match import normalise
 from reconciler.core.model import Capabilities, Observed, Resource
 from reconciler.errors import ScimHTTPError
@@ -25,8 +25,8 @@ def observe(
     progress: Progress | None = None,
 ) -> Observed:
     """The import step on the target side: users and groups, each in one paged read."""
-    users = read_all(client, "/Users", target.page_size, user_filter, progress)
-    groups = read_all(client, "/Groups", target.page_size, None, progress)
+    users = read_all(client, "/Users", target.page_size, user_filter, progress, target.max_objects)
+    groups = read_all(client, "/Groups", target.page_size, None, progress, target.max_objects)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
             "read target",
@@ -57,6 +57,7 @@ def find(
     page_size: int,
     *,
     use_filter: bool = True,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
 ) -> list[Resource]:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -70,7 +71,8 @@ def find(
         candidates, trusted = _filtered(client, endpoint, attribute, value, wanted)
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
-        candidates = list(read_all(client, endpoint, page_size).resources)
+        listing = read_all(client, endpoint, page_size, max_objects=max_objects)
+        candidates = list(listing.resources)
     return [r for r in candidates if _has(r, attribute, wanted)]
 
 

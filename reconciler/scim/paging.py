@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
@@ -43,6 +44,7 @@ class _Pager:
 
     endpoint: str
     page_size: int
+    max_objects: int = DEFAULT_MAX_OBJECTS
     seen: dict[str, Resource] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     start: int = 1
@@ -52,6 +54,9 @@ class _Pager:
     complete: bool = True
     use_count: bool = True
     checked_past_total: bool = False
+    # How many resources the listing may hold: set by its first page (see `bound`).
+    limit: int | None = None
+    first_total: int | None = None
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -71,6 +76,8 @@ class _Pager:
         reported = body.get("totalResults")
         if isinstance(reported, int) and not isinstance(reported, bool):
             self.total = reported
+        if self.limit is None:
+            self.limit = self.bound()
         fresh = 0
         for item in items:
             found = resource(item)
@@ -80,7 +87,40 @@ class _Pager:
             elif found.id not in self.seen:
                 fresh += 1
                 self.seen[found.id] = found
+                if len(self.seen) > self.limit:
+                    raise self.overflow()
         return len(items), fresh
+
+    def bound(self) -> int:
+        """The most resources this listing may hold, from its first page.
+
+        A totalResults may be stale or low (objects created while the listing is read, a
+        target that counts wrong), so the listing is read on past it, but only so far:
+        twice the first page's totalResults, or ten pages past it if that is more, and
+        never more than the target's max_objects. A listing that keeps handing out fresh
+        ids beyond that is not one to hold in memory (nor to plan from).
+        """
+        first = self.first_total = self.total
+        if first is None:
+            return self.max_objects
+        if first > self.max_objects:
+            raise ScimProtocolError(
+                f"GET {self.endpoint}: the target reports {first:,} resources, more than "
+                f"max_objects ({self.max_objects:,}); raise max_objects if that is real"
+            )
+        return min(self.max_objects, first + max(first, 10 * self.page_size))
+
+    def overflow(self) -> ScimProtocolError:
+        if self.limit == self.max_objects:
+            return ScimProtocolError(
+                f"GET {self.endpoint}: the listing passed max_objects ({self.max_objects:,}) "
+                "and was stopped; raise max_objects if the target is really that large"
+            )
+        return ScimProtocolError(
+            f"GET {self.endpoint}: the listing passed {self.limit:,} resources although its "
+            f"first page reported {self.first_total or 0:,}; stopped reading a listing that keeps "
+            "growing"
+        )
 
     def finished(self, count: int, fresh: int) -> bool:
         """Whether this page was the last: empty, repeated, totalResults reached, or short."""
@@ -125,14 +165,17 @@ def read_all(
     page_size: int,
     scim_filter: str | None = None,
     progress: Progress | None = None,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
 ) -> Listing:
     """Read every resource of an endpoint with startIndex/count paging.
 
     Stops on totalResults, on an empty page, on a page shorter than the server's page size,
     and on a page that holds nothing new; the listing is marked incomplete when it stops
     before reaching totalResults, so the plan can refuse to deprovision from a short read.
+    A listing that grows past its first page's totalResults (with slack) or past
+    `max_objects` is an error: memory stays bounded whatever the target sends.
     """
-    pager = _Pager(endpoint, page_size, size=page_size)
+    pager = _Pager(endpoint, page_size, max_objects, size=page_size)
     while pager.pages < MAX_PAGES:
         try:
             reply = client.get(endpoint, pager.params(scim_filter))

@@ -1,32 +1,95 @@
-"""Keeps secrets out of every output: known secret values, and sensitive attributes."""
+"""Keeps secrets out of every output: known secret values, and sensitive attributes.
+
+Secrets are registered as they are read (auth.py, oauth.py), each with the forms a server
+or a renderer could turn it into: base64 (as in a Basic header), percent-encoding (as in a
+form body), JSON string escapes. Two places apply them: `scrub_json` cleans everything a
+target sends as it arrives (client.py), so no secret it echoes enters a plan, a report or a
+file in any transformed form; `scrub` cleans every byte the command line writes (the
+streams and files of cli/output.py), as the last step before output.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from reconciler.core import attributes as A
 from reconciler.core.model import Json
 
 MASK = "(sensitive)"
+HIDDEN = "***"
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
-_secrets: set[str] = set()
-_lock = threading.Lock()
+# Masking 1-3 character strings would garble ordinary text.
+_SHORTEST = 4
+
+
+class _Registry:
+    """Every registered form of every secret, longest first (so a longer form is masked
+    whole), as text and as UTF-8 bytes. The tuples are replaced, never mutated, so readers
+    need no lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.forms: tuple[str, ...] = ()
+        self.byte_forms: tuple[bytes, ...] = ()
+
+    def set(self, forms: set[str]) -> None:
+        self.forms = tuple(sorted(forms, key=lambda f: (-len(f), f)))
+        self.byte_forms = tuple(f.encode() for f in self.forms)
+
+
+_known = _Registry()
 
 
 def register_secret(value: str) -> None:
     """Remember a secret read from the environment, so no output can ever show it."""
-    if len(value) >= 4:  # masking 1-3 character strings would garble ordinary text
-        with _lock:
-            _secrets.add(value)
+    if len(value) < _SHORTEST:
+        return
+    with _known.lock:
+        _known.set(set(_known.forms) | {f for f in encodings(value) if len(f) >= _SHORTEST})
+
+
+def encodings(value: str) -> set[str]:
+    """The secret and the obvious forms it takes on the way in or out."""
+    raw = value.encode()
+    forms = {value, quote(value, safe=""), quote_plus(value, safe="")}
+    forms |= {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode()
+        forms |= {text, text.rstrip("=")}
+    return forms
+
+
+def forget_secrets() -> None:
+    """Forget every registered secret (between runs in one process, such as tests)."""
+    with _known.lock:
+        _known.set(set())
 
 
 def scrub(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
+    """`text` with every registered secret, in any registered form, masked."""
+    for form in _known.forms:
+        if form in text:
+            text = text.replace(form, HIDDEN)
     return text
+
+
+def scrub_json(value: Any, raw: bytes | None = None) -> Any:
+    """A parsed JSON value with every secret masked, in keys and strings at any depth.
+
+    `raw` is the text it was parsed from: when it holds no backslash (so no string in it
+    was escaped) and no registered form, nothing can need masking and the walk is skipped.
+    """
+    forms = _known.byte_forms
+    if not forms:
+        return value
+    if raw is not None and b"\\" not in raw and not any(f in raw for f in forms):
+        return value
+    return _scrub_value(value)
 
 
 def mask_attribute(path: str, value: Json) -> Json:
@@ -40,13 +103,25 @@ def _scrub_value(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, Mapping):
-        return {
-            k: ("***" if str(k).lower() in _SENSITIVE_KEYS and v else _scrub_value(v))
-            for k, v in value.items()
-        }
+        return {_key(k): _scrub_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub_value(v) for v in value]
     return value
+
+
+def _scrub_logged(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            _key(k): (HIDDEN if str(k).lower() in _SENSITIVE_KEYS and v else _scrub_logged(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub_logged(v) for v in value]
+    return _scrub_value(value)
+
+
+def _key(key: Any) -> Any:
+    return scrub(key) if isinstance(key, str) else key
 
 
 def redact_processor(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
@@ -54,7 +129,7 @@ def redact_processor(_logger: Any, _method: str, event: MutableMapping[str, Any]
     for key in list(event):
         value = event[key]
         if key.lower() in _SENSITIVE_KEYS and value:
-            event[key] = "***"
+            event[key] = HIDDEN
         else:
-            event[key] = _scrub_value(value)
+            event[key] = _scrub_logged(value)
     return event

@@ -14,12 +14,11 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.errors import SpecError, SpecIssue
+from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.checks import type_name
 from reconciler.spec.objects import ObjectRules
 from reconciler.spec.source import Loaded, load_file
 from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
-    AUTH_FIELDS,
-    AUTH_OPTIONAL,
     QUIRKS,
     TARGET_KEYS,
     TargetRules,
@@ -47,6 +46,31 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
+def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
+    """Files that resolve outside the spec tree, through a symlink or `..`: never read.
+
+    A spec tree comes from a pull request; a link in it to `/proc/self/environ` or a
+    secrets file would otherwise be read, and quoted back in an error message. The tree is
+    SPECS itself, or the directory holding SPECS when it names one file.
+    """
+    tree = (root if root.is_dir() else root.parent).resolve()
+    issues = []
+    for path in files:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(tree):
+            issues.append(
+                SpecIssue(
+                    path.as_posix(),
+                    1,
+                    1,
+                    "",
+                    f"resolves to {resolved.as_posix()}, outside the spec tree "
+                    f"{tree.as_posix()}: refused (spec files are read only inside their tree)",
+                )
+            )
+    return issues
+
+
 def load_spec(root: Path) -> Spec:
     """Read and validate the spec tree at `root`; raise SpecError listing every issue."""
     # What is built here is a tree without cycles: the collector would only rescan it again
@@ -66,13 +90,19 @@ def _load(root: Path) -> Spec:
     files = spec_files(root)
     if not files:
         raise SpecError([SpecIssue(str(root), 1, 1, "", "no *.yaml or *.yml files found")])
+    outside = outside_the_tree(root, files)
+    if outside:
+        raise SpecError(outside)
     check = _Checker()
+    # The digest covers each file's path within the tree and its content: the same tree
+    # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
+    tree = root if root.is_dir() else root.parent
     for path in files:
         display = path.as_posix()
         loaded, issues = load_file(path, display)
         check.issues.extend(issues)
-        digest.update(display.encode() + b"\0")
+        digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
         if loaded is not None:
             digest.update(path.read_bytes())
             check.file(loaded)

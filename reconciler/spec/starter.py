@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from reconciler.errors import UsageError
@@ -119,8 +120,9 @@ def init_files(target_port: int = 8000) -> dict[str, str]:
     return files
 
 
-def write_init(dir: Path, *, force: bool) -> list[Path]:
-    """Write the starter tree into `dir`; refuse to replace any file unless `force`."""
+def write_init(dir: Path, *, force: bool, write: Callable[[Path, str], None]) -> list[Path]:
+    """Write the starter tree into `dir` with `write` (the command line's one way to write
+    a file); refuse to replace any file unless `force`."""
     if dir.exists() and not dir.is_dir():
         raise UsageError(f"{dir} is not a directory")
     files = {dir / relative: text for relative, text in init_files().items()}
@@ -132,5 +134,5 @@ def write_init(dir: Path, *, force: bool) -> list[Path]:
         )
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write(path, text)
     return list(files)

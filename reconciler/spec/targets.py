@@ -1,29 +1,21 @@
-"""The `targets:` part of a spec: URL, auth, matching, safety, mappings, scope, quirks."""
+"""The `targets:` part of a spec: matching, safety, bounds, mappings, scope, quirks (how a
+target is reached, its URL, TLS and credentials, is access.py's)."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from urllib.parse import urlsplit
 
 from reconciler.core import attributes as A
-from reconciler.core.config import Auth, Target
+from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
 from reconciler.core.mapping import AttrMapping, compile_one, targets_for
 from reconciler.core.model import Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
 from reconciler.expressions.syntax import caret, line_col
+from reconciler.spec.access import AccessRules
 from reconciler.spec.safety import POLICIES, SafetyRules
 from reconciler.spec.source import PathKey
 
-AUTH_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "none": (),
-    "bearer": ("token_env",),
-    "basic": ("username_env", "password_env"),
-    "oauth2_client_credentials": ("token_url", "client_id_env", "client_secret_env"),
-}
-AUTH_OPTIONAL: Mapping[str, tuple[str, ...]] = {"oauth2_client_credentials": ("scope",)}
 TARGET_KEYS = (
     "url",
     "auth",
@@ -37,6 +29,10 @@ TARGET_KEYS = (
     "page_size",
     "concurrency",
     "timeout_seconds",
+    "request_timeout_seconds",
+    "run_timeout_seconds",
+    "max_response_mib",
+    "max_objects",
     "membership_chunk",
     "protected",
     "ownership",
@@ -62,7 +58,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-class TargetRules(SafetyRules):
+class TargetRules(SafetyRules, AccessRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
         if not isinstance(body, dict):
             self.error(path, "expected a mapping")
@@ -72,12 +68,12 @@ class TargetRules(SafetyRules):
             if key not in TARGET_KEYS:
                 self.unknown(path, key, TARGET_KEYS, "target setting")
         url = body.get("url")
+        allow_http = body.get("allow_http", False)
+        if not isinstance(allow_http, bool):
+            self.error((*path, "allow_http"), "expected true or false")
         if url is None:
             self.error(path, "missing 'url'")
         elif self.string((*path, "url"), url, nullable=False):
-            allow_http = body.get("allow_http", False)
-            if not isinstance(allow_http, bool):
-                self.error((*path, "allow_http"), "expected true or false")
             self._check_url((*path, "url"), url, allow_http is True)
         ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
         max_rps = body.get("max_rps")
@@ -85,7 +81,7 @@ class TargetRules(SafetyRules):
             isinstance(max_rps, bool) or not isinstance(max_rps, int | float) or max_rps <= 0
         ):
             self.error((*path, "max_rps"), f"expected a positive number, got {max_rps!r}")
-        auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}))
+        auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}), allow_http is True)
         user_matching, group_matching = self.matchings((*path, "matching"), body.get("matching"))
         deprovision = self.choice(
             (*path, "deprovision"), body.get("deprovision", "disable"), ("disable", "delete")
@@ -117,9 +113,17 @@ class TargetRules(SafetyRules):
         chunk = self.integer(
             (*path, "membership_chunk"), body.get("membership_chunk", 100), 1, 10_000
         )
-        timeout = body.get("timeout_seconds", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            self.error((*path, "timeout_seconds"), f"expected a positive number, got {timeout!r}")
+        timeout = self.positive((*path, "timeout_seconds"), body.get("timeout_seconds", 30))
+        request_timeout = self.positive(
+            (*path, "request_timeout_seconds"), body.get("request_timeout_seconds", 120)
+        )
+        run_timeout = self.positive(
+            (*path, "run_timeout_seconds"), body.get("run_timeout_seconds", 21_600)
+        )
+        max_response = self.positive((*path, "max_response_mib"), body.get("max_response_mib", 64))
+        max_objects = self.integer(
+            (*path, "max_objects"), body.get("max_objects", DEFAULT_MAX_OBJECTS), 1, 100_000_000
+        )
         if name in self.targets:
             first = self.targets[name].location
             self.error(path, f"target '{name}' is already defined at {first}")
@@ -136,7 +140,11 @@ class TargetRules(SafetyRules):
             prune=prune or "none",
             page_size=page_size or 500,
             concurrency=concurrency or 8,
-            timeout_seconds=float(timeout),
+            timeout_seconds=timeout,
+            request_timeout_seconds=request_timeout,
+            run_timeout_seconds=run_timeout,
+            max_response_mib=max_response,
+            max_objects=max_objects or DEFAULT_MAX_OBJECTS,
             membership_chunk=chunk or 100,
             max_deletes=_whole(guards.get("max_deletes")),
             max_delete_percent=guards.get("max_delete_percent"),
@@ -156,6 +164,12 @@ class TargetRules(SafetyRules):
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
         )
+
+    def positive(self, path: PathKey, value: Json) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.error(path, f"expected a positive number, got {value!r}")
+            return 1.0
+        return float(value)
 
     def mappings(
         self, path: PathKey, value: Json
@@ -268,54 +282,6 @@ class TargetRules(SafetyRules):
             group = self.matching((*path, "group"), value["group"], A.GROUP_MATCHABLE)
         return user, group
 
-    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.error(path, f"expected an http(s) URL, got {url!r}")
-        elif parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
-            self.error(
-                path,
-                "https is required except for loopback addresses "
-                "(allow_http: true overrides this, sending tokens in clear text)",
-            )
-
-    def ca_bundle(self, path: PathKey, value: Json) -> str | None:
-        """A PEM file of CA certificates, relative to the spec file that names it."""
-        if value is None or not self.string(path, value, nullable=False):
-            return None
-        where = Path(self.loc(path).file).parent / str(value)
-        if not where.is_file():
-            self.error(path, f"CA bundle {value!r} not found (looked for {where.as_posix()})")
-            return None
-        return where.as_posix()
-
-    def auth(self, path: PathKey, body: Json) -> Auth:
-        if not isinstance(body, dict):
-            self.error(path, "expected a mapping such as {type: bearer, token_env: NAME}")
-            return Auth()
-        kind = self.choice((*path, "type"), body.get("type"), tuple(AUTH_FIELDS))
-        if kind is None:
-            return Auth()
-        required = AUTH_FIELDS[kind]
-        allowed = ("type", *required, *AUTH_OPTIONAL.get(kind, ()))
-        for key, value in body.items():
-            if key not in allowed:
-                if key in ("token", "password", "client_secret", "username", "client_id"):
-                    self.error(
-                        (*path, key),
-                        "secrets are never written in specs (secrets come from environment "
-                        f"variables: use {key}_env)",
-                    )
-                else:
-                    self.unknown(path, key, allowed, f"{kind} auth setting")
-            elif key != "type":
-                self.string((*path, key), value, nullable=False)
-        for key in required:
-            if key not in body:
-                self.error(path, f"{kind} auth needs '{key}'")
-        fields = {k: v for k, v in body.items() if k in allowed and k != "type"}
-        return Auth(type=kind, **{k: str(v) for k, v in fields.items()})
-
     def matching(self, path: PathKey, value: Json, allowed: tuple[str, ...]) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             self.error(path, "expected a non-empty list of attributes in precedence order")
@@ -335,12 +301,3 @@ class TargetRules(SafetyRules):
 
 def _whole(value: float | None) -> int | None:
     return None if value is None else int(value)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -43,7 +43,11 @@ def test_show_one_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     ("content", "message"),
     [
         ("not json", "{path} is not a scimrec plan file (not JSON)"),
-        ('{"scimrec_plan": 7}', "{path} is not a scimrec plan file (format 1)"),
+        (
+            '{"scimrec_plan": 7}',
+            "{path} is a scimrec plan file of format 7, not 2 (made by another version of "
+            "scimrec): make a new plan",
+        ),
     ],
 )
 def test_show_refuses_what_is_not_a_plan(

@@ -17,7 +17,8 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.guards import Allowances, check_guards, refusals
 from reconciler.core.model import Kind, Observed
-from reconciler.core.plan import Plan, make_plan, plan_from_json
+from reconciler.core.plan import Plan, make_plan
+from reconciler.core.plan_json import plan_from_json
 from tests.core.test_plan import TARGET, URL, group_res, load, user_res
 
 PEOPLE = ("a@example.com", "b@example.com", "c@example.com")

@@ -979,7 +979,7 @@ def test_a_plan_survives_its_json_form_whole() -> None:
     from reconciler.core.changes import Change, Member, ObjectError
     from reconciler.core.diff import AttrChange
     from reconciler.core.model import Location
-    from reconciler.core.plan import plan_from_json
+    from reconciler.core.plan_json import plan_from_json
 
     plan = Plan(
         target="t",

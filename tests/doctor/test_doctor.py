@@ -315,3 +315,17 @@ def test_one_failing_probe_never_stops_the_others() -> None:
     assert status[("groups", "remove member")] == "ok"
     assert status[("cleanup", "temporary objects")] == "ok"
     assert len(fake.users) == 5
+
+
+def test_a_failure_detail_is_scrubbed_before_it_is_cut() -> None:
+    from reconciler.doctor.findings import failure
+    from reconciler.errors import ScimHTTPError
+    from reconciler.scim.redact import forget_secrets, register_secret
+
+    secret = "tok-" + "w" * 120
+    register_secret(secret)
+    try:
+        text = failure(ScimHTTPError("GET", "/Schemas", 500, "y" * 60 + secret))
+    finally:
+        forget_secrets()
+    assert text == "500: " + "y" * 60 + "***"

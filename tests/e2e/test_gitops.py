@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.planfile import digest_of, fingerprint
+from reconciler.scim.paging import resource
 from tests.conftest import Target, write_spec
 from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
+from tests.servers.launch import free_port
 
 
 def team(target: Target) -> list[dict[str, Any]]:
@@ -44,7 +47,7 @@ def test_saved_plan_refused_when_target_changed_then_applied_then_replay_refused
         assert http.put(f"/Users/{alice['id']}", json=body).status_code == 200
     before = by_name(target)
 
-    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 1
     assert "refusing to apply a stale plan: user alice@example.com" in err
     assert "changed on the target since the plan" in err
@@ -52,11 +55,11 @@ def test_saved_plan_refused_when_target_changed_then_applied_then_replay_refused
 
     # A fresh plan applies, and replaying that same plan file is refused.
     assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
-    code, out, _ = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, out, _ = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 0
     assert "Apply complete: 0 created, 1 updated" in out
     assert by_name(target)["alice@example.com"]["name"]["givenName"] == "Alicia"
-    code, _, err = run(capsys, "apply", "--plan", str(planfile), "--auto-approve")
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
     assert code == 1
     assert "refusing to apply a stale plan" in err
 
@@ -68,22 +71,22 @@ def test_saved_plan_refused_for_another_target_or_too_old(
     planfile = tmp_path / "plan.json"
     assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
 
-    code, _, err = run(
-        capsys, "apply", "--plan", str(planfile), "--target", "prod", "--auto-approve"
-    )
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs), "--target", "prod")
     assert (code, err) == (
         1,
         f"Error: refusing to apply: {planfile} was made for target 'e2e', not 'prod'\n",
     )
     saved = json.loads(planfile.read_text())
     saved["created_at"] = "2020-01-01T00:00:00+00:00"
+    # Re-digested, as anyone who edits a file without the key can: the age still counts.
+    saved["digest"] = digest_of({k: v for k, v in saved.items() if k != "digest"}, None)
     planfile.write_text(json.dumps(saved))
     code, _, err = run(
         capsys,
         "apply",
         "--plan",
         str(planfile),
-        "--auto-approve",
+        str(specs),
         "--max-plan-age",
         "12h",
         "--log-level",
@@ -276,3 +279,62 @@ def test_markdown_and_github_mode(
     code, _, err = run(capsys, "validate", str(specs))
     assert code == 1
     assert "::error file=specs/bad.yaml,line=2,col=" in err
+
+
+def _resave(path: Path, data: dict[str, Any]) -> None:
+    """Write an edited plan file, re-digested as anyone without the key can."""
+    data["digest"] = digest_of({k: v for k, v in data.items() if k != "digest"}, None)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_an_edited_saved_plan_gains_nothing(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The attack of the issue: 20 users, guards {max_deletes: 2}, a plan with one update.
+    users = [person(target, f"p{i:02d}@example.com", "P", f"N{i}") for i in range(20)]
+    guards: dict[str, Any] = {"guards": {"max_deletes": 2}, "deprovision": "delete"}
+    specs = write_spec(tmp_path / "specs", target, users, **guards)
+    assert run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")[0] == 0
+    users[0]["name"]["familyName"] = "Changed"
+    write_spec(tmp_path / "specs", target, users, **guards)
+    planfile = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(planfile))[0] == 0
+    reviewed = planfile.read_text(encoding="utf-8")
+    before = by_name(target)
+
+    edited = json.loads(reviewed)
+    edited["plan"]["changes"][0]["action"] = "delete"
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "p00@example.com: the plan's delete differs from what the spec" in err
+
+    edited = json.loads(reviewed)
+    for name, found in sorted(before.items())[1:]:
+        edited["plan"]["changes"].append(
+            {"kind": "user", "key": name, "action": "delete", "target_id": found["id"]}
+        )
+        seen = resource(found)
+        assert seen is not None
+        edited["seen"].append(
+            {"kind": "user", "key": name, "id": seen.id, "fingerprint": fingerprint(seen)}
+        )
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "the spec and the target no longer call for that (and 18 more)" in err
+
+    edited = json.loads(reviewed)
+    elsewhere = f"http://127.0.0.1:{free_port()}/scim/v2"
+    edited["target"]["url"] = edited["plan"]["target"]["url"] = elsewhere
+    _resave(planfile, edited)
+    code, _, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 1
+    assert "differ between the plan and the spec (url)" in err
+    assert by_name(target) == before  # nothing was written by any of them
+
+    planfile.write_text(reviewed, encoding="utf-8")
+    code, out, err = run(capsys, "apply", "--plan", str(planfile), str(specs))
+    assert code == 0, err
+    assert "Apply complete: 0 created, 1 updated, 0 disabled, 0 deleted, 0 failed." in out
+    assert_converged(capsys, specs)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
+from reconciler.cli.output import write_file
 from reconciler.scim.sandbox import Sandbox
 from reconciler.spec.starter import write_init
 from tests.conftest import SANDBOX_TOKEN
@@ -17,7 +18,7 @@ def test_init_tree_plans_and_applies_on_the_sandbox(
 ) -> None:
     token = SANDBOX_TOKEN
     specs = tmp_path / "specs"
-    write_init(specs, force=False)
+    write_init(specs, force=False, write=write_file)
     targets = specs / "targets.yaml"
     text = targets.read_text(encoding="utf-8")
     targets.write_text(text.replace("http://127.0.0.1:8000/scim/v2", sandbox.url), encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli.output import append_file
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind, Location
 from reconciler.core.plan import Action, Change, Plan
@@ -106,14 +107,25 @@ def test_step_summary_appends(tmp_path: Path) -> None:
     summary = tmp_path / "step_summary.md"
     summary.write_text("## from an earlier step\n", encoding="utf-8")
     environ = {"GITHUB_STEP_SUMMARY": str(summary)}
-    assert append_step_summary("**1 to create** · 0 to update", environ) is True
-    assert append_step_summary("second → run\n", environ) is True
+    assert append_step_summary("**1 to create** · 0 to update", environ, append_file) is True
+    assert append_step_summary("second → run\n", environ, append_file) is True
     assert summary.read_text(encoding="utf-8") == (
         "## from an earlier step\n**1 to create** · 0 to update\nsecond → run\n"
     )
 
 
 def test_step_summary_without_the_variable_writes_nothing(tmp_path: Path) -> None:
-    assert append_step_summary("x", {}) is False
-    assert append_step_summary("x", {"GITHUB_STEP_SUMMARY": ""}) is False
+    assert append_step_summary("x", {}, append_file) is False
+    assert append_step_summary("x", {"GITHUB_STEP_SUMMARY": ""}, append_file) is False
     assert list(tmp_path.iterdir()) == []
+
+
+def test_annotations_are_scrubbed_before_they_are_escaped() -> None:
+    from reconciler.scim.redact import forget_secrets, register_secret
+
+    secret = "50%-off-token-value"  # `%` becomes %25 in a workflow command
+    register_secret(secret)
+    try:
+        assert escape_data(f"saw {secret}\n") == "saw ***%0A"
+    finally:
+        forget_secrets()

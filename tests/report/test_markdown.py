@@ -290,3 +290,18 @@ def test_a_key_with_line_breaks_stays_on_one_diff_line() -> None:
     # The line break is shown escaped: a name's hidden characters are made visible.
     assert '\n- delete group "Two\\nLines" (id g-2)\n```\n' in text
     assert '> - **delete** group `"Two\\nLines"` (id `g-2`) · state: absent\n' in text
+
+
+def test_a_secret_is_scrubbed_before_the_comment_cuts_or_escapes_it() -> None:
+    from reconciler.scim.redact import forget_secrets, register_secret
+
+    secret = "sec_ret~" + "q" * 300  # markdown escapes _ and ~; TEXT_CAP cuts it
+    register_secret(secret)
+    try:
+        error = ObjectError(Kind.USER, "a@example.com", "match", "x" * 100 + secret)
+        plan = Plan("t", "https://x.example/scim/v2", (), errors=(error,)).to_json()
+        text = plan_markdown(plan)
+    finally:
+        forget_secrets()
+    assert "x" * 100 + "\\*\\*\\*" in text
+    assert "q" * 16 not in text

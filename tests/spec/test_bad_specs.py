@@ -101,6 +101,18 @@ CORPUS: list[tuple[str, str | bytes]] = [
         "targets:\n  u:\n    url: https://x.example/v2\n    auth: {type: bearer}\n",
     ),
     (
+        "target-oauth-token-url-in-clear",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        "    auth: {type: oauth2_client_credentials, token_url: 'http://idp.example/token',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+    ),
+    (
+        "target-oauth-token-url-ftp",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        "    auth: {type: oauth2_client_credentials, token_url: 'ftp://idp.example/token',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+    ),
+    (
         "target-matching-unknown",
         "targets:\n  u:\n    url: https://x.example/v2\n    matching: {user: [mobile]}\n",
     ),

@@ -200,6 +200,51 @@ def test_a_single_file_is_a_spec(tmp_path: Path) -> None:
     assert [u.key for u in spec.users] == ["a@example.com"]
 
 
+def test_a_link_out_of_the_tree_is_refused_and_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secrets.yaml"
+    secret.write_text("users:\n  - userName: SECRET-CONTENT\n    bogus: [\n", encoding="utf-8")
+    specs = tmp_path / "specs"
+    write_tree(specs, {"a.yaml": "users:\n  - userName: a@example.com\n"})
+    (specs / "b.yaml").symlink_to(secret)
+    with pytest.raises(SpecError) as info:
+        load_spec(specs)
+    assert str(info.value) == (
+        f"{(specs / 'b.yaml').as_posix()}:1:1: resolves to {secret.resolve().as_posix()}, "
+        f"outside the spec tree {specs.resolve().as_posix()}: refused (spec files are read "
+        "only inside their tree)"
+    )
+    assert "SECRET-CONTENT" not in str(info.value)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_a_link_to_the_environment_is_refused(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": "users: []\n"})
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "env.yml").symlink_to("/proc/self/environ")
+    with pytest.raises(SpecError, match=r"nested/env\.yml:1:1: resolves to /proc/"):
+        load_spec(tmp_path)
+
+
+def test_a_single_file_spec_that_links_out_of_its_directory_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "real.yaml"
+    write_tree(tmp_path, {"elsewhere/real.yaml": "users: []\n"})
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "main.yaml").symlink_to(outside)
+    with pytest.raises(SpecError, match="outside the spec tree"):
+        load_spec(tmp_path / "specs" / "main.yaml")
+
+
+def test_links_that_stay_inside_the_tree_are_read(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"shared/people.yaml": "users:\n  - userName: a@example.com\n"})
+    (tmp_path / "people.yaml").symlink_to(tmp_path / "shared" / "people.yaml")
+    (tmp_path / "shared" / "again.yaml").symlink_to("../shared/people.yaml")
+    with pytest.raises(SpecError, match="duplicate user"):  # read three times, so twice too many
+        load_spec(tmp_path)
+    assert [u.key for u in load_spec(tmp_path / "shared" / "people.yaml").users] == [
+        "a@example.com"
+    ]
+
+
 def test_missing_root_and_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_spec(tmp_path / "nope")

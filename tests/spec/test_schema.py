@@ -292,6 +292,10 @@ CASES: list[tuple[str, str, str | None]] = [
         "    page_size: 10000\n"
         "    concurrency: 64\n"
         "    timeout_seconds: 2.5\n"
+        "    request_timeout_seconds: 60\n"
+        "    run_timeout_seconds: 3600\n"
+        "    max_response_mib: 16\n"
+        "    max_objects: 200000\n"
         "    membership_chunk: 1\n"
         "    max_rps: 0.5\n"
         "    ca_bundle: null\n"
@@ -492,6 +496,23 @@ CASES: list[tuple[str, str, str | None]] = [
     ("timeout a string", T + HTTPS + "    timeout_seconds: 30s\n", "targets.t.timeout_seconds"),
     ("timeout zero", T + HTTPS + "    timeout_seconds: 0\n", "targets.t.timeout_seconds"),
     ("max_rps zero", T + HTTPS + "    max_rps: 0\n", "targets.t.max_rps"),
+    (
+        "request timeout zero",
+        T + HTTPS + "    request_timeout_seconds: 0\n",
+        "targets.t.request_timeout_seconds",
+    ),
+    (
+        "run timeout a string",
+        T + HTTPS + "    run_timeout_seconds: 2h\n",
+        "targets.t.run_timeout_seconds",
+    ),
+    (
+        "max response negative",
+        T + HTTPS + "    max_response_mib: -1\n",
+        "targets.t.max_response_mib",
+    ),
+    ("max objects zero", T + HTTPS + "    max_objects: 0\n", "targets.t.max_objects"),
+    ("max objects a fraction", T + HTTPS + "    max_objects: 1.5\n", "targets.t.max_objects"),
     ("protected a string", T + HTTPS + "    protected: 'admin@*'\n", "targets.t.protected"),
     ("ca_bundle a number", T + HTTPS + "    ca_bundle: 5\n", "targets.t.ca_bundle"),
     (
@@ -525,6 +546,47 @@ CASES: list[tuple[str, str, str | None]] = [
         "targets.t.mappings.user.title",
     ),
     ("out_of_scope bad", T + HTTPS + "    out_of_scope: delete\n", "targets.t.out_of_scope"),
+    (
+        "oauth token_url in clear text to a remote host",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'http://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        "targets.t.auth.token_url",
+    ),
+    (
+        "oauth token_url over ftp",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'ftp://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        "targets.t.auth.token_url",
+    ),
+    (
+        "oauth token_url on loopback, client_secret_post",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'http://127.0.0.1:9/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET,\n"
+        "           token_endpoint_auth_method: client_secret_post}\n",
+        None,
+    ),
+    (
+        "oauth token_url in clear text with allow_http",
+        T + HTTPS + "    allow_http: true\n"
+        "    auth: {type: oauth2_client_credentials, token_url: 'http://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+        None,
+    ),
+    (
+        "oauth unknown client authentication",
+        T
+        + HTTPS
+        + "    auth: {type: oauth2_client_credentials, token_url: 'https://idp.example/t',\n"
+        "           client_id_env: ID, client_secret_env: SECRET,\n"
+        "           token_endpoint_auth_method: private_key_jwt}\n",
+        "targets.t.auth.token_endpoint_auth_method",
+    ),
 ]
 
 

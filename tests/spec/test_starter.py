@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli.output import write_file
 from reconciler.errors import UsageError
 from reconciler.spec.load import load_spec
 from reconciler.spec.schema import schema_text
@@ -24,7 +25,7 @@ def test_init_files_are_the_starter_tree() -> None:
 
 
 def test_init_tree_loads(tmp_path: Path) -> None:
-    written = write_init(tmp_path, force=False)
+    written = write_init(tmp_path, force=False, write=write_file)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(init_files())
     spec = load_spec(tmp_path)
     assert list(spec.targets) == ["sandbox"]
@@ -47,7 +48,7 @@ def test_init_tree_loads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", SPEC_FILES)
 def test_each_file_points_editors_at_the_schema_copy(tmp_path: Path, name: str) -> None:
-    write_init(tmp_path, force=False)
+    write_init(tmp_path, force=False, write=write_file)
     first = (tmp_path / name).read_text(encoding="utf-8").splitlines()[0]
     found = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
     assert found, first
@@ -62,17 +63,17 @@ def test_every_file_is_commented() -> None:
 
 
 def test_write_init_refuses_to_overwrite(tmp_path: Path) -> None:
-    write_init(tmp_path, force=False)
+    write_init(tmp_path, force=False, write=write_file)
     groups = tmp_path / "groups.yaml"
     groups.write_text("groups: []\n", encoding="utf-8")
     with pytest.raises(UsageError) as caught:
-        write_init(tmp_path, force=False)
+        write_init(tmp_path, force=False, write=write_file)
     assert str(caught.value) == (
         f"refusing to overwrite {tmp_path / 'targets.yaml'} (and 3 more); "
         "use --force to replace the starter files"
     )
     assert groups.read_text(encoding="utf-8") == "groups: []\n"
-    write_init(tmp_path, force=True)
+    write_init(tmp_path, force=True, write=write_file)
     assert groups.read_text(encoding="utf-8") == init_files()["groups.yaml"]
 
 
@@ -80,16 +81,16 @@ def test_one_existing_file_stops_every_write(tmp_path: Path) -> None:
     (tmp_path / "people").mkdir()
     (tmp_path / "people" / "engineering.yaml").write_text("users: []\n", encoding="utf-8")
     with pytest.raises(UsageError, match=r"engineering\.yaml; use --force"):
-        write_init(tmp_path, force=False)
+        write_init(tmp_path, force=False, write=write_file)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["engineering.yaml", "people"]
 
 
 def test_write_init_into_a_file(tmp_path: Path) -> None:
     (tmp_path / "specs").write_text("", encoding="utf-8")
     with pytest.raises(UsageError, match="is not a directory"):
-        write_init(tmp_path / "specs", force=True)
+        write_init(tmp_path / "specs", force=True, write=write_file)
 
 
 def test_write_init_creates_the_directory(tmp_path: Path) -> None:
-    written = write_init(tmp_path / "new" / "specs", force=False)
+    written = write_init(tmp_path / "new" / "specs", force=False, write=write_file)
     assert all(p.is_file() for p in written)

@@ -21,7 +21,7 @@ from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
-from reconciler.scim.redact import scrub
+from reconciler.scim.transfer import RunTimedOut
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class ApplyResult:
     outcomes: tuple[Outcome, ...]
     interrupted: bool = False
     not_attempted: int = 0
+    # The run passed its deadline: the changes not yet started were left alone.
+    timed_out: bool = False
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -70,6 +72,8 @@ class Applier:
         self.log = log
         # Set by Ctrl-C: no new change starts, the ones in flight finish.
         self.stop = threading.Event()
+        # Set when the run passes its deadline: likewise, no new change starts.
+        self.out_of_time = threading.Event()
 
     def run(self, plan: Plan) -> ApplyResult:
         if plan.guards:  # the CLI refuses first; this keeps any other caller from forgetting
@@ -104,7 +108,10 @@ class Applier:
             outcomes += held + self._parallel(ready, work)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
         return ApplyResult(
-            tuple(outcomes), interrupted=self.stop.is_set(), not_attempted=max(0, planned - done)
+            tuple(outcomes),
+            interrupted=self.stop.is_set(),
+            not_attempted=max(0, planned - done),
+            timed_out=self.out_of_time.is_set(),
         )
 
     def _withhold(
@@ -140,12 +147,12 @@ class Applier:
 
     def _parallel(self, changes: list[Change], work: Work) -> list[Outcome]:
         """Run one phase with bounded concurrency; Ctrl-C lets in-flight writes finish."""
-        if not changes or self.stop.is_set():
+        if not changes or self.stop.is_set() or self.out_of_time.is_set():
             return []
         pool = ThreadPoolExecutor(max_workers=self.session.target.concurrency)
         futures = [pool.submit(self._one, c, work) for c in changes]
         try:
-            return [f.result() for f in futures]
+            return [o for f in futures if (o := f.result()) is not None]
         except KeyboardInterrupt:
             self.stop.set()
             for future in futures:
@@ -156,26 +163,23 @@ class Applier:
                 outcome="stopping",
                 detail="waiting for the requests in flight",
             )
-            return [f.result() for f in futures if not f.cancelled()]
+            done = (f.result() for f in futures if not f.cancelled())
+            return [o for o in done if o is not None]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _one(self, change: Change, work: Work) -> Outcome:
+    def _one(self, change: Change, work: Work) -> Outcome | None:
+        """One change, or None when the run ran out of time before it started."""
+        if self.out_of_time.is_set():
+            return None
         try:
             target_id = work(self.session, change)
+        except RunTimedOut as exc:
+            # Started, so it may be half done: a failure; the changes after it never start.
+            self.out_of_time.set()
+            return self._failed(change, exc)
         except (ScimrecError, Failed) as exc:
-            message = scrub(" ".join(str(exc).split()))
-            self.log.error(
-                "failed",
-                step="action",
-                kind=change.kind.value,
-                key=change.key,
-                action=change.action.value,
-                outcome="failed",
-                error=message,
-            )
-            self.progress.applied(ok=False)
-            return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
+            return self._failed(change, exc)
         self.log.info(
             "applied",
             step="action",
@@ -187,3 +191,17 @@ class Applier:
         )
         self.progress.applied(ok=True)
         return Outcome(change.kind, change.key, change.action, True, "", target_id)
+
+    def _failed(self, change: Change, exc: Exception) -> Outcome:
+        message = " ".join(str(exc).split())
+        self.log.error(
+            "failed",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            action=change.action.value,
+            outcome="failed",
+            error=message,
+        )
+        self.progress.applied(ok=False)
+        return Outcome(change.kind, change.key, change.action, False, message, change.target_id)

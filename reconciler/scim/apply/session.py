@@ -270,6 +270,7 @@ class Session:
             str(value),
             self.target.page_size,
             use_filter=self.target.quirks.get("filter") != "never",
+            max_objects=self.target.max_objects,
         )
 
 

@@ -1,0 +1,116 @@
+"""The one way out: every byte the command line writes crosses `scrub` here first.
+
+`main` swaps stdout and stderr for `Redacted` streams for the whole run, so the plan and
+every report, logs, progress, prompts, GitHub annotations, click's own messages and any
+error text are scrubbed whoever writes them; files (plan files, imported YAML, the starter
+tree, the GitHub step summary) are written only through `write_file` and `append_file`.
+tests/cli/test_secrets.py runs every command against a target that echoes every secret,
+and tests/test_architecture.py checks that nothing else in the package writes a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from reconciler.scim.redact import scrub
+
+
+class Redacted(io.TextIOBase):
+    """A text stream that scrubs what it is given before passing it on.
+
+    Text is held until a line ends or the writer flushes, so a secret written in two
+    pieces (as click writes a message and then its newline) is still seen whole.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes for binary streams with b""
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.pending += text
+        cut = self.pending.rfind("\n") + 1
+        if cut:
+            done, self.pending = self.pending[:cut], self.pending[cut:]
+            self.inner.write(scrub(done))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            done, self.pending = self.pending, ""
+            self.inner.write(scrub(done))
+        self.inner.flush()
+
+    @property
+    def buffer(self) -> _RedactedBytes:
+        """Where bytes go (click writes some, e.g. shell completion): through this stream."""
+        return _RedactedBytes(self)
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+
+class _RedactedBytes(io.RawIOBase):
+    """The binary side of a `Redacted` stream: bytes are decoded and written through it."""
+
+    def __init__(self, text: Redacted) -> None:
+        super().__init__()
+        self.text = text
+
+    def write(self, data: Any) -> int:
+        raw = bytes(data)
+        self.text.write(raw.decode(self.text.encoding, errors="replace"))
+        return len(raw)
+
+    def flush(self) -> None:
+        self.text.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def redacted_streams() -> Iterator[None]:
+    """stdout and stderr scrubbed for the duration; restored (and flushed) afterwards."""
+    saved = sys.stdout, sys.stderr
+    out, err = Redacted(saved[0]), Redacted(saved[1])
+    sys.stdout, sys.stderr = out, err
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        for stream in (out, err):
+            with contextlib.suppress(ValueError, OSError):  # a closed pipe: nothing to save
+                stream.flush()
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write (or replace) a file the user asked for, scrubbed."""
+    path.write_text(scrub(text), encoding="utf-8")
+
+
+def append_file(path: Path, text: str) -> None:
+    """Append to a file others write too (the GitHub step summary), scrubbed."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(scrub(text))

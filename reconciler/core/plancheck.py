@@ -1,0 +1,150 @@
+"""What `apply --plan` checks before it runs a saved plan, against the spec and the target.
+
+A plan file travels between CI jobs as an artifact; whoever can edit it must gain nothing a
+reviewer did not approve. So the target's settings (URL, credentials, TLS, guards,
+`protected`) come from the spec, and the plan must agree with them; the spec must be the
+one the plan was made from; the objects it touches must be as they were; protection and
+the guards are applied again, through the functions planning uses, to exactly the changes
+that will run; and every change must be one the spec and the target still call for (a plan
+made now would contain it, identically), so an edited change is refused even without a key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from reconciler.core.changes import Action, Change
+from reconciler.core.config import Target
+from reconciler.core.mapping import VOLATILE, AttrMapping
+from reconciler.core.match import Index, match_one
+from reconciler.core.model import Declared, Json, Kind, Observed
+from reconciler.core.plan import Plan
+from reconciler.core.planfile import SavedPlan, by_id, duration, fingerprint, settings_of
+from reconciler.core.prune import spare_protected
+
+# How far in the future a plan's creation time may be, for clocks that disagree a little.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def too_old(saved: SavedPlan, now: datetime, max_age: timedelta) -> str | None:
+    age = now - saved.created_at
+    if age > max_age:
+        return f"the plan is {duration(age)} old, older than the maximum {duration(max_age)}"
+    return None
+
+
+def from_the_future(saved: SavedPlan, now: datetime) -> str | None:
+    if saved.created_at > now + CLOCK_SKEW:
+        return (
+            f"the plan says it was made at {saved.created_at.isoformat()}, in the future "
+            f"(it is now {now.isoformat()})"
+        )
+    return None
+
+
+def setting_differences(saved: SavedPlan, target: Target) -> list[str]:
+    """The target settings the plan recorded that the spec's target does not have."""
+    now = settings_of(target)
+    return sorted(k for k in set(now) | set(saved.settings) if now.get(k) != saved.settings.get(k))
+
+
+def stale_reasons(saved: SavedPlan, observed: Observed, target: Target) -> list[str]:
+    """Objects the plan touches that changed on the target since; empty when none did."""
+    reasons = []
+    resources = by_id(observed)
+    changes = {(c.kind, c.key): c for c in saved.plan.changes}
+    indexes = {
+        Kind.USER: Index(observed.users, target.user_matching),
+        Kind.GROUP: Index(observed.groups, target.group_matching),
+    }
+    for entry in saved.seen:
+        if entry.id is None:  # a planned create: it must still be missing
+            change = changes[(entry.kind, entry.key)]
+            attrs = {a.path: a.after for a in change.attributes}
+            probe = Declared(kind=entry.kind, key=entry.key, attrs=attrs)
+            if match_one(probe, indexes[entry.kind]).resource is not None:
+                reasons.append(f"{entry.kind.value} {entry.key} now exists on the target")
+            continue
+        found = resources.get((entry.kind, entry.id))
+        if found is None:
+            reasons.append(
+                f"{entry.kind.value} {entry.key} (id {entry.id}) no longer exists on the target"
+            )
+        elif fingerprint(found) != entry.fingerprint:
+            reasons.append(
+                f"{entry.kind.value} {entry.key} (id {entry.id}) changed on the target since "
+                "the plan"
+            )
+    return reasons
+
+
+def protection_problems(
+    changes: tuple[Change, ...], target: Target, observed: Observed
+) -> list[str]:
+    """Protection, through the function planning applies it with, on exactly these changes:
+    whatever it would take out of a plan, a saved plan must not hold."""
+    kept, _ = spare_protected(target, changes, observed)
+    untouched = {id(c) for c in kept}
+    return [
+        f"{c.kind.value} {c.key} is protected by the spec, but the plan would {c.action.value} it"
+        for c in changes
+        if id(c) not in untouched
+    ]
+
+
+def unreviewed(saved: Plan, fresh: Plan, target: Target) -> list[str]:
+    """Saved changes that a plan made now, from the spec and the target, does not contain
+    as they are: edited, added, or no longer called for."""
+    now = {(c.kind, c.key): c for c in fresh.changes}
+    volatile = _volatile(target)
+    reasons = []
+    for change in saved.changes:
+        other = now.get((change.kind, change.key))
+        if other is None:
+            reasons.append(
+                f"{change.kind.value} {change.key}: the plan would {change.action.value} it, "
+                "but the spec and the target no longer call for that"
+            )
+        elif _form(change, volatile[change.kind]) != _form(other, volatile[change.kind]):
+            reasons.append(
+                f"{change.kind.value} {change.key}: the plan's {change.action.value} differs "
+                "from what the spec and the target call for now"
+            )
+    return reasons
+
+
+def _volatile(target: Target) -> Mapping[Kind, frozenset[str]]:
+    """Attributes whose value is new on every run (Guid(), Now()): compared by presence.
+
+    Such mappings are allowed only with `apply: on_create`, so only creates carry them.
+    """
+
+    def of(mappings: Iterable[AttrMapping]) -> frozenset[str]:
+        return frozenset(m.target for m in mappings if any(v in (m.text or "") for v in VOLATILE))
+
+    return {Kind.USER: of(target.user_mappings), Kind.GROUP: of(target.group_mappings)}
+
+
+def _form(change: Change, volatile: frozenset[str]) -> Json:
+    """What a change does, in one comparable form (exact JSON, so true is not 1)."""
+    loose = change.action is Action.CREATE
+    attributes = sorted(
+        _exact([a.path, a.before, "*" if loose and a.path in volatile else a.after, a.ref])
+        for a in change.attributes
+    )
+    return [
+        change.kind.value,
+        change.key,
+        change.action.value,
+        change.target_id,
+        change.version,
+        attributes,
+        sorted(_exact([m.key, m.id, m.type]) for m in change.members_add),
+        sorted(_exact([m.key, m.id, m.type]) for m in change.members_remove),
+    ]
+
+
+def _exact(value: Json) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,91 @@
+"""How a target is reached, in a spec: its URL, the CAs it is trusted with, its credentials
+(the names of the environment variables that hold them, never the secrets themselves)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reconciler.core.config import Auth
+from reconciler.core.model import Json
+from reconciler.spec.checks import CheckBase
+from reconciler.spec.source import PathKey
+
+AUTH_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "none": (),
+    "bearer": ("token_env",),
+    "basic": ("username_env", "password_env"),
+    "oauth2_client_credentials": ("token_url", "client_id_env", "client_secret_env"),
+}
+AUTH_OPTIONAL: Mapping[str, tuple[str, ...]] = {
+    "oauth2_client_credentials": ("scope", "token_endpoint_auth_method")
+}
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class AccessRules(CheckBase):
+    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.error(path, f"expected an http(s) URL, got {url!r}")
+        elif parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
+            self.error(
+                path,
+                "https is required except for loopback addresses "
+                "(allow_http: true overrides this, sending tokens in clear text)",
+            )
+
+    def ca_bundle(self, path: PathKey, value: Json) -> str | None:
+        """A PEM file of CA certificates, relative to the spec file that names it."""
+        if value is None or not self.string(path, value, nullable=False):
+            return None
+        where = Path(self.loc(path).file).parent / str(value)
+        if not where.is_file():
+            self.error(path, f"CA bundle {value!r} not found (looked for {where.as_posix()})")
+            return None
+        return where.as_posix()
+
+    def auth(self, path: PathKey, body: Json, allow_http: bool) -> Auth:
+        if not isinstance(body, dict):
+            self.error(path, "expected a mapping such as {type: bearer, token_env: NAME}")
+            return Auth()
+        kind = self.choice((*path, "type"), body.get("type"), tuple(AUTH_FIELDS))
+        if kind is None:
+            return Auth()
+        required = AUTH_FIELDS[kind]
+        allowed = ("type", *required, *AUTH_OPTIONAL.get(kind, ()))
+        for key, value in body.items():
+            if key not in allowed:
+                if key in ("token", "password", "client_secret", "username", "client_id"):
+                    self.error(
+                        (*path, key),
+                        "secrets are never written in specs (secrets come from environment "
+                        f"variables: use {key}_env)",
+                    )
+                else:
+                    self.unknown(path, key, allowed, f"{kind} auth setting")
+            elif key != "type":
+                self.string((*path, key), value, nullable=False)
+        for key in required:
+            if key not in body:
+                self.error(path, f"{kind} auth needs '{key}'")
+        token_url = body.get("token_url")
+        if kind == "oauth2_client_credentials" and isinstance(token_url, str) and token_url:
+            # The client secret goes there: the same rules as the target's own URL.
+            self._check_url((*path, "token_url"), token_url, allow_http)
+        method = body.get("token_endpoint_auth_method")
+        if method is not None and "token_endpoint_auth_method" in allowed:
+            self.choice((*path, "token_endpoint_auth_method"), method, TOKEN_ENDPOINT_AUTH_METHODS)
+        fields = {k: v for k, v in body.items() if k in allowed and k != "type"}
+        return Auth(type=kind, **{k: str(v) for k, v in fields.items()})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

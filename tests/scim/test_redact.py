@@ -1,0 +1,155 @@
+"""Redaction (DESIGN §6): what is registered, in which forms, and the way in: every response
+a target sends is scrubbed as it arrives, in bodies, keys, headers and error texts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+import pytest
+
+from reconciler.core.config import Auth, Target
+from reconciler.errors import ScimHTTPError
+from reconciler.scim.auth import credentials
+from reconciler.scim.client import RetryPolicy, ScimClient
+from reconciler.scim.redact import (
+    forget_secrets,
+    redact_processor,
+    register_secret,
+    scrub,
+    scrub_json,
+)
+from tests.fakescim import BASE_URL, FakeScim
+
+# Long, changed by every encoding, and 230 bytes: its base64 ends in padding.
+SECRET = 's3cr~t_v@lue/with+odd"chars-' + "z" * 201
+ONE_TRY = RetryPolicy(attempts=1, timeout=5.0, wait_initial=0.001, wait_max=0.002)
+
+
+@pytest.fixture(autouse=True)
+def registered() -> Iterator[None]:
+    register_secret(SECRET)
+    yield
+    forget_secrets()
+
+
+def windows(text: str, secret: str = SECRET, size: int = 16) -> list[str]:
+    """The parts of `secret` found in `text` (a leak cut short is still a leak)."""
+    return [
+        secret[i : i + size] for i in range(len(secret) - size + 1) if secret[i : i + size] in text
+    ]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        base64.b64encode(SECRET.encode()).decode(),
+        base64.urlsafe_b64encode(SECRET.encode()).decode().rstrip("="),
+        quote(SECRET, safe=""),
+        json.dumps(SECRET)[1:-1],
+    ],
+    ids=["raw", "base64", "base64url", "percent", "json"],
+)
+def test_every_obvious_form_of_a_secret_is_masked(form: str) -> None:
+    assert scrub(f"before {form} after") == "before *** after"
+
+
+def test_short_values_are_not_registered() -> None:
+    register_secret("abc")
+    assert scrub("abc abcd") == "abc abcd"
+
+
+def test_user_names_are_not_secrets_and_passwords_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("U", "user")
+    monkeypatch.setenv("P", "pa55-w0rd-1234")
+    target = Target("t", BASE_URL, Auth("basic", username_env="U", password_env="P"))
+    headers, _ = credentials(target)
+    logged = redact_processor(
+        None, "info", {"event": "x", "kind": "user", "note": "pa55-w0rd-1234"}
+    )
+    assert logged == {"event": "x", "kind": "user", "note": "***"}
+    header = headers["Authorization"].split(" ", 1)[1]
+    assert scrub(header) == "***"  # base64 of user:password
+
+
+def test_logs_mask_sensitive_keys_at_any_depth() -> None:
+    event = {"event": "write", "body": {"password": "hunter22", "nested": [{"token": "t"}]}}
+    assert redact_processor(None, "info", event) == {
+        "event": "write",
+        "body": {"password": "***", "nested": [{"token": "***"}]},
+    }
+
+
+def test_scrub_json_masks_keys_and_values_at_any_depth() -> None:
+    body = {"a": [{"b": f"x{SECRET}"}, SECRET], SECRET: 1, "n": 2, "t": True}
+    assert scrub_json(body) == {"a": [{"b": "x***"}, "***"], "***": 1, "n": 2, "t": True}
+
+
+def test_scrub_json_skips_a_clean_body_and_walks_an_escaped_one() -> None:
+    clean = {"userName": "a@example.com"}
+    raw = json.dumps(clean).encode()
+    assert scrub_json(clean, raw) is clean  # nothing to find: not even walked
+    escaped = json.dumps({"nickName": SECRET}, ensure_ascii=True).replace("s", "\\u0073")
+    assert SECRET.encode() not in escaped.encode()
+    parsed = json.loads(escaped)
+    assert parsed["nickName"] == SECRET
+    assert scrub_json(parsed, escaped.encode()) == {"nickName": "***"}
+
+
+# -- the way in: ScimClient -----------------------------------------------------------------
+
+
+def echoing(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> ScimClient:
+    def handle(_: httpx2.Request) -> httpx2.Response:
+        if isinstance(body, bytes):
+            return httpx2.Response(status, content=body, headers=headers or {})
+        return httpx2.Response(status, json=body, headers=headers or {})
+
+    return ScimClient(
+        httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL, retry=ONE_TRY
+    )
+
+
+def test_a_target_echo_is_scrubbed_as_it_arrives() -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com", nickName=SECRET, **{SECRET: {"k": f"v {SECRET}"}})
+    client = ScimClient(fake.client(), BASE_URL, retry=ONE_TRY)
+    reply = client.get("/Users")
+    assert isinstance(reply.body, dict)
+    assert windows(json.dumps(reply.body)) == []
+    user = reply.body["Resources"][0]
+    assert (user["nickName"], user["***"]) == ("***", {"k": "v ***"})
+
+
+def test_headers_are_scrubbed_as_they_arrive() -> None:
+    reply = echoing({}, headers={"X-Echo": f"Bearer {SECRET}", "ETag": f'W/"{SECRET}"'}).get("/x")
+    assert (reply.headers["x-echo"], reply.headers["etag"]) == ("Bearer ***", 'W/"***"')
+
+
+def test_a_redirect_names_its_location_scrubbed() -> None:
+    client = echoing(b"", 302, {"Location": f"https://elsewhere.test/?t={SECRET}"})
+    with pytest.raises(ScimHTTPError) as caught:
+        client.get("/Users")
+    assert "redirected to https://elsewhere.test/?t=***;" in str(caught.value)
+
+
+def test_a_long_error_body_is_scrubbed_before_it_is_cut() -> None:
+    # The secret starts before the 120-character cut and ends after it.
+    text = "<html>" + "x" * 67 + SECRET + "</html>"
+    client = echoing(text.encode(), 500, {"Content-Type": "text/html"})
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    assert windows(str(caught.value), size=4) == []
+    assert str(caught.value).endswith("x" * 67 + "***</html>")
+
+
+def test_a_json_error_detail_is_scrubbed() -> None:
+    client = echoing({"detail": f"saw {SECRET}", "scimType": "invalidValue"}, 400)
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    assert str(caught.value) == "POST /Users answered 400 (invalidValue): saw ***"
