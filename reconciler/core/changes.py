@@ -48,6 +48,12 @@ class Change:
     members_add: tuple[Member, ...] = ()
     members_remove: tuple[Member, ...] = ()
     location: Location | None = None
+    # Why the object is on this target, where a target assigns by group
+    # ("assigned through Engineering"); None elsewhere.
+    scope: str | None = None
+    # The name (userName or displayName) the target object has now, when this change gives
+    # it another one: the plan says "rename A → B".
+    renamed_from: str | None = None
 
     def __post_init__(self) -> None:
         # The one place a change's action is settled: an update that takes a user's
@@ -77,6 +83,10 @@ class Change:
                 "add": [m.to_json() for m in self.members_add],
                 "remove": [m.to_json() for m in self.members_remove],
             }
+        if self.scope is not None:
+            out["scope"] = self.scope
+        if self.renamed_from is not None:
+            out["rename"] = {"from": self.renamed_from, "to": self.key}
         if self.location is not None:
             out["source"] = {
                 "file": self.location.file,

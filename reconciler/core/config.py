@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from reconciler.core.mapping import AttrMapping
 from reconciler.core.model import Declared, Location
@@ -29,6 +30,27 @@ class Auth:
     # How the OAuth client authenticates to token_url (RFC 7591 §2 names):
     # client_secret_basic (HTTP Basic, the default) or client_secret_post (in the form).
     token_endpoint_auth_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """An app role granted through group membership (`roles: {admin: [Platform Admins]}`).
+
+    A target's roles are listed in precedence order: a user in several holds them all, and
+    the first is their primary (what SingleAppRoleAssignment returns).
+    """
+
+    name: str
+    groups: tuple[str, ...]
+    required_members: tuple[str, ...] = ()
+    min_members: int | None = None
+
+
+# Where the time scimrec disabled an account is recorded on the target, by default: an
+# attribute of scimrec's own schema extension, written with the disable.
+LIFECYCLE_URN = "urn:scimrec:params:scim:schemas:extension:lifecycle:2.0:User"
+DISABLED_AT = f"{LIFECYCLE_URN}:disabledAt"
+LAST_MODIFIED = "meta.lastModified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +99,17 @@ class Target:
     nested_groups: str = "flatten"
     # Custom schema extensions this target takes: alias (as used in specs) → schema URN.
     extensions: Mapping[str, str] = field(default_factory=dict)
+    # Assignment (Entra's "sync only assigned users and groups"): the declared groups
+    # assigned to this target, None when every declared user is assigned. Their members
+    # are in scope and the groups themselves are pushed.
+    assign_groups: tuple[str, ...] | None = None
+    # App roles from group membership, in precedence order.
+    roles: tuple[Role, ...] = ()
+    # `deprovision: {action: disable, delete_after: 30d}`: accounts scimrec disabled are
+    # deleted once this long has passed since the time recorded at `disabled_at` (a
+    # `URN:attribute` path scimrec writes with the disable, or meta.lastModified).
+    delete_after: timedelta | None = None
+    disabled_at: str = DISABLED_AT
     location: Location | None = None
 
 

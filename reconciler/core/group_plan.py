@@ -35,7 +35,7 @@ def plan_groups(
     out = GroupPlan()
     members = membership(user_matches, view, observed, target)
     native = target.nested_groups == "native"
-    nested = flatten({g.key: g for g in view.groups})
+    nested = flatten({g.key: g for g in view.all_groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
     for group in groups:
         match = group_matches[group.key]
@@ -65,6 +65,9 @@ def membership(
 ) -> Membership:
     declared = {u.key: u for u in view.all_users}
     outside = {u.key for u, _ in view.out_of_scope}
+    # A user no assigned group holds is in none of the groups this target receives, by
+    # their declared members: those groups lose them (not shielded, as scoped-out users are).
+    shield = outside - view.unassigned
     user_ids = {
         key: m.resource.id
         for key, m in user_matches.items()
@@ -75,7 +78,7 @@ def membership(
     shielded = frozenset(
         cid
         for key, m in user_matches.items()
-        if (m.error and declared[key].present) or key in outside
+        if (m.error and declared[key].present) or key in shield
         for a in m.attempts
         for cid in a.candidates
     )

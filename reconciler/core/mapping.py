@@ -8,7 +8,7 @@ declared. Mappings are pure; the clock and the GUID source are injected.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,14 @@ from reconciler.expressions.evaluation import SKIP, evaluate
 from reconciler.expressions.parser import parse
 from reconciler.expressions.syntax import Expr, ExpressionError, references
 
+# A user's roles, as Entra maps them: `roles` takes a list (AppRoleAssignmentsComplex)
+# and `roles[primary eq "True"].value` one role, the primary (SingleAppRoleAssignment).
+PRIMARY_ROLE = 'roles[primary eq "True"].value'
+ROLE_TARGETS = frozenset({"roles", PRIMARY_ROLE})
 USER_TARGETS = frozenset(
     {*A.USER_SIMPLE, *(f"name.{p}" for p in A.NAME_PARTS)}
     | {f"enterprise.{k}" for k, kind in A.ENTERPRISE.items() if kind != A.REFERENCE}
+    | ROLE_TARGETS
 )
 GROUP_TARGETS = frozenset(A.GROUP_SIMPLE)
 KEYS = ("source", "constant", "expression", "apply", "default")
@@ -122,8 +127,9 @@ def used_attributes(mapping: AttrMapping) -> set[str]:
     return {mapping.source} if mapping.source else set()
 
 
-def source_view(obj: Declared) -> dict[str, Any]:
-    """What expressions and scoping filters read: declared attributes and `custom` ones.
+def source_view(obj: Declared, derived: Mapping[str, Json] | None = None) -> dict[str, Any]:
+    """What expressions and scoping filters read: declared attributes, what the target's
+    assignment derives (`groups`, `appRoleAssignments`) and `custom` ones.
 
     `[mail]`-style names find custom attributes directly; `[custom.mail]` works too.
     """
@@ -132,6 +138,7 @@ def source_view(obj: Declared) -> dict[str, Any]:
         view[path] = value
     if "emails" in obj.attrs:
         view["emails.value"] = A.primary_value(obj.attrs["emails"])
+    view.update(derived or {})
     for key, value in obj.custom.items():
         view[f"custom.{key}"] = value
         view.setdefault(key, value)
@@ -143,16 +150,21 @@ def apply_mappings(
     mappings: tuple[AttrMapping, ...],
     now: Clock,
     new_guid: Callable[[], str],
+    derived: Mapping[str, Json] | None = None,
+    *,
+    clear_roles: bool = False,
 ) -> Mapped:
     """The object with each mapped attribute replaced by its mapped value.
 
     A value that is null or empty takes the mapping's default; with no default the
     attribute is not managed on this target. IgnoreFlowIfNullOrEmpty drops it likewise.
+    The exception is `roles` on a target with a role map (`clear_roles`): no role means
+    the user holds none there, so the roles are cleared, never left as they were.
     Raises ExpressionError when an expression fails for this object.
     """
     if not mappings:
         return Mapped(obj, frozenset(), ())
-    view = source_view(obj)
+    view = source_view(obj, derived)
     attrs = dict(obj.attrs)
     create_only: set[str] = set()
     evaluated: list[tuple[str, str, Json]] = []
@@ -166,13 +178,38 @@ def apply_mappings(
         if value is SKIP or value in (None, "", []):
             value = mapping.default
         evaluated.append((mapping.target, mapping.describe(), value))
-        if value is None:
-            attrs.pop(mapping.target, None)
+        path = "roles" if mapping.target in ROLE_TARGETS else mapping.target
+        if value is None and not (clear_roles and path == "roles"):
+            attrs.pop(path, None)
             continue
         try:
-            attrs[mapping.target] = A.coerce(mapping.target, value)
+            if path == "roles":
+                attrs[path] = as_roles(mapping.target, value)
+            else:
+                attrs[path] = A.coerce(path, value)
         except ValueError as exc:
             raise ExpressionError(f"{mapping.target}: {exc}", 0) from None
         if mapping.on_create:
-            create_only.add(mapping.target)
+            create_only.add(path)
     return Mapped(dataclasses.replace(obj, attrs=attrs), frozenset(create_only), tuple(evaluated))
+
+
+def as_roles(target: str, value: Json) -> Json:
+    """A mapped value as the user's `roles` (RFC 7643 §4.1.2): one role for the primary
+    role's path, a role per item (a name or a complex value) for `roles`; None clears."""
+    if value is None:
+        return None
+    if target == PRIMARY_ROLE or isinstance(value, str):
+        if not isinstance(value, str):
+            raise ValueError(f"expected one role name, the mapping gave {value!r}")
+        return [{"value": value, "primary": True}]
+    items = value if isinstance(value, list) else [value]
+    out: list[Json] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append({"value": item})
+        elif isinstance(item, Mapping) and isinstance(item.get("value"), str):
+            out.append(dict(item))
+        else:
+            raise ValueError(f"expected role names or roles with a value, got {item!r}")
+    return out or None

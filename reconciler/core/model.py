@@ -64,6 +64,13 @@ class Declared:
     deprovision: str | None = None
     # This group's own `members_policy` (exact | additive), overriding the target's.
     members_policy: str | None = None
+    # Names this object had before (userName or displayName): matched on when nothing
+    # else matches, so a rename keeps the target object instead of replacing it.
+    previously: tuple[str, ...] = ()
+    # A group's requirements (peribolos's required and minimum admins): a plan that
+    # would leave the group without these members, or with fewer, is refused.
+    required_members: tuple[str, ...] = ()
+    min_members: int | None = None
 
     @property
     def present(self) -> bool:

@@ -11,15 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.action import (
-    make_change,
     user_change,
 )
 from reconciler.core.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
 from reconciler.core.config import Spec, Target
-from reconciler.core.diff import AttrChange
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.match import Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed
+from reconciler.core.outside import plan_outside
 from reconciler.core.prune import prune_changes, spare_protected, unreadable_strays
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
@@ -56,6 +55,8 @@ class Plan:
     matches: Mapping[tuple[Kind, str], Match] = field(default_factory=dict, compare=False)
     # Users a scoping filter leaves out: (key, reason, what happens to them).
     out_of_scope: tuple[tuple[str, str, str], ...] = ()
+    # Groups a target that assigns by group does not take: (key, reason, what happens).
+    out_of_scope_groups: tuple[tuple[str, str, str], ...] = ()
     view: TargetView | None = field(default=None, compare=False)
 
     @property
@@ -82,8 +83,12 @@ class Plan:
             "notes": list(self.notes),
             "complete_read": self.complete_read,
             "out_of_scope": [
-                {"kind": "user", "key": key, "reason": reason, "outcome": outcome}
-                for key, reason, outcome in self.out_of_scope
+                {"kind": kind, "key": key, "reason": reason, "outcome": outcome}
+                for kind, entries in (
+                    ("user", self.out_of_scope),
+                    ("group", self.out_of_scope_groups),
+                )
+                for key, reason, outcome in entries
             ],
         }
 
@@ -108,14 +113,18 @@ def make_plan(
     groups = [g for g in view.groups if _selected(options, g)]
     user_matches = match_all(view.all_users, Index(observed.users, target.user_matching))
     user_matches = {k: unreadable(Kind.USER, m) for k, m in user_matches.items()}
-    group_matches = match_all(groups, Index(observed.groups, target.group_matching))
+    groups_out = [(g, r) for g, r in view.groups_out if _selected(options, g)]
+    group_matches = match_all(
+        [*groups, *(g for g, _ in groups_out)], Index(observed.groups, target.group_matching)
+    )
     group_matches = {k: unreadable(Kind.GROUP, m) for k, m in group_matches.items()}
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
     outside = [(u, r) for u, r in view.out_of_scope if _selected(options, u)]
-    more, out_of_scope = _plan_out_of_scope(outside, user_matches, target)
-    changes += more
+    left = plan_outside(outside, user_matches, target)
+    left_groups = plan_outside(groups_out, group_matches, target)
+    changes += left.changes + left_groups.changes
     planned = plan_groups(groups, group_matches, user_matches, view, observed, target)
     changes += planned.changes
     errors += planned.errors
@@ -136,6 +145,8 @@ def make_plan(
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
     matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
+    out_of_scope = [(key, reason, outcome) for _, key, reason, outcome in left.entries]
+    groups_left = [(key, reason, outcome) for _, key, reason, outcome in left_groups.entries]
     return Plan(
         target=target.name,
         url=target.url,
@@ -146,30 +157,9 @@ def make_plan(
         matches=matches,
         complete_read=observed.complete,
         out_of_scope=tuple(out_of_scope),
+        out_of_scope_groups=tuple(groups_left),
         view=view,
     )
-
-
-def _plan_out_of_scope(
-    outside: list[tuple[Declared, str]], user_matches: Mapping[str, Match], target: Target
-) -> tuple[list[Change], list[tuple[str, str, str]]]:
-    """Users a scoping filter leaves out: deprovisioned only if the target's policy says so
-    (Entra's "skip out of scope deletions" equivalent), and the plan says why either way."""
-    changes: list[Change] = []
-    entries: list[tuple[str, str, str]] = []
-    for user, reason in outside:
-        match = user_matches[user.key]
-        found = match.resource
-        if found is None or match.error or target.out_of_scope == "skip":
-            entries.append((user.key, reason, "left alone" if found else "not provisioned"))
-            continue
-        if target.deprovision == "delete":
-            changes.append(make_change(user, match, Action.DELETE, reason))
-        elif found.body.get("active") is not False:
-            disable = (AttrChange("active", found.body.get("active"), False),)
-            changes.append(make_change(user, match, Action.DISABLE, reason, disable))
-        entries.append((user.key, reason, target.deprovision))
-    return changes, entries
 
 
 def _plan_users(
@@ -200,6 +190,9 @@ def _plan_users(
         ) is None:
             noop += 1
         else:
+            if target.assign_groups is not None:
+                why = view.scope_reasons.get(user.key, "").removeprefix("in scope: ")
+                change = dataclasses.replace(change, scope=why)
             changes.append(change)
     return changes, errors, noop
 

@@ -18,7 +18,18 @@ from reconciler.core.plan import FORMAT_VERSION, Plan
 
 T = TypeVar("T")
 _CHANGE_KEYS = frozenset(
-    {"kind", "key", "action", "reason", "target_id", "matched_on", "version", "attributes"}
+    {
+        "kind",
+        "key",
+        "action",
+        "reason",
+        "target_id",
+        "matched_on",
+        "version",
+        "attributes",
+        "scope",
+        "rename",
+    }
 )
 _PLAN_KEYS = frozenset(
     {
@@ -62,8 +73,14 @@ def plan_from_json(data: Json, where: str = "plan") -> Plan:
         notes=items(plan["notes"], f"{where}.notes", text),
         guards=items(plan["guards"], f"{where}.guards", text),
         complete_read=flag(plan["complete_read"], f"{where}.complete_read"),
-        out_of_scope=items(plan.get("out_of_scope", []), f"{where}.out_of_scope", outside),
+        out_of_scope=_outside(plan, where, "user"),
+        out_of_scope_groups=_outside(plan, where, "group"),
     )
+
+
+def _outside(plan: Mapping[str, Json], where: str, kind: str) -> tuple[tuple[str, str, str], ...]:
+    entries = items(plan.get("out_of_scope", []), f"{where}.out_of_scope", outside)
+    return tuple((key, reason, outcome) for of, key, reason, outcome in entries if of == kind)
 
 
 def change(data: Json, where: str) -> Change:
@@ -86,15 +103,29 @@ def change(data: Json, where: str) -> Change:
         members_add=items(members.get("add", []), f"{where}.members.add", member),
         members_remove=items(members.get("remove", []), f"{where}.members.remove", member),
         location=source(item["source"], f"{where}.source") if "source" in item else None,
+        scope=optional(item.get("scope"), f"{where}.scope"),
+        renamed_from=rename(item["rename"], item["key"], f"{where}.rename")
+        if "rename" in item
+        else None,
     )
 
 
-def outside(data: Json, where: str) -> tuple[str, str, str]:
-    """A user a scoping filter leaves out: (key, reason, what happens to it)."""
+def rename(data: Json, key: Json, where: str) -> str:
+    """A rename's former name; its new name is the change's key."""
+    item = mapping(data, where, required={"from", "to"}, allowed={"from", "to"})
+    if item["to"] != key:
+        raise Malformed(
+            f"{where}.to: expected the change's key {short(key)}, got {short(item['to'])}"
+        )
+    return text(item["from"], f"{where}.from")
+
+
+def outside(data: Json, where: str) -> tuple[str, str, str, str]:
+    """An object out of scope: (kind, key, reason, what happens to it)."""
     item = mapping(data, where, required={"kind", "key", "reason", "outcome"})
     mapping(item, where, allowed={"kind", "key", "reason", "outcome"})
-    choice(item["kind"], f"{where}.kind", ("user",))
     return (
+        choice(item["kind"], f"{where}.kind", KINDS),
         text(item["key"], f"{where}.key"),
         text(item["reason"], f"{where}.reason"),
         text(item["outcome"], f"{where}.outcome"),

@@ -21,6 +21,13 @@ are read case-insensitively with `_` and space interchangeable, and kept in the 
 below; a multi-valued attribute (Microsoft: "Filtering is not supported for multi-valued
 attributes") only answers IS NULL / IS NOT NULL, every other clause on it is false; a Boolean
 attribute reads as "True"/"False" (.NET) for the string operators.
+
+`groups` is scimrec's own: the names of the declared groups a user is in (nested groups
+included), so a filter can test membership. EQUALS holds when one of them is the value,
+NOT EQUALS when none is; INCLUDES / EXCLUDES and REGEX MATCH / NOT REGEX MATCH likewise
+test "one of them" / "none of them"; IS NULL holds for a user in no group. Names compare as
+group names do everywhere in scimrec (case-insensitively), and, unlike Entra's rule for
+empty values, "not a member" holds for a user in no group at all.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.core.match import normalise
 from reconciler.expressions.dotnet_text import dotnet_regex
 from reconciler.expressions.evaluation import attribute_value
 
@@ -53,6 +61,11 @@ UNARY = frozenset({"IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL"})
 INTEGER = frozenset({"GREATER_THAN", "GREATER_THAN_OR_EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS"})
 REGEX = frozenset({"REGEX MATCH", "NOT REGEX MATCH"})
 CLAUSE_KEYS = ("attribute", "operator", "value")
+# The source attribute listing the declared groups a user is in (core/assignment.py).
+MEMBERSHIP = "groups"
+MEMBERSHIP_OPERATORS = frozenset(
+    {"IS NULL", "IS NOT NULL", "EQUALS", "NOT EQUALS", *REGEX, "INCLUDES", "EXCLUDES"}
+)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
@@ -131,6 +144,11 @@ def check_clause(raw: Any) -> list[str]:
     value = raw.get("value")
     if operator is None:
         return problems
+    if attribute == MEMBERSHIP and operator not in MEMBERSHIP_OPERATORS:
+        problems.append(
+            f"{MEMBERSHIP} lists group names: use one of {', '.join(sorted(MEMBERSHIP_OPERATORS))}"
+        )
+        return problems
     if operator in UNARY:
         if value not in (None, ""):
             problems.append(f"{operator} takes no value, got {value!r}")
@@ -196,6 +214,8 @@ def in_scope(scope: Filter, source: Mapping[str, Any]) -> tuple[bool, str]:
 
 def _fails(clause: Clause, source: Mapping[str, Any]) -> str | bool:
     """False if the clause holds; else True, or the reason it cannot hold."""
+    if clause.attribute == MEMBERSHIP:
+        return _membership_fails(clause, source.get(MEMBERSHIP) or [])
     value = attribute_value(source, clause.attribute)
     if isinstance(value, list | tuple) and len(value) == 1:
         value = value[0]
@@ -242,3 +262,25 @@ def _compare_integers(clause: Clause, value: Any) -> str | bool:
         "LESS_THAN_OR_EQUALS": have <= limit,
     }[clause.operator]
     return not holds
+
+
+def _membership_fails(clause: Clause, groups: list[str]) -> str | bool:
+    """A clause on `groups`: "one of the user's groups" for the positive operators, "none of
+    them" for the negative ones."""
+    if clause.operator in ("IS NULL", "IS NOT NULL"):
+        return bool(groups) == (clause.operator == "IS NULL")
+    wanted = clause.value or ""
+    folded = normalise("displayName", wanted)
+    test = {
+        "EQUALS": lambda g: normalise("displayName", g) == folded,
+        "INCLUDES": lambda g: folded in normalise("displayName", g),
+        "REGEX MATCH": lambda g: dotnet_regex(wanted).search(g) is not None,
+    }
+    positive = clause.operator.removeprefix("NOT ").replace("EXCLUDES", "INCLUDES")
+    found = any(test[positive](g) for g in groups)
+    holds = found if positive == clause.operator else not found
+    if holds:
+        return False
+    if found:
+        return "the user is in a group it names"
+    return "the user is in no group it names" if groups else "the user is in no group"

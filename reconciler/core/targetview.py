@@ -10,9 +10,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from reconciler.core.assignment import ROLE_ASSIGNMENTS, Assignment, assignment, role_value
 from reconciler.core.config import Spec, Target
 from reconciler.core.mapping import Mapped, apply_mappings, source_view
-from reconciler.core.model import Declared, Kind, Location
+from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.core.scope import in_scope
 from reconciler.expressions.dotnet_dates import Clock
 from reconciler.expressions.syntax import ExpressionError
@@ -22,15 +23,25 @@ from reconciler.expressions.syntax import ExpressionError
 class TargetView:
     users: tuple[Declared, ...]  # in scope, mapped
     out_of_scope: tuple[tuple[Declared, str], ...]  # mapped, with the reason
-    groups: tuple[Declared, ...]  # mapped
+    groups: tuple[Declared, ...]  # mapped; with assignment, the groups the target receives
     mapped: dict[tuple[Kind, str], Mapped] = field(default_factory=dict)
     # (kind, key, message, location) for objects whose mapping failed: left out of the plan.
     errors: tuple[tuple[Kind, str, str, Location | None], ...] = ()
     scope_reasons: dict[str, str] = field(default_factory=dict)
+    # Groups a target that assigns by group does not receive, with the reason.
+    groups_out: tuple[tuple[Declared, str], ...] = ()
+    # Users out of scope because no assigned group holds them (not by a scoping filter):
+    # the groups the target receives are theirs to leave, as their members declare.
+    unassigned: frozenset[str] = frozenset()
+    assignment: Assignment | None = None
 
     @property
     def all_users(self) -> tuple[Declared, ...]:
         return self.users + tuple(u for u, _ in self.out_of_scope)
+
+    @property
+    def all_groups(self) -> tuple[Declared, ...]:
+        return self.groups + tuple(g for g, _ in self.groups_out)
 
     def create_only(self, kind: Kind, key: str) -> frozenset[str]:
         mapped = self.mapped.get((kind, key))
@@ -57,13 +68,23 @@ def target_view(
     mapped: dict[tuple[Kind, str], Mapped] = {}
     errors: list[tuple[Kind, str, str, Location | None]] = []
     reasons: dict[str, str] = {}
+    unassigned: set[str] = set()
+    assigned = assignment(target, spec.groups)
     for user in spec.users:
-        keep, reason = True, "in scope: no scoping filter"
-        if target.scope is not None and user.present:
-            keep, reason = in_scope(target.scope, source_view(user))
+        derived = assigned.source(user.key)
+        keep, reason = _scope(user, target, assigned, derived)
+        if user.present and not assigned.verdict(user.key)[0]:
+            unassigned.add(user.key)
         reasons[user.key] = reason
+        if target.roles:
+            # The role map manages `roles` on this target: a mapping may still send them
+            # elsewhere (or nowhere, with `roles: {constant: null}`).
+            roles = role_value(derived[ROLE_ASSIGNMENTS])
+            user = dataclasses.replace(user, attrs={**user.attrs, "roles": roles})  # noqa: PLW2901
         try:
-            result = apply_mappings(user, target.user_mappings, clock, guid)
+            result = apply_mappings(
+                user, target.user_mappings, clock, guid, derived, clear_roles=bool(target.roles)
+            )
         except ExpressionError as exc:
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
             continue
@@ -81,6 +102,7 @@ def target_view(
         _without_manager(u) if u.attrs.get("enterprise.manager") in absent else u for u in users
     ]
     groups: list[Declared] = []
+    groups_out: list[tuple[Declared, str]] = []
     for group in spec.groups:
         try:
             result = apply_mappings(group, target.group_mappings, clock, guid)
@@ -88,8 +110,38 @@ def target_view(
             errors.append((Kind.GROUP, group.key, f"mapping failed: {exc}", group.location))
             continue
         mapped[(Kind.GROUP, group.key)] = result
-        groups.append(result.obj)
-    return TargetView(tuple(users), tuple(out), tuple(groups), mapped, tuple(errors), reasons)
+        # `state: absent` is deprovisioning, which assignment does not hold back.
+        if assigned.includes_group(group.key) or not group.present:
+            groups.append(result.obj)
+        else:
+            groups_out.append((result.obj, "out of scope: not assigned to this target"))
+    return TargetView(
+        tuple(users),
+        tuple(out),
+        tuple(groups),
+        mapped,
+        tuple(errors),
+        reasons,
+        tuple(groups_out),
+        frozenset(unassigned),
+        assigned,
+    )
+
+
+def _scope(
+    user: Declared, target: Target, assigned: Assignment, derived: Mapping[str, Json]
+) -> tuple[bool, str]:
+    """Whether a user is in scope, and why: assigned (when the target assigns by group),
+    then passing the scoping filter. `state: absent` is deprovisioning: always in scope."""
+    if not user.present:
+        return True, "in scope: no scoping filter"
+    keep, reason = assigned.verdict(user.key)
+    if not keep or target.scope is None:
+        return keep, reason
+    keep, why = in_scope(target.scope, source_view(user, derived))
+    if assigned.assigned is None or not keep:
+        return keep, why
+    return True, f"{reason}; scoping filter {why.removeprefix('in scope: ')}"
 
 
 def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:

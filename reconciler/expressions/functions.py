@@ -6,8 +6,8 @@ functions-for-customizing-application-data). Where that page is silent or ambigu
 made is written next to the code as `Choice:`. Entra runs on .NET and its functions are
 "reminiscent of VBA", so unclear corners follow .NET / Visual Basic behaviour on a UTC server
 (rebuilt in `dotnet_dates`, `dotnet_date_parsing` and `dotnet_text`). Each family lives in its
-own module (`text_functions`, `replace_function`, `date_functions`, `logic_functions`); pure:
-the clock, GUIDs and uniqueness checks are injected.
+own module (`text_functions`, `replace_function`, `date_functions`, `logic_functions`,
+`role_functions`); pure: the clock, GUIDs and uniqueness checks are injected.
 """
 
 from __future__ import annotations
@@ -18,24 +18,20 @@ from reconciler.expressions.calls import Function
 from reconciler.expressions.date_functions import DATE_FUNCTIONS
 from reconciler.expressions.logic_functions import LOGIC_FUNCTIONS
 from reconciler.expressions.replace_function import REPLACE
+from reconciler.expressions.role_functions import ROLE_FUNCTIONS
 from reconciler.expressions.text_functions import TEXT_FUNCTIONS
 
 # Sorted as Microsoft's reference lists them: alphabetical, ignoring case.
 FUNCTIONS: Mapping[str, Function] = {
     f.name: f
     for f in sorted(
-        (*TEXT_FUNCTIONS, REPLACE, *DATE_FUNCTIONS, *LOGIC_FUNCTIONS), key=lambda f: f.name.lower()
+        (*TEXT_FUNCTIONS, REPLACE, *DATE_FUNCTIONS, *LOGIC_FUNCTIONS, *ROLE_FUNCTIONS),
+        key=lambda f: f.name.lower(),
     )
 }
 
 # Entra functions scimrec knows of but cannot offer, with the reason and what to do instead.
-_APP_ROLES = (
-    "app role assignments do not exist in scimrec's source: users and groups come from YAML, "
-    "not from an Entra application; declare the value (for example `roles:`) on the user instead"
-)
 UNSUPPORTED: Mapping[str, str] = {
-    "SingleAppRoleAssignment": _APP_ROLES,
-    "AppRoleAssignmentsComplex": _APP_ROLES,
     "RandomString": (
         "RandomString is not supported: a plan must be repeatable, and a random value would "
         "change on every run; declare the value in the spec instead"

@@ -7,7 +7,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.report.render import after_text, for_display, member_text, value_text
+from reconciler.report.render import (
+    after_text,
+    for_display,
+    headline,
+    member_text,
+    value_text,
+)
 from reconciler.scim.redact import scrub
 
 # GitHub rejects comment bodies over 65,536 characters; the margin leaves room for a
@@ -133,7 +139,8 @@ def change_lines(change: Mapping[str, Any], label: str | None = None) -> list[st
     action = change["action"]
     sym = SYMBOL[action]
     where = f" (id {change['target_id']})" if change.get("target_id") else ""
-    lines = [f"{sym} {label or action} {change['kind']} {change['key']}{where}"]
+    head = f"{label} {change['kind']} {change['key']}" if label else headline(change)
+    lines = [f"{sym} {head}{where}"]
     attrs: Sequence[Mapping[str, Any]] = change.get("attributes", [])
     width = max((len(a["path"]) for a in attrs), default=0)
     for attr in attrs:

@@ -98,10 +98,25 @@ def member_text(member: Mapping[str, Any], *, removed: bool = False) -> str:
     return f"member {kind}{member['key'] or '(unknown user)'} (id {member['id']})"
 
 
+def headline(change: Mapping[str, Any]) -> str:
+    """`update user KEY`, or `rename user OLD → NEW` when the change renames it; with why the
+    object is on the target, where that is assignment."""
+    rename = change.get("rename")
+    if rename and change["action"] == "update":
+        text = f"rename {change['kind']} {visible(rename['from'])} → {change['key']}"
+    else:
+        text = f"{change['action']} {change['kind']} {change['key']}"
+        if rename:
+            text += f" (renamed from {visible(rename['from'])})"
+    if change.get("scope"):
+        text += f" [{change['scope']}]"
+    return text
+
+
 def change_lines(change: Mapping[str, Any]) -> list[str]:
     action = change["action"]
     where = f"  (id {change['target_id']})" if change.get("target_id") else ""
-    lines = [f"  {SYMBOL[action]} {action} {change['kind']} {change['key']}{where}"]
+    lines = [f"  {SYMBOL[action]} {headline(change)}{where}"]
     attrs = change.get("attributes", [])
     width = max((len(a["path"]) for a in attrs), default=0)
     for attr in attrs:
@@ -155,9 +170,10 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
         out.append(f"Guard: {guard}")
     outside = plan.get("out_of_scope", [])
     for entry in outside[:10]:
-        out.append(f"Out of scope: user {entry['key']} ({entry['outcome']}): {entry['reason']}")
+        kind = entry.get("kind", "user")
+        out.append(f"Out of scope: {kind} {entry['key']} ({entry['outcome']}): {entry['reason']}")
     if len(outside) > 10:
-        out.append(f"Out of scope: and {len(outside) - 10} more user(s)")
+        out.append(f"Out of scope: and {len(outside) - 10} more")
     summary = plan["summary"]
     if not plan["changes"] and not plan.get("errors"):
         checked = summary["noop"]

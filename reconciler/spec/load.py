@@ -197,6 +197,7 @@ class _Checker(TargetRules, ObjectRules):
                         f"unknown user attribute '{alias}'{hint}: not SCIM, and no target "
                         "declares it under extensions",
                     )
+        self.check_assignments()
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)

@@ -9,6 +9,20 @@ from reconciler.spec.safety import POLICIES
 from reconciler.spec.source import PathKey
 from reconciler.spec.targets import ALIAS
 
+# What a group may declare besides its attributes and members: its former names, and the
+# members it must keep (spec/assignment.py checks what they name).
+GROUP_EXTRAS = ("previously", "required_members", "min_members")
+USER_KEYS = (
+    *A.USER_SIMPLE,
+    "name",
+    "enterprise",
+    *A.USER_MULTI,
+    "custom",
+    "deprovision",
+    "previously",
+    "state",
+)
+
 
 class ObjectRules(CheckBase):
     def user(self, path: PathKey, body: Json) -> None:
@@ -20,6 +34,7 @@ class ObjectRules(CheckBase):
         custom: dict[str, Json] = {}
         aliases: list[str] = []
         deprovision: str | None = None
+        previously: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
         for key, value in body.items():
             kpath = (*path, key)
@@ -51,6 +66,9 @@ class ObjectRules(CheckBase):
                 custom = self.custom(kpath, value)
             elif key == "deprovision":
                 deprovision = self.choice(kpath, value, ("disable", "delete"))
+            elif key == "previously":
+                previously = self.members(kpath, value) or ()
+                locs[key] = self.loc(kpath)
             elif isinstance(value, dict) and ALIAS.match(key):
                 # A custom extension's attributes; that a target declares the alias is
                 # checked once every file is read.
@@ -62,16 +80,7 @@ class ObjectRules(CheckBase):
                     locs[f"{key}.{name}"] = self.loc((*kpath, name))
                 locs[key] = self.loc(kpath)
             else:
-                allowed = (
-                    *A.USER_SIMPLE,
-                    "name",
-                    "enterprise",
-                    *A.USER_MULTI,
-                    "custom",
-                    "deprovision",
-                    "state",
-                )
-                self.unknown(path, key, allowed, "user attribute")
+                self.unknown(path, key, USER_KEYS, "user attribute")
         user_name = body.get("userName")
         ok = isinstance(user_name, str) and bool(user_name.strip())
         if "userName" not in body:
@@ -92,6 +101,7 @@ class ObjectRules(CheckBase):
                     custom=custom,
                     extension_aliases=tuple(aliases),
                     deprovision=deprovision,
+                    previously=previously,
                 )
             )
 
@@ -105,12 +115,24 @@ class ObjectRules(CheckBase):
         subgroups: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
         policy = None
+        required: tuple[str, ...] = ()
+        least: int | None = None
+        previously: tuple[str, ...] = ()
         for key, value in body.items():
             kpath = (*path, key)
             if key == "state":
                 continue
             if key == "members_policy":
                 policy = self.choice(kpath, value, POLICIES)
+                continue
+            if key in GROUP_EXTRAS:
+                locs[key] = self.loc(kpath)
+                if key == "min_members":
+                    least = self.integer(kpath, value, 0, 10_000_000) if value is not None else None
+                elif key == "required_members":
+                    required = self.members(kpath, value) or ()
+                else:
+                    previously = self.members(kpath, value) or ()
                 continue
             if key == "groups":
                 subgroups = self.members(kpath, value) or ()
@@ -125,7 +147,14 @@ class ObjectRules(CheckBase):
             elif key in ("id", "meta", "schemas"):
                 self.error(kpath, A.READ_ONLY[key])
             else:
-                allowed = (*A.GROUP_SIMPLE, "members", "groups", "members_policy", "state")
+                allowed = (
+                    *A.GROUP_SIMPLE,
+                    "members",
+                    "groups",
+                    "members_policy",
+                    *GROUP_EXTRAS,
+                    "state",
+                )
                 self.unknown(path, key, allowed, "group attribute")
         name = body.get("displayName")
         if "displayName" not in body:
@@ -145,6 +174,9 @@ class ObjectRules(CheckBase):
                     attr_locations=locs,
                     subgroups=subgroups,
                     members_policy=policy,
+                    previously=previously,
+                    required_members=required,
+                    min_members=least,
                 )
             )
 

@@ -13,6 +13,8 @@ from reconciler.core.model import Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
 from reconciler.expressions.syntax import caret, line_col
 from reconciler.spec.access import AccessRules
+from reconciler.spec.assignment import AssignmentRules
+from reconciler.spec.lifecycle import LifecycleRules
 from reconciler.spec.safety import POLICIES, SafetyRules
 from reconciler.spec.source import PathKey
 
@@ -43,6 +45,8 @@ TARGET_KEYS = (
     "quirks",
     "extensions",
     "nested_groups",
+    "assign",
+    "roles",
 )
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -58,7 +62,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-class TargetRules(SafetyRules, AccessRules):
+class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
         if not isinstance(body, dict):
             self.error(path, "expected a mapping")
@@ -83,9 +87,8 @@ class TargetRules(SafetyRules, AccessRules):
             self.error((*path, "max_rps"), f"expected a positive number, got {max_rps!r}")
         auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}), allow_http is True)
         user_matching, group_matching = self.matchings((*path, "matching"), body.get("matching"))
-        deprovision = self.choice(
-            (*path, "deprovision"), body.get("deprovision", "disable"), ("disable", "delete")
-        )
+        deprovision, lifecycle = self.deprovision_setting((*path, "deprovision"), body)
+        assignment = self.assignment_settings(path, name, body)
         prune = self.choice((*path, "prune"), body.get("prune", "none"), ("none", "owned", "all"))
         protected = self.patterns((*path, "protected"), body.get("protected", []))
         prefix = self.ownership((*path, "ownership"), body.get("ownership"))
@@ -136,7 +139,7 @@ class TargetRules(SafetyRules, AccessRules):
             auth=auth,
             user_matching=user_matching,
             group_matching=group_matching,
-            deprovision=deprovision or "disable",
+            deprovision=deprovision,
             prune=prune or "none",
             page_size=page_size or 500,
             concurrency=concurrency or 8,
@@ -163,6 +166,8 @@ class TargetRules(SafetyRules, AccessRules):
             nested_groups=nested_groups or "flatten",
             max_rps=float(max_rps) if max_rps else None,
             location=self.loc(path),
+            **lifecycle,
+            **assignment,
         )
 
     def positive(self, path: PathKey, value: Json) -> float:
@@ -230,6 +235,7 @@ class TargetRules(SafetyRules, AccessRules):
             *A.USER_MULTI,
             "custom",
             "deprovision",
+            "previously",
             "state",
         }
         for alias, urn in value.items():

@@ -59,6 +59,57 @@ CASES: list[tuple[str, str, dict[str, Any], Any]] = [
     ),
     ("Append/missing-source-counts-as-empty", 'Append([upn], ".test")', {}, ".test"),
     ("Append/both-missing-stays-missing", "Append([a], [b])", {}, None),
+    # AppRoleAssignmentsComplex: the roles the target's role map gives, in Entra's shape
+    (
+        "AppRoleAssignmentsComplex/doc-example-output-two-roles",
+        "AppRoleAssignmentsComplex([appRoleAssignments])",
+        {"appRoleAssignments": ["Admin", "User"]},
+        [
+            {
+                "primary": False,
+                "type": "WindowsAzureActiveDirectoryRole",
+                "display": "Admin",
+                "value": "Admin",
+            },
+            {
+                "primary": False,
+                "type": "WindowsAzureActiveDirectoryRole",
+                "display": "User",
+                "value": "User",
+            },
+        ],
+    ),
+    (
+        "AppRoleAssignmentsComplex/no-role-is-an-empty-list",
+        "AppRoleAssignmentsComplex([appRoleAssignments])",
+        {"appRoleAssignments": []},
+        [],
+    ),
+    # SingleAppRoleAssignment: the first role in the role map's order (the primary)
+    (
+        "SingleAppRoleAssignment/doc-single-role",
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        {"appRoleAssignments": ["Admin"]},
+        "Admin",
+    ),
+    (
+        "SingleAppRoleAssignment/several-roles-the-first-wins",
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        {"appRoleAssignments": ["admin", "member"]},
+        "admin",
+    ),
+    (
+        "SingleAppRoleAssignment/no-role-is-null",
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        {"appRoleAssignments": []},
+        None,
+    ),
+    (
+        "SingleAppRoleAssignment/missing-is-null",
+        "SingleAppRoleAssignment([appRoleAssignments])",
+        {},
+        None,
+    ),
     # BitAnd
     ("BitAnd/doc-example-HF-and-HF7", "BitAnd(&HF, &HF7)", {}, 7),
     ("BitAnd/numeric-string-attribute", "BitAnd([uac], 2)", {"uac": "514"}, 2),
@@ -794,18 +845,6 @@ ERRORS: list[tuple[str, str, int, str]] = [
     ("dateadd-bad-interval", 'DateAdd("q", 1, Now())', 8, "interval must be one of"),
     ("item-index-zero", "Item([proxyAddresses], 0)", 23, "index starts at 1"),
     ("mid-start-zero", "Mid([x], 0, 1)", 9, "start must be 1 or more"),
-    (
-        "single-app-role-assignment",
-        "SingleAppRoleAssignment([appRoleAssignments])",
-        0,
-        "app role assignments do not exist in scimrec's source",
-    ),
-    (
-        "app-role-assignments-complex",
-        "AppRoleAssignmentsComplex([appRoleAssignments])",
-        0,
-        "app role assignments do not exist",
-    ),
     ("random-string", "RandomString(6,3,0,0,3)", 0, "RandomString is not supported"),
     (
         "select-unique-value-nested",
@@ -840,6 +879,13 @@ RUNTIME_ERRORS: list[tuple[str, str, dict[str, Any], int, str]] = [
         "expects a single value, got a multi-valued attribute with 2 values",
     ),
     ("nested-error-points-at-the-inner-call", 'Append("x", CDate([d]))', {"d": "x"}, 12, "CDate"),
+    (
+        "role-function-on-something-else",
+        "SingleAppRoleAssignment([roles])",
+        {"roles": [{"value": "admin"}]},
+        0,
+        "SingleAppRoleAssignment: expects [appRoleAssignments] (role names)",
+    ),
     (
         "format-mismatch",
         'FormatDateTime([d], , "yyyy-MM-dd", "yyyy")',

@@ -11,8 +11,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.core import attributes as A
+from reconciler.core.mapping import targets_for
+from reconciler.core.model import Kind
 from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec import load as S
+from reconciler.spec.objects import GROUP_EXTRAS, USER_KEYS
 from reconciler.spec.schema import schema, schema_text
 from reconciler.spec.source import dotted, load_text
 from reconciler.spec.starter import init_files
@@ -141,9 +144,10 @@ def test_user_attributes_match_the_loader() -> None:
         *A.USER_MULTI,
         "custom",
         "deprovision",
+        "previously",
         "state",
     ]
-    assert sorted(props) == sorted(expected)
+    assert sorted(props) == sorted(expected) == sorted(USER_KEYS)
     for name, kind in A.USER_SIMPLE.items():
         want = "boolean" if kind == A.BOOLEAN else "string"
         nullable = name != "userName"
@@ -172,9 +176,15 @@ def test_every_schema_key_is_known_to_the_loader(tmp_path: Path, where: str, key
 def test_group_attributes_match_the_loader() -> None:
     props = DEFS["group"]["properties"]
     assert sorted(props) == sorted(
-        [*A.GROUP_SIMPLE, "members", "groups", "members_policy", "state"]
+        [*A.GROUP_SIMPLE, "members", "groups", "members_policy", *GROUP_EXTRAS, "state"]
     )
     assert DEFS["group"]["required"] == ["displayName"]
+
+
+def test_mapping_targets_match_the_loader() -> None:
+    mappings = DEFS["target"]["properties"]["mappings"]["properties"]
+    assert set(mappings["user"]["properties"]) == set(targets_for(Kind.USER))
+    assert set(mappings["group"]["properties"]) == set(targets_for(Kind.GROUP))
 
 
 # -- example specs --------------------------------------------------------------------
@@ -274,6 +284,35 @@ CASES: list[tuple[str, str, str | None]] = [
         None,
     ),
     ("https target, defaults", T + HTTPS, None),
+    (
+        "assignment, roles, lifecycle and requirements",
+        T + HTTPS + "    assign: {groups: [Eng]}\n"
+        "    roles:\n"
+        "      admin: {groups: [Admins], required_members: [a], min_members: 1}\n"
+        "      member: [eng]\n"
+        "    deprovision: {action: disable, delete_after: 30d, disabled_at: meta.lastModified}\n"
+        "    scope: [[{attribute: groups, operator: NOT EQUALS, value: Contractors}]]\n"
+        "    mappings:\n"
+        "      user:\n"
+        "        roles: AppRoleAssignmentsComplex([appRoleAssignments])\n"
+        "        'roles[primary eq \"True\"].value':\n"
+        "          SingleAppRoleAssignment([appRoleAssignments])\n"
+        "users:\n  - {userName: a, previously: [old-a]}\n"
+        "groups:\n"
+        "  - {displayName: Eng, members: [a], previously: [Engineering], min_members: 1}\n"
+        "  - {displayName: Admins, members: [a], required_members: [a]}\n"
+        "  - {displayName: Contractors, min_members: null, required_members: null}\n",
+        None,
+    ),
+    ("deprovision delete as a mapping", T + HTTPS + "    deprovision: {action: delete}\n", None),
+    (
+        "disabled_at in a declared extension",
+        T
+        + HTTPS
+        + "    extensions: {life: 'urn:example:params:scim:schemas:extension:life:2.0:User'}\n"
+        "    deprovision: {action: disable, delete_after: 12h, disabled_at: life.disabledAt}\n",
+        None,
+    ),
     (
         "every target setting",
         T + "    url: http://scim.internal.example/v2\n"
@@ -587,6 +626,61 @@ CASES: list[tuple[str, str, str | None]] = [
         "           token_endpoint_auth_method: private_key_jwt}\n",
         "targets.t.auth.token_endpoint_auth_method",
     ),
+    ("assign a list", T + HTTPS + "    assign: [Eng]\n", "targets.t.assign"),
+    ("assign unknown key", T + HTTPS + "    assign: {group: [Eng]}\n", "targets.t.assign.group"),
+    (
+        "assigned group a number",
+        T + HTTPS + "    assign: {groups: [1]}\n",
+        "targets.t.assign.groups[0]",
+    ),
+    ("roles a list", T + HTTPS + "    roles: [admin]\n", "targets.t.roles"),
+    ("role a string", T + HTTPS + "    roles: {admin: Admins}\n", "targets.t.roles.admin"),
+    (
+        "unknown role setting",
+        T + HTTPS + "    roles: {admin: {groups: [], owners: []}}\n",
+        "targets.t.roles.admin.owners",
+    ),
+    (
+        "negative min_members on a role",
+        T + HTTPS + "    roles: {admin: {groups: [], min_members: -1}}\n",
+        "targets.t.roles.admin.min_members",
+    ),
+    (
+        "delete_after not a period",
+        T + HTTPS + "    deprovision: {action: disable, delete_after: 30 days}\n",
+        "targets.t.deprovision.delete_after",
+    ),
+    (
+        "deprovision mapping without action",
+        T + HTTPS + "    deprovision: {delete_after: 30d}\n",
+        "targets.t.deprovision.action",
+    ),
+    (
+        "unknown deprovision setting",
+        T + HTTPS + "    deprovision: {action: disable, after: 30d}\n",
+        "targets.t.deprovision.after",
+    ),
+    (
+        "disabled_at an unknown extension",
+        T + HTTPS + "    deprovision: {action: disable, delete_after: 1d, disabled_at: ''}\n",
+        "targets.t.deprovision.disabled_at",
+    ),
+    (
+        "mapping a role to an unknown path",
+        T + HTTPS + "    mappings: {user: {'roles[type eq \"x\"].value': a}}\n",
+        'targets.t.mappings.user.roles[type eq "x"].value',
+    ),
+    ("previously a string", "users:\n  - {userName: a, previously: b}\n", "users[0].previously"),
+    (
+        "min_members a string",
+        "groups:\n  - {displayName: G, min_members: two}\n",
+        "groups[0].min_members",
+    ),
+    (
+        "required member a number",
+        "groups:\n  - {displayName: G, required_members: [1]}\n",
+        "groups[0].required_members[0]",
+    ),
 ]
 
 
@@ -681,6 +775,51 @@ VALIDATE_ONLY: list[tuple[str, str, str]] = [
         "nested groups form a cycle",
     ),
     ("ca_bundle missing", T + HTTPS + "    ca_bundle: ca.pem\n", "CA bundle 'ca.pem' not found"),
+    (
+        "scope on groups with IS TRUE",
+        T + HTTPS + "    scope: [[{attribute: groups, operator: IS TRUE}]]\n",
+        "groups lists group names: use one of",
+    ),
+    (
+        "assigned group not declared",
+        T + HTTPS + "    assign: {groups: [Eng]}\n",
+        "group 'Eng' is not a declared group",
+    ),
+    (
+        "role group absent",
+        T + HTTPS + "    roles: {admin: [Eng]}\ngroups:\n  - {displayName: Eng, state: absent}\n",
+        "group 'Eng' has state: absent",
+    ),
+    (
+        "role's required member not declared",
+        T + HTTPS + "    roles: {admin: {groups: [], required_members: [a]}}\n",
+        "user 'a' is not a declared user",
+    ),
+    (
+        "group's required member not declared",
+        "groups:\n  - {displayName: G, required_members: [a]}\n",
+        "'a' is not a declared user",
+    ),
+    (
+        "former name of a declared user",
+        "users:\n  - {userName: a, previously: [B]}\n  - userName: b\n",
+        "'B' is the name of a declared user",
+    ),
+    (
+        "former name of two groups",
+        "groups:\n  - {displayName: G, previously: [X]}\n  - {displayName: H, previously: [x]}\n",
+        "'x' is also a former name of 'G'",
+    ),
+    (
+        "disabled_at without delete_after",
+        T + HTTPS + "    deprovision: {action: disable, disabled_at: meta.lastModified}\n",
+        "disabled_at is read only with delete_after",
+    ),
+    (
+        "delete_after with action delete",
+        T + HTTPS + "    deprovision: {action: delete, delete_after: 30d}\n",
+        "delete_after deletes disabled accounts",
+    ),
     ("target defined twice", "", ""),  # across files: see test_target_defined_in_two_files
 ]
 

@@ -1,0 +1,50 @@
+"""Step 3's consequence: what happens to declared objects a target does not take (a scoping
+filter leaves them out, or no assigned group holds them): left alone, or deprovisioned, as
+the target's `out_of_scope` says (Entra's "skip out of scope deletions" equivalent)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.core.action import make_change
+from reconciler.core.changes import Action, Change
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.match import Match
+from reconciler.core.model import Declared, Kind, Resource
+
+
+@dataclass
+class Outside:
+    changes: list[Change] = field(default_factory=list)
+    # (kind, key, reason, outcome) for the plan's `out_of_scope` list.
+    entries: list[tuple[Kind, str, str, str]] = field(default_factory=list)
+    # Users already disabled that this policy deprovisions: candidates for `delete_after`.
+    dormant: list[tuple[Declared, Resource, str]] = field(default_factory=list)
+
+
+def plan_outside(
+    outside: list[tuple[Declared, str]], matches: Mapping[str, Match], target: Target
+) -> Outside:
+    """Objects out of scope: deprovisioned only if the target's policy says so, and the
+    plan says why either way. Groups are deleted; users disabled or deleted."""
+    out = Outside()
+    for obj, reason in outside:
+        match = matches[obj.key]
+        found = match.resource
+        if found is None or match.error or target.out_of_scope == "skip":
+            outcome = "left alone" if found else "not provisioned"
+            out.entries.append((obj.kind, obj.key, reason, outcome))
+            continue
+        if obj.kind is Kind.GROUP or (obj.deprovision or target.deprovision) == "delete":
+            out.changes.append(make_change(obj, match, Action.DELETE, reason))
+            out.entries.append((obj.kind, obj.key, reason, "delete"))
+            continue
+        if found.body.get("active") is False:
+            out.dormant.append((obj, found, reason))
+        else:
+            disable = (AttrChange("active", found.body.get("active"), False),)
+            out.changes.append(make_change(obj, match, Action.DISABLE, reason, disable))
+        out.entries.append((obj.kind, obj.key, reason, "disable"))
+    return out
