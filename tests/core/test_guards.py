@@ -56,6 +56,11 @@ ROUTES: list[tuple[str, str, str]] = [
         "    scope: [[{attribute: title, operator: EQUALS, value: Keep}]]\n",
         declared("    title: Leave\n") + KEEP_Z + "    title: Keep\n",
     ),
+    (
+        "unassigned-deprovision",
+        "    assign: {groups: [Keep]}\n    out_of_scope: deprovision\n",
+        declared() + KEEP_Z + "groups:\n  - {displayName: Keep, members: [z@example.com]}\n",
+    ),
     ("active-false", "", declared("    active: false\n") + KEEP_Z),
     (
         "mapping-constant-false",
@@ -100,7 +105,8 @@ def test_every_route_to_a_deprovision_is_counted_by_the_guards(
 ) -> None:
     plan = plan_route(tmp_path, route, settings, users, "    guards: {max_deletes: 2}\n")
     assert {"a@example.com", "b@example.com", "c@example.com"} <= taken_away(plan)
-    spec_target = load(tmp_path, TARGET + settings + "    guards: {max_deletes: 2}\n").targets["t"]
+    spec = load(tmp_path, TARGET + settings + "    guards: {max_deletes: 2}\nusers:\n" + users)
+    spec_target = spec.targets["t"]
     count = len(taken_away(plan))
     reasons = refusals(plan.changes, spec_target, observed_for(route))
     assert reasons, f"{route}: {count} deprovisions passed max_deletes 2"
