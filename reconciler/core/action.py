@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange, diff_attributes
-from reconciler.core.match import Match
+from reconciler.core.match import NAME_ATTRIBUTE, Match, normalise
 from reconciler.core.members import Directory, Entry, Seen
 from reconciler.core.model import Declared, Json, Resource
 
@@ -139,7 +139,24 @@ def make_change(
         members_add=tuple(adds or ()),
         members_remove=tuple(removes or ()),
         location=obj.location,
+        renamed_from=renamed_from(obj, found, attributes),
     )
+
+
+def renamed_from(
+    obj: Declared, found: Resource | None, attributes: tuple[AttrChange, ...]
+) -> str | None:
+    """The target object's current name when this change gives it another: matched on an
+    immutable key or a former name, it is renamed in place (the plan says "rename A → B").
+    A name that differs only in case or invisibly is the same name, corrected."""
+    name = NAME_ATTRIBUTE[obj.kind]
+    change = next((a for a in attributes if a.path == name), None)
+    if found is None or change is None:
+        return None
+    old, new = change.before, change.after
+    if not isinstance(old, str) or not isinstance(new, str) or not old:
+        return None
+    return old if normalise(name, old) != normalise(name, new) else None
 
 
 def with_nested(

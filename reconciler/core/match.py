@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.core import attributes as A
-from reconciler.core.model import Declared, Resource
+from reconciler.core.model import Declared, Kind, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,34 +67,51 @@ def declared_value(obj: Declared, attribute: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class Index:
-    """Observed resources indexed by the normalised value of each matching attribute."""
+# The attribute a former name (`previously`) is looked up on, per kind.
+NAME_ATTRIBUTE = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 
-    def __init__(self, resources: Iterable[Resource], attributes: Sequence[str]) -> None:
+
+class Index:
+    """Observed resources indexed by the normalised value of each matching attribute (in
+    precedence order), and of any other attribute a lookup needs (`also`)."""
+
+    def __init__(
+        self, resources: Iterable[Resource], attributes: Sequence[str], also: Sequence[str] = ()
+    ) -> None:
         self.attributes = tuple(attributes)
-        self._by: dict[str, dict[str, list[Resource]]] = {a: defaultdict(list) for a in attributes}
+        indexed = tuple(dict.fromkeys((*self.attributes, *also)))
+        self._by: dict[str, dict[str, list[Resource]]] = {a: defaultdict(list) for a in indexed}
         for resource in resources:
-            for attribute in self.attributes:
+            for attribute in indexed:
                 value = A.read(resource.body, attribute)
                 if isinstance(value, str) and value:
                     self._by[attribute][normalise(attribute, value)].append(resource)
 
     def lookup(self, attribute: str, value: str) -> list[Resource]:
-        return self._by[attribute].get(normalise(attribute, value), [])
+        by = self._by.get(attribute)
+        return [] if by is None else by.get(normalise(attribute, value), [])
 
 
 def match_one(obj: Declared, index: Index) -> Match:
-    """First attribute with exactly one candidate wins; several candidates are an error."""
+    """First attribute with exactly one candidate wins; several candidates are an error.
+
+    When none matches, the object's former names (`previously`, as peribolos has them) are
+    tried in order on its name attribute: a renamed object keeps its target object.
+    """
     attempts: list[Attempt] = []
-    for attribute in index.attributes:
-        value = declared_value(obj, attribute)
+    tries = [
+        (attribute, attribute, declared_value(obj, attribute)) for attribute in index.attributes
+    ]
+    name = NAME_ATTRIBUTE[obj.kind]
+    tries += [(f"previously ({name})", name, old) for old in obj.previously]
+    for label, attribute, value in tries:
         if value is None:
-            attempts.append(Attempt(attribute, None, ()))
+            attempts.append(Attempt(label, None, ()))
             continue
         found = index.lookup(attribute, value)
-        attempts.append(Attempt(attribute, value, tuple(r.id for r in found)))
+        attempts.append(Attempt(label, value, tuple(r.id for r in found)))
         if len(found) == 1:
-            return Match(found[0], attribute, tuple(attempts))
+            return Match(found[0], label, tuple(attempts))
         if len(found) > 1:
             ids = ", ".join(sorted(r.id for r in found))
             return Match(

@@ -16,7 +16,7 @@ from reconciler.core.action import (
 from reconciler.core.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
 from reconciler.core.config import Spec, Target
 from reconciler.core.group_plan import plan_groups
-from reconciler.core.match import Index, Match, match_all
+from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.outside import plan_outside
 from reconciler.core.prune import prune_changes, spare_protected, unreadable_strays
@@ -111,12 +111,14 @@ def make_plan(
     view = target_view(spec, target, options.now, options.new_guid)
     users = [u for u in view.users if _selected(options, u)]
     groups = [g for g in view.groups if _selected(options, g)]
-    user_matches = match_all(view.all_users, Index(observed.users, target.user_matching))
+    # Former names are looked up on the name attribute, matching on it or not.
+    renamed = {u.kind for u in (*view.all_users, *view.all_groups) if u.previously}
+    user_index = Index(observed.users, target.user_matching, _names(Kind.USER, renamed))
+    user_matches = match_all(view.all_users, user_index)
     user_matches = {k: unreadable(Kind.USER, m) for k, m in user_matches.items()}
     groups_out = [(g, r) for g, r in view.groups_out if _selected(options, g)]
-    group_matches = match_all(
-        [*groups, *(g for g, _ in groups_out)], Index(observed.groups, target.group_matching)
-    )
+    group_index = Index(observed.groups, target.group_matching, _names(Kind.GROUP, renamed))
+    group_matches = match_all([*groups, *(g for g, _ in groups_out)], group_index)
     group_matches = {k: unreadable(Kind.GROUP, m) for k, m in group_matches.items()}
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
@@ -222,6 +224,10 @@ def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:
             continue
         kept.append(change)
     return kept, withheld
+
+
+def _names(kind: Kind, renamed: set[Kind]) -> tuple[str, ...]:
+    return (NAME_ATTRIBUTE[kind],) if kind in renamed else ()
 
 
 def _selected(options: PlanOptions, obj: Declared) -> bool:
