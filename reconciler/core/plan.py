@@ -9,17 +9,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reconciler.core.action import (
     user_change,
 )
 from reconciler.core.changes import DEPROVISIONS, Action, Change, Member, ObjectError, phase
 from reconciler.core.config import Spec, Target
+from reconciler.core.finish import finish
 from reconciler.core.group_plan import plan_groups
+from reconciler.core.lifecycle import Dormant, Scheduled
 from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.outside import plan_outside
-from reconciler.core.prune import prune_changes, spare_protected, unreadable_strays
+from reconciler.core.prune import disabled_strays, prune_changes, unreadable_strays
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
 from reconciler.expressions.dotnet_dates import Clock
@@ -57,6 +60,8 @@ class Plan:
     out_of_scope: tuple[tuple[str, str, str], ...] = ()
     # Groups a target that assigns by group does not take: (key, reason, what happens).
     out_of_scope_groups: tuple[tuple[str, str, str], ...] = ()
+    # Disabled accounts `delete_after` will delete, and when.
+    scheduled: tuple[Scheduled, ...] = ()
     view: TargetView | None = field(default=None, compare=False)
 
     @property
@@ -82,6 +87,12 @@ class Plan:
             "guards": list(self.guards),
             "notes": list(self.notes),
             "complete_read": self.complete_read,
+            # Only where there is something to say, so plans without it keep their form.
+            **(
+                {"scheduled_deletes": [s.to_json() for s in self.scheduled]}
+                if self.scheduled
+                else {}
+            ),
             "out_of_scope": [
                 {"kind": kind, "key": key, "reason": reason, "outcome": outcome}
                 for kind, entries in (
@@ -111,15 +122,8 @@ def make_plan(
     view = target_view(spec, target, options.now, options.new_guid)
     users = [u for u in view.users if _selected(options, u)]
     groups = [g for g in view.groups if _selected(options, g)]
-    # Former names are looked up on the name attribute, matching on it or not.
-    renamed = {u.kind for u in (*view.all_users, *view.all_groups) if u.previously}
-    user_index = Index(observed.users, target.user_matching, _names(Kind.USER, renamed))
-    user_matches = match_all(view.all_users, user_index)
-    user_matches = {k: unreadable(Kind.USER, m) for k, m in user_matches.items()}
     groups_out = [(g, r) for g, r in view.groups_out if _selected(options, g)]
-    group_index = Index(observed.groups, target.group_matching, _names(Kind.GROUP, renamed))
-    group_matches = match_all([*groups, *(g for g, _ in groups_out)], group_index)
-    group_matches = {k: unreadable(Kind.GROUP, m) for k, m in group_matches.items()}
+    user_matches, group_matches = _match(view, observed, target)
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
@@ -132,21 +136,28 @@ def make_plan(
     errors += planned.errors
     group_noop = planned.noop
     notes = list(observed.notes) + planned.notes
+    dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
+    dormant += _absent_and_disabled(users, user_matches, target)
     if options.only is None:
-        changes += prune_changes(target, observed, _all_matches(user_matches, group_matches))
-        errors += unreadable_strays(target, observed, _all_matches(user_matches, group_matches))
-    changes, spared = spare_protected(target, changes, observed)
-    notes += spared
-    if not observed.complete:
-        changes, withheld = _withhold_removals(changes)
-        if withheld:
-            notes.append(
-                f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
-                "removal(s) are withheld from this plan; creates are checked on the target first"
-            )
+        matched = _all_matches(user_matches, group_matches)
+        changes += prune_changes(target, observed, matched)
+        errors += unreadable_strays(target, observed, matched)
+        dormant += [
+            Dormant(k, r, "not declared") for k, r in disabled_strays(target, observed, matched)
+        ]
+    now = options.now if isinstance(options.now, datetime) else None
+    kept = frozenset(
+        m.resource.id for u in users if u.present and (m := user_matches[u.key]).resource
+    )
+    done = finish(changes, target, observed, dormant, kept, now)
+    changes = done.changes
+    notes += done.notes
+    # An absent user already disabled counted as a no-op; deleted now, it is a change.
+    noop -= len(done.deleted & {u.key for u in users if not u.present})
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
-    matches |= {(Kind.GROUP, k): m for k, m in group_matches.items()}
+    matches |= {(Kind.GROUP, g.key): group_matches[g.key] for g in groups}
+    matches |= {(Kind.GROUP, g.key): group_matches[g.key] for g, _ in groups_out}
     out_of_scope = [(key, reason, outcome) for _, key, reason, outcome in left.entries]
     groups_left = [(key, reason, outcome) for _, key, reason, outcome in left_groups.entries]
     return Plan(
@@ -160,8 +171,41 @@ def make_plan(
         complete_read=observed.complete,
         out_of_scope=tuple(out_of_scope),
         out_of_scope_groups=tuple(groups_left),
+        scheduled=done.scheduled,
         view=view,
     )
+
+
+def _match(
+    view: TargetView, observed: Observed, target: Target
+) -> tuple[dict[str, Match], dict[str, Match]]:
+    """Step 4 for every object this target sees (whatever `--only` selects: the checks of
+    the whole plan need them all)."""
+    # Former names are looked up on the name attribute, matching on it or not.
+    renamed = {u.kind for u in (*view.all_users, *view.all_groups) if u.previously}
+    user_index = Index(observed.users, target.user_matching, _names(Kind.USER, renamed))
+    users = match_all(view.all_users, user_index)
+    group_index = Index(observed.groups, target.group_matching, _names(Kind.GROUP, renamed))
+    groups = match_all(view.all_groups, group_index)
+    return (
+        {k: unreadable(Kind.USER, m) for k, m in users.items()},
+        {k: unreadable(Kind.GROUP, m) for k, m in groups.items()},
+    )
+
+
+def _absent_and_disabled(
+    users: list[Declared], matches: Mapping[str, Match], target: Target
+) -> list[Dormant]:
+    """Users with `state: absent` already disabled on the target: for `delete_after`."""
+    out: list[Dormant] = []
+    for user in users:
+        match = matches[user.key]
+        found = match.resource
+        if user.present or found is None or match.error or found.body.get("active") is not False:
+            continue
+        if (user.deprovision or target.deprovision) == "disable":
+            out.append(Dormant(user.key, found, "state: absent"))
+    return out
 
 
 def _plan_users(
@@ -204,26 +248,6 @@ def _all_matches(
 ) -> dict[tuple[Kind, str], Match]:
     out = {(Kind.USER, k): m for k, m in users.items()}
     return out | {(Kind.GROUP, k): m for k, m in groups.items()}
-
-
-def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:
-    """An object missing from a short read may exist: never remove or deprovision from one."""
-    kept: list[Change] = []
-    withheld = 0
-    for change in changes:
-        if change.action in DEPROVISIONS:
-            withheld += 1
-            continue
-        if change.members_remove:
-            withheld += len(change.members_remove)
-            trimmed = dataclasses.replace(change, members_remove=())
-            empty = not trimmed.attributes and not trimmed.members_add
-            if trimmed.action is Action.UPDATE and empty:
-                continue
-            kept.append(trimmed)
-            continue
-        kept.append(change)
-    return kept, withheld
 
 
 def _names(kind: Kind, renamed: set[Kind]) -> tuple[str, ...]:

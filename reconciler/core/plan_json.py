@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from reconciler.core.changes import Action, Change, Member, ObjectError
 from reconciler.core.diff import AttrChange
+from reconciler.core.lifecycle import Scheduled
 from reconciler.core.model import Json, Kind, Location
 from reconciler.core.plan import FORMAT_VERSION, Plan
 
@@ -42,6 +43,7 @@ _PLAN_KEYS = frozenset(
         "notes",
         "complete_read",
         "out_of_scope",
+        "scheduled_deletes",
     }
 )
 ACTIONS = tuple(a.value for a in Action if a is not Action.NOOP)
@@ -54,7 +56,8 @@ class Malformed(ValueError):
 
 def plan_from_json(data: Json, where: str = "plan") -> Plan:
     """Rebuild a Plan from its JSON form; Malformed names the first field that is wrong."""
-    plan = mapping(data, where, required=_PLAN_KEYS - {"out_of_scope"}, allowed=_PLAN_KEYS)
+    optional_keys = {"out_of_scope", "scheduled_deletes"}
+    plan = mapping(data, where, required=_PLAN_KEYS - optional_keys, allowed=_PLAN_KEYS)
     if plan["format_version"] != FORMAT_VERSION:
         raise Malformed(
             f"{where}.format_version: expected {FORMAT_VERSION}, got {plan['format_version']!r}"
@@ -75,6 +78,20 @@ def plan_from_json(data: Json, where: str = "plan") -> Plan:
         complete_read=flag(plan["complete_read"], f"{where}.complete_read"),
         out_of_scope=_outside(plan, where, "user"),
         out_of_scope_groups=_outside(plan, where, "group"),
+        scheduled=items(plan.get("scheduled_deletes", []), f"{where}.scheduled_deletes", scheduled),
+    )
+
+
+def scheduled(data: Json, where: str) -> Scheduled:
+    """A disabled account `delete_after` will delete, and when."""
+    keys = {"kind", "key", "target_id", "disabled_at", "delete_on"}
+    item = mapping(data, where, required=keys, allowed=keys)
+    choice(item["kind"], f"{where}.kind", ("user",))
+    return Scheduled(
+        text(item["key"], f"{where}.key"),
+        text(item["target_id"], f"{where}.target_id"),
+        text(item["disabled_at"], f"{where}.disabled_at"),
+        text(item["delete_on"], f"{where}.delete_on"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
@@ -41,8 +41,34 @@ def prune_changes(
     target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
 ) -> list[Change]:
     """Deprovisions for undeclared objects, per the target's prune policy."""
-    if target.prune == "none":
+    out: list[Change] = []
+    for kind, resource in _strays(target, observed, matches):
+        change = _deprovision(kind, resource, target)
+        if change is not None:
+            out.append(change)
+    return out
+
+
+def disabled_strays(
+    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+) -> list[tuple[str, Resource]]:
+    """Undeclared users prune covers that are already disabled (nothing left to change,
+    unless `delete_after` deletes them), with the key a plan names them by."""
+    if target.deprovision != "disable":
         return []
+    return [
+        (_key(kind, resource), resource)
+        for kind, resource in _strays(target, observed, matches)
+        if kind is Kind.USER and resource.body.get("active") is False
+    ]
+
+
+def _strays(
+    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+) -> Iterator[tuple[Kind, Resource]]:
+    """The undeclared objects the target's prune policy covers."""
+    if target.prune == "none":
+        return
     claimed = {(kind, m.resource.id) for (kind, _), m in matches.items() if m.resource}
     claimed |= {
         (kind, cid)
@@ -51,17 +77,13 @@ def prune_changes(
         for attempt in m.attempts
         for cid in attempt.candidates
     }
-    out: list[Change] = []
     for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
         for resource in resources:
             if (kind, resource.id) in claimed or resource.problem is not None:
                 continue  # an unreadable object is never deprovisioned: unreadable_strays
             if target.prune == "owned" and not owned(target, resource):
                 continue
-            change = _deprovision(kind, resource, target)
-            if change is not None:
-                out.append(change)
-    return out
+            yield kind, resource
 
 
 def unreadable_strays(
@@ -84,9 +106,13 @@ def unreadable_strays(
     ]
 
 
-def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | None:
+def _key(kind: Kind, resource: Resource) -> str:
     name = resource.body.get(NAME[kind])
-    key = name if isinstance(name, str) and name else resource.id
+    return name if isinstance(name, str) and name else resource.id
+
+
+def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | None:
+    key = _key(kind, resource)
     reason = f"not declared (prune: {target.prune})"
     attributes: tuple[AttrChange, ...] = ()
     if kind is Kind.GROUP or target.deprovision == "delete":

@@ -12,6 +12,7 @@ from reconciler.report.render import (
     for_display,
     headline,
     member_text,
+    scheduled_lines,
     value_text,
 )
 from reconciler.scim.redact import scrub
@@ -51,7 +52,9 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
     if not changes and not errors and not guards:
         checked = summary["noop"]
         out += [f"No changes. The target matches the spec ({checked:,} objects checked).", ""]
-        _add_callout(out, "NOTE", [prose(n) for n in plan.get("notes", [])], prose=room)
+        notes = [prose(n) for n in plan.get("notes", [])]
+        notes += [prose(line) for line in scheduled_lines(plan.get("scheduled_deletes", []))]
+        _add_callout(out, "NOTE", notes, prose=room)
         return "\n".join(out).rstrip("\n") + "\n"
     out += [f"**{summary_line(summary)}**", ""]
     alerts = [f"**Guard:** {prose(g)}" for g in guards]
@@ -67,7 +70,9 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
     if items:
         count = _plural(len(items), "destructive change")
         _add_callout(out, "WARNING", items, f"**{count}:**", LIST_CAP, room)
-    _add_callout(out, "NOTE", [prose(n) for n in plan.get("notes", [])], prose=room)
+    notes = [prose(n) for n in plan.get("notes", [])]
+    notes += [prose(line) for line in scheduled_lines(plan.get("scheduled_deletes", []))]
+    _add_callout(out, "NOTE", notes, prose=room)
     if not changes:
         return "\n".join(out).rstrip("\n") + "\n"
     lines: list[str] = []

@@ -174,6 +174,7 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
         out.append(f"Out of scope: {kind} {entry['key']} ({entry['outcome']}): {entry['reason']}")
     if len(outside) > 10:
         out.append(f"Out of scope: and {len(outside) - 10} more")
+    out += scheduled_lines(plan.get("scheduled_deletes", []))
     summary = plan["summary"]
     if not plan["changes"] and not plan.get("errors"):
         checked = summary["noop"]
@@ -184,6 +185,18 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
             line = f"{line[:-1]}; {summary['error']} in error."
         out.append(paint(line, "summary", colour))
     return "\n".join(_paint_line(line, colour) for line in out) + "\n"
+
+
+def scheduled_lines(scheduled: list[Mapping[str, Any]], cap: int = 10) -> list[str]:
+    """When each disabled account will be deleted (`delete_after`)."""
+    out = [
+        f"Scheduled: {e['kind']} {e['key']} (id {e['target_id']}) disabled {e['disabled_at']}, "
+        f"deleted on or after {e['delete_on']}"
+        for e in scheduled[:cap]
+    ]
+    if len(scheduled) > cap:
+        out.append(f"Scheduled: and {len(scheduled) - cap} more")
+    return out
 
 
 def plan_json(plan: Mapping[str, Any]) -> str:

@@ -8,20 +8,22 @@ guards count it and `protected` stops it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from reconciler.core.changes import Action, Change
-from reconciler.core.config import Target
+from reconciler.core.config import LIFECYCLE_URN, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.guards import Allowances, check_guards, refusals
 from reconciler.core.model import Kind, Observed
-from reconciler.core.plan import Plan, make_plan
+from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.core.plan_json import plan_from_json
 from tests.core.test_plan import TARGET, URL, group_res, load, user_res
 
 PEOPLE = ("a@example.com", "b@example.com", "c@example.com")
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 OBSERVED = Observed(
     (
         *tuple(user_res(f"u-{p[0]}", p, active=True) for p in PEOPLE),
@@ -61,6 +63,11 @@ ROUTES: list[tuple[str, str, str]] = [
         "    assign: {groups: [Keep]}\n    out_of_scope: deprovision\n",
         declared() + KEEP_Z + "groups:\n  - {displayName: Keep, members: [z@example.com]}\n",
     ),
+    (
+        "delete-after-expired",
+        "    deprovision: {action: disable, delete_after: 30d}\n",
+        declared("    state: absent\n") + KEEP_Z,
+    ),
     ("active-false", "", declared("    active: false\n") + KEEP_Z),
     (
         "mapping-constant-false",
@@ -81,6 +88,14 @@ ROUTES: list[tuple[str, str, str]] = [
 
 
 def observed_for(route: str) -> Observed:
+    if route == "delete-after-expired":
+        # Disabled by scimrec 31 days before the run's clock (NOW).
+        stamp = {LIFECYCLE_URN: {"disabledAt": "2025-01-29T00:00:00Z"}}
+        users = tuple(
+            user_res(r.id, r.body["userName"], None, active=r.id == "u-z", **stamp)
+            for r in OBSERVED.users
+        )
+        return Observed(users, ())
     if route != "prune-owned":
         return OBSERVED
     users = tuple(
@@ -92,7 +107,7 @@ def observed_for(route: str) -> Observed:
 
 def plan_route(tmp_path: Path, route: str, settings: str, users: str, guards: str = "") -> Plan:
     spec = load(tmp_path, TARGET + settings + guards + "users:\n" + users)
-    return make_plan(spec, spec.targets["t"], observed_for(route))
+    return make_plan(spec, spec.targets["t"], observed_for(route), PlanOptions(now=NOW))
 
 
 def taken_away(plan: Plan) -> set[str]:
