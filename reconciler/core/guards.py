@@ -65,8 +65,10 @@ def refusals(
 def check_guards(
     plan: Plan, target: Target, observed: Observed, allow: Allowances | None = None
 ) -> Plan:
-    """The plan with the reasons any guard refuses it (an empty tuple: none tripped)."""
-    return dataclasses.replace(plan, guards=tuple(refusals(plan.changes, target, observed, allow)))
+    """The plan with the reasons any guard refuses it (an empty tuple: none tripped), after
+    the requirements it breaks, which no allowance overrides."""
+    reasons = refusals(plan.changes, target, observed, allow)
+    return dataclasses.replace(plan, guards=(*plan.requirements, *reasons))
 
 
 def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed) -> list[str]:

@@ -23,6 +23,7 @@ from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.outside import plan_outside
 from reconciler.core.prune import disabled_strays, prune_changes, unreadable_strays
+from reconciler.core.requirements import broken
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
 from reconciler.expressions.dotnet_dates import Clock
@@ -62,6 +63,9 @@ class Plan:
     out_of_scope_groups: tuple[tuple[str, str, str], ...] = ()
     # Disabled accounts `delete_after` will delete, and when.
     scheduled: tuple[Scheduled, ...] = ()
+    # Groups' and roles' required members this plan would break (core/requirements.py):
+    # refused like a guard, with no override; the guards keep them first among theirs.
+    requirements: tuple[str, ...] = field(default=(), compare=False)
     view: TargetView | None = field(default=None, compare=False)
 
     @property
@@ -154,6 +158,7 @@ def make_plan(
     notes += done.notes
     # An absent user already disabled counted as a no-op; deleted now, it is a change.
     noop -= len(done.deleted & {u.key for u in users if not u.present})
+    required = broken(changes, view, observed, user_matches, group_matches, target)
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
     matches |= {(Kind.GROUP, g.key): group_matches[g.key] for g in groups}
@@ -172,6 +177,8 @@ def make_plan(
         out_of_scope=tuple(out_of_scope),
         out_of_scope_groups=tuple(groups_left),
         scheduled=done.scheduled,
+        requirements=tuple(required),
+        guards=tuple(required),
         view=view,
     )
 

@@ -1,0 +1,173 @@
+"""Required members (peribolos's required and minimum admins): a plan that would leave a
+group or a role without them is refused with the reason, whatever route takes them away,
+and no allowance overrides it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.guards import Allowances, check_guards
+from reconciler.core.model import Observed, Resource
+from reconciler.core.plan import Plan, make_plan
+from reconciler.report.render import plan_text
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+ON_TARGET = (
+    user_res("u-a", "ana@example.com", active=True),
+    user_res("u-b", "ben@example.com", active=True),
+)
+ADMINS = group_res("g-1", "Admins", ["u-a", "u-b"])
+PEOPLE = "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+FIX = "change the spec (requirements have no override)"
+EMPTY = "must keep at least {n} active member(s); after this run it would have {m}; " + FIX
+ANA = "requires ana@example.com as a member: ana@example.com would be disabled by this run; " + FIX
+
+
+def plan(root: Path, text: str, groups: tuple[Resource, ...] = (ADMINS,)) -> Plan:
+    spec = load(root, TARGET + text)
+    observed = Observed(ON_TARGET, groups)
+    # Whatever the operator allows, a requirement holds.
+    return check_guards(
+        make_plan(spec, spec.targets["t"], observed),
+        spec.targets["t"],
+        observed,
+        Allowances(deletes=99, member_removals=99),
+    )
+
+
+# (id, settings and users, groups, the reasons)
+BREAKS: list[tuple[str, str, str, list[str]]] = [
+    (
+        "emptied",
+        PEOPLE,
+        "  - {displayName: Admins, members: [], min_members: 1}\n",
+        ["group Admins " + EMPTY.format(n=1, m=0)],
+    ),
+    (
+        "required-member-removed",
+        PEOPLE,
+        "  - {displayName: Admins, members: [ben@example.com],\n"
+        "     required_members: [ana@example.com]}\n",
+        [
+            "group Admins requires ana@example.com as a member: ana@example.com would not be "
+            "a member; " + FIX
+        ],
+    ),
+    (
+        "required-member-disabled",
+        "users:\n  - {userName: ana@example.com, active: false}\n  - userName: ben@example.com\n",
+        "  - displayName: Admins\n    members: [ana@example.com, ben@example.com]\n"
+        "    required_members: [ana@example.com]\n    min_members: 2\n",
+        ["group Admins " + ANA, "group Admins " + EMPTY.format(n=2, m=1)],
+    ),
+    (
+        "required-member-out-of-scope",
+        "    scope: [[{attribute: userName, operator: EQUALS, value: ben@example.com}]]\n"
+        "    out_of_scope: deprovision\n" + PEOPLE,
+        "  - {displayName: Admins, members: [ben@example.com],\n"
+        "     required_members: [ana@example.com]}\n",
+        ["group Admins " + ANA],
+    ),
+    (
+        "group-deleted",
+        PEOPLE,
+        "  - {displayName: Admins, state: absent, min_members: 1}\n",
+        ["group Admins " + EMPTY.format(n=1, m=0)],
+    ),
+    (
+        "role-emptied",
+        "    roles: {admin: {groups: [Admins], min_members: 1}}\n" + PEOPLE,
+        "  - {displayName: Admins, members: []}\n",
+        ["role admin " + EMPTY.format(n=1, m=0)],
+    ),
+    (
+        "role-required-member-disabled",
+        "    roles: {admin: {groups: [Admins], required_members: [ana@example.com]}}\n"
+        "users:\n  - {userName: ana@example.com, active: false}\n  - userName: ben@example.com\n",
+        "  - {displayName: Admins, members: [ana@example.com, ben@example.com]}\n",
+        ["role admin " + ANA],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "groups", "reasons"), [b[1:] for b in BREAKS], ids=[b[0] for b in BREAKS]
+)
+def test_a_plan_that_breaks_a_requirement_is_refused(
+    tmp_path: Path, settings: str, groups: str, reasons: list[str]
+) -> None:
+    result = plan(tmp_path, settings + "groups:\n" + groups)
+    assert list(result.guards) == reasons
+    assert result.to_json()["guards"] == reasons
+    assert f"Guard: {reasons[0]}\n" in plan_text(result.to_json())
+
+
+# (id, settings and users, groups, observed groups)
+KEEPS: list[tuple[str, str, str, tuple[Resource, ...]]] = [
+    (
+        "kept",
+        PEOPLE,
+        "  - displayName: Admins\n    members: [ana@example.com, ben@example.com]\n"
+        "    required_members: [ana@example.com]\n    min_members: 2\n",
+        (ADMINS,),
+    ),
+    (
+        # Created in this run, with a member created in this run.
+        "created-with-a-new-member",
+        PEOPLE + "  - userName: cy@example.com\n",
+        "  - {displayName: Ops, members: [cy@example.com], required_members: [cy@example.com]}\n",
+        (),
+    ),
+    (
+        # additive never removes: who else the target holds counts.
+        "additive-keeps-the-others",
+        PEOPLE,
+        "  - {displayName: Admins, members: [], members_policy: additive, min_members: 2}\n",
+        (ADMINS,),
+    ),
+    (
+        "role-held",
+        "    roles:\n"
+        "      admin: {groups: [Admins], required_members: [ben@example.com], min_members: 1}\n"
+        + PEOPLE,
+        "  - {displayName: Admins, members: [ben@example.com]}\n",
+        (ADMINS,),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "groups", "observed"), [k[1:] for k in KEEPS], ids=[k[0] for k in KEEPS]
+)
+def test_a_plan_that_keeps_them_passes(
+    tmp_path: Path, settings: str, groups: str, observed: tuple[Resource, ...]
+) -> None:
+    assert plan(tmp_path, settings + "groups:\n" + groups, observed).guards == ()
+
+
+def test_a_disabled_member_does_not_count(tmp_path: Path) -> None:
+    inactive = (user_res("u-a", "ana@example.com", active=False), ON_TARGET[1])
+    spec = load(
+        tmp_path,
+        TARGET
+        + PEOPLE
+        + "groups:\n  - {displayName: Admins, members_policy: additive, min_members: 2}\n",
+    )
+    result = make_plan(spec, spec.targets["t"], Observed(inactive, (ADMINS,)))
+    assert result.guards == ("group Admins " + EMPTY.format(n=2, m=1),)
+
+
+def test_requirements_come_first_among_the_guards(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    guards: {max_member_removals: 0}\n"
+        + PEOPLE
+        + "groups:\n  - {displayName: Admins, members: [], min_members: 1}\n",
+    )
+    observed = Observed(ON_TARGET, (ADMINS,))
+    result = check_guards(make_plan(spec, spec.targets["t"], observed), spec.targets["t"], observed)
+    assert result.guards[0].startswith("group Admins must keep at least 1")
+    assert result.guards[1].startswith("2 member removals in one run")
