@@ -30,6 +30,7 @@ SERVER_FIXTURES = frozenset(
         "sandbox",
         "tls_sandbox",
         "acme_server",
+        "lifecycle_server",
         "terminal_specs",
     }
 )

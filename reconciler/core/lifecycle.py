@@ -110,7 +110,7 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
     for item in dormant:
         body = item.resource.body
         shielded = protected(target, item.key) or protected(target, _name(body))
-        since = read_time(_disabled_at(body, target))
+        since = read_time(_disabled_at(item.resource, target))
         if since is None:
             if not shielded:
                 unknown.append(item.key)
@@ -167,19 +167,19 @@ def stamp(
             out.append(change)
             continue
         if target.disabled_at != LAST_MODIFIED:
-            body = observed[target_id].body if target_id in observed else {}
-            when = AttrChange(target.disabled_at, _disabled_at(body, target), moment(now))
+            found = observed.get(target_id)
+            before = None if found is None else _disabled_at(found, target)
+            when = AttrChange(target.disabled_at, before, moment(now))
             change = dataclasses.replace(change, attributes=(*change.attributes, when))  # noqa: PLW2901
         out.append(change)
         scheduled.append(Scheduled(change.key, target_id, moment(now), moment(now + after)))
     return out, scheduled
 
 
-def _disabled_at(body: Mapping[str, Json], target: Target) -> Json:
+def _disabled_at(resource: Resource, target: Target) -> Json:
     if target.disabled_at == LAST_MODIFIED:
-        meta = body.get("meta")
-        return meta.get("lastModified") if isinstance(meta, Mapping) else None
-    return A.read(body, target.disabled_at)
+        return resource.modified
+    return A.read(resource.body, target.disabled_at)
 
 
 def _name(body: Mapping[str, Json]) -> str | None:

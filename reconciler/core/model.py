@@ -89,6 +89,9 @@ class Resource:
     problem: str | None = None
     # meta.created as the target wrote it: which of two racing creates came first.
     created: str | None = None
+    # meta.lastModified as the target wrote it: when a disabled account was last written,
+    # for `delete_after` on targets that keep it honestly (core/lifecycle.py).
+    modified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

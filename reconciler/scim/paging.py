@@ -29,12 +29,14 @@ def resource(item: Json) -> Resource | None:
     meta = item.get("meta")
     version = meta.get("version") if isinstance(meta, dict) else None
     created = meta.get("created") if isinstance(meta, dict) else None
+    modified = meta.get("lastModified") if isinstance(meta, dict) else None
     body = {k: v for k, v in item.items() if k != "meta"}
     return Resource(
         str(item["id"]),
         body,
         version if isinstance(version, str) else None,
         created=created if isinstance(created, str) else None,
+        modified=modified if isinstance(modified, str) else None,
     )
 
 

@@ -3,6 +3,7 @@ read back from the target, and a delete (through the guards) once `delete_after`
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -149,7 +150,9 @@ def test_meta_last_modified_is_read_and_nothing_is_written(tmp_path: Path) -> No
     result = plan(tmp_path, settings + GONE, (active,))
     assert [a.path for a in result.changes[0].attributes] == ["active"]
     assert result.scheduled[0].delete_on == "2025-03-31T12:00:00Z"
-    old = user_res("u-1", "gone@example.com", active=False, meta={"lastModified": days_ago(31)})
+    old = dataclasses.replace(
+        user_res("u-1", "gone@example.com", active=False), modified=days_ago(31)
+    )
     assert keyed(plan(tmp_path, settings + GONE, (old,))) == [
         ("user", "gone@example.com", "delete")
     ]
