@@ -300,10 +300,14 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
     declared = {(Kind.USER, u.key): u for u in spec.users} | {
         (Kind.GROUP, g.key): g for g in spec.groups
     }
+    groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
     for (kind, key), match in plan.matches.items():
         obj = declared[(kind, key)]
         common = {"kind": kind.value, "key": key}
-        reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
+        if kind is Kind.GROUP:
+            reason = groups_out.get(key, "declared")
+        else:
+            reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
         in_scope = obj.present and not reason.startswith("out of scope")
         log.info(
             "scope",

@@ -8,8 +8,11 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from reconciler.core.model import Observed
+from reconciler.core.plan import make_plan
 from reconciler.errors import ScimrecError, UsageError
-from reconciler.run import Prepared, prepare_each
+from reconciler.run import Prepared, log_steps, prepare_each
+from reconciler.spec.load import load_spec
 from tests.fakescim import FakeScim
 
 NAMES = ("hr", "crm", "wiki")
@@ -70,3 +73,41 @@ def test_all_targets_of_a_spec_without_any(tmp_path: Path) -> None:
     (tmp_path / "users.yaml").write_text("users:\n  - userName: a@example.com\n")
     with pytest.raises(UsageError, match="--all-targets: the spec defines no target"):
         prepare_each(tmp_path, (), every=True)
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.events: list[dict[str, object]] = []
+
+    def info(self, event: str, **fields: object) -> None:
+        self.events.append({"event": event, **fields})
+
+    error = info
+
+
+def test_the_scope_step_is_logged_with_why_for_users_and_groups(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        "targets:\n  t:\n    url: https://t.test/scim/v2\n    assign: {groups: [Eng]}\n"
+        "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+        "groups:\n  - {displayName: Eng, members: [ana@example.com]}\n"
+        "  - {displayName: Ops, members: [ben@example.com]}\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(tmp_path)
+    plan = make_plan(spec, spec.targets["t"], Observed((), ()))
+    log = _Log()
+    log_steps(plan, spec, log)
+    scope = {
+        (e["kind"], e["key"]): (e["outcome"], e["reason"])
+        for e in log.events
+        if e["event"] == "scope"
+    }
+    assert scope == {
+        ("user", "ana@example.com"): ("in_scope", "in scope: assigned through Eng"),
+        ("user", "ben@example.com"): (
+            "out_of_scope",
+            "out of scope: not in a group assigned to this target (Eng)",
+        ),
+        ("group", "Eng"): ("in_scope", "declared"),
+        ("group", "Ops"): ("out_of_scope", "out of scope: not assigned to this target"),
+    }
