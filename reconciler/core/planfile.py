@@ -30,8 +30,9 @@ FILE_VERSION = 2
 SHA256 = "sha256"
 HMAC_SHA256 = "hmac-sha256"
 # What a target's settings leave out of a plan file: where they were declared, and what was
-# used up by planning (mappings and scope are the spec's; the spec's digest covers them).
-NOT_RECORDED = ("location", "user_mappings", "group_mappings", "scope")
+# used up by planning (mappings, scope, assignment and roles are the spec's; the spec's
+# digest covers them).
+NOT_RECORDED = ("location", "user_mappings", "group_mappings", "scope", "assign_groups", "roles")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def settings_of(target: Target) -> dict[str, Json]:
     settings = dataclasses.asdict(target)
     for key in NOT_RECORDED:
         settings.pop(key, None)
+    if target.delete_after is not None:  # a period, in seconds
+        settings["delete_after"] = target.delete_after.total_seconds()
     result: dict[str, Json] = json.loads(json.dumps(settings))
     return result
 

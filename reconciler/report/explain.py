@@ -51,7 +51,7 @@ def explain(
                 once = "  (on create only)" if attr in mapped.create_only else ""
                 shown = "(not managed)" if value is None else value_text(attr, value)
                 out.append(f"{INDENT}{attr} ← {how} = {shown}{once}")
-        reason = plan.view.scope_reasons.get(key) if plan.view and kind is Kind.USER else None
+        reason = _scope_reason(plan, kind, key)
         if obj.present and reason and reason.startswith("out of scope"):
             policy = "deprovisioned" if target.out_of_scope == "deprovision" else "left alone"
             out.append(f"  3 scope: {reason} → {policy} on this target")
@@ -86,6 +86,12 @@ def explain(
             out.extend(_action(change, target, caps))
         out.append("")
     return "\n".join(out)
+
+
+def _scope_reason(plan: Plan, kind: Kind, key: str) -> str | None:
+    if kind is Kind.GROUP:  # out of scope only where the target assigns by group
+        return next((r for k, r, _ in plan.out_of_scope_groups if k == key), None)
+    return plan.view.scope_reasons.get(key) if plan.view else None
 
 
 def _action(change: Change, target: Target, caps: Capabilities) -> list[str]:

@@ -11,8 +11,9 @@ import pytest
 from reconciler.core.changes import Action
 from reconciler.core.config import Spec
 from reconciler.core.guards import refusals
-from reconciler.core.model import Observed, Resource
+from reconciler.core.model import Capabilities, Observed, Resource
 from reconciler.core.plan import Plan, make_plan
+from reconciler.report.explain import explain
 from reconciler.report.render import plan_text
 from tests.core.test_plan import TARGET, group_res, keyed, load, user_res
 
@@ -338,3 +339,14 @@ def test_a_mapped_role_that_comes_out_empty_clears_the_roles(tmp_path: Path) -> 
     result = plan(tmp_path, ROLES + f"    mappings: {{user: {{{single}}}}}\n", (cy,))
     change = next(c for c in result.changes if c.key == "cy@example.com")
     assert [(a.path, a.after) for a in change.attributes] == [("roles", None)]
+
+
+def test_explain_says_why_a_user_and_a_group_are_in_or_out(tmp_path: Path) -> None:
+    spec = spec_of(tmp_path, "    assign: {groups: [Engineering]}\n")
+    result = make_plan(spec, spec.targets["t"], Observed((), ()))
+    declared = {(o.kind, o.key): o for o in (*spec.users, *spec.groups)}
+    text = explain(result, declared, spec.targets["t"], Capabilities(), Observed((), ()))
+    assert "  3 scope: in scope (declared, state: present) — in scope: assigned through" in text
+    assert "  3 scope: out of scope: not assigned to this target → left alone on this target" in (
+        text
+    )

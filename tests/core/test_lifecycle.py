@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core import planfile
 from reconciler.core.changes import Action
 from reconciler.core.config import DISABLED_AT, LIFECYCLE_URN
 from reconciler.core.guards import refusals
@@ -195,3 +196,24 @@ def test_the_schedule_survives_the_plan_file(tmp_path: Path) -> None:
     assert again.to_json() == result.to_json()
     # A plan with nothing scheduled keeps its JSON form (no new key).
     assert "scheduled_deletes" not in plan(tmp_path, GONE, ()).to_json()
+
+
+def test_a_saved_plan_records_the_lifecycle_settings(tmp_path: Path) -> None:
+    # apply --plan compares the settings a plan file records with the spec's: the period
+    # is recorded (in seconds, as JSON has no durations), so changing it makes the plan stale.
+    text = (
+        "    deprovision: {action: disable, delete_after: 12h, disabled_at: meta.lastModified}\n"
+        "    assign: {groups: [G]}\n    roles: {admin: [G]}\n"
+        + GONE
+        + "groups:\n  - {displayName: G}\n"
+    )
+    target = load(tmp_path, TARGET + text).targets["t"]
+    users = (user_res("u-1", "gone@example.com", active=True),)
+    result = plan(tmp_path, text, users)
+    saved = planfile.parse(
+        planfile.dumps(planfile.to_json(result, target, Observed(users, ()), "d", NOW)), "p.plan"
+    )
+    assert saved.settings["delete_after"] == 43200.0
+    assert saved.settings["disabled_at"] == "meta.lastModified"
+    assert "roles" not in saved.settings and "assign_groups" not in saved.settings
+    assert saved.plan.scheduled == result.scheduled
