@@ -244,8 +244,11 @@ def prepare_saved(
     except BaseException:
         connected.client.close()
         raise
-    # The guards of the spec, with this run's overrides, on exactly the changes that run.
-    plan = check_guards(saved.plan, target, connected.observed, allow)
+    # The guards of the spec, with this run's overrides, on exactly the changes that run;
+    # and the requirements, which no override lifts.
+    required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
+    plan = dataclasses.replace(saved.plan, requirements=required)
+    plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 
 

@@ -23,6 +23,7 @@ from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import SavedPlan, by_id, duration, fingerprint, settings_of
 from reconciler.core.prune import spare_protected
+from reconciler.core.requirements import broken
 
 # How far in the future a plan's creation time may be, for clocks that disagree a little.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -99,6 +100,8 @@ def unreviewed(saved: Plan, fresh: Plan, target: Target) -> list[str]:
     as they are: edited, added, or no longer called for."""
     now = {(c.kind, c.key): c for c in fresh.changes}
     volatile = _volatile(target)
+    # The time of disabling a disable writes is the clock of the plan that made it.
+    stamp = target.disabled_at if target.delete_after is not None else None
     reasons = []
     for change in saved.changes:
         other = now.get((change.kind, change.key))
@@ -107,12 +110,25 @@ def unreviewed(saved: Plan, fresh: Plan, target: Target) -> list[str]:
                 f"{change.kind.value} {change.key}: the plan would {change.action.value} it, "
                 "but the spec and the target no longer call for that"
             )
-        elif _form(change, volatile[change.kind]) != _form(other, volatile[change.kind]):
+        elif _form(change, volatile[change.kind], stamp) != _form(
+            other, volatile[change.kind], stamp
+        ):
             reasons.append(
                 f"{change.kind.value} {change.key}: the plan's {change.action.value} differs "
                 "from what the spec and the target call for now"
             )
     return reasons
+
+
+def requirements(saved: Plan, fresh: Plan, observed: Observed, target: Target) -> tuple[str, ...]:
+    """The groups' and roles' requirements the saved plan's changes break, judged with what
+    a plan made now sees (core/requirements.py; a plan file does not carry them apart from
+    its guards, which apply computes again)."""
+    if fresh.view is None:
+        return ()
+    users = {key: m for (kind, key), m in fresh.matches.items() if kind is Kind.USER}
+    groups = {key: m for (kind, key), m in fresh.matches.items() if kind is Kind.GROUP}
+    return tuple(broken(saved.changes, fresh.view, observed, users, groups, target))
 
 
 def _volatile(target: Target) -> Mapping[Kind, frozenset[str]]:
@@ -127,11 +143,17 @@ def _volatile(target: Target) -> Mapping[Kind, frozenset[str]]:
     return {Kind.USER: of(target.user_mappings), Kind.GROUP: of(target.group_mappings)}
 
 
-def _form(change: Change, volatile: frozenset[str]) -> Json:
-    """What a change does, in one comparable form (exact JSON, so true is not 1)."""
-    loose = change.action is Action.CREATE
+def _form(change: Change, volatile: frozenset[str], stamp: str | None = None) -> Json:
+    """What a change does, in one comparable form (exact JSON, so true is not 1). Values
+    that differ from run to run (a volatile mapping on a create, the time of disabling on
+    a disable) are compared by their presence."""
+    loose = {a.path for a in change.attributes if a.path in volatile}
+    if change.action is not Action.CREATE:
+        loose = set()
+    if change.action is Action.DISABLE and stamp is not None:
+        loose.add(stamp)
     attributes = sorted(
-        _exact([a.path, a.before, "*" if loose and a.path in volatile else a.after, a.ref])
+        _exact([a.path, a.before, "*" if a.path in loose else a.after, a.ref])
         for a in change.attributes
     )
     return [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core import planfile
+from reconciler.core import plancheck, planfile
 from reconciler.core.changes import Action
 from reconciler.core.config import DISABLED_AT, LIFECYCLE_URN
 from reconciler.core.guards import refusals
@@ -217,3 +217,21 @@ def test_a_saved_plan_records_the_lifecycle_settings(tmp_path: Path) -> None:
     assert saved.settings["disabled_at"] == "meta.lastModified"
     assert "roles" not in saved.settings and "assign_groups" not in saved.settings
     assert saved.plan.scheduled == result.scheduled
+
+
+def test_a_saved_disable_is_applied_with_the_time_it_was_planned(tmp_path: Path) -> None:
+    # apply --plan compares each saved change with a plan made now: the time of disabling
+    # differs by the plan's age and only its presence must agree.
+    text = LIFECYCLE + GONE
+    spec = load(tmp_path, TARGET + text)
+    target = spec.targets["t"]
+    observed = Observed((user_res("u-1", "gone@example.com", active=True),), ())
+    saved = make_plan(spec, target, observed, PlanOptions(now=NOW))
+    later = make_plan(spec, target, observed, PlanOptions(now=NOW + timedelta(hours=3)))
+    assert plancheck.unreviewed(saved, later, target) == []
+    unstamped = dataclasses.replace(saved.changes[0], attributes=saved.changes[0].attributes[:1])
+    edited = dataclasses.replace(saved, changes=(unstamped,))
+    assert plancheck.unreviewed(edited, later, target) == [
+        "user gone@example.com: the plan's disable differs from what the spec and the target "
+        "call for now"
+    ]

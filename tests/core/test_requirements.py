@@ -4,10 +4,13 @@ and no allowance overrides it."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from reconciler.core import plancheck, planfile
 from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.model import Observed, Resource
 from reconciler.core.plan import Plan, make_plan
@@ -21,6 +24,7 @@ ON_TARGET = (
 ADMINS = group_res("g-1", "Admins", ["u-a", "u-b"])
 PEOPLE = "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
 FIX = "change the spec (requirements have no override)"
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 EMPTY = "must keep at least {n} active member(s); after this run it would have {m}; " + FIX
 ANA = "requires ana@example.com as a member: ana@example.com would be disabled by this run; " + FIX
 
@@ -171,3 +175,24 @@ def test_requirements_come_first_among_the_guards(tmp_path: Path) -> None:
     result = check_guards(make_plan(spec, spec.targets["t"], observed), spec.targets["t"], observed)
     assert result.guards[0].startswith("group Admins must keep at least 1")
     assert result.guards[1].startswith("2 member removals in one run")
+
+
+def test_a_saved_plan_is_held_to_the_requirements_again(tmp_path: Path) -> None:
+    # A plan file carries its guards, not its requirements: apply computes both again, with
+    # what a plan made now sees, on exactly the saved changes.
+    spec = load(
+        tmp_path,
+        TARGET + PEOPLE + "groups:\n  - {displayName: Admins, members: [], min_members: 1}\n",
+    )
+    target = spec.targets["t"]
+    observed = Observed(ON_TARGET, (ADMINS,))
+    made = make_plan(spec, target, observed)
+    saved = planfile.parse(
+        planfile.dumps(planfile.to_json(made, target, observed, spec.digest, NOW)), "p.plan"
+    )
+    assert saved.plan.requirements == ()
+    fresh = make_plan(spec, target, observed)
+    required = plancheck.requirements(saved.plan, fresh, observed, target)
+    assert required == ("group Admins " + EMPTY.format(n=1, m=0),)
+    again = check_guards(dataclasses.replace(saved.plan, requirements=required), target, observed)
+    assert again.guards[0] == required[0]

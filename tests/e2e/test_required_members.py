@@ -62,6 +62,16 @@ def test_a_run_that_would_empty_a_required_group_is_refused(
     )
     [after] = listing(target, "/Groups")
     assert after["members"] == before["members"]
+    # A saved plan is held to them again when it is applied, whatever it carries.
+    saved = tmp_path / "admins.plan"
+    assert run(capsys, "plan", str(specs), "--target", "e2e", "--out", str(saved))[0] == 0
+    code, _, err = run(
+        capsys, "apply", "--plan", str(saved), str(specs), "--allow-member-removals", "2"
+    )
+    assert code == 1
+    assert "refusing to apply: group Admins requires ana@example.com as a member" in err
+    [after] = listing(target, "/Groups")
+    assert after["members"] == before["members"]
 
     # Disabling the required member is refused the same way; keeping them passes.
     users[0] = {**users[0], "active": False}
