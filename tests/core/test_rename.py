@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.plan import Plan, make_plan
-from reconciler.core.plan_json import plan_from_json
+from reconciler.core.plan_json import Malformed, plan_from_json
 from reconciler.report.markdown import plan_markdown
 from reconciler.report.render import plan_text
 from tests.core.test_plan import TARGET, group_res, keyed, load, user_res
@@ -136,3 +136,15 @@ def test_a_rename_survives_the_plan_file(tmp_path: Path) -> None:
     again = plan_from_json(result.to_json())
     assert again.changes[0].renamed_from == "alice@old.example"
     assert again.to_json() == result.to_json()
+
+
+def test_a_plan_file_cannot_rename_to_another_name(tmp_path: Path) -> None:
+    result = plan(
+        tmp_path,
+        "users:\n  - {userName: alice@new.example, previously: [alice@old.example]}\n",
+        (OLD_ALICE,),
+    )
+    data = result.to_json()
+    data["changes"][0]["rename"]["to"] = "mallory@example.com"
+    with pytest.raises(Malformed, match=r"plan.changes\[0\].rename.to: expected the change's key"):
+        plan_from_json(data)
