@@ -54,7 +54,9 @@ def broken(
             f"group {group.key}", group.required_members, group.min_members, active, after
         )
     roles = view.assignment.roles if view.assignment else {}
+    # Users in error are not written: they hold nothing this run gives.
     errors = {key for kind, key, _, _ in view.errors if kind is Kind.USER}
+    errors |= {key for key, match in users.items() if match.error}
     for role in target.roles:
         if not (role.required_members or role.min_members):
             continue

@@ -196,3 +196,18 @@ def test_a_saved_plan_is_held_to_the_requirements_again(tmp_path: Path) -> None:
     assert required == ("group Admins " + EMPTY.format(n=1, m=0),)
     again = check_guards(dataclasses.replace(saved.plan, requirements=required), target, observed)
     assert again.guards[0] == required[0]
+
+
+def test_a_holder_in_error_does_not_count(tmp_path: Path) -> None:
+    # ben matches two accounts: he is in error, nothing is written for him, he holds nothing.
+    twins = (*ON_TARGET, user_res("u-b2", "BEN@example.com", active=True))
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: {groups: [Admins], min_members: 1}}\n"
+        + PEOPLE
+        + "groups:\n  - {displayName: Admins, members: [ben@example.com]}\n",
+    )
+    result = make_plan(spec, spec.targets["t"], Observed(twins, ()))
+    assert result.errors[0].key == "ben@example.com"
+    assert result.guards == ("role admin " + EMPTY.format(n=1, m=0),)
