@@ -89,8 +89,12 @@ def target_view(
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
             continue
         # Sources read alias paths as declared; the target gets them under their URN.
-        if user.extension_aliases:
-            result = dataclasses.replace(result, obj=_extensions(result.obj, target.extensions))
+        if user.extension_aliases or target.extensions:
+            result = dataclasses.replace(
+                result,
+                obj=_extensions(result.obj, target.extensions),
+                create_only=frozenset(_urn(p, target.extensions) for p in result.create_only),
+            )
         mapped[(Kind.USER, user.key)] = result
         if keep:
             users.append(result.obj)
@@ -145,19 +149,26 @@ def _scope(
 
 
 def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
-    """Alias paths (`acme.costCode`) become `URN:costCode` for a target that declares the
-    alias, and are dropped for one that does not: that target does not know the schema."""
-    if not user.extension_aliases:
-        return user
+    """Alias paths (`acme.costCode`, declared or mapped) become `URN:costCode` for a target
+    that declares the alias, and are dropped for one that does not: that target does not
+    know the schema. An alias is never a SCIM attribute's name (spec/targets.py)."""
     attrs = {}
+    changed = False
     for path, value in user.attrs.items():
         alias, _, name = path.partition(".")
-        if alias in user.extension_aliases:
-            if alias in known:
-                attrs[f"{known[alias]}:{name}"] = value
-            continue
-        attrs[path] = value
-    return dataclasses.replace(user, attrs=attrs)
+        if alias in known and name:
+            attrs[_urn(path, known)] = value
+            changed = True
+        elif alias in user.extension_aliases:
+            changed = True  # this target does not take that extension
+        else:
+            attrs[path] = value
+    return dataclasses.replace(user, attrs=attrs) if changed else user
+
+
+def _urn(path: str, known: Mapping[str, str]) -> str:
+    alias, _, name = path.partition(".")
+    return f"{known[alias]}:{name}" if alias in known and name else path
 
 
 def _without_manager(user: Declared) -> Declared:

@@ -97,7 +97,9 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
                 (*path, "prune"),
                 "prune: owned needs ownership: {external_id_prefix: ...} to recognise objects",
             )
-        user_mappings, group_mappings = self.mappings((*path, "mappings"), body.get("mappings"))
+        user_mappings, group_mappings = self.mappings(
+            (*path, "mappings"), body.get("mappings"), _aliases(body.get("extensions"))
+        )
         scope = self.scope((*path, "scope"), body.get("scope"))
         out_of_scope = self.choice(
             (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
@@ -177,9 +179,10 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
         return float(value)
 
     def mappings(
-        self, path: PathKey, value: Json
+        self, path: PathKey, value: Json, aliases: frozenset[str] = frozenset()
     ) -> tuple[tuple[AttrMapping, ...], tuple[AttrMapping, ...]]:
-        """`mappings: {user: {TARGET_ATTR: {source|constant|expression, apply, default}}}`."""
+        """`mappings: {user: {TARGET_ATTR: {source|constant|expression, apply, default}}}`;
+        a user's TARGET_ATTR may also be `ALIAS.attribute` of an extension the target takes."""
         out: dict[str, list[AttrMapping]] = {"user": [], "group": []}
         if value in (None, {}):
             return (), ()
@@ -196,7 +199,8 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
             allowed = targets_for(Kind(kind_name))
             for attr, raw in entries.items():
                 apath = (*path, kind_name, attr)
-                if attr not in allowed:
+                extension = kind_name == "user" and attr.partition(".")[0] in aliases
+                if attr not in allowed and not (extension and ALIAS.match(attr.partition(".")[2])):
                     self.unknown((*path, kind_name), attr, sorted(allowed), "mapping target")
                     continue
                 mapping, problems = compile_one(attr, raw)
@@ -303,6 +307,11 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
             else:
                 out.append(attr)
         return tuple(out)
+
+
+def _aliases(extensions: Json) -> frozenset[str]:
+    """The extension aliases a target declares, as written (checked by extensions())."""
+    return frozenset(extensions) if isinstance(extensions, dict) else frozenset()
 
 
 def _whole(value: float | None) -> int | None:

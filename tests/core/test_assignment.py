@@ -11,7 +11,7 @@ import pytest
 from reconciler.core.changes import Action
 from reconciler.core.config import Spec
 from reconciler.core.guards import refusals
-from reconciler.core.model import Capabilities, Observed, Resource
+from reconciler.core.model import Capabilities, Json, Observed, Resource
 from reconciler.core.plan import Plan, make_plan
 from reconciler.report.explain import explain
 from reconciler.report.render import plan_text
@@ -350,3 +350,32 @@ def test_explain_says_why_a_user_and_a_group_are_in_or_out(tmp_path: Path) -> No
     assert "  3 scope: out of scope: not assigned to this target → left alone on this target" in (
         text
     )
+
+
+ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+
+
+def test_a_role_can_go_to_an_extension_the_app_serves(tmp_path: Path) -> None:
+    settings = (
+        ROLES + f"    extensions: {{acme: '{ACME}'}}\n"
+        "    mappings:\n      user:\n"
+        "        acme.appRole: 'SingleAppRoleAssignment([appRoleAssignments])'\n"
+        "        acme.firstRole: {expression: 'SingleAppRoleAssignment([appRoleAssignments])',"
+        " apply: on_create}\n"
+        "        roles: {constant: null}\n"
+    )
+    result = plan(tmp_path, settings)
+    ben = next(c for c in result.changes if c.key == "ben@example.com")
+    assert [(a.path, a.after) for a in ben.attributes] == [
+        (f"{ACME}:appRole", "admin"),
+        (f"{ACME}:firstRole", "admin"),
+        ("userName", "ben@example.com"),
+    ]
+    # Written once: a later change of role leaves firstRole alone, and updates appRole.
+    extension: dict[str, Json] = {ACME: {"appRole": "editor", "firstRole": "x"}}
+    on_target = user_res("u-b", "ben@example.com", None, **extension)
+    again = plan(tmp_path, settings, (on_target,))
+    ben = next(c for c in again.changes if c.key == "ben@example.com")
+    assert [(a.path, a.before, a.after) for a in ben.attributes] == [
+        (f"{ACME}:appRole", "editor", "admin")
+    ]

@@ -306,6 +306,14 @@ CASES: list[tuple[str, str, str | None]] = [
     ),
     ("deprovision delete as a mapping", T + HTTPS + "    deprovision: {action: delete}\n", None),
     (
+        "mapping to an extension attribute",
+        T
+        + HTTPS
+        + "    extensions: {acme: 'urn:example:params:scim:schemas:extension:acme:2.0:User'}\n"
+        "    mappings: {user: {acme.role: 'SingleAppRoleAssignment([appRoleAssignments])'}}\n",
+        None,
+    ),
+    (
         "disabled_at in a declared extension",
         T
         + HTTPS
@@ -775,6 +783,11 @@ VALIDATE_ONLY: list[tuple[str, str, str]] = [
         "nested groups form a cycle",
     ),
     ("ca_bundle missing", T + HTTPS + "    ca_bundle: ca.pem\n", "CA bundle 'ca.pem' not found"),
+    (
+        "mapping to an extension the target does not declare",
+        T + HTTPS + "    mappings: {user: {acme.role: {constant: admin}}}\n",
+        "unknown mapping target 'acme.role'",
+    ),
     (
         "scope on groups with IS TRUE",
         T + HTTPS + "    scope: [[{attribute: groups, operator: IS TRUE}]]\n",
