@@ -1,0 +1,84 @@
+"""The time of disabling is written with the disable; a target that refuses it still gets
+the disable (fault injection against FakeScim: nothing of reconciler is patched)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.core.config import DISABLED_AT, LIFECYCLE_URN
+from reconciler.core.plan import Action
+from tests.fakescim import FakeScim, Seen
+from tests.scim.test_faults import outcomes, plan_and_apply, write_spec
+
+LIFECYCLE = {"action": "disable", "delete_after": "30d"}
+GONE = [{"userName": "gone@example.com", "state": "absent"}]
+
+
+def stamped(seen: Seen) -> bool:
+    return LIFECYCLE_URN in json.dumps(seen.body)
+
+
+def writes(fake: FakeScim) -> list[tuple[str, Any]]:
+    return [(s.method, s.body) for s in fake.requests if s.method in ("PATCH", "PUT")]
+
+
+def test_the_time_goes_with_the_disable(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com", active=True)
+    _, result = plan_and_apply(write_spec(tmp_path, GONE, deprovision=LIFECYCLE), fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    [(method, body)] = writes(fake)
+    assert method == "PATCH"
+    assert [op["path"] for op in body["Operations"]] == ["active", DISABLED_AT]
+    assert fake.users[uid]["active"] is False
+
+
+def test_a_target_that_refuses_the_time_still_gets_the_disable(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com", active=True)
+    # Neither PATCH nor the PUT that follows a refused PATCH may carry the extension.
+    for method in ("PATCH", "PUT"):
+        fake.fail(
+            method,
+            "/Users/*",
+            times=5,
+            status=400,
+            when=stamped,
+            body={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "400",
+                "scimType": "invalidPath",
+                "detail": f"'{DISABLED_AT}' is not an attribute of the schema",
+            },
+        )
+    _, result = plan_and_apply(write_spec(tmp_path, GONE, deprovision=LIFECYCLE), fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    assert fake.users[uid]["active"] is False
+    assert LIFECYCLE_URN not in fake.users[uid]
+    last = writes(fake)[-1]
+    assert last[0] == "PATCH"
+    assert [op["path"] for op in last[1]["Operations"]] == ["active"]
+
+
+@pytest.mark.parametrize("status", [403, 500])
+def test_any_other_refusal_fails_the_disable(token: str, tmp_path: Path, status: int) -> None:
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com", active=True)
+    fake.fail("PATCH", "/Users/*", times=9, status=status, body={"detail": "no"})
+    _, result = plan_and_apply(write_spec(tmp_path, GONE, deprovision=LIFECYCLE), fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, False)}
+    assert fake.users[uid]["active"] is True
+    # Without the time: never retried as a plain disable, which would hide the failure.
+    assert all(stamped(s) for s in fake.requests if s.method == "PATCH")
+
+
+def test_without_delete_after_nothing_extra_is_written(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.add_user("gone@example.com", active=True)
+    plan_and_apply(write_spec(tmp_path, GONE), fake)
+    [(_, body)] = writes(fake)
+    assert [op["path"] for op in body["Operations"]] == ["active"]
