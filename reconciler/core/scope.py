@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.match import normalise
-from reconciler.expressions.dotnet_text import dotnet_regex
+from reconciler.expressions.dotnet_regex import PatternError, dotnet_regex
 from reconciler.expressions.evaluation import attribute_value
 
 OPERATORS = (
@@ -163,7 +163,7 @@ def check_clause(raw: Any) -> list[str]:
     elif operator in REGEX:
         try:
             dotnet_regex(str(value))
-        except re.error as exc:
+        except PatternError as exc:
             problems.append(f"invalid regular expression {value!r}: {exc}")
     return problems
 

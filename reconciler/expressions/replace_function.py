@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from reconciler.expressions.calls import Args, Context, Function
-from reconciler.expressions.dotnet_text import dotnet_regex, expand_substitutions
+from reconciler.expressions.dotnet_regex import (
+    Match,
+    Pattern,
+    PatternError,
+    dotnet_regex,
+    expand_substitutions,
+)
 from reconciler.expressions.values import FunctionError
 
 # Replace(source, oldValue, regexPattern, regexGroupName, replacementValue,
@@ -49,10 +54,10 @@ def replace_form(present: Sequence[bool]) -> str:
     return "group" if has[_VALUE] else "fallback"
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str) -> Pattern:
     try:
         return dotnet_regex(pattern)
-    except re.error as exc:
+    except PatternError as exc:
         raise FunctionError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
@@ -88,7 +93,7 @@ def _replace(a: Args, _: Context) -> Any:
     return "".join(out) + source[last:]
 
 
-def _group(found: re.Match[str], name: str) -> str | None:
+def _group(found: Match, name: str) -> str | None:
     try:
         return found.group(name)
     except IndexError:
@@ -104,7 +109,7 @@ def _replace_check(args: Sequence[tuple[bool, Any]]) -> list[tuple[int, str]]:
     if isinstance(pattern, str):
         try:
             compiled = dotnet_regex(pattern)
-        except re.error as exc:
+        except PatternError as exc:
             return [(_PATTERN, f"invalid regular expression: {exc}")]
         group = args[_GROUP][1] if len(args) > _GROUP else None
         if (

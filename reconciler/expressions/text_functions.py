@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import regex
+
 from reconciler.expressions.calls import (
     Args,
     Context,
@@ -119,17 +121,19 @@ _LIGATURES = {
     "đ": "d",
     "Đ": "D",
 }
-# The combining diacritical mark blocks (U+0300.., U+1AB0.., U+1DC0.., U+20D0.., U+FE20..).
-_COMBINING_DIACRITICS = re.compile(
-    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+# A Latin letter followed by marks from the combining diacritical blocks (U+0300.., U+1AB0..,
+# U+1DC0.., U+20D0.., U+FE20..), read after NFD decomposition.
+_LATIN_WITH_MARKS = regex.compile(
+    r"(\p{Script=Latin})[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
 )
 
 
 def normalize_diacritics(s: str) -> str:
-    # Choice: beyond the doc's table, any Latin letter + combining diacritic loses the diacritic
-    # (so Vietnamese "ệ" is "e"); marks of other scripts (Devanagari, kana) are left alone.
-    decomposed = _COMBINING_DIACRITICS.sub("", unicodedata.normalize("NFD", s))
-    return unicodedata.normalize("NFC", "".join(_LIGATURES.get(c, c) for c in decomposed))
+    # Choice: beyond the doc's table (all Latin), any Latin letter loses its combining marks (so
+    # Vietnamese "ệ" is "e"); letters of other scripts keep theirs ("Юрий" stays "Юрий", the
+    # breve makes й a letter of its own, not an accented и).
+    stripped = _LATIN_WITH_MARKS.sub(r"\1", unicodedata.normalize("NFD", s))
+    return unicodedata.normalize("NFC", "".join(_LIGATURES.get(c, c) for c in stripped))
 
 
 def _on_text(transform: Callable[[str, Args], str]) -> Impl:

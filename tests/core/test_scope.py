@@ -3,7 +3,6 @@ filters": one row per operator meaning and per documented example (`doc-…` ids
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -20,14 +19,6 @@ from reconciler.core.scope import (
 
 UPN_REGEX = r".*\@domain.com"
 WORKER_ID_REGEX = "(1[0-9][0-9][0-9][0-9][0-9][0-9])"
-
-
-def re_error(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return str(exc)
-    raise AssertionError(pattern)
 
 
 def clause(attribute: str, operator: str, value: Any = None) -> dict[str, Any]:
@@ -430,7 +421,7 @@ INVALID: list[tuple[str, Any, list[str]]] = [
     (
         "invalid-regex",
         clause("d", "REGEX MATCH", "(unclosed"),
-        [f"invalid regular expression '(unclosed': {re_error('(unclosed')}"],
+        ["invalid regular expression '(unclosed': missing ) at position 9"],
     ),
     ("unary-with-value", clause("t", "IS NULL", "x"), ["IS NULL takes no value, got 'x'"]),
     (
