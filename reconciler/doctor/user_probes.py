@@ -76,19 +76,27 @@ def probe_value_path(s: Scratch) -> Finding:
     path = f"/Users/{s.user['id']}"
     new = f"{s.stem}.work@{DOMAIN}"
     op = {"op": "replace", "path": 'emails[type eq "work"].value', "value": new}
-    action = "scimrec never sends value-filter paths: it replaces the whole emails attribute"
     check = "value-filter path"
     try:
         reply = s.client.patch(path, [op], None)
     except ScimHTTPError as exc:
         seen = f'emails[type eq "work"].value is refused ({failure(exc)})'
+        action = (
+            "scimrec tries a value-filter path once, then replaces whole multi-valued "
+            "attributes for the rest of the run; `quirks: {value_paths: never}` starts there"
+        )
         return Finding("patch", check, WARN, seen, action)
     emails = body_of(s.client.get(path)).get("emails")
     values = [e.get("value") for e in emails or [] if isinstance(e, dict)]
     if new in values:
         seen = f'emails[type eq "work"].value answered {reply.status} and applied'
+        action = "scimrec changes a typed email's value alone with such a path (RFC 7644 §3.5.2)"
         return Finding("patch", check, OK, seen, action)
     seen = f'emails[type eq "work"].value answered {reply.status} but changed nothing'
+    action = (
+        "set `quirks: {value_paths: never}` on this target: scimrec sends such paths for "
+        "value-only changes to typed elements, and this target would drop them silently"
+    )
     return Finding("patch", check, WARN, seen, action)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from reconciler.core import attributes as A
 from reconciler.core.config import Target
-from reconciler.core.model import PATCH_OP, Capabilities, Declared, Json, Kind, Observed
+from reconciler.core.match import Match
+from reconciler.core.model import Capabilities, Declared, Json, Kind, Observed
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.report.render import value_text
-from reconciler.scim import writes
+from reconciler.scim.change_requests import Request, change_requests
+from reconciler.scim.writes import Dialect
 
 INDENT = "      "
 
@@ -61,29 +62,15 @@ def explain(
         else:
             action = target.deprovision
             out.append(f"  3 scope: in scope for deprovisioning only (state: absent → {action})")
-        out.append("  4 match: attributes in precedence order")
-        for attempt in match.attempts:
-            if attempt.value is None:
-                out.append(f"{INDENT}{attempt.attribute}: no declared value, skipped")
-                continue
-            found = ", ".join(attempt.candidates) or "none"
-            out.append(
-                f"{INDENT}{attempt.attribute} eq {json.dumps(attempt.value)} → "
-                f"{len(attempt.candidates)} candidate(s): {found}"
-            )
-        if match.error:
-            out.append(f"{INDENT}✗ {match.error}")
-        elif match.resource is not None:
-            out.append(f"{INDENT}✓ matched target object {match.resource.id} on {match.matched_on}")
-        else:
-            out.append(f"{INDENT}no match on the target")
+        out.extend(_match(match))
         change = changes.get((kind, key))
         if (kind, key) in errors:
             out.append(f"  5 action: none — {errors[(kind, key)].message}")
         elif change is None:
             out.append("  5 action: noop — the target already matches the spec")
         else:
-            out.extend(_action(change, target, caps))
+            current = match.resource.body if match.resource is not None else None
+            out.extend(_action(change, target, Dialect.initial(target, caps), current))
         out.append("")
     return "\n".join(out)
 
@@ -94,7 +81,29 @@ def _scope_reason(plan: Plan, kind: Kind, key: str) -> str | None:
     return plan.view.scope_reasons.get(key) if plan.view else None
 
 
-def _action(change: Change, target: Target, caps: Capabilities) -> list[str]:
+def _match(match: Match) -> list[str]:
+    out = ["  4 match: attributes in precedence order"]
+    for attempt in match.attempts:
+        if attempt.value is None:
+            out.append(f"{INDENT}{attempt.attribute}: no declared value, skipped")
+            continue
+        found = ", ".join(attempt.candidates) or "none"
+        out.append(
+            f"{INDENT}{attempt.attribute} eq {json.dumps(attempt.value)} → "
+            f"{len(attempt.candidates)} candidate(s): {found}"
+        )
+    if match.error:
+        out.append(f"{INDENT}✗ {match.error}")
+    elif match.resource is not None:
+        out.append(f"{INDENT}✓ matched target object {match.resource.id} on {match.matched_on}")
+    else:
+        out.append(f"{INDENT}no match on the target")
+    return out
+
+
+def _action(
+    change: Change, target: Target, dialect: Dialect, current: Mapping[str, Json] | None
+) -> list[str]:
     lines = [f"  5 action: {change.action.value} ({change.reason})"]
     width = max((len(a.path) for a in change.attributes), default=0)
     for attr in change.attributes:
@@ -112,67 +121,23 @@ def _action(change: Change, target: Target, caps: Capabilities) -> list[str]:
     for member in change.members_remove:
         lines.append(f"{INDENT}- member {member.key or '(unknown)'} (id {member.id})")
     lines.append("    requests apply would send:")
-    for method, path, body, etag in _requests(change, target, caps):
-        lines.append(f"{INDENT}{method} {target.url}{path}")
-        lines.append(f"{INDENT}Authorization: {_auth_mask(target)}")
-        if etag:
-            lines.append(f"{INDENT}If-Match: {etag}")
-        if body is not None:
-            lines.append(f"{INDENT}{json.dumps(body, ensure_ascii=False, sort_keys=True)}")
+    for request in change_requests(change, dialect, target.membership_chunk, current):
+        lines.extend(_request(request, target, INDENT))
     return lines
 
 
-def _requests(
-    change: Change, target: Target, caps: Capabilities
-) -> list[tuple[str, str, Json, str | None]]:
-    endpoint = "/Users" if change.kind is Kind.USER else "/Groups"
-    path = f"{endpoint}/{change.target_id or '{id}'}"
-    etag = change.version if caps.etag else None
-    ids: dict[str, str] = {}
-    deferred = [a for a in change.attributes if a.ref is not None and a.after is None]
-    out: list[tuple[str, str, Json, str | None]] = []
-    if change.action is Action.DELETE:
-        return [("DELETE", path, None, etag)]
-    if change.action is Action.CREATE and change.kind is Kind.USER:
-        out.append(("POST", endpoint, writes.user_create_body(change.attributes, ids), None))
-    elif change.action is Action.CREATE:
-        first = [m.id or f"{{id of {m.key}}}" for m in change.members_add][
-            : target.membership_chunk
-        ]
-        out.append(("POST", endpoint, writes.group_create_body(change.attributes, first), None))
-    else:
-        ready = [a for a in change.attributes if a not in deferred]
-        if ready:
-            ops = writes.patch_operations(ready, ids)
-            out.append(("PATCH", path, {"schemas": [PATCH_OP], "Operations": ops}, etag))
-    if deferred:
-        ops = [
-            {
-                "op": "replace",
-                "path": A.scim_path("enterprise.manager"),
-                "value": {"value": f"{{id of {a.ref}}}"},
-            }
-            for a in deferred
-        ]
-        out.append(("PATCH", path, {"schemas": [PATCH_OP], "Operations": ops}, None))
-    if change.kind is Kind.GROUP:
-        adds = [m.id or f"{{id of {m.key}}}" for m in change.members_add]
-        if change.action is Action.CREATE:
-            adds = adds[target.membership_chunk :]
-        for chunk in writes.chunks(adds, target.membership_chunk):
-            out.append(
-                (
-                    "PATCH",
-                    path,
-                    {"schemas": [PATCH_OP], "Operations": writes.add_members(chunk)},
-                    None,
-                )
-            )
-        removes = [m.id for m in change.members_remove if m.id]
-        for chunk in writes.chunks(removes, target.membership_chunk):
-            ops = writes.remove_members(chunk, "filter")
-            out.append(("PATCH", path, {"schemas": [PATCH_OP], "Operations": ops}, None))
-    return out
+def _request(request: Request, target: Target, indent: str) -> list[str]:
+    lines = [f"{indent}{request.method} {target.url}{request.path}"]
+    lines.append(f"{indent}Authorization: {_auth_mask(target)}")
+    if request.etag:
+        lines.append(f"{indent}If-Match: {request.etag}")
+    if request.body is not None:
+        lines.append(f"{indent}{json.dumps(request.body, ensure_ascii=False, sort_keys=True)}")
+    if request.fallback:
+        lines.append(f"{indent}  {request.fallback_when}")
+        for other in request.fallback:
+            lines.extend(_request(other, target, indent + "  "))
+    return lines
 
 
 def _auth_mask(target: Target) -> str:

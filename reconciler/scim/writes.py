@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core import attributes as A
+from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Json
+from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json
 
 # Resolved target ids of users created in this run, by user key.
 Ids = Mapping[str, str]
 READ_ONLY_BODY = ("meta", "groups")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How writes to one target start out: from what it says it supports and its `quirks`.
+
+    Apply starts here and may fall back during the run (a refused PATCH → PUT, a refused
+    value-filter path → the whole attribute); `plan --explain` shows these first attempts.
+    """
+
+    patch: bool
+    etag: bool
+    value_paths: bool
+    member_removal: str  # "filter" (RFC 7644 §3.5.2.2) or "value" (Entra's value list)
+    members_on_create: bool
+    # Whether a refused filter-path removal switches to the value list (unless a quirk forces one).
+    member_removal_fallback: bool = True
+
+    @classmethod
+    def initial(cls, target: Target, caps: Capabilities) -> Dialect:
+        quirks = target.quirks
+        return cls(
+            patch=caps.patch and quirks.get("patch") != "never",
+            etag=caps.etag and quirks.get("etag") != "never",
+            value_paths=quirks.get("value_paths") != "never",
+            member_removal="value" if quirks.get("member_removal") == "value" else "filter",
+            members_on_create=quirks.get("members_on_create") != "never",
+            member_removal_fallback=quirks.get("member_removal") not in ("filter", "value"),
+        )
 
 
 def wire_value(change: AttrChange, ids: Ids) -> Json:
@@ -106,6 +137,13 @@ def patch_operations(
         else:
             ops.append({"op": "replace", "path": path, "value": value})
     return ops
+
+
+def update_operations(
+    changes: Iterable[AttrChange], ids: Ids, dialect: Dialect
+) -> list[dict[str, Json]]:
+    """The operations of the first PATCH apply sends for an update, and explain shows."""
+    return patch_operations(changes, ids, value_paths=dialect.value_paths)
 
 
 def value_path_operations(change: AttrChange) -> list[dict[str, Json]] | None:

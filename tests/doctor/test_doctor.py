@@ -201,6 +201,11 @@ def test_the_fake_as_an_rfc_target() -> None:
     fake = populated()
     report, status = fake_doctor(fake, write_probe=True)
     assert status[("patch", "replace")] == "ok"
+    # The fake stores the path as a plain key: it answers 200 and changes no email.
+    assert report.finding("patch", "value-filter path").action == (
+        "set `quirks: {value_paths: never}` on this target: scimrec sends such paths for "
+        "value-only changes to typed elements, and this target would drop them silently"
+    )
     assert status[("groups", "remove member")] == "ok"
     assert status[("uniqueness", "users.userName case variant")] == "ok"
     assert status[("etag", "headers")] == "ok"
@@ -220,6 +225,10 @@ def test_refused_member_filter_path_means_the_value_list_dialect() -> None:
     assert removal.status == "warn"
     assert removal.action == "scimrec removes members with a value list (the Entra dialect)"
     assert status[("patch", "value-filter path")] == "warn"
+    assert report.finding("patch", "value-filter path").action == (
+        "scimrec tries a value-filter path once, then replaces whole multi-valued attributes "
+        "for the rest of the run; `quirks: {value_paths: never}` starts there"
+    )
     assert not fake.users
     assert not fake.groups
 

@@ -84,6 +84,9 @@ def test_write_probes_report_each_server_and_leave_nothing_behind(target: Target
         )
         assert status[("patch", "replace")] == "ok"
         assert status[("patch", "value-filter path")] == "warn"
+        assert report.finding("patch", "value-filter path").action.startswith(
+            "scimrec tries a value-filter path once, then replaces whole multi-valued"
+        )
         assert "PUT keeps emails" in report.finding("put", "unsent attributes").observed
         assert "small integers" in report.finding("ids", "format").observed
         assert "without totalResults" in report.finding("discovery", "/ResourceTypes").observed
@@ -94,6 +97,9 @@ def test_write_probes_report_each_server_and_leave_nothing_behind(target: Target
         assert status[("filter", "users.userName")] == "ok"
         assert status[("groups", "remove member")] == "ok"
         assert status[("groups", "members on POST")] == "ok"
+        assert report.finding("patch", "value-filter path").action == (
+            "scimrec changes a typed email's value alone with such a path (RFC 7644 §3.5.2)"
+        )
         assert status[("uniqueness", "users.userName duplicate")] == "ok"
         assert status[("uniqueness", "users.userName case variant")] == "ok"
         if_match = report.finding("etag", "If-Match")

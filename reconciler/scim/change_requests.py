@@ -1,0 +1,132 @@
+"""The writes apply sends for one planned change, in order (pure): what `plan --explain` shows.
+
+Apply sends its writes through the same body builders (`writes.py`) and starts from the same
+`Dialect`, so this list is what apply sends when the target takes every first attempt; where
+apply adapts to a refusal, the request carries what apply sends instead. Ids that exist only
+once an earlier write of the run has made them read `{id of KEY}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import PATCH_OP, Json, Kind
+from reconciler.scim import writes
+from reconciler.scim.writes import Dialect
+
+ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: Json = None
+    etag: str | None = None
+    # What apply sends instead, and when (a refusal it adapts to, an answer it completes).
+    fallback: tuple[Request, ...] = ()
+    fallback_when: str = ""
+
+
+def placeholder(key: str | None) -> str:
+    return f"{{id of {key}}}"
+
+
+def change_requests(
+    change: Change,
+    dialect: Dialect,
+    chunk: int,
+    current: Mapping[str, Json] | None = None,
+) -> list[Request]:
+    """Every write apply sends for `change`, given the target's resource as read (`current`,
+    which a GET-merge-PUT sends back)."""
+    path = f"{ENDPOINT[change.kind]}/{change.target_id or placeholder(change.key)}"
+    etag = change.version if dialect.etag else None
+    # A manager created earlier in the run: its id is known by the time this user is written.
+    ids = {a.ref: placeholder(a.ref) for a in change.attributes if a.ref is not None}
+    if change.action is Action.DELETE:
+        return [Request("DELETE", path, None, etag)]
+    if change.kind is Kind.USER:
+        if change.action is Action.CREATE:
+            return [Request("POST", "/Users", writes.user_create_body(change.attributes, ids))]
+        return update_requests(change.attributes, path, etag, ids, dialect, current)
+    users = [_id(m) for m in change.members_add if m.type == "User"]
+    out: list[Request] = []
+    if change.action is Action.CREATE:
+        first = users[:chunk] if dialect.members_on_create else []
+        body = writes.group_create_body(change.attributes, first)
+        # Some targets ignore members on POST: apply adds those the answer does not show.
+        added = tuple(
+            _patch(path, writes.add_members(part)) for part in writes.chunks(first, chunk)
+        )
+        when = "if the answer does not show the members, then:" if added else ""
+        out.append(Request("POST", "/Groups", body, None, added, when))
+        users = users[len(first) :]
+    elif change.attributes:
+        out += update_requests(change.attributes, path, etag, ids, dialect, current)
+    for part in writes.chunks(users, chunk):
+        out.append(_patch(path, writes.add_members(part)))
+    out += _removals(path, [m for m in change.members_remove if m.type == "User"], dialect, chunk)
+    # Nested groups (native nesting) follow, once every group of the run exists.
+    nested = [_id(m) for m in change.members_add if m.type == "Group"]
+    if nested:
+        out.append(_patch(path, writes.add_members(nested, member_type="Group")))
+    out += _removals(path, [m for m in change.members_remove if m.type == "Group"], dialect, chunk)
+    return out
+
+
+def update_requests(
+    attributes: Sequence[AttrChange],
+    path: str,
+    etag: str | None,
+    ids: writes.Ids,
+    dialect: Dialect,
+    current: Mapping[str, Json] | None,
+) -> list[Request]:
+    """A PATCH of minimal operations, or where the target has no PATCH, a GET-merge-PUT."""
+    body = writes.merged_for_put(current or {}, attributes, ids)
+    meta = (current or {}).get("meta")
+    version = meta.get("version") if isinstance(meta, dict) and dialect.etag else None
+    put = (Request("GET", path), Request("PUT", path, body, version))
+    if not dialect.patch:
+        return list(put)
+    whole = writes.patch_operations(attributes, ids)
+    plain = _patch(path, whole, etag, put, "if the target refuses PATCH, instead:")
+    narrow = writes.update_operations(attributes, ids, dialect)
+    if narrow == whole:
+        return [plain]
+    return [
+        _patch(path, narrow, etag, (plain,), "if the target refuses value-filter paths, instead:")
+    ]
+
+
+def _removals(path: str, members: list[Member], dialect: Dialect, chunk: int) -> list[Request]:
+    ids = [m.id for m in members if m.id]
+    out = []
+    for part in writes.chunks(ids, chunk):
+        ops = writes.remove_members(part, dialect.member_removal)
+        fallback: tuple[Request, ...] = ()
+        if dialect.member_removal == "filter" and dialect.member_removal_fallback:
+            fallback = (_patch(path, writes.remove_members(part, "value")),)
+        out.append(
+            _patch(path, ops, None, fallback, "if the target refuses the filter path, instead:")
+        )
+    return out
+
+
+def _patch(
+    path: str,
+    ops: list[dict[str, Json]],
+    etag: str | None = None,
+    fallback: tuple[Request, ...] = (),
+    when: str = "",
+) -> Request:
+    body: Json = {"schemas": [PATCH_OP], "Operations": ops}
+    return Request("PATCH", path, body, etag, fallback, when if fallback else "")
+
+
+def _id(member: Member) -> str:
+    return member.id or placeholder(member.key)
