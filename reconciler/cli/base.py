@@ -69,7 +69,10 @@ only_option = click.option(
     "--only",
     multiple=True,
     metavar="KIND:KEY",
-    help="Restrict to one object, e.g. user:alice@example.com (repeatable).",
+    help=(
+        "Restrict to one object, e.g. user:alice@example.com (repeatable); what it needs "
+        "that is not on the target yet (its manager, members) is planned too."
+    ),
 )
 _log_level = click.option(
     "--log-level",

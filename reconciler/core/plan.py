@@ -24,6 +24,7 @@ from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.outside import plan_outside
 from reconciler.core.prune import disabled_strays, prune_changes, unreadable_strays
 from reconciler.core.requirements import broken
+from reconciler.core.selection import with_dependencies
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
 from reconciler.expressions.dotnet_dates import Clock
@@ -124,14 +125,19 @@ def make_plan(
     options = options or PlanOptions()
     observed = shaped(observed)
     view = target_view(spec, target, options.now, options.new_guid)
-    users = [u for u in view.users if _selected(options, u)]
-    groups = [g for g in view.groups if _selected(options, g)]
-    groups_out = [(g, r) for g, r in view.groups_out if _selected(options, g)]
     user_matches, group_matches = _match(view, observed, target)
+    only = options.only
+    picked: list[str] = []
+    if only is not None:
+        native = target.nested_groups == "native"
+        only, picked = with_dependencies(only, view, user_matches, group_matches, native)
+    users = [u for u in view.users if _selected(only, u)]
+    groups = [g for g in view.groups if _selected(only, g)]
+    groups_out = [(g, r) for g, r in view.groups_out if _selected(only, g)]
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
-    outside = [(u, r) for u, r in view.out_of_scope if _selected(options, u)]
+    outside = [(u, r) for u, r in view.out_of_scope if _selected(only, u)]
     left = plan_outside(outside, user_matches, target)
     left_groups = plan_outside(groups_out, group_matches, target)
     changes += left.changes + left_groups.changes
@@ -139,7 +145,7 @@ def make_plan(
     changes += planned.changes
     errors += planned.errors
     group_noop = planned.noop
-    notes = list(observed.notes) + planned.notes
+    notes = list(observed.notes) + picked + planned.notes
     dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
     dormant += _absent_and_disabled(users, user_matches, target)
     if options.only is None:
@@ -261,9 +267,5 @@ def _names(kind: Kind, renamed: set[Kind]) -> tuple[str, ...]:
     return (NAME_ATTRIBUTE[kind],) if kind in renamed else ()
 
 
-def _selected(options: PlanOptions, obj: Declared) -> bool:
-    return _selected_key(options, obj.kind, obj.key)
-
-
-def _selected_key(options: PlanOptions, kind: Kind, key: str) -> bool:
-    return options.only is None or (kind, key) in options.only
+def _selected(only: frozenset[tuple[Kind, str]] | None, obj: Declared) -> bool:
+    return only is None or (obj.kind, obj.key) in only
