@@ -48,8 +48,13 @@ def pick_target(spec: Spec, name: str | None) -> Target:
             return next(iter(spec.targets.values()))
         known = ", ".join(sorted(spec.targets)) or "none"
         raise UsageError(f"choose a target with --target (defined: {known})")
+    if name not in spec.targets and not spec.targets:
+        raise UsageError(
+            f"no target named '{name}': the spec defines no targets (add a `targets:` "
+            "mapping to one of its files; `scimrec init` writes an example)"
+        )
     if name not in spec.targets:
-        known = ", ".join(sorted(spec.targets)) or "none"
+        known = ", ".join(sorted(spec.targets))
         raise UsageError(f"no target named '{name}' in the spec (defined: {known})")
     return spec.targets[name]
 

@@ -102,6 +102,7 @@ def targets_command(specs: Path, fmt: str) -> int:
     is_flag=True,
     help="Also write targets.yaml, so DIR is a complete spec tree to commit.",
 )
+@click.option("--force", is_flag=True, help="Write into DIR even if it is not empty.")
 @progress_option
 @run_timeout_option
 @log_option
@@ -111,6 +112,7 @@ def import_(
     out: Path,
     scim_filter: str | None,
     adopt: bool,
+    force: bool,
     no_progress: bool,
     run_timeout: float | None,
     log_level: str,
@@ -121,6 +123,13 @@ def import_(
     if out.resolve().is_relative_to(specs.resolve()):
         raise UsageError(
             f"--out {out} is inside {specs}: the imported users would be declared twice"
+        )
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(
+            f"refusing to write into {out}: it is not empty; use --force to replace the "
+            "imported files in it"
         )
     progress = make_progress(not no_progress)
     try:
@@ -144,6 +153,12 @@ def import_(
         f"Imported {imported.users} user(s) and {imported.groups} group(s) from target "
         f"'{chosen.name}' into {out}/ ({', '.join(sorted(imported.files))})."
     )
+    if not adopt:
+        click.echo(
+            f"{out}/ defines no target, so it cannot be planned on its own: move its files "
+            f"into {specs}/ (which defines target '{chosen.name}'), or import again with "
+            f"--adopt to write {out}/targets.yaml."
+        )
     return EXIT_OK
 
 

@@ -77,7 +77,7 @@ def import_documents(observed: Observed, target: Target, *, adopt: bool) -> Impo
     }
     if adopt:
         files["targets.yaml"] = _dump(
-            {"version": 1, "targets": {target.name: _target(target)}}, target, "the target"
+            {"version": 1, "targets": {target.name: _target(target, notes)}}, target, "the target"
         )
     return Imported(files, tuple(notes), len(users), len(groups))
 
@@ -166,14 +166,50 @@ def _group(
     return out
 
 
-def _target(target: Target) -> dict[str, Any]:
+def _target(target: Target, notes: list[str]) -> dict[str, Any]:
+    """The target's settings for the imported tree: where it is and how to reach it, and its
+    safety settings (guards, protection, ownership, membership policy) as the source has them.
+
+    What decides which objects exist is left at its default, for review: `prune` (a filtered
+    import would otherwise prune whatever it left out), and mappings and scoping (the
+    imported values are already mapped; mapping them again would change them).
+    """
     auth = {k: v for k, v in dataclasses.asdict(target.auth).items() if v is not None}
-    return {
+    out: dict[str, Any] = {
         "url": target.url,
         "auth": auth,
         "matching": {"user": list(target.user_matching), "group": list(target.group_matching)},
         "deprovision": target.deprovision,
     }
+    guards = {
+        "max_deletes": target.max_deletes,
+        "max_delete_percent": target.max_delete_percent,
+        "max_member_removals": target.max_member_removals,
+        "max_member_removal_percent": target.max_member_removal_percent,
+    }
+    if any(v is not None for v in guards.values()):
+        out["guards"] = {k: _number(v) for k, v in guards.items() if v is not None}
+    if target.protected:
+        out["protected"] = list(target.protected)
+    if target.ownership_prefix is not None:
+        out["ownership"] = {"external_id_prefix": target.ownership_prefix}
+    if target.members_policy != "exact":
+        out["members_policy"] = target.members_policy
+    left = [
+        f"prune: {target.prune}" if target.prune != "none" else "",
+        "mappings" if target.user_mappings or target.group_mappings else "",
+        "scope" if target.scope is not None else "",
+    ]
+    if any(left):
+        notes.append(
+            f"targets.yaml leaves out the source target's {', '.join(w for w in left if w)}: "
+            "review the imported tree, then set them again"
+        )
+    return out
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
 
 
 def _dump(doc: Mapping[str, Any], target: Target, what: str) -> str:

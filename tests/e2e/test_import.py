@@ -122,3 +122,76 @@ def test_import_with_a_filter_plans_to_no_changes(
     assert_converged(capsys, out)
     [everyone] = listing(target, "/Groups")
     assert len(everyone["members"]) == 2
+
+
+def test_import_without_adopt_says_how_to_plan_the_tree(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(target)
+    specs = write_spec(tmp_path / "specs", target, [])
+    out = tmp_path / "imported"
+    args = ["--target", "e2e", "--out", str(out), "--log-level", "error"]
+    code, stdout, _ = run(capsys, "import", str(specs), *args)
+    assert code == 0
+    assert stdout.splitlines()[1] == (
+        f"{out}/ defines no target, so it cannot be planned on its own: move its files into "
+        f"{specs}/ (which defines target 'e2e'), or import again with --adopt to write "
+        f"{out}/targets.yaml."
+    )
+    code, _, err = run(capsys, "plan", str(out), "--target", "e2e")
+    assert code == 1
+    assert err.strip().endswith(
+        "no target named 'e2e': the spec defines no targets (add a `targets:` mapping to one "
+        "of its files; `scimrec init` writes an example)"
+    )
+    # Doing what the message says gives a tree that plans to No changes.
+    for name in ("users.yaml", "groups.yaml"):
+        (out / name).rename(specs / name)
+    assert_converged(capsys, specs)
+
+
+def test_import_refuses_a_directory_that_is_not_empty_without_force(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(target)
+    specs = write_spec(tmp_path / "specs", target, [])
+    out = tmp_path / "imported"
+    out.mkdir()
+    (out / "users.yaml").write_text("# someone's work\n", encoding="utf-8")
+    args = ["--target", "e2e", "--out", str(out), "--adopt", "--log-level", "error"]
+    code, stdout, err = run(capsys, "import", str(specs), *args)
+    assert (code, stdout) == (1, "")
+    assert err.strip().endswith(
+        f"refusing to write into {out}: it is not empty; use --force to replace the imported "
+        "files in it"
+    )
+    assert (out / "users.yaml").read_text(encoding="utf-8") == "# someone's work\n"
+    assert run(capsys, "import", str(specs), *args, "--force")[0] == 0
+    assert_converged(capsys, out)
+
+
+def test_adopt_keeps_the_source_targets_safety_settings(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(target)
+    safety: dict[str, Any] = {
+        "guards": {"max_deletes": 1, "max_delete_percent": 10},
+        "protected": ["admin@*"],
+        "members_policy": "additive",
+    }
+    specs = write_spec(tmp_path / "specs", target, [], **safety)
+    out = tmp_path / "imported"
+    args = ["--target", "e2e", "--out", str(out), "--adopt", "--log-level", "error"]
+    assert run(capsys, "import", str(specs), *args)[0] == 0
+    adopted = yaml.safe_load((out / "targets.yaml").read_text())["targets"]["e2e"]
+    assert {k: adopted.get(k) for k in safety} == safety
+    assert_converged(capsys, out)
+    # The guard holds in the imported tree: two users marked absent is past max_deletes: 1.
+    users = yaml.safe_load((out / "users.yaml").read_text())
+    users["users"] = [{"userName": u["userName"], "state": "absent"} for u in users["users"]]
+    (out / "users.yaml").write_text(yaml.safe_dump(users), encoding="utf-8")
+    (out / "groups.yaml").unlink()
+    code, _, err = run(capsys, "apply", str(out), "--target", "e2e", "--auto-approve")
+    assert code == 1
+    assert "max_deletes" in err, err
+    assert len(listing(target, "/Users")) == 2
