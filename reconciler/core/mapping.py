@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core import attributes as A
-from reconciler.core.model import Declared, Json, Kind
+from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.expressions.dotnet_dates import Clock
 from reconciler.expressions.evaluation import SKIP, evaluate
 from reconciler.expressions.parser import parse
@@ -43,6 +43,8 @@ class AttrMapping:
     text: str | None = None  # the expression as written, for --explain
     on_create: bool = False
     default: Json = None
+    # Where the spec declares it, for validation messages; not part of what it means.
+    location: Location | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         if self.expression is not None:

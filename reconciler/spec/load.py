@@ -13,9 +13,10 @@ from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
 from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
-from reconciler.errors import SpecError, SpecIssue
+from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.checks import type_name
+from reconciler.spec.mapping_sources import unknown_sources
 from reconciler.spec.objects import ObjectRules
 from reconciler.spec.source import Loaded, load_file
 from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
@@ -86,10 +87,10 @@ def load_spec(root: Path) -> Spec:
 
 def _load(root: Path) -> Spec:
     if not root.exists():
-        raise SpecError([SpecIssue(str(root), 1, 1, "", "no such file or directory")])
+        raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
     if not files:
-        raise SpecError([SpecIssue(str(root), 1, 1, "", "no *.yaml or *.yml files found")])
+        raise UsageError(f"no *.yaml or *.yml files in {root}")
     outside = outside_the_tree(root, files)
     if outside:
         raise SpecError(outside)
@@ -198,6 +199,8 @@ class _Checker(TargetRules, ObjectRules):
                         "declares it under extensions",
                     )
         self.check_assignments()
+        for path, message, where in unknown_sources(self.targets, self.users, self.groups):
+            self.error(path, message, loc=where)
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)

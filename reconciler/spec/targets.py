@@ -3,8 +3,10 @@ target is reached, its URL, TLS and credentials, is access.py's)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from reconciler.core import attributes as A
 from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
@@ -48,6 +50,11 @@ TARGET_KEYS = (
     "assign",
     "roles",
 )
+# SCIM endpoints (RFC 7644 §3.2), which a base URL never ends in.
+ENDPOINTS = frozenset(
+    e.casefold()
+    for e in ("Users", "Groups", "ServiceProviderConfig", "Schemas", "ResourceTypes", "Bulk", "Me")
+)
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # What a `quirks:` block can force, and the values each takes ("auto" is the default:
@@ -79,6 +86,7 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
             self.error(path, "missing 'url'")
         elif self.string((*path, "url"), url, nullable=False):
             self._check_url((*path, "url"), url, allow_http is True)
+            self._check_base_url((*path, "url"), url)
         ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
         max_rps = body.get("max_rps")
         if max_rps is not None and (
@@ -207,7 +215,7 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
                 for sub, message, offset in problems:
                     self._mapping_issue(apath, raw, sub, message, offset)
                 if mapping is not None:
-                    out[kind_name].append(mapping)
+                    out[kind_name].append(dataclasses.replace(mapping, location=self.loc(apath)))
         return tuple(out["user"]), tuple(out["group"])
 
     def _mapping_issue(self, path: PathKey, raw: Json, sub: str, message: str, offset: int) -> None:
@@ -291,6 +299,17 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
         if "group" in value:
             group = self.matching((*path, "group"), value["group"], A.GROUP_MATCHABLE)
         return user, group
+
+    def _check_base_url(self, path: PathKey, url: str) -> None:
+        """The SCIM base URL, not one of its endpoints (a common copy-paste mistake)."""
+        endpoint = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+        if endpoint.casefold() in ENDPOINTS:
+            base = url.rstrip("/")[: -len(endpoint)].rstrip("/")
+            self.error(
+                path,
+                f"the URL ends in /{endpoint}: give the SCIM base URL ({base!r}); scimrec "
+                "adds /Users, /Groups and the rest itself",
+            )
 
     def matching(self, path: PathKey, value: Json, allowed: tuple[str, ...]) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:

@@ -1,0 +1,73 @@
+"""Offline check that every attribute a mapping reads can exist: a misspelt source (`[maill]`)
+would otherwise read nothing, and leave the mapped attribute silently unmanaged.
+
+A source is known when it is a SCIM attribute of its kind (RFC 7643 §4.1, the enterprise
+extension) or when a declared object of that kind carries it (a `custom:` attribute, an
+extension attribute). A tree that declares no object of a kind is not checked for that kind:
+there is nothing yet to compare a name with.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+
+from reconciler.core import attributes as A
+from reconciler.core.config import Target
+from reconciler.core.mapping import AttrMapping, source_view, used_attributes
+from reconciler.core.model import Declared, Kind, Location
+from reconciler.spec.source import PathKey
+
+SCIM_SOURCES: Mapping[Kind, frozenset[str]] = {
+    Kind.USER: frozenset(
+        {*A.USER_SIMPLE, *(f"name.{p}" for p in A.NAME_PARTS)}
+        | {f"enterprise.{k}" for k in A.ENTERPRISE}
+        | {*A.USER_MULTI, "emails.value"}
+    ),
+    Kind.GROUP: frozenset(A.GROUP_SIMPLE),
+}
+# Entra ID's names for what a scimrec spec declares as SCIM attributes: a mapping copied from
+# Entra reads these, and the hint says what they are called here.
+ENTRA_NAMES: Mapping[str, str] = {
+    "givenName": "name.givenName",
+    "surname": "name.familyName",
+    "userPrincipalName": "userName",
+    "mailNickname": "nickName",
+    "jobTitle": "title",
+    "accountEnabled": "active",
+    "department": "enterprise.department",
+    "employeeId": "enterprise.employeeNumber",
+    "companyName": "enterprise.organization",
+}
+
+
+def unknown_sources(
+    targets: Mapping[str, Target], users: Iterable[Declared], groups: Iterable[Declared]
+) -> Iterator[tuple[PathKey, str, Location | None]]:
+    """(path, message, location) for each mapping source no object of its kind can have."""
+    for kind, declared in ((Kind.USER, list(users)), (Kind.GROUP, list(groups))):
+        if not declared:
+            continue
+        known = set(SCIM_SOURCES[kind])
+        for obj in declared:
+            known.update(source_view(obj))
+        for name, target in sorted(targets.items()):
+            mappings = target.user_mappings if kind is Kind.USER else target.group_mappings
+            for mapping in mappings:
+                yield from _check(name, kind, mapping, known)
+
+
+def _check(
+    name: str, kind: Kind, mapping: AttrMapping, known: set[str]
+) -> Iterator[tuple[PathKey, str, Location | None]]:
+    for source in sorted(used_attributes(mapping) - known):
+        close = difflib.get_close_matches(source, sorted(known), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if kind is Kind.USER and source in ENTRA_NAMES:
+            hint = f" (Entra's {source} is {ENTRA_NAMES[source]} in a scimrec spec)"
+        message = (
+            f"unknown source attribute '{source}'{hint}: no declared {kind.value} has it and it "
+            f"is not a SCIM {kind.value} attribute, so {mapping.target} would never be set"
+        )
+        path = ("targets", name, "mappings", kind.value, mapping.target)
+        yield path, message, mapping.location
