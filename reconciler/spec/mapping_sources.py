@@ -13,9 +13,11 @@ import difflib
 from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core import attributes as A
+from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.config import Target
 from reconciler.core.mapping import AttrMapping, source_view, used_attributes
 from reconciler.core.model import Declared, Kind, Location
+from reconciler.core.scope import MEMBERSHIP
 from reconciler.spec.source import PathKey
 
 SCIM_SOURCES: Mapping[Kind, frozenset[str]] = {
@@ -23,6 +25,8 @@ SCIM_SOURCES: Mapping[Kind, frozenset[str]] = {
         {*A.USER_SIMPLE, *(f"name.{p}" for p in A.NAME_PARTS)}
         | {f"enterprise.{k}" for k in A.ENTERPRISE}
         | {*A.USER_MULTI, "emails.value"}
+        # What the target's assignment derives for each user (core/assignment.py).
+        | {MEMBERSHIP, ROLE_ASSIGNMENTS}
     ),
     Kind.GROUP: frozenset(A.GROUP_SIMPLE),
 }
