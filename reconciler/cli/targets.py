@@ -206,11 +206,12 @@ def schema_command() -> int:
 
 @cli.command()
 @click.argument(
-    "directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+    "directory", required=False, default="specs", type=click.Path(path_type=Path, file_okay=False)
 )
 @click.option("--force", is_flag=True, help="Replace the starter files if they exist.")
 def init(directory: Path, force: bool) -> int:
-    """Write a small commented example spec tree: a sandbox target, three users, a group."""
+    """Write a small commented example spec tree into DIRECTORY (default: specs): a sandbox
+    target, three users, a group. Specs live in their own folder, apart from CI files."""
     for path in write_init(directory, force=force, write=write_file):
         click.echo(f"Wrote {path}")
     click.echo(

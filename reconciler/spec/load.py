@@ -24,6 +24,7 @@ from reconciler.spec.targets import (  # re-exported: the vocabulary tests and d
     TARGET_KEYS,
     TargetRules,
 )
+from reconciler.spec.tree import spec_paths
 
 __all__ = [
     "AUTH_FIELDS",
@@ -40,10 +41,11 @@ SUPPORTED_VERSIONS = (1,)
 
 
 def spec_files(root: Path) -> list[Path]:
-    """Every `*.yaml`/`*.yml` under `root` in sorted order (or `root` itself if a file)."""
+    """Every spec file under `root` in sorted order (or `root` itself if a file); spec/tree.py
+    says which files those are."""
     if root.is_file():
         return [root]
-    found = [p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
+    found = spec_paths(root)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -90,7 +92,9 @@ def _load(root: Path) -> Spec:
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
     if not files:
-        raise UsageError(f"no *.yaml or *.yml files in {root}")
+        raise UsageError(
+            f"no *.yaml or *.yml files in {root} (outside dot-directories and node_modules)"
+        )
     outside = outside_the_tree(root, files)
     if outside:
         raise SpecError(outside)

@@ -17,8 +17,8 @@ _TARGETS = """\
 # Where scimrec provisions to. Try this target on your machine:
 #   export SANDBOX_SCIM_TOKEN=choose-a-token
 #   scimrec sandbox --port {port} &             # a local in-memory SCIM 2.0 target
-#   scimrec plan . --target sandbox           # what would change; writes nothing
-#   scimrec apply . --target sandbox --auto-approve
+#   scimrec plan {specs} --target sandbox       # what would change; writes nothing
+#   scimrec apply {specs} --target sandbox --auto-approve
 # The first line gives editors completion and checks from {copy}; after upgrading
 # scimrec, refresh it with: scimrec schema > {copy}
 version: 1
@@ -105,15 +105,18 @@ def _schema_ref(relative: str) -> str:
     return ("../" * depth or "./") + SCHEMA_COPY
 
 
-def init_files(target_port: int = 8000) -> dict[str, str]:
-    """The starter tree: relative POSIX path to text, the schema copy included."""
+def init_files(target_port: int = 8000, specs: str = "specs") -> dict[str, str]:
+    """The starter tree: relative POSIX path to text, the schema copy included; `specs` is
+    the tree's directory, as the commands in its comments name it."""
     templates = {
         "targets.yaml": _TARGETS,
         "people/engineering.yaml": _PEOPLE,
         "groups.yaml": _GROUPS,
     }
     files = {
-        path: text.format(schema=_schema_ref(path), port=target_port, copy=SCHEMA_COPY)
+        path: text.format(
+            schema=_schema_ref(path), port=target_port, copy=SCHEMA_COPY, specs=specs
+        )
         for path, text in templates.items()
     }
     files[SCHEMA_COPY] = schema_text()
@@ -125,7 +128,7 @@ def write_init(dir: Path, *, force: bool, write: Callable[[Path, str], None]) ->
     a file); refuse to replace any file unless `force`."""
     if dir.exists() and not dir.is_dir():
         raise UsageError(f"{dir} is not a directory")
-    files = {dir / relative: text for relative, text in init_files().items()}
+    files = {dir / relative: text for relative, text in init_files(specs=str(dir)).items()}
     existing = [path for path in files if path.exists()]
     if existing and not force:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""

@@ -243,3 +243,22 @@ def test_commands_on_one_target_refuse_several(
         )
     code, _, err = run(capsys, "plan", specs, "--all-targets", "--target", "e2e")
     assert (code, err) == (1, "Error: give either --target NAME ... or --all-targets, not both\n")
+
+
+def test_init_writes_a_specs_folder_and_says_how_to_plan_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("jobs: {}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "init")
+    assert code == 0
+    assert out.splitlines()[0] == f"Wrote {Path('specs') / 'targets.yaml'}"
+    assert out.splitlines()[-1] == (
+        "Next: export SANDBOX_SCIM_TOKEN=choose-a-token; scimrec sandbox & "
+        "scimrec plan specs --target sandbox"
+    )
+    targets = (tmp_path / "specs" / "targets.yaml").read_text(encoding="utf-8")
+    assert "#   scimrec plan specs --target sandbox " in targets
+    # The repository root plans too: its CI workflows are not read as specs.
+    assert run(capsys, "validate", ".")[1].startswith("Valid: 3 file(s)")

@@ -251,7 +251,9 @@ def test_missing_root_and_empty_directory(tmp_path: Path) -> None:
     assert str(info.value) == f"no such file or directory: {tmp_path / 'nope'}"
     with pytest.raises(UsageError) as empty:
         load_spec(tmp_path)
-    assert str(empty.value) == f"no *.yaml or *.yml files in {tmp_path}"
+    assert str(empty.value) == (
+        f"no *.yaml or *.yml files in {tmp_path} (outside dot-directories and node_modules)"
+    )
 
 
 # -- invalid specs: one row per problem, with the exact messages --------------------------------
@@ -745,3 +747,25 @@ def test_users_sharing_a_matched_display_name_are_refused(tmp_path: Path) -> Non
         "a.yaml:9:5: users[b@example.com].displayName: 'Sam' is also the displayName of "
         "'a@example.com'; target 't' matches on it"
     ]
+
+
+def test_what_is_clearly_not_a_spec_is_skipped(tmp_path: Path) -> None:
+    workflow = "name: ci\non: push\njobs: {test: {runs-on: ubuntu-latest}}\n"
+    write_tree(
+        tmp_path,
+        {
+            "specs/targets.yaml": TARGET,
+            ".github/workflows/ci.yml": workflow,
+            ".venv/lib/site-packages/pkg/data.yaml": workflow,
+            "venv/pyvenv.cfg": "home = /usr/bin\n",
+            "venv/lib/site-packages/pkg/data.yaml": workflow,
+            "node_modules/pkg/config.yml": workflow,
+            "specs/.editor.yaml": workflow,
+        },
+    )
+    spec = load_spec(tmp_path)
+    assert spec.files == ((tmp_path / "specs" / "targets.yaml").as_posix(),)
+    # A directory named on the command line is read whatever its name.
+    hidden = tmp_path / ".scim"
+    write_tree(hidden, {"targets.yaml": TARGET})
+    assert load_spec(hidden).files == ((hidden / "targets.yaml").as_posix(),)

@@ -1,0 +1,34 @@
+"""Which files of a directory are spec files: the rule `spec_files` applies, in one place.
+
+Every `*.yaml` / `*.yml` file under the root is a spec file, except under what is clearly not
+a spec: a directory or file whose name starts with a dot (`.git`, `.github`, `.venv`, an
+editor's settings), `node_modules`, and Python virtual environments (a directory holding
+`pyvenv.cfg`). So `scimrec plan .` at a repository root does not read its CI workflows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+SKIPPED_NAMES = frozenset({"node_modules"})
+
+
+def spec_paths(root: Path) -> list[Path]:
+    """The spec files under the directory `root`, in no particular order.
+
+    Skipped directories are pruned, not walked: a `node_modules` can hold many thousand files.
+    Like `Path.rglob`, the walk does not descend into symlinked directories.
+    """
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        if "pyvenv.cfg" in files and Path(folder) != root:
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_NAMES]
+        for name in files:
+            path = Path(folder) / name
+            if path.suffix in SPEC_SUFFIXES and not name.startswith(".") and path.is_file():
+                found.append(path)
+    return found
