@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export SANDBOX_SCIM_TOKEN ?= sandbox-demo-token
+PORT ?= 8000
 
 .PHONY: install demo test lint
 
@@ -17,23 +18,37 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Start the sandbox target, then: validate, test the connection (doctor), plan, apply, and
-# plan again (expecting no changes).
+# plan again (expecting no changes). `make demo PORT=18000` serves the sandbox on another port
+# and points a copy of specs/ at it. The demo goes on only once the sandbox it started says it
+# is serving: a busy port stops it with the sandbox's error, instead of talking to whatever
+# listens there.
 demo: $(STAMP)
-	@$(BIN)/scimrec sandbox --port 8000 & pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
-	for i in $$(seq 100); do \
-	  $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 8000), 0.2)' 2>/dev/null && break; \
+	@log=$$(mktemp); tmp=$$(mktemp -d); specs=specs; \
+	$(BIN)/scimrec sandbox --port $(PORT) >$$log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$log $$tmp' EXIT; \
+	for i in $$(seq 300); do \
+	  grep -q '^Serving a SCIM 2.0 sandbox' $$log && break; \
+	  kill -0 $$pid 2>/dev/null || break; \
 	  sleep 0.1; \
 	done; \
+	if ! kill -0 $$pid 2>/dev/null || ! grep -q '^Serving a SCIM 2.0 sandbox' $$log; then \
+	  echo "make demo: the sandbox did not start on port $(PORT):" >&2; cat $$log >&2; exit 1; \
+	fi; \
+	if [ "$(PORT)" != 8000 ]; then \
+	  specs=$$tmp/specs; cp -R specs $$specs; \
+	  $(PY) -c 'import pathlib, sys; [f.write_text(f.read_text().replace("127.0.0.1:8000", "127.0.0.1:" + sys.argv[2])) for f in pathlib.Path(sys.argv[1]).rglob("*.yaml")]' $$specs $(PORT); \
+	  echo "(specs/ copied to $$specs, pointed at port $(PORT))"; \
+	fi; \
 	set -e; \
-	echo '$$ scimrec validate specs'; $(BIN)/scimrec validate specs; \
-	echo; echo '$$ scimrec doctor specs --target sandbox   # test connection, and what the target can do'; \
-	$(BIN)/scimrec doctor specs --target sandbox --log-level warning; \
-	echo; echo '$$ scimrec plan specs --target sandbox'; \
-	$(BIN)/scimrec plan specs --target sandbox --log-level warning; \
-	echo; echo '$$ scimrec apply specs --target sandbox --auto-approve'; \
-	$(BIN)/scimrec apply specs --target sandbox --auto-approve --log-level warning; \
-	echo; echo '$$ scimrec plan specs --target sandbox --detailed-exitcode'; \
-	$(BIN)/scimrec plan specs --target sandbox --detailed-exitcode --log-level warning
+	echo "\$$ scimrec validate $$specs"; $(BIN)/scimrec validate $$specs; \
+	echo; echo "\$$ scimrec doctor $$specs --target sandbox   # test connection, and what the target can do"; \
+	$(BIN)/scimrec doctor $$specs --target sandbox --log-level warning; \
+	echo; echo "\$$ scimrec plan $$specs --target sandbox"; \
+	$(BIN)/scimrec plan $$specs --target sandbox --log-level warning; \
+	echo; echo "\$$ scimrec apply $$specs --target sandbox --auto-approve"; \
+	$(BIN)/scimrec apply $$specs --target sandbox --auto-approve --log-level warning; \
+	echo; echo "\$$ scimrec plan $$specs --target sandbox --detailed-exitcode"; \
+	$(BIN)/scimrec plan $$specs --target sandbox --detailed-exitcode --log-level warning
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests

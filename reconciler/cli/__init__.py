@@ -11,6 +11,8 @@ import click
 import httpx2
 import structlog
 
+from reconciler import logs
+
 # Importing the command modules registers their commands on the group.
 from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None, *, transport: httpx2.BaseTransport | Non
 
 
 def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
+    # Commands without --log-level still log (a bug's traceback, at debug): warnings and up.
+    logs.configure("warning")
     try:
         result: Any = cli.main(
             args=argv, prog_name="scimrec", standalone_mode=False, obj=Runtime(transport)
@@ -77,10 +81,21 @@ def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback out of the way
         structlog.get_logger().debug("traceback", traceback=traceback.format_exc())
         message = " ".join(str(exc).split())
+        # Only a command that has --log-level can show the traceback; never advise an option
+        # the command lacks.
+        hint = (
+            " Run with --log-level debug to see the traceback."
+            if _has_log_level(argv if argv is not None else sys.argv[1:])
+            else ""
+        )
         click.echo(
-            f"Internal error (a bug in scimrec): {type(exc).__name__}: {message}. "
-            "Run with --log-level debug to see the traceback.",
+            f"Internal error (a bug in scimrec): {type(exc).__name__}: {message}.{hint}",
             err=True,
         )
         return EXIT_BUG
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _has_log_level(argv: list[str]) -> bool:
+    command = next((cli.commands.get(a) for a in argv if a in cli.commands), None)
+    return command is not None and any(p.name == "log_level" for p in command.params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import errno
 import os
 from pathlib import Path
 
@@ -247,8 +248,24 @@ def sandbox(host: str, port: int, token_env: str) -> int:
             f"the sandbox needs the optional scim2-server package ({exc.name} is missing); "
             f"install it with: {INSTALL_HINT}"
         ) from None
+    except OSError as exc:
+        raise ScimrecError(_cannot_listen(host, port, exc)) from None
     auth = f"bearer token from {token_env}" if token else "no authentication"
     click.echo(f"Serving a SCIM 2.0 sandbox at {server.url} ({auth}); Ctrl-C stops it.")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the sandbox stops
         server.serve_forever()
     return EXIT_OK
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot serve the sandbox on {host}:{port}: the port is already in use (another "
+            "sandbox, or another program); stop it, or choose another port with --port N"
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            f"cannot serve the sandbox on {host}:{port}: not allowed to listen on that port; "
+            "choose another with --port N (1024 or above)"
+        )
+    return f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}"

@@ -114,9 +114,7 @@ def init_files(target_port: int = 8000, specs: str = "specs") -> dict[str, str]:
         "groups.yaml": _GROUPS,
     }
     files = {
-        path: text.format(
-            schema=_schema_ref(path), port=target_port, copy=SCHEMA_COPY, specs=specs
-        )
+        path: text.format(schema=_schema_ref(path), port=target_port, copy=SCHEMA_COPY, specs=specs)
         for path, text in templates.items()
     }
     files[SCHEMA_COPY] = schema_text()

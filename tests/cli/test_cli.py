@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,36 @@ def test_init_writes_a_specs_folder_and_says_how_to_plan_it(
     assert "#   scimrec plan specs --target sandbox " in targets
     # The repository root plans too: its CI workflows are not read as specs.
     assert run(capsys, "validate", ".")[1].startswith("Valid: 3 file(s)")
+
+
+@pytest.fixture
+def buggy_commands() -> Iterator[None]:
+    """Two commands that hit a bug, one with --log-level and one without."""
+    from reconciler.cli.base import cli, log_option
+
+    @cli.command(name="bug-without-log-level")
+    def plain() -> int:
+        raise RuntimeError("boom")
+
+    @cli.command(name="bug-with-log-level")
+    @log_option
+    def logged(log_level: str) -> int:
+        raise RuntimeError("boom")
+
+    yield
+    del cli.commands["bug-without-log-level"], cli.commands["bug-with-log-level"]
+
+
+@pytest.mark.usefixtures("buggy_commands")
+def test_a_bug_advises_only_options_the_command_has(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "bug-without-log-level") == (
+        3,
+        "",
+        "Internal error (a bug in scimrec): RuntimeError: boom.\n",
+    )
+    assert run(capsys, "bug-with-log-level") == (
+        3,
+        "",
+        "Internal error (a bug in scimrec): RuntimeError: boom. "
+        "Run with --log-level debug to see the traceback.\n",
+    )
