@@ -4,7 +4,8 @@ would otherwise read nothing, and leave the mapped attribute silently unmanaged.
 A source is known when it is a SCIM attribute of its kind (RFC 7643 §4.1, the enterprise
 extension) or when a declared object of that kind carries it (a `custom:` attribute, an
 extension attribute). A tree that declares no object of a kind is not checked for that kind:
-there is nothing yet to compare a name with.
+there is nothing yet to compare a name with; nor is a mapping with a `default`, which sets
+its attribute either way (a source nobody has yet, with a fallback, is a deliberate choice).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def unknown_sources(
 def _check(
     name: str, kind: Kind, mapping: AttrMapping, known: set[str]
 ) -> Iterator[tuple[PathKey, str, Location | None]]:
+    if mapping.default is not None:  # it sets its attribute either way: the default is meant
+        return
     for source in sorted(used_attributes(mapping) - known):
         close = difflib.get_close_matches(source, sorted(known), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
