@@ -171,7 +171,7 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
     try:
         s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None))
     except ScimHTTPError as exc:
-        forced = s.target.quirks.get("member_removal") in ("filter", "value")
+        forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
             raise
         s.remove_dialect = "value"

@@ -43,12 +43,13 @@ class Session:
         self.unlinked: set[str] = set()
         self.lock = threading.Lock()
         # Learned during the run: which member-removal dialect the target accepts.
-        quirks = target.quirks
-        self.remove_dialect = "value" if quirks.get("member_removal") == "value" else "filter"
-        self.use_patch = caps.patch and quirks.get("patch") != "never"
-        self.use_etag = caps.etag and quirks.get("etag") != "never"
-        self.members_on_create = quirks.get("members_on_create") != "never"
-        self.value_paths = quirks.get("value_paths") != "never"
+        # Where every write starts: the same dialect `plan --explain` shows (writes.py).
+        self.dialect = writes.Dialect.initial(target, caps)
+        self.remove_dialect = self.dialect.member_removal
+        self.use_patch = self.dialect.patch
+        self.use_etag = self.dialect.etag
+        self.members_on_create = self.dialect.members_on_create
+        self.value_paths = self.dialect.value_paths
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
         # Ids created or adopted in this run: never removed from a group in the same run.
@@ -134,7 +135,7 @@ class Session:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
         ids = self.known_ids()
         if self.use_patch and self.value_paths:
-            narrow = writes.patch_operations(attributes, ids, value_paths=True)
+            narrow = writes.update_operations(attributes, ids, self.dialect)
             if narrow != writes.patch_operations(attributes, ids):
                 try:
                     return self.write(
