@@ -36,9 +36,16 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def configure(level: str = "info", *, json_lines: bool | None = None) -> None:
+def default_level() -> str:
+    """A person at a terminal wants the plan: warnings and errors only. Logs to a file or a
+    pipe (CI, a log collector) stay complete: every event from info up."""
+    return "warning" if sys.stderr.isatty() else "info"
+
+
+def configure(level: str | None = None, *, json_lines: bool | None = None) -> None:
     """Configure once per run: JSON lines unless stderr is a terminal, then readable lines
-    (or as `--log-format` chose)."""
+    (or as `--log-format` chose); `level` None is `default_level()`."""
+    level = level or default_level()
     stream: TextIO = _Stderr()  # type: ignore[assignment]
     if json_lines is None and _chosen["format"] is not None:
         json_lines = _chosen["format"] == "json"

@@ -94,7 +94,7 @@ def apply(
     no_progress: bool,
     no_color: bool,
     run_timeout: float | None,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
     logs.configure(log_level)

@@ -77,9 +77,11 @@ only_option = click.option(
 _log_level = click.option(
     "--log-level",
     type=click.Choice(logs.LEVELS),
-    default="info",
-    show_default=True,
-    help="Lowest level of the logs written to stderr.",
+    default=None,
+    help=(
+        "Lowest level of the logs written to stderr [default: warning on a terminal, where "
+        "the plan is what matters; info to a file or a pipe, where the logs are the record]."
+    ),
 )
 _log_format = click.option(
     "--log-format",

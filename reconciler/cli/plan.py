@@ -95,7 +95,7 @@ def plan(
     no_progress: bool,
     no_color: bool,
     run_timeout: float | None,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Show what apply would change on the target(s); writes nothing to them."""
     logs.configure(log_level)
@@ -253,7 +253,7 @@ def drift(
     github_flag: bool,
     no_progress: bool,
     run_timeout: float | None,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Audit the target: changed, missing and unmanaged objects. Read-only; exit 2 on drift.
 

@@ -58,7 +58,7 @@ def show(
     json_out: Path | None,
     github_flag: bool,
     no_color: bool,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Render saved plans (`plan --out`) as plan prints them; several make one report."""
     logs.configure(log_level)

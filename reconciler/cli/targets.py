@@ -116,7 +116,7 @@ def import_(
     force: bool,
     no_progress: bool,
     run_timeout: float | None,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Write the target's users and groups as spec YAML (plan then shows No changes)."""
     logs.configure(log_level)
@@ -182,7 +182,7 @@ def doctor(
     write_probe: bool,
     fmt: str,
     run_timeout: float | None,
-    log_level: str,
+    log_level: str | None,
 ) -> int:
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -103,3 +104,22 @@ def test_colour_on_a_terminal_only(terminal_specs: Path) -> None:
     _, out, _ = run(plan(terminal_specs), tty_out=False, tty_err=False)
     assert "\x1b[" not in out
     assert "+ create user u0@example.com" in out
+
+
+def test_default_log_level_shows_a_person_the_plan_and_a_pipe_everything(
+    terminal_specs: Path,
+) -> None:
+    args = ["plan", str(terminal_specs), "--target", "t", "--no-progress"]
+    # On a terminal: warnings and errors only, and there are none here.
+    code, _, err = run(args, tty_out=False, tty_err=True)
+    assert (code, err) == (0, "")
+    # To a pipe: every event, as JSON lines (three per object, and the run's own).
+    code, _, err = run(args, tty_out=False, tty_err=False)
+    assert code == 0
+    events = [json.loads(line) for line in err.splitlines()]
+    assert {e["level"] for e in events} == {"info"}
+    assert sum(e["event"] == "match" for e in events) == 300
+    # --log-level still chooses, on a terminal too.
+    code, _, err = run([*args, "--log-level", "info"], tty_out=False, tty_err=True)
+    assert code == 0
+    assert "spec loaded" in err
