@@ -7,6 +7,7 @@ import sys
 import uuid
 from typing import Any, TextIO
 
+import stamina
 import structlog
 
 from reconciler.scim.redact import redact_processor
@@ -70,12 +71,33 @@ def configure(level: str | None = None, *, json_lines: bool | None = None) -> No
         logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+    # The retry library's events go through the same pipeline, in scimrec's words.
+    stamina.instrumentation.set_on_retry_hooks([retry_event])
+
+
+def retry_event(details: stamina.instrumentation.RetryDetails) -> None:
+    """One retry scheduled by stamina: said once per request, at warning, with the reason
+    (later attempts of the same request at debug), carrying the run's context."""
+    cause = getattr(details.caused_by, "cause", details.caused_by)  # the client's Retry
+    level = "warning" if details.retry_num == 1 else "debug"
+    getattr(structlog.get_logger(), level)(
+        "retrying",
+        reason=" ".join(str(cause).split()) or type(cause).__name__,
+        attempt=details.retry_num + 1,
+        wait_seconds=round(details.wait_for, 2),
+        waited_seconds=round(details.waited_so_far, 2),
+        detail="trying again with backoff",
+    )
 
 
 def start_run(target: str) -> Any:
     """A logger bound to a fresh run id and the target name, for every event of this run.
 
-    Bound on the logger rather than in contextvars, so that events from the apply's
-    worker threads carry them too.
+    Bound on the logger, so that events logged through it carry them in any thread; and in
+    this thread's context variables, so that every other event of the run does too (the
+    retry library's; apply hands a copy of the context to each of its worker threads).
     """
-    return structlog.get_logger().bind(target=target, run_id=uuid.uuid4().hex[:12])
+    run_id = uuid.uuid4().hex[:12]
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(target=target, run_id=run_id)
+    return structlog.get_logger().bind(target=target, run_id=run_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import structlog
 
 from reconciler import logs
 from reconciler.core import plancheck, planfile
@@ -293,7 +294,10 @@ def connect(
     log = log if log is not None else logs.start_run(target.name)
     client = ScimClient.for_target(bounded(target, run_timeout), transport=transport)
     try:
+        # The step every event belongs to, the retry library's included.
+        structlog.contextvars.bind_contextvars(step="test_connection")
         caps = test_connection(client, target, log)
+        structlog.contextvars.bind_contextvars(step="import")
         observed = observe(client, target, caps, log, user_filter, progress)
     except BaseException:
         client.close()

@@ -3,11 +3,14 @@ concurrency; one failing object never stops the others, and each ends as an `Out
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from reconciler.core.changes import Action, Change, phase
 from reconciler.core.config import Target
@@ -79,6 +82,8 @@ class Applier:
         if plan.guards:  # the CLI refuses first; this keeps any other caller from forgetting
             raise ScimrecError(f"refusing to apply: {plan.guards[0]}; nothing was written")
         s = self.session
+        # Every event from here on, the retry library's included, belongs to step 5.
+        structlog.contextvars.bind_contextvars(step="action")
         s.look_before_create = not plan.complete_read
         self.progress.applying(len(plan.changes))
         for change in plan.changes:
@@ -150,7 +155,9 @@ class Applier:
         if not changes or self.stop.is_set() or self.out_of_time.is_set():
             return []
         pool = ThreadPoolExecutor(max_workers=self.session.target.concurrency)
-        futures = [pool.submit(self._one, c, work) for c in changes]
+        # Each task runs in a copy of the run's context (run_id, target, step), so whatever it
+        # logs, the retry library included, says which run, step and object it belongs to.
+        futures = [pool.submit(contextvars.copy_context().run, self._one, c, work) for c in changes]
         try:
             return [o for f in futures if (o := f.result()) is not None]
         except KeyboardInterrupt:
@@ -172,6 +179,7 @@ class Applier:
         """One change, or None when the run ran out of time before it started."""
         if self.out_of_time.is_set():
             return None
+        structlog.contextvars.bind_contextvars(kind=change.kind.value, key=change.key)
         try:
             target_id = work(self.session, change)
         except RunTimedOut as exc:
