@@ -37,6 +37,7 @@ from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
 from reconciler.run import prepare, prepare_saved
 from reconciler.scim.apply.runner import Applier
+from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress, make_progress
 
@@ -77,6 +78,13 @@ from reconciler.scim.progress import Progress, make_progress
     metavar="N",
     help="Allow up to N group member removals past the guards, this run only.",
 )
+@click.option(
+    "--audit-log",
+    "audit_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Append one JSON line per write to FILE: what it changed, and how it ended.",
+)
 @only_option
 @progress_option
 @colour_option
@@ -90,6 +98,7 @@ def apply(
     auto_approve: bool,
     allow_deletes: int,
     allow_member_removals: int,
+    audit_path: Path | None,
     only: tuple[str, ...],
     no_progress: bool,
     no_color: bool,
@@ -98,7 +107,8 @@ def apply(
 ) -> int:
     """Make the target match the spec: performs exactly the planned changes."""
     logs.configure(log_level)
-    display = _Display(make_progress(not no_progress), colour_wanted(no_color), auto_approve)
+    audit = _open_audit(audit_path)
+    display = _Display(make_progress(not no_progress), colour_wanted(no_color), auto_approve, audit)
     try:
         if plan_path is not None:
             if only:
@@ -122,6 +132,18 @@ def apply(
         )
     finally:
         display.progress.close()
+        if audit is not None:
+            audit.close()
+
+
+def _open_audit(path: Path | None) -> AuditLog | None:
+    """Opened before anything is read or written, so a wrong path costs nothing."""
+    if path is None:
+        return None
+    try:
+        return AuditLog(path)
+    except OSError as exc:
+        raise UsageError(f"cannot open the audit log {path}: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,7 @@ class _Display:
     progress: Progress
     colour: bool
     auto_approve: bool
+    audit: AuditLog | None = None
 
 
 def _apply_saved(
@@ -184,7 +207,7 @@ def _apply(
             if not click.confirm("Apply these changes?", default=False):
                 click.echo("Apply cancelled; nothing was changed.")
                 return EXIT_ERROR
-        result = Applier(client, target, caps, log, display.progress).run(plan)
+        result = Applier(client, target, caps, log, display.progress, display.audit).run(plan)
     finally:
         client.close()
     click.echo("")

@@ -32,7 +32,7 @@ def write_group(s: Session, change: Change) -> str | None:
     size = s.target.membership_chunk
     for chunk in writes.chunks(rest, size):
         ops = writes.add_members(chunk)
-        s.write(change, "PATCH", path, sender(s.client, path, ops))
+        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
@@ -69,8 +69,15 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
     body = writes.group_create_body(change.attributes, first)
     try:
+        # The members the POST carries are recorded as the add they amount to.
+        carried = writes.add_members(first) if first else []
         reply = s.write(
-            change, "POST", "/Groups", lambda: s.client.create("/Groups", body), change.attributes
+            change,
+            "POST",
+            "/Groups",
+            lambda: s.client.create("/Groups", body),
+            change.attributes,
+            carried,
         )
     except ScimHTTPError as exc:
         # Adopted after a lost response: add every member (adding is idempotent).
@@ -158,7 +165,7 @@ def write_nested(s: Session, change: Change) -> str | None:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
     if add_ids:
         ops = writes.add_members([i for i in add_ids if i], member_type="Group")
-        s.write(change, "PATCH", path, sender(s.client, path, ops))
+        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
@@ -169,7 +176,7 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
     dialect = s.remove_dialect
     ops = writes.remove_members(chunk, dialect)
     try:
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None))
+        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
     except ScimHTTPError as exc:
         forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
@@ -183,7 +190,7 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             status=exc.status,
         )
         ops = writes.remove_members(chunk, "value")
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None))
+        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:

@@ -22,6 +22,7 @@ from reconciler.scim.apply.deprovision import delete, deprovision
 from reconciler.scim.apply.groups import write_group, write_nested
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
+from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
 from reconciler.scim.transfer import RunTimedOut
@@ -69,8 +70,9 @@ class Applier:
         caps: Capabilities,
         log: Any,
         progress: Progress | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
-        self.session = Session(client, target, caps, log)
+        self.session = Session(client, target, caps, log, audit)
         self.progress = progress or Progress()
         self.log = log
         # Set by Ctrl-C: no new change starts, the ones in flight finish.

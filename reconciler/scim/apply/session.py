@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.core import attributes as A
@@ -16,9 +16,9 @@ from reconciler.core.model import Capabilities, Json, Kind, Resource
 from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.observe import find
-from reconciler.scim.redact import mask_attribute
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
@@ -32,8 +32,16 @@ class Failed(Exception):
 class Session:
     """The state of one apply, shared by its phases and their worker threads."""
 
-    def __init__(self, client: ScimClient, target: Target, caps: Capabilities, log: Any) -> None:
+    def __init__(
+        self,
+        client: ScimClient,
+        target: Target,
+        caps: Capabilities,
+        log: Any,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.client = client
+        self.audit = audit
         self.target = target
         self.caps = caps
         self.log = log
@@ -81,37 +89,33 @@ class Session:
         path: str,
         send: Callable[[], Reply],
         attributes: Iterable[AttrChange] = (),
+        ops: Sequence[Mapping[str, Json]] = (),
     ) -> Reply:
+        """Send one write, and record exactly what it changed (the audit trail): its
+        attributes, and the members its PATCH `ops` add and remove."""
         attributes = tuple(attributes)
         self.refuse_if_protected(change, method, attributes)
         started = time.perf_counter()
         status = 0
+        error: str | None = None
         try:
             reply = send()
             status = reply.status
             return reply
         except ScimHTTPError as exc:
-            status = exc.status
+            status, error = exc.status, str(exc)
+            raise
+        except BaseException as exc:
+            error = str(exc) or type(exc).__name__
             raise
         finally:
-            self.log.info(
-                "write",
-                step="action",
-                kind=change.kind.value,
-                key=change.key,
-                method=method,
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                attributes=[
-                    {
-                        "path": a.path,
-                        "before": mask_attribute(a.path, a.before),
-                        "after": mask_attribute(a.path, a.after),
-                    }
-                    for a in attributes
-                ],
+            record = write_record(
+                change, method, path, status, error, attributes, ops, self.known_ids()
             )
+            duration = round((time.perf_counter() - started) * 1000, 1)
+            self.log.info("write", step="action", duration_ms=duration, **record)
+            if self.audit is not None:
+                self.audit.append({**record, "duration_ms": duration})
 
     def refuse_if_protected(
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
@@ -139,7 +143,12 @@ class Session:
             if narrow != writes.patch_operations(attributes, ids):
                 try:
                     return self.write(
-                        change, "PATCH", path, sender(self.client, path, narrow, etag), attributes
+                        change,
+                        "PATCH",
+                        path,
+                        sender(self.client, path, narrow, etag),
+                        attributes,
+                        narrow,
                     )
                 except ScimHTTPError as exc:
                     if not patch_unsupported(exc):
@@ -150,7 +159,7 @@ class Session:
             ops = writes.patch_operations(attributes, ids)
             try:
                 return self.write(
-                    change, "PATCH", path, sender(self.client, path, ops, etag), attributes
+                    change, "PATCH", path, sender(self.client, path, ops, etag), attributes, ops
                 )
             except ScimHTTPError as exc:
                 if not patch_unsupported(exc):

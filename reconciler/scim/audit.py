@@ -1,0 +1,137 @@
+"""The audit record of one write: exactly what it changed, and how it ended.
+
+Every write apply sends is logged as one `write` event built here, and, with
+`apply --audit-log FILE`, appended to FILE as one JSON line: Git records the intent, the
+audit log the results. Attribute values are as sent (a reference as the id it set, a
+password masked); group memberships as the members each PATCH added and removed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from reconciler.core.changes import Change
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Json, Kind
+from reconciler.scim.redact import mask_attribute, redact_processor
+
+_FILTER_VALUE = '[value eq "'
+
+
+def attributes_written(
+    attributes: Iterable[AttrChange], ids: Mapping[str, str]
+) -> list[dict[str, Json]]:
+    """Each attribute's before → after; a reference's `after` is the id the write set."""
+    out: list[dict[str, Json]] = []
+    for a in attributes:
+        after = a.after
+        if a.ref is not None and after is None:
+            after = ids.get(a.ref)
+        entry: dict[str, Json] = {
+            "path": a.path,
+            "before": mask_attribute(a.path, a.before),
+            "after": mask_attribute(a.path, after),
+        }
+        if a.ref is not None:
+            entry["ref"] = a.ref
+        out.append(entry)
+    return out
+
+
+def member_changes(operations: Sequence[Mapping[str, Json]]) -> tuple[list[str], list[str]]:
+    """The member ids a PATCH adds and removes, read from its operations (RFC 7644 §3.5.2):
+    `add` on `members`, and `remove` by value list or by `members[value eq "id"]`."""
+    added: list[str] = []
+    removed: list[str] = []
+    for op in operations:
+        kind = str(op.get("op", "")).lower()
+        path = str(op.get("path", ""))
+        values = op.get("value")
+        listed = [str(v["value"]) for v in values or [] if isinstance(v, Mapping) and "value" in v]
+        if path == "members" and kind == "add":
+            added += listed
+        elif path == "members" and kind == "remove":
+            removed += listed
+        elif kind == "remove" and path.startswith("members" + _FILTER_VALUE):
+            # The value is a JSON string literal (writes.remove_members, RFC 7644 §3.4.2.2).
+            literal = path[len("members" + _FILTER_VALUE) - 1 : -1]
+            try:
+                removed.append(str(json.loads(literal)))
+            except ValueError:
+                removed.append(literal)
+    return added, removed
+
+
+def named(member_ids: Iterable[str], change: Change, ids: Mapping[str, str]) -> list[Json]:
+    """Members as {id, key}: the key from the plan, or from the ids this run created."""
+    keys = {m.id: m.key for m in (*change.members_add, *change.members_remove) if m.id}
+    keys |= {target_id: key for key, target_id in ids.items() if target_id not in keys}
+    return [{"id": i, "key": keys.get(i)} for i in member_ids]
+
+
+def write_record(
+    change: Change,
+    method: str,
+    path: str,
+    status: int,
+    error: str | None,
+    attributes: Iterable[AttrChange],
+    operations: Sequence[Mapping[str, Json]],
+    ids: Mapping[str, str],
+) -> dict[str, Any]:
+    """The fields of one write: the object, the request, what it changed, how it ended."""
+    record: dict[str, Any] = {
+        "kind": change.kind.value,
+        "key": change.key,
+        "action": change.action.value,
+        "method": method,
+        "path": path,
+        "status": status,
+        "outcome": "failed" if error is not None else "ok",
+        "attributes": attributes_written(attributes, ids),
+    }
+    if change.kind is Kind.GROUP:
+        added, removed = member_changes(operations)
+        record["members_added"] = named(added, change, ids)
+        record["members_removed"] = named(removed, change, ids)
+    if error is not None:
+        record["error"] = error
+    return record
+
+
+class AuditLog:
+    """`--audit-log FILE`: one JSON line per write, appended, through the redaction step.
+
+    Each line carries the run context (run_id, target) and a UTC timestamp; lines are
+    written whole and flushed one by one, so an interrupted apply leaves every write it
+    made on record.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file = path.open("a", encoding="utf-8")
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        context = structlog.contextvars.get_contextvars()
+        line: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "run_id": context.get("run_id"),
+            "target": context.get("target"),
+            **record,
+        }
+        text = json.dumps(redact_processor(None, "audit", line), ensure_ascii=False)
+        with self._lock:
+            self._file.write(text + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()

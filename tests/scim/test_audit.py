@@ -1,0 +1,97 @@
+"""The audit trail: each write says exactly what it changed (scim/audit.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import structlog
+
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Json, Kind
+from reconciler.scim.audit import AuditLog, attributes_written, member_changes, write_record
+from reconciler.scim.redact import register_secret
+from reconciler.scim.writes import add_members, remove_members
+
+
+@pytest.mark.parametrize(
+    ("operations", "added", "removed"),
+    [
+        pytest.param(add_members(["1", "2"]), ["1", "2"], [], id="add"),
+        pytest.param(remove_members(["3", 'a"b'], "filter"), [], ["3", 'a"b'], id="filter"),
+        pytest.param(remove_members(["4"], "value"), [], ["4"], id="value-list"),
+        pytest.param(
+            [{"op": "replace", "path": "displayName", "value": "x"}], [], [], id="not-members"
+        ),
+    ],
+)
+def test_members_are_read_from_the_operations_sent(
+    operations: list[dict[str, Json]], added: list[str], removed: list[str]
+) -> None:
+    assert member_changes(operations) == (added, removed)
+
+
+def test_a_reference_records_the_id_it_set_and_a_password_is_masked() -> None:
+    attributes = (
+        AttrChange("enterprise.manager", None, None, ref="bob@example.com"),
+        AttrChange("password", None, "hunter2-secret"),
+        AttrChange("title", "A", "B"),
+    )
+    assert attributes_written(attributes, {"bob@example.com": "u-bob"}) == [
+        {"path": "enterprise.manager", "before": None, "after": "u-bob", "ref": "bob@example.com"},
+        {"path": "password", "before": None, "after": "(sensitive)"},
+        {"path": "title", "before": "A", "after": "B"},
+    ]
+
+
+def test_a_membership_write_names_who_was_added_and_removed() -> None:
+    change = Change(
+        Kind.GROUP,
+        "Eng",
+        Action.UPDATE,
+        "members differ",
+        "g1",
+        members_add=(Member("carol@example.com", "u3"),),
+        members_remove=(Member("bob@example.com", "u2"),),
+    )
+    ops = add_members(["u3", "u9"]) + remove_members(["u2"], "filter")
+    record = write_record(change, "PATCH", "/Groups/g1", 200, None, (), ops, {"dave": "u9"})
+    assert record == {
+        "kind": "group",
+        "key": "Eng",
+        "action": "update",
+        "method": "PATCH",
+        "path": "/Groups/g1",
+        "status": 200,
+        "outcome": "ok",
+        "attributes": [],
+        "members_added": [
+            {"id": "u3", "key": "carol@example.com"},
+            {"id": "u9", "key": "dave"},  # created in this run
+        ],
+        "members_removed": [{"id": "u2", "key": "bob@example.com"}],
+    }
+
+
+def test_the_audit_log_appends_redacted_lines_with_the_run_context(tmp_path: Path) -> None:
+    register_secret("tok-audit-never-print-me")
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"earlier": "line"}\n', encoding="utf-8")
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(run_id="r1", target="prod")
+    audit = AuditLog(path)
+    audit.append({"key": "a", "error": "echoed tok-audit-never-print-me", "token": "x"})
+    audit.close()
+    earlier, line = path.read_text(encoding="utf-8").splitlines()
+    assert earlier == '{"earlier": "line"}'  # appended, never truncated
+    record = json.loads(line)
+    assert record.pop("time").endswith("+00:00")
+    assert record == {
+        "run_id": "r1",
+        "target": "prod",
+        "key": "a",
+        "error": "echoed ***",
+        "token": "***",
+    }
