@@ -187,6 +187,7 @@ def doctor(
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)
     chosen = bounded(pick_target(load_spec(specs), target), run_timeout)
+    logs.start_run(chosen.name)  # its events (a retry's) say which target and run
     client = ScimClient.for_target(chosen, transport=transport())
     try:
         report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
