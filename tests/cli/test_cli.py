@@ -296,3 +296,32 @@ def test_a_bug_advises_only_options_the_command_has(capsys: pytest.CaptureFixtur
         "Internal error (a bug in scimrec): RuntimeError: boom. "
         "Run with --log-level debug to see the traceback.\n",
     )
+
+
+@pytest.mark.parametrize("command", ["plan", "doctor"])
+def test_an_unreachable_target_is_said_once_then_cannot_connect(
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "env-token")
+    url = f"http://127.0.0.1:{free_port()}/scim/v2"
+    specs = write_spec(tmp_path / "specs", Target("none", url, "x"), [{"userName": "a@x.io"}])
+    code, out, err = run(capsys, command, str(specs), "--target", "e2e", "--log-level", "warning")
+    refused = f"cannot connect to {url}: Connection refused"
+    if command == "doctor":  # the failure is a finding of its report
+        err += f"Error: {refused}\n"
+        assert f"fail  auth  credentials  {refused}" in out
+    else:
+        assert out == ""
+    assert code == 1
+    *logged, last = err.splitlines()
+    assert last == f"Error: {refused}"
+    [retrying] = [json.loads(line) for line in logged]
+    assert retrying["event"] == "retrying"
+    assert retrying["reason"] == f"cannot connect to {url}: Connection refused"
+    assert retrying["target"] == "e2e"
+    assert len(retrying["run_id"]) == 12
+    if command == "plan":
+        assert retrying["step"] == "test_connection"
