@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None, *, transport: httpx2.BaseTransport | Non
 def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
     # Commands without --log-level still log (a bug's traceback, at debug): warnings and up.
     logs.configure("warning")
+    # No run context survives from an earlier command run in the same process.
+    structlog.contextvars.clear_contextvars()
     try:
         result: Any = cli.main(
             args=argv, prog_name="scimrec", standalone_mode=False, obj=Runtime(transport)
