@@ -28,6 +28,7 @@ from reconciler.cli.base import (
     target_option,
     transport,
 )
+from reconciler.cli.output import append_file
 from reconciler.core import planfile
 from reconciler.core.config import Target
 from reconciler.core.guards import Allowances
@@ -132,18 +133,17 @@ def apply(
         )
     finally:
         display.progress.close()
-        if audit is not None:
-            audit.close()
 
 
 def _open_audit(path: Path | None) -> AuditLog | None:
-    """Opened before anything is read or written, so a wrong path costs nothing."""
+    """Tried before anything is read or written, so a wrong path costs nothing."""
     if path is None:
         return None
     try:
-        return AuditLog(path)
+        append_file(path, "")
     except OSError as exc:
         raise UsageError(f"cannot open the audit log {path}: {exc.strerror}") from None
+    return AuditLog(lambda text: append_file(path, text))
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -107,17 +106,16 @@ def write_record(
 
 
 class AuditLog:
-    """`--audit-log FILE`: one JSON line per write, appended, through the redaction step.
+    """`--audit-log FILE`: one JSON line per write, through the redaction step.
 
-    Each line carries the run context (run_id, target) and a UTC timestamp; lines are
-    written whole and flushed one by one, so an interrupted apply leaves every write it
-    made on record.
+    Each line carries the run context (run_id, target) and a UTC timestamp. The lines go to
+    `append` (the command line's one way to write a file), each whole and on its own, so an
+    interrupted apply leaves every write it made on record.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, append: Callable[[str], None]) -> None:
+        self._append = append
         self._lock = threading.Lock()
-        self._file = path.open("a", encoding="utf-8")
 
     def append(self, record: Mapping[str, Any]) -> None:
         context = structlog.contextvars.get_contextvars()
@@ -129,9 +127,4 @@ class AuditLog:
         }
         text = json.dumps(redact_processor(None, "audit", line), ensure_ascii=False)
         with self._lock:
-            self._file.write(text + "\n")
-            self._file.flush()
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
+            self._append(text + "\n")

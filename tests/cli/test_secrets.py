@@ -232,7 +232,7 @@ COMMANDS = [
     ["doctor", "{specs}", "-t", "{target}", "--format", "json", "--write-probe"],
     ["import", "{specs}", "-t", "{target}", "--out", "{tmp}/imported", "--adopt"],
     ["apply", "--plan", "{tmp}/plan-json.json", "{specs}", "--auto-approve"],
-    ["apply", "{specs}", "-t", "{target}", "--auto-approve"],
+    ["apply", "{specs}", "-t", "{target}", "--auto-approve", "--audit-log", "{tmp}/audit.jsonl"],
     ["plan", "{specs}", "-t", "broken"],
     ["show", "{tmp}/plan-json.json"],
     ["show", "{tmp}/plan-md.json", "--format", "markdown", "--json-out", "{tmp}/show.json"],
@@ -305,6 +305,8 @@ def test_no_command_lets_a_secret_out(
     assert "step-summary.md" in files
     assert {"plan-text.json", "plan-json.json", "plan-md.json"} <= set(files)
     assert any(name.startswith("imported/") for name in files)
+    assert '"event"' not in files["audit.jsonl"]  # audit lines, not log events
+    assert '"outcome"' in files["audit.jsonl"]  # the apply wrote something to record
     assert '"kind": "user"' in everything["transcript"]  # user names are not masked
     assert "***" in everything["transcript"]  # what was echoed is shown masked
 

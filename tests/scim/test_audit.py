@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import structlog
@@ -75,23 +74,22 @@ def test_a_membership_write_names_who_was_added_and_removed() -> None:
     }
 
 
-def test_the_audit_log_appends_redacted_lines_with_the_run_context(tmp_path: Path) -> None:
+def test_the_audit_log_appends_redacted_lines_with_the_run_context() -> None:
     register_secret("tok-audit-never-print-me")
-    path = tmp_path / "audit.jsonl"
-    path.write_text('{"earlier": "line"}\n', encoding="utf-8")
+    lines: list[str] = []
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(run_id="r1", target="prod")
-    audit = AuditLog(path)
+    audit = AuditLog(lines.append)
     audit.append({"key": "a", "error": "echoed tok-audit-never-print-me", "token": "x"})
-    audit.close()
-    earlier, line = path.read_text(encoding="utf-8").splitlines()
-    assert earlier == '{"earlier": "line"}'  # appended, never truncated
-    record = json.loads(line)
-    assert record.pop("time").endswith("+00:00")
-    assert record == {
+    audit.append({"key": "b"})
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
+    first, second = (json.loads(line) for line in lines)
+    assert first.pop("time").endswith("+00:00")
+    assert first == {
         "run_id": "r1",
         "target": "prod",
         "key": "a",
         "error": "echoed ***",
         "token": "***",
     }
+    assert second["key"] == "b"
