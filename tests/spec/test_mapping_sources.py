@@ -61,6 +61,8 @@ def test_known_sources_pass(tmp_path: Path) -> None:
         "        nickName: {source: emails.value}\n"  # the primary email
         "        title: {source: enterprise.department}\n"  # SCIM, though nobody declares it
         "        userType: {source: custom.kind, default: Employee}\n"  # nobody yet: the default
+        "        profileUrl: 'Join(\",\", [groups])'\n"  # what assignment derives
+        "        locale: 'Item([appRoleAssignments], 1)'\n"
     )
     write_tree(tmp_path, {"a.yaml": mapping(mapped) + ALICE})
     assert len(load_spec(tmp_path).users) == 1
