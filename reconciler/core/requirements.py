@@ -133,19 +133,22 @@ def _members_after(
     group: Declared, match: Match, change: Change | None, directory: Directory
 ) -> set[Token]:
     found = match.resource
-    held: set[Token] = set()
+    # Each entry by its value as the target stores it, which is what a removal names: some
+    # targets store the userName there, not the id it resolves to.
+    entries: dict[str, Token] = {}
     if found is not None:
-        held = {
-            ("id", e.uid)
+        entries = {
+            e.value: ("id", e.uid)
             for e in directory.entries(found.body)
             if e.seen is Seen.USER and e.uid is not None
         }
     if change is None:
-        return held
+        return set(entries.values())
     if change.action is Action.DELETE:
         return set()
     for member in change.members_remove:
-        held.discard(("id", member.id or ""))
+        entries.pop(member.id or "", None)
+    held = set(entries.values())
     for member in change.members_add:
         if member.type == "User":
             held.add(("id", member.id) if member.id else ("key", member.key or ""))

@@ -81,6 +81,23 @@ BREAKS: list[tuple[str, str, str, list[str]]] = [
         ["group Admins " + EMPTY.format(n=1, m=0)],
     ),
     (
+        "required-member-deleted",
+        "    scope: [[{attribute: userName, operator: EQUALS, value: ben@example.com}]]\n"
+        "    out_of_scope: deprovision\n    deprovision: delete\n" + PEOPLE,
+        "  - {displayName: Admins, members: [ben@example.com],\n"
+        "     required_members: [ana@example.com]}\n",
+        [
+            "group Admins requires ana@example.com as a member: ana@example.com would be "
+            "deleted by this run; " + FIX
+        ],
+    ),
+    (
+        "required-member-created-inactive",
+        PEOPLE + "  - {userName: cy@example.com, active: false}\n",
+        "  - {displayName: Ops, members: [cy@example.com], required_members: [cy@example.com]}\n",
+        ["group Ops requires cy@example.com as a member: cy@example.com would be inactive; " + FIX],
+    ),
+    (
         "role-emptied",
         "    roles: {admin: {groups: [Admins], min_members: 1}}\n" + PEOPLE,
         "  - {displayName: Admins, members: []}\n",
@@ -130,6 +147,14 @@ KEEPS: list[tuple[str, str, str, tuple[Resource, ...]]] = [
         PEOPLE,
         "  - {displayName: Admins, members: [], members_policy: additive, min_members: 2}\n",
         (ADMINS,),
+    ),
+    (
+        # ana is on the target, not yet in the group: this run adds her.
+        "required-member-added",
+        PEOPLE,
+        "  - displayName: Admins\n    members: [ana@example.com, ben@example.com]\n"
+        "    required_members: [ana@example.com]\n    min_members: 2\n",
+        (group_res("g-1", "Admins", ["u-b"]),),
     ),
     (
         "role-held",
@@ -211,3 +236,41 @@ def test_a_holder_in_error_does_not_count(tmp_path: Path) -> None:
     result = make_plan(spec, spec.targets["t"], Observed(twins, ()))
     assert result.errors[0].key == "ben@example.com"
     assert result.guards == ("role admin " + EMPTY.format(n=1, m=0),)
+
+
+def test_a_member_this_run_enables_counts(tmp_path: Path) -> None:
+    asleep = (user_res("u-a", "ana@example.com", active=False), ON_TARGET[1])
+    spec = load(
+        tmp_path,
+        TARGET
+        + "users:\n  - {userName: ana@example.com, active: true}\n  - userName: ben@example.com\n"
+        + "groups:\n  - displayName: Admins\n    members: [ana@example.com, ben@example.com]\n"
+        + "    required_members: [ana@example.com]\n    min_members: 2\n",
+    )
+    result = make_plan(spec, spec.targets["t"], Observed(asleep, (ADMINS,)))
+    assert [(c.key, c.action.value) for c in result.changes] == [("ana@example.com", "update")]
+    assert result.guards == ()
+
+
+def test_a_removal_is_seen_where_the_target_stores_user_names_as_members(
+    tmp_path: Path,
+) -> None:
+    # Some targets store the userName as a member's value: the removal names that value,
+    # and the required member is gone all the same.
+    by_name = group_res(
+        "g-1", "Admins", [{"value": "ana@example.com"}, {"value": "ben@example.com"}]
+    )
+    result = plan(
+        tmp_path,
+        PEOPLE
+        + "groups:\n  - {displayName: Admins, members: [ben@example.com],\n"
+        + "     required_members: [ana@example.com], min_members: 2}\n",
+        (by_name,),
+    )
+    [change] = result.changes
+    assert [m.id for m in change.members_remove] == ["ana@example.com"]
+    assert list(result.guards) == [
+        "group Admins requires ana@example.com as a member: ana@example.com would not be a "
+        "member; " + FIX,
+        "group Admins " + EMPTY.format(n=2, m=1),
+    ]
