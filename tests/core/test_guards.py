@@ -314,3 +314,46 @@ def test_additive_policy_never_removes(tmp_path: Path) -> None:
     spec = load(tmp_path, base + "groups:\n  - displayName: Team\n    members: []\n")
     exact = make_plan(spec, spec.targets["t"], Observed(users, groups))
     assert [m.id for m in exact.changes[0].members_remove] == ["u0", "u1", "u2"]
+
+
+def test_a_run_over_both_limits_gives_both_reasons() -> None:
+    # The member guard's reasons come after the deprovision guard's, never instead of them.
+    groups = (group_res("g1", "One", [f"u{i}" for i in range(100)]),)
+    changes = [deprovision(Kind.USER, f"u{i}") for i in range(3)] + [removal("One", "g1", 4)]
+    target = Target("t", URL, max_deletes=2, max_member_removals=3)
+    reasons = refusals(changes, target, Observed((), groups))
+    assert [r.split(" in one run")[0] for r in reasons] == [
+        "3 deprovisions (3 user deletes)",
+        "4 member removals",
+    ]
+
+
+def test_a_group_share_set_in_the_spec_replaces_the_default() -> None:
+    # 3 of 9 (33.3%) is under the default 50% but over the target's 20%.
+    observed = Observed((), (group_res("g1", "Nine", [f"u{i}" for i in range(9)]),))
+    target = Target("t", URL, max_member_removal_percent=20)
+    [reason] = refusals([removal("Nine", "g1", 3)], target, observed)
+    assert reason == (
+        "group Nine would lose 3 of its 9 members (33.3%), more than "
+        "guards.max_member_removal_percent (20%); re-run with --allow-member-removals 3 "
+        "if that is intended"
+    )
+    assert refusals([removal("Nine", "g1", 3)], Target("t", URL), observed) == []
+
+
+def test_a_group_losing_exactly_its_share_passes() -> None:
+    # "More than" the share is refused: 3 of 6 is 50%, 3 of 5 is 60%.
+    six = Observed((), (group_res("g1", "Six", [f"u{i}" for i in range(6)]),))
+    assert refusals([removal("Six", "g1", 3)], Target("t", URL), six) == []
+    five = Observed((), (group_res("g1", "Five", [f"u{i}" for i in range(5)]),))
+    assert len(refusals([removal("Five", "g1", 3)], Target("t", URL), five)) == 1
+
+
+def test_the_deprovision_share_is_shown_to_one_decimal() -> None:
+    users = tuple(user_res(f"u{i}", f"u{i}@x.io") for i in range(3))
+    target = Target("t", URL, max_delete_percent=20)
+    [reason] = refusals([deprovision(Kind.USER, "u0")], target, Observed(users, ()))
+    assert reason == (
+        "1 of 3 users (33.3%) would be deprovisioned, more than guards.max_delete_percent "
+        "(20%); re-run with --allow-deletes 1 if that is intended"
+    )

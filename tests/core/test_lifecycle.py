@@ -4,12 +4,13 @@ read back from the target, and a delete (through the guards) once `delete_after`
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from reconciler.core import plancheck, planfile
+from reconciler.core import lifecycle, plancheck, planfile
 from reconciler.core.changes import Action
 from reconciler.core.config import DISABLED_AT, LIFECYCLE_URN
 from reconciler.core.guards import refusals
@@ -235,3 +236,67 @@ def test_a_saved_disable_is_applied_with_the_time_it_was_planned(tmp_path: Path)
         "user gone@example.com: the plan's disable differs from what the spec and the target "
         "call for now"
     ]
+
+
+def test_an_account_protected_by_its_name_on_the_target_is_never_deleted(
+    tmp_path: Path,
+) -> None:
+    # Declared under another name, matched on externalId: the name the target holds is
+    # protected, and protection reads that name too.
+    text = (
+        LIFECYCLE
+        + "    matching: {user: [externalId, userName]}\n    protected: ['admin@*']\n"
+        + "users:\n  - {userName: gone@example.com, externalId: e-1, state: absent}\n"
+    )
+    for days in (31, 3):
+        held = disabled("u-1", "admin@example.com", days_ago(days), externalId="e-1")
+        result = plan(tmp_path, text, (held,))
+        assert (result.changes, result.scheduled) == ((), ()), days
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("2025-01-02T03:04:05Z", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2025-01-02T03:04:05z", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        (" 2025-01-02T03:04:05Z ", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2025-01-02T03:04:05", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)),  # no zone: UTC
+        ("2025-01-02T05:04:05+02:00", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2025-01-02", datetime(2025, 1, 2, tzinfo=UTC)),
+        ("", None),
+        ("  ", None),
+        ("yesterday", None),
+        (1735787045, None),
+        (None, None),
+    ],
+)
+def test_a_time_of_disabling_is_read_as_the_target_wrote_it(value: Json, read: object) -> None:
+    found = lifecycle.read_time(value)
+    assert found == read
+    if found is not None:  # and always comparable with the run's clock
+        assert found.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(30 * 86400, "30d"), (36 * 3600, "36h"), (5400, "90m"), (3600, "1h"), (90, "90s")],
+)
+def test_a_period_is_shown_in_its_largest_whole_unit(seconds: int, shown: str) -> None:
+    assert lifecycle.period(timedelta(seconds=seconds)) == shown
+
+
+def test_a_time_is_written_in_utc_whatever_the_machine_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A runner set to another zone must not write its local time with a "Z".
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert lifecycle.moment(datetime(2025, 3, 1, 12, 0, tzinfo=UTC)) == "2025-03-01T12:00:00Z"
+        plus_one = timezone(timedelta(hours=1))
+        assert lifecycle.moment(datetime(2025, 3, 1, 13, 0, tzinfo=plus_one)) == (
+            "2025-03-01T12:00:00Z"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -230,3 +230,87 @@ def test_the_fuzz_reaches_past_the_digest(valid: dict[str, Any]) -> None:
     doc = copy.deepcopy(valid)
     doc["plan"]["changes"][0]["reason"] = "edited"
     assert planfile.parse(redigest(doc), "p").plan.changes[0].reason == "edited"
+
+
+# -- a damaged `seen` record is named, never trusted --------------------------------------
+
+DROP = object()
+SEEN_DAMAGE: list[tuple[int, str | None, Any, str]] = [
+    # (entry, field (None: the whole entry), new value or DROP, what the refusal says)
+    (0, None, [], "seen[0]: expected an object, got a list"),
+    (0, "key", DROP, "seen[0]: missing 'key'"),
+    (0, "key", 7, "seen[0].key: expected a string, got a number"),
+    (0, "id", 7, "seen[0].id: expected a string, got a number"),
+    (0, "fingerprint", None, "seen[0].fingerprint: expected a string, got null"),
+    (0, "fingerprint", DROP, "seen[0]: missing 'fingerprint'"),
+    (0, "note", "x", "seen[0]: unknown field 'note'"),
+    (1, "id", "u-c", "seen[1]: unknown field 'id'"),  # an absent object has no id
+    (1, "note", "x", "seen[1]: unknown field 'note'"),
+]
+
+
+@pytest.mark.parametrize(("index", "field", "value", "says"), SEEN_DAMAGE)
+def test_a_damaged_seen_entry_is_refused_by_its_path(
+    valid: dict[str, Any], index: int, field: str | None, value: Any, says: str
+) -> None:
+    data = copy.deepcopy(valid)
+    assert ("absent" in data["seen"][index]) is (index == 1)
+    if field is None:
+        data["seen"][index] = value
+    elif value is DROP:
+        del data["seen"][index][field]
+    else:
+        data["seen"][index][field] = value
+    with pytest.raises(UsageError) as refused:
+        planfile.parse(redigest(data), "p.json")
+    assert str(refused.value) == f"p.json is a damaged scimrec plan file: {says}"
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [
+        ("x" * 38, repr("x" * 38)),  # 40 characters: shown whole
+        ("x" * 39, repr("x" * 39)[:37] + "..."),  # one more: cut to 37 and an ellipsis
+    ],
+)
+def test_a_value_from_the_file_is_shown_at_most_forty_characters_long(
+    version: str, shown: str
+) -> None:
+    with pytest.raises(UsageError) as refused:
+        planfile.parse(json.dumps({"scimrec_plan": version}), "p")
+    assert str(refused.value) == (
+        f"p is a scimrec plan file of format {shown}, not 2 (made by another version of "
+        "scimrec): make a new plan"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("12h", 43_200), ("2d", 172_800), ("0s", 0), ("100d", 8_640_000)],
+)
+def test_a_duration_is_read_in_its_unit(text: str, seconds: int) -> None:
+    assert planfile.parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["30", "m", "30x", "30M", "-5m", "1.5h", "", "2 d", "h12"])
+def test_anything_else_is_not_a_duration(text: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        planfile.parse_duration(text)
+    assert str(refused.value) == f"expected a duration such as 30m, 12h or 2d, got '{text}'"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (59, "59s"),
+        (60, "1m00s"),
+        (61, "1m01s"),
+        (3599, "59m59s"),
+        (3600, "1h00m"),
+        (3659, "1h00m"),
+        (3660, "1h01m"),
+        (90_000, "25h00m"),
+    ],
+)
+def test_an_age_is_shown_in_its_largest_units(seconds: int, shown: str) -> None:
+    assert planfile.duration(timedelta(seconds=seconds)) == shown

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from reconciler.core.config import Target
 from reconciler.core.model import Observed
 from reconciler.core.plan import Action, make_plan
-from tests.core.test_plan import TARGET, group_res, keyed, load, user_res
+from reconciler.core.prune import protected
+from tests.core.test_plan import TARGET, URL, group_res, keyed, load, user_res
 
 DECLARED = "users:\n  - userName: keep@example.com\n    externalId: sr-keep\n"
 OWNED = "    prune: owned\n    ownership: {external_id_prefix: sr-}\n"
@@ -92,3 +95,49 @@ def test_nothing_is_pruned_from_an_incomplete_read(tmp_path: Path) -> None:
     )
     assert plan.changes == ()
     assert any("withheld" in n for n in plan.notes)
+
+
+def test_a_pruned_object_is_named_and_pinned_to_what_was_seen(tmp_path: Path) -> None:
+    # Apply deletes by target_id, with the version as a precondition: a prune change
+    # that lost either would delete blind, or nothing.
+    spec = load(tmp_path, TARGET + "    prune: all\n" + DECLARED)
+    users = (
+        user_res("u1", "keep@example.com", externalId="sr-keep"),
+        user_res("u2", "stray@example.com", version='W/"7"', active=True),
+    )
+    groups = (dataclasses.replace(group_res("g1", "Old"), version='W/"3"'),)
+    plan = make_plan(spec, spec.targets["t"], Observed(users, groups))
+    delete, disable = plan.changes
+    assert (delete.key, delete.action, delete.target_id, delete.version) == (
+        "Old",
+        Action.DELETE,
+        "g1",
+        'W/"3"',
+    )
+    assert (disable.key, disable.action, disable.target_id, disable.version) == (
+        "stray@example.com",
+        Action.DISABLE,
+        "u2",
+        'W/"7"',
+    )
+    assert [(a.path, a.before, a.after) for a in disable.attributes] == [("active", True, False)]
+    assert {c.reason for c in plan.changes} == {"not declared (prune: all)"}
+
+
+@pytest.mark.parametrize(
+    ("patterns", "name", "shielded"),
+    [
+        (("admin@*",), "admin@example.com", True),
+        (("admin@*",), "ADMIN@Example.com", True),  # compared case-folded
+        (("admin@*",), " admin@example.com ", True),  # surrounding whitespace ignored
+        (("admin@*",), "\uff41dmin@example.com", True),  # NFKC: a full-width look-alike
+        (("admin@*",), "xadmin@example.com", False),
+        (("*",), "", False),  # no name matches nothing, not even "*"
+        (("*",), None, False),
+        ((), "admin@example.com", False),
+    ],
+)
+def test_protected_patterns_compare_names_as_matching_does(
+    patterns: tuple[str, ...], name: str | None, shielded: bool
+) -> None:
+    assert protected(Target("t", URL, protected=patterns), name) is shielded
