@@ -190,9 +190,10 @@ def _check_digest(data: dict[str, Any], path: str, key: bytes | None) -> None:
     content = {k: v for k, v in data.items() if k != "digest"}
     expected = digest_of(content, key)["value"]
     if not hmac.compare_digest(str(expected), value):
-        what = "its HMAC does not match (another key, or" if key else "its digest does not match ("
+        what, cause = ("HMAC", "another key, or the file") if key else ("digest", "the file")
         raise UsageError(
-            f"refusing {path}: {what} the file was edited or damaged since the plan was made)"
+            f"refusing {path}: its {what} does not match ({cause} was edited or damaged since "
+            "the plan was made)"
         )
 
 
