@@ -6,6 +6,7 @@ rendering apply prints, without a crash."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from reconciler.core import plancheck, planfile
 from reconciler.core.config import Spec
 from reconciler.core.guards import Allowances, refusals
-from reconciler.core.model import Observed
+from reconciler.core.model import Json, Observed, Resource
 from reconciler.core.plan import make_plan
 from reconciler.errors import UsageError
 from reconciler.report.render import plan_text
@@ -314,3 +315,140 @@ def test_anything_else_is_not_a_duration(text: str) -> None:
 )
 def test_an_age_is_shown_in_its_largest_units(seconds: int, shown: str) -> None:
     assert planfile.duration(timedelta(seconds=seconds)) == shown
+
+
+# -- what the file must hold, named when it does not ---------------------------------------
+
+
+def set_at(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set (or with DROP, delete) `a.b.0.c` in a plan file's content."""
+    *parents, last = path.split(".")
+    node: Any = doc
+    for step in parents:
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    if value is DROP:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+DAMAGE: list[tuple[str, Any, str]] = [
+    ("target", [], "target: expected an object, got a list"),
+    ("target.url", DROP, "target: missing 'url'"),
+    ("target.url", "http://127.0.0.1:9/other", "target: the name and url differ from the plan's"),
+    ("target.name", "u", "target: the name and url differ from the plan's"),
+    ("created_at", 5, "created_at: expected a date and time, got 5"),
+    ("created_at", "yesterday", "created_at: expected a date and time, got 'yesterday'"),
+    (
+        "created_at",
+        "2030-01-01T00:00:00",
+        "created_at: expected a time zone (as scimrec writes it)",
+    ),
+    ("seen", {}, "seen: expected a list"),
+    ("spec_digest", None, "spec_digest: expected a string, got null"),
+    ("plan.changes.0.target_id", None, "plan.changes[0]: a update needs the object's target_id"),
+    ("plan.changes.3.target_id", "u-a", "plan.changes[3]: a second change for id u-a"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "says"), DAMAGE)
+def test_a_damaged_plan_file_is_refused_with_what_is_wrong(
+    valid: dict[str, Any], path: str, value: Any, says: str
+) -> None:
+    data = copy.deepcopy(valid)
+    assert [c["action"] for c in data["plan"]["changes"]] == [
+        "update",
+        "create",
+        "update",
+        "delete",
+    ]
+    set_at(data, path, value)
+    if path == "plan.changes.3.target_id":
+        data["seen"][3]["id"] = value  # consistent, so only the second change is wrong
+    with pytest.raises(UsageError) as refused:
+        planfile.parse(redigest(data), "p.json")
+    assert str(refused.value) == f"p.json is a damaged scimrec plan file: {says}"
+
+
+def test_each_digest_refusal_says_what_to_do(valid: dict[str, Any]) -> None:
+    key = b"k" * 16
+
+    def refusal(text: str, with_key: bytes | None) -> str:
+        with pytest.raises(UsageError) as refused:
+            planfile.parse(text, "p.json", with_key)
+        return str(refused.value)
+
+    unknown = copy.deepcopy(valid) | {"digest": {"algorithm": "md5", "value": "0"}}
+    assert refusal(json.dumps(unknown), None) == (
+        "p.json carries a digest scimrec does not know: 'md5'"
+    )
+    assert refusal(redigest(valid), key) == (
+        "refusing p.json: SCIMREC_PLAN_KEY is set but the file carries no HMAC, so it may "
+        "have been replaced; make the plan with the same key"
+    )
+    assert refusal(redigest(valid, key), None) == (
+        "refusing p.json: the file carries an HMAC; set SCIMREC_PLAN_KEY to the key it was "
+        "made with, so it can be checked"
+    )
+    edited = json.loads(redigest(valid, key)) | {"spec_digest": "x"}
+    assert refusal(json.dumps(edited), key) == (
+        "refusing p.json: its HMAC does not match (another key, or the file was edited or "
+        "damaged since the plan was made)"
+    )
+    edited = json.loads(redigest(valid)) | {"spec_digest": "x"}
+    assert refusal(json.dumps(edited), None) == (
+        "refusing p.json: its digest does not match (the file was edited or damaged since "
+        "the plan was made)"
+    )
+
+
+def test_the_digest_is_of_the_content_not_the_layout(valid: dict[str, Any]) -> None:
+    # Keys in another order, other whitespace, escaped non-ASCII: the same content.
+    data = copy.deepcopy(valid)
+    data["plan"]["changes"][0]["reason"] = "für José"
+    text = redigest(data)
+    again = json.loads(text)
+    shuffled = {k: again[k] for k in reversed(list(again))}
+    for layout in (json.dumps(shuffled, indent=4, ensure_ascii=True), json.dumps(shuffled)):
+        assert planfile.parse(layout, "p").plan.changes[0].reason == "für José"
+
+
+def test_the_digest_of_a_plan_file_format_never_changes() -> None:
+    # A plan made by one release of this file format is checked by the next: the bytes a
+    # digest covers are fixed (sorted keys, no spaces, UTF-8, no NaN).
+    content = {"b": [1, "é"], "a": {"d": None, "c": True}}
+    assert planfile.canonical(content) == '{"a":{"c":true,"d":null},"b":[1,"é"]}'.encode()
+    assert planfile.digest_of(content, None) == {
+        "algorithm": "sha256",
+        "value": hashlib.sha256(planfile.canonical(content)).hexdigest(),
+    }
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        planfile.canonical({"a": float("nan")})
+
+
+def test_a_fingerprint_changes_with_the_body_and_only_with_it() -> None:
+    body: dict[str, Json] = {
+        "id": "g-1",
+        "displayName": "G",
+        "members": [{"value": "u-1", "type": "User"}, {"type": "User", "value": "u-2"}],
+    }
+    same = {
+        "members": [{"value": "u-2", "type": "User"}, {"type": "User", "value": "u-1"}],
+        "displayName": "G",
+        "id": "g-1",
+    }
+    first = planfile.fingerprint(Resource("g-1", body))
+    assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
+    # Member order and key order carry no meaning (RFC 7643 §2.4).
+    assert planfile.fingerprint(Resource("g-1", same)) == first
+    edits: list[dict[str, Json]] = [
+        {"displayName": "H"},
+        {"members": [{"value": "u-1", "type": "User"}]},
+        {"members": []},
+    ]
+    for edit in edits:
+        assert planfile.fingerprint(Resource("g-1", body | edit)) != first, edit
+    # With a version, the version alone.
+    assert planfile.fingerprint(Resource("g-1", body, 'W/"3"')) == 'version:W/"3"'
