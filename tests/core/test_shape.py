@@ -148,3 +148,26 @@ def test_whatever_the_target_returns_planning_finishes(
     if problem(Kind.GROUP, group.body) is not None:
         assert all(c.target_id != "g" for c in plan.changes)
     plan.to_json()  # and it renders
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        (None, "null"),
+        (True, "true"),
+        (False, "false"),
+        (7, "a number"),
+        (1.5, "a number"),
+        ("", "an empty string"),
+        ([], "a list"),
+        ({}, "an object"),
+    ],
+)
+def test_what_was_found_is_named_without_its_content(value: Any, found: str) -> None:
+    # A message names the kind of value found, short and safe to print, not the value.
+    assert problem(Kind.USER, {"userName": value}) == (
+        f"userName: expected a non-empty string, got {found}"
+    )
+    assert problem(Kind.GROUP, {"displayName": value}) == (
+        f"displayName: expected a non-empty string, got {found}"
+    )
