@@ -15,6 +15,7 @@ import yaml
 
 from reconciler.scim.redact import forget_secrets
 from reconciler.scim.sandbox import Sandbox
+from tests.servers.better_auth_scim.launch import Spares
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
 
 TOKEN_ENV = "E2E_SCIM_TOKEN"
@@ -27,6 +28,7 @@ SERVER_FIXTURES = frozenset(
         "target",
         "scim2_server",
         "django_scim",
+        "better_auth_scim",
         "sandbox",
         "tls_sandbox",
         "acme_server",
@@ -98,6 +100,25 @@ def django_scim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def _better_auth_spares() -> Iterator[Spares]:
+    spares = Spares()
+    yield spares
+    spares.stop()
+
+
+@pytest.fixture
+def better_auth_scim(_better_auth_spares: Spares) -> Iterator[Server]:
+    """Better Auth's SCIM plugin on Node.js, a fresh (empty) server per test.
+
+    A deleted SCIM user's email stays taken there (QUIRKS.md §4), so wiping is not enough.
+    tests/servers/better_auth_scim/install.sh must have run (make test runs it).
+    """
+    server = _better_auth_spares.take()
+    yield server
+    _better_auth_spares.give_back(server)
+
+
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """scimrec's own sandbox target, started fresh; its token is in $SANDBOX_SCIM_TOKEN."""
@@ -107,15 +128,24 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     server.stop()
 
 
-@pytest.fixture(params=["scim2-server", "django-scim2"])
+# The real servers every end-to-end scenario runs on, and the fixture that starts each.
+SERVERS = {
+    "scim2-server": "scim2_server",
+    "django-scim2": "django_scim",
+    "better-auth-scim": "better_auth_scim",
+}
+
+
+@pytest.fixture(params=list(SERVERS))
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Target:
     """A fresh, empty target on each real server; its token is in $E2E_SCIM_TOKEN."""
+    server: Server = request.getfixturevalue(SERVERS[request.param])
     if request.param == "scim2-server":
-        server: Server = request.getfixturevalue("scim2_server")
         # A tenant per test: scim2-server keeps each tenant's resources apart.
         url = f"{server.url}/t{uuid.uuid4().hex[:12]}/v2"
+    elif request.param == "better-auth-scim":
+        url = server.url  # a fresh server per test
     else:
-        server = request.getfixturevalue("django_scim")
         url = server.url
         wipe(url, server.token)
     monkeypatch.setenv(TOKEN_ENV, server.token)

@@ -51,10 +51,15 @@ def person(target: Target, key: str, given: str, family: str, **extra: Any) -> d
 
 
 def listing(target: Target, endpoint: str) -> list[dict[str, Any]]:
+    """Everything at `endpoint`, paged by what the server gives (Better Auth caps at 100)."""
+    items: list[dict[str, Any]] = []
     with target.http() as http:
-        body = http.get(endpoint, params={"count": 1000}).json()
-    items: list[dict[str, Any]] = body.get("Resources") or []
-    return items
+        while True:
+            params = {"startIndex": len(items) + 1, "count": 1000}
+            page = http.get(endpoint, params=params).json().get("Resources") or []
+            if not page:
+                return items
+            items += page
 
 
 def by_name(target: Target) -> dict[str, dict[str, Any]]:
