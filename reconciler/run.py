@@ -26,6 +26,7 @@ from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
+from reconciler.scim.retries import RetryPolicy
 from reconciler.spec.load import load_spec
 
 # How many targets `--target A --target B` / `--all-targets` read at the same time.
@@ -94,12 +95,13 @@ def prepare(
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
     run_timeout: float | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
     spec = load_spec(specs)
     target = bounded(pick_target(spec, target_name), run_timeout)
     selection = parse_only(spec, only)
-    return _prepare_target(spec, target, selection, allow, transport, progress)
+    return _prepare_target(spec, target, selection, allow, transport, progress, retry)
 
 
 def pick_targets(spec: Spec, names: tuple[str, ...], every: bool) -> list[Target]:
@@ -160,6 +162,7 @@ def _prepare_target(
     allow: Allowances | None,
     transport: httpx2.BaseTransport | None,
     progress: Progress | None,
+    retry: RetryPolicy | None = None,
 ) -> Prepared:
     log = logs.start_run(target.name)
     log.info(
@@ -174,7 +177,7 @@ def _prepare_target(
     paused = gc.isenabled()
     gc.disable()
     try:
-        connected = connect(target, transport=transport, log=log, progress=progress)
+        connected = connect(target, transport=transport, log=log, progress=progress, retry=retry)
     finally:
         if paused:
             gc.enable()
@@ -289,10 +292,19 @@ def connect(
     user_filter: str | None = None,
     progress: Progress | None = None,
     run_timeout: float | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
-    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport)
+    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport, retry=retry)
+
+    def limit_changed(old: int, new: int, why: str) -> None:
+        # The audit trail shows when the target was overloaded and how scimrec eased off.
+        say = log.warning if new < old else log.info
+        say("concurrency", outcome="lowered" if new < old else "raised",
+            limit=new, was=old, reason=why)  # fmt: skip
+
+    client.limiter.on_change = limit_changed
     try:
         # The step every event belongs to, the retry library's included.
         structlog.contextvars.bind_contextvars(step="test_connection")

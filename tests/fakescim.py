@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,14 @@ class FakeScim:
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
         self.create_without_body = False  # 201 with no body and no Location
+        # Like SQLite under a threaded server: a write that arrives while more than
+        # `busy_limit` requests are in flight fails with 500 "database is locked"; each
+        # request stays in flight `busy_seconds`, so threads overlap.
+        self.busy_limit: int | None = None
+        self.busy_seconds = 0.0
+        self.in_flight = 0
+        self.peak = 0  # the most requests in flight at once
+        self.locked = 0  # writes answered 500 for being crowded
         self.echo_authorization = False  # error details repeat the Authorization header
         self._ids = itertools.count(1)
         self._version = itertools.count(1)
@@ -160,6 +169,23 @@ class FakeScim:
             body,
             {k.lower(): v for k, v in request.headers.items()},
         )
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            crowded = self.busy_limit is not None and self.in_flight > self.busy_limit
+        try:
+            time.sleep(self.busy_seconds)
+            if crowded and seen.method != "GET":
+                with self._lock:
+                    self.requests.append(seen)
+                    self.locked += 1
+                return scim_error(500, "database is locked")
+            return self._handle(seen)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, seen: Seen) -> httpx2.Response:
         with self._lock:
             self.requests.append(seen)
             fault = next((f for f in self.faults if f.matches(seen)), None)

@@ -79,9 +79,7 @@ def assert_converged(capsys: pytest.CaptureFixture[str], specs: Path) -> None:
 def test_create_then_no_changes(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manager = (
-        {"enterprise": {"manager": "bob@example.com"}} if target.flavour in RICH else {}
-    )
+    manager = {"enterprise": {"manager": "bob@example.com"}} if target.flavour in RICH else {}
     users = [
         person(target, "alice@example.com", "Alice", "Wong", **manager),
         person(target, "bob@example.com", "Bob", "Martin"),

@@ -12,6 +12,7 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.apply.creates import candidates, create
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 
 
@@ -57,7 +58,7 @@ def write_group(s: Session, change: Change) -> str | None:
 def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
     """Create a group, unless it exists: looked up right before (another run, or a listing
     that hid it, may have made it) and verified after (two runs at once may both have)."""
-    existing = s.candidates(change)
+    existing = candidates(s, change)
     if len(existing) > 1:
         ids = ", ".join(sorted(r.id for r in existing))
         raise Failed(
@@ -68,25 +69,17 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         return _adopt(s, change, existing[0]), add_ids
     first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
     body = writes.group_create_body(change.attributes, first)
-    try:
-        # The members the POST carries are recorded as the add they amount to.
-        carried = writes.add_members(first) if first else []
-        reply = s.write(
-            change,
-            "POST",
-            "/Groups",
-            lambda: s.client.create("/Groups", body),
-            change.attributes,
-            carried,
-        )
-    except ScimHTTPError as exc:
-        # Adopted after a lost response: add every member (adding is idempotent).
-        return s.create_failed(change, exc), add_ids
-    target_id = s.created_id(change, reply)
+    # The members the POST carries are recorded as the add they amount to.
+    carried = writes.add_members(first) if first else []
+    made = create(s, change, "/Groups", body, carried)
+    if made.reply is None:
+        # Adopted after a lost answer or a 409: add every member (adding is idempotent).
+        return made.target_id, add_ids
+    target_id = made.target_id
     keeper = _one_of_a_race(s, change, target_id)
     if keeper != target_id:
         return keeper, add_ids
-    created = reply.body if isinstance(reply.body, dict) else None
+    created = made.reply.body if isinstance(made.reply.body, dict) else None
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
         shown = member_ids(created)
@@ -102,7 +95,7 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
     the other's, older one, deletes its own (it created it moments ago, so nothing else
     can rely on it) and uses the keeper. Every run that sees both agrees on the keeper.
     """
-    found = s.candidates(change)
+    found = candidates(s, change)
     if len(found) < 2 or ours not in {r.id for r in found}:
         return ours
     keeper = min(found, key=_age).id

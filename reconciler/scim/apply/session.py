@@ -1,5 +1,5 @@
 """What every phase of an apply shares: the target's learned dialects, the ids of the run,
-and the write primitives (audited writes, PATCH or GET-merge-PUT, look-ups, adoption)."""
+and the write primitives (audited writes, PATCH or GET-merge-PUT); creates are in creates.py."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
-from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Capabilities, Json, Kind, Resource
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Capabilities, Json, Kind
 from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.observe import find
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
@@ -184,103 +182,6 @@ class Session:
         version = version if self.use_etag else None
         return self.write(
             change, "PUT", path, lambda: self.client.put(path, body, version), attributes
-        )
-
-    # -- creates: look before, adopt after ---------------------------------------------
-
-    def adopt_if_listed_short(self, change: Change) -> str | None:
-        """After a short read, look before creating: an object found is adopted (matched,
-        and brought to the declared attributes) instead of created a second time."""
-        if not self.look_before_create:
-            return None
-        found = self.lookup(change)
-        if found is None:
-            return None
-        return self.adopt(change, found, unlisted=True)
-
-    def create_failed(self, change: Change, exc: ScimHTTPError) -> str:
-        """A create that failed or whose outcome is unknown: look before anything else.
-
-        A lost response (timeout, reset) may hide a create that succeeded, and a 409 means
-        the object exists but the import did not see it; either way, resending blindly
-        could make a duplicate, so the target is searched first.
-        """
-        if exc.status not in (0, 409, 502, 504):
-            raise exc
-        found = self.lookup(change)
-        if found is None:
-            if exc.status == 409:
-                raise Failed(
-                    f"{exc}; the target says the object exists, but no single object with "
-                    "its key can be found: check the target for duplicates, then plan again"
-                )
-            raise Failed(f"{exc}; the create may not have happened: run apply again")
-        # Re-match: the object the match step missed (409) or our own lost create is
-        # adopted, and brought to the declared attributes like any matched object. A 409
-        # means the listing did not show an object that exists; a lost answer does not.
-        return self.adopt(change, found, unlisted=exc.status == 409, status=exc.status)
-
-    def adopt(self, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
-        """Match a planned create to the object found on the target, and bring that object
-        to the declared attributes like any matched one."""
-        self.log.warning(
-            "create answered by adopting the existing object",
-            step="match",
-            kind=change.kind.value,
-            key=change.key,
-            status=status,
-            target_id=found.id,
-        )
-        ids = self.known_ids()
-        pending = []
-        for attr in change.attributes:
-            want = attr.after if attr.ref is None else (attr.after or ids.get(attr.ref))
-            have = A.read(found.body, attr.path)
-            if want is not None and not equal(attr.path, want, have):
-                pending.append(AttrChange(attr.path, have, want, attr.ref))
-        path = f"{ENDPOINT[change.kind]}/{found.id}"
-        if pending:
-            self.patch_or_put(change, path, pending, found.version if self.use_etag else None)
-        self.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
-        with self.lock:
-            self.ids[change.key] = found.id
-        return found.id
-
-    def created_id(self, change: Change, reply: Reply) -> str:
-        target_id = self._created_id(change, reply)
-        self.saw(target_id)
-        return target_id
-
-    def _created_id(self, change: Change, reply: Reply) -> str:
-        body = reply.body if isinstance(reply.body, dict) else {}
-        if body.get("id"):
-            return str(body["id"])
-        location = reply.headers.get("location", "")
-        if location.rstrip("/"):
-            return location.rstrip("/").rsplit("/", 1)[-1]
-        found = self.lookup(change)
-        if found is None:
-            raise Failed("the target accepted the create but sent neither a body nor a Location")
-        return found.id
-
-    def lookup(self, change: Change) -> Resource | None:
-        """The one object on the target with this change's name, or None (none, or several:
-        adopting one of several would be a guess)."""
-        found = self.candidates(change)
-        return found[0] if len(found) == 1 else None
-
-    def candidates(self, change: Change) -> list[Resource]:
-        endpoint = ENDPOINT[change.kind]
-        attribute = "userName" if change.kind is Kind.USER else "displayName"
-        value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-        return find(
-            self.client,
-            endpoint,
-            attribute,
-            str(value),
-            self.target.page_size,
-            use_filter=self.target.quirks.get("filter") != "never",
-            max_objects=self.target.max_objects,
         )
 
 

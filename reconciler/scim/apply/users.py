@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
-from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 
 
@@ -17,7 +17,7 @@ def write_user(s: Session, change: Change) -> str | None:
 
 
 def create_user(s: Session, change: Change) -> str:
-    adopted = s.adopt_if_listed_short(change)
+    adopted = adopt_if_listed_short(s, change)
     if adopted is not None:
         return adopted
     ids = s.known_ids()
@@ -25,13 +25,7 @@ def create_user(s: Session, change: Change) -> str:
         with s.lock:
             s.unlinked.add(change.key)
     body = writes.user_create_body(change.attributes, ids)
-    try:
-        reply = s.write(
-            change, "POST", "/Users", lambda: s.client.create("/Users", body), change.attributes
-        )
-    except ScimHTTPError as exc:
-        return s.create_failed(change, exc)
-    target_id = s.created_id(change, reply)
+    target_id = create(s, change, "/Users", body).target_id
     with s.lock:
         s.ids[change.key] = target_id
     return target_id
