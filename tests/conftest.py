@@ -27,6 +27,7 @@ SERVER_FIXTURES = frozenset(
     {
         "target",
         "scim2_server",
+        "scim2_cursor_server",
         "django_scim",
         "better_auth_scim",
         "sandbox",
@@ -94,6 +95,17 @@ def _forget_secrets() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def scim2_server() -> Iterator[Server]:
     server = start_scim2_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def scim2_cursor_server() -> Iterator[Server]:
+    """scim2-server paging by RFC 9865 cursors only (startIndex is answered 501)."""
+    config = (
+        Path(__file__).resolve().parent / "servers" / "scim2_cursor" / "ServiceProviderConfig.json"
+    )
+    server = start_scim2_server("--service-provider-config", str(config))
     yield server
     server.stop()
 

@@ -101,6 +101,11 @@ class FakeScim:
         self.total_override: int | None = None  # totalResults that lies
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
+        # RFC 9865 cursor paging, keyed on the last id served (stable under writes); the
+        # ServiceProviderConfig says so when `paging()` turns it on.
+        self.cursors = False
+        self.index_paging = True  # False: startIndex is answered 501, as a cursor-only target
+        self.on_page: Callable[[Seen], None] | None = None  # runs after each listing page
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
@@ -140,6 +145,18 @@ class FakeScim:
             body["members"] = [{"value": m} for m in members]
         self.groups[gid] = self._stamp("Group", gid, body)
         return gid
+
+    def paging(self, *, cursor: bool, index: bool = True, max_page: int = 100) -> None:
+        """Advertise (and serve) cursor and index paging as asked (RFC 9865 §4)."""
+        self.cursors, self.index_paging = cursor, index
+        self.config["pagination"] = {
+            "cursor": cursor,
+            "index": index,
+            "defaultPaginationMethod": "cursor" if cursor and not index else "index",
+            "defaultPageSize": 10,
+            "maxPageSize": max_page,
+            "cursorTimeout": 600,
+        }
 
     def fail(self, method: str, path: str, **kwargs: Any) -> Fault:
         fault = Fault(method, path, **kwargs)
@@ -269,6 +286,10 @@ class FakeScim:
                 found = [r for r in found if _equals(r, attribute, value)]
         else:
             found = [r for r in found if r.get("id") not in self.hidden]
+        if self.cursors and "cursor" in seen.params:
+            return self._cursor_page(seen, found)
+        if not self.index_paging and "startIndex" in seen.params:
+            return self._error(seen, 501, "index paging is not supported")
         total = len(found)
         start = 1 if self.ignore_start_index else max(1, int(seen.params.get("startIndex", 1)))
         count = int(seen.params.get("count", 100))
@@ -283,6 +304,30 @@ class FakeScim:
         }
         if not self.omit_total:
             body["totalResults"] = total if self.total_override is None else self.total_override
+        if self.on_page is not None:
+            self.on_page(seen)
+        return httpx2.Response(200, json=body)
+
+    def _cursor_page(self, seen: Seen, found: list[dict[str, Any]]) -> httpx2.Response:
+        """A page after the resource the cursor names (RFC 9865 §2.2): by id, not offset."""
+        token = seen.params["cursor"]
+        if token and not token.startswith("after:"):
+            return self._error(seen, 400, "the cursor is not valid", "invalidCursor")
+        after = token.removeprefix("after:")
+        ordered = sorted(found, key=lambda r: _sort_key(str(r["id"])))
+        rest = [r for r in ordered if not after or _sort_key(str(r["id"])) > _sort_key(after)]
+        count = int(seen.params.get("count", 10))
+        page = rest[:count]
+        body: dict[str, Any] = {
+            "schemas": [LIST_RESPONSE],
+            "Resources": page,
+            "itemsPerPage": len(page),
+            "totalResults": len(found),
+        }
+        if len(rest) > count:
+            body["nextCursor"] = f"after:{page[-1]['id']}"
+        if self.on_page is not None:
+            self.on_page(seen)
         return httpx2.Response(200, json=body)
 
     def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
@@ -320,6 +365,12 @@ class FakeScim:
         if self.patch_status == 204:
             return httpx2.Response(204)
         return self._one(store[rid])
+
+
+def _sort_key(rid: str) -> tuple[int, str]:
+    """Ids in creation order: u2 before u10."""
+    digits = "".join(c for c in rid if c.isdigit())
+    return (int(digits) if digits else 0, rid)
 
 
 def _lookup(resource: Mapping[str, Any], attribute: str) -> Any:

@@ -103,6 +103,9 @@ class Capabilities:
     bulk: bool = False
     filter_supported: bool = False
     filter_honoured: bool = False
+    # RFC 9865: the target pages by cursor (`pagination.cursor`), and its largest page.
+    cursor_paging: bool = False
+    max_page_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ says (ServiceProviderConfig) and shows (a filter for a user that cannot exist) i
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -34,11 +35,16 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
             f"{target.url} does not look like a SCIM endpoint: "
             "/ServiceProviderConfig has no SCIM fields"
         )
+    pagination = body.get("pagination")
+    pagination = pagination if isinstance(pagination, dict) else {}
+    largest = pagination.get("maxPageSize")
     caps = Capabilities(
         patch=_supported(body, "patch", default=True),
         etag=_supported(body, "etag"),
         bulk=_supported(body, "bulk"),
         filter_supported=_supported(body, "filter"),
+        cursor_paging=pagination.get("cursor") is True,
+        max_page_size=largest if _positive(largest) else None,
     )
     probe = str(uuid.uuid4())
     honoured = False
@@ -69,13 +75,7 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         )
     except ScimProtocolError as exc:
         raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
-    caps = Capabilities(
-        patch=caps.patch,
-        etag=caps.etag,
-        bulk=caps.bulk,
-        filter_supported=caps.filter_supported,
-        filter_honoured=honoured,
-    )
+    caps = dataclasses.replace(caps, filter_honoured=honoured)
     log.info(
         "connected",
         step="test_connection",
@@ -84,8 +84,13 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         etag=caps.etag,
         bulk=caps.bulk,
         filter_honoured=caps.filter_honoured,
+        cursor_paging=caps.cursor_paging,
     )
     return caps
+
+
+def _positive(value: Json) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _supported(body: Mapping[str, Json], feature: str, *, default: bool = False) -> bool:

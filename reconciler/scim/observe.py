@@ -25,9 +25,12 @@ def observe(
     user_filter: str | None = None,
     progress: Progress | None = None,
 ) -> Observed:
-    """The import step on the target side: users and groups, each in one paged read."""
-    users = read_all(client, "/Users", target.page_size, user_filter, progress, target.max_objects)
-    groups = read_all(client, "/Groups", target.page_size, None, progress, target.max_objects)
+    """The import step on the target side: users and groups, each in one paged read (by
+    cursor where the target advertises it, RFC 9865)."""
+    size = min(target.page_size, caps.max_page_size or target.page_size)
+    bound, cursor = target.max_objects, caps.cursor_paging
+    users = read_all(client, "/Users", size, user_filter, progress, bound, cursor=cursor)
+    groups = read_all(client, "/Groups", size, None, progress, bound, cursor=cursor)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
             "read target",
