@@ -110,6 +110,9 @@ class FakeScim:
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
         self.create_without_body = False  # 201 with no body and no Location
+        # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
+        self.require_member_ref = False
+        self.location_base = BASE_URL  # where meta.location says resources live
         # Like SQLite under a threaded server: a write that arrives while more than
         # `busy_limit` requests are in flight fails with 500 "database is locked"; each
         # request stays in flight `busy_seconds`, so threads overlap.
@@ -245,13 +248,15 @@ class FakeScim:
             if seen.method == "GET":
                 return self._list(seen, store)
             if seen.method == "POST":
-                return self._create(seen, store, kind)
+                return self._refs_missing(seen) or self._create(seen, store, kind)
             return self._error(seen, 405, "method not allowed")
         rid = parts[1]
         if rid not in store:
             return self._error(seen, 404, f"{kind} {rid} not found")
         if seen.method == "GET":
             return self._one(store[rid])
+        if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refs_missing(seen)):
+            return refused
         if seen.method == "PUT":
             body = {k: v for k, v in (seen.body or {}).items() if k not in ("id", "meta")}
             store[rid] = self._stamp(kind, rid, body)
@@ -263,9 +268,28 @@ class FakeScim:
             return httpx2.Response(204)
         return self._error(seen, 405, "method not allowed")
 
+    def _refs_missing(self, seen: Seen) -> httpx2.Response | None:
+        """The 400 a target that wants `$ref` on every member gives (issue 14 item 2)."""
+        if not self.require_member_ref or not isinstance(seen.body, dict):
+            return None
+        members: list[Any] = list(seen.body.get("members") or [])
+        for op in seen.body.get("Operations") or []:
+            value = op.get("value")
+            if str(op.get("path", "")).startswith("members") and isinstance(value, list):
+                members += value
+            elif isinstance(value, dict):
+                members += value.get("members") or []
+        if all(isinstance(m, dict) and m.get("$ref") for m in members):
+            return None
+        return self._error(
+            seen, 400, "Field 'ref' is required but value is missing or null: members",
+            "invalidValue",
+        )  # fmt: skip
+
     def _stamp(self, kind: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
         version = f'W/"{next(self._version)}"'
-        meta = {"resourceType": kind, "version": version, "location": f"{BASE_URL}/{kind}s/{rid}"}
+        location = f"{self.location_base}/{kind}s/{rid}"
+        meta = {"resourceType": kind, "version": version, "location": location}
         return {**body, "id": rid, "meta": meta}
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
@@ -436,7 +460,7 @@ def _member_op(resource: dict[str, Any], op: str, path: str, value: Any) -> str 
             have = []
         for item in value or []:
             if item.get("value") not in have:
-                members.append({"value": item["value"]})
+                members.append({k: v for k, v in item.items() if k in ("value", "$ref", "type")})
                 have.append(item["value"])
     elif path == "members" and op == "remove":
         drop = {item.get("value") for item in value} if value else set(have)

@@ -79,7 +79,8 @@ class Declared:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One object read from the target: its id, version (ETag) if any, and its SCIM body."""
+    """One object read from the target: its id, version (ETag) if any, its SCIM body, and
+    where the target says it lives (`meta.location`), for member `$ref`s."""
 
     id: str
     body: Mapping[str, Json]
@@ -92,6 +93,7 @@ class Resource:
     # meta.lastModified as the target wrote it: when a disabled account was last written,
     # for `delete_after` on targets that keep it honestly (core/lifecycle.py).
     modified: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

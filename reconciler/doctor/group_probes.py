@@ -39,9 +39,9 @@ def group_probes(s: Scratch) -> list[Finding]:
             return _Step(True, f"answered {reply.status} and worked")
         return _Step(False, f"answered {reply.status} but changed nothing")
 
-    add_op: dict[str, Json] = {"op": "add", "path": "members", "value": [{"value": uid}]}
+    add_op: dict[str, Json] = {"op": "add", "path": "members", "value": [s.member(uid)]}
     rfc_op: dict[str, Json] = {"op": "remove", "path": f"members[value eq {A.quote(uid)}]"}
-    value_op: dict[str, Json] = {"op": "remove", "path": "members", "value": [{"value": uid}]}
+    value_op: dict[str, Json] = {"op": "remove", "path": "members", "value": [s.member(uid)]}
     add: _Step | None = None
     if uid not in members():
         add = step(add_op, True)
@@ -110,7 +110,7 @@ def _put_members(s: Scratch, uid: str, path: str, members: Callable[[], list[str
     body: dict[str, Json] = {
         "schemas": [GROUP_SCHEMA],
         "displayName": s.stem,
-        "members": [] if was_member else [{"value": uid}],
+        "members": [] if was_member else [s.member(uid)],
     }
     action = "scimrec changes memberships only with PATCH add/remove, never with PUT"
     try:

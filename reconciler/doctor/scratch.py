@@ -13,6 +13,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
+from reconciler.scim.apply.session import wants_ref
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.observe import find
 from reconciler.scim.paging import read_all
@@ -75,6 +76,20 @@ class Scratch:
             if rid is not None:
                 self.created.append((endpoint, rid))
         return rid
+
+    def user_ref(self) -> str:
+        """The temporary user's `$ref`: its meta.location, else built from its id."""
+        meta = self.user.get("meta")
+        location = meta.get("location") if isinstance(meta, dict) else None
+        return str(location or f"{self.client.base_url}/Users/{self.user['id']}")
+
+    def member(self, uid: str) -> dict[str, Json]:
+        """The temporary user as a member, with `$ref` where the target wants one."""
+        return (
+            {"value": uid, "$ref": self.user_ref()}
+            if self.works.get("member_ref")
+            else {"value": uid}
+        )
 
     def discard(self, endpoint: str, rid: str) -> None:
         """Delete one temporary object now (a duplicate the target should have refused)."""
@@ -191,16 +206,26 @@ def create_group(s: Scratch) -> None:
     refused: Finding | None = None
     try:
         reply = s.post("/Groups", {**body, "members": [{"value": uid}]}, "displayName")
+        s.findings.append(_member_ref_finding(None))
     except ScimHTTPError as exc:
         if not 400 <= exc.status < 500 or exc.status == 409:
             raise
-        reply = s.post("/Groups", body, "displayName")
-        seen = f"a group POST with members is refused ({failure(exc)}); without members it works"
-        action = (
-            "scimrec sends the first members with the create, so creating a group with "
-            "members fails here: create it empty, then add members"
-        )
-        refused = Finding("groups", check, FAIL, seen, action)
+        if wants_ref(exc):
+            # RFC 7643 §4.2 `$ref`: what scimrec sends once a target refuses members without.
+            member = {"value": uid, "$ref": s.user_ref()}
+            reply = s.post("/Groups", {**body, "members": [member]}, "displayName")
+            s.works["member_ref"] = True
+            s.findings.append(_member_ref_finding(exc))
+        else:
+            reply = s.post("/Groups", body, "displayName")
+            seen = (
+                f"a group POST with members is refused ({failure(exc)}); without members it works"
+            )
+            action = (
+                "scimrec sends the first members with the create, so creating a group with "
+                "members fails here: create it empty, then add members"
+            )
+            refused = Finding("groups", check, FAIL, seen, action)
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")
@@ -214,3 +239,17 @@ def create_group(s: Scratch) -> None:
         seen = "group POST ignores members (the new group has none)"
         action = "scimrec adds, with PATCH, every member the create's answer does not show"
         s.findings.append(Finding("groups", check, WARN, seen, action))
+
+
+def _member_ref_finding(refusal: ScimHTTPError | None) -> Finding:
+    check = "member $ref"
+    if refusal is None:
+        seen = "members without $ref are accepted"
+        action = "scimrec sends members as {value: id}, as Entra ID does"
+        return Finding("groups", check, OK, seen, action)
+    seen = f"members without $ref are refused ({failure(refusal)}); with $ref they are accepted"
+    action = (
+        "scimrec sends the write again with $ref after the first such refusal, and $ref "
+        "from then on; quirks: {member_ref: always} sends it from the first write"
+    )
+    return Finding("groups", check, WARN, seen, action)

@@ -28,14 +28,15 @@ def resource(item: Json) -> Resource | None:
     if not isinstance(item, dict) or item.get("id") in (None, ""):
         return None
     meta = item.get("meta")
-    version = meta.get("version") if isinstance(meta, dict) else None
-    created = meta.get("created") if isinstance(meta, dict) else None
-    modified = meta.get("lastModified") if isinstance(meta, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    version, location = meta.get("version"), meta.get("location")
+    created, modified = meta.get("created"), meta.get("lastModified")
     body = {k: v for k, v in item.items() if k != "meta"}
     return Resource(
         str(item["id"]),
         body,
         version if isinstance(version, str) else None,
+        location=location if isinstance(location, str) and location else None,
         created=created if isinstance(created, str) else None,
         modified=modified if isinstance(modified, str) else None,
     )

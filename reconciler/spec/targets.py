@@ -66,6 +66,8 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     "members_on_create": ("auto", "never"),  # never: add members after the group POST
     "filter": ("auto", "never"),  # never: lookups read the full listing
     "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
+    "member_ref": ("auto", "always"),  # always: every member carries $ref from the start
+    "listing": ("auto", "none"),  # none: lookup mode, each object through eq filters
 }
 
 

@@ -339,3 +339,28 @@ def test_a_failure_detail_is_scrubbed_before_it_is_cut() -> None:
     finally:
         forget_secrets()
     assert text == "500: " + "y" * 60 + "***"
+
+
+def test_a_target_that_wants_member_refs_is_reported_and_probed_with_them() -> None:
+    fake = populated()
+    fake.require_member_ref = True
+    report, status = fake_doctor(fake, write_probe=True)
+    finding = report.finding("groups", "member $ref")
+    assert (finding.status, finding.observed) == (
+        "warn",
+        "members without $ref are refused (400 invalidValue: Field 'ref' is required but value "
+        "is missing or null: members); with $ref they are accepted",
+    )
+    assert "quirks: {member_ref: always}" in finding.action
+    # The other member probes ran with $ref, so they say what the target does with members.
+    assert status[("groups", "members on POST")] == "ok"
+    assert status[("groups", "add member")] == "ok"
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("cleanup", "temporary objects")] == "ok"
+    assert len(fake.groups) == 1
+
+
+def test_member_refs_are_reported_as_not_needed_where_not_needed() -> None:
+    report, status = fake_doctor(populated(), write_probe=True)
+    assert status[("groups", "member $ref")] == "ok"
+    assert report.finding("groups", "member $ref").observed == "members without $ref are accepted"

@@ -98,13 +98,27 @@ def create(
                         raise
                     failure = exc
                     raise _SendAgain(exc) from None
-                return Created(created_id(s, change, reply), reply)
+                target_id = created_id(s, change, reply)
+                _remember_location(s, change.kind, target_id, reply)
+                return Created(target_id, reply)
     except _SendAgain as exc:
         adopted = _look_again(s, change, exc.cause)
         if adopted is not None:
             return Created(adopted, None)
         raise Failed(f"{exc.cause}; sent {sends} times without success: run apply again") from None
     raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+
+def _remember_location(s: Session, kind: Kind, target_id: str, reply: Reply) -> None:
+    """Where the new object lives, as the target says (meta.location, else Location)."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    meta = body.get("meta")
+    location = (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
+        "location"
+    )
+    if isinstance(location, str) and location:
+        with s.lock:
+            s.locations[(kind, target_id)] = location
 
 
 def _look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:

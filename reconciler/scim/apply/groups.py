@@ -12,8 +12,9 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
-from reconciler.scim.apply.creates import candidates, create
+from reconciler.scim.apply.creates import Created, candidates, create
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
+from reconciler.scim.client import Reply
 
 
 def write_group(s: Session, change: Change) -> str | None:
@@ -32,8 +33,7 @@ def write_group(s: Session, change: Change) -> str | None:
     path = f"/Groups/{target_id}"
     size = s.target.membership_chunk
     for chunk in writes.chunks(rest, size):
-        ops = writes.add_members(chunk)
-        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
@@ -68,10 +68,14 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         s.saw(existing[0].id, unlisted=True, what=f"group {change.key}")
         return _adopt(s, change, existing[0]), add_ids
     first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
-    body = writes.group_create_body(change.attributes, first)
-    # The members the POST carries are recorded as the add they amount to.
-    carried = writes.add_members(first) if first else []
-    made = create(s, change, "/Groups", body, carried)
+
+    def post() -> Created:
+        body = writes.group_create_body(change.attributes, first, s.refs())
+        # The members the POST carries are recorded as the add they amount to.
+        carried = writes.add_members(first, ref=s.refs()) if first else []
+        return create(s, change, "/Groups", body, carried)
+
+    made = s.learning_refs(change, post)
     if made.reply is None:
         # Adopted after a lost answer or a 409: add every member (adding is idempotent).
         return made.target_id, add_ids
@@ -157,19 +161,32 @@ def write_nested(s: Session, change: Change) -> str | None:
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
     if add_ids:
-        ops = writes.add_members([i for i in add_ids if i], member_type="Group")
-        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
     return target_id
 
 
+def add_members(
+    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+) -> None:
+    def send() -> Reply:
+        ops = writes.add_members(chunk, member_type, s.refs())
+        return s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+
+    s.learning_refs(change, send)
+
+
 def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
     dialect = s.remove_dialect
-    ops = writes.remove_members(chunk, dialect)
+
+    def send() -> Reply:
+        ops = writes.remove_members(chunk, dialect, s.refs())
+        return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+
     try:
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+        s.learning_refs(change, send)
     except ScimHTTPError as exc:
         forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
@@ -182,8 +199,8 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             key=change.key,
             status=exc.status,
         )
-        ops = writes.remove_members(chunk, "value")
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+        dialect = "value"
+        s.learning_refs(change, send)
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:

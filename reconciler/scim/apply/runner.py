@@ -91,6 +91,9 @@ class Applier:
         for change in plan.changes:
             if change.kind is Kind.USER and change.target_id is not None:
                 s.ids[change.key] = change.target_id
+        for (kind, _), match in plan.matches.items():
+            if match.resource is not None and match.resource.location:
+                s.locations[(kind, match.resource.id)] = match.resource.location
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]

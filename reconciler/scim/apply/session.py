@@ -3,10 +3,11 @@ and the write primitives (audited writes, PATCH or GET-merge-PUT); creates are i
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
@@ -18,6 +19,7 @@ from reconciler.scim import writes
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 
+T = TypeVar("T")
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
 PATCH_UNSUPPORTED = frozenset({400, 405, 501})
@@ -63,12 +65,55 @@ class Session:
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
+        # Member `$ref`s (RFC 7643 §4.2): sent once the target refuses members without one
+        # (learning_refs), or from the start with quirks: {member_ref: always}; each is
+        # the member's meta.location where known (by type and id), else built from its id.
+        self.member_ref = self.dialect.member_ref is not None
+        self.locations: dict[tuple[Kind, str], str] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
             self.resolved.add(target_id)
             if unlisted:
                 self.unlisted.append(what or target_id)
+
+    def refs(self) -> writes.Refs:
+        """How to make a member's `$ref`, or None while the target needs none."""
+        if not self.member_ref:
+            return None
+        base = self.client.base_url
+
+        def ref(member_id: str, member_type: str) -> str:
+            kind = Kind(member_type.lower())
+            found = self.locations.get((kind, member_id))
+            return found or f"{base}{ENDPOINT[kind]}/{member_id}"
+
+        return ref
+
+    def learning_refs(self, change: Change, send: Callable[[], T]) -> T:
+        """Send a write that names members (`send` builds it with `refs()` each time).
+
+        A target that wants a `$ref` on every member refuses the write with a 400 that
+        names it (as "Field 'ref' is required"); a 400 changed nothing, so the write is
+        sent again with `$ref`s, and every later one carries them too.
+        """
+        try:
+            return send()
+        except ScimHTTPError as exc:
+            if self.member_ref or not wants_ref(exc):
+                raise
+            with self.lock:
+                self.member_ref = True
+            self.log.warning(
+                "members need $ref",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                status=exc.status,
+                detail=exc.detail,
+                outcome="sending $ref with every member from now on",
+            )
+            return send()
 
     def known_ids(self) -> Mapping[str, str]:
         # Reading a dict while another thread inserts is safe in CPython; inserts hold the
@@ -173,16 +218,22 @@ class Session:
         current = self.client.get(path)
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
-        body = writes.merged_for_put(current.body, attributes, ids)
+        read = current.body
         # The version PATCH and DELETE use too: meta.version, else the ETag header.
-        meta = current.body.get("meta")
+        meta = read.get("meta")
         version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
             "etag"
         )
         version = version if self.use_etag else None
-        return self.write(
-            change, "PUT", path, lambda: self.client.put(path, body, version), attributes
-        )
+
+        def put() -> Reply:
+            body = writes.merged_for_put(read, attributes, ids, self.refs())
+            return self.write(
+                change, "PUT", path, lambda: self.client.put(path, body, version), attributes
+            )
+
+        # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
+        return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
 
 
 def _false(value: Json) -> bool:
@@ -193,6 +244,11 @@ def sender(
     client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
 ) -> Callable[[], Reply]:
     return lambda: client.patch(path, ops, etag)
+
+
+def wants_ref(exc: ScimHTTPError) -> bool:
+    """A refusal for want of a member `$ref` (the detail names `ref` or `$ref`)."""
+    return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None
 
 
 def patch_unsupported(exc: ScimHTTPError) -> bool:
