@@ -112,6 +112,10 @@ class FakeScim:
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
+        # Attributes it does not store (top-level names or extension URNs): answered with
+        # success on POST, PUT and PATCH, and silently left out; and one email at most.
+        self.drops: set[str] = set()
+        self.one_email = False
         self.location_base = BASE_URL  # where meta.location says resources live
         # Like SQLite under a threaded server: a write that arrives while more than
         # `busy_limit` requests are in flight fails with 500 "database is locked"; each
@@ -287,6 +291,9 @@ class FakeScim:
         )  # fmt: skip
 
     def _stamp(self, kind: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in body.items() if k not in self.drops}
+        if self.one_email and isinstance(body.get("emails"), list):
+            body["emails"] = body["emails"][:1]
         version = f'W/"{next(self._version)}"'
         location = f"{self.location_base}/{kind}s/{rid}"
         meta = {"resourceType": kind, "version": version, "location": location}

@@ -148,6 +148,11 @@ def make_plan(
     notes = list(observed.notes) + picked + planned.notes
     dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
     dormant += _absent_and_disabled(users, user_matches, target)
+    if target.not_kept:
+        notes.append(
+            "not managed on this target, which does not keep them (quirks: not_kept): "
+            + ", ".join(target.not_kept)
+        )
     if options.only is None:
         matched = _all_matches(user_matches, group_matches)
         changes += prune_changes(target, observed, matched)

@@ -95,6 +95,8 @@ def target_view(
                 obj=_extensions(result.obj, target.extensions),
                 create_only=frozenset(_urn(p, target.extensions) for p in result.create_only),
             )
+        if target.not_kept:
+            result = dataclasses.replace(result, obj=_without(result.obj, target.not_kept))
         mapped[(Kind.USER, user.key)] = result
         if keep:
             users.append(result.obj)
@@ -169,6 +171,16 @@ def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
 def _urn(path: str, known: Mapping[str, str]) -> str:
     alias, _, name = path.partition(".")
     return f"{known[alias]}:{name}" if alias in known and name else path
+
+
+def _without(user: Declared, not_kept: tuple[str, ...]) -> Declared:
+    """The user without the attributes this target does not keep (quirks: not_kept)."""
+    attrs = {
+        path: value
+        for path, value in user.attrs.items()
+        if not any(path == p or path.startswith(f"{p}.") for p in not_kept)
+    }
+    return user if len(attrs) == len(user.attrs) else dataclasses.replace(user, attrs=attrs)
 
 
 def _without_manager(user: Declared) -> Declared:

@@ -100,6 +100,7 @@ def create(
                     raise _SendAgain(exc) from None
                 target_id = created_id(s, change, reply)
                 _remember_location(s, change.kind, target_id, reply)
+                s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
                 return Created(target_id, reply)
     except _SendAgain as exc:
         adopted = _look_again(s, change, exc.cause)

@@ -14,8 +14,9 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Capabilities, Json, Kind
 from reconciler.core.prune import protected
-from reconciler.errors import ScimHTTPError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
+from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 
@@ -70,6 +71,8 @@ class Session:
         # the member's meta.location where known (by type and id), else built from its id.
         self.member_ref = self.dialect.member_ref is not None
         self.locations: dict[tuple[Kind, str], str] = {}
+        # What writes did not keep, by object (write verification): reported, not retried.
+        self.dropped: dict[tuple[Kind, str], list[str]] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
@@ -122,6 +125,39 @@ class Session:
 
     def etag(self, change: Change) -> str | None:
         return change.version if self.use_etag else None
+
+    # -- write verification ------------------------------------------------------------
+
+    def verify(self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply) -> None:
+        """Compare what a write's answer holds (or, without a resource in it, a read of
+        `path`) with the attributes it sent; record and log what the target did not keep."""
+        sent = list(sent)
+        if not sent:
+            return
+        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+        if body is None:
+            try:
+                body = self.client.get(path).body
+            except ScimrecError as exc:
+                self.log.warning("write not verified", step="action", kind=change.kind.value,
+                                 key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+                return
+        dropped = lost(sent, body if isinstance(body, dict) else {}, self.known_ids())
+        if not dropped:
+            return
+        with self.lock:
+            held = self.dropped.setdefault((change.kind, change.key), [])
+            held += [p for p in dropped if p not in held]
+        self.log.warning(
+            "not kept by the target",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            attributes=dropped,
+            detail="the target answered success but does not hold these as sent; the next "
+            "plan would propose them again",
+            fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}",
+        )
 
     # -- writes, with their audit log -----------------------------------------------
 
@@ -179,7 +215,19 @@ class Session:
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
     ) -> Reply:
-        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
+        then verify that the target kept what it was sent."""
+        reply = self._patch_or_put(change, path, attributes, etag)
+        self.verify(change, path, attributes, reply)
+        return reply
+
+    def _patch_or_put(
+        self,
+        change: Change,
+        path: str,
+        attributes: list[AttrChange] | tuple[AttrChange, ...],
+        etag: str | None,
+    ) -> Reply:
         ids = self.known_ids()
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
