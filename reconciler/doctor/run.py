@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from reconciler.core.config import Target
 from reconciler.core.model import Json
+from reconciler.doctor.attribute_probes import CHECK, probe_declared
 from reconciler.doctor.claims import bulk_finding, claim_of, etag_claim_finding, patch_claim_finding
 from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
@@ -25,7 +26,7 @@ from reconciler.errors import ScimrecError
 from reconciler.scim.client import ScimClient
 
 AREAS = ("auth", "discovery", "filter", "paging", "patch", "put", "etag", "bulk", "create",
-         "ids", "groups", "uniqueness", "doctor", "cleanup")  # fmt: skip
+         "ids", "attributes", "groups", "uniqueness", "doctor", "cleanup")  # fmt: skip
 GROUP_SAMPLE = 50  # groups read to find one to filter on (groups can be large)
 
 
@@ -35,19 +36,26 @@ def default_name() -> str:
 
 
 def run_doctor(
-    client: ScimClient, target: Target, *, write_probe: bool, new_name: Callable[[], str]
+    client: ScimClient,
+    target: Target,
+    *,
+    write_probe: bool,
+    new_name: Callable[[], str],
+    samples: Mapping[str, Json] | None = None,
 ) -> Report:
     """Probe the target; with `write_probe`, also with temporary objects it deletes again.
 
     `new_name()` returns a fresh unique name (prefixed with "scimrec-doctor-" when it is not):
-    the temporary user is `<name>@invalid.example`, the temporary group `<name>`.
+    the temporary user is `<name>@invalid.example`, the temporary group `<name>`. `samples`
+    (attribute path → a declared value, see attribute_probes.declared_samples) are written to
+    the temporary user one by one, to find what the target drops.
     """
     findings = [probe_auth(client, target)]
     if findings[0].status != FAIL:
         discovery, spc = probe_discovery(client)
         findings += discovery
         if write_probe:
-            findings += _with_probes(client, target, spc, new_name)
+            findings += _with_probes(client, target, spc, new_name, samples or {})
         else:
             findings += _read_probes(client, target, spc, new_name, {}, {})
             findings += [
@@ -66,7 +74,11 @@ def run_doctor(
 
 
 def _with_probes(
-    client: ScimClient, target: Target, spc: Mapping[str, Json], new_name: Callable[[], str]
+    client: ScimClient,
+    target: Target,
+    spc: Mapping[str, Json],
+    new_name: Callable[[], str],
+    samples: Mapping[str, Json],
 ) -> list[Finding]:
     """Every check, with a temporary user and group that are deleted whatever happens."""
     findings: list[Finding] = []
@@ -83,6 +95,7 @@ def _with_probes(
         if scratch.user:
             claims = claim_of(spc, "patch"), claim_of(spc, "etag")
             findings += user_probes(scratch, *claims)  # each probe guards itself
+            findings += guarded("attributes", CHECK, lambda: probe_declared(scratch, samples))
         if scratch.user and scratch.group:
             findings += guarded("groups", "probes", lambda: group_probes(scratch))
     return findings + scratch.findings[created:]

@@ -364,3 +364,34 @@ def test_member_refs_are_reported_as_not_needed_where_not_needed() -> None:
     report, status = fake_doctor(populated(), write_probe=True)
     assert status[("groups", "member $ref")] == "ok"
     assert report.finding("groups", "member $ref").observed == "members without $ref are accepted"
+
+
+def test_declared_attributes_the_target_drops_are_listed_with_the_fix() -> None:
+    fake = populated()
+    fake.drops = {"title", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}
+    samples = {"title": "Eng", "enterprise.department": "R&D", "nickName": "al",
+               "externalId": "alice", "emails": [{"value": "alice@example.com"}]}  # fmt: skip
+    config = Config("fake", BASE_URL)
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, config, write_probe=True, new_name=names(), samples=samples)
+    finding = report.finding("attributes", "declared attributes")
+    assert (finding.status, finding.observed) == (
+        "warn",
+        "of 5 declared: dropped (answered success, not kept): enterprise.department, title",
+    )
+    assert finding.action.endswith("quirks: {not_kept: [enterprise.department, title]}")
+    # The unique values are the doctor's own, never a real user's.
+    sent = [s.body for s in fake.requests if s.method == "PATCH" and s.path.startswith("/Users/")]
+    assert not any("alice" in str(body) for body in sent)
+    assert len(fake.users) == 5
+
+
+def test_declared_attributes_all_kept() -> None:
+    config = Config("fake", BASE_URL)
+    client = ScimClient(populated().client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, config, write_probe=True, new_name=names(), samples={"title": "x"})
+    finding = report.finding("attributes", "declared attributes")
+    assert (finding.status, finding.observed) == (
+        "ok",
+        "all 1 declared attribute paths are kept as written",
+    )
