@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
+from reconciler.scim.limiter import logged
+from reconciler.scim.lookup import Wanted, refuse_without_listing
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.scim.retries import RetryPolicy
@@ -173,16 +176,21 @@ def _prepare_target(
         users=len(spec.users),
         groups=len(spec.groups),
     )
+    # The clock and GUIDs mappings may read come from here, the edge, not from the core.
+    options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    wanted = Wanted.later(spec, target, options.now, options.new_guid)  # for lookup mode
+
     # Reading the target builds as large an acyclic tree as the spec: the same pause.
     paused = gc.isenabled()
     gc.disable()
     try:
-        connected = connect(target, transport=transport, log=log, progress=progress, retry=retry)
+        connected = connect(
+            target, transport=transport, log=log, progress=progress, retry=retry, wanted=wanted
+        )
     finally:
         if paused:
             gc.enable()
-    # The clock and GUIDs mappings may read come from here, the edge, not from the core.
-    options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    refuse_without_listing(target, connected.observed)
     check_extensions(connected.client, target, spec, log)
     # The spec and the observed state live for the whole run: moving them out of the
     # collector's reach keeps full GC passes from rescanning them while planning.
@@ -293,28 +301,22 @@ def connect(
     progress: Progress | None = None,
     run_timeout: float | None = None,
     retry: RetryPolicy | None = None,
+    wanted: Callable[[], Wanted] | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
     client = ScimClient.for_target(bounded(target, run_timeout), transport=transport, retry=retry)
-
-    def limit_changed(old: int, new: int, why: str) -> None:
-        # The audit trail shows when the target was overloaded and how scimrec eased off.
-        say = log.warning if new < old else log.info
-        say("concurrency", outcome="lowered" if new < old else "raised",
-            limit=new, was=old, reason=why)  # fmt: skip
-
-    client.limiter.on_change = limit_changed
+    client.limiter.on_change = logged(log)
     try:
         # The step every event belongs to, the retry library's included.
         structlog.contextvars.bind_contextvars(step="test_connection")
         caps = test_connection(client, target, log)
         structlog.contextvars.bind_contextvars(step="import")
-        observed = observe(client, target, caps, log, user_filter, progress)
+        observed = observe(client, target, caps, log, user_filter, progress, wanted)
     except BaseException:
         client.close()
         raise
-    return Connected(client, caps, observed, log)
+    return Connected(client, observed.capabilities, observed, log)  # as the import learned
 
 
 def log_steps(plan: Plan, spec: Spec, log: Any) -> None:

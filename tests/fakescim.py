@@ -252,14 +252,14 @@ class FakeScim:
             if seen.method == "GET":
                 return self._list(seen, store)
             if seen.method == "POST":
-                return self._refs_missing(seen) or self._create(seen, store, kind)
+                return self._refused(seen) or self._create(seen, store, kind)
             return self._error(seen, 405, "method not allowed")
         rid = parts[1]
         if rid not in store:
             return self._error(seen, 404, f"{kind} {rid} not found")
         if seen.method == "GET":
             return self._one(store[rid])
-        if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refs_missing(seen)):
+        if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refused(seen)):
             return refused
         if seen.method == "PUT":
             body = {k: v for k, v in (seen.body or {}).items() if k not in ("id", "meta")}
@@ -272,7 +272,7 @@ class FakeScim:
             return httpx2.Response(204)
         return self._error(seen, 405, "method not allowed")
 
-    def _refs_missing(self, seen: Seen) -> httpx2.Response | None:
+    def _refused(self, seen: Seen) -> httpx2.Response | None:
         """The 400 a target that wants `$ref` on every member gives (issue 14 item 2)."""
         if not self.require_member_ref or not isinstance(seen.body, dict):
             return None

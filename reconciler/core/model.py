@@ -108,6 +108,9 @@ class Capabilities:
     # RFC 9865: the target pages by cursor (`pagination.cursor`), and its largest page.
     cursor_paging: bool = False
     max_page_size: int | None = None
+    # Why this target's listing cannot be read whole (it ignores startIndex, is synthetic,
+    # or quirks say so), which puts it in lookup mode; None: the listing can be read.
+    lookup_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,8 @@ class Observed:
     """The target's state as read in the import step.
 
     `complete` is False when a listing stopped early (short page, repeated page, fewer
-    resources than `totalResults`): the plan then refuses to deprovision anything.
+    resources than `totalResults`): the plan then refuses to deprovision anything. `lookup`
+    is True when the declared objects were looked up one by one instead (lookup mode).
     """
 
     users: tuple[Resource, ...]
@@ -126,3 +130,8 @@ class Observed:
     # Member values the target confirmed name no user (GET /Users/<value> answered 404):
     # the only unresolved members a plan may remove (core/members.py).
     dangling: frozenset[str] = frozenset()
+    # True in lookup mode: the target cannot list everything, so only the declared objects
+    # were looked up (through `eq` filters). What is not here was NOT SEEN, which is not
+    # the same as absent: nothing unseen may be pruned, deprovisioned or removed from a
+    # group (core/plan.py withholds it), and no undeclared object can be reported.
+    lookup: bool = False

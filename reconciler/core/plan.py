@@ -153,7 +153,8 @@ def make_plan(
             "not managed on this target, which does not keep them (quirks: not_kept): "
             + ", ".join(target.not_kept)
         )
-    if options.only is None:
+    if options.only is None and not observed.lookup:
+        # In lookup mode nothing undeclared was seen, so there is nothing to prune.
         matched = _all_matches(user_matches, group_matches)
         changes += prune_changes(target, observed, matched)
         errors += unreadable_strays(target, observed, matched)

@@ -17,7 +17,7 @@ from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
 from reconciler.doctor.group_probes import group_probes
-from reconciler.doctor.listing import probe_paging, read_page
+from reconciler.doctor.listing import probe_listing, probe_paging, read_page
 from reconciler.doctor.metadata import probe_etag_headers, probe_ids
 from reconciler.doctor.report import Report
 from reconciler.doctor.scratch import PREFIX, create_group, create_user, scratch_objects, stem_of
@@ -112,9 +112,15 @@ def _read_probes(
     """Paging, filters, ETags, ids and Bulk; temporary objects stand in when there are none."""
     findings: list[Finding] = []
     users: list[dict[str, Json]] = []
+    findings += guarded("paging", "whole listing", lambda: probe_listing(client, dict(spc)))
+    pagination = spc.get("pagination")
+    by_cursor = isinstance(pagination, dict) and pagination.get("cursor") is True
     try:
-        paging, users = probe_paging(client, target)
-        findings += paging
+        if by_cursor:  # index paging may be refused (RFC 9865 §4); one page to sample
+            users = read_page(client.get("/Users", {"cursor": "", "count": 1})).items
+        else:
+            paging, users = probe_paging(client, target)
+            findings += paging
     except ScimrecError as exc:
         findings.append(broken("paging", "/Users", exc))
     users += [temp_user] if temp_user and all(u.get("id") != temp_user["id"] for u in users) else []

@@ -15,8 +15,8 @@ from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim.apply.session import wants_ref
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.observe import find
 from reconciler.scim.paging import read_all
+from reconciler.scim.search import find
 
 DOMAIN = "invalid.example"  # RFC 2606: no mailbox can ever live there
 PREFIX = "scimrec-doctor-"

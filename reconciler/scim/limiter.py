@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 # An answer this much slower than the usual for its kind of request (and at least MARGIN
 # seconds slower) counts as overload. Loose on purpose: a cut costs throughput, so only a
@@ -178,3 +179,15 @@ class _Latency:
         # rise, and if the cut was what the target needed, answers speed up and the usual
         # follows them down again.
         self.usual[kind] = self.smoothed[kind]
+
+
+def logged(log: Any) -> Callable[[int, int, str], None]:
+    """An on_change that writes each move of the limit to the run's log (the audit trail
+    shows when the target was overloaded and how scimrec eased off)."""
+
+    def changed(old: int, new: int, why: str) -> None:
+        say = log.warning if new < old else log.info
+        say("concurrency", outcome="lowered" if new < old else "raised",
+            limit=new, was=old, reason=why)  # fmt: skip
+
+    return changed

@@ -21,6 +21,9 @@ class Listing:
     complete: bool
     notes: tuple[str, ...]
     pages: int
+    # The listing cannot be read whole however it is paged: it ends before totalResults, or
+    # a page repeats earlier resources (startIndex ignored). Matching then needs lookups.
+    capped: bool = False
 
 
 def resource(item: Json) -> Resource | None:
@@ -61,6 +64,8 @@ class _Pager:
     # How many resources the listing may hold: set by its first page (see `bound`).
     limit: int | None = None
     first_total: int | None = None
+    repeated: bool = False
+    skipped: int = 0  # resources without an id
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -87,6 +92,7 @@ class _Pager:
             found = resource(item)
             if found is None:
                 self.complete = False
+                self.skipped += 1
                 self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
             elif found.id not in self.seen:
                 fresh += 1
@@ -135,6 +141,7 @@ class _Pager:
                 f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"
             )
             self.complete = self.total is not None and len(self.seen) >= self.total
+            self.repeated = True
             return True
         if self.total is not None and len(self.seen) >= self.total:
             # totalResults is never trusted blindly (DESIGN §5): a target that caps `count`
@@ -209,12 +216,18 @@ def read_all(
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False
-    if pager.total is not None and len(pager.seen) < pager.total:
+    short = pager.total is not None and len(pager.seen) < pager.total
+    if short:
         pager.complete = False
         pager.notes.append(
             f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
         )
-    return Listing(tuple(pager.seen.values()), pager.complete, tuple(pager.notes), pager.pages)
+    resources = tuple(pager.seen.values())
+    # Capped: what it lists stops short of what it reports, and not because of resources
+    # it listed without an id; or its pages repeat (startIndex ignored).
+    unreachable = pager.total is not None and pager.total - len(pager.seen) - pager.skipped > 0
+    capped = unreachable or (pager.repeated and not pager.complete)
+    return Listing(resources, pager.complete, tuple(pager.notes), pager.pages, capped)
 
 
 def read_by_cursor(

@@ -395,3 +395,36 @@ def test_declared_attributes_all_kept() -> None:
         "ok",
         "all 1 declared attribute paths are kept as written",
     )
+
+
+@pytest.mark.parametrize(
+    ("fake", "reason"),
+    [
+        ("google", "the /Users listing ignores startIndex (every page starts at the first user)"),
+        ("snowflake", "the unfiltered /Users listing returns a synthetic object"),
+    ],
+)
+def test_a_listing_that_cannot_be_read_whole_is_reported(fake: str, reason: str) -> None:
+    from tests.limitedscim import GoogleLikeScim, SnowflakeLikeScim
+
+    target = GoogleLikeScim() if fake == "google" else SnowflakeLikeScim()
+    for n in range(3):
+        target.add_user(f"user{n}@example.com")
+    report, _ = fake_doctor(target, write_probe=False)
+    finding = report.finding("paging", "whole listing")
+    assert (finding.status, finding.observed) == ("warn", reason)
+    assert "lookup mode" in finding.action
+    assert "quirks: {listing: none}" in finding.action
+
+
+def test_a_listing_read_whole_and_cursor_paging_are_reported() -> None:
+    fake = populated()
+    report, status = fake_doctor(fake, write_probe=False)
+    assert status[("paging", "whole listing")] == "ok"
+    assert status[("paging", "cursor")] == "info"
+    fake.paging(cursor=True, index=False)
+    report, status = fake_doctor(fake, write_probe=False)
+    assert status[("paging", "cursor")] == "ok"
+    assert status[("paging", "whole listing")] == "ok"
+    assert ("paging", "/Users") not in status  # index paging was never tried
+    assert not report.failed

@@ -57,3 +57,15 @@ def test_a_cursor_only_target_is_read_by_cursor(
     )
     assert code == 0, err[-3000:]
     assert_converged(capsys, imported)
+
+
+def test_doctor_on_a_cursor_only_target(
+    cursor_target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = write_spec(tmp_path / "specs", cursor_target, [])
+    code, out, _ = run(capsys, "doctor", str(specs), "--target", "e2e", "--write-probe")
+    assert code == 0, out
+    lines = {tuple(x.split()[1:3]): x.split()[0] for x in out.splitlines()[1:-1]}
+    assert lines[("paging", "cursor")] == "ok"
+    assert lines[("auth", "credentials")] == "ok"
+    assert "fail" not in lines.values()

@@ -19,7 +19,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.retries import RetryPolicy, idempotent
-from tests.fakescim import FakeScim
+from tests.fakescim import FakeScim, Seen
 from tests.scim.test_faults import (
     outcomes,
     plan_and_apply,
@@ -181,9 +181,16 @@ def test_a_create_that_keeps_failing_is_sent_a_bounded_number_of_times(
 @pytest.mark.usefixtures("fast_retries")
 def test_a_create_is_not_resent_when_the_look_up_proves_nothing(tmp_path: Path, token: str) -> None:
     fake = FakeScim(token=token)
-    fake.reject_filter = True
-    fake.total_override = 5  # the listing claims more than it gives: incomplete
     fake.fail("POST", "/Users", status=500, body={"detail": "database is locked"})
+
+    def after_the_post(seen: Seen) -> bool:
+        return fake.count("POST") > 0
+
+    # From then on the filter is refused, and the listing claims more than it gives.
+    fake.fail("GET", "/Users", status=400, times=9, when=lambda s: after_the_post(s)
+              and "filter" in s.params)  # fmt: skip
+    fake.fail("GET", "/Users", status=200, times=9, body={"Resources": [], "totalResults": 5},
+              when=lambda s: after_the_post(s) and "filter" not in s.params)  # fmt: skip
     specs = write_spec(tmp_path, [user("alice@example.com")])
     _, result = plan_and_apply(specs, fake)
     (failed,) = result.failed

@@ -126,9 +126,10 @@ def test_the_import_reads_by_cursor_where_advertised_in_pages_the_target_allows(
     fake.paging(cursor=True, index=False, max_page=3)
     client = scim_client(fake)
     caps = connect(client, TARGET, RecordingLog())
+    start = len(fake.requests)
     observed = observe(client, TARGET, caps, RecordingLog())
     assert (len(observed.users), len(observed.groups), observed.complete) == (7, 1, True)
-    pages = [s.params for s in fake.requests if s.path == "/Users" and "filter" not in s.params]
+    pages = [s.params for s in fake.requests[start:] if s.path == "/Users"]
     assert [p["count"] for p in pages] == ["3", "3", "3"]  # min(page_size 4, maxPageSize 3)
     assert all("startIndex" not in p for p in pages)
 
@@ -137,7 +138,8 @@ def test_the_import_pages_by_index_where_cursors_are_not_advertised() -> None:
     fake = populated(7)
     client = scim_client(fake)
     caps = connect(client, TARGET, RecordingLog())
+    start = len(fake.requests)
     observe(client, TARGET, caps, RecordingLog())
-    pages = [s.params for s in fake.requests if s.path == "/Users" and "filter" not in s.params]
+    pages = [s.params for s in fake.requests[start:] if s.path == "/Users"]
     assert [p["startIndex"] for p in pages] == ["1", "5", "8"]  # and one past the total
     assert all("cursor" not in p for p in pages)

@@ -15,7 +15,7 @@ from reconciler.core.model import Json, Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.client import Reply
-from reconciler.scim.observe import Found, search
+from reconciler.scim.search import Found, search
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
@@ -216,4 +216,6 @@ def search_for(s: Session, change: Change) -> Found:
         s.target.page_size,
         use_filter=s.target.quirks.get("filter") != "never",
         max_objects=s.target.max_objects,
+        # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
+        listing=s.caps.lookup_reason is None,
     )
