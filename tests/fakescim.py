@@ -112,6 +112,8 @@ class FakeScim:
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
+        # At most this many members named in one write (Better Auth: 100), else 400.
+        self.max_members_per_write: int | None = None
         # Attributes it does not store (top-level names or extension URNs): answered with
         # success on POST, PUT and PATCH, and silently left out; and one email at most.
         self.drops: set[str] = set()
@@ -273,8 +275,8 @@ class FakeScim:
         return self._error(seen, 405, "method not allowed")
 
     def _refused(self, seen: Seen) -> httpx2.Response | None:
-        """The 400 a target that wants `$ref` on every member gives (issue 14 item 2)."""
-        if not self.require_member_ref or not isinstance(seen.body, dict):
+        """A write refused for its members: too many at once, or without `$ref`."""
+        if not isinstance(seen.body, dict):
             return None
         members: list[Any] = list(seen.body.get("members") or [])
         for op in seen.body.get("Operations") or []:
@@ -283,7 +285,12 @@ class FakeScim:
                 members += value
             elif isinstance(value, dict):
                 members += value.get("members") or []
-        if all(isinstance(m, dict) and m.get("$ref") for m in members):
+        limit = self.max_members_per_write
+        if limit is not None and len(members) > limit:
+            return self._error(seen, 400, "One or more Group members are invalid", "invalidValue")
+        if not self.require_member_ref or all(
+            isinstance(m, dict) and m.get("$ref") for m in members
+        ):
             return None
         return self._error(
             seen, 400, "Field 'ref' is required but value is missing or null: members",

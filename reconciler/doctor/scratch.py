@@ -222,10 +222,10 @@ def create_group(s: Scratch) -> None:
                 f"a group POST with members is refused ({failure(exc)}); without members it works"
             )
             action = (
-                "scimrec sends the first members with the create, so creating a group with "
-                "members fails here: create it empty, then add members"
+                "scimrec sends the first members with the create; refused, it creates the "
+                "group empty and adds them with PATCH"
             )
-            refused = Finding("groups", check, FAIL, seen, action)
+            refused = Finding("groups", check, WARN, seen, action)
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")

@@ -94,3 +94,17 @@ def test_bootstrap_update_drift_and_import(
     assert code == 0, err[-3000:]
     assert_converged(capsys, imported)
     assert len(listing(target, "/Users")) == USERS
+
+
+def test_a_large_group_written_in_big_chunks(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """120 members in writes of 120: Better Auth takes at most 100 members per write
+    (tests/servers/better_auth_scim/QUIRKS.md §7); scimrec learns it from the 400."""
+    users = [person(target, f"big{i:03d}@example.com", f"Big{i}", "Group") for i in range(120)]
+    groups = [{"displayName": "Everyone", "members": [u["userName"] for u in users]}]
+    specs = write_spec(tmp_path / "specs", target, users, groups, membership_chunk=120)
+    code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
+    assert code == 0, out + err[-3000:]
+    assert_converged(capsys, specs)
+    assert members_by_group(target) == {"Everyone": {u["userName"] for u in users}}

@@ -203,3 +203,30 @@ def test_no_ref_is_sent_to_a_target_that_does_not_ask(tmp_path: Path) -> None:
     )
     plan_and_apply(specs, fake)
     assert [[set(m) for m in ms] for _, _, ms in member_writes(fake)] == [[{"value"}]]
+
+
+def test_a_limit_on_members_per_write_is_learned_by_halving(tmp_path: Path) -> None:
+    """Better Auth names at most 100 members per write (QUIRKS.md §7): a bigger chunk is
+    refused with a 400 that changed nothing, so it is sent again in halves, and the run
+    keeps the smaller size."""
+    fake = FakeScim(token=TOKEN)
+    fake.max_members_per_write = 4
+    keys = [f"u{n:02d}@example.com" for n in range(10)]
+    for key in keys:
+        fake.add_user(key)
+    specs = write_spec(
+        tmp_path,
+        [user(k) for k in keys],
+        [{"displayName": "Eng", "members": keys}],
+        membership_chunk=10,
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    (group,) = fake.groups.values()
+    assert len(group["members"]) == 10
+    sizes = [(method, n) for method, n, _ in member_writes(fake)]
+    # POST with 10 refused, POST with none; PATCH 10 refused, 5 refused, then 2 + 3, and
+    # the other 5 the same way: never a blind resend of what was refused.
+    assert sizes == [("POST", 10), ("PATCH", 10), ("PATCH", 5), ("PATCH", 2), ("PATCH", 3),
+                     ("PATCH", 5), ("PATCH", 2), ("PATCH", 3)]  # fmt: skip
+    assert not replan(specs, fake).plan.has_changes

@@ -31,8 +31,7 @@ def write_group(s: Session, change: Change) -> str | None:
             s.patch_or_put(change, f"/Groups/{target_id}", change.attributes, s.etag(change))
         rest = add_ids
     path = f"/Groups/{target_id}"
-    size = s.target.membership_chunk
-    for chunk in writes.chunks(rest, size):
+    for chunk in writes.chunks(rest, s.chunk()):
         add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
@@ -41,7 +40,7 @@ def write_group(s: Session, change: Change) -> str | None:
     withheld = len(planned) - len(removes)
     if s.unlisted:
         withheld, removes = len(planned), []
-    for chunk in writes.chunks(removes, size):
+    for chunk in writes.chunks(removes, s.chunk()):
         remove_members(s, change, path, chunk)
     with s.lock:
         s.group_ids[change.key] = target_id
@@ -67,7 +66,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     if existing:
         s.saw(existing[0].id, unlisted=True, what=f"group {change.key}")
         return _adopt(s, change, existing[0]), add_ids
-    first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
+    first = add_ids[: s.chunk()] if s.members_on_create else []
 
     def post() -> Created:
         body = writes.group_create_body(change.attributes, first, s.refs())
@@ -75,7 +74,22 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         carried = writes.add_members(first, ref=s.refs()) if first else []
         return create(s, change, "/Groups", body, carried)
 
-    made = s.learning_refs(change, post)
+    try:
+        made = s.learning_refs(change, post)
+    except ScimHTTPError as exc:
+        if exc.status != 400 or not first:
+            raise
+        # Refused with its members (too many for one write, or one the target will not
+        # take): a 400 created nothing, so create it empty and add them in chunks.
+        s.log.warning(
+            "group create with members refused, creating it empty",
+            step="action",
+            kind="group",
+            key=change.key,
+            detail=exc.detail,
+        )
+        first = []
+        made = s.learning_refs(change, post)
     if made.reply is None:
         # Adopted after a lost answer or a 409: add every member (adding is idempotent).
         return made.target_id, add_ids
@@ -171,11 +185,28 @@ def write_nested(s: Session, change: Change) -> str | None:
 def add_members(
     s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
 ) -> None:
+    """Add one chunk of members (RFC 7644 §3.5.2.1).
+
+    A 400 for several members may be a limit on how many one write may name (Better Auth
+    takes 100 at most), not a bad member: a 400 changed nothing and adding is idempotent,
+    so the halves are sent instead, down to single members, and the smaller size is kept
+    for the rest of the run. Only a member the target really refuses then fails.
+    """
+
     def send() -> Reply:
         ops = writes.add_members(chunk, member_type, s.refs())
         return s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
 
-    s.learning_refs(change, send)
+    try:
+        s.learning_refs(change, send)
+    except ScimHTTPError as exc:
+        if exc.status != 400 or len(chunk) < 2:
+            raise
+        half = len(chunk) // 2
+        with s.lock:
+            s.chunk_limit = min(s.chunk_limit or half, half)
+        add_members(s, change, path, chunk[:half], member_type)
+        add_members(s, change, path, chunk[half:], member_type)
 
 
 def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:

@@ -71,6 +71,8 @@ class Session:
         # the member's meta.location where known (by type and id), else built from its id.
         self.member_ref = self.dialect.member_ref is not None
         self.locations: dict[tuple[Kind, str], str] = {}
+        # Learned: how many members one write may name, where fewer than membership_chunk.
+        self.chunk_limit: int | None = None
         # What writes did not keep, by object (write verification): reported, not retried.
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
 
@@ -79,6 +81,15 @@ class Session:
             self.resolved.add(target_id)
             if unlisted:
                 self.unlisted.append(what or target_id)
+
+    def chunk(self) -> int:
+        """Members per write: the target's membership_chunk, or less where it took less."""
+        limit = self.chunk_limit
+        return (
+            self.target.membership_chunk
+            if limit is None
+            else min(limit, self.target.membership_chunk)
+        )
 
     def refs(self) -> writes.Refs:
         """How to make a member's `$ref`, or None while the target needs none."""
