@@ -50,6 +50,7 @@ def search(
     use_filter: bool = True,
     listing: bool = True,
     max_objects: int = DEFAULT_MAX_OBJECTS,
+    cursor: bool = False,
 ) -> Found:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -57,6 +58,7 @@ def search(
     returns is checked value by value; a rejected filter falls back to the full listing.
     Without `listing` (a target that cannot list everything: lookup mode) the `eq` filter's
     answer is all there is, and an empty one is taken as "not there", as matching does.
+    The listing is read by cursor where `cursor` says the target pages so (RFC 9865).
     """
     wanted = normalise(attribute, value)
     candidates: list[Resource] = []
@@ -69,7 +71,7 @@ def search(
     complete = trusted
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
-        read = read_all(client, endpoint, page_size, max_objects=max_objects)
+        read = read_all(client, endpoint, page_size, max_objects=max_objects, cursor=cursor)
         candidates, complete = list(read.resources), read.complete
     return Found([r for r in candidates if _has(r, attribute, wanted)], complete)
 

@@ -218,4 +218,5 @@ def search_for(s: Session, change: Change) -> Found:
         max_objects=s.target.max_objects,
         # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
         listing=s.caps.lookup_reason is None,
+        cursor=s.caps.cursor_paging,
     )
