@@ -18,6 +18,8 @@ from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
 from reconciler.doctor.group_probes import group_probes
 from reconciler.doctor.listing import probe_listing, probe_paging, read_page
+from reconciler.doctor.member_values import CHECK as CHECK_MEMBERS
+from reconciler.doctor.member_values import probe_member_values
 from reconciler.doctor.metadata import probe_etag_headers, probe_ids
 from reconciler.doctor.report import Report
 from reconciler.doctor.scratch import PREFIX, create_group, create_user, scratch_objects, stem_of
@@ -134,6 +136,7 @@ def _read_probes(
         [temp_group] if temp_group and all(g.get("id") != temp_group["id"] for g in groups) else []
     )
     findings += probe_filters(client, target, spc, users, groups, new_name)
+    findings += guarded("groups", CHECK_MEMBERS, lambda: [probe_member_values(client, groups)])
     sample = users[0] if users else None
     try:
         headers, seen = probe_etag_headers(client, sample)

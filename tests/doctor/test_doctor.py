@@ -428,3 +428,24 @@ def test_a_listing_read_whole_and_cursor_paging_are_reported() -> None:
     assert status[("paging", "whole listing")] == "ok"
     assert ("paging", "/Users") not in status  # index paging was never tried
     assert not report.failed
+
+
+@pytest.mark.parametrize(
+    ("values", "status", "observed"),
+    [
+        (lambda f: [f.users[k]["id"] for k in sorted(f.users)[:2]], "ok", "2 user id(s)"),
+        (lambda f: ["user0@example.com", "user1@example.com"], "warn", "2 userName(s)"),
+        (lambda f: ["gone-1"], "warn", "1 naming no user"),
+    ],
+    ids=["ids", "userNames", "dangling"],
+)
+def test_member_values_say_how_members_are_resolved(
+    values: Callable[[FakeScim], list[str]], status: str, observed: str
+) -> None:
+    fake = populated()
+    gid = fake.add_group("Team")
+    fake.groups[gid]["members"] = [{"value": v} for v in values(fake)]
+    report, statuses = fake_doctor(fake, write_probe=False)
+    assert statuses[("groups", "member values")] == status
+    [finding] = [f for f in report.findings if f.check == "member values"]
+    assert observed in finding.observed
