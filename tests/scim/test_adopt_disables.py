@@ -22,6 +22,7 @@ item 5 names; FakeScim's `hidden` stands in for one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_adopting_hidden_accounts_never_disables_past_the_guards(
     leavers = [f"p{i:02d}@example.com" for i in range(12)]  # more than max_deletes (10)
     ids = {name: fake.add_user(name, active=True) for name in leavers}
     fake.hidden.update(ids.values())  # the listing leaves them out; a filter finds them
-    users = [{"userName": "keep@example.com"}]
+    users: list[dict[str, Any]] = [{"userName": "keep@example.com"}]
     users += [{"userName": name, "active": False} for name in leavers]
     prepared, result = plan_and_apply(write_spec(tmp_path, users), fake)
     assert prepared.plan.guards == ()  # the plan holds 12 creates: nothing for the guards
