@@ -19,6 +19,7 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
 from reconciler.scim.apply.session import patch_unsupported
 from reconciler.scim.apply.verify import lost
+from reconciler.scim.writes import resource_path
 
 CHECK = "declared attributes"
 # Not tried: the key (the temporary user keeps its own), references to other users, and
@@ -42,7 +43,7 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json]) -> list[Finding]:
     if not samples:
         seen = "no declared user attributes to try"
         return [Finding("attributes", CHECK, INFO, seen, "declare users to have them probed")]
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     dropped: list[str] = []
     refused: list[str] = []
     for attribute, value in sorted(samples.items()):

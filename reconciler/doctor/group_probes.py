@@ -12,6 +12,7 @@ from reconciler.core.model import GROUP_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure, untested
 from reconciler.doctor.scratch import Scratch, member_ids
 from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.writes import resource_path
 
 DEDUPLICATE = "scimrec adds only users that are not members yet"
 ADD_ACTION = "scimrec adds members with PATCH add, in chunks (membership_chunk)"
@@ -25,7 +26,7 @@ class _Step:
 
 def group_probes(s: Scratch) -> list[Finding]:
     """Member add, re-add, removal in both dialects, and members on PUT (RFC 7644 §3.5.2)."""
-    uid, path = str(s.user["id"]), f"/Groups/{s.group['id']}"
+    uid, path = str(s.user["id"]), resource_path("/Groups", str(s.group["id"]))
 
     def members() -> list[str]:
         return member_ids(body_of(s.client.get(path)))

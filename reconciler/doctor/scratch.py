@@ -17,6 +17,7 @@ from reconciler.scim.apply.session import wants_ref
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.paging import read_all
 from reconciler.scim.search import find
+from reconciler.scim.writes import resource_path
 
 DOMAIN = "invalid.example"  # RFC 2606: no mailbox can ever live there
 PREFIX = "scimrec-doctor-"
@@ -195,7 +196,7 @@ def create_user(s: Scratch) -> None:
         status = WARN
         seen = f"{reply.status} with {shape} and {'a' if location else 'no'} Location header"
     s.findings.append(Finding("create", "POST /Users", status, seen, action))
-    s.user = {**body_of(s.client.get(f"/Users/{rid}")), "id": rid}
+    s.user = {**body_of(s.client.get(resource_path("/Users", rid))), "id": rid}
 
 
 def create_group(s: Scratch) -> None:
@@ -229,7 +230,7 @@ def create_group(s: Scratch) -> None:
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")
-    s.group = {**body_of(s.client.get(f"/Groups/{gid}")), "id": gid}
+    s.group = {**body_of(s.client.get(resource_path("/Groups", gid))), "id": gid}
     if refused is not None:
         s.findings.append(refused)
     elif uid in member_ids(s.group):

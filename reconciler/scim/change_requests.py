@@ -15,7 +15,7 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import PATCH_OP, Json, Kind
 from reconciler.scim import writes
-from reconciler.scim.writes import Dialect
+from reconciler.scim.writes import Dialect, resource_path
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 
@@ -43,7 +43,11 @@ def change_requests(
 ) -> list[Request]:
     """Every write apply sends for `change`, given the target's resource as read (`current`,
     which a GET-merge-PUT sends back)."""
-    path = f"{ENDPOINT[change.kind]}/{change.target_id or placeholder(change.key)}"
+    path = (
+        resource_path(ENDPOINT[change.kind], change.target_id)
+        if change.target_id
+        else f"{ENDPOINT[change.kind]}/{placeholder(change.key)}"  # shown, never sent
+    )
     etag = change.version if dialect.etag else None
     # A manager created earlier in the run: its id is known by the time this user is written.
     ids = {a.ref: placeholder(a.ref) for a in change.attributes if a.ref is not None}

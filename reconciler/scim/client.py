@@ -156,6 +156,7 @@ class ScimClient:
         etag: str | None = None,
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
+        _refuse_unsafe_path(method, path)
         headers = {}
         if body is not None:
             headers["Content-Type"] = SCIM_JSON
@@ -379,3 +380,12 @@ def _reason(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
     return text or type(exc).__name__
+
+
+def _refuse_unsafe_path(method: str, path: str) -> None:
+    """Every path scimrec sends is an endpoint and at most one id (writes.resource_path
+    encodes ids): a dot segment, a query or a fragment can only come from target data that
+    was not encoded, and would send the request to another resource (RFC 3986 §5.2.4)."""
+    segments = path.split("/")
+    if "?" in path or "#" in path or any(s in (".", "..") for s in segments):
+        raise ScimProtocolError(f"refusing to send {method} to {path!r}: not a plain SCIM path")

@@ -13,6 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.writes import resource_path
 
 
 def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilities:
@@ -125,7 +126,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     if len(items) == 1 and (total is None or total == 1) and "id" in items[0]:
         # A listing of one: a real user can be read by its id; a sample object cannot.
         try:
-            client.get(f"/Users/{items[0]['id']}")
+            client.get(resource_path("/Users", str(items[0]["id"])))
         except ScimHTTPError as exc:
             if exc.status == 404:
                 return "the unfiltered /Users listing returns a synthetic object"

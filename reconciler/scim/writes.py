@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
@@ -17,6 +18,21 @@ Ids = Mapping[str, str]
 # A member's `$ref` by its id and type (RFC 7643 §4.2), for targets that want one; None:
 # send none.
 Refs = Callable[[str, str], str] | None
+
+
+def resource_path(endpoint: str, rid: str) -> str:
+    """`/Users/<id>` with the id as exactly one path segment (RFC 3986 §3.3).
+
+    An id is the target's data: `../Users/<admin>`, `x?y` or `x#y` as an id must never
+    send a write to another resource, so every character that could end or climb out of
+    the segment is percent-encoded, dots of a bare `.` or `..` included.
+    """
+    segment = quote(rid, safe="")
+    if segment in (".", ".."):
+        segment = segment.replace(".", "%2E")
+    return f"{endpoint}/{segment}"
+
+
 READ_ONLY_BODY = ("meta", "groups")
 
 

@@ -1,16 +1,8 @@
-"""Attack: a target id that is not a plain path segment sends a write somewhere else.
+"""A target id that is not a plain path segment never sends a write somewhere else.
 
-Every write path is built as `f"/Users/{target_id}"` (apply/users.py, deprovision.py,
-groups.py) with the id exactly as the target listed it. httpx2 removes dot segments, and
-`?` or `#` end the path, so a user listed with the id `../Users/<admin id>` or
-`../Groups/<group id>` is disabled or deleted *at that other resource*. Protection is
-checked on the change (the stray's userName), so a protected account or group is hit.
-
-Who chooses ids: the target, and on some targets what users type (targets that use the
-userName or the externalId as the id). A self-service userName of `../Groups/g2`, pruned,
-deletes the Admins group. Target data is input (DESIGN §6, README "Target data of an
-unexpected shape ... makes that one object an error"); members.py already quotes a member
-value before it is put in a path, the write paths do not.
+Ids are the target's data (some targets use what users type: a userName, an externalId).
+Every path is built by writes.resource_path, which encodes the id as one segment, and the
+client refuses a path with a dot segment, a query or a fragment whatever built it.
 """
 
 from __future__ import annotations
@@ -19,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakescim import FakeScim
+from reconciler.errors import ScimProtocolError
+from reconciler.scim.client import ScimClient
+from reconciler.scim.writes import resource_path
+from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.test_faults import plan_and_apply, write_spec
 
 
@@ -27,10 +22,6 @@ def _stray(fake: FakeScim, rid: str, name: str) -> None:
     fake.users[rid] = fake._stamp("User", rid, {"userName": name, "active": True})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id with '../' disables another user: the protected admin",
-)
 def test_a_stray_with_a_dotted_id_never_disables_a_protected_account(
     token: str, tmp_path: Path
 ) -> None:
@@ -45,10 +36,6 @@ def test_a_stray_with_a_dotted_id_never_disables_a_protected_account(
     assert all(path != f"/Users/{admin}" for _, path in writes), writes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id with '../' deletes a protected group instead of the stray user",
-)
 def test_a_stray_with_a_dotted_id_never_deletes_a_protected_group(
     token: str, tmp_path: Path
 ) -> None:
@@ -65,10 +52,6 @@ def test_a_stray_with_a_dotted_id_never_deletes_a_protected_group(
     assert admins in fake.groups
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id with '?' is cut at the query: the write lands on the user named by the rest",
-)
 def test_a_stray_with_a_query_in_its_id_never_disables_another_account(
     token: str, tmp_path: Path
 ) -> None:
@@ -78,3 +61,26 @@ def test_a_stray_with_a_query_in_its_id_never_disables_another_account(
     specs = write_spec(tmp_path, [{"userName": "boss@example.com"}], prune="all")
     plan_and_apply(specs, fake)
     assert fake.users[boss]["active"] is True
+
+
+@pytest.mark.parametrize(
+    ("rid", "path"),
+    [
+        ("u1", "/Users/u1"),
+        ("../Users/u2", "/Users/..%2FUsers%2Fu2"),
+        ("a?b#c", "/Users/a%3Fb%23c"),
+        ("..", "/Users/%2E%2E"),
+        ("é 1", "/Users/%C3%A9%201"),
+    ],
+)
+def test_an_id_is_one_path_segment(rid: str, path: str) -> None:
+    assert resource_path("/Users", rid) == path
+
+
+@pytest.mark.parametrize("path", ["/Users/../Groups/g1", "/Users/./x", "/Users/a?b", "/Users/a#b"])
+def test_the_client_refuses_a_path_that_climbs_or_queries(path: str) -> None:
+    fake = FakeScim()
+    client = ScimClient(fake.client(), BASE_URL)
+    with pytest.raises(ScimProtocolError, match="not a plain SCIM path"):
+        client.request("DELETE", path)
+    assert fake.requests == []

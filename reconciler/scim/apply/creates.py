@@ -16,6 +16,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
+from reconciler.scim.writes import resource_path
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
@@ -163,7 +164,7 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
         have = A.read(found.body, attr.path)
         if want is not None and not equal(attr.path, want, have):
             pending.append(AttrChange(attr.path, have, want, attr.ref))
-    path = f"{ENDPOINT[change.kind]}/{found.id}"
+    path = resource_path(ENDPOINT[change.kind], found.id)
     if pending:
         s.patch_or_put(change, path, pending, found.version if s.use_etag else None)
     s.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")

@@ -15,6 +15,7 @@ from reconciler.scim import writes
 from reconciler.scim.apply.creates import Created, candidates, create
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
+from reconciler.scim.writes import resource_path
 
 
 def write_group(s: Session, change: Change) -> str | None:
@@ -28,9 +29,11 @@ def write_group(s: Session, change: Change) -> str | None:
     else:
         target_id = change.target_id or ""
         if change.attributes:
-            s.patch_or_put(change, f"/Groups/{target_id}", change.attributes, s.etag(change))
+            s.patch_or_put(
+                change, resource_path("/Groups", target_id), change.attributes, s.etag(change)
+            )
         rest = add_ids
-    path = f"/Groups/{target_id}"
+    path = resource_path("/Groups", target_id)
     for chunk in writes.chunks(rest, s.chunk()):
         add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
@@ -128,7 +131,7 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
         kept=keeper,
     )
     try:
-        s.client.delete(f"/Groups/{ours}", None)
+        s.client.delete(resource_path("/Groups", ours), None)
     except ScimHTTPError as exc:
         if exc.status != 404:
             message = f"created a duplicate of group {keeper} and could not remove it: {exc}"
@@ -159,7 +162,7 @@ def _adopt(s: Session, change: Change, found: Resource) -> str:
     ]
     if pending:
         etag = found.version if s.use_etag else None
-        s.patch_or_put(change, f"/Groups/{found.id}", pending, etag)
+        s.patch_or_put(change, resource_path("/Groups", found.id), pending, etag)
     return found.id
 
 
@@ -168,7 +171,7 @@ def write_nested(s: Session, change: Change) -> str | None:
     target_id = s.group_ids.get(change.key) or change.target_id
     if target_id is None:
         raise Failed("the group was not created, so its nested groups cannot be set")
-    path = f"/Groups/{target_id}"
+    path = resource_path("/Groups", target_id)
     adds = [m for m in change.members_add if m.type == "Group"]
     add_ids = [m.id or s.group_ids.get(m.key or "") for m in adds]
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]

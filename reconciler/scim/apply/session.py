@@ -19,6 +19,7 @@ from reconciler.scim import writes
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.writes import resource_path
 
 T = TypeVar("T")
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
@@ -100,7 +101,7 @@ class Session:
         def ref(member_id: str, member_type: str) -> str:
             kind = Kind(member_type.lower())
             found = self.locations.get((kind, member_id))
-            return found or f"{base}{ENDPOINT[kind]}/{member_id}"
+            return found or f"{base}{resource_path(ENDPOINT[kind], member_id)}"
 
         return ref
 

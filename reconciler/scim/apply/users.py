@@ -8,6 +8,7 @@ from reconciler.core.diff import AttrChange
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.writes import resource_path
 
 
 def write_user(s: Session, change: Change) -> str | None:
@@ -39,14 +40,14 @@ def set_references(s: Session, change: Change) -> str | None:
     missing = [a.ref for a in refs if a.ref not in ids]
     if missing:
         raise Failed(f"manager {missing[0]} was not created, so it cannot be set")
-    s.patch_or_put(change, f"/Users/{target_id}", refs, etag=None)
+    s.patch_or_put(change, resource_path("/Users", target_id), refs, etag=None)
     return target_id
 
 
 def update(s: Session, change: Change, attributes: tuple[AttrChange, ...]) -> str | None:
     if change.target_id is None:
         raise Failed("no target id to update")
-    path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+    path = resource_path(ENDPOINT[change.kind], change.target_id)
     ready = [a for a in attributes if not writes.unresolved(a, s.known_ids())]
     if len(ready) < len(attributes):
         with s.lock:
