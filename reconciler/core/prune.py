@@ -10,7 +10,8 @@ must carry that prefix, so ownership is read from the target alone, with no stat
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
+import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
@@ -28,7 +29,15 @@ def protected(target: Target, name: str | None) -> bool:
     if not name:
         return False
     folded = normalise("userName", name)
-    return any(fnmatch.fnmatchcase(folded, normalise("userName", p)) for p in target.protected)
+    return any(_pattern(normalise("userName", p)).fullmatch(folded) for p in target.protected)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """`*` is any run of characters, `?` any one; everything else is itself. Not fnmatch:
+    there `[prod]` is a character set, and "Admins [prod]" would protect nothing."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def owned(target: Target, resource: Resource) -> bool:

@@ -1,18 +1,14 @@
-"""Attack: a `protected` name that holds `[` protects nothing of that name.
+"""A `protected` name that holds `[` protects that name: only `*` and `?` are wildcards.
 
 spec/safety.py documents `protected` as "userName / displayName patterns (* and ?
-allowed)", but core/prune.py matches them with fnmatch, where `[...]` is a character set.
-`protected: ["Admins [prod]"]` then matches "admins p", "admins r", ... and never the group
-actually called "Admins [prod]", so prune deletes it (and apply's last check, which uses
-the same function, lets the DELETE through). Bracketed tags in group names are common
-("Admins [prod]", "[SEC] Break glass").
+allowed)"; read with fnmatch, `[...]` was a character set, `protected: ["Admins [prod]"]`
+matched "admins p" and never the group called "Admins [prod]", and prune deleted it.
+Bracketed tags in group names are common ("Admins [prod]", "[SEC] Break glass").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from reconciler.core.model import Observed
 from reconciler.core.plan import make_plan
@@ -20,7 +16,6 @@ from reconciler.core.prune import protected
 from tests.core.test_plan import TARGET, group_res, keyed, load, user_res
 
 
-@pytest.mark.xfail(strict=True, reason="fnmatch reads '[prod]' as a character set")
 def test_a_protected_group_named_with_brackets_is_never_deleted(tmp_path: Path) -> None:
     text = (
         TARGET
@@ -37,7 +32,6 @@ def test_a_protected_group_named_with_brackets_is_never_deleted(tmp_path: Path) 
     assert keyed(plan) == []
 
 
-@pytest.mark.xfail(strict=True, reason="fnmatch reads '[' as the start of a character set")
 def test_a_protected_literal_name_protects_itself(tmp_path: Path) -> None:
     spec = load(tmp_path, TARGET + '    protected: ["svc[ci]@example.com"]\n')
     assert protected(spec.targets["t"], "svc[ci]@example.com")
