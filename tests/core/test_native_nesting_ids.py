@@ -1,4 +1,4 @@
-"""Attack: with native nesting, a user member whose id equals a declared group's id is
+"""With native nesting, a user member whose id equals a declared group's id is never
 removed as if it were a nested group.
 
 Many targets number users and groups from 1 in separate tables (django-scim2 does), so a
@@ -6,15 +6,12 @@ user and a group share an id. core/action.py `with_nested` counts as a nested gr
 member that is typed Group *or whose value is a declared group's id*, even when the member
 says `type: User`. Such a member is not among the group's declared subgroups, so it is
 removed ("- member group Eng (id 1)"), although it is a declared user member that the
-membership diff itself keeps. Apply removes it; the next plan adds it back; every run
-flips. README: "user and group ids are never confused".
+membership diff itself keeps: every run flipped. A member is a group by its type or $ref.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from reconciler.core.model import Observed
 from reconciler.core.plan import make_plan
@@ -34,10 +31,6 @@ SPEC = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with_nested removes `type: User` members whose id equals a declared group's id",
-)
 def test_user_members_are_never_removed_as_nested_groups(tmp_path: Path) -> None:
     spec = load(tmp_path, SPEC)
     # Users 1 and 2, groups 1 and 2: separate id spaces, as on django-scim2.
