@@ -34,6 +34,9 @@ class TargetView:
     # the groups the target receives are theirs to leave, as their members declare.
     unassigned: frozenset[str] = frozenset()
     assignment: Assignment | None = None
+    # Declared objects whose mapping failed, as declared: still matched, so their accounts
+    # are claimed (never pruned, never removed from groups) while they are in error.
+    failed: tuple[Declared, ...] = ()
 
     @property
     def all_users(self) -> tuple[Declared, ...]:
@@ -67,6 +70,7 @@ def target_view(
     out: list[tuple[Declared, str]] = []
     mapped: dict[tuple[Kind, str], Mapped] = {}
     errors: list[tuple[Kind, str, str, Location | None]] = []
+    failed: list[Declared] = []
     reasons: dict[str, str] = {}
     unassigned: set[str] = set()
     assigned = assignment(target, spec.groups)
@@ -87,6 +91,7 @@ def target_view(
             )
         except ExpressionError as exc:
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
+            failed.append(user)
             continue
         # Sources read alias paths as declared; the target gets them under their URN.
         if user.extension_aliases or target.extensions:
@@ -114,6 +119,7 @@ def target_view(
             result = apply_mappings(group, target.group_mappings, clock, guid)
         except ExpressionError as exc:
             errors.append((Kind.GROUP, group.key, f"mapping failed: {exc}", group.location))
+            failed.append(group)
             continue
         mapped[(Kind.GROUP, group.key)] = result
         # `state: absent` is deprovisioning, which assignment does not hold back.
@@ -131,6 +137,7 @@ def target_view(
         tuple(groups_out),
         frozenset(unassigned),
         assigned,
+        tuple(failed),
     )
 
 

@@ -1,20 +1,15 @@
-"""Attack: a declared object whose mapping fails is in error, and must then be left alone.
+"""A declared object whose mapping fails is in error, and then left alone.
 
 DESIGN §6: "one failing object never stops the others" and an object in error is named,
-with nothing decided from it. But core/targetview.py drops an object whose mapping raises
-from the target's view entirely (it is neither in scope nor out of scope), so the match
-step never claims its account on the target. Prune then sees that account as undeclared
-and deprovisions it; an `exact` group sees its entry as a member nobody declared and
-removes it. One bad value in one person's `custom:` data (`enabled: "yes"` where the
-mapping wants a Boolean) locks that person out, the plan saying both "in error" and
-"disable"; apply performs the disable.
+with nothing decided from it. Such an object was once dropped from the target's view, so its account
+went unclaimed: prune deprovisioned it as undeclared and `exact` groups removed it. One bad
+value in one person's `custom:` data (`enabled: "yes"` where the mapping wants a Boolean)
+locked that person out. It is now matched as declared, and its match is a failed one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from reconciler.core.model import Observed
 from reconciler.core.plan import Plan, make_plan
@@ -44,11 +39,6 @@ def _alice_errors(plan: Plan) -> list[str]:
     return [e.key for e in plan.errors]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a user whose mapping fails is dropped from matching, so prune: all disables "
-    "their (declared) account as 'not declared'",
-)
 def test_a_user_whose_mapping_fails_is_not_pruned(tmp_path: Path) -> None:
     spec = load(tmp_path, TARGET + "    prune: all\n" + MAPPED + USERS)
     plan = make_plan(spec, spec.targets["t"], OBSERVED)
@@ -57,11 +47,6 @@ def test_a_user_whose_mapping_fails_is_not_pruned(tmp_path: Path) -> None:
     assert [c for c in plan.changes if c.target_id == "u1"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a user whose mapping fails is removed from every exact group that declares "
-    "them, even under prune: none",
-)
 def test_a_user_whose_mapping_fails_keeps_their_group_memberships(tmp_path: Path) -> None:
     spec = load(tmp_path, TARGET + MAPPED + USERS + GROUPS)
     plan = make_plan(spec, spec.targets["t"], OBSERVED)
@@ -70,10 +55,6 @@ def test_a_user_whose_mapping_fails_keeps_their_group_memberships(tmp_path: Path
     assert "u1" not in removed, keyed(plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a group whose mapping fails is dropped from matching, so prune: all deletes it",
-)
 def test_a_group_whose_mapping_fails_is_not_deleted(tmp_path: Path) -> None:
     # The group's displayName comes from an expression that gives a list for this group,
     # which is not a string: the mapping fails ("expected a string").
