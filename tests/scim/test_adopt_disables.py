@@ -1,22 +1,12 @@
-"""Attack: a planned create that is answered by adopting an existing account disables it.
+"""A planned create answered by adopting an existing account never disables it.
 
-A declared user kept with `active: false` (README: "A declared user kept with active:
-false is never deleted") that the listing does not show is planned as a *create* with
-`active: false`. On apply the target answers 409 (or, after a short read, the look-before-
-create finds it), and creates.py `adopt` PATCHes the existing, active account to the
-declared attributes, `active: false` included. That write is a disable, but:
-
-- the guards never see it: the plan holds creates, not disables, so `max_deletes` (10 by
-  default) lets any number through, and apply says "N created, 0 disabled";
-- README: "once a lookup finds an object the listing did not show (a 409, for instance),
-  every member removal and deprovision left in the run is withheld", yet every adopt
-  after the first still disables;
-- protection is checked on the change's key only (session.refuse_if_protected), not on
-  the account adopted: a user whose mapped userName is a protected account's name
-  disables that account.
-
-Targets that leave inactive or restricted users out of `/Users` are the case issue 12
-item 5 names; FakeScim's `hidden` stands in for one.
+A declared user kept with `active: false` that the listing does not show is planned as a
+create. On apply the target answers 409 (or the look-before-create finds it), and the
+account is adopted: brought to the declared attributes, but never set inactive there. A
+disable is decided by a plan and counted by the guards; this one was never planned (the
+plan held creates), and the read that hid the account withholds deprovisions anyway. The
+object ends in error saying a plan is needed. Protection, checked on the change's key,
+could not see the adopted account's name either; nothing adopted is disabled at all.
 """
 
 from __future__ import annotations
@@ -24,17 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import outcomes, plan_and_apply, write_spec
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="creates answered by adoption disable active accounts past the guards and past "
-    "the withholding that a hidden object triggers",
-)
 def test_adopting_hidden_accounts_never_disables_past_the_guards(
     token: str, tmp_path: Path
 ) -> None:
@@ -53,10 +36,6 @@ def test_adopting_hidden_accounts_never_disables_past_the_guards(
     assert disabled == [], (len(disabled), outcomes(result))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adopt checks protection on the declared key only, not on the account it adopts",
-)
 def test_adopting_never_disables_a_protected_account(token: str, tmp_path: Path) -> None:
     fake = FakeScim()
     admin = fake.add_user("admin@example.com", active=True)
