@@ -247,8 +247,12 @@ def prepare_saved(
         )
     target = bounded(target, run_timeout)
     log = logs.start_run(target.name)
-    connected = connect(target, transport=transport, log=log, progress=progress)
+    # The target is read as a fresh plan reads it (lookup mode included), so a planned
+    # create that now exists is found, and a short read now looks before creating.
+    wanted = Wanted.later(spec, target, now, lambda: str(uuid.uuid4()))
+    connected = connect(target, transport=transport, log=log, progress=progress, wanted=wanted)
     try:
+        refuse_without_listing(target, connected.observed)
         stale = plancheck.stale_reasons(saved, connected.observed, target)
         if stale:
             raise _stale(stale)
@@ -264,7 +268,8 @@ def prepare_saved(
     # The guards of the spec, with this run's overrides, on exactly the changes that run;
     # and the requirements, which no override lifts.
     required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
-    plan = dataclasses.replace(saved.plan, requirements=required)
+    complete = saved.plan.complete_read and connected.observed.complete
+    plan = dataclasses.replace(saved.plan, requirements=required, complete_read=complete)
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 

@@ -1,13 +1,11 @@
-"""Attack: `apply --plan` creates a duplicate that a fresh `apply` would have adopted.
+"""`apply --plan` never creates a duplicate that a fresh `apply` would have adopted.
 
 A plan saved while the listing was complete records `complete_read: true`. By the time it
 is applied the account it creates exists, but the target's listing does not show it (a
-listing that ends before its totalResults, as capped listings do). A fresh plan or apply
-notices the short read (it switches to lookup mode and finds the account: "No changes").
-`apply --plan` does neither: run.py `prepare_saved` reads the target without the declared
-objects (so no lookup mode), the staleness check matches the planned create against that
-short listing ("still missing"), and the runner takes `look_before_create` from the file's
-`complete_read`, so the create is POSTed blindly. On a target without unique userNames
+listing that ends before its totalResults, as capped listings do). `apply --plan` once read
+the target without lookup mode and took `look_before_create` from the file, so the create
+was POSTed blindly; it now reads the target as a fresh plan does and looks before
+creating whenever this run's read is short. On a target without unique userNames
 that is a second account for the same person. DESIGN §5: "409 on create = an object the
 match step missed: ... never create duplicates"; README: after a short read "apply looks
 each planned create up first and adopts what it finds".
@@ -52,10 +50,6 @@ def _specs(root: Path) -> Path:
     return root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply --plan trusts the file's complete_read and reads without lookup mode",
-)
 def test_a_saved_create_is_looked_up_before_it_is_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
