@@ -45,6 +45,9 @@ class Prepared:
     observed: Observed
     plan: Plan
     log: Any
+    # The run's clock: what the plan's mappings and times of disabling read, and what a
+    # saved plan records as its creation time (apply --plan checks the two agree).
+    now: datetime | None = None
 
 
 def pick_target(spec: Spec, name: str | None) -> Target:
@@ -177,7 +180,8 @@ def _prepare_target(
         groups=len(spec.groups),
     )
     # The clock and GUIDs mappings may read come from here, the edge, not from the core.
-    options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    now = datetime.now(UTC)
+    options = PlanOptions(only=selection, now=now, new_guid=lambda: str(uuid.uuid4()))
     wanted = Wanted.later(spec, target, options.now, options.new_guid)  # for lookup mode
 
     # Reading the target builds as large an acyclic tree as the spec: the same pause.
@@ -198,7 +202,9 @@ def _prepare_target(
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow)
     log_steps(plan, spec, log)
-    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+    return Prepared(
+        spec, target, connected.client, connected.caps, connected.observed, plan, log, now
+    )
 
 
 def prepare_saved(
@@ -259,7 +265,7 @@ def prepare_saved(
         options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
         fresh = make_plan(spec, target, connected.observed, options)
         problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
-        problems += plancheck.unreviewed(saved.plan, fresh, target)
+        problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)
         if problems:
             raise _refusal(plan_path, problems)
     except BaseException:
