@@ -1,4 +1,4 @@
-"""Attack: a rename takes a protected account out of its protection; the next run disables it.
+"""A rename never takes a protected account out of its protection.
 
 `protected` is a list of name patterns, checked on the declared key and on the name the
 target holds now. A declared user may adopt and rename any undeclared account it names in
@@ -8,16 +8,13 @@ no guard counts it, protection does not look at it. Once renamed, the account ma
 pattern, and `state: absent` on eve (or prune, or `active: false`) disables or deletes it
 in the next run. README: protected objects "are never disabled or deleted by any route".
 
-Two reviewed runs are needed, each showing its step plainly, so this is a gap in the
-protection's design rather than a hidden change; a rename of a protected object should be
-refused (or keep its protection by id).
+So a protected object is never renamed: the plan drops the rename (and says so), and
+apply refuses a write that takes a protected name away.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from reconciler.core.model import Observed
 from reconciler.core.plan import Action, make_plan
@@ -27,7 +24,7 @@ PROTECTED = '    protected: ["admin@*"]\n'
 
 
 def test_the_second_run_disables_the_account_once_renamed(tmp_path: Path) -> None:
-    """What happens today, once the rename has been applied (not a failing test)."""
+    """Why a rename must not happen: once renamed, nothing protects the account."""
     spec = load(
         tmp_path, TARGET + PROTECTED + "users:\n  - {userName: eve@example.com, state: absent}\n"
     )
@@ -36,10 +33,6 @@ def test_the_second_run_disables_the_account_once_renamed(tmp_path: Path) -> Non
     assert keyed(plan) == [("user", "eve@example.com", "disable")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a rename moves a protected account out of its protected name, unguarded",
-)
 def test_a_protected_account_is_never_renamed_out_of_protection(tmp_path: Path) -> None:
     users = "users:\n  - userName: eve@example.com\n    previously: [admin@example.com]\n"
     spec = load(tmp_path, TARGET + PROTECTED + users)

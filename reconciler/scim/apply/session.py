@@ -212,8 +212,16 @@ class Session:
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
     ) -> None:
         """The last line of protection, where every write is sent: a protected object is
-        never deleted and never has `active` set to false, whatever the plan says."""
-        if not self.target.protected or not protected(self.target, change.key):
+        never deleted, never has `active` set to false, and never loses the name it is
+        protected by, whatever the plan says."""
+        if not self.target.protected:
+            return
+        name = "userName" if change.kind is Kind.USER else "displayName"
+        for attr in attributes:
+            old = attr.before if isinstance(attr.before, str) else None
+            if attr.path == name and old and old != attr.after and protected(self.target, old):
+                raise Failed(f"{change.kind.value} {old} is protected: not renamed")
+        if not protected(self.target, change.key):
             return
         if method == "DELETE":
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
