@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.core import attributes as A
+from reconciler.core.model import Kind
 from reconciler.scim.redact import MASK, scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
@@ -209,3 +210,18 @@ def apply_summary(counts: Mapping[str, int]) -> str:
         f"{head}: {counts['create']} created, {counts['update']} updated, "
         f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed."
     )
+
+
+def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str:
+    """What the target answered success for but did not keep, and how to stop managing it."""
+    lines = ["Warning: the target did not keep what it was sent, so the next plan would propose"
+             " it again:"]  # fmt: skip
+    paths: list[str] = []
+    for kind, key, dropped in not_kept:
+        lines.append(f"  {kind.value} {key}: not kept by the target: {', '.join(dropped)}")
+        paths += [p for p in dropped if p not in paths]
+    lines.append(
+        f"Stop managing them on this target with quirks: {{not_kept: [{', '.join(paths)}]}}"
+        " (or map a single-valued one to {constant: null})."
+    )
+    return "\n".join(lines)

@@ -18,9 +18,9 @@ from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as
 from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_sources
 from reconciler.spec.objects import ObjectRules
+from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
 from reconciler.spec.source import Loaded, load_file
-from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
-    QUIRKS,
+from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
 )
