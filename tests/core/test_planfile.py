@@ -267,6 +267,21 @@ def test_a_damaged_seen_entry_is_refused_by_its_path(
     assert str(refused.value) == f"p.json is a damaged scimrec plan file: {says}"
 
 
+@pytest.mark.parametrize("field", ["\n", "a\x1b[2Jb", "x" * 200])
+def test_an_unknown_field_is_named_on_one_short_line(valid: dict[str, Any], field: str) -> None:
+    # The name comes from the file: escaped and cut short, so an edited plan cannot write
+    # lines or terminal controls into the refusal, or flood it.
+    top, change = copy.deepcopy(valid), copy.deepcopy(valid)
+    top[field] = 1
+    change["plan"]["changes"][0][field] = 1
+    for doc, where in ((top, "file"), (change, "plan.changes[0]")):
+        with pytest.raises(UsageError) as refused:
+            planfile.parse(redigest(doc), "p.json")
+        says = str(refused.value)
+        assert says.startswith(f"p.json is a damaged scimrec plan file: {where}: unknown field ")
+        assert "\n" not in says and "\x1b" not in says and len(says) < 140
+
+
 @pytest.mark.parametrize(
     ("version", "shown"),
     [
