@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.match import normalise
-from reconciler.core.model import Observed
+from reconciler.core.match import Attempt, Index, match_all, match_one, normalise, skeleton
+from reconciler.core.model import Declared, Kind, Observed
 from reconciler.core.plan import Action, make_plan
 from reconciler.errors import SpecError
 from reconciler.report.render import plan_text
@@ -69,3 +69,76 @@ def test_declared_keys_equal_under_normalisation_are_duplicates(tmp_path: Path) 
             TARGET
             + "users:\n  - userName: josé@example.com\n  - userName: 'jose\u0301@example.com'\n",
         )
+
+
+# -- the skeleton: what apply compares before deprovisioning (no delete of the account a
+# failed create may have been meant to replace) ---------------------------------------------
+
+SKELETONS = [
+    ("José@Example.com", "jose@example.com"),  # accents (combining marks, Mn) and case
+    ("jose\u0301@example.com", "jose@example.com"),  # a decomposed accent
+    ("a\u20dd@example.com", "a@example.com"),  # an enclosing mark (Me)
+    ("a\u200b@example.com", "a@example.com"),  # a zero-width space (Cf)
+    ("a\x07@example.com", "a@example.com"),  # a control character (Cc)
+    (" d a v e@example.com\t", "dave@example.com"),  # whitespace, anywhere
+    ("\uff41lice@example.com", "alice@example.com"),  # a full-width letter
+]
+
+
+@pytest.mark.parametrize(("name", "bare"), SKELETONS)
+def test_a_skeleton_drops_every_difference_a_reader_may_not_see(name: str, bare: str) -> None:
+    assert skeleton(name) == bare
+
+
+# -- matching attributes in order ----------------------------------------------------------
+
+
+def user(key: str, previously: tuple[str, ...] = (), **attrs: object) -> Declared:
+    return Declared(Kind.USER, key, {"userName": key, **attrs}, previously=previously)
+
+
+def test_an_attribute_with_no_declared_value_is_skipped_and_the_next_tried() -> None:
+    index = Index([user_res("u1", "a@example.com", externalId="ext-a")], ["externalId", "userName"])
+    found = match_one(user("a@example.com"), index)
+    assert (found.resource and found.resource.id, found.matched_on) == ("u1", "userName")
+    # What explain shows: each attribute tried, the missing one as skipped.
+    assert found.attempts == (
+        Attempt("externalId", None, ()),
+        Attempt("userName", "a@example.com", ("u1",)),
+    )
+    # An empty value is no value: skipped, not looked up.
+    assert match_one(user("a@example.com", externalId=""), index).attempts == found.attempts
+
+
+def test_users_match_on_the_primary_email_when_configured() -> None:
+    held = user_res("u1", "old@example.com", emails=[{"value": "b@example.com"}])
+    index = Index([held], ["userName", "emails.value"])
+    emails = [{"value": "x@example.com"}, {"value": "B@example.com", "primary": True}]
+    found = match_one(user("new@example.com", emails=emails), index)
+    assert (found.resource and found.resource.id, found.matched_on) == ("u1", "emails.value")
+
+
+def test_an_attribute_not_indexed_finds_nothing() -> None:
+    assert Index([user_res("u1", "a@example.com")], ["externalId"]).lookup("userName", "a") == []
+
+
+def test_every_object_claiming_a_shared_target_object_is_an_error() -> None:
+    # u1 is claimed once (fine), u2 three times: all three are errors naming the others.
+    index = Index(
+        [user_res("u1", "a@example.com"), user_res("u2", "b@example.com", externalId="e2")],
+        ["userName", "externalId"],
+    )
+    objects = [
+        user("a@example.com"),
+        user("b@example.com"),
+        user("c@example.com", externalId="e2"),
+        user("d@example.com", previously=("b@example.com",)),
+    ]
+    matches = match_all(objects, index)
+    assert matches["a@example.com"].error is None
+    assert matches["b@example.com"].error == (
+        "AmbiguousMatch: target object u2 also matches c@example.com, d@example.com"
+    )
+    assert all(
+        matches[k].resource is None for k in ("b@example.com", "c@example.com", "d@example.com")
+    )
