@@ -3,12 +3,20 @@ it, index paging otherwise; and why it is worth more than offsets while others w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import httpx2
+import pytest
+
 from reconciler.core.config import Auth, Target
+from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim import paging
+from reconciler.scim.client import RetryPolicy, ScimClient
 from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.observe import observe
 from reconciler.scim.paging import read_all
+from reconciler.scim.progress import Progress
 from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.test_faults import RecordingLog, scim_client
 
@@ -143,3 +151,147 @@ def test_the_import_pages_by_index_where_cursors_are_not_advertised() -> None:
     pages = [s.params for s in fake.requests[start:] if s.path == "/Users"]
     assert [p["startIndex"] for p in pages] == ["1", "5", "8"]  # and one past the total
     assert all("cursor" not in p for p in pages)
+
+
+# -- a cursor listing from a target that misbehaves ------------------------------------------
+# Each case is what a hostile or broken target can send; the listing must end, and say it
+# is incomplete wherever it may be missing objects (a plan then deprovisions nothing).
+
+ONE_TRY = RetryPolicy(attempts=1, timeout=10.0, wait_initial=0.001, wait_max=0.002)
+Page = tuple[int, dict[str, Any]]
+
+
+def served(pages: Callable[[dict[str, str]], Page]) -> tuple[ScimClient, list[dict[str, str]]]:
+    """A client of a target whose every GET answers `pages(params)`; and what it was asked."""
+    asked: list[dict[str, str]] = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        asked.append(dict(request.url.params))
+        status, body = pages(asked[-1])
+        return httpx2.Response(status, json=body)
+
+    http = httpx2.Client(transport=httpx2.MockTransport(handle))
+    return ScimClient(http, BASE_URL, retry=ONE_TRY), asked
+
+
+def users(*ids: str) -> list[dict[str, Any]]:
+    return [{"id": i, "userName": f"{i}@example.com"} for i in ids]
+
+
+class Reading(Progress):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int | None]] = []
+
+    def reading(self, what: str, done: int, total: int | None) -> None:
+        self.calls.append((what, done, total))
+
+
+def test_a_cursor_listing_keeps_the_filter_and_reports_its_progress() -> None:
+    def pages(params: dict[str, str]) -> Page:
+        if params["cursor"] == "":
+            return 200, {"Resources": users("u1", "u2"), "totalResults": 3, "nextCursor": "n"}
+        return 200, {"Resources": users("u3"), "totalResults": 3}
+
+    client, asked = served(pages)
+    progress = Reading()
+    found = 'userName sw "u"'
+    listing = read_all(client, "/Users/", 2, found, progress, cursor=True)
+    assert (len(listing.resources), listing.complete) == (3, True)
+    assert [p.get("filter") for p in asked] == [found, found]
+    assert progress.calls == [("users", 2, 3), ("users", 3, 3)]
+
+
+@pytest.mark.parametrize("status", [400, 404, 501])
+def test_a_first_cursor_request_refused_means_paging_by_index(status: int) -> None:
+    def pages(params: dict[str, str]) -> Page:
+        if "cursor" in params:
+            return status, {"detail": "no cursors here", "status": str(status)}
+        return 200, {"Resources": users("u1"), "totalResults": 1}
+
+    client, asked = served(pages)
+    listing = read_all(client, "/Users", 2, cursor=True)
+    assert (len(listing.resources), listing.complete) == (1, True)
+    assert asked[1].get("startIndex") == "1"
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(403, 200), (400, 400)],  # another error on a later page; a cursor refused again
+)
+def test_a_cursor_listing_that_fails_past_its_first_page_fails(first: int, then: int) -> None:
+    # Only a refused cursor (400) starts the listing over, and only once: anything else
+    # fails the read rather than plan from part of it.
+    failed = [first, then]
+
+    def pages(params: dict[str, str]) -> Page:
+        if params["cursor"] == "n" and failed:
+            return failed.pop(0), {"detail": "no", "status": "x"}
+        if params["cursor"] == "":
+            return 200, {"Resources": users("u1"), "nextCursor": "n"}
+        return 200, {"Resources": users("u2")}
+
+    client, _ = served(pages)
+    if then == 200:
+        failed.pop()
+    with pytest.raises(ScimHTTPError):
+        read_all(client, "/Users", 1, cursor=True)
+
+
+def test_a_cursor_listing_with_a_resource_without_an_id_is_incomplete() -> None:
+    client, _ = served(lambda _: (200, {"Resources": [{"userName": "x"}, *users("u1")]}))
+    listing = read_all(client, "/Users", 2, cursor=True)
+    assert listing.complete is False
+    assert listing.notes == ("/Users: a resource without an id was skipped",)
+
+
+def test_a_cursor_listing_short_of_its_total_is_incomplete() -> None:
+    client, _ = served(lambda _: (200, {"Resources": users("u1", "u2"), "totalResults": 3}))
+    listing = read_all(client, "/Users", 2, cursor=True)
+    assert listing.complete is False
+    assert listing.notes == ("/Users: read 2 resources but the target reports 3",)
+
+
+@pytest.mark.parametrize("following", [7, ["n"], ""])
+def test_a_next_cursor_that_is_no_cursor_ends_the_listing(following: Any) -> None:
+    client, asked = served(lambda _: (200, {"Resources": users("u1"), "nextCursor": following}))
+    assert read_all(client, "/Users", 2, cursor=True).complete is True
+    assert len(asked) == 1
+
+
+def test_a_repeated_next_cursor_makes_the_listing_incomplete_whatever_its_total() -> None:
+    # No totalResults to compare with: only the repeated cursor says objects may be missing.
+    def pages(params: dict[str, str]) -> Page:
+        if params["cursor"] == "":
+            return 200, {"Resources": users("u1"), "nextCursor": "a"}
+        return 200, {"Resources": users("u2"), "nextCursor": "a"}
+
+    client, asked = served(pages)
+    listing = read_all(client, "/Users", 1, cursor=True)
+    assert (listing.complete, len(asked)) == (False, 2)
+
+
+def test_a_cursor_listing_that_never_ends_is_stopped_incomplete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paging, "MAX_PAGES", 3)
+
+    def pages(params: dict[str, str]) -> Page:
+        n = int(params["cursor"] or 0)
+        return 200, {"Resources": users(f"u{n}"), "nextCursor": str(n + 1)}
+
+    client, asked = served(pages)
+    listing = read_all(client, "/Users", 1, cursor=True)
+    assert (listing.complete, len(asked), listing.pages) == (False, 3, 3)
+    assert listing.notes == ("/Users: stopped after 3 pages",)
+
+
+def test_a_cursor_listing_is_bounded_by_max_objects() -> None:
+    def pages(params: dict[str, str]) -> Page:
+        n = int(params["cursor"] or 0)
+        return 200, {"Resources": users(f"u{n}", f"v{n}"), "nextCursor": str(n + 1)}
+
+    client, _ = served(pages)
+    with pytest.raises(
+        ScimProtocolError, match=r"^GET /Users: the listing passed max_objects \(5\)"
+    ):
+        read_all(client, "/Users", 2, max_objects=5, cursor=True)
