@@ -151,10 +151,12 @@ class _Pager:
                 self.checked_past_total = True
                 self.start += count
                 return False
-            self.notes.append(
+            note = (
                 f"{self.endpoint}: totalResults said {self.total}, but more resources "
                 "followed; read to the end"
             )
+            if note not in self.notes:  # each later page reports the same total again
+                self.notes.append(note)
             self.total = None
         if (
             self.pages == 1
