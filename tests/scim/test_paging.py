@@ -291,7 +291,52 @@ def test_a_cursor_listing_is_bounded_by_max_objects() -> None:
         return 200, {"Resources": users(f"u{n}", f"v{n}"), "nextCursor": str(n + 1)}
 
     client, _ = served(pages)
-    with pytest.raises(
-        ScimProtocolError, match=r"^GET /Users: the listing passed max_objects \(5\)"
-    ):
+    with pytest.raises(ScimProtocolError) as stopped:
         read_all(client, "/Users", 2, max_objects=5, cursor=True)
+    assert str(stopped.value) == (
+        "GET /Users: the listing passed max_objects (5) and was stopped; raise max_objects "
+        "if the target is really that large"
+    )
+
+
+# -- index paging, where the target's own figures are wrong ----------------------------------
+
+
+def by_index(total: int | None, listed: Callable[[int], list[str]]) -> Callable[..., Page]:
+    """Pages of the ids `listed(startIndex)`, each with `total` as its totalResults."""
+
+    def pages(params: dict[str, str]) -> Page:
+        body: dict[str, Any] = {"Resources": users(*listed(int(params["startIndex"])))}
+        if total is not None:
+            body["totalResults"] = total
+        return 200, body
+
+    return pages
+
+
+def test_a_listing_that_ignores_start_index_without_a_total_is_capped() -> None:
+    # Every page is the first one again, and nothing says how many there are: what the
+    # listing holds beyond its first page cannot be read, so matching must look up.
+    client, asked = served(by_index(None, lambda _: ["u1", "u2"]))
+    listing = read_all(client, "/Users", 2)
+    assert (listing.complete, listing.capped, len(asked)) == (False, True, 2)
+    assert listing.notes == ("/Users: page at startIndex 3 repeated earlier resources",)
+
+
+def test_more_resources_than_the_total_said_are_read_to_the_end() -> None:
+    client, _ = served(by_index(1, lambda start: [f"u{start}"] if start <= 3 else []))
+    listing = read_all(client, "/Users", 1)
+    assert [r.id for r in listing.resources] == ["u1", "u2", "u3"]
+    assert listing.notes == (
+        "/Users: totalResults said 1, but more resources followed; read to the end",
+    )
+
+
+def test_a_listing_that_reported_none_and_keeps_growing_is_stopped() -> None:
+    client, _ = served(by_index(0, lambda start: [f"u{start}"]))
+    with pytest.raises(ScimProtocolError) as stopped:
+        read_all(client, "/Users", 1)
+    assert str(stopped.value) == (
+        "GET /Users: the listing passed 10 resources although its first page reported 0; "
+        "stopped reading a listing that keeps growing"
+    )
