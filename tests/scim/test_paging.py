@@ -15,7 +15,7 @@ from reconciler.scim import paging
 from reconciler.scim.client import RetryPolicy, ScimClient
 from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.observe import observe
-from reconciler.scim.paging import read_all
+from reconciler.scim.paging import read_all, resource
 from reconciler.scim.progress import Progress
 from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.test_faults import RecordingLog, scim_client
@@ -340,3 +340,148 @@ def test_a_listing_that_reported_none_and_keeps_growing_is_stopped() -> None:
         "GET /Users: the listing passed 10 resources although its first page reported 0; "
         "stopped reading a listing that keeps growing"
     )
+
+
+def test_a_listing_read_past_its_total_ends_where_the_target_refuses_to_page() -> None:
+    # One request past totalResults settles the end; a 400 or 404 there is that end.
+    for status in (400, 404):
+
+        def pages(params: dict[str, str], status: int = status) -> Page:
+            if params["startIndex"] == "3":
+                return status, {"detail": "startIndex out of range", "status": str(status)}
+            return 200, {"Resources": users("u1", "u2"), "totalResults": 2}
+
+        client, asked = served(pages)
+        listing = read_all(client, "/Users", 2, "userName pr")
+        assert (len(listing.resources), listing.complete, len(asked)) == (2, True, 2)
+        assert [p.get("filter") for p in asked] == ["userName pr", "userName pr"]
+
+
+@pytest.mark.parametrize("status", [403, 409])
+def test_any_other_refusal_of_a_listing_fails_the_read(status: int) -> None:
+    def pages(params: dict[str, str]) -> Page:
+        if params["startIndex"] == "3":
+            return status, {"detail": "no", "status": str(status)}
+        return 200, {"Resources": users("u1", "u2"), "totalResults": 2}
+
+    with pytest.raises(ScimHTTPError):
+        read_all(served(pages)[0], "/Users", 2)
+    first, _ = served(lambda _: (status, {"detail": "no", "status": str(status)}))
+    with pytest.raises(ScimHTTPError):
+        read_all(first, "/Users", 2)
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_target_that_fails_on_count_is_paged_without_it(status: int) -> None:
+    def pages(params: dict[str, str]) -> Page:
+        if "count" in params:
+            return status, {"detail": "count not supported", "status": str(status)}
+        start = int(params["startIndex"])
+        return 200, {"Resources": users(*(["u1", "u2"] if start == 1 else [])), "totalResults": 2}
+
+    client, asked = served(pages)
+    progress = Reading()
+    listing = read_all(client, "/Users", 2, progress=progress)
+    assert (len(listing.resources), listing.complete) == (2, True)
+    assert listing.notes == (f"/Users: the target refused count=2 ({status})",)
+    # (a 500 is retried first, as any server error is)
+    with_count = [p for p in asked if "count" in p]
+    assert asked == [*with_count, {"startIndex": "1"}, {"startIndex": "3"}]
+    assert progress.calls == [("users", 2, 2), ("users", 2, 2)]
+
+
+def test_count_is_given_up_only_on_the_first_page() -> None:
+    # A later page that fails is a failed read, even one that would pass without `count`;
+    # and a first page that fails without `count` too is one.
+    def later(params: dict[str, str]) -> Page:
+        if params["startIndex"] == "3" and "count" in params:
+            return 400, {"detail": "bad page", "status": "400"}
+        return 200, {"Resources": users("u1", "u2"), "totalResults": 4}
+
+    with pytest.raises(ScimHTTPError):
+        read_all(served(later)[0], "/Users", 2)
+    refusals = [400, 400]
+
+    def first(params: dict[str, str]) -> Page:
+        if refusals:
+            return refusals.pop(), {"detail": "no", "status": "400"}
+        return 200, {"Resources": users("u1"), "totalResults": 1}
+
+    with pytest.raises(ScimHTTPError):
+        read_all(served(first)[0], "/Users", 2)
+
+
+def test_an_index_listing_that_never_ends_is_stopped_incomplete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paging, "MAX_PAGES", 3)
+    client, asked = served(by_index(None, lambda start: [f"u{start}"]))
+    listing = read_all(client, "/Users", 1)
+    assert (listing.complete, len(asked), listing.pages) == (False, 3, 3)
+    assert listing.notes == ("/Users: stopped after 3 pages",)
+
+
+@pytest.mark.parametrize(
+    ("total", "without_id", "capped"),
+    [
+        (3, 0, True),  # one short, not explained: unreachable by paging
+        (4, 2, False),  # the shortfall is the resources listed without an id
+        (4, 1, True),  # one listed without an id, one more never listed
+    ],
+)
+def test_a_listing_short_of_its_total_is_capped_unless_the_short_ones_had_no_id(
+    total: int, without_id: int, capped: bool
+) -> None:
+    listed = [*users("u1", "u2"), *([{"userName": "x"}] * without_id)]
+
+    def pages(params: dict[str, str]) -> Page:
+        return 200, {
+            "Resources": listed if params["startIndex"] == "1" else [],
+            "totalResults": total,
+        }
+
+    listing = read_all(served(pages)[0], "/Users", 10)
+    assert (listing.complete, listing.capped) == (False, capped)
+
+
+@pytest.mark.parametrize("reported", ["3", True, None, 2.5])
+def test_a_total_that_is_no_whole_number_is_ignored(reported: Any) -> None:
+    client, _ = served(by_index(reported, lambda start: ["u1", "u2"] if start == 1 else []))
+    listing = read_all(client, "/Users", 2)
+    assert (len(listing.resources), listing.complete) == (2, True)
+
+
+def test_resources_that_are_not_a_list_are_a_protocol_error() -> None:
+    client, _ = served(lambda _: (200, {"Resources": {"id": "u1"}}))
+    with pytest.raises(ScimProtocolError) as refused:
+        read_all(client, "/Users", 2)
+    assert str(refused.value) == "GET /Users: Resources is not a list"
+
+
+def test_a_total_of_exactly_max_objects_is_read() -> None:
+    client, _ = served(by_index(2, lambda start: ["u1", "u2"] if start == 1 else []))
+    assert len(read_all(client, "/Users", 2, max_objects=2).resources) == 2
+
+
+def test_a_listed_resource_keeps_its_meta_only_where_it_is_well_formed() -> None:
+    meta = {
+        "version": 'W/"1"',
+        "location": "https://t/Users/u1",
+        "created": "c",
+        "lastModified": "m",
+    }
+    good = resource({"id": "u1", "userName": "a", "meta": meta})
+    assert good is not None
+    assert good.body == {"id": "u1", "userName": "a"}
+    assert (good.version, good.location, good.created, good.modified) == (
+        'W/"1"',
+        "https://t/Users/u1",
+        "c",
+        "m",
+    )
+    odd = resource(
+        {"id": "u1", "meta": {"version": 1, "location": "", "created": 2, "lastModified": [3]}}
+    )
+    assert odd is not None
+    assert (odd.version, odd.location, odd.created, odd.modified) == (None, None, None, None)
+    assert resource({"id": "", "userName": "a"}) is None
