@@ -161,13 +161,16 @@ ONE_TRY = RetryPolicy(attempts=1, timeout=10.0, wait_initial=0.001, wait_max=0.0
 Page = tuple[int, dict[str, Any]]
 
 
-def served(pages: Callable[[dict[str, str]], Page]) -> tuple[ScimClient, list[dict[str, str]]]:
-    """A client of a target whose every GET answers `pages(params)`; and what it was asked."""
+def served(
+    pages: Callable[..., Page], *, by_path: bool = False
+) -> tuple[ScimClient, list[dict[str, str]]]:
+    """A client of a target whose every GET answers `pages(params)` (`pages(params, path)`
+    with `by_path`); and what it was asked."""
     asked: list[dict[str, str]] = []
 
     def handle(request: httpx2.Request) -> httpx2.Response:
         asked.append(dict(request.url.params))
-        status, body = pages(asked[-1])
+        status, body = pages(asked[-1], request.url.path) if by_path else pages(asked[-1])
         return httpx2.Response(status, json=body)
 
     http = httpx2.Client(transport=httpx2.MockTransport(handle))

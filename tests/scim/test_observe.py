@@ -1,0 +1,108 @@
+"""The import step on the target side (reconciler/scim/observe.py): what it reads, how it
+passes the run's settings to each listing, and the events it logs (README: every event
+names its step, and the object kind where there is one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.core.config import Auth, Target
+from reconciler.core.model import Capabilities
+from reconciler.errors import ScimProtocolError
+from reconciler.scim.observe import observe
+from tests.fakescim import BASE_URL
+from tests.scim.test_faults import RecordingLog
+from tests.scim.test_paging import Page, Reading, served, users
+
+TARGET = Target("fake", BASE_URL, Auth(), page_size=10)
+GROUP = {"id": "g1", "displayName": "G", "members": [{"value": "gone"}]}
+
+
+def target(users_listed: list[dict[str, Any]], total: int | None = None) -> Any:
+    """A target listing these users, one group whose member `gone` is no user (and
+    answers 404 to a look-up), and what it was asked."""
+
+    def pages(params: dict[str, str], path: str) -> Page:
+        if path.endswith("/Users/gone"):
+            return 404, {"detail": "not found", "status": "404"}
+        first = params.get("startIndex") == "1"
+        if path.endswith("/Groups"):
+            return 200, {"Resources": [GROUP] if first else [], "totalResults": 1}
+        body: dict[str, Any] = {"Resources": users_listed if first else []}
+        if total is not None:
+            body["totalResults"] = total
+        return 200, body
+
+    return served(pages, by_path=True)
+
+
+def test_each_listing_is_logged_with_its_step_kind_outcome_and_size() -> None:
+    listed = [*users("u1", "u2"), {"userName": "no-id"}]
+    client, _ = target(listed)
+    log = RecordingLog()
+    observed = observe(client, TARGET, Capabilities(), log)
+    assert (len(observed.users), len(observed.groups), observed.complete) == (2, 1, False)
+    assert [e for e in log.events if e[1] in ("read target", "short read")] == [
+        (
+            "info",
+            "read target",
+            {"step": "import", "kind": "user", "outcome": "incomplete", "count": 2, "pages": 2},
+        ),
+        (
+            "warning",
+            "short read",
+            {
+                "step": "import",
+                "kind": "user",
+                "detail": "/Users: a resource without an id was skipped",
+            },
+        ),
+        (
+            "info",
+            "read target",
+            # (two pages: one past its totalResults, never trusted blindly)
+            {"step": "import", "kind": "group", "outcome": "complete", "count": 1, "pages": 2},
+        ),
+    ]
+
+
+def test_each_listing_reports_progress_and_the_users_keep_the_filter() -> None:
+    client, asked = target(users("u1"))
+    progress = Reading()
+    observe(client, TARGET, Capabilities(), RecordingLog(), 'userName sw "u"', progress)
+    assert [p.get("filter") for p in asked] == ['userName sw "u"', 'userName sw "u"', None, None]
+    assert [what for what, _, _ in progress.calls] == ["users", "users", "groups", "groups"]
+
+
+def test_a_member_no_listed_user_explains_is_looked_up_unless_users_were_filtered() -> None:
+    # A filtered read leaves users out on purpose; only a whole one makes `gone` suspect.
+    client, asked = target(users("u1"))
+    observe(client, TARGET, Capabilities(), RecordingLog())
+    assert {} in asked  # GET /Users/gone, asked with no parameters
+    client, asked = target(users("u1"))
+    observe(client, TARGET, Capabilities(), RecordingLog(), 'userName sw "u"')
+    assert {} not in asked
+
+
+def test_the_group_listing_is_bounded_by_max_objects_too() -> None:
+    many = {"id": "g", "displayName": "G"}
+    client, _ = served(
+        lambda params, path: (
+            200,
+            {
+                "Resources": []
+                if path.endswith("/Users")
+                else [dict(many, id=f"g{params['startIndex']}")]
+            },
+        ),
+        by_path=True,
+    )
+    with pytest.raises(ScimProtocolError, match="max_objects"):
+        observe(
+            client,
+            Target("fake", BASE_URL, Auth(), page_size=1, max_objects=3),
+            Capabilities(),
+            RecordingLog(),
+        )
