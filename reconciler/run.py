@@ -276,7 +276,10 @@ def prepare_saved(
     # and the requirements, which no override lifts.
     required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
     complete = saved.plan.complete_read and connected.observed.complete
-    plan = dataclasses.replace(saved.plan, requirements=required, complete_read=complete)
+    # The fresh read's matches: what apply knows of each object as the target holds it now.
+    plan = dataclasses.replace(
+        saved.plan, requirements=required, complete_read=complete, matches=fresh.matches
+    )
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 

@@ -96,6 +96,9 @@ class Applier:
         for (kind, _), match in plan.matches.items():
             if match.resource is not None and match.resource.location:
                 s.locations[(kind, match.resource.id)] = match.resource.location
+            members = match.resource.body.get("members") if match.resource else None
+            if kind is Kind.GROUP and match.resource is not None and isinstance(members, list):
+                s.member_counts[match.resource.id] = len(members)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]

@@ -76,6 +76,9 @@ class Session:
         self.chunk_limit: int | None = None
         # What writes did not keep, by object (write verification): reported, not retried.
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
+        # How many members each matched group (by id) held in the read the plan came from:
+        # a group's PUT must send back at least those, or it removes members no plan showed.
+        self.member_counts: dict[str, int] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
@@ -287,6 +290,8 @@ class Session:
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
         read = current.body
+        if change.kind is Kind.GROUP:
+            read = self._with_members(path, read, change.target_id)
         # The version PATCH and DELETE use too: meta.version, else the ETag header.
         meta = read.get("meta")
         version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
@@ -302,6 +307,36 @@ class Session:
 
         # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
         return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
+
+    def _with_members(
+        self, path: str, read: dict[str, Json], target_id: str | None
+    ) -> dict[str, Json]:
+        """A group's current body with all its members, for a PUT that sends them back.
+
+        PUT replaces the whole resource (RFC 7644 §3.5.1). Several services leave `members`
+        out of one group's GET unless asked for (`attributes`, §3.4.2.5), or cut it short;
+        a PUT of that body would remove every member it lacks, unplanned and unguarded. So
+        members are asked for, and the GET must show at least what the plan's read held.
+        """
+        members = read.get("members")
+        if not isinstance(members, list):
+            asked = self.client.get(path, {"attributes": "members"})
+            found = asked.body.get("members") if isinstance(asked.body, dict) else None
+            if isinstance(found, list):
+                members = found
+                read = {**read, "members": found}
+        held = self.member_counts.get(target_id or "")
+        shown = len(members) if isinstance(members, list) else None
+        if held == 0 or (shown is not None and held is not None and shown >= held):
+            return read
+        if held is None:
+            seen = "does not show the group's members"
+        else:
+            seen = f"shows {shown or 'none'} of the {held} members the group held when planned"
+        raise Failed(
+            f"GET {path} {seen}: a PUT (the target takes no PATCH) would remove them; "
+            "not written, plan again"
+        )
 
 
 def _false(value: Json) -> bool:
