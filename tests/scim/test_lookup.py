@@ -18,6 +18,7 @@ import stamina
 from reconciler.core.plan import Action
 from reconciler.errors import TargetError, UsageError
 from reconciler.report.drift import drift_report, drift_text
+from reconciler.report.explain import explain
 from reconciler.run import connect
 from tests.fakescim import FakeScim
 from tests.limitedscim import AwsLikeScim, GoogleLikeScim, SnowflakeLikeScim
@@ -278,3 +279,17 @@ def test_former_names_are_looked_up_so_a_rename_is_never_a_create(tmp_path: Path
     assert names(fake) == ["new@example.com"]
     assert [g["displayName"] for g in fake.groups.values()] == ["New Team"]
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_explain_says_lookup_mode_looked_up_what_it_counts(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("u0@example.com")
+    fake.add_user("stranger@example.com")  # never looked up, so never counted
+    specs = write_spec(tmp_path, [user("u0@example.com")], quirks={"listing": "none"})
+    prepared = replan(specs, fake)
+    declared = {(o.kind, o.key): o for o in prepared.spec.users}
+    text = explain(prepared.plan, declared, prepared.target, prepared.caps, prepared.observed)
+    assert (
+        "  2 import: looked up 1 users and 0 groups by eq filters (lookup mode) (complete); "
+        "declared:\n" in text
+    )
