@@ -24,6 +24,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.oauth import ClientCredentials
+from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -322,11 +323,11 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            parsed = json.loads(content)
-        except ValueError:
+            parsed = parse(content)
+        except NotJson as exc:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
-                f"{method} {path} answered {status} with a body that is not JSON ({kind})"
+                f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
         body = scrub_json(parsed, content)
         return Reply(status, body, headers, masked=body is not parsed and body != parsed)
@@ -359,8 +360,8 @@ def _http_error(
     detail, scim_type = "", None
     try:
         # A server may echo our request, Authorization header included: never keep a secret.
-        body: Any = scrub_json(json.loads(content), content)
-    except ValueError:
+        body: Any = scrub_json(parse(content), content)
+    except NotJson:
         body = None
     if isinstance(body, dict):
         # RFC 7644 §3.12: detail and scimType; some servers use other keys.

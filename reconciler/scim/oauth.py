@@ -13,7 +13,6 @@ redaction; the client id is not a secret (RFC 6749 §2.2), and is not masked.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from collections.abc import Generator
@@ -23,6 +22,7 @@ from urllib.parse import quote
 import httpx2
 
 from reconciler.errors import ScimrecError, TargetError
+from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import register_secret, scrub
 from reconciler.scim.transfer import MIB, Bounds, Clock, read_body
 
@@ -151,8 +151,8 @@ class ClientCredentials(httpx2.Auth):
 def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
     """The access token and its lifetime in seconds (None: not given) from RFC 6749 §5.1."""
     try:
-        data: Any = json.loads(body)
-    except ValueError:
+        data: Any = parse(body)
+    except NotJson:
         data = None
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
@@ -172,8 +172,8 @@ def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
 def _oauth_error(body: bytes) -> str:
     """`: error (description)` from an RFC 6749 §5.2 error response, scrubbed."""
     try:
-        data: Any = json.loads(body)
-    except ValueError:
+        data: Any = parse(body)
+    except NotJson:
         return ""
     if not isinstance(data, dict) or not isinstance(data.get("error"), str):
         return ""

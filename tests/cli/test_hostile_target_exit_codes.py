@@ -113,8 +113,14 @@ CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="legal target data still ends the run with exit 3")
-@pytest.mark.parametrize("case", list(CASES))
+# Cases not fixed yet: expected to fail, strictly.
+BROKEN = {"disabledAt 9999", "disabledAt 0001", "lastModified 9999", "member lone surrogate"}
+XFAIL = pytest.mark.xfail(strict=True, reason="legal target data still ends the run with exit 3")
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[XFAIL] if c in BROKEN else []) for c in CASES]
+)
 @pytest.mark.parametrize("command", ["plan", "drift"])
 def test_target_data_never_ends_a_run_with_exit_3(
     tmp_path: Path,
