@@ -80,7 +80,13 @@ def _user(body: Mapping[str, Json]) -> str | None:
             return f"enterprise: expected an object, got {_what(extension)}"
         for key, value in extension.items():
             if key == "manager":
-                if value is not None and not isinstance(value, str | Mapping):
+                # Some targets send the id alone; an object's parts (value, $ref,
+                # displayName) are strings, its value the id import looks users up by.
+                if isinstance(value, Mapping):
+                    found = _complex("enterprise.manager", value)
+                    if found:
+                        return found
+                elif value is not None and not isinstance(value, str):
                     return f"enterprise.manager: expected an object, got {_what(value)}"
             elif value is not None and not isinstance(value, _SCALAR):
                 return f"enterprise.{key}: expected a string, got {_what(value)}"

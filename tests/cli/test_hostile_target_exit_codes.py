@@ -152,7 +152,6 @@ def test_a_lone_surrogate_in_an_id_never_crashes_apply(
     assert _run(fake.transport, capsys, *args) in (0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="import crashes on a manager value that is an object")
 def test_import_never_crashes_on_a_manager_value_of_the_wrong_type(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

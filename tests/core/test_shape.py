@@ -40,6 +40,11 @@ BAD_USERS: list[tuple[str, dict[str, Any], str]] = [
     ("title-object", {"title": {"x": 1}}, "title: expected a string, got an object"),
     ("enterprise-list", {ENTERPRISE_URN: [1]}, "enterprise: expected an object, got a list"),
     ("manager-number", {ENTERPRISE_URN: {"manager": 7}}, "enterprise.manager"),
+    (
+        "manager-value-object",
+        {ENTERPRISE_URN: {"manager": {"value": {"id": "u-b"}}}},
+        "enterprise.manager.value: expected a string, got an object",
+    ),
 ]
 BAD_GROUPS: list[tuple[str, Any, str]] = [
     ("members-null-list", [None], "members[0]: expected an object, got null"),
