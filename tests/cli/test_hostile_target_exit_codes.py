@@ -114,7 +114,7 @@ CASES = {
 
 
 # Cases not fixed yet: expected to fail, strictly.
-BROKEN = {"disabledAt 9999", "disabledAt 0001", "lastModified 9999", "member lone surrogate"}
+BROKEN = {"member lone surrogate"}
 XFAIL = pytest.mark.xfail(strict=True, reason="legal target data still ends the run with exit 3")
 
 

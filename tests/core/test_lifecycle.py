@@ -112,6 +112,43 @@ def test_an_account_without_a_recorded_time_is_never_deleted(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    ("since", "meta"),
+    [
+        ("9999-12-31T23:00:00Z", False),  # plus 30 days is past the calendar
+        ("0001-01-01T00:00:00+01:00", False),  # in UTC, the year before year 1
+        ("9999-12-31T23:59:59-01:00", False),  # in UTC, the year after 9999
+        ("9999-12-31T23:00:00Z", True),  # meta.lastModified, read the same way
+    ],
+)
+def test_a_time_out_of_the_calendar_puts_the_account_in_error(
+    tmp_path: Path, since: str, meta: bool
+) -> None:
+    where = "meta.lastModified" if meta else DISABLED_AT
+    settings = f"    deprovision: {{action: disable, delete_after: 30d, disabled_at: {where}}}\n"
+
+    def at(rid: str, name: str, when: str) -> Resource:
+        if meta:
+            return dataclasses.replace(disabled(rid, name, None), modified=when)
+        return disabled(rid, name, when)
+
+    users = (at("u-1", "gone@example.com", since), at("u-2", "old@example.com", days_ago(31)))
+    gone = GONE + "  - {userName: old@example.com, state: absent}\n"
+    result = plan(tmp_path, settings + gone, users)
+    # Neither deleted at once nor never: in error, and every other account goes on.
+    assert keyed(result) == [("user", "old@example.com", "delete")]
+    assert result.scheduled == ()
+    [error] = result.errors
+    assert (error.kind.value, error.key, error.step) == ("user", "gone@example.com", "action")
+    assert error.message == (
+        f"the time of disabling on the target ({where}: {since!r}) is out of range, so "
+        "delete_after cannot count from it: correct it on the target"
+    )
+    data = result.to_json()
+    for render in (plan_text, plan_markdown):
+        assert "gone@example.com" in render(data)
+
+
+@pytest.mark.parametrize(
     ("settings", "users", "old"),
     [
         ("    prune: all\n", "users: []\n", "stray@example.com"),
