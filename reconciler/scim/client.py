@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
-from reconciler.scim.limiter import Limiter
+from reconciler.scim.limiter import Limiter, Pacer
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import scrub, scrub_json
@@ -76,7 +75,7 @@ class ScimClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
-        self.pacer: _Pacer | None = None
+        self.pacer: Pacer | None = None
         self.bounds = bounds or Bounds()
         self.deadline = deadline or RunDeadline(None)
         # Every request holds a slot of this while in flight, from whichever thread.
@@ -122,7 +121,7 @@ class ScimClient:
             deadline=RunDeadline(target.run_timeout_seconds),
             limiter=limiter,
         )
-        client.pacer = _Pacer(target.max_rps) if target.max_rps else None
+        client.pacer = Pacer(target.max_rps) if target.max_rps else None
         return client
 
     def close(self) -> None:
@@ -335,23 +334,6 @@ class ScimClient:
 
 def _at_most(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
-
-
-class _Pacer:
-    """Spaces requests at most `rate` per second across threads (the target's `max_rps`)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 def _http_error(
