@@ -123,10 +123,16 @@ def to_json(
 
 
 def canonical(content: Mapping[str, Json]) -> bytes:
-    """The bytes a digest covers: the whole file but the digest, in one fixed form."""
+    """The bytes a digest covers: the whole file but the digest, in one fixed form.
+
+    A plan can name an object by a target's id that holds a lone surrogate (that object is
+    in error): surrogatepass gives it bytes where UTF-8 has none, and leaves every other
+    text's bytes as they were. The file holds it as a JSON escape (cli/output.py), which
+    reads back as the same text, so the digest still matches.
+    """
     return json.dumps(
         content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    ).encode("utf-8", "surrogatepass")
 
 
 def digest_of(content: Mapping[str, Json], key: bytes | None) -> dict[str, Json]:
