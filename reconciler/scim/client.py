@@ -246,6 +246,15 @@ class ScimClient:
                 headers=headers,
                 timeout=self._read_timeout(ends),
             )
+        except UnicodeEncodeError:
+            # Target data in a URL or a header (a filter value, a cursor, a version for
+            # If-Match) that cannot go out: a lone surrogate has no UTF-8, and headers take
+            # ASCII. Nothing is sent; this one request fails, never the run.
+            raise ScimProtocolError(
+                f"refusing to send {method} {path}: it holds text that cannot be sent "
+                "(not Unicode, or not ASCII in a header)"
+            ) from None
+        try:
             response = self.http.send(request, stream=True)
             try:
                 status = response.status_code

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
-from urllib.parse import quote
 
 from reconciler.core.members import Directory, unresolved_values
 from reconciler.core.model import Observed, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import resource
+from reconciler.scim.writes import resource_path
 
 # Past this many unexplained members, none is asked about: they all stay in place, and a
 # note says so (a target that hides many users is one to read with doctor first).
@@ -41,7 +41,7 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
     dangling: set[str] = set()
     for value in values:
         try:
-            reply = client.get(f"/Users/{quote(value, safe='')}")
+            reply = client.get(resource_path("/Users", value))
         except ScimHTTPError as exc:
             if exc.status == 404:
                 dangling.add(value)

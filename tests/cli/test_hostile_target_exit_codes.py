@@ -114,7 +114,7 @@ CASES = {
 
 
 # Cases not fixed yet: expected to fail, strictly.
-BROKEN = {"member lone surrogate"}
+BROKEN: set[str] = set()
 XFAIL = pytest.mark.xfail(strict=True, reason="legal target data still ends the run with exit 3")
 
 
@@ -139,7 +139,6 @@ def test_target_data_never_ends_a_run_with_exit_3(
     assert code in (0, 1, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="a lone surrogate in an id crashes apply (exit 3)")
 def test_a_lone_surrogate_in_an_id_never_crashes_apply(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,8 +1,9 @@
 """A target id that is not a plain path segment never sends a write somewhere else.
 
 Ids are the target's data (some targets use what users type: a userName, an externalId).
-Every path is built by writes.resource_path, which encodes the id as one segment, and the
-client refuses a path with a dot segment, a query or a fragment whatever built it.
+Every path is built by writes.resource_path, which encodes the id as one segment (or
+refuses an id no URL can hold), and the client refuses a path with a dot segment, a query
+or a fragment whatever built it, and a request whose URL or headers cannot be encoded.
 """
 
 from __future__ import annotations
@@ -83,4 +84,37 @@ def test_the_client_refuses_a_path_that_climbs_or_queries(path: str) -> None:
     client = ScimClient(fake.client(), BASE_URL)
     with pytest.raises(ScimProtocolError, match="not a plain SCIM path"):
         client.request("DELETE", path)
+    assert fake.requests == []
+
+
+def test_an_id_that_is_not_unicode_is_named_by_no_url() -> None:
+    # A lone surrogate (JSON's "\\ud800") has no UTF-8, so no percent-encoding.
+    with pytest.raises(ScimProtocolError) as caught:
+        resource_path("/Users", "z\ud800")
+    assert str(caught.value) == (
+        "the target's id 'z\\ud800' is not Unicode text (a lone surrogate): no URL names it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "etag"),
+    [
+        ({"cursor": "c\ud800"}, None),  # a cursor the target sent back (RFC 9865)
+        ({"filter": 'userName eq "\ud800"'}, None),
+        (None, 'W/"\u20ac"'),  # a meta.version that no header can carry
+        (None, 'W/"\ud800"'),
+    ],
+)
+def test_the_client_refuses_what_cannot_be_sent_and_sends_nothing(
+    params: dict[str, str] | None, etag: str | None
+) -> None:
+    fake = FakeScim()
+    client = ScimClient(fake.client(), BASE_URL)
+    method = "GET" if params else "PATCH"
+    with pytest.raises(ScimProtocolError) as caught:
+        client.request(method, "/Users", params=params, etag=etag)
+    assert str(caught.value) == (
+        f"refusing to send {method} /Users: it holds text that cannot be sent "
+        "(not Unicode, or not ASCII in a header)"
+    )
     assert fake.requests == []
