@@ -67,6 +67,15 @@ class Fault:
         return self.when is None or self.when(seen)
 
 
+def json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> httpx2.Response:
+    """JSON as a target writes it: anything past ASCII as a `\\u` escape, so that text a
+    target can hold but no UTF-8 can (a lone surrogate) reaches the client as it would."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return httpx2.Response(status, content=json.dumps(body).encode(), headers=sent)
+
+
 def scim_error(status: int, detail: str, scim_type: str | None = None) -> httpx2.Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
@@ -309,7 +318,7 @@ class FakeScim:
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
         headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}
-        return httpx2.Response(status, json=resource, headers=headers)
+        return json_response(status, resource, headers)
 
     def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
         found = list(store.values())
@@ -347,7 +356,7 @@ class FakeScim:
             body["totalResults"] = total if self.total_override is None else self.total_override
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _cursor_page(self, seen: Seen, found: list[dict[str, Any]]) -> httpx2.Response:
         """A page after the resource the cursor names (RFC 9865 §2.2): by id, not offset."""
@@ -369,7 +378,7 @@ class FakeScim:
             body["nextCursor"] = f"after:{page[-1]['id']}"
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
         body = dict(seen.body or {})

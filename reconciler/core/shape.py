@@ -1,14 +1,15 @@
 """Whether a resource the target returned has the shape scimrec reads (RFC 7643 §4).
 
 Target data is input like any other: a user whose `emails` holds a null, a group whose
-`members` is a mapping, a userName that is a number. Such an object becomes one object in
-error, named with the offending path; every other object goes on (DESIGN §6), and nothing
-is written to it or decided from it.
+`members` is a mapping, a userName that is a number, text that is not Unicode. Such an
+object becomes one object in error, named with the offending path; every other object
+goes on (DESIGN §6), and nothing is written to it or decided from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 
 from reconciler.core import attributes as A
@@ -16,6 +17,7 @@ from reconciler.core.match import Match
 from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
 
 _SCALAR = (str, int, float, bool)
+_SURROGATE = "expected Unicode text, got a lone surrogate"
 
 
 def shaped(observed: Observed) -> Observed:
@@ -51,8 +53,12 @@ def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]
 
 
 def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
-    """The first unreadable part of a resource body, as `path: what was found`; or None."""
-    return _user(body) if kind is Kind.USER else _group(body)
+    """The first unreadable part of a resource body, as `path: what was found`; or None.
+
+    The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
+    it is written as its escape, so the message is text every output can take."""
+    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_unicode(body)
+    return None if found is None else found.encode("utf-8", "backslashreplace").decode()
 
 
 def _user(body: Mapping[str, Json]) -> str | None:
@@ -141,6 +147,44 @@ def _multi(path: str, value: Json) -> str | None:
             if key != "primary" and part is not None and not isinstance(part, str):
                 return f"{path}[{index}].{key}: expected a string, got {_what(part)}"
     return None
+
+
+def _not_unicode(body: Mapping[str, Json]) -> str | None:
+    """The first text anywhere in the body (a key or a value, read or not) that is not
+    Unicode: a lone UTF-16 surrogate, which JSON's `\\ud800` escape can carry. No UTF-8
+    holds one, so no URL, header, file or terminal could take it: nothing is decided from
+    such an object, rather than each of those failing later."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # one pass in C, for most
+    except UnicodeEncodeError:
+        return _lone_surrogate(body, "")
+    return None
+
+
+def _lone_surrogate(value: Json, path: str) -> str | None:
+    if isinstance(value, str):
+        return None if _encodable(value) else f"{path}: {_SURROGATE}"
+    if isinstance(value, Mapping):
+        children = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for where, item in children:
+        if not _encodable(where):
+            return f"{where}: {_SURROGATE} in a name"
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _what(value: Json) -> str:

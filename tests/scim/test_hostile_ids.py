@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ScimProtocolError
+from reconciler.run import prepare
 from reconciler.scim.client import ScimClient
 from reconciler.scim.writes import resource_path
 from tests.fakescim import BASE_URL, FakeScim
@@ -118,3 +119,20 @@ def test_the_client_refuses_what_cannot_be_sent_and_sends_nothing(
         "(not Unicode, or not ASCII in a header)"
     )
     assert fake.requests == []
+
+
+def test_a_listing_of_one_user_whose_id_is_not_unicode_is_read(token: str, tmp_path: Path) -> None:
+    # test_connection reads the one user of a listing of one by its id, to tell a real
+    # listing from a sample object; an id no URL names is no evidence either way. The
+    # user is in error (core/shape.py), and nothing is sent to it.
+    fake = FakeScim()
+    _stray(fake, "z\ud800", "eve@example.com")
+    specs = write_spec(tmp_path, [], prune="all")
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    prepared.client.close()
+    [error] = prepared.plan.errors
+    assert error.message == (
+        "the target's user z\ud800 cannot be read: id: expected Unicode text, got a lone surrogate"
+    )
+    assert prepared.plan.changes == ()
+    assert [s.method for s in fake.requests] == ["GET"] * len(fake.requests)
