@@ -296,8 +296,12 @@ def parse_duration(text_: str) -> timedelta:
     """`90s`, `30m`, `12h`, `2d`: the maximum age of a plan file."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = text_[:-1], text_[-1:]
-    if unit not in units or not number.isdigit():
-        raise UsageError(f"expected a duration such as 30m, 12h or 2d, got '{text_}'")
+    # ASCII digits ("²" passes isdigit() and fails int()), and few enough that any unit
+    # stays within what a timedelta holds (999,999,999 days).
+    if unit not in units or not (number.isascii() and number.isdigit()) or len(number) > 9:
+        raise UsageError(
+            f"expected a duration such as 30m, 12h or 2d (at most 9 digits), got '{text_}'"
+        )
     return timedelta(seconds=int(number) * units[unit])
 
 
