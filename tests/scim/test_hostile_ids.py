@@ -8,16 +8,23 @@ or a fragment whatever built it, and a request whose URL or headers cannot be en
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 
 from reconciler.errors import ScimProtocolError
 from reconciler.run import prepare
 from reconciler.scim.client import ScimClient
 from reconciler.scim.writes import resource_path
-from tests.fakescim import BASE_URL, FakeScim
-from tests.scim.test_faults import plan_and_apply, write_spec
+from tests.fakescim import BASE_URL, FakeScim, Seen, json_response
+from tests.scim.test_faults import plan_and_apply, replan, write_spec
+
+UNREADABLE = (
+    "the target's user z\ud800 cannot be read: id: expected Unicode text, got a lone surrogate"
+)
 
 
 def _stray(fake: FakeScim, rid: str, name: str) -> None:
@@ -131,8 +138,40 @@ def test_a_listing_of_one_user_whose_id_is_not_unicode_is_read(token: str, tmp_p
     prepared = prepare(specs, "fake", transport=fake.transport)
     prepared.client.close()
     [error] = prepared.plan.errors
-    assert error.message == (
-        "the target's user z\ud800 cannot be read: id: expected Unicode text, got a lone surrogate"
-    )
+    assert error.message == UNREADABLE
     assert prepared.plan.changes == ()
     assert [s.method for s in fake.requests] == ["GET"] * len(fake.requests)
+
+
+class NotUnicodeIds(FakeScim):
+    """A target whose new users get an id that is not Unicode text (`"z\\ud800"`)."""
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        response = super()._create(seen, store, kind)
+        if kind != "User" or response.status_code != 201:
+            return response
+        body = json.loads(response.content)
+        store["z\ud800"] = {**store.pop(body["id"]), "id": "z\ud800"}
+        return json_response(201, {**body, "id": "z\ud800"})
+
+
+def test_a_create_answered_with_an_id_that_is_not_unicode_names_it_nowhere(
+    token: str, tmp_path: Path
+) -> None:
+    # The id is refused where a create's id is taken: no group is written with it as a
+    # member, and the next plan finds the user in error, never creates it again.
+    fake = NotUnicodeIds()
+    fake.add_user("alice@example.com", active=True)
+    users = [{"userName": "alice@example.com"}, {"userName": "bob@example.com"}]
+    groups = [{"displayName": "Eng", "members": ["alice@example.com", "bob@example.com"]}]
+    specs = write_spec(tmp_path, users, groups)
+    _, result = plan_and_apply(specs, fake)
+    failed = {o.key: o.message for o in result.outcomes if not o.ok}
+    assert failed["bob@example.com"] == (
+        "the target's id 'z\\ud800' is not Unicode text (a lone surrogate): no URL names it"
+    )
+    assert all("\\ud800" not in json.dumps(s.body) for s in fake.requests if s.body)
+    again = replan(specs, fake)
+    assert all(c.key != "bob@example.com" for c in again.plan.changes)
+    [error] = again.plan.errors
+    assert (error.key, error.message) == ("bob@example.com", UNREADABLE)

@@ -185,6 +185,9 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
 
 def created_id(s: Session, change: Change, reply: Reply) -> str:
     target_id = _created_id(s, change, reply)
+    # An id no URL can name (not Unicode text) fails the create here, before a member or
+    # a manager elsewhere is written with it; the next plan finds the object in error.
+    resource_path(ENDPOINT[change.kind], target_id)
     s.saw(target_id)
     return target_id
 
