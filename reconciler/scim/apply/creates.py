@@ -12,6 +12,7 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Kind, Resource
+from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.client import Reply
@@ -149,6 +150,7 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     """Match a planned create to the object found on the target (the one the match step
     missed, or our own create whose answer was lost), and bring it to the declared
     attributes like any matched object."""
+    readable(change, found)
     s.log.warning(
         "create answered by adopting the existing object",
         step="match",
@@ -181,6 +183,17 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
             "and a disable needs a plan: run plan again"
         )
     return found.id
+
+
+def readable(change: Change, found: Resource) -> None:
+    """An object found on the target is adopted only if a plan could read it (core/shape.py):
+    one it could not (emails of nulls, text that is not Unicode) is never written to."""
+    why = problem(change.kind, found.body)
+    if why is not None:
+        raise Failed(
+            f"found {change.kind.value} {found.id} on the target, but it cannot be read "
+            f"({why}): not adopted, nothing written"
+        )
 
 
 def created_id(s: Session, change: Change, reply: Reply) -> str:
