@@ -61,6 +61,13 @@ def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()
 
 
+def multi_valued(path: str, value: Json) -> str | None:
+    """Whether one multi-valued attribute's value (`emails`) is a list of objects of
+    strings, which comparisons read as a set: its problem, or None. For answers read
+    after a write, which are compared attribute by attribute (scim/apply/verify.py)."""
+    return _multi(path, value) if path in A.USER_MULTI else None
+
+
 def _user(body: Mapping[str, Json]) -> str | None:
     name = body.get("userName")
     if not isinstance(name, str) or not name:
