@@ -1,15 +1,16 @@
 """Whether a resource the target returned has the shape scimrec reads (RFC 7643 §4).
 
 Target data is input like any other: a user whose `emails` holds a null, a group whose
-`members` is a mapping, a userName that is a number, text that is not Unicode. Such an
-object becomes one object in error, named with the offending path; every other object
-goes on (DESIGN §6), and nothing is written to it or decided from it.
+`members` is a mapping, a userName that is a number, text that is not Unicode, a number
+past a double. Such an object becomes one object in error, named with the offending path;
+every other object goes on (DESIGN §6), and nothing is written to it or decided from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 
 from reconciler.core import attributes as A
@@ -57,7 +58,7 @@ def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
 
     The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
     it is written as its escape, so the message is text every output can take."""
-    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_unicode(body)
+    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_representable(body)
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()
 
 
@@ -156,21 +157,25 @@ def _multi(path: str, value: Json) -> str | None:
     return None
 
 
-def _not_unicode(body: Mapping[str, Json]) -> str | None:
-    """The first text anywhere in the body (a key or a value, read or not) that is not
-    Unicode: a lone UTF-16 surrogate, which JSON's `\\ud800` escape can carry. No UTF-8
-    holds one, so no URL, header, file or terminal could take it: nothing is decided from
-    such an object, rather than each of those failing later."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")  # one pass in C, for most
-    except UnicodeEncodeError:
-        return _lone_surrogate(body, "")
+def _not_representable(body: Mapping[str, Json]) -> str | None:
+    """The first value anywhere in the body (a key or a value, read or not) that no other
+    side can hold: text that is not Unicode (a lone UTF-16 surrogate, which JSON's
+    `\\ud800` escape can carry; no UTF-8 holds one, so no URL, header, file or terminal),
+    or a number past what a double holds (`1e400` reads as infinity, which JSON cannot
+    write back). Nothing is decided from such an object, rather than each of those
+    failing later."""
+    try:  # one pass in C, for most bodies; UnicodeEncodeError is a ValueError too
+        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError:
+        return _unrepresentable(body, "")
     return None
 
 
-def _lone_surrogate(value: Json, path: str) -> str | None:
+def _unrepresentable(value: Json, path: str) -> str | None:
     if isinstance(value, str):
         return None if _encodable(value) else f"{path}: {_SURROGATE}"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path}: expected a number, got one out of range"
     if isinstance(value, Mapping):
         children = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
     elif isinstance(value, list):
@@ -180,7 +185,7 @@ def _lone_surrogate(value: Json, path: str) -> str | None:
     for where, item in children:
         if not _encodable(where):
             return f"{where}: {_SURROGATE} in a name"
-        found = _lone_surrogate(item, where)
+        found = _unrepresentable(item, where)
         if found is not None:
             return found
     return None

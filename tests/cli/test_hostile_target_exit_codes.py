@@ -16,6 +16,7 @@ plan (plan --out, show, apply --plan). Where each is caught:
 - a lone UTF-16 surrogate (`"\\ud800"`) in an id, a name, a value or an attribute's
   name: core/shape.py (the object in error), writes.resource_path and the client (nothing
   sent), cli/output.py (written as its escape);
+- a number past what a double holds (`1e400`): core/shape.py, the object in error;
 - a manager whose `value` is an object or a list: core/shape.py;
 - an OAuth `expires_in` of 400 digits: scim/oauth.py `_lifetime`.
 """
@@ -143,6 +144,15 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "attribute name lone surrogate": ("user", _user(**{"x\\ud800": "1"}), {}),
     "version lone surrogate": ("user", _user(meta='{"version": "W/\\"\\ud800\\""}'), {}),
     "location lone surrogate": ("user", _user(meta='{"location": "https://x/\\ud800"}'), {}),
+    # Numbers: past what a double holds (1e400 reads as infinity, which JSON cannot write
+    # back, so a plan file could not be saved), and an integer of 401 digits (readable).
+    "number past a double": ("user", _user(x='{"y": [1e400]}'), {}),
+    "member value past a double": ("group", _group(members='[{"value": -1e400}]'), {}),
+    "integer of 401 digits": (
+        "user",
+        _user(**{MANAGER: '{"employeeNumber": 1' + "0" * 400 + "}"}),
+        {},
+    ),
     # Values of the wrong shape where a lookup needs a key.
     "manager value object": (
         "user",
@@ -157,7 +167,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "plan": ("plan",),
     "plan json": ("plan", "--format", "json"),
     "plan markdown": ("plan", "--format", "markdown"),
-    "plan explain": ("plan", "--explain"),
+    "plan explain user": ("plan", "--explain", "--only", "user:alice@example.com"),
+    "plan explain group": ("plan", "--explain", "--only", "group:Eng"),
     "drift": ("drift",),
     "drift json": ("drift", "--format", "json"),
     "drift markdown": ("drift", "--format", "markdown"),
@@ -182,7 +193,7 @@ def _hostile_specs(root: Path, **target: Any) -> Path:
 
 # Cases whose object is readable (only a meta time or location is odd): deprovisioning
 # it under prune: all is right, and its write is no bug.
-READABLE = {"created 0001", "location lone surrogate"}
+READABLE = {"created 0001", "location lone surrogate", "integer of 401 digits"}
 
 
 def _hostile(kind: str, raw: str) -> RawFake:

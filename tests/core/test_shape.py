@@ -58,6 +58,11 @@ BAD_USERS: list[tuple[str, dict[str, Any], str]] = [
         "x\\ud800: expected Unicode text, got a lone surrogate in a name",
     ),
     (
+        "number-past-a-double",  # 1e400 reads as infinity, which no JSON can write back
+        {ENTERPRISE_URN: {"department": "X", "costCenter": float("inf")}},
+        f"{ENTERPRISE_URN}.costCenter: expected a number, got one out of range",
+    ),
+    (
         "manager-value-object",
         {ENTERPRISE_URN: {"manager": {"value": {"id": "u-b"}}}},
         "enterprise.manager.value: expected a string, got an object",
