@@ -10,6 +10,7 @@ from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import listed
 from reconciler.scim.writes import resource_path
 
 CHECK = "member values"
@@ -81,7 +82,7 @@ def _named(client: ScimClient, value: str) -> bool:
     except ScimHTTPError:
         return False
     body = reply.body if isinstance(reply.body, dict) else {}
-    found = body.get("Resources") or []
+    found = listed(body, "GET /Users")
     return any(
         isinstance(r, dict) and str(r.get("userName", "")).casefold() == value.casefold()
         for r in found

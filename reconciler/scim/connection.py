@@ -13,6 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import listed
 from reconciler.scim.writes import resource_path
 
 
@@ -118,7 +119,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
         first = _page(client.get("/Users", params).body)
     except ScimHTTPError as exc:
         return f"the /Users listing is refused ({exc.status})" if exc.status != 404 else None
-    items = [i for i in first.get("Resources") or [] if isinstance(i, dict)]
+    items = [i for i in listed(first, "GET /Users") if isinstance(i, dict)]
     total = first.get("totalResults")
     if not items:
         more = isinstance(total, int) and not isinstance(total, bool) and total > 0
@@ -139,7 +140,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     if caps.cursor_paging or len(items) < 2:
         return None
     second = _page(client.get("/Users", {"startIndex": 2, "count": 1}).body)
-    again = [i for i in second.get("Resources") or [] if isinstance(i, dict)]
+    again = [i for i in listed(second, "GET /Users") if isinstance(i, dict)]
     if again and again[0].get("id") == items[0].get("id"):
         return "the /Users listing ignores startIndex (every page starts at the first user)"
     if isinstance(total, int) and not isinstance(total, bool) and total > len(items):
@@ -149,7 +150,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
             last = _page(client.get("/Users", {"startIndex": total, "count": 1}).body)
         except ScimHTTPError:
             return None
-        if not last.get("Resources"):
+        if not listed(last, "GET /Users"):
             return f"the /Users listing stops before its totalResults ({total})"
     return None
 
