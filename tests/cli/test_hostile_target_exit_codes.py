@@ -172,6 +172,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "drift": ("drift",),
     "drift json": ("drift", "--format", "json"),
     "drift markdown": ("drift", "--format", "markdown"),
+    "plan github": ("plan", "--github"),  # annotations, and the step summary file
+    "drift github": ("drift", "--github"),
     "apply": ("apply", "--auto-approve"),
     "import": ("import", "--out", "{tmp}/imported"),
     "doctor": ("doctor",),
@@ -222,6 +224,7 @@ def test_target_data_never_ends_a_run_with_exit_3(
     command: str,
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     kind, raw, settings = CASES[case]
     fake = _hostile(kind, raw)
     specs = _hostile_specs(tmp_path / "specs", prune="all", **settings)
