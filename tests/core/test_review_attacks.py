@@ -1,0 +1,47 @@
+"""Attacks on the removal invariants found in review: each test fails without its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.core.model import Observed
+from reconciler.core.plan import make_plan
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+NATIVE = TARGET + "    nested_groups: native\n"
+
+
+def test_additive_group_never_loses_a_nested_group(tmp_path: Path) -> None:
+    """`members_policy: additive` means nobody is removed; with native nesting a nested
+    group the spec does not list was removed all the same."""
+    spec = load(
+        tmp_path,
+        NATIVE
+        + "users:\n  - userName: alice@example.com\n"
+        + "groups:\n  - displayName: All\n    members_policy: additive\n"
+        + "    members: [alice@example.com]\n",
+    )
+    users = (user_res("u1", "alice@example.com"),)
+    groups = (
+        group_res("g1", "All", [{"value": "u1", "type": "User"}, {"value": "g9", "type": "Group"}]),
+        group_res("g9", "Contractors"),
+    )
+    plan = make_plan(spec, spec.targets["t"], Observed(users, groups))
+    assert [(c.key, m.id) for c in plan.changes for m in c.members_remove] == []
+
+
+def test_lookup_mode_never_removes_a_nested_group_it_did_not_see(tmp_path: Path) -> None:
+    """In lookup mode only declared objects are read: a nested group the run never saw is
+    unresolved, and an unresolved member is never removed."""
+    spec = load(
+        tmp_path,
+        NATIVE
+        + "users:\n  - userName: alice@example.com\n"
+        + "groups:\n  - displayName: All\n    members: [alice@example.com]\n",
+    )
+    users = (user_res("u1", "alice@example.com"),)
+    groups = (
+        group_res("g1", "All", [{"value": "u1", "type": "User"}, {"value": "g9", "type": "Group"}]),
+    )
+    plan = make_plan(spec, spec.targets["t"], Observed(users, groups, lookup=True))
+    assert [(c.key, m.id) for c in plan.changes for m in c.members_remove] == []
