@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.core.guards import refusals
 from reconciler.core.model import Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
@@ -45,3 +46,23 @@ def test_lookup_mode_never_removes_a_nested_group_it_did_not_see(tmp_path: Path)
     )
     plan = make_plan(spec, spec.targets["t"], Observed(users, groups, lookup=True))
     assert [(c.key, m.id) for c in plan.changes for m in c.members_remove] == []
+
+
+def test_a_mass_loss_of_roles_is_refused_like_member_removals(tmp_path: Path) -> None:
+    """A role is access: twelve users losing theirs (one edit of `roles:`) is as much a
+    mass removal as twelve leaving a group, and the guards must count it."""
+    names = [f"u{i}@example.com" for i in range(12)]
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: [Admins]}\n"
+        + "users:\n"
+        + "".join(f"  - userName: {n}\n" for n in names)
+        + "groups:\n  - displayName: Admins\n    members: []\n",
+    )
+    admin = [{"value": "admin", "display": "admin", "primary": True}]
+    users = tuple(user_res(f"id{i}", n, roles=admin) for i, n in enumerate(names))
+    target = spec.targets["t"]
+    plan = make_plan(spec, target, Observed(users, ()))
+    assert len([c for c in plan.changes if c.kind.value == "user"]) == 12
+    assert refusals(plan.changes, target, Observed(users, ()))
