@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan
 
@@ -49,18 +50,30 @@ def role_removals(changes: Iterable[Change], target: Target) -> int:
     """Roles users lose, each one counted as a member removal: a role is access, and a role
     map that stops granting one (an edit of `roles:`, a role group emptied) takes it from
     every holder in a single run without any group losing a member."""
-    paths = {"roles"} | {
+    paths = role_paths(target)
+    return sum(
+        len(lost_roles(a, paths))
+        for c in changes
+        if c.kind is Kind.USER and c.action is Action.UPDATE
+        for a in c.attributes
+    )
+
+
+def role_paths(target: Target) -> frozenset[str]:
+    """The user attributes that hold roles on this target: `roles`, and any mapped from
+    the roles its role map grants (appRoleAssignments)."""
+    return frozenset({"roles"}) | {
         m.target
         for m in target.user_mappings
         if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
     }
-    return sum(
-        len(_held(a.before) - _held(a.after))
-        for c in changes
-        if c.kind is Kind.USER and c.action is Action.UPDATE
-        for a in c.attributes
-        if a.path in paths or a.path.startswith("roles[")
-    )
+
+
+def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
+    """The roles this attribute change takes away (none when it holds no roles)."""
+    if attr.path not in paths and not attr.path.startswith("roles["):
+        return set()
+    return _held(attr.before) - _held(attr.after)
 
 
 def _held(value: Json) -> set[str]:
