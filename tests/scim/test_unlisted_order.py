@@ -35,3 +35,25 @@ def test_removals_wait_for_the_creates_that_may_find_hidden_groups(
     (alpha,) = [g for g in fake.groups.values() if g["displayName"] == "Alpha"]
     assert user_id(fake, "bob@example.com") in {m["value"] for m in alpha["members"]}
     assert any(not o.ok and "withheld" in o.message for o in result.outcomes)
+
+
+def test_a_hidden_account_withholds_nested_group_removals_too(token: str, tmp_path: Path) -> None:
+    """write_nested removed nested groups although a look-up had found an account the
+    listing hid, after which write_group withholds every user member removal."""
+    fake = FakeScim()
+    alice = fake.add_user("alice@example.com", active=True)
+    fake.hidden.add(fake.add_user("bob@example.com", active=True))  # found by the 409
+    contractors = fake.add_group("Contractors", [alice])
+    fake.add_group("All", [alice])
+    (parent,) = [g for g in fake.groups.values() if g["displayName"] == "All"]
+    parent["members"].append({"value": contractors, "type": "Group"})
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com"), user("bob@example.com")],
+        [{"displayName": "All", "members": ["alice@example.com"]}],
+        nested_groups="native",
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert [m.id for c in prepared.plan.changes for m in c.members_remove] == [contractors]
+    (after,) = [g for g in fake.groups.values() if g["displayName"] == "All"]
+    assert contractors in {m["value"] for m in after["members"]}, result.outcomes

@@ -180,6 +180,13 @@ def write_nested(s: Session, change: Change) -> str | None:
     if add_ids:
         add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
+    if removes and s.unlisted:
+        # As for user members (write_group): once the listing is known to hide objects,
+        # no removal it planned is trusted.
+        raise Failed(
+            f"{len(removes)} nested group removal(s) withheld: the target holds "
+            f"{s.unlisted[0]}, which its listing did not show; run plan again"
+        )
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
     return target_id
