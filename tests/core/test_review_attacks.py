@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.core.guards import refusals
-from reconciler.core.model import Observed
+from reconciler.core.changes import Action, Change
+from reconciler.core.diff import AttrChange
+from reconciler.core.guards import refusals, role_removals
+from reconciler.core.model import Kind, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -66,3 +68,27 @@ def test_a_mass_loss_of_roles_is_refused_like_member_removals(tmp_path: Path) ->
     plan = make_plan(spec, target, Observed(users, ()))
     assert len([c for c in plan.changes if c.kind.value == "user"]) == 12
     assert refusals(plan.changes, target, Observed(users, ()))
+
+
+def test_a_role_lost_from_a_mapped_attribute_counts_too(tmp_path: Path) -> None:
+    """A role map written to an extension attribute (SingleAppRoleAssignment) loses a role
+    when the value changes: counted like `roles`."""
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: [Admins]}\n"
+        + "    mappings:\n      user:\n"
+        + "        roles: {constant: null}\n"
+        + "        title: 'SingleAppRoleAssignment([appRoleAssignments])'\n"
+        + "groups:\n  - displayName: Admins\n    members: []\n",
+    )
+    target = spec.targets["t"]
+    change = Change(
+        Kind.USER,
+        "ana@example.com",
+        Action.UPDATE,
+        "attributes differ",
+        target_id="u1",
+        attributes=(AttrChange("title", "admin", None),),
+    )
+    assert role_removals([change], target) == 1
