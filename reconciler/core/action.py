@@ -108,7 +108,12 @@ def _removals(entries: list[Entry], want: set[str], members: Membership) -> list
     match failed or who is out of this target's scope."""
     out: dict[str, Member] = {}
     for entry in entries:
-        if entry.seen is Seen.USER and entry.uid not in want and entry.uid not in members.shielded:
+        if (
+            entry.seen is Seen.USER
+            and entry.sure
+            and entry.uid not in want
+            and entry.uid not in members.shielded
+        ):
             uid = entry.uid or ""
             name = members.key_of.get(uid) or members.directory.names.get(uid)
             out.setdefault(entry.value, Member(name, entry.value))

@@ -7,7 +7,7 @@ from pathlib import Path
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
 from reconciler.core.guards import refusals, role_removals
-from reconciler.core.model import Kind, Observed
+from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -92,3 +92,25 @@ def test_a_role_lost_from_a_mapped_attribute_counts_too(tmp_path: Path) -> None:
         attributes=(AttrChange("title", "admin", None),),
     )
     assert role_removals([change], target) == 1
+
+
+def test_a_member_resolved_only_by_its_display_is_never_removed(tmp_path: Path) -> None:
+    """`display` is a copy the target keeps of a name, and goes stale: after a rename, an
+    entry whose value is no listed user (h1: inactive, left out of the listing) can carry
+    the display of another user. core/members.py resolves it by that display to bob, and
+    the plan removes h1, a member the run never resolved (and never asks the target
+    about: resolved entries are not confirmed)."""
+    spec = load(
+        tmp_path,
+        TARGET
+        + "users:\n  - userName: alice@example.com\n  - userName: bob@example.com\n"
+        + "groups:\n  - displayName: Eng\n    members: [alice@example.com]\n",
+    )
+    users = (user_res("u1", "alice@example.com"), user_res("u2", "bob@example.com"))
+    entries: list[Json] = [
+        {"value": "u1", "type": "User"},
+        {"value": "h1", "display": "bob@example.com", "type": "User"},
+    ]
+    groups = (group_res("g1", "Eng", entries),)
+    plan = make_plan(spec, spec.targets["t"], Observed(users, groups))
+    assert [m.id for c in plan.changes for m in c.members_remove] == []
