@@ -119,6 +119,9 @@ class FakeScim:
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
+        # `remove` of `members` drops them all, whatever its value lists (RFC 7644 §3.5.2.2
+        # read to the letter: no filter, so the attribute and all its values).
+        self.remove_ignores_value = False
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
@@ -408,7 +411,10 @@ class FakeScim:
             path = op.get("path")
             if self.reject_member_filter_path and isinstance(path, str) and "[" in path:
                 return self._error(seen, 400, f"unsupported path {path}", "invalidPath")
-            error = _apply_op(resource, name, path, op.get("value"))
+            value = op.get("value")
+            if self.remove_ignores_value and name == "remove" and path == "members":
+                value = None
+            error = _apply_op(resource, name, path, value)
             if error:
                 return self._error(seen, 400, error, "invalidPath")
         store[rid] = self._stamp(kind, rid, resource)

@@ -11,6 +11,7 @@ import stamina
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
+from reconciler.core.guards import lost_roles, role_paths
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError
@@ -167,9 +168,12 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
         if want is not None and not equal(attr.path, want, have):
             pending.append(AttrChange(attr.path, have, want, attr.ref))
     # Adoption brings an account to the declared attributes, but never takes its access
-    # away: a disable is decided by a plan, counted by the guards and withheld after a
-    # read that hid objects; an account found here was never planned as one.
-    disable = [a for a in pending if a.path == "active" and a.after is False]
+    # away: a disable or a lost role is decided by a plan, counted by the guards and
+    # withheld after a read that hid objects; an account found here was never planned so.
+    roles = role_paths(s.target)
+    disable = [
+        a for a in pending if (a.path == "active" and a.after is False) or lost_roles(a, roles)
+    ]
     pending = [a for a in pending if a not in disable]
     path = resource_path(ENDPOINT[change.kind], found.id)
     if pending:
@@ -178,9 +182,10 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     with s.lock:
         s.ids[change.key] = found.id
     if disable:
+        what = "inactive" if any(a.path == "active" for a in disable) else "fewer roles"
         raise Failed(
-            f"adopted {found.id}, which is active on the target; the spec says inactive, "
-            "and a disable needs a plan: run plan again"
+            f"adopted {found.id}, which has more access on the target; the spec says {what}, "
+            "and taking access away needs a plan: run plan again"
         )
     return found.id
 

@@ -57,6 +57,8 @@ class Session:
         # Where every write starts: the same dialect `plan --explain` shows (writes.py).
         self.dialect = writes.Dialect.initial(target, caps)
         self.remove_dialect = self.dialect.member_removal
+        # Whether a learned value-list removal has been seen to remove only what it names.
+        self.value_removal_checked = False
         self.use_patch = self.dialect.patch
         self.use_etag = self.dialect.etag
         self.members_on_create = self.dialect.members_on_create
