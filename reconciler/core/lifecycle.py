@@ -137,6 +137,12 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
                 out.errors.append(_out_of_range(item.key, target, recorded))
             continue
         since, due = counted
+        if _implausible(since, item.resource):
+            # .NET's unset DateTime (0001-01-01), or a time before the account existed: not
+            # a time scimrec wrote, and counted from it the account would go at once.
+            if not shielded:
+                out.errors.append(_out_of_range(item.key, target, recorded, "implausible"))
+            continue
         if due <= now:
             # Protected or not: core/prune.py spare_protected takes it out, and says so.
             reason = f"disabled since {moment(since)}: delete_after {period(after)} has passed"
@@ -197,13 +203,28 @@ def stamp(
     return out, scheduled
 
 
-def _out_of_range(key: str, target: Target, recorded: Json) -> ObjectError:
+# No account was disabled before Unix time began; an earlier time is a placeholder.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _implausible(since: datetime, resource: Resource) -> bool:
+    """A time of disabling before 1970, or before the target says the account was made."""
+    created = read_time(resource.created)
+    try:
+        return since < _EARLIEST or (created is not None and since < created)
+    except OverflowError:  # a created time at the calendar's edge compares as unknown
+        return since < _EARLIEST
+
+
+def _out_of_range(
+    key: str, target: Target, recorded: Json, what: str = "out of range"
+) -> ObjectError:
     return ObjectError(
         Kind.USER,
         key,
         "action",
-        f"the time of disabling on the target ({target.disabled_at}: {recorded!r}) is out of "
-        "range, so delete_after cannot count from it: correct it on the target",
+        f"the time of disabling on the target ({target.disabled_at}: {recorded!r}) is {what}, "
+        "so delete_after cannot count from it: correct it on the target",
     )
 
 

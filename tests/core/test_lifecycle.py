@@ -149,6 +149,36 @@ def test_a_time_out_of_the_calendar_puts_the_account_in_error(
 
 
 @pytest.mark.parametrize(
+    ("since", "created"),
+    [
+        ("0001-01-01T00:00:00Z", None),  # .NET's unset DateTime, as some apps store it
+        ("1969-12-31T23:59:59Z", None),
+        (days_ago(40), days_ago(35)),  # disabled before the target made the account
+    ],
+)
+def test_an_implausible_time_of_disabling_deletes_nobody(
+    tmp_path: Path, since: str, created: str | None
+) -> None:
+    gone = dataclasses.replace(disabled("u-1", "gone@example.com", since), created=created)
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert keyed(result) == []
+    assert result.scheduled == ()
+    [error] = result.errors
+    assert error.message == (
+        f"the time of disabling on the target ({DISABLED_AT}: {since!r}) is implausible, so "
+        "delete_after cannot count from it: correct it on the target"
+    )
+
+
+def test_a_time_of_disabling_after_the_account_was_made_counts(tmp_path: Path) -> None:
+    gone = dataclasses.replace(
+        disabled("u-1", "gone@example.com", days_ago(31)), created=days_ago(32)
+    )
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert keyed(result) == [("user", "gone@example.com", "delete")]
+
+
+@pytest.mark.parametrize(
     ("settings", "users", "old"),
     [
         ("    prune: all\n", "users: []\n", "stray@example.com"),
