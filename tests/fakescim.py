@@ -104,6 +104,8 @@ class FakeScim:
         # Quirks seen in real targets.
         self.ignore_filter = False  # a filter returns every resource
         self.reject_filter = False  # any filter is answered 400 invalidFilter
+        # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
+        self.blind_filters: set[str] = set()
         self.ignore_start_index = False  # every page starts at the first resource
         self.restart_past_end = False  # a startIndex past the end serves page 1 (SCIMMY)
         self.max_count: int | None = None  # the server caps `count`
@@ -335,6 +337,7 @@ class FakeScim:
             if not self.ignore_filter:
                 attribute, value = match.group(1), json.loads(match.group(2))
                 found = [r for r in found if _equals(r, attribute, value)]
+                found = [] if attribute in self.blind_filters else found
         else:
             found = [r for r in found if r.get("id") not in self.hidden]
         if self.cursors and "cursor" in seen.params:

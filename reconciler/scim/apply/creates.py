@@ -240,7 +240,7 @@ def search_for(s: Session, change: Change) -> Found:
     endpoint = ENDPOINT[change.kind]
     attribute = "userName" if change.kind is Kind.USER else "displayName"
     value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-    return search(
+    found = search(
         s.client,
         endpoint,
         attribute,
@@ -251,4 +251,9 @@ def search_for(s: Session, change: Change) -> Found:
         # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
         listing=s.caps.lookup_reason is None,
         cursor=s.caps.cursor_paging,
+        filter_proven=change.kind in s.filter_proven,
     )
+    if found.filter_works:
+        with s.lock:
+            s.filter_proven.add(change.kind)
+    return found

@@ -67,6 +67,9 @@ class Session:
         self.look_before_create = False
         # Ids created or adopted in this run: never removed from a group in the same run.
         self.resolved: set[str] = set()
+        # Kinds whose userName / displayName `eq` filter has found what it was asked for in
+        # this run: its empty answers are then believed (scim/search.py).
+        self.filter_proven: set[Kind] = set()
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
