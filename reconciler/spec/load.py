@@ -17,8 +17,9 @@ from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_sources
-from reconciler.spec.objects import ObjectRules
-from reconciler.spec.source import Loaded, load_file
+from reconciler.spec.objects import ObjectRules, exact_positions
+from reconciler.spec.positions import Reread
+from reconciler.spec.source import Loaded, load_text, quick_text, read_text
 from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
     QUIRKS,
     TARGET_KEYS,
@@ -74,20 +75,24 @@ def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
     return issues
 
 
-def load_spec(root: Path) -> Spec:
-    """Read and validate the spec tree at `root`; raise SpecError listing every issue."""
+def load_spec(root: Path, *, quick: bool = True) -> Spec:
+    """Read and validate the spec tree at `root`; raise SpecError listing every issue.
+
+    `quick=False` reads every file the exact way (source.load_text): the reference that
+    the quick read is tested against, giving the same Spec and the same issues.
+    """
     # What is built here is a tree without cycles: the collector would only rescan it again
     # and again as it grows (a 100,000-user spec loads about 4x faster with it paused).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(root)
+        return _load(root, quick)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(root: Path) -> Spec:
+def _load(root: Path, quick: bool) -> Spec:
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
@@ -105,11 +110,22 @@ def _load(root: Path) -> Spec:
     tree = root if root.is_dir() else root.parent
     for path in files:
         display = path.as_posix()
-        loaded, issues = load_file(path, display)
+        text, issues = read_text(path, display)
         check.issues.extend(issues)
         digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
+        if text is None:
+            continue
+        digest.update(text.raw)
+        # The quick read is enough for a file without problems; a file with any is read and
+        # checked again the exact way, so its messages are the exact read's.
+        read = quick_text(text.text, display) if quick else None
+        if read is not None:
+            reread = Reread(path, display, hashlib.sha256(text.raw).digest(), exact_positions)
+            if check.quick_file(read, reread):
+                continue
+        loaded, issues = load_text(text.text, display)
+        check.issues.extend(issues)
         if loaded is not None:
-            digest.update(path.read_bytes())
             check.file(loaded)
     check.cross_checks()
     if check.issues:
@@ -127,6 +143,22 @@ class _Checker(TargetRules, ObjectRules):
     """Every rule, and the checks that need the whole tree: duplicates, references, cycles."""
 
     # -- files -----------------------------------------------------------------
+
+    def quick_file(self, loaded: Loaded, reread: Reread) -> bool:
+        """Check a file read quickly; if it has any issue, undo what it added and say so."""
+        issues, users, groups = len(self.issues), len(self.users), len(self.groups)
+        targets = set(self.targets)
+        self._reread = reread
+        try:
+            self.file(loaded)
+        finally:
+            self._reread = None
+        if len(self.issues) == issues:
+            return True
+        del self.issues[issues:], self.users[users:], self.groups[groups:]
+        for name in set(self.targets) - targets:
+            del self.targets[name]
+        return False
 
     def file(self, loaded: Loaded) -> None:
         self._src = loaded

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Json, Kind, Location, State
 from reconciler.spec.checks import CheckBase, type_name
 from reconciler.spec.safety import POLICIES
-from reconciler.spec.source import PathKey
+from reconciler.spec.source import Loaded, PathKey
 from reconciler.spec.targets import ALIAS
 
 # What a group may declare besides its attributes and members: its former names, and the
@@ -45,7 +47,7 @@ class ObjectRules(CheckBase):
             elif key in A.USER_SIMPLE:
                 self.simple(kpath, A.USER_SIMPLE[key], value, nullable=key != "userName")
                 attrs[key] = value
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key == "name":
                 self.complex(kpath, value, A.NAME_PARTS, "name part", "name", attrs, locs)
             elif key == "enterprise":
@@ -61,7 +63,7 @@ class ObjectRules(CheckBase):
             elif key in A.USER_MULTI:
                 self.multi(kpath, value, A.USER_MULTI[key])
                 attrs[key] = value
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key == "custom":
                 custom = self.custom(kpath, value)
             elif key == "deprovision":
@@ -77,8 +79,8 @@ class ObjectRules(CheckBase):
                     if not (isinstance(item, str | bool | int | float) or item is None):
                         self.error((*kpath, name), "expected a string, number or boolean")
                     attrs[f"{key}.{name}"] = item
-                    locs[f"{key}.{name}"] = self.loc((*kpath, name))
-                locs[key] = self.loc(kpath)
+                    self.at(locs, f"{key}.{name}", (*kpath, name))
+                self.at(locs, key, kpath)
             else:
                 self.unknown(path, key, USER_KEYS, "user attribute")
         user_name = body.get("userName")
@@ -97,7 +99,7 @@ class ObjectRules(CheckBase):
                     attrs=attrs,
                     state=state,
                     location=self.loc(path),
-                    attr_locations=locs,
+                    attr_locations=self.positions(locs, path),
                     custom=custom,
                     extension_aliases=tuple(aliases),
                     deprovision=deprovision,
@@ -136,14 +138,14 @@ class ObjectRules(CheckBase):
                 continue
             if key == "groups":
                 subgroups = self.members(kpath, value) or ()
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key in A.GROUP_SIMPLE:
                 self.simple(kpath, A.GROUP_SIMPLE[key], value, nullable=key != "displayName")
                 attrs[key] = value
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key == "members":
                 members = self.members(kpath, value)
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key in ("id", "meta", "schemas"):
                 self.error(kpath, A.READ_ONLY[key])
             else:
@@ -171,7 +173,7 @@ class ObjectRules(CheckBase):
                     # Nested groups make membership managed, even with no direct members.
                     members=members if members is not None or not subgroups else (),
                     location=self.loc(path),
-                    attr_locations=locs,
+                    attr_locations=self.positions(locs, path),
                     subgroups=subgroups,
                     members_policy=policy,
                     previously=previously,
@@ -218,7 +220,7 @@ class ObjectRules(CheckBase):
     ) -> None:
         if value is None:
             attrs[prefix] = None
-            locs[prefix] = self.loc(path)
+            self.at(locs, prefix, path)
             return
         if not isinstance(value, dict):
             self.error(path, f"expected a mapping, got {type_name(value)}")
@@ -229,7 +231,7 @@ class ObjectRules(CheckBase):
                 continue
             self.string((*path, key), part)
             attrs[f"{prefix}.{key}"] = part
-            locs[f"{prefix}.{key}"] = self.loc((*path, key))
+            self.at(locs, f"{prefix}.{key}", (*path, key))
 
     def multi(self, path: PathKey, value: Json, subs: tuple[str, ...]) -> None:
         if value is None:
@@ -267,3 +269,20 @@ class ObjectRules(CheckBase):
             if self.string((*path, index), item, nullable=False):
                 out.append(item)
         return tuple(out)
+
+
+def exact_positions(loaded: Loaded, path: PathKey) -> Mapping[str, Location]:
+    """The attribute positions of the user or group at `path` (`("users", 3)`) in a file's
+    exact read, as the rules above note them: for a quick read's later messages."""
+    rules = ObjectRules()
+    rules._src = loaded
+    body = loaded.value
+    for part in path:
+        body = body[part]
+    if path[0] == "users":
+        rules.user(path, body)
+        declared = rules.users
+    else:
+        rules.group(path, body)
+        declared = rules.groups
+    return declared[0].attr_locations if declared else {}
