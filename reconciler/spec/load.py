@@ -15,6 +15,7 @@ from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
+from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_sources
 from reconciler.spec.objects import ObjectRules, exact_positions
@@ -104,6 +105,7 @@ def _load(root: Path, quick: bool) -> Spec:
     if outside:
         raise SpecError(outside)
     check = _Checker()
+    cache = SpecCache(cache_dir() if quick else None)
     # The digest covers each file's path within the tree and its content: the same tree
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
@@ -118,7 +120,11 @@ def _load(root: Path, quick: bool) -> Spec:
         digest.update(text.raw)
         # The quick read is enough for a file without problems; a file with any is read and
         # checked again the exact way, so its messages are the exact read's.
-        read = quick_text(text.text, display) if quick else None
+        read = cache.get(text.raw, display) if quick else None
+        if read is None and quick:
+            read = quick_text(text.text, display)
+            if read is not None:
+                cache.put(text.raw, read)
         if read is not None:
             reread = Reread(path, display, hashlib.sha256(text.raw).digest(), exact_positions)
             if check.quick_file(read, reread):
@@ -127,6 +133,7 @@ def _load(root: Path, quick: bool) -> Spec:
         check.issues.extend(issues)
         if loaded is not None:
             check.file(loaded)
+    cache.prune()
     check.cross_checks()
     if check.issues:
         raise SpecError(check.issues)
@@ -216,10 +223,12 @@ class _Checker(TargetRules, ObjectRules):
                 )
             else:
                 groups[folded] = group
-        resolved_users = self._resolve_references(users)
-        self.users = resolved_users
+        # Keyed by the exact key of each user the folded map holds: a reference equal to one
+        # folds to that user's entry, so either lookup finds the same user.
+        by_key = {u.key: u for u in users.values()}
+        self.users = self._resolve_references(users, by_key)
         self.groups = self._resolve_subgroups(
-            [self._resolve_members(g, users) for g in groups.values()]
+            [self._resolve_members(g, users, by_key) for g in groups.values()]
         )
         known = {alias for t in self.targets.values() for alias in t.extensions}
         for user in self.users:
@@ -250,14 +259,16 @@ class _Checker(TargetRules, ObjectRules):
             SpecIssue(loc.file, loc.line, loc.col, f"{prefix}[{obj.key}].{attr}", message)
         )
 
-    def _resolve_references(self, users: dict[str, Declared]) -> list[Declared]:
+    def _resolve_references(
+        self, users: dict[str, Declared], by_key: dict[str, Declared]
+    ) -> list[Declared]:
         out = []
         for user in users.values():
             manager = user.attrs.get("enterprise.manager")
             if manager is None:
                 out.append(user)
                 continue
-            target = users.get(fold(str(manager)))
+            target = by_key.get(manager) or users.get(fold(str(manager)))
             if target is None:
                 self.error_at(
                     user, "enterprise.manager", f"manager '{manager}' is not a declared user"
@@ -266,7 +277,7 @@ class _Checker(TargetRules, ObjectRules):
                 self.error_at(user, "enterprise.manager", "a user cannot be their own manager")
             elif not target.present:
                 self.error_at(user, "enterprise.manager", f"manager '{manager}' has state: absent")
-            else:
+            elif manager != target.key:  # written another way (case, spacing): use the key
                 attrs = dict(user.attrs)
                 attrs["enterprise.manager"] = target.key
                 out.append(dataclasses.replace(user, attrs=attrs))
@@ -298,13 +309,16 @@ class _Checker(TargetRules, ObjectRules):
                 self.error_at(group, "groups", "nested groups form a cycle: " + " → ".join(cycle))
         return out
 
-    def _resolve_members(self, group: Declared, users: dict[str, Declared]) -> Declared:
+    def _resolve_members(
+        self, group: Declared, users: dict[str, Declared], by_key: dict[str, Declared]
+    ) -> Declared:
         if group.members is None:
             return group
         resolved: list[str] = []
         seen: set[str] = set()
         for member in group.members:
-            user = users.get(fold(member))
+            # Most members are written as their user's key: found without folding.
+            user = by_key.get(member) or users.get(fold(member))
             if user is None:
                 self.error_at(group, "members", f"member '{member}' is not a declared user")
             elif not user.present:

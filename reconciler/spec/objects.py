@@ -24,6 +24,7 @@ USER_KEYS = (
     "previously",
     "state",
 )
+_ENTERPRISE_PARTS = tuple(A.ENTERPRISE)
 
 
 class ObjectRules(CheckBase):
@@ -45,7 +46,9 @@ class ObjectRules(CheckBase):
             if key in A.READ_ONLY:
                 self.error(kpath, A.READ_ONLY[key])
             elif key in A.USER_SIMPLE:
-                self.simple(kpath, A.USER_SIMPLE[key], value, nullable=key != "userName")
+                kind = A.USER_SIMPLE[key]
+                if value.__class__ is not str or kind == A.BOOLEAN:  # a string passes at once
+                    self.simple(kpath, kind, value, nullable=key != "userName")
                 attrs[key] = value
                 self.at(locs, key, kpath)
             elif key == "name":
@@ -54,7 +57,7 @@ class ObjectRules(CheckBase):
                 self.complex(
                     kpath,
                     value,
-                    tuple(A.ENTERPRISE),
+                    _ENTERPRISE_PARTS,
                     "enterprise attribute",
                     "enterprise",
                     attrs,
@@ -70,7 +73,7 @@ class ObjectRules(CheckBase):
                 deprovision = self.choice(kpath, value, ("disable", "delete"))
             elif key == "previously":
                 previously = self.members(kpath, value) or ()
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif isinstance(value, dict) and ALIAS.match(key):
                 # A custom extension's attributes; that a target declares the alias is
                 # checked once every file is read.
@@ -128,7 +131,7 @@ class ObjectRules(CheckBase):
                 policy = self.choice(kpath, value, POLICIES)
                 continue
             if key in GROUP_EXTRAS:
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
                 if key == "min_members":
                     least = self.integer(kpath, value, 0, 10_000_000) if value is not None else None
                 elif key == "required_members":
@@ -229,7 +232,8 @@ class ObjectRules(CheckBase):
             if key not in parts:
                 self.unknown(path, key, parts, what)
                 continue
-            self.string((*path, key), part)
+            if part.__class__ is not str:  # a string passes at once
+                self.string((*path, key), part)
             attrs[f"{prefix}.{key}"] = part
             self.at(locs, f"{prefix}.{key}", (*path, key))
 
@@ -252,7 +256,7 @@ class ObjectRules(CheckBase):
                     if not isinstance(sub, bool):
                         self.error((*ipath, key), f"expected true or false, got {type_name(sub)}")
                     primaries += sub is True
-                else:
+                elif sub.__class__ is not str:  # a string passes at once
                     self.string((*ipath, key), sub, nullable=False)
         if primaries > 1:
             # RFC 7643 §2.4: the primary attribute value "true" MUST appear no more than once.
