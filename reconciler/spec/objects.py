@@ -75,15 +75,8 @@ class ObjectRules(CheckBase):
                 previously = self.members(kpath, value) or ()
                 self.at(locs, key, kpath)
             elif isinstance(value, dict) and ALIAS.match(key):
-                # A custom extension's attributes; that a target declares the alias is
-                # checked once every file is read.
                 aliases.append(key)
-                for name, item in value.items():
-                    if not (isinstance(item, str | bool | int | float) or item is None):
-                        self.error((*kpath, name), "expected a string, number or boolean")
-                    attrs[f"{key}.{name}"] = item
-                    self.at(locs, f"{key}.{name}", (*kpath, name))
-                self.at(locs, key, kpath)
+                self.extension(kpath, value, attrs, locs)
             else:
                 self.unknown(path, key, USER_KEYS, "user attribute")
         user_name = body.get("userName")
@@ -109,6 +102,23 @@ class ObjectRules(CheckBase):
                     previously=previously,
                 )
             )
+
+    def extension(
+        self,
+        path: PathKey,
+        value: dict[str, Json],
+        attrs: dict[str, Json],
+        locs: dict[str, Location],
+    ) -> None:
+        """A custom extension's attributes; that a target declares its alias is checked once
+        every file is read."""
+        key = str(path[-1])
+        for name, item in value.items():
+            if not (isinstance(item, str | bool | int | float) or item is None):
+                self.error((*path, name), "expected a string, number or boolean")
+            attrs[f"{key}.{name}"] = item
+            self.at(locs, f"{key}.{name}", (*path, name))
+        self.at(locs, key, path)
 
     def group(self, path: PathKey, body: Json) -> None:
         if not isinstance(body, dict):
