@@ -147,13 +147,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=0)
     parser.add_argument("--groups", type=int, default=0)
     parser.add_argument("--fill", choices=("matching", "empty"), default="matching")
+    parser.add_argument(
+        "--app",
+        choices=("scim2-server", "pages"),
+        default="scim2-server",
+        help="pages: pre-serialised pages of the matching population (bench/pages.py, P1-fast)",
+    )
     parser.add_argument("--http", choices=("wsgiref", "cheroot"), default="wsgiref")
     parser.add_argument("--token", required=True)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    app, storage, provider = build(args.token)
-    if args.fill == "matching":
-        seed(storage, provider, dataset.Sizes(args.users, args.groups))
+    sizes = dataset.Sizes(args.users, args.groups)
+    if args.app == "pages":
+        import pages
+
+        app = pages.build(sizes, args.token)
+    else:
+        app, storage, provider = build(args.token)
+        if args.fill == "matching":
+            seed(storage, provider, sizes)
     # The seeded store lives as long as the server: keep the collector from walking it again
     # and again. Without this, the first full read after seeding paid ~12% more server CPU
     # (full collections over 100,000 models), which made whichever client ran first slower.

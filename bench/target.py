@@ -38,7 +38,7 @@ class Running:
 
 @contextmanager
 def serving(
-    sizes: dataset.Sizes, *, fill: str, http: str, token: str
+    sizes: dataset.Sizes, *, fill: str, http: str, token: str, app: str = "scim2-server"
 ) -> Iterator[Running]:
     """A seeded server for the duration of the block; it exits when its stdin closes."""
     command = [
@@ -54,6 +54,8 @@ def serving(
         http,
         "--token",
         token,
+        "--app",
+        app,
     ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
