@@ -59,6 +59,18 @@ class Directory:
         return [e for e in (self.resolve(m) for m in members) if e is not None]
 
     def resolve(self, member: Json) -> Entry | None:
+        if type(member) is dict:
+            # Nearly every member of a large group: a user's id, typed User or untyped, no
+            # $ref to a group. Decided here as the full order below would decide it.
+            value, kind, ref = member.get("value"), member.get("type"), member.get("$ref")
+            if (
+                type(value) is str
+                and value
+                and value in self.user_ids
+                and (kind is None or (type(kind) is str and kind.casefold() != "group"))
+                and (ref is None or (type(ref) is str and "/Groups/" not in ref))
+            ):
+                return Entry(value, Seen.USER, value)
         if not isinstance(member, Mapping):
             return None
         raw = member.get("value")
