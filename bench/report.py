@@ -18,6 +18,8 @@ DIRECTIONS = {
     "p1fast.ratio_wall": "scimrec wall / bare read wall (spec cache warm), lower is better",
     "p1fast.ratio_cpu": "scimrec CPU / bare read CPU (spec cache warm), lower is better",
     "p1fast.log_cost": "CPU at log level info / CPU at warning - 1, lower is better",
+    "p5.throughput_ratio": "requests admitted per second / R, higher is better (goal >= 0.9)",
+    "p5.refused_share": "429s / requests sent, lower is better (goal <= 0.05)",
     "p2.ratio_vs_sequential": "sequential_s / scimrec_s: speed-up, higher is better",
     "p2.ratio_vs_concurrent": "concurrent_s / scimrec_s: share of raw speed, higher is better",
 }
@@ -29,7 +31,7 @@ def _per(value: float, count: int) -> int:
 
 def summarise(raw: Result, sizes: Result, machine: Result) -> Result:
     """The summary of the parts that ran (a part left out with --only has no key)."""
-    parts = {"p1": _p1, "p1fast": _p1fast, "p2": _p2, "p3": _p3}
+    parts = {"p1": _p1, "p1fast": _p1fast, "p2": _p2, "p3": _p3, "p5": _p5}
     out: Result = {k: parts[k](raw[k], sizes[k]) for k in parts if k in raw}
     return {**out, "directions": DIRECTIONS, "sizes": sizes, "machine": machine}
 
@@ -111,6 +113,23 @@ def _p2(p2: Result, size: Result) -> Result:
         "phases_s": mine["phases"]["wall_s"],
         "delay_s": p2["delay_s"],
         "concurrency": p2["concurrency"],
+    }
+
+
+def _p5(p5: Result, size: Result) -> Result:
+    mine = p5["scimrec"]
+    sent = mine["requests"]
+    return {
+        "throughput_ratio": round(mine["admitted"] / mine["wall_s"] / p5["rate"], 3),
+        "failed": mine["counts"].get("failed", 0),
+        "refused_share": round(mine["refused"] / sent, 3) if sent else None,
+        "requests": sent,
+        "refused": mine["refused"],
+        "admitted": mine["admitted"],
+        "scimrec_s": mine["wall_s"],
+        "rate": p5["rate"],
+        "concurrency": p5["concurrency"],
+        "failures": mine["failed"],
     }
 
 
@@ -229,6 +248,21 @@ def _p1fast_rows(p1: Result, size: Result) -> list[Row]:
     ]
 
 
+def _p5_rows(p5: Result, size: Result) -> list[Row]:
+    shape = f"{size['users']:,} users + {size['groups']:,} groups"
+    return [
+        ("P5 apply onto a throttled target", shape, f"R = {p5['rate']:.0f}/s, 429 above"),
+        ("  scimrec apply", _s(p5["scimrec_s"]), f"concurrency {p5['concurrency']}"),
+        ("  throughput / R", f"{p5['throughput_ratio']:.2f}", "goal >= 0.9"),
+        (
+            "  refused (429)",
+            f"{p5['refused']} / {p5['requests']}",
+            f"{p5['refused_share']:.1%}; goal <= 5%",
+        ),
+        ("  objects failed", str(p5["failed"]), "goal 0"),
+    ]
+
+
 def table(summary: Result) -> str:
     sizes = summary["sizes"]
     rows: list[Row] = []
@@ -237,6 +271,7 @@ def table(summary: Result) -> str:
         ("p1fast", _p1fast_rows),
         ("p2", _p2_rows),
         ("p3", _p3_rows),
+        ("p5", _p5_rows),
     ):
         if part in summary:
             rows += rows_of(summary[part], sizes[part])

@@ -32,17 +32,20 @@ SMALL = {
     "p1fast": dataset.Sizes(2_000, 40),
     "p2": dataset.Sizes(200, 10),
     "p3": dataset.Sizes(5_000, 100),
+    "p5": dataset.Sizes(200, 10),
 }
 FULL = {
     "p1": dataset.Sizes(100_000, 2_000),
     "p1fast": dataset.Sizes(100_000, 2_000),
     "p2": dataset.Sizes(10_000, 500),
     "p3": dataset.Sizes(100_000, 2_000),
+    "p5": dataset.Sizes(2_000, 100),
 }
 DELAY = 0.020  # P2: added to every request, as a remote target's round trip
 CONCURRENCY = 8  # scimrec's default `concurrency` (reconciler/model.py Target)
 PAGE_SIZE = 500  # scimrec's default `page_size`; the baseline reads with the same
-PARTS = ("p1", "p1fast", "p2", "p3")
+PARTS = ("p1", "p1fast", "p2", "p3", "p5")
+RATE = 25.0  # P5: requests per second the throttled target admits (Entra's ask of gallery apps)
 
 
 def say(message: str) -> None:
@@ -120,6 +123,22 @@ def p2(sizes: dataset.Sizes, work: Path, http: str) -> Result:
                 args = [f"p2-{key}", "--url", server.url, *population, *common]
                 out[key] = run_worker(args, stderr_to=work / f"p2-{key}.log")
             say(f"P2: {key} {out[key]['wall_s']:.2f} s")
+    return out
+
+
+def p5(sizes: dataset.Sizes, work: Path, http: str) -> Result:
+    """Initial apply onto a target that admits RATE requests per second (bench/throttle.py)."""
+    out: Result = {"rate": RATE, "concurrency": CONCURRENCY}
+    with serving(sizes, fill="empty", http=http, token=TOKEN, rate=RATE) as server:
+        say(f"P5: scimrec apply of {sizes.users:,} users + {sizes.groups:,} groups at R={RATE}")
+        spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY)
+        server.reset()
+        args = ["p2-scimrec", "--spec", str(spec), "--concurrency", str(CONCURRENCY)]
+        result = run_worker(args, stderr_to=work / "p5-scimrec.log")
+        stats = server.stats()
+        result["admitted"], result["refused"] = stats["admitted"], stats["refused"]
+        out["scimrec"] = result
+        say(f"P5: {result['wall_s']:.1f} s, {stats['refused']} of {result['requests']} refused")
     return out
 
 
@@ -203,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         raw["p2"] = p2(sizes["p2"], work, http)
     if "p3" in parts:
         raw["p3"] = p3(sizes["p3"], work)
+    if "p5" in parts:
+        raw["p5"] = p5(sizes["p5"], work, http)
     (work / "raw.json").write_text(json.dumps(raw, indent=2))
     size_info = {k: {"users": v.users, "groups": v.groups} for k, v in sizes.items()}
     facts["suite_s"] = round(time.perf_counter() - started, 1)

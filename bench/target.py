@@ -38,7 +38,13 @@ class Running:
 
 @contextmanager
 def serving(
-    sizes: dataset.Sizes, *, fill: str, http: str, token: str, app: str = "scim2-server"
+    sizes: dataset.Sizes,
+    *,
+    fill: str,
+    http: str,
+    token: str,
+    app: str = "scim2-server",
+    rate: float = 0.0,
 ) -> Iterator[Running]:
     """A seeded server for the duration of the block; it exits when its stdin closes."""
     command = [
@@ -56,6 +62,8 @@ def serving(
         token,
         "--app",
         app,
+        "--rate",
+        str(rate),
     ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
