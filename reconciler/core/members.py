@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from reconciler.core.match import normalise
 from reconciler.core.model import Json, Observed
@@ -39,18 +40,34 @@ class Directory:
     """The observed users, indexed for resolving member entries; built once per plan."""
 
     def __init__(self, observed: Observed) -> None:
+        self._users = observed.users
         self.user_ids = frozenset(u.id for u in observed.users)
         self.group_ids = frozenset(g.id for g in observed.groups)
-        self.names: dict[str, str | None] = {}
-        by_name: dict[str, list[str]] = {}
-        for user in observed.users:
-            name = user.body.get("userName")
-            self.names[user.id] = name if isinstance(name, str) else None
-            if isinstance(name, str) and name:
-                by_name.setdefault(normalise("userName", name), []).append(user.id)
-        # A name two users share resolves to neither: a guess could remove the wrong person.
-        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
         self.dangling = observed.dangling
+
+    # The names are needed only for members that are not plain user ids (most targets store
+    # ids), so they are indexed on first use: folding 100,000 userNames cost more than
+    # resolving every member of a large target.
+
+    @cached_property
+    def names(self) -> dict[str, str | None]:
+        """Each observed user's userName by id (None when it is not a string)."""
+        out: dict[str, str | None] = {}
+        for user in self._users:
+            name = user.body.get("userName")
+            out[user.id] = name if isinstance(name, str) else None
+        return out
+
+    @cached_property
+    def by_name(self) -> dict[str, str]:
+        """Observed user ids by folded userName."""
+        found: dict[str, list[str]] = {}
+        for user in self._users:
+            name = user.body.get("userName")
+            if isinstance(name, str) and name:
+                found.setdefault(normalise("userName", name), []).append(user.id)
+        # A name two users share resolves to neither: a guess could remove the wrong person.
+        return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
 
     def entries(self, body: Mapping[str, Json]) -> list[Entry]:
         members = body.get("members")
