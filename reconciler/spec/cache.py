@@ -1,7 +1,7 @@
 """Remembers the quick read of large spec files by their content, so an unchanged file is not
 parsed again: reading its JSON back is about thirty times faster than parsing its YAML.
 
-An entry is keyed by the SHA-256 of the file's bytes together with this reader's format
+An entry is keyed by the SHA-256 digest of the file's bytes together with this reader's format
 and PyYAML's version, so a changed file, or a reader that would read it differently, never
 finds an old entry; the checks of the spec still run on every load. Entries are JSON (no
 code runs when one is read), written atomically into a directory only the user can read.
@@ -49,15 +49,16 @@ class SpecCache:
         self.wrote = False
 
     @staticmethod
-    def key(raw: bytes) -> str:
+    def key(sha256: bytes) -> str:
+        """The entry's name: the file's SHA-256 digest, with what reads it."""
         reader = f"{FORMAT}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0".encode()
-        return hashlib.sha256(reader + raw).hexdigest()
+        return hashlib.sha256(reader + sha256).hexdigest()
 
-    def get(self, raw: bytes, display: str) -> Loaded | None:
-        """The quick read of a file with these bytes, if one was kept (and is intact)."""
-        if self.where is None or len(raw) < MIN_BYTES:
+    def get(self, sha256: bytes, size: int, display: str) -> Loaded | None:
+        """The quick read of a file of `size` bytes with this digest, if one was kept intact."""
+        if self.where is None or size < MIN_BYTES:
             return None
-        key = self.key(raw)
+        key = self.key(sha256)
         entry = self.where / f"{key}.json"
         try:
             data = json.loads(entry.read_bytes())
@@ -68,11 +69,11 @@ class SpecCache:
             os.utime(entry)  # recently used entries are the ones kept
         return loaded
 
-    def put(self, raw: bytes, loaded: Loaded) -> None:
+    def put(self, sha256: bytes, size: int, loaded: Loaded) -> None:
         """Keep a quick read for next time; a cache that cannot be written is just skipped."""
-        if self.where is None or len(raw) < MIN_BYTES:
+        if self.where is None or size < MIN_BYTES:
             return
-        key = self.key(raw)
+        key = self.key(sha256)
         try:
             self.where.mkdir(parents=True, exist_ok=True, mode=0o700)
             text = json.dumps(_to_json(loaded, key), separators=(",", ":"))

@@ -120,13 +120,14 @@ def _load(root: Path, quick: bool) -> Spec:
         digest.update(text.raw)
         # The quick read is enough for a file without problems; a file with any is read and
         # checked again the exact way, so its messages are the exact read's.
-        read = cache.get(text.raw, display) if quick else None
+        sha256 = hashlib.sha256(text.raw).digest()
+        read = cache.get(sha256, len(text.raw), display) if quick else None
         if read is None and quick:
             read = quick_text(text.text, display)
             if read is not None:
-                cache.put(text.raw, read)
+                cache.put(sha256, len(text.raw), read)
         if read is not None:
-            reread = Reread(path, display, hashlib.sha256(text.raw).digest(), exact_positions)
+            reread = Reread(path, display, sha256, exact_positions)
             if check.quick_file(read, reread):
                 continue
         loaded, issues = load_text(text.text, display)

@@ -39,18 +39,20 @@ class ObjectRules(CheckBase):
         deprovision: str | None = None
         previously: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
+        exact = self._reread is None
         for key, value in body.items():
+            if key in A.USER_SIMPLE:  # most of a large spec: no path built unless needed
+                if value.__class__ is not str or A.USER_SIMPLE[key] == A.BOOLEAN:
+                    self.simple((*path, key), A.USER_SIMPLE[key], value, nullable=key != "userName")
+                attrs[key] = value
+                if exact:
+                    locs[key] = self.loc((*path, key))
+                continue
             kpath = (*path, key)
             if key == "state":
                 continue
             if key in A.READ_ONLY:
                 self.error(kpath, A.READ_ONLY[key])
-            elif key in A.USER_SIMPLE:
-                kind = A.USER_SIMPLE[key]
-                if value.__class__ is not str or kind == A.BOOLEAN:  # a string passes at once
-                    self.simple(kpath, kind, value, nullable=key != "userName")
-                attrs[key] = value
-                self.at(locs, key, kpath)
             elif key == "name":
                 self.complex(kpath, value, A.NAME_PARTS, "name part", "name", attrs, locs)
             elif key == "enterprise":
@@ -238,14 +240,17 @@ class ObjectRules(CheckBase):
         if not isinstance(value, dict):
             self.error(path, f"expected a mapping, got {type_name(value)}")
             return
+        exact = self._reread is None
         for key, part in value.items():
             if key not in parts:
                 self.unknown(path, key, parts, what)
                 continue
             if part.__class__ is not str:  # a string passes at once
                 self.string((*path, key), part)
-            attrs[f"{prefix}.{key}"] = part
-            self.at(locs, f"{prefix}.{key}", (*path, key))
+            name = f"{prefix}.{key}"
+            attrs[name] = part
+            if exact:
+                locs[name] = self.loc((*path, key))
 
     def multi(self, path: PathKey, value: Json, subs: tuple[str, ...]) -> None:
         if value is None:

@@ -3,6 +3,7 @@ again, and gives the same Spec; a damaged or foreign entry is never trusted."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_the_entry_is_what_the_quick_read_gives(tmp_path: Path, cache: Path) -> 
     people = big_spec(root)
     load_spec(root)
     raw = people.read_bytes()
-    kept = SpecCache(cache).get(raw, "people.yaml")
+    kept = SpecCache(cache).get(hashlib.sha256(raw).digest(), len(raw), "people.yaml")
     assert kept == quick_text(raw.decode(), "people.yaml")
 
 
