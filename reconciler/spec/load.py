@@ -105,36 +105,36 @@ def _load(root: Path, quick: bool) -> Spec:
     if outside:
         raise SpecError(outside)
     check = _Checker()
-    cache = SpecCache(cache_dir() if quick else None)
     # The digest covers each file's path within the tree and its content: the same tree
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
     tree = root if root.is_dir() else root.parent
-    for path in files:
-        display = path.as_posix()
-        text, issues = read_text(path, display)
-        check.issues.extend(issues)
-        digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
-        if text is None:
-            continue
-        digest.update(text.raw)
-        # The quick read is enough for a file without problems; a file with any is read and
-        # checked again the exact way, so its messages are the exact read's.
-        sha256 = hashlib.sha256(text.raw).digest()
-        read = cache.get(sha256, len(text.raw), display) if quick else None
-        if read is None and quick:
-            read = quick_text(text.text, display)
-            if read is not None:
-                cache.put(sha256, len(text.raw), read)
-        if read is not None:
-            reread = Reread(path, display, sha256, exact_positions)
-            if check.quick_file(read, reread):
+    with SpecCache(cache_dir() if quick else None) as cache:
+        for path in files:
+            display = path.as_posix()
+            text, issues = read_text(path, display)
+            check.issues.extend(issues)
+            digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
+            if text is None:
                 continue
-        loaded, issues = load_text(text.text, display)
-        check.issues.extend(issues)
-        if loaded is not None:
-            check.file(loaded)
-    cache.prune()
+            digest.update(text.raw)
+            # The quick read is enough for a file without problems; a file with any is read and
+            # checked again the exact way, so its messages are the exact read's.
+            sha256 = hashlib.sha256(text.raw).digest()
+            read = cache.get(sha256, len(text.raw), display) if quick else None
+            if read is None and quick:
+                read = quick_text(text.text, display)
+                if read is not None:
+                    cache.put(sha256, len(text.raw), read)
+            if read is not None:
+                reread = Reread(path, display, sha256, exact_positions)
+                if check.quick_file(read, reread):
+                    continue
+            loaded, issues = load_text(text.text, display)
+            check.issues.extend(issues)
+            if loaded is not None:
+                check.file(loaded)
+        cache.prune()
     check.cross_checks()
     if check.issues:
         raise SpecError(check.issues)

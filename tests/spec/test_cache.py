@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pytest
 
 from reconciler.errors import SpecError
-from reconciler.spec.cache import CACHE_ENV, MIN_BYTES, SpecCache, cache_dir
+from reconciler.spec.cache import CACHE_ENV, MIN_BYTES, SpecCache, _to_json, cache_dir
 from reconciler.spec.load import load_spec
 from reconciler.spec.source import quick_text
 
@@ -131,11 +132,122 @@ def test_where_the_cache_lives() -> None:
 
 
 def test_only_the_most_recently_used_entries_are_kept(tmp_path: Path) -> None:
-    cache = SpecCache(tmp_path)
-    for n in range(5):
-        entry = tmp_path / f"{n}.json"
+    where = tmp_path / "cache"
+    where.mkdir(mode=0o700)
+    names = [f"{n:064x}.json" for n in range(5)]
+    for n, name in enumerate(names):
+        entry = where / name
         entry.write_text("{}")
         os.utime(entry, (1_000_000 + n, 1_000_000 + n))
-    cache.wrote = True
-    cache.prune(keep=3)
-    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["2.json", "3.json", "4.json"]
+    (where / "notes.json").write_text("{}")  # not an entry's name: never removed
+    with SpecCache(where) as cache:
+        cache.wrote = True
+        cache.prune(keep=3)
+    assert sorted(p.name for p in where.glob("*.json")) == sorted([*names[2:], "notes.json"])
+
+
+def forged_entry(where: Path, people: Path) -> Path:
+    """An entry with the right name and key for `people`, saying a user has another title."""
+    raw = people.read_bytes()
+    key = SpecCache.key(hashlib.sha256(raw).digest())
+    loaded = quick_text(raw.decode(), "people.yaml")
+    assert loaded is not None
+    data = _to_json(loaded, key)
+    data["value"]["users"][0]["title"] = "Forged"
+    entry = where / f"{key}.json"
+    entry.write_text(json.dumps(data))
+    entry.chmod(0o600)
+    return entry
+
+
+def titles(root: Path) -> set[str]:
+    return {str(u.attrs["title"]) for u in load_spec(root).users}
+
+
+def test_a_directory_others_can_write_is_never_trusted(tmp_path: Path, cache: Path) -> None:
+    # Anyone who knows a file's content can compute its entry's name: an entry someone
+    # else could have written would let them decide what an unchanged file means.
+    root = tmp_path / "spec"
+    root.mkdir()
+    people = big_spec(root)
+    cache.mkdir(mode=0o700)
+    forged_entry(cache, people)
+    assert titles(root) == {"Engineer", "Forged"}  # the trust the cache gives its owner...
+    for mode in (0o777, 0o770, 0o755, 0o705):
+        cache.chmod(mode)
+        assert titles(root) == {"Engineer"}  # ...is never given to a shared directory
+        with SpecCache(cache) as refused:
+            assert refused.get(hashlib.sha256(people.read_bytes()).digest(), MIN_BYTES, "p") is None
+            assert "is not private" in refused.refused
+    assert len(list(cache.glob("*.json"))) == 1  # and nothing was written into it
+
+
+def test_an_entry_others_can_write_or_a_link_is_never_read(tmp_path: Path, cache: Path) -> None:
+    root = tmp_path / "spec"
+    root.mkdir()
+    people = big_spec(root)
+    cache.mkdir(mode=0o700)
+    entry = forged_entry(cache, people)
+    entry.chmod(0o622)
+    assert titles(root) == {"Engineer"}  # ignored, and replaced by the user's own
+    entry.unlink()
+    elsewhere = forged_entry(tmp_path, people)
+    entry.symlink_to(elsewhere)
+    assert titles(root) == {"Engineer"}
+    assert not entry.is_symlink()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+def test_an_entry_or_directory_owned_by_another_user_is_never_read(
+    tmp_path: Path, cache: Path
+) -> None:
+    root = tmp_path / "spec"
+    root.mkdir()
+    people = big_spec(root)
+    cache.mkdir(mode=0o700)
+    entry = forged_entry(cache, people)
+    os.chown(entry, 4242, 4242)
+    assert titles(root) == {"Engineer"}
+    forged_entry(cache, people)
+    os.chown(cache, 4242, 4242)
+    assert titles(root) == {"Engineer"}
+
+
+def test_a_linked_cache_directory_is_refused(tmp_path: Path, cache: Path) -> None:
+    root = tmp_path / "spec"
+    root.mkdir()
+    people = big_spec(root)
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    forged_entry(real, people)
+    cache.symlink_to(real)
+    assert titles(root) == {"Engineer"}
+    with SpecCache(cache) as refused:
+        assert refused.get(hashlib.sha256(people.read_bytes()).digest(), MIN_BYTES, "p") is None
+        assert refused.refused.startswith(f"cannot use {cache}")
+
+
+class _Marker:
+    """Unpickling this would create a file: a JSON entry never runs anything."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.path),))
+
+
+def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path) -> None:
+    root = tmp_path / "spec"
+    root.mkdir()
+    big_spec(root)
+    expected = load_spec(root)
+    (entry,) = cache.glob("*.json")
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(_Marker(marker))
+    pickle.loads(payload)  # noqa: S301 - proves the payload runs when unpickled
+    marker.rmdir()
+    entry.write_bytes(payload)
+    assert load_spec(root) == expected
+    assert not marker.exists()
+    assert json.loads(entry.read_text())["key"] == entry.stem  # replaced by a JSON entry
