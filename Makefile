@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export SANDBOX_SCIM_TOKEN ?= sandbox-demo-token
 PORT ?= 8000
 
-.PHONY: install demo test lint
+.PHONY: install demo test lint servers
 
 install: $(STAMP)
 
@@ -54,5 +54,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests
 	$(BIN)/mypy
 
-test: lint
+# The end-to-end tests' third server is Node.js (Better Auth's SCIM plugin): its npm
+# packages, pinned by package-lock.json, go into a git-ignored node_modules/ (idempotent).
+servers:
+	bash tests/servers/better_auth_scim/install.sh
+
+test: lint servers
 	$(BIN)/pytest -q

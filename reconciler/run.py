@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +25,12 @@ from reconciler.errors import ScimrecError, UsageError
 from reconciler.report.steps import log_steps
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
+from reconciler.scim.extensions import check_extensions
+from reconciler.scim.limiter import logged
+from reconciler.scim.lookup import Wanted, refuse_without_listing
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
+from reconciler.scim.retries import RetryPolicy
 from reconciler.spec.load import load_spec
 
 # How many targets `--target A --target B` / `--all-targets` read at the same time.
@@ -41,6 +46,9 @@ class Prepared:
     observed: Observed
     plan: Plan
     log: Any
+    # The run's clock: what the plan's mappings and times of disabling read, and what a
+    # saved plan records as its creation time (apply --plan checks the two agree).
+    now: datetime | None = None
 
 
 def pick_target(spec: Spec, name: str | None) -> Target:
@@ -94,12 +102,13 @@ def prepare(
     transport: httpx2.BaseTransport | None = None,
     progress: Progress | None = None,
     run_timeout: float | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
     spec = load_spec(specs)
     target = bounded(pick_target(spec, target_name), run_timeout)
     selection = parse_only(spec, only)
-    return _prepare_target(spec, target, selection, allow, transport, progress)
+    return _prepare_target(spec, target, selection, allow, transport, progress, retry)
 
 
 def pick_targets(spec: Spec, names: tuple[str, ...], every: bool) -> list[Target]:
@@ -160,6 +169,7 @@ def _prepare_target(
     allow: Allowances | None,
     transport: httpx2.BaseTransport | None,
     progress: Progress | None,
+    retry: RetryPolicy | None = None,
 ) -> Prepared:
     log = logs.start_run(target.name)
     log.info(
@@ -170,16 +180,22 @@ def _prepare_target(
         users=len(spec.users),
         groups=len(spec.groups),
     )
+    # The clock and GUIDs mappings may read come from here, the edge, not from the core.
+    now = datetime.now(UTC)
+    options = PlanOptions(only=selection, now=now, new_guid=lambda: str(uuid.uuid4()))
+    wanted = Wanted.later(spec, target, options.now, options.new_guid)  # for lookup mode
+
     # Reading the target builds as large an acyclic tree as the spec: the same pause.
     paused = gc.isenabled()
     gc.disable()
     try:
-        connected = connect(target, transport=transport, log=log, progress=progress)
+        connected = connect(
+            target, transport=transport, log=log, progress=progress, retry=retry, wanted=wanted
+        )
     finally:
         if paused:
             gc.enable()
-    # The clock and GUIDs mappings may read come from here, the edge, not from the core.
-    options = PlanOptions(only=selection, now=datetime.now(UTC), new_guid=lambda: str(uuid.uuid4()))
+    refuse_without_listing(target, connected.observed)
     check_extensions(connected.client, target, spec, log)
     # The spec and the observed state live for the whole run: moving them out of the
     # collector's reach keeps full GC passes from rescanning them while planning.
@@ -187,7 +203,9 @@ def _prepare_target(
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow)
     log_steps(plan, spec, log)
-    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+    return Prepared(
+        spec, target, connected.client, connected.caps, connected.observed, plan, log, now
+    )
 
 
 def prepare_saved(
@@ -236,15 +254,19 @@ def prepare_saved(
         )
     target = bounded(target, run_timeout)
     log = logs.start_run(target.name)
-    connected = connect(target, transport=transport, log=log, progress=progress)
+    # The target is read as a fresh plan reads it (lookup mode included), so a planned
+    # create that now exists is found, and a short read now looks before creating.
+    wanted = Wanted.later(spec, target, now, lambda: str(uuid.uuid4()))
+    connected = connect(target, transport=transport, log=log, progress=progress, wanted=wanted)
     try:
+        refuse_without_listing(target, connected.observed)
         stale = plancheck.stale_reasons(saved, connected.observed, target)
         if stale:
             raise _stale(stale)
         options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
         fresh = make_plan(spec, target, connected.observed, options)
         problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
-        problems += plancheck.unreviewed(saved.plan, fresh, target)
+        problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)
         if problems:
             raise _refusal(plan_path, problems)
     except BaseException:
@@ -253,7 +275,11 @@ def prepare_saved(
     # The guards of the spec, with this run's overrides, on exactly the changes that run;
     # and the requirements, which no override lifts.
     required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
-    plan = dataclasses.replace(saved.plan, requirements=required)
+    complete = saved.plan.complete_read and connected.observed.complete
+    # The fresh read's matches: what apply knows of each object as the target holds it now.
+    plan = dataclasses.replace(
+        saved.plan, requirements=required, complete_read=complete, matches=fresh.matches
+    )
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 
@@ -289,52 +315,20 @@ def connect(
     user_filter: str | None = None,
     progress: Progress | None = None,
     run_timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+    wanted: Callable[[], Wanted] | None = None,
 ) -> Connected:
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
-    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport)
+    client = ScimClient.for_target(bounded(target, run_timeout), transport=transport, retry=retry)
+    client.limiter.on_change = logged(log)
     try:
         # The step every event belongs to, the retry library's included.
         structlog.contextvars.bind_contextvars(step="test_connection")
         caps = test_connection(client, target, log)
         structlog.contextvars.bind_contextvars(step="import")
-        observed = observe(client, target, caps, log, user_filter, progress)
+        observed = observe(client, target, caps, log, user_filter, progress, wanted)
     except BaseException:
         client.close()
         raise
-    return Connected(client, caps, observed, log)
-
-
-def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -> None:
-    """Declared extension attributes must exist in the target's /Schemas, when it has them.
-
-    A target without /Schemas (or without that schema listed) cannot be checked: noted in
-    the log, not fatal, as the target will say so itself if it refuses an attribute.
-    """
-    if not target.extensions:
-        return
-    try:
-        reply = client.get("/Schemas")
-    except ScimrecError as exc:
-        log.warning("schemas unavailable", step="import", detail=str(exc))
-        return
-    listing = reply.body.get("Resources") if isinstance(reply.body, dict) else None
-    schemas = {
-        s["id"]: {str(a.get("name")) for a in s.get("attributes") or [] if isinstance(a, dict)}
-        for s in listing or []
-        if isinstance(s, dict) and isinstance(s.get("id"), str)
-    }
-    for alias, urn in target.extensions.items():
-        if urn not in schemas:
-            log.warning("extension not listed", step="import", alias=alias, urn=urn)
-            continue
-        known = {name.casefold() for name in schemas[urn]}
-        for user in spec.users:
-            for path in user.attrs:
-                head, _, name = path.partition(".")
-                if head == alias and name.casefold() not in known:
-                    where = user.attr_locations.get(path, user.location)
-                    raise UsageError(
-                        f"{where}: {alias}.{name}: target '{target.name}' has no attribute "
-                        f"'{name}' in {urn} (its /Schemas lists: {', '.join(sorted(schemas[urn]))})"
-                    )
+    return Connected(client, observed.capabilities, observed, log)  # as the import learned

@@ -15,6 +15,7 @@ import yaml
 
 from reconciler.scim.redact import forget_secrets
 from reconciler.scim.sandbox import Sandbox
+from tests.servers.better_auth_scim.launch import Spares
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
 
 TOKEN_ENV = "E2E_SCIM_TOKEN"
@@ -26,7 +27,9 @@ SERVER_FIXTURES = frozenset(
     {
         "target",
         "scim2_server",
+        "scim2_cursor_server",
         "django_scim",
+        "better_auth_scim",
         "sandbox",
         "tls_sandbox",
         "acme_server",
@@ -70,8 +73,13 @@ class Target:
 
 
 @pytest.fixture(autouse=True)
-def _fast_retries() -> Iterator[None]:
-    # Retries back off for real in production; in tests only their count matters.
+def _fast_retries(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Retries back off for real in production, and against the real servers, where a
+    # briefly overloaded target must be waited for, as users see it; against fakes only
+    # their count matters.
+    if request.node.get_closest_marker("e2e") is not None:
+        yield
+        return
     stamina.set_testing(True, attempts=3)
     yield
     stamina.set_testing(False)
@@ -102,10 +110,40 @@ def scim2_server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
+def scim2_cursor_server() -> Iterator[Server]:
+    """scim2-server paging by RFC 9865 cursors only (startIndex is answered 501)."""
+    config = (
+        Path(__file__).resolve().parent / "servers" / "scim2_cursor" / "ServiceProviderConfig.json"
+    )
+    server = start_scim2_server("--service-provider-config", str(config))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def django_scim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_django_scim(tmp_path_factory.mktemp("django") / "scim.sqlite3")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _better_auth_spares() -> Iterator[Spares]:
+    spares = Spares()
+    yield spares
+    spares.stop()
+
+
+@pytest.fixture
+def better_auth_scim(_better_auth_spares: Spares) -> Iterator[Server]:
+    """Better Auth's SCIM plugin on Node.js, a fresh (empty) server per test.
+
+    A deleted SCIM user's email stays taken there (QUIRKS.md §4), so wiping is not enough.
+    tests/servers/better_auth_scim/install.sh must have run (make test runs it).
+    """
+    server = _better_auth_spares.take()
+    yield server
+    _better_auth_spares.give_back(server)
 
 
 @pytest.fixture
@@ -117,15 +155,24 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     server.stop()
 
 
-@pytest.fixture(params=["scim2-server", "django-scim2"])
+# The real servers every end-to-end scenario runs on, and the fixture that starts each.
+SERVERS = {
+    "scim2-server": "scim2_server",
+    "django-scim2": "django_scim",
+    "better-auth-scim": "better_auth_scim",
+}
+
+
+@pytest.fixture(params=list(SERVERS))
 def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Target:
     """A fresh, empty target on each real server; its token is in $E2E_SCIM_TOKEN."""
+    server: Server = request.getfixturevalue(SERVERS[request.param])
     if request.param == "scim2-server":
-        server: Server = request.getfixturevalue("scim2_server")
         # A tenant per test: scim2-server keeps each tenant's resources apart.
         url = f"{server.url}/t{uuid.uuid4().hex[:12]}/v2"
+    elif request.param == "better-auth-scim":
+        url = server.url  # a fresh server per test
     else:
-        server = request.getfixturevalue("django_scim")
         url = server.url
         wipe(url, server.token)
     monkeypatch.setenv(TOKEN_ENV, server.token)

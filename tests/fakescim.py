@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,10 +101,32 @@ class FakeScim:
         self.total_override: int | None = None  # totalResults that lies
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
+        # RFC 9865 cursor paging, keyed on the last id served (stable under writes); the
+        # ServiceProviderConfig says so when `paging()` turns it on.
+        self.cursors = False
+        self.index_paging = True  # False: startIndex is answered 501, as a cursor-only target
+        self.on_page: Callable[[Seen], None] | None = None  # runs after each listing page
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
         self.create_without_body = False  # 201 with no body and no Location
+        # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
+        self.require_member_ref = False
+        # At most this many members named in one write (Better Auth: 100), else 400.
+        self.max_members_per_write: int | None = None
+        # Attributes it does not store (top-level names or extension URNs): answered with
+        # success on POST, PUT and PATCH, and silently left out; and one email at most.
+        self.drops: set[str] = set()
+        self.one_email = False
+        self.location_base = BASE_URL  # where meta.location says resources live
+        # Like SQLite under a threaded server: a write that arrives while more than
+        # `busy_limit` requests are in flight fails with 500 "database is locked"; each
+        # request stays in flight `busy_seconds`, so threads overlap.
+        self.busy_limit: int | None = None
+        self.busy_seconds = 0.0
+        self.in_flight = 0
+        self.peak = 0  # the most requests in flight at once
+        self.locked = 0  # writes answered 500 for being crowded
         self.echo_authorization = False  # error details repeat the Authorization header
         self._ids = itertools.count(1)
         self._version = itertools.count(1)
@@ -131,6 +154,18 @@ class FakeScim:
             body["members"] = [{"value": m} for m in members]
         self.groups[gid] = self._stamp("Group", gid, body)
         return gid
+
+    def paging(self, *, cursor: bool, index: bool = True, max_page: int = 100) -> None:
+        """Advertise (and serve) cursor and index paging as asked (RFC 9865 §4)."""
+        self.cursors, self.index_paging = cursor, index
+        self.config["pagination"] = {
+            "cursor": cursor,
+            "index": index,
+            "defaultPaginationMethod": "cursor" if cursor and not index else "index",
+            "defaultPageSize": 10,
+            "maxPageSize": max_page,
+            "cursorTimeout": 600,
+        }
 
     def fail(self, method: str, path: str, **kwargs: Any) -> Fault:
         fault = Fault(method, path, **kwargs)
@@ -160,6 +195,23 @@ class FakeScim:
             body,
             {k.lower(): v for k, v in request.headers.items()},
         )
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            crowded = self.busy_limit is not None and self.in_flight > self.busy_limit
+        try:
+            time.sleep(self.busy_seconds)
+            if crowded and seen.method != "GET":
+                with self._lock:
+                    self.requests.append(seen)
+                    self.locked += 1
+                return scim_error(500, "database is locked")
+            return self._handle(seen)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, seen: Seen) -> httpx2.Response:
         with self._lock:
             self.requests.append(seen)
             fault = next((f for f in self.faults if f.matches(seen)), None)
@@ -202,13 +254,15 @@ class FakeScim:
             if seen.method == "GET":
                 return self._list(seen, store)
             if seen.method == "POST":
-                return self._create(seen, store, kind)
+                return self._refused(seen) or self._create(seen, store, kind)
             return self._error(seen, 405, "method not allowed")
         rid = parts[1]
         if rid not in store:
             return self._error(seen, 404, f"{kind} {rid} not found")
         if seen.method == "GET":
             return self._one(store[rid])
+        if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refused(seen)):
+            return refused
         if seen.method == "PUT":
             body = {k: v for k, v in (seen.body or {}).items() if k not in ("id", "meta")}
             store[rid] = self._stamp(kind, rid, body)
@@ -220,9 +274,36 @@ class FakeScim:
             return httpx2.Response(204)
         return self._error(seen, 405, "method not allowed")
 
+    def _refused(self, seen: Seen) -> httpx2.Response | None:
+        """A write refused for its members: too many at once, or without `$ref`."""
+        if not isinstance(seen.body, dict):
+            return None
+        members: list[Any] = list(seen.body.get("members") or [])
+        for op in seen.body.get("Operations") or []:
+            value = op.get("value")
+            if str(op.get("path", "")).startswith("members") and isinstance(value, list):
+                members += value
+            elif isinstance(value, dict):
+                members += value.get("members") or []
+        limit = self.max_members_per_write
+        if limit is not None and len(members) > limit:
+            return self._error(seen, 400, "One or more Group members are invalid", "invalidValue")
+        if not self.require_member_ref or all(
+            isinstance(m, dict) and m.get("$ref") for m in members
+        ):
+            return None
+        return self._error(
+            seen, 400, "Field 'ref' is required but value is missing or null: members",
+            "invalidValue",
+        )  # fmt: skip
+
     def _stamp(self, kind: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in body.items() if k not in self.drops}
+        if self.one_email and isinstance(body.get("emails"), list):
+            body["emails"] = body["emails"][:1]
         version = f'W/"{next(self._version)}"'
-        meta = {"resourceType": kind, "version": version, "location": f"{BASE_URL}/{kind}s/{rid}"}
+        location = f"{self.location_base}/{kind}s/{rid}"
+        meta = {"resourceType": kind, "version": version, "location": location}
         return {**body, "id": rid, "meta": meta}
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
@@ -243,6 +324,10 @@ class FakeScim:
                 found = [r for r in found if _equals(r, attribute, value)]
         else:
             found = [r for r in found if r.get("id") not in self.hidden]
+        if self.cursors and "cursor" in seen.params:
+            return self._cursor_page(seen, found)
+        if not self.index_paging and "startIndex" in seen.params:
+            return self._error(seen, 501, "index paging is not supported")
         total = len(found)
         start = 1 if self.ignore_start_index else max(1, int(seen.params.get("startIndex", 1)))
         count = int(seen.params.get("count", 100))
@@ -257,6 +342,30 @@ class FakeScim:
         }
         if not self.omit_total:
             body["totalResults"] = total if self.total_override is None else self.total_override
+        if self.on_page is not None:
+            self.on_page(seen)
+        return httpx2.Response(200, json=body)
+
+    def _cursor_page(self, seen: Seen, found: list[dict[str, Any]]) -> httpx2.Response:
+        """A page after the resource the cursor names (RFC 9865 §2.2): by id, not offset."""
+        token = seen.params["cursor"]
+        if token and not token.startswith("after:"):
+            return self._error(seen, 400, "the cursor is not valid", "invalidCursor")
+        after = token.removeprefix("after:")
+        ordered = sorted(found, key=lambda r: _sort_key(str(r["id"])))
+        rest = [r for r in ordered if not after or _sort_key(str(r["id"])) > _sort_key(after)]
+        count = int(seen.params.get("count", 10))
+        page = rest[:count]
+        body: dict[str, Any] = {
+            "schemas": [LIST_RESPONSE],
+            "Resources": page,
+            "itemsPerPage": len(page),
+            "totalResults": len(found),
+        }
+        if len(rest) > count:
+            body["nextCursor"] = f"after:{page[-1]['id']}"
+        if self.on_page is not None:
+            self.on_page(seen)
         return httpx2.Response(200, json=body)
 
     def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
@@ -294,6 +403,12 @@ class FakeScim:
         if self.patch_status == 204:
             return httpx2.Response(204)
         return self._one(store[rid])
+
+
+def _sort_key(rid: str) -> tuple[int, str]:
+    """Ids in creation order: u2 before u10."""
+    digits = "".join(c for c in rid if c.isdigit())
+    return (int(digits) if digits else 0, rid)
 
 
 def _lookup(resource: Mapping[str, Any], attribute: str) -> Any:
@@ -359,7 +474,7 @@ def _member_op(resource: dict[str, Any], op: str, path: str, value: Any) -> str 
             have = []
         for item in value or []:
             if item.get("value") not in have:
-                members.append({"value": item["value"]})
+                members.append({k: v for k, v in item.items() if k in ("value", "$ref", "type")})
                 have.append(item["value"])
     elif path == "members" and op == "remove":
         drop = {item.get("value") for item in value} if value else set(have)

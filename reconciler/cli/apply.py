@@ -223,6 +223,8 @@ def _apply(
         )
     for outcome in result.failed:
         click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
+    if result.not_kept:
+        click.echo(render.not_kept_warning(result.not_kept))
     click.echo(render.apply_summary(result.counts()))
     if result.interrupted:
         return EXIT_INTERRUPTED

@@ -212,7 +212,7 @@ def _save(prepared: Prepared, out: Path) -> None:
         prepared.target,
         prepared.observed,
         prepared.spec.digest,
-        datetime.now(UTC),
+        prepared.now or datetime.now(UTC),
         plan_key(),
     )
     out.parent.mkdir(parents=True, exist_ok=True)

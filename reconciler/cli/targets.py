@@ -24,6 +24,7 @@ from reconciler.cli.base import (
     transport,
 )
 from reconciler.cli.output import write_file
+from reconciler.doctor.attribute_probes import declared_samples
 from reconciler.doctor.importer import import_documents
 from reconciler.doctor.report import report_text
 from reconciler.doctor.run import default_name, run_doctor
@@ -186,11 +187,15 @@ def doctor(
 ) -> int:
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)
-    chosen = bounded(pick_target(load_spec(specs), target), run_timeout)
+    spec = load_spec(specs)
+    chosen = bounded(pick_target(spec, target), run_timeout)
     logs.start_run(chosen.name)  # its events (a retry's) say which target and run
+    samples = declared_samples(spec, chosen) if write_probe else {}
     client = ScimClient.for_target(chosen, transport=transport())
     try:
-        report = run_doctor(client, chosen, write_probe=write_probe, new_name=default_name)
+        report = run_doctor(
+            client, chosen, write_probe=write_probe, new_name=default_name, samples=samples
+        )
     finally:
         client.close()
     click.echo(

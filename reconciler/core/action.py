@@ -160,17 +160,20 @@ def renamed_from(
 
 
 def with_nested(
-    change: Change | None, group: Declared, match: Match, groups_by_id: Mapping[str, str]
+    change: Change | None,
+    group: Declared,
+    match: Match,
+    groups_by_id: Mapping[str, str],
+    directory: Directory,
 ) -> Change | None:
-    """For targets that nest groups natively: nested groups as `type: Group` members."""
+    """For targets that nest groups natively: nested groups as `type: Group` members.
+
+    A member is a nested group by its type or `$ref` (core/members.py), never because its
+    id equals a group's: targets that number users and groups apart share ids.
+    """
     ids = {key: gid for gid, key in groups_by_id.items()}
     body = match.resource.body if match.resource else {}
-    have = {
-        str(m["value"])
-        for m in body.get("members") or []
-        if isinstance(m, Mapping)
-        and (str(m.get("type", "")).lower() == "group" or str(m.get("value")) in groups_by_id)
-    }
+    have = {e.value for e in directory.entries(body) if e.seen is Seen.GROUP}
     want = {ids[key] for key in group.subgroups if key in ids}
     adds = [
         Member(key, ids.get(key), "Group")

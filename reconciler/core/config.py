@@ -91,9 +91,12 @@ class Target:
     # that is out of scope: skip it (leave it alone), or deprovision it.
     scope: Filter | None = None
     out_of_scope: str = "skip"
-    # Forced behaviours for targets that misreport what they do (see QUIRKS in spec.py):
+    # Forced behaviours for targets that misreport what they do (see spec/quirks.py):
     # e.g. {"patch": "never"} makes every update a GET-merge-PUT.
     quirks: Mapping[str, str] = field(default_factory=dict)
+    # User attributes the target does not keep (quirks: {not_kept: [...]}): not managed
+    # there, neither compared nor written, so a plan converges on such a target.
+    not_kept: tuple[str, ...] = ()
     # How nested groups reach the target: flatten (user members only) or native (groups
     # as `type: Group` members, for targets that support nesting).
     nested_groups: str = "flatten"

@@ -52,7 +52,7 @@ def plan_groups(
                 "user; they are left in place (run `scimrec doctor` to see why)"
             )
         if native and group.present and group.members is not None:
-            change = with_nested(change, group, match, groups_by_id)
+            change = with_nested(change, group, match, groups_by_id, members.directory)
         if change is None:
             out.noop += 1
         else:
@@ -63,7 +63,7 @@ def plan_groups(
 def membership(
     user_matches: Mapping[str, Match], view: TargetView, observed: Observed, target: Target
 ) -> Membership:
-    declared = {u.key: u for u in view.all_users}
+    declared = {u.key: u for u in (*view.all_users, *view.failed) if u.kind is Kind.USER}
     outside = {u.key for u, _ in view.out_of_scope}
     # A user no assigned group holds is in none of the groups this target receives, by
     # their declared members: those groups lose them (not shielded, as scoped-out users are).

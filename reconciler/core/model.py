@@ -79,7 +79,8 @@ class Declared:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One object read from the target: its id, version (ETag) if any, and its SCIM body."""
+    """One object read from the target: its id, version (ETag) if any, its SCIM body, and
+    where the target says it lives (`meta.location`), for member `$ref`s."""
 
     id: str
     body: Mapping[str, Json]
@@ -92,6 +93,7 @@ class Resource:
     # meta.lastModified as the target wrote it: when a disabled account was last written,
     # for `delete_after` on targets that keep it honestly (core/lifecycle.py).
     modified: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,12 @@ class Capabilities:
     bulk: bool = False
     filter_supported: bool = False
     filter_honoured: bool = False
+    # RFC 9865: the target pages by cursor (`pagination.cursor`), and its largest page.
+    cursor_paging: bool = False
+    max_page_size: int | None = None
+    # Why this target's listing cannot be read whole (it ignores startIndex, is synthetic,
+    # or quirks say so), which puts it in lookup mode; None: the listing can be read.
+    lookup_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +118,8 @@ class Observed:
     """The target's state as read in the import step.
 
     `complete` is False when a listing stopped early (short page, repeated page, fewer
-    resources than `totalResults`): the plan then refuses to deprovision anything.
+    resources than `totalResults`): the plan then refuses to deprovision anything. `lookup`
+    is True when the declared objects were looked up one by one instead (lookup mode).
     """
 
     users: tuple[Resource, ...]
@@ -121,3 +130,8 @@ class Observed:
     # Member values the target confirmed name no user (GET /Users/<value> answered 404):
     # the only unresolved members a plan may remove (core/members.py).
     dangling: frozenset[str] = frozenset()
+    # True in lookup mode: the target cannot list everything, so only the declared objects
+    # were looked up (through `eq` filters). What is not here was NOT SEEN, which is not
+    # the same as absent: nothing unseen may be pruned, deprovisioned or removed from a
+    # group (core/plan.py withholds it), and no undeclared object can be reported.
+    lookup: bool = False

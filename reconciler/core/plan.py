@@ -160,7 +160,13 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     notes = list(observed.notes) + picked + planned.notes
     dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
     dormant += _absent_and_disabled(users, user_matches, target)
-    if options.only is None:
+    if target.not_kept:
+        notes.append(
+            "not managed on this target, which does not keep them (quirks: not_kept): "
+            + ", ".join(target.not_kept)
+        )
+    if options.only is None and not observed.lookup:
+        # In lookup mode nothing undeclared was seen, so there is nothing to prune.
         matched = _all_matches(user_matches, group_matches)
         changes += prune_changes(target, observed, matched)
         errors += unreadable_strays(target, observed, matched)
@@ -208,14 +214,27 @@ def _match(
     the whole plan need them all)."""
     # Former names are looked up on the name attribute, matching on it or not.
     renamed = {u.kind for u in (*view.all_users, *view.all_groups) if u.previously}
+    failed_users = [o for o in view.failed if o.kind is Kind.USER]
+    failed_groups = [o for o in view.failed if o.kind is Kind.GROUP]
     user_index = Index(observed.users, target.user_matching, _names(Kind.USER, renamed))
-    users = match_all(view.all_users, user_index)
+    users = dict(match_all([*view.all_users, *failed_users], user_index))
     group_index = Index(observed.groups, target.group_matching, _names(Kind.GROUP, renamed))
-    groups = match_all(view.all_groups, group_index)
+    groups = dict(match_all([*view.all_groups, *failed_groups], group_index))
+    # An object whose mapping failed is matched as declared, and its match is a failed one:
+    # its account stays claimed (a failed match's candidates are never pruned) and out of
+    # every membership diff, while the plan reports the mapping error.
+    for key in (o.key for o in failed_users):
+        users[key] = _in_error(users[key])
+    for key in (o.key for o in failed_groups):
+        groups[key] = _in_error(groups[key])
     return (
         {k: unreadable(Kind.USER, m) for k, m in users.items()},
         {k: unreadable(Kind.GROUP, m) for k, m in groups.items()},
     )
+
+
+def _in_error(match: Match) -> Match:
+    return Match(None, match.matched_on, match.attempts, match.error or "its mapping failed")
 
 
 def _absent_and_disabled(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import Target
+from reconciler.core.lifecycle import moment
 from reconciler.core.mapping import VOLATILE, AttrMapping
 from reconciler.core.match import Index, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed
@@ -95,15 +96,27 @@ def protection_problems(
     ]
 
 
-def unreviewed(saved: Plan, fresh: Plan, target: Target) -> list[str]:
+def unreviewed(
+    saved: Plan, fresh: Plan, target: Target, created_at: datetime | None = None
+) -> list[str]:
     """Saved changes that a plan made now, from the spec and the target, does not contain
     as they are: edited, added, or no longer called for."""
     now = {(c.kind, c.key): c for c in fresh.changes}
     volatile = _volatile(target)
-    # The time of disabling a disable writes is the clock of the plan that made it.
+    # The time of disabling a disable writes is the clock of the plan that made it: in a
+    # fresh plan it differs, so it is compared by presence, and it must be the saved
+    # plan's own creation time (an edit there would decide when accounts are deleted).
     stamp = target.disabled_at if target.delete_after is not None else None
+    expected = moment(created_at) if created_at is not None else None
     reasons = []
     for change in saved.changes:
+        when = [a.after for a in change.attributes if stamp is not None and a.path == stamp]
+        if change.action is Action.DISABLE and when and expected and when != [expected]:
+            reasons.append(
+                f"{change.kind.value} {change.key}: the time of disabling it records is not "
+                "the plan's own time"
+            )
+            continue
         other = now.get((change.kind, change.key))
         if other is None:
             reasons.append(

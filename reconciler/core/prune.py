@@ -10,7 +10,8 @@ must carry that prefix, so ownership is read from the target alone, with no stat
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
+import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
@@ -28,7 +29,15 @@ def protected(target: Target, name: str | None) -> bool:
     if not name:
         return False
     folded = normalise("userName", name)
-    return any(fnmatch.fnmatchcase(folded, normalise("userName", p)) for p in target.protected)
+    return any(_pattern(normalise("userName", p)).fullmatch(folded) for p in target.protected)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """`*` is any run of characters, `?` any one; everything else is itself. Not fnmatch:
+    there `[prod]` is a character set, and "Admins [prod]" would protect nothing."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def owned(target: Target, resource: Resource) -> bool:
@@ -140,7 +149,8 @@ def spare_protected(
     produced; say which were spared, for the plan's notes.
 
     An object is protected when its declared key or its name on the target matches a
-    pattern. A disable that also changes other attributes keeps those, minus `active`.
+    pattern. A disable that also changes other attributes keeps those, minus `active`; a
+    protected object is never renamed either (out of its pattern, it would be unprotected).
     """
     if not target.protected:
         return list(changes), []
@@ -153,7 +163,21 @@ def spare_protected(
         shielded = protected(target, change.key) or protected(
             target, held if isinstance(held, str) else None
         )
-        if change.action not in DEPROVISIONS or not shielded:
+        if not shielded:
+            kept.append(change)
+            continue
+        name = NAME[change.kind]
+        if change.action is not Action.CREATE and any(a.path == name for a in change.attributes):
+            # A protected object keeps the name it is protected by: renamed, nothing would
+            # stop the next run from disabling it.
+            notes.append(f"{change.kind.value} {held or change.key} is protected: not renamed")
+            left = tuple(a for a in change.attributes if a.path != name)
+            change = dataclasses.replace(change, attributes=left, renamed_from=None)  # noqa: PLW2901
+            if change.action is Action.UPDATE and not (
+                left or change.members_add or change.members_remove
+            ):
+                continue
+        if change.action not in DEPROVISIONS:
             kept.append(change)
             continue
         notes.append(f"{change.kind.value} {change.key} is protected: not {change.action}d")

@@ -34,6 +34,9 @@ class TargetView:
     # the groups the target receives are theirs to leave, as their members declare.
     unassigned: frozenset[str] = frozenset()
     assignment: Assignment | None = None
+    # Declared objects whose mapping failed, as declared: still matched, so their accounts
+    # are claimed (never pruned, never removed from groups) while they are in error.
+    failed: tuple[Declared, ...] = ()
 
     @property
     def all_users(self) -> tuple[Declared, ...]:
@@ -67,6 +70,7 @@ def target_view(
     out: list[tuple[Declared, str]] = []
     mapped: dict[tuple[Kind, str], Mapped] = {}
     errors: list[tuple[Kind, str, str, Location | None]] = []
+    failed: list[Declared] = []
     reasons: dict[str, str] = {}
     unassigned: set[str] = set()
     assigned = assignment(target, spec.groups)
@@ -87,6 +91,7 @@ def target_view(
             )
         except ExpressionError as exc:
             errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
+            failed.append(user)
             continue
         # Sources read alias paths as declared; the target gets them under their URN.
         if user.extension_aliases or target.extensions:
@@ -95,6 +100,8 @@ def target_view(
                 obj=_extensions(result.obj, target.extensions),
                 create_only=frozenset(_urn(p, target.extensions) for p in result.create_only),
             )
+        if target.not_kept:
+            result = dataclasses.replace(result, obj=_without(result.obj, target.not_kept))
         mapped[(Kind.USER, user.key)] = result
         if keep:
             users.append(result.obj)
@@ -112,6 +119,7 @@ def target_view(
             result = apply_mappings(group, target.group_mappings, clock, guid)
         except ExpressionError as exc:
             errors.append((Kind.GROUP, group.key, f"mapping failed: {exc}", group.location))
+            failed.append(group)
             continue
         mapped[(Kind.GROUP, group.key)] = result
         # `state: absent` is deprovisioning, which assignment does not hold back.
@@ -129,6 +137,7 @@ def target_view(
         tuple(groups_out),
         frozenset(unassigned),
         assigned,
+        tuple(failed),
     )
 
 
@@ -169,6 +178,16 @@ def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
 def _urn(path: str, known: Mapping[str, str]) -> str:
     alias, _, name = path.partition(".")
     return f"{known[alias]}:{name}" if alias in known and name else path
+
+
+def _without(user: Declared, not_kept: tuple[str, ...]) -> Declared:
+    """The user without the attributes this target does not keep (quirks: not_kept)."""
+    attrs = {
+        path: value
+        for path, value in user.attrs.items()
+        if not any(path == p or path.startswith(f"{p}.") for p in not_kept)
+    }
+    return user if len(attrs) == len(user.attrs) else dataclasses.replace(user, attrs=attrs)
 
 
 def _without_manager(user: Declared) -> Declared:

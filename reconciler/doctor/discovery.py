@@ -18,7 +18,8 @@ def probe_auth(client: ScimClient, target: Target) -> Finding:
              auth.client_secret_env]  # fmt: skip
     check = f"check {', '.join(n for n in names if n)}" if any(names) else "check the auth settings"
     try:
-        reply = client.get("/Users", {"startIndex": 1, "count": 1})
+        # No startIndex: a target that pages by cursor only refuses one (RFC 9865 §4).
+        reply = client.get("/Users", {"count": 1})
     except ScimHTTPError as exc:
         if exc.status == 401:
             seen, action = (

@@ -12,6 +12,7 @@ from reconciler.core.model import GROUP_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure, untested
 from reconciler.doctor.scratch import Scratch, member_ids
 from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.writes import resource_path
 
 DEDUPLICATE = "scimrec adds only users that are not members yet"
 ADD_ACTION = "scimrec adds members with PATCH add, in chunks (membership_chunk)"
@@ -25,7 +26,7 @@ class _Step:
 
 def group_probes(s: Scratch) -> list[Finding]:
     """Member add, re-add, removal in both dialects, and members on PUT (RFC 7644 §3.5.2)."""
-    uid, path = str(s.user["id"]), f"/Groups/{s.group['id']}"
+    uid, path = str(s.user["id"]), resource_path("/Groups", str(s.group["id"]))
 
     def members() -> list[str]:
         return member_ids(body_of(s.client.get(path)))
@@ -39,9 +40,9 @@ def group_probes(s: Scratch) -> list[Finding]:
             return _Step(True, f"answered {reply.status} and worked")
         return _Step(False, f"answered {reply.status} but changed nothing")
 
-    add_op: dict[str, Json] = {"op": "add", "path": "members", "value": [{"value": uid}]}
+    add_op: dict[str, Json] = {"op": "add", "path": "members", "value": [s.member(uid)]}
     rfc_op: dict[str, Json] = {"op": "remove", "path": f"members[value eq {A.quote(uid)}]"}
-    value_op: dict[str, Json] = {"op": "remove", "path": "members", "value": [{"value": uid}]}
+    value_op: dict[str, Json] = {"op": "remove", "path": "members", "value": [s.member(uid)]}
     add: _Step | None = None
     if uid not in members():
         add = step(add_op, True)
@@ -110,7 +111,7 @@ def _put_members(s: Scratch, uid: str, path: str, members: Callable[[], list[str
     body: dict[str, Json] = {
         "schemas": [GROUP_SCHEMA],
         "displayName": s.stem,
-        "members": [] if was_member else [{"value": uid}],
+        "members": [] if was_member else [s.member(uid)],
     }
     action = "scimrec changes memberships only with PATCH add/remove, never with PUT"
     try:

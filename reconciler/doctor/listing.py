@@ -1,5 +1,5 @@
-"""How the target pages /Users (RFC 7644 §3.4.2.4): count, totalResults, itemsPerPage and
-startIndex past the end.
+"""How the target pages /Users (RFC 7644 §3.4.2.4, RFC 9865): count, totalResults,
+itemsPerPage, startIndex past the end, cursors, and whether the listing can be read whole.
 """
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.core.config import Target
-from reconciler.core.model import Json
+from reconciler.core.model import Capabilities, Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.connection import listing_problem
 
 ITEMS = "scimrec counts the Resources it receives and never relies on itemsPerPage"
 
@@ -111,3 +112,27 @@ def _items_per_page(pages: list[tuple[int, Page]]) -> Finding:
             seen = f"itemsPerPage {page.per_page} for {len(page.items)} resources{echo}"
             return Finding("paging", "itemsPerPage", WARN, seen, ITEMS)
     return Finding("paging", "itemsPerPage", OK, "itemsPerPage counts the resources sent", ITEMS)
+
+
+def probe_listing(client: ScimClient, spc: dict[str, Json]) -> list[Finding]:
+    """Can the /Users listing be read whole, and how: cursor (RFC 9865) or index paging?"""
+    pagination = spc.get("pagination") if isinstance(spc.get("pagination"), dict) else {}
+    cursor = isinstance(pagination, dict) and pagination.get("cursor") is True
+    if cursor:
+        seen = "cursor paging is advertised (RFC 9865)"
+        cursor_finding = Finding("paging", "cursor", OK, seen, "scimrec reads listings by cursor")
+    else:
+        seen = "cursor paging is not advertised (RFC 9865)"
+        action = "scimrec pages listings by startIndex and count (RFC 7644 §3.4.2.4)"
+        cursor_finding = Finding("paging", "cursor", INFO, seen, action)
+    reason = listing_problem(client, Capabilities(cursor_paging=cursor))
+    if reason is None:
+        seen = "the first pages of /Users are real and follow startIndex or the cursor"
+        action = "scimrec reads the whole listing, and matches on its side"
+        return [cursor_finding, Finding("paging", "whole listing", OK, seen, action)]
+    action = (
+        "scimrec matches each declared object through eq filters instead (lookup mode, as "
+        "Entra does), and refuses what needs every object: prune: all|owned, and finding "
+        "unmanaged objects in drift; quirks: {listing: none} forces this from the start"
+    )
+    return [cursor_finding, Finding("paging", "whole listing", WARN, reason, action)]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of
 from reconciler.scim.client import ScimClient
+from reconciler.scim.writes import resource_path
 
 ID_FORMATS = (
     (
@@ -28,7 +29,7 @@ def probe_etag_headers(
     action = "scimrec sends no If-Match; a saved plan refuses to apply when what it saw changed"
     if sample is None:
         return Finding("etag", "headers", INFO, "not measured (no user to read)", action), None
-    reply = client.get(f"/Users/{sample['id']}")
+    reply = client.get(resource_path("/Users", str(sample["id"])))
     header = reply.headers.get("etag")
     meta = body_of(reply).get("meta")
     version = meta.get("version") if isinstance(meta, dict) else None

@@ -11,12 +11,15 @@ from collections.abc import Callable, Mapping
 
 from reconciler.core.config import Target
 from reconciler.core.model import Json
+from reconciler.doctor.attribute_probes import CHECK, probe_declared
 from reconciler.doctor.claims import bulk_finding, claim_of, etag_claim_finding, patch_claim_finding
 from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
 from reconciler.doctor.group_probes import group_probes
-from reconciler.doctor.listing import probe_paging, read_page
+from reconciler.doctor.listing import probe_listing, probe_paging, read_page
+from reconciler.doctor.member_values import CHECK as CHECK_MEMBERS
+from reconciler.doctor.member_values import probe_member_values
 from reconciler.doctor.metadata import probe_etag_headers, probe_ids
 from reconciler.doctor.report import Report
 from reconciler.doctor.scratch import PREFIX, create_group, create_user, scratch_objects, stem_of
@@ -25,7 +28,7 @@ from reconciler.errors import ScimrecError
 from reconciler.scim.client import ScimClient
 
 AREAS = ("auth", "discovery", "filter", "paging", "patch", "put", "etag", "bulk", "create",
-         "ids", "groups", "uniqueness", "doctor", "cleanup")  # fmt: skip
+         "ids", "attributes", "groups", "uniqueness", "doctor", "cleanup")  # fmt: skip
 GROUP_SAMPLE = 50  # groups read to find one to filter on (groups can be large)
 
 
@@ -35,19 +38,26 @@ def default_name() -> str:
 
 
 def run_doctor(
-    client: ScimClient, target: Target, *, write_probe: bool, new_name: Callable[[], str]
+    client: ScimClient,
+    target: Target,
+    *,
+    write_probe: bool,
+    new_name: Callable[[], str],
+    samples: Mapping[str, Json] | None = None,
 ) -> Report:
     """Probe the target; with `write_probe`, also with temporary objects it deletes again.
 
     `new_name()` returns a fresh unique name (prefixed with "scimrec-doctor-" when it is not):
-    the temporary user is `<name>@invalid.example`, the temporary group `<name>`.
+    the temporary user is `<name>@invalid.example`, the temporary group `<name>`. `samples`
+    (attribute path → a declared value, see attribute_probes.declared_samples) are written to
+    the temporary user one by one, to find what the target drops.
     """
     findings = [probe_auth(client, target)]
     if findings[0].status != FAIL:
         discovery, spc = probe_discovery(client)
         findings += discovery
         if write_probe:
-            findings += _with_probes(client, target, spc, new_name)
+            findings += _with_probes(client, target, spc, new_name, samples or {})
         else:
             findings += _read_probes(client, target, spc, new_name, {}, {})
             findings += [
@@ -66,7 +76,11 @@ def run_doctor(
 
 
 def _with_probes(
-    client: ScimClient, target: Target, spc: Mapping[str, Json], new_name: Callable[[], str]
+    client: ScimClient,
+    target: Target,
+    spc: Mapping[str, Json],
+    new_name: Callable[[], str],
+    samples: Mapping[str, Json],
 ) -> list[Finding]:
     """Every check, with a temporary user and group that are deleted whatever happens."""
     findings: list[Finding] = []
@@ -83,6 +97,7 @@ def _with_probes(
         if scratch.user:
             claims = claim_of(spc, "patch"), claim_of(spc, "etag")
             findings += user_probes(scratch, *claims)  # each probe guards itself
+            findings += guarded("attributes", CHECK, lambda: probe_declared(scratch, samples))
         if scratch.user and scratch.group:
             findings += guarded("groups", "probes", lambda: group_probes(scratch))
     return findings + scratch.findings[created:]
@@ -99,9 +114,15 @@ def _read_probes(
     """Paging, filters, ETags, ids and Bulk; temporary objects stand in when there are none."""
     findings: list[Finding] = []
     users: list[dict[str, Json]] = []
+    findings += guarded("paging", "whole listing", lambda: probe_listing(client, dict(spc)))
+    pagination = spc.get("pagination")
+    by_cursor = isinstance(pagination, dict) and pagination.get("cursor") is True
     try:
-        paging, users = probe_paging(client, target)
-        findings += paging
+        if by_cursor:  # index paging may be refused (RFC 9865 §4); one page to sample
+            users = read_page(client.get("/Users", {"cursor": "", "count": 1})).items
+        else:
+            paging, users = probe_paging(client, target)
+            findings += paging
     except ScimrecError as exc:
         findings.append(broken("paging", "/Users", exc))
     users += [temp_user] if temp_user and all(u.get("id") != temp_user["id"] for u in users) else []
@@ -115,6 +136,7 @@ def _read_probes(
         [temp_group] if temp_group and all(g.get("id") != temp_group["id"] for g in groups) else []
     )
     findings += probe_filters(client, target, spc, users, groups, new_name)
+    findings += guarded("groups", CHECK_MEMBERS, lambda: [probe_member_values(client, groups)])
     sample = users[0] if users else None
     try:
         headers, seen = probe_etag_headers(client, sample)

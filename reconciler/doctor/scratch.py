@@ -13,9 +13,11 @@ from reconciler.core.match import normalise
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
+from reconciler.scim.apply.session import wants_ref
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.observe import find
 from reconciler.scim.paging import read_all
+from reconciler.scim.search import find
+from reconciler.scim.writes import resource_path
 
 DOMAIN = "invalid.example"  # RFC 2606: no mailbox can ever live there
 PREFIX = "scimrec-doctor-"
@@ -75,6 +77,20 @@ class Scratch:
             if rid is not None:
                 self.created.append((endpoint, rid))
         return rid
+
+    def user_ref(self) -> str:
+        """The temporary user's `$ref`: its meta.location, else built from its id."""
+        meta = self.user.get("meta")
+        location = meta.get("location") if isinstance(meta, dict) else None
+        return str(location or f"{self.client.base_url}/Users/{self.user['id']}")
+
+    def member(self, uid: str) -> dict[str, Json]:
+        """The temporary user as a member, with `$ref` where the target wants one."""
+        return (
+            {"value": uid, "$ref": self.user_ref()}
+            if self.works.get("member_ref")
+            else {"value": uid}
+        )
 
     def discard(self, endpoint: str, rid: str) -> None:
         """Delete one temporary object now (a duplicate the target should have refused)."""
@@ -180,7 +196,7 @@ def create_user(s: Scratch) -> None:
         status = WARN
         seen = f"{reply.status} with {shape} and {'a' if location else 'no'} Location header"
     s.findings.append(Finding("create", "POST /Users", status, seen, action))
-    s.user = {**body_of(s.client.get(f"/Users/{rid}")), "id": rid}
+    s.user = {**body_of(s.client.get(resource_path("/Users", rid))), "id": rid}
 
 
 def create_group(s: Scratch) -> None:
@@ -191,20 +207,30 @@ def create_group(s: Scratch) -> None:
     refused: Finding | None = None
     try:
         reply = s.post("/Groups", {**body, "members": [{"value": uid}]}, "displayName")
+        s.findings.append(_member_ref_finding(None))
     except ScimHTTPError as exc:
         if not 400 <= exc.status < 500 or exc.status == 409:
             raise
-        reply = s.post("/Groups", body, "displayName")
-        seen = f"a group POST with members is refused ({failure(exc)}); without members it works"
-        action = (
-            "scimrec sends the first members with the create, so creating a group with "
-            "members fails here: create it empty, then add members"
-        )
-        refused = Finding("groups", check, FAIL, seen, action)
+        if wants_ref(exc):
+            # RFC 7643 §4.2 `$ref`: what scimrec sends once a target refuses members without.
+            member = {"value": uid, "$ref": s.user_ref()}
+            reply = s.post("/Groups", {**body, "members": [member]}, "displayName")
+            s.works["member_ref"] = True
+            s.findings.append(_member_ref_finding(exc))
+        else:
+            reply = s.post("/Groups", body, "displayName")
+            seen = (
+                f"a group POST with members is refused ({failure(exc)}); without members it works"
+            )
+            action = (
+                "scimrec sends the first members with the create; refused, it creates the "
+                "group empty and adds them with PATCH"
+            )
+            refused = Finding("groups", check, WARN, seen, action)
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")
-    s.group = {**body_of(s.client.get(f"/Groups/{gid}")), "id": gid}
+    s.group = {**body_of(s.client.get(resource_path("/Groups", gid))), "id": gid}
     if refused is not None:
         s.findings.append(refused)
     elif uid in member_ids(s.group):
@@ -214,3 +240,17 @@ def create_group(s: Scratch) -> None:
         seen = "group POST ignores members (the new group has none)"
         action = "scimrec adds, with PATCH, every member the create's answer does not show"
         s.findings.append(Finding("groups", check, WARN, seen, action))
+
+
+def _member_ref_finding(refusal: ScimHTTPError | None) -> Finding:
+    check = "member $ref"
+    if refusal is None:
+        seen = "members without $ref are accepted"
+        action = "scimrec sends members as {value: id}, as Entra ID does"
+        return Finding("groups", check, OK, seen, action)
+    seen = f"members without $ref are refused ({failure(refusal)}); with $ref they are accepted"
+    action = (
+        "scimrec sends the write again with $ref after the first such refusal, and $ref "
+        "from then on; quirks: {member_ref: always} sends it from the first write"
+    )
+    return Finding("groups", check, WARN, seen, action)

@@ -24,6 +24,7 @@ from reconciler.doctor.scratch import DOMAIN, Scratch, created_id
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED
+from reconciler.scim.writes import resource_path
 
 STALE_ETAG = 'W/"scimrec-doctor-stale"'
 PUT_WATCHED = ("externalId", "name.familyName", "emails")
@@ -50,7 +51,7 @@ def probe_patch(s: Scratch, claim: bool | None) -> list[Finding]:
 
 
 def _patch(s: Scratch) -> tuple[Finding, bool]:
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     op = {"op": "replace", "path": "name.givenName", "value": "Probed"}
     put = "scimrec updates with GET-merge-PUT, keeping attributes the spec does not manage"
     try:
@@ -73,7 +74,7 @@ def _patch(s: Scratch) -> tuple[Finding, bool]:
 
 
 def probe_value_path(s: Scratch) -> Finding:
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     new = f"{s.stem}.work@{DOMAIN}"
     op = {"op": "replace", "path": 'emails[type eq "work"].value', "value": new}
     check = "value-filter path"
@@ -107,7 +108,7 @@ def probe_roundtrip(s: Scratch) -> list[Finding]:
 
 def _roundtrip(s: Scratch) -> tuple[Finding, bool]:
     """PUT back the resource as read: what scimrec's GET-merge-PUT sends (RFC 7644 §3.5.1)."""
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     body = writes.merged_for_put(body_of(s.client.get(path)), [], {})
     try:
         reply = s.client.put(path, body, None)
@@ -127,7 +128,7 @@ def probe_if_match(s: Scratch, claim: bool | None) -> list[Finding]:
 
 def _if_match(s: Scratch, claimed: bool | None) -> tuple[Finding, bool]:
     """A stale If-Match must get 412, the current ETag must pass (RFC 7644 §3.14)."""
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     current = s.client.get(path)
     body = body_of(current)
     meta = body.get("meta")
@@ -165,7 +166,7 @@ def probe_put(s: Scratch) -> list[Finding]:
 
 def _put(s: Scratch) -> Finding:
     """Does PUT clear what it is not sent (RFC 7644 §3.5.1 replace) or merge?"""
-    path = f"/Users/{s.user['id']}"
+    path = resource_path("/Users", str(s.user["id"]))
     before = body_of(s.client.get(path))
     watched = [a for a in PUT_WATCHED if present(A.read(before, a))]
     s.client.put(path, {"schemas": [USER_SCHEMA], "userName": s.user_name}, None)

@@ -84,6 +84,9 @@ def drift_report(
         "changed": changed,
         "missing": missing,
         "unmanaged": unmanaged,
+        # False in lookup mode: only declared objects were looked up, so undeclared ones on
+        # the target cannot be found, and "0 unmanaged" would be a claim nobody checked.
+        "unmanaged_checked": not observed.lookup,
         "errors": errors,
         "notes": notes,
         "drifted": drifted,
@@ -125,8 +128,15 @@ def drift_text(report: dict[str, Json]) -> str:
     s = report["summary"]
     if out[-1] != "":
         out.append("")
+    unmanaged = f"{s['unmanaged']} unmanaged"
+    if not report.get("unmanaged_checked", True):
+        out.append(
+            "Unmanaged objects not checked: the target cannot list everything (lookup mode),"
+            " so only declared objects were looked up."
+        )
+        unmanaged = "unmanaged not checked"
     out.append(
-        f"Drift: {s['changed']} changed, {s['missing']} missing, {s['unmanaged']} unmanaged; "
+        f"Drift: {s['changed']} changed, {s['missing']} missing, {unmanaged}; "
         f"{s['in_sync']} in sync of {s['checked']} checked."
     )
     return "\n".join(out) + "\n"

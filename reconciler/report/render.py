@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.core import attributes as A
+from reconciler.core.model import Kind
 from reconciler.scim.redact import MASK, scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
@@ -17,6 +19,9 @@ MAX_VALUE = 120
 # Unicode categories a reader cannot see: controls, formats (zero-width, bidi), separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _NAMES = frozenset({"key", "id", "target_id"})
+# Scripts whose letters pass for one another (UTS #39's confusables: Cyrillic U+0430 for Latin
+# "a", Greek U+03BF for "o"): a name mixing two of them is a look-alike until shown escaped.
+_CONFUSABLE = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 
 
 def hidden(text: str) -> bool:
@@ -29,7 +34,17 @@ def hidden(text: str) -> bool:
         text != text.strip()
         or unicodedata.normalize("NFKC", text) != text
         or any(unicodedata.category(c) in _INVISIBLE for c in text)
+        or len({_script(c) for c in text} & _CONFUSABLE) > 1
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _script(char: str) -> str:
+    """A letter's script as its Unicode name starts ("CYRILLIC SMALL LETTER A"); the
+    standard library has no script property, and for the scripts above the name says it."""
+    if not char.isalpha():
+        return ""
+    return unicodedata.name(char, "").partition(" ")[0]
 
 
 def visible(text: str) -> str:
@@ -209,3 +224,18 @@ def apply_summary(counts: Mapping[str, int]) -> str:
         f"{head}: {counts['create']} created, {counts['update']} updated, "
         f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed."
     )
+
+
+def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str:
+    """What the target answered success for but did not keep, and how to stop managing it."""
+    lines = ["Warning: the target did not keep what it was sent, so the next plan would propose"
+             " it again:"]  # fmt: skip
+    paths: list[str] = []
+    for kind, key, dropped in not_kept:
+        lines.append(f"  {kind.value} {key}: not kept by the target: {', '.join(dropped)}")
+        paths += [p for p in dropped if p not in paths]
+    lines.append(
+        f"Stop managing them on this target with quirks: {{not_kept: [{', '.join(paths)}]}}"
+        " (or map a single-valued one to {constant: null})."
+    )
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import PATCH_OP, Json, Kind
 from reconciler.scim import writes
-from reconciler.scim.writes import Dialect
+from reconciler.scim.writes import Dialect, resource_path
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 
@@ -43,7 +43,11 @@ def change_requests(
 ) -> list[Request]:
     """Every write apply sends for `change`, given the target's resource as read (`current`,
     which a GET-merge-PUT sends back)."""
-    path = f"{ENDPOINT[change.kind]}/{change.target_id or placeholder(change.key)}"
+    path = (
+        resource_path(ENDPOINT[change.kind], change.target_id)
+        if change.target_id
+        else f"{ENDPOINT[change.kind]}/{placeholder(change.key)}"  # shown, never sent
+    )
     etag = change.version if dialect.etag else None
     # A manager created earlier in the run: its id is known by the time this user is written.
     ids = {a.ref: placeholder(a.ref) for a in change.attributes if a.ref is not None}
@@ -54,13 +58,16 @@ def change_requests(
             return [Request("POST", "/Users", writes.user_create_body(change.attributes, ids))]
         return update_requests(change.attributes, path, etag, ids, dialect, current)
     users = [_id(m) for m in change.members_add if m.type == "User"]
+    # With quirks: {member_ref: always}, members carry `$ref` (apply prefers the member's
+    # meta.location where it knows it; this shows the form built from the id).
+    ref = writes.refs_from(dialect.member_ref)
     out: list[Request] = []
     if change.action is Action.CREATE:
         first = users[:chunk] if dialect.members_on_create else []
-        body = writes.group_create_body(change.attributes, first)
+        body = writes.group_create_body(change.attributes, first, ref)
         # Some targets ignore members on POST: apply adds those the answer does not show.
         added = tuple(
-            _patch(path, writes.add_members(part)) for part in writes.chunks(first, chunk)
+            _patch(path, writes.add_members(part, ref=ref)) for part in writes.chunks(first, chunk)
         )
         when = "if the answer does not show the members, then:" if added else ""
         out.append(Request("POST", "/Groups", body, None, added, when))
@@ -68,12 +75,12 @@ def change_requests(
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     for part in writes.chunks(users, chunk):
-        out.append(_patch(path, writes.add_members(part)))
+        out.append(_patch(path, writes.add_members(part, ref=ref)))
     out += _removals(path, [m for m in change.members_remove if m.type == "User"], dialect, chunk)
     # Nested groups (native nesting) follow, once every group of the run exists.
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
     if nested:
-        out.append(_patch(path, writes.add_members(nested, member_type="Group")))
+        out.append(_patch(path, writes.add_members(nested, member_type="Group", ref=ref)))
     out += _removals(path, [m for m in change.members_remove if m.type == "Group"], dialect, chunk)
     return out
 
@@ -107,10 +114,13 @@ def _removals(path: str, members: list[Member], dialect: Dialect, chunk: int) ->
     ids = [m.id for m in members if m.id]
     out = []
     for part in writes.chunks(ids, chunk):
-        ops = writes.remove_members(part, dialect.member_removal)
+        ops = writes.remove_members(
+            part, dialect.member_removal, writes.refs_from(dialect.member_ref)
+        )
         fallback: tuple[Request, ...] = ()
         if dialect.member_removal == "filter" and dialect.member_removal_fallback:
-            fallback = (_patch(path, writes.remove_members(part, "value")),)
+            value = writes.remove_members(part, "value", writes.refs_from(dialect.member_ref))
+            fallback = (_patch(path, value),)
         out.append(
             _patch(path, ops, None, fallback, "if the target refuses the filter path, instead:")
         )

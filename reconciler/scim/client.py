@@ -6,7 +6,6 @@ swap in a fault-injecting `MockTransport` and production uses the OS trust store
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import ssl
@@ -23,28 +22,29 @@ from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
+from reconciler.scim.limiter import Limiter
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import scrub, scrub_json
+from reconciler.scim.retries import (
+    IDEMPOTENT,
+    RETRY_ALWAYS,
+    RETRY_IDEMPOTENT,
+    RetryPolicy,
+    idempotent,
+)
+from reconciler.scim.retries import Retry as _Retry
+from reconciler.scim.retries import backoff as _backoff
+from reconciler.scim.retries import backoff_unprocessed as _backoff_unprocessed
+from reconciler.scim.retries import retry_after as _retry_after
 from reconciler.scim.transfer import MIB, Bounds, RunDeadline, read_body
 
-SCIM_JSON = "application/scim+json"
-IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
-# 429 and 503 mean "not processed, come back later" (RFC 6585 §4, RFC 9110 §15.6.4),
-# so even a create may be resent; 502/504 leave a create's outcome unknown.
-RETRY_ALWAYS = frozenset({429, 503})
-RETRY_IDEMPOTENT = frozenset({502, 504})
-MAX_RETRY_AFTER = 120.0
+# RetryPolicy lives in retries.py; callers that build a client build one too.
+__all__ = ["ExchangeHook", "Reply", "RetryPolicy", "ScimClient"]
 
+SCIM_JSON = "application/scim+json"
+DEFAULT_CONCURRENCY = 8  # a target's default `concurrency`
 # Called once per HTTP exchange: method, path, status (0 if none), seconds taken.
 ExchangeHook = Callable[[str, str, int, float], None]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    timeout: float = 120.0
-    wait_initial: float = 0.2
-    wait_max: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,6 @@ class Reply:
     status: int
     body: Json
     headers: Mapping[str, str]
-
-
-class _Retry(Exception):
-    """A transient failure worth another attempt, with the server's requested wait."""
-
-    def __init__(self, cause: ScimHTTPError | TargetError, wait: float | None) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-        self.wait = wait
 
 
 class ScimClient:
@@ -75,6 +66,7 @@ class ScimClient:
         on_exchange: ExchangeHook | None = None,
         bounds: Bounds | None = None,
         deadline: RunDeadline | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
@@ -83,6 +75,8 @@ class ScimClient:
         self.pacer: _Pacer | None = None
         self.bounds = bounds or Bounds()
         self.deadline = deadline or RunDeadline(None)
+        # Every request holds a slot of this while in flight, from whichever thread.
+        self.limiter = limiter or Limiter(DEFAULT_CONCURRENCY)
 
     @classmethod
     def for_target(
@@ -93,6 +87,7 @@ class ScimClient:
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
     ) -> ScimClient:
+        limiter = Limiter(target.concurrency)
         fixed, auth = credentials(target, transport)
         headers = {"Accept": f"{SCIM_JSON}, application/json", **fixed}
         # TLS is always verified: against the OS trust store, or the target's own CA bundle.
@@ -121,6 +116,7 @@ class ScimClient:
             on_exchange=on_exchange,
             bounds=bounds,
             deadline=RunDeadline(target.run_timeout_seconds),
+            limiter=limiter,
         )
         client.pacer = _Pacer(target.max_rps) if target.max_rps else None
         return client
@@ -160,6 +156,7 @@ class ScimClient:
         etag: str | None = None,
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
+        _refuse_unsafe_path(method, path)
         headers = {}
         if body is not None:
             headers["Content-Type"] = SCIM_JSON
@@ -168,17 +165,19 @@ class ScimClient:
         content = json.dumps(body).encode() if body is not None else None
         url = f"{self.base_url}{path}"
         policy = self.retry
+        kind = f"{method} {'listing' if params else 'resource'}"
         try:
             for attempt in stamina.retry_context(
-                on=_backoff,
+                on=_backoff if idempotent(method, body) else _backoff_unprocessed,
                 attempts=policy.attempts,
                 timeout=policy.timeout,
                 wait_initial=policy.wait_initial,
                 wait_max=policy.wait_max,
+                wait_jitter=policy.wait_jitter,
             ):
                 with attempt:
                     try:
-                        return self._send(method, path, url, params, content, headers)
+                        return self._admitted(kind, method, path, url, params, content, headers)
                     except ScimHTTPError as exc:
                         # An OAuth token the target refused (revoked, expired early): get
                         # a new one and resend once; a second 401 stands.
@@ -186,10 +185,39 @@ class ScimClient:
                         if exc.status != 401 or not isinstance(oauth, ClientCredentials):
                             raise
                         oauth.refresh_after_401()
-                        return self._send(method, path, url, params, content, headers)
+                        return self._admitted(kind, method, path, url, params, content, headers)
         except _Retry as exc:
             raise exc.cause from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    def _admitted(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> Reply:
+        """One attempt, holding a slot of the limiter; its answer teaches the limiter."""
+        ticket = self.limiter.acquire(kind)
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            reply = self._send(method, path, url, params, content, headers)
+            status = reply.status
+            return reply
+        except _Retry as exc:
+            status = exc.cause.status if isinstance(exc.cause, ScimHTTPError) else None
+            # In stamina's testing mode nothing waits, so neither does the shared hold.
+            retry_after = exc.wait if stamina.is_active() and not stamina.is_testing() else None
+            raise
+        except ScimHTTPError as exc:
+            status = exc.status
+            raise
+        finally:
+            self.limiter.release(ticket, status, retry_after)
 
     def _send(
         self,
@@ -321,28 +349,6 @@ class _Pacer:
             time.sleep(slot - now)
 
 
-def _backoff(exc: Exception) -> bool | float:
-    if not isinstance(exc, _Retry):
-        return False
-    if exc.wait is not None:
-        return exc.wait
-    return True
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait per Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
-
-
 def _http_error(
     method: str, path: str, status: int, headers: Mapping[str, str], content: bytes
 ) -> ScimHTTPError:
@@ -374,3 +380,12 @@ def _reason(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
     return text or type(exc).__name__
+
+
+def _refuse_unsafe_path(method: str, path: str) -> None:
+    """Every path scimrec sends is an endpoint and at most one id (writes.resource_path
+    encodes ids): a dot segment, a query or a fragment can only come from target data that
+    was not encoded, and would send the request to another resource (RFC 3986 §5.2.4)."""
+    segments = path.split("/")
+    if "?" in path or "#" in path or any(s in (".", "..") for s in segments):
+        raise ScimProtocolError(f"refusing to send {method} to {path!r}: not a plain SCIM path")

@@ -3,6 +3,7 @@ says (ServiceProviderConfig) and shows (a filter for a user that cannot exist) i
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.writes import resource_path
 
 
 def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilities:
@@ -34,11 +36,16 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
             f"{target.url} does not look like a SCIM endpoint: "
             "/ServiceProviderConfig has no SCIM fields"
         )
+    pagination = body.get("pagination")
+    pagination = pagination if isinstance(pagination, dict) else {}
+    largest = pagination.get("maxPageSize")
     caps = Capabilities(
         patch=_supported(body, "patch", default=True),
         etag=_supported(body, "etag"),
         bulk=_supported(body, "bulk"),
         filter_supported=_supported(body, "filter"),
+        cursor_paging=pagination.get("cursor") is True,
+        max_page_size=largest if _positive(largest) else None,
     )
     probe = str(uuid.uuid4())
     honoured = False
@@ -69,13 +76,20 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         )
     except ScimProtocolError as exc:
         raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
-    caps = Capabilities(
-        patch=caps.patch,
-        etag=caps.etag,
-        bulk=caps.bulk,
-        filter_supported=caps.filter_supported,
-        filter_honoured=honoured,
+    caps = dataclasses.replace(caps, filter_honoured=honoured)
+    reason = (
+        "quirks: {listing: none}"
+        if target.quirks.get("listing") == "none"
+        else listing_problem(client, caps)
     )
+    if reason is not None:
+        caps = dataclasses.replace(caps, lookup_reason=reason)
+        log.warning(
+            "listing unusable",
+            step="test_connection",
+            outcome="lookup_mode",
+            detail=f"{reason}: each declared object is matched through eq filters instead",
+        )
     log.info(
         "connected",
         step="test_connection",
@@ -84,8 +98,64 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         etag=caps.etag,
         bulk=caps.bulk,
         filter_honoured=caps.filter_honoured,
+        cursor_paging=caps.cursor_paging,
+        lookup_mode=caps.lookup_reason is not None,
     )
     return caps
+
+
+def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
+    """Why the /Users listing cannot be read whole, if the first two pages show it.
+
+    Harmless reads: a page of two (does the target list at all, and is what it lists
+    real?), and, by index, the page from the second resource (is startIndex honoured, RFC
+    7644 §3.4.2.4?) and the last one it reports (does the listing reach its totalResults?).
+    A listing that stops short further on shows when it is read (paging.py, observe.py).
+    """
+    params: dict[str, str | int] = {"count": 2}
+    params |= {"cursor": ""} if caps.cursor_paging else {"startIndex": 1}
+    try:
+        first = _page(client.get("/Users", params).body)
+    except ScimHTTPError as exc:
+        return f"the /Users listing is refused ({exc.status})" if exc.status != 404 else None
+    items = [i for i in first.get("Resources") or [] if isinstance(i, dict)]
+    total = first.get("totalResults")
+    if not items:
+        more = isinstance(total, int) and not isinstance(total, bool) and total > 0
+        return f"the /Users listing is empty but reports {total} users" if more else None
+    if len(items) == 1 and (total is None or total == 1) and "id" in items[0]:
+        # A listing of one: a real user can be read by its id; a sample object cannot.
+        try:
+            client.get(resource_path("/Users", str(items[0]["id"])))
+        except ScimHTTPError as exc:
+            if exc.status == 404:
+                return "the unfiltered /Users listing returns a synthetic object"
+            raise
+        return None
+    if caps.cursor_paging or len(items) < 2:
+        return None
+    second = _page(client.get("/Users", {"startIndex": 2, "count": 1}).body)
+    again = [i for i in second.get("Resources") or [] if isinstance(i, dict)]
+    if again and again[0].get("id") == items[0].get("id"):
+        return "the /Users listing ignores startIndex (every page starts at the first user)"
+    if isinstance(total, int) and not isinstance(total, bool) and total > len(items):
+        # The last user it reports must be there to read (a listing capped below its own
+        # totalResults answers nothing); a target refusing the page proves nothing.
+        try:
+            last = _page(client.get("/Users", {"startIndex": total, "count": 1}).body)
+        except ScimHTTPError:
+            return None
+        if not last.get("Resources"):
+            return f"the /Users listing stops before its totalResults ({total})"
+    return None
+
+
+def _page(body: Json) -> Mapping[str, Json]:
+    return body if isinstance(body, dict) else {}
+
+
+def _positive(value: Json) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _supported(body: Mapping[str, Json], feature: str, *, default: bool = False) -> bool:

@@ -1,18 +1,20 @@
-"""Step 2, `import`, on the target side: reading what the target holds, and looking one
-object up by an attribute (verified on our side, whatever the target's filter does)."""
+"""Step 2, `import`, on the target side: reading what the target holds, in one paged read of
+each endpoint, or, where the listing cannot be read whole, by looking up each declared
+object (lookup mode, lookup.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from reconciler.core import attributes as A
-from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
-from reconciler.core.match import normalise
-from reconciler.core.model import Capabilities, Observed, Resource
-from reconciler.errors import ScimHTTPError
+from reconciler.core.config import Target
+from reconciler.core.model import Capabilities, Observed
+from reconciler.errors import TargetError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.lookup import Wanted, look_up
 from reconciler.scim.members import confirm_members
-from reconciler.scim.paging import read_all, resource
+from reconciler.scim.paging import read_all
 from reconciler.scim.progress import Progress
 
 
@@ -23,10 +25,35 @@ def observe(
     log: Any,
     user_filter: str | None = None,
     progress: Progress | None = None,
+    wanted: Callable[[], Wanted] | None = None,
 ) -> Observed:
-    """The import step on the target side: users and groups, each in one paged read."""
-    users = read_all(client, "/Users", target.page_size, user_filter, progress, target.max_objects)
-    groups = read_all(client, "/Groups", target.page_size, None, progress, target.max_objects)
+    """The import step on the target side: users and groups, each in one paged read (by
+    cursor where the target advertises it, RFC 9865).
+
+    With `wanted` (the declared objects), a listing that cannot be read whole (found so by
+    test_connection, or capped when read) gives way to lookup mode. Without it (import),
+    such a target is refused: a partial listing would be taken for the whole.
+    """
+    if caps.lookup_reason is not None:
+        if wanted is None:
+            raise TargetError(
+                f"target '{target.name}' cannot list everything ({caps.lookup_reason}), "
+                "and reading all of it is what this command needs"
+            )
+        return look_up(client, target, caps, wanted(), log, progress)
+    size = min(target.page_size, caps.max_page_size or target.page_size)
+    bound, cursor = target.max_objects, caps.cursor_paging
+    users = read_all(client, "/Users", size, user_filter, progress, bound, cursor=cursor)
+    groups = read_all(client, "/Groups", size, None, progress, bound, cursor=cursor)
+    capped = next((x for x in (users, groups) if x.capped), None)
+    if capped is not None and wanted is not None and user_filter is None and caps.filter_honoured:
+        # Declared objects past the cap would look missing every run: look them up. The
+        # read was short all the same, so the plan treats it as incomplete (withholds
+        # deprovisions and removals; apply looks before each create).
+        reason = f"the listing is capped: {capped.notes[-1]}"
+        log.warning("listing unusable", step="import", outcome="lookup_mode", detail=reason)
+        caps = dataclasses.replace(caps, lookup_reason=reason)
+        return look_up(client, target, caps, wanted(), log, progress, short=True)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
             "read target",
@@ -46,62 +73,6 @@ def observe(
         notes=users.notes + groups.notes,
     )
     # A filtered read leaves users out on purpose: nothing to learn from their absence.
+    # (Lookup mode returned above: there, every member not looked up is unseen, and is
+    # never removed, so nothing needs confirming.)
     return observed if user_filter else confirm_members(client, observed, log)
-
-
-def find(
-    client: ScimClient,
-    endpoint: str,
-    attribute: str,
-    value: str,
-    page_size: int,
-    *,
-    use_filter: bool = True,
-    max_objects: int = DEFAULT_MAX_OBJECTS,
-) -> list[Resource]:
-    """Resources whose `attribute` equals `value`, verified on our side.
-
-    Targets may ignore a filter (returning everything) or half-support it, so what a filter
-    returns is checked value by value; a rejected filter falls back to the full listing.
-    """
-    wanted = normalise(attribute, value)
-    candidates: list[Resource] = []
-    trusted = False
-    if use_filter:
-        candidates, trusted = _filtered(client, endpoint, attribute, value, wanted)
-    if not trusted:
-        # The filter was rejected, ignored or answered in pages: read everything instead.
-        listing = read_all(client, endpoint, page_size, max_objects=max_objects)
-        candidates = list(listing.resources)
-    return [r for r in candidates if _has(r, attribute, wanted)]
-
-
-def _filtered(
-    client: ScimClient, endpoint: str, attribute: str, value: str, wanted: str
-) -> tuple[list[Resource], bool]:
-    """What an `eq` filter returns, and whether that answer can be trusted on its own."""
-    try:
-        reply = client.get(
-            endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
-        )
-    except ScimHTTPError as exc:
-        if exc.status not in (400, 403, 501):
-            raise
-        return [], False
-    body = reply.body if isinstance(reply.body, dict) else {}
-    items = body.get("Resources") or []
-    candidates = [r for r in (resource(i) for i in items) if r is not None]
-    total = body.get("totalResults")
-    # An empty answer proves nothing on a target that silently ignores some filters (or
-    # matches case-sensitively): only a verified hit, all on one page, is trusted.
-    trusted = (
-        bool(candidates)
-        and all(_has(r, attribute, wanted) for r in candidates)
-        and not (isinstance(total, int) and total > len(candidates))
-    )
-    return candidates, trusted
-
-
-def _has(resource: Resource, attribute: str, wanted: str) -> bool:
-    have = A.read(resource.body, attribute)
-    return isinstance(have, str) and normalise(attribute, have) == wanted

@@ -1,4 +1,5 @@
-"""Reads a SCIM listing page by page (RFC 7644 §3.4.2.4), and knows when to stop."""
+"""Reads a SCIM listing page by page, and knows when to stop: by index (RFC 7644 §3.4.2.4),
+or by cursor (RFC 9865) where the target advertises it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class Listing:
     complete: bool
     notes: tuple[str, ...]
     pages: int
+    # The listing cannot be read whole however it is paged: it ends before totalResults, or
+    # a page repeats earlier resources (startIndex ignored). Matching then needs lookups.
+    capped: bool = False
 
 
 def resource(item: Json) -> Resource | None:
@@ -27,14 +31,15 @@ def resource(item: Json) -> Resource | None:
     if not isinstance(item, dict) or item.get("id") in (None, ""):
         return None
     meta = item.get("meta")
-    version = meta.get("version") if isinstance(meta, dict) else None
-    created = meta.get("created") if isinstance(meta, dict) else None
-    modified = meta.get("lastModified") if isinstance(meta, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    version, location = meta.get("version"), meta.get("location")
+    created, modified = meta.get("created"), meta.get("lastModified")
     body = {k: v for k, v in item.items() if k != "meta"}
     return Resource(
         str(item["id"]),
         body,
         version if isinstance(version, str) else None,
+        location=location if isinstance(location, str) and location else None,
         created=created if isinstance(created, str) else None,
         modified=modified if isinstance(modified, str) else None,
     )
@@ -59,6 +64,8 @@ class _Pager:
     # How many resources the listing may hold: set by its first page (see `bound`).
     limit: int | None = None
     first_total: int | None = None
+    repeated: bool = False
+    skipped: int = 0  # resources without an id
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -85,6 +92,7 @@ class _Pager:
             found = resource(item)
             if found is None:
                 self.complete = False
+                self.skipped += 1
                 self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
             elif found.id not in self.seen:
                 fresh += 1
@@ -133,6 +141,7 @@ class _Pager:
                 f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"
             )
             self.complete = self.total is not None and len(self.seen) >= self.total
+            self.repeated = True
             return True
         if self.total is not None and len(self.seen) >= self.total:
             # totalResults is never trusted blindly (DESIGN §5): a target that caps `count`
@@ -168,15 +177,23 @@ def read_all(
     scim_filter: str | None = None,
     progress: Progress | None = None,
     max_objects: int = DEFAULT_MAX_OBJECTS,
+    *,
+    cursor: bool = False,
 ) -> Listing:
-    """Read every resource of an endpoint with startIndex/count paging.
+    """Read every resource of an endpoint, by cursor where `cursor` says the target
+    advertises it (see read_by_cursor), else with startIndex/count paging.
 
-    Stops on totalResults, on an empty page, on a page shorter than the server's page size,
-    and on a page that holds nothing new; the listing is marked incomplete when it stops
-    before reaching totalResults, so the plan can refuse to deprovision from a short read.
-    A listing that grows past its first page's totalResults (with slack) or past
-    `max_objects` is an error: memory stays bounded whatever the target sends.
+    Index paging stops on totalResults, on an empty page, on a page shorter than the
+    server's page size, and on a page that holds nothing new; the listing is marked
+    incomplete when it stops before reaching totalResults, so the plan can refuse to
+    deprovision from a short read. A listing that grows past its first page's
+    totalResults (with slack) or past `max_objects` is an error, by cursor or by index:
+    memory stays bounded whatever the target sends.
     """
+    if cursor:
+        listing = read_by_cursor(client, endpoint, page_size, scim_filter, progress, max_objects)
+        if listing is not None:
+            return listing
     pager = _Pager(endpoint, page_size, max_objects, size=page_size)
     while pager.pages < MAX_PAGES:
         try:
@@ -196,6 +213,72 @@ def read_all(
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
         if pager.finished(count, fresh):
             break
+    else:
+        pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
+        pager.complete = False
+    short = pager.total is not None and len(pager.seen) < pager.total
+    if short:
+        pager.complete = False
+        pager.notes.append(
+            f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
+        )
+    resources = tuple(pager.seen.values())
+    # Capped: what it lists stops short of what it reports, and not because of resources
+    # it listed without an id; or its pages repeat (startIndex ignored).
+    unreachable = pager.total is not None and pager.total - len(pager.seen) - pager.skipped > 0
+    capped = unreachable or (pager.repeated and not pager.complete)
+    return Listing(resources, pager.complete, tuple(pager.notes), pager.pages, capped)
+
+
+def read_by_cursor(
+    client: ScimClient,
+    endpoint: str,
+    page_size: int,
+    scim_filter: str | None = None,
+    progress: Progress | None = None,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+) -> Listing | None:
+    """Read every resource by cursor (RFC 9865 §2): a listing that stays consistent while
+    others write, where offsets would skip or repeat resources.
+
+    The first page asks for `cursor` with an empty value; each next page repeats the query
+    with the `nextCursor` of the last, whose absence alone ends the listing (§2.2). None
+    when the target refuses the first cursor request: the caller pages by index instead.
+    A cursor refused later (expired, invalid: §2.3) starts the listing over, once.
+    """
+    pager = _Pager(endpoint, page_size, max_objects)
+    restarted = False
+    token = ""
+    cursors: set[str] = set()
+    while pager.pages < MAX_PAGES:
+        params: dict[str, str | int] = {"cursor": token, "count": page_size}
+        if scim_filter:
+            params["filter"] = scim_filter
+        try:
+            reply = client.get(endpoint, params)
+        except ScimHTTPError as exc:
+            if pager.pages == 0 and exc.status in (400, 404, 501):
+                return None
+            if exc.status != 400 or restarted:
+                raise
+            # invalidCursor, expiredCursor (RFC 9865 §2.3): read again from the start.
+            pager.notes.append(f"{endpoint}: the target refused a cursor ({exc}); read again")
+            restarted, token = True, ""
+            cursors.clear()
+            continue
+        pager.pages += 1
+        pager.take(reply.body)
+        if progress is not None:
+            progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
+        following = reply.body.get("nextCursor") if isinstance(reply.body, dict) else None
+        if not isinstance(following, str) or not following:
+            break
+        if following in cursors:
+            pager.complete = False
+            pager.notes.append(f"{endpoint}: the target sent the same nextCursor twice")
+            break
+        cursors.add(following)
+        token = following
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False

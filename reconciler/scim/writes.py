@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
@@ -14,6 +15,24 @@ from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Cap
 
 # Resolved target ids of users created in this run, by user key.
 Ids = Mapping[str, str]
+# A member's `$ref` by its id and type (RFC 7643 §4.2), for targets that want one; None:
+# send none.
+Refs = Callable[[str, str], str] | None
+
+
+def resource_path(endpoint: str, rid: str) -> str:
+    """`/Users/<id>` with the id as exactly one path segment (RFC 3986 §3.3).
+
+    An id is the target's data: `../Users/<admin>`, `x?y` or `x#y` as an id must never
+    send a write to another resource, so every character that could end or climb out of
+    the segment is percent-encoded, dots of a bare `.` or `..` included.
+    """
+    segment = quote(rid, safe="")
+    if segment in (".", ".."):
+        segment = segment.replace(".", "%2E")
+    return f"{endpoint}/{segment}"
+
+
 READ_ONLY_BODY = ("meta", "groups")
 
 
@@ -32,6 +51,9 @@ class Dialect:
     members_on_create: bool
     # Whether a refused filter-path removal switches to the value list (unless a quirk forces one).
     member_removal_fallback: bool = True
+    # The base URL members' `$ref`s are built from, where every member carries one from the
+    # first write (quirks: {member_ref: always}); None: none until the target asks.
+    member_ref: str | None = None
 
     @classmethod
     def initial(cls, target: Target, caps: Capabilities) -> Dialect:
@@ -43,6 +65,7 @@ class Dialect:
             member_removal="value" if quirks.get("member_removal") == "value" else "filter",
             members_on_create=quirks.get("members_on_create") != "never",
             member_removal_fallback=quirks.get("member_removal") not in ("filter", "value"),
+            member_ref=target.url if quirks.get("member_ref") == "always" else None,
         )
 
 
@@ -104,12 +127,32 @@ def user_create_body(changes: Iterable[AttrChange], ids: Ids) -> dict[str, Json]
     return {"schemas": _schemas(body, USER_SCHEMA), **body}
 
 
-def group_create_body(changes: Iterable[AttrChange], member_ids: Iterable[str]) -> dict[str, Json]:
+def refs_from(base: str | None) -> Refs:
+    """`$ref`s built from a base URL and the member's type and id (RFC 7643 §4.2), or none."""
+    if base is None:
+        return None
+    return lambda member_id, member_type: f"{base}/{member_type}s/{member_id}"
+
+
+def member(member_id: str, ref: Refs = None, member_type: str | None = None) -> dict[str, Json]:
+    """One entry of a group's `members` (RFC 7643 §4.2): its `value`, with a `$ref` where
+    the target wants one and a `type` for groups. Every member scimrec sends is built here."""
+    entry: dict[str, Json] = {"value": member_id}
+    if ref is not None:
+        entry["$ref"] = ref(member_id, member_type or "User")
+    if member_type:
+        entry["type"] = member_type
+    return entry
+
+
+def group_create_body(
+    changes: Iterable[AttrChange], member_ids: Iterable[str], ref: Refs = None
+) -> dict[str, Json]:
     body: dict[str, Any] = {}
     for change in changes:
         if change.after is not None:
             _set(body, change.path, change.after)
-    members = [{"value": m} for m in member_ids]
+    members = [member(m, ref) for m in member_ids]
     if members:
         body["members"] = members
     return {"schemas": [GROUP_SCHEMA], **body}
@@ -186,16 +229,23 @@ def _by_type(items: list[Json]) -> dict[str, Mapping[str, Json]] | None:
 
 
 def merged_for_put(
-    current: Mapping[str, Json], changes: Iterable[AttrChange], ids: Ids
+    current: Mapping[str, Json], changes: Iterable[AttrChange], ids: Ids, ref: Refs = None
 ) -> dict[str, Json]:
     """A PUT body: the current resource with the changes applied, and nothing else altered.
 
     PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
-    manage is sent back as it was read; read-only attributes are left out.
+    manage is sent back as it was read; read-only attributes are left out. Members the
+    target listed without a `$ref` get one where it wants them.
     """
     body: dict[str, Any] = {
         k: copy.deepcopy(v) for k, v in current.items() if k not in READ_ONLY_BODY
     }
+    if ref is not None and isinstance(body.get("members"), list):
+        body["members"] = [
+            m if not isinstance(m, dict) or m.get("$ref") or m.get("value") is None
+            else {**m, "$ref": ref(str(m["value"]), str(m.get("type") or "User"))}
+            for m in body["members"]
+        ]  # fmt: skip
     for change in changes:
         value = wire_value(change, ids)
         if value is None and change.ref is not None:
@@ -208,20 +258,23 @@ def merged_for_put(
     return body
 
 
-def add_members(member_ids: list[str], member_type: str | None = None) -> list[dict[str, Json]]:
+def add_members(
+    member_ids: list[str], member_type: str | None = None, ref: Refs = None
+) -> list[dict[str, Json]]:
     """One `add` of many members; groups carry `type: Group` (RFC 7643 §4.2)."""
-    values = [{"value": m} | ({"type": member_type} if member_type else {}) for m in member_ids]
+    values = [member(m, ref, member_type) for m in member_ids]
     return [{"op": "add", "path": "members", "value": values}]
 
 
-def remove_members(member_ids: list[str], dialect: str) -> list[dict[str, Json]]:
+def remove_members(member_ids: list[str], dialect: str, ref: Refs = None) -> list[dict[str, Json]]:
     """Member removal in either dialect targets accept.
 
     `filter` is RFC 7644 §3.5.2.2 (`members[value eq "id"]`); `value` is the form Entra
     sends (`path: members` with a value list), the only one some servers accept.
     """
     if dialect == "value":
-        return [{"op": "remove", "path": "members", "value": [{"value": m} for m in member_ids]}]
+        values = [member(m, ref) for m in member_ids]
+        return [{"op": "remove", "path": "members", "value": values}]
     return [{"op": "remove", "path": f"members[value eq {A.quote(m)}]"} for m in member_ids]
 
 

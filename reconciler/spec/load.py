@@ -20,9 +20,9 @@ from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_sources
 from reconciler.spec.objects import ObjectRules, exact_positions
 from reconciler.spec.positions import Reread
+from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
 from reconciler.spec.source import Loaded, load_text, quick_text, read_text
-from reconciler.spec.targets import (  # re-exported: the vocabulary tests and docs use
-    QUIRKS,
+from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
 )

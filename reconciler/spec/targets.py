@@ -1,11 +1,10 @@
-"""The `targets:` part of a spec: matching, safety, bounds, mappings, scope, quirks (how a
-target is reached, its URL, TLS and credentials, is access.py's)."""
+"""The `targets:` part of a spec: matching, safety, bounds, mappings, scope (how a target
+is reached, its URL, TLS and credentials, is access.py's; its quirks, quirks.py's)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from reconciler.core import attributes as A
@@ -17,6 +16,7 @@ from reconciler.expressions.syntax import caret, line_col
 from reconciler.spec.access import AccessRules
 from reconciler.spec.assignment import AssignmentRules
 from reconciler.spec.lifecycle import LifecycleRules
+from reconciler.spec.quirks import QuirkRules
 from reconciler.spec.safety import POLICIES, SafetyRules
 from reconciler.spec.source import PathKey
 
@@ -57,19 +57,9 @@ ENDPOINTS = frozenset(
 )
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# What a `quirks:` block can force, and the values each takes ("auto" is the default:
-# follow the ServiceProviderConfig and learn from refusals during the run).
-QUIRKS: Mapping[str, tuple[str, ...]] = {
-    "patch": ("auto", "never"),  # never: every update is a GET-merge-PUT
-    "etag": ("auto", "never"),  # never: no If-Match, whatever the target claims
-    "member_removal": ("auto", "filter", "value"),  # PATCH remove dialect to use
-    "members_on_create": ("auto", "never"),  # never: add members after the group POST
-    "filter": ("auto", "never"),  # never: lookups read the full listing
-    "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
-}
 
 
-class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
+class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, QuirkRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
         if not isinstance(body, dict):
             self.error(path, "expected a mapping")
@@ -112,7 +102,7 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
         out_of_scope = self.choice(
             (*path, "out_of_scope"), body.get("out_of_scope", "skip"), ("skip", "deprovision")
         )
-        quirks = self.quirks((*path, "quirks"), body.get("quirks"))
+        quirks, not_kept = self.quirks((*path, "quirks"), body.get("quirks"))
         extensions = self.extensions((*path, "extensions"), body.get("extensions"))
         nested_groups = self.choice(
             (*path, "nested_groups"), body.get("nested_groups", "flatten"), ("flatten", "native")
@@ -172,6 +162,7 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
             scope=scope,
             out_of_scope=out_of_scope or "skip",
             quirks=quirks,
+            not_kept=not_kept,
             extensions=extensions,
             nested_groups=nested_groups or "flatten",
             max_rps=float(max_rps) if max_rps else None,
@@ -257,20 +248,6 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules):
                 self.error((*path, alias), f"expected a schema URN, got {urn!r}")
             else:
                 out[alias] = urn
-        return out
-
-    def quirks(self, path: PathKey, value: Json) -> dict[str, str]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.error(path, "expected a mapping such as {patch: never}")
-            return {}
-        out: dict[str, str] = {}
-        for key, item in value.items():
-            if key not in QUIRKS:
-                self.unknown(path, key, tuple(QUIRKS), "quirk")
-            elif (chosen := self.choice((*path, key), item, QUIRKS[key])) is not None:
-                out[key] = chosen
         return out
 
     def scope(self, path: PathKey, value: Json) -> Filter | None:

@@ -19,7 +19,8 @@ from reconciler.core.config import Auth
 from reconciler.core.config import Target as Config
 from reconciler.doctor.report import Report, report_text
 from reconciler.doctor.run import run_doctor
-from reconciler.scim.client import RetryPolicy, ScimClient
+from reconciler.scim.client import ScimClient
+from reconciler.scim.retries import RetryPolicy
 from tests.fakescim import BASE_URL, FakeScim, Seen
 
 TINY = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.001, wait_max=0.002)
@@ -309,7 +310,7 @@ def test_refused_credentials_stop_the_doctor() -> None:
 def test_one_failing_probe_never_stops_the_others() -> None:
     fake = populated()
     fake.fail("PUT", "/Users/*", status=400, body={"detail": "emails are required"})
-    fake.fail("GET", "/Users/*", when=lambda seen: fake.count("PUT") == 1, status=500)
+    fake.fail("GET", "/Users/*", when=lambda seen: fake.count("PUT") == 1, status=500, times=9)
     report, status = fake_doctor(fake, write_probe=True)
     roundtrip = report.finding("put", "GET-merge-PUT")
     assert (roundtrip.status, roundtrip.observed) == (
@@ -338,3 +339,113 @@ def test_a_failure_detail_is_scrubbed_before_it_is_cut() -> None:
     finally:
         forget_secrets()
     assert text == "500: " + "y" * 60 + "***"
+
+
+def test_a_target_that_wants_member_refs_is_reported_and_probed_with_them() -> None:
+    fake = populated()
+    fake.require_member_ref = True
+    report, status = fake_doctor(fake, write_probe=True)
+    finding = report.finding("groups", "member $ref")
+    assert (finding.status, finding.observed) == (
+        "warn",
+        "members without $ref are refused (400 invalidValue: Field 'ref' is required but value "
+        "is missing or null: members); with $ref they are accepted",
+    )
+    assert "quirks: {member_ref: always}" in finding.action
+    # The other member probes ran with $ref, so they say what the target does with members.
+    assert status[("groups", "members on POST")] == "ok"
+    assert status[("groups", "add member")] == "ok"
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("cleanup", "temporary objects")] == "ok"
+    assert len(fake.groups) == 1
+
+
+def test_member_refs_are_reported_as_not_needed_where_not_needed() -> None:
+    report, status = fake_doctor(populated(), write_probe=True)
+    assert status[("groups", "member $ref")] == "ok"
+    assert report.finding("groups", "member $ref").observed == "members without $ref are accepted"
+
+
+def test_declared_attributes_the_target_drops_are_listed_with_the_fix() -> None:
+    fake = populated()
+    fake.drops = {"title", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}
+    samples = {"title": "Eng", "enterprise.department": "R&D", "nickName": "al",
+               "externalId": "alice", "emails": [{"value": "alice@example.com"}]}  # fmt: skip
+    config = Config("fake", BASE_URL)
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, config, write_probe=True, new_name=names(), samples=samples)
+    finding = report.finding("attributes", "declared attributes")
+    assert (finding.status, finding.observed) == (
+        "warn",
+        "of 5 declared: dropped (answered success, not kept): enterprise.department, title",
+    )
+    assert finding.action.endswith("quirks: {not_kept: [enterprise.department, title]}")
+    # The unique values are the doctor's own, never a real user's.
+    sent = [s.body for s in fake.requests if s.method == "PATCH" and s.path.startswith("/Users/")]
+    assert not any("alice" in str(body) for body in sent)
+    assert len(fake.users) == 5
+
+
+def test_declared_attributes_all_kept() -> None:
+    config = Config("fake", BASE_URL)
+    client = ScimClient(populated().client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, config, write_probe=True, new_name=names(), samples={"title": "x"})
+    finding = report.finding("attributes", "declared attributes")
+    assert (finding.status, finding.observed) == (
+        "ok",
+        "all 1 declared attribute paths are kept as written",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fake", "reason"),
+    [
+        ("google", "the /Users listing ignores startIndex (every page starts at the first user)"),
+        ("snowflake", "the unfiltered /Users listing returns a synthetic object"),
+    ],
+)
+def test_a_listing_that_cannot_be_read_whole_is_reported(fake: str, reason: str) -> None:
+    from tests.limitedscim import GoogleLikeScim, SnowflakeLikeScim
+
+    target = GoogleLikeScim() if fake == "google" else SnowflakeLikeScim()
+    for n in range(3):
+        target.add_user(f"user{n}@example.com")
+    report, _ = fake_doctor(target, write_probe=False)
+    finding = report.finding("paging", "whole listing")
+    assert (finding.status, finding.observed) == ("warn", reason)
+    assert "lookup mode" in finding.action
+    assert "quirks: {listing: none}" in finding.action
+
+
+def test_a_listing_read_whole_and_cursor_paging_are_reported() -> None:
+    fake = populated()
+    report, status = fake_doctor(fake, write_probe=False)
+    assert status[("paging", "whole listing")] == "ok"
+    assert status[("paging", "cursor")] == "info"
+    fake.paging(cursor=True, index=False)
+    report, status = fake_doctor(fake, write_probe=False)
+    assert status[("paging", "cursor")] == "ok"
+    assert status[("paging", "whole listing")] == "ok"
+    assert ("paging", "/Users") not in status  # index paging was never tried
+    assert not report.failed
+
+
+@pytest.mark.parametrize(
+    ("values", "status", "observed"),
+    [
+        (lambda f: [f.users[k]["id"] for k in sorted(f.users)[:2]], "ok", "2 user id(s)"),
+        (lambda f: ["user0@example.com", "user1@example.com"], "warn", "2 userName(s)"),
+        (lambda f: ["gone-1"], "warn", "1 naming no user"),
+    ],
+    ids=["ids", "userNames", "dangling"],
+)
+def test_member_values_say_how_members_are_resolved(
+    values: Callable[[FakeScim], list[str]], status: str, observed: str
+) -> None:
+    fake = populated()
+    gid = fake.add_group("Team")
+    fake.groups[gid]["members"] = [{"value": v} for v in values(fake)]
+    report, statuses = fake_doctor(fake, write_probe=False)
+    assert statuses[("groups", "member values")] == status
+    [finding] = [f for f in report.findings if f.check == "member values"]
+    assert observed in finding.observed

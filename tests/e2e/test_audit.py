@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.core.model import ENTERPRISE_URN
 from tests.conftest import Target, write_spec
-from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
+from tests.e2e.test_lifecycle import RICH, assert_converged, by_name, listing, person, run
 
 
 def audit_lines(path: Path) -> list[dict[str, Any]]:
@@ -26,7 +26,7 @@ def write_events(err: str) -> list[dict[str, Any]]:
 def test_audit_log_and_write_events_say_what_changed(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rich = target.flavour == "scim2-server"  # django-scim2 keeps no enterprise extension
+    rich = target.flavour in RICH  # django-scim2 keeps no enterprise extension
     manager = {"enterprise": {"manager": "bob@example.com"}} if rich else {}
     users = [
         person(target, "alice@example.com", "Alice", "Wong", **manager),

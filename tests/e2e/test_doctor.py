@@ -1,7 +1,7 @@
-"""`scimrec doctor` (issue 7): what it reports for two real servers, and for injected quirks.
+"""`scimrec doctor` (issue 7): what it reports for the real servers, and for injected quirks.
 
-The real servers are the `target` fixture's scim2-server and django-scim2 (their quirks are
-in tests/servers/django_scim/QUIRKS.md); quirks neither has are injected through FakeScim.
+The real servers are the `target` fixture's scim2-server, django-scim2 and Better Auth (their
+quirks are in tests/servers/*/QUIRKS.md); quirks none has are injected through FakeScim.
 Every write-probe test also checks that the target holds exactly what it held before.
 """
 
@@ -13,6 +13,7 @@ from reconciler.doctor.report import Report, report_text
 from reconciler.scim.client import ScimClient
 from tests.conftest import TOKEN_ENV, Target
 from tests.doctor.test_doctor import GROUP, USER, doctor
+from tests.e2e.test_lifecycle import listing
 
 
 def seed(target: Target) -> None:
@@ -26,10 +27,8 @@ def seed(target: Target) -> None:
 def holdings(target: Target) -> list[tuple[str, str]]:
     """Everything the target holds, by endpoint and name."""
     found = []
-    with target.http() as http:
-        for endpoint, key in (("/Users", "userName"), ("/Groups", "displayName")):
-            page = http.get(endpoint, params={"count": 500}).json()
-            found += [(endpoint, str(r[key])) for r in page.get("Resources") or []]
+    for endpoint, key in (("/Users", "userName"), ("/Groups", "displayName")):
+        found += [(endpoint, str(r[key])) for r in listing(target, endpoint)]
     return sorted(found)
 
 
@@ -91,6 +90,16 @@ def test_write_probes_report_each_server_and_leave_nothing_behind(target: Target
         assert "small integers" in report.finding("ids", "format").observed
         assert "without totalResults" in report.finding("discovery", "/ResourceTypes").observed
         assert not report.failed
+    elif target.flavour == "better-auth-scim":
+        # Honest about itself (QUIRKS.md §1): no ETags, PUT remakes emails from userName.
+        assert {k for k, v in status.items() if v == "warn"} == {("put", "unsent attributes")}
+        assert "PUT keeps emails" in report.finding("put", "unsent attributes").observed
+        assert status[("etag", "headers")] == "info"
+        assert status[("groups", "remove member")] == "ok"
+        assert status[("groups", "members on POST")] == "ok"
+        assert status[("uniqueness", "groups.displayName duplicate")] == "ok"
+        assert status[("uniqueness", "users.userName case variant")] == "ok"
+        assert not report.failed
     else:
         assert set(status.values()) <= {"ok", "info"}, text
         assert status[("filter", "advertised")] == "ok"
@@ -127,7 +136,8 @@ def test_read_only_doctor_sends_only_gets(target: Target) -> None:
         assert status[("etag", "advertised")] == "ok"
     else:
         assert status[("filter", "groups.displayName")] == "ok"
-        assert status[("etag", "headers")] == "ok"
+        no_etags = target.flavour == "better-auth-scim"
+        assert status[("etag", "headers")] == ("info" if no_etags else "ok")
     data = report.to_json()
     assert data["format_version"] == 1
     assert data["target"] == {"name": "e2e", "url": target.url}

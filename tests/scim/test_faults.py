@@ -29,10 +29,12 @@ from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError, TargetError
 from reconciler.run import Prepared, prepare
 from reconciler.scim.apply.runner import Applier, ApplyResult
-from reconciler.scim.client import RetryPolicy, ScimClient, _retry_after
+from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection as connect
-from reconciler.scim.observe import find
 from reconciler.scim.paging import read_all
+from reconciler.scim.retries import RetryPolicy
+from reconciler.scim.retries import retry_after as _retry_after
+from reconciler.scim.search import find
 from tests.fakescim import BASE_URL, ENTERPRISE_URN, FakeScim, Seen
 from tests.scim.conftest import TOKEN_ENV
 
@@ -310,11 +312,16 @@ def test_short_read_never_turns_into_membership_removals(
         tmp_path, users, [{"displayName": "Engineering", "members": members}], page_size=2
     )
     prepared = replan(specs, fake)
-    assert prepared.observed.complete is False
-    assert any("repeated earlier resources" in n for n in prepared.plan.notes)
+    # A listing that ignores startIndex is recognised: each declared object is looked up.
+    assert prepared.observed.lookup is True
+    assert prepared.plan.notes[0].startswith(
+        "lookup mode: the /Users listing ignores startIndex (every page starts at the first "
+        "user); each declared object was looked up through eq filters (4 objects)"
+    )
     removals = [m for c in prepared.plan.changes for m in c.members_remove]
     deprovisions = [c for c in prepared.plan.changes if c.action in (Action.DELETE, Action.DISABLE)]
     assert (removals, deprovisions) == ([], [])
+    assert not prepared.plan.has_changes  # carol was found, not created again
 
 
 # -- 2. retries ------------------------------------------------------------------------------
@@ -633,9 +640,13 @@ def test_connection_learns_capabilities() -> None:
     assert caps == Capabilities(
         patch=True, etag=True, bulk=False, filter_supported=True, filter_honoured=True
     )
-    probe = [s for s in fake.requests if s.path == "/Users"]
+    probe = [s for s in fake.requests if s.path == "/Users" and "filter" in s.params]
     assert len(probe) == 1
     assert probe[0].params["filter"].startswith('userName eq "')
+    # And the listing itself, in a page of two: an empty target lists nothing, fine.
+    assert [s.params for s in fake.requests if s.path == "/Users" and "filter" not in s.params] == [
+        {"startIndex": "1", "count": "2"}
+    ]
     assert log.named("connected")[0]["outcome"] == "ok"
 
 
@@ -777,7 +788,14 @@ def test_patch_answered_204_is_fine(tmp_path: Path, token: str) -> None:
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"alice@example.com": (Action.UPDATE, True)}
     assert fake.users[alice]["title"] == "Staff Engineer"
-    assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == ["PATCH"]
+    # The connection test reads the one user listed (is it real?); no body to verify the
+    # write against: it is read back (write verification), once.
+    assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == [
+        "GET",
+        "PATCH",
+        "GET",
+    ]
+    assert result.not_kept == ()
     assert not replan(specs, fake).plan.has_changes
 
 
@@ -803,7 +821,9 @@ def test_patch_501_falls_back_to_put_keeping_unmanaged_attributes(
     specs = write_spec(tmp_path, [spec_user])
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"alice@example.com": (Action.UPDATE, True)}
+    # (first, the connection test reads the one user listed: is it real?)
     assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == [
+        "GET",
         "PATCH",
         "GET",
         "PUT",
@@ -826,7 +846,12 @@ def test_patch_unsupported_in_config_uses_put_only(tmp_path: Path, token: str) -
     specs = write_spec(tmp_path, [user("alice@example.com", title="Staff Engineer")])
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"alice@example.com": (Action.UPDATE, True)}
-    assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == ["GET", "PUT"]
+    # The connection test's read of the one user listed (is it real?), then GET-merge-PUT.
+    assert [s.method for s in fake.requests if s.path == f"/Users/{alice}"] == [
+        "GET",
+        "GET",
+        "PUT",
+    ]
     assert (fake.users[alice]["title"], fake.users[alice]["nickName"]) == ("Staff Engineer", "Al")
 
 
@@ -1015,7 +1040,9 @@ def test_token_echoed_by_the_server_never_reaches_exception_messages(
     tmp_path: Path, token: str
 ) -> None:
     fake = FakeScim(token=token)
-    fake.fail("GET", "/ServiceProviderConfig", status=500, body={"detail": f"saw Bearer {token}"})
+    fake.fail(
+        "GET", "/ServiceProviderConfig", status=500, times=9, body={"detail": f"saw Bearer {token}"}
+    )
     specs = write_spec(tmp_path, [user("carol@example.com")])
     with pytest.raises(TargetError) as caught:
         replan(specs, fake)
@@ -1031,12 +1058,14 @@ def test_read_all_retries_without_count_when_count_crashes_the_server(token: str
         "GET",
         "/Users",
         status=500,
-        times=1,
+        times=99,
         text="<html>boom</html>",
         when=lambda seen: "count" in seen.params,
     )
     listing = read_all(scim_client(fake), "/Users", 500)
     assert (len(listing.resources), listing.complete) == (3, True)
     assert listing.notes == ("/Users: the target refused count=500 (500)",)
-    counts = [("count" in s.params) for s in fake.requests if s.path == "/Users"]
-    assert counts == [True, False, False]
+    # A 500 may be a passing overload, so the GET is retried (TINY: 3 attempts) first;
+    # then, without count, to the end and one page past totalResults.
+    counted = [("count" in s.params) for s in fake.requests if s.path == "/Users"]
+    assert counted == [True, True, True, False, False]

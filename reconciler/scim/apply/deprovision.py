@@ -6,6 +6,7 @@ from reconciler.core.changes import Action, Change
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import ENDPOINT, Session
 from reconciler.scim.apply.users import update
+from reconciler.scim.writes import resource_path
 
 
 def deprovision(s: Session, change: Change) -> str | None:
@@ -42,7 +43,7 @@ def disable(s: Session, change: Change) -> str | None:
 
 
 def delete(s: Session, change: Change) -> str | None:
-    path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+    path = resource_path(ENDPOINT[change.kind], str(change.target_id))
     try:
         s.write(change, "DELETE", path, lambda: s.client.delete(path, s.etag(change)))
     except ScimHTTPError as exc:

@@ -12,7 +12,10 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.apply.creates import Created, candidates, create
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
+from reconciler.scim.client import Reply
+from reconciler.scim.writes import resource_path
 
 
 def write_group(s: Session, change: Change) -> str | None:
@@ -26,13 +29,13 @@ def write_group(s: Session, change: Change) -> str | None:
     else:
         target_id = change.target_id or ""
         if change.attributes:
-            s.patch_or_put(change, f"/Groups/{target_id}", change.attributes, s.etag(change))
+            s.patch_or_put(
+                change, resource_path("/Groups", target_id), change.attributes, s.etag(change)
+            )
         rest = add_ids
-    path = f"/Groups/{target_id}"
-    size = s.target.membership_chunk
-    for chunk in writes.chunks(rest, size):
-        ops = writes.add_members(chunk)
-        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+    path = resource_path("/Groups", target_id)
+    for chunk in writes.chunks(rest, s.chunk()):
+        add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
@@ -40,7 +43,7 @@ def write_group(s: Session, change: Change) -> str | None:
     withheld = len(planned) - len(removes)
     if s.unlisted:
         withheld, removes = len(planned), []
-    for chunk in writes.chunks(removes, size):
+    for chunk in writes.chunks(removes, s.chunk()):
         remove_members(s, change, path, chunk)
     with s.lock:
         s.group_ids[change.key] = target_id
@@ -57,7 +60,7 @@ def write_group(s: Session, change: Change) -> str | None:
 def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
     """Create a group, unless it exists: looked up right before (another run, or a listing
     that hid it, may have made it) and verified after (two runs at once may both have)."""
-    existing = s.candidates(change)
+    existing = candidates(s, change)
     if len(existing) > 1:
         ids = ", ".join(sorted(r.id for r in existing))
         raise Failed(
@@ -66,27 +69,38 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     if existing:
         s.saw(existing[0].id, unlisted=True, what=f"group {change.key}")
         return _adopt(s, change, existing[0]), add_ids
-    first = add_ids[: s.target.membership_chunk] if s.members_on_create else []
-    body = writes.group_create_body(change.attributes, first)
-    try:
+    first = add_ids[: s.chunk()] if s.members_on_create else []
+
+    def post() -> Created:
+        body = writes.group_create_body(change.attributes, first, s.refs())
         # The members the POST carries are recorded as the add they amount to.
-        carried = writes.add_members(first) if first else []
-        reply = s.write(
-            change,
-            "POST",
-            "/Groups",
-            lambda: s.client.create("/Groups", body),
-            change.attributes,
-            carried,
-        )
+        carried = writes.add_members(first, ref=s.refs()) if first else []
+        return create(s, change, "/Groups", body, carried)
+
+    try:
+        made = s.learning_refs(change, post)
     except ScimHTTPError as exc:
-        # Adopted after a lost response: add every member (adding is idempotent).
-        return s.create_failed(change, exc), add_ids
-    target_id = s.created_id(change, reply)
+        if exc.status != 400 or not first:
+            raise
+        # Refused with its members (too many for one write, or one the target will not
+        # take): a 400 created nothing, so create it empty and add them in chunks.
+        s.log.warning(
+            "group create with members refused, creating it empty",
+            step="action",
+            kind="group",
+            key=change.key,
+            detail=exc.detail,
+        )
+        first = []
+        made = s.learning_refs(change, post)
+    if made.reply is None:
+        # Adopted after a lost answer or a 409: add every member (adding is idempotent).
+        return made.target_id, add_ids
+    target_id = made.target_id
     keeper = _one_of_a_race(s, change, target_id)
     if keeper != target_id:
         return keeper, add_ids
-    created = reply.body if isinstance(reply.body, dict) else None
+    created = made.reply.body if isinstance(made.reply.body, dict) else None
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
         shown = member_ids(created)
@@ -102,7 +116,7 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
     the other's, older one, deletes its own (it created it moments ago, so nothing else
     can rely on it) and uses the keeper. Every run that sees both agrees on the keeper.
     """
-    found = s.candidates(change)
+    found = candidates(s, change)
     if len(found) < 2 or ours not in {r.id for r in found}:
         return ours
     keeper = min(found, key=_age).id
@@ -117,7 +131,7 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
         kept=keeper,
     )
     try:
-        s.client.delete(f"/Groups/{ours}", None)
+        s.client.delete(resource_path("/Groups", ours), None)
     except ScimHTTPError as exc:
         if exc.status != 404:
             message = f"created a duplicate of group {keeper} and could not remove it: {exc}"
@@ -148,7 +162,7 @@ def _adopt(s: Session, change: Change, found: Resource) -> str:
     ]
     if pending:
         etag = found.version if s.use_etag else None
-        s.patch_or_put(change, f"/Groups/{found.id}", pending, etag)
+        s.patch_or_put(change, resource_path("/Groups", found.id), pending, etag)
     return found.id
 
 
@@ -157,26 +171,56 @@ def write_nested(s: Session, change: Change) -> str | None:
     target_id = s.group_ids.get(change.key) or change.target_id
     if target_id is None:
         raise Failed("the group was not created, so its nested groups cannot be set")
-    path = f"/Groups/{target_id}"
+    path = resource_path("/Groups", target_id)
     adds = [m for m in change.members_add if m.type == "Group"]
     add_ids = [m.id or s.group_ids.get(m.key or "") for m in adds]
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
     if add_ids:
-        ops = writes.add_members([i for i in add_ids if i], member_type="Group")
-        s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
     return target_id
 
 
+def add_members(
+    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+) -> None:
+    """Add one chunk of members (RFC 7644 §3.5.2.1).
+
+    A 400 for several members may be a limit on how many one write may name (Better Auth
+    takes 100 at most), not a bad member: a 400 changed nothing and adding is idempotent,
+    so the halves are sent instead, down to single members, and the smaller size is kept
+    for the rest of the run. Only a member the target really refuses then fails.
+    """
+
+    def send() -> Reply:
+        ops = writes.add_members(chunk, member_type, s.refs())
+        return s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+
+    try:
+        s.learning_refs(change, send)
+    except ScimHTTPError as exc:
+        if exc.status != 400 or len(chunk) < 2:
+            raise
+        half = len(chunk) // 2
+        with s.lock:
+            s.chunk_limit = min(s.chunk_limit or half, half)
+        add_members(s, change, path, chunk[:half], member_type)
+        add_members(s, change, path, chunk[half:], member_type)
+
+
 def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
     dialect = s.remove_dialect
-    ops = writes.remove_members(chunk, dialect)
+
+    def send() -> Reply:
+        ops = writes.remove_members(chunk, dialect, s.refs())
+        return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+
     try:
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+        s.learning_refs(change, send)
     except ScimHTTPError as exc:
         forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
@@ -189,8 +233,8 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             key=change.key,
             status=exc.status,
         )
-        ops = writes.remove_members(chunk, "value")
-        s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+        dialect = "value"
+        s.learning_refs(change, send)
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:

@@ -45,6 +45,8 @@ class ApplyResult:
     not_attempted: int = 0
     # The run passed its deadline: the changes not yet started were left alone.
     timed_out: bool = False
+    # Attributes the target answered success for but did not keep, by object.
+    not_kept: tuple[tuple[Kind, str, tuple[str, ...]], ...] = ()
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -91,6 +93,12 @@ class Applier:
         for change in plan.changes:
             if change.kind is Kind.USER and change.target_id is not None:
                 s.ids[change.key] = change.target_id
+        for (kind, _), match in plan.matches.items():
+            if match.resource is not None and match.resource.location:
+                s.locations[(kind, match.resource.id)] = match.resource.location
+            members = match.resource.body.get("members") if match.resource else None
+            if kind is Kind.GROUP and match.resource is not None and isinstance(members, list):
+                s.member_counts[match.resource.id] = len(members)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
@@ -114,11 +122,13 @@ class Applier:
             held, ready = self._withhold([c for c in plan.changes if phase(c) == number], failed)
             outcomes += held + self._parallel(ready, work)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
+        dropped = tuple((k, key, tuple(p)) for (k, key), p in sorted(s.dropped.items()))
         return ApplyResult(
             tuple(outcomes),
             interrupted=self.stop.is_set(),
             not_attempted=max(0, planned - done),
             timed_out=self.out_of_time.is_set(),
+            not_kept=dropped,
         )
 
     def _withhold(

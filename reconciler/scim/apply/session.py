@@ -1,25 +1,27 @@
 """What every phase of an apply shares: the target's learned dialects, the ids of the run,
-and the write primitives (audited writes, PATCH or GET-merge-PUT, look-ups, adoption)."""
+and the write primitives (audited writes, PATCH or GET-merge-PUT); creates are in creates.py."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
-from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Capabilities, Json, Kind, Resource
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Capabilities, Json, Kind
 from reconciler.core.prune import protected
-from reconciler.errors import ScimHTTPError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
+from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.observe import find
+from reconciler.scim.writes import resource_path
 
+T = TypeVar("T")
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
 PATCH_UNSUPPORTED = frozenset({400, 405, 501})
@@ -65,12 +67,71 @@ class Session:
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
+        # Member `$ref`s (RFC 7643 §4.2): sent once the target refuses members without one
+        # (learning_refs), or from the start with quirks: {member_ref: always}; each is
+        # the member's meta.location where known (by type and id), else built from its id.
+        self.member_ref = self.dialect.member_ref is not None
+        self.locations: dict[tuple[Kind, str], str] = {}
+        # Learned: how many members one write may name, where fewer than membership_chunk.
+        self.chunk_limit: int | None = None
+        # What writes did not keep, by object (write verification): reported, not retried.
+        self.dropped: dict[tuple[Kind, str], list[str]] = {}
+        # How many members each matched group (by id) held in the read the plan came from:
+        # a group's PUT must send back at least those, or it removes members no plan showed.
+        self.member_counts: dict[str, int] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
             self.resolved.add(target_id)
             if unlisted:
                 self.unlisted.append(what or target_id)
+
+    def chunk(self) -> int:
+        """Members per write: the target's membership_chunk, or less where it took less."""
+        limit = self.chunk_limit
+        return (
+            self.target.membership_chunk
+            if limit is None
+            else min(limit, self.target.membership_chunk)
+        )
+
+    def refs(self) -> writes.Refs:
+        """How to make a member's `$ref`, or None while the target needs none."""
+        if not self.member_ref:
+            return None
+        base = self.client.base_url
+
+        def ref(member_id: str, member_type: str) -> str:
+            kind = Kind(member_type.lower())
+            found = self.locations.get((kind, member_id))
+            return found or f"{base}{resource_path(ENDPOINT[kind], member_id)}"
+
+        return ref
+
+    def learning_refs(self, change: Change, send: Callable[[], T]) -> T:
+        """Send a write that names members (`send` builds it with `refs()` each time).
+
+        A target that wants a `$ref` on every member refuses the write with a 400 that
+        names it (as "Field 'ref' is required"); a 400 changed nothing, so the write is
+        sent again with `$ref`s, and every later one carries them too.
+        """
+        try:
+            return send()
+        except ScimHTTPError as exc:
+            if self.member_ref or not wants_ref(exc):
+                raise
+            with self.lock:
+                self.member_ref = True
+            self.log.warning(
+                "members need $ref",
+                step="action",
+                kind=change.kind.value,
+                key=change.key,
+                status=exc.status,
+                detail=exc.detail,
+                outcome="sending $ref with every member from now on",
+            )
+            return send()
 
     def known_ids(self) -> Mapping[str, str]:
         # Reading a dict while another thread inserts is safe in CPython; inserts hold the
@@ -79,6 +140,39 @@ class Session:
 
     def etag(self, change: Change) -> str | None:
         return change.version if self.use_etag else None
+
+    # -- write verification ------------------------------------------------------------
+
+    def verify(self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply) -> None:
+        """Compare what a write's answer holds (or, without a resource in it, a read of
+        `path`) with the attributes it sent; record and log what the target did not keep."""
+        sent = list(sent)
+        if not sent:
+            return
+        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+        if body is None:
+            try:
+                body = self.client.get(path).body
+            except ScimrecError as exc:
+                self.log.warning("write not verified", step="action", kind=change.kind.value,
+                                 key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+                return
+        dropped = lost(sent, body if isinstance(body, dict) else {}, self.known_ids())
+        if not dropped:
+            return
+        with self.lock:
+            held = self.dropped.setdefault((change.kind, change.key), [])
+            held += [p for p in dropped if p not in held]
+        self.log.warning(
+            "not kept by the target",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            attributes=dropped,
+            detail="the target answered success but does not hold these as sent; the next "
+            "plan would propose them again",
+            fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}",
+        )
 
     # -- writes, with their audit log -----------------------------------------------
 
@@ -121,8 +215,16 @@ class Session:
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
     ) -> None:
         """The last line of protection, where every write is sent: a protected object is
-        never deleted and never has `active` set to false, whatever the plan says."""
-        if not self.target.protected or not protected(self.target, change.key):
+        never deleted, never has `active` set to false, and never loses the name it is
+        protected by, whatever the plan says."""
+        if not self.target.protected:
+            return
+        name = "userName" if change.kind is Kind.USER else "displayName"
+        for attr in attributes:
+            old = attr.before if isinstance(attr.before, str) else None
+            if attr.path == name and old and old != attr.after and protected(self.target, old):
+                raise Failed(f"{change.kind.value} {old} is protected: not renamed")
+        if not protected(self.target, change.key):
             return
         if method == "DELETE":
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
@@ -136,7 +238,19 @@ class Session:
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
     ) -> Reply:
-        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)."""
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
+        then verify that the target kept what it was sent."""
+        reply = self._patch_or_put(change, path, attributes, etag)
+        self.verify(change, path, attributes, reply)
+        return reply
+
+    def _patch_or_put(
+        self,
+        change: Change,
+        path: str,
+        attributes: list[AttrChange] | tuple[AttrChange, ...],
+        etag: str | None,
+    ) -> Reply:
         ids = self.known_ids()
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
@@ -175,112 +289,53 @@ class Session:
         current = self.client.get(path)
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
-        body = writes.merged_for_put(current.body, attributes, ids)
+        read = current.body
+        if change.kind is Kind.GROUP:
+            read = self._with_members(path, read, change.target_id)
         # The version PATCH and DELETE use too: meta.version, else the ETag header.
-        meta = current.body.get("meta")
+        meta = read.get("meta")
         version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
             "etag"
         )
         version = version if self.use_etag else None
-        return self.write(
-            change, "PUT", path, lambda: self.client.put(path, body, version), attributes
-        )
 
-    # -- creates: look before, adopt after ---------------------------------------------
+        def put() -> Reply:
+            body = writes.merged_for_put(read, attributes, ids, self.refs())
+            return self.write(
+                change, "PUT", path, lambda: self.client.put(path, body, version), attributes
+            )
 
-    def adopt_if_listed_short(self, change: Change) -> str | None:
-        """After a short read, look before creating: an object found is adopted (matched,
-        and brought to the declared attributes) instead of created a second time."""
-        if not self.look_before_create:
-            return None
-        found = self.lookup(change)
-        if found is None:
-            return None
-        return self.adopt(change, found, unlisted=True)
+        # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
+        return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
 
-    def create_failed(self, change: Change, exc: ScimHTTPError) -> str:
-        """A create that failed or whose outcome is unknown: look before anything else.
+    def _with_members(
+        self, path: str, read: dict[str, Json], target_id: str | None
+    ) -> dict[str, Json]:
+        """A group's current body with all its members, for a PUT that sends them back.
 
-        A lost response (timeout, reset) may hide a create that succeeded, and a 409 means
-        the object exists but the import did not see it; either way, resending blindly
-        could make a duplicate, so the target is searched first.
+        PUT replaces the whole resource (RFC 7644 §3.5.1). Several services leave `members`
+        out of one group's GET unless asked for (`attributes`, §3.4.2.5), or cut it short;
+        a PUT of that body would remove every member it lacks, unplanned and unguarded. So
+        members are asked for, and the GET must show at least what the plan's read held.
         """
-        if exc.status not in (0, 409, 502, 504):
-            raise exc
-        found = self.lookup(change)
-        if found is None:
-            if exc.status == 409:
-                raise Failed(
-                    f"{exc}; the target says the object exists, but no single object with "
-                    "its key can be found: check the target for duplicates, then plan again"
-                )
-            raise Failed(f"{exc}; the create may not have happened: run apply again")
-        # Re-match: the object the match step missed (409) or our own lost create is
-        # adopted, and brought to the declared attributes like any matched object. A 409
-        # means the listing did not show an object that exists; a lost answer does not.
-        return self.adopt(change, found, unlisted=exc.status == 409, status=exc.status)
-
-    def adopt(self, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
-        """Match a planned create to the object found on the target, and bring that object
-        to the declared attributes like any matched one."""
-        self.log.warning(
-            "create answered by adopting the existing object",
-            step="match",
-            kind=change.kind.value,
-            key=change.key,
-            status=status,
-            target_id=found.id,
-        )
-        ids = self.known_ids()
-        pending = []
-        for attr in change.attributes:
-            want = attr.after if attr.ref is None else (attr.after or ids.get(attr.ref))
-            have = A.read(found.body, attr.path)
-            if want is not None and not equal(attr.path, want, have):
-                pending.append(AttrChange(attr.path, have, want, attr.ref))
-        path = f"{ENDPOINT[change.kind]}/{found.id}"
-        if pending:
-            self.patch_or_put(change, path, pending, found.version if self.use_etag else None)
-        self.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
-        with self.lock:
-            self.ids[change.key] = found.id
-        return found.id
-
-    def created_id(self, change: Change, reply: Reply) -> str:
-        target_id = self._created_id(change, reply)
-        self.saw(target_id)
-        return target_id
-
-    def _created_id(self, change: Change, reply: Reply) -> str:
-        body = reply.body if isinstance(reply.body, dict) else {}
-        if body.get("id"):
-            return str(body["id"])
-        location = reply.headers.get("location", "")
-        if location.rstrip("/"):
-            return location.rstrip("/").rsplit("/", 1)[-1]
-        found = self.lookup(change)
-        if found is None:
-            raise Failed("the target accepted the create but sent neither a body nor a Location")
-        return found.id
-
-    def lookup(self, change: Change) -> Resource | None:
-        """The one object on the target with this change's name, or None (none, or several:
-        adopting one of several would be a guess)."""
-        found = self.candidates(change)
-        return found[0] if len(found) == 1 else None
-
-    def candidates(self, change: Change) -> list[Resource]:
-        endpoint = ENDPOINT[change.kind]
-        attribute = "userName" if change.kind is Kind.USER else "displayName"
-        value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-        return find(
-            self.client,
-            endpoint,
-            attribute,
-            str(value),
-            self.target.page_size,
-            use_filter=self.target.quirks.get("filter") != "never",
-            max_objects=self.target.max_objects,
+        members = read.get("members")
+        if not isinstance(members, list):
+            asked = self.client.get(path, {"attributes": "members"})
+            found = asked.body.get("members") if isinstance(asked.body, dict) else None
+            if isinstance(found, list):
+                members = found
+                read = {**read, "members": found}
+        held = self.member_counts.get(target_id or "")
+        shown = len(members) if isinstance(members, list) else None
+        if held == 0 or (shown is not None and held is not None and shown >= held):
+            return read
+        if held is None:
+            seen = "does not show the group's members"
+        else:
+            seen = f"shows {shown or 'none'} of the {held} members the group held when planned"
+        raise Failed(
+            f"GET {path} {seen}: a PUT (the target takes no PATCH) would remove them; "
+            "not written, plan again"
         )
 
 
@@ -292,6 +347,11 @@ def sender(
     client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
 ) -> Callable[[], Reply]:
     return lambda: client.patch(path, ops, etag)
+
+
+def wants_ref(exc: ScimHTTPError) -> bool:
+    """A refusal for want of a member `$ref` (the detail names `ref` or `$ref`)."""
+    return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None
 
 
 def patch_unsupported(exc: ScimHTTPError) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
-from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.writes import resource_path
 
 
 def write_user(s: Session, change: Change) -> str | None:
@@ -17,7 +18,7 @@ def write_user(s: Session, change: Change) -> str | None:
 
 
 def create_user(s: Session, change: Change) -> str:
-    adopted = s.adopt_if_listed_short(change)
+    adopted = adopt_if_listed_short(s, change)
     if adopted is not None:
         return adopted
     ids = s.known_ids()
@@ -25,13 +26,7 @@ def create_user(s: Session, change: Change) -> str:
         with s.lock:
             s.unlinked.add(change.key)
     body = writes.user_create_body(change.attributes, ids)
-    try:
-        reply = s.write(
-            change, "POST", "/Users", lambda: s.client.create("/Users", body), change.attributes
-        )
-    except ScimHTTPError as exc:
-        return s.create_failed(change, exc)
-    target_id = s.created_id(change, reply)
+    target_id = create(s, change, "/Users", body).target_id
     with s.lock:
         s.ids[change.key] = target_id
     return target_id
@@ -45,14 +40,14 @@ def set_references(s: Session, change: Change) -> str | None:
     missing = [a.ref for a in refs if a.ref not in ids]
     if missing:
         raise Failed(f"manager {missing[0]} was not created, so it cannot be set")
-    s.patch_or_put(change, f"/Users/{target_id}", refs, etag=None)
+    s.patch_or_put(change, resource_path("/Users", target_id), refs, etag=None)
     return target_id
 
 
 def update(s: Session, change: Change, attributes: tuple[AttrChange, ...]) -> str | None:
     if change.target_id is None:
         raise Failed("no target id to update")
-    path = f"{ENDPOINT[change.kind]}/{change.target_id}"
+    path = resource_path(ENDPOINT[change.kind], change.target_id)
     ready = [a for a in attributes if not writes.unresolved(a, s.known_ids())]
     if len(ready) < len(attributes):
         with s.lock:

@@ -1,0 +1,98 @@
+"""The write probe of every attribute path the spec declares for a target: each is written to
+the doctor's temporary user the way apply writes it, read back, and compared the way the
+plan compares, to list what the target drops (so a plan would never converge there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from reconciler.core import attributes as A
+from reconciler.core.config import Spec, Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Json
+from reconciler.core.targetview import target_view
+from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of, failure
+from reconciler.doctor.scratch import DOMAIN, Scratch
+from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.scim import writes
+from reconciler.scim.apply.session import patch_unsupported
+from reconciler.scim.apply.verify import lost
+from reconciler.scim.writes import resource_path
+
+CHECK = "declared attributes"
+# Not tried: the key (the temporary user keeps its own), references to other users, and
+# write-only values (they cannot be read back).
+SKIPPED = frozenset({"userName", "enterprise.manager", *A.SECRET_PATHS})
+
+
+def declared_samples(spec: Spec, target: Target) -> dict[str, Json]:
+    """One declared value per attribute path, as the target would get it (mapped, scoped)."""
+    view = target_view(spec, target, datetime.now(UTC), lambda: "doctor-guid")
+    samples: dict[str, Json] = {}
+    for user in view.users:
+        for path, value in user.attrs.items():
+            if path not in SKIPPED and value is not None and path not in samples:
+                samples[path] = value
+    return samples
+
+
+def probe_declared(s: Scratch, samples: Mapping[str, Json]) -> list[Finding]:
+    """Write each declared path to the temporary user; what is dropped, refused or kept."""
+    if not samples:
+        seen = "no declared user attributes to try"
+        return [Finding("attributes", CHECK, INFO, seen, "declare users to have them probed")]
+    path = resource_path("/Users", str(s.user["id"]))
+    dropped: list[str] = []
+    refused: list[str] = []
+    for attribute, value in sorted(samples.items()):
+        change = AttrChange(attribute, None, _harmless(s, attribute, value))
+        try:
+            _write(s, path, change)
+        except ScimrecError as exc:
+            refused.append(f"{attribute} ({failure(exc)})")
+            continue
+        if lost([change], body_of(s.client.get(path)), {}):
+            dropped.append(attribute)
+    return [_finding(len(samples), dropped, refused)]
+
+
+def _write(s: Scratch, path: str, change: AttrChange) -> None:
+    """As apply writes: PATCH replace, else (PATCH refused) GET-merge-PUT (RFC 7644 §3.5)."""
+    try:
+        s.client.patch(path, writes.patch_operations([change], {}), None)
+    except ScimHTTPError as exc:
+        if not patch_unsupported(exc):
+            raise
+        current = body_of(s.client.get(path))
+        s.client.put(path, writes.merged_for_put(current, [change], {}), None)
+
+
+def _harmless(s: Scratch, attribute: str, value: Json) -> Json:
+    """The declared value, but nothing that could clash with a real user's unique values."""
+    if attribute == "externalId":
+        return f"{s.stem}-probe"
+    if attribute == "emails" and isinstance(value, list):
+        return [
+            {**e, "value": f"{s.stem}.{n}@{DOMAIN}"} if isinstance(e, dict) else e
+            for n, e in enumerate(value)
+        ]
+    return value
+
+
+def _finding(tried: int, dropped: list[str], refused: list[str]) -> Finding:
+    if not dropped and not refused:
+        seen = f"all {tried} declared attribute paths are kept as written"
+        return Finding("attributes", CHECK, OK, seen, "none needed")
+    parts = []
+    if dropped:
+        parts.append(f"dropped (answered success, not kept): {', '.join(dropped)}")
+    if refused:
+        parts.append(f"refused: {'; '.join(refused)}")
+    paths = ", ".join([*dropped, *(r.split(" ", 1)[0] for r in refused)])
+    action = (
+        "apply warns 'not kept by the target' after each write that loses them, and the plan "
+        f"proposes them again; stop managing them here: quirks: {{not_kept: [{paths}]}}"
+    )
+    return Finding("attributes", CHECK, WARN, f"of {tried} declared: " + "; ".join(parts), action)

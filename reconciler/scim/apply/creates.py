@@ -1,0 +1,233 @@
+"""Creates, never duplicated: look before a create where the listing may have missed the
+object, and after one whose outcome is unknown, before sending it again or adopting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import stamina
+
+from reconciler.core import attributes as A
+from reconciler.core.changes import Change
+from reconciler.core.diff import AttrChange, equal
+from reconciler.core.model import Json, Kind, Resource
+from reconciler.errors import ScimHTTPError
+from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.client import Reply
+from reconciler.scim.search import Found, search
+from reconciler.scim.writes import resource_path
+
+# Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
+# error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
+UNKNOWN = frozenset({0, 500, 502, 504})
+
+
+@dataclass(frozen=True)
+class Created:
+    """The new object's id, and the create's answer (None when an existing one was adopted)."""
+
+    target_id: str
+    reply: Reply | None
+
+
+class _SendAgain(Exception):
+    """The create failed with an unknown outcome; look it up, then maybe send it again."""
+
+    def __init__(self, cause: ScimHTTPError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def adopt_if_listed_short(s: Session, change: Change) -> str | None:
+    """After a short read, look before creating: an object found is adopted (matched,
+    and brought to the declared attributes) instead of created a second time."""
+    if not s.look_before_create:
+        return None
+    found = lookup(s, change)
+    if found is None:
+        return None
+    return adopt(s, change, found, unlisted=True)
+
+
+def create(
+    s: Session,
+    change: Change,
+    endpoint: str,
+    body: dict[str, Json],
+    ops: Sequence[Mapping[str, Json]] = (),
+) -> Created:
+    """POST a new object; never twice blindly.
+
+    A 409 means the object exists though the import did not see it; an unknown outcome (a
+    lost answer, a 5xx) may hide a create that succeeded. Either way the target is searched
+    first: what is found is adopted, and only a search that proves the object absent lets
+    the create be sent again, after a backoff, as many times in all as the retry policy's
+    attempts.
+    """
+    failure: ScimHTTPError | None = None
+    policy = s.client.retry
+    sends = 0
+    try:
+        for attempt in stamina.retry_context(
+            on=_SendAgain,
+            attempts=policy.attempts,
+            timeout=policy.timeout,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+            wait_jitter=policy.wait_jitter,
+        ):
+            with attempt:
+                if failure is not None:
+                    adopted = _look_again(s, change, failure)
+                    if adopted is not None:
+                        return Created(adopted, None)
+                sends += 1
+                try:
+                    reply = s.write(
+                        change,
+                        "POST",
+                        endpoint,
+                        lambda: s.client.create(endpoint, body),
+                        change.attributes,
+                        ops,
+                    )
+                except ScimHTTPError as exc:
+                    if exc.status == 409:
+                        return Created(_adopt_existing(s, change, exc), None)
+                    if exc.status not in UNKNOWN:
+                        raise
+                    failure = exc
+                    raise _SendAgain(exc) from None
+                target_id = created_id(s, change, reply)
+                _remember_location(s, change.kind, target_id, reply)
+                s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
+                return Created(target_id, reply)
+    except _SendAgain as exc:
+        adopted = _look_again(s, change, exc.cause)
+        if adopted is not None:
+            return Created(adopted, None)
+        raise Failed(f"{exc.cause}; sent {sends} times without success: run apply again") from None
+    raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+
+def _remember_location(s: Session, kind: Kind, target_id: str, reply: Reply) -> None:
+    """Where the new object lives, as the target says (meta.location, else Location)."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    meta = body.get("meta")
+    location = (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
+        "location"
+    )
+    if isinstance(location, str) and location:
+        with s.lock:
+            s.locations[(kind, target_id)] = location
+
+
+def _look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:
+    """After an unknown outcome: the adopted id (our own create, whose answer was lost:
+    the listing hid nothing), None when proven absent, else Failed."""
+    found = search_for(s, change)
+    if len(found.resources) == 1:
+        return adopt(s, change, found.resources[0], unlisted=False, status=failure.status)
+    if found.resources or not found.conclusive:
+        raise Failed(f"{failure}; the create may not have happened: run apply again")
+    return None
+
+
+def _adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
+    """A 409: the object exists, though the listing did not show it (so it hid something)."""
+    found = lookup(s, change)
+    if found is None:
+        raise Failed(
+            f"{exc}; the target says the object exists, but no single object with "
+            "its key can be found: check the target for duplicates, then plan again"
+        )
+    return adopt(s, change, found, unlisted=True, status=exc.status)
+
+
+def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
+    """Match a planned create to the object found on the target (the one the match step
+    missed, or our own create whose answer was lost), and bring it to the declared
+    attributes like any matched object."""
+    s.log.warning(
+        "create answered by adopting the existing object",
+        step="match",
+        kind=change.kind.value,
+        key=change.key,
+        status=status,
+        target_id=found.id,
+    )
+    ids = s.known_ids()
+    pending = []
+    for attr in change.attributes:
+        want = attr.after if attr.ref is None else (attr.after or ids.get(attr.ref))
+        have = A.read(found.body, attr.path)
+        if want is not None and not equal(attr.path, want, have):
+            pending.append(AttrChange(attr.path, have, want, attr.ref))
+    # Adoption brings an account to the declared attributes, but never takes its access
+    # away: a disable is decided by a plan, counted by the guards and withheld after a
+    # read that hid objects; an account found here was never planned as one.
+    disable = [a for a in pending if a.path == "active" and a.after is False]
+    pending = [a for a in pending if a not in disable]
+    path = resource_path(ENDPOINT[change.kind], found.id)
+    if pending:
+        s.patch_or_put(change, path, pending, found.version if s.use_etag else None)
+    s.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
+    with s.lock:
+        s.ids[change.key] = found.id
+    if disable:
+        raise Failed(
+            f"adopted {found.id}, which is active on the target; the spec says inactive, "
+            "and a disable needs a plan: run plan again"
+        )
+    return found.id
+
+
+def created_id(s: Session, change: Change, reply: Reply) -> str:
+    target_id = _created_id(s, change, reply)
+    s.saw(target_id)
+    return target_id
+
+
+def _created_id(s: Session, change: Change, reply: Reply) -> str:
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if body.get("id"):
+        return str(body["id"])
+    location = reply.headers.get("location", "")
+    if location.rstrip("/"):
+        return location.rstrip("/").rsplit("/", 1)[-1]
+    found = lookup(s, change)
+    if found is None:
+        raise Failed("the target accepted the create but sent neither a body nor a Location")
+    return found.id
+
+
+def lookup(s: Session, change: Change) -> Resource | None:
+    """The one object on the target with this change's name, or None (none, or several:
+    adopting one of several would be a guess)."""
+    found = candidates(s, change)
+    return found[0] if len(found) == 1 else None
+
+
+def candidates(s: Session, change: Change) -> list[Resource]:
+    return search_for(s, change).resources
+
+
+def search_for(s: Session, change: Change) -> Found:
+    """The objects a create is for, searched by its userName or displayName, and whether
+    finding none proves there is none."""
+    endpoint = ENDPOINT[change.kind]
+    attribute = "userName" if change.kind is Kind.USER else "displayName"
+    value = next((a.after for a in change.attributes if a.path == attribute), change.key)
+    return search(
+        s.client,
+        endpoint,
+        attribute,
+        str(value),
+        s.target.page_size,
+        use_filter=s.target.quirks.get("filter") != "never",
+        max_objects=s.target.max_objects,
+        # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
+        listing=s.caps.lookup_reason is None,
+        cursor=s.caps.cursor_paging,
+    )

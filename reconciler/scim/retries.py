@@ -1,0 +1,101 @@
+"""Which failed requests are sent again, and after how long (RFC 9110, RFC 6585, RFC 7644).
+
+The client (client.py) raises `Retry` for a failure worth another attempt; stamina runs
+the attempts with `backoff` for requests that may be sent twice, and with
+`backoff_unprocessed` for those that must not run twice (a create, a PATCH that appends).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.core.model import Json
+from reconciler.errors import ScimHTTPError, TargetError
+
+IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+# 429 and 503 mean "not processed, come back later" (RFC 6585 §4, RFC 9110 §15.6.4),
+# so even a create may be resent; 500, 502 and 504 leave the outcome unknown, so only a
+# request that does the same when sent twice is (RFC 9110 §9.2.2). A create that got one
+# is looked up before it is sent again (apply/session.py, create_failed).
+RETRY_ALWAYS = frozenset({429, 503})
+RETRY_IDEMPOTENT = frozenset({500, 502, 504})
+# PATCH operations that leave the same resource when applied twice (RFC 7644 §3.5.2):
+# replace and remove always; add only on `members`, a set (an `add` to another
+# multi-valued attribute may append a second copy).
+IDEMPOTENT_OPS = frozenset({"replace", "remove"})
+MAX_RETRY_AFTER = 120.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    timeout: float = 120.0
+    wait_initial: float = 0.2
+    wait_max: float = 10.0
+    wait_jitter: float = 1.0  # up to this much more, at random, so threads spread out
+
+
+class Retry(Exception):
+    """A transient failure worth another attempt, with the server's requested wait."""
+
+    def __init__(self, cause: ScimHTTPError | TargetError, wait: float | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.wait = wait
+
+
+def idempotent(method: str, body: Mapping[str, Json] | None) -> bool:
+    """Whether sending this request twice does what sending it once does (RFC 9110 §9.2.2).
+
+    A PATCH is judged by its operations: see IDEMPOTENT_OPS.
+    """
+    if method != "PATCH":
+        return method in IDEMPOTENT
+    operations = (body or {}).get("Operations")
+    if not isinstance(operations, list):
+        return False
+    for operation in operations:
+        op = str(operation.get("op", "")).lower() if isinstance(operation, dict) else ""
+        path = operation.get("path") if isinstance(operation, dict) else None
+        if op not in IDEMPOTENT_OPS and not (op == "add" and path == "members"):
+            return False
+    return True
+
+
+def backoff(exc: Exception) -> bool | float:
+    if not isinstance(exc, Retry):
+        return False
+    if exc.wait is not None:
+        return exc.wait
+    return True
+
+
+def backoff_unprocessed(exc: Exception) -> bool | float:
+    """For a request that must not run twice: retry only what surely did not run.
+
+    That is a 429 or 503 (RFC 6585 §4, RFC 9110 §15.6.4), or a connection that was never
+    made (the client raises TargetError for it).
+    """
+    if not isinstance(exc, Retry):
+        return False
+    cause = exc.cause
+    if isinstance(cause, ScimHTTPError) and cause.status not in RETRY_ALWAYS:
+        return False
+    return backoff(exc)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait per Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))

@@ -1,0 +1,105 @@
+"""Looking one object up by an attribute (RFC 7644 §3.4.2.2 `eq` filters), verified on our
+side whatever the target's filter does: for creates, adoption, and lookup mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.core import attributes as A
+from reconciler.core.config import DEFAULT_MAX_OBJECTS
+from reconciler.core.match import normalise
+from reconciler.core.model import Resource
+from reconciler.errors import ScimHTTPError
+from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import read_all, resource
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found, and whether finding nothing proves the object is not there."""
+
+    resources: list[Resource]
+    conclusive: bool
+
+
+def find(
+    client: ScimClient,
+    endpoint: str,
+    attribute: str,
+    value: str,
+    page_size: int,
+    *,
+    use_filter: bool = True,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+) -> list[Resource]:
+    """Resources whose `attribute` equals `value`, verified on our side (see `search`)."""
+    found = search(
+        client, endpoint, attribute, value, page_size, use_filter=use_filter,
+        max_objects=max_objects,
+    )  # fmt: skip
+    return found.resources
+
+
+def search(
+    client: ScimClient,
+    endpoint: str,
+    attribute: str,
+    value: str,
+    page_size: int,
+    *,
+    use_filter: bool = True,
+    listing: bool = True,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+    cursor: bool = False,
+) -> Found:
+    """Resources whose `attribute` equals `value`, verified on our side.
+
+    Targets may ignore a filter (returning everything) or half-support it, so what a filter
+    returns is checked value by value; a rejected filter falls back to the full listing.
+    Without `listing` (a target that cannot list everything: lookup mode) the `eq` filter's
+    answer is all there is, and an empty one is taken as "not there", as matching does.
+    The listing is read by cursor where `cursor` says the target pages so (RFC 9865).
+    """
+    wanted = normalise(attribute, value)
+    candidates: list[Resource] = []
+    trusted = answered = False
+    if use_filter:
+        candidates, trusted, answered = _filtered(client, endpoint, attribute, value, wanted)
+    if not listing:
+        hits = [r for r in candidates if _has(r, attribute, wanted)]
+        return Found(hits, answered)
+    complete = trusted
+    if not trusted:
+        # The filter was rejected, ignored or answered in pages: read everything instead.
+        read = read_all(client, endpoint, page_size, max_objects=max_objects, cursor=cursor)
+        candidates, complete = list(read.resources), read.complete
+    return Found([r for r in candidates if _has(r, attribute, wanted)], complete)
+
+
+def _filtered(
+    client: ScimClient, endpoint: str, attribute: str, value: str, wanted: str
+) -> tuple[list[Resource], bool, bool]:
+    """What an `eq` filter returns, whether that can be trusted on its own, and whether the
+    target answered it in one page at all."""
+    try:
+        reply = client.get(
+            endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
+        )
+    except ScimHTTPError as exc:
+        if exc.status not in (400, 403, 501):
+            raise
+        return [], False, False
+    body = reply.body if isinstance(reply.body, dict) else {}
+    items = body.get("Resources") or []
+    candidates = [r for r in (resource(i) for i in items) if r is not None]
+    total = body.get("totalResults")
+    whole = not (isinstance(total, int) and total > len(candidates))
+    # An empty answer proves nothing on a target that silently ignores some filters (or
+    # matches case-sensitively): only a verified hit, all on one page, is trusted.
+    trusted = bool(candidates) and all(_has(r, attribute, wanted) for r in candidates) and whole
+    return candidates, trusted, whole
+
+
+def _has(resource: Resource, attribute: str, wanted: str) -> bool:
+    have = A.read(resource.body, attribute)
+    return isinstance(have, str) and normalise(attribute, have) == wanted

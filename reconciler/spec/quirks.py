@@ -1,0 +1,69 @@
+"""A target's `quirks:` block: behaviours forced where a target misreports what it does, and
+the user attributes it does not keep (`not_kept`), which scimrec then does not manage there."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.core import attributes as A
+from reconciler.core.model import Json
+from reconciler.spec.checks import CheckBase
+from reconciler.spec.source import PathKey
+
+# What a `quirks:` block can force, and the values each takes ("auto" is the default:
+# follow the ServiceProviderConfig and learn from refusals during the run).
+QUIRKS: Mapping[str, tuple[str, ...]] = {
+    "patch": ("auto", "never"),  # never: every update is a GET-merge-PUT
+    "etag": ("auto", "never"),  # never: no If-Match, whatever the target claims
+    "member_removal": ("auto", "filter", "value"),  # PATCH remove dialect to use
+    "members_on_create": ("auto", "never"),  # never: add members after the group POST
+    "filter": ("auto", "never"),  # never: lookups read the full listing
+    "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
+    "member_ref": ("auto", "always"),  # always: every member carries $ref from the start
+    "listing": ("auto", "none"),  # none: lookup mode, each object through eq filters
+}
+NOT_KEPT = "not_kept"
+# User attribute paths a target may not keep: any the spec can declare, but the key.
+KEEPABLE = frozenset(
+    {k for k in A.USER_SIMPLE if k != "userName"}
+    | {"name", *(f"name.{p}" for p in A.NAME_PARTS)}
+    | set(A.USER_MULTI)
+    | {"enterprise", *(f"enterprise.{k}" for k in A.ENTERPRISE)}
+)
+
+
+class QuirkRules(CheckBase):
+    def quirks(self, path: PathKey, value: Json) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The forced behaviours, and the `not_kept` attribute paths."""
+        if value is None:
+            return {}, ()
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping such as {patch: never}")
+            return {}, ()
+        out: dict[str, str] = {}
+        dropped: tuple[str, ...] = ()
+        for key, item in value.items():
+            if key == NOT_KEPT:
+                dropped = self.not_kept((*path, key), item)
+            elif key not in QUIRKS:
+                self.unknown(path, key, (*QUIRKS, NOT_KEPT), "quirk")
+            elif (chosen := self.choice((*path, key), item, QUIRKS[key])) is not None:
+                out[key] = chosen
+        return out, dropped
+
+    def not_kept(self, path: PathKey, value: Json) -> tuple[str, ...]:
+        """`not_kept: [title, ims, enterprise.department]`: user attributes the target drops."""
+        if not isinstance(value, list):
+            self.error(path, "expected a list of user attribute paths, such as [title, ims]")
+            return ()
+        out: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or item not in KEEPABLE:
+                self.error(
+                    (*path, index),
+                    f"{item!r} is not a user attribute a target can leave out "
+                    "(for example title, nickName, ims, name.middleName, enterprise.department)",
+                )
+            elif item not in out:
+                out.append(item)
+        return tuple(out)

@@ -1,0 +1,37 @@
+"""A `protected` name that holds `[` protects that name: only `*` and `?` are wildcards.
+
+spec/safety.py documents `protected` as "userName / displayName patterns (* and ?
+allowed)"; read with fnmatch, `[...]` was a character set, `protected: ["Admins [prod]"]`
+matched "admins p" and never the group called "Admins [prod]", and prune deleted it.
+Bracketed tags in group names are common ("Admins [prod]", "[SEC] Break glass").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.core.model import Observed
+from reconciler.core.plan import make_plan
+from reconciler.core.prune import protected
+from tests.core.test_plan import TARGET, group_res, keyed, load, user_res
+
+
+def test_a_protected_group_named_with_brackets_is_never_deleted(tmp_path: Path) -> None:
+    text = (
+        TARGET
+        + "    prune: all\n"
+        + '    protected: ["Admins [prod]", "[SEC] Break glass"]\n'
+        + "users:\n  - userName: alice@example.com\n"
+    )
+    spec = load(tmp_path, text)
+    observed = Observed(
+        (user_res("u1", "alice@example.com"),),
+        (group_res("g1", "Admins [prod]", ["u1"]), group_res("g2", "[SEC] Break glass")),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert keyed(plan) == []
+
+
+def test_a_protected_literal_name_protects_itself(tmp_path: Path) -> None:
+    spec = load(tmp_path, TARGET + '    protected: ["svc[ci]@example.com"]\n')
+    assert protected(spec.targets["t"], "svc[ci]@example.com")
