@@ -96,6 +96,7 @@ class FakeScim:
         self.ignore_filter = False  # a filter returns every resource
         self.reject_filter = False  # any filter is answered 400 invalidFilter
         self.ignore_start_index = False  # every page starts at the first resource
+        self.restart_past_end = False  # a startIndex past the end serves page 1 (SCIMMY)
         self.max_count: int | None = None  # the server caps `count`
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
@@ -330,6 +331,8 @@ class FakeScim:
             return self._error(seen, 501, "index paging is not supported")
         total = len(found)
         start = 1 if self.ignore_start_index else max(1, int(seen.params.get("startIndex", 1)))
+        if self.restart_past_end and start > total:
+            start = 1
         count = int(seen.params.get("count", 100))
         if self.max_count is not None:
             count = min(count, self.max_count)

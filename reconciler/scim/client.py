@@ -52,6 +52,9 @@ class Reply:
     status: int
     body: Json
     headers: Mapping[str, str]
+    # The body held a secret of this run, now masked: sent back (a GET-merge-PUT), it
+    # would overwrite the target's value with the mask.
+    masked: bool = False
 
 
 class ScimClient:
@@ -319,13 +322,14 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            body = scrub_json(json.loads(content), content)
+            parsed = json.loads(content)
         except ValueError:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
                 f"{method} {path} answered {status} with a body that is not JSON ({kind})"
             ) from None
-        return Reply(status, body, headers)
+        body = scrub_json(parsed, content)
+        return Reply(status, body, headers, masked=body is not parsed and body != parsed)
 
 
 def _at_most(value: float | None, cap: float) -> float:

@@ -136,6 +136,11 @@ class _Pager:
         """Whether this page was the last: empty, repeated, totalResults reached, or short."""
         if count == 0:
             return True
+        if fresh == 0 and self.checked_past_total and self.complete:
+            # The request past totalResults, answered with the first page again (SCIMMY
+            # serves every startIndex past the end so): nothing new, so the end is
+            # confirmed, as by an empty page or a 400/404 there. No short read to report.
+            return True
         if fresh == 0:
             self.notes.append(
                 f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"

@@ -243,6 +243,18 @@ def test_read_all_repeated_page_without_total_is_incomplete() -> None:
     assert fake.count("GET", "/Users") == 2
 
 
+def test_read_all_past_the_end_answered_with_the_first_page_is_the_end() -> None:
+    # SCIMMY serves a startIndex past the end as page 1: the one request scimrec sends
+    # past totalResults then repeats earlier resources, which confirms the end.
+    fake = FakeScim()
+    fake.restart_past_end = True
+    for n in range(5):
+        fake.add_user(f"user{n}@example.com")
+    listing = read_all(scim_client(fake), "/Users", 10)
+    assert (len(listing.resources), listing.complete, listing.notes) == (5, True, ())
+    assert listing_starts(fake) == ["1", "6"]
+
+
 def test_read_all_follows_a_server_that_caps_count() -> None:
     fake = FakeScim()
     fake.max_count = 50

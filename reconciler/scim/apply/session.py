@@ -289,6 +289,11 @@ class Session:
         current = self.client.get(path)
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
+        if current.masked:
+            raise Failed(
+                f"GET {path} holds a secret of this run, shown masked: a PUT would write the "
+                "mask back over it; not written"
+            )
         read = current.body
         if change.kind is Kind.GROUP:
             read = self._with_members(path, read, change.target_id)
