@@ -67,6 +67,15 @@ class Fault:
         return self.when is None or self.when(seen)
 
 
+def json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> httpx2.Response:
+    """JSON as a target writes it: anything past ASCII as a `\\u` escape, so that text a
+    target can hold but no UTF-8 can (a lone surrogate) reaches the client as it would."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return httpx2.Response(status, content=json.dumps(body).encode(), headers=sent)
+
+
 def scim_error(status: int, detail: str, scim_type: str | None = None) -> httpx2.Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
@@ -110,6 +119,9 @@ class FakeScim:
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
+        # `remove` of `members` drops them all, whatever its value lists (RFC 7644 §3.5.2.2
+        # read to the letter: no filter, so the attribute and all its values).
+        self.remove_ignores_value = False
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
@@ -309,7 +321,7 @@ class FakeScim:
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
         headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}
-        return httpx2.Response(status, json=resource, headers=headers)
+        return json_response(status, resource, headers)
 
     def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
         found = list(store.values())
@@ -347,7 +359,7 @@ class FakeScim:
             body["totalResults"] = total if self.total_override is None else self.total_override
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _cursor_page(self, seen: Seen, found: list[dict[str, Any]]) -> httpx2.Response:
         """A page after the resource the cursor names (RFC 9865 §2.2): by id, not offset."""
@@ -369,7 +381,7 @@ class FakeScim:
             body["nextCursor"] = f"after:{page[-1]['id']}"
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
         body = dict(seen.body or {})
@@ -399,7 +411,10 @@ class FakeScim:
             path = op.get("path")
             if self.reject_member_filter_path and isinstance(path, str) and "[" in path:
                 return self._error(seen, 400, f"unsupported path {path}", "invalidPath")
-            error = _apply_op(resource, name, path, op.get("value"))
+            value = op.get("value")
+            if self.remove_ignores_value and name == "remove" and path == "members":
+                value = None
+            error = _apply_op(resource, name, path, value)
             if error:
                 return self._error(seen, 400, error, "invalidPath")
         store[rid] = self._stamp(kind, rid, resource)

@@ -6,7 +6,8 @@ RFC 7643 §4.2 gives a member `value` (the member's id), `$ref` and `type` (User
 Targets differ: some store the userName as `value`, some omit `type`, some use small
 integers for both users and groups. A member is resolved through `value`, then `$ref`,
 then `value` or `display` as a userName; one that resolves to nothing is removed only when
-the target has confirmed that its `value` names no user (`Observed.dangling`).
+the target has confirmed that its `value` names no user (`Observed.dangling`), and one that
+only its `display` resolves is never removed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Entry:
     value: str  # as stored on the target: what a removal must name
     seen: Seen
     uid: str | None = None
+    # False when only the entry's `display` named the user: a copy the target keeps of a
+    # name, which goes stale after a rename, so it may stand for another account. Enough
+    # not to add the user again; never enough to remove the entry.
+    sure: bool = True
 
 
 class Directory:
@@ -106,9 +111,9 @@ class Directory:
             return Entry(value, Seen.USER, tail)
         if not kind and value in self.group_ids:
             return Entry(value, Seen.GROUP)  # untyped, and no user has this id
-        for name in (value, member.get("display")):
+        for name, sure in ((value, True), (member.get("display"), False)):
             if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
-                return Entry(value, Seen.USER, uid)
+                return Entry(value, Seen.USER, uid, sure)
         if value in self.dangling:
             return Entry(value, Seen.DANGLING)
         return Entry(value, Seen.UNRESOLVED)

@@ -180,6 +180,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     done = finish(changes, target, observed, dormant, kept, now)
     changes = done.changes
     notes += done.notes
+    errors += done.errors
     # An absent user already disabled counted as a no-op; deleted now, it is a change.
     noop -= len(done.deleted & {u.key for u in users if not u.present})
     required = broken(changes, view, observed, user_matches, group_matches, target)

@@ -11,7 +11,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import read_all, resource
+from reconciler.scim.paging import listed, read_all, resource
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _filtered(
             raise
         return [], False, False
     body = reply.body if isinstance(reply.body, dict) else {}
-    items = body.get("Resources") or []
+    items = listed(body, f"GET {endpoint}")
     candidates = [r for r in (resource(i) for i in items) if r is not None]
     total = body.get("totalResults")
     whole = not (isinstance(total, int) and total > len(candidates))

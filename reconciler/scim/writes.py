@@ -12,6 +12,7 @@ from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json
+from reconciler.errors import ScimProtocolError
 
 # Resolved target ids of users created in this run, by user key.
 Ids = Mapping[str, str]
@@ -25,9 +26,16 @@ def resource_path(endpoint: str, rid: str) -> str:
 
     An id is the target's data: `../Users/<admin>`, `x?y` or `x#y` as an id must never
     send a write to another resource, so every character that could end or climb out of
-    the segment is percent-encoded, dots of a bare `.` or `..` included.
+    the segment is percent-encoded, dots of a bare `.` or `..` included. An id holding a
+    lone UTF-16 surrogate (JSON's `\\ud800` escape) is no Unicode text, so no UTF-8, so
+    no URL: that is a ScimProtocolError, the one object's failure, never a crash.
     """
-    segment = quote(rid, safe="")
+    try:
+        segment = quote(rid, safe="")
+    except UnicodeEncodeError:
+        raise ScimProtocolError(
+            f"the target's id {rid!r} is not Unicode text (a lone surrogate): no URL names it"
+        ) from None
     if segment in (".", ".."):
         segment = segment.replace(".", "%2E")
     return f"{endpoint}/{segment}"

@@ -91,6 +91,19 @@ def test_the_digest_covers_every_byte_of_content(spec: Spec) -> None:
         planfile.parse(json.dumps(signed), "p", b"another key")
 
 
+def test_a_plan_naming_an_id_that_is_not_unicode_keeps_its_digest(valid: dict[str, Any]) -> None:
+    # An unreadable stray is named by its id, which a target can send as "z\\ud800" (no
+    # UTF-8 holds it). The file holds it as that JSON escape (cli/output.py writes what
+    # UTF-8 cannot as one), and it reads back with the digest it was written with.
+    content = {k: v for k, v in copy.deepcopy(valid).items() if k != "digest"}
+    error = {"kind": "user", "key": "z\ud800", "step": "import", "message": "unreadable"}
+    content["plan"]["errors"] = [error]
+    data = content | {"digest": planfile.digest_of(content, None)}
+    text = planfile.dumps(data).encode("utf-8", "backslashreplace").decode("utf-8")
+    assert '"key": "z\\ud800"' in text
+    assert [e.key for e in planfile.parse(text, "p.json").plan.errors] == ["z\ud800"]
+
+
 def test_age_and_the_future(valid: dict[str, Any]) -> None:
     saved = planfile.parse(planfile.dumps(valid), "p")
     day = timedelta(days=1)

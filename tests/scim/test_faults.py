@@ -376,6 +376,8 @@ def test_retry_after_parsing() -> None:
     assert 28.0 <= later <= 30.0
     assert _retry_after("soon") is None
     assert _retry_after("") is None
+    assert _retry_after("\u00b2") is None  # a header byte 0xB2: isdigit() says yes, float() no
+    assert _retry_after("9" * 5000) == 120.0
     assert _retry_after(None) is None
 
 

@@ -3,7 +3,7 @@ nested groups of targets that nest natively."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
@@ -12,10 +12,13 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
-from reconciler.scim.apply.creates import Created, candidates, create
+from reconciler.scim.apply.creates import Created, candidates, create, readable
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
+
+# The removal dialect once a target has shown that value lists remove every member.
+UNSAFE = "unsafe"
 
 
 def write_group(s: Session, change: Change) -> str | None:
@@ -155,6 +158,7 @@ def _age(resource: Resource) -> tuple[datetime, int, str]:
 
 def _adopt(s: Session, change: Change, found: Resource) -> str:
     """Bring a group found on the target to the declared attributes instead of creating it."""
+    readable(change, found)
     pending = [
         AttrChange(a.path, A.read(found.body, a.path), a.after)
         for a in change.attributes
@@ -180,6 +184,13 @@ def write_nested(s: Session, change: Change) -> str | None:
     if add_ids:
         add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
+    if removes and s.unlisted:
+        # As for user members (write_group): once the listing is known to hide objects,
+        # no removal it planned is trusted.
+        raise Failed(
+            f"{len(removes)} nested group removal(s) withheld: the target holds "
+            f"{s.unlisted[0]}, which its listing did not show; run plan again"
+        )
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
     return target_id
@@ -214,15 +225,23 @@ def add_members(
 
 def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
     dialect = s.remove_dialect
+    forced = not s.dialect.member_removal_fallback
+    if dialect == UNSAFE:
+        raise Failed(
+            "member removal withheld: this target removed every member of a group when sent "
+            "a value list; set quirks: {member_removal: filter} or remove them by hand"
+        )
 
     def send() -> Reply:
         ops = writes.remove_members(chunk, dialect, s.refs())
         return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
 
+    if dialect == "value" and not forced and not s.value_removal_checked:
+        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        return
     try:
         s.learning_refs(change, send)
     except ScimHTTPError as exc:
-        forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
             raise
         s.remove_dialect = "value"
@@ -234,7 +253,46 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             status=exc.status,
         )
         dialect = "value"
-        s.learning_refs(change, send)
+        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+
+
+def _checked(
+    s: Session, change: Change, path: str, chunk: list[str], send: Callable[[], Reply]
+) -> None:
+    """A value-list removal the target was never told to take (it refused the filter
+    path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
+    them all, and a target that ignores the value list does just that. So the group is read
+    before and after; members that went and were not planned to are added back, and no
+    value-list removal is sent again in this run. Once one is seen to work, no more checks."""
+    before = _members(s, path, shown=True)
+    send()
+    gone = before - _members(s, path, shown=False) - set(chunk)
+    if not gone:
+        with s.lock:
+            s.value_removal_checked = True
+        return
+    with s.lock:
+        s.remove_dialect = UNSAFE
+    for part in writes.chunks(sorted(gone), s.chunk()):
+        add_members(s, change, path, part)
+    raise Failed(
+        f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
+        "removal; they were added back, and no member is removed in this run"
+    )
+
+
+def _members(s: Session, path: str, *, shown: bool) -> set[str]:
+    """A group's member values as the target holds them now. With `shown`, the group's GET
+    must list them (it has members to remove): Failed when it will not; without, a group
+    shown with no `members` has none left."""
+    body = s.client.get(path).body
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        asked = s.client.get(path, {"attributes": "members"}).body
+        body = asked if isinstance(asked, dict) else {}
+    listed = isinstance(body.get("members"), list)
+    if (shown and not listed) or (not listed and body.get("id") is None):
+        raise Failed(f"GET {path} does not show the group's members: member removal not sent")
+    return member_ids(body)
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:

@@ -14,6 +14,7 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Capabilities, Json, Kind
 from reconciler.core.prune import protected
+from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
 from reconciler.scim.apply.verify import lost
@@ -56,6 +57,8 @@ class Session:
         # Where every write starts: the same dialect `plan --explain` shows (writes.py).
         self.dialect = writes.Dialect.initial(target, caps)
         self.remove_dialect = self.dialect.member_removal
+        # Whether a learned value-list removal has been seen to remove only what it names.
+        self.value_removal_checked = False
         self.use_patch = self.dialect.patch
         self.use_etag = self.dialect.etag
         self.members_on_create = self.dialect.members_on_create
@@ -297,6 +300,11 @@ class Session:
         read = current.body
         if change.kind is Kind.GROUP:
             read = self._with_members(path, read, change.target_id)
+        # What is sent back whole is judged as the plan judged what it read: a body it
+        # could not read (an extension that is no object) is neither merged nor written.
+        why = problem(change.kind, read)
+        if why is not None:
+            raise Failed(f"GET {path} returned a resource that cannot be read ({why})")
         # The version PATCH and DELETE use too: meta.version, else the ETag header.
         meta = read.get("meta")
         version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
