@@ -237,9 +237,14 @@ def _by_type(items: list[Json]) -> dict[str, Mapping[str, Json]] | None:
 
 
 def merged_for_put(
-    current: Mapping[str, Json], changes: Iterable[AttrChange], ids: Ids, ref: Refs = None
+    current: Mapping[str, Json],
+    changes: Iterable[AttrChange],
+    ids: Ids,
+    ref: Refs = None,
+    schema: str = USER_SCHEMA,
 ) -> dict[str, Json]:
-    """A PUT body: the current resource with the changes applied, and nothing else altered.
+    """A PUT body: the current resource with the changes applied, and nothing else altered
+    (`schema` is its core schema, where the target sent no `schemas`).
 
     PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
     manage is sent back as it was read; read-only attributes are left out. Members the
@@ -260,10 +265,28 @@ def merged_for_put(
             continue
         _set(body, change.path, value)
     schemas = body.get("schemas")
-    schemas = list(schemas) if isinstance(schemas, list) else [USER_SCHEMA]
+    schemas = list(schemas) if isinstance(schemas, list) else [schema]
     schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
     body["schemas"] = schemas
     return body
+
+
+def members_put(
+    current: Mapping[str, Json], adds: Iterable[str], removes: Iterable[str], ref: Refs = None
+) -> tuple[dict[str, Json], list[str], list[str]]:
+    """A group's PUT body that adds and removes members, for a target without PATCH: the
+    members `current` holds, less `removes`, plus `adds` (RFC 7644 §3.5.1 replaces the
+    whole list); with the ids it really adds and removes (none: nothing to send)."""
+    raw = current.get("members")
+    listed = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+    gone = set(removes)
+    kept = [m for m in listed if str(m.get("value")) not in gone]
+    removed = [str(m.get("value")) for m in listed if str(m.get("value")) in gone]
+    held = {str(m.get("value")) for m in kept}
+    new = [a for a in dict.fromkeys(adds) if a not in held]
+    members: list[Json] = [*kept, *(member(m, ref) for m in new)]
+    body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
+    return body, new, removed
 
 
 def add_members(

@@ -26,8 +26,9 @@ def big_spec(target: Target, root: Path) -> Path:
         {"displayName": f"Team {t}", "members": [u["userName"] for u in users[t::3]]}
         for t in range(3)
     ]
-    # Two workers and small member chunks: many writes, so a kill lands mid-run.
-    return write_spec(root, target, users, groups, concurrency=2, membership_chunk=10)
+    # Two workers and small member chunks: many writes, so a kill lands mid-run even when
+    # this test reads the log slowly (a loaded machine) and the apply runs a pipe's worth ahead.
+    return write_spec(root, target, users, groups, concurrency=2, membership_chunk=2)
 
 
 def start_apply(specs: Path, target: Target, stdout: Path) -> subprocess.Popen[str]:

@@ -13,6 +13,7 @@ from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import Created, candidates, create, readable
+from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
@@ -37,8 +38,6 @@ def write_group(s: Session, change: Change) -> str | None:
             )
         rest = add_ids
     path = resource_path("/Groups", target_id)
-    for chunk in writes.chunks(rest, s.chunk()):
-        add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
@@ -46,8 +45,21 @@ def write_group(s: Session, change: Change) -> str | None:
     withheld = len(planned) - len(removes)
     if s.unlisted:
         withheld, removes = len(planned), []
-    for chunk in writes.chunks(removes, s.chunk()):
-        remove_members(s, change, path, chunk)
+    if s.use_patch:
+        try:
+            _patch_members(s, change, path, rest, removes)
+        except ScimHTTPError as exc:
+            if exc.status not in (405, 501):
+                raise
+            # The target said it has no PATCH at all (RFC 7644 §3.12): membership goes by
+            # PUT from here on, as every other write already falls back to.
+            with s.lock:
+                s.use_patch = False
+            s.log.warning("patch refused, using PUT", step="action", kind="group",
+                          key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
+            put_members(s, change, path, rest, removes)
+    else:
+        put_members(s, change, path, rest, removes)
     with s.lock:
         s.group_ids[change.key] = target_id
     if missing:
@@ -58,6 +70,15 @@ def write_group(s: Session, change: Change) -> str | None:
             "its listing did not show, so the listing cannot be trusted; run plan again"
         )
     return target_id
+
+
+def _patch_members(
+    s: Session, change: Change, path: str, adds: list[str], removes: list[str]
+) -> None:
+    for chunk in writes.chunks(adds, s.chunk()):
+        add_members(s, change, path, chunk)
+    for chunk in writes.chunks(removes, s.chunk()):
+        remove_members(s, change, path, chunk)
 
 
 def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
@@ -107,7 +128,11 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
         shown = member_ids(created)
+        with s.lock:  # what a later PUT of this group must still show (read_for_put)
+            s.member_counts[target_id] = len(shown)
         return target_id, [i for i in add_ids if i not in shown]
+    with s.lock:
+        s.member_counts[target_id] = len(first)
     return target_id, add_ids[len(first) :]
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import Capabilities, Json, Kind
+from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
 from reconciler.core.prune import protected
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
@@ -289,6 +289,22 @@ class Session:
                     status=exc.status,
                     detail=exc.detail,
                 )
+        read, version = self.read_for_put(change, path)
+
+        def put() -> Reply:
+            core = GROUP_SCHEMA if change.kind is Kind.GROUP else USER_SCHEMA
+            body = writes.merged_for_put(read, attributes, ids, self.refs(), core)
+            return self.write(
+                change, "PUT", path, lambda: self.client.put(path, body, version), attributes
+            )
+
+        # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
+        return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
+
+    def read_for_put(self, change: Change, path: str) -> tuple[dict[str, Json], str | None]:
+        """What a GET-merge-PUT starts from: the resource as the target holds it (a group
+        with all its members) and its version; Failed when sending it back whole could
+        write what the plan never showed."""
         current = self.client.get(path)
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
@@ -307,19 +323,9 @@ class Session:
             raise Failed(f"GET {path} returned a resource that cannot be read ({why})")
         # The version PATCH and DELETE use too: meta.version, else the ETag header.
         meta = read.get("meta")
-        version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
-            "etag"
-        )
-        version = version if self.use_etag else None
-
-        def put() -> Reply:
-            body = writes.merged_for_put(read, attributes, ids, self.refs())
-            return self.write(
-                change, "PUT", path, lambda: self.client.put(path, body, version), attributes
-            )
-
-        # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
-        return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
+        version = meta.get("version") if isinstance(meta, dict) else None
+        version = version or current.headers.get("etag")
+        return read, (version if self.use_etag and isinstance(version, str) else None)
 
     def _with_members(
         self, path: str, read: dict[str, Json], target_id: str | None
@@ -340,7 +346,7 @@ class Session:
                 read = {**read, "members": found}
         held = self.member_counts.get(target_id or "")
         shown = len(members) if isinstance(members, list) else None
-        if held == 0 or (shown is not None and held is not None and shown >= held):
+        if held == 0 or (shown is not None and (held is None or shown >= held)):
             return read
         if held is None:
             seen = "does not show the group's members"
