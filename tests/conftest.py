@@ -87,6 +87,16 @@ def _fast_retries(request: pytest.FixtureRequest) -> Iterator[None]:
     stamina.set_testing(False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spec_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # The spec cache (reconciler/spec/cache.py) lives in the user's cache directory; the
+    # tests keep theirs apart, so they neither read nor leave entries there.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCIMREC_CACHE_DIR", str(tmp_path_factory.mktemp("spec-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _forget_secrets() -> Iterator[None]:
     # Secrets are registered process-wide as a run reads them; each test is its own run.

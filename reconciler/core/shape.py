@@ -90,13 +90,13 @@ def _user(body: Mapping[str, Json]) -> str | None:
             return found
     extension = body.get(ENTERPRISE_URN)
     if extension is not None:
-        if not isinstance(extension, Mapping):
+        if not A.is_mapping(extension):
             return f"enterprise: expected an object, got {_what(extension)}"
         for key, value in extension.items():
             if key == "manager":
                 # Some targets send the id alone; an object's parts (value, $ref,
                 # displayName) are strings, its value the id import looks users up by.
-                if isinstance(value, Mapping):
+                if A.is_mapping(value):
                     found = _complex("enterprise.manager", value)
                     if found:
                         return found
@@ -120,7 +120,7 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
     for index, member in enumerate(members):
-        if not isinstance(member, Mapping):
+        if not A.is_mapping(member):
             return f"members[{index}]: expected an object, got {_what(member)}"
         value = member.get("value")
         if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
@@ -131,7 +131,7 @@ def _group(body: Mapping[str, Json]) -> str | None:
 def _complex(path: str, value: Json) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not A.is_mapping(value):
         return f"{path}: expected an object, got {_what(value)}"
     for key, part in value.items():
         if part is not None and not isinstance(part, _SCALAR):
@@ -145,7 +145,7 @@ def _multi(path: str, value: Json) -> str | None:
     if not isinstance(value, list):
         return f"{path}: expected a list, got {_what(value)}"
     for index, item in enumerate(value):
-        if not isinstance(item, Mapping):
+        if not A.is_mapping(item):
             return f"{path}[{index}]: expected an object, got {_what(item)}"
         for key, part in item.items():
             if key == "primary" and part is not None and not isinstance(part, bool):

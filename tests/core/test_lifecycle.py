@@ -170,6 +170,15 @@ def test_an_implausible_time_of_disabling_deletes_nobody(
     )
 
 
+def test_a_time_of_disabling_in_the_second_the_account_was_made_counts(tmp_path: Path) -> None:
+    # scimrec writes the time to the second; the target's meta.created has a fraction.
+    made = days_ago(31).removesuffix("Z") + ".600000Z"
+    gone = dataclasses.replace(disabled("u-1", "gone@example.com", days_ago(31)), created=made)
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert result.errors == ()
+    assert keyed(result) == [("user", "gone@example.com", "delete")]
+
+
 def test_a_time_of_disabling_after_the_account_was_made_counts(tmp_path: Path) -> None:
     gone = dataclasses.replace(
         disabled("u-1", "gone@example.com", days_ago(31)), created=days_ago(32)
