@@ -26,9 +26,8 @@ def big_spec(target: Target, root: Path) -> Path:
         {"displayName": f"Team {t}", "members": [u["userName"] for u in users[t::3]]}
         for t in range(3)
     ]
-    # Two workers and small member chunks: many writes, so a kill lands mid-run even when
-    # this test reads the log slowly (a loaded machine) and the apply runs a pipe's worth ahead.
-    return write_spec(root, target, users, groups, concurrency=2, membership_chunk=2)
+    # Two workers and small member chunks: many writes, so a kill lands mid-run.
+    return write_spec(root, target, users, groups, concurrency=2, membership_chunk=10)
 
 
 def start_apply(specs: Path, target: Target, stdout: Path) -> subprocess.Popen[str]:
@@ -43,7 +42,14 @@ def start_apply(specs: Path, target: Target, stdout: Path) -> subprocess.Popen[s
             stdout=sink,
             stderr=subprocess.PIPE,
             text=True,
+            # As at a terminal: a suite started in the background (`make test &`) ignores
+            # SIGINT, children inherit that, and Python then never raises KeyboardInterrupt.
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets one signal
         )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_writes(process: subprocess.Popen[str], count: int) -> int:
