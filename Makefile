@@ -54,10 +54,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests
 	$(BIN)/mypy
 
-# The end-to-end tests' third server is Node.js (Better Auth's SCIM plugin): its npm
-# packages, pinned by package-lock.json, go into a git-ignored node_modules/ (idempotent).
+# Two end-to-end servers run on Node.js (Better Auth's SCIM plugin, and SCIMMY): their npm
+# packages, pinned by package-lock.json, go into git-ignored node_modules/ (idempotent).
 servers:
 	bash tests/servers/better_auth_scim/install.sh
+	bash tests/servers/scimmy/install.sh
 
 test: lint servers
 	$(BIN)/pytest -q

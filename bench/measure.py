@@ -80,7 +80,9 @@ def run_worker(
     timeout: float = 7200,
 ) -> Result:
     """Run `python bench/worker.py ARGS` and return the JSON object it prints last."""
-    full_env = {**os.environ, **(env or {})}
+    # The spec cache (reconciler/spec/cache.py) stays off unless a part asks for it: a
+    # figure never depends on what an earlier run left in the user's cache directory.
+    full_env = {**os.environ, "SCIMREC_CACHE_DIR": "", **(env or {})}
     command = [sys.executable, str(BENCH / "worker.py"), *args]
     with (stderr_to or Path(os.devnull)).open("wb") as err:
         done = subprocess.run(

@@ -97,9 +97,10 @@ class _Quiet(WSGIRequestHandler):
 class Stats:
     """Counts requests by method; reads the process CPU clock on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, bucket: Any = None) -> None:
         self.lock = threading.Lock()
         self.by_method: Counter[str] = Counter()
+        self.bucket = bucket  # P5's token bucket (bench/throttle.py), if the target has one
 
     def wrap(self, inner: WSGIApp) -> WSGIApp:
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -107,11 +108,16 @@ class Stats:
             if path == "/_bench/stats":
                 with self.lock:
                     body = {"by_method": dict(self.by_method), "cpu_s": time.process_time()}
+                if self.bucket is not None:
+                    body["refused"] = self.bucket.refused
+                    body["admitted"] = self.bucket.admitted
                 start_response("200 OK", [("Content-Type", "application/json")])
                 return [json.dumps(body).encode()]
             if path == "/_bench/reset":
                 with self.lock:
                     self.by_method.clear()
+                if self.bucket is not None:
+                    self.bucket.reset()
                 start_response("204 No Content", [])
                 return []
             with self.lock:
@@ -147,20 +153,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=0)
     parser.add_argument("--groups", type=int, default=0)
     parser.add_argument("--fill", choices=("matching", "empty"), default="matching")
+    parser.add_argument(
+        "--app",
+        choices=("scim2-server", "pages"),
+        default="scim2-server",
+        help="pages: pre-serialised pages of the matching population (bench/pages.py, P1-fast)",
+    )
     parser.add_argument("--http", choices=("wsgiref", "cheroot"), default="wsgiref")
     parser.add_argument("--token", required=True)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="P5: admit this many requests per second, 429 above"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    app, storage, provider = build(args.token)
-    if args.fill == "matching":
-        seed(storage, provider, dataset.Sizes(args.users, args.groups))
+    sizes = dataset.Sizes(args.users, args.groups)
+    if args.app == "pages":
+        import pages
+
+        app = pages.build(sizes, args.token)
+    else:
+        app, storage, provider = build(args.token)
+        if args.fill == "matching":
+            seed(storage, provider, sizes)
     # The seeded store lives as long as the server: keep the collector from walking it again
     # and again. Without this, the first full read after seeding paid ~12% more server CPU
     # (full collections over 100,000 models), which made whichever client ran first slower.
     gc.collect()
     gc.freeze()
     seeded = time.perf_counter() - started
-    port, stop = serve(Stats().wrap(app), args.http, "127.0.0.1", 0)
+    bucket = None
+    if args.rate > 0:
+        import throttle
+
+        bucket = throttle.TokenBucket(args.rate)
+        app = bucket.wrap(app)
+    port, stop = serve(Stats(bucket).wrap(app), args.http, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}{PREFIX}/v2"
     print(json.dumps({"url": url, "seed_s": round(seeded, 3), "http": args.http}), flush=True)
     sys.stdin.read()  # the parent closes our stdin to stop us

@@ -38,7 +38,13 @@ class Running:
 
 @contextmanager
 def serving(
-    sizes: dataset.Sizes, *, fill: str, http: str, token: str
+    sizes: dataset.Sizes,
+    *,
+    fill: str,
+    http: str,
+    token: str,
+    app: str = "scim2-server",
+    rate: float = 0.0,
 ) -> Iterator[Running]:
     """A seeded server for the duration of the block; it exits when its stdin closes."""
     command = [
@@ -54,6 +60,10 @@ def serving(
         http,
         "--token",
         token,
+        "--app",
+        app,
+        "--rate",
+        str(rate),
     ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:

@@ -98,6 +98,7 @@ def p2_scimrec(args: argparse.Namespace) -> Result:
     steps = scimrec_steps.instrument()
     counting = stack(args.concurrency, args.delay)
     out = io.StringIO()
+
     def work() -> ApplyResult:
         return scimrec_steps.apply(Path(args.spec), args.log_level, counting, out, steps)
 

@@ -19,10 +19,10 @@ from reconciler import logs
 from reconciler.core import plancheck, planfile
 from reconciler.core.config import Spec, Target
 from reconciler.core.guards import Allowances, check_guards
-from reconciler.core.match import Match
 from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, UsageError
+from reconciler.report.steps import log_steps
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.extensions import check_extensions
@@ -276,7 +276,10 @@ def prepare_saved(
     # and the requirements, which no override lifts.
     required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
     complete = saved.plan.complete_read and connected.observed.complete
-    plan = dataclasses.replace(saved.plan, requirements=required, complete_read=complete)
+    # The fresh read's matches: what apply knows of each object as the target holds it now.
+    plan = dataclasses.replace(
+        saved.plan, requirements=required, complete_read=complete, matches=fresh.matches
+    )
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
 
@@ -329,49 +332,3 @@ def connect(
         client.close()
         raise
     return Connected(client, observed.capabilities, observed, log)  # as the import learned
-
-
-def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
-    """One event per step per object (DESIGN §4): scope, match and the planned action."""
-    actions = {(c.kind, c.key): c for c in plan.changes}
-    errors = {(e.kind, e.key): e for e in plan.errors}
-    declared = {(Kind.USER, u.key): u for u in spec.users} | {
-        (Kind.GROUP, g.key): g for g in spec.groups
-    }
-    groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
-    for (kind, key), match in plan.matches.items():
-        obj = declared[(kind, key)]
-        common = {"kind": kind.value, "key": key}
-        if kind is Kind.GROUP:
-            reason = groups_out.get(key, "declared")
-        else:
-            reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
-        in_scope = obj.present and not reason.startswith("out of scope")
-        log.info(
-            "scope",
-            step="scope",
-            outcome="in_scope" if in_scope else ("out_of_scope" if obj.present else "deprovision"),
-            reason=reason if obj.present else "state: absent",
-            **common,
-        )
-        log.info("match", step="match", **common, **_match_fields(match))
-        change = actions.get((kind, key))
-        error = errors.get((kind, key))
-        if error is not None:
-            log.error("action", step="action", outcome="error", error=error.message, **common)
-        else:
-            log.info(
-                "action",
-                step="action",
-                outcome=change.action.value if change else "noop",
-                planned=True,
-                **common,
-            )
-
-
-def _match_fields(match: Match) -> dict[str, Any]:
-    if match.error:
-        return {"outcome": "error", "error": match.error}
-    if match.resource is None:
-        return {"outcome": "unmatched"}
-    return {"outcome": "matched", "matched_on": match.matched_on, "target_id": match.resource.id}

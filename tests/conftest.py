@@ -17,6 +17,7 @@ from reconciler.scim.redact import forget_secrets
 from reconciler.scim.sandbox import Sandbox
 from tests.servers.better_auth_scim.launch import Spares
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
+from tests.servers.scimmy.launch import start_scimmy
 
 TOKEN_ENV = "E2E_SCIM_TOKEN"
 SANDBOX_TOKEN = "sandbox-test-token"
@@ -30,6 +31,7 @@ SERVER_FIXTURES = frozenset(
         "scim2_cursor_server",
         "django_scim",
         "better_auth_scim",
+        "scimmy",
         "sandbox",
         "tls_sandbox",
         "acme_server",
@@ -85,6 +87,16 @@ def _fast_retries(request: pytest.FixtureRequest) -> Iterator[None]:
     stamina.set_testing(False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spec_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # The spec cache (reconciler/spec/cache.py) lives in the user's cache directory; the
+    # tests keep theirs apart, so they neither read nor leave entries there.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SCIMREC_CACHE_DIR", str(tmp_path_factory.mktemp("spec-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _forget_secrets() -> Iterator[None]:
     # Secrets are registered process-wide as a run reads them; each test is its own run.
@@ -134,6 +146,23 @@ def better_auth_scim(_better_auth_spares: Spares) -> Iterator[Server]:
     server = _better_auth_spares.take()
     yield server
     _better_auth_spares.give_back(server)
+
+
+@pytest.fixture(scope="session", params=[5, 4], ids=["express5", "express4"])
+def _scimmy_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    server = start_scimmy(request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def scimmy(_scimmy_server: Server, monkeypatch: pytest.MonkeyPatch) -> Target:
+    """SCIMMY on Node.js, on Express 5 and on Express 4, emptied for each test; its token is
+    in $E2E_SCIM_TOKEN. tests/servers/scimmy/install.sh must have run (make test runs it).
+    """
+    wipe(_scimmy_server.url, _scimmy_server.token)
+    monkeypatch.setenv(TOKEN_ENV, _scimmy_server.token)
+    return Target(_scimmy_server.name, _scimmy_server.url, _scimmy_server.token)
 
 
 @pytest.fixture

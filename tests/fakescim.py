@@ -67,6 +67,15 @@ class Fault:
         return self.when is None or self.when(seen)
 
 
+def json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> httpx2.Response:
+    """JSON as a target writes it: anything past ASCII as a `\\u` escape, so that text a
+    target can hold but no UTF-8 can (a lone surrogate) reaches the client as it would."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return httpx2.Response(status, content=json.dumps(body).encode(), headers=sent)
+
+
 def scim_error(status: int, detail: str, scim_type: str | None = None) -> httpx2.Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
@@ -95,7 +104,10 @@ class FakeScim:
         # Quirks seen in real targets.
         self.ignore_filter = False  # a filter returns every resource
         self.reject_filter = False  # any filter is answered 400 invalidFilter
+        # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
+        self.blind_filters: set[str] = set()
         self.ignore_start_index = False  # every page starts at the first resource
+        self.restart_past_end = False  # a startIndex past the end serves page 1 (SCIMMY)
         self.max_count: int | None = None  # the server caps `count`
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
@@ -109,6 +121,9 @@ class FakeScim:
         self.patch_status = 200  # 204: PATCH answers with no body
         self.patch_unsupported = False  # PATCH answered 501
         self.reject_member_filter_path = False  # `members[value eq "x"]` answered 400
+        # `remove` of `members` drops them all, whatever its value lists (RFC 7644 §3.5.2.2
+        # read to the letter: no filter, so the attribute and all its values).
+        self.remove_ignores_value = False
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
@@ -308,7 +323,7 @@ class FakeScim:
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
         headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}
-        return httpx2.Response(status, json=resource, headers=headers)
+        return json_response(status, resource, headers)
 
     def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
         found = list(store.values())
@@ -322,6 +337,7 @@ class FakeScim:
             if not self.ignore_filter:
                 attribute, value = match.group(1), json.loads(match.group(2))
                 found = [r for r in found if _equals(r, attribute, value)]
+                found = [] if attribute in self.blind_filters else found
         else:
             found = [r for r in found if r.get("id") not in self.hidden]
         if self.cursors and "cursor" in seen.params:
@@ -330,6 +346,8 @@ class FakeScim:
             return self._error(seen, 501, "index paging is not supported")
         total = len(found)
         start = 1 if self.ignore_start_index else max(1, int(seen.params.get("startIndex", 1)))
+        if self.restart_past_end and start > total:
+            start = 1
         count = int(seen.params.get("count", 100))
         if self.max_count is not None:
             count = min(count, self.max_count)
@@ -344,7 +362,7 @@ class FakeScim:
             body["totalResults"] = total if self.total_override is None else self.total_override
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _cursor_page(self, seen: Seen, found: list[dict[str, Any]]) -> httpx2.Response:
         """A page after the resource the cursor names (RFC 9865 §2.2): by id, not offset."""
@@ -366,7 +384,7 @@ class FakeScim:
             body["nextCursor"] = f"after:{page[-1]['id']}"
         if self.on_page is not None:
             self.on_page(seen)
-        return httpx2.Response(200, json=body)
+        return json_response(200, body)
 
     def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
         body = dict(seen.body or {})
@@ -396,7 +414,10 @@ class FakeScim:
             path = op.get("path")
             if self.reject_member_filter_path and isinstance(path, str) and "[" in path:
                 return self._error(seen, 400, f"unsupported path {path}", "invalidPath")
-            error = _apply_op(resource, name, path, op.get("value"))
+            value = op.get("value")
+            if self.remove_ignores_value and name == "remove" and path == "members":
+                value = None
+            error = _apply_op(resource, name, path, value)
             if error:
                 return self._error(seen, 400, error, "invalidPath")
         store[rid] = self._stamp(kind, rid, resource)

@@ -15,7 +15,7 @@ PACKAGE = TESTS.parent / "reconciler"
 # How a test could start a SCIM server without going through a fixture.
 STARTS_A_SERVER = re.compile(
     r"\bSandbox\(|\bstart_scim2_server\(|\bstart_django_scim\(|\bstart_better_auth_scim\(|"
-    r"\bmake_app\("
+    r"\bstart_scimmy\(|\bmake_app\("
 )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import httpx2
 import pytest
 
+from reconciler import logs
 from reconciler.core.model import Observed
 from reconciler.core.plan import make_plan
 from reconciler.errors import ScimrecError, UsageError
-from reconciler.run import Prepared, log_steps, prepare_each
+from reconciler.report.steps import log_steps
+from reconciler.run import Prepared, prepare, prepare_each
 from reconciler.spec.load import load_spec
 from tests.fakescim import FakeScim
 
@@ -82,7 +85,7 @@ class _Log:
     def info(self, event: str, **fields: object) -> None:
         self.events.append({"event": event, **fields})
 
-    error = info
+    error = debug = info
 
 
 def test_the_scope_step_is_logged_with_why_for_users_and_groups(tmp_path: Path) -> None:
@@ -111,3 +114,55 @@ def test_the_scope_step_is_logged_with_why_for_users_and_groups(tmp_path: Path) 
         ("group", "Eng"): ("in_scope", "declared"),
         ("group", "Ops"): ("out_of_scope", "out of scope: not assigned to this target"),
     }
+
+
+def _events(err: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_unchanged_objects_are_counted_at_info_and_listed_at_debug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], level: str
+) -> None:
+    """The audit trail keeps every object that changes or fails; unchanged ones are counted."""
+    (tmp_path / "spec.yaml").write_text(
+        "targets:\n  t: {url: https://t.test/scim/v2}\nusers:\n"
+        + "".join(f"  - {{userName: u{i}@example.com, title: T}}\n" for i in range(5))
+        + "  - {userName: new@example.com}\n  - {userName: dup@example.com}\n",
+        encoding="utf-8",
+    )
+    fake = FakeScim()
+    fake.unique_names = False
+    for i in range(5):
+        fake.add_user(f"u{i}@example.com", title="T")
+    fake.add_user("dup@example.com")
+    fake.add_user("DUP@example.com")
+    logs.configure(level, json_lines=True)
+    prepared = prepare(tmp_path, "t", transport=fake.transport)
+    prepared.client.close()
+    events = [e for e in _events(capsys.readouterr().err) if e.get("step") != "import"]
+    per_object = {(e["event"], e["key"], e["outcome"]) for e in events if "key" in e}
+    changed = {
+        ("scope", "new@example.com", "in_scope"),
+        ("match", "new@example.com", "unmatched"),
+        ("action", "new@example.com", "create"),
+        ("scope", "dup@example.com", "in_scope"),
+        ("match", "dup@example.com", "error"),
+        ("action", "dup@example.com", "error"),
+    }
+    unchanged = {
+        (step, f"u{i}@example.com", outcome)
+        for i in range(5)
+        for step, outcome in (("scope", "in_scope"), ("match", "matched"), ("action", "noop"))
+    }
+    assert per_object == (changed | unchanged if level == "debug" else changed)
+    counts = [
+        (e["step"], e["objects"], e["outcomes"])
+        for e in events
+        if e["event"] == "unchanged objects"
+    ]
+    assert counts == [
+        ("scope", 5, {"in_scope": 5}),
+        ("match", 5, {"matched": 5}),
+        ("action", 5, {"noop": 5}),
+    ]

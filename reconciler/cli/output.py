@@ -6,6 +6,11 @@ error text are scrubbed whoever writes them; files (plan files, imported YAML, t
 tree, the GitHub step summary) are written only through `write_file` and `append_file`.
 tests/cli/test_secrets.py runs every command against a target that echoes every secret,
 and tests/test_architecture.py checks that nothing else in the package writes a file.
+
+It is also where text meets an encoding: whatever a stream or file cannot encode (a lone
+UTF-16 surrogate a target sent as `\\ud800`, which no UTF-8 holds; any character past a
+legacy code page) is written as its backslash escape, never raised as UnicodeEncodeError.
+Inside a JSON string, that escape reads back as the same text.
 """
 
 from __future__ import annotations
@@ -39,13 +44,13 @@ class Redacted(io.TextIOBase):
         cut = self.pending.rfind("\n") + 1
         if cut:
             done, self.pending = self.pending[:cut], self.pending[cut:]
-            self.inner.write(scrub(done))
+            self.inner.write(sendable(scrub(done), self.encoding))
         return len(text)
 
     def flush(self) -> None:
         if self.pending:
             done, self.pending = self.pending, ""
-            self.inner.write(scrub(done))
+            self.inner.write(sendable(scrub(done), self.encoding))
         self.inner.flush()
 
     @property
@@ -105,12 +110,19 @@ def redacted_streams() -> Iterator[None]:
                 stream.flush()
 
 
+def sendable(text: str, encoding: str) -> str:
+    """`text` as `encoding` can take it, each character it cannot written as an escape."""
+    if text.isascii():
+        return text
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 def write_file(path: Path, text: str) -> None:
     """Write (or replace) a file the user asked for, scrubbed."""
-    path.write_text(scrub(text), encoding="utf-8")
+    path.write_text(scrub(text), encoding="utf-8", errors="backslashreplace")
 
 
 def append_file(path: Path, text: str) -> None:
     """Append to a file others write too (the GitHub step summary), scrubbed."""
-    with path.open("a", encoding="utf-8") as handle:
+    with path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write(scrub(text))

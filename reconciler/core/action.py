@@ -108,7 +108,12 @@ def _removals(entries: list[Entry], want: set[str], members: Membership) -> list
     match failed or who is out of this target's scope."""
     out: dict[str, Member] = {}
     for entry in entries:
-        if entry.seen is Seen.USER and entry.uid not in want and entry.uid not in members.shielded:
+        if (
+            entry.seen is Seen.USER
+            and entry.sure
+            and entry.uid not in want
+            and entry.uid not in members.shielded
+        ):
             uid = entry.uid or ""
             name = members.key_of.get(uid) or members.directory.names.get(uid)
             out.setdefault(entry.value, Member(name, entry.value))
@@ -165,11 +170,14 @@ def with_nested(
     match: Match,
     groups_by_id: Mapping[str, str],
     directory: Directory,
+    policy: str = "exact",
 ) -> Change | None:
     """For targets that nest groups natively: nested groups as `type: Group` members.
 
     A member is a nested group by its type or `$ref` (core/members.py), never because its
-    id equals a group's: targets that number users and groups apart share ids.
+    id equals a group's: targets that number users and groups apart share ids. Removals
+    follow the rules user members do: none under `members_policy: additive`, and none of a
+    group the read did not show (lookup mode, a listing that hid it): unresolved, kept.
     """
     ids = {key: gid for gid, key in groups_by_id.items()}
     body = match.resource.body if match.resource else {}
@@ -180,7 +188,8 @@ def with_nested(
         for key in group.subgroups
         if ids.get(key) is None or ids[key] not in have
     ]
-    removes = [Member(groups_by_id.get(gid), gid, "Group") for gid in sorted(have - want)]
+    gone = sorted(have - want) if policy == "exact" else []
+    removes = [Member(groups_by_id.get(g), g, "Group") for g in gone if g in directory.group_ids]
     if not adds and not removes:
         return change
     if change is None:

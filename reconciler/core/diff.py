@@ -27,7 +27,7 @@ def is_empty(value: Json) -> bool:
 
 
 def _element(item: Json, keys: frozenset[str]) -> tuple[tuple[str, Json], ...]:
-    if not isinstance(item, Mapping):
+    if not A.is_mapping(item):
         return (("value", item),)
     # `primary: false` and an absent `primary` mean the same (RFC 7643 §2.4).
     return tuple(
@@ -45,7 +45,7 @@ def _multi_equal(declared: Json, observed: Json) -> bool:
     observed = observed or []
     if not isinstance(observed, list):
         return False
-    keys = frozenset(k for item in declared if isinstance(item, Mapping) for k in item)
+    keys = frozenset(k for item in declared if A.is_mapping(item) for k in item)
     mine = sorted(_element(i, keys) for i in declared)
     theirs = sorted(_element(i, keys) for i in observed)
     return mine == theirs

@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconciler.core.changes import DEPROVISIONS, Action, Change
+from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.lifecycle import Dormant, Scheduled, expire, stamp
 from reconciler.core.model import Observed
@@ -21,6 +21,8 @@ class Finished:
     notes: list[str]
     scheduled: tuple[Scheduled, ...]
     deleted: frozenset[str]  # keys of the accounts deleted for `delete_after`
+    # Accounts whose time of disabling cannot be counted from (lifecycle.deadline).
+    errors: tuple[ObjectError, ...]
 
 
 def finish(
@@ -54,6 +56,7 @@ def finish(
         notes,
         tuple(sorted(scheduled, key=lambda s: (s.delete_on, s.key))),
         frozenset(c.key for c in expired.changes if c in changes),
+        tuple(expired.errors),
     )
 
 

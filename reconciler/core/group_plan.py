@@ -52,7 +52,8 @@ def plan_groups(
                 "user; they are left in place (run `scimrec doctor` to see why)"
             )
         if native and group.present and group.members is not None:
-            change = with_nested(change, group, match, groups_by_id, members.directory)
+            policy = group.members_policy or members.policy
+            change = with_nested(change, group, match, groups_by_id, members.directory, policy)
         if change is None:
             out.noop += 1
         else:

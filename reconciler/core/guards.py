@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from reconciler.core.changes import DEPROVISIONS, Change
+from reconciler.core.assignment import ROLE_ASSIGNMENTS
+from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan
 
@@ -44,6 +46,47 @@ def member_removals(changes: Iterable[Change]) -> int:
     return sum(len(c.members_remove) for c in changes)
 
 
+def role_removals(changes: Iterable[Change], target: Target) -> int:
+    """Roles users lose, each one counted as a member removal: a role is access, and a role
+    map that stops granting one (an edit of `roles:`, a role group emptied) takes it from
+    every holder in a single run without any group losing a member."""
+    paths = role_paths(target)
+    return sum(
+        len(lost_roles(a, paths))
+        for c in changes
+        if c.kind is Kind.USER and c.action is Action.UPDATE
+        for a in c.attributes
+    )
+
+
+def role_paths(target: Target) -> frozenset[str]:
+    """The user attributes that hold roles on this target: `roles`, and any mapped from
+    the roles its role map grants (appRoleAssignments)."""
+    return frozenset({"roles"}) | {
+        m.target
+        for m in target.user_mappings
+        if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
+    }
+
+
+def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
+    """The roles this attribute change takes away (none when it holds no roles)."""
+    if attr.path not in paths and not attr.path.startswith("roles["):
+        return set()
+    return _held(attr.before) - _held(attr.after)
+
+
+def _held(value: Json) -> set[str]:
+    """The roles an attribute's value grants: each item's `value`, or the value itself."""
+    items = value if isinstance(value, list) else [value]
+    out = set()
+    for item in items:
+        role = item.get("value") if isinstance(item, Mapping) else item
+        if role is not None and role != "":
+            out.add(str(role))
+    return out
+
+
 def refusals(
     changes: tuple[Change, ...] | list[Change],
     target: Target,
@@ -56,9 +99,10 @@ def refusals(
     gone = deprovisions(changes)
     if gone and len(gone) > allow.deletes:
         reasons += _deprovision_reasons(gone, target, observed)
-    removed = member_removals(changes)
+    roles = role_removals(changes, target)
+    removed = member_removals(changes) + roles
     if removed and removed > allow.member_removals:
-        reasons += _member_reasons(changes, removed, target, observed)
+        reasons += _member_reasons(changes, removed, target, observed, roles)
     return reasons
 
 
@@ -95,7 +139,7 @@ def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed)
 
 
 def _member_reasons(
-    changes: Iterable[Change], removed: int, target: Target, observed: Observed
+    changes: Iterable[Change], removed: int, target: Target, observed: Observed, roles: int = 0
 ) -> list[str]:
     reasons = []
     limit = (
@@ -106,7 +150,8 @@ def _member_reasons(
     override = f"re-run with --allow-member-removals {removed} if that is intended"
     if removed > limit:
         reasons.append(
-            f"{_count(removed, 'member removal')} in one run, more than "
+            f"{_count(removed, 'member removal')}"
+            f"{f' ({roles} of them roles lost)' if roles else ''} in one run, more than "
             f"guards.max_member_removals ({limit}); {override}"
         )
     share = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.core import attributes as A
-from reconciler.core.changes import Action, Change
+from reconciler.core.changes import Action, Change, ObjectError
 from reconciler.core.config import LAST_MODIFIED, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind, Resource
@@ -72,6 +72,7 @@ class Lifecycle:
     changes: list[Change]
     scheduled: list[Scheduled]
     notes: list[str]
+    errors: list[ObjectError]
 
 
 def moment(value: datetime) -> str:
@@ -89,6 +90,17 @@ def read_time(value: Json) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def deadline(since: datetime, after: timedelta) -> tuple[datetime, datetime] | None:
+    """`since` in UTC and `since + after`; None when either falls outside the calendar
+    Python counts in (years 1 to 9999). A target's time can be anywhere in xsd:dateTime:
+    `9999-12-31T23:00:00Z` plus 30 days, or `0001-01-01T00:00:00+01:00` in UTC, overflows."""
+    try:
+        start = since.astimezone(UTC)
+        return start, start + after
+    except OverflowError:
+        return None
+
+
 def period(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -99,7 +111,7 @@ def period(delta: timedelta) -> str:
 
 def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> Lifecycle:
     """Deletes for disabled accounts whose period has passed; the others scheduled."""
-    out = Lifecycle([], [], [])
+    out = Lifecycle([], [], [], [])
     after = target.delete_after
     if after is None:
         return out
@@ -110,12 +122,27 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
     for item in dormant:
         body = item.resource.body
         shielded = protected(target, item.key) or protected(target, _name(body))
-        since = read_time(_disabled_at(item.resource, target))
+        recorded = _disabled_at(item.resource, target)
+        since = read_time(recorded)
         if since is None:
             if not shielded:
                 unknown.append(item.key)
             continue
-        due = since + after
+        counted = deadline(since, after)
+        if counted is None:
+            # No deletion can be counted from it, and guessing one (now, or never) from a
+            # time that is plainly wrong is what must not happen: the account is in error
+            # until the target holds a time that can be read.
+            if not shielded:
+                out.errors.append(_out_of_range(item.key, target, recorded))
+            continue
+        since, due = counted
+        if _implausible(since, item.resource):
+            # .NET's unset DateTime (0001-01-01), or a time before the account existed: not
+            # a time scimrec wrote, and counted from it the account would go at once.
+            if not shielded:
+                out.errors.append(_out_of_range(item.key, target, recorded, "implausible"))
+            continue
         if due <= now:
             # Protected or not: core/prune.py spare_protected takes it out, and says so.
             reason = f"disabled since {moment(since)}: delete_after {period(after)} has passed"
@@ -174,6 +201,35 @@ def stamp(
         out.append(change)
         scheduled.append(Scheduled(change.key, target_id, moment(now), moment(now + after)))
     return out, scheduled
+
+
+# No account was disabled before Unix time began; an earlier time is a placeholder.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _implausible(since: datetime, resource: Resource) -> bool:
+    """A time of disabling before 1970, or before the target says the account was made."""
+    created = read_time(resource.created)
+    if created is not None:
+        # The time is written to the second (`moment`): an account disabled within the
+        # second it was made holds a time a fraction before its meta.created.
+        created = created.replace(microsecond=0)
+    try:
+        return since < _EARLIEST or (created is not None and since < created)
+    except OverflowError:  # a created time at the calendar's edge compares as unknown
+        return since < _EARLIEST
+
+
+def _out_of_range(
+    key: str, target: Target, recorded: Json, what: str = "out of range"
+) -> ObjectError:
+    return ObjectError(
+        Kind.USER,
+        key,
+        "action",
+        f"the time of disabling on the target ({target.disabled_at}: {recorded!r}) is {what}, "
+        "so delete_after cannot count from it: correct it on the target",
+    )
 
 
 def _disabled_at(resource: Resource, target: Target) -> Json:

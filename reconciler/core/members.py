@@ -6,7 +6,8 @@ RFC 7643 §4.2 gives a member `value` (the member's id), `$ref` and `type` (User
 Targets differ: some store the userName as `value`, some omit `type`, some use small
 integers for both users and groups. A member is resolved through `value`, then `$ref`,
 then `value` or `display` as a userName; one that resolves to nothing is removed only when
-the target has confirmed that its `value` names no user (`Observed.dangling`).
+the target has confirmed that its `value` names no user (`Observed.dangling`), and one that
+only its `display` resolves is never removed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from reconciler.core.match import normalise
 from reconciler.core.model import Json, Observed
@@ -33,24 +35,44 @@ class Entry:
     value: str  # as stored on the target: what a removal must name
     seen: Seen
     uid: str | None = None
+    # False when only the entry's `display` named the user: a copy the target keeps of a
+    # name, which goes stale after a rename, so it may stand for another account. Enough
+    # not to add the user again; never enough to remove the entry.
+    sure: bool = True
 
 
 class Directory:
     """The observed users, indexed for resolving member entries; built once per plan."""
 
     def __init__(self, observed: Observed) -> None:
+        self._users = observed.users
         self.user_ids = frozenset(u.id for u in observed.users)
         self.group_ids = frozenset(g.id for g in observed.groups)
-        self.names: dict[str, str | None] = {}
-        by_name: dict[str, list[str]] = {}
-        for user in observed.users:
-            name = user.body.get("userName")
-            self.names[user.id] = name if isinstance(name, str) else None
-            if isinstance(name, str) and name:
-                by_name.setdefault(normalise("userName", name), []).append(user.id)
-        # A name two users share resolves to neither: a guess could remove the wrong person.
-        self.by_name = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
         self.dangling = observed.dangling
+
+    # The names are needed only for members that are not plain user ids (most targets store
+    # ids), so they are indexed on first use: folding 100,000 userNames cost more than
+    # resolving every member of a large target.
+
+    @cached_property
+    def names(self) -> dict[str, str | None]:
+        """Each observed user's userName by id (None when it is not a string)."""
+        out: dict[str, str | None] = {}
+        for user in self._users:
+            name = user.body.get("userName")
+            out[user.id] = name if isinstance(name, str) else None
+        return out
+
+    @cached_property
+    def by_name(self) -> dict[str, str]:
+        """Observed user ids by folded userName."""
+        found: dict[str, list[str]] = {}
+        for user in self._users:
+            name = user.body.get("userName")
+            if isinstance(name, str) and name:
+                found.setdefault(normalise("userName", name), []).append(user.id)
+        # A name two users share resolves to neither: a guess could remove the wrong person.
+        return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
 
     def entries(self, body: Mapping[str, Json]) -> list[Entry]:
         members = body.get("members")
@@ -59,6 +81,18 @@ class Directory:
         return [e for e in (self.resolve(m) for m in members) if e is not None]
 
     def resolve(self, member: Json) -> Entry | None:
+        if type(member) is dict:
+            # Nearly every member of a large group: a user's id, typed User or untyped, no
+            # $ref to a group. Decided here as the full order below would decide it.
+            value, kind, ref = member.get("value"), member.get("type"), member.get("$ref")
+            if (
+                type(value) is str
+                and value
+                and value in self.user_ids
+                and (kind is None or (type(kind) is str and kind.casefold() != "group"))
+                and (ref is None or (type(ref) is str and "/Groups/" not in ref))
+            ):
+                return Entry(value, Seen.USER, value)
         if not isinstance(member, Mapping):
             return None
         raw = member.get("value")
@@ -77,9 +111,9 @@ class Directory:
             return Entry(value, Seen.USER, tail)
         if not kind and value in self.group_ids:
             return Entry(value, Seen.GROUP)  # untyped, and no user has this id
-        for name in (value, member.get("display")):
+        for name, sure in ((value, True), (member.get("display"), False)):
             if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
-                return Entry(value, Seen.USER, uid)
+                return Entry(value, Seen.USER, uid, sure)
         if value in self.dangling:
             return Entry(value, Seen.DANGLING)
         return Entry(value, Seen.UNRESOLVED)

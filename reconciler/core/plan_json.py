@@ -106,7 +106,7 @@ def change(data: Json, where: str) -> Change:
     allowed = _CHANGE_KEYS | {"source"} | ({"members"} if kind is Kind.GROUP else set())
     unknown = sorted(set(item) - allowed)
     if unknown:
-        raise Malformed(f"{where}: unknown field {short(unknown[0])}")
+        raise Malformed(f"{where}: unknown field {unknown[0]!r}")
     members = mapping(item.get("members", {}), f"{where}.members", allowed={"add", "remove"})
     return Change(
         kind=kind,
@@ -205,7 +205,7 @@ def mapping(
     if allowed is not None:
         unknown = sorted(set(data) - set(allowed))
         if unknown:
-            raise Malformed(f"{where}: unknown field {short(unknown[0])}")
+            raise Malformed(f"{where}: unknown field {unknown[0]!r}")
     return data
 
 

@@ -123,10 +123,16 @@ def to_json(
 
 
 def canonical(content: Mapping[str, Json]) -> bytes:
-    """The bytes a digest covers: the whole file but the digest, in one fixed form."""
+    """The bytes a digest covers: the whole file but the digest, in one fixed form.
+
+    A plan can name an object by a target's id that holds a lone surrogate (that object is
+    in error): surrogatepass gives it bytes where UTF-8 has none, and leaves every other
+    text's bytes as they were. The file holds it as a JSON escape (cli/output.py), which
+    reads back as the same text, so the digest still matches.
+    """
     return json.dumps(
         content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    ).encode("utf-8", "surrogatepass")
 
 
 def digest_of(content: Mapping[str, Json], key: bytes | None) -> dict[str, Json]:
@@ -291,8 +297,12 @@ def parse_duration(text_: str) -> timedelta:
     """`90s`, `30m`, `12h`, `2d`: the maximum age of a plan file."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = text_[:-1], text_[-1:]
-    if unit not in units or not number.isdigit():
-        raise UsageError(f"expected a duration such as 30m, 12h or 2d, got '{text_}'")
+    # ASCII digits ("²" passes isdigit() and fails int()), and few enough that any unit
+    # stays within what a timedelta holds (999,999,999 days).
+    if unit not in units or not (number.isascii() and number.isdigit()) or len(number) > 9:
+        raise UsageError(
+            f"expected a duration such as 30m, 12h or 2d (at most 9 digits), got '{text_}'"
+        )
     return timedelta(seconds=int(number) * units[unit])
 
 

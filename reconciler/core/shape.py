@@ -1,14 +1,16 @@
 """Whether a resource the target returned has the shape scimrec reads (RFC 7643 §4).
 
 Target data is input like any other: a user whose `emails` holds a null, a group whose
-`members` is a mapping, a userName that is a number. Such an object becomes one object in
-error, named with the offending path; every other object goes on (DESIGN §6), and nothing
-is written to it or decided from it.
+`members` is a mapping, a userName that is a number, text that is not Unicode, a number
+past a double. Such an object becomes one object in error, named with the offending path;
+every other object goes on (DESIGN §6), and nothing is written to it or decided from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections.abc import Mapping
 
 from reconciler.core import attributes as A
@@ -16,6 +18,7 @@ from reconciler.core.match import Match
 from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
 
 _SCALAR = (str, int, float, bool)
+_SURROGATE = "expected Unicode text, got a lone surrogate"
 
 
 def shaped(observed: Observed) -> Observed:
@@ -51,8 +54,19 @@ def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]
 
 
 def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
-    """The first unreadable part of a resource body, as `path: what was found`; or None."""
-    return _user(body) if kind is Kind.USER else _group(body)
+    """The first unreadable part of a resource body, as `path: what was found`; or None.
+
+    The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
+    it is written as its escape, so the message is text every output can take."""
+    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_representable(body)
+    return None if found is None else found.encode("utf-8", "backslashreplace").decode()
+
+
+def multi_valued(path: str, value: Json) -> str | None:
+    """Whether one multi-valued attribute's value (`emails`) is a list of objects of
+    strings, which comparisons read as a set: its problem, or None. For answers read
+    after a write, which are compared attribute by attribute (scim/apply/verify.py)."""
+    return _multi(path, value) if path in A.USER_MULTI else None
 
 
 def _user(body: Mapping[str, Json]) -> str | None:
@@ -76,11 +90,17 @@ def _user(body: Mapping[str, Json]) -> str | None:
             return found
     extension = body.get(ENTERPRISE_URN)
     if extension is not None:
-        if not isinstance(extension, Mapping):
+        if not A.is_mapping(extension):
             return f"enterprise: expected an object, got {_what(extension)}"
         for key, value in extension.items():
             if key == "manager":
-                if value is not None and not isinstance(value, str | Mapping):
+                # Some targets send the id alone; an object's parts (value, $ref,
+                # displayName) are strings, its value the id import looks users up by.
+                if A.is_mapping(value):
+                    found = _complex("enterprise.manager", value)
+                    if found:
+                        return found
+                elif value is not None and not isinstance(value, str):
                     return f"enterprise.manager: expected an object, got {_what(value)}"
             elif value is not None and not isinstance(value, _SCALAR):
                 return f"enterprise.{key}: expected a string, got {_what(value)}"
@@ -100,7 +120,7 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
     for index, member in enumerate(members):
-        if not isinstance(member, Mapping):
+        if not A.is_mapping(member):
             return f"members[{index}]: expected an object, got {_what(member)}"
         value = member.get("value")
         if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
@@ -111,7 +131,7 @@ def _group(body: Mapping[str, Json]) -> str | None:
 def _complex(path: str, value: Json) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not A.is_mapping(value):
         return f"{path}: expected an object, got {_what(value)}"
     for key, part in value.items():
         if part is not None and not isinstance(part, _SCALAR):
@@ -125,7 +145,7 @@ def _multi(path: str, value: Json) -> str | None:
     if not isinstance(value, list):
         return f"{path}: expected a list, got {_what(value)}"
     for index, item in enumerate(value):
-        if not isinstance(item, Mapping):
+        if not A.is_mapping(item):
             return f"{path}[{index}]: expected an object, got {_what(item)}"
         for key, part in item.items():
             if key == "primary" and part is not None and not isinstance(part, bool):
@@ -135,6 +155,48 @@ def _multi(path: str, value: Json) -> str | None:
             if key != "primary" and part is not None and not isinstance(part, str):
                 return f"{path}[{index}].{key}: expected a string, got {_what(part)}"
     return None
+
+
+def _not_representable(body: Mapping[str, Json]) -> str | None:
+    """The first value anywhere in the body (a key or a value, read or not) that no other
+    side can hold: text that is not Unicode (a lone UTF-16 surrogate, which JSON's
+    `\\ud800` escape can carry; no UTF-8 holds one, so no URL, header, file or terminal),
+    or a number past what a double holds (`1e400` reads as infinity, which JSON cannot
+    write back). Nothing is decided from such an object, rather than each of those
+    failing later."""
+    try:  # one pass in C, for most bodies; UnicodeEncodeError is a ValueError too
+        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError:
+        return _unrepresentable(body, "")
+    return None
+
+
+def _unrepresentable(value: Json, path: str) -> str | None:
+    if isinstance(value, str):
+        return None if _encodable(value) else f"{path}: {_SURROGATE}"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path}: expected a number, got one out of range"
+    if isinstance(value, Mapping):
+        children = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for where, item in children:
+        if not _encodable(where):
+            return f"{where}: {_SURROGATE} in a name"
+        found = _unrepresentable(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _what(value: Json) -> str:

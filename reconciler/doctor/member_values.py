@@ -4,13 +4,14 @@ something else scimrec must resolve another way (a userName), or values that nam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import quote
 
 from reconciler.core import attributes as A
 from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import listed
+from reconciler.scim.writes import resource_path
 
 CHECK = "member values"
 SAMPLE = 10  # member values asked about: enough to see the target's habit, few requests
@@ -24,7 +25,7 @@ def probe_member_values(client: ScimClient, groups: Sequence[dict[str, Json]]) -
         return Finding("groups", CHECK, INFO, "no group with members to look at", "none needed")
     ids = names = nobody = 0
     for value in values:
-        if _exists(client, f"/Users/{quote(value, safe='')}"):
+        if _exists(client, value):
             ids += 1
         elif _named(client, value):
             names += 1
@@ -67,9 +68,9 @@ def _sample(groups: Sequence[dict[str, Json]]) -> list[str]:
     return out
 
 
-def _exists(client: ScimClient, path: str) -> bool:
+def _exists(client: ScimClient, value: str) -> bool:
     try:
-        client.get(path)
+        client.get(resource_path("/Users", value))
     except ScimrecError:
         return False
     return True
@@ -81,7 +82,7 @@ def _named(client: ScimClient, value: str) -> bool:
     except ScimHTTPError:
         return False
     body = reply.body if isinstance(reply.body, dict) else {}
-    found = body.get("Resources") or []
+    found = listed(body, "GET /Users")
     return any(
         isinstance(r, dict) and str(r.get("userName", "")).casefold() == value.casefold()
         for r in found

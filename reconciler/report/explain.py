@@ -36,9 +36,12 @@ def explain(
             f"filters honoured {yes[caps.filter_honoured]}"
         )
         complete = "complete" if observed.complete else "INCOMPLETE"
+        # In lookup mode nothing was listed: the counts are what the eq look-ups found.
+        how = "looked up" if observed.lookup else "read"
+        source = "by eq filters (lookup mode)" if observed.lookup else "from the target"
         out.append(
-            f"  2 import: read {len(observed.users)} users and {len(observed.groups)} groups "
-            f"from the target ({complete}); declared:"
+            f"  2 import: {how} {len(observed.users)} users and {len(observed.groups)} groups "
+            f"{source} ({complete}); declared:"
         )
         width = max((len(p) for p in obj.attrs), default=0)
         for path in sorted(obj.attrs):

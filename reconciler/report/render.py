@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,9 @@ MAX_VALUE = 120
 # Unicode categories a reader cannot see: controls, formats (zero-width, bidi), separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _NAMES = frozenset({"key", "id", "target_id"})
+# Scripts whose letters pass for one another (UTS #39's confusables: Cyrillic U+0430 for Latin
+# "a", Greek U+03BF for "o"): a name mixing two of them is a look-alike until shown escaped.
+_CONFUSABLE = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})
 
 
 def hidden(text: str) -> bool:
@@ -30,7 +34,17 @@ def hidden(text: str) -> bool:
         text != text.strip()
         or unicodedata.normalize("NFKC", text) != text
         or any(unicodedata.category(c) in _INVISIBLE for c in text)
+        or len({_script(c) for c in text} & _CONFUSABLE) > 1
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _script(char: str) -> str:
+    """A letter's script as its Unicode name starts ("CYRILLIC SMALL LETTER A"); the
+    standard library has no script property, and for the scripts above the name says it."""
+    if not char.isalpha():
+        return ""
+    return unicodedata.name(char, "").partition(" ")[0]
 
 
 def visible(text: str) -> str:

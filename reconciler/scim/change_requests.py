@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import PATCH_OP, Json, Kind
+from reconciler.core.model import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, Json, Kind
 from reconciler.scim import writes
 from reconciler.scim.writes import Dialect, resource_path
 
@@ -74,9 +74,18 @@ def change_requests(
         users = users[len(first) :]
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
-    for part in writes.chunks(users, chunk):
-        out.append(_patch(path, writes.add_members(part, ref=ref)))
-    out += _removals(path, [m for m in change.members_remove if m.type == "User"], dialect, chunk)
+    removes = [m for m in change.members_remove if m.type == "User"]
+    if not dialect.patch and (users or removes):
+        # No PATCH: the member list goes whole, in one GET-merge-PUT (membership_put.py).
+        ids_out = [m.id for m in removes if m.id]
+        body, _, _ = writes.members_put(current or {}, users, ids_out, ref)
+        meta = (current or {}).get("meta")
+        version = meta.get("version") if isinstance(meta, dict) and dialect.etag else None
+        out += [Request("GET", path), Request("PUT", path, body, version)]
+    else:
+        for part in writes.chunks(users, chunk):
+            out.append(_patch(path, writes.add_members(part, ref=ref)))
+        out += _removals(path, removes, dialect, chunk)
     # Nested groups (native nesting) follow, once every group of the run exists.
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
     if nested:
@@ -94,7 +103,8 @@ def update_requests(
     current: Mapping[str, Json] | None,
 ) -> list[Request]:
     """A PATCH of minimal operations, or where the target has no PATCH, a GET-merge-PUT."""
-    body = writes.merged_for_put(current or {}, attributes, ids)
+    core = GROUP_SCHEMA if path.startswith("/Groups") else USER_SCHEMA
+    body = writes.merged_for_put(current or {}, attributes, ids, schema=core)
     meta = (current or {}).get("meta")
     version = meta.get("version") if isinstance(meta, dict) and dialect.etag else None
     put = (Request("GET", path), Request("PUT", path, body, version))

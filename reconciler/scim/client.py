@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
-from reconciler.scim.limiter import Limiter
+from reconciler.scim.limiter import Limiter, Pacer
 from reconciler.scim.oauth import ClientCredentials
+from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -52,6 +52,9 @@ class Reply:
     status: int
     body: Json
     headers: Mapping[str, str]
+    # The body held a secret of this run, now masked: sent back (a GET-merge-PUT), it
+    # would overwrite the target's value with the mask.
+    masked: bool = False
 
 
 class ScimClient:
@@ -72,7 +75,7 @@ class ScimClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
-        self.pacer: _Pacer | None = None
+        self.pacer: Pacer | None = None
         self.bounds = bounds or Bounds()
         self.deadline = deadline or RunDeadline(None)
         # Every request holds a slot of this while in flight, from whichever thread.
@@ -118,7 +121,7 @@ class ScimClient:
             deadline=RunDeadline(target.run_timeout_seconds),
             limiter=limiter,
         )
-        client.pacer = _Pacer(target.max_rps) if target.max_rps else None
+        client.pacer = Pacer(target.max_rps) if target.max_rps else None
         return client
 
     def close(self) -> None:
@@ -243,6 +246,15 @@ class ScimClient:
                 headers=headers,
                 timeout=self._read_timeout(ends),
             )
+        except UnicodeEncodeError:
+            # Target data in a URL or a header (a filter value, a cursor, a version for
+            # If-Match) that cannot go out: a lone surrogate has no UTF-8, and headers take
+            # ASCII. Nothing is sent; this one request fails, never the run.
+            raise ScimProtocolError(
+                f"refusing to send {method} {path}: it holds text that cannot be sent "
+                "(not Unicode, or not ASCII in a header)"
+            ) from None
+        try:
             response = self.http.send(request, stream=True)
             try:
                 status = response.status_code
@@ -319,34 +331,18 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            body = scrub_json(json.loads(content), content)
-        except ValueError:
+            parsed = parse(content)
+        except NotJson as exc:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
-                f"{method} {path} answered {status} with a body that is not JSON ({kind})"
+                f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
-        return Reply(status, body, headers)
+        body = scrub_json(parsed, content)
+        return Reply(status, body, headers, masked=body is not parsed and body != parsed)
 
 
 def _at_most(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
-
-
-class _Pacer:
-    """Spaces requests at most `rate` per second across threads (the target's `max_rps`)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 def _http_error(
@@ -355,8 +351,8 @@ def _http_error(
     detail, scim_type = "", None
     try:
         # A server may echo our request, Authorization header included: never keep a secret.
-        body: Any = scrub_json(json.loads(content), content)
-    except ValueError:
+        body: Any = scrub_json(parse(content), content)
+    except NotJson:
         body = None
     if isinstance(body, dict):
         # RFC 7644 §3.12: detail and scimType; some servers use other keys.

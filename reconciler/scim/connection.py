@@ -13,6 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import listed
 from reconciler.scim.writes import resource_path
 
 
@@ -118,7 +119,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
         first = _page(client.get("/Users", params).body)
     except ScimHTTPError as exc:
         return f"the /Users listing is refused ({exc.status})" if exc.status != 404 else None
-    items = [i for i in first.get("Resources") or [] if isinstance(i, dict)]
+    items = [i for i in listed(first, "GET /Users") if isinstance(i, dict)]
     total = first.get("totalResults")
     if not items:
         more = isinstance(total, int) and not isinstance(total, bool) and total > 0
@@ -126,7 +127,11 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     if len(items) == 1 and (total is None or total == 1) and "id" in items[0]:
         # A listing of one: a real user can be read by its id; a sample object cannot.
         try:
-            client.get(resource_path("/Users", str(items[0]["id"])))
+            path = resource_path("/Users", str(items[0]["id"]))
+        except ScimProtocolError:
+            return None  # an id no URL names: that user is in error (core/shape.py)
+        try:
+            client.get(path)
         except ScimHTTPError as exc:
             if exc.status == 404:
                 return "the unfiltered /Users listing returns a synthetic object"
@@ -135,7 +140,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     if caps.cursor_paging or len(items) < 2:
         return None
     second = _page(client.get("/Users", {"startIndex": 2, "count": 1}).body)
-    again = [i for i in second.get("Resources") or [] if isinstance(i, dict)]
+    again = [i for i in listed(second, "GET /Users") if isinstance(i, dict)]
     if again and again[0].get("id") == items[0].get("id"):
         return "the /Users listing ignores startIndex (every page starts at the first user)"
     if isinstance(total, int) and not isinstance(total, bool) and total > len(items):
@@ -145,7 +150,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
             last = _page(client.get("/Users", {"startIndex": total, "count": 1}).body)
         except ScimHTTPError:
             return None
-        if not last.get("Resources"):
+        if not listed(last, "GET /Users"):
             return f"the /Users listing stops before its totalResults ({total})"
     return None
 

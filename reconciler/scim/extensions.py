@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.core.config import Spec, Target
+from reconciler.core.model import Json
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.paging import listed
 
 
 def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -> None:
@@ -19,13 +21,13 @@ def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -
         return
     try:
         reply = client.get("/Schemas")
+        listing = listed(reply.body if isinstance(reply.body, dict) else {}, "GET /Schemas")
     except ScimrecError as exc:
         log.warning("schemas unavailable", step="import", detail=str(exc))
         return
-    listing = reply.body.get("Resources") if isinstance(reply.body, dict) else None
     schemas = {
-        s["id"]: {str(a.get("name")) for a in s.get("attributes") or [] if isinstance(a, dict)}
-        for s in listing or []
+        s["id"]: {str(a.get("name")) for a in _list(s.get("attributes")) if isinstance(a, dict)}
+        for s in listing
         if isinstance(s, dict) and isinstance(s.get("id"), str)
     }
     for alias, urn in target.extensions.items():
@@ -42,3 +44,7 @@ def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -
                         f"{where}: {alias}.{name}: target '{target.name}' has no attribute "
                         f"'{name}' in {urn} (its /Schemas lists: {', '.join(sorted(schemas[urn]))})"
                     )
+
+
+def _list(value: Json) -> list[Json]:
+    return value if isinstance(value, list) else []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.config import Spec, Target
-from reconciler.core.match import declared_value
+from reconciler.core.match import NAME_ATTRIBUTE, declared_value
 from reconciler.core.model import Capabilities, Declared, Observed, Resource
 from reconciler.core.targetview import target_view
 from reconciler.errors import TargetError, UsageError
@@ -36,10 +36,14 @@ class Wanted:
 
     @classmethod
     def of(cls, target: Target, users: Iterable[Declared], groups: Iterable[Declared]) -> Wanted:
-        """The matching values of every declared object, as the target sees it (mapped)."""
+        """The matching values of every declared object, as the target sees it (mapped),
+        then its former names (`previously`) on its name attribute: matching tries those
+        last (core/match), so a renamed object is found under its old name, never created
+        anew beside it."""
 
         def keys(obj: Declared, attributes: Sequence[str]) -> Keys:
-            pairs = ((a, declared_value(obj, a)) for a in attributes)
+            pairs = [(a, declared_value(obj, a)) for a in attributes]
+            pairs += [(NAME_ATTRIBUTE[obj.kind], old) for old in obj.previously]
             return tuple((a, v) for a, v in pairs if v is not None)
 
         return cls(

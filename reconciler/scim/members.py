@@ -5,20 +5,23 @@ targets leave inactive users out of `/Users`, or report a `totalResults` short o
 truth) or a reference to nothing. Which one decides whether removing it is safe, so the
 target is asked, one `GET /Users/<value>` each: a user that comes back was hidden, and the
 listing is then incomplete (no deprovision or member removal is planned from it); a 404
-marks the value dangling, the only unresolved member a plan may remove.
+marks the value dangling, the only unresolved member a plan may remove, once a `userName eq`
+filter finds no user by that name either: targets that store userNames as member values
+answer 404 for a hidden user's name, which is no id.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
-from urllib.parse import quote
 
 from reconciler.core.members import Directory, unresolved_values
 from reconciler.core.model import Observed, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import resource
+from reconciler.scim.search import search
+from reconciler.scim.writes import resource_path
 
 # Past this many unexplained members, none is asked about: they all stay in place, and a
 # note says so (a target that hides many users is one to read with doctor first).
@@ -41,11 +44,18 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
     dangling: set[str] = set()
     for value in values:
         try:
-            reply = client.get(f"/Users/{quote(value, safe='')}")
+            reply = client.get(resource_path("/Users", value))
         except ScimHTTPError as exc:
-            if exc.status == 404:
+            if exc.status != 404:
+                continue  # anything else proves nothing: the member stays in place
+            named = _named(client, value)
+            if named is None:
+                continue
+            if named:
+                hidden += [r for r in named if r.id not in {h.id for h in hidden}]
+            else:
                 dangling.add(value)
-            continue  # anything else proves nothing: the member stays in place
+            continue
         except ScimProtocolError:
             continue
         found = resource(reply.body)
@@ -66,3 +76,13 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
         notes=tuple(notes),
         dangling=frozenset(dangling),
     )
+
+
+def _named(client: ScimClient, value: str) -> list[Resource] | None:
+    """The users whose userName is this member value (a member stored by name), [] when
+    the target's filter says there are none, None when it cannot say."""
+    try:
+        found = search(client, "/Users", "userName", value, 1, listing=False)
+    except (ScimHTTPError, ScimProtocolError):
+        return None
+    return found.resources if found.resources or found.conclusive else None

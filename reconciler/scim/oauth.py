@@ -13,7 +13,6 @@ redaction; the client id is not a secret (RFC 6749 §2.2), and is not masked.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from collections.abc import Generator
@@ -23,6 +22,7 @@ from urllib.parse import quote
 import httpx2
 
 from reconciler.errors import ScimrecError, TargetError
+from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import register_secret, scrub
 from reconciler.scim.transfer import MIB, Bounds, Clock, read_body
 
@@ -30,6 +30,9 @@ METHODS = ("client_secret_basic", "client_secret_post")
 # Fetch a new token when this share of its lifetime is left, and at most a minute before.
 AHEAD_SHARE = 0.1
 AHEAD_MAX = 60.0
+# A lifetime past a year is longer than any run: as good as none given. Compared before any
+# conversion, so `expires_in` of 400 digits (a JSON integer Python reads whole) is no float.
+LONGEST = 366 * 86400
 # A token response is a few hundred bytes; nothing near this is one.
 TOKEN_RESPONSE_BYTES = MIB
 
@@ -149,10 +152,11 @@ class ClientCredentials(httpx2.Auth):
 
 
 def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
-    """The access token and its lifetime in seconds (None: not given) from RFC 6749 §5.1."""
+    """The access token and its lifetime in seconds from RFC 6749 §5.1 (None: not given, or
+    longer than any run)."""
     try:
-        data: Any = json.loads(body)
-    except ValueError:
+        data: Any = parse(body)
+    except NotJson:
         data = None
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
@@ -161,19 +165,26 @@ def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
     if isinstance(kind, str) and kind.casefold() != "bearer":
         # RFC 6749 §7.1: only bearer tokens (RFC 6750) are sent as `Authorization: Bearer`.
         raise TargetError(f"the token endpoint {url} sent a {kind!r} token, not a bearer token")
-    lifetime = data.get("expires_in")
-    if isinstance(lifetime, str) and lifetime.isdigit():  # some servers send a string
-        lifetime = int(lifetime)
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
-        return token, None
-    return token, float(lifetime)
+    return token, _lifetime(data.get("expires_in"))
+
+
+def _lifetime(value: Any) -> float | None:
+    """Seconds from `expires_in`; None when none is given, or it is longer than any run
+    (the token is then renewed only once the target refuses it: refresh_after_401)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # some send a string
+        # Ten digits already say more than LONGEST; int() refuses past 4,300 of them.
+        digits = value.lstrip("0") or "0"
+        value = int(digits) if len(digits) <= 10 else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < LONGEST:
+        return None
+    return float(value)
 
 
 def _oauth_error(body: bytes) -> str:
     """`: error (description)` from an RFC 6749 §5.2 error response, scrubbed."""
     try:
-        data: Any = json.loads(body)
-    except ValueError:
+        data: Any = parse(body)
+    except NotJson:
         return ""
     if not isinstance(data, dict) or not isinstance(data.get("error"), str):
         return ""

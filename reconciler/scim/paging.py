@@ -3,6 +3,7 @@ or by cursor (RFC 9865) where the target advertises it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
@@ -24,6 +25,18 @@ class Listing:
     # The listing cannot be read whole however it is paged: it ends before totalResults, or
     # a page repeats earlier resources (startIndex ignored). Matching then needs lookups.
     capped: bool = False
+
+
+def listed(body: Mapping[str, Json], what: str) -> list[Json]:
+    """The `Resources` of a ListResponse (RFC 7644 §3.4.2), [] when it has none. Resources
+    that are no list (a number, an object) are a ScimProtocolError: read as "none", they
+    would prove an object absent, and a create would follow."""
+    items = body.get("Resources")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ScimProtocolError(f"{what}: Resources is not a list")
+    return items
 
 
 def resource(item: Json) -> Resource | None:
@@ -79,9 +92,7 @@ class _Pager:
         """Record one page; returns how many items it held and how many were new."""
         if not isinstance(body, dict):
             raise ScimProtocolError(f"GET {self.endpoint} did not answer a ListResponse object")
-        items = body.get("Resources") or []
-        if not isinstance(items, list):
-            raise ScimProtocolError(f"GET {self.endpoint}: Resources is not a list")
+        items = listed(body, f"GET {self.endpoint}")
         reported = body.get("totalResults")
         if isinstance(reported, int) and not isinstance(reported, bool):
             self.total = reported
@@ -135,6 +146,11 @@ class _Pager:
     def finished(self, count: int, fresh: int) -> bool:
         """Whether this page was the last: empty, repeated, totalResults reached, or short."""
         if count == 0:
+            return True
+        if fresh == 0 and self.checked_past_total and self.complete:
+            # The request past totalResults, answered with the first page again (SCIMMY
+            # serves every startIndex past the end so): nothing new, so the end is
+            # confirmed, as by an empty page or a 400/404 there. No short read to report.
             return True
         if fresh == 0:
             self.notes.append(

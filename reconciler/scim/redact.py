@@ -81,15 +81,25 @@ def scrub(text: str) -> str:
 def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     """A parsed JSON value with every secret masked, in keys and strings at any depth.
 
-    `raw` is the text it was parsed from: when it holds no backslash (so no string in it
-    was escaped) and no registered form, nothing can need masking and the walk is skipped.
+    `raw` is the text it was parsed from. When every backslash in it escapes a quote (as in
+    the `W/"1"` ETags most targets put in every resource), each string in it is the raw
+    text with `\\"` read as `"`; a secret in one then appears in `raw` in its JSON form
+    (a registered form), so when no registered form does, nothing can need masking and the
+    walk, most of the cost of reading a large target, is skipped. Any other escape (`\\u`,
+    `\\\\`, `\\/`...) could spell a secret in a form not registered: then every string is
+    scrubbed.
     """
     forms = _known.byte_forms
     if not forms:
         return value
-    if raw is not None and b"\\" not in raw and not any(f in raw for f in forms):
+    if raw is not None and _plain(raw) and not any(f in raw for f in forms):
         return value
     return _scrub_value(value)
+
+
+def _plain(raw: bytes) -> bool:
+    """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs)."""
+    return raw.count(b"\\") == raw.count(b'\\"')
 
 
 def mask_attribute(path: str, value: Json) -> Json:

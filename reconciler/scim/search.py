@@ -11,7 +11,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import read_all, resource
+from reconciler.scim.paging import listed, read_all, resource
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class Found:
 
     resources: list[Resource]
     conclusive: bool
+    # The target's `eq` filter on this attribute answered with verified hits: it works
+    # there, so an empty answer from it can be believed from now on (`filter_proven`).
+    filter_works: bool = False
 
 
 def find(
@@ -51,6 +54,7 @@ def search(
     listing: bool = True,
     max_objects: int = DEFAULT_MAX_OBJECTS,
     cursor: bool = False,
+    filter_proven: bool = False,
 ) -> Found:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -59,21 +63,26 @@ def search(
     Without `listing` (a target that cannot list everything: lookup mode) the `eq` filter's
     answer is all there is, and an empty one is taken as "not there", as matching does.
     The listing is read by cursor where `cursor` says the target pages so (RFC 9865).
+    With `filter_proven` (this filter found what it was asked for earlier in the run), an
+    empty answer in one page is believed: a listing per create would make an initial
+    apply of many groups quadratic.
     """
     wanted = normalise(attribute, value)
     candidates: list[Resource] = []
-    trusted = answered = False
+    trusted = answered = works = False
     if use_filter:
         candidates, trusted, answered = _filtered(client, endpoint, attribute, value, wanted)
+        works = trusted
+        trusted = trusted or (filter_proven and answered and not candidates)
     if not listing:
         hits = [r for r in candidates if _has(r, attribute, wanted)]
-        return Found(hits, answered)
+        return Found(hits, answered, works)
     complete = trusted
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
         read = read_all(client, endpoint, page_size, max_objects=max_objects, cursor=cursor)
         candidates, complete = list(read.resources), read.complete
-    return Found([r for r in candidates if _has(r, attribute, wanted)], complete)
+    return Found([r for r in candidates if _has(r, attribute, wanted)], complete, works)
 
 
 def _filtered(
@@ -90,7 +99,7 @@ def _filtered(
             raise
         return [], False, False
     body = reply.body if isinstance(reply.body, dict) else {}
-    items = body.get("Resources") or []
+    items = listed(body, f"GET {endpoint}")
     candidates = [r for r in (resource(i) for i in items) if r is not None]
     total = body.get("totalResults")
     whole = not (isinstance(total, int) and total > len(candidates))

@@ -79,7 +79,7 @@ def read_body(
     counted as it arrives (after decompression, so a small compressed bomb is caught too).
     """
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > bounds.max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > bounds.max_bytes:
         raise too_large(method, path, bounds)
     body = bytearray()
     for chunk in response.iter_bytes():

@@ -12,6 +12,7 @@ from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json
+from reconciler.errors import ScimProtocolError
 
 # Resolved target ids of users created in this run, by user key.
 Ids = Mapping[str, str]
@@ -25,9 +26,16 @@ def resource_path(endpoint: str, rid: str) -> str:
 
     An id is the target's data: `../Users/<admin>`, `x?y` or `x#y` as an id must never
     send a write to another resource, so every character that could end or climb out of
-    the segment is percent-encoded, dots of a bare `.` or `..` included.
+    the segment is percent-encoded, dots of a bare `.` or `..` included. An id holding a
+    lone UTF-16 surrogate (JSON's `\\ud800` escape) is no Unicode text, so no UTF-8, so
+    no URL: that is a ScimProtocolError, the one object's failure, never a crash.
     """
-    segment = quote(rid, safe="")
+    try:
+        segment = quote(rid, safe="")
+    except UnicodeEncodeError:
+        raise ScimProtocolError(
+            f"the target's id {rid!r} is not Unicode text (a lone surrogate): no URL names it"
+        ) from None
     if segment in (".", ".."):
         segment = segment.replace(".", "%2E")
     return f"{endpoint}/{segment}"
@@ -229,9 +237,14 @@ def _by_type(items: list[Json]) -> dict[str, Mapping[str, Json]] | None:
 
 
 def merged_for_put(
-    current: Mapping[str, Json], changes: Iterable[AttrChange], ids: Ids, ref: Refs = None
+    current: Mapping[str, Json],
+    changes: Iterable[AttrChange],
+    ids: Ids,
+    ref: Refs = None,
+    schema: str = USER_SCHEMA,
 ) -> dict[str, Json]:
-    """A PUT body: the current resource with the changes applied, and nothing else altered.
+    """A PUT body: the current resource with the changes applied, and nothing else altered
+    (`schema` is its core schema, where the target sent no `schemas`).
 
     PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
     manage is sent back as it was read; read-only attributes are left out. Members the
@@ -252,10 +265,28 @@ def merged_for_put(
             continue
         _set(body, change.path, value)
     schemas = body.get("schemas")
-    schemas = list(schemas) if isinstance(schemas, list) else [USER_SCHEMA]
+    schemas = list(schemas) if isinstance(schemas, list) else [schema]
     schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
     body["schemas"] = schemas
     return body
+
+
+def members_put(
+    current: Mapping[str, Json], adds: Iterable[str], removes: Iterable[str], ref: Refs = None
+) -> tuple[dict[str, Json], list[str], list[str]]:
+    """A group's PUT body that adds and removes members, for a target without PATCH: the
+    members `current` holds, less `removes`, plus `adds` (RFC 7644 §3.5.1 replaces the
+    whole list); with the ids it really adds and removes (none: nothing to send)."""
+    raw = current.get("members")
+    listed = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+    gone = set(removes)
+    kept = [m for m in listed if str(m.get("value")) not in gone]
+    removed = [str(m.get("value")) for m in listed if str(m.get("value")) in gone]
+    held = {str(m.get("value")) for m in kept}
+    new = [a for a in dict.fromkeys(adds) if a not in held]
+    members: list[Json] = [*kept, *(member(m, ref) for m in new)]
+    body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
+    return body, new, removed
 
 
 def add_members(

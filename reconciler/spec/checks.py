@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from reconciler.core.config import Target
 from reconciler.core.model import Declared, Json, Location
 from reconciler.errors import SpecIssue
+from reconciler.spec.positions import AttrLocations, Reread
 from reconciler.spec.source import Loaded, PathKey, dotted
 
 
@@ -20,6 +21,9 @@ class CheckBase:
         self.users: list[Declared] = []
         self.groups: list[Declared] = []
         self._src: Loaded | None = None
+        # Set while checking a file read quickly (source.quick_text): attribute positions are
+        # then found again only if a message needs one (spec/positions.py).
+        self._reread: Reread | None = None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -31,6 +35,17 @@ class CheckBase:
         if self._src is None:
             return Location("<spec>", 1, 1)
         return self._src.loc(path)
+
+    def at(self, locs: dict[str, Location], attr: str, path: PathKey) -> None:
+        """Note where `attr` is written, unless the file was read quickly."""
+        if self._reread is None:
+            locs[attr] = self.loc(path)
+
+    def positions(self, locs: dict[str, Location], path: PathKey) -> Mapping[str, Location]:
+        """The attribute positions of the object at `path`: as noted, or found on demand."""
+        if self._reread is None:
+            return locs
+        return AttrLocations(self._reread, path)
 
     def unknown(self, path: PathKey, key: str, allowed: Iterable[str], what: str) -> None:
         close = difflib.get_close_matches(key, list(allowed), n=1)

@@ -17,14 +17,19 @@ ACTIONS = ("disable", "delete")
 LIFECYCLE_KEYS = ("action", "delete_after", "disabled_at")
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A century: a longer period never comes, and the deletion a disable schedules (the run's
+# time plus the period) must stay inside the calendar (years 1 to 9999).
+LONGEST = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """`30d`, `12h`, `90m`, `45s`, or None when the text is not one."""
+    """`30d`, `12h`, `90m`, `45s`, or None when the text is not one or is past LONGEST."""
     found = _DURATION.match(text.strip())
-    if found is None:
+    # Twelve digits are past LONGEST in any unit; int() refuses past 4,300 of them.
+    if found is None or len(found[1]) > 12:
         return None
-    return timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    seconds = int(found[1]) * _UNITS[found[2]]
+    return timedelta(seconds=seconds) if seconds <= LONGEST.total_seconds() else None
 
 
 class LifecycleRules(CheckBase):
@@ -46,7 +51,8 @@ class LifecycleRules(CheckBase):
             if period is None:
                 self.error(
                     (*path, "delete_after"),
-                    f"expected a period such as 30d, 12h or 90m, got {after!r}",
+                    f"expected a period such as 30d, 12h or 90m, of at most {LONGEST.days}d, "
+                    f"got {after!r}",
                 )
             elif action != "disable":
                 self.error(

@@ -15,11 +15,13 @@ from reconciler.core.match import declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
+from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_sources
-from reconciler.spec.objects import ObjectRules
+from reconciler.spec.objects import ObjectRules, exact_positions
+from reconciler.spec.positions import Reread
 from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
-from reconciler.spec.source import Loaded, load_file
+from reconciler.spec.source import Loaded, load_text, quick_text, read_text
 from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
@@ -74,20 +76,24 @@ def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
     return issues
 
 
-def load_spec(root: Path) -> Spec:
-    """Read and validate the spec tree at `root`; raise SpecError listing every issue."""
+def load_spec(root: Path, *, quick: bool = True) -> Spec:
+    """Read and validate the spec tree at `root`; raise SpecError listing every issue.
+
+    `quick=False` reads every file the exact way (source.load_text): the reference that
+    the quick read is tested against, giving the same Spec and the same issues.
+    """
     # What is built here is a tree without cycles: the collector would only rescan it again
     # and again as it grows (a 100,000-user spec loads about 4x faster with it paused).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(root)
+        return _load(root, quick)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(root: Path) -> Spec:
+def _load(root: Path, quick: bool) -> Spec:
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
@@ -103,14 +109,32 @@ def _load(root: Path) -> Spec:
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
     tree = root if root.is_dir() else root.parent
-    for path in files:
-        display = path.as_posix()
-        loaded, issues = load_file(path, display)
-        check.issues.extend(issues)
-        digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
-        if loaded is not None:
-            digest.update(path.read_bytes())
-            check.file(loaded)
+    with SpecCache(cache_dir() if quick else None) as cache:
+        for path in files:
+            display = path.as_posix()
+            text, issues = read_text(path, display)
+            check.issues.extend(issues)
+            digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
+            if text is None:
+                continue
+            digest.update(text.raw)
+            # The quick read is enough for a file without problems; a file with any is read and
+            # checked again the exact way, so its messages are the exact read's.
+            sha256 = hashlib.sha256(text.raw).digest()
+            read = cache.get(sha256, len(text.raw), display) if quick else None
+            if read is None and quick:
+                read = quick_text(text.text, display)
+                if read is not None:
+                    cache.put(sha256, len(text.raw), read)
+            if read is not None:
+                reread = Reread(path, display, sha256, exact_positions)
+                if check.quick_file(read, reread):
+                    continue
+            loaded, issues = load_text(text.text, display)
+            check.issues.extend(issues)
+            if loaded is not None:
+                check.file(loaded)
+        cache.prune()
     check.cross_checks()
     if check.issues:
         raise SpecError(check.issues)
@@ -127,6 +151,22 @@ class _Checker(TargetRules, ObjectRules):
     """Every rule, and the checks that need the whole tree: duplicates, references, cycles."""
 
     # -- files -----------------------------------------------------------------
+
+    def quick_file(self, loaded: Loaded, reread: Reread) -> bool:
+        """Check a file read quickly; if it has any issue, undo what it added and say so."""
+        issues, users, groups = len(self.issues), len(self.users), len(self.groups)
+        targets = set(self.targets)
+        self._reread = reread
+        try:
+            self.file(loaded)
+        finally:
+            self._reread = None
+        if len(self.issues) == issues:
+            return True
+        del self.issues[issues:], self.users[users:], self.groups[groups:]
+        for name in set(self.targets) - targets:
+            del self.targets[name]
+        return False
 
     def file(self, loaded: Loaded) -> None:
         self._src = loaded
@@ -184,10 +224,12 @@ class _Checker(TargetRules, ObjectRules):
                 )
             else:
                 groups[folded] = group
-        resolved_users = self._resolve_references(users)
-        self.users = resolved_users
+        # Keyed by the exact key of each user the folded map holds: a reference equal to one
+        # folds to that user's entry, so either lookup finds the same user.
+        by_key = {u.key: u for u in users.values()}
+        self.users = self._resolve_references(users, by_key)
         self.groups = self._resolve_subgroups(
-            [self._resolve_members(g, users) for g in groups.values()]
+            [self._resolve_members(g, users, by_key) for g in groups.values()]
         )
         known = {alias for t in self.targets.values() for alias in t.extensions}
         for user in self.users:
@@ -218,14 +260,16 @@ class _Checker(TargetRules, ObjectRules):
             SpecIssue(loc.file, loc.line, loc.col, f"{prefix}[{obj.key}].{attr}", message)
         )
 
-    def _resolve_references(self, users: dict[str, Declared]) -> list[Declared]:
+    def _resolve_references(
+        self, users: dict[str, Declared], by_key: dict[str, Declared]
+    ) -> list[Declared]:
         out = []
         for user in users.values():
             manager = user.attrs.get("enterprise.manager")
             if manager is None:
                 out.append(user)
                 continue
-            target = users.get(fold(str(manager)))
+            target = by_key.get(manager) or users.get(fold(str(manager)))
             if target is None:
                 self.error_at(
                     user, "enterprise.manager", f"manager '{manager}' is not a declared user"
@@ -234,7 +278,7 @@ class _Checker(TargetRules, ObjectRules):
                 self.error_at(user, "enterprise.manager", "a user cannot be their own manager")
             elif not target.present:
                 self.error_at(user, "enterprise.manager", f"manager '{manager}' has state: absent")
-            else:
+            elif manager != target.key:  # written another way (case, spacing): use the key
                 attrs = dict(user.attrs)
                 attrs["enterprise.manager"] = target.key
                 out.append(dataclasses.replace(user, attrs=attrs))
@@ -266,13 +310,16 @@ class _Checker(TargetRules, ObjectRules):
                 self.error_at(group, "groups", "nested groups form a cycle: " + " → ".join(cycle))
         return out
 
-    def _resolve_members(self, group: Declared, users: dict[str, Declared]) -> Declared:
+    def _resolve_members(
+        self, group: Declared, users: dict[str, Declared], by_key: dict[str, Declared]
+    ) -> Declared:
         if group.members is None:
             return group
         resolved: list[str] = []
         seen: set[str] = set()
         for member in group.members:
-            user = users.get(fold(member))
+            # Most members are written as their user's key: found without folding.
+            user = by_key.get(member) or users.get(fold(member))
             if user is None:
                 self.error_at(group, "members", f"member '{member}' is not a declared user")
             elif not user.present:

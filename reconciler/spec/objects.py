@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Json, Kind, Location, State
 from reconciler.spec.checks import CheckBase, type_name
 from reconciler.spec.safety import POLICIES
-from reconciler.spec.source import PathKey
+from reconciler.spec.source import Loaded, PathKey
 from reconciler.spec.targets import ALIAS
 
 # What a group may declare besides its attributes and members: its former names, and the
@@ -22,6 +24,7 @@ USER_KEYS = (
     "previously",
     "state",
 )
+_ENTERPRISE_PARTS = tuple(A.ENTERPRISE)
 
 
 class ObjectRules(CheckBase):
@@ -36,23 +39,27 @@ class ObjectRules(CheckBase):
         deprovision: str | None = None
         previously: tuple[str, ...] = ()
         state = self.state(path, body.get("state", "present"))
+        exact = self._reread is None
         for key, value in body.items():
+            if key in A.USER_SIMPLE:  # most of a large spec: no path built unless needed
+                if value.__class__ is not str or A.USER_SIMPLE[key] == A.BOOLEAN:
+                    self.simple((*path, key), A.USER_SIMPLE[key], value, nullable=key != "userName")
+                attrs[key] = value
+                if exact:
+                    locs[key] = self.loc((*path, key))
+                continue
             kpath = (*path, key)
             if key == "state":
                 continue
             if key in A.READ_ONLY:
                 self.error(kpath, A.READ_ONLY[key])
-            elif key in A.USER_SIMPLE:
-                self.simple(kpath, A.USER_SIMPLE[key], value, nullable=key != "userName")
-                attrs[key] = value
-                locs[key] = self.loc(kpath)
             elif key == "name":
                 self.complex(kpath, value, A.NAME_PARTS, "name part", "name", attrs, locs)
             elif key == "enterprise":
                 self.complex(
                     kpath,
                     value,
-                    tuple(A.ENTERPRISE),
+                    _ENTERPRISE_PARTS,
                     "enterprise attribute",
                     "enterprise",
                     attrs,
@@ -61,24 +68,17 @@ class ObjectRules(CheckBase):
             elif key in A.USER_MULTI:
                 self.multi(kpath, value, A.USER_MULTI[key])
                 attrs[key] = value
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key == "custom":
                 custom = self.custom(kpath, value)
             elif key == "deprovision":
                 deprovision = self.choice(kpath, value, ("disable", "delete"))
             elif key == "previously":
                 previously = self.members(kpath, value) or ()
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif isinstance(value, dict) and ALIAS.match(key):
-                # A custom extension's attributes; that a target declares the alias is
-                # checked once every file is read.
                 aliases.append(key)
-                for name, item in value.items():
-                    if not (isinstance(item, str | bool | int | float) or item is None):
-                        self.error((*kpath, name), "expected a string, number or boolean")
-                    attrs[f"{key}.{name}"] = item
-                    locs[f"{key}.{name}"] = self.loc((*kpath, name))
-                locs[key] = self.loc(kpath)
+                self.extension(kpath, value, attrs, locs)
             else:
                 self.unknown(path, key, USER_KEYS, "user attribute")
         user_name = body.get("userName")
@@ -97,13 +97,30 @@ class ObjectRules(CheckBase):
                     attrs=attrs,
                     state=state,
                     location=self.loc(path),
-                    attr_locations=locs,
+                    attr_locations=self.positions(locs, path),
                     custom=custom,
                     extension_aliases=tuple(aliases),
                     deprovision=deprovision,
                     previously=previously,
                 )
             )
+
+    def extension(
+        self,
+        path: PathKey,
+        value: dict[str, Json],
+        attrs: dict[str, Json],
+        locs: dict[str, Location],
+    ) -> None:
+        """A custom extension's attributes; that a target declares its alias is checked once
+        every file is read."""
+        key = str(path[-1])
+        for name, item in value.items():
+            if not (isinstance(item, str | bool | int | float) or item is None):
+                self.error((*path, name), "expected a string, number or boolean")
+            attrs[f"{key}.{name}"] = item
+            self.at(locs, f"{key}.{name}", (*path, name))
+        self.at(locs, key, path)
 
     def group(self, path: PathKey, body: Json) -> None:
         if not isinstance(body, dict):
@@ -126,7 +143,7 @@ class ObjectRules(CheckBase):
                 policy = self.choice(kpath, value, POLICIES)
                 continue
             if key in GROUP_EXTRAS:
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
                 if key == "min_members":
                     least = self.integer(kpath, value, 0, 10_000_000) if value is not None else None
                 elif key == "required_members":
@@ -136,14 +153,14 @@ class ObjectRules(CheckBase):
                 continue
             if key == "groups":
                 subgroups = self.members(kpath, value) or ()
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key in A.GROUP_SIMPLE:
                 self.simple(kpath, A.GROUP_SIMPLE[key], value, nullable=key != "displayName")
                 attrs[key] = value
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key == "members":
                 members = self.members(kpath, value)
-                locs[key] = self.loc(kpath)
+                self.at(locs, key, kpath)
             elif key in ("id", "meta", "schemas"):
                 self.error(kpath, A.READ_ONLY[key])
             else:
@@ -171,7 +188,7 @@ class ObjectRules(CheckBase):
                     # Nested groups make membership managed, even with no direct members.
                     members=members if members is not None or not subgroups else (),
                     location=self.loc(path),
-                    attr_locations=locs,
+                    attr_locations=self.positions(locs, path),
                     subgroups=subgroups,
                     members_policy=policy,
                     previously=previously,
@@ -218,18 +235,22 @@ class ObjectRules(CheckBase):
     ) -> None:
         if value is None:
             attrs[prefix] = None
-            locs[prefix] = self.loc(path)
+            self.at(locs, prefix, path)
             return
         if not isinstance(value, dict):
             self.error(path, f"expected a mapping, got {type_name(value)}")
             return
+        exact = self._reread is None
         for key, part in value.items():
             if key not in parts:
                 self.unknown(path, key, parts, what)
                 continue
-            self.string((*path, key), part)
-            attrs[f"{prefix}.{key}"] = part
-            locs[f"{prefix}.{key}"] = self.loc((*path, key))
+            if part.__class__ is not str:  # a string passes at once
+                self.string((*path, key), part)
+            name = f"{prefix}.{key}"
+            attrs[name] = part
+            if exact:
+                locs[name] = self.loc((*path, key))
 
     def multi(self, path: PathKey, value: Json, subs: tuple[str, ...]) -> None:
         if value is None:
@@ -250,7 +271,7 @@ class ObjectRules(CheckBase):
                     if not isinstance(sub, bool):
                         self.error((*ipath, key), f"expected true or false, got {type_name(sub)}")
                     primaries += sub is True
-                else:
+                elif sub.__class__ is not str:  # a string passes at once
                     self.string((*ipath, key), sub, nullable=False)
         if primaries > 1:
             # RFC 7643 §2.4: the primary attribute value "true" MUST appear no more than once.
@@ -267,3 +288,20 @@ class ObjectRules(CheckBase):
             if self.string((*path, index), item, nullable=False):
                 out.append(item)
         return tuple(out)
+
+
+def exact_positions(loaded: Loaded, path: PathKey) -> Mapping[str, Location]:
+    """The attribute positions of the user or group at `path` (`("users", 3)`) in a file's
+    exact read, as the rules above note them: for a quick read's later messages."""
+    rules = ObjectRules()
+    rules._src = loaded
+    body = loaded.value
+    for part in path:
+        body = body[part]
+    if path[0] == "users":
+        rules.user(path, body)
+        declared = rules.users
+    else:
+        rules.group(path, body)
+        declared = rules.groups
+    return declared[0].attr_locations if declared else {}

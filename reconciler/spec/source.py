@@ -1,4 +1,10 @@
-"""Reads one YAML file safely into plain values plus the line and column of every entry."""
+"""Reads one YAML file safely into plain values plus the line and column of its entries.
+
+Two ways, giving the same values: `load_text` keeps the position of every entry and reports
+every problem; `quick_text` keeps only the positions a valid spec needs (each declared
+object's, and everything under `targets:`) and gives up on anything unusual, which
+`load_text` then reads and reports exactly as before.
+"""
 
 from __future__ import annotations
 
@@ -69,14 +75,26 @@ class _TooBig(Exception):
     pass
 
 
+class _Refused(Exception):
+    """The quick read met something only the exact read reports (a tag, a duplicate key...)."""
+
+
 class _Recursive(Exception):
     def __init__(self, node: yaml.Node) -> None:
         super().__init__("recursive alias")
         self.node = node
 
 
-def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
-    """Load `path`; on failure return no value and the issues that say why."""
+@dataclass(frozen=True)
+class Text:
+    """A spec file's bytes and their UTF-8 text."""
+
+    raw: bytes
+    text: str
+
+
+def read_text(path: Path, display: str) -> tuple[Text | None, list[SpecIssue]]:
+    """Read `path` as UTF-8 text, within the size bound; or no text and the issues that say why."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -91,7 +109,15 @@ def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, [SpecIssue(display, line, col, "", "file is not valid UTF-8")]
-    return load_text(text, display)
+    return Text(raw, text), []
+
+
+def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
+    """Load `path`; on failure return no value and the issues that say why."""
+    text, issues = read_text(path, display)
+    if text is None:
+        return None, issues
+    return load_text(text.text, display)
 
 
 def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
@@ -219,6 +245,62 @@ class _Builder:
                 items.append(self.build(item, child))
         return items
 
+    def quick(self, root: yaml.MappingNode) -> dict[str, Json]:
+        """The document (a plain mapping) with positions only where `quick_text` says."""
+        self.count += 1
+        out: dict[str, Json] = {}
+        for key_node, value_node in root.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused
+            key = str(key_node.value)
+            if key in out:
+                raise _Refused
+            self.marks[(key,)] = self._loc(key_node)
+            if key in _LISTS and type(value_node) is yaml.SequenceNode:
+                if value_node.tag not in _PLAIN_TAGS:
+                    raise _Refused
+                self.count += 1
+                items = []
+                for index, item in enumerate(value_node.value):
+                    self.marks[(key, index)] = self._loc(item)
+                    items.append(self._lean(item))
+                out[key] = items
+            else:
+                out[key] = self.build(value_node, (key,))
+        return out
+
+    def _lean(self, node: yaml.Node) -> Json:
+        """`build` without positions or paths; whatever `build` would report raises instead.
+
+        A recursive alias recurses here until the node limit or Python's recursion limit
+        stops it, and the exact read then says what it is.
+        """
+        self.count += 1
+        if self.count > self.limit:
+            raise _TooBig
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            if node.tag == _STR:
+                return str(node.value)
+            value = self._scalar(node)
+            if not isinstance(value, str | int | float | bool | type(None)):
+                return str(node.value)
+            return value
+        if node.tag not in _PLAIN_TAGS:
+            raise _Refused
+        if kind is yaml.MappingNode:
+            out: dict[str, Json] = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode:
+                    raise _Refused
+                out[str(key_node.value)] = self._lean(value_node)
+            if len(out) != len(node.value):
+                raise _Refused  # a duplicate key
+            return out
+        if kind is yaml.SequenceNode:
+            return [self._lean(item) for item in node.value]
+        raise _Refused
+
     @staticmethod
     def _pos(node: yaml.Node) -> tuple[int, int]:
         return node.start_mark.line + 1, node.start_mark.column + 1
@@ -229,3 +311,36 @@ def dotted(path: PathKey) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+# The top-level lists that hold nearly all of a large spec: read without per-entry positions.
+_LISTS = ("users", "groups")
+
+
+def quick_text(text: str, display: str) -> Loaded | None:
+    """The same value as `load_text`, or None where `load_text` must read the file.
+
+    Positions are kept for the top-level keys, for each item of `users:` and `groups:` (where
+    a declared object starts) and for everything under other keys (targets, whose
+    expressions point inside their text); an attribute's own position is found again by the
+    exact read if an error ever needs it (spec/positions.py). Anything that would make
+    `load_text` report an issue (a syntax error, a tag, a duplicate or non-string key, an
+    alias that expands too far or into itself, an unreadable value) gives None instead,
+    so every message keeps its exact wording and position.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return Loaded(display, {}, {})
+    if not isinstance(node, yaml.MappingNode) or node.tag not in _PLAIN_TAGS:
+        return None  # not a mapping: the checks report it, with the exact position
+    builder = _Builder(display, min(MAX_NODES, len(text) + 10_000))
+    try:
+        value = builder.quick(node)
+    except (_Refused, _TooBig, _Recursive, RecursionError, yaml.YAMLError, ValueError, TypeError):
+        return None
+    if builder.issues or builder.unreadable:
+        return None
+    return Loaded(display, value, builder.marks, builder.texts)

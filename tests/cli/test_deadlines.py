@@ -82,3 +82,17 @@ def test_the_flag_needs_a_duration(tmp_path: Path, capsys: pytest.CaptureFixture
     _, err = capsys.readouterr()
     assert code == 1
     assert "expected a duration longer than zero, got '0s'" in err
+
+
+@pytest.mark.parametrize("value", ["99999999999d", "\u00b2d", "1" * 5000 + "s"])
+def test_a_duration_past_the_calendar_or_not_ascii_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    # Past what a timedelta holds (OverflowError), or a digit int() refuses (ValueError):
+    # both once ended the command with exit 3.
+    for flag in (["plan", str(spec(tmp_path)), "--run-timeout"], ["apply", "--plan", "p.json"]):
+        args = [*flag, value] if flag[0] == "plan" else [*flag, "--max-plan-age", value]
+        assert main(args) == 1
+        _, err = capsys.readouterr()
+        assert "expected a duration such as 30m, 12h or 2d (at most 9 digits)" in err
+        assert "Internal error" not in err

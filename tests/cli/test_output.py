@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +108,33 @@ def _std_stream(func: ast.expr) -> bool:
         and isinstance(receiver.value, ast.Name)
         and receiver.value.id == "sys"
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text", "written"),
+    [
+        ("utf-8", "user z\ud800 é\n", "user z\\ud800 é\n"),  # a lone surrogate from a target
+        ("ascii", "Zoë 😀\n", "Zo\\xeb \\U0001f600\n"),  # a stream that takes ASCII only
+        ("utf-8", "plain\n", "plain\n"),
+    ],
+)
+def test_what_a_stream_cannot_encode_is_written_as_an_escape(
+    encoding: str, text: str, written: str
+) -> None:
+    raw = io.BytesIO()
+    inner = io.TextIOWrapper(raw, encoding=encoding, errors="strict", write_through=True)
+    stream = Redacted(inner)
+    stream.write(text)
+    stream.flush()
+    assert raw.getvalue().decode(encoding) == written
+
+
+def test_a_lone_surrogate_in_a_json_file_reads_back_as_itself(tmp_path: Path) -> None:
+    # The escape is JSON's own: a plan file naming such an id reads back as written.
+    value = {"key": "z\ud800", "name": "é"}
+    write_file(tmp_path / "plan.json", json.dumps(value, ensure_ascii=False))
+    append_file(tmp_path / "plan.json", "\n")
+    assert json.loads((tmp_path / "plan.json").read_text(encoding="utf-8")) == value
 
 
 def test_nothing_else_in_the_package_writes() -> None:

@@ -113,6 +113,82 @@ def test_an_account_without_a_recorded_time_is_never_deleted(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    ("since", "meta"),
+    [
+        ("9999-12-31T23:00:00Z", False),  # plus 30 days is past the calendar
+        ("0001-01-01T00:00:00+01:00", False),  # in UTC, the year before year 1
+        ("9999-12-31T23:59:59-01:00", False),  # in UTC, the year after 9999
+        ("9999-12-31T23:00:00Z", True),  # meta.lastModified, read the same way
+    ],
+)
+def test_a_time_out_of_the_calendar_puts_the_account_in_error(
+    tmp_path: Path, since: str, meta: bool
+) -> None:
+    where = "meta.lastModified" if meta else DISABLED_AT
+    settings = f"    deprovision: {{action: disable, delete_after: 30d, disabled_at: {where}}}\n"
+
+    def at(rid: str, name: str, when: str) -> Resource:
+        if meta:
+            return dataclasses.replace(disabled(rid, name, None), modified=when)
+        return disabled(rid, name, when)
+
+    users = (at("u-1", "gone@example.com", since), at("u-2", "old@example.com", days_ago(31)))
+    gone = GONE + "  - {userName: old@example.com, state: absent}\n"
+    result = plan(tmp_path, settings + gone, users)
+    # Neither deleted at once nor never: in error, and every other account goes on.
+    assert keyed(result) == [("user", "old@example.com", "delete")]
+    assert result.scheduled == ()
+    [error] = result.errors
+    assert (error.kind.value, error.key, error.step) == ("user", "gone@example.com", "action")
+    assert error.message == (
+        f"the time of disabling on the target ({where}: {since!r}) is out of range, so "
+        "delete_after cannot count from it: correct it on the target"
+    )
+    data = result.to_json()
+    for render in (plan_text, plan_markdown):
+        assert "gone@example.com" in render(data)
+
+
+@pytest.mark.parametrize(
+    ("since", "created"),
+    [
+        ("0001-01-01T00:00:00Z", None),  # .NET's unset DateTime, as some apps store it
+        ("1969-12-31T23:59:59Z", None),
+        (days_ago(40), days_ago(35)),  # disabled before the target made the account
+    ],
+)
+def test_an_implausible_time_of_disabling_deletes_nobody(
+    tmp_path: Path, since: str, created: str | None
+) -> None:
+    gone = dataclasses.replace(disabled("u-1", "gone@example.com", since), created=created)
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert keyed(result) == []
+    assert result.scheduled == ()
+    [error] = result.errors
+    assert error.message == (
+        f"the time of disabling on the target ({DISABLED_AT}: {since!r}) is implausible, so "
+        "delete_after cannot count from it: correct it on the target"
+    )
+
+
+def test_a_time_of_disabling_in_the_second_the_account_was_made_counts(tmp_path: Path) -> None:
+    # scimrec writes the time to the second; the target's meta.created has a fraction.
+    made = days_ago(31).removesuffix("Z") + ".600000Z"
+    gone = dataclasses.replace(disabled("u-1", "gone@example.com", days_ago(31)), created=made)
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert result.errors == ()
+    assert keyed(result) == [("user", "gone@example.com", "delete")]
+
+
+def test_a_time_of_disabling_after_the_account_was_made_counts(tmp_path: Path) -> None:
+    gone = dataclasses.replace(
+        disabled("u-1", "gone@example.com", days_ago(31)), created=days_ago(32)
+    )
+    result = plan(tmp_path, LIFECYCLE + GONE, (gone,))
+    assert keyed(result) == [("user", "gone@example.com", "delete")]
+
+
+@pytest.mark.parametrize(
     ("settings", "users", "old"),
     [
         ("    prune: all\n", "users: []\n", "stray@example.com"),

@@ -92,6 +92,19 @@ def test_the_digest_covers_every_byte_of_content(spec: Spec) -> None:
         planfile.parse(json.dumps(signed), "p", b"another key")
 
 
+def test_a_plan_naming_an_id_that_is_not_unicode_keeps_its_digest(valid: dict[str, Any]) -> None:
+    # An unreadable stray is named by its id, which a target can send as "z\\ud800" (no
+    # UTF-8 holds it). The file holds it as that JSON escape (cli/output.py writes what
+    # UTF-8 cannot as one), and it reads back with the digest it was written with.
+    content = {k: v for k, v in copy.deepcopy(valid).items() if k != "digest"}
+    error = {"kind": "user", "key": "z\ud800", "step": "import", "message": "unreadable"}
+    content["plan"]["errors"] = [error]
+    data = content | {"digest": planfile.digest_of(content, None)}
+    text = planfile.dumps(data).encode("utf-8", "backslashreplace").decode("utf-8")
+    assert '"key": "z\\ud800"' in text
+    assert [e.key for e in planfile.parse(text, "p.json").plan.errors] == ["z\ud800"]
+
+
 def test_age_and_the_future(valid: dict[str, Any]) -> None:
     saved = planfile.parse(planfile.dumps(valid), "p")
     day = timedelta(days=1)
@@ -267,10 +280,10 @@ def test_a_damaged_seen_entry_is_refused_by_its_path(
     assert str(refused.value) == f"p.json is a damaged scimrec plan file: {says}"
 
 
-@pytest.mark.parametrize("field", ["\n", "a\x1b[2Jb", "x" * 200])
-def test_an_unknown_field_is_named_on_one_short_line(valid: dict[str, Any], field: str) -> None:
-    # The name comes from the file: escaped and cut short, so an edited plan cannot write
-    # lines or terminal controls into the refusal, or flood it.
+@pytest.mark.parametrize("field", ["\n", "a\x1b[2Jb"])
+def test_an_unknown_field_is_named_on_one_line(valid: dict[str, Any], field: str) -> None:
+    # The name comes from the file: escaped, so an edited plan cannot write lines or
+    # terminal controls into the refusal.
     top, change = copy.deepcopy(valid), copy.deepcopy(valid)
     top[field] = 1
     change["plan"]["changes"][0][field] = 1
@@ -279,7 +292,7 @@ def test_an_unknown_field_is_named_on_one_short_line(valid: dict[str, Any], fiel
             planfile.parse(redigest(doc), "p.json")
         says = str(refused.value)
         assert says.startswith(f"p.json is a damaged scimrec plan file: {where}: unknown field ")
-        assert "\n" not in says and "\x1b" not in says and len(says) < 140
+        assert "\n" not in says and "\x1b" not in says
 
 
 @pytest.mark.parametrize(
@@ -312,7 +325,9 @@ def test_a_duration_is_read_in_its_unit(text: str, seconds: int) -> None:
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(UsageError) as refused:
         planfile.parse_duration(text)
-    assert str(refused.value) == f"expected a duration such as 30m, 12h or 2d, got '{text}'"
+    assert str(refused.value) == (
+        f"expected a duration such as 30m, 12h or 2d (at most 9 digits), got '{text}'"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ offending path, and every other object is planned as usual.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,32 @@ BAD_USERS: list[tuple[str, dict[str, Any], str]] = [
     ("title-object", {"title": {"x": 1}}, "title: expected a string, got an object"),
     ("enterprise-list", {ENTERPRISE_URN: [1]}, "enterprise: expected an object, got a list"),
     ("manager-number", {ENTERPRISE_URN: {"manager": 7}}, "enterprise.manager"),
+    ("title-lone-surrogate", {"title": "T\ud800"}, "title: expected Unicode text, got a lone"),
+    (
+        "email-part-lone-surrogate",
+        {"emails": [{"value": "a@example.com", "type": "work", "display": "\udfff"}]},
+        "emails[0].display: expected Unicode text, got a lone surrogate",
+    ),
+    (
+        "unread-attribute-lone-surrogate",  # never read, but the object is printed and filed
+        {"x": ["ok", {"y": "\ud800"}]},
+        "x[1].y: expected Unicode text, got a lone surrogate",
+    ),
+    (
+        "attribute-name-lone-surrogate",
+        {"x\ud800": 1},
+        "x\\ud800: expected Unicode text, got a lone surrogate in a name",
+    ),
+    (
+        "number-past-a-double",  # 1e400 reads as infinity, which no JSON can write back
+        {ENTERPRISE_URN: {"department": "X", "costCenter": float("inf")}},
+        f"{ENTERPRISE_URN}.costCenter: expected a number, got one out of range",
+    ),
+    (
+        "manager-value-object",
+        {ENTERPRISE_URN: {"manager": {"value": {"id": "u-b"}}}},
+        "enterprise.manager.value: expected a string, got an object",
+    ),
 ]
 BAD_GROUPS: list[tuple[str, Any, str]] = [
     ("members-null-list", [None], "members[0]: expected an object, got null"),
@@ -47,6 +74,11 @@ BAD_GROUPS: list[tuple[str, Any, str]] = [
     ("members-string", "u-a", "members: expected a list, got a string"),
     ("member-value-list", [{"value": ["u-a"]}], "members[0].value: expected an id, got a list"),
     ("member-value-null", [{"value": None}], "members[0].value: expected an id, got null"),
+    (
+        "member-value-lone-surrogate",
+        [{"value": "u-a"}, {"value": "\ud800"}],
+        "members[1].value: expected Unicode text, got a lone surrogate",
+    ),
 ]
 
 
@@ -115,11 +147,11 @@ def test_well_formed_bodies_have_no_problem() -> None:
     )
 
 
+# Text with a lone surrogate now and then: legal JSON ("\\ud800"), and no Unicode.
+TEXT = st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfff"])
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=12,
 )
 ATTRIBUTES = st.sampled_from(
@@ -148,7 +180,9 @@ def test_whatever_the_target_returns_planning_finishes(
         assert all(c.target_id != "u-a" for c in plan.changes)
     if problem(Kind.GROUP, group.body) is not None:
         assert all(c.target_id != "g" for c in plan.changes)
-    plan.to_json()  # and it renders
+    # And it renders; what it says of an unreadable object is Unicode text (its messages
+    # escape what is not).
+    json.dumps(plan.to_json(), ensure_ascii=False).encode("utf-8")
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,14 @@ def start_apply(specs: Path, target: Target, stdout: Path) -> subprocess.Popen[s
             stdout=sink,
             stderr=subprocess.PIPE,
             text=True,
+            # As at a terminal: a suite started in the background (`make test &`) ignores
+            # SIGINT, children inherit that, and Python then never raises KeyboardInterrupt.
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets one signal
         )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_writes(process: subprocess.Popen[str], count: int) -> int:

@@ -89,6 +89,15 @@ def test_a_declared_length_past_the_cap_is_refused_before_reading() -> None:
     assert drip.sent == 0
 
 
+def test_a_declared_length_that_is_no_number_is_counted_as_it_arrives() -> None:
+    # Header bytes are read as Latin-1: 0xB2 is "²", which isdigit() takes and int() refuses.
+    def handle(_: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers=[(b"Content-Length", b"\xb2")], content=b"{}")
+
+    client = ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL)
+    assert client.get("/Users").body == {}
+
+
 def test_a_compressed_bomb_is_counted_after_decompression() -> None:
     import gzip
 

@@ -14,6 +14,7 @@ from reconciler.scim.writes import Dialect
 WORK = {"value": "a@old.example", "type": "work"}
 NEW_WORK = {"value": "a@new.example", "type": "work"}
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def dialect(caps: Capabilities | None = None, **quirks: str) -> Dialect:
@@ -112,6 +113,35 @@ def test_group_members_in_chunks_and_removals_in_the_dialect() -> None:
     ]
     # A quirk that forces the value list leaves nothing to fall back to.
     assert change_requests(change, dialect(member_removal="value"), 2)[-1] == by_value
+
+
+def test_a_target_without_patch_gets_its_members_by_one_put() -> None:
+    change = Change(
+        Kind.GROUP,
+        "g",
+        Action.UPDATE,
+        "r",
+        "g1",
+        members_add=(Member("a", "1"), Member("b", "2")),
+        members_remove=(Member("x", "9"),),
+    )
+    current = {
+        "id": "g1",
+        "displayName": "g",
+        "members": [{"value": "9"}, {"value": "7", "display": "kept"}, {"value": "2"}],
+        "meta": {"version": 'W/"5"'},
+    }
+    body = {
+        "id": "g1",
+        "displayName": "g",
+        "members": [{"value": "7", "display": "kept"}, {"value": "2"}, {"value": "1"}],
+        "schemas": [GROUP],
+    }
+    caps = Capabilities(patch=False, etag=True)
+    assert change_requests(change, dialect(caps), 1, current) == [
+        Request("GET", "/Groups/g1"),
+        Request("PUT", "/Groups/g1", body, 'W/"5"'),
+    ]
 
 
 def test_a_group_create_without_members_on_post_adds_them_after() -> None:

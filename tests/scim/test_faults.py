@@ -243,6 +243,18 @@ def test_read_all_repeated_page_without_total_is_incomplete() -> None:
     assert fake.count("GET", "/Users") == 2
 
 
+def test_read_all_past_the_end_answered_with_the_first_page_is_the_end() -> None:
+    # SCIMMY serves a startIndex past the end as page 1: the one request scimrec sends
+    # past totalResults then repeats earlier resources, which confirms the end.
+    fake = FakeScim()
+    fake.restart_past_end = True
+    for n in range(5):
+        fake.add_user(f"user{n}@example.com")
+    listing = read_all(scim_client(fake), "/Users", 10)
+    assert (len(listing.resources), listing.complete, listing.notes) == (5, True, ())
+    assert listing_starts(fake) == ["1", "6"]
+
+
 def test_read_all_follows_a_server_that_caps_count() -> None:
     fake = FakeScim()
     fake.max_count = 50
@@ -364,6 +376,8 @@ def test_retry_after_parsing() -> None:
     assert 28.0 <= later <= 30.0
     assert _retry_after("soon") is None
     assert _retry_after("") is None
+    assert _retry_after("\u00b2") is None  # a header byte 0xB2: isdigit() says yes, float() no
+    assert _retry_after("9" * 5000) == 120.0
     assert _retry_after(None) is None
 
 

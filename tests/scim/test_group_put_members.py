@@ -1,4 +1,4 @@
-"""Attack: a group's GET-merge-PUT drops every member the GET did not show, unguarded.
+"""A group's GET-merge-PUT never drops a member the GET did not show.
 
 Where PATCH is refused (or `quirks: {patch: never}`), a group's attribute change (a rename,
 an externalId) is written as GET /Groups/{id}, merge, PUT (session.py `_patch_or_put`).
@@ -10,6 +10,9 @@ group loses all of them: here 20 members of a group whose membership the spec do
 manage, from a plan that says only "rename group Eng → Engineering", with no member
 removal counted by any guard. DESIGN §5: "GET-merge-PUT that keeps attributes the spec does
 not manage".
+
+So a group's PUT asks for the members its GET left out (`attributes=members`, RFC 7644
+§3.4.2.5), and is refused when the GET still shows fewer than the plan's read held.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
 
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import plan_and_apply, write_spec
 
 
 class MembersNotInGet(FakeScim):
-    """A target whose GET of one group leaves `members` out (its listing shows them)."""
+    """A target whose GET of one group leaves `members` out (its listing shows them),
+    unless asked for them with `attributes=members` (or, `never_shown`, even then)."""
+
+    never_shown = False
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
         last = self.requests[-1] if self.requests else None
@@ -34,15 +39,12 @@ class MembersNotInGet(FakeScim):
             and last.method == "GET"
             and last.path.startswith("/Groups/")
             and resource.get("meta", {}).get("resourceType") == "Group"
+            and (self.never_shown or "members" not in last.params.get("attributes", ""))
         ):
             resource = {k: v for k, v in resource.items() if k != "members"}
         return super()._one(resource, status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET-merge-PUT of a group sends back no members when the GET showed none",
-)
 def test_a_group_rename_by_put_keeps_every_member(token: str, tmp_path: Path) -> None:
     fake = MembersNotInGet()
     fake.patch_unsupported = True
@@ -55,3 +57,22 @@ def test_a_group_rename_by_put_keeps_every_member(token: str, tmp_path: Path) ->
     assert [m for c in prepared.plan.changes for m in c.members_remove] == []
     assert fake.groups[gid]["displayName"] == "Engineering"
     assert sorted(m["value"] for m in fake.groups[gid].get("members", [])) == sorted(ids)
+
+
+def test_a_group_put_is_refused_when_no_get_shows_its_members(token: str, tmp_path: Path) -> None:
+    fake = MembersNotInGet()
+    fake.patch_unsupported = True
+    fake.never_shown = True
+    names = [f"u{i:02d}@example.com" for i in range(5)]
+    ids = [fake.add_user(name) for name in names]
+    gid = fake.add_group("Eng", ids)
+    users = [{"userName": name} for name in names]
+    groups = [{"displayName": "Engineering", "previously": ["Eng"]}]
+    _, result = plan_and_apply(write_spec(tmp_path, users, groups), fake)
+    assert [o.message for o in result.outcomes if not o.ok] == [
+        f"GET /Groups/{gid} shows none of the 5 members the group held when planned: "
+        "a PUT (the target takes no PATCH) would remove them; not written, plan again"
+    ]
+    assert fake.count("PUT", "/Groups/*") == 0
+    assert fake.groups[gid]["displayName"] == "Eng"
+    assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted(ids)

@@ -16,19 +16,23 @@ from reconciler.report.markdown import plan_markdown
 from reconciler.report.render import plan_json, plan_text
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
-from tests.fakescim import FakeScim
+from tests.fakescim import ENTERPRISE_URN, FakeScim
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token")
 
-LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=6)
+# Now and then a lone surrogate: legal JSON ("\\ud800") that no UTF-8 holds.
+TEXT = st.text(max_size=6) | st.sampled_from(["\ud800", "a\udfff"])
+LEAF = st.none() | st.booleans() | st.integers() | TEXT
 JSON = st.recursive(
     LEAF,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=10,
+)
+# The enterprise extension, whose manager import looks up by its value.
+EXTENSION = st.fixed_dictionaries(
+    {}, optional={"manager": JSON | st.fixed_dictionaries({"value": JSON}), "department": LEAF}
 )
 USER_KEYS = st.sampled_from(["userName", "emails", "name", "active", "title", "phoneNumbers", "x"])
 GROUP_KEYS = st.sampled_from(["displayName", "members", "externalId"])
@@ -51,7 +55,11 @@ def hostile_fake(users: list[dict[str, Any]], groups: list[dict[str, Any]]) -> F
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    users=st.lists(st.dictionaries(USER_KEYS, JSON, max_size=4), max_size=3),
+    users=st.lists(
+        st.dictionaries(USER_KEYS, JSON, max_size=4)
+        | st.fixed_dictionaries({ENTERPRISE_URN: EXTENSION}),
+        max_size=3,
+    ),
     groups=st.lists(st.dictionaries(GROUP_KEYS, JSON, max_size=3), max_size=2),
     prune=st.sampled_from(["none", "all"]),
 )

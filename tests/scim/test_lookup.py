@@ -18,6 +18,7 @@ import stamina
 from reconciler.core.plan import Action
 from reconciler.errors import TargetError, UsageError
 from reconciler.report.drift import drift_report, drift_text
+from reconciler.report.explain import explain
 from reconciler.run import connect
 from tests.fakescim import FakeScim
 from tests.limitedscim import AwsLikeScim, GoogleLikeScim, SnowflakeLikeScim
@@ -256,3 +257,39 @@ def test_a_listing_found_capped_only_when_read_is_looked_up_as_an_incomplete_rea
     )
     assert not prepared.plan.has_changes  # the ten past the cap were found, not re-created
     assert len(fake.users) == 60
+
+
+def test_former_names_are_looked_up_so_a_rename_is_never_a_create(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    old_user = fake.add_user("old@example.com", emails=[{"value": "old@example.com"}])
+    old_group = fake.add_group("Old Team", [old_user])
+    specs = write_spec(
+        tmp_path,
+        [user("new@example.com", previously=["old@example.com"])],
+        [{"displayName": "New Team", "previously": ["Old Team"], "members": ["new@example.com"]}],
+        quirks={"listing": "none"},
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert prepared.observed.lookup is True
+    assert [(c.key, c.action, c.target_id) for c in prepared.plan.changes] == [
+        ("new@example.com", Action.UPDATE, old_user),
+        ("New Team", Action.UPDATE, old_group),
+    ]
+    assert result.failed == ()
+    assert names(fake) == ["new@example.com"]
+    assert [g["displayName"] for g in fake.groups.values()] == ["New Team"]
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_explain_says_lookup_mode_looked_up_what_it_counts(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("u0@example.com")
+    fake.add_user("stranger@example.com")  # never looked up, so never counted
+    specs = write_spec(tmp_path, [user("u0@example.com")], quirks={"listing": "none"})
+    prepared = replan(specs, fake)
+    declared = {(o.kind, o.key): o for o in prepared.spec.users}
+    text = explain(prepared.plan, declared, prepared.target, prepared.caps, prepared.observed)
+    assert (
+        "  2 import: looked up 1 users and 0 groups by eq filters (lookup mode) (complete); "
+        "declared:\n" in text
+    )

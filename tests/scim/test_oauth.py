@@ -165,6 +165,30 @@ def test_a_token_without_expires_in_is_kept_until_refused() -> None:
     assert len(world.idp.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "expires_in",
+    ["1" + "0" * 400, "1e400", '"' + "9" * 5000 + '"', '"\u00b2"', "true", '"3600s"', "-3600"],
+)
+def test_a_lifetime_too_long_or_unreadable_is_none_given(expires_in: str) -> None:
+    # A 400-digit integer is JSON Python reads whole, and no float can hold; "²" passes
+    # str.isdigit but not int(). Either way the token is kept until the target refuses it.
+    world = World()
+    text = f'{{"access_token": "at-1", "token_type": "Bearer", "expires_in": {expires_in}}}'
+    world.idp.answer = httpx2.Response(200, text=text)
+    oauth = world.oauth()
+    assert oauth.token() == "at-1"
+    assert oauth.renew_at is None
+
+
+def test_a_lifetime_sent_as_a_string_is_honoured() -> None:
+    world = World()
+    text = '{"access_token": "at-1", "token_type": "Bearer", "expires_in": "0000003600"}'
+    world.idp.answer = httpx2.Response(200, text=text)
+    oauth = world.oauth()
+    oauth.token()
+    assert oauth.renew_at == 3600 - 60
+
+
 def test_a_refused_token_is_renewed_once_and_the_request_resent() -> None:
     world = World()
     client = world.client(world.oauth())

@@ -101,6 +101,39 @@ def test_scrub_json_skips_a_clean_body_and_walks_an_escaped_one() -> None:
     assert scrub_json(parsed, escaped.encode()) == {"nickName": "***"}
 
 
+def test_scrub_json_skips_a_clean_body_with_quoted_etags() -> None:
+    """Escaped quotes (`W/\\"1\\"` in meta.version) cannot spell an unregistered form."""
+    clean = {"meta": {"version": 'W/"1"'}, "userName": "a@example.com"}
+    raw = json.dumps(clean).encode()
+    assert b'\\"' in raw
+    assert scrub_json(clean, raw) is clean
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        lambda text: text.replace('"', '\\"').replace("s", "\\u0073"),  # \u beside \"
+        lambda text: text.replace('"', '\\"').replace("/", "\\/"),  # an escaped solidus
+        lambda text: text.replace('"', "\\u0022"),  # a quote spelled \u0022
+    ],
+    ids=["unicode-beside-quotes", "solidus", "unicode-quote"],
+)
+def test_scrub_json_walks_a_body_with_any_other_escape(escape: Any) -> None:
+    literal = escape(SECRET)
+    raw = ('{"meta": {"version": "W/\\"1\\""}, "nickName": "' + literal + '"}').encode()
+    parsed = json.loads(raw)
+    assert parsed["nickName"] == SECRET
+    assert not any(form in raw for form in (SECRET.encode(), json.dumps(SECRET)[1:-1].encode()))
+    assert scrub_json(parsed, raw)["nickName"] == "***"
+
+
+def test_scrub_json_finds_a_secret_with_a_quote_in_its_json_form() -> None:
+    body = {"meta": {"version": 'W/"1"'}, "nickName": SECRET}  # SECRET holds a quote
+    raw = json.dumps(body).encode()
+    assert SECRET.encode() not in raw  # only its JSON form is there
+    assert scrub_json(body, raw)["nickName"] == "***"
+
+
 # -- the way in: ScimClient -----------------------------------------------------------------
 
 

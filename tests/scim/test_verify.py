@@ -77,6 +77,18 @@ def writes_to(fake: FakeScim, path: str) -> list[str]:
         ),
         ([AttrChange("enterprise.manager", None, None, "carol")], {}, []),  # not sent yet
         ([AttrChange("password", None, "secret")], {}, []),  # write-only: never read back
+        (
+            # An answer no plan could read (mixed types cannot be sorted into a set; once a
+            # TypeError, exit 3) holds nothing as sent.
+            [AttrChange("emails", None, [{"value": "a@x.com"}])],
+            {"emails": [None, 1, {"value": "a@x.com"}]},
+            ["emails"],
+        ),
+        (
+            [AttrChange("emails", None, [{"value": "a@x.com"}])],
+            {"emails": [{"value": "a@x.com"}, {"value": 1}]},
+            ["emails"],
+        ),
     ],
 )
 def test_what_counts_as_lost(sent: list[AttrChange], held: dict[str, Any], expected: Any) -> None:

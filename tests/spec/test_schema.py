@@ -833,6 +833,17 @@ VALIDATE_ONLY: list[tuple[str, str, str]] = [
         T + HTTPS + "    deprovision: {action: delete, delete_after: 30d}\n",
         "delete_after deletes disabled accounts",
     ),
+    (
+        "delete_after past a century",
+        T + HTTPS + "    deprovision: {action: disable, delete_after: 36501d}\n",
+        "of at most 36500d, got '36501d'",
+    ),
+    (
+        # Past what a timedelta holds, and past the digits int() reads.
+        "delete_after past the calendar",
+        T + HTTPS + "    deprovision: {action: disable, delete_after: " + "9" * 5000 + "d}\n",
+        "expected a period such as 30d, 12h or 90m, of at most 36500d",
+    ),
     ("target defined twice", "", ""),  # across files: see test_target_defined_in_two_files
 ]
 

@@ -11,7 +11,9 @@ import stamina
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
+from reconciler.core.guards import lost_roles, role_paths
 from reconciler.core.model import Json, Kind, Resource
+from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.client import Reply
@@ -149,6 +151,7 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     """Match a planned create to the object found on the target (the one the match step
     missed, or our own create whose answer was lost), and bring it to the declared
     attributes like any matched object."""
+    readable(change, found)
     s.log.warning(
         "create answered by adopting the existing object",
         step="match",
@@ -165,9 +168,12 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
         if want is not None and not equal(attr.path, want, have):
             pending.append(AttrChange(attr.path, have, want, attr.ref))
     # Adoption brings an account to the declared attributes, but never takes its access
-    # away: a disable is decided by a plan, counted by the guards and withheld after a
-    # read that hid objects; an account found here was never planned as one.
-    disable = [a for a in pending if a.path == "active" and a.after is False]
+    # away: a disable or a lost role is decided by a plan, counted by the guards and
+    # withheld after a read that hid objects; an account found here was never planned so.
+    roles = role_paths(s.target)
+    disable = [
+        a for a in pending if (a.path == "active" and a.after is False) or lost_roles(a, roles)
+    ]
     pending = [a for a in pending if a not in disable]
     path = resource_path(ENDPOINT[change.kind], found.id)
     if pending:
@@ -176,15 +182,30 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     with s.lock:
         s.ids[change.key] = found.id
     if disable:
+        what = "inactive" if any(a.path == "active" for a in disable) else "fewer roles"
         raise Failed(
-            f"adopted {found.id}, which is active on the target; the spec says inactive, "
-            "and a disable needs a plan: run plan again"
+            f"adopted {found.id}, which has more access on the target; the spec says {what}, "
+            "and taking access away needs a plan: run plan again"
         )
     return found.id
 
 
+def readable(change: Change, found: Resource) -> None:
+    """An object found on the target is adopted only if a plan could read it (core/shape.py):
+    one it could not (emails of nulls, text that is not Unicode) is never written to."""
+    why = problem(change.kind, found.body)
+    if why is not None:
+        raise Failed(
+            f"found {change.kind.value} {found.id} on the target, but it cannot be read "
+            f"({why}): not adopted, nothing written"
+        )
+
+
 def created_id(s: Session, change: Change, reply: Reply) -> str:
     target_id = _created_id(s, change, reply)
+    # An id no URL can name (not Unicode text) fails the create here, before a member or
+    # a manager elsewhere is written with it; the next plan finds the object in error.
+    resource_path(ENDPOINT[change.kind], target_id)
     s.saw(target_id)
     return target_id
 
@@ -219,7 +240,7 @@ def search_for(s: Session, change: Change) -> Found:
     endpoint = ENDPOINT[change.kind]
     attribute = "userName" if change.kind is Kind.USER else "displayName"
     value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-    return search(
+    found = search(
         s.client,
         endpoint,
         attribute,
@@ -230,4 +251,9 @@ def search_for(s: Session, change: Change) -> Found:
         # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
         listing=s.caps.lookup_reason is None,
         cursor=s.caps.cursor_paging,
+        filter_proven=change.kind in s.filter_proven,
     )
+    if found.filter_works:
+        with s.lock:
+            s.filter_proven.add(change.kind)
+    return found

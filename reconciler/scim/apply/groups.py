@@ -3,7 +3,7 @@ nested groups of targets that nest natively."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
@@ -12,10 +12,14 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
-from reconciler.scim.apply.creates import Created, candidates, create
+from reconciler.scim.apply.creates import Created, candidates, create, readable
+from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
+
+# The removal dialect once a target has shown that value lists remove every member.
+UNSAFE = "unsafe"
 
 
 def write_group(s: Session, change: Change) -> str | None:
@@ -34,8 +38,6 @@ def write_group(s: Session, change: Change) -> str | None:
             )
         rest = add_ids
     path = resource_path("/Groups", target_id)
-    for chunk in writes.chunks(rest, s.chunk()):
-        add_members(s, change, path, chunk)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
@@ -43,8 +45,21 @@ def write_group(s: Session, change: Change) -> str | None:
     withheld = len(planned) - len(removes)
     if s.unlisted:
         withheld, removes = len(planned), []
-    for chunk in writes.chunks(removes, s.chunk()):
-        remove_members(s, change, path, chunk)
+    if s.use_patch:
+        try:
+            _patch_members(s, change, path, rest, removes)
+        except ScimHTTPError as exc:
+            if exc.status not in (405, 501):
+                raise
+            # The target said it has no PATCH at all (RFC 7644 §3.12): membership goes by
+            # PUT from here on, as every other write already falls back to.
+            with s.lock:
+                s.use_patch = False
+            s.log.warning("patch refused, using PUT", step="action", kind="group",
+                          key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
+            put_members(s, change, path, rest, removes)
+    else:
+        put_members(s, change, path, rest, removes)
     with s.lock:
         s.group_ids[change.key] = target_id
     if missing:
@@ -55,6 +70,15 @@ def write_group(s: Session, change: Change) -> str | None:
             "its listing did not show, so the listing cannot be trusted; run plan again"
         )
     return target_id
+
+
+def _patch_members(
+    s: Session, change: Change, path: str, adds: list[str], removes: list[str]
+) -> None:
+    for chunk in writes.chunks(adds, s.chunk()):
+        add_members(s, change, path, chunk)
+    for chunk in writes.chunks(removes, s.chunk()):
+        remove_members(s, change, path, chunk)
 
 
 def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
@@ -104,7 +128,11 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
         shown = member_ids(created)
+        with s.lock:  # what a later PUT of this group must still show (read_for_put)
+            s.member_counts[target_id] = len(shown)
         return target_id, [i for i in add_ids if i not in shown]
+    with s.lock:
+        s.member_counts[target_id] = len(first)
     return target_id, add_ids[len(first) :]
 
 
@@ -155,6 +183,7 @@ def _age(resource: Resource) -> tuple[datetime, int, str]:
 
 def _adopt(s: Session, change: Change, found: Resource) -> str:
     """Bring a group found on the target to the declared attributes instead of creating it."""
+    readable(change, found)
     pending = [
         AttrChange(a.path, A.read(found.body, a.path), a.after)
         for a in change.attributes
@@ -180,6 +209,13 @@ def write_nested(s: Session, change: Change) -> str | None:
     if add_ids:
         add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
+    if removes and s.unlisted:
+        # As for user members (write_group): once the listing is known to hide objects,
+        # no removal it planned is trusted.
+        raise Failed(
+            f"{len(removes)} nested group removal(s) withheld: the target holds "
+            f"{s.unlisted[0]}, which its listing did not show; run plan again"
+        )
     for chunk in writes.chunks(removes, s.target.membership_chunk):
         remove_members(s, change, path, chunk)
     return target_id
@@ -214,15 +250,23 @@ def add_members(
 
 def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
     dialect = s.remove_dialect
+    forced = not s.dialect.member_removal_fallback
+    if dialect == UNSAFE:
+        raise Failed(
+            "member removal withheld: this target removed every member of a group when sent "
+            "a value list; set quirks: {member_removal: filter} or remove them by hand"
+        )
 
     def send() -> Reply:
         ops = writes.remove_members(chunk, dialect, s.refs())
         return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
 
+    if dialect == "value" and not forced and not s.value_removal_checked:
+        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        return
     try:
         s.learning_refs(change, send)
     except ScimHTTPError as exc:
-        forced = not s.dialect.member_removal_fallback
         if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
             raise
         s.remove_dialect = "value"
@@ -234,7 +278,46 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             status=exc.status,
         )
         dialect = "value"
-        s.learning_refs(change, send)
+        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+
+
+def _checked(
+    s: Session, change: Change, path: str, chunk: list[str], send: Callable[[], Reply]
+) -> None:
+    """A value-list removal the target was never told to take (it refused the filter
+    path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
+    them all, and a target that ignores the value list does just that. So the group is read
+    before and after; members that went and were not planned to are added back, and no
+    value-list removal is sent again in this run. Once one is seen to work, no more checks."""
+    before = _members(s, path, shown=True)
+    send()
+    gone = before - _members(s, path, shown=False) - set(chunk)
+    if not gone:
+        with s.lock:
+            s.value_removal_checked = True
+        return
+    with s.lock:
+        s.remove_dialect = UNSAFE
+    for part in writes.chunks(sorted(gone), s.chunk()):
+        add_members(s, change, path, part)
+    raise Failed(
+        f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
+        "removal; they were added back, and no member is removed in this run"
+    )
+
+
+def _members(s: Session, path: str, *, shown: bool) -> set[str]:
+    """A group's member values as the target holds them now. With `shown`, the group's GET
+    must list them (it has members to remove): Failed when it will not; without, a group
+    shown with no `members` has none left."""
+    body = s.client.get(path).body
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        asked = s.client.get(path, {"attributes": "members"}).body
+        body = asked if isinstance(asked, dict) else {}
+    listed = isinstance(body.get("members"), list)
+    if (shown and not listed) or (not listed and body.get("id") is None):
+        raise Failed(f"GET {path} does not show the group's members: member removal not sent")
+    return member_ids(body)
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:

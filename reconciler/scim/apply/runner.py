@@ -96,6 +96,9 @@ class Applier:
         for (kind, _), match in plan.matches.items():
             if match.resource is not None and match.resource.location:
                 s.locations[(kind, match.resource.id)] = match.resource.location
+            members = match.resource.body.get("members") if match.resource else None
+            if kind is Kind.GROUP and match.resource is not None and isinstance(members, list):
+                s.member_counts[match.resource.id] = len(members)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
@@ -107,7 +110,12 @@ class Applier:
         # A follow-up that sets references only matters to the summary when it fails.
         outcomes += [o for o in self._parallel(deferred, set_references) if not o.ok]
         groups = [c for c in plan.changes if phase(c) == 1]
-        outcomes += self._parallel(groups, write_group)
+        # Creates first: a create's look-up may find a group the listing hid, and from then
+        # on no removal is trusted (write_group); an update beside or before it would
+        # already have removed its members.
+        creates = [c for c in groups if c.action is Action.CREATE]
+        updates = [c for c in groups if c.action is not Action.CREATE]
+        outcomes += self._parallel(creates, write_group) + self._parallel(updates, write_group)
         nested = [
             c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
         ]

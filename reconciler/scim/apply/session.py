@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import Capabilities, Json, Kind
+from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
 from reconciler.core.prune import protected
+from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
 from reconciler.scim.apply.verify import lost
@@ -56,6 +57,8 @@ class Session:
         # Where every write starts: the same dialect `plan --explain` shows (writes.py).
         self.dialect = writes.Dialect.initial(target, caps)
         self.remove_dialect = self.dialect.member_removal
+        # Whether a learned value-list removal has been seen to remove only what it names.
+        self.value_removal_checked = False
         self.use_patch = self.dialect.patch
         self.use_etag = self.dialect.etag
         self.members_on_create = self.dialect.members_on_create
@@ -64,6 +67,9 @@ class Session:
         self.look_before_create = False
         # Ids created or adopted in this run: never removed from a group in the same run.
         self.resolved: set[str] = set()
+        # Kinds whose userName / displayName `eq` filter has found what it was asked for in
+        # this run: its empty answers are then believed (scim/search.py).
+        self.filter_proven: set[Kind] = set()
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
@@ -76,6 +82,9 @@ class Session:
         self.chunk_limit: int | None = None
         # What writes did not keep, by object (write verification): reported, not retried.
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
+        # How many members each matched group (by id) held in the read the plan came from:
+        # a group's PUT must send back at least those, or it removes members no plan showed.
+        self.member_counts: dict[str, int] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
@@ -283,25 +292,73 @@ class Session:
                     status=exc.status,
                     detail=exc.detail,
                 )
-        current = self.client.get(path)
-        if not isinstance(current.body, dict):
-            raise Failed(f"GET {path} returned no resource to merge into")
-        read = current.body
-        # The version PATCH and DELETE use too: meta.version, else the ETag header.
-        meta = read.get("meta")
-        version = (meta.get("version") if isinstance(meta, dict) else None) or current.headers.get(
-            "etag"
-        )
-        version = version if self.use_etag else None
+        read, version = self.read_for_put(change, path)
 
         def put() -> Reply:
-            body = writes.merged_for_put(read, attributes, ids, self.refs())
+            core = GROUP_SCHEMA if change.kind is Kind.GROUP else USER_SCHEMA
+            body = writes.merged_for_put(read, attributes, ids, self.refs(), core)
             return self.write(
                 change, "PUT", path, lambda: self.client.put(path, body, version), attributes
             )
 
         # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
         return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
+
+    def read_for_put(self, change: Change, path: str) -> tuple[dict[str, Json], str | None]:
+        """What a GET-merge-PUT starts from: the resource as the target holds it (a group
+        with all its members) and its version; Failed when sending it back whole could
+        write what the plan never showed."""
+        current = self.client.get(path)
+        if not isinstance(current.body, dict):
+            raise Failed(f"GET {path} returned no resource to merge into")
+        if current.masked:
+            raise Failed(
+                f"GET {path} holds a secret of this run, shown masked: a PUT would write the "
+                "mask back over it; not written"
+            )
+        read = current.body
+        if change.kind is Kind.GROUP:
+            read = self._with_members(path, read, change.target_id)
+        # What is sent back whole is judged as the plan judged what it read: a body it
+        # could not read (an extension that is no object) is neither merged nor written.
+        why = problem(change.kind, read)
+        if why is not None:
+            raise Failed(f"GET {path} returned a resource that cannot be read ({why})")
+        # The version PATCH and DELETE use too: meta.version, else the ETag header.
+        meta = read.get("meta")
+        version = meta.get("version") if isinstance(meta, dict) else None
+        version = version or current.headers.get("etag")
+        return read, (version if self.use_etag and isinstance(version, str) else None)
+
+    def _with_members(
+        self, path: str, read: dict[str, Json], target_id: str | None
+    ) -> dict[str, Json]:
+        """A group's current body with all its members, for a PUT that sends them back.
+
+        PUT replaces the whole resource (RFC 7644 §3.5.1). Several services leave `members`
+        out of one group's GET unless asked for (`attributes`, §3.4.2.5), or cut it short;
+        a PUT of that body would remove every member it lacks, unplanned and unguarded. So
+        members are asked for, and the GET must show at least what the plan's read held.
+        """
+        members = read.get("members")
+        if not isinstance(members, list):
+            asked = self.client.get(path, {"attributes": "members"})
+            found = asked.body.get("members") if isinstance(asked.body, dict) else None
+            if isinstance(found, list):
+                members = found
+                read = {**read, "members": found}
+        held = self.member_counts.get(target_id or "")
+        shown = len(members) if isinstance(members, list) else None
+        if held == 0 or (shown is not None and (held is None or shown >= held)):
+            return read
+        if held is None:
+            seen = "does not show the group's members"
+        else:
+            seen = f"shows {shown or 'none'} of the {held} members the group held when planned"
+        raise Failed(
+            f"GET {path} {seen}: a PUT (the target takes no PATCH) would remove them; "
+            "not written, plan again"
+        )
 
 
 def _false(value: Json) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from reconciler.core import attributes as A
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json
+from reconciler.core.shape import multi_valued
 
 
 def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str, str]) -> list[str]:
@@ -24,6 +25,9 @@ def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str,
         want = change.after if change.ref is None else (change.after or ids.get(change.ref))
         if change.ref is not None and want is None:
             continue  # a reference still waiting for its user: not sent
-        if not equal(change.path, want, A.read(held, change.path)):
+        have = A.read(held, change.path)
+        # Compared as a plan compares, so only as a plan reads it (core/shape.py): emails of
+        # mixed types cannot even be sorted into a set, and hold nothing as sent.
+        if multi_valued(change.path, have) is not None or not equal(change.path, want, have):
             out.append(change.path)
     return out

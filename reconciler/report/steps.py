@@ -1,0 +1,82 @@
+"""The plan's steps as log events (DESIGN §4): the scope, match and action of each object."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from reconciler.core.config import Spec
+from reconciler.core.match import Match
+from reconciler.core.model import Kind
+from reconciler.core.plan import Plan
+
+
+def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
+    """The scope, match and action events of every object (DESIGN §4).
+
+    An object that changes or fails gets its three events at info: with the writes, that is
+    the run's audit trail. An unchanged one gets them at debug; at info, each step instead
+    says how many unchanged objects had each outcome, so a no-op plan of 100,000 users
+    logs three lines rather than 300,000 (which cost a sixth of such a run).
+    """
+    actions = {(c.kind, c.key): c for c in plan.changes}
+    errors = {(e.kind, e.key): e for e in plan.errors}
+    declared = {(Kind.USER, u.key): u for u in spec.users} | {
+        (Kind.GROUP, g.key): g for g in spec.groups
+    }
+    groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
+    detailed = _enabled(log, logging.DEBUG)
+    unchanged: Counter[tuple[str, str]] = Counter()
+    for (kind, key), match in plan.matches.items():
+        obj = declared[(kind, key)]
+        change = actions.get((kind, key))
+        error = errors.get((kind, key))
+        if kind is Kind.GROUP:
+            reason = groups_out.get(key, "declared")
+        else:
+            reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
+        in_scope = obj.present and not reason.startswith("out of scope")
+        scoped = "in_scope" if in_scope else ("out_of_scope" if obj.present else "deprovision")
+        matched = _match_fields(match)
+        quiet = change is None and error is None
+        if quiet:
+            unchanged["scope", scoped] += 1
+            unchanged["match", matched["outcome"]] += 1
+            unchanged["action", "noop"] += 1
+            if not detailed:
+                continue
+        emit = log.debug if quiet else log.info
+        common = {"kind": kind.value, "key": key}
+        shown = reason if obj.present else "state: absent"
+        emit("scope", step="scope", outcome=scoped, reason=shown, **common)
+        emit("match", step="match", **common, **matched)
+        if error is not None:
+            log.error("action", step="action", outcome="error", error=error.message, **common)
+        else:
+            outcome = change.action.value if change else "noop"
+            emit("action", step="action", outcome=outcome, planned=True, **common)
+    for step in ("scope", "match", "action"):
+        outcomes = {o: n for (s, o), n in sorted(unchanged.items()) if s == step}
+        if outcomes:
+            log.info(
+                "unchanged objects",
+                step=step,
+                outcome="summary",
+                objects=sum(outcomes.values()),
+                outcomes=outcomes,
+            )
+
+
+def _enabled(log: Any, level: int) -> bool:
+    """Whether `log` writes events of `level` (a logger without levels writes them all)."""
+    check = getattr(log, "is_enabled_for", None)
+    return True if check is None else bool(check(level))
+
+
+def _match_fields(match: Match) -> dict[str, Any]:
+    if match.error:
+        return {"outcome": "error", "error": match.error}
+    if match.resource is None:
+        return {"outcome": "unmatched"}
+    return {"outcome": "matched", "matched_on": match.matched_on, "target_id": match.resource.id}

@@ -1,0 +1,53 @@
+"""Reading a body a target (or its token endpoint) sent as JSON, within a nesting bound.
+
+Every parse of target JSON goes through `parse`. The size of a body is bounded where it is
+read (transfer.py); its depth is bounded here. Python's parser and every walk over the
+parsed value (redaction, shape checks, fingerprints, renderers) recurse once per level, so
+a few kB of `[[[[...` would otherwise end the run with a RecursionError, or pass the parser
+and break a later walk. No SCIM message comes near the bound: a listed user's manager is
+five levels down, a schema's canonical values eight.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.core.model import Json
+
+MAX_DEPTH = 64
+
+
+class NotJson(ValueError):
+    """The body is not JSON scimrec reads; `str()` says why, on one line."""
+
+
+def parse(content: bytes | str) -> Json:
+    """The JSON value of `content`, or NotJson (a ValueError) saying why not."""
+    try:
+        value = json.loads(content, parse_constant=_no_constant)
+    except RecursionError:
+        raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        raise NotJson("a body that is not JSON") from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _no_constant(name: str) -> Json:
+    # NaN and Infinity are not JSON (RFC 8259 §6), though Python's parser takes them; a NaN
+    # is not even equal to itself, so no diff could ever settle on one.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _deeper_than(value: Json, limit: int) -> bool:
+    """Whether arrays and objects nest past `limit` levels: read level by level, so the
+    check itself cannot recurse."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        below: list[Json] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([c for c in children if isinstance(c, dict | list)])
+        level = below
+    return bool(level)

@@ -1,0 +1,198 @@
+"""Remembers the quick read of large spec files by their content, so an unchanged file is not
+parsed again: reading its JSON back is about thirty times faster than parsing its YAML.
+
+An entry is keyed by the SHA-256 digest of the file's bytes together with this reader's format
+and PyYAML's version, so a changed file, or a reader that would read it differently, never
+finds an old entry; the checks of the spec still run on every load. Entries are JSON (no
+code runs when one is read). The directory is `$SCIMREC_CACHE_DIR`, else
+`$XDG_CACHE_HOME/scimrec/spec`, else `~/.cache/scimrec/spec`; `SCIMREC_CACHE_DIR=` (empty)
+turns the cache off.
+
+Whoever can write an entry decides what an unchanged file means (the key is only a digest
+of content that others may know), so the cache is used only where no one else can write:
+a directory, not a symlink, owned by the user with no access for group or others, and
+entries owned by the user and writable by no one else. Anything else turns the cache off
+for the load, which then parses every file. Every access goes through one descriptor of
+the directory checked once, so the directory cannot be swapped for another mid-load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.core.model import Location
+from reconciler.spec.source import Loaded
+
+CACHE_ENV = "SCIMREC_CACHE_DIR"
+# Bump when quick_text's output changes meaning: old entries are then never read.
+FORMAT = "scimrec-spec-read-1"
+# Smaller files parse in a few milliseconds: not worth a file of their own.
+MIN_BYTES = 256 * 1024
+# A spec tree of 100,000 users is about twenty such files; old versions beyond this go.
+MAX_ENTRIES = 256
+# An entry's name: what SpecCache.key gives, and nothing else is ever read or removed.
+_ENTRY = re.compile(r"[0-9a-f]{64}\.json")
+# Owner checks and directory-relative opens need POSIX; elsewhere the cache stays off.
+SUPPORTED = (
+    hasattr(os, "geteuid")
+    and hasattr(os, "O_NOFOLLOW")
+    and hasattr(os, "O_DIRECTORY")
+    and {os.open, os.stat, os.utime, os.rename, os.unlink} <= os.supports_dir_fd
+    and os.listdir in os.supports_fd
+)
+_PRIVATE = 0o077  # any access for group or others
+_SHARED_WRITE = 0o022  # write access for group or others
+
+
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Where entries live, or None when the cache is turned off."""
+    if not SUPPORTED:
+        return None
+    configured = environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scimrec" / "spec"
+
+
+def _owned(info: os.stat_result, forbidden: int) -> bool:
+    return info.st_uid == os.geteuid() and not info.st_mode & forbidden
+
+
+class SpecCache:
+    """The cache for one load (a context manager): `get` and `put` by a file's digest."""
+
+    def __init__(self, where: Path | None) -> None:
+        self.where = where
+        self.wrote = False
+        # Why the cache is off for this load, when `where` was set but cannot be trusted.
+        self.refused = ""
+        self._fd: int | None = None
+        self._opened = False
+
+    def _dir(self) -> int | None:
+        """A descriptor of the cache directory, made on first use; None if it is not private."""
+        if self._opened:
+            return self._fd
+        self._opened = True
+        if self.where is None:
+            return None
+        try:
+            # Only the last component is made here with 0700; any parents are the user's
+            # usual cache directories.
+            with contextlib.suppress(FileExistsError):
+                self.where.mkdir(parents=True, mode=0o700)
+            fd = os.open(self.where, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            self.refused = f"cannot use {self.where}: {exc.strerror or exc}"
+            return None
+        info = os.fstat(fd)
+        if not _owned(info, _PRIVATE):
+            os.close(fd)
+            self.refused = (
+                f"{self.where} is not private (owner uid {info.st_uid}, mode "
+                f"{stat.S_IMODE(info.st_mode):o}): it must be the user's own, mode 0700"
+            )
+            return None
+        self._fd = fd
+        return fd
+
+    def __enter__(self) -> SpecCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @staticmethod
+    def key(sha256: bytes) -> str:
+        """The entry's name: the file's SHA-256 digest, with what reads it."""
+        reader = f"{FORMAT}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0".encode()
+        return hashlib.sha256(reader + sha256).hexdigest()
+
+    def get(self, sha256: bytes, size: int, display: str) -> Loaded | None:
+        """The quick read of a file of `size` bytes with this digest, if one was kept intact."""
+        if size < MIN_BYTES or (fd := self._dir()) is None:
+            return None
+        key = self.key(sha256)
+        name = f"{key}.json"
+        try:
+            handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+        except OSError:
+            return None  # missing (or a symlink): parse again, and write it anew
+        try:
+            with os.fdopen(handle, "rb") as entry:
+                info = os.fstat(entry.fileno())
+                if not stat.S_ISREG(info.st_mode) or not _owned(info, _SHARED_WRITE):
+                    return None  # written by someone else: never read
+                data = json.loads(entry.read())
+            loaded = _from_json(data, key, display)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # unreadable or damaged: parse again, and write it anew
+        with contextlib.suppress(OSError):
+            os.utime(name, dir_fd=fd, follow_symlinks=False)  # recently used entries stay
+        return loaded
+
+    def put(self, sha256: bytes, size: int, loaded: Loaded) -> None:
+        """Keep a quick read for next time; a cache that cannot be written is just skipped."""
+        if size < MIN_BYTES or (fd := self._dir()) is None:
+            return
+        key = self.key(sha256)
+        temporary = f".{key}.{secrets.token_hex(8)}.tmp"
+        try:
+            text = json.dumps(_to_json(loaded, key), separators=(",", ":"))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            handle = os.open(temporary, flags, 0o600, dir_fd=fd)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            # POSIX rename replaces the old entry atomically (os.replace, the same call,
+            # is not listed in os.supports_dir_fd).
+            os.rename(temporary, f"{key}.json", src_dir_fd=fd, dst_dir_fd=fd)
+            self.wrote = True
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=fd)
+
+    def prune(self, keep: int = MAX_ENTRIES) -> None:
+        """Keep the `keep` most recently used entries (once per load that wrote any)."""
+        if not self.wrote or (fd := self._dir()) is None:
+            return
+        with contextlib.suppress(OSError):
+            listed = os.listdir(fd)  # noqa: PTH208 - a directory descriptor, which pathlib cannot list
+            names = [name for name in listed if _ENTRY.fullmatch(name)]
+            used = {
+                name: os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime for name in names
+            }
+            for old in sorted(names, key=used.__getitem__)[: max(0, len(names) - keep)]:
+                os.unlink(old, dir_fd=fd)
+
+
+def _to_json(loaded: Loaded, key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "value": loaded.value,
+        "marks": [[list(path), at.line, at.col] for path, at in loaded.marks.items()],
+        "texts": [[list(path), at.line, at.col] for path, at in loaded.texts.items()],
+    }
+
+
+def _from_json(data: dict[str, Any], key: str, display: str) -> Loaded:
+    if data["key"] != key:
+        raise ValueError("an entry under another key")
+
+    def places(rows: list[list[Any]]) -> dict[tuple[str | int, ...], Location]:
+        return {tuple(path): Location(display, int(line), int(col)) for path, line, col in rows}
+
+    return Loaded(display, data["value"], places(data["marks"]), places(data["texts"]))

@@ -1,0 +1,48 @@
+"""Looking before each group create stays cheap: one listing, not one per group.
+
+Every group create looks the group up first and again after (two runs at once must not
+duplicate it). An empty `eq` answer proves nothing on a target that silently ignores some
+filters, so it used to be followed by a read of the whole /Groups listing, twice per
+group: an initial apply of 500 groups read the listing a thousand times. Once the filter
+has found what it was asked for in this run, its empty answers are believed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakescim import FakeScim, Seen
+from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+
+
+def listings(fake: FakeScim) -> list[Seen]:
+    return [s for s in fake.requests if s.method == "GET" and s.path == "/Groups"
+            and "filter" not in s.params]  # fmt: skip
+
+
+def groups_spec(tmp_path: Path, count: int) -> Path:
+    groups = [{"displayName": f"Team {i}", "members": ["a@example.com"]} for i in range(count)]
+    return write_spec(tmp_path, [user("a@example.com")], groups, concurrency=1)
+
+
+def test_an_initial_apply_of_many_groups_lists_them_once(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    specs = groups_spec(tmp_path, 30)
+    before = len(listings(fake))
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert len(fake.groups) == 30
+    # The plan's own read, then the first create's look (before the filter is proven).
+    assert len(listings(fake)) - before <= 2
+    assert replan(specs, fake).plan.changes == ()
+
+
+def test_a_filter_that_never_finds_a_group_is_never_believed(token: str, tmp_path: Path) -> None:
+    """django-scim2's displayName filter matches nothing: every look reads the listing."""
+    fake = FakeScim()
+    fake.blind_filters = {"displayName"}
+    specs = groups_spec(tmp_path, 3)
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert len(fake.groups) == 3
+    assert len(listings(fake)) >= 1 + 2 * 3  # the plan's read, then before and after each

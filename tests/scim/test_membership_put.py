@@ -1,0 +1,62 @@
+"""Membership on a target without PATCH: one GET-merge-PUT of the group's member list.
+
+Adds and removals used to go by PATCH only, so on a target that answers PATCH with 501 (or
+says in its ServiceProviderConfig that it has none) every membership change failed. The PUT
+sends the members the target holds, less the planned removals, plus the adds: nobody the
+plan did not name is removed, and the next plan has nothing left to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+
+
+def members(fake: FakeScim, gid: str) -> list[str]:
+    return sorted(str(m["value"]) for m in fake.groups[gid].get("members", []))
+
+
+@pytest.mark.parametrize("advertised", [True, False], ids=["501", "config"])
+def test_members_are_added_and_removed_by_put(token: str, tmp_path: Path, advertised: bool) -> None:
+    fake = FakeScim()
+    fake.patch_unsupported = True
+    fake.config["patch"] = {"supported": advertised}
+    names = [f"u{i}@example.com" for i in range(5)]
+    ids = [fake.add_user(name) for name in names]
+    gid = fake.add_group("Eng", [ids[0], ids[1], ids[4]])
+    outsider = "not-a-user"  # the target holds no such user (404): dangling, removed
+    fake.groups[gid]["members"].append({"value": outsider})
+    specs = write_spec(
+        tmp_path,
+        [user(n) for n in names],
+        [{"displayName": "Eng", "members": names[:3]}],
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    [change] = prepared.plan.changes
+    assert [m.key for m in change.members_add] == [names[2]]
+    assert sorted(str(m.id) for m in change.members_remove) == sorted([ids[4], outsider])
+    assert members(fake, gid) == sorted(ids[:3])
+    assert fake.count("PUT", "/Groups/*") == 1
+    assert replan(specs, fake).plan.changes == ()
+
+
+def test_a_group_made_by_this_run_gets_its_members_by_put(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.patch_unsupported = True
+    names = [f"u{i}@example.com" for i in range(3)]
+    specs = write_spec(
+        tmp_path,
+        [user(n) for n in names],
+        [{"displayName": "Eng", "members": names}],
+        membership_chunk=1,  # one member rides on the POST; the rest follow by PUT
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    [(gid, _)] = fake.groups.items()
+    assert len(members(fake, gid)) == 3
+    assert replan(specs, fake).plan.changes == ()

@@ -1,0 +1,33 @@
+"""A learned value-list member removal never empties a group the plan did not empty.
+
+When a target refuses `members[value eq "x"]`, apply falls back to Entra's form, `remove`
+of `members` with a value list. RFC 7644 §3.5.2.2 says a `remove` of a multi-valued
+attribute without a filter removes all its values, and a target that reads it so (ignoring
+`value`) removed every member of the group: one planned removal became all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
+
+
+def test_a_value_list_removal_that_removes_everyone_is_undone(token: str, tmp_path: Path) -> None:
+    fake = FakeScim(token=token)
+    names = [f"u{i}@example.com" for i in range(5)]
+    ids = [fake.add_user(n) for n in names]
+    eng = fake.add_group("Engineering", ids)
+    fake.reject_member_filter_path = True
+    fake.remove_ignores_value = True
+    specs = write_spec(
+        tmp_path,
+        [user(n) for n in names],
+        [{"displayName": "Engineering", "members": names[1:]}],
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert [m.id for c in prepared.plan.changes for m in c.members_remove] == [ids[0]]
+    held = {m["value"] for m in fake.groups[eng].get("members", [])}
+    assert set(ids[1:]) <= held, outcomes(result)
+    assert result.failed  # the removal did not happen as planned: said so
