@@ -56,7 +56,9 @@ def register_secret(value: str) -> None:
 def encodings(value: str) -> set[str]:
     """The secret and the obvious forms it takes on the way in or out."""
     raw = value.encode()
-    forms = {value, quote(value, safe=""), quote_plus(value, safe="")}
+    # Percent-encoding with and without `/` kept: a path segment keeps it, a form body not.
+    forms = {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}
+    forms.add(quote_plus(value))
     forms |= {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()

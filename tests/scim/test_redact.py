@@ -7,7 +7,7 @@ import base64
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import httpx2
 import pytest
@@ -50,13 +50,37 @@ def windows(text: str, secret: str = SECRET, size: int = 16) -> list[str]:
         SECRET,
         base64.b64encode(SECRET.encode()).decode(),
         base64.urlsafe_b64encode(SECRET.encode()).decode().rstrip("="),
+        base64.b64encode(SECRET.encode()).decode().rstrip("="),
+        base64.urlsafe_b64encode(SECRET.encode()).decode(),
         quote(SECRET, safe=""),
+        quote(SECRET),  # a path segment's encoding keeps the `/`
+        quote_plus(SECRET),
+        quote_plus(SECRET, safe="/"),
         json.dumps(SECRET)[1:-1],
     ],
-    ids=["raw", "base64", "base64url", "percent", "json"],
+    ids=[
+        "raw",
+        "base64",
+        "base64url",
+        "base64-unpadded",
+        "base64url-padded",
+        "percent",
+        "percent-slash",
+        "form",
+        "form-slash",
+        "json",
+    ],
 )
 def test_every_obvious_form_of_a_secret_is_masked(form: str) -> None:
     assert scrub(f"before {form} after") == "before *** after"
+
+
+@pytest.mark.parametrize("escape", [False, True])
+def test_a_secret_beyond_ascii_is_masked_in_either_json_form(escape: bool) -> None:
+    secret = "pässwörd-" + "ü" * 20
+    register_secret(secret)
+    form = json.dumps(secret, ensure_ascii=escape)[1:-1]
+    assert scrub(f"<{form}>") == "<***>"
 
 
 def test_short_values_are_not_registered() -> None:
