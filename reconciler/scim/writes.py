@@ -271,6 +271,14 @@ def merged_for_put(
     return body
 
 
+def member_values(body: Mapping[str, Json]) -> set[str]:
+    """The member values (ids) a group's body lists."""
+    members = body.get("members")
+    if not isinstance(members, list):
+        return set()
+    return {str(m.get("value")) for m in members if isinstance(m, dict)}
+
+
 def members_put(
     current: Mapping[str, Json], adds: Iterable[str], removes: Iterable[str], ref: Refs = None
 ) -> tuple[dict[str, Json], list[str], list[str]]:

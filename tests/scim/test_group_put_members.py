@@ -76,3 +76,38 @@ def test_a_group_put_is_refused_when_no_get_shows_its_members(token: str, tmp_pa
     assert fake.count("PUT", "/Groups/*") == 0
     assert fake.groups[gid]["displayName"] == "Eng"
     assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted(ids)
+
+
+class DuplicatingGet(FakeScim):
+    """A target whose GET of one group repeats its first member in place of the others:
+    as many entries as the listing showed, but not the same members."""
+
+    def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        last = self.requests[-1] if self.requests else None
+        members = resource.get("members")
+        if (
+            last is not None
+            and last.method == "GET"
+            and last.path.startswith("/Groups/")
+            and members
+        ):
+            resource = {**resource, "members": [members[0]] * len(members)}
+        return super()._one(resource, status)
+
+
+def test_a_group_put_is_refused_when_its_get_shows_other_members(
+    token: str, tmp_path: Path
+) -> None:
+    fake = DuplicatingGet()
+    fake.patch_unsupported = True
+    names = ["a@example.com", "b@example.com", "c@example.com"]
+    ids = [fake.add_user(name) for name in names]
+    gid = fake.add_group("Eng", ids[:2])
+    groups = [{"displayName": "Eng", "members": names}]
+    _, result = plan_and_apply(write_spec(tmp_path, [{"userName": n} for n in names], groups), fake)
+    assert [o.message for o in result.outcomes if not o.ok] == [
+        f"GET /Groups/{gid} lacks 1 of the 2 members the group held when planned: a PUT "
+        "(the target takes no PATCH) would remove them; not written, plan again"
+    ]
+    assert fake.count("PUT", "/Groups/*") == 0
+    assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted(ids[:2])

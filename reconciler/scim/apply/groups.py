@@ -129,10 +129,10 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     if created is not None:
         shown = member_ids(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
-            s.member_counts[target_id] = len(shown)
+            s.members_held[target_id] = frozenset(shown)
         return target_id, [i for i in add_ids if i not in shown]
     with s.lock:
-        s.member_counts[target_id] = len(first)
+        s.members_held[target_id] = frozenset(first)
     return target_id, add_ids[len(first) :]
 
 
@@ -321,7 +321,4 @@ def _members(s: Session, path: str, *, shown: bool) -> set[str]:
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:
-    members = body.get("members")
-    if not isinstance(members, list):
-        return set()
-    return {str(m.get("value")) for m in members if isinstance(m, dict)}
+    return writes.member_values(body)

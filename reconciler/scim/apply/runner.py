@@ -26,6 +26,7 @@ from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
 from reconciler.scim.transfer import RunTimedOut
+from reconciler.scim.writes import member_values
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,10 @@ class Applier:
         for (kind, _), match in plan.matches.items():
             if match.resource is not None and match.resource.location:
                 s.locations[(kind, match.resource.id)] = match.resource.location
-            members = match.resource.body.get("members") if match.resource else None
-            if kind is Kind.GROUP and match.resource is not None and isinstance(members, list):
-                s.member_counts[match.resource.id] = len(members)
+            if kind is Kind.GROUP and match.resource is not None:
+                body = match.resource.body
+                if isinstance(body.get("members"), list):
+                    s.members_held[match.resource.id] = frozenset(member_values(body))
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]

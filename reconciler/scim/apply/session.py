@@ -82,9 +82,9 @@ class Session:
         self.chunk_limit: int | None = None
         # What writes did not keep, by object (write verification): reported, not retried.
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
-        # How many members each matched group (by id) held in the read the plan came from:
-        # a group's PUT must send back at least those, or it removes members no plan showed.
-        self.member_counts: dict[str, int] = {}
+        # The members each matched group (by id) held in the read the plan came from: a
+        # group's PUT must send back every one, or it removes members no plan showed.
+        self.members_held: dict[str, frozenset[str]] = {}
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
@@ -338,7 +338,8 @@ class Session:
         PUT replaces the whole resource (RFC 7644 §3.5.1). Several services leave `members`
         out of one group's GET unless asked for (`attributes`, §3.4.2.5), or cut it short;
         a PUT of that body would remove every member it lacks, unplanned and unguarded. So
-        members are asked for, and the GET must show at least what the plan's read held.
+        members are asked for, and the GET must show every member the plan's read held (by
+        value: a count could be made up by a duplicate).
         """
         members = read.get("members")
         if not isinstance(members, list):
@@ -347,14 +348,20 @@ class Session:
             if isinstance(found, list):
                 members = found
                 read = {**read, "members": found}
-        held = self.member_counts.get(target_id or "")
-        shown = len(members) if isinstance(members, list) else None
-        if held == 0 or (shown is not None and (held is None or shown >= held)):
+        held = self.members_held.get(target_id or "")
+        shown = writes.member_values(read) if isinstance(members, list) else None
+        if held is not None and not held:
+            return read
+        if shown is not None and (held is None or held <= shown):
             return read
         if held is None:
             seen = "does not show the group's members"
+        elif shown is None:
+            seen = f"shows none of the {len(held)} members the group held when planned"
         else:
-            seen = f"shows {shown or 'none'} of the {held} members the group held when planned"
+            seen = (
+                f"lacks {len(held - shown)} of the {len(held)} members the group held when planned"
+            )
         raise Failed(
             f"GET {path} {seen}: a PUT (the target takes no PATCH) would remove them; "
             "not written, plan again"
