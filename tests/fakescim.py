@@ -106,6 +106,9 @@ class FakeScim:
         self.reject_filter = False  # any filter is answered 400 invalidFilter
         # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
         self.blind_filters: set[str] = set()
+        # Attributes (lower case) whose `eq` filter ignores case: userName always; RFC 7643
+        # makes displayName caseExact false too, which not every target honours.
+        self.filter_ignores_case: set[str] = set(_CASE_INSENSITIVE)
         self.ignore_start_index = False  # every page starts at the first resource
         self.restart_past_end = False  # a startIndex past the end serves page 1 (SCIMMY)
         self.max_count: int | None = None  # the server caps `count`
@@ -336,7 +339,8 @@ class FakeScim:
                 return self._error(seen, 400, f"cannot parse {expression}", "invalidFilter")
             if not self.ignore_filter:
                 attribute, value = match.group(1), json.loads(match.group(2))
-                found = [r for r in found if _equals(r, attribute, value)]
+                folded = attribute.lower() in self.filter_ignores_case
+                found = [r for r in found if _equals(r, attribute, value, folded)]
                 found = [] if attribute in self.blind_filters else found
         else:
             found = [r for r in found if r.get("id") not in self.hidden]
@@ -445,10 +449,13 @@ def _lookup(resource: Mapping[str, Any], attribute: str) -> Any:
     return value
 
 
-def _equals(resource: Mapping[str, Any], attribute: str, value: Any) -> bool:
+def _equals(
+    resource: Mapping[str, Any], attribute: str, value: Any, folded: bool | None = None
+) -> bool:
     have = _lookup(resource, attribute)
     options = have if isinstance(have, list) else [have]
-    if attribute.lower() in _CASE_INSENSITIVE and isinstance(value, str):
+    folded = attribute.lower() in _CASE_INSENSITIVE if folded is None else folded
+    if folded and isinstance(value, str):
         return any(isinstance(h, str) and h.casefold() == value.casefold() for h in options)
     return value in options
 

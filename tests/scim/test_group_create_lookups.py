@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
 from tests.fakescim import FakeScim, Seen
 from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
@@ -27,6 +29,7 @@ def groups_spec(tmp_path: Path, count: int) -> Path:
 
 def test_an_initial_apply_of_many_groups_lists_them_once(token: str, tmp_path: Path) -> None:
     fake = FakeScim()
+    fake.filter_ignores_case.add("displayname")  # as RFC 7643 has it
     specs = groups_spec(tmp_path, 30)
     before = len(listings(fake))
     _, result = plan_and_apply(specs, fake)
@@ -46,3 +49,21 @@ def test_a_filter_that_never_finds_a_group_is_never_believed(token: str, tmp_pat
     assert [o.message for o in result.outcomes if not o.ok] == []
     assert len(fake.groups) == 3
     assert len(listings(fake)) >= 1 + 2 * 3  # the plan's read, then before and after each
+
+
+def test_a_case_sensitive_filter_is_never_believed(token: str, tmp_path: Path) -> None:
+    """Its empty answer would miss "OPS" (made after the plan's read) when creating "Ops",
+    on a target that lets two groups share a name in different case."""
+    fake = FakeScim()
+    fake.unique_names = False
+    fake.add_user("a@example.com")
+    groups = [{"displayName": "Alpha"}, {"displayName": "Ops"}]
+    specs = write_spec(tmp_path, [user("a@example.com")], groups, concurrency=1)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    ops = fake.add_group("OPS")
+    try:
+        Applier(prepared.client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    named_ops = [gid for gid, g in fake.groups.items() if g["displayName"].casefold() == "ops"]
+    assert named_ops == [ops]

@@ -14,7 +14,7 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.guards import lost_roles, role_paths
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
-from reconciler.errors import ScimHTTPError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
@@ -253,7 +253,31 @@ def search_for(s: Session, change: Change) -> Found:
         cursor=s.caps.cursor_paging,
         filter_proven=change.kind in s.filter_proven,
     )
-    if found.filter_works:
+    # Proven only where empty answers are asked for: before each group create, and before
+    # every create after a short read.
+    looks = change.kind is Kind.GROUP or s.look_before_create
+    if (
+        found.filter_works
+        and looks
+        and change.kind not in s.filter_proven
+        and _ignores_case(s, change)
+    ):
         with s.lock:
             s.filter_proven.add(change.kind)
     return found
+
+
+def _ignores_case(s: Session, change: Change) -> bool:
+    """Whether the `eq` filter that just found this object finds it in other case too.
+    Names match case-insensitively (RFC 7643: userName and displayName are not caseExact);
+    a case-sensitive filter's empty answer would miss "OPS" when creating "Ops"."""
+    attribute = "userName" if change.kind is Kind.USER else "displayName"
+    value = str(next((a.after for a in change.attributes if a.path == attribute), change.key))
+    other = value.swapcase()
+    if other == value:
+        return False  # nothing to tell case apart with: prove it on another name
+    try:
+        probe = search(s.client, ENDPOINT[change.kind], attribute, other, 1, listing=False)
+    except ScimrecError:
+        return False  # unproven: the listing goes on being read
+    return probe.filter_works
