@@ -11,7 +11,9 @@ streams and files of cli/output.py), as the last step before output.
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import threading
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -20,6 +22,7 @@ from urllib.parse import quote, quote_plus
 from reconciler.core import attributes as A
 from reconciler.core.model import Json
 
+_HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
 HIDDEN = "***"
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
@@ -59,6 +62,10 @@ def encodings(value: str) -> set[str]:
     # Percent-encoding with and without `/` kept: a path segment keeps it, a form body not.
     forms = {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}
     forms.add(quote_plus(value))
+    # Lower-case hex is as valid a percent-encoding (RFC 3986 §2.1); an HTML error page
+    # escapes &, <, > and quotes.
+    forms |= {_HEX.sub(lambda m: m.group().lower(), f) for f in list(forms)}
+    forms.add(html.escape(value))
     forms |= {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()

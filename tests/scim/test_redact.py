@@ -4,7 +4,9 @@ a target sends is scrubbed as it arrives, in bodies, keys, headers and error tex
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -81,6 +83,17 @@ def test_a_secret_beyond_ascii_is_masked_in_either_json_form(escape: bool) -> No
     register_secret(secret)
     form = json.dumps(secret, ensure_ascii=escape)[1:-1]
     assert scrub(f"<{form}>") == "<***>"
+
+
+@pytest.mark.parametrize("form", ["lower-hex", "html"])
+def test_a_secret_in_lower_hex_or_html_is_masked(form: str) -> None:
+    secret = "tok+en/with=odd&chars<>" + "x" * 8
+    register_secret(secret)
+    if form == "html":
+        text = html.escape(secret)
+    else:
+        text = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(secret, safe=""))
+    assert scrub(f"<p>{text}</p>") == "<p>***</p>"
 
 
 def test_short_values_are_not_registered() -> None:
