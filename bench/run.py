@@ -127,18 +127,22 @@ def p2(sizes: dataset.Sizes, work: Path, http: str) -> Result:
 
 
 def p5(sizes: dataset.Sizes, work: Path, http: str) -> Result:
-    """Initial apply onto a target that admits RATE requests per second (bench/throttle.py)."""
+    """Initial apply onto a target that admits RATE requests per second (bench/throttle.py):
+    scimrec as it is (learning a pace from the 429s), then with that learning turned off
+    (what it did before: 429s only halve the concurrency), each on a fresh empty target."""
     out: Result = {"rate": RATE, "concurrency": CONCURRENCY}
-    with serving(sizes, fill="empty", http=http, token=TOKEN, rate=RATE) as server:
-        say(f"P5: scimrec apply of {sizes.users:,} users + {sizes.groups:,} groups at R={RATE}")
-        spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY)
-        server.reset()
-        args = ["p2-scimrec", "--spec", str(spec), "--concurrency", str(CONCURRENCY)]
-        result = run_worker(args, stderr_to=work / "p5-scimrec.log")
-        stats = server.stats()
-        result["admitted"], result["refused"] = stats["admitted"], stats["refused"]
-        out["scimrec"] = result
-        say(f"P5: {result['wall_s']:.1f} s, {stats['refused']} of {result['requests']} refused")
+    for key, extra in (("scimrec", []), ("unpaced", ["--no-pace-learning"])):
+        with serving(sizes, fill="empty", http=http, token=TOKEN, rate=RATE) as server:
+            say(f"P5: {key} apply of {sizes.users:,} users + {sizes.groups:,} groups at R={RATE}")
+            spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY)
+            server.reset()
+            args = ["p2-scimrec", "--spec", str(spec), "--concurrency", str(CONCURRENCY), *extra]
+            result = run_worker(args, stderr_to=work / f"p5-{key}.log")
+            stats = server.stats()
+            result["admitted"], result["refused"] = stats["admitted"], stats["refused"]
+            out[key] = result
+            refused = f"{stats['refused']} of {result['requests']} refused"
+            say(f"P5: {key} {result['wall_s']:.1f} s, {refused}")
     return out
 
 

@@ -183,6 +183,18 @@ KINDS: dict[str, Callable[[argparse.Namespace], Result]] = {
 }
 
 
+def _no_pace_learning() -> None:
+    """Every client this process makes paces only to a configured max_rps, as before."""
+    from reconciler.scim import pacer
+
+    plain = pacer.Pacer.__init__
+
+    def init(self: pacer.Pacer, *args: Any, **kwargs: Any) -> None:
+        plain(self, *args, **{**kwargs, "learn": False})
+
+    pacer.Pacer.__init__ = init  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=sorted(KINDS))
@@ -199,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alloc", action="store_true", help="P3: trace allocations (slower)")
     parser.add_argument("--verify", action="store_true", help="P2: plan again, expect no changes")
     parser.add_argument("--profile", default=None, help="write cProfile stats of the measured part")
+    parser.add_argument(
+        "--no-pace-learning",
+        action="store_true",
+        help="P5's comparison: do not learn a pace from 429s (scimrec's client before it did)",
+    )
     args = parser.parse_args(argv)
+    if args.no_pace_learning:
+        _no_pace_learning()
     result = KINDS[args.kind](args)
     result["kind"] = args.kind
     print(json.dumps(result), flush=True)

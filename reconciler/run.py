@@ -23,10 +23,10 @@ from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report.steps import log_steps
+from reconciler.scim import limiter, pacer
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.extensions import check_extensions
-from reconciler.scim.limiter import logged
 from reconciler.scim.lookup import Wanted, refuse_without_listing
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
@@ -321,7 +321,8 @@ def connect(
     """Steps 1 and 2 on the target side: test the connection, then read users and groups."""
     log = log if log is not None else logs.start_run(target.name)
     client = ScimClient.for_target(bounded(target, run_timeout), transport=transport, retry=retry)
-    client.limiter.on_change = logged(log)
+    client.limiter.on_change = limiter.logged(log)
+    client.pacer.on_change = pacer.logged(log)
     try:
         # The step every event belongs to, the retry library's included.
         structlog.contextvars.bind_contextvars(step="test_connection")

@@ -21,8 +21,9 @@ from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
-from reconciler.scim.limiter import Limiter, Pacer
+from reconciler.scim.limiter import Limiter
 from reconciler.scim.oauth import ClientCredentials
+from reconciler.scim.pacer import RATE_LIMITED, Pacer
 from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
@@ -75,7 +76,7 @@ class ScimClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_exchange = on_exchange
-        self.pacer: Pacer | None = None
+        self.pacer = Pacer()  # not paced until the target says 429 (see pacer.py)
         self.bounds = bounds or Bounds()
         self.deadline = deadline or RunDeadline(None)
         # Every request holds a slot of this while in flight, from whichever thread.
@@ -121,7 +122,7 @@ class ScimClient:
             deadline=RunDeadline(target.run_timeout_seconds),
             limiter=limiter,
         )
-        client.pacer = Pacer(target.max_rps) if target.max_rps else None
+        client.pacer = Pacer(target.max_rps)
         return client
 
     def close(self) -> None:
@@ -207,7 +208,9 @@ class ScimClient:
         ticket = self.limiter.acquire(kind)
         status: int | None = None
         retry_after: float | None = None
+        sent = ticket.sent
         try:
+            sent = self.pacer.wait()
             reply = self._send(method, path, url, params, content, headers)
             status = reply.status
             return reply
@@ -220,7 +223,13 @@ class ScimClient:
             status = exc.status
             raise
         finally:
-            self.limiter.release(ticket, status, retry_after)
+            # A 429 teaches the pace, not the number in flight; once a pace is learned it
+            # slows the pace instead of holding every thread for the Retry-After.
+            paced = self.pacer.answered(sent, status)
+            rate_limited = status == RATE_LIMITED and self.pacer.learn
+            self.limiter.release(
+                ticket, None if rate_limited else status, None if paced else retry_after
+            )
 
     def _send(
         self,
@@ -232,8 +241,6 @@ class ScimClient:
         headers: dict[str, str],
     ) -> Reply:
         self.deadline.check(method, path)
-        if self.pacer is not None:
-            self.pacer.wait()
         started = time.perf_counter()
         ends = self._ends()
         status = 0

@@ -9,7 +9,8 @@ back well (as many as the limit) adds one slot. It never drops below 1 or rises 
 ceiling.
 
 A Retry-After on 429/503 holds every thread back until then, not only the one that got it.
-Pacing to a request rate (the target's `max_rps`) is the other half of admission: `Pacer`.
+Pacing to a request rate, learned from 429s or the target's `max_rps`, is the other half of
+admission (`pacer.py`); the client gives 429s to the pacer instead of this limit.
 """
 
 from __future__ import annotations
@@ -178,23 +179,6 @@ class _Latency:
         # rise, and if the cut was what the target needed, answers speed up and the usual
         # follows them down again.
         self.usual[kind] = self.smoothed[kind]
-
-
-class Pacer:
-    """Spaces requests at most `rate` per second across threads (the target's `max_rps`)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 def logged(log: Any) -> Callable[[int, int, str], None]:
