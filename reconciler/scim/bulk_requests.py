@@ -42,8 +42,9 @@ class Limits:
         operations = min(max_operations or DEFAULT_OPERATIONS, MOST_OPERATIONS)
         return cls(max(1, operations), int((max_payload or DEFAULT_PAYLOAD) * PAYLOAD_SHARE))
 
-    def halved(self) -> Limits:
-        return Limits(max(1, self.operations // 2), max(1, self.payload // 2))
+    def halved(self, batch: Batch) -> Limits:
+        """Half of what `batch` held: the target refused it as too large (413)."""
+        return Limits(max(1, len(batch.changes) // 2), max(1, min(self.payload, batch.size) // 2))
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class BulkCreates:
                 reply = s.client.request("POST", "/Bulk", body=batch.body)
             except ScimHTTPError as exc:
                 if exc.status == 413 and len(batch.changes) > 1:
-                    limits = limits.halved()  # the target counts otherwise: smaller requests
+                    limits = limits.halved(batch)  # the target counts otherwise: smaller requests
                     continue
                 if exc.status in REFUSED or exc.status == 413:
                     self._refused(exc)

@@ -108,10 +108,9 @@ class Applier:
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
         outcomes += self._bulk([c for c in user_writes if c.action is Action.CREATE])
-        user_writes = [c for c in user_writes if c.key not in self.bulk_sent]
         # Managers first, in waves, so a report's create already carries its manager's id;
         # only a cycle of managers is left for a follow-up PATCH.
-        for wave in manager_waves(user_writes):
+        for wave in manager_waves([c for c in user_writes if c.key not in self.bulk_sent]):
             outcomes += self._parallel(wave, write_user)
         deferred = [c for c in user_writes if c.key in s.unlinked and c.key in s.ids]
         # A follow-up that sets references only matters to the summary when it fails.
