@@ -6,12 +6,11 @@ the target before it creates anything a second time."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.core.changes import Change
-from reconciler.core.model import Json, Kind
+from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
@@ -72,6 +71,7 @@ class BulkCreates:
         # The created users as the listing shows them (verification without a GET each).
         self.read_back: dict[str, Mapping[str, Json]] = {}
         self.timed_out: RunTimedOut | None = None
+        self.in_flight: Batch | None = None
 
     def send(self, creates: Sequence[Change]) -> None:
         s = self.s
@@ -82,6 +82,7 @@ class BulkCreates:
             if batch.too_large is not None:
                 pending = pending[1:]  # alone over the payload limit: sent per object
                 continue
+            self.in_flight = batch
             try:
                 reply = s.client.request("POST", "/Bulk", body=batch.body)
             except ScimHTTPError as exc:
@@ -104,8 +105,17 @@ class BulkCreates:
                 self._unknown(batch, ScimHTTPError("POST", "/Bulk", 0, str(exc)))
             else:
                 self._answered(batch, reply)
+            self.in_flight = None
             pending = pending[len(batch.changes) :]
+        s.log.info("bulk sent", step="action", creates=len(self.settled), left=len(pending))
         self._read_back()
+
+    def interrupted(self) -> None:
+        """Ctrl-C during send: the request in flight may or may not have been done."""
+        batch, self.in_flight = self.in_flight, None
+        cut = ScimHTTPError("POST", "/Bulk", 0, "interrupted while in flight")
+        for change in batch.changes if batch is not None else ():
+            self.settled.setdefault(change.key, Settled(unknown=cut))
 
     def _refused(self, exc: ScimHTTPError) -> None:
         with self.s.lock:
@@ -227,6 +237,15 @@ class BulkCreates:
         s.log.info("bulk read-back", step="action", pages=math.ceil(total / size) or 1,
                    found=len(self.read_back), created=len(bare))  # fmt: skip
 
+    def as_settled(self, s: Session, change: Change) -> str | None:
+        """After Ctrl-C: each create as the Bulk answers left it, with nothing more sent
+        (no verification, no look-up): what is not known created fails, for a rerun."""
+        got = self.settled[change.key]
+        if got.target_id is not None:
+            return got.target_id
+        why = got.error or got.unknown or "not created"
+        raise Failed(f"{why}; interrupted before it was settled: run apply again")
+
     def finish(self, s: Session, change: Change) -> str | None:
         """One create's outcome (the runner's work function, run concurrently)."""
         got = self.settled.get(change.key)
@@ -256,16 +275,3 @@ class BulkCreates:
         adopted = look_again(s, change, unknown)
         # Proven absent: sent per object (which looks again after a lost answer too).
         return adopted if adopted is not None else create_user(s, change)
-
-
-def started(s: Session, creates: Sequence[Change], stop: Callable[[], bool]) -> BulkCreates | None:
-    """Send the Bulk requests for these user creates, if Bulk pays here; None: it does not."""
-    creates = [c for c in creates if c.kind is Kind.USER]
-    if not pays(s, creates):
-        return None
-    started_at = time.perf_counter()
-    bulk = BulkCreates(s, stop)
-    bulk.send(creates)
-    s.log.info("bulk sent", step="action", creates=len(bulk.settled),
-               seconds=round(time.perf_counter() - started_at, 2))  # fmt: skip
-    return bulk

@@ -18,7 +18,8 @@ from reconciler.core.match import skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError
-from reconciler.scim.apply.bulk import started as bulk_started
+from reconciler.scim.apply.bulk import BulkCreates
+from reconciler.scim.apply.bulk import pays as bulk_pays
 from reconciler.scim.apply.deprovision import delete, deprovision
 from reconciler.scim.apply.groups import write_group, write_nested
 from reconciler.scim.apply.session import Failed, Session
@@ -147,12 +148,22 @@ class Applier:
         managers before their reports; then each create's outcome, concurrently (its
         verification, or the per-object path for what Bulk did not settle)."""
         ordered = [c for wave in manager_waves(creates) for c in wave]
-        stopped = lambda: self.stop.is_set() or self.out_of_time.is_set()  # noqa: E731
-        bulk = bulk_started(self.session, ordered, stopped)
-        if bulk is None:
+        if not bulk_pays(self.session, ordered) or self.stop.is_set():
             return []
+        bulk = BulkCreates(self.session, self.out_of_time.is_set)
+        try:
+            bulk.send(ordered)
+        except KeyboardInterrupt:
+            # As in _parallel: nothing new starts. The request in flight is cut short, so
+            # its creates' outcome is unknown: reported failed, for a rerun to look up.
+            self.stop.set()
+            bulk.interrupted()
+            self.log.warning("interrupted", step="action", outcome="stopping",
+                             detail="a Bulk request was in flight")  # fmt: skip
         sent = [c for c in ordered if c.key in bulk.settled]
         self.bulk_sent = {c.key for c in sent}
+        if self.stop.is_set():  # each one as the Bulk answers left it, nothing more sent
+            return [o for c in sent if (o := self._one(c, bulk.as_settled)) is not None]
         return self._parallel(sent, bulk.finish)
 
     def _withhold(
