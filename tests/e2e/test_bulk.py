@@ -71,3 +71,19 @@ def test_bulk_never_sends_one_request_per_create(
     assert code == 0, out + err
     assert {r.get("via") for r in audit_lines(audit)} == {None}
     assert_converged(capsys, specs)
+
+
+def test_bulk_on_scimmy(scimmy: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SCIMMY advertises Bulk too (maxOperations 1000): its answers settle each create."""
+    users = staff(scimmy)
+    groups = [{"displayName": "Everyone", "members": [u["userName"] for u in users]}]
+    specs = write_spec(tmp_path / "specs", scimmy, users, groups)
+    audit = tmp_path / "audit.jsonl"
+    args = ["--target", "e2e", "--auto-approve", "--audit-log", str(audit)]
+    code, out, err = run(capsys, "apply", str(specs), *args)
+    assert code == 0, out + err
+    records = [r for r in audit_lines(audit) if r["kind"] == "user"]
+    assert {(r.get("via"), r["outcome"]) for r in records} == {("/Bulk", "ok")}
+    with scimmy.http() as http:  # Express 5 ignores startIndex: no paged listing here
+        assert http.get("/Users", params={"count": 1}).json()["totalResults"] == USERS
+    assert_converged(capsys, specs)
