@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.model import ENTERPRISE_URN
-from reconciler.scim.apply.bulk import MIN_CREATES
+from reconciler.scim.bulk_requests import MIN_CREATES
 from tests.conftest import TOKEN_ENV, Target, write_spec
 from tests.e2e.test_audit import audit_lines
 from tests.e2e.test_lifecycle import RICH, assert_converged, by_name, person, run

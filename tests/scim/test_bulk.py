@@ -13,9 +13,9 @@ import stamina
 
 from reconciler.core.plan import Action
 from reconciler.run import prepare
-from reconciler.scim.apply.bulk import MIN_CREATES
 from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.audit import AuditLog
+from reconciler.scim.bulk_requests import MIN_CREATES
 from tests.bulkscim import BulkScim
 from tests.scim.test_faults import replan, user, write_spec
 

@@ -14,10 +14,12 @@ from reconciler.scim.bulk_requests import (
     DEFAULT_OPERATIONS,
     DEFAULT_PAYLOAD,
     ENVELOPE,
+    MIN_CREATES,
     MOST_OPERATIONS,
     Limits,
     create_operation,
     pack,
+    pays,
     results,
 )
 
@@ -154,3 +156,10 @@ def test_results_that_are_missing_doubled_or_unasked_are_left_out() -> None:
     }
     assert set(results(body, ["user-1", "user-2", "user-3"])) == {"user-1"}
     assert results("not a bulk response", ["user-1"]) == {}
+
+
+def test_bulk_pays_for_enough_creates_after_a_complete_read_only() -> None:
+    assert pays(True, MIN_CREATES, complete_read=True)
+    assert not pays(True, MIN_CREATES - 1, complete_read=True)
+    assert not pays(True, MIN_CREATES, complete_read=False)
+    assert not pays(False, MIN_CREATES, complete_read=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reconciler.core.changes import Change
 from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
-from reconciler.scim import writes
+from reconciler.scim import bulk_requests, writes
 from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
 from reconciler.scim.apply.session import ENDPOINT, Failed, Session
 from reconciler.scim.apply.users import create_user
@@ -22,9 +22,6 @@ from reconciler.scim.client import Reply
 from reconciler.scim.paging import read_all
 from reconciler.scim.transfer import RunTimedOut
 
-# Fewer creates than this go one request each: concurrently they take as long, and their
-# answers carry the resource, where a Bulk answer needs a read-back to verify.
-MIN_CREATES = 10
 # The Bulk endpoint itself refused (RFC 7644 §3.7: 501 where not supported; a target
 # without it answers 404 or 405; 403: not allowed to this client; 400: the request as a
 # whole): nothing was done, and no Bulk request is sent again in this run.
@@ -50,14 +47,10 @@ class Settled:
 
 
 def pays(s: Session, creates: Sequence[Change]) -> bool:
-    """Bulk is used where the target offers it and nothing casts doubt on a create: after
-    a short or hidden listing every create looks first, one by one (creates.py)."""
-    return (
-        s.dialect.bulk
-        and not s.bulk_refused
-        and not s.look_before_create
-        and len(creates) >= MIN_CREATES
-    )
+    """Bulk where the target offers it (and has not refused it in this run), for enough
+    creates, after a complete read (bulk_requests.pays)."""
+    offered = s.dialect.bulk and not s.bulk_refused
+    return bulk_requests.pays(offered, len(creates), complete_read=not s.look_before_create)
 
 
 class BulkCreates:
