@@ -276,3 +276,25 @@ def test_no_bulk_after_a_short_read(tmp_path: Path, token: str) -> None:
     assert fake.count("POST", "/Bulk") == 0
     assert fake.count("POST", "/Users") == N - 1
     assert len(fake.user_named("u3@example.com")) == 1
+
+
+def test_ctrl_c_during_a_bulk_request_sends_nothing_more(tmp_path: Path, token: str) -> None:
+    """The request in flight may or may not have been done: its creates fail for a rerun
+    to look up, the ones answered before stand, and no other request is sent."""
+    fake = BulkScim(token=token, max_operations=5)
+    fake.fail("POST", "/Bulk", exc=KeyboardInterrupt(), when=lambda seen: len(fake.users) >= 5)
+    specs = write_spec(tmp_path, people())
+    result = apply(specs, fake)
+    assert result.interrupted
+    assert [len(ops) for ops in fake.bulk_requests()] == [5, 5]
+    assert sorted(o.key for o in result.outcomes if o.ok) == sorted(
+        op["data"]["userName"] for op in fake.bulk_requests()[0]
+    )
+    failed = list(result.failed)
+    assert len(failed) == 5
+    assert all("interrupted while in flight" in o.message for o in failed)
+    sent = len(fake.requests)
+    assert fake.count("GET", "/Users/*") == 0 and fake.count("POST", "/Users") == 0
+    # A rerun converges: what was in flight is looked up, the rest created.
+    assert not apply(specs, fake).failed
+    assert len(fake.requests) > sent and converged(specs, fake)
