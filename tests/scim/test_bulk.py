@@ -298,3 +298,17 @@ def test_ctrl_c_during_a_bulk_request_sends_nothing_more(tmp_path: Path, token: 
     # A rerun converges: what was in flight is looked up, the rest created.
     assert not apply(specs, fake).failed
     assert len(fake.requests) > sent and converged(specs, fake)
+
+
+def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token: str) -> None:
+    """Where every write is checked (Session.write), a protected account is never written
+    inactive: its create stays out of Bulk and is refused as it would be alone."""
+    fake = BulkScim(token=token)
+    users = [*people(managers=False), user("admin@example.com", active=False)]
+    result = apply(write_spec(tmp_path, users, protected=["admin@*"]), fake)
+    (failed,) = result.failed
+    assert failed.key == "admin@example.com"
+    assert "is protected: not disabled" in failed.message
+    sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
+    assert len(sent) == N and "admin@example.com" not in sent
+    assert fake.user_named("admin@example.com") == []

@@ -69,7 +69,9 @@ class BulkCreates:
     def send(self, creates: Sequence[Change]) -> None:
         s = self.s
         limits = Limits.advertised(s.caps.bulk_max_operations, s.caps.bulk_max_payload)
-        pending = list(creates)
+        # Protection is checked where every write is sent (Session.write): a create it
+        # would refuse stays out of Bulk, for the per-object path to refuse.
+        pending = [c for c in creates if self._allowed(c)]
         while pending and not s.bulk_refused and not self.stop():
             batch = pack(pending, s.known_ids(), limits)
             if batch.too_large is not None:
@@ -102,6 +104,13 @@ class BulkCreates:
             pending = pending[len(batch.changes) :]
         s.log.info("bulk sent", step="action", creates=len(self.settled), left=len(pending))
         self._read_back()
+
+    def _allowed(self, change: Change) -> bool:
+        try:
+            self.s.refuse_if_protected(change, "POST", change.attributes)
+        except Failed:
+            return False
+        return True
 
     def interrupted(self) -> None:
         """Ctrl-C during send: the request in flight may or may not have been done."""
