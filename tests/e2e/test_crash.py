@@ -101,7 +101,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str], bulk: str
 ) -> None:
     if bulk == "auto" and target.flavour != "scim2-server":
-        pytest.skip("only scim2-server advertises Bulk: elsewhere the same as bulk: never")
+        pytest.skip("django-scim2 and Better Auth do not advertise Bulk: as bulk: never")
     specs = big_spec(target, tmp_path / "specs", quirks={"bulk": bulk})
     process = start_apply(specs, target, tmp_path / "stdout")
     wait_for_writes(process, 20)
