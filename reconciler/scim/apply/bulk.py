@@ -176,7 +176,11 @@ class BulkCreates:
     def _settle(self, change: Change, got: Result | None, status: int) -> Settled:
         s = self.s
         if got is None or got.status is None or status != 200:
-            why = "no answer for it in the Bulk response" if got is None else "no status"
+            why = (
+                "no answer for it in the Bulk response"
+                if got is None
+                else (f"the Bulk response came as {status}" if status != 200 else "no status")
+            )
             return Settled(unknown=ScimHTTPError("POST", "/Bulk", status, why))
         if got.status in NOT_PROCESSED:
             return Settled()
