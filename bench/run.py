@@ -1,7 +1,8 @@
 """scimrec's benchmark suite (issue 6): `python bench/run.py [--full] [--json FILE]`.
 
 P1 no-op plan vs a bare paged read, P2 initial apply with 20 ms added per request vs a
-sequential lookup+write client and a raw concurrent loop, P3 `make_plan` alone. Each measured
+sequential lookup+write client and a raw concurrent loop, P3 `make_plan` alone, P4 P2's
+apply through SCIM Bulk vs the same raw loop. Each measured
 thing runs in its own process (bench/worker.py) against a scim2-server target in another
 (bench/server.py). See bench/README.md for what each figure means and the last results.
 """
@@ -32,6 +33,7 @@ SMALL = {
     "p1fast": dataset.Sizes(2_000, 40),
     "p2": dataset.Sizes(200, 10),
     "p3": dataset.Sizes(5_000, 100),
+    "p4": dataset.Sizes(200, 10),
     "p5": dataset.Sizes(200, 10),
 }
 FULL = {
@@ -39,12 +41,13 @@ FULL = {
     "p1fast": dataset.Sizes(100_000, 2_000),
     "p2": dataset.Sizes(10_000, 500),
     "p3": dataset.Sizes(100_000, 2_000),
+    "p4": dataset.Sizes(10_000, 500),
     "p5": dataset.Sizes(2_000, 100),
 }
 DELAY = 0.020  # P2: added to every request, as a remote target's round trip
 CONCURRENCY = 8  # scimrec's default `concurrency` (reconciler/model.py Target)
 PAGE_SIZE = 500  # scimrec's default `page_size`; the baseline reads with the same
-PARTS = ("p1", "p1fast", "p2", "p3", "p5")
+PARTS = ("p1", "p1fast", "p2", "p3", "p4", "p5")
 RATE = 25.0  # P5: requests per second the throttled target admits (Entra's ask of gallery apps)
 
 
@@ -123,6 +126,29 @@ def p2(sizes: dataset.Sizes, work: Path, http: str) -> Result:
                 args = [f"p2-{key}", "--url", server.url, *population, *common]
                 out[key] = run_worker(args, stderr_to=work / f"p2-{key}.log")
             say(f"P2: {key} {out[key]['wall_s']:.2f} s")
+    return out
+
+
+def p4(sizes: dataset.Sizes, work: Path, http: str, p2: Result | None) -> Result:
+    """P2's initial apply through Bulk (RFC 7644 §3.7), which the target advertises, against
+    P2's raw concurrent loop (reused when P2 ran at the same size, else run here)."""
+    out: Result = {"delay_s": DELAY, "concurrency": CONCURRENCY}
+    common = ["--delay", str(DELAY), "--concurrency", str(CONCURRENCY)]
+    with serving(sizes, fill="empty", http=http, token=TOKEN) as server:
+        say(f"P4: scimrec apply with Bulk of {sizes.users:,} users + {sizes.groups:,} groups")
+        spec = dataset.write_spec(work, sizes, server.url, concurrency=CONCURRENCY, bulk=True)
+        args = ["p2-scimrec", "--spec", str(spec), "--verify", *common]
+        out["scimrec"] = run_worker(args, stderr_to=work / "p4-scimrec.log")
+        say(f"P4: scimrec {out['scimrec']['wall_s']:.2f} s")
+    if p2 is not None:
+        out["concurrent"] = p2["concurrent"]
+        return out
+    population = ["--users", str(sizes.users), "--groups", str(sizes.groups)]
+    with serving(sizes, fill="empty", http=http, token=TOKEN) as server:
+        say("P4: the raw concurrent loop (P2's baseline)")
+        args = ["p2-concurrent", "--url", server.url, *population, *common]
+        out["concurrent"] = run_worker(args, stderr_to=work / "p4-concurrent.log")
+        say(f"P4: raw concurrent loop {out['concurrent']['wall_s']:.2f} s")
     return out
 
 
@@ -226,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         raw["p2"] = p2(sizes["p2"], work, http)
     if "p3" in parts:
         raw["p3"] = p3(sizes["p3"], work)
+    if "p4" in parts:
+        same = "p2" in raw and sizes["p2"] == sizes["p4"]
+        raw["p4"] = p4(sizes["p4"], work, http, raw["p2"] if same else None)
     if "p5" in parts:
         raw["p5"] = p5(sizes["p5"], work, http)
     (work / "raw.json").write_text(json.dumps(raw, indent=2))

@@ -103,6 +103,9 @@ class Capabilities:
     patch: bool = True
     etag: bool = False
     bulk: bool = False
+    # RFC 7644 §3.7: the most operations and bytes one Bulk request may carry, as advertised.
+    bulk_max_operations: int | None = None
+    bulk_max_payload: int | None = None
     filter_supported: bool = False
     filter_honoured: bool = False
     # RFC 9865: the target pages by cursor (`pagination.cursor`), and its largest page.

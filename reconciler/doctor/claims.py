@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding
+from reconciler.scim.bulk_requests import MIN_CREATES
 
 
 def claim_of(spc: Mapping[str, Json], feature: str) -> bool | None:
@@ -76,9 +77,15 @@ def etag_claim_finding(claim: bool | None, works: bool | None, *, tried: bool) -
 
 
 def bulk_finding(spc: Mapping[str, Json]) -> Finding:
-    action = "scimrec does not use Bulk: one request per change, with bounded concurrency"
     bulk = spc.get("bulk")
     if claim_of(spc, "bulk") and isinstance(bulk, dict):
-        seen = f"Bulk is advertised (maxOperations {bulk.get('maxOperations')})"
+        operations, payload = bulk.get("maxOperations"), bulk.get("maxPayloadSize")
+        seen = f"Bulk is advertised (maxOperations {operations}, maxPayloadSize {payload})"
+        action = (
+            f"apply sends {MIN_CREATES} or more user creates in Bulk requests within these "
+            "limits, and one request per create if the target refuses them; "
+            "quirks: {bulk: never} turns it off"
+        )
         return Finding("bulk", "advertised", INFO, seen, action)
+    action = "one request per change, with bounded concurrency"
     return Finding("bulk", "advertised", INFO, "Bulk is not advertised", action)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 
@@ -10,6 +11,7 @@ from reconciler.core.match import Match
 from reconciler.core.model import Capabilities, Declared, Json, Kind, Observed
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.report.render import value_text
+from reconciler.scim import bulk_requests
 from reconciler.scim.change_requests import Request, change_requests
 from reconciler.scim.writes import Dialect
 
@@ -24,6 +26,11 @@ def explain(
     observed: Observed,
 ) -> str:
     changes = {(c.kind, c.key): c for c in plan.changes}
+    dialect = Dialect.initial(target, caps)
+    # Bulk as apply decides it, for this plan's user creates (scim/bulk_requests.py).
+    creates = sum(1 for c in plan.changes if c.kind is Kind.USER and c.action is Action.CREATE)
+    bulk = bulk_requests.pays(dialect.bulk, creates, complete_read=plan.complete_read)
+    dialect = dataclasses.replace(dialect, bulk=bulk)
     errors = {(e.kind, e.key): e for e in plan.errors}
     out: list[str] = []
     for (kind, key), match in sorted(plan.matches.items(), key=lambda i: (i[0][0], i[0][1])):
@@ -73,7 +80,7 @@ def explain(
             out.append("  5 action: noop — the target already matches the spec")
         else:
             current = match.resource.body if match.resource is not None else None
-            out.extend(_action(change, target, Dialect.initial(target, caps), current))
+            out.extend(_action(change, target, dialect, current))
         out.append("")
     return "\n".join(out)
 

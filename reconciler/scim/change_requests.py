@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, Json, Kind
-from reconciler.scim import writes
+from reconciler.scim import bulk_requests, writes
 from reconciler.scim.writes import Dialect, resource_path
 
 ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
@@ -55,7 +55,20 @@ def change_requests(
         return [Request("DELETE", path, None, etag)]
     if change.kind is Kind.USER:
         if change.action is Action.CREATE:
-            return [Request("POST", "/Users", writes.user_create_body(change.attributes, ids))]
+            post = Request("POST", "/Users", writes.user_create_body(change.attributes, ids))
+            if not dialect.bulk:
+                return [post]
+            # With the run's other creates, in one Bulk request (apply/bulk.py); a manager
+            # created in the same request is `bulkId:` its operation's bulkId instead.
+            operation = bulk_requests.create_operation(
+                change, bulk_requests.bulk_id(change, 1), ids
+            )
+            body = bulk_requests.request_body([operation])
+            when = (
+                f"with fewer than {bulk_requests.MIN_CREATES} creates in the run, or where the "
+                "target refuses Bulk, instead:"
+            )
+            return [Request("POST", "/Bulk", body, None, (post,), when)]
         return update_requests(change.attributes, path, etag, ids, dialect, current)
     users = [_id(m) for m in change.members_add if m.type == "User"]
     # With quirks: {member_ref: always}, members carry `$ref` (apply prefers the member's

@@ -40,10 +40,15 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
     pagination = body.get("pagination")
     pagination = pagination if isinstance(pagination, dict) else {}
     largest = pagination.get("maxPageSize")
+    bulk = body.get("bulk")
+    bulk = bulk if isinstance(bulk, dict) else {}
+    operations, payload = bulk.get("maxOperations"), bulk.get("maxPayloadSize")
     caps = Capabilities(
         patch=_supported(body, "patch", default=True),
         etag=_supported(body, "etag"),
         bulk=_supported(body, "bulk"),
+        bulk_max_operations=operations if _positive(operations) else None,
+        bulk_max_payload=payload if _positive(payload) else None,
         filter_supported=_supported(body, "filter"),
         cursor_paging=pagination.get("cursor") is True,
         max_page_size=largest if _positive(largest) else None,

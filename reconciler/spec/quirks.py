@@ -21,6 +21,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     "value_paths": ("auto", "never"),  # never: replace whole multi-valued attributes
     "member_ref": ("auto", "always"),  # always: every member carries $ref from the start
     "listing": ("auto", "none"),  # none: lookup mode, each object through eq filters
+    "bulk": ("auto", "never"),  # never: one request per create, even where Bulk is offered
 }
 NOT_KEPT = "not_kept"
 # User attribute paths a target may not keep: any the spec can declare, but the key.

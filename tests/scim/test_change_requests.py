@@ -171,3 +171,29 @@ def test_a_delete_carries_the_version_where_the_target_has_etags() -> None:
     ]
     no_etags = dialect(Capabilities(patch=True, etag=False))
     assert change_requests(change, no_etags, 100) == [Request("DELETE", "/Users/u1")]
+
+
+def test_where_the_target_offers_bulk_a_create_shows_its_bulk_operation() -> None:
+    change = Change(
+        Kind.USER,
+        "a",
+        Action.CREATE,
+        "r",
+        attributes=(
+            AttrChange("userName", None, "a"),
+            AttrChange("enterprise.manager", None, None, ref="boss"),
+        ),
+    )
+    (single,) = change_requests(change, dialect(), 100)
+    (bulk,) = change_requests(change, dialect(Capabilities(bulk=True)), 100)
+    assert (bulk.method, bulk.path) == ("POST", "/Bulk")
+    assert bulk.body == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "user-1", "data": single.body}
+        ],
+    }
+    assert bulk.fallback == (single,)
+    assert bulk.fallback_when.startswith("with fewer than 10 creates in the run")
+    (never,) = change_requests(change, dialect(Capabilities(bulk=True), bulk="never"), 100)
+    assert never == single

@@ -81,7 +81,7 @@ def create(
         ):
             with attempt:
                 if failure is not None:
-                    adopted = _look_again(s, change, failure)
+                    adopted = look_again(s, change, failure)
                     if adopted is not None:
                         return Created(adopted, None)
                 sends += 1
@@ -96,7 +96,7 @@ def create(
                     )
                 except ScimHTTPError as exc:
                     if exc.status == 409:
-                        return Created(_adopt_existing(s, change, exc), None)
+                        return Created(adopt_existing(s, change, exc), None)
                     if exc.status not in UNKNOWN:
                         raise
                     failure = exc
@@ -106,7 +106,7 @@ def create(
                 s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
                 return Created(target_id, reply)
     except _SendAgain as exc:
-        adopted = _look_again(s, change, exc.cause)
+        adopted = look_again(s, change, exc.cause)
         if adopted is not None:
             return Created(adopted, None)
         raise Failed(f"{exc.cause}; sent {sends} times without success: run apply again") from None
@@ -125,7 +125,7 @@ def _remember_location(s: Session, kind: Kind, target_id: str, reply: Reply) -> 
             s.locations[(kind, target_id)] = location
 
 
-def _look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:
+def look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:
     """After an unknown outcome: the adopted id (our own create, whose answer was lost:
     the listing hid nothing), None when proven absent, else Failed."""
     found = search_for(s, change)
@@ -136,7 +136,7 @@ def _look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | Non
     return None
 
 
-def _adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
+def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
     """A 409: the object exists, though the listing did not show it (so it hid something)."""
     found = lookup(s, change)
     if found is None:

@@ -85,6 +85,8 @@ class Session:
         # The members each matched group (by id) held in the read the plan came from: a
         # group's PUT must send back every one, or it removes members no plan showed.
         self.members_held: dict[str, frozenset[str]] = {}
+        # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
+        self.bulk_refused = False
 
     def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:

@@ -1,0 +1,283 @@
+"""User creates in SCIM Bulk requests (RFC 7644 §3.7), where the target offers Bulk and a
+phase has enough creates for it to pay: each operation's answer settles its own object, and
+whatever Bulk cannot settle goes back to the per-object path (creates.py), which looks on
+the target before it creates anything a second time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler.core.changes import Change
+from reconciler.core.model import Json
+from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.scim import bulk_requests, writes
+from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
+from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.apply.users import create_user
+from reconciler.scim.audit import write_record
+from reconciler.scim.bulk_requests import Batch, Limits, Result, pack, results
+from reconciler.scim.client import Reply
+from reconciler.scim.paging import read_all
+from reconciler.scim.transfer import RunTimedOut
+
+# The Bulk endpoint itself refused (RFC 7644 §3.7: 501 where not supported; a target
+# without it answers 404 or 405; 403: not allowed to this client; 400: the request as a
+# whole): nothing was done, and no Bulk request is sent again in this run.
+REFUSED = frozenset({400, 403, 404, 405, 501})
+# An operation "not processed, come back later" (RFC 6585 §4, RFC 9110 §15.6.4): nothing
+# was done, so the per-object path may send it.
+NOT_PROCESSED = frozenset({429, 503})
+# Verify from the listing when reading it costs at most this many resources per create.
+LISTING_SHARE = 4
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the Bulk requests settled for one create. `target_id`: created; `error`: the
+    target's refusal (a 409 is adopted); `unknown`: maybe done, so looked up first; none of
+    them: not done, so sent per object; `no_id`: accepted without saying where."""
+
+    target_id: str | None = None
+    resource: dict[str, Json] | None = None
+    error: ScimHTTPError | None = None
+    unknown: ScimHTTPError | None = None
+    no_id: bool = False
+
+
+def pays(s: Session, creates: Sequence[Change]) -> bool:
+    """Bulk where the target offers it (and has not refused it in this run), for enough
+    creates, after a complete read (bulk_requests.pays)."""
+    offered = s.dialect.bulk and not s.bulk_refused
+    return bulk_requests.pays(offered, len(creates), complete_read=not s.look_before_create)
+
+
+class BulkCreates:
+    """The Bulk requests of one phase's user creates, sent in order, one at a time (each
+    may name managers created by the ones before), then each create's outcome (`finish`)."""
+
+    def __init__(self, s: Session, stop: Callable[[], bool]) -> None:
+        self.s = s
+        self.stop = stop
+        self.settled: dict[str, Settled] = {}
+        # The created users as the listing shows them (verification without a GET each).
+        self.read_back: dict[str, Mapping[str, Json]] = {}
+        self.timed_out: RunTimedOut | None = None
+        self.in_flight: Batch | None = None
+
+    def send(self, creates: Sequence[Change]) -> None:
+        s = self.s
+        limits = Limits.advertised(s.caps.bulk_max_operations, s.caps.bulk_max_payload)
+        # Protection is checked where every write is sent (Session.write): a create it
+        # would refuse stays out of Bulk, for the per-object path to refuse.
+        pending = [c for c in creates if self._allowed(c)]
+        while pending and not s.bulk_refused and not self.stop():
+            batch = pack(pending, s.known_ids(), limits)
+            if batch.too_large is not None:
+                pending = pending[1:]  # alone over the payload limit: sent per object
+                continue
+            self.in_flight = batch
+            try:
+                reply = s.client.request("POST", "/Bulk", body=batch.body)
+            except ScimHTTPError as exc:
+                if exc.status == 413 and len(batch.changes) > 1:
+                    limits = limits.halved(batch)  # the target counts otherwise: smaller requests
+                    continue
+                if exc.status in REFUSED or exc.status == 413:
+                    self._refused(exc)
+                    return
+                # No answer, a 5xx: any operation of it may have been done.
+                self._unknown(batch, exc)
+            except RunTimedOut as exc:
+                # Out of time: this request's creates fail (finish), like a single create
+                # cut short, and none after it is sent.
+                unknown = ScimHTTPError("POST", "/Bulk", 0, str(exc))
+                self._unknown(batch, unknown if exc.in_flight else None)
+                self.timed_out = exc
+                return
+            except ScimrecError as exc:  # an answer that is no SCIM: outcome unknown
+                self._unknown(batch, ScimHTTPError("POST", "/Bulk", 0, str(exc)))
+            else:
+                self._answered(batch, reply)
+            self.in_flight = None
+            pending = pending[len(batch.changes) :]
+        s.log.info("bulk sent", step="action", creates=len(self.settled), left=len(pending))
+        self._read_back()
+
+    def _allowed(self, change: Change) -> bool:
+        try:
+            self.s.refuse_if_protected(change, "POST", change.attributes)
+        except Failed:
+            return False
+        return True
+
+    def interrupted(self) -> None:
+        """Ctrl-C during send: the request in flight may or may not have been done."""
+        batch, self.in_flight = self.in_flight, None
+        cut = ScimHTTPError("POST", "/Bulk", 0, "interrupted while in flight")
+        for change in batch.changes if batch is not None else ():
+            self.settled.setdefault(change.key, Settled(unknown=cut))
+
+    def _refused(self, exc: ScimHTTPError) -> None:
+        with self.s.lock:
+            self.s.bulk_refused = True
+        self.s.log.warning(
+            "bulk refused, one request per create",
+            step="action",
+            status=exc.status,
+            detail=exc.detail,
+            fix="quirks: {bulk: never}",
+        )
+
+    def _unknown(self, batch: Batch, exc: ScimHTTPError | None) -> None:
+        for change in batch.changes:
+            # None: never sent (the run ran out of time first), so left to the per-object path.
+            self.settled[change.key] = Settled(unknown=exc) if exc is not None else Settled()
+            if exc is not None:
+                self._audit(change, exc.status, str(exc))
+
+    def _answered(self, batch: Batch, reply: Reply) -> None:
+        s = self.s
+        answers = results(reply.body, batch.bulk_ids)
+        # Which creates went out with a reference unset (as pack built them: a manager
+        # neither known before this request nor created earlier in it).
+        unset: set[str] = set()
+        earlier: set[str] = set()
+        ids = s.known_ids()
+        for change in batch.changes:
+            if any(writes.unresolved(a, ids) and a.ref not in earlier for a in change.attributes):
+                unset.add(change.key)
+            earlier.add(change.key)
+        failed: set[str] = set()
+        for change, number in zip(batch.changes, batch.bulk_ids, strict=True):
+            got = answers.get(number)
+            settled = self._settle(change, got, reply.status)
+            if settled.target_id is None:
+                failed.add(change.key)
+            self.settled[change.key] = settled
+            status = got.status if got is not None and got.status is not None else 0
+            error = None
+            if settled.target_id is None:
+                error = str(settled.error or settled.unknown or "no id in the answer")
+            self._audit(change, status, error)
+        for change in batch.changes:
+            got_id = self.settled[change.key].target_id
+            refs = [a.ref for a in change.attributes if a.ref is not None]
+            if got_id is not None:
+                if change.key in unset:  # set by the follow-up PATCH, as after a single POST
+                    with s.lock:
+                        s.unlinked.add(change.key)
+            elif any(r in failed for r in refs) and self.settled[change.key].error is not None:
+                # Refused for want of a manager this request failed to create: a 4xx did
+                # nothing, so it goes per object, without that manager, as it would alone.
+                self.settled[change.key] = Settled()
+
+    def _settle(self, change: Change, got: Result | None, status: int) -> Settled:
+        s = self.s
+        if got is None or got.status is None or status != 200:
+            why = (
+                "no answer for it in the Bulk response"
+                if got is None
+                else (f"the Bulk response came as {status}" if status != 200 else "no status")
+            )
+            return Settled(unknown=ScimHTTPError("POST", "/Bulk", status, why))
+        if got.status in NOT_PROCESSED:
+            return Settled()
+        if got.status in UNKNOWN:
+            return Settled(unknown=self._error(change, got))
+        if got.status >= 300:
+            return Settled(error=self._error(change, got))
+        if got.target_id is None:
+            return Settled(no_id=True)
+        try:
+            writes.resource_path(ENDPOINT[change.kind], got.target_id)
+        except ScimrecError as exc:  # an id no URL can name: this create fails here
+            return Settled(error=ScimHTTPError("POST", "/Bulk", got.status, str(exc)))
+        s.saw(got.target_id)
+        with s.lock:
+            s.ids[change.key] = got.target_id
+            if got.location:
+                s.locations[(change.kind, got.target_id)] = got.location
+        return Settled(target_id=got.target_id, resource=got.resource)
+
+    @staticmethod
+    def _error(change: Change, got: Result) -> ScimHTTPError:
+        path = f"{ENDPOINT[change.kind]} (in /Bulk)"
+        return ScimHTTPError("POST", path, got.status or 0, got.detail, got.scim_type)
+
+    def _audit(self, change: Change, status: int, error: str | None) -> None:
+        """The audit record of one operation, as a single create's would be."""
+        s = self.s
+        record = write_record(
+            change, "POST", ENDPOINT[change.kind], status, error, change.attributes, (),
+            s.known_ids(),
+        )  # fmt: skip
+        record["via"] = "/Bulk"
+        s.log.info("write", step="action", **record)
+        if s.audit is not None:
+            s.audit.append(record)
+
+    def _read_back(self) -> None:
+        """Where Bulk answers carry no resource, verification reads what was created: from
+        the listing where that reads few more resources than were created, else (finish) one
+        GET each, as after a single create answered without a body."""
+        s = self.s
+        bare = {v.target_id for v in self.settled.values() if v.target_id and not v.resource}
+        if not bare or s.caps.lookup_reason is not None:
+            return
+        size = s.target.page_size
+        try:
+            first = s.client.get("/Users", {"startIndex": 1, "count": 1}).body
+            total = first.get("totalResults") if isinstance(first, dict) else None
+            if not isinstance(total, int) or total > LISTING_SHARE * len(bare):
+                return
+            listing = read_all(
+                s.client, "/Users", size, max_objects=s.target.max_objects,
+                cursor=s.caps.cursor_paging,
+            )  # fmt: skip
+        except ScimrecError as exc:
+            s.log.warning("bulk read-back failed, reading each", step="action", detail=str(exc))
+            return
+        self.read_back = {r.id: r.body for r in listing.resources if r.id in bare}
+        s.log.info("bulk read-back", step="action", pages=math.ceil(total / size) or 1,
+                   found=len(self.read_back), created=len(bare))  # fmt: skip
+
+    def as_settled(self, s: Session, change: Change) -> str | None:
+        """After Ctrl-C: each create as the Bulk answers left it, with nothing more sent
+        (no verification, no look-up): what is not known created fails, for a rerun."""
+        got = self.settled[change.key]
+        if got.target_id is not None:
+            return got.target_id
+        why = got.error or got.unknown or "not created"
+        raise Failed(f"{why}; interrupted before it was settled: run apply again")
+
+    def finish(self, s: Session, change: Change) -> str | None:
+        """One create's outcome (the runner's work function, run concurrently)."""
+        got = self.settled.get(change.key)
+        if self.timed_out is not None and (got is None or got.target_id is None):
+            raise self.timed_out
+        if got is None or (got.target_id is None and got.error is None and got.unknown is None
+                           and not got.no_id):  # fmt: skip
+            return create_user(s, change)  # never sent in Bulk, or not done: per object
+        if got.target_id is not None:
+            body = got.resource or self.read_back.get(got.target_id)
+            path = writes.resource_path(ENDPOINT[change.kind], got.target_id)
+            s.verify(change, path, change.attributes, Reply(201, body, {}))
+            return got.target_id
+        if got.no_id:
+            found = lookup(s, change)
+            if found is None:
+                raise Failed("the target accepted the create in Bulk but gave no id for it")
+            with s.lock:
+                s.ids[change.key] = found.id
+            s.saw(found.id)
+            return found.id
+        if got.error is not None:
+            if got.error.status == 409:
+                return adopt_existing(s, change, got.error)
+            raise Failed(str(got.error))
+        unknown = got.unknown or ScimHTTPError("POST", "/Bulk", 0, "no answer")
+        adopted = look_again(s, change, unknown)
+        # Proven absent: sent per object (which looks again after a lost answer too).
+        return adopted if adopted is not None else create_user(s, change)
