@@ -82,9 +82,9 @@ def bulk_finding(spc: Mapping[str, Json]) -> Finding:
         operations, payload = bulk.get("maxOperations"), bulk.get("maxPayloadSize")
         seen = f"Bulk is advertised (maxOperations {operations}, maxPayloadSize {payload})"
         action = (
-            f"apply sends {MIN_CREATES} or more user creates in Bulk requests within these "
-            "limits, and one request per create if the target refuses them; "
-            "quirks: {bulk: never} turns it off"
+            "one request per change; with quirks: {bulk: use}, apply sends "
+            f"{MIN_CREATES} or more user creates in Bulk requests within these limits, and "
+            "one request per create if the target refuses them"
         )
         return Finding("bulk", "advertised", INFO, seen, action)
     action = "one request per change, with bounded concurrency"

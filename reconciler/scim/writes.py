@@ -63,7 +63,7 @@ class Dialect:
     # first write (quirks: {member_ref: always}); None: none until the target asks.
     member_ref: str | None = None
     # Several creates of a phase go in Bulk requests (RFC 7644 §3.7, apply/bulk.py): the
-    # target advertises Bulk and quirks do not say `bulk: never`.
+    # target advertises Bulk and its quirks say `bulk: use`.
     bulk: bool = False
 
     @classmethod
@@ -77,7 +77,7 @@ class Dialect:
             members_on_create=quirks.get("members_on_create") != "never",
             member_removal_fallback=quirks.get("member_removal") not in ("filter", "value"),
             member_ref=target.url if quirks.get("member_ref") == "always" else None,
-            bulk=caps.bulk and quirks.get("bulk") != "never",
+            bulk=caps.bulk and quirks.get("bulk") == "use",
         )
 
 

@@ -36,7 +36,7 @@ def test_initial_apply_uses_bulk_where_offered(
 ) -> None:
     users = staff(target)
     groups = [{"displayName": "Everyone", "members": [u["userName"] for u in users]}]
-    specs = write_spec(tmp_path / "specs", target, users, groups)
+    specs = write_spec(tmp_path / "specs", target, users, groups, quirks={"bulk": "use"})
     audit = tmp_path / "audit.jsonl"
     args = ["--target", "e2e", "--auto-approve", "--audit-log", str(audit)]
     code, out, err = run(capsys, "apply", str(specs), *args)
@@ -55,16 +55,18 @@ def test_initial_apply_uses_bulk_where_offered(
     assert_converged(capsys, specs)
 
 
-def test_bulk_never_sends_one_request_per_create(
+@pytest.mark.parametrize("quirks", [{"bulk": "never"}, {}], ids=["never", "by-default"])
+def test_without_use_one_request_per_create(
     scim2_server: Server,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    quirks: dict[str, str],
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, scim2_server.token)
     tenant = f"{scim2_server.url}/t{uuid.uuid4().hex[:12]}/v2"
     target = Target("scim2-server", tenant, scim2_server.token)
-    specs = write_spec(tmp_path / "specs", target, staff(target), quirks={"bulk": "never"})
+    specs = write_spec(tmp_path / "specs", target, staff(target), quirks=quirks)
     audit = tmp_path / "audit.jsonl"
     args = ["--target", "e2e", "--auto-approve", "--audit-log", str(audit)]
     code, out, err = run(capsys, "apply", str(specs), *args)
@@ -77,7 +79,7 @@ def test_bulk_on_scimmy(scimmy: Target, tmp_path: Path, capsys: pytest.CaptureFi
     """SCIMMY advertises Bulk too (maxOperations 1000): its answers settle each create."""
     users = staff(scimmy)
     groups = [{"displayName": "Everyone", "members": [u["userName"] for u in users]}]
-    specs = write_spec(tmp_path / "specs", scimmy, users, groups)
+    specs = write_spec(tmp_path / "specs", scimmy, users, groups, quirks={"bulk": "use"})
     audit = tmp_path / "audit.jsonl"
     args = ["--target", "e2e", "--auto-approve", "--audit-log", str(audit)]
     code, out, err = run(capsys, "apply", str(specs), *args)

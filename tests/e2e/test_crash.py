@@ -96,11 +96,11 @@ def test_sigkill_then_rerun_converges(
     assert_exactly_declared(target)
 
 
-@pytest.mark.parametrize("bulk", ["never", "auto"])
+@pytest.mark.parametrize("bulk", ["never", "use"])
 def test_ctrl_c_stops_cleanly_with_a_summary(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str], bulk: str
 ) -> None:
-    if bulk == "auto" and target.flavour != "scim2-server":
+    if bulk == "use" and target.flavour != "scim2-server":
         pytest.skip("django-scim2 and Better Auth do not advertise Bulk: as bulk: never")
     specs = big_spec(target, tmp_path / "specs", quirks={"bulk": bulk})
     process = start_apply(specs, target, tmp_path / "stdout")

@@ -28,6 +28,11 @@ def _fast() -> Iterator[None]:
         yield
 
 
+def bulk_spec(root: Path, users: list[dict[str, Any]], **target: Any) -> Path:
+    """A spec whose target asks for Bulk (`quirks: {bulk: use}`) unless told otherwise."""
+    return write_spec(root, users, **{"quirks": {"bulk": "use"}, **target})
+
+
 def people(n: int = N, *, managers: bool = True) -> list[dict[str, Any]]:
     """u0 manages u1 and u2, u1 manages u3 and u4, ...: a tree, listed reports first."""
     out = []
@@ -71,7 +76,7 @@ def manager_of(fake: BulkScim, name: str) -> str | None:
 
 def test_creates_go_in_one_bulk_request_with_bulk_id_references(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert [(o.action, o.ok) for o in result.outcomes] == [(Action.CREATE, True)] * N
     assert fake.count("POST", "/Users") == 0
@@ -90,7 +95,7 @@ def test_creates_go_in_one_bulk_request_with_bulk_id_references(tmp_path: Path, 
 
 def test_max_operations_splits_and_later_requests_use_real_ids(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token, max_operations=5)
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert not result.failed
     sent = fake.bulk_requests()
@@ -105,7 +110,7 @@ def test_max_operations_splits_and_later_requests_use_real_ids(tmp_path: Path, t
 def test_a_failed_operation_fails_its_object_only(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
     fake.op_status["u2@example.com"] = 400
-    specs = write_spec(tmp_path, people(managers=False))
+    specs = bulk_spec(tmp_path, people(managers=False))
     result = apply(specs, fake)
     (failed,) = result.failed
     assert failed.key == "u2@example.com"
@@ -120,7 +125,7 @@ def test_a_report_of_a_failed_manager_is_created_alone(tmp_path: Path, token: st
     exist is then reported missing, as without Bulk."""
     fake = BulkScim(token=token)
     fake.op_status["u0@example.com"] = 400  # the manager of u1 and u2, who manage the rest
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     failed = sorted(o.key for o in result.failed)
     assert failed == ["u0@example.com", "u1@example.com", "u2@example.com"]
@@ -135,7 +140,7 @@ def test_a_report_of_a_failed_manager_is_created_alone(tmp_path: Path, token: st
 
 def test_a_conflict_is_adopted_as_without_bulk(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
-    specs = write_spec(tmp_path, people(managers=False))
+    specs = bulk_spec(tmp_path, people(managers=False))
     result = apply(specs, fake, before=lambda: fake.add_user("u4@example.com"))
     assert not result.failed
     assert names(fake) == sorted(f"u{i}@example.com" for i in range(N))
@@ -147,7 +152,7 @@ def test_a_conflict_is_adopted_as_without_bulk(tmp_path: Path, token: str) -> No
 def test_a_lost_bulk_answer_adopts_instead_of_creating_again(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
     fake.fail("POST", "/Bulk", status=502, after=True)  # done, but the answer is lost
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert not result.failed
     assert names(fake) == sorted(f"u{i}@example.com" for i in range(N))  # once each
@@ -160,7 +165,7 @@ def test_a_bulk_that_did_nothing_is_sent_per_object_after_looking(
 ) -> None:
     fake = BulkScim(token=token)
     fake.fail("POST", "/Bulk", status=504)  # not done; the outcome is unknown to scimrec
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert not result.failed
     assert names(fake) == sorted(f"u{i}@example.com" for i in range(N))
@@ -176,7 +181,7 @@ def test_an_operation_with_no_result_is_never_assumed_created(
 ) -> None:
     fake = BulkScim(token=token)
     (fake.omit_result if done else fake.skip).add("u2@example.com")
-    specs = write_spec(tmp_path, people(managers=False))
+    specs = bulk_spec(tmp_path, people(managers=False))
     result = apply(specs, fake)
     assert not result.failed
     assert names(fake) == sorted(f"u{i}@example.com" for i in range(N))  # never twice
@@ -188,7 +193,7 @@ def test_an_operation_with_no_result_is_never_assumed_created(
 def test_a_refused_bulk_falls_back_for_the_run(tmp_path: Path, token: str, status: int) -> None:
     fake = BulkScim(token=token, max_operations=5)
     fake.fail("POST", "/Bulk", status=status, times=10)
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert not result.failed
     assert fake.count("POST", "/Bulk") == 1  # remembered: not tried again
@@ -199,7 +204,7 @@ def test_a_refused_bulk_falls_back_for_the_run(tmp_path: Path, token: str, statu
 def test_too_large_a_request_is_halved(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
     fake.fail("POST", "/Bulk", status=413)
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert not result.failed
     sizes = [len(ops) for ops in fake.bulk_requests()]
@@ -211,7 +216,7 @@ def test_answers_with_the_resource_are_verified_without_reading(tmp_path: Path, 
     fake = BulkScim(token=token)
     fake.with_resource = True
     fake.drops.add("title")  # answered success, not kept
-    specs = write_spec(tmp_path, [dict(u, title="Eng") for u in people()])
+    specs = bulk_spec(tmp_path, [dict(u, title="Eng") for u in people()])
     result = apply(specs, fake)
     assert not result.failed
     assert fake.count("GET", "/Users/*") == 0
@@ -225,7 +230,7 @@ def test_answers_without_the_resource_are_verified_from_the_listing(
 ) -> None:
     fake = BulkScim(token=token)
     fake.drops.add("title")
-    specs = write_spec(tmp_path, [dict(u, title="Eng") for u in people()])
+    specs = bulk_spec(tmp_path, [dict(u, title="Eng") for u in people()])
     result = apply(specs, fake)
     assert len(result.not_kept) == N
     assert fake.count("GET", "/Users/*") == 0  # one listing, not a GET per user
@@ -235,7 +240,7 @@ def test_each_operation_is_in_the_audit_log(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
     fake.op_status["u2@example.com"] = 400
     audit: list[str] = []
-    apply(write_spec(tmp_path, people(managers=False)), fake, audit=audit)
+    apply(bulk_spec(tmp_path, people(managers=False)), fake, audit=audit)
     records = [json.loads(line) for line in audit]
     assert len(records) == N
     assert {r["via"] for r in records} == {"/Bulk"}
@@ -249,15 +254,16 @@ def test_each_operation_is_in_the_audit_log(tmp_path: Path, token: str) -> None:
     ("setting", "users"),
     [
         ({"quirks": {"bulk": "never"}}, N),
+        ({"quirks": {}}, N),
         ({}, MIN_CREATES - 1),
     ],
-    ids=["quirk", "too-few"],
+    ids=["never", "by-default", "too-few"],
 )
 def test_no_bulk_where_turned_off_or_it_does_not_pay(
     tmp_path: Path, token: str, setting: dict[str, Any], users: int
 ) -> None:
     fake = BulkScim(token=token)
-    result = apply(write_spec(tmp_path, people(users), **setting), fake)
+    result = apply(bulk_spec(tmp_path, people(users), **setting), fake)
     assert not result.failed
     assert fake.count("POST", "/Bulk") == 0
     assert fake.count("POST", "/Users") == users
@@ -271,7 +277,7 @@ def test_no_bulk_after_a_short_read(tmp_path: Path, token: str) -> None:
     fake.users["no-id"] = {"schemas": [], "userName": "noid@example.com"}
     # And it hides one of the declared users, which is adopted rather than created again.
     fake.hidden.add(fake.add_user("u3@example.com"))
-    result = apply(write_spec(tmp_path, people()), fake)
+    result = apply(bulk_spec(tmp_path, people()), fake)
     assert not result.failed
     assert fake.count("POST", "/Bulk") == 0
     assert fake.count("POST", "/Users") == N - 1
@@ -283,7 +289,7 @@ def test_ctrl_c_during_a_bulk_request_sends_nothing_more(tmp_path: Path, token: 
     to look up, the ones answered before stand, and no other request is sent."""
     fake = BulkScim(token=token, max_operations=5)
     fake.fail("POST", "/Bulk", exc=KeyboardInterrupt(), when=lambda seen: len(fake.users) >= 5)
-    specs = write_spec(tmp_path, people())
+    specs = bulk_spec(tmp_path, people())
     result = apply(specs, fake)
     assert result.interrupted
     assert [len(ops) for ops in fake.bulk_requests()] == [5, 5]
@@ -305,7 +311,7 @@ def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token
     inactive: its create stays out of Bulk and is refused as it would be alone."""
     fake = BulkScim(token=token)
     users = [*people(managers=False), user("admin@example.com", active=False)]
-    result = apply(write_spec(tmp_path, users, protected=["admin@*"]), fake)
+    result = apply(bulk_spec(tmp_path, users, protected=["admin@*"]), fake)
     (failed,) = result.failed
     assert failed.key == "admin@example.com"
     assert "is protected: not disabled" in failed.message

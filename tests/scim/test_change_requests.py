@@ -185,7 +185,7 @@ def test_where_the_target_offers_bulk_a_create_shows_its_bulk_operation() -> Non
         ),
     )
     (single,) = change_requests(change, dialect(), 100)
-    (bulk,) = change_requests(change, dialect(Capabilities(bulk=True)), 100)
+    (bulk,) = change_requests(change, dialect(Capabilities(bulk=True), bulk="use"), 100)
     assert (bulk.method, bulk.path) == ("POST", "/Bulk")
     assert bulk.body == {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
@@ -197,3 +197,5 @@ def test_where_the_target_offers_bulk_a_create_shows_its_bulk_operation() -> Non
     assert bulk.fallback_when.startswith("with fewer than 10 creates in the run")
     (never,) = change_requests(change, dialect(Capabilities(bulk=True), bulk="never"), 100)
     assert never == single
+    (default,) = change_requests(change, dialect(Capabilities(bulk=True)), 100)
+    assert default == single  # Bulk only where the target's quirks ask for it

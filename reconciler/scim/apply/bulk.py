@@ -127,7 +127,7 @@ class BulkCreates:
             step="action",
             status=exc.status,
             detail=exc.detail,
-            fix="quirks: {bulk: never}",
+            fix="drop bulk: use from the target's quirks",
         )
 
     def _unknown(self, batch: Batch, exc: ScimHTTPError | None) -> None:
