@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +202,28 @@ def test_the_age_and_the_clock_skew_are_limits_that_still_pass(spec: Spec) -> No
         f"the plan says it was made at {MADE.isoformat()}, in the future "
         f"(it is now {later.isoformat()})"
     )
+
+
+def test_a_time_of_disabling_an_update_writes_is_compared_by_value(tmp_path: Path) -> None:
+    # Only a disable's time is the plan's clock; a spec that writes the attribute itself
+    # (here a mapping) decides its value, and an edit of that value is an edit.
+    life = "urn:example:params:scim:schemas:extension:life:2.0:User"
+    spec = load(
+        tmp_path,
+        TARGET
+        + f"    extensions: {{life: '{life}'}}\n"
+        + "    deprovision: {action: disable, delete_after: 30d, disabled_at: life.disabledAt}\n"
+        + "    mappings: {user: {life.disabledAt: {constant: '2029-01-01T00:00:00Z'}}}\n"
+        + "users:\n  - userName: kept@example.com\n",
+    )
+    target = spec.targets["t"]
+    observed = Observed((user_res("u-k", "kept@example.com"),), ())
+    saved = make_plan(spec, target, observed, PlanOptions(now=MADE))
+    kept = change(saved, "kept@example.com")
+    assert (kept.action, [a.path for a in kept.attributes]) == (Action.UPDATE, [target.disabled_at])
+    saved = edited(saved, kept.key, attributes=with_after(kept, target.disabled_at, "2000"))
+    fresh = make_plan(spec, target, observed, PlanOptions(now=MADE))
+    assert plancheck.unreviewed(saved, fresh, target, MADE) == [
+        "user kept@example.com: the plan's update differs from what the spec and the target "
+        "call for now"
+    ]
