@@ -227,3 +227,26 @@ def test_a_time_of_disabling_an_update_writes_is_compared_by_value(tmp_path: Pat
         "user kept@example.com: the plan's update differs from what the spec and the target "
         "call for now"
     ]
+
+
+def test_a_saved_plan_s_role_holders_are_the_accounts_the_target_holds(tmp_path: Path) -> None:
+    # ana holds the role by her group, but her account on the target is disabled, and
+    # nothing declares her active: the role has one active holder of the two it needs.
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: {groups: [Admins], min_members: 2}}\n"
+        + "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+        + "groups:\n  - {displayName: Admins, members: [ana@example.com, ben@example.com]}\n",
+    )
+    target = spec.targets["t"]
+    users = (
+        user_res("u-a", "ana@example.com", active=False),
+        user_res("u-b", "ben@example.com", active=True),
+    )
+    observed = Observed(users, (group_res("g-1", "Admins", ["u-a", "u-b"]),))
+    fresh = make_plan(spec, target, observed)
+    assert plancheck.requirements(fresh, fresh, observed, target) == (
+        "role admin must keep at least 2 active member(s); after this run it would have 1; "
+        "change the spec (requirements have no override)",
+    )
