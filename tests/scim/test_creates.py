@@ -13,9 +13,12 @@ import pytest
 import stamina
 
 from reconciler.core.plan import Action
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.retries import RetryPolicy
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.conftest import TOKEN
-from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
+from tests.scim.test_faults import RecordingLog, outcomes, plan_and_apply, user, write_spec
 from tests.scim.test_member_refs import CANONICAL, member_writes
 
 pytestmark = pytest.mark.usefixtures("token")
@@ -125,3 +128,72 @@ def test_a_meta_location_that_is_no_text_is_not_used(tmp_path: Path) -> None:
     body = {"id": ALICE_ID, "userName": "alice@example.com", "meta": {"location": 7}}
     answered(fake, "/Users", body, Location=f"{CANONICAL}/Users/{ALICE_ID}")
     assert refs_to_alice(tmp_path, fake) == [None, f"{BASE_URL}/Users/{ALICE_ID}"]
+
+
+def sent_under(policy: RetryPolicy, tmp_path: Path) -> tuple[str, int, list[float]]:
+    """A create whose every POST is answered 502 (and not made), under this policy, with
+    real waits: its outcome's message, how many POSTs were sent, and the waits between."""
+    fake = FakeScim(token=TOKEN)
+    fake.fail("POST", "/Users", status=502, times=99, body={"detail": "bad gateway"})
+    waits: list[float] = []
+    hooks = stamina.instrumentation.get_on_retry_hooks()
+    stamina.instrumentation.set_on_retry_hooks([lambda d: waits.append(d.wait_for)])
+    try:
+        with stamina.set_testing(False):
+            specs = write_spec(tmp_path, ALICE)
+            prepared = prepare(specs, "fake", transport=fake.transport, retry=policy)
+            applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+            (outcome,) = applier.run(prepared.plan).outcomes
+            prepared.client.close()
+    finally:
+        stamina.instrumentation.set_on_retry_hooks(hooks)
+    assert not outcome.ok
+    return outcome.message, fake.count("POST"), waits
+
+
+def test_a_create_is_sent_again_as_the_retry_policy_says(tmp_path: Path) -> None:
+    # Each 502 is looked up (nothing made), then sent again after the policy's backoff:
+    # doubling from wait_initial, capped at wait_max, no jitter asked for.
+    policy = RetryPolicy(attempts=4, timeout=30, wait_initial=0.001, wait_max=0.003, wait_jitter=0)
+    message, sent, waits = sent_under(policy, tmp_path)
+    assert message == (
+        "POST /Users answered 502: bad gateway; sent 4 times without success: run apply again"
+    )
+    assert (sent, waits) == (4, [0.001, 0.002, 0.003])
+
+
+def test_a_create_is_not_sent_again_past_the_policy_s_timeout(tmp_path: Path) -> None:
+    policy = RetryPolicy(attempts=4, timeout=1e-6, wait_initial=0.001, wait_max=0.003)
+    message, sent, waits = sent_under(policy, tmp_path)
+    assert (sent, waits) == (1, [])
+    assert message.endswith("sent 1 times without success: run apply again")
+
+
+def test_a_last_create_answered_502_after_it_happened_is_adopted(tmp_path: Path) -> None:
+    # No attempt is left to send it again: the look that follows finds it, ours.
+    fake = FakeScim(token=TOKEN)
+    fake.fail("POST", "/Users", status=502, after=True, body={"detail": "bad gateway"})
+    log = RecordingLog()
+    once = RetryPolicy(attempts=1)
+    with stamina.set_testing(False):
+        specs = write_spec(tmp_path, ALICE)
+        prepared = prepare(specs, "fake", transport=fake.transport, retry=once)
+        applier = Applier(prepared.client, prepared.target, prepared.caps, log)
+        (outcome,) = applier.run(prepared.plan).outcomes
+        prepared.client.close()
+    assert (outcome.ok, outcome.target_id, fake.count("POST")) == (True, ALICE_ID, 1)
+    [adopted] = [e[2] for e in log.events if e[1].startswith("create answered by adopting")]
+    assert (adopted["status"], adopted["target_id"]) == (502, ALICE_ID)
+
+
+def test_each_create_is_written_to_the_audit_trail_as_sent(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user("alice@example.com")
+    specs = write_spec(tmp_path, ALICE, [{"displayName": "Eng", "members": ["alice@example.com"]}])
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    log = RecordingLog()
+    Applier(prepared.client, prepared.target, prepared.caps, log).run(prepared.plan)
+    prepared.client.close()
+    [post] = [e[2] for e in log.events if e[1] == "write" and e[2]["key"] == "Eng"]
+    assert (post["method"], post["path"], post["outcome"]) == ("POST", "/Groups", "ok")
+    assert post["members_added"] == [{"id": alice, "key": "alice@example.com"}]
