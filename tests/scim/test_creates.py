@@ -197,3 +197,34 @@ def test_each_create_is_written_to_the_audit_trail_as_sent(tmp_path: Path) -> No
     [post] = [e[2] for e in log.events if e[1] == "write" and e[2]["key"] == "Eng"]
     assert (post["method"], post["path"], post["outcome"]) == ("POST", "/Groups", "ok")
     assert post["members_added"] == [{"id": alice, "key": "alice@example.com"}]
+
+
+def test_after_a_short_read_many_user_creates_list_the_users_once(tmp_path: Path) -> None:
+    # A hidden member makes the read short, so every create looks first. The first look
+    # finds p0, whom the listing hid too: the userName filter works, and finds p0 in other
+    # case as well, so its empty answers for the others are believed.
+    fake = FakeScim(token=TOKEN)
+    hid = fake.add_user("hid@example.com")
+    fake.add_group("Eng", [hid])
+    fake.hidden.update({hid, fake.add_user("p0@example.com", displayName="P 0")})
+    people = [user(f"p{n}@example.com", displayName=f"P {n}") for n in range(6)]
+    specs = write_spec(
+        tmp_path,
+        [user("hid@example.com"), *people],
+        [{"displayName": "Eng", "members": ["hid@example.com"]}],
+        concurrency=1,
+    )
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    assert not prepared.observed.complete
+    before = len(fake.requests)
+    applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+    result = applier.run(prepared.plan)
+    prepared.client.close()
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert len(fake.users) == 7
+    asked = fake.requests[before:]
+    listed = [
+        s for s in asked if s.method == "GET" and s.path == "/Users" and "filter" not in s.params
+    ]
+    assert len(listed) <= 1  # the first look, before the filter has proven itself
+    assert 'userName eq "P0@EXAMPLE.COM"' in [s.params.get("filter") for s in asked]
