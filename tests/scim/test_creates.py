@@ -5,7 +5,7 @@ FakeScim, which otherwise answers with both."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,9 @@ import stamina
 
 from reconciler.core.plan import Action
 from reconciler.run import prepare
-from reconciler.scim.apply.runner import Applier
+from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.retries import RetryPolicy
-from tests.fakescim import BASE_URL, FakeScim
+from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import RecordingLog, outcomes, plan_and_apply, user, write_spec
 from tests.scim.test_member_refs import CANONICAL, member_writes
@@ -228,3 +228,50 @@ def test_after_a_short_read_many_user_creates_list_the_users_once(tmp_path: Path
     ]
     assert len(listed) <= 1  # the first look, before the filter has proven itself
     assert 'userName eq "P0@EXAMPLE.COM"' in [s.params.get("filter") for s in asked]
+
+
+def applied_after(
+    specs: Path, fake: FakeScim, between: Callable[[], object]
+) -> tuple[ApplyResult, list[Seen]]:
+    """Plan, run `between` (the target changes), apply: the result and what apply asked."""
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    between()
+    before = len(fake.requests)
+    applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+    try:
+        result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    return result, fake.requests[before:]
+
+
+def test_a_group_create_s_look_reads_no_more_than_max_objects(tmp_path: Path) -> None:
+    # Groups made after the plan's read take the listing past the bound: the look fails
+    # as the plan's read would have, rather than read on.
+    fake = FakeScim(token=TOKEN)
+    specs = write_spec(tmp_path, [], [{"displayName": "Eng"}], max_objects=3)
+    result, _ = applied_after(specs, fake, lambda: [fake.add_group(f"G{n}") for n in range(5)])
+    [failed] = result.failed
+    assert (failed.key, "max_objects" in failed.message) == ("Eng", True), failed.message
+
+
+def test_a_create_s_look_reads_the_listing_by_cursor_where_the_target_pages_so(
+    tmp_path: Path,
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    fake.paging(cursor=True, index=False)
+    specs = write_spec(tmp_path, [], [{"displayName": "Eng"}])
+    result, asked = applied_after(specs, fake, lambda: None)
+    assert result.failed == ()
+    listed = [s for s in asked if s.path == "/Groups" and s.method == "GET"]
+    listed = [s for s in listed if "filter" not in s.params]
+    assert listed and all("cursor" in s.params for s in listed)
+
+
+def test_in_lookup_mode_a_create_s_look_never_reads_the_listing(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    specs = write_spec(tmp_path, [], [{"displayName": "Eng"}], quirks={"listing": "none"})
+    result, asked = applied_after(specs, fake, lambda: None)
+    assert result.failed == ()
+    looks = [s.params.get("filter") for s in asked if s.method == "GET"]
+    assert 'displayName eq "Eng"' in looks and None not in looks
