@@ -101,11 +101,21 @@ def test_an_adopted_account_gets_a_manager_created_in_the_same_run(tmp_path: Pat
             user("ana@example.com", enterprise={"manager": "boss@example.com"}),
         ],
     )
-    result, _ = apply(specs, fake)
+    result, log = apply(specs, fake)
     assert not result.failed, result.failed
     (boss,) = fake.user_named("boss@example.com")
     enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     assert fake.users[ana][enterprise]["manager"]["value"] == boss["id"]
+    # The audit trail names the reference the id stands for.
+    [write] = [e[2] for e in log.events if e[1] == "write" and e[2]["method"] == "PATCH"]
+    assert write["attributes"] == [
+        {
+            "path": "enterprise.manager",
+            "before": None,
+            "after": boss["id"],
+            "ref": "boss@example.com",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

@@ -217,11 +217,14 @@ def test_after_a_short_read_many_user_creates_list_the_users_once(tmp_path: Path
     prepared = prepare(specs, "fake", transport=fake.transport)
     assert not prepared.observed.complete
     before = len(fake.requests)
-    applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
-    result = applier.run(prepared.plan)
+    log = RecordingLog()
+    result = Applier(prepared.client, prepared.target, prepared.caps, log).run(prepared.plan)
     prepared.client.close()
     assert [o.message for o in result.outcomes if not o.ok] == []
     assert len(fake.users) == 7
+    # p0 was adopted on a look, not on an answer: no status to report.
+    [adopted] = [e[2] for e in log.events if e[1].startswith("create answered by adopting")]
+    assert (adopted["key"], adopted["status"]) == ("p0@example.com", 0)
     asked = fake.requests[before:]
     listed = [
         s for s in asked if s.method == "GET" and s.path == "/Users" and "filter" not in s.params
