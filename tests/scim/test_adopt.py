@@ -142,3 +142,26 @@ def test_an_adoption_that_would_take_access_away_says_a_plan_must(
         "taking access away needs a plan: run plan again"
     )
     assert fake.users[ana]["active"] is True
+
+
+@pytest.mark.parametrize("etags", [True, False], ids=["etags", "no etags"])
+def test_an_adopted_account_s_write_is_conditional_where_the_target_has_etags(
+    tmp_path: Path, etags: bool
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    fake.config["etag"] = {"supported": etags}
+    ana = hidden(fake, "ana@example.com", active=True, title="Old")
+    version = fake.users[ana]["meta"]["version"]
+    result, _ = apply(write_spec(tmp_path, [user("ana@example.com", title="Eng")]), fake)
+    assert not result.failed, result.failed
+    [write] = writes_to(fake, ana)
+    assert write.headers.get("if-match") == (version if etags else None)
+
+
+def test_an_adopted_account_as_declared_but_for_case_is_not_written(tmp_path: Path) -> None:
+    # userName ignores case (RFC 7643): the account found is the one declared, as it is.
+    fake = FakeScim(token=TOKEN)
+    ana = hidden(fake, "ANA@example.com", active=True)
+    result, _ = apply(write_spec(tmp_path, [user("ana@example.com")]), fake)
+    assert outcomes(result) == {"ana@example.com": (Action.CREATE, True)}
+    assert writes_to(fake, ana) == []

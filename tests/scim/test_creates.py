@@ -211,7 +211,7 @@ def test_after_a_short_read_many_user_creates_list_the_users_once(tmp_path: Path
     specs = write_spec(
         tmp_path,
         [user("hid@example.com"), *people],
-        [{"displayName": "Eng", "members": ["hid@example.com"]}],
+        [{"displayName": "Eng", "members": ["hid@example.com", "p0@example.com"]}],
         concurrency=1,
     )
     prepared = prepare(specs, "fake", transport=fake.transport)
@@ -225,6 +225,9 @@ def test_after_a_short_read_many_user_creates_list_the_users_once(tmp_path: Path
     # p0 was adopted on a look, not on an answer: no status to report.
     [adopted] = [e[2] for e in log.events if e[1].startswith("create answered by adopting")]
     assert (adopted["key"], adopted["status"]) == ("p0@example.com", 0)
+    # The group gets the adopted p0, by the id the look found.
+    (eng,) = fake.groups.values()
+    assert {m["value"] for m in eng["members"]} == {hid, fake.user_named("p0@example.com")[0]["id"]}
     asked = fake.requests[before:]
     listed = [
         s for s in asked if s.method == "GET" and s.path == "/Users" and "filter" not in s.params
