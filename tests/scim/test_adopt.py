@@ -165,3 +165,22 @@ def test_an_adopted_account_as_declared_but_for_case_is_not_written(tmp_path: Pa
     result, _ = apply(write_spec(tmp_path, [user("ana@example.com")]), fake)
     assert outcomes(result) == {"ana@example.com": (Action.CREATE, True)}
     assert writes_to(fake, ana) == []
+
+
+def test_only_active_false_counts_as_a_disable_when_adopting(tmp_path: Path) -> None:
+    # Another attribute set to false is an attribute like any other: it is written.
+    acme = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    fake = FakeScim(token=TOKEN)
+    ana = hidden(fake, "ana@example.com", active=True, **{acme: {"contractor": True}})
+    specs = write_spec(
+        tmp_path,
+        [user("ana@example.com")],
+        extensions={"acme": acme},
+        mappings={"user": {"acme.contractor": {"constant": False}}},
+    )
+    result, _ = apply(specs, fake)
+    assert outcomes(result) == {"ana@example.com": (Action.CREATE, True)}
+    [write] = writes_to(fake, ana)
+    assert [(op["path"], op["value"]) for op in write.body["Operations"]] == [
+        (f"{acme}:contractor", False)
+    ]
