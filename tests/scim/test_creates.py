@@ -281,3 +281,28 @@ def test_in_lookup_mode_a_create_s_look_never_reads_the_listing(tmp_path: Path) 
     assert result.failed == ()
     looks = [s.params.get("filter") for s in asked if s.method == "GET"]
     assert 'displayName eq "Eng"' in looks and None not in looks
+
+
+def test_a_create_without_a_name_attribute_looks_itself_up_by_its_key(tmp_path: Path) -> None:
+    # ana's userName maps from a source she lacks, so her create carries no userName: the
+    # look before it (the read was short) asks for her key, and finds her.
+    fake = FakeScim(token=TOKEN)
+    hid = fake.add_user("hid@example.com")
+    fake.add_group("Eng", [hid])
+    ana = fake.add_user("ana@example.com")
+    fake.hidden.update({hid, ana})
+    specs = write_spec(
+        tmp_path,
+        [user("hid@example.com", custom={"mail": "hid@example.com"}), user("ana@example.com")],
+        [{"displayName": "Eng", "members": ["hid@example.com"]}],
+        mappings={"user": {"userName": {"source": "mail"}}},
+    )
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    create = next(c for c in prepared.plan.changes if c.key == "ana@example.com")
+    assert (create.action, create.attributes) == (Action.CREATE, ())
+    applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+    result = applier.run(prepared.plan)
+    prepared.client.close()
+    assert outcomes(result)["ana@example.com"] == (Action.CREATE, True)
+    assert [o.target_id for o in result.outcomes if o.key == "ana@example.com"] == [ana]
+    assert fake.count("POST") == 0
