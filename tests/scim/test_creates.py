@@ -293,16 +293,27 @@ def test_a_create_without_a_name_attribute_looks_itself_up_by_its_key(tmp_path: 
     fake.hidden.update({hid, ana})
     specs = write_spec(
         tmp_path,
-        [user("hid@example.com", custom={"mail": "hid@example.com"}), user("ana@example.com")],
+        [
+            user("hid@example.com", custom={"mail": "hid@example.com"}),
+            user("ana@example.com"),
+            user("bob@example.com", custom={"mail": "bob@example.com"}),
+        ],
         [{"displayName": "Eng", "members": ["hid@example.com"]}],
         mappings={"user": {"userName": {"source": "mail"}}},
+        concurrency=1,
     )
     prepared = prepare(specs, "fake", transport=fake.transport)
     create = next(c for c in prepared.plan.changes if c.key == "ana@example.com")
     assert (create.action, create.attributes) == (Action.CREATE, ())
+    before = len(fake.requests)
     applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
     result = applier.run(prepared.plan)
     prepared.client.close()
     assert outcomes(result)["ana@example.com"] == (Action.CREATE, True)
     assert [o.target_id for o in result.outcomes if o.key == "ana@example.com"] == [ana]
-    assert fake.count("POST") == 0
+    assert [s.body["userName"] for s in fake.requests if s.method == "POST"] == ["bob@example.com"]
+    # Her key, found in other case too, proved the filter: bob's look reads no listing.
+    asked = fake.requests[before:]
+    listed = [s for s in asked if s.method == "GET" and s.path == "/Users"]
+    assert [s for s in listed if "filter" not in s.params] == []
+    assert 'userName eq "ANA@EXAMPLE.COM"' in [s.params.get("filter") for s in asked]
