@@ -87,3 +87,14 @@ def test_a_case_sensitive_filter_is_never_believed(
         prepared.client.close()
     named_ops = [gid for gid, g in fake.groups.items() if g["displayName"].casefold() == "ops"]
     assert named_ops == [ops]
+
+
+def test_the_case_probe_reads_no_listing(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()  # a case-sensitive filter: the probe finds nothing
+    specs = write_spec(tmp_path, [], [{"displayName": "Alpha"}], concurrency=1)
+    plan_and_apply(specs, fake)
+    [probe] = [
+        n for n, s in enumerate(fake.requests) if s.params.get("filter") == 'displayName eq "aLPHA"'
+    ]
+    after = fake.requests[probe + 1 :]
+    assert not [s for s in after if s.method == "GET" and "filter" not in s.params]
