@@ -56,11 +56,22 @@ def created(specs: Path, fake: FakeScim) -> tuple[Action, bool, str | None, str]
     return outcome.action, outcome.ok, outcome.target_id, outcome.message
 
 
-@pytest.mark.parametrize("end", ["", "/"])
-def test_the_id_is_the_location_s_last_segment_when_no_body_says(tmp_path: Path, end: str) -> None:
+@pytest.mark.parametrize(
+    ("location", "rid"),
+    [
+        (f"{BASE_URL}/Users/{ALICE_ID}", ALICE_ID),
+        (f"{BASE_URL}/Users/{ALICE_ID}/", ALICE_ID),
+        (ALICE_ID, ALICE_ID),
+        # Whatever the segment says is taken (the write's check then says it is not there).
+        ("X/", "X"),
+    ],
+)
+def test_the_id_is_the_location_s_last_segment_when_no_body_says(
+    tmp_path: Path, location: str, rid: str
+) -> None:
     fake = FakeScim(token=TOKEN)
-    answered(fake, "/Users", Location=f"{BASE_URL}/Users/{ALICE_ID}{end}")
-    assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, ALICE_ID)
+    answered(fake, "/Users", Location=location)
+    assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, rid)
     assert lookups(fake) == []  # the Location was enough
 
 
