@@ -125,3 +125,24 @@ def test_without_delete_after_nothing_extra_is_written(token: str, tmp_path: Pat
     plan_and_apply(write_spec(tmp_path, GONE), fake)
     [(_, body)] = writes(fake)
     assert [op["path"] for op in body["Operations"]] == ["active"]
+
+
+def test_without_delete_after_an_attribute_at_the_time_s_path_is_never_left_out(
+    token: str, tmp_path: Path
+) -> None:
+    # The spec writes that attribute itself (a mapping; no delete_after): it is declared,
+    # so a refusal of it fails the disable instead of being dropped as the time would be.
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com", active=True)
+    for method in ("PATCH", "PUT"):
+        fake.fail(method, "/Users/*", times=9, status=400, when=stamped, body=REFUSAL)
+    specs = write_spec(
+        tmp_path,
+        [{"userName": "gone@example.com", "active": False}],
+        extensions={"life": LIFECYCLE_URN},
+        mappings={"user": {"life.disabledAt": {"constant": "2030-01-01T00:00:00Z"}}},
+    )
+    result, log = logged_apply(specs, fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, False)}
+    assert fake.users[uid]["active"] is True
+    assert refused("disable time refused", log) == []
