@@ -19,6 +19,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim.auth import credentials
 from reconciler.scim.client import RetryPolicy, ScimClient
 from reconciler.scim.redact import (
+    _Registry,
     forget_secrets,
     redact_processor,
     register_secret,
@@ -223,3 +224,20 @@ def test_a_json_error_detail_is_scrubbed() -> None:
     with pytest.raises(ScimHTTPError) as caught:
         client.create("/Users", {})
     assert str(caught.value) == "POST /Users answered 400 (invalidValue): saw ***"
+
+
+def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
+    # Counts by status code, say: the keys are numbers, the values still scrubbed.
+    event = {"event": "x", "by_status": {400: f"detail {SECRET}", 500: "fine"}}
+    assert redact_processor(None, "info", event)["by_status"] == {
+        400: "detail ***",
+        500: "fine",
+    }
+
+
+def test_a_new_registry_holds_no_secret_and_takes_some() -> None:
+    fresh = _Registry()
+    assert (fresh.forms, fresh.byte_forms) == ((), ())
+    with fresh.lock:
+        fresh.set({"ab", "abcd"})
+    assert (fresh.forms, fresh.byte_forms) == (("abcd", "ab"), (b"abcd", b"ab"))
