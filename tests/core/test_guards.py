@@ -8,6 +8,7 @@ guards count it and `protected` stops it.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,14 @@ import pytest
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import LIFECYCLE_URN, Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.guards import Allowances, check_guards, lost_roles, refusals, role_paths
+from reconciler.core.guards import (
+    Allowances,
+    check_guards,
+    lost_roles,
+    refusals,
+    role_paths,
+    role_removals,
+)
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.core.plan_json import plan_from_json
@@ -402,3 +410,28 @@ def test_a_refusal_says_how_many_removals_are_roles_lost() -> None:
         "guards.max_member_removals (10); re-run with --allow-member-removals 11 if that is "
         "intended"
     )
+
+
+def test_the_role_attributes_are_roles_and_what_the_role_map_writes(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: [Admins]}\n"
+        + "    mappings:\n      user:\n"
+        + "        title: 'SingleAppRoleAssignment([appRoleAssignments])'\n"
+        + "        userType: {source: appRoleAssignments}\n"
+        + "        nickName: {source: displayName}\n"
+        + "groups:\n  - displayName: Admins\n    members: []\n",
+    )
+    assert role_paths(spec.targets["t"]) == {"roles", "title", "userType"}
+
+
+def test_a_disable_s_roles_are_not_counted_again_as_removals() -> None:
+    # Locking the account out is counted as a deprovision; its roles go with it.
+    disable = Change(
+        Kind.USER, "ana", Action.DISABLE, "absent", "id1",
+        attributes=(AttrChange("active", True, False), AttrChange("roles", [role("admin")], None)),
+    )  # fmt: skip
+    update = dataclasses.replace(disable, action=Action.UPDATE, attributes=disable.attributes[1:])
+    target = Target("t", URL)
+    assert (role_removals([disable], target), role_removals([update], target)) == (0, 1)
