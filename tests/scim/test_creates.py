@@ -5,6 +5,7 @@ FakeScim, which otherwise answers with both."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,19 @@ def test_a_create_without_a_name_attribute_looks_itself_up_by_its_key(tmp_path: 
     listed = [s for s in asked if s.method == "GET" and s.path == "/Users"]
     assert [s for s in listed if "filter" not in s.params] == []
     assert 'userName eq "ANA@EXAMPLE.COM"' in [s.params.get("filter") for s in asked]
+
+
+def test_a_create_sent_again_waits_the_policy_s_jitter_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to wait_jitter more, at random (stamina draws it), so that threads spread out.
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return 0.0
+
+    monkeypatch.setattr(random, "uniform", uniform)
+    policy = RetryPolicy(attempts=2, timeout=30, wait_initial=0.001, wait_max=1, wait_jitter=0.2)
+    _, sent, _ = sent_under(policy, tmp_path)
+    assert (sent, set(drawn)) == (2, {(0, 0.2)})
