@@ -505,3 +505,12 @@ def test_a_resource_without_an_id_leaves_the_listing_incomplete_however_it_ends(
         listing = read_all(served(pages)[0], "/Users", 10)
         assert (len(listing.resources), listing.complete, listing.capped) == (2, False, False)
         assert "/Users: a resource without an id was skipped" in listing.notes
+
+
+def test_a_short_first_page_whose_items_match_the_total_is_the_end() -> None:
+    # Three items, as totalResults says, one without an id: a short page, so the last one;
+    # nothing is left to ask for (the id-less one explains the shortfall).
+    listed = [*users("u1", "u2"), {"userName": "no-id"}]
+    client, asked = served(lambda params: (200, {"Resources": listed, "totalResults": 3}))
+    listing = read_all(client, "/Users", 10)
+    assert (len(asked), listing.pages, listing.complete, listing.capped) == (1, 1, False, False)
