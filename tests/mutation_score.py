@@ -8,9 +8,11 @@ lists those that are not, and exits 1 when there is one, or when the score is un
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -24,12 +26,24 @@ MUTANT_NAME = re.compile(r"reconciler\.[\w.ǁ]+__mutmut_\d+")
 UNANSWERED = ("survived", "no tests")
 
 
-def results(mutants: Path) -> dict[str, dict[str, str]]:
-    """Each mutated module's mutants and their status (mutmut's words: killed, survived ...)."""
+def in_scope(pyproject: Path) -> list[str]:
+    """The modules `[tool.mutmut]` mutates (`only_mutate`, globs)."""
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(config["tool"]["mutmut"]["only_mutate"])
+
+
+def results(mutants: Path, scope: list[str]) -> dict[str, dict[str, str]]:
+    """Each mutated module's mutants and their status (mutmut's words: killed, survived ...).
+
+    Only the modules in scope count: ./mutants keeps the results of modules a wider run
+    mutated, and those are not what `make mutation` measures.
+    """
     out: dict[str, dict[str, str]] = {}
     for meta in sorted(mutants.rglob("*.py.meta")):
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         module = meta.relative_to(mutants).as_posix().removesuffix(".meta")
+        if not any(fnmatch.fnmatch(module, pattern) for pattern in scope):
+            continue
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         out[module] = {name: status_by_exit_code[code] for name, code in codes.items()}
     return out
 
@@ -96,7 +110,7 @@ def _status(by_module: dict[str, dict[str, str]], name: str) -> str:
 
 
 def main() -> int:
-    by_module = results(ROOT / "mutants")
+    by_module = results(ROOT / "mutants", in_scope(ROOT / "pyproject.toml"))
     if not by_module:
         print("No mutmut results in ./mutants: run `make mutation`.", file=sys.stderr)
         return 1

@@ -77,7 +77,7 @@ class _Pager:
     # How many resources the listing may hold: set by its first page (see `bound`).
     limit: int | None = None
     first_total: int | None = None
-    repeated: bool = False
+    repeated: bool = False  # a page repeated earlier ones short of totalResults
     skipped: int = 0  # resources without an id
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
@@ -156,8 +156,12 @@ class _Pager:
             self.notes.append(
                 f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"
             )
-            self.complete = self.total is not None and len(self.seen) >= self.total
-            self.repeated = True
+            reached = self.total is not None and len(self.seen) >= self.total
+            # Short of totalResults, a repeat means startIndex is ignored: the rest cannot
+            # be reached. At it, the listing is as complete as its pages were: one that
+            # skipped a resource without an id stays incomplete.
+            self.complete = self.complete and reached
+            self.repeated = not reached
             return True
         if self.total is not None and len(self.seen) >= self.total:
             # totalResults is never trusted blindly (DESIGN §5): a target that caps `count`
@@ -244,7 +248,7 @@ def read_all(
     # Capped: what it lists stops short of what it reports, and not because of resources
     # it listed without an id; or its pages repeat (startIndex ignored).
     unreachable = pager.total is not None and pager.total - len(pager.seen) - pager.skipped > 0
-    capped = unreachable or (pager.repeated and not pager.complete)
+    capped = unreachable or pager.repeated
     return Listing(resources, pager.complete, tuple(pager.notes), pager.pages, capped)
 
 

@@ -8,6 +8,7 @@ guards count it and `protected` stops it.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +17,15 @@ import pytest
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import LIFECYCLE_URN, Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.guards import Allowances, check_guards, refusals
-from reconciler.core.model import Kind, Observed
+from reconciler.core.guards import (
+    Allowances,
+    check_guards,
+    lost_roles,
+    refusals,
+    role_paths,
+    role_removals,
+)
+from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.core.plan_json import plan_from_json
 from tests.core.test_plan import TARGET, URL, group_res, load, user_res
@@ -357,3 +365,73 @@ def test_the_deprovision_share_is_shown_to_one_decimal() -> None:
         "1 of 3 users (33.3%) would be deprovisioned, more than guards.max_delete_percent "
         "(20%); re-run with --allow-deletes 1 if that is intended"
     )
+
+
+def role(value: str, **fields: object) -> dict[str, object]:
+    return {"value": value, **fields}
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "after", "lost"),
+    [
+        ("roles", [role("admin"), role("dev")], [role("dev")], {"admin"}),
+        ("roles", [role("admin"), role("dev")], None, {"admin", "dev"}),
+        ("roles", [role("admin")], [role("admin"), role("dev")], set()),  # one more
+        ("roles", None, [role("admin")], set()),  # a first role
+        ("roles", [role("")], [], set()),  # an empty value is no role
+        # The same role, shown or flagged otherwise, is the same role.
+        ("roles", [role("admin", primary=True)], [role("admin", display="Admin")], set()),
+        ('roles[value eq "admin"].value', "admin", None, {"admin"}),  # a filtered path
+        ("title", "admin", None, set()),  # no role attribute on this target
+    ],
+)
+def test_the_roles_a_change_takes_away(
+    path: str, before: Json, after: Json, lost: set[str]
+) -> None:
+    assert lost_roles(AttrChange(path, before, after), role_paths(Target("t", URL))) == lost
+
+
+def test_a_refusal_says_how_many_removals_are_roles_lost() -> None:
+    admin = [role("admin")]
+    changes = [
+        Change(
+            Kind.USER,
+            f"u{i}",
+            Action.UPDATE,
+            "differs",
+            f"id{i}",
+            attributes=(AttrChange("roles", admin, None),),
+        )
+        for i in range(11)
+    ]
+    [reason] = refusals(changes, Target("t", URL), Observed((), ()))
+    assert reason == (
+        "11 member removals (11 of them roles lost) in one run, more than "
+        "guards.max_member_removals (10); re-run with --allow-member-removals 11 if that is "
+        "intended"
+    )
+
+
+def test_the_role_attributes_are_roles_and_what_the_role_map_writes(tmp_path: Path) -> None:
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: [Admins]}\n"
+        + "    mappings:\n      user:\n"
+        + "        title: 'SingleAppRoleAssignment([appRoleAssignments])'\n"
+        + "        userType: {source: appRoleAssignments}\n"
+        + "        nickName: {source: displayName}\n"
+        + "groups:\n  - displayName: Admins\n    members: []\n",
+    )
+    assert role_paths(spec.targets["t"]) == {"roles", "title", "userType"}
+
+
+def test_a_disable_s_roles_are_not_counted_again_as_removals() -> None:
+    # Locking the account out is counted as a deprovision; its roles go with it.
+    disable = Change(
+        Kind.USER, "ana", Action.DISABLE, "absent", "id1",
+        attributes=(AttrChange("active", True, False), AttrChange("roles", [role("admin")], None)),
+    )  # fmt: skip
+    update = dataclasses.replace(disable, action=Action.UPDATE, attributes=disable.attributes[1:])
+    target = Target("t", URL)
+    assert (role_removals([disable], target), role_removals([update], target)) == (0, 1)

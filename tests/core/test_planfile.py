@@ -105,6 +105,18 @@ def test_a_plan_naming_an_id_that_is_not_unicode_keeps_its_digest(valid: dict[st
     assert [e.key for e in planfile.parse(text, "p.json").plan.errors] == ["z\ud800"]
 
 
+def test_a_plan_file_is_text_to_review(valid: dict[str, Any]) -> None:
+    # A plan file is reviewed before it is applied: one field a line, indented, and
+    # names as they are written, not as \u escapes.
+    named = copy.deepcopy(valid)
+    named["plan"]["changes"][0]["key"] = "jürgen@example.com"
+    text = planfile.dumps(named)
+    top = {line.split('"')[1] for line in text.splitlines() if line.startswith('  "')}
+    assert top == set(named)
+    assert '"key": "jürgen@example.com"' in text
+    assert text.endswith("}\n")
+
+
 def test_age_and_the_future(valid: dict[str, Any]) -> None:
     saved = planfile.parse(planfile.dumps(valid), "p")
     day = timedelta(days=1)
@@ -315,13 +327,23 @@ def test_a_value_from_the_file_is_shown_at_most_forty_characters_long(
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("30m", 1800), ("12h", 43_200), ("2d", 172_800), ("0s", 0), ("100d", 8_640_000)],
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("12h", 43_200),
+        ("2d", 172_800),
+        ("0s", 0),
+        ("100d", 8_640_000),
+        ("999999999d", 999_999_999 * 86_400),  # nine digits: the most a timedelta holds
+    ],
 )
 def test_a_duration_is_read_in_its_unit(text: str, seconds: int) -> None:
     assert planfile.parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["30", "m", "30x", "30M", "-5m", "1.5h", "", "2 d", "h12"])
+@pytest.mark.parametrize(
+    "text", ["30", "m", "30x", "30M", "-5m", "1.5h", "", "2 d", "h12", "1000000000s"]
+)
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(UsageError) as refused:
         planfile.parse_duration(text)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
 from tests.fakescim import FakeScim, Seen
@@ -51,13 +53,31 @@ def test_a_filter_that_never_finds_a_group_is_never_believed(token: str, tmp_pat
     assert len(listings(fake)) >= 1 + 2 * 3  # the plan's read, then before and after each
 
 
-def test_a_case_sensitive_filter_is_never_believed(token: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("first", "probe_fails"),
+    [("Alpha", False), ("2024", False), ("Alpha", True)],
+    ids=["case-sensitive", "a first name without case", "the case probe refused"],
+)
+def test_a_case_sensitive_filter_is_never_believed(
+    token: str, tmp_path: Path, first: str, probe_fails: bool
+) -> None:
     """Its empty answer would miss "OPS" (made after the plan's read) when creating "Ops",
-    on a target that lets two groups share a name in different case."""
+    on a target that lets two groups share a name in different case. A first name with no
+    case to tell apart, or a probe in other case that fails, proves nothing either."""
     fake = FakeScim()
     fake.unique_names = False
+    if probe_fails:
+        probe = 'displayName eq "aLPHA"'
+        fake.fail(
+            "GET",
+            "/Groups",
+            status=404,
+            times=9,
+            body={"detail": "no"},
+            when=lambda seen: seen.params.get("filter") == probe,
+        )
     fake.add_user("a@example.com")
-    groups = [{"displayName": "Alpha"}, {"displayName": "Ops"}]
+    groups = [{"displayName": first}, {"displayName": "Ops"}]
     specs = write_spec(tmp_path, [user("a@example.com")], groups, concurrency=1)
     prepared = prepare(specs, "fake", transport=fake.transport)
     ops = fake.add_group("OPS")
@@ -67,3 +87,14 @@ def test_a_case_sensitive_filter_is_never_believed(token: str, tmp_path: Path) -
         prepared.client.close()
     named_ops = [gid for gid, g in fake.groups.items() if g["displayName"].casefold() == "ops"]
     assert named_ops == [ops]
+
+
+def test_the_case_probe_reads_no_listing(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()  # a case-sensitive filter: the probe finds nothing
+    specs = write_spec(tmp_path, [], [{"displayName": "Alpha"}], concurrency=1)
+    plan_and_apply(specs, fake)
+    [probe] = [
+        n for n, s in enumerate(fake.requests) if s.params.get("filter") == 'displayName eq "aLPHA"'
+    ]
+    after = fake.requests[probe + 1 :]
+    assert not [s for s in after if s.method == "GET" and "filter" not in s.params]

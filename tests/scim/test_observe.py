@@ -11,6 +11,7 @@ import pytest
 from reconciler.core.config import Auth, Target
 from reconciler.core.model import Capabilities
 from reconciler.errors import ScimProtocolError
+from reconciler.scim.lookup import Wanted
 from reconciler.scim.observe import observe
 from tests.fakescim import BASE_URL
 from tests.scim.test_faults import RecordingLog
@@ -106,3 +107,23 @@ def test_the_group_listing_is_bounded_by_max_objects_too() -> None:
             Capabilities(),
             RecordingLog(),
         )
+
+
+def test_a_listing_found_capped_when_read_gives_way_to_lookup_mode_and_says_so() -> None:
+    # Two users reachable of the three the target reports: capped, so each declared object
+    # is looked up instead (here none), and the warning names the step and the reason.
+    client, _ = target(users("u1", "u2"), total=3)
+    log = RecordingLog()
+    caps = Capabilities(filter_honoured=True)
+    observed = observe(client, TARGET, caps, log, wanted=lambda: Wanted((), ()))
+    assert (observed.lookup, observed.complete) == (True, False)
+    [capped] = [e for e in log.events if e[0] == "warning"]
+    assert capped == (
+        "warning",
+        "listing unusable",
+        {
+            "step": "import",
+            "outcome": "lookup_mode",
+            "detail": "the listing is capped: /Users: read 2 resources but the target reports 3",
+        },
+    )

@@ -488,3 +488,29 @@ def test_a_listed_resource_keeps_its_meta_only_where_it_is_well_formed() -> None
     assert odd is not None
     assert (odd.version, odd.location, odd.created, odd.modified) == (None, None, None, None)
     assert resource({"id": "", "userName": "a"}) is None
+
+
+def test_a_resource_without_an_id_leaves_the_listing_incomplete_however_it_ends() -> None:
+    # The page past totalResults repeats page 1 (as SCIMMY serves it), or is empty: either
+    # way the end is confirmed, and either way a resource was skipped, so the read is not
+    # whole. (The repeat used to mark it complete.) Not capped: the id-less one explains
+    # the shortfall, paging reached everything.
+    listed = [*users("u1", "u2"), {"userName": "no-id"}]
+    for past_the_end in (listed, []):
+
+        def pages(params: dict[str, str], again: list[Any] = past_the_end) -> Page:
+            first = params["startIndex"] == "1"
+            return 200, {"Resources": listed if first else again, "totalResults": 2}
+
+        listing = read_all(served(pages)[0], "/Users", 10)
+        assert (len(listing.resources), listing.complete, listing.capped) == (2, False, False)
+        assert "/Users: a resource without an id was skipped" in listing.notes
+
+
+def test_a_short_first_page_whose_items_match_the_total_is_the_end() -> None:
+    # Three items, as totalResults says, one without an id: a short page, so the last one;
+    # nothing is left to ask for (the id-less one explains the shortfall).
+    listed = [*users("u1", "u2"), {"userName": "no-id"}]
+    client, asked = served(lambda params: (200, {"Resources": listed, "totalResults": 3}))
+    listing = read_all(client, "/Users", 10)
+    assert (len(asked), listing.pages, listing.complete, listing.capped) == (1, 1, False, False)

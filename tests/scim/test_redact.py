@@ -19,6 +19,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim.auth import credentials
 from reconciler.scim.client import RetryPolicy, ScimClient
 from reconciler.scim.redact import (
+    _Registry,
     forget_secrets,
     redact_processor,
     register_secret,
@@ -79,7 +80,8 @@ def test_every_obvious_form_of_a_secret_is_masked(form: str) -> None:
 
 @pytest.mark.parametrize("escape", [False, True])
 def test_a_secret_beyond_ascii_is_masked_in_either_json_form(escape: bool) -> None:
-    secret = "pässwörd-" + "ü" * 20
+    # With a quote: JSON escapes it in both forms, so neither is the secret as it is.
+    secret = 'pä"sswörd-' + "ü" * 20
     register_secret(secret)
     form = json.dumps(secret, ensure_ascii=escape)[1:-1]
     assert scrub(f"<{form}>") == "<***>"
@@ -223,3 +225,28 @@ def test_a_json_error_detail_is_scrubbed() -> None:
     with pytest.raises(ScimHTTPError) as caught:
         client.create("/Users", {})
     assert str(caught.value) == "POST /Users answered 400 (invalidValue): saw ***"
+
+
+def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
+    # Counts by status code, say: the keys are numbers, the values still scrubbed.
+    event = {"event": "x", "by_status": {400: f"detail {SECRET}", 500: "fine"}}
+    assert redact_processor(None, "info", event)["by_status"] == {
+        400: "detail ***",
+        500: "fine",
+    }
+
+
+def test_a_new_registry_holds_no_secret_and_takes_some() -> None:
+    fresh = _Registry()
+    assert (fresh.forms, fresh.byte_forms) == ((), ())
+    with fresh.lock:
+        fresh.set({"ab", "abcd"})
+    assert (fresh.forms, fresh.byte_forms) == (("abcd", "ab"), (b"abcd", b"ab"))
+
+
+def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> None:
+    # quote() with nothing kept differs from both the path form (keeps `/`) and the form
+    # body (a space as `+`).
+    secret = "pass word/with spaces" + "y" * 8
+    register_secret(secret)
+    assert scrub(f"<{quote(secret, safe='')}>") == "<***>"

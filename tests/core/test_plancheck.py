@@ -1,0 +1,252 @@
+"""What `apply --plan` checks of a saved plan (core/plancheck.py), one check at a time: a
+plan made again later from the same spec and target is the plan reviewed, and any edit of
+what a change does, or of the target's settings, is named."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from reconciler.core import plancheck, planfile
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.config import DISABLED_AT, Spec
+from reconciler.core.model import Json, Kind, Observed
+from reconciler.core.plan import Plan, PlanOptions, make_plan
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+SPEC = (
+    TARGET
+    + "    deprovision: {action: disable, delete_after: 30d}\n"
+    + "    mappings:\n      user:\n"
+    + "        externalId: {expression: 'Guid()', apply: on_create}\n"
+    + "        title: {source: title}\n"
+    + "users:\n"
+    + "  - userName: new@example.com\n    title: New\n"
+    + "    emails: [{value: new@example.com, type: work}]\n"
+    + "  - userName: gone@example.com\n    state: absent\n"
+    + "  - userName: old@example.com\n    state: absent\n"
+    + "  - userName: kept@example.com\n"
+    + "groups:\n  - displayName: G\n    members: [kept@example.com]\n"
+)
+OBSERVED = Observed(
+    (
+        user_res("u-g", "gone@example.com", active=True),
+        user_res("u-o", "old@example.com", active=True),
+        user_res("u-k", "kept@example.com", active=True),
+    ),
+    (group_res("g-1", "G", ["u-g"]),),
+)
+MADE = datetime(2030, 1, 1, tzinfo=UTC)
+GUIDS = count()
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> Spec:
+    return load(tmp_path_factory.mktemp("spec"), SPEC)
+
+
+def plan_at(spec: Spec, when: datetime) -> Plan:
+    """The plan, with the clock and the GUIDs of one run."""
+    options = PlanOptions(now=when, new_guid=lambda: f"guid-{next(GUIDS)}")
+    return make_plan(spec, spec.targets["t"], OBSERVED, options)
+
+
+def edited(plan: Plan, key: str, **fields: object) -> Plan:
+    changes = tuple(
+        dataclasses.replace(c, **fields) if c.key == key else c  # type: ignore[arg-type]
+        for c in plan.changes
+    )
+    return dataclasses.replace(plan, changes=changes)
+
+
+def change(plan: Plan, key: str) -> Change:
+    (found,) = (c for c in plan.changes if c.key == key)
+    return found
+
+
+def with_after(c: Change, path: str, after: Json) -> tuple[object, ...]:
+    return tuple(dataclasses.replace(a, after=after) if a.path == path else a for a in c.attributes)
+
+
+def unreviewed(spec: Spec, saved: Plan) -> list[str]:
+    fresh = plan_at(spec, MADE + timedelta(minutes=7))
+    return plancheck.unreviewed(saved, fresh, spec.targets["t"], MADE)
+
+
+def test_the_plan_made_again_later_is_the_plan_reviewed(spec: Spec) -> None:
+    saved = plan_at(spec, MADE)
+    # What differs from run to run, the new user's GUID and the time of disabling, differs.
+    fresh = plan_at(spec, MADE + timedelta(minutes=7))
+    assert change(saved, "new@example.com") != change(fresh, "new@example.com")
+    assert change(saved, "gone@example.com") != change(fresh, "gone@example.com")
+    assert {c.action for c in saved.changes} == {Action.CREATE, Action.DISABLE, Action.UPDATE}
+    assert plancheck.unreviewed(saved, fresh, spec.targets["t"], MADE) == []
+
+
+def test_a_value_reordered_in_the_file_is_the_same_change(spec: Spec) -> None:
+    # The digest covers the file with sorted keys, so a tool that sorts them changes nothing.
+    saved = plan_at(spec, MADE)
+    new = change(saved, "new@example.com")
+    (emails,) = (a.after for a in new.attributes if a.path == "emails")
+    assert isinstance(emails, list) and isinstance(emails[0], dict)
+    reordered: Json = [dict(reversed(list(e.items()))) for e in emails if isinstance(e, dict)]
+    assert [list(e) for e in reordered] != [list(e) for e in emails]
+    saved = edited(saved, "new@example.com", attributes=with_after(new, "emails", reordered))
+    assert unreviewed(spec, saved) == []
+
+
+def test_an_edited_value_of_a_create_is_refused(spec: Spec) -> None:
+    saved = plan_at(spec, MADE)
+    new = change(saved, "new@example.com")
+    saved = edited(saved, "new@example.com", attributes=with_after(new, "title", "Admin"))
+    assert unreviewed(spec, saved) == [
+        "user new@example.com: the plan's create differs from what the spec and the target "
+        "call for now"
+    ]
+
+
+@pytest.mark.parametrize("field", ["members_add", "members_remove"])
+def test_an_edited_member_is_refused(spec: Spec, field: str) -> None:
+    saved = plan_at(spec, MADE)
+    assert getattr(change(saved, "G"), field)  # the group both gains and loses one
+    saved = edited(saved, "G", **{field: (Member("other@example.com", "u-other"),)})
+    assert unreviewed(spec, saved) == [
+        "group G: the plan's update differs from what the spec and the target call for now"
+    ]
+
+
+def test_a_time_of_disabling_not_the_plan_s_own_is_named_and_the_rest_still_checked(
+    spec: Spec,
+) -> None:
+    saved = plan_at(spec, MADE)
+    for key in ("gone@example.com", "old@example.com"):
+        forged = with_after(change(saved, key), DISABLED_AT, "2000-01-01T00:00:00Z")
+        saved = edited(saved, key, attributes=forged)
+    assert unreviewed(spec, saved) == [
+        "user gone@example.com: the time of disabling it records is not the plan's own time",
+        "user old@example.com: the time of disabling it records is not the plan's own time",
+    ]
+
+
+def test_without_delete_after_a_time_of_disabling_is_an_edit(spec: Spec) -> None:
+    # The spec records no time: a disable carrying one was edited, whatever time it names.
+    target = dataclasses.replace(spec.targets["t"], delete_after=None)
+    plain = dataclasses.replace(spec, targets={"t": target})
+    saved = make_plan(plain, target, OBSERVED, PlanOptions(now=MADE))
+    gone = change(saved, "gone@example.com")
+    assert all(a.path != DISABLED_AT for a in gone.attributes)
+    forged = dataclasses.replace(gone.attributes[0], path=DISABLED_AT, after="2000")
+    saved = edited(saved, "gone@example.com", attributes=(*gone.attributes, forged))
+    fresh = make_plan(plain, target, OBSERVED, PlanOptions(now=MADE))
+    assert plancheck.unreviewed(saved, fresh, target, MADE) == [
+        "user gone@example.com: the plan's disable differs from what the spec and the target "
+        "call for now"
+    ]
+
+
+def saved_file(spec: Spec, observed: Observed = OBSERVED) -> planfile.SavedPlan:
+    target = spec.targets["t"]
+    data = planfile.to_json(plan_at(spec, MADE), target, observed, spec.digest, MADE)
+    return planfile.parse(planfile.dumps(data), "p.json")
+
+
+def test_each_object_changed_on_the_target_since_the_plan_is_named(spec: Spec) -> None:
+    saved = saved_file(spec)
+    target = spec.targets["t"]
+    assert plancheck.stale_reasons(saved, OBSERVED, target) == []
+    now = Observed(
+        (
+            user_res("u-n", "new@example.com"),
+            user_res("u-g", "gone@example.com", active=True, title="Moved"),
+            user_res("u-o", "old@example.com", active=True),
+        ),
+        (),
+    )
+    assert plancheck.stale_reasons(saved, now, target) == [
+        "user new@example.com now exists on the target",
+        "group G (id g-1) no longer exists on the target",
+        "user gone@example.com (id u-g) changed on the target since the plan",
+    ]
+    assert next((e.kind, e.id) for e in saved.seen) == (Kind.USER, None)  # a create first
+
+
+def test_a_setting_only_one_side_has_is_a_difference(spec: Spec) -> None:
+    saved = saved_file(spec)
+    target = spec.targets["t"]
+    assert plancheck.setting_differences(saved, target) == []
+    added = dataclasses.replace(saved, settings={**saved.settings, "proxy": "http://x"})
+    assert plancheck.setting_differences(added, target) == ["proxy"]
+    dropped = {k: v for k, v in saved.settings.items() if k != "url"}
+    assert plancheck.setting_differences(dataclasses.replace(saved, settings=dropped), target) == [
+        "url"
+    ]
+
+
+def test_the_age_and_the_clock_skew_are_limits_that_still_pass(spec: Spec) -> None:
+    saved = saved_file(spec)
+    day = timedelta(days=1)
+    assert plancheck.too_old(saved, MADE + day, day) is None
+    older = day + timedelta(minutes=1)
+    assert plancheck.too_old(saved, MADE + older, day) == (
+        f"the plan is {planfile.duration(older)} old, older than the maximum "
+        f"{planfile.duration(day)}"
+    )
+    skew = plancheck.CLOCK_SKEW
+    assert plancheck.from_the_future(saved, MADE - skew) is None
+    later = MADE - skew - timedelta(seconds=1)
+    assert plancheck.from_the_future(saved, later) == (
+        f"the plan says it was made at {MADE.isoformat()}, in the future "
+        f"(it is now {later.isoformat()})"
+    )
+
+
+def test_a_time_of_disabling_an_update_writes_is_compared_by_value(tmp_path: Path) -> None:
+    # Only a disable's time is the plan's clock; a spec that writes the attribute itself
+    # (here a mapping) decides its value, and an edit of that value is an edit.
+    life = "urn:example:params:scim:schemas:extension:life:2.0:User"
+    spec = load(
+        tmp_path,
+        TARGET
+        + f"    extensions: {{life: '{life}'}}\n"
+        + "    deprovision: {action: disable, delete_after: 30d, disabled_at: life.disabledAt}\n"
+        + "    mappings: {user: {life.disabledAt: {constant: '2029-01-01T00:00:00Z'}}}\n"
+        + "users:\n  - userName: kept@example.com\n",
+    )
+    target = spec.targets["t"]
+    observed = Observed((user_res("u-k", "kept@example.com"),), ())
+    saved = make_plan(spec, target, observed, PlanOptions(now=MADE))
+    kept = change(saved, "kept@example.com")
+    assert (kept.action, [a.path for a in kept.attributes]) == (Action.UPDATE, [target.disabled_at])
+    saved = edited(saved, kept.key, attributes=with_after(kept, target.disabled_at, "2000"))
+    fresh = make_plan(spec, target, observed, PlanOptions(now=MADE))
+    assert plancheck.unreviewed(saved, fresh, target, MADE) == [
+        "user kept@example.com: the plan's update differs from what the spec and the target "
+        "call for now"
+    ]
+
+
+def test_a_saved_plan_s_role_holders_are_the_accounts_the_target_holds(tmp_path: Path) -> None:
+    # ana holds the role by her group, but her account on the target is disabled, and
+    # nothing declares her active: the role has one active holder of the two it needs.
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    roles: {admin: {groups: [Admins], min_members: 2}}\n"
+        + "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+        + "groups:\n  - {displayName: Admins, members: [ana@example.com, ben@example.com]}\n",
+    )
+    target = spec.targets["t"]
+    users = (
+        user_res("u-a", "ana@example.com", active=False),
+        user_res("u-b", "ben@example.com", active=True),
+    )
+    observed = Observed(users, (group_res("g-1", "Admins", ["u-a", "u-b"]),))
+    fresh = make_plan(spec, target, observed)
+    assert plancheck.requirements(fresh, fresh, observed, target) == (
+        "role admin must keep at least 2 active member(s); after this run it would have 1; "
+        "change the spec (requirements have no override)",
+    )
