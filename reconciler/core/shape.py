@@ -23,8 +23,9 @@ _SURROGATE = "expected Unicode text, got a lone surrogate"
 
 def shaped(observed: Observed) -> Observed:
     """The observed state with every unreadable resource marked (Resource.problem)."""
-    users = _marked(Kind.USER, observed.users)
-    groups = _marked(Kind.GROUP, observed.groups)
+    checked = observed.representable
+    users = _marked(Kind.USER, observed.users, checked)
+    groups = _marked(Kind.GROUP, observed.groups, checked)
     if users is observed.users and groups is observed.groups:
         return observed
     return dataclasses.replace(observed, users=users, groups=groups)
@@ -40,10 +41,12 @@ def unreadable(kind: Kind, match: Match) -> Match:
     return Match(None, match.matched_on, match.attempts, message)
 
 
-def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+def _marked(
+    kind: Kind, resources: tuple[Resource, ...], representable: bool
+) -> tuple[Resource, ...]:
     out: list[Resource] | None = None
     for index, resource in enumerate(resources):
-        found = problem(kind, resource.body)
+        found = problem(kind, resource.body, representable=representable)
         if found is not None:
             if out is None:
                 out = list(resources[:index])
@@ -53,12 +56,16 @@ def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]
     return resources if out is None else tuple(out)
 
 
-def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
+def problem(kind: Kind, body: Mapping[str, Json], *, representable: bool = False) -> str | None:
     """The first unreadable part of a resource body, as `path: what was found`; or None.
 
     The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
-    it is written as its escape, so the message is text every output can take."""
-    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_representable(body)
+    it is written as its escape, so the message is text every output can take.
+    `representable`: the reply it came from was proven to hold no value `_not_representable`
+    finds (scim/payload.py), so that walk is skipped."""
+    found = _user(body) if kind is Kind.USER else _group(body)
+    if found is None and not representable:
+        found = _not_representable(body)
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()
 
 

@@ -23,7 +23,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter, Pacer
 from reconciler.scim.oauth import ClientCredentials
-from reconciler.scim.payload import NotJson, parse
+from reconciler.scim.payload import NotJson, parse, representable
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -55,6 +55,9 @@ class Reply:
     # The body held a secret of this run, now masked: sent back (a GET-merge-PUT), it
     # would overwrite the target's value with the mask.
     masked: bool = False
+    # Every value in the body is one any output can hold (payload.representable): the
+    # shape check need not encode each resource to find out.
+    representable: bool = False
 
 
 class ScimClient:
@@ -338,7 +341,8 @@ class ScimClient:
                 f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
         body = scrub_json(parsed, content)
-        return Reply(status, body, headers, masked=body is not parsed and body != parsed)
+        masked = body is not parsed and body != parsed
+        return Reply(status, body, headers, masked=masked, representable=representable(content))
 
 
 def _at_most(value: float | None, cap: float) -> float:

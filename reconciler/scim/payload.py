@@ -11,12 +11,24 @@ five levels down, a schema's canonical values eight.
 from __future__ import annotations
 
 import json
+import re
 from itertools import chain, compress, repeat
 from operator import is_
 
 from reconciler.core.model import Json
 
 MAX_DEPTH = 64
+# What a body needs to hold a value no other side can: a lone surrogate comes from a
+# `\uD800`-`\uDFFF` escape or from its UTF-8-like bytes (the parser lets both through,
+# the bytes by `surrogatepass`); a number past a double needs an exponent or hundreds of
+# digits, and a number starts a value: after `[`, `,`, `:` or at the start (RFC 8259 §2),
+# which keeps ids such as "4e2b" from matching. Each pattern also matches bodies that hold
+# no such value (an emoji's surrogate pair, a string like ":1e5"): those are then checked
+# value by value, as before.
+_MAYBE_UNREPRESENTABLE = re.compile(
+    rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|(?:\A|[\[,:])\s*-?[0-9]+(?:\.[0-9]+)?[eE]"
+    rb"|(?:\A|[\[,:])\s*-?[0-9]{300}"
+)
 
 
 class NotJson(ValueError):
@@ -40,6 +52,13 @@ def _no_constant(name: str) -> Json:
     # NaN and Infinity are not JSON (RFC 8259 §6), though Python's parser takes them; a NaN
     # is not even equal to itself, so no diff could ever settle on one.
     raise ValueError(f"{name} is not a JSON value")
+
+
+def representable(content: bytes) -> bool:
+    """Whether every value parsed from `content` is one any output can hold: no lone
+    surrogate, no number past a double (core/shape.py says why those matter). One scan of
+    the bytes; False only means each value must be looked at."""
+    return _MAYBE_UNREPRESENTABLE.search(content) is None
 
 
 def _deeper_than(value: Json, limit: int) -> bool:

@@ -106,3 +106,33 @@ def test_the_group_listing_is_bounded_by_max_objects_too() -> None:
             Capabilities(),
             RecordingLog(),
         )
+
+
+def test_pages_proven_plain_let_the_shape_check_skip_its_encoding_walk() -> None:
+    client, _ = target(users("u1", "u2"), total=2)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert observed.representable
+
+
+def test_a_page_that_may_hold_an_unrepresentable_value_is_checked_value_by_value() -> None:
+    # A number with an exponent could be one past a double (1e400 reads as infinity).
+    client, _ = target([*users("u1"), {"id": "u2", "userName": "u2", "x": 1e300}], 2)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert not observed.representable
+
+
+def test_users_found_one_by_one_are_checked_value_by_value() -> None:
+    # A member the listing hid is read by its own GET, not from a proven page.
+    def pages(params: dict[str, str], path: str) -> Page:
+        if path.endswith("/Users/h1"):
+            return 200, {"id": "h1", "userName": "h1@example.com"}
+        first = params.get("startIndex") == "1"
+        group = {"id": "g1", "displayName": "G", "members": [{"value": "h1"}]}
+        if path.endswith("/Groups"):
+            return 200, {"Resources": [group] if first else [], "totalResults": 1}
+        return 200, {"Resources": users("u1") if first else [], "totalResults": 1}
+
+    client, _ = served(pages, by_path=True)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert [u.id for u in observed.users] == ["u1", "h1"]
+    assert not observed.representable

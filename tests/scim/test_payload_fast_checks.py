@@ -1,5 +1,7 @@
-"""The nesting bound on target JSON reads a level at a time without Python code per value,
-and must count levels exactly as a recursive walk does."""
+"""The per-page fast checks on target JSON: one scan of the bytes proves a page holds no
+value an output cannot (so the shape check skips encoding each resource), and the nesting
+bound reads a level at a time without Python code per value. Both must agree with the slow
+way they replace, on every input."""
 
 from __future__ import annotations
 
@@ -10,7 +12,47 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.scim.payload import MAX_DEPTH, NotJson, parse
+from reconciler.core.model import Kind
+from reconciler.core.shape import _not_representable, problem
+from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, representable
+
+USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\ud800"}',  # a lone surrogate, escaped
+        b'{"a": "\\uDFFF"}',
+        b'{"\\udc00": 1}',  # in a key
+        b'{"a": "\xed\xa0\x80"}',  # its bytes, which the parser lets through (surrogatepass)
+        b'{"a": 1e400}',  # past a double: read as infinity
+        b'{"a": 1E+999}',
+        b'{"a": ' + b"9" * 400 + b".0}",
+    ],
+)
+def test_a_page_that_may_hold_an_unrepresentable_value_is_not_proven(raw: bytes) -> None:
+    assert not representable(raw)
+    assert _not_representable(parse(raw)) is not None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps({"Resources": [USER] * 3}).encode(),
+        '{"a": "é ü 日本"}'.encode(),
+        b'{"a": 1.5, "b": -20, "c": "W/\\"1\\""}',
+    ],
+)
+def test_a_plain_page_is_proven(raw: bytes) -> None:
+    assert representable(raw)
+
+
+def test_a_surrogate_pair_is_looked_at_and_found_fine() -> None:
+    raw = b'{"a": "\\ud83d\\ude00"}'  # an emoji, written as its pair
+    assert not representable(raw)  # the scan cannot tell: each value is checked
+    assert _not_representable(parse(raw)) is None
+
 
 TEXT = st.text(max_size=4) | st.sampled_from(["\ud800", "a\udfff", "\U0001f600"])
 LEAF = st.none() | st.booleans() | st.integers() | st.floats() | TEXT
@@ -19,6 +61,27 @@ VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=12,
 )
+
+
+@given(VALUES, st.booleans())
+def test_a_proven_page_never_holds_what_the_slow_check_finds(value: Any, ascii_: bool) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_).encode("utf-8", "surrogatepass")
+    try:
+        parsed = parse(raw)
+    except NotJson:
+        return  # NaN and the like: refused whole
+    if representable(raw):
+        assert _not_representable({"v": parsed}) is None
+
+
+def test_the_shape_check_skips_the_walk_only_when_told() -> None:
+    body = {**USER, "x": "\ud800"}
+    assert problem(Kind.USER, body) == "x: expected Unicode text, got a lone surrogate"
+    assert problem(Kind.USER, body, representable=True) is None
+    # The other shape checks run either way.
+    assert problem(Kind.USER, {**body, "title": 5}, representable=True) == (
+        "title: expected a string, got a number"
+    )
 
 
 def _depth(value: Any) -> int:
@@ -38,3 +101,7 @@ def test_the_nesting_bound_counts_levels_as_a_recursive_walk_does(value: Any) ->
     assert parse(wrapped) == json.loads(wrapped)  # exactly at the bound: read
     with pytest.raises(NotJson):
         parse("[" + wrapped + "]")  # one level past it: refused
+
+
+def test_ids_that_look_like_exponents_inside_strings_do_not_defeat_the_scan() -> None:
+    assert representable(b'{"id": "4d0a87b63b7290cd64404e2d8098dee1", "n": [1, 2.5]}')
