@@ -68,8 +68,9 @@ def diff_attributes(
 ) -> list[AttrChange]:
     """The attributes whose declared value differs from the observed body, in path order.
 
-    `resolve` turns a declared reference into its wire form first (a manager's user key
-    into that user's target id, or None while that user does not exist yet) and the key.
+    `resolve` turns a declared reference (A.REFERENCE_PATHS) into its wire form first (a
+    manager's user key into that user's target id, or None while that user does not exist
+    yet) and the key.
     Write-only attributes are skipped: their value cannot be read back to compare.
     """
     changes = []
@@ -78,9 +79,9 @@ def diff_attributes(
             continue
         want = declared[path]
         ref = None
-        if resolve is not None:
+        if resolve is not None and path in A.REFERENCE_PATHS:
             want, ref = resolve(path, want)
-        have = A.read(observed, path)
+        have = A.reader(path)(observed)
         if ref is None and want == have and type(want) is type(have):
             continue  # the common case, cheaply: identical values need no canonical form
         if (ref is not None and want is None) or not equal(path, want, have):
