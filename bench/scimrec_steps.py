@@ -103,7 +103,7 @@ def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
     spread = dataset.members(sizes)
     groups = [_resource(_group_on_target(j, spread[j], percent)) for j in range(sizes.groups)]
     # As observe proves it of each page it reads (reconciler/scim/payload.py).
-    plain = all(payload.representable(json.dumps(r.body).encode()) for r in (*users, *groups))
+    plain = all(payload.parse_checked(json.dumps(r.body).encode())[1] for r in (*users, *groups))
     return Observed(users=tuple(users), groups=tuple(groups), representable=plain)
 
 

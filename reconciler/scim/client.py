@@ -23,7 +23,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter, Pacer
 from reconciler.scim.oauth import ClientCredentials
-from reconciler.scim.payload import NotJson, parse, representable
+from reconciler.scim.payload import NotJson, parse, parse_checked
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -55,7 +55,7 @@ class Reply:
     # The body held a secret of this run, now masked: sent back (a GET-merge-PUT), it
     # would overwrite the target's value with the mask.
     masked: bool = False
-    # Every value in the body is one any output can hold (payload.representable): the
+    # Every value in the body is one any output can hold (payload.parse_checked): the
     # shape check need not encode each resource to find out.
     representable: bool = False
 
@@ -334,7 +334,7 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            parsed = parse(content)
+            parsed, representable = parse_checked(content)
         except NotJson as exc:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
@@ -342,7 +342,7 @@ class ScimClient:
             ) from None
         body = scrub_json(parsed, content)
         masked = body is not parsed and body != parsed
-        return Reply(status, body, headers, masked=masked, representable=representable(content))
+        return Reply(status, body, headers, masked=masked, representable=representable)
 
 
 def _at_most(value: float | None, cap: float) -> float:

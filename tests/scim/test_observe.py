@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import pytest
 
 from reconciler.core.config import Auth, Target
 from reconciler.core.model import Capabilities
 from reconciler.errors import ScimProtocolError
+from reconciler.scim.client import ScimClient
 from reconciler.scim.observe import observe
 from tests.fakescim import BASE_URL
 from tests.scim.test_faults import RecordingLog
@@ -114,10 +116,17 @@ def test_pages_proven_plain_let_the_shape_check_skip_its_encoding_walk() -> None
     assert observed.representable
 
 
-def test_a_page_that_may_hold_an_unrepresentable_value_is_checked_value_by_value() -> None:
-    # A number with an exponent could be one past a double (1e400 reads as infinity).
-    client, _ = target([*users("u1"), {"id": "u2", "userName": "u2", "x": 1e300}], 2)
+def test_a_page_that_may_hold_a_lone_surrogate_is_checked_value_by_value() -> None:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/Groups"):
+            return httpx2.Response(200, json={"Resources": [], "totalResults": 0})
+        first = request.url.params.get("startIndex") == "1"
+        listed = '{"id": "u1", "userName": "u1", "title": "\\ud800"}' if first else ""
+        return httpx2.Response(200, content=f'{{"Resources": [{listed}]}}'.encode())
+
+    client = ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL)
     observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert [u.body["title"] for u in observed.users] == ["\ud800"]
     assert not observed.representable
 
 

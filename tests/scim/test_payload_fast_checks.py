@@ -1,5 +1,5 @@
-"""The per-page fast checks on target JSON: one scan of the bytes proves a page holds no
-value an output cannot (so the shape check skips encoding each resource), and the nesting
+"""The per-page fast checks on target JSON: the parse and a scan of the bytes prove a page
+holds no value an output cannot (so the shape check skips encoding each resource), and the nesting
 bound reads a level at a time without Python code per value. Both must agree with the slow
 way they replace, on every input."""
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reconciler.core.model import Kind
 from reconciler.core.shape import _not_representable, problem
-from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, representable
+from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, parse_checked
 
 USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}
 
@@ -29,6 +29,7 @@ USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}
         b'{"a": 1e400}',  # past a double: read as infinity
         b'{"a": 1E+999}',
         b'{"a": ' + b"9" * 400 + b".0}",
+        b'{"a": -1e400}',
     ],
 )
 def test_a_page_that_may_hold_an_unrepresentable_value_is_not_proven(raw: bytes) -> None:
@@ -41,7 +42,9 @@ def test_a_page_that_may_hold_an_unrepresentable_value_is_not_proven(raw: bytes)
     [
         json.dumps({"Resources": [USER] * 3}).encode(),
         '{"a": "é ü 日本"}'.encode(),
-        b'{"a": 1.5, "b": -20, "c": "W/\\"1\\""}',
+        b'{"a": 1.5, "b": -20, "c": "W/\\"1\\"", "d": 1e300, "e": 1e-400}',
+        '{"a": "\ud55c\uad6d"}'.encode(),  # Hangul: UTF-8 bytes that start with 0xED
+        b'{"a": "\\u00e9"}',
     ],
 )
 def test_a_plain_page_is_proven(raw: bytes) -> None:
@@ -103,5 +106,9 @@ def test_the_nesting_bound_counts_levels_as_a_recursive_walk_does(value: Any) ->
         parse("[" + wrapped + "]")  # one level past it: refused
 
 
-def test_ids_that_look_like_exponents_inside_strings_do_not_defeat_the_scan() -> None:
-    assert representable(b'{"id": "4d0a87b63b7290cd64404e2d8098dee1", "n": [1, 2.5]}')
+def test_text_is_never_proven() -> None:
+    assert not parse_checked('{"a": 1}')[1]  # only bytes are scanned
+
+
+def representable(raw: bytes) -> bool:
+    return parse_checked(raw)[1]
