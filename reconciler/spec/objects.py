@@ -213,6 +213,8 @@ class ObjectRules(CheckBase):
         return out
 
     def state(self, path: PathKey, value: Json) -> State | None:
+        if value == "present" and value.__class__ is str:
+            return State.PRESENT  # nearly every object: no path built, no enum looked up
         chosen = self.choice((*path, "state"), value, ("present", "absent"))
         return State(chosen) if chosen else None
 
