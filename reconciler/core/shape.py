@@ -18,6 +18,12 @@ from reconciler.core.match import Match
 from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
 
 _SCALAR = (str, int, float, bool)
+# Each simple User attribute with the Python type its JSON value must have, in A's order.
+_USER_SIMPLE_TYPES = tuple(
+    (path, bool if kind == A.BOOLEAN else str)
+    for path, kind in A.USER_SIMPLE.items()
+    if kind in (A.BOOLEAN, A.STRING)
+)
 _SURROGATE = "expected Unicode text, got a lone surrogate"
 
 
@@ -80,20 +86,19 @@ def _user(body: Mapping[str, Json]) -> str | None:
     name = body.get("userName")
     if not isinstance(name, str) or not name:
         return f"userName: expected a non-empty string, got {_what(name)}"
-    for path, kind in A.USER_SIMPLE.items():
+    for path, kind in _USER_SIMPLE_TYPES:
         value = body.get(path)
-        if value is None:
+        if value is None or value.__class__ is kind:  # what JSON gives: decided at once
             continue
-        if kind == A.BOOLEAN and not isinstance(value, bool):
+        if kind is bool and not isinstance(value, bool):
             return f"{path}: expected true or false, got {_what(value)}"
-        if kind == A.STRING and not isinstance(value, str):
+        if kind is str and not isinstance(value, str):
             return f"{path}: expected a string, got {_what(value)}"
-    found = _complex("name", body.get("name"))
-    if found:
+    # Absent attributes (most of the eight multi-valued ones) cost no call.
+    if (value := body.get("name")) is not None and (found := _complex("name", value)):
         return found
     for path in A.USER_MULTI:
-        found = _multi(path, body.get(path))
-        if found:
+        if (value := body.get(path)) is not None and (found := _multi(path, value)):
             return found
     extension = body.get(ENTERPRISE_URN)
     if extension is not None:
