@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -74,16 +75,25 @@ def diff_attributes(
     Write-only attributes are skipped: their value cannot be read back to compare.
     """
     changes = []
-    for path in sorted(declared):
-        if path in A.SECRET_PATHS:
-            continue
+    for path, read, reference in _compared(tuple(declared)):
         want = declared[path]
         ref = None
-        if resolve is not None and path in A.REFERENCE_PATHS:
+        if reference and resolve is not None:
             want, ref = resolve(path, want)
-        have = A.reader(path)(observed)
+        have = read(observed)
         if ref is None and want == have and type(want) is type(have):
             continue  # the common case, cheaply: identical values need no canonical form
         if (ref is not None and want is None) or not equal(path, want, have):
             changes.append(AttrChange(path, have, want, ref))
     return changes
+
+
+@functools.lru_cache(maxsize=1024)
+def _compared(paths: tuple[str, ...]) -> tuple[tuple[str, A.Reader, bool], ...]:
+    """The paths to compare, in order, each with its reader and whether it is a reference:
+    decided once for each set of declared paths (most users of a spec share one)."""
+    return tuple(
+        (path, A.reader(path), path in A.REFERENCE_PATHS)
+        for path in sorted(paths)
+        if path not in A.SECRET_PATHS
+    )
