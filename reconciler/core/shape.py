@@ -132,6 +132,8 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
     for index, member in enumerate(members):
+        if type(member) is dict and (value := member.get("value")).__class__ is str and value:
+            continue  # nearly every member: an object with a non-empty string id
         if not A.is_mapping(member):
             return f"members[{index}]: expected an object, got {_what(member)}"
         value = member.get("value")
