@@ -25,6 +25,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import Observed, Resource
 from reconciler.core.plan import Plan, make_plan
 from reconciler.report import render
+from reconciler.scim import payload
 from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.spec.load import load_spec
 
@@ -101,7 +102,9 @@ def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
     users = [_resource(_user_on_target(i, percent)) for i in range(sizes.users)]
     spread = dataset.members(sizes)
     groups = [_resource(_group_on_target(j, spread[j], percent)) for j in range(sizes.groups)]
-    return Observed(users=tuple(users), groups=tuple(groups))
+    # As observe proves it of each page it reads (reconciler/scim/payload.py).
+    plain = all(payload.parse_checked(json.dumps(r.body).encode())[1] for r in (*users, *groups))
+    return Observed(users=tuple(users), groups=tuple(groups), representable=plain)
 
 
 def _user_on_target(i: int, percent: float) -> dict[str, Any]:

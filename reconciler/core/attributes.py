@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from typing import Final, TypeGuard
 
 from reconciler.core.model import ENTERPRISE_URN, Json
@@ -66,6 +68,10 @@ ENTERPRISE: Final[Mapping[str, str]] = {
     "manager": REFERENCE,
 }
 GROUP_SIMPLE: Final[Mapping[str, str]] = {"displayName": STRING, "externalId": STRING}
+# The flat paths whose declared value names another declared user (a REFERENCE).
+REFERENCE_PATHS: Final = frozenset(
+    f"enterprise.{k}" for k, v in ENTERPRISE.items() if v == REFERENCE
+)
 
 # Write-only attributes (RFC 7643 §7 "returned: never"): never compared, never shown.
 SECRET_PATHS: Final = frozenset({"password"})
@@ -160,29 +166,56 @@ def is_mapping(value: Json) -> TypeGuard[Mapping[str, Json]]:
 
 def read(body: Mapping[str, Json], path: str) -> Json:
     """The value at a flat spec path in a SCIM resource body, or None when absent."""
+    return reader(path)(body)
+
+
+Reader = Callable[[Mapping[str, Json]], Json]
+
+
+# Planning reads about ten paths of every observed user; working out which kind of path
+# each is cost more than reading it, so each path's reader is decided once (paths come
+# from specs: few, but the cache is bounded all the same).
+@functools.lru_cache(maxsize=4096)
+def reader(path: str) -> Reader:
+    """A function reading `path` from a SCIM resource body, as `read` does."""
+    return _reader(path)
+
+
+def _reader(path: str) -> Reader:
     if "." not in path and path != "enterprise" and not path.startswith("urn:"):
-        return body.get(path)  # most paths: a top-level attribute, on the hot path
+        # Most paths: a top-level attribute, read without running any Python code.
+        return operator.methodcaller("get", path)
     extension = split_urn(path)
     if extension is not None:
-        holder = body.get(extension[0])
-        return holder.get(extension[1]) if is_mapping(holder) else None
+        return _nested(*extension)
     if path == "enterprise":
-        return body.get(ENTERPRISE_URN)
+        return operator.methodcaller("get", ENTERPRISE_URN)
+    if path == "enterprise.manager":
+        return _manager
     if path.startswith("enterprise."):
-        ext = body.get(ENTERPRISE_URN)
-        if not is_mapping(ext):
-            return None
-        value = ext.get(path.removeprefix("enterprise."))
-        if path == "enterprise.manager":
-            return value.get("value") if is_mapping(value) else value
-        return value
+        return _nested(ENTERPRISE_URN, path.removeprefix("enterprise."))
     if path == "emails.value":
-        return primary_value(body.get("emails"))
+        return lambda body: primary_value(body.get("emails"))
     head, _, tail = path.partition(".")
-    value = body.get(head)
-    if tail:
-        return value.get(tail) if is_mapping(value) else None
-    return value
+    if not tail:
+        return operator.methodcaller("get", head)
+    return _nested(head, tail)
+
+
+def _nested(head: str, tail: str) -> Reader:
+    def read_nested(body: Mapping[str, Json]) -> Json:
+        holder = body.get(head)
+        if type(holder) is dict:  # what a JSON body holds: no ABC check needed
+            return holder.get(tail)
+        return holder.get(tail) if is_mapping(holder) else None
+
+    return read_nested
+
+
+def _manager(body: Mapping[str, Json]) -> Json:
+    ext = body.get(ENTERPRISE_URN)
+    value = ext.get("manager") if is_mapping(ext) else None
+    return value.get("value") if is_mapping(value) else value
 
 
 def primary_value(items: Json) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -68,21 +69,31 @@ def diff_attributes(
 ) -> list[AttrChange]:
     """The attributes whose declared value differs from the observed body, in path order.
 
-    `resolve` turns a declared reference into its wire form first (a manager's user key
-    into that user's target id, or None while that user does not exist yet) and the key.
+    `resolve` turns a declared reference (A.REFERENCE_PATHS) into its wire form first (a
+    manager's user key into that user's target id, or None while that user does not exist
+    yet) and the key.
     Write-only attributes are skipped: their value cannot be read back to compare.
     """
     changes = []
-    for path in sorted(declared):
-        if path in A.SECRET_PATHS:
-            continue
+    for path, read, reference in _compared(tuple(declared)):
         want = declared[path]
         ref = None
-        if resolve is not None:
+        if reference and resolve is not None:
             want, ref = resolve(path, want)
-        have = A.read(observed, path)
+        have = read(observed)
         if ref is None and want == have and type(want) is type(have):
             continue  # the common case, cheaply: identical values need no canonical form
         if (ref is not None and want is None) or not equal(path, want, have):
             changes.append(AttrChange(path, have, want, ref))
     return changes
+
+
+@functools.lru_cache(maxsize=1024)
+def _compared(paths: tuple[str, ...]) -> tuple[tuple[str, A.Reader, bool], ...]:
+    """The paths to compare, in order, each with its reader and whether it is a reference:
+    decided once for each set of declared paths (most users of a spec share one)."""
+    return tuple(
+        (path, A.reader(path), path in A.REFERENCE_PATHS)
+        for path in sorted(paths)
+        if path not in A.SECRET_PATHS
+    )

@@ -54,7 +54,7 @@ class AttrMapping:
         return f"constant {self.constant!r}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mapped:
     """One object's attributes as a target sees them, and how each mapped value came about."""
 

@@ -81,11 +81,12 @@ class Index:
         self.attributes = tuple(attributes)
         indexed = tuple(dict.fromkeys((*self.attributes, *also)))
         self._by: dict[str, dict[str, list[Resource]]] = {a: defaultdict(list) for a in indexed}
+        readers = [(self._by[a], a, A.reader(a)) for a in indexed]
         for resource in resources:
-            for attribute in indexed:
-                value = A.read(resource.body, attribute)
+            for by, attribute, read in readers:
+                value = read(resource.body)
                 if isinstance(value, str) and value:
-                    self._by[attribute][normalise(attribute, value)].append(resource)
+                    by[normalise(attribute, value)].append(resource)
 
     def lookup(self, attribute: str, value: str) -> list[Resource]:
         by = self._by.get(attribute)

@@ -49,6 +49,7 @@ class Directory:
         self.user_ids = frozenset(u.id for u in observed.users)
         self.group_ids = frozenset(g.id for g in observed.groups)
         self.dangling = observed.dangling
+        self._users_by_id: dict[str, Entry] = {}
 
     # The names are needed only for members that are not plain user ids (most targets store
     # ids), so they are indexed on first use: folding 100,000 userNames cost more than
@@ -78,21 +79,54 @@ class Directory:
         members = body.get("members")
         if not isinstance(members, list):
             return []
-        return [e for e in (self.resolve(m) for m in members) if e is not None]
+        out: list[Entry] = []
+        user_ids, known = self.user_ids, self._users_by_id
+        for member in members:
+            # The commonest member of all, inline (a call per member was most of the cost):
+            # a user's id, typed "User" or untyped, no $ref; what `_plain_user` decides.
+            if (
+                type(member) is dict
+                and member.get("$ref") is None
+                and ((kind := member.get("type")) is None or kind == "User")
+                and type(value := member.get("value")) is str
+                and value in user_ids
+            ):
+                entry = known.get(value) or self._plain_user(member)
+            else:
+                entry = self._plain_user(member) or self._resolve(member)
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def _plain_user(self, member: Json) -> Entry | None:
+        """Nearly every member of a large group: a user's id, typed User or untyped, no
+        $ref to a group; decided here as `resolve`'s full order would decide it. One Entry
+        per user, shared by every group that holds the user (frozen, so sharing is safe)."""
+        if type(member) is not dict:
+            return None
+        value = member.get("value")
+        if type(value) is not str or value not in self.user_ids or not value:
+            return None
+        kind, ref = member.get("type"), member.get("$ref")
+        if (
+            kind is None or kind == "User" or (type(kind) is str and kind.casefold() != "group")
+        ) and (ref is None or (type(ref) is str and "/Groups/" not in ref)):
+            entry = self._users_by_id.get(value)
+            if entry is None:
+                entry = self._users_by_id[value] = Entry(value, Seen.USER, value)
+            return entry
+        return None
+
+    def unresolved(self, groups: Iterable[Mapping[str, Json]]) -> set[str]:
+        """Member values of these group bodies that resolve to no observed user or group."""
+        unresolved = Seen.UNRESOLVED
+        return {e.value for body in groups for e in self.entries(body) if e.seen is unresolved}
 
     def resolve(self, member: Json) -> Entry | None:
-        if type(member) is dict:
-            # Nearly every member of a large group: a user's id, typed User or untyped, no
-            # $ref to a group. Decided here as the full order below would decide it.
-            value, kind, ref = member.get("value"), member.get("type"), member.get("$ref")
-            if (
-                type(value) is str
-                and value
-                and value in self.user_ids
-                and (kind is None or (type(kind) is str and kind.casefold() != "group"))
-                and (ref is None or (type(ref) is str and "/Groups/" not in ref))
-            ):
-                return Entry(value, Seen.USER, value)
+        return self._plain_user(member) or self._resolve(member)
+
+    def _resolve(self, member: Json) -> Entry | None:
+        """`resolve` for a member that is not a plain user id: the full order."""
         if not isinstance(member, Mapping):
             return None
         raw = member.get("value")
@@ -121,6 +155,4 @@ class Directory:
 
 def unresolved_values(directory: Directory, groups: Iterable[Mapping[str, Json]]) -> set[str]:
     """Member values of these group bodies that resolve to no observed user or group."""
-    return {
-        e.value for body in groups for e in directory.entries(body) if e.seen is Seen.UNRESOLVED
-    }
+    return directory.unresolved(groups)

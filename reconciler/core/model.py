@@ -138,3 +138,7 @@ class Observed:
     # the same as absent: nothing unseen may be pruned, deprovisioned or removed from a
     # group (core/plan.py withholds it), and no undeclared object can be reported.
     lookup: bool = False
+    # True when every body here came from replies proven to hold no value that an output
+    # cannot (a lone surrogate, a number past a double: scim/payload.py `parse_checked`),
+    # so core/shape.py skips encoding each one to find out. False: each is checked.
+    representable: bool = False

@@ -18,13 +18,20 @@ from reconciler.core.match import Match
 from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
 
 _SCALAR = (str, int, float, bool)
+# Each simple User attribute with the Python type its JSON value must have, in A's order.
+_USER_SIMPLE_TYPES = tuple(
+    (path, bool if kind == A.BOOLEAN else str)
+    for path, kind in A.USER_SIMPLE.items()
+    if kind in (A.BOOLEAN, A.STRING)
+)
 _SURROGATE = "expected Unicode text, got a lone surrogate"
 
 
 def shaped(observed: Observed) -> Observed:
     """The observed state with every unreadable resource marked (Resource.problem)."""
-    users = _marked(Kind.USER, observed.users)
-    groups = _marked(Kind.GROUP, observed.groups)
+    checked = observed.representable
+    users = _marked(Kind.USER, observed.users, checked)
+    groups = _marked(Kind.GROUP, observed.groups, checked)
     if users is observed.users and groups is observed.groups:
         return observed
     return dataclasses.replace(observed, users=users, groups=groups)
@@ -40,10 +47,12 @@ def unreadable(kind: Kind, match: Match) -> Match:
     return Match(None, match.matched_on, match.attempts, message)
 
 
-def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+def _marked(
+    kind: Kind, resources: tuple[Resource, ...], representable: bool
+) -> tuple[Resource, ...]:
     out: list[Resource] | None = None
     for index, resource in enumerate(resources):
-        found = problem(kind, resource.body)
+        found = problem(kind, resource.body, representable=representable)
         if found is not None:
             if out is None:
                 out = list(resources[:index])
@@ -53,12 +62,16 @@ def _marked(kind: Kind, resources: tuple[Resource, ...]) -> tuple[Resource, ...]
     return resources if out is None else tuple(out)
 
 
-def problem(kind: Kind, body: Mapping[str, Json]) -> str | None:
+def problem(kind: Kind, body: Mapping[str, Json], *, representable: bool = False) -> str | None:
     """The first unreadable part of a resource body, as `path: what was found`; or None.
 
     The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
-    it is written as its escape, so the message is text every output can take."""
-    found = (_user(body) if kind is Kind.USER else _group(body)) or _not_representable(body)
+    it is written as its escape, so the message is text every output can take.
+    `representable`: the reply it came from was proven to hold no value `_not_representable`
+    finds (scim/payload.py), so that walk is skipped."""
+    found = _user(body) if kind is Kind.USER else _group(body)
+    if found is None and not representable:
+        found = _not_representable(body)
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()
 
 
@@ -73,20 +86,19 @@ def _user(body: Mapping[str, Json]) -> str | None:
     name = body.get("userName")
     if not isinstance(name, str) or not name:
         return f"userName: expected a non-empty string, got {_what(name)}"
-    for path, kind in A.USER_SIMPLE.items():
+    for path, kind in _USER_SIMPLE_TYPES:
         value = body.get(path)
-        if value is None:
+        if value is None or value.__class__ is kind:  # what JSON gives: decided at once
             continue
-        if kind == A.BOOLEAN and not isinstance(value, bool):
+        if kind is bool and not isinstance(value, bool):
             return f"{path}: expected true or false, got {_what(value)}"
-        if kind == A.STRING and not isinstance(value, str):
+        if kind is str and not isinstance(value, str):
             return f"{path}: expected a string, got {_what(value)}"
-    found = _complex("name", body.get("name"))
-    if found:
+    # Absent attributes (most of the eight multi-valued ones) cost no call.
+    if (value := body.get("name")) is not None and (found := _complex("name", value)):
         return found
     for path in A.USER_MULTI:
-        found = _multi(path, body.get(path))
-        if found:
+        if (value := body.get(path)) is not None and (found := _multi(path, value)):
             return found
     extension = body.get(ENTERPRISE_URN)
     if extension is not None:
@@ -120,6 +132,8 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
     for index, member in enumerate(members):
+        if type(member) is dict and (value := member.get("value")).__class__ is str and value:
+            continue  # nearly every member: an object with a non-empty string id
         if not A.is_mapping(member):
             return f"members[{index}]: expected an object, got {_what(member)}"
         value = member.get("value")

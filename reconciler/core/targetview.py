@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from reconciler.core.assignment import ROLE_ASSIGNMENTS, Assignment, assignment, role_value
 from reconciler.core.config import Spec, Target
@@ -58,6 +59,9 @@ class _NoClock:
         raise ExpressionError("Now() needs the run's clock, which this plan was not given", 0)
 
 
+_NOTHING_DERIVED: Mapping[str, Json] = MappingProxyType({})
+
+
 def target_view(
     spec: Spec,
     target: Target,
@@ -74,8 +78,11 @@ def target_view(
     reasons: dict[str, str] = {}
     unassigned: set[str] = set()
     assigned = assignment(target, spec.groups)
+    # Only scoping filters, mappings and role maps read the derived attributes: without
+    # them, no user needs its own (a dict and two lists each).
+    derives = target.scope is not None or bool(target.user_mappings) or bool(target.roles)
     for user in spec.users:
-        derived = assigned.source(user.key)
+        derived = assigned.source(user.key) if derives else _NOTHING_DERIVED
         keep, reason = _scope(user, target, assigned, derived)
         if user.present and not assigned.verdict(user.key)[0]:
             unassigned.add(user.key)

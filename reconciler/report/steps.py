@@ -27,25 +27,27 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
     }
     groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
     detailed = _enabled(log, logging.DEBUG)
-    unchanged: Counter[tuple[str, str]] = Counter()
-    for (kind, key), match in plan.matches.items():
-        obj = declared[(kind, key)]
-        change = actions.get((kind, key))
-        error = errors.get((kind, key))
+    # Unchanged objects by (scope outcome, match outcome): one count each, summed per step
+    # below (three counters per object cost more than the rest of this loop).
+    quiet_outcomes: Counter[tuple[str, str]] = Counter()
+    for pair, match in plan.matches.items():
+        obj = declared[pair]
+        change = actions.get(pair)
+        error = errors.get(pair)
+        kind, key = pair
         if kind is Kind.GROUP:
             reason = groups_out.get(key, "declared")
         else:
             reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
         in_scope = obj.present and not reason.startswith("out of scope")
         scoped = "in_scope" if in_scope else ("out_of_scope" if obj.present else "deprovision")
-        matched = _match_fields(match)
         quiet = change is None and error is None
+        if quiet and not detailed:
+            quiet_outcomes[scoped, _match_outcome(match)] += 1
+            continue
+        matched = _match_fields(match)
         if quiet:
-            unchanged["scope", scoped] += 1
-            unchanged["match", matched["outcome"]] += 1
-            unchanged["action", "noop"] += 1
-            if not detailed:
-                continue
+            quiet_outcomes[scoped, matched["outcome"]] += 1
         emit = log.debug if quiet else log.info
         common = {"kind": kind.value, "key": key}
         shown = reason if obj.present else "state: absent"
@@ -56,6 +58,11 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
         else:
             outcome = change.action.value if change else "noop"
             emit("action", step="action", outcome=outcome, planned=True, **common)
+    unchanged: Counter[tuple[str, str]] = Counter()
+    for (scoped, matched_outcome), count in quiet_outcomes.items():
+        unchanged["scope", scoped] += count
+        unchanged["match", matched_outcome] += count
+        unchanged["action", "noop"] += count
     for step in ("scope", "match", "action"):
         outcomes = {o: n for (s, o), n in sorted(unchanged.items()) if s == step}
         if outcomes:
@@ -74,9 +81,16 @@ def _enabled(log: Any, level: int) -> bool:
     return True if check is None else bool(check(level))
 
 
-def _match_fields(match: Match) -> dict[str, Any]:
+def _match_outcome(match: Match) -> str:
     if match.error:
-        return {"outcome": "error", "error": match.error}
+        return "error"
+    return "unmatched" if match.resource is None else "matched"
+
+
+def _match_fields(match: Match) -> dict[str, Any]:
+    outcome = _match_outcome(match)
+    if outcome == "error":
+        return {"outcome": outcome, "error": match.error}
     if match.resource is None:
-        return {"outcome": "unmatched"}
-    return {"outcome": "matched", "matched_on": match.matched_on, "target_id": match.resource.id}
+        return {"outcome": outcome}
+    return {"outcome": outcome, "matched_on": match.matched_on, "target_id": match.resource.id}

@@ -24,7 +24,7 @@ from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import RATE_LIMITED, Pacer
-from reconciler.scim.payload import NotJson, parse
+from reconciler.scim.payload import NotJson, parse, parse_checked
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -56,6 +56,9 @@ class Reply:
     # The body held a secret of this run, now masked: sent back (a GET-merge-PUT), it
     # would overwrite the target's value with the mask.
     masked: bool = False
+    # Every value in the body is one any output can hold (payload.parse_checked): the
+    # shape check need not encode each resource to find out.
+    representable: bool = False
 
 
 class ScimClient:
@@ -338,14 +341,15 @@ class ScimClient:
         if not content.strip():
             return Reply(status, None, headers)
         try:
-            parsed = parse(content)
+            parsed, representable = parse_checked(content)
         except NotJson as exc:
             kind = headers.get("content-type", "no content type")
             raise ScimProtocolError(
                 f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
         body = scrub_json(parsed, content)
-        return Reply(status, body, headers, masked=body is not parsed and body != parsed)
+        masked = body is not parsed and body != parsed
+        return Reply(status, body, headers, masked=masked, representable=representable)
 
 
 def _at_most(value: float | None, cap: float) -> float:

@@ -73,6 +73,8 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
         observed,
         users=observed.users + tuple(hidden),
         complete=observed.complete and not hidden,
+        # Read one by one, not from the listing's pages: shape.py checks every body again.
+        representable=observed.representable and not hidden,
         notes=tuple(notes),
         dangling=frozenset(dangling),
     )

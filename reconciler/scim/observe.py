@@ -71,6 +71,7 @@ def observe(
         capabilities=caps,
         complete=users.complete and groups.complete,
         notes=users.notes + groups.notes,
+        representable=users.representable and groups.representable,
     )
     # A filtered read leaves users out on purpose: nothing to learn from their absence.
     # (Lookup mode returned above: there, every member not looked up is unseen, and is

@@ -25,6 +25,8 @@ class Listing:
     # The listing cannot be read whole however it is paged: it ends before totalResults, or
     # a page repeats earlier resources (startIndex ignored). Matching then needs lookups.
     capped: bool = False
+    # Every page was proven to hold only values any output can hold (client.Reply).
+    representable: bool = False
 
 
 def listed(body: Mapping[str, Json], what: str) -> list[Json]:
@@ -47,7 +49,8 @@ def resource(item: Json) -> Resource | None:
     meta = meta if isinstance(meta, dict) else {}
     version, location = meta.get("version"), meta.get("location")
     created, modified = meta.get("created"), meta.get("lastModified")
-    body = {k: v for k, v in item.items() if k != "meta"}
+    body = item.copy()  # in C, where a comprehension ran Python code per attribute
+    body.pop("meta", None)
     return Resource(
         str(item["id"]),
         body,
@@ -79,6 +82,7 @@ class _Pager:
     first_total: int | None = None
     repeated: bool = False  # a page repeated earlier ones short of totalResults
     skipped: int = 0  # resources without an id
+    representable: bool = True  # every page so far (client.Reply.representable)
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -230,6 +234,7 @@ def read_all(
             pager.use_count = False
             continue
         pager.pages += 1
+        pager.representable &= reply.representable
         count, fresh = pager.take(reply.body)
         if progress is not None:
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
@@ -249,7 +254,9 @@ def read_all(
     # it listed without an id; or its pages repeat (startIndex ignored).
     unreachable = pager.total is not None and pager.total - len(pager.seen) - pager.skipped > 0
     capped = unreachable or pager.repeated
-    return Listing(resources, pager.complete, tuple(pager.notes), pager.pages, capped)
+    return Listing(
+        resources, pager.complete, tuple(pager.notes), pager.pages, capped, pager.representable
+    )
 
 
 def read_by_cursor(
@@ -289,6 +296,7 @@ def read_by_cursor(
             cursors.clear()
             continue
         pager.pages += 1
+        pager.representable &= reply.representable
         pager.take(reply.body)
         if progress is not None:
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
@@ -309,4 +317,7 @@ def read_by_cursor(
         pager.notes.append(
             f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
         )
-    return Listing(tuple(pager.seen.values()), pager.complete, tuple(pager.notes), pager.pages)
+    resources = tuple(pager.seen.values())
+    return Listing(
+        resources, pager.complete, tuple(pager.notes), pager.pages, False, pager.representable
+    )

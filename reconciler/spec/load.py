@@ -12,7 +12,7 @@ from pathlib import Path
 from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
 from reconciler.core.match import declared_value, normalise
-from reconciler.core.model import Declared, Kind, Location
+from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.cache import SpecCache, cache_dir
@@ -63,16 +63,11 @@ def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
     for path in files:
         resolved = path.resolve()
         if not resolved.is_relative_to(tree):
-            issues.append(
-                SpecIssue(
-                    path.as_posix(),
-                    1,
-                    1,
-                    "",
-                    f"resolves to {resolved.as_posix()}, outside the spec tree "
-                    f"{tree.as_posix()}: refused (spec files are read only inside their tree)",
-                )
+            message = (
+                f"resolves to {resolved.as_posix()}, outside the spec tree "
+                f"{tree.as_posix()}: refused (spec files are read only inside their tree)"
             )
+            issues.append(SpecIssue(path.as_posix(), 1, 1, "", message))
     return issues
 
 
@@ -319,7 +314,12 @@ class _Checker(TargetRules, ObjectRules):
         seen: set[str] = set()
         for member in group.members:
             # Most members are written as their user's key: found without folding.
-            user = by_key.get(member) or users.get(fold(member))
+            user = by_key.get(member)
+            if user is not None and user.state is State.PRESENT and member not in seen:
+                seen.add(member)  # the user's key itself, as below
+                resolved.append(member)
+                continue
+            user = user or users.get(fold(member))
             if user is None:
                 self.error_at(group, "members", f"member '{member}' is not a declared user")
             elif not user.present:

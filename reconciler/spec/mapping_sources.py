@@ -53,11 +53,16 @@ def unknown_sources(
     for kind, declared in ((Kind.USER, list(users)), (Kind.GROUP, list(groups))):
         if not declared:
             continue
+        chosen = [
+            (name, target.user_mappings if kind is Kind.USER else target.group_mappings)
+            for name, target in sorted(targets.items())
+        ]
+        if not any(mappings for _, mappings in chosen):
+            continue  # nothing to check: spare collecting every object's source names
         known = set(SCIM_SOURCES[kind])
         for obj in declared:
             known.update(source_view(obj))
-        for name, target in sorted(targets.items()):
-            mappings = target.user_mappings if kind is Kind.USER else target.group_mappings
+        for name, mappings in chosen:
             for mapping in mappings:
                 yield from _check(name, kind, mapping, known)
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import pytest
 
 from reconciler.core.config import Auth, Target
 from reconciler.core.model import Capabilities
 from reconciler.errors import ScimProtocolError
+from reconciler.scim.client import ScimClient
 from reconciler.scim.lookup import Wanted
 from reconciler.scim.observe import observe
 from tests.fakescim import BASE_URL
@@ -127,3 +129,40 @@ def test_a_listing_found_capped_when_read_gives_way_to_lookup_mode_and_says_so()
             "detail": "the listing is capped: /Users: read 2 resources but the target reports 3",
         },
     )
+
+
+def test_pages_proven_plain_let_the_shape_check_skip_its_encoding_walk() -> None:
+    client, _ = target(users("u1", "u2"), total=2)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert observed.representable
+
+
+def test_a_page_that_may_hold_a_lone_surrogate_is_checked_value_by_value() -> None:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/Groups"):
+            return httpx2.Response(200, json={"Resources": [], "totalResults": 0})
+        first = request.url.params.get("startIndex") == "1"
+        listed = '{"id": "u1", "userName": "u1", "title": "\\ud800"}' if first else ""
+        return httpx2.Response(200, content=f'{{"Resources": [{listed}]}}'.encode())
+
+    client = ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert [u.body["title"] for u in observed.users] == ["\ud800"]
+    assert not observed.representable
+
+
+def test_users_found_one_by_one_are_checked_value_by_value() -> None:
+    # A member the listing hid is read by its own GET, not from a proven page.
+    def pages(params: dict[str, str], path: str) -> Page:
+        if path.endswith("/Users/h1"):
+            return 200, {"id": "h1", "userName": "h1@example.com"}
+        first = params.get("startIndex") == "1"
+        group = {"id": "g1", "displayName": "G", "members": [{"value": "h1"}]}
+        if path.endswith("/Groups"):
+            return 200, {"Resources": [group] if first else [], "totalResults": 1}
+        return 200, {"Resources": users("u1") if first else [], "totalResults": 1}
+
+    client, _ = served(pages, by_path=True)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert [u.id for u in observed.users] == ["u1", "h1"]
+    assert not observed.representable
