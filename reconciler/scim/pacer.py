@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import stamina
+
 CUT = 0.9  # a 429 sets the pace to this share of the rate the target admitted
 GROWTH = 0.02  # per second of answers without a 429: this share of the learned rate
 FLOOR = 0.2  # requests per second: the slowest pace, one request every 5 s
@@ -74,7 +76,7 @@ class Pacer:
             self._sent.append(slot)
             while self._sent and self._sent[0] < slot - WINDOW:
                 self._sent.popleft()
-        if slot > now:
+        if slot > now and not (self.learned is not None and _testing()):
             self.sleep(slot - now)
         return slot
 
@@ -134,6 +136,13 @@ class Pacer:
         self._changed_at = self._grown_at = now
         if self.on_change is not None:
             self.on_change(before, rate, why)
+
+
+def _testing() -> bool:
+    """stamina's testing mode, in which no retry waits (its Retry-After included, client.py):
+    nor does the pace learned from 429s, which takes that hold's place. A configured
+    `max_rps` is kept even then."""
+    return stamina.is_testing() or not stamina.is_active()
 
 
 def logged(log: Any) -> Callable[[float | None, float, str], None]:

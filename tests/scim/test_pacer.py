@@ -3,9 +3,20 @@ rate, without being told the rate, and bounces off the limit rarely."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import stamina
 
 from reconciler.scim.pacer import FLOOR, Pacer
+
+
+@pytest.fixture(autouse=True)
+def _waits_as_in_production() -> Iterator[None]:
+    # These tests wait on a fake clock; stamina's testing mode would skip the learned pace.
+    stamina.set_testing(False)
+    yield
+    stamina.set_testing(True, attempts=3)
 
 
 class Clock:
@@ -174,3 +185,18 @@ def test_learning_can_be_turned_off() -> None:
 def test_a_ceiling_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Pacer(0)
+
+
+def test_in_staminas_testing_mode_a_learned_pace_does_not_wait_but_max_rps_does() -> None:
+    stamina.set_testing(True, attempts=3)
+    clock = Clock()
+    learned = Pacer(clock=clock, sleep=clock.sleep)
+    learned.answered(learned.wait(), 429)
+    assert learned.rate is not None
+    for _ in range(10):
+        learned.answered(learned.wait(), 200)
+    assert clock.now == 1000.0
+    ceiling = Pacer(2.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        ceiling.answered(ceiling.wait(), 200)
+    assert clock.now >= 1001.0
