@@ -167,7 +167,11 @@ def results(body: Json, bulk_ids: Sequence[str]) -> dict[str, Result]:
     found: dict[str, Result] = {}
     doubled: set[str] = set()
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or item.get("bulkId") not in wanted:
+        # Only text names an operation we sent (a list or an object cannot even be
+        # looked up in a set).
+        if not isinstance(item, dict) or not isinstance(item.get("bulkId"), str):
+            continue
+        if item["bulkId"] not in wanted:
             continue
         key = str(item["bulkId"])
         if key in found:
@@ -201,6 +205,7 @@ def _status(value: Json) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip()[:3].isdigit():
+    # ASCII digits only: str.isdigit takes a superscript "²", which int() refuses.
+    if isinstance(value, str) and value.strip()[:3].isascii() and value.strip()[:3].isdigit():
         return int(value.strip()[:3])
     return None

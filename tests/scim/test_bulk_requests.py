@@ -137,6 +137,8 @@ def test_halving_after_a_413_is_relative_to_what_was_refused() -> None:
          (409, None, None, "taken")),
         ({"bulkId": "user-1", "status": "created"}, (None, None, None, "(no detail)")),
         ({"bulkId": "user-1", "status": True}, (None, None, None, "(no detail)")),
+        # Digits str.isdigit takes and int() refuses (a superscript two): no status.
+        ({"bulkId": "user-1", "status": "\u00b201"}, (None, None, None, "(no detail)")),
     ],
 )  # fmt: skip
 def test_results_are_read_by_bulk_id(item: dict[str, object], expected: tuple[object, ...]) -> None:
@@ -152,6 +154,9 @@ def test_results_that_are_missing_doubled_or_unasked_are_left_out() -> None:
             {"bulkId": "user-2", "status": "201", "location": "https://t/Users/c"},
             {"bulkId": "user-9", "status": "201", "location": "https://t/Users/d"},
             "not an object",
+            # A bulkId that is not text names no operation (and cannot be looked up in a set).
+            {"bulkId": ["user-3"], "status": "201", "location": "https://t/Users/e"},
+            {"bulkId": {"id": "user-3"}, "status": "201", "location": "https://t/Users/f"},
         ]
     }
     assert set(results(body, ["user-1", "user-2", "user-3"])) == {"user-1"}
