@@ -84,9 +84,9 @@ class _Parser:
             return Literal(self.string(), start)
         if c == "[":
             return self.attribute()
-        if c.isdigit() or (c == "-" and nxt.isdigit()):
+        if _digit(c) or (c == "-" and _digit(nxt)):
             self.pos += 1
-            while self.pos < len(self.text) and self.text[self.pos].isdigit():
+            while self.pos < len(self.text) and _digit(self.text[self.pos]):
                 self.pos += 1
             return Literal(int(self.text[start : self.pos]), start)
         if c == "&" and nxt in ("H", "h"):
@@ -181,6 +181,12 @@ class _Parser:
         call = Call(name, tuple(args), start)
         _check_call(call)
         return call
+
+
+def _digit(c: str) -> bool:
+    """An ASCII digit: str.isdigit also takes "²" and other digits int() refuses, or reads
+    as numbers no expression engine writes them in."""
+    return c.isascii() and c.isdigit()
 
 
 def _known(name: str, offset: int) -> None:

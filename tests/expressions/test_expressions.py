@@ -841,6 +841,8 @@ ERRORS: list[tuple[str, str, int, str]] = [
     ("missing-comma", 'Join(" " [x])', 9, "expected , or ) in the arguments of Join"),
     ("bare-word", 'Join(" ", foo)', 10, "'foo' is neither a function call"),
     ("bad-operand", "ToLower(*)", 8, "expected a function call, an [attribute]"),
+    # str.isdigit takes a superscript two, which int() refuses: not a number literal.
+    ("superscript-digit", "Left([x], \u00b2)", 10, "expected a function call, an [attribute]"),
     ("hex-without-digits", "BitAnd(&H, 1)", 9, "expected hexadecimal digits"),
     ("replace-both-forms", 'Replace([x], "a", "b", , "c", , )', 0, "not both"),
     ("replace-no-replacement", 'Replace([x], "a", , , , , )', 0, "replacementValue or template"),
