@@ -101,7 +101,9 @@ def create(
                         raise
                     failure = exc
                     raise _SendAgain(exc) from None
-                target_id = created_id(s, change, reply)
+                target_id, own = created_id(s, change, reply)
+                if not own:  # the answer is another object's: verify by reading this one
+                    reply = Reply(reply.status, None, {})
                 _remember_location(s, change.kind, target_id, reply)
                 s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
                 return Created(target_id, reply)
@@ -201,13 +203,40 @@ def readable(change: Change, found: Resource) -> None:
         )
 
 
-def created_id(s: Session, change: Change, reply: Reply) -> str:
+def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
+    """The new object's id, and whether it is the one the answer gave (False: that id
+    belongs to another object of the run, and the object was looked up by name instead)."""
     target_id = _created_id(s, change, reply)
     # An id no URL can name (not Unicode text) fails the create here, before a member or
     # a manager elsewhere is written with it; the next plan finds the object in error.
     resource_path(ENDPOINT[change.kind], target_id)
+    other = s.owners.claim(change.kind, change.key, target_id)
+    own = other is None
+    if other is not None:
+        target_id = found_instead(s, change, target_id, other)
     s.saw(target_id)
-    return target_id
+    return target_id, own
+
+
+def found_instead(s: Session, change: Change, answered: str, other: str) -> str:
+    """A create answered with `answered`, an id that belongs to `other` (owners.py): the
+    new object's own id, found by its name, or Failed; never the id of `other`."""
+    s.log.warning(
+        "create answered with another object's id",
+        step="action",
+        kind=change.kind.value,
+        key=change.key,
+        target_id=answered,
+        detail=f"{answered} is {change.kind.value} {other}'s",
+        outcome="looking the object up by its name",
+    )
+    found = lookup(s, change)
+    if found is not None and s.owners.claim(change.kind, change.key, found.id) is None:
+        return found.id
+    raise Failed(
+        f"the target answered the create with the id {answered} of {change.kind.value} "
+        f"{other}, and no object of its own was found by its name: run plan again"
+    )
 
 
 def _created_id(s: Session, change: Change, reply: Reply) -> str:

@@ -98,7 +98,12 @@ class Applier:
         for change in plan.changes:
             if change.kind is Kind.USER and change.target_id is not None:
                 s.ids[change.key] = change.target_id
-        for (kind, _), match in plan.matches.items():
+        for change in plan.changes:
+            if change.target_id is not None:
+                s.owners.hold(change.kind, change.key, change.target_id)
+        for (kind, key), match in plan.matches.items():
+            if match.resource is not None:
+                s.owners.hold(kind, key, match.resource.id)
             if match.resource is not None and match.resource.location:
                 s.locations[(kind, match.resource.id)] = match.resource.location
             if kind is Kind.GROUP and match.resource is not None:

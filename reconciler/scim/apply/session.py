@@ -17,6 +17,7 @@ from reconciler.core.prune import protected
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
+from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
@@ -49,6 +50,7 @@ class Session:
         self.caps = caps
         self.log = log
         self.ids: dict[str, str] = {}
+        self.owners = Owners()  # no target id is recorded for two objects (owners.py)
         self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
         # Users written before their manager existed: their references follow in a PATCH.
         self.unlinked: set[str] = set()

@@ -1,0 +1,116 @@
+"""A create is recorded under the id the target gives it, and later writes of the run (group
+members, managers) use that id: an answer naming an id that already belongs to another
+object of the run (a Bulk `location` pointing at another account, two operations answered
+with one id, a POST answered with another user's resource) must never be recorded, or those
+writes would land on the wrong account."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import stamina
+
+from tests.bulkscim import BulkScim
+from tests.fakescim import FakeScim, Seen, json_response
+from tests.scim.test_bulk import apply, converged, people
+from tests.scim.test_faults import plan_and_apply, user, write_spec
+
+Mangle = Callable[[dict[str, Any], FakeScim], dict[str, Any]]
+ADMINS = [{"displayName": "Admins", "members": ["u0@example.com"]}]
+
+
+@pytest.fixture(autouse=True)
+def _fast() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
+class MangledBulk(BulkScim):
+    """Serves each Bulk request, then rewrites its answer with `mangle`."""
+
+    def __init__(self, mangle: Mangle, *, token: str) -> None:
+        super().__init__(token=token)
+        self.mangle = mangle
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        if seen.path != "/Bulk" or answer.status_code != 200:
+            return answer
+        return json_response(200, self.mangle(json.loads(answer.content), self))
+
+
+def bob_id(fake: FakeScim) -> str:
+    return str(fake.user_named("bob@example.com")[0]["id"])
+
+
+def admins_members(fake: FakeScim) -> list[str]:
+    (group,) = [g for g in fake.groups.values() if g["displayName"] == "Admins"]
+    return sorted(m["value"] for m in group.get("members", []))
+
+
+def bulk_run(tmp_path: Path, token: str, mangle: Mangle) -> tuple[MangledBulk, Any]:
+    fake = MangledBulk(mangle, token=token)
+    fake.add_user("bob@example.com", active=True)
+    users = [*people(12, managers=False), user("bob@example.com")]
+    specs = write_spec(tmp_path, users, ADMINS, quirks={"bulk": "use"})
+    return fake, apply(specs, fake)
+
+
+def test_a_bulk_location_naming_another_account_is_not_recorded(
+    tmp_path: Path, token: str
+) -> None:
+    def to_bob(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
+        body["Operations"][0]["location"] = f"https://elsewhere.test/Users/{bob_id(fake)}"
+        return body
+
+    fake, result = bulk_run(tmp_path, token, to_bob)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    # u0 is looked up by its name instead; bob never joins Admins in its place.
+    assert admins_members(fake) == [u0]
+    assert not result.failed
+    assert converged(tmp_path, fake)
+
+
+def test_two_bulk_operations_answered_with_one_id_are_not_both_recorded(
+    tmp_path: Path, token: str
+) -> None:
+    def doubled(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
+        first, second = body["Operations"][:2]
+        second["location"] = first["location"]
+        return body
+
+    fake, result = bulk_run(tmp_path, token, doubled)
+    ids = {o.key: o.target_id for o in result.outcomes if o.kind.value == "user"}
+    real = {str(u["userName"]): str(u["id"]) for u in fake.users.values()}
+    assert {k: real[k] for k in ids} == ids
+    assert not result.failed
+
+
+class OtherAnswer(FakeScim):
+    """Creates u0, but answers its POST with bob's resource."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            return json_response(201, self.user_named("bob@example.com")[0])
+        return answer
+
+
+def test_a_create_answered_with_another_account_is_not_recorded(
+    tmp_path: Path, token: str
+) -> None:
+    fake = OtherAnswer(token=token)
+    fake.add_user("bob@example.com", active=True)
+    users = [user("u0@example.com"), user("bob@example.com")]
+    specs = write_spec(tmp_path, users, ADMINS)
+    _, result = plan_and_apply(specs, fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert bob_id(fake) not in admins_members(fake)
+    assert admins_members(fake) == [u0]
+    assert not result.failed
