@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
-from reconciler.core.match import declared_value, normalise
+from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
@@ -365,8 +365,7 @@ class _Checker(TargetRules, ObjectRules):
                 folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
                 other = seen.get(folded)
                 # The key attribute's duplicates are reported as duplicate objects, above.
-                own_key = "userName" if kind is Kind.USER else "displayName"
-                if other is not None and other is not obj and attr != own_key:
+                if other is not None and other is not obj and attr != NAME_ATTRIBUTE[kind]:
                     self.error_at(
                         obj,
                         attr,

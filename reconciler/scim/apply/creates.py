@@ -12,6 +12,7 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.guards import lost_roles, role_paths
+from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
@@ -266,14 +267,12 @@ def candidates(s: Session, change: Change) -> list[Resource]:
 def search_for(s: Session, change: Change) -> Found:
     """The objects a create is for, searched by its userName or displayName, and whether
     finding none proves there is none."""
-    endpoint = ENDPOINT[change.kind]
-    attribute = "userName" if change.kind is Kind.USER else "displayName"
-    value = next((a.after for a in change.attributes if a.path == attribute), change.key)
+    attribute, value = _name(change)
     found = search(
         s.client,
-        endpoint,
+        ENDPOINT[change.kind],
         attribute,
-        str(value),
+        value,
         s.target.page_size,
         use_filter=s.target.quirks.get("filter") != "never",
         max_objects=s.target.max_objects,
@@ -296,12 +295,18 @@ def search_for(s: Session, change: Change) -> Found:
     return found
 
 
+def _name(change: Change) -> tuple[str, str]:
+    """The attribute a create is searched by (userName or displayName), and its value."""
+    attribute = NAME_ATTRIBUTE[change.kind]
+    value = next((a.after for a in change.attributes if a.path == attribute), change.key)
+    return attribute, str(value)
+
+
 def _ignores_case(s: Session, change: Change) -> bool:
     """Whether the `eq` filter that just found this object finds it in other case too.
     Names match case-insensitively (RFC 7643: userName and displayName are not caseExact);
     a case-sensitive filter's empty answer would miss "OPS" when creating "Ops"."""
-    attribute = "userName" if change.kind is Kind.USER else "displayName"
-    value = str(next((a.after for a in change.attributes if a.path == attribute), change.key))
+    attribute, value = _name(change)
     other = value.swapcase()
     if other == value:
         return False  # nothing to tell case apart with: prove it on another name

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from reconciler.core.changes import Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
 from reconciler.core.prune import protected
 from reconciler.core.shape import problem
@@ -229,7 +230,7 @@ class Session:
         protected by, whatever the plan says."""
         if not self.target.protected:
             return
-        name = "userName" if change.kind is Kind.USER else "displayName"
+        name = NAME_ATTRIBUTE[change.kind]
         for attr in attributes:
             old = attr.before if isinstance(attr.before, str) else None
             if attr.path == name and old and old != attr.after and protected(self.target, old):
