@@ -166,3 +166,18 @@ def test_users_found_one_by_one_are_checked_value_by_value() -> None:
     observed = observe(client, TARGET, Capabilities(), RecordingLog())
     assert [u.id for u in observed.users] == ["u1", "h1"]
     assert not observed.representable
+
+
+def test_lookup_mode_reports_progress_once_per_declared_object() -> None:
+    # A target found unlistable up front: each declared object is looked up, and a long
+    # lookup run shows its progress as a listing does.
+    def pages(params: dict[str, str], path: str) -> Page:
+        return 200, {"Resources": [], "totalResults": 0}
+
+    client, _ = served(pages, by_path=True)
+    progress = Reading()
+    caps = Capabilities(filter_honoured=True, lookup_reason="no listing")
+    keys = (("userName", "a@x"),), (("userName", "b@x"),)
+    wanted = Wanted(keys, ((("displayName", "G"),),))
+    observe(client, TARGET, caps, RecordingLog(), progress=progress, wanted=lambda: wanted)
+    assert sorted(progress.calls) == [("lookups", n, 3) for n in (1, 2, 3)]
