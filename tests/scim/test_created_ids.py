@@ -7,6 +7,7 @@ writes would land on the wrong account."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ import httpx2
 import pytest
 import stamina
 
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
 from tests.bulkscim import BulkScim
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply, converged, people
-from tests.scim.test_faults import plan_and_apply, user, write_spec
+from tests.scim.test_faults import RecordingLog, plan_and_apply, user, write_spec
 
 Mangle = Callable[[dict[str, Any], FakeScim], dict[str, Any]]
 ADMINS = [{"displayName": "Admins", "members": ["u0@example.com"]}]
@@ -61,9 +64,7 @@ def bulk_run(tmp_path: Path, token: str, mangle: Mangle) -> tuple[MangledBulk, A
     return fake, apply(specs, fake)
 
 
-def test_a_bulk_location_naming_another_account_is_not_recorded(
-    tmp_path: Path, token: str
-) -> None:
+def test_a_bulk_location_naming_another_account_is_not_recorded(tmp_path: Path, token: str) -> None:
     def to_bob(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
         body["Operations"][0]["location"] = f"https://elsewhere.test/Users/{bob_id(fake)}"
         return body
@@ -102,9 +103,7 @@ class OtherAnswer(FakeScim):
         return answer
 
 
-def test_a_create_answered_with_another_account_is_not_recorded(
-    tmp_path: Path, token: str
-) -> None:
+def test_a_create_answered_with_another_account_is_not_recorded(tmp_path: Path, token: str) -> None:
     fake = OtherAnswer(token=token)
     fake.add_user("bob@example.com", active=True)
     users = [user("u0@example.com"), user("bob@example.com")]
@@ -113,4 +112,65 @@ def test_a_create_answered_with_another_account_is_not_recorded(
     u0 = str(fake.user_named("u0@example.com")[0]["id"])
     assert bob_id(fake) not in admins_members(fake)
     assert admins_members(fake) == [u0]
+    assert not result.failed
+
+
+class Swallowed(FakeScim):
+    """Answers u0's POST with bob's resource, and creates nothing for it."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            return json_response(201, self.user_named("bob@example.com")[0])
+        return super()._serve(seen)
+
+
+def test_a_create_answered_with_another_account_and_found_nowhere_fails_and_says_so(
+    tmp_path: Path, token: str
+) -> None:
+    fake = Swallowed(token=token)
+    bob = fake.add_user("bob@example.com", active=True)
+    specs = write_spec(tmp_path, [user("u0@example.com"), user("bob@example.com")], ADMINS)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    log = RecordingLog()
+    try:
+        result = Applier(prepared.client, prepared.target, prepared.caps, log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    (u0,) = [o for o in result.outcomes if o.key == "u0@example.com"]
+    assert not u0.ok
+    assert f"the id {bob} of user bob@example.com" in u0.message
+    assert "run plan again" in u0.message
+    assert bob not in admins_members(fake)
+    assert ("warning", "create answered with another object's id", {
+        "step": "action", "kind": "user", "key": "u0@example.com", "target_id": bob,
+        "detail": f"{bob} is user bob@example.com's",
+        "outcome": "looking the object up by its name",
+    }) in log.events  # fmt: skip
+
+
+class FirstAnswer(FakeScim):
+    """Answers every POST /Users with the first user it created."""
+
+    def __init__(self, *, token: str) -> None:
+        super().__init__(token=token)
+        self.first: dict[str, Any] | None = None
+        self.first_lock = threading.Lock()
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        if seen.method != "POST" or not seen.path.endswith("/Users") or answer.status_code != 201:
+            return answer
+        with self.first_lock:
+            self.first = self.first or json.loads(answer.content)
+        return json_response(201, self.first)
+
+
+def test_two_creates_answered_with_one_id_each_keep_their_own(tmp_path: Path, token: str) -> None:
+    fake = FirstAnswer(token=token)
+    names = [f"n{n}@example.com" for n in range(4)]
+    specs = write_spec(tmp_path, [user(n) for n in names], [])
+    _, result = plan_and_apply(specs, fake)
+    real = {str(u["userName"]): str(u["id"]) for u in fake.users.values()}
+    assert {o.key: o.target_id for o in result.outcomes} == {n: real[n] for n in names}
     assert not result.failed

@@ -181,3 +181,12 @@ def test_lookup_mode_reports_progress_once_per_declared_object() -> None:
     wanted = Wanted(keys, ((("displayName", "G"),),))
     observe(client, TARGET, caps, RecordingLog(), progress=progress, wanted=lambda: wanted)
     assert sorted(progress.calls) == [("lookups", n, 3) for n in (1, 2, 3)]
+
+
+def test_lookup_mode_after_a_capped_listing_reports_its_progress_too() -> None:
+    client, _ = target(users("u1", "u2"), total=3)
+    progress = Reading()
+    wanted = Wanted(((("userName", "a@x"),),), ())
+    caps = Capabilities(filter_honoured=True)
+    observe(client, TARGET, caps, RecordingLog(), progress=progress, wanted=lambda: wanted)
+    assert progress.calls[-1] == ("lookups", 1, 1)

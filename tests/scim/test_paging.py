@@ -204,6 +204,29 @@ def test_a_cursor_listing_keeps_the_filter_and_reports_its_progress() -> None:
     assert progress.calls == [("users", 2, 3), ("users", 3, 3)]
 
 
+PLAIN, ODD = '{"id": "u1", "userName": "u1"}', '{"id": "u9", "userName": "u9", "title": "\\ud800"}'
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "plain"), [(PLAIN, PLAIN, True), (ODD, PLAIN, False), (PLAIN, ODD, False)]
+)
+def test_a_cursor_listing_is_proven_plain_only_when_every_page_is(
+    first: str, second: str, plain: bool
+) -> None:
+    # A page that may hold a lone surrogate sends the shape check value by value; a later
+    # plain page must not undo that, nor may plain pages lose the check's speed-up.
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.params["cursor"] == "":
+            body = f'{{"Resources": [{first}], "totalResults": 2, "nextCursor": "n"}}'
+        else:
+            body = f'{{"Resources": [{second.replace("u1", "u2")}], "totalResults": 2}}'
+        return httpx2.Response(200, content=body.encode())
+
+    client = ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL)
+    listing = read_all(client, "/Users", 1, cursor=True)
+    assert (len(listing.resources), listing.representable) == (2, plain)
+
+
 @pytest.mark.parametrize("status", [400, 404, 501])
 def test_a_first_cursor_request_refused_means_paging_by_index(status: int) -> None:
     def pages(params: dict[str, str]) -> Page:
