@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
 from reconciler.scim import writes
+from reconciler.scim.writes import ENDPOINT
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Fewer creates than this in a phase go one request each: concurrently they take as long,
 # and their answers carry the resource, where a Bulk answer may need a read-back to verify.
 MIN_CREATES = 10

@@ -11,7 +11,14 @@ from urllib.parse import quote
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json
+from reconciler.core.model import (
+    ENTERPRISE_URN,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    Capabilities,
+    Json,
+    Kind,
+)
 from reconciler.errors import ScimProtocolError
 
 # Resolved target ids of users created in this run, by user key.
@@ -19,6 +26,8 @@ Ids = Mapping[str, str]
 # A member's `$ref` by its id and type (RFC 7643 §4.2), for targets that want one; None:
 # send none.
 Refs = Callable[[str, str], str] | None
+# Where each kind of resource lives on a target (RFC 7644 §3.2).
+ENDPOINT: Mapping[Kind, str] = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 
 
 def resource_path(endpoint: str, rid: str) -> str:

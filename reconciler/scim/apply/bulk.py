@@ -17,13 +17,14 @@ from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
 from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
-from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import create_user
 from reconciler.scim.audit import write_record
 from reconciler.scim.bulk_requests import Batch, Limits, Result, pack, results
 from reconciler.scim.client import Reply
 from reconciler.scim.paging import read_all
 from reconciler.scim.transfer import RunTimedOut
+from reconciler.scim.writes import ENDPOINT
 
 # The Bulk endpoint itself refused (RFC 7644 §3.7: 501 where not supported; a target
 # without it answers 404 or 405; 403: not allowed to this client; 400: the request as a

@@ -16,10 +16,10 @@ from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
-from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import ENDPOINT, resource_path
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.

@@ -22,10 +22,9 @@ from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import ENDPOINT, resource_path
 
 T = TypeVar("T")
-ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
 PATCH_UNSUPPORTED = frozenset({400, 405, 501})
 
