@@ -190,8 +190,8 @@ def _result(item: Mapping[str, Json]) -> Result:
     target_id: str | None = None
     if resource is not None and isinstance(resource.get("id"), str):
         target_id = str(resource["id"])
-    elif location and location.rstrip("/"):
-        target_id = location.rstrip("/").rsplit("/", 1)[-1] or None
+    elif location:
+        target_id = writes.id_in_location(location)
     detail, scim_type = "", None
     if response is not None and resource is None:
         detail = str(response.get("detail") or response.get("message") or "")

@@ -50,6 +50,13 @@ def resource_path(endpoint: str, rid: str) -> str:
     return f"{endpoint}/{segment}"
 
 
+def id_in_location(location: str) -> str | None:
+    """The id a created resource's Location (or Bulk `location`) names: its last path
+    segment, trailing slashes aside; None when it names none."""
+    trimmed = location.rstrip("/")
+    return trimmed.rsplit("/", 1)[-1] if trimmed else None
+
+
 READ_ONLY_BODY = ("meta", "groups")
 
 

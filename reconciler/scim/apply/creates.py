@@ -19,7 +19,7 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
-from reconciler.scim.writes import ENDPOINT, resource_path
+from reconciler.scim.writes import ENDPOINT, id_in_location, resource_path
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
@@ -244,9 +244,9 @@ def _created_id(s: Session, change: Change, reply: Reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
         return str(body["id"])
-    location = reply.headers.get("location", "")
-    if location.rstrip("/"):
-        return location.rstrip("/").rsplit("/", 1)[-1]
+    located = id_in_location(reply.headers.get("location", ""))
+    if located is not None:
+        return located
     found = lookup(s, change)
     if found is None:
         raise Failed("the target accepted the create but sent neither a body nor a Location")
