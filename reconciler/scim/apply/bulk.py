@@ -225,9 +225,7 @@ class BulkCreates:
             s.known_ids(),
         )  # fmt: skip
         record["via"] = "/Bulk"
-        s.log.info("write", step="action", **record)
-        if s.audit is not None:
-            s.audit.append(record)
+        s.record_write(record)
 
     def _read_back(self) -> None:
         """Where Bulk answers carry no resource, verification reads what was created: from
