@@ -16,7 +16,7 @@ from reconciler.core.changes import Change
 from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
-from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
+from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, own_by_name
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import create_user
 from reconciler.scim.audit import write_record
@@ -275,13 +275,13 @@ class BulkCreates:
             s.verify(change, path, change.attributes, Reply(201, body, {}))
             return got.target_id
         if got.no_id:
-            found = lookup(s, change)
-            if found is None or s.owners.claim(change.kind, change.key, found.id) is not None:
+            found = own_by_name(s, change)
+            if found is None:
                 raise Failed("the target accepted the create in Bulk but gave no id of its own")
             with s.lock:
-                s.ids[change.key] = found.id
-            s.saw(found.id)
-            return found.id
+                s.ids[change.key] = found
+            s.saw(found)
+            return found
         if got.error is not None:
             if got.error.status == 409:
                 return adopt_existing(s, change, got.error)

@@ -231,13 +231,22 @@ def found_instead(s: Session, change: Change, answered: str, other: str) -> str:
         detail=f"{answered} is {change.kind.value} {other}'s",
         outcome="looking the object up by its name",
     )
-    found = lookup(s, change)
-    if found is not None and s.owners.claim(change.kind, change.key, found.id) is None:
-        return found.id
+    found = own_by_name(s, change)
+    if found is not None:
+        return found
     raise Failed(
         f"the target answered the create with the id {answered} of {change.kind.value} "
         f"{other}, and no object of its own was found by its name: run plan again"
     )
+
+
+def own_by_name(s: Session, change: Change) -> str | None:
+    """A created object's id, when its answer gave none of its own: the one object with its
+    name, claimed for it (owners.py); None when there is none, several, or it is another's."""
+    found = lookup(s, change)
+    if found is None or s.owners.claim(change.kind, change.key, found.id) is not None:
+        return None
+    return found.id
 
 
 def _created_id(s: Session, change: Change, reply: Reply) -> str:
