@@ -138,6 +138,26 @@ def test_a_report_of_a_failed_manager_is_created_alone(tmp_path: Path, token: st
     assert "manager u0@example.com was not created" in messages["u1@example.com"]
 
 
+def test_a_report_sent_before_its_manager_exists_gets_it_set_after(
+    tmp_path: Path, token: str
+) -> None:
+    """u0 alone is over the payload limit, so it goes per object, after the Bulk requests:
+    its reports u1 and u2 went in Bulk without a manager, and the follow-up sets it."""
+    fake = BulkScim(token=token)
+    staff = people()
+    (u0,) = [u for u in staff if u["userName"] == "u0@example.com"]
+    u0["displayName"] = "x" * 1_000_000
+    specs = bulk_spec(tmp_path, staff)
+    result = apply(specs, fake)
+    assert not result.failed
+    sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
+    assert "u0@example.com" not in sent and "u1@example.com" in sent
+    u0_id = fake.user_named("u0@example.com")[0]["id"]
+    assert manager_of(fake, "u1@example.com") == u0_id
+    assert manager_of(fake, "u2@example.com") == u0_id
+    assert converged(specs, fake)
+
+
 def test_a_conflict_is_adopted_as_without_bulk(tmp_path: Path, token: str) -> None:
     fake = BulkScim(token=token)
     specs = bulk_spec(tmp_path, people(managers=False))
