@@ -66,6 +66,9 @@ class Batch:
     body: dict[str, Json]
     # The first change, alone too large for one request: it goes per object instead.
     too_large: Change | None = None
+    # The keys of creates sent with a reference left out (a manager neither known before
+    # the request nor created earlier in it): a follow-up sets it once they exist.
+    unset: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -126,6 +129,7 @@ def pack(changes: Sequence[Change], ids: writes.Ids, limits: Limits) -> Batch:
     chosen: list[Change] = []
     bulk_ids: list[str] = []
     in_request: dict[str, str] = {}
+    unset: set[str] = set()
     size = ENVELOPE
     for change in changes:
         if len(operations) >= limits.operations:
@@ -141,8 +145,10 @@ def pack(changes: Sequence[Change], ids: writes.Ids, limits: Limits) -> Batch:
         operations.append(operation)
         chosen.append(change)
         bulk_ids.append(number)
+        if any(writes.unresolved(a, ids) and a.ref not in in_request for a in change.attributes):
+            unset.add(change.key)
         in_request[change.key] = number
-    return Batch(tuple(chosen), tuple(bulk_ids), request_body(operations))
+    return Batch(tuple(chosen), tuple(bulk_ids), request_body(operations), unset=frozenset(unset))
 
 
 @dataclass(frozen=True)

@@ -144,35 +144,21 @@ class BulkCreates:
     def _answered(self, batch: Batch, reply: Reply) -> None:
         s = self.s
         answers = results(reply.body, batch.bulk_ids)
-        # Which creates went out with a reference unset (as pack built them: a manager
-        # neither known before this request nor created earlier in it).
-        unset: set[str] = set()
-        earlier: set[str] = set()
-        ids = s.known_ids()
-        for change in batch.changes:
-            if any(writes.unresolved(a, ids) and a.ref not in earlier for a in change.attributes):
-                unset.add(change.key)
-            earlier.add(change.key)
-        failed: set[str] = set()
         for change, number in zip(batch.changes, batch.bulk_ids, strict=True):
             got = answers.get(number)
-            settled = self._settle(change, got, reply.status)
-            if settled.target_id is None:
-                failed.add(change.key)
-            self.settled[change.key] = settled
+            settled = self.settled[change.key] = self._settle(change, got, reply.status)
             status = got.status if got is not None and got.status is not None else 0
             error = None
             if settled.target_id is None:
                 error = str(settled.error or settled.unknown or "no id in the answer")
             self._audit(change, status, error)
+        failed = {c.key for c in batch.changes if self.settled[c.key].target_id is None}
         for change in batch.changes:
-            got_id = self.settled[change.key].target_id
-            refs = [a.ref for a in change.attributes if a.ref is not None]
-            if got_id is not None:
-                if change.key in unset:  # set by the follow-up PATCH, as after a single POST
-                    with s.lock:
-                        s.unlinked.add(change.key)
-            elif any(r in failed for r in refs) and self.settled[change.key].error is not None:
+            settled = self.settled[change.key]
+            if settled.target_id is not None and change.key in batch.unset:
+                with s.lock:  # set by the follow-up PATCH, as after a single POST
+                    s.unlinked.add(change.key)
+            elif settled.error is not None and any(a.ref in failed for a in change.attributes):
                 # Refused for want of a manager this request failed to create: a 4xx did
                 # nothing, so it goes per object, without that manager, as it would alone.
                 self.settled[change.key] = Settled()
