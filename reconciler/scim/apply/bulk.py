@@ -49,6 +49,16 @@ class Settled:
     unknown: ScimHTTPError | None = None
     no_id: bool = False
 
+    @property
+    def not_done(self) -> bool:
+        """Known not to have been done (never sent, or not processed): sent per object."""
+        return (
+            self.target_id is None
+            and self.error is None
+            and self.unknown is None
+            and not self.no_id
+        )
+
 
 def pays(s: Session, creates: Sequence[Change]) -> bool:
     """Bulk where the target offers it (and has not refused it in this run), for enough
@@ -96,12 +106,12 @@ class BulkCreates:
             except RunTimedOut as exc:
                 # Out of time: this request's creates fail (finish), like a single create
                 # cut short, and none after it is sent.
-                unknown = ScimHTTPError("POST", "/Bulk", 0, str(exc))
+                unknown = _bulk_error(0, str(exc))
                 self._unknown(batch, unknown if exc.in_flight else None)
                 self.timed_out = exc
                 return
             except ScimrecError as exc:  # an answer that is no SCIM: outcome unknown
-                self._unknown(batch, ScimHTTPError("POST", "/Bulk", 0, str(exc)))
+                self._unknown(batch, _bulk_error(0, str(exc)))
             else:
                 self._answered(batch, reply)
             self.in_flight = None
@@ -119,7 +129,7 @@ class BulkCreates:
     def interrupted(self) -> None:
         """Ctrl-C during send: the request in flight may or may not have been done."""
         batch, self.in_flight = self.in_flight, None
-        cut = ScimHTTPError("POST", "/Bulk", 0, "interrupted while in flight")
+        cut = _bulk_error(0, "interrupted while in flight")
         for change in batch.changes if batch is not None else ():
             self.settled.setdefault(change.key, Settled(unknown=cut))
 
@@ -165,13 +175,12 @@ class BulkCreates:
 
     def _settle(self, change: Change, got: Result | None, status: int) -> Settled:
         s = self.s
-        if got is None or got.status is None or status != 200:
-            why = (
-                "no answer for it in the Bulk response"
-                if got is None
-                else (f"the Bulk response came as {status}" if status != 200 else "no status")
-            )
-            return Settled(unknown=ScimHTTPError("POST", "/Bulk", status, why))
+        if got is None:
+            return Settled(unknown=_bulk_error(status, "no answer for it in the Bulk response"))
+        if status != 200:
+            return Settled(unknown=_bulk_error(status, f"the Bulk response came as {status}"))
+        if got.status is None:
+            return Settled(unknown=_bulk_error(status, "no status"))
         if got.status in NOT_PROCESSED:
             return Settled()
         if got.status in UNKNOWN:
@@ -183,7 +192,7 @@ class BulkCreates:
         try:
             writes.resource_path(ENDPOINT[change.kind], got.target_id)
         except ScimrecError as exc:  # an id no URL can name: this create fails here
-            return Settled(error=ScimHTTPError("POST", "/Bulk", got.status, str(exc)))
+            return Settled(error=_bulk_error(got.status, str(exc)))
         other = s.owners.claim(change.kind, change.key, got.target_id)
         if other is not None:
             # Another object's id (owners.py): never recorded; looked up by name (finish).
@@ -252,8 +261,7 @@ class BulkCreates:
         got = self.settled.get(change.key)
         if self.timed_out is not None and (got is None or got.target_id is None):
             raise self.timed_out
-        if got is None or (got.target_id is None and got.error is None and got.unknown is None
-                           and not got.no_id):  # fmt: skip
+        if got is None or got.not_done:
             return create_user(s, change)  # never sent in Bulk, or not done: per object
         if got.target_id is not None:
             body = got.resource or self.read_back.get(got.target_id)
@@ -272,7 +280,12 @@ class BulkCreates:
             if got.error.status == 409:
                 return adopt_existing(s, change, got.error)
             raise Failed(str(got.error))
-        unknown = got.unknown or ScimHTTPError("POST", "/Bulk", 0, "no answer")
+        unknown = got.unknown or _bulk_error(0, "no answer")
         adopted = look_again(s, change, unknown)
         # Proven absent: sent per object (which looks again after a lost answer too).
         return adopted if adopted is not None else create_user(s, change)
+
+
+def _bulk_error(status: int, why: str) -> ScimHTTPError:
+    """A create's failure, or its unknown outcome, that its Bulk request answers for."""
+    return ScimHTTPError("POST", "/Bulk", status, why)
