@@ -15,6 +15,8 @@ import httpx2
 import pytest
 import stamina
 
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
 from tests.bulkscim import BulkScim
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply, converged, people
@@ -114,3 +116,25 @@ def test_a_create_answered_with_another_account_is_not_recorded(
     assert bob_id(fake) not in admins_members(fake)
     assert admins_members(fake) == [u0]
     assert not result.failed
+
+
+def test_an_adoption_never_takes_another_accounts_id(tmp_path: Path, token: str) -> None:
+    """Between plan and apply bob is renamed to u0's name: u0's create meets a 409, and the
+    look-up finds bob's account. That id is bob's (the plan matched it), so u0 is not
+    adopted onto it: bob is neither brought to u0's attributes nor put in u0's group."""
+    fake = FakeScim(token=token)
+    fake.add_user("bob@example.com", active=True)
+    users = [user("u0@example.com", displayName="U Zero"), user("bob@example.com")]
+    specs = write_spec(tmp_path, users, ADMINS)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    bob = bob_id(fake)
+    fake.users[bob]["userName"] = "u0@example.com"
+    try:
+        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+        result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    assert "displayName" not in fake.users[bob]
+    assert bob not in admins_members(fake)
+    failed = {o.key: o.message for o in result.failed}
+    assert "bob@example.com's" in failed["u0@example.com"]

@@ -153,8 +153,15 @@ def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
 def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
     """Match a planned create to the object found on the target (the one the match step
     missed, or our own create whose answer was lost), and bring it to the declared
-    attributes like any matched object."""
+    attributes like any matched object; never one whose id the run holds for another
+    object (owners.py): renamed since the plan, it is that object's account."""
     readable(change, found)
+    other = s.owners.claim(change.kind, change.key, found.id)
+    if other is not None:
+        raise Failed(
+            f"found {change.kind.value} {found.id} on the target by its name, but it is "
+            f"{change.kind.value} {other}'s: not adopted, nothing written; run plan again"
+        )
     s.log.warning(
         "create answered by adopting the existing object",
         step="match",
