@@ -63,9 +63,7 @@ def bulk_run(tmp_path: Path, token: str, mangle: Mangle) -> tuple[MangledBulk, A
     return fake, apply(specs, fake)
 
 
-def test_a_bulk_location_naming_another_account_is_not_recorded(
-    tmp_path: Path, token: str
-) -> None:
+def test_a_bulk_location_naming_another_account_is_not_recorded(tmp_path: Path, token: str) -> None:
     def to_bob(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
         body["Operations"][0]["location"] = f"https://elsewhere.test/Users/{bob_id(fake)}"
         return body
@@ -104,9 +102,7 @@ class OtherAnswer(FakeScim):
         return answer
 
 
-def test_a_create_answered_with_another_account_is_not_recorded(
-    tmp_path: Path, token: str
-) -> None:
+def test_a_create_answered_with_another_account_is_not_recorded(tmp_path: Path, token: str) -> None:
     fake = OtherAnswer(token=token)
     fake.add_user("bob@example.com", active=True)
     users = [user("u0@example.com"), user("bob@example.com")]
@@ -138,3 +134,29 @@ def test_an_adoption_never_takes_another_accounts_id(tmp_path: Path, token: str)
     assert bob not in admins_members(fake)
     failed = {o.key: o.message for o in result.failed}
     assert "bob@example.com's" in failed["u0@example.com"]
+
+
+def test_a_group_found_by_its_name_is_not_adopted_when_it_is_anothers(
+    tmp_path: Path, token: str
+) -> None:
+    """Between plan and apply the group Admins is renamed to Ops, a group the spec creates:
+    Ops's look-up finds Admins' group, which is not adopted (nor given Ops's members)."""
+    fake = FakeScim(token=token)
+    bob = fake.add_user("bob@example.com", active=True)
+    admins = fake.add_group("Admins", [bob])
+    users = [user("bob@example.com"), user("u0@example.com")]
+    groups = [
+        {"displayName": "Admins", "members": ["bob@example.com"]},
+        {"displayName": "Ops", "members": ["u0@example.com"]},
+    ]
+    specs = write_spec(tmp_path, users, groups)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    fake.groups[admins]["displayName"] = "Ops"
+    try:
+        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+        result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    assert [m["value"] for m in fake.groups[admins]["members"]] == [bob]
+    failed = {o.key: o.message for o in result.failed}
+    assert "group Admins's" in failed["Ops"]

@@ -153,15 +153,8 @@ def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
 def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status: int = 0) -> str:
     """Match a planned create to the object found on the target (the one the match step
     missed, or our own create whose answer was lost), and bring it to the declared
-    attributes like any matched object; never one whose id the run holds for another
-    object (owners.py): renamed since the plan, it is that object's account."""
-    readable(change, found)
-    other = s.owners.claim(change.kind, change.key, found.id)
-    if other is not None:
-        raise Failed(
-            f"found {change.kind.value} {found.id} on the target by its name, but it is "
-            f"{change.kind.value} {other}'s: not adopted, nothing written; run plan again"
-        )
+    attributes like any matched object."""
+    adoptable(s, change, found)
     s.log.warning(
         "create answered by adopting the existing object",
         step="match",
@@ -200,14 +193,22 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     return found.id
 
 
-def readable(change: Change, found: Resource) -> None:
+def adoptable(s: Session, change: Change, found: Resource) -> None:
     """An object found on the target is adopted only if a plan could read it (core/shape.py):
-    one it could not (emails of nulls, text that is not Unicode) is never written to."""
+    one it could not (emails of nulls, text that is not Unicode) is never written to. Nor is
+    one whose id the run holds for another object (owners.py): renamed since the plan read
+    it, it is that object's account. Either way: Failed, with nothing written."""
     why = problem(change.kind, found.body)
     if why is not None:
         raise Failed(
             f"found {change.kind.value} {found.id} on the target, but it cannot be read "
             f"({why}): not adopted, nothing written"
+        )
+    other = s.owners.claim(change.kind, change.key, found.id)
+    if other is not None:
+        raise Failed(
+            f"found {change.kind.value} {found.id} on the target by its name, but it is "
+            f"{change.kind.value} {other}'s: not adopted, nothing written; run plan again"
         )
 
 
