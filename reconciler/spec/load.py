@@ -21,7 +21,7 @@ from reconciler.spec.mapping_sources import unknown_sources
 from reconciler.spec.objects import ObjectRules, exact_positions
 from reconciler.spec.positions import Reread
 from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
-from reconciler.spec.source import Loaded, load_text, quick_text, read_text
+from reconciler.spec.source import Loaded, load_text, read_text
 from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
@@ -115,15 +115,11 @@ def _load(root: Path, quick: bool) -> Spec:
             digest.update(text.raw)
             # The quick read is enough for a file without problems; a file with any is read and
             # checked again the exact way, so its messages are the exact read's.
-            sha256 = hashlib.sha256(text.raw).digest()
-            read = cache.get(sha256, len(text.raw), display) if quick else None
-            if read is None and quick:
-                read = quick_text(text.text, display)
-                if read is not None:
-                    cache.put(sha256, len(text.raw), read)
-            if read is not None:
+            if quick:
+                sha256 = hashlib.sha256(text.raw).digest()
+                read = cache.quick_read(sha256, text, display)
                 reread = Reread(path, display, sha256, exact_positions)
-                if check.quick_file(read, reread):
+                if read is not None and check.quick_file(read, reread):
                     continue
             loaded, issues = load_text(text.text, display)
             check.issues.extend(issues)
