@@ -33,11 +33,12 @@ DEFAULT_PAYLOAD = 256 * 1024
 PAYLOAD_SHARE = 0.9
 
 
-def pays(offered: bool, creates: int, complete_read: bool) -> bool:
-    """Whether a phase's creates go in Bulk requests: the target offers Bulk, the phase has
-    enough creates, and the read was complete (after a short or hidden listing every create
-    looks on the target first, one by one: creates.py). Apply and explain both ask here."""
-    return offered and complete_read and creates >= MIN_CREATES
+def pays(usable: bool, creates: int, complete_read: bool) -> bool:
+    """Whether a phase's creates go in Bulk requests: Bulk is `usable` (the target offers it
+    and its quirks say `bulk: use`: writes.Dialect.bulk), the phase has enough creates, and
+    the read was complete (after a short or hidden listing every create looks on the target
+    first, one by one: creates.py). Apply and explain both ask here."""
+    return usable and complete_read and creates >= MIN_CREATES
 
 
 @dataclass(frozen=True)

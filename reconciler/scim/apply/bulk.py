@@ -61,10 +61,10 @@ class Settled:
 
 
 def pays(s: Session, creates: Sequence[Change]) -> bool:
-    """Bulk where the target offers it (and has not refused it in this run), for enough
-    creates, after a complete read (bulk_requests.pays)."""
-    offered = s.dialect.bulk and not s.bulk_refused
-    return bulk_requests.pays(offered, len(creates), complete_read=not s.look_before_create)
+    """Bulk where the quirks ask for it and the target offers it (and has not refused it in
+    this run), for enough creates, after a complete read (bulk_requests.pays)."""
+    usable = s.dialect.bulk and not s.bulk_refused
+    return bulk_requests.pays(usable, len(creates), complete_read=not s.look_before_create)
 
 
 class BulkCreates:
