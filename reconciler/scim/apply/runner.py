@@ -135,7 +135,7 @@ class Applier:
         )
 
     def _bulk(self, creates: list[Change]) -> list[Outcome]:
-        """User creates in Bulk requests where the target offers Bulk and it pays (bulk.py),
+        """User creates in Bulk requests where Bulk is usable and pays (bulk.pays),
         managers before their reports; then each create's outcome, concurrently (its
         verification, or the per-object path for what Bulk did not settle)."""
         ordered = [c for wave in manager_waves(creates) for c in wave]
