@@ -17,6 +17,7 @@ from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.bulk_requests import MIN_CREATES
 from tests.bulkscim import BulkScim
+from tests.fakescim import FakeScim
 from tests.scim.test_faults import replan, user, write_spec
 
 N = MIN_CREATES + 2
@@ -45,7 +46,7 @@ def people(n: int = N, *, managers: bool = True) -> list[dict[str, Any]]:
 
 
 def apply(
-    specs: Path, fake: BulkScim, *, before: Any = None, audit: list[str] | None = None
+    specs: Path, fake: FakeScim, *, before: Any = None, audit: list[str] | None = None
 ) -> ApplyResult:
     prepared = prepare(specs, "fake", transport=fake.transport)
     if before is not None:

@@ -15,8 +15,6 @@ import httpx2
 import pytest
 import stamina
 
-from reconciler.run import prepare
-from reconciler.scim.apply.runner import Applier
 from tests.bulkscim import BulkScim
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply, converged, people
@@ -122,14 +120,12 @@ def test_an_adoption_never_takes_another_accounts_id(tmp_path: Path, token: str)
     fake.add_user("bob@example.com", active=True)
     users = [user("u0@example.com", displayName="U Zero"), user("bob@example.com")]
     specs = write_spec(tmp_path, users, ADMINS)
-    prepared = prepare(specs, "fake", transport=fake.transport)
     bob = bob_id(fake)
-    fake.users[bob]["userName"] = "u0@example.com"
-    try:
-        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
-        result = applier.run(prepared.plan)
-    finally:
-        prepared.client.close()
+
+    def rename() -> None:
+        fake.users[bob]["userName"] = "u0@example.com"
+
+    result = apply(specs, fake, before=rename)
     assert "displayName" not in fake.users[bob]
     assert bob not in admins_members(fake)
     failed = {o.key: o.message for o in result.failed}
@@ -150,13 +146,11 @@ def test_a_group_found_by_its_name_is_not_adopted_when_it_is_anothers(
         {"displayName": "Ops", "members": ["u0@example.com"]},
     ]
     specs = write_spec(tmp_path, users, groups)
-    prepared = prepare(specs, "fake", transport=fake.transport)
-    fake.groups[admins]["displayName"] = "Ops"
-    try:
-        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
-        result = applier.run(prepared.plan)
-    finally:
-        prepared.client.close()
+
+    def rename() -> None:
+        fake.groups[admins]["displayName"] = "Ops"
+
+    result = apply(specs, fake, before=rename)
     assert [m["value"] for m in fake.groups[admins]["members"]] == [bob]
     failed = {o.key: o.message for o in result.failed}
     assert "group Admins's" in failed["Ops"]
