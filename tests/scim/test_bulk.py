@@ -339,3 +339,20 @@ def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token
     sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
     assert len(sent) == N and "admin@example.com" not in sent
     assert fake.user_named("admin@example.com") == []
+
+
+def test_a_member_ref_is_where_the_bulk_answer_says_the_user_lives(
+    tmp_path: Path, token: str
+) -> None:
+    """With `$ref`s on members, a user created in Bulk is named by the `location` its
+    operation answered with, as a single create's is by its answer's."""
+    fake = BulkScim(token=token)
+    fake.location_base = "https://canonical.scim.test/v2"
+    groups = [{"displayName": "Ops", "members": ["u0@example.com"]}]
+    quirks = {"bulk": "use", "member_ref": "always"}
+    specs = write_spec(tmp_path, people(managers=False), groups, quirks=quirks)
+    result = apply(specs, fake)
+    assert not result.failed
+    u0 = fake.user_named("u0@example.com")[0]["id"]
+    (ops,) = fake.groups.values()
+    assert ops["members"] == [{"value": u0, "$ref": f"https://canonical.scim.test/v2/Users/{u0}"}]
