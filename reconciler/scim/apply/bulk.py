@@ -16,7 +16,13 @@ from reconciler.core.changes import Change
 from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
-from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, own_by_name
+from reconciler.scim.apply.creates import (
+    UNKNOWN,
+    adopt_existing,
+    look_again,
+    own_by_name,
+    remember_location,
+)
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import create_user
 from reconciler.scim.audit import write_record
@@ -203,8 +209,7 @@ class BulkCreates:
         s.saw(got.target_id)
         with s.lock:
             s.ids[change.key] = got.target_id
-            if got.location:
-                s.locations[(change.kind, got.target_id)] = got.location
+        remember_location(s, change.kind, got.target_id, got.location)
         return Settled(target_id=got.target_id, resource=got.resource)
 
     @staticmethod

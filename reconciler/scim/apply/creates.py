@@ -105,7 +105,7 @@ def create(
                 target_id, own = created_id(s, change, reply)
                 if not own:  # the answer is another object's: verify by reading this one
                     reply = Reply(reply.status, None, {})
-                _remember_location(s, change.kind, target_id, reply)
+                remember_location(s, change.kind, target_id, _location(reply))
                 s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
                 return Created(target_id, reply)
     except _SendAgain as exc:
@@ -116,16 +116,20 @@ def create(
     raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
 
-def _remember_location(s: Session, kind: Kind, target_id: str, reply: Reply) -> None:
-    """Where the new object lives, as the target says (meta.location, else Location)."""
-    body = reply.body if isinstance(reply.body, dict) else {}
-    meta = body.get("meta")
-    location = (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
-        "location"
-    )
+def remember_location(s: Session, kind: Kind, target_id: str, location: Json) -> None:
+    """Where a new object lives, as the target said it (for its `$ref` as a member)."""
     if isinstance(location, str) and location:
         with s.lock:
             s.locations[(kind, target_id)] = location
+
+
+def _location(reply: Reply) -> Json:
+    """A create's answer's location: meta.location, else the Location header."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    meta = body.get("meta")
+    return (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
+        "location"
+    )
 
 
 def look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:
