@@ -9,10 +9,10 @@ to an object created earlier in the same request is a `bulkId:` reference (§3.7
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.core.changes import Change
+from reconciler.core.changes import Action, Change
 from reconciler.core.model import Json, Kind
 from reconciler.scim import writes
 from reconciler.scim.writes import ENDPOINT
@@ -31,6 +31,12 @@ DEFAULT_PAYLOAD = 256 * 1024
 # A margin under maxPayloadSize: a target may count the body as it decodes it (escapes,
 # re-encoding), not as the bytes we send.
 PAYLOAD_SHARE = 0.9
+
+
+def creates_of(changes: Iterable[Change]) -> list[Change]:
+    """The changes Bulk may carry, in order: user creates (a group's create goes alone, with
+    its first members). Apply sends these, and explain counts them, from here."""
+    return [c for c in changes if c.kind is Kind.USER and c.action is Action.CREATE]
 
 
 def pays(usable: bool, creates: int, complete_read: bool) -> bool:

@@ -18,6 +18,7 @@ from reconciler.core.match import skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError
+from reconciler.scim import bulk_requests
 from reconciler.scim.apply.bulk import BulkCreates
 from reconciler.scim.apply.bulk import pays as bulk_pays
 from reconciler.scim.apply.deprovision import delete, deprovision
@@ -99,7 +100,7 @@ class Applier:
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
-        outcomes += self._bulk([c for c in user_writes if c.action is Action.CREATE])
+        outcomes += self._bulk(bulk_requests.creates_of(user_writes))
         # Managers first, in waves, so a report's create already carries its manager's id;
         # only a cycle of managers is left for a follow-up PATCH.
         for wave in manager_waves([c for c in user_writes if c.key not in self.bulk_sent]):
