@@ -16,7 +16,7 @@ import httpx2
 import structlog
 
 from reconciler import logs
-from reconciler.core import plancheck, planfile
+from reconciler.core import collector, plancheck, planfile
 from reconciler.core.config import Spec, Target
 from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.model import Capabilities, Kind, Observed
@@ -185,16 +185,11 @@ def _prepare_target(
     options = PlanOptions(only=selection, now=now, new_guid=lambda: str(uuid.uuid4()))
     wanted = Wanted.later(spec, target, options.now, options.new_guid)  # for lookup mode
 
-    # Reading the target builds as large an acyclic tree as the spec: the same pause.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    # Reading the target builds as large a tree without cycles as the spec: the same pause.
+    with collector.paused():
         connected = connect(
             target, transport=transport, log=log, progress=progress, retry=retry, wanted=wanted
         )
-    finally:
-        if paused:
-            gc.enable()
     refuse_without_listing(target, connected.observed)
     check_extensions(connected.client, target, spec, log)
     # The spec and the observed state live for the whole run: moving them out of the

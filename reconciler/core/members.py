@@ -93,7 +93,7 @@ class Directory:
             ):
                 entry = known.get(value) or self._plain_user(member)
             else:
-                entry = self._plain_user(member) or self._resolve(member)
+                entry = self.resolve(member)
             if entry is not None:
                 out.append(entry)
         return out
@@ -151,8 +151,3 @@ class Directory:
         if value in self.dangling:
             return Entry(value, Seen.DANGLING)
         return Entry(value, Seen.UNRESOLVED)
-
-
-def unresolved_values(directory: Directory, groups: Iterable[Mapping[str, Json]]) -> set[str]:
-    """Member values of these group bodies that resolve to no observed user or group."""
-    return directory.unresolved(groups)

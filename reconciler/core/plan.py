@@ -7,11 +7,11 @@ reads no clock: the same spec and the same observed state always give the same p
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from reconciler.core import collector
 from reconciler.core.action import (
     user_change,
 )
@@ -123,15 +123,8 @@ def make_plan(
     spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
 ) -> Plan:
     """Steps 3-5 for every declared object (or those `options.only` selects)."""
-    # A plan is a tree of records without cycles: as it grows, the collector would only
-    # walk it again and again (a fifth of planning 100,000 users), so it waits.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():  # a plan is a tree without cycles (core/collector.py)
         return _make_plan(spec, target, observed, options or PlanOptions())
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOptions) -> Plan:

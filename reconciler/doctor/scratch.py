@@ -17,7 +17,7 @@ from reconciler.scim.apply.session import wants_ref
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.paging import read_all
 from reconciler.scim.search import find
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import id_in_location, resource_path
 
 DOMAIN = "invalid.example"  # RFC 2606: no mailbox can ever live there
 PREFIX = "scimrec-doctor-"
@@ -160,8 +160,7 @@ def created_id(reply: Reply) -> str | None:
     rid = body_of(reply).get("id")
     if rid not in (None, ""):
         return str(rid)
-    location = reply.headers.get("location", "").rstrip("/")
-    return location.rsplit("/", 1)[-1] if location else None
+    return id_in_location(reply.headers.get("location", ""))
 
 
 # -- creating the temporary objects ------------------------------------------------------

@@ -28,7 +28,7 @@ def explain(
     changes = {(c.kind, c.key): c for c in plan.changes}
     dialect = Dialect.initial(target, caps)
     # Bulk as apply decides it, for this plan's user creates (scim/bulk_requests.py).
-    creates = sum(1 for c in plan.changes if c.kind is Kind.USER and c.action is Action.CREATE)
+    creates = len(bulk_requests.creates_of(plan.changes))
     bulk = bulk_requests.pays(dialect.bulk, creates, complete_read=plan.complete_read)
     dialect = dataclasses.replace(dialect, bulk=bulk)
     errors = {(e.kind, e.key): e for e in plan.errors}

@@ -9,15 +9,15 @@ to an object created earlier in the same request is a `bulkId:` reference (§3.7
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.core.changes import Change
+from reconciler.core.changes import Action, Change
 from reconciler.core.model import Json, Kind
 from reconciler.scim import writes
+from reconciler.scim.writes import ENDPOINT
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Fewer creates than this in a phase go one request each: concurrently they take as long,
 # and their answers carry the resource, where a Bulk answer may need a read-back to verify.
 MIN_CREATES = 10
@@ -33,11 +33,18 @@ DEFAULT_PAYLOAD = 256 * 1024
 PAYLOAD_SHARE = 0.9
 
 
-def pays(offered: bool, creates: int, complete_read: bool) -> bool:
-    """Whether a phase's creates go in Bulk requests: the target offers Bulk, the phase has
-    enough creates, and the read was complete (after a short or hidden listing every create
-    looks on the target first, one by one: creates.py). Apply and explain both ask here."""
-    return offered and complete_read and creates >= MIN_CREATES
+def creates_of(changes: Iterable[Change]) -> list[Change]:
+    """The changes Bulk may carry, in order: user creates (a group's create goes alone, with
+    its first members). Apply sends these, and explain counts them, from here."""
+    return [c for c in changes if c.kind is Kind.USER and c.action is Action.CREATE]
+
+
+def pays(usable: bool, creates: int, complete_read: bool) -> bool:
+    """Whether a phase's creates go in Bulk requests: Bulk is `usable` (the target offers it
+    and its quirks say `bulk: use`: writes.Dialect.bulk), the phase has enough creates, and
+    the read was complete (after a short or hidden listing every create looks on the target
+    first, one by one: creates.py). Apply and explain both ask here."""
+    return usable and complete_read and creates >= MIN_CREATES
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class Batch:
     body: dict[str, Json]
     # The first change, alone too large for one request: it goes per object instead.
     too_large: Change | None = None
+    # The keys of creates sent with a reference left out (a manager neither known before
+    # the request nor created earlier in it): a follow-up sets it once they exist.
+    unset: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -126,6 +136,7 @@ def pack(changes: Sequence[Change], ids: writes.Ids, limits: Limits) -> Batch:
     chosen: list[Change] = []
     bulk_ids: list[str] = []
     in_request: dict[str, str] = {}
+    unset: set[str] = set()
     size = ENVELOPE
     for change in changes:
         if len(operations) >= limits.operations:
@@ -141,8 +152,10 @@ def pack(changes: Sequence[Change], ids: writes.Ids, limits: Limits) -> Batch:
         operations.append(operation)
         chosen.append(change)
         bulk_ids.append(number)
+        if any(writes.unresolved(a, ids) and a.ref not in in_request for a in change.attributes):
+            unset.add(change.key)
         in_request[change.key] = number
-    return Batch(tuple(chosen), tuple(bulk_ids), request_body(operations))
+    return Batch(tuple(chosen), tuple(bulk_ids), request_body(operations), unset=frozenset(unset))
 
 
 @dataclass(frozen=True)
@@ -190,8 +203,8 @@ def _result(item: Mapping[str, Json]) -> Result:
     target_id: str | None = None
     if resource is not None and isinstance(resource.get("id"), str):
         target_id = str(resource["id"])
-    elif location and location.rstrip("/"):
-        target_id = location.rstrip("/").rsplit("/", 1)[-1] or None
+    elif location:
+        target_id = writes.id_in_location(location)
     detail, scim_type = "", None
     if response is not None and resource is None:
         detail = str(response.get("detail") or response.get("message") or "")

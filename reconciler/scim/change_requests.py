@@ -15,9 +15,7 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, Json, Kind
 from reconciler.scim import bulk_requests, writes
-from reconciler.scim.writes import Dialect, resource_path
-
-ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
+from reconciler.scim.writes import ENDPOINT, Dialect, resource_path
 
 
 @dataclass(frozen=True)

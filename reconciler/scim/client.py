@@ -23,7 +23,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.oauth import ClientCredentials
-from reconciler.scim.pacer import RATE_LIMITED, Pacer
+from reconciler.scim.pacer import Pacer
 from reconciler.scim.payload import NotJson, parse, parse_checked
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
@@ -211,7 +211,7 @@ class ScimClient:
         ticket = self.limiter.acquire(kind)
         status: int | None = None
         retry_after: float | None = None
-        sent = ticket.sent
+        sent = ticket.sent  # if the pace's wait is cut short: no answer, nothing learned
         try:
             sent = self.pacer.wait()
             reply = self._send(method, path, url, params, content, headers)
@@ -226,13 +226,11 @@ class ScimClient:
             status = exc.status
             raise
         finally:
-            # A 429 teaches the pace, not the number in flight; once a pace is learned it
-            # slows the pace instead of holding every thread for the Retry-After.
+            # Once a pace is learned, a 429 slows the pace instead of holding every thread
+            # for its Retry-After.
             paced = self.pacer.answered(sent, status)
-            rate_limited = status == RATE_LIMITED and self.pacer.learn
-            self.limiter.release(
-                ticket, None if rate_limited else status, None if paced else retry_after
-            )
+            for_limit = None if self.pacer.learns_from(status) else status
+            self.limiter.release(ticket, for_limit, None if paced else retry_after)
 
     def _send(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reconciler.core.members import Directory, unresolved_values
+from reconciler.core.members import Directory
 from reconciler.core.model import Observed, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
@@ -30,7 +30,7 @@ MAX_MEMBER_CHECKS = 100
 
 def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observed:
     """The observed state with hidden users found and dangling member values marked."""
-    values = sorted(unresolved_values(Directory(observed), (g.body for g in observed.groups)))
+    values = sorted(Directory(observed).unresolved(g.body for g in observed.groups))
     if not values:
         return observed
     if len(values) > MAX_MEMBER_CHECKS:

@@ -96,6 +96,12 @@ class Pacer:
                 self._cut(now)
             return paced
 
+    def learns_from(self, status: int | None) -> bool:
+        """Whether this answer is the pace's to learn from (a 429, unless learning is off),
+        and so not the concurrency limit's: a 429 speaks of a rate, not of a number in
+        flight."""
+        return self.learn and status == RATE_LIMITED
+
     def _cut(self, now: float) -> None:
         """Multiplicative decrease, once per round: from the rate admitted since the last
         cut (or the start), and never above the rate requests were being sent at."""

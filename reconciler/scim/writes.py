@@ -11,7 +11,14 @@ from urllib.parse import quote
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json
+from reconciler.core.model import (
+    ENTERPRISE_URN,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    Capabilities,
+    Json,
+    Kind,
+)
 from reconciler.errors import ScimProtocolError
 
 # Resolved target ids of users created in this run, by user key.
@@ -19,6 +26,8 @@ Ids = Mapping[str, str]
 # A member's `$ref` by its id and type (RFC 7643 §4.2), for targets that want one; None:
 # send none.
 Refs = Callable[[str, str], str] | None
+# Where each kind of resource lives on a target (RFC 7644 §3.2).
+ENDPOINT: Mapping[Kind, str] = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 
 
 def resource_path(endpoint: str, rid: str) -> str:
@@ -39,6 +48,13 @@ def resource_path(endpoint: str, rid: str) -> str:
     if segment in (".", ".."):
         segment = segment.replace(".", "%2E")
     return f"{endpoint}/{segment}"
+
+
+def id_in_location(location: str) -> str | None:
+    """The id a created resource's Location (or Bulk `location`) names: its last path
+    segment, trailing slashes aside; None when it names none."""
+    trimmed = location.rstrip("/")
+    return trimmed.rsplit("/", 1)[-1] if trimmed else None
 
 
 READ_ONLY_BODY = ("meta", "groups")

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from reconciler.core.model import Location
-from reconciler.spec.source import Loaded
+from reconciler.spec.source import Loaded, Text, quick_text
 
 CACHE_ENV = "SCIMREC_CACHE_DIR"
 # Bump when quick_text's output changes meaning: old entries are then never read.
@@ -121,6 +121,16 @@ class SpecCache:
         """The entry's name: the file's SHA-256 digest, with what reads it."""
         reader = f"{FORMAT}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0".encode()
         return hashlib.sha256(reader + sha256).hexdigest()
+
+    def quick_read(self, sha256: bytes, text: Text, display: str) -> Loaded | None:
+        """A file's quick read (source.quick_text): the one kept by an earlier load, else
+        made now and kept; None where the quick read gives up (the exact read then runs)."""
+        read = self.get(sha256, len(text.raw), display)
+        if read is None:
+            read = quick_text(text.text, display)
+            if read is not None:
+                self.put(sha256, len(text.raw), read)
+        return read
 
     def get(self, sha256: bytes, size: int, display: str) -> Loaded | None:
         """The quick read of a file of `size` bytes with this digest, if one was kept intact."""

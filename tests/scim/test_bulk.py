@@ -17,6 +17,7 @@ from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.bulk_requests import MIN_CREATES
 from tests.bulkscim import BulkScim
+from tests.fakescim import FakeScim
 from tests.scim.test_faults import replan, user, write_spec
 
 N = MIN_CREATES + 2
@@ -45,7 +46,7 @@ def people(n: int = N, *, managers: bool = True) -> list[dict[str, Any]]:
 
 
 def apply(
-    specs: Path, fake: BulkScim, *, before: Any = None, audit: list[str] | None = None
+    specs: Path, fake: FakeScim, *, before: Any = None, audit: list[str] | None = None
 ) -> ApplyResult:
     prepared = prepare(specs, "fake", transport=fake.transport)
     if before is not None:
@@ -136,6 +137,26 @@ def test_a_report_of_a_failed_manager_is_created_alone(tmp_path: Path, token: st
     assert manager_of(fake, "u1@example.com") is None
     messages = {o.key: o.message for o in result.failed}
     assert "manager u0@example.com was not created" in messages["u1@example.com"]
+
+
+def test_a_report_sent_before_its_manager_exists_gets_it_set_after(
+    tmp_path: Path, token: str
+) -> None:
+    """u0 alone is over the payload limit, so it goes per object, after the Bulk requests:
+    its reports u1 and u2 went in Bulk without a manager, and the follow-up sets it."""
+    fake = BulkScim(token=token)
+    staff = people()
+    (u0,) = [u for u in staff if u["userName"] == "u0@example.com"]
+    u0["displayName"] = "x" * 1_000_000
+    specs = bulk_spec(tmp_path, staff)
+    result = apply(specs, fake)
+    assert not result.failed
+    sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
+    assert "u0@example.com" not in sent and "u1@example.com" in sent
+    u0_id = fake.user_named("u0@example.com")[0]["id"]
+    assert manager_of(fake, "u1@example.com") == u0_id
+    assert manager_of(fake, "u2@example.com") == u0_id
+    assert converged(specs, fake)
 
 
 def test_a_conflict_is_adopted_as_without_bulk(tmp_path: Path, token: str) -> None:
@@ -318,3 +339,20 @@ def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token
     sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
     assert len(sent) == N and "admin@example.com" not in sent
     assert fake.user_named("admin@example.com") == []
+
+
+def test_a_member_ref_is_where_the_bulk_answer_says_the_user_lives(
+    tmp_path: Path, token: str
+) -> None:
+    """With `$ref`s on members, a user created in Bulk is named by the `location` its
+    operation answered with, as a single create's is by its answer's."""
+    fake = BulkScim(token=token)
+    fake.location_base = "https://canonical.scim.test/v2"
+    groups = [{"displayName": "Ops", "members": ["u0@example.com"]}]
+    quirks = {"bulk": "use", "member_ref": "always"}
+    specs = write_spec(tmp_path, people(managers=False), groups, quirks=quirks)
+    result = apply(specs, fake)
+    assert not result.failed
+    u0 = fake.user_named("u0@example.com")[0]["id"]
+    (ops,) = fake.groups.values()
+    assert ops["members"] == [{"value": u0, "$ref": f"https://canonical.scim.test/v2/Users/{u0}"}]

@@ -174,3 +174,47 @@ def test_two_creates_answered_with_one_id_each_keep_their_own(tmp_path: Path, to
     real = {str(u["userName"]): str(u["id"]) for u in fake.users.values()}
     assert {o.key: o.target_id for o in result.outcomes} == {n: real[n] for n in names}
     assert not result.failed
+
+
+def test_an_adoption_never_takes_another_accounts_id(tmp_path: Path, token: str) -> None:
+    """Between plan and apply bob is renamed to u0's name: u0's create meets a 409, and the
+    look-up finds bob's account. That id is bob's (the plan matched it), so u0 is not
+    adopted onto it: bob is neither brought to u0's attributes nor put in u0's group."""
+    fake = FakeScim(token=token)
+    fake.add_user("bob@example.com", active=True)
+    users = [user("u0@example.com", displayName="U Zero"), user("bob@example.com")]
+    specs = write_spec(tmp_path, users, ADMINS)
+    bob = bob_id(fake)
+
+    def rename() -> None:
+        fake.users[bob]["userName"] = "u0@example.com"
+
+    result = apply(specs, fake, before=rename)
+    assert "displayName" not in fake.users[bob]
+    assert bob not in admins_members(fake)
+    failed = {o.key: o.message for o in result.failed}
+    assert "bob@example.com's" in failed["u0@example.com"]
+
+
+def test_a_group_found_by_its_name_is_not_adopted_when_it_is_anothers(
+    tmp_path: Path, token: str
+) -> None:
+    """Between plan and apply the group Admins is renamed to Ops, a group the spec creates:
+    Ops's look-up finds Admins' group, which is not adopted (nor given Ops's members)."""
+    fake = FakeScim(token=token)
+    bob = fake.add_user("bob@example.com", active=True)
+    admins = fake.add_group("Admins", [bob])
+    users = [user("bob@example.com"), user("u0@example.com")]
+    groups = [
+        {"displayName": "Admins", "members": ["bob@example.com"]},
+        {"displayName": "Ops", "members": ["u0@example.com"]},
+    ]
+    specs = write_spec(tmp_path, users, groups)
+
+    def rename() -> None:
+        fake.groups[admins]["displayName"] = "Ops"
+
+    result = apply(specs, fake, before=rename)
+    assert [m["value"] for m in fake.groups[admins]["members"]] == [bob]
+    failed = {o.key: o.message for o in result.failed}
+    assert "group Admins's" in failed["Ops"]

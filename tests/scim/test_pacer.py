@@ -8,7 +8,10 @@ from collections.abc import Iterator
 import pytest
 import stamina
 
+from reconciler.scim.client import ScimClient
+from reconciler.scim.limiter import Limiter
 from reconciler.scim.pacer import FLOOR, Pacer
+from tests.fakescim import BASE_URL, FakeScim
 
 
 @pytest.fixture(autouse=True)
@@ -200,3 +203,20 @@ def test_in_staminas_testing_mode_a_learned_pace_does_not_wait_but_max_rps_does(
     for _ in range(3):
         ceiling.answered(ceiling.wait(), 200)
     assert clock.now >= 1001.0
+
+
+def test_a_429_cuts_the_pace_and_leaves_the_concurrency_limit_alone() -> None:
+    """A 429 speaks of a rate (RFC 6585 §4): the client gives it to the pace, and the number
+    of requests in flight stays where it was; a 500 is the concurrency limit's."""
+    fake = FakeScim()
+    fake.fail("GET", "/Users", status=429, headers={"Retry-After": "0"})
+    limiter = Limiter(8)
+    client = ScimClient(fake.client(), BASE_URL, limiter=limiter)
+    with stamina.set_testing(True, attempts=3):
+        client.get("/Users")
+    assert client.pacer.cuts == 1
+    assert (limiter.limit, limiter.cuts) == (8, 0)
+    fake.fail("GET", "/Users", status=500)
+    with stamina.set_testing(True, attempts=3):
+        client.get("/Users")
+    assert (limiter.limit, limiter.cuts) == (4, 1)

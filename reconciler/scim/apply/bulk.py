@@ -1,7 +1,10 @@
-"""User creates in SCIM Bulk requests (RFC 7644 §3.7), where the target offers Bulk and a
-phase has enough creates for it to pay: each operation's answer settles its own object, and
-whatever Bulk cannot settle goes back to the per-object path (creates.py), which looks on
-the target before it creates anything a second time."""
+"""User creates in SCIM Bulk requests (RFC 7644 §3.7): each operation's answer settles its
+own object, and whatever Bulk cannot settle goes back to the per-object path (creates.py),
+which looks on the target before it creates anything a second time.
+
+Bulk is opt-in: only a target whose quirks say `bulk: use` gets it (the default is `never`:
+on the Bulk servers measured, creates took longer through Bulk than one request each), and
+then only where the target offers Bulk and a phase has enough creates (`pays`)."""
 
 from __future__ import annotations
 
@@ -13,14 +16,21 @@ from reconciler.core.changes import Change
 from reconciler.core.model import Json
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
-from reconciler.scim.apply.creates import UNKNOWN, adopt_existing, look_again, lookup
-from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.apply.creates import (
+    UNKNOWN,
+    adopt_existing,
+    look_again,
+    own_by_name,
+    remember_location,
+)
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import create_user
 from reconciler.scim.audit import write_record
 from reconciler.scim.bulk_requests import Batch, Limits, Result, pack, results
 from reconciler.scim.client import Reply
 from reconciler.scim.paging import read_all
 from reconciler.scim.transfer import RunTimedOut
+from reconciler.scim.writes import ENDPOINT
 
 # The Bulk endpoint itself refused (RFC 7644 §3.7: 501 where not supported; a target
 # without it answers 404 or 405; 403: not allowed to this client; 400: the request as a
@@ -45,12 +55,22 @@ class Settled:
     unknown: ScimHTTPError | None = None
     no_id: bool = False
 
+    @property
+    def not_done(self) -> bool:
+        """Known not to have been done (never sent, or not processed): sent per object."""
+        return (
+            self.target_id is None
+            and self.error is None
+            and self.unknown is None
+            and not self.no_id
+        )
+
 
 def pays(s: Session, creates: Sequence[Change]) -> bool:
-    """Bulk where the target offers it (and has not refused it in this run), for enough
-    creates, after a complete read (bulk_requests.pays)."""
-    offered = s.dialect.bulk and not s.bulk_refused
-    return bulk_requests.pays(offered, len(creates), complete_read=not s.look_before_create)
+    """Bulk where the quirks ask for it and the target offers it (and has not refused it in
+    this run), for enough creates, after a complete read (bulk_requests.pays)."""
+    usable = s.dialect.bulk and not s.bulk_refused
+    return bulk_requests.pays(usable, len(creates), complete_read=not s.look_before_create)
 
 
 class BulkCreates:
@@ -92,12 +112,12 @@ class BulkCreates:
             except RunTimedOut as exc:
                 # Out of time: this request's creates fail (finish), like a single create
                 # cut short, and none after it is sent.
-                unknown = ScimHTTPError("POST", "/Bulk", 0, str(exc))
+                unknown = _bulk_error(0, str(exc))
                 self._unknown(batch, unknown if exc.in_flight else None)
                 self.timed_out = exc
                 return
             except ScimrecError as exc:  # an answer that is no SCIM: outcome unknown
-                self._unknown(batch, ScimHTTPError("POST", "/Bulk", 0, str(exc)))
+                self._unknown(batch, _bulk_error(0, str(exc)))
             else:
                 self._answered(batch, reply)
             self.in_flight = None
@@ -115,7 +135,7 @@ class BulkCreates:
     def interrupted(self) -> None:
         """Ctrl-C during send: the request in flight may or may not have been done."""
         batch, self.in_flight = self.in_flight, None
-        cut = ScimHTTPError("POST", "/Bulk", 0, "interrupted while in flight")
+        cut = _bulk_error(0, "interrupted while in flight")
         for change in batch.changes if batch is not None else ():
             self.settled.setdefault(change.key, Settled(unknown=cut))
 
@@ -140,48 +160,33 @@ class BulkCreates:
     def _answered(self, batch: Batch, reply: Reply) -> None:
         s = self.s
         answers = results(reply.body, batch.bulk_ids)
-        # Which creates went out with a reference unset (as pack built them: a manager
-        # neither known before this request nor created earlier in it).
-        unset: set[str] = set()
-        earlier: set[str] = set()
-        ids = s.known_ids()
-        for change in batch.changes:
-            if any(writes.unresolved(a, ids) and a.ref not in earlier for a in change.attributes):
-                unset.add(change.key)
-            earlier.add(change.key)
-        failed: set[str] = set()
         for change, number in zip(batch.changes, batch.bulk_ids, strict=True):
             got = answers.get(number)
-            settled = self._settle(change, got, reply.status)
-            if settled.target_id is None:
-                failed.add(change.key)
-            self.settled[change.key] = settled
+            settled = self.settled[change.key] = self._settle(change, got, reply.status)
             status = got.status if got is not None and got.status is not None else 0
             error = None
             if settled.target_id is None:
                 error = str(settled.error or settled.unknown or "no id in the answer")
             self._audit(change, status, error)
+        failed = {c.key for c in batch.changes if self.settled[c.key].target_id is None}
         for change in batch.changes:
-            got_id = self.settled[change.key].target_id
-            refs = [a.ref for a in change.attributes if a.ref is not None]
-            if got_id is not None:
-                if change.key in unset:  # set by the follow-up PATCH, as after a single POST
-                    with s.lock:
-                        s.unlinked.add(change.key)
-            elif any(r in failed for r in refs) and self.settled[change.key].error is not None:
+            settled = self.settled[change.key]
+            if settled.target_id is not None and change.key in batch.unset:
+                with s.lock:  # set by the follow-up PATCH, as after a single POST
+                    s.unlinked.add(change.key)
+            elif settled.error is not None and any(a.ref in failed for a in change.attributes):
                 # Refused for want of a manager this request failed to create: a 4xx did
                 # nothing, so it goes per object, without that manager, as it would alone.
                 self.settled[change.key] = Settled()
 
     def _settle(self, change: Change, got: Result | None, status: int) -> Settled:
         s = self.s
-        if got is None or got.status is None or status != 200:
-            why = (
-                "no answer for it in the Bulk response"
-                if got is None
-                else (f"the Bulk response came as {status}" if status != 200 else "no status")
-            )
-            return Settled(unknown=ScimHTTPError("POST", "/Bulk", status, why))
+        if got is None:
+            return Settled(unknown=_bulk_error(status, "no answer for it in the Bulk response"))
+        if status != 200:
+            return Settled(unknown=_bulk_error(status, f"the Bulk response came as {status}"))
+        if got.status is None:
+            return Settled(unknown=_bulk_error(status, "no status"))
         if got.status in NOT_PROCESSED:
             return Settled()
         if got.status in UNKNOWN:
@@ -193,7 +198,7 @@ class BulkCreates:
         try:
             writes.resource_path(ENDPOINT[change.kind], got.target_id)
         except ScimrecError as exc:  # an id no URL can name: this create fails here
-            return Settled(error=ScimHTTPError("POST", "/Bulk", got.status, str(exc)))
+            return Settled(error=_bulk_error(got.status, str(exc)))
         other = s.owners.claim(change.kind, change.key, got.target_id)
         if other is not None:
             # Another object's id (owners.py): never recorded; looked up by name (finish).
@@ -204,8 +209,7 @@ class BulkCreates:
         s.saw(got.target_id)
         with s.lock:
             s.ids[change.key] = got.target_id
-            if got.location:
-                s.locations[(change.kind, got.target_id)] = got.location
+        remember_location(s, change.kind, got.target_id, got.location)
         return Settled(target_id=got.target_id, resource=got.resource)
 
     @staticmethod
@@ -221,9 +225,7 @@ class BulkCreates:
             s.known_ids(),
         )  # fmt: skip
         record["via"] = "/Bulk"
-        s.log.info("write", step="action", **record)
-        if s.audit is not None:
-            s.audit.append(record)
+        s.record_write(record)
 
     def _read_back(self) -> None:
         """Where Bulk answers carry no resource, verification reads what was created: from
@@ -264,8 +266,7 @@ class BulkCreates:
         got = self.settled.get(change.key)
         if self.timed_out is not None and (got is None or got.target_id is None):
             raise self.timed_out
-        if got is None or (got.target_id is None and got.error is None and got.unknown is None
-                           and not got.no_id):  # fmt: skip
+        if got is None or got.not_done:
             return create_user(s, change)  # never sent in Bulk, or not done: per object
         if got.target_id is not None:
             body = got.resource or self.read_back.get(got.target_id)
@@ -273,18 +274,23 @@ class BulkCreates:
             s.verify(change, path, change.attributes, Reply(201, body, {}))
             return got.target_id
         if got.no_id:
-            found = lookup(s, change)
-            if found is None or s.owners.claim(change.kind, change.key, found.id) is not None:
+            found = own_by_name(s, change)
+            if found is None:
                 raise Failed("the target accepted the create in Bulk but gave no id of its own")
             with s.lock:
-                s.ids[change.key] = found.id
-            s.saw(found.id)
-            return found.id
+                s.ids[change.key] = found
+            s.saw(found)
+            return found
         if got.error is not None:
             if got.error.status == 409:
                 return adopt_existing(s, change, got.error)
             raise Failed(str(got.error))
-        unknown = got.unknown or ScimHTTPError("POST", "/Bulk", 0, "no answer")
+        unknown = got.unknown or _bulk_error(0, "no answer")
         adopted = look_again(s, change, unknown)
         # Proven absent: sent per object (which looks again after a lost answer too).
         return adopted if adopted is not None else create_user(s, change)
+
+
+def _bulk_error(status: int, why: str) -> ScimHTTPError:
+    """A create's failure, or its unknown outcome, that its Bulk request answers for."""
+    return ScimHTTPError("POST", "/Bulk", status, why)

@@ -16,10 +16,10 @@ from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
-from reconciler.scim.apply.session import ENDPOINT, Failed, Session
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import ENDPOINT, id_in_location, resource_path
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
@@ -105,7 +105,7 @@ def create(
                 target_id, own = created_id(s, change, reply)
                 if not own:  # the answer is another object's: verify by reading this one
                     reply = Reply(reply.status, None, {})
-                _remember_location(s, change.kind, target_id, reply)
+                remember_location(s, change.kind, target_id, _location(reply))
                 s.verify(change, f"{endpoint}/{target_id}", change.attributes, reply)
                 return Created(target_id, reply)
     except _SendAgain as exc:
@@ -116,16 +116,20 @@ def create(
     raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
 
-def _remember_location(s: Session, kind: Kind, target_id: str, reply: Reply) -> None:
-    """Where the new object lives, as the target says (meta.location, else Location)."""
-    body = reply.body if isinstance(reply.body, dict) else {}
-    meta = body.get("meta")
-    location = (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
-        "location"
-    )
+def remember_location(s: Session, kind: Kind, target_id: str, location: Json) -> None:
+    """Where a new object lives, as the target said it (for its `$ref` as a member)."""
     if isinstance(location, str) and location:
         with s.lock:
             s.locations[(kind, target_id)] = location
+
+
+def _location(reply: Reply) -> Json:
+    """A create's answer's location: meta.location, else the Location header."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    meta = body.get("meta")
+    return (meta.get("location") if isinstance(meta, dict) else None) or reply.headers.get(
+        "location"
+    )
 
 
 def look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None:
@@ -154,7 +158,7 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     """Match a planned create to the object found on the target (the one the match step
     missed, or our own create whose answer was lost), and bring it to the declared
     attributes like any matched object."""
-    readable(change, found)
+    adoptable(s, change, found)
     s.log.warning(
         "create answered by adopting the existing object",
         step="match",
@@ -193,14 +197,22 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     return found.id
 
 
-def readable(change: Change, found: Resource) -> None:
+def adoptable(s: Session, change: Change, found: Resource) -> None:
     """An object found on the target is adopted only if a plan could read it (core/shape.py):
-    one it could not (emails of nulls, text that is not Unicode) is never written to."""
+    one it could not (emails of nulls, text that is not Unicode) is never written to. Nor is
+    one whose id the run holds for another object (owners.py): renamed since the plan read
+    it, it is that object's account. Either way: Failed, with nothing written."""
     why = problem(change.kind, found.body)
     if why is not None:
         raise Failed(
             f"found {change.kind.value} {found.id} on the target, but it cannot be read "
             f"({why}): not adopted, nothing written"
+        )
+    other = s.owners.claim(change.kind, change.key, found.id)
+    if other is not None:
+        raise Failed(
+            f"found {change.kind.value} {found.id} on the target by its name, but it is "
+            f"{change.kind.value} {other}'s: not adopted, nothing written; run plan again"
         )
 
 
@@ -231,22 +243,31 @@ def found_instead(s: Session, change: Change, answered: str, other: str) -> str:
         detail=f"{answered} is {change.kind.value} {other}'s",
         outcome="looking the object up by its name",
     )
-    found = lookup(s, change)
-    if found is not None and s.owners.claim(change.kind, change.key, found.id) is None:
-        return found.id
+    found = own_by_name(s, change)
+    if found is not None:
+        return found
     raise Failed(
         f"the target answered the create with the id {answered} of {change.kind.value} "
         f"{other}, and no object of its own was found by its name: run plan again"
     )
 
 
+def own_by_name(s: Session, change: Change) -> str | None:
+    """A created object's id, when its answer gave none of its own: the one object with its
+    name, claimed for it (owners.py); None when there is none, several, or it is another's."""
+    found = lookup(s, change)
+    if found is None or s.owners.claim(change.kind, change.key, found.id) is not None:
+        return None
+    return found.id
+
+
 def _created_id(s: Session, change: Change, reply: Reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
         return str(body["id"])
-    location = reply.headers.get("location", "")
-    if location.rstrip("/"):
-        return location.rstrip("/").rsplit("/", 1)[-1]
+    located = id_in_location(reply.headers.get("location", ""))
+    if located is not None:
+        return located
     found = lookup(s, change)
     if found is None:
         raise Failed("the target accepted the create but sent neither a body nor a Location")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from reconciler.core.changes import Action, Change
 from reconciler.errors import ScimHTTPError
-from reconciler.scim.apply.session import ENDPOINT, Session
+from reconciler.scim.apply.session import Session
 from reconciler.scim.apply.users import update
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import ENDPOINT, resource_path
 
 
 def deprovision(s: Session, change: Change) -> str | None:

@@ -12,7 +12,7 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
-from reconciler.scim.apply.creates import Created, candidates, create, readable
+from reconciler.scim.apply.creates import Created, adoptable, candidates, create
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
@@ -183,7 +183,7 @@ def _age(resource: Resource) -> tuple[datetime, int, str]:
 
 def _adopt(s: Session, change: Change, found: Resource) -> str:
     """Bring a group found on the target to the declared attributes instead of creating it."""
-    readable(change, found)
+    adoptable(s, change, found)
     pending = [
         AttrChange(a.path, A.read(found.body, a.path), a.after)
         for a in change.attributes

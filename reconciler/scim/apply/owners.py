@@ -6,8 +6,10 @@ members, a report's manager, the follow-up that sets references) uses it. An ans
 an id the plan read for another object, or one already recorded for another create of the
 run, cannot be the new object's: recorded, it would send those writes to the wrong account
 (a Bulk `location` that points at an administrator would put the administrator in the
-group the new user was declared in). Such an id is refused here, where every created id
-is recorded, and the create is looked up by its name instead (creates.py, bulk.py).
+group the new user was declared in). Such an id is refused here, where every created or
+adopted id is claimed: a create is then looked up by its name instead (creates.py,
+bulk.py), and an object found by its name is not adopted (its account was renamed since
+the plan read it, so it is the other object's).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from reconciler.core.match import skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError
+from reconciler.scim import bulk_requests
 from reconciler.scim.apply.bulk import BulkCreates
 from reconciler.scim.apply.bulk import pays as bulk_pays
 from reconciler.scim.apply.deprovision import delete, deprovision
@@ -95,25 +96,11 @@ class Applier:
         structlog.contextvars.bind_contextvars(step="action")
         s.look_before_create = not plan.complete_read
         self.progress.applying(len(plan.changes))
-        for change in plan.changes:
-            if change.kind is Kind.USER and change.target_id is not None:
-                s.ids[change.key] = change.target_id
-        for change in plan.changes:
-            if change.target_id is not None:
-                s.owners.hold(change.kind, change.key, change.target_id)
-        for (kind, key), match in plan.matches.items():
-            if match.resource is not None:
-                s.owners.hold(kind, key, match.resource.id)
-            if match.resource is not None and match.resource.location:
-                s.locations[(kind, match.resource.id)] = match.resource.location
-            if kind is Kind.GROUP and match.resource is not None:
-                body = match.resource.body
-                if isinstance(body.get("members"), list):
-                    s.members_held[match.resource.id] = frozenset(member_values(body))
+        _start_from(s, plan)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
-        outcomes += self._bulk([c for c in user_writes if c.action is Action.CREATE])
+        outcomes += self._bulk(bulk_requests.creates_of(user_writes))
         # Managers first, in waves, so a report's create already carries its manager's id;
         # only a cycle of managers is left for a follow-up PATCH.
         for wave in manager_waves([c for c in user_writes if c.key not in self.bulk_sent]):
@@ -149,7 +136,7 @@ class Applier:
         )
 
     def _bulk(self, creates: list[Change]) -> list[Outcome]:
-        """User creates in Bulk requests where the target offers Bulk and it pays (bulk.py),
+        """User creates in Bulk requests where Bulk is usable and pays (bulk.pays),
         managers before their reports; then each create's outcome, concurrently (its
         verification, or the per-object path for what Bulk did not settle)."""
         ordered = [c for wave in manager_waves(creates) for c in wave]
@@ -265,3 +252,24 @@ class Applier:
         )
         self.progress.applied(ok=False)
         return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
+
+
+def _start_from(s: Session, plan: Plan) -> None:
+    """What the apply knows from the plan's read before it writes: each user's target id
+    (for references), which object holds each id read (owners.py), where each object lives
+    (for `$ref`s), and the members each group held (a PUT must send every one back)."""
+    for change in plan.changes:
+        if change.target_id is None:
+            continue
+        if change.kind is Kind.USER:
+            s.ids[change.key] = change.target_id
+        s.owners.hold(change.kind, change.key, change.target_id)
+    for (kind, key), match in plan.matches.items():
+        found = match.resource
+        if found is None:
+            continue
+        s.owners.hold(kind, key, found.id)
+        if found.location:
+            s.locations[(kind, found.id)] = found.location
+        if kind is Kind.GROUP and isinstance(found.body.get("members"), list):
+            s.members_held[found.id] = frozenset(member_values(found.body))

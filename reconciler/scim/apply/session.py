@@ -22,10 +22,9 @@ from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
-from reconciler.scim.writes import resource_path
+from reconciler.scim.writes import ENDPOINT, resource_path
 
 T = TypeVar("T")
-ENDPOINT = {Kind.USER: "/Users", Kind.GROUP: "/Groups"}
 # Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
 PATCH_UNSUPPORTED = frozenset({400, 405, 501})
 
@@ -99,12 +98,8 @@ class Session:
 
     def chunk(self) -> int:
         """Members per write: the target's membership_chunk, or less where it took less."""
-        limit = self.chunk_limit
-        return (
-            self.target.membership_chunk
-            if limit is None
-            else min(limit, self.target.membership_chunk)
-        )
+        limit, most = self.chunk_limit, self.target.membership_chunk
+        return most if limit is None else min(limit, most)
 
     def refs(self) -> writes.Refs:
         """How to make a member's `$ref`, or None while the target needs none."""
@@ -217,10 +212,15 @@ class Session:
             record = write_record(
                 change, method, path, status, error, attributes, ops, self.known_ids()
             )
-            duration = round((time.perf_counter() - started) * 1000, 1)
-            self.log.info("write", step="action", duration_ms=duration, **record)
-            if self.audit is not None:
-                self.audit.append({**record, "duration_ms": duration})
+            self.record_write(record, round((time.perf_counter() - started) * 1000, 1))
+
+    def record_write(self, record: dict[str, Any], duration_ms: float | None = None) -> None:
+        """Log one write and add it to the audit trail: a request of its own (`write`), or
+        an operation of a Bulk request (apply/bulk.py), which has no duration of its own."""
+        timed = {} if duration_ms is None else {"duration_ms": duration_ms}
+        self.log.info("write", step="action", **timed, **record)
+        if self.audit is not None:
+            self.audit.append({**record, **timed})
 
     def refuse_if_protected(
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]

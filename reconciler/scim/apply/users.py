@@ -7,8 +7,8 @@ from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import adopt_if_listed_short, create
-from reconciler.scim.apply.session import ENDPOINT, Failed, Session
-from reconciler.scim.writes import resource_path
+from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.writes import ENDPOINT, resource_path
 
 
 def write_user(s: Session, change: Change) -> str | None:
