@@ -250,3 +250,14 @@ def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> 
     secret = "pass word/with spaces" + "y" * 8
     register_secret(secret)
     assert scrub(f"<{quote(secret, safe='')}>") == "<***>"
+
+
+@pytest.mark.parametrize("padded", [f" {SECRET}", f"{SECRET}\n", f"\t{SECRET} "])
+def test_a_secret_read_with_surrounding_whitespace_is_masked_trimmed(padded: str) -> None:
+    # The server trims what it was sent (a header value's surrounding spaces are not part
+    # of it) and echoes the bare token, in any of its forms.
+    forget_secrets()  # only the padded secret is read
+    register_secret(padded)
+    bare = SECRET
+    for form in (bare, quote(bare, safe=""), base64.b64encode(bare.encode()).decode()):
+        assert scrub(f"invalid token '{form}'") == "invalid token '***'"
