@@ -261,3 +261,18 @@ def test_a_secret_read_with_surrounding_whitespace_is_masked_trimmed(padded: str
     bare = SECRET
     for form in (bare, quote(bare, safe=""), base64.b64encode(bare.encode()).decode()):
         assert scrub(f"invalid token '{form}'") == "invalid token '***'"
+
+
+def test_a_transport_error_quoting_a_secret_is_scrubbed_as_it_arrives() -> None:
+    # h11 quotes a malformed header line it received; the error is target data, cleaned
+    # before anything (a finding's cut, an escape) could keep part of the secret.
+    def handle(_: httpx2.Request) -> httpx2.Response:
+        raise httpx2.RemoteProtocolError(f"illegal header line: b'X-Echo: Bearer {SECRET}'")
+
+    client = ScimClient(
+        httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL, retry=ONE_TRY
+    )
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    assert caught.value.detail == "connection failed: illegal header line: b'X-Echo: Bearer ***'"
+    assert windows(caught.value.detail) == []
