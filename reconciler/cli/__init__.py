@@ -16,7 +16,7 @@ from reconciler import logs
 # Importing the command modules registers their commands on the group.
 from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
-from reconciler.cli.output import redacted_streams
+from reconciler.cli.output import echo_command, redacted_streams
 from reconciler.report import github
 
 __all__ = ["cli", "main"]
@@ -64,7 +64,7 @@ def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
         if github.github_mode("--github" in (argv or sys.argv), os.environ):
             workspace = os.environ.get("GITHUB_WORKSPACE")
             for line in github.annotations(issues=exc.issues, workspace=workspace):
-                click.echo(line, err=True)
+                echo_command(line)
         count = len(exc.issues)
         click.echo(f"Error: {count} problem{'s' if count != 1 else ''} in the spec.", err=True)
         return EXIT_ERROR

@@ -12,7 +12,7 @@ import click
 import httpx2
 
 from reconciler import __version__, logs
-from reconciler.cli.output import append_file, write_file
+from reconciler.cli.output import append_file, echo_command, write_file
 from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
@@ -225,7 +225,7 @@ def print_report(
         for section in sections:
             plan_like = section if isinstance(section.get("changes"), list) else None
             for line in github.annotations(plan=plan_like, workspace=workspace):
-                click.echo(line, err=True)
+                echo_command(line)
 
 
 def worst(codes: Any) -> int:

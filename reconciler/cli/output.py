@@ -11,18 +11,37 @@ It is also where text meets an encoding: whatever a stream or file cannot encode
 UTF-16 surrogate a target sent as `\\ud800`, which no UTF-8 holds; any character past a
 legacy code page) is written as its backslash escape, never raised as UnicodeEncodeError.
 Inside a JSON string, that escape reads back as the same text.
+
+It is also where a line becomes a workflow command or not. A CI runner (GitHub Actions)
+reads every line of stdout and stderr that starts with `::` as a command (`::add-mask::`,
+`::stop-commands::`, `::error::`). Names, values and error details come from the target,
+and a newline in one would start such a line; so every line written starts with `::` only
+when it is one of scimrec's own annotations, written with `echo_command`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.scim.redact import scrub
+
+# A line start (the runner splits lines at CR and LF) and the whitespace it trims before
+# looking for `::`.
+_COMMAND = re.compile(r"(\A|[\r\n])(\s*):(?=:)")
+# What a `::` that starts no command is written as: the first colon, then a zero-width
+# space (U+200B, not whitespace to the runner), so the line shows as it was.
+_DEFUSED = "\\1\\2:\u200b"
+
+
+def defused(text: str) -> str:
+    """`text` with no line that a CI runner would read as a workflow command."""
+    return _COMMAND.sub(_DEFUSED, text) if "::" in text else text
 
 
 class Redacted(io.TextIOBase):
@@ -44,13 +63,18 @@ class Redacted(io.TextIOBase):
         cut = self.pending.rfind("\n") + 1
         if cut:
             done, self.pending = self.pending[:cut], self.pending[cut:]
-            self.inner.write(sendable(scrub(done), self.encoding))
+            self.inner.write(sendable(defused(scrub(done)), self.encoding))
         return len(text)
+
+    def write_command(self, line: str) -> None:
+        """One of scimrec's own workflow commands, as it is (scrubbed)."""
+        self.flush()
+        self.inner.write(sendable(scrub(line), self.encoding))
 
     def flush(self) -> None:
         if self.pending:
             done, self.pending = self.pending, ""
-            self.inner.write(sendable(scrub(done), self.encoding))
+            self.inner.write(sendable(defused(scrub(done)), self.encoding))
         self.inner.flush()
 
     @property
@@ -108,6 +132,16 @@ def redacted_streams() -> Iterator[None]:
         for stream in (out, err):
             with contextlib.suppress(ValueError, OSError):  # a closed pipe: nothing to save
                 stream.flush()
+
+
+def echo_command(line: str) -> None:
+    """Write one of scimrec's own workflow commands (report/github.py) to stderr: the one
+    kind of line that may start with `::`. Its data is escaped where it is made."""
+    stream = sys.stderr
+    if isinstance(stream, Redacted):
+        stream.write_command(line + "\n")
+    else:
+        stream.write(scrub(line) + "\n")
 
 
 def sendable(text: str, encoding: str) -> str:

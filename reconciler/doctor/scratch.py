@@ -54,23 +54,58 @@ class Scratch:
         return f"{self.stem}@{DOMAIN}"
 
     def post(self, endpoint: str, body: dict[str, Json], key: str) -> Reply:
-        """Create an object and remember it for cleanup, even when its id is not known."""
+        """Create an object and remember it for cleanup, even when its id is not known.
+
+        The id a create answers with is the target's word, and every probe then writes to
+        it and the cleanup deletes it: it is taken only once the object it names holds the
+        `key` just sent. An answer naming another object (a buggy or hostile target, an
+        upsert onto an existing account) is refused; the object really made, if any, is
+        then looked for by name at cleanup, as one whose id is not known.
+        """
+        value = str(body[key])
         try:
             reply = self.client.create(endpoint, body)
         except ScimHTTPError as exc:
             if exc.status == 0 or exc.status >= 500:  # it may exist anyway
-                self.unknown.append((endpoint, key, str(body[key])))
+                self.unknown.append((endpoint, key, value))
             raise
         rid = created_id(reply)
-        if rid:
-            self.created.append((endpoint, rid))
-        else:
-            self.unknown.append((endpoint, key, str(body[key])))
+        if not rid:
+            self.unknown.append((endpoint, key, value))
+            return reply
+        try:
+            held = self._held(reply, endpoint, rid, key)
+        except ScimrecError:
+            self.unknown.append((endpoint, key, value))
+            raise
+        if not (isinstance(held, str) and normalise(key, held) == normalise(key, value)):
+            self.unknown.append((endpoint, key, value))
+            seen = (
+                f"answered with the id {rid!r} of an object whose {key} is {held!r}, not the "
+                f"{value!r} just created: the doctor neither writes to it nor deletes it"
+            )
+            action = (
+                "scimrec records a created id only when its object is the one sent; fix the "
+                "target before applying"
+            )
+            self.findings.append(Finding("create", f"POST {endpoint} id", FAIL, seen, action))
+            raise ScimProtocolError(f"POST {endpoint} {seen}")
+        self.created.append((endpoint, rid))
         return reply
+
+    def _held(self, reply: Reply, endpoint: str, rid: str, key: str) -> Json:
+        """The `key` of the object `rid` names: from the answer when it is that object,
+        else as the target now holds it."""
+        answered = body_of(reply)
+        if answered.get("id") not in (None, "") and str(answered.get("id")) == rid:
+            return A.read(answered, key)
+        return A.read(body_of(self.client.get(resource_path(endpoint, rid))), key)
 
     def id_of(self, reply: Reply, endpoint: str, key: str, value: str) -> str | None:
         """The id of a created object: from the answer, else looked up as scimrec would."""
         rid = created_id(reply)
+        if rid is not None and (endpoint, rid) not in self.created:
+            return None  # `post` did not take it as the object created
         if rid is None:
             found = find(self.client, endpoint, key, value, self.page_size)
             rid = found[0].id if len(found) == 1 else None
@@ -93,8 +128,11 @@ class Scratch:
         )
 
     def discard(self, endpoint: str, rid: str) -> None:
-        """Delete one temporary object now (a duplicate the target should have refused)."""
-        self.client.delete(f"{endpoint}/{rid}", None)
+        """Delete one temporary object now (a duplicate the target should have refused);
+        only one `post` took as created."""
+        if (endpoint, rid) not in self.created:
+            return
+        self.client.delete(resource_path(endpoint, rid), None)
         self.created.remove((endpoint, rid))
 
     def cleanup(self) -> Finding:
@@ -135,7 +173,7 @@ class Scratch:
     def _delete(self, endpoint: str, rid: str, gone: list[str], problems: list[str]) -> None:
         where = f"{endpoint}/{rid}"
         try:
-            self.client.delete(where, None)
+            self.client.delete(resource_path(endpoint, rid), None)
         except ScimHTTPError as exc:
             if exc.status != 404:
                 problems.append(f"{where} ({failure(exc)})")

@@ -18,7 +18,7 @@ _COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
 MAX_VALUE = 120
 # Unicode categories a reader cannot see: controls, formats (zero-width, bidi), separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
-_NAMES = frozenset({"key", "id", "target_id"})
+_NAMES = frozenset({"key", "id", "target_id", "name"})
 # Scripts whose letters pass for one another (UTS #39's confusables: Cyrillic U+0430 for Latin
 # "a", Greek U+03BF for "o"): a name mixing two of them is a look-alike until shown escaped.
 _CONFUSABLE = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"})

@@ -382,7 +382,9 @@ def _http_error(
 
 
 def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+    # Target data: a transport error can quote what the target sent (a malformed header
+    # line echoing Authorization), so it is scrubbed as it arrives, like a body.
+    text = " ".join(scrub(str(exc)).split())
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
     return text or type(exc).__name__
 

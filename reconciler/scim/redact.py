@@ -57,7 +57,22 @@ def register_secret(value: str) -> None:
 
 
 def encodings(value: str) -> set[str]:
-    """The secret and the obvious forms it takes on the way in or out."""
+    """The secret and the obvious forms it takes on the way in or out.
+
+    A secret read with surrounding whitespace (a CI secret saved with a trailing newline,
+    a token pasted after a space) reaches a server that trims it: HTTP drops the spaces
+    around a header's value (RFC 9110 §5.5) and most servers split `Bearer` from the
+    token on whitespace. What such a server echoes is the trimmed secret, so its forms
+    are registered too.
+    """
+    forms = _forms(value)
+    trimmed = value.strip()
+    if trimmed != value and len(trimmed) >= _SHORTEST:
+        forms |= _forms(trimmed)
+    return forms
+
+
+def _forms(value: str) -> set[str]:
     raw = value.encode()
     # Percent-encoding with and without `/` kept: a path segment keeps it, a form body not.
     forms = {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from reconciler.core import attributes as A
 from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
 from reconciler.core.mapping import AttrMapping, compile_one, targets_for
-from reconciler.core.model import Json, Kind, Location
+from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
 from reconciler.expressions.syntax import caret, line_col
 from reconciler.spec.access import AccessRules
@@ -57,6 +57,15 @@ ENDPOINTS = frozenset(
 )
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Schemas an extension alias may not name: an attribute written under one is a core or
+# enterprise attribute under another name (RFC 7644 §3.10: `urn:...:core:2.0:User:active`
+# is `active`), which the diff, the guards and `protected` would not recognise, so a
+# disable or a rename would pass as an update. Compared case-insensitively, as targets do.
+NOT_EXTENSIONS = (
+    "urn:ietf:params:scim:schemas:core:",
+    "urn:ietf:params:scim:api:",
+    ENTERPRISE_URN.casefold(),
+)
 
 
 class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, QuirkRules):
@@ -246,6 +255,12 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
                 self.error((*path, alias), f"'{alias}' cannot be an extension alias")
             elif not isinstance(urn, str) or not urn.startswith("urn:") or urn.count(":") < 3:
                 self.error((*path, alias), f"expected a schema URN, got {urn!r}")
+            elif urn.strip().casefold().startswith(NOT_EXTENSIONS):
+                self.error(
+                    (*path, alias),
+                    f"{urn!r} is not an extension: core attributes are declared as they are, "
+                    "the enterprise extension under `enterprise:`",
+                )
             else:
                 out[alias] = urn
         return out

@@ -449,3 +449,44 @@ def test_member_values_say_how_members_are_resolved(
     assert statuses[("groups", "member values")] == status
     [finding] = [f for f in report.findings if f.check == "member values"]
     assert observed in finding.observed
+
+
+class UpsertFake(FakeScim):
+    """A target whose create of `kind` answers with an existing object (`victim`), by its
+    body or only by its Location, instead of the one it was sent."""
+
+    def __init__(self, kind: str, victim: str, *, location_only: bool = False) -> None:
+        super().__init__()
+        self.kind, self.victim, self.location_only = kind, victim, location_only
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        created = super()._create(seen, store, kind)
+        if kind != self.kind:
+            return created
+        where = f"{BASE_URL}/{kind}s/{self.victim}"
+        if self.location_only:
+            return httpx2.Response(201, headers={"Location": where})
+        return self._one(store[self.victim], 201)
+
+
+@pytest.mark.parametrize("location_only", [False, True])
+@pytest.mark.parametrize("kind", ["User", "Group"])
+def test_a_create_answered_with_another_objects_id_never_touches_that_object(
+    kind: str, location_only: bool
+) -> None:
+    fake = UpsertFake(kind, "", location_only=location_only)
+    admin = fake.add_user("admin@example.com", active=True, title="Administrator")
+    admins = fake.add_group("Admins", [admin])
+    fake.victim = admin if kind == "User" else admins
+    before = (dict(fake.users[admin]), dict(fake.groups[admins]))
+    report, _ = fake_doctor(fake, write_probe=True)
+    victim_path = f"/{kind}s/{fake.victim}"
+    written = [s for s in fake.requests if s.method != "GET" and s.path == victim_path]
+    assert written == []
+    assert (fake.users[admin], fake.groups[admins]) == before
+    assert report.failed
+    found = [f for f in report.findings if fake.victim in f.observed and "neither" in f.observed]
+    assert found, [f.observed for f in report.findings]
+    # The objects the doctor really made are found by name and deleted all the same.
+    assert set(fake.users) == {admin}
+    assert set(fake.groups) == {admins}

@@ -106,3 +106,11 @@ def test_already_deprovisioned_under_prune_all_is_not_drift(tmp_path: Path) -> N
     data = report(spec(tmp_path, "    prune: all\n"), ALICE, gone)
     assert data["changed"] == []
     assert not has_drift(data)
+
+
+def test_an_unmanaged_name_with_hidden_characters_is_shown_escaped(tmp_path: Path) -> None:
+    # A zero-width space and a line break: as written, it would pass for another account
+    # (or start a new line of the report).
+    twin = user("u4", "alice@example.com\u200b\nadmin")
+    text = drift_text(report(spec(tmp_path), ALICE, twin))
+    assert '? user "alice@example.com\\u200b\\nadmin" (id u4)' in text

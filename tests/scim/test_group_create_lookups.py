@@ -9,12 +9,17 @@ has found what it was asked for in this run, its empty answers are believed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
+from reconciler.scim.audit import AuditLog
+from tests.fakescim import GROUP_SCHEMA as GROUP
 from tests.fakescim import FakeScim, Seen
 from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
@@ -98,3 +103,57 @@ def test_the_case_probe_reads_no_listing(token: str, tmp_path: Path) -> None:
     ]
     after = fake.requests[probe + 1 :]
     assert not [s for s in after if s.method == "GET" and "filter" not in s.params]
+
+
+class RacingFake(FakeScim):
+    """Another run creates the same group while this one does: an older copy appears
+    just before this run's create lands."""
+
+    def _create(self, seen: Seen, store: dict[str, dict[str, Any]], kind: str) -> httpx2.Response:
+        if kind == "Group":
+            name = (seen.body or {}).get("displayName")
+            store["g0"] = self._stamp("Group", "g0", {"schemas": [GROUP], "displayName": name})
+        return super()._create(seen, store, kind)
+
+
+def audited(specs: Path, fake: FakeScim) -> tuple[list[str], list[dict[str, Any]]]:
+    lines: list[str] = []
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    try:
+        applier = Applier(
+            prepared.client, prepared.target, prepared.caps, prepared.log,
+            audit=AuditLog(lines.append),
+        )  # fmt: skip
+        result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    return [o.message for o in result.outcomes if not o.ok], [json.loads(x) for x in lines]
+
+
+def test_the_copy_a_race_leaves_is_deleted_on_the_record(token: str, tmp_path: Path) -> None:
+    fake = RacingFake()
+    fake.unique_names = False
+    specs = write_spec(tmp_path, [user("a@example.com")], [{"displayName": "Team"}])
+    failed, records = audited(specs, fake)
+    assert failed == []
+    assert list(fake.groups) == ["g0"]  # the older one stays
+    [ours] = [s.path for s in fake.requests if s.method == "DELETE"]
+    assert [(r["method"], r["path"]) for r in records if r["method"] == "DELETE"] == [
+        ("DELETE", ours)
+    ]
+
+
+def test_the_copy_a_race_leaves_of_a_protected_group_is_never_deleted(
+    token: str, tmp_path: Path
+) -> None:
+    fake = RacingFake()
+    fake.unique_names = False
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Admins"}], protected=["Admins"]
+    )
+    failed, _ = audited(specs, fake)
+    assert [s for s in fake.requests if s.method == "DELETE"] == []
+    assert len(fake.groups) == 2
+    assert len(failed) == 1
+    assert "left it" in failed[0]
+    assert "protected" in failed[0]

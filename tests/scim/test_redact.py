@@ -250,3 +250,29 @@ def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> 
     secret = "pass word/with spaces" + "y" * 8
     register_secret(secret)
     assert scrub(f"<{quote(secret, safe='')}>") == "<***>"
+
+
+@pytest.mark.parametrize("padded", [f" {SECRET}", f"{SECRET}\n", f"\t{SECRET} "])
+def test_a_secret_read_with_surrounding_whitespace_is_masked_trimmed(padded: str) -> None:
+    # The server trims what it was sent (a header value's surrounding spaces are not part
+    # of it) and echoes the bare token, in any of its forms.
+    forget_secrets()  # only the padded secret is read
+    register_secret(padded)
+    bare = SECRET
+    for form in (bare, quote(bare, safe=""), base64.b64encode(bare.encode()).decode()):
+        assert scrub(f"invalid token '{form}'") == "invalid token '***'"
+
+
+def test_a_transport_error_quoting_a_secret_is_scrubbed_as_it_arrives() -> None:
+    # h11 quotes a malformed header line it received; the error is target data, cleaned
+    # before anything (a finding's cut, an escape) could keep part of the secret.
+    def handle(_: httpx2.Request) -> httpx2.Response:
+        raise httpx2.RemoteProtocolError(f"illegal header line: b'X-Echo: Bearer {SECRET}'")
+
+    client = ScimClient(
+        httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL, retry=ONE_TRY
+    )
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    assert caught.value.detail == "connection failed: illegal header line: b'X-Echo: Bearer ***'"
+    assert windows(caught.value.detail) == []

@@ -137,6 +137,25 @@ CORPUS: list[tuple[str, str | bytes]] = [
         "targets:\n  u:\n    url: https://x.example/v2\n"
         "    matching: {user: [externalId, userName]}\n" + U,
     ),
+    # An alias of a core or the enterprise schema writes `urn:...:User:active` (RFC 7644
+    # §3.10: `active`) as an update no guard counts and `protected` does not stop.
+    (
+        "extension-alias-of-the-core-schema",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        "    extensions: {core: 'urn:ietf:params:scim:schemas:core:2.0:User'}\n"
+        + U
+        + "    core: {active: false}\n",
+    ),
+    (
+        "extension-alias-of-the-core-schema-in-other-case",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        "    extensions: {c: 'urn:IETF:params:scim:schemas:Core:2.0:user'}\n",
+    ),
+    (
+        "extension-alias-of-the-enterprise-extension",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        "    extensions: {ent: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'}\n",
+    ),
 ]
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ", re.MULTILINE)
 

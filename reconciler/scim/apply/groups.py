@@ -158,12 +158,16 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
         target_id=ours,
         kept=keeper,
     )
+    # A write like any other: in the audit trail, and never past `protected`.
+    path = resource_path("/Groups", ours)
     try:
-        s.client.delete(resource_path("/Groups", ours), None)
+        s.write(change, "DELETE", path, lambda: s.client.delete(path, None))
     except ScimHTTPError as exc:
         if exc.status != 404:
             message = f"created a duplicate of group {keeper} and could not remove it: {exc}"
             raise Failed(message) from None
+    except Failed as exc:
+        raise Failed(f"created a duplicate of group {keeper} and left it: {exc}") from None
     with s.lock:
         s.resolved.add(keeper)
     return keeper
