@@ -43,6 +43,13 @@ class TargetError(ScimrecError):
     """The target cannot be used at all: unreachable, refuses our credentials, or is not SCIM."""
 
 
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (any run of whitespace, line breaks included, one space), cut to
+    `limit` characters with a mark where it was cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 class ScimHTTPError(ScimrecError):
     """A SCIM request got an error response; keeps what the server said about it."""
 
@@ -57,8 +64,13 @@ class ScimHTTPError(ScimrecError):
         self.method = method
         self.path = path
         self.status = status
-        self.detail = detail
-        self.scim_type = scim_type
+        # The target's own words go into a one-line error: a detail of many lines could
+        # pass for scimrec's output (or bury it), so it is one line here, and bounded.
+        # Every caller hands it over already scrubbed of secrets (scim/client.py), so a
+        # cut cannot leave part of a secret unmasked.
+        self.detail = one_line(detail, 300)
+        self.scim_type = None if scim_type is None else one_line(scim_type, 60)
+        detail, scim_type = self.detail, self.scim_type
         kind = f" ({scim_type})" if scim_type else ""
         super().__init__(f"{method} {path} answered {status}{kind}: {detail}")
 

@@ -227,6 +227,25 @@ def test_a_json_error_detail_is_scrubbed() -> None:
     assert str(caught.value) == "POST /Users answered 400 (invalidValue): saw ***"
 
 
+@pytest.mark.parametrize("before", [0, 250, 290, 299])
+def test_a_json_error_detail_becomes_one_bounded_line_scrubbed_before_it_is_cut(
+    before: int,
+) -> None:
+    # Lines the target put in its detail would pass for lines of scimrec's own output; a
+    # secret across the cut must still be masked whole.
+    detail = "first\n::error::second\r\n" + "y" * before + SECRET + "\n" + "q" * 400
+    client = echoing({"detail": detail, "scimType": "invalid\nValue" + "v" * 100}, 400)
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    text = str(caught.value)
+    assert "\n" not in text and "\r" not in text
+    assert text.startswith("POST /Users answered 400 (invalid Value")
+    assert len(caught.value.detail) <= 300 and caught.value.detail.endswith("…")
+    assert caught.value.detail.startswith(("first ::error::second " + "y" * before)[:299])
+    assert len(caught.value.scim_type or "") <= 60
+    assert windows(text, size=4) == []
+
+
 def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
     # Counts by status code, say: the keys are numbers, the values still scrubbed.
     event = {"event": "x", "by_status": {400: f"detail {SECRET}", 500: "fine"}}
