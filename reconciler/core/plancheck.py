@@ -87,13 +87,10 @@ def protection_problems(
 ) -> list[str]:
     """Protection, through the function planning applies it with, on exactly these changes:
     whatever it would take out of a plan, a saved plan must not hold."""
-    kept, _ = spare_protected(target, changes, observed)
-    untouched = {id(c) for c in kept}
-    return [
-        f"{c.kind.value} {c.key} is protected by the spec, but the plan would {c.action.value} it"
-        for c in changes
-        if id(c) not in untouched
-    ]
+    # Every note says what protection took out (the object's delete, disable or rename, or
+    # a protected member's removal); there is one exactly where the plan goes past it.
+    _, notes = spare_protected(target, changes, observed)
+    return [f"the plan goes past the spec's `protected`: {note}" for note in notes]
 
 
 def unreviewed(

@@ -159,6 +159,11 @@ def spare_protected(
     kept: list[Change] = []
     notes: list[str] = []
     for change in changes:
+        if change.members_remove:
+            trimmed = _keep_members(target, change, names, notes)
+            if trimmed is None:
+                continue
+            change = trimmed  # noqa: PLW2901
         held = names.get((change.kind, change.target_id or ""))
         shielded = protected(target, change.key) or protected(
             target, held if isinstance(held, str) else None
@@ -185,3 +190,32 @@ def spare_protected(
         if change.action is Action.DISABLE and (rest or change.members_add):
             kept.append(dataclasses.replace(change, action=Action.UPDATE, attributes=rest))
     return kept, notes
+
+
+def _keep_members(
+    target: Target, change: Change, names: Mapping[tuple[Kind, str], object], notes: list[str]
+) -> Change | None:
+    """`change` without its removals of protected members, noted; None when nothing is
+    left of it. A membership removed is access taken away, as a disable is: a protected
+    account (a break-glass administrator, say) keeps its groups whatever the spec says."""
+    left = []
+    for member in change.members_remove:
+        kind = Kind.GROUP if member.type == "Group" else Kind.USER
+        held = names.get((kind, member.id or ""))
+        if protected(target, member.key) or protected(
+            target, held if isinstance(held, str) else None
+        ):
+            notes.append(
+                f"{change.kind.value} {change.key}: member {held or member.key} is protected: "
+                "not removed"
+            )
+        else:
+            left.append(member)
+    if len(left) == len(change.members_remove):
+        return change
+    change = dataclasses.replace(change, members_remove=tuple(left))
+    if change.action is Action.UPDATE and not (
+        change.attributes or change.members_add or change.members_remove
+    ):
+        return None
+    return change

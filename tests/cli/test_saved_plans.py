@@ -243,7 +243,8 @@ def test_a_protected_object_is_never_deprovisioned_by_a_saved_plan(
     world.save(data)
     refused(
         world.apply(capsys),
-        "user u05@example.com is protected by the spec, but the plan would disable it",
+        "the plan goes past the spec's `protected`: user u05@example.com is protected: "
+        "not disabled",
     )
     assert world.writes() == []
 

@@ -1,0 +1,77 @@
+"""A protected account is never removed from a group (README: protected).
+
+A membership removed is access taken away, as a disable is: the break-glass administrator
+left out of a group's declared `members` (undeclared, or declared under its own key) would
+lose the group, and with it the rights the group gives. Protection takes those removals
+out of the plan and says so; other members still go, and a saved plan that puts such a
+removal back is refused (core/plancheck.py, through the same function).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from reconciler.core.changes import Member
+from reconciler.core.model import Observed
+from reconciler.core.plancheck import protection_problems
+from tests.core.test_plan import TARGET, group_res, load, plan_for, user_res
+
+PROTECTED = '    protected: ["admin@*", "Root*"]\n'
+USERS = [
+    user_res("u-admin", "Admin@Example.com"),
+    user_res("u-x", "x@example.com"),
+    user_res("u-alice", "alice@example.com"),
+]
+
+
+def test_a_protected_member_stays_and_the_others_go(tmp_path: Path) -> None:
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    plan = plan_for(spec, USERS, [group_res("g-ops", "Ops", ["u-admin", "u-x"])])
+    [change] = plan.changes
+    assert [m.id for m in change.members_remove] == ["u-x"]
+    assert "group Ops: member Admin@Example.com is protected: not removed" in plan.notes
+
+
+def test_a_group_whose_only_removal_is_protected_has_no_change(tmp_path: Path) -> None:
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    plan = plan_for(spec, USERS, [group_res("g-ops", "Ops", ["u-admin"])])
+    assert plan.changes == ()
+    assert plan.notes == ("group Ops: member Admin@Example.com is protected: not removed",)
+
+
+def test_a_declared_protected_user_keeps_its_groups_too(tmp_path: Path) -> None:
+    text = "users:\n  - userName: admin@example.com\n  - userName: alice@example.com\n"
+    groups = "groups:\n  - displayName: Ops\n    members: [alice@example.com]\n"
+    spec = load(tmp_path, TARGET + PROTECTED + text + groups)
+    plan = plan_for(spec, USERS, [group_res("g-ops", "Ops", ["u-admin", "u-alice"])])
+    assert plan.changes == ()
+
+
+def test_a_protected_nested_group_is_not_removed_either(tmp_path: Path) -> None:
+    text = "    nested_groups: native\n" + PROTECTED
+    groups = "groups:\n  - displayName: Ops\n    groups: [Sub]\n  - displayName: Sub\n"
+    spec = load(tmp_path, TARGET + text + groups)
+    nested = [{"value": g, "type": "Group"} for g in ("g-root", "g-sub", "g-other")]
+    ops = group_res("g-ops", "Ops", nested)
+    listed = [ops, group_res("g-sub", "Sub"), group_res("g-root", "Root admins")]
+    plan = plan_for(spec, USERS, [*listed, group_res("g-other", "Other")])
+    removed = [(m.id, m.type) for c in plan.changes for m in c.members_remove]
+    assert removed == [("g-other", "Group")]
+    assert "group Ops: member Root admins is protected: not removed" in plan.notes
+
+
+def test_a_saved_plan_that_removes_a_protected_member_is_refused(tmp_path: Path) -> None:
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    groups = [group_res("g-ops", "Ops", ["u-admin", "u-x"])]
+    plan = plan_for(spec, USERS, groups)
+    [change] = plan.changes
+    edited = dataclasses.replace(
+        change, members_remove=(*change.members_remove, Member(None, "u-admin"))
+    )
+    observed = Observed(tuple(USERS), tuple(groups))
+    assert protection_problems((edited,), spec.targets["t"], observed) == [
+        "the plan goes past the spec's `protected`: group Ops: member Admin@Example.com is "
+        "protected: not removed"
+    ]
+    assert protection_problems((change,), spec.targets["t"], observed) == []
