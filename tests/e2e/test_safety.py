@@ -130,3 +130,35 @@ def test_deprovision_per_user_overrides_the_target(
     assert "- delete user gone@example.com" in out
     assert_converged(capsys, specs)
     assert sorted(by_name(target)) == ["keep@example.com"]
+
+
+def test_a_protected_member_keeps_its_group_while_the_others_go(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The break-glass administrator is in Admins on the target, and left out of the group's
+    # declared members: the exact membership diff would take the group (and its rights) away.
+    seed(target, "admin@example.com", "bob@example.com")
+    ids = {u["userName"]: u["id"] for u in listing(target, "/Users")}
+    with target.http() as http:
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Admins"}
+        made = http.post("/Groups", json=body)
+        assert made.status_code == 201
+        # Members by PATCH, which every server takes (django-scim2 ignores them in a POST).
+        add = {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": ids[n]} for n in ("admin@example.com", "bob@example.com")],
+        }
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [add]}
+        assert http.patch(f"/Groups/{made.json()['id']}", json=patch).status_code in (200, 204)
+    users = [person(target, "alice@example.com", "Alice", "Wong")]
+    groups = [{"displayName": "Admins", "members": ["alice@example.com"]}]
+    specs = write_spec(tmp_path / "specs", target, users, groups, protected=["admin@*"])
+    code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
+    assert code == 0, out + err
+    assert "group Admins: member admin@example.com is protected: not removed" in out, out
+    names = {u["id"]: u["userName"] for u in listing(target, "/Users")}
+    (admins,) = [g for g in listing(target, "/Groups") if g["displayName"] == "Admins"]
+    held = {names[str(m["value"])] for m in admins.get("members") or []}
+    assert held == {"admin@example.com", "alice@example.com"}
+    assert_converged(capsys, specs)
