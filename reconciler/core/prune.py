@@ -18,6 +18,7 @@ from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match, normalise
+from reconciler.core.members import Directory, Seen
 from reconciler.core.model import Kind, Observed, Resource
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
@@ -156,11 +157,13 @@ def spare_protected(
         return list(changes), []
     names = {(Kind.USER, r.id): r.body.get("userName") for r in observed.users}
     names |= {(Kind.GROUP, r.id): r.body.get("displayName") for r in observed.groups}
+    holders = _Holders(observed)
     kept: list[Change] = []
     notes: list[str] = []
     for change in changes:
         if change.members_remove:
-            trimmed = _keep_members(target, change, names, notes)
+            held_by = holders.users_of(change.target_id)
+            trimmed = _keep_members(target, change, (held_by, names), notes)
             if trimmed is None:
                 continue
             change = trimmed  # noqa: PLW2901
@@ -192,8 +195,37 @@ def spare_protected(
     return kept, notes
 
 
+class _Holders:
+    """Which user each member entry of a group stands for, resolved as planning resolved
+    it (core/members.py). A removal names the entry's value as the target stores it, and
+    that is not always the user's id: some targets store the userName, or an id of their
+    own with a `$ref` to the user. Looked up by id alone, such a member would not be known
+    as the protected account it is."""
+
+    def __init__(self, observed: Observed) -> None:
+        self._observed = observed
+        self._groups = {g.id: g for g in observed.groups}
+        self._directory: Directory | None = None
+
+    def users_of(self, group_id: str | None) -> dict[tuple[Kind, str], object]:
+        group = self._groups.get(group_id or "")
+        if group is None:
+            return {}
+        if self._directory is None:
+            self._directory = Directory(self._observed)
+        names = self._directory.names
+        return {
+            (Kind.USER, e.value): names.get(e.uid)
+            for e in self._directory.entries(group.body)
+            if e.seen is Seen.USER and e.uid is not None and e.value != e.uid
+        }
+
+
 def _keep_members(
-    target: Target, change: Change, names: Mapping[tuple[Kind, str], object], notes: list[str]
+    target: Target,
+    change: Change,
+    names: tuple[Mapping[tuple[Kind, str], object], ...],
+    notes: list[str],
 ) -> Change | None:
     """`change` without its removals of protected members, noted; None when nothing is
     left of it. A membership removed is access taken away, as a disable is: a protected
@@ -201,7 +233,7 @@ def _keep_members(
     left = []
     for member in change.members_remove:
         kind = Kind.GROUP if member.type == "Group" else Kind.USER
-        held = names.get((kind, member.id or ""))
+        held = next((n[k] for n in names if (k := (kind, member.id or "")) in n), None)
         if protected(target, member.key) or protected(
             target, held if isinstance(held, str) else None
         ):

@@ -75,3 +75,27 @@ def test_a_saved_plan_that_removes_a_protected_member_is_refused(tmp_path: Path)
         "protected: not removed"
     ]
     assert protection_problems((change,), spec.targets["t"], observed) == []
+
+
+def test_a_protected_member_stored_by_another_value_than_its_id_stays(tmp_path: Path) -> None:
+    # The declared key (admin@example.com) is not protected; the name the mapping gives it
+    # on the target is. The target stores the member by its userName, or by an id of its
+    # own with a `$ref` to the user: by id alone, neither is known as the protected account.
+    mapped = "    mappings:\n      user:\n        userName: 'Join(\"\", \"root-\", [userName])'\n"
+    users = "users:\n  - userName: admin@example.com\n  - userName: alice@example.com\n"
+    groups = "groups:\n  - displayName: Ops\n    members: [alice@example.com]\n"
+    text = TARGET + '    protected: ["root-*"]\n' + mapped + users + groups
+    spec = load(tmp_path, text)
+    listed = [user_res("u-admin", "root-admin@example.com"), user_res("u-x", "x@example.com")]
+    listed.append(user_res("u-alice", "root-alice@example.com"))
+    for stored in ({"value": "root-admin@example.com"}, {"value": "m1", "$ref": "/Users/u-admin"}):
+        ops = group_res("g-ops", "Ops", [stored, "u-alice", "u-x"])
+        plan = plan_for(spec, listed, [ops])
+        [change] = plan.changes
+        assert [m.id for m in change.members_remove] == ["u-x"], stored
+        assert plan.notes == ("group Ops: member root-admin@example.com is protected: not removed",)
+        edited = dataclasses.replace(change, members_remove=(Member("x", str(stored["value"])),))
+        observed = Observed(tuple(listed), (ops,))
+        assert protection_problems((edited,), spec.targets["t"], observed) == [
+            "the plan goes past the spec's `protected`: " + plan.notes[0]
+        ]
