@@ -16,7 +16,9 @@ It is also where a line becomes a workflow command or not. A CI runner (GitHub A
 reads every line of stdout and stderr that starts with `::` as a command (`::add-mask::`,
 `::stop-commands::`, `::error::`). Names, values and error details come from the target,
 and a newline in one would start such a line; so every line written starts with `::` only
-when it is one of scimrec's own annotations, written with `echo_command`.
+when it is one of scimrec's own annotations, written with `echo_command`. The runner also
+still reads the older form, `##[command]data`, found anywhere in a line (not only at its
+start): no `##[` is ever written, whoever wrote it.
 """
 
 from __future__ import annotations
@@ -37,11 +39,15 @@ _COMMAND = re.compile(r"(\A|[\r\n])(\s*):(?=:)")
 # What a `::` that starts no command is written as: the first colon, then a zero-width
 # space (U+200B, not whitespace to the runner), so the line shows as it was.
 _DEFUSED = "\\1\\2:\u200b"
+# The older form's `##[`, anywhere; a `#[` that starts a piece of text too, since the piece
+# before it (flushed without a line end) may have ended with `#`.
+_OLD_COMMAND = re.compile(r"(?:(?<=#)|\A)#\[")
 
 
 def defused(text: str) -> str:
     """`text` with no line that a CI runner would read as a workflow command."""
-    return _COMMAND.sub(_DEFUSED, text) if "::" in text else text
+    text = _COMMAND.sub(_DEFUSED, text) if "::" in text else text
+    return _OLD_COMMAND.sub("#\u200b[", text) if "#[" in text else text
 
 
 class Redacted(io.TextIOBase):

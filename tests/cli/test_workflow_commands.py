@@ -5,6 +5,7 @@ every command in GitHub mode; only scimrec's own annotations may start with `::`
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -12,13 +13,19 @@ import pytest
 import yaml
 
 from reconciler.cli import main
-from reconciler.cli.output import defused
+from reconciler.cli.output import Redacted, defused
 from tests.fakescim import BASE_URL, FakeScim
 
 TOKEN_ENV = "COMMANDS_SCIM_TOKEN"
 TOKEN = "commands-test-token-1234"
-# A line feed, a carriage return (the runner splits lines at either) and leading spaces.
-INJECTED = ["\n::notice::INJECTED\n", "\r::notice::INJECTED", "\n  ::notice::INJECTED"]
+# A line feed, a carriage return (the runner splits lines at either) and leading spaces;
+# and the older `##[command]` form, which the runner finds anywhere in a line.
+INJECTED = [
+    "\n::notice::INJECTED\n",
+    "\r::notice::INJECTED",
+    "\n  ::notice::INJECTED",
+    " ##[notice]INJECTED",
+]
 COMMANDS = [
     ["plan", "{specs}", "--target", "fake"],
     ["plan", "{specs}", "--target", "fake", "--format", "markdown"],
@@ -79,6 +86,7 @@ def test_no_target_data_starts_a_workflow_command(
         assert code in (0, 1, 2), f"{args}: exit {code}\n{err}"
         lines = command_lines(out + err)
         assert [line for line in lines if "INJECTED" in line] == [], args
+        assert "##[" not in out + err, args
         ours += lines
     # The check means something: the data was shown, and scimrec's own annotations (a
     # warning per planned disable or delete) still start with `::`.
@@ -92,7 +100,19 @@ def test_no_target_data_starts_a_workflow_command(
         ("::x", ":\u200b:x"),
         ("a\r\t::x", "a\r\t:\u200b:x"),
         ("a :: b\nc::d", "a :: b\nc::d"),
+        ("x ##[error]y", "x ##\u200b[error]y"),
+        ("###[x", "###\u200b[x"),
+        ("#[x] and #[y]", "#\u200b[x] and #[y]"),
     ],
 )
-def test_a_line_starting_with_two_colons_is_defused_as_shown(text: str, shown: str) -> None:
+def test_a_workflow_command_is_defused_as_shown(text: str, shown: str) -> None:
     assert defused(text) == shown
+
+
+def test_the_older_form_split_across_a_flush_is_defused() -> None:
+    inner = io.StringIO()
+    stream = Redacted(inner)
+    stream.write("x #")
+    stream.flush()
+    stream.write("#[error]y\n")
+    assert "##[" not in inner.getvalue()
