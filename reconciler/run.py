@@ -273,7 +273,11 @@ def prepare_saved(
     complete = saved.plan.complete_read and connected.observed.complete
     # The fresh read's matches: what apply knows of each object as the target holds it now.
     plan = dataclasses.replace(
-        saved.plan, requirements=required, complete_read=complete, matches=fresh.matches
+        saved.plan,
+        requirements=required,
+        complete_read=complete,
+        matches=fresh.matches,
+        read=fresh.read,
     )
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)

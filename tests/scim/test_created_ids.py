@@ -77,6 +77,25 @@ def test_a_bulk_location_naming_another_account_is_not_recorded(tmp_path: Path, 
     assert converged(tmp_path, fake)
 
 
+def test_a_bulk_location_naming_an_undeclared_account_is_not_recorded(
+    tmp_path: Path, token: str
+) -> None:
+    # bob is on the target and in no spec (prune: none leaves him be): the plan read him,
+    # but matched him to nothing. An answer naming his id is still not the new account's.
+    def to_bob(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
+        body["Operations"][0]["location"] = f"https://elsewhere.test/Users/{bob_id(fake)}"
+        return body
+
+    fake = MangledBulk(to_bob, token=token)
+    fake.add_user("bob@example.com", active=True)
+    specs = write_spec(tmp_path, people(12, managers=False), ADMINS, quirks={"bulk": "use"})
+    result = apply(specs, fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert not result.failed
+    assert converged(tmp_path, fake)
+
+
 def test_two_bulk_operations_answered_with_one_id_are_not_both_recorded(
     tmp_path: Path, token: str
 ) -> None:

@@ -273,3 +273,7 @@ def _start_from(s: Session, plan: Plan) -> None:
             s.locations[(kind, found.id)] = found.location
         if kind is Kind.GROUP and isinstance(found.body.get("members"), list):
             s.members_held[found.id] = frozenset(member_values(found.body))
+    # Then every other object the plan read, undeclared or not selected, by its name: an
+    # answer naming one (an administrator's id in a Bulk `location`) is not the new object.
+    for (kind, target_id), name in plan.read.items():
+        s.owners.hold(kind, name, target_id)
