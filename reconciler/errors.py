@@ -45,8 +45,12 @@ class TargetError(ScimrecError):
 
 def one_line(text: str, limit: int) -> str:
     """`text` on one line (any run of whitespace, line breaks included, one space), cut to
-    `limit` characters with a mark where it was cut."""
+    `limit` characters with a mark where it was cut. A control character is shown as its
+    escape: a terminal escape sequence from a target could move the cursor and write over
+    lines of the plan a reviewer is reading."""
     line = " ".join(text.split())
+    if not line.isprintable():
+        line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -246,6 +246,14 @@ def test_a_json_error_detail_becomes_one_bounded_line_scrubbed_before_it_is_cut(
     assert windows(text, size=4) == []
 
 
+def test_a_json_error_detail_shows_control_characters_as_escapes() -> None:
+    # ESC [1A moves a terminal's cursor up a line: the detail would write over the plan.
+    client = echoing({"detail": "bad\x1b[1A\x1b[2Kvalue\x07 é"}, 400)
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {})
+    assert caught.value.detail == "bad\\x1b[1A\\x1b[2Kvalue\\x07 é"
+
+
 def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
     # Counts by status code, say: the keys are numbers, the values still scrubbed.
     event = {"event": "x", "by_status": {400: f"detail {SECRET}", 500: "fine"}}
