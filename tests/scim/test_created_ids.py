@@ -237,3 +237,49 @@ def test_a_group_found_by_its_name_is_not_adopted_when_it_is_anothers(
     assert [m["value"] for m in fake.groups[admins]["members"]] == [bob]
     failed = {o.key: o.message for o in result.failed}
     assert "group Admins's" in failed["Ops"]
+
+
+class Relay(FakeScim):
+    """Creates each user, but answers u1's POST with u0's resource, and (with `hide_u0`)
+    u0's with bob's: a later create is answered with an id an earlier one was given."""
+
+    def __init__(self, *, token: str, hide_u0: bool) -> None:
+        super().__init__(token=token)
+        self.hide_u0 = hide_u0
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method != "POST" or answer.status_code != 201:
+            return answer
+        if body.get("userName") == "u0@example.com" and self.hide_u0:
+            return json_response(201, self.user_named("bob@example.com")[0])
+        if body.get("userName") == "u1@example.com":
+            return json_response(201, self.user_named("u0@example.com")[0])
+        return answer
+
+
+@pytest.mark.parametrize("how", ["found by name", "adopted after a 409"])
+def test_an_id_found_for_one_create_is_never_given_to_another(
+    tmp_path: Path, token: str, how: str
+) -> None:
+    # u0's id comes from a look-up by its name (its answer named bob), or from adopting it
+    # after a 409 (it appeared between plan and apply): either way it is u0's from then on,
+    # and u1's answer naming it does not make it u1's.
+    fake = Relay(token=token, hide_u0=how == "found by name")
+    fake.add_user("bob@example.com", active=True)
+    users = [user("u0@example.com"), user("u1@example.com"), user("bob@example.com")]
+    specs = write_spec(tmp_path, users, [], concurrency=1)
+
+    def appear() -> None:
+        if how == "adopted after a 409":
+            fake.add_user("u0@example.com", active=True)
+
+    result = apply(specs, fake, before=appear)
+    real = {str(u["userName"]): str(u["id"]) for u in fake.users.values()}
+    ids = {o.key: o.target_id for o in result.outcomes if o.key != "bob@example.com"}
+    assert ids == {
+        "u0@example.com": real["u0@example.com"],
+        "u1@example.com": real["u1@example.com"],
+    }
+    assert not result.failed

@@ -290,6 +290,17 @@ def test_a_secret_read_with_surrounding_whitespace_is_masked_trimmed(padded: str
         assert scrub(f"invalid token '{form}'") == "invalid token '***'"
 
 
+def test_a_trimmed_secret_is_masked_down_to_the_shortest_length_and_no_shorter() -> None:
+    # Four characters trimmed is a secret like any other; fewer would mask ordinary text
+    # (a padded "ab" would mask every "YWI=", its base64, and every "ab" in output).
+    forget_secrets()
+    register_secret(" abcd ")
+    assert scrub("token abcd, YWJjZA==") == "token ***, ***"
+    forget_secrets()
+    register_secret("  ab  ")
+    assert scrub("tab YWI= ab") == "tab YWI= ab"
+
+
 def test_a_transport_error_quoting_a_secret_is_scrubbed_as_it_arrives() -> None:
     # h11 quotes a malformed header line it received; the error is target data, cleaned
     # before anything (a finding's cut, an escape) could keep part of the secret.
