@@ -13,7 +13,8 @@ import dataclasses
 from pathlib import Path
 
 from reconciler.core.changes import Member
-from reconciler.core.model import Observed
+from reconciler.core.model import Observed, Resource
+from reconciler.core.plan import make_plan
 from reconciler.core.plancheck import protection_problems
 from tests.core.test_plan import TARGET, group_res, load, plan_for, user_res
 
@@ -81,7 +82,7 @@ def test_a_protected_member_stored_by_another_value_than_its_id_stays(tmp_path: 
     # The declared key (admin@example.com) is not protected; the name the mapping gives it
     # on the target is. The target stores the member by its userName, or by an id of its
     # own with a `$ref` to the user: by id alone, neither is known as the protected account.
-    mapped = "    mappings:\n      user:\n        userName: 'Join(\"\", \"root-\", [userName])'\n"
+    mapped = '    mappings:\n      user:\n        userName: \'Join("", "root-", [userName])\'\n'
     users = "users:\n  - userName: admin@example.com\n  - userName: alice@example.com\n"
     groups = "groups:\n  - displayName: Ops\n    members: [alice@example.com]\n"
     text = TARGET + '    protected: ["root-*"]\n' + mapped + users + groups
@@ -99,3 +100,72 @@ def test_a_protected_member_stored_by_another_value_than_its_id_stays(tmp_path: 
         assert protection_problems((edited,), spec.targets["t"], observed) == [
             "the plan goes past the spec's `protected`: " + plan.notes[0]
         ]
+
+
+def test_a_member_no_user_has_is_still_removed_beside_protection(tmp_path: Path) -> None:
+    # The target confirmed no user has "u-gone": nothing names it, and it goes.
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    groups = (group_res("g-ops", "Ops", ["u-gone", "u-x"]),)
+    observed = Observed(tuple(USERS), groups, dangling=frozenset({"u-gone"}))
+    plan = make_plan(spec, spec.targets["t"], observed)
+    [change] = plan.changes
+    assert [m.id for m in change.members_remove] == ["u-gone", "u-x"]
+
+
+MAPPED = '    mappings:\n      user:\n        userName: \'Join("", "root-", [userName])\'\n'
+
+
+def test_a_member_protected_by_its_declared_key_alone_stays(tmp_path: Path) -> None:
+    # admin@example.com is protected by its declared key; on the target it is
+    # root-admin@example.com, which no pattern names.
+    users = "users:\n  - userName: admin@example.com\n  - userName: alice@example.com\n"
+    groups = "groups:\n  - displayName: Ops\n    members: [alice@example.com]\n"
+    spec = load(tmp_path, TARGET + '    protected: ["admin@*"]\n' + MAPPED + users + groups)
+    listed = [user_res("u-admin", "root-admin@example.com")]
+    listed.append(user_res("u-alice", "root-alice@example.com"))
+    plan = plan_for(spec, listed, [group_res("g-ops", "Ops", ["u-admin", "u-alice"])])
+    assert plan.changes == ()
+    assert plan.notes == ("group Ops: member root-admin@example.com is protected: not removed",)
+
+
+def test_a_group_keeps_its_other_changes_when_its_removal_is_spared(tmp_path: Path) -> None:
+    groups = "groups:\n  - displayName: Ops\n    externalId: ops-1\n    members: []\n"
+    spec = load(tmp_path, TARGET + PROTECTED + groups)
+    plan = plan_for(spec, USERS, [group_res("g-ops", "Ops", ["u-admin"])])
+    [change] = plan.changes
+    assert ([a.path for a in change.attributes], change.members_remove) == (["externalId"], ())
+
+
+def test_the_changes_after_a_spared_one_are_all_kept(tmp_path: Path) -> None:
+    groups = "groups:\n" + "".join(
+        f"  - displayName: {name}\n    members: []\n" for name in ("Alpha", "Beta", "Gamma")
+    )
+    spec = load(tmp_path, TARGET + PROTECTED + groups)
+    held = [group_res(f"g-{n}", n, [m]) for n, m in (("Alpha", "u-admin"), ("Beta", "u-x"))]
+    plan = plan_for(spec, USERS, [*held, group_res("g-Gamma", "Gamma", ["u-alice"])])
+    assert sorted(c.key for c in plan.changes) == ["Beta", "Gamma"]
+
+
+def test_a_group_sharing_a_protected_users_id_does_not_hide_it(tmp_path: Path) -> None:
+    # Targets that number users and groups apart (django-scim2) give user 1 and group 1
+    # one id; Ops holds both. The user is protected by its name on the target alone.
+    users = "users:\n  - userName: admin@example.com\n"
+    spec = load(
+        tmp_path,
+        TARGET + '    protected: ["root-*"]\n' + MAPPED + users
+        + "groups:\n  - displayName: Ops\n    members: []\n",
+    )  # fmt: skip
+    both = [{"value": "1", "type": "User"}, {"value": "1", "type": "Group"}]
+    groups = [group_res("2", "Ops", both), group_res("1", "Sub")]
+    plan = plan_for(spec, [user_res("1", "root-admin@example.com")], groups)
+    assert [m.id for c in plan.changes for m in c.members_remove if m.type == "User"] == []
+
+
+def test_a_member_whose_user_has_no_name_in_text_is_judged_without_one(tmp_path: Path) -> None:
+    # A target user whose userName is a number is an object the read cannot use; the plan
+    # still judges the group's other members, and does not stop at it.
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    odd = Resource("u-odd", {"id": "u-odd", "userName": 5})
+    plan = plan_for(spec, [*USERS, odd], [group_res("g-ops", "Ops", ["u-odd", "u-x", "u-admin"])])
+    removed = {m.id for c in plan.changes for m in c.members_remove}
+    assert "u-x" in removed and "u-admin" not in removed

@@ -288,6 +288,9 @@ def test_a_secret_read_with_surrounding_whitespace_is_masked_trimmed(padded: str
     bare = SECRET
     for form in (bare, quote(bare, safe=""), base64.b64encode(bare.encode()).decode()):
         assert scrub(f"invalid token '{form}'") == "invalid token '***'"
+    # ... and the padded secret's own forms stay masked too (base64 shares nothing with
+    # the bare secret's).
+    assert scrub(f"<{base64.b64encode(padded.encode()).decode()}>") == "<***>"
 
 
 def test_a_trimmed_secret_is_masked_down_to_the_shortest_length_and_no_shorter() -> None:
