@@ -65,7 +65,7 @@ test: lint servers
 
 # Mutation testing of the safety code (the modules in pyproject.toml's [tool.mutmut]): each
 # mutant is a small change to that code, and the tests that need no server must notice it.
-# Not part of `make test`: it takes well over an hour on two cores. It starts afresh (an old
+# Not part of `make test`: it takes about 40 minutes on two cores. It starts afresh (an old
 # result can hide a test that changed), then prints the score per module and every mutant
 # no test kills that tests/MUTATION.md does not explain; it fails on either, or under 90%.
 # `.venv/bin/mutmut run --max-children 2 "reconciler.core.guards*"` re-runs one module.
