@@ -53,6 +53,15 @@ def visible(text: str) -> str:
     return json.dumps(text, ensure_ascii=True) if hidden(text) else text
 
 
+def printable(text: str) -> str:
+    """Free text (a note, an error, a guard) with each control character shown as its
+    escape: such text can quote what a target holds, and an escape sequence in it would
+    move a terminal's cursor and write over lines of the plan."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
+
+
 def for_display(data: Any) -> Any:
     """A plan's or drift report's JSON form with every name (`key`, `id`) made visible;
     values are made visible by value_text. Renderers start here; the JSON output does not."""
@@ -174,15 +183,16 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
     target = plan["target"]
     out = [f'Target "{target["name"]}" ({target["url"]})', ""]
     for note in plan.get("notes", []):
-        out.append(f"Note: {note}")
+        out.append(f"Note: {printable(note)}")
     for change in plan["changes"]:
         out.extend(change_lines(change))
     if plan["changes"]:
         out.append("")
     for error in plan.get("errors", []):
-        out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {error['message']}")
+        message = printable(error["message"])
+        out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {message}")
     for guard in plan.get("guards", []):
-        out.append(f"Guard: {guard}")
+        out.append(f"Guard: {printable(guard)}")
     outside = plan.get("out_of_scope", [])
     for entry in outside[:10]:
         kind = entry.get("kind", "user")

@@ -74,3 +74,16 @@ def test_the_delete_line_of_a_lookalike_differs_visibly_from_the_create_line() -
     lines = plan_text(_plan()).splitlines()
     (delete,) = [line for line in lines if "delete user" in line]
     assert LOOKALIKE not in delete  # escaped or marked, never printed bare
+
+
+def test_notes_errors_and_guards_show_a_targets_control_characters_as_escapes() -> None:
+    # ESC [2J clears a terminal: quoted from a target into a note, it would wipe the plan.
+    plan = _plan()
+    plan["notes"] = ["group Ops: member \x1b[2Jroot is protected: not removed"]
+    plan["errors"] = [{"kind": "user", "key": "k", "step": "match", "message": "bad\x1b[1A x"}]
+    plan["guards"] = ["limit \x07 reached"]
+    text = plan_text(plan)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "Note: group Ops: member \\x1b[2Jroot is protected: not removed" in text
+    assert "match: bad\\x1b[1A x" in text
+    assert "Guard: limit \\x07 reached" in text
