@@ -43,14 +43,19 @@ class TargetError(ScimrecError):
     """The target cannot be used at all: unreachable, refuses our credentials, or is not SCIM."""
 
 
+def printable(text: str) -> str:
+    """`text` with each control character shown as its escape: text that quotes what a
+    target holds may carry a terminal escape sequence, which would move the cursor and
+    write over lines of the plan a reviewer is reading."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def one_line(text: str, limit: int) -> str:
-    """`text` on one line (any run of whitespace, line breaks included, one space), cut to
-    `limit` characters with a mark where it was cut. A control character is shown as its
-    escape: a terminal escape sequence from a target could move the cursor and write over
-    lines of the plan a reviewer is reading."""
-    line = " ".join(text.split())
-    if not line.isprintable():
-        line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
+    """`text` on one line (any run of whitespace, line breaks included, one space), shown
+    `printable`, cut to `limit` characters with a mark where it was cut."""
+    line = printable(" ".join(text.split()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.core import attributes as A
 from reconciler.core.model import Kind
+from reconciler.errors import printable  # notes, errors, guards: free text
 from reconciler.scim.redact import MASK, scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
@@ -51,15 +52,6 @@ def visible(text: str) -> str:
     """A name as a reader can tell it apart: as is, or quoted with what is hidden escaped
     (`"jose\\u0301@example.com"`, `"dave@example.com "`)."""
     return json.dumps(text, ensure_ascii=True) if hidden(text) else text
-
-
-def printable(text: str) -> str:
-    """Free text (a note, an error, a guard) with each control character shown as its
-    escape: such text can quote what a target holds, and an escape sequence in it would
-    move a terminal's cursor and write over lines of the plan."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
 
 
 def for_display(data: Any) -> Any:
