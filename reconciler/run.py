@@ -277,7 +277,7 @@ def prepare_saved(
         requirements=required,
         complete_read=complete,
         matches=fresh.matches,
-        read=fresh.read,
+        read=connected.observed,
     )
     plan = check_guards(plan, target, connected.observed, allow)
     return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)

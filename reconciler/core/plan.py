@@ -69,9 +69,10 @@ class Plan:
     # refused like a guard, with no override; the guards keep them first among theirs.
     requirements: tuple[str, ...] = field(default=(), compare=False)
     view: TargetView | None = field(default=None, compare=False)
-    # Every object the read held, by kind and id: its name. No create of the run can be
-    # answered with one of these ids (it existed before), so apply holds each (owners.py).
-    read: Mapping[tuple[Kind, str], str] = field(default_factory=dict, compare=False)
+    # What the read held, every object: no create of the run can be answered with one of
+    # their ids (each existed before), so apply holds each for its own (owners.py). The
+    # read itself, not a copy: the plan command never needs it.
+    read: Observed | None = field(default=None, compare=False)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -201,18 +202,8 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         requirements=tuple(required),
         guards=tuple(required),
         view=view,
-        read=_read(observed),
+        read=observed,
     )
-
-
-def _read(observed: Observed) -> dict[tuple[Kind, str], str]:
-    out: dict[tuple[Kind, str], str] = {}
-    for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
-        name = NAME_ATTRIBUTE[kind]
-        for resource in resources:
-            held = resource.body.get(name)
-            out[(kind, resource.id)] = held if isinstance(held, str) and held else resource.id
-    return out
 
 
 def _match(

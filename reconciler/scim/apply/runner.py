@@ -14,7 +14,7 @@ import structlog
 
 from reconciler.core.changes import Action, Change, phase
 from reconciler.core.config import Target
-from reconciler.core.match import skeleton
+from reconciler.core.match import NAME_ATTRIBUTE, skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
 from reconciler.errors import ScimrecError
@@ -275,5 +275,11 @@ def _start_from(s: Session, plan: Plan) -> None:
             s.members_held[found.id] = frozenset(member_values(found.body))
     # Then every other object the plan read, undeclared or not selected, by its name: an
     # answer naming one (an administrator's id in a Bulk `location`) is not the new object.
-    for (kind, target_id), name in plan.read.items():
-        s.owners.hold(kind, name, target_id)
+    read = plan.read
+    if read is None:
+        return
+    for kind, resources in ((Kind.USER, read.users), (Kind.GROUP, read.groups)):
+        attribute = NAME_ATTRIBUTE[kind]
+        for found in resources:
+            name = found.body.get(attribute)
+            s.owners.hold(kind, name if isinstance(name, str) and name else found.id, found.id)
