@@ -218,7 +218,6 @@ def _status(value: Json) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    head = value.strip()[:3] if isinstance(value, str) else ""
     # ASCII digits only: str.isdigit takes a superscript "²", which int() refuses.
-    if isinstance(value, str) and value.strip()[:3].isascii() and value.strip()[:3].isdigit():
-        return int(value.strip()[:3])
-    return None
+    return int(head) if head.isascii() and head.isdigit() else None
