@@ -16,12 +16,11 @@ import httpx2
 import pytest
 import stamina
 
-from reconciler.run import prepare
-from reconciler.scim.apply.runner import Applier
 from tests.bulkscim import BulkScim
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply, converged, people
-from tests.scim.test_faults import RecordingLog, plan_and_apply, user, write_spec
+from tests.scim.test_disable_time import logged_apply
+from tests.scim.test_faults import plan_and_apply, user, write_spec
 
 Mangle = Callable[[dict[str, Any], FakeScim], dict[str, Any]]
 ADMINS = [{"displayName": "Admins", "members": ["u0@example.com"]}]
@@ -150,12 +149,7 @@ def test_a_create_answered_with_another_account_and_found_nowhere_fails_and_says
     fake = Swallowed(token=token)
     bob = fake.add_user("bob@example.com", active=True)
     specs = write_spec(tmp_path, [user("u0@example.com"), user("bob@example.com")], ADMINS)
-    prepared = prepare(specs, "fake", transport=fake.transport)
-    log = RecordingLog()
-    try:
-        result = Applier(prepared.client, prepared.target, prepared.caps, log).run(prepared.plan)
-    finally:
-        prepared.client.close()
+    result, log = logged_apply(specs, fake)
     (u0,) = [o for o in result.outcomes if o.key == "u0@example.com"]
     assert not u0.ok
     assert f"the id {bob} of user bob@example.com" in u0.message
