@@ -30,6 +30,10 @@ class AccessRules(CheckBase):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(path, f"expected an http(s) URL, got {url!r}")
+        elif parts.username is not None or parts.password is not None:
+            # Credentials in the URL would sit in Git, and in every plan, PR comment and log
+            # line that names the target; they go in `auth`, read from the environment.
+            self.error(path, "the URL carries credentials (user:password@): give them in auth")
         elif parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
             self.error(
                 path,

@@ -294,7 +294,13 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
 
     def _check_base_url(self, path: PathKey, url: str) -> None:
         """The SCIM base URL, not one of its endpoints (a common copy-paste mistake)."""
-        endpoint = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+        parts = urlsplit(url)
+        if parts.query or parts.fragment:
+            # A query or fragment (an API key, often) would be printed with the URL, and
+            # cannot be a base URL: scimrec adds /Users and the rest after it.
+            self.error(path, "the URL carries a query or fragment: give the SCIM base URL")
+            return
+        endpoint = parts.path.rstrip("/").rpartition("/")[2]
         if endpoint.casefold() in ENDPOINTS:
             base = url.rstrip("/")[: -len(endpoint)].rstrip("/")
             self.error(

@@ -87,6 +87,14 @@ CORPUS: list[tuple[str, str | bytes]] = [
     ("duplicate-group-case-variant", "groups:\n  - displayName: Eng\n  - displayName: ENG\n"),
     ("target-duplicate", "targets:\n  t:\n    url: https://x.example/scim/v2\n"),
     ("target-http-remote", "targets:\n  u:\n    url: http://scim.example.com/scim/v2\n"),
+    (
+        "target-url-credentials",
+        "targets:\n  u:\n    url: 'https://bot:s3cret@scim.example/scim/v2'\n",
+    ),
+    (
+        "target-url-query-key",
+        "targets:\n  u:\n    url: 'https://scim.example/scim/v2?api_key=s3cret'\n",
+    ),
     ("target-no-url", "targets:\n  u:\n    auth: {type: none}\n"),
     (
         "target-token-inline",

@@ -880,12 +880,6 @@ KNOWN_DIFFERENCES: list[tuple[str, str, bool, bool]] = [
         True,
         False,
     ),
-    (
-        "user info before a loopback host",
-        "targets:\n  t: {url: 'http://u@127.0.0.1/v2'}\n",
-        True,
-        False,
-    ),
 ]
 
 
