@@ -26,7 +26,7 @@ from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
 )
-from reconciler.spec.tree import spec_paths
+from reconciler.spec.tree import outside_the_tree, spec_paths
 
 __all__ = [
     "AUTH_FIELDS",
@@ -49,26 +49,6 @@ def spec_files(root: Path) -> list[Path]:
         return [root]
     found = spec_paths(root)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
-
-
-def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
-    """Files that resolve outside the spec tree, through a symlink or `..`: never read.
-
-    A spec tree comes from a pull request; a link in it to `/proc/self/environ` or a
-    secrets file would otherwise be read, and quoted back in an error message. The tree is
-    SPECS itself, or the directory holding SPECS when it names one file.
-    """
-    tree = (root if root.is_dir() else root.parent).resolve()
-    issues = []
-    for path in files:
-        resolved = path.resolve()
-        if not resolved.is_relative_to(tree):
-            message = (
-                f"resolves to {resolved.as_posix()}, outside the spec tree "
-                f"{tree.as_posix()}: refused (spec files are read only inside their tree)"
-            )
-            issues.append(SpecIssue(path.as_posix(), 1, 1, "", message))
-    return issues
 
 
 def load_spec(root: Path, *, quick: bool = True) -> Spec:
@@ -211,9 +191,10 @@ class _Checker(TargetRules, ObjectRules):
         # Keyed by the exact key of each user the folded map holds: a reference equal to one
         # folds to that user's entry, so either lookup finds the same user.
         by_key = {u.key: u for u in users.values()}
+        present = frozenset(key for key, user in by_key.items() if user.state is State.PRESENT)
         self.users = self._resolve_references(users, by_key)
         self.groups = self._resolve_subgroups(
-            [self._resolve_members(g, users, by_key) for g in groups.values()]
+            [self._resolve_members(g, users, by_key, present) for g in groups.values()]
         )
         known = {alias for t in self.targets.values() for alias in t.extensions}
         for user in self.users:
@@ -295,9 +276,17 @@ class _Checker(TargetRules, ObjectRules):
         return out
 
     def _resolve_members(
-        self, group: Declared, users: dict[str, Declared], by_key: dict[str, Declared]
+        self,
+        group: Declared,
+        users: dict[str, Declared],
+        by_key: dict[str, Declared],
+        present: frozenset[str],
     ) -> Declared:
         if group.members is None:
+            return group
+        # Nearly every group lists present users by their keys, each once: already resolved,
+        # which two set operations prove in C instead of a loop over every membership.
+        if present.issuperset(group.members) and len(set(group.members)) == len(group.members):
             return group
         resolved: list[str] = []
         seen: set[str] = set()

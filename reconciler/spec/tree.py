@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from reconciler.errors import SpecIssue
+
 SPEC_SUFFIXES = (".yaml", ".yml")
 SKIPPED_NAMES = frozenset({"node_modules"})
 
@@ -32,3 +34,23 @@ def spec_paths(root: Path) -> list[Path]:
             if path.suffix in SPEC_SUFFIXES and not name.startswith(".") and path.is_file():
                 found.append(path)
     return found
+
+
+def outside_the_tree(root: Path, files: list[Path]) -> list[SpecIssue]:
+    """Files that resolve outside the spec tree, through a symlink or `..`: never read.
+
+    A spec tree comes from a pull request; a link in it to `/proc/self/environ` or a
+    secrets file would otherwise be read, and quoted back in an error message. The tree is
+    SPECS itself, or the directory holding SPECS when it names one file.
+    """
+    tree = (root if root.is_dir() else root.parent).resolve()
+    issues = []
+    for path in files:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(tree):
+            message = (
+                f"resolves to {resolved.as_posix()}, outside the spec tree "
+                f"{tree.as_posix()}: refused (spec files are read only inside their tree)"
+            )
+            issues.append(SpecIssue(path.as_posix(), 1, 1, "", message))
+    return issues
