@@ -3,10 +3,11 @@ parsed again: reading its JSON back is about thirty times faster than parsing it
 
 An entry is keyed by the SHA-256 digest of the file's bytes together with this reader's format
 and PyYAML's version, so a changed file, or a reader that would read it differently, never
-finds an old entry; the checks of the spec still run on every load. Entries are JSON (no
-code runs when one is read). The directory is `$SCIMREC_CACHE_DIR`, else
-`$XDG_CACHE_HOME/scimrec/spec`, else `~/.cache/scimrec/spec`; `SCIMREC_CACHE_DIR=` (empty)
-turns the cache off.
+finds an old entry. The same directory keeps the checked objects of large files
+(spec/checked.py) under keys that also hold scimrec's code; the checks across files run on
+every load. Entries are JSON (no code runs when one is read). The directory is
+`$SCIMREC_CACHE_DIR`, else `$XDG_CACHE_HOME/scimrec/spec`, else `~/.cache/scimrec/spec`;
+`SCIMREC_CACHE_DIR=` (empty) turns the cache off.
 
 Whoever can write an entry decides what an unchanged file means (the key is only a digest
 of content that others may know), so the cache is used only where no one else can write:
@@ -134,9 +135,26 @@ class SpecCache:
 
     def get(self, sha256: bytes, size: int, display: str) -> Loaded | None:
         """The quick read of a file of `size` bytes with this digest, if one was kept intact."""
-        if size < MIN_BYTES or (fd := self._dir()) is None:
+        if size < MIN_BYTES:
             return None
         key = self.key(sha256)
+        data = self.read_entry(key)
+        try:
+            return None if data is None else _from_json(data, key, display)
+        except (ValueError, TypeError, KeyError):
+            return None  # damaged: parse again, and write it anew
+
+    def put(self, sha256: bytes, size: int, loaded: Loaded) -> None:
+        """Keep a quick read for next time; a cache that cannot be written is just skipped."""
+        if size >= MIN_BYTES:
+            key = self.key(sha256)
+            self.write_entry(key, _to_json(loaded, key))
+
+    def read_entry(self, key: str) -> Any:
+        """The JSON value kept under `key` (which the value must name again, so an entry
+        copied under another name is refused), or None if there is none to trust."""
+        if (fd := self._dir()) is None:
+            return None
         name = f"{key}.json"
         try:
             handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
@@ -148,21 +166,21 @@ class SpecCache:
                 if not stat.S_ISREG(info.st_mode) or not _owned(info, _SHARED_WRITE):
                     return None  # written by someone else: never read
                 data = json.loads(entry.read())
-            loaded = _from_json(data, key, display)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError):
             return None  # unreadable or damaged: parse again, and write it anew
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
         with contextlib.suppress(OSError):
             os.utime(name, dir_fd=fd, follow_symlinks=False)  # recently used entries stay
-        return loaded
+        return data
 
-    def put(self, sha256: bytes, size: int, loaded: Loaded) -> None:
-        """Keep a quick read for next time; a cache that cannot be written is just skipped."""
-        if size < MIN_BYTES or (fd := self._dir()) is None:
+    def write_entry(self, key: str, data: dict[str, Any]) -> None:
+        """Keep `data` (which names `key`) under `key`; an unwritable cache is just skipped."""
+        if (fd := self._dir()) is None:
             return
-        key = self.key(sha256)
         temporary = f".{key}.{secrets.token_hex(8)}.tmp"
         try:
-            text = json.dumps(_to_json(loaded, key), separators=(",", ":"))
+            text = json.dumps(data, separators=(",", ":"))
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             handle = os.open(temporary, flags, 0o600, dir_fd=fd)
             with os.fdopen(handle, "w", encoding="utf-8") as out:

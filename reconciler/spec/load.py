@@ -14,6 +14,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise
 from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.errors import SpecError, SpecIssue, UsageError
+from reconciler.spec import checked
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
@@ -90,9 +91,17 @@ def _load(root: Path, quick: bool) -> Spec:
             # checked again the exact way, so its messages are the exact read's.
             if quick:
                 sha256 = hashlib.sha256(text.raw).digest()
-                read = cache.quick_read(sha256, text, display)
                 reread = Reread(path, display, sha256, exact_positions)
+                kept = checked.read(cache, sha256, len(text.raw), display, reread)
+                if kept is not None:
+                    check.users += kept[0]
+                    check.groups += kept[1]
+                    continue
+                read = cache.quick_read(sha256, text, display)
+                first = len(check.users), len(check.groups)
                 if read is not None and check.quick_file(read, reread):
+                    users, groups = check.users[first[0] :], check.groups[first[1] :]
+                    checked.keep(cache, sha256, len(text.raw), read, users, groups)
                     continue
             loaded, issues = load_text(text.text, display)
             check.issues.extend(issues)

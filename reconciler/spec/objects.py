@@ -30,7 +30,7 @@ _ENTERPRISE_PARTS = tuple(A.ENTERPRISE)
 # and the parts allowed there.
 _FLAT_NAMES: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 # Shared by every object without `custom:` (nearly all), instead of an empty dict each.
-_NO_CUSTOM: Mapping[str, Json] = MappingProxyType({})
+NO_CUSTOM: Mapping[str, Json] = MappingProxyType({})
 
 
 class ObjectRules(CheckBase):
@@ -104,7 +104,7 @@ class ObjectRules(CheckBase):
                     state=state,
                     location=self.loc(path),
                     attr_locations=self.positions(locs, path),
-                    custom=custom or _NO_CUSTOM,
+                    custom=custom or NO_CUSTOM,
                     extension_aliases=tuple(aliases),
                     deprovision=deprovision,
                     previously=previously,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import SpecError
+from reconciler.spec import checked
 from reconciler.spec.cache import CACHE_ENV, MIN_BYTES, SpecCache, _to_json, cache_dir
 from reconciler.spec.load import load_spec
 from reconciler.spec.source import quick_text
@@ -39,6 +40,29 @@ def big_spec(root: Path, users: int = 1200, title: str = "Engineer", manager: st
     return people
 
 
+def entry(cache: Path, people: Path, kind: str) -> Path:
+    """Where the `raw` quick read or the `checked` objects of `people` are kept."""
+    sha256 = hashlib.sha256(people.read_bytes()).digest()
+    name = SpecCache.key(sha256) if kind == "raw" else checked.key(sha256)
+    return cache / f"{name}.json"
+
+
+def read_first(cache: Path, people: Path, kind: str) -> Path:
+    """The entry of `kind`, made the one the next load reads: a checked entry is read
+    before the raw one, so for `raw` the checked one goes."""
+    if kind == "raw":
+        entry(cache, people, "checked").unlink()
+    return entry(cache, people, kind)
+
+
+def forge(data: dict[str, object], kind: str, title: str) -> None:
+    """Give the first user of an entry's data another title."""
+    if kind == "raw":
+        data["value"]["users"][0]["title"] = title  # type: ignore[index]
+    else:
+        data["users"][0][1]["title"] = title  # type: ignore[index]
+
+
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     where = tmp_path / "cache"
@@ -49,10 +73,11 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_large_file_is_kept_and_read_back_the_same(tmp_path: Path, cache: Path) -> None:
     root = tmp_path / "spec"
     root.mkdir()
-    big_spec(root)
+    people = big_spec(root)
     first = load_spec(root)
-    entries = list(cache.glob("*.json"))
-    assert len(entries) == 1  # targets.yaml is small: parsed every time
+    entries = {p.name for p in cache.glob("*.json")}
+    # targets.yaml is small: parsed every time; people.yaml's read and checked objects kept
+    assert entries == {entry(cache, people, kind).name for kind in ("raw", "checked")}
     assert oct(cache.stat().st_mode & 0o777) == oct(0o700)
     again = load_spec(root)
     assert again == first == load_spec(root, quick=False)
@@ -75,22 +100,26 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path, cache: Path) -> None:
     load_spec(root)
     big_spec(root, title="Manager")
     assert {u.attrs["title"] for u in load_spec(root).users} == {"Manager"}
-    assert len(list(cache.glob("*.json"))) == 2
+    assert len(list(cache.glob("*.json"))) == 4  # each version's read and checked objects
 
 
-def test_a_damaged_or_foreign_entry_is_ignored_and_replaced(tmp_path: Path, cache: Path) -> None:
+@pytest.mark.parametrize("kind", ["raw", "checked"])
+def test_a_damaged_or_foreign_entry_is_ignored_and_replaced(
+    tmp_path: Path, cache: Path, kind: str
+) -> None:
     root = tmp_path / "spec"
     root.mkdir()
-    big_spec(root)
+    people = big_spec(root)
     expected = load_spec(root)
-    (entry,) = cache.glob("*.json")
-    entry.write_text("{not json")
+    kept = read_first(cache, people, kind)
+    kept.write_text("{not json")
     assert load_spec(root) == expected
-    data = json.loads(entry.read_text())
+    data = json.loads(kept.read_text())
     data["key"] = "0" * 64  # an entry copied from another file's name
-    data["value"]["users"][0]["title"] = "Forged"
-    entry.write_text(json.dumps(data))
+    forge(data, kind, "Forged")
+    read_first(cache, people, kind).write_text(json.dumps(data))
     assert load_spec(root) == expected
+    assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by the user's own
 
 
 def test_a_spec_error_in_a_kept_file_is_reported_exactly(tmp_path: Path, cache: Path) -> None:
@@ -98,8 +127,8 @@ def test_a_spec_error_in_a_kept_file_is_reported_exactly(tmp_path: Path, cache: 
     root.mkdir()
     people = big_spec(root, manager="nobody@example.com")
     with pytest.raises(SpecError):
-        load_spec(root)  # the file's quick read is kept, though the spec has an error
-    assert len(list(cache.glob("*.json"))) == 1
+        load_spec(root)  # the file's read and objects are kept, though the spec has an error
+    assert len(list(cache.glob("*.json"))) == 2
     with pytest.raises(SpecError) as quick:
         load_spec(root)
     with pytest.raises(SpecError) as exact:
@@ -146,55 +175,69 @@ def test_only_the_most_recently_used_entries_are_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in where.glob("*.json")) == sorted([*names[2:], "notes.json"])
 
 
-def forged_entry(where: Path, people: Path) -> Path:
-    """An entry with the right name and key for `people`, saying a user has another title."""
+def forged_entry(where: Path, people: Path, kind: str = "raw") -> Path:
+    """An entry of `kind` with the right name and key for `people`, saying a user has
+    another title."""
     raw = people.read_bytes()
-    key = SpecCache.key(hashlib.sha256(raw).digest())
-    loaded = quick_text(raw.decode(), "people.yaml")
-    assert loaded is not None
-    data = _to_json(loaded, key)
-    data["value"]["users"][0]["title"] = "Forged"
-    entry = where / f"{key}.json"
-    entry.write_text(json.dumps(data))
-    entry.chmod(0o600)
-    return entry
+    forged = where / entry(where, people, kind).name
+    if kind == "raw":
+        loaded = quick_text(raw.decode(), "people.yaml")
+        assert loaded is not None
+        data = _to_json(loaded, forged.stem)
+    else:
+        users = load_spec(people.parent, quick=False).users  # the exact read: no cache
+        data = {"key": forged.stem, **checked.to_rows(users, ())}
+    forge(data, kind, "Forged")
+    forged.write_text(json.dumps(data))
+    forged.chmod(0o600)
+    return forged
 
 
 def titles(root: Path) -> set[str]:
     return {str(u.attrs["title"]) for u in load_spec(root).users}
 
 
-def test_a_directory_others_can_write_is_never_trusted(tmp_path: Path, cache: Path) -> None:
+@pytest.mark.parametrize("kind", ["raw", "checked"])
+def test_a_directory_others_can_write_is_never_trusted(
+    tmp_path: Path, cache: Path, kind: str
+) -> None:
     # Anyone who knows a file's content can compute its entry's name: an entry someone
     # else could have written would let them decide what an unchanged file means.
     root = tmp_path / "spec"
     root.mkdir()
     people = big_spec(root)
     cache.mkdir(mode=0o700)
-    forged_entry(cache, people)
+    forged_entry(cache, people, kind)
     assert titles(root) == {"Engineer", "Forged"}  # the trust the cache gives its owner...
+    kept = sorted(cache.iterdir())
+    sha256 = hashlib.sha256(people.read_bytes()).digest()
     for mode in (0o777, 0o770, 0o755, 0o705):
         cache.chmod(mode)
         assert titles(root) == {"Engineer"}  # ...is never given to a shared directory
         with SpecCache(cache) as refused:
-            assert refused.get(hashlib.sha256(people.read_bytes()).digest(), MIN_BYTES, "p") is None
+            assert refused.get(sha256, MIN_BYTES, "p") is None
+            assert refused.read_entry(checked.key(sha256)) is None
             assert "is not private" in refused.refused
-    assert len(list(cache.glob("*.json"))) == 1  # and nothing was written into it
+    assert sorted(cache.iterdir()) == kept  # and nothing was written into it
 
 
-def test_an_entry_others_can_write_or_a_link_is_never_read(tmp_path: Path, cache: Path) -> None:
+@pytest.mark.parametrize("kind", ["raw", "checked"])
+def test_an_entry_others_can_write_or_a_link_is_never_read(
+    tmp_path: Path, cache: Path, kind: str
+) -> None:
     root = tmp_path / "spec"
     root.mkdir()
     people = big_spec(root)
     cache.mkdir(mode=0o700)
-    entry = forged_entry(cache, people)
-    entry.chmod(0o622)
+    forged = forged_entry(cache, people, kind)
+    forged.chmod(0o622)
     assert titles(root) == {"Engineer"}  # ignored, and replaced by the user's own
-    entry.unlink()
-    elsewhere = forged_entry(tmp_path, people)
-    entry.symlink_to(elsewhere)
+    read_first(cache, people, kind).unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    forged.symlink_to(forged_entry(elsewhere, people, kind))
     assert titles(root) == {"Engineer"}
-    assert not entry.is_symlink()
+    assert not forged.is_symlink()
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
@@ -237,17 +280,18 @@ class _Marker:
         return (os.mkdir, (str(self.path),))
 
 
-def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path) -> None:
+@pytest.mark.parametrize("kind", ["raw", "checked"])
+def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path, kind: str) -> None:
     root = tmp_path / "spec"
     root.mkdir()
-    big_spec(root)
+    people = big_spec(root)
     expected = load_spec(root)
-    (entry,) = cache.glob("*.json")
+    kept = read_first(cache, people, kind)
     marker = tmp_path / "ran"
     payload = pickle.dumps(_Marker(marker))
     pickle.loads(payload)  # noqa: S301 - proves the payload runs when unpickled
     marker.rmdir()
-    entry.write_bytes(payload)
+    kept.write_bytes(payload)
     assert load_spec(root) == expected
     assert not marker.exists()
-    assert json.loads(entry.read_text())["key"] == entry.stem  # replaced by a JSON entry
+    assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by a JSON entry

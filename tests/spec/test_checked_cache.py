@@ -1,0 +1,131 @@
+"""Checked objects kept by the spec cache (reconciler/spec/checked.py): a load that reads them
+gives what the exact read gives, on every spec the tests know, and an entry never outlives
+the code that checked it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.spec import cache, checked
+from reconciler.spec.load import load_spec
+from reconciler.spec.objects import ObjectRules
+from tests.spec.test_load import Files, write_tree
+from tests.spec.test_quick_read import outcome, trees
+
+# Every field a declared object can have, in files without targets (the kept ones).
+RICH: Files = {
+    "targets.yaml": (
+        "targets:\n  t:\n    url: https://scim.example.com/v2\n"
+        "    extensions: {acme: 'urn:acme:2.0:User'}\n"
+    ),
+    "people.yaml": (
+        "users:\n"
+        "  - userName: a@x.io\n"
+        "    custom: {mail: A@X.io, tags: [x, 1], n: 1.5}\n"
+        "    acme: {costCode: C1}\n"
+        "    deprovision: delete\n"
+        "    previously: [old-a@x.io]\n"
+        "    emails: [{value: a@x.io, primary: true}]\n"
+        "    name: null\n"
+        "  - {userName: b@x.io, state: absent, active: false, enterprise: {manager: null}}\n"
+        "  - {userName: c@x.io, enterprise: {manager: A@x.io}, title: ~}\n"
+        "groups:\n"
+        "  - {displayName: All, groups: [Eng], members_policy: additive}\n"
+        "  - displayName: Eng\n"
+        "    members: [a@x.io, C@x.io]\n"
+        "    previously: [Engineering]\n"
+        "    required_members: [a@x.io]\n"
+        "    min_members: 1\n"
+        "  - {displayName: Gone, state: absent}\n"
+        "  - {displayName: Open}\n"
+    ),
+}
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache that keeps every file, however small."""
+    where = tmp_path / "cache"
+    monkeypatch.setenv(cache.CACHE_ENV, str(where))
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    monkeypatch.setattr(checked, "MIN_BYTES", 0)
+    return where
+
+
+def checked_entries(where: Path, root: Path) -> set[str]:
+    """The names of `root`'s files whose checked objects `where` keeps."""
+    found = set()
+    for path in root.rglob("*.y*ml"):
+        name = checked.key(hashlib.sha256(path.read_bytes()).digest())
+        if (where / f"{name}.json").exists():
+            found.add(path.relative_to(root).as_posix())
+    return found
+
+
+@pytest.mark.parametrize(("name", "tree"), trees(), ids=[n for n, _ in trees()])
+def test_loads_from_checked_objects_agree_with_the_exact_read(
+    tmp_path: Path, kept: Path, name: str, tree: Files
+) -> None:
+    root = tmp_path / "spec"
+    write_tree(root, tree)
+    exact = outcome(root, False)
+    first, again = outcome(root, True), outcome(root, True)
+    assert first == again == exact
+    if isinstance(exact, list):  # the same issues, at the same file:line:col
+        assert [str(i) for i in again] == [str(i) for i in exact]  # type: ignore[attr-defined]
+
+
+def test_every_field_comes_back_and_no_object_is_checked_again(
+    tmp_path: Path, kept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "spec"
+    write_tree(root, RICH)
+    first = load_spec(root)
+    assert checked_entries(kept, root) == {"people.yaml"}  # targets.yaml declares targets
+
+    def checks(*args: object) -> None:
+        raise AssertionError("a kept file was checked again")
+
+    monkeypatch.setattr(ObjectRules, "user", checks)
+    monkeypatch.setattr(ObjectRules, "group", checks)
+    again = load_spec(root)
+    monkeypatch.undo()
+    assert again == first == load_spec(root, quick=False)
+    for old, new in zip((*first.users, *first.groups), (*again.users, *again.groups), strict=True):
+        assert (old.location, dict(old.attr_locations)) == (new.location, dict(new.attr_locations))
+    assert dict(again.users[0].custom) == {"mail": "A@X.io", "tags": ["x", 1], "n": 1.5}
+    assert again.groups[1].min_members == 1
+
+
+def test_a_file_with_its_own_issue_is_never_kept_checked(tmp_path: Path, kept: Path) -> None:
+    root = tmp_path / "spec"
+    write_tree(root, {**RICH, "more.yaml": "users:\n  - {userName: d@x.io, titel: T}\n"})
+    for _ in range(2):
+        assert isinstance(outcome(root, True), list)
+    assert checked_entries(kept, root) == {"people.yaml"}
+
+
+def test_an_entry_never_outlives_the_code_that_checked_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_code = Path(checked.__file__).parent
+    copy = tmp_path / "spec"
+    shutil.copytree(spec_code, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    places = (copy, spec_code.parent / "core" / "attributes.py")
+    monkeypatch.setattr(checked, "_CHECK_CODE", places)
+    checked.code_digest.cache_clear()
+    try:
+        before = checked.key(b"file")
+        objects = copy / "objects.py"
+        objects.write_text(objects.read_text() + "# a change to a check\n")
+        checked.code_digest.cache_clear()
+        after = checked.key(b"file")
+    finally:
+        checked.code_digest.cache_clear()
+    assert before != after
+    assert checked.key(b"file") != checked.key(b"other file")
+    assert checked.key(b"file") != cache.SpecCache.key(b"file")  # never a quick read's name
