@@ -78,7 +78,18 @@ def group_change(group: Declared, match: Match, members: Membership) -> tuple[Ch
     unresolved = 0
     if group.members is not None:
         entries = members.directory.entries(body)
-        have = {e.uid for e in entries if e.seen is Seen.USER}
+        # One walk over what can be large (a group of 12,000): the users held, how many
+        # entries resolve to nothing, whether any is dangling.
+        have: set[str | None] = set()
+        unresolved = dangling = 0
+        for entry in entries:
+            seen = entry.seen
+            if seen is Seen.USER:
+                have.add(entry.uid)
+            elif seen is Seen.UNRESOLVED:
+                unresolved += 1
+            elif seen is Seen.DANGLING:
+                dangling += 1
         want: set[str] = set()
         for key in group.members:
             if key in members.failed:
@@ -88,8 +99,10 @@ def group_change(group: Declared, match: Match, members: Membership) -> tuple[Ch
                 want.add(uid)
             if uid is None or uid not in have:
                 adds.append(Member(key, uid))
-        unresolved = sum(1 for e in entries if e.seen is Seen.UNRESOLVED)
-        if (group.members_policy or members.policy) == "exact":
+        exact = (group.members_policy or members.policy) == "exact"
+        # Only a user held and not wanted, or a dangling entry, can be removed: with neither
+        # (every unchanged group), the entries need no second walk.
+        if exact and (dangling or not have <= want):
             removes = _removals(entries, want, members)
     if found is None:
         attrs = [a for a in attrs if a.after is not None]

@@ -787,6 +787,26 @@ def test_membership_diff_adds_and_removes_only_users(tmp_path: Path) -> None:
     assert again["notes"] == []
 
 
+def test_a_dangling_entry_goes_from_a_group_that_holds_every_wanted_user(
+    tmp_path: Path,
+) -> None:
+    # Every user the target holds is wanted: only the dangling entry makes a removal.
+    spec = load(
+        tmp_path,
+        TARGET
+        + "users:\n  - userName: alice@example.com\n"
+        + "groups:\n  - displayName: Eng\n    members: [alice@example.com]\n",
+    )
+    users = [user_res("u-alice", "alice@example.com")]
+    groups = [group_res("g-eng", "Eng", ["u-alice", "u-gone"])]
+    kept = plan_for(spec, users, groups)
+    assert kept.changes == ()  # unconfirmed, u-gone is unresolved: left in place
+    observed = Observed(tuple(users), tuple(groups), dangling=frozenset({"u-gone"}))
+    [change] = make_plan(spec, spec.targets["t"], observed).changes
+    assert [m.to_json() for m in change.members_remove] == [{"key": None, "id": "u-gone"}]
+    assert change.members_add == ()
+
+
 def test_membership_not_declared_is_not_managed(tmp_path: Path) -> None:
     spec = load(
         tmp_path,
