@@ -92,6 +92,7 @@ def test_the_scope_step_is_logged_with_why_for_users_and_groups(tmp_path: Path) 
     (tmp_path / "spec.yaml").write_text(
         "targets:\n  t:\n    url: https://t.test/scim/v2\n    assign: {groups: [Eng]}\n"
         "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+        "  - {userName: cy@example.com, state: absent}\n"
         "groups:\n  - {displayName: Eng, members: [ana@example.com]}\n"
         "  - {displayName: Ops, members: [ben@example.com]}\n",
         encoding="utf-8",
@@ -111,6 +112,7 @@ def test_the_scope_step_is_logged_with_why_for_users_and_groups(tmp_path: Path) 
             "out_of_scope",
             "out of scope: not in a group assigned to this target (Eng)",
         ),
+        ("user", "cy@example.com"): ("deprovision", "state: absent"),
         ("group", "Eng"): ("in_scope", "declared"),
         ("group", "Ops"): ("out_of_scope", "out of scope: not assigned to this target"),
     }
@@ -120,7 +122,7 @@ def _events(err: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
 
 
-@pytest.mark.parametrize("level", ["info", "debug"])
+@pytest.mark.parametrize("level", ["info", "debug", "warning"])
 def test_unchanged_objects_are_counted_at_info_and_listed_at_debug(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], level: str
 ) -> None:
@@ -155,6 +157,10 @@ def test_unchanged_objects_are_counted_at_info_and_listed_at_debug(
         for i in range(5)
         for step, outcome in (("scope", "in_scope"), ("match", "matched"), ("action", "noop"))
     }
+    if level == "warning":  # only what failed
+        assert per_object == {("action", "dup@example.com", "error")}
+        assert [e for e in events if e["event"] == "unchanged objects"] == []
+        return
     assert per_object == (changed | unchanged if level == "debug" else changed)
     counts = [
         (e["step"], e["objects"], e["outcomes"])

@@ -22,26 +22,35 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
     """
     actions = {(c.kind, c.key): c for c in plan.changes}
     errors = {(e.kind, e.key): e for e in plan.errors}
+    if not _enabled(log, logging.INFO):
+        # Only the errors are written: no need to look at every other object.
+        for pair in [p for p in plan.matches if p in errors]:
+            _errored(log, pair, errors[pair].message)
+        return
     declared = {(Kind.USER, u.key): u for u in spec.users} | {
         (Kind.GROUP, g.key): g for g in spec.groups
     }
     groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
+    reasons = plan.view.scope_reasons if plan.view else {}
     detailed = _enabled(log, logging.DEBUG)
+    # What an unchanged object's scope outcome needs, decided for all of them at once.
+    absent = {pair for pair, obj in declared.items() if not obj.present}
+    outside = {
+        Kind.USER: {k for k, r in reasons.items() if r.startswith("out of scope")},
+        Kind.GROUP: {k for k, r in groups_out.items() if r.startswith("out of scope")},
+    }
     # Unchanged objects by (scope outcome, match outcome): one count each, summed per step
     # below (three counters per object cost more than the rest of this loop).
     quiet_outcomes: Counter[tuple[str, str]] = Counter()
     for pair, match in plan.matches.items():
-        obj = declared[pair]
         change = actions.get(pair)
         error = errors.get(pair)
         kind, key = pair
-        if kind is Kind.GROUP:
-            reason = groups_out.get(key, "declared")
-        else:
-            reason = plan.view.scope_reasons.get(key, "declared") if plan.view else "declared"
-        in_scope = obj.present and not reason.startswith("out of scope")
-        scoped = "in_scope" if in_scope else ("out_of_scope" if obj.present else "deprovision")
         quiet = change is None and error is None
+        if pair in absent:
+            scoped = "deprovision"
+        else:
+            scoped = "out_of_scope" if key in outside[kind] else "in_scope"
         if quiet and not detailed:
             quiet_outcomes[scoped, _match_outcome(match)] += 1
             continue
@@ -50,11 +59,18 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
             quiet_outcomes[scoped, matched["outcome"]] += 1
         emit = log.debug if quiet else log.info
         common = {"kind": kind.value, "key": key}
-        shown = reason if obj.present else "state: absent"
+        if pair in absent:
+            shown = "state: absent"
+        else:
+            shown = (
+                groups_out.get(key, "declared")
+                if kind is Kind.GROUP
+                else reasons.get(key, "declared")
+            )
         emit("scope", step="scope", outcome=scoped, reason=shown, **common)
         emit("match", step="match", **common, **matched)
         if error is not None:
-            log.error("action", step="action", outcome="error", error=error.message, **common)
+            _errored(log, pair, error.message)
         else:
             outcome = change.action.value if change else "noop"
             emit("action", step="action", outcome=outcome, planned=True, **common)
@@ -73,6 +89,11 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
                 objects=sum(outcomes.values()),
                 outcomes=outcomes,
             )
+
+
+def _errored(log: Any, pair: tuple[Kind, str], message: str) -> None:
+    kind, key = pair
+    log.error("action", step="action", outcome="error", error=message, kind=kind.value, key=key)
 
 
 def _enabled(log: Any, level: int) -> bool:
