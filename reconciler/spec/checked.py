@@ -25,6 +25,7 @@ from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.spec.cache import MIN_BYTES, SpecCache
 from reconciler.spec.objects import NO_CUSTOM
 from reconciler.spec.positions import AttrLocations, Reread
+from reconciler.spec.safety import POLICIES
 from reconciler.spec.source import Loaded
 
 # Bump when a row's layout changes; code changes are caught by code_digest.
@@ -33,6 +34,11 @@ _HERE = Path(__file__).resolve().parent
 # The code a file's own checks run: every spec module, and the attribute tables and model.
 _CHECK_CODE = (_HERE, _HERE.parent / "core" / "attributes.py", _HERE.parent / "core" / "model.py")
 _STATES = {state.value: state for state in State}
+# What a row's other fields may hold, as the checks (spec/objects.py) leave them: anything
+# else is damage, read and checked again rather than trusted.
+_DEPROVISION = (None, "disable", "delete")
+_POLICIES = (None, *POLICIES)
+_STR = frozenset({str})
 
 Row = list[Any]
 
@@ -149,7 +155,9 @@ def from_rows(
         deprovision,
         previously,
     ) in enumerate(data["users"]):
-        _check(key, attrs)
+        _check(key, attrs, "userName", line, col)
+        if not (custom is None or custom.__class__ is dict) or deprovision not in _DEPROVISION:
+            raise TypeError("a damaged row")
         users.append(
             Declared(
                 kind=Kind.USER,
@@ -159,34 +167,50 @@ def from_rows(
                 location=Location(display, line, col),
                 attr_locations=AttrLocations(reread, ("users", index)),
                 custom=custom or NO_CUSTOM,
-                extension_aliases=tuple(aliases),
+                extension_aliases=_strings(aliases),
                 deprovision=deprovision,
-                previously=tuple(previously),
+                previously=_strings(previously),
             )
         )
     groups = []
     for index, row in enumerate(data["groups"]):
         key, attrs, state, line, col, members, subgroups, policy, previously, required, least = row
-        _check(key, attrs)
+        _check(key, attrs, "displayName", line, col)
+        if policy not in _POLICIES or not (least is None or least.__class__ is int):
+            raise TypeError("a damaged row")
         groups.append(
             Declared(
                 kind=Kind.GROUP,
                 key=key,
                 attrs=attrs,
                 state=_STATES[state],
-                members=None if members is None else tuple(members),
+                members=None if members is None else _strings(members),
                 location=Location(display, line, col),
                 attr_locations=AttrLocations(reread, ("groups", index)),
-                subgroups=tuple(subgroups),
+                subgroups=_strings(subgroups),
                 members_policy=policy,
-                previously=tuple(previously),
-                required_members=tuple(required),
+                previously=_strings(previously),
+                required_members=_strings(required),
                 min_members=least,
             )
         )
     return users, groups
 
 
-def _check(key: object, attrs: object) -> None:
-    if key.__class__ is not str or attrs.__class__ is not dict:
+def _check(key: object, attrs: object, name: str, line: object, col: object) -> None:
+    """A row's key is its object's name, and its place two integers; else it is damaged."""
+    if (
+        key.__class__ is not str
+        or attrs.__class__ is not dict
+        or attrs.get(name) != key
+        or line.__class__ is not int
+        or col.__class__ is not int
+    ):
         raise TypeError("a damaged row")
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A list of strings as the checks leave it (names, members, aliases); else damage."""
+    if value.__class__ is not list or not _STR.issuperset(map(type, value)):
+        raise TypeError("a damaged row")
+    return tuple(value)

@@ -5,6 +5,7 @@ the code that checked it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -129,3 +130,39 @@ def test_an_entry_never_outlives_the_code_that_checked_it(
     assert before != after
     assert checked.key(b"file") != checked.key(b"other file")
     assert checked.key(b"file") != cache.SpecCache.key(b"file")  # never a quick read's name
+
+
+# Damage to one field of a row, at (kind, row, field): a value of the right JSON shape for
+# the light checks, but one no clean check of the file could have given.
+DAMAGE = [
+    ("users", 0, 0, "someone-else"),  # the key no longer the userName
+    ("users", 0, 3, "2"),  # a line
+    ("users", 0, 5, [1]),  # custom
+    ("users", 0, 6, "acme"),  # extension aliases
+    ("users", 0, 7, 5),  # deprovision
+    ("users", 0, 8, {"old": 1}),  # previously
+    ("groups", 1, 1, {"displayName": "Other"}),  # the key no longer the displayName
+    ("groups", 1, 5, [5]),  # members
+    ("groups", 1, 5, "ab"),
+    ("groups", 0, 6, [1]),  # subgroups
+    ("groups", 0, 7, ["additive"]),  # members_policy
+    ("groups", 1, 9, [None]),  # required_members
+    ("groups", 1, 10, "1"),  # min_members
+    ("groups", 1, 10, False),
+]
+
+
+@pytest.mark.parametrize(("kind", "row", "field", "value"), DAMAGE)
+def test_a_row_no_check_could_have_written_is_damage(
+    tmp_path: Path, kept: Path, kind: str, row: int, field: int, value: object
+) -> None:
+    root = tmp_path / "spec"
+    write_tree(root, RICH)
+    expected = load_spec(root, quick=False)
+    load_spec(root)
+    people = root / "people.yaml"
+    entry = kept / f"{checked.key(hashlib.sha256(people.read_bytes()).digest())}.json"
+    data = json.loads(entry.read_text())
+    data[kind][row][field] = value
+    entry.write_text(json.dumps(data))
+    assert load_spec(root) == expected  # read and checked again, as for any damage
