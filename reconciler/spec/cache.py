@@ -178,9 +178,12 @@ class SpecCache:
         """Keep `data` (which names `key`) under `key`; an unwritable cache is just skipped."""
         if (fd := self._dir()) is None:
             return
-        temporary = f".{key}.{secrets.token_hex(8)}.tmp"
         try:
             text = json.dumps(data, separators=(",", ":"))
+        except ValueError:
+            return  # a value JSON cannot write (an integer of over 4,300 digits): not kept
+        temporary = f".{key}.{secrets.token_hex(8)}.tmp"
+        try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             handle = os.open(temporary, flags, 0o600, dir_fd=fd)
             with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -295,3 +295,19 @@ def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path, kind: str) ->
     assert load_spec(root) == expected
     assert not marker.exists()
     assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by a JSON entry
+
+
+def test_a_value_json_cannot_write_is_just_not_kept(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reconciler.spec.cache.MIN_BYTES", 0)
+    monkeypatch.setattr(checked, "MIN_BYTES", 0)
+    root = tmp_path / "spec"
+    root.mkdir()
+    # A hexadecimal integer has no bound on its digits; its decimal form, which JSON
+    # writes, is past the bound Python puts on converting integers to text.
+    big = "0x" + "f" * 4000
+    (root / "people.yaml").write_text(f"users:\n  - {{userName: a, custom: {{n: {big}}}}}\n")
+    for _ in range(2):
+        assert load_spec(root).users[0].custom["n"] == 16**4000 - 1
+    assert not list(cache.glob("*.json"))
