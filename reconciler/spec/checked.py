@@ -44,17 +44,23 @@ Row = list[Any]
 
 
 @functools.cache
-def code_digest() -> bytes:
+def code_digest() -> bytes | None:
     """A digest of the source of every module a file's own checks run: any change to them
-    (another version, a local edit) gives new keys, so no entry outlives its checks."""
+    (another version, a local edit) gives new keys, so no entry outlives its checks. None
+    where that source cannot be read (an install of compiled modules only): no objects are
+    then kept or read, since no key could tell one version of the checks from another."""
     digest = hashlib.sha256(FORMAT.encode())
-    files = sorted(
-        path
-        for place in _CHECK_CODE
-        for path in (place.glob("*.py") if place.is_dir() else (place,))
-    )
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    files = []
+    for place in _CHECK_CODE:
+        found = sorted(place.glob("*.py")) if place.is_dir() else [place]
+        if not found:
+            return None
+        files += found
+    try:
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return None
     return digest.digest()
 
 
@@ -62,7 +68,7 @@ def read(
     cache: SpecCache, sha256: bytes, size: int, display: str, reread: Reread
 ) -> tuple[list[Declared], list[Declared]] | None:
     """The objects of the file with this digest, as its clean check left them, if kept."""
-    if size < MIN_BYTES:
+    if size < MIN_BYTES or code_digest() is None:
         return None
     data = cache.read_entry(key(sha256))
     try:
@@ -80,13 +86,14 @@ def keep(
     groups: Sequence[Declared],
 ) -> None:
     """Keep the objects of a file that passed its own checks, if `keepable`."""
-    if size >= MIN_BYTES and keepable(loaded, users, groups):
+    if size >= MIN_BYTES and code_digest() is not None and keepable(loaded, users, groups):
         name = key(sha256)
         cache.write_entry(name, {"key": name, **to_rows(users, groups)})
 
 
 def key(sha256: bytes) -> str:
-    return SpecCache.key(hashlib.sha256(code_digest() + sha256).digest())
+    """An entry's name; only asked for where `code_digest` is known."""
+    return SpecCache.key(hashlib.sha256((code_digest() or b"") + sha256).digest())
 
 
 def keepable(loaded: Loaded, users: Sequence[Declared], groups: Sequence[Declared]) -> bool:

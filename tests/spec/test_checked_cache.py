@@ -166,3 +166,28 @@ def test_a_row_no_check_could_have_written_is_damage(
     data[kind][row][field] = value
     entry.write_text(json.dumps(data))
     assert load_spec(root) == expected  # read and checked again, as for any damage
+
+
+@pytest.mark.parametrize("missing", ["a module", "a package"])
+def test_without_the_checking_code_to_read_no_objects_are_kept(
+    tmp_path: Path, kept: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    """Installed without its sources (only compiled modules), scimrec cannot tell one version
+    of its checks from another: it loads as without checked entries, and keeps none."""
+    spec_code = Path(checked.__file__).parent
+    sourceless = tmp_path / "sourceless"
+    sourceless.mkdir()
+    if missing == "a module":
+        places = (spec_code, spec_code.parent / "core" / "no-such-module.py")
+    else:
+        places = (sourceless, spec_code.parent / "core" / "attributes.py")
+    monkeypatch.setattr(checked, "_CHECK_CODE", places)
+    checked.code_digest.cache_clear()
+    try:
+        root = tmp_path / "spec"
+        write_tree(root, RICH)
+        for _ in range(2):
+            assert load_spec(root) == load_spec(root, quick=False)
+        assert len(list(kept.glob("*.json"))) == 2  # each file's quick read only
+    finally:
+        checked.code_digest.cache_clear()
