@@ -197,7 +197,8 @@ def _prepare_target(
     gc.freeze()
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow)
-    log_steps(plan, spec, log)
+    with collector.paused():  # its counts and sets hold no cycles either
+        log_steps(plan, spec, log)
     return Prepared(
         spec, target, connected.client, connected.caps, connected.observed, plan, log, now
     )

@@ -27,14 +27,11 @@ def log_steps(plan: Plan, spec: Spec, log: Any) -> None:
         for pair in [p for p in plan.matches if p in errors]:
             _errored(log, pair, errors[pair].message)
         return
-    declared = {(Kind.USER, u.key): u for u in spec.users} | {
-        (Kind.GROUP, g.key): g for g in spec.groups
-    }
     groups_out = {key: reason for key, reason, _ in plan.out_of_scope_groups}
     reasons = plan.view.scope_reasons if plan.view else {}
     detailed = _enabled(log, logging.DEBUG)
     # What an unchanged object's scope outcome needs, decided for all of them at once.
-    absent = {pair for pair, obj in declared.items() if not obj.present}
+    absent = {(o.kind, o.key) for o in (*spec.users, *spec.groups) if not o.present}
     outside = {
         Kind.USER: {k for k, r in reasons.items() if r.startswith("out of scope")},
         Kind.GROUP: {k for k, r in groups_out.items() if r.startswith("out of scope")},
