@@ -87,13 +87,22 @@ def p1fast(sizes: dataset.Sizes, work: Path, http: str) -> Result:
         args = ["p1-baseline", "--url", server.url]
         out["baseline"] = _counted(server, args, work / "p1fast-baseline.log")
         say(f"P1-fast: bare paged read {out['baseline']['wall_s']:.2f} s")
-        runs = (("cold", "info"), ("warm", "info"), ("warm_quiet", "warning"))
+        # CPU seconds of one command move by 10-20% between runs on a shared machine, so at
+        # full size the warm plans alternate info and warning three times and each keeps
+        # its median run: the log cost compares medians, not two single runs.
+        rounds = 3 if sizes.users >= 50_000 else 1
+        runs = [("cold", "info"), *[("warm", "info"), ("warm_quiet", "warning")] * rounds]
+        done: dict[str, list[Result]] = {}
         for key, level in runs:
             args = ["p1-scimrec", "--spec", str(spec), "--log-level", level]
-            out[key] = _counted(server, args, work / f"p1fast-{key}.log", env)
-            say(f"P1-fast: scimrec plan ({key}, log {level}) {out[key]['wall_s']:.2f} s")
-            if out[key]["exit_code"] != 0 or not out[key]["no_changes"]:
+            run = _counted(server, args, work / f"p1fast-{key}.log", env)
+            say(f"P1-fast: scimrec plan ({key}, log {level}) {run['wall_s']:.2f} s")
+            if run["exit_code"] != 0 or not run["no_changes"]:
                 raise RuntimeError(f"P1-fast: scimrec did not plan 'No changes.' (see {work})")
+            done.setdefault(key, []).append(run)
+        for key, results in done.items():
+            ordered = sorted(results, key=lambda r: r["cpu_s"])
+            out[key] = {**ordered[len(ordered) // 2], "cpu_s_runs": [r["cpu_s"] for r in results]}
     return out
 
 
