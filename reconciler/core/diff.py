@@ -75,25 +75,39 @@ def diff_attributes(
     Write-only attributes are skipped: their value cannot be read back to compare.
     """
     changes = []
-    for path, read, reference in _compared(tuple(declared)):
+    plain, references = _compared(tuple(declared))
+    for path, read in plain:
         want = declared[path]
-        ref = None
-        if reference and resolve is not None:
+        have = read(observed)
+        if want == have and type(want) is type(have):
+            continue  # the common case, cheaply: identical values need no canonical form
+        if not equal(path, want, have):
+            changes.append(AttrChange(path, have, want))
+    for path, read in references:
+        want, ref = declared[path], None
+        if resolve is not None:
             want, ref = resolve(path, want)
         have = read(observed)
-        if ref is None and want == have and type(want) is type(have):
-            continue  # the common case, cheaply: identical values need no canonical form
+        # An identical value is settled, unless it is a reference to a user not yet
+        # created (None), whose id the write must wait for.
+        if want == have and type(want) is type(have) and (ref is None or want is not None):
+            continue
         if (ref is not None and want is None) or not equal(path, want, have):
             changes.append(AttrChange(path, have, want, ref))
+    if references and len(changes) > 1:
+        changes.sort(key=lambda change: change.path)  # in path order, as documented
     return changes
 
 
+Compared = tuple[tuple[str, A.Reader], ...]
+
+
 @functools.lru_cache(maxsize=1024)
-def _compared(paths: tuple[str, ...]) -> tuple[tuple[str, A.Reader, bool], ...]:
-    """The paths to compare, in order, each with its reader and whether it is a reference:
+def _compared(paths: tuple[str, ...]) -> tuple[Compared, Compared]:
+    """The paths to compare, in order, each with its reader: plain values, then references;
     decided once for each set of declared paths (most users of a spec share one)."""
-    return tuple(
-        (path, A.reader(path), path in A.REFERENCE_PATHS)
-        for path in sorted(paths)
-        if path not in A.SECRET_PATHS
+    kept = [path for path in sorted(paths) if path not in A.SECRET_PATHS]
+    return (
+        tuple((path, A.reader(path)) for path in kept if path not in A.REFERENCE_PATHS),
+        tuple((path, A.reader(path)) for path in kept if path in A.REFERENCE_PATHS),
     )
