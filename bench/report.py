@@ -75,7 +75,11 @@ def _p1fast(p1: Result, size: Result) -> Result:
         "ratio_cpu_cold": round(cold["cpu_s"] / base["cpu_s"], 3),
         "log_cost": round(warm["cpu_s"] / quiet["cpu_s"] - 1, 3),
         # Every warm run's CPU seconds: at full size, the figures above are their medians.
-        "cpu_s_runs": {"warm": warm.get("cpu_s_runs"), "warm_quiet": quiet.get("cpu_s_runs")},
+        "cpu_s_runs": {
+            "baseline": base.get("cpu_s_runs"),
+            "warm": warm.get("cpu_s_runs"),
+            "warm_quiet": quiet.get("cpu_s_runs"),
+        },
         "baseline_s": base["wall_s"],
         "baseline_cpu_s": base["cpu_s"],
         "scimrec_s": {
