@@ -30,6 +30,8 @@ _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 # YAML 1.1 words that resolve to booleans or null (as PyYAML's safe loader reads them).
 _SPECIAL = frozenset({"yes", "no", "true", "false", "on", "off", "null", "~"})
+_LONGEST_SPECIAL = max(map(len, _SPECIAL))
+_SCALAR_NODE = yaml.ScalarNode
 
 
 class _Loader(_BASE):  # type: ignore[misc]
@@ -40,15 +42,17 @@ class _Loader(_BASE):  # type: ignore[misc]
     """
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # Called for each of the millions of nodes of a large spec: names bound once, and no
+        # lower-cased copy of a word too long to be one of the special ones.
         if (
-            kind is yaml.ScalarNode
+            kind is _SCALAR_NODE
             and implicit[0]
             and value
             and value[0].isalpha()
-            and value.lower() not in _SPECIAL
+            and (len(value) > _LONGEST_SPECIAL or value.lower() not in _SPECIAL)
         ):
             return _STR
-        return super().resolve(kind, value, implicit)
+        return _BASE.resolve(self, kind, value, implicit)
 
 
 @dataclass(frozen=True)
