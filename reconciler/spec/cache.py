@@ -74,8 +74,15 @@ def _owned(info: os.stat_result, forbidden: int) -> bool:
 class SpecCache:
     """The cache for one load (a context manager): `get` and `put` by a file's digest."""
 
-    def __init__(self, where: Path | None) -> None:
+    def __init__(
+        self, where: Path | None, *, min_bytes: int = MIN_BYTES, checks: bytes | None = None
+    ) -> None:
         self.where = where
+        # Files smaller than this are parsed every time (tests keep every file).
+        self.min_bytes = min_bytes
+        # A digest of the code that checks a file's own objects (spec/checked.py
+        # `code_digest`); None: no checked objects are kept or read, only parses.
+        self.checks = checks
         self.wrote = False
         # Why the cache is off for this load, when `where` was set but cannot be trusted.
         self.refused = ""
@@ -116,6 +123,7 @@ class SpecCache:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._opened = False  # the next load looks at the directory afresh
 
     @staticmethod
     def key(sha256: bytes) -> str:
@@ -135,7 +143,7 @@ class SpecCache:
 
     def get(self, sha256: bytes, size: int, display: str) -> Loaded | None:
         """The quick read of a file of `size` bytes with this digest, if one was kept intact."""
-        if size < MIN_BYTES:
+        if size < self.min_bytes:
             return None
         key = self.key(sha256)
         data = self.read_entry(key)
@@ -146,7 +154,7 @@ class SpecCache:
 
     def put(self, sha256: bytes, size: int, loaded: Loaded) -> None:
         """Keep a quick read for next time; a cache that cannot be written is just skipped."""
-        if size >= MIN_BYTES:
+        if size >= self.min_bytes:
             key = self.key(sha256)
             self.write_entry(key, _to_json(loaded, key))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.model import Declared, Kind, Location, State
-from reconciler.spec.cache import MIN_BYTES, SpecCache
+from reconciler.spec.cache import SpecCache
 from reconciler.spec.objects import NO_CUSTOM
 from reconciler.spec.positions import AttrLocations, Reread
 from reconciler.spec.safety import POLICIES
@@ -32,7 +32,7 @@ from reconciler.spec.source import Loaded
 FORMAT = "scimrec-spec-checked-1"
 _HERE = Path(__file__).resolve().parent
 # The code a file's own checks run: every spec module, and the attribute tables and model.
-_CHECK_CODE = (_HERE, _HERE.parent / "core" / "attributes.py", _HERE.parent / "core" / "model.py")
+CHECK_CODE = (_HERE, _HERE.parent / "core" / "attributes.py", _HERE.parent / "core" / "model.py")
 _STATES = {state.value: state for state in State}
 # What a row's other fields may hold, as the checks (spec/objects.py) leave them: anything
 # else is damage, read and checked again rather than trusted.
@@ -44,14 +44,14 @@ Row = list[Any]
 
 
 @functools.cache
-def code_digest() -> bytes | None:
+def code_digest(places: tuple[Path, ...] = CHECK_CODE) -> bytes | None:
     """A digest of the source of every module a file's own checks run: any change to them
     (another version, a local edit) gives new keys, so no entry outlives its checks. None
     where that source cannot be read (an install of compiled modules only): no objects are
     then kept or read, since no key could tell one version of the checks from another."""
     digest = hashlib.sha256(FORMAT.encode())
     files = []
-    for place in _CHECK_CODE:
+    for place in places:
         found = sorted(place.glob("*.py")) if place.is_dir() else [place]
         if not found:
             return None
@@ -68,9 +68,9 @@ def read(
     cache: SpecCache, sha256: bytes, size: int, display: str, reread: Reread
 ) -> tuple[list[Declared], list[Declared]] | None:
     """The objects of the file with this digest, as its clean check left them, if kept."""
-    if size < MIN_BYTES or code_digest() is None:
+    if size < cache.min_bytes or cache.checks is None:
         return None
-    data = cache.read_entry(key(sha256))
+    data = cache.read_entry(key(cache.checks, sha256))
     try:
         return None if data is None else from_rows(data, display, reread)
     except (ValueError, TypeError, KeyError):
@@ -86,14 +86,14 @@ def keep(
     groups: Sequence[Declared],
 ) -> None:
     """Keep the objects of a file that passed its own checks, if `keepable`."""
-    if size >= MIN_BYTES and code_digest() is not None and keepable(loaded, users, groups):
-        name = key(sha256)
+    if size >= cache.min_bytes and cache.checks is not None and keepable(loaded, users, groups):
+        name = key(cache.checks, sha256)
         cache.write_entry(name, {"key": name, **to_rows(users, groups)})
 
 
-def key(sha256: bytes) -> str:
-    """An entry's name; only asked for where `code_digest` is known."""
-    return SpecCache.key(hashlib.sha256((code_digest() or b"") + sha256).digest())
+def key(checks: bytes, sha256: bytes) -> str:
+    """The name of the entry for a file with this digest, checked by the code of `checks`."""
+    return SpecCache.key(hashlib.sha256(checks + sha256).digest())
 
 
 def keepable(loaded: Loaded, users: Sequence[Declared], groups: Sequence[Declared]) -> bool:

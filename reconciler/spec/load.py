@@ -52,17 +52,22 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_spec(root: Path, *, quick: bool = True) -> Spec:
+def load_spec(root: Path, *, quick: bool = True, cache: SpecCache | None = None) -> Spec:
     """Read and validate the spec tree at `root`; raise SpecError listing every issue.
 
     `quick=False` reads every file the exact way (source.load_text): the reference that
-    the quick read is tested against, giving the same Spec and the same issues.
+    the quick read is tested against, giving the same Spec and the same issues. `cache`
+    is where quick reads are kept: by default the user's (cache.py `cache_dir`).
     """
+    if not quick:
+        cache = SpecCache(None)
+    elif cache is None:
+        cache = SpecCache(cache_dir(), checks=checked.code_digest())
     with collector.paused():  # a spec is a tree without cycles (core/collector.py)
-        return _load(root, quick)
+        return _load(root, quick, cache)
 
 
-def _load(root: Path, quick: bool) -> Spec:
+def _load(root: Path, quick: bool, spec_cache: SpecCache) -> Spec:
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
@@ -78,7 +83,7 @@ def _load(root: Path, quick: bool) -> Spec:
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
     tree = root if root.is_dir() else root.parent
-    with SpecCache(cache_dir() if quick else None) as cache:
+    with spec_cache as cache:
         for path in files:
             display = path.as_posix()
             text, issues = read_text(path, display)

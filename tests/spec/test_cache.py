@@ -43,8 +43,15 @@ def big_spec(root: Path, users: int = 1200, title: str = "Engineer", manager: st
 def entry(cache: Path, people: Path, kind: str) -> Path:
     """Where the `raw` quick read or the `checked` objects of `people` are kept."""
     sha256 = hashlib.sha256(people.read_bytes()).digest()
-    name = SpecCache.key(sha256) if kind == "raw" else checked.key(sha256)
+    name = SpecCache.key(sha256) if kind == "raw" else checked_name(sha256)
     return cache / f"{name}.json"
+
+
+def checked_name(sha256: bytes) -> str:
+    """The name of the entry keeping the checked objects of a file with this digest."""
+    checks = checked.code_digest()
+    assert checks is not None
+    return checked.key(checks, sha256)
 
 
 def read_first(cache: Path, people: Path, kind: str) -> Path:
@@ -216,7 +223,7 @@ def test_a_directory_others_can_write_is_never_trusted(
         assert titles(root) == {"Engineer"}  # ...is never given to a shared directory
         with SpecCache(cache) as refused:
             assert refused.get(sha256, MIN_BYTES, "p") is None
-            assert refused.read_entry(checked.key(sha256)) is None
+            assert refused.read_entry(checked_name(sha256)) is None
             assert "is not private" in refused.refused
     assert sorted(cache.iterdir()) == kept  # and nothing was written into it
 
@@ -297,11 +304,8 @@ def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path, kind: str) ->
     assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by a JSON entry
 
 
-def test_a_value_json_cannot_write_is_just_not_kept(
-    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("reconciler.spec.cache.MIN_BYTES", 0)
-    monkeypatch.setattr(checked, "MIN_BYTES", 0)
+def test_a_value_json_cannot_write_is_just_not_kept(tmp_path: Path, cache: Path) -> None:
+    kept = SpecCache(cache, min_bytes=0, checks=checked.code_digest())  # every file, however small
     root = tmp_path / "spec"
     root.mkdir()
     # A hexadecimal integer has no bound on its digits; its decimal form, which JSON
@@ -309,5 +313,5 @@ def test_a_value_json_cannot_write_is_just_not_kept(
     big = "0x" + "f" * 4000
     (root / "people.yaml").write_text(f"users:\n  - {{userName: a, custom: {{n: {big}}}}}\n")
     for _ in range(2):
-        assert load_spec(root).users[0].custom["n"] == 16**4000 - 1
+        assert load_spec(root, cache=kept).users[0].custom["n"] == 16**4000 - 1
     assert not list(cache.glob("*.json"))

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import cache, checked
+from reconciler.core.config import Spec
+from reconciler.errors import SpecError, SpecIssue
+from reconciler.spec import checked
+from reconciler.spec.cache import SpecCache
 from reconciler.spec.load import load_spec
-from reconciler.spec.objects import ObjectRules
 from tests.spec.test_load import Files, write_tree
-from tests.spec.test_quick_read import outcome, trees
+from tests.spec.test_quick_read import trees
 
 # Every field a declared object can have, in files without targets (the kept ones).
 RICH: Files = {
@@ -48,23 +50,39 @@ RICH: Files = {
 
 
 @pytest.fixture
-def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private cache that keeps every file, however small."""
-    where = tmp_path / "cache"
-    monkeypatch.setenv(cache.CACHE_ENV, str(where))
-    monkeypatch.setattr(cache, "MIN_BYTES", 0)
-    monkeypatch.setattr(checked, "MIN_BYTES", 0)
-    return where
+def kept(tmp_path: Path) -> Path:
+    """Where a private cache keeps every file, however small (`load`)."""
+    return tmp_path / "cache"
+
+
+def load(root: Path, where: Path, checks: bytes | None = checked.code_digest()) -> Spec:
+    """A quick load through the cache at `where`, keeping every file, whatever its size."""
+    return load_spec(root, cache=SpecCache(where, min_bytes=0, checks=checks))
+
+
+def outcome(root: Path, where: Path | None) -> Spec | list[SpecIssue]:
+    """The loaded spec or its issues: through the cache at `where`, or the exact read."""
+    try:
+        return load_spec(root, quick=False) if where is None else load(root, where)
+    except SpecError as exc:
+        return exc.issues
 
 
 def checked_entries(where: Path, root: Path) -> set[str]:
     """The names of `root`'s files whose checked objects `where` keeps."""
     found = set()
     for path in root.rglob("*.y*ml"):
-        name = checked.key(hashlib.sha256(path.read_bytes()).digest())
-        if (where / f"{name}.json").exists():
+        name = entry_name(path)
+        if (where / name).exists():
             found.add(path.relative_to(root).as_posix())
     return found
+
+
+def entry_name(path: Path) -> str:
+    """The name of the entry keeping the checked objects of the file at `path`."""
+    digest = checked.code_digest()
+    assert digest is not None
+    return f"{checked.key(digest, hashlib.sha256(path.read_bytes()).digest())}.json"
 
 
 @pytest.mark.parametrize(("name", "tree"), trees(), ids=[n for n, _ in trees()])
@@ -73,63 +91,55 @@ def test_loads_from_checked_objects_agree_with_the_exact_read(
 ) -> None:
     root = tmp_path / "spec"
     write_tree(root, tree)
-    exact = outcome(root, False)
-    first, again = outcome(root, True), outcome(root, True)
+    exact = outcome(root, None)
+    first, again = outcome(root, kept), outcome(root, kept)
     assert first == again == exact
-    if isinstance(exact, list):  # the same issues, at the same file:line:col
-        assert [str(i) for i in again] == [str(i) for i in exact]  # type: ignore[attr-defined]
+    if isinstance(exact, list) and isinstance(again, list):  # the same file:line:col too
+        assert [str(i) for i in again] == [str(i) for i in exact]
 
 
-def test_every_field_comes_back_and_no_object_is_checked_again(
-    tmp_path: Path, kept: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_field_comes_back_and_no_object_is_checked_again(tmp_path: Path, kept: Path) -> None:
     root = tmp_path / "spec"
     write_tree(root, RICH)
-    first = load_spec(root)
+    first = load(root, kept)
     assert checked_entries(kept, root) == {"people.yaml"}  # targets.yaml declares targets
-
-    def checks(*args: object) -> None:
-        raise AssertionError("a kept file was checked again")
-
-    monkeypatch.setattr(ObjectRules, "user", checks)
-    monkeypatch.setattr(ObjectRules, "group", checks)
-    again = load_spec(root)
-    monkeypatch.undo()
+    again = load(root, kept)
     assert again == first == load_spec(root, quick=False)
     for old, new in zip((*first.users, *first.groups), (*again.users, *again.groups), strict=True):
         assert (old.location, dict(old.attr_locations)) == (new.location, dict(new.attr_locations))
     assert dict(again.users[0].custom) == {"mail": "A@X.io", "tags": ["x", 1], "n": 1.5}
     assert again.groups[1].min_members == 1
+    # The objects come from the entry, not from the file read and checked again: a title
+    # changed in the entry alone is what the next load gives.
+    entry = kept / entry_name(root / "people.yaml")
+    data = json.loads(entry.read_text())
+    data["users"][0][1]["title"] = "From the entry"
+    entry.write_text(json.dumps(data))
+    assert load(root, kept).users[0].attrs["title"] == "From the entry"
 
 
 def test_a_file_with_its_own_issue_is_never_kept_checked(tmp_path: Path, kept: Path) -> None:
     root = tmp_path / "spec"
     write_tree(root, {**RICH, "more.yaml": "users:\n  - {userName: d@x.io, titel: T}\n"})
     for _ in range(2):
-        assert isinstance(outcome(root, True), list)
+        assert isinstance(outcome(root, kept), list)
     assert checked_entries(kept, root) == {"people.yaml"}
 
 
-def test_an_entry_never_outlives_the_code_that_checked_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_entry_never_outlives_the_code_that_checked_it(tmp_path: Path) -> None:
     spec_code = Path(checked.__file__).parent
     copy = tmp_path / "spec"
     shutil.copytree(spec_code, copy, ignore=shutil.ignore_patterns("__pycache__"))
     places = (copy, spec_code.parent / "core" / "attributes.py")
-    monkeypatch.setattr(checked, "_CHECK_CODE", places)
-    checked.code_digest.cache_clear()
-    try:
-        before = checked.key(b"file")
-        objects = copy / "objects.py"
-        objects.write_text(objects.read_text() + "# a change to a check\n")
-        checked.code_digest.cache_clear()
-        after = checked.key(b"file")
-    finally:
-        checked.code_digest.cache_clear()
-    assert before != after
-    assert checked.key(b"file") != checked.key(b"other file")
-    assert checked.key(b"file") != cache.SpecCache.key(b"file")  # never a quick read's name
+    before = checked.code_digest(places)
+    objects = copy / "objects.py"
+    objects.write_text(objects.read_text() + "# a change to a check\n")
+    checked.code_digest.cache_clear()  # the digest is kept per process: the code changed
+    after = checked.code_digest(places)
+    assert before is not None and after is not None
+    assert checked.key(before, b"file") != checked.key(after, b"file")
+    assert checked.key(before, b"file") != checked.key(before, b"other file")
+    assert checked.key(before, b"file") != SpecCache.key(b"file")  # never a quick read's name
 
 
 # Damage to one field of a row, at (kind, row, field): a value of the right JSON shape for
@@ -159,18 +169,17 @@ def test_a_row_no_check_could_have_written_is_damage(
     root = tmp_path / "spec"
     write_tree(root, RICH)
     expected = load_spec(root, quick=False)
-    load_spec(root)
-    people = root / "people.yaml"
-    entry = kept / f"{checked.key(hashlib.sha256(people.read_bytes()).digest())}.json"
+    load(root, kept)
+    entry = kept / entry_name(root / "people.yaml")
     data = json.loads(entry.read_text())
     data[kind][row][field] = value
     entry.write_text(json.dumps(data))
-    assert load_spec(root) == expected  # read and checked again, as for any damage
+    assert load(root, kept) == expected  # read and checked again, as for any damage
 
 
 @pytest.mark.parametrize("missing", ["a module", "a package"])
 def test_without_the_checking_code_to_read_no_objects_are_kept(
-    tmp_path: Path, kept: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+    tmp_path: Path, kept: Path, missing: str
 ) -> None:
     """Installed without its sources (only compiled modules), scimrec cannot tell one version
     of its checks from another: it loads as without checked entries, and keeps none."""
@@ -181,13 +190,10 @@ def test_without_the_checking_code_to_read_no_objects_are_kept(
         places = (spec_code, spec_code.parent / "core" / "no-such-module.py")
     else:
         places = (sourceless, spec_code.parent / "core" / "attributes.py")
-    monkeypatch.setattr(checked, "_CHECK_CODE", places)
-    checked.code_digest.cache_clear()
-    try:
-        root = tmp_path / "spec"
-        write_tree(root, RICH)
-        for _ in range(2):
-            assert load_spec(root) == load_spec(root, quick=False)
-        assert len(list(kept.glob("*.json"))) == 2  # each file's quick read only
-    finally:
-        checked.code_digest.cache_clear()
+    checks = checked.code_digest(places)
+    assert checks is None
+    root = tmp_path / "spec"
+    write_tree(root, RICH)
+    for _ in range(2):
+        assert load(root, kept, checks) == load_spec(root, quick=False)
+    assert len(list(kept.glob("*.json"))) == 2  # each file's quick read only
