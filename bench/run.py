@@ -93,9 +93,9 @@ def p1fast(sizes: dataset.Sizes, work: Path, http: str) -> Result:
         bare = ["p1-baseline", "--url", server.url]
         done["baseline"] = [_counted(server, bare, work / "p1fast-baseline.log")]
         say(f"P1-fast: bare paged read {done['baseline'][0]['wall_s']:.2f} s")
-        runs = [("cold", "info")]
-        runs += [("warm", "info"), ("warm_quiet", "warning"), ("baseline", "")] * rounds
-        for key, level in runs[: len(runs) - 1]:  # the first bare read ran above
+        warm = [("warm", "info"), ("warm_quiet", "warning")]
+        runs = [("cold", "info"), *warm, *[("baseline", ""), *warm] * (rounds - 1)]
+        for key, level in runs:
             if key == "baseline":
                 done[key].append(_counted(server, bare, work / "p1fast-baseline.log"))
                 continue
