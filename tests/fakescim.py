@@ -146,7 +146,11 @@ class FakeScim:
         self.peak = 0  # the most requests in flight at once
         self.locked = 0  # writes answered 500 for being crowded
         self.echo_authorization = False  # error details repeat the Authorization header
+        # Ids counted from 1 for each kind, with no prefix (django-scim2): user "2" and
+        # group "2" may both exist.
+        self.ids_per_kind = False
         self._ids = itertools.count(1)
+        self._kind_ids = {"User": itertools.count(1), "Group": itertools.count(1)}
         self._version = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -159,14 +163,19 @@ class FakeScim:
     def client(self) -> httpx2.Client:
         return httpx2.Client(transport=self.transport)
 
+    def _new_id(self, kind: str) -> str:
+        if self.ids_per_kind:
+            return str(next(self._kind_ids[kind]))
+        return f"{kind[0].lower()}{next(self._ids)}"
+
     def add_user(self, user_name: str, **attrs: Any) -> str:
-        uid = f"u{next(self._ids)}"
+        uid = self._new_id("User")
         body = {"schemas": [USER_SCHEMA], "userName": user_name, **attrs}
         self.users[uid] = self._stamp("User", uid, body)
         return uid
 
     def add_group(self, display_name: str, members: list[str] | None = None) -> str:
-        gid = f"g{next(self._ids)}"
+        gid = self._new_id("Group")
         body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name}
         if members is not None:
             body["members"] = [{"value": m} for m in members]
@@ -397,7 +406,7 @@ class FakeScim:
             return self._error(seen, 400, f"{key} is required", "invalidValue")
         if self.unique_names and any(_equals(r, key, body[key]) for r in store.values()):
             return self._error(seen, 409, f"{key} {body[key]} is already taken", "uniqueness")
-        rid = f"{kind[0].lower()}{next(self._ids)}"
+        rid = self._new_id(kind)
         body.pop("id", None)
         body.pop("meta", None)
         store[rid] = self._stamp(kind, rid, body)

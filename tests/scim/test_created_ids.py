@@ -265,3 +265,28 @@ def test_an_id_found_for_one_create_is_never_given_to_another(
         "u1@example.com": real["u1@example.com"],
     }
     assert not result.failed
+
+
+def test_a_group_created_with_a_users_id_leaves_that_users_removals_alone(
+    tmp_path: Path, token: str
+) -> None:
+    # django-scim2 counts users and groups apart, from 1: the group this run creates is
+    # "2", as ann is. Ann's removal from Staff must still go out: what the run created is
+    # a group, and only a user it created or adopted is kept out of removals.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    ben, ann = fake.add_user("ben@example.com"), fake.add_user("ann@example.com")
+    fake.add_group("Staff", [ben, ann])
+    users = [user("ben@example.com"), user("ann@example.com")]
+    groups = [
+        {"displayName": "Staff", "members": ["ben@example.com"]},
+        {"displayName": "New", "members": ["ann@example.com"]},
+    ]
+    specs = write_spec(tmp_path, users, groups, concurrency=1)
+    _, result = plan_and_apply(specs, fake)
+    created = {o.key: o.target_id for o in result.outcomes}
+    assert created["New"] == ann == "2"
+    assert not result.failed
+    staff = next(g for g in fake.groups.values() if g["displayName"] == "Staff")
+    assert [m["value"] for m in staff["members"]] == [ben]
+    assert converged(specs, fake)

@@ -206,7 +206,7 @@ class BulkCreates:
                           kind=change.kind.value, key=change.key, target_id=got.target_id,
                           detail=f"{got.target_id} is {change.kind.value} {other}'s")  # fmt: skip
             return Settled(no_id=True)
-        s.saw(got.target_id)
+        s.saw(change.kind, got.target_id)
         with s.lock:
             s.ids[change.key] = got.target_id
         remember_location(s, change.kind, got.target_id, got.location)
@@ -279,7 +279,7 @@ class BulkCreates:
                 raise Failed("the target accepted the create in Bulk but gave no id of its own")
             with s.lock:
                 s.ids[change.key] = found
-            s.saw(found)
+            s.saw(change.kind, found)
             return found
         if got.error is not None:
             if got.error.status == 409:

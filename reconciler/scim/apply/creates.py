@@ -185,7 +185,7 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     path = resource_path(ENDPOINT[change.kind], found.id)
     if pending:
         s.patch_or_put(change, path, pending, found.version if s.use_etag else None)
-    s.saw(found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
+    s.saw(change.kind, found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
     with s.lock:
         s.ids[change.key] = found.id
     if disable:
@@ -227,7 +227,7 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
-    s.saw(target_id)
+    s.saw(change.kind, target_id)
     return target_id, own
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Json, Resource
+from reconciler.core.model import Json, Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import Created, adoptable, candidates, create
@@ -41,7 +41,7 @@ def write_group(s: Session, change: Change) -> str | None:
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and once a lookup found what the listing hid, no removal is trusted.
-    removes = [i for i in planned if i not in s.resolved]
+    removes = [i for i in planned if (Kind.USER, i) not in s.resolved]
     withheld = len(planned) - len(removes)
     if s.unlisted:
         withheld, removes = len(planned), []
@@ -91,7 +91,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
             f"{len(existing)} groups on the target have this name (ids {ids}): not created"
         )
     if existing:
-        s.saw(existing[0].id, unlisted=True, what=f"group {change.key}")
+        s.saw(Kind.GROUP, existing[0].id, unlisted=True, what=f"group {change.key}")
         return _adopt(s, change, existing[0]), add_ids
     first = add_ids[: s.chunk()] if s.members_on_create else []
 
@@ -169,7 +169,7 @@ def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
     except Failed as exc:
         raise Failed(f"created a duplicate of group {keeper} and left it: {exc}") from None
     with s.lock:
-        s.resolved.add(keeper)
+        s.resolved.add((Kind.GROUP, keeper))
     return keeper
 
 

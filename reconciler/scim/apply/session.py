@@ -67,8 +67,11 @@ class Session:
         self.value_paths = self.dialect.value_paths
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
-        # Ids created or adopted in this run: never removed from a group in the same run.
-        self.resolved: set[str] = set()
+        # Objects created or adopted in this run, by kind and id: never removed from a
+        # group in the same run. By kind, as the target's ids are: a user and a group may
+        # have the same id (django-scim2 counts each from 1), and a group created as "3"
+        # must not withhold the removal of user "3".
+        self.resolved: set[tuple[Kind, str]] = set()
         # Kinds whose userName / displayName `eq` filter has found what it was asked for in
         # this run: its empty answers are then believed (scim/search.py).
         self.filter_proven: set[Kind] = set()
@@ -90,9 +93,9 @@ class Session:
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
-    def saw(self, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
+    def saw(self, kind: Kind, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
-            self.resolved.add(target_id)
+            self.resolved.add((kind, target_id))
             if unlisted:
                 self.unlisted.append(what or target_id)
 
