@@ -25,8 +25,9 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import Observed, Resource
 from reconciler.core.plan import Plan, make_plan
 from reconciler.report import render
-from reconciler.scim import payload
+from reconciler.scim import paging, payload
 from reconciler.scim.apply.runner import Applier, ApplyResult
+from reconciler.scim.sharing import Shared
 from reconciler.spec.load import load_spec
 
 # reconciler/run.py calls these through its module globals; wrapping them there times each
@@ -97,14 +98,34 @@ def spec_input(root: Path, sizes: dataset.Sizes) -> tuple[Spec, Target]:
 
 
 def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
-    """The observed state as `observe` would hold it (bodies parsed from JSON, `meta` kept
-    out), with `percent` % of users and of groups differing from the spec."""
-    users = [_resource(_user_on_target(i, percent)) for i in range(sizes.users)]
+    """The observed state as `observe` would hold it: pages of 500 parsed from JSON, each
+    resource taken as the pager takes it (`meta` kept out, repeated values shared), with
+    `percent` % of users and of groups differing from the spec."""
+    shared = Shared()
+    users, plain = _read([_user_on_target(i, percent) for i in range(sizes.users)], shared)
+    shared.users_read(users)
     spread = dataset.members(sizes)
-    groups = [_resource(_group_on_target(j, spread[j], percent)) for j in range(sizes.groups)]
-    # As observe proves it of each page it reads (reconciler/scim/payload.py).
-    plain = all(payload.parse_checked(json.dumps(r.body).encode())[1] for r in (*users, *groups))
-    return Observed(users=tuple(users), groups=tuple(groups), representable=plain)
+    bodies = [_group_on_target(j, spread[j], percent) for j in range(sizes.groups)]
+    groups, plain_groups = _read(bodies, shared)
+    return Observed(users=users, groups=groups, representable=plain and plain_groups)
+
+
+def _read(bodies: list[dict[str, Any]], shared: Shared) -> tuple[tuple[Resource, ...], bool]:
+    out: list[Resource] = []
+    plain = True
+    for start in range(0, len(bodies), 500):
+        page = json.dumps({"Resources": bodies[start : start + 500]}).encode()
+        parsed, representable = payload.parse_checked(page)
+        plain = plain and representable
+        if not isinstance(parsed, dict):
+            raise TypeError("a bench page is a JSON object")
+        for item in paging.listed(parsed, "a bench page"):
+            found = paging.resource(item)
+            if found is None:
+                raise ValueError("every bench resource has an id")
+            shared.take(found.body)
+            out.append(found)
+    return tuple(out), plain
 
 
 def _user_on_target(i: int, percent: float) -> dict[str, Any]:
@@ -121,13 +142,6 @@ def _group_on_target(j: int, member_indexes: list[int], percent: float) -> dict[
     body = dataset.scim_group(j, member_indexes)
     body["meta"] = {"resourceType": "Group", "version": 'W/"1"'}
     return body
-
-
-def _resource(body: dict[str, Any]) -> Resource:
-    # A JSON round trip, as a response body would be: fresh strings, nothing shared.
-    parsed = json.loads(json.dumps(body))
-    meta = parsed.pop("meta", {})
-    return Resource(str(parsed["id"]), parsed, meta.get("version"))
 
 
 def settle() -> None:

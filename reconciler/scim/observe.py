@@ -16,6 +16,7 @@ from reconciler.scim.lookup import Wanted, look_up
 from reconciler.scim.members import confirm_members
 from reconciler.scim.paging import read_all
 from reconciler.scim.progress import Progress
+from reconciler.scim.sharing import Shared
 
 
 def observe(
@@ -43,8 +44,15 @@ def observe(
         return look_up(client, target, caps, wanted(), log, progress)
     size = min(target.page_size, caps.max_page_size or target.page_size)
     bound, cursor = target.max_objects, caps.cursor_paging
-    users = read_all(client, "/Users", size, user_filter, progress, bound, cursor=cursor)
-    groups = read_all(client, "/Groups", size, None, progress, bound, cursor=cursor)
+    # Users first, then groups, through one Shared: each member entry then holds its user's
+    # own id string, and equal entries are one object (sharing.py).
+    shared = Shared()
+    users = read_all(
+        client, "/Users", size, user_filter, progress, bound, cursor=cursor, shared=shared
+    )
+    shared.users_read(users.resources)
+    groups = read_all(client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared)
+    del shared
     capped = next((x for x in (users, groups) if x.capped), None)
     if capped is not None and wanted is not None and user_filter is None and caps.filter_honoured:
         # Declared objects past the cap would look missing every run: look them up. The

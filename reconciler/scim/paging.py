@@ -11,6 +11,7 @@ from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
+from reconciler.scim.sharing import Shared
 
 # With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
 MAX_PAGES = 100_000
@@ -83,6 +84,7 @@ class _Pager:
     repeated: bool = False  # a page repeated earlier ones short of totalResults
     skipped: int = 0  # resources without an id
     representable: bool = True  # every page so far (client.Reply.representable)
+    shared: Shared | None = None  # one object per repeated value, across the read
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -111,6 +113,8 @@ class _Pager:
                 self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
             elif found.id not in self.seen:
                 fresh += 1
+                if self.shared is not None:
+                    self.shared.take(found.body)
                 self.seen[found.id] = found
                 if len(self.seen) > self.limit:
                     raise self.overflow()
@@ -205,9 +209,11 @@ def read_all(
     max_objects: int = DEFAULT_MAX_OBJECTS,
     *,
     cursor: bool = False,
+    shared: Shared | None = None,
 ) -> Listing:
     """Read every resource of an endpoint, by cursor where `cursor` says the target
-    advertises it (see read_by_cursor), else with startIndex/count paging.
+    advertises it (see read_by_cursor), else with startIndex/count paging. With `shared`,
+    the values the resources repeat are held once (sharing.py).
 
     Index paging stops on totalResults, on an empty page, on a page shorter than the
     server's page size, and on a page that holds nothing new; the listing is marked
@@ -217,10 +223,12 @@ def read_all(
     memory stays bounded whatever the target sends.
     """
     if cursor:
-        listing = read_by_cursor(client, endpoint, page_size, scim_filter, progress, max_objects)
+        listing = read_by_cursor(
+            client, endpoint, page_size, scim_filter, progress, max_objects, shared=shared
+        )
         if listing is not None:
             return listing
-    pager = _Pager(endpoint, page_size, max_objects, size=page_size)
+    pager = _Pager(endpoint, page_size, max_objects, size=page_size, shared=shared)
     while pager.pages < MAX_PAGES:
         try:
             reply = client.get(endpoint, pager.params(scim_filter))
@@ -266,6 +274,8 @@ def read_by_cursor(
     scim_filter: str | None = None,
     progress: Progress | None = None,
     max_objects: int = DEFAULT_MAX_OBJECTS,
+    *,
+    shared: Shared | None = None,
 ) -> Listing | None:
     """Read every resource by cursor (RFC 9865 §2): a listing that stays consistent while
     others write, where offsets would skip or repeat resources.
@@ -275,7 +285,7 @@ def read_by_cursor(
     when the target refuses the first cursor request: the caller pages by index instead.
     A cursor refused later (expired, invalid: §2.3) starts the listing over, once.
     """
-    pager = _Pager(endpoint, page_size, max_objects)
+    pager = _Pager(endpoint, page_size, max_objects, shared=shared)
     restarted = False
     token = ""
     cursors: set[str] = set()
