@@ -197,3 +197,35 @@ def test_without_the_checking_code_to_read_no_objects_are_kept(
     for _ in range(2):
         assert load(root, kept, checks) == load_spec(root, quick=False)
     assert len(list(kept.glob("*.json"))) == 2  # each file's quick read only
+
+
+SHARED_KEYS: Files = {
+    "people.yaml": (
+        "users:\n"
+        "  - userName: ann@example.com\n"
+        "    enterprise: {manager: ben@example.com}\n"
+        "  - userName: ben@example.com\n"
+        "groups:\n"
+        "  - displayName: Staff\n"
+        "    members: [ann@example.com, ben@example.com]\n"
+    )
+}
+
+
+@pytest.mark.parametrize("how", ["exact", "quick", "checked entry"])
+def test_members_and_managers_hold_each_users_own_key(tmp_path: Path, how: str) -> None:
+    """Written as the key, a member or a manager is the key's own string: a 100,000-user
+    spec holds each once, not once per group and report."""
+    root = tmp_path / "spec"
+    write_tree(root, SHARED_KEYS)
+    if how == "exact":
+        spec = load_spec(root, quick=False)
+    else:
+        spec = load(root, tmp_path / "cache")
+        if how == "checked entry":
+            spec = load(root, tmp_path / "cache")
+    ann, ben = spec.users
+    (staff,) = spec.groups
+    assert staff.members == ("ann@example.com", "ben@example.com")
+    assert staff.members[0] is ann.key and staff.members[1] is ben.key
+    assert ann.attrs["enterprise.manager"] is ben.key
