@@ -168,7 +168,7 @@ def from_rows(
         users.append(
             Declared(
                 kind=Kind.USER,
-                key=key,
+                key=attrs["userName"],  # equal to the row's key, and held by attrs anyway
                 attrs=attrs,
                 state=_STATES[state],
                 location=Location(display, line, col),
@@ -188,7 +188,7 @@ def from_rows(
         groups.append(
             Declared(
                 kind=Kind.GROUP,
-                key=key,
+                key=attrs["displayName"],  # as for users
                 attrs=attrs,
                 state=_STATES[state],
                 members=None if members is None else _strings(members),

@@ -229,3 +229,4 @@ def test_members_and_managers_hold_each_users_own_key(tmp_path: Path, how: str) 
     assert staff.members == ("ann@example.com", "ben@example.com")
     assert staff.members[0] is ann.key and staff.members[1] is ben.key
     assert ann.attrs["enterprise.manager"] is ben.key
+    assert ann.key is ann.attrs["userName"] and staff.key is staff.attrs["displayName"]
