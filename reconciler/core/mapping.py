@@ -32,6 +32,9 @@ GROUP_TARGETS = frozenset(A.GROUP_SIMPLE)
 KEYS = ("source", "constant", "expression", "apply", "default")
 # Functions whose value changes on every run: as `apply: always` they would never converge.
 VOLATILE = ("Guid(", "Now(")
+# Since Python 3.10 every `frozenset()` is a new 216-byte object: an unmapped object's
+# view shares this one (100,000 users: 21 MB).
+NO_PATHS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def apply_mappings(
     Raises ExpressionError when an expression fails for this object.
     """
     if not mappings:
-        return Mapped(obj, frozenset(), ())
+        return Mapped(obj, NO_PATHS, ())
     view = source_view(obj, derived)
     attrs = dict(obj.attrs)
     create_only: set[str] = set()

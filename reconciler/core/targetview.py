@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from reconciler.core.assignment import ROLE_ASSIGNMENTS, Assignment, assignment, role_value
 from reconciler.core.config import Spec, Target
-from reconciler.core.mapping import Mapped, apply_mappings, source_view
+from reconciler.core.mapping import NO_PATHS, Mapped, apply_mappings, source_view
 from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.core.scope import in_scope
 from reconciler.expressions.dotnet_dates import Clock
@@ -49,7 +49,7 @@ class TargetView:
 
     def create_only(self, kind: Kind, key: str) -> frozenset[str]:
         mapped = self.mapped.get((kind, key))
-        return mapped.create_only if mapped else frozenset()
+        return mapped.create_only if mapped else NO_PATHS
 
 
 class _NoClock:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.config import Spec
+from reconciler.core.mapping import NO_PATHS
 from reconciler.core.model import (
     ENTERPRISE_URN,
     GROUP_SCHEMA,
@@ -1034,3 +1035,18 @@ def test_a_plan_survives_its_json_form_whole() -> None:
         out_of_scope=(("d@example.com", "out of scope: clause 1", "left alone"),),
     )
     assert plan_from_json(plan.to_json()).to_json() == plan.to_json()
+
+
+def test_objects_no_mapping_touches_share_one_empty_set_of_create_only_paths(
+    tmp_path: Path,
+) -> None:
+    # Each `frozenset()` is a new 216-byte object since Python 3.10: at 100,000 users, one
+    # per unmapped user was 21 MB of the plan's peak.
+    spec = load(
+        tmp_path, TARGET + "users:\n  - userName: a@example.com\n  - userName: b@example.com\n"
+    )
+    view = plan_for(spec).view
+    assert view is not None
+    assert [m.create_only for m in view.mapped.values()] == [NO_PATHS, NO_PATHS]
+    assert all(m.create_only is NO_PATHS for m in view.mapped.values())
+    assert view.create_only(Kind.USER, "nobody@example.com") is NO_PATHS
