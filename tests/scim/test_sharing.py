@@ -7,6 +7,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +15,8 @@ from reconciler.core.config import Auth, Target
 from reconciler.core.model import ENTERPRISE_URN, USER_SCHEMA, Capabilities, Resource
 from reconciler.scim.observe import observe
 from reconciler.scim.sharing import Shared
-from tests.fakescim import BASE_URL
-from tests.scim.test_faults import RecordingLog
+from tests.fakescim import BASE_URL, FakeScim
+from tests.scim.test_faults import RecordingLog, scim_client
 from tests.scim.test_paging import Page, served
 
 
@@ -154,3 +155,18 @@ def test_observe_reads_users_then_groups_through_one_shared_memo() -> None:
     one, two = (g.body["members"][0] for g in observed.groups)
     assert one is two and one["value"] is observed.users[0].id
     assert observed.users[0].body["schemas"] is observed.users[1].body["schemas"]
+
+
+@pytest.mark.parametrize("cursor", [True, False])
+def test_a_read_by_cursor_or_by_index_shares_the_same_way(cursor: bool) -> None:
+    fake = FakeScim()
+    ann = fake.add_user("ann@example.com")
+    fake.add_group("One", [ann])
+    fake.add_group("Two", [ann])
+    fake.paging(cursor=cursor, index=not cursor)
+    target = Target("fake", BASE_URL, Auth(), page_size=10)
+    caps = Capabilities(cursor_paging=cursor)
+    observed = observe(scim_client(fake), target, caps, RecordingLog())
+    one, two = (g.body["members"][0] for g in observed.groups)
+    assert one is two and one["value"] is observed.users[0].id
+    assert any("cursor" in s.params for s in fake.requests) is cursor
