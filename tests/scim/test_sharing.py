@@ -45,6 +45,10 @@ def test_member_entries_are_one_object_holding_the_users_own_id() -> None:
     assert one["members"][0] is two["members"][1]
     assert one["members"][0]["value"] is ann["id"]
     assert one["members"] == [entry] and two["members"] == [{"value": "u-zed"}, entry]
+    # Entries of different users are two objects, but their `type` is one string.
+    three = parsed({"id": "g3", "members": [{"value": "u-bo", "type": "User"}]})
+    read([], [one, three])
+    assert three["members"][0]["type"] is one["members"][0]["type"]
 
 
 def test_equal_schemas_and_managers_are_one_object() -> None:
