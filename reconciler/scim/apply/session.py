@@ -49,7 +49,7 @@ class Session:
         self.target = target
         self.caps = caps
         self.log = log
-        self.ids: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # user key → id; never a group's, named alike or not
         self.owners = Owners()  # no target id is recorded for two objects (owners.py)
         self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
         # Users written before their manager existed: their references follow in a PATCH.
