@@ -304,17 +304,29 @@ def members_put(
 ) -> tuple[dict[str, Json], list[str], list[str]]:
     """A group's PUT body that adds and removes members, for a target without PATCH: the
     members `current` holds, less `removes`, plus `adds` (RFC 7644 §3.5.1 replaces the
-    whole list); with the ids it really adds and removes (none: nothing to send)."""
+    whole list); with the ids it really adds and removes (none: nothing to send). Both are
+    users' ids: a nested group with the same id (ids counted per kind) is another member."""
     raw = current.get("members")
     listed = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
     gone = set(removes)
-    kept = [m for m in listed if str(m.get("value")) not in gone]
-    removed = [str(m.get("value")) for m in listed if str(m.get("value")) in gone]
-    held = {str(m.get("value")) for m in kept}
+    kept, removed = [], []
+    for entry in listed:
+        value = str(entry.get("value"))
+        if value in gone and not _nested_group(entry):
+            removed.append(value)
+        else:
+            kept.append(entry)
+    held = {str(m.get("value")) for m in kept if not _nested_group(m)}
     new = [a for a in dict.fromkeys(adds) if a not in held]
     members: list[Json] = [*kept, *(member(m, ref) for m in new)]
     body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
     return body, new, removed
+
+
+def _nested_group(entry: Mapping[str, Json]) -> bool:
+    """A member entry that is a group, by its `type` or `$ref`, as core/members.py reads it."""
+    kind, ref = entry.get("type"), entry.get("$ref")
+    return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)
 
 
 def add_members(
