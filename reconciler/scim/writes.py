@@ -312,18 +312,18 @@ def members_put(
     kept, removed = [], []
     for entry in listed:
         value = str(entry.get("value"))
-        if value in gone and not _nested_group(entry):
+        if value in gone and not nested_group(entry):
             removed.append(value)
         else:
             kept.append(entry)
-    held = {str(m.get("value")) for m in kept if not _nested_group(m)}
+    held = {str(m.get("value")) for m in kept if not nested_group(m)}
     new = [a for a in dict.fromkeys(adds) if a not in held]
     members: list[Json] = [*kept, *(member(m, ref) for m in new)]
     body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
     return body, new, removed
 
 
-def _nested_group(entry: Mapping[str, Json]) -> bool:
+def nested_group(entry: Mapping[str, Json]) -> bool:
     """A member entry that is a group, by its `type` or `$ref`, as core/members.py reads it."""
     kind, ref = entry.get("type"), entry.get("$ref")
     return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)

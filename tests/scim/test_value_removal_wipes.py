@@ -31,3 +31,24 @@ def test_a_value_list_removal_that_removes_everyone_is_undone(token: str, tmp_pa
     held = {m["value"] for m in fake.groups[eng].get("members", [])}
     assert set(ids[1:]) <= held, outcomes(result)
     assert result.failed  # the removal did not happen as planned: said so
+
+
+def test_what_is_added_back_keeps_its_kind(token: str, tmp_path: Path) -> None:
+    # Ids counted per kind: Engineering nests group "3", and carl is user "3". The wiped
+    # group gets back group "3", never user carl in its place.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    names = ["ben@example.com", "ann@example.com", "carl@example.com"]
+    ben, ann, carl = (fake.add_user(n) for n in names)
+    nested = [fake.add_group(name) for name in ("A", "B", "C")][-1]
+    eng = fake.add_group("Engineering", [ben, ann])
+    fake.groups[eng]["members"].append({"value": nested, "type": "Group"})
+    fake.reject_member_filter_path = True
+    fake.remove_ignores_value = True
+    groups = [{"displayName": "Engineering", "members": ["ben@example.com"]}]
+    specs = write_spec(tmp_path, [user(n) for n in names], groups)
+    _, result = plan_and_apply(specs, fake)
+    held = sorted((m.get("type", "User"), m["value"]) for m in fake.groups[eng]["members"])
+    assert (carl, nested) == ("3", "3")
+    assert held == [("Group", nested), ("User", ben)], outcomes(result)
+    assert result.failed

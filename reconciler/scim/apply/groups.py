@@ -295,25 +295,29 @@ def _checked(
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
     before = _members(s, path, shown=True)
     send()
-    gone = before - _members(s, path, shown=False) - set(chunk)
+    gone = before - _members(s, path, shown=False) - {(i, False) for i in chunk}
     if not gone:
         with s.lock:
             s.value_removal_checked = True
         return
     with s.lock:
         s.remove_dialect = UNSAFE
-    for part in writes.chunks(sorted(gone), s.chunk()):
-        add_members(s, change, path, part)
+    # Each back as what it was: a nested group's id may be another user's (ids per kind).
+    for nested, member_type in ((False, None), (True, "Group")):
+        again = sorted(value for value, group in gone if group is nested)
+        for part in writes.chunks(again, s.chunk()):
+            add_members(s, change, path, part, member_type)
     raise Failed(
         f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
         "removal; they were added back, and no member is removed in this run"
     )
 
 
-def _members(s: Session, path: str, *, shown: bool) -> set[str]:
-    """A group's member values as the target holds them now. With `shown`, the group's GET
-    must list them (it has members to remove): Failed when it will not; without, a group
-    shown with no `members` has none left."""
+def _members(s: Session, path: str, *, shown: bool) -> set[tuple[str, bool]]:
+    """A group's members as the target holds them now: each value, and whether it is a
+    nested group (a user may have its id). With `shown`, the group's GET must list them
+    (it has members to remove): Failed when it will not; without, a group shown with no
+    `members` has none left."""
     body = s.client.get(path).body
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         asked = s.client.get(path, {"attributes": "members"}).body
@@ -321,7 +325,9 @@ def _members(s: Session, path: str, *, shown: bool) -> set[str]:
     listed = isinstance(body.get("members"), list)
     if (shown and not listed) or (not listed and body.get("id") is None):
         raise Failed(f"GET {path} does not show the group's members: member removal not sent")
-    return member_ids(body)
+    entries = body.get("members")
+    entries = entries if isinstance(entries, list) else []
+    return {(str(m.get("value")), writes.nested_group(m)) for m in entries if isinstance(m, dict)}
 
 
 def member_ids(body: Mapping[str, Json]) -> set[str]:
