@@ -337,14 +337,17 @@ def add_members(
     return [{"op": "add", "path": "members", "value": values}]
 
 
-def remove_members(member_ids: list[str], dialect: str, ref: Refs = None) -> list[dict[str, Json]]:
+def remove_members(
+    member_ids: list[str], dialect: str, ref: Refs = None, member_type: str | None = None
+) -> list[dict[str, Json]]:
     """Member removal in either dialect targets accept.
 
     `filter` is RFC 7644 §3.5.2.2 (`members[value eq "id"]`); `value` is the form Entra
-    sends (`path: members` with a value list), the only one some servers accept.
+    sends (`path: members` with a value list), the only one some servers accept; its groups
+    carry `type: Group`, and a `$ref` to a group, as in `add_members`.
     """
     if dialect == "value":
-        values = [member(m, ref) for m in member_ids]
+        values = [member(m, ref, member_type) for m in member_ids]
         return [{"op": "remove", "path": "members", "value": values}]
     return [{"op": "remove", "path": f"members[value eq {A.quote(m)}]"} for m in member_ids]
 

@@ -52,3 +52,24 @@ def test_what_is_added_back_keeps_its_kind(token: str, tmp_path: Path) -> None:
     assert (carl, nested) == ("3", "3")
     assert held == [("Group", nested), ("User", ben)], outcomes(result)
     assert result.failed
+
+
+def test_a_planned_nested_group_removal_is_not_added_back(token: str, tmp_path: Path) -> None:
+    # The removal planned is of nested group "1", which the check must not take for a
+    # user "1" (ann, in no group here) that went unplanned, and add back.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    fake.add_user("ann@example.com")
+    ben = fake.add_user("ben@example.com")
+    inner = fake.add_group("Inner", [ben])
+    outer = fake.add_group("Outer", [ben])
+    fake.groups[outer]["members"].append({"value": inner, "type": "Group"})
+    fake.reject_member_filter_path = True
+    groups = [
+        {"displayName": "Outer", "members": ["ben@example.com"]},
+        {"displayName": "Inner", "members": ["ben@example.com"]},
+    ]
+    specs = write_spec(tmp_path, [user("ben@example.com")], groups, nested_groups="native")
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert fake.groups[outer]["members"] == [{"value": ben}]

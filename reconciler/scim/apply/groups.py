@@ -221,7 +221,7 @@ def write_nested(s: Session, change: Change) -> str | None:
             f"{s.unlisted[0]}, which its listing did not show; run plan again"
         )
     for chunk in writes.chunks(removes, s.target.membership_chunk):
-        remove_members(s, change, path, chunk)
+        remove_members(s, change, path, chunk, member_type="Group")
     return target_id
 
 
@@ -252,7 +252,9 @@ def add_members(
         add_members(s, change, path, chunk[half:], member_type)
 
 
-def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
+def remove_members(
+    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+) -> None:
     dialect = s.remove_dialect
     forced = not s.dialect.member_removal_fallback
     if dialect == UNSAFE:
@@ -262,11 +264,12 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
         )
 
     def send() -> Reply:
-        ops = writes.remove_members(chunk, dialect, s.refs())
+        ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
         return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
 
+    planned = {(i, member_type == "Group") for i in chunk}
     if dialect == "value" and not forced and not s.value_removal_checked:
-        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
         return
     try:
         s.learning_refs(change, send)
@@ -282,11 +285,15 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             status=exc.status,
         )
         dialect = "value"
-        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
 
 
 def _checked(
-    s: Session, change: Change, path: str, chunk: list[str], send: Callable[[], Reply]
+    s: Session,
+    change: Change,
+    path: str,
+    planned: set[tuple[str, bool]],
+    send: Callable[[], Reply],
 ) -> None:
     """A value-list removal the target was never told to take (it refused the filter
     path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
@@ -295,7 +302,7 @@ def _checked(
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
     before = _members(s, path, shown=True)
     send()
-    gone = before - _members(s, path, shown=False) - {(i, False) for i in chunk}
+    gone = before - _members(s, path, shown=False) - planned
     if not gone:
         with s.lock:
             s.value_removal_checked = True
