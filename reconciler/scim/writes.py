@@ -291,12 +291,13 @@ def merged_for_put(
     return body
 
 
-def member_values(body: Mapping[str, Json]) -> set[str]:
-    """The member values (ids) a group's body lists."""
+def member_entries(body: Mapping[str, Json]) -> set[tuple[str, bool]]:
+    """The members a group's body lists, each as its value and whether it is a nested group:
+    a user and a group may have one id (where each kind is counted from 1)."""
     members = body.get("members")
     if not isinstance(members, list):
         return set()
-    return {str(m.get("value")) for m in members if isinstance(m, dict)}
+    return {(str(m.get("value")), nested_group(m)) for m in members if isinstance(m, dict)}
 
 
 def members_put(

@@ -3,13 +3,13 @@ nested groups of targets that nest natively."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Json, Kind, Resource
+from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import Created, adoptable, candidates, create
@@ -127,12 +127,12 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     created = made.reply.body if isinstance(made.reply.body, dict) else None
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
-        shown = member_ids(created)
+        shown = writes.member_entries(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
             s.members_held[target_id] = frozenset(shown)
-        return target_id, [i for i in add_ids if i not in shown]
+        return target_id, [i for i in add_ids if (i, False) not in shown]
     with s.lock:
-        s.members_held[target_id] = frozenset(first)
+        s.members_held[target_id] = frozenset((i, False) for i in first)
     return target_id, add_ids[len(first) :]
 
 
@@ -332,10 +332,4 @@ def _members(s: Session, path: str, *, shown: bool) -> set[tuple[str, bool]]:
     listed = isinstance(body.get("members"), list)
     if (shown and not listed) or (not listed and body.get("id") is None):
         raise Failed(f"GET {path} does not show the group's members: member removal not sent")
-    entries = body.get("members")
-    entries = entries if isinstance(entries, list) else []
-    return {(str(m.get("value")), writes.nested_group(m)) for m in entries if isinstance(m, dict)}
-
-
-def member_ids(body: Mapping[str, Json]) -> set[str]:
-    return writes.member_values(body)
+    return writes.member_entries(body)

@@ -29,7 +29,7 @@ from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
 from reconciler.scim.transfer import RunTimedOut
-from reconciler.scim.writes import member_values
+from reconciler.scim.writes import member_entries
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ def _start_from(s: Session, plan: Plan) -> None:
         if found.location:
             s.locations[(kind, found.id)] = found.location
         if kind is Kind.GROUP and isinstance(found.body.get("members"), list):
-            s.members_held[found.id] = frozenset(member_values(found.body))
+            s.members_held[found.id] = frozenset(member_entries(found.body))
     # Then every other object the plan read, undeclared or not selected, by its name: an
     # answer naming one (an administrator's id in a Bulk `location`) is not the new object.
     read = plan.read

@@ -89,7 +89,7 @@ class Session:
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
         # The members each matched group (by id) held in the read the plan came from: a
         # group's PUT must send back every one, or it removes members no plan showed.
-        self.members_held: dict[str, frozenset[str]] = {}
+        self.members_held: dict[str, frozenset[tuple[str, bool]]] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
@@ -357,7 +357,7 @@ class Session:
                 members = found
                 read = {**read, "members": found}
         held = self.members_held.get(target_id or "")
-        shown = writes.member_values(read) if isinstance(members, list) else None
+        shown = writes.member_entries(read) if isinstance(members, list) else None
         if held is not None and not held:
             return read
         if shown is not None and (held is None or held <= shown):
