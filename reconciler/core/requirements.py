@@ -147,7 +147,8 @@ def _members_after(
     if change.action is Action.DELETE:
         return set()
     for member in change.members_remove:
-        entries.pop(member.id or "", None)
+        if member.type == "User":  # a nested group's removal takes no user with its id
+            entries.pop(member.id or "", None)
     held = set(entries.values())
     for member in change.members_add:
         if member.type == "User":

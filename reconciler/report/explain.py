@@ -126,10 +126,13 @@ def _action(
             "(absent)" if change.action is Action.CREATE else value_text(attr.path, attr.before)
         )
         lines.append(f"{INDENT}{attr.path.ljust(width)}  {before} → {after}")
+    # A nested group says so, as in the plan's text: a user and a group may share a name.
     for member in change.members_add:
-        lines.append(f"{INDENT}+ member {member.key}")
+        kind = "group " if member.type == "Group" else ""
+        lines.append(f"{INDENT}+ member {kind}{member.key}")
     for member in change.members_remove:
-        lines.append(f"{INDENT}- member {member.key or '(unknown)'} (id {member.id})")
+        kind = "group " if member.type == "Group" else ""
+        lines.append(f"{INDENT}- member {kind}{member.key or '(unknown)'} (id {member.id})")
     lines.append("    requests apply would send:")
     for request in change_requests(change, dialect, target.membership_chunk, current):
         lines.extend(_request(request, target, INDENT))

@@ -244,7 +244,10 @@ def _destructive_item(change: Mapping[str, Any]) -> str:
 
 def _removal_item(change: Mapping[str, Any]) -> str:
     removed = change["members"]["remove"]
-    names = [_code(m.get("key") or m.get("id") or "?") for m in removed[:REMOVALS_SHOWN]]
+    names = [
+        ("group " if m.get("type") == "Group" else "") + _code(m.get("key") or m.get("id") or "?")
+        for m in removed[:REMOVALS_SHOWN]
+    ]  # a nested group says so: a user and a group may share a name
     more = f" and {len(removed) - REMOVALS_SHOWN:,} more" if len(removed) > REMOVALS_SHOWN else ""
     who = ", ".join(names) + more
     return f"**remove {_plural(len(removed), 'member')}** from group {_code(change['key'])}: {who}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from reconciler.core.changes import Change
+from reconciler.core.changes import Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind
 from reconciler.scim.redact import mask_attribute, redact_processor
@@ -68,10 +68,30 @@ def member_changes(operations: Sequence[Mapping[str, Json]]) -> tuple[list[str],
     return added, removed
 
 
-def named(member_ids: Iterable[str], change: Change, ids: Mapping[str, str]) -> list[Json]:
-    """Members as {id, key}: the key from the plan, or from the ids this run created."""
-    keys = {m.id: m.key for m in (*change.members_add, *change.members_remove) if m.id}
-    keys |= {target_id: key for key, target_id in ids.items() if target_id not in keys}
+def member_type(operations: Sequence[Mapping[str, Json]]) -> str | None:
+    """Whose members a write names: "Group" where its entries say `type: Group`, "User"
+    where they say nothing else; None where no entry says (a `members[value eq]` path)."""
+    types = {
+        str(v.get("type") or "User")
+        for op in operations
+        if isinstance(values := op.get("value"), list)
+        for v in values
+        if isinstance(v, Mapping)
+    }
+    return types.pop() if len(types) == 1 else None
+
+
+def named(
+    member_ids: Iterable[str],
+    members: Iterable[Member],
+    ids: Mapping[str, str],
+    kind: str | None = None,
+) -> list[Json]:
+    """Members as {id, key}: the key from the plan's members (of `kind`, where known: a user
+    and a group may have one id), or a user's from the ids this run created."""
+    keys = {m.id: m.key for m in members if m.id and kind in (None, m.type)}
+    if kind != "Group":
+        keys |= {target_id: key for key, target_id in ids.items() if target_id not in keys}
     return [{"id": i, "key": keys.get(i)} for i in member_ids]
 
 
@@ -98,8 +118,9 @@ def write_record(
     }
     if change.kind is Kind.GROUP:
         added, removed = member_changes(operations)
-        record["members_added"] = named(added, change, ids)
-        record["members_removed"] = named(removed, change, ids)
+        kind = member_type(operations)
+        record["members_added"] = named(added, change.members_add, ids, kind)
+        record["members_removed"] = named(removed, change.members_remove, ids, kind)
     if error is not None:
         record["error"] = error
     return record

@@ -101,7 +101,8 @@ def change_requests(
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
     if nested:
         out.append(_patch(path, writes.add_members(nested, member_type="Group", ref=ref)))
-    out += _removals(path, [m for m in change.members_remove if m.type == "Group"], dialect, chunk)
+    groups = [m for m in change.members_remove if m.type == "Group"]
+    out += _removals(path, groups, dialect, chunk, member_type="Group")
     return out
 
 
@@ -131,16 +132,17 @@ def update_requests(
     ]
 
 
-def _removals(path: str, members: list[Member], dialect: Dialect, chunk: int) -> list[Request]:
+def _removals(
+    path: str, members: list[Member], dialect: Dialect, chunk: int, member_type: str | None = None
+) -> list[Request]:
     ids = [m.id for m in members if m.id]
+    ref = writes.refs_from(dialect.member_ref)
     out = []
     for part in writes.chunks(ids, chunk):
-        ops = writes.remove_members(
-            part, dialect.member_removal, writes.refs_from(dialect.member_ref)
-        )
+        ops = writes.remove_members(part, dialect.member_removal, ref, member_type)
         fallback: tuple[Request, ...] = ()
         if dialect.member_removal == "filter" and dialect.member_removal_fallback:
-            value = writes.remove_members(part, "value", writes.refs_from(dialect.member_ref))
+            value = writes.remove_members(part, "value", ref, member_type)
             fallback = (_patch(path, value),)
         out.append(
             _patch(path, ops, None, fallback, "if the target refuses the filter path, instead:")

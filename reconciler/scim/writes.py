@@ -291,12 +291,13 @@ def merged_for_put(
     return body
 
 
-def member_values(body: Mapping[str, Json]) -> set[str]:
-    """The member values (ids) a group's body lists."""
+def member_entries(body: Mapping[str, Json]) -> set[tuple[str, bool]]:
+    """The members a group's body lists, each as its value and whether it is a nested group:
+    a user and a group may have one id (where each kind is counted from 1)."""
     members = body.get("members")
     if not isinstance(members, list):
         return set()
-    return {str(m.get("value")) for m in members if isinstance(m, dict)}
+    return {(str(m.get("value")), nested_group(m)) for m in members if isinstance(m, dict)}
 
 
 def members_put(
@@ -304,17 +305,29 @@ def members_put(
 ) -> tuple[dict[str, Json], list[str], list[str]]:
     """A group's PUT body that adds and removes members, for a target without PATCH: the
     members `current` holds, less `removes`, plus `adds` (RFC 7644 §3.5.1 replaces the
-    whole list); with the ids it really adds and removes (none: nothing to send)."""
+    whole list); with the ids it really adds and removes (none: nothing to send). Both are
+    users' ids: a nested group with the same id (ids counted per kind) is another member."""
     raw = current.get("members")
     listed = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
     gone = set(removes)
-    kept = [m for m in listed if str(m.get("value")) not in gone]
-    removed = [str(m.get("value")) for m in listed if str(m.get("value")) in gone]
-    held = {str(m.get("value")) for m in kept}
+    kept, removed = [], []
+    for entry in listed:
+        value = str(entry.get("value"))
+        if value in gone and not nested_group(entry):
+            removed.append(value)
+        else:
+            kept.append(entry)
+    held = {str(m.get("value")) for m in kept if not nested_group(m)}
     new = [a for a in dict.fromkeys(adds) if a not in held]
     members: list[Json] = [*kept, *(member(m, ref) for m in new)]
     body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
     return body, new, removed
+
+
+def nested_group(entry: Mapping[str, Json]) -> bool:
+    """A member entry that is a group, by its `type` or `$ref`, as core/members.py reads it."""
+    kind, ref = entry.get("type"), entry.get("$ref")
+    return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)
 
 
 def add_members(
@@ -325,14 +338,17 @@ def add_members(
     return [{"op": "add", "path": "members", "value": values}]
 
 
-def remove_members(member_ids: list[str], dialect: str, ref: Refs = None) -> list[dict[str, Json]]:
+def remove_members(
+    member_ids: list[str], dialect: str, ref: Refs = None, member_type: str | None = None
+) -> list[dict[str, Json]]:
     """Member removal in either dialect targets accept.
 
     `filter` is RFC 7644 §3.5.2.2 (`members[value eq "id"]`); `value` is the form Entra
-    sends (`path: members` with a value list), the only one some servers accept.
+    sends (`path: members` with a value list), the only one some servers accept; its groups
+    carry `type: Group`, and a `$ref` to a group, as in `add_members`.
     """
     if dialect == "value":
-        values = [member(m, ref) for m in member_ids]
+        values = [member(m, ref, member_type) for m in member_ids]
         return [{"op": "remove", "path": "members", "value": values}]
     return [{"op": "remove", "path": f"members[value eq {A.quote(m)}]"} for m in member_ids]
 

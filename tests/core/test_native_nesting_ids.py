@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.core.model import Observed
+from reconciler.core.model import Capabilities, Observed
 from reconciler.core.plan import make_plan
+from reconciler.report.explain import explain
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
 SPEC = (
@@ -45,3 +46,23 @@ def test_user_members_are_never_removed_as_nested_groups(tmp_path: Path) -> None
     removed = [(c.key, m.id, m.type) for c in plan.changes for m in c.members_remove]
     assert removed == []
     assert plan.changes == ()
+
+
+def test_explain_tells_a_nested_group_from_a_user_of_the_same_name(tmp_path: Path) -> None:
+    # A user "admins" and a group "admins" both join Outer: each line says which it is,
+    # as the plan's text does ("+ member group admins").
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    nested_groups: native\n"
+        + "users:\n  - userName: admins\n"
+        + "groups:\n"
+        + "  - {displayName: Outer, members: [admins], groups: [admins]}\n"
+        + "  - {displayName: admins, members: []}\n",
+    )
+    groups = (group_res("1", "admins"), group_res("2", "Outer"))
+    observed = Observed((user_res("1", "admins"),), groups)
+    plan = make_plan(spec, spec.targets["t"], observed)
+    declared = {(o.kind, o.key): o for o in (*spec.users, *spec.groups)}
+    text = explain(plan, declared, spec.targets["t"], Capabilities(), observed)
+    assert "      + member admins\n      + member group admins\n" in text

@@ -274,3 +274,21 @@ def test_a_removal_is_seen_where_the_target_stores_user_names_as_members(
         "member; " + FIX,
         "group Admins " + EMPTY.format(n=2, m=1),
     ]
+
+
+def test_a_nested_groups_removal_takes_no_user_with_its_id(tmp_path: Path) -> None:
+    # Ids counted per kind: Admins nests group "1", which the spec drops; user ana is "1"
+    # too, and stays a member, so her requirement holds.
+    users = (user_res("1", "ana@example.com", active=True),)
+    nested = {"value": "1", "type": "Group"}
+    groups = (group_res("1", "Old"), group_res("2", "Admins", ["1", nested]))
+    text = (
+        "    nested_groups: native\nusers:\n  - userName: ana@example.com\ngroups:\n"
+        "  - {displayName: Admins, members: [ana@example.com], groups: [],\n"
+        "     required_members: [ana@example.com]}\n"
+    )
+    spec = load(tmp_path, TARGET + text)
+    result = make_plan(spec, spec.targets["t"], Observed(users, groups))
+    removed = [(m.id, m.type) for c in result.changes for m in c.members_remove]
+    assert removed == [("1", "Group")]
+    assert result.guards == ()

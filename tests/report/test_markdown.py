@@ -305,3 +305,13 @@ def test_a_secret_is_scrubbed_before_the_comment_cuts_or_escapes_it() -> None:
         forget_secrets()
     assert "x" * 100 + "\\*\\*\\*" in text
     assert "q" * 16 not in text
+
+
+def test_a_removed_nested_group_is_named_as_a_group() -> None:
+    # A user "admins" and a nested group "admins" leaving Outer are two members.
+    removed = (Member("admins", "1"), Member("admins", "1", "Group"))
+    change = Change(
+        Kind.GROUP, "Outer", Action.UPDATE, "members differ", "2", members_remove=removed
+    )
+    text = plan_markdown(Plan("t", "https://x.example/scim/v2", (change,)).to_json())
+    assert "> - **remove 2 members** from group `Outer`: `admins`, group `admins`\n" in text

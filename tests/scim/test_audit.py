@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import structlog
@@ -13,6 +14,9 @@ from reconciler.core.model import Json, Kind
 from reconciler.scim.audit import AuditLog, attributes_written, member_changes, write_record
 from reconciler.scim.redact import register_secret
 from reconciler.scim.writes import add_members, remove_members
+from tests.fakescim import FakeScim
+from tests.scim.test_bulk import apply
+from tests.scim.test_faults import user, write_spec
 
 
 @pytest.mark.parametrize(
@@ -93,3 +97,23 @@ def test_the_audit_log_appends_redacted_lines_with_the_run_context() -> None:
         "token": "***",
     }
     assert second["key"] == "b"
+
+
+def test_members_are_named_by_kind_and_id(tmp_path: Path, token: str) -> None:
+    # Ids counted per kind: Eng gains user ben "1" and nested group Inner "1" in two
+    # writes, and each is named as what it is.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    fake.add_user("ben@example.com")
+    fake.add_group("Inner")
+    fake.add_group("Eng")
+    groups = [
+        {"displayName": "Eng", "members": ["ben@example.com"], "groups": ["Inner"]},
+        {"displayName": "Inner", "members": []},
+    ]
+    specs = write_spec(tmp_path, [user("ben@example.com")], groups, nested_groups="native")
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert result.failed == ()
+    added = [r["members_added"] for r in map(json.loads, lines) if r.get("members_added")]
+    assert added == [[{"id": "1", "key": "ben@example.com"}], [{"id": "1", "key": "Inner"}]]

@@ -59,7 +59,7 @@ def apply(
         prepared.client.close()
 
 
-def converged(specs: Path, fake: BulkScim) -> bool:
+def converged(specs: Path, fake: FakeScim) -> bool:
     plan = replan(specs, fake).plan
     return not plan.has_changes and not plan.errors
 

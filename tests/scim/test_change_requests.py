@@ -115,6 +115,16 @@ def test_group_members_in_chunks_and_removals_in_the_dialect() -> None:
     assert change_requests(change, dialect(member_removal="value"), 2)[-1] == by_value
 
 
+def test_a_nested_group_removal_names_a_group_not_the_user_with_its_id() -> None:
+    # Ids counted per kind: nested group "1" and user "1" are two objects.
+    change = Change(
+        Kind.GROUP, "g", Action.UPDATE, "r", "g1", members_remove=(Member("Inner", "1", "Group"),)
+    )
+    [request] = change_requests(change, dialect(member_removal="value", member_ref="always"), 2)
+    entry = {"value": "1", "$ref": "https://t.example/scim/v2/Groups/1", "type": "Group"}
+    assert request == patch("/Groups/g1", {"op": "remove", "path": "members", "value": [entry]})
+
+
 def test_a_target_without_patch_gets_its_members_by_one_put() -> None:
     change = Change(
         Kind.GROUP,

@@ -111,3 +111,38 @@ def test_a_group_put_is_refused_when_its_get_shows_other_members(
     ]
     assert fake.count("PUT", "/Groups/*") == 0
     assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted(ids[:2])
+
+
+class UsersOnlyInGet(FakeScim):
+    """A target whose GET of one group shows its users but not the groups nested in it."""
+
+    def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        last = self.requests[-1] if self.requests else None
+        members = resource.get("members")
+        if last is not None and last.method == "GET" and last.path.startswith("/Groups/"):
+            users = [m for m in members or [] if m.get("type") != "Group"]
+            resource = {**resource, "members": users}
+        return super()._one(resource, status)
+
+
+def test_a_group_put_is_refused_when_its_get_hides_a_nested_group_with_a_users_id(
+    token: str, tmp_path: Path
+) -> None:
+    # Ids counted per kind: Eng holds user "1" and nested group "1". A GET that shows the
+    # user alone lacks a member, though it shows every value the plan's read held.
+    fake = UsersOnlyInGet()
+    fake.ids_per_kind = True
+    fake.patch_unsupported = True
+    ben = fake.add_user("ben@example.com")
+    inner = fake.add_group("Inner")
+    gid = fake.add_group("Eng", [ben])
+    fake.groups[gid]["members"].append({"value": inner, "type": "Group"})
+    groups = [{"displayName": "Engineering", "previously": ["Eng"]}]  # members unmanaged
+    specs = write_spec(tmp_path, [{"userName": "ben@example.com"}], groups)
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == [
+        f"GET /Groups/{gid} lacks 1 of the 2 members the group held when planned: a PUT "
+        "(the target takes no PATCH) would remove them; not written, plan again"
+    ]
+    assert fake.count("PUT", "/Groups/*") == 0
+    assert {"value": inner, "type": "Group"} in fake.groups[gid]["members"]

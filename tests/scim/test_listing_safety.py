@@ -147,6 +147,26 @@ def test_no_deprovision_while_the_equivalent_create_failed(tmp_path: Path) -> No
     assert len(fake.users) == 1
 
 
+def test_a_failed_group_create_never_withholds_a_users_deprovision(tmp_path: Path) -> None:
+    # A group "Admins" is no account: its failed create says nothing of user "admins",
+    # whose delete goes ahead (and a failed user create withholds no group's delete).
+    fake = seeded(["admins"])
+    fake.add_group("ops")
+    fake.fail("POST", "/Groups", status=400, body={"detail": "no", "scimType": "invalidValue"})
+    fake.fail("POST", "/Users", status=400, body={"detail": "no", "scimType": "invalidValue"})
+    users = [user("admins", state="absent"), user("ops")]
+    groups = [{"displayName": "Admins"}]
+    specs = write_spec(tmp_path, users, groups, prune="all", deprovision="delete")
+    prepared, result = plan_and_apply(specs, fake)
+    assert {(c.kind, c.key, c.action) for c in prepared.plan.changes} >= {
+        (Kind.USER, "admins", Action.DELETE),
+        (Kind.GROUP, "ops", Action.DELETE),
+    }
+    deletes = [(o.kind, o.key, o.ok) for o in result.outcomes if o.action is Action.DELETE]
+    assert sorted(deletes) == [(Kind.GROUP, "ops", True), (Kind.USER, "admins", True)]
+    assert fake.user_named("admins") == []
+
+
 def test_once_a_lookup_finds_what_the_listing_hid_nothing_is_taken_away(tmp_path: Path) -> None:
     fake = seeded(["alice@example.com", "old@example.com"])
     fake.hidden.add(user_id(fake, "alice@example.com"))

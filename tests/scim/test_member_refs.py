@@ -230,3 +230,32 @@ def test_a_limit_on_members_per_write_is_learned_by_halving(tmp_path: Path) -> N
     assert sizes == [("POST", 10), ("PATCH", 10), ("PATCH", 5), ("PATCH", 2), ("PATCH", 3),
                      ("PATCH", 5), ("PATCH", 2), ("PATCH", 3)]  # fmt: skip
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_nested_group_removed_by_value_list_carries_a_group_ref(tmp_path: Path) -> None:
+    # Ids counted per kind: the $ref of nested group "1" must name the group, not user "1"
+    # (alice), whom a target that reads the $ref would remove instead.
+    fake = wanting_refs()
+    fake.ids_per_kind = True
+    alice = fake.add_user("alice@example.com")
+    inner = fake.add_group("Inner", [alice])
+    outer = fake.add_group("Outer", [])
+    fake.groups[outer]["members"] = [{"value": inner, "type": "Group"}]
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com")],
+        [
+            {"displayName": "Outer", "members": []},
+            {"displayName": "Inner", "members": ["alice@example.com"]},
+        ],
+        nested_groups="native",
+        quirks={"member_removal": "value", "member_ref": "always"},
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert fake.groups[outer]["members"] == []
+    removals = [
+        m for seen in fake.requests if seen.method == "PATCH" for op in seen.body["Operations"]
+        if op["op"] == "remove" for m in op["value"]
+    ]  # fmt: skip
+    assert removals == [{"value": inner, "$ref": f"{CANONICAL}/Groups/{inner}", "type": "Group"}]

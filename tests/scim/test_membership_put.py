@@ -60,3 +60,27 @@ def test_a_group_made_by_this_run_gets_its_members_by_put(token: str, tmp_path: 
     [(gid, _)] = fake.groups.items()
     assert len(members(fake, gid)) == 3
     assert replan(specs, fake).plan.changes == ()
+
+
+def test_a_put_tells_a_user_from_a_nested_group_with_the_same_id(
+    token: str, tmp_path: Path
+) -> None:
+    # Ids counted per kind: Parent holds user ben "1" and the groups "1" and "2" nested in
+    # it. Ben's removal leaves group "1" in place, and user ann "2" is added though group
+    # "2" is held: a member is the same one only by kind and id.
+    fake = FakeScim()
+    fake.ids_per_kind = True
+    fake.patch_unsupported = True
+    ben, ann = fake.add_user("ben@example.com"), fake.add_user("ann@example.com")
+    child, other = fake.add_group("Child"), fake.add_group("Other")
+    gid = fake.add_group("Parent", [ben])
+    nested = [{"value": child, "type": "Group"}, {"value": other, "type": "Group"}]
+    fake.groups[gid]["members"] += nested
+    users = [user("ben@example.com"), user("ann@example.com")]
+    specs = write_spec(tmp_path, users, [{"displayName": "Parent", "members": ["ann@example.com"]}])
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    entries = fake.groups[gid]["members"]
+    held = sorted((str(m.get("type", "User")), str(m["value"])) for m in entries)
+    assert held == [("Group", child), ("Group", other), ("User", ann)]
+    assert replan(specs, fake).plan.changes == ()

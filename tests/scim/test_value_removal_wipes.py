@@ -31,3 +31,45 @@ def test_a_value_list_removal_that_removes_everyone_is_undone(token: str, tmp_pa
     held = {m["value"] for m in fake.groups[eng].get("members", [])}
     assert set(ids[1:]) <= held, outcomes(result)
     assert result.failed  # the removal did not happen as planned: said so
+
+
+def test_what_is_added_back_keeps_its_kind(token: str, tmp_path: Path) -> None:
+    # Ids counted per kind: Engineering nests group "3", and carl is user "3". The wiped
+    # group gets back group "3", never user carl in its place.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    names = ["ben@example.com", "ann@example.com", "carl@example.com"]
+    ben, ann, carl = (fake.add_user(n) for n in names)
+    nested = [fake.add_group(name) for name in ("A", "B", "C")][-1]
+    eng = fake.add_group("Engineering", [ben, ann])
+    fake.groups[eng]["members"].append({"value": nested, "type": "Group"})
+    fake.reject_member_filter_path = True
+    fake.remove_ignores_value = True
+    groups = [{"displayName": "Engineering", "members": ["ben@example.com"]}]
+    specs = write_spec(tmp_path, [user(n) for n in names], groups)
+    _, result = plan_and_apply(specs, fake)
+    held = sorted((m.get("type", "User"), m["value"]) for m in fake.groups[eng]["members"])
+    assert (carl, nested) == ("3", "3")
+    assert held == [("Group", nested), ("User", ben)], outcomes(result)
+    assert result.failed
+
+
+def test_a_planned_nested_group_removal_is_not_added_back(token: str, tmp_path: Path) -> None:
+    # The removal planned is of nested group "1", which the check must not take for a
+    # user "1" (ann, in no group here) that went unplanned, and add back.
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    fake.add_user("ann@example.com")
+    ben = fake.add_user("ben@example.com")
+    inner = fake.add_group("Inner", [ben])
+    outer = fake.add_group("Outer", [ben])
+    fake.groups[outer]["members"].append({"value": inner, "type": "Group"})
+    fake.reject_member_filter_path = True
+    groups = [
+        {"displayName": "Outer", "members": ["ben@example.com"]},
+        {"displayName": "Inner", "members": ["ben@example.com"]},
+    ]
+    specs = write_spec(tmp_path, [user("ben@example.com")], groups, nested_groups="native")
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert fake.groups[outer]["members"] == [{"value": ben}]

@@ -186,8 +186,9 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     if pending:
         s.patch_or_put(change, path, pending, found.version if s.use_etag else None)
     s.saw(change.kind, found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
-    with s.lock:
-        s.ids[change.key] = found.id
+    if change.kind is Kind.USER:  # a group's id is no user's, whatever its name (session.py)
+        with s.lock:
+            s.ids[change.key] = found.id
     if disable:
         what = "inactive" if any(a.path == "active" for a in disable) else "fewer roles"
         raise Failed(

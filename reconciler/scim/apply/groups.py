@@ -3,13 +3,13 @@ nested groups of targets that nest natively."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Json, Kind, Resource
+from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import Created, adoptable, candidates, create
@@ -127,12 +127,12 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     created = made.reply.body if isinstance(made.reply.body, dict) else None
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
-        shown = member_ids(created)
+        shown = writes.member_entries(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
             s.members_held[target_id] = frozenset(shown)
-        return target_id, [i for i in add_ids if i not in shown]
+        return target_id, [i for i in add_ids if (i, False) not in shown]
     with s.lock:
-        s.members_held[target_id] = frozenset(first)
+        s.members_held[target_id] = frozenset((i, False) for i in first)
     return target_id, add_ids[len(first) :]
 
 
@@ -221,7 +221,7 @@ def write_nested(s: Session, change: Change) -> str | None:
             f"{s.unlisted[0]}, which its listing did not show; run plan again"
         )
     for chunk in writes.chunks(removes, s.target.membership_chunk):
-        remove_members(s, change, path, chunk)
+        remove_members(s, change, path, chunk, member_type="Group")
     return target_id
 
 
@@ -252,7 +252,9 @@ def add_members(
         add_members(s, change, path, chunk[half:], member_type)
 
 
-def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> None:
+def remove_members(
+    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+) -> None:
     dialect = s.remove_dialect
     forced = not s.dialect.member_removal_fallback
     if dialect == UNSAFE:
@@ -262,11 +264,12 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
         )
 
     def send() -> Reply:
-        ops = writes.remove_members(chunk, dialect, s.refs())
+        ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
         return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
 
+    planned = {(i, member_type == "Group") for i in chunk}
     if dialect == "value" and not forced and not s.value_removal_checked:
-        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
         return
     try:
         s.learning_refs(change, send)
@@ -282,11 +285,15 @@ def remove_members(s: Session, change: Change, path: str, chunk: list[str]) -> N
             status=exc.status,
         )
         dialect = "value"
-        _checked(s, change, path, chunk, lambda: s.learning_refs(change, send))
+        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
 
 
 def _checked(
-    s: Session, change: Change, path: str, chunk: list[str], send: Callable[[], Reply]
+    s: Session,
+    change: Change,
+    path: str,
+    planned: set[tuple[str, bool]],
+    send: Callable[[], Reply],
 ) -> None:
     """A value-list removal the target was never told to take (it refused the filter
     path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
@@ -295,25 +302,29 @@ def _checked(
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
     before = _members(s, path, shown=True)
     send()
-    gone = before - _members(s, path, shown=False) - set(chunk)
+    gone = before - _members(s, path, shown=False) - planned
     if not gone:
         with s.lock:
             s.value_removal_checked = True
         return
     with s.lock:
         s.remove_dialect = UNSAFE
-    for part in writes.chunks(sorted(gone), s.chunk()):
-        add_members(s, change, path, part)
+    # Each back as what it was: a nested group's id may be another user's (ids per kind).
+    for nested, member_type in ((False, None), (True, "Group")):
+        again = sorted(value for value, group in gone if group is nested)
+        for part in writes.chunks(again, s.chunk()):
+            add_members(s, change, path, part, member_type)
     raise Failed(
         f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
         "removal; they were added back, and no member is removed in this run"
     )
 
 
-def _members(s: Session, path: str, *, shown: bool) -> set[str]:
-    """A group's member values as the target holds them now. With `shown`, the group's GET
-    must list them (it has members to remove): Failed when it will not; without, a group
-    shown with no `members` has none left."""
+def _members(s: Session, path: str, *, shown: bool) -> set[tuple[str, bool]]:
+    """A group's members as the target holds them now: each value, and whether it is a
+    nested group (a user may have its id). With `shown`, the group's GET must list them
+    (it has members to remove): Failed when it will not; without, a group shown with no
+    `members` has none left."""
     body = s.client.get(path).body
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         asked = s.client.get(path, {"attributes": "members"}).body
@@ -321,8 +332,4 @@ def _members(s: Session, path: str, *, shown: bool) -> set[str]:
     listed = isinstance(body.get("members"), list)
     if (shown and not listed) or (not listed and body.get("id") is None):
         raise Failed(f"GET {path} does not show the group's members: member removal not sent")
-    return member_ids(body)
-
-
-def member_ids(body: Mapping[str, Json]) -> set[str]:
-    return writes.member_values(body)
+    return writes.member_entries(body)

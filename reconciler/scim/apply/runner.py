@@ -29,7 +29,7 @@ from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
 from reconciler.scim.transfer import RunTimedOut
-from reconciler.scim.writes import member_values
+from reconciler.scim.writes import member_entries
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ class Applier:
         # Like references, nested groups only matter to the summary when they fail.
         outcomes += [o for o in self._parallel(nested, write_nested) if not o.ok]
         # Deprovisions last, and only when nothing in this run casts doubt on them.
-        failed = {skeleton(o.key) for o in outcomes if o.action is Action.CREATE and not o.ok}
+        failed = {
+            (o.kind, skeleton(o.key)) for o in outcomes if o.action is Action.CREATE and not o.ok
+        }
         for number, work in ((2, delete), (3, deprovision)):
             held, ready = self._withhold([c for c in plan.changes if phase(c) == number], failed)
             outcomes += held + self._parallel(ready, work)
@@ -159,18 +161,18 @@ class Applier:
         return self._parallel(sent, bulk.finish)
 
     def _withhold(
-        self, changes: list[Change], failed: set[str]
+        self, changes: list[Change], failed: set[tuple[Kind, str]]
     ) -> tuple[list[Outcome], list[Change]]:
         """Deprovisions this run has learned not to trust: every one, once a lookup found
-        an object the listing hid; and any whose object may be the one a failed create was
-        for (equal but for what a reader cannot see: a decomposed accent, a space)."""
+        an object the listing hid; and any whose object may be the one a failed create of its
+        kind was for (equal but for what a reader cannot see: a decomposed accent, a space)."""
         held: list[Outcome] = []
         ready: list[Change] = []
         unlisted = self.session.unlisted
         for change in changes:
             if unlisted:
                 why = f"the target holds {unlisted[0]}, which its listing did not show"
-            elif skeleton(change.key) in failed:
+            elif (change.kind, skeleton(change.key)) in failed:
                 why = "creating an account with an equivalent name failed in this run"
             else:
                 ready.append(change)
@@ -272,7 +274,7 @@ def _start_from(s: Session, plan: Plan) -> None:
         if found.location:
             s.locations[(kind, found.id)] = found.location
         if kind is Kind.GROUP and isinstance(found.body.get("members"), list):
-            s.members_held[found.id] = frozenset(member_values(found.body))
+            s.members_held[found.id] = frozenset(member_entries(found.body))
     # Then every other object the plan read, undeclared or not selected, by its name: an
     # answer naming one (an administrator's id in a Bulk `location`) is not the new object.
     read = plan.read

@@ -49,7 +49,7 @@ class Session:
         self.target = target
         self.caps = caps
         self.log = log
-        self.ids: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # user key → id; never a group's, named alike or not
         self.owners = Owners()  # no target id is recorded for two objects (owners.py)
         self.group_ids: dict[str, str] = {}  # group key → target id, for nested groups
         # Users written before their manager existed: their references follow in a PATCH.
@@ -89,7 +89,7 @@ class Session:
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
         # The members each matched group (by id) held in the read the plan came from: a
         # group's PUT must send back every one, or it removes members no plan showed.
-        self.members_held: dict[str, frozenset[str]] = {}
+        self.members_held: dict[str, frozenset[tuple[str, bool]]] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
@@ -357,7 +357,7 @@ class Session:
                 members = found
                 read = {**read, "members": found}
         held = self.members_held.get(target_id or "")
-        shown = writes.member_values(read) if isinstance(members, list) else None
+        shown = writes.member_entries(read) if isinstance(members, list) else None
         if held is not None and not held:
             return read
         if shown is not None and (held is None or held <= shown):
