@@ -3,6 +3,8 @@ it, index paging otherwise; and why it is worth more than offsets while others w
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -537,3 +539,17 @@ def test_a_short_first_page_whose_items_match_the_total_is_the_end() -> None:
     client, asked = served(lambda params: (200, {"Resources": listed, "totalResults": 3}))
     listing = read_all(client, "/Users", 10)
     assert (len(asked), listing.pages, listing.complete, listing.capped) == (1, 1, False, False)
+
+
+def test_a_listed_body_without_its_meta_holds_no_room_for_it() -> None:
+    # json.loads sizes a user's dict for its 11 attributes; with `meta` dropped and the
+    # hole it leaves kept, 100,000 users held 19 MB more (sys.getsizeof: 464 against 272).
+    item = json.loads(
+        json.dumps({"id": "u1", **{f"a{n}": "x" for n in range(9)}, "meta": {"version": 'W/"1"'}})
+    )
+    found = resource(item)
+    assert found is not None and "meta" not in found.body and len(found.body) == 10
+    assert sys.getsizeof(found.body) == sys.getsizeof(dict(found.body))
+    assert sys.getsizeof(found.body) < sys.getsizeof(item)
+    bare = resource({"id": "u2", "userName": "ann"})
+    assert bare is not None and bare.body == {"id": "u2", "userName": "ann"}
