@@ -57,13 +57,16 @@ class Assignment:
         return self.pushed is None or key in self.pushed
 
 
-def assignment(target: Target, groups: Iterable[Declared]) -> Assignment:
+def assignment(target: Target, groups: Iterable[Declared], *, derives: bool = True) -> Assignment:
+    """`derives`: whether any user's derived attributes are read (scoping, mappings, role
+    maps). Without them and without `assign.groups`, no one asks which groups a user is
+    in, and that map (a tuple per user) is not built."""
     present = {g.key: g for g in groups if g.present}
-    members = flatten(present)
     member_of: dict[str, list[str]] = {}
-    for key, users in members.items():
-        for user in users:
-            member_of.setdefault(user, []).append(key)
+    if derives or target.assign_groups is not None or target.roles:
+        for key, users in flatten(present).items():
+            for user in users:
+                member_of.setdefault(user, []).append(key)
     member_of_t = {user: tuple(keys) for user, keys in member_of.items()}
     assigned: tuple[str, ...] | None = None
     pushed: frozenset[str] | None = None

@@ -77,10 +77,10 @@ def target_view(
     failed: list[Declared] = []
     reasons: dict[str, str] = {}
     unassigned: set[str] = set()
-    assigned = assignment(target, spec.groups)
     # Only scoping filters, mappings and role maps read the derived attributes: without
     # them, no user needs its own (a dict and two lists each).
     derives = target.scope is not None or bool(target.user_mappings) or bool(target.roles)
+    assigned = assignment(target, spec.groups, derives=derives)
     for user in spec.users:
         derived = assigned.source(user.key) if derives else _NOTHING_DERIVED
         keep, reason = _scope(user, target, assigned, derived)

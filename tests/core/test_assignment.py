@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.assignment import assignment
 from reconciler.core.changes import Action
 from reconciler.core.config import Spec
 from reconciler.core.guards import refusals
@@ -379,3 +380,19 @@ def test_a_role_can_go_to_an_extension_the_app_serves(tmp_path: Path) -> None:
     assert [(a.path, a.before, a.after) for a in ben.attributes] == [
         (f"{ACME}:appRole", "editor", "admin")
     ]
+
+
+def test_who_is_in_which_group_is_worked_out_only_where_something_reads_it(
+    tmp_path: Path,
+) -> None:
+    # Flattening every membership costs half a second and a tuple per user at 100,000
+    # users: only assignment, scoping, mappings and role maps read it.
+    spec = spec_of(tmp_path, "")
+    target = spec.targets["t"]
+    assert assignment(target, spec.groups, derives=False).member_of == {}
+    full = assignment(target, spec.groups, derives=True).member_of
+    assert sorted(full["ben@example.com"]) == ["Engineering", "Platform", "Platform Admins"]
+    assigned = spec_of(tmp_path, "    assign: {groups: [Engineering]}\n").targets["t"]
+    assert assignment(assigned, spec.groups, derives=False).member_of == full
+    with_roles = spec_of(tmp_path, ROLES).targets["t"]
+    assert assignment(with_roles, spec.groups, derives=False).member_of == full
