@@ -192,13 +192,13 @@ def _prepare_target(
         )
     refuse_without_listing(target, connected.observed)
     check_extensions(connected.client, target, spec, log)
-    # The spec and the observed state live for the whole run: moving them out of the
-    # collector's reach keeps full GC passes from rescanning them while planning.
-    gc.freeze()
     plan = make_plan(spec, target, connected.observed, options)
     plan = check_guards(plan, target, connected.observed, allow)
     with collector.paused():  # its counts and sets hold no cycles either
         log_steps(plan, spec, log)
+    # The spec, the observed state and the plan live for the whole run: out of the
+    # collector's reach, no full collection while applying walks them again.
+    gc.freeze()
     return Prepared(
         spec, target, connected.client, connected.caps, connected.observed, plan, log, now
     )
