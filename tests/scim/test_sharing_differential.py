@@ -65,6 +65,8 @@ class Scenario:
     target: dict[str, Any] = field(default_factory=dict)
     put: bool = False  # PATCH answered 501: every write a GET-merge-PUT
     per_kind: bool = False  # ids counted from 1 per kind: user "1" and group "1"
+    cursor: bool = False  # listings read by cursor (RFC 9865), not by index
+    hidden: frozenset[str] = frozenset()  # users the listing leaves out (found by GET)
 
 
 def ids(n_users: int, n_groups: int, per_kind: bool) -> tuple[list[str], list[str]]:
@@ -147,7 +149,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "quirks": quirks,
     }
     return Scenario(
-        users, groups, spec_users, spec_groups, target, put=draw(st.booleans()), per_kind=per_kind
+        users,
+        groups,
+        spec_users,
+        spec_groups,
+        target,
+        put=draw(st.booleans()),
+        per_kind=per_kind,
+        cursor=draw(st.booleans()),
+        hidden=draw(st.frozensets(st.sampled_from(uids), max_size=1)),
     )
 
 
@@ -156,6 +166,9 @@ def fake_target(s: Scenario) -> FakeScim:
     fake.patch_unsupported = s.put
     fake.ids_per_kind = s.per_kind
     fake.require_member_ref = s.target["quirks"].get("member_ref") == "always"
+    fake.hidden = set(s.hidden)
+    if s.cursor:
+        fake.paging(cursor=True, index=False)
     for body in copy.deepcopy(s.users):
         fake.add_user(body.pop("userName"), **body)
     for body in copy.deepcopy(s.groups):
