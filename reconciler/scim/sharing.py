@@ -10,7 +10,8 @@ Sharing is safe because the observed state is read, never written: every write b
 own body (scim/writes.py copies the current resource before it changes it), and
 tests/e2e/test_shared_reads.py holds every value read unchanged through a plan and an
 apply. Only entries and lists whose every part is a string are shared: a string equals
-only a string, where `true` would equal `1`.
+only a string, where `true` would equal `1`; and only entries with their keys in the same
+order, where dict equality alone would hand a body another's order.
 """
 
 from __future__ import annotations
@@ -71,11 +72,12 @@ class Shared:
         except TypeError:  # a member that is no object, or an id that is no string
             return [self._entry(member) for member in members]
         # `known` is None or a string where no entry was found: neither equals a member.
+        # Equal dicts may differ in key order, which must stay as the target sent it.
         same = [*map(eq, known, members)]
-        if all(same):
+        if all(same) and [*map(tuple, known)] == [*map(tuple, members)]:
             return known
         return [
-            found if equal else self._entry(member)
+            found if equal and [*found] == [*member] else self._entry(member)
             for found, equal, member in zip(known, same, members, strict=True)
         ]
 
@@ -85,7 +87,7 @@ class Shared:
         if entry.__class__ is not dict or (value := entry.get("value")).__class__ is not str:
             return entry
         known = self._known.get(value)
-        if known.__class__ is dict and known == entry:
+        if known.__class__ is dict and known == entry and [*known] == [*entry]:
             return known
         if not _STR.issuperset(map(type, entry.values())):
             return entry
