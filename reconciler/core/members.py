@@ -137,11 +137,11 @@ class Directory:
         if isinstance(raw, bool) or not isinstance(raw, str | int) or raw == "":
             return None
         value = str(raw)
+        if says_group(member):
+            return Entry(value, Seen.GROUP)
         kind = str(member.get("type") or "").casefold()
         ref = member.get("$ref")
         ref = ref if isinstance(ref, str) else ""
-        if kind == "group" or "/Groups/" in ref:
-            return Entry(value, Seen.GROUP)
         if value in self.user_ids:
             return Entry(value, Seen.USER, value)
         tail = ref.rstrip("/").rsplit("/", 1)[-1]
@@ -155,6 +155,13 @@ class Directory:
         if value in self.dangling:
             return Entry(value, Seen.DANGLING)
         return Entry(value, Seen.UNRESOLVED)
+
+
+def says_group(member: Mapping[str, Json]) -> bool:
+    """Whether a member entry says it is a group, by its `type` or its `$ref`: read so
+    wherever members are told apart (a user and a group may have one id)."""
+    kind, ref = member.get("type"), member.get("$ref")
+    return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)
 
 
 def _plain_id(member: Json, user_ids: frozenset[str]) -> str | None:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.members import says_group
 from reconciler.core.model import (
     ENTERPRISE_URN,
     GROUP_SCHEMA,
@@ -297,7 +298,7 @@ def member_entries(body: Mapping[str, Json]) -> set[tuple[str, bool]]:
     members = body.get("members")
     if not isinstance(members, list):
         return set()
-    return {(str(m.get("value")), nested_group(m)) for m in members if isinstance(m, dict)}
+    return {(str(m.get("value")), says_group(m)) for m in members if isinstance(m, dict)}
 
 
 def members_put(
@@ -313,21 +314,15 @@ def members_put(
     kept, removed = [], []
     for entry in listed:
         value = str(entry.get("value"))
-        if value in gone and not nested_group(entry):
+        if value in gone and not says_group(entry):
             removed.append(value)
         else:
             kept.append(entry)
-    held = {str(m.get("value")) for m in kept if not nested_group(m)}
+    held = {str(m.get("value")) for m in kept if not says_group(m)}
     new = [a for a in dict.fromkeys(adds) if a not in held]
     members: list[Json] = [*kept, *(member(m, ref) for m in new)]
     body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
     return body, new, removed
-
-
-def nested_group(entry: Mapping[str, Json]) -> bool:
-    """A member entry that is a group, by its `type` or `$ref`, as core/members.py reads it."""
-    kind, ref = entry.get("type"), entry.get("$ref")
-    return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)
 
 
 def add_members(
