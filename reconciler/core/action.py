@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.config import Target
@@ -77,33 +78,21 @@ def group_change(group: Declared, match: Match, members: Membership) -> tuple[Ch
     removes: list[Member] = []
     unresolved = 0
     if group.members is not None:
-        entries = members.directory.entries(body)
-        # One walk over what can be large (a group of 12,000): the users held, how many
-        # entries resolve to nothing, whether any is dangling.
-        have: set[str | None] = set()
-        unresolved = dangling = 0
-        for entry in entries:
-            seen = entry.seen
-            if seen is Seen.USER:
-                have.add(entry.uid)
-            elif seen is Seen.UNRESOLVED:
-                unresolved += 1
-            elif seen is Seen.DANGLING:
-                dangling += 1
-        want: set[str] = set()
-        for key in group.members:
-            if key in members.failed:
-                continue  # its match failed: neither add nor remove it until that is fixed
-            uid = members.user_ids.get(key)
-            if uid is not None:
-                want.add(uid)
-            if uid is None or uid not in have:
-                adds.append(Member(key, uid))
+        directory = members.directory
+        entries: list[Entry] | None = None
+        plain = directory.plain_users(body)
+        if plain is not None:
+            have, unresolved, dangling = plain, 0, 0
+        else:
+            entries = directory.entries(body)
+            have, unresolved, dangling = _held(entries)
+        want, adds = _wanted(group.members, members, have)
         exact = (group.members_policy or members.policy) == "exact"
         # Only a user held and not wanted, or a dangling entry, can be removed: with neither
         # (every unchanged group), the entries need no second walk.
         if exact and (dangling or not have <= want):
-            removes = _removals(entries, want, members)
+            held = entries if entries is not None else directory.entries(body)
+            removes = _removals(held, want, members)
     if found is None:
         attrs = [a for a in attrs if a.after is not None]
         change = make_change(group, match, Action.CREATE, "not found on target", tuple(attrs), adds)
@@ -113,6 +102,48 @@ def group_change(group: Declared, match: Match, members: Membership) -> tuple[Ch
     reason = "attributes differ" if attrs else "members differ"
     change = make_change(group, match, Action.UPDATE, reason, tuple(attrs), adds, removes)
     return change, unresolved
+
+
+def _held(entries: list[Entry]) -> tuple[set[str], int, int]:
+    """One walk over what can be large (a group of 12,000): the users held, how many
+    entries resolve to nothing, and how many the target confirmed dangling."""
+    have: set[str] = set()
+    unresolved = dangling = 0
+    for entry in entries:
+        seen = entry.seen
+        if seen is Seen.USER:
+            have.add(entry.uid or "")
+        elif seen is Seen.UNRESOLVED:
+            unresolved += 1
+        elif seen is Seen.DANGLING:
+            dangling += 1
+    return have, unresolved, dangling
+
+
+def _wanted(
+    keys: tuple[str, ...], members: Membership, have: set[str]
+) -> tuple[set[str], list[Member]]:
+    """The target ids the declared members stand for, and the members to add: those the
+    target does not hold, or whose user is not on it yet. A key whose match failed is
+    neither added nor removed until that is fixed."""
+    user_ids = members.user_ids
+    if members.failed.isdisjoint(keys):
+        # Every unchanged group: each key matched and held, decided in C. `have` holds
+        # strings only, so a key with no id (None) sends it to the loop below.
+        found = set(map(user_ids.get, keys))
+        if found <= have:
+            return cast(set[str], found), []
+    want: set[str] = set()
+    adds: list[Member] = []
+    for key in keys:
+        if key in members.failed:
+            continue
+        uid = user_ids.get(key)
+        if uid is not None:
+            want.add(uid)
+        if uid is None or uid not in have:
+            adds.append(Member(key, uid))
+    return want, adds
 
 
 def _removals(entries: list[Entry], want: set[str], members: Membership) -> list[Member]:
