@@ -104,13 +104,14 @@ def match_one(obj: Declared, index: Index) -> Match:
         (attribute, attribute, declared_value(obj, attribute)) for attribute in index.attributes
     ]
     name = NAME_ATTRIBUTE[obj.kind]
-    tries += [(f"previously ({name})", name, old) for old in obj.previously]
+    if obj.previously:
+        tries += [(f"previously ({name})", name, old) for old in obj.previously]
     for label, attribute, value in tries:
         if value is None:
             attempts.append(Attempt(label, None, ()))
             continue
         found = index.lookup(attribute, value)
-        attempts.append(Attempt(label, value, tuple(r.id for r in found)))
+        attempts.append(Attempt(label, value, tuple([r.id for r in found])))
         if len(found) == 1:
             return Match(found[0], label, tuple(attempts))
         if len(found) > 1:

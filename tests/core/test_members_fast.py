@@ -120,3 +120,14 @@ def test_unchanged_group_needs_no_change_and_a_missing_member_is_added() -> None
     assert change.members_remove == (Member("k2", "u2"),)
     # A key whose match failed is neither added nor, while held, removed.
     assert _change(held, ["k1", "k2", "failed"], "exact") == (None, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups=st.lists(st.lists(MEMBER, max_size=6), max_size=4))
+def test_unresolved_values_are_those_the_entries_leave_unresolved(groups: list[Any]) -> None:
+    directory = Directory(OBSERVED)
+    bodies = [{"members": members} for members in groups]
+    expected = {
+        e.value for body in bodies for e in directory.entries(body) if e.seen is Seen.UNRESOLVED
+    }
+    assert directory.unresolved(bodies) == expected
