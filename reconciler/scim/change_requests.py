@@ -86,6 +86,7 @@ def change_requests(
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     removes = [m for m in change.members_remove if m.type == "User"]
+    held = writes.member_entries(current or {})
     if not dialect.patch and (users or removes):
         # No PATCH: the member list goes whole, in one GET-merge-PUT (membership_put.py).
         ids_out = [m.id for m in removes if m.id]
@@ -96,13 +97,15 @@ def change_requests(
     else:
         for part in writes.chunks(users, chunk):
             out.append(_patch(path, writes.add_members(part, ref=ref)))
-        out += _removals(path, removes, dialect, chunk)
+        out += _removals(path, removes, dialect, chunk, held)
     # Nested groups (native nesting) follow, once every group of the run exists.
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
     if nested:
         out.append(_patch(path, writes.add_members(nested, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
-    out += _removals(path, groups, dialect, chunk, member_type="Group")
+    # By then the users this change adds are members too.
+    held |= {(uid, False) for uid in users}
+    out += _removals(path, groups, dialect, chunk, held, member_type="Group")
     return out
 
 
@@ -133,16 +136,24 @@ def update_requests(
 
 
 def _removals(
-    path: str, members: list[Member], dialect: Dialect, chunk: int, member_type: str | None = None
+    path: str,
+    members: list[Member],
+    dialect: Dialect,
+    chunk: int,
+    held: set[tuple[str, bool]],
+    member_type: str | None = None,
 ) -> list[Request]:
+    """Member removals, as apply/groups.py sends them: `held` is what the group holds (or
+    will, by then), whose members of the other kind sharing a removed id are added back."""
     ids = [m.id for m in members if m.id]
     ref = writes.refs_from(dialect.member_ref)
     out = []
     for part in writes.chunks(ids, chunk):
-        ops = writes.remove_members(part, dialect.member_removal, ref, member_type)
+        back = writes.added_back(part, held, ref, member_type)
+        ops = writes.remove_members(part, dialect.member_removal, ref, member_type) + back
         fallback: tuple[Request, ...] = ()
         if dialect.member_removal == "filter" and dialect.member_removal_fallback:
-            value = writes.remove_members(part, "value", ref, member_type)
+            value = writes.remove_members(part, "value", ref, member_type) + back
             fallback = (_patch(path, value),)
         out.append(
             _patch(path, ops, None, fallback, "if the target refuses the filter path, instead:")

@@ -350,3 +350,23 @@ def remove_members(
 
 def chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+
+def added_back(
+    member_ids: list[str],
+    held: Iterable[tuple[str, bool]],
+    ref: Refs = None,
+    member_type: str | None = None,
+) -> list[dict[str, Json]]:
+    """What follows a removal of `member_ids` in its PATCH: an `add` of each member of the
+    other kind that the group holds (`held`: value, is a group) under an id removed.
+
+    Where each kind is counted from 1, user "1" and nested group "1" can both be members,
+    and neither removal form tells them apart: `members[value eq "1"]` matches both, and
+    many targets ignore a value list's `type`. A PATCH applies its operations in order and
+    as a whole (RFC 7644 §3.5.2), so the other member is back before anyone can see it
+    gone; where the removal spared it, adding a member already held changes nothing."""
+    other_is_group = member_type != "Group"
+    back = sorted({value for value, group in held if group is other_is_group} & set(member_ids))
+    return add_members(back, "Group" if other_is_group else None, ref) if back else []

@@ -263,9 +263,14 @@ def remove_members(
             "a value list; set quirks: {member_removal: filter} or remove them by hand"
         )
 
+    held = _held(s, change, member_type)
+
     def send() -> Reply:
         ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
-        return s.write(change, "PATCH", path, lambda: s.client.patch(path, ops, None), ops=ops)
+        sent = ops + writes.added_back(chunk, held, s.refs(), member_type)
+        # The audit trail records what the write changes: the removal; what it adds back
+        # was a member before and is one after.
+        return s.write(change, "PATCH", path, lambda: s.client.patch(path, sent, None), ops=ops)
 
     planned = {(i, member_type == "Group") for i in chunk}
     if dialect == "value" and not forced and not s.value_removal_checked:
@@ -286,6 +291,17 @@ def remove_members(
         )
         dialect = "value"
         _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+
+
+def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str, bool]]:
+    """The group's members a removal must not take with it: those it held when planned,
+    and, for nested groups (removed once every group's users are written), the users this
+    change has added since."""
+    held = set(s.members_held.get(change.target_id or "", ()))
+    if member_type == "Group":
+        added = (m.id or s.ids.get(m.key or "") for m in change.members_add if m.type != "Group")
+        held |= {(uid, False) for uid in added if uid}
+    return held
 
 
 def _checked(

@@ -1,0 +1,146 @@
+"""A member removal takes only the member planned, where a user and a nested group share an id.
+
+Targets that count each kind from 1 can hold user "1" and nested group "1" in one group.
+Neither removal form tells them apart (`members[value eq "1"]` matches both; the fake, like
+many targets, reads a value list by value alone), so the other member is added back in the
+same PATCH, which applies its operations in order and as a whole (RFC 7644 §3.5.2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stamina
+
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.model import PATCH_OP, Kind
+from reconciler.scim.change_requests import change_requests
+from tests.fakescim import FakeScim
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_bulk import apply
+from tests.scim.test_change_requests import dialect
+from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
+
+ALICE, BOB = "alice@example.com", "bob@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def _fast() -> Iterator[None]:
+    stamina.set_testing(True)
+    yield
+    stamina.set_testing(False)
+
+
+def _target() -> tuple[FakeScim, str, str, str, str]:
+    """alice is user "1" and Inner group "1"; Outer holds both, and bob ("2")."""
+    fake = FakeScim(token=TOKEN)
+    fake.ids_per_kind = True
+    alice, bob = fake.add_user(ALICE), fake.add_user(BOB)
+    inner = fake.add_group("Inner")
+    outer = fake.add_group("Outer", [alice, bob])
+    fake.groups[outer]["members"].append({"value": inner, "type": "Group"})
+    assert alice == inner == "1"
+    return fake, alice, bob, inner, outer
+
+
+def _held(fake: FakeScim, group: str) -> list[tuple[str, str]]:
+    return sorted((m.get("type", "User"), m["value"]) for m in fake.groups[group]["members"])
+
+
+def _apply(tmp_path: Path, fake: FakeScim, outer: dict[str, Any], **quirks: str) -> None:
+    groups = [outer, {"displayName": "Inner", "members": []}]
+    specs = write_spec(
+        tmp_path,
+        [user(ALICE), user(BOB)],
+        groups,
+        nested_groups="native",
+        **({"quirks": quirks} if quirks else {}),
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert not replan(specs, fake).plan.has_changes
+
+
+@pytest.mark.parametrize("removal", ["filter", "value"])
+def test_removing_a_user_keeps_the_nested_group_with_its_id(tmp_path: Path, removal: str) -> None:
+    fake, _, bob, inner, outer = _target()
+    spec = {"displayName": "Outer", "members": [BOB], "groups": ["Inner"]}
+    _apply(tmp_path, fake, spec, member_removal=removal)
+    assert _held(fake, outer) == [("Group", inner), ("User", bob)]
+
+
+@pytest.mark.parametrize("removal", ["filter", "value"])
+def test_removing_a_nested_group_keeps_the_user_with_its_id(tmp_path: Path, removal: str) -> None:
+    fake, alice, bob, _, outer = _target()
+    spec = {"displayName": "Outer", "members": [ALICE, BOB]}
+    _apply(tmp_path, fake, spec, member_removal=removal)
+    assert _held(fake, outer) == [("User", alice), ("User", bob)]
+
+
+def test_a_user_added_in_the_run_survives_a_nested_removal_of_its_id(tmp_path: Path) -> None:
+    # alice joins Outer in this run, before nested group "1" is removed from it.
+    fake, alice, bob, inner, outer = _target()
+    fake.groups[outer]["members"] = [{"value": bob}, {"value": inner, "type": "Group"}]
+    spec = {"displayName": "Outer", "members": [ALICE, BOB]}
+    _apply(tmp_path, fake, spec)
+    assert _held(fake, outer) == [("User", alice), ("User", bob)]
+
+
+def test_without_a_shared_id_the_removal_is_as_before(tmp_path: Path) -> None:
+    fake, _, bob, inner, outer = _target()
+    spec = {"displayName": "Outer", "members": [ALICE], "groups": ["Inner"]}
+    _apply(tmp_path, fake, spec)
+    ops = [
+        seen.body["Operations"]
+        for seen in fake.requests
+        if seen.method == "PATCH" and seen.path.endswith(f"/Groups/{outer}")
+    ]
+    assert ops == [[{"op": "remove", "path": f'members[value eq "{bob}"]'}]]
+    assert ("Group", inner) in _held(fake, outer)
+
+
+def test_explain_shows_the_member_added_back() -> None:
+    change = Change(
+        Kind.GROUP,
+        "Outer",
+        Action.UPDATE,
+        "members differ",
+        "2",
+        members_remove=(Member(ALICE, "1"), Member("Inner", "1", "Group")),
+    )
+    current = {"id": "2", "members": [{"value": "1"}, {"value": "1", "type": "Group"}]}
+    remove_user = {"op": "remove", "path": 'members[value eq "1"]'}
+    back_group = {"op": "add", "path": "members", "value": [{"value": "1", "type": "Group"}]}
+    back_user = {"op": "add", "path": "members", "value": [{"value": "1"}]}
+    shown = change_requests(change, dialect(member_removal="filter"), 100, current)
+    assert [r.body for r in shown] == [
+        {"schemas": [PATCH_OP], "Operations": [remove_user, back_group]},
+        {"schemas": [PATCH_OP], "Operations": [remove_user, back_user]},
+    ]
+
+
+def test_the_audit_trail_records_the_removal_alone(tmp_path: Path) -> None:
+    # What is added back was a member before the write and is one after: not a change.
+    fake, alice, _, _, outer = _target()
+    groups = [
+        {"displayName": "Outer", "members": [BOB], "groups": ["Inner"]},
+        {"displayName": "Inner", "members": []},
+    ]
+    specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, nested_groups="native")
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert result.failed == ()
+    records = [json.loads(line) for line in lines]
+    (record,) = [r for r in records if r.get("key") == "Outer"]
+    assert record["members_removed"] == [{"id": alice, "key": ALICE}]
+    assert not record.get("members_added")
+    assert ("Group", alice) in _held(fake, outer)
