@@ -103,7 +103,8 @@ def change_requests(
     if nested:
         out.append(_patch(path, writes.add_members(nested, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
-    # By then the users this change adds are members too.
+    # By then the users this change adds are members too, and those it removes are gone.
+    held -= {(m.id, False) for m in removes}
     held |= {(uid, False) for uid in users}
     out += _removals(path, groups, dialect, chunk, held, member_type="Group")
     return out

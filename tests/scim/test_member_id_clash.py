@@ -120,11 +120,10 @@ def test_explain_shows_the_member_added_back() -> None:
     current = {"id": "2", "members": [{"value": "1"}, {"value": "1", "type": "Group"}]}
     remove_user = {"op": "remove", "path": 'members[value eq "1"]'}
     back_group = {"op": "add", "path": "members", "value": [{"value": "1", "type": "Group"}]}
-    back_user = {"op": "add", "path": "members", "value": [{"value": "1"}]}
     shown = change_requests(change, dialect(member_removal="filter"), 100, current)
     assert [r.body for r in shown] == [
         {"schemas": [PATCH_OP], "Operations": [remove_user, back_group]},
-        {"schemas": [PATCH_OP], "Operations": [remove_user, back_user]},
+        {"schemas": [PATCH_OP], "Operations": [remove_user]},
     ]
 
 
@@ -144,3 +143,13 @@ def test_the_audit_trail_records_the_removal_alone(tmp_path: Path) -> None:
     assert record["members_removed"] == [{"id": alice, "key": ALICE}]
     assert not record.get("members_added")
     assert ("Group", alice) in _held(fake, outer)
+
+
+@pytest.mark.parametrize("removal", ["filter", "value"])
+def test_removing_both_members_with_one_id_adds_neither_back(tmp_path: Path, removal: str) -> None:
+    # User "1" and nested group "1" both go: the nested removal must not add the user back.
+    fake, _, bob, _, outer = _target()
+    spec = {"displayName": "Outer", "members": [BOB]}
+    _apply(tmp_path, fake, spec, member_removal=removal)
+    assert _held(fake, outer) == [("User", bob)]
+

@@ -265,14 +265,21 @@ def remove_members(
 
     held = _held(s, change, member_type)
 
+    planned = {(i, member_type == "Group") for i in chunk}
+
     def send() -> Reply:
         ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
         sent = ops + writes.added_back(chunk, held, s.refs(), member_type)
         # The audit trail records what the write changes: the removal; what it adds back
         # was a member before and is one after.
-        return s.write(change, "PATCH", path, lambda: s.client.patch(path, sent, None), ops=ops)
+        reply = s.write(change, "PATCH", path, lambda: s.client.patch(path, sent, None), ops=ops)
+        # Gone now: a later removal of the other kind (the nested groups) adds none back.
+        with s.lock:
+            held_now = s.members_held.get(change.target_id or "")
+            if held_now is not None:
+                s.members_held[change.target_id or ""] = held_now - planned
+        return reply
 
-    planned = {(i, member_type == "Group") for i in chunk}
     if dialect == "value" and not forced and not s.value_removal_checked:
         _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
         return
