@@ -352,7 +352,6 @@ def chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-
 def added_back(
     member_ids: list[str],
     held: Iterable[tuple[str, bool]],
@@ -366,7 +365,13 @@ def added_back(
     and neither removal form tells them apart: `members[value eq "1"]` matches both, and
     many targets ignore a value list's `type`. A PATCH applies its operations in order and
     as a whole (RFC 7644 §3.5.2), so the other member is back before anyone can see it
-    gone; where the removal spared it, adding a member already held changes nothing."""
+    gone; where the removal spared it, adding a member already held changes nothing.
+
+    Only an id held as both kinds is a clash: an untyped entry is read as a user, so a
+    nested group the target lists without `type` is the very member removed, never
+    another to add back."""
     other_is_group = member_type != "Group"
-    back = sorted({value for value, group in held if group is other_is_group} & set(member_ids))
+    entries = set(held)
+    both = {value for value, group in entries if (value, not group) in entries}
+    back = sorted({v for v, group in entries if group is other_is_group} & both & set(member_ids))
     return add_members(back, "Group" if other_is_group else None, ref) if back else []

@@ -153,3 +153,16 @@ def test_removing_both_members_with_one_id_adds_neither_back(tmp_path: Path, rem
     _apply(tmp_path, fake, spec, member_removal=removal)
     assert _held(fake, outer) == [("User", bob)]
 
+
+
+def test_an_untyped_nested_group_removed_is_not_added_back(tmp_path: Path) -> None:
+    # A target that lists a nested group without `type`: its id is no user's, so the plan
+    # reads it as the group; the removal must not add it back as a "user" of that id.
+    fake = FakeScim(token=TOKEN)
+    alice, bob = fake.add_user(ALICE), fake.add_user(BOB)
+    inner = fake.add_group("Inner")
+    outer = fake.add_group("Outer", [alice, bob])
+    fake.groups[outer]["members"].append({"value": inner})
+    _apply(tmp_path, fake, {"displayName": "Outer", "members": [ALICE, BOB]})
+    assert _held(fake, outer) == [("User", alice), ("User", bob)]
+
