@@ -166,3 +166,24 @@ def test_an_untyped_nested_group_removed_is_not_added_back(tmp_path: Path) -> No
     _apply(tmp_path, fake, {"displayName": "Outer", "members": [ALICE, BOB]})
     assert _held(fake, outer) == [("User", alice), ("User", bob)]
 
+
+def test_a_user_created_with_a_removed_nested_groups_id_stays(tmp_path: Path) -> None:
+    # carol is created in the run as user "3", joins Outer, then nested group "3" leaves it.
+    fake = FakeScim(token=TOKEN)
+    fake.ids_per_kind = True
+    fake.add_user(ALICE), fake.add_user(BOB)
+    fake.add_group("Inner")
+    outer, third = fake.add_group("Outer"), fake.add_group("Third")
+    assert third == "3"
+    fake.groups[outer]["members"] = [{"value": third, "type": "Group"}]
+    groups = [
+        {"displayName": "Outer", "members": ["carol@example.com"]},
+        {"displayName": "Inner", "members": []},
+        {"displayName": "Third", "members": []},
+    ]
+    users = [user(ALICE), user(BOB), user("carol@example.com")]
+    specs = write_spec(tmp_path, users, groups, nested_groups="native")
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert not replan(specs, fake).plan.has_changes
+    assert _held(fake, outer) == [("User", "3")]
