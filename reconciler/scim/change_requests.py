@@ -149,7 +149,7 @@ def _removals(
     ids = [m.id for m in members if m.id]
     ref = writes.refs_from(dialect.member_ref)
     out = []
-    for part in writes.chunks(ids, chunk):
+    for part in writes.removal_chunks(ids, held, chunk):
         back = writes.added_back(part, held, ref, member_type)
         ops = writes.remove_members(part, dialect.member_removal, ref, member_type) + back
         fallback: tuple[Request, ...] = ()

@@ -370,8 +370,30 @@ def added_back(
     Only an id held as both kinds is a clash: an untyped entry is read as a user, so a
     nested group the target lists without `type` is the very member removed, never
     another to add back."""
-    other_is_group = member_type != "Group"
+    back = sorted(_clashes(held) & set(member_ids))
+    return add_members(back, "Group" if member_type != "Group" else None, ref) if back else []
+
+
+def _clashes(held: Iterable[tuple[str, bool]]) -> set[str]:
+    """The ids held as both a user and a group: a removal of either adds the other back."""
     entries = set(held)
-    both = {value for value, group in entries if (value, not group) in entries}
-    back = sorted({v for v, group in entries if group is other_is_group} & both & set(member_ids))
-    return add_members(back, "Group" if other_is_group else None, ref) if back else []
+    return {value for value, group in entries if (value, not group) in entries}
+
+
+def removal_chunks(
+    member_ids: list[str], held: Iterable[tuple[str, bool]], size: int
+) -> list[list[str]]:
+    """Removals in chunks that, with what each adds back, name at most `size` members: a
+    target that takes `size` a write (Better Auth: 100) refuses one member more."""
+    clashes = _clashes(held)
+    out: list[list[str]] = []
+    part: list[str] = []
+    weight = 0
+    for member_id in member_ids:
+        cost = 2 if member_id in clashes else 1
+        if part and weight + cost > size:
+            out.append(part)
+            part, weight = [], 0
+        part.append(member_id)
+        weight += cost
+    return [*out, part] if part else out

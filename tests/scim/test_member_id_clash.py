@@ -187,3 +187,34 @@ def test_a_user_created_with_a_removed_nested_groups_id_stays(tmp_path: Path) ->
     assert result.failed == (), outcomes(result)
     assert not replan(specs, fake).plan.has_changes
     assert _held(fake, outer) == [("User", "3")]
+
+
+def test_a_full_removal_chunk_with_a_member_added_back_stays_within_the_limit(
+    tmp_path: Path,
+) -> None:
+    # A target that takes 4 members a write (membership_chunk 4): 4 users removed, one of
+    # them "1" beside nested group "1", must not become one write naming 5 members.
+    fake = FakeScim(token=TOKEN)
+    fake.ids_per_kind = True
+    fake.max_members_per_write = 4
+    names = [f"u{i}@example.com" for i in range(1, 6)]
+    ids = [fake.add_user(name) for name in names]
+    inner = fake.add_group("Inner")
+    outer = fake.add_group("Outer", ids)
+    fake.groups[outer]["members"].append({"value": inner, "type": "Group"})
+    groups = [
+        {"displayName": "Outer", "members": names[4:], "groups": ["Inner"]},
+        {"displayName": "Inner", "members": []},
+    ]
+    specs = write_spec(
+        tmp_path,
+        [user(name) for name in names],
+        groups,
+        nested_groups="native",
+        membership_chunk=4,
+        quirks={"member_removal": "value"},
+        guards={"max_member_removals": 10, "max_member_removal_percent": 100},
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert _held(fake, outer) == [("Group", inner), ("User", ids[4])]

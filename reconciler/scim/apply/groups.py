@@ -77,7 +77,7 @@ def _patch_members(
 ) -> None:
     for chunk in writes.chunks(adds, s.chunk()):
         add_members(s, change, path, chunk)
-    for chunk in writes.chunks(removes, s.chunk()):
+    for chunk in writes.removal_chunks(removes, _held(s, change, None), s.chunk()):
         remove_members(s, change, path, chunk)
 
 
@@ -220,7 +220,8 @@ def write_nested(s: Session, change: Change) -> str | None:
             f"{len(removes)} nested group removal(s) withheld: the target holds "
             f"{s.unlisted[0]}, which its listing did not show; run plan again"
         )
-    for chunk in writes.chunks(removes, s.target.membership_chunk):
+    held = _held(s, change, "Group")
+    for chunk in writes.removal_chunks(removes, held, s.target.membership_chunk):
         remove_members(s, change, path, chunk, member_type="Group")
     return target_id
 
