@@ -218,3 +218,10 @@ def test_a_full_removal_chunk_with_a_member_added_back_stays_within_the_limit(
     _, result = plan_and_apply(specs, fake)
     assert result.failed == (), outcomes(result)
     assert _held(fake, outer) == [("Group", inner), ("User", ids[4])]
+
+
+def test_a_user_removed_by_put_is_not_added_back_by_the_nested_removal(tmp_path: Path) -> None:
+    # quirks: {patch: never}: user members go in a PUT, nested groups still by PATCH.
+    fake, _, bob, _, outer = _target()
+    _apply(tmp_path, fake, {"displayName": "Outer", "members": [BOB]}, patch="never")
+    assert _held(fake, outer) == [("User", bob)]

@@ -30,6 +30,11 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
 
     def put() -> Reply:
         body, _, _ = writes.members_put(read, adds, removes, s.refs())
-        return s.write(change, "PUT", path, lambda: s.client.put(path, body, version), ops=ops)
+        reply = s.write(change, "PUT", path, lambda: s.client.put(path, body, version), ops=ops)
+        # What the group holds now: a nested removal after it adds back no user it removed.
+        if change.target_id:
+            with s.lock:
+                s.members_held[change.target_id] = frozenset(writes.member_entries(body))
+        return reply
 
     s.learning_refs(change, put)
