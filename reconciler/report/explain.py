@@ -32,6 +32,8 @@ def explain(
     bulk = bulk_requests.pays(dialect.bulk, creates, complete_read=plan.complete_read)
     dialect = dataclasses.replace(dialect, bulk=bulk)
     errors = {(e.kind, e.key): e for e in plan.errors}
+    # A member is a user only where a user has its id (what a removal may add back).
+    users = frozenset(u.id for u in observed.users)
     out: list[str] = []
     for (kind, key), match in sorted(plan.matches.items(), key=lambda i: (i[0][0], i[0][1])):
         obj = declared[(kind, key)]
@@ -80,7 +82,7 @@ def explain(
             out.append("  5 action: noop — the target already matches the spec")
         else:
             current = match.resource.body if match.resource is not None else None
-            out.extend(_action(change, target, dialect, current))
+            out.extend(_action(change, target, dialect, current, users))
         out.append("")
     return "\n".join(out)
 
@@ -112,7 +114,11 @@ def _match(match: Match) -> list[str]:
 
 
 def _action(
-    change: Change, target: Target, dialect: Dialect, current: Mapping[str, Json] | None
+    change: Change,
+    target: Target,
+    dialect: Dialect,
+    current: Mapping[str, Json] | None,
+    users: frozenset[str] | None = None,
 ) -> list[str]:
     lines = [f"  5 action: {change.action.value} ({change.reason})"]
     width = max((len(a.path) for a in change.attributes), default=0)
@@ -134,7 +140,7 @@ def _action(
         kind = "group " if member.type == "Group" else ""
         lines.append(f"{INDENT}- member {kind}{member.key or '(unknown)'} (id {member.id})")
     lines.append("    requests apply would send:")
-    for request in change_requests(change, dialect, target.membership_chunk, current):
+    for request in change_requests(change, dialect, target.membership_chunk, current, users):
         lines.extend(_request(request, target, INDENT))
     return lines
 

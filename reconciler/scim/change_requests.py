@@ -9,6 +9,7 @@ once an earlier write of the run has made them read `{id of KEY}`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from reconciler.core.changes import Action, Change, Member
@@ -38,9 +39,11 @@ def change_requests(
     dialect: Dialect,
     chunk: int,
     current: Mapping[str, Json] | None = None,
+    user_ids: AbstractSet[str] | None = None,
 ) -> list[Request]:
     """Every write apply sends for `change`, given the target's resource as read (`current`,
-    which a GET-merge-PUT sends back)."""
+    which a GET-merge-PUT sends back) and the ids of the users read (`user_ids`; None: every
+    untyped member is taken for a user)."""
     path = (
         resource_path(ENDPOINT[change.kind], change.target_id)
         if change.target_id
@@ -86,7 +89,11 @@ def change_requests(
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     removes = [m for m in change.members_remove if m.type == "User"]
-    held = writes.member_entries(current or {})
+    held = {
+        (v, group)
+        for v, group in writes.member_entries(current or {})
+        if group or user_ids is None or v in user_ids
+    }
     if not dialect.patch and (users or removes):
         # No PATCH: the member list goes whole, in one GET-merge-PUT (membership_put.py).
         ids_out = [m.id for m in removes if m.id]

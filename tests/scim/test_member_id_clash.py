@@ -225,3 +225,31 @@ def test_a_user_removed_by_put_is_not_added_back_by_the_nested_removal(tmp_path:
     fake, _, bob, _, outer = _target()
     _apply(tmp_path, fake, {"displayName": "Outer", "members": [BOB]}, patch="never")
     assert _held(fake, outer) == [("User", bob)]
+
+
+def test_a_nested_group_listed_twice_typed_and_untyped_is_removed(tmp_path: Path) -> None:
+    # The untyped entry's id is no user's: it is the same nested group, not a user to keep.
+    fake = FakeScim(token=TOKEN)
+    alice, bob = fake.add_user(ALICE), fake.add_user(BOB)
+    inner = fake.add_group("Inner")
+    outer = fake.add_group("Outer", [alice, bob])
+    fake.groups[outer]["members"] += [{"value": inner, "type": "Group"}, {"value": inner}]
+    _apply(tmp_path, fake, {"displayName": "Outer", "members": [ALICE, BOB]})
+    assert _held(fake, outer) == [("User", alice), ("User", bob)]
+
+
+def test_explain_adds_back_no_user_that_no_user_id_names() -> None:
+    change = Change(
+        Kind.GROUP,
+        "Outer",
+        Action.UPDATE,
+        "members differ",
+        "2",
+        members_remove=(Member("Inner", "g1", "Group"),),
+    )
+    current = {"id": "2", "members": [{"value": "g1", "type": "Group"}, {"value": "g1"}]}
+    (shown,) = change_requests(change, dialect(member_removal="filter"), 100, current, set())
+    assert shown.body == {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "remove", "path": 'members[value eq "g1"]'}],
+    }

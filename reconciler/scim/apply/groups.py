@@ -309,7 +309,9 @@ def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str,
     if member_type == "Group":
         added = (m.id or s.ids.get(m.key or "") for m in change.members_add if m.type != "Group")
         held |= {(uid, False) for uid in added if uid}
-    return held
+    # An untyped entry is a user only where a user has its id (core/members.py): else it is
+    # the nested group itself, listed without `type`, never a user to add back.
+    return {(v, group) for v, group in held if group or s.owners.holds(Kind.USER, v)}
 
 
 def _checked(

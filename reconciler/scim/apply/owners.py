@@ -36,3 +36,8 @@ class Owners:
         with self._lock:
             other = self._by_id.setdefault((kind, target_id), key)
         return None if other == key else other
+
+    def holds(self, kind: Kind, target_id: str) -> bool:
+        """Whether the plan read, or the run created, an object of `kind` with this id."""
+        with self._lock:
+            return (kind, target_id) in self._by_id
