@@ -253,3 +253,16 @@ def test_explain_adds_back_no_user_that_no_user_id_names() -> None:
         "schemas": [PATCH_OP],
         "Operations": [{"op": "remove", "path": 'members[value eq "g1"]'}],
     }
+
+
+def test_the_audit_trail_names_each_member_removed_under_a_shared_id(tmp_path: Path) -> None:
+    # User "1" and nested group "1" both go, each by members[value eq "1"]: each record
+    # names its own member, not the other one of that id.
+    fake, alice, _, inner, _ = _target()
+    groups = [{"displayName": "Outer", "members": [BOB]}, {"displayName": "Inner", "members": []}]
+    specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, nested_groups="native")
+    lines: list[str] = []
+    assert apply(specs, fake, audit=lines).failed == ()
+    records = [json.loads(line) for line in lines]
+    removed = [r["members_removed"] for r in records if r.get("key") == "Outer"]
+    assert removed == [[{"id": alice, "key": ALICE}], [{"id": inner, "key": "Inner"}]]

@@ -271,9 +271,12 @@ def remove_members(
     def send() -> Reply:
         ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
         sent = ops + writes.added_back(chunk, held, s.refs(), member_type)
-        # The audit trail records what the write changes: the removal; what it adds back
-        # was a member before and is one after.
-        reply = s.write(change, "PATCH", path, lambda: s.client.patch(path, sent, None), ops=ops)
+        # The audit trail records what the write changes: the removal (as a typed value
+        # list, whichever form went: `members[value eq]` does not say whose id it names);
+        # what it adds back was a member before and is one after.
+        removed = writes.remove_members(chunk, "value", None, member_type)
+        patch = s.client.patch
+        reply = s.write(change, "PATCH", path, lambda: patch(path, sent, None), ops=removed)
         # Gone now: a later removal of the other kind (the nested groups) adds none back.
         with s.lock:
             held_now = s.members_held.get(change.target_id or "")
