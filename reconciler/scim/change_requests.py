@@ -89,11 +89,7 @@ def change_requests(
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     removes = [m for m in change.members_remove if m.type == "User"]
-    held = {
-        (v, group)
-        for v, group in writes.member_entries(current or {})
-        if group or user_ids is None or v in user_ids
-    }
+    held = writes.member_entries(current or {})
     if not dialect.patch and (users or removes):
         # No PATCH: the member list goes whole, in one GET-merge-PUT (membership_put.py).
         ids_out = [m.id for m in removes if m.id]
@@ -113,6 +109,9 @@ def change_requests(
     # By then the users this change adds are members too, and those it removes are gone.
     held -= {(m.id, False) for m in removes}
     held |= {(uid, False) for uid in users}
+    # An untyped entry is a user only where a user has its id (apply/groups.py `_held`).
+    if user_ids is not None:
+        held = {(v, group) for v, group in held if group or v in user_ids or v in users}
     out += _removals(path, groups, dialect, chunk, held, member_type="Group")
     return out
 

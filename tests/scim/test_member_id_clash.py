@@ -266,3 +266,33 @@ def test_the_audit_trail_names_each_member_removed_under_a_shared_id(tmp_path: P
     records = [json.loads(line) for line in lines]
     removed = [r["members_removed"] for r in records if r.get("key") == "Outer"]
     assert removed == [[{"id": alice, "key": ALICE}], [{"id": inner, "key": "Inner"}]]
+
+
+def test_removing_a_dangling_user_entry_keeps_the_nested_group_with_its_id(
+    tmp_path: Path,
+) -> None:
+    # User "3" was deleted; the group still lists it (typed User) beside nested group "3".
+    fake = FakeScim(token=TOKEN)
+    fake.ids_per_kind = True
+    alice, _, gone = fake.add_user(ALICE), fake.add_user(BOB), fake.add_user("c@example.com")
+    fake.add_group("Inner")
+    outer = fake.add_group("Outer")
+    third = fake.add_group("Third")
+    assert gone == third == "3"
+    del fake.users[gone]
+    fake.groups[outer]["members"] = [
+        {"value": alice},
+        {"value": gone, "type": "User"},
+        {"value": third, "type": "Group"},
+    ]
+    groups = [
+        {"displayName": "Outer", "members": [ALICE], "groups": ["Third"]},
+        {"displayName": "Inner", "members": []},
+        {"displayName": "Third", "members": []},
+    ]
+    specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, nested_groups="native")
+    prepared, result = plan_and_apply(specs, fake)
+    removed = [m.id for c in prepared.plan.changes for m in c.members_remove]
+    assert removed == [gone], prepared.plan.changes
+    assert result.failed == (), outcomes(result)
+    assert _held(fake, outer) == [("Group", third), ("User", alice)]

@@ -309,9 +309,10 @@ def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str,
     and, for nested groups (removed once every group's users are written), the users this
     change has added since."""
     held = set(s.members_held.get(change.target_id or "", ()))
-    if member_type == "Group":
-        added = (m.id or s.ids.get(m.key or "") for m in change.members_add if m.type != "Group")
-        held |= {(uid, False) for uid in added if uid}
+    if member_type != "Group":
+        return held
+    added = (m.id or s.ids.get(m.key or "") for m in change.members_add if m.type != "Group")
+    held |= {(uid, False) for uid in added if uid}
     # An untyped entry is a user only where a user has its id (core/members.py): else it is
     # the nested group itself, listed without `type`, never a user to add back.
     return {(v, group) for v, group in held if group or s.owners.holds(Kind.USER, v)}
