@@ -296,3 +296,17 @@ def test_removing_a_dangling_user_entry_keeps_the_nested_group_with_its_id(
     assert removed == [gone], prepared.plan.changes
     assert result.failed == (), outcomes(result)
     assert _held(fake, outer) == [("Group", third), ("User", alice)]
+
+
+@pytest.mark.parametrize("kind", ["user", "group"])
+def test_a_refused_filter_path_falls_back_to_a_value_list_that_keeps_the_other(
+    tmp_path: Path, kind: str
+) -> None:
+    fake, alice, bob, inner, outer = _target()
+    fake.reject_member_filter_path = True
+    spec: dict[str, Any] = {"displayName": "Outer", "members": [BOB], "groups": ["Inner"]}
+    if kind == "group":
+        spec = {"displayName": "Outer", "members": [ALICE, BOB]}
+    _apply(tmp_path, fake, spec)
+    kept = ("Group", inner) if kind == "user" else ("User", alice)
+    assert _held(fake, outer) == sorted([kept, ("User", bob)])
