@@ -19,7 +19,7 @@ import stamina
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import PATCH_OP, Kind
 from reconciler.scim.change_requests import change_requests
-from tests.fakescim import FakeScim
+from tests.fakescim import FakeScim, scim_error
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_bulk import apply
 from tests.scim.test_change_requests import dialect
@@ -310,3 +310,28 @@ def test_a_refused_filter_path_falls_back_to_a_value_list_that_keeps_the_other(
     _apply(tmp_path, fake, spec)
     kept = ("Group", inner) if kind == "user" else ("User", alice)
     assert _held(fake, outer) == sorted([kept, ("User", bob)])
+
+
+def test_a_user_whose_add_failed_is_not_added_back_by_the_nested_removal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alice's add to Outer is refused; the nested removal of group "1" that follows must
+    # not add her after all, in a write whose record shows only the removal.
+    fake, _, bob, inner, outer = _target()
+    fake.groups[outer]["members"] = [{"value": bob}, {"value": inner, "type": "Group"}]
+    handle = fake._handle
+
+    def refuse_user_adds(seen: Any) -> Any:
+        ops = seen.body.get("Operations") if seen.method == "PATCH" else None
+        if ops and ops[0]["op"] == "add" and "type" not in ops[0]["value"][0]:
+            return scim_error(400, "member refused", "invalidValue")
+        return handle(seen)
+
+    monkeypatch.setattr(fake, "_handle", refuse_user_adds)
+    groups = [
+        {"displayName": "Outer", "members": [ALICE, BOB]},
+        {"displayName": "Inner", "members": []},
+    ]
+    specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, nested_groups="native")
+    plan_and_apply(specs, fake)
+    assert _held(fake, outer) == [("User", bob)]

@@ -239,7 +239,9 @@ def add_members(
 
     def send() -> Reply:
         ops = writes.add_members(chunk, member_type, s.refs())
-        return s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        _now_held(s, change, {(i, member_type == "Group") for i in chunk}, added=True)
+        return reply
 
     try:
         s.learning_refs(change, send)
@@ -278,10 +280,7 @@ def remove_members(
         patch = s.client.patch
         reply = s.write(change, "PATCH", path, lambda: patch(path, sent, None), ops=removed)
         # Gone now: a later removal of the other kind (the nested groups) adds none back.
-        with s.lock:
-            held_now = s.members_held.get(change.target_id or "")
-            if held_now is not None:
-                s.members_held[change.target_id or ""] = held_now - planned
+        _now_held(s, change, planned, added=False)
         return reply
 
     if dialect == "value" and not forced and not s.value_removal_checked:
@@ -304,15 +303,24 @@ def remove_members(
         _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
 
 
+def _now_held(
+    s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool
+) -> None:
+    """After a write that added or removed `members`: what the group holds now."""
+    key = change.target_id or ""
+    with s.lock:
+        held = s.members_held.get(key)
+        if held is not None:
+            s.members_held[key] = held | members if added else held - members
+
+
 def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str, bool]]:
     """The group's members a removal must not take with it: those it held when planned,
-    and, for nested groups (removed once every group's users are written), the users this
-    change has added since."""
+    as this run's writes have changed them (nested groups are removed once every group's
+    users are written: those added are held, those removed are not)."""
     held = set(s.members_held.get(change.target_id or "", ()))
     if member_type != "Group":
         return held
-    added = (m.id or s.ids.get(m.key or "") for m in change.members_add if m.type != "Group")
-    held |= {(uid, False) for uid in added if uid}
     # An untyped entry is a user only where a user has its id (core/members.py): else it is
     # the nested group itself, listed without `type`, never a user to add back.
     return {(v, group) for v, group in held if group or s.owners.holds(Kind.USER, v)}
