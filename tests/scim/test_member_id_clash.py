@@ -18,6 +18,7 @@ import stamina
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import PATCH_OP, Kind
+from reconciler.scim import writes
 from reconciler.scim.change_requests import change_requests
 from tests.fakescim import FakeScim, scim_error
 from tests.scim.conftest import TOKEN, TOKEN_ENV
@@ -152,7 +153,6 @@ def test_removing_both_members_with_one_id_adds_neither_back(tmp_path: Path, rem
     spec = {"displayName": "Outer", "members": [BOB]}
     _apply(tmp_path, fake, spec, member_removal=removal)
     assert _held(fake, outer) == [("User", bob)]
-
 
 
 def test_an_untyped_nested_group_removed_is_not_added_back(tmp_path: Path) -> None:
@@ -335,3 +335,13 @@ def test_a_user_whose_add_failed_is_not_added_back_by_the_nested_removal(
     specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, nested_groups="native")
     plan_and_apply(specs, fake)
     assert _held(fake, outer) == [("User", bob)]
+
+
+def test_removal_chunks_fill_to_the_limit_and_count_what_goes_back() -> None:
+    ids = ["1", "2", "3", "4"]
+    assert writes.removal_chunks(ids, set(), 4) == [ids]
+    assert writes.removal_chunks(ids, set(), 2) == [["1", "2"], ["3", "4"]]
+    # "2" is held as a user and as a group: its removal names two members.
+    clash = {("2", False), ("2", True), ("3", False)}
+    assert writes.removal_chunks(ids, clash, 4) == [["1", "2", "3"], ["4"]]
+    assert writes.removal_chunks(ids, clash, 5) == [ids]
