@@ -504,17 +504,19 @@ def _apply_op(resource: dict[str, Any], op: str, path: Any, value: Any) -> str |
 
 def _member_op(resource: dict[str, Any], op: str, path: str, value: Any) -> str | None:
     members: list[dict[str, Any]] = list(resource.get("members") or [])
-    have = [m.get("value") for m in members]
+    # A member is its value and its kind: user "1" and group "1" may both be members.
+    have = [_member_key(m) for m in members]
     if path == "members" and op in ("add", "replace"):
         if op == "replace":
             members = []
             have = []
         for item in value or []:
-            if item.get("value") not in have:
+            if _member_key(item) not in have:
                 members.append({k: v for k, v in item.items() if k in ("value", "$ref", "type")})
-                have.append(item["value"])
+                have.append(_member_key(item))
     elif path == "members" and op == "remove":
-        drop = {item.get("value") for item in value} if value else set(have)
+        # Like many targets, a value list is read by value alone.
+        drop = {item.get("value") for item in value} if value else {v for v, _ in have}
         members = [m for m in members if m.get("value") not in drop]
     elif op == "remove" and (match := _MEMBER_FILTER.match(path)):
         drop_one = json.loads(match.group(1))
@@ -523,3 +525,9 @@ def _member_op(resource: dict[str, Any], op: str, path: str, value: Any) -> str 
         return f"unsupported members operation {op} {path}"
     resource["members"] = members
     return None
+
+
+def _member_key(member: dict[str, Any]) -> tuple[Any, bool]:
+    ref = member.get("$ref")
+    group = member.get("type") == "Group" or (isinstance(ref, str) and "/Groups/" in ref)
+    return member.get("value"), group

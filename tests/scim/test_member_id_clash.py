@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import stamina
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import PATCH_OP, Kind
@@ -345,3 +347,69 @@ def test_removal_chunks_fill_to_the_limit_and_count_what_goes_back() -> None:
     clash = {("2", False), ("2", True), ("3", False)}
     assert writes.removal_chunks(ids, clash, 4) == [["1", "2", "3"], ["4"]]
     assert writes.removal_chunks(ids, clash, 5) == [ids]
+
+
+NAMES = [f"u{i}@example.com" for i in range(1, 5)]
+NESTED = ["G1", "G2", "G3"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    held_users=st.sets(st.integers(0, 3)),
+    untyped=st.booleans(),
+    held_groups=st.sets(st.integers(0, 2)),
+    want_users=st.sets(st.integers(0, 3)),
+    want_groups=st.sets(st.integers(0, 2)),
+    removal=st.sampled_from(["filter", "value"]),
+    put=st.booleans(),
+)
+def test_a_group_ends_holding_exactly_what_the_spec_says(
+    tmp_path_factory: pytest.TempPathFactory,
+    held_users: set[int],
+    untyped: bool,
+    held_groups: set[int],
+    want_users: set[int],
+    want_groups: set[int],
+    removal: str,
+    put: bool,
+) -> None:
+    # Users "1"-"4" and groups "1"-"3" share ids; Outer ("4") holds some of each, and the
+    # spec wants some of each: whatever the two, apply ends with exactly what is wanted,
+    # removing no member it did not plan to, in one run.
+    fake = FakeScim(token=TOKEN)
+    fake.ids_per_kind = True
+    users = [fake.add_user(name) for name in NAMES]
+    nested = [fake.add_group(name) for name in NESTED]
+    outer = fake.add_group("Outer", [])
+    fake.groups[outer]["members"] = [
+        {"value": users[i]} if untyped else {"value": users[i], "type": "User"}
+        for i in sorted(held_users)
+    ] + [{"value": nested[j], "type": "Group"} for j in sorted(held_groups)]
+    groups: list[dict[str, Any]] = [
+        {
+            "displayName": "Outer",
+            "members": [NAMES[i] for i in sorted(want_users)],
+            "groups": [NESTED[j] for j in sorted(want_groups)],
+        },
+        *({"displayName": name, "members": []} for name in NESTED),
+    ]
+    quirks: dict[str, str] = {"member_removal": removal}
+    if put:
+        quirks["patch"] = "never"
+    specs = write_spec(
+        tmp_path_factory.mktemp("spec"),
+        [user(name) for name in NAMES],
+        groups,
+        nested_groups="native",
+        quirks=quirks,
+        guards={"max_member_removals": 10, "max_member_removal_percent": 100},
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    expected = {("User", users[i]) for i in want_users} | {
+        ("Group", nested[j]) for j in want_groups
+    }
+    assert set(_held(fake, outer)) == expected
+    assert not replan(specs, fake).plan.has_changes
