@@ -103,8 +103,8 @@ def change_requests(
         out += _removals(path, removes, dialect, chunk, held)
     # Nested groups (native nesting) follow, once every group of the run exists.
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
-    if nested:
-        out.append(_patch(path, writes.add_members(nested, member_type="Group", ref=ref)))
+    for part in writes.chunks(nested, chunk):
+        out.append(_patch(path, writes.add_members(part, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
     # By then the users this change adds are members too, and those it removes are gone.
     held -= {(m.id, False) for m in removes}

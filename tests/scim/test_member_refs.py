@@ -259,3 +259,56 @@ def test_a_nested_group_removed_by_value_list_carries_a_group_ref(tmp_path: Path
         if op["op"] == "remove" for m in op["value"]
     ]  # fmt: skip
     assert removals == [{"value": inner, "$ref": f"{CANONICAL}/Groups/{inner}", "type": "Group"}]
+
+
+def test_nested_group_removals_keep_the_limit_learned_on_users(tmp_path: Path) -> None:
+    # The users' adds learn that the target takes at most 4 members a write; the nested
+    # groups' removals, written after, are chunked to what was learned, not to the 10 set.
+    fake = FakeScim(token=TOKEN)
+    fake.max_members_per_write = 4
+    keys = [f"u{n:02d}@example.com" for n in range(10)]
+    for key in keys:
+        fake.add_user(key)
+    nested = [fake.add_group(f"N{n}") for n in range(6)]
+    outer = fake.add_group("Outer", [])
+    fake.groups[outer]["members"] = [{"value": g, "type": "Group"} for g in nested]
+    specs = write_spec(
+        tmp_path,
+        [user(k) for k in keys],
+        [
+            {"displayName": "Outer", "members": keys},
+            *({"displayName": f"N{n}", "members": []} for n in range(6)),
+        ],
+        membership_chunk=10,
+        nested_groups="native",
+        quirks={"member_removal": "value"},
+        guards={"max_member_removals": 10, "max_member_removal_percent": 100},
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert sorted(m["value"] for m in fake.groups[outer]["members"]) == sorted(fake.users)
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_nested_group_adds_go_in_chunks(tmp_path: Path) -> None:
+    # Twelve nested groups to add, three a write: four writes, never one the target refuses.
+    fake = FakeScim(token=TOKEN)
+    fake.max_members_per_write = 3
+    names = [f"N{n:02d}" for n in range(12)]
+    for name in names:
+        fake.add_group(name)
+    outer = fake.add_group("Outer", [])
+    specs = write_spec(
+        tmp_path,
+        [],
+        [
+            {"displayName": "Outer", "members": [], "groups": names},
+            *({"displayName": name, "members": []} for name in names),
+        ],
+        membership_chunk=3,
+        nested_groups="native",
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert len(fake.groups[outer]["members"]) == 12
+    assert [len(ms) for _, _, ms in member_writes(fake)] == [3, 3, 3, 3]

@@ -210,8 +210,8 @@ def write_nested(s: Session, change: Change) -> str | None:
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
-    if add_ids:
-        add_members(s, change, path, [i for i in add_ids if i], member_type="Group")
+    for chunk in writes.chunks([i for i in add_ids if i], s.chunk()):
+        add_members(s, change, path, chunk, member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     if removes and s.unlisted:
         # As for user members (write_group): once the listing is known to hide objects,
@@ -221,7 +221,7 @@ def write_nested(s: Session, change: Change) -> str | None:
             f"{s.unlisted[0]}, which its listing did not show; run plan again"
         )
     held = _held(s, change, "Group")
-    for chunk in writes.removal_chunks(removes, held, s.target.membership_chunk):
+    for chunk in writes.removal_chunks(removes, held, s.chunk()):
         remove_members(s, change, path, chunk, member_type="Group")
     return target_id
 
