@@ -59,7 +59,7 @@ def member_changes(operations: Sequence[Mapping[str, Json]]) -> tuple[list[str],
         elif path == "members" and kind == "remove":
             removed += listed
         elif kind == "remove" and path.startswith("members" + _FILTER_VALUE):
-            # The value is a JSON string literal (writes.remove_members, RFC 7644 §3.4.2.2).
+            # The value is a JSON string literal (member_ops.remove_members, RFC 7644 §3.4.2.2).
             literal = path[len("members" + _FILTER_VALUE) - 1 : -1]
             try:
                 removed.append(str(json.loads(literal)))

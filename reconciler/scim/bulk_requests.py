@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.model import Json, Kind
-from reconciler.scim import writes
+from reconciler.scim import member_ops, writes
 from reconciler.scim.writes import ENDPOINT
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -93,7 +93,7 @@ def create_operation(
     ids: writes.Ids,
     in_request: Mapping[str, str] | None = None,
     first_members: Sequence[str] = (),
-    ref: writes.Refs = None,
+    ref: member_ops.Refs = None,
 ) -> dict[str, Json]:
     """The POST operation of one create (§3.7.1). A manager (or a member: `first_members`
     holds user keys or ids) created earlier in the same request is `bulkId:<its bulkId>`;

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, Json, Kind
-from reconciler.scim import bulk_requests, writes
+from reconciler.scim import bulk_requests, member_ops, writes
 from reconciler.scim.writes import ENDPOINT, Dialect, resource_path
 
 
@@ -74,14 +74,15 @@ def change_requests(
     users = [_id(m) for m in change.members_add if m.type == "User"]
     # With quirks: {member_ref: always}, members carry `$ref` (apply prefers the member's
     # meta.location where it knows it; this shows the form built from the id).
-    ref = writes.refs_from(dialect.member_ref)
+    ref = member_ops.refs_from(dialect.member_ref)
     out: list[Request] = []
     if change.action is Action.CREATE:
         first = users[:chunk] if dialect.members_on_create else []
         body = writes.group_create_body(change.attributes, first, ref)
         # Some targets ignore members on POST: apply adds those the answer does not show.
         added = tuple(
-            _patch(path, writes.add_members(part, ref=ref)) for part in writes.chunks(first, chunk)
+            _patch(path, member_ops.add_members(part, ref=ref))
+            for part in member_ops.chunks(first, chunk)
         )
         when = "if the answer does not show the members, then:" if added else ""
         out.append(Request("POST", "/Groups", body, None, added, when))
@@ -89,7 +90,7 @@ def change_requests(
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     removes = [m for m in change.members_remove if m.type == "User"]
-    held = writes.member_entries(current or {})
+    held = member_ops.member_entries(current or {})
     if not dialect.patch and (users or removes):
         # No PATCH: the member list goes whole, in one GET-merge-PUT (membership_put.py).
         ids_out = [m.id for m in removes if m.id]
@@ -98,13 +99,13 @@ def change_requests(
         version = meta.get("version") if isinstance(meta, dict) and dialect.etag else None
         out += [Request("GET", path), Request("PUT", path, body, version)]
     else:
-        for part in writes.chunks(users, chunk):
-            out.append(_patch(path, writes.add_members(part, ref=ref)))
+        for part in member_ops.chunks(users, chunk):
+            out.append(_patch(path, member_ops.add_members(part, ref=ref)))
         out += _removals(path, removes, dialect, chunk, held)
     # Nested groups (native nesting) follow, once every group of the run exists.
     nested = [_id(m) for m in change.members_add if m.type == "Group"]
-    for part in writes.chunks(nested, chunk):
-        out.append(_patch(path, writes.add_members(part, member_type="Group", ref=ref)))
+    for part in member_ops.chunks(nested, chunk):
+        out.append(_patch(path, member_ops.add_members(part, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
     # By then the users this change adds are members too, and those it removes are gone.
     held -= {(m.id, False) for m in removes}
@@ -153,14 +154,14 @@ def _removals(
     """Member removals, as apply/groups.py sends them: `held` is what the group holds (or
     will, by then), whose members of the other kind sharing a removed id are added back."""
     ids = [m.id for m in members if m.id]
-    ref = writes.refs_from(dialect.member_ref)
+    ref = member_ops.refs_from(dialect.member_ref)
     out = []
-    for part in writes.removal_chunks(ids, held, chunk):
-        back = writes.added_back(part, held, ref, member_type)
-        ops = writes.remove_members(part, dialect.member_removal, ref, member_type) + back
+    for part in member_ops.removal_chunks(ids, held, chunk):
+        back = member_ops.added_back(part, held, ref, member_type)
+        ops = member_ops.remove_members(part, dialect.member_removal, ref, member_type) + back
         fallback: tuple[Request, ...] = ()
         if dialect.member_removal == "filter" and dialect.member_removal_fallback:
-            value = writes.remove_members(part, "value", ref, member_type) + back
+            value = member_ops.remove_members(part, "value", ref, member_type) + back
             fallback = (_patch(path, value),)
         out.append(
             _patch(path, ops, None, fallback, "if the target refuses the filter path, instead:")

@@ -12,8 +12,8 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind
 from reconciler.scim.audit import AuditLog, attributes_written, member_changes, write_record
+from reconciler.scim.member_ops import add_members, remove_members
 from reconciler.scim.redact import register_secret
-from reconciler.scim.writes import add_members, remove_members
 from tests.fakescim import FakeScim
 from tests.scim.test_bulk import apply
 from tests.scim.test_faults import user, write_spec

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import PATCH_OP, Kind
-from reconciler.scim import writes
+from reconciler.scim import member_ops
 from reconciler.scim.change_requests import change_requests
 from tests.fakescim import FakeScim, scim_error
 from tests.scim.conftest import TOKEN, TOKEN_ENV
@@ -341,12 +341,12 @@ def test_a_user_whose_add_failed_is_not_added_back_by_the_nested_removal(
 
 def test_removal_chunks_fill_to_the_limit_and_count_what_goes_back() -> None:
     ids = ["1", "2", "3", "4"]
-    assert writes.removal_chunks(ids, set(), 4) == [ids]
-    assert writes.removal_chunks(ids, set(), 2) == [["1", "2"], ["3", "4"]]
+    assert member_ops.removal_chunks(ids, set(), 4) == [ids]
+    assert member_ops.removal_chunks(ids, set(), 2) == [["1", "2"], ["3", "4"]]
     # "2" is held as a user and as a group: its removal names two members.
     clash = {("2", False), ("2", True), ("3", False)}
-    assert writes.removal_chunks(ids, clash, 4) == [["1", "2", "3"], ["4"]]
-    assert writes.removal_chunks(ids, clash, 5) == [ids]
+    assert member_ops.removal_chunks(ids, clash, 4) == [["1", "2", "3"], ["4"]]
+    assert member_ops.removal_chunks(ids, clash, 5) == [ids]
 
 
 # Users "1"-"4" are on the target; "5" and "6" are created by the run, and get the ids of

@@ -18,7 +18,7 @@ import stamina
 
 from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError
-from reconciler.scim import writes
+from reconciler.scim import member_ops
 from reconciler.scim.apply.session import wants_ref
 from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.conftest import TOKEN, TOKEN_ENV
@@ -87,9 +87,9 @@ def test_a_member_entry_is_built_in_one_place() -> None:
     def ref(member_id: str, member_type: str) -> str:
         return f"{BASE_URL}/{member_type}s/{member_id}"
 
-    assert writes.member("u1") == {"value": "u1"}
-    assert writes.member("u1", ref) == {"value": "u1", "$ref": f"{BASE_URL}/Users/u1"}
-    assert writes.member("g1", ref, "Group") == {
+    assert member_ops.member("u1") == {"value": "u1"}
+    assert member_ops.member("u1", ref) == {"value": "u1", "$ref": f"{BASE_URL}/Users/u1"}
+    assert member_ops.member("g1", ref, "Group") == {
         "value": "g1",
         "$ref": f"{BASE_URL}/Groups/g1",
         "type": "Group",

@@ -10,7 +10,7 @@ import pytest
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, USER_SCHEMA, Json, Observed
 from reconciler.core.plan import make_plan
-from reconciler.scim import writes
+from reconciler.scim import member_ops, writes
 from reconciler.spec.load import load_spec
 
 # -- PATCH operations (RFC 7644 §3.5.2) -----------------------------------------------------------
@@ -177,7 +177,7 @@ def test_put_body_keeps_unmanaged_enterprise_attributes_and_unresolved_manager()
 
 
 def test_add_members() -> None:
-    assert writes.add_members(["u1", "u2"]) == [
+    assert member_ops.add_members(["u1", "u2"]) == [
         {"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]}
     ]
 
@@ -202,7 +202,7 @@ def test_add_members() -> None:
     ],
 )
 def test_remove_members_in_both_dialects(dialect: str, expected: list[dict[str, Json]]) -> None:
-    assert writes.remove_members(["u1", 'we"ird'], dialect) == expected
+    assert member_ops.remove_members(["u1", 'we"ird'], dialect) == expected
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_remove_members_in_both_dialects(dialect: str, expected: list[dict[str, 
     ],
 )
 def test_chunks(items: list[str], size: int, expected: list[list[str]]) -> None:
-    assert writes.chunks(items, size) == expected
+    assert member_ops.chunks(items, size) == expected
 
 
 # -- create bodies (RFC 7644 §3.3) ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
-from reconciler.scim import writes
+from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, candidates, create
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
@@ -75,9 +75,9 @@ def write_group(s: Session, change: Change) -> str | None:
 def _patch_members(
     s: Session, change: Change, path: str, adds: list[str], removes: list[str]
 ) -> None:
-    for chunk in writes.chunks(adds, s.chunk()):
+    for chunk in member_ops.chunks(adds, s.chunk()):
         add_members(s, change, path, chunk)
-    for chunk in writes.removal_chunks(removes, _held(s, change, None), s.chunk()):
+    for chunk in member_ops.removal_chunks(removes, _held(s, change, None), s.chunk()):
         remove_members(s, change, path, chunk)
 
 
@@ -98,7 +98,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     def post() -> Created:
         body = writes.group_create_body(change.attributes, first, s.refs())
         # The members the POST carries are recorded as the add they amount to.
-        carried = writes.add_members(first, ref=s.refs()) if first else []
+        carried = member_ops.add_members(first, ref=s.refs()) if first else []
         return create(s, change, "/Groups", body, carried)
 
     try:
@@ -127,7 +127,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     created = made.reply.body if isinstance(made.reply.body, dict) else None
     # Some targets ignore members on POST: add what the answer does not show.
     if created is not None:
-        shown = writes.member_entries(created)
+        shown = member_ops.member_entries(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
             s.members_held[target_id] = frozenset(shown)
         return target_id, [i for i in add_ids if (i, False) not in shown]
@@ -210,7 +210,7 @@ def write_nested(s: Session, change: Change) -> str | None:
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
-    for chunk in writes.chunks([i for i in add_ids if i], s.chunk()):
+    for chunk in member_ops.chunks([i for i in add_ids if i], s.chunk()):
         add_members(s, change, path, chunk, member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     if removes and s.unlisted:
@@ -221,7 +221,7 @@ def write_nested(s: Session, change: Change) -> str | None:
             f"{s.unlisted[0]}, which its listing did not show; run plan again"
         )
     held = _held(s, change, "Group")
-    for chunk in writes.removal_chunks(removes, held, s.chunk()):
+    for chunk in member_ops.removal_chunks(removes, held, s.chunk()):
         remove_members(s, change, path, chunk, member_type="Group")
     return target_id
 
@@ -238,7 +238,7 @@ def add_members(
     """
 
     def send() -> Reply:
-        ops = writes.add_members(chunk, member_type, s.refs())
+        ops = member_ops.add_members(chunk, member_type, s.refs())
         reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
         _now_held(s, change, {(i, member_type == "Group") for i in chunk}, added=True)
         return reply
@@ -271,12 +271,12 @@ def remove_members(
     planned = {(i, member_type == "Group") for i in chunk}
 
     def send() -> Reply:
-        ops = writes.remove_members(chunk, dialect, s.refs(), member_type)
-        sent = ops + writes.added_back(chunk, held, s.refs(), member_type)
+        ops = member_ops.remove_members(chunk, dialect, s.refs(), member_type)
+        sent = ops + member_ops.added_back(chunk, held, s.refs(), member_type)
         # The audit trail records what the write changes: the removal (as a typed value
         # list, whichever form went: `members[value eq]` does not say whose id it names);
         # what it adds back was a member before and is one after.
-        removed = writes.remove_members(chunk, "value", None, member_type)
+        removed = member_ops.remove_members(chunk, "value", None, member_type)
         patch = s.client.patch
         reply = s.write(change, "PATCH", path, lambda: patch(path, sent, None), ops=removed)
         # Gone now: a later removal of the other kind (the nested groups) adds none back.
@@ -303,9 +303,7 @@ def remove_members(
         _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
 
 
-def _now_held(
-    s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool
-) -> None:
+def _now_held(s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool) -> None:
     """After a write that added or removed `members`: what the group holds now."""
     key = change.target_id or ""
     with s.lock:
@@ -350,7 +348,7 @@ def _checked(
     # Each back as what it was: a nested group's id may be another user's (ids per kind).
     for nested, member_type in ((False, None), (True, "Group")):
         again = sorted(value for value, group in gone if group is nested)
-        for part in writes.chunks(again, s.chunk()):
+        for part in member_ops.chunks(again, s.chunk()):
             add_members(s, change, path, part, member_type)
     raise Failed(
         f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
@@ -370,4 +368,4 @@ def _members(s: Session, path: str, *, shown: bool) -> set[tuple[str, bool]]:
     listed = isinstance(body.get("members"), list)
     if (shown and not listed) or (not listed and body.get("id") is None):
         raise Failed(f"GET {path} does not show the group's members: member removal not sent")
-    return writes.member_entries(body)
+    return member_ops.member_entries(body)

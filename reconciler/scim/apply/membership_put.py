@@ -9,7 +9,7 @@ the plan's read held (Session.read_for_put), or nothing is sent.
 from __future__ import annotations
 
 from reconciler.core.changes import Change
-from reconciler.scim import writes
+from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.session import Session
 from reconciler.scim.client import Reply
 
@@ -24,8 +24,8 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
         return  # the target holds what the spec wants already
     # The audit trail reads what changed from operations: these say it, PATCH or not.
     ops = [
-        *(writes.add_members(new) if new else []),
-        *(writes.remove_members(removed, "value") if removed else []),
+        *(member_ops.add_members(new) if new else []),
+        *(member_ops.remove_members(removed, "value") if removed else []),
     ]
 
     def put() -> Reply:
@@ -34,7 +34,7 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
         # What the group holds now: a nested removal after it adds back no user it removed.
         if change.target_id:
             with s.lock:
-                s.members_held[change.target_id] = frozenset(writes.member_entries(body))
+                s.members_held[change.target_id] = frozenset(member_ops.member_entries(body))
         return reply
 
     s.learning_refs(change, put)

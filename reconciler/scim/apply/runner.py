@@ -27,9 +27,9 @@ from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
+from reconciler.scim.member_ops import member_entries
 from reconciler.scim.progress import Progress
 from reconciler.scim.transfer import RunTimedOut
-from reconciler.scim.writes import member_entries
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json,
 from reconciler.core.prune import protected
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
-from reconciler.scim import writes
+from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
@@ -104,7 +104,7 @@ class Session:
         limit, most = self.chunk_limit, self.target.membership_chunk
         return most if limit is None else min(limit, most)
 
-    def refs(self) -> writes.Refs:
+    def refs(self) -> member_ops.Refs:
         """How to make a member's `$ref`, or None while the target needs none."""
         if not self.member_ref:
             return None
@@ -357,7 +357,7 @@ class Session:
                 members = found
                 read = {**read, "members": found}
         held = self.members_held.get(target_id or "")
-        shown = writes.member_entries(read) if isinstance(members, list) else None
+        shown = member_ops.member_entries(read) if isinstance(members, list) else None
         if held is not None and not held:
             return read
         if shown is not None and (held is None or held <= shown):
