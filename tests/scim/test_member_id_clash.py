@@ -257,6 +257,27 @@ def test_explain_adds_back_no_user_that_no_user_id_names() -> None:
     }
 
 
+def test_explain_adds_back_a_user_the_same_change_adds() -> None:
+    # alice ("1") joins Outer, then nested group "1" leaves it: the removal puts her back.
+    change = Change(
+        Kind.GROUP,
+        "Outer",
+        Action.UPDATE,
+        "members differ",
+        "2",
+        members_add=(Member(ALICE, "1"),),
+        members_remove=(Member("Inner", "1", "Group"),),
+    )
+    current = {"id": "2", "members": [{"value": "1", "type": "Group"}]}
+    add_user = {"op": "add", "path": "members", "value": [{"value": "1"}]}
+    remove = {"op": "remove", "path": 'members[value eq "1"]'}
+    shown = change_requests(change, dialect(member_removal="filter"), 100, current, {"1"})
+    assert [r.body for r in shown] == [
+        {"schemas": [PATCH_OP], "Operations": [add_user]},
+        {"schemas": [PATCH_OP], "Operations": [remove, add_user]},
+    ]
+
+
 def test_the_audit_trail_names_each_member_removed_under_a_shared_id(tmp_path: Path) -> None:
     # User "1" and nested group "1" both go, each by members[value eq "1"]: each record
     # names its own member, not the other one of that id.
