@@ -107,13 +107,13 @@ def change_requests(
     for part in member_ops.chunks(nested, chunk):
         out.append(_patch(path, member_ops.add_members(part, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
-    # By then the users this change adds are members too, and those it removes are gone.
-    held -= {(m.id, False) for m in removes}
-    held |= {(uid, False) for uid in users}
-    # An untyped entry is a user only where a user has its id (apply/groups.py `_held`).
-    if user_ids is not None:
-        held = {(v, group) for v, group in held if group or v in user_ids or v in users}
-    out += _removals(path, groups, dialect, chunk, held, member_type="Group")
+    if groups:
+        # By then the users this change adds are members too, and those it removes are gone.
+        joined = set(users)  # looked up once per entry held: a group may hold thousands
+        held = (held - {(m.id, False) for m in removes}) | {(uid, False) for uid in joined}
+        if user_ids is not None:
+            held = member_ops.beside_nested(held, lambda uid: uid in user_ids or uid in joined)
+        out += _removals(path, groups, dialect, chunk, held, member_type="Group")
     return out
 
 

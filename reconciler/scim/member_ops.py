@@ -92,6 +92,15 @@ def added_back(
     return add_members(back, "Group" if member_type != "Group" else None, ref) if back else []
 
 
+def beside_nested(
+    held: Iterable[tuple[str, bool]], is_user: Callable[[str], bool]
+) -> set[tuple[str, bool]]:
+    """What a group holds beside the nested groups a removal takes, for `added_back`: an
+    untyped entry is a user only where a user has its id (core/members.py reads it so);
+    else it is the nested group itself, listed without `type`, never a user to put back."""
+    return {(value, group) for value, group in held if group or is_user(value)}
+
+
 def _clashes(held: Iterable[tuple[str, bool]]) -> set[str]:
     """The ids held as both a user and a group: a removal of either adds the other back."""
     entries = set(held)

@@ -319,9 +319,7 @@ def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str,
     held = set(s.members_held.get(change.target_id or "", ()))
     if member_type != "Group":
         return held
-    # An untyped entry is a user only where a user has its id (core/members.py): else it is
-    # the nested group itself, listed without `type`, never a user to add back.
-    return {(v, group) for v, group in held if group or s.owners.holds(Kind.USER, v)}
+    return member_ops.beside_nested(held, lambda uid: s.owners.holds(Kind.USER, uid))
 
 
 def _checked(
