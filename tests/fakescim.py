@@ -115,6 +115,7 @@ class FakeScim:
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
+        self.hidden_kinds = {"User", "Group"}  # of these kinds (ids may be shared by kind)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
         # RFC 9865 cursor paging, keyed on the last id served (stable under writes); the
         # ServiceProviderConfig says so when `paging()` turns it on.
@@ -352,7 +353,12 @@ class FakeScim:
                 found = [r for r in found if _equals(r, attribute, value, folded)]
                 found = [] if attribute in self.blind_filters else found
         else:
-            found = [r for r in found if r.get("id") not in self.hidden]
+            found = [
+                r
+                for r in found
+                if r.get("id") not in self.hidden
+                or r["meta"]["resourceType"] not in self.hidden_kinds
+            ]
         if self.cursors and "cursor" in seen.params:
             return self._cursor_page(seen, found)
         if not self.index_paging and "startIndex" in seen.params:

@@ -83,11 +83,13 @@ class Directory:
             return []
         out: list[Entry] = []
         user_ids, known = self.user_ids, self._users_by_id
+        nested: frozenset[str] | None = None  # worked out at the first member not plain
         for member in members:
             if (value := _plain_id(member, user_ids)) is not None:
                 entry = known.get(value) or self._plain_user(member)
             else:
-                entry = self.resolve(member)
+                nested = said_groups(members) if nested is None else nested
+                entry = self.resolve(member, nested)
             if entry is not None:
                 out.append(entry)
         return out
@@ -141,17 +143,22 @@ class Directory:
                 continue
             # A plain user member is resolved: only the others need an Entry (a third of
             # the cost, with every observed group read for this).
+            nested: frozenset[str] | None = None
             for member in members:
                 if _plain_id(member, user_ids) is None:
-                    entry = self.resolve(member)
+                    nested = said_groups(members) if nested is None else nested
+                    entry = self.resolve(member, nested)
                     if entry is not None and entry.seen is Seen.UNRESOLVED:
                         out.add(entry.value)
         return out
 
-    def resolve(self, member: Json) -> Entry | None:
-        return self._plain_user(member) or self._resolve(member)
+    def resolve(self, member: Json, nested: frozenset[str] = frozenset()) -> Entry | None:
+        """What one member entry is. `nested`: the values its group's other entries say
+        are groups (`said_groups`); an untyped entry of such a value is not that group, which
+        a group holds once, and is read by the rest of the order (a user the listing hid)."""
+        return self._plain_user(member) or self._resolve(member, nested)
 
-    def _resolve(self, member: Json) -> Entry | None:
+    def _resolve(self, member: Json, nested: frozenset[str]) -> Entry | None:
         """`resolve` for a member that is not a plain user id: the full order."""
         if not isinstance(member, Mapping):
             return None
@@ -169,7 +176,7 @@ class Directory:
         tail = ref.rstrip("/").rsplit("/", 1)[-1]
         if "/Users/" in ref and tail in self.user_ids:
             return Entry(value, Seen.USER, tail)
-        if not kind and value in self.group_ids:
+        if not kind and value in self.group_ids and value not in nested:
             return Entry(value, Seen.GROUP)  # untyped, and no user has this id
         for name, sure in ((value, True), (member.get("display"), False)):
             if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
@@ -180,6 +187,13 @@ class Directory:
 
 
 _PLAIN_TYPES = frozenset((None, "User"))
+
+
+def said_groups(members: list[Json]) -> frozenset[str]:
+    """The values of the entries that say they are groups, by `type` or `$ref`."""
+    return frozenset(
+        str(m.get("value")) for m in members if isinstance(m, Mapping) and says_group(m)
+    )
 
 
 def says_group(member: Mapping[str, Json]) -> bool:

@@ -427,3 +427,30 @@ def test_a_group_ends_holding_exactly_what_the_spec_says(
     expected |= {("Group", nested[j]) for j in want_groups}
     assert set(_held(fake, outer)) == expected
     assert not replan(specs, fake).plan.has_changes
+
+
+@pytest.mark.parametrize("removal", ["filter", "value"])
+def test_a_user_the_listing_hides_is_not_removed_with_a_nested_group_of_its_id(
+    tmp_path: Path, removal: str
+) -> None:
+    # The listing hides user alice ("1"); Outer lists her untyped beside nested group "1".
+    # Her entry must not pass for the group's: removing the group must leave her.
+    fake, alice, bob, inner, outer = _target()
+    fake.groups[outer]["members"] = [
+        {"value": alice},
+        {"value": bob},
+        {"value": inner, "type": "Group"},
+    ]
+    fake.hidden.add(alice)
+    fake.hidden_kinds = {"User"}  # group "1" stays listed
+    groups = [{"displayName": "Outer", "members": [BOB]}, {"displayName": "Inner", "members": []}]
+    specs = write_spec(
+        tmp_path,
+        [user(BOB)],
+        groups,
+        nested_groups="native",
+        quirks={"member_removal": removal},
+        guards={"max_member_removals": 10, "max_member_removal_percent": 100},
+    )
+    plan_and_apply(specs, fake)
+    assert ("User", alice) in _held(fake, outer)
