@@ -8,6 +8,7 @@ object's, and everything under `targets:`) and gives up on anything unusual, whi
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ _INT = "tag:yaml.org,2002:int"
 _SPECIAL = frozenset({"yes", "no", "true", "false", "on", "off", "null", "~"})
 _LONGEST_SPECIAL = max(map(len, _SPECIAL))
 _SCALAR_NODE = yaml.ScalarNode
+# Values at most this long are held once per file (a title, a department, `work`): they
+# repeat across a large spec's users, and a longer one (a userName) seldom does.
+SHARED_VALUE_CHARS = 32
 
 
 class _Loader(_BASE):  # type: ignore[misc]
@@ -167,6 +171,8 @@ class _Builder:
         self.texts: dict[PathKey, Location] = {}
         self.issues: list[SpecIssue] = []
         self.count = 0
+        # Short string values read so far, each held once (`_lean`).
+        self.shared: dict[str, str] = {}
 
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -285,7 +291,10 @@ class _Builder:
         kind = type(node)
         if kind is yaml.ScalarNode:
             if node.tag == _STR:
-                return str(node.value)
+                text: str = node.value
+                if len(text) > SHARED_VALUE_CHARS:
+                    return text
+                return self.shared.setdefault(text, text)
             value = self._scalar(node)
             if not isinstance(value, str | int | float | bool | type(None)):
                 return str(node.value)
@@ -297,7 +306,9 @@ class _Builder:
             for key_node, value_node in node.value:
                 if type(key_node) is not yaml.ScalarNode:
                     raise _Refused
-                out[str(key_node.value)] = self._lean(value_node)
+                # Keys repeat in every object: one string each for the whole process
+                # (a 100,000-user spec held half a kilobyte of keys per user).
+                out[sys.intern(key_node.value)] = self._lean(value_node)
             if len(out) != len(node.value):
                 raise _Refused  # a duplicate key
             return out

@@ -142,3 +142,26 @@ def test_positions_of_a_file_changed_since_are_not_guessed(tmp_path: Path) -> No
     assert user.location == Location(spec.as_posix(), 2, 5)
     assert dict(user.attr_locations) == {}
     assert user.attr_locations.get("title", user.location) == user.location
+
+
+def test_quick_read_holds_repeated_keys_and_short_values_once() -> None:
+    """A large spec's memory is mostly its objects' keys and repeated values: the quick read
+    holds each key once for the process and each short value once per file, while a long
+    value (a name no other object shares) is not looked up at all."""
+    long_title = "Principal Engineer of Very Long Titles, Platform"
+    text = "users:\n" + "".join(
+        f"  - userName: u{i}@x.io\n    title: {long_title}\n"
+        f"    emails: [{{value: u{i}@x.io, type: work}}]\n"
+        "    enterprise: {department: Research}\n"
+        for i in range(2)
+    )
+    read = quick_text(text, "people.yaml")
+    assert read is not None and isinstance(read.value, dict)
+    first, second = read.value["users"]
+    assert first == load_text(text, "people.yaml")[0].value["users"][0]  # type: ignore[union-attr]
+    for a, b in zip(first, second, strict=True):
+        assert a is b  # the same key object
+    assert first["enterprise"]["department"] is second["enterprise"]["department"]
+    assert first["emails"][0]["type"] is second["emails"][0]["type"]
+    assert next(iter(first["emails"][0])) is next(iter(second["emails"][0]))
+    assert first["title"] == second["title"] and first["title"] is not second["title"]
