@@ -89,6 +89,28 @@ def test_removing_a_nested_group_keeps_the_user_with_its_id(tmp_path: Path, remo
     assert _held(fake, outer) == [("User", alice), ("User", bob)]
 
 
+@pytest.mark.parametrize("removal", ["filter", "value"])
+def test_what_goes_back_carries_ref_where_the_target_wants_one(
+    tmp_path: Path, removal: str
+) -> None:
+    # A target that refuses a member without `$ref` would refuse the whole PATCH, the
+    # removal with it, if the member added back went without one.
+    fake, _, bob, inner, outer = _target()
+    fake.require_member_ref = True
+    spec = {"displayName": "Outer", "members": [BOB], "groups": ["Inner"]}
+    _apply(tmp_path, fake, spec, member_removal=removal, member_ref="always")
+    assert _held(fake, outer) == [("Group", inner), ("User", bob)]
+    back = [
+        value
+        for seen in fake.requests
+        if seen.method == "PATCH" and seen.path.endswith(f"/Groups/{outer}")
+        for op in seen.body["Operations"]
+        if op["op"] == "add"
+        for value in op["value"]
+    ]
+    assert back and all(v["$ref"].endswith(f"/Groups/{inner}") for v in back)
+
+
 def test_a_user_added_in_the_run_survives_a_nested_removal_of_its_id(tmp_path: Path) -> None:
     # alice joins Outer in this run, before nested group "1" is removed from it.
     fake, alice, bob, inner, outer = _target()
