@@ -1,11 +1,12 @@
 """Keeps secrets out of every output: known secret values, and sensitive attributes.
 
 Secrets are registered as they are read (auth.py, oauth.py), each with the forms a server
-or a renderer could turn it into: base64 (as in a Basic header), percent-encoding (as in a
-form body), JSON string escapes. Two places apply them: `scrub_json` cleans everything a
-target sends as it arrives (client.py), so no secret it echoes enters a plan, a report or a
-file in any transformed form; `scrub` cleans every byte the command line writes (the
-streams and files of cli/output.py), as the last step before output.
+or a renderer could turn it into: base64 (as in a Basic header, and within other encoded
+text), percent-encoding (as in a form body), JSON string escapes. Two places apply them:
+`scrub_json` cleans everything a target sends as it arrives (client.py), so no secret it
+echoes enters a plan, a report or a file in any transformed form; `scrub` cleans every
+byte the command line writes (the streams and files of cli/output.py), as the last step
+before output.
 """
 
 from __future__ import annotations
@@ -85,7 +86,30 @@ def _forms(value: str) -> set[str]:
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()
         forms |= {text, text.rstrip("=")}
-    return forms
+    return forms | _base64_within(raw)
+
+
+# Of a secret's base64 at each of the three offsets it can start at within encoded text
+# (0, 1 or 2 bytes after a group of three): how many leading characters also encode the
+# bytes before it.
+_LEAD = (0, 2, 3)
+
+
+def _base64_within(raw: bytes) -> set[str]:
+    """The characters of `raw`'s base64 that no surrounding text changes, wherever it
+    starts: base64 takes bytes three at a time, so a secret encoded within other text (a
+    header line `Bearer <token>` a target echoes encoded, the token and a line end) shares
+    its first and last characters with its neighbours, and matches none of the forms above.
+    """
+    out: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for offset, lead in enumerate(_LEAD):
+            text = encode(bytes(offset) + raw).decode().rstrip("=")
+            # The last character shares its bits with the byte after the secret, unless
+            # the secret ends a group of three.
+            end = len(text) - (1 if (offset + len(raw)) % 3 else 0)
+            out.add(text[lead:end])
+    return out
 
 
 def forget_secrets() -> None:
