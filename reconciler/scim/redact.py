@@ -22,6 +22,7 @@ from urllib.parse import quote, quote_plus
 
 from reconciler.core import attributes as A
 from reconciler.core.model import Json
+from reconciler.scim.payload import utf8
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
@@ -146,8 +147,10 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
 
 
 def _plain(raw: bytes) -> bool:
-    """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs)."""
-    return raw.count(b"\\") == raw.count(b'\\"')
+    """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs),
+    in UTF-8: the registered forms are looked for as UTF-8 bytes, and a body in UTF-16 or
+    UTF-32 (which the parser reads too) holds none of them, whatever it says."""
+    return utf8(raw) and raw.count(b"\\") == raw.count(b'\\"')
 
 
 def mask_attribute(path: str, value: Json) -> Json:
