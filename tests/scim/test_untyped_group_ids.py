@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import stamina
 
@@ -83,4 +84,40 @@ def test_an_untyped_nested_group_the_target_confirms_is_still_removed(tmp_path: 
     _, result = plan_and_apply(specs, fake)
     assert result.failed == (), outcomes(result)
     assert fake.groups[outer]["members"] == [{"value": fake.user_named(BOB)[0]["id"]}]
+    assert not replan(specs, fake).plan.has_changes
+
+
+class OneIdSpace(FakeScim):
+    """Serves each resource at either endpoint: GET /Users/<a group's id> is that group."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        *_, endpoint, rid = request.url.path.rsplit("/", 2)
+        if request.method == "GET" and endpoint == "Users" and rid in self.groups:
+            return httpx2.Response(200, json=self.groups[rid])
+        return super().handle(request)
+
+
+def test_a_target_that_answers_for_a_group_at_users_confirms_it_is_no_user(
+    tmp_path: Path,
+) -> None:
+    # The group it answers with is not a user the listing hid: no error, no short read,
+    # and the untyped nested group is removed as the spec says.
+    fake = OneIdSpace(token=TOKEN)
+    bob = fake.add_user(BOB)
+    inner = fake.add_group("Inner")
+    outer = fake.add_group("Outer", [bob, inner])
+    groups = [{"displayName": "Outer", "members": [BOB]}, {"displayName": "Inner", "members": []}]
+    specs = write_spec(
+        tmp_path,
+        [user(BOB)],
+        groups,
+        nested_groups="native",
+        prune="all",
+        guards={"max_member_removals": 10, "max_member_removal_percent": 100},
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert prepared.plan.errors == ()
+    assert prepared.plan.complete_read
+    assert result.failed == (), outcomes(result)
+    assert fake.groups[outer]["members"] == [{"value": bob}]
     assert not replan(specs, fake).plan.has_changes
