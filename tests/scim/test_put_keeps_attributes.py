@@ -82,3 +82,27 @@ def test_a_put_whose_get_never_shows_what_the_user_held_is_not_sent(tmp_path: Pa
     assert "lacks" in failed.message and "roles" in failed.message, failed.message
     assert fake.count("PUT") == 0
     assert {k: fake.users[alice].get(k) for k in HELD} == HELD
+
+
+class NoTitleOnGet(FakeScim):
+    """GET /Users/<id> never shows `title`, asked or not; its listing does."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        *_, endpoint, _ = request.url.path.rsplit("/", 2)
+        if request.method != "GET" or endpoint != "Users" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        body.pop("title", None)
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+def test_what_the_change_itself_sets_need_not_be_shown_by_the_get(tmp_path: Path) -> None:
+    fake = NoTitleOnGet(token=TOKEN)
+    fake.patch_unsupported = True
+    alice = fake.add_user(ALICE, title="Engineer", **HELD)
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.users[alice]["title"] == "Manager"
+    assert {k: fake.users[alice].get(k) for k in HELD} == HELD

@@ -11,9 +11,10 @@ still missing after that refuses the PUT (the caller says so, and writes nothing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from reconciler.core.model import Json
+from reconciler.core import attributes as A
+from reconciler.core.model import ENTERPRISE_URN, Json
 from reconciler.scim import member_ops
 from reconciler.scim.client import ScimClient
 
@@ -53,12 +54,27 @@ def with_members(
 
 
 def with_attributes(
-    client: ScimClient, path: str, read: dict[str, Json], held: Mapping[str, Json] | None
+    client: ScimClient,
+    path: str,
+    read: dict[str, Json],
+    held: Mapping[str, Json] | None,
+    managed: Iterable[str] = (),
 ) -> tuple[dict[str, Json], str | None]:
     """The resource's current body with every attribute the plan's read held (`held`, its
     body; None: no read of it, nothing to compare), asked for where the GET left one out;
-    with why it may not be sent back (None: it may)."""
-    if held is None or not (lacking := _lacking(read, held)):
+    with why it may not be sent back (None: it may). The change's own attributes
+    (`managed`, spec paths) are not compared: it sets them, or an earlier write of it did."""
+    if held is None:
+        return read, None
+    owned = {_pair(p) for p in managed}
+    held = {
+        name: {k: v for k, v in value.items() if (name, k) not in owned}
+        if isinstance(value, dict)
+        else value
+        for name, value in held.items()
+        if (name, None) not in owned
+    }
+    if not (lacking := _lacking(read, held)):
         return read, None
     asked = client.get(path, {"attributes": ",".join(sorted({top for top, _ in lacking}))})
     if isinstance(asked.body, dict) and not asked.masked:
@@ -80,6 +96,19 @@ def with_attributes(
         f"GET {path} lacks {shown}, which the object held when planned: a PUT (the target "
         "takes no PATCH) would remove them; not written, plan again"
     )
+
+
+def _pair(path: str) -> tuple[str, str | None]:
+    """A spec path as the body holds it: (attribute, None), or (attribute, sub-attribute)."""
+    if path == "enterprise":
+        return ENTERPRISE_URN, None
+    if path.startswith("enterprise."):
+        return ENTERPRISE_URN, path.removeprefix("enterprise.")
+    extension = A.split_urn(path)
+    if extension is not None:
+        return extension
+    head, _, leaf = path.partition(".")
+    return head, leaf or None
 
 
 def _lacking(read: Mapping[str, Json], held: Mapping[str, Json]) -> list[tuple[str, str | None]]:

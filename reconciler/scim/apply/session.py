@@ -328,7 +328,8 @@ class Session:
                 "mask back over it; not written"
             )
         held = self.read_bodies.get((change.kind, change.target_id or ""))
-        read, lacking = put_read.with_attributes(self.client, path, current.body, held)
+        managed = (a.path for a in change.attributes)
+        read, lacking = put_read.with_attributes(self.client, path, current.body, held, managed)
         if lacking is None and change.kind is Kind.GROUP:
             found = self.members_held.get(change.target_id or "")
             read, lacking = put_read.with_members(self.client, path, read, found)
