@@ -78,11 +78,16 @@ def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
 
 
 def _held(value: Json) -> set[str]:
-    """The roles an attribute's value grants: each item's `value`, or the value itself."""
+    """The roles an attribute's value grants: each item's `value`, or the value itself. An
+    item without one (a target that names its roles by `display` or `type` alone) is a
+    role all the same, named by those: taken away, it is access lost."""
     items = value if isinstance(value, list) else [value]
     out = set()
     for item in items:
         role = item.get("value") if isinstance(item, Mapping) else item
+        if isinstance(item, Mapping) and role in (None, ""):
+            named = [f"{k}={item[k]}" for k in ("display", "type") if item.get(k) not in (None, "")]
+            role = " ".join(named) or None
         if role is not None and role != "":
             out.add(str(role))
     return out
