@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from reconciler.core import attributes as A
-from reconciler.core.model import Json
+from reconciler.core.model import MASKED, Json
 from reconciler.scim.payload import utf8
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
-HIDDEN = "***"
+HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
 # Masking 1-3 character strings would garble ordinary text.
 _SHORTEST = 4
