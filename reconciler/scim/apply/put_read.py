@@ -23,6 +23,19 @@ from reconciler.scim.client import ScimClient
 _NOT_COMPARED = frozenset({"id", "meta", "groups", "members", "schemas"})
 
 
+def another_resource(path: str, read: Mapping[str, Json], target_id: str | None) -> str | None:
+    """Why a GET's answer is not the resource asked for (its id is another's, compared as
+    ids that differ only in case are one), or None. Sent back by a PUT, another account's
+    name, emails and roles would be written over this one."""
+    rid = read.get("id")
+    if rid in (None, "") or target_id is None or str(rid).casefold() == target_id.casefold():
+        return None
+    return (
+        f"GET {path} answered with the resource {rid!r}, not {target_id!r}: a PUT of it "
+        "would write that object over this one; not written"
+    )
+
+
 def with_members(
     client: ScimClient, path: str, read: dict[str, Json], held: frozenset[tuple[str, bool]] | None
 ) -> tuple[dict[str, Json], str | None]:

@@ -327,6 +327,8 @@ class Session:
                 f"GET {path} holds a secret of this run, shown masked: a PUT would write the "
                 "mask back over it; not written"
             )
+        if (other := put_read.another_resource(path, current.body, change.target_id)) is not None:
+            raise Failed(other)
         held = self.read_bodies.get((change.kind, change.target_id or ""))
         managed = (a.path for a in change.attributes)
         read, lacking = put_read.with_attributes(self.client, path, current.body, held, managed)

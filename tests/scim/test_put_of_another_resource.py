@@ -1,0 +1,56 @@
+"""A GET-merge-PUT sends back what the GET answered: a GET answered with another resource
+(a cache or proxy mixing up answers, a target that resolves ids loosely) would have the
+PUT write that other account's name, emails and roles over this one. The GET must answer
+for the resource asked for, or nothing is sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import stamina
+
+from tests.fakescim import FakeScim, json_response
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import plan_and_apply, user, write_spec
+
+ALICE, BOB = "alice@example.com", "bob@example.com"
+
+
+class MixedUp(FakeScim):
+    """Answers GET /Users/<alice> with bob."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+        self.alice = self.add_user(ALICE, title="Engineer")
+        self.bob = self.add_user(BOB, title="Admin", roles=[{"value": "admin"}])
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and request.url.path.endswith(f"/Users/{self.alice}"):
+            url = str(request.url).replace(self.alice, self.bob)
+            bob = super().handle(httpx2.Request("GET", url, headers=request.headers))
+            return json_response(200, json.loads(bob.content))
+        return super().handle(request)
+
+
+@pytest.fixture(autouse=True)
+def _setup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    stamina.set_testing(True)
+    yield
+    stamina.set_testing(False)
+
+
+def test_a_get_answered_with_another_resource_is_not_put_back(tmp_path: Path) -> None:
+    fake = MixedUp()
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager"), user(BOB, title="Admin")])
+    _, result = plan_and_apply(specs, fake)
+    [failed] = result.failed
+    assert failed.key == ALICE
+    assert fake.count("PUT") == 0
+    assert fake.users[fake.alice]["userName"] == ALICE
+    assert "roles" not in fake.users[fake.alice]
