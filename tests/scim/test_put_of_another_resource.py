@@ -54,3 +54,40 @@ def test_a_get_answered_with_another_resource_is_not_put_back(tmp_path: Path) ->
     assert fake.count("PUT") == 0
     assert fake.users[fake.alice]["userName"] == ALICE
     assert "roles" not in fake.users[fake.alice]
+
+
+class MembersOfAnother(FakeScim):
+    """GET /Groups/<team> leaves members out; asked for them, it answers with Admins."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+        self.alice, self.bob = self.add_user(ALICE), self.add_user(BOB)
+        self.carol = self.add_user("carol@example.com")
+        self.team = self.add_group("Team", [self.alice])
+        self.admins = self.add_group("Admins", [self.alice, self.carol])
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        if request.method != "GET" or not request.url.path.endswith(f"/Groups/{self.team}"):
+            return response
+        if "attributes" in request.url.params:
+            return json_response(200, self.groups[self.admins])
+        body = json.loads(response.content)
+        body.pop("members", None)
+        return json_response(200, body)
+
+
+def test_members_asked_for_are_taken_only_from_the_group_itself(tmp_path: Path) -> None:
+    fake = MembersOfAnother()
+    users = [user(ALICE), user(BOB), user("carol@example.com")]
+    groups = [
+        {"displayName": "Team", "members": [ALICE, BOB]},
+        {"displayName": "Admins", "members": [ALICE, "carol@example.com"]},
+    ]
+    specs = write_spec(tmp_path, users, groups)
+    _, result = plan_and_apply(specs, fake)
+    assert [o.key for o in result.failed] == ["Team"]
+    # Carol, an admin, was never added to Team by a PUT built from Admins' members.
+    held = {m["value"] for m in fake.groups[fake.team]["members"]}
+    assert fake.carol not in held

@@ -36,6 +36,14 @@ def another_resource(path: str, read: Mapping[str, Json], target_id: str | None)
     )
 
 
+def _same(answer: Json, read: Mapping[str, Json]) -> bool:
+    """Whether a second GET's answer is a resource, and not one other than `read`."""
+    if not isinstance(answer, dict):
+        return False
+    rid, asked = answer.get("id"), read.get("id")
+    return rid in (None, "") or asked in (None, "") or str(rid).casefold() == str(asked).casefold()
+
+
 def with_members(
     client: ScimClient, path: str, read: dict[str, Json], held: frozenset[tuple[str, bool]] | None
 ) -> tuple[dict[str, Json], str | None]:
@@ -45,7 +53,7 @@ def with_members(
     members = read.get("members")
     if not isinstance(members, list):
         asked = client.get(path, {"attributes": "members"})
-        found = asked.body.get("members") if isinstance(asked.body, dict) else None
+        found = asked.body.get("members") if _same(asked.body, read) else None
         if isinstance(found, list):
             members = found
             read = {**read, "members": found}
@@ -90,7 +98,7 @@ def with_attributes(
     if not (lacking := _lacking(read, held)):
         return read, None
     asked = client.get(path, {"attributes": ",".join(sorted({top for top, _ in lacking}))})
-    if isinstance(asked.body, dict) and not asked.masked:
+    if _same(asked.body, read) and not asked.masked:
         read = dict(read)
         for top in {top for top, _ in lacking}:
             value, have = asked.body.get(top), read.get(top)
