@@ -91,3 +91,46 @@ def test_members_asked_for_are_taken_only_from_the_group_itself(tmp_path: Path) 
     # Carol, an admin, was never added to Team by a PUT built from Admins' members.
     held = {m["value"] for m in fake.groups[fake.team]["members"]}
     assert fake.carol not in held
+
+
+class FirstGetMixedUp(FakeScim):
+    """Refuses the `members[value eq]` removal path (so a value list is sent, and checked
+    by reading the group before and after); the first GET of Team answers with Admins."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.reject_member_filter_path = True
+        self.alice, self.bob = self.add_user(ALICE), self.add_user(BOB)
+        self.carol = self.add_user("carol@example.com")
+        self.team = self.add_group("Team", [self.alice, self.bob])
+        self.admins = self.add_group("Admins", [self.alice, self.carol])
+        self.mixed = False
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        if (
+            request.method == "GET"
+            and request.url.path.endswith(f"/Groups/{self.team}")
+            and not self.mixed
+        ):
+            self.mixed = True
+            return json_response(200, self.groups[self.admins])
+        return super().handle(request)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="apply/groups.py _checked/_members (not ours to edit): the group read before a "
+    "checked value-list removal is not verified to be the group itself, so members of "
+    "another group it answered with are 'added back' to this one",
+)
+def test_a_checked_removal_adds_back_only_the_groups_own_members(tmp_path: Path) -> None:
+    fake = FirstGetMixedUp()
+    users = [user(ALICE), user(BOB), user("carol@example.com")]
+    groups = [
+        {"displayName": "Team", "members": [ALICE]},
+        {"displayName": "Admins", "members": [ALICE, "carol@example.com"]},
+    ]
+    specs = write_spec(tmp_path, users, groups)
+    plan_and_apply(specs, fake)
+    held = {m["value"] for m in fake.groups[fake.team]["members"]}
+    assert fake.carol not in held
