@@ -478,6 +478,9 @@ def _equals(
 def _holder(resource: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     if path.startswith(ENTERPRISE_URN + ":"):
         return resource.setdefault(ENTERPRISE_URN, {}), path.removeprefix(ENTERPRISE_URN + ":")
+    if path.startswith("urn:"):  # any other extension's attribute: URN:attribute
+        urn, _, leaf = path.rpartition(":")
+        return resource.setdefault(urn, {}), leaf
     head, _, tail = path.partition(".")
     if not tail:
         return resource, head

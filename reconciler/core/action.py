@@ -225,14 +225,18 @@ def with_nested(
     """
     ids = {key: gid for gid, key in groups_by_id.items()}
     body = match.resource.body if match.resource else {}
-    have = {e.value for e in directory.entries(body) if e.seen is Seen.GROUP}
+    entries = [e for e in directory.entries(body) if e.seen is Seen.GROUP]
+    have = {e.value for e in entries}
+    # An untyped entry with a group's id may be a user the read did not show (Entry.sure):
+    # held, so never added again, but never removed.
+    sure = {e.value for e in entries if e.sure}
     want = {ids[key] for key in group.subgroups if key in ids}
     adds = [
         Member(key, ids.get(key), "Group")
         for key in group.subgroups
         if ids.get(key) is None or ids[key] not in have
     ]
-    gone = sorted(have - want) if policy == "exact" else []
+    gone = sorted(sure - want) if policy == "exact" else []
     removes = [Member(groups_by_id.get(g), g, "Group") for g in gone if g in directory.group_ids]
     if not adds and not removes:
         return change

@@ -11,7 +11,7 @@ from reconciler.core.action import Membership, flatten, group_change, with_neste
 from reconciler.core.changes import Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.match import Match
-from reconciler.core.members import Directory
+from reconciler.core.members import Directory, Seen
 from reconciler.core.model import Declared, Kind, Observed
 from reconciler.core.targetview import TargetView
 
@@ -54,6 +54,12 @@ def plan_groups(
         if native and group.present and group.members is not None:
             policy = group.members_policy or members.policy
             change = with_nested(change, group, match, groups_by_id, members.directory, policy)
+            left = _unsure_nested(group, match, groups_by_id, members.directory)
+            if left and policy == "exact":
+                out.notes.append(
+                    f"group {group.key}: {left} untyped member(s) with a nested group's id may "
+                    "be users the read did not show; they are left in place"
+                )
         if change is None:
             out.noop += 1
         else:
@@ -92,4 +98,19 @@ def membership(
         shielded=shielded,
         failed=frozenset(failed),
         policy=target.members_policy,
+    )
+
+
+def _unsure_nested(
+    group: Declared, match: Match, groups_by_id: Mapping[str, str], directory: Directory
+) -> int:
+    """How many untyped entries the group holds that only a group's id resolves (members.py
+    Entry.sure), and that its declared nested groups do not call for: never removed."""
+    if match.resource is None:
+        return 0
+    wanted = {gid for gid, key in groups_by_id.items() if key in group.subgroups}
+    return sum(
+        1
+        for e in directory.entries(match.resource.body)
+        if e.seen is Seen.GROUP and not e.sure and e.value not in wanted
     )

@@ -15,6 +15,7 @@ from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.members import says_group
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan
 
@@ -77,11 +78,16 @@ def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
 
 
 def _held(value: Json) -> set[str]:
-    """The roles an attribute's value grants: each item's `value`, or the value itself."""
+    """The roles an attribute's value grants: each item's `value`, or the value itself. An
+    item without one (a target that names its roles by `display` or `type` alone) is a
+    role all the same, named by those: taken away, it is access lost."""
     items = value if isinstance(value, list) else [value]
     out = set()
     for item in items:
         role = item.get("value") if isinstance(item, Mapping) else item
+        if isinstance(item, Mapping) and role in (None, ""):
+            named = [f"{k}={item[k]}" for k in ("display", "type") if item.get(k) not in (None, "")]
+            role = " ".join(named) or None
         if role is not None and role != "":
             out.add(str(role))
     return out
@@ -159,11 +165,14 @@ def _member_reasons(
         if target.max_member_removal_percent is not None
         else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
     )
-    sizes = {g.id: _member_count(g.body) for g in observed.groups}
+    groups = {g.id: g.body for g in observed.groups}
     for change in changes:
         lost = len(change.members_remove)
-        held = sizes.get(change.target_id or "", 0)
-        if lost > MEMBER_SHARE_FLOOR and held and lost * 100 / held > share:
+        if lost <= MEMBER_SHARE_FLOOR:
+            continue
+        body = groups.get(change.target_id or "")
+        held = 0 if body is None else _member_count(body)
+        if held and lost * 100 / held > share:
             reasons.append(
                 f"group {change.key} would lose {lost} of its {held} members "
                 f"({round(lost * 100 / held, 1)}%), more than "
@@ -173,8 +182,18 @@ def _member_reasons(
 
 
 def _member_count(body: Mapping[str, Json]) -> int:
+    """The members a group holds: distinct entries, by value and kind (a user and a nested
+    group may share an id). A target that lists a member twice (typed and untyped, a join
+    repeated) holds it once; counted twice, a group emptied would pass as half-emptied."""
     members = body.get("members")
-    return len(members) if isinstance(members, list) else 0
+    if not isinstance(members, list):
+        return 0
+    return len(
+        {
+            (str(m.get("value")), says_group(m)) if isinstance(m, Mapping) else repr(m)
+            for m in members
+        }
+    )
 
 
 def _breakdown(gone: list[Change]) -> str:

@@ -38,8 +38,9 @@ class Entry:
     seen: Seen
     uid: str | None = None
     # False when only the entry's `display` named the user: a copy the target keeps of a
-    # name, which goes stale after a rename, so it may stand for another account. Enough
-    # not to add the user again; never enough to remove the entry.
+    # name, which goes stale after a rename, so it may stand for another account; or when
+    # only an untyped id named the group, which a user the read did not show may have.
+    # Enough not to add the member again; never enough to remove the entry.
     sure: bool = True
 
 
@@ -134,7 +135,8 @@ class Directory:
         return None
 
     def unresolved(self, groups: Iterable[Mapping[str, Json]]) -> set[str]:
-        """Member values of these group bodies that resolve to no observed user or group."""
+        """Member values of these group bodies that resolve to no observed user or group,
+        or to a group by an untyped id alone (a user the listing hid may have that id)."""
         out: set[str] = set()
         user_ids = self.user_ids
         for body in groups:
@@ -148,7 +150,10 @@ class Directory:
                 if _plain_id(member, user_ids) is None:
                     nested = said_groups(members) if nested is None else nested
                     entry = self.resolve(member, nested)
-                    if entry is not None and entry.seen is Seen.UNRESOLVED:
+                    if entry is not None and (
+                        entry.seen is Seen.UNRESOLVED
+                        or (entry.seen is Seen.GROUP and not entry.sure)
+                    ):
                         out.add(entry.value)
         return out
 
@@ -177,7 +182,12 @@ class Directory:
         if "/Users/" in ref and tail in self.user_ids:
             return Entry(value, Seen.USER, tail)
         if not kind and value in self.group_ids and value not in nested:
-            return Entry(value, Seen.GROUP)  # untyped, and no user has this id
+            # Untyped, and no listed user has this id: the nested group, or a user the read
+            # did not show (lookup mode, a listing that hides some users), where each kind
+            # is counted from 1. Held either way (never added again), but removable only
+            # once the target said no user has this id (`dangling`): a removal names the
+            # value alone, and would take that user away.
+            return Entry(value, Seen.GROUP, sure=value in self.dangling)
         for name, sure in ((value, True), (member.get("display"), False)):
             if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
                 return Entry(value, Seen.USER, uid, sure)

@@ -146,10 +146,15 @@ def _members_after(
         return set(entries.values())
     if change.action is Action.DELETE:
         return set()
-    for member in change.members_remove:
-        if member.type == "User":  # a nested group's removal takes no user with its id
-            entries.pop(member.id or "", None)
-    held = set(entries.values())
+    removed = {
+        entries.pop(member.id or "", None)
+        for member in change.members_remove
+        if member.type == "User"  # a nested group's removal takes no user with its id
+    }
+    # A user whose entry goes is no member after it, whatever other entry seemed to name
+    # them: the plan removes every entry it is sure of, so what is left is one it is not
+    # (a `display` alone, which may be a stale copy of the name: Entry.sure).
+    held = set(entries.values()) - removed
     for member in change.members_add:
         if member.type == "User":
             held.add(("id", member.id) if member.id else ("key", member.key or ""))

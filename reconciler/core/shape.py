@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from reconciler.core import attributes as A
 from reconciler.core.match import Match
-from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Observed, Resource
+from reconciler.core.model import ENTERPRISE_URN, MASKED, Json, Kind, Observed, Resource
 
 _SCALAR = (str, int, float, bool)
 # Each simple User attribute with the Python type its JSON value must have, in A's order.
@@ -70,9 +70,32 @@ def problem(kind: Kind, body: Mapping[str, Json], *, representable: bool = False
     `representable`: the reply it came from was proven to hold no value `_not_representable`
     finds (scim/payload.py), so that walk is skipped."""
     found = _user(body) if kind is Kind.USER else _group(body)
+    found = found or _masked(kind, body)
     if found is None and not representable:
         found = _not_representable(body)
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()
+
+
+def _masked(kind: Kind, body: Mapping[str, Json]) -> str | None:
+    """A name, id or key a secret of the run was masked in as it arrived (a password that
+    is also part of every userName, a token a target echoes): read so, the object is not
+    the one the target holds, and would pass for an undeclared one, to be deprovisioned,
+    or keep a declared one from matching. It is in error instead, decided from nothing."""
+    keys = (
+        ("id", "userName", "externalId")
+        if kind is Kind.USER
+        else ("id", "displayName", "externalId")
+    )
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, str) and MASKED in value:
+            return f"{key}: holds a secret of this run, masked in what the target sent"
+    emails = body.get("emails") if kind is Kind.USER else None
+    for email in emails if isinstance(emails, list) else ():
+        value = email.get("value") if isinstance(email, dict) else None
+        if isinstance(value, str) and MASKED in value:
+            return "emails: holds a secret of this run, masked in what the target sent"
+    return None
 
 
 def multi_valued(path: str, value: Json) -> str | None:

@@ -31,11 +31,9 @@ from reconciler.scim.retries import (
     RETRY_ALWAYS,
     RETRY_IDEMPOTENT,
     RetryPolicy,
-    idempotent,
+    retry_on,
 )
 from reconciler.scim.retries import Retry as _Retry
-from reconciler.scim.retries import backoff as _backoff
-from reconciler.scim.retries import backoff_unprocessed as _backoff_unprocessed
 from reconciler.scim.retries import retry_after as _retry_after
 from reconciler.scim.transfer import MIB, Bounds, RunDeadline, read_body
 
@@ -138,8 +136,8 @@ class ScimClient:
     def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Reply:
         return self.request("GET", path, params=params)
 
-    def create(self, path: str, body: Mapping[str, Json]) -> Reply:
-        return self.request("POST", path, body=body)
+    def create(self, path: str, body: Mapping[str, Json], *, resend_503: bool = True) -> Reply:
+        return self.request("POST", path, body=body, resend_503=resend_503)
 
     def patch(self, path: str, operations: list[dict[str, Json]], etag: str | None) -> Reply:
         body = {"schemas": [PATCH_OP], "Operations": operations}
@@ -161,6 +159,7 @@ class ScimClient:
         params: Mapping[str, str | int] | None = None,
         body: Mapping[str, Json] | None = None,
         etag: str | None = None,
+        resend_503: bool = True,  # retries.retry_on
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
         _refuse_unsafe_path(method, path)
@@ -175,7 +174,7 @@ class ScimClient:
         kind = f"{method} {'listing' if params else 'resource'}"
         try:
             for attempt in stamina.retry_context(
-                on=_backoff if idempotent(method, body) else _backoff_unprocessed,
+                on=retry_on(method, body, resend_503=resend_503),
                 attempts=policy.attempts,
                 timeout=policy.timeout,
                 wait_initial=policy.wait_initial,

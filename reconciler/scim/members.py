@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from reconciler.core.members import Directory
-from reconciler.core.model import Observed, Resource
+from reconciler.core.model import GROUP_SCHEMA, Json, Observed, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import resource
@@ -48,19 +48,25 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
         except ScimHTTPError as exc:
             if exc.status != 404:
                 continue  # anything else proves nothing: the member stays in place
-            named = _named(client, value)
-            if named is None:
-                continue
-            if named:
-                hidden += [r for r in named if r.id not in {h.id for h in hidden}]
-            else:
-                dangling.add(value)
-            continue
         except ScimProtocolError:
             continue
-        found = resource(reply.body)
-        if found is not None and found.id == value:
-            hidden.append(found)
+        else:
+            found = resource(reply.body)
+            if found is None or found.id != value:
+                continue
+            if not _a_group(reply.body):
+                hidden.append(found)
+                continue
+            # A target that serves each resource at either endpoint (one id space for
+            # both kinds) answers with the group that has this id: as a 404 would, it
+            # says no user has it.
+        named = _named(client, value)
+        if named is None:
+            continue
+        if named:
+            hidden += [r for r in named if r.id not in {h.id for h in hidden}]
+        else:
+            dangling.add(value)
     notes = list(observed.notes)
     if hidden:
         names = ", ".join(sorted(str(r.body.get("userName") or r.id) for r in hidden)[:5])
@@ -78,6 +84,15 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
         notes=tuple(notes),
         dangling=frozenset(dangling),
     )
+
+
+def _a_group(body: Json) -> bool:
+    """Whether a resource says it is a group, by its `meta.resourceType` or its schemas."""
+    if not isinstance(body, dict):
+        return False
+    meta, schemas = body.get("meta"), body.get("schemas")
+    kind = meta.get("resourceType") if isinstance(meta, dict) else None
+    return kind == "Group" or (isinstance(schemas, list) and GROUP_SCHEMA in schemas)
 
 
 def _named(client: ScimClient, value: str) -> list[Resource] | None:

@@ -59,7 +59,16 @@ def parse_checked(content: bytes | str) -> tuple[Json, bool]:
     return value, not past_double and isinstance(content, bytes) and _no_surrogate(content)
 
 
+def utf8(content: bytes) -> bool:
+    """Whether JSON bytes are UTF-8, as RFC 8259 §8.1 asks. Python's parser also reads
+    UTF-16 and UTF-32, where no check of the raw bytes for UTF-8 sequences (a surrogate's,
+    a secret's) finds anything."""
+    return json.detect_encoding(content) in ("utf-8", "utf-8-sig")
+
+
 def _no_surrogate(content: bytes) -> bool:
+    if not utf8(content):
+        return False
     if b"\\u" in content and _SURROGATE_ESCAPE.search(content):
         return False
     return not (b"\xed" in content and _SURROGATE_BYTES.search(content))

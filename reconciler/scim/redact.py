@@ -1,11 +1,12 @@
 """Keeps secrets out of every output: known secret values, and sensitive attributes.
 
 Secrets are registered as they are read (auth.py, oauth.py), each with the forms a server
-or a renderer could turn it into: base64 (as in a Basic header), percent-encoding (as in a
-form body), JSON string escapes. Two places apply them: `scrub_json` cleans everything a
-target sends as it arrives (client.py), so no secret it echoes enters a plan, a report or a
-file in any transformed form; `scrub` cleans every byte the command line writes (the
-streams and files of cli/output.py), as the last step before output.
+or a renderer could turn it into: base64 (as in a Basic header, and within other encoded
+text), percent-encoding (as in a form body), JSON string escapes. Two places apply them:
+`scrub_json` cleans everything a target sends as it arrives (client.py), so no secret it
+echoes enters a plan, a report or a file in any transformed form; `scrub` cleans every
+byte the command line writes (the streams and files of cli/output.py), as the last step
+before output.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from reconciler.core import attributes as A
-from reconciler.core.model import Json
+from reconciler.core.model import MASKED, Json
+from reconciler.scim.payload import utf8
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
-HIDDEN = "***"
+HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
 # Masking 1-3 character strings would garble ordinary text.
 _SHORTEST = 4
@@ -85,7 +87,30 @@ def _forms(value: str) -> set[str]:
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()
         forms |= {text, text.rstrip("=")}
-    return forms
+    return forms | _base64_within(raw)
+
+
+# Of a secret's base64 at each of the three offsets it can start at within encoded text
+# (0, 1 or 2 bytes after a group of three): how many leading characters also encode the
+# bytes before it.
+_LEAD = (0, 2, 3)
+
+
+def _base64_within(raw: bytes) -> set[str]:
+    """The characters of `raw`'s base64 that no surrounding text changes, wherever it
+    starts: base64 takes bytes three at a time, so a secret encoded within other text (a
+    header line `Bearer <token>` a target echoes encoded, the token and a line end) shares
+    its first and last characters with its neighbours, and matches none of the forms above.
+    """
+    out: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for offset, lead in enumerate(_LEAD):
+            text = encode(bytes(offset) + raw).decode().rstrip("=")
+            # The last character shares its bits with the byte after the secret, unless
+            # the secret ends a group of three.
+            end = len(text) - (1 if (offset + len(raw)) % 3 else 0)
+            out.add(text[lead:end])
+    return out
 
 
 def forget_secrets() -> None:
@@ -122,8 +147,10 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
 
 
 def _plain(raw: bytes) -> bool:
-    """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs)."""
-    return raw.count(b"\\") == raw.count(b'\\"')
+    """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs),
+    in UTF-8: the registered forms are looked for as UTF-8 bytes, and a body in UTF-16 or
+    UTF-32 (which the parser reads too) holds none of them, whatever it says."""
+    return utf8(raw) and raw.count(b"\\") == raw.count(b'\\"')
 
 
 def mask_attribute(path: str, value: Json) -> Json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from reconciler.core.model import Json
@@ -85,6 +85,26 @@ def backoff_unprocessed(exc: Exception) -> bool | float:
     if isinstance(cause, ScimHTTPError) and cause.status not in RETRY_ALWAYS:
         return False
     return backoff(exc)
+
+
+def retry_on(
+    method: str, body: Mapping[str, Json] | None, *, resend_503: bool = True
+) -> Callable[[Exception], bool | float]:
+    """Which failures a request is sent again after: `backoff` where sending it twice does
+    what sending it once does, else `backoff_unprocessed`. Without `resend_503` (a create
+    apply looks up first, creates.py), a 503 is not resent either: a gateway that gave up
+    on a server still at work answers 503 too, and the object may have been made."""
+    if idempotent(method, body):
+        return backoff
+    return backoff_unprocessed if resend_503 else backoff_rate_limited
+
+
+def backoff_rate_limited(exc: Exception) -> bool | float:
+    """`backoff_unprocessed`, but a 503 ends the attempts (see `retry_on`)."""
+    cause = exc.cause if isinstance(exc, Retry) else None
+    if isinstance(cause, ScimHTTPError) and cause.status == 503:
+        return False
+    return backoff_unprocessed(exc)
 
 
 def retry_after(value: str | None) -> float | None:

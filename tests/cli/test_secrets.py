@@ -231,7 +231,17 @@ COMMANDS = [
     ["doctor", "{specs}", "-t", "{target}"],
     ["doctor", "{specs}", "-t", "{target}", "--format", "json", "--write-probe"],
     ["import", "{specs}", "-t", "{target}", "--out", "{tmp}/imported", "--adopt"],
-    ["apply", "--plan", "{tmp}/plan-json.json", "{specs}", "--auto-approve"],
+    # Both applies keep an audit log: where an echoed secret puts an object in error (its
+    # name or email masked), the saved plan's apply is the one that writes.
+    [
+        "apply",
+        "--plan",
+        "{tmp}/plan-json.json",
+        "{specs}",
+        "--auto-approve",
+        "--audit-log",
+        "{tmp}/audit.jsonl",
+    ],
     ["apply", "{specs}", "-t", "{target}", "--auto-approve", "--audit-log", "{tmp}/audit.jsonl"],
     ["plan", "{specs}", "-t", "broken"],
     ["show", "{tmp}/plan-json.json"],

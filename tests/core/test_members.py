@@ -16,8 +16,13 @@ OBSERVED = Observed(
         Resource("u1", {"userName": "alice@example.com"}),
         Resource("7", {"userName": "bob@example.com"}),
     ),
-    groups=(Resource("g1", {"displayName": "G"}), Resource("7x", {"displayName": "H"})),
-    dangling=frozenset({"gone"}),
+    groups=(
+        Resource("g1", {"displayName": "G"}),
+        Resource("7x", {"displayName": "H"}),
+        Resource("g2", {"displayName": "I"}),
+    ),
+    # g2: the target said no user has this id (members.confirm_members).
+    dangling=frozenset({"gone", "g2"}),
 )
 USERS = "https://t.example/scim/v2/Users/"
 GROUPS = "https://t.example/scim/v2/Groups/"
@@ -33,7 +38,9 @@ CASES: list[tuple[str, Any, Entry | None]] = [
     ("numeric-type", {"value": "u1", "type": 5}, Entry("u1", Seen.USER, "u1")),
     ("integer-value", {"value": 7}, Entry("7", Seen.USER, "7")),
     ("ref-only", {"value": "x", "$ref": USERS + "7"}, Entry("x", Seen.USER, "7")),
-    ("untyped-group-id", {"value": "g1"}, Entry("g1", Seen.GROUP)),
+    # Untyped with a group's id: held, but removable only once no user is known to have it.
+    ("untyped-group-id", {"value": "g1"}, Entry("g1", Seen.GROUP, sure=False)),
+    ("untyped-group-id-no-user", {"value": "g2"}, Entry("g2", Seen.GROUP)),
     ("user-name", {"value": "ALICE@example.com"}, Entry("ALICE@example.com", Seen.USER, "u1")),
     # Only the display names the user: found, but never sure enough to remove the entry.
     ("display", {"value": "x", "display": "bob@example.com"}, Entry("x", Seen.USER, "7", False)),

@@ -292,3 +292,39 @@ def test_a_nested_groups_removal_takes_no_user_with_its_id(tmp_path: Path) -> No
     removed = [(m.id, m.type) for c in result.changes for m in c.members_remove]
     assert removed == [("1", "Group")]
     assert result.guards == ()
+
+
+def test_a_stale_copy_of_a_removed_members_name_keeps_no_requirement(tmp_path: Path) -> None:
+    # Admins also lists an entry whose value names no user and whose `display` is ana's
+    # name (the account she had before it was made again, say): enough not to add her
+    # again, never enough to remove. When the spec removes her real entry, that copy must
+    # not count as her staying a member.
+    stale = {"value": "u-old", "display": "ana@example.com"}
+    admins = group_res("g-1", "Admins", ["u-a", "u-b", stale])
+    result = plan(
+        tmp_path,
+        PEOPLE
+        + "groups:\n  - {displayName: Admins, members: [ben@example.com],\n"
+        + "     required_members: [ana@example.com]}\n",
+        (admins,),
+    )
+    [change] = result.changes
+    assert [m.id for m in change.members_remove] == ["u-a"]
+    assert list(result.guards) == [
+        "group Admins requires ana@example.com as a member: ana@example.com would not be a "
+        "member; " + FIX
+    ]
+
+
+def test_a_stale_copy_of_a_kept_members_name_changes_nothing(tmp_path: Path) -> None:
+    stale = {"value": "u-old", "display": "ana@example.com"}
+    admins = group_res("g-1", "Admins", ["u-a", "u-b", stale])
+    result = plan(
+        tmp_path,
+        PEOPLE
+        + "groups:\n  - {displayName: Admins, members: [ana@example.com, ben@example.com],\n"
+        + "     required_members: [ana@example.com], min_members: 2}\n",
+        (admins,),
+    )
+    assert result.changes == ()
+    assert result.guards == ()

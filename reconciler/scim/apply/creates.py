@@ -24,6 +24,8 @@ from reconciler.scim.writes import ENDPOINT, id_in_location, resource_path
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
 # error (RFC 9110 §15.6). The object may exist now, so it is looked up before anything else.
 UNKNOWN = frozenset({0, 500, 502, 504})
+# And a 503 to a create: a gateway's, the server may have made the object (retries.retry_on).
+LOOK_FIRST = UNKNOWN | {503}
 
 
 @dataclass(frozen=True)
@@ -91,14 +93,14 @@ def create(
                         change,
                         "POST",
                         endpoint,
-                        lambda: s.client.create(endpoint, body),
+                        lambda: s.client.create(endpoint, body, resend_503=False),
                         change.attributes,
                         ops,
                     )
                 except ScimHTTPError as exc:
                     if exc.status == 409:
                         return Created(adopt_existing(s, change, exc), None)
-                    if exc.status not in UNKNOWN:
+                    if exc.status not in LOOK_FIRST:
                         raise
                     failure = exc
                     raise _SendAgain(exc) from None

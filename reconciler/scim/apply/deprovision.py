@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
+from reconciler.core.diff import AttrChange
+from reconciler.core.lifecycle import read_time
 from reconciler.errors import ScimHTTPError
-from reconciler.scim.apply.session import Session
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import update
 from reconciler.scim.writes import ENDPOINT, resource_path
 
@@ -23,10 +26,11 @@ def disable(s: Session, change: Change) -> str | None:
     never deleted automatically, which the next plan says.
     """
     stamp = s.target.disabled_at if s.target.delete_after is not None else None
-    if not any(a.path == stamp for a in change.attributes):
+    when = next((a for a in change.attributes if a.path == stamp), None)
+    if when is None:
         return update(s, change, change.attributes)
     try:
-        return update(s, change, change.attributes)
+        done = update(s, change, change.attributes)
     except ScimHTTPError as exc:
         if exc.status != 400:
             raise
@@ -39,7 +43,47 @@ def disable(s: Session, change: Change) -> str | None:
             detail=f"the target refused {stamp} ({exc.detail}); disabling without it: "
             "delete_after will not delete this account",
         )
-    return update(s, change, tuple(a for a in change.attributes if a.path != stamp))
+        done = update(s, change, tuple(a for a in change.attributes if a.path != stamp))
+    else:
+        # Not kept as sent (write verification): the target may have written it in a form
+        # of its own, or kept the old one (an attribute it lets be written once).
+        if when.before is None or when.path not in s.dropped.get((change.kind, change.key), ()):
+            return done
+        if not _still_earlier(s, change, when):
+            return done
+    if when.before is not None:
+        _forget_earlier_time(s, change, when)
+    return done
+
+
+def _still_earlier(s: Session, change: Change, when: AttrChange) -> bool:
+    """Whether the account still holds the time of disabling it held before this disable."""
+    held = s.client.get(resource_path(ENDPOINT[change.kind], str(change.target_id))).body
+    now = A.read(held, when.path) if isinstance(held, dict) else None
+    earlier = read_time(when.before)
+    return earlier is not None and read_time(now) == earlier
+
+
+def _forget_earlier_time(s: Session, change: Change, when: AttrChange) -> None:
+    """The account held a time of disabling from an earlier cycle (disabled, enabled again,
+    now disabled anew), and the target did not take this one: left there, the next plan
+    would count from the old time and delete the account at once. It is removed; a target
+    that keeps it makes this disable a failure that says so."""
+    path = resource_path(ENDPOINT[change.kind], str(change.target_id))
+    try:
+        update(s, change, (AttrChange(when.path, when.before, None),))
+    except ScimHTTPError as exc:
+        if exc.status != 400:
+            raise
+    else:
+        held = s.client.get(path).body
+        if not isinstance(held, dict) or A.read(held, when.path) in (None, ""):
+            return
+    raise Failed(
+        f"disabled, but the target keeps an earlier time of disabling ({when.path}: "
+        f"{when.before!r}) that it would neither replace nor remove: delete_after would count "
+        "from it and delete the account at once; remove it on the target"
+    )
 
 
 def delete(s: Session, change: Change) -> str | None:

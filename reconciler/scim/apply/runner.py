@@ -271,6 +271,7 @@ def _start_from(s: Session, plan: Plan) -> None:
         if found is None:
             continue
         s.owners.hold(kind, key, found.id)
+        s.read_bodies[(kind, found.id)] = found.body
         if found.location:
             s.locations[(kind, found.id)] = found.location
         if kind is Kind.GROUP and isinstance(found.body.get("members"), list):

@@ -18,6 +18,7 @@ from reconciler.core.prune import protected
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import member_ops, writes
+from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
@@ -90,6 +91,8 @@ class Session:
         # The members each matched group (by id) held in the read the plan came from: a
         # group's PUT must send back every one, or it removes members no plan showed.
         self.members_held: dict[str, frozenset[tuple[str, bool]]] = {}
+        # Each matched object's body in that read: its PUT must send back what it held.
+        self.read_bodies: dict[tuple[Kind, str], Mapping[str, Json]] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
@@ -324,9 +327,16 @@ class Session:
                 f"GET {path} holds a secret of this run, shown masked: a PUT would write the "
                 "mask back over it; not written"
             )
-        read = current.body
-        if change.kind is Kind.GROUP:
-            read = self._with_members(path, read, change.target_id)
+        if (other := put_read.another_resource(path, current.body, change.target_id)) is not None:
+            raise Failed(other)
+        held = self.read_bodies.get((change.kind, change.target_id or ""))
+        managed = (a.path for a in change.attributes)
+        read, lacking = put_read.with_attributes(self.client, path, current.body, held, managed)
+        if lacking is None and change.kind is Kind.GROUP:
+            found = self.members_held.get(change.target_id or "")
+            read, lacking = put_read.with_members(self.client, path, read, found)
+        if lacking is not None:
+            raise Failed(lacking)
         # What is sent back whole is judged as the plan judged what it read: a body it
         # could not read (an extension that is no object) is neither merged nor written.
         why = problem(change.kind, read)
@@ -337,43 +347,6 @@ class Session:
         version = meta.get("version") if isinstance(meta, dict) else None
         version = version or current.headers.get("etag")
         return read, (version if self.use_etag and isinstance(version, str) else None)
-
-    def _with_members(
-        self, path: str, read: dict[str, Json], target_id: str | None
-    ) -> dict[str, Json]:
-        """A group's current body with all its members, for a PUT that sends them back.
-
-        PUT replaces the whole resource (RFC 7644 §3.5.1). Several services leave `members`
-        out of one group's GET unless asked for (`attributes`, §3.4.2.5), or cut it short;
-        a PUT of that body would remove every member it lacks, unplanned and unguarded. So
-        members are asked for, and the GET must show every member the plan's read held (by
-        value: a count could be made up by a duplicate).
-        """
-        members = read.get("members")
-        if not isinstance(members, list):
-            asked = self.client.get(path, {"attributes": "members"})
-            found = asked.body.get("members") if isinstance(asked.body, dict) else None
-            if isinstance(found, list):
-                members = found
-                read = {**read, "members": found}
-        held = self.members_held.get(target_id or "")
-        shown = member_ops.member_entries(read) if isinstance(members, list) else None
-        if held is not None and not held:
-            return read
-        if shown is not None and (held is None or held <= shown):
-            return read
-        if held is None:
-            seen = "does not show the group's members"
-        elif shown is None:
-            seen = f"shows none of the {len(held)} members the group held when planned"
-        else:
-            seen = (
-                f"lacks {len(held - shown)} of the {len(held)} members the group held when planned"
-            )
-        raise Failed(
-            f"GET {path} {seen}: a PUT (the target takes no PATCH) would remove them; "
-            "not written, plan again"
-        )
 
 
 def _false(value: Json) -> bool:

@@ -1,0 +1,38 @@
+"""A role the target holds without a `value` (named only by its `display` or `type`, as
+some targets keep roles) is access like any other: a change that takes it away counts
+toward max_member_removals, or the guard passes a run that strips every such role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.guards import check_guards
+from reconciler.core.model import Json, Observed
+from reconciler.core.plan import make_plan
+from tests.core.test_plan import TARGET, load, user_res
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        [{"display": "Administrator"}],
+        [{"type": "admin", "primary": True}],
+        [{"value": "admin"}],  # as before
+    ],
+    ids=["display only", "type only", "value"],
+)
+def test_taking_a_role_without_a_value_away_counts(tmp_path: Path, held: list[Json]) -> None:
+    users = tuple(user_res(f"u{i}", f"p{i}@example.com", roles=held) for i in range(2))
+    observed = Observed(users, ())
+    declared = "".join(f"  - userName: p{i}@example.com\n    roles: []\n" for i in range(2))
+    spec = load(tmp_path, TARGET + "    guards: {max_member_removals: 1}\n" + "users:\n" + declared)
+    target = spec.targets["t"]
+    plan = check_guards(make_plan(spec, target, observed), target, observed)
+    assert len(plan.changes) == 2
+    assert plan.guards == (
+        "2 member removals (2 of them roles lost) in one run, more than "
+        "guards.max_member_removals (1); re-run with --allow-member-removals 2 if that is "
+        "intended",
+    )

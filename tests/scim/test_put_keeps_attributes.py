@@ -1,0 +1,108 @@
+"""A GET-merge-PUT never removes what the GET left out (RFC 7644 §3.5.1: PUT replaces the
+whole resource). Some services leave attributes out of one resource's GET unless asked for
+(`returned: request`, or a terser view than their listing): a PUT of that body would take
+away a user's roles, entitlements or extension values that no plan showed, and no guard
+counted. What the plan's read held and the GET lacks is asked for; what is still missing
+refuses the PUT."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import stamina
+
+from tests.fakescim import ENTERPRISE_URN, FakeScim, json_response
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
+
+ALICE = "alice@example.com"
+HELD = {
+    "roles": [{"value": "admin"}],
+    "entitlements": [{"value": "prod-db"}],
+    ENTERPRISE_URN: {"department": "Ops", "costCenter": "42"},
+}
+
+
+class TerseGet(FakeScim):
+    """GET /Users/<id> leaves out roles, entitlements and the enterprise costCenter unless
+    `attributes` names them; `asked` False: it never returns them from a GET by id."""
+
+    def __init__(self, *, asked: bool) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+        self.asked = asked
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        *_, endpoint, _ = request.url.path.rsplit("/", 2)
+        if request.method != "GET" or endpoint != "Users" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        wanted = request.url.params.get("attributes", "").split(",") if self.asked else []
+        for name in ("roles", "entitlements"):
+            if name not in wanted:
+                body.pop(name, None)
+        if ENTERPRISE_URN not in wanted and isinstance(body.get(ENTERPRISE_URN), dict):
+            body[ENTERPRISE_URN] = {
+                k: v for k, v in body[ENTERPRISE_URN].items() if k != "costCenter"
+            }
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+@pytest.fixture(autouse=True)
+def _setup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    stamina.set_testing(True)
+    yield
+    stamina.set_testing(False)
+
+
+def test_a_put_asks_for_what_the_get_left_out_and_sends_it_back(tmp_path: Path) -> None:
+    fake = TerseGet(asked=True)
+    alice = fake.add_user(ALICE, title="Engineer", **HELD)
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.count("PUT") == 1
+    assert fake.users[alice]["title"] == "Manager"
+    assert {k: fake.users[alice].get(k) for k in HELD} == HELD
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_put_whose_get_never_shows_what_the_user_held_is_not_sent(tmp_path: Path) -> None:
+    fake = TerseGet(asked=False)
+    alice = fake.add_user(ALICE, title="Engineer", **HELD)
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    [failed] = result.failed
+    assert "lacks" in failed.message and "roles" in failed.message, failed.message
+    assert fake.count("PUT") == 0
+    assert {k: fake.users[alice].get(k) for k in HELD} == HELD
+
+
+class NoTitleOnGet(FakeScim):
+    """GET /Users/<id> never shows `title`, asked or not; its listing does."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        *_, endpoint, _ = request.url.path.rsplit("/", 2)
+        if request.method != "GET" or endpoint != "Users" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        body.pop("title", None)
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+def test_what_the_change_itself_sets_need_not_be_shown_by_the_get(tmp_path: Path) -> None:
+    fake = NoTitleOnGet(token=TOKEN)
+    fake.patch_unsupported = True
+    alice = fake.add_user(ALICE, title="Engineer", **HELD)
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.users[alice]["title"] == "Manager"
+    assert {k: fake.users[alice].get(k) for k in HELD} == HELD
