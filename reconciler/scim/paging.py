@@ -15,6 +15,10 @@ from reconciler.scim.sharing import Shared
 
 # With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
 MAX_PAGES = 100_000
+# Cursor pages in a row that bring no resource not seen before: an honest cursor moves on
+# (RFC 9865 §2), so a listing that keeps handing out new cursors over old or no resources
+# is going nowhere, and is stopped incomplete instead of running to MAX_PAGES.
+STALE_CURSOR_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -292,6 +296,7 @@ def read_by_cursor(
     restarted = False
     token = ""
     cursors: set[str] = set()
+    stale = 0
     while pager.pages < MAX_PAGES:
         params: dict[str, str | int] = {"cursor": token, "count": page_size}
         if scim_filter:
@@ -310,7 +315,7 @@ def read_by_cursor(
             continue
         pager.pages += 1
         pager.representable &= reply.representable
-        pager.take(reply.body)
+        _, fresh = pager.take(reply.body)
         if progress is not None:
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
         following = reply.body.get("nextCursor") if isinstance(reply.body, dict) else None
@@ -319,6 +324,13 @@ def read_by_cursor(
         if following in cursors:
             pager.complete = False
             pager.notes.append(f"{endpoint}: the target sent the same nextCursor twice")
+            break
+        stale = 0 if fresh else stale + 1
+        if stale >= STALE_CURSOR_PAGES:
+            pager.complete = False
+            pager.notes.append(
+                f"{endpoint}: {stale} cursor pages in a row brought no new resource; stopped"
+            )
             break
         cursors.add(following)
         token = following

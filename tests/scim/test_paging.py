@@ -313,6 +313,42 @@ def test_a_cursor_listing_that_never_ends_is_stopped_incomplete(
     assert listing.notes == ("/Users: stopped after 3 pages",)
 
 
+@pytest.mark.parametrize("again", [["u0"], []], ids=["old resources", "empty pages"])
+def test_new_cursors_over_nothing_new_end_an_incomplete_listing(again: list[str]) -> None:
+    # Each cursor is new, so no repeat is seen; the resources are not. Such a listing would
+    # run to MAX_PAGES (100,000 requests) before anything stopped it.
+    def pages(params: dict[str, str]) -> Page:
+        n = int(params["cursor"] or 0)
+        listed = users("u0", "u1") if n == 0 else users(*again)
+        return 200, {"Resources": listed, "totalResults": 2, "nextCursor": str(n + 1)}
+
+    client, asked = served(pages)
+    listing = read_all(client, "/Users", 2, cursor=True)
+    stale = paging.STALE_CURSOR_PAGES
+    assert (listing.complete, len(asked), names(listing.resources)) == (
+        False, stale + 1, ["u0@example.com", "u1@example.com"]
+    )  # fmt: skip
+    assert listing.notes == (
+        f"/Users: {stale} cursor pages in a row brought no new resource; stopped",
+    )
+
+
+def test_a_cursor_listing_with_a_few_pages_of_nothing_new_reads_on() -> None:
+    # Fewer stale pages than the bound, then fresh resources: read to the end, complete.
+    stale = paging.STALE_CURSOR_PAGES - 1
+
+    def pages(params: dict[str, str]) -> Page:
+        n = int(params["cursor"] or 0)
+        if n == stale + 1:
+            return 200, {"Resources": users("u2"), "totalResults": 2}
+        return 200, {"Resources": users("u1"), "nextCursor": str(n + 1)}
+
+    client, asked = served(pages)
+    listing = read_all(client, "/Users", 1, cursor=True)
+    assert (listing.complete, len(asked)) == (True, stale + 2)
+    assert names(listing.resources) == ["u1@example.com", "u2@example.com"]
+
+
 def test_a_cursor_listing_is_bounded_by_max_objects() -> None:
     def pages(params: dict[str, str]) -> Page:
         n = int(params["cursor"] or 0)
