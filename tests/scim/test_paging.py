@@ -334,18 +334,19 @@ def test_new_cursors_over_nothing_new_end_an_incomplete_listing(again: list[str]
 
 
 def test_a_cursor_listing_with_a_few_pages_of_nothing_new_reads_on() -> None:
-    # Fewer stale pages than the bound, then fresh resources: read to the end, complete.
+    # Fewer stale pages than the bound, from the very first, then fresh resources: read to
+    # the end, complete.
     stale = paging.STALE_CURSOR_PAGES - 1
 
     def pages(params: dict[str, str]) -> Page:
         n = int(params["cursor"] or 0)
-        if n == stale + 1:
-            return 200, {"Resources": users("u2"), "totalResults": 2}
-        return 200, {"Resources": users("u1"), "nextCursor": str(n + 1)}
+        if n == stale:
+            return 200, {"Resources": users("u1", "u2"), "totalResults": 2}
+        return 200, {"Resources": [], "nextCursor": str(n + 1)}
 
     client, asked = served(pages)
-    listing = read_all(client, "/Users", 1, cursor=True)
-    assert (listing.complete, len(asked)) == (True, stale + 2)
+    listing = read_all(client, "/Users", 2, cursor=True)
+    assert (listing.complete, len(asked)) == (True, stale + 1)
     assert names(listing.resources) == ["u1@example.com", "u2@example.com"]
 
 
