@@ -146,3 +146,35 @@ def test_a_get_spelling_attribute_names_in_another_case_is_put_back(tmp_path: Pa
         "department": "Ops",
         "costcenter": "42",
     }
+
+
+class BlankInListing(FakeScim):
+    """Its listing shows unset attributes as "" (nickName, name.middleName); its GET by id
+    leaves them out, asked for or not."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        if not request.url.path.endswith("/Users") or "Resources" not in body:
+            return response
+        for item in body["Resources"]:
+            item["nickName"] = ""
+            item["name"] = {**item.get("name", {}), "middleName": ""}
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+def test_a_blank_the_listing_shows_is_nothing_a_put_would_remove(tmp_path: Path) -> None:
+    fake = BlankInListing()
+    alice = fake.add_user(ALICE, title="Engineer", name={"givenName": "Alice"})
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.count("PUT") == 1
+    assert fake.users[alice]["title"] == "Manager"
+    assert fake.users[alice]["name"] == {"givenName": "Alice"}

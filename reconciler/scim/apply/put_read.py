@@ -163,4 +163,7 @@ def _get(body: Mapping[str, Json], name: str) -> Json:
 
 
 def _empty(value: Json) -> bool:
-    return value is None or value in ([], {})
+    """No value: a PUT without it removes nothing. An empty string counts so (RFC 7643
+    §2.5 equates it with unassigned): a listing that shows unset attributes as "" while
+    the GET by id leaves them out holds nothing the PUT would take away."""
+    return value is None or value in ([], {}, "")
