@@ -79,6 +79,8 @@ class ScimHTTPError(ScimrecError):
         # cut cannot leave part of a secret unmasked.
         self.detail = one_line(detail, 300)
         self.scim_type = None if scim_type is None else one_line(scim_type, 60)
+        # The answer was a SCIM error (RFC 7644 §3.12): the service itself, no gateway, said it.
+        self.from_service = False
         detail, scim_type = self.detail, self.scim_type
         kind = f" ({scim_type})" if scim_type else ""
         super().__init__(f"{method} {path} answered {status}{kind}: {detail}")

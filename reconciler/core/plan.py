@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.core import collector
+from reconciler.core import collector, masked
 from reconciler.core.action import (
     user_change,
 )
@@ -226,6 +226,8 @@ def _match(
         users[key] = _in_error(users[key])
     for key in (o.key for o in failed_groups):
         groups[key] = _in_error(groups[key])
+    users = masked.shield(Kind.USER, view.all_users, observed.users, users)
+    groups = masked.shield(Kind.GROUP, view.all_groups, observed.groups, groups)
     return (
         {k: unreadable(Kind.USER, m) for k, m in users.items()},
         {k: unreadable(Kind.GROUP, m) for k, m in groups.items()},

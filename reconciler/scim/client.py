@@ -18,7 +18,7 @@ import httpx2
 import stamina
 
 from reconciler.core.config import Target
-from reconciler.core.model import PATCH_OP, Json
+from reconciler.core.model import PATCH_OP, SCIM_ERROR, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
@@ -377,7 +377,9 @@ def _http_error(
             if not text
             else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
         )
-    return ScimHTTPError(method, path, status, detail, scim_type)
+    error = ScimHTTPError(method, path, status, detail, scim_type)
+    error.from_service = isinstance(body, dict) and SCIM_ERROR in (body.get("schemas") or ())
+    return error
 
 
 def _reason(exc: Exception) -> str:

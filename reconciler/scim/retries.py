@@ -100,9 +100,13 @@ def retry_on(
 
 
 def backoff_rate_limited(exc: Exception) -> bool | float:
-    """`backoff_unprocessed`, but a 503 ends the attempts (see `retry_on`)."""
+    """`backoff_unprocessed`, but a 503 ends the attempts (see `retry_on`), unless the
+    SCIM service itself said it (a SCIM error body, RFC 7644 §3.12): it declined the
+    request, and a gateway that gave up waiting does not answer so. A lookup after each
+    such refusal would read the whole listing (an absent user proves absent only so) of a
+    target that is shedding load."""
     cause = exc.cause if isinstance(exc, Retry) else None
-    if isinstance(cause, ScimHTTPError) and cause.status == 503:
+    if isinstance(cause, ScimHTTPError) and cause.status == 503 and not cause.from_service:
         return False
     return backoff_unprocessed(exc)
 

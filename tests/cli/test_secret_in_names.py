@@ -57,3 +57,24 @@ def test_accounts_whose_names_hold_the_password_are_never_deprovisioned(
     assert [s for s in fake.requests if s.method in ("PATCH", "PUT", "DELETE")] == []
     assert "holds a secret of this run" in out + err
     assert PASSWORD not in out + err
+
+
+def test_declared_users_a_masked_account_may_be_are_not_created_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # alice's account reads as alice@***.com: no match for alice@example.com, which looked
+    # missing and was POSTed again (a duplicate on a target that allows one). carol, whom
+    # no masked account can stand for, is still created.
+    fake = FakeScim()
+    fake.add_user("alice@example.com", active=True)
+    specs = _specs(tmp_path)
+    doc = yaml.safe_load((specs / "spec.yaml").read_text(encoding="utf-8"))
+    doc["users"] = [{"userName": "alice@example.com"}, {"userName": "carol@corp.test"}]
+    (specs / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code = main(["apply", str(specs), "-t", "t", "--auto-approve"], transport=fake.transport)
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    posted = [s.body for s in fake.requests if s.method == "POST"]
+    assert [b["userName"] for b in posted if isinstance(b, dict)] == ["carol@corp.test"]
+    assert "may be this one" in out + err
+    assert PASSWORD not in out + err

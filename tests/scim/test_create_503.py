@@ -13,7 +13,7 @@ import pytest
 import stamina
 
 from reconciler.core.plan import Action
-from tests.fakescim import FakeScim
+from tests.fakescim import ERROR_SCHEMA, FakeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
 
@@ -49,3 +49,23 @@ def test_a_create_refused_503_before_it_was_made_is_sent_again(tmp_path: Path) -
     assert outcomes(result) == {ALICE: (Action.CREATE, True)}
     assert len(fake.user_named(ALICE)) == 1
     assert fake.count("POST", "/Users") == 2
+
+
+def test_a_create_the_scim_service_refused_503_is_sent_again_without_a_lookup(
+    tmp_path: Path,
+) -> None:
+    # A 503 with a SCIM error body is the service's own "not now" (RFC 7644 §3.12), not a
+    # gateway's give-up: resent after Retry-After, as before, without reading the whole
+    # listing to prove the user absent while the target sheds load.
+    fake = FakeScim(token=TOKEN)
+    fake.unique_names = False
+    for n in range(30):
+        fake.add_user(f"user{n}@example.com")
+    body = {"schemas": [ERROR_SCHEMA], "status": "503", "detail": "overloaded"}
+    fake.fail("POST", "/Users", status=503, body=body, headers={"Retry-After": "0"})
+    specs = write_spec(tmp_path, [user(ALICE)])
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {ALICE: (Action.CREATE, True)}
+    assert len(fake.user_named(ALICE)) == 1
+    first = next(i for i, s in enumerate(fake.requests) if s.method == "POST")
+    assert [s.method for s in fake.requests[first:]] == ["POST", "POST"]

@@ -106,3 +106,75 @@ def test_what_the_change_itself_sets_need_not_be_shown_by_the_get(tmp_path: Path
     assert result.failed == (), outcomes(result)
     assert fake.users[alice]["title"] == "Manager"
     assert {k: fake.users[alice].get(k) for k in HELD} == HELD
+
+
+class OtherCaseGet(FakeScim):
+    """GET /Users/<id> spells attribute names and the extension URN in another case than
+    its listing does: SCIM attribute names are case-insensitive (RFC 7643 §2.1)."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        *_, endpoint, _ = request.url.path.rsplit("/", 2)
+        if request.method != "GET" or endpoint != "Users" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        renamed = {"roles": "Roles", "entitlements": "ENTITLEMENTS", ENTERPRISE_URN: URN_CASE}
+        body = {renamed.get(k, k): v for k, v in body.items()}
+        if isinstance(body.get(URN_CASE), dict):
+            body[URN_CASE] = {k[0].upper() + k[1:]: v for k, v in body[URN_CASE].items()}
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+URN_CASE = ENTERPRISE_URN.lower()
+
+
+def test_a_get_spelling_attribute_names_in_another_case_is_put_back(tmp_path: Path) -> None:
+    fake = OtherCaseGet()
+    alice = fake.add_user(ALICE, title="Engineer", **HELD)
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.count("PUT") == 1
+    held = {k.casefold(): v for k, v in fake.users[alice].items()}
+    assert held["roles"] == HELD["roles"]
+    assert held["entitlements"] == HELD["entitlements"]
+    assert {k.casefold(): v for k, v in held[URN_CASE].items()} == {
+        "department": "Ops",
+        "costcenter": "42",
+    }
+
+
+class BlankInListing(FakeScim):
+    """Its listing shows unset attributes as "" (nickName, name.middleName); its GET by id
+    leaves them out, asked for or not."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.patch_unsupported = True
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        if not request.url.path.endswith("/Users") or "Resources" not in body:
+            return response
+        for item in body["Resources"]:
+            item["nickName"] = ""
+            item["name"] = {**item.get("name", {}), "middleName": ""}
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+def test_a_blank_the_listing_shows_is_nothing_a_put_would_remove(tmp_path: Path) -> None:
+    fake = BlankInListing()
+    alice = fake.add_user(ALICE, title="Engineer", name={"givenName": "Alice"})
+    specs = write_spec(tmp_path, [user(ALICE, title="Manager")], [])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == (), outcomes(result)
+    assert fake.count("PUT") == 1
+    assert fake.users[alice]["title"] == "Manager"
+    assert fake.users[alice]["name"] == {"givenName": "Alice"}

@@ -12,6 +12,7 @@ from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
+from reconciler.scim.apply import put_read
 from reconciler.scim.apply.creates import Created, adoptable, candidates, create
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
@@ -334,9 +335,9 @@ def _checked(
     them all, and a target that ignores the value list does just that. So the group is read
     before and after; members that went and were not planned to are added back, and no
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
-    before = _members(s, path, shown=True)
+    before = _members(s, path, change.target_id, shown=True)
     send()
-    gone = before - _members(s, path, shown=False) - planned
+    gone = before - _members(s, path, change.target_id, shown=False) - planned
     if not gone:
         with s.lock:
             s.value_removal_checked = True
@@ -354,14 +355,24 @@ def _checked(
     )
 
 
-def _members(s: Session, path: str, *, shown: bool) -> set[tuple[str, bool]]:
+def _members(
+    s: Session, path: str, target_id: str | None, *, shown: bool
+) -> set[tuple[str, bool]]:
     """A group's members as the target holds them now: each value, and whether it is a
     nested group (a user may have its id). With `shown`, the group's GET must list them
     (it has members to remove): Failed when it will not; without, a group shown with no
-    `members` has none left."""
+    `members` has none left. An answer for another resource (its id is another's) is
+    Failed: its members, "added back", would be access no plan showed."""
     body = s.client.get(path).body
+    if isinstance(body, dict) and put_read.another_resource(path, body, target_id):
+        raise Failed(
+            f"GET {path} answered with the resource {body.get('id')!r}, not {target_id!r}: "
+            "the member removal cannot be checked against it; not sent, or not checked"
+        )
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         asked = s.client.get(path, {"attributes": "members"}).body
+        if isinstance(asked, dict) and put_read.another_resource(path, asked, target_id):
+            asked = {}
         body = asked if isinstance(asked, dict) else {}
     listed = isinstance(body.get("members"), list)
     if (shown and not listed) or (not listed and body.get("id") is None):

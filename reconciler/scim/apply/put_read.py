@@ -87,13 +87,14 @@ def with_attributes(
     (`managed`, spec paths) are not compared: it sets them, or an earlier write of it did."""
     if held is None:
         return read, None
-    owned = {_pair(p) for p in managed}
+    # Attribute names and URNs are case-insensitive (RFC 7643 §2.1): compared folded.
+    owned = {(top.casefold(), sub and sub.casefold()) for top, sub in map(_pair, managed)}
     held = {
-        name: {k: v for k, v in value.items() if (name, k) not in owned}
+        name: {k: v for k, v in value.items() if (name.casefold(), k.casefold()) not in owned}
         if isinstance(value, dict)
         else value
         for name, value in held.items()
-        if (name, None) not in owned
+        if (name.casefold(), None) not in owned
     }
     if not (lacking := _lacking(read, held)):
         return read, None
@@ -101,11 +102,12 @@ def with_attributes(
     if _same(asked.body, read) and not asked.masked:
         read = dict(read)
         for top in {top for top, _ in lacking}:
-            value, have = asked.body.get(top), read.get(top)
+            value, name = _get(asked.body, top), _name(read, top)
+            have = read.get(name)
             if isinstance(have, dict) and isinstance(value, dict):
-                read[top] = {**value, **have}
+                read[name] = {**value, **have}
             elif _empty(have) and not _empty(value):
-                read[top] = value
+                read[name] = value
         lacking = _lacking(read, held)
     if not lacking:
         return read, None
@@ -139,13 +141,29 @@ def _lacking(read: Mapping[str, Json], held: Mapping[str, Json]) -> list[tuple[s
     for name, value in held.items():
         if name in _NOT_COMPARED or _empty(value):
             continue
-        have = read.get(name)
+        have = _get(read, name)
         if _empty(have):
             out.append((name, None))
         elif isinstance(value, dict) and isinstance(have, dict):
-            out += [(name, k) for k, v in value.items() if not _empty(v) and _empty(have.get(k))]
+            out += [(name, k) for k, v in value.items() if not _empty(v) and _empty(_get(have, k))]
     return sorted(out, key=lambda pair: (pair[0], pair[1] or ""))
 
 
+def _name(body: Mapping[str, Json], name: str) -> str:
+    """The key `body` spells `name` with (attribute names are case-insensitive), or `name`."""
+    if name in body:
+        return name
+    folded = name.casefold()
+    return next((k for k in body if k.casefold() == folded), name)
+
+
+def _get(body: Mapping[str, Json], name: str) -> Json:
+    """The value of attribute `name` in `body`, however the body spells its case."""
+    return body.get(_name(body, name))
+
+
 def _empty(value: Json) -> bool:
-    return value is None or value in ([], {})
+    """No value: a PUT without it removes nothing. An empty string counts so (RFC 7643
+    §2.5 equates it with unassigned): a listing that shows unset attributes as "" while
+    the GET by id leaves them out holds nothing the PUT would take away."""
+    return value is None or value in ([], {}, "")
