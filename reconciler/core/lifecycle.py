@@ -137,6 +137,16 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
                 out.errors.append(_out_of_range(item.key, target, recorded))
             continue
         since, due = counted
+        changed = read_time(item.resource.modified)
+        if (
+            target.disabled_at != LAST_MODIFIED
+            and changed is not None
+            and changed > since
+            and (later := deadline(changed, after)) is not None
+        ):
+            # Changed since that time (enabled and disabled again, where the target kept the
+            # first time): counted from the change, which can only postpone the deletion.
+            since, due = later
         if _implausible(since, item.resource):
             # .NET's unset DateTime (0001-01-01), or a time before the account existed: not
             # a time scimrec wrote, and counted from it the account would go at once.

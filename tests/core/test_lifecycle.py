@@ -89,6 +89,22 @@ def test_past_the_period_the_account_is_deleted_through_the_guards(tmp_path: Pat
     )
 
 
+@pytest.mark.parametrize(("changed", "deleted"), [(40, True), (31, True), (10, False)])
+def test_a_change_after_the_time_of_disabling_counts_from_the_change(
+    tmp_path: Path, changed: int, deleted: bool
+) -> None:
+    # Enabled and disabled again where the target kept the first time: meta.lastModified
+    # says the account changed since, so the deletion is counted from then, not at once.
+    found = disabled("u-1", "gone@example.com", days_ago(31))
+    found = dataclasses.replace(found, modified=days_ago(changed))
+    result = plan(tmp_path, LIFECYCLE + GONE, (found,))
+    assert keyed(result) == ([("user", "gone@example.com", "delete")] if deleted else [])
+    if not deleted:
+        assert [(s.disabled_at, s.delete_on) for s in result.scheduled] == [
+            (days_ago(10), (NOW + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        ]
+
+
 def test_within_the_period_it_is_only_scheduled(tmp_path: Path) -> None:
     result = plan(tmp_path, LIFECYCLE + GONE, (disabled("u-1", "gone@example.com", days_ago(10)),))
     assert result.changes == ()

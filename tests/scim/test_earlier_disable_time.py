@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,9 @@ class WriteOnce(FakeScim):
         response = super().handle(request)
         if request.method in ("PATCH", "PUT") and kept and rid in self.users:
             self.users[rid][LIFECYCLE_URN] = kept
+        if request.method in ("PATCH", "PUT") and rid in self.users:
+            # As an honest target does: the time of the last change (RFC 7643 §3.1).
+            self.users[rid]["meta"]["lastModified"] = datetime.now(UTC).isoformat()
         return response
 
 
@@ -95,4 +99,7 @@ def test_a_time_written_once_is_not_counted_from(token: str, tmp_path: Path) -> 
     assert fake.users[uid]["active"] is False
     # The target keeps the old time whatever is sent: the run says so, and fails.
     [failed] = result.failed
-    assert EARLIER in failed.message
+    assert EARLIER in failed.message and "remove it on the target" in failed.message
+    # And the next plan does not count from it: the account changed since (meta.
+    # lastModified), so its deletion is counted from then, not made at once.
+    assert _deletes(specs, fake) == []
