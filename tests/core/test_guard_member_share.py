@@ -46,3 +46,25 @@ def test_a_group_listing_each_member_once_is_refused_the_same(tmp_path: Path) ->
     assert removed == 6
     assert len(guards) == 1
     assert "6 of its 6 members (100.0%)" in guards[0]
+
+
+def test_a_group_losing_few_members_does_not_hide_a_later_one_losing_most(
+    tmp_path: Path,
+) -> None:
+    # Groups losing too few members to weigh come first and are passed over; every group
+    # after them is still weighed.
+    users = tuple(user_res(f"u{i}", f"p{i}@example.com") for i in range(6))
+    few = group_res("g1", "A-few", [{"value": "u0"}, {"value": "u1"}])
+    most = group_res("g2", "B-most", [{"value": f"u{i}"} for i in range(6)])
+    observed = Observed(users, (few, most))
+    declared = "".join(f"  - userName: p{i}@example.com\n" for i in range(6))
+    groups = (
+        "groups:\n  - displayName: A-few\n    members: []\n"
+        "  - displayName: B-most\n    members: []\n"
+    )
+    spec = load(tmp_path, TARGET + GUARDS + "users:\n" + declared + groups)
+    target = spec.targets["t"]
+    plan = check_guards(make_plan(spec, target, observed), target, observed)
+    assert [c.key for c in plan.changes] == ["A-few", "B-most"]
+    assert len(plan.guards) == 1
+    assert plan.guards[0].startswith("group B-most would lose 6 of its 6 members (100.0%)")

@@ -17,6 +17,9 @@ import httpx2
 
 from reconciler.core.config import DISABLED_AT, LIFECYCLE_URN
 from reconciler.core.plan import Action
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.audit import AuditLog
 from tests.fakescim import FakeScim, Seen
 from tests.scim.test_disable_time import GONE, LIFECYCLE, REFUSAL
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, write_spec
@@ -70,7 +73,11 @@ def test_an_earlier_time_the_target_will_not_remove_fails_the_disable(
     _, result = plan_and_apply(specs, fake)
     [failed] = result.failed
     assert failed.action is Action.DISABLE
-    assert EARLIER in failed.message and "delete" in failed.message
+    assert failed.message == (
+        f"disabled, but the target keeps an earlier time of disabling ({DISABLED_AT}: "
+        f"{EARLIER!r}) that it would neither replace nor remove: delete_after would count "
+        "from it and delete the account at once; remove it on the target"
+    )
     assert fake.users[uid]["active"] is False  # the disable itself went
 
 
@@ -103,3 +110,113 @@ def test_a_time_written_once_is_not_counted_from(token: str, tmp_path: Path) -> 
     # And the next plan does not count from it: the account changed since (meta.
     # lastModified), so its deletion is counted from then, not made at once.
     assert _deletes(specs, fake) == []
+
+
+def _after_the_disable(fake: FakeScim, uid: str) -> list[str]:
+    """The requests sent for this account after the write that disabled it."""
+    sent = [s.method for s in fake.requests if s.path.endswith(f"/Users/{uid}")]
+    return sent[sent.index("PATCH") + 1 :]
+
+
+def test_a_new_time_the_target_takes_replaces_the_earlier_one_in_one_write(
+    token: str, tmp_path: Path
+) -> None:
+    fake = FakeScim()
+    uid = _gone(fake)
+    specs = write_spec(tmp_path, GONE, deprovision=LIFECYCLE)
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    held = fake.users[uid][LIFECYCLE_URN]["disabledAt"]
+    assert held != EARLIER
+    # Nothing more than the disable itself: no read of the time, no removal of the old one.
+    assert _after_the_disable(fake, uid) == []
+    assert _deletes(specs, fake) == []
+
+
+class ToTheMinute(FakeScim):
+    """Keeps a time of disabling to the minute (a form of its own): not kept as sent."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        rid = request.url.path.rsplit("/", 1)[-1]
+        stored = (self.users.get(rid) or {}).get(LIFECYCLE_URN) or {}
+        when = stored.get("disabledAt")
+        if request.method in ("PATCH", "PUT") and isinstance(when, str) and when != EARLIER:
+            stored["disabledAt"] = when[:16] + ":00Z"
+        return response
+
+
+def test_a_new_time_kept_in_the_targets_own_form_stays(token: str, tmp_path: Path) -> None:
+    fake = ToTheMinute()
+    fake.patch_status = 204  # so the write is verified by reading it back
+    uid = _gone(fake)
+    specs = write_spec(tmp_path, GONE, deprovision=LIFECYCLE)
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    held = fake.users[uid][LIFECYCLE_URN]["disabledAt"]
+    assert held != EARLIER and held.endswith(":00Z")  # the new time, in its form, kept
+
+
+class BlankedOnRemoval(FakeScim):
+    """Answers a removal of the time of disabling by holding an empty string instead."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        rid = request.url.path.rsplit("/", 1)[-1]
+        ops = json.loads(request.content or b"{}").get("Operations") or []
+        removed = any(op.get("op") == "remove" and op.get("path") == DISABLED_AT for op in ops)
+        if request.method == "PATCH" and removed and rid in self.users:
+            self.users[rid].setdefault(LIFECYCLE_URN, {})["disabledAt"] = ""
+        return response
+
+
+def test_the_earlier_time_removed_is_recorded_and_an_empty_one_is_no_time(
+    token: str, tmp_path: Path
+) -> None:
+    fake = BlankedOnRemoval()
+    uid = _gone(fake)
+    for method in ("PATCH", "PUT"):
+        fake.fail(method, "/Users/*", times=5, status=400, when=_sets_the_time, body=REFUSAL)
+    specs = write_spec(tmp_path, GONE, deprovision=LIFECYCLE)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    lines: list[str] = []
+    try:
+        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log,
+                          audit=AuditLog(lines.append))  # fmt: skip
+        result = applier.run(prepared.plan)
+    finally:
+        prepared.client.close()
+    # An empty string is no time (RFC 7643 §2.5): removed, so the disable succeeds.
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    assert fake.users[uid][LIFECYCLE_URN]["disabledAt"] == ""
+    # The audit trail records what the removal took: the earlier time.
+    removals = [
+        a
+        for line in lines
+        for a in json.loads(line).get("attributes") or []
+        if a.get("path") == DISABLED_AT and a.get("after") is None
+    ]
+    assert [a["before"] for a in removals] == [EARLIER]
+
+
+class AnsweredToTheMinute(ToTheMinute):
+    """Answers each write with the account as it now holds it (the time to the minute)."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        rid = request.url.path.rsplit("/", 1)[-1]
+        if request.method == "PATCH" and response.status_code == 200 and rid in self.users:
+            return self._one(self.users[rid])
+        return response
+
+
+def test_a_read_of_the_time_that_is_no_object_reads_no_time(token: str, tmp_path: Path) -> None:
+    # The time was not kept as sent (its answer said so); the read that asks whether the
+    # earlier one stayed answers something that is no object: no time read, nothing more.
+    fake = AnsweredToTheMinute()
+    uid = _gone(fake)
+    fake.fail("GET", f"/Users/{uid}", times=9, status=200, body=[])
+    specs = write_spec(tmp_path, GONE, deprovision=LIFECYCLE)
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
+    assert fake.count("GET", f"/Users/{uid}") == 2  # before the write, and after it
