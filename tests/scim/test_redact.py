@@ -317,3 +317,20 @@ def test_a_transport_error_quoting_a_secret_is_scrubbed_as_it_arrives() -> None:
         client.create("/Users", {})
     assert caught.value.detail == "connection failed: illegal header line: b'X-Echo: Bearer ***'"
     assert windows(caught.value.detail) == []
+
+
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+@pytest.mark.parametrize("before", [b"", b"B", b"Be"])
+@pytest.mark.parametrize("after", [b"", b"\n", b"\r\n!", b"\xff"])
+def test_a_secret_base64_encoded_within_any_text_is_masked(
+    encode: Any, before: bytes, after: bytes
+) -> None:
+    # Wherever the secret starts in a group of three bytes, and whatever follows it, the
+    # characters its encoding shares with no neighbour are masked; none is left in clear.
+    for secret in ("tok-1234567890abcdef", "tok-1234567890abcdefg", "tok-1234567890abcdefgh"):
+        register_secret(secret)
+        text = encode(before + secret.encode() + after).decode()
+        inner = encode(secret.encode()).decode().rstrip("=")[2:-2]
+        shown = scrub(text)
+        assert "***" in shown, (secret, text)
+        assert inner not in shown and inner[len(inner) // 2 :] not in shown, (secret, shown)
