@@ -141,7 +141,7 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
         if (
             target.disabled_at != LAST_MODIFIED
             and changed is not None
-            and changed > since
+            and changed > since + SAME_WRITE
             and (later := deadline(changed, after)) is not None
         ):
             # Changed since that time (enabled and disabled again, where the target kept the
@@ -213,6 +213,9 @@ def stamp(
     return out, scheduled
 
 
+# A lastModified this close after the time of disabling is the disable's own write (the
+# target stamps it a moment later, to the millisecond, on its own clock), not a change since.
+SAME_WRITE = timedelta(minutes=1)
 # No account was disabled before Unix time began; an earlier time is a placeholder.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 

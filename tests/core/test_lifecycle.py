@@ -105,6 +105,15 @@ def test_a_change_after_the_time_of_disabling_counts_from_the_change(
         ]
 
 
+def test_the_disables_own_write_a_moment_later_is_no_change_since(tmp_path: Path) -> None:
+    # The target stamps lastModified on its own clock as it takes the disable: seconds
+    # later is that write, and the schedule stays counted from the time scimrec wrote.
+    stamped = (NOW - timedelta(days=31, seconds=-30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    found = dataclasses.replace(disabled("u-1", "gone@example.com", days_ago(31)), modified=stamped)
+    result = plan(tmp_path, LIFECYCLE + GONE, (found,))
+    assert result.changes[0].reason == f"disabled since {days_ago(31)}: delete_after 30d has passed"
+
+
 def test_within_the_period_it_is_only_scheduled(tmp_path: Path) -> None:
     result = plan(tmp_path, LIFECYCLE + GONE, (disabled("u-1", "gone@example.com", days_ago(10)),))
     assert result.changes == ()
