@@ -38,10 +38,10 @@ def another_resource(path: str, read: Mapping[str, Json], target_id: str | None)
 
 def _same(answer: Json, read: Mapping[str, Json]) -> bool:
     """Whether a second GET's answer is a resource, and not one other than `read`."""
-    if not isinstance(answer, dict):
-        return False
-    rid, asked = answer.get("id"), read.get("id")
-    return rid in (None, "") or asked in (None, "") or str(rid).casefold() == str(asked).casefold()
+    asked = read.get("id")
+    return isinstance(answer, dict) and (
+        asked in (None, "") or another_resource("", answer, str(asked)) is None
+    )
 
 
 def with_members(
