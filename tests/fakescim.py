@@ -131,6 +131,8 @@ class FakeScim:
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
+        # A group POST without members is refused (Canaille: `members` is required).
+        self.group_needs_members = False
         # At most this many members named in one write (Better Auth: 100), else 400.
         self.max_members_per_write: int | None = None
         # Attributes it does not store (top-level names or extension URNs): answered with
@@ -307,6 +309,10 @@ class FakeScim:
         if not isinstance(seen.body, dict):
             return None
         members: list[Any] = list(seen.body.get("members") or [])
+        creating = seen.method == "POST" and seen.path == "/Groups"
+        if creating and self.group_needs_members and not members:
+            message = "Field 'members' is required but value is missing or null"
+            return self._error(seen, 400, message, "invalidValue")
         for op in seen.body.get("Operations") or []:
             value = op.get("value")
             if str(op.get("path", "")).startswith("members") and isinstance(value, list):

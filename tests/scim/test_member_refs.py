@@ -312,3 +312,34 @@ def test_nested_group_adds_go_in_chunks(tmp_path: Path) -> None:
     assert result.failed == (), outcomes(result)
     assert len(fake.groups[outer]["members"]) == 12
     assert [len(ms) for _, _, ms in member_writes(fake)] == [3, 3, 3, 3]
+
+
+def test_group_creates_refused_at_once_are_all_sent_again_with_refs(tmp_path: Path) -> None:
+    # Two group creates in flight together, both built without `$ref` and both refused:
+    # the second refusal comes after the first taught the run to send `$ref`. It is the
+    # same refusal, so that create is sent again with them too, not taken for a refusal
+    # of its members and sent empty (which a target that requires members, as Canaille
+    # does, refuses in turn).
+    fake = wanting_refs()
+    fake.group_needs_members = True
+    fake.busy_seconds = 0.1  # each request takes this long: both POSTs are in flight at once
+    ids = [fake.add_user(f"u{n}@example.com") for n in range(2)]
+    specs = write_spec(
+        tmp_path,
+        [user("u0@example.com"), user("u1@example.com")],
+        [
+            {"displayName": "Eng", "members": ["u0@example.com", "u1@example.com"]},
+            {"displayName": "Ops", "members": ["u1@example.com"]},
+        ],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    posts = [s for s in fake.requests if s.method == "POST" and s.path == "/Groups"]
+    resent = sorted((len(_members(s)), all("$ref" in m for m in _members(s))) for s in posts[2:])
+    assert resent == [(1, True), (2, True)]
+    assert len(posts) == 4  # each refused once, then created with its members
+    held = {
+        g["displayName"]: sorted(m["value"] for m in g["members"]) for g in fake.groups.values()
+    }
+    assert held == {"Eng": sorted(ids), "Ops": [ids[1]]}
+    assert not replan(specs, fake).plan.has_changes

@@ -125,15 +125,20 @@ class Session:
 
         A target that wants a `$ref` on every member refuses the write with a 400 that
         names it (as "Field 'ref' is required"); a 400 changed nothing, so the write is
-        sent again with `$ref`s, and every later one carries them too.
+        sent again with `$ref`s, and every later one carries them too. A write built
+        without them while another thread learned it is sent again the same way, not
+        taken for a refusal of something else.
         """
+        had = self.member_ref
         try:
             return send()
         except ScimHTTPError as exc:
-            if self.member_ref or not wants_ref(exc):
+            if had or not wants_ref(exc):
                 raise
             with self.lock:
-                self.member_ref = True
+                learned, self.member_ref = not self.member_ref, True
+            if not learned:
+                return send()
             self.log.warning(
                 "members need $ref",
                 step="action",
