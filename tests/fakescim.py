@@ -112,6 +112,9 @@ class FakeScim:
         self.ignore_start_index = False  # every page starts at the first resource
         self.restart_past_end = False  # a startIndex past the end serves page 1 (SCIMMY)
         self.max_count: int | None = None  # the server caps `count`
+        # Any listing that carries `count` fails with a 500 in plain text (Canaille 0.3,
+        # whose parser compares the text of `count` with a number).
+        self.count_crashes = False
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
@@ -345,6 +348,8 @@ class FakeScim:
         return json_response(status, resource, headers)
 
     def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
+        if self.count_crashes and "count" in seen.params:
+            return httpx2.Response(500, text="A server error occurred.")
         found = list(store.values())
         expression = seen.params.get("filter")
         if expression is not None:

@@ -118,6 +118,9 @@ class Capabilities:
     # Why this target's listing cannot be read whole (it ignores startIndex, is synthetic,
     # or quirks say so), which puts it in lookup mode; None: the listing can be read.
     lookup_reason: str | None = None
+    # The target fails a listing that carries `count` (400 or 500) and answers it without:
+    # every listing then leaves `count` out (a server that cannot parse it, seen in one).
+    count_refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,41 +53,24 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         cursor_paging=pagination.get("cursor") is True,
         max_page_size=largest if _positive(largest) else None,
     )
-    probe = str(uuid.uuid4())
-    honoured = False
-    try:
-        reply = client.get("/Users", {"filter": f"userName eq {A.quote(probe)}", "count": 1})
-        listing = reply.body if isinstance(reply.body, dict) else {}
-        found = listing.get("Resources") or []
-        honoured = not found and listing.get("totalResults", 0) == 0
-        if not honoured:
+    honoured, rejected = _filter_probe(client, target, log, count=True)
+    if target.quirks.get("listing") == "none":
+        reason: str | None = "quirks: {listing: none}"
+    else:
+        reason, refused = _listing(client, caps)
+        caps = dataclasses.replace(caps, count_refused=refused)
+        if refused:
             log.warning(
-                "filter not honoured",
+                "count refused",
                 step="test_connection",
-                outcome="filter_ignored",
-                detail="a filter for a user that cannot exist returned users; "
-                "matching uses the full listing",
+                outcome="count_refused",
+                detail="the /Users listing fails with count and answers without it: "
+                "every listing leaves count out",
             )
-    except ScimHTTPError as exc:
-        if exc.status in (401, 403):
-            raise _explain(exc, target) from None
-        if exc.status == 404:
-            raise _explain(exc, target) from None
-        log.warning(
-            "filter rejected",
-            step="test_connection",
-            outcome="filter_rejected",
-            status=exc.status,
-            detail="matching uses the full listing",
-        )
-    except ScimProtocolError as exc:
-        raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
+        if refused and rejected in (400, 500):
+            # The filter probe may have failed on its `count` alone.
+            honoured, _ = _filter_probe(client, target, log, count=False)
     caps = dataclasses.replace(caps, filter_honoured=honoured)
-    reason = (
-        "quirks: {listing: none}"
-        if target.quirks.get("listing") == "none"
-        else listing_problem(client, caps)
-    )
     if reason is not None:
         caps = dataclasses.replace(caps, lookup_reason=reason)
         log.warning(
@@ -110,6 +93,42 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
     return caps
 
 
+def _filter_probe(
+    client: ScimClient, target: Target, log: Any, *, count: bool
+) -> tuple[bool, int | None]:
+    """Whether a filter for a user that cannot exist finds nothing (the filter is
+    honoured), and the status it was refused with (None: answered)."""
+    params: dict[str, str | int] = {"filter": f"userName eq {A.quote(str(uuid.uuid4()))}"}
+    params |= {"count": 1} if count else {}
+    try:
+        reply = client.get("/Users", params)
+    except ScimHTTPError as exc:
+        if exc.status in (401, 403, 404):
+            raise _explain(exc, target) from None
+        log.warning(
+            "filter rejected",
+            step="test_connection",
+            outcome="filter_rejected",
+            status=exc.status,
+            detail="matching uses the full listing",
+        )
+        return False, exc.status
+    except ScimProtocolError as exc:
+        raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
+    listing = reply.body if isinstance(reply.body, dict) else {}
+    found = listing.get("Resources") or []
+    honoured = not found and listing.get("totalResults", 0) == 0
+    if not honoured:
+        log.warning(
+            "filter not honoured",
+            step="test_connection",
+            outcome="filter_ignored",
+            detail="a filter for a user that cannot exist returned users; "
+            "matching uses the full listing",
+        )
+    return honoured, None
+
+
 def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     """Why the /Users listing cannot be read whole, if the first two pages show it.
 
@@ -118,12 +137,33 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
     7644 §3.4.2.4?) and the last one it reports (does the listing reach its totalResults?).
     A listing that stops short further on shows when it is read (paging.py, observe.py).
     """
-    params: dict[str, str | int] = {"count": 2}
-    params |= {"cursor": ""} if caps.cursor_paging else {"startIndex": 1}
+    return _listing(client, caps)[0]
+
+
+def _listing(client: ScimClient, caps: Capabilities) -> tuple[str | None, bool]:
+    """`listing_problem`, and whether the target refuses `count` (it fails the page of
+    two, 400 or 500, and answers the same request without `count`)."""
+    where: dict[str, str | int] = {"cursor": ""} if caps.cursor_paging else {"startIndex": 1}
     try:
-        first = _page(client.get("/Users", params).body)
+        first = _page(client.get("/Users", {**where, "count": 2}).body)
     except ScimHTTPError as exc:
-        return f"the /Users listing is refused ({exc.status})" if exc.status != 404 else None
+        if exc.status == 404:
+            return None, False
+        if exc.status not in (400, 500) or caps.cursor_paging:
+            return f"the /Users listing is refused ({exc.status})", False
+        try:
+            first = _page(client.get("/Users", where).body)
+        except ScimHTTPError:
+            return f"the /Users listing is refused ({exc.status})", False
+        return _pages(client, first, caps, count=False), True
+    return _pages(client, first, caps, count=True), False
+
+
+def _pages(
+    client: ScimClient, first: Mapping[str, Json], caps: Capabilities, *, count: bool
+) -> str | None:
+    """The checks of `listing_problem` after its first page; `count`: send `count` (a
+    target that refuses it answers each page from startIndex to the end)."""
     items = [i for i in listed(first, "GET /Users") if isinstance(i, dict)]
     total = first.get("totalResults")
     if not items:
@@ -144,7 +184,8 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
         return None
     if caps.cursor_paging or len(items) < 2:
         return None
-    second = _page(client.get("/Users", {"startIndex": 2, "count": 1}).body)
+    one: dict[str, str | int] = {"count": 1} if count else {}
+    second = _page(client.get("/Users", {"startIndex": 2, **one}).body)
     again = [i for i in listed(second, "GET /Users") if isinstance(i, dict)]
     if again and again[0].get("id") == items[0].get("id"):
         return "the /Users listing ignores startIndex (every page starts at the first user)"
@@ -152,7 +193,7 @@ def listing_problem(client: ScimClient, caps: Capabilities) -> str | None:
         # The last user it reports must be there to read (a listing capped below its own
         # totalResults answers nothing); a target refusing the page proves nothing.
         try:
-            last = _page(client.get("/Users", {"startIndex": total, "count": 1}).body)
+            last = _page(client.get("/Users", {"startIndex": total, **one}).body)
         except ScimHTTPError:
             return None
         if not listed(last, "GET /Users"):

@@ -47,11 +47,16 @@ def observe(
     # Users first, then groups, through one Shared: each member entry then holds its user's
     # own id string, and equal entries are one object (sharing.py).
     shared = Shared()
+    count = not caps.count_refused
     users = read_all(
-        client, "/Users", size, user_filter, progress, bound, cursor=cursor, shared=shared
-    )
+        client, "/Users", size, user_filter, progress, bound, cursor=cursor, shared=shared,
+        use_count=count,
+    )  # fmt: skip
     shared.users_read(users.resources)
-    groups = read_all(client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared)
+    groups = read_all(
+        client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared,
+        use_count=count,
+    )  # fmt: skip
     del shared
     capped = next((x for x in (users, groups) if x.capped), None)
     if capped is not None and wanted is not None and user_filter is None and caps.filter_honoured:

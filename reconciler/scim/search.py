@@ -55,6 +55,7 @@ def search(
     max_objects: int = DEFAULT_MAX_OBJECTS,
     cursor: bool = False,
     filter_proven: bool = False,
+    count: bool = True,
 ) -> Found:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -80,7 +81,9 @@ def search(
     complete = trusted
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
-        read = read_all(client, endpoint, page_size, max_objects=max_objects, cursor=cursor)
+        read = read_all(
+            client, endpoint, page_size, max_objects=max_objects, cursor=cursor, use_count=count
+        )
         candidates, complete = list(read.resources), read.complete
     return Found([r for r in candidates if _has(r, attribute, wanted)], complete, works)
 

@@ -303,6 +303,7 @@ def search_for(s: Session, change: Change) -> Found:
         # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
         listing=s.caps.lookup_reason is None,
         cursor=s.caps.cursor_paging,
+        count=not s.caps.count_refused,
         filter_proven=change.kind in s.filter_proven,
     )
     # Proven only where empty answers are asked for: before each group create, and before

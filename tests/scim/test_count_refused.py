@@ -1,0 +1,84 @@
+"""A target that fails every listing carrying `count` (RFC 7644 §3.4.2.4 makes it optional
+for the client) is read without it, from test_connection on.
+
+Seen in Canaille 0.3: its parser compares the text of `count` with a number and answers
+500. Before, the probe's 500 put such a target in lookup mode, and its filters (which it
+ignores) could not match anything: no plan at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+
+from reconciler.core.plan import Action
+from tests.fakescim import FakeScim
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def _fast() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
+def crashing_on_count() -> FakeScim:
+    fake = FakeScim(token=TOKEN)
+    fake.count_crashes = True
+    fake.ignore_filter = True  # as Canaille: a filter returns every resource
+    return fake
+
+
+def test_a_target_failing_on_count_is_listed_without_it(tmp_path: Path) -> None:
+    fake = crashing_on_count()
+    alice = fake.add_user("alice@example.com", title="Old")
+    fake.add_user("stray@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com", title="New"), user("bob@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com", "bob@example.com"]}],
+        prune="all",
+        deprovision="disable",
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    assert prepared.caps.count_refused
+    assert prepared.caps.lookup_reason is None  # the listing is read whole, so prune works
+    assert outcomes(result) == {
+        "alice@example.com": (Action.UPDATE, True),
+        "bob@example.com": (Action.CREATE, True),
+        "stray@example.com": (Action.DISABLE, True),
+        "Eng": (Action.CREATE, True),
+    }
+    assert fake.users[alice]["title"] == "New"
+    # Only test_connection's first probes carried `count` (each tried again after its
+    # 500, as any failed read is): every listing after them left it out.
+    with_count = [s for s in fake.requests if s.method == "GET" and "count" in s.params]
+    assert with_count and all(s.path == "/Users" for s in with_count)
+    first_without = next(
+        i for i, s in enumerate(fake.requests) if s.method == "GET" and "startIndex" in s.params
+        and "count" not in s.params
+    )  # fmt: skip
+    assert all("count" not in s.params for s in fake.requests[first_without:])
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_listing_refused_with_and_without_count_still_means_lookup_mode(
+    tmp_path: Path,
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com")
+    # Every unfiltered listing fails, with `count` or without (the filter probe answers).
+    fake.fail("GET", "/Users", times=100, when=lambda seen: "filter" not in seen.params)
+    specs = write_spec(tmp_path, [user("alice@example.com")])
+    prepared = replan(specs, fake)
+    assert not prepared.caps.count_refused
+    assert prepared.caps.lookup_reason == "the /Users listing is refused (500)"
