@@ -56,9 +56,11 @@ lint: $(STAMP)
 
 # Two end-to-end servers run on Node.js (Better Auth's SCIM plugin, and SCIMMY): their npm
 # packages, pinned by package-lock.json, go into git-ignored node_modules/ (idempotent).
+# Canaille gets a git-ignored virtualenv of its own (its pinned set cannot share ours).
 servers:
 	bash tests/servers/better_auth_scim/install.sh
 	bash tests/servers/scimmy/install.sh
+	bash tests/servers/canaille/install.sh
 
 test: lint servers
 	$(BIN)/pytest -q

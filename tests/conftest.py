@@ -16,6 +16,7 @@ import yaml
 from reconciler.scim.redact import forget_secrets
 from reconciler.scim.sandbox import Sandbox
 from tests.servers.better_auth_scim.launch import Spares
+from tests.servers.canaille.launch import Canaille, start_canaille
 from tests.servers.launch import Server, start_django_scim, start_scim2_server, wipe
 from tests.servers.scimmy.launch import start_scimmy
 
@@ -32,6 +33,7 @@ SERVER_FIXTURES = frozenset(
         "django_scim",
         "better_auth_scim",
         "scimmy",
+        "canaille",
         "sandbox",
         "tls_sandbox",
         "acme_server",
@@ -163,6 +165,15 @@ def scimmy(_scimmy_server: Server, monkeypatch: pytest.MonkeyPatch) -> Target:
     wipe(_scimmy_server.url, _scimmy_server.token)
     monkeypatch.setenv(TOKEN_ENV, _scimmy_server.token)
     return Target(_scimmy_server.name, _scimmy_server.url, _scimmy_server.token)
+
+
+@pytest.fixture
+def canaille() -> Iterator[Canaille]:
+    """Canaille, an identity server with its own SCIM endpoints and OAuth2 server, fresh
+    (empty) per test. tests/servers/canaille/install.sh must have run (make test runs it)."""
+    running = start_canaille()
+    yield running
+    running.server.stop()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from reconciler.scim.retries import (
     RETRY_ALWAYS,
     RETRY_IDEMPOTENT,
     RetryPolicy,
+    backoff_probe,
     retry_on,
 )
 from reconciler.scim.retries import Retry as _Retry
@@ -44,6 +45,7 @@ SCIM_JSON = "application/scim+json"
 DEFAULT_CONCURRENCY = 8  # a target's default `concurrency`
 # Called once per HTTP exchange: method, path, status (0 if none), seconds taken.
 ExchangeHook = Callable[[str, str, int, float], None]
+Params = Mapping[str, str | int]
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,8 @@ class ScimClient:
 
     # -- the SCIM operations ---------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Reply:
-        return self.request("GET", path, params=params)
+    def get(self, path: str, params: Params | None = None, *, probe: bool = False) -> Reply:
+        return self.request("GET", path, params=params, probe=probe)  # retries.backoff_probe
 
     def create(self, path: str, body: Mapping[str, Json], *, resend_503: bool = True) -> Reply:
         return self.request("POST", path, body=body, resend_503=resend_503)
@@ -156,16 +158,15 @@ class ScimClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Params | None = None,
         body: Mapping[str, Json] | None = None,
         etag: str | None = None,
         resend_503: bool = True,  # retries.retry_on
+        probe: bool = False,  # retries.backoff_probe
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
         _refuse_unsafe_path(method, path)
-        headers = {}
-        if body is not None:
-            headers["Content-Type"] = SCIM_JSON
+        headers = {"Content-Type": SCIM_JSON} if body is not None else {}
         if etag is not None:
             headers["If-Match"] = etag  # RFC 7644 §3.14
         content = json.dumps(body).encode() if body is not None else None
@@ -174,7 +175,7 @@ class ScimClient:
         kind = f"{method} {'listing' if params else 'resource'}"
         try:
             for attempt in stamina.retry_context(
-                on=retry_on(method, body, resend_503=resend_503),
+                on=backoff_probe if probe else retry_on(method, body, resend_503=resend_503),
                 attempts=policy.attempts,
                 timeout=policy.timeout,
                 wait_initial=policy.wait_initial,

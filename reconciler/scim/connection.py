@@ -101,7 +101,7 @@ def _filter_probe(
     params: dict[str, str | int] = {"filter": f"userName eq {A.quote(str(uuid.uuid4()))}"}
     params |= {"count": 1} if count else {}
     try:
-        reply = client.get("/Users", params)
+        reply = client.get("/Users", params, probe=count)
     except ScimHTTPError as exc:
         if exc.status in (401, 403, 404):
             raise _explain(exc, target) from None
@@ -145,7 +145,7 @@ def _listing(client: ScimClient, caps: Capabilities) -> tuple[str | None, bool]:
     two, 400 or 500, and answers the same request without `count`)."""
     where: dict[str, str | int] = {"cursor": ""} if caps.cursor_paging else {"startIndex": 1}
     try:
-        first = _page(client.get("/Users", {**where, "count": 2}).body)
+        first = _page(client.get("/Users", {**where, "count": 2}, probe=True).body)
     except ScimHTTPError as exc:
         if exc.status == 404:
             return None, False

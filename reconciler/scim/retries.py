@@ -99,6 +99,16 @@ def retry_on(
     return backoff_unprocessed if resend_503 else backoff_rate_limited
 
 
+def backoff_probe(exc: Exception) -> bool | float:
+    """`backoff`, but a 500 ends the attempts: a probe of what the target takes (a listing
+    with `count`) may fail on the form of the request itself, every time, and the probe
+    then asks in another form instead of waiting out the backoff (about ten seconds)."""
+    cause = exc.cause if isinstance(exc, Retry) else None
+    if isinstance(cause, ScimHTTPError) and cause.status == 500:
+        return False
+    return backoff(exc)
+
+
 def backoff_rate_limited(exc: Exception) -> bool | float:
     """`backoff_unprocessed`, but a 503 ends the attempts (see `retry_on`), unless the
     SCIM service itself said it (a SCIM error body, RFC 7644 §3.12): it declined the

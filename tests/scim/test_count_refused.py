@@ -59,10 +59,14 @@ def test_a_target_failing_on_count_is_listed_without_it(tmp_path: Path) -> None:
         "Eng": (Action.CREATE, True),
     }
     assert fake.users[alice]["title"] == "New"
-    # Only test_connection's first probes carried `count` (each tried again after its
-    # 500, as any failed read is): every listing after them left it out.
+    # Only test_connection's two first probes carried `count`, each sent once (a probe's
+    # 500 is not waited out: it asks again without `count`); every listing after them
+    # left it out.
     with_count = [s for s in fake.requests if s.method == "GET" and "count" in s.params]
-    assert with_count and all(s.path == "/Users" for s in with_count)
+    assert [(s.path, "filter" in s.params) for s in with_count] == [
+        ("/Users", True),
+        ("/Users", False),
+    ]
     first_without = next(
         i for i, s in enumerate(fake.requests) if s.method == "GET" and "startIndex" in s.params
         and "count" not in s.params
@@ -82,3 +86,18 @@ def test_a_listing_refused_with_and_without_count_still_means_lookup_mode(
     prepared = replan(specs, fake)
     assert not prepared.caps.count_refused
     assert prepared.caps.lookup_reason == "the /Users listing is refused (500)"
+
+
+def test_a_probe_refused_for_now_is_still_waited_for(tmp_path: Path) -> None:
+    # Only a 500 ends a probe at once: a 429 (or a 502, 503, 504) says "later", not "never
+    # in this form", and taking it for a refused `count` would page a whole tenant by the
+    # target's default page size.
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com")
+    for status in (429, 502):
+        fake.fail("GET", "/Users", status=status, when=lambda seen: "count" in seen.params)
+    specs = write_spec(tmp_path, [user("alice@example.com")])
+    prepared = replan(specs, fake)
+    assert not prepared.caps.count_refused
+    assert prepared.caps.lookup_reason is None
+    assert not prepared.plan.has_changes
