@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.guards import check_guards
+from reconciler.core.diff import AttrChange
+from reconciler.core.guards import check_guards, lost_roles
 from reconciler.core.model import Json, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, load, user_res
@@ -36,3 +37,22 @@ def test_taking_a_role_without_a_value_away_counts(tmp_path: Path, held: list[Js
         "guards.max_member_removals (1); re-run with --allow-member-removals 2 if that is "
         "intended",
     )
+
+
+ROLES = frozenset({"roles"})
+
+
+def test_a_role_whose_value_is_empty_is_named_by_its_display() -> None:
+    taken = AttrChange("roles", [{"value": "", "display": "Administrator"}], [])
+    assert lost_roles(taken, ROLES) == {"display=Administrator"}
+
+
+def test_an_empty_display_does_not_make_a_role_another_one() -> None:
+    # The same role, read once with an empty display and once without: nothing is lost.
+    kept = AttrChange("roles", [{"display": "", "type": "admin"}], [{"type": "admin"}])
+    assert lost_roles(kept, ROLES) == set()
+
+
+def test_an_empty_role_is_no_role() -> None:
+    assert lost_roles(AttrChange("roles", ["", "admin"], ["admin"]), ROLES) == set()
+    assert lost_roles(AttrChange("roles", ["admin", ""], [""]), ROLES) == {"admin"}
