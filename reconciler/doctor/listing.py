@@ -36,7 +36,17 @@ def read_page(reply: Reply) -> Page:
 def probe_paging(client: ScimClient, target: Target) -> tuple[list[Finding], list[dict[str, Json]]]:
     """count, totalResults, itemsPerPage and startIndex past the end (RFC 7644 §3.4.2.4)."""
     size = target.page_size
-    one = read_page(client.get("/Users", {"startIndex": 1, "count": 1}))
+    try:
+        one = read_page(client.get("/Users", {"startIndex": 1, "count": 1}, probe=True))
+    except ScimHTTPError as exc:
+        if exc.status not in (400, 500):
+            raise
+        # As the connection test: a target failing on `count` is read without it.
+        whole = read_page(client.get("/Users", {"startIndex": 1}))
+        found = _n(len(whole.items), "user")
+        seen = f"any listing with count answers {failure(exc)}; without count, {found}"
+        action = "scimrec leaves count out of every listing (each page is what the target sends)"
+        return [Finding("paging", "count", WARN, seen, action)], whole.items
     pages = [(1, one)]
     try:
         big = read_page(client.get("/Users", {"startIndex": 1, "count": size}))

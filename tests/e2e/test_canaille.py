@@ -86,6 +86,9 @@ def test_bootstrap_change_and_converge_with_oauth(
     monkeypatch.setenv(SECRET_ENV, canaille.client_secret)
     users, groups = people(), teams()
     specs = specs_for(tmp_path / "specs", canaille, users, groups)
+    code, out, err = run(capsys, "doctor", str(specs), "--target", "e2e")
+    assert code == 0, out + err  # nothing fails: a listing without count is a warning
+    assert "warn  paging     count                   any listing with count answers 500" in out
     code, out, err = run(capsys, "apply", str(specs), "--target", "e2e", "--auto-approve")
     assert code == 0, out + err
     assert "Apply complete: 8 created, 0 updated, 0 disabled, 0 deleted, 0 failed." in out
