@@ -136,6 +136,9 @@ class FakeScim:
         self.require_member_ref = False
         # A group POST without members is refused (Canaille: `members` is required).
         self.group_needs_members = False
+        # Group members are stored and listed by the user's userName, not its id, and an
+        # add of one already held by its id is held twice (Canaille).
+        self.members_by_name = False
         # At most this many members named in one write (Better Auth: 100), else 400.
         self.max_members_per_write: int | None = None
         # Attributes it does not store (top-level names or extension URNs): answered with
@@ -336,12 +339,18 @@ class FakeScim:
 
     def _stamp(self, kind: str, rid: str, body: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in body.items() if k not in self.drops}
+        if kind == "Group" and self.members_by_name and isinstance(body.get("members"), list):
+            body["members"] = [self._by_name(m) for m in body["members"]]
         if self.one_email and isinstance(body.get("emails"), list):
             body["emails"] = body["emails"][:1]
         version = f'W/"{next(self._version)}"'
         location = f"{self.location_base}/{kind}s/{rid}"
         meta = {"resourceType": kind, "version": version, "location": location}
         return {**body, "id": rid, "meta": meta}
+
+    def _by_name(self, member: Any) -> Any:
+        user = self.users.get(str(member.get("value"))) if isinstance(member, dict) else None
+        return member if user is None else {**member, "value": user["userName"]}
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
         headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}

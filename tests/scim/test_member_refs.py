@@ -343,3 +343,22 @@ def test_group_creates_refused_at_once_are_all_sent_again_with_refs(tmp_path: Pa
     }
     assert held == {"Eng": sorted(ids), "Ops": [ids[1]]}
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_members_a_target_names_by_username_are_not_added_twice(tmp_path: Path) -> None:
+    # A create's answer shows its members by userName (Canaille): they are the members
+    # sent, matched as planning matches them, so no PATCH adds them a second time.
+    fake = FakeScim(token=TOKEN)
+    fake.members_by_name = True
+    fake.add_user("u0@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user("u0@example.com"), user("u1@example.com")],
+        [{"displayName": "Eng", "members": ["u0@example.com", "u1@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert fake.count("PATCH", "/Groups/*") == 0
+    [eng] = fake.groups.values()
+    assert [m["value"] for m in eng["members"]] == ["u0@example.com", "u1@example.com"]
+    assert not replan(specs, fake).plan.has_changes

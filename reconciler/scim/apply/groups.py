@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
+from reconciler.core.match import normalise
 from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
@@ -131,10 +132,19 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         shown = member_ops.member_entries(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
             s.members_held[target_id] = frozenset(shown)
-        return target_id, [i for i in add_ids if (i, False) not in shown]
+        return target_id, _not_shown(s, add_ids, shown)
     with s.lock:
         s.members_held[target_id] = frozenset((i, False) for i in first)
     return target_id, add_ids[len(first) :]
+
+
+def _not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
+    """The users a create's answer does not show as members: neither by id nor by
+    userName, as some targets name members (Canaille) and planning reads them
+    (core/members.py). Added again, such a member would be held twice."""
+    names = {normalise("userName", value) for value, group in shown if not group}
+    named = {i: normalise("userName", n) for i in user_ids if (n := s.user_names.get(i))}
+    return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]
 
 
 def _one_of_a_race(s: Session, change: Change, ours: str) -> str:

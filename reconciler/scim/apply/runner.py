@@ -272,6 +272,8 @@ def _start_from(s: Session, plan: Plan) -> None:
             continue
         s.owners.hold(kind, key, found.id)
         s.read_bodies[(kind, found.id)] = found.body
+        if kind is Kind.USER and isinstance(name := found.body.get("userName"), str):
+            s.user_names[found.id] = name
         if found.location:
             s.locations[(kind, found.id)] = found.location
         if kind is Kind.GROUP and isinstance(found.body.get("members"), list):

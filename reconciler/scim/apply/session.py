@@ -93,6 +93,8 @@ class Session:
         self.members_held: dict[str, frozenset[tuple[str, bool]]] = {}
         # Each matched object's body in that read: its PUT must send back what it held.
         self.read_bodies: dict[tuple[Kind, str], Mapping[str, Json]] = {}
+        # Each user's userName by id, read or created: some targets name members so.
+        self.user_names: dict[str, str] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 

@@ -29,6 +29,8 @@ def create_user(s: Session, change: Change) -> str:
     target_id = create(s, change, "/Users", body).target_id
     with s.lock:
         s.ids[change.key] = target_id
+        if isinstance(name := body.get("userName"), str):
+            s.user_names[target_id] = name
     return target_id
 
 
