@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reconciler.core.changes import Action, Change
+from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, Kind
 from reconciler.scim.bulk_requests import (
@@ -16,6 +16,7 @@ from reconciler.scim.bulk_requests import (
     ENVELOPE,
     MIN_CREATES,
     MOST_OPERATIONS,
+    GroupForm,
     Limits,
     create_operation,
     pack,
@@ -93,17 +94,24 @@ def test_a_create_too_large_alone_is_set_apart() -> None:
     assert batch.changes == () and batch.too_large == big
 
 
-def test_a_group_names_members_created_in_the_same_request_by_bulk_id() -> None:
+def test_a_group_names_nested_groups_created_in_the_same_request_by_bulk_id() -> None:
+    """Its users by id (users are created before groups); a nested group created earlier in
+    the request by bulkId, one made before by its id, one not made yet left out."""
     group = Change(
         Kind.GROUP,
         "Eng",
         Action.CREATE,
         "new",
         attributes=(AttrChange("displayName", None, "Eng"),),
+        members_add=(
+            Member("carol", None),
+            Member("Ops", None, "Group"),
+            Member("Web", None, "Group"),
+            Member("Later", None, "Group"),
+        ),
     )
-    operation = create_operation(
-        group, "group-3", {"carol": "id-c"}, {"alice": "user-1"}, ["alice", "carol"]
-    )
+    form = GroupForm(group_ids={"Web": "g-web"})
+    operation = create_operation(group, "group-3", {"carol": "id-c"}, {"Ops": "group-1"}, form)
     assert operation == {
         "method": "POST",
         "path": "/Groups",
@@ -111,7 +119,11 @@ def test_a_group_names_members_created_in_the_same_request_by_bulk_id() -> None:
         "data": {
             "schemas": [GROUP_SCHEMA],
             "displayName": "Eng",
-            "members": [{"value": "bulkId:user-1"}, {"value": "id-c"}],
+            "members": [
+                {"value": "id-c"},
+                {"value": "bulkId:group-1", "type": "Group"},
+                {"value": "g-web", "type": "Group"},
+            ],
         },
     }
 

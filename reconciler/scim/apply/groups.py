@@ -22,15 +22,20 @@ from reconciler.scim.writes import resource_path
 # The removal dialect once a target has shown that value lists remove every member.
 UNSAFE = "unsafe"
 
+# How a group is created: its id, and the user members (of `add_ids`) still to add.
+Creator = Callable[[Session, Change, list[str]], tuple[str, list[str]]]
 
-def write_group(s: Session, change: Change) -> str | None:
+
+def write_group(s: Session, change: Change, creator: Creator | None = None) -> str | None:
+    """Create or update a group, then its user members; `creator` is how a create is
+    settled (create_group, or a Bulk operation's answer: bulk_groups.py)."""
     ids = s.known_ids()
     users = [m for m in change.members_add if m.type == "User"]
     adds = [m.id or ids.get(m.key or "") for m in users]
     missing = [m.key for m, i in zip(users, adds, strict=True) if i is None]
     add_ids = [i for i in adds if i is not None]
     if change.action is Action.CREATE:
-        target_id, rest = _create(s, change, add_ids)
+        target_id, rest = (creator or create_group)(s, change, add_ids)
     else:
         target_id = change.target_id or ""
         if change.attributes:
@@ -82,7 +87,7 @@ def _patch_members(
         remove_members(s, change, path, chunk)
 
 
-def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
+def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
     """Create a group, unless it exists: looked up right before (another run, or a listing
     that hid it, may have made it) and verified after (two runs at once may both have)."""
     existing = candidates(s, change)
@@ -122,7 +127,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         # Adopted after a lost answer or a 409: add every member (adding is idempotent).
         return made.target_id, add_ids
     target_id = made.target_id
-    keeper = _one_of_a_race(s, change, target_id)
+    keeper = one_of_a_race(s, change, target_id)
     if keeper != target_id:
         return keeper, add_ids
     created = made.reply.body if isinstance(made.reply.body, dict) else None
@@ -137,7 +142,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
     return target_id, add_ids[len(first) :]
 
 
-def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
+def one_of_a_race(s: Session, change: Change, ours: str) -> str:
     """After a create, the group that stays when two runs created it at once.
 
     The oldest stays (meta.created, then the id): a run that verifies before the other's
@@ -211,7 +216,11 @@ def write_nested(s: Session, change: Change) -> str | None:
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
-    for chunk in member_ops.chunks([i for i in add_ids if i], s.chunk()):
+    # Less those this run's create carried and its answer shows (Bulk: bulk_groups.py).
+    created = change.action is Action.CREATE
+    shown = s.members_held.get(target_id, frozenset()) if created else frozenset()
+    wanted = [i for i in add_ids if i and (i, True) not in shown]
+    for chunk in member_ops.chunks(wanted, s.chunk()):
         add_members(s, change, path, chunk, member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     if removes and s.unlisted:
@@ -355,9 +364,7 @@ def _checked(
     )
 
 
-def _members(
-    s: Session, path: str, target_id: str | None, *, shown: bool
-) -> set[tuple[str, bool]]:
+def _members(s: Session, path: str, target_id: str | None, *, shown: bool) -> set[tuple[str, bool]]:
     """A group's members as the target holds them now: each value, and whether it is a
     nested group (a user may have its id). With `shown`, the group's GET must list them
     (it has members to remove): Failed when it will not; without, a group shown with no
