@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.model import Json, Kind
@@ -128,6 +129,19 @@ class Batch:
     # members each group's operation carries.
     depends: Mapping[str, frozenset[str]] = field(default_factory=dict)
     users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def data(self) -> dict[str, Mapping[str, Json]]:
+        """Each operation's data, by the key of the object it creates."""
+        operations = self.body.get("Operations")
+        found = operations if isinstance(operations, list) else []
+        datas = [op.get("data") if isinstance(op, dict) else None for op in found]
+        return {c.key: d for c, d in zip(self.changes, datas, strict=False) if isinstance(d, dict)}
+
+    @cached_property
+    def keys(self) -> dict[str, str]:
+        """The key of the object each operation creates, by its bulkId."""
+        return {n: c.key for c, n in zip(self.changes, self.bulk_ids, strict=True)}
 
     @property
     def size(self) -> int:

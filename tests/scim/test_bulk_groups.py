@@ -134,7 +134,8 @@ def test_nested_groups_are_named_by_bulk_id_members_first(tmp_path: Path, token:
     ]
     fake = BulkScim(token=token)
     specs = spec(tmp_path, groups, nested_groups="native")
-    result = apply(specs, fake)
+    audit: list[str] = []
+    result = apply(specs, fake, audit=audit)
     assert not result.failed
     (operations,) = group_ops(fake)
     order = [op["data"]["displayName"] for op in operations]
@@ -149,6 +150,10 @@ def test_nested_groups_are_named_by_bulk_id_members_first(tmp_path: Path, token:
     assert members_of(fake, "all") == {"u0@example.com", "g0", "g1"}
     assert members_of(fake, "g0") == {"u1@example.com", "g2"}
     assert fake.count("PATCH", "/Groups/*") == 0
+    # The audit record names a nested group by the id its bulkId was given.
+    (record,) = [r for r in groups_on(audit) if r["key"] == "all"]
+    g0 = group_named(fake, "g0")[0]["id"]
+    assert {"id": g0, "key": None} in record["members_added"]
     assert converged(specs, fake)
 
 
@@ -306,4 +311,11 @@ def test_users_and_groups_each_in_their_own_requests(tmp_path: Path, token: str)
     assert {(r["via"], r["method"], r["path"], r["outcome"]) for r in records} == {
         ("/Bulk", "POST", "/Groups", "ok")
     }
+    # The members each operation carried, as a single create's record names them.
+    (g1_record,) = [r for r in records if r["key"] == "g1"]
+    u2 = fake.user_named("u2@example.com")[0]["id"]
+    assert g1_record["members_added"] == [
+        {"id": u1, "key": "u1@example.com"},
+        {"id": u2, "key": "u2@example.com"},
+    ]
     assert converged(specs, fake)

@@ -89,7 +89,7 @@ class BulkCreates:
         self.s = s
         self.stop = stop
         self.settled: dict[str, Settled] = {}
-        # The created users as the listing shows them (verification without a GET each).
+        # The created objects as the listing shows them (verification without a GET each).
         self.read_back: dict[str, Mapping[str, Json]] = {}
         # That listing, where it was read whole: every object of this kind on the target.
         self.listed: tuple[Mapping[str, Json], ...] | None = None
@@ -182,7 +182,7 @@ class BulkCreates:
             # None: never sent (the run ran out of time first), so left to the per-object path.
             self.settled[change.key] = Settled(unknown=exc) if exc is not None else Settled()
             if exc is not None:
-                self._audit(change, exc.status, str(exc))
+                self._audit(change, exc.status, str(exc), batch)
 
     def _answered(self, batch: Batch, reply: Reply) -> None:
         s = self.s
@@ -194,7 +194,7 @@ class BulkCreates:
             error = None
             if settled.target_id is None:
                 error = str(settled.error or settled.unknown or "no id in the answer")
-            self._audit(change, status, error)
+            self._audit(change, status, error, batch)
         failed = {c.key for c in batch.changes if self.settled[c.key].target_id is None}
         for change in batch.changes:
             settled = self.settled[change.key]
@@ -241,12 +241,16 @@ class BulkCreates:
         path = f"{ENDPOINT[change.kind]} (in /Bulk)"
         return ScimHTTPError("POST", path, got.status or 0, got.detail, got.scim_type)
 
-    def _audit(self, change: Change, status: int, error: str | None) -> None:
+    def _members_sent(self, change: Change, batch: Batch) -> list[dict[str, Json]]:
+        """The members an operation added, as a PATCH's operations (a group's: audit.py)."""
+        return []
+
+    def _audit(self, change: Change, status: int, error: str | None, batch: Batch) -> None:
         """The audit record of one operation, as a single create's would be."""
         s = self.s
         record = write_record(
-            change, "POST", ENDPOINT[change.kind], status, error, change.attributes, (),
-            s.known_ids(),
+            change, "POST", ENDPOINT[change.kind], status, error, change.attributes,
+            self._members_sent(change, batch), s.known_ids(),
         )  # fmt: skip
         record["via"] = "/Bulk"
         s.record_write(record)

@@ -56,6 +56,22 @@ class BulkGroups(BulkCreates):
         error = settled.error
         return error is not None and error.status == 400 and _has_members(batch, change)
 
+    def _members_sent(self, change: Change, batch: Batch) -> list[dict[str, Json]]:
+        """The members the operation carried, recorded as the add they amount to (as a
+        single create's are), a nested group named by bulkId as the id it was given."""
+        data = batch.data.get(change.key)
+        members = data.get("members") if data is not None else None
+        if not isinstance(members, list) or not members:
+            return []
+        values: list[Json] = []
+        for entry in members:
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if isinstance(value, str) and value.startswith("bulkId:"):
+                made = self.made.get(batch.keys.get(value.removeprefix("bulkId:"), ""))
+                entry = {**entry, "value": made or value}  # noqa: PLW2901
+            values.append(entry)
+        return [{"op": "add", "path": "members", "value": values}]
+
     def _to_read(self) -> set[str]:
         # Every group created, with or without a resource in its answer: the listing is
         # also what shows whether another run created one of them at the same time.
@@ -158,10 +174,5 @@ def _display_name(change: Change) -> str:
 
 def _has_members(batch: Batch, change: Change) -> bool:
     """Whether the operation `batch` sent for `change` carried members."""
-    operations = batch.body.get("Operations")
-    index = batch.changes.index(change)
-    if not isinstance(operations, list) or index >= len(operations):
-        return False
-    operation = operations[index]
-    data = operation.get("data") if isinstance(operation, dict) else None
-    return isinstance(data, dict) and bool(data.get("members"))
+    data = batch.data.get(change.key)
+    return data is not None and bool(data.get("members"))
