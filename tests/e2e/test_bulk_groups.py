@@ -4,15 +4,22 @@ Bulk requests; nested groups (native nesting) are named by bulkId in the same re
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler import logs
+from reconciler.report.explain import explain
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
 from reconciler.scim.bulk_requests import MIN_CREATES
 from tests.conftest import TOKEN_ENV, Target, write_spec
 from tests.e2e.test_audit import audit_lines
+from tests.e2e.test_explain import Recording, explained_writes, resolve
 from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 from tests.servers.launch import Server
 
@@ -106,3 +113,38 @@ def test_a_group_whose_member_failed_to_create_is_created_without_it(
     assert code == 0, out + err
     assert members(tenant)["web"] == {"u2@example.com", "u3@example.com"}
     assert_converged(capsys, specs)
+
+
+def test_explain_shows_each_group_create_as_the_bulk_operation_apply_sends(
+    tenant: Target, tmp_path: Path
+) -> None:
+    """Each group's operation in `plan --explain` is the one apply sends, once the
+    placeholders hold the ids apply made (a nested group made in the same request is
+    `bulkId:` in the request, `{id of KEY}` in the explanation)."""
+    specs = write_spec(tmp_path / "specs", tenant, staff(tenant), teams(),
+                       nested_groups="native", quirks={"bulk": "use"})  # fmt: skip
+    logs.configure("critical")
+    recording = Recording()
+    prepared = prepare(specs, "e2e", transport=recording)
+    declared = {(o.kind, o.key): o for o in (*prepared.spec.users, *prepared.spec.groups)}
+    text = explain(prepared.plan, declared, prepared.target, prepared.caps, prepared.observed)
+    result = Applier(prepared.client, prepared.target, prepared.caps, prepared.log).run(
+        prepared.plan
+    )
+    prepared.client.close()
+    assert result.failed == ()
+    created = {o.key: o.target_id or "" for o in result.outcomes}
+    first, _ = explained_writes(text)
+    shown = {
+        body["Operations"][0]["data"]["displayName"]: body["Operations"][0]["data"]
+        for _, url, _, body in resolve(first, created)
+        if url.endswith("/Bulk") and body["Operations"][0]["path"] == "/Groups"
+    }
+    (sent,) = [b for m, u, _, b in recording.writes if u.endswith("/Bulk")
+               and b["Operations"][0]["path"] == "/Groups"]  # fmt: skip
+    names = {op["bulkId"]: op["data"]["displayName"] for op in sent["Operations"]}
+    ops = json.dumps(sent["Operations"])
+    ops = re.sub(r'"bulkId:([^"]+)"', lambda m: json.dumps(created[names[m[1]]]), ops)
+    resolved = json.loads(ops)
+    assert shown == {op["data"]["displayName"]: op["data"] for op in resolved}
+    assert {"type": "Group", "value": created["eng"]} in shown["all"]["members"]
