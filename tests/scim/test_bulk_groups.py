@@ -319,3 +319,39 @@ def test_users_and_groups_each_in_their_own_requests(tmp_path: Path, token: str)
         {"id": u2, "key": "u2@example.com"},
     ]
     assert converged(specs, fake)
+
+
+def test_no_group_bulk_once_a_look_up_found_what_the_listing_hid(
+    tmp_path: Path, token: str
+) -> None:
+    """The complete read stands for the look-up before each group create; once a create in
+    this run found an object the listing hid (a 409, adopted), that read proves nothing, so
+    every group is created alone, after its look-up."""
+    fake = BulkScim(token=token)
+    fake.hidden.add(fake.add_user("u2@example.com"))  # listed by no page, found by a filter
+    result = apply(spec(tmp_path, teams()), fake)
+    assert not [o for o in result.failed if o.kind is Kind.GROUP]
+    assert fake.count("POST", "/Bulk") == 0
+    assert fake.count("POST", "/Groups") == GROUPS
+    looked = [s for s in fake.requests if s.path == "/Groups" and "filter" in s.params]
+    assert len(looked) >= GROUPS
+
+
+def test_ctrl_c_during_a_group_bulk_request_sends_nothing_more(tmp_path: Path, token: str) -> None:
+    """The request in flight may or may not have been done: its groups fail for a rerun to
+    look up; a group of an earlier request stands only if it carried every member."""
+    fake = BulkScim(token=token, max_operations=5)
+    fake.fail("POST", "/Bulk", exc=KeyboardInterrupt(), when=lambda seen: len(fake.groups) >= 5)
+    specs = spec(tmp_path, teams())
+    result = apply(specs, fake)
+    assert result.interrupted
+    assert [len(ops) for ops in group_ops(fake)] == [5, 5]
+    done = {op["data"]["displayName"] for op in group_ops(fake)[0]}
+    assert {o.key for o in result.outcomes if o.kind is Kind.GROUP and o.ok} == done
+    in_flight = [o for o in result.failed if o.kind is Kind.GROUP]
+    assert len(in_flight) == 5
+    assert all("interrupted while in flight" in o.message for o in in_flight)
+    assert fake.count("PATCH", "/Groups/*") == 0 and fake.count("POST", "/Groups") == 0
+    assert not apply(specs, fake).failed  # a rerun looks up what was in flight
+    assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))
+    assert converged(specs, fake)
