@@ -83,7 +83,8 @@ def bulk_finding(spc: Mapping[str, Json]) -> Finding:
         seen = f"Bulk is advertised (maxOperations {operations}, maxPayloadSize {payload})"
         action = (
             "one request per change; with quirks: {bulk: use}, apply sends "
-            f"{MIN_CREATES} or more user creates in Bulk requests within these limits, and "
+            f"{MIN_CREATES} or more user creates, and {MIN_CREATES} or more group creates, in "
+            "Bulk requests within these limits, and "
             "one request per create if the target refuses them"
         )
         return Finding("bulk", "advertised", INFO, seen, action)

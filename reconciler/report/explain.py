@@ -26,11 +26,16 @@ def explain(
     observed: Observed,
 ) -> str:
     changes = {(c.kind, c.key): c for c in plan.changes}
-    dialect = Dialect.initial(target, caps)
-    # Bulk as apply decides it, for this plan's user creates (scim/bulk_requests.py).
-    creates = len(bulk_requests.creates_of(plan.changes))
-    bulk = bulk_requests.pays(dialect.bulk, creates, complete_read=plan.complete_read)
-    dialect = dataclasses.replace(dialect, bulk=bulk)
+    initial = Dialect.initial(target, caps)
+    # Bulk as apply decides it, for this plan's user creates and, apart, its group creates
+    # (scim/bulk_requests.py).
+    dialects = {
+        kind: dataclasses.replace(initial, bulk=bulk_requests.pays(
+            initial.bulk, len(bulk_requests.creates_of(plan.changes, kind)),
+            complete_read=plan.complete_read,
+        ))
+        for kind in Kind
+    }  # fmt: skip
     errors = {(e.kind, e.key): e for e in plan.errors}
     # A member is a user only where a user has its id (what a removal may add back).
     users = frozenset(u.id for u in observed.users)
@@ -82,7 +87,7 @@ def explain(
             out.append("  5 action: noop — the target already matches the spec")
         else:
             current = match.resource.body if match.resource is not None else None
-            out.extend(_action(change, target, dialect, current, users))
+            out.extend(_action(change, target, dialects[kind], current, users))
         out.append("")
     return "\n".join(out)
 

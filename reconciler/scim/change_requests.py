@@ -76,6 +76,7 @@ def change_requests(
     # meta.location where it knows it; this shows the form built from the id).
     ref = member_ops.refs_from(dialect.member_ref)
     out: list[Request] = []
+    nested = [_id(m) for m in change.members_add if m.type == "Group"]
     if change.action is Action.CREATE:
         first = users[:chunk] if dialect.members_on_create else []
         body = writes.group_create_body(change.attributes, first, ref)
@@ -85,8 +86,13 @@ def change_requests(
             for part in member_ops.chunks(first, chunk)
         )
         when = "if the answer does not show the members, then:" if added else ""
-        out.append(Request("POST", "/Groups", body, None, added, when))
+        post = Request("POST", "/Groups", body, None, added, when)
+        out.append(_in_bulk(change, post, dialect, chunk) if dialect.bulk else post)
         users = users[len(first) :]
+        if dialect.bulk and dialect.members_on_create:
+            # The operation carries nested groups in what room its chunk has left; apply
+            # adds those its answer does not show once every group exists.
+            nested = nested[max(0, chunk - len(first)) :]
     elif change.attributes:
         out += update_requests(change.attributes, path, etag, ids, dialect, current)
     removes = [m for m in change.members_remove if m.type == "User"]
@@ -103,7 +109,6 @@ def change_requests(
             out.append(_patch(path, member_ops.add_members(part, ref=ref)))
         out += _removals(path, removes, dialect, chunk, held)
     # Nested groups (native nesting) follow, once every group of the run exists.
-    nested = [_id(m) for m in change.members_add if m.type == "Group"]
     for part in member_ops.chunks(nested, chunk):
         out.append(_patch(path, member_ops.add_members(part, member_type="Group", ref=ref)))
     groups = [m for m in change.members_remove if m.type == "Group"]
@@ -115,6 +120,24 @@ def change_requests(
             held = member_ops.beside_nested(held, lambda uid: uid in user_ids or uid in joined)
         out += _removals(path, groups, dialect, chunk, held, member_type="Group")
     return out
+
+
+def _in_bulk(change: Change, post: Request, dialect: Dialect, chunk: int) -> Request:
+    """A group create as its operation in a Bulk request (apply/bulk_groups.py): what `post`
+    carries, and its nested groups; one created earlier in the same request is named
+    `bulkId:` its operation's bulkId instead of its id."""
+    # Users and groups alike: a member made earlier in the run reads `{id of KEY}`.
+    known = {m.key: placeholder(m.key) for m in change.members_add if m.key and not m.id}
+    ref = member_ops.refs_from(dialect.member_ref)
+    form = bulk_requests.GroupForm(known, chunk, dialect.members_on_create, ref)
+    operation = bulk_requests.create_operation(
+        change, bulk_requests.bulk_id(change, 1), known, None, form
+    )
+    when = (
+        f"with fewer than {bulk_requests.MIN_CREATES} group creates in the run, or where the "
+        "target refuses Bulk, instead:"
+    )
+    return Request("POST", "/Bulk", bulk_requests.request_body([operation]), None, (post,), when)
 
 
 def update_requests(

@@ -24,7 +24,7 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     "listing": ("auto", "none"),  # none: lookup mode, each object through eq filters
     # Bulk is the one behaviour off unless asked for: on the Bulk servers measured, user
     # creates took longer through Bulk than one request each (bench/README.md, P4).
-    "bulk": ("never", "use"),  # use: user creates in Bulk requests where Bulk is offered
+    "bulk": ("never", "use"),  # use: user and group creates in Bulk where Bulk is offered
 }
 NOT_KEPT = "not_kept"
 # User attribute paths a target may not keep: any the spec can declare, but the key.

@@ -10,7 +10,9 @@ def test_advertised_bulk_is_used_within_its_limits() -> None:
     finding = bulk_finding(spc)
     assert finding.observed == "Bulk is advertised (maxOperations 1000, maxPayloadSize 1048576)"
     assert finding.action.startswith("one request per change; with quirks: {bulk: use}, ")
-    assert "apply sends 10 or more user creates in Bulk requests" in finding.action
+    assert "apply sends 10 or more user creates, and 10 or more group creates, in Bulk" in (
+        finding.action
+    )
 
 
 def test_bulk_not_advertised_means_one_request_per_change() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reconciler.core.changes import Action, Change
+from reconciler.core.changes import Action, Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import ENTERPRISE_URN, GROUP_SCHEMA, Kind
 from reconciler.scim.bulk_requests import (
@@ -16,8 +16,10 @@ from reconciler.scim.bulk_requests import (
     ENVELOPE,
     MIN_CREATES,
     MOST_OPERATIONS,
+    GroupForm,
     Limits,
     create_operation,
+    nested_first,
     pack,
     pays,
     results,
@@ -93,17 +95,24 @@ def test_a_create_too_large_alone_is_set_apart() -> None:
     assert batch.changes == () and batch.too_large == big
 
 
-def test_a_group_names_members_created_in_the_same_request_by_bulk_id() -> None:
+def test_a_group_names_nested_groups_created_in_the_same_request_by_bulk_id() -> None:
+    """Its users by id (users are created before groups); a nested group created earlier in
+    the request by bulkId, one made before by its id, one not made yet left out."""
     group = Change(
         Kind.GROUP,
         "Eng",
         Action.CREATE,
         "new",
         attributes=(AttrChange("displayName", None, "Eng"),),
+        members_add=(
+            Member("carol", None),
+            Member("Ops", None, "Group"),
+            Member("Web", None, "Group"),
+            Member("Later", None, "Group"),
+        ),
     )
-    operation = create_operation(
-        group, "group-3", {"carol": "id-c"}, {"alice": "user-1"}, ["alice", "carol"]
-    )
+    form = GroupForm(group_ids={"Web": "g-web"})
+    operation = create_operation(group, "group-3", {"carol": "id-c"}, {"Ops": "group-1"}, form)
     assert operation == {
         "method": "POST",
         "path": "/Groups",
@@ -111,7 +120,11 @@ def test_a_group_names_members_created_in_the_same_request_by_bulk_id() -> None:
         "data": {
             "schemas": [GROUP_SCHEMA],
             "displayName": "Eng",
-            "members": [{"value": "bulkId:user-1"}, {"value": "id-c"}],
+            "members": [
+                {"value": "id-c"},
+                {"value": "bulkId:group-1", "type": "Group"},
+                {"value": "g-web", "type": "Group"},
+            ],
         },
     }
 
@@ -168,3 +181,40 @@ def test_bulk_pays_for_enough_creates_after_a_complete_read_only() -> None:
     assert not pays(True, MIN_CREATES - 1, complete_read=True)
     assert not pays(True, MIN_CREATES, complete_read=False)
     assert not pays(False, MIN_CREATES, complete_read=True)
+
+
+def group(key: str, *nested: str, users: tuple[str, ...] = ()) -> Change:
+    members = (*(Member(u, None) for u in users), *(Member(n, None, "Group") for n in nested))
+    attributes = (AttrChange("displayName", None, key),)
+    return Change(Kind.GROUP, key, Action.CREATE, "new", attributes=attributes, members_add=members)
+
+
+def test_nested_groups_come_before_the_groups_that_hold_them() -> None:
+    """A cycle (c ⊃ d ⊃ c) goes last, as listed: neither can name the other by bulkId, so
+    its nesting is added once both exist."""
+    changes = [group("all", "eng", "ops"), group("eng", "web"), group("web"), group("ops"),
+               group("c", "d"), group("d", "c")]  # fmt: skip
+    assert [c.key for c in nested_first(changes)] == ["web", "ops", "eng", "all", "c", "d"]
+
+
+def test_a_packed_group_records_its_bulk_id_references_and_carried_users() -> None:
+    """Each operation's dependencies (a failed one sends it per object) and the users it
+    carried (the rest follow by PATCH): the first `chunk`, nested groups in what is left."""
+    changes = nested_first([group("all", "eng", "ops", users=("a", "b", "c")), group("eng")])
+    form = GroupForm(group_ids={"ops": "g-ops"}, chunk=4)
+    batch = pack(changes, {"a": "ua", "b": "ub", "c": "uc"}, Limits(10, 100_000), form)
+    assert batch.depends == {"eng": frozenset(), "all": frozenset({"eng"})}
+    assert batch.users == {"eng": (), "all": ("ua", "ub", "uc")}
+    members = batch.data["all"]["members"]
+    assert members == [
+        {"value": "ua"}, {"value": "ub"}, {"value": "uc"},
+        {"value": "bulkId:group-1", "type": "Group"},
+    ]  # fmt: skip
+    # No room left for ops in the chunk of 4: it is added by PATCH once every group exists.
+    assert batch.keys == {"group-1": "eng", "group-2": "all"}
+
+
+def test_a_group_creates_no_members_where_the_target_takes_none_on_create() -> None:
+    form = GroupForm(members_on_create=False)
+    batch = pack([group("g", "h", users=("a",))], {"a": "ua"}, Limits(10, 100_000), form)
+    assert "members" not in batch.data["g"] and batch.users == {"g": ()}

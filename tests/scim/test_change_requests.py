@@ -209,3 +209,40 @@ def test_where_the_target_offers_bulk_a_create_shows_its_bulk_operation() -> Non
     assert never == single
     (default,) = change_requests(change, dialect(Capabilities(bulk=True)), 100)
     assert default == single  # Bulk only where the target's quirks ask for it
+
+
+def test_where_the_target_offers_bulk_a_group_create_shows_its_bulk_operation() -> None:
+    """The operation's data is the single POST's body (its first chunk of users); its
+    nested groups follow in the room the chunk leaves, and the rest by PATCH after."""
+    change = Change(
+        Kind.GROUP,
+        "Eng",
+        Action.CREATE,
+        "r",
+        attributes=(AttrChange("displayName", None, "Eng"),),
+        members_add=(
+            Member("ann", "u1"),
+            Member("bob", None),
+            Member("Ops", None, "Group"),
+            Member("Web", "g9", "Group"),
+        ),
+    )
+    caps = Capabilities(patch=True, bulk=True)
+    single = change_requests(change, dialect(Capabilities(patch=True)), 3)
+    bulk = change_requests(change, dialect(caps, bulk="use"), 3)
+    assert (bulk[0].method, bulk[0].path) == ("POST", "/Bulk")
+    (operation,) = bulk[0].body["Operations"]
+    assert operation["data"] == {
+        **single[0].body,
+        "members": [
+            {"value": "u1"},
+            {"value": "{id of bob}"},
+            {"value": "{id of Ops}", "type": "Group"},
+        ],
+    }
+    assert bulk[0].fallback == (single[0],)
+    assert bulk[0].fallback_when.startswith("with fewer than 10 group creates in the run")
+    # Of the nested groups, only the one the operation had no room for follows by PATCH.
+    nested = {"op": "add", "path": "members", "value": [{"value": "g9", "type": "Group"}]}
+    assert bulk[1:] == [patch("/Groups/{id of Eng}", nested)]
+    assert len(single) == 2  # the single POST, then one PATCH of both nested groups

@@ -1,6 +1,8 @@
-"""User creates in SCIM Bulk requests (RFC 7644 §3.7): each operation's answer settles its
-own object, and whatever Bulk cannot settle goes back to the per-object path (creates.py),
-which looks on the target before it creates anything a second time.
+"""Creates in SCIM Bulk requests (RFC 7644 §3.7): each operation's answer settles its own
+object, and whatever Bulk cannot settle goes back to the per-object path (creates.py),
+which looks on the target before it creates anything a second time. This module sends the
+requests and settles each operation, and finishes user creates; bulk_groups.py finishes
+group creates.
 
 Bulk is opt-in: only a target whose quirks say `bulk: use` gets it (the default is `never`:
 on the Bulk servers measured, creates took longer through Bulk than one request each), and
@@ -13,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.core.changes import Change
-from reconciler.core.model import Json
+from reconciler.core.model import Json, Kind
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
 from reconciler.scim.apply.creates import (
@@ -26,7 +28,7 @@ from reconciler.scim.apply.creates import (
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import create_user
 from reconciler.scim.audit import write_record
-from reconciler.scim.bulk_requests import Batch, Limits, Result, pack, results
+from reconciler.scim.bulk_requests import Batch, GroupForm, Limits, Result, pack, results
 from reconciler.scim.client import Reply
 from reconciler.scim.paging import read_all
 from reconciler.scim.transfer import RunTimedOut
@@ -68,23 +70,33 @@ class Settled:
 
 def pays(s: Session, creates: Sequence[Change]) -> bool:
     """Bulk where the quirks ask for it and the target offers it (and has not refused it in
-    this run), for enough creates, after a complete read (bulk_requests.pays)."""
-    usable = s.dialect.bulk and not s.bulk_refused
+    this run), for enough creates, after a complete read (bulk_requests.pays) that no
+    look-up in this run has shown to hide an object (Session.unlisted): that read is what
+    proves no create of a Bulk request exists already, where one create at a time would
+    look on the target first."""
+    usable = s.dialect.bulk and not s.bulk_refused and not s.unlisted
     return bulk_requests.pays(usable, len(creates), complete_read=not s.look_before_create)
 
 
 class BulkCreates:
     """The Bulk requests of one phase's user creates, sent in order, one at a time (each
-    may name managers created by the ones before), then each create's outcome (`finish`)."""
+    may name managers created by the ones before), then each create's outcome (`finish`).
+    Group creates subclass it (bulk_groups.py): the hooks below are what differs."""
+
+    kind = Kind.USER
 
     def __init__(self, s: Session, stop: Callable[[], bool]) -> None:
         self.s = s
         self.stop = stop
         self.settled: dict[str, Settled] = {}
-        # The created users as the listing shows them (verification without a GET each).
+        # The created objects as the listing shows them (verification without a GET each).
         self.read_back: dict[str, Mapping[str, Json]] = {}
+        # That listing, where it was read whole: every object of this kind on the target.
+        self.listed: tuple[Mapping[str, Json], ...] | None = None
         self.timed_out: RunTimedOut | None = None
         self.in_flight: Batch | None = None
+        # The user members each group's operation carried (bulk_requests.GroupForm).
+        self.carried: dict[str, tuple[str, ...]] = {}
 
     def send(self, creates: Sequence[Change]) -> None:
         s = self.s
@@ -93,11 +105,12 @@ class BulkCreates:
         # would refuse stays out of Bulk, for the per-object path to refuse.
         pending = [c for c in creates if self._allowed(c)]
         while pending and not s.bulk_refused and not self.stop():
-            batch = pack(pending, s.known_ids(), limits)
+            batch = pack(pending, s.known_ids(), limits, self._form())
             if batch.too_large is not None:
                 pending = pending[1:]  # alone over the payload limit: sent per object
                 continue
             self.in_flight = batch
+            self.carried.update(batch.users)
             try:
                 reply = s.client.request("POST", "/Bulk", body=batch.body)
             except ScimHTTPError as exc:
@@ -112,18 +125,35 @@ class BulkCreates:
             except RunTimedOut as exc:
                 # Out of time: this request's creates fail (finish), like a single create
                 # cut short, and none after it is sent.
-                unknown = _bulk_error(0, str(exc))
+                unknown = bulk_error(0, str(exc))
                 self._unknown(batch, unknown if exc.in_flight else None)
                 self.timed_out = exc
                 return
             except ScimrecError as exc:  # an answer that is no SCIM: outcome unknown
-                self._unknown(batch, _bulk_error(0, str(exc)))
+                self._unknown(batch, bulk_error(0, str(exc)))
             else:
                 self._answered(batch, reply)
             self.in_flight = None
             pending = pending[len(batch.changes) :]
         s.log.info("bulk sent", step="action", creates=len(self.settled), left=len(pending))
         self._read_back()
+
+    def _form(self) -> GroupForm | None:
+        """What a group's operation carries (None: users)."""
+        return None
+
+    def _made(self, change: Change, target_id: str) -> None:
+        """Record a create Bulk settled: a user's id names it as a manager from now on."""
+        name = next((a.after for a in change.attributes if a.path == "userName"), None)
+        with self.s.lock:
+            self.s.ids[change.key] = target_id
+            if isinstance(name, str):  # some targets name members by it (groups.not_shown)
+                self.s.user_names[target_id] = name
+
+    def _alone(self, change: Change, settled: Settled, batch: Batch, failed: set[str]) -> bool:
+        """Whether a refused operation goes per object: it named, by bulkId, an object this
+        request failed to create (a 4xx did nothing; alone, it goes without that one)."""
+        return settled.error is not None and bool(batch.depends.get(change.key, set()) & failed)
 
     def _allowed(self, change: Change) -> bool:
         try:
@@ -135,7 +165,7 @@ class BulkCreates:
     def interrupted(self) -> None:
         """Ctrl-C during send: the request in flight may or may not have been done."""
         batch, self.in_flight = self.in_flight, None
-        cut = _bulk_error(0, "interrupted while in flight")
+        cut = bulk_error(0, "interrupted while in flight")
         for change in batch.changes if batch is not None else ():
             self.settled.setdefault(change.key, Settled(unknown=cut))
 
@@ -155,7 +185,7 @@ class BulkCreates:
             # None: never sent (the run ran out of time first), so left to the per-object path.
             self.settled[change.key] = Settled(unknown=exc) if exc is not None else Settled()
             if exc is not None:
-                self._audit(change, exc.status, str(exc))
+                self._audit(change, exc.status, str(exc), batch)
 
     def _answered(self, batch: Batch, reply: Reply) -> None:
         s = self.s
@@ -167,26 +197,24 @@ class BulkCreates:
             error = None
             if settled.target_id is None:
                 error = str(settled.error or settled.unknown or "no id in the answer")
-            self._audit(change, status, error)
+            self._audit(change, status, error, batch)
         failed = {c.key for c in batch.changes if self.settled[c.key].target_id is None}
         for change in batch.changes:
             settled = self.settled[change.key]
             if settled.target_id is not None and change.key in batch.unset:
                 with s.lock:  # set by the follow-up PATCH, as after a single POST
                     s.unlinked.add(change.key)
-            elif settled.error is not None and any(a.ref in failed for a in change.attributes):
-                # Refused for want of a manager this request failed to create: a 4xx did
-                # nothing, so it goes per object, without that manager, as it would alone.
-                self.settled[change.key] = Settled()
+            elif self._alone(change, settled, batch, failed):
+                self.settled[change.key] = Settled()  # sent per object (finish)
 
     def _settle(self, change: Change, got: Result | None, status: int) -> Settled:
         s = self.s
         if got is None:
-            return Settled(unknown=_bulk_error(status, "no answer for it in the Bulk response"))
+            return Settled(unknown=bulk_error(status, "no answer for it in the Bulk response"))
         if status != 200:
-            return Settled(unknown=_bulk_error(status, f"the Bulk response came as {status}"))
+            return Settled(unknown=bulk_error(status, f"the Bulk response came as {status}"))
         if got.status is None:
-            return Settled(unknown=_bulk_error(status, "no status"))
+            return Settled(unknown=bulk_error(status, "no status"))
         if got.status in NOT_PROCESSED:
             return Settled()
         if got.status in UNKNOWN:
@@ -198,7 +226,7 @@ class BulkCreates:
         try:
             writes.resource_path(ENDPOINT[change.kind], got.target_id)
         except ScimrecError as exc:  # an id no URL can name: this create fails here
-            return Settled(error=_bulk_error(got.status, str(exc)))
+            return Settled(error=bulk_error(got.status, str(exc)))
         other = s.owners.claim(change.kind, change.key, got.target_id)
         if other is not None:
             # Another object's id (owners.py): never recorded; looked up by name (finish).
@@ -207,8 +235,7 @@ class BulkCreates:
                           detail=f"{got.target_id} is {change.kind.value} {other}'s")  # fmt: skip
             return Settled(no_id=True)
         s.saw(change.kind, got.target_id)
-        with s.lock:
-            s.ids[change.key] = got.target_id
+        self._made(change, got.target_id)
         remember_location(s, change.kind, got.target_id, got.location)
         return Settled(target_id=got.target_id, resource=got.resource)
 
@@ -217,40 +244,51 @@ class BulkCreates:
         path = f"{ENDPOINT[change.kind]} (in /Bulk)"
         return ScimHTTPError("POST", path, got.status or 0, got.detail, got.scim_type)
 
-    def _audit(self, change: Change, status: int, error: str | None) -> None:
+    def _members_sent(self, change: Change, batch: Batch) -> list[dict[str, Json]]:
+        """The members an operation added, as a PATCH's operations (a group's: audit.py)."""
+        return []
+
+    def _audit(self, change: Change, status: int, error: str | None, batch: Batch) -> None:
         """The audit record of one operation, as a single create's would be."""
         s = self.s
         record = write_record(
-            change, "POST", ENDPOINT[change.kind], status, error, change.attributes, (),
-            s.known_ids(),
+            change, "POST", ENDPOINT[change.kind], status, error, change.attributes,
+            self._members_sent(change, batch), s.known_ids(),
         )  # fmt: skip
         record["via"] = "/Bulk"
         s.record_write(record)
+
+    def _to_read(self) -> set[str]:
+        """The created objects the read-back is for: those whose answer had no resource."""
+        return {v.target_id for v in self.settled.values() if v.target_id and not v.resource}
 
     def _read_back(self) -> None:
         """Where Bulk answers carry no resource, verification reads what was created: from
         the listing where that reads few more resources than were created, else (finish) one
         GET each, as after a single create answered without a body."""
         s = self.s
-        bare = {v.target_id for v in self.settled.values() if v.target_id and not v.resource}
-        if not bare or s.caps.lookup_reason is not None:
+        wanted = self._to_read()
+        if not wanted or s.caps.lookup_reason is not None:
             return
-        size = s.target.page_size
+        size, endpoint = s.target.page_size, ENDPOINT[self.kind]
         try:
-            first = s.client.get("/Users", {"startIndex": 1, "count": 1}).body
+            first = s.client.get(endpoint, {"startIndex": 1, "count": 1}).body
             total = first.get("totalResults") if isinstance(first, dict) else None
-            if not isinstance(total, int) or total > LISTING_SHARE * len(bare):
+            if not isinstance(total, int) or total > LISTING_SHARE * len(wanted):
                 return
             listing = read_all(
-                s.client, "/Users", size, max_objects=s.target.max_objects,
+                s.client, endpoint, size, max_objects=s.target.max_objects,
                 cursor=s.caps.cursor_paging,
             )  # fmt: skip
         except ScimrecError as exc:
             s.log.warning("bulk read-back failed, reading each", step="action", detail=str(exc))
             return
-        self.read_back = {r.id: r.body for r in listing.resources if r.id in bare}
-        s.log.info("bulk read-back", step="action", pages=math.ceil(total / size) or 1,
-                   found=len(self.read_back), created=len(bare))  # fmt: skip
+        self.read_back = {r.id: r.body for r in listing.resources if r.id in wanted}
+        if listing.complete and not listing.capped:
+            self.listed = tuple(r.body for r in listing.resources)
+        s.log.info("bulk read-back", step="action", kind=self.kind.value,
+                   pages=math.ceil(total / size) or 1, found=len(self.read_back),
+                   created=len(wanted))  # fmt: skip
 
     def as_settled(self, s: Session, change: Change) -> str | None:
         """After Ctrl-C: each create as the Bulk answers left it, with nothing more sent
@@ -285,12 +323,12 @@ class BulkCreates:
             if got.error.status == 409:
                 return adopt_existing(s, change, got.error)
             raise Failed(str(got.error))
-        unknown = got.unknown or _bulk_error(0, "no answer")
+        unknown = got.unknown or bulk_error(0, "no answer")
         adopted = look_again(s, change, unknown)
         # Proven absent: sent per object (which looks again after a lost answer too).
         return adopted if adopted is not None else create_user(s, change)
 
 
-def _bulk_error(status: int, why: str) -> ScimHTTPError:
+def bulk_error(status: int, why: str) -> ScimHTTPError:
     """A create's failure, or its unknown outcome, that its Bulk request answers for."""
     return ScimHTTPError("POST", "/Bulk", status, why)

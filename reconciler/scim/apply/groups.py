@@ -23,15 +23,20 @@ from reconciler.scim.writes import resource_path
 # The removal dialect once a target has shown that value lists remove every member.
 UNSAFE = "unsafe"
 
+# How a group is created: its id, and the user members (of `add_ids`) still to add.
+Creator = Callable[[Session, Change, list[str]], tuple[str, list[str]]]
 
-def write_group(s: Session, change: Change) -> str | None:
+
+def write_group(s: Session, change: Change, creator: Creator | None = None) -> str | None:
+    """Create or update a group, then its user members; `creator` is how a create is
+    settled (create_group, or a Bulk operation's answer: bulk_groups.py)."""
     ids = s.known_ids()
     users = [m for m in change.members_add if m.type == "User"]
     adds = [m.id or ids.get(m.key or "") for m in users]
     missing = [m.key for m, i in zip(users, adds, strict=True) if i is None]
     add_ids = [i for i in adds if i is not None]
     if change.action is Action.CREATE:
-        target_id, rest = _create(s, change, add_ids)
+        target_id, rest = (creator or create_group)(s, change, add_ids)
     else:
         target_id = change.target_id or ""
         if change.attributes:
@@ -83,7 +88,7 @@ def _patch_members(
         remove_members(s, change, path, chunk)
 
 
-def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
+def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
     """Create a group, unless it exists: looked up right before (another run, or a listing
     that hid it, may have made it) and verified after (two runs at once may both have)."""
     existing = candidates(s, change)
@@ -123,7 +128,7 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         # Adopted after a lost answer or a 409: add every member (adding is idempotent).
         return made.target_id, add_ids
     target_id = made.target_id
-    keeper = _one_of_a_race(s, change, target_id)
+    keeper = one_of_a_race(s, change, target_id)
     if keeper != target_id:
         return keeper, add_ids
     created = made.reply.body if isinstance(made.reply.body, dict) else None
@@ -132,13 +137,13 @@ def _create(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[s
         shown = member_ops.member_entries(created)
         with s.lock:  # what a later PUT of this group must still show (read_for_put)
             s.members_held[target_id] = frozenset(shown)
-        return target_id, _not_shown(s, add_ids, shown)
+        return target_id, not_shown(s, add_ids, shown)
     with s.lock:
         s.members_held[target_id] = frozenset((i, False) for i in first)
     return target_id, add_ids[len(first) :]
 
 
-def _not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
+def not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
     """The users a create's answer does not show as members: neither by id nor by
     userName, as some targets name members (Canaille) and planning reads them
     (core/members.py). Added again, such a member would be held twice."""
@@ -147,7 +152,7 @@ def _not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) ->
     return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]
 
 
-def _one_of_a_race(s: Session, change: Change, ours: str) -> str:
+def one_of_a_race(s: Session, change: Change, ours: str) -> str:
     """After a create, the group that stays when two runs created it at once.
 
     The oldest stays (meta.created, then the id): a run that verifies before the other's
@@ -221,7 +226,11 @@ def write_nested(s: Session, change: Change) -> str | None:
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
     if missing:
         raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
-    for chunk in member_ops.chunks([i for i in add_ids if i], s.chunk()):
+    # Less those this run's create carried and its answer shows (Bulk: bulk_groups.py).
+    created = change.action is Action.CREATE
+    shown = s.members_held.get(target_id, frozenset()) if created else frozenset()
+    wanted = [i for i in add_ids if i and (i, True) not in shown]
+    for chunk in member_ops.chunks(wanted, s.chunk()):
         add_members(s, change, path, chunk, member_type="Group")
     removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     if removes and s.unlisted:
@@ -365,9 +374,7 @@ def _checked(
     )
 
 
-def _members(
-    s: Session, path: str, target_id: str | None, *, shown: bool
-) -> set[tuple[str, bool]]:
+def _members(s: Session, path: str, target_id: str | None, *, shown: bool) -> set[tuple[str, bool]]:
     """A group's members as the target holds them now: each value, and whether it is a
     nested group (a user may have its id). With `shown`, the group's GET must list them
     (it has members to remove): Failed when it will not; without, a group shown with no

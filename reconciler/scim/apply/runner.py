@@ -21,6 +21,7 @@ from reconciler.errors import ScimrecError
 from reconciler.scim import bulk_requests
 from reconciler.scim.apply.bulk import BulkCreates
 from reconciler.scim.apply.bulk import pays as bulk_pays
+from reconciler.scim.apply.bulk_groups import BulkGroups
 from reconciler.scim.apply.deprovision import delete, deprovision
 from reconciler.scim.apply.groups import write_group, write_nested
 from reconciler.scim.apply.session import Failed, Session
@@ -85,8 +86,8 @@ class Applier:
         self.stop = threading.Event()
         # Set when the run passes its deadline: likewise, no new change starts.
         self.out_of_time = threading.Event()
-        # User creates the Bulk requests settled (or left to finish per object).
-        self.bulk_sent: set[str] = set()
+        # Creates the Bulk requests settled (or left to finish per object), by kind.
+        self.bulk_sent: dict[Kind, set[str]] = {Kind.USER: set(), Kind.GROUP: set()}
 
     def run(self, plan: Plan) -> ApplyResult:
         if plan.guards:  # the CLI refuses first; this keeps any other caller from forgetting
@@ -100,10 +101,13 @@ class Applier:
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
-        outcomes += self._bulk(bulk_requests.creates_of(user_writes))
+        creates = bulk_requests.creates_of(user_writes)
+        ordered = [c for wave in manager_waves(creates) for c in wave]
+        outcomes += self._bulk(ordered, BulkCreates(s, self.out_of_time.is_set))
         # Managers first, in waves, so a report's create already carries its manager's id;
         # only a cycle of managers is left for a follow-up PATCH.
-        for wave in manager_waves([c for c in user_writes if c.key not in self.bulk_sent]):
+        in_bulk = self.bulk_sent[Kind.USER]
+        for wave in manager_waves([c for c in user_writes if c.key not in in_bulk]):
             outcomes += self._parallel(wave, write_user)
         deferred = [c for c in user_writes if c.key in s.unlinked and c.key in s.ids]
         # A follow-up that sets references only matters to the summary when it fails.
@@ -112,9 +116,11 @@ class Applier:
         # Creates first: a create's look-up may find a group the listing hid, and from then
         # on no removal is trusted (write_group); an update beside or before it would
         # already have removed its members.
-        creates = [c for c in groups if c.action is Action.CREATE]
+        creates = bulk_requests.nested_first(bulk_requests.creates_of(groups, Kind.GROUP))
         updates = [c for c in groups if c.action is not Action.CREATE]
-        outcomes += self._parallel(creates, write_group) + self._parallel(updates, write_group)
+        outcomes += self._bulk(creates, BulkGroups(s, self.out_of_time.is_set))
+        alone = [c for c in creates if c.key not in self.bulk_sent[Kind.GROUP]]
+        outcomes += self._parallel(alone, write_group) + self._parallel(updates, write_group)
         nested = [
             c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
         ]
@@ -137,14 +143,13 @@ class Applier:
             not_kept=dropped,
         )
 
-    def _bulk(self, creates: list[Change]) -> list[Outcome]:
-        """User creates in Bulk requests where Bulk is usable and pays (bulk.pays),
-        managers before their reports; then each create's outcome, concurrently (its
-        verification, or the per-object path for what Bulk did not settle)."""
-        ordered = [c for wave in manager_waves(creates) for c in wave]
+    def _bulk(self, ordered: list[Change], bulk: BulkCreates) -> list[Outcome]:
+        """One kind's creates in Bulk requests where Bulk is usable and pays (bulk.pays),
+        in the order given (managers before their reports, nested groups before the groups
+        that hold them); then each create's outcome, concurrently (its verification, or the
+        per-object path for what Bulk did not settle)."""
         if not bulk_pays(self.session, ordered) or self.stop.is_set():
             return []
-        bulk = BulkCreates(self.session, self.out_of_time.is_set)
         try:
             bulk.send(ordered)
         except KeyboardInterrupt:
@@ -155,7 +160,7 @@ class Applier:
             self.log.warning("interrupted", step="action", outcome="stopping",
                              detail="a Bulk request was in flight")  # fmt: skip
         sent = [c for c in ordered if c.key in bulk.settled]
-        self.bulk_sent = {c.key for c in sent}
+        self.bulk_sent[bulk.kind] = {c.key for c in sent}
         if self.stop.is_set():  # each one as the Bulk answers left it, nothing more sent
             return [o for c in sent if (o := self._one(c, bulk.as_settled)) is not None]
         return self._parallel(sent, bulk.finish)
