@@ -191,8 +191,11 @@ def _prepare_target(
             target, transport=transport, log=log, progress=progress, retry=retry, wanted=wanted
         )
     refuse_without_listing(target, connected.observed)
-    check_extensions(connected.client, target, spec, log)
-    plan = make_plan(spec, target, connected.observed, options)
+    notes = check_extensions(connected.client, target, spec, log)
+    observed = connected.observed
+    if notes:  # the plan shows them with the read's own notes
+        observed = dataclasses.replace(observed, notes=(*observed.notes, *notes))
+    plan = make_plan(spec, target, observed, options)
     plan = check_guards(plan, target, connected.observed, allow)
     with collector.paused():  # its counts and sets hold no cycles either
         log_steps(plan, spec, log)

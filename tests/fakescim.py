@@ -139,6 +139,8 @@ class FakeScim:
         # Group members are stored and listed by the user's userName, not its id, and an
         # add of one already held by its id is held twice (Canaille).
         self.members_by_name = False
+        # The ids of the schemas GET /Schemas lists (each with no attributes); None: 404.
+        self.schemas: list[str] | None = None
         # At most this many members named in one write (Better Auth: 100), else 400.
         self.max_members_per_write: int | None = None
         # Attributes it does not store (top-level names or extension URNs): answered with
@@ -283,6 +285,9 @@ class FakeScim:
         parts = [p for p in seen.path.split("/") if p]
         if parts == ["ServiceProviderConfig"] and seen.method == "GET":
             return httpx2.Response(200, json=self.config)
+        if parts == ["Schemas"] and seen.method == "GET" and self.schemas is not None:
+            listed = [{"id": urn, "attributes": []} for urn in self.schemas]
+            return json_response(200, {"schemas": [LIST_RESPONSE], "Resources": listed})
         if not parts or parts[0] not in ("Users", "Groups"):
             return self._error(seen, 404, f"no endpoint {seen.path}")
         store, kind = (self.users, "User") if parts[0] == "Users" else (self.groups, "Group")
