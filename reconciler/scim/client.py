@@ -22,6 +22,7 @@ from reconciler.core.model import PATCH_OP, SCIM_ERROR, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
+from reconciler.scim.messages import spelled
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import Pacer
 from reconciler.scim.payload import NotJson, parse, parse_checked
@@ -344,7 +345,7 @@ class ScimClient:
             raise ScimProtocolError(
                 f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
-        body = scrub_json(parsed, content)
+        body = scrub_json(parsed := spelled(parsed, f"{method} {path}"), content)
         masked = body is not parsed and body != parsed
         return Reply(status, body, headers, masked=masked, representable=representable)
 
