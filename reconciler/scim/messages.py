@@ -1,47 +1,98 @@
-"""The keys of SCIM messages (ListResponse, BulkResponse), read case-insensitively.
+"""The attribute names of what a target sends, read case-insensitively (RFC 7643 §2.1).
 
-RFC 7643 §2.1 makes attribute names case-insensitive, and a target may answer a listing
-with `resources` and `totalresults`. Read by their exact names only, such a listing holds
-no resources: every declared object looks missing and is created again beside the one the
-target holds. So the message keys of every answer are given their RFC spelling here, once,
-as the answer arrives (client.py), for every reader of a listing.
+A target may answer a listing with `resources` and `totalresults`, or write every name
+the way its language does (`UserName`, `DisplayName`, `Members`, `Id`). Read by their
+exact names only, such a listing holds no resources, and such a user no userName: every
+declared object looks missing and is created again beside the one the target holds, on
+every run. So the names scimrec reads are given their RFC spelling here, once, as an
+answer arrives (client.py), for every reader after it.
 """
 
 from __future__ import annotations
 
+from reconciler.core import attributes as A
 from reconciler.core.model import Json
 from reconciler.errors import ScimProtocolError
 
 # RFC 7644 §3.4.2 (ListResponse), RFC 9865 (cursors), §3.7 (BulkResponse).
-_SPELLING = {
-    key.casefold(): key
-    for key in (
-        "Resources",
-        "totalResults",
-        "startIndex",
-        "itemsPerPage",
-        "nextCursor",
-        "previousCursor",
-        "Operations",
-    )
-}
+_MESSAGE = (
+    "Resources",
+    "totalResults",
+    "startIndex",
+    "itemsPerPage",
+    "nextCursor",
+    "previousCursor",
+    "Operations",
+)
+_NAMES = (
+    *_MESSAGE,
+    # RFC 7643 §3.1 and §4: common, User, Group and enterprise attributes.
+    *("id", "externalId", "meta", "schemas", "name", "members", "groups", "password"),
+    *A.USER_SIMPLE,
+    *A.USER_MULTI,
+    *A.NAME_PARTS,
+    *{sub for subs in A.USER_MULTI.values() for sub in subs},
+    *("$ref", "display"),
+    *A.ENTERPRISE,
+    *("resourceType", "created", "lastModified", "location", "version"),
+    # RFC 7644 §3.7.3: a BulkResponse operation.
+    *("method", "bulkId", "path", "status", "response"),
+)
+_SPELLING = {name.casefold(): name for name in _NAMES}
+_CANONICAL = frozenset(_NAMES)
 
 
 def spelled(body: Json, what: str) -> Json:
-    """`body` with its message keys in their RFC spelling (the same object when they
-    already are). A resource (it has an `id`) is left as it is: its attributes are compared
-    case-insensitively where they are read. Two keys that are one name in different cases
-    (`Resources` and `resources`) are a ScimProtocolError: which one the target meant
-    cannot be told, and read as the wrong one, objects would look missing."""
-    if not isinstance(body, dict) or "id" in body:
+    """`body` with the names scimrec reads in their RFC spelling; the same object when
+    they already are. A name held twice in two cases at the top of a
+    listing (`Resources` and `resources`) is a ScimProtocolError: which one the target
+    meant cannot be told, and read as the wrong one, objects would look missing. Within a
+    resource the name already in its RFC spelling is read, and the other left as it is."""
+    if not _odd(body):
         return body
-    odd = [k for k in body if (name := _SPELLING.get(k.casefold())) is not None and k != name]
-    if not odd:
-        return body
-    out = dict(body)
-    for key in odd:
-        name = _SPELLING[key.casefold()]
-        if name in out:
-            raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
-        out[name] = out.pop(key)
+    if isinstance(body, dict) and "id" not in body:
+        for key in body:
+            name = _SPELLING.get(key.casefold())
+            if name in _MESSAGE and key != name and name in body:
+                raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
+    return _walk(body)
+
+
+def _odd(body: Json) -> bool:
+    """Whether `body` holds a name scimrec reads in another case: among the names of the
+    body and of each listed resource, or anywhere in the first resource (a target writes
+    every name one way, so a walk over all of them, as long as parsing the answer, is
+    spent only on a target that does)."""
+    if not isinstance(body, dict):
+        return False
+    items = body.get("Resources")
+    resources = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    return (
+        any(_odd_keys(r) for r in (body, *resources))
+        or (not resources and _odd_within(body))
+        or (bool(resources) and _odd_within(resources[0]))
+    )
+
+
+def _odd_keys(value: dict[str, Json]) -> bool:
+    return any(k.casefold() in _SPELLING for k in value.keys() - _CANONICAL)
+
+
+def _odd_within(value: Json) -> bool:
+    if isinstance(value, list):
+        return any(_odd_within(item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    return _odd_keys(value) or any(_odd_within(item) for item in value.values())
+
+
+def _walk(value: Json) -> Json:
+    if isinstance(value, list):
+        return [_walk(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Json] = {}
+    for key, item in value.items():
+        name = _SPELLING.get(key.casefold()) or key
+        out[key if name in value and name != key else name] = _walk(item)
     return out

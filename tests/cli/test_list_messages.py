@@ -180,3 +180,73 @@ def test_an_empty_list_response_without_resources_is_an_empty_listing(
         "alice@example.com",
         "bob@example.com",
     ]
+
+
+def _pascal(value: Any) -> Any:
+    """Every attribute name as a .NET serializer writes it: `UserName`, `Members`, `Id`
+    (schema URNs and `$ref` as they are)."""
+    if isinstance(value, list):
+        return [_pascal(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        (k if k.startswith(("urn:", "$")) or k == "schemas" else k[:1].upper() + k[1:]): (
+            _pascal(v)
+        )
+        for k, v in value.items()
+    }
+
+
+def _pascal_target(fake: FakeScim) -> httpx2.MockTransport:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        response = fake.handle(request)
+        if not response.content or request.url.path.endswith("/ServiceProviderConfig"):
+            return response
+        return httpx2.Response(response.status_code, json=_pascal(json.loads(response.content)))
+
+    return httpx2.MockTransport(handle)
+
+
+def test_a_target_that_writes_every_name_in_another_case_gets_no_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: no user had a userName, no group a displayName, no resource an id; each
+    # apply created alice, bob and Eng once more beside the ones the target held.
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = _seeded()
+    specs = _specs(tmp_path / "specs", prune="all")
+    for _ in range(2):
+        code = main(
+            ["apply", specs, "--target", "t", "--auto-approve", "--log-level", "error"],
+            transport=_pascal_target(fake),
+        )
+        assert code == 0, capsys.readouterr().err
+    assert fake.count("POST") == 0 and fake.count("DELETE") == 0
+    assert sorted(u["userName"] for u in fake.users.values()) == [
+        "alice@example.com",
+        "bob@example.com",
+    ]
+    [eng] = fake.groups.values()
+    assert sorted(m["value"] for m in eng["members"]) == sorted(fake.users)
+    assert [u.get("title") for u in fake.users.values()] == ["Staff", None]
+    capsys.readouterr()
+    code = main(
+        ["plan", specs, "--target", "t", "--detailed-exitcode"], transport=_pascal_target(fake)
+    )
+    assert code == 0, capsys.readouterr().out
+
+
+def test_a_name_held_in_two_cases_within_a_resource_is_read_in_its_own_spelling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = _seeded()
+    for user in fake.users.values():
+        user["UserName"] = "someone-else@example.com"
+    code = main(
+        ["plan", _specs(tmp_path / "specs"), "--target", "t", "--format", "json"],
+        transport=fake.transport,
+    )
+    assert code == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["summary"]["create"] == 0
