@@ -49,10 +49,34 @@ def adopt_if_listed_short(s: Session, change: Change) -> str | None:
     and brought to the declared attributes) instead of created a second time."""
     if not s.look_before_create:
         return None
-    found = lookup(s, change)
+    found = found_before_create(s, change)
     if found is None:
         return None
     return adopt(s, change, found, unlisted=True)
+
+
+def found_before_create(s: Session, change: Change) -> Resource | None:
+    """The object a create is for, looked up right before it: the one found, or None where
+    the look finds none. Several found, or in lookup mode a lookup the target refused (there
+    is no listing to fall back on), are Failed: a create would be a guess, and on a target
+    that does not refuse duplicates it makes one, again on every run."""
+    found = search_for(s, change)
+    kind = change.kind.value
+    if len(found.resources) > 1:
+        ids = ", ".join(sorted(r.id for r in found.resources))
+        raise Failed(
+            f"{len(found.resources)} {kind}s on the target have this name (ids {ids}): not created"
+        )
+    if found.resources:
+        return found.resources[0]
+    if not found.conclusive and s.caps.lookup_reason is not None:
+        attribute, value = _name(change)
+        raise Failed(
+            f"not created: the target cannot list everything, and it refused to look the "
+            f"{kind} up ({attribute} eq {A.quote(value)}), so it may exist already; run "
+            "apply again once the target answers that filter"
+        )
+    return None
 
 
 def create(
