@@ -1,4 +1,5 @@
-"""The attribute names of what a target sends, read case-insensitively (RFC 7643 §2.1).
+"""SCIM messages as a target sends them: attribute names in any case (RFC 7643 §2.1), and
+errors (RFC 7644 §3.12), whatever HTTP status they come with.
 
 A target may answer a listing with `resources` and `totalresults`, or write every name
 the way its language does (`UserName`, `DisplayName`, `Members`, `Id`). Read by their
@@ -10,9 +11,14 @@ answer arrives (client.py), for every reader after it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from reconciler.core import attributes as A
-from reconciler.core.model import Json
-from reconciler.errors import ScimProtocolError
+from reconciler.core.model import SCIM_ERROR, Json
+from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.payload import NotJson, parse
+from reconciler.scim.redact import scrub, scrub_json
 
 # RFC 7644 §3.4.2 (ListResponse), RFC 9865 (cursors), §3.7 (BulkResponse).
 _MESSAGE = (
@@ -96,3 +102,46 @@ def _walk(value: Json) -> Json:
         name = _SPELLING.get(key.casefold()) or key
         out[key if name in value and name != key else name] = _walk(item)
     return out
+
+
+def stated_error(body: Json) -> int | None:
+    """The status a SCIM Error body (RFC 7644 §3.12) states, 400 to 599 (400 when it states
+    none that is): a target may send one with 200. None for any other body."""
+    if not isinstance(body, dict):
+        return None
+    schemas = body.get("schemas") or body.get("Schemas")
+    if not isinstance(schemas, list) or SCIM_ERROR not in schemas:
+        return None
+    status = body.get("status") or body.get("Status")
+    if isinstance(status, str) and status.strip().isdigit() and len(status.strip()) == 3:
+        status = int(status)
+    return status if isinstance(status, int) and 400 <= status <= 599 else 400
+
+
+def http_error(
+    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes
+) -> ScimHTTPError:
+    detail, scim_type = "", None
+    try:
+        # A server may echo our request, Authorization header included: never keep a secret.
+        body: Any = scrub_json(parse(content), content)
+    except NotJson:
+        body = None
+    if isinstance(body, dict):
+        # RFC 7644 §3.12: detail and scimType; some servers use other keys.
+        detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
+        scim_type = body.get("scimType") if isinstance(body.get("scimType"), str) else None
+    if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
+        detail = "(no detail)"  # a SCIM error body that says nothing more
+    if not detail:
+        # Scrubbed before it is shortened: a secret cut in two would no longer be found.
+        text = " ".join(scrub(content.decode("utf-8", errors="replace")).split())
+        kind = headers.get("content-type", "")
+        detail = (
+            "(no detail)"
+            if not text
+            else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
+        )
+    error = ScimHTTPError(method, path, status, detail, scim_type)
+    error.from_service = isinstance(body, dict) and SCIM_ERROR in (body.get("schemas") or ())
+    return error

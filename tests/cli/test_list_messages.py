@@ -4,7 +4,8 @@ RFC 7643 §2.1 makes attribute names case-insensitive: a target may answer with
 `resources` and `totalresults`. Read by their exact names only, that listing held no
 resources, every declared user and group looked missing, and apply created each one a
 second time beside the one the target held. A 200 whose body is no ListResponse at all
-(`{}`, an error sent with 200, another API's `items`) was read the same way.
+(`{}`, another API's `items`) was read the same way, and so was a SCIM error sent with
+200, which now stands for the error it states.
 """
 
 from __future__ import annotations
@@ -109,14 +110,6 @@ NOT_LISTINGS: list[tuple[str, Rewrite]] = [
     (
         "a ListResponse holding them elsewhere",
         lambda body: {"schemas": body["schemas"], "data": body["Resources"]},
-    ),
-    (
-        "an error sent with 200",
-        lambda body: {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": "503",
-            "detail": "try later",
-        },
     ),
 ]
 
@@ -250,3 +243,31 @@ def test_a_name_held_in_two_cases_within_a_resource_is_read_in_its_own_spelling(
     assert code == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["summary"]["create"] == 0
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_scim_error_sent_with_200_for_a_listing_is_that_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = _seeded()
+    error = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "400",
+        "scimType": "tooMany",
+        "detail": "too many users to list",
+    }
+    extra = ["--auto-approve"] if command == "apply" else []
+    code = main(
+        [command, _specs(tmp_path / "specs"), "--target", "t", *extra, "--log-level", "error"],
+        transport=_rewriting(fake, lambda body: error),
+    )
+    err = capsys.readouterr().err
+    assert code == 1, err
+    # Refused as a 400 is: neither the listing nor a filter can be read there.
+    assert "the /Users listing is refused (400)" in err
+    assert "Internal error" not in err
+    assert [s.method for s in fake.requests if s.method != "GET"] == []
