@@ -396,3 +396,26 @@ def test_an_error_body_spelling_the_token_with_escapes_is_masked_as_it_arrives()
         client.create("/Users", {"userName": "a@example.com"})
     assert windows(_decoded(str(caught.value))) == []
     assert "Bearer ***" in str(caught.value)
+
+
+TOKEN_WITH_SLASHES = "AbCdEf/GhIjKl+MnOpQr/StUvWx0123456789=="
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        lambda t: json.dumps({"auth": f"Bearer {t}"}).replace("/", "\\/"),  # JSON in JSON
+        lambda t: f"Bearer {_u_escaped(t)}",
+        lambda t: f"<a href='/x?t={t.replace('/', '%2F')}'>retry</a>",
+        lambda t: json.dumps(json.dumps({"auth": t})),  # twice within
+    ],
+    ids=["json-in-json", "u-escapes", "percent-in-markup", "twice-within"],
+)
+def test_json_output_stays_json_when_a_secret_is_masked_within_it(inner: Any) -> None:
+    # `--format json` (or a plan file) holding a target's text that spells the token with
+    # escapes: only the word is masked, so what is around it still parses.
+    register_secret(TOKEN_WITH_SLASHES)
+    line = json.dumps({"before": inner(TOKEN_WITH_SLASHES), "n": 1}, indent=2)
+    masked = scrub(line)
+    assert json.loads(masked)["n"] == 1
+    assert windows(_decoded(masked), TOKEN_WITH_SLASHES) == []
