@@ -292,7 +292,7 @@ def _created_id(s: Session, change: Change, reply: Reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
         return str(body["id"])
-    located = id_in_location(reply.headers.get("location", ""))
+    located = id_in_location(reply.headers.get("location", ""), ENDPOINT[change.kind])
     if located is not None:
         return located
     found = lookup(s, change)
