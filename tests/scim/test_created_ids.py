@@ -313,3 +313,58 @@ def test_a_group_adopted_under_a_users_key_never_stands_in_for_that_user(
     staff = next(g for g in fake.groups.values() if g["displayName"] == "Staff")
     assert sorted(m["value"] for m in staff["members"]) == sorted([ben, user_id(fake, "admins")])
     assert converged(specs, fake)
+
+
+class GroupAnswer(FakeScim):
+    """Makes u0 when asked, but answers its POST with the group Ops's resource (its
+    `meta` or, where `bare`, only its id and displayName)."""
+
+    def __init__(self, *, token: str, bare: bool) -> None:
+        super().__init__(token=token)
+        self.bare = bare
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            super()._serve(seen)
+            (ops,) = [g for g in self.groups.values() if g["displayName"] == "Ops"]
+            answer = {"id": ops["id"], "displayName": "Ops"} if self.bare else ops
+            return json_response(201, answer)
+        return super()._serve(seen)
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_a_user_create_answered_with_a_group_never_nests_that_group(
+    tmp_path: Path, token: str, bare: bool
+) -> None:
+    # Before: the group's id was recorded as u0's, and written as a member of Admins: Ops,
+    # with every member's access, nested into Admins.
+    fake = GroupAnswer(token=token, bare=bare)
+    ops = fake.add_group("Ops")
+    groups: list[dict[str, Any]] = [*ADMINS, {"displayName": "Ops"}]
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], groups), fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert ops not in admins_members(fake)
+    assert not result.failed
+
+
+class RenamedAnswer(FakeScim):
+    """Makes u0 when asked, but answers with a user of another name (an upsert elsewhere)."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            super()._serve(seen)
+            return json_response(201, {"id": "zz9", "userName": "someone@example.com"})
+        return super()._serve(seen)
+
+
+def test_a_user_create_answered_with_a_user_of_another_name_is_looked_up(
+    tmp_path: Path, token: str
+) -> None:
+    fake = RenamedAnswer(token=token)
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], ADMINS), fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert not result.failed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import stamina
 
@@ -12,7 +13,7 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.guards import lost_roles, role_paths
-from reconciler.core.match import NAME_ATTRIBUTE
+from reconciler.core.match import NAME_ATTRIBUTE, normalise
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
@@ -245,7 +246,8 @@ def adoptable(s: Session, change: Change, found: Resource) -> None:
 
 def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     """The new object's id, and whether it is the one the answer gave (False: that id
-    belongs to another object of the run, and the object was looked up by name instead)."""
+    belongs to another object of the run, or the answer is another resource, and the
+    object was looked up by name instead)."""
     target_id = _created_id(s, change, reply)
     # An id no URL can name (not Unicode text) fails the create here, before a member or
     # a manager elsewhere is written with it; the next plan finds the object in error.
@@ -254,6 +256,9 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
+    elif not answers_for(change, reply):
+        s.owners.release(change.kind, change.key, target_id)
+        target_id, own = own_by_name(s, change) or _not_found(change), False
     s.saw(change.kind, target_id)
     return target_id, own
 
@@ -286,6 +291,31 @@ def own_by_name(s: Session, change: Change) -> str | None:
     if found is None or s.owners.claim(change.kind, change.key, found.id) is not None:
         return None
     return found.id
+
+
+def answers_for(change: Change, reply: Reply) -> bool:
+    """Whether a create's answer, where it holds a resource, is the object sent: not one of
+    another kind (a group for a user), nor one with another name. Taken for it, another
+    resource's id would be written as a member of the groups the new object joins."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if not body.get("id"):
+        return True  # no resource: the Location or a lookup gives the id
+    meta = body.get("meta")
+    kind = meta.get("resourceType") if isinstance(meta, dict) else None
+    if isinstance(kind, str) and kind.casefold() != change.kind.value:
+        return False
+    name = NAME_ATTRIBUTE[change.kind]
+    held, sent = body.get(name), next((a.after for a in change.attributes if a.path == name), None)
+    if isinstance(held, str) and isinstance(sent, str):
+        return normalise(name, held) == normalise(name, sent)
+    return not (change.kind is Kind.USER and "displayName" in body and name not in body)
+
+
+def _not_found(change: Change) -> NoReturn:
+    raise Failed(
+        f"the target answered the create with another resource, and no {change.kind.value} "
+        "of its own was found by its name: run plan again"
+    )
 
 
 def _created_id(s: Session, change: Change, reply: Reply) -> str:
