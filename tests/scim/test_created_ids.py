@@ -368,3 +368,22 @@ def test_a_user_create_answered_with_a_user_of_another_name_is_looked_up(
     u0 = str(fake.user_named("u0@example.com")[0]["id"])
     assert admins_members(fake) == [u0]
     assert not result.failed
+
+
+def test_a_bulk_result_holding_a_group_never_nests_that_group(tmp_path: Path, token: str) -> None:
+    # u0's operation answered with the group Admins's own resource (its location dropped):
+    # before, Admins's id was recorded as u0's and Admins was made a member of itself.
+    def to_group(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
+        (admins,) = [g for g in fake.groups.values() if g["displayName"] == "Admins"]
+        operation = body["Operations"][0]
+        operation.pop("location", None)
+        operation["response"] = dict(admins)
+        return body
+
+    fake = MangledBulk(to_group, token=token)
+    fake.add_group("Admins")
+    specs = write_spec(tmp_path, people(12, managers=False), ADMINS, quirks={"bulk": "use"})
+    result = apply(specs, fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert not result.failed

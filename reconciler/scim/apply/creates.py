@@ -256,7 +256,7 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
-    elif not answers_for(change, reply):
+    elif not answers_for(change, reply.body):
         s.owners.release(change.kind, change.key, target_id)
         target_id, own = own_by_name(s, change) or _not_found(change), False
     s.saw(change.kind, target_id)
@@ -293,11 +293,11 @@ def own_by_name(s: Session, change: Change) -> str | None:
     return found.id
 
 
-def answers_for(change: Change, reply: Reply) -> bool:
+def answers_for(change: Change, answer: Json) -> bool:
     """Whether a create's answer, where it holds a resource, is the object sent: not one of
     another kind (a group for a user), nor one with another name. Taken for it, another
     resource's id would be written as a member of the groups the new object joins."""
-    body = reply.body if isinstance(reply.body, dict) else {}
+    body = answer if isinstance(answer, dict) else {}
     if not body.get("id"):
         return True  # no resource: the Location or a lookup gives the id
     meta = body.get("meta")
