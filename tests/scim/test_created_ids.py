@@ -387,3 +387,17 @@ def test_a_bulk_result_holding_a_group_never_nests_that_group(tmp_path: Path, to
     u0 = str(fake.user_named("u0@example.com")[0]["id"])
     assert admins_members(fake) == [u0]
     assert not result.failed
+
+
+def test_a_create_answered_with_another_name_and_found_nowhere_fails_naming_it(
+    tmp_path: Path, token: str
+) -> None:
+    fake = RenamedAnswer(token=token)
+    fake.blind_filters.add("userName")  # u0, once made, is found neither by a filter
+    fake.hidden.add("u1")  # ... nor in the listing
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], ADMINS), fake)
+    failed = {o.key: o.message for o in result.failed}
+    assert "another resource (id 'zz9', userName 'someone@example.com')" in (
+        failed["u0@example.com"]
+    )
+    assert "zz9" not in admins_members(fake)

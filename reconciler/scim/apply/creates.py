@@ -258,7 +258,7 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
         target_id = found_instead(s, change, target_id, other)
     elif not answers_for(change, reply.body):
         s.owners.release(change.kind, change.key, target_id)
-        target_id, own = own_by_name(s, change) or _not_found(change), False
+        target_id, own = own_by_name(s, change) or _not_found(change, reply.body), False
     s.saw(change.kind, target_id)
     return target_id, own
 
@@ -311,10 +311,14 @@ def answers_for(change: Change, answer: Json) -> bool:
     return not (change.kind is Kind.USER and "displayName" in body and name not in body)
 
 
-def _not_found(change: Change) -> NoReturn:
+def _not_found(change: Change, answer: Json) -> NoReturn:
+    body = answer if isinstance(answer, dict) else {}
+    name = NAME_ATTRIBUTE[change.kind]
+    held = body.get(name, body.get("displayName"))
     raise Failed(
-        f"the target answered the create with another resource, and no {change.kind.value} "
-        "of its own was found by its name: run plan again"
+        f"the target answered the create with another resource (id {body.get('id')!r}, "
+        f"{name} {held!r}), and no {change.kind.value} of its own was found by its name: run "
+        f"plan again (a target that rewrites {name} needs it mapped to the name it keeps)"
     )
 
 
