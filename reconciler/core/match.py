@@ -39,11 +39,18 @@ def normalise(attribute: str, value: str) -> str:
     if value.isascii():  # the common case, cheaply: NFKC leaves ASCII as it is
         text = value.strip()
         return text.casefold() if attribute in A.MATCH_CASE_INSENSITIVE else text
-    text = unicodedata.normalize("NFKC", value).strip()
+    # Format characters (Cf: a zero-width space or joiner, a soft hyphen, a byte order
+    # mark, a direction mark) are invisible, and NFKC keeps them: `alice@example.com` with
+    # one would be another account, created while the one the person has is deprovisioned.
+    text = unicodedata.normalize("NFKC", _visible(value)).strip()
     if attribute in A.MATCH_CASE_INSENSITIVE:
         # Case-folding can leave a string that is not NFKC any more (RFC 8264 §5.2).
         text = unicodedata.normalize("NFKC", text.casefold())
     return text
+
+
+def _visible(value: str) -> str:
+    return "".join(c for c in value if unicodedata.category(c) != "Cf")
 
 
 def skeleton(text: str) -> str:

@@ -127,7 +127,7 @@ class Directory:
         kind, ref = member.get("type"), member.get("$ref")
         if (
             kind is None or kind == "User" or (type(kind) is str and kind.casefold() != "group")
-        ) and (ref is None or (type(ref) is str and "/Groups/" not in ref)):
+        ) and (ref is None or (type(ref) is str and ref_endpoint(ref) != "groups")):
             entry = self._users_by_id.get(value)
             if entry is None:
                 entry = self._users_by_id[value] = Entry(value, Seen.USER, value)
@@ -179,7 +179,7 @@ class Directory:
         if value in self.user_ids:
             return Entry(value, Seen.USER, value)
         tail = ref.rstrip("/").rsplit("/", 1)[-1]
-        if "/Users/" in ref and tail in self.user_ids:
+        if ref_endpoint(ref) == "users" and tail in self.user_ids:
             return Entry(value, Seen.USER, tail)
         if not kind and value in self.group_ids and value not in nested:
             # Untyped, and no listed user has this id: the nested group, or a user the read
@@ -210,7 +210,17 @@ def says_group(member: Mapping[str, Json]) -> bool:
     """Whether a member entry says it is a group, by its `type` or its `$ref`: read so
     wherever members are told apart (a user and a group may have one id)."""
     kind, ref = member.get("type"), member.get("$ref")
-    return str(kind or "").casefold() == "group" or (isinstance(ref, str) and "/Groups/" in ref)
+    return str(kind or "").casefold() == "group" or (
+        isinstance(ref, str) and ref_endpoint(ref) == "groups"
+    )
+
+
+def ref_endpoint(ref: str) -> str:
+    """The endpoint a member's `$ref` names, case-folded (`groups` in `.../v2/groups/7`): a
+    target may write it in lower case, and read as a user, a nested group with a user's id
+    would be removed for that user (a removal names the value alone)."""
+    parts = ref.rstrip("/").rsplit("/", 2)
+    return parts[-2].casefold() if len(parts) == 3 else ""
 
 
 def _plain_id(member: Json, user_ids: frozenset[str]) -> str | None:

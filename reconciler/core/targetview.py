@@ -158,7 +158,12 @@ def _scope(
     keep, reason = assigned.verdict(user.key)
     if not keep or target.scope is None:
         return keep, reason
-    keep, why = in_scope(target.scope, source_view(user, derived))
+    view = source_view(user, derived)
+    # A declared user is an account meant to be active unless it says `active: false`
+    # (SCIM targets create accounts active): read as no value, `active IS TRUE` would put
+    # every user who leaves it out out of scope, and `out_of_scope: deprovision` disable them.
+    view.setdefault("active", True)
+    keep, why = in_scope(target.scope, view)
     if assigned.assigned is None or not keep:
         return keep, why
     return True, f"{reason}; scoping filter {why.removeprefix('in scope: ')}"

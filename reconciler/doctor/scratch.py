@@ -69,7 +69,7 @@ class Scratch:
             if exc.status == 0 or exc.status >= 500:  # it may exist anyway
                 self.unknown.append((endpoint, key, value))
             raise
-        rid = created_id(reply)
+        rid = created_id(reply, endpoint)
         if not rid:
             self.unknown.append((endpoint, key, value))
             return reply
@@ -103,7 +103,7 @@ class Scratch:
 
     def id_of(self, reply: Reply, endpoint: str, key: str, value: str) -> str | None:
         """The id of a created object: from the answer, else looked up as scimrec would."""
-        rid = created_id(reply)
+        rid = created_id(reply, endpoint)
         if rid is not None and (endpoint, rid) not in self.created:
             return None  # `post` did not take it as the object created
         if rid is None:
@@ -194,11 +194,11 @@ def scratch_objects(client: ScimClient, stem: str, page_size: int) -> Iterator[S
         scratch.findings.append(scratch.cleanup())
 
 
-def created_id(reply: Reply) -> str | None:
+def created_id(reply: Reply, endpoint: str) -> str | None:
     rid = body_of(reply).get("id")
     if rid not in (None, ""):
         return str(rid)
-    return id_in_location(reply.headers.get("location", ""))
+    return id_in_location(reply.headers.get("location", ""), endpoint)
 
 
 # -- creating the temporary objects ------------------------------------------------------

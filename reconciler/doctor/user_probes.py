@@ -217,7 +217,7 @@ def probe_uniqueness(s: Scratch) -> list[Finding]:
                 action = "scimrec reports the failed create; it never retries one blindly"
                 findings.append(Finding("uniqueness", check, WARN, seen, action))
             continue
-        rid = created_id(reply)
+        rid = created_id(reply, endpoint)
         if rid is not None:
             with contextlib.suppress(ScimrecError):  # if not now, the cleanup deletes it
                 s.discard(endpoint, rid)

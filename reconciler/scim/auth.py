@@ -6,6 +6,7 @@ left alone (masking `user` would garble every `"kind": "user"` in the logs)."""
 from __future__ import annotations
 
 import os
+import re
 
 import httpx2
 
@@ -13,6 +14,10 @@ from reconciler.core.config import Target
 from reconciler.errors import UsageError
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import register_secret
+
+# How environment variable names are written (upper case, digits and _): any other name is
+# not echoed when it is not set (core/spec checks refuse what is no name at all).
+_CONVENTIONAL = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
@@ -28,6 +33,14 @@ def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
             message = f"cannot read {name}_FILE for target '{target}': {exc.strerror}"
             raise UsageError(message) from None
     if not value:
+        # A name not written as names usually are may be the secret itself, pasted into
+        # the spec by mistake: the message names the setting instead.
+        if not _CONVENTIONAL.fullmatch(name):
+            raise UsageError(
+                f"the environment variable that {what} of target '{target}' names is not set "
+                "(its name is not shown: not in upper case, it may be a secret written there "
+                "by mistake)"
+            )
         raise UsageError(f"environment variable {name} ({what} of target '{target}') is not set")
     if secret:
         register_secret(value)

@@ -314,7 +314,7 @@ def _result(item: Mapping[str, Json]) -> Result:
     if resource is not None and isinstance(resource.get("id"), str):
         target_id = str(resource["id"])
     elif location:
-        target_id = writes.id_in_location(location)
+        target_id = writes.id_in_location(location, "/Users")  # Bulk creates users only
     detail, scim_type = "", None
     if response is not None and resource is None:
         detail = str(response.get("detail") or response.get("message") or "")

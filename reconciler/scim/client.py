@@ -12,19 +12,19 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx2
 import stamina
 
 from reconciler.core.config import Target
-from reconciler.core.model import PATCH_OP, SCIM_ERROR, Json
+from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.limiter import Limiter
+from reconciler.scim.messages import http_error, spelled, stated_error
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import Pacer
-from reconciler.scim.payload import NotJson, parse, parse_checked
+from reconciler.scim.payload import NotJson, parse_checked
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -332,7 +332,7 @@ class ScimClient:
                 method, path, status, f"redirected to {where}; redirects are not followed"
             )
         if status >= 400:
-            error = _http_error(method, path, status, headers, content)
+            error = http_error(method, path, status, headers, content)
             if status in RETRY_ALWAYS or (status in RETRY_IDEMPOTENT and method in IDEMPOTENT):
                 raise _Retry(error, _retry_after(headers.get("retry-after")))
             raise error
@@ -345,42 +345,17 @@ class ScimClient:
             raise ScimProtocolError(
                 f"{method} {path} answered {status} with {exc} ({kind})"
             ) from None
-        body = scrub_json(parsed, content)
+        if (stated := stated_error(parsed)) is not None:
+            # A success whose body is a SCIM error (RFC 7644 §3.12) did not succeed: read
+            # as one, a delete or a disable that never happened would be reported as done.
+            return self._reply(method, path, stated, raw_headers, content)
+        body = scrub_json(parsed := spelled(parsed, f"{method} {path}"), content)
         masked = body is not parsed and body != parsed
         return Reply(status, body, headers, masked=masked, representable=representable)
 
 
 def _at_most(value: float | None, cap: float) -> float:
     return cap if value is None else min(value, cap)
-
-
-def _http_error(
-    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes
-) -> ScimHTTPError:
-    detail, scim_type = "", None
-    try:
-        # A server may echo our request, Authorization header included: never keep a secret.
-        body: Any = scrub_json(parse(content), content)
-    except NotJson:
-        body = None
-    if isinstance(body, dict):
-        # RFC 7644 §3.12: detail and scimType; some servers use other keys.
-        detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
-        scim_type = body.get("scimType") if isinstance(body.get("scimType"), str) else None
-    if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
-        detail = "(no detail)"  # a SCIM error body that says nothing more
-    if not detail:
-        # Scrubbed before it is shortened: a secret cut in two would no longer be found.
-        text = " ".join(scrub(content.decode("utf-8", errors="replace")).split())
-        kind = headers.get("content-type", "")
-        detail = (
-            "(no detail)"
-            if not text
-            else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
-        )
-    error = ScimHTTPError(method, path, status, detail, scim_type)
-    error.from_service = isinstance(body, dict) and SCIM_ERROR in (body.get("schemas") or ())
-    return error
 
 
 def _reason(exc: Exception) -> str:

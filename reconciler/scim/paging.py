@@ -13,6 +13,9 @@ from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
 from reconciler.scim.sharing import Shared
 
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+# What a ListResponse without Resources may hold besides (RFC 7644 §3.4.2, RFC 9865 §2).
+_LIST_KEYS = frozenset({"schemas", "totalResults", "startIndex", "itemsPerPage", "nextCursor"})
 # With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
 MAX_PAGES = 100_000
 # Cursor pages in a row that bring no resource not seen before: an honest cursor moves on
@@ -37,10 +40,19 @@ class Listing:
 def listed(body: Mapping[str, Json], what: str) -> list[Json]:
     """The `Resources` of a ListResponse (RFC 7644 §3.4.2), [] when it has none. Resources
     that are no list (a number, an object) are a ScimProtocolError: read as "none", they
-    would prove an object absent, and a create would follow."""
+    would prove an object absent, and a create would follow. So is a body with no
+    Resources that is no ListResponse either (`{}`, an error sent with 200, a JSON API's
+    own `items`): an empty listing says so, with its schema or `totalResults: 0`."""
     items = body.get("Resources")
     if items is None:
-        return []
+        schemas = body.get("schemas")
+        if body.get("totalResults") == 0 or (
+            isinstance(schemas, list) and LIST_RESPONSE in schemas and set(body) <= _LIST_KEYS
+        ):
+            return []
+        raise ScimProtocolError(
+            f"{what} did not answer a ListResponse (no Resources, no totalResults)"
+        )
     if not isinstance(items, list):
         raise ScimProtocolError(f"{what}: Resources is not a list")
     return items

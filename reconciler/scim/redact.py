@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Mapping, MutableMapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
@@ -120,11 +120,64 @@ def forget_secrets() -> None:
 
 
 def scrub(text: str) -> str:
-    """`text` with every registered secret, in any registered form, masked."""
-    for form in _known.forms:
+    """`text` with every registered secret, in any registered form, masked.
+
+    Escapes can spell a secret in forms too many to register: a JSON text quoted within
+    text (`tok\\/en`, as PHP escapes `/`, or `\\u002f`), percent-encoding of some of its
+    characters only, HTML character references. Where text holds any, it is also read
+    with them undone (nested ones too), word by word: a word that then shows a secret is
+    masked whole, so JSON and markup around it stay as they were. A line that still shows
+    one once its words are masked (a secret with a space or a quote in it) is given out as
+    that reading, scrubbed."""
+    forms = _known.forms
+    for form in forms:
         if form in text:
             text = text.replace(form, HIDDEN)
-    return text
+    if not forms or not _ESCAPED.search(text):
+        return text
+    return "".join(_unescaped(line, forms) for line in text.splitlines(keepends=True))
+
+
+def _unescaped(line: str, forms: tuple[str, ...]) -> str:
+    """`line` with each word that shows a secret once its escapes are undone masked."""
+    if _readings(line, forms) is None:
+        return line
+    masked = _WORD.sub(lambda m: HIDDEN if _readings(m[0], forms) else m[0], line)
+    plain = _readings(masked, forms)
+    return masked if plain is None else scrub(plain)  # undoing escapes shortens: this ends
+
+
+def _readings(text: str, forms: tuple[str, ...]) -> str | None:
+    """The first reading of `text`, escapes undone level by level, that shows a secret."""
+    plain = text
+    for _ in range(_ROUNDS):
+        undone = _undone(plain)
+        if undone == plain:
+            return None
+        plain = undone
+        if any(form in plain for form in forms):
+            return plain
+    return None
+
+
+# The escapes `scrub` undoes: JSON's, percent-encoding and HTML character references.
+_ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|%[0-9A-Fa-f]{2}|&#?\w+;")
+_JSON_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|([\\/\"bfnrt]))")
+_SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ROUNDS = 4  # escapes within escapes: a JSON text in a JSON string, percent-encoded
+# A word: no space, quote or angle bracket, and no backslash that escapes a quote (that
+# backslash belongs to the text around the word: masked with it, a JSON string would end).
+_WORD = re.compile(r"""(?:[^\s"'<>\\]|\\[^\s"'])+""")
+
+
+def _undone(text: str) -> str:
+    """`text` with one level of JSON escapes, percent-encoding and HTML references undone."""
+
+    def json_escape(match: re.Match[str]) -> str:
+        code, char = match.groups()
+        return chr(int(code, 16)) if code else _SHORT_ESCAPES.get(char, char)
+
+    return html.unescape(unquote(_JSON_ESCAPE.sub(json_escape, text)))
 
 
 def scrub_json(value: Any, raw: bytes | None = None) -> Any:

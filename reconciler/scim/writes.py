@@ -49,11 +49,22 @@ def resource_path(endpoint: str, rid: str) -> str:
     return f"{endpoint}/{segment}"
 
 
-def id_in_location(location: str) -> str | None:
-    """The id a created resource's Location (or Bulk `location`) names: its last path
-    segment, trailing slashes aside; None when it names none."""
-    trimmed = location.rstrip("/")
-    return trimmed.rsplit("/", 1)[-1] if trimmed else None
+def id_in_location(location: str, endpoint: str) -> str | None:
+    """The id a created resource's Location (or Bulk `location`) names under `endpoint`
+    (`/Users`): its last path segment, trailing slashes aside, where the segment before it
+    is that endpoint (in any case). None when it names none: a Location of the collection
+    (`.../Users`, whose last segment is no id) or of another endpoint (`.../Groups/7` for
+    a user) would have the created object's id taken for a word or another object's, and
+    written as a member."""
+    trimmed = location.split("?", 1)[0].rstrip("/")
+    name = endpoint.strip("/").casefold()
+    if "/" not in trimmed:  # the id alone, as a few targets send it
+        return trimmed if trimmed and trimmed.casefold() not in ENDPOINT_NAMES else None
+    parts = trimmed.rsplit("/", 2)
+    return parts[-1] if parts[-2].casefold() == name and parts[-1] else None
+
+
+ENDPOINT_NAMES = frozenset({"users", "groups"})
 
 
 READ_ONLY_BODY = ("meta", "groups")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,9 @@ AUTH_OPTIONAL: Mapping[str, tuple[str, ...]] = {
     "oauth2_client_credentials": ("scope", "token_endpoint_auth_method")
 }
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# POSIX names (IEEE Std 1003.1, 8.1), in any case; a token (a JWT's dots, a key's dashes)
+# written where a name belongs is not one.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class AccessRules(CheckBase):
@@ -70,8 +74,19 @@ class AccessRules(CheckBase):
                     )
                 else:
                     self.unknown(path, key, allowed, f"{kind} auth setting")
-            elif key != "type":
-                self.string((*path, key), value, nullable=False)
+            elif (
+                key != "type"
+                and self.string((*path, key), value, nullable=False)
+                and key.endswith("_env")
+                and not ENV_NAME.fullmatch(str(value))
+            ):
+                # What is there may be the secret itself, pasted by mistake: never shown.
+                self.error(
+                    (*path, key),
+                    "not the name of an environment variable (letters, digits and _, not "
+                    "starting with a digit); give the name of the variable that holds the "
+                    "secret, never the secret (the value is not shown here)",
+                )
         for key in required:
             if key not in body:
                 self.error(path, f"{kind} auth needs '{key}'")

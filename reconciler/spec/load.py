@@ -18,7 +18,7 @@ from reconciler.spec import checked
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
-from reconciler.spec.mapping_sources import unknown_sources
+from reconciler.spec.mapping_sources import unknown_scope_attributes, unknown_sources
 from reconciler.spec.objects import ObjectRules, exact_positions
 from reconciler.spec.positions import Reread
 from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
@@ -227,6 +227,8 @@ class _Checker(TargetRules, ObjectRules):
                     )
         self.check_assignments()
         for path, message, where in unknown_sources(self.targets, self.users, self.groups):
+            self.error(path, message, loc=where)
+        for path, message, where in unknown_scope_attributes(self.targets, self.users):
             self.error(path, message, loc=where)
         for target in self.targets.values():
             self._check_matching(target, Kind.USER, target.user_matching, self.users)

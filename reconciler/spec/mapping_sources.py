@@ -1,5 +1,7 @@
-"""Offline check that every attribute a mapping reads can exist: a misspelt source (`[maill]`)
-would otherwise read nothing, and leave the mapped attribute silently unmanaged.
+"""Offline check that every attribute a mapping or a scoping filter reads can exist: a
+misspelt source (`[maill]`) would otherwise read nothing, and leave the mapped attribute
+silently unmanaged; a misspelt scope attribute (`enterprise.departmnt`) makes its clause
+false for every user, and `out_of_scope: deprovision` then disables them all.
 
 A source is known when it is a SCIM attribute of its kind (RFC 7643 §4.1, the enterprise
 extension) or when a declared object of that kind carries it (a `custom:` attribute, an
@@ -83,3 +85,30 @@ def _check(
         )
         path = ("targets", name, "mappings", kind.value, mapping.target)
         yield path, message, mapping.location
+
+
+def unknown_scope_attributes(
+    targets: Mapping[str, Target], users: Iterable[Declared]
+) -> Iterator[tuple[PathKey, str, Location | None]]:
+    """(path, message, location) for each scoping clause's attribute no user can have."""
+    scoped = [(n, t, t.scope) for n, t in sorted(targets.items()) if t.scope is not None]
+    declared = list(users)
+    if not scoped or not declared:
+        return
+    known = set(SCIM_SOURCES[Kind.USER])
+    for obj in declared:
+        known.update(source_view(obj))
+    for name, target, scope in scoped:
+        for g, group in enumerate(scope.groups):
+            for c, clause in enumerate(group):
+                if clause.attribute in known:
+                    continue
+                close = difflib.get_close_matches(clause.attribute, sorted(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                yield (
+                    ("targets", name, "scope", g, c, "attribute"),
+                    f"unknown scope attribute '{clause.attribute}'{hint}: no declared user has "
+                    "it and it is not a SCIM user attribute, so the clause reads nothing for "
+                    "every user",
+                    target.location,
+                )

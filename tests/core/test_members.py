@@ -38,6 +38,18 @@ CASES: list[tuple[str, Any, Entry | None]] = [
     ("numeric-type", {"value": "u1", "type": 5}, Entry("u1", Seen.USER, "u1")),
     ("integer-value", {"value": 7}, Entry("7", Seen.USER, "7")),
     ("ref-only", {"value": "x", "$ref": USERS + "7"}, Entry("x", Seen.USER, "7")),
+    # A $ref's endpoint in another case is the same endpoint: a nested group "7" that a
+    # target refers to as `.../groups/7` is no user "7" (read as one, its removal for that
+    # user took the nested group out).
+    ("ref-to-group-lower", {"value": "7", "$ref": GROUPS.lower() + "7"}, Entry("7", Seen.GROUP)),
+    ("ref-to-group-upper", {"value": "7", "$ref": GROUPS.upper() + "7"}, Entry("7", Seen.GROUP)),
+    ("ref-only-lower", {"value": "x", "$ref": USERS.lower() + "7"}, Entry("x", Seen.USER, "7")),
+    # Only the segment before the id names the endpoint: a base URL holding /Groups/ does not.
+    (
+        "base-url-with-groups",
+        {"value": "7", "$ref": "https://t.example/Groups/scim/v2/Users/7"},
+        Entry("7", Seen.USER, "7"),
+    ),
     # Untyped with a group's id: held, but removable only once no user is known to have it.
     ("untyped-group-id", {"value": "g1"}, Entry("g1", Seen.GROUP, sure=False)),
     ("untyped-group-id-no-user", {"value": "g2"}, Entry("g2", Seen.GROUP)),

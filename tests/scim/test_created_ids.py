@@ -313,3 +313,91 @@ def test_a_group_adopted_under_a_users_key_never_stands_in_for_that_user(
     staff = next(g for g in fake.groups.values() if g["displayName"] == "Staff")
     assert sorted(m["value"] for m in staff["members"]) == sorted([ben, user_id(fake, "admins")])
     assert converged(specs, fake)
+
+
+class GroupAnswer(FakeScim):
+    """Makes u0 when asked, but answers its POST with the group Ops's resource (its
+    `meta` or, where `bare`, only its id and displayName)."""
+
+    def __init__(self, *, token: str, bare: bool) -> None:
+        super().__init__(token=token)
+        self.bare = bare
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            super()._serve(seen)
+            (ops,) = [g for g in self.groups.values() if g["displayName"] == "Ops"]
+            answer = {"id": ops["id"], "displayName": "Ops"} if self.bare else ops
+            return json_response(201, answer)
+        return super()._serve(seen)
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_a_user_create_answered_with_a_group_never_nests_that_group(
+    tmp_path: Path, token: str, bare: bool
+) -> None:
+    # Before: the group's id was recorded as u0's, and written as a member of Admins: Ops,
+    # with every member's access, nested into Admins.
+    fake = GroupAnswer(token=token, bare=bare)
+    ops = fake.add_group("Ops")
+    groups: list[dict[str, Any]] = [*ADMINS, {"displayName": "Ops"}]
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], groups), fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert ops not in admins_members(fake)
+    assert not result.failed
+
+
+class RenamedAnswer(FakeScim):
+    """Makes u0 when asked, but answers with a user of another name (an upsert elsewhere)."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            super()._serve(seen)
+            return json_response(201, {"id": "zz9", "userName": "someone@example.com"})
+        return super()._serve(seen)
+
+
+def test_a_user_create_answered_with_a_user_of_another_name_is_looked_up(
+    tmp_path: Path, token: str
+) -> None:
+    fake = RenamedAnswer(token=token)
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], ADMINS), fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert not result.failed
+
+
+def test_a_bulk_result_holding_a_group_never_nests_that_group(tmp_path: Path, token: str) -> None:
+    # u0's operation answered with the group Admins's own resource (its location dropped):
+    # before, Admins's id was recorded as u0's and Admins was made a member of itself.
+    def to_group(body: dict[str, Any], fake: FakeScim) -> dict[str, Any]:
+        (admins,) = [g for g in fake.groups.values() if g["displayName"] == "Admins"]
+        operation = body["Operations"][0]
+        operation.pop("location", None)
+        operation["response"] = dict(admins)
+        return body
+
+    fake = MangledBulk(to_group, token=token)
+    fake.add_group("Admins")
+    specs = write_spec(tmp_path, people(12, managers=False), ADMINS, quirks={"bulk": "use"})
+    result = apply(specs, fake)
+    u0 = str(fake.user_named("u0@example.com")[0]["id"])
+    assert admins_members(fake) == [u0]
+    assert not result.failed
+
+
+def test_a_create_answered_with_another_name_and_found_nowhere_fails_naming_it(
+    tmp_path: Path, token: str
+) -> None:
+    fake = RenamedAnswer(token=token)
+    fake.blind_filters.add("userName")  # u0, once made, is found neither by a filter
+    fake.hidden.add("u1")  # ... nor in the listing
+    _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], ADMINS), fake)
+    failed = {o.key: o.message for o in result.failed}
+    assert "another resource (id 'zz9', userName 'someone@example.com')" in (
+        failed["u0@example.com"]
+    )
+    assert "zz9" not in admins_members(fake)

@@ -76,6 +76,35 @@ def test_the_id_is_the_location_s_last_segment_when_no_body_says(
     assert lookups(fake) == []  # the Location was enough
 
 
+@pytest.mark.parametrize(
+    "location",
+    [
+        f"{BASE_URL}/Users",  # the collection: its last segment is no id
+        f"{BASE_URL}/Users/",
+        f"{BASE_URL}/users?attributes=id",
+        f"{BASE_URL}/Groups/g9",  # another endpoint's object
+        "Users",
+    ],
+)
+def test_a_location_naming_no_user_is_looked_up(tmp_path: Path, location: str) -> None:
+    # Before: "Users" (or the group's id) was taken for the new user's id, and written as
+    # a member of its groups.
+    fake = FakeScim(token=TOKEN)
+    answered(fake, "/Users", Location=location)
+    assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, ALICE_ID)
+    assert lookups(fake) == ['userName eq "alice@example.com"']
+
+
+@pytest.mark.parametrize("endpoint", ["users", "USERS"])
+def test_a_location_naming_the_endpoint_in_another_case_is_read(
+    tmp_path: Path, endpoint: str
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    answered(fake, "/Users", Location=f"{BASE_URL}/{endpoint}/{ALICE_ID}")
+    assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, ALICE_ID)
+    assert lookups(fake) == []
+
+
 def test_a_location_that_names_nothing_is_looked_up(tmp_path: Path) -> None:
     fake = FakeScim(token=TOKEN)
     answered(fake, "/Users", Location="/")

@@ -293,3 +293,38 @@ def test_explain_says_lookup_mode_looked_up_what_it_counts(tmp_path: Path) -> No
         "  2 import: looked up 1 users and 0 groups by eq filters (lookup mode) (complete); "
         "declared:\n" in text
     )
+
+
+def test_an_object_whose_lookup_was_refused_is_never_created(tmp_path: Path) -> None:
+    # Before: the group's lookup (displayName eq "Team") was refused and proved nothing,
+    # yet apply created the group, and again on every run: a target that takes two groups
+    # of one name held one more "Team" after each apply.
+    fake = FakeScim(token=TOKEN)
+    fake.unique_names = False
+    member = fake.add_user("u0@example.com")
+    team = fake.add_group("Team", [member])
+    fake.fail("GET", "/Groups", status=400, times=99, when=lambda seen: "filter" in seen.params)
+    # And one user's: a userName filter refused for new@ alone.
+    fake.fail(
+        "GET",
+        "/Users",
+        status=400,
+        times=99,
+        when=lambda seen: "new@example.com" in seen.params.get("filter", ""),
+    )
+    specs = write_spec(
+        tmp_path,
+        [user("u0@example.com"), user("new@example.com")],
+        [{"displayName": "Team", "members": ["u0@example.com"]}],
+        quirks={"listing": "none"},
+    )
+    for _ in range(2):
+        prepared, result = plan_and_apply(specs, fake)
+        assert not prepared.plan.complete_read
+        failed = {o.key: o.message for o in result.failed}
+        assert set(failed) == {"Team", "new@example.com"}
+        assert "refused to look the group up (displayName eq \"Team\")" in failed["Team"]
+        assert "so it may exist already" in failed["new@example.com"]
+    assert list(fake.groups) == [team]
+    assert names(fake) == ["u0@example.com"]
+    assert fake.count("POST") == 0

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 import httpx2
 import pytest
@@ -334,3 +334,88 @@ def test_a_secret_base64_encoded_within_any_text_is_masked(
         shown = scrub(text)
         assert "***" in shown, (secret, text)
         assert inner not in shown and inner[len(inner) // 2 :] not in shown, (secret, shown)
+
+
+def _php(text: str) -> str:
+    """JSON as PHP's json_encode writes it by default: `/` escaped too."""
+    return json.dumps(text)[1:-1].replace("/", "\\/")
+
+
+def _u_escaped(text: str) -> str:
+    """Every character outside letters and digits as a `\\uXXXX` escape, as some encoders
+    write JSON."""
+    return "".join(c if c.isalnum() else f"\\u{ord(c):04x}" for c in text)
+
+
+# Escaped forms too many to register: each must be masked all the same.
+ESCAPED_FORMS = {
+    "json-slash": _php(SECRET),
+    "json-u-escapes": _u_escaped(SECRET),
+    "json-in-json": _php(json.dumps({"auth": f"Bearer {SECRET}"})),
+    "json-in-json-in-json": json.dumps(json.dumps(f"Bearer {SECRET}"))[1:-1],
+    "percent-slash-only": SECRET.replace("/", "%2F"),
+    "percent-some": SECRET.replace("~", "%7E").replace("@", "%40"),
+    "html-numeric": "".join(f"&#{ord(c)};" if c in "/~@" else c for c in SECRET),
+    "html-in-json": _php(html.escape(SECRET).replace("/", "&#x2F;")),
+}
+
+
+def _decoded(text: str) -> str:
+    """`text` with every escape the forms above use undone, again and again."""
+    for _ in range(6):
+        text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+        text = html.unescape(unquote(text.replace("\\/", "/").replace('\\"', '"')))
+        text = text.replace("\\\\", "\\")
+    return text
+
+
+@pytest.mark.parametrize("form", ESCAPED_FORMS.values(), ids=ESCAPED_FORMS.keys())
+def test_a_secret_spelled_with_escapes_is_masked(form: str) -> None:
+    # Before: a target's error text holding the token JSON-escaped (PHP writes `\/` for
+    # every `/` of a base64 token) or percent-encoded in part was printed as it came.
+    text = f"POST /Users answered 400: {{\"detail\": \"Bearer {form}\"}}\nnext line \\u200b"
+    masked = scrub(text)
+    assert windows(_decoded(masked)) == []
+    assert "***" in masked
+    # Only the line that held the secret is read with its escapes undone.
+    assert masked.endswith("\nnext line \\u200b")
+
+
+def test_escapes_without_a_secret_are_left_as_they_are() -> None:
+    text = 'a "\\u200b" 50% off %2F &amp; \\/ and \\\\ stay'
+    assert scrub(text) == text
+
+
+def test_an_error_body_spelling_the_token_with_escapes_is_masked_as_it_arrives() -> None:
+    fake = FakeScim(token=SECRET)
+    body = '{"detail": "Bearer ' + _php(SECRET)  # cut short: not JSON, shown as text
+    fake.fail("POST", "/Users", status=400, text=body)
+    http = httpx2.Client(transport=fake.transport, headers={"Authorization": f"Bearer {SECRET}"})
+    client = ScimClient(http, BASE_URL, retry=ONE_TRY)
+    with pytest.raises(ScimHTTPError) as caught:
+        client.create("/Users", {"userName": "a@example.com"})
+    assert windows(_decoded(str(caught.value))) == []
+    assert "Bearer ***" in str(caught.value)
+
+
+TOKEN_WITH_SLASHES = "AbCdEf/GhIjKl+MnOpQr/StUvWx0123456789=="
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        lambda t: json.dumps({"auth": f"Bearer {t}"}).replace("/", "\\/"),  # JSON in JSON
+        lambda t: f"Bearer {_u_escaped(t)}",
+        lambda t: f"<a href='/x?t={t.replace('/', '%2F')}'>retry</a>",
+        lambda t: json.dumps(json.dumps({"auth": t})),  # twice within
+    ],
+    ids=["json-in-json", "u-escapes", "percent-in-markup", "twice-within"],
+)
+def test_json_output_stays_json_when_a_secret_is_masked_within_it(inner: Any) -> None:
+    # `--format json` (or a plan file) holding a target's text that spells the token with
+    # escapes: only the word is masked, so what is around it still parses.
+    register_secret(TOKEN_WITH_SLASHES)
+    line = json.dumps({"before": inner(TOKEN_WITH_SLASHES), "n": 1}, indent=2)
+    masked = scrub(line)
+    assert json.loads(masked)["n"] == 1
+    assert windows(_decoded(masked), TOKEN_WITH_SLASHES) == []

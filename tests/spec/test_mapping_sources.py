@@ -81,3 +81,54 @@ def test_a_url_to_an_endpoint_is_refused(tmp_path: Path, endpoint: str) -> None:
         "base URL ('https://scim.example.com/v2'); scimrec adds /Users, /Groups and the rest "
         "itself"
     ]
+
+
+def scope(clauses: str) -> str:
+    return TARGET + "    out_of_scope: deprovision\n    scope:\n" + clauses
+
+
+@pytest.mark.parametrize(
+    ("clauses", "expected"),
+    [
+        pytest.param(
+            "      - - {attribute: enterprise.departmnt, operator: EQUALS, value: Eng}\n",
+            "a.yaml:2:3: targets.t.scope[0][0].attribute: unknown scope attribute "
+            "'enterprise.departmnt' (did you mean 'enterprise.department'?): no declared user "
+            "has it and it is not a SCIM user attribute, so the clause reads nothing for every "
+            "user",
+            id="misspelt-enterprise-attribute",
+        ),
+        pytest.param(
+            "      - - {attribute: active, operator: IS TRUE}\n"
+            "      - - {attribute: emplyeeId, operator: IS NOT NULL}\n",
+            "a.yaml:2:3: targets.t.scope[1][0].attribute: unknown scope attribute "
+            "'emplyeeId' (did you mean 'employeeId'?): no declared user has it and it is not "
+            "a SCIM user attribute, so the clause reads nothing for every user",
+            id="misspelt-custom-in-a-second-group",
+        ),
+    ],
+)
+def test_unknown_scope_attributes_are_errors(tmp_path: Path, clauses: str, expected: str) -> None:
+    # Before: every user fell out of scope, and out_of_scope: deprovision disabled them all
+    # (ten or fewer pass the default guard: a small company, every account).
+    assert spec_issues(tmp_path, {"a.yaml": scope(clauses) + ALICE}) == [expected]
+
+
+def test_known_scope_attributes_pass(tmp_path: Path) -> None:
+    clauses = (
+        "      - - {attribute: enterprise.department, operator: EQUALS, value: Eng}\n"  # SCIM
+        "        - {attribute: mail, operator: IS NOT NULL}\n"  # a custom attribute
+        "      - - {attribute: custom.employeeId, operator: EQUALS, value: E1}\n"
+        "      - - {attribute: groups, operator: EQUALS, value: Admins}\n"  # derived
+        "      - - {attribute: emails.value, operator: REGEX MATCH, value: '@example'}\n"
+    )
+    write_tree(tmp_path, {"a.yaml": scope(clauses) + ALICE})
+    assert load_spec(tmp_path).targets["t"].scope is not None
+
+
+def test_a_tree_without_users_has_nothing_to_check_scope_attributes_against(
+    tmp_path: Path,
+) -> None:
+    clauses = "      - - {attribute: anything, operator: IS NULL}\n"
+    write_tree(tmp_path, {"a.yaml": scope(clauses)})
+    assert load_spec(tmp_path).targets["t"].scope is not None

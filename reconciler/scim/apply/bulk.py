@@ -21,6 +21,7 @@ from reconciler.scim import bulk_requests, writes
 from reconciler.scim.apply.creates import (
     UNKNOWN,
     adopt_existing,
+    answers_for,
     look_again,
     own_by_name,
     remember_location,
@@ -233,6 +234,10 @@ class BulkCreates:
             s.log.warning("bulk result names another object's id", step="action",
                           kind=change.kind.value, key=change.key, target_id=got.target_id,
                           detail=f"{got.target_id} is {change.kind.value} {other}'s")  # fmt: skip
+            return Settled(no_id=True)
+        if got.resource is not None and not answers_for(change, got.resource):
+            # Another resource (a group, a user of another name): looked up by name (finish).
+            s.owners.release(change.kind, change.key, got.target_id)
             return Settled(no_id=True)
         s.saw(change.kind, got.target_id)
         self._made(change, got.target_id)

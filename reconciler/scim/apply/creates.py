@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import stamina
 
@@ -12,7 +13,7 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.guards import lost_roles, role_paths
-from reconciler.core.match import NAME_ATTRIBUTE
+from reconciler.core.match import NAME_ATTRIBUTE, normalise
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
@@ -49,10 +50,34 @@ def adopt_if_listed_short(s: Session, change: Change) -> str | None:
     and brought to the declared attributes) instead of created a second time."""
     if not s.look_before_create:
         return None
-    found = lookup(s, change)
+    found = found_before_create(s, change)
     if found is None:
         return None
     return adopt(s, change, found, unlisted=True)
+
+
+def found_before_create(s: Session, change: Change) -> Resource | None:
+    """The object a create is for, looked up right before it: the one found, or None where
+    the look finds none. Several found, or in lookup mode a lookup the target refused (there
+    is no listing to fall back on), are Failed: a create would be a guess, and on a target
+    that does not refuse duplicates it makes one, again on every run."""
+    found = search_for(s, change)
+    kind = change.kind.value
+    if len(found.resources) > 1:
+        ids = ", ".join(sorted(r.id for r in found.resources))
+        raise Failed(
+            f"{len(found.resources)} {kind}s on the target have this name (ids {ids}): not created"
+        )
+    if found.resources:
+        return found.resources[0]
+    if not found.conclusive and s.caps.lookup_reason is not None:
+        attribute, value = _name(change)
+        raise Failed(
+            f"not created: the target cannot list everything, and it refused to look the "
+            f"{kind} up ({attribute} eq {A.quote(value)}), so it may exist already; run "
+            "apply again once the target answers that filter"
+        )
+    return None
 
 
 def create(
@@ -221,7 +246,8 @@ def adoptable(s: Session, change: Change, found: Resource) -> None:
 
 def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     """The new object's id, and whether it is the one the answer gave (False: that id
-    belongs to another object of the run, and the object was looked up by name instead)."""
+    belongs to another object of the run, or the answer is another resource, and the
+    object was looked up by name instead)."""
     target_id = _created_id(s, change, reply)
     # An id no URL can name (not Unicode text) fails the create here, before a member or
     # a manager elsewhere is written with it; the next plan finds the object in error.
@@ -230,6 +256,9 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
+    elif not answers_for(change, reply.body):
+        s.owners.release(change.kind, change.key, target_id)
+        target_id, own = own_by_name(s, change) or _not_found(change, reply.body), False
     s.saw(change.kind, target_id)
     return target_id, own
 
@@ -264,11 +293,40 @@ def own_by_name(s: Session, change: Change) -> str | None:
     return found.id
 
 
+def answers_for(change: Change, answer: Json) -> bool:
+    """Whether a create's answer, where it holds a resource, is the object sent: not one of
+    another kind (a group for a user), nor one with another name. Taken for it, another
+    resource's id would be written as a member of the groups the new object joins."""
+    body = answer if isinstance(answer, dict) else {}
+    if not body.get("id"):
+        return True  # no resource: the Location or a lookup gives the id
+    meta = body.get("meta")
+    kind = meta.get("resourceType") if isinstance(meta, dict) else None
+    if isinstance(kind, str) and kind.casefold() != change.kind.value:
+        return False
+    name = NAME_ATTRIBUTE[change.kind]
+    held, sent = body.get(name), next((a.after for a in change.attributes if a.path == name), None)
+    if isinstance(held, str) and isinstance(sent, str):
+        return normalise(name, held) == normalise(name, sent)
+    return not (change.kind is Kind.USER and "displayName" in body and name not in body)
+
+
+def _not_found(change: Change, answer: Json) -> NoReturn:
+    body = answer if isinstance(answer, dict) else {}
+    name = NAME_ATTRIBUTE[change.kind]
+    held = body.get(name, body.get("displayName"))
+    raise Failed(
+        f"the target answered the create with another resource (id {body.get('id')!r}, "
+        f"{name} {held!r}), and no {change.kind.value} of its own was found by its name: run "
+        f"plan again (a target that rewrites {name} needs it mapped to the name it keeps)"
+    )
+
+
 def _created_id(s: Session, change: Change, reply: Reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
         return str(body["id"])
-    located = id_in_location(reply.headers.get("location", ""))
+    located = id_in_location(reply.headers.get("location", ""), ENDPOINT[change.kind])
     if located is not None:
         return located
     found = lookup(s, change)

@@ -14,7 +14,13 @@ from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
-from reconciler.scim.apply.creates import Created, adoptable, candidates, create
+from reconciler.scim.apply.creates import (
+    Created,
+    adoptable,
+    candidates,
+    create,
+    found_before_create,
+)
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
 from reconciler.scim.client import Reply
@@ -91,15 +97,10 @@ def _patch_members(
 def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
     """Create a group, unless it exists: looked up right before (another run, or a listing
     that hid it, may have made it) and verified after (two runs at once may both have)."""
-    existing = candidates(s, change)
-    if len(existing) > 1:
-        ids = ", ".join(sorted(r.id for r in existing))
-        raise Failed(
-            f"{len(existing)} groups on the target have this name (ids {ids}): not created"
-        )
-    if existing:
-        s.saw(Kind.GROUP, existing[0].id, unlisted=True, what=f"group {change.key}")
-        return _adopt(s, change, existing[0]), add_ids
+    existing = found_before_create(s, change)
+    if existing is not None:
+        s.saw(Kind.GROUP, existing.id, unlisted=True, what=f"group {change.key}")
+        return _adopt(s, change, existing), add_ids
     first = add_ids[: s.chunk()] if s.members_on_create else []
 
     def post() -> Created:

@@ -41,3 +41,10 @@ class Owners:
         """Whether the plan read, or the run created, an object of `kind` with this id."""
         with self._lock:
             return (kind, target_id) in self._by_id
+
+    def release(self, kind: Kind, key: str, target_id: str) -> None:
+        """Give up a claim `key` made on an id that turned out not to be its object's (an
+        answer that was another resource): left held, it would refuse that object's id."""
+        with self._lock:
+            if self._by_id.get((kind, target_id)) == key:
+                del self._by_id[(kind, target_id)]

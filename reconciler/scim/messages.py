@@ -1,0 +1,147 @@
+"""SCIM messages as a target sends them: attribute names in any case (RFC 7643 §2.1), and
+errors (RFC 7644 §3.12), whatever HTTP status they come with.
+
+A target may answer a listing with `resources` and `totalresults`, or write every name
+the way its language does (`UserName`, `DisplayName`, `Members`, `Id`). Read by their
+exact names only, such a listing holds no resources, and such a user no userName: every
+declared object looks missing and is created again beside the one the target holds, on
+every run. So the names scimrec reads are given their RFC spelling here, once, as an
+answer arrives (client.py), for every reader after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.core import attributes as A
+from reconciler.core.model import SCIM_ERROR, Json
+from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim.payload import NotJson, parse
+from reconciler.scim.redact import scrub, scrub_json
+
+# RFC 7644 §3.4.2 (ListResponse), RFC 9865 (cursors), §3.7 (BulkResponse).
+_MESSAGE = (
+    "Resources",
+    "totalResults",
+    "startIndex",
+    "itemsPerPage",
+    "nextCursor",
+    "previousCursor",
+    "Operations",
+)
+_NAMES = (
+    *_MESSAGE,
+    # RFC 7643 §3.1 and §4: common, User, Group and enterprise attributes.
+    *("id", "externalId", "meta", "schemas", "name", "members", "groups", "password"),
+    *A.USER_SIMPLE,
+    *A.USER_MULTI,
+    *A.NAME_PARTS,
+    *{sub for subs in A.USER_MULTI.values() for sub in subs},
+    *("$ref", "display"),
+    *A.ENTERPRISE,
+    *("resourceType", "created", "lastModified", "location", "version"),
+    # RFC 7644 §3.7.3: a BulkResponse operation.
+    *("method", "bulkId", "path", "status", "response"),
+)
+_SPELLING = {name.casefold(): name for name in _NAMES}
+_CANONICAL = frozenset(_NAMES)
+
+
+def spelled(body: Json, what: str) -> Json:
+    """`body` with the names scimrec reads in their RFC spelling; the same object when
+    they already are. A name held twice in two cases at the top of a
+    listing (`Resources` and `resources`) is a ScimProtocolError: which one the target
+    meant cannot be told, and read as the wrong one, objects would look missing. Within a
+    resource the name already in its RFC spelling is read, and the other left as it is."""
+    if not _odd(body):
+        return body
+    if isinstance(body, dict) and "id" not in body:
+        for key in body:
+            name = _SPELLING.get(key.casefold())
+            if name in _MESSAGE and key != name and name in body:
+                raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
+    return _walk(body)
+
+
+def _odd(body: Json) -> bool:
+    """Whether `body` holds a name scimrec reads in another case: among the names of the
+    body and of each listed resource, or anywhere in the first resource (a target writes
+    every name one way, so a walk over all of them, as long as parsing the answer, is
+    spent only on a target that does)."""
+    if not isinstance(body, dict):
+        return False
+    items = body.get("Resources")
+    resources = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    return (
+        any(_odd_keys(r) for r in (body, *resources))
+        or (not resources and _odd_within(body))
+        or (bool(resources) and _odd_within(resources[0]))
+    )
+
+
+def _odd_keys(value: dict[str, Json]) -> bool:
+    return any(k.casefold() in _SPELLING for k in value.keys() - _CANONICAL)
+
+
+def _odd_within(value: Json) -> bool:
+    if isinstance(value, list):
+        return any(_odd_within(item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    return _odd_keys(value) or any(_odd_within(item) for item in value.values())
+
+
+def _walk(value: Json) -> Json:
+    if isinstance(value, list):
+        return [_walk(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Json] = {}
+    for key, item in value.items():
+        name = _SPELLING.get(key.casefold()) or key
+        out[key if name in value and name != key else name] = _walk(item)
+    return out
+
+
+def stated_error(body: Json) -> int | None:
+    """The status a SCIM Error body (RFC 7644 §3.12) states, 400 to 599 (400 when it states
+    none that is): a target may send one with 200. None for any other body."""
+    if not isinstance(body, dict):
+        return None
+    schemas = body.get("schemas") or body.get("Schemas")
+    if not isinstance(schemas, list) or SCIM_ERROR not in schemas:
+        return None
+    status = body.get("status") or body.get("Status")
+    if isinstance(status, str) and status.strip().isdigit() and len(status.strip()) == 3:
+        status = int(status)
+    return status if isinstance(status, int) and 400 <= status <= 599 else 400
+
+
+def http_error(
+    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes
+) -> ScimHTTPError:
+    detail, scim_type = "", None
+    try:
+        # A server may echo our request, Authorization header included: never keep a secret.
+        body: Any = scrub_json(parse(content), content)
+    except NotJson:
+        body = None
+    if isinstance(body, dict):
+        # RFC 7644 §3.12: detail and scimType; some servers use other keys.
+        detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
+        scim_type = body.get("scimType") if isinstance(body.get("scimType"), str) else None
+    if not detail and isinstance(body, dict) and ("schemas" in body or "status" in body):
+        detail = "(no detail)"  # a SCIM error body that says nothing more
+    if not detail:
+        # Scrubbed before it is shortened: a secret cut in two would no longer be found.
+        text = " ".join(scrub(content.decode("utf-8", errors="replace")).split())
+        kind = headers.get("content-type", "")
+        detail = (
+            "(no detail)"
+            if not text
+            else (f"non-SCIM {kind.split(';')[0] or 'body'}: {text[:120]}")
+        )
+    error = ScimHTTPError(method, path, status, detail, scim_type)
+    error.from_service = isinstance(body, dict) and SCIM_ERROR in (body.get("schemas") or ())
+    return error
