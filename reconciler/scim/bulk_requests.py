@@ -299,11 +299,16 @@ def results(body: Json, bulk_ids: Sequence[str]) -> dict[str, Result]:
         key = str(item["bulkId"])
         if key in found:
             doubled.add(key)
-        found[key] = _result(item)
+        found[key] = _result(item, _endpoint(key))
     return {k: v for k, v in found.items() if k not in doubled}
 
 
-def _result(item: Mapping[str, Json]) -> Result:
+def _endpoint(bulk_id: str) -> str:
+    """The endpoint of the create a bulkId names: `bulk_id` puts its kind first."""
+    return "/Groups" if bulk_id.rpartition("-")[0] == Kind.GROUP.value else "/Users"
+
+
+def _result(item: Mapping[str, Json], endpoint: str) -> Result:
     raw = item.get("status")
     status = _status(raw.get("code") if isinstance(raw, dict) else raw)
     response = item.get("response")
@@ -314,7 +319,7 @@ def _result(item: Mapping[str, Json]) -> Result:
     if resource is not None and isinstance(resource.get("id"), str):
         target_id = str(resource["id"])
     elif location:
-        target_id = writes.id_in_location(location, "/Users")  # Bulk creates users only
+        target_id = writes.id_in_location(location, endpoint)
     detail, scim_type = "", None
     if response is not None and resource is None:
         detail = str(response.get("detail") or response.get("message") or "")

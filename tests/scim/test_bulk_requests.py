@@ -176,6 +176,28 @@ def test_results_that_are_missing_doubled_or_unasked_are_left_out() -> None:
     assert results("not a bulk response", ["user-1"]) == {}
 
 
+def test_a_location_names_the_id_under_its_own_operations_endpoint() -> None:
+    # A group's create is located under /Groups, a user's under /Users; a location under
+    # the other endpoint (or the collection itself) names no id for it.
+    body = {
+        "Operations": [
+            {"bulkId": "group-1", "status": "201", "location": "https://t/v2/Groups/g7"},
+            {"bulkId": "user-2", "status": "201", "location": "https://t/v2/Users/u7"},
+            {"bulkId": "user-3", "status": "201", "location": "https://t/v2/Groups/g8"},
+            {"bulkId": "group-4", "status": "201", "location": "https://t/v2/Users/u9"},
+            {"bulkId": "group-5", "status": "201", "location": "https://t/v2/Groups"},
+        ]
+    }
+    got = results(body, ["group-1", "user-2", "user-3", "group-4", "group-5"])
+    assert {k: r.target_id for k, r in got.items()} == {
+        "group-1": "g7",
+        "user-2": "u7",
+        "user-3": None,
+        "group-4": None,
+        "group-5": None,
+    }
+
+
 def test_bulk_pays_for_enough_creates_after_a_complete_read_only() -> None:
     assert pays(True, MIN_CREATES, complete_read=True)
     assert not pays(True, MIN_CREATES - 1, complete_read=True)
