@@ -173,6 +173,10 @@ class ScimClient:
         url = f"{self.base_url}{path}"
         policy = self.retry
         kind = f"{method} {'listing' if params else 'resource'}"
+
+        def send() -> Reply:
+            return self._admitted(kind, method, path, url, params, content, headers, probe)
+
         try:
             for attempt in stamina.retry_context(
                 on=backoff_probe if probe else retry_on(method, body, resend_503=resend_503),
@@ -184,7 +188,7 @@ class ScimClient:
             ):
                 with attempt:
                     try:
-                        return self._admitted(kind, method, path, url, params, content, headers)
+                        return send()
                     except ScimHTTPError as exc:
                         # An OAuth token the target refused (revoked, expired early): get
                         # a new one and resend once; a second 401 stands.
@@ -192,7 +196,7 @@ class ScimClient:
                         if exc.status != 401 or not isinstance(oauth, ClientCredentials):
                             raise
                         oauth.refresh_after_401()
-                        return self._admitted(kind, method, path, url, params, content, headers)
+                        return send()
         except _Retry as exc:
             raise exc.cause from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
@@ -206,8 +210,10 @@ class ScimClient:
         params: Mapping[str, str | int] | None,
         content: bytes | None,
         headers: dict[str, str],
+        probe: bool = False,
     ) -> Reply:
-        """One attempt, holding a slot of the limiter; its answer teaches the limiter."""
+        """One attempt, holding a slot of the limiter; its answer teaches the limiter (but
+        a probe's 500, which may answer the form of the request: retries.backoff_probe)."""
         ticket = self.limiter.acquire(kind)
         status: int | None = None
         retry_after: float | None = None
@@ -229,7 +235,8 @@ class ScimClient:
             # Once a pace is learned, a 429 slows the pace instead of holding every thread
             # for its Retry-After.
             paced = self.pacer.answered(sent, status)
-            for_limit = None if self.pacer.learns_from(status) else status
+            learned = self.pacer.learns_from(status) or (probe and status == 500)
+            for_limit = None if learned else status
             self.limiter.release(ticket, for_limit, None if paced else retry_after)
 
     def _send(

@@ -51,6 +51,8 @@ def test_a_target_failing_on_count_is_listed_without_it(tmp_path: Path) -> None:
     )
     prepared, result = plan_and_apply(specs, fake)
     assert prepared.caps.count_refused
+    # Nor is a probe's 500 taken for overload: the run keeps its concurrency.
+    assert prepared.client.limiter.cuts == 0
     assert prepared.caps.lookup_reason is None  # the listing is read whole, so prune works
     assert outcomes(result) == {
         "alice@example.com": (Action.UPDATE, True),
