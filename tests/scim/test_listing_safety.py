@@ -322,3 +322,24 @@ def test_of_two_racing_groups_the_oldest_stays(tmp_path: Path) -> None:
     [(gid, eng)] = fake.groups.items()
     assert gid.endswith("9")  # theirs: created first
     assert {str(m["value"]) for m in eng["members"]} == {user_id(fake, "alice@example.com")}
+
+
+def test_after_a_short_read_a_create_finding_several_candidates_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    # The look before a create finds two accounts of the name (a target that allows
+    # duplicates, both hidden from the short listing): adopting either is a guess, and
+    # creating a third makes another duplicate. The create fails, naming both.
+    fake = seeded(["dave@example.com", "dave@example.com", "erin@example.com"])
+    fake.users["no-id"] = {"schemas": [], "userName": "noid@example.com"}  # a short read
+    daves = sorted(u["id"] for u in fake.user_named("dave@example.com"))
+    fake.hidden.update(daves)
+    specs = write_spec(tmp_path, [user("dave@example.com", title="T"), user("erin@example.com")])
+    prepared, result = plan_and_apply(specs, fake)
+    assert not prepared.plan.complete_read
+    [failed] = result.failed
+    assert failed.message == (
+        f"2 users on the target have this name (ids {', '.join(daves)}): not created"
+    )
+    assert fake.count("POST", "/Users") == 0
+    assert all("title" not in u for u in fake.users.values())

@@ -419,3 +419,15 @@ def test_json_output_stays_json_when_a_secret_is_masked_within_it(inner: Any) ->
     masked = scrub(line)
     assert json.loads(masked)["n"] == 1
     assert windows(_decoded(masked), TOKEN_WITH_SLASHES) == []
+
+
+def test_a_secret_with_a_control_character_echoed_with_escaped_slashes_is_masked() -> None:
+    # PHP writes `/` as `\/` and a tab as `\t`: neither the secret nor its JSON form as
+    # registered is in the text; read with its escapes undone, the secret is.
+    secret = "tok/en\twith-tab-" + "x" * 8
+    register_secret(secret)
+    echoed = json.dumps(secret).replace("/", "\\/")[1:-1]
+    assert json.loads(f'"{echoed}"') == secret
+    masked = scrub(f"echoed: {echoed}.")
+    assert "tok" not in masked
+    assert "***" in masked
