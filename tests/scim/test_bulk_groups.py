@@ -355,3 +355,17 @@ def test_ctrl_c_during_a_group_bulk_request_sends_nothing_more(tmp_path: Path, t
     assert not apply(specs, fake).failed  # a rerun looks up what was in flight
     assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))
     assert converged(specs, fake)
+
+
+def test_a_target_failing_on_count_is_read_back_without_it(tmp_path: Path, token: str) -> None:
+    """The read-back after the Bulk requests is a listing like any other: on a target that
+    fails any listing carrying `count`, it leaves `count` out (no 500s waited out)."""
+    fake = BulkScim(token=token)
+    fake.count_crashes = True
+    specs = spec(tmp_path, teams())
+    result = apply(specs, fake)
+    assert not result.failed
+    assert fake.count("POST", "/Bulk") == 1
+    with_count = [s for s in fake.requests if s.method == "GET" and "count" in s.params]
+    assert len(with_count) == 2  # test_connection's probes alone
+    assert converged(specs, fake)
