@@ -15,7 +15,9 @@ and searches by name only for a group the listing does not show alone."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
@@ -44,8 +46,15 @@ class BulkGroups(BulkCreates):
 
     def send(self, creates: Sequence[Change]) -> None:
         """The creates no `eq` filter finds a group for, in Bulk; the others are left to the
-        per-object create (runner), which looks again and adopts what it finds."""
-        super().send([c for c in creates if not self.stop() and not self._found(c)])
+        per-object create (runner), which looks again and adopts what it finds. The
+        look-ups run as concurrently as the per-object creates would."""
+        pool = ThreadPoolExecutor(max_workers=self.s.target.concurrency)
+        try:
+            tasks = [pool.submit(contextvars.copy_context().run, self._found, c) for c in creates]
+            found = [t.result() for t in tasks]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        super().send([c for c, hit in zip(creates, found, strict=True) if not hit])
 
     def _found(self, change: Change) -> bool:
         """Whether the target's `eq` filter shows a group of this name (the plan's listing
@@ -53,6 +62,8 @@ class BulkGroups(BulkCreates):
         nothing more than the complete read did; a failed look-up is left to the
         per-object create, which looks again."""
         s = self.s
+        if self.stop():
+            return True  # out of time: the per-object create fails it as such
         if s.target.quirks.get("filter") == "never":
             return False
         try:
