@@ -5,6 +5,7 @@ operation fails one group; an unknown outcome never duplicates; a refused Bulk f
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -391,3 +392,31 @@ def test_a_group_the_listing_hid_is_adopted_never_created_again(tmp_path: Path, 
     (operations,) = group_ops(fake)
     assert len(operations) == GROUPS - 1
     assert members_of(fake, "g7") == {"u3@example.com", "u0@example.com"}
+
+
+def test_groups_bulk_created_before_the_deadline_are_reported_not_left_unattempted(
+    tmp_path: Path, token: str
+) -> None:
+    """The run's deadline comes after two Bulk requests created ten groups: each of them
+    was written, so each has an outcome (ok where its operation carried every member it
+    is to get, else failed for a rerun), never "not attempted"; the two never sent are."""
+    fake = BulkScim(token=token, max_operations=5)
+    slow = [False]
+
+    def late(seen: Any) -> bool:  # the second request outlasts the run's deadline
+        if len(fake.groups) >= 5 and not slow[0]:
+            slow[0] = True
+            time.sleep(2.2)
+        return False
+
+    fake.fail("POST", "/Bulk", when=late)
+    specs = spec(tmp_path, teams(), run_timeout_seconds=2)
+    result = apply(specs, fake)
+    assert result.timed_out
+    made = {g["displayName"] for g in fake.groups.values()}
+    assert len(made) == 10
+    reported = {o.key for o in result.outcomes if o.kind is Kind.GROUP}
+    assert reported == made
+    assert result.not_attempted == GROUPS - len(made)
+    assert not apply(spec(tmp_path, teams()), fake).failed
+    assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))
