@@ -117,6 +117,7 @@ class FakeScim:
         self.count_crashes = False
         self.omit_total = False  # ListResponse without totalResults
         self.total_override: int | None = None  # totalResults that lies
+        self.total_is_page = False  # totalResults says how many this page holds
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
         self.hidden_kinds = {"User", "Group"}  # of these kinds (ids may be shared by kind)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
@@ -404,6 +405,7 @@ class FakeScim:
         }
         if not self.omit_total:
             body["totalResults"] = total if self.total_override is None else self.total_override
+            body["totalResults"] = len(page) if self.total_is_page else body["totalResults"]
         if self.on_page is not None:
             self.on_page(seen)
         return json_response(200, body)

@@ -33,6 +33,17 @@ def read_page(reply: Reply) -> Page:
     return Page(items, total, body.get("itemsPerPage"))
 
 
+def first_page(client: ScimClient, path: str, size: int) -> Page:
+    """The first page of a listing, `size` long, or as the target sends it where it fails
+    on `count` (400 or 500: probe_paging reports that)."""
+    try:
+        return read_page(client.get(path, {"startIndex": 1, "count": size}, probe=True))
+    except ScimHTTPError as exc:
+        if exc.status not in (400, 500):
+            raise
+        return read_page(client.get(path, {"startIndex": 1}))
+
+
 def probe_paging(client: ScimClient, target: Target) -> tuple[list[Finding], list[dict[str, Json]]]:
     """count, totalResults, itemsPerPage and startIndex past the end (RFC 7644 §3.4.2.4)."""
     size = target.page_size

@@ -17,7 +17,7 @@ from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
 from reconciler.doctor.group_probes import group_probes
-from reconciler.doctor.listing import probe_listing, probe_paging, read_page
+from reconciler.doctor.listing import first_page, probe_listing, probe_paging, read_page
 from reconciler.doctor.member_values import CHECK as CHECK_MEMBERS
 from reconciler.doctor.member_values import probe_member_values
 from reconciler.doctor.metadata import probe_etag_headers, probe_ids
@@ -129,7 +129,7 @@ def _read_probes(
     groups: list[dict[str, Json]] = []
     try:
         size = min(target.page_size, GROUP_SAMPLE)
-        groups = read_page(client.get("/Groups", {"startIndex": 1, "count": size})).items
+        groups = first_page(client, "/Groups", size).items
     except ScimrecError as exc:
         findings.append(broken("filter", "groups", exc))
     groups += (

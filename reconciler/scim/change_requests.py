@@ -134,8 +134,8 @@ def _in_bulk(change: Change, post: Request, dialect: Dialect, chunk: int) -> Req
         change, bulk_requests.bulk_id(change, 1), known, None, form
     )
     when = (
-        f"with fewer than {bulk_requests.MIN_CREATES} group creates in the run, or where the "
-        "target refuses Bulk, instead:"
+        f"with fewer than {bulk_requests.MIN_CREATES} group creates in the run, where the "
+        "target refuses Bulk, or where its filter finds a group of this name, instead:"
     )
     return Request("POST", "/Bulk", bulk_requests.request_body([operation]), None, (post,), when)
 

@@ -54,6 +54,7 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         max_page_size=largest if _positive(largest) else None,
     )
     honoured, rejected = _filter_probe(client, target, log, count=True)
+    refused = False
     if target.quirks.get("listing") == "none":
         reason: str | None = "quirks: {listing: none}"
     else:
@@ -70,6 +71,11 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         if refused and rejected in (400, 500):
             # The filter probe may have failed on its `count` alone.
             honoured, _ = _filter_probe(client, target, log, count=False)
+    if rejected == 500 and not refused:
+        # No refusal of `count` (the listing took it, or was not asked): a 500 that may
+        # have passed, asked again and waited out as any read, lest one passing 500 leave
+        # a target matched through filters (lookup mode) with no way to match anything.
+        honoured, _ = _filter_probe(client, target, log, count=True, wait=True)
     caps = dataclasses.replace(caps, filter_honoured=honoured)
     if reason is not None:
         caps = dataclasses.replace(caps, lookup_reason=reason)
@@ -94,14 +100,15 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
 
 
 def _filter_probe(
-    client: ScimClient, target: Target, log: Any, *, count: bool
+    client: ScimClient, target: Target, log: Any, *, count: bool, wait: bool = False
 ) -> tuple[bool, int | None]:
     """Whether a filter for a user that cannot exist finds nothing (the filter is
-    honoured), and the status it was refused with (None: answered)."""
+    honoured), and the status it was refused with (None: answered). With `count` and
+    without `wait`, a 500 is not waited out (retries.backoff_probe)."""
     params: dict[str, str | int] = {"filter": f"userName eq {A.quote(str(uuid.uuid4()))}"}
     params |= {"count": 1} if count else {}
     try:
-        reply = client.get("/Users", params, probe=count)
+        reply = client.get("/Users", params, probe=count and not wait)
     except ScimHTTPError as exc:
         if exc.status in (401, 403, 404):
             raise _explain(exc, target) from None

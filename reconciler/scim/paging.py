@@ -196,6 +196,11 @@ class _Pager:
             # look missing. One request past the end settles it; more found is read on.
             if not self.checked_past_total:
                 self.checked_past_total = True
+                if self.pages == 1 and count < self.page_size:
+                    # A short first page at its own "total" may be the server's cap (one
+                    # that reports what it sent as the total): if more follows, a page
+                    # of that size is not the last one.
+                    self.size = count
                 self.start += count
                 return False
             note = (

@@ -490,3 +490,18 @@ def test_a_create_answered_with_another_objects_id_never_touches_that_object(
     # The objects the doctor really made are found by name and deleted all the same.
     assert set(fake.users) == {admin}
     assert set(fake.groups) == {admins}
+
+
+def test_a_target_failing_on_count_has_its_groups_sampled_without_it() -> None:
+    # Canaille 0.3 fails any listing that carries `count`: paging says so once, and the
+    # group sample the filter and member probes work from is read without it, not
+    # reported as a failed probe.
+    fake = populated()
+    fake.count_crashes = True
+    _, status = fake_doctor(fake, write_probe=False)
+    assert status[("paging", "count")] == "warn"
+    assert ("filter", "groups") not in status
+    _, plain = fake_doctor(populated(), write_probe=False)
+    assert {k: v for k, v in status.items() if k[0] in ("filter", "groups")} == {
+        k: v for k, v in plain.items() if k[0] in ("filter", "groups")
+    }

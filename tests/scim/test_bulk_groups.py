@@ -5,6 +5,7 @@ operation fails one group; an unknown outcome never duplicates; a refused Bulk f
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,14 @@ def test_group_creates_go_in_one_bulk_request(tmp_path: Path, token: str) -> Non
     (operations,) = group_ops(fake)
     assert len(operations) == GROUPS
     assert members_of(fake, "g1") == {"u1@example.com", "u2@example.com"}
-    # The listing, read once after the request, verified them and showed no same-named
-    # group: no GET of each group, no search by name before or after.
+    # One search by name before (an `eq` filter may show what the listing hid); the
+    # listing, read once after the request, verified them and showed no same-named group:
+    # no GET of each group, no search by name after.
     assert fake.count("GET", "/Groups/*") == 0
-    assert not [s for s in fake.requests if s.path == "/Groups" and "filter" in s.params]
+    searched = [s for s in fake.requests if s.path == "/Groups" and "filter" in s.params]
+    assert len(searched) == GROUPS
+    assert all(fake.requests.index(s) < fake.requests.index(bulk) for s in searched
+               for bulk in fake.requests if bulk.path == "/Bulk")  # fmt: skip
     assert converged(specs, fake)
 
 
@@ -256,13 +261,14 @@ def test_an_operation_answered_409_adopts_the_group(tmp_path: Path, token: str) 
 def test_a_group_another_run_created_meanwhile_is_kept_and_ours_removed(
     tmp_path: Path, token: str
 ) -> None:
-    """Where names may repeat, a group made between the plan and the apply is not seen
-    before the Bulk create (the read was complete); the listing after shows two, and the
-    older one stays, as after a single create."""
+    """Where names may repeat, a group made while the Bulk request is on its way is not
+    seen before the Bulk create; the listing after shows two, and the older one stays, as
+    after a single create."""
     fake = BulkScim(token=token)
     fake.unique_names = False
     specs = spec(tmp_path, teams())
-    result = apply(specs, fake, before=lambda: fake.add_group("g7"))
+    fake.fail("POST", "/Bulk", when=lambda seen: not fake.add_group("g7"))  # then served
+    result = apply(specs, fake)
     assert not result.failed
     (g7,) = group_named(fake, "g7")
     assert {o.key: o.target_id for o in result.outcomes}["g7"] == g7["id"]
@@ -355,3 +361,62 @@ def test_ctrl_c_during_a_group_bulk_request_sends_nothing_more(tmp_path: Path, t
     assert not apply(specs, fake).failed  # a rerun looks up what was in flight
     assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))
     assert converged(specs, fake)
+
+
+def test_a_target_failing_on_count_is_read_back_without_it(tmp_path: Path, token: str) -> None:
+    """The read-back after the Bulk requests is a listing like any other: on a target that
+    fails any listing carrying `count`, it leaves `count` out (no 500s waited out)."""
+    fake = BulkScim(token=token)
+    fake.count_crashes = True
+    specs = spec(tmp_path, teams())
+    result = apply(specs, fake)
+    assert not result.failed
+    assert fake.count("POST", "/Bulk") == 1
+    with_count = [s for s in fake.requests if s.method == "GET" and "count" in s.params]
+    assert len(with_count) == 2  # test_connection's probes alone
+    assert converged(specs, fake)
+
+
+def test_a_group_the_listing_hid_is_adopted_never_created_again(tmp_path: Path, token: str) -> None:
+    """As the per-object create looks before it POSTs: a group the listing hides but its
+    `eq` filter shows is left out of Bulk and adopted, never created a second time (names
+    repeat here, so a second create would make a second group, and no 409)."""
+    fake = BulkScim(token=token)
+    fake.unique_names = False
+    g7 = fake.add_group("g7")
+    fake.hidden.add(g7)
+    specs = spec(tmp_path, teams())
+    result = apply(specs, fake)
+    assert not [o for o in result.failed if o.kind is Kind.GROUP]
+    assert [g["id"] for g in group_named(fake, "g7")] == [g7]
+    (operations,) = group_ops(fake)
+    assert len(operations) == GROUPS - 1
+    assert members_of(fake, "g7") == {"u3@example.com", "u0@example.com"}
+
+
+def test_groups_bulk_created_before_the_deadline_are_reported_not_left_unattempted(
+    tmp_path: Path, token: str
+) -> None:
+    """The run's deadline comes after two Bulk requests created ten groups: each of them
+    was written, so each has an outcome (ok where its operation carried every member it
+    is to get, else failed for a rerun), never "not attempted"; the two never sent are."""
+    fake = BulkScim(token=token, max_operations=5)
+    slow = [False]
+
+    def late(seen: Any) -> bool:  # the second request outlasts the run's deadline
+        if len(fake.groups) >= 5 and not slow[0]:
+            slow[0] = True
+            time.sleep(2.2)
+        return False
+
+    fake.fail("POST", "/Bulk", when=late)
+    specs = spec(tmp_path, teams(), run_timeout_seconds=2)
+    result = apply(specs, fake)
+    assert result.timed_out
+    made = {g["displayName"] for g in fake.groups.values()}
+    assert len(made) == 10
+    reported = {o.key for o in result.outcomes if o.kind is Kind.GROUP}
+    assert reported == made
+    assert result.not_attempted == GROUPS - len(made)
+    assert not apply(spec(tmp_path, teams()), fake).failed
+    assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))

@@ -103,3 +103,19 @@ def test_a_probe_refused_for_now_is_still_waited_for(tmp_path: Path) -> None:
     assert not prepared.caps.count_refused
     assert prepared.caps.lookup_reason is None
     assert not prepared.plan.has_changes
+
+
+def test_a_filter_probe_failing_once_is_asked_again(tmp_path: Path) -> None:
+    # The filter probe ends at its first 500 (it may be `count` the target fails on); where
+    # the listing took `count`, that 500 was no refusal of `count`, so the probe is asked
+    # again, waited out as any read is: one passing 500 does not leave a target matched
+    # only through filters (listing: none) with no way to match anything.
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com")
+    fake.fail("GET", "/Users", status=500, when=lambda seen: "filter" in seen.params)
+    for listing in ("auto", "none"):
+        specs = write_spec(tmp_path, [user("alice@example.com")], quirks={"listing": listing})
+        prepared = replan(specs, fake)
+        assert prepared.caps.filter_honoured, listing
+        assert not prepared.plan.has_changes
+        fake.fail("GET", "/Users", status=500, when=lambda seen: "filter" in seen.params)

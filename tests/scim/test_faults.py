@@ -267,6 +267,20 @@ def test_read_all_follows_a_server_that_caps_count() -> None:
     assert {s.params["count"] for s in fake.requests} == {"500"}
 
 
+def test_read_all_capped_count_with_the_page_as_total_reads_everything() -> None:
+    # A server that caps `count` and reports what it sent as totalResults: the first page
+    # reaches that "total", the one past it brings more, and the rest is paged by the 50
+    # the server gives, not stopped at the second page for being shorter than 500.
+    fake = FakeScim()
+    fake.max_count = 50
+    fake.total_is_page = True
+    for n in range(120):
+        fake.add_user(f"user{n:03}@example.com")
+    listing = read_all(scim_client(fake), "/Users", 500)
+    assert (len(listing.resources), listing.complete) == (120, True)
+    assert listing_starts(fake) == ["1", "51", "101"]
+
+
 def test_read_all_capped_count_without_total_is_not_a_complete_short_read() -> None:
     fake = FakeScim()
     fake.max_count = 50

@@ -362,3 +362,24 @@ def test_members_a_target_names_by_username_are_not_added_twice(tmp_path: Path) 
     [eng] = fake.groups.values()
     assert [m["value"] for m in eng["members"]] == ["u0@example.com", "u1@example.com"]
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_username_equal_to_another_members_id_is_still_added(tmp_path: Path) -> None:
+    # The create carries the first chunk (alice, id "u1"), and its answer shows "u1": that
+    # is alice's id, not the userName of the user named "u1", who must still be added (as
+    # planning reads it: a value that is a user's id names that user, never a userName).
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user("alice@example.com")
+    assert alice == "u1"
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com"), user("u1")],
+        [{"displayName": "Eng", "members": ["alice@example.com", "u1"]}],
+        membership_chunk=1,
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    named_u1 = fake.user_named("u1")[0]["id"]
+    [eng] = fake.groups.values()
+    assert sorted(m["value"] for m in eng["members"]) == sorted([alice, named_u1])
+    assert not replan(specs, fake).plan.has_changes

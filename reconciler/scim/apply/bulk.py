@@ -276,14 +276,17 @@ class BulkCreates:
         if not wanted or s.caps.lookup_reason is not None:
             return
         size, endpoint = s.target.page_size, ENDPOINT[self.kind]
+        # As every listing of a target that fails on `count` (connection.py): without it.
+        count = not s.caps.count_refused
         try:
-            first = s.client.get(endpoint, {"startIndex": 1, "count": 1}).body
-            total = first.get("totalResults") if isinstance(first, dict) else None
+            first = s.client.get(endpoint, {"startIndex": 1} | ({"count": 1} if count else {}))
+            body = first.body
+            total = body.get("totalResults") if isinstance(body, dict) else None
             if not isinstance(total, int) or total > LISTING_SHARE * len(wanted):
                 return
             listing = read_all(
                 s.client, endpoint, size, max_objects=s.target.max_objects,
-                cursor=s.caps.cursor_paging,
+                cursor=s.caps.cursor_paging, use_count=count,
             )  # fmt: skip
         except ScimrecError as exc:
             s.log.warning("bulk read-back failed, reading each", step="action", detail=str(exc))

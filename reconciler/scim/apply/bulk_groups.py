@@ -6,17 +6,22 @@ operation did not carry, added per object in chunks.
 Where the per-object create looks for a same-named group right before it POSTs (group names
 are not unique on many targets: a second POST makes a second group, no 409), a group goes in
 Bulk only after a complete read that showed none, and that no look-up in this run has shown
-to hide an object (bulk.pays); the check after the create (groups.one_of_a_race) then sees
-a group another run made since, as it does after a single create. That check reads the
+to hide an object (bulk.pays), and after its own `eq` filter found none: a listing may hide
+a group a filter shows, and one found goes per object, which adopts it. The check after the
+create (groups.one_of_a_race) then sees a group another run made since, as it does after a
+single create. That check reads the
 group listing once, after the Bulk requests, where it is small enough (bulk.LISTING_SHARE),
 and searches by name only for a group the listing does not show alone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextvars
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
+from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.bulk import BulkCreates, Settled, bulk_error
 from reconciler.scim.apply.creates import adopt_existing, look_again, own_by_name
@@ -24,6 +29,7 @@ from reconciler.scim.apply.groups import create_group, not_shown, one_of_a_race,
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.bulk_requests import Batch, GroupForm
 from reconciler.scim.client import Reply
+from reconciler.scim.search import search
 from reconciler.scim.writes import resource_path
 
 
@@ -37,6 +43,35 @@ class BulkGroups(BulkCreates):
         super().__init__(s, stop)
         # Groups Bulk created, by key: a later request names them by id.
         self.made: dict[str, str] = {}
+
+    def send(self, creates: Sequence[Change]) -> None:
+        """The creates no `eq` filter finds a group for, in Bulk; the others are left to the
+        per-object create (runner), which looks again and adopts what it finds. The
+        look-ups run as concurrently as the per-object creates would."""
+        pool = ThreadPoolExecutor(max_workers=self.s.target.concurrency)
+        try:
+            tasks = [pool.submit(contextvars.copy_context().run, self._found, c) for c in creates]
+            found = [t.result() for t in tasks]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        super().send([c for c, hit in zip(creates, found, strict=True) if not hit])
+
+    def _found(self, change: Change) -> bool:
+        """Whether the target's `eq` filter shows a group of this name (the plan's listing
+        did not). Its answer alone, one request: a filter refused or ignored proves
+        nothing more than the complete read did; a failed look-up is left to the
+        per-object create, which looks again."""
+        s = self.s
+        if self.stop():
+            return True  # out of time: the per-object create fails it as such
+        if s.target.quirks.get("filter") == "never":
+            return False
+        try:
+            found = search(s.client, "/Groups", "displayName", _display_name(change), 1,
+                           listing=False)  # fmt: skip
+        except ScimrecError:
+            return True
+        return bool(found.resources)
 
     def _form(self) -> GroupForm:
         s = self.s

@@ -147,8 +147,10 @@ def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, l
 def not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
     """The users a create's answer does not show as members: neither by id nor by
     userName, as some targets name members (Canaille) and planning reads them
-    (core/members.py). Added again, such a member would be held twice."""
-    names = {normalise("userName", value) for value, group in shown if not group}
+    (core/members.py; added again, such a member would be held twice). A user's id names
+    that user, never another whose userName it is (who would never be added)."""
+    users = (v for v, group in shown if not group and not s.owners.holds(Kind.USER, v))
+    names = {normalise("userName", value) for value in users}
     named = {i: normalise("userName", n) for i in user_ids if (n := s.user_names.get(i))}
     return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]
 

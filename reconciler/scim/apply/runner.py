@@ -163,7 +163,14 @@ class Applier:
         self.bulk_sent[bulk.kind] = {c.key for c in sent}
         if self.stop.is_set():  # each one as the Bulk answers left it, nothing more sent
             return [o for c in sent if (o := self._one(c, bulk.as_settled)) is not None]
-        return self._parallel(sent, bulk.finish)
+        outcomes = self._parallel(sent, bulk.finish)
+        if self.out_of_time.is_set():
+            # Sent in Bulk, then not finished before the deadline: as the Bulk answers left
+            # each one (as after Ctrl-C), never "not attempted", which would say unwritten.
+            have = {o.key for o in outcomes}
+            late = [c for c in sent if c.key not in have and not bulk.settled[c.key].not_done]
+            outcomes += [o for c in late if (o := self._one(c, bulk.as_settled, late=True))]
+        return outcomes
 
     def _withhold(
         self, changes: list[Change], failed: set[tuple[Kind, str]]
@@ -221,9 +228,10 @@ class Applier:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _one(self, change: Change, work: Work) -> Outcome | None:
-        """One change, or None when the run ran out of time before it started."""
-        if self.out_of_time.is_set():
+    def _one(self, change: Change, work: Work, *, late: bool = False) -> Outcome | None:
+        """One change, or None when the run ran out of time before it started (`late`: it
+        started before, in a Bulk request, and `work` sends nothing)."""
+        if self.out_of_time.is_set() and not late:
             return None
         structlog.contextvars.bind_contextvars(kind=change.kind.value, key=change.key)
         try:
