@@ -19,6 +19,7 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind
 from reconciler.scim.apply.creates import answers_for
 from tests.fakescim import FakeScim, Seen, json_response
+from tests.scim.test_bulk import apply
 from tests.scim.test_faults import plan_and_apply, user, write_spec
 
 
@@ -118,3 +119,130 @@ def test_a_user_create_answered_with_a_group_and_found_nowhere_names_the_group(
         "'Staff'), and no user of its own was found by its name: run plan again (a target "
         "that rewrites userName needs it mapped to the name it keeps)"
     )
+
+
+def test_a_create_answered_with_a_group_never_takes_a_renamed_accounts_id(
+    tmp_path: Path, token: str
+) -> None:
+    # u0's create is answered with a group's resource; looked up by its name, u0 is found
+    # on bob's account (renamed to u0's name since the plan read it). That id is bob's:
+    # u0 fails, and bob is neither u0 nor put in u0's group.
+    fake = GroupAnswer(token=token)
+    fake.add_group("Staff")
+    bob = fake.add_user("bob@example.com", active=True)
+    specs = write_spec(
+        tmp_path,
+        [user("u0@example.com"), user("bob@example.com")],
+        [{"displayName": "Staff", "members": ["u0@example.com"]}],
+    )
+
+    def rename() -> None:
+        fake.users[bob]["userName"] = "u0@example.com"
+
+    result = apply(specs, fake, before=rename)
+    failed = {o.key for o in result.failed}
+    assert "u0@example.com" in failed
+    [staff] = fake.groups.values()
+    assert bob not in [m["value"] for m in staff.get("members", [])]
+
+
+class CreatedButAnsweredWithAGroup(FakeScim):
+    """Creates u0, and answers its POST with a group's resource."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            return json_response(201, next(iter(self.groups.values())))
+        return answer
+
+
+def test_a_create_answered_with_a_group_is_verified_from_its_own_account(
+    tmp_path: Path, token: str
+) -> None:
+    # The group's id is no one's in this run: u0 is found by its name, and what it holds
+    # is read from u0's own account, not from the group's resource (where its userName and
+    # title would look dropped), nor is the group's location remembered as u0's.
+    fake = CreatedButAnsweredWithAGroup(token=token)
+    fake.add_group("Staff")
+    specs = write_spec(tmp_path, [user("u0@example.com", title="T")], [{"displayName": "Staff"}])
+    _, result = plan_and_apply(specs, fake)
+    assert not result.failed
+    [u0] = fake.user_named("u0@example.com")
+    assert {o.key: o.target_id for o in result.outcomes} == {"u0@example.com": u0["id"]}
+    assert result.not_kept == ()
+
+
+class AnsweredWithTheHidden(FakeScim):
+    """Creates u0, and answers its POST with the resource of u1, which the listing hides."""
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        body = seen.body if isinstance(seen.body, dict) else {}
+        if seen.method == "POST" and body.get("userName") == "u0@example.com":
+            return json_response(201, self.user_named("u1@example.com")[0])
+        return answer
+
+
+def test_an_id_a_create_was_answered_with_stays_free_for_its_own_object(
+    tmp_path: Path, token: str
+) -> None:
+    # u0's answer names u1's account, which no one held: u0 gives it back and is found by
+    # its name; u1's own create then meets a 409 and adopts that account, its own.
+    fake = AnsweredWithTheHidden(token=token)
+    u1 = fake.add_user("u1@example.com")
+    fake.hidden.add(u1)
+    specs = write_spec(tmp_path, [user("u0@example.com"), user("u1@example.com")], concurrency=1)
+    _, result = plan_and_apply(specs, fake)
+    assert not result.failed
+    [u0] = fake.user_named("u0@example.com")
+    assert {o.key: o.target_id for o in result.outcomes} == {
+        "u0@example.com": u0["id"],
+        "u1@example.com": u1,
+    }
+
+
+class U1AnsweredAsU0(FakeScim):
+    """Creates u1, and answers with u1's name under u0's id (which the run holds by then);
+    with `group_for_u0`, also creates u0 and answers its POST with a group's resource."""
+
+    def __init__(self, *, token: str, group_for_u0: bool) -> None:
+        super().__init__(token=token)
+        self.group_for_u0 = group_for_u0
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        answer = super()._serve(seen)
+        name = (seen.body if isinstance(seen.body, dict) else {}).get("userName")
+        if seen.method != "POST" or answer.status_code != 201:
+            return answer
+        if name == "u0@example.com" and self.group_for_u0:
+            return json_response(201, next(iter(self.groups.values())))
+        if name == "u1@example.com":
+            u0 = self.user_named("u0@example.com")[0]["id"]
+            return json_response(201, {**json.loads(answer.content), "id": u0})
+        return answer
+
+
+@pytest.mark.parametrize("how", ["adopted after a 409", "found by its name"])
+def test_an_id_the_run_gave_one_user_is_never_given_to_another(
+    tmp_path: Path, token: str, how: str
+) -> None:
+    # u0 gets its id by adoption (its create meets a 409 on an account the listing hid) or
+    # by its name (its create was answered with a group's resource); u1's create is then
+    # answered under u0's id. That id is u0's: u1 is found by its own name.
+    fake = U1AnsweredAsU0(token=token, group_for_u0=how == "found by its name")
+    fake.add_group("Staff")
+    if how == "adopted after a 409":
+        fake.hidden.add(fake.add_user("u0@example.com"))
+    specs = write_spec(
+        tmp_path,
+        [user("u0@example.com"), user("u1@example.com")],
+        [{"displayName": "Staff"}],
+        concurrency=1,
+    )
+    _, result = plan_and_apply(specs, fake)
+    ids = {str(u["userName"]): str(u["id"]) for u in fake.users.values()}
+    assert {o.key: o.target_id for o in result.outcomes if o.kind is Kind.USER} == {
+        "u0@example.com": ids["u0@example.com"],
+        "u1@example.com": ids["u1@example.com"],
+    }

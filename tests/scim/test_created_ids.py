@@ -80,6 +80,8 @@ def test_a_bulk_location_naming_another_account_is_not_recorded(
     # u0 is looked up by its name instead; bob never joins Admins in its place.
     assert admins_members(fake) == [u0]
     assert not result.failed
+    # u0 was verified from a read of its own, not from bob's resource.
+    assert result.not_kept == ()
     assert converged(tmp_path, fake)
 
 
