@@ -271,6 +271,20 @@ def test_each_operation_is_in_the_audit_log(tmp_path: Path, token: str) -> None:
     assert "(in /Bulk) answered 400: operation user-" in failed["error"]
 
 
+def test_an_operation_not_processed_is_audited_as_such(tmp_path: Path, token: str) -> None:
+    # A 429 for one operation did nothing: its record says so, and its own create follows.
+    fake = BulkScim(token=token)
+    fake.op_status["u2@example.com"] = 429
+    audit: list[str] = []
+    result = apply(bulk_spec(tmp_path, people(managers=False)), fake, audit=audit)
+    assert not result.failed
+    records = [json.loads(line) for line in audit]
+    [bulk] = [r for r in records if r["key"] == "u2@example.com" and r.get("via") == "/Bulk"]
+    assert (bulk["status"], bulk["error"]) == (429, "not processed: sent per object")
+    [single] = [r for r in records if r["key"] == "u2@example.com" and "via" not in r]
+    assert single["outcome"] == "ok"
+
+
 @pytest.mark.parametrize(
     ("setting", "users"),
     [

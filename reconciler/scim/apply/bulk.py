@@ -197,7 +197,10 @@ class BulkCreates:
             status = got.status if got is not None and got.status is not None else 0
             error = None
             if settled.target_id is None:
-                error = str(settled.error or settled.unknown or "no id in the answer")
+                # Not processed (429, 503): nothing was done, and it goes per object.
+                why = "no id in the answer"
+                why = "not processed: sent per object" if settled.not_done else why
+                error = str(settled.error or settled.unknown or why)
             self._audit(change, status, error, batch)
         failed = {c.key for c in batch.changes if self.settled[c.key].target_id is None}
         for change in batch.changes:
