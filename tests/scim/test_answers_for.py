@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-import stamina
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
@@ -21,12 +19,6 @@ from reconciler.scim.apply.creates import answers_for
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply
 from tests.scim.test_faults import plan_and_apply, user, write_spec
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
 
 
 def create(kind: Kind, name: str | None) -> Change:

@@ -8,27 +8,17 @@ ignores) could not match anything: no plan at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
 from reconciler.core.plan import Action
 from tests.fakescim import FakeScim
-from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
 
-
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
+# The fake target's token in the environment; retries are fast outside tests/e2e/ (conftest).
+pytestmark = pytest.mark.usefixtures("token")
 
 
 def crashing_on_count() -> FakeScim:

@@ -4,30 +4,21 @@ front, with the quirk that stops managing them there, instead of each user faili
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 
 from reconciler.core.model import ENTERPRISE_URN, USER_SCHEMA
 from tests.fakescim import FakeScim
-from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import replan, user, write_spec
 
 NOTE = "the target's /Schemas does not list the enterprise extension"
 
 
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
+# The fake target's token in the environment; retries are fast outside tests/e2e/ (conftest).
+pytestmark = pytest.mark.usefixtures("token")
 
 
 def notes(tmp_path: Path, listed: list[str] | None, **settings: Any) -> tuple[str, ...]:
