@@ -8,8 +8,9 @@ from reconciler.core.config import Target
 from reconciler.core.model import Json
 from reconciler.doctor.claims import claim_of
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
+from reconciler.doctor.listing import counted
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
-from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.client import ScimClient
 
 
 def probe_auth(client: ScimClient, target: Target) -> Finding:
@@ -19,7 +20,7 @@ def probe_auth(client: ScimClient, target: Target) -> Finding:
     check = f"check {', '.join(n for n in names if n)}" if any(names) else "check the auth settings"
     try:
         # No startIndex: a target that pages by cursor only refuses one (RFC 9865 §4).
-        reply = _users(client)
+        reply = counted(client, "/Users", {"count": 1})[0]
     except ScimHTTPError as exc:
         if exc.status == 401:
             seen, action = (
@@ -43,20 +44,6 @@ def probe_auth(client: ScimClient, target: Target) -> Finding:
         seen = "GET /Users did not answer a ListResponse"
         return Finding("auth", "credentials", FAIL, seen, "check the base URL")
     return Finding("auth", "credentials", OK, "GET /Users answered 200", "scimrec can read users")
-
-
-def _users(client: ScimClient) -> Reply:
-    """GET /Users with count=1, or without count where the target fails on it (400 or
-    500; paging reports that), as the connection test reads it."""
-    try:
-        return client.get("/Users", {"count": 1}, probe=True)
-    except ScimHTTPError as exc:
-        if exc.status not in (400, 500):
-            raise
-        try:
-            return client.get("/Users")
-        except ScimHTTPError:
-            raise exc from None
 
 
 def probe_discovery(client: ScimClient) -> tuple[list[Finding], dict[str, Json]]:

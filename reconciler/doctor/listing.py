@@ -33,31 +33,40 @@ def read_page(reply: Reply) -> Page:
     return Page(items, total, body.get("itemsPerPage"))
 
 
-def first_page(client: ScimClient, path: str, size: int) -> Page:
-    """The first page of a listing, `size` long, or as the target sends it where it fails
-    on `count` (400 or 500: probe_paging reports that)."""
+def counted(
+    client: ScimClient, path: str, params: dict[str, str | int]
+) -> tuple[Reply, ScimHTTPError | None]:
+    """A listing read with `params` (`count` among them), or without `count` where the
+    target fails on it (400 or 500), as the connection test reads it; with that failure."""
     try:
-        return read_page(client.get(path, {"startIndex": 1, "count": size}, probe=True))
+        return client.get(path, params, probe=True), None
     except ScimHTTPError as exc:
         if exc.status not in (400, 500):
             raise
-        return read_page(client.get(path, {"startIndex": 1}))
+        plain = {k: v for k, v in params.items() if k != "count"}
+        try:
+            return client.get(path, plain), exc
+        except ScimHTTPError:
+            raise exc from None
+
+
+def first_page(client: ScimClient, path: str, size: int) -> Page:
+    """The first page of a listing, `size` long, or as the target sends it where it fails
+    on `count` (probe_paging reports that)."""
+    return read_page(counted(client, path, {"startIndex": 1, "count": size})[0])
 
 
 def probe_paging(client: ScimClient, target: Target) -> tuple[list[Finding], list[dict[str, Json]]]:
     """count, totalResults, itemsPerPage and startIndex past the end (RFC 7644 §3.4.2.4)."""
     size = target.page_size
-    try:
-        one = read_page(client.get("/Users", {"startIndex": 1, "count": 1}, probe=True))
-    except ScimHTTPError as exc:
-        if exc.status not in (400, 500):
-            raise
+    reply, refused = counted(client, "/Users", {"startIndex": 1, "count": 1})
+    one = read_page(reply)
+    if refused is not None:
         # As the connection test: a target failing on `count` is read without it.
-        whole = read_page(client.get("/Users", {"startIndex": 1}))
-        found = _n(len(whole.items), "user")
-        seen = f"any listing with count answers {failure(exc)}; without count, {found}"
+        found = _n(len(one.items), "user")
+        seen = f"any listing with count answers {failure(refused)}; without count, {found}"
         action = "scimrec leaves count out of every listing (each page is what the target sends)"
-        return [Finding("paging", "count", WARN, seen, action)], whole.items
+        return [Finding("paging", "count", WARN, seen, action)], one.items
     pages = [(1, one)]
     try:
         big = read_page(client.get("/Users", {"startIndex": 1, "count": size}))
