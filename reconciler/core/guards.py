@@ -43,8 +43,24 @@ def deprovisions(changes: Iterable[Change]) -> list[Change]:
     return [c for c in changes if c.action in DEPROVISIONS]
 
 
-def member_removals(changes: Iterable[Change]) -> int:
-    return sum(len(c.members_remove) for c in changes)
+def member_removals(changes: Iterable[Change], observed: Observed | None = None) -> int:
+    """Members removed, each member a deleted group holds on the target among them."""
+    groups = _bodies(observed)
+    return sum(_lost(c, groups) for c in changes)
+
+
+def _bodies(observed: Observed | None) -> dict[str, Mapping[str, Json]]:
+    return {} if observed is None else {g.id: g.body for g in observed.groups}
+
+
+def _lost(change: Change, groups: Mapping[str, Mapping[str, Json]]) -> int:
+    """The members a change takes the group from: its removals, or, for a group deleted,
+    every member it holds (a group deleted takes each one's access through it, as a group
+    emptied would, and is counted so: deleting it is no way around the member guards)."""
+    if change.kind is Kind.GROUP and change.action is Action.DELETE:
+        body = groups.get(change.target_id or "")
+        return 0 if body is None else _member_count(body)
+    return len(change.members_remove)
 
 
 def role_removals(changes: Iterable[Change], target: Target) -> int:
@@ -106,7 +122,7 @@ def refusals(
     if gone and len(gone) > allow.deletes:
         reasons += _deprovision_reasons(gone, target, observed)
     roles = role_removals(changes, target)
-    removed = member_removals(changes) + roles
+    removed = member_removals(changes, observed) + roles
     if removed and removed > allow.member_removals:
         reasons += _member_reasons(changes, removed, target, observed, roles)
     return reasons
@@ -165,9 +181,9 @@ def _member_reasons(
         if target.max_member_removal_percent is not None
         else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
     )
-    groups = {g.id: g.body for g in observed.groups}
+    groups = _bodies(observed)
     for change in changes:
-        lost = len(change.members_remove)
+        lost = _lost(change, groups)
         if lost <= MEMBER_SHARE_FLOOR:
             continue
         body = groups.get(change.target_id or "")

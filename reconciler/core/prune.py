@@ -18,7 +18,7 @@ from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match, normalise
-from reconciler.core.members import Directory, Seen
+from reconciler.core.members import Directory, Seen, said_groups
 from reconciler.core.model import Kind, Observed, Resource
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
@@ -167,6 +167,14 @@ def spare_protected(
             if trimmed is None:
                 continue
             change = trimmed  # noqa: PLW2901
+        if change.kind is Kind.GROUP and change.action is Action.DELETE:
+            keeper = holders.protected_member(target, change.target_id, names)
+            if keeper is not None:
+                # Deleting the group takes it from every member: from a protected one too.
+                notes.append(
+                    f"group {change.key}: member {keeper} is protected: the group is not deleted"
+                )
+                continue
         held = names.get((change.kind, change.target_id or ""))
         shielded = protected(target, change.key) or protected(
             target, held if isinstance(held, str) else None
@@ -219,6 +227,32 @@ class _Holders:
             for e in self._directory.entries(group.body)
             if e.seen is Seen.USER and e.uid is not None and e.value != e.uid
         }
+
+
+    def protected_member(
+        self, target: Target, group_id: str | None, names: Mapping[tuple[Kind, str], object]
+    ) -> str | None:
+        """The name of a protected member the group holds, or None. Every name an entry
+        may stand for is tried (the user or group it resolves to, its value, its display):
+        a group that might hold a protected account is not deleted on a guess."""
+        group = self._groups.get(group_id or "")
+        if group is None:
+            return None
+        if self._directory is None:
+            self._directory = Directory(self._observed)
+        members = group.body.get("members")
+        raw = members if isinstance(members, list) else []
+        nested = said_groups(raw)
+        for member in raw:
+            entry = self._directory.resolve(member, nested)
+            kind = Kind.GROUP if entry is not None and entry.seen is Seen.GROUP else Kind.USER
+            value = None if entry is None else entry.uid or entry.value
+            found = names.get((kind, value or ""))
+            said = [member.get(k) for k in ("value", "display")] if isinstance(member, dict) else []
+            for name in (found, *said):
+                if isinstance(name, str) and protected(target, name):
+                    return name
+        return None
 
 
 def _keep_members(

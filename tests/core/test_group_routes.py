@@ -1,0 +1,140 @@
+"""Every route by which a group's members lose it is counted by the guards and stopped by
+`protected` (DESIGN §6): emptying the group, deleting it (`state: absent`), pruning it,
+taking it out of assignment. A group deleted takes each member's access through it as
+surely as a group emptied, so its members count as member removals, and a group that holds
+a protected account is not deleted.
+
+Each route takes group Ops away from the same twelve people: admin@ (protected where the
+test says so) and eleven others. A new route belongs in ROUTES.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.changes import Action
+from reconciler.core.guards import Allowances, refusals
+from reconciler.core.model import Observed
+from reconciler.core.plan import Plan, make_plan
+from reconciler.core.plancheck import protection_problems
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+PEOPLE = ["admin@example.com", *(f"u{i:02d}@example.com" for i in range(11))]
+USERS = tuple(
+    user_res(f"id-{p.split('@')[0]}", p, active=True, externalId=f"sr-{p}") for p in PEOPLE
+)
+HOLDERS = [u.id for u in USERS]
+DECLARED = "users:\n" + "".join(f"  - {{userName: {p}, externalId: sr-{p}}}\n" for p in PEOPLE)
+KEEP = "  - {displayName: Keep, externalId: sr-keep}\n"
+
+# (route, target settings, groups, Ops's externalId on the target)
+ROUTES: list[tuple[str, str, str, str | None]] = [
+    ("emptied", "", "groups:\n  - {displayName: Ops, members: []}\n", None),
+    ("state-absent", "", "groups:\n  - {displayName: Ops, state: absent}\n", None),
+    ("prune-all", "    prune: all\n", "groups:\n" + KEEP, None),
+    (
+        "prune-owned",
+        "    prune: owned\n    ownership: {external_id_prefix: sr-}\n",
+        "groups:\n" + KEEP,
+        "sr-ops",
+    ),
+    (
+        "moved-to-another-group",
+        "",
+        "groups:\n  - {displayName: Ops, members: []}\n"
+        f"  - {{displayName: Keep, members: [{', '.join(PEOPLE)}]}}\n",
+        None,
+    ),
+]
+
+
+def observed(external: str | None) -> Observed:
+    extra = {} if external is None else {"externalId": external}
+    ops = group_res("g-ops", "Ops", HOLDERS, **extra)
+    return Observed(USERS, (ops, group_res("g-keep", "Keep", externalId="sr-keep")))
+
+
+def plan_route(tmp_path: Path, settings: str, groups: str, external: str | None) -> Plan:
+    spec = load(tmp_path, TARGET + settings + DECLARED + groups)
+    return make_plan(spec, spec.targets["t"], observed(external))
+
+
+def loses_ops(plan: Plan) -> set[str]:
+    """The ids of the people this plan takes group Ops from."""
+    out: set[str] = set()
+    for change in plan.changes:
+        if change.target_id != "g-ops":
+            continue
+        if change.action is Action.DELETE:
+            out |= set(HOLDERS)
+        out |= {m.id for m in change.members_remove if m.id}
+    return out
+
+
+@pytest.mark.parametrize(("route", "settings", "groups", "external"), ROUTES)
+def test_every_route_out_of_a_group_is_counted_as_member_removals(
+    tmp_path: Path, route: str, settings: str, groups: str, external: str | None
+) -> None:
+    plan = plan_route(tmp_path, settings, groups, external)
+    assert loses_ops(plan) == set(HOLDERS), route
+    spec = load(tmp_path, TARGET + settings + DECLARED + groups)
+    reasons = refusals(plan.changes, spec.targets["t"], observed(external))
+    removals = [r for r in reasons if "member removal" in r]
+    assert removals, f"{route}: twelve people lost group Ops and no guard counted it"
+    assert removals[0].startswith("12 member removals in one run, more than ")
+    assert any("group Ops would lose 12 of its 12 members (100.0%)" in r for r in reasons)
+    allow = Allowances(deletes=1, member_removals=12)
+    assert refusals(plan.changes, spec.targets["t"], observed(external), allow) == []
+
+
+@pytest.mark.parametrize(("route", "settings", "groups", "external"), ROUTES)
+def test_no_route_takes_a_group_from_a_protected_account(
+    tmp_path: Path, route: str, settings: str, groups: str, external: str | None
+) -> None:
+    protect = "    protected: ['ADMIN@example.com']\n"
+    plan = plan_route(tmp_path, settings + protect, groups, external)
+    assert "id-admin" not in loses_ops(plan), route
+    assert any("admin@example.com is protected" in note for note in plan.notes), plan.notes
+
+
+def test_a_saved_plan_that_deletes_a_group_holding_a_protected_account_is_refused(
+    tmp_path: Path,
+) -> None:
+    plan = plan_route(tmp_path, "", "groups:\n  - {displayName: Ops, state: absent}\n", None)
+    [delete] = [c for c in plan.changes if c.action is Action.DELETE]
+    spec = load(tmp_path, TARGET + "    protected: ['admin@*']\n" + DECLARED)
+    assert protection_problems((delete,), spec.targets["t"], observed(None)) == [
+        "the plan goes past the spec's `protected`: group Ops: member admin@example.com is "
+        "protected: the group is not deleted"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("member", "note"),
+    [
+        ({"value": "id-admin"}, "admin@example.com"),
+        ({"value": "id-admin", "type": "User"}, "admin@example.com"),
+        ({"value": "Admin@Example.com"}, "admin@example.com"),  # stored by userName
+        ({"value": "x-9", "display": "admin@example.com"}, "admin@example.com"),
+        ({"value": "g-root", "type": "Group"}, "Root admins"),  # a protected nested group
+    ],
+)
+def test_a_group_deleted_is_checked_for_protected_members_however_stored(
+    tmp_path: Path, member: dict[str, str], note: str
+) -> None:
+    spec = load(
+        tmp_path,
+        TARGET
+        + "    protected: ['admin@*', 'Root*']\n"
+        + "groups:\n  - {displayName: Ops, state: absent}\n",
+    )
+    ops = group_res("g-ops", "Ops", [member, {"value": "id-u00"}])
+    groups = (ops, group_res("g-root", "Root admins"))
+    plan = make_plan(spec, spec.targets["t"], Observed(USERS, groups))
+    assert plan.changes == ()
+    assert plan.notes == (f"group Ops: member {note} is protected: the group is not deleted",)
+    unprotected = group_res("g-ops", "Ops", [{"value": "id-u00"}, {"value": "id-u01"}])
+    plan = make_plan(spec, spec.targets["t"], Observed(USERS, (unprotected,)))
+    assert [(c.key, c.action) for c in plan.changes] == [("Ops", Action.DELETE)]
