@@ -228,7 +228,6 @@ class _Holders:
             if e.seen is Seen.USER and e.uid is not None and e.value != e.uid
         }
 
-
     def protected_member(
         self, target: Target, group_id: str | None, names: Mapping[tuple[Kind, str], object]
     ) -> str | None:
