@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -155,7 +156,7 @@ def parse(text_: str, path: str, key: bytes | None = None) -> SavedPlan:
     since it cannot be checked.
     """
     try:
-        data: Any = json.loads(text_, parse_constant=_no_constant)
+        data: Any = json.loads(text_, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError):
         raise UsageError(f"{path} is not a scimrec plan file (not JSON)") from None
     if not isinstance(data, dict) or "scimrec_plan" not in data:
@@ -174,6 +175,15 @@ def parse(text_: str, path: str, key: bytes | None = None) -> SavedPlan:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text_: str) -> float:
+    """A float as JSON holds it: `1e999` reads as infinity, which no digest's fixed form
+    (canonical) can hold, so it is refused here, as NaN is, instead of crashing there."""
+    value = float(text_)
+    if not math.isfinite(value):
+        raise ValueError(f"{text_} is out of range")
+    return value
 
 
 def _check_digest(data: dict[str, Any], path: str, key: bytes | None) -> None:

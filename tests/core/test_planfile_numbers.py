@@ -1,0 +1,38 @@
+"""A plan file's numbers that JSON cannot hold (NaN, infinities, a float past double's
+range, an integer of thousands of digits) are refused as not JSON, never a crash: the
+digest is taken of the file's content in a fixed form, and such a number has none."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.core import planfile
+from reconciler.errors import UsageError
+
+BASE = json.dumps(
+    {
+        "scimrec_plan": planfile.FILE_VERSION,
+        "digest": {"algorithm": "sha256", "value": "0" * 64},
+        "plan": {"noop": 0},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1E400", "9" * 5000]
+)
+def test_a_number_json_cannot_hold_is_refused_as_not_json(number: str) -> None:
+    text = BASE.replace('"noop": 0', f'"noop": {number}')
+    assert number in text
+    with pytest.raises(UsageError) as refused:
+        planfile.parse(text, "plan.json")
+    assert str(refused.value) == "plan.json is not a scimrec plan file (not JSON)"
+
+
+def test_an_ordinary_large_float_is_json() -> None:
+    text = BASE.replace('"noop": 0', '"noop": 1e300')
+    with pytest.raises(UsageError) as refused:
+        planfile.parse(text, "plan.json")
+    assert "does not match" in str(refused.value)  # read, then refused by its digest
