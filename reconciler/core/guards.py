@@ -28,6 +28,8 @@ DEFAULT_MAX_MEMBER_REMOVALS = 10
 DEFAULT_MAX_MEMBER_REMOVAL_PERCENT = 50.0
 MEMBER_SHARE_FLOOR = 2
 
+Held = tuple[str, bool]  # a member entry: its value, and whether it says it is a group
+
 
 @dataclass(frozen=True)
 class Allowances:
@@ -56,11 +58,30 @@ def _bodies(observed: Observed | None) -> dict[str, Mapping[str, Json]]:
 def _lost(change: Change, groups: Mapping[str, Mapping[str, Json]]) -> int:
     """The members a change takes the group from: its removals, or, for a group deleted,
     every member it holds (a group deleted takes each one's access through it, as a group
-    emptied would, and is counted so: deleting it is no way around the member guards)."""
+    emptied would, and is counted so: deleting it is no way around the member guards).
+    A nested group taken away counts with every member it holds, at any depth: each of
+    them loses the group as surely as one removed by name."""
     if change.kind is Kind.GROUP and change.action is Action.DELETE:
-        body = groups.get(change.target_id or "")
-        return 0 if body is None else _member_count(body)
-    return len(change.members_remove)
+        return len(_reach(change.target_id, groups))
+    return sum(
+        1 + (len(_reach(m.id, groups)) if m.type == "Group" else 0) for m in change.members_remove
+    )
+
+
+def _reach(group_id: str | None, groups: Mapping[str, Mapping[str, Json]]) -> set[Held]:
+    """The distinct members a group holds, directly or through the groups nested in it."""
+    out: set[Held] = set()
+    todo, done = [group_id or ""], set()
+    while todo:
+        gid = todo.pop()
+        body = groups.get(gid)
+        if gid in done or body is None:
+            continue
+        done.add(gid)
+        held = _held_members(body)
+        out |= held
+        todo += [value for value, is_group in held if is_group]
+    return out
 
 
 def role_removals(changes: Iterable[Change], target: Target) -> int:
@@ -186,8 +207,8 @@ def _member_reasons(
         lost = _lost(change, groups)
         if lost <= MEMBER_SHARE_FLOOR:
             continue
-        body = groups.get(change.target_id or "")
-        held = 0 if body is None else _member_count(body)
+        held = len(_reach(change.target_id, groups))
+        lost = min(lost, held)
         if held and lost * 100 / held > share:
             reasons.append(
                 f"group {change.key} would lose {lost} of its {held} members "
@@ -197,19 +218,17 @@ def _member_reasons(
     return reasons
 
 
-def _member_count(body: Mapping[str, Json]) -> int:
-    """The members a group holds: distinct entries, by value and kind (a user and a nested
+def _held_members(body: Mapping[str, Json]) -> set[Held]:
+    """The members a group lists: distinct entries, by value and kind (a user and a nested
     group may share an id). A target that lists a member twice (typed and untyped, a join
     repeated) holds it once; counted twice, a group emptied would pass as half-emptied."""
     members = body.get("members")
     if not isinstance(members, list):
-        return 0
-    return len(
-        {
-            (str(m.get("value")), says_group(m)) if isinstance(m, Mapping) else repr(m)
-            for m in members
-        }
-    )
+        return set()
+    return {
+        (str(m.get("value")), says_group(m)) if isinstance(m, Mapping) else (repr(m), False)
+        for m in members
+    }
 
 
 def _breakdown(gone: list[Change]) -> str:

@@ -163,7 +163,7 @@ def spare_protected(
     for change in changes:
         if change.members_remove:
             held_by = holders.users_of(change.target_id)
-            trimmed = _keep_members(target, change, (held_by, names), notes)
+            trimmed = _keep_members(target, change, (held_by, names), notes, holders)
             if trimmed is None:
                 continue
             change = trimmed  # noqa: PLW2901
@@ -231,26 +231,37 @@ class _Holders:
     def protected_member(
         self, target: Target, group_id: str | None, names: Mapping[tuple[Kind, str], object]
     ) -> str | None:
-        """The name of a protected member the group holds, or None. Every name an entry
-        may stand for is tried (the user or group it resolves to, its value, its display):
-        a group that might hold a protected account is not deleted on a guess."""
-        group = self._groups.get(group_id or "")
-        if group is None:
-            return None
+        """The name of a protected member the group holds, directly or through the groups
+        nested in it (each loses the group with it), or None. Every name an entry may
+        stand for is tried (the user or group it resolves to, its value, its display): a
+        group that might hold a protected account is not taken away on a guess."""
         if self._directory is None:
             self._directory = Directory(self._observed)
-        members = group.body.get("members")
-        raw = members if isinstance(members, list) else []
-        nested = said_groups(raw)
-        for member in raw:
-            entry = self._directory.resolve(member, nested)
-            kind = Kind.GROUP if entry is not None and entry.seen is Seen.GROUP else Kind.USER
-            value = None if entry is None else entry.uid or entry.value
-            found = names.get((kind, value or ""))
-            said = [member.get(k) for k in ("value", "display")] if isinstance(member, dict) else []
-            for name in (found, *said):
-                if isinstance(name, str) and protected(target, name):
-                    return name
+        todo, done = [group_id or ""], set()
+        while todo:
+            gid = todo.pop()
+            group = self._groups.get(gid)
+            if gid in done or group is None:
+                continue
+            done.add(gid)
+            members = group.body.get("members")
+            raw = members if isinstance(members, list) else []
+            nested = said_groups(raw)
+            for member in raw:
+                entry = self._directory.resolve(member, nested)
+                is_group = entry is not None and entry.seen is Seen.GROUP
+                value = None if entry is None else entry.uid or entry.value
+                if is_group and value:
+                    todo.append(value)
+                found = names.get((Kind.GROUP if is_group else Kind.USER, value or ""))
+                said = (
+                    [member.get(k) for k in ("value", "display")]
+                    if isinstance(member, dict)
+                    else []
+                )
+                for name in (found, *said):
+                    if isinstance(name, str) and protected(target, name):
+                        return name
         return None
 
 
@@ -259,6 +270,7 @@ def _keep_members(
     change: Change,
     names: tuple[Mapping[tuple[Kind, str], object], ...],
     notes: list[str],
+    holders: _Holders,
 ) -> Change | None:
     """`change` without its removals of protected members, noted; None when nothing is
     left of it. A membership removed is access taken away, as a disable is: a protected
@@ -267,8 +279,16 @@ def _keep_members(
     for member in change.members_remove:
         kind = Kind.GROUP if member.type == "Group" else Kind.USER
         held = next((n[k] for n in names if (k := (kind, member.id or "")) in n), None)
-        if protected(target, member.key) or protected(
-            target, held if isinstance(held, str) else None
+        # A nested group taken out takes the group from everyone in it too.
+        inner = (
+            holders.protected_member(target, member.id, names[-1]) if kind is Kind.GROUP else None
+        )
+        if inner is not None:
+            held = inner
+        if (
+            inner is not None
+            or protected(target, member.key)
+            or protected(target, held if isinstance(held, str) else None)
         ):
             notes.append(
                 f"{change.kind.value} {change.key}: member {held or member.key} is protected: "

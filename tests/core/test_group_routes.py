@@ -138,3 +138,44 @@ def test_a_group_deleted_is_checked_for_protected_members_however_stored(
     unprotected = group_res("g-ops", "Ops", [{"value": "id-u00"}, {"value": "id-u01"}])
     plan = make_plan(spec, spec.targets["t"], Observed(USERS, (unprotected,)))
     assert [(c.key, c.action) for c in plan.changes] == [("Ops", Action.DELETE)]
+
+
+# -- nested groups (nested_groups: native): Ops holds Sub, and Sub the twelve people ------
+
+NATIVE = "    nested_groups: native\n"
+NESTED_ROUTES = [
+    ("sub-taken-out-of-ops", "groups:\n  - {displayName: Ops, members: []}\n"),
+    ("ops-deleted", "groups:\n  - {displayName: Ops, state: absent}\n"),
+]
+
+
+def nested() -> Observed:
+    ops = group_res("g-ops", "Ops", [{"value": "g-sub", "type": "Group"}])
+    return Observed(USERS, (ops, group_res("g-sub", "Sub", HOLDERS)))
+
+
+def nested_plan(tmp_path: Path, settings: str, groups: str) -> Plan:
+    spec = load(tmp_path, TARGET + NATIVE + settings + groups + "  - {displayName: Sub}\n")
+    return make_plan(spec, spec.targets["t"], nested())
+
+
+@pytest.mark.parametrize(("route", "groups"), NESTED_ROUTES)
+def test_a_nested_group_taken_away_counts_everyone_it_holds(
+    tmp_path: Path, route: str, groups: str
+) -> None:
+    plan = nested_plan(tmp_path, "", groups)
+    assert [c.target_id for c in plan.changes] == ["g-ops"], route
+    reasons = refusals(plan.changes, load(tmp_path, TARGET + NATIVE).targets["t"], nested())
+    # Sub and the twelve people in it lose Ops.
+    assert reasons[-2].startswith("13 member removals in one run, more than "), reasons
+    assert reasons[-1].startswith("group Ops would lose 13 of its 13 members (100.0%)")
+
+
+@pytest.mark.parametrize(("route", "groups"), NESTED_ROUTES)
+def test_a_nested_group_holding_a_protected_account_is_not_taken_away(
+    tmp_path: Path, route: str, groups: str
+) -> None:
+    plan = nested_plan(tmp_path, "    protected: ['admin@*']\n", groups)
+    assert plan.changes == (), route
+    [note] = plan.notes
+    assert note.startswith("group Ops: member admin@example.com is protected"), note
