@@ -136,6 +136,10 @@ _PHASE = {
 }
 
 
+# The (kind, action) pairs a plan can hold.
+PHASES = frozenset(_PHASE)
+
+
 def phase(change: Change) -> int:
     """Apply order: users, then groups (and memberships), then deprovisions."""
     return _PHASE[(change.kind, change.action)]

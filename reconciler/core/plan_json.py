@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from reconciler.core.changes import Action, Change, Member, ObjectError
+from reconciler.core.changes import PHASES, Action, Change, Member, ObjectError
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import Scheduled
 from reconciler.core.model import Json, Kind, Location
@@ -108,10 +108,13 @@ def change(data: Json, where: str) -> Change:
     if unknown:
         raise Malformed(f"{where}: unknown field {unknown[0]!r}")
     members = mapping(item.get("members", {}), f"{where}.members", allowed={"add", "remove"})
+    action = Action(choice(item["action"], f"{where}.action", ACTIONS))
+    if (kind, action) not in PHASES:  # a group has no `active`: it is never disabled
+        raise Malformed(f"{where}.action: a {kind.value} is never {action.value}d")
     return Change(
         kind=kind,
         key=text(item["key"], f"{where}.key"),
-        action=Action(choice(item["action"], f"{where}.action", ACTIONS)),
+        action=action,
         reason=text(item.get("reason", ""), f"{where}.reason"),
         target_id=optional(item.get("target_id"), f"{where}.target_id"),
         matched_on=optional(item.get("matched_on"), f"{where}.matched_on"),

@@ -1,6 +1,6 @@
-"""A plan file's numbers that JSON cannot hold (NaN, infinities, a float past double's
-range, an integer of thousands of digits) are refused as not JSON, never a crash: the
-digest is taken of the file's content in a fixed form, and such a number has none."""
+"""What a plan file cannot hold is refused, never a crash: numbers JSON cannot hold (NaN,
+infinities, a float past double's range, an integer of thousands of digits), which the
+digest's fixed form has no text for; and a change no plan makes (a group disabled)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 import pytest
 
 from reconciler.core import planfile
+from reconciler.core.plan import Plan
+from reconciler.core.plan_json import Malformed, plan_from_json
 from reconciler.errors import UsageError
 
 BASE = json.dumps(
@@ -36,3 +38,12 @@ def test_an_ordinary_large_float_is_json() -> None:
     with pytest.raises(UsageError) as refused:
         planfile.parse(text, "plan.json")
     assert "does not match" in str(refused.value)  # read, then refused by its digest
+
+
+def test_a_group_disable_is_malformed() -> None:
+    # A group has no `active`: a plan never disables one, and apply has no phase for it.
+    change = {"kind": "group", "key": "Ops", "action": "disable", "target_id": "g1"}
+    data = Plan("t", "https://scim.test", ()).to_json() | {"changes": [change]}
+    with pytest.raises(Malformed) as malformed:
+        plan_from_json(data)
+    assert str(malformed.value) == "plan.changes[0].action: a group is never disabled"
