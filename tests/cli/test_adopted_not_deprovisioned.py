@@ -1,0 +1,83 @@
+"""An account a create adopts is never deprovisioned by the same run (DESIGN §5, §6: a 409
+on create is an object the match step missed). When the match step misses an account, the
+plan both creates the declared object and, under prune, deprovisions the account it
+missed; the create then finds that account by its name and adopts it, and the deprovision
+that follows would take away the account just adopted for a declared object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.cli import main
+from tests.fakescim import BASE_URL, FakeScim
+
+TOKEN_ENV = "ADOPTED_TOKEN"
+TOKEN = "tok-adopted-0123456789"
+
+
+def write_spec(root: Path, target: dict[str, Any], users: list[Any], groups: list[Any]) -> Path:
+    specs = root / "specs"
+    specs.mkdir()
+    auth = {"type": "bearer", "token_env": TOKEN_ENV}
+    doc = {
+        "version": 1,
+        "targets": {"prod": {"url": BASE_URL, "auth": auth, **target}},
+        "users": users,
+        "groups": groups,
+    }
+    (specs / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return specs
+
+
+# (route, target settings, deprovision of users) — each plans a create the target answers
+# by adoption, and a deprovision of the very account adopted.
+ROUTES = [
+    ("prune-all-disable", {}, "disable"),
+    ("prune-all-delete", {"deprovision": "delete"}, "delete"),
+]
+
+
+@pytest.mark.parametrize(("route", "settings", "action"), ROUTES)
+def test_an_account_adopted_in_the_run_is_not_deprovisioned(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    route: str,
+    settings: dict[str, Any],
+    action: str,
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user("alice@example.com", externalId="old-alice", active=True)
+    ops = fake.add_group("Ops", [alice])
+    fake.groups[ops]["externalId"] = "old-ops"
+    # Matched by externalId, which the target holds another of: the match step misses both.
+    target = {
+        "prune": "all",
+        "matching": {"user": ["externalId"], "group": ["externalId"]},
+        **settings,
+    }
+    users = [{"userName": "alice@example.com", "externalId": "new-alice"}]
+    groups = [{"displayName": "Ops", "externalId": "new-ops", "members": ["alice@example.com"]}]
+    specs = write_spec(tmp_path, target, users, groups)
+    code = main(
+        ["apply", str(specs), "--auto-approve", "--log-level", "error"], transport=fake.transport
+    )
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert f"{action} user alice@example.com" in out, route  # what the plan said
+    assert "delete group Ops" in out
+    assert code == 1, out + err
+    # The adoption shows the read missed an object: every deprovision is withheld.
+    held = "which its listing did not show; run plan again"
+    assert f"Failed: user alice@example.com: not {action}d: the target holds " in out
+    assert "Failed: group Ops: not deleted: the target holds " in out
+    assert out.count(held) == 2
+    assert fake.users[alice]["externalId"] == "new-alice"  # adopted, and still there
+    assert fake.users[alice].get("active") is True
+    assert ops in fake.groups
+    assert not [s for s in fake.requests if s.method == "DELETE"]
