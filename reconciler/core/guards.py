@@ -11,13 +11,12 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
-from reconciler.core.diff import AttrChange
 from reconciler.core.members import says_group
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan
+from reconciler.core.roles_held import lost_roles, role_paths
 
 # As careful by default as a reviewer would be: more than this many deprovisions, or
 # member removals, in one run needs an explicit override.
@@ -95,39 +94,6 @@ def role_removals(changes: Iterable[Change], target: Target) -> int:
         if c.kind is Kind.USER and c.action is Action.UPDATE
         for a in c.attributes
     )
-
-
-def role_paths(target: Target) -> frozenset[str]:
-    """The user attributes that hold roles on this target: `roles`, and any mapped from
-    the roles its role map grants (appRoleAssignments)."""
-    return frozenset({"roles"}) | {
-        m.target
-        for m in target.user_mappings
-        if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
-    }
-
-
-def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
-    """The roles this attribute change takes away (none when it holds no roles)."""
-    if attr.path not in paths and not attr.path.startswith("roles["):
-        return set()
-    return _held(attr.before) - _held(attr.after)
-
-
-def _held(value: Json) -> set[str]:
-    """The roles an attribute's value grants: each item's `value`, or the value itself. An
-    item without one (a target that names its roles by `display` or `type` alone) is a
-    role all the same, named by those: taken away, it is access lost."""
-    items = value if isinstance(value, list) else [value]
-    out = set()
-    for item in items:
-        role = item.get("value") if isinstance(item, Mapping) else item
-        if isinstance(item, Mapping) and role in (None, ""):
-            named = [f"{k}={item[k]}" for k in ("display", "type") if item.get(k) not in (None, "")]
-            role = " ".join(named) or None
-        if role is not None and role != "":
-            out.add(str(role))
-    return out
 
 
 def refusals(

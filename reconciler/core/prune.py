@@ -20,6 +20,7 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match, normalise
 from reconciler.core.members import Directory, Seen, said_groups
 from reconciler.core.model import Kind, Observed, Resource
+from reconciler.core.roles_held import lost_roles, role_paths
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 
@@ -158,6 +159,7 @@ def spare_protected(
     names = {(Kind.USER, r.id): r.body.get("userName") for r in observed.users}
     names |= {(Kind.GROUP, r.id): r.body.get("displayName") for r in observed.groups}
     holders = _Holders(observed)
+    roles = role_paths(target)
     kept: list[Change] = []
     notes: list[str] = []
     for change in changes:
@@ -189,6 +191,17 @@ def spare_protected(
             notes.append(f"{change.kind.value} {held or change.key} is protected: not renamed")
             left = tuple(a for a in change.attributes if a.path != name)
             change = dataclasses.replace(change, attributes=left, renamed_from=None)  # noqa: PLW2901
+            if change.action is Action.UPDATE and not (
+                left or change.members_add or change.members_remove
+            ):
+                continue
+        lost = [lost_roles(a, roles) for a in change.attributes]
+        if any(lost):
+            # A role is access, as a group is: a protected account keeps both.
+            gone = ", ".join(sorted(set().union(*lost)))
+            notes.append(f"{change.kind.value} {change.key} is protected: keeps its roles ({gone})")
+            left = tuple(a for a, taken in zip(change.attributes, lost, strict=True) if not taken)
+            change = dataclasses.replace(change, attributes=left)  # noqa: PLW2901
             if change.action is Action.UPDATE and not (
                 left or change.members_add or change.members_remove
             ):

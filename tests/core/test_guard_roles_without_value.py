@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.diff import AttrChange
-from reconciler.core.guards import check_guards, lost_roles
+from reconciler.core.guards import check_guards
 from reconciler.core.model import Json, Observed
 from reconciler.core.plan import make_plan
+from reconciler.core.roles_held import lost_roles
 from tests.core.test_plan import TARGET, load, user_res
 
 

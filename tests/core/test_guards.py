@@ -17,17 +17,11 @@ import pytest
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import LIFECYCLE_URN, Target
 from reconciler.core.diff import AttrChange
-from reconciler.core.guards import (
-    Allowances,
-    check_guards,
-    lost_roles,
-    refusals,
-    role_paths,
-    role_removals,
-)
+from reconciler.core.guards import Allowances, check_guards, refusals, role_removals
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.core.plan_json import plan_from_json
+from reconciler.core.roles_held import lost_roles, role_paths
 from tests.core.test_plan import TARGET, URL, group_res, load, user_res
 
 PEOPLE = ("a@example.com", "b@example.com", "c@example.com")

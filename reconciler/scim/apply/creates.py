@@ -12,9 +12,9 @@ import stamina
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.guards import lost_roles, role_paths
 from reconciler.core.match import NAME_ATTRIBUTE, normalise
 from reconciler.core.model import Json, Kind, Resource
+from reconciler.core.roles_held import lost_roles, role_paths
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.apply.session import Failed, Session

@@ -15,6 +15,7 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
 from reconciler.core.prune import protected
+from reconciler.core.roles_held import lost_roles, role_paths
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import member_ops, writes
@@ -239,8 +240,8 @@ class Session:
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
     ) -> None:
         """The last line of protection, where every write is sent: a protected object is
-        never deleted, never has `active` set to false, and never loses the name it is
-        protected by, whatever the plan says."""
+        never deleted, never has `active` set to false, never loses a role, and never
+        loses the name it is protected by, whatever the plan says."""
         if not self.target.protected:
             return
         name = NAME_ATTRIBUTE[change.kind]
@@ -254,6 +255,9 @@ class Session:
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
         if any(a.path == "active" and _false(a.after) for a in attributes):
             raise Failed(f"{change.kind.value} {change.key} is protected: not disabled")
+        roles = role_paths(self.target)
+        if any(lost_roles(a, roles) for a in attributes):
+            raise Failed(f"{change.kind.value} {change.key} is protected: keeps its roles")
 
     def patch_or_put(
         self,

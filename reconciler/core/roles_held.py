@@ -1,0 +1,44 @@
+"""Which user attributes hold roles on a target, and which roles a change of one takes
+away: what the guards count as access lost, and what `protected` keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.core.assignment import ROLE_ASSIGNMENTS
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import Json
+
+
+def role_paths(target: Target) -> frozenset[str]:
+    """The user attributes that hold roles on this target: `roles`, and any mapped from
+    the roles its role map grants (appRoleAssignments)."""
+    return frozenset({"roles"}) | {
+        m.target
+        for m in target.user_mappings
+        if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
+    }
+
+
+def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
+    """The roles this attribute change takes away (none when it holds no roles)."""
+    if attr.path not in paths and not attr.path.startswith("roles["):
+        return set()
+    return _held(attr.before) - _held(attr.after)
+
+
+def _held(value: Json) -> set[str]:
+    """The roles an attribute's value grants: each item's `value`, or the value itself. An
+    item without one (a target that names its roles by `display` or `type` alone) is a
+    role all the same, named by those: taken away, it is access lost."""
+    items = value if isinstance(value, list) else [value]
+    out = set()
+    for item in items:
+        role = item.get("value") if isinstance(item, Mapping) else item
+        if isinstance(item, Mapping) and role in (None, ""):
+            named = [f"{k}={item[k]}" for k in ("display", "type") if item.get(k) not in (None, "")]
+            role = " ".join(named) or None
+        if role is not None and role != "":
+            out.add(str(role))
+    return out

@@ -1,0 +1,42 @@
+"""The last line of protection, where every write is sent (Session.write): a plan that
+reaches apply without passing through planning's protection (a caller of the Applier, a
+bug in a route) still never takes a role from a protected account."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import write_spec
+
+ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
+
+
+def test_a_role_lost_by_a_protected_account_is_refused_where_writes_are_sent(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    root = fake.add_user("root@example.com", roles=ADMIN)
+    other = fake.add_user("a@example.com", roles=ADMIN)
+    users = [{"userName": "root@example.com"}, {"userName": "a@example.com"}]
+    groups = [{"displayName": "Admins", "members": []}]
+    # Planned with no `protected`: both lose role admin.
+    specs = write_spec(tmp_path, users, groups, roles={"admin": ["Admins"]})
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    lost = {c.key for c in prepared.plan.changes if any(a.path == "roles" for a in c.attributes)}
+    assert lost == {"root@example.com", "a@example.com"}
+    target = dataclasses.replace(prepared.target, protected=("root@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    [failed] = result.failed
+    assert (failed.key, failed.message) == (
+        "root@example.com",
+        "user root@example.com is protected: keeps its roles",
+    )
+    assert fake.users[root]["roles"] == ADMIN
+    assert not fake.users[other].get("roles")
