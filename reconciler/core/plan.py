@@ -23,7 +23,12 @@ from reconciler.core.lifecycle import Dormant, Scheduled
 from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.outside import plan_outside
-from reconciler.core.prune import disabled_strays, prune_changes, unreadable_strays
+from reconciler.core.prune import (
+    disabled_strays,
+    prune_changes,
+    twin_strays,
+    unreadable_strays,
+)
 from reconciler.core.requirements import broken
 from reconciler.core.selection import with_dependencies
 from reconciler.core.shape import shaped, unreadable
@@ -167,6 +172,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         matched = _all_matches(user_matches, group_matches)
         changes += prune_changes(target, observed, matched)
         errors += unreadable_strays(target, observed, matched)
+        errors += twin_strays(target, observed, matched)
         dormant += [
             Dormant(k, r, "not declared") for k, r in disabled_strays(target, observed, matched)
         ]

@@ -21,6 +21,7 @@ from reconciler.core.match import Match, normalise
 from reconciler.core.members import Directory, Seen, said_groups
 from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.roles_held import lost_roles, role_paths
+from reconciler.core.twins import twin_errors, twins
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
 
@@ -81,6 +82,7 @@ def _strays(
     if target.prune == "none":
         return
     claimed = {(kind, m.resource.id) for (kind, _), m in matches.items() if m.resource}
+    claimed |= set(twins(target, observed, matches))  # in error instead: twin_strays
     claimed |= {
         (kind, cid)
         for (kind, _), m in matches.items()
@@ -95,6 +97,16 @@ def _strays(
             if target.prune == "owned" and not owned(target, resource):
                 continue
             yield kind, resource
+
+
+def twin_strays(
+    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+) -> list[ObjectError]:
+    """Undeclared objects prune would take but for a matching value they share with a
+    declared object's account (twins.py): each one in error, never deprovisioned."""
+    if target.prune == "none":
+        return []
+    return twin_errors(twins(target, observed, matches))
 
 
 def unreadable_strays(

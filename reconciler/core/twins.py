@@ -1,0 +1,71 @@
+"""Undeclared objects that share a matching value with a declared object's account: never
+pruned, each one an error (DESIGN §1: many matches are an error, never a guess).
+
+Matching stops at the first attribute that gives one candidate, so with several matching
+attributes a second account with the same userName (a case or whitespace variant), the
+same primary email or the same externalId is left undeclared, and prune would take it
+away: the plan would read "disable alice@example.com" for a person the spec keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.core import attributes as A
+from reconciler.core.changes import ObjectError
+from reconciler.core.config import Target
+from reconciler.core.match import NAME_ATTRIBUTE, Match, normalise
+from reconciler.core.model import Kind, Observed
+
+# (kind, id) of an undeclared object → the attribute it shares, and with whom (key, id).
+Twins = dict[tuple[Kind, str], tuple[str, str, str]]
+
+
+def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]) -> Twins:
+    """The undeclared objects sharing a matching value with a matched object's account,
+    or with the declared name of a matched object."""
+    out: Twins = {}
+    for kind, resources, attributes in (
+        (Kind.USER, observed.users, target.user_matching),
+        (Kind.GROUP, observed.groups, target.group_matching),
+    ):
+        if len(attributes) < 2:
+            continue  # one attribute: two accounts with its value are a match error already
+        held: dict[tuple[str, str], tuple[str, str]] = {}
+        claimed: set[str] = set()
+        for (of, key), match in matches.items():
+            if of is not kind or match.resource is None:
+                continue
+            found = match.resource
+            claimed.add(found.id)
+            values = [(a, A.read(found.body, a)) for a in attributes]
+            if NAME_ATTRIBUTE[kind] in attributes:
+                values.append((NAME_ATTRIBUTE[kind], key))
+            for attribute, value in values:
+                if isinstance(value, str) and value:
+                    held.setdefault((attribute, normalise(attribute, value)), (key, found.id))
+        for resource in resources:
+            if resource.id in claimed:
+                continue
+            for attribute in attributes:
+                value = A.read(resource.body, attribute)
+                if not isinstance(value, str) or not value:
+                    continue
+                owner = held.get((attribute, normalise(attribute, value)))
+                if owner is not None:
+                    out[(kind, resource.id)] = (attribute, *owner)
+                    break
+    return out
+
+
+def twin_errors(found: Twins) -> list[ObjectError]:
+    return [
+        ObjectError(
+            kind,
+            rid,
+            "match",
+            f"not deprovisioned: it has the {attribute} of {kind.value} {key}'s account "
+            f"(id {owner}); remove the duplicate on the target, or declare it",
+        )
+        for (kind, rid), (attribute, key, owner) in sorted(found.items())
+    ]

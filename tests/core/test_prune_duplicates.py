@@ -1,0 +1,74 @@
+"""Prune never deprovisions an account that shares a matching value with a declared
+object's account (DESIGN §1: many matches are an error, never a guess). With several
+matching attributes the first unique one wins, and a second account on the target with
+the same userName (a case or whitespace variant) was left undeclared, so prune disabled
+it: the plan read "disable alice@example.com" for a person the spec keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.changes import Action
+from reconciler.core.model import Json, Observed
+from reconciler.core.plan import make_plan
+from tests.core.test_plan import TARGET, load, user_res
+
+ALICE = "  - {userName: alice@example.com, externalId: e1, emails: [{value: a@x.com}]}\n"
+
+
+def email(value: str) -> Json:
+    return [{"value": value, "primary": True}]
+
+
+# (route, matching, the declared user's account, the other account on the target)
+ROUTES = [
+    (
+        "externalId-first-username-variant",
+        "[externalId, userName]",
+        user_res("X", "alice@example.com", externalId="e1", active=True),
+        user_res("Y", " Alice@Example.com", active=True),
+    ),
+    (
+        "externalId-first-same-email",
+        "[externalId, emails.value]",
+        user_res("X", "alice@example.com", externalId="e1", emails=email("a@x.com"), active=True),
+        user_res("Y", "old-alice@example.com", emails=email("A@X.com"), active=True),
+    ),
+    (
+        "username-first-same-externalId",
+        "[userName, externalId]",
+        user_res("X", "alice@example.com", externalId="e1", active=True),
+        user_res("Y", "alice.w@example.com", externalId="e1", active=True),
+    ),
+]
+
+
+@pytest.mark.parametrize(("route", "matching", "mine", "other"), ROUTES)
+@pytest.mark.parametrize("deprovision", ["disable", "delete"])
+def test_an_account_sharing_a_matching_value_is_never_pruned(
+    tmp_path: Path, route: str, matching: str, mine: object, other: object, deprovision: str
+) -> None:
+    settings = (
+        f"    prune: all\n    deprovision: {deprovision}\n    matching: {{user: {matching}}}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + "users:\n" + ALICE)
+    observed = Observed((mine, other), ())  # type: ignore[arg-type]
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == [], route
+    [error] = plan.errors
+    assert error.key == "Y"
+    assert error.message.startswith("not deprovisioned: it has the ")
+    assert "of user alice@example.com's account (id X)" in error.message
+
+
+def test_an_account_sharing_nothing_is_pruned_as_before(tmp_path: Path) -> None:
+    settings = "    prune: all\n    matching: {user: [externalId, userName]}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n" + ALICE)
+    mine = user_res("X", "alice@example.com", externalId="e1", active=True)
+    other = user_res("Y", "bob@example.com", active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    gone = [(c.key, c.action) for c in plan.changes if c.action is Action.DISABLE]
+    assert gone == [("bob@example.com", Action.DISABLE)]
+    assert plan.errors == ()
