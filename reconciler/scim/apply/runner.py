@@ -301,3 +301,5 @@ def _start_from(s: Session, plan: Plan) -> None:
         for found in resources:
             name = found.body.get(attribute)
             s.owners.hold(kind, name if isinstance(name, str) and name else found.id, found.id)
+            if isinstance(name, str):
+                s.names_read[(kind, found.id)] = name

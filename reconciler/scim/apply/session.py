@@ -96,6 +96,9 @@ class Session:
         self.read_bodies: dict[tuple[Kind, str], Mapping[str, Json]] = {}
         # Each user's userName by id, read or created: some targets name members so.
         self.user_names: dict[str, str] = {}
+        # Every object's name in the plan's read, by kind and id, declared or not: what a
+        # group's member entry stands for, where protection looks at members.
+        self.names_read: dict[tuple[Kind, str], str] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 

@@ -1,8 +1,14 @@
-"""An account a create adopts is never deprovisioned by the same run (DESIGN §5, §6: a 409
-on create is an object the match step missed). When the match step misses an account, the
-plan both creates the declared object and, under prune, deprovisions the account it
-missed; the create then finds that account by its name and adopts it, and the deprovision
-that follows would take away the account just adopted for a declared object."""
+"""What apply checks as it writes, past what the plan could see (DESIGN §5, §6).
+
+An account a create adopts is never deprovisioned by the same run (a 409 on create is an
+object the match step missed): when the match step misses an account, the plan both
+creates the declared object and, under prune, deprovisions the account it missed; the
+create then finds that account by its name and adopts it, and the deprovision that follows
+would take away the account just adopted for a declared object.
+
+A group is not deleted while the target holds a protected account in it, even where the
+listing showed no members: the group is read right before its DELETE.
+"""
 
 from __future__ import annotations
 
@@ -81,3 +87,38 @@ def test_an_account_adopted_in_the_run_is_not_deprovisioned(
     assert fake.users[alice].get("active") is True
     assert ops in fake.groups
     assert not [s for s in fake.requests if s.method == "DELETE"]
+
+
+@pytest.mark.parametrize("holds_admin", [True, False])
+def test_a_group_listed_without_members_is_not_deleted_while_it_holds_a_protected_account(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    holds_admin: bool,
+) -> None:
+    # The plan cannot see who the group holds: the last check, before the DELETE, can.
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = FakeScim(token=TOKEN)
+    fake.list_without_members = True
+    admin = fake.add_user("admin@example.com", active=True)
+    other = fake.add_user("bob@example.com", active=True)
+    ops = fake.add_group("Ops", [admin, other] if holds_admin else [other])
+    target = {"protected": ["admin@*"]}
+    groups = [{"displayName": "Ops", "state": "absent"}]
+    specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
+    code = main(
+        ["apply", str(specs), "--auto-approve", "--log-level", "error"], transport=fake.transport
+    )
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "delete group Ops" in out
+    if holds_admin:
+        assert code == 1, out + err
+        failed = (
+            "Failed: group Ops: member admin@example.com is protected: the group is not deleted"
+        )
+        assert failed in out
+        assert ops in fake.groups
+    else:
+        assert code == 0, out + err
+        assert ops not in fake.groups
