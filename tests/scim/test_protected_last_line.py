@@ -1,6 +1,7 @@
 """The last line of protection, where every write is sent (Session.write): a plan that
 reaches apply without passing through planning's protection (a caller of the Applier, a
-bug in a route) still never takes a role from a protected account."""
+bug in a route) still never takes a role from a protected account, nor removes one from a
+group."""
 
 from __future__ import annotations
 
@@ -40,3 +41,34 @@ def test_a_role_lost_by_a_protected_account_is_refused_where_writes_are_sent(
     )
     assert fake.users[root]["roles"] == ADMIN
     assert not fake.users[other].get("roles")
+
+
+def test_a_protected_member_is_not_removed_where_group_writes_are_sent(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    admin = fake.add_user("admin@example.com")
+    bob = fake.add_user("bob@example.com")
+    ops = fake.add_group("Ops", [admin, bob])
+    # Planned with no `protected`: both leave Ops (admin is not even declared).
+    specs = write_spec(tmp_path, [{"userName": "bob@example.com"}], [{"displayName": "Ops"}])
+    (specs / "spec.yaml").write_text(
+        (specs / "spec.yaml")
+        .read_text(encoding="utf-8")
+        .replace("- displayName: Ops", "- displayName: Ops\n  members: []"),
+        encoding="utf-8",
+    )
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [change] = prepared.plan.changes
+    assert {m.id for m in change.members_remove} == {admin, bob}
+    target = dataclasses.replace(prepared.target, protected=("ADMIN@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    [failed] = result.failed
+    assert (failed.key, failed.message) == (
+        "Ops",
+        "member admin@example.com is protected: not removed, nothing written",
+    )
+    assert [m["value"] for m in fake.groups[ops]["members"]] == [admin, bob]

@@ -6,10 +6,9 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import read_time
-from reconciler.core.members import says_group
 from reconciler.core.model import Kind
-from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError
+from reconciler.scim.apply.protection import refuse_if_it_holds_protected
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import update
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -92,31 +91,10 @@ def _forget_earlier_time(s: Session, change: Change, when: AttrChange) -> None:
 def delete(s: Session, change: Change) -> str | None:
     path = resource_path(ENDPOINT[change.kind], str(change.target_id))
     if change.kind is Kind.GROUP and s.target.protected:
-        _refuse_if_it_holds_protected(s, change, path)
+        refuse_if_it_holds_protected(s, change, path)
     try:
         s.write(change, "DELETE", path, lambda: s.client.delete(path, s.etag(change)))
     except ScimHTTPError as exc:
         if exc.status != 404:  # already gone is what we wanted
             raise
     return change.target_id
-
-
-def _refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
-    """The last line for a group's delete: the group as the target holds it now must hold
-    no protected account. Planning judged the members its read showed; a target that lists
-    groups without their members showed none, and a delete takes the group from each."""
-    try:
-        body = s.client.get(path).body
-    except ScimHTTPError as exc:
-        if exc.status == 404:
-            return  # already gone: the delete finds so too
-        raise
-    members = body.get("members") if isinstance(body, dict) else None
-    for member in members if isinstance(members, list) else []:
-        if not isinstance(member, dict):
-            continue
-        kind = Kind.GROUP if says_group(member) else Kind.USER
-        value = member.get("value")
-        for name in (s.names_read.get((kind, str(value))), value, member.get("display")):
-            if isinstance(name, str) and protected(s.target, name):
-                raise Failed(f"member {name} is protected: the group is not deleted")

@@ -24,6 +24,7 @@ from reconciler.scim.apply.bulk import pays as bulk_pays
 from reconciler.scim.apply.bulk_groups import BulkGroups
 from reconciler.scim.apply.deprovision import delete, deprovision
 from reconciler.scim.apply.groups import write_group, write_nested
+from reconciler.scim.apply.protection import refuse_protected_removals
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
 from reconciler.scim.audit import AuditLog
@@ -67,6 +68,16 @@ class ApplyResult:
 
 
 Work = Callable[[Session, Change], str | None]
+
+
+def guarded(work: Work) -> Work:
+    """`work` after the last check of a group's member removals (apply/protection.py)."""
+
+    def run(s: Session, change: Change) -> str | None:
+        refuse_protected_removals(s, change)
+        return work(s, change)
+
+    return run
 
 
 class Applier:
@@ -120,12 +131,13 @@ class Applier:
         updates = [c for c in groups if c.action is not Action.CREATE]
         outcomes += self._bulk(creates, BulkGroups(s, self.out_of_time.is_set))
         alone = [c for c in creates if c.key not in self.bulk_sent[Kind.GROUP]]
-        outcomes += self._parallel(alone, write_group) + self._parallel(updates, write_group)
+        group = guarded(write_group)
+        outcomes += self._parallel(alone, group) + self._parallel(updates, group)
         nested = [
             c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
         ]
         # Like references, nested groups only matter to the summary when they fail.
-        outcomes += [o for o in self._parallel(nested, write_nested) if not o.ok]
+        outcomes += [o for o in self._parallel(nested, guarded(write_nested)) if not o.ok]
         # Deprovisions last, and only when nothing in this run casts doubt on them.
         failed = {
             (o.kind, skeleton(o.key)) for o in outcomes if o.action is Action.CREATE and not o.ok
