@@ -72,3 +72,24 @@ def test_a_protected_member_is_not_removed_where_group_writes_are_sent(
         "member admin@example.com is protected: not removed, nothing written",
     )
     assert [m["value"] for m in fake.groups[ops]["members"]] == [admin, bob]
+
+
+def test_an_account_protected_by_its_name_on_the_target_is_not_disabled(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    admin = fake.add_user("admin@example.com", externalId="e-admin", active=True)
+    # Declared under another name, matched by externalId, and absent: a disable.
+    users = [{"userName": "ops-bot@example.com", "externalId": "e-admin", "state": "absent"}]
+    specs = write_spec(tmp_path, users, matching={"user": ["externalId"]})
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [change] = prepared.plan.changes
+    assert (change.key, change.action.value) == ("ops-bot@example.com", "disable")
+    target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    [failed] = result.failed
+    assert failed.message == "user ops-bot@example.com is protected: not disabled"
+    assert fake.users[admin]["active"] is True

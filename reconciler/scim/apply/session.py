@@ -252,7 +252,9 @@ class Session:
             old = attr.before if isinstance(attr.before, str) else None
             if attr.path == name and old and old != attr.after and protected(self.target, old):
                 raise Failed(f"{change.kind.value} {old} is protected: not renamed")
-        if not protected(self.target, change.key):
+        # By its declared key, or by its name on the target (matched by another attribute).
+        held = self.names_read.get((change.kind, change.target_id or ""))
+        if not (protected(self.target, change.key) or protected(self.target, held)):
             return
         if method == "DELETE":
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
