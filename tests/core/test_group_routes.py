@@ -41,6 +41,13 @@ ROUTES: list[tuple[str, str, str, str | None]] = [
         "sr-ops",
     ),
     (
+        "unassigned-deprovision",
+        "    assign: {groups: [Keep]}\n    out_of_scope: deprovision\n",
+        f"groups:\n  - {{displayName: Ops, members: [{', '.join(PEOPLE)}]}}\n"
+        f"  - {{displayName: Keep, externalId: sr-keep, members: [{', '.join(PEOPLE)}]}}\n",
+        None,
+    ),
+    (
         "moved-to-another-group",
         "",
         "groups:\n  - {displayName: Ops, members: []}\n"
