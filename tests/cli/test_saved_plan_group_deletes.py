@@ -1,7 +1,8 @@
-"""A saved plan that deletes a group is held to the member guards and to `protected`,
-as a plan made at apply time is (DESIGN §6): the group's twenty members lose it, so the
-delete needs --allow-member-removals, and a delete of a group that holds a protected
-account, put into a plan by hand, is refused with nothing written."""
+"""A saved plan is held to the guards and to `protected` as a plan made at apply time is
+(DESIGN §6): past the share of deprovisions, it needs --allow-deletes; a group it deletes
+takes the group from each of its twenty members, so the delete needs
+--allow-member-removals; and a delete of a group that holds a protected account, put into
+a plan by hand, is refused with nothing written."""
 
 from __future__ import annotations
 
@@ -75,3 +76,20 @@ def test_a_group_delete_put_into_a_plan_past_protected_is_refused(
     )
     assert world.writes() == []
     assert world.ops in world.fake.groups
+
+
+def test_a_saved_plan_past_the_percent_cap_needs_its_deprovisions_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SCIMREC_PLAN_KEY", raising=False)
+    world = World(tmp_path, monkeypatch, guards={"max_deletes": 100, "max_delete_percent": 10})
+    for user in world.users[1:4]:
+        user["state"] = "absent"  # 3 of 20: 15%, under max_deletes, past the share
+    world.write_spec()
+    world.plan(capsys)
+    refused(world.apply(capsys), "3 of 20 users (15.0%) would be deprovisioned")
+    assert world.writes() == []
+    code, out, err = world.apply(capsys, "--allow-deletes", "3")
+    assert code == 0, err
+    assert "3 disabled" in out
+    assert len([w for w in world.writes() if w.startswith("PATCH")]) == 4
