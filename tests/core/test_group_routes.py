@@ -186,3 +186,23 @@ def test_a_nested_group_holding_a_protected_account_is_not_taken_away(
     assert plan.changes == (), route
     [note] = plan.notes
     assert note.startswith("group Ops: member admin@example.com is protected"), note
+
+
+def test_nested_groups_in_a_cycle_are_each_counted_once(tmp_path: Path) -> None:
+    # A target may hold Ops in Sub and Sub in Ops: followed once each, never forever.
+    ops = group_res("g-ops", "Ops", [{"value": "g-sub", "type": "Group"}, "id-u00"])
+    sub = group_res("g-sub", "Sub", [{"value": "g-ops", "type": "Group"}, *HOLDERS[2:5]])
+    observed = Observed(USERS, (ops, sub))
+    spec = load(tmp_path, TARGET + NATIVE + "groups:\n  - {displayName: Ops, state: absent}\n")
+    plan = make_plan(spec, spec.targets["t"], observed)
+    [delete] = plan.changes
+    reasons = refusals(plan.changes, spec.targets["t"], observed)
+    # Sub, Ops itself (through Sub), u00, u01..u03.
+    assert reasons == [
+        "group Ops would lose 6 of its 6 members (100.0%), more than "
+        "guards.max_member_removal_percent (50.0%); re-run with --allow-member-removals 6 "
+        "if that is intended"
+    ], delete
+    protect = TARGET + NATIVE + "    protected: ['u03@*']\n"
+    spec = load(tmp_path, protect + "groups:\n  - {displayName: Ops, state: absent}\n")
+    assert make_plan(spec, spec.targets["t"], observed).changes == ()
