@@ -7,7 +7,8 @@ create then finds that account by its name and adopts it, and the deprovision th
 would take away the account just adopted for a declared object.
 
 A group is not deleted while the target holds a protected account in it, even where the
-listing showed no members: the group is read right before its DELETE.
+plan could not see it (groups listed without members, lookup mode): the group, and any
+member the plan's read did not hold, are read right before its DELETE.
 """
 
 from __future__ import annotations
@@ -89,21 +90,32 @@ def test_an_account_adopted_in_the_run_is_not_deprovisioned(
     assert not [s for s in fake.requests if s.method == "DELETE"]
 
 
+# (route, target settings) — each hides from the plan who group Ops holds: its members, or
+# the accounts they are (lookup mode reads declared objects alone).
+HIDDEN_MEMBERS = [
+    ("groups-listed-without-members", {}),
+    ("lookup-mode", {"quirks": {"listing": "none"}}),
+]
+
+
 @pytest.mark.parametrize("holds_admin", [True, False])
-def test_a_group_listed_without_members_is_not_deleted_while_it_holds_a_protected_account(
+@pytest.mark.parametrize(("route", "settings"), HIDDEN_MEMBERS)
+def test_a_group_is_not_deleted_while_it_holds_a_protected_account_the_plan_could_not_see(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     holds_admin: bool,
+    route: str,
+    settings: dict[str, Any],
 ) -> None:
     # The plan cannot see who the group holds: the last check, before the DELETE, can.
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     fake = FakeScim(token=TOKEN)
-    fake.list_without_members = True
+    fake.list_without_members = route == "groups-listed-without-members"
     admin = fake.add_user("admin@example.com", active=True)
     other = fake.add_user("bob@example.com", active=True)
     ops = fake.add_group("Ops", [admin, other] if holds_admin else [other])
-    target = {"protected": ["admin@*"]}
+    target = {"protected": ["admin@*"], **settings}
     groups = [{"displayName": "Ops", "state": "absent"}]
     specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
     code = main(

@@ -6,11 +6,17 @@ object's own delete, disable, rename and roles)."""
 from __future__ import annotations
 
 from reconciler.core.changes import Change
+from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.members import says_group
-from reconciler.core.model import Kind
+from reconciler.core.model import Json, Kind
 from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.writes import ENDPOINT, resource_path
+
+# Members of a group to delete that the plan's read did not hold are read one by one, to
+# learn whether one is protected; past this many, the group is not deleted.
+MAX_MEMBER_READS = 100
 
 
 def refuse_protected_removals(s: Session, change: Change) -> None:
@@ -28,7 +34,8 @@ def refuse_protected_removals(s: Session, change: Change) -> None:
 def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
     """The last line for a group's delete: the group as the target holds it now must hold
     no protected account. Planning judged the members its read showed; a target that lists
-    groups without their members showed none, and a delete takes the group from each."""
+    groups without their members showed none, lookup mode reads no undeclared account, and
+    a delete takes the group from each member."""
     if not s.target.protected:
         return
     try:
@@ -38,11 +45,36 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
             return  # already gone: the delete finds so too
         raise
     members = body.get("members") if isinstance(body, dict) else None
-    for member in members if isinstance(members, list) else []:
-        if not isinstance(member, dict):
-            continue
-        kind = Kind.GROUP if says_group(member) else Kind.USER
-        value = member.get("value")
-        for name in (s.names_read.get((kind, str(value))), value, member.get("display")):
+    entries = [m for m in (members if isinstance(members, list) else []) if isinstance(m, dict)]
+    unknown = [m for m in entries if _kind_id(m) not in s.names_read]
+    if len(unknown) > MAX_MEMBER_READS:
+        raise Failed(
+            f"{len(unknown)} of its members were not in the plan's read, more than "
+            f"{MAX_MEMBER_READS} to read one by one: whether one is protected is not known, "
+            "so the group is not deleted"
+        )
+    for member in entries:
+        key = _kind_id(member)
+        known = s.names_read.get(key)
+        if known is None and member in unknown:
+            known = _read_name(s, *key)
+        for name in (known, member.get("value"), member.get("display")):
             if isinstance(name, str) and protected(s.target, name):
                 raise Failed(f"member {name} is protected: the group is not deleted")
+
+
+def _kind_id(member: dict[str, Json]) -> tuple[Kind, str]:
+    return (Kind.GROUP if says_group(member) else Kind.USER, str(member.get("value")))
+
+
+def _read_name(s: Session, kind: Kind, member_id: str) -> str | None:
+    """The name of a member the plan's read did not hold (lookup mode reads only what is
+    declared), read from the target; None when no such object exists."""
+    try:
+        body = s.client.get(resource_path(ENDPOINT[kind], member_id)).body
+    except ScimHTTPError as exc:
+        if exc.status == 404:
+            return None  # a member that names nothing takes no one's access
+        raise
+    name = body.get(NAME_ATTRIBUTE[kind]) if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
