@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from reconciler.cli import main
+from reconciler.scim.apply.protection import MAX_MEMBER_READS
 from tests.fakescim import BASE_URL, FakeScim
 
 TOKEN_ENV = "ADOPTED_TOKEN"
@@ -134,3 +135,27 @@ def test_a_group_is_not_deleted_while_it_holds_a_protected_account_the_plan_coul
     else:
         assert code == 0, out + err
         assert ops not in fake.groups
+
+
+def test_a_group_with_too_many_members_to_read_is_not_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past MAX_MEMBER_READS members it never read, apply cannot tell who is protected.
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = FakeScim(token=TOKEN)
+    members = [fake.add_user(f"u{i:03d}@example.com") for i in range(MAX_MEMBER_READS + 1)]
+    ops = fake.add_group("Ops", members)
+    target = {"protected": ["admin@*"], "quirks": {"listing": "none"}}
+    specs = write_spec(tmp_path, target, [], [{"displayName": "Ops", "state": "absent"}])
+    code = main(
+        ["apply", str(specs), "--auto-approve", "--allow-member-removals", "101"],
+        transport=fake.transport,
+    )
+    out, _ = capsys.readouterr()
+    assert code == 1, out
+    assert (
+        "Failed: group Ops: 101 of its members were not in the plan's read, more than 100 to "
+        "read one by one: whether one is protected is not known, so the group is not deleted"
+    ) in out
+    assert ops in fake.groups
+    assert not [s for s in fake.requests if s.method == "GET" and s.path.startswith("/Users/")]
