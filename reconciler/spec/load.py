@@ -249,7 +249,9 @@ class _Checker(TargetRules, ObjectRules):
         out = []
         for user in users.values():
             manager = user.attrs.get("enterprise.manager")
-            if manager is None:
+            if manager is None or isinstance(manager, list | dict):
+                # No manager; or a list or mapping, refused where it was read (it names
+                # no user, and would not even hash as a key).
                 out.append(user)
                 continue
             target = by_key.get(manager) or users.get(fold(str(manager)))

@@ -53,6 +53,10 @@ CORPUS: list[tuple[str, str | bytes]] = [
     ("user-active-string", U + "    active: 'yes please'\n"),
     ("user-title-list", U + "    title: [a, b]\n"),
     ("user-name-not-mapping", U + "    name: Alice\n"),
+    # Kept for the cross-file checks despite the error, a list or a mapping named no user
+    # and crashed the manager look-up (found by test_spec_fuzz.py).
+    ("user-manager-list", U + "    enterprise: {manager: [b@example.com]}\n"),
+    ("user-manager-mapping", U + "    enterprise: {manager: {value: b@example.com}}\n"),
     ("user-name-unknown-part", U + "    name: {first: Alice}\n"),
     ("user-emails-not-list", U + "    emails: a@example.com\n"),
     ("user-email-not-mapping", U + "    emails: [a@example.com]\n"),
