@@ -106,7 +106,34 @@ def twin_strays(
     declared object's account (twins.py): each one in error, never deprovisioned."""
     if target.prune == "none":
         return []
-    return twin_errors(twins(target, observed, matches))
+    found = twins(target, observed, matches)
+    held = {
+        (k, r.id): r
+        for k, rs in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups))
+        for r in rs
+    }
+    # Only where prune would have acted: an account outside `owned`'s prefix, or one
+    # already disabled that nothing will delete, was never going to be touched.
+    return twin_errors(
+        {
+            key: twin
+            for key, twin in found.items()
+            if (resource := held.get(key)) is not None
+            and (target.prune != "owned" or owned(target, resource))
+            and not _settled(key[0], resource, target)
+        }
+    )
+
+
+def _settled(kind: Kind, resource: Resource, target: Target) -> bool:
+    """An undeclared user already disabled, on a target that disables and never deletes
+    later: prune has nothing left to do to it."""
+    return (
+        kind is Kind.USER
+        and target.deprovision == "disable"
+        and target.delete_after is None
+        and resource.body.get("active") is False
+    )
 
 
 def unreadable_strays(

@@ -72,3 +72,41 @@ def test_an_account_sharing_nothing_is_pruned_as_before(tmp_path: Path) -> None:
     gone = [(c.key, c.action) for c in plan.changes if c.action is Action.DISABLE]
     assert gone == [("bob@example.com", Action.DISABLE)]
     assert plan.errors == ()
+
+
+@pytest.mark.parametrize(
+    ("settings", "other"),
+    [
+        # prune: owned takes only accounts carrying the prefix: this one never was prune's.
+        (
+            "    prune: owned\n    ownership: {external_id_prefix: 'scimrec:'}\n",
+            user_res("Y", " Alice@Example.com", externalId="hr:9", active=True),
+        ),
+        # Already disabled, on a target that disables and deletes nothing later.
+        (
+            "    prune: all\n    deprovision: disable\n",
+            user_res("Y", " Alice@Example.com", active=False),
+        ),
+    ],
+    ids=["outside-owned", "already-disabled"],
+)
+def test_a_duplicate_prune_would_not_touch_is_no_error(
+    tmp_path: Path, settings: str, other: object
+) -> None:
+    matching = "    matching: {user: [externalId, userName]}\n"
+    alice = ALICE.replace("e1", "scimrec:e1")
+    spec = load(tmp_path, TARGET + settings + matching + "users:\n" + alice)
+    mine = user_res("X", "alice@example.com", externalId="scimrec:e1", active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))  # type: ignore[arg-type]
+    assert plan.errors == ()
+    assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == []
+
+
+def test_a_disabled_duplicate_that_delete_after_would_delete_is_an_error(tmp_path: Path) -> None:
+    settings = "    prune: all\n    deprovision: {action: disable, delete_after: 30d}\n"
+    matching = "    matching: {user: [externalId, userName]}\n"
+    spec = load(tmp_path, TARGET + settings + matching + "users:\n" + ALICE)
+    mine = user_res("X", "alice@example.com", externalId="e1", active=True)
+    other = user_res("Y", " Alice@Example.com", active=False)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    assert [e.key for e in plan.errors] == ["Y"]
