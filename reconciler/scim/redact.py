@@ -7,6 +7,10 @@ text), percent-encoding (as in a form body), JSON string escapes. Two places app
 echoes enters a plan, a report or a file in any transformed form; `scrub` cleans every
 byte the command line writes (the streams and files of cli/output.py), as the last step
 before output.
+
+A target may also send a secret back changed: in another case (an error page that shouts),
+cut short, or split in two. Secrets are matched whatever their case, and any run of `RUN`
+or more of a secret's characters in a row is masked on its own.
 """
 
 from __future__ import annotations
@@ -30,21 +34,35 @@ HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
 # Masking 1-3 character strings would garble ordinary text.
 _SHORTEST = 4
+# A run of this many characters of a secret (in any case) is masked wherever it shows: a
+# secret cut short or split in two still gives most of itself away. Shorter secrets are
+# masked whole only.
+RUN = 12
+# Every run holds one of a secret's anchors whole (one starts every RUN - _ANCHOR + 1
+# characters), so a text is searched for a few anchors rather than for every run.
+_ANCHOR = 6
+_STRIDE = RUN - _ANCHOR + 1
 
 
 class _Registry:
-    """Every registered form of every secret, longest first (so a longer form is masked
-    whole), as text and as UTF-8 bytes. The tuples are replaced, never mutated, so readers
-    need no lock."""
+    """Every registered form of every secret in lower case, longest first (so a longer form
+    is masked whole); the secrets themselves, whose runs are masked too; and what a UTF-8
+    body is searched for before it is walked (bytes forms and anchors, None when a secret
+    is past ASCII, whose other cases UTF-8 bytes do not show). The tuples are replaced,
+    never mutated, so readers need no lock."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.forms: tuple[str, ...] = ()
-        self.byte_forms: tuple[bytes, ...] = ()
+        self.values: tuple[str, ...] = ()
+        self.byte_forms: tuple[bytes, ...] | None = ()
 
-    def set(self, forms: set[str]) -> None:
-        self.forms = tuple(sorted(forms, key=lambda f: (-len(f), f)))
-        self.byte_forms = tuple(f.encode() for f in self.forms)
+    def set(self, forms: set[str], values: set[str]) -> None:
+        self.forms = tuple(sorted({_fold(f) for f in forms}, key=lambda f: (-len(f), f)))
+        self.values = tuple(sorted({_fold(v) for v in values}))
+        needles = {*self.forms, *(a for v in self.values for a in _anchors(v))}
+        ascii_only = all(n.isascii() for n in needles)
+        self.byte_forms = tuple(n.encode() for n in sorted(needles)) if ascii_only else None
 
 
 _known = _Registry()
@@ -54,8 +72,12 @@ def register_secret(value: str) -> None:
     """Remember a secret read from the environment, so no output can ever show it."""
     if len(value) < _SHORTEST:
         return
+    values = {v for v in (value, value.strip()) if len(v) >= RUN}
     with _known.lock:
-        _known.set(set(_known.forms) | {f for f in encodings(value) if len(f) >= _SHORTEST})
+        _known.set(
+            set(_known.forms) | {f for f in encodings(value) if len(f) >= _SHORTEST},
+            set(_known.values) | values,
+        )
 
 
 def encodings(value: str) -> set[str]:
@@ -116,7 +138,69 @@ def _base64_within(raw: bytes) -> set[str]:
 def forget_secrets() -> None:
     """Forget every registered secret (between runs in one process, such as tests)."""
     with _known.lock:
-        _known.set(set())
+        _known.set(set(), set())
+
+
+def _fold(text: str) -> str:
+    """`text` in lower case, character for character (so positions in it are positions in
+    `text`): the few characters whose lower case is longer are kept as they are."""
+    folded = text.lower()
+    if len(folded) == len(text):
+        return folded
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def _anchors(value: str) -> list[str]:
+    return [value[at : at + _ANCHOR] for at in range(0, len(value) - _ANCHOR + 1, _STRIDE)]
+
+
+def _spans(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where `text` shows a registered form, or a run of a secret, in any case."""
+    folded = _fold(text)
+    spans = []
+    for form in forms:
+        at = folded.find(form)
+        while at != -1:
+            spans.append((at, at + len(form)))
+            at = folded.find(form, at + len(form))
+    for value in values:
+        spans.extend(_runs(folded, value))
+    return spans
+
+
+def _runs(folded: str, value: str) -> list[tuple[int, int]]:
+    """Where `folded` shows RUN or more characters of `value` in a row: each place an
+    anchor shows, stretched both ways while the characters go on matching."""
+    found = []
+    for anchor_at in range(0, len(value) - _ANCHOR + 1, _STRIDE):
+        anchor = value[anchor_at : anchor_at + _ANCHOR]
+        at = folded.find(anchor)
+        while at != -1:
+            start, before = at, anchor_at
+            while start and before and folded[start - 1] == value[before - 1]:
+                start, before = start - 1, before - 1
+            end, after = at + _ANCHOR, anchor_at + _ANCHOR
+            while end < len(folded) and after < len(value) and folded[end] == value[after]:
+                end, after = end + 1, after + 1
+            if end - start >= RUN:
+                found.append((start, end))
+            at = folded.find(anchor, at + 1)
+    return found
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span (merged where they overlap or touch) given as one mask."""
+    pieces, done = [], 0
+    for start, end in sorted(spans):
+        if end <= done:
+            continue
+        if start > done:
+            pieces.append(text[done:start])
+        elif pieces and pieces[-1] == HIDDEN:
+            pieces.pop()
+        pieces.append(HIDDEN)
+        done = end
+    return "".join(pieces) + text[done:]
 
 
 def scrub(text: str) -> str:
@@ -129,25 +213,36 @@ def scrub(text: str) -> str:
     masked whole, so JSON and markup around it stay as they were. A line that still shows
     one once its words are masked (a secret with a space or a quote in it) is given out as
     that reading, scrubbed."""
-    forms = _known.forms
-    for form in forms:
-        if form in text:
-            text = text.replace(form, HIDDEN)
-    if not forms or not _ESCAPED.search(text):
+    forms, values = _known.forms, _known.values
+    if not forms:
         return text
-    return "".join(_unescaped(line, forms) for line in text.splitlines(keepends=True))
+    # Whole forms first (one may hold a quote, which no word does), then escaped words,
+    # then runs: masking a run within an escaped word would leave the rest of the secret,
+    # still escaped, for no reading to find.
+    spans = _spans(text, forms, ())
+    text = _masked(text, spans) if spans else text
+    if _ESCAPED.search(text):
+        text = "".join(_unescaped(line, forms, values) for line in text.splitlines(True))
+    spans = _spans(text, forms, values)
+    return _masked(text, spans) if spans else text
 
 
-def _unescaped(line: str, forms: tuple[str, ...]) -> str:
-    """`line` with each word that shows a secret once its escapes are undone masked."""
-    if _readings(line, forms) is None:
+def _unescaped(line: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """`line` with each word that shows a secret, as it is or once its escapes are undone,
+    masked."""
+    if _readings(line, forms, values) is None:
         return line
-    masked = _WORD.sub(lambda m: HIDDEN if _readings(m[0], forms) else m[0], line)
-    plain = _readings(masked, forms)
+
+    def word(match: re.Match[str]) -> str:
+        shown = _spans(match[0], forms, values) or _readings(match[0], forms, values)
+        return HIDDEN if shown else match[0]
+
+    masked = _WORD.sub(word, line)
+    plain = _readings(masked, forms, values)
     return masked if plain is None else scrub(plain)  # undoing escapes shortens: this ends
 
 
-def _readings(text: str, forms: tuple[str, ...]) -> str | None:
+def _readings(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str | None:
     """The first reading of `text`, escapes undone level by level, that shows a secret."""
     plain = text
     for _ in range(_ROUNDS):
@@ -155,7 +250,7 @@ def _readings(text: str, forms: tuple[str, ...]) -> str | None:
         if undone == plain:
             return None
         plain = undone
-        if any(form in plain for form in forms):
+        if _spans(plain, forms, values):
             return plain
     return None
 
@@ -191,11 +286,13 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     `\\\\`, `\\/`...) could spell a secret in a form not registered: then every string is
     scrubbed.
     """
-    forms = _known.byte_forms
-    if not forms:
+    if not _known.forms:
         return value
-    if raw is not None and _plain(raw) and not any(f in raw for f in forms):
-        return value
+    needles = _known.byte_forms
+    if raw is not None and needles is not None and _plain(raw):
+        folded = raw.lower()  # ASCII letters only: the needles are ASCII
+        if not any(n in folded for n in needles):
+            return value
     return _scrub_value(value)
 
 

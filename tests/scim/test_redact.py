@@ -265,10 +265,10 @@ def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
 
 def test_a_new_registry_holds_no_secret_and_takes_some() -> None:
     fresh = _Registry()
-    assert (fresh.forms, fresh.byte_forms) == ((), ())
+    assert (fresh.forms, fresh.values, fresh.byte_forms) == ((), (), ())
     with fresh.lock:
-        fresh.set({"ab", "abcd"})
-    assert (fresh.forms, fresh.byte_forms) == (("abcd", "ab"), (b"abcd", b"ab"))
+        fresh.set({"ab", "ABCD"}, set())
+    assert (fresh.forms, fresh.byte_forms) == (("abcd", "ab"), (b"ab", b"abcd"))
 
 
 def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> None:
