@@ -30,8 +30,11 @@ class SpecIssue:
 class SpecError(ScimrecError):
     """The spec is invalid; carries every issue found, not just the first."""
 
-    def __init__(self, issues: list[SpecIssue]) -> None:
+    def __init__(self, issues: list[SpecIssue], secret_envs: tuple[str, ...] = ()) -> None:
         self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.col, i.path, i.message))
+        # The variables the targets read so far name for secrets: a secret pasted into the
+        # spec may be what an issue quotes, and is masked before any is shown.
+        self.secret_envs = secret_envs
         super().__init__("\n".join(str(i) for i in self.issues))
 
 

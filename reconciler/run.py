@@ -21,9 +21,10 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
-from reconciler.errors import ScimrecError, UsageError
+from reconciler.errors import ScimrecError, SpecError, UsageError
 from reconciler.report.steps import log_steps
 from reconciler.scim import limiter, pacer
+from reconciler.scim.auth import register_named
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.extensions import check_extensions
@@ -105,10 +106,23 @@ def prepare(
     retry: RetryPolicy | None = None,
 ) -> Prepared:
     """Steps 1-5 up to a plan: load the spec, test the connection, read, scope, match, plan."""
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     target = bounded(pick_target(spec, target_name), run_timeout)
     selection = parse_only(spec, only)
     return _prepare_target(spec, target, selection, allow, transport, progress, retry)
+
+
+def read_spec(specs: Path) -> Spec:
+    """The spec, with the secrets of every target it names registered for redaction first:
+    a secret pasted into it by mistake is masked in its errors, and in the output of every
+    target, before any target's credentials are read."""
+    try:
+        spec = load_spec(specs)
+    except SpecError as exc:
+        register_named(exc.secret_envs)
+        raise
+    register_named(name for t in spec.targets.values() for name in t.auth.secret_envs)
+    return spec
 
 
 def pick_targets(spec: Spec, names: tuple[str, ...], every: bool) -> list[Target]:
@@ -132,7 +146,7 @@ def prepare_each(
 ) -> dict[str, Prepared | ScimrecError]:
     """Steps 1-5 on several targets at once, each on its own; one that fails (unreachable,
     refused credentials) is reported by its error and never stops the others."""
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     targets = [bounded(t, run_timeout) for t in pick_targets(spec, names, every)]
     selection = parse_only(spec, only)
     shown = progress or Progress()
@@ -238,7 +252,7 @@ def prepare_saved(
     old = plancheck.too_old(saved, now, max_age)
     if old:
         raise _stale([old])
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     if saved.spec_digest != spec.digest:  # main moved on, say: plan again
         raise _stale(["the spec changed since the plan was made"])
     target = pick_target(spec, saved.target)

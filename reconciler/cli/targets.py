@@ -30,10 +30,9 @@ from reconciler.doctor.report import report_text
 from reconciler.doctor.run import default_name, run_doctor
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
-from reconciler.run import bounded, connect, pick_target
+from reconciler.run import bounded, connect, pick_target, read_spec
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import make_progress
-from reconciler.spec.load import load_spec
 from reconciler.spec.schema import schema_text
 from reconciler.spec.starter import write_init
 
@@ -45,7 +44,7 @@ ENV_FIELDS = ("token_env", "username_env", "password_env", "client_id_env", "cli
 @github_option
 def validate(specs: Path, github_flag: bool) -> int:
     """Check a spec tree offline; every problem is reported as FILE:LINE:COL."""
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     click.echo(
         f"Valid: {len(spec.files)} file(s), {len(spec.users)} user(s), "
         f"{len(spec.groups)} group(s), {len(spec.targets)} target(s)."
@@ -60,7 +59,7 @@ def validate(specs: Path, github_flag: bool) -> int:
 )
 def targets_command(specs: Path, fmt: str) -> int:
     """List the spec's targets; --format json feeds a GitHub Actions matrix (fromJSON)."""
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     listed = [
         {
             "name": target.name,
@@ -121,7 +120,7 @@ def import_(
 ) -> int:
     """Write the target's users and groups as spec YAML (plan then shows No changes)."""
     logs.configure(log_level)
-    chosen = pick_target(load_spec(specs), target)
+    chosen = pick_target(read_spec(specs), target)
     if out.resolve().is_relative_to(specs.resolve()):
         raise UsageError(
             f"--out {out} is inside {specs}: the imported users would be declared twice"
@@ -187,7 +186,7 @@ def doctor(
 ) -> int:
     """Probe the target's SCIM capabilities and quirks, and what scimrec does about each."""
     logs.configure(log_level)
-    spec = load_spec(specs)
+    spec = read_spec(specs)
     chosen = bounded(pick_target(spec, target), run_timeout)
     logs.start_run(chosen.name)  # its events (a retry's) say which target and run
     samples = declared_samples(spec, chosen) if write_probe else {}

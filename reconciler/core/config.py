@@ -31,6 +31,12 @@ class Auth:
     # client_secret_basic (HTTP Basic, the default) or client_secret_post (in the form).
     token_endpoint_auth_method: str | None = None
 
+    @property
+    def secret_envs(self) -> tuple[str, ...]:
+        """The names of the variables that hold its secrets (not user names or client ids)."""
+        names = (self.token_env, self.password_env, self.client_secret_env)
+        return tuple(name for name in names if name)
+
 
 @dataclass(frozen=True, slots=True)
 class Role:

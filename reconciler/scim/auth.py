@@ -5,8 +5,11 @@ left alone (masking `user` would garble every `"kind": "user"` in the logs)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
 import httpx2
 
@@ -45,6 +48,19 @@ def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
     if secret:
         register_secret(value)
     return value
+
+
+def register_named(names: Iterable[str]) -> None:
+    """Register the secrets these variables hold (those set), before any is needed: a secret
+    pasted into the spec (a key, a member, a title) is masked in spec errors, reported
+    before credentials are read, and in the output of every target, not only its own."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is None and os.environ.get(f"{name}_FILE"):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                value = Path(os.environ[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
+        if value:
+            register_secret(value)
 
 
 def secret_from_env(name: str, what: str, target: str) -> str:

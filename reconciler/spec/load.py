@@ -115,7 +115,8 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache) -> Spec:
         cache.prune()
     check.cross_checks()
     if check.issues:
-        raise SpecError(check.issues)
+        names = tuple(n for t in check.targets.values() for n in t.auth.secret_envs)
+        raise SpecError(check.issues, names)
     return Spec(
         targets=check.targets,
         users=tuple(check.users),
