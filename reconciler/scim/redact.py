@@ -9,8 +9,9 @@ byte the command line writes (the streams and files of cli/output.py), as the la
 before output.
 
 A target may also send a secret back changed: in another case (an error page that shouts),
-cut short, or split in two. Secrets are matched whatever their case, and any run of `RUN`
-or more of a secret's characters in a row is masked on its own.
+cut short, split in two, with invisible characters between its letters, in fullwidth
+letters. Text is compared as a reader sees it (`fold`), and any run of `RUN` or more of a
+secret's characters in a row is masked on its own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import html
 import json
 import re
 import threading
+import unicodedata
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
@@ -27,6 +29,7 @@ from urllib.parse import quote, quote_plus, unquote
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
 from reconciler.scim.payload import utf8
+from reconciler.scim.spans import RUN, anchors, fold, masked, shown_at
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
@@ -34,35 +37,28 @@ HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
 # Masking 1-3 character strings would garble ordinary text.
 _SHORTEST = 4
-# A run of this many characters of a secret (in any case) is masked wherever it shows: a
-# secret cut short or split in two still gives most of itself away. Shorter secrets are
-# masked whole only.
-RUN = 12
-# Every run holds one of a secret's anchors whole (one starts every RUN - _ANCHOR + 1
-# characters), so a text is searched for a few anchors rather than for every run.
-_ANCHOR = 6
-_STRIDE = RUN - _ANCHOR + 1
 
 
 class _Registry:
-    """Every registered form of every secret in lower case, longest first (so a longer form
-    is masked whole); the secrets themselves, whose runs are masked too; and what a UTF-8
-    body is searched for before it is walked (bytes forms and anchors, None when a secret
-    is past ASCII, whose other cases UTF-8 bytes do not show). The tuples are replaced,
-    never mutated, so readers need no lock."""
+    """Every registered form of every secret as `fold` reads it, longest first (so a
+    longer form is masked whole); the secrets themselves, whose runs are masked too; and
+    what a body is searched for before it is walked (the forms and the anchors of the
+    runs, also as UTF-8 bytes). The tuples are replaced, never mutated, so readers need
+    no lock."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.forms: tuple[str, ...] = ()
         self.values: tuple[str, ...] = ()
-        self.byte_forms: tuple[bytes, ...] | None = ()
+        self.needles: tuple[str, ...] = ()
+        self.byte_forms: tuple[bytes, ...] = ()
 
     def set(self, forms: set[str], values: set[str]) -> None:
-        self.forms = tuple(sorted({_fold(f) for f in forms}, key=lambda f: (-len(f), f)))
-        self.values = tuple(sorted({_fold(v) for v in values}))
-        needles = {*self.forms, *(a for v in self.values for a in _anchors(v))}
-        ascii_only = all(n.isascii() for n in needles)
-        self.byte_forms = tuple(n.encode() for n in sorted(needles)) if ascii_only else None
+        folded = {fold(f)[0] for f in forms}
+        self.forms = tuple(sorted(folded - {""}, key=lambda f: (-len(f), f)))
+        self.values = tuple(sorted(v for v in {fold(v)[0] for v in values} if len(v) >= RUN))
+        self.needles = tuple(sorted({*self.forms, *(a for v in self.values for a in anchors(v))}))
+        self.byte_forms = tuple(n.encode() for n in self.needles)
 
 
 _known = _Registry()
@@ -72,12 +68,12 @@ def register_secret(value: str) -> None:
     """Remember a secret read from the environment, so no output can ever show it."""
     if len(value) < _SHORTEST:
         return
-    values = {v for v in (value, value.strip()) if len(v) >= RUN}
+    # A target may store text composed or decomposed (an accent as its own character).
+    variants = {unicodedata.normalize(form, value) for form in ("NFC", "NFD")} | {value}
+    values = {v for variant in variants for v in (variant, variant.strip())}
+    forms = {f for variant in variants for f in encodings(variant) if len(f) >= _SHORTEST}
     with _known.lock:
-        _known.set(
-            set(_known.forms) | {f for f in encodings(value) if len(f) >= _SHORTEST},
-            set(_known.values) | values,
-        )
+        _known.set(set(_known.forms) | forms, set(_known.values) | values)
 
 
 def encodings(value: str) -> set[str]:
@@ -141,68 +137,6 @@ def forget_secrets() -> None:
         _known.set(set(), set())
 
 
-def _fold(text: str) -> str:
-    """`text` in lower case, character for character (so positions in it are positions in
-    `text`): the few characters whose lower case is longer are kept as they are."""
-    folded = text.lower()
-    if len(folded) == len(text):
-        return folded
-    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-
-
-def _anchors(value: str) -> list[str]:
-    return [value[at : at + _ANCHOR] for at in range(0, len(value) - _ANCHOR + 1, _STRIDE)]
-
-
-def _spans(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Where `text` shows a registered form, or a run of a secret, in any case."""
-    folded = _fold(text)
-    spans = []
-    for form in forms:
-        at = folded.find(form)
-        while at != -1:
-            spans.append((at, at + len(form)))
-            at = folded.find(form, at + len(form))
-    for value in values:
-        spans.extend(_runs(folded, value))
-    return spans
-
-
-def _runs(folded: str, value: str) -> list[tuple[int, int]]:
-    """Where `folded` shows RUN or more characters of `value` in a row: each place an
-    anchor shows, stretched both ways while the characters go on matching."""
-    found = []
-    for anchor_at in range(0, len(value) - _ANCHOR + 1, _STRIDE):
-        anchor = value[anchor_at : anchor_at + _ANCHOR]
-        at = folded.find(anchor)
-        while at != -1:
-            start, before = at, anchor_at
-            while start and before and folded[start - 1] == value[before - 1]:
-                start, before = start - 1, before - 1
-            end, after = at + _ANCHOR, anchor_at + _ANCHOR
-            while end < len(folded) and after < len(value) and folded[end] == value[after]:
-                end, after = end + 1, after + 1
-            if end - start >= RUN:
-                found.append((start, end))
-            at = folded.find(anchor, at + 1)
-    return found
-
-
-def _masked(text: str, spans: list[tuple[int, int]]) -> str:
-    """`text` with each span (merged where they overlap or touch) given as one mask."""
-    pieces, done = [], 0
-    for start, end in sorted(spans):
-        if end <= done:
-            continue
-        if start > done:
-            pieces.append(text[done:start])
-        elif pieces and pieces[-1] == HIDDEN:
-            pieces.pop()
-        pieces.append(HIDDEN)
-        done = end
-    return "".join(pieces) + text[done:]
-
-
 def scrub(text: str) -> str:
     """`text` with every registered secret, in any registered form, masked.
 
@@ -216,15 +150,15 @@ def scrub(text: str) -> str:
     forms, values = _known.forms, _known.values
     if not forms:
         return text
-    # Whole forms first (one may hold a quote, which no word does), then escaped words,
-    # then runs: masking a run within an escaped word would leave the rest of the secret,
-    # still escaped, for no reading to find.
-    spans = _spans(text, forms, ())
-    text = _masked(text, spans) if spans else text
     if _ESCAPED.search(text):
+        # Whole forms first (one may hold a quote, which no word does), then escaped
+        # words, then runs: masking a run within an escaped word would leave the rest of
+        # the secret, still escaped, for no reading to find.
+        spans = shown_at(text, forms, ())
+        text = masked(text, spans) if spans else text
         text = "".join(_unescaped(line, forms, values) for line in text.splitlines(True))
-    spans = _spans(text, forms, values)
-    return _masked(text, spans) if spans else text
+    spans = shown_at(text, forms, values)
+    return masked(text, spans) if spans else text
 
 
 def _unescaped(line: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str:
@@ -234,7 +168,7 @@ def _unescaped(line: str, forms: tuple[str, ...], values: tuple[str, ...]) -> st
         return line
 
     def word(match: re.Match[str]) -> str:
-        shown = _spans(match[0], forms, values) or _readings(match[0], forms, values)
+        shown = shown_at(match[0], forms, values) or _readings(match[0], forms, values)
         return HIDDEN if shown else match[0]
 
     masked = _WORD.sub(word, line)
@@ -250,7 +184,7 @@ def _readings(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str
         if undone == plain:
             return None
         plain = undone
-        if _spans(plain, forms, values):
+        if shown_at(plain, forms, values):
             return plain
     return None
 
@@ -288,12 +222,41 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     """
     if not _known.forms:
         return value
-    needles = _known.byte_forms
-    if raw is not None and needles is not None and _plain(raw):
-        folded = raw.lower()  # ASCII letters only: the needles are ASCII
-        if not any(n in folded for n in needles):
-            return value
+    if raw is not None and _plain(raw) and not _shows_any(raw):
+        return value
+    # Looked for in all its strings at once (a string at a time costs ten times as much);
+    # a form found across two of them only costs the walk.
+    joined = "\n".join(_strings(value, []))
+    forms, values = _known.forms, _known.values
+    if not shown_at(joined, forms, values) and (
+        not _ESCAPED.search(joined) or _readings(joined, forms, values) is None
+    ):
+        return value
     return _scrub_value(value)
+
+
+def _strings(value: Any, found: list[str]) -> list[str]:
+    """Every string in a parsed JSON value, keys too, added to `found`."""
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                found.append(key)
+            _strings(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, found)
+    return found
+
+
+def _shows_any(raw: bytes) -> bool:
+    """Whether UTF-8 `raw`, read as `fold` reads text, holds a form or an anchor."""
+    if raw.isascii():
+        lowered = raw.lower()
+        return any(n in lowered for n in _known.byte_forms)
+    folded = fold(raw.decode())[0]
+    return any(n in folded for n in _known.needles)
 
 
 def _plain(raw: bytes) -> bool:

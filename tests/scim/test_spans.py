@@ -1,0 +1,60 @@
+"""Where a text shows a secret (scim/spans.py): forms and runs of it, whatever the case, the
+compatibility form of each character or the invisible characters between them; and the
+places found are places in the text as it was, so only the secret is masked."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.scim.spans import RUN, fold, masked, shown_at
+
+SECRET = "Zq8PBZ8m8M91JMV0KwYb3g7tatg0UKbfk5Z5Fp3e"
+VALUE = SECRET.lower()  # as the registry keeps it: folded
+
+
+def show(text: str, forms: tuple[str, ...] = (), values: tuple[str, ...] = (VALUE,)) -> str:
+    return masked(text, shown_at(text, forms, values))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"token {SECRET} refused", "token *** refused"),
+        (f"token {SECRET.upper()}!", "token ***!"),
+        (f"<{SECRET.swapcase()}>", "<***>"),
+        (f"first {SECRET[:RUN]} only", "first *** only"),
+        (f"last {SECRET[-RUN:]}.", "last ***."),
+        (f"one short {SECRET[: RUN - 1]}.", f"one short {SECRET[: RUN - 1]}."),
+        (f"a {SECRET[:20]} b {SECRET[20:]} c", "a *** b *** c"),
+        ("zw " + "\u200b".join(SECRET) + " end", "zw *** end"),
+        ("shy " + "\xad".join(SECRET[:15]) + "|", "shy ***|"),
+        ("wide " + "".join(chr(ord(c) + 0xFEE0) for c in SECRET) + ".", "wide ***."),
+        (f"{SECRET}{SECRET}", "***"),
+        ("nothing here at all", "nothing here at all"),
+    ],
+)
+def test_a_run_of_a_secret_is_masked_and_nothing_else(text: str, expected: str) -> None:
+    assert show(text) == expected
+
+
+def test_a_form_is_masked_whole_in_any_case_even_when_short() -> None:
+    # Forms (the secret and its encodings) are masked whole, whatever their length; runs
+    # only where a secret is long enough to have one.
+    assert show("id ABCD9 and abcd9!", forms=("abcd9",), values=()) == "id *** and ***!"
+
+
+def test_fold_keeps_ascii_positions_and_says_where_it_dropped() -> None:
+    assert fold("AbC") == ("abc", ())
+    assert fold("a\u200bB\u200bc") == ("abc", (1, 2))
+    assert fold("\uff38\t\u00c4") == ("x\t\u00e4", ())
+    assert fold("\ufb01x") == ("\ufb01x", ())  # "fi" would be two: kept as it is
+
+
+def test_positions_after_dropped_characters_map_back() -> None:
+    text = "\u200b\u200bhead " + "\u200b".join(SECRET[:14]) + "\u200b tail"
+    spans = shown_at(text, (), (VALUE,))
+    assert len(spans) == 1
+    start, end = spans[0]
+    assert text[start] == SECRET[0]
+    assert text[end - 1] == SECRET[13]
+    assert masked(text, spans) == "\u200b\u200bhead ***\u200b tail"
