@@ -22,14 +22,14 @@ import json
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
 from reconciler.scim.payload import utf8
-from reconciler.scim.spans import RUN, anchors, fold, masked, shown_at
+from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
@@ -42,23 +42,23 @@ _SHORTEST = 4
 class _Registry:
     """Every registered form of every secret as `fold` reads it, longest first (so a
     longer form is masked whole); the secrets themselves, whose runs are masked too; and
-    what a body is searched for before it is walked (the forms and the anchors of the
-    runs, also as UTF-8 bytes). The tuples are replaced, never mutated, so readers need
-    no lock."""
+    what a body is searched for before it is walked (the forms shorter than a run, and the
+    clues to the secrets and to the longer forms: spans.may_show). They are replaced,
+    never mutated, so readers need no lock."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.forms: tuple[str, ...] = ()
         self.values: tuple[str, ...] = ()
-        self.needles: tuple[str, ...] = ()
-        self.byte_forms: tuple[bytes, ...] = ()
+        self.short: tuple[str, ...] = ()
+        self.clues = Clues()
 
     def set(self, forms: set[str], values: set[str]) -> None:
         folded = {fold(f)[0] for f in forms}
         self.forms = tuple(sorted(folded - {""}, key=lambda f: (-len(f), f)))
         self.values = tuple(sorted(v for v in {fold(v)[0] for v in values} if len(v) >= RUN))
-        self.needles = tuple(sorted({*self.forms, *(a for v in self.values for a in anchors(v))}))
-        self.byte_forms = tuple(n.encode() for n in self.needles)
+        self.short = tuple(f for f in self.forms if len(f) < RUN)
+        self.clues = Clues.of((*self.values, *(f for f in self.forms if len(f) >= RUN)))
 
 
 _known = _Registry()
@@ -70,10 +70,17 @@ def register_secret(value: str) -> None:
         return
     # A target may store text composed or decomposed (an accent as its own character).
     variants = {unicodedata.normalize(form, value) for form in ("NFC", "NFD")} | {value}
-    values = {v for variant in variants for v in (variant, variant.strip())}
+    # Runs are looked for in the secret and in its hex and base64 (cut short, or wrapped
+    # in lines of 76 as MIME writes it).
+    values = {v for variant in variants for v in _run_values(variant)}
     forms = {f for variant in variants for f in encodings(variant) if len(f) >= _SHORTEST}
     with _known.lock:
         _known.set(set(_known.forms) | forms, set(_known.values) | values)
+
+
+def _run_values(value: str) -> set[str]:
+    raw = value.encode()
+    return {value, value.strip(), raw.hex(), *_base64_within(raw, (base64.b64encode,))}
 
 
 def encodings(value: str) -> set[str]:
@@ -94,8 +101,10 @@ def encodings(value: str) -> set[str]:
 
 def _forms(value: str) -> set[str]:
     raw = value.encode()
+    # Hex, as a dump of what was received shows it (in either case: matching ignores it).
+    forms = {raw.hex()}
     # Percent-encoding with and without `/` kept: a path segment keeps it, a form body not.
-    forms = {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}
+    forms |= {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}
     forms.add(quote_plus(value))
     # Lower-case hex is as valid a percent-encoding (RFC 3986 §2.1); an HTML error page
     # escapes &, <, > and quotes.
@@ -112,16 +121,18 @@ def _forms(value: str) -> set[str]:
 # (0, 1 or 2 bytes after a group of three): how many leading characters also encode the
 # bytes before it.
 _LEAD = (0, 2, 3)
+Encoder = Callable[[bytes], bytes]
+_ALPHABETS: tuple[Encoder, ...] = (base64.b64encode, base64.urlsafe_b64encode)
 
 
-def _base64_within(raw: bytes) -> set[str]:
+def _base64_within(raw: bytes, encoders: tuple[Encoder, ...] = _ALPHABETS) -> set[str]:
     """The characters of `raw`'s base64 that no surrounding text changes, wherever it
     starts: base64 takes bytes three at a time, so a secret encoded within other text (a
     header line `Bearer <token>` a target echoes encoded, the token and a line end) shares
     its first and last characters with its neighbours, and matches none of the forms above.
     """
     out: set[str] = set()
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+    for encode in encoders:
         for offset, lead in enumerate(_LEAD):
             text = encode(bytes(offset) + raw).decode().rstrip("=")
             # The last character shares its bits with the byte after the secret, unless
@@ -150,7 +161,10 @@ def scrub(text: str) -> str:
     forms, values = _known.forms, _known.values
     if not forms:
         return text
-    if _ESCAPED.search(text):
+    escaped = _ESCAPED.search(text)
+    if not escaped and not may_show(fold(text)[0], _known.short, _known.clues):
+        return text
+    if escaped:
         # Whole forms first (one may hold a quote, which no word does), then escaped
         # words, then runs: masking a run within an escaped word would leave the rest of
         # the secret, still escaped, for no reading to find.
@@ -228,7 +242,7 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     # a form found across two of them only costs the walk.
     joined = "\n".join(_strings(value, []))
     forms, values = _known.forms, _known.values
-    if not shown_at(joined, forms, values) and (
+    if not may_show(fold(joined)[0], _known.short, _known.clues) and (
         not _ESCAPED.search(joined) or _readings(joined, forms, values) is None
     ):
         return value
@@ -251,12 +265,9 @@ def _strings(value: Any, found: list[str]) -> list[str]:
 
 
 def _shows_any(raw: bytes) -> bool:
-    """Whether UTF-8 `raw`, read as `fold` reads text, holds a form or an anchor."""
-    if raw.isascii():
-        lowered = raw.lower()
-        return any(n in lowered for n in _known.byte_forms)
-    folded = fold(raw.decode())[0]
-    return any(n in folded for n in _known.needles)
+    """Whether UTF-8 `raw`, read as `fold` reads text, may show a secret."""
+    folded = raw.lower().decode() if raw.isascii() else fold(raw.decode())[0]
+    return may_show(folded, _known.short, _known.clues)
 
 
 def _plain(raw: bytes) -> bool:

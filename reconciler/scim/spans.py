@@ -9,6 +9,8 @@ import functools
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from reconciler.core.model import MASKED
 
@@ -20,6 +22,9 @@ RUN = 12
 # characters), so a text is searched for a few anchors rather than for every run.
 _ANCHOR = 6
 _STRIDE = RUN - _ANCHOR + 1
+# Up to this many grams, a text is searched for each (a search in C); past it, the grams at
+# every _STRIDE-th position of the text are looked up instead (a pass in Python).
+_FEW = 48
 
 # What `fold` looks at one by one: anything but printable ASCII, tabs and line ends.
 _ODD = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -34,6 +39,13 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
     drop), to map positions back. Printable ASCII costs one `lower()`."""
     if not _ODD.search(text):
         return text.lower(), ()
+    lowered = text.lower()
+    if (
+        len(lowered) == len(text)
+        and text.replace("\t", " ").replace("\n", " ").replace("\r", " ").isprintable()
+        and unicodedata.is_normalized("NFKC", text)
+    ):
+        return lowered, ()  # nothing unseen, each character its own compatibility form
     pieces, drops, done, size = [], [], 0, 0
     for match in _ODD.finditer(text):
         plain = text[done : match.start()].lower()
@@ -58,6 +70,36 @@ def _seen(char: str) -> str:
         return ""
     seen = unicodedata.normalize("NFKC", char).lower()
     return seen if len(seen) == 1 else char.lower() if len(char.lower()) == 1 else char
+
+
+@dataclass(frozen=True)
+class Clues:
+    """What shows that a text may hold a run of some long texts: their anchors, and every
+    _ANCHOR characters in a row of them (grams)."""
+
+    anchors: tuple[str, ...] = ()
+    grams: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Clues:
+        texts = tuple(texts)
+        found = {a for t in texts for a in anchors(t)}
+        every = frozenset(t[i : i + _ANCHOR] for t in texts for i in range(len(t) - _ANCHOR + 1))
+        return cls(tuple(sorted(found)), every)
+
+
+def may_show(folded: str, short: tuple[str, ...], long: Clues) -> bool:
+    """Whether folded text may hold one of the `short` forms, or RUN characters in a row of
+    a long text: a run holds one of its anchors whole, and the gram at one of every
+    _STRIDE positions of the text, so with many anchors only those grams are looked up
+    (one pass in Python, not one search per anchor)."""
+    if any(form in folded for form in short):
+        return True
+    if len(long.anchors) <= _FEW:
+        return any(anchor in folded for anchor in long.anchors)
+    known = long.grams
+    every = range(0, len(folded) - _ANCHOR + 1, _STRIDE)
+    return any(folded[i : i + _ANCHOR] in known for i in every)
 
 
 def anchors(value: str) -> list[str]:

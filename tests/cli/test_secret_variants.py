@@ -11,10 +11,12 @@ counts when the target really sent what it says (its answer was asked for).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
 import string
+import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,6 +85,10 @@ def interleaved(value: str, between: str) -> str:
 def fullwidth(value: str) -> str:
     """ASCII letters and digits as their fullwidth forms (U+FF01..), which read the same."""
     return "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in value)
+
+
+def header_base64(line: str) -> str:
+    return base64.b64encode(f"Authorization: {line}".encode()).decode()
 
 
 def u_escaped(value: str) -> str:
@@ -167,6 +173,19 @@ ROUTES = [
     ),
     Route("soft hyphens between its characters", "GET", SPC, text(401, interleaved(TOKEN, "\xad"))),
     Route("in fullwidth letters", "GET", SPC, error(401, fullwidth(TOKEN))),
+    Route("in hex, upper case", "GET", SPC, error(401, TOKEN.encode().hex().upper())),
+    Route(
+        "base64 of the header line, in lines of 76 as MIME writes it",
+        "GET",
+        SPC,
+        text(401, "\n".join(textwrap.wrap(header_base64(f"Bearer {TOKEN}\r\n"), 76))),
+    ),
+    Route(
+        "base64 of the header line, cut short",
+        "GET",
+        SPC,
+        error(401, header_base64(f"Bearer {TOKEN}")[:64]),
+    ),
     Route(
         "upper case, in a bug's traceback",
         "GET",
@@ -275,9 +294,21 @@ def unescaped(text: str) -> str:
     return unicodedata.normalize("NFKC", "".join(shown))
 
 
+def encoded(secret: str) -> set[str]:
+    """The secret in hex, and the characters of its base64 that no text around it changes,
+    at each of the three offsets it can start at, in both alphabets."""
+    raw = secret.encode()
+    found = {raw.hex()}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for before, skip in enumerate((0, 2, 3)):
+            text = encode(bytes(before) + raw).decode().rstrip("=")
+            found.add(text[skip : len(text) - (1 if (before + len(raw)) % 3 else 0)])
+    return found
+
+
 def needles(secret: str) -> set[str]:
-    """The secret in any case, and every 12 characters of it in a row, lower case."""
-    return {secret[i : i + 12].lower() for i in range(len(secret) - 11)}
+    """Every 12 characters in a row of the secret, and of its hex and base64, lower case."""
+    return {t[i : i + 12].lower() for t in {secret} | encoded(secret) for i in range(len(t) - 11)}
 
 
 @pytest.fixture(autouse=True)
@@ -320,5 +351,13 @@ def test_a_secret_echoed_changed_never_shows(
 
 def test_the_needles_find_a_changed_secret() -> None:
     # If the search were broken, the test above would pass vacuously.
-    for shown in (TOKEN.upper(), TOKEN.swapcase(), TOKEN[:12], f"{TOKEN[:20]} {TOKEN[20:]}"):
+    header = base64.b64encode(f"x: Bearer {TOKEN}".encode()).decode()
+    for shown in (
+        TOKEN.upper(),
+        TOKEN.swapcase(),
+        TOKEN[:12],
+        f"{TOKEN[:20]} {TOKEN[20:]}",
+        TOKEN.encode().hex()[30:42],
+        header[20:32],
+    ):
         assert any(n in shown.lower() for n in needles(TOKEN)), shown

@@ -26,6 +26,7 @@ from reconciler.scim.redact import (
     scrub,
     scrub_json,
 )
+from reconciler.scim.spans import Clues
 from tests.fakescim import BASE_URL, FakeScim
 
 # Long, changed by every encoding, and 230 bytes: its base64 ends in padding.
@@ -265,10 +266,10 @@ def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
 
 def test_a_new_registry_holds_no_secret_and_takes_some() -> None:
     fresh = _Registry()
-    assert (fresh.forms, fresh.values, fresh.byte_forms) == ((), (), ())
+    assert (fresh.forms, fresh.values, fresh.short, fresh.clues) == ((), (), (), Clues())
     with fresh.lock:
         fresh.set({"ab", "ABCD"}, set())
-    assert (fresh.forms, fresh.byte_forms) == (("abcd", "ab"), (b"ab", b"abcd"))
+    assert (fresh.forms, fresh.short, fresh.clues) == (("abcd", "ab"), ("abcd", "ab"), Clues())
 
 
 def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> None:
@@ -373,7 +374,7 @@ def _decoded(text: str) -> str:
 def test_a_secret_spelled_with_escapes_is_masked(form: str) -> None:
     # Before: a target's error text holding the token JSON-escaped (PHP writes `\/` for
     # every `/` of a base64 token) or percent-encoded in part was printed as it came.
-    text = f"POST /Users answered 400: {{\"detail\": \"Bearer {form}\"}}\nnext line \\u200b"
+    text = f'POST /Users answered 400: {{"detail": "Bearer {form}"}}\nnext line \\u200b'
     masked = scrub(text)
     assert windows(_decoded(masked)) == []
     assert "***" in masked

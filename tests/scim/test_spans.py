@@ -4,9 +4,11 @@ places found are places in the text as it was, so only the secret is masked."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from reconciler.scim.spans import RUN, fold, masked, shown_at
+from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 
 SECRET = "Zq8PBZ8m8M91JMV0KwYb3g7tatg0UKbfk5Z5Fp3e"
 VALUE = SECRET.lower()  # as the registry keeps it: folded
@@ -58,3 +60,24 @@ def test_positions_after_dropped_characters_map_back() -> None:
     assert text[start] == SECRET[0]
     assert text[end - 1] == SECRET[13]
     assert masked(text, spans) == "\u200b\u200bhead ***\u200b tail"
+
+
+# Past _FEW anchors: looked for by the grams at every _STRIDE-th position of the text.
+LONG = "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(6))
+
+
+@pytest.mark.parametrize("value", [VALUE, LONG], ids=["few anchors", "many anchors"])
+@pytest.mark.parametrize("offset", range(8))
+def test_what_may_show_a_run_is_never_missed_wherever_it_starts(value: str, offset: int) -> None:
+    clues = Clues.of([value])
+    assert (len(clues.anchors) > 48) == (value == LONG)
+    for start in (0, 5, len(value) - RUN):
+        text = "x" * offset + value[start : start + RUN] + "y"
+        assert shown_at(text, (), (value,))
+        assert may_show(text, (), clues), (offset, start)
+    assert not may_show("x" * offset + "y", (), clues)
+
+
+def test_a_short_form_may_show_by_itself() -> None:
+    assert may_show("id abcd9.", ("abcd9",), Clues())
+    assert not may_show("id abcd8.", ("abcd9",), Clues())
