@@ -123,7 +123,6 @@ class ClientCredentials(httpx2.Auth):
                 f"the token endpoint {self.token_url} answered {status}{_oauth_error(body)}"
             )
         token, lifetime = _parse_token(body, self.token_url)
-        register_secret(token)
         self.current = token
         if lifetime is None:
             self.renew_at = None
@@ -161,6 +160,8 @@ def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
         raise TargetError(f"the token endpoint {url} sent no access_token")
+    # Registered before anything in the answer is quoted (a token type it holds, too).
+    register_secret(token)
     kind = data.get("token_type")
     if isinstance(kind, str) and kind.casefold() != "bearer":
         # RFC 6749 §7.1: only bearer tokens (RFC 6750) are sent as `Authorization: Bearer`.

@@ -222,6 +222,15 @@ ROUTES = [
         auth="oauth",
     ),
     Route(
+        "access token, as the token type of the answer that brings it",
+        "POST",
+        "/oauth2/token",
+        lambda _r, _f: json_response(
+            200, {"access_token": ACCESS_TOKEN, "token_type": ACCESS_TOKEN, "expires_in": 60}
+        ),
+        auth="oauth",
+    ),
+    Route(
         "access token cut short, in an error detail",
         "GET",
         SPC,
