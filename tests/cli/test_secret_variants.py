@@ -44,6 +44,8 @@ def random_secret(length: int) -> str:
 TOKEN = random_secret(40)
 CLIENT_SECRET = random_secret(32)
 ACCESS_TOKEN = random_secret(48)
+PASSWORD = random_secret(24)
+BASIC = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
 
 Answer = Callable[[httpx2.Request, FakeScim], httpx2.Response]
 
@@ -158,12 +160,6 @@ ROUTES = [
         SPC,
         headers(302, Location="https://elsewhere.test/?t=" + quote(TOKEN.lower(), safe="")),
     ),
-    Route(
-        "in WWW-Authenticate",
-        "GET",
-        SPC,
-        headers(401, **{"WWW-Authenticate": f'Bearer error="invalid_token" t="{TOKEN}"'}),
-    ),
     Route("upper case, in a listing error", "GET", "/Users", error(500, TOKEN.upper())),
     Route(
         "zero-width spaces between its characters",
@@ -211,6 +207,27 @@ ROUTES = [
         "/Users",
         cursor_then_refused(TOKEN.lower()),
         setup=cursor_paging,
+    ),
+    Route(
+        "password upper case and cut short",
+        "GET",
+        SPC,
+        error(401, f"wrong password {PASSWORD[:14].upper()}"),
+        auth="basic",
+    ),
+    Route(
+        "Basic credentials cut short, in lower case",
+        "GET",
+        SPC,
+        error(401, f"header was Basic {BASIC[:20].lower()}"),
+        auth="basic",
+    ),
+    Route(
+        "Basic credentials decoded, in a redirect",
+        "GET",
+        SPC,
+        headers(302, Location=f"https://user:{quote(PASSWORD.lower(), safe='')}@elsewhere.test/"),
+        auth="basic",
     ),
     Route(
         "client secret upper case, in a token endpoint's error",
@@ -265,6 +282,12 @@ class Answers(FakeScim):
 
 def spec_tree(root: Path, auth: str) -> Path:
     config: dict[str, Any] = {"type": "bearer", "token_env": "VARIANT_TOKEN"}
+    if auth == "basic":
+        config = {
+            "type": "basic",
+            "username_env": "VARIANT_USER",
+            "password_env": "VARIANT_PASSWORD",
+        }
     if auth == "oauth":
         config = {
             "type": "oauth2_client_credentials",
@@ -334,6 +357,8 @@ def test_a_secret_echoed_changed_never_shows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VARIANT_TOKEN", TOKEN)
+    monkeypatch.setenv("VARIANT_USER", "user")
+    monkeypatch.setenv("VARIANT_PASSWORD", PASSWORD)
     monkeypatch.setenv("VARIANT_CLIENT_ID", "client")
     monkeypatch.setenv("VARIANT_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
@@ -354,7 +379,11 @@ def test_a_secret_echoed_changed_never_shows(
     everything = f"{shown}\n{unescaped(shown)}".lower()
 
     assert fake.hits, "the target sent the secret"
-    used = [TOKEN] if route.auth == "bearer" else [CLIENT_SECRET, ACCESS_TOKEN]
+    used = {
+        "bearer": [TOKEN],
+        "basic": [PASSWORD, BASIC],
+        "oauth": [CLIENT_SECRET, ACCESS_TOKEN],
+    }[route.auth]
     assert sorted(n for s in used for n in needles(s) if n in everything) == []
 
 
