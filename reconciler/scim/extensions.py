@@ -58,9 +58,7 @@ def _manages_enterprise(target: Target, spec: Spec) -> bool:
     return any(kept(path) for user in spec.users for path in user.attrs)
 
 
-def _check_declared(
-    target: Target, spec: Spec, schemas: dict[str, set[str]], log: Any
-) -> None:
+def _check_declared(target: Target, spec: Spec, schemas: dict[str, set[str]], log: Any) -> None:
     for alias, urn in target.extensions.items():
         if urn not in schemas:
             log.warning("extension not listed", step="import", alias=alias, urn=urn)

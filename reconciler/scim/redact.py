@@ -2,7 +2,7 @@
 
 Secrets are registered as they are read (auth.py, oauth.py), each with the forms a server
 or a renderer could turn it into: base64 (as in a Basic header, and within other encoded
-text), percent-encoding (as in a form body), JSON string escapes. Two places apply them:
+text), hex, percent-encoding (as in a form body), JSON string escapes. Two places apply them:
 `scrub_json` cleans everything a target sends as it arrives (client.py), so no secret it
 echoes enters a plan, a report or a file in any transformed form; `scrub` cleans every
 byte the command line writes (the streams and files of cli/output.py), as the last step
@@ -10,8 +10,8 @@ before output.
 
 A target may also send a secret back changed: in another case (an error page that shouts),
 cut short, split in two, with invisible characters between its letters, in fullwidth
-letters. Text is compared as a reader sees it (`fold`), and any run of `RUN` or more of a
-secret's characters in a row is masked on its own.
+letters. Text is compared as a reader sees it (spans.fold), and any run of `RUN` or more
+characters in a row of a secret, of its hex or its base64 is masked on its own.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ _SHORTEST = 4
 
 class _Registry:
     """Every registered form of every secret as `fold` reads it, longest first (so a
-    longer form is masked whole); the secrets themselves, whose runs are masked too; and
-    what a body is searched for before it is walked (the forms shorter than a run, and the
-    clues to the secrets and to the longer forms: spans.may_show). They are replaced,
-    never mutated, so readers need no lock."""
+    longer form is masked whole); the secrets, their hex and base64, whose runs are masked
+    too; the forms shorter than a run, looked for whole; and the clues to runs of the
+    secrets and of the longer forms (spans.Clues). They are replaced, never mutated, so
+    readers need no lock."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -158,39 +158,39 @@ def scrub(text: str) -> str:
     masked whole, so JSON and markup around it stay as they were. A line that still shows
     one once its words are masked (a secret with a space or a quote in it) is given out as
     that reading, scrubbed."""
-    forms, values = _known.forms, _known.values
+    forms, short, clues = _known.forms, _known.short, _known.clues
     if not forms:
         return text
     escaped = _ESCAPED.search(text)
-    if not escaped and not may_show(fold(text)[0], _known.short, _known.clues):
+    if not escaped and not may_show(fold(text)[0], short, clues):
         return text
     if escaped:
         # Whole forms first (one may hold a quote, which no word does), then escaped
         # words, then runs: masking a run within an escaped word would leave the rest of
         # the secret, still escaped, for no reading to find.
-        spans = shown_at(text, forms, ())
+        spans = shown_at(text, forms, Clues())
         text = masked(text, spans) if spans else text
-        text = "".join(_unescaped(line, forms, values) for line in text.splitlines(True))
-    spans = shown_at(text, forms, values)
+        text = "".join(_unescaped(line, short, clues) for line in text.splitlines(True))
+    spans = shown_at(text, short, clues)
     return masked(text, spans) if spans else text
 
 
-def _unescaped(line: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str:
+def _unescaped(line: str, short: tuple[str, ...], clues: Clues) -> str:
     """`line` with each word that shows a secret, as it is or once its escapes are undone,
     masked."""
-    if _readings(line, forms, values) is None:
+    if _readings(line, short, clues) is None:
         return line
 
     def word(match: re.Match[str]) -> str:
-        shown = shown_at(match[0], forms, values) or _readings(match[0], forms, values)
+        shown = shown_at(match[0], short, clues) or _readings(match[0], short, clues)
         return HIDDEN if shown else match[0]
 
     masked = _WORD.sub(word, line)
-    plain = _readings(masked, forms, values)
+    plain = _readings(masked, short, clues)
     return masked if plain is None else scrub(plain)  # undoing escapes shortens: this ends
 
 
-def _readings(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str | None:
+def _readings(text: str, short: tuple[str, ...], clues: Clues) -> str | None:
     """The first reading of `text`, escapes undone level by level, that shows a secret."""
     plain = text
     for _ in range(_ROUNDS):
@@ -198,7 +198,7 @@ def _readings(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> str
         if undone == plain:
             return None
         plain = undone
-        if shown_at(plain, forms, values):
+        if shown_at(plain, short, clues):
             return plain
     return None
 
@@ -241,9 +241,9 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     # Looked for in all its strings at once (a string at a time costs ten times as much);
     # a form found across two of them only costs the walk.
     joined = "\n".join(_strings(value, []))
-    forms, values = _known.forms, _known.values
-    if not may_show(fold(joined)[0], _known.short, _known.clues) and (
-        not _ESCAPED.search(joined) or _readings(joined, forms, values) is None
+    short, clues = _known.short, _known.clues
+    if not may_show(fold(joined)[0], short, clues) and (
+        not _ESCAPED.search(joined) or _readings(joined, short, clues) is None
     ):
         return value
     return _scrub_value(value)

@@ -9,8 +9,8 @@ import functools
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from reconciler.core.model import MASKED
 
@@ -19,11 +19,11 @@ from reconciler.core.model import MASKED
 # masked whole only.
 RUN = 12
 # Every run holds one of a secret's anchors whole (one starts every RUN - _ANCHOR + 1
-# characters), so a text is searched for a few anchors rather than for every run.
+# characters), so a text is searched for a few anchors rather than for every run (Clues).
 _ANCHOR = 6
 _STRIDE = RUN - _ANCHOR + 1
-# Up to this many grams, a text is searched for each (a search in C); past it, the grams at
-# every _STRIDE-th position of the text are looked up instead (a pass in Python).
+# Up to this many anchors, a text is searched for each (a search in C); past it, the grams
+# at every _STRIDE-th position of the text are looked up instead (a pass in Python).
 _FEW = 48
 
 # What `fold` looks at one by one: anything but printable ASCII, tabs and line ends.
@@ -74,73 +74,80 @@ def _seen(char: str) -> str:
 
 @dataclass(frozen=True)
 class Clues:
-    """What shows that a text may hold a run of some long texts: their anchors, and every
-    _ANCHOR characters in a row of them (grams)."""
+    """Every _ANCHOR characters in a row (gram) of some long texts (the secrets and their
+    encodings), with where each occurs in which; and their anchors, the grams at every
+    _STRIDE-th position. A run of RUN characters of one of them holds one of its anchors
+    whole, and the gram at one of every _STRIDE-th position of any text it shows in."""
 
+    grams: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     anchors: tuple[str, ...] = ()
-    grams: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Clues:
-        texts = tuple(texts)
-        found = {a for t in texts for a in anchors(t)}
-        every = frozenset(t[i : i + _ANCHOR] for t in texts for i in range(len(t) - _ANCHOR + 1))
-        return cls(tuple(sorted(found)), every)
+        where: dict[str, list[tuple[str, int]]] = {}
+        for text in dict.fromkeys(texts):
+            for at in range(len(text) - _ANCHOR + 1):
+                where.setdefault(text[at : at + _ANCHOR], []).append((text, at))
+        found = {t[at : at + _ANCHOR] for t in texts for at in _every(t)}
+        return cls({gram: tuple(w) for gram, w in where.items()}, tuple(sorted(found)))
 
 
-def may_show(folded: str, short: tuple[str, ...], long: Clues) -> bool:
-    """Whether folded text may hold one of the `short` forms, or RUN characters in a row of
-    a long text: a run holds one of its anchors whole, and the gram at one of every
-    _STRIDE positions of the text, so with many anchors only those grams are looked up
-    (one pass in Python, not one search per anchor)."""
+def _every(folded: str) -> range:
+    return range(0, len(folded) - _ANCHOR + 1, _STRIDE)
+
+
+def _candidates(folded: str, clues: Clues) -> Iterator[tuple[int, str]]:
+    """Places in folded text where a run may show, with the gram there: where an anchor
+    shows (a search in C for each), or with many anchors, the grams at every _STRIDE-th
+    position that are known (one pass in Python, whatever their number)."""
+    if len(clues.anchors) <= _FEW:
+        for anchor in clues.anchors:
+            at = folded.find(anchor)
+            while at != -1:
+                yield at, anchor
+                at = folded.find(anchor, at + 1)
+        return
+    for at in _every(folded):
+        gram = folded[at : at + _ANCHOR]
+        if gram in clues.grams:
+            yield at, gram
+
+
+def may_show(folded: str, short: tuple[str, ...], clues: Clues) -> bool:
+    """Whether folded text may hold one of the `short` forms, or a run of a long text."""
     if any(form in folded for form in short):
         return True
-    if len(long.anchors) <= _FEW:
-        return any(anchor in folded for anchor in long.anchors)
-    known = long.grams
-    every = range(0, len(folded) - _ANCHOR + 1, _STRIDE)
-    return any(folded[i : i + _ANCHOR] in known for i in every)
+    return next(_candidates(folded, clues), None) is not None
 
 
-def anchors(value: str) -> list[str]:
-    return [value[at : at + _ANCHOR] for at in range(0, len(value) - _ANCHOR + 1, _STRIDE)]
-
-
-def shown_at(text: str, forms: tuple[str, ...], values: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Where `text` shows a registered form, or a run of a secret, as `fold` reads it."""
+def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int, int]]:
+    """Where `text`, as `fold` reads it, shows one of `forms` whole, or RUN or more
+    characters in a row of a text `clues` knows: each candidate place, stretched both ways
+    while the characters go on matching."""
     folded, drops = fold(text)
-    spans: list[tuple[int, int]] = []
+    spans: set[tuple[int, int]] = set()
     for form in forms:
         at = folded.find(form)
         while at != -1:
-            spans.append((at, at + len(form)))
+            spans.add((at, at + len(form)))
             at = folded.find(form, at + len(form))
-    for value in values:
-        spans.extend(_runs(folded, value))
-    if not drops:
-        return spans
-    # A position in the folded text, plus the characters dropped up to it.
-    return [(s + bisect_right(drops, s), e - 1 + bisect_right(drops, e - 1) + 1) for s, e in spans]
-
-
-def _runs(folded: str, value: str) -> list[tuple[int, int]]:
-    """Where `folded` shows RUN or more characters of `value` in a row: each place an
-    anchor shows, stretched both ways while the characters go on matching."""
-    found: set[tuple[int, int]] = set()
-    for anchor_at in range(0, len(value) - _ANCHOR + 1, _STRIDE):
-        anchor = value[anchor_at : anchor_at + _ANCHOR]
-        at = folded.find(anchor)
-        while at != -1:
-            start, before = at, anchor_at
+    size = len(folded)
+    for at, gram in _candidates(folded, clues):
+        for value, offset in clues.grams[gram]:
+            start, before = at, offset
             while start and before and folded[start - 1] == value[before - 1]:
                 start, before = start - 1, before - 1
-            end, after = at + _ANCHOR, anchor_at + _ANCHOR
-            while end < len(folded) and after < len(value) and folded[end] == value[after]:
+            end, after = at + _ANCHOR, offset + _ANCHOR
+            while end < size and after < len(value) and folded[end] == value[after]:
                 end, after = end + 1, after + 1
             if end - start >= RUN:
-                found.add((start, end))  # each anchor within a run finds it again
-            at = folded.find(anchor, at + 1)
-    return sorted(found)
+                spans.add((start, end))
+    if not drops:
+        return sorted(spans)
+    # A position in the folded text, plus the characters dropped up to it.
+    return sorted(
+        (s + bisect_right(drops, s), e - 1 + bisect_right(drops, e - 1) + 1) for s, e in spans
+    )
 
 
 def masked(text: str, spans: list[tuple[int, int]]) -> str:

@@ -15,7 +15,7 @@ VALUE = SECRET.lower()  # as the registry keeps it: folded
 
 
 def show(text: str, forms: tuple[str, ...] = (), values: tuple[str, ...] = (VALUE,)) -> str:
-    return masked(text, shown_at(text, forms, values))
+    return masked(text, shown_at(text, forms, Clues.of(values)))
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_fold_keeps_ascii_positions_and_says_where_it_dropped() -> None:
 
 def test_positions_after_dropped_characters_map_back() -> None:
     text = "\u200b\u200bhead " + "\u200b".join(SECRET[:14]) + "\u200b tail"
-    spans = shown_at(text, (), (VALUE,))
+    spans = shown_at(text, (), Clues.of([VALUE]))
     assert len(spans) == 1
     start, end = spans[0]
     assert text[start] == SECRET[0]
@@ -73,7 +73,7 @@ def test_what_may_show_a_run_is_never_missed_wherever_it_starts(value: str, offs
     assert (len(clues.anchors) > 48) == (value == LONG)
     for start in (0, 5, len(value) - RUN):
         text = "x" * offset + value[start : start + RUN] + "y"
-        assert shown_at(text, (), (value,))
+        assert shown_at(text, (), clues)
         assert may_show(text, (), clues), (offset, start)
     assert not may_show("x" * offset + "y", (), clues)
 
