@@ -170,27 +170,27 @@ def scrub(text: str) -> str:
         # the secret, still escaped, for no reading to find.
         spans = shown_at(text, forms, Clues())
         text = masked(text, spans) if spans else text
-        text = "".join(_unescaped(line, short, clues) for line in text.splitlines(True))
-    spans = shown_at(text, short, clues)
+        text = "".join(_unescaped(line, forms, clues) for line in text.splitlines(True))
+    spans = shown_at(text, forms, clues)
     return masked(text, spans) if spans else text
 
 
-def _unescaped(line: str, short: tuple[str, ...], clues: Clues) -> str:
+def _unescaped(line: str, forms: tuple[str, ...], clues: Clues) -> str:
     """`line` with each word that shows a secret, as it is or once its escapes are undone,
     masked."""
-    if _readings(line, short, clues) is None:
+    if _readings(line, forms, clues) is None:
         return line
 
     def word(match: re.Match[str]) -> str:
-        shown = shown_at(match[0], short, clues) or _readings(match[0], short, clues)
+        shown = shown_at(match[0], forms, clues) or _readings(match[0], forms, clues)
         return HIDDEN if shown else match[0]
 
     masked = _WORD.sub(word, line)
-    plain = _readings(masked, short, clues)
+    plain = _readings(masked, forms, clues)
     return masked if plain is None else scrub(plain)  # undoing escapes shortens: this ends
 
 
-def _readings(text: str, short: tuple[str, ...], clues: Clues) -> str | None:
+def _readings(text: str, forms: tuple[str, ...], clues: Clues) -> str | None:
     """The first reading of `text`, escapes undone level by level, that shows a secret."""
     plain = text
     for _ in range(_ROUNDS):
@@ -198,7 +198,7 @@ def _readings(text: str, short: tuple[str, ...], clues: Clues) -> str | None:
         if undone == plain:
             return None
         plain = undone
-        if shown_at(plain, short, clues):
+        if shown_at(plain, forms, clues):
             return plain
     return None
 
@@ -241,9 +241,9 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     # Looked for in all its strings at once (a string at a time costs ten times as much);
     # a form found across two of them only costs the walk.
     joined = "\n".join(_strings(value, []))
-    short, clues = _known.short, _known.clues
+    forms, short, clues = _known.forms, _known.short, _known.clues
     if not may_show(fold(joined)[0], short, clues) and (
-        not _ESCAPED.search(joined) or _readings(joined, short, clues) is None
+        not _ESCAPED.search(joined) or _readings(joined, forms, clues) is None
     ):
         return value
     return _scrub_value(value)

@@ -25,6 +25,9 @@ _STRIDE = RUN - _ANCHOR + 1
 # Up to this many anchors, a text is searched for each (a search in C); past it, the grams
 # at every _STRIDE-th position of the text are looked up instead (a pass in Python).
 _FEW = 48
+# A gram is followed from this many places at most: one that recurs (a secret of one
+# character repeated) would otherwise make the work grow with the square of the text.
+_PLACES = 2
 
 # What `fold` looks at one by one: anything but printable ASCII, tabs and line ends.
 _ODD = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -87,7 +90,9 @@ class Clues:
         where: dict[str, list[tuple[str, int]]] = {}
         for text in dict.fromkeys(texts):
             for at in range(len(text) - _ANCHOR + 1):
-                where.setdefault(text[at : at + _ANCHOR], []).append((text, at))
+                places = where.setdefault(text[at : at + _ANCHOR], [])
+                if len(places) < _PLACES:
+                    places.append((text, at))
         found = {t[at : at + _ANCHOR] for t in texts for at in _every(t)}
         return cls({gram: tuple(w) for gram, w in where.items()}, tuple(sorted(found)))
 
@@ -123,7 +128,8 @@ def may_show(folded: str, short: tuple[str, ...], clues: Clues) -> bool:
 def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int, int]]:
     """Where `text`, as `fold` reads it, shows one of `forms` whole, or RUN or more
     characters in a row of a text `clues` knows: each candidate place, stretched both ways
-    while the characters go on matching."""
+    while the characters go on matching. Places within a run already found are skipped:
+    masked with it, they would add nothing but work."""
     folded, drops = fold(text)
     spans: set[tuple[int, int]] = set()
     for form in forms:
@@ -131,23 +137,43 @@ def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int,
         while at != -1:
             spans.add((at, at + len(form)))
             at = folded.find(form, at + len(form))
-    size = len(folded)
-    for at, gram in _candidates(folded, clues):
-        for value, offset in clues.grams[gram]:
-            start, before = at, offset
-            while start and before and folded[start - 1] == value[before - 1]:
-                start, before = start - 1, before - 1
-            end, after = at + _ANCHOR, offset + _ANCHOR
-            while end < size and after < len(value) and folded[end] == value[after]:
-                end, after = end + 1, after + 1
-            if end - start >= RUN:
-                spans.add((start, end))
+    if len(clues.anchors) <= _FEW:
+        for anchor in clues.anchors:
+            at = folded.find(anchor)
+            while at != -1:
+                far = _stretch(folded, at, clues.grams[anchor], spans)
+                at = folded.find(anchor, max(at + 1, far - _ANCHOR + 1))
+    else:
+        far = 0
+        for at in _every(folded):
+            places = clues.grams.get(folded[at : at + _ANCHOR]) if at + _ANCHOR > far else None
+            if places:
+                far = max(far, _stretch(folded, at, places, spans))
     if not drops:
         return sorted(spans)
     # A position in the folded text, plus the characters dropped up to it.
     return sorted(
         (s + bisect_right(drops, s), e - 1 + bisect_right(drops, e - 1) + 1) for s, e in spans
     )
+
+
+def _stretch(
+    folded: str, at: int, places: tuple[tuple[str, int], ...], spans: set[tuple[int, int]]
+) -> int:
+    """The runs through the gram at `at`, one for each place it occurs in a known text,
+    added to `spans`; how far the longest reaches (0: none is a run)."""
+    far = 0
+    for value, offset in places:
+        start, before = at, offset
+        while start and before and folded[start - 1] == value[before - 1]:
+            start, before = start - 1, before - 1
+        end, after = at + _ANCHOR, offset + _ANCHOR
+        while end < len(folded) and after < len(value) and folded[end] == value[after]:
+            end, after = end + 1, after + 1
+        if end - start >= RUN:
+            spans.add((start, end))
+            far = max(far, end)
+    return far
 
 
 def masked(text: str, spans: list[tuple[int, int]]) -> str:

@@ -81,3 +81,17 @@ def test_what_may_show_a_run_is_never_missed_wherever_it_starts(value: str, offs
 def test_a_short_form_may_show_by_itself() -> None:
     assert may_show("id abcd9.", ("abcd9",), Clues())
     assert not may_show("id abcd8.", ("abcd9",), Clues())
+
+
+@pytest.mark.parametrize("value", ["a" * 30, "ab" * 15, LONG[:40] + "z" * 60])
+def test_a_secret_that_repeats_itself_is_masked_through_long_repeating_text(value: str) -> None:
+    # A gram that recurs is followed from two places only, and places within a run already
+    # found are skipped: the work stays linear in the text, and the text is still masked.
+    clues = Clues.of([value])
+    assert all(len(places) <= 2 for places in clues.grams.values())
+    text = "<" + value[: len(value) // 2] + value[-RUN:] * 300 + ">"
+    shown = masked(text, shown_at(text, (value,), clues))
+    assert shown.startswith("<***")
+    assert shown.endswith(">")
+    assert len(shown) - len("<***>") < RUN  # at most a tail shorter than a run is left
+    assert show("<" + value + ">", values=(value,)) == "<***>"
