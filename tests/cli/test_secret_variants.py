@@ -1,12 +1,14 @@
-"""A target that echoes a secret changed (another case, cut short, split in two, escaped)
-still never gets it into any output (DESIGN §6).
+"""A target (or token endpoint) that sends a secret back changed (another case, cut short,
+split in two, escaped, hex, base64 in lines, invisible characters between its letters,
+fullwidth) still never gets it into any output (DESIGN §6).
 
 Each route is one way a hostile target can send a secret back: a row names where it puts it
 and what it puts there. Every row runs the real command line (plan in each format with a
-saved plan, explain, drift, apply with an audit log, doctor, in GitHub mode with debug
-logs) against a FakeScim that answers that one request its own way, and every channel is
-searched: stdout, stderr, the saved plan, the audit log and the step summary. A row only
-counts when the target really sent what it says (its answer was asked for).
+saved plan, explain, drift with console logs, apply with an audit log, doctor, in GitHub
+mode with debug logs) against a FakeScim that answers that one request its own way, and
+every channel is searched, escapes undone: stdout, stderr, the saved plan, the audit log
+and the step summary. A row only counts when the target really sent what it says (its
+answer was asked for); each fails without the redaction of changed secrets.
 """
 
 from __future__ import annotations
@@ -310,7 +312,7 @@ COMMANDS = [
     ["plan", "{specs}", "-t", "t", "--format", "json", "--out", "{tmp}/plan.json"],
     ["plan", "{specs}", "-t", "t", "--format", "markdown"],
     ["plan", "{specs}", "-t", "t", "--only", "user:alice@example.com", "--explain"],
-    ["drift", "{specs}", "-t", "t"],
+    ["drift", "{specs}", "-t", "t", "--log-format", "console"],
     ["apply", "{specs}", "-t", "t", "--auto-approve", "--audit-log", "{tmp}/audit.jsonl"],
     ["doctor", "{specs}", "-t", "t"],
 ]
