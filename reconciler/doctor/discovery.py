@@ -11,6 +11,7 @@ from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.doctor.listing import counted
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.connection import ABSENT
 
 
 def probe_auth(client: ScimClient, target: Target) -> Finding:
@@ -52,7 +53,14 @@ def probe_discovery(client: ScimClient) -> tuple[list[Finding], dict[str, Json]]
     refuse = "scimrec's connection test reads it, so scimrec refuses this target"
     try:
         spc = body_of(client.get(check))
-    except (ScimHTTPError, ScimProtocolError) as exc:
+    except ScimHTTPError as exc:
+        if exc.status in ABSENT:
+            # connection.py: a target that lists /Users is used with default capabilities.
+            action = "scimrec assumes PATCH (GET-merge-PUT where refused), no ETags, no Bulk"
+            findings = [Finding("discovery", check, WARN, f"missing ({failure(exc)})", action)]
+        else:
+            findings = [Finding("discovery", check, FAIL, f"unusable ({failure(exc)})", refuse)]
+    except ScimProtocolError as exc:
         findings = [Finding("discovery", check, FAIL, f"unusable ({failure(exc)})", refuse)]
     else:
         if any(k in spc for k in ("patch", "filter", "schemas")):

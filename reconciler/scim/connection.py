@@ -23,20 +23,7 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
     Fails fast (TargetError) on a bad URL, refused credentials or a non-SCIM answer. A
     filter that is rejected or not honoured is only noted: matching never relies on it.
     """
-    try:
-        config = client.get("/ServiceProviderConfig")
-    except ScimHTTPError as exc:
-        raise _explain(exc, target) from None
-    except ScimProtocolError:
-        raise TargetError(
-            f"{target.url} does not look like a SCIM endpoint: /ServiceProviderConfig is not JSON"
-        ) from None
-    body = config.body if isinstance(config.body, dict) else {}
-    if not any(k in body for k in ("patch", "filter", "schemas")):
-        raise TargetError(
-            f"{target.url} does not look like a SCIM endpoint: "
-            "/ServiceProviderConfig has no SCIM fields"
-        )
+    body = _service_provider_config(client, target, log)
     pagination = body.get("pagination")
     pagination = pagination if isinstance(pagination, dict) else {}
     largest = pagination.get("maxPageSize")
@@ -97,6 +84,74 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         lookup_mode=caps.lookup_reason is not None,
     )
     return caps
+
+
+# Answers that say a discovery document is not there (RFC 9110 §15.5.5, §15.5.6, §15.6.2).
+ABSENT = frozenset({404, 405, 501})
+
+
+def _service_provider_config(client: ScimClient, target: Target, log: Any) -> dict[str, Json]:
+    """The target's ServiceProviderConfig (RFC 7644 §5), or {} where it publishes none.
+
+    Neither Okta nor Entra reads it, so many targets they provision leave it out, or serve
+    it at SCIM 1.1's plural path. Such a target is still one, when /Users answers a
+    ListResponse; it is then taken to say nothing (PATCH tried first, with GET-merge-PUT
+    after a refusal; no ETags, no Bulk). Anything else that answers it is no SCIM target.
+    """
+    try:
+        config = client.get("/ServiceProviderConfig")
+    except ScimHTTPError as exc:
+        if exc.status not in ABSENT:
+            raise _explain(exc, target) from None
+        missing = _explain(exc, target)
+    except ScimProtocolError:
+        raise TargetError(
+            f"{target.url} does not look like a SCIM endpoint: /ServiceProviderConfig is not JSON"
+        ) from None
+    else:
+        body = config.body if isinstance(config.body, dict) else {}
+        if not any(k in body for k in ("patch", "filter", "schemas")):
+            raise TargetError(
+                f"{target.url} does not look like a SCIM endpoint: "
+                "/ServiceProviderConfig has no SCIM fields"
+            )
+        return body
+    try:
+        plural = client.get("/ServiceProviderConfigs").body
+    except (ScimHTTPError, ScimProtocolError):
+        plural = None
+    if isinstance(plural, dict) and any(k in plural for k in ("patch", "filter")):
+        return plural
+    if not _lists_users(client, target):
+        raise missing
+    log.warning(
+        "no service provider config",
+        step="test_connection",
+        outcome="defaults",
+        detail="the target publishes no ServiceProviderConfig but lists /Users: PATCH is "
+        "tried first (GET-merge-PUT where refused), no ETags, no Bulk",
+    )
+    return {}
+
+
+def _lists_users(client: ScimClient, target: Target) -> bool:
+    """Whether GET /Users answers a ListResponse (RFC 7644 §3.4.2): with a page of one, or
+    without paging where the target fails on it."""
+    for params in ({"startIndex": 1, "count": 1}, {}):
+        try:
+            body = client.get("/Users", params, probe=bool(params)).body
+        except ScimHTTPError as exc:
+            if exc.status in (401, 403):
+                raise _explain(exc, target) from None
+            if exc.status in (400, 500) and params:
+                continue
+            return False
+        except ScimProtocolError:
+            return False
+        return isinstance(body, dict) and (
+            isinstance(body.get("Resources"), list) or isinstance(body.get("totalResults"), int)
+        )
+    return False  # pragma: no cover (the loop returns on its last pass)
 
 
 def _filter_probe(
