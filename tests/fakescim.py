@@ -151,6 +151,10 @@ class FakeScim:
         self.drops: set[str] = set()
         self.one_email = False
         self.location_base = BASE_URL  # where meta.location says resources live
+        # Where groups show their members: "always"; "one" (not in listings, only on GET
+        # /Groups/<id>, as targets serving Okta's excludedAttributes=members do); "asked"
+        # (only where `attributes` names members, RFC 7644 §3.9).
+        self.members_shown = "always"
         # Like SQLite under a threaded server: a write that arrives while more than
         # `busy_limit` requests are in flight fails with 500 "database is locked"; each
         # request stays in flight `busy_seconds`, so threads overlap.
@@ -304,7 +308,7 @@ class FakeScim:
         if rid not in store:
             return self._error(seen, 404, f"{kind} {rid} not found")
         if seen.method == "GET":
-            return self._one(store[rid])
+            return self._one(self._shown(store[rid], seen, listing=False))
         if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refused(seen)):
             return refused
         if seen.method == "PUT":
@@ -356,12 +360,23 @@ class FakeScim:
         meta = {"resourceType": kind, "version": version, "location": location}
         return {**body, "id": rid, "meta": meta}
 
+    def _shown(self, resource: dict[str, Any], seen: Seen, *, listing: bool) -> dict[str, Any]:
+        """A resource as a read shows it: without members where `members_shown` hides them."""
+        asked = "members" in seen.params.get("attributes", "")
+        hidden = self.members_shown == "asked" or (self.members_shown == "one" and listing)
+        if "members" not in resource or asked or not hidden:
+            return resource
+        return {k: v for k, v in resource.items() if k != "members"}
+
     def _by_name(self, member: Any) -> Any:
         user = self.users.get(str(member.get("value"))) if isinstance(member, dict) else None
         return member if user is None else {**member, "value": user["userName"]}
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
-        headers = {"Content-Type": "application/scim+json", "ETag": resource["meta"]["version"]}
+        headers = {"Content-Type": "application/scim+json"}
+        meta = resource.get("meta")  # a hostile test's resource may have none
+        if isinstance(meta, dict) and isinstance(meta.get("version"), str):
+            headers["ETag"] = meta["version"]
         return json_response(status, resource, headers)
 
     def _list(self, seen: Seen, store: dict[str, dict[str, Any]]) -> httpx2.Response:
@@ -398,7 +413,7 @@ class FakeScim:
         count = int(seen.params.get("count", 100))
         if self.max_count is not None:
             count = min(count, self.max_count)
-        page = found[start - 1 : start - 1 + count]
+        page = [self._shown(r, seen, listing=True) for r in found[start - 1 : start - 1 + count]]
         if self.list_without_members:
             page = [{k: v for k, v in r.items() if k != "members"} for r in page]
         body: dict[str, Any] = {

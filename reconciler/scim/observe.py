@@ -11,6 +11,7 @@ from typing import Any
 from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Observed
 from reconciler.errors import TargetError
+from reconciler.scim import group_reads
 from reconciler.scim.client import ScimClient
 from reconciler.scim.lookup import Wanted, look_up
 from reconciler.scim.members import confirm_members
@@ -41,7 +42,7 @@ def observe(
                 f"target '{target.name}' cannot list everything ({caps.lookup_reason}), "
                 "and reading all of it is what this command needs"
             )
-        return look_up(client, target, caps, wanted(), log, progress)
+        return _members(client, target, look_up(client, target, caps, wanted(), log, progress), log)
     size = min(target.page_size, caps.max_page_size or target.page_size)
     bound, cursor = target.max_objects, caps.cursor_paging
     # Users first, then groups, through one Shared: each member entry then holds its user's
@@ -66,7 +67,12 @@ def observe(
         reason = f"the listing is capped: {capped.notes[-1]}"
         log.warning("listing unusable", step="import", outcome="lookup_mode", detail=reason)
         caps = dataclasses.replace(caps, lookup_reason=reason)
-        return look_up(client, target, caps, wanted(), log, progress, short=True)
+        found = look_up(client, target, caps, wanted(), log, progress, short=True)
+        return _members(client, target, found, log)
+    read, notes = group_reads.with_members(client, groups.resources, target.concurrency, log)
+    if read is not groups.resources:  # bodies read one by one: none proven representable
+        groups = dataclasses.replace(groups, resources=read, representable=False)
+    groups = dataclasses.replace(groups, notes=groups.notes + notes)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
             "read target",
@@ -90,3 +96,9 @@ def observe(
     # (Lookup mode returned above: there, every member not looked up is unseen, and is
     # never removed, so nothing needs confirming.)
     return observed if user_filter else confirm_members(client, observed, log)
+
+
+def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -> Observed:
+    """Groups looked up one by one, with the members a filter's answer left out."""
+    read, notes = group_reads.with_members(client, observed.groups, target.concurrency, log)
+    return dataclasses.replace(observed, groups=read, notes=observed.notes + notes)

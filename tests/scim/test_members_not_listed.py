@@ -1,0 +1,114 @@
+"""Groups whose listing leaves `members` out (only `GET /Groups/<id>` shows them, or only
+a read asking for them by name) are read one by one, so plans see who is in each group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.model import Capabilities
+from reconciler.scim.client import ScimClient
+from reconciler.scim.observe import observe
+from tests.fakescim import BASE_URL, FakeScim
+from tests.scim.test_faults import TARGET, RecordingLog, plan_and_apply, replan, user, write_spec
+
+pytestmark = pytest.mark.usefixtures("token")
+
+
+@pytest.mark.parametrize("shown", ["one", "asked"])
+def test_members_a_listing_leaves_out_are_read_and_removed_once(
+    tmp_path: Path, shown: str
+) -> None:
+    fake = FakeScim()
+    fake.members_shown = shown
+    a = fake.add_user("a@example.com")
+    b = fake.add_user("b@example.com")
+    fake.add_group("Eng", [a])
+    fake.add_group("Ops", [a, b])
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("b@example.com")],
+        [
+            {"displayName": "Eng", "members": ["b@example.com"]},
+            {"displayName": "Ops", "members": ["a@example.com", "b@example.com"]},
+        ],
+    )
+    prepared, result = plan_and_apply(specs, fake)
+    changed = {c.key: c for c in prepared.plan.changes}
+    assert set(changed) == {"Eng"}  # Ops already holds both: no add sent again
+    assert result.failed == ()
+    held = {g["displayName"]: [m["value"] for m in g["members"]] for g in fake.groups.values()}
+    assert held == {"Eng": [b], "Ops": [a, b]}
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_listing_that_shows_members_is_not_read_again(tmp_path: Path) -> None:
+    fake = FakeScim()
+    a = fake.add_user("a@example.com")
+    fake.add_group("Eng", [a])
+    fake.add_group("Empty")  # no members attribute at all: no value (RFC 7643 §2.5)
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com")],
+        [{"displayName": "Eng", "members": ["a@example.com"]}, {"displayName": "Empty"}],
+    )
+    assert not replan(specs, fake).plan.has_changes
+    assert fake.count("GET", "/Groups/*") == 0
+
+
+def test_groups_that_no_read_shows_members_of_are_taken_as_listed(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com")
+    fake.add_group("Eng")
+    fake.fail("GET", "/Groups/*", status=500, times=100)  # no read by id proves anything
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    prepared = replan(specs, fake)
+    (change,) = prepared.plan.changes
+    assert change.key == "Eng"
+
+
+def test_groups_found_by_filter_in_lookup_mode_are_read_for_their_members(
+    tmp_path: Path,
+) -> None:
+    fake = FakeScim()
+    fake.members_shown = "one"
+    fake.ignore_start_index = True  # a listing that cannot be read whole: lookup mode
+    a = fake.add_user("a@example.com")
+    b = fake.add_user("b@example.com")
+    fake.add_group("Eng", [a, b])
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("b@example.com")],
+        [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}],
+    )
+    prepared = replan(specs, fake)
+    assert prepared.observed.lookup
+    assert not prepared.plan.has_changes
+
+
+def test_groups_read_one_by_one_are_checked_value_by_value() -> None:
+    # Their bodies come from their own GETs, not from a page proven plain.
+    fake = FakeScim()
+    fake.members_shown = "one"
+    fake.add_group("Eng", [fake.add_user("a@example.com")])
+    client = ScimClient(fake.client(), BASE_URL)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert [len(g.body["members"]) for g in observed.groups] == [1]
+    assert not observed.representable
+    fake.members_shown = "always"
+    assert observe(client, TARGET, Capabilities(), RecordingLog()).representable
+
+
+def test_a_group_whose_id_no_url_names_is_taken_as_listed() -> None:
+    fake = FakeScim()
+    fake.members_shown = "one"
+    fake.add_group("Eng", [fake.add_user("a@example.com")])
+    fake.groups["\ud800"] = {**fake.groups["g2"], "id": "\ud800"}
+    client = ScimClient(fake.client(), BASE_URL)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    bodies = {g.id: g.body for g in observed.groups}
+    assert "members" not in bodies["\ud800"]
+    assert len(bodies["g2"]["members"]) == 1
