@@ -27,28 +27,37 @@ def is_empty(value: Json) -> bool:
     return value is None or value in ("", [], {})
 
 
-def _element(item: Json, keys: frozenset[str]) -> tuple[tuple[str, Json], ...]:
+def _element(path: str, item: Json, keys: frozenset[str]) -> tuple[tuple[str, Json], ...]:
     if not A.is_mapping(item):
-        return (("value", item),)
+        return (("value", _folded(path, "value", item)),)
     # `primary: false` and an absent `primary` mean the same (RFC 7643 §2.4).
     return tuple(
         sorted(
-            (k, v)
+            (k, _folded(path, k, v))
             for k, v in item.items()
             if k in keys and v is not None and not (k == "primary" and v is False)
         )
     )
 
 
-def _multi_equal(declared: Json, observed: Json) -> bool:
+def _folded(path: str, key: str, value: Json) -> Json:
+    """A sub-attribute's value as compared: text of one that is caseExact=false in RFC
+    7643 §8.7.1 (every `type`, and the CASE_INSENSITIVE ones such as `emails.value`)
+    case-folded, since targets store it as they like ("Work", a lower-cased address)."""
+    if isinstance(value, str) and (key == "type" or f"{path}.{key}" in A.CASE_INSENSITIVE):
+        return value.casefold()
+    return value
+
+
+def _multi_equal(path: str, declared: Json, observed: Json) -> bool:
     """Multi-valued attributes compare as sets, on the sub-attributes the spec declares."""
     declared = declared or []
     observed = observed or []
     if not isinstance(observed, list):
         return False
     keys = frozenset(k for item in declared if A.is_mapping(item) for k in item)
-    mine = sorted(_element(i, keys) for i in declared)
-    theirs = sorted(_element(i, keys) for i in observed)
+    mine = sorted(_element(path, i, keys) for i in declared)
+    theirs = sorted(_element(path, i, keys) for i in observed)
     return mine == theirs
 
 
@@ -56,7 +65,7 @@ def equal(path: str, declared: Json, observed: Json) -> bool:
     if is_empty(declared) and is_empty(observed):
         return True
     if path in A.USER_MULTI:
-        return _multi_equal(declared, observed)
+        return _multi_equal(path, declared, observed)
     if path in A.CASE_INSENSITIVE and isinstance(declared, str) and isinstance(observed, str):
         return declared.casefold() == observed.casefold()
     return bool(declared == observed) and type(declared) is type(observed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.core.diff import AttrChange, diff_attributes
 from reconciler.core.model import ENTERPRISE_URN, Json
 
@@ -49,3 +51,32 @@ def test_equal_values_of_another_type_differ() -> None:
         AttrChange("active", 1, True),
         AttrChange("title", 1, "1"),
     ]
+
+
+WORK = {"value": "Ana.Wong@Example.com", "type": "work", "primary": True}
+
+
+@pytest.mark.parametrize(
+    ("path", "declared", "observed", "same"),
+    [
+        # RFC 7643 §8.7.1: emails' value and every `type` are caseExact=false, and
+        # targets store them lower-cased or capitalised.
+        ("emails", [WORK], [{**WORK, "value": "ana.wong@example.com"}], True),
+        ("emails", [WORK], [{**WORK, "type": "Work"}], True),
+        (
+            "phoneNumbers",
+            [{"value": "+1 555", "type": "work"}],
+            [{"value": "+1 555", "type": "WORK"}],
+            True,
+        ),
+        ("emails", [WORK], [{**WORK, "value": "ana.wong@example.org"}], False),
+        # A phone number's or a role's value is compared as written.
+        ("roles", [{"value": "Admin", "type": "app"}], [{"value": "admin", "type": "app"}], False),
+        ("emails", ["Ana@Example.com"], ["ana@example.com"], True),
+    ],
+)
+def test_multi_valued_sub_attributes_that_ignore_case_compare_folded(
+    path: str, declared: Json, observed: Json, same: bool
+) -> None:
+    changes = diff_attributes({path: declared}, {path: observed})
+    assert (changes == []) is same
