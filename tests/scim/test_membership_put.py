@@ -84,3 +84,50 @@ def test_a_put_tells_a_user_from_a_nested_group_with_the_same_id(
     held = sorted((str(m.get("type", "User")), str(m["value"])) for m in entries)
     assert held == [("Group", child), ("Group", other), ("User", ann)]
     assert replan(specs, fake).plan.changes == ()
+
+
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.mark.parametrize("scim_type", ["invalidSyntax", "invalidPath", None])
+def test_a_group_patch_refused_with_400_goes_by_put(
+    token: str, tmp_path: Path, scim_type: str | None
+) -> None:
+    # A target that takes only some PATCH forms on groups (say, `replace` of members,
+    # or ops spelled `Add`) refuses ours with a 400 about the request, not its members.
+    fake = FakeScim()
+    a, b = fake.add_user("a@example.com"), fake.add_user("b@example.com")
+    gid = fake.add_group("Eng", [a])
+    refusal = {"schemas": [ERROR], "status": "400", "detail": "unsupported op add"}
+    if scim_type:
+        refusal["scimType"] = scim_type
+    fake.fail("PATCH", "/Groups/*", status=400, body=refusal, times=100)
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com", title="T"), user("b@example.com")],
+        [{"displayName": "Eng", "members": ["b@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert members(fake, gid) == [b]
+    assert fake.count("PUT", "/Groups/*") == 1
+    assert fake.count("PUT", "/Users/*") == 0  # users' PATCH still works: not given up
+    assert replan(specs, fake).plan.changes == ()
+
+
+def test_a_group_patch_refused_for_its_members_is_not_sent_again_by_put(
+    token: str, tmp_path: Path
+) -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com")
+    gid = fake.add_group("Eng")
+    refusal = {"schemas": [ERROR], "status": "400", "scimType": "invalidValue",
+               "detail": "member a is not allowed"}  # fmt: skip
+    fake.fail("PATCH", "/Groups/*", status=400, body=refusal, times=100)
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.key for o in result.outcomes if not o.ok] == ["Eng"]
+    assert members(fake, gid) == []
+    assert fake.count("PUT") == 0

@@ -23,6 +23,7 @@ from reconciler.scim.apply.creates import (
 )
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
+from reconciler.scim.apply.session import patch_unsupported as refused_patch
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
 
@@ -62,12 +63,11 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
         try:
             _patch_members(s, change, path, rest, removes)
         except ScimHTTPError as exc:
-            if exc.status not in (405, 501):
+            if not refused_patch(exc):
                 raise
-            # The target said it has no PATCH at all (RFC 7644 §3.12): membership goes by
-            # PUT from here on, as every other write already falls back to.
+            # PATCH itself refused (RFC 7644 §3.12): PUT, from now on where it has none.
             with s.lock:
-                s.use_patch = False
+                s.use_patch = s.use_patch and exc.status not in (405, 501)
             s.log.warning("patch refused, using PUT", step="action", kind="group",
                           key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
             put_members(s, change, path, rest, removes)
