@@ -155,6 +155,9 @@ class FakeScim:
         # /Groups/<id>, as targets serving Okta's excludedAttributes=members do); "asked"
         # (only where `attributes` names members, RFC 7644 §3.9).
         self.members_shown = "always"
+        # The only attributes a /Users listing shows of each user (None: all of them); its
+        # own GET shows the rest.
+        self.listed_user_attributes: set[str] | None = None
         # Like SQLite under a threaded server: a write that arrives while more than
         # `busy_limit` requests are in flight fails with 500 "database is locked"; each
         # request stays in flight `busy_seconds`, so threads overlap.
@@ -362,6 +365,9 @@ class FakeScim:
 
     def _shown(self, resource: dict[str, Any], seen: Seen, *, listing: bool) -> dict[str, Any]:
         """A resource as a read shows it: without members where `members_shown` hides them."""
+        shown = self.listed_user_attributes
+        if listing and shown is not None and resource.get("meta", {}).get("resourceType") == "User":
+            return {k: v for k, v in resource.items() if k in shown}
         asked = "members" in seen.params.get("attributes", "")
         hidden = self.members_shown == "asked" or (self.members_shown == "one" and listing)
         if "members" not in resource or asked or not hidden:

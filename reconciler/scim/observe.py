@@ -11,7 +11,7 @@ from typing import Any
 from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Observed
 from reconciler.errors import TargetError
-from reconciler.scim import group_reads
+from reconciler.scim import reads_by_id
 from reconciler.scim.client import ScimClient
 from reconciler.scim.lookup import Wanted, look_up
 from reconciler.scim.members import confirm_members
@@ -53,6 +53,10 @@ def observe(
         client, "/Users", size, user_filter, progress, bound, cursor=cursor, shared=shared,
         use_count=count,
     )  # fmt: skip
+    read, notes = reads_by_id.in_full(client, users.resources, target.concurrency, log)
+    if read is not users.resources:  # bodies read one by one: none proven representable
+        users = dataclasses.replace(users, resources=read, representable=False)
+    users = dataclasses.replace(users, notes=users.notes + notes)
     shared.users_read(users.resources)
     groups = read_all(
         client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared,
@@ -69,7 +73,7 @@ def observe(
         caps = dataclasses.replace(caps, lookup_reason=reason)
         found = look_up(client, target, caps, wanted(), log, progress, short=True)
         return _members(client, target, found, log)
-    read, notes = group_reads.with_members(client, groups.resources, target.concurrency, log)
+    read, notes = reads_by_id.with_members(client, groups.resources, target.concurrency, log)
     if read is not groups.resources:  # bodies read one by one: none proven representable
         groups = dataclasses.replace(groups, resources=read, representable=False)
     groups = dataclasses.replace(groups, notes=groups.notes + notes)
@@ -100,5 +104,5 @@ def observe(
 
 def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -> Observed:
     """Groups looked up one by one, with the members a filter's answer left out."""
-    read, notes = group_reads.with_members(client, observed.groups, target.concurrency, log)
+    read, notes = reads_by_id.with_members(client, observed.groups, target.concurrency, log)
     return dataclasses.replace(observed, groups=read, notes=observed.notes + notes)

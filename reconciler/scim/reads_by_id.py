@@ -1,7 +1,11 @@
-"""Groups whose listing leaves their members out are read one by one (part of step 2,
-`import`).
+"""Resources whose listing leaves out what scimrec compares are read one by one (part of
+step 2, `import`).
 
-RFC 7643 §4.2 returns `members` by default, but many targets leave them out of a
+Users: a listing may show only a few attributes of each user (its id, userName, active)
+and `GET /Users/<id>` the rest; read as listed, every declared attribute would look unset,
+and each plan would write it again.
+
+Groups: RFC 7643 §4.2 returns `members` by default, but many targets leave them out of a
 `/Groups` listing, where they cost the most (Okta and Entra ask for the listing with
 `excludedAttributes=members`, and such targets serve it that way to everyone), and show
 them only on `GET /Groups/<id>`. Read as listed, every group would look empty: each plan
@@ -21,8 +25,49 @@ from reconciler.scim.paging import resource
 from reconciler.scim.writes import resource_path
 
 Groups = tuple[Resource, ...]
-# Past this many groups, none is read one by one: a note says their members are not known.
-MAX_GROUP_READS = 1000
+# Past this many resources, none is read one by one: a note says what is not known.
+MAX_READS = 1000
+# What a listing shows of every user even when it shows little; a user's own GET may add
+# what no plan compares: server-owned attributes (RFC 7643 §3.1, `groups` §4.1.2).
+BARE = frozenset({"schemas", "id", "externalId", "userName", "active", "meta", "displayName"})
+NOT_COMPARED = frozenset({"schemas", "id", "meta", "groups"})
+
+
+def in_full(
+    client: ScimClient, users: Groups, concurrency: int, log: Any
+) -> tuple[Groups, tuple[str, ...]]:
+    """`users` each read by id where the listing shows each with no more than BARE and
+    the first listed one's own GET shows more (a listing that leaves attributes out);
+    as listed otherwise, at the cost of that one GET."""
+    if not users or any(set(u.body) - BARE for u in users):
+        return users, ()
+    first = users[0]
+    try:
+        sample = _get(client, resource_path("/Users", first.id), first.id)
+    except ScimProtocolError:
+        return users, ()  # an id no URL names: that user is in error (core/shape.py)
+    if sample is None or not set(sample.body) - set(first.body) - NOT_COMPARED:
+        return users, ()
+    if len(users) > MAX_READS:
+        note = (
+            f"the /Users listing leaves attributes out, and {len(users)} users are more "
+            f"than {MAX_READS} to read one by one: they are compared as listed"
+        )
+        log.warning("attributes not listed", step="import", detail=note)
+        return users, (note,)
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        rest = tuple(pool.map(lambda u: _user(client, u), users[1:]))
+    log.info("users read one by one", step="import", kind="user", count=len(users))
+    return (sample, *rest), ()
+
+
+def _user(client: ScimClient, user: Resource) -> Resource:
+    """The user as its own GET shows it; as listed where that read fails."""
+    try:
+        found = _get(client, resource_path("/Users", user.id), user.id)
+    except ScimProtocolError:
+        return user
+    return user if found is None else found
 
 
 def with_members(
@@ -33,10 +78,10 @@ def with_members(
     out has no value); with a note where there are too many to read."""
     if not groups or any("members" in g.body for g in groups):
         return groups, ()
-    if len(groups) > MAX_GROUP_READS:
+    if len(groups) > MAX_READS:
         note = (
             f"the target shows no group's members, and {len(groups)} groups are more than "
-            f"{MAX_GROUP_READS} to read one by one: they are taken as listed"
+            f"{MAX_READS} to read one by one: they are taken as listed"
         )
         log.warning("members not listed", step="import", detail=note)
         return groups, (note,)
