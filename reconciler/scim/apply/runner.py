@@ -17,7 +17,7 @@ from reconciler.core.config import Target
 from reconciler.core.match import NAME_ATTRIBUTE, skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
-from reconciler.errors import ScimrecError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests
 from reconciler.scim.apply.bulk import BulkCreates
 from reconciler.scim.apply.bulk import pays as bulk_pays
@@ -268,6 +268,8 @@ class Applier:
 
     def _failed(self, change: Change, exc: Exception) -> Outcome:
         message = " ".join(str(exc).split())
+        if isinstance(exc, ScimHTTPError) and exc.status in CONDITION_HINTS:
+            message += CONDITION_HINTS[exc.status]
         self.log.error(
             "failed",
             step="action",
@@ -279,6 +281,17 @@ class Applier:
         )
         self.progress.applied(ok=False)
         return Outcome(change.kind, change.key, change.action, False, message, change.target_id)
+
+
+# What a refused condition (RFC 7232 §4.2, RFC 6585 §3) means for the next run: without
+# it, a target that never takes scimrec's If-Match looks like one whose objects keep changing.
+CONDITION_HINTS = {
+    412: " (the target refused the If-Match version: the object changed since it was read, "
+    "so plan again; or the target refuses its own versions, which doctor --write-probe shows "
+    "and quirks: {etag: never} works around)",
+    428: " (the target requires If-Match, which scimrec sends only where its "
+    "ServiceProviderConfig says etag supported, and never on membership changes)",
+}
 
 
 def _start_from(s: Session, plan: Plan) -> None:
