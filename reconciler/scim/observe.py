@@ -103,6 +103,10 @@ def observe(
 
 
 def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -> Observed:
-    """Groups looked up one by one, with the members a filter's answer left out."""
+    """Objects looked up one by one, with what a filter's answer left out: users' attributes
+    and groups' members (reads_by_id.py)."""
+    users, user_notes = reads_by_id.in_full(client, observed.users, target.concurrency, log)
     read, notes = reads_by_id.with_members(client, observed.groups, target.concurrency, log)
-    return dataclasses.replace(observed, groups=read, notes=observed.notes + notes)
+    return dataclasses.replace(
+        observed, users=users, groups=read, notes=observed.notes + user_notes + notes
+    )

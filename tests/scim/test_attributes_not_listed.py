@@ -58,3 +58,17 @@ def test_users_read_one_by_one_are_checked_value_by_value() -> None:
     observed = observe(client, TARGET, Capabilities(), RecordingLog())
     assert [u.body.get("title") for u in observed.users] == ["T", "U"]
     assert not observed.representable
+
+
+def test_users_found_by_filter_in_lookup_mode_are_read_in_full(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.listed_user_attributes = SLIM  # filters answer as listings do
+    fake.ignore_start_index = True  # a listing that cannot be read whole: lookup mode
+    for name in ("a@example.com", "b@example.com"):
+        fake.add_user(name, title="Staff")
+    specs = write_spec(
+        tmp_path, [user("a@example.com", title="Staff"), user("b@example.com", title="Staff")]
+    )
+    prepared = replan(specs, fake)
+    assert prepared.observed.lookup
+    assert not prepared.plan.has_changes
