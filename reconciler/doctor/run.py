@@ -17,6 +17,7 @@ from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
 from reconciler.doctor.group_probes import group_probes
+from reconciler.doctor.listed import GROUPS, probe_listed
 from reconciler.doctor.listing import first_page, probe_listing, probe_paging, read_page
 from reconciler.doctor.member_values import CHECK as CHECK_MEMBERS
 from reconciler.doctor.member_values import probe_member_values
@@ -137,6 +138,7 @@ def _read_probes(
     )
     findings += probe_filters(client, target, spc, users, groups, new_name)
     findings += guarded("groups", CHECK_MEMBERS, lambda: [probe_member_values(client, groups)])
+    findings += guarded("groups", GROUPS, lambda: probe_listed(client, users, groups))
     sample = users[0] if users else None
     try:
         headers, seen = probe_etag_headers(client, sample)
