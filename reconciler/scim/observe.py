@@ -10,12 +10,13 @@ from typing import Any
 
 from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Observed
-from reconciler.errors import TargetError
+from reconciler.errors import ScimHTTPError, TargetError
 from reconciler.scim import reads_by_id
 from reconciler.scim.client import ScimClient
+from reconciler.scim.connection import ABSENT
 from reconciler.scim.lookup import Wanted, look_up
 from reconciler.scim.members import confirm_members
-from reconciler.scim.paging import read_all
+from reconciler.scim.paging import Listing, read_all
 from reconciler.scim.progress import Progress
 from reconciler.scim.sharing import Shared
 
@@ -58,10 +59,15 @@ def observe(
         users = dataclasses.replace(users, resources=read, representable=False)
     users = dataclasses.replace(users, notes=users.notes + notes)
     shared.users_read(users.resources)
-    groups = read_all(
-        client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared,
-        use_count=count,
-    )  # fmt: skip
+    try:
+        groups = read_all(
+            client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared,
+            use_count=count,
+        )  # fmt: skip
+    except ScimHTTPError as exc:
+        if exc.status not in ABSENT:
+            raise
+        groups = _no_groups(exc, log)
     del shared
     capped = next((x for x in (users, groups) if x.capped), None)
     if capped is not None and wanted is not None and user_filter is None and caps.filter_honoured:
@@ -100,6 +106,17 @@ def observe(
     # (Lookup mode returned above: there, every member not looked up is unseen, and is
     # never removed, so nothing needs confirming.)
     return observed if user_filter else confirm_members(client, observed, log)
+
+
+def _no_groups(exc: ScimHTTPError, log: Any) -> Listing:
+    """The groups of a target that has no /Groups endpoint (many apps take users only):
+    none, which the listing proves as well as an empty one would."""
+    note = (
+        f"the target has no /Groups endpoint (GET /Groups answered {exc.status}): it holds "
+        "no groups, and declared groups cannot be created there"
+    )
+    log.warning("no groups endpoint", step="import", detail=note)
+    return Listing((), True, (note,), 0, representable=True)
 
 
 def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -> Observed:

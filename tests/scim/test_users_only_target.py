@@ -1,0 +1,48 @@
+"""A target that takes users only (no /Groups endpoint: 404, 405 or 501) is planned and
+applied for its users; the plan says declared groups cannot be created there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ScimHTTPError
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+
+pytestmark = pytest.mark.usefixtures("token")
+NOTE = "the target has no /Groups endpoint (GET /Groups answered {}): it holds no groups, "
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_users_are_managed_on_a_target_without_groups(tmp_path: Path, status: int) -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com", title="Old")
+    fake.fail("GET", "/Groups", status=status, times=100)
+    specs = write_spec(tmp_path, [user("a@example.com", title="New"), user("b@example.com")])
+    prepared, result = plan_and_apply(specs, fake)
+    assert any(n.startswith(NOTE.format(status)) for n in prepared.plan.notes)
+    assert result.failed == ()
+    assert [u["title"] for u in fake.user_named("a@example.com")] == ["New"]
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_group_declared_for_such_a_target_fails_alone(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.fail("GET", "/Groups", status=404, times=100)
+    fake.fail("POST", "/Groups", status=404, times=100, body={"detail": "no such endpoint"})
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.key for o in result.failed] == ["Eng"]
+    assert len(fake.user_named("a@example.com")) == 1
+
+
+def test_groups_refused_to_the_credentials_still_fail_the_read(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.fail("GET", "/Groups", status=403, times=100, body={"detail": "forbidden"})
+    specs = write_spec(tmp_path, [user("a@example.com")])
+    with pytest.raises(ScimHTTPError, match="403"):
+        replan(specs, fake)
