@@ -119,8 +119,10 @@ class FakeScim:
         self.total_override: int | None = None  # totalResults that lies
         self.total_is_page = False  # totalResults says how many this page holds
         self.hidden: set[str] = set()  # ids left out of listings (but not of filters)
-        # Groups listed without their members (shown only by GET /Groups/<id>).
-        self.list_without_members = False
+        # Groups listed without their members (shown only by GET /Groups/<id>): these
+        # ids (the other groups are listed whole, as a target that leaves out the members
+        # of its largest groups does).
+        self.list_without_members: set[str] = set()
         self.hidden_kinds = {"User", "Group"}  # of these kinds (ids may be shared by kind)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
         # RFC 9865 cursor paging, keyed on the last id served (stable under writes); the
@@ -420,8 +422,11 @@ class FakeScim:
         if self.max_count is not None:
             count = min(count, self.max_count)
         page = [self._shown(r, seen, listing=True) for r in found[start - 1 : start - 1 + count]]
-        if self.list_without_members:
-            page = [{k: v for k, v in r.items() if k != "members"} for r in page]
+        hide = self.list_without_members
+        page = [
+            {k: v for k, v in r.items() if k != "members"} if r.get("id") in hide else r
+            for r in page
+        ]
         body: dict[str, Any] = {
             "schemas": [LIST_RESPONSE],
             "Resources": page,

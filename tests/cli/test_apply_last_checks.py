@@ -112,10 +112,14 @@ def test_a_group_is_not_deleted_while_it_holds_a_protected_account_the_plan_coul
     # The plan cannot see who the group holds: the last check, before the DELETE, can.
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     fake = FakeScim(token=TOKEN)
-    fake.list_without_members = route == "groups-listed-without-members"
     admin = fake.add_user("admin@example.com", active=True)
     other = fake.add_user("bob@example.com", active=True)
     ops = fake.add_group("Ops", [admin, other] if holds_admin else [other])
+    # Another group listed with its members: the listing shows members, so the plan reads
+    # no group by id (scim/group_reads.py), and Ops, listed without, looks empty.
+    fake.add_group("Eng", [other])
+    if route == "groups-listed-without-members":
+        fake.list_without_members = {ops}
     target = {"protected": ["admin@*"], **settings}
     groups = [{"displayName": "Ops", "state": "absent"}]
     specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
