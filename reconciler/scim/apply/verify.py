@@ -14,6 +14,7 @@ from reconciler.core import attributes as A
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.model import Json
 from reconciler.core.shape import multi_valued
+from reconciler.scim.paging import boolean
 
 
 def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str, str]) -> list[str]:
@@ -26,6 +27,8 @@ def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str,
         if change.ref is not None and want is None:
             continue  # a reference still waiting for its user: not sent
         have = A.read(held, change.path)
+        if change.path == "active" and isinstance(have, str):
+            have = boolean(have)  # as a read takes it (scim/paging.py)
         # Compared as a plan compares, so only as a plan reads it (core/shape.py): emails of
         # mixed types cannot even be sorted into a set, and hold nothing as sent.
         if multi_valued(change.path, have) is not None or not equal(change.path, want, have):
