@@ -32,6 +32,7 @@ from reconciler.scim.lookup import Wanted, refuse_without_listing
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.scim.retries import RetryPolicy
+from reconciler.scim.unlisted_members import with_members_read
 from reconciler.spec.load import load_spec
 
 # How many targets `--target A --target B` / `--all-targets` read at the same time.
@@ -210,15 +211,19 @@ def _prepare_target(
     if notes:  # the plan shows them with the read's own notes
         observed = dataclasses.replace(observed, notes=(*observed.notes, *notes))
     plan = make_plan(spec, target, observed, options)
-    plan = check_guards(plan, target, connected.observed, allow)
+    # The groups it takes away, read for the members their listing left out: planned
+    # again with them, for `protected` and the guards to see whom each one takes.
+    full = with_members_read(connected.client, observed, plan.changes, log)
+    if full is not observed:
+        observed = full
+        plan = make_plan(spec, target, observed, options)
+    plan = check_guards(plan, target, observed, allow)
     with collector.paused():  # its counts and sets hold no cycles either
         log_steps(plan, spec, log)
     # The spec, the observed state and the plan live for the whole run: out of the
     # collector's reach, no full collection while applying walks them again.
     gc.freeze()
-    return Prepared(
-        spec, target, connected.client, connected.caps, connected.observed, plan, log, now
-    )
+    return Prepared(spec, target, connected.client, connected.caps, observed, plan, log, now)
 
 
 def prepare_saved(
@@ -273,12 +278,14 @@ def prepare_saved(
     connected = connect(target, transport=transport, log=log, progress=progress, wanted=wanted)
     try:
         refuse_without_listing(target, connected.observed)
-        stale = plancheck.stale_reasons(saved, connected.observed, target)
+        # Read as the plan's own read was (the members of the groups it takes away).
+        observed = with_members_read(connected.client, connected.observed, saved.plan.changes, log)
+        stale = plancheck.stale_reasons(saved, observed, target)
         if stale:
             raise _stale(stale)
         options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
-        fresh = make_plan(spec, target, connected.observed, options)
-        problems = plancheck.protection_problems(saved.plan.changes, target, connected.observed)
+        fresh = make_plan(spec, target, observed, options)
+        problems = plancheck.protection_problems(saved.plan.changes, target, observed)
         problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)
         if problems:
             raise _refusal(plan_path, problems)
@@ -287,18 +294,18 @@ def prepare_saved(
         raise
     # The guards of the spec, with this run's overrides, on exactly the changes that run;
     # and the requirements, which no override lifts.
-    required = plancheck.requirements(saved.plan, fresh, connected.observed, target)
-    complete = saved.plan.complete_read and connected.observed.complete
+    required = plancheck.requirements(saved.plan, fresh, observed, target)
+    complete = saved.plan.complete_read and observed.complete
     # The fresh read's matches: what apply knows of each object as the target holds it now.
     plan = dataclasses.replace(
         saved.plan,
         requirements=required,
         complete_read=complete,
         matches=fresh.matches,
-        read=connected.observed,
+        read=observed,
     )
-    plan = check_guards(plan, target, connected.observed, allow)
-    return Prepared(spec, target, connected.client, connected.caps, connected.observed, plan, log)
+    plan = check_guards(plan, target, observed, allow)
+    return Prepared(spec, target, connected.client, connected.caps, observed, plan, log)
 
 
 def _stale(reasons: list[str]) -> ScimrecError:

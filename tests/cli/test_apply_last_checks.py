@@ -128,6 +128,13 @@ def test_a_group_is_not_deleted_while_it_holds_a_protected_account_the_plan_coul
     )
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
+    if holds_admin and route == "groups-listed-without-members":
+        # The group the plan deletes is read for its members before the plan is final
+        # (scim/unlisted_members.py): the plan itself keeps it.
+        assert code == 0, out + err
+        assert "group Ops: member admin@example.com is protected: the group is not" in out
+        assert ops in fake.groups
+        return
     assert "delete group Ops" in out
     if holds_admin:
         assert code == 1, out + err
