@@ -46,25 +46,44 @@ def deprovisions(changes: Iterable[Change]) -> list[Change]:
 
 def member_removals(changes: Iterable[Change], observed: Observed | None = None) -> int:
     """Members removed, each member a deleted group holds on the target among them."""
-    groups = _bodies(observed)
-    return sum(_lost(c, groups) for c in changes)
+    changes = list(changes)
+    groups, gone = _bodies(observed), _leaving(changes)
+    return sum(_lost(c, groups, gone) for c in changes)
+
+
+def _leaving(changes: Iterable[Change]) -> frozenset[str]:
+    """The ids of the users these changes deprovision: each is counted once, as that (the
+    deletes guard's), and not again for each group it loses with it (a team that leaves
+    with its group is its people's deprovisions, not as many member removals as well)."""
+    return frozenset(
+        c.target_id
+        for c in changes
+        if c.kind is Kind.USER and c.action in DEPROVISIONS and c.target_id
+    )
 
 
 def _bodies(observed: Observed | None) -> dict[str, Mapping[str, Json]]:
     return {} if observed is None else {g.id: g.body for g in observed.groups}
 
 
-def _lost(change: Change, groups: Mapping[str, Mapping[str, Json]]) -> int:
+def _lost(
+    change: Change, groups: Mapping[str, Mapping[str, Json]], gone: frozenset[str] = frozenset()
+) -> int:
     """The members a change takes the group from: its removals, or, for a group deleted,
     every member it holds (a group deleted takes each one's access through it, as a group
     emptied would, and is counted so: deleting it is no way around the member guards).
     A nested group taken away counts with every member it holds, at any depth: each of
     them loses the group as surely as one removed by name."""
     if change.kind is Kind.GROUP and change.action is Action.DELETE:
-        return len(_reach(change.target_id, groups))
+        return len(_staying(_reach(change.target_id, groups), gone))
     return sum(
-        1 + (len(_reach(m.id, groups)) if m.type == "Group" else 0) for m in change.members_remove
+        len(_staying(_reach(m.id, groups), gone)) + 1 if m.type == "Group" else m.id not in gone
+        for m in change.members_remove
     )
+
+
+def _staying(held: set[Held], gone: frozenset[str]) -> set[Held]:
+    return {(value, is_group) for value, is_group in held if is_group or value not in gone}
 
 
 def _reach(group_id: str | None, groups: Mapping[str, Mapping[str, Json]]) -> set[Held]:
@@ -168,9 +187,10 @@ def _member_reasons(
         if target.max_member_removal_percent is not None
         else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
     )
-    groups = _bodies(observed)
+    changes = list(changes)
+    groups, gone = _bodies(observed), _leaving(changes)
     for change in changes:
-        lost = _lost(change, groups)
+        lost = _lost(change, groups, gone)
         if lost <= MEMBER_SHARE_FLOOR:
             continue
         held = len(_reach(change.target_id, groups))
