@@ -112,8 +112,9 @@ def twin_strays(
         for k, rs in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups))
         for r in rs
     }
-    # Only where prune would have acted: an account outside `owned`'s prefix, or one
-    # already disabled that nothing will delete, was never going to be touched.
+    # Only where prune would have acted: an account outside `owned`'s prefix, one
+    # already disabled that nothing will delete, or a protected one (spare_protected)
+    # was never going to be touched.
     return twin_errors(
         {
             key: twin
@@ -121,8 +122,14 @@ def twin_strays(
             if (resource := held.get(key)) is not None
             and (target.prune != "owned" or owned(target, resource))
             and not _settled(key[0], resource, target)
+            and not _protected_name(target, key[0], resource)
         }
     )
+
+
+def _protected_name(target: Target, kind: Kind, resource: Resource) -> bool:
+    name = resource.body.get(NAME[kind])
+    return protected(target, name if isinstance(name, str) else None)
 
 
 def _settled(kind: Kind, resource: Resource, target: Target) -> bool:

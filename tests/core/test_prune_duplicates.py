@@ -110,3 +110,19 @@ def test_a_disabled_duplicate_that_delete_after_would_delete_is_an_error(tmp_pat
     other = user_res("Y", " Alice@Example.com", active=False)
     plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
     assert [e.key for e in plan.errors] == ["Y"]
+
+
+@pytest.mark.parametrize("deprovision", ["disable", "delete"])
+def test_a_protected_duplicate_is_no_error(tmp_path: Path, deprovision: str) -> None:
+    # A break-glass admin account with its owner's mailbox: prune never takes a protected
+    # account, so there is nothing to refuse, and no error to make every plan exit 1.
+    settings = (
+        f"    prune: all\n    deprovision: {deprovision}\n    protected: ['admin@*']\n"
+        "    matching: {user: [userName, emails.value]}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + "users:\n" + ALICE)
+    mine = user_res("X", "alice@example.com", externalId="e1", emails=email("a@x.com"))
+    admin = user_res("Y", "Admin@example.com", emails=email("a@x.com"), active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, admin), ()))
+    assert plan.errors == ()
+    assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == []
