@@ -33,9 +33,10 @@ def refuse_protected_removals(s: Session, change: Change) -> None:
 
 def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
     """The last line for a group's delete: the group as the target holds it now must hold
-    no protected account. Planning judged the members its read showed; a target that lists
-    groups without their members showed none, lookup mode reads no undeclared account, and
-    a delete takes the group from each member."""
+    no protected account, directly or through the groups nested in it (a delete takes the
+    group from everyone they hold). Planning judged the members its read showed; a target
+    that lists groups without their members showed none, and lookup mode reads no
+    undeclared account or group."""
     if not s.target.protected:
         return
     try:
@@ -44,37 +45,61 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
         if exc.status == 404:
             return  # already gone: the delete finds so too
         raise
-    members = body.get("members") if isinstance(body, dict) else None
-    entries = [m for m in (members if isinstance(members, list) else []) if isinstance(m, dict)]
-    unknown = [m for m in entries if _kind_id(m) not in s.names_read]
-    if len(unknown) > MAX_MEMBER_READS:
-        raise Failed(
-            f"{len(unknown)} of its members were not in the plan's read, more than "
-            f"{MAX_MEMBER_READS} to read one by one: whether one is protected is not known, "
-            "so the group is not deleted"
+    reads = 0  # members and nested groups read one by one, for this delete
+    todo, done = [body], {str(change.target_id)}
+    fetched: dict[tuple[Kind, str], Json] = {}  # each read once: for its name, its members
+    while todo:
+        entries = _entries(todo.pop())
+        unknown = [m for m in entries if _kind_id(m) not in s.names_read]
+        nested = [m for m in entries if _kind_id(m)[0] is Kind.GROUP]
+        reads += len(unknown) + sum(
+            1 for m in nested if m not in unknown and str(m.get("value")) not in done
         )
-    for member in entries:
-        key = _kind_id(member)
-        known = s.names_read.get(key)
-        if known is None and member in unknown:
-            known = _read_name(s, *key)
-        for name in (known, member.get("value"), member.get("display")):
-            if isinstance(name, str) and protected(s.target, name):
-                raise Failed(f"member {name} is protected: the group is not deleted")
+        if reads > MAX_MEMBER_READS:
+            raise Failed(
+                f"{reads} of its members were not in the plan's read, more than "
+                f"{MAX_MEMBER_READS} to read one by one: whether one is protected is not "
+                "known, so the group is not deleted"
+            )
+        for member in entries:
+            key = _kind_id(member)
+            known = s.names_read.get(key)
+            if known is None and member in unknown:
+                fetched[key] = _read(s, resource_path(ENDPOINT[key[0]], key[1]))
+                known = _name(fetched[key], key[0])
+            for name in (known, member.get("value"), member.get("display")):
+                if isinstance(name, str) and protected(s.target, name):
+                    raise Failed(f"member {name} is protected: the group is not deleted")
+        for member in nested:
+            gid = str(member.get("value"))
+            if gid not in done:
+                done.add(gid)
+                key = (Kind.GROUP, gid)
+                where = resource_path(ENDPOINT[Kind.GROUP], gid)
+                todo.append(fetched[key] if key in fetched else _read(s, where))
+
+
+def _entries(body: Json) -> list[dict[str, Json]]:
+    members = body.get("members") if isinstance(body, dict) else None
+    return [m for m in (members if isinstance(members, list) else []) if isinstance(m, dict)]
+
+
+def _read(s: Session, path: str) -> Json:
+    """What the target holds at `path`; None when it holds nothing there."""
+    try:
+        return s.client.get(path).body
+    except ScimHTTPError as exc:
+        if exc.status == 404:
+            return None  # a member that names nothing takes no one's access
+        raise
 
 
 def _kind_id(member: dict[str, Json]) -> tuple[Kind, str]:
     return (Kind.GROUP if says_group(member) else Kind.USER, str(member.get("value")))
 
 
-def _read_name(s: Session, kind: Kind, member_id: str) -> str | None:
+def _name(body: Json, kind: Kind) -> str | None:
     """The name of a member the plan's read did not hold (lookup mode reads only what is
-    declared), read from the target; None when no such object exists."""
-    try:
-        body = s.client.get(resource_path(ENDPOINT[kind], member_id)).body
-    except ScimHTTPError as exc:
-        if exc.status == 404:
-            return None  # a member that names nothing takes no one's access
-        raise
+    declared), as reading it gave it; None when no such object exists."""
     name = body.get(NAME_ATTRIBUTE[kind]) if isinstance(body, dict) else None
     return name if isinstance(name, str) else None
