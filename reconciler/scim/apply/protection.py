@@ -44,7 +44,11 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
     except ScimHTTPError as exc:
         if exc.status == 404:
             return  # already gone: the delete finds so too
-        raise
+        # Said as what it is: a delete that failed on a GET would puzzle anyone.
+        raise Failed(
+            f"not deleted: it could not be read first, to see that it holds no protected "
+            f"account ({exc})"
+        ) from exc
     reads = 0  # members and nested groups read one by one, for this delete
     todo, done = [body], {str(change.target_id)}
     fetched: dict[tuple[Kind, str], Json] = {}  # each read once: for its name, its members
