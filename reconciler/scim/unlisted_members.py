@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.core.changes import Action, Change
 from reconciler.core.members import says_group
 from reconciler.core.model import Json, Kind, Observed, Resource
-from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.errors import ScimrecError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.writes import resource_path
 
@@ -86,7 +86,7 @@ def _read_members(client: ScimClient, group_id: str, log: Any) -> list[Json] | N
     none either (gone, refused, or a target that never gives them)."""
     try:
         body = client.get(resource_path("/Groups", group_id)).body
-    except (ScimHTTPError, ScimProtocolError) as exc:
+    except ScimrecError as exc:  # unread, it is counted as the listing showed it
         log.warning("members unread", step="import", kind="group", target_id=group_id,
                     detail=str(exc))  # fmt: skip
         return None
