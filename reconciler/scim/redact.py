@@ -265,7 +265,10 @@ def _strings(value: Any, found: list[str]) -> list[str]:
 
 
 def _shows_any(raw: bytes) -> bool:
-    """Whether UTF-8 `raw`, read as `fold` reads text, may show a secret."""
+    """Whether UTF-8 `raw`, read as `fold` reads text, may show a secret. Its only escapes
+    are quotes' (_plain): read unescaped, a run through a quote is one run, as in the
+    string it is parsed into."""
+    raw = raw.replace(b'\\"', b'"')
     folded = raw.lower().decode() if raw.isascii() else fold(raw.decode())[0]
     return may_show(folded, _known.short, _known.clues)
 

@@ -119,10 +119,14 @@ def _candidates(folded: str, clues: Clues) -> Iterator[tuple[int, str]]:
 
 
 def may_show(folded: str, short: tuple[str, ...], clues: Clues) -> bool:
-    """Whether folded text may hold one of the `short` forms, or a run of a long text."""
+    """Whether folded text may hold one of the `short` forms, or a run of a long text. A
+    gram alone is no run: six characters of a secret's hex are as common as any six in an
+    ETag or a uuid, and taken for one, a large listing would be walked string by string."""
     if any(form in folded for form in short):
         return True
-    return next(_candidates(folded, clues), None) is not None
+    return any(
+        _stretch(folded, at, clues.grams[gram], set()) for at, gram in _candidates(folded, clues)
+    )
 
 
 def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int, int]]:

@@ -95,3 +95,15 @@ def test_a_secret_that_repeats_itself_is_masked_through_long_repeating_text(valu
     assert shown.endswith(">")
     assert len(shown) - len("<***>") < RUN  # at most a tail shorter than a run is left
     assert show("<" + value + ">", values=(value,)) == "<***>"
+
+
+@pytest.mark.parametrize("value", [VALUE, LONG], ids=["few anchors", "many anchors"])
+def test_a_gram_of_a_secret_with_no_run_around_it_may_not_show_one(value: str) -> None:
+    # Six characters of a secret's hex are as common as any six in an ETag or a uuid: one
+    # found with no run of RUN around it shows nothing, and costs no walk of the text.
+    clues = Clues.of([value])
+    for start in (0, 7, 14):
+        gram = value[start : start + 6]
+        text = "~" * 28 + gram + "~" * 28  # at a multiple of the stride: looked up
+        assert not shown_at(text, (), clues)
+        assert not may_show(text, (), clues), start
