@@ -66,3 +66,40 @@ def test_a_group_is_not_deleted_while_a_group_nested_in_it_holds_a_protected_acc
         assert (
             "Failed: group Ops: member admin@example.com is protected: the group is not deleted"
         ) in out
+
+
+@pytest.mark.parametrize(("route", "settings"), ROUTES)
+def test_a_nested_group_holding_a_protected_account_is_not_taken_out(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    route: str,
+    settings: dict[str, Any],
+) -> None:
+    # Inner is declared (its members not managed) and nested natively in Ops; the spec
+    # takes it out of Ops, which would take Ops from the protected account Inner holds.
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True)
+    bob = fake.add_user("bob@example.com", active=True)
+    inner = fake.add_group("Inner", [admin])
+    ops = fake.add_group("Ops", [bob])
+    fake.groups[ops]["members"].append({"value": inner, "type": "Group"})
+    target = {"protected": ["admin@*"], "nested_groups": "native", **settings}
+    groups = [
+        {"displayName": "Ops", "members": ["bob@example.com"], "groups": []},
+        {"displayName": "Inner", "members_policy": "additive", "members": []},
+    ]
+    specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
+    code = main(
+        ["apply", str(specs), "--auto-approve", "--log-level", "error"], transport=fake.transport
+    )
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert {"value": inner, "type": "Group"} in fake.groups[ops]["members"], route
+    if route == "listing":  # the plan saw it
+        assert code == 0, out + err
+        assert "group Ops: member admin@example.com is protected: not removed" in out
+    else:
+        assert code == 1, out + err
+        assert "member admin@example.com is protected: not removed, nothing written" in out

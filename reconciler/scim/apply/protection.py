@@ -1,7 +1,8 @@
 """The last line of protection for memberships, where group writes are sent: a protected
-account is never removed from a group, and a group that holds one is never deleted,
-whatever the plan says or could see (Session.refuse_if_protected does the same for each
-object's own delete, disable, rename and roles)."""
+account is never removed from a group, and a group that holds one (at any depth) is never
+deleted or taken out of another group, whatever the plan says or could see
+(Session.refuse_if_protected does the same for each object's own delete, disable, rename
+and roles)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ def refuse_protected_removals(s: Session, change: Change) -> None:
     member: by its declared key, or by its name in the plan's read."""
     if not s.target.protected:
         return
+    refused = "not removed, nothing written"
     for member in change.members_remove:
         kind = Kind.GROUP if member.type == "Group" else Kind.USER
         for name in (member.key, s.names_read.get((kind, member.id or ""))):
             if name and protected(s.target, name):
-                raise Failed(f"member {name} is protected: not removed, nothing written")
+                raise Failed(f"member {name} is protected: {refused}")
+        if kind is Kind.GROUP and member.id:
+            # A nested group taken out takes the group from everyone it holds: read as the
+            # target holds it now (the plan's read may not have held its members' names).
+            body = _read(s, resource_path(ENDPOINT[Kind.GROUP], member.id))
+            _refuse_within(s, body, {member.id, str(change.target_id)}, refused)
 
 
 def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
@@ -49,8 +56,15 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
             f"not deleted: it could not be read first, to see that it holds no protected "
             f"account ({exc})"
         ) from exc
-    reads = 0  # members and nested groups read one by one, for this delete
-    todo, done = [body], {str(change.target_id)}
+    _refuse_within(s, body, {str(change.target_id)}, "the group is not deleted")
+
+
+def _refuse_within(s: Session, body: Json, done: set[str], refused: str) -> None:
+    """Failed when the group `body` holds a protected account, directly or through the
+    groups nested in it (those in `done` are not looked at again), or holds more members
+    the plan's read did not know than may be read one by one."""
+    reads = 0  # members and nested groups read one by one
+    todo = [body]
     fetched: dict[tuple[Kind, str], Json] = {}  # each read once: for its name, its members
     while todo:
         entries = _entries(todo.pop())
@@ -63,7 +77,7 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
             raise Failed(
                 f"{reads} of its members were not in the plan's read, more than "
                 f"{MAX_MEMBER_READS} to read one by one: whether one is protected is not "
-                "known, so the group is not deleted"
+                f"known, so {refused}"
             )
         for member in entries:
             key = _kind_id(member)
@@ -73,7 +87,7 @@ def refuse_if_it_holds_protected(s: Session, change: Change, path: str) -> None:
                 known = _name(fetched[key], key[0])
             for name in (known, member.get("value"), member.get("display")):
                 if isinstance(name, str) and protected(s.target, name):
-                    raise Failed(f"member {name} is protected: the group is not deleted")
+                    raise Failed(f"member {name} is protected: {refused}")
         for member in nested:
             gid = str(member.get("value"))
             if gid not in done:
