@@ -115,8 +115,9 @@ def test_a_group_is_not_deleted_while_it_holds_a_protected_account_the_plan_coul
     admin = fake.add_user("admin@example.com", active=True)
     other = fake.add_user("bob@example.com", active=True)
     ops = fake.add_group("Ops", [admin, other] if holds_admin else [other])
-    # Another group listed with its members: the listing shows members, so the plan reads
-    # no group by id (scim/group_reads.py), and Ops, listed without, looks empty.
+    # Another group listed with its members: the listing shows members, so the import reads
+    # no group by id (scim/group_reads.py), and Ops, listed without, looks empty until the
+    # plan reads the group it deletes (scim/unlisted_members.py).
     fake.add_group("Eng", [other])
     if route == "groups-listed-without-members":
         fake.list_without_members = {ops}

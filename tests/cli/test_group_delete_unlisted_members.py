@@ -1,7 +1,8 @@
 """A group deleted takes the group from each of its members, so they count as member
-removals (DESIGN §6), even on a target that lists groups without their members: the
-groups a plan deletes are read for their members before the guards count them and before
-`protected` is checked, for a plan made now and for a saved plan applied later."""
+removals (DESIGN §6), even on a target that lists some groups without their members (as
+one that leaves out its largest groups' members does): the groups a plan deletes are read
+for their members before the guards count them and before `protected` is checked, for a
+plan made now and for a saved plan applied later."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ from tests.fakescim import FakeScim
 def listed_without_members(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeScim, str]:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     fake = FakeScim(token=TOKEN)
-    fake.list_without_members = True
     ids = [fake.add_user(f"u{i:02d}@example.com", active=True) for i in range(20)]
-    return fake, fake.add_group("Ops", ids)
+    ops = fake.add_group("Ops", ids)
+    # Another group listed whole: the listing shows members, so the import reads no group
+    # by id (scim/group_reads.py), and Ops, listed without its own, looks empty.
+    fake.add_group("Eng", ids[:1])
+    fake.list_without_members = {ops}
+    return fake, ops
 
 
 def deletes(fake: FakeScim) -> list[str]:
