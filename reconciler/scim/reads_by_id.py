@@ -46,7 +46,8 @@ def in_full(
         sample = _get(client, resource_path("/Users", first.id), first.id)
     except ScimProtocolError:
         return users, ()  # an id no URL names: that user is in error (core/shape.py)
-    if sample is None or not set(sample.body) - set(first.body) - NOT_COMPARED:
+    # A sample that cannot be read shows nothing more: the users are compared as listed.
+    if not isinstance(sample, Resource) or not set(sample.body) - set(first.body) - NOT_COMPARED:
         return users, ()
     if len(users) > MAX_READS:
         note = (
@@ -62,11 +63,16 @@ def in_full(
 
 
 def _user(client: ScimClient, user: Resource) -> Resource:
-    """The user as its own GET shows it; as listed where that read fails."""
+    """The user as its own GET shows it; in error where that read fails: compared as
+    listed, every attribute the listing leaves out would be written again, or a `null`
+    in the spec found already unset."""
     try:
-        found = _get(client, resource_path("/Users", user.id), user.id)
+        path = resource_path("/Users", user.id)
     except ScimProtocolError:
-        return user
+        return user  # an id no URL names: that user is in error (core/shape.py)
+    found = _get(client, path, user.id)
+    if isinstance(found, str):
+        return replace(user, problem=f"the listing leaves attributes out, and {found}")
     return user if found is None else found
 
 
@@ -94,31 +100,54 @@ def with_members(
 
 def _read(client: ScimClient, group: Resource) -> Resource:
     """The group as `GET /Groups/<id>` shows it, where that (or the same asked for its
-    `members`) shows its members; else as listed (gone meanwhile, refused, or with no
-    members to show: nothing more is known)."""
+    `members`) shows its members; as listed where no read says more (no GET by id at
+    all, or none that shows members: an empty group); in error where a read failed, as
+    taken as listed it would look empty: its members added again, none removed."""
     try:
         path = resource_path("/Groups", group.id)
     except ScimProtocolError:
         return group  # an id no URL names: that group is in error (core/shape.py)
-    found = _get(client, path, group.id)
+    found = _get(client, path, group.id, no_such_read=NO_SUCH_READ)
+    if isinstance(found, str):
+        return replace(group, problem=f"the listing shows no members, and {found}")
     if found is None:
         return group
     if isinstance(found.body.get("members"), list):
         return found
-    # Some show them only when asked by name (RFC 7644 §3.9), as apply's PUT asks too.
-    asked = _get(client, path, group.id, {"attributes": "members"})
+    # Some show them only when asked by name (RFC 7644 §3.9), as apply's PUT asks too;
+    # others refuse `attributes` (a 4xx): their GET left out members it has none of.
+    asked = _get(client, path, group.id, {"attributes": "members"}, no_such_read=_REFUSED)
+    if isinstance(asked, str):
+        return replace(group, problem=f"the listing shows no members, and {asked}")
     members = asked.body.get("members") if asked is not None else None
     if not isinstance(members, list):
         return group
     return replace(found, body={**found.body, "members": members})
 
 
+# Answers that say a read is not offered (RFC 9110 §15.5.6, §15.6.2), not that it failed.
+NO_SUCH_READ = frozenset({405, 501})
+# A read asking for `attributes` that a target refuses with a 4xx: it offers no such read.
+_REFUSED = frozenset(range(400, 500)) - {408, 429}
+
+
 def _get(
-    client: ScimClient, path: str, rid: str, params: dict[str, str] | None = None
-) -> Resource | None:
+    client: ScimClient,
+    path: str,
+    rid: str,
+    params: dict[str, str] | None = None,
+    *,
+    no_such_read: frozenset[int] = frozenset(),
+) -> Resource | str | None:
+    """The resource `rid` as its own GET shows it; None where the target offers no such
+    read (`no_such_read`); else why the read failed (after the client's retries)."""
     try:
         reply = client.get(path, params)
-    except (ScimHTTPError, ScimProtocolError):
-        return None
+    except ScimHTTPError as exc:
+        return None if exc.status in no_such_read else str(exc)
+    except ScimProtocolError as exc:
+        return f"GET {path} is unreadable: {exc}"
     found = resource(reply.body)
-    return found if found is not None and found.id == rid else None
+    if found is None or found.id != rid:
+        return f"GET {path} answered no resource with id {rid!r}"
+    return found
