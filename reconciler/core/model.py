@@ -149,3 +149,7 @@ class Observed:
     # cannot (a lone surrogate, a number past a double: scim/payload.py `parse_checked`),
     # so core/shape.py skips encoding each one to find out. False: each is checked.
     representable: bool = False
+    # Why no group was read, where the target has no /Groups endpoint (GET /Groups answered
+    # 404, 405 or 501): it takes users only, or that answer was a passing one (a deploy,
+    # a proxy). Either way no declared group can be planned from it: each is in error.
+    no_groups: str | None = None

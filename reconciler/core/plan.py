@@ -225,6 +225,14 @@ def _match(
     users = dict(match_all([*view.all_users, *failed_users], user_index))
     group_index = Index(observed.groups, target.group_matching, _names(Kind.GROUP, renamed))
     groups = dict(match_all([*view.all_groups, *failed_groups], group_index))
+    if observed.no_groups is not None:
+        # No group was read: a create planned now would duplicate, after a passing 404,
+        # every group that exists, and add every member again.
+        why = (
+            f"the target has no /Groups endpoint ({observed.no_groups}), so no group can be "
+            "planned there; if it has one, plan again once it answers"
+        )
+        groups = {k: Match(None, None, m.attempts, why) for k, m in groups.items()}
     # An object whose mapping failed is matched as declared, and its match is a failed one:
     # its account stays claimed (a failed match's candidates are never pruned) and out of
     # every membership diff, while the plan reports the mapping error.

@@ -59,6 +59,7 @@ def observe(
         users = dataclasses.replace(users, resources=read, representable=False)
     users = dataclasses.replace(users, notes=users.notes + notes)
     shared.users_read(users.resources)
+    no_groups = None
     try:
         groups = read_all(
             client, "/Groups", size, None, progress, bound, cursor=cursor, shared=shared,
@@ -67,7 +68,7 @@ def observe(
     except ScimHTTPError as exc:
         if exc.status not in ABSENT:
             raise
-        groups = _no_groups(exc, log)
+        groups, no_groups = _no_groups(exc, log), f"GET /Groups answered {exc.status}"
     del shared
     capped = next((x for x in (users, groups) if x.capped), None)
     if capped is not None and wanted is not None and user_filter is None and caps.filter_honoured:
@@ -101,6 +102,7 @@ def observe(
         complete=users.complete and groups.complete,
         notes=users.notes + groups.notes,
         representable=users.representable and groups.representable,
+        no_groups=no_groups,
     )
     # A filtered read leaves users out on purpose: nothing to learn from their absence.
     # (Lookup mode returned above: there, every member not looked up is unseen, and is
@@ -110,10 +112,12 @@ def observe(
 
 def _no_groups(exc: ScimHTTPError, log: Any) -> Listing:
     """The groups of a target that has no /Groups endpoint (many apps take users only):
-    none, which the listing proves as well as an empty one would."""
+    none, which the listing proves as well as an empty one would: nothing is pruned or
+    removed from it. A declared group is in error (core/plan.py): the answer may have been
+    a passing one, and planned from it, every group that exists would be created again."""
     note = (
         f"the target has no /Groups endpoint (GET /Groups answered {exc.status}): it holds "
-        "no groups, and declared groups cannot be created there"
+        "no groups, and declared groups cannot be planned there"
     )
     log.warning("no groups endpoint", step="import", detail=note)
     return Listing((), True, (note,), 0, representable=True)

@@ -28,16 +28,36 @@ def test_users_are_managed_on_a_target_without_groups(tmp_path: Path, status: in
     assert not replan(specs, fake).plan.has_changes
 
 
-def test_a_group_declared_for_such_a_target_fails_alone(tmp_path: Path) -> None:
+def test_a_group_declared_for_such_a_target_is_in_error_and_never_sent(tmp_path: Path) -> None:
     fake = FakeScim()
     fake.fail("GET", "/Groups", status=404, times=100)
     fake.fail("POST", "/Groups", status=404, times=100, body={"detail": "no such endpoint"})
     specs = write_spec(
         tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
     )
-    _, result = plan_and_apply(specs, fake)
-    assert [o.key for o in result.failed] == ["Eng"]
+    prepared, result = plan_and_apply(specs, fake)
+    assert [(e.key, "GET /Groups answered 404" in e.message) for e in prepared.plan.errors] == [
+        ("Eng", True)
+    ]
+    assert result.failed == ()
+    assert fake.count("POST", "/Groups") == 0
     assert len(fake.user_named("a@example.com")) == 1
+
+
+def test_groups_a_passing_404_hides_are_not_planned_as_new(tmp_path: Path) -> None:
+    # A /Groups that answers 404 for a moment (a deploy, a proxy) must not turn groups
+    # that exist into creates of every group and adds of every member.
+    fake = FakeScim()
+    a = fake.add_user("a@example.com")
+    fake.add_group("Eng", [a])
+    fake.fail("GET", "/Groups", status=404, times=1)
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    prepared = replan(specs, fake)
+    assert prepared.plan.changes == ()
+    assert [e.key for e in prepared.plan.errors] == ["Eng"]
+    assert not replan(specs, fake).plan.errors
 
 
 def test_groups_refused_to_the_credentials_still_fail_the_read(tmp_path: Path) -> None:
