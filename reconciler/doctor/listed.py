@@ -9,7 +9,7 @@ from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.reads_by_id import BARE, MAX_READS, NOT_COMPARED
+from reconciler.scim.reads_by_id import BARE, MAX_READS, more_than_listed
 from reconciler.scim.writes import resource_path
 
 USERS, GROUPS = "attributes listed", "members listed"
@@ -28,7 +28,7 @@ def _users(client: ScimClient, users: Sequence[dict[str, Json]]) -> Finding:
     own = _own(client, "/Users", users[0].get("id"))
     if own is None:
         return Finding("paging", USERS, INFO, "a listed user's own GET failed", NONE_NEEDED)
-    left_out = sorted(set(own) - set(users[0]) - NOT_COMPARED)
+    left_out = more_than_listed(own, users[0])
     if not left_out:
         return Finding("paging", USERS, OK, "a listed user shows what its GET shows", NONE_NEEDED)
     seen = f"the /Users listing leaves out {', '.join(left_out)}, which GET /Users/<id> shows"

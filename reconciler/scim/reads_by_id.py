@@ -14,11 +14,13 @@ would add its members again, and no member would ever be removed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from reconciler.core.model import Resource
+from reconciler.core.diff import is_empty
+from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import resource
@@ -47,7 +49,7 @@ def in_full(
     except ScimProtocolError:
         return users, ()  # an id no URL names: that user is in error (core/shape.py)
     # A sample that cannot be read shows nothing more: the users are compared as listed.
-    if not isinstance(sample, Resource) or not set(sample.body) - set(first.body) - NOT_COMPARED:
+    if not isinstance(sample, Resource) or not more_than_listed(sample.body, first.body):
         return users, ()
     if len(users) > MAX_READS:
         note = (
@@ -60,6 +62,14 @@ def in_full(
         rest = tuple(pool.map(lambda u: _user(client, u), users[1:]))
     log.info("users read one by one", step="import", kind="user", count=len(users))
     return (sample, *rest), ()
+
+
+def more_than_listed(own: Mapping[str, Json], listed: Mapping[str, Json]) -> list[str]:
+    """What a resource's own GET shows of what plans compare that its listing left out; an
+    attribute spelled out unset (null, "", [], {}) is none: it tells nothing new."""
+    return sorted(
+        k for k, v in own.items() if k not in listed and k not in NOT_COMPARED and not is_empty(v)
+    )
 
 
 def _user(client: ScimClient, user: Resource) -> Resource:

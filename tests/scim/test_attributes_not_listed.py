@@ -72,3 +72,15 @@ def test_users_found_by_filter_in_lookup_mode_are_read_in_full(tmp_path: Path) -
     prepared = replan(specs, fake)
     assert prepared.observed.lookup
     assert not prepared.plan.has_changes
+
+
+def test_attributes_a_users_own_get_shows_empty_are_no_reason_to_read_all() -> None:
+    # A GET that spells out unset attributes (null, [], {}) shows nothing a plan compares:
+    # read one by one, every plan would cost a GET per user for nothing.
+    fake = FakeScim()
+    fake.listed_user_attributes = SLIM
+    for n in range(3):
+        fake.add_user(f"u{n}@example.com", title=None, emails=[], name={})
+    client = ScimClient(fake.client(), BASE_URL)
+    observe(client, TARGET, Capabilities(), RecordingLog())
+    assert fake.count("GET", "/Users/*") == 1
