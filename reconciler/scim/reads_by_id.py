@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler.core.diff import is_empty
 from reconciler.core.model import Json, Resource
-from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import resource
 from reconciler.scim.writes import resource_path
@@ -39,17 +39,15 @@ def in_full(
     client: ScimClient, users: Groups, concurrency: int, log: Any
 ) -> tuple[Groups, tuple[str, ...]]:
     """`users` each read by id where the listing shows each with no more than BARE and
-    the first listed one's own GET shows more (a listing that leaves attributes out);
-    as listed otherwise, at the cost of that one GET."""
+    a listed user's own GET shows more (a listing that leaves attributes out); as listed
+    otherwise, at the cost of that one GET."""
     if not users or any(set(u.body) - BARE for u in users):
         return users, ()
-    first = users[0]
-    try:
-        sample = _get(client, resource_path("/Users", first.id), first.id)
-    except ScimProtocolError:
-        return users, ()  # an id no URL names: that user is in error (core/shape.py)
-    # A sample that cannot be read shows nothing more: the users are compared as listed.
-    if not isinstance(sample, Resource) or not more_than_listed(sample.body, first.body):
+    found = _sample(client, users)
+    if found is None:
+        return users, ()
+    first, sample = found
+    if not more_than_listed(sample.body, first.body):
         return users, ()
     if len(users) > MAX_READS:
         note = (
@@ -59,9 +57,41 @@ def in_full(
         log.warning("attributes not listed", step="import", detail=note)
         return users, (note,)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        rest = tuple(pool.map(lambda u: _user(client, u), users[1:]))
+        read = tuple(pool.map(lambda u: sample if u is first else _user(client, u), users))
     log.info("users read one by one", step="import", kind="user", count=len(users))
-    return (sample, *rest), ()
+    return read, ()
+
+
+# Listed users whose own GET may tell whether the listing leaves attributes out: past the
+# first, for a user deleted since the listing, or a read that failed once.
+SAMPLES = 3
+
+
+def _sample(client: ScimClient, users: Groups) -> tuple[Resource, Resource] | None:
+    """A listed user and the same as its own GET shows it; None where no GET by id is
+    offered (405, 501), or no listed id names a URL (core/shape.py puts those in error).
+    TargetError where every read failed: compared as listed, every declared attribute of
+    every user would look unset, and be written again."""
+    failed: str | None = None
+    for user in users[:SAMPLES]:
+        try:
+            path = resource_path("/Users", user.id)
+        except ScimProtocolError:
+            continue
+        # An answer that is no resource of this id (a listing, another user): no usable
+        # read by id, as a 405 says.
+        found = _get(client, path, user.id, no_such_read=NO_SUCH_READ, other=None)
+        if found is None:
+            return None
+        if isinstance(found, Resource):
+            return user, found
+        failed = failed or found
+    if failed is None:
+        return None
+    raise TargetError(
+        f"the /Users listing shows each user bare, and no user's own GET could be read to "
+        f"tell whether it shows more ({failed}); plan again once the target answers"
+    )
 
 
 def more_than_listed(own: Mapping[str, Json], listed: Mapping[str, Json]) -> list[str]:
@@ -148,9 +178,11 @@ def _get(
     params: dict[str, str] | None = None,
     *,
     no_such_read: frozenset[int] = frozenset(),
+    other: str | None = "",
 ) -> Resource | str | None:
     """The resource `rid` as its own GET shows it; None where the target offers no such
-    read (`no_such_read`); else why the read failed (after the client's retries)."""
+    read (`no_such_read`); `other` where it answers no resource of that id ("": why); else
+    why the read failed (after the client's retries)."""
     try:
         reply = client.get(path, params)
     except ScimHTTPError as exc:
@@ -159,5 +191,5 @@ def _get(
         return f"GET {path} is unreadable: {exc}"
     found = resource(reply.body)
     if found is None or found.id != rid:
-        return f"GET {path} answered no resource with id {rid!r}"
+        return f"GET {path} answered no resource with id {rid!r}" if other == "" else other
     return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import ScimrecError
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
@@ -81,3 +82,32 @@ def test_a_user_whose_read_by_id_fails_is_in_error_not_bare(tmp_path: Path) -> N
     assert prepared.plan.changes == ()  # not b's title written again, as if unset
     (error,) = prepared.plan.errors
     assert (error.key, f"/Users/{b}" in error.message) == ("b@example.com", True)
+
+
+def test_bare_users_whose_sample_read_fails_refuse_the_plan(tmp_path: Path) -> None:
+    # Which users the listing shows in full is told by one user's own GET: failing, the
+    # plan would write every declared attribute of every user again, as if unset.
+    fake = FakeScim()
+    fake.listed_user_attributes = SLIM
+    fake.add_user("a@example.com", title="Staff")
+    fake.add_user("b@example.com", title="Old")
+    fake.fail("GET", "/Users/*", status=503, times=100)
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com", title="Staff"), user("b@example.com", title="Old")],
+    )
+    with pytest.raises(ScimrecError, match=r"GET /Users/u1 answered 503"):
+        replan(specs, fake)
+
+
+@pytest.mark.parametrize("status", [405, 501])
+def test_bare_users_on_a_target_with_no_read_by_id_are_compared_as_listed(
+    tmp_path: Path, status: int
+) -> None:
+    fake = FakeScim()
+    fake.listed_user_attributes = SLIM
+    fake.add_user("a@example.com", active=True)
+    fake.add_user("b@example.com", active=True)
+    fake.fail("GET", "/Users/*", status=status, times=100)
+    specs = write_spec(tmp_path, [user("a@example.com", active=True)])
+    assert not replan(specs, fake).plan.has_changes
