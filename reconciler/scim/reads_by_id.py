@@ -133,16 +133,19 @@ def with_members(
         return groups, (note,)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         read = tuple(pool.map(lambda g: _read(client, g), groups))
+        # A GET that shows some group's members shows who is in each, as a listing does:
+        # one that leaves them out has none, and is not asked again (a GET per group saved).
+        if not any("members" in g.body for g in read):
+            read = tuple(pool.map(lambda r, g: _asked(client, r, g), read, groups))
     shown = sum(1 for new, old in zip(read, groups, strict=True) if new is not old)
     log.info("members read one by one", step="import", kind="group", count=shown)
     return read, ()
 
 
 def _read(client: ScimClient, group: Resource) -> Resource:
-    """The group as `GET /Groups/<id>` shows it, where that (or the same asked for its
-    `members`) shows its members; as listed where no read says more (no GET by id at
-    all, or none that shows members: an empty group); in error where a read failed, as
-    taken as listed it would look empty: its members added again, none removed."""
+    """The group as `GET /Groups/<id>` shows it; as listed where no read says more (no
+    GET by id at all); in error where the read failed, as taken as listed it would look
+    empty: its members added again, none removed."""
     try:
         path = resource_path("/Groups", group.id)
     except ScimProtocolError:
@@ -150,19 +153,24 @@ def _read(client: ScimClient, group: Resource) -> Resource:
     found = _get(client, path, group.id, no_such_read=NO_SUCH_READ)
     if isinstance(found, str):
         return replace(group, problem=f"the listing shows no members, and {found}")
-    if found is None:
-        return group
-    if isinstance(found.body.get("members"), list):
-        return found
-    # Some show them only when asked by name (RFC 7644 §3.9), as apply's PUT asks too;
-    # others refuse `attributes` (a 4xx): their GET left out members it has none of.
+    return group if found is None else found
+
+
+def _asked(client: ScimClient, read: Resource, group: Resource) -> Resource:
+    """`read` (`group` as its GET showed it, without members) with the members a read
+    asking for them shows: some show them only when asked by name (RFC 7644 §3.9), as
+    apply's PUT asks too; others refuse `attributes` (a 4xx), their GET having left out
+    members it has none of. In error where that read failed."""
+    if read is group or read.problem is not None:
+        return read  # not read by id (none offered), or in error already
+    path = resource_path("/Groups", group.id)
     asked = _get(client, path, group.id, {"attributes": "members"}, no_such_read=_REFUSED)
     if isinstance(asked, str):
         return replace(group, problem=f"the listing shows no members, and {asked}")
     members = asked.body.get("members") if asked is not None else None
     if not isinstance(members, list):
         return group
-    return replace(found, body={**found.body, "members": members})
+    return replace(read, body={**read.body, "members": members})
 
 
 # Answers that say a read is not offered (RFC 9110 §15.5.6, §15.6.2), not that it failed.

@@ -117,3 +117,17 @@ def test_a_group_whose_id_no_url_names_is_taken_as_listed() -> None:
     bodies = {g.id: g.body for g in observed.groups}
     assert "members" not in bodies["\ud800"]
     assert len(bodies["g2"]["members"]) == 1
+
+
+def test_empty_groups_are_not_asked_again_where_a_get_shows_members() -> None:
+    # A target whose GET shows members leaves them out of an empty group only: one read
+    # each, not a second asking for members, doubling a plan's requests.
+    fake = FakeScim()
+    fake.members_shown = "one"
+    fake.add_group("Eng", [fake.add_user("a@example.com")])
+    fake.add_group("Empty")
+    fake.add_group("Idle")
+    client = ScimClient(fake.client(), BASE_URL)
+    observed = observe(client, TARGET, Capabilities(), RecordingLog())
+    assert fake.count("GET", "/Groups/*") == 3
+    assert [len(g.body.get("members", [])) for g in observed.groups] == [1, 0, 0]
