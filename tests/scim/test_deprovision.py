@@ -3,6 +3,8 @@ the version the plan saw, and only "already gone" counts as done without one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.core.changes import Action, Change
@@ -10,9 +12,17 @@ from reconciler.core.config import Auth, Target
 from reconciler.core.model import Capabilities, Kind
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.deprovision import delete
-from reconciler.scim.apply.session import Session
+from reconciler.scim.apply.session import Failed, Session
 from tests.fakescim import BASE_URL, FakeScim
-from tests.scim.test_faults import RecordingLog, scim_client
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import (
+    RecordingLog,
+    plan_and_apply,
+    replan,
+    scim_client,
+    user,
+    write_spec,
+)
 
 TARGET = Target("fake", BASE_URL, Auth())
 
@@ -52,3 +62,58 @@ def test_a_delete_is_logged_with_its_method_and_path() -> None:
     delete(session, change)
     writes = [kw for _, _, kw in session.log.events if kw.get("method")]
     assert [(w["method"], w["path"]) for w in writes] == [("DELETE", f"/Users/{change.target_id}")]
+
+
+def test_a_delete_the_target_answers_but_does_not_do_fails_and_names_the_fix() -> None:
+    # A target that only deactivates on DELETE (answers 204, keeps serving the user):
+    # RFC 7644 §3.6 wants 404 from then on; shown as done, every plan would delete it again.
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.users[str(change.target_id)]["active"] = False
+    fake.fail("DELETE", "/Users/*", status=204)
+    with pytest.raises(Failed) as caught:
+        delete(session, change)
+    assert str(caught.value) == (
+        f"DELETE /Users/{change.target_id} answered 204, but the target still holds the user "
+        "(active: false): it keeps what it deletes, so every plan would delete it again; "
+        "set deprovision: disable for this target, or remove it on the target"
+    )
+
+
+def test_a_group_delete_that_leaves_the_group_fails_too() -> None:
+    fake = FakeScim()
+    gid = fake.add_group("Old")
+    change = Change(Kind.GROUP, "Old", Action.DELETE, "state: absent", gid)
+    session = Session(scim_client(fake), TARGET, Capabilities(), RecordingLog())
+    fake.fail("DELETE", "/Groups/*", status=200, body={})
+    with pytest.raises(Failed, match=r"still holds the group: .*; remove it on the target$"):
+        delete(session, change)
+
+
+def test_a_delete_is_read_back_once_and_a_failed_read_leaves_it_done() -> None:
+    fake = FakeScim()
+    session, change = deleting(fake)
+    assert delete(session, change) == change.target_id
+    path = f"/Users/{change.target_id}"
+    assert [(s.method, s.path) for s in fake.requests] == [("DELETE", path), ("GET", path)]
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.fail("DELETE", "/Users/*", status=204)
+    fake.fail("GET", "/Users/*", status=403)  # not readable: not known to be left behind
+    assert delete(session, change) == change.target_id
+    assert [e for _, e, _ in session.log.events if e == "delete not verified"]
+
+
+def test_an_apply_reports_the_delete_that_was_not_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("gone@example.com", active=True)
+    specs = write_spec(tmp_path, [user("gone@example.com", state="absent")], deprovision="delete")
+    fake.fail("DELETE", "/Users/*", status=204)
+    _, result = plan_and_apply(specs, fake)
+    [outcome] = result.outcomes
+    assert (outcome.action, outcome.ok) == (Action.DELETE, False)
+    assert "still holds the user" in outcome.message
+    assert [c.action for c in replan(specs, fake).plan.changes] == [Action.DELETE]

@@ -7,7 +7,7 @@ from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import read_time
 from reconciler.core.model import Kind
-from reconciler.errors import ScimHTTPError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.apply.protection import refuse_if_it_holds_protected
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import update
@@ -93,8 +93,35 @@ def delete(s: Session, change: Change) -> str | None:
     if change.kind is Kind.GROUP and s.target.protected:
         refuse_if_it_holds_protected(s, change, path)
     try:
-        s.write(change, "DELETE", path, lambda: s.client.delete(path, s.etag(change)))
+        reply = s.write(change, "DELETE", path, lambda: s.client.delete(path, s.etag(change)))
     except ScimHTTPError as exc:
         if exc.status != 404:  # already gone is what we wanted
             raise
+        return change.target_id
+    _gone(s, change, path, reply.status)
     return change.target_id
+
+
+def _gone(s: Session, change: Change, path: str, status: int) -> None:
+    """Write verification of a delete: a deleted resource answers 404 to every request
+    (RFC 7644 §3.6). A target that answered success but still serves it (one that only
+    deactivates on DELETE) would get the same delete from every plan, shown as done by
+    every apply: the delete fails instead, and says what to do."""
+    try:
+        held = s.client.get(path).body
+    except ScimrecError as exc:
+        if isinstance(exc, ScimHTTPError) and exc.status == 404:
+            return
+        s.log.warning("delete not verified", step="action", kind=change.kind.value,
+                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+        return
+    if not isinstance(held, dict) or str(held.get("id", "")) != str(change.target_id):
+        return
+    active = held.get("active")
+    state = f" (active: {str(active).lower()})" if isinstance(active, bool) else ""
+    step = "set deprovision: disable for this target, or " if change.kind is Kind.USER else ""
+    raise Failed(
+        f"DELETE {path} answered {status}, but the target still holds the {change.kind.value}"
+        f"{state}: it keeps what it deletes, so every plan would delete it again; "
+        f"{step}remove it on the target"
+    )
