@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from tests.fakescim import FakeScim
+from tests.fakescim import FakeScim, json_response
 from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
 
@@ -131,3 +132,72 @@ def test_a_group_patch_refused_for_its_members_is_not_sent_again_by_put(
     assert [o.key for o in result.outcomes if not o.ok] == ["Eng"]
     assert members(fake, gid) == []
     assert fake.count("PUT") == 0
+
+
+def ignoring_members_on_put(fake: FakeScim) -> None:
+    """A target that answers a group's PUT with success and keeps the members it held."""
+    original = fake.handle
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method != "PUT" or "/Groups/" not in request.url.path:
+            return original(request)
+        gid = request.url.path.rsplit("/", 1)[1]
+        held = fake.groups[gid].get("members")
+        original(request)
+        fake.groups[gid]["members"] = held
+        return json_response(200, fake.groups[gid])
+
+    fake.handle = handle  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("quirk", [True, False], ids=["patch-never", "patch-501"])
+def test_a_put_that_leaves_the_members_as_they_were_fails_the_group(
+    token: str, tmp_path: Path, quirk: bool
+) -> None:
+    fake = FakeScim()
+    fake.patch_unsupported = not quirk
+    alice, bob, carol = (fake.add_user(f"{n}@example.com") for n in ("alice", "bob", "carol"))
+    gid = fake.add_group("Eng", [alice, bob])
+    ignoring_members_on_put(fake)
+    specs = write_spec(
+        tmp_path,
+        [user(f"{n}@example.com") for n in ("alice", "bob", "carol")],
+        [{"displayName": "Eng", "members": ["alice@example.com", "carol@example.com"]}],
+        **({"quirks": {"patch": "never"}} if quirk else {}),
+    )
+    _, result = plan_and_apply(specs, fake)
+    [failed] = [o for o in result.outcomes if not o.ok]
+    fix = (
+        "membership needs PATCH here: remove quirks: {patch: never}"
+        if quirk
+        else "change these members on the target"
+    )
+    assert (failed.key, failed.message) == (
+        "Eng",
+        f"PUT /Groups/{gid} answered 200, but the group still holds bob@example.com it was "
+        "sent without and does not hold carol@example.com it was sent with: the target "
+        f"ignores members sent by PUT, so the next plan would propose them again; {fix}",
+    )
+    assert members(fake, gid) == sorted([alice, bob])
+    [change] = replan(specs, fake).plan.changes
+    assert ([m.key for m in change.members_add], [m.id for m in change.members_remove]) == (
+        ["carol@example.com"],
+        [bob],
+    )
+    assert carol
+
+
+def test_a_put_whose_answer_shows_no_members_is_not_judged(token: str, tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.patch_unsupported = True
+    fake.members_shown = "asked"  # members only where `attributes` names them
+    alice, bob = (fake.add_user(f"{n}@example.com") for n in ("alice", "bob"))
+    gid = fake.add_group("Eng", [alice, bob])
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com"), user("bob@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert members(fake, gid) == [alice]

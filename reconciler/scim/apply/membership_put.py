@@ -9,8 +9,10 @@ the plan's read held (Session.read_for_put), or nothing is sent.
 from __future__ import annotations
 
 from reconciler.core.changes import Change
+from reconciler.core.match import normalise
+from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops, writes
-from reconciler.scim.apply.session import Session
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 
 
@@ -37,4 +39,56 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
                 s.members_held[change.target_id] = frozenset(member_ops.member_entries(body))
         return reply
 
-    s.learning_refs(change, put)
+    reply = s.learning_refs(change, put)
+    _verify(s, change, path, reply, new, removed)
+
+
+def _verify(
+    s: Session, change: Change, path: str, reply: Reply, new: list[str], removed: list[str]
+) -> None:
+    """Write verification of the members a PUT sent (DESIGN §5): some targets answer a
+    group's PUT with success and leave its members as they were. A removal not made is
+    access the spec takes away, so it fails the group, never shown as done; a group that
+    shows no members at all (one that does not list them) is not judged."""
+    body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+    if body is None:
+        try:
+            body = s.client.get(path).body
+        except ScimrecError as exc:
+            s.log.warning("members not verified", step="action", kind="group",
+                          key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+            return
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        return
+    held = member_ops.member_entries(body)
+    if change.target_id:
+        with s.lock:
+            s.members_held[change.target_id] = frozenset(held)
+    # Some targets name members by userName (Canaille), as groups.not_shown reads them.
+    names = {normalise("userName", v) for v, group in held if not group}
+
+    def holds(uid: str) -> bool:
+        name = s.user_names.get(uid)
+        return (uid, False) in held or (name is not None and normalise("userName", name) in names)
+
+    still = [u for u in removed if holds(u)]
+    missing = [u for u in new if not holds(u)]
+    if not still and not missing:
+        return
+    parts = [f"still holds {_some(s, still)} it was sent without"] if still else []
+    parts += [f"does not hold {_some(s, missing)} it was sent with"] if missing else []
+    fix = (
+        "membership needs PATCH here: remove quirks: {patch: never}"
+        if s.target.quirks.get("patch") == "never"
+        else "change these members on the target"
+    )
+    raise Failed(
+        f"PUT {path} answered {reply.status}, but the group {' and '.join(parts)}: the target "
+        f"ignores members sent by PUT, so the next plan would propose them again; {fix}"
+    )
+
+
+def _some(s: Session, ids: list[str]) -> str:
+    """The first of these members by name, and how many more."""
+    first = s.user_names.get(ids[0], ids[0])
+    return first if len(ids) == 1 else f"{first} and {len(ids) - 1} more member(s)"
