@@ -22,9 +22,12 @@ from reconciler.scim.apply.verify import lost
 from reconciler.scim.writes import resource_path
 
 CHECK = "declared attributes"
-# Not tried: the key (the temporary user keeps its own), references to other users, and
-# write-only values (they cannot be read back).
-SKIPPED = frozenset({"userName", "enterprise.manager", *A.SECRET_PATHS})
+# Not tried: the key (the temporary user keeps its own) and write-only values (they cannot
+# be read back).
+SKIPPED = frozenset({"userName", *A.SECRET_PATHS})
+# A reference to another user: tried as one to the temporary user itself, the only user
+# the doctor may write to (a manager names a user by id, RFC 7643 §4.3).
+MANAGER = "enterprise.manager"
 
 
 def declared_samples(spec: Spec, target: Target) -> dict[str, Json]:
@@ -38,8 +41,10 @@ def declared_samples(spec: Spec, target: Target) -> dict[str, Json]:
     return samples
 
 
-def probe_declared(s: Scratch, samples: Mapping[str, Json]) -> list[Finding]:
-    """Write each declared path to the temporary user; what is dropped, refused or kept."""
+def probe_declared(s: Scratch, samples: Mapping[str, Json], *, patch: bool = True) -> list[Finding]:
+    """Write each declared path to the temporary user; what is dropped, refused or kept.
+    Without `patch` (the target says it has none, or `quirks: {patch: never}`), by
+    GET-merge-PUT from the start, as apply then writes."""
     if not samples:
         seen = "no declared user attributes to try"
         return [Finding("attributes", CHECK, INFO, seen, "declare users to have them probed")]
@@ -47,9 +52,12 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json]) -> list[Finding]:
     dropped: list[str] = []
     refused: list[str] = []
     for attribute, value in sorted(samples.items()):
-        change = AttrChange(attribute, None, _harmless(s, attribute, value))
+        if attribute == MANAGER:
+            change = AttrChange(attribute, None, str(s.user["id"]), "the temporary user")
+        else:
+            change = AttrChange(attribute, None, _harmless(s, attribute, value))
         try:
-            _write(s, path, change)
+            _write(s, path, change, patch)
         except ScimrecError as exc:
             refused.append(f"{attribute} ({failure(exc)})")
             continue
@@ -58,15 +66,17 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json]) -> list[Finding]:
     return [_finding(len(samples), dropped, refused)]
 
 
-def _write(s: Scratch, path: str, change: AttrChange) -> None:
+def _write(s: Scratch, path: str, change: AttrChange, patch: bool) -> None:
     """As apply writes: PATCH replace, else (PATCH refused) GET-merge-PUT (RFC 7644 §3.5)."""
-    try:
-        s.client.patch(path, writes.patch_operations([change], {}), None)
-    except ScimHTTPError as exc:
-        if not patch_unsupported(exc):
-            raise
-        current = body_of(s.client.get(path))
-        s.client.put(path, writes.merged_for_put(current, [change], {}), None)
+    if patch:
+        try:
+            s.client.patch(path, writes.patch_operations([change], {}), None)
+            return
+        except ScimHTTPError as exc:
+            if not patch_unsupported(exc):
+                raise
+    current = body_of(s.client.get(path))
+    s.client.put(path, writes.merged_for_put(current, [change], {}), None)
 
 
 def _harmless(s: Scratch, attribute: str, value: Json) -> Json:

@@ -98,7 +98,11 @@ def _with_probes(
         if scratch.user:
             claims = claim_of(spc, "patch"), claim_of(spc, "etag")
             findings += user_probes(scratch, *claims)  # each probe guards itself
-            findings += guarded("attributes", CHECK, lambda: probe_declared(scratch, samples))
+            # Written as apply will write them: by PUT where PATCH is off from the start.
+            patch = claims[0] is not False and target.quirks.get("patch") != "never"
+            findings += guarded(
+                "attributes", CHECK, lambda: probe_declared(scratch, samples, patch=patch)
+            )
         if scratch.user and scratch.group:
             findings += guarded("groups", "probes", lambda: group_probes(scratch))
     return findings + scratch.findings[created:]

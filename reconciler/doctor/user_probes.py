@@ -57,9 +57,17 @@ def _patch(s: Scratch) -> tuple[Finding, bool]:
     try:
         reply = s.client.patch(path, [op], None)
     except ScimHTTPError as exc:
-        refused = "refused" if exc.status in PATCH_UNSUPPORTED else "failed"
-        seen = f"PATCH replace of name.givenName {refused} ({failure(exc)})"
-        return Finding("patch", "replace", WARN, seen, put), False
+        if exc.status in PATCH_UNSUPPORTED:
+            seen = f"PATCH replace of name.givenName refused ({failure(exc)})"
+            return Finding("patch", "replace", WARN, seen, put), False
+        # Only 400, 405 and 501 say "not supported" (RFC 7644 §3.12); any other failure
+        # may have changed something, so apply reports it instead of trying a PUT.
+        seen = f"PATCH replace of name.givenName failed ({failure(exc)})"
+        action = (
+            f"apply fails on this {exc.status} (it falls back to GET-merge-PUT only on 400, "
+            "405 or 501); with quirks: {patch: never} it writes by GET-merge-PUT from the start"
+        )
+        return Finding("patch", "replace", WARN, seen, action), False
     after = body_of(s.client.get(path))
     shape = "the resource" if body_of(reply) else "no body"
     if A.read(after, "name.givenName") != "Probed":
