@@ -28,6 +28,10 @@ from reconciler.scim.writes import resource_path
 
 STALE_ETAG = 'W/"scimrec-doctor-stale"'
 PUT_WATCHED = ("externalId", "name.familyName", "emails")
+# What the PATCH probe replaces: the first the temporary user holds as read back, so that a
+# target that does not store name.givenName (none must, RFC 7643 §4.1) is not taken for one
+# whose PATCH changes nothing.
+PATCHED = ("name.givenName", "displayName", "externalId")
 
 
 def user_probes(s: Scratch, patch_claim: bool | None, etag_claim: bool | None) -> list[Finding]:
@@ -52,17 +56,19 @@ def probe_patch(s: Scratch, claim: bool | None) -> list[Finding]:
 
 def _patch(s: Scratch) -> tuple[Finding, bool]:
     path = resource_path("/Users", str(s.user["id"]))
-    op = {"op": "replace", "path": "name.givenName", "value": "Probed"}
+    attribute = next((a for a in PATCHED if present(A.read(s.user, a))), PATCHED[0])
+    value = f"{s.stem}-probed" if attribute == "externalId" else "Probed"
+    op = {"op": "replace", "path": attribute, "value": value}
     put = "scimrec updates with GET-merge-PUT, keeping attributes the spec does not manage"
     try:
         reply = s.client.patch(path, [op], None)
     except ScimHTTPError as exc:
         if exc.status in PATCH_UNSUPPORTED:
-            seen = f"PATCH replace of name.givenName refused ({failure(exc)})"
+            seen = f"PATCH replace of {attribute} refused ({failure(exc)})"
             return Finding("patch", "replace", WARN, seen, put), False
         # Only 400, 405 and 501 say "not supported" (RFC 7644 §3.12); any other failure
         # may have changed something, so apply reports it instead of trying a PUT.
-        seen = f"PATCH replace of name.givenName failed ({failure(exc)})"
+        seen = f"PATCH replace of {attribute} failed ({failure(exc)})"
         action = (
             f"apply fails on this {exc.status} (it falls back to GET-merge-PUT only on 400, "
             "405 or 501); with quirks: {patch: never} it writes by GET-merge-PUT from the start"
@@ -70,11 +76,11 @@ def _patch(s: Scratch) -> tuple[Finding, bool]:
         return Finding("patch", "replace", WARN, seen, action), False
     after = body_of(s.client.get(path))
     shape = "the resource" if body_of(reply) else "no body"
-    if A.read(after, "name.givenName") != "Probed":
-        seen = f"PATCH replace of name.givenName answered {reply.status} but changed nothing"
+    if A.read(after, attribute) != value:
+        seen = f"PATCH replace of {attribute} answered {reply.status} but changed nothing"
         action = "scimrec cannot rely on PATCH here: the change would show again in every plan"
         return Finding("patch", "replace", FAIL, seen, action), False
-    seen = f"PATCH replace of name.givenName answered {reply.status} with {shape}, and applied"
+    seen = f"PATCH replace of {attribute} answered {reply.status} with {shape}, and applied"
     action = "scimrec updates with minimal PATCH operations"
     if reply.status == 204 or not body_of(reply):
         action += "; it needs no body in the answer"

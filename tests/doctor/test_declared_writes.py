@@ -5,7 +5,8 @@ will not PATCH; and a PATCH that fails other than "unsupported" says what apply 
 Seen on real targets: one that refuses the enterprise extension on create but answers its
 PATCH with success had every enterprise path but the manager listed, so the `not_kept`
 line it printed still left every create refused; one whose PATCH answers 500 to any path
-had every attribute listed as refused, though a PUT keeps them all.
+had every attribute listed as refused, though a PUT keeps them all; one that stores no
+name.givenName had its working PATCH reported as one that changes nothing.
 """
 
 from __future__ import annotations
@@ -86,3 +87,30 @@ def test_with_patch_never_the_declared_attributes_are_probed_by_put() -> None:
     status, observed, _ = probe(fake, Config("fake", BASE_URL), samples)
     assert status == "warn"
     assert observed.startswith("of 2 declared: refused: name.givenName (500")
+
+
+def test_patch_is_probed_on_an_attribute_the_target_stores() -> None:
+    # A target that stores no name.givenName (it keeps only a formatted name) answered
+    # its PATCH with 200 and was reported as one whose PATCH changes nothing.
+    fake = populated()
+    fake.drops = {"name"}
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, Config("fake", BASE_URL), write_probe=True, new_name=names())
+    finding = report.finding("patch", "replace")
+    assert (finding.status, finding.observed) == (
+        "ok",
+        "PATCH replace of displayName answered 200 with the resource, and applied",
+    )
+    assert report.finding("patch", "advertised").status == "ok"
+
+
+def test_patch_that_changes_nothing_anywhere_is_still_a_failure() -> None:
+    fake = populated()
+    fake.fail("PATCH", "/Users/*", status=200, times=1000, body={})
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    report = run_doctor(client, Config("fake", BASE_URL), write_probe=True, new_name=names())
+    finding = report.finding("patch", "replace")
+    assert (finding.status, finding.observed) == (
+        "fail",
+        "PATCH replace of name.givenName answered 200 but changed nothing",
+    )
