@@ -67,7 +67,7 @@ def _refuse_within(s: Session, body: Json, done: set[str], refused: str) -> None
     todo = [body]
     fetched: dict[tuple[Kind, str], Json] = {}  # each read once: for its name, its members
     while todo:
-        entries = _entries(todo.pop())
+        entries = _entries(todo.pop(), refused)
         unknown = [m for m in entries if _kind_id(m) not in s.names_read]
         nested = [m for m in entries if _kind_id(m)[0] is Kind.GROUP]
         reads += len(unknown) + sum(
@@ -84,7 +84,7 @@ def _refuse_within(s: Session, body: Json, done: set[str], refused: str) -> None
             known = s.names_read.get(key)
             if known is None and member in unknown:
                 fetched[key] = _read(s, resource_path(ENDPOINT[key[0]], key[1]))
-                known = _name(fetched[key], key[0])
+                known = _name(fetched[key], key[0], refused)
             for name in (known, member.get("value"), member.get("display")):
                 if isinstance(name, str) and protected(s.target, name):
                     raise Failed(f"member {name} is protected: {refused}")
@@ -97,9 +97,19 @@ def _refuse_within(s: Session, body: Json, done: set[str], refused: str) -> None
                 todo.append(fetched[key] if key in fetched else _read(s, where))
 
 
-def _entries(body: Json) -> list[dict[str, Json]]:
-    members = body.get("members") if isinstance(body, dict) else None
-    return [m for m in (members if isinstance(members, list) else []) if isinstance(m, dict)]
+def _entries(body: Json, refused: str) -> list[dict[str, Json]]:
+    """A group's member entries. Absent or null, `members` is an empty group (RFC 7643
+    §2.5), as is a group read as gone (None); an answer that is no group, or whose members
+    are no list, shows no one: judged empty, a group holding a protected account would be
+    deleted on a garbled read."""
+    if body is None:
+        return []
+    members = body.get("members") if isinstance(body, dict) else ()
+    if members is None:
+        return []
+    if not isinstance(members, list):
+        raise Failed(f"the target's answer for a group is not a group: {refused}")
+    return [m for m in members if isinstance(m, dict)]
 
 
 def _read(s: Session, path: str) -> Json:
@@ -116,8 +126,13 @@ def _kind_id(member: dict[str, Json]) -> tuple[Kind, str]:
     return (Kind.GROUP if says_group(member) else Kind.USER, str(member.get("value")))
 
 
-def _name(body: Json, kind: Kind) -> str | None:
+def _name(body: Json, kind: Kind, refused: str) -> str | None:
     """The name of a member the plan's read did not hold (lookup mode reads only what is
-    declared), as reading it gave it; None when no such object exists."""
+    declared), as reading it gave it; None when no such object exists. An answer that is
+    no such object names no one that could be protected: refused, not passed."""
+    if body is None:
+        return None
     name = body.get(NAME_ATTRIBUTE[kind]) if isinstance(body, dict) else None
-    return name if isinstance(name, str) else None
+    if not isinstance(name, str):
+        raise Failed(f"the target's answer for member {kind.value} is not one: {refused}")
+    return name
