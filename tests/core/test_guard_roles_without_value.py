@@ -57,3 +57,16 @@ def test_an_empty_display_does_not_make_a_role_another_one() -> None:
 def test_an_empty_role_is_no_role() -> None:
     assert lost_roles(AttrChange("roles", ["", "admin"], ["admin"]), ROLES) == set()
     assert lost_roles(AttrChange("roles", ["admin", ""], [""]), ROLES) == {"admin"}
+
+
+def test_a_protected_account_keeps_a_role_named_by_display_and_type(tmp_path: Path) -> None:
+    # The name is what the plan's note shows: both parts, as the target holds them.
+    held: list[Json] = [{"display": "Administrator", "type": "admin"}]
+    observed = Observed((user_res("u0", "root@example.com", roles=held),), ())
+    declared = "users:\n  - userName: root@example.com\n    roles: []\n"
+    spec = load(tmp_path, TARGET + "    protected: ['root@*']\n" + declared)
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert plan.changes == ()
+    assert plan.notes == (
+        "user root@example.com is protected: keeps its roles (display=Administrator type=admin)",
+    )
