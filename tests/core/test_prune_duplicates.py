@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.changes import Action
+from reconciler.core.model import ENTERPRISE_URN as ENTERPRISE
 from reconciler.core.model import Json, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, load, user_res
@@ -126,3 +127,38 @@ def test_a_protected_duplicate_is_no_error(tmp_path: Path, deprovision: str) -> 
     plan = make_plan(spec, spec.targets["t"], Observed((mine, admin), ()))
     assert plan.errors == ()
     assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == []
+
+
+def test_an_account_holding_the_declared_name_of_a_renamed_account_is_never_pruned(
+    tmp_path: Path,
+) -> None:
+    # Matched by externalId, alice's account still holds an old userName (a rename is
+    # planned): the other account holding the declared userName is hers too, not a stray.
+    settings = "    prune: all\n    matching: {user: [externalId, userName]}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n" + ALICE)
+    mine = user_res("X", "old-alice@example.com", externalId="e1", active=True)
+    other = user_res("Y", "Alice@example.com", active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == []
+    assert [(e.key, e.message) for e in plan.errors if e.key == "Y"] == [
+        (
+            "Y",
+            "not deprovisioned: it has the userName of user alice@example.com's account "
+            "(id X); remove the duplicate on the target, or declare it",
+        )
+    ]
+
+
+def test_a_matched_account_whose_matching_value_is_no_text_is_compared_by_none(
+    tmp_path: Path,
+) -> None:
+    # A target that stores employeeNumber as a number: it is compared as no text, and
+    # names no one (a stray with the same digits as text is no twin).
+    settings = "    prune: all\n    matching: {user: [userName, enterprise.employeeNumber]}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n  - {userName: alice@example.com}\n")
+    mine = user_res("X", "alice@example.com", active=True, **{ENTERPRISE: {"employeeNumber": 7}})
+    other = user_res("Y", "bob@example.com", active=True, **{ENTERPRISE: {"employeeNumber": "7"}})
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    gone = [(c.key, c.action) for c in plan.changes if c.action is Action.DISABLE]
+    assert gone == [("bob@example.com", Action.DISABLE)]
+    assert plan.errors == ()
