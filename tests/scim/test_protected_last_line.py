@@ -93,3 +93,51 @@ def test_an_account_protected_by_its_name_on_the_target_is_not_disabled(
     [failed] = result.failed
     assert failed.message == "user ops-bot@example.com is protected: not disabled"
     assert fake.users[admin]["active"] is True
+
+
+def test_a_member_protected_by_its_name_on_the_target_alone_is_not_removed(
+    tmp_path: Path, token: str
+) -> None:
+    # Declared as ops-bot@ (matched by externalId), the member's key is not protected: its
+    # name on the target, read by the plan as a user's, is.
+    fake = FakeScim(token=token)
+    admin = fake.add_user("admin@example.com", externalId="e-admin")
+    ops = fake.add_group("Ops", [admin])
+    users = [{"userName": "ops-bot@example.com", "externalId": "e-admin"}]
+    groups = [{"displayName": "Ops", "members": []}]
+    specs = write_spec(tmp_path, users, groups, matching={"user": ["externalId"]})
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [removal] = [c for c in prepared.plan.changes if c.members_remove]
+    assert [(m.key, m.id) for m in removal.members_remove] == [("ops-bot@example.com", admin)]
+    target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    [failed] = [o for o in result.failed if o.key == "Ops"]
+    assert failed.message == "member admin@example.com is protected: not removed, nothing written"
+    assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
+
+
+def test_a_nested_group_protected_by_its_name_is_not_removed(tmp_path: Path, token: str) -> None:
+    # An undeclared nested group has no key: only the plan's read names it, as a group.
+    fake = FakeScim(token=token)
+    root = fake.add_group("Root admins")
+    ops = fake.add_group("Ops")
+    fake.groups[ops]["members"] = [{"value": root, "type": "Group"}]
+    fake.add_group("Sub")
+    groups = [{"displayName": "Ops", "groups": ["Sub"]}, {"displayName": "Sub"}]
+    specs = write_spec(tmp_path, [], groups, nested_groups="native")
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [change] = prepared.plan.changes
+    assert [(m.key, m.id, m.type) for m in change.members_remove] == [(None, root, "Group")]
+    assert [m.key for m in change.members_add] == ["Sub"]
+    target = dataclasses.replace(prepared.target, protected=("Root*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    assert {(o.key, o.message) for o in result.failed} == {
+        ("Ops", "member Root admins is protected: not removed, nothing written")
+    }
+    assert fake.groups[ops]["members"] == [{"value": root, "type": "Group"}]  # nor Sub added
