@@ -141,3 +141,25 @@ def test_a_nested_group_protected_by_its_name_is_not_removed(tmp_path: Path, tok
         ("Ops", "member Root admins is protected: not removed, nothing written")
     }
     assert fake.groups[ops]["members"] == [{"value": root, "type": "Group"}]  # nor Sub added
+
+
+def test_a_member_nothing_protects_is_removed_while_protection_is_on(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    admin = fake.add_user("admin@example.com")
+    bob = fake.add_user("bob@example.com")
+    ops = fake.add_group("Ops", [admin, bob])
+    users = [{"userName": "admin@example.com"}, {"userName": "bob@example.com"}]
+    groups = [{"displayName": "Ops", "members": ["admin@example.com"]}]
+    specs = write_spec(tmp_path, users, groups)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [change] = prepared.plan.changes
+    assert [(m.key, m.id) for m in change.members_remove] == [("bob@example.com", bob)]
+    target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    assert result.failed == ()
+    assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
