@@ -12,9 +12,9 @@ import pytest
 
 from reconciler.core.changes import Action
 from reconciler.core.model import ENTERPRISE_URN as ENTERPRISE
-from reconciler.core.model import Json, Observed
+from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import make_plan
-from tests.core.test_plan import TARGET, load, user_res
+from tests.core.test_plan import TARGET, group_res, load, user_res
 
 ALICE = "  - {userName: alice@example.com, externalId: e1, emails: [{value: a@x.com}]}\n"
 
@@ -149,16 +149,55 @@ def test_an_account_holding_the_declared_name_of_a_renamed_account_is_never_prun
     ]
 
 
-def test_a_matched_account_whose_matching_value_is_no_text_is_compared_by_none(
-    tmp_path: Path,
-) -> None:
-    # A target that stores employeeNumber as a number: it is compared as no text, and
-    # names no one (a stray with the same digits as text is no twin).
+def test_matching_values_that_are_no_text_name_no_one(tmp_path: Path) -> None:
+    # A target that stores employeeNumber as a number: such a value is no text to compare,
+    # on the declared object's account or on a stray (each stray here is pruned as before).
     settings = "    prune: all\n    matching: {user: [userName, enterprise.employeeNumber]}\n"
     spec = load(tmp_path, TARGET + settings + "users:\n  - {userName: alice@example.com}\n")
-    mine = user_res("X", "alice@example.com", active=True, **{ENTERPRISE: {"employeeNumber": 7}})
-    other = user_res("Y", "bob@example.com", active=True, **{ENTERPRISE: {"employeeNumber": "7"}})
-    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    number = {ENTERPRISE: {"employeeNumber": 7}}
+    mine = user_res("X", "alice@example.com", active=True, **number)
+    text = user_res("Y", "bob@example.com", active=True, **{ENTERPRISE: {"employeeNumber": "7"}})
+    other = user_res("Z", "carol@example.com", active=True, **number)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, text, other), ()))
     gone = [(c.key, c.action) for c in plan.changes if c.action is Action.DISABLE]
-    assert gone == [("bob@example.com", Action.DISABLE)]
+    assert gone == [("bob@example.com", Action.DISABLE), ("carol@example.com", Action.DISABLE)]
     assert plan.errors == ()
+
+
+def test_a_declared_name_is_compared_as_matching_compares_it(tmp_path: Path) -> None:
+    # userName ignores case: the account holding the declared name in other case is a twin.
+    settings = "    prune: all\n    matching: {user: [externalId, userName]}\n"
+    declared = "  - {userName: Alice@Example.com, externalId: e1}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n" + declared)
+    mine = user_res("X", "Alice@Example.com", externalId="e1", active=True)
+    other = user_res("Y", "alice@example.com", active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    assert [c for c in plan.changes if c.action is Action.DISABLE] == []
+    assert [e.key for e in plan.errors] == ["Y"]
+
+
+def test_a_group_sharing_a_matching_value_is_never_pruned_whatever_users_match_on(
+    tmp_path: Path,
+) -> None:
+    # Users match on one attribute (no twins to find among them), groups on two; the
+    # declared objects listed first (a user, a group to create) are no reason to stop.
+    settings = (
+        "    prune: all\n    deprovision: delete\n"
+        "    matching: {user: [userName], group: [displayName, externalId]}\n"
+    )
+    groups = "groups:\n  - {displayName: New}\n  - {displayName: Ops, externalId: ops}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n" + ALICE + groups)
+    alice = user_res("U", "alice@example.com", externalId="e1", emails=email("a@x.com"))
+    mine = group_res("X", "Ops", externalId="ops")
+    other = group_res("Y", "Ops (old)", externalId="ops")
+    plan = make_plan(spec, spec.targets["t"], Observed((alice,), (mine, other)))
+    assert [c for c in plan.changes if c.action is Action.DELETE] == []
+    assert [(e.kind, e.key, e.step, e.message) for e in plan.errors] == [
+        (
+            Kind.GROUP,
+            "Y",
+            "match",
+            "not deprovisioned: it has the externalId of group Ops's account (id X); "
+            "remove the duplicate on the target, or declare it",
+        )
+    ]
