@@ -154,9 +154,10 @@ def test_matching_values_that_are_no_text_name_no_one(tmp_path: Path) -> None:
     # on the declared object's account or on a stray (each stray here is pruned as before).
     settings = "    prune: all\n    matching: {user: [userName, enterprise.employeeNumber]}\n"
     spec = load(tmp_path, TARGET + settings + "users:\n  - {userName: alice@example.com}\n")
-    number = {ENTERPRISE: {"employeeNumber": 7}}
+    number: dict[str, Json] = {ENTERPRISE: {"employeeNumber": 7}}
+    digits: dict[str, Json] = {ENTERPRISE: {"employeeNumber": "7"}}
     mine = user_res("X", "alice@example.com", active=True, **number)
-    text = user_res("Y", "bob@example.com", active=True, **{ENTERPRISE: {"employeeNumber": "7"}})
+    text = user_res("Y", "bob@example.com", active=True, **digits)
     other = user_res("Z", "carol@example.com", active=True, **number)
     plan = make_plan(spec, spec.targets["t"], Observed((mine, text, other), ()))
     gone = [(c.key, c.action) for c in plan.changes if c.action is Action.DISABLE]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
@@ -126,7 +127,10 @@ def test_a_nested_group_protected_by_its_name_is_not_removed(tmp_path: Path, tok
     ops = fake.add_group("Ops")
     fake.groups[ops]["members"] = [{"value": root, "type": "Group"}]
     fake.add_group("Sub")
-    groups = [{"displayName": "Ops", "groups": ["Sub"]}, {"displayName": "Sub"}]
+    groups: list[dict[str, Any]] = [
+        {"displayName": "Ops", "groups": ["Sub"]},
+        {"displayName": "Sub"},
+    ]
     specs = write_spec(tmp_path, [], groups, nested_groups="native")
     prepared = prepare(specs, "fake", transport=fake.transport)
     [change] = prepared.plan.changes
