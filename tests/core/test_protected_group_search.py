@@ -75,3 +75,13 @@ def test_a_member_displayed_by_a_protected_name_keeps_its_group(tmp_path: Path) 
 def test_a_group_holding_only_unprotected_members_is_deleted(tmp_path: Path) -> None:
     plan = delete_ops(tmp_path, [{"value": "id-hidden", "display": "bob@corp.example.com"}])
     assert deleted(plan)
+
+
+def test_the_changes_after_a_group_kept_are_all_kept(tmp_path: Path) -> None:
+    # Ops is kept for admin@; Zed, deleted after it, holds no one protected.
+    ops = group_res("g-ops", "Ops", ["id-admin"])
+    zed = group_res("g-zed", "Zed", ["id-bob"])
+    groups = OPS_ABSENT + "  - {displayName: Zed, state: absent}\n"
+    spec = load(tmp_path, TARGET + PROTECT + groups)
+    plan = make_plan(spec, spec.targets["t"], Observed((ADMIN, BOB), (ops, zed)))
+    assert [(c.key, c.action) for c in plan.changes] == [("Zed", Action.DELETE)]
