@@ -86,3 +86,18 @@ def test_a_saved_plan_that_takes_a_protected_accounts_role_is_refused(tmp_path: 
         "the plan goes past the spec's `protected`: user root@example.com is protected: "
         "keeps its roles (admin)"
     ]
+
+
+def test_a_protected_account_keeps_its_roles_and_its_other_changes(tmp_path: Path) -> None:
+    # Two roles lost (both named in the note) beside a title changed, which goes ahead.
+    held = [{"value": "admin"}, {"value": "ops"}]
+    observed = Observed((user_res("id-root", "root@example.com", roles=held, title="A"),), ())
+    declared = "users:\n  - {userName: root@example.com, title: B, roles: []}\n"
+    spec = load(tmp_path, TARGET + PROTECT + declared)
+    plan = make_plan(spec, spec.targets["t"], observed)
+    [change] = plan.changes
+    assert (change.action, [(a.path, a.after) for a in change.attributes]) == (
+        Action.UPDATE,
+        [("title", "B")],
+    )
+    assert plan.notes == ("user root@example.com is protected: keeps its roles (admin, ops)",)
