@@ -101,3 +101,23 @@ def test_a_protected_account_keeps_its_roles_and_its_other_changes(tmp_path: Pat
         [("title", "B")],
     )
     assert plan.notes == ("user root@example.com is protected: keeps its roles (admin, ops)",)
+
+
+def test_a_protected_group_keeps_its_member_changes_whatever_is_withheld_as_roles(
+    tmp_path: Path,
+) -> None:
+    # A user mapping that writes role assignments into externalId makes externalId a
+    # role path: a protected group's externalId change is then held back as a role lost,
+    # but the member it adds still joins.
+    mappings = "    mappings: {user: {externalId: {source: appRoleAssignments}}}\n"
+    declared = (
+        "users:\n  - {userName: a@example.com}\n"
+        "groups:\n  - {displayName: Ops, externalId: new, members: [a@example.com]}\n"
+    )
+    spec = load(tmp_path, TARGET + "    protected: ['Ops']\n" + mappings + declared)
+    ops = group_res("g-ops", "Ops", [], externalId="old")
+    plan = make_plan(
+        spec, spec.targets["t"], Observed((user_res("id-a", "a@example.com"),), (ops,))
+    )
+    [change] = plan.changes
+    assert (change.key, [m.id for m in change.members_add]) == ("Ops", ["id-a"])
