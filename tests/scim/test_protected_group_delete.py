@@ -165,7 +165,7 @@ def test_an_answer_that_is_no_group_keeps_the_group(
     ops = fake.add_group("Ops", [fake.add_user("admin@example.com")])
     garble = lambda f: f.fail("GET", f"/Groups/{ops}", status=200, body=answer)  # noqa: E731
     message = refused(delete_ops(tmp_path, fake, before=garble))
-    assert message == "the target's answer for the group is not a group: it is not deleted"
+    assert message == "the target's answer for a group is not a group: the group is not deleted"
     assert ops in fake.groups
 
 
@@ -183,5 +183,7 @@ def test_a_member_whose_answer_is_no_account_keeps_the_group(tmp_path: Path, tok
     ops = fake.add_group("Ops", [admin])
     garble = lambda f: f.fail("GET", f"/Users/{admin}", status=200, body=["admin"])  # noqa: E731
     message = refused(delete_ops(tmp_path, fake, before=garble, **LOOKUP))
-    assert message == f"the target's answer for member {admin} is not a user"
+    assert message == (
+        f"the target's answer for member {admin} is not a user: the group is not deleted"
+    )
     assert ops in fake.groups

@@ -84,7 +84,7 @@ def _refuse_within(s: Session, body: Json, done: set[str], refused: str) -> None
             known = s.names_read.get(key)
             if known is None and member in unknown:
                 fetched[key] = _read(s, resource_path(ENDPOINT[key[0]], key[1]))
-                known = _name(fetched[key], key[0], refused)
+                known = _name(fetched[key], key, refused)
             for name in (known, member.get("value"), member.get("display")):
                 if isinstance(name, str) and protected(s.target, name):
                     raise Failed(f"member {name} is protected: {refused}")
@@ -126,13 +126,14 @@ def _kind_id(member: dict[str, Json]) -> tuple[Kind, str]:
     return (Kind.GROUP if says_group(member) else Kind.USER, str(member.get("value")))
 
 
-def _name(body: Json, kind: Kind, refused: str) -> str | None:
+def _name(body: Json, key: tuple[Kind, str], refused: str) -> str | None:
     """The name of a member the plan's read did not hold (lookup mode reads only what is
     declared), as reading it gave it; None when no such object exists. An answer that is
     no such object names no one that could be protected: refused, not passed."""
     if body is None:
         return None
+    kind, rid = key
     name = body.get(NAME_ATTRIBUTE[kind]) if isinstance(body, dict) else None
     if not isinstance(name, str):
-        raise Failed(f"the target's answer for member {kind.value} is not one: {refused}")
+        raise Failed(f"the target's answer for member {rid} is not a {kind.value}: {refused}")
     return name
