@@ -3,6 +3,7 @@ the version the plan saw, and only "already gone" counts as done without one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,39 @@ def test_an_apply_reports_the_delete_that_was_not_done(
     assert (outcome.action, outcome.ok) == (Action.DELETE, False)
     assert "still holds the user" in outcome.message
     assert [c.action for c in replan(specs, fake).plan.changes] == [Action.DELETE]
+
+
+def test_a_delete_read_back_as_410_gone_is_done_without_a_warning() -> None:
+    # 410 Gone says more plainly than 404 that the resource was deleted (RFC 9110 §15.5.11).
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.fail("DELETE", "/Users/*", status=204)
+    fake.fail("GET", "/Users/*", status=410)
+    assert delete(session, change) == change.target_id
+    assert [e for _, e, _ in session.log.events if e == "delete not verified"] == []
+
+
+def test_a_delete_accepted_for_later_is_not_failed_for_being_served_still() -> None:
+    # 202 Accepted: the target deletes later (RFC 9110 §15.3.3), so a read at once still
+    # finds the user; the next plan shows whether it went.
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.fail("DELETE", "/Users/*", status=202)
+    assert delete(session, change) == change.target_id
+    assert [e for _, e, _ in session.log.events if e == "delete not verified"]
+
+
+def test_a_delete_after_delete_that_is_kept_names_delete_after_as_the_fix() -> None:
+    # The delete came from `delete_after`: the target's deprovision is disable already.
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com", active=False)
+    change = Change(Kind.USER, "gone@example.com", Action.DELETE, "delete_after", uid)
+    target = Target("fake", BASE_URL, Auth(), delete_after=timedelta(days=30))
+    session = Session(scim_client(fake), target, Capabilities(), RecordingLog())
+    fake.fail("DELETE", "/Users/*", status=204)
+    with pytest.raises(Failed) as caught:
+        delete(session, change)
+    assert str(caught.value).endswith(
+        "it keeps what it deletes, so delete_after would delete it again; remove delete_after "
+        "from this target's deprovision, or remove it on the target"
+    )

@@ -110,7 +110,7 @@ def _gone(s: Session, change: Change, path: str, status: int) -> None:
     try:
         held = s.client.get(path).body
     except ScimrecError as exc:
-        if isinstance(exc, ScimHTTPError) and exc.status == 404:
+        if isinstance(exc, ScimHTTPError) and exc.status in (404, 410):  # 410: Gone
             return
         s.log.warning("delete not verified", step="action", kind=change.kind.value,
                       key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
@@ -119,9 +119,34 @@ def _gone(s: Session, change: Change, path: str, status: int) -> None:
         return
     active = held.get("active")
     state = f" (active: {str(active).lower()})" if isinstance(active, bool) else ""
-    step = "set deprovision: disable for this target, or " if change.kind is Kind.USER else ""
+    if status == 202:
+        # Accepted, to be done later (RFC 9110 §15.3.3): still served now proves nothing;
+        # the next plan shows whether it went.
+        s.log.warning(
+            "delete not verified",
+            step="action",
+            kind=change.kind.value,
+            key=change.key,
+            detail=f"DELETE {path} answered 202 (accepted, not yet done) and the target "
+            f"still holds the {change.kind.value}{state}",
+        )
+        return
     raise Failed(
         f"DELETE {path} answered {status}, but the target still holds the {change.kind.value}"
-        f"{state}: it keeps what it deletes, so every plan would delete it again; "
-        f"{step}remove it on the target"
+        f"{state}: it keeps what it deletes, so {_again_and_fix(s, change)} on the target"
+    )
+
+
+def _again_and_fix(s: Session, change: Change) -> str:
+    """Who would delete it again, and the setting that stops it: a user's delete comes
+    from `deprovision: delete`, or, where the target disables, from `delete_after`."""
+    if change.kind is not Kind.USER:
+        return "every plan would delete it again; remove it"
+    if s.target.deprovision != "delete" and s.target.delete_after is not None:
+        return (
+            "delete_after would delete it again; remove delete_after from this target's "
+            "deprovision, or remove it"
+        )
+    return (
+        "every plan would delete it again; set deprovision: disable for this target, or remove it"
     )
