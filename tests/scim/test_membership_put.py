@@ -201,3 +201,30 @@ def test_a_put_whose_answer_shows_no_members_is_not_judged(token: str, tmp_path:
     _, result = plan_and_apply(specs, fake)
     assert [o.message for o in result.outcomes if not o.ok] == []
     assert members(fake, gid) == [alice]
+
+
+def test_a_put_answered_with_an_empty_member_list_is_not_judged(token: str, tmp_path: Path) -> None:
+    # Some targets answer a group's PUT with `members: []` (they do not list members in
+    # answers) though they stored what was sent: not proof that an add was not held.
+    fake = FakeScim()
+    fake.patch_unsupported = True
+    alice, bob = (fake.add_user(f"{n}@example.com") for n in ("alice", "bob"))
+    gid = fake.add_group("Eng", [alice])
+    original = fake.handle
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        answer = original(request)
+        if request.method != "PUT" or "/Groups/" not in request.url.path:
+            return answer
+        return json_response(200, {**fake.groups[gid], "members": []})
+
+    fake.handle = handle  # type: ignore[method-assign]
+    specs = write_spec(
+        tmp_path,
+        [user("alice@example.com"), user("bob@example.com")],
+        [{"displayName": "Eng", "members": ["alice@example.com", "bob@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    assert members(fake, gid) == sorted([alice, bob])
+    assert replan(specs, fake).plan.changes == ()

@@ -61,6 +61,10 @@ def _verify(
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         return
     held = member_ops.member_entries(body)
+    if not held and s.members_held.get(change.target_id or ""):
+        # Sent with members, shown with none: an answer that does not list them (`[]`), no
+        # proof of what the group holds, nor a record of it for a later PUT's check.
+        return
     if change.target_id:
         with s.lock:
             s.members_held[change.target_id] = frozenset(held)
