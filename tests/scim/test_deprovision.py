@@ -14,6 +14,7 @@ from reconciler.core.model import Capabilities, Kind
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.deprovision import delete
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.paging import LIST_RESPONSE
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import (
@@ -154,3 +155,24 @@ def test_a_delete_after_delete_that_is_kept_names_delete_after_as_the_fix() -> N
         "it keeps what it deletes, so delete_after would delete it again; remove delete_after "
         "from this target's deprovision, or remove it on the target"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, None),  # no body: no resource held
+        (200, {"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": []}),
+        (302, None),  # a redirect is never followed
+        (400, None),
+        (401, None),
+        (403, None),
+        (500, None),
+        (503, None),
+    ],
+)
+def test_a_delete_whose_read_back_shows_no_resource_is_done(status: int, body: object) -> None:
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.fail("DELETE", "/Users/*", status=204)
+    fake.fail("GET", "/Users/*", status=status, body=body, times=10)
+    assert delete(session, change) == change.target_id
