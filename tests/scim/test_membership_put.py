@@ -203,6 +203,20 @@ def test_a_put_whose_answer_shows_no_members_is_not_judged(token: str, tmp_path:
     assert members(fake, gid) == [alice]
 
 
+def answering_puts_with_no_members(fake: FakeScim) -> None:
+    """A target that stores a group's PUT but answers it with `members: []`."""
+    original = fake.handle
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        answer = original(request)
+        if request.method != "PUT" or "/Groups/" not in request.url.path:
+            return answer
+        gid = request.url.path.rsplit("/", 1)[1]
+        return json_response(200, {**fake.groups[gid], "members": []})
+
+    fake.handle = handle  # type: ignore[method-assign]
+
+
 def test_a_put_answered_with_an_empty_member_list_is_not_judged(token: str, tmp_path: Path) -> None:
     # Some targets answer a group's PUT with `members: []` (they do not list members in
     # answers) though they stored what was sent: not proof that an add was not held.
@@ -210,15 +224,7 @@ def test_a_put_answered_with_an_empty_member_list_is_not_judged(token: str, tmp_
     fake.patch_unsupported = True
     alice, bob = (fake.add_user(f"{n}@example.com") for n in ("alice", "bob"))
     gid = fake.add_group("Eng", [alice])
-    original = fake.handle
-
-    def handle(request: httpx2.Request) -> httpx2.Response:
-        answer = original(request)
-        if request.method != "PUT" or "/Groups/" not in request.url.path:
-            return answer
-        return json_response(200, {**fake.groups[gid], "members": []})
-
-    fake.handle = handle  # type: ignore[method-assign]
+    answering_puts_with_no_members(fake)
     specs = write_spec(
         tmp_path,
         [user("alice@example.com"), user("bob@example.com")],
@@ -227,4 +233,22 @@ def test_a_put_answered_with_an_empty_member_list_is_not_judged(token: str, tmp_
     _, result = plan_and_apply(specs, fake)
     assert [o.message for o in result.outcomes if not o.ok] == []
     assert members(fake, gid) == sorted([alice, bob])
+    assert replan(specs, fake).plan.changes == ()
+
+
+def test_a_new_groups_put_answered_with_an_empty_member_list_is_not_judged(
+    token: str, tmp_path: Path
+) -> None:
+    fake = FakeScim()
+    fake.patch_unsupported = True
+    answering_puts_with_no_members(fake)
+    names = [f"u{i}@example.com" for i in range(3)]
+    specs = write_spec(
+        tmp_path,
+        [user(n) for n in names],
+        [{"displayName": "Eng", "members": names}],
+        membership_chunk=1,  # one member rides on the POST; the rest follow by PUT
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
     assert replan(specs, fake).plan.changes == ()

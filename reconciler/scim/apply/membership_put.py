@@ -21,7 +21,7 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
     if not adds and not removes:
         return
     read, version = s.read_for_put(change, path)
-    _, new, removed = writes.members_put(read, adds, removes)
+    planned, new, removed = writes.members_put(read, adds, removes)
     if not new and not removed:
         return  # the target holds what the spec wants already
     # The audit trail reads what changed from operations: these say it, PATCH or not.
@@ -40,11 +40,18 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
         return reply
 
     reply = s.learning_refs(change, put)
-    _verify(s, change, path, reply, new, removed)
+    _verify(s, change, path, reply, new, removed, sent=bool(planned.get("members")))
 
 
 def _verify(
-    s: Session, change: Change, path: str, reply: Reply, new: list[str], removed: list[str]
+    s: Session,
+    change: Change,
+    path: str,
+    reply: Reply,
+    new: list[str],
+    removed: list[str],
+    *,
+    sent: bool,
 ) -> None:
     """Write verification of the members a PUT sent (DESIGN §5): some targets answer a
     group's PUT with success and leave its members as they were. A removal not made is
@@ -61,7 +68,7 @@ def _verify(
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         return
     held = member_ops.member_entries(body)
-    if not held and s.members_held.get(change.target_id or ""):
+    if not held and sent:
         # Sent with members, shown with none: an answer that does not list them (`[]`), no
         # proof of what the group holds, nor a record of it for a later PUT's check.
         return
