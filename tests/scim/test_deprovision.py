@@ -14,7 +14,9 @@ from reconciler.core.model import Capabilities, Kind
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.deprovision import delete
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import LIST_RESPONSE
+from reconciler.scim.transfer import RunDeadline
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import (
@@ -176,3 +178,19 @@ def test_a_delete_whose_read_back_shows_no_resource_is_done(status: int, body: o
     fake.fail("DELETE", "/Users/*", status=204)
     fake.fail("GET", "/Users/*", status=status, body=body, times=10)
     assert delete(session, change) == change.target_id
+
+
+def test_a_delete_whose_read_back_passes_the_run_deadline_stays_done() -> None:
+    # The DELETE was answered; only its check was cut short: done, with a warning that says
+    # why it was not verified (the next change to start reports the deadline).
+    fake = FakeScim()
+    uid = fake.add_user("gone@example.com")
+    now = [0.0]
+    client = ScimClient(fake.client(), BASE_URL, deadline=RunDeadline(10, lambda: now[0]))
+    session = Session(client, TARGET, Capabilities(), RecordingLog())
+    change = Change(Kind.USER, "gone@example.com", Action.DELETE, "state: absent", uid)
+    fake.fail("DELETE", "/Users/*", when=lambda _: bool(now.__setitem__(0, 11.0)))
+    assert delete(session, change) == uid
+    assert fake.count("GET") == 0 and uid not in fake.users
+    [warned] = [kw for _, e, kw in session.log.events if e == "delete not verified"]
+    assert "the run passed its deadline of 10 s before GET" in warned["detail"]
