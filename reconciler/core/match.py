@@ -120,7 +120,7 @@ def match_one(obj: Declared, index: Index) -> Match:
         found = index.lookup(attribute, value)
         attempts.append(Attempt(label, value, tuple([r.id for r in found])))
         if len(found) == 1:
-            return Match(found[0], label, tuple(attempts))
+            return Match(found[0], label, tuple(attempts) + _former(tries, len(attempts), index))
         if len(found) > 1:
             ids = ", ".join(sorted(r.id for r in found))
             return Match(
@@ -131,6 +131,18 @@ def match_one(obj: Declared, index: Index) -> Match:
                 f"{attribute} {A.quote(value)} (ids {ids}); remove the duplicates on the target",
             )
     return Match(None, None, tuple(attempts))
+
+
+def _former(
+    tries: Sequence[tuple[str, str, str | None]], done: int, index: Index
+) -> tuple[Attempt, ...]:
+    """The former names not tried yet, looked up all the same: an account still under one
+    is the declared object's too (twins.py), never a stray to deprovision."""
+    return tuple(
+        Attempt(label, value, tuple(r.id for r in index.lookup(attribute, value)))
+        for label, attribute, value in tries[done:]
+        if value is not None and label.startswith("previously")
+    )
 
 
 def match_all(objects: Iterable[Declared], index: Index) -> Mapping[str, Match]:

@@ -5,6 +5,8 @@ Matching stops at the first attribute that gives one candidate, so with several 
 attributes a second account with the same userName (a case or whitespace variant), the
 same primary email or the same externalId is left undeclared, and prune would take it
 away: the plan would read "disable alice@example.com" for a person the spec keeps.
+An account still under a former name (`previously`) while the new name is matched is a
+twin too, whatever the matching attributes: a rename done twice, not a stray.
 """
 
 from __future__ import annotations
@@ -29,23 +31,29 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
         (Kind.USER, observed.users, target.user_matching),
         (Kind.GROUP, observed.groups, target.group_matching),
     ):
-        if len(attributes) < 2:
-            continue  # one attribute: two accounts with its value are a match error already
         held: dict[tuple[str, str], tuple[str, str]] = {}
         claimed: set[str] = set()
+        former: dict[str, tuple[str, str, str]] = {}
         for (of, key), match in matches.items():
             if of is not kind or match.resource is None:
                 continue
             found = match.resource
             claimed.add(found.id)
+            for attempt in match.attempts:
+                if attempt.attribute.startswith("previously"):
+                    for cid in attempt.candidates:
+                        former.setdefault(cid, (f"former {NAME_ATTRIBUTE[kind]}", key, found.id))
             values = [(a, A.read(found.body, a)) for a in attributes]
             if NAME_ATTRIBUTE[kind] in attributes:
                 values.append((NAME_ATTRIBUTE[kind], key))
             for attribute, value in values:
                 if isinstance(value, str) and value:
                     held.setdefault((attribute, normalise(attribute, value)), (key, found.id))
+        out.update(((kind, rid), twin) for rid, twin in former.items() if rid not in claimed)
+        if len(attributes) < 2:
+            continue  # one attribute: two accounts with its value are a match error already
         for resource in resources:
-            if resource.id in claimed:
+            if resource.id in claimed or (kind, resource.id) in out:
                 continue
             for attribute in attributes:
                 value = A.read(resource.body, attribute)

@@ -148,3 +148,41 @@ def test_a_plan_file_cannot_rename_to_another_name(tmp_path: Path) -> None:
     data["changes"][0]["rename"]["to"] = "mallory@example.com"
     with pytest.raises(Malformed, match=r"plan.changes\[0\].rename.to: expected the change's key"):
         plan_from_json(data)
+
+
+@pytest.mark.parametrize("deprovision", ["disable", "delete"])
+def test_an_account_under_a_former_name_is_never_pruned_when_the_new_one_exists(
+    tmp_path: Path, deprovision: str
+) -> None:
+    # `previously` says the old name was this person's: with both accounts on the target,
+    # the new one is matched and the old one is still hers (a rename half done elsewhere),
+    # so it is an error to resolve, never a stray to disable.
+    both = (OLD_ALICE, user_res("u-2", "alice@new.example", active=True))
+    result = plan(
+        tmp_path,
+        f"    prune: all\n    deprovision: {deprovision}\n"
+        "users:\n  - {userName: alice@new.example, previously: [alice@old.example]}\n",
+        both,
+    )
+    assert result.changes == ()
+    assert result.matches[(Kind.USER, "alice@new.example")].resource == both[1]
+    assert [(e.key, e.message) for e in result.errors] == [
+        (
+            "u-1",
+            "not deprovisioned: it has the former userName of user alice@new.example's "
+            "account (id u-2); remove the duplicate on the target, or declare it",
+        )
+    ]
+
+
+def test_a_group_under_a_former_name_is_never_pruned_when_the_new_one_exists(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "    prune: all\nusers:\n  - {userName: alice@old.example}\n"
+        "groups:\n  - {displayName: Engineering, previously: [Eng], members: [alice@old.example]}\n"
+    )
+    new = group_res("g-2", "Engineering", ["u-1"])
+    result = plan(tmp_path, text, (OLD_ALICE,), (OLD_ENG, new))
+    assert [c for c in result.changes if c.target_id == "g-1"] == []
+    assert [e.key for e in result.errors] == ["g-1"]
