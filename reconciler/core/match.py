@@ -94,6 +94,20 @@ class Index:
                 value = read(resource.body)
                 if isinstance(value, str) and value:
                     by[normalise(attribute, value)].append(resource)
+        # Every email, not only the primary one: an account holding the declared email as
+        # another one is the person's (a target that reorders or drops `primary`), never
+        # an absent account to create while prune disables the one they have.
+        self._any_email: dict[str, list[Resource]] = defaultdict(list)
+        if "emails.value" in indexed:
+            for resource in resources:
+                for value in _email_values(resource.body.get("emails")):
+                    held = self._any_email[normalise("emails.value", value)]
+                    if resource not in held:
+                        held.append(resource)
+
+    def holding_email(self, value: str) -> list[Resource]:
+        """The resources holding `value` as any of their emails."""
+        return self._any_email.get(normalise("emails.value", value), [])
 
     def lookup(self, attribute: str, value: str) -> list[Resource]:
         by = self._by.get(attribute)
@@ -130,7 +144,26 @@ def match_one(obj: Declared, index: Index) -> Match:
                 f"DuplicateTargetEntries: {len(found)} target objects have "
                 f"{attribute} {A.quote(value)} (ids {ids}); remove the duplicates on the target",
             )
+    email = declared_value(obj, "emails.value") if "emails.value" in index.attributes else None
+    held = index.holding_email(email) if email is not None else []
+    if held:
+        ids = ", ".join(sorted(r.id for r in held))
+        return Match(
+            None,
+            None,
+            (*attempts, Attempt("emails.value (any)", email, tuple(r.id for r in held))),
+            f"NonPrimaryEmailMatch: {A.quote(email or '')} is an email of target object(s) "
+            f"{ids} but not their primary one; make it primary on the target, or match on "
+            "another attribute",
+        )
     return Match(None, None, tuple(attempts))
+
+
+def _email_values(items: object) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    values = (i.get("value") if isinstance(i, dict) else None for i in items)
+    return [v for v in values if isinstance(v, str) and v]
 
 
 def _former(

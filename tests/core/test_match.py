@@ -148,3 +148,26 @@ def test_every_object_claiming_a_shared_target_object_is_an_error() -> None:
     assert all(
         matches[k].resource is None for k in ("b@example.com", "c@example.com", "d@example.com")
     )
+
+
+@pytest.mark.parametrize(
+    "emails",
+    [
+        [{"value": "alias@example.com", "primary": True}, {"value": "A@example.com"}],
+        [{"value": "alias@example.com"}, {"value": "a@example.com"}],  # no primary: first
+    ],
+    ids=["another-primary", "not-first"],
+)
+def test_an_account_holding_the_email_as_a_secondary_one_is_never_replaced(
+    tmp_path: Path, emails: list[dict[str, object]]
+) -> None:
+    # The target reordered the emails or moved `primary`: the account is still the
+    # person's, so it is an error to resolve, not a create beside a disabled account.
+    settings = "    prune: all\n    matching: {user: [emails.value]}\n"
+    users = "users:\n  - {userName: a@example.com, emails: [{value: a@example.com}]}\n"
+    spec = load(tmp_path, TARGET + settings + users)
+    held = (user_res("u1", "someone", emails=emails, active=True),)
+    plan = make_plan(spec, spec.targets["t"], Observed(held, ()))
+    assert plan.changes == ()
+    assert [e.key for e in plan.errors] == ["a@example.com"]
+    assert "NonPrimaryEmailMatch" in plan.errors[0].message
