@@ -45,7 +45,10 @@ def normalise(attribute: str, value: str) -> str:
     text = unicodedata.normalize("NFKC", _visible(value)).strip()
     if attribute in A.MATCH_CASE_INSENSITIVE:
         # Case-folding can leave a string that is not NFKC any more (RFC 8264 §5.2).
-        text = unicodedata.normalize("NFKC", text.casefold())
+        # Folding İ (U+0130) gives i + a combining dot above, where a target lower-casing
+        # the Turkish way (or upper-casing i to İ) holds a plain i: the same letter.
+        folded = text.casefold().replace("i\u0307", "i")
+        text = unicodedata.normalize("NFKC", folded)
     return text
 
 

@@ -171,3 +171,20 @@ def test_an_account_holding_the_email_as_a_secondary_one_is_never_replaced(
     assert plan.changes == ()
     assert [e.key for e in plan.errors] == ["a@example.com"]
     assert "NonPrimaryEmailMatch" in plan.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("declared", "held"),
+    [("İrem@example.com", "irem@example.com"), ("irem@example.com", "İREM@example.com")],
+)
+def test_a_dotted_capital_i_is_an_i_to_case_insensitive_matching(
+    tmp_path: Path, declared: str, held: str
+) -> None:
+    # Full case folding turns İ (U+0130) into i + a combining dot, which a target that
+    # lower-cases or upper-cases the Turkish way does not: the person's account looked
+    # missing, so the plan created another and disabled theirs.
+    assert normalise("userName", declared) == normalise("userName", held)
+    spec = load(tmp_path, TARGET + f"    prune: all\nusers:\n  - userName: {declared}\n")
+    plan = make_plan(spec, spec.targets["t"], Observed((user_res("u1", held, active=True),), ()))
+    assert {(c.action, c.target_id) for c in plan.changes} <= {(Action.UPDATE, "u1")}
+    assert plan.matches[(Kind.USER, declared)].resource is not None
