@@ -14,6 +14,7 @@ from reconciler.core.match import Match
 from reconciler.core.members import Directory, Seen
 from reconciler.core.model import Declared, Kind, Observed
 from reconciler.core.targetview import TargetView
+from reconciler.core.twins import twins
 
 
 @dataclass
@@ -80,14 +81,21 @@ def membership(
         for key, m in user_matches.items()
         if m.resource is not None and key not in outside
     }
-    # Ids a membership diff must not remove: candidates of users whose match failed, and
-    # users out of this target's scope (left alone, not managed).
+    # Ids a membership diff must not remove: candidates of users whose match failed,
+    # users out of this target's scope (left alone, not managed), and the other accounts
+    # of a present user (twins.py), which are theirs as much as the matched one.
     shielded = frozenset(
         cid
         for key, m in user_matches.items()
         if (m.error and declared[key].present) or key in shield
         for a in m.attempts
         for cid in a.candidates
+    ) | frozenset(
+        rid
+        for (kind, rid), (_, key, _) in twins(
+            target, observed, {(Kind.USER, k): m for k, m in user_matches.items()}
+        ).items()
+        if kind is Kind.USER and key in declared and declared[key].present
     )
     failed = {key for key, m in user_matches.items() if m.error} | outside
     failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}

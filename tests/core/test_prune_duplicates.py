@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.core.changes import Action
 from reconciler.core.model import ENTERPRISE_URN as ENTERPRISE
-from reconciler.core.model import Json, Kind, Observed
+from reconciler.core.model import Json, Kind, Observed, Resource
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -202,3 +202,30 @@ def test_a_group_sharing_a_matching_value_is_never_pruned_whatever_users_match_o
             "remove the duplicate on the target, or declare it",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "user", "twin"),
+    [
+        (
+            "    matching: {user: [externalId, userName]}\n",
+            "  - {userName: a@x.com, externalId: e1}\n",
+            user_res("Y", "A@x.com"),
+        ),
+        ("", "  - {userName: a@x.com, previously: [old@x.com]}\n", user_res("Y", "old@x.com")),
+    ],
+    ids=["same-userName", "former-name"],
+)
+def test_an_account_of_a_declared_user_keeps_its_group_memberships(
+    tmp_path: Path, settings: str, user: str, twin: Resource
+) -> None:
+    # Never pruned, and never stripped either: the twin is the person's account as much
+    # as the matched one, whatever the group declares.
+    groups = "groups:\n  - {displayName: G, members: []}\n"
+    spec = load(tmp_path, TARGET + settings + "    prune: all\nusers:\n" + user + groups)
+    mine = user_res("X", "a@x.com", externalId="e1")
+    plan = make_plan(
+        spec, spec.targets["t"], Observed((mine, twin), (group_res("g", "G", ["X", "Y"]),))
+    )
+    removed = [m.id for c in plan.changes for m in c.members_remove]
+    assert removed == ["X"]
