@@ -103,7 +103,7 @@ class Index:
         self._any_email: dict[str, list[Resource]] = defaultdict(list)
         if "emails.value" in indexed:
             for resource in resources:
-                for value in _email_values(resource.body.get("emails")):
+                for value in email_values(resource.body.get("emails")):
                     held = self._any_email[normalise("emails.value", value)]
                     if resource not in held:
                         held.append(resource)
@@ -162,7 +162,8 @@ def match_one(obj: Declared, index: Index) -> Match:
     return Match(None, None, tuple(attempts))
 
 
-def _email_values(items: object) -> list[str]:
+def email_values(items: object) -> list[str]:
+    """Every email `value` of a resource's `emails`, primary or not."""
     if not isinstance(items, list):
         return []
     values = (i.get("value") if isinstance(i, dict) else None for i in items)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError
 from reconciler.core.config import Target
-from reconciler.core.match import NAME_ATTRIBUTE, Match, normalise
-from reconciler.core.model import Kind, Observed
+from reconciler.core.match import NAME_ATTRIBUTE, Match, email_values, normalise
+from reconciler.core.model import Json, Kind, Observed
 
 # (kind, id) of an undeclared object → the attribute it shares, and with whom (key, id).
 Twins = dict[tuple[Kind, str], tuple[str, str, str]]
@@ -55,15 +55,26 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
         for resource in resources:
             if resource.id in claimed or (kind, resource.id) in out:
                 continue
-            for attribute in attributes:
-                value = A.read(resource.body, attribute)
-                if not isinstance(value, str) or not value:
-                    continue
-                owner = held.get((attribute, normalise(attribute, value)))
-                if owner is not None:
-                    out[(kind, resource.id)] = (attribute, *owner)
-                    break
+            shared = next(
+                (
+                    (attribute, *owner)
+                    for attribute in attributes
+                    for value in _values(resource.body, attribute)
+                    if (owner := held.get((attribute, normalise(attribute, value)))) is not None
+                ),
+                None,
+            )
+            if shared is not None:
+                out[(kind, resource.id)] = shared
     return out
+
+
+def _values(body: Mapping[str, Json], attribute: str) -> list[str]:
+    # Every email, not only the primary one, as matching finds them (match.py).
+    if attribute == "emails.value":
+        return email_values(body.get("emails"))
+    value = A.read(body, attribute)
+    return [value] if isinstance(value, str) and value else []
 
 
 def twin_errors(found: Twins) -> list[ObjectError]:

@@ -43,6 +43,18 @@ ROUTES = [
         user_res("X", "alice@example.com", externalId="e1", active=True),
         user_res("Y", "alice.w@example.com", externalId="e1", active=True),
     ),
+    (
+        # The email is not Y's primary one, but it is Y's: matching finds it (match.py).
+        "username-first-email-not-primary",
+        "[userName, emails.value]",
+        user_res("X", "alice@example.com", emails=email("a@x.com"), active=True),
+        user_res(
+            "Y",
+            "old-alice@example.com",
+            emails=[*email("z@x.com"), {"value": "A@x.com"}],
+            active=True,
+        ),
+    ),
 ]
 
 
