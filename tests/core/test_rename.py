@@ -186,3 +186,21 @@ def test_a_group_under_a_former_name_is_never_pruned_when_the_new_one_exists(
     result = plan(tmp_path, text, (OLD_ALICE,), (OLD_ENG, new))
     assert [c for c in result.changes if c.target_id == "g-1"] == []
     assert [e.key for e in result.errors] == ["g-1"]
+
+
+def test_a_match_records_what_each_former_name_found_and_nothing_more(tmp_path: Path) -> None:
+    # What the match shows (explain, and the duplicate check) is each former name as
+    # written with what it found; attributes after the one that matched are not tried.
+    both = (OLD_ALICE, user_res("u-2", "alice@new.example", externalId="a", active=True))
+    result = plan(
+        tmp_path,
+        "    matching: {user: [userName, externalId]}\nusers:\n"
+        "  - {userName: alice@new.example, externalId: a, previously: [alice@old.example]}\n",
+        both,
+    )
+    match = result.matches[(Kind.USER, "alice@new.example")]
+    assert match.resource == both[1]
+    assert [(a.attribute, a.value, a.candidates) for a in match.attempts] == [
+        ("userName", "alice@new.example", ("u-2",)),
+        ("previously (userName)", "alice@old.example", ("u-1",)),
+    ]
