@@ -115,6 +115,13 @@ def kind_of(path: str) -> str | None:
     return None
 
 
+def boolean_named(text: str) -> bool | None:
+    """The Boolean `text` names: "true" or "false" in any case, surrounding spaces ignored
+    (what an expression gives, and what some targets keep `active` as); None otherwise."""
+    folded = text.strip().casefold()
+    return True if folded == "true" else False if folded == "false" else None
+
+
 def coerce(path: str, value: Json) -> Json:
     """A mapped value in the attribute's SCIM type (RFC 7643 §2.3), or ValueError.
 
@@ -127,8 +134,8 @@ def coerce(path: str, value: Json) -> Json:
     if kind == BOOLEAN:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().casefold() in ("true", "false"):
-            return value.strip().casefold() == "true"
+        if isinstance(value, str) and (named := boolean_named(value)) is not None:
+            return named
         raise ValueError(f"expected a Boolean (true or false), the mapping gave {value!r}")
     if kind in (STRING, REFERENCE):
         if isinstance(value, bool):

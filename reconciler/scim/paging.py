@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.core import attributes as A
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
@@ -89,8 +90,8 @@ def boolean(value: str) -> Json:
     other string is left as sent, for the shape check to refuse (core/shape.py). Read as
     sent, a disabled account would never look disabled: every plan would disable it
     again, each time counted against the guards."""
-    folded = value.strip().lower()
-    return True if folded == "true" else False if folded == "false" else value
+    named = A.boolean_named(value)
+    return value if named is None else named
 
 
 @dataclass
