@@ -11,13 +11,13 @@ twin too, whatever the matching attributes: a rename done twice, not a stray.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError
 from reconciler.core.config import Target
 from reconciler.core.match import NAME_ATTRIBUTE, Match, email_values, normalise
-from reconciler.core.model import Json, Kind, Observed
+from reconciler.core.model import Json, Kind, Observed, Resource
 
 # (kind, id) of an undeclared object → the attribute it shares, and with whom (key, id).
 Twins = dict[tuple[Kind, str], tuple[str, str, str]]
@@ -31,30 +31,29 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
         (Kind.USER, observed.users, target.user_matching),
         (Kind.GROUP, observed.groups, target.group_matching),
     ):
-        held: dict[tuple[str, str], tuple[str, str]] = {}
         claimed: set[str] = set()
         former: dict[str, tuple[str, str, str]] = {}
+        matched: list[tuple[str, Resource]] = []
         for (of, key), match in matches.items():
-            if of is not kind or match.resource is None:
-                continue
             found = match.resource
+            if of is not kind or found is None:
+                continue
+            matched.append((key, found))
             claimed.add(found.id)
             for attempt in match.attempts:
                 if attempt.attribute.startswith("previously"):
                     for cid in attempt.candidates:
                         former.setdefault(cid, (f"former {NAME_ATTRIBUTE[kind]}", key, found.id))
-            values = [(a, A.read(found.body, a)) for a in attributes]
-            if NAME_ATTRIBUTE[kind] in attributes:
-                values.append((NAME_ATTRIBUTE[kind], key))
-            for attribute, value in values:
-                if isinstance(value, str) and value:
-                    held.setdefault((attribute, normalise(attribute, value)), (key, found.id))
         out.update(((kind, rid), twin) for rid, twin in former.items() if rid not in claimed)
         if len(attributes) < 2:
             continue  # one attribute: two accounts with its value are a match error already
-        for resource in resources:
-            if resource.id in claimed or (kind, resource.id) in out:
-                continue
+        # Most runs leave no account unmatched: then no value of the matched ones (every
+        # declared object's) needs reading.
+        unmatched = [r for r in resources if r.id not in claimed and (kind, r.id) not in out]
+        if not unmatched:
+            continue
+        held = _held(kind, attributes, matched)
+        for resource in unmatched:
             shared = next(
                 (
                     (attribute, *owner)
@@ -67,6 +66,22 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
             if shared is not None:
                 out[(kind, resource.id)] = shared
     return out
+
+
+def _held(
+    kind: Kind, attributes: Sequence[str], matched: list[tuple[str, Resource]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each matching value of the matched accounts (and each declared name), normalised,
+    with the key and id of the first account holding it."""
+    held: dict[tuple[str, str], tuple[str, str]] = {}
+    for key, found in matched:
+        values = [(a, A.read(found.body, a)) for a in attributes]
+        if NAME_ATTRIBUTE[kind] in attributes:
+            values.append((NAME_ATTRIBUTE[kind], key))
+        for attribute, value in values:
+            if isinstance(value, str) and value:
+                held.setdefault((attribute, normalise(attribute, value)), (key, found.id))
+    return held
 
 
 def _values(body: Mapping[str, Json], attribute: str) -> list[str]:
