@@ -1,4 +1,4 @@
-"""Whether a create's answer is the object sent (creates.answers_for), and what a create
+"""Whether a create's answer is the object sent (answers.answers_for), and what a create
 says when the answer is another resource and nothing of its own is found; and two creates
 answered with one id, each under its own name, each keeping its own."""
 
@@ -15,7 +15,7 @@ import pytest
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind
-from reconciler.scim.apply.creates import answers_for
+from reconciler.scim.apply.answers import answers_for
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_bulk import apply
 from tests.scim.test_faults import plan_and_apply, user, write_spec

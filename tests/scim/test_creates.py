@@ -63,8 +63,6 @@ def created(specs: Path, fake: FakeScim) -> tuple[Action, bool, str | None, str]
         (f"{BASE_URL}/Users/{ALICE_ID}", ALICE_ID),
         (f"{BASE_URL}/Users/{ALICE_ID}/", ALICE_ID),
         (ALICE_ID, ALICE_ID),
-        # Whatever the segment says is taken (the write's check then says it is not there).
-        ("X/", "X"),
     ],
 )
 def test_the_id_is_the_location_s_last_segment_when_no_body_says(
@@ -110,6 +108,31 @@ def test_a_location_that_names_nothing_is_looked_up(tmp_path: Path) -> None:
     answered(fake, "/Users", Location="/")
     assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, ALICE_ID)
     assert lookups(fake) == ['userName eq "alice@example.com"']
+
+
+@pytest.mark.parametrize("named", ["X/", "undefined", f"{BASE_URL}/Users/undefined"])
+def test_a_location_whose_id_answers_404_is_looked_up(tmp_path: Path, named: str) -> None:
+    # scimgateway answers a create it cannot read back (a userName its regex lookup misses,
+    # `erin+ops@...`) with the resource sent, no id, and `Location: .../Users/undefined`.
+    # Before, "undefined" was recorded as the id and written as members and managers.
+    fake = FakeScim(token=TOKEN)
+    answered(fake, "/Users", {"userName": "alice@example.com"}, Location=named)
+    assert created(write_spec(tmp_path, ALICE), fake)[:3] == (Action.CREATE, True, ALICE_ID)
+    assert lookups(fake) == ['userName eq "alice@example.com"']
+
+
+def test_a_location_answering_404_and_no_user_found_fails_the_create(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    unfindable(fake)
+    answered(fake, "/Users", {"userName": "alice@example.com"}, Location="/Users/undefined")
+    assert created(write_spec(tmp_path, ALICE), fake) == (
+        Action.CREATE,
+        False,
+        None,
+        "the target accepted the create but its answer held no id, and its Location names "
+        "'undefined', which answers 404; no user with its name was found either: run plan "
+        "again",
+    )
 
 
 def test_the_body_s_id_needs_no_location(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests, writes
+from reconciler.scim.apply.answers import answers_for
 from reconciler.scim.apply.creates import (
     UNKNOWN,
     adopt_existing,
-    answers_for,
     look_again,
     own_by_name,
     remember_location,

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
 
 import stamina
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.match import NAME_ATTRIBUTE, normalise
+from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.roles_held import lost_roles, role_paths
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.scim.apply.answers import answers_for, not_found
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.search import Found, search
@@ -258,7 +258,7 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
         target_id = found_instead(s, change, target_id, other)
     elif not answers_for(change, reply.body):
         s.owners.release(change.kind, change.key, target_id)
-        target_id, own = own_by_name(s, change) or _not_found(change, reply.body), False
+        target_id, own = own_by_name(s, change) or not_found(change, reply.body), False
     s.saw(change.kind, target_id)
     return target_id, own
 
@@ -293,46 +293,36 @@ def own_by_name(s: Session, change: Change) -> str | None:
     return found.id
 
 
-def answers_for(change: Change, answer: Json) -> bool:
-    """Whether a create's answer, where it holds a resource, is the object sent: not one of
-    another kind (a group for a user), nor one with another name. Taken for it, another
-    resource's id would be written as a member of the groups the new object joins."""
-    body = answer if isinstance(answer, dict) else {}
-    if not body.get("id"):
-        return True  # no resource: the Location or a lookup gives the id
-    meta = body.get("meta")
-    kind = meta.get("resourceType") if isinstance(meta, dict) else None
-    if isinstance(kind, str) and kind.casefold() != change.kind.value:
-        return False
-    name = NAME_ATTRIBUTE[change.kind]
-    held, sent = body.get(name), next((a.after for a in change.attributes if a.path == name), None)
-    if isinstance(held, str) and isinstance(sent, str):
-        return normalise(name, held) == normalise(name, sent)
-    return not (change.kind is Kind.USER and "displayName" in body and name not in body)
-
-
-def _not_found(change: Change, answer: Json) -> NoReturn:
-    body = answer if isinstance(answer, dict) else {}
-    name = NAME_ATTRIBUTE[change.kind]
-    held = body.get(name, body.get("displayName"))
-    raise Failed(
-        f"the target answered the create with another resource (id {body.get('id')!r}, "
-        f"{name} {held!r}), and no {change.kind.value} of its own was found by its name: run "
-        f"plan again (a target that rewrites {name} needs it mapped to the name it keeps)"
-    )
-
-
 def _created_id(s: Session, change: Change, reply: Reply) -> str:
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
         return str(body["id"])
     located = id_in_location(reply.headers.get("location", ""), ENDPOINT[change.kind])
-    if located is not None:
+    if located is not None and _served(s, change, located):
         return located
     found = lookup(s, change)
+    if found is None and located is not None:
+        raise Failed(
+            f"the target accepted the create but its answer held no id, and its Location "
+            f"names {located!r}, which answers 404; no {change.kind.value} with its name was "
+            "found either: run plan again"
+        )
     if found is None:
         raise Failed("the target accepted the create but sent neither a body nor a Location")
     return found.id
+
+
+def _served(s: Session, change: Change, rid: str) -> bool:
+    """Whether the id a Location names is an object the target serves. scimgateway answers
+    a create it cannot read back (a userName its regex lookup misses, such as `a+b@x`)
+    with `Location: .../Users/undefined`: taken as the id, "undefined" would be written
+    as a member and a manager. Only a 404 says no; any other failure leaves it to the
+    write's own check."""
+    try:
+        s.client.get(resource_path(ENDPOINT[change.kind], rid))
+    except ScimHTTPError as exc:
+        return exc.status != 404
+    return True
 
 
 def lookup(s: Session, change: Change) -> Resource | None:
