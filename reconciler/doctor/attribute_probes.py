@@ -17,8 +17,8 @@ from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of, failure
 from reconciler.doctor.scratch import DOMAIN, Scratch
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
-from reconciler.scim.apply.session import patch_unsupported
-from reconciler.scim.apply.verify import lost
+from reconciler.scim.apply.refusals import patch_unsupported
+from reconciler.scim.apply.verify import lost, repairs
 from reconciler.scim.writes import resource_path
 
 CHECK = "declared attributes"
@@ -61,7 +61,7 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json], *, patch: bool = Tru
         except ScimrecError as exc:
             refused.append(f"{attribute} ({failure(exc)})")
             continue
-        if lost([change], body_of(s.client.get(path)), {}):
+        if lost([change], _kept(s, path, change, patch), {}):
             dropped.append(attribute)
     return [_finding(len(samples), dropped, refused)]
 
@@ -77,6 +77,20 @@ def _write(s: Scratch, path: str, change: AttrChange, patch: bool) -> None:
                 raise
     current = body_of(s.client.get(path))
     s.client.put(path, writes.merged_for_put(current, [change], {}), None)
+
+
+def _kept(s: Scratch, path: str, change: AttrChange, patch: bool) -> dict[str, Json]:
+    """The user after the write, and after the narrower PATCH apply sends where the first
+    was not kept (verify.repairs), so a form apply repairs is not reported as dropped."""
+    held = body_of(s.client.get(path))
+    ops = repairs([change], held, {}) if patch and lost([change], held, {}) else []
+    if ops:
+        try:
+            s.client.patch(path, ops, None)
+        except ScimHTTPError:
+            return held  # refused: apply keeps its first write, and warns
+        held = body_of(s.client.get(path))
+    return held
 
 
 def _harmless(s: Scratch, attribute: str, value: Json) -> Json:

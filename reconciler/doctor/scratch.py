@@ -13,7 +13,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
-from reconciler.scim.apply.session import wants_ref
+from reconciler.scim.apply.refusals import wants_ref
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.paging import read_all
 from reconciler.scim.search import find
@@ -46,6 +46,8 @@ class Scratch:
     group: dict[str, Json] = field(default_factory=dict)
     created: list[tuple[str, str]] = field(default_factory=list)  # (endpoint, id)
     unknown: list[tuple[str, str, str]] = field(default_factory=list)  # (endpoint, attr, value)
+    # Ids a create's Location named that answer 404 (scimgateway's `.../Users/undefined`).
+    unserved: set[tuple[str, str]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     works: dict[str, bool] = field(default_factory=dict)  # what the probes found usable
 
@@ -75,8 +77,12 @@ class Scratch:
             return reply
         try:
             held = self._held(reply, endpoint, rid, key)
-        except ScimrecError:
+        except ScimrecError as exc:
             self.unknown.append((endpoint, key, value))
+            if isinstance(exc, ScimHTTPError) and exc.status == 404:
+                # Made, but not where the answer says: looked up by name, as apply does.
+                self.unserved.add((endpoint, rid))
+                return reply
             raise
         if not (isinstance(held, str) and normalise(key, held) == normalise(key, value)):
             self.unknown.append((endpoint, key, value))
@@ -104,6 +110,8 @@ class Scratch:
     def id_of(self, reply: Reply, endpoint: str, key: str, value: str) -> str | None:
         """The id of a created object: from the answer, else looked up as scimrec would."""
         rid = created_id(reply, endpoint)
+        if (endpoint, rid) in self.unserved:
+            rid = None
         if rid is not None and (endpoint, rid) not in self.created:
             return None  # `post` did not take it as the object created
         if rid is None:

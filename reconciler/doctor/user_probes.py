@@ -23,7 +23,7 @@ from reconciler.doctor.findings import (
 from reconciler.doctor.scratch import DOMAIN, Scratch, created_id
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import writes
-from reconciler.scim.apply.session import PATCH_UNSUPPORTED
+from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED
 from reconciler.scim.writes import resource_path
 
 STALE_ETAG = 'W/"scimrec-doctor-stale"'

@@ -19,7 +19,7 @@ import stamina
 from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops
-from reconciler.scim.apply.session import wants_ref
+from reconciler.scim.apply.refusals import wants_ref
 from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import (

@@ -22,8 +22,8 @@ from reconciler.scim.apply.creates import (
     found_before_create,
 )
 from reconciler.scim.apply.membership_put import put_members
-from reconciler.scim.apply.session import PATCH_UNSUPPORTED, Failed, Session, sender
-from reconciler.scim.apply.session import patch_unsupported as refused_patch
+from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
 
@@ -63,7 +63,7 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
         try:
             _patch_members(s, change, path, rest, removes)
         except ScimHTTPError as exc:
-            if not refused_patch(exc):
+            if not patch_unsupported(exc):
                 raise
             # PATCH itself refused (RFC 7644 §3.12): PUT, from now on where it has none.
             with s.lock:

@@ -3,7 +3,6 @@ and the write primitives (audited writes, PATCH or GET-merge-PUT); creates are i
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,14 +20,13 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
-from reconciler.scim.apply.verify import lost
+from reconciler.scim.apply.refusals import patch_unsupported, sender, wants_ref
+from reconciler.scim.apply.verify import lost, repairs
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
 
 T = TypeVar("T")
-# Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
-PATCH_UNSUPPORTED = frozenset({400, 405, 501})
 
 
 class Failed(Exception):
@@ -166,26 +164,37 @@ class Session:
 
     # -- write verification ------------------------------------------------------------
 
-    def verify(self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply) -> None:
+    def verify(
+        self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply, *,
+        repair: bool = False,
+    ) -> None:  # fmt: skip
         """Compare what a write's answer holds (or, without a resource in it, a read of
-        `path`) with the attributes it sent; record and log what the target did not keep."""
+        `path`) with the attributes it sent; with `repair` (after a PATCH), say once more,
+        in the narrower form verify.repairs knows, what it did not keep; then record and
+        log what is still not kept."""
         sent = list(sent)
-        if not sent:
+        held = self._held(change, path, reply) if sent else None
+        if held is None:
             return
-        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
-        if body is None:
+        dropped = lost(sent, held, self.known_ids())
+        again = [a for a in sent if a.path in dropped]
+        ops = repairs(again, held, self.known_ids()) if repair and dropped else []
+        if ops:
+            meta = held.get("meta")
+            etag = meta.get("version") if isinstance(meta, dict) and self.use_etag else None
             try:
-                body = self.client.get(path).body
-            except ScimrecError as exc:
-                self.log.warning("write not verified", step="action", kind=change.kind.value,
-                                 key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-                return
-        dropped = lost(sent, body if isinstance(body, dict) else {}, self.known_ids())
+                reply = self.write(change, "PATCH", path, sender(self.client, path, ops, etag),
+                                   again, ops)  # fmt: skip
+            except ScimHTTPError:
+                pass  # refused: the first write stands, and the warning below says what
+            else:
+                held = self._held(change, path, reply) or held
+                dropped = lost(sent, held, self.known_ids())
         if not dropped:
             return
         with self.lock:
-            held = self.dropped.setdefault((change.kind, change.key), [])
-            held += [p for p in dropped if p not in held]
+            noted = self.dropped.setdefault((change.kind, change.key), [])
+            noted += [p for p in dropped if p not in noted]
         self.log.warning(
             "not kept by the target",
             step="action",
@@ -196,6 +205,17 @@ class Session:
             "plan would propose them again",
             fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}",
         )
+
+    def _held(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
+        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+        if body is None:
+            try:
+                body = self.client.get(path).body
+            except ScimrecError as exc:
+                self.log.warning("write not verified", step="action", kind=change.kind.value,
+                                 key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+                return None
+        return body if isinstance(body, dict) else {}
 
     # -- writes, with their audit log -----------------------------------------------
 
@@ -274,7 +294,7 @@ class Session:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
         then verify that the target kept what it was sent."""
         reply = self._patch_or_put(change, path, attributes, etag)
-        self.verify(change, path, attributes, reply)
+        self.verify(change, path, attributes, reply, repair=self.use_patch)
         return reply
 
     def _patch_or_put(
@@ -367,23 +387,3 @@ class Session:
 
 def _false(value: Json) -> bool:
     return value is False or (isinstance(value, str) and value.strip().casefold() == "false")
-
-
-def sender(
-    client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
-) -> Callable[[], Reply]:
-    return lambda: client.patch(path, ops, etag)
-
-
-def wants_ref(exc: ScimHTTPError) -> bool:
-    """A refusal for want of a member `$ref` (the detail names `ref` or `$ref`)."""
-    return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None
-
-
-def patch_unsupported(exc: ScimHTTPError) -> bool:
-    """A refusal of the PATCH itself (so PUT may work), not of the values it carries."""
-    if exc.status in (405, 501):
-        return True
-    # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
-    # PUT with the same data would fail the same way.
-    return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")

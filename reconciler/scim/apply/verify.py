@@ -2,8 +2,10 @@
 was sent, the way the plan compares (so "not kept" means "the next plan proposes it again").
 
 Session.verify runs it after every write of attributes; what is lost is reported as a
-warning that names the fix, and never retried: a target that did not keep an attribute
-will not keep it the second time.
+warning that names the fix, and never sent again as it was: a target that did not keep an
+attribute will not keep it the second time. After a PATCH, what `repairs` can say in a
+narrower RFC 7644 form is sent once in that form (scimgateway, for one, merges a replace
+of a typed multi-valued attribute by type, and reads a manager's `{"value": id}` as a list).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.core import attributes as A
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.model import Json
+from reconciler.core.model import ENTERPRISE_URN, Json
 from reconciler.core.shape import multi_valued
 from reconciler.scim.paging import boolean
 
@@ -33,4 +35,46 @@ def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str,
         # mixed types cannot even be sorted into a set, and hold nothing as sent.
         if multi_valued(change.path, have) is not None or not equal(change.path, want, have):
             out.append(change.path)
+    return out
+
+
+def repairs(
+    dropped: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str, str]
+) -> list[dict[str, Json]]:
+    """PATCH operations that say again, more narrowly, what `dropped` (changes the target
+    did not keep) asked for: a typed element the target still holds though the declared
+    list has no element of its type is removed by `path[type eq "T"]` (RFC 7644 §3.5.2.2),
+    and a manager is set through its sub-attribute (`...:manager.value`). Anything else is
+    left to the warning: no other form is known to help."""
+    ops: list[dict[str, Json]] = []
+    for change in dropped:
+        if change.path == "enterprise.manager":
+            want = change.after or (ids.get(change.ref) if change.ref else None)
+            if isinstance(want, str):
+                path = f"{ENTERPRISE_URN}:manager.value"
+                ops.append({"op": "replace", "path": path, "value": want})
+        elif change.path in A.USER_MULTI and isinstance(change.after, list):
+            ops += _extra_types(change.path, change.after, held.get(change.path))
+    return ops
+
+
+def _extra_types(path: str, after: list[Json], have: Json) -> list[dict[str, Json]]:
+    kept = _types(after)
+    held = _types(have) if isinstance(have, list) else None
+    if kept is None or held is None:
+        return []  # untyped or repeated types: no filter names one element alone
+    return [
+        {"op": "remove", "path": f"{path}[type eq {A.quote(kind)}]"}
+        for kind in held
+        if kind.casefold() not in {k.casefold() for k in kept}
+    ]
+
+
+def _types(items: list[Json]) -> list[str] | None:
+    out: list[str] = []
+    for item in items:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if not isinstance(kind, str) or kind in out:
+            return None
+        out.append(kind)
     return out

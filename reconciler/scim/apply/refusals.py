@@ -1,0 +1,34 @@
+"""What a target's refusal of a write means for the next try (PATCH or PUT, with or without
+member `$ref`s), and the one way a PATCH is sent; shared by apply's phases and doctor."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from reconciler.core.model import Json
+from reconciler.errors import ScimHTTPError
+from reconciler.scim.client import Reply, ScimClient
+
+# Statuses that mean "this PATCH (or this path) is not supported here": fall back to PUT.
+PATCH_UNSUPPORTED = frozenset({400, 405, 501})
+
+
+def sender(
+    client: ScimClient, path: str, ops: list[dict[str, Json]], etag: str | None = None
+) -> Callable[[], Reply]:
+    return lambda: client.patch(path, ops, etag)
+
+
+def wants_ref(exc: ScimHTTPError) -> bool:
+    """A refusal for want of a member `$ref` (the detail names `ref` or `$ref`)."""
+    return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None
+
+
+def patch_unsupported(exc: ScimHTTPError) -> bool:
+    """A refusal of the PATCH itself (so PUT may work), not of the values it carries."""
+    if exc.status in (405, 501):
+        return True
+    # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
+    # PUT with the same data would fail the same way.
+    return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")
