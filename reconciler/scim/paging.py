@@ -115,8 +115,16 @@ class _Pager:
     first_total: int | None = None
     repeated: bool = False  # a page repeated earlier ones short of totalResults
     skipped: int = 0  # resources without an id
+    # Resources listed under an id another listed resource has (scimgateway's plugin-loki
+    # makes a group's id from its name and keeps it through a rename, so a new group with
+    # the old name gets the same id): counted as read, not as a short listing.
+    clashes: int = 0
     representable: bool = True  # every page so far (client.Reply.representable)
     shared: Shared | None = None  # one object per repeated value, across the read
+
+    @property
+    def read(self) -> int:
+        return len(self.seen) + self.clashes
 
     def params(self, scim_filter: str | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {"startIndex": self.start}
@@ -137,14 +145,26 @@ class _Pager:
         if self.limit is None:
             self.limit = self.bound()
         fresh = 0
+        page: set[str] = set()
         for item in items:
             found = resource(item)
             if found is None:
                 self.complete = False
                 self.skipped += 1
                 self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
+            elif found.id in page and found.body != self.seen[found.id].body:
+                # Within one page only: a page served again (startIndex ignored) is a repeat
+                # even where its bodies differ, as a timestamp may.
+                fresh += 1
+                self.clashes += 1
+                self.complete = False
+                self.notes.append(
+                    f"{self.endpoint}: two resources share the id {found.id!r}, which names no "
+                    "one of them; the first listed is used"
+                )
             elif found.id not in self.seen:
                 fresh += 1
+                page.add(found.id)
                 if self.shared is not None:
                     self.shared.take(found.body)
                 self.seen[found.id] = found
@@ -196,14 +216,14 @@ class _Pager:
             self.notes.append(
                 f"{self.endpoint}: page at startIndex {self.start} repeated earlier resources"
             )
-            reached = self.total is not None and len(self.seen) >= self.total
+            reached = self.total is not None and self.read >= self.total
             # Short of totalResults, a repeat means startIndex is ignored: the rest cannot
             # be reached. At it, the listing is as complete as its pages were: one that
             # skipped a resource without an id stays incomplete.
             self.complete = self.complete and reached
             self.repeated = not reached
             return True
-        if self.total is not None and len(self.seen) >= self.total:
+        if self.total is not None and self.read >= self.total:
             # totalResults is never trusted blindly (DESIGN §5): a target that caps `count`
             # may report what it sent as the total, and stopping there would make the rest
             # look missing. One request past the end settles it; more found is read on.
@@ -290,7 +310,7 @@ def read_all(
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False
-    short = pager.total is not None and len(pager.seen) < pager.total
+    short = pager.total is not None and pager.read < pager.total
     if short:
         pager.complete = False
         pager.notes.append(
@@ -299,7 +319,7 @@ def read_all(
     resources = tuple(pager.seen.values())
     # Capped: what it lists stops short of what it reports, and not because of resources
     # it listed without an id; or its pages repeat (startIndex ignored).
-    unreachable = pager.total is not None and pager.total - len(pager.seen) - pager.skipped > 0
+    unreachable = pager.total is not None and pager.total - pager.read - pager.skipped > 0
     capped = unreachable or pager.repeated
     return Listing(
         resources, pager.complete, tuple(pager.notes), pager.pages, capped, pager.representable
@@ -369,7 +389,7 @@ def read_by_cursor(
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False
-    if pager.total is not None and len(pager.seen) < pager.total:
+    if pager.total is not None and pager.read < pager.total:
         pager.complete = False
         pager.notes.append(
             f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"

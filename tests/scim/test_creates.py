@@ -397,3 +397,21 @@ def test_a_create_sent_again_waits_the_policy_s_jitter_more(
     policy = RetryPolicy(attempts=2, timeout=30, wait_initial=0.001, wait_max=1, wait_jitter=0.2)
     _, sent, _ = sent_under(policy, tmp_path)
     assert (sent, set(drawn)) == (2, {(0, 0.2)})
+
+
+def test_a_409_for_an_id_another_user_holds_says_so(tmp_path: Path) -> None:
+    # scimgateway makes a user's id from its userName and keeps it through a rename, so
+    # after bob became robert, a new bob is refused: "Duplicate key for property id".
+    fake = FakeScim(token=TOKEN)
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "robert"}
+    fake.users["bob"] = fake._stamp("User", "bob", body)
+    detail = "Duplicate key for property id: bob"
+    fake.fail("POST", "/Users", status=409, body={"status": "409", "detail": detail})
+    specs = write_spec(tmp_path, [user("robert"), user("bob")])
+    _, result = plan_and_apply(specs, fake)
+    (failed,) = result.failed
+    assert failed.key == "bob"
+    assert failed.message.endswith(
+        "; user robert has the id 'bob' on this target, which makes ids from "
+        "names: this user cannot be created under that name while robert holds it"
+    )

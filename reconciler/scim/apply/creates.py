@@ -173,6 +173,13 @@ def look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None
 def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
     """A 409: the object exists, though the listing did not show it (so it hid something)."""
     found = lookup(s, change)
+    kind, name = change.kind.value, _name(change)[1]
+    # scimgateway makes a new object's id from its name and keeps it through renames.
+    if found is None and (other := s.owners.owner(change.kind, name)) not in (None, change.key):
+        raise Failed(
+            f"{exc}; {kind} {other} has the id {name!r} on this target, which makes ids from "
+            f"names: this {kind} cannot be created under that name while {other} holds it"
+        )
     if found is None:
         raise Failed(
             f"{exc}; the target says the object exists, but no single object with "

@@ -37,6 +37,12 @@ class Owners:
             other = self._by_id.setdefault((kind, target_id), key)
         return None if other == key else other
 
+    def owner(self, kind: Kind, target_id: str) -> str | None:
+        """The key of the object of `kind` holding this id, if the plan read or the run
+        created one."""
+        with self._lock:
+            return self._by_id.get((kind, target_id))
+
     def holds(self, kind: Kind, target_id: str) -> bool:
         """Whether the plan read, or the run created, an object of `kind` with this id."""
         with self._lock:
