@@ -155,7 +155,8 @@ class FakeScim:
         self.location_base = BASE_URL  # where meta.location says resources live
         # Where groups show their members: "always"; "one" (not in listings, only on GET
         # /Groups/<id>, as targets serving Okta's excludedAttributes=members do); "asked"
-        # (only where `attributes` names members, RFC 7644 §3.9).
+        # (only where `attributes` names members, RFC 7644 §3.9); "never" (every read and
+        # every write's answer shows `members: []`, whoever the group holds).
         self.members_shown = "always"
         # The only attributes a /Users listing shows of each user (None: all of them); its
         # own GET shows the rest.
@@ -370,6 +371,8 @@ class FakeScim:
         shown = self.listed_user_attributes
         if listing and shown is not None and resource.get("meta", {}).get("resourceType") == "User":
             return {k: v for k, v in resource.items() if k in shown}
+        if self.members_shown == "never":
+            return _no_members(resource)
         asked = "members" in seen.params.get("attributes", "")
         hidden = self.members_shown == "asked" or (self.members_shown == "one" and listing)
         if "members" not in resource or asked or not hidden:
@@ -381,6 +384,8 @@ class FakeScim:
         return member if user is None else {**member, "value": user["userName"]}
 
     def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        if self.members_shown == "never":
+            resource = _no_members(resource)
         headers = {"Content-Type": "application/scim+json"}
         meta = resource.get("meta")  # a hostile test's resource may have none
         if isinstance(meta, dict) and isinstance(meta.get("version"), str):
@@ -500,6 +505,13 @@ class FakeScim:
         if self.patch_status == 204:
             return httpx2.Response(204)
         return self._one(store[rid])
+
+
+def _no_members(resource: dict[str, Any]) -> dict[str, Any]:
+    """A group as a target that never shows memberships answers it."""
+    if resource.get("meta", {}).get("resourceType") != "Group":
+        return resource
+    return {**resource, "members": []}
 
 
 def _sort_key(rid: str) -> tuple[int, str]:

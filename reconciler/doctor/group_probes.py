@@ -38,7 +38,7 @@ def group_probes(s: Scratch) -> list[Finding]:
             return _Step(False, f"is refused ({failure(exc)})")
         if (uid in members()) == want_member:
             return _Step(True, f"answered {reply.status} and worked")
-        return _Step(False, f"answered {reply.status} but changed nothing")
+        return _Step(False, f"answered {reply.status}, but the group's GET does not show it")
 
     add_op: dict[str, Json] = {"op": "add", "path": "members", "value": [s.member(uid)]}
     rfc_op: dict[str, Json] = {"op": "remove", "path": f"members[value eq {A.quote(uid)}]"}
@@ -48,7 +48,10 @@ def group_probes(s: Scratch) -> list[Finding]:
         add = step(add_op, True)
         if not add.ok:
             seen = f"adding a member {add.text}"
-            action = "scimrec cannot add members to groups on this target"
+            action = (
+                "scimrec cannot add members here, or cannot see them: apply fails each group "
+                "it adds members to; manage memberships in the application itself"
+            )
             return [Finding("groups", "add member", FAIL, seen, action)]
     try:
         again = s.client.patch(path, [add_op], None)

@@ -42,13 +42,15 @@ def _users(client: ScimClient, users: Sequence[dict[str, Json]]) -> Finding:
 def _groups(client: ScimClient, groups: Sequence[dict[str, Json]]) -> Finding:
     if not groups:
         return Finding("groups", GROUPS, INFO, "no group to look at", NONE_NEEDED)
-    if any("members" in g for g in groups):
+    # Shown means at least one member: some targets answer `members: []` for every group
+    # whoever it holds, which says nothing either way.
+    if any(g.get("members") for g in groups):
         return Finding("groups", GROUPS, OK, "the /Groups listing shows members", NONE_NEEDED)
     rid = groups[0].get("id")
     own = _own(client, "/Groups", rid)
-    if own is not None and "members" not in own:
+    if own is not None and not own.get("members"):
         own = _own(client, "/Groups", rid, {"attributes": "members"})
-    if own is None or "members" not in own:
+    if own is None or not own.get("members"):
         seen = "no listed group shows members, nor does the first one's own GET (it may be empty)"
         return Finding("groups", GROUPS, INFO, seen, NONE_NEEDED)
     seen = "the /Groups listing leaves members out; a group's own GET shows them"

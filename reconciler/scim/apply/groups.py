@@ -21,6 +21,7 @@ from reconciler.scim.apply.creates import (
     create,
     found_before_create,
 )
+from reconciler.scim.apply.members_kept import check_added
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session
@@ -116,13 +117,8 @@ def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, l
             raise
         # Refused with its members (too many for one write, or one the target will not
         # take): a 400 created nothing, so create it empty and add them in chunks.
-        s.log.warning(
-            "group create with members refused, creating it empty",
-            step="action",
-            kind="group",
-            key=change.key,
-            detail=exc.detail,
-        )
+        s.log.warning("group create with members refused, creating it empty", step="action",
+                      kind="group", key=change.key, detail=exc.detail)  # fmt: skip
         first = []
         made = s.learning_refs(change, post)
     if made.reply is None:
@@ -264,6 +260,7 @@ def add_members(
         ops = member_ops.add_members(chunk, member_type, s.refs())
         reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
         _now_held(s, change, {(i, member_type == "Group") for i in chunk}, added=True)
+        check_added(s, change, path, reply, chunk, member_type == "Group")
         return reply
 
     try:

@@ -1,0 +1,64 @@
+"""Write verification of members added by PATCH (DESIGN §5).
+
+Some targets answer a member add with success and a group that shows none of them, on
+every read too: they keep no membership they show, or keep it where no SCIM read shows it
+(`members: []` on GET, in listings and in write answers alike). Every plan would then add
+the same members again, and could never see a member the spec removed, who would keep
+their access unseen. So the group fails with what to do, never reported as done.
+"""
+
+from __future__ import annotations
+
+from reconciler.core.changes import Change
+from reconciler.core.match import normalise
+from reconciler.core.model import Json
+from reconciler.errors import ScimrecError
+from reconciler.scim import member_ops
+from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.client import Reply
+
+
+def check_added(
+    s: Session, change: Change, path: str, reply: Reply, added: list[str], nested: bool
+) -> None:
+    """Failed when the write's answer and a read of `path` both show a `members` list
+    without the members just `added` (ids; of nested groups when `nested`). An answer
+    without a resource, or a group shown with no `members` attribute, is not judged:
+    only a shown member list is evidence of what the group holds."""
+    answer = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+    if answer is None or not _missing(s, answer, added, nested):
+        return
+    try:
+        read = s.client.get(path).body
+    except ScimrecError as exc:
+        s.log.warning("members not verified", step="action", kind="group",
+                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+        return
+    missing = _missing(s, read, added, nested)
+    if not missing:
+        return  # the answer was short; the group holds them
+    first = s.user_names.get(missing[0], missing[0]) if not nested else missing[0]
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    raise Failed(
+        f"PATCH {path} answered {reply.status}, but neither its answer nor a GET shows "
+        f"member {first}{more} it added: this target does not show the group's members, "
+        "so each plan adds them again and cannot see members to remove; manage this "
+        "group's members in the application itself"
+    )
+
+
+def _missing(s: Session, body: Json, added: list[str], nested: bool) -> list[str]:
+    """The `added` ids that `body` does not hold, when it shows a member list at all."""
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        return []
+    held = member_ops.member_entries(body)
+    # Lenient on purpose: a member shown without its `type` still counts as shown, and
+    # some targets name members by userName (Canaille), as groups.not_shown reads them.
+    values = {v for v, _ in held}
+    names = {normalise("userName", v) for v, group in held if not group}
+
+    def holds(uid: str) -> bool:
+        name = None if nested else s.user_names.get(uid)
+        return uid in values or (name is not None and normalise("userName", name) in names)
+
+    return [uid for uid in added if not holds(uid)]

@@ -1,0 +1,96 @@
+"""A target that answers member adds with success but shows `members: []` on every read and
+in every write's answer (as a Directory Sync server embedded in many applications does):
+the group fails with one line saying what to do, never reported as done, and no user is
+touched by it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.plan import Action
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
+
+pytestmark = pytest.mark.usefixtures("token")
+
+
+def _members_held(fake: FakeScim, name: str) -> list[str]:
+    (group,) = [g for g in fake.groups.values() if g["displayName"] == name]
+    return [m["value"] for m in group.get("members", [])]
+
+
+def test_member_adds_a_target_never_shows_fail_the_group(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.members_shown = "never"
+    a = fake.add_user("a@example.com", active=True)
+    fake.add_group("Eng")
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com", active=True)],
+        [{"displayName": "Eng", "members": ["a@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"Eng": (Action.UPDATE, False)}
+    (failure,) = result.failed
+    message = str(failure.message)
+    assert "\n" not in message
+    assert "does not show the group's members" in message
+    assert "member a@example.com it added" in message
+    assert "manage this group's members in the application itself" in message
+    # The add was sent and the target holds it; the user is left as it was.
+    assert _members_held(fake, "Eng") == [a]
+    assert fake.users[a]["active"] is True
+    assert fake.count("DELETE") == 0
+
+
+def test_a_new_group_on_such_a_target_fails_the_same_way(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.members_shown = "never"
+    fake.add_user("a@example.com")
+    fake.add_user("b@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("b@example.com")],
+        [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    (failure,) = result.failed
+    assert failure.key == "Eng"
+    assert "member a@example.com and 1 more it added" in str(failure.message)
+    assert len(_members_held(fake, "Eng")) == 2
+
+
+def test_an_answer_that_leaves_members_out_is_checked_by_a_read(tmp_path: Path) -> None:
+    # Only the answer is short: the group's GET shows who it holds, so nothing fails.
+    fake = FakeScim()
+    a = fake.add_user("a@example.com")
+    gid = fake.add_group("Eng")
+    short = {"id": gid, "displayName": "Eng", "members": []}
+    fake.fail("PATCH", "/Groups/*", status=200, after=True, body=short)
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert _members_held(fake, "Eng") == [a]
+    # The short answer is checked by one read of the group, right after the write.
+    assert [(r.method, r.path) for r in fake.requests[-2:]] == [
+        ("PATCH", f"/Groups/{gid}"),
+        ("GET", f"/Groups/{gid}"),
+    ]
+    assert not replan(specs, fake).plan.has_changes
+
+
+def test_targets_that_show_members_are_not_read_again(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com")
+    gid = fake.add_group("Eng")
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert (fake.requests[-1].method, fake.requests[-1].path) == ("PATCH", f"/Groups/{gid}")
+    assert not replan(specs, fake).plan.has_changes
