@@ -235,9 +235,18 @@ def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str
     paths: list[str] = []
     for kind, key, dropped in not_kept:
         lines.append(f"  {kind.value} {key}: not kept by the target: {', '.join(dropped)}")
-        paths += [p for p in dropped if p not in paths]
-    lines.append(
-        f"Stop managing them on this target with quirks: {{not_kept: [{', '.join(paths)}]}}"
-        " (or map a single-valued one to {constant: null})."
-    )
+        if kind is Kind.USER:
+            paths += [p for p in dropped if p not in paths]
+    if paths:
+        lines.append(
+            f"Stop managing them on this target with quirks: {{not_kept: [{', '.join(paths)}]}}"
+            " (or map a single-valued one to {constant: null})."
+        )
+    # not_kept leaves out user attributes only: suggested for a group's, it would stop
+    # managing the users' attributes of that name (externalId, which matching may use).
+    if any(kind is Kind.GROUP for kind, _, _ in not_kept):
+        lines.append(
+            "A group's attributes are not covered by quirks: not_kept (users only): run plan "
+            "to see whether the target holds them, and stop declaring those it does not keep."
+        )
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, sender, wants_ref
-from reconciler.scim.apply.verify import lost, repairs
+from reconciler.scim.apply.verify import lost, repairs, unchanged
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -87,6 +87,9 @@ class Session:
         self.chunk_limit: int | None = None
         # What writes did not keep, by object (write verification): reported, not retried.
         self.dropped: dict[tuple[Kind, str], list[str]] = {}
+        # User attributes a PATCH answered success for and did not apply, nor a PUT: no
+        # PUT is tried for them again in this run.
+        self.put_lost: set[str] = set()
         # The members each matched group (by id) held in the read the plan came from: a
         # group's PUT must send back every one, or it removes members no plan showed.
         self.members_held: dict[str, frozenset[tuple[str, bool]]] = {}
@@ -203,7 +206,9 @@ class Session:
             attributes=dropped,
             detail="the target answered success but does not hold these as sent; the next "
             "plan would propose them again",
-            fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}",
+            fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}"
+            if change.kind is Kind.USER
+            else "stop declaring them for groups",  # users only
         )
 
     def _held(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
@@ -291,10 +296,26 @@ class Session:
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
     ) -> Reply:
-        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
-        then verify that the target kept what it was sent."""
-        reply = self._patch_or_put(change, path, attributes, etag)
-        self.verify(change, path, attributes, reply, repair=self.use_patch)
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)
+        or a user's was ignored; then verify that the target kept what it was sent."""
+        reply, patched = self._patch_or_put(change, path, attributes, etag)
+        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+        ignored = unchanged(attributes, body) if patched and body else []
+        again = [a for a in ignored if a.path not in self.put_lost]
+        if change.kind is not Kind.USER:
+            again = []  # a group's PUT carries its members: not sent for this
+        if again:
+            # Some targets answer a PATCH with success and apply none of it (a path they
+            # cannot parse, such as an extension's URN): what PUT may hold, sent whole.
+            self.log.warning("patch not applied, using PUT", step="action", kind="user",
+                             key=change.key, attributes=[a.path for a in again])  # fmt: skip
+            reply = self._put(change, path, again)
+            body = reply.body if isinstance(reply.body, dict) else {}
+            with self.lock:
+                self.put_lost.update(lost(again, body, self.known_ids()) if body.get("id") else ())
+        # A PATCH the target took but kept only in part is said once more, narrowly
+        # (verify.repairs); after a PUT, what it did not keep is only reported.
+        self.verify(change, path, attributes, reply, repair=patched and not again)
         return reply
 
     def _patch_or_put(
@@ -303,20 +324,15 @@ class Session:
         path: str,
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
-    ) -> Reply:
+    ) -> tuple[Reply, bool]:
+        """The reply, and whether it answers a PATCH (not a PUT)."""
         ids = self.known_ids()
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
             if narrow != writes.patch_operations(attributes, ids):
                 try:
-                    return self.write(
-                        change,
-                        "PATCH",
-                        path,
-                        sender(self.client, path, narrow, etag),
-                        attributes,
-                        narrow,
-                    )
+                    send = sender(self.client, path, narrow, etag)
+                    return self.write(change, "PATCH", path, send, attributes, narrow), True
                 except ScimHTTPError as exc:
                     if not patch_unsupported(exc):
                         raise
@@ -325,20 +341,17 @@ class Session:
         if self.use_patch:
             ops = writes.patch_operations(attributes, ids)
             try:
-                return self.write(
-                    change, "PATCH", path, sender(self.client, path, ops, etag), attributes, ops
-                )
+                send = sender(self.client, path, ops, etag)
+                return self.write(change, "PATCH", path, send, attributes, ops), True
             except ScimHTTPError as exc:
                 if not patch_unsupported(exc):
                     raise
-                self.log.warning(
-                    "patch refused, using PUT",
-                    step="action",
-                    kind=change.kind.value,
-                    key=change.key,
-                    status=exc.status,
-                    detail=exc.detail,
-                )
+                self.log.warning("patch refused, using PUT", step="action", kind=change.kind.value,
+                                 key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
+        return self._put(change, path, attributes), False
+
+    def _put(self, change: Change, path: str, attributes: Sequence[AttrChange]) -> Reply:
+        ids = self.known_ids()
         read, version = self.read_for_put(change, path)
 
         def put() -> Reply:

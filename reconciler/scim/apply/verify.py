@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.core import attributes as A
-from reconciler.core.diff import AttrChange, equal
+from reconciler.core.diff import AttrChange, equal, is_empty
 from reconciler.core.model import ENTERPRISE_URN, Json
 from reconciler.core.shape import multi_valued
 from reconciler.scim.paging import boolean
@@ -77,4 +77,18 @@ def _types(items: list[Json]) -> list[str] | None:
         if not isinstance(kind, str) or kind in out:
             return None
         out.append(kind)
+    return out
+
+
+def unchanged(sent: Sequence[AttrChange], held: Mapping[str, Json]) -> list[AttrChange]:
+    """The changes of `sent` that `held` (a PATCH's answer) shows as they were before it:
+    a write the target answered success for and ignored, as some do with a path they
+    cannot parse (an extension's URN). An attribute that was never held is not among them:
+    a target that does not store it drops it whatever the request (quirks: not_kept)."""
+    out = []
+    for change in sent:
+        if change.path in A.SECRET_PATHS or change.ref is not None or is_empty(change.before):
+            continue
+        if equal(change.path, change.before, A.read(held, change.path)):
+            out.append(change)
     return out
