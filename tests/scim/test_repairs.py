@@ -127,10 +127,16 @@ def test_a_refused_repair_leaves_the_first_write_and_the_warning(tmp_path: Path)
     seeded(fake)
     fake.fail("PATCH", "/Users/*", status=400, when=lambda s: "[type eq" in json.dumps(s.body))
     _, result = plan_and_apply(spec(tmp_path), fake)
-    # The object is not failed for it: the first PATCH was made, and is reported as usual.
+    # The object is not failed for it: the first PATCH was made. The emails it showed as
+    # they were go by GET-merge-PUT instead (settle.py); the manager is reported as usual.
     assert outcomes(result) == {"alice@example.com": (Action.UPDATE, True)}
     assert [(key, paths) for _, key, paths in result.not_kept] == [
-        ("alice@example.com", ("emails", "enterprise.manager"))
+        ("alice@example.com", ("enterprise.manager",))
+    ]
+    assert [s.method for s in fake.requests if s.method in ("PATCH", "PUT")] == [
+        "PATCH",
+        "PATCH",
+        "PUT",
     ]
 
 

@@ -21,7 +21,8 @@ from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, sender, wants_ref
-from reconciler.scim.apply.verify import lost, repairs, unchanged
+from reconciler.scim.apply.settle import settle
+from reconciler.scim.apply.verify import lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -169,30 +170,18 @@ class Session:
 
     def verify(
         self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply, *,
-        repair: bool = False,
+        patched: bool = False,
     ) -> None:  # fmt: skip
         """Compare what a write's answer holds (or, without a resource in it, a read of
-        `path`) with the attributes it sent; with `repair` (after a PATCH), say once more,
-        in the narrower form verify.repairs knows, what it did not keep; then record and
-        log what is still not kept."""
+        `path`) with the attributes it sent; after a PATCH (`patched`), send once what it
+        did not keep in another form (settle.py); record and log what is still not kept."""
         sent = list(sent)
-        held = self._held(change, path, reply) if sent else None
+        held = self.held_after(change, path, reply) if sent else None
         if held is None:
             return
+        if patched and lost(sent, held, self.known_ids()):
+            held = settle(self, change, path, sent, reply, held)
         dropped = lost(sent, held, self.known_ids())
-        again = [a for a in sent if a.path in dropped]
-        ops = repairs(again, held, self.known_ids()) if repair and dropped else []
-        if ops:
-            meta = held.get("meta")
-            etag = meta.get("version") if isinstance(meta, dict) and self.use_etag else None
-            try:
-                reply = self.write(change, "PATCH", path, sender(self.client, path, ops, etag),
-                                   again, ops)  # fmt: skip
-            except ScimHTTPError:
-                pass  # refused: the first write stands, and the warning below says what
-            else:
-                held = self._held(change, path, reply) or held
-                dropped = lost(sent, held, self.known_ids())
         if not dropped:
             return
         with self.lock:
@@ -211,7 +200,8 @@ class Session:
             else "stop declaring them for groups",  # users only
         )
 
-    def _held(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
+    def held_after(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
+        """The resource a write's answer holds, else as read; None when the read fails."""
         body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
         if body is None:
             try:
@@ -296,26 +286,10 @@ class Session:
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
     ) -> Reply:
-        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1)
-        or a user's was ignored; then verify that the target kept what it was sent."""
+        """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
+        then verify that the target kept what it was sent."""
         reply, patched = self._patch_or_put(change, path, attributes, etag)
-        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
-        ignored = unchanged(attributes, body) if patched and body else []
-        again = [a for a in ignored if a.path not in self.put_lost]
-        if change.kind is not Kind.USER:
-            again = []  # a group's PUT carries its members: not sent for this
-        if again:
-            # Some targets answer a PATCH with success and apply none of it (a path they
-            # cannot parse, such as an extension's URN): what PUT may hold, sent whole.
-            self.log.warning("patch not applied, using PUT", step="action", kind="user",
-                             key=change.key, attributes=[a.path for a in again])  # fmt: skip
-            reply = self._put(change, path, again)
-            body = reply.body if isinstance(reply.body, dict) else {}
-            with self.lock:
-                self.put_lost.update(lost(again, body, self.known_ids()) if body.get("id") else ())
-        # A PATCH the target took but kept only in part is said once more, narrowly
-        # (verify.repairs); after a PUT, what it did not keep is only reported.
-        self.verify(change, path, attributes, reply, repair=patched and not again)
+        self.verify(change, path, attributes, reply, patched=patched)
         return reply
 
     def _patch_or_put(
@@ -348,9 +322,9 @@ class Session:
                     raise
                 self.log.warning("patch refused, using PUT", step="action", kind=change.kind.value,
                                  key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
-        return self._put(change, path, attributes), False
+        return self.put(change, path, attributes), False
 
-    def _put(self, change: Change, path: str, attributes: Sequence[AttrChange]) -> Reply:
+    def put(self, change: Change, path: str, attributes: Sequence[AttrChange]) -> Reply:
         ids = self.known_ids()
         read, version = self.read_for_put(change, path)
 
