@@ -7,7 +7,7 @@ form below is sent once, never in a loop, and what is still not kept is then rep
   declared list no longer has is removed by `emails[type eq "T"]`; and it reads a
   manager's `{"value": id}` as a list of its own, so a manager is set through
   `...:manager.value`. Narrow first: a PATCH names only what changes.
-- For a user, what the target still shows as it was before the PATCH, by GET-merge-PUT:
+- For a user, what the PATCH's answer still shows as it was before, by GET-merge-PUT:
   some targets answer success to a path they cannot parse and apply none of it (Jackson
   splits an extension's URN at the dot of "2.0"). Never for a group, whose PUT carries
   its members; and not again in the run for an attribute a PUT did not keep either.
@@ -74,7 +74,7 @@ def settle(
             pass  # refused: the first write stands, and the warning says what it did not keep
         else:
             held = s.held_after(change, path, reply) or held
-    if change.kind is not Kind.USER:
+    if change.kind is not Kind.USER or not _answered(reply):
         return held
     ignored = [a for a in unchanged(sent, held) if a.path not in s.put_lost]
     if not ignored:
@@ -85,3 +85,9 @@ def settle(
     with s.lock:
         s.put_lost.update(lost(ignored, held, s.known_ids()))
     return held
+
+
+def _answered(reply: Reply) -> bool:
+    """Whether the PATCH's answer holds the resource: only an answer that shows the old
+    values proves the PATCH ignored; a read after a 204 may be a target still settling."""
+    return isinstance(reply.body, dict) and bool(reply.body.get("id"))
