@@ -47,7 +47,7 @@ def deprovisions(changes: Iterable[Change]) -> list[Change]:
 def member_removals(changes: Iterable[Change], observed: Observed | None = None) -> int:
     """Members removed, each member a deleted group holds on the target among them."""
     changes = list(changes)
-    groups, gone = _bodies(observed), _leaving(changes)
+    groups, gone = _Groups(observed), _leaving(changes)
     return sum(_lost(c, groups, gone) for c in changes)
 
 
@@ -62,13 +62,22 @@ def _leaving(changes: Iterable[Change]) -> frozenset[str]:
     )
 
 
-def _bodies(observed: Observed | None) -> dict[str, Mapping[str, Json]]:
-    return {} if observed is None else {g.id: g.body for g in observed.groups}
+class _Groups(dict[str, Mapping[str, Json]]):
+    """The observed groups' bodies by id, and which member values stand for a group."""
+
+    def __init__(self, observed: Observed | None) -> None:
+        super().__init__({} if observed is None else {g.id: g.body for g in observed.groups})
+        self.user_ids = frozenset(() if observed is None else (u.id for u in observed.users))
+
+    def is_group(self, value: str | None, said: bool) -> bool:
+        """Whether a member entry takes a group's members with it: it says it is a group,
+        or its value names a group the target lists and no user it lists. Targets that
+        stamp `type: User` on every member label a nested group so; counted as one member,
+        a group of any size would leave its parent past the guards."""
+        return said or (value in self and value not in self.user_ids)
 
 
-def _lost(
-    change: Change, groups: Mapping[str, Mapping[str, Json]], gone: frozenset[str] = frozenset()
-) -> int:
+def _lost(change: Change, groups: _Groups, gone: frozenset[str] = frozenset()) -> int:
     """The members a change takes the group from: its removals, or, for a group deleted,
     every member it holds (a group deleted takes each one's access through it, as a group
     emptied would, and is counted so: deleting it is no way around the member guards).
@@ -77,7 +86,9 @@ def _lost(
     if change.kind is Kind.GROUP and change.action is Action.DELETE:
         return len(_staying(_reach(change.target_id, groups), gone))
     return sum(
-        len(_staying(_reach(m.id, groups), gone)) + 1 if m.type == "Group" else m.id not in gone
+        len(_staying(_reach(m.id, groups), gone)) + 1
+        if groups.is_group(m.id, m.type == "Group")
+        else m.id not in gone
         for m in change.members_remove
     )
 
@@ -86,7 +97,7 @@ def _staying(held: set[Held], gone: frozenset[str]) -> set[Held]:
     return {(value, is_group) for value, is_group in held if is_group or value not in gone}
 
 
-def _reach(group_id: str | None, groups: Mapping[str, Mapping[str, Json]]) -> set[Held]:
+def _reach(group_id: str | None, groups: _Groups) -> set[Held]:
     """The distinct members a group holds, directly or through the groups nested in it."""
     out: set[Held] = set()
     todo, done = [group_id or ""], set()
@@ -96,7 +107,7 @@ def _reach(group_id: str | None, groups: Mapping[str, Mapping[str, Json]]) -> se
         if gid in done or body is None:
             continue
         done.add(gid)
-        held = _held_members(body)
+        held = {(value, groups.is_group(value, said)) for value, said in _held_members(body)}
         out |= held
         todo += [value for value, is_group in held if is_group]
     return out
@@ -188,7 +199,7 @@ def _member_reasons(
         else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
     )
     changes = list(changes)
-    groups, gone = _bodies(observed), _leaving(changes)
+    groups, gone = _Groups(observed), _leaving(changes)
     for change in changes:
         lost = _lost(change, groups, gone)
         if lost <= MEMBER_SHARE_FLOOR:
