@@ -166,7 +166,10 @@ def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed)
     percent = target.max_delete_percent
     if percent is None:
         return reasons
-    for kind, held in ((Kind.USER, len(observed.users)), (Kind.GROUP, len(observed.groups))):
+    # Accounts, not resources read: a target that shows one id more than once (with other
+    # content each time: core/shape.py `clashing`) holds one account there.
+    users, groups = len({u.id for u in observed.users}), len({g.id for g in observed.groups})
+    for kind, held in ((Kind.USER, users), (Kind.GROUP, groups)):
         mine = sum(1 for c in gone if c.kind is kind)
         if mine and held and mine * 100 / held > percent:
             reasons.append(

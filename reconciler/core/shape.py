@@ -30,8 +30,8 @@ _SURROGATE = "expected Unicode text, got a lone surrogate"
 def shaped(observed: Observed) -> Observed:
     """The observed state with every unreadable resource marked (Resource.problem)."""
     checked = observed.representable
-    users = _marked(Kind.USER, observed.users, checked)
-    groups = _marked(Kind.GROUP, observed.groups, checked)
+    users = _marked(Kind.USER, clashing(observed.users), checked)
+    groups = _marked(Kind.GROUP, clashing(observed.groups), checked)
     if users is observed.users and groups is observed.groups:
         return observed
     return dataclasses.replace(observed, users=users, groups=groups)
@@ -45,6 +45,39 @@ def unreadable(kind: Kind, match: Match) -> Match:
         return match
     message = f"the target's {kind.value} {found.id} cannot be read: {found.problem}"
     return Match(None, match.matched_on, match.attempts, message)
+
+
+def clashing(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+    """`resources` with each id the target gave to more than one object marked: one id
+    read with different content (pages that overlap while the target changes, lookups
+    answered differently), or ids that differ only in case or surrounding whitespace,
+    which a target comparing ids so takes for one (GUIDs in a case-insensitive column).
+    Which copy is the account is a guess, and the wrong guess disables a declared
+    person's account as an undeclared one: every copy is in error instead. Copies that
+    are equal are one resource."""
+    keys = [r.id.strip().casefold() for r in resources]
+    if len(set(keys)) == len(keys):
+        return resources
+    alike: dict[str, list[Resource]] = {}
+    for key, resource in zip(keys, resources, strict=True):
+        alike.setdefault(key, []).append(resource)
+    out: list[Resource] = []
+    for key, resource in zip(keys, resources, strict=True):
+        copies = alike[key]
+        if all(c.id == resource.id and c.body == resource.body for c in copies):
+            if resource is copies[0]:
+                out.append(resource)
+            continue
+        others = sorted({c.id for c in copies if c.id != resource.id})
+        if others:
+            found = (
+                "id: differs only in case or surrounding whitespace from id "
+                f"{', '.join(A.quote(o) for o in others)}, another object the target lists"
+            )
+        else:
+            found = "id: listed twice with different content; nothing is decided from either"
+        out.append(dataclasses.replace(resource, problem=resource.problem or found))
+    return tuple(out)
 
 
 def _marked(

@@ -106,11 +106,16 @@ def look_up(
 
     with ThreadPoolExecutor(max_workers=target.concurrency) as pool:
         results = list(pool.map(one, tasks))
-    users: dict[str, Resource] = {}
-    groups: dict[str, Resource] = {}
+    users: dict[str, list[Resource]] = {}
+    groups: dict[str, list[Resource]] = {}
     for endpoint, found in results:
         into = users if endpoint == "/Users" else groups
-        into.update((r.id, r) for r in found.resources)
+        for found_one in found.resources:
+            # Two lookups may answer one id with different content (a target changing, or
+            # lying): every copy is kept, and the plan decides from none (core/shape.py).
+            copies = into.setdefault(found_one.id, [])
+            if all(c.body != found_one.body for c in copies):
+                copies.append(found_one)
     unsure = sum(1 for _, found in results if not found.conclusive)
     notes = [
         f"lookup mode: {reason}; each declared object was looked up through eq filters "
@@ -129,8 +134,8 @@ def look_up(
         refused=unsure,
     )
     return Observed(
-        users=tuple(users.values()),
-        groups=tuple(groups.values()),
+        users=tuple(r for copies in users.values() for r in copies),
+        groups=tuple(r for copies in groups.values() for r in copies),
         capabilities=caps,
         complete=unsure == 0 and not short,
         notes=tuple(notes),

@@ -11,6 +11,7 @@ from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
+from reconciler.scim.copies import Copies
 from reconciler.scim.progress import Progress
 from reconciler.scim.sharing import Shared
 
@@ -60,8 +61,11 @@ def listed(body: Mapping[str, Json], what: str) -> list[Json]:
 
 
 def resource(item: Json) -> Resource | None:
-    """A listed or returned resource, without its `meta` but with its version; None if no id."""
-    if not isinstance(item, dict) or item.get("id") in (None, ""):
+    """A listed or returned resource, without its `meta` but with its version; None if no id.
+    An id is a string (RFC 7643 §3.1), or a number some targets send: `true`, a list or a
+    blank one would name no object the target has, or another one once trimmed."""
+    rid = item.get("id") if isinstance(item, dict) else None
+    if rid.__class__ not in (str, int) or not str(rid).strip():
         return None
     meta = item.get("meta")
     meta = meta if isinstance(meta, dict) else {}
@@ -121,6 +125,7 @@ class _Pager:
     clashes: int = 0
     representable: bool = True  # every page so far (client.Reply.representable)
     shared: Shared | None = None  # one object per repeated value, across the read
+    copies: Copies | None = None  # later copies of an id, with other content (copies.py)
 
     @property
     def read(self) -> int:
@@ -168,9 +173,20 @@ class _Pager:
                 if self.shared is not None:
                     self.shared.take(found.body)
                 self.seen[found.id] = found
-                if len(self.seen) > self.limit:
-                    raise self.overflow()
+            elif not self.again.keep(self.seen[found.id], found):
+                continue
+            if len(self.seen) + len(self.again) > self.limit:
+                raise self.overflow()
         return len(items), fresh
+
+    @property
+    def again(self) -> Copies:
+        if self.copies is None:
+            self.copies = Copies(self.endpoint)
+        return self.copies
+
+    def resources(self) -> tuple[Resource, ...]:
+        return tuple(self.seen.values()) + self.again.all()
 
     def bound(self) -> int:
         """The most resources this listing may hold, from its first page.
@@ -316,7 +332,7 @@ def read_all(
         pager.notes.append(
             f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
         )
-    resources = tuple(pager.seen.values())
+    resources = pager.resources()
     # Capped: what it lists stops short of what it reports, and not because of resources
     # it listed without an id; or its pages repeat (startIndex ignored).
     unreachable = pager.total is not None and pager.total - pager.read - pager.skipped > 0
@@ -394,7 +410,7 @@ def read_by_cursor(
         pager.notes.append(
             f"{endpoint}: read {len(pager.seen)} resources but the target reports {pager.total}"
         )
-    resources = tuple(pager.seen.values())
+    resources = pager.resources()
     return Listing(
         resources, pager.complete, tuple(pager.notes), pager.pages, False, pager.representable
     )
