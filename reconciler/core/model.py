@@ -98,6 +98,9 @@ class Resource:
     # for `delete_after` on targets that keep it honestly (core/lifecycle.py).
     modified: str | None = None
     location: str | None = None
+    # meta.resourceType as the target wrote it: a resource read from /Users that says it
+    # is a Group is in error (core/shape.py), never an undeclared user to deprovision.
+    resource_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

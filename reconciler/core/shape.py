@@ -15,7 +15,16 @@ from collections.abc import Mapping
 
 from reconciler.core import attributes as A
 from reconciler.core.match import Match
-from reconciler.core.model import ENTERPRISE_URN, MASKED, Json, Kind, Observed, Resource
+from reconciler.core.model import (
+    ENTERPRISE_URN,
+    GROUP_SCHEMA,
+    MASKED,
+    USER_SCHEMA,
+    Json,
+    Kind,
+    Observed,
+    Resource,
+)
 
 _SCALAR = (str, int, float, bool)
 # Each simple User attribute with the Python type its JSON value must have, in A's order.
@@ -85,7 +94,9 @@ def _marked(
 ) -> tuple[Resource, ...]:
     out: list[Resource] | None = None
     for index, resource in enumerate(resources):
-        found = problem(kind, resource.body, representable=representable)
+        found = _other_kind(kind, resource) or problem(
+            kind, resource.body, representable=representable
+        )
         if found is not None:
             if out is None:
                 out = list(resources[:index])
@@ -93,6 +104,26 @@ def _marked(
         elif out is not None:
             out.append(resource)
     return resources if out is None else tuple(out)
+
+
+# What each kind is called in `meta.resourceType`, and its core schema (RFC 7643 §3.1).
+_NAMED = {Kind.USER: ("user", USER_SCHEMA), Kind.GROUP: ("group", GROUP_SCHEMA)}
+
+
+def _other_kind(kind: Kind, resource: Resource) -> str | None:
+    """Whether a resource says it is of the other kind than it was read as: its
+    `meta.resourceType`, or schemas naming the other core schema and not its own. A group
+    a /Users listing shows, read as a user, is an undeclared account that prune disables,
+    through a path the target may resolve to the group, or to a user sharing its id."""
+    other = Kind.GROUP if kind is Kind.USER else Kind.USER
+    name, schema = _NAMED[other]
+    said = resource.resource_type
+    if isinstance(said, str) and said.strip().casefold() in (name, name + "s"):
+        return f"meta.resourceType: says {other.value.title()}, read as a {kind.value}"
+    schemas = resource.body.get("schemas")
+    if isinstance(schemas, list) and schema in schemas and _NAMED[kind][1] not in schemas:
+        return f"schemas: names the {other.value.title()} schema, read as a {kind.value}"
+    return None
 
 
 def problem(kind: Kind, body: Mapping[str, Json], *, representable: bool = False) -> str | None:

@@ -71,6 +71,7 @@ def resource(item: Json) -> Resource | None:
     meta = meta if isinstance(meta, dict) else {}
     version, location = meta.get("version"), meta.get("location")
     created, modified = meta.get("created"), meta.get("lastModified")
+    kind = meta.get("resourceType")
     body = item.copy()  # in C, where a comprehension ran Python code per attribute
     if body.pop("meta", None) is not None:
         # Rebuilt without the hole `meta` leaves: a user's body takes 272 bytes, not 464
@@ -85,6 +86,7 @@ def resource(item: Json) -> Resource | None:
         location=location if isinstance(location, str) and location else None,
         created=created if isinstance(created, str) else None,
         modified=modified if isinstance(modified, str) else None,
+        resource_type=kind if isinstance(kind, str) else None,
     )
 
 
