@@ -31,6 +31,7 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
         (Kind.USER, observed.users, target.user_matching),
         (Kind.GROUP, observed.groups, target.group_matching),
     ):
+        keys = _keys(target, attributes)
         claimed: set[str] = set()
         former: dict[str, tuple[str, str, str]] = {}
         matched: list[tuple[str, Resource]] = []
@@ -45,19 +46,19 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
                     for cid in attempt.candidates:
                         former.setdefault(cid, (f"former {NAME_ATTRIBUTE[kind]}", key, found.id))
         out.update(((kind, rid), twin) for rid, twin in former.items() if rid not in claimed)
-        if len(attributes) < 2:
+        if len(keys) < 2:
             continue  # one attribute: two accounts with its value are a match error already
         # Most runs leave no account unmatched: then no value of the matched ones (every
         # declared object's) needs reading.
         unmatched = [r for r in resources if r.id not in claimed and (kind, r.id) not in out]
         if not unmatched:
             continue
-        held = _held(kind, attributes, matched)
+        held = _held(target, kind, attributes, keys, matched)
         for resource in unmatched:
             shared = next(
                 (
                     (attribute, *owner)
-                    for attribute in attributes
+                    for attribute in keys
                     for value in _values(resource.body, attribute)
                     if (owner := held.get((attribute, normalise(attribute, value)))) is not None
                 ),
@@ -69,19 +70,43 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
 
 
 def _held(
-    kind: Kind, attributes: Sequence[str], matched: list[tuple[str, Resource]]
+    target: Target,
+    kind: Kind,
+    attributes: tuple[str, ...],
+    keys: tuple[str, ...],
+    matched: list[tuple[str, Resource]],
 ) -> dict[tuple[str, str], tuple[str, str]]:
-    """Each matching value of the matched accounts (and each declared name), normalised,
+    """Each telling value of the matched accounts (and each declared name), normalised,
     with the key and id of the first account holding it."""
     held: dict[tuple[str, str], tuple[str, str]] = {}
     for key, found in matched:
-        values = [(a, A.read(found.body, a)) for a in attributes]
+        values = [(a, A.read(found.body, a)) for a in keys]
         if NAME_ATTRIBUTE[kind] in attributes:
             values.append((NAME_ATTRIBUTE[kind], key))
         for attribute, value in values:
-            if isinstance(value, str) and value:
+            if isinstance(value, str) and value and _telling(target, attributes, attribute, value):
                 held.setdefault((attribute, normalise(attribute, value)), (key, found.id))
     return held
+
+
+def _keys(target: Target, attributes: tuple[str, ...]) -> tuple[str, ...]:
+    """The attributes two accounts of one declared object may share: the matching ones,
+    and under an ownership prefix `externalId` too. That prefix says scimrec wrote the
+    value, so an undeclared owned account holding the externalId of a declared object's
+    account is the same person's (a rename made on the target, an account made again):
+    with userName matching alone, `prune: owned` disabled it as a stray."""
+    if target.ownership_prefix and "externalId" not in attributes:
+        return (*attributes, "externalId")
+    return attributes
+
+
+def _telling(target: Target, attributes: tuple[str, ...], attribute: str, value: str) -> bool:
+    """Whether a value of a declared object's account names that object: any value of a
+    matching attribute; of the externalId `_keys` adds, only one with the prefix (a
+    constant some targets write on every account says nothing about who it is)."""
+    if attribute in attributes:
+        return True
+    return value.startswith(target.ownership_prefix or "\0")
 
 
 def _values(body: Mapping[str, Json], attribute: str) -> list[str]:
