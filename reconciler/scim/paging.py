@@ -147,7 +147,7 @@ class _Pager:
             raise ScimProtocolError(f"GET {self.endpoint} did not answer a ListResponse object")
         items = listed(body, f"GET {self.endpoint}")
         reported = body.get("totalResults")
-        if isinstance(reported, int) and not isinstance(reported, bool):
+        if reported.__class__ is int and reported >= 0:  # not true, not -1 for "unknown"
             self.total = reported
         if self.limit is None:
             self.limit = self.bound()
