@@ -97,6 +97,10 @@ def membership(
         ).items()
         if kind is Kind.USER and key in declared and declared[key].present
     )
+    # Users in error (core/shape.py): one id the target gave to two people, a body it
+    # cannot read. Who would leave the group is not known, nor whether protection covers
+    # them: nothing is decided from such a user, a removal neither.
+    shielded |= frozenset(r.id for r in observed.users if r.problem is not None)
     failed = {key for key, m in user_matches.items() if m.error} | outside
     failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
     return Membership(
