@@ -202,8 +202,7 @@ def spare_protected(
     """
     if not target.protected:
         return list(changes), []
-    names = {(Kind.USER, r.id): r.body.get("userName") for r in observed.users}
-    names |= {(Kind.GROUP, r.id): r.body.get("displayName") for r in observed.groups}
+    names = _names(target, observed)
     holders = _Holders(observed)
     roles = role_paths(target)
     kept: list[Change] = []
@@ -260,6 +259,19 @@ def spare_protected(
         if change.action is Action.DISABLE and (rest or change.members_add):
             kept.append(dataclasses.replace(change, action=Action.UPDATE, attributes=rest))
     return kept, notes
+
+
+def _names(target: Target, observed: Observed) -> dict[tuple[Kind, str], object]:
+    """Each observed object's name by (kind, id). An id the target showed under several
+    names (core/shape.py `clashing`) takes a protected one where any is: which copy is
+    the account is not known, and protection must hold for each."""
+    names: dict[tuple[Kind, str], object] = {}
+    for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
+        for r in resources:
+            name, key = r.body.get(NAME[kind]), (kind, r.id)
+            if key not in names or (isinstance(name, str) and protected(target, name)):
+                names[key] = name
+    return names
 
 
 class _Holders:

@@ -250,3 +250,16 @@ def test_a_member_under_such_an_id_is_never_removed(tmp_path: Path) -> None:
     specs = write_spec(tmp_path, [user(CAROL)], groups, protected=["bob@*"])
     plan = planned(specs, listing(fake, items, total=2))
     assert [m.id for c in plan.changes for m in c.members_remove] == []
+
+
+def test_a_group_holding_such_an_id_is_not_deleted_if_either_copy_is_protected(
+    tmp_path: Path,
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user(ALICE, active=True)
+    fake.add_group("Ops", [alice])  # undeclared: prune deletes it, unless it holds bob
+    items = [body(alice, BOB), body("c1", CAROL), body(alice, ALICE)]
+    specs = write_spec(tmp_path, [user(CAROL)], prune="all", protected=["bob@*"])
+    plan = planned(specs, listing(fake, items, total=2))
+    assert [c.key for c in plan.changes if c.action is Action.DELETE] == []
+    assert any("member bob@example.com is protected" in n for n in plan.notes), plan.notes
