@@ -136,7 +136,9 @@ def match_one(obj: Declared, index: Index) -> Match:
             continue
         found = index.lookup(attribute, value)
         attempts.append(Attempt(label, value, tuple([r.id for r in found])))
-        if len(found) == 1:
+        # Copies of one id (core/shape.py `clashing`: each one in error) are one object,
+        # whose error says so; not two objects with one name to remove a duplicate of.
+        if len(found) == 1 or len({r.id for r in found}) == 1:
             return Match(found[0], label, tuple(attempts) + _former(tries, len(attempts), index))
         if len(found) > 1:
             ids = ", ".join(sorted(r.id for r in found))

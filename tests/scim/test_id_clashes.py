@@ -263,3 +263,25 @@ def test_a_group_holding_such_an_id_is_not_deleted_if_either_copy_is_protected(
     plan = planned(specs, listing(fake, items, total=2))
     assert [c.key for c in plan.changes if c.action is Action.DELETE] == []
     assert any("member bob@example.com is protected" in n for n in plan.notes), plan.notes
+
+
+def test_a_group_listed_twice_with_other_members_is_in_error_as_such(tmp_path: Path) -> None:
+    # Both copies have the declared name: said as two targets objects with one name
+    # ("ids g3, g3"), the error sent the reader to remove a duplicate that is not there.
+    fake = FakeScim(token=TOKEN)
+    alice, bob = fake.add_user(ALICE, active=True), fake.add_user(BOB, active=True)
+    gid = fake.add_group("Eng", [alice, bob])
+    copies = [fake.groups[gid], {**fake.groups[gid], "members": [{"value": alice}]}]
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and request.url.path.endswith("/Groups"):
+            answer = {"schemas": [LIST_RESPONSE], "Resources": copies, "totalResults": 1}
+            return json_response(200, answer)
+        return fake.handle(request)
+
+    groups = [{"displayName": "Eng", "members": [ALICE]}]
+    specs = write_spec(tmp_path, [user(ALICE), user(BOB)], groups, prune="all")
+    plan = planned(specs, httpx2.MockTransport(handle))
+    assert [c for c in plan.changes if c.kind.value == "group"] == []
+    assert "listed twice with different content" in errors(plan)["Eng"]
+    assert gid in errors(plan)["Eng"]
