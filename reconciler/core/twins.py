@@ -11,7 +11,7 @@ twin too, whatever the matching attributes: a rename done twice, not a stray.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError

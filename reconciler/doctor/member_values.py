@@ -10,7 +10,7 @@ from reconciler.core.model import Json
 from reconciler.doctor.findings import INFO, OK, WARN, Finding
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import listed
+from reconciler.scim.resources import listed
 from reconciler.scim.writes import resource_path
 
 CHECK = "member values"

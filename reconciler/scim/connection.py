@@ -13,7 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import listed
+from reconciler.scim.resources import listed
 from reconciler.scim.writes import resource_path
 
 

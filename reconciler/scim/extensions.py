@@ -8,7 +8,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import ENTERPRISE_URN, USER_SCHEMA, Json
 from reconciler.errors import ScimrecError, UsageError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import listed
+from reconciler.scim.resources import listed
 
 
 def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -> list[str]:

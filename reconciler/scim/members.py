@@ -19,7 +19,7 @@ from reconciler.core.members import Directory
 from reconciler.core.model import GROUP_SCHEMA, Json, Observed, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import resource
+from reconciler.scim.resources import resource
 from reconciler.scim.search import search
 from reconciler.scim.writes import resource_path
 

@@ -3,21 +3,17 @@ or by cursor (RFC 9865) where the target advertises it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reconciler.core import attributes as A
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.copies import Copies
 from reconciler.scim.progress import Progress
+from reconciler.scim.resources import listed, resource
 from reconciler.scim.sharing import Shared
 
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-# What a ListResponse without Resources may hold besides (RFC 7644 §3.4.2, RFC 9865 §2).
-_LIST_KEYS = frozenset({"schemas", "totalResults", "startIndex", "itemsPerPage", "nextCursor"})
 # With no totalResults to trust, a listing that keeps yielding new pages is cut off here.
 MAX_PAGES = 100_000
 # Cursor pages in a row that bring no resource not seen before: an honest cursor moves on
@@ -37,67 +33,6 @@ class Listing:
     capped: bool = False
     # Every page was proven to hold only values any output can hold (client.Reply).
     representable: bool = False
-
-
-def listed(body: Mapping[str, Json], what: str) -> list[Json]:
-    """The `Resources` of a ListResponse (RFC 7644 §3.4.2), [] when it has none. Resources
-    that are no list (a number, an object) are a ScimProtocolError: read as "none", they
-    would prove an object absent, and a create would follow. So is a body with no
-    Resources that is no ListResponse either (`{}`, an error sent with 200, a JSON API's
-    own `items`): an empty listing says so, with its schema or `totalResults: 0`."""
-    items = body.get("Resources")
-    if items is None:
-        schemas = body.get("schemas")
-        if body.get("totalResults") == 0 or (
-            isinstance(schemas, list) and LIST_RESPONSE in schemas and set(body) <= _LIST_KEYS
-        ):
-            return []
-        raise ScimProtocolError(
-            f"{what} did not answer a ListResponse (no Resources, no totalResults)"
-        )
-    if not isinstance(items, list):
-        raise ScimProtocolError(f"{what}: Resources is not a list")
-    return items
-
-
-def resource(item: Json) -> Resource | None:
-    """A listed or returned resource, without its `meta` but with its version; None if no id.
-    An id is a string (RFC 7643 §3.1), or a number some targets send: `true`, a list or a
-    blank one would name no object the target has, or another one once trimmed."""
-    rid = item.get("id") if isinstance(item, dict) else None
-    if rid.__class__ not in (str, int) or not str(rid).strip():
-        return None
-    meta = item.get("meta")
-    meta = meta if isinstance(meta, dict) else {}
-    version, location = meta.get("version"), meta.get("location")
-    created, modified = meta.get("created"), meta.get("lastModified")
-    kind = meta.get("resourceType")
-    body = item.copy()  # in C, where a comprehension ran Python code per attribute
-    if body.pop("meta", None) is not None:
-        # Rebuilt without the hole `meta` leaves: a user's body takes 272 bytes, not 464
-        # (100,000 users: 19 MB), for about half a microsecond.
-        body = dict(body)
-    if (active := body.get("active")).__class__ is str:
-        body["active"] = boolean(active)
-    return Resource(
-        str(item["id"]),
-        body,
-        version if isinstance(version, str) else None,
-        location=location if isinstance(location, str) and location else None,
-        created=created if isinstance(created, str) else None,
-        modified=modified if isinstance(modified, str) else None,
-        resource_type=kind if isinstance(kind, str) else None,
-    )
-
-
-def boolean(value: str) -> Json:
-    """`active` as some targets send it, a string: "true" or "false" in any case read as
-    the Boolean it names (what it means to a reader, and to the target that sent it); any
-    other string is left as sent, for the shape check to refuse (core/shape.py). Read as
-    sent, a disabled account would never look disabled: every plan would disable it
-    again, each time counted against the guards."""
-    named = A.boolean_named(value)
-    return value if named is None else named
 
 
 @dataclass
@@ -121,9 +56,9 @@ class _Pager:
     first_total: int | None = None
     repeated: bool = False  # a page repeated earlier ones short of totalResults
     skipped: int = 0  # resources without an id
-    # Resources listed under an id another listed resource has (scimgateway's plugin-loki
-    # makes a group's id from its name and keeps it through a rename, so a new group with
-    # the old name gets the same id): counted as read, not as a short listing.
+    # Resources listed in one page under an id another one in it has (scimgateway's
+    # plugin-loki makes a group's id from its name and keeps it through a rename, so a new
+    # group with the old name gets the same id): counted as read, not as a short listing.
     clashes: int = 0
     representable: bool = True  # every page so far (client.Reply.representable)
     shared: Shared | None = None  # one object per repeated value, across the read
@@ -159,16 +94,6 @@ class _Pager:
                 self.complete = False
                 self.skipped += 1
                 self.notes.append(f"{self.endpoint}: a resource without an id was skipped")
-            elif found.id in page and found.body != self.seen[found.id].body:
-                # Within one page only: a page served again (startIndex ignored) is a repeat
-                # even where its bodies differ, as a timestamp may.
-                fresh += 1
-                self.clashes += 1
-                self.complete = False
-                self.notes.append(
-                    f"{self.endpoint}: two resources share the id {found.id!r}, which names no "
-                    "one of them; the first listed is used"
-                )
             elif found.id not in self.seen:
                 fresh += 1
                 page.add(found.id)
@@ -176,7 +101,12 @@ class _Pager:
                     self.shared.take(found.body)
                 self.seen[found.id] = found
             elif not self.again.keep(self.seen[found.id], found):
-                continue
+                continue  # the same object again: a page served again, or pages overlapping
+            elif found.id in page:
+                # Two objects under one id in one page: both read, so the listing is not
+                # taken for a short one (core/shape.py puts each in error).
+                fresh += 1
+                self.clashes += 1
             if len(self.seen) + len(self.again) > self.limit:
                 raise self.overflow()
         return len(items), fresh

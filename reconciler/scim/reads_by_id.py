@@ -23,7 +23,7 @@ from reconciler.core.diff import is_empty
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import resource
+from reconciler.scim.resources import resource
 from reconciler.scim.writes import resource_path
 
 Groups = tuple[Resource, ...]

@@ -11,7 +11,8 @@ from reconciler.core.match import normalise
 from reconciler.core.model import Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import listed, read_all, resource
+from reconciler.scim.paging import read_all
+from reconciler.scim.resources import listed, resource
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,7 @@ def test_a_case_variant_made_but_answered_with_no_id_is_reported_accepted() -> N
     variant = report.finding("uniqueness", "users.userName case variant")
     assert (variant.status, variant.observed) == (
         "warn",
-        "case-variant userNames accepted (201, deleted again): uniqueness is not "
-        "case-insensitive",
+        "case-variant userNames accepted (201, deleted again): uniqueness is not case-insensitive",
     )
     # Found by name at cleanup, and deleted: nothing the doctor made is left.
     assert [u["userName"] for u in fake.users.values()] == ["user0@example.com"]

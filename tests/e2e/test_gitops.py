@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.planfile import digest_of, fingerprint
-from reconciler.scim.paging import resource
+from reconciler.scim.resources import resource
 from tests.conftest import Target, write_spec
 from tests.e2e.test_lifecycle import assert_converged, by_name, listing, person, run
 from tests.servers.launch import free_port

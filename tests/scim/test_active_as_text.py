@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from reconciler.core.changes import Action
-from reconciler.scim.paging import boolean
+from reconciler.scim.resources import boolean
 from tests.fakescim import FakeScim
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec

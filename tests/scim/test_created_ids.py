@@ -399,7 +399,7 @@ def test_a_create_answered_with_another_name_and_found_nowhere_fails_naming_it(
     fake.hidden.add("u1")  # ... nor in the listing
     _, result = plan_and_apply(write_spec(tmp_path, [user("u0@example.com")], ADMINS), fake)
     failed = {o.key: o.message for o in result.failed}
-    assert "another resource (id 'zz9', userName 'someone@example.com')" in (
-        failed["u0@example.com"]
+    assert (
+        "another resource (id 'zz9', userName 'someone@example.com')" in (failed["u0@example.com"])
     )
     assert "zz9" not in admins_members(fake)

@@ -15,7 +15,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.deprovision import delete
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import ScimClient
-from reconciler.scim.paging import LIST_RESPONSE
+from reconciler.scim.resources import LIST_RESPONSE
 from reconciler.scim.transfer import RunDeadline
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV

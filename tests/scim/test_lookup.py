@@ -323,7 +323,7 @@ def test_an_object_whose_lookup_was_refused_is_never_created(tmp_path: Path) -> 
         assert not prepared.plan.complete_read
         failed = {o.key: o.message for o in result.failed}
         assert set(failed) == {"Team", "new@example.com"}
-        assert "refused to look the group up (displayName eq \"Team\")" in failed["Team"]
+        assert 'refused to look the group up (displayName eq "Team")' in failed["Team"]
         assert failed["new@example.com"] == (
             "not created: the target cannot list everything, and it refused to look the "
             'user up (userName eq "new@example.com"), so it may exist already; run apply '

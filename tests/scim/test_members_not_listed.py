@@ -17,9 +17,7 @@ pytestmark = pytest.mark.usefixtures("token")
 
 
 @pytest.mark.parametrize("shown", ["one", "asked"])
-def test_members_a_listing_leaves_out_are_read_and_removed_once(
-    tmp_path: Path, shown: str
-) -> None:
+def test_members_a_listing_leaves_out_are_read_and_removed_once(tmp_path: Path, shown: str) -> None:
     fake = FakeScim()
     fake.members_shown = shown
     a = fake.add_user("a@example.com")

@@ -17,8 +17,9 @@ from reconciler.scim import paging
 from reconciler.scim.client import RetryPolicy, ScimClient
 from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.observe import observe
-from reconciler.scim.paging import read_all, resource
+from reconciler.scim.paging import read_all
 from reconciler.scim.progress import Progress
+from reconciler.scim.resources import resource
 from tests.fakescim import BASE_URL, FakeScim, Seen
 from tests.scim.test_faults import RecordingLog, scim_client
 

@@ -23,9 +23,7 @@ def _held(fake: FakeScim) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("status", [500, 503, 404])
-def test_a_group_whose_read_by_id_fails_is_in_error_not_empty(
-    tmp_path: Path, status: int
-) -> None:
+def test_a_group_whose_read_by_id_fails_is_in_error_not_empty(tmp_path: Path, status: int) -> None:
     fake = FakeScim()
     fake.members_shown = "one"
     a = fake.add_user("a@example.com")

@@ -4,9 +4,10 @@ scimgateway's plugin-loki makes a group's id from its displayName and keeps it w
 group is renamed; a new group with the old name then gets the same id, and /Groups lists
 both. The second was dropped as a repeat, so the listing looked one short of its
 totalResults: "capped", the plan went to lookup mode, and its `eq` filters (a regex there,
-which `erin+ops@...` does not match) missed existing users, planning them as creates. Such
-a listing is now read as what it is: complete in count, incomplete in content (nothing is
-deprovisioned or removed from a group), with a note naming the id.
+which `erin+ops@...` does not match) missed existing users, planning them as creates. Both
+are now read, so the listing is complete in count, and each is an object in error (as any
+id shown with two contents, tests/scim/test_id_clashes.py): nothing is matched onto,
+written to or deprovisioned from either; the rest of the plan goes on.
 """
 
 from __future__ import annotations
@@ -22,11 +23,6 @@ from reconciler.scim.paging import read_all
 from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import plan_and_apply, replan, scim_client, user, write_spec
-
-NOTE = (
-    "/Groups: two resources share the id 'g9', which names no one of them; the first listed "
-    "is used"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +49,10 @@ def shared(fake: FakeScim) -> FakeScim:
     return fake
 
 
-def test_read_all_counts_a_shared_id_as_read_and_the_listing_as_incomplete() -> None:
+def test_read_all_keeps_both_objects_under_one_id_and_counts_them_read() -> None:
     listing = read_all(scim_client(shared(SharedIdScim())), "/Groups", 50)
-    assert [r.body["displayName"] for r in listing.resources] == ["Sales EMEA"]
-    assert (listing.complete, listing.capped, listing.notes) == (False, False, (NOTE,))
+    assert [r.body["displayName"] for r in listing.resources] == ["Sales EMEA", "Sales"]
+    assert (listing.complete, listing.capped) == (True, False)
 
 
 def test_a_page_served_again_is_still_a_repeat_not_a_shared_id() -> None:
@@ -66,20 +62,23 @@ def test_a_page_served_again_is_still_a_repeat_not_a_shared_id() -> None:
         fake.add_user(f"user{n}@example.com")
     listing = read_all(scim_client(fake), "/Users", 2)
     assert listing.capped is True
-    assert not any("share the id" in note for note in listing.notes)
+    assert len(listing.resources) == 2  # the pages served again added no copy
 
 
-def test_the_plan_is_no_lookup_and_deprovisions_nothing(tmp_path: Path) -> None:
+def test_the_plan_is_no_lookup_and_decides_nothing_from_the_shared_id(tmp_path: Path) -> None:
     fake = shared(SharedIdScim(token=TOKEN))
     fake.add_user("erin+ops@example.com")
     fake.add_user("gone@example.com", active=True)
     specs = write_spec(tmp_path, [user("erin+ops@example.com")], prune="all")
     prepared = replan(specs, fake)
     assert prepared.caps.lookup_reason is None
-    assert not prepared.plan.complete_read
-    assert NOTE in prepared.plan.notes
-    # erin is matched from the listing, not planned as a create; gone@ is not disabled.
-    assert [(c.key, c.action) for c in prepared.plan.changes] == []
+    # erin is matched from the listing, not planned as a create; gone@ is pruned as any
+    # undeclared user; neither group under g9 is deleted, both are in error.
+    assert [(c.key, c.action.value) for c in prepared.plan.changes] == [
+        ("gone@example.com", "disable")
+    ]
+    assert {(e.kind.value, e.key) for e in prepared.plan.errors} >= {("group", "g9")}
     _, result = plan_and_apply(specs, fake)
-    assert result.outcomes == ()
-    assert fake.user_named("gone@example.com")[0]["active"] is True
+    assert [(o.key, o.ok) for o in result.outcomes] == [("gone@example.com", True)]
+    assert sorted(fake.groups) == ["g9"]
+    assert fake.user_named("gone@example.com")[0]["active"] is False

@@ -26,7 +26,7 @@ class Utf16(FakeScim):
         if not response.content:
             return response
         text = json.dumps(json.loads(response.content), ensure_ascii=False)
-        headers = {"Content-Type": "application/scim+json", "ETag": "W/\"1\""}
+        headers = {"Content-Type": "application/scim+json", "ETag": 'W/"1"'}
         encoded = text.encode("utf-16-le", "surrogatepass")
         return httpx2.Response(response.status_code, content=encoded, headers=headers)
 

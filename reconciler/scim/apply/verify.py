@@ -16,7 +16,7 @@ from reconciler.core import attributes as A
 from reconciler.core.diff import AttrChange, equal, is_empty
 from reconciler.core.model import ENTERPRISE_URN, Json
 from reconciler.core.shape import multi_valued
-from reconciler.scim.paging import boolean
+from reconciler.scim.resources import boolean
 
 
 def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str, str]) -> list[str]:
