@@ -166,18 +166,32 @@ def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed)
     percent = target.max_delete_percent
     if percent is None:
         return reasons
-    # Accounts, not resources read: a target that shows one id more than once (with other
-    # content each time: core/shape.py `clashing`) holds one account there.
-    users, groups = len({u.id for u in observed.users}), len({g.id for g in observed.groups})
+    users, idle = _users_in_play(gone, observed)
+    groups = len({g.id for g in observed.groups})
     for kind, held in ((Kind.USER, users), (Kind.GROUP, groups)):
         mine = sum(1 for c in gone if c.kind is kind)
         if mine and held and mine * 100 / held > percent:
+            left = f" ({_count(idle, 'user')} already disabled not counted)"
             reasons.append(
                 f"{mine} of {_count(held, kind.value)} ({round(mine * 100 / held, 1)}%) would be "
-                f"deprovisioned, more than guards.max_delete_percent ({percent}%); re-run with "
-                f"--allow-deletes {count} if that is intended"
+                f"deprovisioned, more than guards.max_delete_percent ({percent}%)"
+                f"{left if kind is Kind.USER and idle else ''}; re-run with --allow-deletes "
+                f"{count} if that is intended"
             )
     return reasons
+
+
+def _users_in_play(gone: list[Change], observed: Observed) -> tuple[int, int]:
+    """The users a share of deprovisions is taken of: those not already disabled, and the
+    disabled ones this run deletes; and how many disabled ones it leaves. Counted among all
+    accounts, a target holding many disabled ones (deprovision: disable keeps them) would let
+    a run disable every active user within the share: 10 of 100 when 90 are disabled.
+    Accounts, not resources read: an id shown more than once (core/shape.py `clashing`)
+    is one account."""
+    disabled = {u.id for u in observed.users if u.body.get("active") is False}
+    live = {u.id for u in observed.users} - disabled
+    deleted = {c.target_id for c in gone if c.kind is Kind.USER and c.action is Action.DELETE}
+    return len(live) + len(disabled & deleted), len(disabled - deleted)
 
 
 def _member_reasons(

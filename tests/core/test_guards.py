@@ -429,3 +429,29 @@ def test_a_disable_s_roles_are_not_counted_again_as_removals() -> None:
     update = dataclasses.replace(disable, action=Action.UPDATE, attributes=disable.attributes[1:])
     target = Target("t", URL)
     assert (role_removals([disable], target), role_removals([update], target)) == (0, 1)
+
+
+def test_the_deprovision_share_is_of_the_users_not_already_disabled() -> None:
+    # deprovision: disable keeps every disabled account: counted among all of them, a run
+    # could disable every active user within the share (2 of 10 is 20%).
+    users = (
+        *(user_res(f"off{i}", f"off{i}@x.io", active=False) for i in range(8)),
+        user_res("on0", "on0@x.io", active=True),
+        user_res("on1", "on1@x.io"),  # no `active`: not disabled
+    )
+    target = Target("t", URL, max_delete_percent=25)
+    both = [Change(Kind.USER, f"on{i}@x.io", Action.DISABLE, "prune", f"on{i}") for i in (0, 1)]
+    [reason] = refusals(both, target, Observed(users, ()))
+    assert reason == (
+        "2 of 2 users (100.0%) would be deprovisioned, more than guards.max_delete_percent "
+        "(25%) (8 users already disabled not counted); re-run with --allow-deletes 2 if that "
+        "is intended"
+    )
+    # A disabled account this run deletes is in play: 1 of 3 (33.3%), and 7 are left.
+    one = [Change(Kind.USER, "off0@x.io", Action.DELETE, "delete_after", "off0")]
+    [reason] = refusals(one, target, Observed(users, ()))
+    assert reason.startswith("1 of 3 users (33.3%) would be deprovisioned")
+    assert "(7 users already disabled not counted)" in reason
+    # Within the share of those in play: passes.
+    wide = Target("t", URL, max_delete_percent=50)
+    assert refusals(both[:1], wide, Observed(users, ())) == []
