@@ -152,6 +152,8 @@ def test_a_refused_repair_leaves_the_first_write_and_the_warning(tmp_path: Path)
             [{"value": "a@x", "type": "work"}, {"value": "b@x", "type": "other"}],
             [{"op": "remove", "path": 'emails[type eq "other"]'}],
         ),
+        # The declared address held under another type is the address itself: kept.
+        ([{"value": "a@x", "type": "home"}], [{"value": "A@x", "type": "work"}], []),
     ],
 )
 def test_repairs_remove_only_elements_one_type_names(
@@ -159,3 +161,37 @@ def test_repairs_remove_only_elements_one_type_names(
 ) -> None:
     change = AttrChange("emails", None, after)
     assert repairs([change], {"emails": held}, {}) == ops
+
+
+class ValueKeyedScim(FakeScim):
+    """A target that keeps emails by address: a replace that changes only an address's
+    type is answered with success, and the address keeps the type it had."""
+
+    def _patch(
+        self, seen: Seen, store: dict[str, dict[str, Any]], kind: str, rid: str
+    ) -> httpx2.Response:
+        ops = (seen.body or {}).get("Operations", [])
+        if any(TYPED.match(str(op.get("path"))) for op in ops):  # RFC 7644 §3.5.2.2
+            for op in ops:
+                attr, kind_of = TYPED.match(str(op["path"])).groups()  # type: ignore[union-attr]
+                held = store[rid].get(attr) or []
+                store[rid][attr] = [e for e in held if e.get("type") != kind_of]
+            return self._one(store[rid])
+        before = {e["value"]: e.get("type") for e in store[rid].get("emails") or []}
+        reply = super()._patch(seen, store, kind, rid)
+        for element in store[rid].get("emails") or []:
+            element["type"] = before.get(element["value"], element.get("type"))
+        return self._one(store[rid]) if reply.status_code == 200 else reply
+
+
+def test_an_address_the_spec_declares_is_never_removed_by_its_old_type(tmp_path: Path) -> None:
+    # Planned: alice@example.com from type work to type home. The target keeps it as work;
+    # `remove emails[type eq "work"]` would take the one address the spec declares.
+    fake = ValueKeyedScim(token=TOKEN)
+    fake.add_user("alice@example.com", emails=[{"value": "alice@example.com", "type": "work"}])
+    alice = user("alice@example.com", emails=[{"value": "alice@example.com", "type": "home"}])
+    _, result = plan_and_apply(write_spec(tmp_path, [alice]), fake)
+    (held,) = fake.user_named("alice@example.com")
+    assert [e["value"] for e in held["emails"]] == ["alice@example.com"]
+    assert not any(op["op"] == "remove" for ops in patches(fake) for op in ops)
+    assert result.failed == ()

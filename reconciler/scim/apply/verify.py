@@ -61,13 +61,27 @@ def repairs(
 def _extra_types(path: str, after: list[Json], have: Json) -> list[dict[str, Json]]:
     kept = _types(after)
     held = _types(have) if isinstance(have, list) else None
-    if kept is None or held is None:
+    if kept is None or held is None or not isinstance(have, list):
         return []  # untyped or repeated types: no filter names one element alone
+    folded = {k.casefold() for k in kept}
     return [
         {"op": "remove", "path": f"{path}[type eq {A.quote(kind)}]"}
-        for kind in held
-        if kind.casefold() not in {k.casefold() for k in kept}
+        for kind, element in zip(held, have, strict=True)
+        if kind.casefold() not in folded and not _declared(path, element, after)
     ]
+
+
+def _declared(path: str, element: Json, after: list[Json]) -> bool:
+    """Whether a held element is one the spec declares, under another type: a target that
+    keeps an address's type as it was holds the declared address, and removing its type
+    would remove the address itself, which the plan never showed."""
+    return any(equal(path, [_untyped(d)], [_untyped(element)]) for d in after)
+
+
+def _untyped(element: Json) -> Json:
+    if not isinstance(element, Mapping):
+        return element
+    return {k: v for k, v in element.items() if k not in ("type", "primary")}
 
 
 def _types(items: list[Json]) -> list[str] | None:
