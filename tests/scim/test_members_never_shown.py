@@ -6,7 +6,9 @@ touched by it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 
 from reconciler.core.plan import Action
@@ -93,4 +95,32 @@ def test_targets_that_show_members_are_not_read_again(tmp_path: Path) -> None:
     _, result = plan_and_apply(specs, fake)
     assert result.failed == ()
     assert (fake.requests[-1].method, fake.requests[-1].path) == ("PATCH", f"/Groups/{gid}")
+    assert not replan(specs, fake).plan.has_changes
+
+
+class CutShort(FakeScim):
+    """A target whose answer for one group (a GET or a write's) shows only its first two
+    members, as services do for large groups; its listing shows them all."""
+
+    def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        if isinstance(resource.get("members"), list):
+            resource = {**resource, "members": resource["members"][:2]}
+        return super()._one(resource, status)
+
+
+def test_a_member_list_cut_short_is_no_evidence_of_a_member_not_kept(tmp_path: Path) -> None:
+    # The add is kept and every plan sees it (the listing shows it); the single group's
+    # answer lacks it only because it also lacks members the group held when planned.
+    fake = CutShort()
+    held = [fake.add_user(f"{name}@example.com") for name in "abc"]
+    fake.add_group("Eng", held)
+    new = fake.add_user("d@example.com")
+    specs = write_spec(
+        tmp_path,
+        [user(f"{name}@example.com") for name in "abcd"],
+        [{"displayName": "Eng", "members": [f"{name}@example.com" for name in "abcd"]}],
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert _members_held(fake, "Eng") == [*held, new]
     assert not replan(specs, fake).plan.has_changes

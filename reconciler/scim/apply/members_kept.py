@@ -26,7 +26,7 @@ def check_added(
     without a resource, or a group shown with no `members` attribute, is not judged:
     only a shown member list is evidence of what the group holds."""
     answer = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
-    if answer is None or not _missing(s, answer, added, nested):
+    if answer is None or not _missing(s, answer, added, nested, _others(s, change, added)):
         return
     try:
         read = s.client.get(path).body
@@ -34,7 +34,7 @@ def check_added(
         s.log.warning("members not verified", step="action", kind="group",
                       key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
         return
-    missing = _missing(s, read, added, nested)
+    missing = _missing(s, read, added, nested, _others(s, change, added))
     if not missing:
         return  # the answer was short; the group holds them
     first = s.user_names.get(missing[0], missing[0]) if not nested else missing[0]
@@ -47,8 +47,25 @@ def check_added(
     )
 
 
-def _missing(s: Session, body: Json, added: list[str], nested: bool) -> list[str]:
-    """The `added` ids that `body` does not hold, when it shows a member list at all."""
+def _others(s: Session, change: Change, added: list[str]) -> frozenset[tuple[str, bool]]:
+    """The members the group holds besides those just added (its plan's read, as this
+    run's writes changed it): a member list without them is cut short, not the group."""
+    with s.lock:
+        held = s.members_held.get(change.target_id or "", frozenset())
+    return frozenset(m for m in held if m[0] not in added)
+
+
+def _missing(
+    s: Session,
+    body: Json,
+    added: list[str],
+    nested: bool,
+    others: frozenset[tuple[str, bool]] = frozenset(),
+) -> list[str]:
+    """The `added` ids that `body` does not hold, when it shows a member list at all, and
+    one that holds every member of `others`: some targets show a large group's first
+    members only, so a list that lacks members the group held before says nothing of the
+    new ones."""
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         return []
     held = member_ops.member_entries(body)
@@ -57,8 +74,10 @@ def _missing(s: Session, body: Json, added: list[str], nested: bool) -> list[str
     values = {v for v, _ in held}
     names = {normalise("userName", v) for v, group in held if not group}
 
-    def holds(uid: str) -> bool:
-        name = None if nested else s.user_names.get(uid)
+    def holds(uid: str, group: bool) -> bool:
+        name = None if group else s.user_names.get(uid)
         return uid in values or (name is not None and normalise("userName", name) in names)
 
-    return [uid for uid in added if not holds(uid)]
+    if not all(holds(uid, group) for uid, group in others):
+        return []
+    return [uid for uid in added if not holds(uid, nested)]
