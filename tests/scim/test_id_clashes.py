@@ -21,6 +21,7 @@ from reconciler.cli import main
 from reconciler.core.changes import Action
 from reconciler.core.plan import Plan
 from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
 from tests.fakescim import LIST_RESPONSE, USER_SCHEMA, FakeScim, json_response
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import user, write_spec
@@ -285,3 +286,25 @@ def test_a_group_listed_twice_with_other_members_is_in_error_as_such(tmp_path: P
     assert [c for c in plan.changes if c.kind.value == "group"] == []
     assert "listed twice with different content" in errors(plan)["Eng"]
     assert gid in errors(plan)["Eng"]
+
+
+def test_apply_protects_a_member_whose_id_was_read_under_a_protected_name(tmp_path: Path) -> None:
+    # Ops is empty when planned, so prune deletes it; u1 joins it before apply. Apply reads
+    # Ops before deleting it (the last line of protection), and must judge u1 by every
+    # name the plan's read gave it, not by whichever copy came last.
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user(ALICE, active=True)
+    ops = fake.add_group("Ops")
+    items = [body(alice, BOB), body("c1", CAROL), body(alice, ALICE)]
+    specs = write_spec(tmp_path, [user(CAROL)], prune="all", protected=["bob@*"])
+    prepared = prepare(specs, "fake", transport=listing(fake, items, total=2))
+    assert [c.key for c in prepared.plan.changes if c.action is Action.DELETE] == ["Ops"]
+    fake.groups[ops]["members"] = [{"value": alice, "type": "User"}]
+    try:
+        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+        (outcome,) = applier.run(prepared.plan).outcomes
+    finally:
+        prepared.client.close()
+    assert ops in fake.groups
+    assert not outcome.ok
+    assert "member bob@example.com is protected" in str(outcome.message)

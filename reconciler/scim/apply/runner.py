@@ -17,6 +17,7 @@ from reconciler.core.config import Target
 from reconciler.core.match import NAME_ATTRIBUTE, skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
+from reconciler.core.prune import protected
 from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import bulk_requests
 from reconciler.scim.apply.bulk import BulkCreates
@@ -326,5 +327,8 @@ def _start_from(s: Session, plan: Plan) -> None:
         for found in resources:
             name = found.body.get(attribute)
             s.owners.hold(kind, name if isinstance(name, str) and name else found.id, found.id)
-            if isinstance(name, str):
+            # An id read under several names (core/shape.py `clashing`) keeps a protected
+            # one where any is, as planning judged it (prune.spare_protected).
+            held = s.names_read.get((kind, found.id))
+            if isinstance(name, str) and (held is None or not protected(s.target, held)):
                 s.names_read[(kind, found.id)] = name
