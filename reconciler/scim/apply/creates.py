@@ -4,7 +4,7 @@ object, and after one whose outcome is unknown, before sending it again or adopt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import stamina
 
@@ -217,8 +217,11 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     ]
     pending = [a for a in pending if a not in disable]
     path = resource_path(ENDPOINT[change.kind], found.id)
-    if pending:
-        s.patch_or_put(change, path, pending, found.version if s.use_etag else None)
+    if pending:  # a GET-merge-PUT is checked against the body found, as against a read
+        with s.lock:
+            s.read_bodies.setdefault((change.kind, found.id), found.body)
+        mine = replace(change, target_id=found.id)
+        s.patch_or_put(mine, path, pending, found.version if s.use_etag else None)
     s.saw(change.kind, found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
     if change.kind is Kind.USER:  # a group's id is no user's, whatever its name (session.py)
         with s.lock:
