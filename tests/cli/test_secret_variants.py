@@ -155,7 +155,9 @@ ROUTES = [
     Route("cut short, in an error detail", "GET", SPC, error(401, f"bad {TOKEN[:28]}...")),
     Route("its end only", "GET", SPC, error(401, f"bad ...{TOKEN[-26:]}")),
     Route("split by a space", "GET", SPC, error(401, f"bad {TOKEN[:20]} {TOKEN[20:]}")),
-    Route("upper case and \\u-escaped", "GET", SPC, error(401, u_escaped(TOKEN.upper()))),
+    # Named without a backslash: pytest escapes one in a test id, and the id no longer
+    # selects the test (as mutmut selects them).
+    Route("upper case and JSON u-escaped", "GET", SPC, error(401, u_escaped(TOKEN.upper()))),
     Route(
         "lower case and percent-encoded, in a redirect",
         "GET",
