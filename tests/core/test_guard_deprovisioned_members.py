@@ -60,3 +60,16 @@ def test_the_members_who_stay_are_counted(tmp_path: Path, route: str) -> None:
         "guards.max_member_removal_percent (50.0%); re-run with --allow-member-removals 3 "
         "if that is intended"
     ]
+
+
+@pytest.mark.parametrize("route", sorted(GROUP_ROUTES))
+def test_members_who_stay_and_are_updated_are_still_counted(tmp_path: Path, route: str) -> None:
+    # Only a deprovision makes a member's loss of the group part of their own leaving: the
+    # three who stay, each given a new title in the same run, still lose the group.
+    stay = "".join(f"  - {{userName: {p}, title: Engineer}}\n" for p in PEOPLE[2:])
+    spec = load(tmp_path, TARGET + "users:\n" + absent(PEOPLE[:2]) + stay + GROUP_ROUTES[route])
+    observed = Observed(USERS, (TEAM,))
+    plan = make_plan(spec, spec.targets["t"], observed)
+    actions = sorted(c.action.value for c in plan.changes if c.kind.value == "user")
+    assert actions == ["disable"] * 2 + ["update"] * 3
+    assert member_removals(plan.changes, observed) == 3

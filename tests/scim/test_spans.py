@@ -45,6 +45,12 @@ def test_a_form_is_masked_whole_in_any_case_even_when_short() -> None:
     assert show("id ABCD9 and abcd9!", forms=("abcd9",), values=()) == "id *** and ***!"
 
 
+def test_a_form_is_masked_every_time_it_shows() -> None:
+    # A target's answer may repeat a secret any number of times (each error of a batch).
+    text = "a abcd9 b ABCD9 c abcd9 d Abcd9 e"
+    assert show(text, forms=("abcd9",), values=()) == "a *** b *** c *** d *** e"
+
+
 def test_fold_keeps_ascii_positions_and_says_where_it_dropped() -> None:
     assert fold("AbC") == ("abc", ())
     assert fold("a\u200bB\u200bc") == ("abc", (1, 2))
@@ -107,3 +113,22 @@ def test_a_gram_of_a_secret_with_no_run_around_it_may_not_show_one(value: str) -
         text = "~" * 28 + gram + "~" * 28  # at a multiple of the stride: looked up
         assert not shown_at(text, (), clues)
         assert not may_show(text, (), clues), start
+
+
+def test_a_run_is_found_where_its_anchor_repeats_in_the_text() -> None:
+    # An anchor of one character repeated ("000000") shows at each of several places in a
+    # row of zeros; only the last one starts the run ("000000xj5tk8", a run of RUN), so
+    # every place it shows is followed, not every other one.
+    value = "wq7zr1p000000xj5tk8mv3"
+    assert Clues.of([value]).anchors == ("000000", "j5tk8m", "wq7zr1")
+    for zeros in (6, 7, 8, 9):
+        text = "id=" + "0" * zeros + "xj5tk8 end"
+        assert show(text, values=(value,)) == "id=" + "0" * (zeros - 6) + "*** end", zeros
+
+
+def test_runs_that_overlap_in_the_text_are_both_masked_whole() -> None:
+    # The secret up to its zeros, then again from its last zeros on: the second run starts
+    # one character before the first ends ("0000000" holds the anchor "000000" twice).
+    value = "wq7zr1p000000xj5tk8mv3"
+    text = "<q7zr1p0000000xj5tk8>"
+    assert show(text, values=(value,)) == "<***>"
