@@ -138,9 +138,11 @@ def test_a_read_that_fails_leaves_the_group_as_listed() -> None:
     user = fake.add_user("u@example.com")
     ops, eng = fake.add_group("Ops", [user]), fake.add_group("Eng", [user])
     fake.fail("GET", f"/Groups/{ops}", status=403)
-    out, log = run(fake, listed(fake), delete(ops), delete(eng, "Eng"))
+    # Read in turn (last first): the failure comes before Eng and Dev, and stops neither.
+    dev = fake.add_group("Dev", [user])
+    out, log = run(fake, listed(fake), delete(dev, "Dev"), delete(eng, "Eng"), delete(ops))
     assert members(out, ops) is None
-    assert members(out, eng) == [user]  # one failure stops no other read
+    assert members(out, eng) == members(out, dev) == [user]
     assert len(log.warnings) == 1
     warning = log.warnings[0]
     assert warning["event"] == "members unread"
@@ -178,3 +180,34 @@ def test_past_the_bound_the_rest_are_counted_as_listed_and_a_note_says_so() -> N
     )
     assert out.notes == (note,)
     assert log.warnings == [{"event": "members unread", "step": "import", "detail": note}]
+
+
+def test_a_user_is_never_read_as_a_group_though_it_shares_its_id() -> None:
+    # Users and groups may share ids (ids per kind): a user removed, or a user a group
+    # holds, names no group, whatever group has that id.
+    fake = FakeScim()
+    fake.ids_per_kind = True
+    user = fake.add_user("u@example.com")
+    fake.add_user("v@example.com")
+    ops, eng = fake.add_group("Ops", [user]), fake.add_group("Eng", [user])
+    assert (user, ops) == ("1", "1")
+    fake.groups[ops]["members"] = [{"value": "2", "type": "User"}, "not an entry"]
+    observed = listed(fake)
+    removal = (Member("v@example.com", "2", "User"),)
+    update = Change(Kind.GROUP, "Eng", Action.UPDATE, "members", eng, members_remove=removal)
+    assert run(fake, observed, update)[0] is observed
+    assert reads(fake) == []
+    out, _ = run(fake, observed, delete(ops))
+    assert members(out, eng) is None  # group "2" is not the user "2"
+    assert reads(fake) == [f"/Groups/{ops}"]
+
+
+def test_a_nested_group_is_followed_whatever_its_id() -> None:
+    fake = FakeScim()
+    user = fake.add_user("u@example.com")
+    ops = fake.add_group("Ops", [])
+    for gid in ("0", "XXXX"):
+        fake.groups[gid] = {**fake.groups[ops], "id": gid, "members": [{"value": user}]}
+        fake.groups[ops]["members"].append({"value": gid, "type": "Group"})
+    out, _ = run(fake, listed(fake), delete(ops))
+    assert members(out, "0") == members(out, "XXXX") == [user]
