@@ -141,3 +141,6 @@ def test_a_run_may_show_though_its_anchor_shows_again_later_alone() -> None:
     text = f"{SECRET[:RUN]} and later {SECRET[:6]} alone"
     assert may_show(fold(text)[0], (), clues)
     assert show(text) == f"*** and later {SECRET[:6]} alone"
+    between = f"{SECRET[:6]} alone, {SECRET[:RUN]}, {SECRET[:6]} alone"
+    assert may_show(fold(between)[0], (), clues)
+    assert show(between) == f"{SECRET[:6]} alone, ***, {SECRET[:6]} alone"
