@@ -4,6 +4,7 @@ and one the read did not list (nothing known about it) stops no other from being
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from reconciler.core.guards import member_removals
@@ -42,3 +43,13 @@ def test_a_nested_group_the_read_did_not_list_stops_no_other(tmp_path: Path) -> 
     b = group_res("g-b", "B", [group("g-gone-b"), "id-u1"])
     # A, B, the two unlisted groups, u0 and u1.
     assert removals(tmp_path, [group("g-a"), group("g-b")], a, b) == 6
+
+
+def test_entries_of_a_nested_group_that_are_no_objects_are_each_counted(tmp_path: Path) -> None:
+    # The shape check puts such a group in error (nothing is written to it), but deleting
+    # the group it is nested in still takes whatever those entries are from it: each one
+    # counts, as the target holds them.
+    bad = group_res("g-bad", "Bad", [7, 8.5, "id-u0"])
+    bad = dataclasses.replace(bad, problem="members[0]: expected an object, got a number")
+    # Bad, the user in it, and its two entries no one can read.
+    assert removals(tmp_path, [group("g-bad")], bad) == 4
