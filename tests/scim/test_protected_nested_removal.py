@@ -1,0 +1,80 @@
+"""The last line of protection for a nested group taken out of another
+(scim/apply/protection.py `refuse_protected_removals`): it looks through the groups the
+nested one holds, at any depth, and at nothing else: not at a user removed (though a group
+has its id), nor back into the group it is taken from."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier, ApplyResult
+from tests.fakescim import FakeScim
+from tests.scim.test_faults import write_spec
+
+
+def group(gid: str) -> dict[str, Any]:
+    return {"value": gid, "type": "Group"}
+
+
+def apply(fake: FakeScim, tmp_path: Path, groups: list[dict[str, Any]], **kw: Any) -> ApplyResult:
+    """Planned with no `protected` (and no guard to stop it), applied with admin@*
+    protected."""
+    guards = {"max_member_removals": 100, "max_member_removal_percent": 100}
+    specs = write_spec(tmp_path, **kw, groups=groups, guards=guards)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    try:
+        return Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+
+
+def test_a_nested_group_holding_only_others_at_any_depth_is_taken_out(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    bob = fake.add_user("bob@example.com")
+    deeper = fake.add_group("Deeper", [bob])
+    inner = fake.add_group("Inner", [])
+    fake.groups[inner]["members"] = [group(deeper)]
+    outer = fake.add_group("Outer", [])
+    fake.groups[outer]["members"] = [group(inner)]
+    groups = [{"displayName": "Outer", "members": [], "groups": []}]
+    result = apply(fake, tmp_path, groups, users=[], nested_groups="native")
+    assert result.failed == ()
+    assert fake.groups[outer]["members"] == []
+
+
+def test_the_group_it_is_taken_from_is_not_judged_again(tmp_path: Path, token: str) -> None:
+    # Inner holds Outer (a cycle): the protected admin in Outer keeps Outer whatever is
+    # taken out of it, so Inner may go.
+    fake = FakeScim(token=token)
+    admin, bob = fake.add_user("admin@example.com"), fake.add_user("bob@example.com")
+    outer = fake.add_group("Outer", [admin])
+    inner = fake.add_group("Inner", [bob])
+    fake.groups[outer]["members"].append(group(inner))
+    fake.groups[inner]["members"].append(group(outer))
+    users = [{"userName": "admin@example.com"}]
+    groups = [{"displayName": "Outer", "members": ["admin@example.com"], "groups": []}]
+    result = apply(fake, tmp_path, groups, users=users, nested_groups="native")
+    assert result.failed == ()
+    assert [m["value"] for m in fake.groups[outer]["members"]] == [admin]
+
+
+def test_a_user_removed_is_not_read_as_the_group_that_shares_its_id(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    fake.ids_per_kind = True
+    admin, bob = fake.add_user("admin@example.com"), fake.add_user("bob@example.com")
+    ops = fake.add_group("Ops", [admin, bob])
+    admins = fake.add_group("Admins", [admin])
+    assert (bob, admins) == ("2", "2")
+    users = [{"userName": "admin@example.com"}, {"userName": "bob@example.com"}]
+    groups = [{"displayName": "Ops", "members": ["admin@example.com"]}, {"displayName": "Admins"}]
+    result = apply(fake, tmp_path, groups, users=users)
+    assert result.failed == ()
+    assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
