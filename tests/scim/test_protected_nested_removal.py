@@ -74,7 +74,10 @@ def test_a_user_removed_is_not_read_as_the_group_that_shares_its_id(
     admins = fake.add_group("Admins", [admin])
     assert (bob, admins) == ("2", "2")
     users = [{"userName": "admin@example.com"}, {"userName": "bob@example.com"}]
-    groups = [{"displayName": "Ops", "members": ["admin@example.com"]}, {"displayName": "Admins"}]
+    groups: list[dict[str, Any]] = [
+        {"displayName": "Ops", "members": ["admin@example.com"]},
+        {"displayName": "Admins"},
+    ]
     result = apply(fake, tmp_path, groups, users=users)
     assert result.failed == ()
     assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
