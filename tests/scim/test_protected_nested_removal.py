@@ -81,3 +81,24 @@ def test_a_user_removed_is_not_read_as_the_group_that_shares_its_id(
     result = apply(fake, tmp_path, groups, users=users)
     assert result.failed == ()
     assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
+
+
+def test_a_group_deleted_is_read_once_though_a_group_in_it_holds_it(
+    tmp_path: Path, token: str
+) -> None:
+    # Ops holds Inner, which holds Ops: each is judged once, so a cycle costs no read
+    # (reads are bounded: each one wasted brings a refusal closer).
+    fake = FakeScim(token=token)
+    bob = fake.add_user("bob@example.com")
+    inner = fake.add_group("Inner", [bob])
+    ops = fake.add_group("Ops", [])
+    fake.groups[ops]["members"] = [group(inner)]
+    fake.groups[inner]["members"].append(group(ops))
+    groups = [{"displayName": "Ops", "state": "absent"}]
+    result = apply(fake, tmp_path, groups, users=[], nested_groups="native")
+    assert result.failed == ()
+    assert ops not in fake.groups
+    sent = [(seen.method, seen.path) for seen in fake.requests]
+    before = sent[: sent.index(("DELETE", f"/Groups/{ops}"))]
+    assert before.count(("GET", f"/Groups/{ops}")) == 1
+    assert before.count(("GET", f"/Groups/{inner}")) == 1
