@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.run import prepare
+from reconciler.scim.apply.protection import MAX_MEMBER_READS
 from reconciler.scim.apply.runner import Applier, ApplyResult
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import write_spec
@@ -22,7 +23,8 @@ def group(gid: str) -> dict[str, Any]:
 def apply(fake: FakeScim, tmp_path: Path, groups: list[dict[str, Any]], **kw: Any) -> ApplyResult:
     """Planned with no `protected` (and no guard to stop it), applied with admin@*
     protected."""
-    guards = {"max_member_removals": 100, "max_member_removal_percent": 100}
+    guards = {"max_member_removals": 1000, "max_member_removal_percent": 100}
+    tmp_path.mkdir(exist_ok=True)
     specs = write_spec(tmp_path, **kw, groups=groups, guards=guards)
     prepared = prepare(specs, "fake", transport=fake.transport)
     target = dataclasses.replace(prepared.target, protected=("admin@*",))
@@ -102,3 +104,53 @@ def test_a_group_deleted_is_read_once_though_a_group_in_it_holds_it(
     before = sent[: sent.index(("DELETE", f"/Groups/{ops}"))]
     assert before.count(("GET", f"/Groups/{ops}")) == 1
     assert before.count(("GET", f"/Groups/{inner}")) == 1
+
+
+def nesting(fake: FakeScim, depth: int, count: int) -> str:
+    """Ops, holding `count` groups, each the top of a chain of `depth` groups."""
+    tops = []
+    for i in range(count):
+        below: list[dict[str, Any]] = []
+        for level in range(depth, 0, -1):
+            gid = fake.add_group(f"N{i}-{level}", [])
+            fake.groups[gid]["members"] = below
+            below = [group(gid)]
+        tops += below
+    ops = fake.add_group("Ops", [])
+    fake.groups[ops]["members"] = tops
+    return ops
+
+
+def refused(result: ApplyResult) -> list[str]:
+    return [o.message for o in result.failed if o.key == "Ops"]
+
+
+DELETE_OPS = [{"displayName": "Ops", "state": "absent"}]
+
+
+def test_nested_groups_each_count_as_a_read_up_to_the_bound(tmp_path: Path, token: str) -> None:
+    # Known to the plan's read by name, each is still read by id for what it holds.
+    fake = FakeScim(token=token)
+    ops = nesting(fake, 1, MAX_MEMBER_READS)
+    fake.groups[next(iter(fake.groups))]["members"] = [group(ops)]  # a cycle reads nothing
+    result = apply(fake, tmp_path / "a", DELETE_OPS, users=[], nested_groups="native")
+    assert result.failed == ()
+    assert ops not in fake.groups
+    fake = FakeScim(token=token)
+    ops = nesting(fake, 1, MAX_MEMBER_READS + 1)
+    result = apply(fake, tmp_path / "b", DELETE_OPS, users=[], nested_groups="native")
+    assert refused(result) == [
+        f"{MAX_MEMBER_READS + 1} of its members were not in the plan's read, more than "
+        f"{MAX_MEMBER_READS} to read one by one: whether one is protected is not known, so "
+        "the group is not deleted"
+    ]
+    assert ops in fake.groups
+
+
+def test_reads_add_up_through_every_level(tmp_path: Path, token: str) -> None:
+    # 60 groups, each holding one more: 120 reads, past the bound after 101 of them.
+    fake = FakeScim(token=token)
+    ops = nesting(fake, 2, 60)
+    result = apply(fake, tmp_path, DELETE_OPS, users=[], nested_groups="native")
+    assert [m.split(" of its")[0] for m in refused(result)] == [str(MAX_MEMBER_READS + 1)]
+    assert ops in fake.groups
