@@ -6,6 +6,7 @@ has its id), nor back into the group it is taken from."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,21 @@ def group(gid: str) -> dict[str, Any]:
     return {"value": gid, "type": "Group"}
 
 
-def apply(fake: FakeScim, tmp_path: Path, groups: list[dict[str, Any]], **kw: Any) -> ApplyResult:
+def apply(
+    fake: FakeScim,
+    tmp_path: Path,
+    groups: list[dict[str, Any]],
+    between: Callable[[], object] = lambda: None,
+    **kw: Any,
+) -> ApplyResult:
     """Planned with no `protected` (and no guard to stop it), applied with admin@*
-    protected."""
+    protected; `between` changes the target after the plan's read."""
     guards = {"max_member_removals": 1000, "max_member_removal_percent": 100}
     tmp_path.mkdir(exist_ok=True)
     specs = write_spec(tmp_path, **kw, groups=groups, guards=guards)
     prepared = prepare(specs, "fake", transport=fake.transport)
     target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    between()
     try:
         return Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
     finally:
@@ -154,3 +162,37 @@ def test_reads_add_up_through_every_level(tmp_path: Path, token: str) -> None:
     result = apply(fake, tmp_path, DELETE_OPS, users=[], nested_groups="native")
     assert [m.split(" of its")[0] for m in refused(result)] == [str(MAX_MEMBER_READS + 1)]
     assert ops in fake.groups
+
+
+def gets_before_delete(fake: FakeScim, gid: str, deleted: str) -> int:
+    sent = [(seen.method, seen.path) for seen in fake.requests]
+    return sent[: sent.index(("DELETE", f"/Groups/{deleted}"))].count(("GET", f"/Groups/{gid}"))
+
+
+def test_groups_nested_in_a_cycle_below_the_group_deleted_are_each_read_once(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    ops = nesting(fake, 2, 1)  # Ops > N0-1 > N0-2, and N0-2 holds N0-1 again
+    named = {g["displayName"]: gid for gid, g in fake.groups.items()}
+    top, bottom = named["N0-1"], named["N0-2"]
+    fake.groups[bottom]["members"] = [group(top)]
+    result = apply(fake, tmp_path, DELETE_OPS, users=[], nested_groups="native")
+    assert result.failed == ()
+    assert [gets_before_delete(fake, g, ops) for g in (top, bottom)] == [1, 1]
+
+
+def test_a_group_the_plan_did_not_read_is_read_once_for_its_name_and_members(
+    tmp_path: Path, token: str
+) -> None:
+    fake = FakeScim(token=token)
+    ops = fake.add_group("Ops", [])
+    late: list[str] = []
+
+    def nest_a_new_group() -> None:
+        late.append(fake.add_group("Late", [fake.add_user("bob@example.com")]))
+        fake.groups[ops]["members"] = [group(late[0])]
+
+    result = apply(fake, tmp_path, DELETE_OPS, nest_a_new_group, users=[], nested_groups="native")
+    assert result.failed == ()
+    assert gets_before_delete(fake, late[0], ops) == 1
