@@ -144,3 +144,14 @@ def test_a_run_may_show_though_its_anchor_shows_again_later_alone() -> None:
     between = f"{SECRET[:6]} alone, {SECRET[:RUN]}, {SECRET[:6]} alone"
     assert may_show(fold(between)[0], (), clues)
     assert show(between) == f"{SECRET[:6]} alone, ***, {SECRET[:6]} alone"
+
+
+def test_text_with_tabs_is_folded_as_the_secret_is() -> None:
+    # A capital sigma lowers to a final sigma at the end of a word ("ΑΣ-" is "ας-"): a
+    # text folded character by character would read "ασ-", and the secret in it, folded
+    # whole, would not be found. A tab in the text changes nothing of that.
+    secret = "Zeta-ΑΣ-0123456789abcdef"
+    value = fold(secret)[0]
+    assert "ας-" in value
+    assert fold("\t" + secret)[0] == "\t" + value
+    assert show("\t" + secret, forms=(value,), values=(value,)) == "\t***"
