@@ -146,12 +146,14 @@ def test_a_run_may_show_though_its_anchor_shows_again_later_alone() -> None:
     assert show(between) == f"{SECRET[:6]} alone, ***, {SECRET[:6]} alone"
 
 
-def test_text_with_tabs_is_folded_as_the_secret_is() -> None:
+def test_text_with_tabs_or_line_ends_is_folded_as_the_secret_is() -> None:
     # A capital sigma lowers to a final sigma at the end of a word (U+03C2, not U+03C3):
     # a text folded character by character would hold the other sigma, and the secret in
-    # it, folded whole, would not be found. A tab in the text changes nothing of that.
+    # it, folded whole, would not be found. A tab or a line end in the text changes
+    # nothing of that.
     secret = "Zeta-\u0391\u03a3-0123456789abcdef"
     value = fold(secret)[0]
     assert "\u03b1\u03c2-" in value
-    assert fold("\t" + secret)[0] == "\t" + value
-    assert show("\t" + secret, forms=(value,), values=(value,)) == "\t***"
+    for space in ("\t", "\n", "\r"):
+        assert fold(space + secret)[0] == space + value
+        assert show(space + secret, forms=(value,), values=(value,)) == space + "***"
