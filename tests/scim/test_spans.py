@@ -68,6 +68,15 @@ def test_positions_after_dropped_characters_map_back() -> None:
     assert masked(text, spans) == "\u200b\u200bhead ***\u200b tail"
 
 
+def test_positions_after_visible_and_dropped_characters_map_back() -> None:
+    # Characters folded one by one that stay (an accented letter) count where the dropped
+    # ones were, as much as those that go.
+    text = "\u200bcaf\u00e9\u200b\u00fc " + "\u200b".join(SECRET[:14]) + "\u200b tail"
+    spans = shown_at(text, (), Clues.of([VALUE]))
+    assert [(text[s], text[e - 1]) for s, e in spans] == [(SECRET[0], SECRET[13])]
+    assert masked(text, spans) == "\u200bcaf\u00e9\u200b\u00fc ***\u200b tail"
+
+
 # Past _FEW anchors: looked for by the grams at every _STRIDE-th position of the text.
 LONG = "".join(hashlib.sha256(bytes([n])).hexdigest() for n in range(6))
 
