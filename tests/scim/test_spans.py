@@ -133,6 +133,7 @@ def test_a_run_is_found_where_its_anchor_repeats_in_the_text() -> None:
     for zeros in (6, 7, 8, 9):
         text = "id=" + "0" * zeros + "xj5tk8 end"
         assert show(text, values=(value,)) == "id=" + "0" * (zeros - 6) + "*** end", zeros
+        assert may_show(text, (), Clues.of([value])), zeros
 
 
 def test_runs_that_overlap_in_the_text_are_both_masked_whole() -> None:
