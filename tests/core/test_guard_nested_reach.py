@@ -51,7 +51,8 @@ def test_entries_of_a_nested_group_that_are_no_objects_are_each_counted(tmp_path
     # counts, as the target holds them.
     bad = group_res("g-bad", "Bad", [7, 8.5, "id-u0"])
     bad = dataclasses.replace(bad, problem="members[0]: expected an object, got a number")
-    # Bad, the user in it, and its two entries no one can read; an entry that is no object
-    # says nothing of being a group, so the group whose id it spells is not followed.
+    # Bad, the user in it, and its two entries no one can read; the bare 7 names a listed
+    # group and no listed user, so it counts as that group, with both its members (the
+    # guards count a doubtful entry the way that counts more).
     seven = group_res("7", "Seven", ["id-u1", "id-u2"])
-    assert removals(tmp_path, [group("g-bad")], bad, seven) == 4
+    assert removals(tmp_path, [group("g-bad")], bad, seven) == 6
