@@ -106,3 +106,30 @@ def test_a_group_attribute_not_kept_is_not_offered_the_users_quirk() -> None:
     )
     assert "quirks: {not_kept: [title]}" in mixed
     assert "not_kept: [externalId" not in mixed
+
+
+def test_a_refused_put_leaves_the_patch_and_the_warning(tmp_path: Path) -> None:
+    # As a refused narrow PATCH does (test_repairs.py): the user is not failed for the
+    # second try, what was not kept is reported, and no later user is PUT for it.
+    fake = FakeScim()
+    a = fake.add_user("a@example.com", title="Old")
+    b = fake.add_user("b@example.com", title="Old")
+    for uid in (a, b):
+        fake.fail("PATCH", f"/Users/{uid}", status=200, body=copy.deepcopy(fake.users[uid]))
+    fake.fail("PUT", "/Users/*", status=501)
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com", title="Staff"), user("b@example.com", title="Staff")],
+        concurrency=1,
+    )
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert {key: paths for _, key, paths in result.not_kept} == {
+        "a@example.com": ("title",),
+        "b@example.com": ("title",),
+    }
+    assert _writes(fake) == [
+        ("PATCH", f"/Users/{a}"),
+        ("PUT", f"/Users/{a}"),
+        ("PATCH", f"/Users/{b}"),
+    ]

@@ -81,7 +81,17 @@ def settle(
         return held
     s.log.warning("patch not applied, using PUT", step="action", kind="user",
                   key=change.key, attributes=[a.path for a in ignored])  # fmt: skip
-    held = s.held_after(change, path, s.put(change, path, ignored)) or held
+    try:
+        reply = s.put(change, path, ignored)
+    except ScimHTTPError as exc:
+        # A second try refused, as a refused narrow PATCH is: the first write stands, and
+        # the warning says what it did not keep. PUT is not tried for these again.
+        s.log.warning("put refused", step="action", kind="user", key=change.key,
+                      status=exc.status, detail=exc.detail)  # fmt: skip
+        with s.lock:
+            s.put_lost.update(a.path for a in ignored)
+        return held
+    held = s.held_after(change, path, reply) or held
     with s.lock:
         s.put_lost.update(lost(ignored, held, s.known_ids()))
     return held
