@@ -46,5 +46,7 @@ def test_the_pattern_finds_what_it_is_for() -> None:
     # Spelt in two parts, so this file holds no such path itself.
     assert LOCAL_PATH.search(b"see /" + b"work/main/.venv here")
     assert LOCAL_PATH.search(b"'/" + b"home/alice/x'")
-    assert not LOCAL_PATH.search(b"https://example.com/work/items and src/work/x")
+    # A URL's or a relative path's folder of that name is no machine's directory.
+    assert not LOCAL_PATH.search(b"/".join([b"https://example.com", b"work", b"items"]))
+    assert not LOCAL_PATH.search(b"/".join([b"src", b"work", b"x"]))
     assert not LOCAL_PATH.search(b"https://example.com/scim/v2/Users/alice")
