@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
-from tests.cli.test_apply_last_checks import TOKEN, TOKEN_ENV, write_spec
+from tests.cli.test_apply_last_checks import TOKEN, TOKEN_ENV, applied, write_spec
 from tests.fakescim import FakeScim
 
 ROUTES = [("lookup-mode", {"quirks": {"listing": "none"}}), ("listing", {})]
@@ -39,20 +38,7 @@ def test_a_group_is_not_deleted_while_a_group_nested_in_it_holds_a_protected_acc
     target = {"protected": ["admin@*"], **settings}
     groups = [{"displayName": "Ops", "state": "absent"}]
     specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
-    code = main(
-        [
-            "apply",
-            str(specs),
-            "--auto-approve",
-            "--allow-member-removals",
-            "9",
-            "--log-level",
-            "error",
-        ],
-        transport=fake.transport,
-    )
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    code, out, err = applied(specs, fake, capsys, "--allow-member-removals", "9")
     if not holds_admin:
         assert code == 0, out + err
         assert ops not in fake.groups
@@ -91,11 +77,7 @@ def test_a_nested_group_holding_a_protected_account_is_not_taken_out(
         {"displayName": "Inner", "members_policy": "additive", "members": []},
     ]
     specs = write_spec(tmp_path, target, [{"userName": "bob@example.com"}], groups)
-    code = main(
-        ["apply", str(specs), "--auto-approve", "--log-level", "error"], transport=fake.transport
-    )
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    code, out, err = applied(specs, fake, capsys)
     assert {"value": inner, "type": "Group"} in fake.groups[ops]["members"], route
     if route == "listing":  # the plan saw it
         assert code == 0, out + err

@@ -22,6 +22,22 @@ def _writes(fake: FakeScim) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in fake.requests if r.method in ("PATCH", "PUT", "DELETE")]
 
 
+def _two_titles_ignored(tmp_path: Path) -> tuple[FakeScim, str, str, Path]:
+    """Two users whose title the spec changes, each PATCH answered with the user as it
+    was; applied one at a time, so the second comes after the first's PUT."""
+    fake = FakeScim()
+    a = fake.add_user("a@example.com", title="Old")
+    b = fake.add_user("b@example.com", title="Old")
+    for uid in (a, b):
+        fake.fail("PATCH", f"/Users/{uid}", status=200, body=copy.deepcopy(fake.users[uid]))
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com", title="Staff"), user("b@example.com", title="Staff")],
+        concurrency=1,
+    )
+    return fake, a, b, specs
+
+
 def test_a_patch_the_target_ignores_is_sent_again_as_put(tmp_path: Path) -> None:
     fake = FakeScim()
     uid = fake.add_user(
@@ -42,18 +58,8 @@ def test_a_patch_the_target_ignores_is_sent_again_as_put(tmp_path: Path) -> None
 
 
 def test_what_put_does_not_keep_either_is_reported_and_not_put_again(tmp_path: Path) -> None:
-    fake = FakeScim()
-    a = fake.add_user("a@example.com", title="Old")
-    b = fake.add_user("b@example.com", title="Old")
-    for uid in (a, b):  # each PATCH answered with the user as it was
-        unchanged = copy.deepcopy(fake.users[uid])
-        fake.fail("PATCH", f"/Users/{uid}", status=200, body=unchanged)
+    fake, a, b, specs = _two_titles_ignored(tmp_path)
     fake.drops.add("title")  # and a PUT answered success without it
-    specs = write_spec(
-        tmp_path,
-        [user("a@example.com", title="Staff"), user("b@example.com", title="Staff")],
-        concurrency=1,
-    )
     _, result = plan_and_apply(specs, fake)
     assert result.failed == ()
     assert {key: paths for _, key, paths in result.not_kept} == {
@@ -111,17 +117,8 @@ def test_a_group_attribute_not_kept_is_not_offered_the_users_quirk() -> None:
 def test_a_refused_put_leaves_the_patch_and_the_warning(tmp_path: Path) -> None:
     # As a refused narrow PATCH does (test_repairs.py): the user is not failed for the
     # second try, what was not kept is reported, and no later user is PUT for it.
-    fake = FakeScim()
-    a = fake.add_user("a@example.com", title="Old")
-    b = fake.add_user("b@example.com", title="Old")
-    for uid in (a, b):
-        fake.fail("PATCH", f"/Users/{uid}", status=200, body=copy.deepcopy(fake.users[uid]))
+    fake, a, b, specs = _two_titles_ignored(tmp_path)
     fake.fail("PUT", "/Users/*", status=501)
-    specs = write_spec(
-        tmp_path,
-        [user("a@example.com", title="Staff"), user("b@example.com", title="Staff")],
-        concurrency=1,
-    )
     _, result = plan_and_apply(specs, fake)
     assert result.failed == ()
     assert {key: paths for _, key, paths in result.not_kept} == {
