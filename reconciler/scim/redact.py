@@ -23,11 +23,13 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
+from reconciler.scim.literals import Literals
 from reconciler.scim.payload import utf8
 from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 
@@ -39,26 +41,45 @@ _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "cl
 _SHORTEST = 4
 
 
-class _Registry:
+@dataclass(frozen=True)
+class _Secrets:
     """Every registered form of every secret as `fold` reads it, longest first (so a
     longer form is masked whole); the secrets, their hex and base64, whose runs are masked
-    too; the forms shorter than a run, looked for whole; and the clues to runs of the
-    secrets and of the longer forms (spans.Clues). They are replaced, never mutated, so
-    readers need no lock."""
+    too; the forms shorter than a run, looked for whole; the clues to runs of the secrets
+    and of the longer forms (spans.Clues); and the one-pass search for the short forms and
+    the clues' anchors, without which no text can show a secret (literals.py)."""
+
+    forms: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    short: tuple[str, ...] = ()
+    clues: Clues = field(default_factory=Clues)
+    literals: Literals = field(default_factory=lambda: Literals(()))
+
+    @classmethod
+    def of(cls, forms: set[str], values: set[str]) -> _Secrets:
+        folded = {fold(f)[0] for f in forms}
+        ordered = tuple(sorted(folded - {""}, key=lambda f: (-len(f), f)))
+        runs = tuple(sorted(v for v in {fold(v)[0] for v in values} if len(v) >= RUN))
+        short = tuple(f for f in ordered if len(f) < RUN)
+        clues = Clues.of((*runs, *(f for f in ordered if len(f) >= RUN)))
+        return cls(ordered, runs, short, clues, Literals((*short, *clues.anchors)))
+
+    def may_show(self, folded: str) -> bool:
+        """spans.may_show, skipped where no short form and no anchor is in the text."""
+        return self.literals.found_in(folded) and may_show(folded, self.short, self.clues)
+
+
+class _Registry:
+    """The secrets now known, replaced whole (never mutated) under the lock, so a reader
+    takes one consistent `now` without it: a token refreshed in one thread while another
+    scrubs a page."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.forms: tuple[str, ...] = ()
-        self.values: tuple[str, ...] = ()
-        self.short: tuple[str, ...] = ()
-        self.clues = Clues()
+        self.now = _Secrets()
 
     def set(self, forms: set[str], values: set[str]) -> None:
-        folded = {fold(f)[0] for f in forms}
-        self.forms = tuple(sorted(folded - {""}, key=lambda f: (-len(f), f)))
-        self.values = tuple(sorted(v for v in {fold(v)[0] for v in values} if len(v) >= RUN))
-        self.short = tuple(f for f in self.forms if len(f) < RUN)
-        self.clues = Clues.of((*self.values, *(f for f in self.forms if len(f) >= RUN)))
+        self.now = _Secrets.of(forms, values)
 
 
 _known = _Registry()
@@ -75,7 +96,7 @@ def register_secret(value: str) -> None:
     values = {v for variant in variants for v in _run_values(variant)}
     forms = {f for variant in variants for f in encodings(variant) if len(f) >= _SHORTEST}
     with _known.lock:
-        _known.set(set(_known.forms) | forms, set(_known.values) | values)
+        _known.set(set(_known.now.forms) | forms, set(_known.now.values) | values)
 
 
 def _run_values(value: str) -> set[str]:
@@ -158,11 +179,12 @@ def scrub(text: str) -> str:
     masked whole, so JSON and markup around it stay as they were. A line that still shows
     one once its words are masked (a secret with a space or a quote in it) is given out as
     that reading, scrubbed."""
-    forms, short, clues = _known.forms, _known.short, _known.clues
+    known = _known.now
+    forms, clues = known.forms, known.clues
     if not forms:
         return text
     escaped = _ESCAPED.search(text)
-    if not escaped and not may_show(fold(text)[0], short, clues):
+    if not escaped and not known.may_show(fold(text)[0]):
         return text
     if escaped:
         # Whole forms first (one may hold a quote, which no word does), then escaped
@@ -234,16 +256,16 @@ def scrub_json(value: Any, raw: bytes | None = None) -> Any:
     `\\\\`, `\\/`...) could spell a secret in a form not registered: then every string is
     scrubbed.
     """
-    if not _known.forms:
+    known = _known.now
+    if not known.forms:
         return value
-    if raw is not None and _plain(raw) and not _shows_any(raw):
+    if raw is not None and _plain(raw) and not _shows_any(raw, known):
         return value
     # Looked for in all its strings at once (a string at a time costs ten times as much);
     # a form found across two of them only costs the walk.
     joined = "\n".join(_strings(value, []))
-    forms, short, clues = _known.forms, _known.short, _known.clues
-    if not may_show(fold(joined)[0], short, clues) and (
-        not _ESCAPED.search(joined) or _readings(joined, forms, clues) is None
+    if not known.may_show(fold(joined)[0]) and (
+        not _ESCAPED.search(joined) or _readings(joined, known.forms, known.clues) is None
     ):
         return value
     return _scrub_value(value)
@@ -264,13 +286,16 @@ def _strings(value: Any, found: list[str]) -> list[str]:
     return found
 
 
-def _shows_any(raw: bytes) -> bool:
+def _shows_any(raw: bytes, known: _Secrets) -> bool:
     """Whether UTF-8 `raw`, read as `fold` reads text, may show a secret. Its only escapes
     are quotes' (_plain): read unescaped, a run through a quote is one run, as in the
-    string it is parsed into."""
+    string it is parsed into. An ASCII body is first searched as it is, in one pass, for
+    what that reading would hold (literals.py): most pages hold none, and are never copied."""
+    if not known.literals.found_in_raw(raw):
+        return False
     raw = raw.replace(b'\\"', b'"')
     folded = raw.lower().decode() if raw.isascii() else fold(raw.decode())[0]
-    return may_show(folded, _known.short, _known.clues)
+    return known.may_show(folded)
 
 
 def _plain(raw: bytes) -> bool:

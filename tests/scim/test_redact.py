@@ -266,10 +266,16 @@ def test_a_logged_mapping_keyed_by_other_than_text_is_masked_and_kept() -> None:
 
 def test_a_new_registry_holds_no_secret_and_takes_some() -> None:
     fresh = _Registry()
-    assert (fresh.forms, fresh.values, fresh.short, fresh.clues) == ((), (), (), Clues())
+    empty = fresh.now
+    assert (empty.forms, empty.values, empty.short, empty.clues) == ((), (), (), Clues())
+    assert empty.literals.texts == ()
     with fresh.lock:
         fresh.set({"ab", "ABCD"}, set())
-    assert (fresh.forms, fresh.short, fresh.clues) == (("abcd", "ab"), ("abcd", "ab"), Clues())
+    now = fresh.now
+    assert (now.forms, now.short, now.clues) == (("abcd", "ab"), ("abcd", "ab"), Clues())
+    # The one-pass search holds the short forms and the anchors, nothing else.
+    assert now.literals.texts == ("abcd", "ab")
+    assert now.may_show("xx ab xx") and not now.may_show("a b c d")
 
 
 def test_a_secret_with_a_space_and_a_slash_is_masked_percent_encoded_whole() -> None:
