@@ -36,68 +36,65 @@ class Literals:
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.texts = tuple(dict.fromkeys(t for t in texts if t))
-        self._local = threading.local()
-        self._text_db = _compile([_exact(t) for t in self.texts], caseless=False)
+        self._text = _compile([_exact(t) for t in self.texts], caseless=False)
         ascii_texts = [t for t in self.texts if t.isascii()]
         self._raw_any = any("\\" in t for t in ascii_texts)
-        self._raw_db = _compile([_quoted(t) for t in ascii_texts], caseless=True)
+        self._raw = _compile([_quoted(t) for t in ascii_texts], caseless=True)
 
     def found_in(self, text: str) -> bool:
         # UTF-8 is self-synchronising, so a literal's bytes occur in a text's bytes just
         # where the literal occurs in the text; `surrogatepass` keeps that true of lone
         # surrogates, which any str may hold.
-        data = text.encode("ascii") if text.isascii() else text.encode("utf-8", "surrogatepass")
-        return self._scan(self._text_db, "text", data)
+        return _found(self._text, text.encode("utf-8", "surrogatepass"))
 
     def found_in_raw(self, raw: bytes) -> bool:
         if not raw.isascii():
             return True  # not what this reads: the caller folds the text and asks found_in
-        return self._raw_any or self._scan(self._raw_db, "raw", raw)
+        return self._raw_any or _found(self._raw, raw)
 
-    def _scan(self, database: Any, name: str, data: bytes) -> bool:
-        if database is _EMPTY:
-            return False
-        if database is None:
-            return True
-        scratch = getattr(self._local, name, None)
+
+class _Search:
+    """One compiled set of patterns, and the scratch space each thread scans it with: a
+    scan in progress owns its scratch, and pages are scrubbed by each of the client's
+    threads as they arrive."""
+
+    def __init__(self, database: Any) -> None:
+        self.database = database
+        self.local = threading.local()
+
+    def found_in(self, data: bytes) -> bool:
+        scratch = getattr(self.local, "scratch", None)
         if scratch is None:
-            # One scratch space per thread: a scan in progress owns its scratch, and pages
-            # are scrubbed by each of the client's threads as they arrive.
-            scratch = hyperscan.Scratch(database)
-            setattr(self._local, name, scratch)
+            scratch = self.local.scratch = hyperscan.Scratch(self.database)
         try:
-            database.scan(data, match_event_handler=_stop, scratch=scratch)
+            self.database.scan(data, match_event_handler=_stop, scratch=scratch)
         except hyperscan.ScanTerminated:
             return True
         return False
 
 
-# What _compile gives for no patterns: nothing can be found. None (hyperscan missing, or a
-# pattern it refused) means anything may be.
-_EMPTY = object()
+def _found(search: _Search | bool, data: bytes) -> bool:
+    # A bool stands for a search decided in advance: False where there is nothing to look
+    # for, True (anything may be there) where hyperscan is missing or refused a pattern.
+    return search if isinstance(search, bool) else search.found_in(data)
 
 
 def _stop(*_match: object) -> bool:
     return True  # one is enough: ends the scan, which raises ScanTerminated
 
 
-def _compile(patterns: list[bytes], *, caseless: bool) -> Any:
+def _compile(patterns: list[bytes], *, caseless: bool) -> _Search | bool:
     if not patterns:
-        return _EMPTY
+        return False
     if not AVAILABLE:
-        return None
+        return True
     flags = hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
-        database.compile(
-            expressions=patterns,
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=[flags] * len(patterns),
-        )
+        database.compile(expressions=patterns, flags=flags)
     except hyperscan.error:
-        return None  # searched one by one, as without hyperscan
-    return database
+        return True  # searched one by one, as without hyperscan
+    return _Search(database)
 
 
 def _escaped(data: bytes) -> bytes:
