@@ -17,6 +17,9 @@ import yaml
 
 from reconciler.core.model import Json, Location
 from reconciler.errors import SpecIssue
+from reconciler.spec import lines
+from reconciler.spec.lines import LISTS as _LISTS
+from reconciler.spec.lines import SHARED_VALUE_CHARS
 
 # A spec of 100,000 users is about 20 MB; anything far past that is a mistake or an attack.
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -33,9 +36,6 @@ _INT = "tag:yaml.org,2002:int"
 _SPECIAL = frozenset({"yes", "no", "true", "false", "on", "off", "null", "~"})
 _LONGEST_SPECIAL = max(map(len, _SPECIAL))
 _SCALAR_NODE = yaml.ScalarNode
-# Values at most this long are held once per file (a title, a department, `work`): they
-# repeat across a large spec's users, and a longer one (a userName) seldom does.
-SHARED_VALUE_CHARS = 32
 
 
 class _Loader(_BASE):  # type: ignore[misc]
@@ -328,10 +328,6 @@ def dotted(path: PathKey) -> str:
     return out
 
 
-# The top-level lists that hold nearly all of a large spec: read without per-entry positions.
-_LISTS = ("users", "groups")
-
-
 def quick_text(text: str, display: str) -> Loaded | None:
     """The same value as `load_text`, or None where `load_text` must read the file.
 
@@ -342,7 +338,19 @@ def quick_text(text: str, display: str) -> Loaded | None:
     `load_text` report an issue (a syntax error, a tag, a duplicate or non-string key, an
     alias that expands too far or into itself, an unreadable value) gives None instead,
     so every message keeps its exact wording and position.
+
+    Files in plain block YAML are read line by line (lines.py); the others through PyYAML
+    (`quick_yaml`), which gives the same value and positions for any file both read.
     """
+    found = lines.read(text, display)
+    if found is not None:
+        value, marks = found
+        return Loaded(display, value, marks)
+    return quick_yaml(text, display)
+
+
+def quick_yaml(text: str, display: str) -> Loaded | None:
+    """`quick_text` through PyYAML's nodes, whatever YAML the file uses."""
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
