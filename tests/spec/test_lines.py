@@ -263,3 +263,13 @@ def test_what_the_line_read_leaves_to_pyyaml() -> None:
         "",
     ]:
         assert lines.read(text, "f.yaml") is None, text
+
+
+def test_the_characters_left_to_pyyaml_are_those_it_reads_otherwise_or_refuses() -> None:
+    # PyYAML's reader refuses what is not printable; tabs, `\r`, NEL and the Unicode line
+    # and paragraph separators change where lines and values end; a BOM starts a stream.
+    printable = {0x0A, *range(0x20, 0x7F), *range(0xA0, 0xD800), *range(0xE000, 0xFFFE)}
+    printable |= set(range(0x10000, 0x110000))
+    read_here = printable - {0x2028, 0x2029, 0xFEFF}
+    odd = [code for code in range(0x110000) if lines._ODD.fullmatch(chr(code))]
+    assert set(odd) == set(range(0x110000)) - read_here
