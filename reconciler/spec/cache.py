@@ -5,7 +5,8 @@ An entry is keyed by the SHA-256 digest of the file's bytes together with this r
 and PyYAML's version, so a changed file, or a reader that would read it differently, never
 finds an old entry. The same directory keeps the checked objects of large files
 (spec/checked.py) under keys that also hold scimrec's code; the checks across files run on
-every load. Entries are JSON (no code runs when one is read). The directory is
+every load. A quick read is kept as JSON, checked objects as spec/checked.py writes them
+(marshal, behind a digest); reading either runs no code. The directory is
 `$SCIMREC_CACHE_DIR`, else `$XDG_CACHE_HOME/scimrec/spec`, else `~/.cache/scimrec/spec`;
 `SCIMREC_CACHE_DIR=` (empty) turns the cache off.
 
@@ -42,8 +43,9 @@ FORMAT = "scimrec-spec-read-1"
 MIN_BYTES = 256 * 1024
 # A spec tree of 100,000 users is about twenty such files; old versions beyond this go.
 MAX_ENTRIES = 256
-# An entry's name: what SpecCache.key gives, and nothing else is ever read or removed.
-_ENTRY = re.compile(r"[0-9a-f]{64}\.json")
+# An entry's name: what SpecCache.key gives, with the suffix of its form (JSON, or the
+# checked objects' own: spec/checked.py), and nothing else is ever read or removed.
+_ENTRY = re.compile(r"[0-9a-f]{64}\.(?:json|bin)")
 # Owner checks and directory-relative opens need POSIX; elsewhere the cache stays off.
 SUPPORTED = (
     hasattr(os, "geteuid")
@@ -161,9 +163,29 @@ class SpecCache:
     def read_entry(self, key: str) -> Any:
         """The JSON value kept under `key` (which the value must name again, so an entry
         copied under another name is refused), or None if there is none to trust."""
-        if (fd := self._dir()) is None:
+        raw = self.read_raw(f"{key}.json")
+        try:
+            data = None if raw is None else json.loads(raw)
+        except ValueError:
+            return None  # damaged: parse again, and write it anew
+        if not isinstance(data, dict) or data.get("key") != key:
             return None
-        name = f"{key}.json"
+        return data
+
+    def write_entry(self, key: str, data: dict[str, Any]) -> None:
+        """Keep `data` (which names `key`) under `key`; an unwritable cache is just skipped."""
+        try:
+            text = json.dumps(data, separators=(",", ":"))
+        except ValueError:
+            return  # a value JSON cannot write (an integer of over 4,300 digits): not kept
+        self.keep_raw(f"{key}.json", text.encode())
+
+    def read_raw(self, name: str) -> bytes | None:
+        """The bytes of the entry `name` (an entry's name: `_ENTRY`), if the user's own and
+        written by no one else; None if there is none to trust. Its content is the
+        reader's to check."""
+        if (fd := self._dir()) is None or not _ENTRY.fullmatch(name):
+            return None
         try:
             handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
         except OSError:
@@ -173,32 +195,26 @@ class SpecCache:
                 info = os.fstat(entry.fileno())
                 if not stat.S_ISREG(info.st_mode) or not _owned(info, _SHARED_WRITE):
                     return None  # written by someone else: never read
-                data = json.loads(entry.read())
-        except (OSError, ValueError):
-            return None  # unreadable or damaged: parse again, and write it anew
-        if not isinstance(data, dict) or data.get("key") != key:
-            return None
+                raw = entry.read()
+        except OSError:
+            return None  # unreadable: parse again, and write it anew
         with contextlib.suppress(OSError):
             os.utime(name, dir_fd=fd, follow_symlinks=False)  # recently used entries stay
-        return data
+        return raw
 
-    def write_entry(self, key: str, data: dict[str, Any]) -> None:
-        """Keep `data` (which names `key`) under `key`; an unwritable cache is just skipped."""
-        if (fd := self._dir()) is None:
+    def keep_raw(self, name: str, raw: bytes) -> None:
+        """Keep `raw` as the entry `name`; an unwritable cache is just skipped."""
+        if (fd := self._dir()) is None or not _ENTRY.fullmatch(name):
             return
-        try:
-            text = json.dumps(data, separators=(",", ":"))
-        except ValueError:
-            return  # a value JSON cannot write (an integer of over 4,300 digits): not kept
-        temporary = f".{key}.{secrets.token_hex(8)}.tmp"
+        temporary = f".{name}.{secrets.token_hex(8)}.tmp"
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             handle = os.open(temporary, flags, 0o600, dir_fd=fd)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
+            with os.fdopen(handle, "wb") as out:
+                out.write(raw)
             # POSIX rename replaces the old entry atomically (os.replace, the same call,
             # is not listed in os.supports_dir_fd).
-            os.rename(temporary, f"{key}.json", src_dir_fd=fd, dst_dir_fd=fd)
+            os.rename(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
             self.wrote = True
         except OSError:
             with contextlib.suppress(OSError):

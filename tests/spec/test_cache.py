@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,8 +44,9 @@ def big_spec(root: Path, users: int = 1200, title: str = "Engineer", manager: st
 def entry(cache: Path, people: Path, kind: str) -> Path:
     """Where the `raw` quick read or the `checked` objects of `people` are kept."""
     sha256 = hashlib.sha256(people.read_bytes()).digest()
-    name = SpecCache.key(sha256) if kind == "raw" else checked_name(sha256)
-    return cache / f"{name}.json"
+    if kind == "raw":
+        return cache / f"{SpecCache.key(sha256)}.json"
+    return cache / f"{checked_name(sha256)}.bin"
 
 
 def checked_name(sha256: bytes) -> str:
@@ -67,7 +69,24 @@ def forge(data: dict[str, object], kind: str, title: str) -> None:
     if kind == "raw":
         data["value"]["users"][0]["title"] = title  # type: ignore[index]
     else:
-        data["users"][0][1]["title"] = title  # type: ignore[index]
+        data["users"]["attrs"][0]["title"] = title  # type: ignore[index]
+
+
+def read_kept(entry: Path, kind: str, name: str) -> dict[str, Any]:
+    """What an entry of `kind` holds, if it is one kept under `name`."""
+    if kind == "raw":
+        data: dict[str, Any] = json.loads(entry.read_text())
+        assert data["key"] == name
+        return data
+    return checked.opened(entry.read_bytes(), name)  # type: ignore[no-any-return]
+
+
+def write_kept(entry: Path, kind: str, data: dict[str, Any], name: str) -> None:
+    """Write `data` as an entry of `kind` naming `name`, whole and intact."""
+    if kind == "raw":
+        entry.write_text(json.dumps({**data, "key": name}))
+    else:
+        entry.write_bytes(checked.sealed(data, name))
 
 
 @pytest.fixture
@@ -82,7 +101,7 @@ def test_a_large_file_is_kept_and_read_back_the_same(tmp_path: Path, cache: Path
     root.mkdir()
     people = big_spec(root)
     first = load_spec(root)
-    entries = {p.name for p in cache.glob("*.json")}
+    entries = {p.name for p in cache.iterdir()}
     # targets.yaml is small: parsed every time; people.yaml's read and checked objects kept
     assert entries == {entry(cache, people, kind).name for kind in ("raw", "checked")}
     assert oct(cache.stat().st_mode & 0o777) == oct(0o700)
@@ -107,7 +126,7 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path, cache: Path) -> None:
     load_spec(root)
     big_spec(root, title="Manager")
     assert {u.attrs["title"] for u in load_spec(root).users} == {"Manager"}
-    assert len(list(cache.glob("*.json"))) == 4  # each version's read and checked objects
+    assert len(list(cache.iterdir())) == 4  # each version's read and checked objects
 
 
 @pytest.mark.parametrize("kind", ["raw", "checked"])
@@ -121,12 +140,12 @@ def test_a_damaged_or_foreign_entry_is_ignored_and_replaced(
     kept = read_first(cache, people, kind)
     kept.write_text("{not json")
     assert load_spec(root) == expected
-    data = json.loads(kept.read_text())
-    data["key"] = "0" * 64  # an entry copied from another file's name
+    data = read_kept(kept, kind, kept.stem)
     forge(data, kind, "Forged")
-    read_first(cache, people, kind).write_text(json.dumps(data))
+    # an entry copied from another file's name
+    write_kept(read_first(cache, people, kind), kind, data, "0" * 64)
     assert load_spec(root) == expected
-    assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by the user's own
+    assert read_kept(kept, kind, kept.stem) != data  # replaced by the user's own
 
 
 def test_a_spec_error_in_a_kept_file_is_reported_exactly(tmp_path: Path, cache: Path) -> None:
@@ -135,7 +154,7 @@ def test_a_spec_error_in_a_kept_file_is_reported_exactly(tmp_path: Path, cache: 
     people = big_spec(root, manager="nobody@example.com")
     with pytest.raises(SpecError):
         load_spec(root)  # the file's read and objects are kept, though the spec has an error
-    assert len(list(cache.glob("*.json"))) == 2
+    assert len(list(cache.iterdir())) == 2
     with pytest.raises(SpecError) as quick:
         load_spec(root)
     with pytest.raises(SpecError) as exact:
@@ -170,16 +189,18 @@ def test_where_the_cache_lives() -> None:
 def test_only_the_most_recently_used_entries_are_kept(tmp_path: Path) -> None:
     where = tmp_path / "cache"
     where.mkdir(mode=0o700)
-    names = [f"{n:064x}.json" for n in range(5)]
+    names = [f"{n:064x}.{'bin' if n % 2 else 'json'}" for n in range(5)]
     for n, name in enumerate(names):
         entry = where / name
         entry.write_text("{}")
         os.utime(entry, (1_000_000 + n, 1_000_000 + n))
     (where / "notes.json").write_text("{}")  # not an entry's name: never removed
+    (where / f"{0:064x}.txt").write_text("{}")
     with SpecCache(where) as cache:
         cache.wrote = True
         cache.prune(keep=3)
-    assert sorted(p.name for p in where.glob("*.json")) == sorted([*names[2:], "notes.json"])
+    left = [*names[2:], "notes.json", f"{0:064x}.txt"]
+    assert sorted(p.name for p in where.iterdir()) == sorted(left)
 
 
 def forged_entry(where: Path, people: Path, kind: str = "raw") -> Path:
@@ -193,9 +214,9 @@ def forged_entry(where: Path, people: Path, kind: str = "raw") -> Path:
         data = _to_json(loaded, forged.stem)
     else:
         users = load_spec(people.parent, quick=False).users  # the exact read: no cache
-        data = {"key": forged.stem, **checked.to_rows(users, ())}
+        data = dict(checked.to_columns(users, ()))
     forge(data, kind, "Forged")
-    forged.write_text(json.dumps(data))
+    write_kept(forged, kind, data, forged.stem)
     forged.chmod(0o600)
     return forged
 
@@ -223,7 +244,7 @@ def test_a_directory_others_can_write_is_never_trusted(
         assert titles(root) == {"Engineer"}  # ...is never given to a shared directory
         with SpecCache(cache) as refused:
             assert refused.get(sha256, MIN_BYTES, "p") is None
-            assert refused.read_entry(checked_name(sha256)) is None
+            assert refused.read_raw(f"{checked_name(sha256)}.bin") is None
             assert "is not private" in refused.refused
     assert sorted(cache.iterdir()) == kept  # and nothing was written into it
 
@@ -301,7 +322,7 @@ def test_a_pickled_entry_runs_nothing(tmp_path: Path, cache: Path, kind: str) ->
     kept.write_bytes(payload)
     assert load_spec(root) == expected
     assert not marker.exists()
-    assert json.loads(kept.read_text())["key"] == kept.stem  # replaced by a JSON entry
+    assert read_kept(kept, kind, kept.stem)  # replaced by an entry of the user's own
 
 
 def test_a_value_json_cannot_write_is_just_not_kept(tmp_path: Path, cache: Path) -> None:

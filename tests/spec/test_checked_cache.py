@@ -5,9 +5,10 @@ the code that checked it."""
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,8 @@ from reconciler.errors import SpecError, SpecIssue
 from reconciler.spec import checked
 from reconciler.spec.cache import SpecCache
 from reconciler.spec.load import load_spec
+from reconciler.spec.objects import exact_positions
+from reconciler.spec.positions import Reread
 from tests.spec.test_load import Files, write_tree
 from tests.spec.test_quick_read import trees
 
@@ -82,7 +85,7 @@ def entry_name(path: Path) -> str:
     """The name of the entry keeping the checked objects of the file at `path`."""
     digest = checked.code_digest()
     assert digest is not None
-    return f"{checked.key(digest, hashlib.sha256(path.read_bytes()).digest())}.json"
+    return f"{checked.key(digest, hashlib.sha256(path.read_bytes()).digest())}.bin"
 
 
 @pytest.mark.parametrize(("name", "tree"), trees(), ids=[n for n, _ in trees()])
@@ -112,9 +115,9 @@ def test_every_field_comes_back_and_no_object_is_checked_again(tmp_path: Path, k
     # The objects come from the entry, not from the file read and checked again: a title
     # changed in the entry alone is what the next load gives.
     entry = kept / entry_name(root / "people.yaml")
-    data = json.loads(entry.read_text())
-    data["users"][0][1]["title"] = "From the entry"
-    entry.write_text(json.dumps(data))
+    data = checked.opened(entry.read_bytes(), entry.stem)
+    data["users"]["attrs"][0]["title"] = "From the entry"
+    entry.write_bytes(checked.sealed(data, entry.stem))
     assert load(root, kept).users[0].attrs["title"] == "From the entry"
 
 
@@ -142,39 +145,114 @@ def test_an_entry_never_outlives_the_code_that_checked_it(tmp_path: Path) -> Non
     assert checked.key(before, b"file") != SpecCache.key(b"file")  # never a quick read's name
 
 
-# Damage to one field of a row, at (kind, row, field): a value of the right JSON shape for
-# the light checks, but one no clean check of the file could have given.
+# Damage to one object's field, at (kind, field, row): a value marshal can write, in an
+# entry whose digest is right, but one no clean check of the file could have given.
 DAMAGE = [
-    ("users", 0, 0, "someone-else"),  # the key no longer the userName
-    ("users", 0, 3, "2"),  # a line
-    ("users", 0, 5, [1]),  # custom
-    ("users", 0, 6, "acme"),  # extension aliases
-    ("users", 0, 7, 5),  # deprovision
-    ("users", 0, 8, {"old": 1}),  # previously
-    ("groups", 1, 1, {"displayName": "Other"}),  # the key no longer the displayName
-    ("groups", 1, 5, [5]),  # members
-    ("groups", 1, 5, "ab"),
-    ("groups", 0, 6, [1]),  # subgroups
-    ("groups", 0, 7, ["additive"]),  # members_policy
-    ("groups", 1, 9, [None]),  # required_members
-    ("groups", 1, 10, "1"),  # min_members
-    ("groups", 1, 10, False),
+    ("users", "attrs", 0, {"title": "T"}),  # no userName: no key
+    ("users", "attrs", 0, {"userName": 5}),  # a key that is no name
+    ("users", "attrs", 0, ["userName"]),
+    ("users", "state", 0, "gone"),
+    ("users", "state", 0, ["present"]),
+    ("users", "line", 0, "2"),  # a line
+    ("users", "col", 0, True),
+    ("users", "custom", 0, [1]),  # custom
+    ("users", "aliases", 0, "acme"),  # extension aliases
+    ("users", "aliases", 0, ("acme",)),
+    ("users", "deprovision", 0, 5),  # deprovision
+    ("users", "deprovision", 0, "archive"),
+    ("users", "deprovision", 0, ["delete"]),
+    ("users", "previously", 0, {"old": 1}),  # previously
+    ("users", "previously", 0, [b"old"]),
+    ("groups", "attrs", 1, {"externalId": "e"}),  # no displayName: no key
+    ("groups", "members", 1, [5]),  # members
+    ("groups", "members", 1, "ab"),
+    ("groups", "subgroups", 0, [1]),  # subgroups
+    ("groups", "policy", 0, ["additive"]),  # members_policy
+    ("groups", "policy", 0, "all"),
+    ("groups", "required", 1, [None]),  # required_members
+    ("groups", "least", 1, "1"),  # min_members
+    ("groups", "least", 1, False),
 ]
 
 
-@pytest.mark.parametrize(("kind", "row", "field", "value"), DAMAGE)
-def test_a_row_no_check_could_have_written_is_damage(
-    tmp_path: Path, kept: Path, kind: str, row: int, field: int, value: object
+@pytest.mark.parametrize(("kind", "field", "row", "value"), DAMAGE)
+def test_a_value_no_check_could_have_written_is_damage(
+    tmp_path: Path, kept: Path, kind: str, field: str, row: int, value: object
 ) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data[kind][field][row] = value
+
+    assert loaded_after(tmp_path, kept, change) == load_spec(tmp_path / "spec", quick=False)
+
+
+# Damage to the columns as a whole: each kind's must be the fields `to_columns` writes, one
+# value per object in each, or none of them is read.
+SHAPES = {
+    "a column short": lambda d: d["users"]["line"].pop(),
+    "a column long": lambda d: d["groups"]["least"].append(None),
+    "a column missing": lambda d: d["users"].pop("custom"),
+    "a column more": lambda d: d["groups"].update(custom=[None] * 4),
+    "a column not a list": lambda d: d["users"].update(line=(1, 1, 1)),
+    "a kind missing": lambda d: d.pop("groups"),
+    "a kind not columns": lambda d: d.update(users=[]),
+}
+
+
+@pytest.mark.parametrize("change", SHAPES.values(), ids=SHAPES.keys())
+def test_columns_of_another_shape_are_damage(
+    tmp_path: Path, kept: Path, change: Callable[[dict[str, Any]], object]
+) -> None:
+    assert loaded_after(tmp_path, kept, change) == load_spec(tmp_path / "spec", quick=False)
+
+
+def loaded_after(tmp_path: Path, kept: Path, change: Callable[[dict[str, Any]], object]) -> Spec:
+    """The load after RICH's entry is changed by `change` and sealed again, proving the
+    load read and checked the file again: the entry written anew is the first one."""
     root = tmp_path / "spec"
     write_tree(root, RICH)
-    expected = load_spec(root, quick=False)
     load(root, kept)
     entry = kept / entry_name(root / "people.yaml")
-    data = json.loads(entry.read_text())
-    data[kind][row][field] = value
-    entry.write_text(json.dumps(data))
-    assert load(root, kept) == expected  # read and checked again, as for any damage
+    clean = entry.read_bytes()
+    data = checked.opened(clean, entry.stem)
+    change(data)
+    entry.write_bytes(checked.sealed(data, entry.stem))
+    people = root / "people.yaml"
+    raw = people.read_bytes()
+    reread = Reread(people, people.as_posix(), hashlib.sha256(raw).digest(), exact_positions)
+    with SpecCache(kept, min_bytes=0, checks=checked.code_digest()) as cache:
+        sha256 = hashlib.sha256(raw).digest()
+        assert checked.read(cache, sha256, len(raw), people.as_posix(), reread) is None
+    spec = load(root, kept)
+    # read and checked again, as for any damage, and kept anew
+    assert checked.opened(entry.read_bytes(), entry.stem) == checked.opened(clean, entry.stem)
+    return spec
+
+
+def test_any_byte_changed_in_an_entry_is_damage(tmp_path: Path, kept: Path) -> None:
+    """The digest the entry holds of its columns is checked before marshal reads them: a
+    byte changed anywhere, or an entry cut short, is read and checked again."""
+    root = tmp_path / "spec"
+    write_tree(root, RICH)
+    expected = load(root, kept)
+    entry = kept / entry_name(root / "people.yaml")
+    clean = entry.read_bytes()
+    assert checked.opened(clean, entry.stem)
+    damaged = [clean[:cut] for cut in (0, 10, len(clean) // 2, len(clean) - 1)]
+    for at in range(len(clean)):
+        flipped = bytearray(clean)
+        flipped[at] ^= 1 << (at % 8)
+        damaged.append(bytes(flipped))
+    for raw in damaged:
+        with pytest.raises(ValueError, match="a damaged entry"):
+            checked.opened(raw, entry.stem)
+    for raw in damaged[:: max(1, len(damaged) // 40)]:
+        entry.write_bytes(raw)
+        again = load(root, kept)
+        assert again == expected
+        # replaced by the file's own
+        assert checked.opened(entry.read_bytes(), entry.stem) == checked.opened(clean, entry.stem)
+    with pytest.raises(ValueError, match="a damaged entry"):
+        checked.opened(clean, "0" * 64)  # kept under another file's name
 
 
 @pytest.mark.parametrize("missing", ["a module", "a package"])
@@ -196,7 +274,8 @@ def test_without_the_checking_code_to_read_no_objects_are_kept(
     write_tree(root, RICH)
     for _ in range(2):
         assert load(root, kept, checks) == load_spec(root, quick=False)
-    assert len(list(kept.glob("*.json"))) == 2  # each file's quick read only
+    assert {p.suffix for p in kept.iterdir()} == {".json"}  # each file's quick read only
+    assert len(list(kept.iterdir())) == 2
 
 
 SHARED_KEYS: Files = {
