@@ -5,11 +5,11 @@ checks that need the whole tree (the groups and users they name must be declared
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reconciler.core.config import Role
-from reconciler.core.match import normalise
+from reconciler.core.match import normalise, normalise_all
 from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.errors import SpecIssue
 from reconciler.spec.checks import CheckBase, type_name
@@ -21,6 +21,11 @@ MAX_MEMBERS = 10_000_000
 
 def fold(key: str) -> str:
     return normalise("userName", key)
+
+
+def fold_all(keys: Sequence[str]) -> list[str]:
+    """`fold` of each key, in order (core/match.py `normalise_all`)."""
+    return normalise_all("userName", keys)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +128,8 @@ class AssignmentRules(CheckBase):
     def check_assignments(self) -> None:
         """Every group and user a target's `assign:` or `roles:` names must be declared
         (and present); requirements and former names must name what they can."""
-        users = {fold(u.key): u for u in self.users}
-        groups = {fold(g.key): g for g in self.groups}
+        users = dict(zip(fold_all([u.key for u in self.users]), self.users, strict=True))
+        groups = dict(zip(fold_all([g.key for g in self.groups]), self.groups, strict=True))
         keys: dict[tuple[str, str, Kind, str], str] = {}
         for ref in self._references:
             table = groups if ref.kind is Kind.GROUP else users

@@ -16,6 +16,7 @@ from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec import checked
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
+from reconciler.spec.assignment import fold_all
 from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
 from reconciler.spec.mapping_sources import unknown_scope_attributes, unknown_sources
@@ -179,30 +180,8 @@ class _Checker(TargetRules, ObjectRules):
     # -- across files ---------------------------------------------------------------
 
     def cross_checks(self) -> None:
-        users: dict[str, Declared] = {}
-        for user in self.users:
-            folded = fold(user.key)
-            if folded in users:
-                first = users[folded]
-                self.error_at(
-                    user,
-                    "userName",
-                    f"duplicate user: '{first.key}' is already declared at {first.location}",
-                )
-            else:
-                users[folded] = user
-        groups: dict[str, Declared] = {}
-        for group in self.groups:
-            folded = fold(group.key)
-            if folded in groups:
-                first = groups[folded]
-                self.error_at(
-                    group,
-                    "displayName",
-                    f"duplicate group: '{first.key}' is already declared at {first.location}",
-                )
-            else:
-                groups[folded] = group
+        users = self._unique(self.users, Kind.USER)
+        groups = self._unique(self.groups, Kind.GROUP)
         # Keyed by the exact key of each user the folded map holds: a reference equal to one
         # folds to that user's entry, so either lookup finds the same user.
         by_key = {u.key: u for u in users.values()}
@@ -236,6 +215,26 @@ class _Checker(TargetRules, ObjectRules):
             self._check_matching(target, Kind.GROUP, target.group_matching, self.groups)
             if target.prune == "owned" and target.ownership_prefix:
                 self._check_ownership(target, target.ownership_prefix)
+
+    def _unique(self, objects: list[Declared], kind: Kind) -> dict[str, Declared]:
+        """The first object of each folded key; each later one is a duplicate."""
+        folded = fold_all([obj.key for obj in objects])
+        found = dict(zip(folded, objects, strict=True))
+        if len(found) == len(objects):
+            return found  # no two keys fold alike: no duplicate, and each object its own key
+        found = {}
+        for obj, key in zip(objects, folded, strict=True):
+            if key in found:
+                first = found[key]
+                self.error_at(
+                    obj,
+                    NAME_ATTRIBUTE[kind],
+                    f"duplicate {kind.value}: '{first.key}' is already declared at "
+                    f"{first.location}",
+                )
+            else:
+                found[key] = obj
+        return found
 
     def error_at(self, obj: Declared, attr: str, message: str) -> None:
         loc = obj.attr_locations.get(attr, obj.location) or Location("<spec>", 1, 1)
@@ -351,6 +350,9 @@ class _Checker(TargetRules, ObjectRules):
         if not matching:
             return
         first = matching[0]
+        # The key attribute's duplicates are reported as duplicate objects, above; and each
+        # attribute's values are compared with its own alone: the key's are never looked at.
+        compared = [attr for attr in matching if attr != NAME_ATTRIBUTE[kind]]
         seen: dict[tuple[str, str], Declared] = {}
         for obj in objects:
             value = declared_value(obj, first)
@@ -360,14 +362,13 @@ class _Checker(TargetRules, ObjectRules):
                     first,
                     f"missing '{first}', the first matching attribute of target '{target.name}'",
                 )
-            for attr in matching:
+            for attr in compared:
                 value = declared_value(obj, attr)
                 if value is None:
                     continue
                 folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
                 other = seen.get(folded)
-                # The key attribute's duplicates are reported as duplicate objects, above.
-                if other is not None and other is not obj and attr != NAME_ATTRIBUTE[kind]:
+                if other is not None and other is not obj:
                     self.error_at(
                         obj,
                         attr,
