@@ -21,7 +21,8 @@ from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise, normalise_all
 from reconciler.core.model import Declared, Kind
-from reconciler.spec.load import _Checker, fold
+from reconciler.spec.assignment import fold
+from reconciler.spec.load import _Checker
 from reconciler.spec.source import load_text
 
 
