@@ -168,6 +168,8 @@ class AssignmentRules(CheckBase):
 
     def _requirements(self, group: Declared, users: Mapping[str, Declared]) -> Declared:
         """A group's required members name declared users (by their keys)."""
+        if not group.required_members:
+            return group  # nothing required (nearly every group): the group, not a copy
         resolved: list[str] = []
         for name in group.required_members:
             user = users.get(fold(name))

@@ -57,6 +57,9 @@ class ReferenceRules(CheckBase):
         by_key = {fold(g.key): g for g in groups}
         out: list[Declared] = []
         for group in groups:
+            if not group.subgroups:
+                out.append(group)  # nests no group (nearly every one): as it is, not a copy
+                continue
             keys: list[str] = []
             for name in group.subgroups:
                 child = by_key.get(fold(name))

@@ -3,14 +3,17 @@ generated trees: every issue with its file, line, column, path and message, in o
 the same users, groups and targets.
 
 The plain form, kept here as the reference, folds each key and compares each matching
-attribute one object at a time; the checks now fold every key at once (core/match.py
-`normalise_all`), look for duplicates one key at a time only where two keys fold alike, and
+attribute one object at a time, and copies every group it resolves. The checks now fold
+every key at once (core/match.py `normalise_all`), look for duplicates one key at a time
+only where two keys fold alike, keep a group that nests or requires nothing as it is, and
 compare no value of the key attribute (whose duplicates are reported as duplicate objects).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -23,6 +26,7 @@ from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise, nor
 from reconciler.core.model import Declared, Kind
 from reconciler.spec.assignment import fold
 from reconciler.spec.load import _Checker
+from reconciler.spec.references import _cycle
 from reconciler.spec.source import load_text
 
 
@@ -60,6 +64,41 @@ class _Plain(_Checker):
 
     def _unique(self, objects: list[Declared], kind: Kind) -> dict[str, Declared]:
         return {fold(obj.key): obj for obj in objects}  # each already the first of its key
+
+    def _resolve_subgroups(self, groups: list[Declared]) -> list[Declared]:
+        by_key = {fold(g.key): g for g in groups}
+        out: list[Declared] = []
+        for group in groups:
+            keys: list[str] = []
+            for name in group.subgroups:
+                child = by_key.get(fold(name))
+                if child is None:
+                    self.error_at(group, "groups", f"group '{name}' is not a declared group")
+                elif child is group:
+                    self.error_at(group, "groups", "a group cannot contain itself")
+                elif not child.present:
+                    self.error_at(group, "groups", f"group '{name}' has state: absent")
+                else:
+                    keys.append(child.key)
+            out.append(dataclasses.replace(group, subgroups=tuple(keys)))
+        graph = {g.key: g.subgroups for g in out}
+        for group in out:
+            cycle = _cycle(group.key, graph)
+            if cycle and cycle[0] == group.key:
+                self.error_at(group, "groups", "nested groups form a cycle: " + " → ".join(cycle))
+        return out
+
+    def _requirements(self, group: Declared, users: Mapping[str, Declared]) -> Declared:
+        resolved: list[str] = []
+        for name in group.required_members:
+            user = users.get(fold(name))
+            if user is None:
+                self._object_error(group, "required_members", f"'{name}' is not a declared user")
+            elif not user.present:
+                self._object_error(group, "required_members", f"'{name}' has state: absent")
+            else:
+                resolved.append(user.key)
+        return dataclasses.replace(group, required_members=tuple(resolved))
 
     def _check_matching(
         self, target: Target, kind: Kind, matching: tuple[str, ...], objects: list[Declared]
@@ -143,7 +182,8 @@ def users(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         user["displayName"] = draw(NAME)
     if draw(st.booleans()):
-        user["enterprise"] = {"manager": draw(NAME)}
+        manager = draw(NAME | st.sampled_from([5, True, ["a@x.io"], {"value": "a@x.io"}]))
+        user["enterprise"] = {"manager": user["userName"] if draw(st.booleans()) else manager}
     if draw(st.integers(0, 4)) == 0:
         user["state"] = "absent"
     if draw(st.integers(0, 4)) == 0:
@@ -160,6 +200,8 @@ def groups(draw: st.DrawFn) -> dict[str, Any]:
         group["externalId"] = draw(st.sampled_from(["g1", "G1", "own-g"]))
     if draw(st.integers(0, 3)) == 0:
         group["groups"] = draw(st.lists(NAME, max_size=2))
+    if draw(st.integers(0, 3)) == 0:
+        group["required_members"] = draw(st.lists(NAME, max_size=2))
     if draw(st.integers(0, 4)) == 0:
         group["state"] = "absent"
     return group
@@ -182,18 +224,62 @@ def trees(draw: st.DrawFn) -> list[tuple[str, str]]:
     return [(name, yaml.safe_dump(doc, allow_unicode=True)) for name, doc in files]
 
 
+# Trees where every name is written one way, as most are: managers, members and
+# requirements name declared users by their keys, now and then an absent one, the user's
+# own name or one not declared (so both the checks' quick ways and their loops run).
+PLAIN = [f"u{n}@x.io" for n in range(8)]
+
+
+@st.composite
+def plain_trees(draw: st.DrawFn) -> list[tuple[str, str]]:
+    names = draw(st.lists(st.sampled_from(PLAIN), unique=True, min_size=1))
+    people: list[dict[str, Any]] = []
+    for name in names:
+        user: dict[str, Any] = {"userName": name}
+        if draw(st.integers(0, 3)):
+            user["enterprise"] = {"manager": draw(st.sampled_from(names))}
+        if draw(st.integers(0, 9)) == 0:
+            user["state"] = "absent"
+        people.append(user)
+    teams = [
+        {
+            "displayName": f"g{n}",
+            "members": draw(st.lists(st.sampled_from(PLAIN), max_size=4)),
+            **({"required_members": [draw(st.sampled_from(names))]} if n == 0 else {}),
+            **({"groups": [f"g{n + 1}"]} if draw(st.integers(0, 5)) == 0 else {}),
+        }
+        for n in range(draw(st.integers(0, 3)))
+    ]
+    split = draw(st.integers(0, len(people)))
+    docs = {"a.yaml": {"users": people[:split]}, "b.yaml": {"users": people[split:]}}
+    docs["b.yaml"]["groups"] = teams
+    return [(name, yaml.safe_dump(doc)) for name, doc in docs.items()]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_trees())
+def test_on_names_written_one_way_too(files: list[tuple[str, str]]) -> None:
+    assert checked(_Checker(), files) == checked(_Plain(), files)
+
+
 def checked(checker: _Checker, files: list[tuple[str, str]]) -> tuple[object, ...]:
     for display, text in files:
         loaded, issues = load_text(text, display)
         assert loaded is not None and not issues
         checker.file(loaded)
     checker.cross_checks()
+    # Which managers and members are held as the very key of the user they name.
+    keys = {user.key: user.key for user in checker.users}
+    managers = [user.attrs.get("enterprise.manager") for user in checker.users]
+    members = [m for group in checker.groups for m in group.members or ()]
+    held = [keys.get(m) is m for m in (*managers, *members) if isinstance(m, str)]
     return (
         [str(issue) for issue in checker.issues],
         checker.issues,
         checker.users,
         checker.groups,
         checker.targets,
+        held,
     )
 
 
