@@ -103,6 +103,12 @@ class Text:
 
 def read_text(path: Path, display: str) -> tuple[Text | None, list[SpecIssue]]:
     """Read `path` as UTF-8 text, within the size bound; or no text and the issues that say why."""
+    raw, issues = read_raw(path, display)
+    return (None, issues) if raw is None else decode(raw, display)
+
+
+def read_raw(path: Path, display: str) -> tuple[bytes | None, list[SpecIssue]]:
+    """Read `path`'s bytes, within the size bound; or none and the issues that say why."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -110,7 +116,11 @@ def read_text(path: Path, display: str) -> tuple[Text | None, list[SpecIssue]]:
     if size > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // (1024 * 1024)
         return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
-    raw = path.read_bytes()
+    return path.read_bytes(), []
+
+
+def decode(raw: bytes, display: str) -> tuple[Text | None, list[SpecIssue]]:
+    """A file's bytes as UTF-8 text; or no text and the issue that says where it is not."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

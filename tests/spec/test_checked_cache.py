@@ -309,3 +309,20 @@ def test_members_and_managers_hold_each_users_own_key(tmp_path: Path, how: str) 
     assert staff.members[0] is ann.key and staff.members[1] is ben.key
     assert ann.attrs["enterprise.manager"] is ben.key
     assert ann.key is ann.attrs["userName"] and staff.key is staff.attrs["displayName"]
+
+
+def test_a_kept_file_changed_to_bytes_not_utf8_is_reported_as_before(
+    tmp_path: Path, kept: Path
+) -> None:
+    """A file whose objects are kept is not decoded again (its bytes were, when kept); any
+    other bytes are, and a file that is not UTF-8 is reported where it was."""
+    root = tmp_path / "spec"
+    write_tree(root, RICH)
+    first = load(root, kept)
+    assert load(root, kept) == first  # from the kept objects: the same digest too
+    people = root / "people.yaml"
+    people.write_bytes(people.read_bytes().replace(b"a@x.io", b"a@x.\xff", 1))
+    assert outcome(root, kept) == outcome(root, None)
+    issues = outcome(root, kept)
+    assert isinstance(issues, list)
+    assert [str(i) for i in issues] == [f"{people.as_posix()}:2:19: file is not valid UTF-8"]
