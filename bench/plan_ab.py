@@ -9,7 +9,10 @@ state (100,000 users + 2,000 groups, nothing differing), settles the collector a
     python bench/plan_ab.py OLD_TREE NEW_TREE [--rounds 5] [--users 100000] [--load]
 
 With `--load`, each round times `load_spec` instead, cold (every file parsed, no spec
-cache), and gives the resident memory the loaded spec holds per user as well.
+cache), and gives the resident memory the loaded spec holds per user as well. With `--warm`,
+each round times `load_spec` with the spec cache warm: each version has a cache directory of
+its own under the work directory (so neither prunes or replaces the other's entries), warmed
+by one load in the same process before the one timed.
 
 Each tree is a directory holding a `reconciler/` package (a checkout, or `git archive REV
 reconciler | tar -x -C DIR`). Prints each round, then the medians.
@@ -18,6 +21,7 @@ reconciler | tar -x -C DIR`). Prints each round, then the medians.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import subprocess
@@ -60,11 +64,28 @@ gc.collect()
 print(cpu, (measure.rss_now() - before) / {users})
 """
 
+# The same with the spec cache warm (SCIMREC_CACHE_DIR, the version's own): its CPU.
+_WARM = """
+import time
+from pathlib import Path
+import dataset
+from reconciler.spec.load import load_spec
+sizes = dataset.Sizes({users}, {groups})
+root = dataset.write_spec(Path({work!r}), sizes, "http://127.0.0.1:9/scim/v2")
+load_spec(root)  # warms the cache, where an earlier round has not
+start = time.process_time()
+spec = load_spec(root)
+print(time.process_time() - start)
+"""
 
-def once(tree: Path, users: int, work: Path, load: bool = False) -> list[float]:
-    template = _LOAD if load else _ONE
+
+def once(tree: Path, users: int, work: Path, load: bool = False, warm: bool = False) -> list[float]:
+    template = _WARM if warm else _LOAD if load else _ONE
     code = template.format(users=users, groups=max(1, users // 50), work=str(work))
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{BENCH}"}
+    if warm:
+        side = hashlib.sha256(str(tree).encode()).hexdigest()[:12]
+        env["SCIMREC_CACHE_DIR"] = str(work / f"cache-{side}")
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=BENCH, env=env
     )
@@ -79,17 +100,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=BENCH / ".work" / "plan_ab")
     parser.add_argument("--load", action="store_true", help="time a cold load_spec instead")
+    parser.add_argument("--warm", action="store_true", help="time a warm load_spec instead")
     args = parser.parse_args()
-    step = "load_spec" if args.load else "make_plan"
+    step = "warm load_spec" if args.warm else "load_spec" if args.load else "make_plan"
     runs: dict[Path, list[list[float]]] = {args.old: [], args.new: []}
     for round_ in range(1, args.rounds + 1):
         for tree in (args.old, args.new):
-            runs[tree].append(once(tree.resolve(), args.users, args.workdir.resolve(), args.load))
+            work = args.workdir.resolve()
+            runs[tree].append(once(tree.resolve(), args.users, work, args.load, args.warm))
         print(f"round {round_}: {_shown('old', runs[args.old][-1])}, "
               f"{_shown('new', runs[args.new][-1])}")  # fmt: skip
     old, new = (_medians(runs[tree]) for tree in (args.old, args.new))
     ratios = f"{new[0] / old[0]:.2f}x CPU"
-    if args.load:
+    if args.load and not args.warm:
         ratios += f", {new[1] / old[1]:.2f}x memory"
     shown = f"{_shown('old', old)}, {_shown('new', new)}"
     print(f"{step}, medians of {args.rounds}: {shown} ({ratios})")
