@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from operator import attrgetter
 
 from reconciler.core import collector, masked
 from reconciler.core.action import (
@@ -21,7 +23,7 @@ from reconciler.core.finish import finish
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.lifecycle import Dormant, Scheduled
 from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
-from reconciler.core.model import Declared, Json, Kind, Observed
+from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.outside import plan_outside
 from reconciler.core.prune import (
     disabled_strays,
@@ -36,6 +38,8 @@ from reconciler.core.targetview import TargetView, target_view
 from reconciler.expressions.dotnet_dates import Clock
 
 FORMAT_VERSION = 1
+_KEY = attrgetter("key")
+_PROBLEM = attrgetter("problem")
 # The plan's vocabulary lives in changes.py; it is re-exported here, where people look.
 __all__ = [
     "DEPROVISIONS",
@@ -148,6 +152,9 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     users = [u for u in view.users if _selected(only, u)]
     groups = [g for g in view.groups if _selected(only, g)]
     groups_out = [(g, r) for g, r in view.groups_out if _selected(only, g)]
+    # Split once: three later steps read only one side (each pass over every user costs).
+    present = [u for u in users if u.present]
+    absent = [u for u in users if not u.present] if len(present) < len(users) else []
 
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
@@ -161,7 +168,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     group_noop = planned.noop
     notes = list(observed.notes) + picked + planned.notes
     dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
-    dormant += _absent_and_disabled(users, user_matches, target)
+    dormant += _absent_and_disabled(absent, user_matches, target)
     if target.not_kept:
         notes.append(
             "not managed on this target, which does not keep them (quirks: not_kept): "
@@ -177,20 +184,17 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
             Dormant(k, r, "not declared") for k, r in disabled_strays(target, observed, matched)
         ]
     now = options.now if isinstance(options.now, datetime) else None
-    kept = frozenset(
-        m.resource.id for u in users if u.present and (m := user_matches[u.key]).resource
-    )
+    kept = frozenset(m.resource.id for u in present if (m := user_matches[u.key]).resource)
     done = finish(changes, target, observed, dormant, kept, now)
     changes = done.changes
     notes += done.notes
     errors += done.errors
     # An absent user already disabled counted as a no-op; deleted now, it is a change.
-    noop -= len(done.deleted & {u.key for u in users if not u.present})
+    noop -= len(done.deleted & {u.key for u in absent})
     required = broken(changes, view, observed, user_matches, group_matches, target)
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
-    matches = {(Kind.USER, u.key): user_matches[u.key] for u in (*users, *(u for u, _ in outside))}
-    matches |= {(Kind.GROUP, g.key): group_matches[g.key] for g in groups}
-    matches |= {(Kind.GROUP, g.key): group_matches[g.key] for g, _ in groups_out}
+    matches = _keyed(Kind.USER, user_matches, [*users, *(u for u, _ in outside)])
+    matches |= _keyed(Kind.GROUP, group_matches, [*groups, *(g for g, _ in groups_out)])
     out_of_scope = [(key, reason, outcome) for _, key, reason, outcome in left.entries]
     groups_left = [(key, reason, outcome) for _, key, reason, outcome in left_groups.entries]
     return Plan(
@@ -242,10 +246,19 @@ def _match(
         groups[key] = _in_error(groups[key])
     users = masked.shield(Kind.USER, view.all_users, observed.users, users)
     groups = masked.shield(Kind.GROUP, view.all_groups, observed.groups, groups)
-    return (
-        {k: unreadable(Kind.USER, m) for k, m in users.items()},
-        {k: unreadable(Kind.GROUP, m) for k, m in groups.items()},
+    return _readable(Kind.USER, users, observed.users), _readable(
+        Kind.GROUP, groups, observed.groups
     )
+
+
+def _readable(
+    kind: Kind, matches: dict[str, Match], resources: tuple[Resource, ...]
+) -> dict[str, Match]:
+    """Each match `unreadable` (shape.py) leaves as it is, or fails. Every matched resource
+    is one of `resources` (the index read them), so where none has a problem, none fails."""
+    if {None}.issuperset(map(_PROBLEM, resources)):
+        return matches
+    return {k: unreadable(kind, m) for k, m in matches.items()}
 
 
 def _in_error(match: Match) -> Match:
@@ -305,8 +318,16 @@ def _plan_users(
 def _all_matches(
     users: Mapping[str, Match], groups: Mapping[str, Match]
 ) -> dict[tuple[Kind, str], Match]:
-    out = {(Kind.USER, k): m for k, m in users.items()}
-    return out | {(Kind.GROUP, k): m for k, m in groups.items()}
+    out = dict(zip(zip(repeat(Kind.USER), users), users.values(), strict=True))
+    return out | dict(zip(zip(repeat(Kind.GROUP), groups), groups.values(), strict=True))
+
+
+def _keyed(
+    kind: Kind, matches: Mapping[str, Match], objects: list[Declared]
+) -> dict[tuple[Kind, str], Match]:
+    """`{(kind, o.key): matches[o.key] for o in objects}`, built in C (100,000 users)."""
+    keys = list(map(_KEY, objects))
+    return dict(zip(zip(repeat(kind), keys), map(matches.__getitem__, keys), strict=True))
 
 
 def _names(kind: Kind, renamed: set[Kind]) -> tuple[str, ...]:
