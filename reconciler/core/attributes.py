@@ -189,24 +189,38 @@ def reader(path: str) -> Reader:
 
 
 def _reader(path: str) -> Reader:
+    where = nested_at(path)
+    if where is not None:
+        return _nested(*where)
     if "." not in path and path != "enterprise" and not path.startswith("urn:"):
         # Most paths: a top-level attribute, read without running any Python code.
         return operator.methodcaller("get", path)
-    extension = split_urn(path)
-    if extension is not None:
-        return _nested(*extension)
     if path == "enterprise":
         return operator.methodcaller("get", ENTERPRISE_URN)
     if path == "enterprise.manager":
         return _manager
-    if path.startswith("enterprise."):
-        return _nested(ENTERPRISE_URN, path.removeprefix("enterprise."))
     if path == "emails.value":
         return lambda body: primary_value(body.get("emails"))
+    return operator.methodcaller("get", path.partition(".")[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def nested_at(path: str) -> tuple[str, str] | None:
+    """Where a path read from an object within the body is: the body's key holding that
+    object and the key within it (`name.givenName`: `name`, `givenName`; an extension's
+    attribute: its URN and name); None for any other path. `reader` reads each such path
+    so, and the diff reads one holder once for all of its paths."""
+    if "." not in path and path != "enterprise" and not path.startswith("urn:"):
+        return None
+    extension = split_urn(path)
+    if extension is not None:
+        return extension
+    if path in ("enterprise", "enterprise.manager", "emails.value"):
+        return None
+    if path.startswith("enterprise."):
+        return ENTERPRISE_URN, path.removeprefix("enterprise.")
     head, _, tail = path.partition(".")
-    if not tail:
-        return operator.methodcaller("get", head)
-    return _nested(head, tail)
+    return (head, tail) if tail else None
 
 
 def _nested(head: str, tail: str) -> Reader:

@@ -84,7 +84,7 @@ def diff_attributes(
     Write-only attributes are skipped: their value cannot be read back to compare.
     """
     changes = []
-    plain, references = _compared(tuple(declared))
+    plain, nested, references = _compared(tuple(declared))
     for path, read in plain:
         want = declared[path]
         have = read(observed)
@@ -92,6 +92,19 @@ def diff_attributes(
             continue  # the common case, cheaply: identical values need no canonical form
         if not equal(path, want, have):
             changes.append(AttrChange(path, have, want))
+    for head, parts in nested:
+        # One read of the object holding these paths (`name`, the enterprise extension),
+        # as A.reader reads each of them: a part of anything but a mapping is absent.
+        holder = observed.get(head)
+        if type(holder) is not dict and not A.is_mapping(holder):
+            holder = _NOTHING
+        for path, tail in parts:
+            want = declared[path]
+            have = holder.get(tail)
+            if want == have and type(want) is type(have):
+                continue
+            if not equal(path, want, have):
+                changes.append(AttrChange(path, have, want))
     for path, read in references:
         want, ref = declared[path], None
         if resolve is not None:
@@ -103,20 +116,31 @@ def diff_attributes(
             continue
         if (ref is not None and want is None) or not equal(path, want, have):
             changes.append(AttrChange(path, have, want, ref))
-    if references and len(changes) > 1:
+    if (nested or references) and len(changes) > 1:
         changes.sort(key=lambda change: change.path)  # in path order, as documented
     return changes
 
 
 Compared = tuple[tuple[str, A.Reader], ...]
+# Paths read from one object within the body: its key, then each path with its key there.
+Nested = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+_NOTHING: Mapping[str, Json] = {}
 
 
 @functools.lru_cache(maxsize=1024)
-def _compared(paths: tuple[str, ...]) -> tuple[Compared, Compared]:
-    """The paths to compare, in order, each with its reader: plain values, then references;
-    decided once for each set of declared paths (most users of a spec share one)."""
+def _compared(paths: tuple[str, ...]) -> tuple[Compared, Nested, Compared]:
+    """The paths to compare, in order, each with its reader: plain values, those within
+    an object of the body (by that object), then references; decided once for each set
+    of declared paths (most users of a spec share one)."""
     kept = [path for path in sorted(paths) if path not in A.SECRET_PATHS]
+    values = [path for path in kept if path not in A.REFERENCE_PATHS]
+    within: dict[str, list[tuple[str, str]]] = {}
+    for path in values:
+        where = A.nested_at(path)
+        if where is not None:
+            within.setdefault(where[0], []).append((path, where[1]))
     return (
-        tuple((path, A.reader(path)) for path in kept if path not in A.REFERENCE_PATHS),
+        tuple((path, A.reader(path)) for path in values if A.nested_at(path) is None),
+        tuple((head, tuple(parts)) for head, parts in within.items()),
         tuple((path, A.reader(path)) for path in kept if path in A.REFERENCE_PATHS),
     )
