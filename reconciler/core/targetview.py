@@ -115,10 +115,12 @@ def target_view(
         else:
             out.append((result.obj, reason))
     absent = {u.key for u, _ in out}
-    # A manager out of scope is not on this target by our doing: the reference is dropped.
-    users = [
-        _without_manager(u) if u.attrs.get("enterprise.manager") in absent else u for u in users
-    ]
+    # A manager out of scope is not on this target by our doing: the reference is dropped
+    # (with every user in scope, no reference is: no pass over them all).
+    if absent:
+        users = [
+            _without_manager(u) if u.attrs.get("enterprise.manager") in absent else u for u in users
+        ]
     groups: list[Declared] = []
     groups_out: list[tuple[Declared, str]] = []
     for group in spec.groups:
