@@ -22,6 +22,13 @@ except ImportError:  # pragma: no cover - every platform the project tests on ha
     AVAILABLE = False
 
 
+# Past this many literals (a refreshed OAuth token of 1.2 KB brings about 1,200 anchors,
+# and every refresh adds its own), compiling costs more than it saves: 0.4 s for 10,000,
+# 1.1 s for 20,000, again at every registration. Past it every text is searched one by
+# one, as without hyperscan.
+MOST = 8192
+
+
 class Literals:
     """A set of literals, and the one-pass search for them.
 
@@ -36,10 +43,13 @@ class Literals:
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.texts = tuple(dict.fromkeys(t for t in texts if t))
-        self._text = _compile([_exact(t) for t in self.texts], caseless=False)
         ascii_texts = [t for t in self.texts if t.isascii()]
         self._raw_any = any("\\" in t for t in ascii_texts)
-        self._raw = _compile([_quoted(t) for t in ascii_texts], caseless=True)
+        self._text: _Search | bool = True
+        self._raw: _Search | bool = True
+        if len(self.texts) <= MOST:
+            self._text = _compile([_exact(t) for t in self.texts], caseless=False)
+            self._raw = _compile([_quoted(t) for t in ascii_texts], caseless=True)
 
     def found_in(self, text: str) -> bool:
         # UTF-8 is self-synchronising, so a literal's bytes occur in a text's bytes just

@@ -81,3 +81,11 @@ def test_each_thread_scans_with_its_own_scratch(threads: int) -> None:
     with ThreadPoolExecutor(threads) as pool:
         answers = list(pool.map(search.found_in_raw, pages))
     assert answers == [i % 2 == 1 for i in range(len(pages))]
+
+
+def test_past_the_most_literals_every_text_may_hold_one() -> None:
+    # Compiling tens of thousands of anchors at each registration would cost seconds: past
+    # MOST, the search says "maybe" and the callers search one by one, as before hyperscan.
+    many = [f"{n:06x}" for n in range(literals.MOST + 1)]
+    assert Literals(many).found_in("nothing") and Literals(many).found_in_raw(b"nothing")
+    assert not Literals(many[: literals.MOST]).found_in("nothing")
