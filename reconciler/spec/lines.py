@@ -78,7 +78,8 @@ def read(text: str, display: str) -> tuple[dict[str, Json], dict[PathKey, Locati
     try:
         rows = _rows(text)
         return _Reader(rows, display).top() if rows else None
-    except (_Outside, IndexError):
+    except (_Outside, IndexError, ValueError):
+        # ValueError: an integer past int()'s 4,300 digits, which PyYAML's read reports.
         return None
 
 
@@ -191,7 +192,9 @@ class _Reader:
     def _scalar(self, text: str) -> Json:
         if text[0] in "'\"":
             text = text[1:-1]
-        elif text[0].isdigit():
+        elif text[0] <= "9":
+            # A digit the pattern's integer starts with: every letter sorts after "9", and
+            # isdigit() would also take `²`, which starts a word (`\w`, not `\d`).
             return int(text)
         elif text in _WORDS:
             return _WORDS[text]

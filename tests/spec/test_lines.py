@@ -273,3 +273,21 @@ def test_the_characters_left_to_pyyaml_are_those_it_reads_otherwise_or_refuses()
     read_here = printable - {0x2028, 0x2029, 0xFEFF}
     odd = [code for code in range(0x110000) if lines._ODD.fullmatch(chr(code))]
     assert set(odd) == set(range(0x110000)) - read_here
+
+
+def test_a_word_that_starts_with_a_digit_python_knows_is_a_word() -> None:
+    # `²`, `³`, `¹` and the circled or Ethiopic digits are letters to the plain-word pattern
+    # (`\w` and not `\d`) and digits to str.isdigit; int() takes none of them. PyYAML reads
+    # each as a string; reading one as an integer stopped the load with a ValueError.
+    for text in ["a: ²\n", "a: ²nd floor\n", "users:\n- title: ③\n", "users:\n- \u1369x\n"]:
+        assert same_as_pyyaml(text), text
+    read = quick_text("users:\n- title: ²nd floor\n", "f.yaml")
+    assert read is not None and read.value == {"users": [{"title": "²nd floor"}]}
+
+
+def test_an_integer_python_will_not_read_is_left_to_pyyaml() -> None:
+    # Past 4,300 digits int() refuses a text (sys.get_int_max_str_digits): PyYAML's read
+    # reports the value as unreadable, so the line read must give the file up, not fail.
+    text = "users:\n- employeeNumber: " + "9" * 5000 + "\n"
+    assert lines.read(text, "f.yaml") is None
+    assert quick_text(text, "f.yaml") is None
