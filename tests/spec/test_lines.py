@@ -7,6 +7,8 @@ moved, doubled or indented otherwise): PyYAML says what each means."""
 
 from __future__ import annotations
 
+import time
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -291,3 +293,14 @@ def test_an_integer_python_will_not_read_is_left_to_pyyaml() -> None:
     text = "users:\n- employeeNumber: " + "9" * 5000 + "\n"
     assert lines.read(text, "f.yaml") is None
     assert quick_text(text, "f.yaml") is None
+
+
+def test_a_line_is_matched_in_time_linear_in_its_length() -> None:
+    # A word followed by a long run of spaces and then what ends the match: the pattern
+    # must give up after about one pass. A lazy word before the trailing spaces tried every
+    # split of the run (16,000 spaces: 3 s; these 200,000: several minutes).
+    spaces = " " * 200_000
+    start = time.process_time()
+    assert lines.read("users:\n- title: a" + spaces + "b #c\n", "f.yaml") is None
+    assert same_as_pyyaml("users:\n- title: a" + spaces + "b" + spaces + "\n")
+    assert time.process_time() - start < 2
