@@ -81,8 +81,9 @@ def read(text: str, display: str) -> tuple[dict[str, Json], dict[PathKey, Locati
     try:
         rows = _rows(text)
         return _Reader(rows, display).top() if rows else None
-    except (_Outside, IndexError, ValueError):
-        # ValueError: an integer past int()'s 4,300 digits, which PyYAML's read reports.
+    except (_Outside, IndexError, ValueError, RecursionError):
+        # ValueError: an integer past int()'s 4,300 digits, which PyYAML's read reports;
+        # RecursionError: a block nested deeper than Python calls go (a call a level).
         return None
 
 

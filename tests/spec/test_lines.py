@@ -304,3 +304,11 @@ def test_a_line_is_matched_in_time_linear_in_its_length() -> None:
     assert lines.read("users:\n- title: a" + spaces + "b #c\n", "f.yaml") is None
     assert same_as_pyyaml("users:\n- title: a" + spaces + "b" + spaces + "\n")
     assert time.process_time() - start < 2
+
+
+def test_a_block_nested_past_python_s_recursion_is_left_to_pyyaml() -> None:
+    # Each level of a block is a call: past Python's recursion limit the line read gives the
+    # file up (PyYAML's read then decides) instead of stopping the load with RecursionError.
+    for depth in (700, 1500):
+        text = "users:\n- " + "".join(" " * (2 + i) * bool(i) + f"k{i}:\n" for i in range(depth))
+        assert not same_as_pyyaml(text)
