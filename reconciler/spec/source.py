@@ -162,6 +162,10 @@ def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
     except _Recursive as exc:
         line, col = exc.node.start_mark.line + 1, exc.node.start_mark.column + 1
         return None, [SpecIssue(display, line, col, "", "a YAML alias refers to itself")]
+    except RecursionError:
+        # A block nested deeper than Python calls go (a call a level; libyaml itself stops
+        # at 1,000 levels): no spec is written so, and it is said rather than crashed on.
+        return None, [SpecIssue(display, 1, 1, "", "YAML nested too deeply")]
     if builder.unreadable:
         return None, builder.issues
     return Loaded(display, value, builder.marks, builder.texts), builder.issues

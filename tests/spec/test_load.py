@@ -769,3 +769,15 @@ def test_what_is_clearly_not_a_spec_is_skipped(tmp_path: Path) -> None:
     hidden = tmp_path / ".scim"
     write_tree(hidden, {"targets.yaml": TARGET})
     assert load_spec(hidden).files == ((hidden / "targets.yaml").as_posix(),)
+
+
+def test_a_block_nested_past_python_s_recursion_is_a_spec_error(tmp_path: Path) -> None:
+    # libyaml composes up to 1,000 levels; building the value takes a Python call a level,
+    # which ran out before (an internal error, exit 3) and now is reported on the file.
+    levels = "".join(" " * (4 + i) + f"k{i}:\n" for i in range(700))
+    (tmp_path / "p.yaml").write_text("users:\n- userName: a@x.io\n  x:\n" + levels)
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+    assert [(i.line, i.col, i.message) for i in caught.value.issues] == [
+        (1, 1, "YAML nested too deeply")
+    ]
