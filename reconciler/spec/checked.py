@@ -2,8 +2,9 @@
 so that an unchanged file is neither parsed nor checked again.
 
 A file's own checks (spec/objects.py: attribute names and types, states, members written as
-lists of strings) read nothing but the file, so their outcome is a function of its bytes and
-of scimrec's code: the entry's key holds both (`code_digest`). What no file can decide alone
+lists of strings) read nothing but the file, so their outcome is a function of its bytes, of
+scimrec's code and of the PyYAML that parsed it: the entry's key holds all three
+(`code_digest`). What no file can decide alone
 (duplicates across files, members and managers naming declared users, matching values,
 extension aliases a target declares) is checked on every load, as before. A file declaring
 targets is never kept this way: its targets are checked against the environment.
@@ -28,6 +29,8 @@ from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from reconciler.core.model import Declared, Kind, Location, State
 from reconciler.spec.cache import SpecCache
@@ -79,6 +82,9 @@ def code_digest(places: tuple[Path, ...] = CHECK_CODE) -> bytes | None:
     where that source cannot be read (an install of compiled modules only): no objects are
     then kept or read, since no key could tell one version of the checks from another."""
     digest = hashlib.sha256(_MAGIC)
+    # The objects come from PyYAML's read wherever the line read gives up: another PyYAML,
+    # or one without libyaml, may read the same bytes otherwise (as SpecCache.key says).
+    digest.update(f"{yaml.__version__}\0{yaml.__with_libyaml__}\0".encode())
     files = []
     for place in places:
         found = sorted(place.glob("*.py")) if place.is_dir() else [place]

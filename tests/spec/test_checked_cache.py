@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from reconciler.core.config import Spec
 from reconciler.errors import SpecError, SpecIssue
@@ -143,6 +144,22 @@ def test_an_entry_never_outlives_the_code_that_checked_it(tmp_path: Path) -> Non
     assert checked.key(before, b"file") != checked.key(after, b"file")
     assert checked.key(before, b"file") != checked.key(before, b"other file")
     assert checked.key(before, b"file") != SpecCache.key(b"file")  # never a quick read's name
+
+
+
+def test_an_entry_never_outlives_the_yaml_reader_that_parsed_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The objects come from PyYAML's read of the file wherever the line read gives up, so
+    # another PyYAML, or one built without libyaml, must not find them: a quick read is
+    # keyed so too (SpecCache.key).
+    places = (Path(checked.__file__).parent,)
+    before = checked.code_digest.__wrapped__(places)
+    monkeypatch.setattr(yaml, "__version__", "0.0")
+    assert checked.code_digest.__wrapped__(places) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(yaml, "__with_libyaml__", not yaml.__with_libyaml__)
+    assert checked.code_digest.__wrapped__(places) != before
 
 
 # Damage to one object's field, at (kind, field, row): a value marshal can write, in an
