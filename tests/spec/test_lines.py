@@ -283,8 +283,8 @@ def test_a_word_that_starts_with_a_digit_python_knows_is_a_word() -> None:
     # each as a string; reading one as an integer stopped the load with a ValueError.
     for text in ["a: ²\n", "a: ²nd floor\n", "users:\n- title: ③\n", "users:\n- \u1369x\n"]:
         assert same_as_pyyaml(text), text
-    read = quick_text("users:\n- title: ²nd floor\n", "f.yaml")
-    assert read is not None and read.value == {"users": [{"title": "²nd floor"}]}
+    read = quick_text("users:\n- title: ²nd floor\n- 90\n- 0\n", "f.yaml")
+    assert read is not None and read.value == {"users": [{"title": "²nd floor"}, 90, 0]}
 
 
 def test_an_integer_python_will_not_read_is_left_to_pyyaml() -> None:
