@@ -12,8 +12,9 @@ targets is never kept this way: its targets are checked against the environment.
 An entry holds one column per field of each kind, in the file's order, so each object's place
 in the file (`users[3]`) is known again for the positions its error messages may need
 (spec/positions.py). The columns are written by marshal, which reads back about twice as fast
-as JSON and runs no code; a digest of them in the entry proves no byte changed before marshal
-(not made to read damaged data) sees one. Each column is then checked as the file's own checks
+as JSON and runs no code; a digest of them in the entry shows no byte was damaged before
+marshal (not made to read damaged data) sees one. The digest has no key: it tells damage, not
+a writer, and the directory is the user's alone (spec/cache.py). Each column is then checked as the file's own checks
 leave it, and the objects built a column at a time.
 """
 
@@ -152,8 +153,9 @@ def opened(raw: bytes, name: str) -> Any:
     payload = view[start:]
     if view[: len(head)] != head or view[len(head) : start] != hashlib.sha256(payload).digest():
         raise ValueError("a damaged entry, or another file's")
-    # Only the user can write an entry (spec/cache.py), and the digest proves this is what
-    # `sealed` wrote: marshal builds values from it, and runs none of them.
+    # Only the user can write an entry (spec/cache.py; whoever can write there can as well
+    # edit the specs), and the digest shows it undamaged since it was written: marshal
+    # builds values from it, and runs none of them.
     return marshal.loads(payload)  # noqa: S302
 
 
