@@ -14,8 +14,8 @@ in the file (`users[3]`) is known again for the positions its error messages may
 (spec/positions.py). The columns are written by marshal, which reads back about twice as fast
 as JSON and runs no code; a digest of them in the entry shows no byte was damaged before
 marshal (not made to read damaged data) sees one. The digest has no key: it tells damage, not
-a writer, and the directory is the user's alone (spec/cache.py). Each column is then checked as the file's own checks
-leave it, and the objects built a column at a time.
+a writer, and the directory is the user's alone (spec/cache.py). Each column is then checked
+as the file's own checks leave it, and the objects built a column at a time.
 """
 
 from __future__ import annotations
