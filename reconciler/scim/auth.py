@@ -45,9 +45,23 @@ def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
                 "by mistake)"
             )
         raise UsageError(f"environment variable {name} ({what} of target '{target}') is not set")
+    if not _text(value):
+        # Bytes that are no UTF-8 reach Python as lone surrogates: no request can carry
+        # them, and no output could show them to mask.
+        raise UsageError(
+            f"environment variable {name} ({what} of target '{target}') is not UTF-8 text"
+        )
     if secret:
         register_secret(value)
     return value
+
+
+def _text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def register_named(names: Iterable[str]) -> None:
@@ -59,7 +73,7 @@ def register_named(names: Iterable[str]) -> None:
         if value is None and os.environ.get(f"{name}_FILE"):
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 value = Path(os.environ[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
-        if value:
+        if value and _text(value):  # one that is not is refused when its target reads it
             register_secret(value)
 
 

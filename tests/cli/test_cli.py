@@ -86,6 +86,23 @@ def test_missing_token_env(
     )
 
 
+def test_a_token_that_is_no_text_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bytes that are no UTF-8 in the environment reach Python as lone surrogates: they were
+    # an internal error where the secret was registered for redaction.
+    monkeypatch.setenv("E2E_SCIM_TOKEN", "abcdefgh\udcffijklmnop")
+    target = Target("none", "http://127.0.0.1:9/scim/v2", "x")
+    specs = write_spec(tmp_path / "specs", target, [{"userName": "a@example.com"}])
+    code, _, err = run(capsys, "validate", str(specs))
+    assert (code, err) == (0, "")  # registered before any command reads it: skipped there
+    code, out, err = run(capsys, "plan", str(specs), "--target", "e2e", "--log-level", "error")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: environment variable E2E_SCIM_TOKEN (token_env of target 'e2e') is not UTF-8 text\n"
+    )
+
+
 def test_unreachable_target_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
