@@ -146,7 +146,6 @@ def test_an_entry_never_outlives_the_code_that_checked_it(tmp_path: Path) -> Non
     assert checked.key(before, b"file") != SpecCache.key(b"file")  # never a quick read's name
 
 
-
 def test_an_entry_never_outlives_the_yaml_reader_that_parsed_its_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
