@@ -137,6 +137,25 @@ def test_an_unreadable_stray_is_reported_not_pruned(tmp_path: Path) -> None:
     assert "emails[0]: expected an object, got null" in error.message
 
 
+@pytest.mark.parametrize("prune", ["", "    prune: all\n"], ids=["prune-none", "prune-all"])
+def test_an_unreadable_member_no_group_declares_is_not_removed(tmp_path: Path, prune: str) -> None:
+    # The one user in error is an undeclared member of a declared group: who that account
+    # is cannot be read, so the group keeps it (core/group_plan.py shields users in error,
+    # asked only where some user has a problem).
+    spec = load(tmp_path, SPEC.replace("    prune: all\n", prune))
+    stray = user_res("u-s", "s@example.com", emails=[None])
+    groups = (group_res("g", "G", ["u-a", "u-b", "u-s"]),)
+    plan = make_plan(spec, spec.targets["t"], Observed((*users(), stray), groups))
+    assert [m.id for c in plan.changes for m in c.members_remove] == []
+    assert [c.action for c in plan.changes] == []
+    # Reported where prune would have decided about the account; planned nothing either way.
+    assert [(e.key, e.step) for e in plan.errors] == ([("u-s", "import")] if prune else [])
+    # Readable, the same undeclared member leaves the group.
+    readable = user_res("u-s", "s@example.com")
+    plan = make_plan(spec, spec.targets["t"], Observed((*users(), readable), groups))
+    assert [m.id for c in plan.changes for m in c.members_remove] == ["u-s"]
+
+
 def test_well_formed_bodies_have_no_problem() -> None:
     assert (
         problem(Kind.USER, user_res("u", "a@x.io", emails=[{"value": "a", "primary": True}]).body)
