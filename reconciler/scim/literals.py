@@ -27,6 +27,10 @@ except ImportError:  # pragma: no cover - every platform the project tests on ha
 # 1.1 s for 20,000, again at every registration. Past it every text is searched one by
 # one, as without hyperscan.
 MOST = 8192
+# Past this many places in one body, `where_in_raw` stops and says "anywhere": each place
+# costs a call into Python, and a literal met that often (a secret whose hex is a common
+# word) is better searched for in the whole text, as before.
+PLACES = 64
 
 
 class Literals:
@@ -49,7 +53,7 @@ class Literals:
         self._raw: _Search | bool = True
         if len(self.texts) <= MOST:
             self._text = _compile([_exact(t) for t in self.texts], caseless=False)
-            self._raw = _compile([_quoted(t) for t in ascii_texts], caseless=True)
+            self._raw = _compile([_quoted(t) for t in ascii_texts], caseless=True, every=True)
 
     def found_in(self, text: str) -> bool:
         # UTF-8 is self-synchronising, so a literal's bytes occur in a text's bytes just
@@ -58,9 +62,21 @@ class Literals:
         return _found(self._text, text.encode("utf-8", "surrogatepass"))
 
     def found_in_raw(self, raw: bytes) -> bool:
-        if not raw.isascii():
-            return True  # not what this reads: the caller folds the text and asks found_in
-        return self._raw_any or _found(self._raw, raw)
+        places = self.where_in_raw(raw)
+        return places is None or bool(places)
+
+    def where_in_raw(self, raw: bytes) -> tuple[int, ...] | None:
+        """Where in `raw`, read as `found_in_raw` reads it, a literal of ASCII characters
+        ends: the offset in `raw` just past each place one is found (every place, in
+        order), () where none is. None where that cannot be told, so any place may hold
+        one: a body that is not ASCII, a literal with a backslash, no search compiled, or
+        more than PLACES places."""
+        if not raw.isascii() or self._raw_any:
+            return None  # not what this reads: the caller folds the text and asks found_in
+        search = self._raw
+        if isinstance(search, bool):
+            return () if not search else None
+        return search.places_in(raw)
 
 
 class _Search:
@@ -82,6 +98,23 @@ class _Search:
             return True
         return False
 
+    def places_in(self, data: bytes) -> tuple[int, ...] | None:
+        """The end of every match in `data`, in order; None past PLACES of them."""
+        scratch = getattr(self.local, "scratch", None)
+        if scratch is None:
+            scratch = self.local.scratch = hyperscan.Scratch(self.database)
+        ends: list[int] = []
+
+        def found(_id: int, _start: int, end: int, _flags: int, _context: object) -> bool:
+            ends.append(end)
+            return len(ends) > PLACES  # True ends the scan
+
+        try:
+            self.database.scan(data, match_event_handler=found, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            return None
+        return tuple(sorted(set(ends)))
+
 
 def _found(search: _Search | bool, data: bytes) -> bool:
     # A bool stands for a search decided in advance: False where there is nothing to look
@@ -93,12 +126,15 @@ def _stop(*_match: object) -> bool:
     return True  # one is enough: ends the scan, which raises ScanTerminated
 
 
-def _compile(patterns: list[bytes], *, caseless: bool) -> _Search | bool:
+def _compile(patterns: list[bytes], *, caseless: bool, every: bool = False) -> _Search | bool:
+    """The search for `patterns`; with `every`, one that reports each place one ends (for
+    `places_in`), not only whether one is there."""
     if not patterns:
         return False
     if not AVAILABLE:
         return True
-    flags = hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+    flags = 0 if every else hyperscan.HS_FLAG_SINGLEMATCH
+    flags |= hyperscan.HS_FLAG_CASELESS if caseless else 0
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         database.compile(expressions=patterns, flags=flags)

@@ -24,6 +24,8 @@ MAX_DEPTH = 64
 # with a literal, so a search skips through a page at memchr speed.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
+# Past this many escapes, `escaped` gives up: each one found costs a call.
+_MANY_ESCAPES = 4096
 
 
 class NotJson(ValueError):
@@ -66,10 +68,28 @@ def utf8(content: bytes) -> bool:
     return json.detect_encoding(content) in ("utf-8", "utf-8-sig")
 
 
+def escaped(content: bytes) -> frozenset[int] | None:
+    """The bytes that follow an escaping backslash in JSON text (`ord('"')` for `\\"`),
+    each escape read from its backslash, so `\\\\u` is an escaped backslash, not `\\u`;
+    or None past _MANY_ESCAPES of them. Most pages escape only the quotes of their ETags
+    (`W/\\"1\\"`): found at memchr speed, where counting `\\"` in a 19 MB page of group
+    members took 19 ms, and looking for `\\u` 10 ms more."""
+    found: set[int] = set()
+    at, count, end = content.find(b"\\"), 0, len(content) - 1
+    while at != -1:
+        count += 1
+        if count > _MANY_ESCAPES:
+            return None
+        found.add(content[at + 1] if at < end else -1)
+        at = content.find(b"\\", at + 2)
+    return frozenset(found)
+
+
 def _no_surrogate(content: bytes) -> bool:
     if not utf8(content):
         return False
-    if b"\\u" in content and _SURROGATE_ESCAPE.search(content):
+    kinds = escaped(content)
+    if (kinds is None or ord("u") in kinds) and _SURROGATE_ESCAPE.search(content):
         return False
     return not (b"\xed" in content and _SURROGATE_BYTES.search(content))
 

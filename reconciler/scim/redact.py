@@ -30,10 +30,11 @@ from urllib.parse import quote, quote_plus, unquote
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
 from reconciler.scim.literals import Literals
-from reconciler.scim.payload import utf8
+from reconciler.scim.payload import escaped, utf8
 from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
+_QUOTE = frozenset(b'"')
 MASK = "(sensitive)"
 HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
@@ -54,6 +55,8 @@ class _Secrets:
     short: tuple[str, ...] = ()
     clues: Clues = field(default_factory=Clues)
     literals: Literals = field(default_factory=lambda: Literals(()))
+    # The longest form or value: no showing of one reaches further from a literal in it.
+    reach: int = 0
 
     @classmethod
     def of(cls, forms: set[str], values: set[str]) -> _Secrets:
@@ -62,7 +65,8 @@ class _Secrets:
         runs = tuple(sorted(v for v in {fold(v)[0] for v in values} if len(v) >= RUN))
         short = tuple(f for f in ordered if len(f) < RUN)
         clues = Clues.of((*runs, *(f for f in ordered if len(f) >= RUN)))
-        return cls(ordered, runs, short, clues, Literals((*short, *clues.anchors)))
+        reach = max(map(len, (*ordered, *runs)), default=0)
+        return cls(ordered, runs, short, clues, Literals((*short, *clues.anchors)), reach)
 
     def may_show(self, folded: str) -> bool:
         """spans.may_show, skipped where no short form and no anchor is in the text."""
@@ -300,18 +304,47 @@ def _shows_any(raw: bytes, known: _Secrets) -> bool:
     are quotes' (_plain): read unescaped, a run through a quote is one run, as in the
     string it is parsed into. An ASCII body is first searched as it is, in one pass, for
     what that reading would hold (literals.py): most pages hold none, and are never copied."""
-    if not known.literals.found_in_raw(raw):
-        return False
-    raw = raw.replace(b'\\"', b'"')
-    folded = raw.lower().decode() if raw.isascii() else fold(raw.decode())[0]
-    return known.may_show(folded)
+    places = known.literals.where_in_raw(raw)
+    if places is not None:
+        return any(known.may_show(_read(raw[s:e])) for s, e in _around(raw, places, known.reach))
+    return known.may_show(_read(raw) if raw.isascii() else fold(_unquoted(raw).decode())[0])
+
+
+def _around(raw: bytes, places: tuple[int, ...], reach: int) -> list[tuple[int, int]]:
+    """The stretches of `raw` around each place a literal ends, merged where they meet,
+    wide enough to hold any showing through it whole: a 19 MB page of group members with
+    one anchor in it (six hex characters a member id holds by chance) is then read in a
+    few hundred bytes, not all of it (280 ms). Each character read may be two bytes (`\\"`);
+    a stretch that starts or ends between the two reads its edge differently from the whole
+    body, but no showing reaches its edge."""
+    margin = 2 * reach + 2
+    out: list[tuple[int, int]] = []
+    for place in places:
+        start, end = max(0, place - margin), min(len(raw), place + margin)
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _read(raw: bytes) -> str:
+    """ASCII `raw` whose only escapes are quotes' as `fold` reads the text it holds."""
+    return _unquoted(raw).lower().decode()
+
+
+def _unquoted(raw: bytes) -> bytes:
+    return raw.replace(b'\\"', b'"')
 
 
 def _plain(raw: bytes) -> bool:
     """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs),
     in UTF-8: the registered forms are looked for as UTF-8 bytes, and a body in UTF-16 or
     UTF-32 (which the parser reads too) holds none of them, whatever it says."""
-    return utf8(raw) and raw.count(b"\\") == raw.count(b'\\"')
+    if not utf8(raw):
+        return False
+    kinds = escaped(raw)
+    return kinds <= _QUOTE if kinds is not None else raw.count(b"\\") == raw.count(b'\\"')
 
 
 def mask_attribute(path: str, value: Json) -> Json:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from reconciler.core.model import Kind
 from reconciler.core.shape import _not_representable, problem
-from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, parse_checked
+from reconciler.scim.payload import MAX_DEPTH, NotJson, escaped, parse, parse_checked
+from reconciler.scim.redact import _plain
 
 USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}
 
@@ -112,3 +113,39 @@ def test_text_is_never_proven() -> None:
 
 def representable(raw: bytes) -> bool:
     return parse_checked(raw)[1]
+
+
+def _escapes_one_by_one(raw: bytes) -> set[int]:
+    """The bytes after each escaping backslash, read as a JSON scanner reads them."""
+    found: set[int] = set()
+    at = 0
+    while at < len(raw):
+        if raw[at] == ord("\\"):
+            found.add(raw[at + 1] if at + 1 < len(raw) else -1)
+            at += 2
+        else:
+            at += 1
+    return found
+
+
+_ESCAPY = st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\\")) | st.text(
+    st.sampled_from(list('\\"u/nx')), max_size=60
+).map(str.encode)
+
+
+@given(_ESCAPY)
+def test_escaped_reads_each_escape_from_its_backslash(raw: bytes) -> None:
+    kinds = escaped(raw)
+    assert kinds is not None and set(kinds) == _escapes_one_by_one(raw)
+    # What redaction asks of it: every backslash escapes a quote, as counting them says.
+    assert (kinds <= {ord('"')}) is (raw.count(b"\\") == raw.count(b'\\"'))
+
+
+def test_escaped_gives_up_past_its_bound_and_callers_look_the_slow_way() -> None:
+    many = b'"' + b'\\"' * 5000 + b'"'
+    assert escaped(many) is None
+    assert _plain(many)  # counted instead
+    assert not _plain(many + b"\\\\")
+    assert not representable(b'["' + b"\\/" * 5000 + b'\\ud800"]')
+    assert representable(b'["' + b"\\/" * 5000 + b'\\\\ud800"]') is False  # as before: unsure
+    assert representable(b'["' + b"\\/" * 5 + b'\\\\ud800"]')  # `\\` then text: no surrogate

@@ -76,3 +76,52 @@ def test_a_plain_body_is_skipped_only_where_its_reading_shows_nothing(
     reading = raw.replace(b'\\"', b'"')
     folded = reading.lower().decode() if reading.isascii() else fold(reading.decode())[0]
     assert _shows_any(raw, known) is spans.may_show(folded, known.short, known.clues)
+
+
+_SPACER = st.text(st.sampled_from(list('0123456789abcdefABCDEF"/ ')), max_size=300).map(
+    lambda text: text.replace('"', '\\"')
+)
+
+
+_ASCII_SECRET = st.text(st.sampled_from(list("abcDEF019-_ /=+K")), min_size=4, max_size=40)
+
+
+@st.composite
+def _long_bodies(draw: st.DrawFn) -> tuple[list[str], bytes]:
+    """A body that is mostly hex and quotes (a page of member ids), with pieces of the
+    secrets' forms far apart: each is read in the stretch around it, not with the rest."""
+    secrets = draw(st.lists(_ASCII_SECRET | _SECRET, min_size=1, max_size=2))
+    parts = [draw(_SPACER) * draw(st.integers(0, 30))]
+    for _ in range(draw(st.integers(1, 4))):
+        secret = draw(st.sampled_from(secrets))
+        raw = secret.encode()
+        form = draw(st.sampled_from([secret, raw.hex(), base64.b64encode(raw).decode()]))
+        start = draw(st.integers(0, len(form)))
+        piece = form[start : start + draw(st.integers(RUN - 2, RUN + 1))]
+        piece = piece.upper() if draw(st.booleans()) else piece
+        parts += [json.dumps(piece)[1:-1], draw(_SPACER) * draw(st.integers(0, 10))]
+    return secrets, ('{"v": "' + "".join(parts) + '"}').encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_long_bodies())
+def test_a_long_body_read_around_each_place_answers_as_read_whole(
+    case: tuple[list[str], bytes],
+) -> None:
+    secrets, raw = case
+    known = _secrets(secrets)
+    if not _plain(raw):
+        return
+    reading = raw.replace(b'\\"', b'"')
+    folded = reading.lower().decode() if reading.isascii() else fold(reading.decode())[0]
+    assert _shows_any(raw, known) is spans.may_show(folded, known.short, known.clues)
+
+
+def test_a_secret_far_into_a_large_page_is_found_through_its_stretch() -> None:
+    known = _secrets(["scimrec-bench-token"])
+    ids = "".join(f'{{"value": "{n:032x}"}},' for n in range(20_000))
+    for secret in ("scimrec-bench-TOKEN", "7363696d7265632d62656e63682d746f6b656e"[3:17]):
+        raw = f'{{"members": [{ids}{{"value": "{secret}"}}], "x": "W/\\"1\\""}}'.encode()
+        assert _plain(raw) and _shows_any(raw, known)
+    raw = f'{{"members": [{ids}], "x": "746f6b W/\\"1\\""}}'.encode()  # an anchor, no run
+    assert not _shows_any(raw, known)
