@@ -21,9 +21,11 @@ RUN = 12
 # Every run holds one of a secret's anchors whole (one starts every RUN - _ANCHOR + 1
 # characters), so a text is searched for a few anchors rather than for every run (Clues).
 _ANCHOR = 6
-_STRIDE = RUN - _ANCHOR + 1
+# Public: a text read in stretches (redact.py) starts each at a multiple of it, so the grams
+# looked up past _FEW anchors are those the whole text would look up.
+STRIDE = RUN - _ANCHOR + 1
 # Up to this many anchors, a text is searched for each (a search in C); past it, the grams
-# at every _STRIDE-th position of the text are looked up instead (a pass in Python).
+# at every STRIDE-th position of the text are looked up instead (a pass in Python).
 _FEW = 48
 # A gram is followed from this many places at most: one that recurs (a secret of one
 # character repeated) would otherwise make the work grow with the square of the text.
@@ -79,8 +81,8 @@ def _seen(char: str) -> str:
 class Clues:
     """Every _ANCHOR characters in a row (gram) of some long texts (the secrets and their
     encodings), with where each occurs in which; and their anchors, the grams at every
-    _STRIDE-th position. A run of RUN characters of one of them holds one of its anchors
-    whole, and the gram at one of every _STRIDE-th position of any text it shows in."""
+    STRIDE-th position. A run of RUN characters of one of them holds one of its anchors
+    whole, and the gram at one of every STRIDE-th position of any text it shows in."""
 
     grams: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     anchors: tuple[str, ...] = ()
@@ -98,12 +100,12 @@ class Clues:
 
 
 def _every(folded: str) -> range:
-    return range(0, len(folded) - _ANCHOR + 1, _STRIDE)
+    return range(0, len(folded) - _ANCHOR + 1, STRIDE)
 
 
 def _candidates(folded: str, clues: Clues) -> Iterator[tuple[int, str]]:
     """Places in folded text where a run may show, with the gram there: where an anchor
-    shows (a search in C for each), or with many anchors, the grams at every _STRIDE-th
+    shows (a search in C for each), or with many anchors, the grams at every STRIDE-th
     position that are known (one pass in Python, whatever their number)."""
     if len(clues.anchors) <= _FEW:
         for anchor in clues.anchors:

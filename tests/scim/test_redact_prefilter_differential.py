@@ -8,6 +8,7 @@ case and with escaped quotes, so that both few anchors and many (spans._FEW) are
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import unicodedata
 
@@ -125,3 +126,32 @@ def test_a_secret_far_into_a_large_page_is_found_through_its_stretch() -> None:
         assert _plain(raw) and _shows_any(raw, known)
     raw = f'{{"members": [{ids}], "x": "746f6b W/\\"1\\""}}'.encode()  # an anchor, no run
     assert not _shows_any(raw, known)
+
+
+@st.composite
+def _repeating(draw: st.DrawFn) -> tuple[list[str], bytes]:
+    """Secrets that repeat themselves (`abab...`), with enough anchors to be looked up by
+    the grams at every STRIDE-th place of the text (spans._FEW): which run a stretch finds
+    then depends on where it starts, unless it starts where the whole text would."""
+    unit = draw(st.text(st.sampled_from("ab"), min_size=1, max_size=4))
+    secret = (unit * 80)[: draw(st.integers(50, 80))]
+    seed = draw(st.integers(0, 10**6))  # a secret that does not repeat: many anchors
+    other = "".join(hashlib.sha256(f"{seed}.{n}".encode()).hexdigest() for n in range(2))
+    start = draw(st.integers(0, len(secret) - RUN))
+    piece = secret[start : start + draw(st.integers(RUN - 1, RUN + 2))]
+    filler = st.lists(st.sampled_from(["0", "x", '\\"', "ab", "ba"]), max_size=40).map("".join)
+    # Long enough that a stretch around the piece is not the whole body.
+    body = draw(filler) * draw(st.integers(0, 60)) + piece + draw(filler) * draw(st.integers(0, 60))
+    return [secret, other], ('{"v": "' + body + '"}').encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_repeating())
+def test_a_stretch_is_read_from_where_the_whole_text_would_be(
+    case: tuple[list[str], bytes],
+) -> None:
+    secrets, raw = case
+    known = _secrets(secrets)
+    assert len(known.clues.anchors) > spans._FEW and _plain(raw)
+    folded = raw.replace(b'\\"', b'"').lower().decode()
+    assert _shows_any(raw, known) is spans.may_show(folded, known.short, known.clues)
