@@ -308,7 +308,7 @@ def _shows_any(raw: bytes, known: _Secrets) -> bool:
     if not raw.isascii() or b"\x7f" in raw:
         # JSON lets a DEL stand unescaped in a string and `fold` drops it (no reader sees it):
         # a secret with one every few characters shows in the string, in no run of the bytes.
-        return known.may_show(fold(_unquoted(raw).decode())[0])
+        return known.may_show(fold(_unquoted(raw).decode("utf-8", "surrogatepass"))[0])
     places = known.literals.where_in_raw(raw)
     if places is not None:
         return any(known.may_show(_read(raw[s:e])) for s, e in around(raw, places, known.reach))

@@ -77,3 +77,11 @@ def test_a_body_holding_a_run_split_by_deletes_is_still_masked() -> None:
     raw = json.dumps(body, ensure_ascii=False).encode()
     assert raw.isascii() and b"\x7f" in raw
     assert scrub_json(body, raw)["nickName"] == redact.scrub(nick) != nick
+
+
+def test_a_body_holding_a_lone_surrogates_bytes_is_read_and_masked() -> None:
+    # The parser lets a lone surrogate's UTF-8-like bytes through (payload.py): the body is
+    # read as it was parsed, not refused by a strict decoding with the run stopped on it.
+    raw = b'{"nickName": "\xed\xa0\x80 ' + TOKEN[-RUN:].upper().encode() + b'"}'
+    body = json.loads(raw)
+    assert scrub_json(body, raw)["nickName"] == "\ud800 ***"
