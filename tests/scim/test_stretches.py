@@ -22,7 +22,7 @@ def test_each_stretch_starts_aligned_and_covers_its_places(
     raw = body.encode()
     places = tuple(sorted(set(data.draw(st.lists(st.integers(0, len(raw)), max_size=4)))))
     stretches = around(raw, places, reach)
-    for start, end in stretches:
+    for start, _end in stretches:
         # The text read from raw[start:] starts where the whole body's text is at a
         # multiple of STRIDE: each `\"` is one character of it.
         assert (start - raw.count(b"\\", 0, start)) % STRIDE == 0
