@@ -4,6 +4,8 @@ text is, and together they hold every byte within reach of each place."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +28,7 @@ def test_each_stretch_starts_aligned_and_covers_its_places(
         # The text read from raw[start:] starts where the whole body's text is at a
         # multiple of STRIDE: each `\"` is one character of it.
         assert (start - raw.count(b"\\", 0, start)) % STRIDE == 0
-    assert all(a[1] < b[0] for a, b in zip(stretches, stretches[1:]))  # merged where they meet
+    assert all(a[1] < b[0] for a, b in pairwise(stretches))  # merged where they meet
     for place in places:
         low, high = max(0, place - 2 * reach - 2), min(len(raw), place + 2 * reach + 2)
         assert any(s <= low and high <= e for s, e in stretches)
