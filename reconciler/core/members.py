@@ -20,6 +20,7 @@ from itertools import repeat
 from typing import cast
 
 from reconciler.core.match import normalise
+from reconciler.core.memberlist import PlainMembers
 from reconciler.core.model import Json, Observed
 
 
@@ -101,6 +102,8 @@ class Directory:
         None when one is not and `entries` must decide. Three C-level passes instead of a
         Python call per member: nearly every group of a large target is all plain."""
         members = body.get("members")
+        if members.__class__ is PlainMembers:  # decided as the page was read (memberlist.py)
+            return set(members.values) if self.user_ids.issuperset(members.values) else None
         if not isinstance(members, list):
             return set()  # as `entries` reads it: no members
         get, user_ids = dict.get, self.user_ids
@@ -143,6 +146,8 @@ class Directory:
             members = body.get("members")
             if not isinstance(members, list):
                 continue
+            if members.__class__ is PlainMembers and user_ids.issuperset(members.values):
+                continue  # every entry a listed user's plain id: resolved
             # A plain user member is resolved: only the others need an Entry (a third of
             # the cost, with every observed group read for this).
             nested: frozenset[str] | None = None

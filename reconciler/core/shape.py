@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from reconciler.core import attributes as A
 from reconciler.core.match import Match
+from reconciler.core.memberlist import PlainMembers
 from reconciler.core.model import (
     ENTERPRISE_URN,
     GROUP_SCHEMA,
@@ -214,8 +215,8 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if external is not None and not isinstance(external, str):
         return f"externalId: expected a string, got {_what(external)}"
     members = body.get("members")
-    if members is None:
-        return None
+    if members is None or (members.__class__ is PlainMembers and "" not in members.values):
+        return None  # every entry an object with a non-empty string id: decided as read
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
     for index, member in enumerate(members):

@@ -21,6 +21,7 @@ from itertools import repeat
 from operator import eq
 from typing import Any
 
+from reconciler.core.memberlist import PlainMembers, plain_values
 from reconciler.core.model import ENTERPRISE_URN, Resource
 
 _STR = frozenset({str})
@@ -55,14 +56,22 @@ class Shared:
         if schemas.__class__ is list:
             body["schemas"] = self._list(schemas)
         members = body.get("members")
-        if members.__class__ is list:
+        if members.__class__ is list or members.__class__ is PlainMembers:
             body["members"] = self._members(members)
         extension = body.get(ENTERPRISE_URN)
         if extension.__class__ is dict and (manager := extension.get("manager")) is not None:
             extension["manager"] = self._entry(manager)
 
     def _members(self, members: list[Any]) -> list[Any]:
-        """A group's member entries, each the first equal one seen. Most were met in an
+        """A group's member entries, each the first equal one seen; a PlainMembers where
+        every entry is plain, asked before they are swapped for entries that lie all over
+        the heap (core/memberlist.py)."""
+        plain = plain_values(members)
+        out = self._shared(members)
+        return out if plain is None else PlainMembers(out, plain)
+
+    def _shared(self, members: list[Any]) -> list[Any]:
+        """`_members`, each entry the first equal one seen. Most were met in an
         earlier group: they are found and compared by C loops (`map`), with no Python code
         per member; only the others go through `_entry`."""
         lookup: Callable[[Any], Any] = self._known.get

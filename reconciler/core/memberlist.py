@@ -1,0 +1,72 @@
+"""A group's member list that is known, from the moment it was read, to hold only plain
+entries: objects with a string `value`, no `$ref`, and a `type` that is absent or "User".
+
+Nearly every group of a large target is so, and three steps ask it of every entry (the
+shape check, the check for members the listing cannot explain, and the membership diff).
+Asked where the entries lie together in memory, just parsed, it costs a few C passes;
+asked later, of entries shared across the read (scim/sharing.py), each pass over 392,772
+entries costs 0.15 to 0.25 s in reads from all over the heap. So it is asked once, as the
+page is read, and the answer travels with the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import repeat
+from typing import Any, NoReturn, cast
+
+from reconciler.core.model import Json
+
+_DICT = frozenset({dict})
+_STR = frozenset({str})
+_NONE = frozenset({None})
+_PLAIN_TYPES = frozenset({None, "User"})
+
+
+class PlainMembers(list[Json]):
+    """A member list whose every entry is plain, and the set of their values.
+
+    It never changes: each method that would change a list raises, so `values` cannot go
+    stale. A copy is a plain list (the PUT body built from a read copies it, then edits it),
+    which every reader takes the long way.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, entries: Iterable[Json], values: frozenset[str]) -> None:
+        super().__init__(entries)
+        self.values = values
+
+    def _frozen(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TypeError("a member list read from the target is not changed in place")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _frozen
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen
+
+    def __copy__(self) -> list[Json]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Json]:
+        from copy import deepcopy
+
+        return [deepcopy(entry, memo) for entry in self]
+
+
+def plain_values(members: list[Any]) -> frozenset[str] | None:
+    """The values of `members` when every entry is plain (see the module), else None.
+
+    Passes in C over the list; an entry that is no dict (exactly: what JSON gives), or a
+    `$ref` or `type` that cannot be hashed (a list), is not plain."""
+    if not _DICT.issuperset(map(type, members)):
+        return None
+    try:
+        values = [*map(dict.get, members, repeat("value"))]
+        if not _STR.issuperset(map(type, values)):
+            return None
+        if not _NONE.issuperset(map(dict.get, members, repeat("$ref"))):
+            return None
+        if not _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type"))):
+            return None
+    except TypeError:
+        return None
+    return frozenset(cast(list[str], values))  # each a str: checked above
