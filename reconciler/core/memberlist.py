@@ -52,21 +52,23 @@ class PlainMembers(list[Json]):
         return [deepcopy(entry, memo) for entry in self]
 
 
-def plain_values(members: list[Any]) -> frozenset[str] | None:
-    """The values of `members` when every entry is plain (see the module), else None.
-
-    Passes in C over the list; an entry that is no dict (exactly: what JSON gives), or a
-    `$ref` or `type` that cannot be hashed (a list), is not plain."""
+def plain(members: list[Any]) -> bool:
+    """Whether every entry of `members` is plain (see the module), in passes in C over the
+    list. An entry that is no dict (exactly: what JSON gives), or a `$ref` or `type` that
+    cannot be hashed (a list), is not plain."""
     if not _DICT.issuperset(map(type, members)):
-        return None
+        return False
     try:
-        values = [*map(dict.get, members, repeat("value"))]
-        if not _STR.issuperset(map(type, values)):
-            return None
-        if not _NONE.issuperset(map(dict.get, members, repeat("$ref"))):
-            return None
-        if not _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type"))):
-            return None
+        return (
+            _STR.issuperset(map(type, map(dict.get, members, repeat("value"))))
+            and _NONE.issuperset(map(dict.get, members, repeat("$ref")))
+            and _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type")))
+        )
     except TypeError:
-        return None
-    return frozenset(cast(list[str], values))  # each a str: checked above
+        return False
+
+
+def read_plain(entries: list[Any]) -> PlainMembers:
+    """`entries`, found plain, with the set of their values."""
+    values = frozenset(map(dict.get, entries, repeat("value")))
+    return PlainMembers(entries, cast(frozenset[str], values))  # each a str: `plain`

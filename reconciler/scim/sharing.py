@@ -21,7 +21,7 @@ from itertools import repeat
 from operator import eq
 from typing import Any
 
-from reconciler.core.memberlist import PlainMembers, plain_values
+from reconciler.core.memberlist import PlainMembers, plain, read_plain
 from reconciler.core.model import ENTERPRISE_URN, Resource
 
 _STR = frozenset({str})
@@ -66,9 +66,11 @@ class Shared:
         """A group's member entries, each the first equal one seen; a PlainMembers where
         every entry is plain, asked before they are swapped for entries that lie all over
         the heap (core/memberlist.py)."""
-        plain = plain_values(members)
+        found = plain(members)
         out = self._shared(members)
-        return out if plain is None else PlainMembers(out, plain)
+        # The values read from the entries as shared: the users' own id strings. Those of
+        # the page's entries would keep every parsed copy alive (365 B a user).
+        return read_plain(out) if found else out
 
     def _shared(self, members: list[Any]) -> list[Any]:
         """`_members`, each entry the first equal one seen. Most were met in an

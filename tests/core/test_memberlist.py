@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.core.memberlist import PlainMembers, plain_values
+from reconciler.core.memberlist import PlainMembers, plain
 from reconciler.core.members import Directory
 from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.shape import problem
@@ -56,12 +56,14 @@ def _by_hand(members: list[Any]) -> frozenset[str] | None:
     return frozenset(m["value"] for m in members)
 
 
-def _read(members: list[Any]) -> dict[str, Any]:
-    """A group body as a read leaves it: parsed, then shared."""
+def _read(members: list[Any], times: int = 1) -> dict[str, Any]:
+    """A group body as a read leaves it: parsed, then shared (the last of `times` groups
+    holding these members, so its entries are the first group's)."""
     shared = Shared()
     shared.users_read(USERS)
-    body: dict[str, Any] = json.loads(json.dumps({"displayName": "G", "members": members}))
-    shared.take(body)
+    for _ in range(times):
+        body: dict[str, Any] = json.loads(json.dumps({"displayName": "G", "members": members}))
+        shared.take(body)
     return body
 
 
@@ -72,9 +74,14 @@ def test_plain_is_what_each_entry_says(members: list[Any]) -> None:
         expected = _by_hand(members)
     except TypeError:  # an unhashable type: compared the long way, it is no "User"
         expected = None
-    assert plain_values(members) == expected
-    read = _read(members)["members"]
+    assert plain(members) is (expected is not None)
+    read = _read(members, times=2)["members"]
     assert (read.__class__ is PlainMembers) is (expected is not None)
+    if read.__class__ is PlainMembers:
+        assert read.values == expected
+        # The strings the list's entries hold (a user's own id, where shared), not the
+        # page's copies of them, which the values would otherwise keep alive.
+        assert {id(v) for v in read.values} <= {id(m["value"]) for m in read}
 
 
 @settings(max_examples=500, deadline=None)
@@ -114,4 +121,4 @@ def test_a_plain_list_is_never_changed_and_its_copies_are_lists() -> None:
     assert copy.deepcopy(members)[0] is not members[0]
     assert json.dumps(members) == '[{"value": "u1"}]'
     # Only what a JSON parse gives is read so: another mapping takes the long way.
-    assert plain_values([OrderedDict(value="u1")]) is None
+    assert not plain([OrderedDict(value="u1")])
