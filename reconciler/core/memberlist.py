@@ -1,5 +1,6 @@
 """A group's member list that is known, from the moment it was read, to hold only plain
-entries: objects with a string `value`, no `$ref`, and a `type` that is absent or "User".
+entries: objects with a non-empty string `value`, no `$ref`, and a `type` that is absent or
+"User".
 
 Nearly every group of a large target is so, and three steps ask it of every entry (the
 shape check, the check for members the listing cannot explain, and the membership diff).
@@ -24,7 +25,9 @@ _PLAIN_TYPES = frozenset({None, "User"})
 
 
 class PlainMembers(list[Json]):
-    """A member list whose every entry is plain, and the set of their values.
+    """A member list whose every entry is plain, and their values in order. A tuple, not a
+    set: 8 bytes a member (a frozenset took 60, 237 B a user), and a set made of it when
+    asked costs 0.09 s for 392,772 members, against 0.18 s read from the entries.
 
     It never changes: each method that would change a list raises, so `values` cannot go
     stale. A copy is a plain list (the PUT body built from a read copies it, then edits it),
@@ -33,7 +36,7 @@ class PlainMembers(list[Json]):
 
     __slots__ = ("values",)
 
-    def __init__(self, entries: Iterable[Json], values: frozenset[str]) -> None:
+    def __init__(self, entries: Iterable[Json], values: tuple[str, ...]) -> None:
         super().__init__(entries)
         self.values = values
 
@@ -59,8 +62,10 @@ def plain(members: list[Any]) -> bool:
     if not _DICT.issuperset(map(type, members)):
         return False
     try:
+        values = [*map(dict.get, members, repeat("value"))]
         return (
-            _STR.issuperset(map(type, map(dict.get, members, repeat("value"))))
+            _STR.issuperset(map(type, values))
+            and "" not in values
             and _NONE.issuperset(map(dict.get, members, repeat("$ref")))
             and _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type")))
         )
@@ -70,5 +75,5 @@ def plain(members: list[Any]) -> bool:
 
 def read_plain(entries: list[Any]) -> PlainMembers:
     """`entries`, found plain, with the set of their values."""
-    values = frozenset(map(dict.get, entries, repeat("value")))
-    return PlainMembers(entries, cast(frozenset[str], values))  # each a str: `plain`
+    values = tuple(map(dict.get, entries, repeat("value")))
+    return PlainMembers(entries, cast(tuple[str, ...], values))  # each a str: `plain`

@@ -103,7 +103,8 @@ class Directory:
         Python call per member: nearly every group of a large target is all plain."""
         members = body.get("members")
         if members.__class__ is PlainMembers:  # decided as the page was read (memberlist.py)
-            return set(members.values) if self.user_ids.issuperset(members.values) else None
+            held = set(members.values)
+            return held if self.user_ids.issuperset(held) else None
         if not isinstance(members, list):
             return set()  # as `entries` reads it: no members
         get, user_ids = dict.get, self.user_ids

@@ -215,7 +215,7 @@ def _group(body: Mapping[str, Json]) -> str | None:
     if external is not None and not isinstance(external, str):
         return f"externalId: expected a string, got {_what(external)}"
     members = body.get("members")
-    if members is None or (members.__class__ is PlainMembers and "" not in members.values):
+    if members is None or members.__class__ is PlainMembers:
         return None  # every entry an object with a non-empty string id: decided as read
     if not isinstance(members, list):
         return f"members: expected a list, got {_what(members)}"
