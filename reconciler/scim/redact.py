@@ -30,12 +30,11 @@ from urllib.parse import quote, quote_plus, unquote
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
 from reconciler.scim.literals import Literals
-from reconciler.scim.payload import escaped, utf8
+from reconciler.scim.payload import quotes_only, utf8
 from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 from reconciler.scim.stretches import around
 
 _HEX = re.compile(r"%[0-9A-F]{2}")
-_QUOTE = frozenset(b'"')
 MASK = "(sensitive)"
 HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
@@ -330,8 +329,8 @@ def _plain(raw: bytes) -> bool:
     UTF-32 (which the parser reads too) holds none of them, whatever it says."""
     if not utf8(raw):
         return False
-    kinds = escaped(raw)
-    return kinds <= _QUOTE if kinds is not None else raw.count(b"\\") == raw.count(b'\\"')
+    found = quotes_only(raw)
+    return found if found is not None else raw.count(b"\\") == raw.count(b'\\"')
 
 
 def mask_attribute(path: str, value: Json) -> Json:

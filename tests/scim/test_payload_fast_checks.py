@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reconciler.core.model import Kind
 from reconciler.core.shape import _not_representable, problem
-from reconciler.scim.payload import MAX_DEPTH, NotJson, escaped, parse, parse_checked
+from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, parse_checked, quotes_only
 from reconciler.scim.redact import _plain
 
 USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}
@@ -134,18 +134,22 @@ _ESCAPY = st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\\")) | st.t
 
 
 @given(_ESCAPY)
-def test_escaped_reads_each_escape_from_its_backslash(raw: bytes) -> None:
-    kinds = escaped(raw)
-    assert kinds is not None and set(kinds) == _escapes_one_by_one(raw)
+def test_quotes_only_reads_each_escape_from_its_backslash(raw: bytes) -> None:
+    only_quotes = _escapes_one_by_one(raw) <= {ord('"')}
+    assert quotes_only(raw) is only_quotes
     # What redaction asks of it: every backslash escapes a quote, as counting them says.
-    assert (kinds <= {ord('"')}) is (raw.count(b"\\") == raw.count(b'\\"'))
+    assert only_quotes is (raw.count(b"\\") == raw.count(b'\\"'))
 
 
-def test_escaped_gives_up_past_its_bound_and_callers_look_the_slow_way() -> None:
+def test_quotes_only_gives_up_past_its_bound_and_callers_look_the_slow_way() -> None:
     many = b'"' + b'\\"' * 5000 + b'"'
-    assert escaped(many) is None
+    assert quotes_only(many) is None
+    assert quotes_only(b'"' + b"\\/" * 5000 + b'"') is False  # told at the first one
     assert _plain(many)  # counted instead
     assert not _plain(many + b"\\\\")
     assert not representable(b'["' + b"\\/" * 5000 + b'\\ud800"]')
     assert representable(b'["' + b"\\/" * 5000 + b'\\\\ud800"]') is False  # as before: unsure
-    assert representable(b'["' + b"\\/" * 5 + b'\\\\ud800"]')  # `\\` then text: no surrogate
+    # An escaped backslash, then `ud800` as text: no surrogate, but the scan cannot tell.
+    assert not representable(b'["' + b"\\/" * 5 + b'\\\\ud800"]')
+    assert representable(b'["W/\\"1\\"", "\\\\ud800"]') is False
+    assert representable(b'["W/\\"1\\"", "ud800"]')  # quotes' escapes only: proven
