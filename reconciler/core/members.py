@@ -20,7 +20,7 @@ from itertools import repeat
 from typing import cast
 
 from reconciler.core.match import normalise
-from reconciler.core.memberlist import PlainMembers
+from reconciler.core.memberlist import PlainMembers, plain
 from reconciler.core.model import Json, Observed
 
 
@@ -99,25 +99,20 @@ class Directory:
     def plain_users(self, body: Mapping[str, Json]) -> set[str] | None:
         """The users a group holds when every member entry is plain (a listed user's id,
         typed "User" or untyped, no $ref: what `entries` resolves to that user alone), or
-        None when one is not and `entries` must decide. Three C-level passes instead of a
-        Python call per member: nearly every group of a large target is all plain."""
+        None when one is not and `entries` must decide. C-level passes instead of a Python
+        call per member: nearly every group of a large target is all plain."""
         members = body.get("members")
         if members.__class__ is PlainMembers:  # decided as the page was read (memberlist.py)
-            held = set(members.values)
-            return held if self.user_ids.issuperset(held) else None
-        if not isinstance(members, list):
+            values: Iterable[Json] = members.values
+        elif not isinstance(members, list):
             return set()  # as `entries` reads it: no members
-        get, user_ids = dict.get, self.user_ids
-        try:  # a member that is not a dict, or an unhashable part, is not plain
-            if not {None}.issuperset(map(get, members, repeat("$ref"))):
-                return None
-            if not _PLAIN_TYPES.issuperset(map(get, members, repeat("type"))):
-                return None
-            values = set(map(get, members, repeat("value")))
-        except TypeError:
+        elif plain(members):  # a list built after the read (a group read again by id)
+            values = map(dict.get, members, repeat("value"))
+        else:
             return None
-        # Every id listed is a string, so only strings pass, as `_plain_id` asks.
-        return cast(set[str], values) if user_ids.issuperset(values) else None
+        held = set(values)
+        # `plain` lets only strings through, as `_plain_id` asks.
+        return cast(set[str], held) if self.user_ids.issuperset(held) else None
 
     def _plain_user(self, member: Json) -> Entry | None:
         """Nearly every member of a large group: a user's id, typed User or untyped, no
@@ -202,7 +197,6 @@ class Directory:
         return Entry(value, Seen.UNRESOLVED)
 
 
-_PLAIN_TYPES = frozenset((None, "User"))
 
 
 def said_groups(members: list[Json]) -> frozenset[str]:
