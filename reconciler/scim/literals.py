@@ -11,7 +11,7 @@ every text may hold one, and callers search every time, as they did before it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 try:
@@ -89,31 +89,28 @@ class _Search:
         self.local = threading.local()
 
     def found_in(self, data: bytes) -> bool:
-        scratch = getattr(self.local, "scratch", None)
-        if scratch is None:
-            scratch = self.local.scratch = hyperscan.Scratch(self.database)
-        try:
-            self.database.scan(data, match_event_handler=_stop, scratch=scratch)
-        except hyperscan.ScanTerminated:
-            return True
-        return False
+        return self._scan(data, _stop)
 
     def places_in(self, data: bytes) -> tuple[int, ...] | None:
         """The end of every match in `data`, in order; None past PLACES of them."""
-        scratch = getattr(self.local, "scratch", None)
-        if scratch is None:
-            scratch = self.local.scratch = hyperscan.Scratch(self.database)
         ends: list[int] = []
 
         def found(_id: int, _start: int, end: int, _flags: int, _context: object) -> bool:
             ends.append(end)
             return len(ends) > PLACES  # True ends the scan
 
+        return None if self._scan(data, found) else tuple(sorted(set(ends)))
+
+    def _scan(self, data: bytes, handler: Callable[..., bool]) -> bool:
+        """Scan `data` with this thread's scratch; whether `handler` ended the scan."""
+        scratch = getattr(self.local, "scratch", None)
+        if scratch is None:
+            scratch = self.local.scratch = hyperscan.Scratch(self.database)
         try:
-            self.database.scan(data, match_event_handler=found, scratch=scratch)
+            self.database.scan(data, match_event_handler=handler, scratch=scratch)
         except hyperscan.ScanTerminated:
-            return None
-        return tuple(sorted(set(ends)))
+            return True
+        return False
 
 
 def _found(search: _Search | bool, data: bytes) -> bool:
