@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
+from itertools import repeat
 
 from reconciler.core import attributes as A
 from reconciler.core.match import Match
@@ -155,11 +156,21 @@ def _masked(kind: Kind, body: Mapping[str, Json]) -> str | None:
         value = body.get(key)
         if isinstance(value, str) and MASKED in value:
             return f"{key}: holds a secret of this run, masked in what the target sent"
-    emails = body.get("emails") if kind is Kind.USER else None
-    for email in emails if isinstance(emails, list) else ():
-        value = email.get("value") if isinstance(email, dict) else None
-        if isinstance(value, str) and MASKED in value:
-            return "emails: holds a secret of this run, masked in what the target sent"
+    # The values of a user's emails, and of a group's members: a member id read masked
+    # would be looked up, found by no one, and removed by a value the target does not hold.
+    listed = "emails" if kind is Kind.USER else "members"
+    items = body.get(listed)
+    if items.__class__ is PlainMembers:  # each value a string: asked in C
+        shown = any(map(str.__contains__, items.values, repeat(MASKED)))
+    else:
+        values = (
+            [i.get("value") for i in items if isinstance(i, dict)]
+            if isinstance(items, list)
+            else []
+        )
+        shown = any(isinstance(v, str) and MASKED in v for v in values)
+    if shown:
+        return f"{listed}: holds a secret of this run, masked in what the target sent"
     return None
 
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.core.model import ENTERPRISE_URN, Kind, Observed, Resource
+from reconciler.core.memberlist import PlainMembers
+from reconciler.core.model import ENTERPRISE_URN, MASKED, Kind, Observed, Resource
 from reconciler.core.plan import make_plan
 from reconciler.core.shape import problem
 from tests.core.test_plan import TARGET, group_res, load, user_res
@@ -224,4 +225,20 @@ def test_what_was_found_is_named_without_its_content(value: Any, found: str) -> 
     )
     assert problem(Kind.GROUP, {"displayName": value}) == (
         f"displayName: expected a non-empty string, got {found}"
+    )
+
+
+def test_a_member_id_a_secret_was_masked_in_puts_the_group_in_error() -> None:
+    # Read masked, the id is one the target does not hold: looked up, found by no one, it
+    # would be removed by a value that removes nothing, in every plan. Plain or not.
+    for members in (
+        [{"value": "u1"}, {"value": f"x{MASKED}"}],
+        [{"value": MASKED, "type": "Group"}],
+    ):
+        found = problem(Kind.GROUP, {"displayName": "Eng", "members": members})
+        assert found == "members: holds a secret of this run, masked in what the target sent"
+    read = PlainMembers([{"value": f"{MASKED}y"}], (f"{MASKED}y",))
+    assert problem(Kind.GROUP, {"displayName": "Eng", "members": read}) is not None
+    assert problem(Kind.GROUP, {"displayName": "Eng", "members": [{"value": "u1"}, "x", 5]}) != (
+        "members: holds a secret of this run, masked in what the target sent"
     )
