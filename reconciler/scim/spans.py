@@ -9,8 +9,8 @@ import functools
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 
 from reconciler.core.model import MASKED
 
@@ -27,9 +27,6 @@ STRIDE = RUN - _ANCHOR + 1
 # Up to this many anchors, a text is searched for each (a search in C); past it, the grams
 # at every STRIDE-th position of the text are looked up instead (a pass in Python).
 _FEW = 48
-# A gram is followed from this many places at most: one that recurs (a secret of one
-# character repeated) would otherwise make the work grow with the square of the text.
-_PLACES = 2
 
 # What `fold` looks at one by one: anything but printable ASCII, tabs and line ends.
 _ODD = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -79,82 +76,50 @@ def _seen(char: str) -> str:
 
 @dataclass(frozen=True)
 class Clues:
-    """Every _ANCHOR characters in a row (gram) of some long texts (the secrets and their
-    encodings), with where each occurs in which; and their anchors, the grams at every
-    STRIDE-th position. A run of RUN characters of one of them holds one of its anchors
-    whole, and the gram at one of every STRIDE-th position of any text it shows in."""
+    """Every run of RUN characters of some long texts (the secrets and their encodings),
+    every gram (_ANCHOR characters in a row) of them, and their anchors, the grams at every
+    STRIDE-th position. A run of one of them holds one of its anchors whole, and the gram at
+    one of every STRIDE-th position of any text it shows in. A run is known by itself, not
+    by where it sits in a text: a gram that recurs (in one secret or across several) leads
+    to every run around it, whichever occurrence the text shows."""
 
-    grams: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    runs: frozenset[str] = frozenset()
+    grams: frozenset[str] = frozenset()
     anchors: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Clues:
-        where: dict[str, list[tuple[str, int]]] = {}
-        for text in dict.fromkeys(texts):
-            for at in range(len(text) - _ANCHOR + 1):
-                places = where.setdefault(text[at : at + _ANCHOR], [])
-                if len(places) < _PLACES:
-                    places.append((text, at))
+        texts = tuple(dict.fromkeys(texts))
+        runs = {t[at : at + RUN] for t in texts for at in range(len(t) - RUN + 1)}
+        grams = {t[at : at + _ANCHOR] for t in texts for at in range(len(t) - _ANCHOR + 1)}
         found = {t[at : at + _ANCHOR] for t in texts for at in _every(t)}
-        return cls({gram: tuple(w) for gram, w in where.items()}, tuple(sorted(found)))
+        return cls(frozenset(runs), frozenset(grams), tuple(sorted(found)))
 
 
 def _every(folded: str) -> range:
     return range(0, len(folded) - _ANCHOR + 1, STRIDE)
 
 
-def _candidates(folded: str, clues: Clues) -> Iterator[tuple[int, str]]:
-    """Places in folded text where a run may show, with the gram there: where an anchor
-    shows (a search in C for each), or with many anchors, the grams at every STRIDE-th
-    position that are known (one pass in Python, whatever their number)."""
-    if len(clues.anchors) <= _FEW:
-        for anchor in clues.anchors:
-            at = folded.find(anchor)
-            while at != -1:
-                yield at, anchor
-                at = folded.find(anchor, at + 1)
-        return
-    for at in _every(folded):
-        gram = folded[at : at + _ANCHOR]
-        if gram in clues.grams:
-            yield at, gram
-
-
 def may_show(folded: str, short: tuple[str, ...], clues: Clues) -> bool:
-    """Whether folded text may hold one of the `short` forms, or a run of a long text. A
-    gram alone is no run: six characters of a secret's hex are as common as any six in an
-    ETag or a uuid, and taken for one, a large listing would be walked string by string."""
+    """Whether folded text may hold one of the `short` forms, or a run of a long text: the
+    first run `shown_at` would find. A gram alone is no run: six characters of a secret's
+    hex are as common as any six in an ETag or a uuid, and taken for one, a large listing
+    would be walked string by string."""
     if any(form in folded for form in short):
         return True
-    return any(
-        _stretch(folded, at, clues.grams[gram], set()) for at, gram in _candidates(folded, clues)
-    )
+    return next(_runs(folded, clues), None) is not None
 
 
 def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int, int]]:
     """Where `text`, as `fold` reads it, shows one of `forms` whole, or RUN or more
-    characters in a row of a text `clues` knows: each candidate place, stretched both ways
-    while the characters go on matching. Places within a run already found are skipped:
-    masked with it, they would add nothing but work."""
+    characters in a row of a text `clues` knows."""
     folded, drops = fold(text)
-    spans: set[tuple[int, int]] = set()
+    spans = set(_runs(folded, clues))
     for form in forms:
         at = folded.find(form)
         while at != -1:
             spans.add((at, at + len(form)))
             at = folded.find(form, at + len(form))
-    if len(clues.anchors) <= _FEW:
-        for anchor in clues.anchors:
-            at = folded.find(anchor)
-            while at != -1:
-                far = _stretch(folded, at, clues.grams[anchor], spans)
-                at = folded.find(anchor, max(at + 1, far - _ANCHOR + 1))
-    else:
-        far = 0
-        for at in _every(folded):
-            places = clues.grams.get(folded[at : at + _ANCHOR]) if at + _ANCHOR > far else None
-            if places:
-                far = max(far, _stretch(folded, at, places, spans))
     if not drops:
         return sorted(spans)
     # A position in the folded text, plus the characters dropped up to it.
@@ -163,23 +128,58 @@ def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int,
     )
 
 
-def _stretch(
-    folded: str, at: int, places: tuple[tuple[str, int], ...], spans: set[tuple[int, int]]
-) -> int:
-    """The runs through the gram at `at`, one for each place it occurs in a known text,
-    added to `spans`; how far the longest reaches (0: none is a run)."""
-    far = 0
-    for value, offset in places:
-        start, before = at, offset
-        while start and before and folded[start - 1] == value[before - 1]:
-            start, before = start - 1, before - 1
-        end, after = at + _ANCHOR, offset + _ANCHOR
-        while end < len(folded) and after < len(value) and folded[end] == value[after]:
-            end, after = end + 1, after + 1
-        if end - start >= RUN:
-            spans.add((start, end))
-            far = max(far, end)
-    return far
+def _runs(folded: str, clues: Clues) -> Iterator[tuple[int, int]]:
+    """Every run of RUN in folded text that holds a candidate gram: where an anchor shows
+    (a search in C for each), or with many anchors, where a known gram is at one of every
+    STRIDE-th position (one pass in Python, whatever their number). Each is stretched both
+    ways while the text goes on showing runs. A candidate whose runs have all been looked at
+    is skipped, and a stretch is walked once: the work stays linear in the text, even where
+    a secret repeats one character and so does the text."""
+    chains = _Chains(folded, clues.runs)
+    if len(clues.anchors) <= _FEW:
+        for anchor in clues.anchors:
+            seen, at = -1, folded.find(anchor)  # runs starting up to `seen` are looked at
+            while at != -1:
+                seen = yield from chains.through(at, seen)
+                at = folded.find(anchor, max(at + 1, seen + 1))
+        return
+    seen = -1
+    for at in _every(folded):
+        if at > seen and folded[at : at + _ANCHOR] in clues.grams:
+            seen = yield from chains.through(at, seen)
+
+
+class _Chains:
+    """The runs of one folded text, each stretch of runs in a row walked once."""
+
+    def __init__(self, folded: str, runs: frozenset[str]) -> None:
+        self.folded, self.runs = folded, runs
+        self.walked = bytearray()  # 1 where a run starts in a stretch already walked
+
+    def through(self, at: int, seen: int) -> Generator[tuple[int, int], None, int]:
+        """Each stretch of runs holding a run through the gram at `at` that starts after
+        `seen`; returns the last start looked at."""
+        folded, runs, walked = self.folded, self.runs, self.walked
+        start = max(seen + 1, at + _ANCHOR - RUN, 0)
+        last = min(at, len(folded) - RUN)
+        while start <= last:
+            if start < len(walked) and walked[start]:
+                start = walked.find(0, start)  # the start after that stretch's end
+                continue
+            if folded[start : start + RUN] not in runs:
+                start += 1
+                continue
+            first, end = start, start + RUN
+            while first and folded[first - 1 : first - 1 + RUN] in runs:
+                first -= 1
+            while end < len(folded) and folded[end + 1 - RUN : end + 1] in runs:
+                end += 1
+            if not walked:
+                walked.extend(bytes(len(folded) + 1))  # the 0 at the end stops `find`
+            walked[first : end - RUN + 1] = b"\x01" * (end - RUN + 1 - first)
+            yield first, end
+            start = end - RUN + 2  # the one starting at end - RUN + 1 is no run
+        return max(seen, start - 1)
 
 
 def masked(text: str, spans: list[tuple[int, int]]) -> str:
