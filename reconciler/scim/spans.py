@@ -30,6 +30,10 @@ _FEW = 48
 
 # What `fold` looks at one by one: anything but printable ASCII, tabs and line ends.
 _ODD = re.compile(r"[^\t\n\r\x20-\x7e]")
+# `lower()` gives a capital sigma ending a word as a final sigma, where the text is lowered
+# whole, but a plain one where it is lowered a character at a time (around a character
+# dropped): folded text holds the plain one always, so the two readings compare alike.
+_FINAL_SIGMA, _SIGMA = "\u03c2", "\u03c3"
 # Characters no reader sees: controls and formats (zero-width spaces, soft hyphens, bidi).
 _UNSEEN = frozenset({"Cc", "Cf"})
 
@@ -47,7 +51,8 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
         and text.replace("\t", " ").replace("\n", " ").replace("\r", " ").isprintable()
         and unicodedata.is_normalized("NFKC", text)
     ):
-        return lowered, ()  # nothing unseen, each character its own compatibility form
+        # Nothing unseen, each character its own compatibility form.
+        return lowered.replace(_FINAL_SIGMA, _SIGMA), ()
     pieces, drops, done, size = [], [], 0, 0
     for match in _ODD.finditer(text):
         plain = text[done : match.start()].lower()
@@ -61,7 +66,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
             drops.append(size)
         done = match.end()
     pieces.append(text[done:].lower())
-    return "".join(pieces), tuple(drops)
+    return "".join(pieces).replace(_FINAL_SIGMA, _SIGMA), tuple(drops)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -115,11 +120,16 @@ def shown_at(text: str, forms: tuple[str, ...], clues: Clues) -> list[tuple[int,
     characters in a row of a text `clues` knows."""
     folded, drops = fold(text)
     spans = set(_runs(folded, clues))
-    for form in forms:
+    for form in filter(None, forms):
         at = folded.find(form)
         while at != -1:
-            spans.add((at, at + len(form)))
-            at = folded.find(form, at + len(form))
+            # Occurrences that overlap or touch (a form repeating a part of itself) are one
+            # span: masked one by one, what the next holds past the first would show.
+            start, end = at, at + len(form)
+            at = folded.find(form, at + 1)
+            while at != -1 and at <= end:
+                end, at = at + len(form), folded.find(form, at + 1)
+            spans.add((start, end))
     if not drops:
         return sorted(spans)
     # A position in the folded text, plus the characters dropped up to it.

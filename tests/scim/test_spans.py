@@ -175,13 +175,24 @@ def test_a_run_may_show_though_its_anchor_shows_again_later_alone() -> None:
 
 
 def test_text_with_tabs_or_line_ends_is_folded_as_the_secret_is() -> None:
-    # A capital sigma lowers to a final sigma at the end of a word (U+03C2, not U+03C3):
-    # a text folded character by character would hold the other sigma, and the secret in
-    # it, folded whole, would not be found. A tab or a line end in the text changes
-    # nothing of that.
+    # A capital sigma lowers to a final sigma at the end of a word (U+03C2, not U+03C3)
+    # where a text is lowered whole, and to a plain one where it is lowered a character at
+    # a time (around a character dropped): folded text holds the plain one either way, so
+    # the secret, folded whole, is found in text folded piece by piece. A tab, a line end
+    # or an invisible character in the text changes nothing of that.
     secret = "Zeta-\u0391\u03a3-0123456789abcdef"
     value = fold(secret)[0]
-    assert "\u03b1\u03c2-" in value
-    for space in ("\t", "\n", "\r"):
-        assert fold(space + secret)[0] == space + value
+    assert "\u03b1\u03c3-" in value
+    assert fold("\u03a3\u03c2 \u03c2")[0] == "\u03c3\u03c3 \u03c3"
+    for space in ("\t", "\n", "\r", "\u200b"):
+        assert fold(space + secret)[0] == value if space == "\u200b" else space + value
         assert show(space + secret, forms=(value,), values=(value,)) == space + "***"
+        assert show(secret + " end" + space, values=(value,)) == "*** end" + space
+
+
+def test_occurrences_of_a_form_that_overlap_are_masked_as_one() -> None:
+    # A form repeating a part of itself: masked one by one from where the last ended, the
+    # second, starting inside the first, would be missed and its end would show.
+    assert show("xab9ab9ab9x", forms=("ab9ab",), values=()) == "x***9x"
+    assert show("<abcd9ABCD9>", forms=("abcd9",), values=()) == "<***>"
+    assert show("aaaaaaa", forms=("aaaa", ""), values=()) == "***"
