@@ -37,10 +37,11 @@ def another_resource(path: str, read: Mapping[str, Json], target_id: str | None)
 
 
 def _same(answer: Json, read: Mapping[str, Json]) -> bool:
-    """Whether a second GET's answer is a resource, and not one other than `read`."""
+    """Whether a second GET's answer is a resource, and not one other than `read`: where
+    the first showed an empty id, the second may not show an id of its own either."""
     asked = read.get("id")
     return isinstance(answer, dict) and (
-        asked in (None, "") or another_resource("", answer, str(asked)) is None
+        asked is None or another_resource("", answer, str(asked)) is None
     )
 
 
