@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from reconciler.core.changes import Member
-from reconciler.core.model import Observed, Resource
+from reconciler.core.changes import Action, Change, Member
+from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.plan import make_plan
 from reconciler.core.plancheck import protection_problems
 from tests.core.test_plan import TARGET, group_res, load, plan_for, user_res
@@ -169,3 +169,49 @@ def test_a_member_whose_user_has_no_name_in_text_is_judged_without_one(tmp_path:
     plan = plan_for(spec, [*USERS, odd], [group_res("g-ops", "Ops", ["u-odd", "u-x", "u-admin"])])
     removed = {m.id for c in plan.changes for m in c.members_remove}
     assert "u-x" in removed and "u-admin" not in removed
+
+
+def test_an_id_shown_under_two_names_is_protected_when_either_name_is(tmp_path: Path) -> None:
+    # Which copy is the account is not known: protection holds for each, whichever the
+    # listing showed first. Planning leaves such a member in place; a saved plan edited to
+    # remove it is refused.
+    spec = load(tmp_path, TARGET + PROTECTED + "groups:\n  - displayName: Ops\n    members: []\n")
+    for first, second in (("x@example.com", "Admin@Example.com"), ("Admin@Example.com", "x@e.com")):
+        users = [user_res("u-1", first), user_res("u-1", second), user_res("u-x", "x2@e.com")]
+        groups = [group_res("g-ops", "Ops", ["u-1", "u-x"])]
+        [change] = plan_for(spec, users, groups).changes
+        assert [m.id for m in change.members_remove] == ["u-x"]
+        edited = dataclasses.replace(change, members_remove=(Member(None, "u-1"),))
+        observed = Observed(tuple(users), tuple(groups))
+        assert protection_problems((edited,), spec.targets["t"], observed) == [
+            "the plan goes past the spec's `protected`: group Ops: member Admin@Example.com "
+            "is protected: not removed"
+        ], (first, second)
+
+
+def test_a_nested_group_naming_a_protected_member_without_an_id_is_not_removed(
+    tmp_path: Path,
+) -> None:
+    # An entry with no usable id (an unreadable group's, which a hostile target sends) may
+    # still be the protected account: its display says so. Planning decides nothing from
+    # such a group; a saved plan edited to take it out of another is refused.
+    text = "    nested_groups: native\n" + PROTECTED
+    spec = load(tmp_path, TARGET + text + "groups:\n  - displayName: Ops\n")
+    entries = ["u-x", 7, {"value": "u-x"}, {"display": "Admin@Example.com"}]
+    odd = Resource("g-odd", {**group_res("g-odd", "Odd").body, "members": entries})
+    listed = [group_res("g-ops", "Ops", [{"value": "g-odd", "type": "Group"}]), odd]
+    plan = plan_for(spec, USERS, listed)
+    assert [m.id for c in plan.changes for m in c.members_remove] == []
+    removal = Change(
+        Kind.GROUP,
+        "Ops",
+        Action.UPDATE,
+        "members",
+        target_id="g-ops",
+        members_remove=(Member(None, "g-odd", "Group"),),
+    )
+    observed = Observed(tuple(USERS), tuple(listed))
+    assert protection_problems((removal,), spec.targets["t"], observed) == [
+        "the plan goes past the spec's `protected`: group Ops: member Admin@Example.com is "
+        "protected: not removed"
+    ]
