@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.match import Attempt, Index, match_all, match_one, normalise, skeleton
+from reconciler.core.match import (
+    Attempt,
+    Index,
+    email_values,
+    match_all,
+    match_one,
+    normalise,
+    skeleton,
+)
 from reconciler.core.model import Declared, Kind, Observed
 from reconciler.core.plan import Action, make_plan
 from reconciler.errors import SpecError
@@ -188,3 +196,28 @@ def test_a_dotted_capital_i_is_an_i_to_case_insensitive_matching(
     plan = make_plan(spec, spec.targets["t"], Observed((user_res("u1", held, active=True),), ()))
     assert {(c.action, c.target_id) for c in plan.changes} <= {(Action.UPDATE, "u1")}
     assert plan.matches[(Kind.USER, declared)].resource is not None
+
+
+def test_a_secondary_email_is_found_whatever_case_the_spec_writes_it_in(tmp_path: Path) -> None:
+    settings = "    prune: all\n    matching: {user: [emails.value]}\n"
+    users = "users:\n  - {userName: a@example.com, emails: [{value: A@Example.COM}]}\n"
+    spec = load(tmp_path, TARGET + settings + users)
+    emails = [{"value": "alias@example.com", "primary": True}, {"value": "a@example.com"}]
+    held = (user_res("u1", "someone", emails=emails, active=True),)
+    plan = make_plan(spec, spec.targets["t"], Observed(held, ()))
+    assert plan.changes == ()
+    assert [e.key for e in plan.errors] == ["a@example.com"]
+    assert "NonPrimaryEmailMatch" in plan.errors[0].message
+
+
+@pytest.mark.parametrize("entries", [["a@example.com"], [7], [{"value": 7}], [{"value": ""}]])
+def test_emails_that_are_no_objects_of_strings_hold_no_email(entries: list[object]) -> None:
+    # What the shape check puts in error is never read as an email, nor fails the reading.
+    assert email_values([*entries, {"value": "b@example.com"}]) == ["b@example.com"]
+
+
+def test_an_email_no_account_holds_is_held_by_none() -> None:
+    held = user_res("u1", "a", emails=[{"value": "b@example.com"}])
+    index = Index([held], ["emails.value"])
+    assert index.holding_email("c@example.com") == []
+    assert index.holding_email(" B@Example.com") == [held]
