@@ -129,3 +129,27 @@ def test_empty_groups_are_not_asked_again_where_a_get_shows_members() -> None:
     observed = observe(client, TARGET, Capabilities(), RecordingLog())
     assert fake.count("GET", "/Groups/*") == 3
     assert [len(g.body.get("members", [])) for g in observed.groups] == [1, 0, 0]
+
+
+def test_groups_found_in_lookup_mode_and_too_many_to_read_are_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What is not known of objects found by filter is said, as it is of a listing's.
+    monkeypatch.setattr("reconciler.scim.reads_by_id.MAX_READS", 0)
+    fake = FakeScim()
+    fake.members_shown = "one"
+    fake.ignore_start_index = True
+    a = fake.add_user("a@example.com")
+    b = fake.add_user("b@example.com")
+    fake.add_group("Eng", [a, b])
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("b@example.com")],
+        [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}],
+    )
+    prepared = replan(specs, fake)
+    assert prepared.observed.lookup
+    assert (
+        "the target shows no group's members, and 1 groups are more than 0 to read one by "
+        "one: they are taken as listed"
+    ) in prepared.observed.notes

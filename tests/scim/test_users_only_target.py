@@ -7,9 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.model import Capabilities
 from reconciler.errors import ScimHTTPError
-from tests.fakescim import FakeScim
-from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+from reconciler.scim.client import ScimClient
+from reconciler.scim.observe import observe
+from tests.fakescim import BASE_URL, FakeScim
+from tests.scim.test_faults import (
+    TARGET,
+    RecordingLog,
+    plan_and_apply,
+    replan,
+    user,
+    write_spec,
+)
 
 pytestmark = pytest.mark.usefixtures("token")
 NOTE = "the target has no /Groups endpoint (GET /Groups answered {}): it holds no groups, "
@@ -66,3 +76,24 @@ def test_groups_refused_to_the_credentials_still_fail_the_read(tmp_path: Path) -
     specs = write_spec(tmp_path, [user("a@example.com")])
     with pytest.raises(ScimHTTPError, match="403"):
         replan(specs, fake)
+
+
+def test_a_target_without_groups_is_logged_as_read_whole_with_no_groups() -> None:
+    fake = FakeScim()
+    fake.add_user("a@example.com")
+    fake.fail("GET", "/Groups", status=404, times=100)
+    log = RecordingLog()
+    observed = observe(ScimClient(fake.client(), BASE_URL), TARGET, Capabilities(), log)
+    # Nothing read to doubt: the users' proof that every value is representable stands.
+    assert (observed.groups, observed.complete, observed.representable) == ((), True, True)
+    [warned] = log.named("no groups endpoint")
+    assert warned == {"step": "import", "detail": observed.notes[0]}
+    assert observed.notes[0].startswith(NOTE.format(404))
+    read = {kw["kind"]: kw for kw in log.named("read target")}
+    assert read["group"] == {
+        "step": "import",
+        "kind": "group",
+        "outcome": "complete",
+        "count": 0,
+        "pages": 0,
+    }
