@@ -12,6 +12,7 @@ import hashlib
 import json
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,14 @@ def test_a_stretch_is_read_from_where_the_whole_text_would_be(
     known = _secrets(secrets)
     assert len(known.clues.anchors) > spans._FEW and _plain(raw)
     assert _shows_any(raw, known) is _shown_when_read_whole(raw, known)
+
+
+@pytest.mark.parametrize("extra", ["", "\x7f", "\u00e9"], ids=["ascii", "del", "utf-8"])
+def test_a_secret_holding_a_quote_is_found_through_its_escape(extra: str) -> None:
+    # In the body the quote is `\"`; read as the string holds it, the run goes through it.
+    secret = 'Zq8PBZ8m"M91JMV0KwYb3g'
+    known = _secrets([secret])
+    for shown in (secret, secret[5:18]):
+        body = {"id": "1", "detail": f"{extra}token {shown} refused"}
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        assert _plain(raw) and _shows_any(raw, known), shown
