@@ -194,3 +194,31 @@ def test_a_delete_whose_read_back_passes_the_run_deadline_stays_done() -> None:
     assert fake.count("GET") == 0 and uid not in fake.users
     [warned] = [kw for _, e, kw in session.log.events if e == "delete not verified"]
     assert "the run passed its deadline of 10 s before GET" in warned["detail"]
+
+
+def test_a_delete_not_verified_is_warned_with_what_and_why() -> None:
+    # Read back as gone (the usual case): nothing to warn of. Not readable, or accepted for
+    # later and still held: one warning naming the object, its step, and the reason.
+    fake = FakeScim()
+    session, change = deleting(fake)
+    assert delete(session, change) == change.target_id
+    assert [e for _, e, _ in session.log.events if e == "delete not verified"] == []
+    path = f"/Users/{change.target_id}"
+    for status, read, detail in (
+        (204, 403, f"GET {path} failed: "),
+        (202, 200, f"DELETE {path} answered 202 (accepted, not yet done) and the target still "
+                   "holds the user (active: true)"),
+    ):  # fmt: skip
+        fake = FakeScim()
+        session, change = deleting(fake)
+        fake.users[str(change.target_id)]["active"] = True
+        fake.fail("DELETE", "/Users/*", status=status)
+        if read != 200:
+            fake.fail("GET", "/Users/*", status=read)
+        assert delete(session, change) == change.target_id
+        [(level, warned)] = [
+            (lv, kw) for lv, e, kw in session.log.events if e == "delete not verified"
+        ]
+        assert level == "warning"
+        assert warned.pop("detail").startswith(detail)
+        assert warned == {"step": "action", "kind": "user", "key": "gone@example.com"}
