@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from reconciler.core.changes import Action, Change, Member
 from reconciler.core.guards import member_removals
-from reconciler.core.model import Json, Observed
+from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -56,3 +57,24 @@ def test_entries_of_a_nested_group_that_are_no_objects_are_each_counted(tmp_path
     # guards count a doubtful entry the way that counts more).
     seven = group_res("7", "Seven", ["id-u1", "id-u2"])
     assert removals(tmp_path, [group("g-bad")], bad, seven) == 6
+
+
+def test_a_nested_group_sharing_a_users_id_is_counted_with_its_members(tmp_path: Path) -> None:
+    # Targets that number users and groups each from 1 give a user and a group one id; an
+    # entry typed Group is the group, and takes everyone in it along, at any depth.
+    seven = user_res("7", "seven@example.com")
+    inner = group_res("7", "Seven", ["id-u0", "id-u1", "id-u2"])
+    middle = group_res("g-mid", "Mid", [group("7")])
+    observed = Observed(
+        (*USERS, seven), (group_res("g-ops", "Ops", [group("g-mid")]), middle, inner)
+    )
+    spec = load(tmp_path, TARGET + SETTINGS + OPS_ABSENT)
+    [delete] = make_plan(spec, spec.targets["t"], observed).changes
+    # Mid, Seven and the three in it.
+    assert member_removals([delete], observed) == 5
+    removal = Change(
+        Kind.GROUP, "Mid", Action.UPDATE, "members differ", "g-mid",
+        members_remove=(Member(None, "7", "Group"),),
+    )  # fmt: skip
+    # Seven and the three in it.
+    assert member_removals([removal], observed) == 4

@@ -455,3 +455,30 @@ def test_the_deprovision_share_is_of_the_users_not_already_disabled() -> None:
     # Within the share of those in play: passes.
     wide = Target("t", URL, max_delete_percent=50)
     assert refusals(both[:1], wide, Observed(users, ())) == []
+
+
+def test_percent_holds_for_groups_too() -> None:
+    groups = tuple(group_res(f"g{i}", f"G{i}") for i in range(10))
+    target = Target("t", URL, max_delete_percent=20)
+    three = [deprovision(Kind.GROUP, f"g{i}") for i in range(3)]
+    [reason] = refusals(three, target, Observed((), groups))
+    assert reason == (
+        "3 of 10 groups (30.0%) would be deprovisioned, more than guards.max_delete_percent "
+        "(20%); re-run with --allow-deletes 3 if that is intended"
+    )
+    assert refusals(three[:2], target, Observed((), groups)) == []
+
+
+def test_a_group_delete_does_not_count_as_a_user_deleted() -> None:
+    # A group whose id is a disabled user's (targets that number each kind from 1) is not
+    # that user: the user's share still leaves the disabled one out.
+    users = (user_res("7", "old@x.io", active=False), user_res("8", "a@x.io"))
+    groups = (group_res("7", "Seven"), *(group_res(f"g{i}", f"G{i}") for i in range(9)))
+    target = Target("t", URL, max_delete_percent=50)
+    gone = [deprovision(Kind.GROUP, "x"), deprovision(Kind.USER, "8", Action.DISABLE)]
+    gone[0] = dataclasses.replace(gone[0], target_id="7")
+    [reason] = refusals(gone, target, Observed(users, groups))
+    assert reason.startswith("1 of 1 user (100.0%) would be deprovisioned")
+    assert reason.endswith(
+        "(1 user already disabled not counted); re-run with --allow-deletes 2 if that is intended"
+    )
