@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from reconciler.core.model import ENTERPRISE_URN, Json
-from reconciler.scim.apply.put_read import with_attributes, with_members
+from reconciler.scim.apply.put_read import another_resource, with_attributes, with_members
 from reconciler.scim.client import Reply, ScimClient
 
 PATH = "/Users/u1"
@@ -152,6 +152,18 @@ def test_a_refusal_names_what_is_missing_in_order_and_counts_the_rest() -> None:
     five = {name: "v" for name in ("a", "b", "c", "d", "e")}
     _, why = with_attributes(_client(_Target({"id": "u1"})), PATH, {"id": "u1"}, five)
     assert why is not None and why.startswith(f"GET {PATH} lacks a, b, c, d, e, which")
+    _, why = with_attributes(_client(_Target({"id": "u1"})), PATH, {"id": "u1"}, {**five, "f": "v"})
+    assert why is not None and why.startswith(f"GET {PATH} lacks a, b, c, d, e and 1 more, which")
+
+
+def test_an_answer_for_another_resource_is_named_and_one_without_an_id_is_not() -> None:
+    assert another_resource(PATH, {"id": "U1"}, "u1") is None  # ids differing in case are one
+    assert another_resource(PATH, {"id": ""}, "u1") is None  # nothing to tell it by
+    assert another_resource(PATH, {"id": "u2"}, None) is None  # nothing to compare with
+    assert another_resource(PATH, {"id": "u2"}, "u1") == (
+        f"GET {PATH} answered with the resource 'u2', not 'u1': a PUT of it would write that "
+        "object over this one; not written"
+    )
 
 
 def test_a_complex_value_shown_as_text_is_not_taken_apart() -> None:
