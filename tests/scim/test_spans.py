@@ -196,3 +196,17 @@ def test_occurrences_of_a_form_that_overlap_are_masked_as_one() -> None:
     assert show("xab9ab9ab9x", forms=("ab9ab",), values=()) == "x***9x"
     assert show("<abcd9ABCD9>", forms=("abcd9",), values=()) == "<***>"
     assert show("aaaaaaa", forms=("aaaa", ""), values=()) == "***"
+    assert show("xaaaaax", forms=("aaaa",), values=()) == "x***x"  # the next one starts 1 on
+    assert show("aaaaaa", forms=("aaaa",), values=()) == "***"
+    assert show("aaaaa aaaa aaaa", forms=("aaaa",), values=()) == "*** *** ***"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["abc\u0130def", "stra\u00dfe", "\ufb01ne", "\uff21\uff22c", "e\u0301t\u00e9", "\u01c5x"],
+)
+def test_a_character_no_one_sees_changes_nothing_else_of_the_reading(text: str) -> None:
+    # Text with an invisible character is read a character at a time, text without one
+    # mostly whole: the two readings agree on every other character.
+    for at in range(len(text) + 1):
+        assert fold(text[:at] + "\u200b" + text[at:])[0] == fold(text)[0], at
