@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.model import Capabilities
+from reconciler.run import Prepared
 from reconciler.scim.client import ScimClient
 from reconciler.scim.observe import observe
+from reconciler.scim.reads_by_id import MAX_READS
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.test_faults import TARGET, RecordingLog, plan_and_apply, replan, user, write_spec
 
@@ -73,21 +75,29 @@ def test_groups_that_no_read_shows_members_of_are_taken_as_listed(
     assert change.key == "Eng"
 
 
-def test_groups_found_by_filter_in_lookup_mode_are_read_for_their_members(
-    tmp_path: Path,
-) -> None:
+def _in_lookup_mode(tmp_path: Path, groups: int) -> Prepared:
+    """A target whose listing cannot be read whole (lookup mode) and shows no group's
+    members, holding a and b and `groups` groups declared with both; planned."""
     fake = FakeScim()
     fake.members_shown = "one"
     fake.ignore_start_index = True  # a listing that cannot be read whole: lookup mode
     a = fake.add_user("a@example.com")
     b = fake.add_user("b@example.com")
-    fake.add_group("Eng", [a, b])
+    names = [f"Eng{n}" if n else "Eng" for n in range(groups)]
+    for name in names:
+        fake.add_group(name, [a, b])
     specs = write_spec(
         tmp_path,
         [user("a@example.com"), user("b@example.com")],
-        [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}],
+        [{"displayName": n, "members": ["a@example.com", "b@example.com"]} for n in names],
     )
-    prepared = replan(specs, fake)
+    return replan(specs, fake)
+
+
+def test_groups_found_by_filter_in_lookup_mode_are_read_for_their_members(
+    tmp_path: Path,
+) -> None:
+    prepared = _in_lookup_mode(tmp_path, 1)
     assert prepared.observed.lookup
     assert not prepared.plan.has_changes
 
@@ -131,25 +141,11 @@ def test_empty_groups_are_not_asked_again_where_a_get_shows_members() -> None:
     assert [len(g.body.get("members", [])) for g in observed.groups] == [1, 0, 0]
 
 
-def test_groups_found_in_lookup_mode_and_too_many_to_read_are_noted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_groups_found_in_lookup_mode_and_too_many_to_read_are_noted(tmp_path: Path) -> None:
     # What is not known of objects found by filter is said, as it is of a listing's.
-    monkeypatch.setattr("reconciler.scim.reads_by_id.MAX_READS", 0)
-    fake = FakeScim()
-    fake.members_shown = "one"
-    fake.ignore_start_index = True
-    a = fake.add_user("a@example.com")
-    b = fake.add_user("b@example.com")
-    fake.add_group("Eng", [a, b])
-    specs = write_spec(
-        tmp_path,
-        [user("a@example.com"), user("b@example.com")],
-        [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}],
-    )
-    prepared = replan(specs, fake)
+    prepared = _in_lookup_mode(tmp_path, MAX_READS + 1)
     assert prepared.observed.lookup
     assert (
-        "the target shows no group's members, and 1 groups are more than 0 to read one by "
-        "one: they are taken as listed"
+        f"the target shows no group's members, and {MAX_READS + 1} groups are more than "
+        f"{MAX_READS} to read one by one: they are taken as listed"
     ) in prepared.observed.notes
