@@ -202,6 +202,20 @@ class SpecCache:
             os.utime(name, dir_fd=fd, follow_symlinks=False)  # recently used entries stay
         return raw
 
+    def trusted(self) -> bool:
+        """Whether entries are read and written at all (the directory is set and private)."""
+        return self._dir() is not None
+
+    def has(self, name: str) -> bool:
+        """Whether an entry `name` is there (not whether it can be trusted: `read_raw` says)."""
+        if (fd := self._dir()) is None or not _ENTRY.fullmatch(name):
+            return False
+        try:
+            os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return True
+
     def keep_raw(self, name: str, raw: bytes) -> None:
         """Keep `raw` as the entry `name`; an unwritable cache is just skipped."""
         if (fd := self._dir()) is None or not _ENTRY.fullmatch(name):

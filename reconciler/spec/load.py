@@ -14,6 +14,7 @@ from reconciler.core.model import Declared, Kind, State
 from reconciler.errors import SpecError, UsageError
 from reconciler.spec import checked
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
+from reconciler.spec.ahead import Ahead, Workers
 from reconciler.spec.assignment import fold_all
 from reconciler.spec.cache import SpecCache, cache_dir
 from reconciler.spec.checks import type_name
@@ -22,7 +23,7 @@ from reconciler.spec.objects import ObjectRules, exact_positions
 from reconciler.spec.positions import Reread
 from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
 from reconciler.spec.references import ReferenceRules
-from reconciler.spec.source import Loaded, decode, load_text, read_raw
+from reconciler.spec.source import Loaded, Text, decode, load_text
 from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
@@ -52,22 +53,47 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_spec(root: Path, *, quick: bool = True, cache: SpecCache | None = None) -> Spec:
+def load_spec(
+    root: Path,
+    *,
+    quick: bool = True,
+    cache: SpecCache | None = None,
+    workers: Workers | None = None,
+) -> Spec:
     """Read and validate the spec tree at `root`; raise SpecError listing every issue.
 
     `quick=False` reads every file the exact way (source.load_text): the reference that
     the quick read is tested against, giving the same Spec and the same issues. `cache`
-    is where quick reads are kept: by default the user's (cache.py `cache_dir`).
+    is where quick reads are kept: by default the user's (cache.py `cache_dir`). `workers`:
+    how many processes read large files at once (ahead.py), by default one per core where
+    that is safe.
     """
     if not quick:
-        cache = SpecCache(None)
+        cache, workers = SpecCache(None), Workers(1)
     elif cache is None:
         cache = SpecCache(cache_dir(), checks=checked.code_digest())
     with collector.paused():  # a spec is a tree without cycles (core/collector.py)
-        return _load(root, quick, cache)
+        return _load(root, quick, cache, workers or Workers.auto())
 
 
-def _load(root: Path, quick: bool, spec_cache: SpecCache) -> Spec:
+def clean_objects(
+    cache: SpecCache, path: Path, sha256: bytes, text: Text
+) -> tuple[list[Declared], list[Declared]] | None:
+    """The objects of one file read quickly, if its own checks find nothing and the checked
+    cache could keep them (spec/checked.py `keepable`), kept there too; else None. What a
+    worker does with a file (ahead.py)."""
+    display = path.as_posix()
+    read = cache.quick_read(sha256, text, display)
+    check = _Checker()
+    if read is None or not check.quick_file(read, Reread(path, display, sha256, exact_positions)):
+        return None
+    if not checked.keepable(read, check.users, check.groups):
+        return None
+    checked.keep(cache, sha256, len(text.raw), read, check.users, check.groups)
+    return check.users, check.groups
+
+
+def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> Spec:
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
@@ -83,10 +109,10 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache) -> Spec:
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
     tree = root if root.is_dir() else root.parent
-    with spec_cache as cache:
+    with spec_cache as cache, Ahead(files, cache, workers, clean_objects) as ahead:
         for path in files:
             display = path.as_posix()
-            raw, issues = read_raw(path, display)
+            raw, issues = ahead.raw(path, display)
             check.issues.extend(issues)
             digest.update(path.relative_to(tree).as_posix().encode() + b"\0")
             if raw is None:
@@ -94,9 +120,11 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache) -> Spec:
             # The quick read is enough for a file without problems; a file with any is read and
             # checked again the exact way, so its messages are the exact read's.
             if quick:
-                sha256 = hashlib.sha256(raw).digest()
+                sha256 = ahead.digest(path, raw)
                 reread = Reread(path, display, sha256, exact_positions)
-                kept = checked.read(cache, sha256, len(raw), display, reread)
+                kept = ahead.objects(path, sha256, display, reread) or checked.read(
+                    cache, sha256, len(raw), display, reread
+                )
                 if kept is not None:
                     # Kept only once these very bytes were read as UTF-8 and checked clean:
                     # they are not decoded again (46 MB at 100,000 users).

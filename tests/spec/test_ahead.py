@@ -1,0 +1,170 @@
+"""Large spec files read by worker processes (reconciler/spec/ahead.py): a load with workers
+gives what a load without them gives, the same objects or the same messages at the same
+places, on every tree the quick-read tests know; the workers read each clean file, and no
+other; and a worker's answer for other bytes than the load's is not taken.
+
+Workers are forked only from a process running one thread, and the test process may run
+others (servers some tests start), so these checks run in a fresh interpreter: this file
+run as a program (`_probe`) prints what it found as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from reconciler.core.config import Spec
+from reconciler.errors import SpecError
+from reconciler.spec import checked
+from reconciler.spec.ahead import Ahead, Workers
+from reconciler.spec.cache import SpecCache
+from reconciler.spec.load import clean_objects, load_spec, spec_files
+from reconciler.spec.objects import exact_positions
+from reconciler.spec.positions import Reread
+from reconciler.spec.source import decode, read_raw
+from tests.spec.test_load import Files, write_tree
+from tests.spec.test_quick_read import trees
+
+ROOT = Path(__file__).resolve().parents[2]
+# A second clean file for trees of one file, so that two files go to workers.
+EXTRA = "users:\n" + "".join(f"  - userName: extra-{n}@ahead.example\n" for n in range(3))
+EVERY = Workers(2, min_bytes=0)  # two workers, for files of any size
+
+
+def _trees() -> list[tuple[str, Files]]:
+    return [(name, {**tree, "zz-extra.yaml": EXTRA}) for name, tree in trees()]
+
+
+def _probe(tmp_path: Path, names: list[str]) -> dict[str, Any]:
+    found = subprocess.run(
+        [sys.executable, "-m", "tests.spec.test_ahead", str(tmp_path), *names],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    result: dict[str, Any] = json.loads(found.stdout)
+    return result
+
+
+def test_loads_with_workers_agree_with_loads_without(tmp_path: Path) -> None:
+    cases = _trees()
+    for name, tree in cases:
+        write_tree(tmp_path / name, tree)
+    found = _probe(tmp_path, [name for name, _ in cases])
+    assert found["threads"] == 1
+    assert {name: row["same"] for name, row in found["trees"].items()} == dict.fromkeys(
+        (name for name, _ in cases), True
+    )
+    # The workers read each clean file without targets, the extra one at least, and gave
+    # back its objects as its own checks leave them.
+    for name, row in found["trees"].items():
+        assert row["taken"] == row["clean"], name
+        assert "zz-extra.yaml" in row["taken"], name
+        assert row["objects_equal"], name
+    # A file with a problem of its own is read by the load itself; one whose problem only
+    # the checks across files find was read by a worker like any clean file.
+    assert found["trees"]["invalid-wrong-type-active"]["taken"] == ["zz-extra.yaml"]
+    assert found["trees"]["invalid-manager-unknown"]["taken"] == ["a.yaml", "zz-extra.yaml"]
+
+
+def test_an_answer_for_other_bytes_is_not_taken(tmp_path: Path) -> None:
+    write_tree(tmp_path / "pair", {"a.yaml": EXTRA, "b.yaml": EXTRA.replace("extra", "other")})
+    found = _probe(tmp_path, ["--other-bytes", "pair"])
+    assert found["trees"]["pair"]["taken"] == ["a.yaml", "b.yaml"]
+    assert found["trees"]["pair"]["other_bytes"] is None
+
+
+def test_no_worker_is_forked_beside_another_thread(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": EXTRA, "b.yaml": EXTRA.replace("extra", "other")})
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert _taken(tmp_path) == []
+        assert load_spec(tmp_path, cache=SpecCache(None), workers=EVERY) == load_spec(
+            tmp_path, cache=SpecCache(None), workers=Workers(1)
+        )
+    finally:
+        stop.set()
+        thread.join()
+
+
+# -- the probe, run in a fresh interpreter ---------------------------------------------
+
+
+def _outcome(root: Path, workers: Workers, cache: SpecCache) -> Spec | list[str]:
+    try:
+        return load_spec(root, cache=cache, workers=workers)
+    except SpecError as exc:
+        return [str(issue) for issue in exc.issues]
+
+
+def _taken(root: Path, wrong: bool = False) -> list[str]:
+    """The files whose objects workers gave back (with `wrong`, asked for other bytes)."""
+    taken = []
+    with SpecCache(None) as cache, Ahead(spec_files(root), cache, EVERY, clean_objects) as ahead:
+        for path in spec_files(root):
+            raw, _ = ahead.raw(path, path.as_posix())
+            assert raw is not None
+            sha256 = hashlib.sha256(b"other" if wrong else raw).digest()
+            reread = Reread(path, path.as_posix(), sha256, exact_positions)
+            if ahead.objects(path, sha256, path.as_posix(), reread) is not None:
+                taken.append(path.relative_to(root).as_posix())
+    return taken
+
+
+def _clean(root: Path) -> tuple[list[str], bool]:
+    """The files a worker should read (clean, no targets), and whether the workers' objects
+    for them equal those a load in this process makes."""
+    clean, equal = [], True
+    with SpecCache(None) as cache, Ahead(spec_files(root), cache, EVERY, clean_objects) as ahead:
+        for path in spec_files(root):
+            raw, _ = read_raw(path, path.as_posix())
+            text, _ = decode(raw or b"", path.as_posix())
+            if raw is None or text is None:
+                continue
+            sha256 = hashlib.sha256(raw).digest()
+            here = clean_objects(SpecCache(None), path, sha256, text)
+            reread = Reread(path, path.as_posix(), sha256, exact_positions)
+            there = ahead.objects(path, sha256, path.as_posix(), reread)
+            if here is not None:
+                clean.append(path.relative_to(root).as_posix())
+            equal = equal and here == there
+    return clean, equal
+
+
+def _tree(root: Path, cache_dir: Path, other_bytes: bool) -> dict[str, Any]:
+    alone = _outcome(root, Workers(1), SpecCache(None))
+    ahead = _outcome(root, EVERY, SpecCache(None))
+    # Through a cache: the workers keep what they read, and a later load reads it back.
+    kept = SpecCache(cache_dir, min_bytes=0, checks=checked.code_digest())
+    cold = _outcome(root, EVERY, kept)
+    warm = _outcome(root, Workers(1), kept)
+    clean, equal = _clean(root)
+    return {
+        "same": alone == ahead == cold == warm,
+        "taken": _taken(root),
+        "clean": clean,
+        "objects_equal": equal,
+        "other_bytes": (_taken(root, wrong=True) or None) if other_bytes else "not asked",
+    }
+
+
+def _main(base: Path, names: list[str]) -> None:
+    threads = threading.active_count()
+    other = names[:1] == ["--other-bytes"]
+    names = names[other:]
+    found = {name: _tree(base / name, base / f"{name}.cache", other) for name in names}
+    print(json.dumps({"threads": threads, "trees": found}))
+
+
+if __name__ == "__main__":
+    _main(Path(sys.argv[1]), sys.argv[2:])
