@@ -108,7 +108,7 @@ def edited(draw: st.DrawFn) -> dict[str, Any]:
             current = parent[last]  # an earlier edit may have removed it
         except (KeyError, IndexError, TypeError):
             continue
-        if not isinstance(parent, dict | list):
+        if isinstance(parent, str):
             continue  # an earlier edit made it a text, which an index reads but cannot change
         how = draw(st.sampled_from(["replace", "remove", "unknown_key", "wrap", "copy"]))
         if how == "replace":
