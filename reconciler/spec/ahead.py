@@ -118,6 +118,14 @@ class Ahead:
         # unwritten would be written again.
         sys.stdout.flush()
         sys.stderr.flush()
+        try:
+            self._start(misses)
+        except Exception:  # noqa: BLE001 - no fork (a process limit, a sandbox): read here
+            self.__exit__()
+            self._pending.clear()
+        return self
+
+    def _start(self, misses: list[Path]) -> None:
         self._pool = ProcessPoolExecutor(
             min(self._workers.count, len(misses)),
             multiprocessing.get_context("fork"),
@@ -128,7 +136,6 @@ class Ahead:
             self._pending[path] = self._pool.submit(
                 prepare, self._clean, path, where, self._cache.min_bytes, self._cache.checks
             )
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:

@@ -10,8 +10,10 @@ run as a program (`_probe`) prints what it found as JSON.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from typing import Any
 from reconciler.core.config import Spec
 from reconciler.errors import SpecError
 from reconciler.spec import checked
-from reconciler.spec.ahead import Ahead, Workers
+from reconciler.spec.ahead import Ahead, Clean, Workers
 from reconciler.spec.cache import SpecCache
 from reconciler.spec.load import clean_objects, load_spec, spec_files
 from reconciler.spec.objects import exact_positions
@@ -82,6 +84,14 @@ def test_an_answer_for_other_bytes_is_not_taken(tmp_path: Path) -> None:
     assert found["trees"]["pair"]["other_bytes"] is None
 
 
+def test_a_worker_that_dies_or_cannot_start_costs_only_time(tmp_path: Path) -> None:
+    write_tree(tmp_path / "pair", {"a.yaml": EXTRA, "b.yaml": EXTRA.replace("extra", "other")})
+    found = _probe(tmp_path, ["--faults", "pair"])["faults"]
+    assert found == {"dying_taken": [], "no_fork_same": True, "no_fork_taken": []}
+    # The same probe without faults: both files go to workers.
+    assert _probe(tmp_path, ["pair"])["trees"]["pair"]["taken"] == ["a.yaml", "b.yaml"]
+
+
 def test_no_worker_is_forked_beside_another_thread(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a.yaml": EXTRA, "b.yaml": EXTRA.replace("extra", "other")})
     stop = threading.Event()
@@ -107,10 +117,10 @@ def _outcome(root: Path, workers: Workers, cache: SpecCache) -> Spec | list[str]
         return [str(issue) for issue in exc.issues]
 
 
-def _taken(root: Path, wrong: bool = False) -> list[str]:
+def _taken(root: Path, wrong: bool = False, clean: Clean = clean_objects) -> list[str]:
     """The files whose objects workers gave back (with `wrong`, asked for other bytes)."""
     taken = []
-    with SpecCache(None) as cache, Ahead(spec_files(root), cache, EVERY, clean_objects) as ahead:
+    with SpecCache(None) as cache, Ahead(spec_files(root), cache, EVERY, clean) as ahead:
         for path in spec_files(root):
             raw, _ = ahead.raw(path, path.as_posix())
             assert raw is not None
@@ -158,8 +168,32 @@ def _tree(root: Path, cache_dir: Path, other_bytes: bool) -> dict[str, Any]:
     }
 
 
+def _dying(*_: object) -> None:
+    """A worker that ends at once, as one the system kills would."""
+    os._exit(3)
+
+
+def _faults(root: Path) -> dict[str, Any]:
+    """A load where workers die, and one where the system refuses to fork."""
+    alone = _outcome(root, Workers(1), SpecCache(None))
+    dying = _taken(root, clean=_dying)
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    os.fork = refused  # the system's answer where a process limit is reached
+    return {
+        "dying_taken": dying,
+        "no_fork_same": _outcome(root, EVERY, SpecCache(None)) == alone,
+        "no_fork_taken": _taken(root),
+    }
+
+
 def _main(base: Path, names: list[str]) -> None:
     threads = threading.active_count()
+    if names[:1] == ["--faults"]:
+        print(json.dumps({"threads": threads, "faults": _faults(base / names[1])}))
+        return
     other = names[:1] == ["--other-bytes"]
     names = names[other:]
     found = {name: _tree(base / name, base / f"{name}.cache", other) for name in names}
