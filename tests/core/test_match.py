@@ -13,6 +13,7 @@ from reconciler.core.match import (
     match_all,
     match_one,
     normalise,
+    normalise_all,
     skeleton,
 )
 from reconciler.core.model import Declared, Kind, Observed
@@ -221,3 +222,33 @@ def test_an_email_no_account_holds_is_held_by_none() -> None:
     index = Index([held], ["emails.value"])
     assert index.holding_email("c@example.com") == []
     assert index.holding_email(" B@Example.com") == [held]
+
+
+@pytest.mark.parametrize("attribute", ["userName", "externalId"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Ana@X.io", " Bo@Example.com ", "ID-7"],  # ASCII only: folded in C loops
+        ["Ana@X.io", "ÅSA@Example.com", "Jose\u0301@X.io", "\u200bID-7"],  # not: one by one
+    ],
+    ids=["ascii", "not-ascii"],
+)
+def test_normalising_a_list_is_normalising_each_value(attribute: str, values: list[str]) -> None:
+    # The spec folds every key this way to find duplicates (case-insensitive userName,
+    # case-exact externalId); each value must fold as matching folds it alone.
+    assert normalise_all(attribute, values) == [normalise(attribute, v) for v in values]
+    assert normalise_all(attribute, values) != values
+
+
+def test_copies_of_one_target_object_are_that_object_not_duplicates() -> None:
+    # A target that lists one account twice (shape.py marks the copies in error): the
+    # declared user is matched to that account, not reported as having two to remove.
+    copy = user_res("u1", "a@example.com")
+    found = match_one(user("a@example.com"), Index([copy, copy], ["userName"]))
+    assert found.error is None
+    assert (found.resource, found.matched_on) == (copy, "userName")
+    # Two accounts with different ids are duplicates.
+    other = user_res("u2", "A@example.com")
+    found = match_one(user("a@example.com"), Index([copy, other], ["userName"]))
+    assert found.resource is None
+    assert found.error is not None and found.error.startswith("DuplicateTargetEntries: 2")
