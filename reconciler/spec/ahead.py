@@ -17,21 +17,27 @@ there, as the load would have.
 Workers are forked, so they start in milliseconds and import nothing, and only where forking
 is safe: on Linux, from a process running one thread (a load starts before any other work);
 elsewhere, and where fewer than two large files need reading, the load stays in one process.
+The load owns its workers outright (os.fork, a pipe each), so however it ends, by an error or
+by Ctrl-C once or many times, it kills and reaps them before it returns: no pool to shut down
+half way, no worker left behind. A worker ignores Ctrl-C (the terminal sends it to every
+process of the group; the load decides), never runs the load's exit handlers, and ends when
+its pipe has no reader.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import multiprocessing
 import os
+import pickle
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import IO, Any, Self
 
 from reconciler.core.model import Declared
 from reconciler.errors import SpecIssue
@@ -44,6 +50,8 @@ from reconciler.spec.source import Text, decode, read_raw
 MIN_BYTES = 1024 * 1024
 # The name the columns travel under from a worker (spec/checked.py seals them under one).
 _TRANSFER = b"scimrec-spec-ahead"
+_LENGTH = 8  # bytes of each frame's length, before the frame
+_INTERRUPT = {signal.SIGINT}
 
 
 @dataclass(frozen=True)
@@ -59,18 +67,6 @@ class Workers:
         return cls(_cpus())
 
 
-def _forkable() -> bool:
-    """Whether a fork is safe here: another thread may hold a lock the child would wait on
-    for ever, and on macOS system libraries may not survive a fork."""
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
-def _ignore_interrupts() -> None:
-    """In a worker: Ctrl-C reaches every process of the terminal's group; the load handles
-    it, and ends the workers (each finishes its file), without a traceback from each."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -78,10 +74,27 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _forkable() -> bool:
+    """Whether a fork is safe here: another thread may hold a lock the child would wait on
+    for ever, and on macOS system libraries may not survive a fork."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 Read = tuple[bytes | None, list[SpecIssue]]
 # A file's objects, read quickly and checked clean, or None (load.py `clean_objects`; given
-# by name, since that module imports this one).
+# by the load, since load.py imports this module).
 Clean = Callable[[SpecCache, Path, bytes, Text], tuple[list[Declared], list[Declared]] | None]
+# What a worker sends for one file: whether it wrote to the cache, and the file's digest and
+# sealed columns (None: the load reads the file itself).
+Answer = tuple[bool, tuple[bytes, bytes] | None]
+
+
+@dataclass
+class _Worker:
+    pid: int
+    pipe: IO[bytes]
+    answers: dict[int, Answer] = field(default_factory=dict)  # read before they were asked
+    alive: bool = True
 
 
 class Ahead:
@@ -90,13 +103,13 @@ class Ahead:
 
     def __init__(self, files: list[Path], cache: SpecCache, workers: Workers, clean: Clean) -> None:
         self._files = files
-        self._clean = clean
         self._cache = cache
         self._workers = workers
+        self._clean = clean
         self._read: dict[Path, Read] = {}
         self._digests: dict[Path, tuple[bytes, bytes]] = {}  # the bytes read, their SHA-256
-        self._pending: dict[Path, Future[tuple[bytes, bytes] | None]] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._given: dict[Path, tuple[_Worker, int]] = {}  # each file's worker, and its place
+        self._running: list[_Worker] = []
 
     def __enter__(self) -> Self:
         if self._workers.count < 2 or not _forkable():
@@ -112,35 +125,52 @@ class Ahead:
                 self._digests[path] = raw, sha256
                 if not self._kept(sha256):
                     misses.append(path)
-        if len(misses) < 2:
-            return self
-        # A forked worker flushes the standard streams as it ends: whatever they held
-        # unwritten would be written again.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        try:
-            self._start(misses)
-        except Exception:  # noqa: BLE001 - no fork (a process limit, a sandbox): read here
-            self.__exit__()
-            self._pending.clear()
+        if len(misses) >= 2:
+            try:
+                self._start(misses)
+            except BaseException:
+                self.__exit__()  # Ctrl-C as the workers start: `with` will not end them
+                raise
         return self
 
     def _start(self, misses: list[Path]) -> None:
-        self._pool = ProcessPoolExecutor(
-            min(self._workers.count, len(misses)),
-            multiprocessing.get_context("fork"),
-            initializer=_ignore_interrupts,
-        )
+        count = min(self._workers.count, len(misses))
+        # Round robin: each worker's files are in the load's order, and the load takes
+        # their answers in that order as it reaches each file.
+        shares = [list(enumerate(misses))[k::count] for k in range(count)]
         where = self._cache.where if self._cache.trusted() else None
-        for path in misses:
-            self._pending[path] = self._pool.submit(
-                prepare, self._clean, path, where, self._cache.min_bytes, self._cache.checks
-            )
+        settings = (self._clean, where, self._cache.min_bytes, self._cache.checks)
+        # Ctrl-C is held until every worker is forked and recorded: one landing between a
+        # fork and the record would leave a worker no one ends. (One that came before is
+        # raised as the mask is set, before any fork.)
+        held = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPT)
+            for share in shares:
+                worker = _fork(share, settings, [w.pipe.fileno() for w in self._running])
+                if worker is None:
+                    break  # no fork here (a process limit, a sandbox): read the rest here
+                self._running.append(worker)
+                for place, path in share:
+                    self._given[path] = worker, place
+        finally:
+            if not held:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Kill and reap every worker: after the last answer each has ended or is ending,
+        and on an error or an interrupt what they would still send is not wanted. A Ctrl-C
+        meanwhile is raised once every worker is ended."""
+        interrupted: KeyboardInterrupt | None = None
+        while self._running:
+            try:
+                _end(self._running[-1])
+                self._running.pop()
+            except KeyboardInterrupt as caught:
+                interrupted = caught  # and end this worker again: each step may be repeated
+        self._given.clear()
+        if interrupted is not None:
+            raise interrupted
 
     def _kept(self, sha256: bytes) -> bool:
         checks = self._cache.checks
@@ -161,16 +191,18 @@ class Ahead:
     ) -> tuple[list[Declared], list[Declared]] | None:
         """The objects a worker read and checked clean from these very bytes, or None: the
         load then reads the file itself."""
-        pending = self._pending.pop(path, None)
-        if pending is None:
+        given = self._given.pop(path, None)
+        if given is None:
             return None
+        wrote, found = _answer(*given)
+        if wrote:
+            self._cache.wrote = True  # so this load prunes the cache, as if it had written
+        if found is None or found[0] != sha256:
+            return None  # unclean, or the file changed between the two reads
         try:
-            found = pending.result()
-            if found is None or found[0] != sha256:
-                return None  # unclean, or the file changed between the two reads
             columns = checked.opened(found[1], checked.key(_TRANSFER, sha256))
             return checked.from_columns(columns, display, reread)
-        except Exception:  # noqa: BLE001 - a worker that failed in any way: read the file here
+        except (ValueError, TypeError, KeyError, EOFError):
             return None
 
 
@@ -181,23 +213,119 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _end(worker: _Worker) -> None:
+    with contextlib.suppress(OSError):
+        worker.pipe.close()
+    with contextlib.suppress(OSError):
+        os.kill(worker.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(worker.pid, 0)
+
+
+def _answer(worker: _Worker, place: int) -> Answer:
+    """The worker's answer for the file at `place`, read from its pipe; a worker that ended
+    early, or sent what cannot be read, answers nothing for it or its later files."""
+    while worker.alive and place not in worker.answers:
+        try:
+            size = int.from_bytes(_exactly(worker.pipe, _LENGTH), "big")
+            got, answer = pickle.loads(_exactly(worker.pipe, size))  # noqa: S301 - our own fork's
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            worker.alive = False
+            break
+        worker.answers[got] = answer
+    return worker.answers.pop(place, (False, None))
+
+
+def _exactly(pipe: IO[bytes], size: int) -> bytes:
+    data = pipe.read(size)
+    if len(data) != size:
+        raise EOFError("a worker ended early")
+    return data
+
+
+def _fork(
+    share: list[tuple[int, Path]], settings: tuple[Any, ...], others: list[int]
+) -> _Worker | None:
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the worker: never returns into the load
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for fd in (read_end, *others):
+                os.close(fd)  # so that each pipe's only reader is the load
+            _serve(share, write_end, *settings)
+        finally:
+            os._exit(0)  # no exit handlers, no flush of the load's buffered output
+    os.close(write_end)
+    return _Worker(pid, os.fdopen(read_end, "rb"))
+
+
+def _serve(
+    share: list[tuple[int, Path]],
+    out: int,
+    clean: Clean,
+    where: Path | None,
+    min_bytes: int,
+    checks: bytes | None,
+) -> None:
+    """In a worker: each file's answer, in order, on the pipe. A thread writes them, so the
+    next file is read while the load has yet to take the last answer; once the pipe has no
+    reader (the load ended), the worker stops."""
+    frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    broken = threading.Event()
+
+    def write() -> None:
+        with os.fdopen(out, "wb") as pipe:
+            while (frame := frames.get()) is not None:
+                try:
+                    pipe.write(frame)
+                    pipe.flush()
+                except OSError:
+                    broken.set()
+                    return
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for place, path in share:
+            if broken.is_set():
+                break
+            try:
+                answer = prepare(clean, path, where, min_bytes, checks)
+            except Exception:  # noqa: BLE001 - any failure: the load reads the file itself
+                answer = False, None
+            frame = pickle.dumps((place, answer), pickle.HIGHEST_PROTOCOL)
+            frames.put(len(frame).to_bytes(_LENGTH, "big") + frame)
+    finally:
+        frames.put(None)
+        writer.join()
+
+
 def prepare(
     clean: Clean, path: Path, where: Path | None, min_bytes: int, checks: bytes | None
-) -> tuple[bytes, bytes] | None:
-    """In a worker: the file's digest and its checked objects as sealed columns, if its
-    quick read is clean and keepable (spec/checked.py); else None."""
+) -> Answer:
+    """In a worker: whether it wrote to the cache, and the file's digest and its checked
+    objects as sealed columns if its quick read is clean and keepable (spec/checked.py)."""
     display = path.as_posix()
     raw, issues = read_raw(path, display)
     if raw is None or issues:
-        return None
+        return False, None
     text, issues = decode(raw, display)
     if text is None or issues:
-        return None
+        return False, None
     sha256 = hashlib.sha256(raw).digest()
     with SpecCache(where, min_bytes=min_bytes, checks=checks) as cache:
         found = clean(cache, path, sha256, text)
         if found is None:
-            return None
+            return cache.wrote, None
         users, groups = found
         name = checked.key(_TRANSFER, sha256)
-        return sha256, checked.sealed(checked.to_columns(users, groups), name)
+        return cache.wrote, (sha256, checked.sealed(checked.to_columns(users, groups), name))

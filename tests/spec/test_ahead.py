@@ -14,17 +14,21 @@ import errno
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from reconciler.core.config import Spec
 from reconciler.errors import SpecError
 from reconciler.spec import checked
 from reconciler.spec.ahead import Ahead, Clean, Workers
-from reconciler.spec.cache import SpecCache
+from reconciler.spec.cache import MAX_ENTRIES, SpecCache
 from reconciler.spec.load import clean_objects, load_spec, spec_files
 from reconciler.spec.objects import exact_positions
 from reconciler.spec.positions import Reread
@@ -87,9 +91,51 @@ def test_an_answer_for_other_bytes_is_not_taken(tmp_path: Path) -> None:
 def test_a_worker_that_dies_or_cannot_start_costs_only_time(tmp_path: Path) -> None:
     write_tree(tmp_path / "pair", {"a.yaml": EXTRA, "b.yaml": EXTRA.replace("extra", "other")})
     found = _probe(tmp_path, ["--faults", "pair"])["faults"]
-    assert found == {"dying_taken": [], "no_fork_same": True, "no_fork_taken": []}
+    assert found == {
+        "dying_taken": [],
+        "no_stdout_same": True,
+        "full_cache_same": True,
+        "full_cache_entries": MAX_ENTRIES,
+        "no_fork_same": True,
+        "no_fork_taken": [],
+    }
     # The same probe without faults: both files go to workers.
     assert _probe(tmp_path, ["pair"])["trees"]["pair"]["taken"] == ["a.yaml", "b.yaml"]
+
+
+def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group: once, twice or three times
+    while the workers run, scimrec ends as interrupted, and no worker is left running."""
+    users = "".join(
+        f"  - userName: u{n}@ahead.example\n    title: T{n % 50}\n    displayName: U {n}\n"
+        for n in range(40_000)
+    )
+    for k in range(4):  # four files of about 3 MB: each a worker's work for a while
+        (tmp_path / f"users-{k}.yaml").write_text("users:\n" + users.replace("@", f"-{k}@"))
+    for times in (1, 2, 3):
+        found = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "validate", str(tmp_path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own group, as a terminal's job is
+            env={**os.environ, "SCIMREC_CACHE_DIR": ""},
+        )
+        children = Path(f"/proc/{found.pid}/task/{found.pid}/children")
+        deadline = time.monotonic() + 30
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert children.read_text().split(), "no worker started"
+        for _ in range(times):
+            os.killpg(found.pid, signal.SIGINT)
+            time.sleep(0.05)
+        _, err = found.communicate(timeout=60)  # ends: no worker holds its output open
+        assert "Interrupted." in err.decode().splitlines(), err
+        # A later Ctrl-C may come once scimrec has said so and is ending: Python then ends
+        # by the signal, as it does for any program interrupted on its way out.
+        assert found.returncode == 130 or (times > 1 and found.returncode == -signal.SIGINT)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(found.pid, 0)  # no process of its group is left
 
 
 def test_no_worker_is_forked_beside_another_thread(tmp_path: Path) -> None:
@@ -174,9 +220,26 @@ def _dying(*_: object) -> None:
 
 
 def _faults(root: Path) -> dict[str, Any]:
-    """A load where workers die, and one where the system refuses to fork."""
+    """A load where workers die, one with no standard output (a service's), one that fills
+    the cache, and one where the system refuses to fork."""
     alone = _outcome(root, Workers(1), SpecCache(None))
     dying = _taken(root, clean=_dying)
+    stdout, sys.stdout = sys.stdout, None
+    try:
+        no_stdout = _outcome(root, EVERY, SpecCache(None)) == alone
+    finally:
+        sys.stdout = stdout
+    # A cache already holding the most it keeps, every entry older than this load: the
+    # entries the workers write make it prune the oldest.
+    where = root.parent / "full-cache"
+    where.mkdir(mode=0o700)
+    for n in range(MAX_ENTRIES):
+        old = where / f"{n:064x}.json"
+        old.write_text("{}")
+        os.utime(old, (1, 1))
+    full = SpecCache(where, min_bytes=0, checks=checked.code_digest())
+    filled = _outcome(root, EVERY, full) == alone
+    entries = len(list(where.iterdir()))
 
     def refused() -> int:
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
@@ -184,6 +247,9 @@ def _faults(root: Path) -> dict[str, Any]:
     os.fork = refused  # the system's answer where a process limit is reached
     return {
         "dying_taken": dying,
+        "no_stdout_same": no_stdout,
+        "full_cache_same": filled,
+        "full_cache_entries": entries,
         "no_fork_same": _outcome(root, EVERY, SpecCache(None)) == alone,
         "no_fork_taken": _taken(root),
     }
