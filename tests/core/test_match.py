@@ -16,7 +16,7 @@ from reconciler.core.match import (
     normalise_all,
     skeleton,
 )
-from reconciler.core.model import Declared, Kind, Observed
+from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.plan import Action, make_plan
 from reconciler.errors import SpecError
 from reconciler.report.render import plan_text
@@ -154,6 +154,11 @@ def test_every_object_claiming_a_shared_target_object_is_an_error() -> None:
     assert matches["b@example.com"].error == (
         "AmbiguousMatch: target object u2 also matches c@example.com, d@example.com"
     )
+    # Each keeps what it matched on, for explain to show beside the error.
+    assert [matches[k].matched_on for k in ("b@example.com", "c@example.com")] == [
+        "userName",
+        "externalId",
+    ]
     assert all(
         matches[k].resource is None for k in ("b@example.com", "c@example.com", "d@example.com")
     )
@@ -252,3 +257,35 @@ def test_copies_of_one_target_object_are_that_object_not_duplicates() -> None:
     found = match_one(user("a@example.com"), Index([copy, other], ["userName"]))
     assert found.resource is None
     assert found.error is not None and found.error.startswith("DuplicateTargetEntries: 2")
+
+
+def _secondary_holders() -> list[Resource]:
+    emails: list[Json] = [{"value": "alias@example.com", "primary": True}, {"value": "A@x.io"}]
+    return [user_res(rid, f"{rid}@example.com", emails=emails) for rid in ("u2", "u1")]
+
+
+def test_an_email_held_as_a_secondary_one_says_which_accounts_and_what_to_do() -> None:
+    index = Index(_secondary_holders(), ["userName", "emails.value"])
+    declared = user("new@example.com", emails=[{"value": "a@x.io", "primary": True}])
+    found = match_one(declared, index)
+    assert (found.resource, found.matched_on) == (None, None)
+    assert found.error == (
+        'NonPrimaryEmailMatch: "a@x.io" is an email of target object(s) u1, u2 but not their '
+        "primary one; make it primary on the target, or match on another attribute"
+    )
+    # What explain shows: each attribute tried, then the email found among any of theirs.
+    assert found.attempts == (
+        Attempt("userName", "new@example.com", ()),
+        Attempt("emails.value", "a@x.io", ()),
+        Attempt("emails.value (any)", "a@x.io", ("u2", "u1")),
+    )
+
+
+def test_emails_indexed_for_another_reason_are_not_matched_on() -> None:
+    # A target matching on userName alone: an account holding the email as a secondary
+    # one is no reason to refuse the declared user (its emails were indexed for a lookup).
+    index = Index(_secondary_holders(), ["userName"], also=["emails.value"])
+    declared = user("new@example.com", emails=[{"value": "a@x.io", "primary": True}])
+    found = match_one(declared, index)
+    assert (found.resource, found.error) == (None, None)
+    assert found.attempts == (Attempt("userName", "new@example.com", ()),)
