@@ -27,17 +27,19 @@ its pipe has no reader.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import pickle
 import queue
+import select
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import Self
 
 from reconciler.core.model import Declared
 from reconciler.errors import SpecIssue
@@ -52,6 +54,8 @@ MIN_BYTES = 1024 * 1024
 _TRANSFER = b"scimrec-spec-ahead"
 _LENGTH = 8  # bytes of each frame's length, before the frame
 _INTERRUPT = {signal.SIGINT}
+_POLL = 0.1  # seconds between looks for a held Ctrl-C while the load waits on a worker
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ Answer = tuple[bool, tuple[bytes, bytes] | None]
 @dataclass
 class _Worker:
     pid: int
-    pipe: IO[bytes]
+    pipe: int  # the read end of its pipe
     answers: dict[int, Answer] = field(default_factory=dict)  # read before they were asked
     alive: bool = True
 
@@ -110,6 +114,7 @@ class Ahead:
         self._digests: dict[Path, tuple[bytes, bytes]] = {}  # the bytes read, their SHA-256
         self._given: dict[Path, tuple[_Worker, int]] = {}  # each file's worker, and its place
         self._running: list[_Worker] = []
+        self._unblock = False  # whether Ctrl-C was held by this load, to be let in again
 
     def __enter__(self) -> Self:
         if self._workers.count < 2 or not _forkable():
@@ -138,39 +143,49 @@ class Ahead:
         # Round robin: each worker's files are in the load's order, and the load takes
         # their answers in that order as it reaches each file.
         shares = [list(enumerate(misses))[k::count] for k in range(count)]
-        where = self._cache.where if self._cache.trusted() else None
-        settings = (self._clean, where, self._cache.min_bytes, self._cache.checks)
-        # Ctrl-C is held until every worker is forked and recorded: one landing between a
-        # fork and the record would leave a worker no one ends. (One that came before is
-        # raised as the mask is set, before any fork.)
-        held = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ())
-        try:
-            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPT)
-            for share in shares:
-                worker = _fork(share, settings, [w.pipe.fileno() for w in self._running])
-                if worker is None:
-                    break  # no fork here (a process limit, a sandbox): read the rest here
-                self._running.append(worker)
-                for place, path in share:
-                    self._given[path] = worker, place
-        finally:
-            if not held:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
+        # Ctrl-C is held while the workers run, and looked for while the load waits on
+        # them (`_wait`): there it ends them first, then lets it in. Held, it cannot land
+        # between a fork and its record, or as the load's exit starts, where Python would
+        # raise it before any code that ends the workers runs. (One that came before is
+        # raised as the mask is set, before any fork; `_unblock` is set first, so the exit
+        # lets Ctrl-C in again even then.)
+        self._cache.trusted()  # opened here once: each worker uses this descriptor
+        self._unblock = signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPT)
+        for share in shares:
+            worker = _fork(share, self._clean, self._cache, [w.pipe for w in self._running])
+            if worker is None:
+                break  # no fork here (a process limit, a sandbox): read the rest here
+            self._running.append(worker)
+            for place, path in share:
+                self._given[path] = worker, place
 
     def __exit__(self, *exc: object) -> None:
-        """Kill and reap every worker: after the last answer each has ended or is ending,
-        and on an error or an interrupt what they would still send is not wanted. A Ctrl-C
-        meanwhile is raised once every worker is ended."""
-        interrupted: KeyboardInterrupt | None = None
+        """Kill and reap every worker (after the last answer each has ended or is ending,
+        and on an error or an interrupt what they would still send is not wanted), then
+        let Ctrl-C in again: one held meanwhile is raised then."""
+        try:
+            self._end_all()
+        finally:
+            if self._unblock:
+                self._unblock = False
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
+
+    def _end_all(self) -> None:
         while self._running:
-            try:
-                _end(self._running[-1])
-                self._running.pop()
-            except KeyboardInterrupt as caught:
-                interrupted = caught  # and end this worker again: each step may be repeated
+            _end(self._running.pop())
         self._given.clear()
-        if interrupted is not None:
-            raise interrupted
+
+    def _wait(self, worker: _Worker) -> bool:
+        """Wait until the worker's pipe can be read; False, with every worker ended, once
+        Ctrl-C is held (the exit lets it in)."""
+        while True:
+            if signal.SIGINT in signal.sigpending():
+                self._end_all()
+                return False
+            with contextlib.suppress(InterruptedError):
+                if select.select([worker.pipe], [], [], _POLL)[0]:
+                    return True
 
     def _kept(self, sha256: bytes) -> bool:
         checks = self._cache.checks
@@ -194,7 +209,7 @@ class Ahead:
         given = self._given.pop(path, None)
         if given is None:
             return None
-        wrote, found = _answer(*given)
+        wrote, found = self._answer(*given)
         if wrote:
             self._cache.wrote = True  # so this load prunes the cache, as if it had written
         if found is None or found[0] != sha256:
@@ -204,6 +219,31 @@ class Ahead:
             return checked.from_columns(columns, display, reread)
         except (ValueError, TypeError, KeyError, EOFError):
             return None
+
+    def _answer(self, worker: _Worker, place: int) -> Answer:
+        """The worker's answer for the file at `place`, read from its pipe; a worker that
+        ended early, or sent what cannot be read, answers nothing for it or its later
+        files."""
+        while worker.alive and place not in worker.answers:
+            try:
+                size = int.from_bytes(self._exactly(worker, _LENGTH), "big")
+                got, answer = pickle.loads(self._exactly(worker, size))  # noqa: S301 - our fork's
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                worker.alive = False
+                break
+            worker.answers[got] = answer
+        return worker.answers.pop(place, (False, None))
+
+    def _exactly(self, worker: _Worker, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            if not self._wait(worker):
+                raise EOFError("Ctrl-C: the workers are ended")
+            chunk = os.read(worker.pipe, size - len(data))
+            if not chunk:
+                raise EOFError("a worker ended early")
+            data += chunk
+        return bytes(data)
 
 
 def _size(path: Path) -> int:
@@ -215,41 +255,21 @@ def _size(path: Path) -> int:
 
 def _end(worker: _Worker) -> None:
     with contextlib.suppress(OSError):
-        worker.pipe.close()
+        os.close(worker.pipe)
     with contextlib.suppress(OSError):
         os.kill(worker.pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         os.waitpid(worker.pid, 0)
 
 
-def _answer(worker: _Worker, place: int) -> Answer:
-    """The worker's answer for the file at `place`, read from its pipe; a worker that ended
-    early, or sent what cannot be read, answers nothing for it or its later files."""
-    while worker.alive and place not in worker.answers:
-        try:
-            size = int.from_bytes(_exactly(worker.pipe, _LENGTH), "big")
-            got, answer = pickle.loads(_exactly(worker.pipe, size))  # noqa: S301 - our own fork's
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
-            worker.alive = False
-            break
-        worker.answers[got] = answer
-    return worker.answers.pop(place, (False, None))
-
-
-def _exactly(pipe: IO[bytes], size: int) -> bytes:
-    data = pipe.read(size)
-    if len(data) != size:
-        raise EOFError("a worker ended early")
-    return data
-
-
 def _fork(
-    share: list[tuple[int, Path]], settings: tuple[Any, ...], others: list[int]
+    share: list[tuple[int, Path]], clean: Clean, cache: SpecCache, others: list[int]
 ) -> _Worker | None:
     try:
         read_end, write_end = os.pipe()
     except OSError:
         return None
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -259,26 +279,30 @@ def _fork(
     if pid == 0:  # the worker: never returns into the load
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _die_with(parent)
             for fd in (read_end, *others):
                 os.close(fd)  # so that each pipe's only reader is the load
-            _serve(share, write_end, *settings)
+            _serve(share, write_end, clean, cache)
         finally:
             os._exit(0)  # no exit handlers, no flush of the load's buffered output
     os.close(write_end)
-    return _Worker(pid, os.fdopen(read_end, "rb"))
+    return _Worker(pid, read_end)
 
 
-def _serve(
-    share: list[tuple[int, Path]],
-    out: int,
-    clean: Clean,
-    where: Path | None,
-    min_bytes: int,
-    checks: bytes | None,
-) -> None:
+def _die_with(parent: int) -> None:
+    """In a worker: be killed when the load's process ends, however it ends (a SIGTERM to
+    its pid alone, as a service manager or a CI runner may send, runs no exit code)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)  # it ended before the request was made
+
+
+def _serve(share: list[tuple[int, Path]], out: int, clean: Clean, cache: SpecCache) -> None:
     """In a worker: each file's answer, in order, on the pipe. A thread writes them, so the
     next file is read while the load has yet to take the last answer; once the pipe has no
-    reader (the load ended), the worker stops."""
+    reader (the load ended), the worker stops. The cache is the load's own, its directory
+    the descriptor the load checked (spec/cache.py), inherited."""
     frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     broken = threading.Event()
 
@@ -299,7 +323,7 @@ def _serve(
             if broken.is_set():
                 break
             try:
-                answer = prepare(clean, path, where, min_bytes, checks)
+                answer = prepare(clean, path, cache)
             except Exception:  # noqa: BLE001 - any failure: the load reads the file itself
                 answer = False, None
             frame = pickle.dumps((place, answer), pickle.HIGHEST_PROTOCOL)
@@ -309,23 +333,21 @@ def _serve(
         writer.join()
 
 
-def prepare(
-    clean: Clean, path: Path, where: Path | None, min_bytes: int, checks: bytes | None
-) -> Answer:
-    """In a worker: whether it wrote to the cache, and the file's digest and its checked
-    objects as sealed columns if its quick read is clean and keepable (spec/checked.py)."""
+def prepare(clean: Clean, path: Path, cache: SpecCache) -> Answer:
+    """In a worker: whether it has written to the cache, and the file's digest and its
+    checked objects as sealed columns if its quick read is clean and keepable
+    (spec/checked.py)."""
     display = path.as_posix()
     raw, issues = read_raw(path, display)
     if raw is None or issues:
-        return False, None
+        return cache.wrote, None
     text, issues = decode(raw, display)
     if text is None or issues:
-        return False, None
+        return cache.wrote, None
     sha256 = hashlib.sha256(raw).digest()
-    with SpecCache(where, min_bytes=min_bytes, checks=checks) as cache:
-        found = clean(cache, path, sha256, text)
-        if found is None:
-            return cache.wrote, None
-        users, groups = found
-        name = checked.key(_TRANSFER, sha256)
-        return cache.wrote, (sha256, checked.sealed(checked.to_columns(users, groups), name))
+    found = clean(cache, path, sha256, text)
+    if found is None:
+        return cache.wrote, None
+    users, groups = found
+    name = checked.key(_TRANSFER, sha256)
+    return cache.wrote, (sha256, checked.sealed(checked.to_columns(users, groups), name))

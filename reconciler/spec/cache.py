@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ MAX_ENTRIES = 256
 # An entry's name: what SpecCache.key gives, with the suffix of its form (JSON, or the
 # checked objects' own: spec/checked.py), and nothing else is ever read or removed.
 _ENTRY = re.compile(r"[0-9a-f]{64}\.(?:json|bin)")
+# An entry being written (`keep_raw`); one a process ended in the middle of stays behind.
+_PARTIAL = re.compile(r"\.[0-9a-f]{64}\.(?:json|bin)\.[0-9a-f]{16}\.tmp")
+# A partial entry this old is no load's any more (writing one takes well under a second).
+PARTIAL_SECONDS = 600
 # Owner checks and directory-relative opens need POSIX; elsewhere the cache stays off.
 SUPPORTED = (
     hasattr(os, "geteuid")
@@ -235,11 +240,18 @@ class SpecCache:
                 os.unlink(temporary, dir_fd=fd)
 
     def prune(self, keep: int = MAX_ENTRIES) -> None:
-        """Keep the `keep` most recently used entries (once per load that wrote any)."""
+        """Keep the `keep` most recently used entries (once per load that wrote any), and
+        remove what a process ended while writing left behind."""
         if not self.wrote or (fd := self._dir()) is None:
             return
         with contextlib.suppress(OSError):
             listed = os.listdir(fd)  # noqa: PTH208 - a directory descriptor, which pathlib cannot list
+            stale = time.time() - PARTIAL_SECONDS
+            for partial in filter(_PARTIAL.fullmatch, listed):
+                with contextlib.suppress(OSError):
+                    info = os.stat(partial, dir_fd=fd, follow_symlinks=False)
+                    if info.st_mtime < stale:
+                        os.unlink(partial, dir_fd=fd)
             names = [name for name in listed if _ENTRY.fullmatch(name)]
             used = {
                 name: os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime for name in names

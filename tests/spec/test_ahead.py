@@ -10,6 +10,7 @@ run as a program (`_probe`) prints what it found as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -106,12 +107,7 @@ def test_a_worker_that_dies_or_cannot_start_costs_only_time(tmp_path: Path) -> N
 def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> None:
     """Ctrl-C reaches every process of the terminal's group: once, twice or three times
     while the workers run, scimrec ends as interrupted, and no worker is left running."""
-    users = "".join(
-        f"  - userName: u{n}@ahead.example\n    title: T{n % 50}\n    displayName: U {n}\n"
-        for n in range(40_000)
-    )
-    for k in range(4):  # four files of about 3 MB: each a worker's work for a while
-        (tmp_path / f"users-{k}.yaml").write_text("users:\n" + users.replace("@", f"-{k}@"))
+    _big_tree(tmp_path, 40_000)
     for times in (1, 2, 3):
         found = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "validate", str(tmp_path)],
@@ -121,11 +117,7 @@ def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> 
             start_new_session=True,  # its own group, as a terminal's job is
             env={**os.environ, "SCIMREC_CACHE_DIR": ""},
         )
-        children = Path(f"/proc/{found.pid}/task/{found.pid}/children")
-        deadline = time.monotonic() + 30
-        while not children.read_text().split() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert children.read_text().split(), "no worker started"
+        _workers_of(found.pid)
         for _ in range(times):
             os.killpg(found.pid, signal.SIGINT)
             time.sleep(0.05)
@@ -136,6 +128,71 @@ def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> 
         assert found.returncode == 130 or (times > 1 and found.returncode == -signal.SIGINT)
         with pytest.raises(ProcessLookupError):
             os.killpg(found.pid, 0)  # no process of its group is left
+
+
+def _big_tree(root: Path, users: int) -> None:
+    text = "".join(
+        f"  - userName: u{n}@ahead.example\n    title: T{n % 50}\n    displayName: U {n}\n"
+        for n in range(users)
+    )
+    for k in range(4):  # four files, each a worker's work for a while
+        path = root / f"users-{k}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("users:\n" + text.replace("@", f"-{k}@"))
+
+
+def test_ctrl_c_at_any_moment_leaves_no_worker_and_nothing_held(tmp_path: Path) -> None:
+    _big_tree(tmp_path / "big", 20_000)
+    outcomes = _probe(tmp_path, ["--burst", "big"])["burst"]["outcomes"]
+    assert outcomes[1::3] == ["no child"] * 5, outcomes
+    assert outcomes[2::3] == ["not held"] * 5, outcomes
+    assert "interrupted" in outcomes[0::3]
+
+
+def test_workers_end_with_the_load_killed_alone(tmp_path: Path) -> None:
+    """A SIGTERM to scimrec's pid alone (a service manager's, a CI runner's) runs none of
+    its code: the workers end with it, and release its output at once."""
+    _big_tree(tmp_path, 80_000)
+    found = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "validate", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "SCIMREC_CACHE_DIR": ""},
+    )
+    workers = _workers_of(found.pid)
+    os.kill(found.pid, signal.SIGTERM)
+    started = time.monotonic()
+    found.communicate(timeout=60)  # the output's end: no worker holds it open
+    assert found.returncode == -signal.SIGTERM
+    assert time.monotonic() - started < 1.0
+    for pid in workers:
+        assert _ended(pid), pid
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has ended (gone, or a zombie no one reaps): a process being
+    killed may still read as running for a moment after its files are closed."""
+    state = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if state.read_text().split(")")[-1].split()[0] != "Z":
+                time.sleep(0.01)
+                continue
+        return True
+    return False
+
+
+def _workers_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    deadline = time.monotonic() + 30
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    found = [int(child) for child in children.read_text().split()]
+    assert found, "no worker started"
+    return found
 
 
 def test_no_worker_is_forked_beside_another_thread(tmp_path: Path) -> None:
@@ -255,8 +312,46 @@ def _faults(root: Path) -> dict[str, Any]:
     }
 
 
+def _burst(root: Path) -> dict[str, Any]:
+    """Loads under a rain of Ctrl-Cs (one every few milliseconds, from a timer), started
+    at several moments: each either ends or is interrupted, and afterwards no worker is
+    left, not even unreaped, and Ctrl-C is not held. Ctrl-C raises only while `armed`
+    (set and cleared where Python looks for no signal), so the rain stops at the load."""
+    armed = [False]
+
+    def interrupt(*_: object) -> None:
+        if armed[0]:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    outcomes = []
+    for delay in (0.001, 0.05, 0.2, 0.4, 0.8):
+        signal.setitimer(signal.ITIMER_REAL, delay, 0.003)
+        armed[0] = True
+        try:
+            load_spec(root, cache=SpecCache(None), workers=EVERY)
+            outcome = "loaded"
+        except KeyboardInterrupt:
+            armed[0] = False
+            outcome = "interrupted"
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        try:
+            left = os.waitpid(-1, os.WNOHANG)  # a child not reaped, ended or not
+        except ChildProcessError:
+            left = None
+        held = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        outcomes += [outcome, "no child" if left is None else f"child left: {left}"]
+        outcomes.append("held" if held else "not held")
+    return {"outcomes": outcomes}
+
+
 def _main(base: Path, names: list[str]) -> None:
     threads = threading.active_count()
+    if names[:1] == ["--burst"]:
+        print(json.dumps({"threads": threads, "burst": _burst(base / names[1])}))
+        return
     if names[:1] == ["--faults"]:
         print(json.dumps({"threads": threads, "faults": _faults(base / names[1])}))
         return

@@ -336,3 +336,20 @@ def test_a_value_json_cannot_write_is_just_not_kept(tmp_path: Path, cache: Path)
     for _ in range(2):
         assert load_spec(root, cache=kept).users[0].custom["n"] == 16**4000 - 1
     assert not list(cache.glob("*.json"))
+
+
+def test_what_a_process_ended_while_writing_left_is_removed_once_stale(tmp_path: Path) -> None:
+    where = tmp_path / "cache"
+    where.mkdir(mode=0o700)
+    name = "a" * 64
+    stale, fresh = where / f".{name}.bin.{'0' * 16}.tmp", where / f".{name}.json.{'1' * 16}.tmp"
+    other = where / ".notes.tmp"  # not a name the cache writes: never touched
+    for path in (stale, fresh, other):
+        path.write_bytes(b"part of an entry")
+        os.utime(path, (1, 1) if path is not fresh else None)
+    with SpecCache(where) as cache:
+        cache.keep_raw(f"{'b' * 64}.json", b"{}")  # a load that wrote prunes
+        cache.prune()
+    assert sorted(p.name for p in where.iterdir()) == sorted(
+        [fresh.name, other.name, f"{'b' * 64}.json"]
+    )
