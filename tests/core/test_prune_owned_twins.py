@@ -16,7 +16,7 @@ import pytest
 from reconciler.core.changes import Action
 from reconciler.core.model import Observed
 from reconciler.core.plan import make_plan
-from tests.core.test_plan import TARGET, load, user_res
+from tests.core.test_plan import TARGET, group_res, load, user_res
 
 OWNED = "    prune: owned\n    ownership: {external_id_prefix: 'sr-'}\n"
 ALICE = "users:\n  - {userName: alice@example.com, externalId: sr-alice}\n"
@@ -48,3 +48,22 @@ def test_an_external_id_outside_the_prefix_makes_no_twin(tmp_path: Path) -> None
     plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
     assert plan.errors == ()
     assert [c.target_id for c in plan.changes if c.action is Action.DISABLE] == ["Y"]
+
+
+def test_a_groups_former_name_is_found_when_no_user_is_left_unmatched(tmp_path: Path) -> None:
+    # Every user matched (nothing to look for among them), then the groups: the account
+    # still under a renamed group's former name is that group's, never a stray to delete.
+    spec = load(
+        tmp_path,
+        TARGET
+        + OWNED
+        + "    deprovision: delete\n"
+        + ALICE
+        + "groups:\n  - {displayName: Eng, externalId: sr-eng, previously: [Engineering]}\n",
+    )
+    mine = user_res("X", "alice@example.com", externalId="sr-alice", active=True)
+    eng = group_res("G1", "Eng", externalId="sr-eng")
+    old = group_res("G2", "Engineering", externalId="sr-eng-old")
+    plan = make_plan(spec, spec.targets["t"], Observed((mine,), (eng, old)))
+    assert [c.target_id for c in plan.changes if c.action is Action.DELETE] == []
+    assert [e.key for e in plan.errors] == ["G2"]
