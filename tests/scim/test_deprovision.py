@@ -3,6 +3,7 @@ the version the plan saw, and only "already gone" counts as done without one."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -222,3 +223,16 @@ def test_a_delete_not_verified_is_warned_with_what_and_why() -> None:
         assert level == "warning"
         assert warned.pop("detail").startswith(detail)
         assert warned == {"step": "action", "kind": "user", "key": "gone@example.com"}
+
+
+def test_a_users_delete_reads_nothing_first_where_accounts_are_protected() -> None:
+    # Only a group's delete is read first (it takes the group from everyone it holds):
+    # a user's is not, so a read that fails never holds back an unprotected user's delete.
+    fake = FakeScim()
+    session, change = deleting(fake)
+    guarded = dataclasses.replace(TARGET, protected=("admin@example.com",))
+    session = Session(session.client, guarded, Capabilities(etag=True), RecordingLog())
+    fake.fail("GET", "/Users/*", status=500, times=1)
+    assert delete(session, change) == change.target_id
+    # The delete first; the reads after it check that it is gone (the failed one retried).
+    assert [r.method for r in fake.requests] == ["DELETE", "GET", "GET"]
