@@ -167,21 +167,27 @@ class Ahead:
         try:
             self._end_all()
         finally:
-            if self._unblock:
-                self._unblock = False
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
+            self._release()
 
     def _end_all(self) -> None:
         while self._running:
             _end(self._running.pop())
         self._given.clear()
 
+    def _release(self) -> None:
+        """Let Ctrl-C in again, if this load held it: one held meanwhile is raised here."""
+        if self._unblock:
+            self._unblock = False
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
+
     def _wait(self, worker: _Worker) -> bool:
-        """Wait until the worker's pipe can be read; False, with every worker ended, once
-        Ctrl-C is held (the exit lets it in)."""
+        """Wait until the worker's pipe can be read; False once Ctrl-C is held: every
+        worker is then ended and Ctrl-C let in (raised, unless the process handles it
+        otherwise, and then the load reads the rest itself)."""
         while True:
             if signal.SIGINT in signal.sigpending():
                 self._end_all()
+                self._release()
                 return False
             with contextlib.suppress(InterruptedError):
                 if select.select([worker.pipe], [], [], _POLL)[0]:
@@ -210,6 +216,9 @@ class Ahead:
         if given is None:
             return None
         wrote, found = self._answer(*given)
+        if not self._given:  # the last answer: the workers are done, and Ctrl-C let in
+            self._end_all()
+            self._release()
         if wrote:
             self._cache.wrote = True  # so this load prunes the cache, as if it had written
         if found is None or found[0] != sha256:
