@@ -67,3 +67,13 @@ def test_a_groups_former_name_is_found_when_no_user_is_left_unmatched(tmp_path: 
     plan = make_plan(spec, spec.targets["t"], Observed((mine,), (eng, old)))
     assert [c.target_id for c in plan.changes if c.action is Action.DELETE] == []
     assert [e.key for e in plan.errors] == ["G2"]
+
+
+def test_an_owned_stray_listed_after_one_not_owned_is_pruned_too(tmp_path: Path) -> None:
+    spec = load(tmp_path, TARGET + OWNED + ALICE)
+    mine = user_res("X", "alice@example.com", externalId="sr-alice", active=True)
+    theirs = user_res("Y", "carol@example.com", externalId="hr-carol", active=True)
+    stray = user_res("Z", "bob@example.com", externalId="sr-bob", active=True)
+    for listed in ((mine, theirs, stray), (theirs, stray, mine), (stray, theirs, mine)):
+        plan = make_plan(spec, spec.targets["t"], Observed(listed, ()))
+        assert [c.target_id for c in plan.changes if c.action is Action.DISABLE] == ["Z"]
