@@ -153,7 +153,8 @@ class Ahead:
         self._unblock = signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ())
         signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPT)
         for share in shares:
-            worker = _fork(share, self._clean, self._cache, [w.pipe for w in self._running])
+            work = [(place, path, *self._digests[path]) for place, path in share]
+            worker = _fork(work, self._clean, self._cache, [w.pipe for w in self._running])
             if worker is None:
                 break  # no fork here (a process limit, a sandbox): read the rest here
             self._running.append(worker)
@@ -222,7 +223,7 @@ class Ahead:
         if wrote:
             self._cache.wrote = True  # so this load prunes the cache, as if it had written
         if found is None or found[0] != sha256:
-            return None  # unclean, or the file changed between the two reads
+            return None  # unclean, or an answer for other bytes than the load's
         try:
             columns = checked.opened(found[1], checked.key(_TRANSFER, sha256))
             return checked.from_columns(columns, display, reread)
@@ -271,9 +272,13 @@ def _end(worker: _Worker) -> None:
         os.waitpid(worker.pid, 0)
 
 
-def _fork(
-    share: list[tuple[int, Path]], clean: Clean, cache: SpecCache, others: list[int]
-) -> _Worker | None:
+# A worker's files: each one's place among the files given to workers, its path, and the
+# bytes the load read and their SHA-256 (the worker's own, forked: neither read nor hashed
+# again, and the objects are those of the very bytes the load hashed).
+Work = list[tuple[int, Path, bytes, bytes]]
+
+
+def _fork(work: Work, clean: Clean, cache: SpecCache, others: list[int]) -> _Worker | None:
     try:
         read_end, write_end = os.pipe()
     except OSError:
@@ -291,7 +296,7 @@ def _fork(
             _die_with(parent)
             for fd in (read_end, *others):
                 os.close(fd)  # so that each pipe's only reader is the load
-            _serve(share, write_end, clean, cache)
+            _serve(work, write_end, clean, cache)
         finally:
             os._exit(0)  # no exit handlers, no flush of the load's buffered output
     os.close(write_end)
@@ -307,7 +312,7 @@ def _die_with(parent: int) -> None:
         os._exit(0)  # it ended before the request was made
 
 
-def _serve(share: list[tuple[int, Path]], out: int, clean: Clean, cache: SpecCache) -> None:
+def _serve(work: Work, out: int, clean: Clean, cache: SpecCache) -> None:
     """In a worker: each file's answer, in order, on the pipe. A thread writes them, so the
     next file is read while the load has yet to take the last answer; once the pipe has no
     reader (the load ended), the worker stops. The cache is the load's own, its directory
@@ -328,11 +333,11 @@ def _serve(share: list[tuple[int, Path]], out: int, clean: Clean, cache: SpecCac
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        for place, path in share:
+        for place, path, raw, sha256 in work:
             if broken.is_set():
                 break
             try:
-                answer = prepare(clean, path, cache)
+                answer = prepare(clean, path, raw, sha256, cache)
             except Exception:  # noqa: BLE001 - any failure: the load reads the file itself
                 answer = False, None
             frame = pickle.dumps((place, answer), pickle.HIGHEST_PROTOCOL)
@@ -342,18 +347,13 @@ def _serve(share: list[tuple[int, Path]], out: int, clean: Clean, cache: SpecCac
         writer.join()
 
 
-def prepare(clean: Clean, path: Path, cache: SpecCache) -> Answer:
+def prepare(clean: Clean, path: Path, raw: bytes, sha256: bytes, cache: SpecCache) -> Answer:
     """In a worker: whether it has written to the cache, and the file's digest and its
     checked objects as sealed columns if its quick read is clean and keepable
     (spec/checked.py)."""
-    display = path.as_posix()
-    raw, issues = read_raw(path, display)
-    if raw is None or issues:
-        return cache.wrote, None
-    text, issues = decode(raw, display)
+    text, issues = decode(raw, path.as_posix())
     if text is None or issues:
         return cache.wrote, None
-    sha256 = hashlib.sha256(raw).digest()
     found = clean(cache, path, sha256, text)
     if found is None:
         return cache.wrote, None
