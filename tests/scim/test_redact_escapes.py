@@ -1,0 +1,47 @@
+"""A secret spelled with escapes (scim/redact.py `scrub`): the word that shows it once its
+escapes are undone is masked, and the rest of the line stays as it was written; a secret
+that no single word shows, one with a space in it, still never shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reconciler.scim.redact import HIDDEN, forget_secrets, register_secret, scrub
+
+
+@pytest.fixture(autouse=True)
+def clean() -> Iterator[None]:
+    yield
+    forget_secrets()
+
+
+def test_the_word_spelling_a_secret_with_escapes_is_masked_and_the_rest_kept_as_written() -> None:
+    # Shorter than a run: only the whole secret is looked for, which the escape hides
+    # until it is undone.
+    secret = "tok/en-4f9a"
+    register_secret(secret)
+    line = r'{"detail": "token tok\/en-4f9a refused, see https:\/\/help.example\/t"}'
+    shown = scrub(line)
+    assert "4f9a" not in shown
+    # The JSON around the word keeps its own escapes: it is still the JSON that was sent.
+    assert shown == line.replace(r"tok\/en-4f9a", HIDDEN)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        r"pass word\/x1",  # JSON escapes `/` (PHP's way)
+        r"pass word\u002fx1",
+        "pass%20word%2Fx1",
+        "pass word&#47;x1",
+    ],
+)
+def test_a_secret_with_a_space_spelled_with_escapes_never_shows(written: str) -> None:
+    # Twelve characters with a space: no word holds the secret, nor a run of it, escaped
+    # or not; only the line read with its escapes undone shows it.
+    secret = "pass word/x1"
+    register_secret(secret)
+    shown = scrub(f"error: {written} is not valid")
+    assert "word" not in shown and "x1" not in shown, shown
