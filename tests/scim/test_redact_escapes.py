@@ -45,3 +45,16 @@ def test_a_secret_with_a_space_spelled_with_escapes_never_shows(written: str) ->
     register_secret(secret)
     shown = scrub(f"error: {written} is not valid")
     assert "word" not in shown and "x1" not in shown, shown
+
+
+@pytest.mark.parametrize("escape", [r"\t", r"\n", r"\r", r"\b", r"\f", r"\u0009"])
+def test_a_secret_with_a_control_character_spelled_with_json_escapes_is_masked(
+    escape: str,
+) -> None:
+    # `\/` keeps the text from being the secret's own JSON form (which is registered), so
+    # only reading every escape as JSON does (`\t` a tab, not a `t`) shows the secret.
+    control = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "u": "\t"}[escape[1]]
+    secret = f"ab/c{control}de9"
+    register_secret(secret)
+    written = rf"ab\/c{escape}de9"
+    assert "de9" not in scrub(f"error: {written} refused"), written
