@@ -160,6 +160,36 @@ def test_a_stretch_is_read_from_where_the_whole_text_would_be(
     assert _shows_any(raw, known) is _shown_when_read_whole(raw, known)
 
 
+@st.composite
+def _two_places(draw: st.DrawFn) -> tuple[list[str], bytes]:
+    """`_repeating`'s secrets, with two pieces far enough apart to be read as two
+    stretches, and quote escapes before each: the second stretch starts where the whole
+    text would only if every escape before it, not only those since the first, is
+    counted."""
+    secrets, _ = draw(_repeating())
+    secret = secrets[0]
+    pieces = []
+    for _ in range(2):
+        start = draw(st.integers(0, len(secret) - RUN))
+        pieces.append(secret[start : start + draw(st.integers(RUN - 1, RUN + 2))])
+    # No letter of the secrets: the places are the pieces' alone.
+    escapes = st.lists(st.sampled_from(["0", "x", '\\"', "-"]), min_size=1, max_size=9)
+    gap = draw(escapes.map("".join)) * 400  # past the margin of both stretches
+    body = draw(escapes.map("".join)) * 30 + pieces[0] + gap + pieces[1] + "0" * 50
+    return secrets, ('{"v": "' + body + '"}').encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(_two_places())
+def test_each_of_two_stretches_is_read_from_where_the_whole_text_would_be(
+    case: tuple[list[str], bytes],
+) -> None:
+    secrets, raw = case
+    known = _secrets(secrets)
+    assert _plain(raw)
+    assert _shows_any(raw, known) is _shown_when_read_whole(raw, known)
+
+
 @pytest.mark.parametrize("extra", ["", "\x7f", "\u00e9"], ids=["ascii", "del", "utf-8"])
 def test_a_secret_holding_a_quote_is_found_through_its_escape(extra: str) -> None:
     # In the body the quote is `\"`; read as the string holds it, the run goes through it.
