@@ -218,3 +218,18 @@ def test_a_member_id_a_secret_was_masked_in_is_not_asked_about() -> None:
     assert [p for p in paths if "/Users/" in p] == [p for p in paths if p.endswith("/Users/gone")]
     assert any(p.endswith("/Users/gone") for p in paths)
     assert MASKED in observed.groups[0].body["members"][0]["value"]
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_every_listing_asks_for_a_page_size_unless_the_target_refuses_count(
+    refused: bool,
+) -> None:
+    # test_connection found whether `count` breaks the target's listings: the users' and
+    # the groups' listings alike follow what it found.
+    client, asked = target(users("u1", "u2"), total=2)
+    observe(client, TARGET, Capabilities(count_refused=refused), RecordingLog())
+    listings = [params for params in asked if "startIndex" in params]
+    assert len(listings) >= 4  # users and groups, each read to its empty page
+    assert [params.get("count") for params in listings] == [
+        None if refused else str(TARGET.page_size)
+    ] * len(listings)
