@@ -15,6 +15,7 @@ from reconciler.errors import ScimProtocolError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.lookup import Wanted
 from reconciler.scim.observe import observe
+from reconciler.scim.reads_by_id import MAX_READS
 from reconciler.scim.redact import register_secret
 from tests.fakescim import BASE_URL
 from tests.scim.test_faults import RecordingLog
@@ -233,3 +234,56 @@ def test_every_listing_asks_for_a_page_size_unless_the_target_refuses_count(
     assert [params.get("count") for params in listings] == [
         None if refused else str(TARGET.page_size)
     ] * len(listings)
+
+
+def test_what_a_listing_leaves_out_past_the_reads_one_by_one_is_noted() -> None:
+    # Users listed bare whose own GET shows more, and groups listed without members, each
+    # past MAX_READS: too many to read one by one, so they are taken as listed, and the
+    # read says so in its notes (a short read's warning in the plan).
+    many = MAX_READS + 1
+    listed = users(*(f"u{n}" for n in range(many)))
+    groups = [{"id": f"g{n}", "displayName": f"G{n}"} for n in range(many)]
+
+    def pages(params: dict[str, str], path: str) -> Page:
+        if "/Users/" in path:
+            uid = path.rsplit("/", 1)[1]
+            return 200, {"id": uid, "userName": f"{uid}@example.com", "title": "Engineer"}
+        first = params.get("startIndex") == "1"
+        shown = groups if path.endswith("/Groups") else listed
+        return 200, {"Resources": shown if first else [], "totalResults": many}
+
+    client, _ = served(pages, by_path=True)
+    wide = Target("fake", BASE_URL, Auth(), page_size=2 * many)
+    observed = observe(client, wide, Capabilities(), RecordingLog())
+    assert (len(observed.users), len(observed.groups)) == (many, many)
+    assert [n.split(",")[0] for n in observed.notes] == [
+        "the /Users listing leaves attributes out",
+        "the target shows no group's members",
+    ]
+
+
+def test_objects_looked_up_after_a_capped_listing_are_read_in_full() -> None:
+    # The listing stops short of its total, so each declared object is looked up; the
+    # filters' answers leave out what a listing can (a user's attributes, a group's
+    # members), and each object is then read by its id, as in lookup mode from the start.
+    def pages(params: dict[str, str], path: str) -> Page:
+        if path.endswith("/Users/a"):
+            return 200, {"id": "a", "userName": "a@x", "title": "Engineer"}
+        if path.endswith("/Groups/g"):
+            return 200, {"id": "g", "displayName": "G", "members": [{"value": "a"}]}
+        if "filter" in params:
+            bare = {"id": "g", "displayName": "G"} if "Groups" in path else {"id": "a"}
+            found = [bare | ({} if "Groups" in path else {"userName": "a@x"})]
+            return 200, {"Resources": found, "totalResults": 1}
+        if path.endswith("/Groups"):
+            return 200, {"Resources": [], "totalResults": 0}
+        first = params.get("startIndex") == "1"
+        return 200, {"Resources": users("u1", "u2") if first else [], "totalResults": 3}
+
+    client, _ = served(pages, by_path=True)
+    wanted = Wanted(((("userName", "a@x"),),), ((("displayName", "G"),),))
+    caps = Capabilities(filter_honoured=True)
+    observed = observe(client, TARGET, caps, RecordingLog(), wanted=lambda: wanted)
+    assert (observed.lookup, observed.complete) == (True, False)
+    assert [u.body.get("title") for u in observed.users] == ["Engineer"]
+    assert [g.body.get("members") for g in observed.groups] == [[{"value": "a"}]]
