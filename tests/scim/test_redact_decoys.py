@@ -9,22 +9,19 @@ every place, not each anchor's first, and past PLACES places the page is read wh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from reconciler.scim.literals import PLACES
-from reconciler.scim.redact import HIDDEN, forget_secrets, register_secret, scrub_json
+from reconciler.scim.redact import HIDDEN, register_secret, scrub_json
 from reconciler.scim.spans import RUN
 
 SECRET = "k7Qm2x9Lp4Rt8vWz3Nc6"
 
 
 @pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    register_secret(SECRET)
-    yield
-    forget_secrets()
+def registered() -> None:
+    register_secret(SECRET)  # forgotten after each test (tests/conftest.py)
 
 
 def _decoys(copies: int) -> list[str]:

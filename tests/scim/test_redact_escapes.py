@@ -5,18 +5,11 @@ that no single word shows, one with a space in it, still never shows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from reconciler.scim.payload import _MANY_ESCAPES
-from reconciler.scim.redact import HIDDEN, forget_secrets, register_secret, scrub, scrub_json
-
-
-@pytest.fixture(autouse=True)
-def clean() -> Iterator[None]:
-    yield
-    forget_secrets()
+from reconciler.scim.redact import HIDDEN, register_secret, scrub, scrub_json
 
 
 def test_the_word_spelling_a_secret_with_escapes_is_masked_and_the_rest_kept_as_written() -> None:

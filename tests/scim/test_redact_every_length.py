@@ -13,7 +13,7 @@ import base64
 import html
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -21,7 +21,6 @@ import pytest
 from reconciler.scim.redact import (
     _SHORTEST,
     encodings,
-    forget_secrets,
     register_secret,
     scrub,
     scrub_json,
@@ -51,12 +50,6 @@ def _shown(secret: str) -> set[str]:
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         forms |= {encoded.decode(), encoded.decode().rstrip("=")}
     return {f for f in forms if len(f) >= _SHORTEST}
-
-
-@pytest.fixture(autouse=True)
-def clean() -> Iterator[None]:
-    yield
-    forget_secrets()
 
 
 @pytest.mark.parametrize("pattern", _PATTERNS)
@@ -123,13 +116,12 @@ def _own_characters(encoded: str, before: int, size: int) -> str:
 @pytest.mark.parametrize("length", range(_SHORTEST, RUN + 3))
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
 def test_a_short_secret_base64_encoded_within_other_text_is_masked(
-    length: int, encode: object
+    length: int, encode: Callable[[bytes], bytes]
 ) -> None:
     # A target echoes a header line base64-encoded: the secret starts 0, 1 or 2 bytes into
     # a group of three and ends anywhere in one, so its first and last characters are
     # shared with the text around it. `?`, `~` and `>` give the characters the two
     # alphabets spell differently (`+` `/` against `-` `_`).
-    assert callable(encode)
     secret = _secret("k?~>Qm", length)
     register_secret(secret)
     for before in ("", "B", "Be", "Bearer "):
