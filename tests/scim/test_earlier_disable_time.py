@@ -134,7 +134,8 @@ def test_a_new_time_the_target_takes_replaces_the_earlier_one_in_one_write(
 
 
 class ToTheMinute(FakeScim):
-    """Keeps a time of disabling to the minute (a form of its own): not kept as sent."""
+    """Keeps a time of disabling to the minute, with milliseconds (a form of its own): never
+    kept as sent, even for a time sent at a whole minute (scimrec sends no fraction)."""
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         response = super().handle(request)
@@ -142,7 +143,7 @@ class ToTheMinute(FakeScim):
         stored = (self.users.get(rid) or {}).get(LIFECYCLE_URN) or {}
         when = stored.get("disabledAt")
         if request.method in ("PATCH", "PUT") and isinstance(when, str) and when != EARLIER:
-            stored["disabledAt"] = when[:16] + ":00Z"
+            stored["disabledAt"] = when[:16] + ":00.000Z"
         return response
 
 
@@ -154,7 +155,7 @@ def test_a_new_time_kept_in_the_targets_own_form_stays(token: str, tmp_path: Pat
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
     held = fake.users[uid][LIFECYCLE_URN]["disabledAt"]
-    assert held != EARLIER and held.endswith(":00Z")  # the new time, in its form, kept
+    assert held != EARLIER and held.endswith(":00.000Z")  # the new time, in its form, kept
 
 
 class BlankedOnRemoval(FakeScim):
