@@ -11,7 +11,7 @@ answer arrives (client.py), for every reader after it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from reconciler.core import attributes as A
@@ -73,15 +73,21 @@ def _odd(body: Json) -> bool:
         return False
     items = body.get("Resources")
     resources = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    # Every name of the body and its resources, gathered in C: the distinct ones, few.
+    names: set[str] = set().union(*map(dict.keys, (body, *resources)))
     return (
-        any(_odd_keys(r) for r in (body, *resources))
+        _odd_names(names)
         or (not resources and _odd_within(body))
         or (bool(resources) and _odd_within(resources[0]))
     )
 
 
 def _odd_keys(value: dict[str, Json]) -> bool:
-    return any(k.casefold() in _SPELLING for k in value.keys() - _CANONICAL)
+    return _odd_names(value.keys())
+
+
+def _odd_names(names: Set[str]) -> bool:
+    return any(k.casefold() in _SPELLING for k in names - _CANONICAL)
 
 
 def _odd_within(value: Json) -> bool:

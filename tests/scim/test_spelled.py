@@ -1,0 +1,34 @@
+"""Names in another case are found in every resource of a listing, not only the first:
+a target may write one resource another way (a user imported from elsewhere), and read by
+its exact names only, that user has no userName, looks missing, and is created again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.scim.messages import spelled
+
+LISTING = ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+
+
+def _listing(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": LISTING, "totalResults": len(resources), "Resources": [*resources]}
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_a_name_in_another_case_in_a_later_resource_alone_is_read(at: int) -> None:
+    resources = [{"id": str(i), "userName": f"u{i}@example.com"} for i in range(3)]
+    resources[at] = {"id": str(at), "UserName": f"u{at}@example.com"}
+    read = spelled(_listing(*resources), "GET /Users")
+    assert [r.get("userName") for r in read["Resources"]] == [
+        "u0@example.com",
+        "u1@example.com",
+        "u2@example.com",
+    ]
+
+
+def test_a_listing_in_its_own_spelling_is_the_same_object() -> None:
+    body = _listing({"id": "1", "userName": "a", "urn:example:ext": {"X": 1}})
+    assert spelled(body, "GET /Users") is body
