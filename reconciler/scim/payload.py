@@ -120,7 +120,9 @@ def _nested_past(content: bytes) -> bool:
     the end of one and the start of the next: what lies between was neither), leaves the
     brackets strings hold between the quotes still left. Then each pass removes every
     empty container at once (`{}` where it stands in the text, not where the pass makes
-    one), so the text holds a bracket after `MAX_DEPTH` passes only if it nests deeper."""
+    one), so the text holds a bracket after `MAX_DEPTH` passes only if it nests deeper.
+    Where a key is held twice, the parse keeps the last value, but the text is measured:
+    a body nesting too deep in the value dropped is refused too."""
     text = content.translate(_ONE_BRACKET, _NOT_STRUCTURE)
     text = text.replace(b'\\"', b"").replace(b'""', b"")
     if b'"' in text:
