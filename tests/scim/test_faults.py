@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import socket
 import time
 from collections.abc import Iterator
@@ -369,15 +370,18 @@ def test_429_retry_after_seconds_is_honoured(retry_waits: list[float]) -> None:
 
 def test_429_retry_after_http_date_is_honoured(retry_waits: list[float]) -> None:
     fake = FakeScim()
-    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    # A whole second three seconds on: the date has one-second resolution, so a date
+    # made from now + 2 lay 1 to 2 s away, and a run started late in a second and slowed
+    # by 0.1 s before the answer was read saw less than 0.9 s.
+    when = email.utils.formatdate(math.floor(time.time()) + 3, usegmt=True)
     fake.fail("GET", "/Users/*", status=429, headers={"Retry-After": when})
     uid = fake.add_user("alice@example.com")
     reply = scim_client(fake).get(f"/Users/{uid}")
     assert reply.status == 200
     assert fake.count("GET") == 2
     (wait,) = retry_waits
-    # The date has one-second resolution; TINY's own backoff would be 0.002 s at most.
-    assert 0.9 < wait <= 2.0
+    # TINY's own backoff would be 0.002 s at most.
+    assert 1.0 < wait <= 3.0
 
 
 def test_retry_after_parsing() -> None:
