@@ -61,15 +61,16 @@ def parse_checked(content: bytes | str) -> tuple[Json, bool]:
         raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise NotJson("a body that is not JSON") from None
-    if not isinstance(content, bytes) or not utf8(content):
-        if _deeper_than(value, MAX_DEPTH):
-            raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels")
-        return value, False
-    escapes = quotes_only(content)
-    deep = _nested_past(content) if escapes is True else _deeper_than(value, MAX_DEPTH)
+    # Only UTF-8 bytes are scanned; text, and bytes in UTF-16 or UTF-32, are walked.
+    raw = content if isinstance(content, bytes) and utf8(content) else None
+    escapes = None if raw is None else quotes_only(raw)
+    if raw is not None and escapes is True:
+        deep = _nested_past(raw)
+    else:
+        deep = _deeper_than(value, MAX_DEPTH)
     if deep:
         raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return value, not past_double and _no_surrogate(content, escapes)
+    return value, raw is not None and not past_double and _no_surrogate(raw, escapes)
 
 
 def utf8(content: bytes) -> bool:
