@@ -22,6 +22,7 @@ from reconciler.scim.payload import (
     parse_checked,
     quotes_only,
 )
+from tests.scim.test_payload_fast_checks import _depth
 
 # Characters that are structure outside a string, and the quote json.dumps escapes.
 TEXT = st.text(alphabet='ab[]{}":, ', max_size=5)
@@ -33,14 +34,6 @@ VALUES = st.recursive(
 )
 # How the text is laid out: compact, spaced, or indented (newlines between the brackets).
 LAYOUT = st.sampled_from([{"separators": (",", ":")}, {}, {"indent": 1}])
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
 
 
 def _wrapped(value: Any, levels: int, keys: list[str]) -> Any:

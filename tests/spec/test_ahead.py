@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXTRA = "users:\n" + "".join(f"  - userName: extra-{n}@ahead.example\n" for n in range(3))
 EVERY = Workers(2, min_bytes=0)  # two workers, for files of any size
 # `scimrec validate` run whole starts one worker a core (Workers.auto): on one core, none.
-ONE_CORE = pytest.mark.skipif(
+WORKERS_START = pytest.mark.skipif(
     Workers.auto().count < 2, reason="one core: scimrec starts no worker to interrupt"
 )
 
@@ -108,7 +108,7 @@ def test_a_worker_that_dies_or_cannot_start_costs_only_time(tmp_path: Path) -> N
     assert _probe(tmp_path, ["pair"])["trees"]["pair"]["taken"] == ["a.yaml", "b.yaml"]
 
 
-@ONE_CORE
+@WORKERS_START
 def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> None:
     """Ctrl-C reaches every process of the terminal's group: once, twice or three times
     while the workers run, scimrec ends as interrupted, and no worker is left running."""
@@ -157,7 +157,7 @@ def test_ctrl_c_at_any_moment_leaves_no_worker_and_nothing_held(tmp_path: Path) 
     assert "interrupted" in outcomes[0::3]
 
 
-@ONE_CORE
+@WORKERS_START
 def test_workers_end_with_the_load_killed_alone(tmp_path: Path) -> None:
     """A SIGTERM to scimrec's pid alone (a service manager's, a CI runner's) runs none of
     its code: the workers end with it, and release its output at once."""
