@@ -140,8 +140,11 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true", help="time a warm load_spec instead")
     parser.add_argument("--read", action="store_true", help="time a whole no-op plan instead")
     args = parser.parse_args()
-    step = "warm load_spec" if args.warm else "load_spec" if args.load else "make_plan"
-    step = "plan (observe, make_plan, whole)" if args.read else step
+    step = (
+        "plan (observe, make_plan, whole)"
+        if args.read
+        else "warm load_spec" if args.warm else "load_spec" if args.load else "make_plan"
+    )
     runs: dict[Path, list[list[float]]] = {args.old: [], args.new: []}
     for round_ in range(1, args.rounds + 1):
         for tree in (args.old, args.new):
