@@ -52,6 +52,7 @@ def test_every_runtime_dependency_is_imported_somewhere() -> None:
         "rich": "rich",
         "regex": "regex",
         "hyperscan": "hyperscan",
+        "msgspec": "msgspec",
     }
     assert names(PROJECT["dependencies"]) == set(imported)
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "reconciler").rglob("*.py"))
