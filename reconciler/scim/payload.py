@@ -40,7 +40,10 @@ _NOT_STRUCTURE = bytes(set(range(256)) - set(b'{}[]"\\'))
 # otherwise than the standard library (a lone surrogate, NaN, 1e400, a byte order mark) and
 # reads every other body to the same value, integers of any length included (orjson reads
 # those past 64 bits as floats, so it is not used): the standard library reads what it
-# refuses, and its reading and errors decide.
+# refuses, and its reading and errors decide. One cost: msgspec holds one copy of each key
+# of up to 32 characters, where json.loads shares every key within a page, so each user's
+# enterprise URN (58) is a string of its own: about 100 B more held per user. Sharing it
+# again (rebuilding each body's keys) cost 0.15-0.2 s per 100,000 users, more than it saves.
 _FAST = msgspec.json.Decoder()
 
 
