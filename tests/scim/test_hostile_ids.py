@@ -175,3 +175,32 @@ def test_a_create_answered_with_an_id_that_is_not_unicode_names_it_nowhere(
     assert all(c.key != "bob@example.com" for c in again.plan.changes)
     [error] = again.plan.errors
     assert (error.key, error.message) == ("bob@example.com", UNREADABLE)
+
+
+def test_a_numeric_id_past_64_bits_is_written_to_as_sent(token: str, tmp_path: Path) -> None:
+    """An id some targets send as a JSON number, too long for 64 bits: read as the integer
+    it is (a reader taking it for a double would name 18446744073709551616, another
+    account), the stray's disable goes to that id and to no other."""
+    fake = FakeScim()
+    kept = fake.add_user("kept@example.com", active=True)
+    big = 2**64 + 1
+    fake.users[str(big)] = {
+        **fake._stamp("User", str(big), {"userName": "eve@example.com"}),
+        "id": big,
+        "active": True,
+    }
+    fake.users[str(2**64)] = fake._stamp(
+        "User", str(2**64), {"userName": "near@example.com", "active": True}
+    )
+    specs = write_spec(
+        tmp_path,
+        [{"userName": "kept@example.com"}, {"userName": "near@example.com"}],
+        prune="all",
+    )
+    prepared, _ = plan_and_apply(specs, fake)
+    disabled = [c.target_id for c in prepared.plan.changes]
+    assert disabled == [str(big)]
+    writes = [s.path for s in fake.requests if s.method != "GET"]
+    assert writes == [f"/Users/{big}"], writes
+    assert fake.users[str(big)]["active"] is False
+    assert fake.users[str(2**64)]["active"] is True and fake.users[kept]["active"] is True
