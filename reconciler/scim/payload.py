@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from itertools import chain, compress, repeat
 from operator import is_
 
@@ -45,6 +44,7 @@ _NOT_STRUCTURE = bytes(set(range(256)) - set(b'{}[]"\\'))
 # enterprise URN (58) is a string of its own: about 100 B more held per user. Sharing it
 # again (rebuilding each body's keys) cost 0.15-0.2 s per 100,000 users, more than it saves.
 _FAST = msgspec.json.Decoder()
+_UNREAD: Json = object()  # what msgspec refused: json.loads reads it
 
 
 class NotJson(ValueError):
@@ -71,8 +71,10 @@ def parse_checked(content: bytes | str) -> tuple[Json, bool]:
 
     # Only UTF-8 bytes are scanned; text, and bytes in UTF-16 or UTF-32, are walked.
     raw = content if isinstance(content, bytes) and utf8(content) else None
+    value = _UNREAD if raw is None else _fast(raw)
     try:
-        value = _read(content, raw, number)
+        if value is _UNREAD:  # at the depth it always ran at: its recursion limit unmoved
+            value = json.loads(content, parse_constant=_no_constant, parse_float=number)
     except RecursionError:
         raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
@@ -87,15 +89,13 @@ def parse_checked(content: bytes | str) -> tuple[Json, bool]:
     return value, raw is not None and not past_double and _no_surrogate(raw, escapes)
 
 
-def _read(content: bytes | str, raw: bytes | None, number: Callable[[str], float]) -> Json:
-    """The value of `content`: read by msgspec where it is UTF-8 (`raw`) and msgspec takes
-    it, else by the standard library, whose errors are the ones `parse_checked` reports."""
-    if raw is not None:
-        try:
-            return _FAST.decode(raw)
-        except (msgspec.DecodeError, RecursionError):
-            pass  # the standard library decides: it may read it (a lone surrogate), or not
-    return json.loads(content, parse_constant=_no_constant, parse_float=number)
+def _fast(raw: bytes) -> Json:
+    """The value of UTF-8 `raw` as msgspec reads it, or _UNREAD where it refuses it (the
+    standard library then decides: it may read it, a lone surrogate, or not)."""
+    try:
+        return _FAST.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return _UNREAD
 
 
 def utf8(content: bytes) -> bool:
