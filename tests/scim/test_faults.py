@@ -619,14 +619,16 @@ def test_404_hints_at_the_base_url() -> None:
 
 @pytest.mark.usefixtures("fast_retries")
 def test_connection_refused_on_a_closed_port() -> None:
+    # The port stays bound, never listening, for the whole test: refused all the same, and
+    # no other process can take it and answer in between.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/scim/v2"
-    target = Target("closed", url, timeout_seconds=2.0)
-    client = ScimClient.for_target(target, transport=httpx2.HTTPTransport())
-    with pytest.raises(TargetError) as caught:
-        connect(client, target, RecordingLog())
+        url = f"http://127.0.0.1:{port}/scim/v2"
+        target = Target("closed", url, timeout_seconds=2.0)
+        client = ScimClient.for_target(target, transport=httpx2.HTTPTransport())
+        with pytest.raises(TargetError) as caught:
+            connect(client, target, RecordingLog())
     assert str(caught.value).startswith(f"cannot connect to {url}: ")
     assert "\n" not in str(caught.value)
 
