@@ -126,3 +126,16 @@ def test_a_plain_page_is_read_without_the_standard_library(monkeypatch: pytest.M
     monkeypatch.setattr(json, "loads", refused)  # the module payload.py reads with
     page = {"Resources": [{"id": "1", "userName": "ann", "meta": {"version": 'W/"1"'}}]}
     assert parse_checked(json.dumps(page).encode()) == (page, True)
+
+
+@pytest.mark.parametrize("value", [5, 1.5, True, None, "a/b"])
+@pytest.mark.parametrize("form", ["text", "utf-16", "utf-8"])
+def test_a_body_that_is_one_scalar_is_read_by_every_path(value: Any, form: str) -> None:
+    """A body of one number, boolean, null or string (an error page's, a token endpoint's)
+    read as text, as UTF-16 (both walked for depth) and as UTF-8 (a string's `\\/`, an
+    escape other than a quote's, is walked too): read, never a crash in the depth walk."""
+    text = json.dumps(value).replace("/", "\\/")
+    content: bytes | str = text
+    if form != "text":
+        content = text.encode(form)
+    assert _same(parse_checked(content)[0], value)
