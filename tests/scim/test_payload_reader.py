@@ -1,5 +1,5 @@
 """Target JSON is read by msgspec where it takes it, by the standard library where it does
-not (payload._read). Whichever reads it, every body must come out as `json.loads` reads it,
+not (payload._fast). Whichever reads it, every body must come out as `json.loads` reads it,
 to the same types (1 is not 1.0, -0.0 is not 0.0), or be refused as `json.loads` refuses
 it: a reader that turned a 20-digit id into a float, or took a lone surrogate for text,
 would match or deprovision on a value the target does not hold."""

@@ -29,4 +29,3 @@ def test_the_body_keeps_every_attribute_but_meta_in_the_order_sent() -> None:
     assert found is not None
     assert list(found.body.items()) == [(k, v) for k, v in sent.items() if k != "meta"]
     assert found.version == 'W/"1"'
-
