@@ -124,6 +124,34 @@ def test_a_conflict_with_several_candidates_adopts_none(tmp_path: Path) -> None:
     assert all("title" not in u for u in fake.users.values())
 
 
+@pytest.mark.parametrize("twins", [1, 2])
+def test_a_conflict_no_lookup_finds_withholds_every_deprovision(tmp_path: Path, twins: int) -> None:
+    """A create answered 409 says the target holds the account, which the listing did not
+    show, even where no lookup then finds one (a filter that hides it too) or finds two:
+    that read hid something, as when a lookup finds it (Session.unlisted), so the stray's
+    disable and the group's member removal wait for a plan from a read that shows it."""
+    # Used to: fail the create and disable the stray all the same.
+    fake = seeded(["stray@example.com", "alice@example.com", *["dave@example.com"] * twins])
+    for rid in [u["id"] for u in fake.users.values() if u["userName"] == "dave@example.com"]:
+        fake.hidden.add(rid)
+    if twins == 1:
+        fake.blind_filters.add("userName")  # its filter hides the one dave as well
+    stray, alice = user_id(fake, "stray@example.com"), user_id(fake, "alice@example.com")
+    fake.add_group("Team", [alice, stray])
+    fake.fail("POST", "/Users", status=409, body={"detail": "exists", "scimType": "uniqueness"})
+    users = [user("alice@example.com"), user("dave@example.com")]
+    groups = [{"displayName": "Team", "members": ["alice@example.com"]}]
+    specs = write_spec(tmp_path, users, groups, prune="all")
+    prepared, result = plan_and_apply(specs, fake)
+    planned = {(c.action, c.key) for c in prepared.plan.changes}
+    assert (Action.DISABLE, "stray@example.com") in planned
+    assert fake.users[stray]["active"] is True
+    assert members_of(fake, "Team") == {alice, stray}
+    failed = {o.key: o.message for o in result.failed}
+    assert "no single object with its key can be found" in failed["dave@example.com"]
+    assert "which its listing did not show" in failed["stray@example.com"]
+
+
 def test_a_delete_answered_412_is_a_failure(tmp_path: Path, token: str) -> None:
     fake = seeded(["mallory@example.com"])
     fake.fail("DELETE", "/Users/*", status=412, body={"detail": "version mismatch"})

@@ -51,9 +51,7 @@ def adopt_if_listed_short(s: Session, change: Change) -> str | None:
     if not s.look_before_create:
         return None
     found = found_before_create(s, change)
-    if found is None:
-        return None
-    return adopt(s, change, found, unlisted=True)
+    return None if found is None else adopt(s, change, found, unlisted=True)
 
 
 def found_before_create(s: Session, change: Change) -> Resource | None:
@@ -181,6 +179,7 @@ def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
             f"names: this {kind} cannot be created under that name while {other} holds it"
         )
     if found is None:
+        s.unseen(f"{kind} {change.key}")  # no deprovision nor removal trusts that listing now
         raise Failed(
             f"{exc}; the target says the object exists, but no single object with "
             "its key can be found: check the target for duplicates, then plan again"

@@ -110,6 +110,12 @@ class Session:
             if unlisted:
                 self.unlisted.append(what or target_id)
 
+    def unseen(self, what: str) -> None:
+        """An object the target says it holds (a create answered 409) that no lookup finds
+        alone: the listing hid it all the same, so `unlisted` holds it as if found."""
+        with self.lock:
+            self.unlisted.append(what)
+
     def chunk(self) -> int:
         """Members per write: the target's membership_chunk, or less where it took less."""
         limit, most = self.chunk_limit, self.target.membership_chunk
