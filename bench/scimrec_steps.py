@@ -25,7 +25,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import Observed, Resource
 from reconciler.core.plan import Plan, make_plan
 from reconciler.report import render
-from reconciler.scim import paging, payload
+from reconciler.scim import paging, payload, redact
 from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.sharing import Shared
 from reconciler.spec.load import load_spec
@@ -107,16 +107,26 @@ def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
     spread = dataset.members(sizes)
     bodies = [_group_on_target(j, spread[j], percent) for j in range(sizes.groups)]
     groups, plain_groups = _read(bodies, shared)
-    return Observed(users=users, groups=groups, representable=plain and plain_groups)
+    # Each page is as the client reads it (scim/client.py): checked, and scrubbed of the
+    # run's secrets; a page nothing was masked in leaves the read unmasked.
+    return Observed(
+        users=users,
+        groups=groups,
+        representable=plain[0] and plain_groups[0],
+        unmasked=plain[1] and plain_groups[1],
+    )
 
 
-def _read(bodies: list[dict[str, Any]], shared: Shared) -> tuple[tuple[Resource, ...], bool]:
+def _read(
+    bodies: list[dict[str, Any]], shared: Shared
+) -> tuple[tuple[Resource, ...], tuple[bool, bool]]:
     out: list[Resource] = []
-    plain = True
+    plain = unmasked = True
     for start in range(0, len(bodies), 500):
         page = json.dumps({"Resources": bodies[start : start + 500]}).encode()
         parsed, representable = payload.parse_checked(page)
         plain = plain and representable
+        unmasked = unmasked and redact.scrub_json(parsed, page) is parsed
         if not isinstance(parsed, dict):
             raise TypeError("a bench page is a JSON object")
         for item in paging.listed(parsed, "a bench page"):
@@ -125,7 +135,7 @@ def _read(bodies: list[dict[str, Any]], shared: Shared) -> tuple[tuple[Resource,
                 raise ValueError("every bench resource has an id")
             shared.take(found.body)
             out.append(found)
-    return tuple(out), plain
+    return tuple(out), (plain, unmasked)
 
 
 def _user_on_target(i: int, percent: float) -> dict[str, Any]:

@@ -197,8 +197,6 @@ class Directory:
         return Entry(value, Seen.UNRESOLVED)
 
 
-
-
 def said_groups(members: list[Json]) -> frozenset[str]:
     """The values of the entries that say they are groups, by `type` or `$ref`."""
     return frozenset(

@@ -152,6 +152,10 @@ class Observed:
     # cannot (a lone surrogate, a number past a double: scim/payload.py `parse_checked`),
     # so core/shape.py skips encoding each one to find out. False: each is checked.
     representable: bool = False
+    # True when no reply these bodies came from had a secret of the run masked in it
+    # (scim/client.py Reply.masked): a MASKED in them is then the target's own text, not a
+    # secret put there, so core/shape.py skips looking for one. False: each is looked at.
+    unmasked: bool = False
     # Why no group was read, where the target has no /Groups endpoint (GET /Groups answered
     # 404, 405 or 501): it takes users only, or that answer was a passing one (a deploy,
     # a proxy). Either way no declared group can be planned from it: each is in error.

@@ -40,9 +40,9 @@ _SURROGATE = "expected Unicode text, got a lone surrogate"
 
 def shaped(observed: Observed) -> Observed:
     """The observed state with every unreadable resource marked (Resource.problem)."""
-    checked = observed.representable
-    users = _marked(Kind.USER, clashing(observed.users), checked)
-    groups = _marked(Kind.GROUP, clashing(observed.groups), checked)
+    checked, unmasked = observed.representable, observed.unmasked
+    users = _marked(Kind.USER, clashing(observed.users), checked, unmasked)
+    groups = _marked(Kind.GROUP, clashing(observed.groups), checked, unmasked)
     if users is observed.users and groups is observed.groups:
         return observed
     return dataclasses.replace(observed, users=users, groups=groups)
@@ -92,12 +92,12 @@ def clashing(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
 
 
 def _marked(
-    kind: Kind, resources: tuple[Resource, ...], representable: bool
+    kind: Kind, resources: tuple[Resource, ...], representable: bool, unmasked: bool
 ) -> tuple[Resource, ...]:
     out: list[Resource] | None = None
     for index, resource in enumerate(resources):
         found = _other_kind(kind, resource) or problem(
-            kind, resource.body, representable=representable
+            kind, resource.body, representable=representable, unmasked=unmasked
         )
         if found is not None:
             if out is None:
@@ -128,15 +128,19 @@ def _other_kind(kind: Kind, resource: Resource) -> str | None:
     return None
 
 
-def problem(kind: Kind, body: Mapping[str, Json], *, representable: bool = False) -> str | None:
+def problem(
+    kind: Kind, body: Mapping[str, Json], *, representable: bool = False, unmasked: bool = False
+) -> str | None:
     """The first unreadable part of a resource body, as `path: what was found`; or None.
 
     The path can hold names the target made up (`x\\ud800: ...`): each lone surrogate in
     it is written as its escape, so the message is text every output can take.
     `representable`: the reply it came from was proven to hold no value `_not_representable`
-    finds (scim/payload.py), so that walk is skipped."""
+    finds (scim/payload.py), so that walk is skipped. `unmasked`: no secret was masked in
+    the reply it came from (scim/client.py Reply.masked), so nothing is looked for."""
     found = _user(body) if kind is Kind.USER else _group(body)
-    found = found or _masked(kind, body)
+    if found is None and not unmasked:
+        found = _masked(kind, body)
     if found is None and not representable:
         found = _not_representable(body)
     return None if found is None else found.encode("utf-8", "backslashreplace").decode()

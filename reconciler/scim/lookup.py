@@ -97,7 +97,7 @@ def look_up(
         found = Found([], True)
         for attribute, value in keys:
             found = search(client, endpoint, attribute, value, target.page_size, listing=False)
-            if found.resources or not found.conclusive:
+            if found.resources or found.masked or not found.conclusive:
                 break
         done[0] += 1
         if progress is not None:
@@ -110,7 +110,7 @@ def look_up(
     groups: dict[str, list[Resource]] = {}
     for endpoint, found in results:
         into = users if endpoint == "/Users" else groups
-        for found_one in found.resources:
+        for found_one in (*found.resources, *found.masked):
             # Two lookups may answer one id with different content (a target changing, or
             # lying): every copy is kept, and the plan decides from none (core/shape.py).
             copies = into.setdefault(found_one.id, [])

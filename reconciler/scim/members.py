@@ -84,6 +84,7 @@ def confirm_members(client: ScimClient, observed: Observed, log: Any) -> Observe
         complete=observed.complete and not hidden,
         # Read one by one, not from the listing's pages: shape.py checks every body again.
         representable=observed.representable and not hidden,
+        unmasked=observed.unmasked and not hidden,
         notes=tuple(notes),
         dangling=frozenset(dangling),
     )

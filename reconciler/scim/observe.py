@@ -56,7 +56,7 @@ def observe(
     )  # fmt: skip
     read, notes = reads_by_id.in_full(client, users.resources, target.concurrency, log)
     if read is not users.resources:  # bodies read one by one: none proven representable
-        users = dataclasses.replace(users, resources=read, representable=False)
+        users = dataclasses.replace(users, resources=read, representable=False, unmasked=False)
     users = dataclasses.replace(users, notes=users.notes + notes)
     shared.users_read(users.resources)
     no_groups = None
@@ -82,7 +82,7 @@ def observe(
         return _members(client, target, found, log)
     read, notes = reads_by_id.with_members(client, groups.resources, target.concurrency, log)
     if read is not groups.resources:  # bodies read one by one: none proven representable
-        groups = dataclasses.replace(groups, resources=read, representable=False)
+        groups = dataclasses.replace(groups, resources=read, representable=False, unmasked=False)
     groups = dataclasses.replace(groups, notes=groups.notes + notes)
     for kind, listing in (("user", users), ("group", groups)):
         log.info(
@@ -102,6 +102,7 @@ def observe(
         complete=users.complete and groups.complete,
         notes=users.notes + groups.notes,
         representable=users.representable and groups.representable,
+        unmasked=users.unmasked and groups.unmasked,
         no_groups=no_groups,
     )
     # A filtered read leaves users out on purpose: nothing to learn from their absence.
@@ -120,7 +121,7 @@ def _no_groups(exc: ScimHTTPError, log: Any) -> Listing:
         "no groups, and declared groups cannot be planned there"
     )
     log.warning("no groups endpoint", step="import", detail=note)
-    return Listing((), True, (note,), 0, representable=True)
+    return Listing((), True, (note,), 0, representable=True, unmasked=True)
 
 
 def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -> Observed:

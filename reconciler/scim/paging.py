@@ -33,6 +33,8 @@ class Listing:
     capped: bool = False
     # Every page was proven to hold only values any output can hold (client.Reply).
     representable: bool = False
+    # No page had a secret masked in it (client.Reply.masked).
+    unmasked: bool = False
 
 
 @dataclass
@@ -61,6 +63,7 @@ class _Pager:
     # group with the old name gets the same id): counted as read, not as a short listing.
     clashes: int = 0
     representable: bool = True  # every page so far (client.Reply.representable)
+    unmasked: bool = True  # every page so far (not client.Reply.masked)
     shared: Shared | None = None  # one object per repeated value, across the read
     copies: Copies | None = None  # later copies of an id, with other content (copies.py)
 
@@ -250,6 +253,7 @@ def read_all(
             continue
         pager.pages += 1
         pager.representable &= reply.representable
+        pager.unmasked &= not reply.masked
         count, fresh = pager.take(reply.body)
         if progress is not None:
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
@@ -270,8 +274,9 @@ def read_all(
     unreachable = pager.total is not None and pager.total - pager.read - pager.skipped > 0
     capped = unreachable or pager.repeated
     return Listing(
-        resources, pager.complete, tuple(pager.notes), pager.pages, capped, pager.representable
-    )
+        resources, pager.complete, tuple(pager.notes), pager.pages, capped, pager.representable,
+        pager.unmasked,
+    )  # fmt: skip
 
 
 def read_by_cursor(
@@ -315,6 +320,7 @@ def read_by_cursor(
             continue
         pager.pages += 1
         pager.representable &= reply.representable
+        pager.unmasked &= not reply.masked
         _, fresh = pager.take(reply.body)
         if progress is not None:
             progress.reading(endpoint.strip("/").lower(), len(pager.seen), pager.total)
@@ -344,5 +350,6 @@ def read_by_cursor(
         )
     resources = pager.resources()
     return Listing(
-        resources, pager.complete, tuple(pager.notes), pager.pages, False, pager.representable
-    )
+        resources, pager.complete, tuple(pager.notes), pager.pages, False, pager.representable,
+        pager.unmasked,
+    )  # fmt: skip

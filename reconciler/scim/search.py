@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from reconciler.core import attributes as A
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.match import normalise
-from reconciler.core.model import Resource
+from reconciler.core.model import MASKED, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import read_all
@@ -24,6 +24,11 @@ class Found:
     # The target's `eq` filter on this attribute answered with verified hits: it works
     # there, so an empty answer from it can be believed from now on (`filter_proven`).
     filter_works: bool = False
+    # Without a listing: what the filter answered whose value a secret of the run was
+    # masked in as it arrived (`alice@***.com`), so it cannot be told to hold the value
+    # or not. Lookup mode keeps them: core/masked.py puts what they may be in error, where
+    # dropped, the object would look missing and be created again.
+    masked: tuple[Resource, ...] = ()
 
 
 def find(
@@ -78,7 +83,8 @@ def search(
         trusted = trusted or (filter_proven and answered and not candidates)
     if not listing:
         hits = [r for r in candidates if _has(r, attribute, wanted)]
-        return Found(hits, answered, works)
+        unsure = tuple(r for r in candidates if r not in hits and _masked(r, attribute))
+        return Found(hits, answered, works, unsure)
     complete = trusted
     if not trusted:
         # The filter was rejected, ignored or answered in pages: read everything instead.
@@ -111,6 +117,11 @@ def _filtered(
     # matches case-sensitively): only a verified hit, all on one page, is trusted.
     trusted = bool(candidates) and all(_has(r, attribute, wanted) for r in candidates) and whole
     return candidates, trusted, whole
+
+
+def _masked(resource: Resource, attribute: str) -> bool:
+    have = A.read(resource.body, attribute)
+    return isinstance(have, str) and MASKED in have
 
 
 def _has(resource: Resource, attribute: str, wanted: str) -> bool:

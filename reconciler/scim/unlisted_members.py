@@ -59,7 +59,9 @@ def with_members_read(
         pending += _nested(group.body)
     if not filled:
         return observed
-    return dataclasses.replace(observed, groups=tuple(filled.get(g.id, g) for g in observed.groups))
+    # Members read one by one, not from the listing's pages: shape.py checks every body again.
+    read = tuple(filled.get(g.id, g) for g in observed.groups)
+    return dataclasses.replace(observed, groups=read, representable=False, unmasked=False)
 
 
 def _taken(change: Change) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,11 +28,11 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     forget_secrets()
 
 
-def _specs(root: Path) -> Path:
+def _specs(root: Path, prune: str = "all") -> Path:
     target = {
         "url": BASE_URL,
         "auth": {"type": "basic", "username_env": "NAMES_USER", "password_env": "NAMES_PASSWORD"},
-        "prune": "all",
+        "prune": prune,
         "protected": ["admin@*"],
         "guards": {"max_deletes": 100, "max_delete_percent": 100},
     }
@@ -78,3 +79,110 @@ def test_declared_users_a_masked_account_may_be_are_not_created_again(
     assert [b["userName"] for b in posted if isinstance(b, dict)] == ["carol@corp.test"]
     assert "may be this one" in out + err
     assert PASSWORD not in out + err
+
+
+def _apply(root: Path, fake: FakeScim, prune: str | None, users: list[str], **more: Any) -> int:
+    """Apply a spec declaring `users` (and `more`, such as groups) to `fake`."""
+    target: dict[str, Any] = {
+        "url": BASE_URL,
+        "auth": {"type": "basic", "username_env": "NAMES_USER", "password_env": "NAMES_PASSWORD"},
+        "guards": {"max_deletes": 100, "max_delete_percent": 100},
+    }
+    if prune is not None:
+        target["prune"] = prune
+    declared = [{"userName": name} for name in users]
+    doc = {"version": 1, "targets": {"t": target}, "users": declared, **more}
+    (root / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return main(["apply", str(root), "-t", "t", "--auto-approve"], transport=fake.transport)
+
+
+# Declared, and held by the target, in names that hold no secret.
+CORP = ["alice@corp.test", "bob@corp.test"]
+
+
+def _target() -> tuple[FakeScim, str]:
+    """alice and bob, listed in a first page; carol, whose name holds the password, in a
+    second. A create is never refused (a duplicate account would be made)."""
+    fake = FakeScim()
+    fake.max_count = 2
+    fake.unique_names = False
+    for name in ("alice@corp.test", "bob@corp.test"):
+        fake.add_user(name, active=True)
+    return fake, fake.add_user("carol@example.com", active=True)
+
+
+def _writes(fake: FakeScim) -> list[str]:
+    return [f"{s.method} {s.path}" for s in fake.requests if s.method != "GET"]
+
+
+@pytest.mark.parametrize("cursor", [False, True])
+def test_a_stray_a_later_page_masks_is_in_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cursor: bool
+) -> None:
+    """Pages read by startIndex or by cursor (RFC 9865): only the second page is masked,
+    and it alone puts the undeclared carol in error, never disabled."""
+    fake, carol = _target()
+    fake.paging(cursor=cursor, index=not cursor)
+    code = _apply(tmp_path, fake, "all", CORP)
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert fake.users[carol]["active"] is True
+    assert _writes(fake) == []
+    assert f"user {carol} cannot be read: userName: holds a secret of this run" in out + err
+    assert PASSWORD not in out + err
+
+
+def test_a_hidden_user_read_by_its_id_is_in_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """carol is left out of the listing (whose pages hold no secret) and read by her id
+    because a group holds her: that read alone is masked, and puts her in error."""
+    fake, carol = _target()
+    fake.hidden.add(carol)
+    fake.add_group("Staff", [carol])
+    code = _apply(tmp_path, fake, "all", CORP, groups=[{"displayName": "Staff"}])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert fake.users[carol]["active"] is True
+    assert _writes(fake) == []
+    assert "holds a secret of this run" in out + err
+    assert PASSWORD not in out + err
+
+
+def test_a_lookup_answered_masked_is_in_error_and_never_created_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lookup mode (pages that ignore startIndex): dave is looked up by an `eq` filter,
+    which answers with his account, its name masked. That answer was dropped as not
+    holding his name: he looked missing, and was created again beside the account he has."""
+    fake, _ = _target()
+    fake.ignore_start_index = True
+    dave = fake.add_user("dave@example.com", active=True)
+    # Lookup mode cannot prune (it sees only what is declared): no prune here.
+    code = _apply(tmp_path, fake, None, [CORP[0], "dave@example.com"])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert _writes(fake) == []
+    assert f"the target's user {dave} may be this one" in out + err
+    assert PASSWORD not in out + err
+
+
+def test_a_mask_the_target_itself_holds_is_its_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where nothing was masked in what the target sent, the mask's text in a name is the
+    target's own (a name such as `ops***`): the account is matched by it, as held."""
+    fake = FakeScim()
+    fake.add_user("ops***@corp.test", active=True)
+    doc = {
+        "version": 1,
+        "targets": {"t": {"url": BASE_URL, "auth": {"type": "basic", "username_env":
+                    "NAMES_USER", "password_env": "NAMES_PASSWORD"}, "prune": "all"}},
+        "users": [{"userName": "ops***@corp.test"}],
+    }  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code = main(["plan", str(tmp_path), "-t", "t"], transport=fake.transport)
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "No changes." in out
+    assert "holds a secret" not in out + err

@@ -5,6 +5,7 @@ group leaves the group as the listing showed it, and nothing else is read."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from reconciler.core.changes import Action, Change, Member
@@ -211,3 +212,18 @@ def test_a_nested_group_is_followed_whatever_its_id() -> None:
         fake.groups[ops]["members"].append({"value": gid, "type": "Group"})
     out, _ = run(fake, listed(fake), delete(ops))
     assert members(out, "0") == members(out, "XXXX") == [user]
+
+
+def test_members_read_by_id_are_checked_as_any_body_read_one_by_one() -> None:
+    """A listing proven plain (representable, nothing masked) says nothing of the members
+    read later by a group's id: the plan made again with them checks every body
+    (core/shape.py), as after any read one by one."""
+    fake = FakeScim()
+    users = [fake.add_user(f"u{i}@example.com") for i in range(2)]
+    ops = fake.add_group("Ops", users)
+    observed = dataclasses.replace(listed(fake), representable=True, unmasked=True)
+    out, _ = run(fake, observed, delete(ops))
+    assert members(out, ops) == users
+    assert (out.representable, out.unmasked) == (False, False)
+    untouched, _ = run(fake, observed)  # nothing read: the listing's proof stands
+    assert (untouched.representable, untouched.unmasked) == (True, True)
