@@ -7,6 +7,7 @@ This is the only bench module that imports `reconciler`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import io
@@ -109,12 +110,13 @@ def observed_input(sizes: dataset.Sizes, percent: float) -> Observed:
     groups, plain_groups = _read(bodies, shared)
     # Each page is as the client reads it (scim/client.py): checked, and scrubbed of the
     # run's secrets; a page nothing was masked in leaves the read unmasked.
-    return Observed(
-        users=users,
-        groups=groups,
-        representable=plain[0] and plain_groups[0],
-        unmasked=plain[1] and plain_groups[1],
-    )
+    flags = {
+        "representable": plain[0] and plain_groups[0],
+        "unmasked": plain[1] and plain_groups[1],
+    }
+    # An older reconciler/ that bench/plan_ab.py compares with may not know every flag.
+    known = {field.name for field in dataclasses.fields(Observed)}
+    return Observed(users, groups, **{k: v for k, v in flags.items() if k in known})
 
 
 def _read(
