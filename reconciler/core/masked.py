@@ -6,14 +6,25 @@ name the masked one could stand for is in error too, and nothing is created for 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from reconciler.core import attributes as A
 from reconciler.core.match import Match
 from reconciler.core.model import MASKED, Declared, Json, Kind, Resource
 
-_NAMES = ("userName", "displayName", "externalId")
+# Every attribute a spec may match on (emails are read below).
+_NAMES = tuple(
+    path
+    for path in dict.fromkeys((*A.USER_MATCHABLE, *A.GROUP_MATCHABLE))
+    if path != "emails.value"
+)
+# How each is read from a body the target sent (`enterprise.employeeNumber` within the
+# extension's object), and from a declared object's attributes (by its flat path).
+_READ_BODY = tuple(A.reader(path) for path in _NAMES)
+_READ_DECLARED = tuple(operator.methodcaller("get", path) for path in _NAMES)
 
 
 def shield(
@@ -73,12 +84,13 @@ def _found(
 
 
 def _values(obj: Declared) -> list[str]:
-    return [obj.key, *_strings(obj.attrs)]
+    return [obj.key, *_strings(obj.attrs, _READ_DECLARED)]
 
 
-def _strings(body: Mapping[str, Json]) -> list[str]:
-    """The names a matching attribute may hold: userName, displayName, externalId, emails."""
-    out = [v for v in (body.get(n) for n in _NAMES) if isinstance(v, str)]
+def _strings(body: Mapping[str, Json], readers: tuple[A.Reader, ...] = _READ_BODY) -> list[str]:
+    """The names a matching attribute may hold: userName, displayName, externalId, the
+    enterprise employeeNumber, emails."""
+    out = [v for v in (read(body) for read in readers) if isinstance(v, str)]
     emails = body.get("emails")
     for email in emails if isinstance(emails, list) else ():
         value = email.get("value") if isinstance(email, dict) else None

@@ -38,6 +38,11 @@ _USER_SIMPLE_TYPES = tuple(
     if kind in (A.BOOLEAN, A.STRING)
 )
 _SURROGATE = "expected Unicode text, got a lone surrogate"
+# Each name `_masked` reads of a user, with its reader (emails are read whole, below).
+_MASKABLE_USER = tuple(
+    (path, A.reader(path)) for path in ("id", *A.USER_MATCHABLE) if path != "emails.value"
+)
+_MASKABLE_GROUP = tuple((path, A.reader(path)) for path in ("id", *A.GROUP_MATCHABLE))
 
 
 def shaped(observed: Observed) -> Observed:
@@ -153,13 +158,11 @@ def _masked(kind: Kind, body: Mapping[str, Json]) -> str | None:
     is also part of every userName, a token a target echoes): read so, the object is not
     the one the target holds, and would pass for an undeclared one, to be deprovisioned,
     or keep a declared one from matching. It is in error instead, decided from nothing."""
-    keys = (
-        ("id", "userName", "externalId")
-        if kind is Kind.USER
-        else ("id", "displayName", "externalId")
-    )
-    for key in keys:
-        value = body.get(key)
+    # The id, and every attribute a spec may match on (A.USER_MATCHABLE: a displayName or
+    # employeeNumber read masked matches no one, and the account passed for undeclared).
+    keys = _MASKABLE_USER if kind is Kind.USER else _MASKABLE_GROUP
+    for key, read in keys:
+        value = read(body)
         if isinstance(value, str) and MASKED in value:
             return f"{key}: holds a secret of this run, masked in what the target sent"
     # The values of a user's emails, and of a group's members: a member id read masked

@@ -8,6 +8,7 @@ plan never takes an object it did not look up for absent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -95,10 +96,15 @@ def look_up(
     def one(task: tuple[str, Keys]) -> tuple[str, Found]:
         endpoint, keys = task
         found = Found([], True)
+        unsure: list[Resource] = []
         for attribute, value in keys:
             found = search(client, endpoint, attribute, value, target.page_size, listing=False)
-            if found.resources or found.masked or not found.conclusive:
+            # An answer masked as it arrived is kept (core/masked.py decides what it may
+            # be), but proves nothing: the next attribute is still asked, as matching would.
+            unsure += found.masked
+            if found.resources or not found.conclusive:
                 break
+        found = dataclasses.replace(found, masked=tuple(unsure))
         done[0] += 1
         if progress is not None:
             progress.reading("lookups", done[0], len(tasks))

@@ -18,6 +18,7 @@ from reconciler.scim.redact import forget_secrets
 from tests.fakescim import BASE_URL, FakeScim
 
 PASSWORD = "example"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @pytest.fixture(autouse=True)
@@ -186,3 +187,90 @@ def test_a_mask_the_target_itself_holds_is_its_text(
     assert code == 0, out + err
     assert "No changes." in out
     assert "holds a secret" not in out + err
+
+
+def _staff(fake: FakeScim, tmp_path: Path, matching: list[str], **alice: Any) -> tuple[int, str]:
+    """alice (with `alice`'s attributes) and bob in a group, Staff, declared as held and
+    matched on `matching`; the exit code and the id of Staff."""
+    ids = [fake.add_user("alice@corp.test", active=True, **alice)]
+    bob = {"displayName": "Bob Smith", ENTERPRISE: {"employeeNumber": "B-2"}}
+    ids.append(fake.add_user("bob@corp.test", active=True, **bob))
+    staff = fake.add_group("Staff", ids)
+    target = {
+        "url": BASE_URL,
+        "auth": {"type": "basic", "username_env": "NAMES_USER", "password_env": "NAMES_PASSWORD"},
+        "matching": {"user": matching},
+    }
+    users = [
+        {"userName": "alice@corp.test", **_declared(alice)},
+        {"userName": "bob@corp.test", **_declared(bob)},
+    ]
+    groups = [{"displayName": "Staff", "members": ["alice@corp.test", "bob@corp.test"]}]
+    doc = {"version": 1, "targets": {"t": target}, "users": users, "groups": groups}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    args = ["apply", str(tmp_path), "-t", "t", "--auto-approve"]
+    return main(args, transport=fake.transport), staff
+
+
+def _declared(attrs: dict[str, Any]) -> dict[str, Any]:
+    """A user's SCIM attributes as a spec declares them."""
+    out = {k: v for k, v in attrs.items() if k != ENTERPRISE}
+    if ENTERPRISE in attrs:
+        out["enterprise"] = attrs[ENTERPRISE]
+    return out
+
+
+@pytest.mark.parametrize("lookup", [False, True])
+@pytest.mark.parametrize(
+    ("matching", "alice"),
+    [
+        (["displayName"], {"displayName": "Alice Example"}),
+        (
+            ["enterprise.employeeNumber"],
+            {ENTERPRISE: {"employeeNumber": "example-7"}},
+        ),
+    ],
+)  # fmt: skip
+def test_any_matching_attribute_masked_puts_the_account_in_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    lookup: bool,
+    matching: list[str],
+    alice: dict[str, Any],
+) -> None:
+    """Matched on displayName or employeeNumber, alice's value in it reads masked: before,
+    only userName, externalId and emails were looked at, so her account matched no one,
+    was created again, and (as a user no declared one holds) was taken out of Staff."""
+    fake = FakeScim()
+    fake.unique_names = False
+    fake.ignore_start_index = lookup  # lookup mode: each declared user looked up by filter
+    code, staff = _staff(fake, tmp_path, matching, **alice)
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert _writes(fake) == []
+    assert len(fake.groups[staff]["members"]) == 2
+    assert "may be this one" in out + err
+    assert PASSWORD not in out + err
+
+
+def test_a_masked_lookup_answer_does_not_end_the_matching_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lookup mode, matched on displayName then userName: another account's displayName
+    reads masked (`Alice ***`). It proves nothing, so userName is still asked and alice
+    matched, as a full listing would; stopping at it, alice was created again."""
+    fake = FakeScim()
+    fake.unique_names = False
+    fake.ignore_start_index = True
+    fake.add_user("other@corp.test", active=True, displayName="Alice Example")
+    code, _ = _staff(fake, tmp_path, ["displayName", "userName"], displayName="Alice A")
+    doc = yaml.safe_load((tmp_path / "spec.yaml").read_text(encoding="utf-8"))
+    doc["users"][0]["displayName"] = "Alice Example"
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    fake.requests.clear()
+    code = main(["apply", str(tmp_path), "-t", "t", "--auto-approve"], transport=fake.transport)
+    out, err = capsys.readouterr()
+    alice = fake.user_named("alice@corp.test")
+    assert len(alice) == 1, out + err
+    assert _writes(fake) == [f"PATCH /Users/{alice[0]['id']}"]
+    assert code == 0, out + err
