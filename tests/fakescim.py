@@ -106,6 +106,9 @@ class FakeScim:
         self.reject_filter = False  # any filter is answered 400 invalidFilter
         # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
         self.blind_filters: set[str] = set()
+        # Attributes whose `eq` filter answers every resource (a target that supports
+        # filters on some attributes only, and ignores the rest).
+        self.ignored_filters: set[str] = set()
         # Attributes (lower case) whose `eq` filter ignores case: userName always; RFC 7643
         # makes displayName caseExact false too, which not every target honours.
         self.filter_ignores_case: set[str] = set(_CASE_INSENSITIVE)
@@ -406,7 +409,8 @@ class FakeScim:
             if not self.ignore_filter:
                 attribute, value = match.group(1), json.loads(match.group(2))
                 folded = attribute.lower() in self.filter_ignores_case
-                found = [r for r in found if _equals(r, attribute, value, folded)]
+                if attribute not in self.ignored_filters:
+                    found = [r for r in found if _equals(r, attribute, value, folded)]
                 found = [] if attribute in self.blind_filters else found
         else:
             found = [

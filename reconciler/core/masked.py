@@ -9,10 +9,10 @@ from __future__ import annotations
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.core import attributes as A
-from reconciler.core.match import Match
+from reconciler.core.match import NAME_ATTRIBUTE, Match, email_values, skeleton
 from reconciler.core.model import MASKED, Declared, Json, Kind, Resource
 
 # Every attribute a spec may match on (emails are read below).
@@ -27,22 +27,60 @@ _READ_BODY = tuple(A.reader(path) for path in _NAMES)
 _READ_DECLARED = tuple(operator.methodcaller("get", path) for path in _NAMES)
 
 
+def _one(read: A.Reader) -> Callable[[Mapping[str, Json]], list[str]]:
+    def strings(body: Mapping[str, Json]) -> list[str]:
+        value = read(body)
+        return [value] if isinstance(value, str) else []
+
+    return strings
+
+
+# Each matching attribute with the names it holds in a body the target sent (every email
+# for emails.value: matching takes any of them for the person's, core/match.py).
+_BY_ATTRIBUTE = (
+    *((path, _one(A.reader(path))) for path in _NAMES),
+    ("emails.value", lambda body: email_values(body.get("emails"))),
+)
+
+
 def shield(
     kind: Kind,
     declared: Iterable[Declared],
     observed: Iterable[Resource],
     matches: dict[str, Match],
 ) -> dict[str, Match]:
-    """`matches`, with each unmatched declared object a masked resource may be in error."""
-    patterns = _patterns(observed)
+    """`matches`, with each declared object a masked resource may be in error.
+
+    Unmatched: any of its names against any masked name. Matched: each value its match
+    tried (`Match.attempts`: the matching attributes up to the one that matched, then
+    former names) against the masked values of that same attribute. A masked resource
+    that may hold the value of an earlier attempt is the account matching would have
+    found first: the one matched is another, to be written to, renamed or disabled in its
+    place; one that may hold the value matched on would have made it a duplicate."""
+    resources = [r for r in observed if r.problem is not None]
+    patterns = _patterns(resources, _strings)
     if not patterns:
         return matches
+    by_attribute = {attribute: _patterns(resources, read) for attribute, read in _BY_ATTRIBUTE}
+    name = NAME_ATTRIBUTE[kind]
     out = dict(matches)
     for obj in declared:
         match = out.get(obj.key)
-        if match is None or match.resource is not None or match.error is not None:
+        if match is None or match.error is not None:
             continue
-        found = _found(patterns, _values(obj))
+        if match.resource is None:
+            found = _found(patterns, _values(obj))
+        else:
+            found = next(
+                (
+                    hit
+                    for attempt in match.attempts
+                    if attempt.value is not None
+                    and (hit := _found(by_attribute.get(_tried(attempt.attribute, name), {}),
+                                       [attempt.value])) is not None
+                ),
+                None,
+            )  # fmt: skip
         if found is not None:
             rid, masked = found
             out[obj.key] = Match(
@@ -56,16 +94,27 @@ def shield(
     return out
 
 
-def _patterns(observed: Iterable[Resource]) -> dict[str, list[tuple[re.Pattern[str], str, str]]]:
-    """Each masked name as a pattern (the mask: any text), indexed by what precedes it."""
-    out: dict[str, list[tuple[re.Pattern[str], str, str]]] = defaultdict(list)
-    for resource in observed:
-        if resource.problem is None:
-            continue
-        for value in _strings(resource.body):
+def _tried(label: str, name: str) -> str:
+    """The attribute an attempt read: its label, or the name attribute for a former name."""
+    return name if label.startswith("previously") else label
+
+
+Patterns = dict[str, list[tuple[re.Pattern[str], str, str]]]
+
+
+def _patterns(
+    resources: list[Resource], strings: Callable[[Mapping[str, Json]], list[str]]
+) -> Patterns:
+    """Each masked name `strings` reads as a pattern (the mask: any text), indexed by what
+    precedes it."""
+    out: Patterns = defaultdict(list)
+    for resource in resources:
+        for value in strings(resource.body):
             if MASKED not in value:
                 continue
-            parts = value.strip().casefold().split(MASKED)
+            # Folded as `skeleton` folds (case, NFKC, accents, invisible characters), looser
+            # than matching's `normalise`: a name matching would take for the object's fits.
+            parts = skeleton(value).split(MASKED)
             pattern = re.compile(".+".join(map(re.escape, parts)), re.DOTALL)
             out[parts[0]].append((pattern, resource.id, value))
     return out
@@ -75,7 +124,7 @@ def _found(
     patterns: Mapping[str, list[tuple[re.Pattern[str], str, str]]], values: Iterable[str]
 ) -> tuple[str, str] | None:
     for value in values:
-        folded = value.strip().casefold()
+        folded = skeleton(value)
         for end in range(len(folded) + 1):
             for pattern, rid, masked in patterns.get(folded[:end], ()):
                 if pattern.fullmatch(folded):
@@ -84,7 +133,8 @@ def _found(
 
 
 def _values(obj: Declared) -> list[str]:
-    return [obj.key, *_strings(obj.attrs, _READ_DECLARED)]
+    """Every name the object may be found by: its key, its former names, its attributes."""
+    return [obj.key, *obj.previously, *_strings(obj.attrs, _READ_DECLARED)]
 
 
 def _strings(body: Mapping[str, Json], readers: tuple[A.Reader, ...] = _READ_BODY) -> list[str]:

@@ -256,21 +256,95 @@ def test_any_matching_attribute_masked_puts_the_account_in_error(
 def test_a_masked_lookup_answer_does_not_end_the_matching_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Lookup mode, matched on displayName then userName: another account's displayName
-    reads masked (`Alice ***`). It proves nothing, so userName is still asked and alice
-    matched, as a full listing would; stopping at it, alice was created again."""
+    """Lookup mode, matched on externalId then userName, on a target whose externalId
+    filter answers everyone: carol's externalId reads masked. Her account cannot be
+    alice's, so userName is still asked and alice matched, as a full listing would;
+    stopping at the masked answer, alice was created again."""
     fake = FakeScim()
     fake.unique_names = False
     fake.ignore_start_index = True
-    fake.add_user("other@corp.test", active=True, displayName="Alice Example")
-    code, _ = _staff(fake, tmp_path, ["displayName", "userName"], displayName="Alice A")
-    doc = yaml.safe_load((tmp_path / "spec.yaml").read_text(encoding="utf-8"))
-    doc["users"][0]["displayName"] = "Alice Example"
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    fake.requests.clear()
-    code = main(["apply", str(tmp_path), "-t", "t", "--auto-approve"], transport=fake.transport)
+    fake.ignored_filters.add("externalId")
+    alice = fake.add_user("alice@corp.test", active=True)
+    fake.add_user("carol@corp.test", active=True, externalId="carol@example.com")
+    doc = {"users": [{"userName": "alice@corp.test", "externalId": "A-1"}]}
+    code = _run(tmp_path, fake, doc, matching={"user": ["externalId", "userName"]})
     out, err = capsys.readouterr()
-    alice = fake.user_named("alice@corp.test")
-    assert len(alice) == 1, out + err
-    assert _writes(fake) == [f"PATCH /Users/{alice[0]['id']}"]
     assert code == 0, out + err
+    assert _writes(fake) == [f"PATCH /Users/{alice}"]
+    assert fake.users[alice]["externalId"] == "A-1"
+
+
+def _run(tmp_path: Path, fake: FakeScim, doc: dict[str, Any], **target: Any) -> int:
+    spec = {
+        "version": 1,
+        "targets": {"t": {"url": BASE_URL, "auth": {"type": "basic", "username_env": "NAMES_USER",
+                    "password_env": "NAMES_PASSWORD"}, **target}},
+        **doc,
+    }  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    args = ["apply", str(tmp_path), "-t", "t", "--auto-approve"]
+    return main(args, transport=fake.transport)
+
+
+def _later_attribute(fake: FakeScim, state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # alice's account reads alice-***@corp.test; asmith's displayName is alice's.
+    fake.add_user("alice-example@corp.test", active=True)
+    fake.add_user("asmith@corp.test", active=True, displayName="Alice Smith")
+    alice = {"userName": "alice-example@corp.test", "displayName": "Alice Smith", "state": state}
+    return {"users": [alice]}, {"matching": {"user": ["userName", "displayName"]}}
+
+
+def _former_name(fake: FakeScim, state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # alice was renamed from alice-example@corp.test, which reads masked.
+    fake.add_user("alice-example@corp.test", active=True)
+    alice = {"userName": "alice@corp.test", "previously": ["alice-example@corp.test"]}
+    return {"users": [{**alice, "state": state}]}, {}
+
+
+def _invisible(fake: FakeScim, state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Held with a zero-width space, which matching ignores, and masked.
+    fake.add_user("alice-example\u200b@corp.test", active=True)
+    return {"users": [{"userName": "alice-example@corp.test", "state": state}]}, {}
+
+
+def _group_later_attribute(fake: FakeScim, state: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # The Staff group reads Staff-***; another group holds Staff's externalId.
+    alice = fake.add_user("alice@corp.test", active=True)
+    carol = fake.add_user("carol@corp.test", active=True)
+    fake.add_group("Staff-example", [alice])
+    other = fake.add_group("Other", [carol])
+    fake.groups[other]["externalId"] = "G-1"
+    users = [{"userName": "alice@corp.test"}, {"userName": "carol@corp.test"}]
+    staff = {"displayName": "Staff-example", "externalId": "G-1", "members": ["alice@corp.test"]}
+    return {"users": users, "groups": [staff]}, {
+        "matching": {"group": ["displayName", "externalId"]}
+    }
+
+
+@pytest.mark.parametrize("lookup", [False, True])
+@pytest.mark.parametrize("state", ["present", "absent"])
+@pytest.mark.parametrize(
+    "route", [_later_attribute, _former_name, _invisible, _group_later_attribute]
+)
+def test_an_object_a_masked_account_may_be_is_never_written_through_another_match(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    route: Any,
+    state: str,
+    lookup: bool,
+) -> None:
+    """The account a declared object is reads masked, so matching misses it there; another
+    way then finds something else (a later matching attribute, a former name) or nothing.
+    Before, a matched object was never compared with the masked accounts: another
+    account was renamed, disabled or had its members replaced in its place, and a former
+    name or an invisible difference led to a duplicate create. Now it is in error."""
+    fake = FakeScim()
+    fake.unique_names = False
+    fake.ignore_start_index = lookup
+    doc, target = route(fake, state)
+    code = _run(tmp_path, fake, doc, **target)
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert _writes(fake) == []
+    assert "may be this one" in out + err
+    assert PASSWORD not in out + err
