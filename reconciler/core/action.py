@@ -215,6 +215,7 @@ def with_nested(
     groups_by_id: Mapping[str, str],
     directory: Directory,
     policy: str = "exact",
+    held: frozenset[str] = frozenset(),
 ) -> Change | None:
     """For targets that nest groups natively: nested groups as `type: Group` members.
 
@@ -222,6 +223,8 @@ def with_nested(
     id equals a group's: targets that number users and groups apart share ids. Removals
     follow the rules user members do: none under `members_policy: additive`, and none of a
     group the read did not show (lookup mode, a listing that hid it): unresolved, kept.
+    Nor of a group in `held`: one that cannot be read, or that a declared group whose
+    match failed may be (its name read masked, say), so it may be the very group nested.
     """
     ids = {key: gid for gid, key in groups_by_id.items()}
     body = match.resource.body if match.resource else {}
@@ -236,7 +239,7 @@ def with_nested(
         for key in group.subgroups
         if ids.get(key) is None or ids[key] not in have
     ]
-    gone = sorted(sure - want) if policy == "exact" else []
+    gone = sorted(sure - want - held) if policy == "exact" else []
     removes = [Member(groups_by_id.get(g), g, "Group") for g in gone if g in directory.group_ids]
     if not adds and not removes:
         return change

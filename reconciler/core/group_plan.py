@@ -42,6 +42,10 @@ def plan_groups(
     native = target.nested_groups == "native"
     nested = flatten({g.key: g for g in view.all_groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
+    # Groups never taken out of another: unreadable ones, and those a failed match may be.
+    held = frozenset(r.id for r in observed.groups if r.problem is not None) | frozenset(
+        c for m in group_matches.values() if m.error for a in m.attempts for c in a.candidates
+    )
     for group in groups:
         match = group_matches[group.key]
         if group.subgroups and not native:
@@ -58,7 +62,9 @@ def plan_groups(
             )
         if native and group.present and group.members is not None:
             policy = group.members_policy or members.policy
-            change = with_nested(change, group, match, groups_by_id, members.directory, policy)
+            change = with_nested(
+                change, group, match, groups_by_id, members.directory, policy, held
+            )
             left = _unsure_nested(group, match, groups_by_id, members.directory)
             if left and policy == "exact":
                 out.notes.append(

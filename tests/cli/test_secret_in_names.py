@@ -348,3 +348,30 @@ def test_an_object_a_masked_account_may_be_is_never_written_through_another_matc
     assert _writes(fake) == []
     assert "may be this one" in out + err
     assert PASSWORD not in out + err
+
+
+def test_a_nested_group_read_masked_is_never_taken_out_of_its_parent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Native nesting: Parent holds the group Sub-example, whose name reads masked, so its
+    declared group's match fails. The plan took the masked group out of Parent as one no
+    declared group is (only a failing add before it kept that from being written)."""
+    fake = FakeScim()
+    alice = fake.add_user("alice@corp.test", active=True)
+    bob = fake.add_user("bob@corp.test", active=True)
+    sub = fake.add_group("Sub-example", [bob])
+    parent = fake.add_group("Parent", [alice])
+    fake.groups[parent]["members"] = [{"value": alice}, {"value": sub, "type": "Group"}]
+    groups = [
+        {"displayName": "Sub-example", "members": ["bob@corp.test"]},
+        {"displayName": "Parent", "members": ["alice@corp.test"], "groups": ["Sub-example"]},
+    ]
+    doc = {
+        "users": [{"userName": "alice@corp.test"}, {"userName": "bob@corp.test"}],
+        "groups": groups,
+    }
+    _run(tmp_path, fake, doc, prune="all", nested_groups="native")
+    out, err = capsys.readouterr()
+    assert "may be this one" in out + err
+    assert "- member" not in out, out
+    assert {"value": sub, "type": "Group"} in fake.groups[parent]["members"]
