@@ -71,16 +71,7 @@ def shield(
         if match.resource is None:
             found = _found(patterns, _values(obj))
         else:
-            found = next(
-                (
-                    hit
-                    for attempt in match.attempts
-                    if attempt.value is not None
-                    and (hit := _found(by_attribute.get(_tried(attempt.attribute, name), {}),
-                                       [attempt.value])) is not None
-                ),
-                None,
-            )  # fmt: skip
+            found = _passed_over(match, by_attribute, name)
         if found is not None:
             rid, masked = found
             out[obj.key] = Match(
@@ -94,12 +85,21 @@ def shield(
     return out
 
 
-def _tried(label: str, name: str) -> str:
-    """The attribute an attempt read: its label, or the name attribute for a former name."""
-    return name if label.startswith("previously") else label
-
-
 Patterns = dict[str, list[tuple[re.Pattern[str], str, str]]]
+
+
+def _passed_over(
+    match: Match, by_attribute: Mapping[str, Patterns], name: str
+) -> tuple[str, str] | None:
+    """A masked resource that may hold a value `match` tried, on the attribute it tried
+    (a former name: on the name attribute); or None."""
+    for attempt in match.attempts:
+        attribute = name if attempt.attribute.startswith("previously") else attempt.attribute
+        if attempt.value is not None and attribute in by_attribute:
+            found = _found(by_attribute[attribute], [attempt.value])
+            if found is not None:
+                return found
+    return None
 
 
 def _patterns(
@@ -141,9 +141,4 @@ def _strings(body: Mapping[str, Json], readers: tuple[A.Reader, ...] = _READ_BOD
     """The names a matching attribute may hold: userName, displayName, externalId, the
     enterprise employeeNumber, emails."""
     out = [v for v in (read(body) for read in readers) if isinstance(v, str)]
-    emails = body.get("emails")
-    for email in emails if isinstance(emails, list) else ():
-        value = email.get("value") if isinstance(email, dict) else None
-        if isinstance(value, str):
-            out.append(value)
-    return out
+    return out + email_values(body.get("emails"))

@@ -46,6 +46,28 @@ def _specs(root: Path, prune: str = "all") -> Path:
     return root
 
 
+def _run(tmp_path: Path, fake: FakeScim, doc: dict[str, Any], **target: Any) -> int:
+    spec = {
+        "version": 1,
+        "targets": {"t": {"url": BASE_URL, "auth": {"type": "basic", "username_env": "NAMES_USER",
+                    "password_env": "NAMES_PASSWORD"}, **target}},
+        **doc,
+    }  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    args = ["apply", str(tmp_path), "-t", "t", "--auto-approve"]
+    return main(args, transport=fake.transport)
+
+
+def _in_error(capsys: pytest.CaptureFixture[str], code: int, fake: FakeScim) -> str:
+    """The output of a run that must end in error with nothing written and no secret
+    shown: its stdout and stderr together."""
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert _writes(fake) == []
+    assert PASSWORD not in out + err
+    return out + err
+
+
 def test_accounts_whose_names_hold_the_password_are_never_deprovisioned(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,17 +106,10 @@ def test_declared_users_a_masked_account_may_be_are_not_created_again(
 
 def _apply(root: Path, fake: FakeScim, prune: str | None, users: list[str], **more: Any) -> int:
     """Apply a spec declaring `users` (and `more`, such as groups) to `fake`."""
-    target: dict[str, Any] = {
-        "url": BASE_URL,
-        "auth": {"type": "basic", "username_env": "NAMES_USER", "password_env": "NAMES_PASSWORD"},
-        "guards": {"max_deletes": 100, "max_delete_percent": 100},
-    }
+    target: dict[str, Any] = {"guards": {"max_deletes": 100, "max_delete_percent": 100}}
     if prune is not None:
         target["prune"] = prune
-    declared = [{"userName": name} for name in users]
-    doc = {"version": 1, "targets": {"t": target}, "users": declared, **more}
-    (root / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return main(["apply", str(root), "-t", "t", "--auto-approve"], transport=fake.transport)
+    return _run(root, fake, {"users": [{"userName": name} for name in users], **more}, **target)
 
 
 # Declared, and held by the target, in names that hold no secret.
@@ -125,12 +140,9 @@ def test_a_stray_a_later_page_masks_is_in_error(
     fake, carol = _target()
     fake.paging(cursor=cursor, index=not cursor)
     code = _apply(tmp_path, fake, "all", CORP)
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
+    shown = _in_error(capsys, code, fake)
     assert fake.users[carol]["active"] is True
-    assert _writes(fake) == []
-    assert f"user {carol} cannot be read: userName: holds a secret of this run" in out + err
-    assert PASSWORD not in out + err
+    assert f"user {carol} cannot be read: userName: holds a secret of this run" in shown
 
 
 def test_a_hidden_user_read_by_its_id_is_in_error(
@@ -142,12 +154,9 @@ def test_a_hidden_user_read_by_its_id_is_in_error(
     fake.hidden.add(carol)
     fake.add_group("Staff", [carol])
     code = _apply(tmp_path, fake, "all", CORP, groups=[{"displayName": "Staff"}])
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
+    shown = _in_error(capsys, code, fake)
     assert fake.users[carol]["active"] is True
-    assert _writes(fake) == []
-    assert "holds a secret of this run" in out + err
-    assert PASSWORD not in out + err
+    assert "holds a secret of this run" in shown
 
 
 def test_a_lookup_answered_masked_is_in_error_and_never_created_again(
@@ -161,11 +170,8 @@ def test_a_lookup_answered_masked_is_in_error_and_never_created_again(
     dave = fake.add_user("dave@example.com", active=True)
     # Lookup mode cannot prune (it sees only what is declared): no prune here.
     code = _apply(tmp_path, fake, None, [CORP[0], "dave@example.com"])
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert _writes(fake) == []
-    assert f"the target's user {dave} may be this one" in out + err
-    assert PASSWORD not in out + err
+    shown = _in_error(capsys, code, fake)
+    assert f"the target's user {dave} may be this one" in shown
 
 
 def test_a_mask_the_target_itself_holds_is_its_text(
@@ -196,20 +202,13 @@ def _staff(fake: FakeScim, tmp_path: Path, matching: list[str], **alice: Any) ->
     bob = {"displayName": "Bob Smith", ENTERPRISE: {"employeeNumber": "B-2"}}
     ids.append(fake.add_user("bob@corp.test", active=True, **bob))
     staff = fake.add_group("Staff", ids)
-    target = {
-        "url": BASE_URL,
-        "auth": {"type": "basic", "username_env": "NAMES_USER", "password_env": "NAMES_PASSWORD"},
-        "matching": {"user": matching},
-    }
     users = [
         {"userName": "alice@corp.test", **_declared(alice)},
         {"userName": "bob@corp.test", **_declared(bob)},
     ]
     groups = [{"displayName": "Staff", "members": ["alice@corp.test", "bob@corp.test"]}]
-    doc = {"version": 1, "targets": {"t": target}, "users": users, "groups": groups}
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    args = ["apply", str(tmp_path), "-t", "t", "--auto-approve"]
-    return main(args, transport=fake.transport), staff
+    doc = {"users": users, "groups": groups}
+    return _run(tmp_path, fake, doc, matching={"user": matching}), staff
 
 
 def _declared(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -245,12 +244,9 @@ def test_any_matching_attribute_masked_puts_the_account_in_error(
     fake.unique_names = False
     fake.ignore_start_index = lookup  # lookup mode: each declared user looked up by filter
     code, staff = _staff(fake, tmp_path, matching, **alice)
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert _writes(fake) == []
+    shown = _in_error(capsys, code, fake)
     assert len(fake.groups[staff]["members"]) == 2
-    assert "may be this one" in out + err
-    assert PASSWORD not in out + err
+    assert "may be this one" in shown
 
 
 def test_a_masked_lookup_answer_does_not_end_the_matching_order(
@@ -272,18 +268,6 @@ def test_a_masked_lookup_answer_does_not_end_the_matching_order(
     assert code == 0, out + err
     assert _writes(fake) == [f"PATCH /Users/{alice}"]
     assert fake.users[alice]["externalId"] == "A-1"
-
-
-def _run(tmp_path: Path, fake: FakeScim, doc: dict[str, Any], **target: Any) -> int:
-    spec = {
-        "version": 1,
-        "targets": {"t": {"url": BASE_URL, "auth": {"type": "basic", "username_env": "NAMES_USER",
-                    "password_env": "NAMES_PASSWORD"}, **target}},
-        **doc,
-    }  # fmt: skip
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    args = ["apply", str(tmp_path), "-t", "t", "--auto-approve"]
-    return main(args, transport=fake.transport)
 
 
 def _later_attribute(fake: FakeScim, state: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -343,11 +327,8 @@ def test_an_object_a_masked_account_may_be_is_never_written_through_another_matc
     fake.ignore_start_index = lookup
     doc, target = route(fake, state)
     code = _run(tmp_path, fake, doc, **target)
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert _writes(fake) == []
-    assert "may be this one" in out + err
-    assert PASSWORD not in out + err
+    shown = _in_error(capsys, code, fake)
+    assert "may be this one" in shown
 
 
 def test_a_nested_group_read_masked_is_never_taken_out_of_its_parent(
