@@ -61,18 +61,26 @@ def plain(members: list[Any]) -> bool:
     """Whether every entry of `members` is plain (see the module), in passes in C over the
     list. An entry that is no dict (exactly: what JSON gives), or a `$ref` or `type` that
     cannot be hashed (a list), is not plain."""
+    return plain_values(members) is not None
+
+
+def plain_values(members: list[Any]) -> list[str] | None:
+    """The entries' values, in order, where every entry of `members` is plain; else None.
+    The values are read once here for the reader that goes on with them (scim/sharing.py)."""
     if not _DICT.issuperset(map(type, members)):
-        return False
+        return None
     try:
         values = [*map(dict.get, members, repeat("value"))]
-        return (
+        if (
             _STR.issuperset(map(type, values))
             and "" not in values
             and _NONE.issuperset(map(dict.get, members, repeat("$ref")))
             and _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type")))
-        )
+        ):
+            return cast(list[str], values)
     except TypeError:
-        return False
+        pass
+    return None
 
 
 def read_plain(entries: list[Any]) -> PlainMembers:

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
-from operator import eq
 from typing import Any
 
-from reconciler.core.memberlist import PlainMembers, plain, read_plain
+from reconciler.core.memberlist import PlainMembers, plain_values, read_plain
 from reconciler.core.model import ENTERPRISE_URN, Resource
 
 _STR = frozenset({str})
 # How many distinct `schemas` lists a read keeps one copy of (a listing has one or two).
 _LISTS = 8
+# How many key orders of the entries kept a read follows (a target writes one or two:
+# members, managers); past it every entry's order is compared on its own.
+_ORDERS = 8
 
 
 class Shared:
@@ -43,6 +45,8 @@ class Shared:
         self._known: dict[str, str | dict[str, str]] = {}
         self._types: dict[str, str] = {}
         self._lists: list[list[str]] = []
+        # The key order of every entry in `_known`, up to _ORDERS of them (then None).
+        self._orders: set[tuple[str, ...]] | None = set()
 
     def users_read(self, users: Iterable[Resource]) -> None:
         """The users' own id strings, which group member entries will hold."""
@@ -66,31 +70,47 @@ class Shared:
         """A group's member entries, each the first equal one seen; a PlainMembers where
         every entry is plain, asked before they are swapped for entries that lie all over
         the heap (core/memberlist.py)."""
-        found = plain(members)
-        out = self._shared(members)
+        values = plain_values(members)
+        out = self._shared(members, values)
         # The values read from the entries as shared: the users' own id strings. Those of
         # the page's entries would keep every parsed copy alive (365 B a user).
-        return read_plain(out) if found else out
+        return read_plain(out) if values is not None else out
 
-    def _shared(self, members: list[Any]) -> list[Any]:
+    def _shared(self, members: list[Any], values: list[str] | None = None) -> list[Any]:
         """`_members`, each entry the first equal one seen. Most were met in an
-        earlier group: they are found and compared by C loops (`map`), with no Python code
-        per member; only the others go through `_entry`."""
+        earlier group: they are found and compared by C loops (`map`, list equality), with
+        no Python code per member; only the others go through `_entry`. `values`: the
+        entries' values where already read."""
         lookup: Callable[[Any], Any] = self._known.get
         try:
-            values = [*map(dict.get, members, repeat("value"))]
-            known = [*map(lookup, values)]
+            read = [*map(dict.get, members, repeat("value"))] if values is None else values
+            known = [*map(lookup, read)]
         except TypeError:  # a member that is no object, or an id that is no string
             return [self._entry(member) for member in members]
         # `known` is None or a string where no entry was found: neither equals a member.
         # Equal dicts may differ in key order, which must stay as the target sent it.
-        same = [*map(eq, known, members)]
-        if all(same) and [*map(tuple, known)] == [*map(tuple, members)]:
+        if known == members and self._ordered_alike(members):
             return known
         return [
-            found if equal and [*found] == [*member] else self._entry(member)
-            for found, equal, member in zip(known, same, members, strict=True)
+            found if found == member and [*found] == [*member] else self._entry(member)
+            for found, member in zip(known, members, strict=True)
         ]
+
+    def _ordered_alike(self, members: list[Any]) -> bool:
+        """Whether each of `members`, each equal to the entry kept for its value, also has
+        that entry's key order: so where every member has one order and no entry kept has
+        its keys in another. One pass building a tuple a member, where comparing each pair
+        took two."""
+        orders = set(map(tuple, members))
+        if not orders:
+            return True
+        if len(orders) > 1 or self._orders is None:
+            return False
+        (order,) = orders
+        keys = set(order)
+        return all(
+            kept == order or len(kept) != len(order) or set(kept) != keys for kept in self._orders
+        )
 
     def _entry(self, entry: Any) -> Any:
         """A member or manager entry of strings: the first one equal to it, its id the
@@ -109,7 +129,14 @@ class Shared:
             entry["type"] = self._types.setdefault(kind, kind)
         if known.__class__ is not dict:
             self._known[value] = entry
+            self._kept_order(entry)
         return entry
+
+    def _kept_order(self, entry: dict[str, str]) -> None:
+        if self._orders is not None:
+            self._orders.add(tuple(entry))
+            if len(self._orders) > _ORDERS:
+                self._orders = None
 
     def _list(self, items: list[Any]) -> list[Any]:
         for known in self._lists:

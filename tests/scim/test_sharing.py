@@ -192,3 +192,28 @@ def test_an_entry_in_another_key_order_keeps_its_own_order() -> None:
     before = [json.dumps(b) for b in (ann, *reports, one, two, three)]
     read([ann, *reports], [one, two, three])
     assert [json.dumps(b) for b in (ann, *reports, one, two, three)] == before
+
+
+@pytest.mark.parametrize("orders", [1, 9, 12])
+def test_a_group_all_in_another_key_order_keeps_it_however_many_orders_were_kept(
+    orders: int,
+) -> None:
+    # Every member of the last group is equal to an entry kept before and all are in one
+    # key order, but not the kept entries' order: the group must keep its own entries.
+    # Before it, other entries are kept in `orders` key orders: up to eight are followed
+    # one by one (sharing.py `_ORDERS`), past that every entry is compared on its own.
+    users = [parsed({"id": f"u{n}", "userName": f"user{n}"}) for n in range(3)]
+    users += [parsed({"id": f"v{k}", "userName": f"other{k}"}) for k in range(orders - 1)]
+    first = parsed({"id": "g0", "members": [{"value": f"u{n}", "type": "User"} for n in range(3)]})
+    others = [
+        parsed({"id": f"h{k}", "members": [{"value": f"v{k}", "type": "User", f"k{k}": "x"}]})
+        for k in range(orders - 1)
+    ]
+    same = parsed({"id": "g1", "members": [{"value": f"u{n}", "type": "User"} for n in range(3)]})
+    turned = parsed({"id": "g2", "members": [{"type": "User", "value": f"u{n}"} for n in range(3)]})
+    before = [json.dumps(b) for b in (*others, same, turned)]
+    read(users, [first, *others, same, turned])
+    assert [json.dumps(b) for b in (*others, same, turned)] == before
+    # The group in the kept order is still shared: its entries are the first group's.
+    assert all(a is b for a, b in zip(same["members"], first["members"], strict=True))
+    assert not any(a is b for a, b in zip(turned["members"], first["members"], strict=True))
