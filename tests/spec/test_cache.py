@@ -353,3 +353,39 @@ def test_what_a_process_ended_while_writing_left_is_removed_once_stale(tmp_path:
     assert sorted(p.name for p in where.iterdir()) == sorted(
         [fresh.name, other.name, f"{'b' * 64}.json"]
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ".inf",  # float('inf'): msgspec would write null
+        "-.inf",
+        ".nan",  # NaN: never equal to itself, compared by its text below
+        "null",
+        "~",
+        '"\\U0001F600 x"',  # outside the BMP: json.dumps escaped it as a surrogate pair
+        "Müller Ωmega",  # written as UTF-8, not escaped
+        "1.5",
+        "12345678901234567890123456789",  # past 64 bits
+        "'plain'",
+    ],
+)
+def test_every_value_a_quick_read_holds_is_read_back_the_same(
+    tmp_path: Path, cache: Path, value: str
+) -> None:
+    # The quick read is written as JSON (msgspec where its text is exact, else json.dumps,
+    # spec/cache.py `_encoded`): what comes back must be what the file says, value and type.
+    kept = SpecCache(cache, min_bytes=0)
+    text = f"users:\n  - userName: a\n    custom: {{n: {value}}}\n"
+    raw = text.encode()
+    sha256 = hashlib.sha256(raw).digest()
+    read = quick_text(text, "people.yaml")
+    assert read is not None
+    kept.put(sha256, len(raw), read)
+    back = kept.get(sha256, len(raw), "people.yaml")
+    assert back is not None
+    assert repr(back.value) == repr(read.value)  # types too; nan by its text
+    assert back.marks == read.marks and back.texts == read.texts
+    assert [type(v) for v in back.value["users"][0]["custom"].values()] == [
+        type(v) for v in read.value["users"][0]["custom"].values()
+    ]
