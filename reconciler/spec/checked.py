@@ -121,15 +121,19 @@ def keep(
     loaded: Loaded,
     users: Sequence[Declared],
     groups: Sequence[Declared],
-) -> None:
-    """Keep the objects of a file that passed its own checks, if `keepable`."""
+) -> bytes | None:
+    """Keep the objects of a file that passed its own checks, if `keepable`; the columns
+    as marshal wrote them (`payload`), for a worker to send on as well, or None where
+    nothing was kept."""
     if size >= cache.min_bytes and cache.checks is not None and keepable(loaded, users, groups):
         name = key(cache.checks, sha256)
         try:
-            raw = sealed(to_columns(users, groups), name)
+            raw = payload(users, groups)
         except ValueError:
-            return  # a value marshal cannot write: not kept
-        cache.keep_raw(f"{name}.bin", raw)
+            return None  # a value marshal cannot write: not kept
+        cache.keep_raw(f"{name}.bin", seal(raw, name))
+        return raw
+    return None
 
 
 def key(checks: bytes, sha256: bytes) -> str:
@@ -137,9 +141,19 @@ def key(checks: bytes, sha256: bytes) -> str:
     return SpecCache.key(hashlib.sha256(checks + sha256).digest())
 
 
+def payload(users: Sequence[Declared], groups: Sequence[Declared]) -> bytes:
+    """The objects' columns (`to_columns`) as marshal writes them; ValueError for a value
+    it cannot write."""
+    return marshal.dumps(to_columns(users, groups), _MARSHAL)
+
+
 def sealed(columns: Columns, name: str) -> bytes:
     """An entry's bytes: its name, then the digest of what follows, then the columns."""
-    payload = marshal.dumps(columns, _MARSHAL)
+    return seal(marshal.dumps(columns, _MARSHAL), name)
+
+
+def seal(payload: bytes, name: str) -> bytes:
+    """`sealed`, of columns marshal has written already."""
     return _MAGIC + name.encode() + hashlib.sha256(payload).digest() + payload
 
 

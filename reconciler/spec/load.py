@@ -78,10 +78,11 @@ def load_spec(
 
 def clean_objects(
     cache: SpecCache, path: Path, sha256: bytes, text: Text
-) -> tuple[list[Declared], list[Declared]] | None:
+) -> tuple[list[Declared], list[Declared], bytes | None] | None:
     """The objects of one file read quickly, if its own checks find nothing and the checked
     cache could keep them (spec/checked.py `keepable`), kept there too; else None. What a
-    worker does with a file (ahead.py)."""
+    worker does with a file (ahead.py). Third: the columns as marshal wrote them for the
+    cache, if kept, so the worker sends them on without making them again."""
     display = path.as_posix()
     read = cache.quick_read(sha256, text, display)
     check = _Checker()
@@ -89,8 +90,8 @@ def clean_objects(
         return None
     if not checked.keepable(read, check.users, check.groups):
         return None
-    checked.keep(cache, sha256, len(text.raw), read, check.users, check.groups)
-    return check.users, check.groups
+    kept = checked.keep(cache, sha256, len(text.raw), read, check.users, check.groups)
+    return check.users, check.groups, kept
 
 
 def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> Spec:
