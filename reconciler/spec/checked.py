@@ -193,7 +193,7 @@ def to_columns(users: Sequence[Declared], groups: Sequence[Declared]) -> Columns
     share = functools.partial(_shared, texts=texts)
     return {
         "users": {
-            "attrs": [share(dict(u.attrs)) for u in users],
+            "attrs": _named([share(dict(u.attrs)) for u in users]),
             "state": [u.state.value for u in users],
             "line": [_place(u)[0] for u in users],
             "col": [_place(u)[1] for u in users],
@@ -207,7 +207,10 @@ def to_columns(users: Sequence[Declared], groups: Sequence[Declared]) -> Columns
             "state": [g.state.value for g in groups],
             "line": [_place(g)[0] for g in groups],
             "col": [_place(g)[1] for g in groups],
-            "members": [None if g.members is None else share(list(g.members)) for g in groups],
+            "members": [
+                None if g.members is None else [*map(sys.intern, share(list(g.members)))]
+                for g in groups
+            ],
             "subgroups": [share(list(g.subgroups)) for g in groups],
             "policy": [g.members_policy for g in groups],
             "previously": [share(list(g.previously)) for g in groups],
@@ -215,6 +218,18 @@ def to_columns(users: Sequence[Declared], groups: Sequence[Declared]) -> Columns
             "least": [g.min_members for g in groups],
         },
     }
+
+
+def _named(attrs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`attrs`, each user's key and manager interned: marshal writes them so and interns
+    them as it reads them back, so every kept file's references to a user (members,
+    managers) are that user's key itself, as the checks across files make them
+    (spec/references.py) where they run, and where they are skipped (spec/verdict.py)."""
+    for one in attrs:
+        for path in ("userName", "enterprise.manager"):
+            if (name := one.get(path)).__class__ is str:
+                one[path] = sys.intern(name)
+    return attrs
 
 
 def _shared(value: Any, texts: dict[str, str]) -> Any:

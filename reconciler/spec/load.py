@@ -12,7 +12,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value
 from reconciler.core.model import Declared, Kind, State
 from reconciler.errors import SpecError, UsageError
-from reconciler.spec import checked
+from reconciler.spec import checked, verdict
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.ahead import Ahead, Workers
 from reconciler.spec.assignment import fold_all
@@ -94,7 +94,9 @@ def clean_objects(
     return check.users, check.groups, kept
 
 
-def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> Spec:
+def _tree_files(root: Path) -> list[Path]:
+    """The spec files of the tree at `root`; UsageError or SpecError where there are none
+    or one lies outside it."""
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
     files = spec_files(root)
@@ -105,10 +107,18 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> S
     outside = outside_the_tree(root, files)
     if outside:
         raise SpecError(outside)
+    return files
+
+
+def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> Spec:
+    files = _tree_files(root)
     check = _Checker()
     # The digest covers each file's path within the tree and its content: the same tree
     # gives the same digest however SPECS was spelled (`specs`, `./specs`, an absolute path).
     digest = hashlib.sha256()
+    # The same, each file's digest of fixed length after its name: what the checks across
+    # files are remembered by (spec/verdict.py), where no two trees may read alike.
+    named = hashlib.sha256()
     tree = root if root.is_dir() else root.parent
     with spec_cache as cache, Ahead(files, cache, workers, clean_objects) as ahead:
         for path in files:
@@ -122,6 +132,7 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> S
             # checked again the exact way, so its messages are the exact read's.
             if quick:
                 sha256 = ahead.digest(path, raw)
+                named.update(path.relative_to(tree).as_posix().encode() + b"\0" + sha256)
                 reread = Reread(path, display, sha256, exact_positions)
                 kept = ahead.objects(path, sha256, display, reread) or checked.read(
                     cache, sha256, len(raw), display, reread
@@ -149,8 +160,10 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> S
             check.issues.extend(issues)
             if loaded is not None:
                 check.file(loaded)
+        settled = quick and not check.issues and verdict.passed(cache, named.hexdigest())
         cache.prune()
-    check.cross_checks()
+    if not settled:
+        _check_across(check, spec_cache, named.hexdigest() if quick else None)
     if check.issues:
         names = tuple(n for t in check.targets.values() for n in t.auth.secret_envs)
         raise SpecError(check.issues, names)
@@ -161,6 +174,17 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> S
         files=tuple(p.as_posix() for p in files),
         digest=digest.hexdigest(),
     )
+
+
+def _check_across(check: _Checker, spec_cache: SpecCache, tree: str | None) -> None:
+    """The checks across files; where they pass the tree and change no object, noted for
+    the next load of that tree (`tree`: its digest; None, the exact read: not noted)."""
+    before = list(check.users), list(check.groups)
+    check.cross_checks()
+    if tree is not None and not check.issues and (check.users, check.groups) == before:
+        with spec_cache as cache:
+            verdict.keep(cache, tree)
+            cache.prune()  # the note is an entry as well, within the cache's bound
 
 
 class _Checker(TargetRules, ObjectRules, ReferenceRules):

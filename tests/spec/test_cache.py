@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import SpecError
-from reconciler.spec import checked
+from reconciler.spec import checked, verdict
 from reconciler.spec.cache import CACHE_ENV, MIN_BYTES, SpecCache, _to_json, cache_dir
 from reconciler.spec.load import load_spec
 from reconciler.spec.source import quick_text
@@ -101,9 +101,12 @@ def test_a_large_file_is_kept_and_read_back_the_same(tmp_path: Path, cache: Path
     root.mkdir()
     people = big_spec(root)
     first = load_spec(root)
-    entries = {p.name for p in cache.iterdir()}
-    # targets.yaml is small: parsed every time; people.yaml's read and checked objects kept
+    notes = {p.name for p in cache.iterdir() if p.read_bytes().startswith(verdict._MAGIC)}
+    entries = {p.name for p in cache.iterdir()} - notes
+    # targets.yaml is small: parsed every time; people.yaml's read and checked objects kept,
+    # and a note that the checks across files passed the tree (spec/verdict.py)
     assert entries == {entry(cache, people, kind).name for kind in ("raw", "checked")}
+    assert len(notes) == 1
     assert oct(cache.stat().st_mode & 0o777) == oct(0o700)
     again = load_spec(root)
     assert again == first == load_spec(root, quick=False)
@@ -126,7 +129,8 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path, cache: Path) -> None:
     load_spec(root)
     big_spec(root, title="Manager")
     assert {u.attrs["title"] for u in load_spec(root).users} == {"Manager"}
-    assert len(list(cache.iterdir())) == 4  # each version's read and checked objects
+    # each version's read and checked objects, and each tree's note (spec/verdict.py)
+    assert len(list(cache.iterdir())) == 6
 
 
 @pytest.mark.parametrize("kind", ["raw", "checked"])
