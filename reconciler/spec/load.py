@@ -179,9 +179,11 @@ def _load(root: Path, quick: bool, spec_cache: SpecCache, workers: Workers) -> S
 def _check_across(check: _Checker, spec_cache: SpecCache, tree: str | None) -> None:
     """The checks across files; where they pass the tree and change no object, noted for
     the next load of that tree (`tree`: its digest; None, the exact read: not noted)."""
-    before = list(check.users), list(check.groups)
+    # Targets too: their `assign:` and `roles:` names are resolved to declared keys.
+    before = list(check.users), list(check.groups), dict(check.targets)
     check.cross_checks()
-    if tree is not None and not check.issues and (check.users, check.groups) == before:
+    after = check.users, check.groups, check.targets
+    if tree is not None and not check.issues and after == before:
         with spec_cache as cache:
             verdict.keep(cache, tree)
             cache.prune()  # the note is an entry as well, within the cache's bound

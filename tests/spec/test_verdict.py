@@ -174,6 +174,35 @@ def test_a_tree_whose_references_the_checks_resolve_is_checked_every_time(
     assert managers == {"user00000@example.com"}
 
 
+@pytest.mark.parametrize("written", ["as the keys", "another way"])
+def test_a_target_s_assigned_and_role_names_are_resolved_on_every_load_that_needs_it(
+    tmp_path: Path, cache: SpecCache, monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    # The checks across files also resolve the group and user names a target's `assign:`
+    # and `roles:` give to the declared keys (spec/assignment.py): a tree they resolve
+    # one in is never noted, or a later load would keep `staff` where the group is
+    # `Staff`, assign nothing, and take the users' roles away.
+    root = tree(tmp_path / "spec")  # its groups.yaml declares Staff
+    group, member = ("Staff", "user00001@example.com")
+    if written == "another way":
+        group, member = ("staff", "USER00001@example.com")
+    (root / "targets.yaml").write_text(
+        TARGET
+        + f"    assign: {{groups: ['{group}']}}\n"
+        + f"    roles:\n      admin: {{groups: ['{group}'], required_members: ['{member}']}}\n"
+    )
+    counted = Counted(monkeypatch)
+    specs = loads(root, cache, 3)
+    assert counted.runs == (3 if written == "another way" else 1)
+    exact = load_spec(root, quick=False)
+    assert specs[0] == specs[1] == specs[2] == exact
+    target = specs[2].targets["t"]
+    assert target.assign_groups == ("Staff",)
+    (admin,) = target.roles
+    assert admin.groups == ("Staff",)
+    assert admin.required_members == ("user00001@example.com",)
+
+
 def test_other_code_never_takes_the_note(
     tmp_path: Path, cache: SpecCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
