@@ -230,10 +230,13 @@ def _readings(text: str, forms: tuple[str, ...], clues: Clues) -> str | None:
 
 
 # The escapes `scrub` undoes: JSON's, percent-encoding and HTML character references.
-_ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|%[0-9A-Fa-f]{2}|&#?\w+;")
+# (A reference's `;` is optional: `html.unescape` reads `&#116&#111` as "to" too.)
+_ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|%[0-9A-Fa-f]{2}|&#?\w+;?")
 _JSON_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|([\\/\"bfnrt]))")
 _SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ROUNDS = 4  # escapes within escapes: a JSON text in a JSON string, percent-encoded
+# The escapes of _ESCAPED that are not JSON's, as they stand in a body's bytes.
+_RAW_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}|&#?\w")
 # A word: no space, quote or angle bracket, and no backslash that escapes a quote (that
 # backslash belongs to the text around the word: masked with it, a JSON string would end).
 _WORD = re.compile(r"""(?:[^\s"'<>\\]|\\[^\s"'])+""")
@@ -325,9 +328,13 @@ def _unquoted(raw: bytes) -> bytes:
 
 def _plain(raw: bytes) -> bool:
     """Whether every backslash in `raw` is the escape of a quote (so `\\\\` never occurs),
-    in UTF-8: the registered forms are looked for as UTF-8 bytes, and a body in UTF-16 or
-    UTF-32 (which the parser reads too) holds none of them, whatever it says."""
-    if not utf8(raw):
+    and no percent-encoding or HTML reference stands in it, in UTF-8: the registered forms
+    are looked for as UTF-8 bytes, and a body in UTF-16 or UTF-32 (which the parser reads
+    too) holds none of them, whatever it says. `scrub` undoes `%XX` and `&#NN;` as it
+    undoes `\\u` (_ESCAPED): a secret spelled in them shows in no registered form, so a
+    body holding one is read string by string, or an account whose name holds the secret
+    so would look unmasked, and be planned for (a disable) instead of put in error."""
+    if not utf8(raw) or ((b"&" in raw or b"%" in raw) and _RAW_ESCAPE.search(raw)):
         return False
     found = quotes_only(raw)
     return found if found is not None else raw.count(b"\\") == raw.count(b'\\"')

@@ -356,3 +356,45 @@ def test_a_nested_group_read_masked_is_never_taken_out_of_its_parent(
     assert "may be this one" in out + err
     assert "- member" not in out, out
     assert {"value": sub, "type": "Group"} in fake.groups[parent]["members"]
+
+
+
+TOKEN = "Zq7vTOKENsecretXk29pLmN4wRb"
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "".join(f"%{b:02X}" for b in TOKEN.encode()),
+        "".join(f"&#{ord(c)};" for c in TOKEN),
+    ],
+    ids=["percent-encoded", "html-references"],
+)
+def test_an_account_whose_name_holds_the_token_escaped_is_never_deprovisioned(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    spelled: str,
+) -> None:
+    # The page holds no JSON escape but its ETags' quotes, and no other name shows the
+    # token: read from its bytes it showed none, the masked-name check was skipped, and
+    # `prune: all` disabled the account a reader sees as `x***`.
+    monkeypatch.setenv("NAMES_TOKEN", TOKEN)
+    fake = FakeScim()
+    alice = fake.add_user("alice@example.com", active=True)
+    echo = fake.add_user(f"x{spelled}", active=True)
+    target = {
+        "url": BASE_URL,
+        "auth": {"type": "bearer", "token_env": "NAMES_TOKEN"},
+        "prune": "all",
+        "guards": {"max_deletes": 100, "max_delete_percent": 100},
+    }
+    doc = {"version": 1, "targets": {"t": target}, "users": [{"userName": "alice@example.com"}]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code = main(["apply", str(tmp_path), "-t", "t", "--auto-approve"], transport=fake.transport)
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert _writes(fake) == []
+    assert TOKEN not in out + err
+    assert "holds a secret of this run" in out + err
+    assert fake.users[echo]["active"] is True and fake.users[alice]["active"] is True

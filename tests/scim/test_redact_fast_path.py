@@ -85,3 +85,49 @@ def test_a_body_holding_a_lone_surrogates_bytes_is_read_and_masked() -> None:
     raw = b'{"nickName": "\xed\xa0\x80 ' + TOKEN[-RUN:].upper().encode() + b'"}'
     body = json.loads(raw)
     assert scrub_json(body, raw)["nickName"] == "\ud800 ***"
+
+
+def _percent(text: str, every: int = 1, lower: bool = False) -> str:
+    spelled = (f"%{b:02x}" if lower else f"%{b:02X}" for b in text.encode())
+    return "".join(p if i % every == 0 else chr(int(p[1:], 16)) for i, p in enumerate(spelled))
+
+
+# The secret as `scrub` reads it once escapes that are not JSON's are undone (_ESCAPED):
+# each in a page whose only JSON escapes are its ETags' quotes, which the fast path reads
+# from the raw bytes alone.
+ECHOES = {
+    "percent-encoded": _percent(TOKEN),
+    "percent-encoded, lower case": _percent(TOKEN, lower=True),
+    "percent-encoded in part": _percent(TOKEN, every=3),
+    "decimal references": "".join(f"&#{ord(c)};" for c in TOKEN),
+    "hex references": "".join(f"&#x{ord(c):x};" for c in TOKEN),
+    "references without semicolons": "".join(f"&#{ord(c)}" for c in TOKEN),
+    "named and numeric references": TOKEN.replace('"', "&quot;").replace("-", "&#45;"),
+}
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+@pytest.mark.parametrize("form", ECHOES.values(), ids=ECHOES.keys())
+def test_a_secret_spelled_in_other_escapes_is_masked_as_the_walk_masks_it(
+    form: str, where: str
+) -> None:
+    body = listing("1") | ({"userName": f"x{form}"} if where == "value" else {form: "x"})
+    raw = json.dumps(body).encode()
+    walked = redact._scrub_value(body)
+    assert walked != body  # the walk masks it: the fast path must not say otherwise
+    assert scrub_json(body, raw) == walked
+
+
+# Text near a secret and its escapes: pieces of it, percent and reference syntax, quotes.
+_PIECES = [TOKEN[:8], TOKEN[8:20], TOKEN[20:], *ECHOES.values(), "%", "&", "#", ";", "%4", "&#"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=6), st.booleans())
+def test_the_fast_path_masks_exactly_what_the_walk_masks(pieces: list[str], key: bool) -> None:
+    # The invariant, whatever the target sends: skipping the walk never leaves a secret
+    # the walk would have masked (nor changes anything it would not).
+    text = "".join(pieces)
+    body = listing("1") | ({text: "x"} if key else {"displayName": text})
+    raw = json.dumps(body).encode()
+    assert scrub_json(body, raw) == redact._scrub_value(body)
