@@ -100,6 +100,11 @@ def code_digest(places: tuple[Path, ...] = CHECK_CODE) -> bytes | None:
     return digest.digest()
 
 
+# Taken as the modules are imported, as spec/verdict.py's is: an entry is named after the
+# code that ran, not after what the disk held at the first load.
+code_digest()
+
+
 def read(
     cache: SpecCache, sha256: bytes, size: int, display: str, reread: Reread
 ) -> tuple[list[Declared], list[Declared]] | None:

@@ -54,6 +54,12 @@ def code_digest(root: Path = SOURCE) -> bytes | None:
     return digest.digest() if files else None
 
 
+# Taken as the modules are imported (about 5 ms), not at the first load: the source on disk
+# could change in between (an upgrade under a running process), and a verdict named after
+# the new code would then have been reached by the old.
+code_digest()
+
+
 def _name(tree: str) -> str | None:
     code = code_digest()
     if code is None:

@@ -4,6 +4,10 @@ they run; never remembered for a tree they fault or change."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +258,40 @@ def test_a_kept_file_s_references_are_the_user_s_own_key(tmp_path: Path, cache: 
         u.attrs["enterprise.manager"] for u in spec.users if u.key != "user00000@example.com"
     ]
     assert managers and all(keys[str(m)] is m for m in managers)
+
+
+_DIGESTS_AFTER_AN_EDIT = """
+import sys
+from pathlib import Path
+from reconciler.spec import checked, verdict  # the digests are taken here
+root = Path(verdict.__file__).parent
+(root / "load.py").write_text((root / "load.py").read_text() + "# a stricter check\\n")
+print(verdict.code_digest().hex(), checked.code_digest().hex())
+"""
+
+
+def test_the_code_s_digests_name_the_code_that_was_imported(tmp_path: Path) -> None:
+    # Source changed on disk after the modules were imported (an upgrade under a running
+    # process) must not name what the old code decides: the digests are those it was
+    # imported from, not those of the disk at the first load.
+    copy = tmp_path / "copy"
+    source = Path(verdict.__file__).parents[1]
+    shutil.copytree(source, copy / "reconciler", ignore=shutil.ignore_patterns("*.pyc"))
+    before = verdict.code_digest.__wrapped__(copy / "reconciler")
+    assert before is not None
+    expected = [before.hex(), _checked_digest(copy)]
+    env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _DIGESTS_AFTER_AN_EDIT], env=env, cwd=tmp_path,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == expected
+
+
+def _checked_digest(copy: Path) -> str:
+    """checked.code_digest of the copy as it was, the attribute tables and model its own."""
+    core = copy / "reconciler" / "core"
+    places = (copy / "reconciler" / "spec", core / "attributes.py", core / "model.py")
+    digest = checked.code_digest.__wrapped__(places)
+    assert digest is not None
+    return digest.hex()
