@@ -197,7 +197,7 @@ class _Checker(TargetRules, ObjectRules, ReferenceRules):
     def quick_file(self, loaded: Loaded, reread: Reread) -> bool:
         """Check a file read quickly; if it has any issue, undo what it added and say so."""
         issues, users, groups = len(self.issues), len(self.users), len(self.groups)
-        targets = set(self.targets)
+        targets, references = set(self.targets), len(self._references)
         self._reread = reread
         try:
             self.file(loaded)
@@ -206,6 +206,7 @@ class _Checker(TargetRules, ObjectRules, ReferenceRules):
         if len(self.issues) == issues:
             return True
         del self.issues[issues:], self.users[users:], self.groups[groups:]
+        del self._references[references:]  # or the exact read's would be checked twice
         for name in set(self.targets) - targets:
             del self.targets[name]
         return False

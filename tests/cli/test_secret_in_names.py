@@ -358,7 +358,6 @@ def test_a_nested_group_read_masked_is_never_taken_out_of_its_parent(
     assert {"value": sub, "type": "Group"} in fake.groups[parent]["members"]
 
 
-
 TOKEN = "Zq7vTOKENsecretXk29pLmN4wRb"
 
 

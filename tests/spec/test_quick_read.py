@@ -165,3 +165,19 @@ def test_quick_read_holds_repeated_keys_and_short_values_once() -> None:
     assert first["emails"][0]["type"] is second["emails"][0]["type"]
     assert next(iter(first["emails"][0])) is next(iter(second["emails"][0]))
     assert first["title"] == second["title"] and first["title"] is not second["title"]
+
+
+def test_a_target_file_read_again_exactly_reports_its_references_once(tmp_path: Path) -> None:
+    # The quick read of a file with an issue is undone, the file read again exactly: the
+    # names its targets assign were kept from the first read too, and each unknown one
+    # was reported twice.
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n  t:\n    url: https://scim.example.com/v2\n"
+        "    auth: {type: bearer, token_env: T_TOKEN}\n"
+        "    page_size: 0\n    assign: {groups: [Nope]}\n"
+    )
+    (tmp_path / "users.yaml").write_text("users:\n  - userName: a@x.io\n")
+    quick, exact = outcome(tmp_path, True), outcome(tmp_path, False)
+    assert isinstance(exact, list)
+    assert [str(i) for i in quick] == [str(i) for i in exact]  # type: ignore[attr-defined]
+    assert sum("'Nope'" in str(i) for i in exact) == 1
