@@ -235,8 +235,7 @@ _ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|%[0-9A-Fa-f]{2}|&#?\w+;?")
 _JSON_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|([\\/\"bfnrt]))")
 _SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ROUNDS = 4  # escapes within escapes: a JSON text in a JSON string, percent-encoded
-# The escapes of _ESCAPED that are not JSON's, as they stand in a body's bytes.
-_RAW_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}|&#?\w")
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 # A word: no space, quote or angle bracket, and no backslash that escapes a quote (that
 # backslash belongs to the text around the word: masked with it, a JSON string would end).
 _WORD = re.compile(r"""(?:[^\s"'<>\\]|\\[^\s"'])+""")
@@ -334,10 +333,23 @@ def _plain(raw: bytes) -> bool:
     undoes `\\u` (_ESCAPED): a secret spelled in them shows in no registered form, so a
     body holding one is read string by string, or an account whose name holds the secret
     so would look unmasked, and be planned for (a disable) instead of put in error."""
-    if not utf8(raw) or ((b"&" in raw or b"%" in raw) and _RAW_ESCAPE.search(raw)):
+    if not utf8(raw) or _web_escaped(raw):
         return False
     found = quotes_only(raw)
     return found if found is not None else raw.count(b"\\") == raw.count(b'\\"')
+
+
+def _web_escaped(raw: bytes) -> bool:
+    """Whether UTF-8 `raw` holds an escape `_undone` reads that is not JSON's: a
+    percent-encoding, or a reference `html.unescape` reads (`&#116;`, `&#116`, `&amp`).
+    Decided as `_undone` decides it, not by the look of an `&`: a department of `R&D` in
+    every user made each page read string by string, 6 ms instead of 0.9 ms a page."""
+    if b"%" in raw and _PERCENT.search(raw):
+        return True
+    if b"&" not in raw:
+        return False
+    text = raw.decode("utf-8", "surrogateescape")
+    return html.unescape(text) != text
 
 
 def mask_attribute(path: str, value: Json) -> Json:

@@ -131,3 +131,12 @@ def test_the_fast_path_masks_exactly_what_the_walk_masks(pieces: list[str], key:
     body = listing("1") | ({text: "x"} if key else {"displayName": text})
     raw = json.dumps(body).encode()
     assert scrub_json(body, raw) == redact._scrub_value(body)
+
+
+@pytest.mark.parametrize("text", ["R&D", "AT&T; Q&A", "50% off", "&#; &x; %G1"])
+def test_an_ampersand_or_percent_that_escapes_nothing_leaves_the_page_unwalked(text: str) -> None:
+    # Text html.unescape and unquote leave as it is: the page is as plain as without it.
+    body = listing("1") | {"displayName": text}
+    raw = json.dumps(body).encode()
+    assert redact._plain(raw)
+    assert scrub_json(body, raw) is body
