@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.scim import redact
+from reconciler.scim.payload import _MANY_ESCAPES, quotes_only
 from reconciler.scim.redact import forget_secrets, register_secret, scrub_json
 from reconciler.scim.spans import RUN
 
@@ -138,5 +139,30 @@ def test_an_ampersand_or_percent_that_escapes_nothing_leaves_the_page_unwalked(t
     # Text html.unescape and unquote leave as it is: the page is as plain as without it.
     body = listing("1") | {"displayName": text}
     raw = json.dumps(body).encode()
+    assert redact._plain(raw)
+    assert scrub_json(body, raw) is body
+
+
+def test_a_page_with_a_lone_surrogate_s_bytes_and_an_ampersand_is_read_as_the_walk_reads_it() -> (
+    None
+):
+    # The bytes of a lone surrogate pass the parser (payload.py): the look for references
+    # reads the page's text without refusing them.
+    raw = (
+        b'{"id": "u1", "department": "R&D \xed\xa0\x80", "nickName": "&#116;'
+        + TOKEN[-RUN:].upper().encode()
+        + b'"}'
+    )
+    body = json.loads(raw)
+    assert scrub_json(body, raw) == redact._scrub_value(body) != body
+
+
+def test_a_page_with_more_quote_escapes_than_are_counted_one_by_one_is_not_walked() -> None:
+    # Past _MANY_ESCAPES, quotes_only gives up and the backslashes are counted against the
+    # `\"` pairs: a page of many ETags is as plain as one of a few.
+    many = _MANY_ESCAPES // 2 + 1
+    body = {"Resources": [listing(str(n)) for n in range(many)]}
+    raw = json.dumps(body).encode()
+    assert raw.count(b'\\"') > _MANY_ESCAPES and quotes_only(raw) is None
     assert redact._plain(raw)
     assert scrub_json(body, raw) is body
