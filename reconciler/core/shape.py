@@ -16,7 +16,7 @@ from itertools import repeat
 from typing import cast
 
 from reconciler.core import attributes as A
-from reconciler.core import user_shape
+from reconciler.core import spelling, user_shape
 from reconciler.core.match import Match
 from reconciler.core.memberlist import PlainMembers
 from reconciler.core.model import (
@@ -102,17 +102,31 @@ def _marked(
     kind: Kind, resources: tuple[Resource, ...], representable: bool, unmasked: bool
 ) -> tuple[Resource, ...]:
     out: list[Resource] | None = None
-    for index, resource in enumerate(resources):
-        found = _other_kind(kind, resource) or problem(
-            kind, resource.body, representable=representable, unmasked=unmasked
-        )
-        if found is not None:
-            if out is None:
-                out = list(resources[:index])
-            out.append(dataclasses.replace(resource, problem=found))
-        elif out is not None:
-            out.append(resource)
+    for index, read in enumerate(resources):
+        resource, found = _judged(kind, read, representable, unmasked)
+        if out is None and (found is not None or resource is not read):
+            out = list(resources[:index])
+        if out is not None:
+            out.append(resource if found is None else dataclasses.replace(resource, problem=found))
     return resources if out is None else tuple(out)
+
+
+def _judged(
+    kind: Kind, resource: Resource, representable: bool, unmasked: bool
+) -> tuple[Resource, str | None]:
+    """The resource as a plan reads it, and its problem or None."""
+    found = _other_kind(kind, resource) or problem(
+        kind, resource.body, representable=representable, unmasked=unmasked
+    )
+    if found is None or spelling.misspelled(cast(Json, resource.body)) is None:
+        return resource, found
+    # Its nested names in another case than the rest of its listing (scim/messages.py
+    # looked there): read in their RFC spelling, it is judged again. Found only where a
+    # problem was, at no cost to the others (user_shape.py refuses an undeclared name).
+    resource = dataclasses.replace(resource, body=spelling.respelled(cast(Json, resource.body)))
+    return resource, _other_kind(kind, resource) or problem(
+        kind, resource.body, representable=representable, unmasked=unmasked
+    )
 
 
 # What each kind is called in `meta.resourceType`, and its core schema (RFC 7643 §3.1).
@@ -230,7 +244,7 @@ def _user_walk(body: Mapping[str, Json]) -> str | None:
                     return f"enterprise.manager: expected an object, got {_what(value)}"
             elif value is not None and not isinstance(value, _SCALAR):
                 return f"enterprise.{key}: expected a string, got {_what(value)}"
-    return None
+    return _misspelled(body)
 
 
 def _group(body: Mapping[str, Json]) -> str | None:
@@ -252,8 +266,20 @@ def _group(body: Mapping[str, Json]) -> str | None:
             return f"members[{index}]: expected an object, got {_what(member)}"
         value = member.get("value")
         if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-            return f"members[{index}].value: expected an id, got {_what(value)}"
-    return None
+            return (
+                _misspelled(body) or f"members[{index}].value: expected an id, got {_what(value)}"
+            )
+    return _misspelled(body)
+
+
+def _misspelled(body: Mapping[str, Json]) -> str | None:
+    """A name read in its RFC spelling only, held in another case (`emails[0].Value`):
+    read as it is, its value is missed (a user matching no one passes for an undeclared
+    account). `_marked` reads such a body respelled; any other reader refuses it."""
+    where = spelling.misspelled(cast(Json, body))
+    if where is None:
+        return None
+    return f"{where}: a name scimrec reads, in another case than the rest of the answer"
 
 
 def _complex(path: str, value: Json) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from reconciler.core.memberlist import PlainMembers
 from reconciler.core.model import ENTERPRISE_URN, MASKED, Kind, Observed, Resource
 from reconciler.core.plan import make_plan
-from reconciler.core.shape import problem
+from reconciler.core.shape import problem, shaped
+from reconciler.core.spelling import respelled
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
 SPEC = (
@@ -167,6 +168,37 @@ def test_well_formed_bodies_have_no_problem() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "body", "where"),
+    [
+        (Kind.USER, {"userName": "a", "emails": [{"Value": "a@x.io"}]}, "emails[0].Value"),
+        (Kind.USER, {"userName": "a", "name": {"GIVENNAME": "A"}}, "name.GIVENNAME"),
+        (Kind.USER, {"userName": "a", ENTERPRISE_URN: {"Manager": {"value": "u"}}}, "Manager"),
+        (
+            Kind.GROUP,
+            {"displayName": "G", "members": [{"value": "u"}, {"VALUE": "v"}]},
+            "[1].VALUE",
+        ),
+    ],
+)
+def test_a_nested_name_in_another_case_is_refused_alone_and_read_by_a_plan(
+    kind: Kind, body: dict[str, Any], where: str
+) -> None:
+    # Any reader but the plan's is told the body cannot be read as it is...
+    found = problem(kind, body)
+    assert found is not None and where in found, found
+    # ...and a plan reads it in its RFC spelling, with no problem.
+    resource = Resource("x", {"id": "x", **body})
+    held = (resource,) if kind is Kind.USER else ()
+    observed = shaped(Observed(held, () if kind is Kind.USER else (resource,)))
+    [read] = observed.users if kind is Kind.USER else observed.groups
+    assert read.problem is None and read.body == respelled(resource.body) != resource.body
+    # Beside its RFC spelling, the other is kept and the RFC one read: nothing to refuse.
+    assert (
+        problem(Kind.USER, {"userName": "a", "name": {"givenName": "A", "GivenName": "B"}}) is None
+    )
+
+
 # Text with a lone surrogate now and then: legal JSON ("\\ud800"), and no Unicode.
 TEXT = st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfff"])
 JSON = st.recursive(
@@ -195,8 +227,9 @@ def test_whatever_the_target_returns_planning_finishes(
     a_errors = [e for e in plan.errors if e.key == "a@example.com"]
     a_changes = [c for c in plan.changes if c.key == "a@example.com"]
     assert not (a_errors and a_changes)
-    # Nothing is ever written to an object that cannot be read.
-    if problem(Kind.USER, hostile.body) is not None:
+    # Nothing is ever written to an object that cannot be read (its nested names in
+    # another case are read in their RFC spelling first).
+    if problem(Kind.USER, cast(dict[str, Any], respelled(hostile.body))) is not None:
         assert all(c.target_id != "u-a" for c in plan.changes)
     if problem(Kind.GROUP, group.body) is not None:
         assert all(c.target_id != "g" for c in plan.changes)
