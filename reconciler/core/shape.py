@@ -279,7 +279,7 @@ def _misspelled(body: Mapping[str, Json]) -> str | None:
     where = spelling.misspelled(cast(Json, body))
     if where is None:
         return None
-    return f"{where}: a name scimrec reads, in another case than the rest of the answer"
+    return f"{where}: a name scimrec reads, in a spelling other than the RFC's (or in two)"
 
 
 def _complex(path: str, value: Json) -> str | None:

@@ -1,21 +1,31 @@
 """The RFC spelling of the names scimrec reads, whatever case a target writes them in
 (RFC 7643 §2.1: attribute names are case-insensitive).
 
-Two readers use it: scim/messages.py gives a whole answer its RFC spelling as it arrives,
-where a name in another case shows in the places it looks (every resource's own names and
-`meta`, the first resource throughout); core/shape.py does the same for a resource whose
-nested names alone are spelled another way, which it finds at no cost to any other
-resource (user_shape.py refuses an undeclared key). Read by their exact names, such a
-user's `emails` would hold no `value`: it would match no one, and pass for an undeclared
-account to deprovision.
+A name is respelled only where the RFC puts it: `Value` within an email, a member or a
+manager, `Location` within `meta`, `Department` within the enterprise extension, never
+within an extension of the target's own (whose `Location` is a name of its own, read as
+the spec writes it) nor at a place scimrec does not read. Only ASCII names are folded:
+RFC names are ASCII, and `str.casefold` reads `email\u017f` (a long s) as `emails`. A name held
+in two spellings neither of which is the RFC's (`Value` and `VALUE`) is not respelled:
+which one the target meant cannot be told, and `misspelled` names it, so the object is
+in error. Beside its RFC spelling, another is kept as it is and the RFC one read.
+
+Three readers use it: scim/messages.py gives a whole answer its RFC spelling as it
+arrives, where a name in another case shows in the places it looks; core/shape.py and
+scim/sharing.py do the same for a listed user, or a group's member entries, whose nested
+names alone are spelled another way, found at no cost to the rest (user_shape.py
+refuses an undeclared name; memberlist.py counts each entry's names). Read by its exact
+names, such a user's `emails` holds no `value`: it matches no one, and passes for an
+undeclared account to deprovision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass, field
 
 from reconciler.core import attributes as A
-from reconciler.core.model import Json
+from reconciler.core.model import ENTERPRISE_URN, Json
 
 # RFC 7644 §3.4.2 (ListResponse), RFC 9865 (cursors), §3.7 (BulkResponse).
 MESSAGE = (
@@ -27,68 +37,119 @@ MESSAGE = (
     "previousCursor",
     "Operations",
 )
-_NAMES = (
-    *MESSAGE,
-    # RFC 7643 §3.1 and §4: common, User, Group and enterprise attributes.
-    *("id", "externalId", "meta", "schemas", "name", "members", "groups", "password"),
-    *A.USER_SIMPLE,
-    *A.USER_MULTI,
-    *A.NAME_PARTS,
-    *{sub for subs in A.USER_MULTI.values() for sub in subs},
-    *("$ref", "display"),
-    *A.ENTERPRISE,
-    *("resourceType", "created", "lastModified", "location", "version"),
-    # RFC 7644 §3.7.3: a BulkResponse operation.
-    *("method", "bulkId", "path", "status", "response"),
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where names can stand: the names the RFC gives there, by their lower case, and the
+    place within the value of each (a list's items included)."""
+
+    spelling: Mapping[str, str]
+    below: Mapping[str, Place] = field(default_factory=dict)
+    canonical: frozenset[str] = frozenset()
+
+    @staticmethod
+    def of(names: Iterable[str], below: Mapping[str, Place] | None = None) -> Place:
+        names = tuple(names)
+        return Place({n.lower(): n for n in names}, below or {}, frozenset(names))
+
+
+_META = Place.of(("resourceType", "created", "lastModified", "location", "version"))
+_MEMBER = Place.of(("value", "$ref", "display", "type"))
+_MANAGER = Place.of(("value", "$ref", "displayName"))
+_ENTERPRISE = Place.of(A.ENTERPRISE, {"manager": _MANAGER})
+RESOURCE = Place.of(
+    (
+        *("id", "externalId", "meta", "schemas", "name", "members", "groups", "password"),
+        *A.USER_SIMPLE,
+        *A.GROUP_SIMPLE,
+        *A.USER_MULTI,
+        ENTERPRISE_URN,
+    ),
+    {
+        "meta": _META,
+        "name": Place.of(A.NAME_PARTS),
+        ENTERPRISE_URN: _ENTERPRISE,
+        "members": _MEMBER,
+        "groups": _MEMBER,
+        **{path: Place.of((*subs, "$ref")) for path, subs in A.USER_MULTI.items()},
+    },
 )
-SPELLING = {name.casefold(): name for name in _NAMES}
-_CANONICAL = frozenset(_NAMES)
+META = _META
+MEMBER = _MEMBER
+# RFC 7644 §3.7.3: a BulkResponse operation (its `response` is not read by name here).
+_OPERATION = Place.of(("method", "bulkId", "path", "status", "response", "location", "version"))
+_LISTING = Place.of(("schemas", *MESSAGE), {"Resources": RESOURCE, "Operations": _OPERATION})
+# The top of an answer: a listing, one resource, or an error (RFC 7644 §3.12's `status`).
+TOP = Place(
+    {**RESOURCE.spelling, **_LISTING.spelling, "status": "status"},
+    {**RESOURCE.below, **_LISTING.below},
+    RESOURCE.canonical | _LISTING.canonical | {"status"},
+)
 
 
-def odd_names(names: Set[str]) -> bool:
-    """Whether any of `names` is one scimrec reads, in another case."""
-    return any(k.casefold() in SPELLING for k in names - _CANONICAL)
+def odd_names(names: Set[str], place: Place = RESOURCE) -> bool:
+    """Whether any of `names`, at `place`, is one the RFC spells otherwise there."""
+    spelling = place.spelling
+    return any(k.isascii() and k.lower() in spelling for k in names - place.canonical)
 
 
-def odd_within(value: Json) -> bool:
-    """Whether any object within `value`, itself included, has a name in another case."""
+def _renames(value: Mapping[str, Json], place: Place) -> tuple[dict[str, str], str | None]:
+    """Each name of `value` to give its RFC spelling, and the first one held in two other
+    spellings (neither is respelled: which the target meant cannot be told)."""
+    held: dict[str, list[str]] = {}
+    for key in value:
+        if key in place.canonical or not key.isascii():
+            continue
+        name = place.spelling.get(key.lower())
+        if name is not None and name not in value:
+            held.setdefault(name, []).append(key)
+    chosen = {keys[0]: name for name, keys in held.items() if len(keys) == 1}
+    twice = next((keys[1] for keys in held.values() if len(keys) > 1), None)
+    return chosen, twice
+
+
+def respelled(value: Json, place: Place = RESOURCE) -> Json:
+    """`value`, read at `place`, with each name in its RFC spelling; the same object where
+    nothing is respelled."""
     if isinstance(value, list):
-        return any(odd_within(item) for item in value)
-    if not isinstance(value, dict):
-        return False
-    return odd_names(value.keys()) or any(odd_within(item) for item in value.values())
-
-
-def respelled(value: Json) -> Json:
-    """`value` with each name scimrec reads in its RFC spelling, where that spelling is not
-    held beside it (`value` and `Value` in one object: `value` is read, `Value` kept)."""
-    if isinstance(value, list):
-        return [respelled(item) for item in value]
+        items = [respelled(item, place) for item in value]
+        return value if all(map(_same, items, value)) else items
     if not isinstance(value, dict):
         return value
+    renames, _ = _renames(value, place)
     out: dict[str, Json] = {}
+    changed = bool(renames)
     for key, item in value.items():
-        name = SPELLING.get(key.casefold()) or key
-        out[key if name in value and name != key else name] = respelled(item)
-    return out
+        name: str = renames.get(key) or key
+        below = place.below.get(name)
+        out[name] = item if below is None else respelled(item, below)
+        changed = changed or out[name] is not item
+    return out if changed else value
 
 
-def misspelled(value: Json, path: str = "") -> str | None:
-    """The path of the first name within `value` that `respelled` would give another
-    spelling (`emails[0].Value`), or None: read as it is, the value it names is missed."""
+def _same(a: Json, b: Json) -> bool:
+    return a is b
+
+
+def misspelled(value: Json, place: Place = RESOURCE, path: str = "") -> str | None:
+    """Where, within `value` read at `place`, a name stands that the RFC spells otherwise
+    (`emails[0].Value`), or one is held in two other spellings; None where neither."""
     if isinstance(value, list):
-        items = enumerate(value)
-        return next(
-            (f for i, item in items if (f := misspelled(item, f"{path}[{i}]")) is not None), None
-        )
+        for index, item in enumerate(value):
+            found = misspelled(item, place, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
     if not isinstance(value, dict):
         return None
+    renames, twice = _renames(value, place)
     for key, item in value.items():
         where = f"{path}.{key}" if path else key
-        name = SPELLING.get(key.casefold())
-        if name is not None and name != key and name not in value:
+        if key in renames or key == twice:
             return where
-        found = misspelled(item, where)
+        below = place.below.get(key)
+        found = None if below is None else misspelled(item, below, where)
         if found is not None:
             return found
     return None

@@ -23,8 +23,8 @@ from reconciler.scim.redact import scrub, scrub_json
 
 
 def spelled(body: Json, what: str) -> Json:
-    """`body` with the names scimrec reads in their RFC spelling; the same object when
-    they already are. A name held twice in two cases at the top of a
+    """`body` with the names scimrec reads in their RFC spelling (core/spelling.py); the
+    same object when they already are. A name held twice in two cases at the top of a
     listing (`Resources` and `resources`) is a ScimProtocolError: which one the target
     meant cannot be told, and read as the wrong one, objects would look missing. Within a
     resource the name already in its RFC spelling is read, and the other left as it is."""
@@ -32,33 +32,35 @@ def spelled(body: Json, what: str) -> Json:
         return body
     if isinstance(body, dict) and "id" not in body:
         for key in body:
-            name = S.SPELLING.get(key.casefold())
+            name = S.TOP.spelling.get(key.lower()) if key.isascii() else None
             if name in S.MESSAGE and key != name and name in body:
                 raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
-    return S.respelled(body)
+    return S.respelled(body, S.TOP)
 
 
 def _odd(body: Json) -> bool:
     """Whether `body` holds a name scimrec reads in another case: among the names of the
     body, of each listed resource and of each one's `meta`, or anywhere in the first
     resource. A target writes every name one way, so a walk over all of them, as long as
-    parsing the answer, is spent only on a target that does. A resource whose other
-    nested names alone are spelled another way is respelled by core/shape.py, which finds
-    it at no cost; `meta` is read here, before that (Resource.version, .resource_type)."""
+    parsing the answer, is spent only on a target that does. A listed user or group whose
+    other nested names alone are spelled another way is respelled where that is found at
+    no cost (core/spelling.py); `meta` is read here, before that (Resource.version)."""
     if not isinstance(body, dict):
         return False
     items = body.get("Resources")
-    resources = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
-    # Every name of the body and its resources, gathered in C: the distinct ones, few.
-    names: set[str] = set().union(*map(dict.keys, (body, *resources)))
-    # And their meta's, by each distinct order of names (one, from most targets): a union
-    # of every meta's names took twice as long, 0.2 ms a 500-user page.
+    if not isinstance(items, list):
+        return S.misspelled(body, S.TOP) is not None
+    resources = [r for r in items if isinstance(r, dict)]
+    # The names of every resource, gathered in C: the distinct ones, few. And their
+    # meta's, by each distinct order of names (one, from most targets): a union of every
+    # meta's names took twice as long, 0.2 ms a 500-user page.
+    names: set[str] = set().union(*map(dict.keys, resources))
     metas = [m for m in map(dict.get, resources, repeat("meta")) if m.__class__ is dict]
-    names.update(*set(map(tuple, metas)))
     return (
-        S.odd_names(names)
-        or (not resources and S.odd_within(body))
-        or (bool(resources) and S.odd_within(resources[0]))
+        S.odd_names(body.keys(), S.TOP)
+        or S.odd_names(names)
+        or S.odd_names(set().union(*set(map(tuple, metas))), S.META)
+        or (bool(resources) and S.misspelled(resources[0]) is not None)
     )
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
-from typing import Any
+from typing import Any, cast
 
+from reconciler.core import spelling
 from reconciler.core.memberlist import PlainMembers, plain_values, read_plain
 from reconciler.core.model import ENTERPRISE_URN, Resource
 
@@ -71,6 +72,11 @@ class Shared:
         every entry is plain, asked before they are swapped for entries that lie all over
         the heap (core/memberlist.py)."""
         values = plain_values(members)
+        if values is None and _odd_entries(members):
+            # Names in another case than the RFC's (`Type`, `VALUE`), in this group alone
+            # (scim/messages.py looks in the first): respelled before anything reads them.
+            members = cast(list[Any], spelling.respelled(members, spelling.MEMBER))
+            values = plain_values(members)
         out = self._shared(members, values)
         # The values read from the entries as shared: the users' own id strings. Those of
         # the page's entries would keep every parsed copy alive (365 B a user).
@@ -148,3 +154,11 @@ class Shared:
         if len(self._lists) < _LISTS:
             self._lists.append(items)
         return items
+
+
+def _odd_entries(members: list[Any]) -> bool:
+    """Whether a member entry holds a name in another case than the RFC's: asked of each
+    distinct order of names, in C (one or two in a group)."""
+    entries = [m for m in members if m.__class__ is dict]
+    names: set[str] = set().union(*set(map(tuple, entries)))
+    return spelling.odd_names(names, spelling.MEMBER)

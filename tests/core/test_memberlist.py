@@ -28,11 +28,18 @@ OBSERVED = Observed(users=USERS, groups=(Resource("g1", {"displayName": "G"}),))
 VALUES = st.sampled_from([*USER_IDS, "g1", "who", "", 7, True, None, ["u1"]])
 TYPES = st.sampled_from([None, "User", "user", "Group", "", 5, ["User"]])
 REFS = st.sampled_from([None, "https://t.example/scim/v2/Users/u2", "", {"a": 1}])
-_PARTS = st.sets(st.sampled_from(["value", "type", "$ref", "display"]))
+_PARTS = st.sets(st.sampled_from(["value", "type", "$ref", "display", "Type", "x"]))
 ENTRY = st.builds(
     lambda value, kind, ref, keys: {
         k: v
-        for k, v in (("value", value), ("type", kind), ("$ref", ref), ("display", "D"))
+        for k, v in (
+            ("value", value),
+            ("type", kind),
+            ("$ref", ref),
+            ("display", "D"),
+            ("Type", "Group"),
+            ("x", "y"),
+        )
         if k in keys
     },
     VALUES,
@@ -52,6 +59,8 @@ def _by_hand(members: list[Any]) -> frozenset[str] | None:
         if type(m) is not dict or type(m.get("value")) is not str or not m["value"]:
             return None
         if m.get("$ref") is not None or m.get("type") not in (None, "User"):
+            return None
+        if not set(m) <= {"value", "type", "display"}:  # a `Type` would read as no type
             return None
     return frozenset(m["value"] for m in members)
 
