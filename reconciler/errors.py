@@ -86,7 +86,10 @@ class ScimHTTPError(ScimrecError):
         self.from_service = False
         detail, scim_type = self.detail, self.scim_type
         kind = f" ({scim_type})" if scim_type else ""
-        super().__init__(f"{method} {path} answered {status}{kind}: {detail}")
+        # Status 0: no answer came (a timeout, a reset); "answered 0" is no status a
+        # reader knows.
+        said = f"answered {status}{kind}" if status else "got no answer"
+        super().__init__(f"{method} {path} {said}: {detail}")
 
 
 class ScimProtocolError(ScimrecError):

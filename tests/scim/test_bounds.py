@@ -61,7 +61,7 @@ def test_a_body_that_drips_is_cut_at_the_request_deadline() -> None:
         client.get("/Users")
     assert time.monotonic() - started < 1.5
     assert str(caught.value) == (
-        "GET /Users answered 0: timed out: the response took longer than 0.3 s "
+        "GET /Users got no answer: timed out: the response took longer than 0.3 s "
         "(request_timeout_seconds)"
     )
 

@@ -469,7 +469,8 @@ def test_connection_reset_on_post_is_not_retried() -> None:
         scim_client(fake, None).create("/Users", {"userName": "alice@example.com"})
     assert caught.value.status == 0
     assert (
-        str(caught.value) == "POST /Users answered 0: connection failed: connection reset by peer"
+        str(caught.value)
+        == "POST /Users got no answer: connection failed: connection reset by peer"
     )
     assert fake.count("POST") == 1
 
