@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.core.memberlist import PlainMembers, plain
+from reconciler.core.memberlist import PlainMembers, plain, plain_values
 from reconciler.core.members import Directory
 from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.shape import problem
@@ -84,6 +84,8 @@ def test_plain_is_what_each_entry_says(members: list[Any]) -> None:
     except TypeError:  # an unhashable type: compared the long way, it is no "User"
         expected = None
     assert plain(members) is (expected is not None)
+    # The values, in order, for the reader that goes on with them (scim/sharing.py).
+    assert plain_values(members) == (None if expected is None else [m["value"] for m in members])
     read = _read(members, times=2)["members"]
     assert (read.__class__ is PlainMembers) is (expected is not None)
     if read.__class__ is PlainMembers:

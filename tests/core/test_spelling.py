@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reconciler.core import attributes as A
 from reconciler.core.model import ENTERPRISE_URN
-from reconciler.core.spelling import MEMBER, TOP, misspelled, respelled
+from reconciler.core.spelling import MEMBER, TOP, Place, misspelled, odd_names, respelled
 
 CUSTOM = "urn:example:params:scim:schemas:extension:acme:2.0:User"
 TEXT = st.text(alphabet="abc@. ", min_size=1, max_size=6)
@@ -96,3 +96,19 @@ def test_one_name_in_two_other_spellings_is_named_and_left() -> None:
 def test_beside_its_rfc_spelling_another_is_kept_and_the_rfc_one_read() -> None:
     entry = {"value": "a", "Value": "b"}
     assert respelled(entry, MEMBER) is entry and misspelled(entry, MEMBER) is None
+
+
+def test_only_a_name_the_rfc_spells_otherwise_asks_for_a_walk() -> None:
+    # Each answer's names are asked this first: a name of the target's own is no reason
+    # to walk it, nor is one already spelled as the RFC does.
+    assert not odd_names({"userName", "nickName2", CUSTOM, "x-tenant"})
+    assert odd_names({"nickName2", "USERNAME"})
+    assert not odd_names({"\u212aind", "\u017fchemas"})  # folded by str.lower or casefold only
+
+
+def test_a_name_outside_ascii_that_lowers_onto_an_rfc_name_is_left() -> None:
+    # The Kelvin sign lowers to `k` (`bul\u212aId` to `bulkId`): still not the RFC name.
+    body = {"Operations": [{"bul\u212aId": "b1", "Status": "201"}]}
+    assert respelled(body, TOP) == {"Operations": [{"bul\u212aId": "b1", "status": "201"}]}
+    assert not odd_names({"bul\u212aId"}, Place.of(["bulkId"]))
+    assert odd_names({"BULKID"}, Place.of(["bulkId"]))
