@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reconciler.errors import ScimrecError, UsageError
 from reconciler.report.steps import log_steps
 from reconciler.run import Prepared, prepare, prepare_each
 from reconciler.spec.load import load_spec
+from tests.core.test_plan import group_res, user_res
 from tests.fakescim import FakeScim
 
 NAMES = ("hr", "crm", "wiki")
@@ -172,3 +174,70 @@ def test_unchanged_objects_are_counted_at_info_and_listed_at_debug(
         ("match", 5, {"matched": 5}),
         ("action", 5, {"noop": 5}),
     ]
+
+
+class _Leveled(_Log):
+    """A log that writes `level` and above, each event marked with the level it came at."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def is_enabled_for(self, level: int) -> bool:
+        return level >= self.level
+
+    def info(self, event: str, **fields: object) -> None:
+        self.events.append({"event": event, "at": "info", **fields})
+
+    def debug(self, event: str, **fields: object) -> None:
+        if self.level <= logging.DEBUG:
+            self.events.append({"event": event, "at": "debug", **fields})
+
+    error = info
+
+
+def test_unchanged_objects_counted_at_once_are_those_the_object_by_object_walk_counts(
+    tmp_path: Path,
+) -> None:
+    # At info, the objects that are unchanged, in scope and matched are counted at once,
+    # and only the others walked (report/steps.py `_singled`). Every other outcome is here
+    # once: out of scope, absent and already disabled, unmatched, in error, changed.
+    (tmp_path / "spec.yaml").write_text(
+        "targets:\n  t:\n    url: https://t.test/scim/v2\n    assign: {groups: [Eng]}\n"
+        "    deprovision: disable\n"
+        "users:\n  - userName: ana@example.com\n  - userName: ben@example.com\n"
+        "  - {userName: cy@example.com, state: absent}\n  - userName: dee@example.com\n"
+        "  - {userName: eve@example.com, title: New}\n  - userName: fay@example.com\n"
+        "groups:\n  - {displayName: Eng, members: [ana@example.com,"
+        " dee@example.com, eve@example.com, fay@example.com]}\n"
+        "  - {displayName: Ops, members: [ben@example.com]}\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(tmp_path)
+    users = (
+        user_res("u1", "ana@example.com"),
+        user_res("u2", "ben@example.com"),
+        user_res("u3", "cy@example.com", active=False),
+        user_res("u5", "eve@example.com", title="Old"),
+        user_res("u6", "fay@example.com"),
+        user_res("u7", "FAY@example.com"),  # two accounts for fay: in error
+    )
+    groups = (group_res("g1", "Eng", ["u1", "u5", "u6"]),)
+    plan = make_plan(spec, spec.targets["t"], Observed(users, groups))
+    by_level = {}
+    for level in (logging.INFO, logging.DEBUG):
+        log = _Leveled(level)
+        log_steps(plan, spec, log)
+        by_level[level] = log.events
+    info, debug = by_level[logging.INFO], by_level[logging.DEBUG]
+    # The same events at info, in the same order, and the same counts of unchanged ones.
+    assert info == [e for e in debug if e["at"] == "info"]
+    outcomes = {(e["event"], e["key"], e["outcome"]) for e in debug if "key" in e}
+    assert ("scope", "ben@example.com", "out_of_scope") in outcomes
+    assert ("scope", "cy@example.com", "deprovision") in outcomes
+    assert ("match", "dee@example.com", "unmatched") in outcomes
+    assert ("action", "fay@example.com", "error") in outcomes
+    assert ("action", "eve@example.com", "update") in outcomes
+    quiet = [e for e in debug if e["at"] == "debug"]
+    counted = [e for e in info if e["event"] == "unchanged objects"]
+    assert sum(e["objects"] for e in counted) == len(quiet) > 0  # type: ignore[misc]
