@@ -77,14 +77,30 @@ RESOURCE = Place.of(
 )
 META = _META
 MEMBER = _MEMBER
-# RFC 7644 §3.7.3: a BulkResponse operation (its `response` is not read by name here).
-_OPERATION = Place.of(("method", "bulkId", "path", "status", "response", "location", "version"))
-_LISTING = Place.of(("schemas", *MESSAGE), {"Resources": RESOURCE, "Operations": _OPERATION})
-# The top of an answer: a listing, one resource, or an error (RFC 7644 §3.12's `status`).
+# A listed resource: one of those above, or a schema (RFC 7643 §7, for /Schemas) with
+# its attributes. One answer, or a Bulk operation's `response`: that, or an error (RFC
+# 7644 §3.12).
+_ATTRIBUTES = Place.of(("name", "type", "multiValued", "subAttributes"))
+LISTED = Place(
+    {**RESOURCE.spelling, "attributes": "attributes"},
+    {**RESOURCE.below, "attributes": _ATTRIBUTES},
+    RESOURCE.canonical | {"attributes"},
+)
+_ERROR = Place.of(("status", "detail", "scimType"))
+_ANSWER = Place(
+    {**LISTED.spelling, **_ERROR.spelling}, LISTED.below, LISTED.canonical | _ERROR.canonical
+)
+# RFC 7644 §3.7.3: a BulkResponse operation.
+_OPERATION = Place.of(
+    ("method", "bulkId", "path", "status", "response", "location", "version"),
+    {"response": _ANSWER},
+)
+_LISTING = Place.of(("schemas", *MESSAGE), {"Resources": LISTED, "Operations": _OPERATION})
+# The top of an answer: a listing, one resource, or an error.
 TOP = Place(
-    {**RESOURCE.spelling, **_LISTING.spelling, "status": "status"},
-    {**RESOURCE.below, **_LISTING.below},
-    RESOURCE.canonical | _LISTING.canonical | {"status"},
+    {**_ANSWER.spelling, **_LISTING.spelling},
+    {**_ANSWER.below, **_LISTING.below},
+    _ANSWER.canonical | _LISTING.canonical,
 )
 
 
@@ -107,6 +123,12 @@ def _renames(value: Mapping[str, Json], place: Place) -> tuple[dict[str, str], s
     chosen = {keys[0]: name for name, keys in held.items() if len(keys) == 1}
     twice = next((keys[1] for keys in held.values() if len(keys) > 1), None)
     return chosen, twice
+
+
+def held_twice(value: Json, place: Place = RESOURCE) -> str | None:
+    """The first name of `value` itself (not within it) held in two spellings other than
+    the RFC's, which `respelled` leaves: read as neither, its value would be missed."""
+    return _renames(value, place)[1] if isinstance(value, dict) else None
 
 
 def respelled(value: Json, place: Place = RESOURCE) -> Json:

@@ -35,7 +35,29 @@ def spelled(body: Json, what: str) -> Json:
             name = S.TOP.spelling.get(key.lower()) if key.isascii() else None
             if name in S.MESSAGE and key != name and name in body:
                 raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
-    return S.respelled(body, S.TOP)
+    out = S.respelled(body, S.TOP)
+    _read_once(out, what)
+    return out
+
+
+def _read_once(body: Json, what: str) -> None:
+    """A ScimProtocolError where a resource's own name is held in two spellings, neither
+    the RFC's (`ExternalId` and `EXTERNALID`): read as neither, a user's externalId or a
+    group's members would look absent, and a group holding a protected member be deleted
+    as empty. Which one the target meant cannot be told, so nothing is decided from the
+    answer. (A name within, such as an email's `Value`, puts that object in error: the
+    shape check finds it, core/shape.py.)"""
+    items = body.get("Resources") if isinstance(body, dict) else None
+    listed = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+    for resource, place in ((body, S.TOP), *((r, S.LISTED) for r in listed)):
+        twice = S.held_twice(resource, place)
+        if twice is not None:
+            rid = resource.get("id") if isinstance(resource, dict) else None
+            where = f"resource {rid!r}" if isinstance(rid, str | int) else "a resource"
+            raise ScimProtocolError(
+                f"{what}: {where} holds {twice!r} and another spelling of it, neither the "
+                "RFC's; which one the target meant cannot be told"
+            )
 
 
 def _odd(body: Json) -> bool:
@@ -58,9 +80,9 @@ def _odd(body: Json) -> bool:
     metas = [m for m in map(dict.get, resources, repeat("meta")) if m.__class__ is dict]
     return (
         S.odd_names(body.keys(), S.TOP)
-        or S.odd_names(names)
+        or S.odd_names(names, S.LISTED)
         or S.odd_names(set().union(*set(map(tuple, metas))), S.META)
-        or (bool(resources) and S.misspelled(resources[0]) is not None)
+        or (bool(resources) and S.misspelled(resources[0], S.LISTED) is not None)
     )
 
 
@@ -87,6 +109,8 @@ def http_error(
         body: Any = scrub_json(parse(content), content)
     except NotJson:
         body = None
+    # `ScimType` read as absent would take a refusal for another (apply/refusals.py).
+    body = S.respelled(body, S.TOP)
     if isinstance(body, dict):
         # RFC 7644 §3.12: detail and scimType; some servers use other keys.
         detail = str(body.get("detail") or body.get("message") or body.get("error") or "")

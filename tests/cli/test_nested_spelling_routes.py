@@ -247,3 +247,69 @@ def test_a_name_in_two_other_spellings_puts_the_object_in_error(
         "spelling other than the RFC's (or in two)"
     ]
     assert all(c["action"] not in ("disable", "delete") for c in plan["changes"]), plan
+
+
+def _twice(fake: FakeScim, name: str, which: str) -> httpx2.MockTransport:
+    """The fake, with `name` of the resource named `which` held as two other spellings,
+    in every answer."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        response = fake.handle(request)
+        body: dict[str, Any] = json.loads(response.content or b"{}")
+        for item in body.get("Resources") or [body]:
+            if isinstance(item, dict) and which in (item.get("displayName"), item.get("userName")):
+                held = item.pop(name)
+                item[name[0].upper() + name[1:]], item[name.upper()] = held, copy.deepcopy(held)
+        return httpx2.Response(response.status_code, json=body)
+
+    return httpx2.MockTransport(handle)
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_resource_name_held_in_two_other_spellings_stops_the_run_and_deletes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # Read as neither, BreakGlass's `Members` and `MEMBERS` looked like no members: the
+    # group holding the protected admin was deleted as an empty undeclared group.
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True)
+    bob = fake.add_user("bob@example.com", active=True)
+    fake.add_group("Eng", [bob])
+    fake.add_group("BreakGlass", [admin])
+    target = {"prune": "all", "deprovision": "disable", "protected": ["admin@example.com"]}
+    users = [{"userName": "admin@example.com"}, {"userName": "bob@example.com"}]
+    specs = _specs(
+        tmp_path / "s", target, users, [{"displayName": "Eng", "members": ["bob@example.com"]}]
+    )
+    args = [command, specs, "--target", "t", *(["--auto-approve"] if command == "apply" else [])]
+    code = main(args, transport=_twice(fake, "members", "BreakGlass"))
+    out, err = capsys.readouterr()
+    assert code == 1 and "delete" not in out
+    assert "holds 'MEMBERS' and another spelling of it" in err, err
+    assert sorted(g["displayName"] for g in fake.groups.values()) == ["BreakGlass", "Eng"]
+    assert fake.count("DELETE") == 0 and fake.count("PATCH") == 0
+
+
+def test_a_schemas_attribute_names_are_read_in_any_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /Schemas read by exact names: `Name` made every declared extension attribute look
+    # unknown to the target, and the plan refused to run.
+    custom = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com", active=True, **{custom: {"badge": "7"}})
+    listing = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 1,
+        "Resources": [{"id": custom, "Name": "Acme", "Attributes": [{"Name": "badge"}]}],
+    }
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/Schemas"):
+            return httpx2.Response(200, json=listing)
+        return fake.handle(request)
+
+    users = [{"userName": "alice@example.com", "acme": {"badge": "7"}}]
+    specs = _specs(tmp_path / "s", {"extensions": {"acme": custom}}, users, [])
+    code, plan = _plan(specs, httpx2.MockTransport(handle), capsys)
+    assert code == 0 and plan["summary"]["update"] == 0 and not plan["errors"], plan

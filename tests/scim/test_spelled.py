@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.scim.messages import spelled
+from reconciler.scim.bulk_requests import results
+from reconciler.scim.messages import http_error, spelled
 
 LISTING = ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
 
@@ -32,3 +33,30 @@ def test_a_name_in_another_case_in_a_later_resource_alone_is_read(at: int) -> No
 def test_a_listing_in_its_own_spelling_is_the_same_object() -> None:
     body = _listing({"id": "1", "userName": "a", "urn:example:ext": {"X": 1}})
     assert spelled(body, "GET /Users") is body
+
+
+def test_a_bulk_operations_response_is_read_in_its_rfc_spelling() -> None:
+    # Read by exact names, the created user's `Id` was no id: the create was looked up by
+    # name again, and its `Emails` compared as not kept.
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],
+        "Operations": [
+            {
+                "Method": "POST",
+                "BulkId": "user-1",
+                "Status": "201",
+                "Response": {"Id": "u9", "UserName": "a", "Emails": [{"Value": "a@x"}]},
+            }
+        ],
+    }
+    [read] = results(spelled(body, "POST /Bulk"), ["user-1"]).values()
+    assert read.target_id == "u9"
+    assert read.resource == {"id": "u9", "userName": "a", "emails": [{"value": "a@x"}]}
+
+
+def test_an_error_bodys_names_are_read_in_any_case() -> None:
+    # `ScimType` read as absent took a `mutability` refusal for one PATCH cannot make.
+    content = b'{"Schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "Status": "400",'
+    content += b' "ScimType": "mutability", "Detail": "id is read-only"}'
+    error = http_error("PATCH", "/Users/1", 400, {}, content)
+    assert (error.scim_type, error.detail) == ("mutability", "id is read-only")

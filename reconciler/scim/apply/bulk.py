@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from reconciler.core import spelling
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
 from reconciler.errors import ScimHTTPError, ScimrecError
@@ -294,7 +295,9 @@ class BulkCreates:
         except ScimrecError as exc:
             s.log.warning("bulk read-back failed, reading each", step="action", detail=str(exc))
             return
-        self.read_back = {r.id: r.body for r in listing.resources if r.id in wanted}
+        # Names in another case in a later resource: respelled as a plan's read would be
+        # (core/spelling.py), or a member `Value` read as no member is added again.
+        self.read_back = {r.id: _spelled(r.body) for r in listing.resources if r.id in wanted}
         if listing.complete and not listing.capped:
             self.listed = tuple(r.body for r in listing.resources)
         s.log.info("bulk read-back", step="action", kind=self.kind.value,
@@ -343,3 +346,8 @@ class BulkCreates:
 def bulk_error(status: int, why: str) -> ScimHTTPError:
     """A create's failure, or its unknown outcome, that its Bulk request answers for."""
     return ScimHTTPError("POST", "/Bulk", status, why)
+
+
+def _spelled(body: Mapping[str, Json]) -> Mapping[str, Json]:
+    read = spelling.respelled(dict(body))
+    return read if isinstance(read, dict) else body
