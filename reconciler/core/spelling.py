@@ -96,11 +96,21 @@ _OPERATION = Place.of(
     {"response": _ANSWER},
 )
 _LISTING = Place.of(("schemas", *MESSAGE), {"Resources": LISTED, "Operations": _OPERATION})
-# The top of an answer: a listing, one resource, or an error.
+# RFC 7643 §5, RFC 9865 §4: what the ServiceProviderConfig says a target supports.
+_FEATURE = Place.of(("supported", "maxOperations", "maxPayloadSize", "maxResults"))
+_PAGINATION = Place.of(
+    ("cursor", "index", "defaultPaginationMethod", "defaultPageSize", "maxPageSize")
+)
+_FEATURES = ("patch", "bulk", "filter", "changePassword", "sort", "etag")
+_CONFIG = Place.of(
+    (*_FEATURES, "pagination", "authenticationSchemes"),
+    {**dict.fromkeys(_FEATURES, _FEATURE), "pagination": _PAGINATION},
+)
+# The top of an answer: a listing, one resource, an error, or the ServiceProviderConfig.
 TOP = Place(
-    {**_ANSWER.spelling, **_LISTING.spelling},
-    {**_ANSWER.below, **_LISTING.below},
-    _ANSWER.canonical | _LISTING.canonical,
+    {**_ANSWER.spelling, **_LISTING.spelling, **_CONFIG.spelling},
+    {**_ANSWER.below, **_LISTING.below, **_CONFIG.below},
+    _ANSWER.canonical | _LISTING.canonical | _CONFIG.canonical,
 )
 
 

@@ -60,3 +60,24 @@ def test_an_error_bodys_names_are_read_in_any_case() -> None:
     content += b' "ScimType": "mutability", "Detail": "id is read-only"}'
     error = http_error("PATCH", "/Users/1", 400, {}, content)
     assert (error.scim_type, error.detail) == ("mutability", "id is read-only")
+
+
+def test_what_a_service_provider_config_says_is_read_in_any_case() -> None:
+    # Read by exact names, a cursor-only target's `Pagination: {Cursor: true}` read as index
+    # paging (which it refuses), and its `Etag`, `Bulk` and `Filter` as unsupported.
+    body = {
+        "Schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "Patch": {"Supported": True},
+        "Bulk": {"Supported": True, "MaxOperations": 10, "MaxPayloadSize": 1000},
+        "Filter": {"SUPPORTED": True, "maxresults": 50},
+        "ETag": {"supported": True},
+        "Pagination": {"Cursor": True, "Index": False, "MaxPageSize": 100},
+    }
+    assert spelled(body, "GET /ServiceProviderConfig") == {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": True},
+        "bulk": {"supported": True, "maxOperations": 10, "maxPayloadSize": 1000},
+        "filter": {"supported": True, "maxResults": 50},
+        "etag": {"supported": True},
+        "pagination": {"cursor": True, "index": False, "maxPageSize": 100},
+    }
