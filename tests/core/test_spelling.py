@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from reconciler.core import attributes as A
 from reconciler.core.model import ENTERPRISE_URN
-from reconciler.core.spelling import MEMBER, TOP, Place, misspelled, odd_names, respelled
+from reconciler.core.spelling import (
+    MEMBER,
+    TOP,
+    Place,
+    held_twice,
+    misspelled,
+    odd_names,
+    respelled,
+)
 
 CUSTOM = "urn:example:params:scim:schemas:extension:acme:2.0:User"
 TEXT = st.text(alphabet="abc@. ", min_size=1, max_size=6)
@@ -112,3 +120,14 @@ def test_a_name_outside_ascii_that_lowers_onto_an_rfc_name_is_left() -> None:
     assert respelled(body, TOP) == {"Operations": [{"bul\u212aId": "b1", "status": "201"}]}
     assert not odd_names({"bul\u212aId"}, Place.of(["bulkId"]))
     assert odd_names({"BULKID"}, Place.of(["bulkId"]))
+
+
+def test_a_place_reads_its_names_and_those_below_them() -> None:
+    inner = Place.of(["type"])
+    outer = Place.of(["value"], {"value": inner})
+    assert respelled({"Value": {"TYPE": 1}}, outer) == {"value": {"type": 1}}
+    assert misspelled({"value": {"Type": 1}}, outer) == "value.Type"
+    # A name in its own spelling is never one to respell, or to walk for.
+    assert not odd_names({"value"}, outer) and odd_names({"VALUE"}, outer)
+    assert held_twice({"Value": 1, "VALUE": 2}, outer) == "VALUE"
+    assert held_twice([{"Value": 1, "VALUE": 2}], outer) is None  # only an object's own
