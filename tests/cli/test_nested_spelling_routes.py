@@ -313,3 +313,37 @@ def test_a_schemas_attribute_names_are_read_in_any_case(
     specs = _specs(tmp_path / "s", {"extensions": {"acme": custom}}, users, [])
     code, plan = _plan(specs, httpx2.MockTransport(handle), capsys)
     assert code == 0 and plan["summary"]["update"] == 0 and not plan["errors"], plan
+
+
+def test_one_account_on_two_overlapping_pages_is_one_whatever_its_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A user created while the listing is read moves every later one a place on: page 2
+    # shows the last user of page 1 again, first on its page (respelled with the page),
+    # where page 1 showed it later (spelled `Value`). Compared as sent, the two copies of
+    # one account differed, and the account was in error.
+    fake = FakeScim(token=TOKEN)
+    for i in range(6):
+        fake.add_user(f"u{i}@example.com", active=True,
+                      emails=[{"value": f"u{i}@corp.example", "primary": True}])  # fmt: skip
+    rename = _renamed("emails", "value", "Value")
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        start = int(request.url.params.get("startIndex", 1))
+        if request.url.params.get("count") == "3" and start > 1:  # the plan's pages only
+            moved = request.url.copy_set_param("startIndex", str(start - 1))
+            request = httpx2.Request("GET", moved, headers=request.headers)
+        return _later(fake, rename).handle_request(request)
+
+    users = [
+        {
+            "userName": f"u{i}@example.com",
+            "emails": [{"value": f"u{i}@corp.example", "primary": True}],
+        }
+        for i in range(6)
+    ]
+    target = {"page_size": 3, "prune": "all", "matching": {"user": ["emails.value"]}}
+    specs = _specs(tmp_path / "s", target, users, [])
+    code, plan = _plan(specs, httpx2.MockTransport(handle), capsys)
+    assert code == 0 and plan["summary"] == {**plan["summary"], "noop": 6}, plan
+    assert not plan["errors"] and not plan["changes"]
