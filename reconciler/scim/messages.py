@@ -35,9 +35,18 @@ def spelled(body: Json, what: str) -> Json:
             name = S.TOP.spelling.get(key.lower()) if key.isascii() else None
             if name in S.MESSAGE and key != name and name in body:
                 raise ScimProtocolError(f"{what} answered with both {name!r} and {key!r}")
-    out = S.respelled(body, S.TOP)
+    out = S.respelled(body, _place(body))
     _read_once(out, what)
     return out
+
+
+def _place(body: Json) -> S.Place:
+    """Where the top of an answer stands: one resource's own names (its `id` in any case)
+    are a resource's, never a ServiceProviderConfig's or an error's (a target's own
+    `Status` stays its own); any other answer may be a listing, an error or that."""
+    if isinstance(body, dict) and any(k.lower() == "id" for k in body if k.isascii()):
+        return S.LISTED
+    return S.TOP
 
 
 def _read_once(body: Json, what: str) -> None:
@@ -49,7 +58,7 @@ def _read_once(body: Json, what: str) -> None:
     shape check finds it, core/shape.py.)"""
     items = body.get("Resources") if isinstance(body, dict) else None
     listed = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
-    for resource, place in ((body, S.TOP), *((r, S.LISTED) for r in listed)):
+    for resource, place in ((body, _place(body)), *((r, S.LISTED) for r in listed)):
         twice = S.held_twice(resource, place)
         if twice is not None:
             rid = resource.get("id") if isinstance(resource, dict) else None
@@ -71,7 +80,7 @@ def _odd(body: Json) -> bool:
         return False
     items = body.get("Resources")
     if not isinstance(items, list):
-        return S.misspelled(body, S.TOP) is not None
+        return S.misspelled(body, _place(body)) is not None
     resources = [r for r in items if isinstance(r, dict)]
     # The names of every resource, gathered in C: the distinct ones, few. And their
     # meta's, by each distinct order of names (one, from most targets): a union of every

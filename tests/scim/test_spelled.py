@@ -81,3 +81,20 @@ def test_what_a_service_provider_config_says_is_read_in_any_case() -> None:
         "etag": {"supported": True},
         "pagination": {"cursor": True, "index": False, "maxPageSize": 100},
     }
+
+
+def test_one_resource_keeps_names_only_an_error_or_a_configuration_has() -> None:
+    # `Status` is an error's name, and `Patch` the configuration's; on a user they are
+    # the target's own, and a PUT built from this read sends them back as they came.
+    body = {"Id": "1", "UserName": "a", "Status": "on leave", "Patch": "7"}
+    assert spelled(body, "GET /Users/1") == {
+        "id": "1",
+        "userName": "a",
+        "Status": "on leave",
+        "Patch": "7",
+    }
+    error = {"Schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "Status": "404"}
+    assert spelled(error, "GET /Users/2") == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "404",
+    }
