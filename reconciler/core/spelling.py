@@ -122,16 +122,23 @@ def odd_names(names: Set[str], place: Place = RESOURCE) -> bool:
 
 def _renames(value: Mapping[str, Json], place: Place) -> tuple[dict[str, str], str | None]:
     """Each name of `value` to give its RFC spelling, and the first one held in two other
-    spellings (neither is respelled: which the target meant cannot be told)."""
+    spellings (neither is respelled: which the target meant cannot be told), or beside
+    its RFC spelling holding null (`value: null` and `Value: x`: read as the RFC's, the
+    address would be none, and the account pass for an undeclared one)."""
     held: dict[str, list[str]] = {}
+    blank: str | None = None
     for key in value:
         if key in place.canonical or not key.isascii():
             continue
         name = place.spelling.get(key.lower())
-        if name is not None and name not in value:
+        if name is None:
+            continue
+        if name not in value:
             held.setdefault(name, []).append(key)
+        elif value[name] is None and value[key] is not None:
+            blank = blank or key
     chosen = {keys[0]: name for name, keys in held.items() if len(keys) == 1}
-    twice = next((keys[1] for keys in held.values() if len(keys) > 1), None)
+    twice = next((keys[1] for keys in held.values() if len(keys) > 1), blank)
     return chosen, twice
 
 

@@ -131,3 +131,12 @@ def test_a_place_reads_its_names_and_those_below_them() -> None:
     assert not odd_names({"value"}, outer) and odd_names({"VALUE"}, outer)
     assert held_twice({"Value": 1, "VALUE": 2}, outer) == "VALUE"
     assert held_twice([{"Value": 1, "VALUE": 2}], outer) is None  # only an object's own
+
+
+def test_a_null_beside_another_spelling_with_a_value_is_named() -> None:
+    # Read as the RFC's, `value: null` made the address none: matched on it, the account
+    # passed for an undeclared one and was disabled. Which one holds cannot be told.
+    entry = {"value": None, "Value": "a@x"}
+    assert misspelled({"emails": [entry]}) == "emails[0].Value"
+    assert respelled(entry, MEMBER) is entry
+    assert misspelled({"emails": [{"value": "a@x", "Value": None}]}) is None
