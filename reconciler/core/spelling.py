@@ -87,7 +87,7 @@ LISTED = Place(
     RESOURCE.canonical | {"attributes"},
 )
 _ERROR = Place.of(("status", "detail", "scimType"))
-_ANSWER = Place(
+ANSWER = _ANSWER = Place(
     {**LISTED.spelling, **_ERROR.spelling}, LISTED.below, LISTED.canonical | _ERROR.canonical
 )
 # RFC 7644 §3.7.3: a BulkResponse operation.

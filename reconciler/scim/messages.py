@@ -21,6 +21,9 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import scrub, scrub_json
 
+# RFC 7643 §5's schema, in lower case: URNs are compared so.
+_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:serviceproviderconfig"
+
 
 def spelled(body: Json, what: str) -> Json:
     """`body` with the names scimrec reads in their RFC spelling (core/spelling.py); the
@@ -43,10 +46,15 @@ def spelled(body: Json, what: str) -> Json:
 def _place(body: Json) -> S.Place:
     """Where the top of an answer stands: one resource's own names (its `id` in any case)
     are a resource's, never a ServiceProviderConfig's or an error's (a target's own
-    `Status` stays its own); any other answer may be a listing, an error or that."""
-    if isinstance(body, dict) and any(k.lower() == "id" for k in body if k.isascii()):
-        return S.LISTED
-    return S.TOP
+    `Status` stays its own); any other answer may be a listing, an error or the
+    ServiceProviderConfig, which may carry an `id` too (RFC 7643 §5)."""
+    if not isinstance(body, dict):
+        return S.TOP
+    named = {k.lower(): v for k, v in body.items() if k.isascii()}
+    schemas = named.get("schemas")
+    if isinstance(schemas, list) and _CONFIG in (str(s).lower() for s in schemas):
+        return S.TOP
+    return S.RESOURCE if "id" in named else S.TOP
 
 
 def _read_once(body: Json, what: str) -> None:
@@ -58,7 +66,15 @@ def _read_once(body: Json, what: str) -> None:
     shape check finds it, core/shape.py.)"""
     items = body.get("Resources") if isinstance(body, dict) else None
     listed = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
-    for resource, place in ((body, _place(body)), *((r, S.LISTED) for r in listed)):
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    answers = [
+        o.get("response") for o in operations if isinstance(o, dict)
+    ] if isinstance(operations, list) else []  # fmt: skip
+    for resource, place in (
+        (body, _place(body)),
+        *((r, S.LISTED) for r in listed),
+        *((a, S.ANSWER) for a in answers),
+    ):
         twice = S.held_twice(resource, place)
         if twice is not None:
             rid = resource.get("id") if isinstance(resource, dict) else None
@@ -100,13 +116,20 @@ def stated_error(body: Json) -> int | None:
     none that is): a target may send one with 200. None for any other body."""
     if not isinstance(body, dict):
         return None
-    schemas = body.get("schemas") or body.get("Schemas")
-    if not isinstance(schemas, list) or SCIM_ERROR not in schemas:
+    # Its names in any case (RFC 7643 §2.1), under any spelling: read before the answer
+    # is respelled, and `STATUS` on a 200 is as much an error as `status`.
+    held = [(k.lower(), v) for k, v in body.items() if k.isascii()]
+    if not any(k == "schemas" and isinstance(v, list) and SCIM_ERROR in v for k, v in held):
         return None
-    status = body.get("status") or body.get("Status")
-    if isinstance(status, str) and status.strip().isdigit() and len(status.strip()) == 3:
-        status = int(status)
-    return status if isinstance(status, int) and 400 <= status <= 599 else 400
+    for key, said in held:
+        status = said
+        if key != "status":
+            continue
+        if isinstance(said, str) and said.strip().isdigit() and len(said.strip()) == 3:
+            status = int(said)
+        if isinstance(status, int) and 400 <= status <= 599:
+            return status
+    return 400
 
 
 def http_error(

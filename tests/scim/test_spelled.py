@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.model import SCIM_ERROR
+from reconciler.errors import ScimProtocolError
 from reconciler.scim.bulk_requests import results
-from reconciler.scim.messages import http_error, spelled
+from reconciler.scim.messages import http_error, spelled, stated_error
 
 LISTING = ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
 
@@ -98,3 +100,46 @@ def test_one_resource_keeps_names_only_an_error_or_a_configuration_has() -> None
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
         "status": "404",
     }
+
+
+def test_a_service_provider_config_with_an_id_is_still_read_in_any_case() -> None:
+    # RFC 7643 §5 lets it carry an id; read as one resource's names, `Pagination` and
+    # `Etag` kept their case and every feature looked unsupported.
+    body = {
+        "Id": "spc",
+        "Schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "Pagination": {"Cursor": True},
+        "Etag": {"Supported": True},
+    }
+    read = spelled(body, "GET /ServiceProviderConfig")
+    assert read["pagination"] == {"cursor": True} and read["etag"] == {"supported": True}
+    # One user read by id keeps a name only a /Schemas answer gives its place.
+    user = {"id": "u1", "UserName": "a", "Attributes": {"Name": "x"}}
+    assert spelled(user, "GET /Users/u1") == {
+        "id": "u1",
+        "userName": "a",
+        "Attributes": {"Name": "x"},
+    }
+
+
+def test_a_bulk_response_holding_a_name_twice_is_refused() -> None:
+    body = {
+        "Operations": [
+            {"method": "POST", "bulkId": "g", "status": "201",
+             "response": {"id": "g1", "Members": [], "MEMBERS": [{"value": "u"}]}}
+        ]
+    }  # fmt: skip
+    with pytest.raises(ScimProtocolError, match="'g1' holds 'MEMBERS'"):
+        spelled(body, "POST /Bulk")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"SCHEMAS": [SCIM_ERROR], "STATUS": "404", "DETAIL": "no such user"},
+        {"schemas": [SCIM_ERROR], "Status": "oops", "STATUS": "409"},
+    ],
+)
+def test_an_error_sent_with_200_is_told_in_any_case(body: dict[str, Any]) -> None:
+    # Not told, a 200 carrying `SCHEMAS: [Error]` passed for a write that happened.
+    assert stated_error(body) == int(body.get("STATUS", 400))
