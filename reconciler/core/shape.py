@@ -123,7 +123,7 @@ def _judged(
     # Its nested names in another case than the rest of its listing (scim/messages.py
     # looked there): read in their RFC spelling, it is judged again. Found only where a
     # problem was, at no cost to the others (user_shape.py refuses an undeclared name).
-    resource = dataclasses.replace(resource, body=spelling.respelled(cast(Json, resource.body)))
+    resource = spelling.resource_respelled(resource)
     return resource, _other_kind(kind, resource) or problem(
         kind, resource.body, representable=representable, unmasked=unmasked
     )

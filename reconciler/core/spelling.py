@@ -21,11 +21,13 @@ undeclared account to deprovision.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import cast
 
 from reconciler.core import attributes as A
-from reconciler.core.model import ENTERPRISE_URN, Json
+from reconciler.core.model import ENTERPRISE_URN, Json, Resource
 
 # RFC 7644 §3.4.2 (ListResponse), RFC 9865 (cursors), §3.7 (BulkResponse).
 MESSAGE = (
@@ -54,8 +56,8 @@ class Place:
         return Place({n.lower(): n for n in names}, below or {}, frozenset(names))
 
 
-_META = Place.of(("resourceType", "created", "lastModified", "location", "version"))
-_MEMBER = Place.of(("value", "$ref", "display", "type"))
+META = Place.of(("resourceType", "created", "lastModified", "location", "version"))
+MEMBER = Place.of(("value", "$ref", "display", "type"))
 _MANAGER = Place.of(("value", "$ref", "displayName"))
 _ENTERPRISE = Place.of(A.ENTERPRISE, {"manager": _MANAGER})
 RESOURCE = Place.of(
@@ -67,16 +69,14 @@ RESOURCE = Place.of(
         ENTERPRISE_URN,
     ),
     {
-        "meta": _META,
+        "meta": META,
         "name": Place.of(A.NAME_PARTS),
         ENTERPRISE_URN: _ENTERPRISE,
-        "members": _MEMBER,
-        "groups": _MEMBER,
+        "members": MEMBER,
+        "groups": MEMBER,
         **{path: Place.of((*subs, "$ref")) for path, subs in A.USER_MULTI.items()},
     },
 )
-META = _META
-MEMBER = _MEMBER
 # A listed resource: one of those above, or a schema (RFC 7643 §7, for /Schemas) with
 # its attributes. One answer, or a Bulk operation's `response`: that, or an error (RFC
 # 7644 §3.12).
@@ -87,13 +87,13 @@ LISTED = Place(
     RESOURCE.canonical | {"attributes"},
 )
 _ERROR = Place.of(("status", "detail", "scimType"))
-ANSWER = _ANSWER = Place(
+ANSWER = Place(
     {**LISTED.spelling, **_ERROR.spelling}, LISTED.below, LISTED.canonical | _ERROR.canonical
 )
 # RFC 7644 §3.7.3: a BulkResponse operation.
 _OPERATION = Place.of(
     ("method", "bulkId", "path", "status", "response", "location", "version"),
-    {"response": _ANSWER},
+    {"response": ANSWER},
 )
 _LISTING = Place.of(("schemas", *MESSAGE), {"Resources": LISTED, "Operations": _OPERATION})
 # RFC 7643 §5, RFC 9865 §4: what the ServiceProviderConfig says a target supports.
@@ -108,9 +108,9 @@ _CONFIG = Place.of(
 )
 # The top of an answer: a listing, one resource, an error, or the ServiceProviderConfig.
 TOP = Place(
-    {**_ANSWER.spelling, **_LISTING.spelling, **_CONFIG.spelling},
-    {**_ANSWER.below, **_LISTING.below, **_CONFIG.below},
-    _ANSWER.canonical | _LISTING.canonical | _CONFIG.canonical,
+    {**ANSWER.spelling, **_LISTING.spelling, **_CONFIG.spelling},
+    {**ANSWER.below, **_LISTING.below, **_CONFIG.below},
+    ANSWER.canonical | _LISTING.canonical | _CONFIG.canonical,
 )
 
 
@@ -165,6 +165,15 @@ def respelled(value: Json, place: Place = RESOURCE) -> Json:
         out[name] = item if below is None else respelled(item, below)
         changed = changed or out[name] is not item
     return out if changed else value
+
+
+def resource_respelled(found: Resource) -> Resource:
+    """`found` with its body respelled as a resource's; the same Resource where nothing
+    is, for the readers that meet a listed body before anything respelled it."""
+    body = respelled(cast(Json, found.body))
+    if body is found.body:
+        return found
+    return dataclasses.replace(found, body=cast(dict[str, Json], body))
 
 
 def _same(a: Json, b: Json) -> bool:

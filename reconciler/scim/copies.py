@@ -10,10 +10,9 @@ showed under that id and decides from none of them (core/shape.py `clashing`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
 
 from reconciler.core import spelling
-from reconciler.core.model import Json, Resource
+from reconciler.core.model import Resource
 from reconciler.errors import ScimProtocolError
 
 # Distinct copies of one id past which a listing is not read on: each copy is compared
@@ -35,8 +34,8 @@ class Copies:
         # Compared as read, each name in its RFC spelling: a target that writes a name
         # another way in some resources only (not the first of a page, which the whole
         # page is respelled for) shows one account as two copies, and each was in error.
-        read = spelling.respelled(cast(Json, found.body))
-        if all(spelling.respelled(cast(Json, k.body)) != read for k in (first, *kept)):
+        read = spelling.resource_respelled(found).body
+        if all(spelling.resource_respelled(k).body != read for k in (first, *kept)):
             if len(kept) + 1 >= MAX_COPIES:
                 raise ScimProtocolError(
                     f"GET {self.endpoint}: the listing shows one id more than {MAX_COPIES} "

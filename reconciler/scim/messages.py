@@ -121,12 +121,9 @@ def stated_error(body: Json) -> int | None:
     held = [(k.lower(), v) for k, v in body.items() if k.isascii()]
     if not any(k == "schemas" and isinstance(v, list) and SCIM_ERROR in v for k, v in held):
         return None
-    for key, said in held:
-        status = said
-        if key != "status":
-            continue
-        if isinstance(said, str) and said.strip().isdigit() and len(said.strip()) == 3:
-            status = int(said)
+    for status in (v for k, v in held if k == "status"):
+        if isinstance(status, str) and status.strip().isdigit() and len(status.strip()) == 3:
+            status = int(status)  # noqa: PLW2901 - the same status, read as a number
         if isinstance(status, int) and 400 <= status <= 599:
             return status
     return 400

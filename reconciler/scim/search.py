@@ -3,15 +3,13 @@ side whatever the target's filter does: for creates, adoption, and lookup mode."
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import cast
 
 from reconciler.core import attributes as A
 from reconciler.core import spelling
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.match import normalise
-from reconciler.core.model import MASKED, Json, Resource
+from reconciler.core.model import MASKED, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.paging import read_all
@@ -94,20 +92,8 @@ def search(
         read = read_all(
             client, endpoint, page_size, max_objects=max_objects, cursor=cursor, use_count=count
         )
-        candidates, complete = [*map(_spelled, read.resources)], read.complete
+        candidates, complete = [*map(spelling.resource_respelled, read.resources)], read.complete
     return Found([r for r in candidates if _has(r, attribute, wanted)], complete, works)
-
-
-def _spelled(found: Resource) -> Resource:
-    """`found`, its nested names in their RFC spelling: a listing is respelled where its
-    first resource shows another (scim/messages.py), and a later user's `{"Value": ...}`
-    would read as no address here, so the object looks missing and is created again."""
-    body = spelling.respelled(cast(Json, found.body))
-    return (
-        found
-        if body is found.body
-        else dataclasses.replace(found, body=cast(dict[str, Json], body))
-    )
 
 
 def _filtered(
@@ -125,7 +111,11 @@ def _filtered(
         return [], False, False
     body = reply.body if isinstance(reply.body, dict) else {}
     items = listed(body, f"GET {endpoint}")
-    candidates = [_spelled(r) for r in (resource(i) for i in items) if r is not None]
+    # A later user's `{"Value": ...}` (messages.py respells a page by its first resource)
+    # would read as no address, and the object look missing and be created again.
+    candidates = [
+        spelling.resource_respelled(r) for r in (resource(i) for i in items) if r is not None
+    ]
     total = body.get("totalResults")
     whole = not (isinstance(total, int) and total > len(candidates))
     # An empty answer proves nothing on a target that silently ignores some filters (or

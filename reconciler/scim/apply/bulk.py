@@ -297,7 +297,9 @@ class BulkCreates:
             return
         # Names in another case in a later resource: respelled as a plan's read would be
         # (core/spelling.py), or a member `Value` read as no member is added again.
-        self.read_back = {r.id: _spelled(r.body) for r in listing.resources if r.id in wanted}
+        self.read_back = {
+            r.id: spelling.resource_respelled(r).body for r in listing.resources if r.id in wanted
+        }
         if listing.complete and not listing.capped:
             self.listed = tuple(r.body for r in listing.resources)
         s.log.info("bulk read-back", step="action", kind=self.kind.value,
@@ -346,8 +348,3 @@ class BulkCreates:
 def bulk_error(status: int, why: str) -> ScimHTTPError:
     """A create's failure, or its unknown outcome, that its Bulk request answers for."""
     return ScimHTTPError("POST", "/Bulk", status, why)
-
-
-def _spelled(body: Mapping[str, Json]) -> Mapping[str, Json]:
-    read = spelling.respelled(dict(body))
-    return read if isinstance(read, dict) else body
