@@ -94,3 +94,7 @@ class ScimHTTPError(ScimrecError):
 
 class ScimProtocolError(ScimrecError):
     """The target answered, but not in SCIM: HTML, invalid JSON, a body of the wrong shape."""
+
+    # The status of the answer that could not be read (0: none came, or not yet known): the
+    # audit trail records a write answered 201 with an unreadable body as answered 201.
+    status = 0

@@ -349,16 +349,28 @@ class ScimClient:
             parsed, representable = parse_checked(content)
         except NotJson as exc:
             kind = headers.get("content-type", "no content type")
-            raise ScimProtocolError(
-                f"{method} {path} answered {status} with {exc} ({kind})"
-            ) from None
+            said = f"{method} {path} answered {status} with {exc} ({kind})"
+            raise _unread(said, method, status) from None
         if (stated := stated_error(parsed)) is not None:
             # A success whose body is a SCIM error (RFC 7644 §3.12) did not succeed: read
             # as one, a delete or a disable that never happened would be reported as done.
             return self._reply(method, path, stated, raw_headers, content)
-        body = scrub_json(parsed := spelled(parsed, f"{method} {path}"), content)
+        try:
+            parsed = spelled(parsed, f"{method} {path}")
+        except ScimProtocolError as exc:
+            raise _unread(f"{exc} (answered {status})", method, status) from None
+        body = scrub_json(parsed, content)
         masked = body is not parsed and body != parsed
         return Reply(status, body, headers, masked=masked, representable=representable)
+
+
+def _unread(said: str, method: str, status: int) -> ScimProtocolError:
+    """A success whose body cannot be read. A write's status says it was made, but not what
+    became of it: it is reported as failed, and as possibly made, never as not made."""
+    made = "" if method == "GET" else f"; the {method} may have been made: run plan again"
+    error = ScimProtocolError(said + made)
+    error.status = status
+    return error
 
 
 def _at_most(value: float | None, cap: float) -> float:

@@ -16,7 +16,7 @@ from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json,
 from reconciler.core.prune import protected
 from reconciler.core.roles_held import lost_roles, role_paths
 from reconciler.core.shape import problem
-from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
@@ -245,6 +245,8 @@ class Session:
             raise
         except BaseException as exc:
             error = str(exc) or type(exc).__name__
+            if isinstance(exc, ScimProtocolError):  # an answer came, and could not be read
+                status = exc.status
             raise
         finally:
             record = write_record(
