@@ -4,6 +4,7 @@ or by cursor (RFC 9865) where the target advertises it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
@@ -57,6 +58,8 @@ class _Pager:
     limit: int | None = None
     first_total: int | None = None
     repeated: bool = False  # a page repeated earlier ones short of totalResults
+    # The totalResults each page gave for the whole listing, in order (see `moved`).
+    totals: list[int] = field(default_factory=list)
     skipped: int = 0  # resources without an id
     # Resources listed in one page under an id another one in it has (scimgateway's
     # plugin-loki makes a group's id from its name and keeps it through a rename, so a new
@@ -87,6 +90,10 @@ class _Pager:
         reported = body.get("totalResults")
         if reported.__class__ is int and reported >= 0:  # not true, not -1 for "unknown"
             self.total = reported
+            # A total equal to the page's own count may be just that (some targets report
+            # it so), and says nothing of the listing.
+            if reported != len(items):
+                self.totals.append(reported)
         if self.limit is None:
             self.limit = self.bound()
         fresh = 0
@@ -153,6 +160,21 @@ class _Pager:
             f"first page reported {self.first_total or 0:,}; stopped reading a listing that keeps "
             "growing"
         )
+
+    def moved(self) -> None:
+        """Incomplete where the listing's total fell between its pages: resources were
+        removed while they were read, and paging by index then skips one for each removed
+        before the page it was on (RFC 7644 §3.4.2.4 promises no consistency). One added
+        shows a resource twice at most, which is read once (copies.py): a total that only
+        grows (this run's own creates, while a create looks itself up) skips nothing."""
+        fell = next(((a, b) for a, b in pairwise(self.totals) if b < a), None)
+        if fell is not None:
+            self.complete = False
+            self.notes.append(
+                f"{self.endpoint}: totalResults fell from {fell[0]} to {fell[1]} while the "
+                "pages were read (resources removed meanwhile): paging by index may have "
+                "skipped some"
+            )
 
     def finished(self, count: int, fresh: int) -> bool:
         """Whether this page was the last: empty, repeated, totalResults reached, or short."""
@@ -262,6 +284,7 @@ def read_all(
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False
+    pager.moved()
     short = pager.total is not None and pager.read < pager.total
     if short:
         pager.complete = False

@@ -76,6 +76,30 @@ def test_a_cursor_listing_stays_whole_while_others_delete() -> None:
     expected = [f"user{n:02d}@example.com" for n in range(10)]
     assert "user04@example.com" not in names(skipped.resources)  # the offset slid past it
     assert names(whole.resources) == expected  # user00 was read before it went
+    # The total moved from 10 to 9 between pages: the skip is known, and the read is short,
+    # so no create is sent unlooked-for and nothing is deprovisioned from it.
+    assert (skipped.complete, whole.complete) == (False, True)
+    assert skipped.notes == (
+        "/Users: totalResults fell from 10 to 9 while the pages were read (resources removed "
+        "meanwhile): paging by index may have skipped some",
+    )
+
+
+def test_a_listing_whose_total_only_grows_while_read_stays_complete() -> None:
+    """A resource added between pages (this run's own create, while another create looks
+    itself up) shows one twice at most: nothing is skipped, so the read stays whole."""
+    fake = populated()
+
+    def add_one(seen: Seen) -> None:
+        if len(listed(fake)) == 1:
+            fake.add_user("late@example.com")
+
+    fake.on_page = add_one
+    listing = read_all(scim_client(fake), "/Users", 4)
+    assert listing.complete and listing.notes == ()
+    assert names(listing.resources) == sorted(
+        [f"user{n:02d}@example.com" for n in range(10)] + ["late@example.com"]
+    )
 
 
 def test_a_target_that_refuses_the_cursor_is_paged_by_index() -> None:
