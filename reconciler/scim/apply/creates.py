@@ -11,15 +11,14 @@ import stamina
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.core.roles_held import lost_roles, role_paths
 from reconciler.core.shape import problem
-from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.answers import answers_for, not_found
+from reconciler.scim.apply.create_search import lookup, name_searched, search_for
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
-from reconciler.scim.search import Found, search
 from reconciler.scim.writes import ENDPOINT, id_in_location, resource_path
 
 # Answers that leave a create's outcome unknown: no answer (0), or a server or gateway
@@ -69,7 +68,7 @@ def found_before_create(s: Session, change: Change) -> Resource | None:
     if found.resources:
         return found.resources[0]
     if not found.conclusive and s.caps.lookup_reason is not None:
-        attribute, value = _name(change)
+        attribute, value = name_searched(change)
         raise Failed(
             f"not created: the target cannot list everything, and it refused to look the "
             f"{kind} up ({attribute} eq {A.quote(value)}), so it may exist already; run "
@@ -171,7 +170,7 @@ def look_again(s: Session, change: Change, failure: ScimHTTPError) -> str | None
 def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
     """A 409: the object exists, though the listing did not show it (so it hid something)."""
     found = lookup(s, change)
-    kind, name = change.kind.value, _name(change)[1]
+    kind, name = change.kind.value, name_searched(change)[1]
     # scimgateway makes a new object's id from its name and keeps it through renames.
     if found is None and (other := s.owners.owner(change.kind, name)) not in (None, change.key):
         raise Failed(
@@ -257,15 +256,15 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     """The new object's id, and whether it is the one the answer gave (False: that id
     belongs to another object of the run, or the answer is another resource, and the
     object was looked up by name instead)."""
-    target_id = _created_id(s, change, reply)
+    target_id, read = _created_id(s, change, reply)
     # An id no URL can name (not Unicode text) fails the create here, before a member or
     # a manager elsewhere is written with it; the next plan finds the object in error.
-    resource_path(ENDPOINT[change.kind], target_id)
+    path = resource_path(ENDPOINT[change.kind], target_id)
     other = s.owners.claim(change.kind, change.key, target_id)
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
-    elif not answers_for(change, reply.body):
+    elif not answers_for(change, reply.body) or not (read or _read_as_sent(s, change, path)):
         s.owners.release(change.kind, change.key, target_id)
         target_id, own = own_by_name(s, change) or not_found(change, reply.body), False
     s.saw(change.kind, target_id)
@@ -302,13 +301,15 @@ def own_by_name(s: Session, change: Change) -> str | None:
     return found.id
 
 
-def _created_id(s: Session, change: Change, reply: Reply) -> str:
+def _created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
+    """The id a create's answer gives, else its Location's, else the one found by its
+    name; and whether it was read as the object sent (a Location's is, by `_served`)."""
     body = reply.body if isinstance(reply.body, dict) else {}
     if body.get("id"):
-        return str(body["id"])
+        return str(body["id"]), False
     located = id_in_location(reply.headers.get("location", ""), ENDPOINT[change.kind])
     if located is not None and _served(s, change, located):
-        return located
+        return located, True
     found = lookup(s, change)
     if found is None and located is not None:
         raise Failed(
@@ -318,82 +319,33 @@ def _created_id(s: Session, change: Change, reply: Reply) -> str:
         )
     if found is None:
         raise Failed("the target accepted the create but sent neither a body nor a Location")
-    return found.id
+    return found.id, True
 
 
 def _served(s: Session, change: Change, rid: str) -> bool:
-    """Whether the id a Location names is an object the target serves. scimgateway answers
-    a create it cannot read back (a userName its regex lookup misses, such as `a+b@x`)
-    with `Location: .../Users/undefined`: taken as the id, "undefined" would be written
-    as a member and a manager. Only a 404 says no; any other failure leaves it to the
-    write's own check."""
+    """Whether the id a Location names is the object sent, as the target serves it.
+    scimgateway answers a create it cannot read back (a userName its regex lookup misses,
+    such as `a+b@x`) with `Location: .../Users/undefined`: taken as the id, "undefined"
+    would be written as a member and a manager. A 404 says no, and so does an answer that
+    is another object (the Location of an existing group: its members would be written
+    to it); any other failure leaves it to the write's own check."""
     try:
-        s.client.get(resource_path(ENDPOINT[change.kind], rid))
+        body = s.client.get(resource_path(ENDPOINT[change.kind], rid)).body
     except ScimHTTPError as exc:
         return exc.status != 404
-    return True
+    return answers_for(change, body)
 
 
-def lookup(s: Session, change: Change) -> Resource | None:
-    """The one object on the target with this change's name, or None (none, or several:
-    adopting one of several would be a guess)."""
-    found = candidates(s, change)
-    return found[0] if len(found) == 1 else None
-
-
-def candidates(s: Session, change: Change) -> list[Resource]:
-    return search_for(s, change).resources
-
-
-def search_for(s: Session, change: Change) -> Found:
-    """The objects a create is for, searched by its userName or displayName, and whether
-    finding none proves there is none."""
-    attribute, value = _name(change)
-    found = search(
-        s.client,
-        ENDPOINT[change.kind],
-        attribute,
-        value,
-        s.target.page_size,
-        use_filter=s.target.quirks.get("filter") != "never",
-        max_objects=s.target.max_objects,
-        # In lookup mode the listing proves nothing: the eq filter's answer is all there is.
-        listing=s.caps.lookup_reason is None,
-        cursor=s.caps.cursor_paging,
-        count=not s.caps.count_refused,
-        filter_proven=change.kind in s.filter_proven,
-    )
-    # Proven only where empty answers are asked for: before each group create, and before
-    # every create after a short read.
-    looks = change.kind is Kind.GROUP or s.look_before_create
-    if (
-        found.filter_works
-        and looks
-        and change.kind not in s.filter_proven
-        and _ignores_case(s, change)
-    ):
-        with s.lock:
-            s.filter_proven.add(change.kind)
-    return found
-
-
-def _name(change: Change) -> tuple[str, str]:
-    """The attribute a create is searched by (userName or displayName), and its value."""
-    attribute = NAME_ATTRIBUTE[change.kind]
-    value = next((a.after for a in change.attributes if a.path == attribute), change.key)
-    return attribute, str(value)
-
-
-def _ignores_case(s: Session, change: Change) -> bool:
-    """Whether the `eq` filter that just found this object finds it in other case too.
-    Names match case-insensitively (RFC 7643: userName and displayName are not caseExact);
-    a case-sensitive filter's empty answer would miss "OPS" when creating "Ops"."""
-    attribute, value = _name(change)
-    other = value.swapcase()
-    if other == value:
-        return False  # nothing to tell case apart with: prove it on another name
+def _read_as_sent(s: Session, change: Change, path: str) -> bool:
+    """After a read that was not complete (lookup mode, a short listing), whether the id a
+    create's answer gave is the object sent, read by that id. With a complete read the
+    owners (owners.py) know every id the target holds, so an existing object's id in the
+    answer is found without a request; here an answer's own word for its name is not
+    enough, as a lie in it would send the new object's members to an existing group."""
+    if not s.unvouched:
+        return True
     try:
-        probe = search(s.client, ENDPOINT[change.kind], attribute, other, 1, listing=False)
-    except ScimrecError:
-        return False  # unproven: the listing goes on being read
-    return probe.filter_works
+        body = s.client.get(path).body
+    except ScimHTTPError as exc:
+        return exc.status != 404
+    return answers_for(change, body)

@@ -14,13 +14,8 @@ from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
-from reconciler.scim.apply.creates import (
-    Created,
-    adoptable,
-    candidates,
-    create,
-    found_before_create,
-)
+from reconciler.scim.apply.create_search import candidates
+from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.members_kept import check_added
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender

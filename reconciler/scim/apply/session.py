@@ -19,6 +19,7 @@ from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
+from reconciler.scim.apply.identity import answers_as, misdirected
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, sender, wants_ref
 from reconciler.scim.apply.settle import settle
@@ -103,6 +104,12 @@ class Session:
         self.names_read: dict[tuple[Kind, str], str] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
+
+    @property
+    def unvouched(self) -> bool:
+        """Whether the plan's read left ids no complete listing vouched for (lookup mode, a
+        short listing): each is then read by its id before it is written (identity.py)."""
+        return self.look_before_create or self.caps.lookup_reason is not None
 
     def saw(self, kind: Kind, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
         with self.lock:
@@ -207,8 +214,9 @@ class Session:
         )
 
     def held_after(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
-        """The resource a write's answer holds, else as read; None when the read fails."""
-        body = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+        """The resource a write's answer holds (where it is the object written), else as
+        read; None when the read fails."""
+        body = reply.body if isinstance(reply.body, dict) and answers_as(path, reply.body) else None
         if body is None:
             try:
                 body = self.client.get(path).body
@@ -267,7 +275,14 @@ class Session:
     ) -> None:
         """The last line of protection, where every write is sent: a protected object is
         never deleted, never has `active` set to false, never loses a role, and never
-        loses the name it is protected by, whatever the plan says."""
+        loses the name it is protected by, whatever the plan says; and after a read that
+        was not complete (lookup mode, a short listing), a write reaches only the object
+        the plan read at its id (identity.py)."""
+        held = self.names_read.get((change.kind, change.target_id or ""))
+        if self.unvouched:
+            refusal = misdirected(self.client, change, held)
+            if refusal is not None:
+                raise Failed(f"not written: {refusal}")
         if not self.target.protected:
             return
         name = NAME_ATTRIBUTE[change.kind]
@@ -276,7 +291,6 @@ class Session:
             if attr.path == name and old and old != attr.after and protected(self.target, old):
                 raise Failed(f"{change.kind.value} {old} is protected: not renamed")
         # By its declared key, or by its name on the target (matched by another attribute).
-        held = self.names_read.get((change.kind, change.target_id or ""))
         if not (protected(self.target, change.key) or protected(self.target, held)):
             return
         if method == "DELETE":

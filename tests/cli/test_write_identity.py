@@ -1,0 +1,259 @@
+"""A write reaches only the object the plan read at its id (scim/apply/identity.py), and a
+new object's id is never another existing object's (scim/apply/creates.py): whatever the
+target's answers say, through every route a write takes, in apply through the CLI.
+
+The target here lies in one answer only: a filter answer or a listing that pairs a
+declared name with another object's id (the protected admin's, the Admins group's), a
+create answered with an existing object's id or Location, a write answered with another
+object. Everything else it says is true, so the lie can be caught; the invariant is that
+nothing is written to the object the lie points at."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import yaml
+
+from reconciler.cli import main
+from tests.fakescim import BASE_URL, LIST_RESPONSE, FakeScim, json_response
+
+TOKEN_ENV = "WRITE_IDENTITY_TOKEN"
+TOKEN = "tok-write-identity-0123456789"
+Lie = Callable[[FakeScim, httpx2.Request], httpx2.Response | None]
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+def _specs(root: Path, target: dict[str, Any], users: list[Any], groups: list[Any]) -> str:
+    root.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "url": BASE_URL,
+        "auth": {"type": "bearer", "token_env": TOKEN_ENV},
+        "protected": ["admin@*", "Admins"],
+        **target,
+    }
+    doc = {"version": 1, "targets": {"t": settings}, "users": users, "groups": groups}
+    (root / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return str(root)
+
+
+def _lying(fake: FakeScim, lie: Lie) -> httpx2.MockTransport:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        return lie(fake, request) or fake.handle(request)
+
+    return httpx2.MockTransport(handle)
+
+
+def _as(fake: FakeScim, rid: str, store: str, **renamed: Any) -> dict[str, Any]:
+    body = copy.deepcopy(getattr(fake, store)[rid])
+    return {**body, "id": rid, **renamed}
+
+
+def _listed(*resources: dict[str, Any]) -> httpx2.Response:
+    body = {"schemas": [LIST_RESPONSE], "totalResults": len(resources), "startIndex": 1,
+            "itemsPerPage": len(resources), "Resources": list(resources)}  # fmt: skip
+    return json_response(200, body)
+
+
+def _filtered(request: httpx2.Request, endpoint: str, name: str) -> bool:
+    return (
+        request.method == "GET"
+        and request.url.path.endswith(endpoint)
+        and name in request.url.params.get("filter", "")
+    )
+
+
+def _writes_to(fake: FakeScim, path: str) -> list[str]:
+    return [f"{s.method} {s.path}" for s in fake.requests if s.method != "GET" and s.path == path]
+
+
+def _apply(specs: str, transport: httpx2.MockTransport) -> int:
+    return main(["apply", specs, "--target", "t", "--auto-approve"], transport=transport)
+
+
+# -- writes to an existing object, whose id the plan took from a lying answer --------------
+
+LOOKUP = {"quirks": {"listing": "none"}}
+
+
+def _bob_is_admin(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+    """The filter for bob answers the admin's resource, renamed bob."""
+    if _filtered(request, "/Users", "bob@example.com"):
+        admin = next(u for u in fake.users if fake.users[u]["userName"].startswith("admin"))
+        return _listed(_as(fake, admin, "users", userName="bob@example.com"))
+    return None
+
+
+ROUTES: dict[str, tuple[dict[str, Any], dict[str, Any], Lie]] = {
+    # name: (target settings, declared bob, the lie)
+    "lookup, state absent, disable": (
+        {**LOOKUP, "deprovision": "disable"},
+        {"userName": "bob@example.com", "state": "absent"},
+        _bob_is_admin,
+    ),
+    "lookup, state absent, delete": (
+        {**LOOKUP, "deprovision": "delete"},
+        {"userName": "bob@example.com", "state": "absent"},
+        _bob_is_admin,
+    ),
+    "lookup, declared active false": (
+        LOOKUP,
+        {"userName": "bob@example.com", "active": False},
+        _bob_is_admin,
+    ),
+    "lookup, an attribute updated": (
+        LOOKUP,
+        {"userName": "bob@example.com", "title": "Intern"},
+        _bob_is_admin,
+    ),
+}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_write_never_reaches_the_object_a_lying_answer_points_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], route: str
+) -> None:
+    target, bob, lie = ROUTES[route]
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True, title="Admin")
+    fake.add_user("bob@example.com", active=True, title="Engineer")
+    specs = _specs(tmp_path, target, [bob], [])  # the admin is protected, not declared
+
+    code = _apply(specs, _lying(fake, lie))
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "the target's answers disagree on whom this id is" in out
+    assert _writes_to(fake, f"/Users/{admin}") == []
+    assert (fake.users[admin]["active"], fake.users[admin]["title"]) == (True, "Admin")
+
+
+def test_a_group_write_after_a_lying_filter_answer_never_reaches_the_other_group(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Lookup mode: the filter for Eng answers the protected Admins group, renamed Eng.
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("carol@example.com", active=True)
+    admins = fake.add_group("Admins", [])
+    fake.add_group("Eng", [])
+
+    def lie(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if _filtered(request, "/Groups", "Eng"):
+            return _listed(_as(fake, admins, "groups", displayName="Eng"))
+        return None
+
+    users = [{"userName": "carol@example.com"}]
+    groups = [{"displayName": "Eng", "members": ["carol@example.com"]}]
+    specs = _specs(tmp_path, LOOKUP, users, groups)
+
+    code = _apply(specs, _lying(fake, lie))
+
+    assert code == 1
+    assert "the target's answers disagree" in capsys.readouterr().out
+    assert _writes_to(fake, f"/Groups/{admins}") == []
+    assert not fake.groups[admins].get("members")
+
+
+# -- a create answered with an existing object's id -------------------------------------
+
+
+def _answered_with(kind: str, name: str, how: str) -> Lie:
+    """The create is made, and answered with the id of the existing object `name`: in a
+    body that echoes the new object (`body`), or in a Location alone (`location`)."""
+    endpoint, store, attribute = {
+        "user": ("/Users", "users", "userName"),
+        "group": ("/Groups", "groups", "displayName"),
+    }[kind]
+
+    def lie(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if request.method != "POST" or not request.url.path.endswith(endpoint):
+            return None
+        made = json.loads(fake.handle(request).content)
+        other = next(k for k, v in getattr(fake, store).items() if v[attribute] == name)
+        if how == "location":
+            return httpx2.Response(201, headers={"Location": f"{BASE_URL}{endpoint}/{other}"})
+        return json_response(201, {**made, "id": other})
+
+    return lie
+
+
+CREATES: dict[str, tuple[dict[str, Any], Lie]] = {
+    # name: (target settings, the lie); carol and Eng are new, and Eng holds carol
+    "lookup, group answered with Admins' Location": (
+        {**LOOKUP, "quirks": {"listing": "none", "members_on_create": "never"}},
+        _answered_with("group", "Admins", "location"),
+    ),
+    "listing, group answered with Admins' Location": (
+        {"quirks": {"members_on_create": "never"}},
+        _answered_with("group", "Admins", "location"),
+    ),
+    "lookup, group answered with Admins' id in its body": (
+        {**LOOKUP, "quirks": {"listing": "none", "members_on_create": "never"}},
+        _answered_with("group", "Admins", "body"),
+    ),
+    "lookup, user answered with the admin's Location": (
+        LOOKUP,
+        _answered_with("user", "admin@example.com", "location"),
+    ),
+    "lookup, user answered with the admin's id in its body": (
+        LOOKUP,
+        _answered_with("user", "admin@example.com", "body"),
+    ),
+}
+
+
+@pytest.mark.parametrize("route", CREATES)
+def test_a_create_answered_with_an_existing_objects_id_never_takes_it(
+    tmp_path: Path, route: str
+) -> None:
+    target, lie = CREATES[route]
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True)
+    admins = fake.add_group("Admins", [admin])
+    # The admin and Admins are protected, not declared: lookup mode never looks them up.
+    users = [{"userName": "carol@example.com"}]
+    groups = [{"displayName": "Eng", "members": ["carol@example.com"]}]
+    specs = _specs(tmp_path, target, users, groups)
+
+    code = _apply(specs, _lying(fake, lie))
+
+    assert code == 0
+    assert fake.groups[admins]["members"] == [{"value": admin}]
+    [carol] = fake.user_named("carol@example.com")
+    [eng] = [g for g in fake.groups.values() if g["displayName"] == "Eng"]
+    assert [m["value"] for m in eng["members"]] == [carol["id"]]
+    assert _writes_to(fake, f"/Users/{admin}") == []
+
+
+def test_a_write_answered_with_another_object_is_verified_by_reading_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True, title="Admin")
+    bob = fake.add_user("bob@example.com", active=True, title="Engineer")
+
+    def lie(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if request.method == "PATCH" and request.url.path.endswith(f"/Users/{bob}"):
+            fake.handle(request)
+            return json_response(200, _as(fake, admin, "users"))
+        return None
+
+    users = [{"userName": "admin@example.com"}, {"userName": "bob@example.com", "title": "Lead"}]
+    specs = _specs(tmp_path, {}, users, [])
+
+    code = _apply(specs, _lying(fake, lie))
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert fake.users[bob]["title"] == "Lead"
+    assert "not kept by the target" not in out + err
+    assert fake.count("GET", f"/Users/{bob}") == 1
