@@ -8,7 +8,7 @@ are not unique on many targets: a second POST makes a second group, no 409), a g
 Bulk only after a complete read that showed none, and that no look-up in this run has shown
 to hide an object (bulk.pays), and after its own `eq` filter found none: a listing may hide
 a group a filter shows, and one found goes per object, which adopts it. The check after the
-create (groups.one_of_a_race) then sees a group another run made since, as it does after a
+create (group_races.one_of_a_race) then sees a group another run made since, as it does after a
 single create. That check reads the
 group listing once, after the Bulk requests, where it is small enough (bulk.LISTING_SHARE),
 and searches by name only for a group the listing does not show alone."""
@@ -25,7 +25,8 @@ from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.bulk import BulkCreates, Settled, bulk_error
 from reconciler.scim.apply.creates import adopt_existing, look_again, own_by_name
-from reconciler.scim.apply.groups import create_group, not_shown, one_of_a_race, write_group
+from reconciler.scim.apply.group_races import one_of_a_race
+from reconciler.scim.apply.groups import create_group, not_shown, write_group
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.bulk_requests import Batch, GroupForm
 from reconciler.scim.client import Reply
@@ -188,7 +189,7 @@ class BulkGroups(BulkCreates):
     def _keeper(self, s: Session, change: Change, ours: str) -> str:
         """Ours, where the listing read after the Bulk requests shows ours and no other group
         of its name (two runs of one spec create the same name); else as after a single
-        create: searched by name, the oldest kept (groups.one_of_a_race)."""
+        create: searched by name, the oldest kept (group_races.one_of_a_race)."""
         if self.listed is not None:
             name = _display_name(change).casefold()
             same = [

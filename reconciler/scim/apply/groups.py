@@ -4,7 +4,6 @@ nested groups of targets that nest natively."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
@@ -14,9 +13,9 @@ from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
-from reconciler.scim.apply.create_search import candidates
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
-from reconciler.scim.apply.members_kept import check_added
+from reconciler.scim.apply.group_races import one_of_a_race
+from reconciler.scim.apply.members_kept import check_added, not_removed, still_held
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session
@@ -146,55 +145,6 @@ def not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> 
     return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]
 
 
-def one_of_a_race(s: Session, change: Change, ours: str) -> str:
-    """After a create, the group that stays when two runs created it at once.
-
-    The oldest stays (meta.created, then the id): a run that verifies before the other's
-    create lands sees only its own, which is then the oldest; a run that sees both keeps
-    the other's, older one, deletes its own (it created it moments ago, so nothing else
-    can rely on it) and uses the keeper. Every run that sees both agrees on the keeper.
-    """
-    found = candidates(s, change)
-    if len(found) < 2 or ours not in {r.id for r in found}:
-        return ours
-    keeper = min(found, key=_age).id
-    if keeper == ours:
-        return ours
-    s.log.warning(
-        "another run created this group at the same time: keeping the other one",
-        step="action",
-        kind="group",
-        key=change.key,
-        target_id=ours,
-        kept=keeper,
-    )
-    # A write like any other: in the audit trail, and never past `protected`.
-    path = resource_path("/Groups", ours)
-    try:
-        s.write(change, "DELETE", path, lambda: s.client.delete(path, None))
-    except ScimHTTPError as exc:
-        if exc.status != 404:
-            message = f"created a duplicate of group {keeper} and could not remove it: {exc}"
-            raise Failed(message) from None
-    except Failed as exc:
-        raise Failed(f"created a duplicate of group {keeper} and left it: {exc}") from None
-    with s.lock:
-        s.resolved.add((Kind.GROUP, keeper))
-    return keeper
-
-
-def _age(resource: Resource) -> tuple[datetime, int, str]:
-    """Oldest first: by meta.created (RFC 7643 §3.1), unknown times last, then by id."""
-    when = datetime.max.replace(tzinfo=UTC)
-    if resource.created:
-        try:
-            parsed = datetime.fromisoformat(resource.created)
-            when = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    return when, len(resource.id), resource.id
-
-
 def _adopt(s: Session, change: Change, found: Resource) -> str:
     """Bring a group found on the target to the declared attributes instead of creating it."""
     adoptable(s, change, found)
@@ -298,24 +248,35 @@ def remove_members(
         _now_held(s, change, planned, added=False)
         return reply
 
+    nested = member_type == "Group"
+
+    def by_value_list(why: str) -> Reply:
+        nonlocal dialect
+        s.remove_dialect = dialect = "value"
+        s.log.warning(f"member removal by filter path {why}, using a value list",
+                      step="action", kind="group", key=change.key)  # fmt: skip
+        return _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+
     if dialect == "value" and not forced and not s.value_removal_checked:
-        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
-        return
-    try:
-        s.learning_refs(change, send)
-    except ScimHTTPError as exc:
-        if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
-            raise
-        s.remove_dialect = "value"
-        s.log.warning(
-            "member removal by filter path refused, using a value list",
-            step="action",
-            kind="group",
-            key=change.key,
-            status=exc.status,
-        )
-        dialect = "value"
-        _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+        reply = _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+    else:
+        try:
+            reply = s.learning_refs(change, send)
+        except ScimHTTPError as exc:
+            if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
+                raise
+            reply = by_value_list(f"refused ({exc.status})")
+        else:
+            kept = still_held(s, change, path, reply, chunk, nested)
+            if not kept:
+                return
+            if dialect == "value" or forced:
+                raise not_removed(s, path, reply, kept, nested)
+            # A target that does not parse `members[value eq "x"]` and answers success.
+            reply = by_value_list(f"answered {reply.status} and kept the members")
+    kept = still_held(s, change, path, reply, chunk, nested)
+    if kept:
+        raise not_removed(s, path, reply, kept, nested)
 
 
 def _now_held(s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool) -> None:
@@ -343,19 +304,19 @@ def _checked(
     path: str,
     planned: set[tuple[str, bool]],
     send: Callable[[], Reply],
-) -> None:
+) -> Reply:
     """A value-list removal the target was never told to take (it refused the filter
     path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
     them all, and a target that ignores the value list does just that. So the group is read
     before and after; members that went and were not planned to are added back, and no
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
     before = _members(s, path, change.target_id, shown=True)
-    send()
+    reply = send()
     gone = before - _members(s, path, change.target_id, shown=False) - planned
     if not gone:
         with s.lock:
             s.value_removal_checked = True
-        return
+        return reply
     with s.lock:
         s.remove_dialect = UNSAFE
     # Each back as what it was: a nested group's id may be another user's (ids per kind).

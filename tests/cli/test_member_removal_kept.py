@@ -1,0 +1,114 @@
+"""A member removal the target answers success for and does not make is never reported as
+done: the group is read after it (scim/apply/members_kept.py `still_held`). A target that
+does not parse `members[value eq "x"]` (RFC 7644 §3.5.2.2) is sent the value-list form
+instead, as one that refuses the filter path is; one that keeps the member either way, or
+where the form is fixed by `quirks: {member_removal: ...}`, fails the group, so the
+access that stays is in the report, and the exit code says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import yaml
+
+from reconciler.cli import main
+from tests.fakescim import BASE_URL, FakeScim, json_response
+
+TOKEN_ENV = "REMOVAL_KEPT_TOKEN"
+TOKEN = "tok-removal-kept-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+def _ignoring(fake: FakeScim, forms: set[str], status: int) -> httpx2.MockTransport:
+    """The fake, answering `status` to a removal in one of `forms` ("filter": a path with
+    a filter; "value": a value list) without making it; a 200 shows the group as it is."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and "/Groups/" in request.url.path:
+            ops = json.loads(request.content).get("Operations", [])
+            removes = [op for op in ops if op.get("op", "").lower() == "remove"]
+            form = {"filter" if "[" in str(op.get("path")) else "value" for op in removes}
+            if removes and form <= forms:
+                group = fake.groups[request.url.path.rpartition("/")[2]]
+                return json_response(200, group) if status == 200 else httpx2.Response(204)
+        return fake.handle(request)
+
+    return httpx2.MockTransport(handle)
+
+
+def _setup(tmp_path: Path, quirks: dict[str, Any]) -> tuple[FakeScim, str, str, str]:
+    fake = FakeScim(token=TOKEN)
+    alice = fake.add_user("alice@example.com", active=True)
+    bob = fake.add_user("bob@example.com", active=True)
+    eng = fake.add_group("Eng", [alice, bob])
+    target = {"url": BASE_URL, "auth": {"type": "bearer", "token_env": TOKEN_ENV},
+              "quirks": quirks}  # fmt: skip
+    doc = {
+        "version": 1,
+        "targets": {"t": target},
+        "users": [{"userName": "alice@example.com"}, {"userName": "bob@example.com"}],
+        "groups": [{"displayName": "Eng", "members": ["alice@example.com"]}],
+    }
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return fake, str(tmp_path), eng, bob
+
+
+def _members(fake: FakeScim, gid: str) -> list[str]:
+    return sorted(m["value"] for m in fake.groups[gid].get("members") or [])
+
+
+@pytest.mark.parametrize("status", [200, 204])
+def test_a_filter_path_removal_answered_success_and_ignored_goes_again_as_a_value_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    fake, specs, eng, bob = _setup(tmp_path, {})
+
+    code = main(["apply", specs, "--target", "t", "--auto-approve"],
+                transport=_ignoring(fake, {"filter"}, status))  # fmt: skip
+
+    out, err = capsys.readouterr()
+    assert code == 0, out
+    assert bob not in _members(fake, eng)
+    assert "member removal by filter path answered" in err
+    assert main(["plan", specs, "--target", "t"], transport=fake.transport) == 0
+    assert "No changes." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("quirks", "forms"),
+    [
+        ({}, {"filter", "value"}),
+        ({"member_removal": "filter"}, {"filter"}),
+        ({"member_removal": "value"}, {"value"}),
+    ],
+    ids=["both-forms-ignored", "filter-fixed", "value-fixed"],
+)
+@pytest.mark.parametrize("status", [200, 204])
+def test_a_removal_the_target_keeps_fails_the_group_and_names_the_member(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    quirks: dict[str, Any],
+    forms: set[str],
+    status: int,
+) -> None:
+    fake, specs, eng, bob = _setup(tmp_path, quirks)
+
+    code = main(["apply", specs, "--target", "t", "--auto-approve"],
+                transport=_ignoring(fake, forms, status))  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert bob in _members(fake, eng)
+    [failed] = [line for line in out.splitlines() if line.startswith("Failed:")]
+    assert failed.startswith("Failed: group Eng: PATCH /Groups/")
+    assert "still shows member bob@example.com it removed: not removed" in failed
+    assert "Apply finished with failures" in out
