@@ -36,8 +36,18 @@ from reconciler.scim.retries import (
 )
 from reconciler.scim.retries import Retry as _Retry
 from reconciler.scim.retries import retry_after as _retry_after
-from reconciler.scim.transfer import MIB, Bounds, RunDeadline, read_body
+from reconciler.scim.transfer import (
+    MIB,
+    Bounds,
+    RunDeadline,
+    read_body,
+    read_timeout,
+    request_ends,
+)
+from reconciler.scim.writes import refuse_unsafe_path
 
+# The writes a target may refuse for want of If-Match (RFC 7644 §3.14): those to one object.
+_VERSIONED = frozenset({"PATCH", "PUT", "DELETE"})
 # RetryPolicy lives in retries.py; callers that build a client build one too.
 __all__ = ["ExchangeHook", "Reply", "RetryPolicy", "ScimClient"]
 
@@ -165,7 +175,7 @@ class ScimClient:
         probe: bool = False,  # retries.backoff_probe
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
-        _refuse_unsafe_path(method, path)
+        refuse_unsafe_path(method, path)
         headers = {"Content-Type": SCIM_JSON} if body is not None else {}
         if etag is not None:
             headers["If-Match"] = etag  # RFC 7644 §3.14
@@ -190,6 +200,8 @@ class ScimClient:
                     try:
                         return send()
                     except ScimHTTPError as exc:
+                        if exc.status == 428 and etag is None and method in _VERSIONED:
+                            return self._with_version(method, path, body, exc)
                         # An OAuth token the target refused (revoked, expired early): get
                         # a new one and resend once; a second 401 stands.
                         oauth = self.http.auth
@@ -200,6 +212,23 @@ class ScimClient:
         except _Retry as exc:
             raise exc.cause from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    def _with_version(
+        self, method: str, path: str, body: Mapping[str, Json] | None, refused: ScimHTTPError
+    ) -> Reply:
+        """A write refused for want of If-Match (428: RFC 7644 §3.14 lets a target require
+        it), sent once more with the version the object holds now. Only a write sent
+        without a version comes here: a membership change, which adds and removes by id
+        whatever else the group holds, or a write to a target that did not advertise
+        ETags. No version to be read, and the refusal stands."""
+        current = self.get(path)
+        meta = current.body.get("meta") if isinstance(current.body, dict) else None
+        version = current.headers.get("etag") or (
+            meta.get("version") if isinstance(meta, dict) else None
+        )
+        if not isinstance(version, str) or not version.strip():
+            raise refused
+        return self.request(method, path, body=body, etag=version)
 
     def _admitted(
         self,
@@ -250,7 +279,7 @@ class ScimClient:
     ) -> Reply:
         self.deadline.check(method, path)
         started = time.perf_counter()
-        ends = self._ends()
+        ends = request_ends(self.bounds, self.deadline)
         status = 0
         try:
             request = self.http.build_request(
@@ -259,7 +288,7 @@ class ScimClient:
                 params=dict(params) if params else None,
                 content=content,
                 headers=headers,
-                timeout=self._read_timeout(ends),
+                timeout=read_timeout(self.http.timeout, ends),
             )
         except UnicodeEncodeError:
             # Target data in a URL or a header (a filter value, a cursor, a version for
@@ -307,23 +336,6 @@ class ScimClient:
             if self.on_exchange is not None:
                 self.on_exchange(method, path, status, time.perf_counter() - started)
         return self._reply(method, path, status, response.headers, body)
-
-    def _ends(self) -> float:
-        """When this request's last byte must have arrived: its own bound, or the run's."""
-        ends = time.monotonic() + self.bounds.request_seconds
-        left = self.deadline.remaining()
-        return ends if left is None else min(ends, time.monotonic() + left)
-
-    def _read_timeout(self, ends: float) -> httpx2.Timeout:
-        """No single wait may outlast the whole request's deadline either."""
-        configured = self.http.timeout
-        left = max(0.001, ends - time.monotonic())
-        return httpx2.Timeout(
-            connect=_at_most(configured.connect, left),
-            read=_at_most(configured.read, left),
-            write=_at_most(configured.write, left),
-            pool=_at_most(configured.pool, left),
-        )
 
     def _reply(
         self, method: str, path: str, status: int, raw_headers: httpx2.Headers, content: bytes
@@ -373,22 +385,9 @@ def _unread(said: str, method: str, status: int) -> ScimProtocolError:
     return error
 
 
-def _at_most(value: float | None, cap: float) -> float:
-    return cap if value is None else min(value, cap)
-
-
 def _reason(exc: Exception) -> str:
     # Target data: a transport error can quote what the target sent (a malformed header
     # line echoing Authorization), so it is scrubbed as it arrives, like a body.
     text = " ".join(scrub(str(exc)).split())
     text = re.sub(r"^\[Errno -?\d+\] ", "", text)  # the OS error text says it all
     return text or type(exc).__name__
-
-
-def _refuse_unsafe_path(method: str, path: str) -> None:
-    """Every path scimrec sends is an endpoint and at most one id (writes.resource_path
-    encodes ids): a dot segment, a query or a fragment can only come from target data that
-    was not encoded, and would send the request to another resource (RFC 3986 §5.2.4)."""
-    segments = path.split("/")
-    if "?" in path or "#" in path or any(s in (".", "..") for s in segments):
-        raise ScimProtocolError(f"refusing to send {method} to {path!r}: not a plain SCIM path")

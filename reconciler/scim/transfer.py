@@ -91,6 +91,28 @@ def read_body(
     return bytes(body)
 
 
+def request_ends(bounds: Bounds, deadline: RunDeadline) -> float:
+    """When a request's last byte must have arrived: its own bound, or the run's."""
+    ends = time.monotonic() + bounds.request_seconds
+    left = deadline.remaining()
+    return ends if left is None else min(ends, time.monotonic() + left)
+
+
+def read_timeout(configured: httpx2.Timeout, ends: float) -> httpx2.Timeout:
+    """No single wait may outlast the whole request's deadline either."""
+    left = max(0.001, ends - time.monotonic())
+    return httpx2.Timeout(
+        connect=_at_most(configured.connect, left),
+        read=_at_most(configured.read, left),
+        write=_at_most(configured.write, left),
+        pool=_at_most(configured.pool, left),
+    )
+
+
+def _at_most(value: float | None, cap: float) -> float:
+    return cap if value is None else min(value, cap)
+
+
 def too_large(method: str, path: str, bounds: Bounds) -> ScimProtocolError:
     size = f"{bounds.max_bytes / MIB:g} MiB"
     return ScimProtocolError(

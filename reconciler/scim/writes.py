@@ -305,3 +305,12 @@ def members_put(
     members: list[Json] = [*kept, *(member(m, ref) for m in new)]
     body = merged_for_put({**current, "members": members}, (), {}, ref, GROUP_SCHEMA)
     return body, new, removed
+
+
+def refuse_unsafe_path(method: str, path: str) -> None:
+    """Every path scimrec sends is an endpoint and at most one id (writes.resource_path
+    encodes ids): a dot segment, a query or a fragment can only come from target data that
+    was not encoded, and would send the request to another resource (RFC 3986 §5.2.4)."""
+    segments = path.split("/")
+    if "?" in path or "#" in path or any(s in (".", "..") for s in segments):
+        raise ScimProtocolError(f"refusing to send {method} to {path!r}: not a plain SCIM path")

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.usefixtures("token")
         (412, True, "(the target refused the If-Match version: the object changed since it "
                     "was read, so plan again; or the target refuses its own versions, which "
                     "doctor --write-probe shows and quirks: {etag: never} works around)"),
-        (428, False, "(the target requires If-Match, which scimrec sends only where its "
-                     "ServiceProviderConfig says etag supported, and never on membership changes)"),
+        (428, False, "(the target requires If-Match: a write sent without a version is "
+                     "sent once more with the version a read of the object gives, and this "
+                     "one was refused again or the read showed none)"),
     ],
 )  # fmt: skip
 def test_a_refused_condition_names_the_way_out(
@@ -30,11 +31,40 @@ def test_a_refused_condition_names_the_way_out(
     fake.config["etag"] = {"supported": etag}
     fake.add_user("a@example.com", title="Old")
     body = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": "precondition"}
-    fake.fail("PATCH", "/Users/*", status=status, body=body)
+    # Twice: a 428 is answered by sending the write once more, with a version.
+    fake.fail("PATCH", "/Users/*", status=status, body=body, times=2)
     specs = write_spec(tmp_path, [user("a@example.com", title="New")])
     _, result = plan_and_apply(specs, fake)
     (failed,) = result.failed
     assert failed.message == f"PATCH /Users/u1 answered {status}: precondition {hint}"
+    sent = [s.headers.get("if-match") for s in fake.requests if s.method == "PATCH"]
+    assert sent == ([fake.users["u1"]["meta"]["version"]] if etag else [None, 'W/"1"'])
+
+
+def test_a_target_that_requires_if_match_on_every_write_gets_the_version_it_holds(
+    tmp_path: Path,
+) -> None:
+    # RFC 7644 §3.14 lets a target answer 428 to a write without If-Match. It does not
+    # advertise ETags, and membership changes carry no version: each such write is sent
+    # once more with the version a read of the object gives.
+    fake = FakeScim()
+    fake.config["etag"] = {"supported": False}
+    alice = fake.add_user("a@example.com", title="Old")
+    bob = fake.add_user("b@example.com")
+    eng = fake.add_group("Eng", [bob])
+    body = {"schemas": [ERROR_SCHEMA], "status": "428", "detail": "If-Match required"}
+    fake.fail("PATCH", "*", status=428, body=body, times=1000,
+              when=lambda seen: "if-match" not in seen.headers)  # fmt: skip
+    users = [user("a@example.com", title="New"), user("b@example.com")]
+    specs = write_spec(tmp_path, users, [{"displayName": "Eng", "members": ["a@example.com"]}])
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert fake.users[alice]["title"] == "New"
+    assert [m["value"] for m in fake.groups[eng]["members"]] == [alice]
+    assert {s.headers.get("if-match") is None for s in fake.requests if s.method == "PATCH"} == {
+        True,
+        False,
+    }
 
 
 def test_other_failures_carry_no_such_hint(tmp_path: Path) -> None:

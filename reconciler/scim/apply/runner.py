@@ -290,8 +290,9 @@ CONDITION_HINTS = {
     412: " (the target refused the If-Match version: the object changed since it was read, "
     "so plan again; or the target refuses its own versions, which doctor --write-probe shows "
     "and quirks: {etag: never} works around)",
-    428: " (the target requires If-Match, which scimrec sends only where its "
-    "ServiceProviderConfig says etag supported, and never on membership changes)",
+    428: " (the target requires If-Match: a write sent without a version is sent once "
+    "more with the version a read of the object gives, and this one was refused again or "
+    "the read showed none)",
 }
 
 
