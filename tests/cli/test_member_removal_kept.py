@@ -1,5 +1,5 @@
 """A member removal the target answers success for and does not make is never reported as
-done: the group is read after it (scim/apply/members_kept.py `still_held`). A target that
+done: the group is read after it (scim/apply/members_removed.py `still_held`). A target that
 does not parse `members[value eq "x"]` (RFC 7644 §3.5.2.2) is sent the value-list form
 instead, as one that refuses the filter path is; one that keeps the member either way, or
 where the form is fixed by `quirks: {member_removal: ...}`, fails the group, so the

@@ -257,3 +257,59 @@ def test_a_write_answered_with_another_object_is_verified_by_reading_its_own(
     assert fake.users[bob]["title"] == "Lead"
     assert "not kept by the target" not in out + err
     assert fake.count("GET", f"/Users/{bob}") == 1
+
+
+def test_a_create_in_lookup_mode_is_read_once_by_the_id_its_answer_gave(tmp_path: Path) -> None:
+    # A Location is read once to see it is the object sent, and once more to verify the
+    # create (its answer held no resource), never a third time to confirm it; a body's id
+    # is read once, and the body verifies the create.
+    fake = FakeScim(token=TOKEN)
+    quirks = {"listing": "none", "members_on_create": "never"}
+    specs = _specs(
+        tmp_path, {"quirks": quirks}, [], [{"displayName": "Eng"}, {"displayName": "Ops"}]
+    )
+
+    def located(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if request.method != "POST" or not request.url.path.endswith("/Groups"):
+            return None
+        made = json.loads(fake.handle(request).content)
+        if made["displayName"] == "Eng":
+            return httpx2.Response(201, headers={"Location": f"{BASE_URL}/Groups/{made['id']}"})
+        return json_response(201, made)
+
+    assert _apply(specs, _lying(fake, located)) == 0
+    ids = {g["displayName"]: gid for gid, g in fake.groups.items()}
+    assert fake.count("GET", f"/Groups/{ids['Eng']}") == 2
+    assert fake.count("GET", f"/Groups/{ids['Ops']}") == 1
+    # Confirmed by those reads, neither is looked up by its name but as every group is: by
+    # the plan, before its create, and after it for a racing run's (group_races.py).
+    looks = [s.params.get("filter", "") for s in fake.requests if s.method == "GET"]
+    assert (sum("Eng" in f for f in looks), sum("Ops" in f for f in looks)) == (3, 3)
+
+
+def test_a_create_answered_with_an_id_that_reads_404_is_found_by_its_name(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    specs = _specs(tmp_path, LOOKUP, [{"userName": "carol@example.com"}], [])
+
+    def ghost(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if request.method == "POST" and request.url.path.endswith("/Users"):
+            return json_response(201, {**json.loads(fake.handle(request).content), "id": "ghost"})
+        return None
+
+    assert _apply(specs, _lying(fake, ghost)) == 0
+    [carol] = fake.user_named("carol@example.com")
+    assert fake.count("GET", "/Users/ghost") == 1
+    assert fake.count("GET", f"/Users/{carol['id']}") >= 1  # verified as itself
+
+
+def test_a_create_whose_answer_names_nothing_is_found_by_name_and_read_once(
+    tmp_path: Path,
+) -> None:
+    # 201 with no body and no Location, in lookup mode: the object found by its name is the
+    # one sent (its name says so), and only the create's verification reads it.
+    fake = FakeScim(token=TOKEN)
+    fake.create_without_body = True
+    specs = _specs(tmp_path, LOOKUP, [{"userName": "carol@example.com", "title": "Dev"}], [])
+    assert _apply(specs, fake.transport) == 0
+    [carol] = fake.user_named("carol@example.com")
+    assert fake.count("GET", f"/Users/{carol['id']}") == 1

@@ -15,7 +15,8 @@ from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.members_kept import check_added, not_removed, still_held
+from reconciler.scim.apply.members_kept import check_added
+from reconciler.scim.apply.members_removed import not_removed, still_held
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session

@@ -1,0 +1,62 @@
+"""Write verification of members removed by PATCH (DESIGN §5): a target that answers a
+removal it does not understand (`members[value eq "x"]`, a filter path it does not
+parse) with success keeps the member, and their access, while the run would say removed.
+The group is read after each removal; groups.remove_members sends what it still shows
+again as a value list, or fails the group naming the member."""
+
+from __future__ import annotations
+
+from reconciler.core.changes import Change
+from reconciler.core.match import normalise
+from reconciler.core.model import Json
+from reconciler.errors import ScimrecError
+from reconciler.scim import member_ops
+from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.client import Reply
+
+
+def still_held(
+    s: Session, change: Change, path: str, reply: Reply, removed: list[str], nested: bool
+) -> list[str]:
+    """The `removed` ids (of nested groups when `nested`) the group still shows after a
+    write that removed them: in the write's answer, and then in a read of `path` (an
+    answer may show the group as it was). A target that answers a removal it does not
+    understand (`members[value eq "x"]`, a filter path it does not parse) with 200 keeps
+    the member, and their access, while the run says removed. A group shown without a
+    `members` list is not judged: it shows nothing either way."""
+    answer = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+    shown = answer is not None and isinstance(answer.get("members"), list)
+    if shown and not _shown(s, answer, removed, nested):
+        return []
+    try:
+        read = s.client.get(path).body
+    except ScimrecError as exc:
+        s.log.warning("member removal not verified", step="action", kind="group",
+                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+        return []
+    return _shown(s, read, removed, nested)
+
+
+def _shown(s: Session, body: Json, ids: list[str], nested: bool) -> list[str]:
+    """The `ids` that `body`'s member list holds, as members of their kind (a user's by
+    its id or userName, as members_kept `_missing` reads them)."""
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        return []
+    held = member_ops.member_entries(body)
+    names = {normalise("userName", v) for v, group in held if not group}
+
+    def holds(uid: str) -> bool:
+        name = None if nested else s.user_names.get(uid)
+        return (uid, nested) in held or (name is not None and normalise("userName", name) in names)
+
+    return [uid for uid in ids if holds(uid)]
+
+
+def not_removed(s: Session, path: str, reply: Reply, kept: list[str], nested: bool) -> Failed:
+    """The failure of a removal the target answered success for and did not make."""
+    first = kept[0] if nested else s.user_names.get(kept[0], kept[0])
+    more = f" and {len(kept) - 1} more" if len(kept) > 1 else ""
+    return Failed(
+        f"PATCH {path} answered {reply.status}, but the group still shows member {first}{more} "
+        "it removed: not removed, so that access stays; remove it in the application itself"
+    )
