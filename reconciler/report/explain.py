@@ -32,7 +32,7 @@ def explain(
     dialects = {
         kind: dataclasses.replace(initial, bulk=bulk_requests.pays(
             initial.bulk, len(bulk_requests.creates_of(plan.changes, kind)),
-            complete_read=plan.complete_read,
+            complete_read=plan.complete_read and caps.lookup_reason is None,
         ))
         for kind in Kind
     }  # fmt: skip

@@ -46,8 +46,10 @@ from reconciler.scim.transfer import (
 )
 from reconciler.scim.writes import refuse_unsafe_path
 
-# The writes a target may refuse for want of If-Match (RFC 7644 §3.14): those to one object.
-_VERSIONED = frozenset({"PATCH", "PUT", "DELETE"})
+# The writes sent once more with the version a read gives, when refused for want of
+# If-Match (RFC 7644 §3.14): not a PUT, whose body was merged from an earlier read (sent
+# with a later version, it would undo a change made since: a member another admin added).
+_VERSIONED = frozenset({"PATCH", "DELETE"})
 # RetryPolicy lives in retries.py; callers that build a client build one too.
 __all__ = ["ExchangeHook", "Reply", "RetryPolicy", "ScimClient"]
 
@@ -217,9 +219,9 @@ class ScimClient:
         self, method: str, path: str, body: Mapping[str, Json] | None, refused: ScimHTTPError
     ) -> Reply:
         """A write refused for want of If-Match (428: RFC 7644 §3.14 lets a target require
-        it), sent once more with the version the object holds now. Only a write sent
-        without a version comes here: a membership change, which adds and removes by id
-        whatever else the group holds, or a write to a target that did not advertise
+        it), sent once more with the version the object holds now. Only a PATCH or DELETE
+        sent without a version comes here: a membership change, which adds and removes by
+        id whatever else the group holds, or a write to a target that did not advertise
         ETags. No version to be read, and the refusal stands."""
         current = self.get(path)
         meta = current.body.get("meta") if isinstance(current.body, dict) else None

@@ -1,9 +1,9 @@
 """A member removal the target answers success for and does not make is never reported as
 done: the group is read after it (scim/apply/members_removed.py `still_held`). A target that
-does not parse `members[value eq "x"]` (RFC 7644 §3.5.2.2) is sent the value-list form
-instead, as one that refuses the filter path is; one that keeps the member either way, or
-where the form is fixed by `quirks: {member_removal: ...}`, fails the group, so the
-access that stays is in the report, and the exit code says so."""
+does not parse `members[value eq "x"]` (RFC 7644 §3.5.2.2) and answers success fails the
+group, naming the member whose access stays and `quirks: {member_removal: value}`: never
+sent the value-list form unasked, which a target that reads it as "remove all" (or a
+read that lags) would turn into an emptied group."""
 
 from __future__ import annotations
 
@@ -67,19 +67,28 @@ def _members(fake: FakeScim, gid: str) -> list[str]:
 
 
 @pytest.mark.parametrize("status", [200, 204])
-def test_a_filter_path_removal_answered_success_and_ignored_goes_again_as_a_value_list(
+def test_a_filter_path_removal_answered_success_and_ignored_fails_and_names_the_way_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int
 ) -> None:
+    # Never sent again as a value list unasked: a lagging read looks the same, and a
+    # target that reads a value list as "remove all" would lose every member.
     fake, specs, eng, bob = _setup(tmp_path, {})
+    transport = _ignoring(fake, {"filter"}, status)
 
-    code = main(["apply", specs, "--target", "t", "--auto-approve"],
-                transport=_ignoring(fake, {"filter"}, status))  # fmt: skip
+    code = main(["apply", specs, "--target", "t", "--auto-approve"], transport=transport)
 
-    out, err = capsys.readouterr()
-    assert code == 0, out
-    assert bob not in _members(fake, eng)
-    assert "member removal by filter path answered" in err
-    assert main(["plan", specs, "--target", "t"], transport=fake.transport) == 0
+    out = capsys.readouterr().out
+    assert code == 1
+    assert bob in _members(fake, eng)
+    assert "may take quirks: {member_removal: value})" in out
+    assert not [s for s in fake.requests if s.method == "PATCH" and "[" not in str(s.body)]
+    # The way out it names works: the value list removes bob, and the next plan is clean.
+    fake2, specs2, eng2, bob2 = _setup(tmp_path / "again", {"member_removal": "value"})
+    transport = _ignoring(fake2, {"filter"}, status)
+    assert main(["apply", specs2, "--target", "t", "--auto-approve"], transport=transport) == 0
+    assert bob2 not in _members(fake2, eng2)
+    capsys.readouterr()
+    assert main(["plan", specs2, "--target", "t"], transport=fake2.transport) == 0
     assert "No changes." in capsys.readouterr().out
 
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from reconciler.cli import main
+from tests.bulkscim import BulkScim
 from tests.fakescim import BASE_URL, LIST_RESPONSE, FakeScim, json_response
 
 TOKEN_ENV = "WRITE_IDENTITY_TOKEN"
@@ -130,9 +131,9 @@ def test_a_write_never_reaches_the_object_a_lying_answer_points_at(
 
     code = _apply(specs, _lying(fake, lie))
 
-    out = capsys.readouterr().out
+    err = capsys.readouterr().err
     assert code == 1
-    assert "the target's answers disagree on whom this id is" in out
+    assert "the target's answers disagree on whom this id is; nothing was written" in err
     assert _writes_to(fake, f"/Users/{admin}") == []
     assert (fake.users[admin]["active"], fake.users[admin]["title"]) == (True, "Admin")
 
@@ -158,7 +159,7 @@ def test_a_group_write_after_a_lying_filter_answer_never_reaches_the_other_group
     code = _apply(specs, _lying(fake, lie))
 
     assert code == 1
-    assert "the target's answers disagree" in capsys.readouterr().out
+    assert "the target's answers disagree" in capsys.readouterr().err
     assert _writes_to(fake, f"/Groups/{admins}") == []
     assert not fake.groups[admins].get("members")
 
@@ -261,8 +262,9 @@ def test_a_write_answered_with_another_object_is_verified_by_reading_its_own(
 
 def test_a_create_in_lookup_mode_is_read_once_by_the_id_its_answer_gave(tmp_path: Path) -> None:
     # A Location is read once to see it is the object sent, and once more to verify the
-    # create (its answer held no resource), never a third time to confirm it; a body's id
-    # is read once, and the body verifies the create.
+    # create (its answer held no resource), never again to confirm it; a body's id is read
+    # once, and the body verifies the create. Each is read once more as the one group of
+    # its name the race check finds (group_races.py), as anything a look-up finds is.
     fake = FakeScim(token=TOKEN)
     quirks = {"listing": "none", "members_on_create": "never"}
     specs = _specs(
@@ -279,8 +281,8 @@ def test_a_create_in_lookup_mode_is_read_once_by_the_id_its_answer_gave(tmp_path
 
     assert _apply(specs, _lying(fake, located)) == 0
     ids = {g["displayName"]: gid for gid, g in fake.groups.items()}
-    assert fake.count("GET", f"/Groups/{ids['Eng']}") == 2
-    assert fake.count("GET", f"/Groups/{ids['Ops']}") == 1
+    assert fake.count("GET", f"/Groups/{ids['Eng']}") == 3
+    assert fake.count("GET", f"/Groups/{ids['Ops']}") == 2
     # Confirmed by those reads, neither is looked up by its name but as every group is: by
     # the plan, before its create, and after it for a racing run's (group_races.py).
     looks = [s.params.get("filter", "") for s in fake.requests if s.method == "GET"]
@@ -305,11 +307,147 @@ def test_a_create_answered_with_an_id_that_reads_404_is_found_by_its_name(tmp_pa
 def test_a_create_whose_answer_names_nothing_is_found_by_name_and_read_once(
     tmp_path: Path,
 ) -> None:
-    # 201 with no body and no Location, in lookup mode: the object found by its name is the
-    # one sent (its name says so), and only the create's verification reads it.
+    # 201 with no body and no Location, in lookup mode: the object found by its name is
+    # read by its id once to confirm it, and once to verify the create.
     fake = FakeScim(token=TOKEN)
     fake.create_without_body = True
     specs = _specs(tmp_path, LOOKUP, [{"userName": "carol@example.com", "title": "Dev"}], [])
     assert _apply(specs, fake.transport) == 0
     [carol] = fake.user_named("carol@example.com")
-    assert fake.count("GET", f"/Users/{carol['id']}") == 1
+    assert fake.count("GET", f"/Users/{carol['id']}") == 2
+
+
+# -- ids the apply itself finds by name, and ids the plan's changes name -------------------
+
+
+def _after_first_write(lie: Lie) -> Lie:
+    """`lie`, told only once the apply has written something (the plan's read is true)."""
+
+    def told(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        return lie(fake, request) if any(s.method != "GET" for s in fake.requests) else None
+
+    return told
+
+
+def _eng_is_admins(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+    if _filtered(request, "/Groups", "Eng"):
+        admins = next(g for g in fake.groups if fake.groups[g]["displayName"] == "Admins")
+        return _listed(_as(fake, admins, "groups", displayName="Eng"))
+    return None
+
+
+FOUND = {
+    # name: (target settings, the lie, a fault): Eng is new; carol is new, or not
+    "a group's look before its create": ({}, _after_first_write(_eng_is_admins), None),
+    "a group's create answered with no id, then looked up": (
+        {"quirks": {"listing": "none", "members_on_create": "never"}},
+        _after_first_write(_eng_is_admins),
+        "no-body",
+    ),
+}
+
+
+@pytest.mark.parametrize("route", FOUND)
+def test_an_object_found_by_name_during_apply_is_read_by_its_id_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], route: str
+) -> None:
+    target, lie, fault = FOUND[route]
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True)
+    admins = fake.add_group("Admins", [admin])
+    fake.create_without_body = fault == "no-body"
+    users = [{"userName": "carol@example.com"}]
+    groups = [{"displayName": "Eng", "members": ["carol@example.com"]}]
+    specs = _specs(tmp_path, {"quirks": {"listing": "none"}, **target}, users, groups)
+
+    code = _apply(specs, _lying(fake, lie))
+
+    assert code == 1
+    assert "group 'Eng' is displayName 'Admins'" in capsys.readouterr().out
+    assert _writes_to(fake, f"/Groups/{admins}") == []
+    assert fake.groups[admins]["members"] == [{"value": admin}]
+
+
+def test_a_create_answered_409_never_adopts_the_object_a_lying_look_up_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeScim(token=TOKEN)
+    admin = fake.add_user("admin@example.com", active=True, title="Admin")
+
+    posted: list[bool] = []
+
+    def lie(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if request.method == "POST" and request.url.path.endswith("/Users"):
+            posted.append(True)
+            return httpx2.Response(409, json={"detail": "exists", "scimType": "uniqueness"})
+        return _bob_is_admin(fake, request) if posted else None
+
+    specs = _specs(tmp_path, LOOKUP, [{"userName": "bob@example.com", "title": "Intern"}], [])
+
+    assert _apply(specs, _lying(fake, lie)) == 1
+    assert "user 'bob@example.com' is userName 'admin@example.com'" in capsys.readouterr().out
+    assert _writes_to(fake, f"/Users/{admin}") == []
+    assert fake.users[admin]["title"] == "Admin"
+
+
+def test_a_member_whose_id_a_lying_filter_gave_refuses_the_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing of carol changes, so no write reads her id; the group's add names it.
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("carol@example.com", active=True)
+    mallory = fake.add_user("mallory@example.com", active=True)
+    eng = fake.add_group("Eng", [])
+
+    def lie(fake: FakeScim, request: httpx2.Request) -> httpx2.Response | None:
+        if _filtered(request, "/Users", "carol@example.com"):
+            return _listed(_as(fake, mallory, "users", userName="carol@example.com"))
+        return None
+
+    users = [{"userName": "carol@example.com"}]
+    groups = [{"displayName": "Eng", "members": ["carol@example.com"]}]
+    specs = _specs(tmp_path, LOOKUP, users, groups)
+
+    assert _apply(specs, _lying(fake, lie)) == 1
+    err = capsys.readouterr().err
+    assert f"read by its id ({mallory}), user 'carol@example.com' is userName" in err
+    assert [s for s in fake.requests if s.method != "GET"] == []
+    assert not fake.groups[eng].get("members")
+
+
+def test_a_rename_in_lookup_mode_is_no_disagreement_for_the_writes_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The ids are read before the first write: a group this run renames, then fills, is
+    # not taken for another by its new name.
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("carol@example.com", active=True)
+    eng = fake.add_group("Old Eng", [])
+    users = [{"userName": "carol@example.com"}]
+    groups = [{"displayName": "Eng", "previously": ["Old Eng"], "members": ["carol@example.com"]}]
+    specs = _specs(tmp_path, {"quirks": {"listing": "none", "member_removal": "filter"}},
+                   users, groups)  # fmt: skip
+
+    assert _apply(specs, fake.transport) == 0, capsys.readouterr()
+    assert fake.groups[eng]["displayName"] == "Eng"
+    assert [m["value"] for m in fake.groups[eng]["members"]] == [
+        fake.user_named("carol@example.com")[0]["id"]
+    ]
+
+
+def test_lookup_mode_sends_no_bulk_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Bulk result's `location` is an id no listing vouches for, and nothing reads it
+    # back before the members and managers that name it are written.
+    fake = BulkScim(token=TOKEN)
+    users = [{"userName": f"u{n}@example.com"} for n in range(12)]
+    quirks = {"listing": "none", "bulk": "use"}
+    specs = _specs(tmp_path, {"quirks": quirks}, users, [])
+
+    explained = ["plan", specs, "--target", "t", "--explain", "--only", "user:u0@example.com"]
+    assert main(explained, transport=fake.transport) == 0
+    assert "Bulk" not in capsys.readouterr().out  # as apply decides it
+    assert _apply(specs, fake.transport) == 0
+    assert fake.count("POST", "/Bulk") == 0
+    assert fake.count("POST", "/Users") == 12

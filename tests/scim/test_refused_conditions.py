@@ -19,9 +19,10 @@ pytestmark = pytest.mark.usefixtures("token")
         (412, True, "(the target refused the If-Match version: the object changed since it "
                     "was read, so plan again; or the target refuses its own versions, which "
                     "doctor --write-probe shows and quirks: {etag: never} works around)"),
-        (428, False, "(the target requires If-Match: a write sent without a version is "
-                     "sent once more with the version a read of the object gives, and this "
-                     "one was refused again or the read showed none)"),
+        (428, False, "(the target requires If-Match: a PATCH or DELETE sent without a "
+                     "version is sent once more with the version a read of the object gives, "
+                     "and this one was refused again or the read showed none; a PUT is not, "
+                     "its body being merged from an earlier read)"),
     ],
 )  # fmt: skip
 def test_a_refused_condition_names_the_way_out(
@@ -75,3 +76,21 @@ def test_other_failures_carry_no_such_hint(tmp_path: Path) -> None:
     specs = write_spec(tmp_path, [user("a@example.com", title="New")])
     (failed,) = plan_and_apply(specs, fake)[1].failed
     assert failed.message == "PATCH /Users/u1 answered 409: conflict"
+
+
+def test_a_put_refused_for_want_of_if_match_is_not_sent_again(tmp_path: Path) -> None:
+    # Its body was merged from a read before it: sent with the version of a later read, it
+    # would undo what changed between the two (a member another admin added).
+    fake = FakeScim()
+    fake.config["etag"] = {"supported": False}
+    fake.patch_unsupported = True
+    fake.add_user("a@example.com", title="Old")
+    body = {"schemas": [ERROR_SCHEMA], "status": "428", "detail": "If-Match required"}
+    fake.fail("PUT", "*", status=428, body=body, times=1000,
+              when=lambda seen: "if-match" not in seen.headers)  # fmt: skip
+    specs = write_spec(tmp_path, [user("a@example.com", title="New")])
+    _, result = plan_and_apply(specs, fake)
+    (failed,) = result.failed
+    assert failed.message.startswith("PUT /Users/u1 answered 428: If-Match required")
+    assert fake.count("PUT") == 1
+    assert fake.users["u1"]["title"] == "Old"

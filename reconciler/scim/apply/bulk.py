@@ -75,9 +75,10 @@ def pays(s: Session, creates: Sequence[Change]) -> bool:
     this run), for enough creates, after a complete read (bulk_requests.pays) that no
     look-up in this run has shown to hide an object (Session.unlisted): that read is what
     proves no create of a Bulk request exists already, where one create at a time would
-    look on the target first."""
+    look on the target first. Never in lookup mode: no listing vouches that the id a Bulk
+    result gives is not an existing object's (creates.py reads a single create's back)."""
     usable = s.dialect.bulk and not s.bulk_refused and not s.unlisted
-    return bulk_requests.pays(usable, len(creates), complete_read=not s.look_before_create)
+    return bulk_requests.pays(usable, len(creates), complete_read=not s.unvouched)
 
 
 class BulkCreates:

@@ -9,6 +9,7 @@ from reconciler.core.changes import Change
 from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimrecError
+from reconciler.scim.apply.identity import confirm_found
 from reconciler.scim.apply.session import Session
 from reconciler.scim.search import Found, search
 from reconciler.scim.writes import ENDPOINT
@@ -43,6 +44,8 @@ def search_for(s: Session, change: Change) -> Found:
         count=not s.caps.count_refused,
         filter_proven=change.kind in s.filter_proven,
     )
+    # What a look-up found is read by its id before anything adopts it (identity.py).
+    confirm_found(s, change.kind, value, found.resources)
     # Proven only where empty answers are asked for: before each group create, and before
     # every create after a short read.
     looks = change.kind is Kind.GROUP or s.look_before_create

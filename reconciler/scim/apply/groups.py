@@ -268,16 +268,16 @@ def remove_members(
                 raise
             reply = by_value_list(f"refused ({exc.status})")
         else:
+            # Still shown, the member is reported kept, never sent again as a value list:
+            # a read that lags the write shows the same, and on a target that reads a value
+            # list as "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
             kept = still_held(s, change, path, reply, chunk, nested)
-            if not kept:
-                return
-            if dialect == "value" or forced:
-                raise not_removed(s, path, reply, kept, nested)
-            # A target that does not parse `members[value eq "x"]` and answers success.
-            reply = by_value_list(f"answered {reply.status} and kept the members")
+            if kept:
+                raise not_removed(s, path, reply, kept, nested, dialect)
+            return
     kept = still_held(s, change, path, reply, chunk, nested)
     if kept:
-        raise not_removed(s, path, reply, kept, nested)
+        raise not_removed(s, path, reply, kept, nested, dialect)
 
 
 def _now_held(s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool) -> None:

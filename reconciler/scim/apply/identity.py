@@ -1,64 +1,105 @@
-"""Whom a write reaches: the object at the id a change is sent to, read by that id just
-before the write, must be the object the plan read there (the same userName or
-displayName). Called by Session.refuse_if_protected, where every write passes.
+"""Whom a write reaches, where no complete listing vouched for the ids (lookup mode, a
+short listing): every id a write names is read by that id, and must hold the name the
+plan (or the apply's own look-up) took it for.
 
 The plan knows an object's id from the listing, or in lookup mode from an `eq` filter's
 answer. A filter answer that pairs a declared user's name with a protected admin's id
 (a hostile or broken target) would have the admin disabled as that user: protection
-looks at the name the plan read, which is the declared user's. Read by its id, the
-object shows the name it really holds, and the write is refused.
+looks at the name the plan read, which was the declared user's; a member's id paired
+so would put the admin in the group. Read by its id, the object shows the name it
+really holds.
 
-Which writes: every write to an existing object after a read that was not complete
-(lookup mode, a short listing), where no listing vouched for the id. After a complete
-listing, the listing's pairs of id and name are the target's word, and no id stands for
-two objects (owners.py); a read that fails must not hold back a deprovision there.
+Two places, so every route is covered:
+- `confirm_plan_ids`, once before anything is written: the objects the plan's changes
+  write to, the members they add or remove, and the managers they set. One disagreeing
+  id refuses the whole apply: a target whose answers disagree on whom its ids are is
+  not one to write to.
+- `confirm_found`, for what the apply looks up by name itself (a create's look first,
+  after a 409 or a lost answer, a create answered without an id): each candidate is read
+  by its id before it is adopted or written to.
+
+After a complete listing neither runs: the listing's pairs of id and name are the
+target's word, and no id stands for two objects (owners.py).
 """
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.core.changes import Change
 from reconciler.core.match import NAME_ATTRIBUTE, normalise
-from reconciler.core.model import Json
+from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
 
+Named = tuple[Kind, str]  # an object's kind and id
 
-def misdirected(client: ScimClient, change: Change, read_as: str | None) -> str | None:
-    """Why the write must not be sent (the object at its id is not the one the plan read
-    as `read_as`, or cannot be read to tell), else None. A 404 passes: the object is gone,
-    and the write finds so itself."""
-    if change.target_id is None:
-        return None  # a create: its id is checked when it is answered (creates.py)
-    path = resource_path(ENDPOINT[change.kind], change.target_id)
+
+def misdirected(client: ScimClient, kind: Kind, rid: str, read_as: str) -> str | None:
+    """Why nothing may be written naming `rid` (read by its id, it is not `read_as`, or it
+    cannot be read to tell), else None. A 404 passes: the object is gone, and a write to
+    it finds so itself."""
     try:
-        body = client.get(path).body
+        body = client.get(resource_path(ENDPOINT[kind], rid)).body
     except ScimHTTPError as exc:
         if exc.status == 404:
             return None
-        return f"it could not be read first, to see that the write reaches it ({exc})"
+        return f"{kind.value} {rid} could not be read by its id, to see whom it is ({exc})"
     except ScimrecError as exc:
-        return f"it could not be read first, to see that the write reaches it ({exc})"
-    attribute = NAME_ATTRIBUTE[change.kind]
+        return f"{kind.value} {rid} could not be read by its id, to see whom it is ({exc})"
+    attribute = NAME_ATTRIBUTE[kind]
     held = body.get(attribute) if isinstance(body, dict) else None
     if not isinstance(held, str):
-        return f"read by its id ({change.target_id}), the target's answer holds no {attribute}"
-    if read_as is not None and normalise(attribute, held) != normalise(attribute, read_as):
+        return f"read by its id ({rid}), the target's answer holds no {attribute}"
+    if normalise(attribute, held) != normalise(attribute, read_as):
         return (
-            f"read by its id ({change.target_id}), it is {attribute} {held!r}, not "
-            f"{read_as!r} as the plan read it: the target's answers disagree on whom this id "
-            "is; run plan again"
+            f"read by its id ({rid}), {kind.value} {read_as!r} is {attribute} {held!r}: the "
+            "target's answers disagree on whom this id is"
         )
     return None
 
 
-def answers_as(path: str, body: Json) -> bool:
-    """Whether a write's answer is the object written to `path` (its id is the path's last
-    segment): an answer that is another object says nothing of this one."""
-    if not isinstance(body, dict):
-        return False
-    segment = path.rpartition("/")[2]
-    rid = str(body.get("id"))
-    return rid in (segment, unquote(segment))
+def named_by(changes: Iterable[Change]) -> set[Named]:
+    """Every id the changes write to or name: their objects, members and references."""
+    out: set[Named] = set()
+    for change in changes:
+        if change.target_id is not None:
+            out.add((change.kind, change.target_id))
+        for member in (*change.members_add, *change.members_remove):
+            if member.id is not None:
+                out.add((Kind.GROUP if member.type == "Group" else Kind.USER, member.id))
+        for attr in change.attributes:
+            if attr.ref is not None and isinstance(attr.after, str):
+                out.add((Kind.USER, attr.after))  # a manager: a user's id
+    return out
+
+
+def confirm_plan_ids(s: Session, changes: Iterable[Change]) -> None:
+    """Before the first write, after a read no complete listing vouched for: each id the
+    changes name, read by its id, holds the name the plan read for it; else ScimrecError,
+    and nothing is written."""
+    if not s.unvouched:
+        return
+    named = sorted((k, i, n) for k, i in named_by(changes) if (n := s.names_read.get((k, i))))
+    if not named:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, s.target.concurrency)) as pool:
+        found = list(pool.map(lambda n: misdirected(s.client, *n), named))
+    refusals = [r for r in found if r is not None]
+    if refusals:
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        raise ScimrecError(f"refusing to apply: {refusals[0]}{more}; nothing was written")
+
+
+def confirm_found(s: Session, kind: Kind, name: str, found: Iterable[Resource]) -> None:
+    """After a read no complete listing vouched for: each object a look-up by `name`
+    found, read by its id, holds that name; else Failed, before it is adopted or written."""
+    if not s.unvouched:
+        return
+    for resource in found:
+        refusal = misdirected(s.client, kind, resource.id, name)
+        if refusal is not None:
+            raise Failed(f"not written: {refusal}")

@@ -6,6 +6,8 @@ again as a value list, or fails the group naming the member."""
 
 from __future__ import annotations
 
+import time
+
 from reconciler.core.changes import Change
 from reconciler.core.match import normalise
 from reconciler.core.model import Json
@@ -13,6 +15,9 @@ from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
+
+# Seconds before a group that still shows a removed member is read again.
+AGAIN_AFTER = 0.5
 
 
 def still_held(
@@ -28,13 +33,18 @@ def still_held(
     shown = answer is not None and isinstance(answer.get("members"), list)
     if shown and not _shown(s, answer, removed, nested):
         return []
-    try:
-        read = s.client.get(path).body
-    except ScimrecError as exc:
-        s.log.warning("member removal not verified", step="action", kind="group",
-                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-        return []
-    return _shown(s, read, removed, nested)
+    for wait in (0.0, AGAIN_AFTER):
+        time.sleep(wait)  # a read may lag the write: still shown is read once more, later
+        try:
+            read = s.client.get(path).body
+        except ScimrecError as exc:
+            s.log.warning("member removal not verified", step="action", kind="group",
+                          key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+            return []
+        kept = _shown(s, read, removed, nested)
+        if not kept:
+            return []
+    return kept
 
 
 def _shown(s: Session, body: Json, ids: list[str], nested: bool) -> list[str]:
@@ -52,11 +62,21 @@ def _shown(s: Session, body: Json, ids: list[str], nested: bool) -> list[str]:
     return [uid for uid in ids if holds(uid)]
 
 
-def not_removed(s: Session, path: str, reply: Reply, kept: list[str], nested: bool) -> Failed:
+def not_removed(
+    s: Session, path: str, reply: Reply, kept: list[str], nested: bool, dialect: str
+) -> Failed:
     """The failure of a removal the target answered success for and did not make."""
     first = kept[0] if nested else s.user_names.get(kept[0], kept[0])
     more = f" and {len(kept) - 1} more" if len(kept) > 1 else ""
+    # A target that does not parse the filter path may take a value list; one that reads
+    # a value list as "remove all" must not be sent one unasked (groups.remove_members).
+    other = (
+        " (one that does not parse `members[value eq ...]` may take quirks: "
+        "{member_removal: value})"
+        if dialect != "value"
+        else ""
+    )
     return Failed(
         f"PATCH {path} answered {reply.status}, but the group still shows member {first}{more} "
-        "it removed: not removed, so that access stays; remove it in the application itself"
+        f"it removed: not removed, so that access stays; remove it in the application itself{other}"
     )

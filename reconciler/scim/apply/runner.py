@@ -25,6 +25,7 @@ from reconciler.scim.apply.bulk import pays as bulk_pays
 from reconciler.scim.apply.bulk_groups import BulkGroups
 from reconciler.scim.apply.deprovision import delete, deprovision
 from reconciler.scim.apply.groups import write_group, write_nested
+from reconciler.scim.apply.identity import confirm_plan_ids
 from reconciler.scim.apply.protection import refuse_protected_removals
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
@@ -110,6 +111,7 @@ class Applier:
         s.look_before_create = not plan.complete_read
         self.progress.applying(len(plan.changes))
         _start_from(s, plan)
+        confirm_plan_ids(s, plan.changes)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
         user_writes = [c for c in plan.changes if phase(c) == 0]
@@ -290,9 +292,9 @@ CONDITION_HINTS = {
     412: " (the target refused the If-Match version: the object changed since it was read, "
     "so plan again; or the target refuses its own versions, which doctor --write-probe shows "
     "and quirks: {etag: never} works around)",
-    428: " (the target requires If-Match: a write sent without a version is sent once "
-    "more with the version a read of the object gives, and this one was refused again or "
-    "the read showed none)",
+    428: " (the target requires If-Match: a PATCH or DELETE sent without a version is sent "
+    "once more with the version a read of the object gives, and this one was refused again "
+    "or the read showed none; a PUT is not, its body being merged from an earlier read)",
 }
 
 

@@ -11,6 +11,7 @@ of a typed multi-valued attribute by type, and reads a manager's `{"value": id}`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import unquote
 
 from reconciler.core import attributes as A
 from reconciler.core.diff import AttrChange, equal, is_empty
@@ -106,3 +107,13 @@ def unchanged(sent: Sequence[AttrChange], held: Mapping[str, Json]) -> list[Attr
         if equal(change.path, change.before, A.read(held, change.path)):
             out.append(change)
     return out
+
+
+def answers_as(path: str, body: Json) -> bool:
+    """Whether a write's answer is the object written to `path` (its id is the path's last
+    segment): an answer that is another object says nothing of this one."""
+    if not isinstance(body, dict):
+        return False
+    segment = path.rpartition("/")[2]
+    rid = str(body.get("id"))
+    return rid in (segment, unquote(segment))
