@@ -15,7 +15,8 @@ from reconciler.core.changes import Action, Change, Member
 from reconciler.core.config import Auth, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Capabilities, Kind
-from reconciler.scim.apply.identity import misdirected, named_by
+from reconciler.errors import ScimrecError
+from reconciler.scim.apply.identity import confirm_plan_ids, misdirected, named_by
 from reconciler.scim.apply.members_removed import not_removed, still_held
 from reconciler.scim.apply.session import Session
 from reconciler.scim.apply.verify import answers_as
@@ -258,3 +259,32 @@ def test_every_id_a_change_names_is_confirmed() -> None:
         (Kind.USER, "u1"), (Kind.USER, "u2"), (Kind.USER, "u3"), (Kind.USER, "u4"),
         (Kind.GROUP, "g1"), (Kind.GROUP, "g2"),
     }  # fmt: skip
+
+
+def test_the_plan_ids_are_read_only_after_a_read_no_listing_vouched_for() -> None:
+    fake = FakeScim()
+    admin = fake.add_user("admin@example.com")
+    mallory = fake.add_user("mallory@example.com")
+    carol = fake.add_user("carol@example.com")
+    s, _ = _session(fake)
+    s.names_read.update({(Kind.USER, admin): "bob@example.com",
+                         (Kind.USER, mallory): "dan@example.com",
+                         (Kind.USER, carol): "carol@example.com"})  # fmt: skip
+    changes = [
+        Change(Kind.USER, "bob", Action.DISABLE, "absent", admin),
+        Change(Kind.GROUP, "Eng", Action.CREATE, "declared", None,
+               members_add=(Member("dan", mallory), Member("carol", carol))),
+    ]  # fmt: skip
+    confirm_plan_ids(s, changes)  # a complete listing: its word stands, nothing is read
+    assert fake.requests == []
+    s.look_before_create = True
+    with pytest.raises(ScimrecError) as caught:
+        confirm_plan_ids(s, changes)
+    assert str(caught.value) == (
+        f"refusing to apply: read by its id ({admin}), user 'bob@example.com' is userName "
+        "'admin@example.com': the target's answers disagree on whom this id is (and 1 more); "
+        "nothing was written"
+    )
+    assert sorted(r.path for r in fake.requests) == sorted(
+        f"/Users/{i}" for i in (admin, mallory, carol)
+    )
