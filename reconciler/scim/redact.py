@@ -139,7 +139,12 @@ def _forms(value: str) -> set[str]:
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()
         forms |= {text, text.rstrip("=")}
-    return forms | _base64_within(raw)
+    # Hex as a dump shows it, a byte at a time between separators; and base64 of the text
+    # in UTF-16, as .NET and PowerShell encode a string (an echoed header, logged so).
+    forms |= {sep.join(f"{byte:02x}" for byte in raw) for sep in (" ", ":", "-")}
+    wide = value.encode("utf-16-le")
+    forms.add(base64.b64encode(wide).decode().rstrip("="))
+    return forms | _base64_within(raw) | _base64_within(wide)
 
 
 # Of a secret's base64 at each of the three offsets it can start at within encoded text

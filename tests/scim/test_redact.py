@@ -438,3 +438,22 @@ def test_a_secret_with_a_control_character_echoed_with_escaped_slashes_is_masked
     masked = scrub(f"echoed: {echoed}.")
     assert "tok" not in masked
     assert "***" in masked
+
+
+@pytest.mark.parametrize("sep", [" ", ":", "-"])
+def test_a_secret_in_a_hex_dump_a_byte_at_a_time_is_masked(sep: str) -> None:
+    dump = sep.join(f"{b:02X}" for b in SECRET.encode())
+    masked = scrub(f"received: {dump} (end)")
+    assert masked.startswith("received: ***")
+    assert masked.endswith("(end)")
+    assert "***" not in dump and len(masked) < 30
+
+
+@pytest.mark.parametrize("within", ["", "Authorization: Bearer "])
+def test_a_secret_in_base64_of_utf16_is_masked(within: str) -> None:
+    # As .NET and PowerShell encode a string: alone, or within an echoed header line.
+    encoded = base64.b64encode(f"{within}{SECRET}\r\n".encode("utf-16-le")).decode()
+    shown = scrub(encoded).replace("***", "")
+    # All of the secret's encoding but the few characters it shares with its neighbours
+    # (each UTF-16 character is 8/3 base64 characters) is gone.
+    assert len(encoded) - len(shown) >= len(SECRET) * 8 // 3 - 8
