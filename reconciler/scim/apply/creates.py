@@ -259,12 +259,12 @@ def created_id(s: Session, change: Change, reply: Reply) -> tuple[str, bool]:
     target_id, read = _created_id(s, change, reply)
     # An id no URL can name (not Unicode text) fails the create here, before a member or
     # a manager elsewhere is written with it; the next plan finds the object in error.
-    path = resource_path(ENDPOINT[change.kind], target_id)
+    resource_path(ENDPOINT[change.kind], target_id)
     other = s.owners.claim(change.kind, change.key, target_id)
     own = other is None
     if other is not None:
         target_id = found_instead(s, change, target_id, other)
-    elif not answers_for(change, reply.body) or not (read or _read_as_sent(s, change, path)):
+    elif not answers_for(change, reply.body) or not (read or _read_as_sent(s, change, target_id)):
         s.owners.release(change.kind, change.key, target_id)
         target_id, own = own_by_name(s, change) or not_found(change, reply.body), False
     s.saw(change.kind, target_id)
@@ -336,16 +336,11 @@ def _served(s: Session, change: Change, rid: str) -> bool:
     return answers_for(change, body)
 
 
-def _read_as_sent(s: Session, change: Change, path: str) -> bool:
+def _read_as_sent(s: Session, change: Change, target_id: str) -> bool:
     """After a read that was not complete (lookup mode, a short listing), whether the id a
-    create's answer gave is the object sent, read by that id. With a complete read the
-    owners (owners.py) know every id the target holds, so an existing object's id in the
-    answer is found without a request; here an answer's own word for its name is not
-    enough, as a lie in it would send the new object's members to an existing group."""
-    if not s.unvouched:
-        return True
-    try:
-        body = s.client.get(path).body
-    except ScimHTTPError as exc:
-        return exc.status != 404
-    return answers_for(change, body)
+    create's answer gave is the object sent, read by that id (as a Location is, `_served`).
+    With a complete read the owners (owners.py) know every id the target holds, so an
+    existing object's id in the answer is found without a request; here an answer's own
+    word for its name is not enough, as a lie in it would send the new object's members to
+    an existing group."""
+    return not s.unvouched or _served(s, change, target_id)

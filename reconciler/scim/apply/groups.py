@@ -249,15 +249,6 @@ def remove_members(
         _now_held(s, change, planned, added=False)
         return reply
 
-    nested = member_type == "Group"
-
-    def by_value_list(why: str) -> Reply:
-        nonlocal dialect
-        s.remove_dialect = dialect = "value"
-        s.log.warning(f"member removal by filter path {why}, using a value list",
-                      step="action", kind="group", key=change.key)  # fmt: skip
-        return _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
-
     if dialect == "value" and not forced and not s.value_removal_checked:
         reply = _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
     else:
@@ -266,15 +257,19 @@ def remove_members(
         except ScimHTTPError as exc:
             if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
                 raise
-            reply = by_value_list(f"refused ({exc.status})")
-        else:
-            # Still shown, the member is reported kept, never sent again as a value list:
-            # a read that lags the write shows the same, and on a target that reads a value
-            # list as "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
-            kept = still_held(s, change, path, reply, chunk, nested)
-            if kept:
-                raise not_removed(s, path, reply, kept, nested, dialect)
-            return
+            s.remove_dialect = dialect = "value"
+            s.log.warning(
+                "member removal by filter path refused, using a value list",
+                step="action",
+                kind="group",
+                key=change.key,
+                status=exc.status,
+            )
+            reply = _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+    # A member still shown is reported kept, never sent again as a value list unasked: a
+    # read that lags the write shows the same, and on a target that reads a value list as
+    # "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
+    nested = member_type == "Group"
     kept = still_held(s, change, path, reply, chunk, nested)
     if kept:
         raise not_removed(s, path, reply, kept, nested, dialect)

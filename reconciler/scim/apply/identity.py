@@ -44,11 +44,9 @@ def misdirected(client: ScimClient, kind: Kind, rid: str, read_as: str) -> str |
     it finds so itself."""
     try:
         body = client.get(resource_path(ENDPOINT[kind], rid)).body
-    except ScimHTTPError as exc:
-        if exc.status == 404:
-            return None
-        return f"{kind.value} {rid} could not be read by its id, to see whom it is ({exc})"
     except ScimrecError as exc:
+        if isinstance(exc, ScimHTTPError) and exc.status == 404:
+            return None
         return f"{kind.value} {rid} could not be read by its id, to see whom it is ({exc})"
     attribute = NAME_ATTRIBUTE[kind]
     held = body.get(attribute) if isinstance(body, dict) else None

@@ -1,8 +1,8 @@
 """Write verification of members removed by PATCH (DESIGN §5): a target that answers a
 removal it does not understand (`members[value eq "x"]`, a filter path it does not
 parse) with success keeps the member, and their access, while the run would say removed.
-The group is read after each removal; groups.remove_members sends what it still shows
-again as a value list, or fails the group naming the member."""
+The group is read after each removal; groups.remove_members fails the group naming the
+member it still shows."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.verify import answers_as
 from reconciler.scim.client import Reply
 
 # Seconds before a group that still shows a removed member is read again.
@@ -24,12 +25,12 @@ def still_held(
     s: Session, change: Change, path: str, reply: Reply, removed: list[str], nested: bool
 ) -> list[str]:
     """The `removed` ids (of nested groups when `nested`) the group still shows after a
-    write that removed them: in the write's answer, and then in a read of `path` (an
-    answer may show the group as it was). A target that answers a removal it does not
-    understand (`members[value eq "x"]`, a filter path it does not parse) with 200 keeps
-    the member, and their access, while the run says removed. A group shown without a
-    `members` list is not judged: it shows nothing either way."""
-    answer = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
+    write that removed them: in the write's answer (where it is this group), and then in
+    a read of `path` (an answer may show the group as it was). A target that answers a
+    removal it does not understand (`members[value eq "x"]`, a filter path it does not
+    parse) with 200 keeps the member, and their access, while the run says removed. A
+    group shown without a `members` list is not judged: it shows nothing either way."""
+    answer = reply.body if answers_as(path, reply.body) else None
     shown = answer is not None and isinstance(answer.get("members"), list)
     if shown and not _shown(s, answer, removed, nested):
         return []
