@@ -12,6 +12,7 @@ from reconciler.core.changes import Change
 from reconciler.core.match import normalise
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops, writes
+from reconciler.scim.apply.refusals import put_sender
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 
@@ -32,7 +33,8 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
 
     def put() -> Reply:
         body, _, _ = writes.members_put(read, adds, removes, s.refs())
-        reply = s.write(change, "PUT", path, lambda: s.client.put(path, body, version), ops=ops)
+        send = put_sender(s.client, path, body, version, s.use_etag)
+        reply = s.write(change, "PUT", path, send, ops=ops)
         # What the group holds now: a nested removal after it adds back no user it removed.
         if change.target_id:
             with s.lock:

@@ -20,6 +20,27 @@ def sender(
     return lambda: client.patch(path, ops, etag)
 
 
+def put_sender(
+    client: ScimClient, path: str, body: dict[str, Json], version: str | None, use_etag: bool
+) -> Callable[[], Reply]:
+    """A PUT of a body merged from a read of `version`: with If-Match where the target
+    advertises ETags; else without, and once more with that same version where the target
+    answers 428 (RFC 7644 §3.14 lets it require one). Never with a later read's version:
+    the body holds what the earlier read showed, and sent as current it would undo what
+    changed since (a member another admin added); with this one, such a change gets 412."""
+    sent = version if use_etag else None
+
+    def send() -> Reply:
+        try:
+            return client.put(path, body, sent)
+        except ScimHTTPError as exc:
+            if exc.status != 428 or sent is not None or not version:
+                raise
+            return client.put(path, body, version)
+
+    return send
+
+
 def wants_ref(exc: ScimHTTPError) -> bool:
     """A refusal for want of a member `$ref` (the detail names `ref` or `$ref`)."""
     return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None

@@ -292,9 +292,9 @@ CONDITION_HINTS = {
     412: " (the target refused the If-Match version: the object changed since it was read, "
     "so plan again; or the target refuses its own versions, which doctor --write-probe shows "
     "and quirks: {etag: never} works around)",
-    428: " (the target requires If-Match: a PATCH or DELETE sent without a version is sent "
-    "once more with the version a read of the object gives, and this one was refused again "
-    "or the read showed none; a PUT is not, its body being merged from an earlier read)",
+    428: " (the target requires If-Match: a write sent without a version is sent once more "
+    "with the version a read of the object gives, and this one was refused again or the read "
+    "showed none)",
 }
 
 

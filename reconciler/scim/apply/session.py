@@ -20,7 +20,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.owners import Owners
-from reconciler.scim.apply.refusals import patch_unsupported, sender, wants_ref
+from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender, wants_ref
 from reconciler.scim.apply.settle import settle
 from reconciler.scim.apply.verify import answers_as, lost
 from reconciler.scim.audit import AuditLog, write_record
@@ -347,17 +347,17 @@ class Session:
         def put() -> Reply:
             core = GROUP_SCHEMA if change.kind is Kind.GROUP else USER_SCHEMA
             body = writes.merged_for_put(read, attributes, ids, self.refs(), core)
-            return self.write(
-                change, "PUT", path, lambda: self.client.put(path, body, version), attributes
-            )
+            send = put_sender(self.client, path, body, version, self.use_etag)
+            return self.write(change, "PUT", path, send, attributes)
 
         # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
         return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
 
     def read_for_put(self, change: Change, path: str) -> tuple[dict[str, Json], str | None]:
         """What a GET-merge-PUT starts from: the resource as the target holds it (a group
-        with all its members) and its version; Failed when sending it back whole could
-        write what the plan never showed."""
+        with all its members) and the version it was read at (refusals.put_sender decides
+        when to send it); Failed when sending it back whole could write what the plan
+        never showed."""
         current = self.client.get(path)
         if not isinstance(current.body, dict):
             raise Failed(f"GET {path} returned no resource to merge into")
@@ -385,7 +385,7 @@ class Session:
         meta = read.get("meta")
         version = meta.get("version") if isinstance(meta, dict) else None
         version = version or current.headers.get("etag")
-        return read, (version if self.use_etag and isinstance(version, str) else None)
+        return read, (version if isinstance(version, str) else None)
 
 
 def _false(value: Json) -> bool:
