@@ -11,6 +11,9 @@ from typing import cast
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Kind, Resource
 
+# The attempt that finds a declared email among any of an account's emails.
+_ANY_EMAIL = "emails.value (any)"
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -145,12 +148,7 @@ def match_one(obj: Declared, index: Index) -> Match:
     tried in order on its name attribute: a renamed object keeps its target object.
     """
     attempts: list[Attempt] = []
-    tries = [
-        (attribute, attribute, declared_value(obj, attribute)) for attribute in index.attributes
-    ]
-    name = NAME_ATTRIBUTE[obj.kind]
-    if obj.previously:
-        tries += [(f"previously ({name})", name, old) for old in obj.previously]
+    tries = _tries(obj, index)
     for label, attribute, value in tries:
         if value is None:
             attempts.append(Attempt(label, None, ()))
@@ -177,12 +175,41 @@ def match_one(obj: Declared, index: Index) -> Match:
         return Match(
             None,
             None,
-            (*attempts, Attempt("emails.value (any)", email, tuple(r.id for r in held))),
+            (*attempts, Attempt(_ANY_EMAIL, email, tuple(r.id for r in held))),
             f"NonPrimaryEmailMatch: {A.quote(email or '')} is an email of target object(s) "
             f"{ids} but not their primary one; make it primary on the target, or match on "
             "another attribute",
         )
     return Match(None, None, tuple(attempts))
+
+
+def _tries(obj: Declared, index: Index) -> list[tuple[str, str, str | None]]:
+    """What matching looks up, in order: each matching attribute, then each former name
+    (on the name attribute); each as its label, the attribute, and the declared value."""
+    tries = [
+        (attribute, attribute, declared_value(obj, attribute)) for attribute in index.attributes
+    ]
+    name = NAME_ATTRIBUTE[obj.kind]
+    return tries + [(f"previously ({name})", name, old) for old in obj.previously]
+
+
+def every_candidate(obj: Declared, index: Index, match: Match) -> Match:
+    """A failed `match` with every matching attribute and former name of `obj` looked up,
+    those matching never reached included. Matching stops at the first attribute that
+    decides, so a failed match's candidates (never pruned, kept in their groups) were only
+    those of the attributes tried: with `[externalId, userName]`, a user in error for its
+    externalId left the account holding its userName undeclared, and prune disabled the
+    very account the spec declares."""
+    tried = {attempt.attribute for attempt in match.attempts}
+    more = [
+        Attempt(label, value, tuple(r.id for r in index.lookup(attribute, value)))
+        for label, attribute, value in _tries(obj, index)
+        if value is not None and label not in tried
+    ]
+    email = declared_value(obj, "emails.value") if "emails.value" in index.attributes else None
+    if email is not None and _ANY_EMAIL not in tried:
+        more.append(Attempt(_ANY_EMAIL, email, tuple(r.id for r in index.holding_email(email))))
+    return Match(match.resource, match.matched_on, (*match.attempts, *more), match.error)
 
 
 def email_values(items: object) -> list[str]:

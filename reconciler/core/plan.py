@@ -22,7 +22,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.finish import finish
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.lifecycle import Dormant, Scheduled
-from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, match_all
+from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, every_candidate, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.outside import plan_outside
 from reconciler.core.prune import (
@@ -246,9 +246,17 @@ def _match(
         groups[key] = _in_error(groups[key])
     users = masked.shield(Kind.USER, view.all_users, observed.users, users)
     groups = masked.shield(Kind.GROUP, view.all_groups, observed.groups, groups)
-    return _readable(Kind.USER, users, observed.users), _readable(
-        Kind.GROUP, groups, observed.groups
-    )
+    users = _readable(Kind.USER, users, observed.users)
+    groups = _readable(Kind.GROUP, groups, observed.groups)
+    # Whatever failed a match, each account any of the object's values names is claimed.
+    for matches, objects, index in (
+        (users, (*view.all_users, *failed_users), user_index),
+        (groups, (*view.all_groups, *failed_groups), group_index),
+    ):
+        for obj in objects:
+            if (match := matches[obj.key]).error is not None:
+                matches[obj.key] = every_candidate(obj, index, match)
+    return users, groups
 
 
 def _readable(

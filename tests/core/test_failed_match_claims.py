@@ -1,0 +1,138 @@
+"""A declared object whose match fails is in error, and every account any of its declared
+matching values names stays its own: never pruned, never taken out of a group. Matching
+stops at the first attribute that decides, so before, with `[externalId, userName]`, a
+user in error for its externalId (another declared user claims that account, or two
+accounts hold it) left the account holding its very userName undeclared: prune disabled
+it, and its groups lost it. Each route to a failed match is tried, with each matching
+order, with prune and with a group's exact member list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.changes import Action
+from reconciler.core.model import Json, Observed, Resource
+from reconciler.core.plan import make_plan
+from tests.core.test_plan import TARGET, group_res, load, user_res
+
+MAPPED = "    mappings:\n      user:\n        active: {source: custom.enabled}\n"
+
+
+def email(value: str) -> Json:
+    return [{"value": value, "type": "work", "primary": True}]
+
+
+# (route, matching, bob as declared, the target's users besides bob's own account)
+ROUTES: list[tuple[str, str, str, list[Resource]]] = [
+    (
+        # bob's externalId is carol's, and carol is matched by her userName: both claim
+        # carol's account (AmbiguousMatch); bob's own account holds his userName.
+        "ambiguous-externalId",
+        "[externalId, userName]",
+        "{userName: bob@example.com, externalId: e-carol}",
+        [user_res("2", "carol@example.com", externalId="e-carol", active=True)],
+    ),
+    (
+        "duplicate-externalId",
+        "[externalId, userName]",
+        "{userName: bob@example.com, externalId: e-dup}",
+        [
+            user_res("3", "x@example.com", externalId="e-dup", active=True),
+            user_res("4", "y@example.com", externalId="e-dup", active=True),
+        ],
+    ),
+    (
+        "duplicate-externalId-before-email",
+        "[externalId, emails.value]",
+        "{userName: bob@example.com, externalId: e-dup,"
+        " emails: [{value: bob@x.com, primary: true}]}",
+        [
+            user_res("3", "x@example.com", externalId="e-dup", active=True),
+            user_res("4", "y@example.com", externalId="e-dup", active=True),
+        ],
+    ),
+    (
+        "duplicate-userName-before-externalId",
+        "[userName, externalId]",
+        "{userName: bob@example.com, externalId: e-bob}",
+        [
+            user_res("3", "Bob@example.com", active=True),
+            user_res("4", " bob@example.com", active=True),
+        ],
+    ),
+]
+CAROL = "  - {userName: carol@example.com, externalId: e-carol2}\n"
+
+
+def _bob(route: str) -> Resource:
+    """Bob's own account: it holds each of his declared values but the one in error."""
+    if route.endswith("before-externalId"):
+        return user_res("1", "robert@example.com", externalId="e-bob", active=True)
+    if route.endswith("before-email"):
+        return user_res("1", "robert@example.com", emails=email("bob@x.com"), active=True)
+    return user_res("1", "bob@example.com", externalId="e-bob", active=True)
+
+
+@pytest.mark.parametrize(("route", "matching", "bob", "others"), ROUTES)
+@pytest.mark.parametrize("deprovision", ["disable", "delete"])
+def test_no_account_a_failed_match_names_is_pruned_or_leaves_a_group(
+    tmp_path: Path, route: str, matching: str, bob: str, others: list[Resource], deprovision: str
+) -> None:
+    settings = (
+        f"    prune: all\n    deprovision: {deprovision}\n    matching: {{user: {matching}}}\n"
+    )
+    users = "users:\n  - " + bob + "\n" + CAROL
+    groups = "groups:\n  - displayName: Admins\n    members: [bob@example.com, carol@example.com]\n"
+    spec = load(tmp_path, TARGET + settings + users + groups)
+    mine = _bob(route)
+    ids = [mine.id, *(r.id for r in others)]
+    observed = Observed((mine, *others), (group_res("g1", "Admins", ids),))
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert "bob@example.com" in {e.key for e in plan.errors}, route
+    touched = [c for c in plan.changes if c.target_id == "1"]
+    assert touched == [], (route, touched)
+    removed = {m.id for c in plan.changes for m in c.members_remove}
+    assert "1" not in removed, route
+
+
+def test_a_user_whose_mapping_fails_keeps_the_account_of_a_later_matching_value(
+    tmp_path: Path,
+) -> None:
+    # Matched on its externalId, then in error for its mapping: the account holding its
+    # userName (a second account of the person's) is theirs too, never pruned.
+    settings = "    prune: all\n    matching: {user: [externalId, userName]}\n" + MAPPED
+    users = (
+        "users:\n  - userName: bob@example.com\n    externalId: e-bob\n"
+        "    custom: {enabled: 'yes'}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + users)
+    observed = Observed(
+        (
+            user_res("1", "robert@example.com", externalId="e-bob", active=True),
+            user_res("2", "bob@example.com", active=True),
+        ),
+        (),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert [e.key for e in plan.errors] == ["bob@example.com"]
+    assert [c for c in plan.changes if c.action in (Action.DISABLE, Action.DELETE)] == []
+
+
+def test_an_account_no_declared_value_names_is_still_pruned(tmp_path: Path) -> None:
+    # The claim is only as wide as the object's own values: a stray stays a stray.
+    settings = "    prune: all\n    matching: {user: [externalId, userName]}\n"
+    users = "users:\n  - {userName: bob@example.com, externalId: e-carol}\n" + CAROL
+    spec = load(tmp_path, TARGET + settings + users)
+    observed = Observed(
+        (
+            user_res("1", "bob@example.com", externalId="e-bob", active=True),
+            user_res("2", "carol@example.com", externalId="e-carol", active=True),
+            user_res("9", "mallory@example.com", externalId="e-m", active=True),
+        ),
+        (),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    pruned = [c.target_id for c in plan.changes if c.action is Action.DISABLE]
+    assert pruned == ["9"]
