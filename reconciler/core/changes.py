@@ -97,10 +97,20 @@ class Change:
 
 
 def takes_active_away(change: Change) -> bool:
-    """Whether a change sets `active` to false on an object where it was not already false."""
+    """Whether a change leaves `active` anything but true on an object where it was not
+    already false."""
     return any(
-        a.path == "active" and _false(a.after) and not _false(a.before) for a in change.attributes
+        a.path == "active" and deactivates(a.after) and not _false(a.before)
+        for a in change.attributes
     )
+
+
+def deactivates(after: Json) -> bool:
+    """Whether `active` written as `after` leaves an account anything but active: false,
+    and also cleared (`active: null` is sent as a PATCH `remove`, and RFC 7643 §4.1.1 gives
+    an absent `active` no meaning, so many targets read it as false) or any other value.
+    Counted as a disable, it is guarded and spared on a protected account like one."""
+    return not (after is True or (isinstance(after, str) and after.strip().casefold() == "true"))
 
 
 def _false(value: Json) -> bool:

@@ -71,6 +71,8 @@ ROUTES: list[tuple[str, str, str]] = [
         declared("    state: absent\n") + KEEP_Z,
     ),
     ("active-false", "", declared("    active: false\n") + KEEP_Z),
+    # Cleared: sent as a PATCH `remove`, which many targets read as false.
+    ("active-null", "", declared("    active: null\n") + KEEP_Z),
     (
         "mapping-constant-false",
         "    mappings: {user: {active: {constant: false}}}\n",
@@ -196,6 +198,12 @@ def test_an_edited_plan_file_update_to_inactive_is_a_disable() -> None:
         (False, False, False),
         (False, True, False),
         (True, True, False),
+        (True, None, True),  # cleared: no longer active on a target that reads it so
+        ("True", None, True),
+        (True, 0, True),  # an edited plan file's value that is not true
+        (True, "True", False),
+        (None, True, False),
+        (False, None, False),  # inactive already
     ],
 )
 def test_what_counts_as_taking_active_away(before: object, after: object, disable: bool) -> None:

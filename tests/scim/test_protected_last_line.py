@@ -167,3 +167,25 @@ def test_a_member_nothing_protects_is_removed_while_protection_is_on(
         prepared.client.close()
     assert result.failed == ()
     assert [m["value"] for m in fake.groups[ops]["members"]] == [admin]
+
+
+def test_an_account_protected_at_apply_does_not_have_active_cleared(
+    tmp_path: Path, token: str
+) -> None:
+    # `active: null` is sent as a PATCH `remove`: on a target that reads an absent
+    # `active` as false, a disable. The plan counts it as one; the last line does too.
+    fake = FakeScim(token=token)
+    admin = fake.add_user("admin@example.com", active=True)
+    specs = write_spec(tmp_path, [{"userName": "admin@example.com", "active": None}])
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [change] = prepared.plan.changes
+    assert (change.key, change.action.value) == ("admin@example.com", "disable")
+    target = dataclasses.replace(prepared.target, protected=("admin@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    [failed] = result.failed
+    assert failed.message == "user admin@example.com is protected: not disabled"
+    assert fake.users[admin]["active"] is True
+    assert fake.count("PATCH") == fake.count("PUT") == 0

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from reconciler.core.changes import Change
+from reconciler.core.changes import Change, deactivates
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import NAME_ATTRIBUTE
@@ -289,7 +289,7 @@ class Session:
             return
         if method == "DELETE":
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
-        if any(a.path == "active" and _false(a.after) for a in attributes):
+        if any(a.path == "active" and deactivates(a.after) for a in attributes):
             raise Failed(f"{change.kind.value} {change.key} is protected: not disabled")
         roles = role_paths(self.target)
         if any(lost_roles(a, roles) for a in attributes):
@@ -386,7 +386,3 @@ class Session:
         version = meta.get("version") if isinstance(meta, dict) else None
         version = version or current.headers.get("etag")
         return read, (version if isinstance(version, str) else None)
-
-
-def _false(value: Json) -> bool:
-    return value is False or (isinstance(value, str) and value.strip().casefold() == "false")
