@@ -287,6 +287,7 @@ def prepare_saved(
         fresh = make_plan(spec, target, observed, options)
         problems = plancheck.protection_problems(saved.plan.changes, target, observed)
         problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)
+        problems += plancheck.left_out(saved.plan, fresh)
         if problems:
             raise _refusal(plan_path, problems)
     except BaseException:

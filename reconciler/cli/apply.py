@@ -113,7 +113,12 @@ def apply(
     try:
         if plan_path is not None:
             if only:
-                raise UsageError("--only cannot narrow a saved plan; make a new plan with --only")
+                # A saved plan must hold all that a plan made at apply time holds
+                # (plancheck.left_out): a narrowed one is refused while anything else is due.
+                raise UsageError(
+                    "--only cannot narrow a saved plan; apply SPECS with --only and "
+                    "--auto-approve instead"
+                )
             max_age = planfile.parse_duration(max_plan_age)
             allow = Allowances(allow_deletes, allow_member_removals)
             return _apply_saved(plan_path, specs, target, max_age, allow, display, run_timeout)

@@ -5,8 +5,10 @@ reviewer did not approve. So the target's settings (URL, credentials, TLS, guard
 `protected`) come from the spec, and the plan must agree with them; the spec must be the
 one the plan was made from; the objects it touches must be as they were; protection and
 the guards are applied again, through the functions planning uses, to exactly the changes
-that will run; and every change must be one the spec and the target still call for (a plan
-made now would contain it, identically), so an edited change is refused even without a key.
+that will run; every change must be one the spec and the target still call for (a plan
+made now would contain it, identically), so an edited change is refused even without a key;
+and the plan must leave out none of the changes a plan made now holds, so neither is a
+change taken out of the file.
 """
 
 from __future__ import annotations
@@ -128,6 +130,30 @@ def unreviewed(
                 "from what the spec and the target call for now"
             )
     return reasons
+
+
+def left_out(saved: Plan, fresh: Plan) -> list[str]:
+    """Changes a plan made now, from the spec and the target, holds that the saved plan
+    does not: taken out of the file, or called for by drift since the plan.
+
+    Without a key anyone can delete a change (with its `seen` entry: planfile.py refuses
+    one without the other) and digest the file again; `unreviewed` alone then applies the
+    rest, and a reviewed disable or member removal silently never happens. Changes are
+    matched by kind and key, never by position or value: the order may differ, and so may
+    the values new on every run (GUIDs, the time of disabling), which `unreviewed` already
+    compares for the changes both plans hold. Nothing else may legitimately differ: a saved
+    plan is never resumed (an object an interrupted apply of it changed, or created, is
+    stale: stale_reasons), an object created on the target since is either a planned
+    create (stale) or drift that calls for a change nobody reviewed, and a plan saved with
+    `--only` is indistinguishable, without a key, from one with changes taken out.
+    """
+    held = {(c.kind, c.key) for c in saved.changes}
+    return [
+        f"{c.kind.value} {c.key}: the plan leaves out the {c.action.value} the spec and the "
+        "target call for"
+        for c in fresh.changes
+        if (c.kind, c.key) not in held
+    ]
 
 
 def requirements(saved: Plan, fresh: Plan, observed: Observed, target: Target) -> tuple[str, ...]:

@@ -250,3 +250,124 @@ def test_a_saved_plan_s_role_holders_are_the_accounts_the_target_holds(tmp_path:
         "role admin must keep at least 2 active member(s); after this run it would have 1; "
         "change the spec (requirements have no override)",
     )
+
+
+# -- nothing reviewed is left out: the fresh plan's changes, each in the saved plan ----------
+
+EVERY_KIND = (
+    TARGET
+    + "    deprovision: {action: delete}\n"
+    + "    prune: all\n"
+    + "users:\n"
+    + "  - userName: upd@example.com\n    title: New\n"
+    + "  - userName: dis@example.com\n    active: false\n"
+    + "  - userName: del@example.com\n    state: absent\n"
+    + "groups:\n  - displayName: G\n    members: [upd@example.com]\n"
+)
+EVERY_KIND_OBSERVED = Observed(
+    (
+        user_res("u-u", "upd@example.com", active=True, title="Old"),
+        user_res("u-d", "dis@example.com", active=True),
+        user_res("u-x", "del@example.com", active=True),
+    ),
+    (group_res("g-1", "G", ["u-u", "u-d"]),),
+)
+
+
+@pytest.fixture(scope="module")
+def every_kind(tmp_path_factory: pytest.TempPathFactory) -> Spec:
+    return load(tmp_path_factory.mktemp("every"), EVERY_KIND)
+
+
+def every_kind_plan(spec: Spec, observed: Observed = EVERY_KIND_OBSERVED) -> Plan:
+    return make_plan(spec, spec.targets["t"], observed, PlanOptions(now=MADE))
+
+
+def without(plan: Plan, *keys: str) -> Plan:
+    return dataclasses.replace(plan, changes=tuple(c for c in plan.changes if c.key not in keys))
+
+
+def test_a_plan_made_again_later_leaves_nothing_out(spec: Spec) -> None:
+    # Its GUIDs and times of disabling differ, and a file's changes may come in any order.
+    saved = plan_at(spec, MADE)
+    fresh = plan_at(spec, MADE + timedelta(minutes=7))
+    assert saved.changes != fresh.changes
+    assert len(fresh.changes) == 4
+    assert plancheck.left_out(saved, fresh) == []
+    backwards = dataclasses.replace(saved, changes=saved.changes[::-1])
+    assert plancheck.left_out(backwards, fresh) == []
+
+
+def test_every_kind_of_change_is_in_the_plan_to_take_out(every_kind: Spec) -> None:
+    plan = every_kind_plan(every_kind)
+    assert {(c.key, c.action) for c in plan.changes} == {
+        ("upd@example.com", Action.UPDATE),
+        ("dis@example.com", Action.DISABLE),
+        ("del@example.com", Action.DELETE),
+        ("G", Action.UPDATE),
+    }
+    (group,) = (c for c in plan.changes if c.kind is Kind.GROUP)
+    assert (group.members_add, [m.id for m in group.members_remove]) == ((), ["u-d"])
+    assert plancheck.left_out(plan, plan) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("dis@example.com", "user dis@example.com: the plan leaves out the disable"),
+        ("del@example.com", "user del@example.com: the plan leaves out the delete"),
+        ("upd@example.com", "user upd@example.com: the plan leaves out the update"),
+        ("G", "group G: the plan leaves out the update"),  # its one member removal
+    ],
+)
+def test_a_change_taken_out_of_the_file_is_named(every_kind: Spec, key: str, message: str) -> None:
+    fresh = every_kind_plan(every_kind)
+    saved = without(fresh, key)
+    assert plancheck.left_out(saved, fresh) == [f"{message} the spec and the target call for"]
+    # What is left of the file is exactly what a plan made now holds: only this check sees it.
+    assert plancheck.unreviewed(saved, fresh, every_kind.targets["t"], MADE) == []
+
+
+def test_every_change_left_out_is_named_in_the_fresh_plan_s_order(every_kind: Spec) -> None:
+    fresh = every_kind_plan(every_kind)
+    saved = without(fresh, "del@example.com", "G", "dis@example.com")
+    assert plancheck.left_out(saved, fresh) == [
+        f"{c.kind.value} {c.key}: the plan leaves out the {c.action.value} the spec and the "
+        "target call for"
+        for c in fresh.changes
+        if c.key != "upd@example.com"
+    ]
+    assert len(plancheck.left_out(saved, fresh)) == 3
+
+
+def test_a_change_of_the_same_key_but_another_kind_does_not_stand_in(tmp_path: Path) -> None:
+    # A user and a group may share a key: each is its own change.
+    spec = load(
+        tmp_path,
+        TARGET
+        + "users:\n  - userName: ops\n    title: New\n"
+        + "groups:\n  - displayName: ops\n    members: [ops]\n",
+    )
+    observed = Observed((user_res("u-1", "ops", title="Old"),), (group_res("g-1", "ops"),))
+    fresh = make_plan(spec, spec.targets["t"], observed, PlanOptions(now=MADE))
+    assert sorted((c.kind, c.key) for c in fresh.changes) == [
+        (Kind.GROUP, "ops"),
+        (Kind.USER, "ops"),
+    ]
+    saved = dataclasses.replace(
+        fresh, changes=tuple(c for c in fresh.changes if c.kind is Kind.USER)
+    )
+    assert plancheck.left_out(saved, fresh) == [
+        "group ops: the plan leaves out the update the spec and the target call for"
+    ]
+
+
+def test_a_stray_that_appeared_since_the_plan_is_named(every_kind: Spec) -> None:
+    # Drift that calls for a change the plan never held: the plan is not what would run.
+    saved = every_kind_plan(every_kind)
+    stray = user_res("u-s", "stray@example.com", active=True)
+    now = dataclasses.replace(EVERY_KIND_OBSERVED, users=(*EVERY_KIND_OBSERVED.users, stray))
+    fresh = every_kind_plan(every_kind, now)
+    assert plancheck.left_out(saved, fresh) == [
+        "user stray@example.com: the plan leaves out the delete the spec and the target call for"
+    ]
