@@ -104,6 +104,9 @@ class FakeScim:
         # Quirks seen in real targets.
         self.ignore_filter = False  # a filter returns every resource
         self.reject_filter = False  # any filter is answered 400 invalidFilter
+        # Of these kinds, a filter that matches nothing is answered 404, not an empty
+        # ListResponse (scimgateway for both; WSO2 for groups).
+        self.no_match_404: set[str] = set()
         # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
         self.blind_filters: set[str] = set()
         # Attributes whose `eq` filter answers every resource (a target that supports
@@ -412,6 +415,9 @@ class FakeScim:
                 if attribute not in self.ignored_filters:
                     found = [r for r in found if _equals(r, attribute, value, folded)]
                 found = [] if attribute in self.blind_filters else found
+            kind = "User" if store is self.users else "Group"
+            if not found and kind in self.no_match_404:
+                return self._error(seen, 404, f"{kind} not found")
         else:
             found = [
                 r

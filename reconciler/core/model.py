@@ -124,6 +124,10 @@ class Capabilities:
     # The target fails a listing that carries `count` (400 or 500) and answers it without:
     # every listing then leaves `count` out (a server that cannot parse it, seen in one).
     count_refused: bool = False
+    # The target answers an `eq` filter that matches nothing with 404, not an empty
+    # ListResponse (scimgateway, WSO2), while its unfiltered /Users listing answers: such
+    # a 404 to a filtered listing means "no match" (scim/search.py), not "no endpoint".
+    filter_no_match_404: bool = False
 
 
 @dataclass(frozen=True, slots=True)

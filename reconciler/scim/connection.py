@@ -57,13 +57,15 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
             )
         if refused and rejected in (400, 500):
             # The filter probe may have failed on its `count` alone.
-            honoured, _ = _filter_probe(client, target, log, count=False)
+            honoured, rejected = _filter_probe(client, target, log, count=False)
     if rejected == 500 and not refused:
         # No refusal of `count` (the listing took it, or was not asked): a 500 that may
         # have passed, asked again and waited out as any read, lest one passing 500 leave
         # a target matched through filters (lookup mode) with no way to match anything.
-        honoured, _ = _filter_probe(client, target, log, count=True, wait=True)
-    caps = dataclasses.replace(caps, filter_honoured=honoured)
+        honoured, rejected = _filter_probe(client, target, log, count=True, wait=True)
+    caps = dataclasses.replace(
+        caps, filter_honoured=honoured, filter_no_match_404=rejected == NO_MATCH_404
+    )
     if reason is not None:
         caps = dataclasses.replace(caps, lookup_reason=reason)
         log.warning(
@@ -80,6 +82,7 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
         etag=caps.etag,
         bulk=caps.bulk,
         filter_honoured=caps.filter_honoured,
+        filter_no_match_404=caps.filter_no_match_404,
         cursor_paging=caps.cursor_paging,
         lookup_mode=caps.lookup_reason is not None,
     )
@@ -88,6 +91,9 @@ def test_connection(client: ScimClient, target: Target, log: Any) -> Capabilitie
 
 # Answers that say a discovery document is not there (RFC 9110 §15.5.5, §15.5.6, §15.6.2).
 ABSENT = frozenset({404, 405, 501})
+# What `_filter_probe` returns for a filter with no match answered 404 by a target that
+# lists /Users all the same.
+NO_MATCH_404 = 404
 
 
 def _service_provider_config(client: ScimClient, target: Target, log: Any) -> dict[str, Json]:
@@ -158,15 +164,30 @@ def _filter_probe(
     client: ScimClient, target: Target, log: Any, *, count: bool, wait: bool = False
 ) -> tuple[bool, int | None]:
     """Whether a filter for a user that cannot exist finds nothing (the filter is
-    honoured), and the status it was refused with (None: answered). With `count` and
-    without `wait`, a 500 is not waited out (retries.backoff_probe)."""
+    honoured), and the status it was refused with (None: answered; NO_MATCH_404: "nothing"
+    said by a 404). With `count` and without `wait`, a 500 is not waited out
+    (retries.backoff_probe)."""
     params: dict[str, str | int] = {"filter": f"userName eq {A.quote(str(uuid.uuid4()))}"}
     params |= {"count": 1} if count else {}
     try:
         reply = client.get("/Users", params, probe=count and not wait)
     except ScimHTTPError as exc:
-        if exc.status in (401, 403, 404):
+        if exc.status in (401, 403):
             raise _explain(exc, target) from None
+        if exc.status == 404:
+            # Some targets answer a filter that matches nothing with 404 instead of an
+            # empty ListResponse (scimgateway, WSO2): no missing endpoint, if the plain
+            # listing answers. Where it does not, the base URL is wrong, as the 404 said.
+            if not _lists_users(client, target):
+                raise _explain(exc, target) from None
+            log.warning(
+                "filter answers 404",
+                step="test_connection",
+                outcome="filter_no_match_404",
+                detail="a filter that matches nothing is answered 404, not an empty "
+                "ListResponse: such a 404 to an eq filter is read as no match",
+            )
+            return True, NO_MATCH_404
         log.warning(
             "filter rejected",
             step="test_connection",

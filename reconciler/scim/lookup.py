@@ -98,7 +98,10 @@ def look_up(
         found = Found([], True)
         unsure: list[Resource] = []
         for attribute, value in keys:
-            found = search(client, endpoint, attribute, value, target.page_size, listing=False)
+            found = search(
+                client, endpoint, attribute, value, target.page_size, listing=False,
+                no_match_404=caps.filter_no_match_404,
+            )  # fmt: skip
             # An answer masked as it arrived is kept (core/masked.py decides what it may
             # be), but proves nothing: the next attribute is still asked, as matching would.
             unsure += found.masked

@@ -101,7 +101,9 @@ def _a_group(body: Json) -> bool:
 
 def _named(client: ScimClient, value: str) -> list[Resource] | None:
     """The users whose userName is this member value (a member stored by name), [] when
-    the target's filter says there are none, None when it cannot say."""
+    the target's filter says there are none, None when it cannot say. A 404 says nothing
+    here, even where it means "no match" to a create's look-up (no_match_404 is left
+    out): [] lets the plan remove the member, and a removal must rest on a real answer."""
     try:
         found = search(client, "/Users", "userName", value, 1, listing=False)
     except (ScimHTTPError, ScimProtocolError):

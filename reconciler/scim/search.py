@@ -63,6 +63,7 @@ def search(
     cursor: bool = False,
     filter_proven: bool = False,
     count: bool = True,
+    no_match_404: bool = False,
 ) -> Found:
     """Resources whose `attribute` equals `value`, verified on our side.
 
@@ -74,12 +75,16 @@ def search(
     With `filter_proven` (this filter found what it was asked for earlier in the run), an
     empty answer in one page is believed: a listing per create would make an initial
     apply of many groups quadratic.
+    With `no_match_404` (Capabilities.filter_no_match_404), a 404 to the filter is an
+    empty answer; otherwise it is a refusal, which the listing stands in for.
     """
     wanted = normalise(attribute, value)
     candidates: list[Resource] = []
     trusted = answered = works = False
     if use_filter:
-        candidates, trusted, answered = _filtered(client, endpoint, attribute, value, wanted)
+        candidates, trusted, answered = _filtered(
+            client, endpoint, attribute, value, wanted, no_match_404=no_match_404
+        )
         works = trusted
         trusted = trusted or (filter_proven and answered and not candidates)
     if not listing:
@@ -97,7 +102,13 @@ def search(
 
 
 def _filtered(
-    client: ScimClient, endpoint: str, attribute: str, value: str, wanted: str
+    client: ScimClient,
+    endpoint: str,
+    attribute: str,
+    value: str,
+    wanted: str,
+    *,
+    no_match_404: bool = False,
 ) -> tuple[list[Resource], bool, bool]:
     """What an `eq` filter returns, whether that can be trusted on its own, and whether the
     target answered it in one page at all."""
@@ -106,7 +117,14 @@ def _filtered(
             endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
         )
     except ScimHTTPError as exc:
-        if exc.status not in (400, 403, 501):
+        if exc.status == 404 and no_match_404:
+            # This target says "no match" so (test_connection saw it, and its listing
+            # answer). Like an empty page, that proves nothing alone where a listing can
+            # be read; in lookup mode it leads to a create at most, which a 409 stops.
+            return [], False, True
+        # A 404 to a filter of an endpoint that exists (WSO2 answers a group filter
+        # with no match so) is a filter that cannot be used: the listing decides.
+        if exc.status not in (400, 403, 404, 501):
             raise
         return [], False, False
     body = reply.body if isinstance(reply.body, dict) else {}

@@ -69,7 +69,7 @@ class BulkGroups(BulkCreates):
             return False
         try:
             found = search(s.client, "/Groups", "displayName", _display_name(change), 1,
-                           listing=False)  # fmt: skip
+                           listing=False, no_match_404=s.caps.filter_no_match_404)  # fmt: skip
         except ScimrecError:
             return True
         return bool(found.resources)

@@ -43,6 +43,7 @@ def search_for(s: Session, change: Change) -> Found:
         cursor=s.caps.cursor_paging,
         count=not s.caps.count_refused,
         filter_proven=change.kind in s.filter_proven,
+        no_match_404=s.caps.filter_no_match_404,
     )
     # What a look-up found is read by its id before anything adopts it (identity.py).
     confirm_found(s, change.kind, value, found.resources)
@@ -76,7 +77,10 @@ def _ignores_case(s: Session, change: Change) -> bool:
     if other == value:
         return False  # nothing to tell case apart with: prove it on another name
     try:
-        probe = search(s.client, ENDPOINT[change.kind], attribute, other, 1, listing=False)
+        probe = search(
+            s.client, ENDPOINT[change.kind], attribute, other, 1, listing=False,
+            no_match_404=s.caps.filter_no_match_404,
+        )  # fmt: skip
     except ScimrecError:
         return False  # unproven: the listing goes on being read
     return probe.filter_works
