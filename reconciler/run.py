@@ -23,7 +23,7 @@ from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, SpecError, UsageError
 from reconciler.report.steps import log_steps
-from reconciler.scim import limiter, pacer
+from reconciler.scim import content_type, limiter, pacer
 from reconciler.scim.auth import register_named
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
@@ -348,6 +348,7 @@ def connect(
     client = ScimClient.for_target(bounded(target, run_timeout), transport=transport, retry=retry)
     client.limiter.on_change = limiter.logged(log)
     client.pacer.on_change = pacer.logged(log)
+    client.body_type.on_change = content_type.logged(log)
     try:
         # The step every event belongs to, the retry library's included.
         structlog.contextvars.bind_contextvars(step="test_connection")

@@ -107,6 +107,9 @@ class FakeScim:
         # Of these kinds, a filter that matches nothing is answered 404, not an empty
         # ListResponse (scimgateway for both; WSO2 for groups).
         self.no_match_404: set[str] = set()
+        # Content-Types a body is refused in with 415 (better-auth before its PR #6365
+        # took application/json only).
+        self.refused_media: set[str] = set()
         # Attributes whose `eq` filter silently matches nothing (django-scim2: displayName).
         self.blind_filters: set[str] = set()
         # Attributes whose `eq` filter answers every resource (a target that supports
@@ -301,6 +304,9 @@ class FakeScim:
     def _serve(self, seen: Seen) -> httpx2.Response:
         if self.token is not None and seen.headers.get("authorization") != f"Bearer {self.token}":
             return self._error(seen, 401, "authentication failed")
+        media = seen.headers.get("content-type", "").split(";")[0].strip()
+        if seen.body is not None and media in self.refused_media:
+            return httpx2.Response(415, text=f"Unsupported Media Type: {media}")
         parts = [p for p in seen.path.split("/") if p]
         if parts == ["ServiceProviderConfig"] and seen.method == "GET":
             return httpx2.Response(200, json=self.config)

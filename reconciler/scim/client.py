@@ -20,6 +20,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
+from reconciler.scim.content_type import SCIM_JSON, BodyType
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.messages import http_error, spelled, stated_error
 from reconciler.scim.oauth import ClientCredentials
@@ -53,7 +54,6 @@ _VERSIONED = frozenset({"PATCH", "DELETE"})
 # RetryPolicy lives in retries.py; callers that build a client build one too.
 __all__ = ["ExchangeHook", "Reply", "RetryPolicy", "ScimClient"]
 
-SCIM_JSON = "application/scim+json"
 DEFAULT_CONCURRENCY = 8  # a target's default `concurrency`
 # Called once per HTTP exchange: method, path, status (0 if none), seconds taken.
 ExchangeHook = Callable[[str, str, int, float], None]
@@ -96,6 +96,7 @@ class ScimClient:
         self.deadline = deadline or RunDeadline(None)
         # Every request holds a slot of this while in flight, from whichever thread.
         self.limiter = limiter or Limiter(DEFAULT_CONCURRENCY)
+        self.body_type = BodyType()  # a body's Content-Type, for the whole run
 
     @classmethod
     def for_target(
@@ -178,7 +179,7 @@ class ScimClient:
     ) -> Reply:
         """Send one request, retrying transient failures per RFC 7644 §3.12 and RFC 6585."""
         refuse_unsafe_path(method, path)
-        headers = {"Content-Type": SCIM_JSON} if body is not None else {}
+        headers: dict[str, str] = {}
         if etag is not None:
             headers["If-Match"] = etag  # RFC 7644 §3.14
         content = json.dumps(body).encode() if body is not None else None
@@ -186,8 +187,12 @@ class ScimClient:
         policy = self.retry
         kind = f"{method} {'listing' if params else 'resource'}"
 
+        def sent_as(media: str | None) -> Reply:
+            typed = headers if media is None else {**headers, "Content-Type": media}
+            return self._admitted(kind, method, path, url, params, content, typed, probe)
+
         def send() -> Reply:
-            return self._admitted(kind, method, path, url, params, content, headers, probe)
+            return sent_as(None) if content is None else self.body_type.send(sent_as)
 
         try:
             for attempt in stamina.retry_context(
