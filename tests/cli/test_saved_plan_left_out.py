@@ -211,3 +211,19 @@ def test_a_plan_narrowed_with_only_applies_only_when_nothing_else_is_due(
     assert code == 0, err
     assert "Apply complete: 0 created, 1 updated" in out
     assert world.writes() == [f"PATCH /Users/{world.ids['bob']}"]
+
+
+def test_a_signed_plan_narrowed_with_only_applies_what_it_holds(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a key no change can be taken out unseen: a plan made with --only, or one that
+    # drift has left behind, applies exactly what it holds, and nothing besides.
+    monkeypatch.setenv("SCIMREC_PLAN_KEY", "a-key-of-the-team-0123456789")
+    specs, plan = str(world.specs), str(world.planfile)
+    code, _, err = world.run(capsys, "plan", specs, "--only", "user:bob@example.com", "--out", plan)
+    assert code == 0, err
+    world.fake.add_user("stray@example.com", active=True)
+    code, out, err = world.apply(capsys)
+    assert code == 0, err
+    assert "Apply complete: 0 created, 1 updated" in out
+    assert world.writes() == [f"PATCH /Users/{world.ids['bob']}"]
