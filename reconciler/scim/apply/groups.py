@@ -3,7 +3,7 @@ nested groups of targets that nest natively."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
@@ -16,6 +16,7 @@ from reconciler.scim.apply import put_read
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
 from reconciler.scim.apply.members_kept import check_added
+from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import not_removed, still_held
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
@@ -25,6 +26,13 @@ from reconciler.scim.writes import resource_path
 
 # The removal dialect once a target has shown that value lists remove every member.
 UNSAFE = "unsafe"
+# A removal took members it did not name (a filter read as "remove all"): none more.
+TAKES_OTHERS = "takes-others"
+REPLACES = (
+    "a target that reads an add as the group's whole member list takes "
+    "quirks: {patch: never} (the whole list sent by PUT)"
+)
+TAKEN_BACK = "they were added back, and no other member is removed in this run"
 
 # How a group is created: its id, and the user members (of `add_ids`) still to add.
 Creator = Callable[[Session, Change, list[str]], tuple[str, list[str]]]
@@ -192,7 +200,13 @@ def write_nested(s: Session, change: Change) -> str | None:
 
 
 def add_members(
-    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+    s: Session,
+    change: Change,
+    path: str,
+    chunk: list[str],
+    member_type: str | None = None,
+    *,
+    restoring: bool = False,
 ) -> None:
     """Add one chunk of members (RFC 7644 §3.5.2.1).
 
@@ -205,8 +219,14 @@ def add_members(
     def send() -> Reply:
         ops = member_ops.add_members(chunk, member_type, s.refs())
         reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
-        _now_held(s, change, {(i, member_type == "Group") for i in chunk}, added=True)
-        check_added(s, change, path, reply, chunk, member_type == "Group")
+        named = {(i, member_type == "Group") for i in chunk}
+        _now_held(s, change, named, added=True)
+        read = check_added(s, change, path, reply, chunk, member_type == "Group")
+        # Members added back after a removal took them come in parts (users, then nested
+        # groups): the group is whole only after the last.
+        if not restoring and (lost := lost_with(s, change, path, reply, named, read)):
+            # Added back, they would take the ones just added: the whole list must go.
+            raise lost_failure(s, path, reply, lost, REPLACES)
         return reply
 
     try:
@@ -217,8 +237,8 @@ def add_members(
         half = len(chunk) // 2
         with s.lock:
             s.chunk_limit = min(s.chunk_limit or half, half)
-        add_members(s, change, path, chunk[:half], member_type)
-        add_members(s, change, path, chunk[half:], member_type)
+        add_members(s, change, path, chunk[:half], member_type, restoring=restoring)
+        add_members(s, change, path, chunk[half:], member_type, restoring=restoring)
 
 
 def remove_members(
@@ -230,6 +250,11 @@ def remove_members(
         raise Failed(
             "member removal withheld: this target removed every member of a group when sent "
             "a value list; set quirks: {member_removal: filter} or remove them by hand"
+        )
+    if dialect == TAKES_OTHERS:
+        raise Failed(
+            "member removal withheld: a removal earlier in this run took other members "
+            "with it (they were added back); remove this group's members by hand"
         )
 
     held = _held(s, change, member_type)
@@ -273,6 +298,11 @@ def remove_members(
     kept = still_held(s, change, path, reply, chunk, nested)
     if kept:
         raise not_removed(s, path, reply, kept, nested, dialect)
+    if lost := lost_with(s, change, path, reply, planned):
+        with s.lock:
+            s.remove_dialect = TAKES_OTHERS
+        _add_back(s, change, path, lost)
+        raise lost_failure(s, path, reply, lost, TAKEN_BACK)
 
 
 def _now_held(s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool) -> None:
@@ -315,15 +345,20 @@ def _checked(
         return reply
     with s.lock:
         s.remove_dialect = UNSAFE
-    # Each back as what it was: a nested group's id may be another user's (ids per kind).
-    for nested, member_type in ((False, None), (True, "Group")):
-        again = sorted(value for value, group in gone if group is nested)
-        for part in member_ops.chunks(again, s.chunk()):
-            add_members(s, change, path, part, member_type)
+    _add_back(s, change, path, gone)
     raise Failed(
         f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
         "removal; they were added back, and no member is removed in this run"
     )
+
+
+def _add_back(s: Session, change: Change, path: str, gone: Iterable[tuple[str, bool]]) -> None:
+    """Members a removal took unasked, each added back as what it was (a nested group's
+    id may be another user's: ids are per kind)."""
+    for nested, member_type in ((False, None), (True, "Group")):
+        again = sorted(value for value, group in gone if group is nested)
+        for part in member_ops.chunks(again, s.chunk()):
+            add_members(s, change, path, part, member_type, restoring=True)
 
 
 def _members(s: Session, path: str, target_id: str | None, *, shown: bool) -> set[tuple[str, bool]]:

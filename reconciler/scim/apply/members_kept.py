@@ -15,36 +15,51 @@ from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.verify import answers_as
 from reconciler.scim.client import Reply
 
 
 def check_added(
     s: Session, change: Change, path: str, reply: Reply, added: list[str], nested: bool
-) -> None:
-    """Failed when the write's answer and a read of `path` both show a `members` list
-    without the members just `added` (ids; of nested groups when `nested`). An answer
-    without a resource, or a group shown with no `members` attribute, is not judged:
-    only a shown member list is evidence of what the group holds."""
-    answer = reply.body if isinstance(reply.body, dict) and reply.body.get("id") else None
-    if answer is None or not _missing(s, answer, added, nested, _others(s, change, added)):
-        return
+) -> Json:
+    """Failed when the write's answer and a read of `path` both show the group without
+    the members just `added` (ids; of nested groups when `nested`), or when no read shows
+    a `members` list at all, even one asking for it: only a shown member list is evidence
+    of what the group holds, and a group that never shows one is compared as empty by
+    every plan (each adds the members again, none sees one to remove). A write answered
+    without the group (204, or another object) is checked by the read alone. Returns that
+    read (None where none was made), for members_lost to judge too."""
+    answer = reply.body if answers_as(path, reply.body) else None
+    others = _others(s, change, added)
+    if _listed(answer) and not _missing(s, answer, added, nested, others):
+        return None
     try:
         read = s.client.get(path).body
+        if not _listed(read):
+            read = s.client.get(path, {"attributes": "members"}).body
     except ScimrecError as exc:
         s.log.warning("members not verified", step="action", kind="group",
                       key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-        return
-    missing = _missing(s, read, added, nested, _others(s, change, added))
+        return None
+    if not answers_as(path, read):
+        return None  # another object, or none: nothing said of this group
+    shown = _listed(read)
+    missing = _missing(s, read, added, nested, others) if shown else added
     if not missing:
-        return  # the answer was short; the group holds them
+        return read  # the answer was short; the group holds them
     first = s.user_names.get(missing[0], missing[0]) if not nested else missing[0]
     more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    what = "shows" if shown else "shows a member list with"
     raise Failed(
-        f"PATCH {path} answered {reply.status}, but neither its answer nor a GET shows "
+        f"PATCH {path} answered {reply.status}, but neither its answer nor a GET {what} "
         f"member {first}{more} it added: this target does not show the group's members, "
         "so each plan adds them again and cannot see members to remove; manage this "
         "group's members in the application itself"
     )
+
+
+def _listed(body: Json) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("members"), list)
 
 
 def _others(s: Session, change: Change, added: list[str]) -> frozenset[tuple[str, bool]]:

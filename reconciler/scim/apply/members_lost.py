@@ -1,0 +1,76 @@
+"""Members a membership write took away unasked (DESIGN §5): some targets read a PATCH
+`add` of `members` as the whole new list (the group keeps only those sent), or a `remove`
+of `members[value eq "x"]` as "remove them all". The write is answered with success; the
+members the spec keeps lose their access, the run would say done, and each next plan
+adds them back, which takes the others away again.
+
+After each membership write the group as shown (the write's answer where it is this
+group, else a GET) is compared with the members it held besides those the write named.
+Judged only where the list shows none of them: a target that shows a large group's first
+members only shows some (members_kept.py reads such lists alike)."""
+
+from __future__ import annotations
+
+from reconciler.core.changes import Change
+from reconciler.core.match import normalise
+from reconciler.core.model import Json
+from reconciler.errors import ScimrecError
+from reconciler.scim import member_ops
+from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.verify import answers_as
+from reconciler.scim.client import Reply
+
+Held = tuple[str, bool]
+
+
+def lost_with(
+    s: Session, change: Change, path: str, reply: Reply, named: set[Held], read: Json = None
+) -> list[Held]:
+    """The members the group held besides `named` (those the write added or removed)
+    that neither the write's answer nor a read of the group shows, where what is shown is
+    a member list holding none of them; [] otherwise. `read`: a GET of the group made
+    since the write, judged instead of the answer (and of another GET)."""
+    with s.lock:
+        others = sorted(s.members_held.get(change.target_id or "", frozenset()) - named)
+    if not others:
+        return []
+    if read is not None:
+        return others if answers_as(path, read) and _none_of(s, read, others) else []
+    answer = reply.body if answers_as(path, reply.body) else None
+    if answer is not None and not _none_of(s, answer, others):
+        return []
+    try:
+        read = s.client.get(path).body
+    except ScimrecError as exc:
+        s.log.warning("members not verified", step="action", kind="group",
+                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+        return []
+    if not answers_as(path, read) or not _none_of(s, read, others):
+        return []
+    return others
+
+
+def _none_of(s: Session, body: Json, others: list[Held]) -> bool:
+    """Whether `body` shows a member list holding none of `others` (a user's entry by its
+    id or its userName, as the other checks read them)."""
+    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+        return False
+    held = member_ops.member_entries(body)
+    values = {value for value, _ in held}
+    names = {normalise("userName", value) for value, group in held if not group}
+    for value, group in others:
+        name = None if group else s.user_names.get(value)
+        if value in values or (name is not None and normalise("userName", name) in names):
+            return False
+    return True
+
+
+def lost_failure(s: Session, path: str, reply: Reply, lost: list[Held], how: str) -> Failed:
+    """The failure of a write that took `lost` with it; `how` says what was done then."""
+    first = lost[0][0] if lost[0][1] else s.user_names.get(lost[0][0], lost[0][0])
+    more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+    return Failed(
+        f"PATCH {path} answered {reply.status}, but the group no longer shows member "
+        f"{first}{more} it held and the write did not name: the target took them away with "
+        f"it; {how}"
+    )
