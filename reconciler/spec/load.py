@@ -11,7 +11,7 @@ from reconciler.core import collector
 from reconciler.core.config import Spec, Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value
 from reconciler.core.model import Declared, Kind, State
-from reconciler.errors import SpecError, UsageError
+from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec import checked, verdict
 from reconciler.spec.access import AUTH_FIELDS, AUTH_OPTIONAL  # re-exported, as below
 from reconciler.spec.ahead import Ahead, Workers
@@ -46,11 +46,18 @@ SUPPORTED_VERSIONS = (1,)
 
 def spec_files(root: Path) -> list[Path]:
     """Every spec file under `root` in sorted order (or `root` itself if a file); spec/tree.py
-    says which files those are."""
+    says which files those are. SpecError naming each entry that cannot be read, and each
+    file that lies outside the tree: a spec file never goes unread without a word."""
+    issues: list[SpecIssue] = []
     if root.is_file():
-        return [root]
-    found = spec_paths(root)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        found = [root]
+    else:
+        found, issues = spec_paths(root)
+        found.sort(key=lambda p: p.relative_to(root).as_posix())
+    issues += outside_the_tree(root, found)
+    if issues:
+        raise SpecError(issues)
+    return found
 
 
 def load_spec(
@@ -95,18 +102,17 @@ def clean_objects(
 
 
 def _tree_files(root: Path) -> list[Path]:
-    """The spec files of the tree at `root`; UsageError or SpecError where there are none
-    or one lies outside it."""
+    """The spec files of the tree at `root`; UsageError or SpecError where there are none,
+    or one cannot be read or lies outside it."""
     if not root.exists():
         raise UsageError(f"no such file or directory: {root}")
+    if not root.is_file() and not root.is_dir():
+        raise UsageError(f"{root} is neither a directory nor a regular file")
     files = spec_files(root)
     if not files:
         raise UsageError(
             f"no *.yaml or *.yml files in {root} (outside dot-directories and node_modules)"
         )
-    outside = outside_the_tree(root, files)
-    if outside:
-        raise SpecError(outside)
     return files
 
 

@@ -108,15 +108,17 @@ def read_text(path: Path, display: str) -> tuple[Text | None, list[SpecIssue]]:
 
 
 def read_raw(path: Path, display: str) -> tuple[bytes | None, list[SpecIssue]]:
-    """Read `path`'s bytes, within the size bound; or none and the issues that say why."""
+    """Read `path`'s bytes, within the size bound; or none and the issues that say why (a
+    file that cannot be read is an issue, never skipped: its users would count as
+    undeclared)."""
     try:
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES // (1024 * 1024)
+            return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
+        return path.read_bytes(), []
     except OSError as exc:
         return None, [SpecIssue(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
-    if size > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // (1024 * 1024)
-        return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
-    return path.read_bytes(), []
 
 
 def decode(raw: bytes, display: str) -> tuple[Text | None, list[SpecIssue]]:
