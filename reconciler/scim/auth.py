@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Iterable
-from pathlib import Path
 
 import httpx2
 
@@ -23,18 +23,21 @@ from reconciler.scim.redact import register_secret
 _CONVENTIONAL = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
-def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
+def from_env(
+    name: str, what: str, target: str, *, secret: bool = True, header: bool = False
+) -> str:
     """A value from the environment (or the file named by NAME_FILE); registered for
-    redaction when it is a `secret`."""
+    redaction when it is a `secret`. What every credential passes through: each refusal is a
+    UsageError naming the variable, never quoting the value. A `header` value is sent as it
+    is in a request header, and must be printable ASCII."""
     value = os.environ.get(name)
+    source = f"environment variable {name}"
     if value is None and os.environ.get(f"{name}_FILE"):
-        path = os.environ[f"{name}_FILE"]
+        source = f"the file {name}_FILE names"
         try:
-            with open(path, encoding="utf-8") as handle:  # noqa: PTH123 - plain read of a secret file
-                value = handle.read().strip()
-        except OSError as exc:
-            message = f"cannot read {name}_FILE for target '{target}': {exc.strerror}"
-            raise UsageError(message) from None
+            value = _read_file(f"{name}_FILE")
+        except _Unreadable as exc:
+            raise UsageError(f"{name}_FILE ({what} of target '{target}'): {exc}") from None
     if not value:
         # A name not written as names usually are may be the secret itself, pasted into
         # the spec by mistake: the message names the setting instead.
@@ -53,7 +56,50 @@ def from_env(name: str, what: str, target: str, *, secret: bool = True) -> str:
         )
     if secret:
         register_secret(value)
+    if header and not (value.isascii() and value.isprintable()):
+        # HTTP sends header values as ASCII: a pasted curly quote or accent cannot be
+        # encoded, and a control character makes the HTTP library refuse the header in an
+        # error that quotes it (RFC 9110 §5.5). Refused here, before any request.
+        raise UsageError(
+            f"{source} ({what} of target '{target}') holds a character that is not printable "
+            "ASCII (an accent, a curly quote, a control character): no HTTP header can carry "
+            "it; check how it was copied"
+        )
     return value
+
+
+class _Unreadable(Exception):
+    """Why a secret file cannot be read; says nothing of what it holds."""
+
+
+# A token, a password or a key is at most a few KiB; a file far larger is the wrong file (a
+# log, /dev/zero), and is not read into memory whole.
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+def _read_file(variable: str) -> str:
+    """The text, stripped, of the file that `variable` names; _Unreadable if it is no regular
+    file, is larger than MAX_SECRET_FILE_BYTES, or is not UTF-8."""
+    try:
+        # Non-blocking: opening a FIFO would wait for a writer that may never come; it
+        # opens at once, and is refused as no regular file.
+        fd = os.open(os.environ[variable], os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise _Unreadable("names no regular file (a FIFO, a device, a directory)")
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _Unreadable(f"cannot be read: {exc.strerror}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        limit = MAX_SECRET_FILE_BYTES // 1024
+        raise _Unreadable(f"names a file larger than {limit} KiB, more than any secret")
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise _Unreadable("names a file that is not UTF-8 text") from None
 
 
 def _text(value: str) -> bool:
@@ -71,15 +117,15 @@ def register_named(names: Iterable[str]) -> None:
     for name in names:
         value = os.environ.get(name)
         if value is None and os.environ.get(f"{name}_FILE"):
-            with contextlib.suppress(OSError, UnicodeDecodeError):
-                value = Path(os.environ[f"{name}_FILE"]).read_text(encoding="utf-8").strip()
+            with contextlib.suppress(_Unreadable):  # refused when its target reads it
+                value = _read_file(f"{name}_FILE")
         if value and _text(value):  # one that is not is refused when its target reads it
             register_secret(value)
 
 
-def secret_from_env(name: str, what: str, target: str) -> str:
+def secret_from_env(name: str, what: str, target: str, *, header: bool = False) -> str:
     """A secret from the environment, registered for redaction."""
-    return from_env(name, what, target, secret=True)
+    return from_env(name, what, target, secret=True, header=header)
 
 
 def credentials(
@@ -90,7 +136,7 @@ def credentials(
     if auth.type == "none":
         return {}, None
     if auth.type == "bearer":
-        token = secret_from_env(auth.token_env or "", "token_env", target.name)
+        token = secret_from_env(auth.token_env or "", "token_env", target.name, header=True)
         return {"Authorization": f"Bearer {token}"}, None
     if auth.type == "basic":
         user = from_env(auth.username_env or "", "username_env", target.name, secret=False)
