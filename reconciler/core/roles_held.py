@@ -10,11 +10,14 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json
 
+_HELD = frozenset({"roles", "entitlements"})
+
 
 def role_paths(target: Target) -> frozenset[str]:
-    """The user attributes that hold roles on this target: `roles`, and any mapped from
+    """The user attributes that hold roles on this target: `roles` and `entitlements`
+    (RFC 7643 §4.1.2: what a user has, access as much as a role is), and any mapped from
     the roles its role map grants (appRoleAssignments)."""
-    return frozenset({"roles"}) | {
+    return _HELD | {
         m.target
         for m in target.user_mappings
         if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
@@ -23,7 +26,7 @@ def role_paths(target: Target) -> frozenset[str]:
 
 def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
     """The roles this attribute change takes away (none when it holds no roles)."""
-    if attr.path not in paths and not attr.path.startswith("roles["):
+    if attr.path not in paths and not attr.path.startswith(("roles[", "entitlements[")):
         return set()
     return _held(attr.before) - _held(attr.after)
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.guards import check_guards
 from reconciler.core.model import Json, Observed
 from reconciler.core.plan import make_plan
-from reconciler.core.roles_held import lost_roles
-from tests.core.test_plan import TARGET, load, user_res
+from reconciler.core.roles_held import lost_roles, role_paths
+from tests.core.test_plan import TARGET, URL, load, user_res
 
 
 @pytest.mark.parametrize(
@@ -69,4 +70,36 @@ def test_a_protected_account_keeps_a_role_named_by_display_and_type(tmp_path: Pa
     assert plan.changes == ()
     assert plan.notes == (
         "user root@example.com is protected: keeps its roles (display=Administrator type=admin)",
+    )
+
+
+@pytest.mark.parametrize("path", ["entitlements", 'entitlements[value eq "billing"].value'])
+def test_an_entitlement_taken_away_is_a_role_lost(path: str) -> None:
+    # RFC 7643 §4.1.2: an entitlement is a thing the user has, access as a role is.
+    before: Json = [{"value": "billing"}] if path == "entitlements" else "billing"
+    taken = AttrChange(path, before, [] if path == "entitlements" else None)
+    assert lost_roles(taken, role_paths(Target("t", URL))) == {"billing"}
+
+
+def test_stripping_entitlements_is_guarded_and_spares_a_protected_account(
+    tmp_path: Path,
+) -> None:
+    held: list[Json] = [{"value": "billing"}, {"value": "admin-console"}]
+    names = ["root@example.com", *(f"p{i}@example.com" for i in range(3))]
+    observed = Observed(
+        tuple(user_res(f"u{i}", n, entitlements=held) for i, n in enumerate(names)), ()
+    )
+    declared = "".join(f"  - userName: {n}\n    entitlements: []\n" for n in names)
+    settings = "    protected: ['root@*']\n    guards: {max_member_removals: 2}\n"
+    spec = load(tmp_path, TARGET + settings + "users:\n" + declared)
+    target = spec.targets["t"]
+    plan = check_guards(make_plan(spec, target, observed), target, observed)
+    assert "root@example.com" not in {c.key for c in plan.changes}
+    assert plan.notes == (
+        "user root@example.com is protected: keeps its roles (admin-console, billing)",
+    )
+    assert plan.guards == (
+        "6 member removals (6 of them roles lost) in one run, more than "
+        "guards.max_member_removals (2); re-run with --allow-member-removals 6 if that is "
+        "intended",
     )
