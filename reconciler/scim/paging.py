@@ -9,6 +9,7 @@ from itertools import pairwise
 from reconciler.core.config import DEFAULT_MAX_OBJECTS
 from reconciler.core.model import Json, Resource
 from reconciler.errors import ScimHTTPError, ScimProtocolError
+from reconciler.scim import start_index
 from reconciler.scim.client import ScimClient
 from reconciler.scim.copies import Copies
 from reconciler.scim.progress import Progress
@@ -58,6 +59,7 @@ class _Pager:
     limit: int | None = None
     first_total: int | None = None
     repeated: bool = False  # a page repeated earlier ones short of totalResults
+    restarted: bool = False  # the request past totalResults served the first page again
     # The totalResults each page gave for the whole listing, in order (see `moved`).
     totals: list[int] = field(default_factory=list)
     skipped: int = 0  # resources without an id
@@ -184,6 +186,7 @@ class _Pager:
             # The request past totalResults, answered with the first page again (SCIMMY
             # serves every startIndex past the end so): nothing new, so the end is
             # confirmed, as by an empty page or a 400/404 there. No short read to report.
+            self.restarted = True
             return True
         if fresh == 0:
             self.notes.append(
@@ -284,6 +287,13 @@ def read_all(
     else:
         pager.notes.append(f"{endpoint}: stopped after {MAX_PAGES} pages")
         pager.complete = False
+    if pager.restarted and len(pager.seen) > 1:
+        # That end is also what a target answers that ignores startIndex (start_index.py).
+        params = {**pager.params(scim_filter), "startIndex": 2}
+        ignored, note = start_index.ignored(client, endpoint, params, next(iter(pager.seen)))
+        if note is not None:
+            pager.complete, pager.repeated = False, ignored
+            pager.notes.append(note)
     pager.moved()
     short = pager.total is not None and pager.read < pager.total
     if short:
