@@ -425,7 +425,7 @@ def test_the_role_attributes_are_roles_and_what_the_role_map_writes(tmp_path: Pa
         + "        nickName: {source: displayName}\n"
         + "groups:\n  - displayName: Admins\n    members: []\n",
     )
-    assert role_paths(spec.targets["t"]) == {"roles", "title", "userType"}
+    assert role_paths(spec.targets["t"]) == {"roles", "entitlements", "title", "userType"}
 
 
 def test_a_disable_s_roles_are_not_counted_again_as_removals() -> None:
