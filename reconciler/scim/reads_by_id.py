@@ -139,7 +139,18 @@ def with_members(
             read = tuple(pool.map(lambda r, g: _asked(client, r, g), read, groups))
     shown = sum(1 for new, old in zip(read, groups, strict=True) if new is not old)
     log.info("members read one by one", step="import", kind="group", count=shown)
-    return read, ()
+    if any("members" in g.body for g in read):
+        return read, ()
+    # Every group empty, or a target that never shows members (AWS IAM Identity Center's
+    # groups): which, no read says. The plan compares each as empty either way.
+    note = (
+        f"none of the {len(groups)} groups shows members, in the listing, on its GET or "
+        "asked for by `attributes=members`: each is compared as empty, so on a target that "
+        "holds members it does not show, no member removal can be planned, and each member "
+        "added fails its group (the target does not show it)"
+    )
+    log.warning("members not shown", step="import", detail=note)
+    return read, (note,)
 
 
 def _read(client: ScimClient, group: Resource) -> Resource:

@@ -149,3 +149,37 @@ def test_groups_found_in_lookup_mode_and_too_many_to_read_are_noted(tmp_path: Pa
         f"the target shows no group's members, and {MAX_READS + 1} groups are more than "
         f"{MAX_READS} to read one by one: they are taken as listed"
     ) in prepared.observed.notes
+
+
+def test_groups_no_read_shows_members_of_are_noted(tmp_path: Path) -> None:
+    # Every group empty, or a target that never shows members (AWS IAM Identity Center's
+    # groups): no read tells which, and the plan says what it cannot see.
+    fake = FakeScim()
+    a = fake.add_user("a@example.com")
+    fake.add_group("Eng", [a])
+    fake.add_group("Ops", [a])
+    for group in fake.groups.values():
+        group.pop("members")  # held where no read shows it
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    prepared = replan(specs, fake)
+    assert (
+        "none of the 2 groups shows members, in the listing, on its GET or asked for by "
+        "`attributes=members`: each is compared as empty, so on a target that holds members "
+        "it does not show, no member removal can be planned, and each member added fails its "
+        "group (the target does not show it)"
+    ) in prepared.observed.notes
+
+
+def test_groups_one_read_shows_members_of_are_not_noted(tmp_path: Path) -> None:
+    fake = FakeScim()
+    fake.members_shown = "one"  # left out of the listing, shown on a group's GET
+    a = fake.add_user("a@example.com")
+    fake.add_group("Eng", [a])
+    specs = write_spec(
+        tmp_path, [user("a@example.com")], [{"displayName": "Eng", "members": ["a@example.com"]}]
+    )
+    prepared = replan(specs, fake)
+    assert not any("shows members" in n for n in prepared.observed.notes)
+    assert not prepared.plan.has_changes
