@@ -66,8 +66,19 @@ def normalise_all(attribute: str, values: Sequence[str]) -> list[str]:
     return list(map(str.casefold, stripped) if attribute in A.MATCH_CASE_INSENSITIVE else stripped)
 
 
+# Unicode's default-ignorable code points that are not format characters (Cf): they
+# draw nothing either (the combining grapheme joiner, variation selectors, Hangul fillers,
+# Mongolian free variation selectors, Khmer inherent vowels). `admin\u034f@example.com`
+# passed every `admin@*` pattern of `protected`, and matched no declared admin.
+_IGNORABLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
 def _visible(value: str) -> str:
-    return "".join(c for c in value if unicodedata.category(c) != "Cf")
+    return "".join(c for c in value if unicodedata.category(c) != "Cf" and c not in _IGNORABLE)
 
 
 def skeleton(text: str) -> str:

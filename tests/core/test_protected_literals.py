@@ -35,3 +35,14 @@ def test_a_protected_group_named_with_brackets_is_never_deleted(tmp_path: Path) 
 def test_a_protected_literal_name_protects_itself(tmp_path: Path) -> None:
     spec = load(tmp_path, TARGET + '    protected: ["svc[ci]@example.com"]\n')
     assert protected(spec.targets["t"], "svc[ci]@example.com")
+
+
+def test_a_name_with_an_invisible_code_point_is_protected_by_the_visible_pattern(
+    tmp_path: Path,
+) -> None:
+    # Format characters (Cf) and the other default-ignorable code points alike: a name
+    # that reads as admin@example.com is protected by `admin@*`, whatever it hides.
+    spec = load(tmp_path, TARGET + '    protected: ["admin@*"]\n')
+    for hidden in ("\u200b", "\u00ad", "\u034f", "\ufe0f", "\u3164", "\U000e0100"):
+        assert protected(spec.targets["t"], f"ad{hidden}min@example.com"), repr(hidden)
+    assert not protected(spec.targets["t"], "adamin@example.com")
