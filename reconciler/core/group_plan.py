@@ -119,6 +119,9 @@ def membership(
     # them: nothing is decided from such a user, a removal neither.
     if not {None}.issuperset(map(_PROBLEM, observed.users)):  # nearly always: none in error
         shielded |= frozenset(r.id for r in observed.users if r.problem is not None)
+    if Kind.USER in view.unknown_accounts(target):
+        # A user whose mapping failed may hold any account no declared user claims.
+        shielded |= frozenset(r.id for r in observed.users) - frozenset(user_ids.values())
     failed = set(errored) | outside
     failed |= {key for kind, key, _, _ in view.errors if kind is Kind.USER}
     return Membership(

@@ -177,11 +177,17 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     if options.only is None and not observed.lookup:
         # In lookup mode nothing undeclared was seen, so there is nothing to prune.
         matched = _all_matches(user_matches, group_matches)
-        changes += prune_changes(target, observed, matched)
+        spare = view.unknown_accounts(target)
+        changes += prune_changes(target, observed, matched, spare)
         errors += unreadable_strays(target, observed, matched)
         errors += twin_strays(target, observed, matched)
-        dormant += [
-            Dormant(k, r, "not declared") for k, r in disabled_strays(target, observed, matched)
+        strays = disabled_strays(target, observed, matched, spare)
+        dormant += [Dormant(k, r, "not declared") for k, r in strays]
+        notes += [
+            f"a {kind.value}'s mapping failed, and its account may hold a mapped name: no "
+            f"undeclared {kind.value} is pruned{' or taken out of a group' * (kind is Kind.USER)}"
+            " in this plan"
+            for kind in sorted(spare, key=lambda k: k.value)
         ]
     now = options.now if isinstance(options.now, datetime) else None
     kept = frozenset(m.resource.id for u in present if (m := user_matches[u.key]).resource)

@@ -50,11 +50,15 @@ def owned(target: Target, resource: Resource) -> bool:
 
 
 def prune_changes(
-    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+    target: Target,
+    observed: Observed,
+    matches: Mapping[tuple[Kind, str], Match],
+    spare: frozenset[Kind] = frozenset(),
 ) -> list[Change]:
-    """Deprovisions for undeclared objects, per the target's prune policy."""
+    """Deprovisions for undeclared objects, per the target's prune policy; none of the
+    kinds in `spare` (mapping.unknown_accounts)."""
     out: list[Change] = []
-    for kind, resource in _strays(target, observed, matches):
+    for kind, resource in _strays(target, observed, matches, spare):
         change = _deprovision(kind, resource, target)
         if change is not None:
             out.append(change)
@@ -62,7 +66,10 @@ def prune_changes(
 
 
 def disabled_strays(
-    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+    target: Target,
+    observed: Observed,
+    matches: Mapping[tuple[Kind, str], Match],
+    spare: frozenset[Kind] = frozenset(),
 ) -> list[tuple[str, Resource]]:
     """Undeclared users prune covers that are already disabled (nothing left to change,
     unless `delete_after` deletes them), with the key a plan names them by."""
@@ -70,15 +77,18 @@ def disabled_strays(
         return []
     return [
         (_key(kind, resource), resource)
-        for kind, resource in _strays(target, observed, matches)
+        for kind, resource in _strays(target, observed, matches, spare)
         if kind is Kind.USER and resource.body.get("active") is False
     ]
 
 
 def _strays(
-    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+    target: Target,
+    observed: Observed,
+    matches: Mapping[tuple[Kind, str], Match],
+    spare: frozenset[Kind] = frozenset(),
 ) -> Iterator[tuple[Kind, Resource]]:
-    """The undeclared objects the target's prune policy covers."""
+    """The undeclared objects the target's prune policy covers, of no kind in `spare`."""
     if target.prune == "none":
         return
     claimed = {(kind, m.resource.id) for (kind, _), m in matches.items() if m.resource}
@@ -91,6 +101,8 @@ def _strays(
         for cid in attempt.candidates
     }
     for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
+        if kind in spare:
+            continue
         for resource in resources:
             if (kind, resource.id) in claimed or resource.problem is not None:
                 continue  # an unreadable object is never deprovisioned: unreadable_strays

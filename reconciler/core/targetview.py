@@ -43,6 +43,15 @@ class TargetView:
     def all_users(self) -> tuple[Declared, ...]:
         return self.users + tuple(u for u, _ in self.out_of_scope)
 
+    def unknown_accounts(self, target: Target) -> frozenset[Kind]:
+        """The kinds of which no account is known to be undeclared: an object of the kind
+        failed its mapping where the target maps that kind's attributes. Matched as
+        declared, it claims the accounts its declared values name; its account on the
+        target may hold a mapped name (`ToLower([mail])`, `Join("-", "team", ...)`) no one
+        computed, and pruned or taken out of a group, it would be the declared object's."""
+        mapped = {Kind.USER: target.user_mappings, Kind.GROUP: target.group_mappings}
+        return frozenset(o.kind for o in self.failed if mapped[o.kind])
+
     @property
     def all_groups(self) -> tuple[Declared, ...]:
         return self.groups + tuple(g for g, _ in self.groups_out)

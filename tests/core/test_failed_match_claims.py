@@ -8,13 +8,14 @@ order, with prune and with a group's exact member list."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from reconciler.core.changes import Action
 from reconciler.core.model import Json, Observed, Resource
-from reconciler.core.plan import make_plan
+from reconciler.core.plan import PlanOptions, make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
 MAPPED = "    mappings:\n      user:\n        active: {source: custom.enabled}\n"
@@ -136,3 +137,80 @@ def test_an_account_no_declared_value_names_is_still_pruned(tmp_path: Path) -> N
     plan = make_plan(spec, spec.targets["t"], observed)
     pruned = [c.target_id for c in plan.changes if c.action is Action.DISABLE]
     assert pruned == ["9"]
+
+
+MAIL_MAPPED = (
+    "    mappings:\n      user:\n        userName: 'ToLower([mail])'\n"
+    "        active: {source: custom.enabled}\n"
+)
+
+
+@pytest.mark.parametrize("deprovision", ["disable", "delete"])
+def test_a_user_whose_mapping_fails_keeps_an_account_under_a_mapped_name(
+    tmp_path: Path, deprovision: str
+) -> None:
+    # The account holds the mapped userName, which no one computed: bob's mapping failed
+    # (`enabled: 'yes'` is no Boolean). No user is pruned or taken out of a group then.
+    settings = f"    prune: all\n    deprovision: {deprovision}\n" + MAIL_MAPPED
+    users = (
+        "users:\n"
+        "  - userName: bob@example.com\n    custom: {mail: Bob@Corp.Example, enabled: 'yes'}\n"
+        "  - userName: ann@example.com\n    custom: {mail: Ann@Corp.Example, enabled: true}\n"
+    )
+    groups = "groups:\n  - displayName: Eng\n    members: [ann@example.com]\n"
+    spec = load(tmp_path, TARGET + settings + users + groups)
+    observed = Observed(
+        (
+            user_res("1", "bob@corp.example", active=True),
+            user_res("2", "ann@corp.example", active=True),
+        ),
+        (group_res("g1", "Eng", ["1", "2"]),),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert [e.key for e in plan.errors] == ["bob@example.com"]
+    assert [c for c in plan.changes if c.target_id == "1"] == []
+    assert "1" not in {m.id for c in plan.changes for m in c.members_remove}
+    assert (
+        "a user's mapping failed, and its account may hold a mapped name: no undeclared "
+        "user is pruned or taken out of a group in this plan"
+    ) in plan.notes
+
+
+def test_a_group_whose_mapping_fails_keeps_a_group_under_a_mapped_name(tmp_path: Path) -> None:
+    settings = (
+        "    prune: all\n    mappings:\n      group:\n"
+        '        displayName: \'Join("-", "team", [displayName])\'\n'
+        '        externalId: \'FormatDateTime([externalId], , "yyyyMMdd", "yyyy")\'\n'
+    )
+    groups = (  # Eng's externalId is no date: its mapping fails
+        "groups:\n  - {displayName: Eng, externalId: not-a-date}\n"
+        "  - {displayName: Ops, externalId: '20240101'}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + groups)
+    observed = Observed((), (group_res("g1", "team-Eng"), group_res("g2", "team-Ops")))
+    plan = make_plan(
+        spec, spec.targets["t"], observed, PlanOptions(now=datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    assert [e.key for e in plan.errors] == ["Eng"], plan.errors
+    assert [c for c in plan.changes if c.target_id == "g1"] == []
+    assert "a group's mapping failed" in " ".join(plan.notes)
+
+
+def test_without_a_failed_mapping_the_mapped_accounts_are_pruned_as_before(
+    tmp_path: Path,
+) -> None:
+    settings = "    prune: all\n" + MAIL_MAPPED
+    users = (
+        "users:\n  - userName: ann@example.com\n"
+        "    custom: {mail: Ann@Corp.Example, enabled: true}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + users)
+    observed = Observed(
+        (
+            user_res("1", "bob@corp.example", active=True),
+            user_res("2", "ann@corp.example", active=True),
+        ),
+        (),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert [(c.action, c.target_id) for c in plan.changes] == [(Action.DISABLE, "1")]
