@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
@@ -58,8 +59,8 @@ def prune_changes(
     """Deprovisions for undeclared objects, per the target's prune policy; none of the
     kinds in `spare` (mapping.unknown_accounts)."""
     out: list[Change] = []
-    for kind, resource in _strays(target, observed, matches, spare):
-        change = _deprovision(kind, resource, target)
+    for kind, resource, key in _keyed(_strays(target, observed, matches, spare)):
+        change = _deprovision(kind, resource, target, key)
         if change is not None:
             out.append(change)
     return out
@@ -76,10 +77,19 @@ def disabled_strays(
     if target.deprovision != "disable":
         return []
     return [
-        (_key(kind, resource), resource)
-        for kind, resource in _strays(target, observed, matches, spare)
+        (key, resource)
+        for kind, resource, key in _keyed(_strays(target, observed, matches, spare))
         if kind is Kind.USER and resource.body.get("active") is False
     ]
+
+
+def _keyed(strays: Iterable[tuple[Kind, Resource]]) -> list[tuple[Kind, Resource, str]]:
+    """Each stray with the key a plan names it by: its name, or its name and id where
+    another stray of its kind has that name (group names need not be unique). A plan
+    file holds one change per key: two deletes of "Contractors" made one apply refused."""
+    listed = [(kind, resource, _key(kind, resource)) for kind, resource in strays]
+    seen = Counter((kind, key) for kind, _, key in listed)
+    return [(k, r, n if seen[(k, n)] == 1 else f"{n} (id {r.id})") for k, r, n in listed]
 
 
 def _strays(
@@ -180,8 +190,7 @@ def _key(kind: Kind, resource: Resource) -> str:
     return name if isinstance(name, str) and name else resource.id
 
 
-def _deprovision(kind: Kind, resource: Resource, target: Target) -> Change | None:
-    key = _key(kind, resource)
+def _deprovision(kind: Kind, resource: Resource, target: Target, key: str) -> Change | None:
     reason = f"not declared (prune: {target.prune})"
     attributes: tuple[AttrChange, ...] = ()
     if kind is Kind.GROUP or target.deprovision == "delete":

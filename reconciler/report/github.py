@@ -7,6 +7,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from reconciler.errors import SpecIssue
+from reconciler.report import render
 from reconciler.scim.redact import scrub
 
 DESTRUCTIVE = ("disable", "delete")
@@ -47,7 +48,7 @@ def annotations(
             if change["action"] not in DESTRUCTIVE or not source:
                 continue
             action, kind, key = change["action"], change["kind"], change["key"]
-            where = f" (id {change['target_id']})" if change.get("target_id") else ""
+            where = render.where(change)
             message = (
                 f"scimrec will {action} {kind} {key}{where} on target {target}: {change['reason']}"
             )

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.report import render
 from reconciler.report.render import (
     after_text,
     for_display,
@@ -143,7 +144,7 @@ def change_lines(change: Mapping[str, Any], label: str | None = None) -> list[st
     """One change as diff lines; the first character drives GitHub's diff colouring."""
     action = change["action"]
     sym = SYMBOL[action]
-    where = f" (id {change['target_id']})" if change.get("target_id") else ""
+    where = render.where(change)
     head = f"{label} {change['kind']} {change['key']}" if label else headline(change)
     lines = [f"{sym} {head}{where}"]
     attrs: Sequence[Mapping[str, Any]] = change.get("attributes", [])
@@ -235,7 +236,7 @@ def _add_callout(
 
 
 def _destructive_item(change: Mapping[str, Any]) -> str:
-    where = f" (id {_code(change['target_id'])})" if change.get("target_id") else ""
+    where = render.where(change, code=_code)
     source = change.get("source")
     reason = f" · {prose(change['reason'])}" if change.get("reason") else ""
     at = f" · {_code(str(source['file']) + ':' + str(source['line']))}" if source else ""

@@ -129,10 +129,19 @@ def headline(change: Mapping[str, Any]) -> str:
     return text
 
 
+def where(change: Mapping[str, Any], sep: str = " ", code: Any = str) -> str:
+    """The object's id after its name, unless its key already ends with it (undeclared
+    objects that share a name are keyed by name and id: core/prune.py)."""
+    rid = change.get("target_id")
+    if not rid or str(change.get("key", "")).endswith(f"(id {rid})"):
+        return ""
+    return f"{sep}(id {code(rid)})"
+
+
 def change_lines(change: Mapping[str, Any]) -> list[str]:
     action = change["action"]
-    where = f"  (id {change['target_id']})" if change.get("target_id") else ""
-    lines = [f"  {SYMBOL[action]} {headline(change)}{where}"]
+    where_ = where(change, "  ")
+    lines = [f"  {SYMBOL[action]} {headline(change)}{where_}"]
     attrs = change.get("attributes", [])
     width = max((len(a["path"]) for a in attrs), default=0)
     for attr in attrs:
