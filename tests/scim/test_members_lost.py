@@ -180,3 +180,24 @@ def test_a_204_add_on_a_target_that_shows_members_is_verified_by_one_read(
         ("GET", f"/Groups/{eng}"),
     ]
     assert not replan(specs, fake).plan.has_changes
+
+
+class NewestShown(FakeScim):
+    """A group's GET and a write's answer show its three newest members only; its listing
+    (a filter by id included) shows them all."""
+
+    def _one(self, resource: dict[str, Any], status: int = 200) -> httpx2.Response:
+        if isinstance(resource.get("members"), list):
+            resource = {**resource, "members": resource["members"][-3:]}
+        return super()._one(resource, status)
+
+
+def test_a_group_shown_by_its_newest_members_does_not_fail_an_add(tmp_path: Path) -> None:
+    # The GET after the add shows only the three just added: the listing says the two the
+    # group held are still there, so nothing was taken.
+    fake = NewestShown()
+    ids, eng, specs = _world(fake, tmp_path, "ab", "abcde")
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert _held(fake, eng) == sorted(ids.values())
+    assert not replan(specs, fake).plan.has_changes

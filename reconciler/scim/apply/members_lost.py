@@ -11,6 +11,7 @@ members only shows some (members_kept.py reads such lists alike)."""
 
 from __future__ import annotations
 
+from reconciler.core import attributes as A
 from reconciler.core.changes import Change
 from reconciler.core.match import normalise
 from reconciler.core.model import Json
@@ -34,20 +35,37 @@ def lost_with(
         others = sorted(s.members_held.get(change.target_id or "", frozenset()) - named)
     if not others:
         return []
-    if read is not None:
-        return others if answers_as(path, read) and _none_of(s, read, others) else []
-    answer = reply.body if answers_as(path, reply.body) else None
-    if answer is not None and not _none_of(s, answer, others):
-        return []
-    try:
-        read = s.client.get(path).body
-    except ScimrecError as exc:
-        s.log.warning("members not verified", step="action", kind="group",
-                      key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-        return []
+    if read is None:
+        answer = reply.body if answers_as(path, reply.body) else None
+        if answer is not None and not _none_of(s, answer, others):
+            return []
+        try:
+            read = s.client.get(path).body
+        except ScimrecError as exc:
+            s.log.warning("members not verified", step="action", kind="group",
+                          key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+            return []
     if not answers_as(path, read) or not _none_of(s, read, others):
         return []
-    return others
+    # A target that shows a group's newest members only, on a GET and in a write's
+    # answer, shows just those added: its listing shows them all (reads_by_id.py).
+    return [] if _listed_holds(s, change, others) else others
+
+
+def _listed_holds(s: Session, change: Change, others: list[Held]) -> bool:
+    """Whether the group as a filtered listing shows it holds some of `others`."""
+    rid = change.target_id or ""
+    try:
+        body = s.client.get("/Groups", {"filter": f"id eq {A.quote(rid)}"}).body
+    except ScimrecError:
+        return False  # no such read: the group's own GET stands
+    items = body.get("Resources") if isinstance(body, dict) else None
+    found = [i for i in items if isinstance(i, dict) and i.get("id") == rid] if items else []
+    return len(found) == 1 and not _none_of(s, found[0], others) and _listed(found[0])
+
+
+def _listed(body: Json) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("members"), list)
 
 
 def _none_of(s: Session, body: Json, others: list[Held]) -> bool:
