@@ -83,7 +83,7 @@ def search(
     trusted = answered = works = False
     if use_filter:
         candidates, trusted, answered = _filtered(
-            client, endpoint, attribute, value, wanted, no_match_404=no_match_404
+            client, endpoint, attribute, value, wanted, no_404=no_match_404, with_listing=listing
         )
         works = trusted
         trusted = trusted or (filter_proven and answered and not candidates)
@@ -108,7 +108,8 @@ def _filtered(
     value: str,
     wanted: str,
     *,
-    no_match_404: bool = False,
+    no_404: bool = False,
+    with_listing: bool = True,
 ) -> tuple[list[Resource], bool, bool]:
     """What an `eq` filter returns, whether that can be trusted on its own, and whether the
     target answered it in one page at all."""
@@ -117,14 +118,16 @@ def _filtered(
             endpoint, {"filter": f"{A.filter_attribute(attribute)} eq {A.quote(value)}"}
         )
     except ScimHTTPError as exc:
-        if exc.status == 404 and no_match_404:
+        if exc.status == 404 and no_404:
             # This target says "no match" so (test_connection saw it, and its listing
             # answer). Like an empty page, that proves nothing alone where a listing can
             # be read; in lookup mode it leads to a create at most, which a 409 stops.
             return [], False, True
         # A 404 to a filter of an endpoint that exists (WSO2 answers a group filter
-        # with no match so) is a filter that cannot be used: the listing decides.
-        if exc.status not in (400, 403, 404, 501):
+        # with no match so) is a filter that cannot be used: the listing decides. With no
+        # listing to decide (lookup mode), it may be the endpoint that is missing, which
+        # stands as the error it is (observe: no /Groups endpoint), not a "no match".
+        if exc.status not in (400, 403, 404, 501) or (exc.status == 404 and not with_listing):
             raise
         return [], False, False
     body = reply.body if isinstance(reply.body, dict) else {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.plan import Action
-from reconciler.errors import TargetError
+from reconciler.errors import ScimHTTPError, TargetError
 from reconciler.scim.connection import test_connection as connect
 from reconciler.scim.search import search
 from tests.fakescim import FakeScim
@@ -66,15 +66,22 @@ def test_a_users_endpoint_that_answers_404_unfiltered_too_is_no_scim_endpoint() 
     )
 
 
-@pytest.mark.parametrize("no_match_404", [False, True])
-def test_a_404_to_a_filter_is_no_match_only_where_the_target_says_so(no_match_404: bool) -> None:
+def test_a_404_to_a_filter_is_no_match_where_the_target_says_so() -> None:
     fake = gateway(None)
     found = search(
         scim_client(fake), "/Users", "userName", "nobody@example.com", 10, listing=False,
-        no_match_404=no_match_404,
+        no_match_404=True,
     )  # fmt: skip
-    # Without the connection test's word, the 404 is a filter refused: it proves nothing.
-    assert (found.resources, found.conclusive) == ([], no_match_404)
+    assert (found.resources, found.conclusive) == ([], True)
+
+
+def test_without_the_targets_word_a_404_with_no_listing_stands() -> None:
+    # Lookup mode has no listing to decide: the 404 may be the endpoint's (a target with
+    # no /Groups), which stays the error it is, never a "no match" that plans creates.
+    fake = gateway(None)
+    with pytest.raises(ScimHTTPError) as raised:
+        search(scim_client(fake), "/Users", "userName", "nobody@example.com", 10, listing=False)
+    assert raised.value.status == 404
 
 
 def test_plan_and_apply_converge_on_such_a_target(tmp_path: Path) -> None:

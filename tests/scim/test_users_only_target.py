@@ -97,3 +97,20 @@ def test_a_target_without_groups_is_logged_as_read_whole_with_no_groups() -> Non
         "count": 0,
         "pages": 0,
     }
+
+
+def test_in_lookup_mode_a_group_on_such_a_target_is_not_planned_as_new(tmp_path: Path) -> None:
+    # Lookup mode reads no listing: a 404 to the group's filter is the missing endpoint's,
+    # never a "no match" that plans a create.
+    fake = FakeScim()
+    fake.fail("GET", "/Groups", status=404, times=100)
+    fake.fail("POST", "/Groups", status=404, times=100, body={"detail": "no such endpoint"})
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com")],
+        [{"displayName": "Eng", "members": ["a@example.com"]}],
+        quirks={"listing": "none"},
+    )
+    with pytest.raises(ScimHTTPError, match="GET /Groups answered 404"):
+        replan(specs, fake)
+    assert [s.method for s in fake.requests if s.method != "GET"] == []
