@@ -290,9 +290,10 @@ def read_all(
     if pager.restarted and len(pager.seen) > 1:
         # That end is also what a target answers that ignores startIndex (start_index.py).
         params = {**pager.params(scim_filter), "startIndex": 2}
-        ignored, note = start_index.ignored(client, endpoint, params, next(iter(pager.seen)))
-        if note is not None:
-            pager.complete, pager.repeated = False, ignored
+        unknown = start_index.ignored(client, endpoint, params, next(iter(pager.seen)))
+        if unknown is not None:
+            note, pager.repeated = unknown
+            pager.complete = False
             pager.notes.append(note)
     pager.moved()
     short = pager.total is not None and pager.read < pager.total

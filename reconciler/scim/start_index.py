@@ -18,21 +18,25 @@ from reconciler.scim.resources import listed, resource
 
 def ignored(
     client: ScimClient, endpoint: str, params: dict[str, str | int], first: str
-) -> tuple[bool, str | None]:
-    """Whether `endpoint` ignores startIndex (`params`: the listing's own, from the second
-    resource), judged by the id of its first resource (`first`); with a note where the
-    listing is not known complete (None: it is)."""
+) -> tuple[str, bool] | None:
+    """Why `endpoint`'s listing is not known complete, and whether that is because it
+    ignores startIndex (`params`: the listing's own, from the second resource; `first`:
+    the id of its first resource); None where the page from the second resource does not
+    start at the first (startIndex honoured, the end confirmed)."""
     if "count" in params:
         params = {**params, "count": 1}
     try:
         body = client.get(endpoint, params).body
-        items = listed(body, f"GET {endpoint}") if isinstance(body, dict) else []
+        if not isinstance(body, dict):
+            raise ScimProtocolError(f"GET {endpoint} did not answer a ListResponse object")
+        items = listed(body, f"GET {endpoint}")
     except (ScimHTTPError, ScimProtocolError) as exc:
-        return False, f"{endpoint}: whether startIndex is honoured is not known ({exc})"
+        return f"{endpoint}: whether startIndex is honoured is not known ({exc})", False
     found = resource(items[0]) if items else None
     if found is None or found.id != first:
-        return False, None
-    return True, (
+        return None
+    note = (
         f"{endpoint}: startIndex is ignored (the page from the second resource starts at "
         "the first), so only the first page can be read"
     )
+    return note, True

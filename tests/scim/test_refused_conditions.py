@@ -145,3 +145,19 @@ def test_a_put_resent_for_if_match_never_carries_a_later_version(tmp_path: Path)
         None,
         'W/"3"',
     ]
+
+
+def test_a_put_with_its_version_refused_428_is_not_sent_again(tmp_path: Path) -> None:
+    # The target advertises ETags and the PUT carried If-Match: a 428 then is the
+    # target's to explain, and the same request is not sent once more.
+    fake = FakeScim()
+    fake.config["etag"] = {"supported": True}
+    fake.patch_unsupported = True
+    fake.add_user("a@example.com", title="Old")
+    body = {"schemas": [ERROR_SCHEMA], "status": "428", "detail": "If-Match required"}
+    fake.fail("PUT", "*", status=428, body=body, times=1000)
+    specs = write_spec(tmp_path, [user("a@example.com", title="New")])
+    _, result = plan_and_apply(specs, fake)
+    (failed,) = result.failed
+    assert failed.message.startswith("PUT /Users/u1 answered 428: If-Match required")
+    assert [s.headers.get("if-match") for s in fake.requests if s.method == "PUT"] == ['W/"1"']

@@ -56,15 +56,37 @@ def test_scimmys_end_is_still_the_end_at_the_cost_of_one_request() -> None:
     assert fake.requests[-1].params["count"] == "1"
 
 
-def test_a_probe_that_fails_leaves_the_listing_incomplete() -> None:
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(400, None), (200, ["not", "a", "listing"]), (200, {"items": []})],
+    ids=["refused", "no-object", "no-list-response"],
+)
+def test_a_probe_that_fails_leaves_the_listing_incomplete_not_capped(
+    status: int, body: object
+) -> None:
+    # Not known complete, so nothing is pruned; not known capped, so no lookup mode.
     fake = FakeScim()
     fake.restart_past_end = True
     for n in range(3):
         fake.add_user(f"user{n}@example.com")
-    fake.fail("GET", "/Users", status=400, times=1, when=lambda s: s.params.get("count") == "1")
+    fake.fail("GET", "/Users", status=status, body=body, times=1,
+              when=lambda s: s.params.get("count") == "1")  # fmt: skip
     listing = read_all(scim_client(fake), "/Users", 10)
-    assert (len(listing.resources), listing.complete) == (3, False)
+    assert (len(listing.resources), listing.complete, listing.capped) == (3, False, False)
     assert listing.notes[0].startswith("/Users: whether startIndex is honoured is not known (")
+
+
+def test_a_probe_answered_with_an_empty_page_confirms_nothing_ignored() -> None:
+    fake = FakeScim()
+    fake.restart_past_end = True
+    for n in range(3):
+        fake.add_user(f"user{n}@example.com")
+    empty = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+             "totalResults": 0, "Resources": []}  # fmt: skip
+    fake.fail("GET", "/Users", status=200, body=empty, times=1,
+              when=lambda s: s.params.get("count") == "1")  # fmt: skip
+    listing = read_all(scim_client(fake), "/Users", 10)
+    assert (listing.complete, listing.capped, listing.notes) == (True, False, ())
 
 
 class GroupsIgnoreStart(FakeScim):
