@@ -5,6 +5,7 @@ kind, a group the listing shows whole, reads that fail or are another object."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -120,7 +121,12 @@ def test_a_read_that_fails_is_warned_about_and_not_judged() -> None:
     fake.fail("GET", f"/Groups/{gid}", status=500, times=100)
     assert lost_with(s, _change(gid), f"/Groups/{gid}", _answer(gid, []), set()) == []
     (event,) = [e for e in log.events if e[1] == "members not verified"]
-    assert event[0] == "warning"
+    assert (event[0], event[2]["step"], event[2]["kind"], event[2]["key"]) == (
+        "warning",
+        "action",
+        "group",
+        "Eng",
+    )
     assert event[2]["detail"].startswith(f"GET /Groups/{gid} failed: ")
 
 
@@ -143,3 +149,35 @@ def test_the_failure_names_the_first_by_username_and_counts_the_rest() -> None:
     )
     more = lost_failure(s, f"/Groups/{gid}", reply, [("g9", True), (ids["a"], False)], "x")
     assert "no longer shows member g9 and 1 more it held" in str(more)
+
+
+def test_an_answer_that_is_another_group_showing_the_others_is_not_believed() -> None:
+    _, s, _, gid, ids = _world("ab", "")
+    reply = _answer("g-other", [{"value": ids["a"]}, {"value": ids["b"]}])
+    lost = lost_with(s, _change(gid), f"/Groups/{gid}", reply, set())
+    assert lost == sorted([(ids["a"], False), (ids["b"], False)])
+
+
+def test_a_name_held_in_another_case_is_the_member_shown() -> None:
+    _, s, _, gid, ids = _world("ab", "")
+    s.user_names[ids["a"]] = "A@Example.com"  # as the plan's read spelled it
+    reply = _answer(gid, [{"value": "a@EXAMPLE.com"}])
+    assert lost_with(s, _change(gid), f"/Groups/{gid}", reply, set()) == []
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0},
+        {"Resources": [{"id": "GID", "displayName": "Eng"}], "totalResults": 1},
+    ],
+    ids=["no-resources", "no-member-list"],
+)
+def test_a_listing_that_shows_no_member_list_leaves_the_loss_standing(
+    listing: dict[str, Any],
+) -> None:
+    fake, s, _, gid, ids = _world("ab", "")
+    body = json.loads(json.dumps(listing).replace("GID", gid))
+    fake.fail("GET", "/Groups", status=200, body=body, times=1)
+    lost = lost_with(s, _change(gid), f"/Groups/{gid}", _answer(gid, []), set())
+    assert lost == sorted([(ids["a"], False), (ids["b"], False)])
