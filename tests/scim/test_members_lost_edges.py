@@ -181,3 +181,37 @@ def test_a_listing_that_shows_no_member_list_leaves_the_loss_standing(
     fake.fail("GET", "/Groups", status=200, body=body, times=1)
     lost = lost_with(s, _change(gid), f"/Groups/{gid}", _answer(gid, []), set())
     assert lost == sorted([(ids["a"], False), (ids["b"], False)])
+
+
+def test_a_listing_of_another_group_says_nothing_of_this_one() -> None:
+    fake, s, _, gid, ids = _world("ab", "")
+    other = {"id": "g-other", "displayName": "Eng", "members": [{"value": ids["a"]}]}
+    fake.fail("GET", "/Groups", status=200, body={"Resources": [other], "totalResults": 1})
+    lost = lost_with(s, _change(gid), f"/Groups/{gid}", _answer(gid, []), set())
+    assert lost == sorted([(ids["a"], False), (ids["b"], False)])
+
+
+def test_the_failure_names_a_nested_group_by_its_id_and_an_unknown_user_by_its_id() -> None:
+    _, s, _, gid, ids = _world("ab", "")
+    reply = Reply(200, None, {})
+    # Group "a"'s id is also user a's: named as the group it is, not as a@example.com.
+    nested = lost_failure(s, f"/Groups/{gid}", reply, [(ids["a"], True)], "x")
+    assert f"no longer shows member {ids['a']} it held" in str(nested)
+    unknown = lost_failure(s, f"/Groups/{gid}", reply, [("u-unknown", False)], "x")
+    assert "no longer shows member u-unknown it held" in str(unknown)
+
+
+def test_a_listing_answered_with_no_object_leaves_the_loss_standing() -> None:
+    fake, s, _, gid, ids = _world("ab", "")
+    fake.fail("GET", "/Groups", status=200, body=["not", "a", "listing"])
+    lost = lost_with(s, _change(gid), f"/Groups/{gid}", _answer(gid, []), set())
+    assert lost == sorted([(ids["a"], False), (ids["b"], False)])
+
+
+def test_a_nested_group_is_not_shown_by_the_username_of_a_user_of_its_id() -> None:
+    # Group "u1" held, user u1 (a@example.com) shown by name: the group is still lost.
+    _, s, _, gid, ids = _world("", "")
+    s.members_held[gid] = frozenset({(ids["a"], True)})
+    reply = _answer(gid, [{"value": "a@example.com"}])
+    s.client.get = lambda *_a, **_k: Reply(200, reply.body, {})  # type: ignore[method-assign]
+    assert lost_with(s, _change(gid), f"/Groups/{gid}", reply, set()) == [(ids["a"], True)]
