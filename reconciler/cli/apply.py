@@ -113,8 +113,8 @@ def apply(
     try:
         if plan_path is not None:
             if only:
-                # A saved plan must hold all that a plan made at apply time holds
-                # (plancheck.left_out): a narrowed one is refused while anything else is due.
+                # Unsigned, a saved plan must hold all that a plan made at apply time holds
+                # (plancheck.left_out); signed or not, it is applied whole or not at all.
                 raise UsageError(
                     "--only cannot narrow a saved plan; apply SPECS with --only and "
                     "--auto-approve instead"

@@ -78,7 +78,11 @@ _IGNORABLE = frozenset(
 
 
 def _visible(value: str) -> str:
-    return "".join(c for c in value if unicodedata.category(c) != "Cf" and c not in _IGNORABLE)
+    # Unassigned code points (Cn) too: some are reserved as default-ignorable (U+2065,
+    # U+FFF0-U+FFF8, most of U+E0000-U+E0FFF), and none is anything a reader can see.
+    return "".join(
+        c for c in value if unicodedata.category(c) not in ("Cf", "Cn") and c not in _IGNORABLE
+    )
 
 
 def skeleton(text: str) -> str:
@@ -211,14 +215,15 @@ def every_candidate(obj: Declared, index: Index, match: Match) -> Match:
     those of the attributes tried: with `[externalId, userName]`, a user in error for its
     externalId left the account holding its userName undeclared, and prune disabled the
     very account the spec declares."""
-    tried = {attempt.attribute for attempt in match.attempts}
+    # By label and value: every former name has one label (`previously (userName)`).
+    tried = {(attempt.attribute, attempt.value) for attempt in match.attempts}
     more = [
         Attempt(label, value, tuple(r.id for r in index.lookup(attribute, value)))
         for label, attribute, value in _tries(obj, index)
-        if value is not None and label not in tried
+        if value is not None and (label, value) not in tried
     ]
     email = declared_value(obj, "emails.value") if "emails.value" in index.attributes else None
-    if email is not None and _ANY_EMAIL not in tried:
+    if email is not None and (_ANY_EMAIL, email) not in tried:
         more.append(Attempt(_ANY_EMAIL, email, tuple(r.id for r in index.holding_email(email))))
     return Match(match.resource, match.matched_on, (*match.attempts, *more), match.error)
 

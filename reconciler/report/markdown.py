@@ -51,8 +51,7 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
     guards: Sequence[str] = plan.get("guards", [])
     out = [_marker("plan", target["name"]), _heading("plan", target), ""]
     if not changes and not errors and not guards:
-        checked = summary["noop"]
-        out += [f"No changes. The target matches the spec ({checked:,} objects checked).", ""]
+        out += [render.no_changes(plan, f"{summary['noop']:,}"), ""]
         notes = [prose(n) for n in plan.get("notes", [])]
         notes += [prose(line) for line in scheduled_lines(plan.get("scheduled_deletes", []))]
         _add_callout(out, "NOTE", notes, prose=room)

@@ -129,6 +129,18 @@ def headline(change: Mapping[str, Any]) -> str:
     return text
 
 
+def no_changes(plan: Mapping[str, Any], checked: str) -> str:
+    """The line of a plan without changes. After a read that was not complete (lookup
+    mode, a listing cut short) what it did not show was not compared, and changes it
+    would call for may be withheld (the notes say which): not "the target matches"."""
+    if plan.get("complete_read", True):
+        return f"No changes. The target matches the spec ({checked} objects checked)."
+    return (
+        f"No changes. The target matches the spec as far as it was read ({checked} objects "
+        "checked); the read was not complete: see the notes."
+    )
+
+
 def where(change: Mapping[str, Any], sep: str = " ", code: Any = str) -> str:
     """The object's id after its name, unless its key already ends with it (undeclared
     objects that share a name are keyed by name and id: core/prune.py)."""
@@ -203,8 +215,7 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
     out += scheduled_lines(plan.get("scheduled_deletes", []))
     summary = plan["summary"]
     if not plan["changes"] and not plan.get("errors"):
-        checked = summary["noop"]
-        out.append(f"No changes. The target matches the spec ({checked} objects checked).")
+        out.append(no_changes(plan, f"{summary['noop']}"))
     else:
         line = summary_line(summary)
         if summary.get("error"):

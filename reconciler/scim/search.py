@@ -121,7 +121,9 @@ def _filtered(
         if exc.status == 404 and no_404:
             # This target says "no match" so (test_connection saw it, and its listing
             # answer). Like an empty page, that proves nothing alone where a listing can
-            # be read; in lookup mode it leads to a create at most, which a 409 stops.
+            # be read; in lookup mode it leads to a create at most (never a removal): a
+            # 409 stops one of a user, and a group the target lets share a name is one
+            # more group, which the next plan shows as a duplicate in error.
             return [], False, True
         # A 404 to a filter of an endpoint that exists (WSO2 answers a group filter
         # with no match so) is a filter that cannot be used: the listing decides. With no

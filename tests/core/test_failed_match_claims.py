@@ -214,3 +214,21 @@ def test_without_a_failed_mapping_the_mapped_accounts_are_pruned_as_before(
     )
     plan = make_plan(spec, spec.targets["t"], observed)
     assert [(c.action, c.target_id) for c in plan.changes] == [(Action.DISABLE, "1")]
+
+
+def test_every_former_name_is_claimed_after_one_fails_the_match(tmp_path: Path) -> None:
+    # Former names share one label; the first one held twice fails the match, and the
+    # account under the second is still the person's.
+    users = "users:\n  - userName: new@x.com\n    previously: [old1@x.com, old2@x.com]\n"
+    spec = load(tmp_path, TARGET + "    prune: all\n" + users)
+    observed = Observed(
+        (
+            user_res("1", "old1@x.com", active=True),
+            user_res("2", "OLD1@x.com", active=True),
+            user_res("3", "old2@x.com", active=True),
+        ),
+        (),
+    )
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert [e.key for e in plan.errors] == ["new@x.com"]
+    assert [c for c in plan.changes if c.target_id == "3"] == []

@@ -20,6 +20,7 @@ from reconciler.core.model import (
     Resource,
 )
 from reconciler.core.plan import Action, Plan, make_plan
+from reconciler.report.markdown import plan_markdown
 from reconciler.report.render import plan_text
 from reconciler.spec.load import load_spec
 
@@ -207,6 +208,14 @@ def test_matching_target_has_no_changes(tmp_path: Path) -> None:
     assert plan_text(plan.to_json()) == (
         f'Target "t" ({URL})\n\nNo changes. The target matches the spec (3 objects checked).\n'
     )
+    # After a read that was not complete, what it did not show was not compared.
+    short = plan_text({**plan.to_json(), "complete_read": False})
+    assert short.endswith(
+        "No changes. The target matches the spec as far as it was read (3 objects checked); "
+        "the read was not complete: see the notes.\n"
+    )
+    markdown = plan_markdown({**plan.to_json(), "complete_read": False})
+    assert "matches the spec as far as it was read (3 objects checked)" in markdown
 
 
 def test_observed_notes_are_carried_into_the_plan(tmp_path: Path) -> None:

@@ -201,3 +201,17 @@ def test_a_group_shown_by_its_newest_members_does_not_fail_an_add(tmp_path: Path
     assert result.failed == ()
     assert _held(fake, eng) == sorted(ids.values())
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_a_204_removal_is_verified_by_one_read(tmp_path: Path) -> None:
+    # The read that shows the member gone also shows who stayed: not read twice.
+    fake = FakeScim()
+    fake.patch_status = 204
+    ids, eng, specs = _world(fake, tmp_path, "abc", "ac")
+    _, result = plan_and_apply(specs, fake)
+    assert result.failed == ()
+    assert _held(fake, eng) == sorted([ids["a"], ids["c"]])
+    assert [(r.method, r.path) for r in fake.requests[-2:]] == [
+        ("PATCH", f"/Groups/{eng}"),
+        ("GET", f"/Groups/{eng}"),
+    ]

@@ -17,7 +17,7 @@ from reconciler.scim.apply.creates import Created, adoptable, create, found_befo
 from reconciler.scim.apply.group_races import one_of_a_race
 from reconciler.scim.apply.members_kept import check_added
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
-from reconciler.scim.apply.members_removed import not_removed, still_held
+from reconciler.scim.apply.members_removed import held_and_read, not_removed
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session
@@ -295,10 +295,10 @@ def remove_members(
     # read that lags the write shows the same, and on a target that reads a value list as
     # "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
     nested = member_type == "Group"
-    kept = still_held(s, change, path, reply, chunk, nested)
+    kept, read = held_and_read(s, change, path, reply, chunk, nested)
     if kept:
         raise not_removed(s, path, reply, kept, nested, dialect)
-    if lost := lost_with(s, change, path, reply, planned):
+    if lost := lost_with(s, change, path, reply, planned, read):
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
         _add_back(s, change, path, lost)

@@ -30,10 +30,18 @@ def still_held(
     removal it does not understand (`members[value eq "x"]`, a filter path it does not
     parse) with 200 keeps the member, and their access, while the run says removed. A
     group shown without a `members` list is not judged: it shows nothing either way."""
+    return held_and_read(s, change, path, reply, removed, nested)[0]
+
+
+def held_and_read(
+    s: Session, change: Change, path: str, reply: Reply, removed: list[str], nested: bool
+) -> tuple[list[str], Json]:
+    """`still_held`, with the group's last read (None where the answer was believed or
+    the read failed), for members_lost to judge instead of reading the group again."""
     answer = reply.body if answers_as(path, reply.body) else None
     shown = answer is not None and isinstance(answer.get("members"), list)
     if shown and not _shown(s, answer, removed, nested):
-        return []
+        return [], None
     for wait in (0.0, AGAIN_AFTER):
         time.sleep(wait)  # a read may lag the write: still shown is read once more, later
         try:
@@ -41,11 +49,11 @@ def still_held(
         except ScimrecError as exc:
             s.log.warning("member removal not verified", step="action", kind="group",
                           key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-            return []
+            return [], None
         kept = _shown(s, read, removed, nested)
         if not kept:
-            return []
-    return kept
+            return [], read
+    return kept, read
 
 
 def _shown(s: Session, body: Json, ids: list[str], nested: bool) -> list[str]:
