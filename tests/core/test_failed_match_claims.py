@@ -8,13 +8,15 @@ order, with prune and with a group's exact member list."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from reconciler.core.changes import Action
-from reconciler.core.model import Json, Observed, Resource
+from reconciler.core.match import Index, every_candidate, match_one
+from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.plan import PlanOptions, make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -164,12 +166,16 @@ def test_a_user_whose_mapping_fails_keeps_an_account_under_a_mapped_name(
             user_res("1", "bob@corp.example", active=True),
             user_res("2", "ann@corp.example", active=True),
         ),
-        (group_res("g1", "Eng", ["1", "2"]),),
+        (group_res("g1", "Eng", ["1", "2"]), group_res("g9", "Stray")),
     )
     plan = make_plan(spec, spec.targets["t"], observed)
     assert [e.key for e in plan.errors] == ["bob@example.com"]
     assert [c for c in plan.changes if c.target_id == "1"] == []
     assert "1" not in {m.id for c in plan.changes for m in c.members_remove}
+    # Users alone are spared: an undeclared group is pruned as before.
+    assert [(c.action, c.target_id) for c in plan.changes if c.kind.value == "group"] == [
+        (Action.DELETE, "g9")
+    ]
     assert (
         "a user's mapping failed, and its account may hold a mapped name: no undeclared "
         "user is pruned or taken out of a group in this plan"
@@ -232,3 +238,56 @@ def test_every_former_name_is_claimed_after_one_fails_the_match(tmp_path: Path) 
     plan = make_plan(spec, spec.targets["t"], observed)
     assert [e.key for e in plan.errors] == ["new@x.com"]
     assert [c for c in plan.changes if c.target_id == "3"] == []
+
+
+def test_a_disabled_account_under_a_mapped_name_is_not_scheduled_for_deletion(
+    tmp_path: Path,
+) -> None:
+    # Already disabled, an undeclared account is deleted once `delete_after` has passed:
+    # not while a failed mapping may have hidden that it is a declared user's.
+    settings = (
+        "    prune: all\n    deprovision: {action: disable, delete_after: 1d, "
+        "disabled_at: meta.lastModified}\n" + MAIL_MAPPED
+    )
+    users = (
+        "users:\n  - userName: bob@example.com\n"
+        "    custom: {mail: Bob@Corp.Example, enabled: 'yes'}\n"
+    )
+    spec = load(tmp_path, TARGET + settings + users)
+    held = user_res("1", "bob@corp.example", active=False)
+    observed = Observed((dataclasses.replace(held, modified="2025-01-01T00:00:00Z"),), ())
+    plan = make_plan(
+        spec, spec.targets["t"], observed, PlanOptions(now=datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    assert plan.changes == ()
+    assert plan.scheduled == ()
+
+
+def test_every_candidate_adds_what_was_not_looked_up_each_once_with_its_label() -> None:
+    # An externalId held twice failed bob's match; his userName and his email, held by
+    # another account as a non-primary email, are looked up and claimed.
+    bob = Declared(
+        Kind.USER,
+        "bob@example.com",
+        {"userName": "bob@example.com", "externalId": "e-dup",
+         "emails": [{"value": "bob@x.com", "primary": True}]},
+    )  # fmt: skip
+    held = (
+        user_res("3", "x@example.com", externalId="e-dup"),
+        user_res("4", "y@example.com", externalId="e-dup"),
+        user_res("1", "robert@example.com", emails=[{"value": "z@x.com", "primary": True},
+                                                    {"value": "BOB@x.com"}]),
+    )  # fmt: skip
+    index = Index(held, ("externalId", "userName", "emails.value"))
+    failed = match_one(bob, index)
+    assert failed.error is not None and failed.error.startswith("DuplicateTargetEntries")
+    claimed = every_candidate(bob, index, failed)
+    assert claimed.resource is None and claimed.error == failed.error
+    assert [(a.attribute, a.value, a.candidates) for a in claimed.attempts] == [
+        ("externalId", "e-dup", ("3", "4")),
+        ("userName", "bob@example.com", ()),
+        ("emails.value", "bob@x.com", ()),
+        ("emails.value (any)", "bob@x.com", ("1",)),
+    ]
+    # Asked again, nothing is looked up twice.
+    assert every_candidate(bob, index, claimed).attempts == claimed.attempts
