@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.changes import Action
-from reconciler.core.match import Index, every_candidate, match_one
+from reconciler.core.match import Index, every_candidate, match_all, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.plan import PlanOptions, make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
@@ -291,3 +291,26 @@ def test_every_candidate_adds_what_was_not_looked_up_each_once_with_its_label() 
     ]
     # Asked again, nothing is looked up twice.
     assert every_candidate(bob, index, claimed).attempts == claimed.attempts
+
+
+def test_every_candidate_keeps_what_the_match_said_and_adds_no_email_it_does_not_match_on() -> None:
+    # Two declared users claim one account: each match keeps the attribute it matched on
+    # (--explain shows it); matching on externalId and userName, no email is looked up.
+    bob = Declared(Kind.USER, "bob@example.com",
+                   {"userName": "bob@example.com", "externalId": "e-carol",
+                    "emails": [{"value": "bob@x.com", "primary": True}]})  # fmt: skip
+    carol = Declared(Kind.USER, "carol@example.com",
+                     {"userName": "carol@example.com", "externalId": "e-carol2"})  # fmt: skip
+    held = (
+        user_res("1", "bob@example.com", externalId="e-bob"),
+        user_res("2", "carol@example.com", externalId="e-carol"),
+    )
+    index = Index(held, ("externalId", "userName"))
+    matches = match_all([bob, carol], index)
+    assert matches["bob@example.com"].error is not None
+    claimed = every_candidate(bob, index, matches["bob@example.com"])
+    assert claimed.matched_on == "externalId"
+    assert [(a.attribute, a.candidates) for a in claimed.attempts] == [
+        ("externalId", ("2",)),
+        ("userName", ("1",)),
+    ]
