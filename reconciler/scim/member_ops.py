@@ -6,8 +6,10 @@ Every member scimrec sends is built here; scim/writes.py builds the rest of each
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from reconciler.core import attributes as A
+from reconciler.core.match import normalise
 from reconciler.core.members import says_group
 from reconciler.core.model import Json
 
@@ -41,6 +43,30 @@ def member_entries(body: Mapping[str, Json]) -> set[tuple[str, bool]]:
     if not isinstance(members, list):
         return set()
     return {(str(m.get("value")), says_group(m)) for m in members if isinstance(m, dict)}
+
+
+def lists_members(body: Json) -> bool:
+    """Whether `body` is a group shown with a `members` list (empty or not)."""
+    return isinstance(body, dict) and isinstance(body.get("members"), list)
+
+
+def shown_by(body: Json, user_names: Mapping[str, str]) -> Callable[[str, bool], bool] | None:
+    """Whether `body`'s member list shows a member (its id, and whether it is a nested
+    group), read leniently: by its id whatever `type` the entry says (some targets leave
+    it out), or a user by its userName in any case (Canaille names members so; user_names:
+    id to userName). None where `body` shows no member list: it says nothing either way.
+    A removal is judged strictly instead (apply/members_removed.py)."""
+    if not lists_members(body):
+        return None
+    held = member_entries(cast(Mapping[str, Json], body))
+    values = {value for value, _ in held}
+    names = {normalise("userName", value) for value, group in held if not group}
+
+    def shows(member_id: str, group: bool) -> bool:
+        name = None if group else user_names.get(member_id)
+        return member_id in values or (name is not None and normalise("userName", name) in names)
+
+    return shows
 
 
 def add_members(

@@ -10,7 +10,6 @@ their access unseen. So the group fails with what to do, never reported as done.
 from __future__ import annotations
 
 from reconciler.core.changes import Change
-from reconciler.core.match import normalise
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
@@ -31,11 +30,11 @@ def check_added(
     read (None where none was made), for members_lost to judge too."""
     answer = reply.body if answers_as(path, reply.body) else None
     others = _others(s, change, added)
-    if _listed(answer) and not _missing(s, answer, added, nested, others):
+    if member_ops.lists_members(answer) and not _missing(s, answer, added, nested, others):
         return None
     try:
         read = s.client.get(path).body
-        if not _listed(read):
+        if not member_ops.lists_members(read):
             read = s.client.get(path, {"attributes": "members"}).body
     except ScimrecError as exc:
         s.log.warning("members not verified", step="action", kind="group",
@@ -43,7 +42,7 @@ def check_added(
         return None
     if not answers_as(path, read):
         return None  # another object, or none: nothing said of this group
-    shown = _listed(read)
+    shown = member_ops.lists_members(read)
     missing = _missing(s, read, added, nested, others) if shown else added
     if not missing:
         return read  # the answer was short; the group holds them
@@ -56,10 +55,6 @@ def check_added(
         "so each plan adds them again and cannot see members to remove; manage this "
         "group's members in the application itself"
     )
-
-
-def _listed(body: Json) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("members"), list)
 
 
 def _others(s: Session, change: Change, added: list[str]) -> frozenset[tuple[str, bool]]:
@@ -81,18 +76,7 @@ def _missing(
     one that holds every member of `others`: some targets show a large group's first
     members only, so a list that lacks members the group held before says nothing of the
     new ones."""
-    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
+    shows = member_ops.shown_by(body, s.user_names)
+    if shows is None or not all(shows(uid, group) for uid, group in others):
         return []
-    held = member_ops.member_entries(body)
-    # Lenient on purpose: a member shown without its `type` still counts as shown, and
-    # some targets name members by userName (Canaille), as groups.not_shown reads them.
-    values = {v for v, _ in held}
-    names = {normalise("userName", v) for v, group in held if not group}
-
-    def holds(uid: str, group: bool) -> bool:
-        name = None if group else s.user_names.get(uid)
-        return uid in values or (name is not None and normalise("userName", name) in names)
-
-    if not all(holds(uid, group) for uid, group in others):
-        return []
-    return [uid for uid in added if not holds(uid, nested)]
+    return [uid for uid in added if not shows(uid, nested)]

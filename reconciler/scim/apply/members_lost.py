@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
-from reconciler.core.match import normalise
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
@@ -61,26 +60,15 @@ def _listed_holds(s: Session, change: Change, others: list[Held]) -> bool:
         return False  # no such read: the group's own GET stands
     items = body.get("Resources") if isinstance(body, dict) else None
     found = [i for i in items if isinstance(i, dict) and i.get("id") == rid] if items else []
-    return len(found) == 1 and not _none_of(s, found[0], others) and _listed(found[0])
-
-
-def _listed(body: Json) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("members"), list)
+    shows = member_ops.shown_by(found[0], s.user_names) if len(found) == 1 else None
+    return shows is not None and any(shows(value, group) for value, group in others)
 
 
 def _none_of(s: Session, body: Json, others: list[Held]) -> bool:
-    """Whether `body` shows a member list holding none of `others` (a user's entry by its
-    id or its userName, as the other checks read them)."""
-    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
-        return False
-    held = member_ops.member_entries(body)
-    values = {value for value, _ in held}
-    names = {normalise("userName", value) for value, group in held if not group}
-    for value, group in others:
-        name = None if group else s.user_names.get(value)
-        if value in values or (name is not None and normalise("userName", name) in names):
-            return False
-    return True
+    """Whether `body` shows a member list holding none of `others` (read as the add check
+    reads lists: member_ops.shown_by)."""
+    shows = member_ops.shown_by(body, s.user_names)
+    return shows is not None and not any(shows(value, group) for value, group in others)
 
 
 def lost_failure(s: Session, path: str, reply: Reply, lost: list[Held], how: str) -> Failed:
