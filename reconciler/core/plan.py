@@ -183,12 +183,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         errors += twin_strays(target, observed, matched)
         strays = disabled_strays(target, observed, matched, spare)
         dormant += [Dormant(k, r, "not declared") for k, r in strays]
-        notes += [
-            f"a {kind.value}'s mapping failed, and its account may hold a mapped name: no "
-            f"undeclared {kind.value} is pruned{' or taken out of a group' * (kind is Kind.USER)}"
-            " in this plan"
-            for kind in sorted(spare, key=lambda k: k.value)
-        ]
+        notes += [_SPARED[kind] for kind in (Kind.GROUP, Kind.USER) if kind in spare]
     now = options.now if isinstance(options.now, datetime) else None
     kept = frozenset(m.resource.id for u in present if (m := user_matches[u.key]).resource)
     done = finish(changes, target, observed, dormant, kept, now)
@@ -220,6 +215,15 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         view=view,
         read=observed,
     )
+
+
+# Why prune spares a kind (TargetView.unknown_accounts); group_plan spares the members.
+_SPARED = {
+    Kind.USER: "a user's mapping failed, and its account may hold a mapped name: no "
+    "undeclared user is pruned or taken out of a group in this plan",
+    Kind.GROUP: "a group's mapping failed, and its account may hold a mapped name: no "
+    "undeclared group is pruned in this plan",
+}
 
 
 def _match(
