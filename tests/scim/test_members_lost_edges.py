@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.changes import Action, Change
 from reconciler.core.config import Auth, Target
-from reconciler.core.model import Capabilities, Kind
+from reconciler.core.model import Capabilities
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.session import Session
 from reconciler.scim.client import Reply
 from tests.fakescim import BASE_URL, FakeScim
 from tests.scim.test_faults import RecordingLog, scim_client
+from tests.scim.test_removal_verified import _answer, _change
 
 TARGET = Target("fake", BASE_URL, Auth())
 
@@ -32,17 +32,6 @@ def _world(held: str, shown: str) -> tuple[FakeScim, Session, RecordingLog, str,
     s.members_held[gid] = frozenset((ids[c], False) for c in held)
     s.user_names.update({uid: f"{c}@example.com" for c, uid in ids.items()})
     return fake, s, log, gid, ids
-
-
-def _change(gid: str) -> Change:
-    return Change(Kind.GROUP, "Eng", Action.UPDATE, "members", gid)
-
-
-def _answer(gid: str, members: list[dict[str, Any]] | None) -> Reply:
-    body: dict[str, Any] = {"id": gid, "displayName": "Eng"}
-    if members is not None:
-        body["members"] = members
-    return Reply(200, body, {})
 
 
 def test_an_answer_showing_one_of_the_others_is_believed_without_a_read() -> None:
