@@ -178,3 +178,39 @@ def test_a_blank_the_listing_shows_is_nothing_a_put_would_remove(tmp_path: Path)
     assert fake.count("PUT") == 1
     assert fake.users[alice]["title"] == "Manager"
     assert fake.users[alice]["name"] == {"givenName": "Alice"}
+
+
+class LastValuesOnly(FakeScim):
+    """A user's GET by id shows the last item of each multi-valued attribute only; its
+    listing shows them all."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        parts = request.url.path.rstrip("/").split("/")
+        if request.method != "GET" or response.status_code != 200 or parts[-2:-1] != ["Users"]:
+            return response
+        body = json.loads(response.content)
+        for name in ("roles", "entitlements", "emails"):
+            if isinstance(body.get(name), list):
+                body[name] = body[name][-1:]
+        return json_response(200, body, {"Content-Type": "application/scim+json"})
+
+
+def test_a_put_is_not_sent_from_a_get_that_shows_a_multi_valued_attribute_cut_short(
+    tmp_path: Path,
+) -> None:
+    # Sent back, the PUT would take the protected account's admin role and prod-db
+    # entitlement away, with no guard counting it: refused, nothing written.
+    fake = LastValuesOnly()
+    fake.patch_unsupported = True
+    roles = [{"value": "admin"}, {"value": "billing"}]
+    held = [{"value": "prod-db"}, {"value": "wiki"}]
+    uid = fake.add_user("breakglass@example.com", title="Engineer", roles=roles, entitlements=held)
+    specs = write_spec(
+        tmp_path, [user("breakglass@example.com", title="Manager")], protected=["breakglass@*"]
+    )
+    _, result = plan_and_apply(specs, fake)
+    (failed,) = result.failed
+    assert failed.message.startswith(f"GET /Users/{uid} lacks entitlements, roles, which the ")
+    assert fake.count("PUT") == 0
+    assert (fake.users[uid]["roles"], fake.users[uid]["entitlements"]) == (roles, held)

@@ -11,6 +11,7 @@ still missing after that refuses the PUT (the caller says so, and writes nothing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 
 from reconciler.core import attributes as A
@@ -147,7 +148,23 @@ def _lacking(read: Mapping[str, Json], held: Mapping[str, Json]) -> list[tuple[s
             out.append((name, None))
         elif isinstance(value, dict) and isinstance(have, dict):
             out += [(name, k) for k, v in value.items() if not _empty(v) and _empty(_get(have, k))]
+        elif isinstance(value, list) and not _items(value) <= _items(have):
+            # A multi-valued attribute shown cut short (the last role only): sent back, the
+            # PUT would take the others away, a protected account's role among them.
+            out.append((name, None))
     return sorted(out, key=lambda pair: (pair[0], pair[1] or ""))
+
+
+def _items(value: Json) -> set[str]:
+    """A multi-valued attribute's items as compared: each by its `value`, else whole."""
+    if not isinstance(value, list):
+        return set()
+    return {
+        str(item.get("value")) if isinstance(item, dict) and "value" in item
+        else json.dumps(item, sort_keys=True)
+        for item in value
+        if not _empty(item)
+    }  # fmt: skip
 
 
 def _name(body: Mapping[str, Json], name: str) -> str:
