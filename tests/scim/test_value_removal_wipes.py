@@ -8,9 +8,12 @@ attribute without a filter removes all its values, and a target that reads it so
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.fakescim import FakeScim
+import httpx2
+
+from tests.fakescim import FakeScim, Seen, json_response
 from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
 
 
@@ -73,3 +76,61 @@ def test_a_planned_nested_group_removal_is_not_added_back(token: str, tmp_path: 
     _, result = plan_and_apply(specs, fake)
     assert result.failed == ()
     assert fake.groups[outer]["members"] == [{"value": ben}]
+
+
+class ShowsAnExtraBefore(FakeScim):
+    """Once a filter-path removal was refused, the group's GET shows one more member (a
+    user it never held) until the value-list removal is sent."""
+
+    def __init__(self, token: str, extra: str = "") -> None:
+        super().__init__(token=token)
+        self.extra = extra
+        self.armed = self.sent = False
+
+    def _serve(self, seen: Seen) -> httpx2.Response:
+        if seen.method == "PATCH" and seen.path.startswith("/Groups/"):
+            ops = (seen.body or {}).get("Operations", [])
+            if any(o.get("op") == "remove" and o.get("path") == "members" for o in ops):
+                self.sent = True
+            else:
+                self.armed = True
+        response = super()._serve(seen)
+        if (
+            seen.method == "GET"
+            and seen.path.startswith("/Groups/")
+            and self.armed
+            and not self.sent
+        ):
+            body = json.loads(response.content)
+            body["members"] = [*body.get("members", []), {"value": self.extra}]
+            return json_response(200, body)
+        return response
+
+
+def test_a_member_only_the_targets_own_read_showed_is_never_added_back(
+    token: str, tmp_path: Path
+) -> None:
+    # The plan removes bob; the target's read just before the value-list removal shows
+    # admin too, and the read after does not. admin was in no read the plan made: adding
+    # it "back" would be access no plan held.
+    fake = ShowsAnExtraBefore(token)
+    alice, bob, admin = (fake.add_user(f"{n}@example.com") for n in ("alice", "bob", "admin"))
+    fake.extra = admin
+    eng = fake.add_group("Engineering", [alice, bob])
+    fake.reject_member_filter_path = True
+    users = [user(f"{n}@example.com") for n in ("alice", "bob", "admin")]
+    specs = write_spec(
+        tmp_path, users, [{"displayName": "Engineering", "members": ["alice@example.com"]}]
+    )
+    _, result = plan_and_apply(specs, fake)
+    (failed,) = result.failed
+    assert failed.message == (
+        "the target removed 1 member(s) more than planned when sent a value-list removal; "
+        "the 0 the plan read were added back, and 1 it did not read were not, and no member "
+        "is removed in this run"
+    )
+    assert [m["value"] for m in fake.groups[eng]["members"]] == [alice]
+    assert not any(
+        op.get("op") == "add" for s in fake.requests if s.method == "PATCH"
+        for op in s.body.get("Operations", [])
+    )  # fmt: skip

@@ -337,6 +337,8 @@ def _checked(
     before and after; members that went and were not planned to are added back, and no
     value-list removal is sent again in this run. Once one is seen to work, no more checks."""
     before = _members(s, path, change.target_id, shown=True)
+    with s.lock:
+        read = set(s.members_held.get(change.target_id or "", ()))
     reply = send()
     gone = before - _members(s, path, change.target_id, shown=False) - planned
     if not gone:
@@ -345,10 +347,21 @@ def _checked(
         return reply
     with s.lock:
         s.remove_dialect = UNSAFE
-    _add_back(s, change, path, gone)
+    # Only members the plan's read showed go back, as members_lost restores them: a
+    # member the target's own "before" shows and no plan read is its word alone, and
+    # added back it would be access no plan held (any id, a nested group and its members).
+    restored = gone & read
+    _add_back(s, change, path, restored)
+    unread = len(gone - restored)
+    how = (
+        "they were added back"
+        if not unread
+        else f"the {len(restored)} the plan read were added back, and {unread} it did not "
+        "read were not"
+    )
     raise Failed(
         f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
-        "removal; they were added back, and no member is removed in this run"
+        f"removal; {how}, and no member is removed in this run"
     )
 
 
