@@ -16,7 +16,7 @@ from reconciler.core.config import Auth, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Capabilities, Kind
 from reconciler.errors import ScimrecError
-from reconciler.scim.apply.identity import confirm_plan_ids, misdirected, named_by
+from reconciler.scim.apply.identity import Gone, confirm_plan_ids, misdirected, named_by
 from reconciler.scim.apply.members_removed import not_removed, still_held
 from reconciler.scim.apply.session import Session
 from reconciler.scim.apply.verify import answers_as
@@ -207,9 +207,12 @@ def test_a_read_by_id_that_shows_another_name_refuses_the_write() -> None:
     )
 
 
-def test_an_object_already_gone_is_left_to_the_write() -> None:
+def test_an_object_that_reads_404_is_gone_and_not_written_to() -> None:
+    # A target may answer a GET 404 and take a write to the same id (identity.py).
     s, _ = _session(FakeScim())
-    assert misdirected(s.client, Kind.USER, "u404", "bob@example.com") is None
+    refusal = misdirected(s.client, Kind.USER, "u404", "bob@example.com")
+    assert isinstance(refusal, Gone)
+    assert refusal == "user 'bob@example.com' (u404) answers 404 when read by its id"
 
 
 @pytest.mark.parametrize("status", [400, 500])

@@ -38,15 +38,20 @@ from reconciler.scim.writes import ENDPOINT, resource_path
 Named = tuple[Kind, str]  # an object's kind and id
 
 
+class Gone(str):
+    """Why nothing may be written naming an id that answered 404 when read by it: gone
+    since the plan's read, or a target whose answers disagree on whether it exists (one
+    that answers a GET 404 and takes a DELETE to the same id)."""
+
+
 def misdirected(client: ScimClient, kind: Kind, rid: str, read_as: str) -> str | None:
-    """Why nothing may be written naming `rid` (read by its id, it is not `read_as`, or it
-    cannot be read to tell), else None. A 404 passes: the object is gone, and a write to
-    it finds so itself."""
+    """Why nothing may be written naming `rid` (read by its id, it is not `read_as`, it is
+    not there (Gone), or it cannot be read to tell), else None."""
     try:
         body = client.get(resource_path(ENDPOINT[kind], rid)).body
     except ScimrecError as exc:
         if isinstance(exc, ScimHTTPError) and exc.status == 404:
-            return None
+            return Gone(f"{kind.value} {read_as!r} ({rid}) answers 404 when read by its id")
         return f"{kind.value} {rid} could not be read by its id, to see whom it is ({exc})"
     attribute = NAME_ATTRIBUTE[kind]
     held = body.get(attribute) if isinstance(body, dict) else None
@@ -78,23 +83,33 @@ def named_by(changes: Iterable[Change]) -> set[Named]:
 def confirm_plan_ids(s: Session, changes: Iterable[Change]) -> None:
     """Before the first write, after a read no complete listing vouched for: each id the
     changes name, read by its id, holds the name the plan read for it; else ScimrecError,
-    and nothing is written."""
+    and nothing is written. An id that answers 404 refuses only the changes naming it
+    (`Session.not_written`): a delete of that very object is done (a DELETE answered 404
+    is, deprovision.py), any other write fails unsent. Sent anyway, a write would reach
+    whatever the target takes that id for, which its own read just denied holding."""
     if not s.unvouched:
         return
+    changes = tuple(changes)
     named = sorted((k, i, n) for k, i in named_by(changes) if (n := s.names_read.get((k, i))))
     if not named:
         return
     with ThreadPoolExecutor(max_workers=max(1, s.target.concurrency)) as pool:
         found = list(pool.map(lambda n: misdirected(s.client, *n), named))
-    refusals = [r for r in found if r is not None]
+    refusals = [r for r in found if r is not None and not isinstance(r, Gone)]
     if refusals:
         more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
         raise ScimrecError(f"refusing to apply: {refusals[0]}{more}; nothing was written")
+    gone = {(k, i): r for (k, i, _), r in zip(named, found, strict=True) if isinstance(r, Gone)}
+    for change in changes if gone else ():
+        why = next((gone[n] for n in sorted(named_by((change,))) if n in gone), None)
+        if why is not None:
+            s.not_written[(change.kind, change.key)] = why
 
 
 def confirm_found(s: Session, kind: Kind, name: str, found: Iterable[Resource]) -> None:
     """After a read no complete listing vouched for: each object a look-up by `name`
-    found, read by its id, holds that name; else Failed, before it is adopted or written."""
+    found, read by its id, holds that name (and is there); else Failed, before it is
+    adopted or written."""
     if not s.unvouched:
         return
     for resource in found:

@@ -101,6 +101,8 @@ class Session:
         # Every object's name in the plan's read, by kind and id, declared or not: what a
         # group's member entry stands for, where protection looks at members.
         self.names_read: dict[tuple[Kind, str], str] = {}
+        # Why no write of a change may be sent, by its kind and key (identity.py).
+        self.not_written: dict[tuple[Kind, str], str] = {}
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
@@ -239,6 +241,8 @@ class Session:
         """Send one write, and record exactly what it changed (the audit trail): its
         attributes, and the members its PATCH `ops` add and remove."""
         attributes = tuple(attributes)
+        if why := self.not_written.get((change.kind, change.key)):
+            raise Failed(f"not written: {why}")
         self.refuse_if_protected(change, method, attributes)
         started = time.perf_counter()
         status = 0
