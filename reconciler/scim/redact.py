@@ -1,8 +1,9 @@
 """Keeps secrets out of every output: known secret values, and sensitive attributes.
 
 Secrets are registered as they are read (auth.py, oauth.py), each with the forms a server
-or a renderer could turn it into: base64 (as in a Basic header, and within other encoded
-text), hex, percent-encoding (as in a form body), JSON string escapes. Two places apply them:
+or a renderer could turn it into (secret_forms.py): base64 (as in a Basic header, and
+within other encoded text), base32, hex, percent-encoding (as in a form body), JSON string
+escapes. Two places apply them:
 `scrub_json` cleans everything a target sends as it arrives (client.py), so no secret it
 echoes enters a plan, a report or a file in any transformed form; `scrub` cleans every
 byte the command line writes (the streams and files of cli/output.py), as the last step
@@ -16,30 +17,26 @@ characters in a row of a secret, of its hex or its base64 is masked on its own.
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import unquote
 
 from reconciler.core import attributes as A
 from reconciler.core.model import MASKED, Json
 from reconciler.scim.literals import Literals
 from reconciler.scim.payload import quotes_only, utf8
+from reconciler.scim.secret_forms import SHORTEST, encodings, run_values
 from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 from reconciler.scim.stretches import around
 
-_HEX = re.compile(r"%[0-9A-F]{2}")
 MASK = "(sensitive)"
 HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
-# Masking 1-3 character strings would garble ordinary text.
-_SHORTEST = 4
 
 
 @dataclass(frozen=True)
@@ -91,85 +88,16 @@ _known = _Registry()
 
 def register_secret(value: str) -> None:
     """Remember a secret read from the environment, so no output can ever show it."""
-    if len(value) < _SHORTEST:
+    if len(value) < SHORTEST:
         return
     # A target may store text composed or decomposed (an accent as its own character).
     variants = {unicodedata.normalize(form, value) for form in ("NFC", "NFD")} | {value}
     # Runs are looked for in the secret and in its hex and base64 (cut short, or wrapped
     # in lines of 76 as MIME writes it).
-    values = {v for variant in variants for v in _run_values(variant)}
-    forms = {f for variant in variants for f in encodings(variant) if len(f) >= _SHORTEST}
+    values = {v for variant in variants for v in run_values(variant)}
+    forms = {f for variant in variants for f in encodings(variant) if len(f) >= SHORTEST}
     with _known.lock:
         _known.set(set(_known.now.forms) | forms, set(_known.now.values) | values)
-
-
-def _run_values(value: str) -> set[str]:
-    raw = value.encode()
-    return {value, value.strip(), raw.hex(), *_base64_within(raw, (base64.b64encode,))}
-
-
-def encodings(value: str) -> set[str]:
-    """The secret and the obvious forms it takes on the way in or out.
-
-    A secret read with surrounding whitespace (a CI secret saved with a trailing newline,
-    a token pasted after a space) reaches a server that trims it: HTTP drops the spaces
-    around a header's value (RFC 9110 §5.5) and most servers split `Bearer` from the
-    token on whitespace. What such a server echoes is the trimmed secret, so its forms
-    are registered too.
-    """
-    forms = _forms(value)
-    trimmed = value.strip()
-    if trimmed != value and len(trimmed) >= _SHORTEST:
-        forms |= _forms(trimmed)
-    return forms
-
-
-def _forms(value: str) -> set[str]:
-    raw = value.encode()
-    # Hex, as a dump of what was received shows it (in either case: matching ignores it).
-    forms = {raw.hex()}
-    # Percent-encoding with and without `/` kept: a path segment keeps it, a form body not.
-    forms |= {value, quote(value, safe=""), quote(value), quote_plus(value, safe="")}
-    forms.add(quote_plus(value))
-    # Lower-case hex is as valid a percent-encoding (RFC 3986 §2.1); an HTML error page
-    # escapes &, <, > and quotes.
-    forms |= {_HEX.sub(lambda m: m.group().lower(), f) for f in list(forms)}
-    forms.add(html.escape(value))
-    forms |= {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = encoded.decode()
-        forms |= {text, text.rstrip("=")}
-    # Hex as a dump shows it, a byte at a time between separators; and base64 of the text
-    # in UTF-16, as .NET and PowerShell encode a string (an echoed header, logged so).
-    forms |= {sep.join(f"{byte:02x}" for byte in raw) for sep in (" ", ":", "-")}
-    wide = value.encode("utf-16-le")
-    forms.add(base64.b64encode(wide).decode().rstrip("="))
-    return forms | _base64_within(raw) | _base64_within(wide)
-
-
-# Of a secret's base64 at each of the three offsets it can start at within encoded text
-# (0, 1 or 2 bytes after a group of three): how many leading characters also encode the
-# bytes before it.
-_LEAD = (0, 2, 3)
-Encoder = Callable[[bytes], bytes]
-_ALPHABETS: tuple[Encoder, ...] = (base64.b64encode, base64.urlsafe_b64encode)
-
-
-def _base64_within(raw: bytes, encoders: tuple[Encoder, ...] = _ALPHABETS) -> set[str]:
-    """The characters of `raw`'s base64 that no surrounding text changes, wherever it
-    starts: base64 takes bytes three at a time, so a secret encoded within other text (a
-    header line `Bearer <token>` a target echoes encoded, the token and a line end) shares
-    its first and last characters with its neighbours, and matches none of the forms above.
-    """
-    out: set[str] = set()
-    for encode in encoders:
-        for offset, lead in enumerate(_LEAD):
-            text = encode(bytes(offset) + raw).decode().rstrip("=")
-            # The last character shares its bits with the byte after the secret, unless
-            # the secret ends a group of three.
-            end = len(text) - (1 if (offset + len(raw)) % 3 else 0)
-            out.add(text[lead:end])
-    return out
 
 
 def forget_secrets() -> None:

@@ -27,7 +27,8 @@ import pytest
 import yaml
 
 from reconciler.cli import main
-from reconciler.scim.redact import encodings, forget_secrets
+from reconciler.scim.redact import forget_secrets
+from reconciler.scim.secret_forms import encodings
 from tests.fakescim import BASE_URL, FakeScim
 
 ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"

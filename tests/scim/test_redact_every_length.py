@@ -18,20 +18,15 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from reconciler.scim.redact import (
-    _SHORTEST,
-    encodings,
-    register_secret,
-    scrub,
-    scrub_json,
-)
+from reconciler.scim.redact import register_secret, scrub, scrub_json
+from reconciler.scim.secret_forms import SHORTEST, encodings
 from reconciler.scim.spans import RUN
 
 # Each pattern repeated to the length wanted: plain letters; a `/` and a space, which
 # percent-encoding triples and a form body writes as `+`; a quote and an accent, which
 # JSON and HTML escape and UTF-8 takes two bytes for.
 _PATTERNS = ("k7Qm", "ab/c d", 'x"é<')
-_LENGTHS = range(_SHORTEST, 2 * RUN + 3)
+_LENGTHS = range(SHORTEST, 2 * RUN + 3)
 
 
 def _secret(pattern: str, length: int) -> str:
@@ -41,15 +36,18 @@ def _secret(pattern: str, length: int) -> str:
 def _shown(secret: str) -> set[str]:
     """What a target or a renderer could write for `secret`: itself, percent-encoded
     (a path segment's way, a form body's way, hex in either case), HTML-escaped, as a JSON
-    string (escaped or not), in hex and in base64 (either alphabet, padded or not)."""
+    string (escaped or not), in hex and in base64 (either alphabet, padded or not), in
+    base32, and in hex of its UTF-16 text."""
     raw = secret.encode()
     percent = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
     forms = {secret, html.escape(secret), raw.hex(), raw.hex().upper()}
     forms |= percent | {p.lower() for p in percent}
     forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw), base64.b32encode(raw)):
         forms |= {encoded.decode(), encoded.decode().rstrip("=")}
-    return {f for f in forms if len(f) >= _SHORTEST}
+    # The text in UTF-16, in hex, either byte order (.NET's and Java's dumps of a string).
+    forms |= {secret.encode("utf-16-le").hex(), secret.encode("utf-16-be").hex().upper()}
+    return {f for f in forms if len(f) >= SHORTEST}
 
 
 @pytest.mark.parametrize("pattern", _PATTERNS)
@@ -113,7 +111,7 @@ def _own_characters(encoded: str, before: int, size: int) -> str:
     return encoded[inside[0] : inside[-1] + 1] if inside else ""
 
 
-@pytest.mark.parametrize("length", range(_SHORTEST, RUN + 3))
+@pytest.mark.parametrize("length", range(SHORTEST, RUN + 3))
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
 def test_a_short_secret_base64_encoded_within_other_text_is_masked(
     length: int, encode: Callable[[bytes], bytes]
@@ -128,8 +126,39 @@ def test_a_short_secret_base64_encoded_within_other_text_is_masked(
         for after in ("", "\r\n", "x"):
             encoded = encode(f"{before}{secret}{after}".encode()).decode()
             own = _own_characters(encoded, len(before), length)
-            assert len(own) >= _SHORTEST
+            assert len(own) >= SHORTEST
             line = f"echo: {encoded} ."
             assert own not in scrub(line), (before, after, own)
             raw = json.dumps({"detail": line}).encode()
             assert own not in scrub_json(json.loads(raw), raw)["detail"], (before, after)
+
+
+@pytest.mark.parametrize("before", range(6))
+def test_a_secret_base32_encoded_within_other_text_is_masked(before: int) -> None:
+    # Base32 takes bytes five at a time: within longer text, the secret's first and last
+    # characters depend on its neighbours, wherever it starts.
+    secret = "tok-3f9a71c2b8"
+    register_secret(secret)
+    echoed = base64.b32encode(b"Bearer "[:before] + secret.encode() + b"\r\n").decode()
+    inner = _own_base32(echoed, before, len(secret))
+    assert inner not in scrub(f"seen: {echoed}")
+    raw = json.dumps({"detail": echoed}).encode()
+    assert inner not in scrub_json(json.loads(raw), raw)["detail"]
+
+
+def test_a_secret_in_utf16_hex_cut_short_is_masked() -> None:
+    secret = "tok-3f9a71c2b8d04e6a"
+    register_secret(secret)
+    dumped = secret.encode("utf-16-le").hex()[6:-10]  # cut at both ends, within a run
+    assert dumped not in scrub(f"header bytes: {dumped}")
+
+
+def _own_base32(encoded: str, before: int, size: int) -> str:
+    """The base32 characters of `encoded` whose five bits all come from the `size` bytes
+    after the first `before`."""
+    inside = [
+        i
+        for i in range(len(encoded.rstrip("=")))
+        if (5 * i) // 8 >= before and (5 * i + 4) // 8 < before + size
+    ]
+    return encoded[inside[0] : inside[-1] + 1]

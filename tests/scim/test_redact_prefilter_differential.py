@@ -17,14 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.scim import spans
-from reconciler.scim.redact import (
-    _SHORTEST,
-    _plain,
-    _run_values,
-    _Secrets,
-    _shows_any,
-    encodings,
-)
+from reconciler.scim.redact import _plain, _Secrets, _shows_any
+from reconciler.scim.secret_forms import SHORTEST, encodings, run_values
 from reconciler.scim.spans import RUN, fold
 
 _SECRET = st.text(st.sampled_from(list('abcDEF019-_"\\ /=+éﬁK\u200b')), min_size=4, max_size=40)
@@ -37,8 +31,8 @@ def _secrets(values: list[str]) -> _Secrets:
     runs: set[str] = set()
     for value in values:
         for variant in {value, unicodedata.normalize("NFC", value)}:
-            runs |= _run_values(variant)
-            forms |= {f for f in encodings(variant) if len(f) >= _SHORTEST}
+            runs |= run_values(variant)
+            forms |= {f for f in encodings(variant) if len(f) >= SHORTEST}
     return _Secrets.of(forms, runs)
 
 
