@@ -148,6 +148,9 @@ class FakeScim:
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
+        # Members must carry a `display` in every write, or 400 (a SCIM library's "requires
+        # two values for every member specified (value and display)").
+        self.require_member_display = False
         # A group POST without members is refused (Canaille: `members` is required).
         self.group_needs_members = False
         # Group members are stored and listed by the user's userName, not its id, and an
@@ -358,6 +361,12 @@ class FakeScim:
         limit = self.max_members_per_write
         if limit is not None and len(members) > limit:
             return self._error(seen, 400, "One or more Group members are invalid", "invalidValue")
+        if self.require_member_display and not all(
+            isinstance(m, dict) and isinstance(m.get("display"), str) and m["display"]
+            for m in members
+        ):
+            message = "requires two values for every member specified (value and display)"
+            return self._error(seen, 400, message, "invalidValue")
         if not self.require_member_ref or all(
             isinstance(m, dict) and m.get("$ref") for m in members
         ):

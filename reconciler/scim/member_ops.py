@@ -13,24 +13,26 @@ from reconciler.core.match import normalise
 from reconciler.core.members import says_group
 from reconciler.core.model import Json
 
-# A member's `$ref` by its id and type (RFC 7643 §4.2), for targets that want one; None:
-# send none.
-Refs = Callable[[str, str], str] | None
+# What a member entry carries beside its value and type, by its id and type: a `$ref`
+# (RFC 7643 §4.2) and a `display`, for targets that want them (apply/member_fields.py);
+# None: nothing.
+Refs = Callable[[str, str], Mapping[str, Json]] | None
 
 
 def refs_from(base: str | None) -> Refs:
     """`$ref`s built from a base URL and the member's type and id (RFC 7643 §4.2), or none."""
     if base is None:
         return None
-    return lambda member_id, member_type: f"{base}/{member_type}s/{member_id}"
+    return lambda member_id, member_type: {"$ref": f"{base}/{member_type}s/{member_id}"}
 
 
 def member(member_id: str, ref: Refs = None, member_type: str | None = None) -> dict[str, Json]:
-    """One entry of a group's `members` (RFC 7643 §4.2): its `value`, with a `$ref` where
-    the target wants one and a `type` for groups. Every member scimrec sends is built here."""
+    """One entry of a group's `members` (RFC 7643 §4.2): its `value`, with a `$ref` and a
+    `display` where the target wants them and a `type` for groups. Every member scimrec
+    sends is built here."""
     entry: dict[str, Json] = {"value": member_id}
     if ref is not None:
-        entry["$ref"] = ref(member_id, member_type or "User")
+        entry.update(ref(member_id, member_type or "User"))
     if member_type:
         entry["type"] = member_type
     return entry

@@ -260,17 +260,13 @@ def merged_for_put(
 
     PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
     manage is sent back as it was read; read-only attributes are left out. Members the
-    target listed without a `$ref` get one where it wants them.
+    target listed without a `$ref` or a `display` get one where it wants them.
     """
     body: dict[str, Any] = {
         k: copy.deepcopy(v) for k, v in current.items() if k not in READ_ONLY_BODY
     }
     if ref is not None and isinstance(body.get("members"), list):
-        body["members"] = [
-            m if not isinstance(m, dict) or m.get("$ref") or m.get("value") is None
-            else {**m, "$ref": ref(str(m["value"]), str(m.get("type") or "User"))}
-            for m in body["members"]
-        ]  # fmt: skip
+        body["members"] = [_with_fields(m, ref) for m in body["members"]]
     for change in changes:
         value = wire_value(change, ids)
         if value is None and change.ref is not None:
@@ -281,6 +277,14 @@ def merged_for_put(
     schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
     body["schemas"] = schemas
     return body
+
+
+def _with_fields(entry: Json, ref: Refs) -> Json:
+    """A member entry as read, with the fields the target wants that it lacks."""
+    if ref is None or not isinstance(entry, dict) or entry.get("value") is None:
+        return entry
+    wanted = ref(str(entry["value"]), str(entry.get("type") or "User"))
+    return {**entry, **{k: v for k, v in wanted.items() if not entry.get(k)}}
 
 
 def members_put(

@@ -84,8 +84,8 @@ def test_the_refusal_is_recognised() -> None:
 
 
 def test_a_member_entry_is_built_in_one_place() -> None:
-    def ref(member_id: str, member_type: str) -> str:
-        return f"{BASE_URL}/{member_type}s/{member_id}"
+    def ref(member_id: str, member_type: str) -> dict[str, str]:
+        return {"$ref": f"{BASE_URL}/{member_type}s/{member_id}"}
 
     assert member_ops.member("u1") == {"value": "u1"}
     assert member_ops.member("u1", ref) == {"value": "u1", "$ref": f"{BASE_URL}/Users/u1"}

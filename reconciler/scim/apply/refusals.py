@@ -46,6 +46,14 @@ def wants_ref(exc: ScimHTTPError) -> bool:
     return exc.status == 400 and re.search(r"(?<![\w])\$?ref(?![\w])", exc.detail, re.I) is not None
 
 
+def wants_display(exc: ScimHTTPError) -> bool:
+    """A refusal for want of a member `display` (the detail names `display`, not as part of
+    `displayName`)."""
+    return (
+        exc.status == 400 and re.search(r"(?<![\w$])display(?![\w])", exc.detail, re.I) is not None
+    )
+
+
 def patch_unsupported(exc: ScimHTTPError) -> bool:
     """A refusal of the PATCH itself (so PUT may work), not of the values it carries."""
     if exc.status in (405, 501):

@@ -19,8 +19,9 @@ from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
+from reconciler.scim.apply.member_fields import MemberFields
 from reconciler.scim.apply.owners import Owners
-from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender, wants_ref
+from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
 from reconciler.scim.apply.verify import answers_as, lost
 from reconciler.scim.audit import AuditLog, write_record
@@ -79,10 +80,7 @@ class Session:
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
-        # Member `$ref`s (RFC 7643 §4.2): sent once the target refuses members without one
-        # (learning_refs), or from the start with quirks: {member_ref: always}; each is
-        # the member's meta.location where known (by type and id), else built from its id.
-        self.member_ref = self.dialect.member_ref is not None
+        # Where each object is (meta.location), for members' `$ref`s.
         self.locations: dict[tuple[Kind, str], str] = {}
         # Learned: how many members one write may name, where fewer than membership_chunk.
         self.chunk_limit: int | None = None
@@ -103,6 +101,10 @@ class Session:
         self.names_read: dict[tuple[Kind, str], str] = {}
         # Why no write of a change may be sent, by its kind and key (identity.py).
         self.not_written: dict[tuple[Kind, str], str] = {}
+        # The fields member entries carry beside their value, learned (member_fields.py).
+        self.member_fields = MemberFields(
+            log, self.dialect.member_ref is not None, self._ref_of, self._name_of
+        )
         # The target refused a Bulk request as a whole (apply/bulk.py): none is sent again.
         self.bulk_refused = False
 
@@ -130,47 +132,22 @@ class Session:
         return most if limit is None else min(limit, most)
 
     def refs(self) -> member_ops.Refs:
-        """How to make a member's `$ref`, or None while the target needs none."""
-        if not self.member_ref:
-            return None
-        base = self.client.base_url
-
-        def ref(member_id: str, member_type: str) -> str:
-            kind = Kind(member_type.lower())
-            found = self.locations.get((kind, member_id))
-            return found or f"{base}{resource_path(ENDPOINT[kind], member_id)}"
-
-        return ref
+        """What each member entry carries beyond its value (member_fields.py), or None."""
+        return self.member_fields.refs()
 
     def learning_refs(self, change: Change, send: Callable[[], T]) -> T:
-        """Send a write that names members (`send` builds it with `refs()` each time).
+        """Send a write that names members, again with the fields a refusal asks for."""
+        return self.member_fields.learning(change, send)
 
-        A target that wants a `$ref` on every member refuses the write with a 400 that
-        names it (as "Field 'ref' is required"); a 400 changed nothing, so the write is
-        sent again with `$ref`s, and every later one carries them too. A write built
-        without them while another thread learned it is sent again the same way, not
-        taken for a refusal of something else.
-        """
-        had = self.member_ref
-        try:
-            return send()
-        except ScimHTTPError as exc:
-            if had or not wants_ref(exc):
-                raise
-            with self.lock:
-                learned, self.member_ref = not self.member_ref, True
-            if not learned:
-                return send()
-            self.log.warning(
-                "members need $ref",
-                step="action",
-                kind=change.kind.value,
-                key=change.key,
-                status=exc.status,
-                detail=exc.detail,
-                outcome="sending $ref with every member from now on",
-            )
-            return send()
+    def _ref_of(self, kind: Kind, member_id: str) -> str:
+        found = self.locations.get((kind, member_id))
+        return found or f"{self.client.base_url}{resource_path(ENDPOINT[kind], member_id)}"
+
+    def _name_of(self, kind: Kind, member_id: str) -> str | None:
+        if kind is Kind.USER:
+            return self.user_names.get(member_id) or self.names_read.get((kind, member_id))
+        made = (key for key, gid in self.group_ids.items() if gid == member_id)
+        return self.names_read.get((kind, member_id)) or next(made, None)
 
     def known_ids(self) -> Mapping[str, str]:
         # Reading a dict while another thread inserts is safe in CPython; inserts hold the
