@@ -13,7 +13,7 @@ from reconciler.core.match import normalise
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
 from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
-from reconciler.scim.apply.refusals import wants_ref
+from reconciler.scim.apply.refusals import wants_display, wants_ref
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.paging import read_all
 from reconciler.scim.search import find
@@ -128,12 +128,14 @@ class Scratch:
         return str(location or f"{self.client.base_url}/Users/{self.user['id']}")
 
     def member(self, uid: str) -> dict[str, Json]:
-        """The temporary user as a member, with `$ref` where the target wants one."""
-        return (
-            {"value": uid, "$ref": self.user_ref()}
-            if self.works.get("member_ref")
-            else {"value": uid}
-        )
+        """The temporary user as a member, with `$ref` and `display` where the target
+        wants them."""
+        entry: dict[str, Json] = {"value": uid}
+        if self.works.get("member_ref"):
+            entry["$ref"] = self.user_ref()
+        if self.works.get("member_display"):
+            entry["display"] = self.user.get("userName")
+        return entry
 
     def discard(self, endpoint: str, rid: str) -> None:
         """Delete one temporary object now (a duplicate the target should have refused);
@@ -251,27 +253,17 @@ def create_group(s: Scratch) -> None:
     check = "members on POST"
     refused: Finding | None = None
     try:
-        reply = s.post("/Groups", {**body, "members": [{"value": uid}]}, "displayName")
-        s.findings.append(_member_ref_finding(None))
+        reply = _post_learning(s, body, uid)
     except ScimHTTPError as exc:
         if not 400 <= exc.status < 500 or exc.status == 409:
             raise
-        if wants_ref(exc):
-            # RFC 7643 §4.2 `$ref`: what scimrec sends once a target refuses members without.
-            member = {"value": uid, "$ref": s.user_ref()}
-            reply = s.post("/Groups", {**body, "members": [member]}, "displayName")
-            s.works["member_ref"] = True
-            s.findings.append(_member_ref_finding(exc))
-        else:
-            reply = s.post("/Groups", body, "displayName")
-            seen = (
-                f"a group POST with members is refused ({failure(exc)}); without members it works"
-            )
-            action = (
-                "scimrec sends the first members with the create; refused, it creates the "
-                "group empty and adds them with PATCH"
-            )
-            refused = Finding("groups", check, WARN, seen, action)
+        reply = s.post("/Groups", body, "displayName")
+        seen = f"a group POST with members is refused ({failure(exc)}); without members it works"
+        action = (
+            "scimrec sends the first members with the create; refused, it creates the "
+            "group empty and adds them with PATCH"
+        )
+        refused = Finding("groups", check, WARN, seen, action)
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")
@@ -287,12 +279,40 @@ def create_group(s: Scratch) -> None:
         s.findings.append(Finding("groups", check, WARN, seen, action))
 
 
-def _member_ref_finding(refusal: ScimHTTPError | None) -> Finding:
+def _post_learning(s: Scratch, body: dict[str, Json], uid: str) -> Reply:
+    """The group POST with the user as member, sent again with each field a refusal asks
+    for (RFC 7643 §4.2 `$ref`, a `display`), as apply/member_fields.py learns them."""
+    refusals: list[tuple[ScimHTTPError, str]] = []
+    while True:
+        try:
+            reply = s.post("/Groups", {**body, "members": [s.member(uid)]}, "displayName")
+            break
+        except ScimHTTPError as exc:
+            ref, display = wants_ref(exc), wants_display(exc)
+            field = "member_ref" if ref else "member_display" if display else None
+            if field is None or s.works.get(field):
+                raise
+            s.works[field] = True
+            refusals.append((exc, field))
+    if not any(field == "member_ref" for _, field in refusals):
+        s.findings.append(_member_ref_finding(None))
+    s.findings += [_member_ref_finding(exc, field) for exc, field in refusals]
+    return reply
+
+
+def _member_ref_finding(refusal: ScimHTTPError | None, field: str = "member_ref") -> Finding:
     check = "member $ref"
     if refusal is None:
         seen = "members without $ref are accepted"
         action = "scimrec sends members as {value: id}, as Entra ID does"
         return Finding("groups", check, OK, seen, action)
+    if field == "member_display":
+        seen = f"members without display are refused ({failure(refusal)}); with it they are "
+        action = (
+            "scimrec sends the write again with each member's userName as display after the "
+            "first such refusal, and display from then on"
+        )
+        return Finding("groups", "member display", WARN, seen + "accepted", action)
     seen = f"members without $ref are refused ({failure(refusal)}); with $ref they are accepted"
     action = (
         "scimrec sends the write again with $ref after the first such refusal, and $ref "

@@ -360,6 +360,22 @@ def test_a_target_that_wants_member_refs_is_reported_and_probed_with_them() -> N
     assert len(fake.groups) == 1
 
 
+@pytest.mark.parametrize("ref", [False, True])
+def test_a_target_that_wants_member_display_is_reported_and_probed_with_it(ref: bool) -> None:
+    fake = populated()
+    fake.require_member_display = True
+    fake.require_member_ref = ref  # both: learned one after the other
+    report, status = fake_doctor(fake, write_probe=True)
+    finding = report.finding("groups", "member display")
+    assert finding.status == "warn"
+    assert finding.observed.startswith("members without display are refused (400 invalidValue")
+    assert status[("groups", "member $ref")] == ("warn" if ref else "ok")
+    assert status[("groups", "members on POST")] == "ok"
+    assert status[("groups", "add member")] == "ok"
+    assert status[("groups", "remove member")] == "ok"
+    assert status[("cleanup", "temporary objects")] == "ok"
+
+
 def test_member_refs_are_reported_as_not_needed_where_not_needed() -> None:
     report, status = fake_doctor(populated(), write_probe=True)
     assert status[("groups", "member $ref")] == "ok"
