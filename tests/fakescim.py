@@ -7,6 +7,7 @@ End-to-end behaviour against real servers is tested elsewhere.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import itertools
 import json
@@ -163,6 +164,9 @@ class FakeScim:
         # Attributes it does not store (top-level names or extension URNs): answered with
         # success on POST, PUT and PATCH, and silently left out; and one email at most.
         self.drops: set[str] = set()
+        # Attributes whose PUT or PATCH it answers with success and ignores, keeping them as
+        # they were (a target whose `active: false` is a no-op).
+        self.ignores: set[str] = set()
         self.one_email = False
         self.location_base = BASE_URL  # where meta.location says resources live
         # Where groups show their members: "always"; "one" (not in listings, only on GET
@@ -332,6 +336,8 @@ class FakeScim:
             return self._one(self._shown(store[rid], seen, listing=False))
         if seen.method in ("PUT", "PATCH", "POST") and (refused := self._refused(seen)):
             return refused
+        if seen.method in ("PUT", "PATCH") and self.ignores:
+            return self._ignoring(seen, store, kind, rid)
         if seen.method == "PUT":
             body = {k: v for k, v in (seen.body or {}).items() if k not in ("id", "meta")}
             store[rid] = self._stamp(kind, rid, body)
@@ -342,6 +348,26 @@ class FakeScim:
             del store[rid]
             return httpx2.Response(204)
         return self._error(seen, 405, "method not allowed")
+
+    def _ignoring(
+        self, seen: Seen, store: dict[str, dict[str, Any]], kind: str, rid: str
+    ) -> httpx2.Response:
+        """A PUT or PATCH, answered as usual, with `ignores` kept as they were."""
+        before = copy.deepcopy(store[rid])
+        self.ignores, ignored = set(), self.ignores
+        try:
+            reply = self._serve(seen)
+        finally:
+            self.ignores = ignored
+        held = store.get(rid)
+        if held is None or reply.status_code != 200:
+            return reply
+        for name in ignored:
+            if name in before:
+                held[name] = before[name]
+            else:
+                held.pop(name, None)
+        return self._one(held)
 
     def _refused(self, seen: Seen) -> httpx2.Response | None:
         """A write refused for its members: too many at once, or without `$ref`."""

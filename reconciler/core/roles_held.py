@@ -31,6 +31,11 @@ def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
     return _held(attr.before) - _held(attr.after)
 
 
+def roles_in(value: Json) -> set[str]:
+    """The roles an attribute's value grants (as `lost_roles` counts them)."""
+    return _held(value)
+
+
 def _held(value: Json) -> set[str]:
     """The roles an attribute's value grants: each item's `value`, or the value itself. An
     item without one (a target that names its roles by `display` or `type` alone) is a

@@ -23,7 +23,7 @@ from reconciler.scim.apply.member_fields import MemberFields
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
-from reconciler.scim.apply.verify import answers_as, lost
+from reconciler.scim.apply.verify import access_kept, answers_as, lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -175,6 +175,9 @@ class Session:
         dropped = lost(sent, held, self.known_ids())
         if not dropped:
             return
+        kept = access_kept(sent, held, dropped, role_paths(self.target))
+        if kept is not None:
+            raise Failed(kept)
         with self.lock:
             noted = self.dropped.setdefault((change.kind, change.key), [])
             noted += [p for p in dropped if p not in noted]

@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
 from reconciler.core import attributes as A
+from reconciler.core.changes import deactivates
 from reconciler.core.diff import AttrChange, equal, is_empty
 from reconciler.core.model import ENTERPRISE_URN, Json
+from reconciler.core.roles_held import lost_roles, roles_in
 from reconciler.core.shape import multi_valued
 from reconciler.scim.resources import boolean
 
@@ -37,6 +39,36 @@ def lost(sent: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str,
         if multi_valued(change.path, have) is not None or not equal(change.path, want, have):
             out.append(change.path)
     return out
+
+
+def access_kept(
+    sent: Sequence[AttrChange], held: Mapping[str, Json], dropped: Sequence[str],
+    roles: frozenset[str],
+) -> str | None:  # fmt: skip
+    """Why a write the target answered with success failed to take access away, or None.
+
+    An attribute the target did not keep is a warning, and the next plan proposes it
+    again; but a disable (`active` set to anything but true) the account still shows as
+    active, or a role taken away it still holds, leaves the access the change took away:
+    reported done, the account would keep it run after run (a target that ignores
+    `active: false`). Such a change fails, as a delete still served does."""
+    for change in sent:
+        if change.path not in dropped:
+            continue
+        if change.path == "active" and deactivates(change.after):
+            have = A.read(held, "active")
+            if (boolean(have) if isinstance(have, str) else have) is True:
+                return (
+                    "the target answered success but still shows the account active: not "
+                    "disabled; use deprovision: delete, or disable it in the application"
+                )
+        still = lost_roles(change, roles) & roles_in(A.read(held, change.path))
+        if still:
+            return (
+                f"the target answered success but still holds {change.path} "
+                f"{', '.join(sorted(still))}: not taken away"
+            )
+    return None
 
 
 def repairs(

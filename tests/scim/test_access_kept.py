@@ -1,0 +1,92 @@
+"""A write that takes access away, answered with success by a target that ignores it,
+fails its object (scim/apply/verify.py `access_kept`): a disable the account still shows
+active, a role the account still holds. Reported done, the account would keep the access
+run after run while every apply said "disabled" (targets whose `active: false` is a no-op
+exist: a PATCH handler that passes over `active`, a PUT that skips it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.core.plan import Action
+from tests.fakescim import FakeScim
+from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+DISABLES = {
+    # name: (declared mallory, target settings)
+    "state absent": ({"state": "absent"}, {"deprovision": "disable"}),
+    "active false": ({"active": False}, {}),
+    "pruned": (None, {"prune": "all", "deprovision": "disable"}),
+    "through PUT": ({"state": "absent"}, {"deprovision": "disable", "quirks": {"patch": "never"}}),
+}
+
+
+@pytest.mark.parametrize("route", DISABLES)
+def test_a_disable_the_target_ignores_fails(
+    tmp_path: Path, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    declared, target = DISABLES[route]
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com", active=True)
+    mallory = fake.add_user("mallory@example.com", active=True)
+    fake.ignores = {"active"}
+    users = [user("alice@example.com")]
+    if declared is not None:
+        users.append(user("mallory@example.com", **declared))
+    specs = write_spec(tmp_path, users, **target)
+
+    _, result = plan_and_apply(specs, fake)
+
+    assert outcomes(result) == {"mallory@example.com": (Action.DISABLE, False)}
+    [failed] = result.failed
+    assert "still shows the account active: not disabled" in failed.message
+    assert fake.users[mallory]["active"] is True
+    assert any(s.method in ("PATCH", "PUT") for s in fake.requests)  # it was sent
+
+
+def test_a_disable_the_target_keeps_succeeds(tmp_path: Path) -> None:
+    fake = FakeScim(token=TOKEN)
+    mallory = fake.add_user("mallory@example.com", active=True)
+    fake.ignores = {"title"}  # ignores something else
+    specs = write_spec(tmp_path, [user("mallory@example.com", active=False)])
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"mallory@example.com": (Action.DISABLE, True)}
+    assert fake.users[mallory]["active"] is False
+
+
+@pytest.mark.parametrize("path", ["roles", "entitlements"])
+def test_a_role_removal_the_target_ignores_fails(tmp_path: Path, path: str) -> None:
+    fake = FakeScim(token=TOKEN)
+    held = [{"value": "admin"}, {"value": "billing"}]
+    dan = fake.add_user("dan@example.com", active=True, **{path: held})
+    fake.ignores = {path}
+    specs = write_spec(tmp_path, [user("dan@example.com", **{path: [{"value": "billing"}]})])
+
+    _, result = plan_and_apply(specs, fake)
+
+    assert outcomes(result) == {"dan@example.com": (Action.UPDATE, False)}
+    [failed] = result.failed
+    assert f"still holds {path} admin: not taken away" in failed.message
+    assert fake.users[dan][path] == held
+
+
+def test_a_role_added_that_the_target_ignores_is_only_not_kept(tmp_path: Path) -> None:
+    # Nothing is taken away: the next plan proposes it again, as for any attribute.
+    fake = FakeScim(token=TOKEN)
+    dan = fake.add_user("dan@example.com", active=True, roles=[{"value": "billing"}])
+    fake.ignores = {"roles"}
+    roles = [{"value": "billing"}, {"value": "audit"}]
+    specs = write_spec(tmp_path, [user("dan@example.com", roles=roles)])
+    _, result = plan_and_apply(specs, fake)
+    assert outcomes(result) == {"dan@example.com": (Action.UPDATE, True)}
+    assert fake.users[dan]["roles"] == [{"value": "billing"}]
