@@ -8,6 +8,7 @@ exist: a PATCH handler that passes over `active`, a PUT that skips it).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
 
 
-DISABLES = {
+DISABLES: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {
     # name: (declared mallory, target settings)
     "state absent": ({"state": "absent"}, {"deprovision": "disable"}),
     "active false": ({"active": False}, {}),
