@@ -12,7 +12,7 @@ from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.lifecycle import Dormant, Scheduled, expire, stamp
 from reconciler.core.model import Observed
-from reconciler.core.prune import spare_protected
+from reconciler.core.spare import spare_protected
 
 
 @dataclass(frozen=True)

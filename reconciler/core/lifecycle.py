@@ -154,7 +154,7 @@ def expire(dormant: Iterable[Dormant], target: Target, now: datetime | None) -> 
                 out.errors.append(_out_of_range(item.key, target, recorded, "implausible"))
             continue
         if due <= now:
-            # Protected or not: core/prune.py spare_protected takes it out, and says so.
+            # Protected or not: core/spare.py spare_protected takes it out, and says so.
             reason = f"disabled since {moment(since)}: delete_after {period(after)} has passed"
             out.changes.append(
                 Change(

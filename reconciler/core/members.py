@@ -7,7 +7,8 @@ Targets differ: some store the userName as `value`, some omit `type`, some use s
 integers for both users and groups. A member is resolved through `value`, then `$ref`,
 then `value` or `display` as a userName; one that resolves to nothing is removed only when
 the target has confirmed that its `value` names no user (`Observed.dangling`), and one that
-only its `display` resolves is never removed.
+only its `display` resolves, or whose `$ref` names another kind of resource (a service
+principal), is never removed.
 """
 
 from __future__ import annotations
@@ -182,6 +183,11 @@ class Directory:
         tail = ref.rstrip("/").rsplit("/", 1)[-1]
         if ref_endpoint(ref) == "users" and tail in self.user_ids:
             return Entry(value, Seen.USER, tail)
+        if ref_endpoint(ref) not in ("", "users", "user"):
+            # Another kind of member (a Databricks service principal, `$ref` to
+            # `ServicePrincipals/7`): no user, so no 404 at /Users says it names nothing.
+            # (A `type` is free text: some targets stamp every member "Person".)
+            return Entry(value, Seen.UNRESOLVED)
         if not kind and value in self.group_ids and value not in nested:
             # Untyped, and no listed user has this id: the nested group, or a user the read
             # did not show (lookup mode, a listing that hides some users), where each kind
@@ -218,7 +224,8 @@ def ref_endpoint(ref: str) -> str:
     target may write it in lower case, and read as a user, a nested group with a user's id
     would be removed for that user (a removal names the value alone)."""
     parts = ref.rstrip("/").rsplit("/", 2)
-    return parts[-2].casefold() if len(parts) == 3 else ""
+    # Relative too: Databricks writes `Users/7`, `Groups/7`, `ServicePrincipals/7`.
+    return parts[-2].casefold() if len(parts) >= 2 else ""
 
 
 def _plain_id(member: Json, user_ids: frozenset[str]) -> str | None:

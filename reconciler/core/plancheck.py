@@ -25,8 +25,8 @@ from reconciler.core.match import Index, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import SavedPlan, by_id, duration, fingerprint, settings_of
-from reconciler.core.prune import spare_protected
 from reconciler.core.requirements import broken
+from reconciler.core.spare import spare_protected
 
 # How far in the future a plan's creation time may be, for clocks that disagree a little.
 CLOCK_SKEW = timedelta(minutes=5)

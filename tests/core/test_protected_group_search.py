@@ -1,5 +1,5 @@
-"""How planning searches a group to delete for a protected account (prune.py
-`_Holders.protected_member`): through every nested group, typed or not, past groups already
+"""How planning searches a group to delete for a protected account (spare.py
+`Holders.protected_member`): through every nested group, typed or not, past groups already
 seen, and by every name an entry may stand for, its own value and display among them
 (a target that keeps members by name, an account the read did not hold)."""
 

@@ -12,7 +12,8 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind, Observed, Resource
 from reconciler.core.plan import Action, make_plan
-from reconciler.core.prune import disabled_strays, protected, spare_protected
+from reconciler.core.prune import disabled_strays, protected
+from reconciler.core.spare import spare_protected
 from tests.core.test_plan import TARGET, URL, group_res, keyed, load, user_res
 
 DECLARED = "users:\n  - userName: keep@example.com\n    externalId: sr-keep\n"

@@ -331,7 +331,7 @@ def _start_from(s: Session, plan: Plan) -> None:
             name = found.body.get(attribute)
             s.owners.hold(kind, name if isinstance(name, str) and name else found.id, found.id)
             # An id read under several names (core/shape.py `clashing`) keeps a protected
-            # one where any is, as planning judged it (prune.spare_protected).
+            # one where any is, as planning judged it (spare.spare_protected).
             held = s.names_read.get((kind, found.id))
             if isinstance(name, str) and (held is None or not protected(s.target, held)):
                 s.names_read[(kind, found.id)] = name
