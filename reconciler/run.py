@@ -32,6 +32,7 @@ from reconciler.scim.lookup import Wanted, refuse_without_listing
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.scim.retries import RetryPolicy
+from reconciler.scim.unlisted_attributes import with_attributes_read
 from reconciler.scim.unlisted_members import with_members_read
 from reconciler.spec.load import load_spec
 
@@ -214,6 +215,9 @@ def _prepare_target(
     # The groups it takes away, read for the members their listing left out: planned
     # again with them, for `protected` and the guards to see whom each one takes.
     full = with_members_read(connected.client, observed, plan.changes, log)
+    # The users it writes attributes to that their listing left out, read by id: planned
+    # from the listing alone, a role the listing hid would be replaced unseen.
+    full = with_attributes_read(connected.client, full, plan.changes, target, log)
     if full is not observed:
         observed = full
         plan = make_plan(spec, target, observed, options)
@@ -280,6 +284,7 @@ def prepare_saved(
         refuse_without_listing(target, connected.observed)
         # Read as the plan's own read was (the members of the groups it takes away).
         observed = with_members_read(connected.client, connected.observed, saved.plan.changes, log)
+        observed = with_attributes_read(connected.client, observed, saved.plan.changes, target, log)
         stale = plancheck.stale_reasons(saved, observed, target)
         if stale:
             raise _stale(stale)

@@ -57,7 +57,7 @@ def in_full(
         log.warning("attributes not listed", step="import", detail=note)
         return users, (note,)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        read = tuple(pool.map(lambda u: sample if u is first else _user(client, u), users))
+        read = tuple(pool.map(lambda u: sample if u is first else read_user(client, u), users))
     log.info("users read one by one", step="import", kind="user", count=len(users))
     return read, ()
 
@@ -102,7 +102,7 @@ def more_than_listed(own: Mapping[str, Json], listed: Mapping[str, Json]) -> lis
     )
 
 
-def _user(client: ScimClient, user: Resource) -> Resource:
+def read_user(client: ScimClient, user: Resource) -> Resource:
     """The user as its own GET shows it; in error where that read fails: compared as
     listed, every attribute the listing leaves out would be written again, or a `null`
     in the spec found already unset."""
