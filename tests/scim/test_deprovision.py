@@ -51,8 +51,14 @@ def test_a_delete_is_sent_with_the_version_the_plan_saw() -> None:
 def test_a_delete_answered_404_is_done_and_any_other_refusal_fails() -> None:
     fake = FakeScim()
     session, change = deleting(fake)
-    fake.fail("DELETE", "/Users/*", status=404, times=1)
+    del fake.users[str(change.target_id)]
     assert delete(session, change) == change.target_id  # already gone is what was wanted
+    # A 404 from a gateway, or a target with no DELETE route: the object is still served.
+    fake = FakeScim()
+    session, change = deleting(fake)
+    fake.fail("DELETE", "/Users/*", status=404, times=1)
+    with pytest.raises(Failed, match="answered 404, but the target still holds the user"):
+        delete(session, change)
     for status in (405, 409, 412):
         fake = FakeScim()
         session, change = deleting(fake)

@@ -102,6 +102,9 @@ def delete(s: Session, change: Change) -> str | None:
     except ScimHTTPError as exc:
         if exc.status != 404:  # already gone is what we wanted
             raise
+        # Read back as a success is: a 404 from a gateway, or a target with no DELETE
+        # route, leaves the object where it was.
+        _gone(s, change, path, exc.status)
         return change.target_id
     _gone(s, change, path, reply.status)
     return change.target_id
