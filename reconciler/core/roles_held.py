@@ -11,17 +11,25 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json
 
 _HELD = frozenset({"roles", "entitlements"})
+# Sources whose value is access: the app roles a user is assigned, and the groups it is in
+# (an access level computed from membership, Okta's isMemberOfGroupName way).
+_ACCESS_SOURCES = (ROLE_ASSIGNMENTS, "groups")
 
 
 def role_paths(target: Target) -> frozenset[str]:
     """The user attributes that hold roles on this target: `roles` and `entitlements`
     (RFC 7643 §4.1.2: what a user has, access as much as a role is), and any mapped from
-    the roles its role map grants (appRoleAssignments)."""
+    the roles its role map grants (appRoleAssignments) or from the user's groups."""
     return _HELD | {
         m.target
         for m in target.user_mappings
-        if m.source == ROLE_ASSIGNMENTS or ROLE_ASSIGNMENTS in (m.text or "")
+        if m.source in _ACCESS_SOURCES or _reads_access((m.text or "").casefold())
     }
+
+
+def _reads_access(text: str) -> bool:
+    """Whether an expression (case-folded) reads an access source."""
+    return ROLE_ASSIGNMENTS.casefold() in text or "[groups]" in text
 
 
 def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
