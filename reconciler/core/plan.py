@@ -35,6 +35,7 @@ from reconciler.core.requirements import broken
 from reconciler.core.selection import with_dependencies
 from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
+from reconciler.core.twins import held_elsewhere
 from reconciler.expressions.dotnet_dates import Clock
 
 FORMAT_VERSION = 1
@@ -258,6 +259,10 @@ def _match(
     groups = masked.shield(Kind.GROUP, view.all_groups, observed.groups, groups)
     users = _readable(Kind.USER, users, observed.users)
     groups = _readable(Kind.GROUP, groups, observed.groups)
+    # An object renamed in the YAML keeps its owned externalId: its account is not a
+    # stray, nor is a second one to be created (twins.py).
+    users = held_elsewhere(target, view.all_users, observed.users, users)
+    groups = held_elsewhere(target, view.all_groups, observed.groups, groups)
     # Whatever failed a match, each account any of the object's values names is claimed.
     for matches, objects, index in (
         (users, (*view.all_users, *failed_users), user_index),

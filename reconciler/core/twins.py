@@ -7,17 +7,28 @@ same primary email or the same externalId is left undeclared, and prune would ta
 away: the plan would read "disable alice@example.com" for a person the spec keeps.
 An account still under a former name (`previously`) while the new name is matched is a
 twin too, whatever the matching attributes: a rename done twice, not a stray.
+
+The other side of the same rule: a declared object that matched nothing while an account
+holds its owned externalId is in error (`held_elsewhere`), never created a second time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError
 from reconciler.core.config import Target
-from reconciler.core.match import NAME_ATTRIBUTE, Match, email_values, normalise
-from reconciler.core.model import Json, Kind, Observed, Resource
+from reconciler.core.match import (
+    NAME_ATTRIBUTE,
+    Attempt,
+    Match,
+    declared_value,
+    email_values,
+    normalise,
+)
+from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 
 # (kind, id) of an undeclared object → the attribute it shares, and with whom (key, id).
 Twins = dict[tuple[Kind, str], tuple[str, str, str]]
@@ -67,6 +78,74 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
             if shared is not None:
                 out[(kind, resource.id)] = shared
     return out
+
+
+def held_elsewhere(
+    target: Target,
+    objects: Iterable[Declared],
+    resources: Sequence[Resource],
+    matches: dict[str, Match],
+) -> dict[str, Match]:
+    """`matches`, where each declared object that matched nothing while an account holds
+    its owned externalId fails instead, with those accounts as its candidates.
+
+    The prefix says scimrec wrote that value, so the account is the object's: renamed in
+    the YAML with matching that does not read externalId, a create would give the person
+    a second, empty account while prune took the first with its memberships (or, with
+    `deprovision: disable`, leave two accounts holding one externalId). Matching on an
+    attribute the target does not match on would be a guess the README's Matching rules
+    out; a rename goes through `previously` or a matching attribute, as the message says.
+    As a failed match's candidates, the accounts are never pruned nor taken out of groups.
+    """
+    prefix = target.ownership_prefix
+    if not prefix:
+        return matches
+    unmatched = [
+        (obj, value)
+        for obj in objects
+        if (match := matches[obj.key]).resource is None
+        and match.error is None
+        and (value := declared_value(obj, "externalId")) is not None
+        and value.startswith(prefix)
+    ]
+    if not unmatched:  # nearly every run: no account needs reading
+        return matches
+    # By id: copies of one id (core/shape.py) are one account to name.
+    holders: dict[str, dict[str, Resource]] = defaultdict(dict)
+    for resource in resources:
+        external = resource.body.get("externalId")
+        if isinstance(external, str) and external.startswith(prefix):
+            holders[normalise("externalId", external)].setdefault(resource.id, resource)
+    out = dict(matches)
+    for obj, value in unmatched:
+        held = list(holders.get(normalise("externalId", value), {}).values())
+        if held:
+            match = matches[obj.key]
+            attempt = Attempt("externalId (owned)", value, tuple(r.id for r in held))
+            out[obj.key] = Match(
+                None, None, (*match.attempts, attempt), _held_message(obj, value, held, target)
+            )
+    return out
+
+
+def _held_message(obj: Declared, value: str, held: list[Resource], target: Target) -> str:
+    name = NAME_ATTRIBUTE[obj.kind]
+    matching = target.user_matching if obj.kind is Kind.USER else target.group_matching
+    names = [n if isinstance(n := r.body.get(name), str) and n else None for r in held]
+    accounts = ", ".join(
+        r.id if n is None else f"{r.id} ({name} {A.quote(n)})"
+        for r, n in zip(held, names, strict=True)
+    )
+    if len(held) > 1 or names[0] is None:
+        fix = "keep one account on the target, then declare its name in previously"
+    else:
+        fix = f"to rename that account add previously: [{A.quote(names[0])}]"
+    return (
+        f"OwnedExternalIdMatch: externalId {A.quote(value)} is held by target "
+        f"object{'s' if len(held) > 1 else ''} {accounts}, which matching on "
+        f"{', '.join(matching)} did not find; {fix} (or match on externalId), "
+        "or else free the externalId on the target"
+    )
 
 
 def _held(
