@@ -35,7 +35,8 @@ def finish(
 ) -> Finished:
     """`kept`: the ids of the declared users the target keeps (their `active: false` is not
     a deprovision, so never scheduled for deletion)."""
-    expired = expire(dormant, target, now)
+    # Whatever route made an account dormant, one the spec keeps is never deleted.
+    expired = expire([d for d in dormant if d.resource.id not in kept], target, now)
     changes = changes + expired.changes
     notes = list(expired.notes)
     # Protection before the time is written: a spared disable writes nothing of it.

@@ -1,6 +1,10 @@
 """Step 3's consequence: what happens to declared objects a target does not take (a scoping
 filter leaves them out, or no assigned group holds them): left alone, or deprovisioned, as
-the target's `out_of_scope` says (Entra's "skip out of scope deletions" equivalent)."""
+the target's `out_of_scope` says (Entra's "skip out of scope deletions" equivalent).
+
+A user the spec keeps with `active: false` is the exception: Entra's usual `active IS TRUE`
+puts it out of scope, yet the spec keeps the account. It is disabled, never deleted, now
+or by `delete_after` (the README's Disable now, delete later)."""
 
 from __future__ import annotations
 
@@ -25,24 +29,31 @@ class Outside:
 
 
 def plan_outside(
-    outside: list[tuple[Declared, str]], matches: Mapping[str, Match], target: Target
+    outside: list[tuple[Declared, str]],
+    matches: Mapping[str, Match],
+    target: Target,
+    inactive: frozenset[str] = frozenset(),
 ) -> Outside:
     """Objects out of scope: deprovisioned only if the target's policy says so, and the
-    plan says why either way. Groups are deleted; users disabled or deleted."""
+    plan says why either way. Groups are deleted; users disabled or deleted, but those in
+    `inactive` (kept with `active: false`: TargetView.inactive) only disabled."""
     out = Outside()
     for obj, reason in outside:
+        kept = obj.key in inactive
         match = matches[obj.key]
         found = match.resource
         if found is None or match.error or target.out_of_scope == "skip":
             outcome = "left alone" if found else "not provisioned"
             out.entries.append((obj.kind, obj.key, reason, outcome))
             continue
-        if obj.kind is Kind.GROUP or (obj.deprovision or target.deprovision) == "delete":
+        deletes = (obj.deprovision or target.deprovision) == "delete" and not kept
+        if obj.kind is Kind.GROUP or deletes:
             out.changes.append(make_change(obj, match, Action.DELETE, reason))
             out.entries.append((obj.kind, obj.key, reason, "delete"))
             continue
         if found.body.get("active") is False:
-            out.dormant.append((obj, found, reason))
+            if not kept:  # already as the spec keeps it: nothing to delete later
+                out.dormant.append((obj, found, reason))
         else:
             disable = (AttrChange("active", found.body.get("active"), False),)
             out.changes.append(make_change(obj, match, Action.DISABLE, reason, disable))

@@ -160,7 +160,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     changes, errors, noop = _plan_users(users, user_matches, target, view)
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
     outside = [(u, r) for u, r in view.out_of_scope if _selected(only, u)]
-    left = plan_outside(outside, user_matches, target)
+    left = plan_outside(outside, user_matches, target, view.inactive)
     left_groups = plan_outside(groups_out, group_matches, target)
     changes += left.changes + left_groups.changes
     planned = plan_groups(groups, group_matches, user_matches, view, observed, target)
@@ -186,7 +186,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         dormant += [Dormant(k, r, "not declared") for k, r in strays]
         notes += [_SPARED[kind] for kind in (Kind.GROUP, Kind.USER) if kind in spare]
     now = options.now if isinstance(options.now, datetime) else None
-    kept = frozenset(m.resource.id for u in present if (m := user_matches[u.key]).resource)
+    kept = _kept(present, outside, view.inactive, user_matches)
     done = finish(changes, target, observed, dormant, kept, now)
     changes = done.changes
     notes += done.notes
@@ -336,6 +336,19 @@ def _plan_users(
                 change = dataclasses.replace(change, scope=why)
             changes.append(change)
     return changes, errors, noop
+
+
+def _kept(
+    present: list[Declared],
+    outside: list[tuple[Declared, str]],
+    inactive: frozenset[str],
+    matches: Mapping[str, Match],
+) -> frozenset[str]:
+    """The ids of the accounts the spec keeps: every present user's in scope, and those of
+    users out of scope it keeps with `active: false`. Their disables are no deprovision:
+    never stamped with a time of disabling, never deleted by `delete_after`."""
+    users = [*present, *(user for user, _ in outside if user.key in inactive)]
+    return frozenset(m.resource.id for u in users if (m := matches[u.key]).resource)
 
 
 def _all_matches(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from reconciler.core.assignment import ROLE_ASSIGNMENTS, Assignment, assignment, role_value
+from reconciler.core.changes import deactivates
 from reconciler.core.config import Spec, Target
 from reconciler.core.mapping import NO_PATHS, Mapped, apply_mappings, source_view
 from reconciler.core.model import Declared, Json, Kind, Location
@@ -38,6 +39,8 @@ class TargetView:
     # Declared objects whose mapping failed, as declared: still matched, so their accounts
     # are claimed (never pruned, never removed from groups) while they are in error.
     failed: tuple[Declared, ...] = ()
+    # Users out of scope whom the spec keeps inactive (outside.py).
+    inactive: frozenset[str] = frozenset()
 
     @property
     def all_users(self) -> tuple[Declared, ...]:
@@ -156,7 +159,28 @@ def target_view(
         frozenset(unassigned),
         assigned,
         tuple(failed),
+        _kept_inactive(spec.users, out),
     )
+
+
+def _kept_inactive(
+    declared: tuple[Declared, ...], out: list[tuple[Declared, str]]
+) -> frozenset[str]:
+    """The users out of scope who say `active: false` (or anything but true), as declared
+    or as mapped: with `active IS TRUE` in the scope that is what put them out of scope,
+    and either way the spec keeps their accounts, disabled."""
+    if not out:  # nearly every run: no pass over the declared users
+        return frozenset()
+    mapped = {user.key: user for user, _ in out}
+    return frozenset(
+        user.key
+        for user in declared
+        if user.key in mapped and (_inactive(user) or _inactive(mapped[user.key]))
+    )
+
+
+def _inactive(user: Declared) -> bool:
+    return "active" in user.attrs and deactivates(user.attrs["active"])
 
 
 def _scope(
