@@ -164,3 +164,8 @@ class Observed:
     # 404, 405 or 501): it takes users only, or that answer was a passing one (a deploy,
     # a proxy). Either way no declared group can be planned from it: each is in error.
     no_groups: str | None = None
+    # Lookup mode's (kind, attribute) pairs whose `eq` filter found nothing for anyone in
+    # the run, not even a value known to exist (scim/lookup.py): Snowflake answers a filter
+    # it does not support with an empty page, so "not found" by one proves nothing, and a
+    # declared `state: absent` object not found by it is in error (core/unproven.py).
+    unproven: frozenset[tuple[Kind, str]] = frozenset()

@@ -13,7 +13,7 @@ from datetime import datetime
 from itertools import repeat
 from operator import attrgetter
 
-from reconciler.core import collector, masked
+from reconciler.core import collector, masked, unproven
 from reconciler.core.action import (
     user_change,
 )
@@ -167,7 +167,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     changes += planned.changes
     errors += planned.errors
     group_noop = planned.noop
-    notes = list(observed.notes) + picked + planned.notes
+    notes = list(observed.notes) + unproven.note(observed) + picked + planned.notes
     dormant = [Dormant(u.key, r, why) for u, r, why in left.dormant]
     dormant += _absent_and_disabled(absent, user_matches, target)
     if target.not_kept:
@@ -263,6 +263,8 @@ def _match(
     # stray, nor is a second one to be created (twins.py).
     users = held_elsewhere(target, view.all_users, observed.users, users)
     groups = held_elsewhere(target, view.all_groups, observed.groups, groups)
+    users = unproven.in_doubt(Kind.USER, view.all_users, users, observed)
+    groups = unproven.in_doubt(Kind.GROUP, view.all_groups, groups, observed)
     # Whatever failed a match, each account any of the object's values names is claimed.
     for matches, objects, index in (
         (users, (*view.all_users, *failed_users), user_index),

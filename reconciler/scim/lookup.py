@@ -3,7 +3,8 @@ that ignores startIndex, a synthetic one), each declared object is matched throu
 filters instead, as Entra ID does, with bounded concurrency.
 
 What this finds is all that is seen: the Observed it returns says so (`lookup`), so the
-plan never takes an object it did not look up for absent.
+plan never takes an object it did not look up for absent. And an empty answer is believed
+only from a filter shown to work in the run (`unproven`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value
-from reconciler.core.model import Capabilities, Declared, Observed, Resource
+from reconciler.core.model import Capabilities, Declared, Kind, Observed, Resource
 from reconciler.core.targetview import target_view
-from reconciler.errors import TargetError, UsageError
+from reconciler.errors import ScimrecError, TargetError, UsageError
 from reconciler.expressions.dotnet_dates import Clock
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
@@ -26,6 +28,7 @@ from reconciler.scim.search import Found, search
 
 # Per declared object, its matching (attribute, value) pairs in precedence order.
 Keys = tuple[tuple[str, str], ...]
+_KIND = {"/Users": Kind.USER, "/Groups": Kind.GROUP}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Wanted:
 
     users: tuple[Keys, ...]
     groups: tuple[Keys, ...]
+    # Those of declared `state: absent` objects: where one is not found, the filters asked
+    # must be shown to work (`_unproven`), or nothing says it is not there.
+    absent: frozenset[Keys] = frozenset()
 
     @classmethod
     def of(cls, target: Target, users: Iterable[Declared], groups: Iterable[Declared]) -> Wanted:
@@ -47,9 +53,12 @@ class Wanted:
             pairs += [(NAME_ATTRIBUTE[obj.kind], old) for old in obj.previously]
             return tuple((a, v) for a, v in pairs if v is not None)
 
+        user_keys = [(u, keys(u, target.user_matching)) for u in users]
+        group_keys = [(g, keys(g, target.group_matching)) for g in groups]
         return cls(
-            tuple(k for u in users if (k := keys(u, target.user_matching))),
-            tuple(k for g in groups if (k := keys(g, target.group_matching))),
+            tuple(k for _, k in user_keys if k),
+            tuple(k for _, k in group_keys if k),
+            frozenset(k for o, k in (*user_keys, *group_keys) if k and not o.present),
         )
 
     @classmethod
@@ -92,12 +101,16 @@ def look_up(
         )
     tasks = [("/Users", k) for k in wanted.users] + [("/Groups", k) for k in wanted.groups]
     done = [0]
+    # Each (endpoint, attribute) filter asked, and whether it found anyone. Threads only
+    # ever set an entry True (or add one False), so no lock is needed (the GIL).
+    asked: dict[tuple[str, str], bool] = {}
 
     def one(task: tuple[str, Keys]) -> tuple[str, Found]:
         endpoint, keys = task
         found = Found([], True)
         unsure: list[Resource] = []
         for attribute, value in keys:
+            asked.setdefault((endpoint, attribute), False)
             found = search(
                 client, endpoint, attribute, value, target.page_size, listing=False,
                 no_match_404=caps.filter_no_match_404,
@@ -105,6 +118,8 @@ def look_up(
             # An answer masked as it arrived is kept (core/masked.py decides what it may
             # be), but proves nothing: the next attribute is still asked, as matching would.
             unsure += found.masked
+            if found.resources:
+                asked[(endpoint, attribute)] = True  # it works: its empty answers are believed
             if found.resources or not found.conclusive:
                 break
         found = dataclasses.replace(found, masked=tuple(unsure))
@@ -126,6 +141,15 @@ def look_up(
             if all(c.body != found_one.body for c in copies):
                 copies.append(found_one)
     unsure = sum(1 for _, found in results if not found.conclusive)
+    # Declared absent objects no filter found (none refused, none answered masked).
+    missing = [
+        task
+        for task, (_, f) in zip(tasks, results, strict=True)
+        if task[1] in wanted.absent and f.conclusive and not (f.resources or f.masked)
+    ]
+    unproven = _unproven(
+        client, target, caps, asked, missing, {"/Users": users, "/Groups": groups}, log
+    )
     notes = [
         f"lookup mode: {reason}; each declared object was looked up through eq filters "
         f"({len(tasks)} objects); objects not declared were not seen, so none is pruned, "
@@ -141,6 +165,7 @@ def look_up(
         users=len(users),
         groups=len(groups),
         refused=unsure,
+        unproven=sorted(f"{kind.value} {attribute}" for kind, attribute in unproven),
     )
     return Observed(
         users=tuple(r for copies in users.values() for r in copies),
@@ -149,7 +174,45 @@ def look_up(
         complete=unsure == 0 and not short,
         notes=tuple(notes),
         lookup=True,
+        unproven=unproven,
     )
+
+
+def _unproven(
+    client: ScimClient,
+    target: Target,
+    caps: Capabilities,
+    asked: dict[tuple[str, str], bool],
+    missing: list[tuple[str, Keys]],
+    found: dict[str, dict[str, list[Resource]]],
+    log: Any,
+) -> frozenset[tuple[Kind, str]]:
+    """The filters a declared absent object was not found by that are not shown to work.
+
+    Snowflake (before BCR 2026_03) answers a filter it does not support with 200 and no
+    Resources, so an empty answer is believed only from a filter that found someone in
+    the run. One the lookups did not prove is asked once for a value known to exist (that
+    of an object another filter found): targets whose filters work pay nothing or one
+    request per attribute, and only where an absent object was not found."""
+    doubted = {
+        (endpoint, attribute)
+        for endpoint, keys in missing
+        for attribute, _ in keys
+        if not asked.get((endpoint, attribute), True)
+    }
+    out: set[tuple[Kind, str]] = set()
+    for endpoint, attribute in sorted(doubted):
+        if not _works(client, target, caps, endpoint, attribute, found[endpoint]):
+            out.add((_KIND[endpoint], attribute))
+    if out:
+        log.warning(
+            "filters unproven",
+            step="import",
+            outcome="lookup_mode",
+            detail="an eq filter found nothing for anyone, so its empty answers prove nothing",
+            filters=sorted(f"{kind.value} {attribute}" for kind, attribute in out),
+        )
+    return frozenset(out)
 
 
 def refuse_without_listing(target: Target, observed: Observed) -> None:
@@ -166,3 +229,31 @@ def refuse_without_listing(target: Target, observed: Observed) -> None:
             "prune: none for this target (declared objects with state: absent are still "
             "deprovisioned)"
         )
+
+
+def _works(
+    client: ScimClient,
+    target: Target,
+    caps: Capabilities,
+    endpoint: str,
+    attribute: str,
+    found: dict[str, list[Resource]],
+) -> bool:
+    """Whether the `eq` filter on `attribute` finds an object found by another attribute,
+    by that object's value: the one probe that can show it works. Without such a value,
+    or where the probe finds nothing or is refused, it is not shown to work."""
+    value = next(
+        (v for copies in found.values() for r in copies
+         if isinstance(v := A.read(r.body, attribute), str) and v),
+        None,
+    )  # fmt: skip
+    if value is None:
+        return False
+    try:
+        probe = search(
+            client, endpoint, attribute, value, target.page_size, listing=False,
+            no_match_404=caps.filter_no_match_404,
+        )  # fmt: skip
+    except ScimrecError:
+        return False
+    return bool(probe.resources)

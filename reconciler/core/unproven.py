@@ -1,0 +1,54 @@
+"""Declared `state: absent` objects lookup mode cannot tell are gone: each was looked up by
+a filter that found nothing for anyone in the run (Observed.unproven), and Snowflake
+(before BCR 2026_03) answers a filter it does not support so. Taken for "not there", such
+an object would keep its access while the plan said nothing and the apply "0 disabled"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reconciler.core.match import Match
+from reconciler.core.model import Declared, Kind, Observed
+
+_NAMED = {Kind.USER: "users", Kind.GROUP: "groups"}
+
+
+def in_doubt(
+    kind: Kind, declared: Iterable[Declared], matches: dict[str, Match], observed: Observed
+) -> dict[str, Match]:
+    """`matches`, with each absent object found by nothing, and looked up by an unproven
+    filter, in error: it may exist, and what is not found is never deprovisioned."""
+    doubted = {attribute for k, attribute in observed.unproven if k is kind}
+    if not doubted:
+        return matches
+    out = dict(matches)
+    for obj in declared:
+        match = matches[obj.key]
+        if obj.present or match.resource is not None or match.error is not None:
+            continue
+        asked = [_attribute(a.attribute) for a in match.attempts if a.value is not None]
+        blind = next((a for a in asked if a in doubted), None)
+        if blind is not None:
+            why = (
+                f"cannot tell whether it exists: the target's filter on {blind} found nothing "
+                "for anyone in this run (lookup mode), and an empty answer from a filter the "
+                f"target may not support proves nothing; match {_NAMED[kind]} by an attribute "
+                "the target filters on (matching)"
+            )
+            out[obj.key] = Match(None, None, match.attempts, why)
+    return out
+
+
+def note(observed: Observed) -> list[str]:
+    """The plan's note where some filter was not shown to work (one per kind and filter)."""
+    return [
+        f"lookup mode: the filter on {_NAMED[kind]}' {attribute} found nothing for anyone "
+        "in this run, so an empty answer from it proves nothing: a declared state: absent "
+        "object not found by it is in error, and one to create may exist already"
+        for kind, attribute in sorted(observed.unproven, key=lambda p: (p[0].value, p[1]))
+    ]
+
+
+def _attribute(attempted: str) -> str:
+    # Matching's "any of its emails" attempt is the emails.value filter lookup mode asked.
+    return attempted.removesuffix(" (any)")
