@@ -29,6 +29,7 @@ from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.extensions import check_extensions
 from reconciler.scim.lookup import Wanted, refuse_without_listing
+from reconciler.scim.nested_reads import needed, with_nested_read
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.scim.retries import RetryPolicy
@@ -212,6 +213,12 @@ def _prepare_target(
     if notes:  # the plan shows them with the read's own notes
         observed = dataclasses.replace(observed, notes=(*observed.notes, *notes))
     plan = make_plan(spec, target, observed, options)
+    # The groups whose nested groups it manages, read for those their listing left out
+    # (nested_reads.py): planned again with them.
+    nested = with_nested_read(connected.client, target, observed, plan, log)
+    if nested is not observed:
+        observed = nested
+        plan = make_plan(spec, target, observed, options)
     # The groups it takes away, read for the members their listing left out: planned
     # again with them, for `protected` and the guards to see whom each one takes.
     full = with_members_read(connected.client, observed, plan.changes, log)
@@ -282,13 +289,19 @@ def prepare_saved(
     connected = connect(target, transport=transport, log=log, progress=progress, wanted=wanted)
     try:
         refuse_without_listing(target, connected.observed)
-        # Read as the plan's own read was (the members of the groups it takes away).
-        observed = with_members_read(connected.client, connected.observed, saved.plan.changes, log)
+        options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
+        # Read as the plan's own read was: the groups whose nested groups a plan made now
+        # manages (only where the listing may leave them out), the members of the groups
+        # the saved plan takes away, the users it writes unlisted attributes to.
+        observed = connected.observed
+        if needed(target, observed):
+            fresh = make_plan(spec, target, observed, options)
+            observed = with_nested_read(connected.client, target, observed, fresh, log)
+        observed = with_members_read(connected.client, observed, saved.plan.changes, log)
         observed = with_attributes_read(connected.client, observed, saved.plan.changes, target, log)
         stale = plancheck.stale_reasons(saved, observed, target)
         if stale:
             raise _stale(stale)
-        options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
         fresh = make_plan(spec, target, observed, options)
         problems = plancheck.protection_problems(saved.plan.changes, target, observed)
         problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)

@@ -133,6 +133,9 @@ class FakeScim:
         # ids (the other groups are listed whole, as a target that leaves out the members
         # of its largest groups does).
         self.list_without_members: set[str] = set()
+        # Listings (and filter answers) leave out the group-type members of every group,
+        # which GET /Groups/<id> shows (Fleet, fleetdm/fleet#52501).
+        self.nested_unlisted = False
         self.hidden_kinds = {"User", "Group"}  # of these kinds (ids may be shared by kind)
         self.unique_names = True  # False: userName and displayName may repeat (no 409)
         # RFC 9865 cursor paging, keyed on the last id served (stable under writes); the
@@ -483,6 +486,8 @@ class FakeScim:
             {k: v for k, v in r.items() if k != "members"} if r.get("id") in hide else r
             for r in page
         ]
+        if self.nested_unlisted:
+            page = [_users_only(r) for r in page]
         body: dict[str, Any] = {
             "schemas": [LIST_RESPONSE],
             "Resources": page,
@@ -660,3 +665,11 @@ def _member_key(member: dict[str, Any]) -> tuple[Any, bool]:
     ref = member.get("$ref")
     group = member.get("type") == "Group" or (isinstance(ref, str) and "/Groups/" in ref)
     return member.get("value"), group
+
+
+def _users_only(resource: dict[str, Any]) -> dict[str, Any]:
+    members = resource.get("members")
+    if not isinstance(members, list):
+        return resource
+    kept = [m for m in members if not (isinstance(m, dict) and m.get("type") == "Group")]
+    return {**resource, "members": kept}

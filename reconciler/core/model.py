@@ -169,3 +169,7 @@ class Observed:
     # it does not support with an empty page, so "not found" by one proves nothing, and a
     # declared `state: absent` object not found by it is in error (core/unproven.py).
     unproven: frozenset[tuple[Kind, str]] = frozenset()
+    # True where the groups were read one by one (scim/reads_by_id.py with_members): their
+    # members are what each group's own GET shows, nested groups included, which a
+    # listing may leave out (scim/nested_reads.py need not read them again).
+    groups_read_by_id: bool = False

@@ -81,7 +81,8 @@ def observe(
         found = look_up(client, target, caps, wanted(), log, progress, short=True)
         return _members(client, target, found, log)
     read, notes = reads_by_id.with_members(client, groups.resources, target.concurrency, log)
-    if read is not groups.resources:  # bodies read one by one: none proven representable
+    by_id = read is not groups.resources
+    if by_id:  # bodies read one by one: none proven representable
         groups = dataclasses.replace(groups, resources=read, representable=False, unmasked=False)
     groups = dataclasses.replace(groups, notes=groups.notes + notes)
     for kind, listing in (("user", users), ("group", groups)):
@@ -104,6 +105,7 @@ def observe(
         representable=users.representable and groups.representable,
         unmasked=users.unmasked and groups.unmasked,
         no_groups=no_groups,
+        groups_read_by_id=by_id,
     )
     # A filtered read leaves users out on purpose: nothing to learn from their absence.
     # (Lookup mode returned above: there, every member not looked up is unseen, and is
@@ -130,5 +132,9 @@ def _members(client: ScimClient, target: Target, observed: Observed, log: Any) -
     users, user_notes = reads_by_id.in_full(client, observed.users, target.concurrency, log)
     read, notes = reads_by_id.with_members(client, observed.groups, target.concurrency, log)
     return dataclasses.replace(
-        observed, users=users, groups=read, notes=observed.notes + user_notes + notes
+        observed,
+        users=users,
+        groups=read,
+        notes=observed.notes + user_notes + notes,
+        groups_read_by_id=read is not observed.groups,
     )

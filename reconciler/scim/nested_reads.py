@@ -1,0 +1,119 @@
+"""Reads by id the groups whose nested groups a plan manages (`nested_groups: native`) where
+the /Groups listing shows no group nested in any: Fleet (fleetdm/fleet#52501) lists each
+group's users but leaves out the groups nested in it, which only `GET /Groups/<id>` shows.
+Planned from such a listing, every apply adds a nested group again, and one the spec no
+longer names is never taken out while the plan says the target matches the spec."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from reconciler.core.config import Target
+from reconciler.core.members import says_group
+from reconciler.core.model import Json, Kind, Observed, Resource
+from reconciler.core.plan import Plan
+from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.scim.client import ScimClient
+from reconciler.scim.reads_by_id import MAX_READS, NO_SUCH_READ
+from reconciler.scim.writes import resource_path
+
+
+def needed(target: Target, observed: Observed) -> bool:
+    """Whether a plan's groups may hold nested groups the read did not show: nesting is
+    native, the groups were listed (not each read by its id), and no listed group shows
+    a group among its members (one that does shows who is nested in each, as a listing
+    that shows some groups' members shows who is in each: RFC 7643 §2.5)."""
+    return (
+        target.nested_groups == "native"
+        and not observed.groups_read_by_id
+        and observed.no_groups is None
+        and not any(_nests(g.body) for g in observed.groups)
+    )
+
+
+def with_nested_read(
+    client: ScimClient, target: Target, observed: Observed, plan: Plan, log: Any
+) -> Observed:
+    """`observed` with the members `GET /Groups/<id>` shows of each group whose nested
+    groups `plan` manages (a present declared group with members, or one it adds a nested
+    group to), where `needed`; `observed` itself when no read showed more."""
+    if not needed(target, observed):
+        return observed
+    ids = {
+        c.target_id
+        for c in plan.changes
+        if c.target_id and any(m.type == "Group" for m in c.members_add)
+    }
+    for group in plan.view.groups if plan.view is not None else ():
+        match = plan.matches.get((Kind.GROUP, group.key))
+        if group.present and group.members is not None and match and match.resource:
+            ids.add(match.resource.id)
+    todo = [g for g in observed.groups if g.id in ids and g.problem is None]
+    if not todo:
+        return observed
+    if len(todo) > MAX_READS:
+        note = (
+            f"nesting is native, no listed group shows a nested group, and {len(todo)} "
+            f"groups are more than {MAX_READS} to read one by one: nested groups the "
+            "listing leaves out are not seen"
+        )
+        log.warning("nested groups unread", step="import", detail=note)
+        return dataclasses.replace(observed, notes=(*observed.notes, note))
+    with ThreadPoolExecutor(max_workers=max(1, target.concurrency)) as pool:
+        read = list(pool.map(lambda g: _read(client, g), todo))
+    filled = {g.id: g for g in read if g is not None}
+    log.info("groups read for nested groups", step="import", kind="group", count=len(todo),
+             shown=len(filled))  # fmt: skip
+    if not filled:
+        return observed
+    note = (
+        "the /Groups listing leaves nested groups out (GET /Groups/<id> shows them): the "
+        f"{len(todo)} group(s) whose nested groups this plan manages were read by id"
+    )
+    groups = tuple(filled.get(g.id, g) for g in observed.groups)
+    # Members read one by one, not from the listing's pages: shape.py checks every body again.
+    return dataclasses.replace(
+        observed,
+        groups=groups,
+        notes=(*observed.notes, note),
+        representable=False,
+        unmasked=False,
+    )
+
+
+def _read(client: ScimClient, group: Resource) -> Resource | None:
+    """The group with its members as its own GET shows them, where that shows a nested
+    group; None where it shows none either (nothing was left out), or no read by id is
+    offered. In error where the read failed: taken as listed, a nested group it holds
+    would be added again, or kept while the plan said it was gone."""
+    try:
+        path = resource_path("/Groups", group.id)
+        reply = client.get(path)
+    except ScimHTTPError as exc:
+        if exc.status in NO_SUCH_READ:
+            return None
+        return _failed(group, str(exc))
+    except ScimrecError as exc:
+        return _failed(group, str(exc))
+    body = reply.body if isinstance(reply.body, dict) else {}
+    members = body.get("members")
+    if str(body.get("id")) != group.id or not isinstance(members, list):
+        return None
+    if not _nests(body):
+        return None
+    return dataclasses.replace(group, body={**group.body, "members": list(members)})
+
+
+def _failed(group: Resource, why: str) -> Resource:
+    return dataclasses.replace(
+        group, problem=f"the listing shows no nested group, and reading it by id failed: {why}"
+    )
+
+
+def _nests(body: Mapping[str, Json]) -> bool:
+    members = body.get("members")
+    entries = members if isinstance(members, list) else []
+    return any(isinstance(m, dict) and says_group(m) for m in entries)
