@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from reconciler.core import attributes as A
 from reconciler.core.model import GROUP_SCHEMA, Json
-from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure, untested
+from reconciler.doctor.findings import FAIL, OK, WARN, Finding, failure, untested
 from reconciler.doctor.scratch import Scratch, member_ids
 from reconciler.errors import ScimHTTPError, ScimProtocolError
 from reconciler.scim.writes import resource_path
@@ -29,7 +29,7 @@ def group_probes(s: Scratch) -> list[Finding]:
     uid, path = str(s.user["id"]), resource_path("/Groups", str(s.group["id"]))
 
     def members() -> list[str]:
-        return member_ids(body_of(s.client.get(path)))
+        return member_ids(s.read_group(path))
 
     def step(op: dict[str, Json], want_member: bool) -> _Step:
         try:

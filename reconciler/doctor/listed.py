@@ -48,12 +48,13 @@ def _groups(client: ScimClient, groups: Sequence[dict[str, Json]]) -> Finding:
         return Finding("groups", GROUPS, OK, "the /Groups listing shows members", NONE_NEEDED)
     rid = groups[0].get("id")
     own = _own(client, "/Groups", rid)
+    seen = "the /Groups listing leaves members out; a group's own GET shows them"
     if own is not None and not own.get("members"):
         own = _own(client, "/Groups", rid, {"attributes": "members"})
+        seen += " only when asked (attributes=members)"
     if own is None or not own.get("members"):
         seen = "no listed group shows members, nor does the first one's own GET (it may be empty)"
         return Finding("groups", GROUPS, INFO, seen, NONE_NEEDED)
-    seen = "the /Groups listing leaves members out; a group's own GET shows them"
     action = f"scimrec reads every group by id on each plan (up to {MAX_READS})"
     return Finding("groups", GROUPS, WARN, seen, action)
 

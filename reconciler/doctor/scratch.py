@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from reconciler.core import attributes as A
 from reconciler.core.match import normalise
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Json
-from reconciler.doctor.findings import FAIL, OK, WARN, Finding, body_of, failure
+from reconciler.doctor.findings import FAIL, INFO, OK, WARN, Finding, body_of, failure
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim.apply.refusals import wants_display, wants_ref
 from reconciler.scim.client import Reply, ScimClient
@@ -50,6 +50,33 @@ class Scratch:
     unserved: set[tuple[str, str]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     works: dict[str, bool] = field(default_factory=dict)  # what the probes found usable
+
+    def read_group(self, path: str) -> dict[str, Json]:
+        """The group as apply reads it: where a plain GET shows no members, read again
+        asking for them (RFC 7644 §3.9; Keycloak 26.6+ returns them only on request), as
+        scim/reads_by_id.py does. Read plainly, an add that worked would look ignored, and
+        the probes would report memberships that work as broken. Said once, as info."""
+        body = body_of(self.client.get(path))
+        if body.get("members"):
+            # A GET that shows members shows who is in a group: one that shows none holds
+            # none, and is not read again (a request per probe saved).
+            self.works["members_shown"] = True
+            return body
+        if self.works.get("members_shown"):
+            return body
+        try:
+            asked = body_of(self.client.get(path, {"attributes": "members"}))
+        except (ScimHTTPError, ScimProtocolError):
+            return body  # a target that refuses `attributes`: its plain GET is all there is
+        members = asked.get("members")
+        if not members:
+            return body
+        if not self.works.get("members_on_request"):
+            self.works["members_on_request"] = True
+            seen = "a group's GET shows its members only when asked for them (attributes=members)"
+            action = "scimrec asks for them where a group's GET shows none, as apply does"
+            self.findings.append(Finding("groups", "members on request", INFO, seen, action))
+        return {**body, "members": members}
 
     @property
     def user_name(self) -> str:
@@ -267,7 +294,7 @@ def create_group(s: Scratch) -> None:
     gid = s.id_of(reply, "/Groups", "displayName", s.stem)
     if gid is None:
         raise ScimProtocolError("the group create answered no id, and the group cannot be found")
-    s.group = {**body_of(s.client.get(resource_path("/Groups", gid))), "id": gid}
+    s.group = {**s.read_group(resource_path("/Groups", gid)), "id": gid}
     if refused is not None:
         s.findings.append(refused)
     elif uid in member_ids(s.group):
