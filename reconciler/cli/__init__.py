@@ -18,6 +18,7 @@ from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
 from reconciler.cli.output import echo_command, redacted_streams
 from reconciler.report import github
+from reconciler.scim.auth import register_proxies
 
 __all__ = ["cli", "main"]
 from reconciler.errors import ScimrecError, SpecError
@@ -54,6 +55,8 @@ def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:
     logs.configure("warning")
     # No run context survives from an earlier command run in the same process.
     structlog.contextvars.clear_contextvars()
+    # A proxy's credentials go out with every request: masked from the first line out.
+    register_proxies()
     try:
         result: Any = cli.main(
             args=argv, prog_name="scimrec", standalone_mode=False, obj=Runtime(transport)

@@ -70,7 +70,7 @@ def normalise_all(attribute: str, values: Sequence[str]) -> list[str]:
 # draw nothing either (the combining grapheme joiner, variation selectors, Hangul fillers,
 # Mongolian free variation selectors, Khmer inherent vowels). `admin\u034f@example.com`
 # passed every `admin@*` pattern of `protected`, and matched no declared admin.
-_IGNORABLE = frozenset(
+IGNORABLE = frozenset(
     "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
     + "".join(map(chr, range(0xFE00, 0xFE10)))
     + "".join(map(chr, range(0xE0100, 0xE01F0)))
@@ -81,7 +81,7 @@ def _visible(value: str) -> str:
     # Unassigned code points (Cn) too: some are reserved as default-ignorable (U+2065,
     # U+FFF0-U+FFF8, most of U+E0000-U+E0FFF), and none is anything a reader can see.
     return "".join(
-        c for c in value if unicodedata.category(c) not in ("Cf", "Cn") and c not in _IGNORABLE
+        c for c in value if unicodedata.category(c) not in ("Cf", "Cn") and c not in IGNORABLE
     )
 
 

@@ -162,9 +162,14 @@ def _readings(text: str, forms: tuple[str, ...], clues: Clues) -> str | None:
     return None
 
 
-# The escapes `scrub` undoes: JSON's, percent-encoding and HTML character references.
+# The escapes `scrub` undoes: JSON's, Python's `\xNN`, percent-encoding and HTML character
+# references.
 # (A reference's `;` is optional: `html.unescape` reads `&#116&#111` as "to" too.)
-_ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|%[0-9A-Fa-f]{2}|&#?\w+;?")
+_ESCAPED = re.compile(r"\\[\\/\"bfnrtu]|\\x[0-9A-Fa-f]{2}|%[0-9A-Fa-f]{2}|&#?\w+;?")
+# Python's repr of bytes (`b'to\x7fken'`), as an HTTP library quotes a header line it
+# could not parse: a run of `\xNN` is those bytes, read as UTF-8 (a byte that reads as
+# nothing is dropped, so the letters around it join up).
+_BYTE_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
 _JSON_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|([\\/\"bfnrt]))")
 _SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ROUNDS = 4  # escapes within escapes: a JSON text in a JSON string, percent-encoded
@@ -190,6 +195,10 @@ def _undone(text: str) -> str:
         code, char = match.groups()
         return chr(int(code, 16)) if code else _SHORT_ESCAPES.get(char, char)
 
+    def byte_escapes(match: re.Match[str]) -> str:
+        return bytes.fromhex(match[0].replace("\\x", "")).decode("utf-8", "ignore")
+
+    text = _BYTE_ESCAPES.sub(byte_escapes, text)
     return html.unescape(unquote(_JSON_ESCAPE.sub(json_escape, text)))
 
 

@@ -18,10 +18,18 @@ SHORTEST = 4
 
 def run_values(value: str) -> set[str]:
     """What a run of the secret is looked for in: itself, its hex (of UTF-8 and UTF-16
-    text) and its base64."""
+    text), its base64, and its UTF-8 misread as Latin-1."""
     raw = value.encode()
     wide = value.encode("utf-16-le").hex()
-    return {value, value.strip(), raw.hex(), wide, *_base64_within(raw, (base64.b64encode,))}
+    misread = {raw.decode("latin-1")} if not value.isascii() else set()
+    return {
+        value,
+        value.strip(),
+        raw.hex(),
+        wide,
+        *misread,
+        *_base64_within(raw, (base64.b64encode,)),
+    }
 
 
 def encodings(value: str) -> set[str]:
@@ -63,6 +71,10 @@ def _forms(value: str) -> set[str]:
     # Hex of the text in UTF-16 (.NET's and Java's dumps of a string, in either byte
     # order), and base32 (as TOTP secrets and some tokens' echoes are written).
     forms |= {wide.hex(), value.encode("utf-16-be").hex()}
+    # Its UTF-8 bytes read as Latin-1 or Windows-1252, as servers that decode headers so
+    # echo a non-ASCII password ("GrÃ¼n" for "Grün"; Python's http.server, older Java).
+    if not value.isascii():
+        forms |= {raw.decode("latin-1"), raw.decode("cp1252", "replace")}
     return forms | _base64_within(raw) | _base64_within(wide) | _within(raw, base64.b32encode, 5)
 
 

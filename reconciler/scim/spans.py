@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
+from reconciler.core.match import IGNORABLE
 from reconciler.core.model import MASKED
 
 # A run of this many characters of a secret (in any case) is masked wherever it shows: a
@@ -34,8 +35,12 @@ _ODD = re.compile(r"[^\t\n\r\x20-\x7e]")
 # whole, but a plain one where it is lowered a character at a time (around a character
 # dropped): folded text holds the plain one always, so the two readings compare alike.
 _FINAL_SIGMA, _SIGMA = "\u03c2", "\u03c3"
-# Characters no reader sees: controls and formats (zero-width spaces, soft hyphens, bidi).
-_UNSEEN = frozenset({"Cc", "Cf"})
+# Characters no reader sees: controls and formats (zero-width spaces, soft hyphens, bidi),
+# unassigned code points, and the default-ignorable ones of other categories (variation
+# selectors, the combining grapheme joiner, Hangul fillers), which a token may be echoed
+# with between its letters as well.
+_UNSEEN = frozenset({"Cc", "Cf", "Cn"})
+_IGNORED = re.compile(f"[{''.join(sorted(IGNORABLE))}]")
 
 
 def fold(text: str) -> tuple[str, tuple[int, ...]]:
@@ -50,6 +55,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
         len(lowered) == len(text)
         and text.replace("\t", " ").replace("\n", " ").replace("\r", " ").isprintable()
         and unicodedata.is_normalized("NFKC", text)
+        and not _IGNORED.search(text)
     ):
         # Nothing unseen, each character its own compatibility form.
         return lowered.replace(_FINAL_SIGMA, _SIGMA), ()
@@ -73,7 +79,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
 def _seen(char: str) -> str:
     """What a reader sees of one character: nothing, or one character (its compatibility
     form in lower case, or the character as it is where that is longer: U+FB01 "fi")."""
-    if unicodedata.category(char) in _UNSEEN:
+    if unicodedata.category(char) in _UNSEEN or char in IGNORABLE:
         return ""
     seen = unicodedata.normalize("NFKC", char).lower()
     return seen if len(seen) == 1 else char.lower() if len(char.lower()) == 1 else char
