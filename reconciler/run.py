@@ -285,11 +285,14 @@ def prepare_saved(
     log = logs.start_run(target.name)
     # The target is read as a fresh plan reads it (lookup mode included), so a planned
     # create that now exists is found, and a short read now looks before creating.
-    wanted = Wanted.later(spec, target, now, lambda: str(uuid.uuid4()))
+    wanted = Wanted.later(spec, target, saved.created_at, lambda: str(uuid.uuid4()))
     connected = connect(target, transport=transport, log=log, progress=progress, wanted=wanted)
     try:
         refuse_without_listing(target, connected.observed)
-        options = PlanOptions(now=now, new_guid=lambda: str(uuid.uuid4()))
+        # The plan made now reads the saved plan's own time as its clock, the one its
+        # mappings read: what they computed from Now() (a pre-hire's `active`) is computed
+        # again and compared, and only the GUIDs Guid() draws differ (plancheck.unreviewed).
+        options = PlanOptions(now=saved.created_at, new_guid=lambda: str(uuid.uuid4()))
         # Read as the plan's own read was: the groups whose nested groups a plan made now
         # manages (only where the listing may leave them out), the members of the groups
         # the saved plan takes away, the users it writes unlisted attributes to.

@@ -14,22 +14,31 @@ change taken out of the file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import moment
-from reconciler.core.mapping import VOLATILE, AttrMapping
+from reconciler.core.mapping import AttrMapping
 from reconciler.core.match import Index, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import SavedPlan, by_id, duration, fingerprint, settings_of
 from reconciler.core.requirements import broken
 from reconciler.core.spare import spare_protected
+from reconciler.expressions.syntax import Call, walk
 
 # How far in the future a plan's creation time may be, for clocks that disagree a little.
 CLOCK_SKEW = timedelta(minutes=5)
+# A GUID as Guid() gives it (8-4-4-4-12 hex digits), in either case, with or without its
+# hyphens: the one part of a mapped value that differs between two plans of one time.
+GUID = re.compile(
+    r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])",
+    re.IGNORECASE,
+)
 
 
 def too_old(saved: SavedPlan, now: datetime, max_age: timedelta) -> str | None:
@@ -99,12 +108,17 @@ def unreviewed(
     saved: Plan, fresh: Plan, target: Target, created_at: datetime | None = None
 ) -> list[str]:
     """Saved changes that a plan made now, from the spec and the target, does not contain
-    as they are: edited, added, or no longer called for."""
+    as they are: edited, added, or no longer called for.
+
+    `fresh` must be made with the saved plan's own time as its clock (`created_at`), so
+    that what a mapping computes from Now() is computed again, and compared: only the
+    GUIDs Guid() draws are new in it.
+    """
     now = {(c.kind, c.key): c for c in fresh.changes}
-    volatile = _volatile(target)
-    # The time of disabling a disable writes is the clock of the plan that made it: in a
-    # fresh plan it differs, so it is compared by presence, and it must be the saved
-    # plan's own creation time (an edit there would decide when accounts are deleted).
+    random = _draws_guids(target)
+    # The time of disabling a disable writes is the clock of the plan that made it: it is
+    # compared by presence, and it must be the saved plan's own creation time (an edit
+    # there would decide when accounts are deleted).
     stamp = target.disabled_at if target.delete_after is not None else None
     expected = moment(created_at) if created_at is not None else None
     reasons = []
@@ -122,9 +136,7 @@ def unreviewed(
                 f"{change.kind.value} {change.key}: the plan would {change.action.value} it, "
                 "but the spec and the target no longer call for that"
             )
-        elif _form(change, volatile[change.kind], stamp) != _form(
-            other, volatile[change.kind], stamp
-        ):
+        elif _form(change, random[change.kind], stamp) != _form(other, random[change.kind], stamp):
             reasons.append(
                 f"{change.kind.value} {change.key}: the plan's {change.action.value} differs "
                 "from what the spec and the target call for now"
@@ -167,29 +179,29 @@ def requirements(saved: Plan, fresh: Plan, observed: Observed, target: Target) -
     return tuple(broken(saved.changes, fresh.view, observed, users, groups, target))
 
 
-def _volatile(target: Target) -> Mapping[Kind, frozenset[str]]:
-    """Attributes whose value is new on every run (Guid(), Now()): compared by presence.
+def _draws_guids(target: Target) -> Mapping[Kind, frozenset[str]]:
+    """Attributes mapped by an expression that calls Guid(): new in every plan.
 
     Such mappings are allowed only with `apply: on_create`, so only creates carry them.
+    Now() is not among them: the fresh plan reads the saved plan's own time, so a value
+    computed from the clock (a pre-hire's `active`) must be the one reviewed.
     """
 
     def of(mappings: Iterable[AttrMapping]) -> frozenset[str]:
-        return frozenset(m.target for m in mappings if any(v in (m.text or "") for v in VOLATILE))
+        return frozenset(
+            m.target
+            for m in mappings
+            if m.expression is not None
+            and any(isinstance(n, Call) and n.name == "Guid" for n in walk(m.expression))
+        )
 
     return {Kind.USER: of(target.user_mappings), Kind.GROUP: of(target.group_mappings)}
 
 
-def _form(change: Change, volatile: frozenset[str], stamp: str | None = None) -> Json:
-    """What a change does, in one comparable form (exact JSON, so true is not 1). Values
-    that differ from run to run (a volatile mapping on a create, the time of disabling on
-    a disable) are compared by their presence."""
-    loose = {a.path for a in change.attributes if a.path in volatile}
-    if change.action is not Action.CREATE:
-        loose = set()
-    if change.action is Action.DISABLE and stamp is not None:
-        loose.add(stamp)
+def _form(change: Change, random: frozenset[str], stamp: str | None = None) -> Json:
+    """What a change does, in one comparable form (exact JSON, so true is not 1)."""
     attributes = sorted(
-        _exact([a.path, a.before, "*" if a.path in loose else a.after, a.ref])
+        _exact([a.path, a.before, _after(change, a, random, stamp), a.ref])
         for a in change.attributes
     )
     return [
@@ -202,6 +214,21 @@ def _form(change: Change, volatile: frozenset[str], stamp: str | None = None) ->
         sorted(_exact([m.key, m.id, m.type]) for m in change.members_add),
         sorted(_exact([m.key, m.id, m.type]) for m in change.members_remove),
     ]
+
+
+def _after(change: Change, attr: AttrChange, random: frozenset[str], stamp: str | None) -> Json:
+    """An attribute's new value as it is compared, with what differs between runs left out.
+
+    A disable's time of disabling is compared by its presence (unreviewed checks it is
+    the plan's own). A create's value mapped with Guid() is compared with each GUID in it
+    masked: one GUID may stand for another, but its type and every character Guid() did
+    not draw (text around the GUID, a flag a comparison decided) must be as reviewed.
+    """
+    if change.action is Action.DISABLE and attr.path == stamp:
+        return "*"
+    if change.action is Action.CREATE and attr.path in random:
+        return GUID.sub("<guid>", _exact(attr.after))
+    return attr.after
 
 
 def _exact(value: Json) -> str:

@@ -5,6 +5,7 @@ what a change does, or of the target's settings, is named."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -51,7 +52,7 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Spec:
 
 def plan_at(spec: Spec, when: datetime) -> Plan:
     """The plan, with the clock and the GUIDs of one run."""
-    options = PlanOptions(now=when, new_guid=lambda: f"guid-{next(GUIDS)}")
+    options = PlanOptions(now=when, new_guid=lambda: str(uuid.UUID(int=next(GUIDS))))
     return make_plan(spec, spec.targets["t"], OBSERVED, options)
 
 
