@@ -228,7 +228,7 @@ def _prepare_target(
     if full is not observed:
         observed = full
         plan = make_plan(spec, target, observed, options)
-    plan = check_guards(plan, target, observed, allow)
+    plan = _guarded(plan, target, observed, allow, log)
     with collector.paused():  # its counts and sets hold no cycles either
         log_steps(plan, spec, log)
     # The spec, the observed state and the plan live for the whole run: out of the
@@ -329,8 +329,20 @@ def prepare_saved(
         matches=fresh.matches,
         read=observed,
     )
-    plan = check_guards(plan, target, observed, allow)
+    plan = _guarded(plan, target, observed, allow, log)
     return Prepared(spec, target, connected.client, connected.caps, observed, plan, log)
+
+
+def _guarded(
+    plan: Plan, target: Target, observed: Observed, allow: Allowances | None, log: Any
+) -> Plan:
+    """The plan with its guards checked; a guard an allowance lets pass is logged at
+    warning, as the plan's output shows it: an allowance left set in the environment
+    would otherwise lift the guards on every run without a trace."""
+    plan = check_guards(plan, target, observed, allow)
+    for reason in plan.guards_passed:
+        log.warning("guard passed by an allowance", step="action", detail=reason)
+    return plan
 
 
 def _stale(reasons: list[str]) -> ScimrecError:

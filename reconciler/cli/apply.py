@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from reconciler import logs
 from reconciler.cli.base import (
@@ -110,6 +111,7 @@ def apply(
     logs.configure(log_level)
     audit = _open_audit(audit_path)
     display = _Display(make_progress(not no_progress), colour_wanted(no_color), auto_approve, audit)
+    allow = _allowances(allow_deletes, allow_member_removals)
     try:
         if plan_path is not None:
             if only:
@@ -120,7 +122,6 @@ def apply(
                     "--auto-approve instead"
                 )
             max_age = planfile.parse_duration(max_plan_age)
-            allow = Allowances(allow_deletes, allow_member_removals)
             return _apply_saved(plan_path, specs, target, max_age, allow, display, run_timeout)
         if specs is None:
             raise UsageError("apply needs SPECS, or --plan PLANFILE")
@@ -128,7 +129,7 @@ def apply(
             specs,
             target,
             only=only,
-            allow=Allowances(allow_deletes, allow_member_removals),
+            allow=allow,
             progress=display.progress,
             transport=transport(),
             run_timeout=run_timeout,
@@ -138,6 +139,23 @@ def apply(
         )
     finally:
         display.progress.close()
+
+
+def _allowances(deletes: int, member_removals: int) -> Allowances:
+    """The overrides, each named by where it came from, for the guards they let pass to
+    say so: a flag is for one run, but an environment variable left set in a job lifts
+    the guards on every run it is set for."""
+    ctx = click.get_current_context()
+
+    def source(name: str) -> str:
+        if ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+            return ""
+        (param,) = (p for p in ctx.command.params if p.name == name)
+        return f"the environment variable {param.envvar}={ctx.params[name]}"
+
+    return Allowances(
+        deletes, member_removals, source("allow_deletes"), source("allow_member_removals")
+    )
 
 
 def _open_audit(path: Path | None) -> AuditLog | None:

@@ -37,6 +37,11 @@ class Allowances:
 
     deletes: int = 0
     member_removals: int = 0
+    # Where each came from, as the output names it (`SCIMREC_APPLY_ALLOW_DELETES=30`);
+    # empty for the flag. An allowance left set in a job's environment lifts the guards
+    # on every run, so each guard one lets pass says by what (check_guards).
+    deletes_from: str = ""
+    member_removals_from: str = ""
 
 
 def deprovisions(changes: Iterable[Change]) -> list[Change]:
@@ -133,35 +138,65 @@ def refusals(
     allow: Allowances | None = None,
 ) -> list[str]:
     """The reasons the guards refuse these changes; empty when they may proceed."""
+    return judged(changes, target, observed, allow)[0]
+
+
+def judged(
+    changes: tuple[Change, ...] | list[Change],
+    target: Target,
+    observed: Observed,
+    allow: Allowances | None = None,
+) -> tuple[list[str], list[str]]:
+    """The reasons the guards refuse these changes, and the guards an allowance lets pass
+    that would refuse them without it, each naming the allowance."""
     allow = allow or Allowances()
-    reasons: list[str] = []
+    refused: list[str] = []
+    passed: list[str] = []
     gone = deprovisions(changes)
-    if gone and len(gone) > allow.deletes:
-        reasons += _deprovision_reasons(gone, target, observed)
+    if gone:
+        over = len(gone) > allow.deletes
+        then = _then(over, "--allow-deletes", len(gone), allow.deletes, allow.deletes_from)
+        (refused if over else passed).extend(_deprovision_reasons(gone, target, observed, then))
     roles = role_removals(changes, target)
     removed = member_removals(changes, observed) + roles
-    if removed and removed > allow.member_removals:
-        reasons += _member_reasons(changes, removed, target, observed, roles)
-    return reasons
+    if removed:
+        over = removed > allow.member_removals
+        flag, granted = "--allow-member-removals", allow.member_removals
+        then = _then(over, flag, removed, granted, allow.member_removals_from)
+        reasons = _member_reasons(changes, removed, target, observed, roles, then)
+        (refused if over else passed).extend(reasons)
+    return refused, passed
+
+
+def _then(over: bool, flag: str, needed: int, granted: int, where: str) -> str:
+    """What a guard's reason ends with: the override it needs, or the one that passed it."""
+    if over:
+        return f"re-run with {flag} {needed} if that is intended"
+    return f"allowed by {where or f'{flag} {granted}'}"
 
 
 def check_guards(
     plan: Plan, target: Target, observed: Observed, allow: Allowances | None = None
 ) -> Plan:
     """The plan with the reasons any guard refuses it (an empty tuple: none tripped), after
-    the requirements it breaks, which no allowance overrides."""
-    reasons = refusals(plan.changes, target, observed, allow)
-    return dataclasses.replace(plan, guards=(*plan.requirements, *reasons))
+    the requirements it breaks, which no allowance overrides; and the guards its
+    allowances let pass."""
+    refused, passed = judged(plan.changes, target, observed, allow)
+    return dataclasses.replace(
+        plan, guards=(*plan.requirements, *refused), guards_passed=tuple(passed)
+    )
 
 
-def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed) -> list[str]:
+def _deprovision_reasons(
+    gone: list[Change], target: Target, observed: Observed, then: str
+) -> list[str]:
     reasons = []
     count = len(gone)
     limit = target.max_deletes if target.max_deletes is not None else DEFAULT_MAX_DELETES
     if count > limit:
         reasons.append(
             f"{_count(count, 'deprovision')} ({_breakdown(gone)}) in one run, more than "
-            f"guards.max_deletes ({limit}); re-run with --allow-deletes {count} if that is intended"
+            f"guards.max_deletes ({limit}); {then}"
         )
     percent = target.max_delete_percent
     if percent is None:
@@ -175,8 +210,7 @@ def _deprovision_reasons(gone: list[Change], target: Target, observed: Observed)
             reasons.append(
                 f"{mine} of {_count(held, kind.value)} ({round(mine * 100 / held, 1)}%) would be "
                 f"deprovisioned, more than guards.max_delete_percent ({percent}%)"
-                f"{left if kind is Kind.USER and idle else ''}; re-run with --allow-deletes "
-                f"{count} if that is intended"
+                f"{left if kind is Kind.USER and idle else ''}; {then}"
             )
     return reasons
 
@@ -195,7 +229,12 @@ def _users_in_play(gone: list[Change], observed: Observed) -> tuple[int, int]:
 
 
 def _member_reasons(
-    changes: Iterable[Change], removed: int, target: Target, observed: Observed, roles: int = 0
+    changes: Iterable[Change],
+    removed: int,
+    target: Target,
+    observed: Observed,
+    roles: int,
+    then: str,
 ) -> list[str]:
     reasons = []
     limit = (
@@ -203,12 +242,11 @@ def _member_reasons(
         if target.max_member_removals is not None
         else DEFAULT_MAX_MEMBER_REMOVALS
     )
-    override = f"re-run with --allow-member-removals {removed} if that is intended"
     if removed > limit:
         reasons.append(
             f"{_count(removed, 'member removal')}"
             f"{f' ({roles} of them roles lost)' if roles else ''} in one run, more than "
-            f"guards.max_member_removals ({limit}); {override}"
+            f"guards.max_member_removals ({limit}); {then}"
         )
     share = (
         target.max_member_removal_percent
@@ -227,7 +265,7 @@ def _member_reasons(
             reasons.append(
                 f"group {change.key} would lose {lost} of its {held} members "
                 f"({round(lost * 100 / held, 1)}%), more than "
-                f"guards.max_member_removal_percent ({share}%); {override}"
+                f"guards.max_member_removal_percent ({share}%); {then}"
             )
     return reasons
 

@@ -78,6 +78,8 @@ class Plan:
     # Groups' and roles' required members this plan would break (core/requirements.py):
     # refused like a guard, with no override; the guards keep them first among theirs.
     requirements: tuple[str, ...] = field(default=(), compare=False)
+    # Guards that would refuse it and an allowance lets pass, each naming the allowance.
+    guards_passed: tuple[str, ...] = ()
     view: TargetView | None = field(default=None, compare=False)
     # What the read held, every object: no create of the run can be answered with one of
     # their ids (each existed before), so apply holds each for its own (owners.py). The
@@ -105,9 +107,10 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "errors": [e.to_json() for e in self.errors],
             "guards": list(self.guards),
+            # Only where there is something to say, so plans without it keep their form.
+            **({"guards_passed": list(self.guards_passed)} if self.guards_passed else {}),
             "notes": list(self.notes),
             "complete_read": self.complete_read,
-            # Only where there is something to say, so plans without it keep their form.
             **(
                 {"scheduled_deletes": [s.to_json() for s in self.scheduled]}
                 if self.scheduled

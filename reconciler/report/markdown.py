@@ -58,6 +58,7 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
         return "\n".join(out).rstrip("\n") + "\n"
     out += [f"**{summary_line(summary)}**", ""]
     alerts = [f"**Guard:** {prose(g)}" for g in guards]
+    alerts += [f"**Guard passed:** {prose(g)}" for g in plan.get("guards_passed", [])]
     alerts += [
         f"**Error** in {e['kind']} {_code(e['key'])} ({prose(e['step'])}): {prose(e['message'])}"
         for e in errors

@@ -180,7 +180,7 @@ def _paint_line(line: str, colour: bool) -> str:
     stripped = line.lstrip()
     if not colour or not stripped:
         return line
-    if stripped.startswith(("Error:", "Guard:")):
+    if stripped.startswith(("Error:", "Guard:", "Guard passed:")):
         return paint(line, "!", colour)
     if (
         line.startswith("  ")
@@ -206,6 +206,8 @@ def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
         out.append(f"Error: {error['kind']} {error['key']}: {error['step']}: {message}")
     for guard in plan.get("guards", []):
         out.append(f"Guard: {printable(guard)}")
+    for guard in plan.get("guards_passed", []):
+        out.append(f"Guard passed: {printable(guard)}")
     outside = plan.get("out_of_scope", [])
     for entry in outside[:10]:
         kind = entry.get("kind", "user")

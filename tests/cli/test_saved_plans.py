@@ -307,11 +307,46 @@ def test_allow_deletes_works_with_a_saved_plan(
     assert code == 1
     assert "refusing to apply: 3 deprovisions (3 user deletes) in one run" in err
     assert world.writes() == []
-    code, _, err = world.apply(capsys, "--allow-deletes", "3")
+    code, out, err = world.apply(capsys, "--allow-deletes", "3")
     assert code == 0, err
     assert sorted(world.writes())[:3] == sorted(
         f"DELETE /Users/{world.ids[n]}" for n in PEOPLE[1:4]
     )
+    assert (
+        "Guard passed: 3 deprovisions (3 user deletes) in one run, more than "
+        "guards.max_deletes (2); allowed by --allow-deletes 3\n"
+    ) in out
+
+
+def test_an_allowance_left_in_the_environment_says_so_when_it_passes_a_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Set in a job's environment, it lifts the guards on every run: each run says so, on
+    # stdout beside the plan and in the logs at warning, naming the variable.
+    world = World(tmp_path, monkeypatch, deprovision="delete")
+    world.settings["guards"] = {"max_deletes": 2, "max_member_removals": 0}
+    for user in world.users[1:4]:
+        user["state"] = "absent"
+    world.write_spec()
+    monkeypatch.setenv("SCIMREC_APPLY_ALLOW_DELETES", "30")
+    monkeypatch.setenv("SCIMREC_APPLY_ALLOW_MEMBER_REMOVALS", "5")  # no removals: nothing
+    args = ["apply", str(world.specs), "--auto-approve", "--log-level", "warning"]
+    code = main(args, transport=world.transport)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    reason = (
+        "3 deprovisions (3 user deletes) in one run, more than guards.max_deletes (2); "
+        "allowed by the environment variable SCIMREC_APPLY_ALLOW_DELETES=30"
+    )
+    assert [line for line in out.splitlines() if "Guard" in line] == [f"Guard passed: {reason}"]
+    warned = [json.loads(line) for line in err.splitlines() if "guard passed" in line]
+    assert [(w["level"], w["event"], w["detail"]) for w in warned] == [
+        ("warning", "guard passed by an allowance", reason)
+    ]
+    # With no guard to pass, the allowance has nothing to say.
+    code = main(args, transport=world.transport)
+    out, err = capsys.readouterr()
+    assert (code, "Guard" in out + err) == (0, False), out + err
 
 
 def test_the_guards_are_the_spec_s_not_the_file_s(

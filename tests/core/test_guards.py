@@ -281,6 +281,44 @@ def test_member_removals_are_capped_per_run() -> None:
     assert refusals([removal("One", "g1", 11)], target, observed, Allowances(deletes=50))
 
 
+def test_a_guard_an_allowance_lets_pass_is_named_with_the_allowance() -> None:
+    # An allowance set in the environment lifts the guards on every run: whatever passes
+    # by one says so, one reason per guard, ending with what allowed it.
+    users = tuple(user_res(f"u{i}", f"u{i}@x.io") for i in range(10))
+    groups = (group_res("g1", "One", [f"u{i}" for i in range(30)]),)
+    observed = Observed(users, groups)
+    target = Target("t", URL, max_deletes=2, max_delete_percent=20)
+    changes = (*(deprovision(Kind.USER, f"u{i}") for i in range(3)), removal("One", "g1", 11))
+    plan = Plan("t", URL, changes)
+    env = "the environment variable SCIMREC_APPLY_ALLOW_DELETES=5"
+    allowed = check_guards(plan, target, observed, Allowances(5, 11, deletes_from=env))
+    assert allowed.guards == ()
+    assert allowed.guards_passed == (
+        f"3 deprovisions (3 user deletes) in one run, more than guards.max_deletes (2); "
+        f"allowed by {env}",
+        f"3 of 10 users (30.0%) would be deprovisioned, more than guards.max_delete_percent "
+        f"(20%); allowed by {env}",
+        "11 member removals in one run, more than guards.max_member_removals (10); "
+        "allowed by --allow-member-removals 11",
+    )
+    assert allowed.to_json()["guards_passed"] == list(allowed.guards_passed)
+    by_env = Allowances(5, 11, member_removals_from="SCIMREC_APPLY_ALLOW_MEMBER_REMOVALS=11")
+    passed = check_guards(plan, target, observed, by_env).guards_passed
+    assert passed[-1].endswith("; allowed by SCIMREC_APPLY_ALLOW_MEMBER_REMOVALS=11")
+    # Too small an allowance passes nothing: its guards refuse, naming what they need.
+    short = check_guards(plan, target, observed, Allowances(2, 11))
+    assert [r.rsplit("; ", 1)[1] for r in short.guards] == [
+        "re-run with --allow-deletes 3 if that is intended"
+    ] * 2
+    assert len(short.guards_passed) == 1
+    # Where no guard trips, an allowance has nothing to say, and the plan keeps its form.
+    calm = check_guards(
+        plan, Target("t", URL, max_member_removals=11), observed, Allowances(50, 50)
+    )
+    assert (calm.guards, calm.guards_passed) == ((), ())
+    assert "guards_passed" not in calm.to_json()
+
+
 def test_emptying_a_group_is_refused_by_its_share() -> None:
     # `members: []` on a group of 8: under the run-wide count, but 100% of the group.
     observed = Observed((), (group_res("g1", "Eight", [f"u{i}" for i in range(8)]),))

@@ -315,3 +315,14 @@ def test_a_removed_nested_group_is_named_as_a_group() -> None:
     )
     text = plan_markdown(Plan("t", "https://x.example/scim/v2", (change,)).to_json())
     assert "> - **remove 2 members** from group `Outer`: `admins`, group `admins`\n" in text
+
+
+def test_a_guard_an_allowance_passed_is_an_alert_beside_the_guards() -> None:
+    change = Change(Kind.USER, "a@example.com", Action.DELETE, "state: absent", "u-a")
+    passed = (
+        "1 deprovision (1 user delete) in one run, more than guards.max_deletes (0); "
+        "allowed by --allow-deletes 1",
+    )
+    plan = Plan("t", "https://x.example/scim/v2", (change,), guards_passed=passed)
+    shown = passed[0].replace("_", "\\_")  # inert Markdown
+    assert f"> - **Guard passed:** {shown}\n" in plan_markdown(plan.to_json())
