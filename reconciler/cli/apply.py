@@ -248,7 +248,7 @@ def _apply(
         click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
     if result.not_kept:
         click.echo(render.not_kept_warning(result.not_kept))
-    click.echo(render.apply_summary(result.counts()))
+    click.echo(render.apply_summary(result.counts(), in_error=len(plan.errors)))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_ERROR if result.failed or plan.errors or result.timed_out else EXIT_OK

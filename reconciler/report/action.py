@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 APPLIED = re.compile(
-    r"Apply (?:complete|finished with failures): (\d+) created, (\d+) updated, "
-    r"(\d+) disabled, (\d+) deleted, (\d+) failed\."
+    r"Apply (?:complete|finished with failures|finished with objects in error): (\d+) "
+    r"created, (\d+) updated, (\d+) disabled, (\d+) deleted, (\d+) failed"
+    r"(?:; (\d+) in error, not applied)?\."
 )
 COUNTS = ("create", "update", "disable", "delete")
 
@@ -33,7 +34,10 @@ def outputs(command: str, code: str, stdout: str, report: dict[str, Any] | None)
     elif command == "drift" and report is not None:
         changed = report.get("drifted") is True
     elif command == "apply" and (found := APPLIED.search(stdout)):
-        counts.update(zip((*COUNTS, "errors"), map(int, found.groups()), strict=True))
+        *done, failed, in_error = (int(n or 0) for n in found.groups())
+        counts.update(zip(COUNTS, done, strict=True))
+        # Like a plan's: objects in error, which apply leaves alone, with failed writes.
+        counts["errors"] = failed + in_error
         changed = any(counts[key] for key in COUNTS)
     lines = [f"has-changes={'true' if changed else 'false'}"]
     lines += [f"{key}={value}" for key, value in counts.items()]

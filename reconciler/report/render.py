@@ -242,11 +242,21 @@ def plan_json(plan: Mapping[str, Any]) -> str:
     return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
 
 
-def apply_summary(counts: Mapping[str, int]) -> str:
-    head = "Apply complete" if not counts["failed"] else "Apply finished with failures"
+def apply_summary(counts: Mapping[str, int], in_error: int = 0) -> str:
+    """Apply's last line, the one CI logs and notifications quote: "complete" only when
+    every planned change was made and no declared object was in error (an object in
+    error has no change, so it is counted here, not among the failed writes)."""
+    if counts["failed"]:
+        head = "Apply finished with failures"
+    elif in_error:
+        head = "Apply finished with objects in error"
+    else:
+        head = "Apply complete"
+    left = f"; {in_error} in error, not applied" if in_error else ""
     return (
         f"{head}: {counts['create']} created, {counts['update']} updated, "
-        f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed."
+        f"{counts['disable']} disabled, {counts['delete']} deleted, {counts['failed']} failed"
+        f"{left}."
     )
 
 

@@ -127,6 +127,26 @@ def test_the_reviewed_plan_applies_without_auto_approve(
     assert world.writes() == [f"PATCH /Users/{world.ids[PEOPLE[0]]}"]
 
 
+@pytest.mark.parametrize("saved", [True, False])
+def test_an_object_in_error_is_in_the_last_line_of_apply(
+    world: World, capsys: pytest.CaptureFixture[str], saved: bool
+) -> None:
+    # Two accounts for one declared user: the plan puts it in error and applies the rest.
+    world.fake.unique_names = False
+    world.fake.add_user(PEOPLE[5].upper(), title="Engineer")
+    if saved:
+        world.plan(capsys)
+        code, out, err = world.apply(capsys)
+    else:
+        code, out, err = world.run(capsys, "apply", str(world.specs), "--auto-approve")
+    assert code == 1, err
+    assert world.writes() == [f"PATCH /Users/{world.ids[PEOPLE[0]]}"]
+    assert out.splitlines()[-1] == (
+        "Apply finished with objects in error: 0 created, 1 updated, 0 disabled, 0 deleted, "
+        "0 failed; 1 in error, not applied."
+    )
+
+
 def test_apply_plan_needs_the_spec(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.plan(capsys)
     code, _, err = world.run(capsys, "apply", "--plan", str(world.planfile))

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.core.model import Kind
 from reconciler.core.plan import Action, Change, Plan
-from reconciler.report import action
+from reconciler.report import action, render
 from reconciler.report.combined import combine, combined_markdown
 from reconciler.report.markdown import plan_markdown
 
@@ -52,6 +52,22 @@ def test_apply_outputs_read_its_summary_line() -> None:
         "errors=0",
     ]
     assert action.outputs("apply", "1", "Error: refused\n", None)[0] == "has-changes=false"
+
+
+def test_apply_outputs_count_objects_in_error_with_failed_writes() -> None:
+    counts = {"create": 0, "update": 1, "disable": 0, "delete": 0, "failed": 1}
+    stdout = f"…\n{render.apply_summary(counts, in_error=2)}\n"
+    assert stdout.endswith(
+        "Apply finished with failures: 0 created, 1 updated, 0 disabled, 0 deleted, "
+        "1 failed; 2 in error, not applied.\n"
+    )
+    assert action.outputs("apply", "1", stdout, None)[1:] == [
+        "create=0",
+        "update=1",
+        "disable=0",
+        "delete=0",
+        "errors=3",
+    ]
 
 
 def test_targets_output_is_one_line_of_json() -> None:
