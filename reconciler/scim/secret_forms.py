@@ -17,14 +17,16 @@ SHORTEST = 4
 
 
 def run_values(value: str) -> set[str]:
-    """What a run of the secret is looked for in: itself, its hex (of UTF-8 and UTF-16
-    text), its base64, and its UTF-8 misread as Latin-1."""
+    """What a run of the secret is looked for in: itself (and reversed), its hex (of UTF-8
+    and UTF-16 text), its base64, and its UTF-8 misread as Latin-1."""
     raw = value.encode()
     wide = value.encode("utf-16-le").hex()
     misread = {raw.decode("latin-1")} if not value.isascii() else set()
+    # Reversed too: after a right-to-left override (U+202E) a reader sees it in order.
     return {
         value,
         value.strip(),
+        value[::-1],
         raw.hex(),
         wide,
         *misread,
@@ -59,6 +61,7 @@ def _forms(value: str) -> set[str]:
     # escapes &, <, > and quotes.
     forms |= {_HEX.sub(lambda m: m.group().lower(), f) for f in list(forms)}
     forms.add(html.escape(value))
+    forms.add(value[::-1])  # after a right-to-left override, read in order
     forms |= {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode()

@@ -63,3 +63,12 @@ def test_a_proxy_without_credentials_registers_nothing(monkeypatch: pytest.Monke
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     register_proxies()
     assert scrub("via http://proxy.internal:3128") == "via http://proxy.internal:3128"
+
+
+@pytest.mark.parametrize("secret", [TOKEN, "pw-7Qz9"])
+def test_reversed_after_a_right_to_left_override(secret: str) -> None:
+    # Shown as "\u202e<reversed>\u202c", it reads in order.
+    register_secret(secret)
+    out = scrub(f"name: \u202e{secret[::-1]}\u202c")
+    assert secret[::-1] not in out
+    assert "***" in out
