@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -254,17 +255,25 @@ def merged_for_put(
     ids: Ids,
     ref: Refs = None,
     schema: str = USER_SCHEMA,
+    write_only: AbstractSet[str] = frozenset(),
 ) -> dict[str, Json]:
     """A PUT body: the current resource with the changes applied, and nothing else altered
     (`schema` is its core schema, where the target sent no `schemas`).
 
     PUT replaces the whole resource (RFC 7644 §3.5.1), so everything the spec does not
-    manage is sent back as it was read; read-only attributes are left out. Members the
-    target listed without a `$ref` or a `display` get one where it wants them.
+    manage is sent back as it was read; read-only attributes are left out, and so are
+    write-only ones (`password`, and the paths in `write_only` the target's /Schemas marks
+    so) unless a change sets them: a target that returns one (a password's hash) would
+    otherwise have it set to what it returned. Members the target listed without a `$ref`
+    or a `display` get one where it wants them.
     """
+    changes = list(changes)
     body: dict[str, Any] = {
         k: copy.deepcopy(v) for k, v in current.items() if k not in READ_ONLY_BODY
     }
+    set_here = {change.path for change in changes}
+    for path in (A.SECRET_PATHS | write_only) - set_here:
+        _drop(body, path)
     if ref is not None and isinstance(body.get("members"), list):
         body["members"] = [_with_fields(m, ref) for m in body["members"]]
     for change in changes:
@@ -277,6 +286,25 @@ def merged_for_put(
     schemas += [k for k in body if k.startswith("urn:") and k not in schemas]
     body["schemas"] = schemas
     return body
+
+
+def _drop(body: dict[str, Any], path: str) -> None:
+    """`path` taken out of `body`, its name matched in any case (RFC 7643 §2.1): a target
+    may return `Password`, or the name in two spellings."""
+    where = A.nested_at(path)
+    holders: list[Any] = [body]
+    if where is not None:
+        holders = [body[k] for k in _spellings(body, where[0])]
+        path = where[1]
+    for holder in holders:
+        if isinstance(holder, dict):
+            for key in _spellings(holder, path):
+                del holder[key]
+
+
+def _spellings(holder: Mapping[str, Any], name: str) -> list[str]:
+    folded = name.casefold()
+    return [k for k in holder if isinstance(k, str) and k.casefold() == folded]
 
 
 def _with_fields(entry: Json, ref: Refs) -> Json:

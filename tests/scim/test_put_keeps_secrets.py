@@ -35,3 +35,19 @@ def test_an_update_never_writes_the_mask_back(token: str, tmp_path: Path, patch:
         assert fake.count("PUT") == 0
         assert fake.users[uid]["title"] == "Engineer"
     assert fake.users[uid]["nickName"] == f"echo {token}"
+
+
+def test_a_put_never_sends_back_the_password_the_target_returned(
+    token: str, tmp_path: Path
+) -> None:
+    # A target returning the password as stored would have it set to its own hash.
+    fake = FakeScim(token=token)
+    fake.patch_unsupported = True
+    stored = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+    uid = fake.add_user("alice@example.com", password=stored, title="Engineer")
+    specs = write_spec(tmp_path, [user("alice@example.com", title="Manager")])
+    _, result = plan_and_apply(specs, fake)
+    assert [o.message for o in result.outcomes if not o.ok] == []
+    puts = [r.body for r in fake.requests if r.method == "PUT"]
+    assert puts and all(isinstance(b, dict) and "password" not in b for b in puts)
+    assert fake.users[uid]["title"] == "Manager"

@@ -173,6 +173,36 @@ def test_put_body_keeps_unmanaged_enterprise_attributes_and_unresolved_manager()
     assert "groups" not in body
 
 
+def test_put_body_never_sends_back_a_write_only_attribute_it_read() -> None:
+    # A target that returns the password as stored (a bcrypt hash) would have it set to
+    # that text by a PUT that sends it back: a title change would lock the user out.
+    urn = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    current = current_user() | {
+        "password": "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9",
+        urn: {"initialPassword": "InitPw-7Gx2", "costCode": "7"},
+    }
+    changes = [AttrChange("title", "Engineer", "Staff Engineer")]
+    body = writes.merged_for_put(current, changes, {}, write_only={f"{urn}:initialPassword"})
+    assert "password" not in body
+    assert body[urn] == {"costCode": "7"}
+    assert body["title"] == "Staff Engineer"
+
+
+def test_put_body_sends_a_write_only_attribute_the_change_sets() -> None:
+    urn = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    path = f"{urn}:initialPassword"
+    current = current_user() | {urn: {"initialPassword": "old"}}
+    body = writes.merged_for_put(current, [AttrChange(path, None, "new")], {}, write_only={path})
+    assert body[urn] == {"initialPassword": "new"}
+
+
+def test_group_put_never_sends_back_a_write_only_attribute_it_read() -> None:
+    current = {"id": "g1", "displayName": "Eng", "Password": "x", "members": [{"value": "u1"}]}
+    body, new, _ = writes.members_put(current, ["u2"], [])
+    assert "Password" not in body  # names are matched in any case (RFC 7643 §2.1)
+    assert new == ["u2"]
+
+
 # -- group membership -----------------------------------------------------------------------------
 
 
