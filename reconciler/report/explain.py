@@ -13,6 +13,7 @@ from reconciler.core.plan import Action, Change, Plan
 from reconciler.report.render import value_text
 from reconciler.scim import bulk_requests
 from reconciler.scim.change_requests import Request, change_requests
+from reconciler.scim.masking import mask_body
 from reconciler.scim.writes import Dialect
 
 INDENT = "      "
@@ -156,7 +157,9 @@ def _request(request: Request, target: Target, indent: str) -> list[str]:
     if request.etag:
         lines.append(f"{indent}If-Match: {request.etag}")
     if request.body is not None:
-        lines.append(f"{indent}{json.dumps(request.body, ensure_ascii=False, sort_keys=True)}")
+        # Through the one mask every shown value passes: a body may carry a write-only value.
+        body = mask_body(request.body)
+        lines.append(f"{indent}{json.dumps(body, ensure_ascii=False, sort_keys=True)}")
     if request.fallback:
         lines.append(f"{indent}  {request.fallback_when}")
         for other in request.fallback:

@@ -8,10 +8,10 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.core import attributes as A
 from reconciler.core.model import Kind
 from reconciler.errors import printable  # notes, errors, guards: free text
-from reconciler.scim.redact import MASK, scrub
+from reconciler.scim.masking import MASK, mask_attribute
+from reconciler.scim.redact import scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
 # ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
@@ -78,7 +78,7 @@ def _has_hidden(value: Any) -> bool:
 
 
 def value_text(path: str, value: Any) -> str:
-    if path in A.SECRET_PATHS and value is not None:
+    if mask_attribute(path, value) is not value:  # a write-only attribute's, masked
         return MASK
     # A value holding an invisible difference shows it escaped, so a create line and a
     # delete line that differ only there never look identical. Scrubbed before it is

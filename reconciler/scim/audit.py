@@ -19,7 +19,8 @@ import structlog
 from reconciler.core.changes import Change, Member
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind
-from reconciler.scim.redact import mask_attribute, redact_processor
+from reconciler.scim.masking import mask_attribute
+from reconciler.scim.redact import redact_processor
 
 _FILTER_VALUE = '[value eq "'
 

@@ -26,15 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from reconciler.core import attributes as A
-from reconciler.core.model import MASKED, Json
+from reconciler.core.model import MASKED
 from reconciler.scim.literals import Literals
 from reconciler.scim.payload import quotes_only, utf8
 from reconciler.scim.secret_forms import SHORTEST, encodings, run_values
 from reconciler.scim.spans import RUN, Clues, fold, masked, may_show, shown_at
 from reconciler.scim.stretches import around
 
-MASK = "(sensitive)"
 HIDDEN = MASKED
 _SENSITIVE_KEYS = frozenset({"authorization", "password", "token", "secret", "client_secret"})
 
@@ -292,13 +290,6 @@ def _web_escaped(raw: bytes) -> bool:
         return False
     text = raw.decode("utf-8", "surrogateescape")
     return html.unescape(text) != text
-
-
-def mask_attribute(path: str, value: Json) -> Json:
-    """Write-only attributes (passwords) are shown as a mask, never as their value."""
-    if path in A.SECRET_PATHS and value is not None:
-        return MASK
-    return value
 
 
 def _scrub_value(value: Any) -> Any:
