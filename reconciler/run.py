@@ -208,10 +208,10 @@ def _prepare_target(
             target, transport=transport, log=log, progress=progress, retry=retry, wanted=wanted
         )
     refuse_without_listing(target, connected.observed)
-    notes = check_extensions(connected.client, target, spec, log)
-    observed = connected.observed
-    if notes:  # the plan shows them with the read's own notes
-        observed = dataclasses.replace(observed, notes=(*observed.notes, *notes))
+    checked = check_extensions(connected.client, target, spec, log)
+    observed = with_write_only(connected.observed, checked.write_only)
+    if checked.notes:  # the plan shows them with the read's own notes
+        observed = dataclasses.replace(observed, notes=(*observed.notes, *checked.notes))
     plan = make_plan(spec, target, observed, options)
     # The groups whose nested groups it manages, read for those their listing left out
     # (nested_reads.py): planned again with them.
@@ -234,7 +234,16 @@ def _prepare_target(
     # The spec, the observed state and the plan live for the whole run: out of the
     # collector's reach, no full collection while applying walks them again.
     gc.freeze()
-    return Prepared(spec, target, connected.client, connected.caps, observed, plan, log, now)
+    caps = observed.capabilities
+    return Prepared(spec, target, connected.client, caps, observed, plan, log, now)
+
+
+def with_write_only(observed: Observed, paths: frozenset[str]) -> Observed:
+    """`observed` knowing the attributes the target's /Schemas marks write-only."""
+    if not paths:
+        return observed
+    caps = dataclasses.replace(observed.capabilities, write_only=paths)
+    return dataclasses.replace(observed, capabilities=caps)
 
 
 def prepare_saved(
@@ -293,10 +302,12 @@ def prepare_saved(
         # mappings read: what they computed from Now() (a pre-hire's `active`) is computed
         # again and compared, and only the GUIDs Guid() draws differ (plancheck.unreviewed).
         options = PlanOptions(now=saved.created_at, new_guid=lambda: str(uuid.uuid4()))
-        # Read as the plan's own read was: the groups whose nested groups a plan made now
+        # Read as the plan's own read was: the attributes /Schemas marks write-only (the
+        # file holds their values masked), the groups whose nested groups a plan made now
         # manages (only where the listing may leave them out), the members of the groups
         # the saved plan takes away, the users it writes unlisted attributes to.
-        observed = connected.observed
+        checked = check_extensions(connected.client, target, spec, log)
+        observed = with_write_only(connected.observed, checked.write_only)
         if needed(target, observed):
             fresh = make_plan(spec, target, observed, options)
             observed = with_nested_read(connected.client, target, observed, fresh, log)
@@ -306,6 +317,7 @@ def prepare_saved(
         if stale:
             raise _stale(stale)
         fresh = make_plan(spec, target, observed, options)
+        saved = dataclasses.replace(saved, plan=plancheck.unmasked(saved.plan, fresh))
         problems = plancheck.protection_problems(saved.plan.changes, target, observed)
         problems += plancheck.unreviewed(saved.plan, fresh, target, saved.created_at)
         if not saved.signed:
@@ -330,7 +342,7 @@ def prepare_saved(
         read=observed,
     )
     plan = _guarded(plan, target, observed, allow, log)
-    return Prepared(spec, target, connected.client, connected.caps, observed, plan, log)
+    return Prepared(spec, target, connected.client, observed.capabilities, observed, plan, log)
 
 
 def _guarded(

@@ -162,6 +162,8 @@ class FakeScim:
         self.members_by_name = False
         # The ids of the schemas GET /Schemas lists (each with no attributes); None: 404.
         self.schemas: list[str] | None = None
+        # The attributes it lists for a schema, by its id (mutability, returned...).
+        self.schema_attributes: dict[str, list[dict[str, Any]]] = {}
         # At most this many members named in one write (Better Auth: 100), else 400.
         self.max_members_per_write: int | None = None
         # Attributes it does not store (top-level names or extension URNs): answered with
@@ -321,7 +323,10 @@ class FakeScim:
         if parts == ["ServiceProviderConfig"] and seen.method == "GET":
             return httpx2.Response(200, json=self.config)
         if parts == ["Schemas"] and seen.method == "GET" and self.schemas is not None:
-            listed = [{"id": urn, "attributes": []} for urn in self.schemas]
+            listed = [
+                {"id": urn, "attributes": self.schema_attributes.get(urn, [])}
+                for urn in self.schemas
+            ]
             return json_response(200, {"schemas": [LIST_RESPONSE], "Resources": listed})
         if not parts or parts[0] not in ("Users", "Groups"):
             return self._error(seen, 404, f"no endpoint {seen.path}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.core.diff import AttrChange
+from reconciler.core.masking import mask_attribute
 from reconciler.core.model import Json, Kind, Location
 
 
@@ -63,7 +65,9 @@ class Change:
         if self.action is Action.UPDATE and self.kind is Kind.USER and takes_active_away(self):
             object.__setattr__(self, "action", Action.DISABLE)
 
-    def to_json(self) -> dict[str, Json]:
+    def to_json(self, write_only: AbstractSet[str] = frozenset()) -> dict[str, Json]:
+        """The change as plans show and record it: the values of write-only attributes
+        (`password`, `write_only`: Capabilities.write_only) masked."""
         out: dict[str, Json] = {
             "kind": self.kind.value,
             "key": self.key,
@@ -73,7 +77,11 @@ class Change:
             "matched_on": self.matched_on,
             "version": self.version,
             "attributes": [
-                {"path": a.path, "before": a.before, "after": a.after}
+                {
+                    "path": a.path,
+                    "before": mask_attribute(a.path, a.before, write_only),
+                    "after": mask_attribute(a.path, a.after, write_only),
+                }
                 | ({"ref": a.ref} if a.ref is not None else {})
                 for a in self.attributes
             ],

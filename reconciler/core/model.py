@@ -128,6 +128,10 @@ class Capabilities:
     # ListResponse (scimgateway, WSO2), while its unfiltered /Users listing answers: such
     # a 404 to a filtered listing means "no match" (scim/search.py), not "no endpoint".
     filter_no_match_404: bool = False
+    # The attributes its /Schemas marks writeOnly or returned: never (scim/extensions.py),
+    # as casefolded flat paths: masked wherever shown (core/masking.py), never compared
+    # after a write, never sent back by a GET-merge-PUT.
+    write_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

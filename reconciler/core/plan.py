@@ -85,6 +85,9 @@ class Plan:
     # their ids (each existed before), so apply holds each for its own (owners.py). The
     # read itself, not a copy: the plan command never needs it.
     read: Observed | None = field(default=None, compare=False)
+    # The attributes the target's /Schemas marks write-only: masked in the JSON form, so
+    # in every rendering of it and in plan files (apply --plan takes them from the spec).
+    write_only: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -104,7 +107,7 @@ class Plan:
             "format_version": FORMAT_VERSION,
             "target": {"name": self.target, "url": self.url},
             "summary": self.summary,
-            "changes": [c.to_json() for c in self.changes],
+            "changes": [c.to_json(self.write_only) for c in self.changes],
             "errors": [e.to_json() for e in self.errors],
             "guards": list(self.guards),
             # Only where there is something to say, so plans without it keep their form.
@@ -218,6 +221,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         guards=tuple(required),
         view=view,
         read=observed,
+        write_only=observed.capabilities.write_only,
     )
 
 

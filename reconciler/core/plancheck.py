@@ -13,6 +13,7 @@ change taken out of the file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,7 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import moment
 from reconciler.core.mapping import AttrMapping
+from reconciler.core.masking import MASK, write_only
 from reconciler.core.match import Index, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.plan import Plan
@@ -102,6 +104,25 @@ def protection_problems(
     # a protected member's removal); there is one exactly where the plan goes past it.
     _, notes = spare_protected(target, changes, observed)
     return [f"the plan goes past the spec's `protected`: {note}" for note in notes]
+
+
+def unmasked(saved: Plan, fresh: Plan) -> Plan:
+    """`saved` with the values its file holds masked (write-only attributes, never written
+    to a file: core/masking.py) taken from `fresh`, a plan made now from the same spec: a
+    value generated at plan time (`Guid()`) is then one no reader saw. One that `fresh`
+    does not hold stays masked, and `unreviewed` refuses its change."""
+    now = {(c.kind, c.key): {a.path: a for a in c.attributes} for c in fresh.changes}
+    changes = []
+    for change in saved.changes:
+        held = now.get((change.kind, change.key), {})
+        attributes = tuple(
+            held.get(a.path, a)
+            if MASK in (a.before, a.after) and write_only(a.path, fresh.write_only)
+            else a
+            for a in change.attributes
+        )
+        changes.append(dataclasses.replace(change, attributes=attributes))
+    return dataclasses.replace(saved, changes=tuple(changes), write_only=fresh.write_only)
 
 
 def unreviewed(

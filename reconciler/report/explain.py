@@ -7,13 +7,13 @@ import json
 from collections.abc import Mapping
 
 from reconciler.core.config import Target
+from reconciler.core.masking import mask_body
 from reconciler.core.match import Match
 from reconciler.core.model import Capabilities, Declared, Json, Kind, Observed
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.report.render import value_text
 from reconciler.scim import bulk_requests
 from reconciler.scim.change_requests import Request, change_requests
-from reconciler.scim.masking import mask_body
 from reconciler.scim.writes import Dialect
 
 INDENT = "      "
@@ -40,6 +40,7 @@ def explain(
     errors = {(e.kind, e.key): e for e in plan.errors}
     # A member is a user only where a user has its id (what a removal may add back).
     users = frozenset(u.id for u in observed.users)
+    secret = _write_only(caps.write_only, target)
     out: list[str] = []
     for (kind, key), match in sorted(plan.matches.items(), key=lambda i: (i[0][0], i[0][1])):
         obj = declared[(kind, key)]
@@ -60,7 +61,8 @@ def explain(
         )
         width = max((len(p) for p in obj.attrs), default=0)
         for path in sorted(obj.attrs):
-            out.append(f"{INDENT}{path.ljust(width)}  {value_text(path, obj.attrs[path])}")
+            shown = value_text(path, obj.attrs[path], secret)
+            out.append(f"{INDENT}{path.ljust(width)}  {shown}")
         if obj.members is not None:
             out.append(f"{INDENT}members  {', '.join(obj.members) or '(none)'}")
         mapped = plan.view.mapped.get((kind, key)) if plan.view else None
@@ -68,7 +70,7 @@ def explain(
             out.append("    mapped for this target:")
             for attr, how, value in mapped.evaluated:
                 once = "  (on create only)" if attr in mapped.create_only else ""
-                shown = "(not managed)" if value is None else value_text(attr, value)
+                shown = "(not managed)" if value is None else value_text(attr, value, secret)
                 out.append(f"{INDENT}{attr} ← {how} = {shown}{once}")
         reason = _scope_reason(plan, kind, key)
         if obj.present and reason and reason.startswith("out of scope"):
@@ -88,9 +90,21 @@ def explain(
             out.append("  5 action: noop — the target already matches the spec")
         else:
             current = match.resource.body if match.resource is not None else None
-            out.extend(_action(change, target, dialects[kind], current, users))
+            out.extend(_action(change, target, dialects[kind], current, users, secret))
         out.append("")
     return "\n".join(out)
+
+
+def _write_only(paths: frozenset[str], target: Target) -> frozenset[str]:
+    """The write-only paths as the plan names them (`urn:...:pin`) and as the spec declares
+    them (`acme.pin`, an extension's alias), casefolded as core/masking.py reads them."""
+    aliased = {
+        f"{alias}.{path[len(urn) + 1 :]}".casefold()
+        for alias, urn in target.extensions.items()
+        for path in paths
+        if path.startswith(f"{urn.casefold()}:")
+    }
+    return paths | aliased
 
 
 def _scope_reason(plan: Plan, kind: Kind, key: str) -> str | None:
@@ -125,6 +139,7 @@ def _action(
     dialect: Dialect,
     current: Mapping[str, Json] | None,
     users: frozenset[str] | None = None,
+    secret: frozenset[str] = frozenset(),
 ) -> list[str]:
     lines = [f"  5 action: {change.action.value} ({change.reason})"]
     width = max((len(a.path) for a in change.attributes), default=0)
@@ -132,10 +147,12 @@ def _action(
         after = (
             attr.ref
             if attr.ref is not None and attr.after is None
-            else value_text(attr.path, attr.after)
+            else value_text(attr.path, attr.after, secret)
         )
         before = (
-            "(absent)" if change.action is Action.CREATE else value_text(attr.path, attr.before)
+            "(absent)"
+            if change.action is Action.CREATE
+            else value_text(attr.path, attr.before, secret)
         )
         lines.append(f"{INDENT}{attr.path.ljust(width)}  {before} → {after}")
     # A nested group says so, as in the plan's text: a user and a group may share a name.
@@ -147,23 +164,25 @@ def _action(
         lines.append(f"{INDENT}- member {kind}{member.key or '(unknown)'} (id {member.id})")
     lines.append("    requests apply would send:")
     for request in change_requests(change, dialect, target.membership_chunk, current, users):
-        lines.extend(_request(request, target, INDENT))
+        lines.extend(_request(request, target, INDENT, secret))
     return lines
 
 
-def _request(request: Request, target: Target, indent: str) -> list[str]:
+def _request(
+    request: Request, target: Target, indent: str, secret: frozenset[str] = frozenset()
+) -> list[str]:
     lines = [f"{indent}{request.method} {target.url}{request.path}"]
     lines.append(f"{indent}Authorization: {_auth_mask(target)}")
     if request.etag:
         lines.append(f"{indent}If-Match: {request.etag}")
     if request.body is not None:
         # Through the one mask every shown value passes: a body may carry a write-only value.
-        body = mask_body(request.body)
+        body = mask_body(request.body, secret)
         lines.append(f"{indent}{json.dumps(body, ensure_ascii=False, sort_keys=True)}")
     if request.fallback:
         lines.append(f"{indent}  {request.fallback_when}")
         for other in request.fallback:
-            lines.extend(_request(other, target, indent + "  "))
+            lines.extend(_request(other, target, indent + "  ", secret))
     return lines
 
 

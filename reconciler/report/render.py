@@ -6,11 +6,12 @@ import functools
 import json
 import unicodedata
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
+from reconciler.core.masking import MASK, mask_attribute
 from reconciler.core.model import Kind
 from reconciler.errors import printable  # notes, errors, guards: free text
-from reconciler.scim.masking import MASK, mask_attribute
 from reconciler.scim.redact import scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
@@ -77,8 +78,9 @@ def _has_hidden(value: Any) -> bool:
     return False
 
 
-def value_text(path: str, value: Any) -> str:
-    if mask_attribute(path, value) is not value:  # a write-only attribute's, masked
+def value_text(path: str, value: Any, write_only: AbstractSet[str] = frozenset()) -> str:
+    # A write-only attribute's value, or one the plan's JSON form holds masked already.
+    if value == MASK or mask_attribute(path, value, write_only) is not value:
         return MASK
     # A value holding an invisible difference shows it escaped, so a create line and a
     # delete line that differ only there never look identical. Scrubbed before it is

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,17 +19,20 @@ import structlog
 
 from reconciler.core.changes import Change, Member
 from reconciler.core.diff import AttrChange
+from reconciler.core.masking import mask_attribute
 from reconciler.core.model import Json, Kind
-from reconciler.scim.masking import mask_attribute
 from reconciler.scim.redact import redact_processor
 
 _FILTER_VALUE = '[value eq "'
 
 
 def attributes_written(
-    attributes: Iterable[AttrChange], ids: Mapping[str, str]
+    attributes: Iterable[AttrChange],
+    ids: Mapping[str, str],
+    write_only: AbstractSet[str] = frozenset(),
 ) -> list[dict[str, Json]]:
-    """Each attribute's before → after; a reference's `after` is the id the write set."""
+    """Each attribute's before → after; a reference's `after` is the id the write set; a
+    write-only attribute's (Capabilities.write_only) masked."""
     out: list[dict[str, Json]] = []
     for a in attributes:
         after = a.after
@@ -36,8 +40,8 @@ def attributes_written(
             after = ids.get(a.ref)
         entry: dict[str, Json] = {
             "path": a.path,
-            "before": mask_attribute(a.path, a.before),
-            "after": mask_attribute(a.path, after),
+            "before": mask_attribute(a.path, a.before, write_only),
+            "after": mask_attribute(a.path, after, write_only),
         }
         if a.ref is not None:
             entry["ref"] = a.ref
@@ -105,6 +109,7 @@ def write_record(
     attributes: Iterable[AttrChange],
     operations: Sequence[Mapping[str, Json]],
     ids: Mapping[str, str],
+    write_only: AbstractSet[str] = frozenset(),
 ) -> dict[str, Any]:
     """The fields of one write: the object, the request, what it changed, how it ended."""
     record: dict[str, Any] = {
@@ -115,7 +120,7 @@ def write_record(
         "path": path,
         "status": status,
         "outcome": "failed" if error is not None else "ok",
-        "attributes": attributes_written(attributes, ids),
+        "attributes": attributes_written(attributes, ids, write_only),
     }
     if change.kind is Kind.GROUP:
         added, removed = member_changes(operations)

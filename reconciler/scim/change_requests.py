@@ -150,7 +150,9 @@ def update_requests(
 ) -> list[Request]:
     """A PATCH of minimal operations, or where the target has no PATCH, a GET-merge-PUT."""
     core = GROUP_SCHEMA if path.startswith("/Groups") else USER_SCHEMA
-    body = writes.merged_for_put(current or {}, attributes, ids, schema=core)
+    body = writes.merged_for_put(
+        current or {}, attributes, ids, schema=core, write_only=dialect.write_only
+    )
     meta = (current or {}).get("meta")
     version = meta.get("version") if isinstance(meta, dict) and dialect.etag else None
     put = (Request("GET", path), Request("PUT", path, body, version))

@@ -92,6 +92,9 @@ class Dialect:
     # Several creates of a phase go in Bulk requests (RFC 7644 §3.7, apply/bulk.py): the
     # target advertises Bulk and its quirks say `bulk: use`.
     bulk: bool = False
+    # The attributes the target's /Schemas marks write-only (Capabilities.write_only): a
+    # GET-merge-PUT never sends back what it read of them.
+    write_only: frozenset[str] = frozenset()
 
     @classmethod
     def initial(cls, target: Target, caps: Capabilities) -> Dialect:
@@ -105,6 +108,7 @@ class Dialect:
             member_removal_fallback=quirks.get("member_removal") not in ("filter", "value"),
             member_ref=target.url if quirks.get("member_ref") == "always" else None,
             bulk=caps.bulk and quirks.get("bulk") == "use",
+            write_only=caps.write_only,
         )
 
 
@@ -271,7 +275,8 @@ def merged_for_put(
     body: dict[str, Any] = {
         k: copy.deepcopy(v) for k, v in current.items() if k not in READ_ONLY_BODY
     }
-    set_here = {change.path for change in changes}
+    # Write-only paths are casefolded (Capabilities.write_only); the changes set theirs after.
+    set_here = {change.path.casefold() for change in changes}
     for path in (A.SECRET_PATHS | write_only) - set_here:
         _drop(body, path)
     if ref is not None and isinstance(body.get("members"), list):

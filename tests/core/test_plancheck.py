@@ -15,6 +15,8 @@ import pytest
 from reconciler.core import plancheck, planfile
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.config import DISABLED_AT, Spec
+from reconciler.core.diff import AttrChange
+from reconciler.core.masking import MASK
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
@@ -372,3 +374,23 @@ def test_a_stray_that_appeared_since_the_plan_is_named(every_kind: Spec) -> None
     assert plancheck.left_out(saved, fresh) == [
         "user stray@example.com: the plan leaves out the delete the spec and the target call for"
     ]
+
+
+def test_write_only_values_masked_in_the_file_are_the_spec_s() -> None:
+    # A plan file holds them masked (core/masking.py); apply writes what the spec gives now.
+    pin = "urn:example:acme:2.0:User:pin"
+
+    def plan(*attributes: AttrChange, write_only: frozenset[str] = frozenset()) -> Plan:
+        made = Change(Kind.USER, "a", Action.UPDATE, "r", "u1", attributes=attributes)
+        return Plan("t", "https://t.example", (made,), write_only=write_only)
+
+    saved = plan(AttrChange(pin, None, MASK), AttrChange("title", "x", MASK))
+    fresh = plan(
+        AttrChange(pin, None, "1234"),
+        AttrChange("title", "x", "y"),
+        write_only=frozenset({pin.casefold()}),
+    )
+    (restored,) = plancheck.unmasked(saved, fresh).changes
+    # Only a write-only attribute's: a title edited to the mask stays an edit, refused.
+    assert restored.attributes == (AttrChange(pin, None, "1234"), AttrChange("title", "x", MASK))
+    assert plancheck.unmasked(saved, plan()).changes == saved.changes

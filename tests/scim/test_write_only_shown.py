@@ -1,5 +1,8 @@
 """Write-only attributes are never shown: not the password a target returns (RFC 7643 §4.1.1
-makes it returned: never, yet some targets send it, or its hash), in any output.
+makes it returned: never, yet some targets send it, or its hash), nor an attribute the
+target's /Schemas marks `mutability: writeOnly` or `returned: never` (an initial password,
+a PIN), in any output: plan text, JSON and markdown, plan files, apply's output and its
+audit log. Their values pass through core/masking.py on their way to each.
 
 `plan --explain` prints the requests apply would send, a GET-merge-PUT built from the
 resource as read among them: every body it prints passes through masking.mask_body.
@@ -7,14 +10,17 @@ resource as read among them: every body it prints passes through masking.mask_bo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from reconciler.cli import main
+from reconciler.core.masking import MASK, mask_body
 from reconciler.core.model import PATCH_OP, USER_SCHEMA
-from reconciler.scim.masking import MASK, mask_body
-from tests.fakescim import FakeScim
+from reconciler.scim.extensions import write_only_paths
+from tests.fakescim import FakeScim, json_response
 from tests.scim.test_faults import user, write_spec
 
 PASSWORD = "PlainPw-Xy7-Returned"
@@ -74,3 +80,121 @@ def test_every_explained_body_masks_write_only_values() -> None:
     assert mask_body(bulk, secret) == {
         "Operations": [{"method": "POST", "data": mask_body(resource, secret)}]
     }
+
+
+# -- what the target's /Schemas marks write-only ---------------------------------------------
+
+SECRET = "InitPw-7Gx2-Qm9v-never-shown"
+PIN = {"name": "initialPassword", "type": "string", "mutability": "writeOnly"}
+
+
+def test_schemas_name_the_write_only_attributes() -> None:
+    listing: list[object] = [
+        {"id": USER_SCHEMA, "attributes": [{"name": "password", "returned": "never"}]},
+        {"id": ACME, "attributes": [PIN, {"name": "Pin", "returned": "Never"}, {"name": "x"}]},
+        {"id": "urn:ietf:params:scim:schemas:core:2.0:Group", "attributes": [PIN]},
+        "not a schema",
+    ]
+    assert write_only_paths(listing) == {
+        "password",
+        f"{ACME}:initialpassword".casefold(),
+        f"{ACME}:pin".casefold(),
+    }
+
+
+def _acme_target(token: str) -> FakeScim:
+    fake = FakeScim(token=token)
+    fake.schemas = [USER_SCHEMA, ACME]
+    fake.schema_attributes = {ACME: [PIN, {"name": "costCode", "type": "string"}]}
+    return fake
+
+
+def test_a_write_only_extension_attribute_is_masked_in_every_output(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _acme_target(token)
+    uid = fake.add_user("alice@example.com")
+    declared = user("alice@example.com", acme={"initialPassword": SECRET, "costCode": "7"})
+    specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
+    plan_file = tmp_path / "p.plan"
+    for fmt in ("text", "json", "markdown"):
+        args = ["plan", str(specs), "-t", "fake", "--format", fmt, "--out", str(plan_file)]
+        assert main(args, transport=fake.transport) == 0
+        out, err = capsys.readouterr()
+        assert SECRET not in out + err + plan_file.read_text()
+        assert "(sensitive)" in out and "7" in out
+    explained = ["plan", str(specs), "-t", "fake", "--explain", "--only", "user:alice@example.com"]
+    assert main(explained, transport=fake.transport) == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    audit = tmp_path / "audit.jsonl"
+    args = ["apply", "--plan", str(plan_file), str(specs), "--audit-log", str(audit)]
+    assert main([*args, "--auto-approve"], transport=fake.transport) == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err + audit.read_text()
+    (record,) = [json.loads(line) for line in audit.read_text().splitlines()]
+    written = {a["path"]: a["after"] for a in record["attributes"]}
+    assert written == {f"{ACME}:initialPassword": "(sensitive)", f"{ACME}:costCode": "7"}
+    # Applied from the plan file, whose value is masked, with the spec's value.
+    assert fake.users[uid][ACME] == {"initialPassword": SECRET, "costCode": "7"}
+
+
+def test_a_generated_write_only_value_is_never_shown(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Generated at plan time, the value is in no file in Git: the plan is no place for it.
+    fake = _acme_target(token)
+    mapping = {"acme.initialPassword": {"expression": "Guid()", "apply": "on_create"}}
+    specs = write_spec(
+        tmp_path,
+        [user("bob@example.com")],
+        extensions={"acme": ACME},
+        mappings={"user": mapping},
+    )
+    assert (
+        main(["plan", str(specs), "-t", "fake", "--format", "markdown"], transport=fake.transport)
+        == 0
+    )
+    out, _ = capsys.readouterr()
+    assert "(sensitive)" in out
+    assert (
+        main(["apply", str(specs), "-t", "fake", "--auto-approve"], transport=fake.transport) == 0
+    )
+    out, err = capsys.readouterr()
+    (bob,) = fake.user_named("bob@example.com")
+    generated = bob[ACME]["initialPassword"]
+    assert len(generated) == 36
+    assert generated not in out + err
+
+
+class _NeverReturned(FakeScim):
+    """Keeps the initial password it is sent, and never returns it, as /Schemas says."""
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle(request)
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return response
+        for resource in [body, *(body.get("Resources") or [])] if isinstance(body, dict) else []:
+            if isinstance(resource, dict) and isinstance(resource.get(ACME), dict):
+                resource[ACME].pop("initialPassword", None)
+        return json_response(response.status_code, body)
+
+
+def test_a_write_only_value_is_not_compared_after_the_write(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _NeverReturned(token=token)
+    fake.schemas = [USER_SCHEMA, ACME]
+    fake.schema_attributes = {ACME: [PIN]}
+    uid = fake.add_user("alice@example.com")
+    declared = user("alice@example.com", acme={"initialPassword": SECRET})
+    specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
+    args = ["apply", str(specs), "-t", "fake", "--auto-approve"]
+    assert main(args, transport=fake.transport) == 0
+    _, err = capsys.readouterr()
+    assert fake.users[uid][ACME] == {"initialPassword": SECRET}
+    assert "not kept by the target" not in err
+    assert fake.count("PATCH") == 1
+    assert fake.count("PUT") == 0

@@ -263,7 +263,7 @@ class BulkCreates:
         s = self.s
         record = write_record(
             change, "POST", ENDPOINT[change.kind], status, error, change.attributes,
-            self._members_sent(change, batch), s.known_ids(),
+            self._members_sent(change, batch), s.known_ids(), s.caps.write_only,
         )  # fmt: skip
         record["via"] = "/Bulk"
         s.record_write(record)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from reconciler.core.changes import Change, deactivates
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.masking import write_only
 from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
 from reconciler.core.prune import protected
@@ -166,7 +167,9 @@ class Session:
         """Compare what a write's answer holds (or, without a resource in it, a read of
         `path`) with the attributes it sent; after a PATCH (`patched`), send once what it
         did not keep in another form (settle.py); record and log what is still not kept."""
-        sent = list(sent)
+        # A write-only attribute cannot be read back (RFC 7643 §7, returned: never): never
+        # compared, nor sent again for not being held.
+        sent = [a for a in sent if not write_only(a.path, self.caps.write_only)]
         held = self.held_after(change, path, reply) if sent else None
         if held is None:
             return
@@ -241,8 +244,9 @@ class Session:
             raise
         finally:
             record = write_record(
-                change, method, path, status, error, attributes, ops, self.known_ids()
-            )
+                change, method, path, status, error, attributes, ops, self.known_ids(),
+                self.caps.write_only,
+            )  # fmt: skip
             self.record_write(record, round((time.perf_counter() - started) * 1000, 1))
 
     def record_write(self, record: dict[str, Any], duration_ms: float | None = None) -> None:
@@ -330,7 +334,9 @@ class Session:
 
         def put() -> Reply:
             core = GROUP_SCHEMA if change.kind is Kind.GROUP else USER_SCHEMA
-            body = writes.merged_for_put(read, attributes, ids, self.refs(), core)
+            body = writes.merged_for_put(
+                read, attributes, ids, self.refs(), core, self.caps.write_only
+            )
             send = put_sender(self.client, path, body, version, self.use_etag)
             return self.write(change, "PUT", path, send, attributes)
 

@@ -1,9 +1,11 @@
 """Write-only attributes shown as a mask: the one place a value of a planned or written
-attribute passes on its way to any output (plan renderers, `plan --explain`, the audit log).
+attribute passes on its way to any output (the plan's JSON form, so its renderers and plan
+files; `plan --explain`; the audit log).
 
 Write-only means `password` (RFC 7643 §4.1.1, returned: never) and what the target's
 /Schemas marks `mutability: writeOnly` or `returned: never` (an initial password, a PIN),
-given as flat spec paths (`urn:...:User:initialPassword`); its value is never shown.
+given as flat spec paths, casefolded (`urn:...:user:initialpassword`, RFC 7643 §2.1): its
+value is never shown.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ MASK = "(sensitive)"
 def mask_attribute(path: str, value: Json, secret: AbstractSet[str] = A.SECRET_PATHS) -> Json:
     """Write-only attributes (passwords, and the flat paths in `secret`) are shown as a
     mask, never as their value."""
-    if (path in secret or path in A.SECRET_PATHS) and value is not None:
+    if value is not None and write_only(path, secret):
         return MASK
     return value
+
+
+def write_only(path: str, secret: AbstractSet[str] = A.SECRET_PATHS) -> bool:
+    """Whether `path` is `password` or in `secret` (casefolded paths), in any case."""
+    folded = path.casefold()
+    return folded in secret or folded in A.SECRET_PATHS
 
 
 def mask_body(body: Json, secret: AbstractSet[str] = A.SECRET_PATHS) -> Json:
