@@ -22,6 +22,7 @@ from reconciler.core.guards import Allowances, check_guards
 from reconciler.core.model import Capabilities, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.errors import ScimrecError, SpecError, UsageError
+from reconciler.replan import plan_with_reads, read_as_planned, with_write_only
 from reconciler.report.steps import log_steps
 from reconciler.scim import content_type, limiter, pacer
 from reconciler.scim.auth import register_named
@@ -29,12 +30,9 @@ from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import test_connection
 from reconciler.scim.extensions import check_extensions
 from reconciler.scim.lookup import Wanted, refuse_without_listing
-from reconciler.scim.nested_reads import needed, with_nested_read
 from reconciler.scim.observe import observe
 from reconciler.scim.progress import Progress
 from reconciler.scim.retries import RetryPolicy
-from reconciler.scim.unlisted_attributes import with_attributes_read
-from reconciler.scim.unlisted_members import with_members_read
 from reconciler.spec.load import load_spec
 
 # How many targets `--target A --target B` / `--all-targets` read at the same time.
@@ -212,22 +210,8 @@ def _prepare_target(
     observed = with_write_only(connected.observed, checked.write_only)
     if checked.notes:  # the plan shows them with the read's own notes
         observed = dataclasses.replace(observed, notes=(*observed.notes, *checked.notes))
-    plan = make_plan(spec, target, observed, options)
-    # The groups whose nested groups it manages, read for those their listing left out
-    # (nested_reads.py): planned again with them.
-    nested = with_nested_read(connected.client, target, observed, plan, log)
-    if nested is not observed:
-        observed = nested
-        plan = make_plan(spec, target, observed, options)
-    # The groups it takes away, read for the members their listing left out: planned
-    # again with them, for `protected` and the guards to see whom each one takes.
-    full = with_members_read(connected.client, observed, plan.changes, log)
-    # The users it writes attributes to that their listing left out, read by id: planned
-    # from the listing alone, a role the listing hid would be replaced unseen.
-    full = with_attributes_read(connected.client, full, plan.changes, target, log)
-    if full is not observed:
-        observed = full
-        plan = make_plan(spec, target, observed, options)
+    # Made again after the reads it calls for (replan.py).
+    observed, plan = plan_with_reads(connected.client, spec, target, observed, options, log)
     plan = _guarded(plan, target, observed, allow, log)
     with collector.paused():  # its counts and sets hold no cycles either
         log_steps(plan, spec, log)
@@ -236,14 +220,6 @@ def _prepare_target(
     gc.freeze()
     caps = observed.capabilities
     return Prepared(spec, target, connected.client, caps, observed, plan, log, now)
-
-
-def with_write_only(observed: Observed, paths: frozenset[str]) -> Observed:
-    """`observed` knowing the attributes the target's /Schemas marks write-only."""
-    if not paths:
-        return observed
-    caps = dataclasses.replace(observed.capabilities, write_only=paths)
-    return dataclasses.replace(observed, capabilities=caps)
 
 
 def prepare_saved(
@@ -308,11 +284,9 @@ def prepare_saved(
         # the saved plan takes away, the users it writes unlisted attributes to.
         checked = check_extensions(connected.client, target, spec, log)
         observed = with_write_only(connected.observed, checked.write_only)
-        if needed(target, observed):
-            fresh = make_plan(spec, target, observed, options)
-            observed = with_nested_read(connected.client, target, observed, fresh, log)
-        observed = with_members_read(connected.client, observed, saved.plan.changes, log)
-        observed = with_attributes_read(connected.client, observed, saved.plan.changes, target, log)
+        observed = read_as_planned(
+            connected.client, spec, target, observed, options, saved.plan, log
+        )
         stale = plancheck.stale_reasons(saved, observed, target)
         if stale:
             raise _stale(stale)
