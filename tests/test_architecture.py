@@ -28,7 +28,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "logs": frozenset({"scim", "core", "expressions", "errors"}),
     "report": frozenset({"scim", "core", "expressions", "errors"}),
     "doctor": frozenset({"scim", "spec", "report", "core", "expressions", "errors", "logs"}),
-    "run": frozenset({"doctor", "report", "scim", "spec", "core", "expressions", "errors", "logs"}),
+    # The reads between two plans: the wire and the planning core, wired by run alone.
+    "replan": frozenset({"scim", "core", "expressions", "errors"}),
+    "run": frozenset(
+        {"replan", "doctor", "report", "scim", "spec", "core", "expressions", "errors", "logs"}
+    ),
     "cli": frozenset(
         {"run", "doctor", "report", "scim", "spec", "core", "expressions", "errors", "logs"}
     ),
