@@ -18,6 +18,7 @@ from reconciler.core.config import Target
 from reconciler.errors import UsageError
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import register_secret
+from reconciler.scim.socket_deadline import bound_exchanges
 
 # How environment variable names are written (upper case, digits and _): any other name is
 # not echoed when it is not set (core/spec checks refuse what is no name at all).
@@ -153,6 +154,7 @@ def credentials(
     http = httpx2.Client(
         transport=transport, timeout=target.timeout_seconds, follow_redirects=False
     )
+    bound_exchanges(http)
     oauth = ClientCredentials(
         str(auth.token_url),
         client_id,

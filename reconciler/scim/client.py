@@ -22,7 +22,7 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.content_type import SCIM_JSON, BodyType
 from reconciler.scim.limiter import Limiter
-from reconciler.scim.messages import http_error, spelled, stated_error
+from reconciler.scim.messages import http_error, spelled, stated_error, unread
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import Pacer
 from reconciler.scim.payload import NotJson, parse_checked
@@ -37,6 +37,7 @@ from reconciler.scim.retries import (
 )
 from reconciler.scim.retries import Retry as _Retry
 from reconciler.scim.retries import retry_after as _retry_after
+from reconciler.scim.socket_deadline import bound_exchanges, exchange_ends
 from reconciler.scim.transfer import (
     MIB,
     Bounds,
@@ -44,6 +45,7 @@ from reconciler.scim.transfer import (
     read_body,
     read_timeout,
     request_ends,
+    timed_out,
 )
 from reconciler.scim.writes import refuse_unsafe_path
 
@@ -128,6 +130,7 @@ class ScimClient:
                 max_keepalive_connections=target.concurrency + 2,
             ),
         )
+        bound_exchanges(http)
         bounds = Bounds(round(target.max_response_mib * MIB), target.request_timeout_seconds)
         client = cls(
             http,
@@ -306,15 +309,16 @@ class ScimClient:
                 "(not Unicode, or not ASCII in a header)"
             ) from None
         try:
-            response = self.http.send(request, stream=True)
-            try:
-                status = response.status_code
-                body = read_body(response, method, path, self.bounds, ends)
-            finally:
-                response.close()
+            with exchange_ends(ends):  # the headers too: socket_deadline.py
+                response = self.http.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    body = read_body(response, method, path, self.bounds, ends)
+                finally:
+                    response.close()
         except httpx2.TimeoutException as exc:
             self.deadline.check(method, path, in_flight=True)
-            error = ScimHTTPError(method, path, 0, "timed out")
+            error = timed_out(method, path, self.bounds, ends)
             if method in IDEMPOTENT:
                 raise _Retry(error, None) from exc
             raise error from None
@@ -369,7 +373,7 @@ class ScimClient:
         except NotJson as exc:
             kind = headers.get("content-type", "no content type")
             said = f"{method} {path} answered {status} with {exc} ({kind})"
-            raise _unread(said, method, status) from None
+            raise unread(said, method, status) from None
         if (stated := stated_error(parsed)) is not None:
             # A success whose body is a SCIM error (RFC 7644 §3.12) did not succeed: read
             # as one, a delete or a disable that never happened would be reported as done.
@@ -377,19 +381,10 @@ class ScimClient:
         try:
             parsed = spelled(parsed, f"{method} {path}")
         except ScimProtocolError as exc:
-            raise _unread(f"{exc} (answered {status})", method, status) from None
+            raise unread(f"{exc} (answered {status})", method, status) from None
         body = scrub_json(parsed, content)
         masked = body is not parsed and body != parsed
         return Reply(status, body, headers, masked=masked, representable=representable)
-
-
-def _unread(said: str, method: str, status: int) -> ScimProtocolError:
-    """A success whose body cannot be read. A write's status says it was made, but not what
-    became of it: it is reported as failed, and as possibly made, never as not made."""
-    made = "" if method == "GET" else f"; the {method} may have been made: run plan again"
-    error = ScimProtocolError(said + made)
-    error.status = status
-    return error
 
 
 def _reason(exc: Exception) -> str:

@@ -158,3 +158,12 @@ def http_error(
     error = ScimHTTPError(method, path, status, detail, scim_type)
     error.from_service = isinstance(body, dict) and SCIM_ERROR in (body.get("schemas") or ())
     return error
+
+
+def unread(said: str, method: str, status: int) -> ScimProtocolError:
+    """A success whose body cannot be read. A write's status says it was made, but not what
+    became of it: it is reported as failed, and as possibly made, never as not made."""
+    made = "" if method == "GET" else f"; the {method} may have been made: run plan again"
+    error = ScimProtocolError(said + made)
+    error.status = status
+    return error

@@ -24,6 +24,7 @@ import httpx2
 from reconciler.errors import ScimrecError, TargetError
 from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import register_secret, scrub
+from reconciler.scim.socket_deadline import exchange_ends
 from reconciler.scim.transfer import MIB, Bounds, Clock, read_body
 
 METHODS = ("client_secret_basic", "client_secret_post")
@@ -134,13 +135,14 @@ class ClientCredentials(httpx2.Auth):
         ends = time.monotonic() + self.bounds.request_seconds
         try:
             request = self.http.build_request("POST", self.token_url, data=data, headers=headers)
-            response = self.http.send(request, stream=True, auth=None)
-            try:
-                return response.status_code, read_body(
-                    response, "POST", self.token_url, self.bounds, ends
-                )
-            finally:
-                response.close()
+            with exchange_ends(ends):  # the headers too: socket_deadline.py
+                response = self.http.send(request, stream=True, auth=None)
+                try:
+                    return response.status_code, read_body(
+                        response, "POST", self.token_url, self.bounds, ends
+                    )
+                finally:
+                    response.close()
         except httpx2.HTTPError as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise TargetError(

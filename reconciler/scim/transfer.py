@@ -132,5 +132,15 @@ def too_slow(method: str, path: str, bounds: Bounds) -> ScimHTTPError:
     )
 
 
+def timed_out(
+    method: str, path: str, bounds: Bounds, ends: float, clock: Clock = time.monotonic
+) -> ScimHTTPError:
+    """A timeout of the HTTP library: one wait that ran out (`timed out`), or, once `ends` has
+    passed, the whole response (socket_deadline.py cuts every wait short at `ends`)."""
+    if clock() >= ends:
+        return too_slow(method, path, bounds)
+    return ScimHTTPError(method, path, 0, "timed out")
+
+
 def _seconds(value: float) -> str:
     return f"{value:g} s"
