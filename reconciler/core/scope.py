@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.match import normalise
-from reconciler.expressions.dotnet_regex import PatternError, dotnet_regex
+from reconciler.expressions.dotnet_regex import PatternError, dotnet_regex, search
 from reconciler.expressions.evaluation import attribute_value
 
 OPERATORS = (
@@ -241,8 +241,8 @@ def _fails(clause: Clause, source: Mapping[str, Any]) -> str | bool:
     holds = {
         "EQUALS": lambda: text == wanted_text,
         "NOT EQUALS": lambda: text != wanted_text,
-        "REGEX MATCH": lambda: dotnet_regex(wanted_text).search(text) is not None,
-        "NOT REGEX MATCH": lambda: dotnet_regex(wanted_text).search(text) is None,
+        "REGEX MATCH": lambda: search(wanted_text, text, clause.attribute) is not None,
+        "NOT REGEX MATCH": lambda: search(wanted_text, text, clause.attribute) is None,
         "INCLUDES": lambda: wanted_text in text,
         "EXCLUDES": lambda: wanted_text not in text,
     }[clause.operator]()
@@ -274,7 +274,7 @@ def _membership_fails(clause: Clause, groups: list[str]) -> str | bool:
     test = {
         "EQUALS": lambda g: normalise("displayName", g) == folded,
         "INCLUDES": lambda g: folded in normalise("displayName", g),
-        "REGEX MATCH": lambda g: dotnet_regex(wanted).search(g) is not None,
+        "REGEX MATCH": lambda g: search(wanted, g, MEMBERSHIP) is not None,
     }
     positive = clause.operator.removeprefix("NOT ").replace("EXCLUDES", "INCLUDES")
     found = any(test[positive](g) for g in groups)

@@ -18,6 +18,7 @@ from reconciler.core.mapping import NO_PATHS, Mapped, apply_mappings, source_vie
 from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.core.scope import in_scope
 from reconciler.expressions.dotnet_dates import Clock
+from reconciler.expressions.dotnet_regex import MatchTimedOut
 from reconciler.expressions.syntax import ExpressionError
 
 
@@ -95,22 +96,26 @@ def target_view(
     assigned = assignment(target, spec.groups, derives=derives)
     for user in spec.users:
         derived = assigned.source(user.key) if derives else _NOTHING_DERIVED
-        keep, reason = _scope(user, target, assigned, derived)
+        try:
+            keep, reason = _scope(user, target, assigned, derived)
+        except MatchTimedOut as exc:  # a clause's pattern ran past its match timeout
+            failed.append(_failed(user, f"scope failed: {exc}", errors))
+            continue
         if user.present and not assigned.verdict(user.key)[0]:
             unassigned.add(user.key)
         reasons[user.key] = reason
         if target.roles:
             # The role map manages `roles` on this target: a mapping may still send them
             # elsewhere (or nowhere, with `roles: {constant: null}`).
-            roles = role_value(derived[ROLE_ASSIGNMENTS])
-            user = dataclasses.replace(user, attrs={**user.attrs, "roles": roles})  # noqa: PLW2901
+            user = dataclasses.replace(  # noqa: PLW2901
+                user, attrs={**user.attrs, "roles": role_value(derived[ROLE_ASSIGNMENTS])}
+            )
         try:
             result = apply_mappings(
                 user, target.user_mappings, clock, guid, derived, clear_roles=bool(target.roles)
             )
         except ExpressionError as exc:
-            errors.append((Kind.USER, user.key, f"mapping failed: {exc}", user.location))
-            failed.append(user)
+            failed.append(_failed(user, f"mapping failed: {exc}", errors))
             continue
         # Sources read alias paths as declared; the target gets them under their URN.
         if user.extension_aliases or target.extensions:
@@ -126,13 +131,7 @@ def target_view(
             users.append(result.obj)
         else:
             out.append((result.obj, reason))
-    absent = {u.key for u, _ in out}
-    # A manager out of scope is not on this target by our doing: the reference is dropped
-    # (with every user in scope, no reference is: no pass over them all).
-    if absent:
-        users = [
-            _without_manager(u) if u.attrs.get("enterprise.manager") in absent else u for u in users
-        ]
+    users = _managers_in_scope(users, {u.key for u, _ in out})
     groups: list[Declared] = []
     groups_out: list[tuple[Declared, str]] = []
     for group in spec.groups:
@@ -161,6 +160,14 @@ def target_view(
         tuple(failed),
         _kept_inactive(spec.users, out),
     )
+
+
+def _failed(
+    user: Declared, why: str, errors: list[tuple[Kind, str, str, Location | None]]
+) -> Declared:
+    """`user`, now in error for `why`."""
+    errors.append((Kind.USER, user.key, why, user.location))
+    return user
 
 
 def _kept_inactive(
@@ -235,6 +242,16 @@ def _without(user: Declared, not_kept: tuple[str, ...]) -> Declared:
         if not any(path == p or path.startswith(f"{p}.") for p in not_kept)
     }
     return user if len(attrs) == len(user.attrs) else dataclasses.replace(user, attrs=attrs)
+
+
+def _managers_in_scope(users: list[Declared], absent: set[str]) -> list[Declared]:
+    """A manager out of scope is not on this target by our doing: the reference is dropped
+    (with every user in scope, no reference is: no pass over them all)."""
+    if not absent:
+        return users
+    return [
+        _without_manager(u) if u.attrs.get("enterprise.manager") in absent else u for u in users
+    ]
 
 
 def _without_manager(user: Declared) -> Declared:

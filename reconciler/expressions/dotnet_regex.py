@@ -17,6 +17,11 @@ import regex
 Pattern = regex.Pattern[str]
 Match = regex.Match[str]
 
+# .NET's Regex stops a match at its match timeout (RegexMatchTimeoutException); `regex` takes
+# one too. Without it a pattern that backtracks catastrophically (`(a|aa)+$` against forty
+# a's and a '!') runs for hours inside C, where no run deadline can reach it.
+MATCH_TIMEOUT_SECONDS = 2.0
+
 
 class PatternError(ValueError):
     """A pattern that is not .NET syntax, or whose .NET meaning cannot be kept."""
@@ -60,6 +65,26 @@ def dotnet_regex(pattern: str) -> Pattern:
         return regex.compile(_translate(pattern), regex.VERSION0)
     except regex.error as exc:
         raise PatternError(str(exc)) from None
+
+
+class MatchTimedOut(ValueError):
+    """A spec's pattern that ran past MATCH_TIMEOUT_SECONDS on one value."""
+
+    def __init__(self, pattern: str, what: str = "") -> None:
+        on = f" {what}" if what else ""
+        super().__init__(
+            f"the regular expression {pattern!r} took longer than {MATCH_TIMEOUT_SECONDS:g} s "
+            f"to match{on} (simplify the pattern: it backtracks too much)"
+        )
+
+
+def search(pattern: str, text: str, what: str = "") -> Match | None:
+    """The first match of a .NET `pattern` in `text`, or MatchTimedOut naming `what` (the
+    attribute the text is from) past the match timeout."""
+    try:
+        return dotnet_regex(pattern).search(text, timeout=MATCH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise MatchTimedOut(pattern, what) from None
 
 
 def _translate(pattern: str) -> str:

@@ -7,7 +7,9 @@ from typing import Any
 
 from reconciler.expressions.calls import Args, Context, Function
 from reconciler.expressions.dotnet_regex import (
+    MATCH_TIMEOUT_SECONDS,
     Match,
+    MatchTimedOut,
     Pattern,
     PatternError,
     dotnet_regex,
@@ -62,13 +64,26 @@ def compile_pattern(pattern: str) -> Pattern:
 
 
 def _replace(a: Args, _: Context) -> Any:
+    try:
+        return _replaced(a)
+    except TimeoutError:  # each match below runs within .NET's kind of match timeout
+        raise FunctionError(str(MatchTimedOut(a.text(_PATTERN) or ""))) from None
+
+
+def _replaced(a: Args) -> Any:
     form = replace_form([a.present(i) for i in range(len(a))])
     source = a.text(0)
     if form == "fallback":
         if source:
             return source
         other = a.text(_ATTRIBUTE)
-        found = None if other is None else compile_pattern(a.text(_PATTERN) or "").search(other)
+        found = (
+            None
+            if other is None
+            else compile_pattern(a.text(_PATTERN) or "").search(
+                other, timeout=MATCH_TIMEOUT_SECONDS
+            )
+        )
         return None if found is None else _group(found, a.text(_GROUP) or "")
     if source is None:
         return None
@@ -80,11 +95,13 @@ def _replace(a: Args, _: Context) -> Any:
     pattern = compile_pattern(a.text(_PATTERN) or "")
     replacement = a.text(_VALUE) or ""
     if form == "regex":
-        return pattern.sub(lambda m: expand_substitutions(replacement, m), source)
+        return pattern.sub(
+            lambda m: expand_substitutions(replacement, m), source, timeout=MATCH_TIMEOUT_SECONDS
+        )
     # "group": each match's regexGroupName part is replaced by replacementValue, taken literally.
     name = a.text(_GROUP) or ""
     out, last = [], 0
-    for found in pattern.finditer(source):
+    for found in pattern.finditer(source, timeout=MATCH_TIMEOUT_SECONDS):
         _group(found, name)
         start, end = found.span(name)
         if start >= 0:

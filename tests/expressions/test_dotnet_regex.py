@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from reconciler.core.scope import check_clause
-from reconciler.expressions.dotnet_regex import PatternError, dotnet_regex
+from reconciler.expressions.dotnet_regex import MATCH_TIMEOUT_SECONDS, PatternError, dotnet_regex
 from reconciler.expressions.evaluation import evaluate
 from reconciler.expressions.parser import parse
 from reconciler.expressions.syntax import ExpressionError
@@ -118,3 +119,34 @@ def test_validation_refuses_class_subtraction_in_replace_and_in_scope() -> None:
 def test_replace_with_a_unicode_category() -> None:
     expression = parse(r'Replace([x], , "\\p{Lu}", , "_", , )')
     assert evaluate(expression, {"x": "aÉbC"}, NOW, lambda: "") == "a_b_"
+
+
+# (a|aa)+$ against forty a's and a '!' backtracks for hours; .NET's Regex has a match
+# timeout, and so does every pattern a spec supplies here.
+BACKTRACKS = "(a|aa)+$"
+FORTY = "a" * 40 + "!"
+
+
+NAMED = f"(?<g>{BACKTRACKS})"
+
+
+@pytest.mark.parametrize(
+    ("expression", "pattern"),
+    [
+        (f'Replace([x], , "{BACKTRACKS}", , "b", , )', BACKTRACKS),
+        (f'Replace([x], , "{NAMED}", "g", "b", , )', NAMED),
+        (f'Replace("", , "{NAMED}", "g", , [x], )', NAMED),
+    ],
+    ids=["regex", "group", "fallback"],
+)
+def test_a_pattern_that_backtracks_without_end_times_out_in_replace(
+    expression: str, pattern: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(ExpressionError) as raised:
+        evaluate(parse(expression), {"x": FORTY}, NOW, lambda: "")
+    assert time.monotonic() - started < MATCH_TIMEOUT_SECONDS + 3
+    assert str(raised.value) == (
+        f"Replace: the regular expression {pattern!r} took longer than 2 s to match "
+        "(simplify the pattern: it backtracks too much)"
+    )
