@@ -258,7 +258,7 @@ class ScimClient:
         retry_after: float | None = None
         sent = ticket.sent  # if the pace's wait is cut short: no answer, nothing learned
         try:
-            sent = self.pacer.wait()
+            sent = self.pacer.wait(self.deadline.remaining())
             reply = self._send(method, path, url, params, content, headers)
             status = reply.status
             return reply

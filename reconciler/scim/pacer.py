@@ -66,8 +66,12 @@ class Pacer:
         self._grown_at = -math.inf
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Wait for this request's turn; the time it is sent at (to pass to `answered`)."""
+    def wait(self, left: float | None = None) -> float:
+        """Wait for this request's turn; the time it is sent at (to pass to `answered`).
+
+        `left`: the seconds left to the run (None: no deadline). The wait never outlasts
+        them: a turn past the deadline comes to nothing, and the client's deadline check
+        then ends the run on time, where a slow pace (max_rps: 0.001) would sleep on."""
         with self._lock:
             now = self.clock()
             slot = now if self.rate is None else max(now, self._next)
@@ -77,7 +81,7 @@ class Pacer:
             while self._sent and self._sent[0] < slot - WINDOW:
                 self._sent.popleft()
         if slot > now and not (self.learned is not None and _testing()):
-            self.sleep(slot - now)
+            self.sleep(slot - now if left is None else max(0.0, min(slot - now, left)))
         return slot
 
     def answered(self, sent: float, status: int | None) -> bool:

@@ -4,6 +4,7 @@ is reached, its URL, TLS and credentials, is access.py's; its quirks, quirks.py'
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -68,6 +69,11 @@ NOT_EXTENSIONS = (
 )
 
 
+# The slowest `max_rps`: a request every 100 s. A slower pace outwaits any sensible run
+# between two requests (1e-10 overflowed the sleep itself), so it is a mistake in the spec.
+MIN_RPS = 0.01
+
+
 class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, QuirkRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
         if not isinstance(body, dict):
@@ -89,9 +95,15 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
         ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
         max_rps = body.get("max_rps")
         if max_rps is not None and (
-            isinstance(max_rps, bool) or not isinstance(max_rps, int | float) or max_rps <= 0
+            isinstance(max_rps, bool)
+            or not isinstance(max_rps, int | float)
+            or not MIN_RPS <= max_rps < math.inf  # NaN too
         ):
-            self.error((*path, "max_rps"), f"expected a positive number, got {max_rps!r}")
+            self.error(
+                (*path, "max_rps"),
+                f"expected a number of requests per second from {MIN_RPS:g} (one every "
+                f"{1 / MIN_RPS:g} s), got {max_rps!r}",
+            )
         auth = self.auth((*path, "auth"), body.get("auth", {"type": "none"}), allow_http is True)
         user_matching, group_matching = self.matchings((*path, "matching"), body.get("matching"))
         deprovision, lifecycle = self.deprovision_setting((*path, "deprovision"), body)

@@ -58,6 +58,24 @@ def test_validate_reports_every_error_with_file_line_col(
     ]
 
 
+@pytest.mark.parametrize("rate", ["1.0e-10", "0.001", ".nan", "-1", "true"])
+def test_validate_bounds_max_rps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str
+) -> None:
+    # Slower than one request every 100 s, a pace would outwait any run (1e-10 overflowed
+    # the sleep).
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        f"version: 1\ntargets:\n  t:\n    url: https://scim.example/v2\n    max_rps: {rate}\n"
+    )
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0].startswith(
+        f"{spec.as_posix()}:5:5: targets.t.max_rps: expected a number of requests per second "
+        "from 0.01 (one every 100 s), got "
+    )
+
+
 def test_missing_spec_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "validate", str(tmp_path / "nope"))
     assert (code, out) == (1, "")

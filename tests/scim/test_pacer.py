@@ -3,6 +3,7 @@ rate, without being told the rate, and bounces off the limit rarely."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ import stamina
 from reconciler.scim.client import ScimClient
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.pacer import FLOOR, Pacer
+from reconciler.scim.transfer import RunDeadline, RunTimedOut
 from tests.fakescim import BASE_URL, FakeScim
 
 
@@ -220,3 +222,29 @@ def test_a_429_cuts_the_pace_and_leaves_the_concurrency_limit_alone() -> None:
     with stamina.set_testing(True, attempts=3):
         client.get("/Users")
     assert (limiter.limit, limiter.cuts) == (4, 1)
+
+
+def test_the_pace_never_sleeps_past_the_time_left() -> None:
+    # max_rps: 0.001 is a request every 1,000 s; a run with 5 s left waits 5 s at most.
+    clock = Clock()
+    pacer = Pacer(0.001, clock=clock, sleep=clock.sleep)
+    pacer.answered(pacer.wait(5.0), 200)
+    pacer.wait(5.0)
+    assert clock.now == 1005.0
+    pacer.wait(-1.0)  # already past the deadline: no wait at all
+    assert clock.now == 1005.0
+
+
+def test_a_client_paced_past_its_run_deadline_stops_at_the_deadline() -> None:
+    fake = FakeScim()
+    client = ScimClient(fake.client(), BASE_URL, deadline=RunDeadline(0.5))
+    client.pacer = Pacer(0.001)
+    started = time.monotonic()
+    client.get("/Users")
+    with pytest.raises(RunTimedOut) as caught:
+        client.get("/Users")
+    assert time.monotonic() - started < 2
+    assert str(caught.value) == (
+        "the run passed its deadline of 0.5 s before GET /Users "
+        "(run_timeout_seconds, or --run-timeout)"
+    )

@@ -543,6 +543,7 @@ CASES: list[tuple[str, str, str | None]] = [
     ("timeout a string", T + HTTPS + "    timeout_seconds: 30s\n", "targets.t.timeout_seconds"),
     ("timeout zero", T + HTTPS + "    timeout_seconds: 0\n", "targets.t.timeout_seconds"),
     ("max_rps zero", T + HTTPS + "    max_rps: 0\n", "targets.t.max_rps"),
+    ("max_rps too slow", T + HTTPS + "    max_rps: 1.0e-10\n", "targets.t.max_rps"),
     (
         "request timeout zero",
         T + HTTPS + "    request_timeout_seconds: 0\n",
