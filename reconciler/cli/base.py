@@ -17,6 +17,7 @@ from reconciler.core.planfile import parse_duration
 from reconciler.errors import UsageError
 from reconciler.report import combined, github, render
 from reconciler.scim.auth import from_env
+from reconciler.scim.local_files import FileTooLarge, NotRegularFile, read_regular_file
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -148,12 +149,21 @@ def plan_key() -> bytes | None:
 
 
 def read_plan_file(path: Path) -> str:
+    """The text of a saved plan, read as a secret's *_FILE is (scim/local_files.py): a
+    path wired wrongly in CI (a FIFO, /dev/zero) is refused at once, never waited on or
+    read whole."""
     try:
-        if path.stat().st_size > MAX_PLAN_FILE_BYTES:
-            raise UsageError(f"{path} is larger than any plan file scimrec writes: refused")
-        return path.read_text(encoding="utf-8")
+        raw = read_regular_file(path, MAX_PLAN_FILE_BYTES)
+    except NotRegularFile:
+        raise UsageError(
+            f"{path} is no regular file (a FIFO, a device, a directory): not a plan file"
+        ) from None
+    except FileTooLarge:
+        raise UsageError(f"{path} is larger than any plan file scimrec writes: refused") from None
     except OSError as exc:
         raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a scimrec plan file (not UTF-8 text)") from None
 

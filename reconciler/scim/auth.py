@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import stat
 from collections.abc import Iterable
 from urllib.parse import unquote
 
@@ -16,6 +15,7 @@ import httpx2
 
 from reconciler.core.config import Target
 from reconciler.errors import UsageError
+from reconciler.scim.local_files import FileTooLarge, NotRegularFile, read_regular_file
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import register_secret
 from reconciler.scim.socket_deadline import bound_exchanges
@@ -83,21 +83,14 @@ def _read_file(variable: str) -> str:
     """The text, stripped, of the file that `variable` names; _Unreadable if it is no regular
     file, is larger than MAX_SECRET_FILE_BYTES, or is not UTF-8."""
     try:
-        # Non-blocking: opening a FIFO would wait for a writer that may never come; it
-        # opens at once, and is refused as no regular file.
-        fd = os.open(os.environ[variable], os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise _Unreadable("names no regular file (a FIFO, a device, a directory)")
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
+        raw = read_regular_file(os.environ[variable], MAX_SECRET_FILE_BYTES)
+    except NotRegularFile:
+        raise _Unreadable("names no regular file (a FIFO, a device, a directory)") from None
+    except FileTooLarge:
+        limit = MAX_SECRET_FILE_BYTES // 1024
+        raise _Unreadable(f"names a file larger than {limit} KiB, more than any secret") from None
     except OSError as exc:
         raise _Unreadable(f"cannot be read: {exc.strerror}") from None
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        limit = MAX_SECRET_FILE_BYTES // 1024
-        raise _Unreadable(f"names a file larger than {limit} KiB, more than any secret")
     try:
         return raw.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,4 +77,23 @@ def test_show_needs_something_to_show(capsys: pytest.CaptureFixture[str]) -> Non
         1,
         "",
         "Error: show needs PLANFILE (or --target for each plan expected)\n",
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ["show", "apply"])
+def test_a_plan_file_that_is_no_regular_file_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, command: str
+) -> None:
+    # A FIFO nobody writes to would hang the run; a device would fill memory.
+    if kind == "fifo":
+        path = tmp_path / "artifact.plan"
+        os.mkfifo(path)
+    else:
+        path = Path(kind)
+    args = ["show", str(path)] if command == "show" else ["apply", "--plan", str(path), "specs"]
+    assert run(capsys, *args) == (
+        1,
+        "",
+        f"Error: {path} is no regular file (a FIFO, a device, a directory): not a plan file\n",
     )
