@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,11 +20,13 @@ from reconciler.core.model import PATCH_OP, Json
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.content_type import SCIM_JSON, BodyType
+from reconciler.scim.http_client import http_client
 from reconciler.scim.limiter import Limiter
 from reconciler.scim.messages import http_error, spelled, stated_error, unread
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import Pacer
 from reconciler.scim.payload import NotJson, parse_checked
+from reconciler.scim.proxies import check_environment_proxies
 from reconciler.scim.redact import scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
@@ -109,27 +110,12 @@ class ScimClient:
         retry: RetryPolicy | None = None,
         on_exchange: ExchangeHook | None = None,
     ) -> ScimClient:
+        if transport is None:  # an injected transport takes no proxy from the environment
+            check_environment_proxies()  # before credentials(): OAuth sends a request
         limiter = Limiter(target.concurrency)
         fixed, auth = credentials(target, transport)
         headers = {"Accept": f"{SCIM_JSON}, application/json", **fixed}
-        # TLS is always verified: against the OS trust store, or the target's own CA bundle.
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
-        )
-        http = httpx2.Client(
-            headers=headers,
-            auth=auth,
-            timeout=httpx2.Timeout(target.timeout_seconds),
-            verify=verify,
-            transport=transport,
-            # A redirect would carry the credentials to wherever the target points: a 3xx
-            # is an error (see _reply), never followed.
-            follow_redirects=False,
-            limits=httpx2.Limits(
-                max_connections=target.concurrency + 2,
-                max_keepalive_connections=target.concurrency + 2,
-            ),
-        )
+        http = http_client(target, headers, auth, transport)
         bound_exchanges(http)
         bounds = Bounds(round(target.max_response_mib * MIB), target.request_timeout_seconds)
         client = cls(

@@ -30,8 +30,26 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class AccessRules(CheckBase):
-    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> None:
-        parts = urlsplit(url)
+    def _check_url(self, path: PathKey, url: str, allow_http: bool) -> bool:
+        """Whether `url` can be read as a URL at all (what else is wrong is reported)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            self.error(
+                path,
+                "not a URL: a '[' or ']' in its host is unmatched or holds no IPv6 address "
+                "(written as in https://[2001:db8::1]/scim/v2)",
+            )
+            return False
+        try:
+            # urlsplit reads the port only when asked: unread, `:abc` or `:99999` passed
+            # validate, and the HTTP client refused the URL in plan (a crash, exit 3).
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            self.error(path, "the URL's port is not a number from 1 to 65535")
+            return False
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(path, f"expected an http(s) URL, got {url!r}")
         elif parts.username is not None or parts.password is not None:
@@ -44,6 +62,7 @@ class AccessRules(CheckBase):
                 "https is required except for loopback addresses "
                 "(allow_http: true overrides this, sending tokens in clear text)",
             )
+        return True
 
     def ca_bundle(self, path: PathKey, value: Json) -> str | None:
         """A PEM file of CA certificates, relative to the spec file that names it."""

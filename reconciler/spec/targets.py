@@ -89,8 +89,9 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
             self.error((*path, "allow_http"), "expected true or false")
         if url is None:
             self.error(path, "missing 'url'")
-        elif self.string((*path, "url"), url, nullable=False):
-            self._check_url((*path, "url"), url, allow_http is True)
+        elif self.string((*path, "url"), url, nullable=False) and self._check_url(
+            (*path, "url"), url, allow_http is True
+        ):
             self._check_base_url((*path, "url"), url)
         ca_bundle = self.ca_bundle((*path, "ca_bundle"), body.get("ca_bundle"))
         max_rps = body.get("max_rps")

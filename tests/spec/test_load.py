@@ -570,6 +570,27 @@ INVALID: list[tuple[str, Files, list[str]]] = [
         ["a.yaml:3:5: targets.t.url: expected an http(s) URL, got 'ftp://scim.example.com'"],
     ),
     (
+        "url-unclosed-ipv6-bracket",
+        {"a.yaml": "targets:\n  t:\n    url: 'https://[scim.example.com/v2'\n"},
+        [
+            "a.yaml:3:5: targets.t.url: not a URL: a '[' or ']' in its host is unmatched or "
+            "holds no IPv6 address (written as in https://[2001:db8::1]/scim/v2)"
+        ],
+    ),
+    (
+        "url-port-not-a-number",
+        {"a.yaml": "targets:\n  t:\n    url: 'https://scim.example.com:abc/v2'\n"},
+        ["a.yaml:3:5: targets.t.url: the URL's port is not a number from 1 to 65535"],
+    ),
+    (
+        "token-url-port-out-of-range",
+        {
+            "a.yaml": TARGET + "    auth: {type: oauth2_client_credentials, token_url: "
+            "'https://idp.example:99999/t', client_id_env: A, client_secret_env: B}\n"
+        },
+        ["a.yaml:4:45: targets.t.auth.token_url: the URL's port is not a number from 1 to 65535"],
+    ),
+    (
         "auth-missing-token_env",
         {"a.yaml": TARGET + "    auth: {type: bearer}\n"},
         ["a.yaml:4:5: targets.t.auth: bearer auth needs 'token_env'"],
