@@ -17,6 +17,7 @@ import stamina
 
 from reconciler.core.config import Target
 from reconciler.core.model import PATCH_OP, Json
+from reconciler.core.urls import shown_url
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.auth import credentials
 from reconciler.scim.content_type import SCIM_JSON, BodyType
@@ -319,10 +320,10 @@ class ScimClient:
             if "CERTIFICATE_VERIFY_FAILED" in reason:
                 # Not transient: retrying cannot make an untrusted certificate trusted.
                 raise TargetError(
-                    f"cannot verify the TLS certificate of {self.base_url}: {reason} "
+                    f"cannot verify the TLS certificate of {shown_url(self.base_url)}: {reason} "
                     "(trust its CA with the target's ca_bundle setting)"
                 ) from None
-            refused = TargetError(f"cannot connect to {self.base_url}: {reason}")
+            refused = TargetError(f"cannot connect to {shown_url(self.base_url)}: {reason}")
             raise _Retry(refused, None) from exc
         except httpx2.TransportError as exc:
             error = ScimHTTPError(method, path, 0, f"connection failed: {_reason(exc)}")

@@ -11,6 +11,7 @@ from typing import Any
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Json
+from reconciler.core.urls import shown_url
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.resources import listed
@@ -112,13 +113,14 @@ def _service_provider_config(client: ScimClient, target: Target, log: Any) -> di
         missing = _explain(exc, target)
     except ScimProtocolError:
         raise TargetError(
-            f"{target.url} does not look like a SCIM endpoint: /ServiceProviderConfig is not JSON"
+            f"{shown_url(target.url)} does not look like a SCIM endpoint: "
+            "/ServiceProviderConfig is not JSON"
         ) from None
     else:
         body = config.body if isinstance(config.body, dict) else {}
         if not any(k in body for k in ("patch", "filter", "schemas")):
             raise TargetError(
-                f"{target.url} does not look like a SCIM endpoint: "
+                f"{shown_url(target.url)} does not look like a SCIM endpoint: "
                 "/ServiceProviderConfig has no SCIM fields"
             )
         return body
@@ -197,7 +199,9 @@ def _filter_probe(
         )
         return False, exc.status
     except ScimProtocolError as exc:
-        raise TargetError(f"{target.url} does not look like a SCIM endpoint: {exc}") from None
+        raise TargetError(
+            f"{shown_url(target.url)} does not look like a SCIM endpoint: {exc}"
+        ) from None
     listing = reply.body if isinstance(reply.body, dict) else {}
     found = listing.get("Resources") or []
     honoured = not found and listing.get("totalResults", 0) == 0
@@ -301,7 +305,9 @@ def _supported(body: Mapping[str, Json], feature: str, *, default: bool = False)
 
 def _explain(exc: ScimHTTPError, target: Target) -> TargetError:
     if exc.status == 0:
-        return TargetError(f"cannot reach target '{target.name}' at {target.url}: {exc.detail}")
+        return TargetError(
+            f"cannot reach target '{target.name}' at {shown_url(target.url)}: {exc.detail}"
+        )
     if exc.status == 401:
         hint = f" (check {target.auth.token_env})" if target.auth.token_env else ""
         return TargetError(f"target '{target.name}' refused our credentials (401){hint}")
@@ -311,7 +317,7 @@ def _explain(exc: ScimHTTPError, target: Target) -> TargetError:
         )
     if exc.status == 404:
         return TargetError(
-            f"{target.url} has no SCIM endpoint ({exc.method} {exc.path} answered 404): "
+            f"{shown_url(target.url)} has no SCIM endpoint ({exc.method} {exc.path} answered 404): "
             "is the base URL right? it usually ends in /scim/v2"
         )
     return TargetError(f"target '{target.name}' failed the connection test: {exc}")

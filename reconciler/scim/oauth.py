@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx2
 
+from reconciler.core.urls import shown_url
 from reconciler.errors import ScimrecError, TargetError
 from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import register_secret, scrub
@@ -114,15 +115,14 @@ class ClientCredentials(httpx2.Auth):
         started = self.clock()
         status, body = self._post(data, headers)
         self.fetches += 1
+        endpoint = f"the token endpoint {shown_url(self.token_url)}"
         if 300 <= status < 400:
             raise TargetError(
-                f"the token endpoint {self.token_url} answered {status} (a redirect; not "
-                "followed, so the client secret goes nowhere else)"
+                f"{endpoint} answered {status} (a redirect; not followed, so the client "
+                "secret goes nowhere else)"
             )
         if status != 200:
-            raise TargetError(
-                f"the token endpoint {self.token_url} answered {status}{_oauth_error(body)}"
-            )
+            raise TargetError(f"{endpoint} answered {status}{_oauth_error(body)}")
         token, lifetime = _parse_token(body, self.token_url)
         self.current = token
         if lifetime is None:
@@ -146,7 +146,7 @@ class ClientCredentials(httpx2.Auth):
         except httpx2.HTTPError as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise TargetError(
-                f"cannot get an OAuth token from {self.token_url}: {reason}"
+                f"cannot get an OAuth token from {shown_url(self.token_url)}: {reason}"
             ) from None
         except ScimrecError as exc:
             raise TargetError(f"cannot get an OAuth token: {exc}") from None
@@ -161,13 +161,15 @@ def _parse_token(body: bytes, url: str) -> tuple[str, float | None]:
         data = None
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
-        raise TargetError(f"the token endpoint {url} sent no access_token")
+        raise TargetError(f"the token endpoint {shown_url(url)} sent no access_token")
     # Registered before anything in the answer is quoted (a token type it holds, too).
     register_secret(token)
     kind = data.get("token_type")
     if isinstance(kind, str) and kind.casefold() != "bearer":
         # RFC 6749 §7.1: only bearer tokens (RFC 6750) are sent as `Authorization: Bearer`.
-        raise TargetError(f"the token endpoint {url} sent a {kind!r} token, not a bearer token")
+        raise TargetError(
+            f"the token endpoint {shown_url(url)} sent a {kind!r} token, not a bearer token"
+        )
     return token, _lifetime(data.get("expires_in"))
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from reconciler.core.config import Auth
 from reconciler.core.model import Json
+from reconciler.core.urls import shown_url
 from reconciler.spec.checks import CheckBase
 from reconciler.spec.source import PathKey
 
@@ -51,7 +52,7 @@ class AccessRules(CheckBase):
             self.error(path, "the URL's port is not a number from 1 to 65535")
             return False
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.error(path, f"expected an http(s) URL, got {url!r}")
+            self.error(path, f"expected an http(s) URL, got {shown_url(url)!r}")
         elif parts.username is not None or parts.password is not None:
             # Credentials in the URL would sit in Git, and in every plan, PR comment and log
             # line that names the target; they go in `auth`, read from the environment.

@@ -13,6 +13,7 @@ from reconciler.core.config import DEFAULT_MAX_OBJECTS, Target
 from reconciler.core.mapping import AttrMapping, compile_one, targets_for
 from reconciler.core.model import ENTERPRISE_URN, Json, Kind, Location
 from reconciler.core.scope import Filter, check_filter
+from reconciler.core.urls import shown_url
 from reconciler.expressions.syntax import caret, line_col
 from reconciler.spec.access import AccessRules
 from reconciler.spec.assignment import AssignmentRules
@@ -318,8 +319,8 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
             base = url.rstrip("/")[: -len(endpoint)].rstrip("/")
             self.error(
                 path,
-                f"the URL ends in /{endpoint}: give the SCIM base URL ({base!r}); scimrec "
-                "adds /Users, /Groups and the rest itself",
+                f"the URL ends in /{endpoint}: give the SCIM base URL "
+                f"({shown_url(base)!r}); scimrec adds /Users, /Groups and the rest itself",
             )
 
     def matching(self, path: PathKey, value: Json, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -570,6 +570,29 @@ INVALID: list[tuple[str, Files, list[str]]] = [
         ["a.yaml:3:5: targets.t.url: expected an http(s) URL, got 'ftp://scim.example.com'"],
     ),
     (
+        "url-with-credentials-and-a-wrong-scheme",
+        {"a.yaml": "targets:\n  t:\n    url: 'ftp://svc:Pa55-w0rd@scim.example.com/v2'\n"},
+        ["a.yaml:3:5: targets.t.url: expected an http(s) URL, got 'ftp://***@scim.example.com/v2'"],
+    ),
+    (
+        "token-url-with-credentials-and-no-host",
+        {
+            "a.yaml": TARGET + "    auth: {type: oauth2_client_credentials, token_url: "
+            "'https://svc:Pa55-w0rd@/t', client_id_env: A, client_secret_env: B}\n"
+        },
+        ["a.yaml:4:45: targets.t.auth.token_url: expected an http(s) URL, got 'https://***@/t'"],
+    ),
+    (
+        "url-with-credentials-ending-in-an-endpoint",
+        {"a.yaml": "targets:\n  t:\n    url: 'https://svc:Pa55-w0rd@scim.example.com/Users'\n"},
+        [
+            "a.yaml:3:5: targets.t.url: the URL carries credentials (user:password@): give "
+            "them in auth",
+            "a.yaml:3:5: targets.t.url: the URL ends in /Users: give the SCIM base URL "
+            "('https://***@scim.example.com'); scimrec adds /Users, /Groups and the rest itself",
+        ],
+    ),
+    (
         "url-unclosed-ipv6-bracket",
         {"a.yaml": "targets:\n  t:\n    url: 'https://[scim.example.com/v2'\n"},
         [

@@ -1,0 +1,29 @@
+"""A URL an error quotes never shows its credentials, however malformed the URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.core.urls import shown_url
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://scim.example.com/scim/v2", "https://scim.example.com/scim/v2"),
+        ("https://svc:pa55@/scim/v2", "https://***@/scim/v2"),
+        ("ftp://svc:pa55@scim.example.com/v2", "ftp://***@scim.example.com/v2"),
+        ("htps://svc:pa55@scim.example.com", "htps://***@scim.example.com"),
+        ("https:/svc:pa55@scim.example.com", "https:/***@scim.example.com"),
+        ("https:///svc:pa55@scim.example.com/v2", "https:///***@scim.example.com/v2"),
+        ("svc:pa55@scim.example.com/v2", "svc:***@scim.example.com/v2"),
+        ("https://a:b@c@scim.example.com/v2", "https://***@scim.example.com/v2"),
+        ("https://scim.example.com/v2?api_key=pa55#top", "https://scim.example.com/v2?***#top"),
+        # An @ in the path or fragment is no userinfo.
+        ("https://h.example/Users/a@example.com", "https://h.example/Users/a@example.com"),
+        ("http://[::1]:8080/scim/v2", "http://[::1]:8080/scim/v2"),
+        ("", ""),
+    ],
+)
+def test_shown_url(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
