@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import httpx2
 
 from reconciler.core.config import Target
+from reconciler.errors import UsageError
 
 
 def http_client(
@@ -17,15 +18,11 @@ def http_client(
     transport: httpx2.BaseTransport | None,
 ) -> httpx2.Client:
     """The client that sends `target` its SCIM requests."""
-    # TLS is always verified: against the OS trust store, or the target's own CA bundle.
-    verify: ssl.SSLContext | bool = (
-        ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
-    )
     return httpx2.Client(
         headers=headers,
         auth=auth,
         timeout=httpx2.Timeout(target.timeout_seconds),
-        verify=verify,
+        verify=_trust(target),
         transport=transport,
         # A redirect would carry the credentials to wherever the target points: a 3xx is
         # an error (see client.py _reply), never followed.
@@ -35,3 +32,23 @@ def http_client(
             max_keepalive_connections=target.concurrency + 2,
         ),
     )
+
+
+def _trust(target: Target) -> ssl.SSLContext | bool:
+    """TLS is always verified: against the OS trust store, or the target's own CA bundle.
+
+    validate loads the bundle too (spec/access.py); loaded again here, a bundle changed
+    since is one line naming it, not an SSLError (exit 3).
+    """
+    if not target.ca_bundle:
+        return True
+    try:
+        return ssl.create_default_context(cafile=target.ca_bundle)
+    except ssl.SSLError:
+        why = (
+            "holds no PEM certificate that can be read (empty, DER, damaged or the wrong "
+            "file): give a PEM file of the CA certificates to trust"
+        )
+    except OSError as exc:
+        why = f"cannot be read ({exc.strerror})"
+    raise UsageError(f"the CA bundle {target.ca_bundle} of target '{target.name}' {why}")

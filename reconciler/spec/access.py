@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +29,10 @@ TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 # POSIX names (IEEE Std 1003.1, 8.1), in any case; a token (a JWT's dots, a key's dashes)
 # written where a name belongs is not one.
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NO_PEM = (
+    "holds no PEM certificate that can be read (empty, DER, damaged or the wrong file): "
+    "give a PEM file of the CA certificates to trust"
+)
 
 
 class AccessRules(CheckBase):
@@ -72,6 +77,16 @@ class AccessRules(CheckBase):
         where = Path(self.loc(path).file).parent / str(value)
         if not where.is_file():
             self.error(path, f"CA bundle {value!r} not found (looked for {where.as_posix()})")
+            return None
+        try:
+            # Loaded as the run loads it: a file with no PEM certificate in it (empty, DER,
+            # damaged, the wrong file) passed here, then stopped plan in TLS set-up.
+            ssl.create_default_context(cafile=where.as_posix())
+        except ssl.SSLError:
+            self.error(path, f"CA bundle {value!r} {NO_PEM}")
+            return None
+        except OSError as exc:
+            self.error(path, f"CA bundle {value!r} cannot be read ({exc.strerror})")
             return None
         return where.as_posix()
 
