@@ -30,6 +30,10 @@ from reconciler.expressions.syntax import (
 __all__ = ["parse"]
 
 _OPERATORS = ("<>", "<=", ">=", "=", "<", ">")  # two-character operators first
+# Calls inside one another, at most. Parsing, checking and evaluating each recurse once per
+# level: unbounded, a few hundred levels (a generated spec) ended in RecursionError, exit 3.
+# The deepest expressions in Microsoft's examples nest under ten.
+MAX_NESTING = 64
 
 
 # -- parsing --------------------------------------------------------------------------------------
@@ -46,6 +50,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0  # calls open around the one being read
 
     def parse(self) -> Expr:
         self.skip_space()
@@ -154,6 +159,19 @@ class _Parser:
 
     def call(self, name: str, start: int) -> Call:
         _known(name, start)
+        if self.depth == MAX_NESTING:
+            raise ExpressionError(
+                f"expression nested too deeply: more than {MAX_NESTING} function calls "
+                "inside one another",
+                start,
+            )
+        self.depth += 1
+        try:
+            return self.arguments(name, start)
+        finally:
+            self.depth -= 1
+
+    def arguments(self, name: str, start: int) -> Call:
         self.pos += 1  # the "("
         args: list[Expr] = []
         self.skip_space()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.expressions.evaluation import SKIP, evaluate
-from reconciler.expressions.parser import parse
+from reconciler.expressions.parser import MAX_NESTING, parse
 from reconciler.expressions.syntax import (
     Attribute,
     Call,
@@ -871,6 +871,23 @@ def test_parse_errors(text: str, offset: int, message: str) -> None:
     assert message in raised.value.message
     assert raised.value.offset == offset
     assert str(raised.value) == raised.value.message
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 300, 5000])
+def test_nesting_deeper_than_the_limit_is_an_error_at_the_call_past_it(depth: int) -> None:
+    # Unbounded, a few hundred levels ended in RecursionError (exit 3), not a spec error.
+    text = "ToLower(" * depth + "[userName]" + ")" * depth
+    with pytest.raises(ExpressionError) as raised:
+        parse(text)
+    assert raised.value.message == (
+        f"expression nested too deeply: more than {MAX_NESTING} function calls inside one another"
+    )
+    assert raised.value.offset == len("ToLower(") * MAX_NESTING
+
+
+def test_nesting_up_to_the_limit_evaluates() -> None:
+    text = "ToUpper(" * MAX_NESTING + "[userName]" + ")" * MAX_NESTING
+    assert evaluate(parse(text), {"userName": "ab"}, NOW, lambda: GUID) == "AB"
 
 
 # (id, expression, source, offset, message fragment)

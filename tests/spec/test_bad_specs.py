@@ -168,6 +168,15 @@ CORPUS: list[tuple[str, str | bytes]] = [
         "targets:\n  u:\n    url: https://x.example/v2\n"
         "    extensions: {ent: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'}\n",
     ),
+    # 300 calls deep: the parser recursed once per level into RecursionError (exit 3).
+    (
+        "expression-nested-too-deeply",
+        "targets:\n  u:\n    url: https://x.example/v2\n    mappings: {user: {title: '"
+        + "ToLower(" * 300
+        + "[userName]"
+        + ")" * 300
+        + "'}}\n",
+    ),
 ]
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+:\d+: ", re.MULTILINE)
 
