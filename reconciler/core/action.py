@@ -255,21 +255,32 @@ def with_nested(
 def flatten(groups: Mapping[str, Declared]) -> dict[str, tuple[str, ...]]:
     """Each group's members with those of its nested groups, for targets that nest nothing.
 
-    The spec loader refuses cycles, so the recursion ends.
+    Depth first, nested groups before the groups holding them, on a stack of its own: on
+    Python's, a chain of nested groups a thousand deep ended in RecursionError (exit 3).
+    The spec loader refuses cycles; one met here is a bug, not a loop forever.
     """
     done: dict[str, tuple[str, ...]] = {}
-
-    def members(key: str) -> tuple[str, ...]:
-        if key not in done:
+    expanded: set[str] = set()
+    for root in groups:
+        stack = [root]
+        while stack:
+            key = stack[-1]
+            if key in done:
+                stack.pop()
+                continue
             group = groups[key]
+            pending = [child for child in group.subgroups if child not in done]
+            if pending:
+                if key in expanded:
+                    raise ValueError(f"group {key!r} is nested in itself")
+                expanded.add(key)
+                stack.extend(reversed(pending))  # the first nested group is done first
+                continue
             found = dict.fromkeys(group.members or ())
             for child in group.subgroups:
-                found |= dict.fromkeys(members(child))
+                found |= dict.fromkeys(done[child])
             done[key] = tuple(found)
-        return done[key]
-
-    for key in groups:
-        members(key)
+            stack.pop()
     return done
 
 
