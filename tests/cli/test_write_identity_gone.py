@@ -5,9 +5,10 @@ Lookup mode reads objects by `eq` filter, and before writing reads every id a ch
 names by that id. A target that pairs a declared name with the protected admin's id in a
 filter answer, and then hides the admin from a read by id (404), while it still takes a
 DELETE or a PATCH to that id, had the admin deleted or disabled: a 404 passed the check.
-Now a write naming such an id is not sent: a delete of that very object is done (a DELETE
-answered 404 says as much), any other write fails its object. An honest target that lost
-the object since the plan's read gets the same answers.
+Now a write naming such an id is not sent, and its object fails, a delete of it too:
+reported done, a delete a target with no read by id never made would be said done every
+run. An honest target that lost the object since the plan's read gets a failure it can
+plan again from.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _bob_is_the_hidden_admin(fake: FakeScim, request: httpx2.Request) -> httpx2.
 
 
 BOB: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
-    # name: (target settings, declared bob, the exit code: a delete of a gone object is done)
+    # name: (target settings, declared bob, the exit code)
     "state absent, disable": (
         {**LOOKUP, "deprovision": "disable"},
         {"userName": "bob@example.com", "state": "absent"},
@@ -70,7 +71,7 @@ BOB: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
     "state absent, delete": (
         {**LOOKUP, "deprovision": "delete"},
         {"userName": "bob@example.com", "state": "absent"},
-        0,
+        1,
     ),
     "declared active false": (LOOKUP, {"userName": "bob@example.com", "active": False}, 1),
     "an attribute updated": (LOOKUP, {"userName": "bob@example.com", "title": "Intern"}, 1),
@@ -90,8 +91,8 @@ def test_an_id_that_reads_404_is_never_written_to(
 
     err = capsys.readouterr().err
     assert code == exit_code
-    if exit_code:
-        assert f"not written: user 'bob@example.com' ({admin}) answers 404" in err
+    assert exit_code == 1
+    assert f"not written: user 'bob@example.com' ({admin}) answers 404" in err
     assert _writes_to(fake, f"/Users/{admin}") == []
     assert admin in fake.users
     assert (fake.users[admin]["active"], fake.users[admin]["title"]) == (True, "Admin")
@@ -124,7 +125,7 @@ def test_a_member_whose_id_reads_404_is_never_added(
     assert [m["value"] for m in fake.groups[ops]["members"]] == [carol]
 
 
-def test_an_object_gone_since_the_plan_is_deleted_as_gone_and_not_disabled(
+def test_an_object_gone_since_the_plan_fails_unsent_and_is_never_reported_done(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An honest target: bob and dave were read by the plan, then deleted by someone else.
@@ -150,6 +151,7 @@ def test_an_object_gone_since_the_plan_is_deleted_as_gone_and_not_disabled(
     err = capsys.readouterr().err
     assert code == 1
     assert f"user 'dave@example.com' ({dave}) answers 404" in err
+    assert f"user 'bob@example.com' ({bob}) answers 404" in err  # the delete too
     assert [s for s in fake.requests if s.method != "GET"] == []
 
 

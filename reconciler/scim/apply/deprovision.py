@@ -90,11 +90,9 @@ def _forget_earlier_time(s: Session, change: Change, when: AttrChange) -> None:
 
 def delete(s: Session, change: Change) -> str | None:
     path = resource_path(ENDPOINT[change.kind], str(change.target_id))
-    if (change.kind, change.key) in s.not_written:
-        # A delete names no id but its object's, which answered 404 read by its id
-        # (identity.py): gone, as a DELETE answered 404 says below, and never sent to an
-        # id the target's own read denied holding.
-        return change.target_id
+    # An object whose read by id answered 404 (identity.py) is not deleted: never sent to
+    # an id the target's read denied holding, the delete fails where it is sent
+    # (Session.write), as gone or as a target whose answers disagree; never reported done.
     if change.kind is Kind.GROUP and s.target.protected:
         refuse_if_it_holds_protected(s, change, path)
     try:

@@ -84,9 +84,10 @@ def confirm_plan_ids(s: Session, changes: Iterable[Change]) -> None:
     """Before the first write, after a read no complete listing vouched for: each id the
     changes name, read by its id, holds the name the plan read for it; else ScimrecError,
     and nothing is written. An id that answers 404 refuses only the changes naming it
-    (`Session.not_written`): a delete of that very object is done (a DELETE answered 404
-    is, deprovision.py), any other write fails unsent. Sent anyway, a write would reach
-    whatever the target takes that id for, which its own read just denied holding."""
+    (`Session.not_written`): each fails unsent, a delete of that very object too (gone
+    since the plan, or a target whose answers disagree: reported done, a delete a target
+    never made would be said done every run). Sent anyway, a write would reach whatever
+    the target takes that id for, which its own read just denied holding."""
     if not s.unvouched:
         return
     changes = tuple(changes)
