@@ -23,7 +23,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.model import Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.scim.client import ScimClient
-from reconciler.scim.nested_reads import needed, with_nested_read
+from reconciler.scim.nested_reads import with_nested_read
 from reconciler.scim.unlisted_attributes import with_attributes_read
 from reconciler.scim.unlisted_members import with_members_read
 
@@ -50,13 +50,18 @@ def read_as_planned(
     client: ScimClient, spec: Spec, target: Target, observed: Observed, options: PlanOptions,
     saved: Plan, log: Any,
 ) -> Observed:  # fmt: skip
-    """The observed state read as the saved plan's own read was: the nested groups a plan
-    made now manages, the members of the groups and the users the saved plan writes to."""
-    if needed(target, observed):
-        fresh = make_plan(spec, target, observed, options)
-        observed = with_nested_read(client, target, observed, fresh, log)
-    observed = with_members_read(client, observed, saved.changes, log)
-    return with_attributes_read(client, observed, saved.changes, target, log)
+    """The observed state read as the saved plan's own read was. Its reads were chosen
+    from its first plan's changes, which its final plan no longer shows where a read
+    found nothing to do (a user already holding a value the listing left out): so they
+    are chosen from a first plan made now, and from the saved plan's changes besides."""
+    first = make_plan(spec, target, observed, options)
+    nested = with_nested_read(client, target, observed, first, log)
+    if nested is not observed:
+        observed = nested
+        first = make_plan(spec, target, observed, options)
+    changes = (*saved.changes, *first.changes)
+    observed = with_members_read(client, observed, changes, log)
+    return with_attributes_read(client, observed, changes, target, log)
 
 
 def with_write_only(observed: Observed, paths: frozenset[str]) -> Observed:

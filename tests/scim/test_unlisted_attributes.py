@@ -160,3 +160,41 @@ def test_a_saved_plan_is_checked_against_a_read_made_the_same_way(tmp_path: Path
     assert main(["plan", str(specs), "--out", str(saved)], transport=fake.transport) == 0
     assert main(["apply", "--plan", str(saved), str(specs)], transport=fake.transport) == 0
     assert fake.users[bob]["roles"] == [{"value": "billing"}, {"value": "audit"}]
+
+
+def test_a_saved_plan_applies_where_some_users_already_hold_the_value(tmp_path: Path) -> None:
+    # The plan's reads found ann already right: its final plan no longer names her, and
+    # the apply's read must still be chosen as the plan's was, or ann looks unset again.
+    fake = _fake()
+    fake.add_user("ann@example.com", active=True, title="Engineer")
+    bob = fake.add_user("bob@example.com", active=True)
+    users = [user("ann@example.com", title="Engineer"), user("bob@example.com", title="Engineer")]
+    specs = write_spec(tmp_path, users)
+    saved = tmp_path / "both.plan"
+    assert main(["plan", str(specs), "--out", str(saved)], transport=fake.transport) == 0
+    assert main(["apply", "--plan", str(saved), str(specs)], transport=fake.transport) == 0
+    assert fake.users[bob]["title"] == "Engineer"
+
+
+def test_past_the_reads_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two reads allowed: a change touching access past them is in error, whatever the
+    # reads showed; others past them are compared as listed, with a note, never in error
+    # (each run would put the same ones in error, and never converge).
+    monkeypatch.setattr("reconciler.scim.unlisted_attributes.MAX_READS", 2)
+    monkeypatch.setattr("reconciler.scim.unlisted_attributes.SAMPLE", 1)
+    fake = _fake()  # its listing shows emails (not bare), neither roles nor title
+    email = {"emails": [{"value": "x@example.com", "type": "work"}]}
+    names = [f"r{n}@example.com" for n in range(3)]
+    for name in names:
+        fake.add_user(name, active=True, roles=[{"value": "admin"}], **email)
+    titled = [f"t{n}@example.com" for n in range(3)]
+    for name in titled:
+        fake.add_user(name, active=True, title="Old", **email)
+    users = [user(n, roles=[{"value": "viewer"}]) for n in names]
+    users += [user(n, title="New") for n in titled]
+    prepared = replan(write_spec(tmp_path, users), fake)
+    in_error = {e.key for e in prepared.plan.errors}
+    assert in_error == {"r2@example.com"}
+    assert any("compared as listed" in n for n in prepared.plan.notes)
+    changed = {c.key for c in prepared.plan.changes}
+    assert {"r0@example.com", "r1@example.com", "t0@example.com"} <= changed
