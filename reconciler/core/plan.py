@@ -22,6 +22,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.finish import finish
 from reconciler.core.group_plan import plan_groups
 from reconciler.core.lifecycle import Dormant, Scheduled
+from reconciler.core.masking import write_only
 from reconciler.core.match import NAME_ATTRIBUTE, Index, Match, every_candidate, match_all
 from reconciler.core.model import Declared, Json, Kind, Observed, Resource
 from reconciler.core.outside import plan_outside
@@ -163,7 +164,9 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     present = [u for u in users if u.present]
     absent = [u for u in users if not u.present] if len(present) < len(users) else []
 
-    changes, errors, noop = _plan_users(users, user_matches, target, view)
+    changes, errors, noop = _plan_users(
+        users, user_matches, target, view, observed.capabilities.write_only
+    )
     errors += [ObjectError(kind, key, "import", msg, loc) for kind, key, msg, loc in view.errors]
     outside = [(u, r) for u, r in view.out_of_scope if _selected(only, u)]
     left = plan_outside(outside, user_matches, target, view.inactive)
@@ -313,8 +316,15 @@ def _absent_and_disabled(
 
 
 def _plan_users(
-    users: list[Declared], user_matches: Mapping[str, Match], target: Target, view: TargetView
+    users: list[Declared],
+    user_matches: Mapping[str, Match],
+    target: Target,
+    view: TargetView,
+    hidden: frozenset[str] = frozenset(),
 ) -> tuple[list[Change], list[ObjectError], int]:
+    """Each declared user's change. An attribute the target's /Schemas marks write-only
+    (`hidden`) is written at create only, as `password` is: never shown by the target, it
+    would look unset to every plan, and each run would write it again (reset a PIN)."""
     changes: list[Change] = []
     errors: list[ObjectError] = []
     noop = 0
@@ -334,9 +344,7 @@ def _plan_users(
             message = f"manager '{manager}' could not be matched: {user_matches[manager].error}"
             errors.append(ObjectError(Kind.USER, user.key, "match", message, user.location))
         elif (
-            change := user_change(
-                user, match, target, resolve, view.create_only(Kind.USER, user.key)
-            )
+            change := user_change(user, match, target, resolve, _once(view, user, hidden))
         ) is None:
             noop += 1
         else:
@@ -345,6 +353,14 @@ def _plan_users(
                 change = dataclasses.replace(change, scope=why)
             changes.append(change)
     return changes, errors, noop
+
+
+def _once(view: TargetView, user: Declared, hidden: frozenset[str]) -> frozenset[str]:
+    """The user's attributes written at create only: `apply: on_create`, and write-only."""
+    once = view.create_only(Kind.USER, user.key)
+    if not hidden:  # nearly every target: no /Schemas read, or none marked
+        return once
+    return once | frozenset(k for k in user.attrs if write_only(k, hidden))
 
 
 def _kept(

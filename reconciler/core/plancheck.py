@@ -24,7 +24,7 @@ from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import moment
 from reconciler.core.mapping import AttrMapping
-from reconciler.core.masking import MASK, write_only
+from reconciler.core.masking import write_only
 from reconciler.core.match import Index, match_one
 from reconciler.core.model import Declared, Json, Kind, Observed
 from reconciler.core.plan import Plan
@@ -115,10 +115,11 @@ def unmasked(saved: Plan, fresh: Plan) -> Plan:
     changes = []
     for change in saved.changes:
         held = now.get((change.kind, change.key), {})
+        # A write-only value is always the fresh plan's, masked in the file or not: one
+        # written in clear there was put by someone editing the file (a password of their
+        # choosing); the file never holds one (core/masking.py).
         attributes = tuple(
-            held.get(a.path, a)
-            if MASK in (a.before, a.after) and write_only(a.path, fresh.write_only)
-            else a
+            held.get(a.path, a) if write_only(a.path, fresh.write_only) else a
             for a in change.attributes
         )
         changes.append(dataclasses.replace(change, attributes=attributes))

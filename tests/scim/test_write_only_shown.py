@@ -19,6 +19,7 @@ import pytest
 from reconciler.cli import main
 from reconciler.core.masking import MASK, mask_body
 from reconciler.core.model import PATCH_OP, USER_SCHEMA
+from reconciler.core.planfile import digest_of
 from reconciler.scim.extensions import write_only_paths
 from tests.fakescim import FakeScim, json_response
 from tests.scim.test_faults import user, write_spec
@@ -112,8 +113,7 @@ def _acme_target(token: str) -> FakeScim:
 def test_a_write_only_extension_attribute_is_masked_in_every_output(
     token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = _acme_target(token)
-    uid = fake.add_user("alice@example.com")
+    fake = _acme_target(token)  # alice is new: a write-only value goes with her create
     declared = user("alice@example.com", acme={"initialPassword": SECRET, "costCode": "7"})
     specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
     plan_file = tmp_path / "p.plan"
@@ -134,9 +134,11 @@ def test_a_write_only_extension_attribute_is_masked_in_every_output(
     assert SECRET not in out + err + audit.read_text()
     (record,) = [json.loads(line) for line in audit.read_text().splitlines()]
     written = {a["path"]: a["after"] for a in record["attributes"]}
-    assert written == {f"{ACME}:initialPassword": "(sensitive)", f"{ACME}:costCode": "7"}
+    assert written[f"{ACME}:initialPassword"] == "(sensitive)"
+    assert written[f"{ACME}:costCode"] == "7"
     # Applied from the plan file, whose value is masked, with the spec's value.
-    assert fake.users[uid][ACME] == {"initialPassword": SECRET, "costCode": "7"}
+    [alice] = fake.user_named("alice@example.com")
+    assert alice[ACME] == {"initialPassword": SECRET, "costCode": "7"}
 
 
 def test_a_generated_write_only_value_is_never_shown(
@@ -188,13 +190,58 @@ def test_a_write_only_value_is_not_compared_after_the_write(
     fake = _NeverReturned(token=token)
     fake.schemas = [USER_SCHEMA, ACME]
     fake.schema_attributes = {ACME: [PIN]}
-    uid = fake.add_user("alice@example.com")
     declared = user("alice@example.com", acme={"initialPassword": SECRET})
     specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
     args = ["apply", str(specs), "-t", "fake", "--auto-approve"]
     assert main(args, transport=fake.transport) == 0
     _, err = capsys.readouterr()
-    assert fake.users[uid][ACME] == {"initialPassword": SECRET}
+    [alice] = fake.user_named("alice@example.com")
+    assert alice[ACME] == {"initialPassword": SECRET}
     assert "not kept by the target" not in err
-    assert fake.count("PATCH") == 1
-    assert fake.count("PUT") == 0
+    assert (fake.count("POST", "/Users"), fake.count("PATCH"), fake.count("PUT")) == (1, 0, 0)
+    # Never returned, it looks unset to every plan: written at create only, never again
+    # (each run would reset the PIN the person chose since).
+    alice[ACME]["initialPassword"] = "chosen-since"
+    assert main(args, transport=fake.transport) == 0
+    assert (fake.count("PATCH"), fake.count("PUT")) == (0, 0)
+    assert alice[ACME] == {"initialPassword": "chosen-since"}
+
+
+def test_a_write_only_value_a_target_echoes_in_an_error_is_masked(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = _acme_target(token)
+    detail = f"initialPassword '{SECRET}' does not meet the policy"
+    error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400"}
+    fake.fail("POST", "/Users", status=400, body={**error, "detail": detail})
+    declared = user("alice@example.com", acme={"initialPassword": SECRET})
+    specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
+    assert (
+        main(["apply", str(specs), "-t", "fake", "--auto-approve"], transport=fake.transport) == 1
+    )
+    out, err = capsys.readouterr()
+    assert "does not meet the policy" in out + err
+    assert SECRET not in out + err
+
+
+def test_a_write_only_value_written_into_a_plan_file_is_never_sent(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The file holds it masked; one put there in clear by someone editing the file (a
+    # password of their choosing) is replaced by the value the spec gives.
+    fake = _acme_target(token)
+    declared = user("alice@example.com", acme={"initialPassword": SECRET})
+    specs = write_spec(tmp_path, [declared], extensions={"acme": ACME})
+    plan_file = tmp_path / "p.plan"
+    assert (
+        main(["plan", str(specs), "-t", "fake", "--out", str(plan_file)], transport=fake.transport)
+        == 0
+    )
+    text = plan_file.read_text().replace('"(sensitive)"', '"chosen-by-the-editor"')
+    assert "chosen-by-the-editor" in text
+    edited = {k: v for k, v in json.loads(text).items() if k != "digest"}
+    plan_file.write_text(json.dumps({**edited, "digest": digest_of(edited, None)}))
+    args = ["apply", "--plan", str(plan_file), str(specs), "--auto-approve"]
+    assert main(args, transport=fake.transport) == 0
+    [alice] = fake.user_named("alice@example.com")
+    assert alice[ACME] == {"initialPassword": SECRET}
