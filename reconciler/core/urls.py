@@ -19,6 +19,11 @@ def shown_url(url: str) -> str:
     if match and "@" in match.group(1):
         masked = "***@" + match.group(1).rpartition("@")[2]
         url = url[: match.start(1)] + masked + url[match.end(1) :]
+    elif match and ":" in match.group(1) and "@" in url[match.end(1) :]:
+        # `user:4431#pass@host`: a password holding `/`, `?` or `#` unescaped ends the
+        # authority early, its first digits read as a port. Masked up to the last `@`:
+        # a path or query hidden with it costs a message nothing.
+        url = url[: match.start(1)] + "***@" + url.rpartition("@")[2]
     # A query often holds an API key (`?api_key=...`); the fragment stays.
     head, question, rest = url.partition("?")
     if question:

@@ -32,8 +32,9 @@ __all__ = ["parse"]
 _OPERATORS = ("<>", "<=", ">=", "=", "<", ">")  # two-character operators first
 # Calls inside one another, at most. Parsing, checking and evaluating each recurse once per
 # level: unbounded, a few hundred levels (a generated spec) ended in RecursionError, exit 3.
-# The deepest expressions in Microsoft's examples nest under ten.
-MAX_NESTING = 64
+# The deepest expressions in Microsoft's examples nest under ten; a transliteration table written
+# as one Replace() per letter nests about seventy.
+MAX_NESTING = 120
 
 
 # -- parsing --------------------------------------------------------------------------------------

@@ -68,8 +68,12 @@ def _forms(value: str) -> set[str]:
         forms |= {text, text.rstrip("=")}
     # Hex as a dump shows it, a byte at a time between separators; and base64 of the text
     # in UTF-16, as .NET and PowerShell encode a string (an echoed header, logged so).
-    forms |= {sep.join(f"{byte:02x}" for byte in raw) for sep in (" ", ":", "-")}
     wide = value.encode("utf-16-le")
+    forms |= {sep.join(f"{b:02x}" for b in text) for sep in (" ", ":", "-") for text in (raw, wide)}
+    # Its bytes as decimal numbers, as Java's Arrays.toString(getBytes()) and a JSON byte
+    # array print them (Java's bytes are signed).
+    for numbers in (raw, [b - 256 if b > 127 else b for b in raw]):
+        forms |= {sep.join(map(str, numbers)) for sep in (", ", ",")}
     forms.add(base64.b64encode(wide).decode().rstrip("="))
     # Hex of the text in UTF-16 (.NET's and Java's dumps of a string, in either byte
     # order), and base32 (as TOTP secrets and some tokens' echoes are written).

@@ -19,6 +19,9 @@ from reconciler.core.urls import shown_url
         ("svc:pa55@scim.example.com/v2", "svc:***@scim.example.com/v2"),
         ("https://a:b@c@scim.example.com/v2", "https://***@scim.example.com/v2"),
         ("https://scim.example.com/v2?api_key=pa55#top", "https://scim.example.com/v2?***#top"),
+        # A password holding `#`, `/` or `?` unescaped, its first digits read as a port.
+        ("htps://u:4431#Secret@host/scim", "htps://***@host/scim"),
+        ("https://u:12/pa55@h.example/v2", "https://***@h.example/v2"),
         # An @ in the path or fragment is no userinfo.
         ("https://h.example/Users/a@example.com", "https://h.example/Users/a@example.com"),
         ("http://[::1]:8080/scim/v2", "http://[::1]:8080/scim/v2"),

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.diff import AttrChange
 from reconciler.core.plan import Action
+from reconciler.scim.apply.verify import access_kept
 from tests.fakescim import FakeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
@@ -91,3 +93,44 @@ def test_a_role_added_that_the_target_ignores_is_only_not_kept(tmp_path: Path) -
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"dan@example.com": (Action.UPDATE, True)}
     assert fake.users[dan]["roles"] == [{"value": "billing"}]
+
+
+# -- verify.access_kept on its own: which answers keep access ---------------------------
+
+ROLES = frozenset({"roles", "entitlements"})
+
+
+def _kept(sent: list[AttrChange], held: dict[str, Any]) -> str | None:
+    return access_kept(sent, held, [a.path for a in sent if a.path != "title"], ROLES)
+
+
+def test_a_disable_past_an_attribute_that_was_kept_is_judged() -> None:
+    sent = [AttrChange("title", "A", "B"), AttrChange("active", True, False)]
+    held = {"title": "B", "active": True}
+    assert _kept(sent, held) == (
+        "the target answered success but still shows the account active: not disabled; "
+        "use deprovision: delete, or disable it in the application"
+    )
+
+
+@pytest.mark.parametrize("shown", [True, "true", "True"])
+def test_active_shown_as_text_is_read_as_a_boolean(shown: Any) -> None:
+    assert _kept([AttrChange("active", True, False)], {"active": shown}) is not None
+
+
+@pytest.mark.parametrize("shown", [False, "false", None])
+def test_an_account_shown_inactive_or_without_active_keeps_nothing(shown: Any) -> None:
+    assert _kept([AttrChange("active", True, False)], {"active": shown}) is None
+
+
+def test_an_enable_the_target_ignores_takes_no_access_away() -> None:
+    # Not kept, it is a warning: the next plan proposes it again; no access was kept.
+    assert _kept([AttrChange("active", False, True)], {"active": False}) is None
+
+
+def test_every_role_still_held_is_named() -> None:
+    held = [{"value": "admin"}, {"value": "audit"}, {"value": "billing"}]
+    sent = [AttrChange("roles", held, [{"value": "billing"}])]
+    assert _kept(sent, {"roles": held}) == (
+        "the target answered success but still holds roles admin, audit: not taken away"
+    )

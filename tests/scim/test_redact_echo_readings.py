@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -71,4 +72,22 @@ def test_reversed_after_a_right_to_left_override(secret: str) -> None:
     register_secret(secret)
     out = scrub(f"name: \u202e{secret[::-1]}\u202c")
     assert secret[::-1] not in out
+    assert "***" in out
+
+
+@pytest.mark.parametrize(
+    "dump",
+    [
+        lambda s: "-".join(f"{b:02X}" for b in s.encode("utf-16-le")),  # .NET BitConverter
+        lambda s: " ".join(f"{b:02x}" for b in s.encode("utf-16-le")),
+        lambda s: "[" + ", ".join(str(b) for b in s.encode()) + "]",  # Java Arrays.toString
+        lambda s: ",".join(str(b - 256 if b > 127 else b) for b in s.encode()),  # signed
+    ],
+)
+def test_byte_dumps_of_the_text(dump: Any) -> None:
+    secret = TOKEN + "-é"  # a non-ASCII byte: Java's bytes are signed
+    register_secret(secret)
+    shown = dump(secret)
+    out = scrub(f"Authorization (bytes): {shown}")
+    assert shown not in out
     assert "***" in out
