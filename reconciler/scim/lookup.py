@@ -24,6 +24,7 @@ from reconciler.errors import ScimrecError, TargetError, UsageError
 from reconciler.expressions.dotnet_dates import Clock
 from reconciler.scim.client import ScimClient
 from reconciler.scim.progress import Progress
+from reconciler.scim.resources import listed, resource
 from reconciler.scim.search import Found, search
 
 # Per declared object, its matching (attribute, value) pairs in precedence order.
@@ -242,11 +243,18 @@ def _works(
     """Whether the `eq` filter on `attribute` finds an object found by another attribute,
     by that object's value: the one probe that can show it works. Without such a value,
     or where the probe finds nothing or is refused, it is not shown to work."""
+    known: list[Resource] | None = [r for copies in found.values() for r in copies]
+    if not known:
+        # Nothing was found by any filter: the listing's first page names what exists.
+        # Empty, the target holds no such object, and "not found" is the truth (a first
+        # run against an empty tenant); one it shows is a value to probe with.
+        known = _first_listed(client, endpoint)
+        if known == []:
+            return True
     value = next(
-        (v for copies in found.values() for r in copies
-         if isinstance(v := A.read(r.body, attribute), str) and v),
+        (v for r in known or () if isinstance(v := A.read(r.body, attribute), str) and v),
         None,
-    )  # fmt: skip
+    )
     if value is None:
         return False
     try:
@@ -257,3 +265,16 @@ def _works(
     except ScimrecError:
         return False
     return bool(probe.resources)
+
+
+def _first_listed(client: ScimClient, endpoint: str) -> list[Resource] | None:
+    """The objects the first page of `endpoint`'s listing shows; None where it cannot be
+    read (lookup mode's listing may be refused or capped, never empty when it is not)."""
+    try:
+        body = client.get(endpoint, {"startIndex": "1", "count": "10"}).body
+        items = listed(body, f"GET {endpoint}") if isinstance(body, dict) else None
+    except ScimrecError:
+        return None
+    if items is None:
+        return None
+    return [r for item in items if (r := resource(item)) is not None]

@@ -16,6 +16,7 @@ import stamina
 
 from reconciler.core.model import Kind
 from reconciler.core.plan import Action
+from tests.fakescim import FakeScim
 from tests.limitedscim import SnowflakeLikeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, write_spec
@@ -119,3 +120,22 @@ def test_an_unproven_filter_is_probed_with_a_value_known_to_exist(
     errors = [(e.key, e.message.split(":")[0]) for e in prepared.plan.errors]
     assert errors == ([("carol@example.com", "cannot tell whether it exists")] if blind else [])
     assert not prepared.plan.has_changes
+
+
+def test_an_empty_tenant_proves_an_absent_user_absent(tmp_path: Path) -> None:
+    # Nothing found by any filter, nothing to probe with: the listing's first page shows
+    # the target holds no user at all, so "not found" is the truth (a first run).
+    fake = FakeScim(token=TOKEN)
+    users = [person("alice"), person("carol", state="absent")]
+    specs = write_spec(tmp_path, users, quirks={"listing": "none"})
+    prepared, result = plan_and_apply(specs, fake)
+    assert prepared.plan.errors == ()
+    assert outcomes(result) == {"alice@example.com": (Action.CREATE, True)}
+
+
+def test_a_synthetic_listing_proves_nothing(tmp_path: Path) -> None:
+    # Its one listed object is found by no filter: an absent user stays in doubt.
+    fake = SnowflakeLikeScim(token=TOKEN)
+    specs = write_spec(tmp_path, [person("carol", state="absent")])
+    prepared = replan(specs, fake)
+    assert [e.key for e in prepared.plan.errors] == ["carol@example.com"]
