@@ -20,6 +20,10 @@ from reconciler.scim.client import ScimClient
 from reconciler.scim.reads_by_id import MAX_READS, NO_SUCH_READ
 from reconciler.scim.writes import resource_path
 
+# Groups read first, beyond those a plan adds a nested group to; the rest only where one
+# of them shows a nested group the listing left out.
+SAMPLE = 5
+
 
 def needed(target: Target, observed: Observed) -> bool:
     """Whether a plan's groups may hold nested groups the read did not show: nesting is
@@ -42,46 +46,63 @@ def with_nested_read(
     group to), where `needed`; `observed` itself when no read showed more."""
     if not needed(target, observed):
         return observed
-    ids = {
+    # Groups it adds a nested group to are read, or each apply would add it again; of the
+    # others, a sample first: a listing that hides no nesting (a spec whose groups nest
+    # nothing) then costs SAMPLE reads a plan, not one a group.
+    adds = {
         c.target_id
         for c in plan.changes
         if c.target_id and any(m.type == "Group" for m in c.members_add)
     }
+    managed = set()
     for group in plan.view.groups if plan.view is not None else ():
         match = plan.matches.get((Kind.GROUP, group.key))
         if group.present and group.members is not None and match and match.resource:
-            ids.add(match.resource.id)
-    todo = [g for g in observed.groups if g.id in ids and g.problem is None]
+            managed.add(match.resource.id)
+    usable = [g for g in observed.groups if g.problem is None]
+    first = [g for g in usable if g.id in adds]
+    rest = [g for g in usable if g.id in managed - adds]
+    todo = [*first, *rest[:SAMPLE]]
     if not todo:
         return observed
-    if len(todo) > MAX_READS:
-        note = (
-            f"nesting is native, no listed group shows a nested group, and {len(todo)} "
-            f"groups are more than {MAX_READS} to read one by one: nested groups the "
-            "listing leaves out are not seen"
-        )
-        log.warning("nested groups unread", step="import", detail=note)
-        return dataclasses.replace(observed, notes=(*observed.notes, note))
-    with ThreadPoolExecutor(max_workers=max(1, target.concurrency)) as pool:
-        read = list(pool.map(lambda g: _read(client, g), todo))
+    read = _read_all(client, target, todo)
+    if any(r is not None and r.problem is None for r in read):
+        more = rest[SAMPLE:]
+        if len(todo) + len(more) > MAX_READS:
+            note = (
+                f"nesting is native, the listing leaves nested groups out, and "
+                f"{len(todo) + len(more)} groups are more than {MAX_READS} to read one by "
+                "one: nested groups the listing leaves out are not seen in the rest"
+            )
+            log.warning("nested groups unread", step="import", detail=note)
+            more = more[: max(0, MAX_READS - len(todo))]
+            observed = dataclasses.replace(observed, notes=(*observed.notes, note))
+        read += _read_all(client, target, more)
+        todo += more
     filled = {g.id: g for g in read if g is not None}
     log.info("groups read for nested groups", step="import", kind="group", count=len(todo),
              shown=len(filled))  # fmt: skip
     if not filled:
         return observed
-    note = (
+    shown = any(g.problem is None for g in filled.values())
+    notes = [
         "the /Groups listing leaves nested groups out (GET /Groups/<id> shows them): the "
         f"{len(todo)} group(s) whose nested groups this plan manages were read by id"
-    )
+    ][: int(shown)]
     groups = tuple(filled.get(g.id, g) for g in observed.groups)
     # Members read one by one, not from the listing's pages: shape.py checks every body again.
     return dataclasses.replace(
         observed,
         groups=groups,
-        notes=(*observed.notes, note),
+        notes=(*observed.notes, *notes),
         representable=False,
         unmasked=False,
     )
+
+
+def _read_all(client: ScimClient, target: Target, groups: list[Resource]) -> list[Resource | None]:
+    with ThreadPoolExecutor(max_workers=max(1, target.concurrency)) as pool:
+        return list(pool.map(lambda g: _read(client, g), groups))
 
 
 def _read(client: ScimClient, group: Resource) -> Resource | None:

@@ -90,3 +90,19 @@ def test_a_saved_plan_reads_them_as_its_plan_did(
     code = main(["apply", "--plan", str(saved), str(specs), *quiet], transport=fake.transport)
     assert code == 0, capsys.readouterr().err
     assert [t for _, t in held(fake, "Engineering")] == [None]  # alice alone
+
+
+def test_groups_that_nest_nothing_cost_a_sample_of_reads(tmp_path: Path) -> None:
+    # Thirty groups, none nested, and nothing to change: five are read to tell whether
+    # the listing hides nesting, not one a group on every plan.
+    fake = FakeScim()
+    fake.nested_unlisted = True
+    alice = fake.add_user("alice@example.com")
+    names = [f"G{n:02}" for n in range(30)]
+    for name in names:
+        fake.add_group(name, [alice])
+    groups = [{"displayName": n, "members": ["alice@example.com"]} for n in names]
+    specs = write_spec(tmp_path, [user("alice@example.com")], groups, nested_groups="native")
+    prepared = replan(specs, fake)
+    assert prepared.plan.changes == ()
+    assert fake.count("GET", "/Groups/*") == 5
