@@ -31,6 +31,7 @@ from reconciler.core.plan import Plan
 from reconciler.core.planfile import SavedPlan, by_id, duration, fingerprint, settings_of
 from reconciler.core.requirements import broken
 from reconciler.core.spare import spare_protected
+from reconciler.core.targetview import extension_path
 from reconciler.expressions.syntax import Call, walk
 
 # How far in the future a plan's creation time may be, for clocks that disagree a little.
@@ -211,7 +212,7 @@ def _draws_guids(target: Target) -> Mapping[Kind, frozenset[str]]:
 
     def of(mappings: Iterable[AttrMapping]) -> frozenset[str]:
         return frozenset(
-            m.target
+            extension_path(m.target, target.extensions)  # as changes name it
             for m in mappings
             if m.expression is not None
             and any(isinstance(n, Call) and n.name == "Guid" for n in walk(m.expression))

@@ -122,7 +122,9 @@ def target_view(
             result = dataclasses.replace(
                 result,
                 obj=_extensions(result.obj, target.extensions),
-                create_only=frozenset(_urn(p, target.extensions) for p in result.create_only),
+                create_only=frozenset(
+                    extension_path(p, target.extensions) for p in result.create_only
+                ),
             )
         if target.not_kept:
             result = dataclasses.replace(result, obj=_without(result.obj, target.not_kept))
@@ -220,7 +222,7 @@ def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
     for path, value in user.attrs.items():
         alias, _, name = path.partition(".")
         if alias in known and name:
-            attrs[_urn(path, known)] = value
+            attrs[extension_path(path, known)] = value
             changed = True
         elif alias in user.extension_aliases:
             changed = True  # this target does not take that extension
@@ -229,7 +231,8 @@ def _extensions(user: Declared, known: Mapping[str, str]) -> Declared:
     return dataclasses.replace(user, attrs=attrs) if changed else user
 
 
-def _urn(path: str, known: Mapping[str, str]) -> str:
+def extension_path(path: str, known: Mapping[str, str]) -> str:
+    """A spec path as changes name it: `acme.code` as its extension's `URN:code`."""
     alias, _, name = path.partition(".")
     return f"{known[alias]}:{name}" if alias in known and name else path
 

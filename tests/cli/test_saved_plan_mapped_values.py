@@ -87,3 +87,29 @@ def test_the_time_and_the_guid_of_a_plan_apply_later_as_reviewed(
     written = {k: made.get(k) for k in ("active", "nickName", "externalId")}
     assert written == {k: reviewed[k] for k in written}
     assert made["active"] is False
+
+
+def test_a_guid_drawn_for_a_custom_extension_attribute_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The mapping names `acme.code`, the change the extension's URN: compared as the
+    # GUID it is, not refused as an edit on every apply.
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    urn = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    fake = FakeScim(token=TOKEN)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    target = {
+        "url": BASE_URL,
+        "auth": {"type": "bearer", "token_env": TOKEN_ENV},
+        "extensions": {"acme": urn},
+        "mappings": {"user": {"acme.code": {"expression": "Guid()", "apply": "on_create"}}},
+    }
+    doc = {"version": 1, "targets": {"prod": target}, "users": [{"userName": "a@example.com"}]}
+    (specs / "spec.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    planfile = tmp_path / "plan.json"
+    assert main(["plan", str(specs), "--out", str(planfile)], transport=fake.transport) == 0
+    code = main(["apply", "--plan", str(planfile), str(specs)], transport=fake.transport)
+    assert code == 0, capsys.readouterr().err
+    [created] = fake.user_named("a@example.com")
+    assert len(created[urn]["code"]) == 36
