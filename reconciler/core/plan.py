@@ -38,6 +38,7 @@ from reconciler.core.shape import shaped, unreadable
 from reconciler.core.targetview import TargetView, target_view
 from reconciler.core.twins import held_elsewhere
 from reconciler.expressions.dotnet_dates import Clock
+from reconciler.expressions.dotnet_regex import forget_strikes
 
 FORMAT_VERSION = 1
 _KEY = attrgetter("key")
@@ -144,6 +145,7 @@ def make_plan(
     spec: Spec, target: Target, observed: Observed, options: PlanOptions | None = None
 ) -> Plan:
     """Steps 3-5 for every declared object (or those `options.only` selects)."""
+    forget_strikes()  # each plan's patterns get their own timeouts (dotnet_regex.STRIKES)
     with collector.paused():  # a plan is a tree without cycles (core/collector.py)
         return _make_plan(spec, target, observed, options or PlanOptions())
 
@@ -358,9 +360,8 @@ def _plan_users(
 def _once(view: TargetView, user: Declared, hidden: frozenset[str]) -> frozenset[str]:
     """The user's attributes written at create only: `apply: on_create`, and write-only."""
     once = view.create_only(Kind.USER, user.key)
-    if not hidden:  # nearly every target: no /Schemas read, or none marked
-        return once
-    return once | frozenset(k for k in user.attrs if write_only(k, hidden))
+    # Nearly every target: no /Schemas read, or none marked, and nothing to look at.
+    return once | frozenset(k for k in user.attrs if write_only(k, hidden)) if hidden else once
 
 
 def _kept(

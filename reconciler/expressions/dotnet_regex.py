@@ -78,12 +78,38 @@ class MatchTimedOut(ValueError):
         )
 
 
+# A pattern that ran past its timeout this many times is not run again in the process:
+# each further value fails at once, as it would after the timeout. 10,000 users whose
+# titles all backtrack would otherwise cost 2 s each, past any run deadline (pure planning
+# never looks at the clock).
+STRIKES = 3
+_struck: dict[str, int] = {}
+
+
+def struck_out(pattern: str) -> bool:
+    """Whether `pattern` timed out STRIKES times already."""
+    return _struck.get(pattern, 0) >= STRIKES
+
+
+def forget_strikes() -> None:
+    """Start counting anew (each plan's view of a target: core/targetview.py)."""
+    _struck.clear()
+
+
+def timed_out(pattern: str) -> None:
+    """Count one timeout of `pattern` (calls from threads may count one too few: no harm)."""
+    _struck[pattern] = _struck.get(pattern, 0) + 1
+
+
 def search(pattern: str, text: str, what: str = "") -> Match | None:
     """The first match of a .NET `pattern` in `text`, or MatchTimedOut naming `what` (the
     attribute the text is from) past the match timeout."""
+    if struck_out(pattern):
+        raise MatchTimedOut(pattern, what)
     try:
         return dotnet_regex(pattern).search(text, timeout=MATCH_TIMEOUT_SECONDS)
     except TimeoutError:
+        timed_out(pattern)
         raise MatchTimedOut(pattern, what) from None
 
 

@@ -14,6 +14,8 @@ from reconciler.expressions.dotnet_regex import (
     PatternError,
     dotnet_regex,
     expand_substitutions,
+    struck_out,
+    timed_out,
 )
 from reconciler.expressions.values import FunctionError
 
@@ -64,10 +66,14 @@ def compile_pattern(pattern: str) -> Pattern:
 
 
 def _replace(a: Args, _: Context) -> Any:
+    pattern = a.text(_PATTERN) or ""
+    if pattern and struck_out(pattern):
+        raise FunctionError(str(MatchTimedOut(pattern)))
     try:
         return _replaced(a)
     except TimeoutError:  # each match below runs within .NET's kind of match timeout
-        raise FunctionError(str(MatchTimedOut(a.text(_PATTERN) or ""))) from None
+        timed_out(pattern)
+        raise FunctionError(str(MatchTimedOut(pattern))) from None
 
 
 def _replaced(a: Args) -> Any:

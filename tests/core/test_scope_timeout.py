@@ -34,3 +34,25 @@ def test_a_scope_pattern_that_backtracks_is_an_error_on_that_user(tmp_path: Path
             "match title (simplify the pattern: it backtracks too much)",
         )
     ]
+
+
+def test_a_pattern_that_timed_out_three_times_is_not_run_again(tmp_path: Path) -> None:
+    # Ten users whose titles all backtrack: three timeouts, then the rest fail at once,
+    # not 2 s each (pure planning never looks at the run's deadline).
+    slow = "".join(f"  - {{userName: u{n}@example.com, title: {'a' * 40}!}}\n" for n in range(10))
+    spec = load(
+        tmp_path,
+        TARGET
+        + f"    scope: [[{{attribute: title, operator: REGEX MATCH, value: '{BACKTRACKS}'}}]]\n"
+        + "users:\n"
+        + slow,
+    )
+    started = time.monotonic()
+    plan = plan_for(spec)
+    assert time.monotonic() - started < 3 * MATCH_TIMEOUT_SECONDS + 3
+    assert len(plan.errors) == 10
+    assert plan.changes == ()
+    # A plan made anew counts anew: the first values of it are run again.
+    again = time.monotonic()
+    plan_for(spec)
+    assert time.monotonic() - again >= MATCH_TIMEOUT_SECONDS
