@@ -198,3 +198,32 @@ def test_past_the_reads_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert any("compared as listed" in n for n in prepared.plan.notes)
     changed = {c.key for c in prepared.plan.changes}
     assert {"r0@example.com", "r1@example.com", "t0@example.com"} <= changed
+
+
+def test_a_create_or_a_group_in_the_plan_stops_no_read(tmp_path: Path) -> None:
+    # Changes of other kinds and creates come first in a plan; each user update after
+    # them whose roles the listing left out is still read.
+    fake = _fake()
+    email = {"emails": [{"value": "x@example.com", "type": "work"}]}
+    admin = fake.add_user("admin@example.com", active=True, roles=[{"value": "admin"}], **email)
+    users = [user("new@example.com"), user("admin@example.com", roles=[{"value": "viewer"}])]
+    groups = [{"displayName": "Eng", "members": ["new@example.com"]}]
+    specs = write_spec(tmp_path, users, groups, protected=["admin@*"])
+    prepared = replan(specs, fake)
+    assert "admin@example.com" not in {c.key for c in prepared.plan.changes}
+    assert fake.count("GET", f"/Users/{admin}") >= 1
+
+
+def test_active_left_out_of_the_listing_is_read_as_access(tmp_path: Path) -> None:
+    # Six users whose titles change (past the sample of five) and one disable, all left
+    # out of the listing: the disable touches access, and is read whatever the sample.
+    fake = _fake({"schemas", "id", "meta", "userName", "emails"})
+    email = {"emails": [{"value": "x@example.com", "type": "work"}]}
+    for n in range(6):
+        fake.add_user(f"t{n}@example.com", title="Same", **email)
+    off = fake.add_user("off@example.com", active=False, **email)
+    users = [user(f"t{n}@example.com", title="Same") for n in range(6)]
+    users.append(user("off@example.com", active=False))
+    prepared = replan(write_spec(tmp_path, users), fake)
+    assert fake.count("GET", f"/Users/{off}") == 1
+    assert "off@example.com" not in {c.key for c in prepared.plan.changes}
