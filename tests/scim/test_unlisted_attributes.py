@@ -219,10 +219,10 @@ def test_active_left_out_of_the_listing_is_read_as_access(tmp_path: Path) -> Non
     # out of the listing: the disable touches access, and is read whatever the sample.
     fake = _fake({"schemas", "id", "meta", "userName", "emails"})
     email = {"emails": [{"value": "x@example.com", "type": "work"}]}
-    for n in range(6):
-        fake.add_user(f"t{n}@example.com", title="Same", **email)
+    for n in range(6):  # no title yet: their reads show nothing the listing left out
+        fake.add_user(f"t{n}@example.com", **email)
     off = fake.add_user("off@example.com", active=False, **email)
-    users = [user(f"t{n}@example.com", title="Same") for n in range(6)]
+    users = [user(f"t{n}@example.com", title="New") for n in range(6)]
     users.append(user("off@example.com", active=False))
     prepared = replan(write_spec(tmp_path, users), fake)
     assert fake.count("GET", f"/Users/{off}") == 1
