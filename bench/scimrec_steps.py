@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import importlib
 import io
 import json
 import tracemalloc
@@ -31,19 +32,31 @@ from reconciler.scim.apply.runner import Applier, ApplyResult
 from reconciler.scim.sharing import Shared
 from reconciler.spec.load import load_spec
 
-# reconciler/run.py calls these through its module globals; wrapping them there times each
-# step of `prepare` without changing what it does. Names that no longer exist are skipped.
+# reconciler/run.py (and replan.py) call these through their module globals; wrapping them
+# there times each step of `prepare` without changing what it does. Names that no longer
+# exist are skipped.
 STEPS = ("load_spec", "test_connection", "observe", "make_plan", "check_guards", "log_steps")
 _last: dict[str, int] = {}
 
 
 def instrument() -> measure.Phases:
     phases = measure.Phases()
-    for name in STEPS:
-        original = getattr(run, name, None)
-        if callable(original):
-            setattr(run, name, _timing(phases, name, original))
+    # The plan is made in replan.py too (again after the reads it calls for), where that
+    # module exists: a tree from before it makes every plan in run.py.
+    modules = [run, *filter(None, [_module("reconciler.replan")])]
+    for module in modules:
+        for name in STEPS:
+            original = getattr(module, name, None)
+            if callable(original):
+                setattr(module, name, _timing(phases, name, original))
     return phases
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 def _timing(phases: measure.Phases, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
