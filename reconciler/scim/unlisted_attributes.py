@@ -41,10 +41,18 @@ SAMPLE = 5
 
 
 def with_attributes_read(
-    client: ScimClient, observed: Observed, changes: Iterable[Change], target: Target, log: Any
+    client: ScimClient,
+    observed: Observed,
+    changes: Iterable[Change],
+    target: Target,
+    log: Any,
+    *,
+    max_reads: int = MAX_READS,
+    sample: int = SAMPLE,
 ) -> Observed:
     """`observed` with each user `changes` write an unlisted attribute of read by its id
-    (as above), or itself where there was nothing to read."""
+    (as above), or itself where there was nothing to read. `max_reads` and `sample` are
+    the bounds above (smaller in tests)."""
     users = {u.id: u for u in observed.users}
     access = role_paths(target) | {"active"}
     wanted: dict[str, list[str]] = {}
@@ -60,21 +68,21 @@ def with_attributes_read(
         return observed
     first = [uid for uid, paths in wanted.items() if access.intersection(paths)]
     others = [uid for uid in wanted if uid not in set(first)]
-    read = _read(client, [users[u] for u in [*first[:MAX_READS], *others[:SAMPLE]]], target)
+    read = _read(client, [users[u] for u in [*first[:max_reads], *others[:sample]]], target)
     # Past the reads allowed, a change that touches access is not made on a guess: in
     # error, whatever the reads showed (the one holding a role may be the last).
-    read |= {u: _unread(users[u]) for u in first[MAX_READS:]}
+    read |= {u: _unread(users[u], max_reads) for u in first[max_reads:]}
     notes: tuple[str, ...] = ()
     if any(_shows_more(read[u], wanted[u]) for u in read):
         rest = [users[u] for u in others if u not in read]
-        room = max(0, MAX_READS - len(read))
+        room = max(0, max_reads - len(read))
         read |= _read(client, rest[:room], target)
         if rest[room:]:
             # No access at stake: compared as listed, as before the read existed, and
             # written, so the next runs read the others (never the same ones in error).
             notes = (
                 f"the /Users listing leaves attributes out, and {len(wanted)} users' changes "
-                f"write them: {len(rest) - room} were compared as listed, past {MAX_READS} "
+                f"write them: {len(rest) - room} were compared as listed, past {max_reads} "
                 "read one by one",
             )
             log.warning("attributes not listed", step="import", detail=notes[0])
@@ -137,9 +145,9 @@ def _read(client: ScimClient, users: list[Resource], target: Target) -> dict[str
         return {u.id: r for u, r in zip(users, found, strict=True)}
 
 
-def _unread(user: Resource) -> Resource:
+def _unread(user: Resource, max_reads: int) -> Resource:
     return dataclasses.replace(
         user,
-        problem=f"the listing leaves attributes out, and more than {MAX_READS} users' "
+        problem=f"the listing leaves attributes out, and more than {max_reads} users' "
         "changes write them: this one was not read by its id",
     )

@@ -13,17 +13,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 
 from reconciler.cli import main
-from reconciler.core.model import ENTERPRISE_URN
-from tests.fakescim import FakeScim, json_response
+from reconciler.core.changes import Action, Change
+from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
+from reconciler.core.model import ENTERPRISE_URN, Kind, Observed, Resource
+from reconciler.scim.client import ScimClient
+from reconciler.scim.retries import RetryPolicy
+from reconciler.scim.unlisted_attributes import with_attributes_read
+from tests.fakescim import BASE_URL, FakeScim, json_response
 from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token")
+
+TINY = RetryPolicy(attempts=1, timeout=5.0, wait_initial=0.001, wait_max=0.002)
 
 SHOWN = {"schemas", "id", "meta", "userName", "externalId", "displayName", "active", "emails"}
 
@@ -176,28 +185,52 @@ def test_a_saved_plan_applies_where_some_users_already_hold_the_value(tmp_path: 
     assert fake.users[bob]["title"] == "Engineer"
 
 
-def test_past_the_reads_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Two reads allowed: a change touching access past them is in error, whatever the
-    # reads showed; others past them are compared as listed, with a note, never in error
-    # (each run would put the same ones in error, and never converge).
-    monkeypatch.setattr("reconciler.scim.unlisted_attributes.MAX_READS", 2)
-    monkeypatch.setattr("reconciler.scim.unlisted_attributes.SAMPLE", 1)
-    fake = _fake()  # its listing shows emails (not bare), neither roles nor title
-    email = {"emails": [{"value": "x@example.com", "type": "work"}]}
-    names = [f"r{n}@example.com" for n in range(3)]
-    for name in names:
-        fake.add_user(name, active=True, roles=[{"value": "admin"}], **email)
-    titled = [f"t{n}@example.com" for n in range(3)]
-    for name in titled:
-        fake.add_user(name, active=True, title="Old", **email)
-    users = [user(n, roles=[{"value": "viewer"}]) for n in names]
-    users += [user(n, title="New") for n in titled]
-    prepared = replan(write_spec(tmp_path, users), fake)
-    in_error = {e.key for e in prepared.plan.errors}
-    assert in_error == {"r2@example.com"}
-    assert any("compared as listed" in n for n in prepared.plan.notes)
-    changed = {c.key for c in prepared.plan.changes}
-    assert {"r0@example.com", "r1@example.com", "t0@example.com"} <= changed
+class _Log:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def info(self, event: str, **_: Any) -> None:
+        self.events.append(event)
+
+    warning = info
+
+
+def test_past_the_reads_allowed() -> None:
+    # Two reads allowed, a sample of one: a change touching access past them is in error,
+    # whatever the reads showed; others past them are compared as listed, with a note,
+    # never in error (each run would put the same ones in error, and never converge).
+    fake = FakeScim()  # the client below sends no token
+    for n in range(3):
+        fake.add_user(f"r{n}@example.com", roles=[{"value": "admin"}])
+        fake.add_user(f"t{n}@example.com", title="Old")
+    listed = tuple(
+        Resource(uid, {k: v for k, v in u.items() if k not in ("roles", "title")})
+        for uid, u in fake.users.items()
+    )
+    grants = (AttrChange("roles", None, [{"value": "viewer"}]),)
+    titles = (AttrChange("title", None, "New"),)
+    changes = [
+        Change(Kind.USER, str(u.body["userName"]), Action.UPDATE, "attributes differ", u.id,
+               attributes=grants if str(u.body["userName"]).startswith("r") else titles)
+        for u in listed
+    ]  # fmt: skip
+    client = ScimClient(fake.client(), BASE_URL, retry=TINY)
+    target = Target("t", BASE_URL)
+
+    read = with_attributes_read(
+        client, Observed(listed, ()), changes, target, _Log(), max_reads=2, sample=1
+    )
+
+    by_name = {u.body["userName"]: u for u in read.users}
+    assert [n for n, u in by_name.items() if u.problem is not None] == ["r2@example.com"]
+    assert [n for n, u in by_name.items() if "roles" in u.body] == [
+        "r0@example.com",
+        "r1@example.com",
+    ]
+    # r0 shows what the listing left out: the sample's user is read, the rest are past
+    # the reads allowed and compared as listed.
+    assert [n for n, u in by_name.items() if "title" in u.body] == ["t0@example.com"]
+    assert any("compared as listed" in n for n in read.notes)
 
 
 def test_a_create_or_a_group_in_the_plan_stops_no_read(tmp_path: Path) -> None:
