@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import stamina
 
 TOKEN_ENV = "FAULTS_SCIM_TOKEN"
 TOKEN = "tok-7Qz9-faults-never-print-me"
@@ -12,3 +15,10 @@ TOKEN = "tok-7Qz9-faults-never-print-me"
 def token(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     return TOKEN
+
+
+@pytest.fixture
+def fast_retries() -> Iterator[None]:
+    """Retries without their waits, three attempts each (stamina's testing mode)."""
+    with stamina.set_testing(True, attempts=3):
+        yield

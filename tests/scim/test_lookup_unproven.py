@@ -7,33 +7,23 @@ so never disabled, and the apply said "0 disabled" with him active still.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 
 from reconciler.core.model import Kind
 from reconciler.core.plan import Action
 from tests.fakescim import FakeScim
 from tests.limitedscim import SnowflakeLikeScim
-from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, write_spec
 
 BY_EXTERNAL_ID: dict[str, Any] = {"matching": {"user": ["externalId"]}}
 BOTH: dict[str, Any] = {"matching": {"user": ["userName", "externalId"]}}
 
 
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
+pytestmark = pytest.mark.usefixtures("token", "fast_retries")
 
 
 def person(name: str, external_id: str | None = None, **attrs: Any) -> dict[str, Any]:

@@ -10,30 +10,19 @@ PATCH remove by value list, group PUT, nested groups, and a target that wants bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
 from reconciler.core.plan import Action
 from reconciler.errors import ScimHTTPError
 from reconciler.scim.apply.refusals import wants_display, wants_ref
 from tests.fakescim import FakeScim
-from tests.scim.conftest import TOKEN, TOKEN_ENV
+from tests.scim.conftest import TOKEN
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
 from tests.scim.test_member_refs import member_writes
 
-
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest.fixture(autouse=True)
-def _fast() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
+pytestmark = pytest.mark.usefixtures("token", "fast_retries")
 
 
 def wanting_display() -> FakeScim:
