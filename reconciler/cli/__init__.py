@@ -18,7 +18,7 @@ from reconciler.cli import apply, plan, show, targets  # noqa: F401
 from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
 from reconciler.cli.output import echo_command, redacted_streams
 from reconciler.report import github
-from reconciler.scim.auth import register_proxies
+from reconciler.scim.proxies import register_proxies
 
 __all__ = ["cli", "main"]
 from reconciler.errors import ScimrecError, SpecError

@@ -9,7 +9,6 @@ import contextlib
 import os
 import re
 from collections.abc import Iterable
-from urllib.parse import unquote
 
 import httpx2
 
@@ -158,22 +157,3 @@ def credentials(
     )
     oauth.token()  # fail now, with a clear message, rather than on the first request
     return {}, oauth
-
-
-# The proxy variables HTTP clients read (httpx2 among them), in both cases.
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-
-
-def register_proxies() -> None:
-    """Register the credentials a proxy variable holds (`http://user:pass@proxy:3128`):
-    they go on the wire in every request through it, and a proxy's error page may quote
-    them, as the password alone or as `user:pass` (encoded as its Basic header)."""
-    for name in (*PROXY_VARIABLES, *(n.lower() for n in PROXY_VARIABLES)):
-        value = os.environ.get(name, "")
-        if "@" not in value:
-            continue
-        userinfo = value.rpartition("@")[0].partition("://")[2] or value.rpartition("@")[0]
-        user, _, password = userinfo.partition(":")
-        for secret in {password, unquote(password), f"{user}:{password}", unquote(userinfo)}:
-            if len(secret) > 1 and _text(secret):  # not a bare ":" of no user and password
-                register_secret(secret)

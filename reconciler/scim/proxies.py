@@ -1,18 +1,35 @@
 """The proxies the environment names (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, and their lower
-case forms), checked before the HTTP client takes them up: it refuses a bad one with an
-exception that is no scimrec error (a crash, exit 3) and may quote the proxy's password."""
+case forms), read as the HTTP client reads them: their credentials registered as secrets
+before any output, and each checked before the client takes it up (it refuses a bad one
+with an exception that is no scimrec error, a crash, and may quote the proxy's password)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from urllib.parse import unquote
 from urllib.request import getproxies
 
 import httpx2
 
 from reconciler.errors import UsageError
+from reconciler.scim.redact import register_secret
 
 _SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def register_proxies() -> None:
+    """Register the credentials a proxy variable holds (`http://user:pass@proxy:3128`):
+    they go on the wire in every request through it, and a proxy's error page may quote
+    them, as the password alone or as `user:pass` (encoded as its Basic header)."""
+    for value in getproxies().values():
+        if "@" not in value:
+            continue
+        userinfo = value.rpartition("@")[0].partition("://")[2] or value.rpartition("@")[0]
+        user, _, password = userinfo.partition(":")
+        for secret in {password, unquote(password), f"{user}:{password}", unquote(userinfo)}:
+            if len(secret) > 1 and secret.isprintable():  # not a bare ":" of neither
+                register_secret(secret)
 
 
 def check_environment_proxies() -> None:

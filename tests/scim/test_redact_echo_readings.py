@@ -1,5 +1,5 @@
 """Echoes of a secret that a reader still reads as the secret, and the masking of each
-(scim/spans.py `fold`, scim/secret_forms.py, scim/redact.py `_undone`, scim/auth.py
+(scim/spans.py `fold`, scim/secret_forms.py, scim/redact.py `_undone`, scim/proxies.py
 `register_proxies`): the token with default-ignorable characters between its letters, a
 non-ASCII password whose UTF-8 a server read as Latin-1, a header line quoted as Python
 bytes with a DEL or 0xff between the letters, and a proxy's credentials."""
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.scim.auth import register_proxies
+from reconciler.scim.proxies import register_proxies
 from reconciler.scim.redact import register_secret, scrub, scrub_json
 
 TOKEN = "tok-9f3a71c2b8d04e6a55"
