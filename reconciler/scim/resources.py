@@ -20,12 +20,16 @@ def listed(body: Mapping[str, Json], what: str) -> list[Json]:
     that are no list (a number, an object) are a ScimProtocolError: read as "none", they
     would prove an object absent, and a create would follow. So is a body with no
     Resources that is no ListResponse either (`{}`, an error sent with 200, a JSON API's
-    own `items`): an empty listing says so, with its schema or `totalResults: 0`."""
+    own `items`): an empty listing says so, with its schema or `totalResults: 0`.
+    `"Resources": null` is read as no Resources (RFC 7643 §2.5: null is unassigned), as Go
+    servers send an empty page (a nil slice encodes as null)."""
     items = body.get("Resources")
     if items is None:
         schemas = body.get("schemas")
         if body.get("totalResults") == 0 or (
-            isinstance(schemas, list) and LIST_RESPONSE in schemas and set(body) <= _LIST_KEYS
+            isinstance(schemas, list)
+            and LIST_RESPONSE in schemas
+            and set(body) - {"Resources"} <= _LIST_KEYS
         ):
             return []
         raise ScimProtocolError(

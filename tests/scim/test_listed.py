@@ -20,6 +20,9 @@ _EMPTY = [
     # a page past the last of five.
     {"schemas": [LIST_RESPONSE], "totalResults": 5, "startIndex": 6, "itemsPerPage": 0}
     | {"nextCursor": "c2"},
+    # Go servers encode an empty page's nil slice as null (RFC 7643 §2.5: unassigned).
+    {"schemas": [LIST_RESPONSE], "totalResults": 3, "startIndex": 4, "Resources": None},
+    {"totalResults": 0, "Resources": None},
 ]
 _NOT_LISTINGS = [
     {},
@@ -27,6 +30,7 @@ _NOT_LISTINGS = [
     {"schemas": ["urn:example:other"], "startIndex": 1},
     {"schemas": [LIST_RESPONSE], "items": []},  # a JSON API's own list beside the schema
     {"schemas": LIST_RESPONSE},  # the schema not in a list
+    {"totalResults": 3, "Resources": None},  # null, and nothing says it is a listing
     {"detail": "internal error", "status": "500"},
 ]
 
