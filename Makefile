@@ -62,8 +62,11 @@ servers:
 	bash tests/servers/scimmy/install.sh
 	bash tests/servers/canaille/install.sh
 
+# The tests on every core (at most 4), then those that bound a wall time alone: run beside
+# other tests, a machine's load, not scimrec, could decide them.
 test: lint servers
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 -m "not timing"
+	$(BIN)/pytest -q -m timing
 
 # Mutation testing of the safety code (the modules in pyproject.toml's [tool.mutmut]): each
 # mutant is a small change to that code, and the tests that need no server must notice it.

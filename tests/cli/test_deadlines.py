@@ -53,6 +53,7 @@ def spec(root: Path, **settings: Any) -> Path:
     [({"run_timeout_seconds": 0.5}, [], "0.5 s"), ({}, ["--run-timeout", "1s"], "1 s")],
     ids=["target setting", "flag"],
 )
+@pytest.mark.timing
 def test_a_slow_target_meets_the_run_deadline(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

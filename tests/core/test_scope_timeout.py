@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from reconciler.core.plan import Action
 from reconciler.expressions.dotnet_regex import MATCH_TIMEOUT_SECONDS
 from tests.core.test_plan import TARGET, load, plan_for
@@ -14,6 +16,7 @@ from tests.core.test_plan import TARGET, load, plan_for
 BACKTRACKS = "(a|aa)+$"
 
 
+@pytest.mark.timing
 def test_a_scope_pattern_that_backtracks_is_an_error_on_that_user(tmp_path: Path) -> None:
     spec = load(
         tmp_path,
@@ -36,6 +39,7 @@ def test_a_scope_pattern_that_backtracks_is_an_error_on_that_user(tmp_path: Path
     ]
 
 
+@pytest.mark.timing
 def test_a_pattern_that_timed_out_three_times_is_not_run_again(tmp_path: Path) -> None:
     # Ten users whose titles all backtrack: three timeouts, then the rest fail at once,
     # not 2 s each (pure planning never looks at the run's deadline).

@@ -139,6 +139,7 @@ NAMED = f"(?<g>{BACKTRACKS})"
     ],
     ids=["regex", "group", "fallback"],
 )
+@pytest.mark.timing
 def test_a_pattern_that_backtracks_without_end_times_out_in_replace(
     expression: str, pattern: str
 ) -> None:

@@ -52,6 +52,7 @@ def serving(stream: httpx2.SyncByteStream, headers: dict[str, str] | None = None
     )
 
 
+@pytest.mark.timing
 def test_a_body_that_drips_is_cut_at_the_request_deadline() -> None:
     # One byte every 20 ms never trips a per-read timeout; the whole-response deadline does.
     client = serving(Drip(pause=0.02))
@@ -148,6 +149,7 @@ def test_no_request_starts_after_the_run_deadline() -> None:
     assert [s.method for s in fake.requests] == ["GET"]
 
 
+@pytest.mark.timing
 def test_the_run_deadline_also_cuts_the_request_in_flight() -> None:
     client = serving(Drip(pause=0.02))
     client.bounds = Bounds(request_seconds=60)

@@ -76,6 +76,7 @@ def target(url: str, request_timeout_seconds: float) -> Target:
     )
 
 
+@pytest.mark.timing
 def test_slow_headers_are_cut_at_the_request_deadline(slow_url: str) -> None:
     # A GET that timed out is retried: the tests' stamina makes three quick attempts.
     client = ScimClient.for_target(target(slow_url, request_timeout_seconds=0.3), retry=ONE_TRY)
@@ -90,6 +91,7 @@ def test_slow_headers_are_cut_at_the_request_deadline(slow_url: str) -> None:
     )
 
 
+@pytest.mark.timing
 def test_slow_headers_are_cut_at_the_run_deadline(slow_url: str) -> None:
     client = ScimClient.for_target(target(slow_url, request_timeout_seconds=60), retry=ONE_TRY)
     client.deadline = RunDeadline(0.5)
@@ -100,6 +102,7 @@ def test_slow_headers_are_cut_at_the_run_deadline(slow_url: str) -> None:
     assert time.monotonic() - started < 1.5
 
 
+@pytest.mark.timing
 def test_a_token_endpoint_with_slow_headers_is_cut_off(
     slow_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

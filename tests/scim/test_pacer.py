@@ -235,6 +235,7 @@ def test_the_pace_never_sleeps_past_the_time_left() -> None:
     assert clock.now == 1005.0
 
 
+@pytest.mark.timing
 def test_a_client_paced_past_its_run_deadline_stops_at_the_deadline() -> None:
     fake = FakeScim()
     client = ScimClient(fake.client(), BASE_URL, deadline=RunDeadline(0.5))

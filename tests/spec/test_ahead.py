@@ -108,6 +108,7 @@ def test_a_worker_that_dies_or_cannot_start_costs_only_time(tmp_path: Path) -> N
     assert _probe(tmp_path, ["pair"])["trees"]["pair"]["taken"] == ["a.yaml", "b.yaml"]
 
 
+@pytest.mark.timing
 @WORKERS_START
 def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> None:
     """Ctrl-C reaches every process of the terminal's group: once, twice or three times
@@ -157,6 +158,7 @@ def test_ctrl_c_at_any_moment_leaves_no_worker_and_nothing_held(tmp_path: Path) 
     assert "interrupted" in outcomes[0::3]
 
 
+@pytest.mark.timing
 @WORKERS_START
 def test_workers_end_with_the_load_killed_alone(tmp_path: Path) -> None:
     """A SIGTERM to scimrec's pid alone (a service manager's, a CI runner's) runs none of
