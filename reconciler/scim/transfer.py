@@ -10,7 +10,9 @@ is dropped and nothing of the body is kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import httpx2
@@ -19,6 +21,8 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 
 MIB = 1024 * 1024
 Clock = Callable[[], float]
+# Until when this thread's requests may run past the run's deadline (RunDeadline.overtime).
+_OVERTIME: ContextVar[float | None] = ContextVar("overtime", default=None)
 
 
 class RunTimedOut(ScimrecError):
@@ -50,7 +54,21 @@ class RunDeadline:
         self.ends = None if seconds is None else clock() + seconds
 
     def remaining(self) -> float | None:
-        return None if self.ends is None else self.ends - self.clock()
+        if self.ends is None:
+            return None
+        extra = _OVERTIME.get()
+        return max(self.ends, extra or self.ends) - self.clock()
+
+    @contextmanager
+    def overtime(self, seconds: float) -> Iterator[None]:
+        """Up to `seconds` from now, deadline or not, for this thread's requests only: a
+        repair of what a write cut short may have undone (a group a value-list removal
+        emptied) must not be left half done because the run's time is up."""
+        token = _OVERTIME.set(self.clock() + seconds)
+        try:
+            yield
+        finally:
+            _OVERTIME.reset(token)
 
     def check(self, method: str, path: str, *, in_flight: bool = False) -> None:
         """Refuse to start (or to retry) a request once the run is out of time."""

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import httpx2
 
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.transfer import RunDeadline
 from tests.fakescim import FakeScim, Seen, json_response
+from tests.scim.test_bounds import Clock
 from tests.scim.test_faults import outcomes, plan_and_apply, user, write_spec
 
 
@@ -134,3 +138,76 @@ def test_a_member_only_the_targets_own_read_showed_is_never_added_back(
         op.get("op") == "add" for s in fake.requests if s.method == "PATCH"
         for op in s.body.get("Operations", [])
     )  # fmt: skip
+
+
+# -- a value-list removal whose outcome is unknown -----------------------------------------
+
+
+def _removes(seen: Seen) -> bool:
+    ops = (seen.body or {}).get("Operations", [])
+    return any(o.get("op") == "remove" and o.get("path") == "members" for o in ops)
+
+
+def _admin_group(token: str, tmp_path: Path) -> tuple[FakeScim, Path, str, list[str]]:
+    # Eng holds alice, carol and a protected admin; the spec keeps alice: carol goes, by a
+    # value list (the filter path is refused) that this target reads as "remove all".
+    fake = FakeScim(token=token)
+    fake.reject_member_filter_path = True
+    fake.remove_ignores_value = True
+    names = ["alice@example.com", "carol@example.com", "admin@example.com"]
+    ids = [fake.add_user(n) for n in names]
+    eng = fake.add_group("Eng", ids)
+    groups = [{"displayName": "Eng", "members": names[:1]}]
+    specs = write_spec(tmp_path, [user(n) for n in names[:2]], groups, protected=["admin@*"])
+    return fake, specs, eng, ids
+
+
+def test_a_removal_answered_5xx_is_still_checked_and_undone(token: str, tmp_path: Path) -> None:
+    # The gateway answers 504 to each attempt; the target removed everyone each time.
+    fake, specs, eng, (alice, _, admin) = _admin_group(token, tmp_path)
+    fake.fail("PATCH", "/Groups/*", after=True, status=504, text="gateway timeout", times=9,
+              when=_removes)  # fmt: skip
+    _, result = plan_and_apply(specs, fake)
+    assert sorted(m["value"] for m in fake.groups[eng]["members"]) == sorted([alice, admin])
+    (failed,) = result.failed
+    assert failed.message.endswith(
+        "the target removed 2 member(s) more than planned when sent a value-list removal; "
+        "they were added back, and no member is removed in this run"
+    )
+
+
+def test_a_removal_cut_by_the_deadline_is_undone_past_it(token: str, tmp_path: Path) -> None:
+    fake, specs, eng, (alice, _, admin) = _admin_group(token, tmp_path)
+    clock = Clock()
+
+    def late(seen: Seen) -> bool:
+        if _removes(seen):
+            clock.now += 3600  # the answer never comes before the run's deadline
+        return _removes(seen)
+
+    fake.fail("PATCH", "/Groups/*", after=True, exc=httpx2.ReadTimeout("slow"), when=late)
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    prepared.client.deadline = RunDeadline(60, clock)
+    try:
+        result = Applier(prepared.client, prepared.target, prepared.caps, prepared.log).run(
+            prepared.plan
+        )
+    finally:
+        prepared.client.close()
+    assert sorted(m["value"] for m in fake.groups[eng]["members"]) == sorted([alice, admin])
+    assert result.timed_out
+    assert "they were added back" in result.failed[0].message
+
+
+def test_a_removal_that_cannot_be_checked_names_what_it_may_have_taken(
+    token: str, tmp_path: Path
+) -> None:
+    fake, specs, eng, _ = _admin_group(token, tmp_path)
+    fake.fail("PATCH", "/Groups/*", after=True, status=502, times=9, when=_removes)
+    sent = fake.faults[-1]
+    # Once the removal was sent, the group can no longer be read.
+    fake.fail("GET", "/Groups/*", status=503, times=99, when=lambda _: sent.times < 9)
+    _, result = plan_and_apply(specs, fake)
+    assert fake.groups[eng]["members"] == []
+    (failed,) = result.failed
+    assert "check that it still holds admin@example.com, alice@example.com" in failed.message

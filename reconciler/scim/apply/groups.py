@@ -12,7 +12,6 @@ from reconciler.core.match import normalise
 from reconciler.core.model import Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
-from reconciler.scim.apply import put_read
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
 from reconciler.scim.apply.members_kept import check_added
@@ -21,11 +20,10 @@ from reconciler.scim.apply.members_removed import held_and_read, not_removed
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.value_removal import UNSAFE, checked
 from reconciler.scim.client import Reply
 from reconciler.scim.writes import resource_path
 
-# The removal dialect once a target has shown that value lists remove every member.
-UNSAFE = "unsafe"
 # A removal took members it did not name (a filter read as "remove all"): none more.
 TAKES_OTHERS = "takes-others"
 REPLACES = (
@@ -275,7 +273,7 @@ def remove_members(
         return reply
 
     if dialect == "value" and not forced and not s.value_removal_checked:
-        reply = _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+        reply = _checked(s, change, path, planned, send)
     else:
         try:
             reply = s.learning_refs(change, send)
@@ -290,7 +288,7 @@ def remove_members(
                 key=change.key,
                 status=exc.status,
             )
-            reply = _checked(s, change, path, planned, lambda: s.learning_refs(change, send))
+            reply = _checked(s, change, path, planned, send)
     # A member still shown is reported kept, never sent again as a value list unasked: a
     # read that lags the write shows the same, and on a target that reads a value list as
     # "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
@@ -325,44 +323,14 @@ def _held(s: Session, change: Change, member_type: str | None) -> set[tuple[str,
 
 
 def _checked(
-    s: Session,
-    change: Change,
-    path: str,
-    planned: set[tuple[str, bool]],
-    send: Callable[[], Reply],
+    s: Session, change: Change, path: str, planned: set[tuple[str, bool]], send: Callable[[], Reply]
 ) -> Reply:
-    """A value-list removal the target was never told to take (it refused the filter
-    path): RFC 7644 §3.5.2.2 reads a `remove` of `members` without a filter as removing
-    them all, and a target that ignores the value list does just that. So the group is read
-    before and after; members that went and were not planned to are added back, and no
-    value-list removal is sent again in this run. Once one is seen to work, no more checks."""
-    before = _members(s, path, change.target_id, shown=True)
-    with s.lock:
-        read = set(s.members_held.get(change.target_id or "", ()))
-    reply = send()
-    gone = before - _members(s, path, change.target_id, shown=False) - planned
-    if not gone:
-        with s.lock:
-            s.value_removal_checked = True
-        return reply
-    with s.lock:
-        s.remove_dialect = UNSAFE
-    # Only members the plan's read showed go back, as members_lost restores them: a
-    # member the target's own "before" shows and no plan read is its word alone, and
-    # added back it would be access no plan held (any id, a nested group and its members).
-    restored = gone & read
-    _add_back(s, change, path, restored)
-    unread = len(gone - restored)
-    how = (
-        "they were added back"
-        if not unread
-        else f"the {len(restored)} the plan read were added back, and {unread} it did not "
-        "read were not"
-    )
-    raise Failed(
-        f"the target removed {len(gone)} member(s) more than planned when sent a value-list "
-        f"removal; {how}, and no member is removed in this run"
-    )
+    """A value-list removal the target was never told to take, between two reads of the
+    group (value_removal.py)."""
+    return checked(
+        s, change, path, planned, lambda: s.learning_refs(change, send),
+        lambda gone: _add_back(s, change, path, gone),
+    )  # fmt: skip
 
 
 def _add_back(s: Session, change: Change, path: str, gone: Iterable[tuple[str, bool]]) -> None:
@@ -372,26 +340,3 @@ def _add_back(s: Session, change: Change, path: str, gone: Iterable[tuple[str, b
         again = sorted(value for value, group in gone if group is nested)
         for part in member_ops.chunks(again, s.chunk()):
             add_members(s, change, path, part, member_type, restoring=True)
-
-
-def _members(s: Session, path: str, target_id: str | None, *, shown: bool) -> set[tuple[str, bool]]:
-    """A group's members as the target holds them now: each value, and whether it is a
-    nested group (a user may have its id). With `shown`, the group's GET must list them
-    (it has members to remove): Failed when it will not; without, a group shown with no
-    `members` has none left. An answer for another resource (its id is another's) is
-    Failed: its members, "added back", would be access no plan showed."""
-    body = s.client.get(path).body
-    if isinstance(body, dict) and put_read.another_resource(path, body, target_id):
-        raise Failed(
-            f"GET {path} answered with the resource {body.get('id')!r}, not {target_id!r}: "
-            "the member removal cannot be checked against it; not sent, or not checked"
-        )
-    if not isinstance(body, dict) or not isinstance(body.get("members"), list):
-        asked = s.client.get(path, {"attributes": "members"}).body
-        if isinstance(asked, dict) and put_read.another_resource(path, asked, target_id):
-            asked = {}
-        body = asked if isinstance(asked, dict) else {}
-    listed = isinstance(body.get("members"), list)
-    if (shown and not listed) or (not listed and body.get("id") is None):
-        raise Failed(f"GET {path} does not show the group's members: member removal not sent")
-    return member_ops.member_entries(body)
