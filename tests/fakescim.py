@@ -149,6 +149,9 @@ class FakeScim:
         # `remove` of `members` drops them all, whatever its value lists (RFC 7644 §3.5.2.2
         # read to the letter: no filter, so the attribute and all its values).
         self.remove_ignores_value = False
+        # A `remove` of members that names none the group holds is 400 noTarget (RFC 7644
+        # §3.5.2.2), and the PATCH applies none of its operations.
+        self.strict_no_target = False
         self.create_without_body = False  # 201 with no body and no Location
         # Members must carry `$ref` in every write (POST, PUT, PATCH), or 400 invalidValue.
         self.require_member_ref = False
@@ -557,6 +560,8 @@ class FakeScim:
             if self.reject_member_filter_path and isinstance(path, str) and "[" in path:
                 return self._error(seen, 400, f"unsupported path {path}", "invalidPath")
             value = op.get("value")
+            if self.strict_no_target and name == "remove" and _no_member(resource, path, value):
+                return self._error(seen, 400, f"no member matches {path}", "noTarget")
             if self.remove_ignores_value and name == "remove" and path == "members":
                 value = None
             error = _apply_op(resource, name, path, value)
@@ -566,6 +571,18 @@ class FakeScim:
         if self.patch_status == 204:
             return httpx2.Response(204)
         return self._one(store[rid])
+
+
+def _no_member(resource: Mapping[str, Any], path: Any, value: Any) -> bool:
+    """Whether a `remove` of members (by filter or value list) names none the group holds."""
+    held = {m.get("value") for m in resource.get("members") or [] if isinstance(m, dict)}
+    named = re.fullmatch(r'members\[value eq "(.*)"\]', path) if isinstance(path, str) else None
+    if named is not None:
+        return named.group(1) not in held
+    listed = (
+        [v.get("value") for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    )
+    return path == "members" and bool(listed) and not set(listed) & held
 
 
 def _no_members(resource: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,12 @@ from reconciler.scim.apply.members_kept import check_added
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, not_removed
 from reconciler.scim.apply.membership_put import put_members
-from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, patch_unsupported, sender
+from reconciler.scim.apply.refusals import (
+    PATCH_UNSUPPORTED,
+    no_target,
+    patch_unsupported,
+    sender,
+)
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.value_removal import UNSAFE, checked
 from reconciler.scim.client import Reply
@@ -272,23 +277,26 @@ def remove_members(
         _now_held(s, change, planned, added=False)
         return reply
 
-    if dialect == "value" and not forced and not s.value_removal_checked:
-        reply = _checked(s, change, path, planned, send)
-    else:
-        try:
-            reply = s.learning_refs(change, send)
-        except ScimHTTPError as exc:
-            if exc.status not in PATCH_UNSUPPORTED or dialect == "value" or forced:
-                raise
-            s.remove_dialect = dialect = "value"
-            s.log.warning(
-                "member removal by filter path refused, using a value list",
-                step="action",
-                kind="group",
-                key=change.key,
-                status=exc.status,
-            )
+    try:
+        if dialect == "value" and not forced and not s.value_removal_checked:
             reply = _checked(s, change, path, planned, send)
+        else:
+            try:
+                reply = s.learning_refs(change, send)
+            except ScimHTTPError as exc:
+                refused = exc.status in PATCH_UNSUPPORTED and not no_target(exc)
+                if not refused or dialect == "value" or forced:
+                    raise
+                s.remove_dialect = dialect = "value"
+                s.log.warning("member removal by filter path refused, using a value list",
+                              step="action", kind="group", key=change.key,
+                              status=exc.status)  # fmt: skip
+                reply = _checked(s, change, path, planned, send)
+    except ScimHTTPError as exc:
+        if not no_target(exc):
+            raise
+        _not_held(s, change, path, chunk, member_type, exc)
+        return
     # A member still shown is reported kept, never sent again as a value list unasked: a
     # read that lags the write shows the same, and on a target that reads a value list as
     # "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
@@ -301,6 +309,28 @@ def remove_members(
             s.remove_dialect = TAKES_OTHERS
         _add_back(s, change, path, lost)
         raise lost_failure(s, path, reply, lost, TAKEN_BACK)
+
+
+def _not_held(
+    s: Session,
+    change: Change,
+    path: str,
+    chunk: list[str],
+    member_type: str | None,
+    exc: ScimHTTPError,
+) -> None:
+    """A removal answered noTarget (RFC 7644 §3.5.2.2: its path matched no member): the
+    members are gone already (a retry whose first attempt removed them, another admin),
+    as a read of the group confirms. The PATCH applied none of its operations (§3.5.2), so
+    those of the chunk still shown are sent again; all of them shown: not removed."""
+    nested = member_type == "Group"
+    kept, _ = held_and_read(s, change, path, Reply(exc.status, None, {}), chunk, nested)
+    if kept and len(kept) == len(chunk):
+        first = kept[0] if nested else s.user_names.get(kept[0], kept[0])
+        raise Failed(f"{exc}, but the group still shows member {first}: not removed")
+    _now_held(s, change, {(i, nested) for i in chunk if i not in kept}, added=False)
+    if kept:
+        remove_members(s, change, path, kept, member_type)
 
 
 def _now_held(s: Session, change: Change, members: set[tuple[str, bool]], *, added: bool) -> None:

@@ -61,3 +61,9 @@ def patch_unsupported(exc: ScimHTTPError) -> bool:
     # RFC 7644 §3.12: invalidValue, mutability and uniqueness are about the data, and a
     # PUT with the same data would fail the same way.
     return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")
+
+
+def no_target(exc: ScimHTTPError) -> bool:
+    """A `remove` whose path matched nothing (RFC 7644 §3.5.2.2, scimType noTarget): of a
+    member, one no longer held (groups.remove_members), not a PATCH the target refuses."""
+    return exc.status == 400 and (exc.scim_type or "").casefold() == "notarget"
