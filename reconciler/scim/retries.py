@@ -23,8 +23,10 @@ IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 RETRY_ALWAYS = frozenset({429, 503})
 RETRY_IDEMPOTENT = frozenset({500, 502, 504})
 # PATCH operations that leave the same resource when applied twice (RFC 7644 §3.5.2):
-# replace and remove always; add only on `members`, a set (an `add` to another
-# multi-valued attribute may append a second copy).
+# replace and remove. Never an `add`: to a multi-valued attribute it may append a second
+# copy, of `members` too (Canaille holds a member added twice twice); an add of members
+# whose outcome is unknown is resent by apply after a read, naming only those the group
+# does not show (apply/groups.py, add_members).
 IDEMPOTENT_OPS = frozenset({"replace", "remove"})
 MAX_RETRY_AFTER = 120.0
 
@@ -59,10 +61,15 @@ def idempotent(method: str, body: Mapping[str, Json] | None) -> bool:
         return False
     for operation in operations:
         op = str(operation.get("op", "")).lower() if isinstance(operation, dict) else ""
-        path = operation.get("path") if isinstance(operation, dict) else None
-        if op not in IDEMPOTENT_OPS and not (op == "add" and path == "members"):
+        if op not in IDEMPOTENT_OPS:
             return False
     return True
+
+
+def outcome_unknown(exc: ScimHTTPError) -> bool:
+    """Whether a write that failed so may have been carried out all the same: a 500, 502
+    or 504, or no complete answer (status 0: a timeout, a dropped connection)."""
+    return exc.status == 0 or exc.status in RETRY_IDEMPOTENT
 
 
 def backoff(exc: Exception) -> bool | float:

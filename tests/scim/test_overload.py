@@ -50,9 +50,10 @@ def member_add(ids: list[str]) -> dict[str, Any]:
         ("PATCH", [{"op": "replace", "path": "title", "value": "x"}], True),
         ("PATCH", [{"op": "Replace", "path": "title", "value": "x"}], True),
         ("PATCH", [{"op": "remove", "path": 'members[value eq "u1"]'}], True),
-        ("PATCH", [member_add(["u1"])], True),
-        ("PATCH", [{"op": "replace", "path": "title", "value": "x"}, member_add(["u1"])], True),
-        # An add to another multi-valued attribute may append a second copy.
+        # An add may append a second copy: of members too, on a target that keeps a
+        # repeated add (Canaille); apply reads the group before sending one again.
+        ("PATCH", [member_add(["u1"])], False),
+        ("PATCH", [{"op": "replace", "path": "title", "value": "x"}, member_add(["u1"])], False),
         ("PATCH", [{"op": "add", "path": "emails", "value": [{"value": "a@b.c"}]}], False),
         ("PATCH", [{"op": "add", "value": {"members": [{"value": "u1"}]}}], False),
         ("PATCH", [{"op": "replace", "path": "x", "value": 1}, {"op": "add", "path": "y"}], False),
@@ -89,14 +90,14 @@ def test_idempotent_writes_are_retried_on_server_errors(
     assert fake.count(method) == 2
 
 
-def test_a_membership_add_is_retried_on_500() -> None:
+def test_a_membership_add_is_not_resent_blindly_on_500() -> None:
     fake = FakeScim()
     uid = fake.add_user("a@example.com")
     gid = fake.add_group("Eng", [])
     fake.fail("PATCH", "/Groups/*", status=500, body={"detail": "database is locked"})
-    scim_client(fake).patch(f"/Groups/{gid}", [member_add([uid])], None)
-    assert fake.count("PATCH") == 2
-    assert fake.groups[gid]["members"] == [{"value": uid}]
+    with pytest.raises(ScimHTTPError):
+        scim_client(fake).patch(f"/Groups/{gid}", [member_add([uid])], None)
+    assert fake.count("PATCH") == 1  # apply reads the group first (test_member_add_resent.py)
 
 
 def test_retries_are_bounded() -> None:

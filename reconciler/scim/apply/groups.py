@@ -9,12 +9,12 @@ from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
 from reconciler.core.match import normalise
-from reconciler.core.model import Kind, Resource
+from reconciler.core.model import Json, Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.members_kept import check_added
+from reconciler.scim.apply.members_kept import check_added, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, not_removed
 from reconciler.scim.apply.membership_put import put_members
@@ -27,6 +27,7 @@ from reconciler.scim.apply.refusals import (
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.value_removal import UNSAFE, checked
 from reconciler.scim.client import Reply
+from reconciler.scim.retries import outcome_unknown
 from reconciler.scim.writes import resource_path
 
 # A removal took members it did not name (a filter read as "remove all"): none more.
@@ -36,6 +37,8 @@ REPLACES = (
     "quirks: {patch: never} (the whole list sent by PUT)"
 )
 TAKEN_BACK = "they were added back, and no other member is removed in this run"
+# How many times an add of unknown outcome is sent again (after a read: add_members).
+RESENDS = 2
 
 # How a group is created: its id, and the user members (of `add_ids`) still to add.
 Creator = Callable[[Session, Change, list[str]], tuple[str, list[str]]]
@@ -128,8 +131,10 @@ def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, l
         first = []
         made = s.learning_refs(change, post)
     if made.reply is None:
-        # Adopted after a lost answer or a 409: add every member (adding is idempotent).
-        return made.target_id, add_ids
+        # Adopted after a lost answer or a 409: add the members it does not show (its POST
+        # may have carried them; a target that keeps a repeated add would hold them twice).
+        found = unsent(s, resource_path("/Groups", made.target_id), add_ids, False)
+        return made.target_id, add_ids if found is None else found[0]
     target_id = made.target_id
     keeper = one_of_a_race(s, change, target_id)
     if keeper != target_id:
@@ -210,6 +215,7 @@ def add_members(
     member_type: str | None = None,
     *,
     restoring: bool = False,
+    resent: int = 0,
 ) -> None:
     """Add one chunk of members (RFC 7644 §3.5.2.1).
 
@@ -217,24 +223,43 @@ def add_members(
     takes 100 at most), not a bad member: a 400 changed nothing and adding is idempotent,
     so the halves are sent instead, down to single members, and the smaller size is kept
     for the rest of the run. Only a member the target really refuses then fails.
-    """
 
-    def send() -> Reply:
-        ops = member_ops.add_members(chunk, member_type, s.refs())
-        reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
-        named = {(i, member_type == "Group") for i in chunk}
+    An add whose outcome is unknown (the client does not resend it: retries.py) is sent
+    again after a read of the group, naming only the members it does not show (members_kept
+    .unsent), at most RESENDS times.
+    """
+    named = {(i, member_type == "Group") for i in chunk}
+
+    def added(reply: Reply, read: Json = None) -> None:
         _now_held(s, change, named, added=True)
-        read = check_added(s, change, path, reply, chunk, member_type == "Group")
+        if read is None:
+            read = check_added(s, change, path, reply, chunk, member_type == "Group")
         # Members added back after a removal took them come in parts (users, then nested
         # groups): the group is whole only after the last.
         if not restoring and (lost := lost_with(s, change, path, reply, named, read)):
             # Added back, they would take the ones just added: the whole list must go.
             raise lost_failure(s, path, reply, lost, REPLACES)
+
+    def send() -> Reply:
+        ops = member_ops.add_members(chunk, member_type, s.refs())
+        reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
+        added(reply)
         return reply
 
     try:
         s.learning_refs(change, send)
     except ScimHTTPError as exc:
+        if outcome_unknown(exc) and resent < RESENDS:
+            found = unsent(s, path, chunk, member_type == "Group")
+            if found is None:
+                raise
+            rest, read = found
+            if not rest:  # the add was made: the group shows every one
+                added(Reply(exc.status, read, {}), read)
+                return
+            _now_held(s, change, {m for m in named if m[0] not in rest}, added=True)
+            add_members(s, change, path, rest, member_type, restoring=restoring, resent=resent + 1)
+            return
         if exc.status != 400 or len(chunk) < 2:
             raise
         half = len(chunk) // 2

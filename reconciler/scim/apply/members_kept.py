@@ -80,3 +80,20 @@ def _missing(
     if shows is None or not all(shows(uid, group) for uid, group in others):
         return []
     return [uid for uid in added if not shows(uid, nested)]
+
+
+def unsent(s: Session, path: str, chunk: list[str], nested: bool) -> tuple[list[str], Json] | None:
+    """After an add of `chunk` whose outcome is unknown (a 5xx, no answer): the members a
+    read of the group does not show (by id, or a user by userName), and that read; None
+    where no read shows its members. Sent blindly again, an add the target made would
+    hold the member twice on a target that keeps a repeated add (Canaille)."""
+    try:
+        read = s.client.get(path).body
+        if not member_ops.lists_members(read):
+            read = s.client.get(path, {"attributes": "members"}).body
+    except ScimrecError:
+        return None
+    shows = member_ops.shown_by(read, s.user_names) if answers_as(path, read) else None
+    if shows is None:
+        return None
+    return [uid for uid in chunk if not shows(uid, nested)], read
