@@ -10,6 +10,7 @@ value is never shown.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -40,6 +41,32 @@ def mask_body(body: Json, secret: AbstractSet[str] = A.SECRET_PATHS) -> Json:
     resource or in its extension's object (a POST or PUT body, a Bulk operation's `data`,
     a PATCH value without a path), or as the value of a PATCH operation whose path names
     it (RFC 7644 §3.5.2)."""
+    return _masked_body(body, _hidden(secret), [])
+
+
+def sent_secrets(body: Json, secret: AbstractSet[str] = A.SECRET_PATHS) -> set[str]:
+    """The texts a target could echo of the write-only values `body` carries (the very
+    values `mask_body` masks): a string as it is, a number as its JSON text, and each
+    string or number within a list or an object so held. A boolean is left out: masking
+    `true` would garble every JSON text shown, and hide nothing (it can only be the
+    other)."""
+    found: list[Json] = []
+    _masked_body(body, _hidden(secret), found)
+    return {text for value in found for text in _texts(value)}
+
+
+def _texts(value: Json) -> list[str]:
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, int | float):
+        return [json.dumps(value)]
+    items = value.values() if isinstance(value, dict) else value
+    return [text for item in items for text in _texts(item)]
+
+
+def _hidden(secret: AbstractSet[str]) -> _Hidden:
     tops: set[str] = set()
     nested: dict[str, set[str]] = {}
     for path in secret | A.SECRET_PATHS:
@@ -49,7 +76,7 @@ def mask_body(body: Json, secret: AbstractSet[str] = A.SECRET_PATHS) -> Json:
         else:
             nested.setdefault(where[0].casefold(), set()).add(where[1].casefold())
     paths = {A.scim_path(p).casefold() for p in secret | A.SECRET_PATHS}
-    return _masked_body(body, _Hidden(frozenset(tops), nested, frozenset(paths)))
+    return _Hidden(frozenset(tops), nested, frozenset(paths))
 
 
 @dataclass(frozen=True)
@@ -59,9 +86,10 @@ class _Hidden:
     paths: frozenset[str]  # PATCH paths
 
 
-def _masked_body(value: Json, hidden: _Hidden) -> Json:
+def _masked_body(value: Json, hidden: _Hidden, found: list[Json]) -> Json:
+    """`value` masked as `mask_body` masks it; each value masked is added to `found`."""
     if isinstance(value, list):
-        return [_masked_body(v, hidden) for v in value]
+        return [_masked_body(v, hidden, found) for v in value]
     if not isinstance(value, dict):
         return value
     out: dict[str, Json] = {}
@@ -71,20 +99,29 @@ def _masked_body(value: Json, hidden: _Hidden) -> Json:
     for key, item in value.items():
         name = key.casefold()
         if name in hidden.tops and item is not None:
-            out[key] = MASK
+            out[key] = _mask(item, found)
         elif name in hidden.nested and isinstance(item, dict):
-            out[key] = _masked_within(item, hidden.nested[name], hidden)
+            out[key] = _masked_within(item, hidden.nested[name], hidden, found)
         elif name == "value" and op in hidden.paths and item is not None:
-            out[key] = MASK
+            out[key] = _mask(item, found)
         elif name == "value" and op in hidden.nested and isinstance(item, dict):
-            out[key] = _masked_within(item, hidden.nested[op], hidden)
+            out[key] = _masked_within(item, hidden.nested[op], hidden, found)
         else:
-            out[key] = _masked_body(item, hidden)
+            out[key] = _masked_body(item, hidden, found)
     return out
 
 
-def _masked_within(holder: dict[str, Json], names: set[str], hidden: _Hidden) -> Json:
+def _masked_within(
+    holder: dict[str, Json], names: set[str], hidden: _Hidden, found: list[Json]
+) -> Json:
     return {
-        k: MASK if k.casefold() in names and v is not None else _masked_body(v, hidden)
+        k: _mask(v, found)
+        if k.casefold() in names and v is not None
+        else _masked_body(v, hidden, found)
         for k, v in holder.items()
     }
+
+
+def _mask(value: Json, found: list[Json]) -> str:
+    found.append(value)
+    return MASK

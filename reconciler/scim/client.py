@@ -16,6 +16,7 @@ import httpx2
 import stamina
 
 from reconciler.core.config import Target
+from reconciler.core.masking import sent_secrets
 from reconciler.core.model import PATCH_OP, Json
 from reconciler.core.urls import shown_url
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
@@ -28,7 +29,7 @@ from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.pacer import Pacer
 from reconciler.scim.payload import NotJson, parse_checked
 from reconciler.scim.proxies import check_environment_proxies
-from reconciler.scim.redact import scrub, scrub_json
+from reconciler.scim.redact import register_secrets, scrub, scrub_json
 from reconciler.scim.retries import (
     IDEMPOTENT,
     RETRY_ALWAYS,
@@ -101,6 +102,9 @@ class ScimClient:
         # Every request holds a slot of this while in flight, from whichever thread.
         self.limiter = limiter or Limiter(DEFAULT_CONCURRENCY)
         self.body_type = BodyType()  # a body's Content-Type, for the whole run
+        # The flat paths the target's /Schemas marks write-only (Capabilities.write_only),
+        # set once it is read (extensions.py, the doctor's discovery).
+        self.write_only: frozenset[str] = frozenset()
 
     @classmethod
     def for_target(
@@ -172,6 +176,11 @@ class ScimClient:
         headers: dict[str, str] = {}
         if etag is not None:
             headers["If-Match"] = etag  # RFC 7644 §3.14
+        if body is not None:
+            # Each write-only value sent (a password, a PIN: whatever route, create, PATCH,
+            # PUT or Bulk) is a secret from here on: a target that echoes it in an error,
+            # or anywhere, has it masked like a token.
+            register_secrets(sent_secrets(body, self.write_only))
         content = json.dumps(body).encode() if body is not None else None
         url = f"{self.base_url}{path}"
         policy = self.retry

@@ -38,6 +38,8 @@ def check_extensions(client: ScimClient, target: Target, spec: Spec, log: Any) -
         log.warning("schemas unavailable", step="import", detail=str(exc))
         return Checked()
     hidden = write_only_paths(listing)
+    # Every value of one the client sends is then registered as a secret.
+    client.write_only = hidden
     schemas = {
         s["id"]: {str(a.get("name")) for a in _list(s.get("attributes")) if isinstance(a, dict)}
         for s in listing

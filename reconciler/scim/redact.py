@@ -21,7 +21,7 @@ import html
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -76,9 +76,14 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.now = _Secrets()
+        # The secrets as registered: one sent again (in each write, a retry) is known.
+        self.registered: frozenset[str] = frozenset()
 
-    def set(self, forms: set[str], values: set[str]) -> None:
+    def set(
+        self, forms: set[str], values: set[str], registered: frozenset[str] = frozenset()
+    ) -> None:
         self.now = _Secrets.of(forms, values)
+        self.registered = registered
 
 
 _known = _Registry()
@@ -86,16 +91,29 @@ _known = _Registry()
 
 def register_secret(value: str) -> None:
     """Remember a secret read from the environment, so no output can ever show it."""
-    if len(value) < SHORTEST:
+    register_secrets((value,))
+
+
+def register_secrets(secrets: Iterable[str]) -> None:
+    """Remember secrets (the write-only values a request carries, say) in one step."""
+    forms: set[str] = set()
+    values: set[str] = set()
+    new: set[str] = set()
+    for value in secrets:
+        if len(value) < SHORTEST or value in _known.registered:
+            continue
+        # A target may store text composed or decomposed (an accent as its own character).
+        variants = {unicodedata.normalize(form, value) for form in ("NFC", "NFD")} | {value}
+        # Runs are looked for in the secret and in its hex and base64 (cut short, or
+        # wrapped in lines of 76 as MIME writes it).
+        values |= {v for variant in variants for v in run_values(variant)}
+        forms |= {f for variant in variants for f in encodings(variant) if len(f) >= SHORTEST}
+        new.add(value)
+    if not new:
         return
-    # A target may store text composed or decomposed (an accent as its own character).
-    variants = {unicodedata.normalize(form, value) for form in ("NFC", "NFD")} | {value}
-    # Runs are looked for in the secret and in its hex and base64 (cut short, or wrapped
-    # in lines of 76 as MIME writes it).
-    values = {v for variant in variants for v in run_values(variant)}
-    forms = {f for variant in variants for f in encodings(variant) if len(f) >= SHORTEST}
     with _known.lock:
-        _known.set(set(_known.now.forms) | forms, set(_known.now.values) | values)
+        now = _known.now
+        _known.set(set(now.forms) | forms, set(now.values) | values, _known.registered | new)
 
 
 def forget_secrets() -> None:

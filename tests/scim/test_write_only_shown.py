@@ -11,17 +11,20 @@ resource as read among them: every body it prints passes through masking.mask_bo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from reconciler.cli import main
-from reconciler.core.masking import MASK, mask_body
+from reconciler.core.masking import MASK, mask_body, sent_secrets
 from reconciler.core.model import PATCH_OP, USER_SCHEMA
 from reconciler.core.planfile import digest_of
+from reconciler.errors import ScimHTTPError
+from reconciler.scim.client import Reply, ScimClient
 from reconciler.scim.extensions import write_only_paths
-from tests.fakescim import FakeScim, json_response
+from tests.fakescim import BASE_URL, FakeScim, json_response, scim_error
 from tests.scim.test_faults import user, write_spec
 
 PASSWORD = "PlainPw-Xy7-Returned"
@@ -245,3 +248,89 @@ def test_a_write_only_value_written_into_a_plan_file_is_never_sent(
     assert main(args, transport=fake.transport) == 0
     [alice] = fake.user_named("alice@example.com")
     assert alice[ACME] == {"initialPassword": SECRET}
+
+
+# -- every write-only value sent is a secret, whatever its JSON type -------------------------
+
+NUMBER_PIN = 48291375
+CODES = ["rc-8H2k-Pq4z", "rc-Tn6w-Lm3x"]
+
+
+def test_sent_secrets_are_the_values_mask_body_masks_as_text() -> None:
+    secret = {f"{ACME}:pin", f"{ACME}:codes", f"{ACME}:locked"}
+    resource = {
+        "userName": "alice@example.com",
+        "password": "Pw-1",  # shorter than a secret: registering it is a no-op
+        ACME: {"pin": NUMBER_PIN, "codes": CODES, "locked": True, "costCode": "7"},
+    }
+    expected = {"Pw-1", str(NUMBER_PIN), *CODES}
+    assert sent_secrets(resource, secret) == expected
+    patch = {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "add", "path": f"{ACME}:pin", "value": 12.5},
+            {"op": "add", "path": f"{ACME}:codes", "value": [{"code": CODES[0]}]},
+            {"op": "add", "value": {ACME: {"pin": NUMBER_PIN}}},
+            {"op": "add", "path": "title", "value": "Engineer"},
+        ],
+    }
+    assert sent_secrets(patch, secret) == {"12.5", str(NUMBER_PIN), CODES[0]}
+    bulk = {"Operations": [{"method": "POST", "data": resource}]}
+    assert sent_secrets(bulk, secret) == expected
+    # A boolean is never a secret: `true` is in every JSON text.
+    assert sent_secrets({ACME: {"locked": False}}, secret) == set()
+
+
+def _echoing_client() -> ScimClient:
+    """A target that refuses each write, quoting the body it was sent."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        return scim_error(400, f"refused: {request.content.decode()}", "invalidValue")
+
+    client = ScimClient(httpx2.Client(transport=httpx2.MockTransport(handle)), BASE_URL)
+    client.write_only = frozenset({f"{ACME}:pin".casefold(), f"{ACME}:codes".casefold()})
+    return client
+
+
+@pytest.mark.parametrize("route", ["create", "patch", "put", "bulk"])
+def test_each_write_registers_its_write_only_values_before_it_is_sent(route: str) -> None:
+    held = {ACME: {"pin": NUMBER_PIN, "codes": CODES}}
+    user_body = {"schemas": [USER_SCHEMA, ACME], "userName": "alice@example.com", **held}
+    client = _echoing_client()
+    sends: dict[str, Callable[[], Reply]] = {
+        "create": lambda: client.create("/Users", user_body),
+        "patch": lambda: client.patch("/Users/1", [{"op": "replace", "value": held}], None),
+        "put": lambda: client.put("/Users/1", user_body, None),
+        "bulk": lambda: client.request(
+            "POST", "/Bulk", body={"Operations": [{"method": "POST", "data": user_body}]}
+        ),
+    }
+    with pytest.raises(ScimHTTPError) as refused:
+        sends[route]()
+    shown = str(refused.value)
+    assert "refused" in shown and ACME in shown
+    assert str(NUMBER_PIN) not in shown
+    assert not any(code in shown for code in CODES)
+
+
+def test_a_numeric_write_only_value_a_target_echoes_is_masked_in_every_output(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeScim(token=token)
+    fake.schemas = [USER_SCHEMA, ACME]
+    fake.schema_attributes = {ACME: [{"name": "pin", "type": "integer", "returned": "never"}]}
+    fake.fail(
+        "POST",
+        "/Users",
+        status=400,
+        body={"status": "400", "detail": f"pin {NUMBER_PIN} is too weak"},
+    )
+    specs = write_spec(
+        tmp_path, [user("new@example.com", acme={"pin": NUMBER_PIN})], extensions={"acme": ACME}
+    )
+    audit = tmp_path / "audit.jsonl"
+    args = ["apply", str(specs), "-t", "fake", "--auto-approve", "--log-level", "info"]
+    assert main([*args, "--audit-log", str(audit)], transport=fake.transport) == 1
+    out, err = capsys.readouterr()
+    assert "is too weak" in out + err
+    assert str(NUMBER_PIN) not in out + err + audit.read_text()

@@ -14,7 +14,6 @@ import structlog
 
 from reconciler.core.changes import Action, Change, phase
 from reconciler.core.config import Target
-from reconciler.core.masking import write_only
 from reconciler.core.match import NAME_ATTRIBUTE, skeleton
 from reconciler.core.model import Capabilities, Kind
 from reconciler.core.plan import Plan
@@ -34,7 +33,6 @@ from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.member_ops import member_entries
 from reconciler.scim.progress import Progress
-from reconciler.scim.redact import register_secret
 from reconciler.scim.transfer import RunTimedOut
 
 
@@ -113,11 +111,6 @@ class Applier:
         s.look_before_create = not plan.complete_read
         self.progress.applying(len(plan.changes))
         _start_from(s, plan)
-        # A write-only value the run sends (a password, a PIN a mapping drew) is a secret:
-        # a target that echoes it in an error has it masked like a token.
-        for attr in (a for c in plan.changes for a in c.attributes):
-            if isinstance(attr.after, str) and write_only(attr.path, s.caps.write_only):
-                register_secret(attr.after)
         confirm_plan_ids(s, plan.changes)
         outcomes: list[Outcome] = []
         planned = len(plan.changes)
