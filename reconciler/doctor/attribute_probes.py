@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from reconciler.core import attributes as A
 from reconciler.core.config import Spec, Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.masking import write_only
 from reconciler.core.model import Json
 from reconciler.core.targetview import target_view
 from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of, failure
@@ -23,7 +24,8 @@ from reconciler.scim.writes import resource_path
 
 CHECK = "declared attributes"
 # Not tried: the key (the temporary user keeps its own) and write-only values (they cannot
-# be read back).
+# be read back, and are secrets: a target refusing one may quote it). What /Schemas marks
+# write-only is known only once it is read (probe_declared).
 SKIPPED = frozenset({"userName", *A.SECRET_PATHS})
 # A reference to another user: tried as one to the temporary user itself, the only user
 # the doctor may write to (a manager names a user by id, RFC 7643 §4.3).
@@ -45,8 +47,11 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json], *, patch: bool = Tru
     """Write each declared path to the temporary user; what is dropped, refused or kept.
     Without `patch` (the target says it has none, or `quirks: {patch: never}`), by
     GET-merge-PUT from the start, as apply then writes."""
+    unread = sorted(p for p in samples if write_only(p, s.client.write_only))
+    samples = {p: v for p, v in samples.items() if p not in unread}
+    not_tried = f"; not tried, write-only (never returned): {', '.join(unread)}" if unread else ""
     if not samples:
-        seen = "no declared user attributes to try"
+        seen = "no declared user attributes to try" + not_tried
         return [Finding("attributes", CHECK, INFO, seen, "declare users to have them probed")]
     path = resource_path("/Users", str(s.user["id"]))
     dropped: list[str] = []
@@ -63,7 +68,7 @@ def probe_declared(s: Scratch, samples: Mapping[str, Json], *, patch: bool = Tru
             continue
         if lost([change], _kept(s, path, change, patch), {}):
             dropped.append(attribute)
-    return [_finding(len(samples), dropped, refused)]
+    return [_finding(len(samples), dropped, refused, not_tried)]
 
 
 def _write(s: Scratch, path: str, change: AttrChange, patch: bool) -> None:
@@ -105,9 +110,9 @@ def _harmless(s: Scratch, attribute: str, value: Json) -> Json:
     return value
 
 
-def _finding(tried: int, dropped: list[str], refused: list[str]) -> Finding:
+def _finding(tried: int, dropped: list[str], refused: list[str], not_tried: str) -> Finding:
     if not dropped and not refused:
-        seen = f"all {tried} declared attribute paths are kept as written"
+        seen = f"all {tried} declared attribute paths are kept as written{not_tried}"
         return Finding("attributes", CHECK, OK, seen, "none needed")
     parts = []
     if dropped:
@@ -119,4 +124,5 @@ def _finding(tried: int, dropped: list[str], refused: list[str]) -> Finding:
         "apply warns 'not kept by the target' after each write that loses them, and the plan "
         f"proposes them again; stop managing them here: quirks: {{not_kept: [{paths}]}}"
     )
-    return Finding("attributes", CHECK, WARN, f"of {tried} declared: " + "; ".join(parts), action)
+    seen = f"of {tried} declared: " + "; ".join(parts) + not_tried
+    return Finding("attributes", CHECK, WARN, seen, action)

@@ -12,6 +12,7 @@ from reconciler.doctor.listing import counted
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.connection import ABSENT
+from reconciler.scim.extensions import write_only_paths
 
 
 def probe_auth(client: ScimClient, target: Target) -> Finding:
@@ -82,6 +83,9 @@ def _discovery_list(client: ScimClient, path: str) -> Finding:
     items = body.get("Resources") if isinstance(body, dict) else None
     if not isinstance(body, dict) or not isinstance(items, list):
         return Finding("discovery", path, WARN, "not a ListResponse", action)
+    if path == "/Schemas":
+        # What it marks write-only the write probes never try, and the client keeps secret.
+        client.write_only = write_only_paths(items)
     notes = [] if isinstance(body.get("totalResults"), int) else ["without totalResults"]
     odd = [
         str(i.get("endpoint"))

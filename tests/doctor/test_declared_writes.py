@@ -11,8 +11,10 @@ name.givenName had its working PATCH reported as one that changes nothing.
 
 from __future__ import annotations
 
+import json
+
 from reconciler.core.config import Target as Config
-from reconciler.core.model import Json
+from reconciler.core.model import USER_SCHEMA, Json
 from reconciler.doctor.run import run_doctor
 from reconciler.scim.client import ScimClient
 from tests.doctor.test_doctor import TINY, names, populated
@@ -114,3 +116,25 @@ def test_patch_that_changes_nothing_anywhere_is_still_a_failure() -> None:
         "fail",
         "PATCH replace of name.givenName answered 200 but changed nothing",
     )
+
+
+ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+INITIAL = "Init-Pw-7Gx2Qm9v"
+
+
+def test_a_write_only_declared_attribute_is_never_sent_in_a_probe() -> None:
+    # Its value is a secret (an initial password): a target refusing it may quote it, and
+    # it is never returned, so no probe could see it kept.
+    fake = populated()
+    fake.schemas = [USER_SCHEMA, ACME]
+    fake.schema_attributes = {
+        ACME: [{"name": "initialPassword", "type": "string", "mutability": "writeOnly"}]
+    }
+    samples: dict[str, Json] = {f"{ACME}:initialPassword": INITIAL, "title": "Eng"}
+    status, observed, _ = probe(fake, Config("fake", BASE_URL), samples)
+    assert (status, observed) == (
+        "ok",
+        "all 1 declared attribute paths are kept as written; not tried, write-only (never "
+        f"returned): {ACME}:initialPassword",
+    )
+    assert not any(INITIAL in json.dumps(s.body) for s in fake.requests)
