@@ -14,6 +14,7 @@ import httpx2
 
 from reconciler.core.config import Target
 from reconciler.errors import UsageError
+from reconciler.scim.http_client import token_client
 from reconciler.scim.local_files import FileTooLarge, NotRegularFile, read_regular_file
 from reconciler.scim.oauth import ClientCredentials
 from reconciler.scim.redact import register_secret
@@ -143,9 +144,7 @@ def credentials(
     # OAuth 2.0 client credentials grant (RFC 6749 §4.4).
     client_id = from_env(auth.client_id_env or "", "client_id_env", target.name, secret=False)
     secret = secret_from_env(auth.client_secret_env or "", "client_secret_env", target.name)
-    http = httpx2.Client(
-        transport=transport, timeout=target.timeout_seconds, follow_redirects=False
-    )
+    http = token_client(target, transport)
     bound_exchanges(http)
     oauth = ClientCredentials(
         str(auth.token_url),
@@ -154,6 +153,7 @@ def credentials(
         scope=auth.scope,
         method=auth.token_endpoint_auth_method or "client_secret_basic",
         http=http,
+        request_seconds=target.request_timeout_seconds,
     )
     oauth.token()  # fail now, with a clear message, rather than on the first request
     return {}, oauth

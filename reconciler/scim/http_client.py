@@ -1,9 +1,11 @@
-"""The httpx2 client a target is reached with: its TLS trust, its timeouts, its limits."""
+"""The httpx2 clients a target is reached with (its SCIM endpoint, its OAuth token endpoint):
+their TLS trust, their timeouts, their limits."""
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from typing import Any
 
 import httpx2
 
@@ -21,17 +23,32 @@ def http_client(
     return httpx2.Client(
         headers=headers,
         auth=auth,
-        timeout=httpx2.Timeout(target.timeout_seconds),
-        verify=_trust(target),
-        transport=transport,
-        # A redirect would carry the credentials to wherever the target points: a 3xx is
-        # an error (see client.py _reply), never followed.
-        follow_redirects=False,
         limits=httpx2.Limits(
             max_connections=target.concurrency + 2,
             max_keepalive_connections=target.concurrency + 2,
         ),
+        **_reaching(target, transport),
     )
+
+
+def token_client(target: Target, transport: httpx2.BaseTransport | None) -> httpx2.Client:
+    """The client that asks `target`'s OAuth token endpoint for tokens. It reaches it as the
+    SCIM client reaches the target: a token endpoint behind the same private CA (trusted by
+    `ca_bundle`), proxy or slow network is then no reason for a run to fail."""
+    return httpx2.Client(**_reaching(target, transport))
+
+
+def _reaching(target: Target, transport: httpx2.BaseTransport | None) -> dict[str, Any]:
+    """What both clients share: TLS trust, timeouts, the injected transport (or the proxies
+    the environment names, which httpx2 reads without one), and no redirects."""
+    return {
+        "timeout": httpx2.Timeout(target.timeout_seconds),
+        "verify": _trust(target),
+        "transport": transport,
+        # A redirect would carry the credentials to wherever the target points: a 3xx is
+        # an error (see client.py _reply, oauth.py), never followed.
+        "follow_redirects": False,
+    }
 
 
 def _trust(target: Target) -> ssl.SSLContext | bool:

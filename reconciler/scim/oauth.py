@@ -51,6 +51,7 @@ class ClientCredentials(httpx2.Auth):
         scope: str | None = None,
         method: str = "client_secret_basic",
         http: httpx2.Client,
+        request_seconds: float = Bounds().request_seconds,
         clock: Clock = time.monotonic,
     ) -> None:
         self.token_url = token_url
@@ -60,7 +61,8 @@ class ClientCredentials(httpx2.Auth):
         self.method = method
         self.http = http
         self.clock = clock
-        self.bounds = Bounds(TOKEN_RESPONSE_BYTES, float(http.timeout.read or 30.0))
+        # The whole answer within the target's request_timeout_seconds, as a SCIM one's.
+        self.bounds = Bounds(TOKEN_RESPONSE_BYTES, request_seconds)
         self.lock = threading.Lock()
         self.current: str | None = None
         self.renew_at: float | None = None  # None: until the target refuses it
@@ -145,6 +147,8 @@ class ClientCredentials(httpx2.Auth):
                     response.close()
         except httpx2.HTTPError as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                reason += " (trust its CA with the target's ca_bundle setting)"
             raise TargetError(
                 f"cannot get an OAuth token from {shown_url(self.token_url)}: {reason}"
             ) from None

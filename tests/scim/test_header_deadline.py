@@ -112,7 +112,9 @@ def test_a_token_endpoint_with_slow_headers_is_cut_off(
         client_id_env="HD_CLIENT_ID",
         client_secret_env="HD_CLIENT_SECRET",
     )
-    slow = Target("t", "http://127.0.0.1:9/scim/v2", auth, timeout_seconds=0.5)
+    slow = Target(
+        "t", "http://127.0.0.1:9/scim/v2", auth, timeout_seconds=2, request_timeout_seconds=0.5
+    )
     monkeypatch.setenv("HD_CLIENT_ID", "client")
     monkeypatch.setenv("HD_CLIENT_SECRET", "s" * 24)
     started = time.monotonic()
