@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import stamina
 
@@ -193,6 +194,35 @@ def test_a_bulk_that_did_nothing_is_sent_per_object_after_looking(
     assert fake.count("POST", "/Users") == N
     looked = [s for s in fake.requests if s.method == "GET" and "filter" in s.params]
     assert len(looked) >= N  # each one looked up before it was sent again
+    assert converged(specs, fake)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        # A gateway that gave up waiting: a page, no SCIM error, though the service ran it.
+        {"status": 503, "text": "<html>503 Service Unavailable</html>"},
+        {"status": 503},
+        {"status": 502},
+        {"status": 504},
+        {"exc": httpx2.ReadError("connection reset by peer")},
+        {"exc": httpx2.ReadTimeout("read timed out")},
+    ],
+    ids=["503-page", "503-empty", "502", "504", "reset", "read-timeout"],
+)
+def test_a_bulk_done_but_unanswered_is_looked_up_never_resent(
+    tmp_path: Path, token: str, fault: dict[str, Any]
+) -> None:
+    """Whatever hides the answer of a Bulk request the target carried out, nothing is
+    created twice, even on a target that takes a second account of one userName."""
+    fake = BulkScim(token=token)
+    fake.unique_names = False
+    fake.fail("POST", "/Bulk", after=True, **fault)
+    specs = bulk_spec(tmp_path, people())
+    result = apply(specs, fake)
+    assert not result.failed
+    assert names(fake) == sorted(f"u{i}@example.com" for i in range(N))  # once each
+    assert fake.count("POST", "/Bulk") == 1 and fake.count("POST", "/Users") == 0
     assert converged(specs, fake)
 
 

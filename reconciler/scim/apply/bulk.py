@@ -115,7 +115,10 @@ class BulkCreates:
             self.in_flight = batch
             self.carried.update(batch.users)
             try:
-                reply = s.client.request("POST", "/Bulk", body=batch.body)
+                # A 503 without a SCIM body may be a gateway's that gave up on a request
+                # the service ran: an unknown outcome, looked up (finish) before any resend,
+                # as for a single create (retries.retry_on).
+                reply = s.client.request("POST", "/Bulk", body=batch.body, resend_503=False)
             except ScimHTTPError as exc:
                 if exc.status == 413 and len(batch.changes) > 1:
                     limits = limits.halved(batch)  # the target counts otherwise: smaller requests
