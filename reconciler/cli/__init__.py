@@ -15,8 +15,17 @@ from reconciler import logs
 
 # Importing the command modules registers their commands on the group.
 from reconciler.cli import apply, plan, show, targets  # noqa: F401
-from reconciler.cli.base import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Runtime, cli
+from reconciler.cli.base import (
+    EXIT_BUG,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    Runtime,
+    cli,
+)
 from reconciler.cli.output import echo_command, redacted_streams
+from reconciler.cli.terminate import sigterm_as_interrupt
 from reconciler.report import github
 from reconciler.scim.proxies import register_proxies
 
@@ -46,8 +55,11 @@ def main(argv: list[str] | None = None, *, transport: httpx2.BaseTransport | Non
     Everything it writes, to the streams or to files, crosses one redaction step (output.py).
     `transport` replaces the network for every target the command talks to (tests only).
     """
-    with redacted_streams():
-        return _run(argv, transport)
+    with redacted_streams(), sigterm_as_interrupt() as received:
+        code = _run(argv, transport)
+    # Stopped by SIGTERM, handled as Ctrl-C: 128 + 15, as a shell reports it, so a job that
+    # was cancelled is told from one a person interrupted.
+    return EXIT_TERMINATED if code == EXIT_INTERRUPTED and received.terminated else code
 
 
 def _run(argv: list[str] | None, transport: httpx2.BaseTransport | None) -> int:

@@ -20,6 +20,7 @@ from reconciler.scim.auth import from_env
 from reconciler.scim.local_files import FileTooLarge, NotRegularFile, read_regular_file
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143  # interrupted by SIGTERM (cli/terminate.py)
 
 specs_argument = click.argument(
     "specs", type=click.Path(path_type=Path, exists=False, file_okay=True, dir_okay=True)

@@ -53,7 +53,8 @@ MIN_BYTES = 1024 * 1024
 # The name the columns travel under from a worker (spec/checked.py seals them under one).
 _TRANSFER = b"scimrec-spec-ahead"
 _LENGTH = 8  # bytes of each frame's length, before the frame
-_INTERRUPT = {signal.SIGINT}
+# Ctrl-C, and SIGTERM, which the command line raises as Ctrl-C (cli/terminate.py).
+_INTERRUPT = frozenset({signal.SIGINT, signal.SIGTERM})
 _POLL = 0.1  # seconds between looks for a held Ctrl-C while the load waits on a worker
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -117,7 +118,8 @@ class Ahead:
         self._digests: dict[Path, tuple[bytes, bytes]] = {}  # the bytes read, their SHA-256
         self._given: dict[Path, tuple[_Worker, int]] = {}  # each file's worker, and its place
         self._running: list[_Worker] = []
-        self._unblock = False  # whether Ctrl-C was held by this load, to be let in again
+        # The signals of _INTERRUPT this load held, to be let in again (none held before).
+        self._unblock: frozenset[signal.Signals] = frozenset()
 
     def __enter__(self) -> Self:
         if self._workers.count < 2 or not _forkable():
@@ -153,7 +155,7 @@ class Ahead:
         # raised as the mask is set, before any fork; `_unblock` is set first, so the exit
         # lets Ctrl-C in again even then.)
         self._cache.trusted()  # opened here once: each worker uses this descriptor
-        self._unblock = signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        self._unblock = _INTERRUPT - signal.pthread_sigmask(signal.SIG_BLOCK, ())
         signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPT)
         for share in shares:
             work = [(place, path, *self._digests[path]) for place, path in share]
@@ -181,15 +183,15 @@ class Ahead:
     def _release(self) -> None:
         """Let Ctrl-C in again, if this load held it: one held meanwhile is raised here."""
         if self._unblock:
-            self._unblock = False
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPT)
+            held, self._unblock = self._unblock, frozenset()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
     def _wait(self, worker: _Worker) -> bool:
         """Wait until the worker's pipe can be read; False once Ctrl-C is held: every
         worker is then ended and Ctrl-C let in (raised, unless the process handles it
         otherwise, and then the load reads the rest itself)."""
         while True:
-            if signal.SIGINT in signal.sigpending():
+            if _INTERRUPT & signal.sigpending():
                 self._end_all()
                 self._release()
                 return False
@@ -296,6 +298,9 @@ def _fork(work: Work, clean: Clean, cache: SpecCache, others: list[int]) -> _Wor
     if pid == 0:  # the worker: never returns into the load
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # A SIGTERM to the worker's pid alone ends it, as it would any process.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             _die_with(parent)
             for fd in (read_end, *others):
                 os.close(fd)  # so that each pipe's only reader is the load
@@ -307,7 +312,7 @@ def _fork(work: Work, clean: Clean, cache: SpecCache, others: list[int]) -> _Wor
 
 
 def _die_with(parent: int) -> None:
-    """In a worker: be killed when the load's process ends, however it ends (a SIGTERM to
+    """In a worker: be killed when the load's process ends, however it ends (a SIGKILL to
     its pid alone, as a service manager or a CI runner may send, runs no exit code)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

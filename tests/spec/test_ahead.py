@@ -139,6 +139,30 @@ def test_ctrl_c_however_often_ends_the_load_and_every_worker(tmp_path: Path) -> 
             os.killpg(found.pid, 0)  # no process of its group is left
 
 
+@WORKERS_START
+def test_sigterm_ends_the_load_and_every_worker_as_ctrl_c(tmp_path: Path) -> None:
+    """SIGTERM to scimrec's pid alone (kill, a service manager) is held and looked for as
+    Ctrl-C is: the workers are ended, and scimrec ends as interrupted by it (143)."""
+    _big_tree(tmp_path, 40_000)
+    found = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "validate", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "SCIMREC_CACHE_DIR": ""},
+    )
+    _workers_of(found.pid)
+    sent = time.monotonic()
+    found.send_signal(signal.SIGTERM)
+    _, err = found.communicate(timeout=60)
+    assert time.monotonic() - sent < 2.0
+    assert "Interrupted." in err.decode().splitlines(), err
+    assert found.returncode == 143
+    with pytest.raises(ProcessLookupError):
+        os.killpg(found.pid, 0)
+
+
 def _big_tree(root: Path, users: int) -> None:
     text = "".join(
         f"  - userName: u{n}@ahead.example\n    title: T{n % 50}\n    displayName: U {n}\n"
@@ -161,8 +185,9 @@ def test_ctrl_c_at_any_moment_leaves_no_worker_and_nothing_held(tmp_path: Path) 
 @pytest.mark.timing
 @WORKERS_START
 def test_workers_end_with_the_load_killed_alone(tmp_path: Path) -> None:
-    """A SIGTERM to scimrec's pid alone (a service manager's, a CI runner's) runs none of
-    its code: the workers end with it, and release its output at once."""
+    """A SIGKILL to scimrec's pid alone (a service manager's, a CI runner's, after the
+    SIGTERM) runs none of its code: the workers end with it, and release its output at
+    once."""
     _big_tree(tmp_path, 80_000)
     found = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "validate", str(tmp_path)],
@@ -173,10 +198,10 @@ def test_workers_end_with_the_load_killed_alone(tmp_path: Path) -> None:
         env={**os.environ, "SCIMREC_CACHE_DIR": ""},
     )
     workers = _workers_of(found.pid)
-    os.kill(found.pid, signal.SIGTERM)
+    os.kill(found.pid, signal.SIGKILL)
     started = time.monotonic()
     found.communicate(timeout=60)  # the output's end: no worker holds it open
-    assert found.returncode == -signal.SIGTERM
+    assert found.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 1.0
     for pid in workers:
         assert _ended(pid), pid
