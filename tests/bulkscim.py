@@ -8,6 +8,9 @@ carries `location` and a string status, as scim2-server's do, and no resource.
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -33,6 +36,9 @@ class BulkScim(FakeScim):
         # Likewise: leave it out of the answer, and do nothing.
         self.skip: set[str] = set()
         self.with_resource = False  # results carry the created resource in `response`
+        # Ctrl-C (SIGINT to the main thread, as a terminal sends it) once a Bulk request
+        # this says yes to is carried out, before it is answered.
+        self.ctrl_c: Callable[[Seen], bool] | None = None
 
     def bulk_requests(self) -> list[list[dict[str, Any]]]:
         """The operations of each Bulk request received, in order."""
@@ -82,4 +88,6 @@ class BulkScim(FakeScim):
                 result["response"] = body
             if name not in self.omit_result:
                 results.append(result)
+        if self.ctrl_c is not None and self.ctrl_c(seen):
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         return httpx2.Response(200, json={"schemas": [BULK_RESPONSE], "Operations": results})

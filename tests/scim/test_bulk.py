@@ -349,26 +349,29 @@ def test_no_bulk_after_a_short_read(tmp_path: Path, token: str) -> None:
     assert len(fake.user_named("u3@example.com")) == 1
 
 
-def test_ctrl_c_during_a_bulk_request_sends_nothing_more(tmp_path: Path, token: str) -> None:
-    """The request in flight may or may not have been done: its creates fail for a rerun
-    to look up, the ones answered before stand, and no other request is sent."""
+def test_ctrl_c_during_a_bulk_request_waits_for_it_and_sends_nothing_more(
+    tmp_path: Path, token: str
+) -> None:
+    """As for single writes, the request in flight is answered: its creates stand and are
+    audited, as are the ones answered before, and no other request is sent."""
     fake = BulkScim(token=token, max_operations=5)
-    fake.fail("POST", "/Bulk", exc=KeyboardInterrupt(), when=lambda seen: len(fake.users) >= 5)
+    fake.ctrl_c = lambda seen: len(fake.bulk_requests()) == 2
     specs = bulk_spec(tmp_path, people())
-    result = apply(specs, fake)
+    audit: list[str] = []
+    result = apply(specs, fake, audit=audit)
     assert result.interrupted
     assert [len(ops) for ops in fake.bulk_requests()] == [5, 5]
-    assert sorted(o.key for o in result.outcomes if o.ok) == sorted(
-        op["data"]["userName"] for op in fake.bulk_requests()[0]
-    )
-    failed = list(result.failed)
-    assert len(failed) == 5
-    assert all("interrupted while in flight" in o.message for o in failed)
-    sent = len(fake.requests)
+    sent = sorted(op["data"]["userName"] for ops in fake.bulk_requests() for op in ops)
+    assert sorted(o.key for o in result.outcomes if o.ok) == sent
+    assert not result.failed and result.not_attempted == N - 10
+    records = [json.loads(line) for line in audit]
+    assert sorted(r["key"] for r in records) == sent
+    assert all(r["outcome"] == "ok" and r["via"] == "/Bulk" for r in records)
+    requests = len(fake.requests)
     assert fake.count("GET", "/Users/*") == 0 and fake.count("POST", "/Users") == 0
-    # A rerun converges: what was in flight is looked up, the rest created.
+    # A rerun converges: the rest are created.
     assert not apply(specs, fake).failed
-    assert len(fake.requests) > sent and converged(specs, fake)
+    assert len(fake.requests) > requests and converged(specs, fake)
 
 
 def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token: str) -> None:

@@ -343,22 +343,26 @@ def test_no_group_bulk_once_a_look_up_found_what_the_listing_hid(
     assert len(looked) >= GROUPS
 
 
-def test_ctrl_c_during_a_group_bulk_request_sends_nothing_more(tmp_path: Path, token: str) -> None:
-    """The request in flight may or may not have been done: its groups fail for a rerun to
-    look up; a group of an earlier request stands only if it carried every member."""
+def test_ctrl_c_during_a_group_bulk_request_waits_for_it_and_sends_nothing_more(
+    tmp_path: Path, token: str
+) -> None:
+    """The request in flight is answered, as single writes are: a group of it or of an
+    earlier request stands (it carried every member), and each is audited."""
     fake = BulkScim(token=token, max_operations=5)
-    fake.fail("POST", "/Bulk", exc=KeyboardInterrupt(), when=lambda seen: len(fake.groups) >= 5)
+    fake.ctrl_c = lambda seen: len(group_ops(fake)) == 2
     specs = spec(tmp_path, teams())
-    result = apply(specs, fake)
+    audit: list[str] = []
+    result = apply(specs, fake, audit=audit)
     assert result.interrupted
     assert [len(ops) for ops in group_ops(fake)] == [5, 5]
-    done = {op["data"]["displayName"] for op in group_ops(fake)[0]}
+    done = {op["data"]["displayName"] for ops in group_ops(fake) for op in ops}
     assert {o.key for o in result.outcomes if o.kind is Kind.GROUP and o.ok} == done
-    in_flight = [o for o in result.failed if o.kind is Kind.GROUP]
-    assert len(in_flight) == 5
-    assert all("interrupted while in flight" in o.message for o in in_flight)
+    assert not result.failed
+    audited = [r for r in map(json.loads, audit) if r["kind"] == "group"]
+    assert {r["key"] for r in audited} == done
+    assert all(r["outcome"] == "ok" and r["via"] == "/Bulk" for r in audited)
     assert fake.count("PATCH", "/Groups/*") == 0 and fake.count("POST", "/Groups") == 0
-    assert not apply(specs, fake).failed  # a rerun looks up what was in flight
+    assert not apply(specs, fake).failed  # a rerun creates the rest
     assert all(len(group_named(fake, f"g{i}")) == 1 for i in range(GROUPS))
     assert converged(specs, fake)
 

@@ -97,7 +97,6 @@ class BulkCreates:
         # That listing, where it was read whole: every object of this kind on the target.
         self.listed: tuple[Mapping[str, Json], ...] | None = None
         self.timed_out: RunTimedOut | None = None
-        self.in_flight: Batch | None = None
         # The user members each group's operation carried (bulk_requests.GroupForm).
         self.carried: dict[str, tuple[str, ...]] = {}
 
@@ -112,7 +111,6 @@ class BulkCreates:
             if batch.too_large is not None:
                 pending = pending[1:]  # alone over the payload limit: sent per object
                 continue
-            self.in_flight = batch
             self.carried.update(batch.users)
             try:
                 # A 503 without a SCIM body may be a gateway's that gave up on a request
@@ -139,10 +137,10 @@ class BulkCreates:
                 self._unknown(batch, bulk_error(0, str(exc)))
             else:
                 self._answered(batch, reply)
-            self.in_flight = None
             pending = pending[len(batch.changes) :]
         s.log.info("bulk sent", step="action", creates=len(self.settled), left=len(pending))
-        self._read_back()
+        if not self.stop():  # stopped: nothing more is sent (runner.Applier._bulk)
+            self._read_back()
 
     def _form(self) -> GroupForm | None:
         """What a group's operation carries (None: users)."""
@@ -167,13 +165,6 @@ class BulkCreates:
         except Failed:
             return False
         return True
-
-    def interrupted(self) -> None:
-        """Ctrl-C during send: the request in flight may or may not have been done."""
-        batch, self.in_flight = self.in_flight, None
-        cut = bulk_error(0, "interrupted while in flight")
-        for change in batch.changes if batch is not None else ():
-            self.settled.setdefault(change.key, Settled(unknown=cut))
 
     def _refused(self, exc: ScimHTTPError) -> None:
         with self.s.lock:

@@ -117,7 +117,7 @@ class Applier:
         user_writes = [c for c in plan.changes if phase(c) == 0]
         creates = bulk_requests.creates_of(user_writes)
         ordered = [c for wave in manager_waves(creates) for c in wave]
-        outcomes += self._bulk(ordered, BulkCreates(s, self.out_of_time.is_set))
+        outcomes += self._bulk(ordered, BulkCreates(s, self._stopping))
         # Managers first, in waves, so a report's create already carries its manager's id;
         # only a cycle of managers is left for a follow-up PATCH.
         in_bulk = self.bulk_sent[Kind.USER]
@@ -132,7 +132,7 @@ class Applier:
         # already have removed its members.
         creates = bulk_requests.nested_first(bulk_requests.creates_of(groups, Kind.GROUP))
         updates = [c for c in groups if c.action is not Action.CREATE]
-        outcomes += self._bulk(creates, BulkGroups(s, self.out_of_time.is_set))
+        outcomes += self._bulk(creates, BulkGroups(s, self._stopping))
         alone = [c for c in creates if c.key not in self.bulk_sent[Kind.GROUP]]
         group = guarded(write_group)
         outcomes += self._parallel(alone, group) + self._parallel(updates, group)
@@ -165,15 +165,20 @@ class Applier:
         per-object path for what Bulk did not settle)."""
         if not bulk_pays(self.session, ordered) or self.stop.is_set():
             return []
+        # On a thread of its own, as single writes are (_parallel): Ctrl-C, raised on this
+        # one, stops the requests after the one in flight, which is answered and audited
+        # instead of cut short with its creates' outcome unknown.
+        pool = ThreadPoolExecutor(max_workers=1)
+        done = pool.submit(contextvars.copy_context().run, bulk.send, ordered)
         try:
-            bulk.send(ordered)
+            done.result()
         except KeyboardInterrupt:
-            # As in _parallel: nothing new starts. The request in flight is cut short, so
-            # its creates' outcome is unknown: reported failed, for a rerun to look up.
             self.stop.set()
-            bulk.interrupted()
             self.log.warning("interrupted", step="action", outcome="stopping",
-                             detail="a Bulk request was in flight")  # fmt: skip
+                             detail="waiting for the Bulk request in flight")  # fmt: skip
+            done.result()
+        finally:
+            pool.shutdown(wait=True)
         sent = [c for c in ordered if c.key in bulk.settled]
         self.bulk_sent[bulk.kind] = {c.key for c in sent}
         if self.stop.is_set():  # each one as the Bulk answers left it, nothing more sent
@@ -186,6 +191,10 @@ class Applier:
             late = [c for c in sent if c.key not in have and not bulk.settled[c.key].not_done]
             outcomes += [o for c in late if (o := self._one(c, bulk.as_settled, late=True))]
         return outcomes
+
+    def _stopping(self) -> bool:
+        """Whether no new request starts: after Ctrl-C, or past the run's deadline."""
+        return self.stop.is_set() or self.out_of_time.is_set()
 
     def _withhold(
         self, changes: list[Change], failed: set[tuple[Kind, str]]
