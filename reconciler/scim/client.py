@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import httpx2
@@ -63,6 +64,10 @@ DEFAULT_CONCURRENCY = 8  # a target's default `concurrency`
 # Called once per HTTP exchange: method, path, status (0 if none), seconds taken.
 ExchangeHook = Callable[[str, str, int, float], None]
 Params = Mapping[str, str | int]
+# Where a write is being recorded (apply/session.py Session.write): each attempt of a write
+# request that failed and was sent again, so the audit log has a line for every request
+# the target may have carried out, not only the last one's answer.
+RESENT: ContextVar[list[ScimHTTPError] | None] = ContextVar("resent", default=None)
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,8 @@ class ScimClient:
         def send() -> Reply:
             return sent_as(None) if content is None else self.body_type.send(sent_as)
 
+        failed: ScimHTTPError | None = None  # the last attempt's failure, if sent again
+        resent = RESENT.get() if method != "GET" else None
         try:
             for attempt in stamina.retry_context(
                 on=backoff_probe if probe else retry_on(method, body, resend_503=resend_503),
@@ -202,9 +209,17 @@ class ScimClient:
                 wait_max=policy.wait_max,
                 wait_jitter=policy.wait_jitter,
             ):
+                if failed is not None and resent is not None:
+                    resent.append(failed)
+                failed = None
                 with attempt:
                     try:
                         return send()
+                    except _Retry as exc:
+                        # A connection never made (TargetError) sent nothing to record.
+                        if isinstance(exc.cause, ScimHTTPError):
+                            failed = exc.cause
+                        raise
                     except ScimHTTPError as exc:
                         if exc.status == 428 and etag is None and method in _VERSIONED:
                             return self._with_version(method, path, body, exc)

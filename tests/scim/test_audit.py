@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx2
 import pytest
 import structlog
 
@@ -117,3 +118,42 @@ def test_members_are_named_by_kind_and_id(tmp_path: Path, token: str) -> None:
     assert result.failed == ()
     added = [r["members_added"] for r in map(json.loads, lines) if r.get("members_added")]
     assert added == [[{"id": "1", "key": "ben@example.com"}], [{"id": "1", "key": "Inner"}]]
+
+
+def test_a_delete_resent_after_a_lost_answer_is_recorded_twice_and_done(
+    tmp_path: Path, token: str
+) -> None:
+    """The target carried out the DELETE, its answer was lost, and the retry got 404: both
+    requests are on record, the first as resent, the one the delete went by as done (the
+    account read back gone), as apply counts it; never a failed 404."""
+    fake = FakeScim(token=token)
+    fake.add_user("alice@example.com")
+    gone = fake.add_user("old@example.com")
+    fake.fail("DELETE", "/Users/*", after=True, exc=httpx2.ReadError("connection reset by peer"))
+    users = [user("alice@example.com"), user("old@example.com", state="absent")]
+    specs = write_spec(tmp_path, users, deprovision="delete")
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert result.failed == () and result.counts()["delete"] == 1
+    assert gone not in fake.users and fake.count("DELETE", "/Users/*") == 2
+    records = [(r["method"], r["path"], r["status"], r["outcome"]) for r in map(json.loads, lines)]
+    path = f"/Users/{gone}"
+    assert records == [("DELETE", path, 0, "resent"), ("DELETE", path, 404, "ok")]
+    assert "connection reset by peer" in json.loads(lines[0])["error"]
+
+
+def test_a_delete_answered_404_but_still_held_is_recorded_failed(
+    tmp_path: Path, token: str
+) -> None:
+    """A 404 from a gateway (the account still served) is no delete: failed on record too."""
+    fake = FakeScim(token=token)
+    fake.add_user("alice@example.com")
+    held = fake.add_user("old@example.com")
+    fake.fail("DELETE", "/Users/*", status=404, times=10)
+    users = [user("alice@example.com"), user("old@example.com", state="absent")]
+    specs = write_spec(tmp_path, users, deprovision="delete")
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert [o.key for o in result.failed] == ["old@example.com"] and held in fake.users
+    (record,) = map(json.loads, lines)
+    assert record["outcome"] == "failed" and "still holds the user" in record["error"]

@@ -11,6 +11,7 @@ from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim.apply.protection import refuse_if_it_holds_protected
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import update
+from reconciler.scim.client import Reply
 from reconciler.scim.writes import ENDPOINT, resource_path
 
 
@@ -95,16 +96,22 @@ def delete(s: Session, change: Change) -> str | None:
     # (Session.write), as gone or as a target whose answers disagree; never reported done.
     if change.kind is Kind.GROUP and s.target.protected:
         refuse_if_it_holds_protected(s, change, path)
-    try:
-        reply = s.write(change, "DELETE", path, lambda: s.client.delete(path, s.etag(change)))
-    except ScimHTTPError as exc:
-        if exc.status != 404:  # already gone is what we wanted
-            raise
-        # Read back as a success is: a 404 from a gateway, or a target with no DELETE
-        # route, leaves the object where it was.
-        _gone(s, change, path, exc.status)
-        return change.target_id
-    _gone(s, change, path, reply.status)
+
+    def send() -> Reply:
+        try:
+            return s.client.delete(path, s.etag(change))
+        except ScimHTTPError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
+        # Read back as a success is (a 404 from a gateway, or a target with no DELETE
+        # route, leaves the object where it was), before the write is recorded: the audit
+        # log says done where it is gone (a retry after a lost answer gets this 404).
+        _gone(s, change, path, 404)
+        return Reply(404, None, {})
+
+    reply = s.write(change, "DELETE", path, send)
+    if reply.status != 404:
+        _gone(s, change, path, reply.status)
     return change.target_id
 
 

@@ -26,7 +26,7 @@ from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
 from reconciler.scim.apply.verify import access_kept, answers_as, lost
 from reconciler.scim.audit import AuditLog, write_record
-from reconciler.scim.client import Reply, ScimClient
+from reconciler.scim.client import RESENT, Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
 
 T = TypeVar("T")
@@ -222,7 +222,8 @@ class Session:
         ops: Sequence[Mapping[str, Json]] = (),
     ) -> Reply:
         """Send one write, and record exactly what it changed (the audit trail): its
-        attributes, and the members its PATCH `ops` add and remove."""
+        attributes, and the members its PATCH `ops` add and remove; and before that record,
+        one (`outcome: resent`) for each attempt that failed and was sent again."""
         attributes = tuple(attributes)
         if why := self.not_written.get((change.kind, change.key)):
             raise Failed(f"not written: {why}")
@@ -230,6 +231,8 @@ class Session:
         started = time.perf_counter()
         status = 0
         error: str | None = None
+        resent: list[ScimHTTPError] = []  # attempts the client sent again (client.RESENT)
+        token = RESENT.set(resent)
         try:
             reply = send()
             status = reply.status
@@ -243,10 +246,15 @@ class Session:
                 status = exc.status
             raise
         finally:
+            RESENT.reset(token)
+            ids = self.known_ids()
+            for attempt in resent:  # each before the answer the write went by
+                record = write_record(change, method, path, attempt.status, str(attempt),
+                                      attributes, ops, ids, self.caps.write_only)  # fmt: skip
+                self.record_write(record | {"outcome": "resent"})
             record = write_record(
-                change, method, path, status, error, attributes, ops, self.known_ids(),
-                self.caps.write_only,
-            )  # fmt: skip
+                change, method, path, status, error, attributes, ops, ids, self.caps.write_only
+            )
             self.record_write(record, round((time.perf_counter() - started) * 1000, 1))
 
     def record_write(self, record: dict[str, Any], duration_ms: float | None = None) -> None:
