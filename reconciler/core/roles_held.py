@@ -9,6 +9,7 @@ from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json
+from reconciler.core.targetview import extension_path
 
 _HELD = frozenset({"roles", "entitlements"})
 # Sources whose value is access: the app roles a user is assigned, and the groups it is in
@@ -19,9 +20,12 @@ _ACCESS_SOURCES = (ROLE_ASSIGNMENTS, "groups")
 def role_paths(target: Target) -> frozenset[str]:
     """The user attributes that hold roles on this target: `roles` and `entitlements`
     (RFC 7643 §4.1.2: what a user has, access as much as a role is), and any mapped from
-    the roles its role map grants (appRoleAssignments) or from the user's groups."""
+    the roles its role map grants (appRoleAssignments) or from the user's groups.
+
+    Each path is named as changes name it: a mapping into a custom extension
+    (`acme.appRole`) is written as `URN:appRole`, and every consumer compares change paths."""
     return _HELD | {
-        m.target
+        extension_path(m.target, target.extensions)
         for m in target.user_mappings
         if m.source in _ACCESS_SOURCES or _reads_access((m.text or "").casefold())
     }

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.changes import Action
-from reconciler.core.model import Observed
+from reconciler.core.guards import check_guards
+from reconciler.core.model import Json, Observed
 from reconciler.core.plan import Plan, make_plan
 from reconciler.core.plancheck import protection_problems
 from tests.core.test_plan import TARGET, group_res, load, user_res
+from tests.fakescim import USER_SCHEMA
 
 ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
 USERS = (
@@ -121,3 +123,43 @@ def test_a_protected_group_keeps_its_member_changes_whatever_is_withheld_as_role
     )
     [change] = plan.changes
     assert (change.key, [m.id for m in change.members_add]) == ("Ops", ["id-a"])
+
+
+ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+
+
+def test_a_role_mapped_into_a_custom_extension_is_counted_and_kept(tmp_path: Path) -> None:
+    # The mapping names its target by the extension's alias (`acme.appRole`); changes name
+    # it by the URN. Both must be the same role attribute to the guards and to `protected`.
+    settings = (
+        PROTECT
+        + f"    extensions: {{acme: '{ACME}'}}\n"
+        + "    roles: {admin: [Admins]}\n"
+        + "    guards: {max_member_removals: 0}\n"
+        + "    mappings:\n      user:\n"
+        + "        acme.appRole:\n"
+        + "          expression: 'SingleAppRoleAssignment([appRoleAssignments])'\n"
+        + "          default: none\n"
+    )
+    text = TARGET + settings + DECLARED + "groups:\n  - {displayName: Admins, members: []}\n"
+    spec = load(tmp_path, text)
+    target = spec.targets["t"]
+    held: dict[str, Json] = {"schemas": [USER_SCHEMA, ACME], ACME: {"appRole": "admin"}}
+    observed = Observed(
+        (
+            user_res("id-root", "root@example.com", **held),
+            user_res("id-a", "a@example.com", **held),
+        ),
+        (),
+    )
+    plan = check_guards(make_plan(spec, target, observed), target, observed)
+    demoted = {
+        c.key: a.after for c in plan.changes for a in c.attributes if a.path == f"{ACME}:appRole"
+    }
+    assert demoted == {"a@example.com": "none"}
+    assert "user root@example.com is protected: keeps its roles (admin)" in plan.notes
+    assert plan.guards == (
+        "1 member removal (1 of them roles lost) in one run, more than "
+        "guards.max_member_removals (0); re-run with --allow-member-removals 1 if that is "
+        "intended",
+    )

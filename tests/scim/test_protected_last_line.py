@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
-from tests.fakescim import FakeScim
+from tests.fakescim import USER_SCHEMA, FakeScim
 from tests.scim.test_faults import write_spec
 
 ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
@@ -189,3 +189,36 @@ def test_an_account_protected_at_apply_does_not_have_active_cleared(
     assert failed.message == "user admin@example.com is protected: not disabled"
     assert fake.users[admin]["active"] is True
     assert fake.count("PATCH") == fake.count("PUT") == 0
+
+
+def test_a_role_in_a_custom_extension_lost_by_a_protected_account_is_refused(
+    tmp_path: Path, token: str
+) -> None:
+    # The role map writes into `acme.appRole`, which the write names by its URN.
+    acme = "urn:example:params:scim:schemas:extension:acme:2.0:User"
+    fake = FakeScim(token=token)
+    fake.schemas = [USER_SCHEMA, acme]
+    root = fake.add_user("root@example.com", **{acme: {"appRole": "admin"}})
+    users = [{"userName": "root@example.com"}]
+    groups = [{"displayName": "Admins", "members": []}]
+    mapping = {"expression": "SingleAppRoleAssignment([appRoleAssignments])", "default": "none"}
+    specs = write_spec(
+        tmp_path,
+        users,
+        groups,
+        extensions={"acme": acme},
+        roles={"admin": ["Admins"]},
+        mappings={"user": {"acme.appRole": mapping}},
+    )
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    [demoted] = [c for c in prepared.plan.changes if c.key == "root@example.com"]
+    assert [(a.path, a.after) for a in demoted.attributes] == [(f"{acme}:appRole", "none")]
+    target = dataclasses.replace(prepared.target, protected=("root@*",))
+    try:
+        result = Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+    assert [(o.key, o.message) for o in result.failed] == [
+        ("root@example.com", "user root@example.com is protected: keeps its roles")
+    ]
+    assert fake.users[root][acme] == {"appRole": "admin"}
