@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import attrgetter
 
 from reconciler.core.action import Membership, flatten, group_change, with_nested
@@ -16,7 +15,7 @@ from reconciler.core.match import Match
 from reconciler.core.members import Directory, Seen
 from reconciler.core.model import Declared, Kind, Observed
 from reconciler.core.targetview import TargetView
-from reconciler.core.twins import twins
+from reconciler.core.twins import kept_twins
 
 _PROBLEM = attrgetter("problem")
 
@@ -42,9 +41,20 @@ def plan_groups(
     native = target.nested_groups == "native"
     nested = flatten({g.key: g for g in view.all_groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
-    # Groups never taken out of another: unreadable ones, and those a failed match may be.
-    held = frozenset(r.id for r in observed.groups if r.problem is not None) | frozenset(
-        c for m in group_matches.values() if m.error for a in m.attempts for c in a.candidates
+    # Groups never taken out of another: unreadable ones, those a failed match may be, and
+    # the other accounts of a present group (twins.py), as a present user's are kept.
+    held = (
+        frozenset(r.id for r in observed.groups if r.problem is not None)
+        | frozenset(
+            c for m in group_matches.values() if m.error for a in m.attempts for c in a.candidates
+        )
+        | (
+            kept_twins(
+                target, observed, Kind.GROUP, group_matches, lambda: _declared(view, Kind.GROUP)
+            )
+            if native
+            else frozenset()
+        )
     )
     for group in groups:
         match = group_matches[group.key]
@@ -91,17 +101,8 @@ def membership(
         if m.resource is not None and key not in outside
     }
     errored = [key for key, m in user_matches.items() if m.error]
-    found = twins(
-        target,
-        observed,
-        dict(zip(zip(repeat(Kind.USER), user_matches), user_matches.values(), strict=True)),
-    )
-    # Whether a user is present is asked only of those two: mostly none (100,000 users).
-    declared = (
-        {u.key: u for u in (*view.all_users, *view.failed) if u.kind is Kind.USER}
-        if errored or found
-        else {}
-    )
+    # Whether a user is present is asked only of those: mostly none (100,000 users).
+    declared = _declared(view, Kind.USER) if errored else {}
     # Ids a membership diff must not remove: candidates of users whose match failed,
     # users out of this target's scope (left alone, not managed), and the other accounts
     # of a present user (twins.py), which are theirs as much as the matched one.
@@ -109,11 +110,7 @@ def membership(
     covered += [key for key in shield if key in user_matches]
     shielded = frozenset(
         cid for key in covered for a in user_matches[key].attempts for cid in a.candidates
-    ) | frozenset(
-        rid
-        for (kind, rid), (_, key, _) in found.items()
-        if kind is Kind.USER and key in declared and declared[key].present
-    )
+    ) | kept_twins(target, observed, Kind.USER, user_matches, lambda: _declared(view, Kind.USER))
     # Users in error (core/shape.py): one id the target gave to two people, a body it
     # cannot read. Who would leave the group is not known, nor whether protection covers
     # them: nothing is decided from such a user, a removal neither.
@@ -132,6 +129,12 @@ def membership(
         failed=frozenset(failed),
         policy=target.members_policy,
     )
+
+
+def _declared(view: TargetView, kind: Kind) -> dict[str, Declared]:
+    """The declared objects of a kind by key, those whose mapping failed included."""
+    objects = view.all_users if kind is Kind.USER else view.all_groups
+    return {o.key: o for o in (*objects, *view.failed) if o.kind is kind}
 
 
 def _unsure_nested(

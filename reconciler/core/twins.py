@@ -15,7 +15,7 @@ holds its owned externalId is in error (`held_elsewhere`), never created a secon
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError
@@ -78,6 +78,28 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
             if shared is not None:
                 out[(kind, resource.id)] = shared
     return out
+
+
+def kept_twins(
+    target: Target,
+    observed: Observed,
+    kind: Kind,
+    matches: Mapping[str, Match],
+    declared: Callable[[], Mapping[str, Declared]],
+) -> frozenset[str]:
+    """The ids of the twins of present declared objects of one kind: theirs as much as the
+    matched account, so never taken out of a group (a user's from its groups, a group's
+    from the groups it is nested in). `declared` gives the objects by key, asked for only
+    when there is a twin (mostly none; 100,000 users)."""
+    found = twins(target, observed, {(kind, key): m for key, m in matches.items()})
+    if not found:
+        return frozenset()
+    objects = declared()
+    return frozenset(
+        rid
+        for (of, rid), (_, key, _) in found.items()
+        if of is kind and key in objects and objects[key].present
+    )
 
 
 def held_elsewhere(

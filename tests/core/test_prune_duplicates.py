@@ -241,3 +241,32 @@ def test_an_account_of_a_declared_user_keeps_its_group_memberships(
     )
     removed = [m.id for c in plan.changes for m in c.members_remove]
     assert removed == ["X"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "group", "twin"),
+    [
+        (
+            "    matching: {group: [externalId, displayName]}\n",
+            "  - {displayName: Ops, externalId: ops}\n",
+            group_res("Y", "ops"),
+        ),
+        ("", "  - {displayName: Ops, previously: [Old Ops]}\n", group_res("Y", "Old Ops")),
+    ],
+    ids=["same-displayName", "former-name"],
+)
+def test_a_group_of_a_declared_group_stays_nested_where_it_is(
+    tmp_path: Path, settings: str, group: str, twin: Resource
+) -> None:
+    # As a user's twin keeps its memberships, a group's twin stays in the groups it is
+    # nested in (native nesting), whatever the parent declares.
+    settings += "    prune: all\n    nested_groups: native\n"
+    groups = "groups:\n" + group + "  - {displayName: Parent, externalId: p, members: []}\n"
+    spec = load(tmp_path, TARGET + settings + "users: []\n" + groups)
+    mine = group_res("X", "Ops", externalId="ops")
+    nested = [{"value": "X", "type": "Group"}, {"value": "Y", "type": "Group"}]
+    parent = group_res("P", "Parent", nested, externalId="p")
+    plan = make_plan(spec, spec.targets["t"], Observed((), (mine, twin, parent)))
+    removed = [m.id for c in plan.changes for m in c.members_remove]
+    assert removed == ["X"]
+    assert [e.key for e in plan.errors] == ["Y"]
