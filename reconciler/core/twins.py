@@ -128,7 +128,7 @@ def held_elsewhere(
         if (match := matches[obj.key]).resource is None
         and match.error is None
         and (value := declared_value(obj, "externalId")) is not None
-        and value.startswith(prefix)
+        and _prefixed(value, prefix)
     ]
     if not unmatched:  # nearly every run: no account needs reading
         return matches
@@ -136,7 +136,7 @@ def held_elsewhere(
     holders: dict[str, dict[str, Resource]] = defaultdict(dict)
     for resource in resources:
         external = resource.body.get("externalId")
-        if isinstance(external, str) and external.startswith(prefix):
+        if isinstance(external, str) and _prefixed(external, prefix):
             holders[normalise("externalId", external)].setdefault(resource.id, resource)
     out = dict(matches)
     for obj, value in unmatched:
@@ -207,7 +207,15 @@ def _telling(target: Target, attributes: tuple[str, ...], attribute: str, value:
     constant some targets write on every account says nothing about who it is)."""
     if attribute in attributes:
         return True
-    return value.startswith(target.ownership_prefix or "\0")
+    return bool(target.ownership_prefix) and _prefixed(value, target.ownership_prefix or "")
+
+
+def _prefixed(value: str, prefix: str) -> bool:
+    """Whether an externalId carries the ownership prefix, compared as matching compares
+    values (NFKC, surrounding whitespace ignored): ` sr-alice` or one written full-width
+    is the account matching would find for `sr-alice`, and a second one created beside it
+    would be the same person's."""
+    return normalise("externalId", value).startswith(normalise("externalId", prefix))
 
 
 def _values(body: Mapping[str, Json], attribute: str) -> list[str]:

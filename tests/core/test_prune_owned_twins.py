@@ -202,3 +202,31 @@ def test_several_accounts_holding_the_external_id_are_all_kept(tmp_path: Path) -
     [error] = plan.errors
     assert "held by target objects X (userName" in error.message
     assert "keep one account on the target, then declare its name in previously" in error.message
+
+
+@pytest.mark.parametrize("held", [" sr-alice", "\uff53\uff52-alice", "sr-alice\u200b"])
+def test_an_owned_external_id_is_held_in_any_form_matching_reads_as_equal(
+    tmp_path: Path, held: str
+) -> None:
+    # The prefix is looked for as matching compares values: a leading space or a
+    # full-width prefix is the same externalId, and a create would be her second account.
+    spec = load(tmp_path, TARGET + OWNED + ALICE)
+    mine = user_res("X", "alice.renamed@example.com", externalId=held, active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine,), ()))
+    assert plan.changes == ()
+    [error] = plan.errors
+    assert (error.key, error.message.split(":")[0]) == ("alice@example.com", "OwnedExternalIdMatch")
+
+
+def test_an_account_with_a_declared_accounts_external_id_in_another_form_is_its_twin(
+    tmp_path: Path,
+) -> None:
+    # Under prune: all, her account holding her owned externalId written full-width, the
+    # second account holding it plainly is hers too: in error, never deprovisioned.
+    settings = "    prune: all\n    ownership: {external_id_prefix: 'sr-'}\n"
+    spec = load(tmp_path, TARGET + settings + ALICE)
+    mine = user_res("X", "alice@example.com", externalId="\uff53\uff52-alice", active=True)
+    other = user_res("Y", "alice.old@example.com", externalId="sr-alice", active=True)
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other), ()))
+    assert [c for c in plan.changes if c.action is Action.DISABLE] == []
+    assert [e.key for e in plan.errors] == ["Y"]
