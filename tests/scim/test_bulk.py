@@ -374,18 +374,18 @@ def test_ctrl_c_during_a_bulk_request_waits_for_it_and_sends_nothing_more(
     assert len(fake.requests) > requests and converged(specs, fake)
 
 
-def test_a_create_protection_refuses_is_never_sent_in_bulk(tmp_path: Path, token: str) -> None:
-    """Where every write is checked (Session.write), a protected account is never written
-    inactive: its create stays out of Bulk and is refused as it would be alone."""
+def test_a_protected_account_created_inactive_goes_in_bulk(tmp_path: Path, token: str) -> None:
+    """Where every write is checked (Session.write), a create takes no access away: a
+    protected account declared inactive (provisioned dormant) is created with the others,
+    as the plan shows, not refused as a disable."""
     fake = BulkScim(token=token)
     users = [*people(managers=False), user("admin@example.com", active=False)]
     result = apply(bulk_spec(tmp_path, users, protected=["admin@*"]), fake)
-    (failed,) = result.failed
-    assert failed.key == "admin@example.com"
-    assert "is protected: not disabled" in failed.message
+    assert result.failed == ()
     sent = [op["data"]["userName"] for ops in fake.bulk_requests() for op in ops]
-    assert len(sent) == N and "admin@example.com" not in sent
-    assert fake.user_named("admin@example.com") == []
+    assert len(sent) == N + 1 and "admin@example.com" in sent
+    [admin] = fake.user_named("admin@example.com")
+    assert admin["active"] is False
 
 
 def test_a_member_ref_is_where_the_bulk_answer_says_the_user_lives(

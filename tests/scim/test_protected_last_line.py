@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
 from tests.fakescim import USER_SCHEMA, FakeScim
-from tests.scim.test_faults import write_spec
+from tests.scim.test_faults import plan_and_apply, replan, write_spec
 
 ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
 
@@ -222,3 +222,23 @@ def test_a_role_in_a_custom_extension_lost_by_a_protected_account_is_refused(
         ("root@example.com", "user root@example.com is protected: keeps its roles")
     ]
     assert fake.users[root][acme] == {"appRole": "admin"}
+
+
+def test_a_protected_account_declared_inactive_is_created_as_planned(
+    tmp_path: Path, token: str
+) -> None:
+    # A create takes no access away: the break-glass admin provisioned dormant is made,
+    # as the plan shows, not refused as a disable on every run.
+    fake = FakeScim(token=token)
+    users = [{"userName": "admin@example.com", "active": False}]
+    groups = [{"displayName": "Breakglass", "members": ["admin@example.com"]}]
+    specs = write_spec(tmp_path, users, groups, protected=["admin@*"])
+    prepared, result = plan_and_apply(specs, fake)
+    assert {(c.key, c.action.value) for c in prepared.plan.changes} == {
+        ("admin@example.com", "create"),
+        ("Breakglass", "create"),
+    }
+    assert result.failed == ()
+    [admin] = fake.user_named("admin@example.com")
+    assert admin["active"] is False
+    assert replan(specs, fake).plan.changes == ()

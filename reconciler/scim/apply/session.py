@@ -269,9 +269,10 @@ class Session:
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
     ) -> None:
         """The last line of protection, where every write is sent: a protected object is
-        never deleted, never has `active` set to false, never loses a role, and never
-        loses the name it is protected by, whatever the plan says. (Whom an id is, after a
-        read no complete listing vouched for, is read before the first write: identity.py.)"""
+        never deleted, never has `active` set to false (created inactive, it had nothing
+        to lose), never loses a role, and never loses the name it is protected by,
+        whatever the plan says. (Whom an id is, after a read no complete listing vouched
+        for, is read before the first write: identity.py.)"""
         held = self.names_read.get((change.kind, change.target_id or ""))
         if not self.target.protected:
             return
@@ -285,7 +286,12 @@ class Session:
             return
         if method == "DELETE":
             raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
-        if any(a.path == "active" and deactivates(a.after) for a in attributes):
+        # A create (POST) takes no access away: an account made inactive (a break-glass
+        # admin provisioned dormant) had none, and planning shows it as a create too.
+        disables = method != "POST" and any(
+            a.path == "active" and deactivates(a.after) for a in attributes
+        )
+        if disables:
             raise Failed(f"{change.kind.value} {change.key} is protected: not disabled")
         roles = role_paths(self.target)
         if any(lost_roles(a, roles) for a in attributes):
