@@ -42,19 +42,13 @@ def plan_groups(
     nested = flatten({g.key: g for g in view.all_groups})
     groups_by_id = {m.resource.id: k for k, m in group_matches.items() if m.resource}
     # Groups never taken out of another: unreadable ones, those a failed match may be, and
-    # the other accounts of a present group (twins.py), as a present user's are kept.
+    # a declared group's other accounts (twins.py), as a user's are kept.
     held = (
         frozenset(r.id for r in observed.groups if r.problem is not None)
         | frozenset(
             c for m in group_matches.values() if m.error for a in m.attempts for c in a.candidates
         )
-        | (
-            kept_twins(
-                target, observed, Kind.GROUP, group_matches, lambda: _declared(view, Kind.GROUP)
-            )
-            if native
-            else frozenset()
-        )
+        | (kept_twins(target, observed, Kind.GROUP, group_matches) if native else frozenset())
     )
     for group in groups:
         match = group_matches[group.key]
@@ -102,15 +96,19 @@ def membership(
     }
     errored = [key for key, m in user_matches.items() if m.error]
     # Whether a user is present is asked only of those: mostly none (100,000 users).
-    declared = _declared(view, Kind.USER) if errored else {}
+    declared = (
+        {u.key: u for u in (*view.all_users, *view.failed) if u.kind is Kind.USER}
+        if errored
+        else {}
+    )
     # Ids a membership diff must not remove: candidates of users whose match failed,
-    # users out of this target's scope (left alone, not managed), and the other accounts
-    # of a present user (twins.py), which are theirs as much as the matched one.
+    # users out of this target's scope (left alone, not managed), and a declared user's
+    # other accounts (twins.py).
     covered = [key for key in errored if declared[key].present]
     covered += [key for key in shield if key in user_matches]
     shielded = frozenset(
         cid for key in covered for a in user_matches[key].attempts for cid in a.candidates
-    ) | kept_twins(target, observed, Kind.USER, user_matches, lambda: _declared(view, Kind.USER))
+    ) | kept_twins(target, observed, Kind.USER, user_matches)
     # Users in error (core/shape.py): one id the target gave to two people, a body it
     # cannot read. Who would leave the group is not known, nor whether protection covers
     # them: nothing is decided from such a user, a removal neither.
@@ -129,12 +127,6 @@ def membership(
         failed=frozenset(failed),
         policy=target.members_policy,
     )
-
-
-def _declared(view: TargetView, kind: Kind) -> dict[str, Declared]:
-    """The declared objects of a kind by key, those whose mapping failed included."""
-    objects = view.all_users if kind is Kind.USER else view.all_groups
-    return {o.key: o for o in (*objects, *view.failed) if o.kind is kind}
 
 
 def _unsure_nested(

@@ -192,7 +192,7 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         spare = view.unknown_accounts(target)
         changes += prune_changes(target, observed, matched, spare)
         errors += unreadable_strays(target, observed, matched)
-        errors += twin_strays(target, observed, matched)
+        errors += twin_strays(target, observed, matched, (*view.all_users, *view.all_groups))
         strays = disabled_strays(target, observed, matched, spare)
         dormant += [Dormant(k, r, "not declared") for k, r in strays]
         notes += [_SPARED[kind] for kind in (Kind.GROUP, Kind.USER) if kind in spare]

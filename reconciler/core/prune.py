@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from reconciler.core.changes import Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match, normalise
-from reconciler.core.model import Kind, Observed, Resource
+from reconciler.core.model import Declared, Kind, Observed, Resource
 from reconciler.core.twins import twin_errors, twins
 
 NAME = {Kind.USER: "userName", Kind.GROUP: "displayName"}
@@ -119,31 +119,47 @@ def _strays(
 
 
 def twin_strays(
-    target: Target, observed: Observed, matches: Mapping[tuple[Kind, str], Match]
+    target: Target,
+    observed: Observed,
+    matches: Mapping[tuple[Kind, str], Match],
+    declared: Sequence[Declared] = (),
 ) -> list[ObjectError]:
     """Undeclared objects prune would take but for a matching value they share with a
-    declared object's account (twins.py): each one in error, never deprovisioned."""
-    if target.prune == "none":
+    declared object's account (twins.py): each one in error, never deprovisioned.
+
+    The twin of an object `declared` absent is in error whatever prune says: the plan
+    deprovisions the one account matched, and the person's other account, left as it is,
+    must not go unseen (matching may well find it next run, for a deprovision no reviewed
+    plan showed)."""
+    if target.prune == "none" and not declared:
         return []
     found = twins(target, observed, matches)
+    if not found:
+        return []
+    absent = {(o.kind, o.key) for o in declared if not o.present}
     held = {
         (k, r.id): r
         for k, rs in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups))
         for r in rs
     }
-    # Only where prune would have acted: an account outside `owned`'s prefix, one
-    # already disabled that nothing will delete, or a protected one (spare_protected)
-    # was never going to be touched.
+    # Only where prune would have acted (or the object is absent): an account outside
+    # `owned`'s prefix, one already disabled that nothing will delete, or a protected one
+    # (spare_protected) was never going to be touched.
     return twin_errors(
         {
             key: twin
             for key, twin in found.items()
             if (resource := held.get(key)) is not None
-            and (target.prune != "owned" or owned(target, resource))
+            and ((key[0], twin[1]) in absent or _prunes(target, resource))
             and not _settled(key[0], resource, target)
             and not _protected_name(target, key[0], resource)
-        }
+        },
+        absent,
     )
+
+
+def _prunes(target: Target, resource: Resource) -> bool:
+    return target.prune == "all" or (target.prune == "owned" and owned(target, resource))
 
 
 def _protected_name(target: Target, kind: Kind, resource: Resource) -> bool:

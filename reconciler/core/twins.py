@@ -15,7 +15,8 @@ holds its owned externalId is in error (`held_elsewhere`), never created a secon
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import ObjectError
@@ -81,25 +82,14 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
 
 
 def kept_twins(
-    target: Target,
-    observed: Observed,
-    kind: Kind,
-    matches: Mapping[str, Match],
-    declared: Callable[[], Mapping[str, Declared]],
+    target: Target, observed: Observed, kind: Kind, matches: Mapping[str, Match]
 ) -> frozenset[str]:
-    """The ids of the twins of present declared objects of one kind: theirs as much as the
-    matched account, so never taken out of a group (a user's from its groups, a group's
-    from the groups it is nested in). `declared` gives the objects by key, asked for only
-    when there is a twin (mostly none; 100,000 users)."""
+    """The ids of the twins of declared objects of one kind, never taken out of a group (a
+    user's from its groups, a group's from the groups it is nested in): a present object's
+    are its own as much as the matched account; an absent one's are in error
+    (prune.twin_strays), left as they are for the person to sort out."""
     found = twins(target, observed, {(kind, key): m for key, m in matches.items()})
-    if not found:
-        return frozenset()
-    objects = declared()
-    return frozenset(
-        rid
-        for (of, rid), (_, key, _) in found.items()
-        if of is kind and key in objects and objects[key].present
-    )
+    return frozenset(rid for of, rid in found if of is kind)
 
 
 def held_elsewhere(
@@ -226,14 +216,23 @@ def _values(body: Mapping[str, Json], attribute: str) -> list[str]:
     return [value] if isinstance(value, str) and value else []
 
 
-def twin_errors(found: Twins) -> list[ObjectError]:
+def twin_errors(
+    found: Twins, absent: AbstractSet[tuple[Kind, str]] = frozenset()
+) -> list[ObjectError]:
+    """Each twin in error; one of an object declared absent says that the plan leaves it."""
     return [
         ObjectError(
             kind,
             rid,
             "match",
             f"not deprovisioned: it has the {attribute} of {kind.value} {key}'s account "
-            f"(id {owner}); remove the duplicate on the target, or declare it",
+            f"(id {owner}); "
+            + (
+                f"{kind.value} {key} is declared absent, and this plan deprovisions only "
+                f"that account: remove this one on the target too, or declare it"
+                if (kind, key) in absent
+                else "remove the duplicate on the target, or declare it"
+            ),
         )
         for (kind, rid), (attribute, key, owner) in sorted(found.items())
     ]

@@ -270,3 +270,39 @@ def test_a_group_of_a_declared_group_stays_nested_where_it_is(
     removed = [m.id for c in plan.changes for m in c.members_remove]
     assert removed == ["X"]
     assert [e.key for e in plan.errors] == ["Y"]
+
+
+@pytest.mark.parametrize("prune", ["none", "owned", "all"])
+def test_the_other_account_of_a_user_declared_absent_is_in_error_whatever_prune_says(
+    tmp_path: Path, prune: str
+) -> None:
+    # Alice's account is found by externalId; a second one holds her userName. The plan
+    # deletes the first and names the second, which it leaves (and leaves in its groups):
+    # the next plan must not delete an account this one never showed.
+    settings = (
+        f"    prune: {prune}\n    deprovision: delete\n"
+        "    ownership: {external_id_prefix: 'e'}\n"
+        "    matching: {user: [externalId, userName]}\n"
+    )
+    users = (
+        "users:\n  - {userName: alice@example.com, externalId: e-alice, state: absent}\n"
+        "  - {userName: bob@example.com, externalId: e-bob}\n"
+    )
+    groups = "groups:\n  - {displayName: G, externalId: e-g, members: [bob@example.com]}\n"
+    spec = load(tmp_path, TARGET + settings + users + groups)
+    mine = user_res("X", "alice.old@example.com", externalId="e-alice", active=True)
+    other = user_res("Y", "alice@example.com", externalId="e-other", active=True)
+    bob = user_res("B", "bob@example.com", externalId="e-bob", active=True)
+    g = group_res("g", "G", ["X", "Y", "B"], externalId="e-g")
+    plan = make_plan(spec, spec.targets["t"], Observed((mine, other, bob), (g,)))
+    assert [(c.key, c.target_id) for c in plan.changes if c.action is Action.DELETE] == [
+        ("alice@example.com", "X")
+    ]
+    assert [m.id for c in plan.changes for m in c.members_remove] == ["X"]
+    [error] = plan.errors
+    assert (error.key, error.message) == (
+        "Y",
+        "not deprovisioned: it has the userName of user alice@example.com's account (id X); "
+        "user alice@example.com is declared absent, and this plan deprovisions only that "
+        "account: remove this one on the target too, or declare it",
+    )
