@@ -248,6 +248,8 @@ def _apply(
         click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
     if result.not_kept:
         click.echo(render.not_kept_warning(result.not_kept))
+    if result.unshown:
+        click.echo(render.unshown_warning(result.unshown, result.shows_active))
     click.echo(render.apply_summary(result.counts(), in_error=len(plan.errors)))
     if result.interrupted:
         return EXIT_INTERRUPTED

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from reconciler.core import inactive
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
 from reconciler.core.members import says_group
@@ -196,7 +197,7 @@ def _deprovision_reasons(
     if count > limit:
         reasons.append(
             f"{_count(count, 'deprovision')} ({_breakdown(gone)}) in one run, more than "
-            f"guards.max_deletes ({limit}); {then}"
+            f"guards.max_deletes ({limit}){_unshown(gone, target, observed)}; {then}"
         )
     percent = target.max_delete_percent
     if percent is None:
@@ -213,6 +214,32 @@ def _deprovision_reasons(
                 f"{left if kind is Kind.USER and idle else ''}; {then}"
             )
     return reasons
+
+
+def _unshown(gone: list[Change], target: Target, observed: Observed) -> str:
+    """Where disables of users shown without `active` may be no disables at all: a target
+    that shows `active: true` and never `active: false` may leave `active` out of its
+    disabled users (core/inactive.py), each of them then disabled again on every run. They
+    are still counted: the reading is the quirk's to declare, not the guards' to guess."""
+    if inactive.unshown(target):
+        return ""
+    shown = {u.body.get("active") for u in observed.users}
+    if True not in shown or False in shown:
+        return ""
+    n = sum(
+        1
+        for c in gone
+        if c.kind is Kind.USER
+        and c.action is Action.DISABLE
+        and any(a.path == "active" and a.before is None for a in c.attributes)
+    )
+    if not n:
+        return ""
+    return (
+        f" ({n} of them shown without `active` on a target that shows no user with "
+        "`active: false`: if it leaves `active` out of disabled users, declare "
+        "quirks: {inactive: absent} for it)"
+    )
 
 
 def _users_in_play(gone: list[Change], observed: Observed) -> tuple[int, int]:

@@ -262,6 +262,24 @@ def apply_summary(counts: Mapping[str, int], in_error: int = 0) -> str:
     )
 
 
+def unshown_warning(keys: Sequence[str], shows_active: bool) -> str:
+    """Users disabled that the target shows with no `active` at all: the next plan reads
+    them as before and disables them again, each one counted by the guards. The fix
+    depends on whether the target shows `active` when it is true (core/inactive.py)."""
+    fix = (
+        "This target shows `active` only when it is true: declare quirks: {inactive: absent} "
+        "on it, so a user shown without it reads as disabled."
+        if shows_active
+        else "This target shows no `active` on any user read, so a disable cannot be read "
+        "back: set deprovision: delete for it, or, if it leaves `active` out of disabled "
+        "users only, declare quirks: {inactive: absent}."
+    )
+    return (
+        "Warning: disabled, but shown without `active`, so the next plan would disable them "
+        f"again: user {', user '.join(keys)}\n{fix}"
+    )
+
+
 def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str:
     """What the target answered success for but did not keep, and how to stop managing it."""
     lines = ["Warning: the target did not keep what it was sent, so the next plan would propose"

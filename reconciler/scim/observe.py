@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.core import inactive
 from reconciler.core.config import Target
 from reconciler.core.model import Capabilities, Observed
 from reconciler.errors import ScimHTTPError, TargetError
@@ -35,8 +36,22 @@ def observe(
 
     With `wanted` (the declared objects), a listing that cannot be read whole (found so by
     test_connection, or capped when read) gives way to lookup mode. Without it (import),
-    such a target is refused: a partial listing would be taken for the whole.
+    such a target is refused: a partial listing would be taken for the whole. Users come
+    back as the target means them (core/inactive.py).
     """
+    read = _observe(client, target, caps, log, user_filter, progress, wanted)
+    return inactive.users_as_meant(target, read)
+
+
+def _observe(
+    client: ScimClient,
+    target: Target,
+    caps: Capabilities,
+    log: Any,
+    user_filter: str | None,
+    progress: Progress | None,
+    wanted: Callable[[], Wanted] | None,
+) -> Observed:
     if caps.lookup_reason is not None:
         if wanted is None:
             raise TargetError(

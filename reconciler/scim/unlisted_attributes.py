@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from reconciler.core import attributes as A
+from reconciler.core import inactive
 from reconciler.core.changes import Action, Change
 from reconciler.core.config import Target
 from reconciler.core.diff import is_empty
@@ -96,13 +97,14 @@ def with_attributes_read(
         return observed
     # Read one by one, not from the listing's pages: shape.py checks every body again.
     now = tuple(read.get(u.id, u) for u in observed.users)
-    return dataclasses.replace(
+    replaced = dataclasses.replace(
         observed,
         users=now,
         notes=(*observed.notes, *notes),
         representable=observed.representable and not read,
         unmasked=observed.unmasked and not read,
     )
+    return inactive.users_as_meant(target, replaced)  # as observe.py reads them
 
 
 def left_out(body: Mapping[str, Json], path: str) -> bool:

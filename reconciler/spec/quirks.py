@@ -25,6 +25,9 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     # Bulk is the one behaviour off unless asked for: on the Bulk servers measured, user
     # creates took longer through Bulk than one request each (bench/README.md, P4).
     "bulk": ("never", "use"),  # use: user and group creates in Bulk where Bulk is offered
+    # absent: a user shown without `active` is a disabled one (core/inactive.py); shown
+    # (the default): only `active: false` is, since some targets never show `active`.
+    "inactive": ("shown", "absent"),
 }
 NOT_KEPT = "not_kept"
 # User attribute paths a target may not keep: any the spec can declare, but the key.

@@ -55,6 +55,11 @@ class ApplyResult:
     timed_out: bool = False
     # Attributes the target answered success for but did not keep, by object.
     not_kept: tuple[tuple[Kind, str, tuple[str, ...]], ...] = ()
+    # Users disabled that read back with no `active` (verify.unshown_disable), and whether
+    # the target showed `active: true` on any user read: what can stop the next plan
+    # disabling them again (render.unshown_warning).
+    unshown: tuple[str, ...] = ()
+    shows_active: bool = False
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -156,6 +161,10 @@ class Applier:
             not_attempted=max(0, planned - done),
             timed_out=self.out_of_time.is_set(),
             not_kept=dropped,
+            unshown=tuple(sorted(s.unshown)),
+            shows_active=any(
+                b.get("active") is True for (k, _), b in s.read_bodies.items() if k is Kind.USER
+            ),
         )
 
     def _bulk(self, ordered: list[Change], bulk: BulkCreates) -> list[Outcome]:

@@ -71,6 +71,16 @@ def access_kept(
     return None
 
 
+def unshown_disable(sent: Sequence[AttrChange], held: Mapping[str, Json]) -> bool:
+    """Whether a disable the target answered success for reads back with no `active` at
+    all: a target that shows `active` only when true (core/inactive.py), or never. Either
+    way `not_kept: [active]` cannot help (it stops no deprovision): what can is
+    `quirks: {inactive: absent}`, or for a target that never shows it, deleting instead."""
+    return any(c.path == "active" and deactivates(c.after) for c in sent) and not any(
+        k.casefold() == "active" for k in held
+    )
+
+
 def repairs(
     dropped: Sequence[AttrChange], held: Mapping[str, Json], ids: Mapping[str, str]
 ) -> list[dict[str, Json]]:
