@@ -178,7 +178,7 @@ def adopt_existing(s: Session, change: Change, exc: ScimHTTPError) -> str:
             f"names: this {kind} cannot be created under that name while {other} holds it"
         )
     if found is None:
-        s.unseen(f"{kind} {change.key}")  # no deprovision nor removal trusts that listing now
+        s.unseen(change)  # no removal trusts that listing now, nor a deprovision of its like
         raise Failed(
             f"{exc}; the target says the object exists, but no single object with "
             "its key can be found: check the target for duplicates, then plan again"

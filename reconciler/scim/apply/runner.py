@@ -29,6 +29,7 @@ from reconciler.scim.apply.identity import confirm_plan_ids
 from reconciler.scim.apply.protection import refuse_protected_removals
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
+from reconciler.scim.apply.withheld import Bodies, bodies_read, why_withheld
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.member_ops import member_entries
@@ -150,8 +151,10 @@ class Applier:
         failed = {
             (o.kind, skeleton(o.key)) for o in outcomes if o.action is Action.CREATE and not o.ok
         }
+        bodies = bodies_read(plan.read) if s.hidden else {}  # only hidden creates compare them
         for number, work in ((2, delete), (3, deprovision)):
-            held, ready = self._withhold([c for c in plan.changes if phase(c) == number], failed)
+            changes = [c for c in plan.changes if phase(c) == number]
+            held, ready = self._withhold(changes, failed, bodies)
             outcomes += held + self._parallel(ready, work)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
         dropped = tuple((k, key, tuple(p)) for (k, key), p in sorted(s.dropped.items()))
@@ -206,23 +209,18 @@ class Applier:
         return self.stop.is_set() or self.out_of_time.is_set()
 
     def _withhold(
-        self, changes: list[Change], failed: set[tuple[Kind, str]]
+        self, changes: list[Change], failed: set[tuple[Kind, str]], bodies: Bodies
     ) -> tuple[list[Outcome], list[Change]]:
-        """Deprovisions this run has learned not to trust: every one, once a lookup found
-        an object the listing hid; and any whose object may be the one a failed create of its
-        kind was for (equal but for what a reader cannot see: a decomposed accent, a space)."""
+        """Deprovisions this run has learned not to trust (withheld.py), each an outcome
+        that says why and what resolves it; and the rest, to be made."""
         held: list[Outcome] = []
         ready: list[Change] = []
-        unlisted = self.session.unlisted
         for change in changes:
-            if unlisted:
-                why = f"the target holds {unlisted[0]}, which its listing did not show"
-            elif (change.kind, skeleton(change.key)) in failed:
-                why = "creating an account with an equivalent name failed in this run"
-            else:
+            why = why_withheld(self.session, change, failed, bodies)
+            if why is None:
                 ready.append(change)
                 continue
-            message = f"not {change.action.value}d: {why}; run plan again"
+            message = f"not {change.action.value}d: {why}"
             self.log.warning(
                 "withheld",
                 step="action",

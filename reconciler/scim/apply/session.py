@@ -82,6 +82,7 @@ class Session:
         # Objects a lookup found that the listing did not show: the listing hid them, so
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
+        self.hidden: list[Change] = []  # of them, creates answered 409 that nothing shows
         # Where each object is (meta.location), for members' `$ref`s.
         self.locations: dict[tuple[Kind, str], str] = {}
         # Learned: how many members one write may name, where fewer than membership_chunk.
@@ -124,11 +125,13 @@ class Session:
             if unlisted:
                 self.unlisted.append(what or target_id)
 
-    def unseen(self, what: str) -> None:
-        """An object the target says it holds (a create answered 409) that no lookup finds
-        alone: the listing hid it all the same, so `unlisted` holds it as if found."""
+    def unseen(self, change: Change) -> None:
+        """A create answered 409 whose object no lookup finds alone: `unlisted` holds it
+        as if found (no member removal trusts the listing), and `hidden` the create, so
+        that only deprovisions of accounts that may be it are withheld (withheld.py)."""
         with self.lock:
-            self.unlisted.append(what)
+            self.unlisted.append(f"{change.kind.value} {change.key}")
+            self.hidden.append(change)
 
     def chunk(self) -> int:
         """Members per write: the target's membership_chunk, or less where it took less."""
