@@ -9,19 +9,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from reconciler.core import inactive
-from reconciler.core.changes import Change, deactivates
+from reconciler.core.changes import Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.masking import write_only
-from reconciler.core.match import NAME_ATTRIBUTE
 from reconciler.core.model import GROUP_SCHEMA, USER_SCHEMA, Capabilities, Json, Kind
-from reconciler.core.prune import protected
-from reconciler.core.roles_held import lost_roles, role_paths
+from reconciler.core.roles_held import role_paths
 from reconciler.core.shape import problem
 from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.member_fields import MemberFields
+from reconciler.scim.apply.own_protection import refused
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
@@ -286,34 +285,10 @@ class Session:
     def refuse_if_protected(
         self, change: Change, method: str, attributes: tuple[AttrChange, ...]
     ) -> None:
-        """The last line of protection, where every write is sent: a protected object is
-        never deleted, never has `active` set to false (created inactive, it had nothing
-        to lose), never loses a role, and never loses the name it is protected by,
-        whatever the plan says. (Whom an id is, after a read no complete listing vouched
-        for, is read before the first write: identity.py.)"""
+        """Failed where the write takes from a protected object (own_protection.py)."""
         held = self.names_read.get((change.kind, change.target_id or ""))
-        if not self.target.protected:
-            return
-        name = NAME_ATTRIBUTE[change.kind]
-        for attr in attributes:
-            old = attr.before if isinstance(attr.before, str) else None
-            if attr.path == name and old and old != attr.after and protected(self.target, old):
-                raise Failed(f"{change.kind.value} {old} is protected: not renamed")
-        # By its declared key, or by its name on the target (matched by another attribute).
-        if not (protected(self.target, change.key) or protected(self.target, held)):
-            return
-        if method == "DELETE":
-            raise Failed(f"{change.kind.value} {change.key} is protected: not deleted")
-        # A create (POST) takes no access away: an account made inactive (a break-glass
-        # admin provisioned dormant) had none, and planning shows it as a create too.
-        disables = method != "POST" and any(
-            a.path == "active" and deactivates(a.after) for a in attributes
-        )
-        if disables:
-            raise Failed(f"{change.kind.value} {change.key} is protected: not disabled")
-        roles = role_paths(self.target)
-        if any(lost_roles(a, roles) for a in attributes):
-            raise Failed(f"{change.kind.value} {change.key} is protected: keeps its roles")
+        if why := refused(self.target, held, change, method, attributes):
+            raise Failed(why)
 
     def patch_or_put(
         self,
