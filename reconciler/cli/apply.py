@@ -30,6 +30,7 @@ from reconciler.cli.base import (
     transport,
 )
 from reconciler.cli.output import append_file
+from reconciler.cli.progress import make_progress
 from reconciler.core import planfile
 from reconciler.core.config import Target
 from reconciler.core.guards import Allowances
@@ -41,7 +42,7 @@ from reconciler.run import prepare, prepare_saved
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
-from reconciler.scim.progress import Progress, make_progress
+from reconciler.scim.progress import Progress
 
 
 @cli.command()

@@ -19,6 +19,17 @@ and a newline in one would start such a line; so every line written starts with 
 when it is one of scimrec's own annotations, written with `echo_command`. The runner also
 still reads the older form, `##[command]data`, found anywhere in a line (not only at its
 start): no `##[` is ever written, whoever wrote it.
+
+It is also where text stops being able to drive a terminal. Names, values, ids, error
+details and spec values reach every renderer; a control character in one (ESC starting a
+CSI sequence that moves the cursor and erases the lines of a plan, an OSC 52 that writes the
+reader's clipboard, an OSC 8 hidden link, a CR or a bidi override that redraws a line) would
+let the target or a spec edit decide what a reviewer sees. So every C0 and C1 control but
+line feed and tab, and every bidi control, is written as its escape (`\\x1b`, `\\u202e`),
+on stdout and stderr, to a terminal or not; the one sequence let through is the SGR colour
+that scimrec's own renderers paint with (render.COLOURS, and the reset). The progress bars
+draw their cursor moves through `Drawing`, past this rule, while the text shown above them
+still crosses it first (cli/progress.py).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from reconciler.report.render import COLOURS
 from reconciler.scim.redact import scrub
 
 # A line start (the runner splits lines at CR and LF) and the whitespace it trims before
@@ -42,6 +54,25 @@ _DEFUSED = "\\1\\2:\u200b"
 # The older form's `##[`, anywhere; a `#[` that starts a piece of text too, since the piece
 # before it (flushed without a line end) may have ended with `#`.
 _OLD_COMMAND = re.compile(r"(?:(?<=#)|\A)#\[")
+
+
+# scimrec's own colours (exactly the SGR codes render.paint writes), then every control
+# character but LF and TAB: C0, DEL, C1 (U+009B is CSI on its own), and the bidi controls
+# (ALM, LRM, RLM, the embeddings and overrides U+202A-E, the isolates U+2066-9).
+_OWN_SGR = "|".join(re.escape(f"\x1b[{code}m") for code in sorted({*COLOURS.values(), "0"}))
+_CONTROL = re.compile(
+    rf"({_OWN_SGR})|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _shown(match: re.Match[str]) -> str:
+    return match[1] or ascii(match[0])[1:-1]
+
+
+def neutralised(text: str) -> str:
+    """`text` with no character that controls a terminal: each is written as its escape,
+    as errors.printable shows it, but scimrec's own colours, line feeds and tabs."""
+    return _CONTROL.sub(_shown, text)
 
 
 def defused(text: str) -> str:
@@ -69,18 +100,21 @@ class Redacted(io.TextIOBase):
         cut = self.pending.rfind("\n") + 1
         if cut:
             done, self.pending = self.pending[:cut], self.pending[cut:]
-            self.inner.write(sendable(defused(scrub(done)), self.encoding))
+            self.inner.write(self._cleaned(done))
         return len(text)
+
+    def _cleaned(self, text: str) -> str:
+        return sendable(defused(neutralised(scrub(text))), self.encoding)
 
     def write_command(self, line: str) -> None:
         """One of scimrec's own workflow commands, as it is (scrubbed)."""
         self.flush()
-        self.inner.write(sendable(scrub(line), self.encoding))
+        self.inner.write(sendable(neutralised(scrub(line)), self.encoding))
 
     def flush(self) -> None:
         if self.pending:
             done, self.pending = self.pending, ""
-            self.inner.write(sendable(defused(scrub(done)), self.encoding))
+            self.inner.write(self._cleaned(done))
         self.inner.flush()
 
     @property
@@ -104,6 +138,37 @@ class Redacted(io.TextIOBase):
     @property
     def errors(self) -> str | None:  # type: ignore[override]
         return getattr(self.inner, "errors", None)
+
+
+class Drawing(io.TextIOBase):
+    """Where a live display (the progress bars) draws on a `Redacted` stream's terminal: its
+    cursor moves, erases and colours pass as written, scrubbed. Its labels are scimrec's
+    words; whatever else it shows (logs, messages written meanwhile) has crossed a
+    `Redacted` stream before it reaches the display (cli/progress.py)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        self.inner.write(sendable(scrub(text), self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
 
 
 class _RedactedBytes(io.RawIOBase):

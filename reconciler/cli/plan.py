@@ -31,6 +31,7 @@ from reconciler.cli.base import (
     worst,
 )
 from reconciler.cli.output import write_file
+from reconciler.cli.progress import make_progress
 from reconciler.core import planfile
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError, UsageError
@@ -38,7 +39,6 @@ from reconciler.report import combined, markdown, render
 from reconciler.report.drift import drift_report, drift_text, has_drift
 from reconciler.report.explain import explain as explain_steps
 from reconciler.run import Prepared, prepare, prepare_each
-from reconciler.scim.progress import make_progress
 
 # `--out` with several targets: one plan file each, named after its target.
 TARGET_FIELD = "{target}"

@@ -24,6 +24,7 @@ from reconciler.cli.base import (
     transport,
 )
 from reconciler.cli.output import write_file
+from reconciler.cli.progress import make_progress
 from reconciler.doctor.attribute_probes import declared_samples
 from reconciler.doctor.importer import import_documents
 from reconciler.doctor.report import report_text
@@ -32,7 +33,6 @@ from reconciler.errors import ScimrecError, UsageError
 from reconciler.report import render
 from reconciler.run import bounded, connect, pick_target, read_spec
 from reconciler.scim.client import ScimClient
-from reconciler.scim.progress import make_progress
 from reconciler.spec.schema import schema_text
 from reconciler.spec.starter import write_init
 

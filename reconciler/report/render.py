@@ -15,8 +15,9 @@ from reconciler.errors import printable  # notes, errors, guards: free text
 from reconciler.scim.redact import scrub
 
 SYMBOL = {"create": "+", "update": "~", "disable": "-", "delete": "-"}
-# ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR).
-_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
+# ANSI SGR codes (ECMA-48); the CLI decides whether colour is wanted (TTY, NO_COLOR). The
+# output streams (cli/output.py) let through these and the reset, and no other escape.
+COLOURS = {"+": "32", "~": "33", "-": "31", "!": "1;31", "summary": "1"}
 MAX_VALUE = 120
 # Unicode categories a reader cannot see: controls, formats (zero-width, bidi), separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -174,7 +175,7 @@ def change_lines(change: Mapping[str, Any]) -> list[str]:
 
 
 def paint(text: str, key: str, colour: bool) -> str:
-    return f"\x1b[{_COLOURS[key]}m{text}\x1b[0m" if colour else text
+    return f"\x1b[{COLOURS[key]}m{text}\x1b[0m" if colour else text
 
 
 def _paint_line(line: str, colour: bool) -> str:
