@@ -36,7 +36,7 @@ from reconciler.core.config import Target
 from reconciler.core.guards import Allowances
 from reconciler.core.model import Capabilities
 from reconciler.core.plan import Plan
-from reconciler.errors import ScimrecError, UsageError
+from reconciler.errors import ScimrecError, UsageError, printable
 from reconciler.report import render
 from reconciler.run import prepare, prepare_saved
 from reconciler.scim.apply.runner import Applier
@@ -246,7 +246,9 @@ def _apply(
             f"{result.not_attempted} planned change(s) not attempted. Run apply again to finish."
         )
     for outcome in result.failed:
-        click.echo(f"Failed: {outcome.kind.value} {outcome.key}: {outcome.message}")
+        # The key as the plan above showed it (a look-alike quoted and escaped).
+        key, message = render.visible(outcome.key), printable(outcome.message)
+        click.echo(f"Failed: {outcome.kind.value} {key}: {message}")
     if result.not_kept:
         click.echo(render.not_kept_warning(result.not_kept))
     if result.unshown:

@@ -287,7 +287,7 @@ def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str
              " it again:"]  # fmt: skip
     paths: list[str] = []
     for kind, key, dropped in not_kept:
-        lines.append(f"  {kind.value} {key}: not kept by the target: {', '.join(dropped)}")
+        lines.append(f"  {kind.value} {visible(key)}: not kept by the target: {', '.join(dropped)}")
         if kind is Kind.USER:
             paths += [p for p in dropped if p not in paths]
     if paths:

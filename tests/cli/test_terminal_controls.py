@@ -129,7 +129,7 @@ def test_a_failed_apply_cannot_be_drawn_as_complete(tmp_path: Path) -> None:
     assert code == 1
     assert _raw(out) == []
     failed = next(line for line in out.splitlines() if line.startswith("Failed:"))
-    assert failed.startswith("Failed: user mallory\\x1b[2K\\r\\x1b[1AApply complete")
+    assert failed.startswith('Failed: user "mallory\\u001b[2K\\r\\u001b[1AApply complete')
     assert out.splitlines()[-1].startswith("Apply finished with failures:")
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.report.render import plan_text, visible
+from reconciler.core.model import Kind
+from reconciler.report.render import not_kept_warning, plan_text, visible
 
 LOOKALIKE = "\u0430lice@example.com"  # Cyrillic small a, then "lice@example.com"
 
@@ -87,3 +88,10 @@ def test_notes_errors_and_guards_show_a_targets_control_characters_as_escapes() 
     assert "Note: group Ops: member \\x1b[2Jroot is protected: not removed" in text
     assert "match: bad\\x1b[1A x" in text
     assert "Guard: limit \\x07 reached" in text
+
+
+def test_apply_names_an_account_it_could_not_keep_as_the_plan_did() -> None:
+    # After the plan, apply's own lines name the same accounts: marked the same way.
+    warning = not_kept_warning([(Kind.USER, LOOKALIKE, ["title"])])
+    assert f"  user {visible(LOOKALIKE)}: not kept by the target: title" in warning.splitlines()
+    assert LOOKALIKE not in warning
