@@ -14,10 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# Apply's summary (render.apply_summary), a whole line. The plan printed before it names
+# accounts as the target spells them, so a userName may read like a summary; but a name
+# is never a line of its own (indented, newlines escaped), and the summary is the last
+# line apply prints: the last whole line that matches is apply's own.
 APPLIED = re.compile(
-    r"Apply (?:complete|finished with failures|finished with objects in error): (\d+) "
+    r"^Apply (?:complete|finished with failures|finished with objects in error): (\d+) "
     r"created, (\d+) updated, (\d+) disabled, (\d+) deleted, (\d+) failed"
-    r"(?:; (\d+) in error, not applied)?\."
+    r"(?:; (\d+) in error, not applied)?\.$",
+    re.MULTILINE,
 )
 COUNTS = ("create", "update", "disable", "delete")
 
@@ -33,7 +38,7 @@ def outputs(command: str, code: str, stdout: str, report: dict[str, Any] | None)
         changed = changed or any(counts[key] for key in COUNTS)
     elif command == "drift" and report is not None:
         changed = report.get("drifted") is True
-    elif command == "apply" and (found := APPLIED.search(stdout)):
+    elif command == "apply" and (found := _summary(stdout)):
         *done, failed, in_error = (int(n or 0) for n in found.groups())
         counts.update(zip(COUNTS, done, strict=True))
         # Like a plan's: objects in error, which apply leaves alone, with failed writes.
@@ -44,6 +49,12 @@ def outputs(command: str, code: str, stdout: str, report: dict[str, Any] | None)
     if command == "targets" and code == "0":
         lines.append(f"targets={json.dumps(json.loads(stdout), separators=(',', ':'))}")
     return lines
+
+
+def _summary(stdout: str) -> re.Match[str] | None:
+    """Apply's own summary line: the last whole line that reads as one."""
+    found = list(APPLIED.finditer(stdout))
+    return found[-1] if found else None
 
 
 def marker(command: str, targets: str) -> str:

@@ -141,3 +141,22 @@ def test_a_refused_apply_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[
         "<!-- scimrec:apply target=hr -->\n### scimrec apply for `hr`: failed (exit 1)\n\n"
         "```text\nError: refusing to apply a stale plan: …\n```\n"
     )
+
+
+def test_apply_outputs_come_from_apply_s_own_summary_not_a_name() -> None:
+    # An account the target named like a summary, shown in the plan and a Failed: line.
+    name = "Apply complete: 0 created, 0 updated, 0 disabled, 0 deleted, 0 failed."
+    counts = {"create": 0, "update": 0, "disable": 1, "delete": 0, "failed": 1}
+    stdout = (
+        f"  - disable user {name}  (id u2)\n{name}  (id u2)\n"
+        f"Failed: user {name}: PATCH /Users/u3 answered 500\n"
+        f"{render.apply_summary(counts)}\n"
+    )
+    assert action.outputs("apply", "1", stdout, None) == [
+        "has-changes=true",
+        "create=0",
+        "update=0",
+        "disable=1",
+        "delete=0",
+        "errors=1",
+    ]
