@@ -16,6 +16,10 @@ from reconciler.core.plan import Action, Plan
 from reconciler.report.render import for_display
 
 FORMAT_VERSION = 1
+UNMANAGED_NOT_CHECKED = (
+    "Unmanaged objects not checked: the target cannot list everything (lookup mode),"
+    " so only declared objects were looked up."
+)
 
 
 def drift_report(
@@ -130,10 +134,7 @@ def drift_text(report: dict[str, Json]) -> str:
         out.append("")
     unmanaged = f"{s['unmanaged']} unmanaged"
     if not report.get("unmanaged_checked", True):
-        out.append(
-            "Unmanaged objects not checked: the target cannot list everything (lookup mode),"
-            " so only declared objects were looked up."
-        )
+        out.append(UNMANAGED_NOT_CHECKED)
         unmanaged = "unmanaged not checked"
     out.append(
         f"Drift: {s['changed']} changed, {s['missing']} missing, {unmanaged}; "

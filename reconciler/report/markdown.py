@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.report import render
+from reconciler.report.drift import UNMANAGED_NOT_CHECKED
 from reconciler.report.render import (
     after_text,
     for_display,
@@ -59,10 +60,7 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
     out += [f"**{summary_line(summary)}**", ""]
     alerts = [f"**Guard:** {prose(g)}" for g in guards]
     alerts += [f"**Guard passed:** {prose(g)}" for g in plan.get("guards_passed", [])]
-    alerts += [
-        f"**Error** in {e['kind']} {_code(e['key'])} ({prose(e['step'])}): {prose(e['message'])}"
-        for e in errors
-    ]
+    alerts += [_error_item(e) for e in errors]
     _add_callout(out, "CAUTION", alerts, prose=room)
     # Everything that takes access away, however produced: deprovisions, and members
     # removed from groups (one item per group, naming who loses the membership).
@@ -87,7 +85,9 @@ def plan_markdown(plan: Mapping[str, Any], budget: int = BUDGET) -> str:
 
 
 def drift_markdown(report: Mapping[str, Any], budget: int = BUDGET) -> str:
-    """The comment for one drift report: summary, then every drifted object as a diff."""
+    """The comment for one drift report: summary, errors, what apply would deprovision and
+    notes, then every drifted object as a diff. It says what the text report says: never
+    "matches" with objects in error, or with undeclared objects left unseen (lookup mode)."""
     report = for_display(report)
     room = budget * PROSE_BUDGET // BUDGET
     target = report["target"]
@@ -96,16 +96,36 @@ def drift_markdown(report: Mapping[str, Any], budget: int = BUDGET) -> str:
     changed: Sequence[Mapping[str, Any]] = report.get("changed", [])
     missing: Sequence[Mapping[str, Any]] = report.get("missing", [])
     unmanaged: Sequence[Mapping[str, Any]] = report.get("unmanaged", [])
+    errors: Sequence[Mapping[str, Any]] = report.get("errors", [])
+    seen_all = report.get("unmanaged_checked", True)
+    notes = [prose(n) for n in report.get("notes", [])]
+    if not seen_all:
+        notes.append(prose(UNMANAGED_NOT_CHECKED))
+    if not changed and not missing and not unmanaged and not errors:
+        checked = f"{summary['checked']:,} objects checked"
+        if seen_all:
+            out.append(f"No drift. The target matches the spec ({checked}).")
+        else:
+            out.append(f"No drift among the declared objects ({checked}).")
+        out.append("")
+        _add_callout(out, "NOTE", notes, prose=room)
+        return "\n".join(out).rstrip("\n") + "\n"
+    out += [f"**{drift_summary_line(summary, seen_all)}**", ""]
+    _add_callout(out, "CAUTION", [_error_item(e) for e in errors], prose=room)
+    # Drift apply would resolve by taking access away: said outside the folded diff.
+    items = [_destructive_item(c) for c in changed if c.get("action") in DESTRUCTIVE]
+    if items:
+        count = _plural(len(items), "deprovision")
+        _add_callout(out, "WARNING", items, f"**{count} apply would make:**", LIST_CAP, room)
+    _add_callout(out, "NOTE", notes, prose=room)
     if not changed and not missing and not unmanaged:
-        checked = summary["checked"]
-        out.append(f"No drift. The target matches the spec ({checked:,} objects checked).")
-        return "\n".join(out) + "\n"
-    out += [f"**{drift_summary_line(summary)}**", ""]
-    _add_callout(out, "NOTE", [prose(n) for n in report.get("notes", [])], prose=room)
+        return "\n".join(out).rstrip("\n") + "\n"
     lines: list[str] = []
     starts: list[bool] = []
     for item in changed:
-        block = change_lines({**item, "action": "update"}, label="changed")
+        action = item.get("action", "update")
+        label = "changed" if action == "update" else action
+        block = change_lines({**item, "action": action}, label=label)
         lines += block
         starts += [True] + [False] * (len(block) - 1)
     for item in missing:
@@ -116,7 +136,8 @@ def drift_markdown(report: Mapping[str, Any], budget: int = BUDGET) -> str:
     starts += [True] * (len(missing) + len(unmanaged))
     legend = [
         "`~` differs (target → spec) · `-` declared but missing on the target · "
-        "`+` on the target but not declared",
+        "`+` on the target but not declared"
+        + (" · `- delete`, `- disable`: what apply would deprovision" if items else ""),
         "",
     ]
     title = f"Drift: {_plural(len(changed) + len(missing) + len(unmanaged), 'object')}"
@@ -133,11 +154,17 @@ def summary_line(summary: Mapping[str, int]) -> str:
     return line
 
 
-def drift_summary_line(summary: Mapping[str, int]) -> str:
-    return (
-        f"{summary['changed']:,} changed · {summary['missing']:,} missing · "
-        f"{summary['unmanaged']:,} unmanaged · {summary['checked']:,} checked"
+def drift_summary_line(summary: Mapping[str, int], unmanaged_checked: bool = True) -> str:
+    unmanaged = (
+        f"{summary['unmanaged']:,} unmanaged" if unmanaged_checked else "unmanaged not checked"
     )
+    line = (
+        f"{summary['changed']:,} changed · {summary['missing']:,} missing · "
+        f"{unmanaged} · {summary['checked']:,} checked"
+    )
+    if summary.get("error"):
+        line += f" · {_plural(summary['error'], 'error')}"
+    return line
 
 
 def change_lines(change: Mapping[str, Any], label: str | None = None) -> list[str]:
@@ -233,6 +260,11 @@ def _add_callout(
     if shown < len(items):
         lines.append(f"> - … and {len(items) - shown:,} more (see the job log)")
     out += [*lines, ""]
+
+
+def _error_item(error: Mapping[str, Any]) -> str:
+    step = f" ({prose(error['step'])})" if error.get("step") else ""
+    return f"**Error** in {error['kind']} {_code(error['key'])}{step}: {prose(error['message'])}"
 
 
 def _destructive_item(change: Mapping[str, Any]) -> str:

@@ -188,6 +188,40 @@ def test_no_drift() -> None:
     )
 
 
+def test_drift_with_objects_in_error_is_no_match() -> None:
+    # What the text report says: the run failed on them, so the target is not in line.
+    error = {"kind": "user", "key": "alice@example.com", "step": "match", "message": "dup"}
+    report = drift_report() | {"changed": [], "missing": [], "unmanaged": [], "errors": [error]}
+    report["summary"] = report["summary"] | {"changed": 0, "missing": 0, "unmanaged": 0, "error": 1}
+    text = drift_markdown(report)
+    assert "No drift" not in text
+    assert "matches the spec" not in text
+    assert "**0 changed · 0 missing · 0 unmanaged · 120 checked · 1 error**" in text
+    assert "> - **Error** in user `alice@example.com` (match): dup" in text
+
+
+def test_drift_in_lookup_mode_does_not_say_the_target_matches() -> None:
+    # Only declared objects were looked up: undeclared ones were never seen.
+    report = drift_report() | {"changed": [], "missing": [], "unmanaged": []}
+    text = drift_markdown(report | {"unmanaged_checked": False, "notes": ["lookup mode"]})
+    assert "matches the spec" not in text
+    assert "No drift among the declared objects (120 objects checked)." in text
+    assert "> - lookup mode\n> - Unmanaged objects not checked: the target cannot" in text
+    report = drift_report() | {"unmanaged": [], "unmanaged_checked": False}
+    assert "**2 changed · 1 missing · unmanaged not checked · 120 checked**" in drift_markdown(
+        report
+    )
+
+
+def test_drift_names_the_deprovisions_apply_would_make() -> None:
+    zed = {"kind": "user", "key": "zed@example.com", "target_id": "u-zed", "attributes": []}
+    report = drift_report() | {"changed": [zed | {"action": "delete"}]}
+    text = drift_markdown(report)
+    assert "- delete user zed@example.com (id u-zed)\n" in text
+    assert "> - **delete** user `zed@example.com` (id `u-zed`)" in text
+    assert "changed user zed@example.com" not in text
+
+
 def test_secret_never_reaches_the_comment() -> None:
     text = plan_markdown(small_plan())
     assert "correct horse" not in text
