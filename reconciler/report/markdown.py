@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.errors import printable
 from reconciler.report import render
 from reconciler.report.drift import UNMANAGED_NOT_CHECKED
 from reconciler.report.render import (
@@ -298,21 +299,33 @@ def _heading(what: str, target: Mapping[str, Any]) -> str:
 
 def _code(value: Any) -> str:
     """Inline code that stays inline code whatever backticks the text holds."""
-    text = _clip(" ".join(str(value).split()), TEXT_CAP)
+    text = printable(_clip(" ".join(str(value).split()), TEXT_CAP))
     ticks = "`" * (1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def prose(value: Any) -> str:
-    """Text from the plan as inert Markdown: one line, no HTML, no emphasis or links."""
-    text = html.escape(_clip(" ".join(str(value).split()), TEXT_CAP), quote=False)
-    return re.sub(r"([\\`*_\[\]~|])", r"\\\1", text)
+    """Text from the plan as inert Markdown: one line, no HTML, no emphasis or links, no
+    mention, issue reference or autolink, control characters shown as escapes."""
+    text = html.escape(printable(_clip(" ".join(str(value).split()), TEXT_CAP)), quote=False)
+    return _unlinked(re.sub(r"([\\`*_\[\]~|])", r"\\\1", text))
+
+
+# GitHub links what it finds in the rendered text, past any backslash: @user and @org/team
+# (a ping), #123, GH-123 and owner/repo#123 (a cross-reference), scheme:// and www. (a
+# link). A zero-width joiner after the character that starts each breaks the token and
+# shows nothing; an address (alice@example.com) has a word before its @ and stays as is.
+_LIVE = re.compile(r"(?<!\w)@(?=\w)|#(?=\w)|\b(?:GH|www)(?=[-.]\w)|:(?=//)", re.IGNORECASE)
+
+
+def _unlinked(text: str) -> str:
+    return _LIVE.sub(lambda m: m[0] + "\u200d", text)
 
 
 def _line(text: str) -> str:
     """One diff line, however long or multi-line the keys in it: colouring is per line."""
-    return _clip(text.replace("\r", " ").replace("\n", " "), LINE_CAP)
+    return printable(_clip(text.replace("\r", " ").replace("\n", " "), LINE_CAP))
 
 
 def _clip(text: str, cap: int) -> str:

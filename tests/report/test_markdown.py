@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind, Location
 from reconciler.core.plan import Action, Change, Member, ObjectError, Plan
@@ -302,6 +304,24 @@ def test_prose_is_inert_and_the_marker_cannot_end_early() -> None:
     assert (
         "> - **Error** in user `` `x` `` (match): &lt;img src=x&gt; \\*bold\\* \\[link\\](y) next\n"
     ) in text
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ("ids u1, u9 @acme/security-team", "ids u1, u9 @\u200dacme/security-team"),
+        ("see #1, GH-2 and acme/infra#3", "see #\u200d1, GH\u200d-2 and acme/infra#\u200d3"),
+        ("https://evil.example/approve", "https:\u200d//evil.example/approve"),
+        ("www.evil.example", "www\u200d.evil.example"),
+        ("alice@example.com", "alice@example.com"),  # an address pings no one
+        ("C\u202etes \x1b]52;c;eA==\x07", "C\\\\u202etes \\\\x1b\\]52;c;eA==\\\\x07"),
+    ],
+)
+def test_target_text_in_a_comment_cannot_ping_reference_or_link(said: str, shown: str) -> None:
+    # GitHub finds mentions, references and links in the rendered text, past a backslash.
+    error = ObjectError(Kind.USER, "alice@example.com", "match", said)
+    text = plan_markdown(Plan("t", "https://x.example/scim/v2", (), errors=(error,)).to_json())
+    assert f"> - **Error** in user `alice@example.com` (match): {shown}\n" in text
 
 
 def test_errors_without_changes_show_no_empty_diff() -> None:
