@@ -48,7 +48,7 @@ def plan_groups(
         | frozenset(
             c for m in group_matches.values() if m.error for a in m.attempts for c in a.candidates
         )
-        | (kept_twins(target, observed, Kind.GROUP, group_matches) if native else frozenset())
+        | (kept_twins(target, observed, Kind.GROUP, group_matches, view) if native else frozenset())
     )
     for group in groups:
         match = group_matches[group.key]
@@ -108,7 +108,7 @@ def membership(
     covered += [key for key in shield if key in user_matches]
     shielded = frozenset(
         cid for key in covered for a in user_matches[key].attempts for cid in a.candidates
-    ) | kept_twins(target, observed, Kind.USER, user_matches)
+    ) | kept_twins(target, observed, Kind.USER, user_matches, view)
     # Users in error (core/shape.py): one id the target gave to two people, a body it
     # cannot read. Who would leave the group is not known, nor whether protection covers
     # them: nothing is decided from such a user, a removal neither.

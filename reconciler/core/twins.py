@@ -30,6 +30,7 @@ from reconciler.core.match import (
     normalise,
 )
 from reconciler.core.model import Declared, Json, Kind, Observed, Resource
+from reconciler.core.targetview import TargetView
 
 # (kind, id) of an undeclared object → the attribute it shares, and with whom (key, id).
 Twins = dict[tuple[Kind, str], tuple[str, str, str]]
@@ -82,14 +83,24 @@ def twins(target: Target, observed: Observed, matches: Mapping[tuple[Kind, str],
 
 
 def kept_twins(
-    target: Target, observed: Observed, kind: Kind, matches: Mapping[str, Match]
+    target: Target,
+    observed: Observed,
+    kind: Kind,
+    matches: Mapping[str, Match],
+    view: TargetView,
 ) -> frozenset[str]:
-    """The ids of the twins of declared objects of one kind, never taken out of a group (a
-    user's from its groups, a group's from the groups it is nested in): a present object's
-    are its own as much as the matched account; an absent one's are in error
-    (prune.twin_strays), left as they are for the person to sort out."""
+    """The ids of the other accounts of present declared objects of one kind, never taken
+    out of a group (a user's from its groups, a group's from the groups it is nested in):
+    they are the object's as much as the matched account. An absent object's are not kept:
+    a leaver's second account leaves as any undeclared account does (and is in error where
+    the plan is whole: prune.twin_strays)."""
     found = twins(target, observed, {(kind, key): m for key, m in matches.items()})
-    return frozenset(rid for of, rid in found if of is kind)
+    if not found:
+        return frozenset()  # nearly always: then no declared object's presence is asked
+    objects = (*view.all_users, *view.all_groups, *view.failed)
+    present = {d.key for d in objects if d.kind is kind and d.present}
+    kept = (rid for (of, rid), (_, key, *_) in found.items() if of is kind and key in present)
+    return frozenset(kept)
 
 
 def held_elsewhere(

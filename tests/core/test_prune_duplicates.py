@@ -13,7 +13,7 @@ import pytest
 from reconciler.core.changes import Action
 from reconciler.core.model import ENTERPRISE_URN as ENTERPRISE
 from reconciler.core.model import Json, Kind, Observed, Resource
-from reconciler.core.plan import make_plan
+from reconciler.core.plan import PlanOptions, make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
 ALICE = "  - {userName: alice@example.com, externalId: e1, emails: [{value: a@x.com}]}\n"
@@ -277,8 +277,9 @@ def test_the_other_account_of_a_user_declared_absent_is_in_error_whatever_prune_
     tmp_path: Path, prune: str
 ) -> None:
     # Alice's account is found by externalId; a second one holds her userName. The plan
-    # deletes the first and names the second, which it leaves (and leaves in its groups):
-    # the next plan must not delete an account this one never showed.
+    # deletes the first and names the second, which it does not deprovision: the next plan
+    # must not delete an account this one never showed. Being a leaver's, the second keeps
+    # no group an exact member list does not give it, as any undeclared account.
     settings = (
         f"    prune: {prune}\n    deprovision: delete\n"
         "    ownership: {external_id_prefix: 'e'}\n"
@@ -298,7 +299,7 @@ def test_the_other_account_of_a_user_declared_absent_is_in_error_whatever_prune_
     assert [(c.key, c.target_id) for c in plan.changes if c.action is Action.DELETE] == [
         ("alice@example.com", "X")
     ]
-    assert [m.id for c in plan.changes for m in c.members_remove] == ["X"]
+    assert sorted(m.id for c in plan.changes for m in c.members_remove) == ["X", "Y"]
     [error] = plan.errors
     assert (error.key, error.message) == (
         "Y",
@@ -306,3 +307,25 @@ def test_the_other_account_of_a_user_declared_absent_is_in_error_whatever_prune_
         "user alice@example.com is declared absent, and this plan deprovisions only that "
         "account: remove this one on the target too, or declare it",
     )
+
+
+def test_a_leavers_other_account_leaves_an_exact_group_under_only_too(tmp_path: Path) -> None:
+    # `--only group:G` makes no twin errors (prune.twin_strays reads the whole plan): the
+    # leaver's second account must still lose G, as any account G does not declare does.
+    settings = (
+        "    prune: none\n    deprovision: delete\n    matching: {user: [userName, externalId]}\n"
+    )
+    users = (
+        "users:\n  - {userName: alice@example.com, externalId: e-alice, state: absent}\n"
+        "  - {userName: bob@example.com, externalId: e-bob}\n"
+    )
+    groups = "groups:\n  - {displayName: G, members: [bob@example.com]}\n"
+    spec = load(tmp_path, TARGET + settings + users + groups)
+    alice = user_res("A", "alice@example.com", externalId="e-alice", active=True)
+    old = user_res("O", "alice.old@example.com", externalId="e-alice", active=True)
+    bob = user_res("B", "bob@example.com", externalId="e-bob", active=True)
+    observed = Observed((alice, old, bob), (group_res("g", "G", ["A", "O", "B"]),))
+    for only in (None, frozenset({(Kind.GROUP, "G")})):
+        plan = make_plan(spec, spec.targets["t"], observed, PlanOptions(only=only))
+        [group] = [c for c in plan.changes if c.kind is Kind.GROUP]
+        assert sorted(m.id for m in group.members_remove) == ["A", "O"], only
