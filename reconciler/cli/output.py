@@ -66,7 +66,13 @@ _CONTROL = re.compile(
 
 
 def _shown(match: re.Match[str]) -> str:
-    return match[1] or ascii(match[0])[1:-1]
+    # C0 as errors.printable writes it (`\x1b`, `\r`); the rest (DEL, C1, bidi) as `\u007f`,
+    # which is also a JSON escape: `plan --format json` (ensure_ascii=False) leaves those
+    # raw in its strings, and `\x7f` there would make the whole output no JSON.
+    if match[1]:
+        return match[1]
+    code = ord(match[0])
+    return ascii(match[0])[1:-1] if code < 0x20 else f"\\u{code:04x}"
 
 
 def neutralised(text: str) -> str:

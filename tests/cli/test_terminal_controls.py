@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -80,7 +81,8 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
             "\\x1b]8;;https://evil.example/\\x1b\\link\n",
         ),
         ("over\rwrite\n", "over\\rwrite\n"),
-        ("\x9b2J\x85\x00\x7f\n", "\\x9b2J\\x85\\x00\\x7f\n"),  # C1 CSI and NEL, NUL, DEL
+        # C1 CSI and NEL, NUL, DEL: C1 and DEL as JSON escapes too (the JSON test below)
+        ("\x9b2J\x85\x00\x7f\n", "\\u009b2J\\u0085\\x00\\u007f\n"),
         (f"a{RLO}b\u2066c\u200fd\u061ce\n", "a\\u202eb\\u2066c\\u200fd\\u061ce\n"),
         ("tab\tand line\n", "tab\tand line\n"),
         # scimrec's own colours (render.paint), and nothing that only looks like them
@@ -96,6 +98,23 @@ def test_a_control_character_is_written_as_its_escape(text: str, written: str | 
         assert inner.getvalue() == (text if written is None else written), stream_name
         stream.write_command(text)
         assert inner.getvalue().endswith(text if written is None else written)
+
+
+def test_json_on_the_streams_stays_json_and_reads_as_the_target_sent_it(tmp_path: Path) -> None:
+    # plan_json writes non-ASCII as it is (ensure_ascii=False): DEL, C1 and bidi controls
+    # in a target's name reach the stream raw inside a JSON string. Their escapes must be
+    # JSON's own, or one odd account name makes the whole plan unreadable to jq.
+    odd = f"bo\x7fb\x85{RLO}\x9b2J@example.com"
+    fake = FakeScim(token=TOKEN)
+    fake.add_user("alice@example.com")
+    fake.add_user(odd)
+    specs = _specs(tmp_path / "specs", [{"userName": "alice@example.com"}], prune="all")
+    args = ["plan", str(specs), "--format", "json", "--no-progress"]
+    code, out, _ = _run_on_a_terminal(args, fake.transport)
+    assert code == 0
+    assert _raw(out) == []
+    [change] = [c for c in json.loads(out)["changes"] if c["action"] != "noop"]
+    assert change["key"] == odd
 
 
 def test_a_spec_value_cannot_write_no_changes_over_the_plan(tmp_path: Path) -> None:
@@ -220,6 +239,6 @@ def test_the_progress_bars_draw_and_what_they_show_is_escaped() -> None:
     drawn = err.getvalue()
     assert "read users" in drawn
     assert "\x1b[?25l" in drawn  # rich's own cursor control, as it wrote it
-    assert "warning: \\u202eevil\\x9b2J\\x1b]52;c;cm0gLXJmIH4K\\x07" in drawn
+    assert "warning: \\u202eevil\\u009b2J\\x1b]52;c;cm0gLXJmIH4K\\x07" in drawn
     assert not any(c in drawn for c in (RLO, "\x9b", "\x07", "\x1b]"))
     assert out.getvalue() == "plan line \\u202e\n"  # stdout stays stdout
