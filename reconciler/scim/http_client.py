@@ -34,16 +34,20 @@ def http_client(
 def token_client(target: Target, transport: httpx2.BaseTransport | None) -> httpx2.Client:
     """The client that asks `target`'s OAuth token endpoint for tokens. It reaches it as the
     SCIM client reaches the target: a token endpoint behind the same private CA (trusted by
-    `ca_bundle`), proxy or slow network is then no reason for a run to fail."""
-    return httpx2.Client(**_reaching(target, transport))
+    `ca_bundle`), proxy or slow network is then no reason for a run to fail. It trusts the
+    OS store as well as `ca_bundle`: the token endpoint is often a public identity provider
+    (Entra, Okta) in front of an app behind a private CA."""
+    return httpx2.Client(**_reaching(target, transport, with_os_store=True))
 
 
-def _reaching(target: Target, transport: httpx2.BaseTransport | None) -> dict[str, Any]:
+def _reaching(
+    target: Target, transport: httpx2.BaseTransport | None, *, with_os_store: bool = False
+) -> dict[str, Any]:
     """What both clients share: TLS trust, timeouts, the injected transport (or the proxies
     the environment names, which httpx2 reads without one), and no redirects."""
     return {
         "timeout": httpx2.Timeout(target.timeout_seconds),
-        "verify": _trust(target),
+        "verify": _trust(target, with_os_store=with_os_store),
         "transport": transport,
         # A redirect would carry the credentials to wherever the target points: a 3xx is
         # an error (see client.py _reply, oauth.py), never followed.
@@ -51,8 +55,9 @@ def _reaching(target: Target, transport: httpx2.BaseTransport | None) -> dict[st
     }
 
 
-def _trust(target: Target) -> ssl.SSLContext | bool:
-    """TLS is always verified: against the OS trust store, or the target's own CA bundle.
+def _trust(target: Target, *, with_os_store: bool = False) -> ssl.SSLContext | bool:
+    """TLS is always verified: against the OS trust store, or the target's own CA bundle
+    (and the OS store too, `with_os_store`).
 
     validate loads the bundle too (spec/access.py); loaded again here, a bundle changed
     since is one line naming it, not an SSLError (exit 3).
@@ -60,7 +65,11 @@ def _trust(target: Target) -> ssl.SSLContext | bool:
     if not target.ca_bundle:
         return True
     try:
-        return ssl.create_default_context(cafile=target.ca_bundle)
+        if not with_os_store:
+            return ssl.create_default_context(cafile=target.ca_bundle)
+        context = httpx2.create_ssl_context()  # the OS store, as verify=True reads it
+        context.load_verify_locations(cafile=target.ca_bundle)
+        return context
     except ssl.SSLError:
         why = (
             "holds no PEM certificate that can be read (empty, DER, damaged or the wrong "

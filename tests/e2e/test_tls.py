@@ -22,6 +22,13 @@ from reconciler.scim.sandbox import WSGIApp, make_app
 def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The sandbox behind HTTPS with a self-signed certificate for 127.0.0.1."""
     folder = tmp_path_factory.mktemp("tls")
+    _certificate(folder)
+    with _served(make_app(None), folder) as url:
+        yield f"{url}/scim/v2", folder / "cert.pem"
+
+
+def _certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem) in `folder`."""
     subprocess.run(
         [
             "openssl",
@@ -44,8 +51,6 @@ def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         check=True,
         capture_output=True,
     )
-    with _served(make_app(None), folder) as url:
-        yield f"{url}/scim/v2", folder / "cert.pem"
 
 
 @contextlib.contextmanager
@@ -157,6 +162,41 @@ def test_the_token_endpoint_is_trusted_by_the_ca_bundle_too(
     (tmp_path / "s" / "ca.pem").write_bytes(tls_sandbox[1].read_bytes())
     specs = oauth_spec(tmp_path / "s", tls_oauth_sandbox, "    ca_bundle: ca.pem\n", monkeypatch)
     code = main(["plan", str(specs), "--log-level", "error"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "+ create user a@example.com" in out
+
+
+def test_the_token_endpoint_is_also_trusted_by_the_os_store(
+    tls_oauth_sandbox: str,
+    tls_sandbox: tuple[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The app behind a private CA (ca_bundle), its token endpoint a public identity
+    # provider: here another certificate, trusted by the OS store (SSL_CERT_FILE stands in
+    # for it). ca_bundle adds to what the token client trusts; it replaces nothing.
+    folder = tmp_path_factory.mktemp("idp")
+    _certificate(folder)
+
+    def idp(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"access_token": ACCESS_TOKEN, "token_type": "Bearer"}).encode()]
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "ca.pem").write_bytes(tls_sandbox[1].read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(folder / "cert.pem"))
+    with _served(idp, folder) as idp_url:
+        specs = oauth_spec(
+            tmp_path / "s", tls_oauth_sandbox, "    ca_bundle: ca.pem\n", monkeypatch
+        )
+        text = (specs / "t.yaml").read_text()
+        (specs / "t.yaml").write_text(
+            text.replace(f"token_url: {tls_oauth_sandbox}/token", f"token_url: {idp_url}/token")
+        )
+        code = main(["plan", str(specs), "--log-level", "error"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "+ create user a@example.com" in out
