@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -90,4 +91,9 @@ class BulkScim(FakeScim):
                 results.append(result)
         if self.ctrl_c is not None and self.ctrl_c(seen):
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            # Answered once the keypress is handled, as over a network: answered at once,
+            # the Bulk thread could start its next request before the main thread has run
+            # Python's handler (which a loaded machine may delay), and the test would
+            # measure the scheduler.
+            time.sleep(0.5)
         return httpx2.Response(200, json={"schemas": [BULK_RESPONSE], "Operations": results})
