@@ -16,7 +16,7 @@ from reconciler.scim.apply.creates import Created, adoptable, create, found_befo
 from reconciler.scim.apply.group_races import one_of_a_race
 from reconciler.scim.apply.members_kept import check_added, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
-from reconciler.scim.apply.members_removed import held_and_read, not_removed
+from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.membership_put import put_members
 from reconciler.scim.apply.refusals import (
     PATCH_UNSUPPORTED,
@@ -346,10 +346,11 @@ def _not_held(
 ) -> None:
     """A removal answered noTarget (RFC 7644 §3.5.2.2: its path matched no member): the
     members are gone already (a retry whose first attempt removed them, another admin),
-    as a read of the group confirms. The PATCH applied none of its operations (§3.5.2), so
-    those of the chunk still shown are sent again; all of them shown: not removed."""
+    as a read that lists the group's members confirms (none listed, or the read failed:
+    not verified, failed). The PATCH applied none of its operations (§3.5.2), so those of
+    the chunk still listed are sent again; all of them listed: not removed."""
     nested = member_type == "Group"
-    kept, _ = held_and_read(s, change, path, Reply(exc.status, None, {}), chunk, nested)
+    kept = kept_listed(s, change, path, exc, chunk, nested)
     if kept and len(kept) == len(chunk):
         first = kept[0] if nested else s.user_names.get(kept[0], kept[0])
         raise Failed(f"{exc}, but the group still shows member {first}: not removed")

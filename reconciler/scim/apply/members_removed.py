@@ -14,6 +14,7 @@ from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.apply.value_removal import members
 from reconciler.scim.apply.verify import answers_as
 from reconciler.scim.client import Reply
 
@@ -56,12 +57,40 @@ def held_and_read(
     return kept, read
 
 
+def kept_listed(
+    s: Session, change: Change, path: str, exc: ScimrecError, removed: list[str], nested: bool
+) -> list[str]:
+    """The `removed` ids a group still holds after a removal refused as naming no member
+    (`exc`, noTarget), from a read that lists the group's members (value_removal.members:
+    plain, then `attributes=members`). A read that shows no member list proves nothing gone
+    (a target that shows members only when asked), so one that lists none, or fails, fails
+    the removal: noTarget alone is no proof the member is gone."""
+    for wait in (0.0, AGAIN_AFTER):
+        time.sleep(wait)  # a read may lag a removal made earlier: read once more, later
+        try:
+            held = members(s, path, change.target_id, shown=True)
+        except (ScimrecError, Failed) as why:
+            raise Failed(
+                f"{exc}, and the group's members could not be read to confirm the member is "
+                f"gone ({why}): not removed, or not verified"
+            ) from why
+        kept = _held(s, held, removed, nested)
+        if not kept:
+            return []
+    return kept
+
+
 def _shown(s: Session, body: Json, ids: list[str], nested: bool) -> list[str]:
     """The `ids` that `body`'s member list holds, as members of their kind (a user's by
     its id or userName, as members_kept `_missing` reads them)."""
     if not isinstance(body, dict) or not isinstance(body.get("members"), list):
         return []
-    held = member_ops.member_entries(body)
+    return _held(s, member_ops.member_entries(body), ids, nested)
+
+
+def _held(s: Session, held: set[tuple[str, bool]], ids: list[str], nested: bool) -> list[str]:
+    """The `ids` among members `held`, as members of their kind (a user's by its id or
+    userName)."""
     names = {normalise("userName", v) for v, group in held if not group}
 
     def holds(uid: str) -> bool:
