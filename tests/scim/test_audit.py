@@ -157,3 +157,45 @@ def test_a_delete_answered_404_but_still_held_is_recorded_failed(
     assert [o.key for o in result.failed] == ["old@example.com"] and held in fake.users
     (record,) = map(json.loads, lines)
     assert record["outcome"] == "failed" and "still holds the user" in record["error"]
+
+
+def test_a_delete_answered_204_but_still_held_is_recorded_failed(
+    tmp_path: Path, token: str
+) -> None:
+    """Verified before it is recorded: a DELETE answered 204 whose account is still served
+    is failed on record, with the answer's status, as apply counts it."""
+    fake = FakeScim(token=token)
+    fake.add_user("alice@example.com")
+    held = fake.add_user("old@example.com")
+    fake.fail("DELETE", "/Users/*", status=204, times=10)
+    users = [user("alice@example.com"), user("old@example.com", state="absent")]
+    specs = write_spec(tmp_path, users, deprovision="delete")
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert [o.key for o in result.failed] == ["old@example.com"] and held in fake.users
+    (record,) = map(json.loads, lines)
+    assert (record["method"], record["status"], record["outcome"]) == ("DELETE", 204, "failed")
+    assert "still holds the user" in record["error"]
+
+
+@pytest.mark.parametrize("quirks", [{}, {"patch": "never"}], ids=["patch", "put"])
+def test_a_disable_the_target_ignores_is_recorded_failed(
+    tmp_path: Path, token: str, quirks: dict[str, str]
+) -> None:
+    """A disable answered success while the account stays active is failed on record, and
+    so is each second try of it (a PUT after an ignored PATCH): none of them disabled it."""
+    fake = FakeScim(token=token)
+    fake.add_user("alice@example.com", active=True)
+    fake.add_user("mallory@example.com", active=True)
+    fake.ignores = {"active"}
+    users = [user("alice@example.com"), user("mallory@example.com", state="absent")]
+    specs = write_spec(tmp_path, users, deprovision="disable", quirks=quirks)
+    lines: list[str] = []
+    result = apply(specs, fake, audit=lines)
+    assert [o.key for o in result.failed] == ["mallory@example.com"]
+    records = list(map(json.loads, lines))
+    assert records and all(r["key"] == "mallory@example.com" for r in records)
+    assert [r["outcome"] for r in records] == ["failed"] * len(records)
+    assert all("still shows the account active" in r["error"] for r in records)
+    # In the order sent: the PATCH's record is made once its second try is judged too.
+    assert [r["method"] for r in records] == (["PUT"] if quirks else ["PATCH", "PUT"])

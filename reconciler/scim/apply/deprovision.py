@@ -104,14 +104,12 @@ def delete(s: Session, change: Change) -> str | None:
             if exc.status != 404:  # already gone is what we wanted
                 raise
         # Read back as a success is (a 404 from a gateway, or a target with no DELETE
-        # route, leaves the object where it was), before the write is recorded: the audit
-        # log says done where it is gone (a retry after a lost answer gets this 404).
-        _gone(s, change, path, 404)
+        # route, leaves the object where it was): done where it is gone (a retry after a
+        # lost answer gets this 404).
         return Reply(404, None, {})
 
-    reply = s.write(change, "DELETE", path, send)
-    if reply.status != 404:
-        _gone(s, change, path, reply.status)
+    # Verified before the write is recorded: the audit log says done only where it is gone.
+    s.write(change, "DELETE", path, send, check=lambda reply: _gone(s, change, path, reply.status))
     return change.target_id
 
 

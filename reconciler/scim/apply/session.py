@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from reconciler.core import inactive
@@ -24,6 +25,7 @@ from reconciler.scim.apply.own_protection import refused
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
+from reconciler.scim.apply.verdicts import Check, Record, held, holding, judged
 from reconciler.scim.apply.verify import access_kept, answers_as, lost, unshown_disable
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import RESENT, Reply, ScimClient
@@ -237,10 +239,12 @@ class Session:
         send: Callable[[], Reply],
         attributes: Iterable[AttrChange] = (),
         ops: Sequence[Mapping[str, Json]] = (),
+        check: Check = None,
     ) -> Reply:
-        """Send one write, and record exactly what it changed (the audit trail): its
-        attributes, and the members its PATCH `ops` add and remove; and before that record,
-        one (`outcome: resent`) for each attempt that failed and was sent again."""
+        """Send one write, verified by `check` (verdicts.py), and record exactly what it
+        changed (the audit trail): its attributes, and the members its PATCH `ops` add and
+        remove; and before that record, one (`outcome: resent`) for each attempt that failed
+        and was sent again."""
         attributes = tuple(attributes)
         if why := self.not_written.get((change.kind, change.key)):
             raise Failed(f"not written: {why}")
@@ -249,17 +253,19 @@ class Session:
         status = 0
         error: str | None = None
         resent: list[ScimHTTPError] = []  # attempts the client sent again (client.RESENT)
+        later: list[Record] = []  # the writes `check` sent
         token = RESENT.set(resent)
         try:
             reply = send()
             status = reply.status
+            with holding() as later:  # what `check` raises: not made, as apply counts it
+                if check is not None:
+                    check(reply)
             return reply
-        except ScimHTTPError as exc:
-            status, error = exc.status, str(exc)
-            raise
         except BaseException as exc:
             error = str(exc) or type(exc).__name__
-            if isinstance(exc, ScimProtocolError):  # an answer came, and could not be read
+            # The write's own answer (ScimProtocolError: one came, unread), not its check's.
+            if not status and isinstance(exc, ScimHTTPError | ScimProtocolError):
                 status = exc.status
             raise
         finally:
@@ -273,10 +279,14 @@ class Session:
                 change, method, path, status, error, attributes, ops, ids, self.caps.write_only
             )
             self.record_write(record, round((time.perf_counter() - started) * 1000, 1))
+            for held_record, ms in judged(later, error):
+                self.record_write(held_record, ms)
 
     def record_write(self, record: dict[str, Any], duration_ms: float | None = None) -> None:
         """Log one write and add it to the audit trail: a request of its own (`write`), or
         an operation of a Bulk request (apply/bulk.py), which has no duration of its own."""
+        if held(record, duration_ms):  # sent while another write is verified: after it
+            return
         timed = {} if duration_ms is None else {"duration_ms": duration_ms}
         self.log.info("write", step="action", **timed, **record)
         if self.audit is not None:
@@ -299,9 +309,7 @@ class Session:
     ) -> Reply:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
         then verify that the target kept what it was sent."""
-        reply, patched = self._patch_or_put(change, path, attributes, etag)
-        self.verify(change, path, attributes, reply, patched=patched)
-        return reply
+        return self._patch_or_put(change, path, attributes, etag)
 
     def _patch_or_put(
         self,
@@ -309,15 +317,15 @@ class Session:
         path: str,
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
-    ) -> tuple[Reply, bool]:
-        """The reply, and whether it answers a PATCH (not a PUT)."""
+    ) -> Reply:
         ids = self.known_ids()
+        patched = partial(self.verify, change, path, attributes, patched=True)
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
             if narrow != writes.patch_operations(attributes, ids):
                 try:
                     send = sender(self.client, path, narrow, etag)
-                    return self.write(change, "PATCH", path, send, attributes, narrow), True
+                    return self.write(change, "PATCH", path, send, attributes, narrow, patched)
                 except ScimHTTPError as exc:
                     if not patch_unsupported(exc):
                         raise
@@ -327,16 +335,20 @@ class Session:
             ops = writes.patch_operations(attributes, ids)
             try:
                 send = sender(self.client, path, ops, etag)
-                return self.write(change, "PATCH", path, send, attributes, ops), True
+                return self.write(change, "PATCH", path, send, attributes, ops, patched)
             except ScimHTTPError as exc:
                 if not patch_unsupported(exc):
                     raise
                 self.log.warning("patch refused, using PUT", step="action", kind=change.kind.value,
                                  key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
-        return self.put(change, path, attributes), False
+        return self.put(change, path, attributes, partial(self.verify, change, path, attributes))
 
-    def put(self, change: Change, path: str, attributes: Sequence[AttrChange]) -> Reply:
+    def put(
+        self, change: Change, path: str, attributes: Sequence[AttrChange], check: Check = None
+    ) -> Reply:
+        """GET-merge-PUT, verified by `check` (none for a second try: settle.py)."""
         ids = self.known_ids()
+
         read, version = self.read_for_put(change, path)
 
         def put() -> Reply:
@@ -345,7 +357,7 @@ class Session:
                 read, attributes, ids, self.refs(), core, self.caps.write_only
             )
             send = put_sender(self.client, path, body, version, self.use_etag)
-            return self.write(change, "PUT", path, send, attributes)
+            return self.write(change, "PUT", path, send, attributes, check=check)
 
         # A group's PUT sends its members back: on a target that wants `$ref`s, with them.
         return self.learning_refs(change, put) if change.kind is Kind.GROUP else put()
