@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,17 @@ class Target:
         return httpx2.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10
         )
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt in the main thread, as in a terminal, for
+    the test's duration: a runner may handle SIGINT itself (mutmut's stats run does)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(autouse=True)

@@ -349,6 +349,7 @@ def test_no_bulk_after_a_short_read(tmp_path: Path, token: str) -> None:
     assert len(fake.user_named("u3@example.com")) == 1
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_during_a_bulk_request_waits_for_it_and_sends_nothing_more(
     tmp_path: Path, token: str
 ) -> None:

@@ -343,6 +343,7 @@ def test_no_group_bulk_once_a_look_up_found_what_the_listing_hid(
     assert len(looked) >= GROUPS
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_during_a_group_bulk_request_waits_for_it_and_sends_nothing_more(
     tmp_path: Path, token: str
 ) -> None:
