@@ -152,6 +152,8 @@ class AuditLog:
             "target": context.get("target"),
             **record,
         }
-        text = json.dumps(redact_processor(None, "audit", line), ensure_ascii=False)
+        text = json.dumps(
+            redact_processor(None, "audit", line), ensure_ascii=False, allow_nan=False
+        )
         with self._lock:
             self._append(text + "\n")

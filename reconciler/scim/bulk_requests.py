@@ -237,7 +237,8 @@ def pack(
     changes: Sequence[Change], ids: writes.Ids, limits: Limits, form: GroupForm | None = None
 ) -> Batch:
     """The next request: the longest prefix of `changes` within `limits`. Each operation
-    costs its JSON bytes and a separator; a first change too large alone is `too_large`."""
+    costs its JSON bytes and a separator; a first change too large alone is `too_large`
+    (as is one JSON cannot carry)."""
     operations: list[dict[str, Json]] = []
     chosen: list[Change] = []
     bulk_ids: list[str] = []
@@ -251,7 +252,12 @@ def pack(
             break
         number = bulk_id(change, len(operations) + 1)
         built = operation(change, number, ids, in_request, form or GroupForm())
-        cost = len(json.dumps(built.body).encode()) + 2
+        try:
+            cost = len(json.dumps(built.body, allow_nan=False).encode()) + 2
+        except ValueError:
+            # A number JSON cannot write (NaN): sent alone, as one too large is, where the
+            # client refuses it for this object only, not for the whole request.
+            cost = limits.payload + 1
         if size + cost > limits.payload:
             if not operations:
                 return Batch((), (), request_body([]), too_large=change)

@@ -65,6 +65,20 @@ Params = Mapping[str, str | int]
 RESENT: ContextVar[list[ScimHTTPError] | None] = ContextVar("resent", default=None)
 
 
+def encoded(method: str, path: str, body: Mapping[str, Json]) -> bytes:
+    """The JSON bytes of a request body; ScimProtocolError, before anything is sent, where
+    it holds a number JSON cannot write (NaN, an infinity: RFC 8259 §6). Python would write
+    `NaN`, which a lenient target stores and then sends back in every listing of it, which
+    scimrec cannot read: the whole target would be unreadable from then on."""
+    try:
+        return json.dumps(body, allow_nan=False).encode()
+    except ValueError:
+        raise ScimProtocolError(
+            f"refusing to send {method} {path}: the body holds a number JSON cannot carry"
+            " (NaN or infinity)"
+        ) from None
+
+
 class ScimClient:
     """A thin SCIM client over an injected httpx2 client; thread-safe like httpx2.Client."""
 
@@ -168,7 +182,7 @@ class ScimClient:
             # PUT or Bulk) is a secret from here on: a target that echoes it in an error,
             # or anywhere, has it masked like a token.
             register_secrets(sent_secrets(body, self.write_only))
-        content = json.dumps(body).encode() if body is not None else None
+        content = None if body is None else encoded(method, path, body)
         url = f"{self.base_url}{path}"
         policy = self.retry
         kind = f"{method} {'listing' if params else 'resource'}"

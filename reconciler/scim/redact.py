@@ -18,6 +18,8 @@ characters in a row of a secret, of its hex or its base64 is masked on its own.
 from __future__ import annotations
 
 import html
+import json
+import math
 import re
 import threading
 import unicodedata
@@ -328,6 +330,10 @@ def _scrub_logged(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [_scrub_logged(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        # A value a refused write held (client.encoded): as text, so the log line and
+        # the audit line stay JSON (RFC 8259 has no NaN or Infinity).
+        return json.dumps(value)
     return _scrub_value(value)
 
 
