@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.diff import is_empty
 from reconciler.core.members import Directory, Seen
 from reconciler.core.model import ENTERPRISE_URN, Json, Observed, Resource
 from reconciler.core.shape import shaped
+from reconciler.doctor.yaml_out import dump
 
 SKIPPED_KEYS = frozenset({"id", "meta", "schemas", "groups", "password"})
 
@@ -72,12 +71,15 @@ def import_documents(observed: Observed, target: Target, *, adopt: bool) -> Impo
         if isinstance(r.body.get("displayName"), str) and r.body.get("displayName")
     ]
     files = {
-        "users.yaml": _dump({"version": 1, "users": users}, target, "users"),
-        "groups.yaml": _dump({"version": 1, "groups": groups}, target, "groups"),
+        "users.yaml": _dump({"version": 1, "users": users}, target, "users", "users.yaml"),
+        "groups.yaml": _dump({"version": 1, "groups": groups}, target, "groups", "groups.yaml"),
     }
     if adopt:
         files["targets.yaml"] = _dump(
-            {"version": 1, "targets": {target.name: _target(target, notes)}}, target, "the target"
+            {"version": 1, "targets": {target.name: _target(target, notes)}},
+            target,
+            "the target",
+            "targets.yaml",
         )
     return Imported(files, tuple(notes), len(users), len(groups))
 
@@ -212,7 +214,6 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _dump(doc: Mapping[str, Any], target: Target, what: str) -> str:
-    header = f"# Imported from target '{target.name}' ({target.url}) by scimrec import: {what}.\n"
-    text = yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=True, width=100)
-    return header + text
+def _dump(doc: Mapping[str, Any], target: Target, what: str, name: str) -> str:
+    header = f"# Imported from target '{target.name}' ({target.url}) by scimrec import: {what}."
+    return dump(doc, header, name)
