@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from reconciler.core.changes import PHASES, Action, Change, Member, ObjectError
+from reconciler.core.depth import MAX_DEPTH, deeper_than
 from reconciler.core.diff import AttrChange
 from reconciler.core.lifecycle import Scheduled
 from reconciler.core.model import Json, Kind, Location
@@ -156,10 +157,19 @@ def attribute(data: Json, where: str) -> AttrChange:
     item = mapping(data, where, required={"path"}, allowed={"path", "before", "after", "ref"})
     return AttrChange(
         text(item["path"], f"{where}.path"),
-        item.get("before"),
-        item.get("after"),
+        value(item.get("before"), f"{where}.before"),
+        value(item.get("after"), f"{where}.after"),
         optional(item.get("ref"), f"{where}.ref"),
     )
+
+
+def value(data: Json, where: str) -> Json:
+    """An attribute's value, nested no deeper than a target's answer may be: no plan holds
+    a deeper one, and every renderer walks it a call a level (past about 350 levels,
+    `show` would crash)."""
+    if deeper_than(data, MAX_DEPTH):
+        raise Malformed(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    return data
 
 
 def member(data: Json, where: str) -> Member:

@@ -1,11 +1,7 @@
 """Reading a body a target (or its token endpoint) sent as JSON, within a nesting bound.
 
 Every parse of target JSON goes through `parse`. The size of a body is bounded where it is
-read (transfer.py); its depth is bounded here. Python's parser and every walk over the
-parsed value (redaction, shape checks, fingerprints, renderers) recurse once per level, so
-a few kB of `[[[[...` would otherwise end the run with a RecursionError, or pass the parser
-and break a later walk. No SCIM message comes near the bound: a listed user's manager is
-five levels down, a schema's canonical values eight.
+read (transfer.py); its depth is bounded here, by core/depth.py's MAX_DEPTH (which says why).
 """
 
 from __future__ import annotations
@@ -13,14 +9,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from itertools import chain, compress, repeat
-from operator import is_
 
 import msgspec
 
+from reconciler.core.depth import MAX_DEPTH, deeper_than
 from reconciler.core.model import Json
 
-MAX_DEPTH = 64
 # A lone surrogate in a parsed value comes from a `\uD800`-`\uDFFF` escape or from its
 # UTF-8-like bytes, which the parser lets through (`surrogatepass`). Each pattern starts
 # with a literal, so a search skips through a page at memchr speed.
@@ -83,7 +77,7 @@ def parse_checked(content: bytes | str) -> tuple[Json, bool]:
     if raw is not None and escapes is True:
         deep = _nested_past(raw)
     else:
-        deep = _deeper_than(value, MAX_DEPTH)
+        deep = deeper_than(value, MAX_DEPTH)
     if deep:
         raise NotJson(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value, raw is not None and not past_double and _no_surrogate(raw, escapes)
@@ -136,7 +130,7 @@ def _no_constant(name: str) -> Json:
 
 
 def _nested_past(content: bytes) -> bool:
-    """`_deeper_than(json.loads(content), MAX_DEPTH)`, read from the text: UTF-8 JSON the
+    """`deeper_than(json.loads(content), MAX_DEPTH)`, read from the text: UTF-8 JSON the
     parser took, whose every escape is a quote's (`quotes_only`). A 500-group page of
     member lists (19 MB) in 32-41 ms instead of 141-175 ms; a 500-user page in half the time.
 
@@ -158,23 +152,3 @@ def _nested_past(content: bytes) -> bool:
             return False
         text = text.replace(b"{}", b"")
     return bool(text)
-
-
-def _deeper_than(value: Json, limit: int) -> bool:
-    """Whether arrays and objects nest past `limit` levels: read level by level, so the
-    check itself cannot recurse.
-
-    `value` comes from `json.loads` without object or array hooks, or from msgspec, so its
-    containers are exactly dict and list; each level is split by type with itertools, so no
-    Python code runs per value (a 500-user page: 1.3 ms instead of 3.3 ms with a loop per
-    container)."""
-    dicts: list[dict[str, Json]] = [value] if type(value) is dict else []
-    lists: list[list[Json]] = [value] if type(value) is list else []
-    for _ in range(limit):
-        if not dicts and not lists:
-            return False
-        below = [*chain.from_iterable(map(dict.values, dicts)), *chain.from_iterable(lists)]
-        types = [*map(type, below)]
-        dicts = [*compress(below, map(is_, types, repeat(dict)))]
-        lists = [*compress(below, map(is_, types, repeat(list)))]
-    return bool(dicts or lists)

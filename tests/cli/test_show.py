@@ -11,9 +11,11 @@ import pytest
 from reconciler.cli import main
 from reconciler.core import planfile
 from reconciler.core.config import Target
+from reconciler.core.diff import AttrChange
 from reconciler.core.model import Kind, Observed
 from reconciler.core.plan import Action, Change, Plan
 from reconciler.report.render import plan_text
+from tests.core.test_plan import user_res
 
 MADE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -96,4 +98,42 @@ def test_a_plan_file_that_is_no_regular_file_is_refused_at_once(
         1,
         "",
         f"Error: {path} is no regular file (a FIFO, a device, a directory): not a plan file\n",
+    )
+
+
+def nested(value: object, levels: int) -> object:
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize(("levels", "refused"), [(64, False), (65, True), (900, True)])
+def test_a_value_nested_past_the_bound_is_a_damaged_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, levels: int, refused: bool
+) -> None:
+    # A target's answer is cut at 64 levels (scim/payload.py), so no plan holds a deeper
+    # value; an edited file that does is refused before the renderers walk it (a call a
+    # level: past about 350 they would crash).
+    target = Target("hr", "https://hr.example/scim/v2")
+    change = Change(
+        Kind.USER,
+        "a@example.com",
+        Action.UPDATE,
+        "differs",
+        "u1",
+        attributes=(AttrChange("title", "A", nested("B", levels)),),
+    )
+    plan = Plan("hr", target.url, (change,))
+    path = tmp_path / "deep.plan"
+    observed = Observed((user_res("u1", "a@example.com", title="A"),), ())
+    path.write_text(planfile.dumps(planfile.to_json(plan, target, observed, "d", MADE)))
+    code, _, err = run(capsys, "show", str(path), "--format", fmt)
+    if not refused:
+        assert code == 0
+        return
+    assert (code, err) == (
+        1,
+        f"Error: {path} is a damaged scimrec plan file: plan.changes[0].attributes[0].after: "
+        "nested deeper than 64 levels\n",
     )

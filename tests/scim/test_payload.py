@@ -10,10 +10,11 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
+from reconciler.core.depth import MAX_DEPTH
 from reconciler.errors import ScimHTTPError, ScimProtocolError, TargetError
 from reconciler.scim.client import ScimClient
 from reconciler.scim.oauth import ClientCredentials
-from reconciler.scim.payload import MAX_DEPTH, NotJson, parse
+from reconciler.scim.payload import NotJson, parse
 from reconciler.scim.redact import forget_secrets
 from tests.fakescim import BASE_URL, FakeScim
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.core.depth import MAX_DEPTH
 from reconciler.core.model import Kind
 from reconciler.core.shape import _not_representable, problem
-from reconciler.scim.payload import MAX_DEPTH, NotJson, parse, parse_checked, quotes_only
+from reconciler.scim.payload import NotJson, parse, parse_checked, quotes_only
 from reconciler.scim.redact import _plain
 
 USER = {"id": "1", "userName": "ann@example.com", "title": "Boss"}

@@ -1,5 +1,5 @@
 """The nesting bound read from the text of a page (payload._nested_past) must answer as the
-walk over the parsed value does (payload._deeper_than), on every page it is used for: UTF-8
+walk over the parsed value does (core/depth.py deeper_than), on every page it is used for: UTF-8
 JSON whose only escapes are of quotes. Strings here hold brackets and quotes, so a count
 that took a bracket in a string for structure, or an escaped quote for the end of a string,
 differs from the walk."""
@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.depth import MAX_DEPTH, deeper_than
 from reconciler.scim.payload import (
-    MAX_DEPTH,
     NotJson,
-    _deeper_than,
     _nested_past,
     parse,
     parse_checked,
@@ -59,7 +58,7 @@ def test_the_bound_read_from_the_text_agrees_with_the_walk(
     raw = json.dumps(whole, **layout).encode()
     assert quotes_only(raw) is True  # the pages it is used for
     deeper = _depth(whole) > MAX_DEPTH
-    assert _deeper_than(json.loads(raw), MAX_DEPTH) is deeper
+    assert deeper_than(json.loads(raw), MAX_DEPTH) is deeper
     assert _nested_past(raw) is deeper
 
 
