@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.core.config import Target
@@ -28,6 +28,8 @@ from reconciler.core.plan_json import KINDS, Malformed, choice, mapping, plan_fr
 from reconciler.errors import UsageError
 
 FILE_VERSION = 2
+# The earliest year a plan file's created_at may name: none was made before.
+EARLIEST = 2000
 SHA256 = "sha256"
 HMAC_SHA256 = "hmac-sha256"
 # What a target's settings leave out of a plan file: where they were declared, and what was
@@ -231,6 +233,9 @@ def _saved(data: dict[str, Any]) -> SavedPlan:
         raise Malformed(f"created_at: expected a date and time, got {got}") from None
     if created_at.tzinfo is None:
         raise Malformed("created_at: expected a time zone (as scimrec writes it)")
+    if not _in_range(created_at):
+        got = short(data["created_at"])
+        raise Malformed(f"created_at: out of range (a UTC time from {EARLIEST} on), got {got}")
     if not isinstance(data["seen"], list):
         raise Malformed("seen: expected a list")
     seen = tuple(_seen(item, f"seen[{i}]") for i, item in enumerate(data["seen"]))
@@ -243,6 +248,16 @@ def _saved(data: dict[str, Any]) -> SavedPlan:
         seen=seen,
         signed=data["digest"]["algorithm"] == HMAC_SHA256,
     )
+
+
+def _in_range(created_at: datetime) -> bool:
+    """Whether `created_at` is a time in UTC (0001-01-01T00:00+14:00 is not: in UTC it is
+    before year 1, and every comparison or clock reading of it would overflow) and not
+    before scimrec could have made a plan."""
+    try:
+        return created_at.astimezone(UTC).year >= EARLIEST
+    except OverflowError:
+        return False
 
 
 def _seen(data: Json, where: str) -> Seen:

@@ -451,6 +451,11 @@ MALFORMED: list[tuple[str, Edit, str]] = [
         _set("created_at", "2030-01-01T00:00:00"),
         "expected a time zone",
     ),
+    (
+        "created_at before year 1 in UTC",
+        _set("created_at", "0001-01-01T00:00:00+14:00"),
+        "created_at: out of range",
+    ),
     ("a plan format from elsewhere", _set("plan.format_version", 9), "plan.format_version"),
     (
         "a member not an object",

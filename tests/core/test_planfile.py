@@ -398,6 +398,17 @@ DAMAGE: list[tuple[str, Any, str]] = [
         "2030-01-01T00:00:00",
         "created_at: expected a time zone (as scimrec writes it)",
     ),
+    # Not a time in UTC (before year 1 there), or before any plan was made.
+    (
+        "created_at",
+        "0001-01-01T00:00:00+14:00",
+        "created_at: out of range (a UTC time from 2000 on), got '0001-01-01T00:00:00+14:00'",
+    ),
+    (
+        "created_at",
+        "1999-12-31T23:59:59+00:00",
+        "created_at: out of range (a UTC time from 2000 on), got '1999-12-31T23:59:59+00:00'",
+    ),
     ("seen", {}, "seen: expected a list"),
     ("spec_digest", None, "spec_digest: expected a string, got null"),
     ("plan.changes.0.target_id", None, "plan.changes[0]: a update needs the object's target_id"),
