@@ -14,7 +14,7 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.members_kept import check_added, unsent
+from reconciler.scim.apply.members_kept import check_added, pause, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.membership_put import put_members
@@ -37,8 +37,6 @@ REPLACES = (
     "quirks: {patch: never} (the whole list sent by PUT)"
 )
 TAKEN_BACK = "they were added back, and no other member is removed in this run"
-# How many times an add of unknown outcome is sent again (after a read: add_members).
-RESENDS = 2
 
 # How a group is created: its id, and the user members (of `add_ids`) still to add.
 Creator = Callable[[Session, Change, list[str]], tuple[str, list[str]]]
@@ -226,7 +224,7 @@ def add_members(
 
     An add whose outcome is unknown (the client does not resend it: retries.py) is sent
     again after a read of the group, naming only the members it does not show (members_kept
-    .unsent), at most RESENDS times.
+    .unsent), as many times as the client retries a request, after as long a wait.
     """
     named = {(i, member_type == "Group") for i in chunk}
 
@@ -249,7 +247,7 @@ def add_members(
     try:
         s.learning_refs(change, send)
     except ScimHTTPError as exc:
-        if outcome_unknown(exc) and resent < RESENDS:
+        if outcome_unknown(exc) and resent < s.client.retry.attempts - 1:
             found = unsent(s, path, chunk, member_type == "Group")
             if found is None:
                 raise
@@ -258,6 +256,7 @@ def add_members(
                 added(Reply(exc.status, read, {}), read)
                 return
             _now_held(s, change, {m for m in named if m[0] not in rest}, added=True)
+            pause(s, resent)
             add_members(s, change, path, rest, member_type, restoring=restoring, resent=resent + 1)
             return
         if exc.status != 400 or len(chunk) < 2:

@@ -9,6 +9,11 @@ their access unseen. So the group fails with what to do, never reported as done.
 
 from __future__ import annotations
 
+import random
+import time
+
+import stamina
+
 from reconciler.core.changes import Change
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
@@ -97,3 +102,17 @@ def unsent(s: Session, path: str, chunk: list[str], nested: bool) -> tuple[list[
     if shows is None:
         return None
     return [uid for uid in chunk if not shows(uid, nested)], read
+
+
+def pause(s: Session, resent: int) -> None:
+    """The wait before an add of unknown outcome is sent again, as the client waits before
+    a retry (retries.RetryPolicy, backing off): a target that answers 500 for a moment
+    (django-scim2 on SQLite says "database is locked" while another write holds it) gets
+    the time to recover that a retry of any other request gets. Never past the deadline."""
+    if not stamina.is_active() or stamina.is_testing():
+        return  # the tests' fast_retries: no retry waits either
+    policy = s.client.retry
+    wait = min(policy.wait_max, policy.wait_initial * 2**resent)
+    wait += random.uniform(0, policy.wait_jitter)  # noqa: S311 - spreading threads, not secrecy
+    remaining = s.client.deadline.remaining()
+    time.sleep(wait if remaining is None else max(0.0, min(wait, remaining)))
