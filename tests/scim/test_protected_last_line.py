@@ -9,6 +9,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.run import prepare
 from reconciler.scim.apply.runner import Applier
 from tests.fakescim import USER_SCHEMA, FakeScim
@@ -242,3 +244,55 @@ def test_a_protected_account_declared_inactive_is_created_as_planned(
     [admin] = fake.user_named("admin@example.com")
     assert admin["active"] is False
     assert replan(specs, fake).plan.changes == ()
+
+
+def _apply_protected(specs: Path, fake: FakeScim, protected: tuple[str, ...]) -> Any:
+    """Apply the plan made with no `protected`, to the target with it: only the last line
+    (own_protection.py, where every write is sent) stands between the plan and the target."""
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    target = dataclasses.replace(prepared.target, protected=protected)
+    try:
+        return Applier(prepared.client, target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        prepared.client.close()
+
+
+@pytest.mark.parametrize(
+    ("declared", "settings", "refused"),
+    [
+        (
+            {"userName": "new@example.com", "previously": ["root@example.com"]},
+            {},
+            "user root@example.com is protected: not renamed",
+        ),
+        ({"userName": "root@example.com", "active": False}, {}, "is protected: not disabled"),
+        (
+            {"userName": "root@example.com", "state": "absent"},
+            {"deprovision": "delete"},
+            "is protected: not deleted",
+        ),
+        (
+            {"userName": "root@example.com", "state": "absent"},
+            {"deprovision": "disable"},
+            "is protected: not disabled",
+        ),
+    ],
+)
+def test_a_protected_account_is_never_renamed_disabled_or_deleted_where_writes_are_sent(
+    tmp_path: Path, token: str, declared: dict[str, Any], settings: dict[str, Any], refused: str
+) -> None:
+    fake = FakeScim(token=token)
+    root = fake.add_user("root@example.com")
+    before = dict(fake.users[root])
+    specs = write_spec(tmp_path, [declared], **settings)
+    planned = replan(specs, fake).plan
+    assert [c.target_id for c in planned.changes if c.action.value != "noop"] == [root]
+    # Protected by the name it holds, whatever the declared key.
+    result = _apply_protected(specs, fake, ("root@*",))
+    [failed] = result.failed
+    assert failed.message.endswith(refused), failed.message
+    assert fake.users[root] == before
+    # Not protected: the same plan is made, as the control.
+    result = _apply_protected(specs, fake, ("someone-else@*",))
+    assert result.failed == ()
+    assert fake.users.get(root) != before
