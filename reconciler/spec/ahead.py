@@ -46,7 +46,7 @@ from reconciler.errors import SpecIssue
 from reconciler.spec import checked
 from reconciler.spec.cache import SpecCache
 from reconciler.spec.positions import Reread
-from reconciler.spec.source import Text, decode, read_raw
+from reconciler.spec.text import Text, decode, read_raw
 
 # A file this large takes a tenth of a second or more to read and check: worth a worker.
 MIN_BYTES = 1024 * 1024

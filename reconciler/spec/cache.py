@@ -36,7 +36,8 @@ import msgspec
 import yaml
 
 from reconciler.core.model import Location
-from reconciler.spec.source import Loaded, Text, quick_text
+from reconciler.spec.source import Loaded, quick_text
+from reconciler.spec.text import Text
 
 CACHE_ENV = "SCIMREC_CACHE_DIR"
 # Bump when quick_text's output changes meaning: old entries are then never read.

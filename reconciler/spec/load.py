@@ -23,11 +23,12 @@ from reconciler.spec.objects import ObjectRules, exact_positions
 from reconciler.spec.positions import Reread
 from reconciler.spec.quirks import QUIRKS  # re-exported: the vocabulary tests and docs use
 from reconciler.spec.references import ReferenceRules
-from reconciler.spec.source import Loaded, Text, decode, load_text
+from reconciler.spec.source import Loaded, load_text
 from reconciler.spec.targets import (  # re-exported, as QUIRKS
     TARGET_KEYS,
     TargetRules,
 )
+from reconciler.spec.text import Text, decode
 from reconciler.spec.tree import outside_the_tree, spec_paths
 
 __all__ = [

@@ -20,9 +20,8 @@ from reconciler.errors import SpecIssue
 from reconciler.spec import lines
 from reconciler.spec.lines import LISTS as _LISTS
 from reconciler.spec.lines import SHARED_VALUE_CHARS
+from reconciler.spec.text import read_text
 
-# A spec of 100,000 users is about 20 MB; anything far past that is a mistake or an attack.
-MAX_FILE_BYTES = 32 * 1024 * 1024
 # Caps alias expansion ("billion laughs"): no honest spec expands to this many nodes.
 MAX_NODES = 5_000_000
 
@@ -91,45 +90,6 @@ class _Recursive(Exception):
     def __init__(self, node: yaml.Node) -> None:
         super().__init__("recursive alias")
         self.node = node
-
-
-@dataclass(frozen=True)
-class Text:
-    """A spec file's bytes and their UTF-8 text."""
-
-    raw: bytes
-    text: str
-
-
-def read_text(path: Path, display: str) -> tuple[Text | None, list[SpecIssue]]:
-    """Read `path` as UTF-8 text, within the size bound; or no text and the issues that say why."""
-    raw, issues = read_raw(path, display)
-    return (None, issues) if raw is None else decode(raw, display)
-
-
-def read_raw(path: Path, display: str) -> tuple[bytes | None, list[SpecIssue]]:
-    """Read `path`'s bytes, within the size bound; or none and the issues that say why (a
-    file that cannot be read is an issue, never skipped: its users would count as
-    undeclared)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES // (1024 * 1024)
-            return None, [SpecIssue(display, 1, 1, "", f"file is larger than {limit} MB")]
-        return path.read_bytes(), []
-    except OSError as exc:
-        return None, [SpecIssue(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
-
-
-def decode(raw: bytes, display: str) -> tuple[Text | None, list[SpecIssue]]:
-    """A file's bytes as UTF-8 text; or no text and the issue that says where it is not."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [SpecIssue(display, line, col, "", "file is not valid UTF-8")]
-    return Text(raw, text), []
 
 
 def load_file(path: Path, display: str) -> tuple[Loaded | None, list[SpecIssue]]:

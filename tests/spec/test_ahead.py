@@ -33,7 +33,7 @@ from reconciler.spec.cache import MAX_ENTRIES, SpecCache
 from reconciler.spec.load import clean_objects, load_spec, spec_files
 from reconciler.spec.objects import exact_positions
 from reconciler.spec.positions import Reread
-from reconciler.spec.source import decode, read_raw
+from reconciler.spec.text import decode, read_raw
 from tests.spec.test_load import Files, write_tree
 from tests.spec.test_quick_read import trees
 

@@ -666,6 +666,24 @@ INVALID: list[tuple[str, Files, list[str]]] = [
         ["a.yaml:3:5: groups[0].id: id is assigned by the target"],
     ),
 ]
+# YAML ends a line at each of these too; diff, grep and editors do not, so the key after one
+# would be on a line no reviewer sees.
+INVALID += [
+    (
+        f"hidden-line-break-{name}",
+        {"a.yaml": f"users:\n  - userName: a@example.com\n    title: T{char}    state: absent\n"},
+        [
+            f"a.yaml:3:13: U+{ord(char):04X} is a line break to YAML but not to diff or grep "
+            f"(only LF or CRLF may end a line); write {escape} inside a double-quoted string"
+        ],
+    )
+    for name, char, escape in [
+        ("cr", "\r", "\\r"),
+        ("nel", "\x85", "\\N"),
+        ("ls", "\u2028", "\\L"),
+        ("ps", "\u2029", "\\P"),
+    ]
+]
 
 
 @pytest.mark.parametrize(("files", "expected"), [pytest.param(f, e, id=i) for i, f, e in INVALID])
@@ -723,6 +741,14 @@ def test_all_errors_of_a_spec_are_reported_at_once(tmp_path: Path) -> None:
     assert [str(i).replace(prefix, "") for i in info.value.issues] == lines
     # The exception's message is the same list, one issue per line.
     assert str(info.value).replace(prefix, "") == "\n".join(lines)
+
+
+def test_lines_ended_by_crlf_are_read(tmp_path: Path) -> None:
+    text = "users:\r\n  - userName: a@example.com\r\n    title: T\r\n"
+    write_tree(tmp_path, {"a.yaml": text})
+    assert load_spec(tmp_path) == load_spec(tmp_path, quick=False)
+    [user] = load_spec(tmp_path).users
+    assert user.attrs["title"] == "T"
 
 
 def test_alias_bomb_is_refused(tmp_path: Path) -> None:

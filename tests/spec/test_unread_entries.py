@@ -18,7 +18,7 @@ import yaml
 from reconciler.cli import main
 from reconciler.errors import SpecError
 from reconciler.spec.load import load_spec
-from reconciler.spec.source import read_raw
+from reconciler.spec.text import read_raw
 from tests.fakescim import BASE_URL, FakeScim
 
 PEOPLE = "users:\n  - userName: a@example.com\n"
