@@ -200,7 +200,14 @@ class _Builder:
             text = node.value.lstrip("-+")
             if len(text) == 1 or text[0] != "0":  # YAML 1.1 reads 012 as octal
                 return int(node.value)
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (LookupError, AttributeError, ArithmeticError) as exc:
+            # PyYAML's constructors index and match the text without checking it first: an
+            # explicit tag on text it cannot read (`!!bool maybe`, `!!int ''`) fails so, and
+            # is then a value that cannot be read, as `!!int abc` is.
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise ValueError(f"{node.value!r} is not a {tag}") from exc
 
     def _collection(self, node: yaml.Node, path: PathKey) -> Json:
         if isinstance(node, yaml.MappingNode):

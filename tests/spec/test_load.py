@@ -790,6 +790,32 @@ def test_unsupported_yaml_tags_are_spec_errors(
     assert shown in issue.message
 
 
+@pytest.mark.parametrize(
+    ("tagged", "message"),
+    [
+        ("!!bool maybe", "'maybe' is not a !!bool"),
+        ("!!bool ''", "'' is not a !!bool"),
+        ("!!int ''", "'' is not a !!int"),
+        ("!!int '-'", "'-' is not a !!int"),
+        ("!!float '_'", "'_' is not a !!float"),
+        ("!!int", "'' is not a !!int"),
+        ("!!timestamp x", "'x' is not a !!timestamp"),
+    ],
+)
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_tagged_value_pyyaml_cannot_construct_is_a_spec_error(
+    tmp_path: Path, tagged: str, message: str, quick: bool
+) -> None:
+    # PyYAML's constructors raised KeyError, IndexError or AttributeError on these: an
+    # internal error, exit 3, where `!!int abc` was already a located spec error.
+    write_tree(tmp_path, {"a.yaml": f"users:\n  - userName: a@example.com\n    title: {tagged}\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path, quick=quick)
+    assert [str(i).replace(f"{tmp_path.as_posix()}/", "") for i in info.value.issues] == [
+        f"a.yaml:3:12: users[0].title: cannot read value: {message}"
+    ]
+
+
 def test_boolean_version_is_refused(tmp_path: Path) -> None:
     assert spec_issues(tmp_path, {"a.yaml": "version: true\n"}) == [
         "a.yaml:1:1: version: unsupported spec version True (supported: 1)"
