@@ -9,6 +9,7 @@ object's, and everything under `targets:`) and gives up on anything unusual, whi
 from __future__ import annotations
 
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         return None, [SpecIssue(display, line, col, "", f"YAML syntax error: {problem}")]
+    except yaml.reader.ReaderError:
+        return None, [_unprintable(text, display)]
     except yaml.YAMLError as exc:
         return None, [SpecIssue(display, 1, 1, "", f"YAML error: {exc}")]
     if node is None:
@@ -131,6 +134,22 @@ def load_text(text: str, display: str) -> tuple[Loaded | None, list[SpecIssue]]:
     if builder.unreadable:
         return None, builder.issues
     return Loaded(display, value, builder.marks, builder.texts), builder.issues
+
+
+def _unprintable(text: str, display: str) -> SpecIssue:
+    """Where the character PyYAML's reader refused is: its error gives an offset in UTF-8
+    bytes (libyaml) or in characters (PyYAML in Python), on two lines; found again here."""
+    found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if found is None:  # no other refusal of a text is known; said without a place
+        return SpecIssue(display, 1, 1, "", "YAML syntax error: the text cannot be read")
+    at = found.start()
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    kind = "control character" if unicodedata.category(found[0]) == "Cc" else "character"
+    problem = (
+        f"{kind} U+{ord(found[0]):04X} is not allowed (write it as an escape in double quotes)"
+    )
+    return SpecIssue(display, line, col, "", f"YAML syntax error: {problem}")
 
 
 class _Builder:

@@ -685,6 +685,24 @@ INVALID += [
     ]
 ]
 
+# PyYAML's reader refuses these with an offset (in UTF-8 bytes) on a second line, at 1:1.
+INVALID += [
+    (
+        f"unprintable-{name}",
+        {"a.yaml": f"users:\n  - userName: a@example.com\n    title: Müller{char}\n"},
+        [
+            f"a.yaml:3:18: YAML syntax error: {kind} U+{ord(char):04X} is not allowed "
+            "(write it as an escape in double quotes)"
+        ],
+    )
+    for name, char, kind in [
+        ("nul", "\x00", "control character"),
+        ("esc", "\x1b", "control character"),
+        ("c1", "\x80", "control character"),
+        ("non-character", "\ufffe", "character"),
+    ]
+]
+
 
 @pytest.mark.parametrize(("files", "expected"), [pytest.param(f, e, id=i) for i, f, e in INVALID])
 def test_invalid_spec_reports_exact_issues(
