@@ -23,8 +23,12 @@ class SpecIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # The file's name, the keys and the values quoted all come from the spec tree (a pull
+        # request): a control character in any would move the cursor of the terminal that
+        # shows the error. A message's own lines (an expression's, with a caret) are kept.
+        where = f"{printable(self.file)}:{self.line}:{self.col}"
+        message = "\n".join(map(printable, self.message.split("\n")))
+        return f"{where}: {printable(self.path)}: {message}" if self.path else f"{where}: {message}"
 
 
 class SpecError(ScimrecError):

@@ -769,6 +769,26 @@ def test_lines_ended_by_crlf_are_read(tmp_path: Path) -> None:
     assert user.attrs["title"] == "T"
 
 
+def test_a_spec_error_shows_control_characters_as_escapes(tmp_path: Path) -> None:
+    # The file's name, a key and a quoted value come from the spec tree: on a terminal an
+    # ESC or a CR in them would erase or overwrite the error's own line.
+    write_tree(
+        tmp_path,
+        {
+            "a.yaml": 'users:\n  - userName: a@example.com\n    "titl\\e[2K\\r": x\n'
+            '    enterprise: {manager: "b\\e]0;t\\a@x.io"}\n',
+            "b\x1b]0;owned\x07\r.yaml": "users:\n- userName: ~\n",
+        },
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    text = str(info.value)
+    assert not any(char in text for char in "\x1b\r\x07"), text
+    assert "b\\x1b]0;owned\\x07\\r.yaml:2:3: users[0].userName: expected a string" in text
+    assert "users[0].titl\\x1b[2K\\r: unknown user attribute" in text
+    assert "manager 'b\\x1b]0;t\\x07@x.io' is not a declared user" in text
+
+
 def test_alias_bomb_is_refused(tmp_path: Path) -> None:
     # "Billion laughs": 9 levels of 9 aliases would expand to 9**9 strings.
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
