@@ -73,6 +73,11 @@ NOT_EXTENSIONS = (
 # The slowest `max_rps`: a request every 100 s. A slower pace outwaits any sensible run
 # between two requests (1e-10 overflowed the sleep itself), so it is a mistake in the spec.
 MIN_RPS = 0.01
+# The longest wait and run a target may set: a week. Past about 1e9 s a socket's timeout no
+# longer fits the platform's time_t, and the run would end as a bug instead of waiting.
+MAX_SECONDS = 7 * 24 * 3600
+# The largest response body a target may allow, in MiB: a tebibyte, far past any listing.
+MAX_RESPONSE_MIB = 1024 * 1024
 
 
 class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, QuirkRules):
@@ -139,14 +144,20 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
         chunk = self.integer(
             (*path, "membership_chunk"), body.get("membership_chunk", 100), 1, 10_000
         )
-        timeout = self.positive((*path, "timeout_seconds"), body.get("timeout_seconds", 30))
+        timeout = self.positive(
+            (*path, "timeout_seconds"), body.get("timeout_seconds", 30), MAX_SECONDS
+        )
         request_timeout = self.positive(
-            (*path, "request_timeout_seconds"), body.get("request_timeout_seconds", 120)
+            (*path, "request_timeout_seconds"),
+            body.get("request_timeout_seconds", 120),
+            MAX_SECONDS,
         )
         run_timeout = self.positive(
-            (*path, "run_timeout_seconds"), body.get("run_timeout_seconds", 21_600)
+            (*path, "run_timeout_seconds"), body.get("run_timeout_seconds", 21_600), MAX_SECONDS
         )
-        max_response = self.positive((*path, "max_response_mib"), body.get("max_response_mib", 64))
+        max_response = self.positive(
+            (*path, "max_response_mib"), body.get("max_response_mib", 64), MAX_RESPONSE_MIB
+        )
         max_objects = self.integer(
             (*path, "max_objects"), body.get("max_objects", DEFAULT_MAX_OBJECTS), 1, 100_000_000
         )
@@ -194,9 +205,11 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
             **assignment,
         )
 
-    def positive(self, path: PathKey, value: Json) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            self.error(path, f"expected a positive number, got {value!r}")
+    def positive(self, path: PathKey, value: Json, most: int) -> float:
+        # Written `not 0 < value <= most` so that NaN (.nan), which no comparison holds for,
+        # is refused with infinity: either broke the run (a NaN deadline never passed).
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= most:
+            self.error(path, f"expected a number above 0 and at most {most}, got {value!r}")
             return 1.0
         return float(value)
 

@@ -685,6 +685,33 @@ INVALID += [
     ]
 ]
 
+# NaN passed `value <= 0`, and infinity any check: each broke the run as a bug, and a NaN
+# run_timeout_seconds turned the run's deadline off.
+INVALID += [
+    (
+        f"not-finite-{key}-{written}",
+        {"a.yaml": TARGET + f"    {key}: {written}\n"},
+        [f"a.yaml:4:5: targets.t.{key}: expected a number above 0 and at most {most}, got {shown}"],
+    )
+    for key, most in [
+        ("timeout_seconds", 604800),
+        ("request_timeout_seconds", 604800),
+        ("run_timeout_seconds", 604800),
+        ("max_response_mib", 1048576),
+    ]
+    for written, shown in [(".nan", "nan"), (".inf", "inf"), ("1.0e+400", "inf"), ("-.inf", "-inf")]
+]
+INVALID.append(
+    (
+        "response-bound-past-float-range",
+        {"a.yaml": TARGET + "    max_response_mib: 1.0e+308\n"},
+        [
+            "a.yaml:4:5: targets.t.max_response_mib: expected a number above 0 and at most "
+            "1048576, got 1e+308"
+        ],
+    )
+)
+
 # PyYAML's reader refuses these with an offset (in UTF-8 bytes) on a second line, at 1:1.
 INVALID += [
     (
