@@ -8,6 +8,7 @@ object's, and everything under `targets:`) and gives up on anything unusual, whi
 
 from __future__ import annotations
 
+import math
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -220,13 +221,21 @@ class _Builder:
             if len(text) == 1 or text[0] != "0":  # YAML 1.1 reads 012 as octal
                 return int(node.value)
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except (LookupError, AttributeError, ArithmeticError) as exc:
             # PyYAML's constructors index and match the text without checking it first: an
             # explicit tag on text it cannot read (`!!bool maybe`, `!!int ''`) fails so, and
             # is then a value that cannot be read, as `!!int abc` is.
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
             raise ValueError(f"{node.value!r} is not a {tag}") from exc
+        if isinstance(value, float) and not math.isfinite(value):
+            # `.nan`, `.inf`, `1e400`: a spec's values go to targets as JSON, which has no such
+            # number (a NaN sent as `NaN` is no JSON, and a lenient target kept it, so that no
+            # read of it was JSON again); a setting compared with one held no bound.
+            raise ValueError(
+                f"{node.value} is not a finite number (JSON, which targets read, has none)"
+            )
+        return value
 
     def _collection(self, node: yaml.Node, path: PathKey) -> Json:
         if isinstance(node, yaml.MappingNode):

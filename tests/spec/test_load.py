@@ -686,31 +686,65 @@ INVALID += [
 ]
 
 # NaN passed `value <= 0`, and infinity any check: each broke the run as a bug, and a NaN
-# run_timeout_seconds turned the run's deadline off.
+# run_timeout_seconds turned the run's deadline off. No spec value may be one (JSON has none).
 INVALID += [
     (
         f"not-finite-{key}-{written}",
         {"a.yaml": TARGET + f"    {key}: {written}\n"},
-        [f"a.yaml:4:5: targets.t.{key}: expected a number above 0 and at most {most}, got {shown}"],
-    )
-    for key, most in [
-        ("timeout_seconds", 604800),
-        ("request_timeout_seconds", 604800),
-        ("run_timeout_seconds", 604800),
-        ("max_response_mib", 1048576),
-    ]
-    for written, shown in [(".nan", "nan"), (".inf", "inf"), ("1.0e+400", "inf"), ("-.inf", "-inf")]
-]
-INVALID.append(
-    (
-        "response-bound-past-float-range",
-        {"a.yaml": TARGET + "    max_response_mib: 1.0e+308\n"},
         [
-            "a.yaml:4:5: targets.t.max_response_mib: expected a number above 0 and at most "
-            "1048576, got 1e+308"
+            f"a.yaml:4:{len(key) + 7}: targets.t.{key}: cannot read value: {written} is not a "
+            "finite number (JSON, which targets read, has none)"
         ],
     )
-)
+    for key in ["timeout_seconds", "request_timeout_seconds", "run_timeout_seconds", "max_rps"]
+    for written in [".nan", ".inf", "1.0e+400", "-.inf"]
+]
+INVALID += [
+    (
+        f"target-bound-too-large-{key}",
+        {"a.yaml": TARGET + f"    {key}: {written}\n"},
+        [
+            f"a.yaml:4:5: targets.t.{key}: expected a number above 0 and at most {most}, "
+            f"got {float(written):g}"
+        ],
+    )
+    for key, written, most in [
+        ("timeout_seconds", "604801", 604800),
+        ("request_timeout_seconds", "1.0e+300", 604800),
+        ("run_timeout_seconds", "1.0e+300", 604800),
+        ("max_response_mib", "1.0e+308", 1048576),
+    ]
+]
+# A value sent to a target: `NaN` in a request body is no JSON.
+INVALID += [
+    (
+        f"not-finite-{where}",
+        {"a.yaml": text},
+        [
+            f"{at}: cannot read value: .nan is not a finite number "
+            "(JSON, which targets read, has none)"
+        ],
+    )
+    for where, text, at in [
+        (
+            "extension-attribute",
+            "targets:\n  t:\n    url: https://scim.example.com/v2\n"
+            "    extensions: {acme: 'urn:example:acme:2.0:User'}\n"
+            "users:\n  - userName: a@example.com\n    acme: {costCode: .nan}\n",
+            "a.yaml:7:22: users[0].acme.costCode",
+        ),
+        (
+            "custom-attribute",
+            "users:\n  - userName: a@example.com\n    custom: {level: .nan}\n",
+            "a.yaml:3:21: users[0].custom.level",
+        ),
+        (
+            "guard-percent",
+            TARGET + "    guards: {max_delete_percent: .nan}\n",
+            "a.yaml:4:34: targets.t.guards.max_delete_percent",
+        ),
+    ]
+]
 
 # PyYAML's reader refuses these with an offset (in UTF-8 bytes) on a second line, at 1:1.
 INVALID += [
