@@ -9,7 +9,7 @@ from pathlib import Path
 from reconciler.core import attributes as A
 from reconciler.core import collector
 from reconciler.core.config import Spec, Target
-from reconciler.core.match import NAME_ATTRIBUTE, declared_value
+from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise
 from reconciler.core.model import Declared, Kind, State
 from reconciler.errors import SpecError, SpecIssue, UsageError
 from reconciler.spec import checked, verdict
@@ -340,7 +340,9 @@ class _Checker(TargetRules, ObjectRules, ReferenceRules):
                 value = declared_value(obj, attr)
                 if value is None:
                     continue
-                folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
+                # Folded as matching folds it (NFKC, invisibles dropped, trimmed): values that
+                # differ only there ("E1", "E1 ") match the same target object.
+                folded = (attr, normalise(attr, value))
                 other = seen.get(folded)
                 if other is not None and other is not obj:
                     self.error_at(

@@ -944,6 +944,31 @@ def test_users_sharing_a_matched_display_name_are_refused(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("second", "shown"),
+    [("E1 ", "E1 "), ("E1\u200b", "E1\\u200b"), ("\uff251", "\uff251"), ("e1", None)],
+)
+def test_matched_values_are_compared_as_matching_folds_them(
+    tmp_path: Path, second: str, shown: str | None
+) -> None:
+    # Values that differ only by a trailing space, an invisible character or width match the
+    # same target object (core/match.py normalise): every plan put both users in error.
+    # externalId is compared with its case, as matching compares it.
+    files: Files = {
+        "a.yaml": TARGET + "    matching: {user: [userName, externalId]}\n"
+        "users:\n  - userName: a@example.com\n    externalId: E1\n"
+        f'  - userName: b@example.com\n    externalId: "{second}"\n'
+    }
+    if shown is None:
+        write_tree(tmp_path, files)
+        assert len(load_spec(tmp_path).users) == 2
+        return
+    assert spec_issues(tmp_path, files) == [
+        f"a.yaml:9:5: users[b@example.com].externalId: '{shown}' is also the externalId of "
+        "'a@example.com'; target 't' matches on it"
+    ]
+
+
 def test_what_is_clearly_not_a_spec_is_skipped(tmp_path: Path) -> None:
     workflow = "name: ci\non: push\njobs: {test: {runs-on: ubuntu-latest}}\n"
     write_tree(
