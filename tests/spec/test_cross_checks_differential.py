@@ -20,7 +20,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.core import attributes as A
 from reconciler.core.config import Target
 from reconciler.core.match import NAME_ATTRIBUTE, declared_value, normalise, normalise_all
 from reconciler.core.model import Declared, Kind
@@ -119,7 +118,7 @@ class _Plain(_Checker):
                 value = declared_value(obj, attr)
                 if value is None:
                     continue
-                folded = (attr, value.casefold() if attr in A.MATCH_CASE_INSENSITIVE else value)
+                folded = (attr, normalise(attr, value))  # as matching folds it
                 other = seen.get(folded)
                 if other is not None and other is not obj and attr != NAME_ATTRIBUTE[kind]:
                     self.error_at(
