@@ -58,7 +58,7 @@ def test_validate_reports_every_error_with_file_line_col(
     ]
 
 
-@pytest.mark.parametrize("rate", ["1.0e-10", "0.001", ".nan", "-1", "true"])
+@pytest.mark.parametrize("rate", ["1.0e-10", "0.001", "-1", "true"])
 def test_validate_bounds_max_rps(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str
 ) -> None:
@@ -73,6 +73,22 @@ def test_validate_bounds_max_rps(
     assert err.splitlines()[0].startswith(
         f"{spec.as_posix()}:5:5: targets.t.max_rps: expected a number of requests per second "
         "from 0.01 (one every 100 s), got "
+    )
+
+
+def test_validate_refuses_a_max_rps_that_is_no_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No spec value may be NaN (JSON has none): refused where it is read, at its column.
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        "version: 1\ntargets:\n  t:\n    url: https://scim.example/v2\n    max_rps: .nan\n"
+    )
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        f"{spec.as_posix()}:5:14: targets.t.max_rps: cannot read value: .nan is not a finite "
+        "number (JSON, which targets read, has none)"
     )
 
 
