@@ -165,6 +165,36 @@ def test_a_conflict_no_lookup_finds_withholds_only_the_deprovisions_of_its_likes
     assert "stray@example.com" not in failed
 
 
+def test_a_conflict_withholds_the_deprovision_of_an_account_whose_own_name_is_alike(
+    tmp_path: Path,
+) -> None:
+    """The account a deprovision names may hold another name than its declared key (carol,
+    declared absent, is matched by externalId to an account named like dave): that name,
+    read from the plan's read of the account, decides whether it may be the account a
+    create answered 409 is for, as the key does."""
+    like = "d\u00e1ve@example.com"
+    fake = seeded(["alice@example.com", "dave@example.com"])
+    fake.hidden.add(user_id(fake, "dave@example.com"))
+    fake.blind_filters.add("userName")
+    carols = fake.add_user(like, active=True, externalId="e-carol")
+    fake.fail("POST", "/Users", status=409, body={"detail": "exists", "scimType": "uniqueness"})
+    users = [
+        user("alice@example.com"),
+        user("dave@example.com"),
+        user("carol@example.com", state="absent", externalId="e-carol"),
+    ]
+    specs = write_spec(tmp_path, users, matching={"user": ["userName", "externalId"]})
+    prepared, result = plan_and_apply(specs, fake)
+    planned = {(c.action, c.key, c.target_id) for c in prepared.plan.changes}
+    assert (Action.DISABLE, "carol@example.com", carols) in planned
+    assert fake.users[carols]["active"] is True
+    failed = {o.key: o.message for o in result.failed}
+    assert failed["carol@example.com"].startswith(
+        "not disabled: user dave@example.com could not be created"
+    )
+    assert "(an equivalent name)" in failed["carol@example.com"]
+
+
 def test_a_delete_answered_412_is_a_failure(tmp_path: Path, token: str) -> None:
     fake = seeded(["mallory@example.com"])
     fake.fail("DELETE", "/Users/*", status=412, body={"detail": "version mismatch"})
