@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx2
-import pytest
 import stamina
 
+from reconciler.run import prepare
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.pacer import Pacer
 from reconciler.scim.retries import RetryPolicy
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
@@ -91,24 +93,24 @@ def test_a_group_adopted_after_a_lost_create_answer_gets_no_member_twice(
     assert _held(fake, eng) == NAMES[:1]
 
 
-def test_an_add_sent_again_waits_first_as_a_retry_would(
-    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_add_sent_again_waits_first_as_a_retry_would(token: str, tmp_path: Path) -> None:
     # django-scim2 on SQLite answers 500 "database is locked" while another write holds
     # the database: sent again at once, the add met the same lock until it gave up.
-    slept: list[float] = []
-    monkeypatch.setattr("reconciler.scim.apply.members_kept.time.sleep", slept.append)
     fake, specs, eng = _canaille(token, tmp_path)
     fake.fail("PATCH", "/Groups/*", status=500, times=2, text="database is locked")
+    waits: list[float] = []
+    prepared = prepare(specs, "fake", transport=fake.transport)
+    prepared.client.pacer = Pacer(sleep=waits.append)  # the client's one way of waiting
     stamina.set_testing(False)  # waits as in a real run (none here but these: only PATCH fails)
     try:
-        _, result = plan_and_apply(specs, fake)
+        applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
+        result = applier.run(prepared.plan)
     finally:
         stamina.set_testing(True, attempts=3)
+        prepared.client.close()
     assert result.failed == (), outcomes(result)
     assert _held(fake, eng) == NAMES
     policy = RetryPolicy()
-    waits = [w for w in slept if w > 0]  # 0: the first of members_removed's reads
     assert len(waits) == 2
     assert policy.wait_initial <= waits[0] <= policy.wait_initial + policy.wait_jitter
     assert 2 * policy.wait_initial <= waits[1] <= 2 * policy.wait_initial + policy.wait_jitter

@@ -10,7 +10,6 @@ their access unseen. So the group fails with what to do, never reported as done.
 from __future__ import annotations
 
 import random
-import time
 
 import stamina
 
@@ -115,4 +114,5 @@ def pause(s: Session, resent: int) -> None:
     wait = min(policy.wait_max, policy.wait_initial * 2**resent)
     wait += random.uniform(0, policy.wait_jitter)  # noqa: S311 - spreading threads, not secrecy
     remaining = s.client.deadline.remaining()
-    time.sleep(wait if remaining is None else max(0.0, min(wait, remaining)))
+    # The client's own way of waiting (its pacer's), where every wait of a request is made.
+    s.client.pacer.sleep(wait if remaining is None else max(0.0, min(wait, remaining)))
