@@ -40,14 +40,17 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _text)
 
 
-def dump(doc: Mapping[str, Any], header: str, name: str) -> str:
+def dump(
+    doc: Mapping[str, Any], header: str, name: str, dumper: type[yaml.SafeDumper] = _Dumper
+) -> str:
     """`header` (one comment line) and `doc` as YAML; ScimrecError naming the first value
-    that would not read back as it is (nothing is written then)."""
+    that would not read back as it is (nothing is written then). `dumper`: how values are
+    written (tests give one that writes as PyYAML's own does, to see the read-back catch it)."""
     # A target's name or URL cannot break the comment line, and so start YAML of its own.
     text = (
         printable(header)
         + "\n"
-        + yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        + yaml.dump(dict(doc), Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
     )
     path = _differs(text, dict(doc), name)
     if path is not None:
