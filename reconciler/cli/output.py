@@ -87,7 +87,29 @@ def defused(text: str) -> str:
     return _OLD_COMMAND.sub("#\u200b[", text) if "#[" in text else text
 
 
-class Redacted(io.TextIOBase):
+class _Wrapping(io.TextIOBase):
+    """A text stream written through to `inner`: what a terminal's stream answers (is it a
+    terminal, its descriptor, its encoding), as `inner` answers it."""
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+
+class Redacted(_Wrapping):
     """A text stream that scrubs what it is given before passing it on.
 
     Text is held until a line ends or the writer flushes, so a secret written in two
@@ -95,8 +117,7 @@ class Redacted(io.TextIOBase):
     """
 
     def __init__(self, inner: TextIO) -> None:
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self.pending = ""
 
     def write(self, text: str) -> int:
@@ -128,33 +149,16 @@ class Redacted(io.TextIOBase):
         """Where bytes go (click writes some, e.g. shell completion): through this stream."""
         return _RedactedBytes(self)
 
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    def fileno(self) -> int:
-        return self.inner.fileno()
-
-    def writable(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.inner, "encoding", None) or "utf-8"
-
     @property
     def errors(self) -> str | None:  # type: ignore[override]
         return getattr(self.inner, "errors", None)
 
 
-class Drawing(io.TextIOBase):
+class Drawing(_Wrapping):
     """Where a live display (the progress bars) draws on a `Redacted` stream's terminal: its
     cursor moves, erases and colours pass as written, scrubbed. Its labels are scimrec's
     words; whatever else it shows (logs, messages written meanwhile) has crossed a
     `Redacted` stream before it reaches the display (cli/progress.py)."""
-
-    def __init__(self, inner: TextIO) -> None:
-        super().__init__()
-        self.inner = inner
 
     def write(self, text: str) -> int:
         self.inner.write(sendable(scrub(text), self.encoding))
@@ -162,19 +166,6 @@ class Drawing(io.TextIOBase):
 
     def flush(self) -> None:
         self.inner.flush()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    def fileno(self) -> int:
-        return self.inner.fileno()
-
-    def writable(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.inner, "encoding", None) or "utf-8"
 
 
 class _RedactedBytes(io.RawIOBase):
