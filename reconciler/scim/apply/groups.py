@@ -240,9 +240,8 @@ def add_members(
 
     def send() -> Reply:
         ops = member_ops.add_members(chunk, member_type, s.refs())
-        reply = s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops)
-        added(reply)
-        return reply
+        # Verified before it is recorded (verdicts.py): an add not shown is recorded failed.
+        return s.write(change, "PATCH", path, sender(s.client, path, ops), ops=ops, check=added)
 
     try:
         s.learning_refs(change, send)
@@ -283,10 +282,19 @@ def remove_members(
             "member removal withheld: a removal earlier in this run took other members "
             "with it (they were added back); remove this group's members by hand"
         )
-
     held = _held(s, change, member_type)
+    nested = member_type == "Group"
+    planned = {(i, nested) for i in chunk}
+    reads: list[Json] = []  # the group's read by the removal's verification
 
-    planned = {(i, member_type == "Group") for i in chunk}
+    def verify(reply: Reply) -> None:
+        # Judged before the write is recorded (verdicts.py). Kept is never sent again as a
+        # value list unasked: a lagging read shows the same, and a target that reads one as
+        # "remove all" (RFC 7644 §3.5.2.2, literally) would empty the group.
+        kept, read = held_and_read(s, change, path, reply, chunk, nested)
+        if kept:
+            raise not_removed(s, path, reply, kept, nested, dialect)
+        reads.append(read)
 
     def send() -> Reply:
         ops = member_ops.remove_members(chunk, dialect, s.refs(), member_type)
@@ -296,7 +304,9 @@ def remove_members(
         # what it adds back was a member before and is one after.
         removed = member_ops.remove_members(chunk, "value", None, member_type)
         patch = s.client.patch
-        reply = s.write(change, "PATCH", path, lambda: patch(path, sent, None), ops=removed)
+        reply = s.write(
+            change, "PATCH", path, lambda: patch(path, sent, None), ops=removed, check=verify
+        )
         # Gone now: a later removal of the other kind (the nested groups) adds none back.
         _now_held(s, change, planned, added=False)
         return reply
@@ -321,14 +331,7 @@ def remove_members(
             raise
         _not_held(s, change, path, chunk, member_type, exc)
         return
-    # A member still shown is reported kept, never sent again as a value list unasked: a
-    # read that lags the write shows the same, and on a target that reads a value list as
-    # "remove all" (RFC 7644 §3.5.2.2, literally) that would empty the group.
-    nested = member_type == "Group"
-    kept, read = held_and_read(s, change, path, reply, chunk, nested)
-    if kept:
-        raise not_removed(s, path, reply, kept, nested, dialect)
-    if lost := lost_with(s, change, path, reply, planned, read):
+    if lost := lost_with(s, change, path, reply, planned, reads[-1]):
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
         _add_back(s, change, path, lost)

@@ -34,15 +34,19 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
     def put() -> Reply:
         body, _, _ = writes.members_put(read, adds, removes, s.refs())
         send = put_sender(s.client, path, body, version, s.use_etag)
-        reply = s.write(change, "PUT", path, send, ops=ops)
-        # What the group holds now: a nested removal after it adds back no user it removed.
-        if change.target_id:
-            with s.lock:
-                s.members_held[change.target_id] = frozenset(member_ops.member_entries(body))
-        return reply
 
-    reply = s.learning_refs(change, put)
-    _verify(s, change, path, reply, new, removed, sent=bool(planned.get("members")))
+        def verify(reply: Reply) -> None:
+            # What the group holds now (a nested removal after it adds back no user it
+            # removed), then as a read shows it; judged before the PUT is recorded
+            # (verdicts.py): members it did not change are a PUT recorded failed.
+            if change.target_id:
+                with s.lock:
+                    s.members_held[change.target_id] = frozenset(member_ops.member_entries(body))
+            _verify(s, change, path, reply, new, removed, sent=bool(planned.get("members")))
+
+        return s.write(change, "PUT", path, send, ops=ops, check=verify)
+
+    s.learning_refs(change, put)
 
 
 def _verify(

@@ -50,7 +50,7 @@ def checked(
         read = set(s.members_held.get(change.target_id or "", ()))
     try:
         reply = send()
-    except ScimrecError as exc:
+    except (ScimrecError, Failed) as exc:  # Failed: answered success, judged not made
         with s.client.deadline.overtime(REPAIR_SECONDS):
             why = _repair(s, change, path, before - planned, read, add_back)
         if why is None:

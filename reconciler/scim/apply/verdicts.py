@@ -1,8 +1,9 @@
 """The audit record of a verified write (DESIGN §5) says how it ended as apply counts it.
 
 A write the target answers with success and does not make (a delete still served, a
-disable still shown active, a member still shown) fails its change: its record says
-`failed`, with the reason, never `ok` (README: the last line is how the write ended).
+disable still shown active, a member add, removal or PUT the group does not show made:
+groups.py, membership_put.py) fails its change: its record says `failed`, with the
+reason, never `ok` (README: the last line is how the write ended).
 Session.write runs the verification it is given before it records the write; the writes
 that verification sends itself (second tries of the attributes, members added back) are
 held until then and recorded after it, in the order they were sent.
