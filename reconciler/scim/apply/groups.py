@@ -26,6 +26,7 @@ from reconciler.scim.apply.refusals import (
 )
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.value_removal import UNSAFE, checked
+from reconciler.scim.apply.withheld import removals_withheld
 from reconciler.scim.client import Reply
 from reconciler.scim.retries import outcome_unknown
 from reconciler.scim.writes import resource_path
@@ -62,11 +63,10 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
     path = resource_path("/Groups", target_id)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
-    # listing said; and once a lookup found what the listing hid, no removal is trusted.
+    # listing said; and what the listing hid may be a member it shows (withheld.py).
     removes = [i for i in planned if (Kind.USER, i) not in s.resolved]
+    removes, why = removals_withheld(s, Kind.USER, removes)
     withheld = len(planned) - len(removes)
-    if s.unlisted:
-        withheld, removes = len(planned), []
     if s.use_patch:
         try:
             _patch_members(s, change, path, rest, removes)
@@ -85,11 +85,8 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
         s.group_ids[change.key] = target_id
     if missing:
         raise Failed(f"member {missing[0]} has no target id (its create failed)")
-    if withheld and s.unlisted:
-        raise Failed(
-            f"{withheld} member removal(s) withheld: the target holds {s.unlisted[0]}, which "
-            "its listing did not show, so the listing cannot be trusted; run plan again"
-        )
+    if why is not None:
+        raise Failed(f"{withheld} member removal(s) withheld: {why}")
     return target_id
 
 
@@ -191,17 +188,13 @@ def write_nested(s: Session, change: Change) -> str | None:
     wanted = [i for i in add_ids if i and (i, True) not in shown]
     for chunk in member_ops.chunks(wanted, s.chunk()):
         add_members(s, change, path, chunk, member_type="Group")
-    removes = [m.id for m in change.members_remove if m.id and m.type == "Group"]
-    if removes and s.unlisted:
-        # As for user members (write_group): once the listing is known to hide objects,
-        # no removal it planned is trusted.
-        raise Failed(
-            f"{len(removes)} nested group removal(s) withheld: the target holds "
-            f"{s.unlisted[0]}, which its listing did not show; run plan again"
-        )
+    planned = [m.id for m in change.members_remove if m.id and m.type == "Group"]
+    removes, why = removals_withheld(s, Kind.GROUP, planned)  # as for users (write_group)
     held = _held(s, change, "Group")
     for chunk in member_ops.removal_chunks(removes, held, s.chunk()):
         remove_members(s, change, path, chunk, member_type="Group")
+    if why is not None:
+        raise Failed(f"{len(planned) - len(removes)} nested group removal(s) withheld: {why}")
     return target_id
 
 

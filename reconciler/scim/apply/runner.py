@@ -29,7 +29,7 @@ from reconciler.scim.apply.identity import confirm_plan_ids
 from reconciler.scim.apply.protection import refuse_protected_removals
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.users import manager_waves, set_references, write_user
-from reconciler.scim.apply.withheld import Bodies, bodies_read, why_withheld
+from reconciler.scim.apply.withheld import bodies_read, why_withheld
 from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from reconciler.scim.member_ops import member_entries
@@ -141,7 +141,10 @@ class Applier:
         outcomes += self._bulk(creates, BulkGroups(s, self._stopping))
         alone = [c for c in creates if c.key not in self.bulk_sent[Kind.GROUP]]
         group = guarded(write_group)
-        outcomes += self._parallel(alone, group) + self._parallel(updates, group)
+        outcomes += self._parallel(alone, group)
+        # Every create has said whether the target holds what nothing shows (withheld.py).
+        s.bodies = bodies_read(plan.read) if s.hidden else {}
+        outcomes += self._parallel(updates, group)
         nested = [
             c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
         ]
@@ -151,10 +154,11 @@ class Applier:
         failed = {
             (o.kind, skeleton(o.key)) for o in outcomes if o.action is Action.CREATE and not o.ok
         }
-        bodies = bodies_read(plan.read) if s.hidden else {}  # only hidden creates compare them
+        if s.hidden and not s.bodies:  # as above, should a later write have learned of one
+            s.bodies = bodies_read(plan.read)
         for number, work in ((2, delete), (3, deprovision)):
             changes = [c for c in plan.changes if phase(c) == number]
-            held, ready = self._withhold(changes, failed, bodies)
+            held, ready = self._withhold(changes, failed)
             outcomes += held + self._parallel(ready, work)
         done = sum(1 for o in outcomes if o.action is not Action.NOOP)
         dropped = tuple((k, key, tuple(p)) for (k, key), p in sorted(s.dropped.items()))
@@ -209,14 +213,14 @@ class Applier:
         return self.stop.is_set() or self.out_of_time.is_set()
 
     def _withhold(
-        self, changes: list[Change], failed: set[tuple[Kind, str]], bodies: Bodies
+        self, changes: list[Change], failed: set[tuple[Kind, str]]
     ) -> tuple[list[Outcome], list[Change]]:
         """Deprovisions this run has learned not to trust (withheld.py), each an outcome
         that says why and what resolves it; and the rest, to be made."""
         held: list[Outcome] = []
         ready: list[Change] = []
         for change in changes:
-            why = why_withheld(self.session, change, failed, bodies)
+            why = why_withheld(self.session, change, failed)
             if why is None:
                 ready.append(change)
                 continue

@@ -60,8 +60,7 @@ class Session:
         # Users written before their manager existed: their references follow in a PATCH.
         self.unlinked: set[str] = set()
         self.lock = threading.Lock()
-        # Learned during the run: which member-removal dialect the target accepts.
-        # Where every write starts: the same dialect `plan --explain` shows (writes.py).
+        # Where every write starts, as `plan --explain` shows it (writes.py); then learned.
         self.dialect = writes.Dialect.initial(target, caps)
         self.remove_dialect = self.dialect.member_removal
         # Whether a learned value-list removal has been seen to remove only what it names.
@@ -72,10 +71,9 @@ class Session:
         self.value_paths = self.dialect.value_paths
         # After a short read an unseen object may exist: search before each create.
         self.look_before_create = False
-        # Objects created or adopted in this run, by kind and id: never removed from a
-        # group in the same run. By kind, as the target's ids are: a user and a group may
-        # have the same id (django-scim2 counts each from 1), and a group created as "3"
-        # must not withhold the removal of user "3".
+        # Objects created or adopted in this run, by kind and id: never removed from a group
+        # in the same run. By kind, as the target's ids are (django-scim2 counts each from
+        # 1): a group created as "3" must not withhold the removal of user "3".
         self.resolved: set[tuple[Kind, str]] = set()
         # Kinds whose userName / displayName `eq` filter has found what it was asked for in
         # this run: its empty answers are then believed (scim/search.py).
@@ -84,6 +82,8 @@ class Session:
         # this run withholds every member removal and deprovision (issue: flip-flops).
         self.unlisted: list[str] = []
         self.hidden: list[Change] = []  # of them, creates answered 409 that nothing shows
+        # Once one is: every object the plan read, by kind and id (withheld.py compares).
+        self.bodies: Mapping[tuple[Kind, str], Mapping[str, Json]] = {}
         # Where each object is (meta.location), for members' `$ref`s.
         self.locations: dict[tuple[Kind, str], str] = {}
         # Learned: how many members one write may name, where fewer than membership_chunk.
