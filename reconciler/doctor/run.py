@@ -13,6 +13,7 @@ from reconciler.core.config import Target
 from reconciler.core.model import Json
 from reconciler.doctor.attribute_probes import CHECK, probe_declared
 from reconciler.doctor.claims import bulk_finding, claim_of, etag_claim_finding, patch_claim_finding
+from reconciler.doctor.disable_probe import probe_disable
 from reconciler.doctor.discovery import probe_auth, probe_discovery
 from reconciler.doctor.filters import probe_filters
 from reconciler.doctor.findings import FAIL, INFO, Finding, broken, guarded
@@ -29,7 +30,7 @@ from reconciler.errors import ScimrecError
 from reconciler.scim.client import ScimClient
 
 AREAS = ("auth", "discovery", "filter", "paging", "patch", "put", "etag", "bulk", "create",
-         "ids", "attributes", "groups", "uniqueness", "doctor", "cleanup")  # fmt: skip
+         "ids", "attributes", "groups", "lifecycle", "uniqueness", "doctor", "cleanup")  # fmt: skip
 GROUP_SAMPLE = 50  # groups read to find one to filter on (groups can be large)
 
 
@@ -68,8 +69,9 @@ def run_doctor(
                     "write probes",
                     INFO,
                     "not run (read-only)",
-                    "run doctor with --write-probe to test PATCH, PUT, ETags, memberships and "
-                    "uniqueness on a temporary user and group that it deletes again",
+                    "run doctor with --write-probe to test PATCH, PUT, ETags, memberships, "
+                    "disables and uniqueness on a temporary user and group that it deletes "
+                    "again",
                 ),
             ]
     ordered = sorted(findings, key=lambda f: AREAS.index(f.area) if f.area in AREAS else 99)
@@ -105,6 +107,8 @@ def _with_probes(
             )
         if scratch.user and scratch.group:
             findings += guarded("groups", "probes", lambda: group_probes(scratch))
+        if scratch.user:  # last: a disabled member may behave otherwise in a group
+            findings += guarded("lifecycle", "disable", lambda: probe_disable(scratch, target))
     return findings + scratch.findings[created:]
 
 
