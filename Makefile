@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export SANDBOX_SCIM_TOKEN ?= sandbox-demo-token
 PORT ?= 8000
 
-.PHONY: install demo test lint servers mutation
+.PHONY: install demo test lint servers mutation lock
 
 install: $(STAMP)
 
@@ -79,3 +79,16 @@ mutation: $(STAMP)
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
 	$(PY) tests/mutation_score.py
+
+# The lock the GitHub Action installs from (requirements/action.lock): every runtime dependency
+# and the build backend, exact versions with the hashes of every file (all platforms and
+# Pythons). Run it after changing pyproject.toml's dependencies (a test fails until then).
+# uv comes into a throwaway virtualenv, never this project's; the command it runs is the one
+# the lock's first lines show.
+UV_VERSION ?= 0.13.9
+lock:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; set -e; \
+	python3 -m venv $$tmp/venv; \
+	$$tmp/venv/bin/pip install --quiet uv==$(UV_VERSION); \
+	$$tmp/venv/bin/uv pip compile pyproject.toml requirements/action-build.in --universal \
+	  --python-version 3.11 --generate-hashes --only-binary :all: -o requirements/action.lock >/dev/null
