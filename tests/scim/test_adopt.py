@@ -163,7 +163,7 @@ def test_an_adopted_account_as_declared_but_for_case_is_not_written(tmp_path: Pa
     fake = FakeScim(token=TOKEN)
     ana = hidden(fake, "ANA@example.com", active=True)
     result, _ = apply(write_spec(tmp_path, [user("ana@example.com")]), fake)
-    assert outcomes(result) == {"ana@example.com": (Action.CREATE, True)}
+    assert outcomes(result) == {"ana@example.com": (Action.UPDATE, True)}  # adopted
     assert writes_to(fake, ana) == []
 
 
@@ -179,7 +179,7 @@ def test_only_active_false_counts_as_a_disable_when_adopting(tmp_path: Path) -> 
         mappings={"user": {"acme.contractor": {"constant": False}}},
     )
     result, _ = apply(specs, fake)
-    assert outcomes(result) == {"ana@example.com": (Action.CREATE, True)}
+    assert outcomes(result) == {"ana@example.com": (Action.UPDATE, True)}  # adopted
     [write] = writes_to(fake, ana)
     assert [(op["path"], op["value"]) for op in write.body["Operations"]] == [
         (f"{acme}:contractor", False)

@@ -375,7 +375,7 @@ def test_a_create_without_a_name_attribute_looks_itself_up_by_its_key(tmp_path: 
     applier = Applier(prepared.client, prepared.target, prepared.caps, prepared.log)
     result = applier.run(prepared.plan)
     prepared.client.close()
-    assert outcomes(result)["ana@example.com"] == (Action.CREATE, True)
+    assert outcomes(result)["ana@example.com"] == (Action.UPDATE, True)  # adopted
     assert [o.target_id for o in result.outcomes if o.key == "ana@example.com"] == [ana]
     assert [s.body["userName"] for s in fake.requests if s.method == "POST"] == ["bob@example.com"]
     # Her key, found in other case too, proved the filter: bob's look reads no listing.

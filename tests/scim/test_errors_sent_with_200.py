@@ -76,5 +76,5 @@ def test_a_create_answered_200_with_a_conflict_adopts_the_existing_object(
     fake.hidden.add(bob)  # the listing missed it: the plan creates it
     fake.fail("POST", "/Users", status=200, body=_error("409", "exists", "uniqueness"))
     _, result = plan_and_apply(write_spec(tmp_path, [user("bob@example.com")]), fake)
-    assert outcomes(result) == {"bob@example.com": (Action.CREATE, True)}
+    assert outcomes(result) == {"bob@example.com": (Action.UPDATE, True)}  # adopted
     assert len(fake.user_named("bob@example.com")) == 1

@@ -778,9 +778,10 @@ def test_409_on_create_re_matches_and_adopts_without_a_duplicate(
     specs = write_spec(tmp_path, [user("alice@example.com", title="New"), user("bob@example.com")])
     prepared, result = plan_and_apply(specs, fake)
     assert [c.action for c in prepared.plan.changes] == [Action.CREATE, Action.CREATE]
-    # The 409 is a match the listing missed: looked up, adopted, brought to the spec.
+    # The 409 is a match the listing missed: looked up, adopted, brought to the spec (an
+    # update of the account found, never counted a create).
     assert outcomes(result) == {
-        "alice@example.com": (Action.CREATE, True),
+        "alice@example.com": (Action.UPDATE, True),
         "bob@example.com": (Action.CREATE, True),
     }
     (stored,) = fake.user_named("alice@example.com")
@@ -1027,7 +1028,7 @@ def test_token_never_appears_in_logs_or_messages(
     assert outcomes(result) == {
         "alice@example.com": (Action.UPDATE, True),
         "bob@example.com": (Action.CREATE, True),
-        "carol@example.com": (Action.CREATE, True),  # 409: re-matched and adopted
+        "carol@example.com": (Action.UPDATE, True),  # 409: re-matched and adopted
         "Engineering": (Action.CREATE, True),
     }
     said = _everything_said(capsys, result, errors)

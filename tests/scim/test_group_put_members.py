@@ -1,7 +1,7 @@
 """A group's GET-merge-PUT never drops a member the GET did not show.
 
 Where PATCH is refused (or `quirks: {patch: never}`), a group's attribute change (a rename,
-an externalId) is written as GET /Groups/{id}, merge, PUT (session.py `_patch_or_put`).
+an externalId) is written as GET /Groups/{id}, merge, PUT (session.py `patch_or_put`).
 PUT replaces the whole resource (RFC 7644 §3.5.1), and the merge sends back exactly what
 the GET returned. Several SCIM services leave `members` out of a single group's GET (or
 cut it short for large groups) unless asked for with `attributes=members`, although their

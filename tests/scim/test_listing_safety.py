@@ -8,6 +8,7 @@ what used to happen.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from reconciler.core.changes import Action, Change, Member
 from reconciler.core.model import Kind
 from reconciler.scim.apply.runner import Applier
+from reconciler.scim.audit import AuditLog
 from reconciler.scim.client import ScimClient
 from tests.fakescim import FakeScim, Seen
 from tests.scim.conftest import TOKEN
@@ -106,8 +108,9 @@ def test_after_a_short_read_creates_are_looked_up_and_adopted(tmp_path: Path) ->
     fake.hidden.add(user_id(fake, "alice@example.com"))
     prepared, result = plan_and_apply(specs, fake)
     assert not prepared.plan.complete_read
-    assert outcomes(result)["alice@example.com"] == (Action.CREATE, True)
-    assert len(fake.user_named("alice@example.com")) == 1  # adopted, not created again
+    # Adopted, not created again: an update of the account found, as its summary says.
+    assert outcomes(result)["alice@example.com"] == (Action.UPDATE, True)
+    assert len(fake.user_named("alice@example.com")) == 1
     assert len(fake.user_named("carol@example.com")) == 1
     assert fake.count("POST", "/Users") == 1  # carol only
 
@@ -329,13 +332,39 @@ def test_a_group_another_run_created_since_the_plan_is_adopted(tmp_path: Path) -
     prepared = replan(specs, fake)
     fake.add_group("Eng")  # between the plan and the apply
     client = ScimClient.for_target(prepared.target, transport=fake.transport)
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    lines: list[str] = []
+    audit = AuditLog(lines.append)
+    applier = Applier(client, prepared.target, prepared.caps, prepared.log, audit=audit)
+    result = applier.run(prepared.plan)
     [eng] = fake.groups.values()
     assert eng["externalId"] == "eng"
     assert fake.count("POST", "/Groups") == 0
     assert members_of(fake, "Eng") == {user_id(fake, "alice@example.com")}
     # The listing the plan was made from did not hold the group: nothing is taken away.
     assert not any(o.action.value in ("delete", "disable") for o in result.outcomes)
+    # Another made it: this run updated it, and says so, never that it created it.
+    assert (result.counts()["create"], result.counts()["update"]) == (0, 1)
+    writes = [json.loads(line) for line in lines]
+    assert writes and all(w["action"] == "update" and w["method"] != "POST" for w in writes)
+
+
+def test_a_create_answered_409_and_adopted_is_counted_an_update(tmp_path: Path) -> None:
+    fake = seeded(["alice@example.com", "bob@example.com"])
+    bob = user_id(fake, "bob@example.com")
+    fake.hidden.add(bob)  # the listing hides bob; a lookup finds him
+    fake.fail("POST", "/Users", status=409, body={"detail": "exists", "scimType": "uniqueness"})
+    specs = write_spec(tmp_path, [user("alice@example.com"), user("bob@example.com", title="T")])
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=fake.transport)
+    lines: list[str] = []
+    applier = Applier(
+        client, prepared.target, prepared.caps, prepared.log, audit=AuditLog(lines.append)
+    )
+    result = applier.run(prepared.plan)
+    assert fake.users[bob]["title"] == "T"
+    assert (result.counts()["create"], result.counts()["update"]) == (0, 1)
+    writes = [(w["method"], w["action"], w["outcome"]) for w in map(json.loads, lines)]
+    assert writes == [("POST", "create", "failed"), ("PATCH", "update", "ok")]
 
 
 @pytest.mark.parametrize("endpoint", ["/Users", "/Groups"])

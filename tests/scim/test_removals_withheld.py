@@ -79,14 +79,14 @@ def test_a_hidden_group_withholds_the_removal_of_a_nested_group_alike() -> None:
 
 def test_no_removal_is_none_withheld() -> None:
     s = _hidden(Kind.USER, "dave@example.com")
-    s.saw(Kind.USER, "u7", unlisted=True, what="user erin@example.com")
+    s.saw(Kind.USER, "u7", adopted="erin@example.com")
 
     assert removals_withheld(s, Kind.USER, []) == ([], None)
 
 
 def test_an_object_a_lookup_found_hidden_withholds_every_removal() -> None:
     s = _hidden(Kind.USER, "dave@example.com")
-    s.saw(Kind.USER, "u7", unlisted=True, what="user erin@example.com")
+    s.saw(Kind.USER, "u7", adopted="erin@example.com")
 
     sent, why = removals_withheld(s, Kind.USER, ["u1"])
 

@@ -215,12 +215,13 @@ def adopt(s: Session, change: Change, found: Resource, *, unlisted: bool, status
     ]
     pending = [a for a in pending if a not in disable]
     path = resource_path(ENDPOINT[change.kind], found.id)
+    # Unlisted: another's, whose writes are an update; else ours, whose answer was lost.
+    s.saw(change.kind, found.id, adopted=change.key if unlisted else None)
     if pending:  # a GET-merge-PUT is checked against the body found, as against a read
         with s.lock:
             s.read_bodies.setdefault((change.kind, found.id), found.body)
         mine = replace(change, target_id=found.id)
         s.patch_or_put(mine, path, pending, found.version if s.use_etag else None)
-    s.saw(change.kind, found.id, unlisted=unlisted, what=f"{change.kind.value} {change.key}")
     if change.kind is Kind.USER:  # a group's id is no user's, whatever its name (session.py)
         with s.lock:
             s.ids[change.key] = found.id

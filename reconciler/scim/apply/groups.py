@@ -104,7 +104,7 @@ def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, l
     that hid it, may have made it) and verified after (two runs at once may both have)."""
     existing = found_before_create(s, change)
     if existing is not None:
-        s.saw(Kind.GROUP, existing.id, unlisted=True, what=f"group {change.key}")
+        s.saw(Kind.GROUP, existing.id, adopted=change.key)
         return _adopt(s, change, existing), add_ids
     first = add_ids[: s.chunk()] if s.members_on_create else []
 

@@ -277,6 +277,7 @@ class Applier:
             return self._failed(change, exc)
         except (ScimrecError, Failed) as exc:
             return self._failed(change, exc)
+        change = self.session.as_written(change)  # an adopted create is an update
         self.log.info(
             "applied",
             step="action",

@@ -3,6 +3,7 @@ and the write primitives (audited writes, PATCH or GET-merge-PUT); creates are i
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -10,7 +11,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from reconciler.core import inactive
-from reconciler.core.changes import Change
+from reconciler.core.changes import Action, Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.masking import write_only
@@ -78,10 +79,10 @@ class Session:
         # Kinds whose userName / displayName `eq` filter has found what it was asked for in
         # this run: its empty answers are then believed (scim/search.py).
         self.filter_proven: set[Kind] = set()
-        # Objects a lookup found that the listing did not show: the listing hid them, so
-        # this run withholds every member removal and deprovision (issue: flip-flops).
+        # Objects a lookup found that the listing did not show: the listing hid them.
         self.unlisted: list[str] = []
         self.hidden: list[Change] = []  # of them, creates answered 409 that nothing shows
+        self.adopted: set[tuple[Kind, str]] = set()  # creates that found another's (saw)
         # Once one is: every object the plan read, by kind and id (withheld.py compares).
         self.bodies: Mapping[tuple[Kind, str], Mapping[str, Json]] = {}
         # Where each object is (meta.location), for members' `$ref`s.
@@ -120,11 +121,19 @@ class Session:
         short listing): each is then read by its id before it is written (identity.py)."""
         return self.look_before_create or self.caps.lookup_reason is not None
 
-    def saw(self, kind: Kind, target_id: str, *, unlisted: bool = False, what: str = "") -> None:
+    def saw(self, kind: Kind, target_id: str, *, adopted: str | None = None) -> None:
+        """An object this run created, or one its create of the key `adopted` found (made
+        by another, unlisted): its writes and outcome are then an update (as_written)."""
         with self.lock:
             self.resolved.add((kind, target_id))
-            if unlisted:
-                self.unlisted.append(what or target_id)
+            if adopted is not None:
+                self.unlisted.append(f"{kind.value} {adopted}")
+                self.adopted.add((kind, adopted))
+
+    def as_written(self, change: Change) -> Change:
+        if change.action is Action.CREATE and (change.kind, change.key) in self.adopted:
+            return dataclasses.replace(change, action=Action.UPDATE)
+        return change
 
     def unseen(self, change: Change) -> None:
         """A create answered 409 whose object no lookup finds alone: `unlisted` holds it
@@ -246,6 +255,7 @@ class Session:
         remove; and before that record, one (`outcome: resent`) for each attempt that failed
         and was sent again."""
         attributes = tuple(attributes)
+        change = self.as_written(change)
         if why := self.not_written.get((change.kind, change.key)):
             raise Failed(f"not written: {why}")
         self.refuse_if_protected(change, method, attributes)
@@ -309,15 +319,6 @@ class Session:
     ) -> Reply:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
         then verify that the target kept what it was sent."""
-        return self._patch_or_put(change, path, attributes, etag)
-
-    def _patch_or_put(
-        self,
-        change: Change,
-        path: str,
-        attributes: list[AttrChange] | tuple[AttrChange, ...],
-        etag: str | None,
-    ) -> Reply:
         ids = self.known_ids()
         patched = partial(self.verify, change, path, attributes, patched=True)
         if self.use_patch and self.value_paths:
@@ -348,7 +349,6 @@ class Session:
     ) -> Reply:
         """GET-merge-PUT, verified by `check` (none for a second try: settle.py)."""
         ids = self.known_ids()
-
         read, version = self.read_for_put(change, path)
 
         def put() -> Reply:
