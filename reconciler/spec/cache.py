@@ -8,7 +8,7 @@ finds an old entry. The same directory keeps the checked objects of large files
 every load. A quick read is kept as JSON, checked objects as spec/checked.py writes them
 (marshal, behind a digest); reading either runs no code. The directory is
 `$SCIMREC_CACHE_DIR`, else `$XDG_CACHE_HOME/scimrec/spec`, else `~/.cache/scimrec/spec`;
-`SCIMREC_CACHE_DIR=` (empty) turns the cache off.
+`SCIMREC_CACHE_DIR=` (empty) turns the cache off, and so does having no home directory.
 
 Whoever can write an entry decides what an unchanged file means (the key is only a digest
 of content that others may know), so the cache is used only where no one else can write:
@@ -72,7 +72,15 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
     configured = environ.get(CACHE_ENV)
     if configured is not None:
         return Path(configured) if configured else None
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            home = Path.home()
+        except RuntimeError:
+            # No HOME and no passwd entry for the uid (a container run under an arbitrary
+            # uid, `env -i`): the cache is an optimisation, so it is off, never a crash.
+            return None
+        base = str(home / ".cache")
     return Path(base) / "scimrec" / "spec"
 
 

@@ -7,11 +7,13 @@ import hashlib
 import json
 import os
 import pickle
+import pwd
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.cli import main
 from reconciler.errors import SpecError
 from reconciler.spec import checked, verdict
 from reconciler.spec.cache import CACHE_ENV, MIN_BYTES, SpecCache, _to_json, cache_dir
@@ -188,6 +190,23 @@ def test_where_the_cache_lives() -> None:
     assert cache_dir({CACHE_ENV: "/c"}) == Path("/c")
     assert cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/scimrec/spec")
     assert cache_dir({}) == Path.home() / ".cache" / "scimrec" / "spec"
+
+
+def test_no_home_directory_turns_the_cache_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No HOME and a uid with no passwd entry (a container under an arbitrary uid): the home
+    # directory cannot be found, and every load ended as a bug (exit 3).
+    def no_entry(uid: int) -> Any:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert cache_dir() is None
+    (tmp_path / "t.yaml").write_text(TARGET + "users:\n  - userName: a@example.com\n")
+    assert main(["validate", str(tmp_path)]) == 0
 
 
 def test_only_the_most_recently_used_entries_are_kept(tmp_path: Path) -> None:
