@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,7 +38,21 @@ NO_PEM = (
 
 class AccessRules(CheckBase):
     def _check_url(self, path: PathKey, url: str, allow_http: bool) -> bool:
-        """Whether `url` can be read as a URL at all (what else is wrong is reported)."""
+        """Whether `url` can be read as a URL at all (what else is wrong is reported).
+
+        Every URL of a spec, the target's and the token endpoint's, passes here.
+        """
+        odd = next((c for c in url if c.isspace() or unicodedata.category(c)[0] == "C"), None)
+        if odd is not None:
+            # urlsplit drops tabs and line breaks (WHATWG) and read the URL as fine; the HTTP
+            # client refuses them, and plan ended as a bug. A block scalar (`url: |`) ends in one.
+            hint = ", a line break such as `url: |` leaves" if odd in "\r\n" else ""
+            self.error(
+                path,
+                f"the URL holds whitespace or a control character ({odd!r} at position "
+                f"{url.index(odd) + 1}{hint}): write the URL alone, on one line",
+            )
+            return False
         try:
             parts = urlsplit(url)
         except ValueError:

@@ -100,6 +100,15 @@ CORPUS: list[tuple[str, str | bytes]] = [
         "targets:\n  u:\n    url: 'https://scim.example/scim/v2?api_key=s3cret'\n",
     ),
     ("target-no-url", "targets:\n  u:\n    auth: {type: none}\n"),
+    # urlsplit drops tabs and line breaks; the HTTP client refused them in plan (exit 3).
+    ("target-url-block-scalar", "targets:\n  u:\n    url: |\n      https://x.example/v2\n"),
+    ("target-url-tab", 'targets:\n  u:\n    url: "https://x.exa\\tmple/v2"\n'),
+    (
+        "target-token-url-line-break",
+        "targets:\n  u:\n    url: https://x.example/v2\n"
+        '    auth: {type: oauth2_client_credentials, token_url: "https://idp.example/t\\n",\n'
+        "           client_id_env: ID, client_secret_env: SECRET}\n",
+    ),
     (
         "target-token-inline",
         "targets:\n  u:\n    url: https://x.example/v2\n    auth: {type: bearer, token: abc123}\n",

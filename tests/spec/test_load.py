@@ -182,6 +182,37 @@ def test_plain_http_is_accepted_for_loopback(tmp_path: Path, url: str) -> None:
     assert load_spec(tmp_path).targets["t"].url == url
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "shown"),
+    [
+        # A block scalar keeps its line break; urlsplit drops it, the HTTP client refuses it.
+        (
+            "url: |\n      https://scim.example/scim/v2\n",
+            "4:5: targets.t.url",
+            "'\\n' at position 29",
+        ),
+        ('url: "https://scim.ex\\tample/scim/v2"\n', "4:5: targets.t.url", "'\\t' at position 16"),
+        ('url: "https://scim.example/scim/v2\\u200b"\n', "4:5: targets.t.url", "'\\u200b'"),
+        (
+            "url: https://scim.example/v2\n    auth: {type: oauth2_client_credentials, "
+            'token_url: "https://idp.example/token\\r\\n",\n'
+            "           client_id_env: I, client_secret_env: S}\n",
+            "5:45: targets.t.auth.token_url",
+            "'\\r' at position 26",
+        ),
+    ],
+)
+def test_a_url_holding_whitespace_or_a_control_character_is_refused(
+    tmp_path: Path, text: str, where: str, shown: str
+) -> None:
+    write_tree(tmp_path, {"a.yaml": "version: 1\ntargets:\n  t:\n    " + text})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    [issue] = [str(i) for i in info.value.issues]
+    assert issue.startswith(f"{(tmp_path / 'a.yaml').as_posix()}:{where}: the URL holds ")
+    assert shown in issue
+
+
 def test_digest_depends_on_content_only(tmp_path: Path) -> None:
     write_tree(tmp_path, VALID_TREE)
     first = load_spec(tmp_path).digest
