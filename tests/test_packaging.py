@@ -57,6 +57,7 @@ def test_every_runtime_dependency_is_imported_somewhere() -> None:
     imported = {
         "pyyaml": "yaml",
         "httpx2": "httpx2",
+        "idna": "idna",
         "click": "click",
         "structlog": "structlog",
         "stamina": "stamina",

@@ -13,6 +13,7 @@ import json
 
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Action, Plan
+from reconciler.core.urls import shown_url
 from reconciler.report.render import for_display
 
 FORMAT_VERSION = 1
@@ -104,7 +105,7 @@ def has_drift(report: dict[str, Json]) -> bool:
 def drift_text(report: dict[str, Json]) -> str:
     report = for_display(report)
     target = report["target"]
-    out = [f'Drift on target "{target["name"]}" ({target["url"]})', ""]
+    out = [f'Drift on target "{target["name"]}" ({shown_url(target["url"])})', ""]
     for item in report["changed"]:
         out.append(f"  ~ {item['kind']} {item['key']} (id {item['target_id']}): {item['action']}")
         for attr in item["attributes"]:

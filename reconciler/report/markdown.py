@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.core.urls import shown_url
 from reconciler.errors import printable
 from reconciler.report import render
 from reconciler.report.drift import UNMANAGED_NOT_CHECKED
@@ -294,7 +295,7 @@ def _marker(what: str, name: str) -> str:
 
 
 def _heading(what: str, target: Mapping[str, Any]) -> str:
-    return f"### scimrec {what} for {_code(target['name'])} ({_code(target['url'])})"
+    return f"### scimrec {what} for {_code(target['name'])} ({_code(shown_url(target['url']))})"
 
 
 def _code(value: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.core.masking import MASK, mask_attribute
 from reconciler.core.model import Kind
+from reconciler.core.urls import shown_url
 from reconciler.errors import printable  # notes, errors, guards: free text
 from reconciler.scim.redact import scrub
 
@@ -197,7 +198,7 @@ def _paint_line(line: str, colour: bool) -> str:
 def plan_text(plan: Mapping[str, Any], colour: bool = False) -> str:
     plan = for_display(plan)
     target = plan["target"]
-    out = [f'Target "{target["name"]}" ({target["url"]})', ""]
+    out = [f'Target "{target["name"]}" ({shown_url(target["url"])})', ""]
     for note in plan.get("notes", []):
         out.append(f"Note: {printable(note)}")
     for change in plan["changes"]:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import idna
+
 from reconciler.core.config import Auth
 from reconciler.core.model import Json
 from reconciler.core.urls import shown_url
@@ -73,6 +75,11 @@ class AccessRules(CheckBase):
             return False
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(path, f"expected an http(s) URL, got {shown_url(url)!r}")
+        elif not parts.hostname.isascii():
+            # A host in another script can pass for a known one (a Cyrillic o, U+043E, in `okta`)
+            # while the requests, and the credentials, go to its xn-- form: a different
+            # domain. Written in that form, a reviewer sees which domain it is.
+            self.error(path, f"the host is not ASCII: {_ascii_host(parts.hostname)}")
         elif parts.username is not None or parts.password is not None:
             # Credentials in the URL would sit in Git, and in every plan, PR comment and log
             # line that names the target; they go in `auth`, read from the environment.
@@ -149,6 +156,15 @@ class AccessRules(CheckBase):
             self.choice((*path, "token_endpoint_auth_method"), method, TOKEN_ENDPOINT_AUTH_METHODS)
         fields = {k: v for k, v in body.items() if k in allowed and k != "type"}
         return Auth(type=kind, **{k: str(v) for k, v in fields.items()})
+
+
+def _ascii_host(host: str) -> str:
+    """What to write instead of a non-ASCII host: its IDNA form, the one the HTTP client
+    connects to (IDNA 2008, as httpx2 encodes it), or why there is none."""
+    try:
+        return f"write it as {idna.encode(host).decode('ascii')!r} if that is the host meant"
+    except idna.IDNAError:
+        return "it has no IDNA (xn--) form either; check the letters"
 
 
 def _is_loopback(host: str) -> bool:

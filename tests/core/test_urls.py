@@ -1,4 +1,5 @@
-"""A URL an error quotes never shows its credentials, however malformed the URL."""
+"""A URL an error quotes never shows its credentials, however malformed the URL, and shows its
+host as the ASCII name the requests go to."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ from reconciler.core.urls import shown_url
         # An @ in the path or fragment is no userinfo.
         ("https://h.example/Users/a@example.com", "https://h.example/Users/a@example.com"),
         ("http://[::1]:8080/scim/v2", "http://[::1]:8080/scim/v2"),
+        # A host in another script, shown as it is reached: a Cyrillic o (U+043E).
+        ("https://\u043ekta.example.com/scim/v2", "https://xn--kta-red.example.com/scim/v2"),
+        (
+            "https://u:p@\u043ekta.example.com:8443/v2",
+            "https://***@xn--kta-red.example.com:8443/v2",
+        ),
+        # No IDNA form (a full-width letter): escaped, never passing for an ASCII one.
+        ("https://\uff45xample.com/v2", "https://\\uff45xample.com/v2"),
         ("", ""),
     ],
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.core.model import Kind
+from reconciler.report.markdown import plan_markdown
 from reconciler.report.render import not_kept_warning, plan_text, visible
 
 LOOKALIKE = "\u0430lice@example.com"  # Cyrillic small a, then "lice@example.com"
@@ -95,3 +96,14 @@ def test_apply_names_an_account_it_could_not_keep_as_the_plan_did() -> None:
     warning = not_kept_warning([(Kind.USER, LOOKALIKE, ["title"])])
     assert f"  user {visible(LOOKALIKE)}: not kept by the target: title" in warning.splitlines()
     assert LOOKALIKE not in warning
+
+
+def test_a_target_host_in_another_script_is_shown_as_the_domain_it_reaches() -> None:
+    # A saved plan read back by `show` says where it was made; a Cyrillic o (U+043E) in the host
+    # would read as okta.example.com, while the requests went to the xn-- domain.
+    plan = _plan()
+    plan["target"] = {"name": "t", "url": "https://\u043ekta.example.com/scim/v2"}
+    assert plan_text(plan).splitlines()[0] == (
+        'Target "t" (https://xn--kta-red.example.com/scim/v2)'
+    )
+    assert "(`https://xn--kta-red.example.com/scim/v2`)" in plan_markdown(plan).splitlines()[1]

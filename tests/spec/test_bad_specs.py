@@ -109,6 +109,8 @@ CORPUS: list[tuple[str, str | bytes]] = [
         '    auth: {type: oauth2_client_credentials, token_url: "https://idp.example/t\\n",\n'
         "           client_id_env: ID, client_secret_env: SECRET}\n",
     ),
+    # A Cyrillic o (U+043E): a look-alike of okta.example.com that is another domain.
+    ("target-url-lookalike-host", "targets:\n  u:\n    url: https://\u043ekta.example.com/v2\n"),
     (
         "target-token-inline",
         "targets:\n  u:\n    url: https://x.example/v2\n    auth: {type: bearer, token: abc123}\n",

@@ -213,6 +213,22 @@ def test_a_url_holding_whitespace_or_a_control_character_is_refused(
     assert shown in issue
 
 
+def test_a_host_that_is_not_ascii_is_refused_with_its_idna_form(tmp_path: Path) -> None:
+    # A Cyrillic o (U+043E): reviewed, the line reads okta.example.com; the requests, and the
+    # token, go to xn--kta-red.example.com.
+    write_tree(tmp_path, {"a.yaml": "targets:\n  t:\n    url: https://\u043ekta.example.com/v2\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert str(info.value) == (
+        f"{(tmp_path / 'a.yaml').as_posix()}:3:5: targets.t.url: the host is not ASCII: write "
+        "it as 'xn--kta-red.example.com' if that is the host meant"
+    )
+    write_tree(
+        tmp_path, {"a.yaml": "targets:\n  t:\n    url: https://xn--kta-red.example.com/v2\n"}
+    )
+    assert load_spec(tmp_path).targets["t"].url == "https://xn--kta-red.example.com/v2"
+
+
 def test_digest_depends_on_content_only(tmp_path: Path) -> None:
     write_tree(tmp_path, VALID_TREE)
     first = load_spec(tmp_path).digest
