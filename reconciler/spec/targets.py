@@ -57,6 +57,12 @@ ENDPOINTS = frozenset(
     e.casefold()
     for e in ("Users", "Groups", "ServiceProviderConfig", "Schemas", "ResourceTypes", "Bulk", "Me")
 )
+# A target's name becomes part of GitHub environment and artifact names, of `{target}` file
+# paths and of the action's `targets` input (split on whitespace): what is safe in all of them.
+TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# The action once read the word `all` in `targets` as --all-targets: a matrix job for a target
+# so named ran every target with that target's credentials. Reserved in any case.
+RESERVED_NAMES = frozenset({"all"})
 # An extension alias names a key users write attributes under; it must not shadow SCIM's.
 ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Schemas an extension alias may not name: an attribute written under one is a core or
@@ -82,10 +88,11 @@ MAX_RESPONSE_MIB = 1024 * 1024
 
 class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, QuirkRules):
     def target(self, path: PathKey, name: str, body: Json) -> None:
+        before = len(self.issues)
+        self._check_name(path, name)
         if not isinstance(body, dict):
             self.error(path, "expected a mapping")
             return
-        before = len(self.issues)
         for key in body:
             if key not in TARGET_KEYS:
                 self.unknown(path, key, TARGET_KEYS, "target setting")
@@ -204,6 +211,17 @@ class TargetRules(SafetyRules, AccessRules, LifecycleRules, AssignmentRules, Qui
             **lifecycle,
             **assignment,
         )
+
+    def _check_name(self, path: PathKey, name: str) -> None:
+        if name.casefold() in RESERVED_NAMES:
+            self.error(path, f"the target name {name!r} is reserved: give the target another name")
+        elif not TARGET_NAME.fullmatch(name) or ".." in name:
+            self.error(
+                path,
+                f"the target name {name!r} is not allowed: use letters, digits, '_', '.' and "
+                "'-', starting with a letter or digit, never '..' (the name goes into "
+                "environment, artifact and file names)",
+            )
 
     def positive(self, path: PathKey, value: Json, most: int) -> float:
         # Written `not 0 < value <= most` so that NaN (.nan), which no comparison holds for,

@@ -7,7 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -21,9 +24,10 @@ STEPS = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["runs"
 
 
 def action(
-    tmp_path: Path, environ: dict[str, str] | None = None, **inputs: str
+    tmp_path: Path, environ: dict[str, str] | None = None, *, step: int = 0, **inputs: str
 ) -> tuple[dict[str, str], str]:
-    """Run the step with these inputs; its outputs, and what it wrote to the step summary."""
+    """Run the step with these inputs; its outputs, and what it wrote to the step summary
+    (with `step`, the step's own exit code, its error line instead of the summary)."""
     runner = tmp_path / f"runner-{len(list(tmp_path.glob('runner-*')))}"
     runner.mkdir()
     env = {
@@ -49,8 +53,10 @@ def action(
         check=False,
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == step, done.stderr
     assert SANDBOX_TOKEN not in done.stdout + done.stderr
+    if step:
+        return {}, done.stdout
     lines = (runner / "output").read_text(encoding="utf-8").splitlines()
     summary = runner / "summary"
     return dict(line.split("=", 1) for line in lines), (
@@ -78,6 +84,15 @@ def test_plan_show_apply_drift_through_the_action(sandbox: Sandbox, tmp_path: Pa
     out, _ = action(tmp_path, command="show", specs="", targets="hr crm", plan_file=f"{plans}/*")
     assert (out["exit-code"], out["create"]) == ("0", "6")
     assert "| `hr` | 3 | 0 | 0 | 0 | 0 |" in Path(out["report"]).read_text()
+
+    # Every target: the input, and the old spelling it replaces (no target may be `all`).
+    for targets, all_targets in (("", "true"), ("all", "")):
+        out, _ = action(tmp_path, command="plan", targets=targets, all_targets=all_targets)
+        assert (out["exit-code"], out["create"]) == ("0", "6")
+    _, error = action(tmp_path, command="plan", targets="hr", all_targets="true", step=1)
+    assert "give either targets or all-targets" in error
+    _, error = action(tmp_path, command="plan", all_targets="yes", step=1)
+    assert "all-targets: expected" in error
 
     out, summary = action(
         tmp_path,
@@ -117,3 +132,46 @@ def test_credentials_come_from_the_environment_s_one_secret_name(
     out, _ = action(tmp_path, moved, command="plan", targets="hr")
     assert out["exit-code"] == "1"
     assert "SANDBOX_SCIM_TOKEN" in out["error"]
+
+
+class _Seen(BaseHTTPRequestHandler):
+    tokens: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).tokens.append(self.headers.get("Authorization", ""))
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_the_job_of_a_target_named_all_reaches_no_other_target(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # A matrix passes `targets: ${{ matrix.target.name }}`; the action once read the name
+    # `all` as --all-targets, and the job of that target (the sandbox here) sent its token
+    # to every other target (a server that notes what reaches it).
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Seen)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "specs").mkdir()
+        (tmp_path / "specs" / "targets.yaml").write_text(
+            f"targets:\n  all:\n    url: {sandbox.url}\n"
+            "    auth: {type: bearer, token_env: SCIM_TOKEN}\n"
+            f"  other:\n    url: http://127.0.0.1:{other.server_port}/scim/v2\n"
+            "    auth: {type: bearer, token_env: SCIM_TOKEN}\n"
+        )
+        out, _ = action(
+            tmp_path,
+            {"SCIM_CREDENTIAL": SANDBOX_TOKEN},
+            command="plan",
+            targets="all",
+            credential_names="SCIM_TOKEN",
+        )
+    finally:
+        other.shutdown()
+    assert _Seen.tokens == []
+    assert out["exit-code"] == "1"
+    assert out["error"] == "Error: 1 problem in the spec."  # the name `all`, reserved

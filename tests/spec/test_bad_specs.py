@@ -100,6 +100,12 @@ CORPUS: list[tuple[str, str | bytes]] = [
         "targets:\n  u:\n    url: 'https://scim.example/scim/v2?api_key=s3cret'\n",
     ),
     ("target-no-url", "targets:\n  u:\n    auth: {type: none}\n"),
+    # Names the GitHub Action, environments, artifacts and {target} paths cannot hold safely.
+    ("target-name-all", "targets:\n  all:\n    url: https://x.example/v2\n"),
+    ("target-name-space", "targets:\n  a b:\n    url: https://x.example/v2\n"),
+    ("target-name-parent", "targets:\n  ..:\n    url: https://x.example/v2\n"),
+    ("target-name-slash", "targets:\n  a/b:\n    url: https://x.example/v2\n"),
+    ("target-name-placeholder", "targets:\n  '{target}':\n    url: https://x.example/v2\n"),
     # urlsplit drops tabs and line breaks; the HTTP client refused them in plan (exit 3).
     ("target-url-block-scalar", "targets:\n  u:\n    url: |\n      https://x.example/v2\n"),
     ("target-url-tab", 'targets:\n  u:\n    url: "https://x.exa\\tmple/v2"\n'),

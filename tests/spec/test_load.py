@@ -229,6 +229,41 @@ def test_a_host_that_is_not_ascii_is_refused_with_its_idna_form(tmp_path: Path) 
     assert load_spec(tmp_path).targets["t"].url == "https://xn--kta-red.example.com/v2"
 
 
+@pytest.mark.parametrize("name", ["prod", "eu-west.1", "HR_2", "9lives"])
+def test_a_target_name_fit_for_environment_artifact_and_file_names_is_accepted(
+    tmp_path: Path, name: str
+) -> None:
+    write_tree(tmp_path, {"a.yaml": f"targets:\n  {name}:\n    url: https://x.example/v2\n"})
+    assert list(load_spec(tmp_path).targets) == [name]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        # The action read the word `all` in its `targets` input as --all-targets: the matrix
+        # job of a target so named planned every target with that target's credentials.
+        ("all", "the target name 'all' is reserved: give the target another name"),
+        ("ALL", "the target name 'ALL' is reserved: give the target another name"),
+        *(
+            (
+                name,
+                f"the target name {name!r} is not allowed: use letters, digits, '_', '.' "
+                "and '-', starting with a letter or digit, never '..' (the name goes into "
+                "environment, artifact and file names)",
+            )
+            for name in ("a b", "a/b", "a..b", "-t", ".hidden", "{target}", "caf\u00e9")
+        ),
+    ],
+)
+def test_a_target_name_is_refused_unless_safe_everywhere_it_goes(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    write_tree(tmp_path, {"a.yaml": f"targets:\n  {name!r}:\n    url: https://x.example/v2\n"})
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path)
+    assert str(info.value) == f"{(tmp_path / 'a.yaml').as_posix()}:2:3: targets.{name}: {message}"
+
+
 def test_digest_depends_on_content_only(tmp_path: Path) -> None:
     write_tree(tmp_path, VALID_TREE)
     first = load_spec(tmp_path).digest
