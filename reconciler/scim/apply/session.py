@@ -208,18 +208,12 @@ class Session:
         with self.lock:
             noted = self.dropped.setdefault((change.kind, change.key), [])
             noted += [p for p in dropped if p not in noted]
-        self.log.warning(
-            "not kept by the target",
-            step="action",
-            kind=change.kind.value,
-            key=change.key,
-            attributes=dropped,
-            detail="the target answered success but does not hold these as sent; the next "
-            "plan would propose them again",
-            fix=f"quirks: {{not_kept: [{', '.join(dropped)}]}}"
-            if change.kind is Kind.USER
-            else "stop declaring them for groups",  # users only
-        )
+        quirk = f"quirks: {{not_kept: [{', '.join(dropped)}]}}"  # for users only
+        self.log.warning("not kept by the target", step="action", kind=change.kind.value,
+                         key=change.key, attributes=dropped, detail="the target answered "
+                         "success but does not hold these as sent; the next plan would "
+                         "propose them again", fix=quirk if change.kind is Kind.USER
+                         else "stop declaring them for groups")  # fmt: skip
 
     def held_after(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
         """The resource a write's answer holds (where it is the object written), else as
@@ -320,7 +314,8 @@ class Session:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
         then verify that the target kept what it was sent."""
         ids = self.known_ids()
-        patched = partial(self.verify, change, path, attributes, patched=True)
+        verify = partial(self.verify, change, path, attributes)
+        patched = partial(verify, patched=True)
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
             if narrow != writes.patch_operations(attributes, ids):
@@ -342,7 +337,7 @@ class Session:
                     raise
                 self.log.warning("patch refused, using PUT", step="action", kind=change.kind.value,
                                  key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
-        return self.put(change, path, attributes, partial(self.verify, change, path, attributes))
+        return self.put(change, path, attributes, verify)
 
     def put(
         self, change: Change, path: str, attributes: Sequence[AttrChange], check: Check = None
