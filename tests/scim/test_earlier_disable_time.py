@@ -220,4 +220,6 @@ def test_a_read_of_the_time_that_is_no_object_reads_no_time(token: str, tmp_path
     specs = write_spec(tmp_path, GONE, deprovision=LIFECYCLE)
     _, result = plan_and_apply(specs, fake)
     assert outcomes(result) == {"gone@example.com": (Action.DISABLE, True)}
-    assert fake.count("GET", f"/Users/{uid}") == 2  # before the write, and after it
+    # Before the write; after it, to confirm its answer (no object: the answer stands);
+    # and the read of the earlier time.
+    assert fake.count("GET", f"/Users/{uid}") == 3

@@ -186,7 +186,7 @@ class Session:
         # A write-only attribute cannot be read back (RFC 7643 §7, returned: never): never
         # compared, nor sent again for not being held.
         sent = [a for a in sent if not write_only(a.path, self.caps.write_only)]
-        held = self.held_after(change, path, reply) if sent else None
+        held = self.held_after(change, path, reply, sent) if sent else None
         if held is None:
             return
         if patched and lost(sent, held, self.known_ids()):
@@ -215,21 +215,30 @@ class Session:
                          "propose them again", fix=quirk if change.kind is Kind.USER
                          else "stop declaring them for groups")  # fmt: skip
 
-    def held_after(self, change: Change, path: str, reply: Reply) -> Mapping[str, Json] | None:
+    def held_after(
+        self, change: Change, path: str, reply: Reply, sent: Sequence[AttrChange]
+    ) -> Mapping[str, Json] | None:
         """The resource a write's answer holds (where it is the object written), else as
-        read; None when the read fails."""
-        body = reply.body if isinstance(reply.body, dict) and answers_as(path, reply.body) else None
-        if body is None:
-            try:
-                body = self.client.get(path).body
-            except ScimrecError as exc:
-                self.log.warning("write not verified", step="action", kind=change.kind.value,
-                                 key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
-                return None
+        read; None when the read fails. An update's answer that does not hold all of `sent`
+        is confirmed by a read, which is judged instead: some targets answer a PATCH with the
+        resource as it was before it (the answer itself judged where the read fails). A
+        create's (201, RFC 7644 §3.3) shows the resource as made: it has no before."""
+        held = self._as_read(change, reply.body) if answers_as(path, reply.body) else None
+        if held is not None and (reply.status == 201 or not lost(sent, held, self.known_ids())):
+            return held
+        try:
+            read = self.client.get(path).body
+        except ScimrecError as exc:
+            self.log.warning("write not verified", step="action", kind=change.kind.value,
+                             key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+            return held
+        return self._as_read(change, read) if held is None or isinstance(read, dict) else held
+
+    def _as_read(self, change: Change, body: Json) -> Mapping[str, Json]:
+        """As a plan reads it: a target that leaves `active` out of a disabled user
+        (quirks: {inactive: absent}) shows a disable done so (core/inactive.py)."""
         if not isinstance(body, dict):
             return {}
-        # As a plan reads it: a target that leaves `active` out of a disabled user
-        # (quirks: {inactive: absent}) shows a disable done so (core/inactive.py).
         return inactive.as_meant(self.target, body) if change.kind is Kind.USER else body
 
     # -- writes, with their audit log -----------------------------------------------

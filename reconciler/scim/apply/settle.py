@@ -7,10 +7,11 @@ form below is sent once, never in a loop, and what is still not kept is then rep
   declared list no longer has is removed by `emails[type eq "T"]`; and it reads a
   manager's `{"value": id}` as a list of its own, so a manager is set through
   `...:manager.value`. Narrow first: a PATCH names only what changes.
-- For a user, what the PATCH's answer still shows as it was before, by GET-merge-PUT:
-  some targets answer success to a path they cannot parse and apply none of it (Jackson
-  splits an extension's URN at the dot of "2.0"). Never for a group, whose PUT carries
-  its members; and not again in the run for an attribute a PUT did not keep either.
+- For a user, what the PATCH's answer, and the read that confirms it (Session.held_after),
+  still show as it was before, by GET-merge-PUT: some targets answer success to a path
+  they cannot parse and apply none of it (Jackson splits an extension's URN at the dot of
+  "2.0"). Never for a group, whose PUT carries its members; and not again in the run for
+  an attribute a PUT did not keep either.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class Session(Protocol):
 
     def known_ids(self) -> Mapping[str, str]: ...
 
-    def held_after(self, change: Change, path: str, reply: Reply) -> Held | None: ...
+    def held_after(
+        self, change: Change, path: str, reply: Reply, sent: Sequence[AttrChange]
+    ) -> Held | None: ...
 
     def put(self, change: Change, path: str, attributes: Sequence[AttrChange]) -> Reply: ...
 
@@ -73,7 +76,7 @@ def settle(
         except ScimHTTPError:
             pass  # refused: the first write stands, and the warning says what it did not keep
         else:
-            held = s.held_after(change, path, reply) or held
+            held = s.held_after(change, path, reply, again) or held
     if change.kind is not Kind.USER or not _answered(reply):
         return held
     ignored = [a for a in unchanged(sent, held) if a.path not in s.put_lost]
@@ -91,7 +94,7 @@ def settle(
         with s.lock:
             s.put_lost.update(a.path for a in ignored)
         return held
-    held = s.held_after(change, path, reply) or held
+    held = s.held_after(change, path, reply, ignored) or held
     with s.lock:
         s.put_lost.update(lost(ignored, held, s.known_ids()))
     return held
@@ -99,5 +102,6 @@ def settle(
 
 def _answered(reply: Reply) -> bool:
     """Whether the PATCH's answer holds the resource: only an answer that shows the old
-    values proves the PATCH ignored; a read after a 204 may be a target still settling."""
+    values, and a read after it that shows them too, proves the PATCH ignored; a read
+    after a 204 may be a target still settling."""
     return isinstance(reply.body, dict) and bool(reply.body.get("id"))
