@@ -4,6 +4,7 @@ nested groups of targets that nest natively."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
@@ -15,15 +16,10 @@ from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
 from reconciler.scim.apply.members_kept import check_added, pause, unsent
-from reconciler.scim.apply.members_lost import lost_failure, lost_with
+from reconciler.scim.apply.members_lost import lost_failure, lost_with, taken_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.membership_put import put_members
-from reconciler.scim.apply.refusals import (
-    PATCH_UNSUPPORTED,
-    no_target,
-    patch_unsupported,
-    sender,
-)
+from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, no_target, patch_unsupported, sender
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.value_removal import UNSAFE, checked
 from reconciler.scim.apply.withheld import removals_withheld
@@ -56,9 +52,8 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
     else:
         target_id = change.target_id or ""
         if change.attributes:
-            s.patch_or_put(
-                change, resource_path("/Groups", target_id), change.attributes, s.etag(change)
-            )
+            path = resource_path("/Groups", target_id)
+            write_attributes(s, change, path, list(change.attributes), s.etag(change))
         rest = add_ids
     path = resource_path("/Groups", target_id)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
@@ -167,8 +162,19 @@ def _adopt(s: Session, change: Change, found: Resource) -> str:
     ]
     if pending:
         etag = found.version if s.use_etag else None
-        s.patch_or_put(change, resource_path("/Groups", found.id), pending, etag)
+        write_attributes(s, change, resource_path("/Groups", found.id), pending, etag)
     return found.id
+
+
+def write_attributes(
+    s: Session, change: Change, path: str, attributes: list[AttrChange], etag: str | None
+) -> None:
+    """Every write of a group's attributes, verified as any (Session.verify) and for the
+    members it may take with it, which are added back (members_lost.taken_with)."""
+    back = partial(_add_back, s, change, path)
+    s.patch_or_put(
+        change, path, attributes, etag, partial(taken_with, s, change, path, attributes, back)
+    )
 
 
 def write_nested(s: Session, change: Change) -> str | None:

@@ -2,7 +2,8 @@
 `add` of `members` as the whole new list (the group keeps only those sent), or a `remove`
 of `members[value eq "x"]` as "remove them all". The write is answered with success; the
 members the spec keeps lose their access, the run would say done, and each next plan
-adds them back, which takes the others away again.
+adds them back, which takes the others away again. A write of a group's attributes is
+judged alike (taken_with): some targets empty a group whose externalId is replaced.
 
 After each membership write the group as shown (the write's answer where it is this
 group, else a GET) is compared with the members it held besides those the write named.
@@ -11,8 +12,11 @@ members only shows some (members_kept.py reads such lists alike)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from reconciler.core import attributes as A
 from reconciler.core.changes import Change
+from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
@@ -73,10 +77,44 @@ def _none_of(s: Session, body: Json, others: list[Held]) -> bool:
 
 def lost_failure(s: Session, path: str, reply: Reply, lost: list[Held], how: str) -> Failed:
     """The failure of a write that took `lost` with it; `how` says what was done then."""
-    first = lost[0][0] if lost[0][1] else s.user_names.get(lost[0][0], lost[0][0])
-    more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
     return Failed(
         f"PATCH {path} answered {reply.status}, but the group no longer shows member "
-        f"{first}{more} it held and the write did not name: the target took them away with "
-        f"it; {how}"
+        f"{_named(s, lost)} it held and the write did not name: the target took them away "
+        f"with it; {how}"
     )
+
+
+def _named(s: Session, lost: list[Held]) -> str:
+    first = lost[0][0] if lost[0][1] else s.user_names.get(lost[0][0], lost[0][0])
+    return first + (f" and {len(lost) - 1} more" if len(lost) > 1 else "")
+
+
+def taken_with(
+    s: Session,
+    change: Change,
+    path: str,
+    sent: Sequence[AttrChange],
+    add_back: Callable[[list[Held]], None],
+    reply: Reply,
+) -> None:
+    """After a write of a group's attributes (`sent`: a PATCH, a narrower one, a PUT): the
+    members it took with it, added back, and the group failed. A target that empties a
+    group whose externalId is replaced (langwatch before #7136) answers 200 with `members:
+    []`, and the run would say done. An answer without a member list is no sign either
+    way: the group is read."""
+    body = reply.body if member_ops.shown_by(reply.body, s.user_names) is not None else None
+    lost = lost_with(s, change, path, Reply(reply.status, body, reply.headers), set())
+    if not lost:
+        return
+    with s.lock:  # gone now: a member write later in the run does not blame itself
+        s.members_held[change.target_id or ""] -= frozenset(lost)
+    taken = (
+        f"writing the group's {', '.join(a.path for a in sent)} answered {reply.status}, but "
+        f"the group no longer shows member {_named(s, lost)} it held: that write took them "
+        "away, not a member write"
+    )
+    try:
+        add_back(lost)
+    except (Failed, ScimrecError) as exc:
+        raise Failed(f"{taken}; adding them back failed ({exc}): apply again") from exc
+    raise Failed(f"{taken}; they were added back: apply again for any member changes it has")

@@ -178,11 +178,14 @@ class Session:
 
     def verify(
         self, change: Change, path: str, sent: Iterable[AttrChange], reply: Reply, *,
-        patched: bool = False,
+        patched: bool = False, members: Check = None,
     ) -> None:  # fmt: skip
         """Compare what a write's answer holds (or, without a resource in it, a read of
         `path`) with the attributes it sent; after a PATCH (`patched`), send once what it
-        did not keep in another form (settle.py); record and log what is still not kept."""
+        did not keep in another form (settle.py); record and log what is still not kept.
+        A group's `members` check (groups.py) comes first: a write that took them fails."""
+        if members is not None:
+            members(reply)
         # A write-only attribute cannot be read back (RFC 7643 §7, returned: never): never
         # compared, nor sent again for not being held.
         sent = [a for a in sent if not write_only(a.path, self.caps.write_only)]
@@ -319,11 +322,12 @@ class Session:
         path: str,
         attributes: list[AttrChange] | tuple[AttrChange, ...],
         etag: str | None,
+        members: Check = None,
     ) -> Reply:
         """PATCH with minimal operations; GET-merge-PUT where PATCH is unsupported (§3.5.1);
-        then verify that the target kept what it was sent."""
+        then verify that the target kept what it was sent (and a group's `members`)."""
         ids = self.known_ids()
-        verify = partial(self.verify, change, path, attributes)
+        verify = partial(self.verify, change, path, attributes, members=members)
         patched = partial(verify, patched=True)
         if self.use_patch and self.value_paths:
             narrow = writes.update_operations(attributes, ids, self.dialect)
