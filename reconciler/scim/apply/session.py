@@ -22,12 +22,13 @@ from reconciler.errors import ScimHTTPError, ScimProtocolError, ScimrecError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply import put_read
 from reconciler.scim.apply.member_fields import MemberFields
+from reconciler.scim.apply.not_kept import not_kept
 from reconciler.scim.apply.own_protection import refused
 from reconciler.scim.apply.owners import Owners
 from reconciler.scim.apply.refusals import patch_unsupported, put_sender, sender
 from reconciler.scim.apply.settle import settle
 from reconciler.scim.apply.verdicts import Check, Record, held, holding, judged
-from reconciler.scim.apply.verify import access_kept, answers_as, lost, unshown_disable
+from reconciler.scim.apply.verify import access_kept, answers_as, lost
 from reconciler.scim.audit import AuditLog, write_record
 from reconciler.scim.client import RESENT, Reply, ScimClient
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -200,23 +201,7 @@ class Session:
         kept = access_kept(sent, held, dropped, role_paths(self.target))
         if kept is not None:
             raise Failed(kept)
-        if "active" in dropped and unshown_disable(sent, held):
-            dropped.remove("active")  # reported apart, with the fix that helps (verify.py)
-            with self.lock:
-                self.unshown.append(change.key)
-            self.log.warning("disabled, shown without active", step="action", kind="user",
-                             key=change.key, fix="quirks: {inactive: absent}")  # fmt: skip
-            if not dropped:
-                return
-        with self.lock:
-            noted = self.dropped.setdefault((change.kind, change.key), [])
-            noted += [p for p in dropped if p not in noted]
-        quirk = f"quirks: {{not_kept: [{', '.join(dropped)}]}}"  # for users only
-        self.log.warning("not kept by the target", step="action", kind=change.kind.value,
-                         key=change.key, attributes=dropped, detail="the target answered "
-                         "success but does not hold these as sent; the next plan would "
-                         "propose them again", fix=quirk if change.kind is Kind.USER
-                         else "stop declaring them for groups")  # fmt: skip
+        not_kept(self, change, sent, held, dropped)
 
     def held_after(
         self, change: Change, path: str, reply: Reply, sent: Sequence[AttrChange]
