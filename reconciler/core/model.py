@@ -173,6 +173,11 @@ class Observed:
     # it does not support with an empty page, so "not found" by one proves nothing, and a
     # declared `state: absent` object not found by it is in error (core/unproven.py).
     unproven: frozenset[tuple[Kind, str]] = frozenset()
+    # Lookup mode's (kind, attribute, value) `eq` lookups the target refused (a 400 for a
+    # value its filter parser chokes on, a 403 from a scoped token) or answered in part:
+    # they prove nothing, so a declared `state: absent` object looked up by one and not
+    # found is in error (core/unproven.py), never "not there" and left with its access.
+    refused: frozenset[tuple[Kind, str, str]] = frozenset()
     # True where the groups were read one by one (scim/reads_by_id.py with_members): their
     # members are what each group's own GET shows, nested groups included, which a
     # listing may leave out (scim/nested_reads.py need not read them again).

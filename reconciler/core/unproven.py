@@ -1,12 +1,15 @@
 """Declared `state: absent` objects lookup mode cannot tell are gone: each was looked up by
 a filter that found nothing for anyone in the run (Observed.unproven), and Snowflake
-(before BCR 2026_03) answers a filter it does not support so. Taken for "not there", such
-an object would keep its access while the plan said nothing and the apply "0 disabled"."""
+(before BCR 2026_03) answers a filter it does not support so; or the target refused its
+lookup (Observed.refused: a 400 for a value its filter parser chokes on, a 403 from a
+scoped token). Taken for "not there", such an object would keep its access while the plan
+said nothing, drift "in sync", and the apply "0 disabled"."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.core.attributes import quote
 from reconciler.core.match import Match
 from reconciler.core.model import Declared, Kind, Observed
 
@@ -17,18 +20,30 @@ def in_doubt(
     kind: Kind, declared: Iterable[Declared], matches: dict[str, Match], observed: Observed
 ) -> dict[str, Match]:
     """`matches`, with each absent object found by nothing, and looked up by an unproven
-    filter, in error: it may exist, and what is not found is never deprovisioned."""
+    filter or by a lookup the target refused, in error: it may exist, and what is not
+    found is never deprovisioned."""
     doubted = {attribute for k, attribute in observed.unproven if k is kind}
-    if not doubted:
+    refused = {(attribute, value) for k, attribute, value in observed.refused if k is kind}
+    if not (doubted or refused):
         return matches
     out = dict(matches)
     for obj in declared:
         match = matches[obj.key]
         if obj.present or match.resource is not None or match.error is not None:
             continue
-        asked = [_attribute(a.attribute) for a in match.attempts if a.value is not None]
-        blind = next((a for a in asked if a in doubted), None)
-        if blind is not None:
+        asked = [(_attribute(a.attribute), a.value) for a in match.attempts if a.value]
+        unanswered = next(((a, v) for a, v in asked if (a, v) in refused), None)
+        blind = next((a for a, _ in asked if a in doubted), None)
+        if unanswered is not None:
+            attribute, value = unanswered
+            why = (
+                "cannot tell whether it exists: the target refused its lookup "
+                f"({attribute} eq {quote(value)}) or answered it in part (lookup mode), "
+                "which proves nothing; plan again once the target answers that filter, "
+                f"or match {_NAMED[kind]} by an attribute it filters on (matching)"
+            )
+            out[obj.key] = Match(None, None, match.attempts, why)
+        elif blind is not None:
             why = (
                 f"cannot tell whether it exists: the target's filter on {blind} found nothing "
                 "for anyone in this run (lookup mode), and an empty answer from a filter the "
@@ -50,5 +65,8 @@ def note(observed: Observed) -> list[str]:
 
 
 def _attribute(attempted: str) -> str:
-    # Matching's "any of its emails" attempt is the emails.value filter lookup mode asked.
+    # Matching's "any of its emails" attempt is the emails.value filter lookup mode asked,
+    # and its "previously (userName)" one, the name attribute's filter for a former name.
+    if attempted.startswith("previously (") and attempted.endswith(")"):
+        return attempted[len("previously (") : -1]
     return attempted.removesuffix(" (any)")

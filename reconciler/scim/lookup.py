@@ -92,7 +92,8 @@ def look_up(
     The first attribute whose filter finds anything decides, as matching does (core/match).
     A filter that is refused proves nothing, and a listing found `short` (capped) when read
     proved something was hidden: either way the Observed is marked incomplete, so the plan
-    withholds deprovisions and removals, and apply looks again before each create.
+    withholds deprovisions and removals, and apply looks again before each create. Each
+    refused lookup is named (`refused`): a declared absent object behind one is in error.
     """
     reason = caps.lookup_reason or "lookup mode"
     if not caps.filter_honoured:
@@ -106,11 +107,13 @@ def look_up(
     # ever set an entry True (or add one False), so no lock is needed (the GIL).
     asked: dict[tuple[str, str], bool] = {}
 
-    def one(task: tuple[str, Keys]) -> tuple[str, Found]:
+    def one(task: tuple[str, Keys]) -> tuple[str, Found, tuple[str, str] | None]:
         endpoint, keys = task
         found = Found([], True)
         unsure: list[Resource] = []
+        asked_last: tuple[str, str] | None = None
         for attribute, value in keys:
+            asked_last = (attribute, value)
             asked.setdefault((endpoint, attribute), False)
             found = search(
                 client, endpoint, attribute, value, target.page_size, listing=False,
@@ -127,13 +130,14 @@ def look_up(
         done[0] += 1
         if progress is not None:
             progress.reading("lookups", done[0], len(tasks))
-        return endpoint, found
+        # The lookup that stopped it unanswered: the plan names it, where it hid an object.
+        return endpoint, found, (None if found.conclusive else asked_last)
 
     with ThreadPoolExecutor(max_workers=target.concurrency) as pool:
         results = list(pool.map(one, tasks))
     users: dict[str, list[Resource]] = {}
     groups: dict[str, list[Resource]] = {}
-    for endpoint, found in results:
+    for endpoint, found, _ in results:
         into = users if endpoint == "/Users" else groups
         for found_one in (*found.resources, *found.masked):
             # Two lookups may answer one id with different content (a target changing, or
@@ -141,11 +145,15 @@ def look_up(
             copies = into.setdefault(found_one.id, [])
             if all(c.body != found_one.body for c in copies):
                 copies.append(found_one)
-    unsure = sum(1 for _, found in results if not found.conclusive)
-    # Declared absent objects no filter found (none refused, none answered masked).
+    refused = frozenset(
+        (_KIND[endpoint], *pair) for endpoint, _, pair in results if pair is not None
+    )
+    unsure = sum(1 for _, found, _ in results if not found.conclusive)
+    # Declared absent objects no filter found (none refused, none answered masked). One
+    # whose lookup was refused is in error in the plan (`refused`, core/unproven.py).
     missing = [
         task
-        for task, (_, f) in zip(tasks, results, strict=True)
+        for task, (_, f, _) in zip(tasks, results, strict=True)
         if task[1] in wanted.absent and f.conclusive and not (f.resources or f.masked)
     ]
     unproven = _unproven(
@@ -157,7 +165,11 @@ def look_up(
         "deprovisioned or removed from a group"
     ]
     if unsure:
-        notes.append(f"{unsure} lookup(s) were refused by the target and proved nothing")
+        notes.append(
+            f"{unsure} lookup(s) were refused by the target and proved nothing: a declared "
+            "state: absent object among them is in error (it may exist), and one to create "
+            "is looked up again by apply"
+        )
     log.info(
         "looked up",
         step="import",
@@ -176,6 +188,7 @@ def look_up(
         notes=tuple(notes),
         lookup=True,
         unproven=unproven,
+        refused=refused,
     )
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from reconciler.core.model import Kind
 from reconciler.core.plan import Action
+from reconciler.report.drift import drift_report
+from reconciler.run import prepare
 from tests.fakescim import FakeScim
 from tests.limitedscim import SnowflakeLikeScim
 from tests.scim.conftest import TOKEN
@@ -129,3 +131,55 @@ def test_a_synthetic_listing_proves_nothing(tmp_path: Path) -> None:
     specs = write_spec(tmp_path, [person("carol", state="absent")])
     prepared = replan(specs, fake)
     assert [e.key for e in prepared.plan.errors] == ["carol@example.com"]
+
+
+REFUSED = {
+    400: {"scimType": "invalidFilter", "detail": "unsupported character in filter"},
+    403: {"detail": "this token may not read that user"},
+}
+
+
+@pytest.mark.parametrize("status", sorted(REFUSED))
+@pytest.mark.parametrize("only", [(), ("user:o'brien+old@example.com",)])
+def test_an_absent_object_whose_lookup_was_refused_is_in_error(
+    status: int, only: tuple[str, ...], tmp_path: Path
+) -> None:
+    # Before: the lookups of the leaver (a name the filter parser chokes on, or one the
+    # token is scoped away from) and of the old group were refused, taken for "not
+    # there": "No changes", drift "in sync", and the leaver kept his access.
+    fake = FakeScim(token=TOKEN)
+    leaver = fake.add_user("o'brien+old@example.com", active=True)
+    bob = fake.add_user("bob@example.com", active=True)
+    fake.add_group("Old Team", [bob])
+    refused = ("o'brien", "Old Team")
+    fake.fail(
+        "GET", "/*", status=status, times=99,
+        body={"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+              "status": str(status), **REFUSED[status]},
+        when=lambda seen: any(n in seen.params.get("filter", "") for n in refused),
+    )  # fmt: skip
+    specs = write_spec(
+        tmp_path,
+        [person("bob"), {"userName": "o'brien+old@example.com", "state": "absent"}],
+        [{"displayName": "Old Team", "state": "absent"}],
+        quirks={"listing": "none"},
+    )
+    prepared = prepare(specs, "fake", only=only, transport=fake.transport)
+    prepared.client.close()
+    errors = {(e.kind, e.key): e.message for e in prepared.plan.errors}
+    assert errors[(Kind.USER, "o'brien+old@example.com")] == (
+        "cannot tell whether it exists: the target refused its lookup (userName eq "
+        '"o\'brien+old@example.com") or answered it in part (lookup mode), which proves '
+        "nothing; plan again once the target answers that filter, or match users by an "
+        "attribute it filters on (matching)"
+    )
+    assert set(errors) == (
+        {(Kind.USER, "o'brien+old@example.com")}
+        if only
+        else {(Kind.USER, "o'brien+old@example.com"), (Kind.GROUP, "Old Team")}
+    )
+    assert not prepared.plan.changes
+    report = drift_report(prepared.plan, prepared.observed)
+    assert report["summary"]["error"] == len(errors)
+    assert report["summary"]["in_sync"] == (0 if only else 1)  # bob
+    assert fake.users[leaver]["active"] is True  # never taken for gone
