@@ -40,15 +40,27 @@ def token_client(target: Target, transport: httpx2.BaseTransport | None) -> http
     return httpx2.Client(**_reaching(target, transport, with_os_store=True))
 
 
+# Loopback hosts, reached directly whatever proxy the environment names. Plain http:// is
+# allowed to them without `allow_http` because such traffic never leaves the machine: sent
+# through a proxy, the token (or an OAuth client secret) would cross the network in clear
+# text, to a proxy that reaches its own loopback with it. Networks, not names, for the
+# addresses: `[0:0::1]` is ::1 too. IPv4-mapped 127.x counts where Python says it is.
+_DIRECT = ("all://localhost", "all://127.0.0.0/8", "all://[::1]/128", "all://[::ffff:7f00:0]/104")
+
+
 def _reaching(
     target: Target, transport: httpx2.BaseTransport | None, *, with_os_store: bool = False
 ) -> dict[str, Any]:
     """What both clients share: TLS trust, timeouts, the injected transport (or the proxies
-    the environment names, which httpx2 reads without one), and no redirects."""
+    the environment names, which httpx2 reads without one, except for loopback hosts), and
+    no redirects."""
     return {
         "timeout": httpx2.Timeout(target.timeout_seconds),
         "verify": _trust(target, with_os_store=with_os_store),
         "transport": transport,
+        # A host pattern outranks the environment's scheme-wide proxy ("http://",
+        # "all://"); None is the client's own transport, no proxy.
+        "mounts": dict.fromkeys(_DIRECT),
         # A redirect would carry the credentials to wherever the target points: a 3xx is
         # an error (see client.py _reply, oauth.py), never followed.
         "follow_redirects": False,
