@@ -1,9 +1,10 @@
-"""Declared `state: absent` objects lookup mode cannot tell are gone: each was looked up by
-a filter that found nothing for anyone in the run (Observed.unproven), and Snowflake
-(before BCR 2026_03) answers a filter it does not support so; or the target refused its
-lookup (Observed.refused: a 400 for a value its filter parser chokes on, a 403 from a
-scoped token). Taken for "not there", such an object would keep its access while the plan
-said nothing, drift "in sync", and the apply "0 disabled"."""
+"""Declared objects lookup mode cannot tell are there or gone. A `state: absent` one looked
+up by a filter that found nothing for anyone in the run (Observed.unproven: Snowflake,
+before BCR 2026_03, answers a filter it does not support so), or any declared object whose
+lookup the target refused (Observed.refused: a 400 for a value its filter parser chokes
+on, a 403 from a scoped token). Taken for "not there", an absent one would keep its access
+while the plan said nothing, drift "in sync", and the apply "0 disabled"; a present one
+would be planned as a create that may duplicate it, which apply refuses."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ def in_doubt(
     out = dict(matches)
     for obj in declared:
         match = matches[obj.key]
-        if obj.present or match.resource is not None or match.error is not None:
+        if match.resource is not None or match.error is not None:
             continue
         asked = [(_attribute(a.attribute), a.value) for a in match.attempts if a.value]
         unanswered = next(((a, v) for a, v in asked if (a, v) in refused), None)
-        blind = next((a for a, _ in asked if a in doubted), None)
+        # A present object not found by a filter not shown to work is still created (the
+        # plan notes the filter); one whose own lookup was refused may exist, so the plan
+        # says so instead of a create apply would refuse (creates.py, a look before).
+        blind = None if obj.present else next((a for a, _ in asked if a in doubted), None)
         if unanswered is not None:
             attribute, value = unanswered
             why = (

@@ -20,6 +20,8 @@ from reconciler.errors import TargetError, UsageError
 from reconciler.report.drift import drift_report, drift_text
 from reconciler.report.explain import explain
 from reconciler.run import connect
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.client import ScimClient
 from tests.fakescim import FakeScim
 from tests.limitedscim import AwsLikeScim, GoogleLikeScim, SnowflakeLikeScim
 from tests.scim.conftest import TOKEN, TOKEN_ENV
@@ -295,16 +297,9 @@ def test_explain_says_lookup_mode_looked_up_what_it_counts(tmp_path: Path) -> No
     )
 
 
-def test_an_object_whose_lookup_was_refused_is_never_created(tmp_path: Path) -> None:
-    # Before: the group's lookup (displayName eq "Team") was refused and proved nothing,
-    # yet apply created the group, and again on every run: a target that takes two groups
-    # of one name held one more "Team" after each apply.
-    fake = FakeScim(token=TOKEN)
-    fake.unique_names = False
-    member = fake.add_user("u0@example.com")
-    team = fake.add_group("Team", [member])
+def _refusing(fake: FakeScim) -> None:
+    """Every group lookup refused, and one user's: a userName filter refused for new@."""
     fake.fail("GET", "/Groups", status=400, times=99, when=lambda seen: "filter" in seen.params)
-    # And one user's: a userName filter refused for new@ alone.
     fake.fail(
         "GET",
         "/Users",
@@ -312,23 +307,66 @@ def test_an_object_whose_lookup_was_refused_is_never_created(tmp_path: Path) -> 
         times=99,
         when=lambda seen: "new@example.com" in seen.params.get("filter", ""),
     )
+
+
+def _team(tmp_path: Path) -> tuple[FakeScim, str, Path]:
+    fake = FakeScim(token=TOKEN)
+    fake.unique_names = False
+    team = fake.add_group("Team", [fake.add_user("u0@example.com")])
     specs = write_spec(
         tmp_path,
         [user("u0@example.com"), user("new@example.com")],
         [{"displayName": "Team", "members": ["u0@example.com"]}],
         quirks={"listing": "none"},
     )
+    return fake, team, specs
+
+
+def test_an_object_whose_lookup_was_refused_is_in_error_and_never_created(
+    tmp_path: Path,
+) -> None:
+    # Before: the group's lookup (displayName eq "Team") was refused and proved nothing,
+    # yet apply created the group, and again on every run: a target that takes two groups
+    # of one name held one more "Team" after each apply. Then the plan still showed the
+    # creates, which apply refused: the plan now says it cannot tell.
+    fake, team, specs = _team(tmp_path)
+    _refusing(fake)
     for _ in range(2):
         prepared, result = plan_and_apply(specs, fake)
         assert not prepared.plan.complete_read
-        failed = {o.key: o.message for o in result.failed}
-        assert set(failed) == {"Team", "new@example.com"}
-        assert 'refused to look the group up (displayName eq "Team")' in failed["Team"]
-        assert failed["new@example.com"] == (
-            "not created: the target cannot list everything, and it refused to look the "
-            'user up (userName eq "new@example.com"), so it may exist already; run apply '
-            "again once the target answers that filter"
+        assert not [c for c in prepared.plan.changes if c.action is Action.CREATE]
+        errors = {e.key: e.message for e in prepared.plan.errors}
+        assert set(errors) == {"Team", "new@example.com"}
+        assert errors["new@example.com"].startswith(
+            "cannot tell whether it exists: the target refused its lookup "
+            '(userName eq "new@example.com")'
         )
+        assert '(displayName eq "Team")' in errors["Team"]
+        assert result.failed == ()
     assert list(fake.groups) == [team]
     assert names(fake) == ["u0@example.com"]
     assert fake.count("POST") == 0
+
+
+def test_a_lookup_refused_after_the_plan_is_never_created(tmp_path: Path) -> None:
+    # The plan's lookup answered (Team not found: a create); apply's look before the
+    # create is refused: the group may exist by now, so it is not created.
+    fake, team, specs = _team(tmp_path)
+    del fake.groups[team]
+    prepared = replan(specs, fake)
+    assert {c.key for c in prepared.plan.changes if c.action is Action.CREATE} == {
+        "Team",
+        "new@example.com",
+    }
+    _refusing(fake)
+    client = ScimClient.for_target(prepared.target, transport=fake.transport)
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    # new@ was looked up by the plan and found by no one: created (after a read that
+    # answered every lookup, a user is not looked up again); a group always is.
+    [failed] = result.failed
+    assert failed.message == (
+        "not created: the target cannot list everything, and it refused to look the group "
+        'up (displayName eq "Team"), so it may exist already; run apply again once the '
+        "target answers that filter"
+    )
+    assert [s.path for s in fake.requests if s.method == "POST"] == ["/Users"]
