@@ -25,11 +25,15 @@ def unshown(target: Target) -> bool:
 
 
 def as_meant(target: Target, body: Mapping[str, Json]) -> Mapping[str, Json]:
-    """A user's body with `active: false` where the target means that by leaving it out;
-    itself otherwise. Keys compare case-insensitively (RFC 7643 §2.1): `Active` is shown."""
-    if not unshown(target) or any(k.casefold() == "active" for k in body):
+    """A user's body with `active: false` where the target means that by leaving it out
+    (or showing it null, the same as unassigned: RFC 7643 §2.5); itself otherwise. Keys
+    compare case-insensitively (RFC 7643 §2.1): `Active` is shown."""
+    if not unshown(target):
         return body
-    return {**body, "active": False}
+    shown = [k for k in body if k.casefold() == "active"]
+    if any(body[k] is not None for k in shown):
+        return body
+    return {**{k: v for k, v in body.items() if k not in shown}, "active": False}
 
 
 def users_as_meant(target: Target, observed: Observed) -> Observed:

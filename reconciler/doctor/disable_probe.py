@@ -78,7 +78,8 @@ def _finding(before: object, after: object, target: Target) -> Finding:
                 "is the deprovision it can check"
             )
             return Finding("lifecycle", CHECK, INFO, seen, action)
-        seen = "a disabled user reads back without `active` (shown only when true)"
+        how = "as active: null" if after is None else "without `active`"
+        seen = f"a disabled user reads back {how} (shown only when true)"
         if unshown(target):
             return Finding("lifecycle", CHECK, OK, seen, f"{QUIRK} is set: read as disabled")
         action = (

@@ -73,6 +73,19 @@ def test_active_left_out_of_a_disabled_user_names_the_quirk() -> None:
     assert finding.action.startswith("set quirks: {inactive: absent} on this target")
 
 
+def _null(user: dict[str, Any]) -> dict[str, Any]:
+    return {**user, "active": None} if user.get("active") is False else user
+
+
+def test_active_shown_null_for_a_disabled_user_names_the_quirk_that_reads_it() -> None:
+    # RFC 7643 §2.5: null is unassigned, which the quirk reads as disabled (core/inactive.py).
+    finding = _run(_null).finding("lifecycle", "disable")
+
+    assert finding.status == "warn"
+    assert finding.observed == "a disabled user reads back as active: null (shown only when true)"
+    assert finding.action.startswith("set quirks: {inactive: absent} on this target")
+
+
 def test_with_the_quirk_set_active_left_out_is_ok() -> None:
     report = _run(_omitempty, quirks={"inactive": "absent"})
 

@@ -26,15 +26,19 @@ from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write
 pytestmark = pytest.mark.usefixtures("token")
 
 
-def _left_out(value: Any, shown: tuple[bool, ...]) -> Any:
-    """Every user in an answer without `active` unless it is one of `shown`."""
+def _left_out(value: Any, shown: tuple[bool, ...], null: bool = False) -> Any:
+    """Every user in an answer without `active` (`null`: shown as null, which RFC 7643
+    §2.5 makes the same) unless it is one of `shown`."""
     if isinstance(value, dict):
-        out = {k: _left_out(v, shown) for k, v in value.items()}
+        out = {k: _left_out(v, shown, null) for k, v in value.items()}
         if "userName" in out and out.get("active") not in shown:
-            out.pop("active", None)
+            if null:
+                out["active"] = None
+            else:
+                out.pop("active", None)
         return out
     if isinstance(value, list):
-        return [_left_out(v, shown) for v in value]
+        return [_left_out(v, shown, null) for v in value]
     return value
 
 
@@ -42,6 +46,7 @@ class OmitsFalse(FakeScim):
     """The fake, showing `active` only when it is true (`shown`: (True,)), or never (())."""
 
     shown: tuple[bool, ...] = (True,)
+    null = False
 
     @property
     def transport(self) -> httpx2.MockTransport:
@@ -50,7 +55,7 @@ class OmitsFalse(FakeScim):
             answer.read()
             if not answer.content:
                 return answer
-            body = _left_out(json.loads(answer.content), self.shown)
+            body = _left_out(json.loads(answer.content), self.shown, self.null)
             headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
             return httpx2.Response(answer.status_code, json=body, headers=headers)
 
@@ -66,10 +71,12 @@ def _target(disabled: int) -> OmitsFalse:
     return fake
 
 
+@pytest.mark.parametrize("null", [False, True], ids=["left-out", "null"])
 def test_with_the_quirk_disabled_users_are_left_alone_and_the_plan_converges(
-    tmp_path: Path,
+    tmp_path: Path, null: bool
 ) -> None:
     fake = _target(disabled=12)  # more than max_deletes (10), were they counted
+    fake.null = null
     specs = write_spec(
         tmp_path,
         [user("alice@example.com", title="CEO"), user("newhire@example.com")],

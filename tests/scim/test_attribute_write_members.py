@@ -122,3 +122,30 @@ def test_a_failed_add_back_is_named_and_no_later_member_write_blames_itself(
     )
     assert failed.message.endswith("): apply again")
     assert _held(fake, eng) == [inner]
+
+
+def test_a_member_the_change_removes_is_never_added_back(tmp_path: Path) -> None:
+    # The plan takes c out of Eng and replaces its externalId; the externalId write empties
+    # the group. a and b go back; c, whose removal was reviewed, does not: adding it back
+    # would grant access the plan takes away, a write no plan showed.
+    fake = EmptiedByAttributes()
+    ids = [fake.add_user(f"{c}@example.com") for c in "abc"]
+    eng = fake.add_group("Eng", ids)
+    fake.groups[eng]["externalId"] = "old-eng"
+    members = ["a@example.com", "b@example.com"]
+    group = {"displayName": "Eng", "externalId": "eng", "members": members}
+    users = [user(f"{c}@example.com") for c in "abc"]
+    _, result = plan_and_apply(write_spec(tmp_path, users, [group]), fake)
+    (failed,) = result.failed
+    assert failed.key == "Eng"
+    assert "that write took them away" in failed.message
+    assert _held(fake, eng) == sorted(ids[:2])
+    added = [
+        m.get("value")
+        for r in fake.requests
+        if r.method == "PATCH" and r.body
+        for op in r.body.get("Operations", [])
+        if op.get("op") == "add"
+        for m in op.get("value") or []
+    ]
+    assert ids[2] not in added

@@ -15,7 +15,9 @@ import httpx2
 import pytest
 
 from reconciler.core.plan import Action
-from tests.fakescim import FakeScim, json_response
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.client import ScimClient
+from tests.fakescim import LIST_RESPONSE, FakeScim, json_response
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token")
@@ -93,4 +95,43 @@ def test_a_disable_answered_as_before_and_not_made_still_fails(tmp_path: Path) -
     _, result = plan_and_apply(specs, fake)
     (failed,) = result.failed
     assert "still shows the account active: not disabled" in failed.message
+    assert fake.users[bob]["active"] is True
+
+
+@pytest.mark.parametrize("read", ["listing", "another"])
+def test_a_read_that_is_not_the_resource_never_overrules_the_answer(
+    tmp_path: Path, read: str
+) -> None:
+    # The answer shows bob still active; the confirming GET answers a ListResponse, or
+    # another (inactive) user: it says nothing of bob, so the answer is judged, and the
+    # disable the target ignored fails instead of being reported done.
+    fake = FakeScim()
+    bob = fake.add_user("bob@example.com", active=True)
+    other = fake.add_user("other@example.com", active=False)
+    fake.ignores = {"active"}
+    patched: list[str] = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH":
+            patched.append(request.url.path)
+        if request.method == "GET" and patched and request.url.path.endswith(f"/Users/{bob}"):
+            if read == "listing":
+                listed = {
+                    "schemas": [LIST_RESPONSE],
+                    "totalResults": 1,
+                    "Resources": [fake.users[bob]],
+                }
+                return json_response(200, listed)
+            return json_response(200, fake.users[other])
+        return fake.handle(request)
+
+    specs = write_spec(tmp_path, [user("bob@example.com", state="absent")])
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    # Failed, whichever check sees it first (the answer's active, or a second try's read
+    # that is not bob); never counted done.
+    (failed,) = result.failed
+    assert failed.key == "bob@example.com"
+    assert result.counts()["disable"] == 0
     assert fake.users[bob]["active"] is True

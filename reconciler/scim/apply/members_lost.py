@@ -101,9 +101,11 @@ def taken_with(
     members it took with it, added back, and the group failed. A target that empties a
     group whose externalId is replaced (langwatch before #7136) answers 200 with `members:
     []`, and the run would say done. An answer without a member list is no sign either
-    way: the group is read."""
+    way: the group is read. The members the change removes are not added back: that would
+    grant access the plan takes away, a write no plan showed."""
     body = reply.body if member_ops.shown_by(reply.body, s.user_names) is not None else None
-    lost = lost_with(s, change, path, Reply(reply.status, body, reply.headers), set())
+    removed = {(m.id, m.type == "Group") for m in change.members_remove if m.id}
+    lost = lost_with(s, change, path, Reply(reply.status, body, reply.headers), removed)
     if not lost:
         return
     with s.lock:  # gone now: a member write later in the run does not blame itself

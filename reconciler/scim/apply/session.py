@@ -216,9 +216,14 @@ class Session:
             return held
         try:
             read = self.client.get(path).body
+            # A read that is another resource says nothing of this one (as an answer).
+            other = isinstance(read, dict) and not answers_as(path, read)
+            why = "answered another resource" if other else None
         except ScimrecError as exc:
+            read, why = None, f"failed: {exc}"
+        if why is not None:
             self.log.warning("write not verified", step="action", kind=change.kind.value,
-                             key=change.key, detail=f"GET {path} failed: {exc}")  # fmt: skip
+                             key=change.key, detail=f"GET {path} {why}")  # fmt: skip
             return held
         return self._as_read(change, read) if held is None or isinstance(read, dict) else held
 
