@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from reconciler.core import inactive
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
-from reconciler.core.members import says_group
+from reconciler.core.members import Directory, Seen, says_group
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan
 from reconciler.core.roles_held import lost_roles, role_paths
@@ -53,8 +53,8 @@ def deprovisions(changes: Iterable[Change]) -> list[Change]:
 def member_removals(changes: Iterable[Change], observed: Observed | None = None) -> int:
     """Members removed, each member a deleted group holds on the target among them."""
     changes = list(changes)
-    groups, gone = _Groups(observed), _leaving(changes)
-    return sum(_lost(c, groups, gone) for c in changes)
+    groups = _Groups(observed, _leaving(changes))
+    return sum(_lost(c, groups) for c in changes)
 
 
 def _leaving(changes: Iterable[Change]) -> frozenset[str]:
@@ -69,11 +69,35 @@ def _leaving(changes: Iterable[Change]) -> frozenset[str]:
 
 
 class _Groups(dict[str, Mapping[str, Json]]):
-    """The observed groups' bodies by id, and which member values stand for a group."""
+    """The observed groups' bodies by id, which member values stand for a group, and which
+    name a user the run deprovisions (`gone`: their ids)."""
 
-    def __init__(self, observed: Observed | None) -> None:
+    def __init__(self, observed: Observed | None, gone: frozenset[str] = frozenset()) -> None:
         super().__init__({} if observed is None else {g.id: g.body for g in observed.groups})
         self.user_ids = frozenset(() if observed is None else (u.id for u in observed.users))
+        self.gone = gone
+        self._directory = None if observed is None or not gone else Directory(observed)
+        self._leavers: dict[str, frozenset[str]] = {}
+
+    def leaves(self, value: str | None, group_id: str | None) -> bool:
+        """Whether a user member entry of this group names a user the run deprovisions.
+        Its value is what the target stores, which is not always the id (Canaille stores
+        the userName): it is resolved as protection and requirements resolve it, and only
+        a sure resolution counts (a `display` alone may be a stale copy of another's name),
+        so a leaver's entry is never counted twice and a stayer's always is."""
+        if value in self.gone:
+            return True
+        body = self.get(group_id or "")
+        if self._directory is None or body is None or value is None:
+            return False
+        leavers = self._leavers.get(group_id or "")
+        if leavers is None:
+            leavers = self._leavers[group_id or ""] = frozenset(
+                e.value
+                for e in self._directory.entries(body)
+                if e.seen is Seen.USER and e.sure and e.uid in self.gone
+            )
+        return value in leavers
 
     def is_group(self, value: str | None, said: bool) -> bool:
         """Whether a member entry takes a group's members with it: it says it is a group,
@@ -83,28 +107,25 @@ class _Groups(dict[str, Mapping[str, Json]]):
         return said or (value in self and value not in self.user_ids)
 
 
-def _lost(change: Change, groups: _Groups, gone: frozenset[str] = frozenset()) -> int:
+def _lost(change: Change, groups: _Groups) -> int:
     """The members a change takes the group from: its removals, or, for a group deleted,
     every member it holds (a group deleted takes each one's access through it, as a group
     emptied would, and is counted so: deleting it is no way around the member guards).
     A nested group taken away counts with every member it holds, at any depth: each of
     them loses the group as surely as one removed by name."""
     if change.kind is Kind.GROUP and change.action is Action.DELETE:
-        return len(_staying(_reach(change.target_id, groups), gone))
+        return len(_reach(change.target_id, groups, staying=True))
     return sum(
-        len(_staying(_reach(m.id, groups), gone)) + 1
+        len(_reach(m.id, groups, staying=True)) + 1
         if groups.is_group(m.id, m.type == "Group")
-        else m.id not in gone
+        else not groups.leaves(m.id, change.target_id)
         for m in change.members_remove
     )
 
 
-def _staying(held: set[Held], gone: frozenset[str]) -> set[Held]:
-    return {(value, is_group) for value, is_group in held if is_group or value not in gone}
-
-
-def _reach(group_id: str | None, groups: _Groups) -> set[Held]:
-    """The distinct members a group holds, directly or through the groups nested in it."""
+def _reach(group_id: str | None, groups: _Groups, staying: bool = False) -> set[Held]:
+    """The distinct members a group holds, directly or through the groups nested in it;
+    `staying`: only those the run does not deprovision."""
     out: set[Held] = set()
     todo, done = [group_id or ""], set()
     while todo:
@@ -114,7 +135,11 @@ def _reach(group_id: str | None, groups: _Groups) -> set[Held]:
             continue
         done.add(gid)
         held = {(value, groups.is_group(value, said)) for value, said in _held_members(body)}
-        out |= held
+        out |= {
+            (value, is_group)
+            for value, is_group in held
+            if is_group or not (staying and groups.leaves(value, gid))
+        }
         todo += [value for value, is_group in held if is_group]
     return out
 
@@ -281,9 +306,9 @@ def _member_reasons(
         else DEFAULT_MAX_MEMBER_REMOVAL_PERCENT
     )
     changes = list(changes)
-    groups, gone = _Groups(observed), _leaving(changes)
+    groups = _Groups(observed, _leaving(changes))
     for change in changes:
-        lost = _lost(change, groups, gone)
+        lost = _lost(change, groups)
         if lost <= MEMBER_SHARE_FLOOR:
             continue
         held = len(_reach(change.target_id, groups))

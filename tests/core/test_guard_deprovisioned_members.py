@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.guards import member_removals, refusals
-from reconciler.core.model import Observed
+from reconciler.core.model import Json, Observed
 from reconciler.core.plan import make_plan
 from tests.core.test_plan import TARGET, group_res, load, user_res
 
@@ -73,3 +73,38 @@ def test_members_who_stay_and_are_updated_are_still_counted(tmp_path: Path, rout
     actions = sorted(c.action.value for c in plan.changes if c.kind.value == "user")
     assert actions == ["disable"] * 2 + ["update"] * 3
     assert member_removals(plan.changes, observed) == 3
+
+
+# A target that stores each member's userName as its `value` (Canaille), not its id.
+BY_NAME = tuple(
+    group_res(f"g-{name}", name, [{"value": p, "type": "User"} for p in PEOPLE]) for name in "ABC"
+)
+
+
+def test_a_leaver_stored_by_user_name_is_counted_once(tmp_path: Path) -> None:
+    # Three leave, each from three groups, and the groups keep the two who stay: three
+    # deprovisions, not nine member removals as well (values are userNames, not ids).
+    groups = "groups:\n" + "".join(
+        f"  - {{displayName: {name}, members: [{', '.join(PEOPLE[3:])}]}}\n" for name in "ABC"
+    )
+    spec = load(tmp_path, TARGET + "users:\n" + absent(PEOPLE[:3]) + present(PEOPLE[3:]) + groups)
+    observed = Observed(USERS, BY_NAME)
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert sum(len(c.members_remove) for c in plan.changes) == 9
+    assert member_removals(plan.changes, observed) == 0
+    assert refusals(plan.changes, spec.targets["t"], observed) == []
+
+
+@pytest.mark.parametrize("route", sorted(GROUP_ROUTES))
+def test_a_stayer_stored_by_user_name_is_still_counted(tmp_path: Path, route: str) -> None:
+    # Two leave and two stay; a fifth entry names a leaver only by its `display`, which may
+    # be a stale copy of a name: another account's, so it is counted, never discounted
+    # (the plan never removes such an entry; deleting the group takes it).
+    members: list[Json] = [{"value": p, "type": "User"} for p in PEOPLE[:4]]
+    members.append({"value": "someone-renamed", "display": PEOPLE[0], "type": "User"})
+    team = group_res("g-team", "Team", members)
+    people = "users:\n" + absent(PEOPLE[:2]) + present(PEOPLE[2:])
+    spec = load(tmp_path, TARGET + people + GROUP_ROUTES[route])
+    observed = Observed(USERS, (team,))
+    plan = make_plan(spec, spec.targets["t"], observed)
+    assert member_removals(plan.changes, observed) == {"deleted": 3, "emptied": 2}[route]
