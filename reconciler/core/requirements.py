@@ -40,7 +40,7 @@ def broken(
     after = _Activity(changes, view, observed, users)
     reasons: list[str] = []
     by_key = {(c.kind, c.key): c for c in changes}
-    directory = Directory(observed)
+    nesting = _Nesting(changes, observed, groups)
     for group in view.groups:
         # A group with `state: absent` is checked too: deleting it takes every member.
         if not (group.required_members or group.min_members):
@@ -48,7 +48,7 @@ def broken(
         match = groups.get(group.key)
         if match is None or match.error:
             continue  # in error already: the plan says so, and writes nothing to it
-        held = _members_after(group, match, by_key.get((Kind.GROUP, group.key)), directory)
+        held = nesting.members(group, match, by_key.get((Kind.GROUP, group.key)))
         active = {m for m in held if after.active(m)}
         reasons += _check(
             f"group {group.key}", group.required_members, group.min_members, active, after
@@ -129,36 +129,93 @@ class _Activity:
         return f"{key} would not be a member"
 
 
-def _members_after(
-    group: Declared, match: Match, change: Change | None, directory: Directory
-) -> set[Token]:
-    found = match.resource
-    # Each entry by its value as the target stores it, which is what a removal names: some
-    # targets store the userName there, not the id it resolves to.
-    entries: dict[str, Token] = {}
-    if found is not None:
-        entries = {
-            e.value: ("id", e.uid)
-            for e in directory.entries(found.body)
-            if e.seen is Seen.USER and e.uid is not None
+# A group as the checks see it: ("id", target id) for a group on the target, or ("key",
+# declared key) for one this run creates.
+GroupRef = tuple[str, str]
+
+
+class _Nesting:
+    """Each group's members after the plan, those its nested groups hold among them."""
+
+    def __init__(
+        self, changes: list[Change], observed: Observed, groups: Mapping[str, Match]
+    ) -> None:
+        self.directory = Directory(observed)
+        self.bodies = {g.id: g.body for g in observed.groups}
+        self.matches = groups
+        self.by_id = {c.target_id: c for c in changes if c.kind is Kind.GROUP and c.target_id}
+        self.by_key = {c.key: c for c in changes if c.kind is Kind.GROUP}
+
+    def members(self, group: Declared, match: Match, change: Change | None) -> set[Token]:
+        """The users a group holds after the plan, directly or through the groups nested in
+        it (`nested_groups: native`), at any depth: a member of a nested group keeps their
+        access through it. Each nested group is taken as the plan leaves it: its removals,
+        its delete, taken out of the group; one the plan creates holds what it adds."""
+        found = match.resource
+        root = ("id", found.id) if found is not None else ("key", group.key)
+        held, nested = self._direct(found.body if found is not None else None, change)
+        done, todo = {root}, list(nested)
+        while todo:  # on a stack of its own, and each group once: nesting may loop
+            ref = todo.pop()
+            if ref in done:
+                continue
+            done.add(ref)
+            if ref[0] == "id":
+                users, nested = self._direct(self.bodies.get(ref[1]), self.by_id.get(ref[1]))
+            else:
+                users, nested = self._direct(None, self.by_key.get(ref[1]))
+            held |= users
+            todo += nested
+        return held
+
+    def _direct(
+        self, body: Mapping[str, Json] | None, change: Change | None
+    ) -> tuple[set[Token], set[GroupRef]]:
+        """The users a group lists after its change, and the groups nested in it then."""
+        # Each entry by its value as the target stores it, which is what a removal names:
+        # some targets store the userName there, not the id it resolves to.
+        entries: dict[str, Token] = {}
+        nested: set[GroupRef] = set()
+        for e in self.directory.entries(body or {}):
+            if e.seen is Seen.USER and e.uid is not None:
+                entries[e.value] = ("id", e.uid)
+            elif e.seen is Seen.GROUP and e.sure:
+                # Only a sure one: an untyped entry with a group's id may be a user the read
+                # did not show, and the group's members would count for that one user.
+                nested.add(("id", e.value))
+        if change is None:
+            return set(entries.values()), nested
+        if change.action is Action.DELETE:
+            return set(), set()
+        removed = {
+            entries.pop(member.id or "", None)
+            for member in change.members_remove
+            if member.type == "User"  # a nested group's removal takes no user with its id
         }
-    if change is None:
-        return set(entries.values())
-    if change.action is Action.DELETE:
-        return set()
-    removed = {
-        entries.pop(member.id or "", None)
-        for member in change.members_remove
-        if member.type == "User"  # a nested group's removal takes no user with its id
-    }
-    # A user whose entry goes is no member after it, whatever other entry seemed to name
-    # them: the plan removes every entry it is sure of, so what is left is one it is not
-    # (a `display` alone, which may be a stale copy of the name: Entry.sure).
-    held = set(entries.values()) - removed
-    for member in change.members_add:
-        if member.type == "User":
-            held.add(("id", member.id) if member.id else ("key", member.key or ""))
-    return held
+        nested -= {("id", m.id or "") for m in change.members_remove if m.type == "Group"}
+        # A user whose entry goes is no member after it, whatever other entry seemed to name
+        # them: the plan removes every entry it is sure of, so what is left is one it is not
+        # (a `display` alone, which may be a stale copy of the name: Entry.sure).
+        held = set(entries.values()) - removed
+        for member in change.members_add:
+            if member.type == "User":
+                held.add(("id", member.id) if member.id else ("key", member.key or ""))
+            elif member.type == "Group":
+                nested.add(self._ref(member.key, member.id))
+        return held, nested
+
+    def _ref(self, key: str | None, gid: str | None) -> GroupRef:
+        """A nested group the plan adds, by its id wherever it has one, so that each group
+        is one reference however it is named (and a loop is seen as one)."""
+        if gid:
+            return ("id", gid)
+        match = self.matches.get(key or "")
+        if match is not None and match.resource is not None:
+            return ("id", match.resource.id)
+        change = self.by_key.get(key or "")
+        if change is not None and change.target_id:
+            return ("id", change.target_id)
+        return ("key", key or "")
 
 
 def _check(
