@@ -2,9 +2,9 @@
 that must keep named members, or a number of them, after the run.
 
 Checked on the final list of changes, like the guards, whatever produced each one: a
-member removed from the group, the group deleted, a member disabled or deleted (by
-`state: absent`, prune, `out_of_scope`, `active: false`, a mapping or `delete_after`), or
-a role lost. Only active members count: a disabled admin administers nothing.
+member removed from the group or from a group nested in it, the group deleted, a member
+disabled or deleted (by `state: absent`, prune, `out_of_scope`, `active: false`, a mapping
+or `delete_after`), or a role lost. Only active members count: a disabled admin administers nothing.
 
 A plan that would break a requirement is refused as a whole, like a guard, and unlike a
 guard there is no override: applying the rest of the plan could still break it (the
@@ -153,7 +153,8 @@ class _Nesting:
         its delete, taken out of the group; one the plan creates holds what it adds."""
         found = match.resource
         root = ("id", found.id) if found is not None else ("key", group.key)
-        held, nested = self._direct(found.body if found is not None else None, change)
+        first = self._direct(found.body if found is not None else None, change)
+        sure, unsure, removed, nested = first
         done, todo = {root}, list(nested)
         while todo:  # on a stack of its own, and each group once: nesting may loop
             ref = todo.pop()
@@ -161,48 +162,51 @@ class _Nesting:
                 continue
             done.add(ref)
             if ref[0] == "id":
-                users, nested = self._direct(self.bodies.get(ref[1]), self.by_id.get(ref[1]))
+                more = self._direct(self.bodies.get(ref[1]), self.by_id.get(ref[1]))
             else:
-                users, nested = self._direct(None, self.by_key.get(ref[1]))
-            held |= users
-            todo += nested
-        return held
+                more = self._direct(None, self.by_key.get(ref[1]))
+            sure, unsure, removed = sure | more[0], unsure | more[1], removed | more[2]
+            todo += more[3]
+        # An entry only its `display` names (a stale copy of a name, maybe) keeps no user
+        # the plan removes from any group it reaches: what is left is one it is not sure of.
+        return sure | (unsure - removed)
 
     def _direct(
         self, body: Mapping[str, Json] | None, change: Change | None
-    ) -> tuple[set[Token], set[GroupRef]]:
-        """The users a group lists after its change, and the groups nested in it then."""
+    ) -> tuple[set[Token], set[Token], set[Token], set[GroupRef]]:
+        """The users a group lists after its change, sure and not, those it removes, and
+        the groups nested in it then."""
         # Each entry by its value as the target stores it, which is what a removal names:
         # some targets store the userName there, not the id it resolves to.
-        entries: dict[str, Token] = {}
+        entries: dict[str, tuple[Token, bool]] = {}
         nested: set[GroupRef] = set()
         for e in self.directory.entries(body or {}):
             if e.seen is Seen.USER and e.uid is not None:
-                entries[e.value] = ("id", e.uid)
+                entries[e.value] = (("id", e.uid), e.sure)
             elif e.seen is Seen.GROUP and e.sure:
                 # Only a sure one: an untyped entry with a group's id may be a user the read
                 # did not show, and the group's members would count for that one user.
                 nested.add(("id", e.value))
-        if change is None:
-            return set(entries.values()), nested
-        if change.action is Action.DELETE:
-            return set(), set()
-        removed = {
-            entries.pop(member.id or "", None)
-            for member in change.members_remove
-            if member.type == "User"  # a nested group's removal takes no user with its id
-        }
-        nested -= {("id", m.id or "") for m in change.members_remove if m.type == "Group"}
+        if change is not None and change.action is Action.DELETE:
+            return set(), set(), {token for token, _ in entries.values()}, set()
+        removed: set[Token] = set()
+        if change is not None:
+            for member in change.members_remove:
+                # A nested group's removal takes no user with its id.
+                if member.type == "User" and (gone := entries.pop(member.id or "", None)):
+                    removed.add(gone[0])
+            nested -= {("id", m.id or "") for m in change.members_remove if m.type == "Group"}
         # A user whose entry goes is no member after it, whatever other entry seemed to name
         # them: the plan removes every entry it is sure of, so what is left is one it is not
         # (a `display` alone, which may be a stale copy of the name: Entry.sure).
-        held = set(entries.values()) - removed
-        for member in change.members_add:
+        sure = {token for token, certain in entries.values() if certain} - removed
+        unsure = {token for token, certain in entries.values() if not certain}
+        for member in change.members_add if change is not None else ():
             if member.type == "User":
-                held.add(("id", member.id) if member.id else ("key", member.key or ""))
+                sure.add(("id", member.id) if member.id else ("key", member.key or ""))
             elif member.type == "Group":
                 nested.add(self._ref(member.key, member.id))
-        return held, nested
+        return sure, unsure, removed, nested
 
     def _ref(self, key: str | None, gid: str | None) -> GroupRef:
         """A nested group the plan adds, by its id wherever it has one, so that each group

@@ -17,6 +17,7 @@ NATIVE = "    nested_groups: native\n" + PEOPLE
 SUB = group_res("g-sub", "Sub", ["u-a", "u-b"])
 NESTS_SUB: Json = {"value": "g-sub", "type": "Group"}
 ADMINS = group_res("g-1", "Admins", [NESTS_SUB])
+ANA_NAME = "ana@example.com"
 BOTH = "[ana@example.com, ben@example.com]"
 NEEDS = "    required_members: [ana@example.com]\n    min_members: 2\n"
 GONE = "group Admins requires ana@example.com as a member: ana@example.com would not be a member; "
@@ -100,6 +101,15 @@ BREAKS: list[tuple[str, str, str, tuple[Resource, ...], list[str]]] = [
         admins("[]") + "  - {displayName: Sub, state: absent}\n",
         (SUB, ADMINS),
         [GONE + FIX, "group Admins " + EMPTY.format(n=2, m=0)],
+    ),
+    (
+        # Admins also lists a stale copy of ana's name (a `display` alone), never removed:
+        # it keeps her no more when the plan removes her from Sub than from Admins itself.
+        "stale-copy-beside-a-nested-removal",
+        NATIVE,
+        admins("[Sub]") + "  - {displayName: Sub, members: [ben@example.com]}\n",
+        (SUB, group_res("g-1", "Admins", [NESTS_SUB, {"value": "u-old", "display": ANA_NAME}])),
+        [GONE + FIX, "group Admins " + EMPTY.format(n=2, m=1)],
     ),
     (
         # An untyped entry with a group's id may be a user the read did not show: Sub's
