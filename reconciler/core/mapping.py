@@ -15,9 +15,9 @@ from typing import Any
 from reconciler.core import attributes as A
 from reconciler.core.model import Declared, Json, Kind, Location
 from reconciler.expressions.dotnet_dates import Clock
-from reconciler.expressions.evaluation import SKIP, evaluate
+from reconciler.expressions.evaluation import SKIP, evaluate, source_keys
 from reconciler.expressions.parser import parse
-from reconciler.expressions.syntax import Expr, ExpressionError, references
+from reconciler.expressions.syntax import Call, Expr, ExpressionError, references, walk
 
 # A user's roles, as Entra maps them: `roles` takes a list (AppRoleAssignmentsComplex)
 # and `roles[primary eq "True"].value` one role, the primary (SingleAppRoleAssignment).
@@ -31,7 +31,7 @@ USER_TARGETS = frozenset(
 GROUP_TARGETS = frozenset(A.GROUP_SIMPLE)
 KEYS = ("source", "constant", "expression", "apply", "default")
 # Functions whose value changes on every run: as `apply: always` they would never converge.
-VOLATILE = ("Guid(", "Now(")
+VOLATILE = frozenset({"Guid", "Now"})
 # Since Python 3.10 every `frozenset()` is a new 216-byte object: an unmapped object's
 # view shares this one (100,000 users: 21 MB).
 NO_PATHS: frozenset[str] = frozenset()
@@ -99,7 +99,9 @@ def compile_one(target: str, raw: Json) -> tuple[AttrMapping | None, list[tuple[
                 expression = parse(text)
             except ExpressionError as exc:
                 problems.append(("expression", str(exc), exc.offset))
-            if apply == "always" and any(v in text for v in VOLATILE):
+            # Asked of the parsed calls, not the text: `Now ()` is a call too, and "Now(" in
+            # a string constant is not.
+            if apply == "always" and expression is not None and _calls(expression) & VOLATILE:
                 problems.append(
                     (
                         "apply",
@@ -126,10 +128,26 @@ def compile_one(target: str, raw: Json) -> tuple[AttrMapping | None, list[tuple[
     )
 
 
+def _calls(expr: Expr) -> set[str]:
+    return {node.name for node in walk(expr) if isinstance(node, Call)}
+
+
 def used_attributes(mapping: AttrMapping) -> set[str]:
+    """The source attribute names a mapping reads, as written (for the misspelling check)."""
     if mapping.expression is not None:
         return references(mapping.expression)
     return {mapping.source} if mapping.source else set()
+
+
+def sources_read(mapping: AttrMapping) -> frozenset[str]:
+    """The source attributes a mapping's value can come from, named as the source view holds
+    them: what the parsed expression's references resolve to (`[ groups ]` and
+    `[groups.value]` both read `groups`). Never a search of the expression's text, which
+    spaces inside the brackets or a dotted path slip past."""
+    if mapping.expression is not None:
+        names = references(mapping.expression)
+        return frozenset(key for name in names for key in source_keys(name))
+    return frozenset({mapping.source}) if mapping.source else NO_PATHS
 
 
 def source_view(obj: Declared, derived: Mapping[str, Json] | None = None) -> dict[str, Any]:

@@ -8,13 +8,17 @@ from collections.abc import Mapping
 from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
+from reconciler.core.mapping import sources_read
 from reconciler.core.model import Json
+from reconciler.core.scope import MEMBERSHIP
 from reconciler.core.targetview import extension_path
 
 _HELD = frozenset({"roles", "entitlements"})
 # Sources whose value is access: the app roles a user is assigned, and the groups it is in
-# (an access level computed from membership, Okta's isMemberOfGroupName way).
-_ACCESS_SOURCES = (ROLE_ASSIGNMENTS, "groups")
+# (an access level computed from membership, Okta's isMemberOfGroupName way). Compared
+# case-folded: the evaluator reads `[Groups]` as nothing, but a role counted that is none
+# only makes the guards stricter, and a role missed lets them pass a demotion.
+_ACCESS_SOURCES = frozenset({ROLE_ASSIGNMENTS.casefold(), MEMBERSHIP.casefold()})
 
 
 def role_paths(target: Target) -> frozenset[str]:
@@ -27,13 +31,8 @@ def role_paths(target: Target) -> frozenset[str]:
     return _HELD | {
         extension_path(m.target, target.extensions)
         for m in target.user_mappings
-        if m.source in _ACCESS_SOURCES or _reads_access((m.text or "").casefold())
+        if not _ACCESS_SOURCES.isdisjoint(s.casefold() for s in sources_read(m))
     }
-
-
-def _reads_access(text: str) -> bool:
-    """Whether an expression (case-folded) reads an access source."""
-    return ROLE_ASSIGNMENTS.casefold() in text or "[groups]" in text
 
 
 def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:

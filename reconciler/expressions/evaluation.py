@@ -19,7 +19,7 @@ from reconciler.expressions.syntax import (
 )
 from reconciler.expressions.values import compare, export
 
-__all__ = ["SKIP", "attribute_value", "evaluate"]
+__all__ = ["SKIP", "attribute_value", "evaluate", "source_keys"]
 
 
 class Skip(enum.Enum):
@@ -44,6 +44,14 @@ def attribute_value(source: Mapping[str, Any], name: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def source_keys(name: str) -> tuple[str, ...]:
+    """The source attributes `[name]` may read, as `attribute_value` looks it up: the key as
+    written, and for a dotted name the one its walk starts from (`[groups.value]` looks
+    inside `groups`)."""
+    first = name.split(".", 1)[0]
+    return (name,) if first == name else (name, first)
 
 
 def evaluate(

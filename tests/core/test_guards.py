@@ -18,7 +18,6 @@ from reconciler.core.changes import Action, Change
 from reconciler.core.config import LIFECYCLE_URN, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.guards import Allowances, check_guards, refusals, role_removals
-from reconciler.core.mapping import AttrMapping
 from reconciler.core.model import Json, Kind, Observed
 from reconciler.core.plan import Plan, PlanOptions, make_plan
 from reconciler.core.plan_json import plan_from_json
@@ -529,28 +528,3 @@ def test_a_group_delete_does_not_count_as_a_user_deleted() -> None:
     assert reason.endswith(
         "(1 user already disabled not counted); re-run with --allow-deletes 2 if that is intended"
     )
-
-
-@pytest.mark.parametrize(
-    ("mapping", "held"),
-    [
-        (AttrMapping("userType", source="groups"), True),
-        (
-            AttrMapping("userType", text='IIF(InStr(Join(",", [groups]), "Admins") > 0, "a", "m")'),
-            True,
-        ),
-        (
-            AttrMapping("userType", text='IIF(InStr(Join(",", [Groups]), "Admins") > 0, "a", "m")'),
-            True,
-        ),
-        (AttrMapping("title", text="SingleAppRoleAssignment([appRoleAssignments])"), True),
-        (AttrMapping("title", text='Join(" ", [name.givenName], [department])'), False),
-        (AttrMapping("nickName", source="displayName"), False),
-    ],
-)
-def test_an_attribute_computed_from_access_holds_roles(mapping: AttrMapping, held: bool) -> None:
-    # An access level computed from the groups a user is in (Okta's isMemberOfGroupName
-    # way) is access: demoted, it is a role lost, which guards count and `protected` keeps.
-    target = Target("t", URL, user_mappings=(mapping,))
-    demoted = AttrChange(mapping.target, "admin", "member")
-    assert (lost_roles(demoted, role_paths(target)) == {"admin"}) is held

@@ -163,3 +163,36 @@ def test_a_role_mapped_into_a_custom_extension_is_counted_and_kept(tmp_path: Pat
         "guards.max_member_removals (0); re-run with --allow-member-removals 1 if that is "
         "intended",
     )
+
+
+@pytest.mark.parametrize("ref", ["[groups]", "[ groups ]", "[\tgroups ]"])
+def test_an_access_level_computed_from_membership_is_counted_and_kept(
+    tmp_path: Path, ref: str
+) -> None:
+    # However the reference is spaced, the parser reads `groups`: a demotion is a role lost
+    # to the guards and to `protected` alike.
+    settings = (
+        PROTECT
+        + "    guards: {max_member_removals: 0}\n"
+        + "    mappings:\n      user:\n"
+        + f'        userType: \'IIF(IsPresent({ref}), "Admin", "User")\'\n'
+    )
+    text = TARGET + settings + DECLARED + "groups:\n  - {displayName: Admins, members: []}\n"
+    spec = load(tmp_path, text)
+    target = spec.targets["t"]
+    observed = Observed(
+        (
+            user_res("id-root", "root@example.com", userType="Admin"),
+            user_res("id-a", "a@example.com", userType="Admin"),
+        ),
+        (),
+    )
+    plan = check_guards(make_plan(spec, target, observed), target, observed)
+    demoted = {c.key: a.after for c in plan.changes for a in c.attributes if a.path == "userType"}
+    assert demoted == {"a@example.com": "User"}
+    assert "user root@example.com is protected: keeps its roles (Admin)" in plan.notes
+    assert plan.guards == (
+        "1 member removal (1 of them roles lost) in one run, more than "
+        "guards.max_member_removals (0); re-run with --allow-member-removals 1 if that is "
+        "intended",
+    )
