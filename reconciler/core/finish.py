@@ -11,8 +11,13 @@ from datetime import datetime
 from reconciler.core.changes import DEPROVISIONS, Action, Change, ObjectError
 from reconciler.core.config import Target
 from reconciler.core.lifecycle import Dormant, Scheduled, expire, stamp
-from reconciler.core.model import Observed
+from reconciler.core.model import Kind, Observed
 from reconciler.core.spare import spare_protected
+
+# What becomes of an object whose deprovision these passes take out of the plan, in the
+# words of the plan's `out_of_scope` outcomes (core/outside.py).
+SPARED = "left alone (protected)"
+WITHHELD = "withheld (incomplete read)"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ class Finished:
     deleted: frozenset[str]  # keys of the accounts deleted for `delete_after`
     # Accounts whose time of disabling cannot be counted from (lifecycle.deadline).
     errors: tuple[ObjectError, ...]
+    # Each object a deprovision was planned for and is no longer: SPARED or WITHHELD.
+    taken: dict[tuple[Kind, str], str]
 
 
 def finish(
@@ -39,12 +46,15 @@ def finish(
     expired = expire([d for d in dormant if d.resource.id not in kept], target, now)
     changes = changes + expired.changes
     notes = list(expired.notes)
+    planned = _deprovisioned(changes)
     # Protection before the time is written: a spared disable writes nothing of it.
     changes, spared = spare_protected(target, changes, observed)
     notes += spared
+    taken = dict.fromkeys(planned - _deprovisioned(changes), SPARED)
     changes, stamped = stamp(changes, target, now, {r.id: r for r in observed.users}, kept)
     if not observed.complete:
         changes, withheld = _withhold_removals(changes)
+        taken |= dict.fromkeys(planned - taken.keys() - _deprovisioned(changes), WITHHELD)
         if withheld:
             notes.append(
                 f"the target's listing was incomplete, so {withheld} deprovision(s) and member "
@@ -58,7 +68,12 @@ def finish(
         tuple(sorted(scheduled, key=lambda s: (s.delete_on, s.key))),
         frozenset(c.key for c in expired.changes if c in changes),
         tuple(expired.errors),
+        taken,
     )
+
+
+def _deprovisioned(changes: list[Change]) -> set[tuple[Kind, str]]:
+    return {(c.kind, c.key) for c in changes if c.action in DEPROVISIONS}
 
 
 def _withhold_removals(changes: list[Change]) -> tuple[list[Change], int]:

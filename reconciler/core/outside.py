@@ -8,15 +8,17 @@ or by `delete_after` (the README's Disable now, delete later)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.action import make_change
-from reconciler.core.changes import Action, Change
+from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.match import Match
 from reconciler.core.model import Declared, Kind, Resource
+
+_DEPROVISIONED = frozenset(a.value for a in DEPROVISIONS)
 
 
 @dataclass
@@ -26,6 +28,25 @@ class Outside:
     entries: list[tuple[Kind, str, str, str]] = field(default_factory=list)
     # Users already disabled that this policy deprovisions: candidates for `delete_after`.
     dormant: list[tuple[Declared, Resource, str]] = field(default_factory=list)
+
+    def outcomes(
+        self, changes: Iterable[Change], taken: Mapping[tuple[Kind, str], str]
+    ) -> tuple[tuple[str, str, str], ...]:
+        """(key, reason, outcome) for the plan, each outcome what the finished plan does: the
+        outcome recorded here is what this policy asks, and the plan's last passes may
+        change it (core/finish.py): a protected account spared, a deprovision withheld after
+        a short read, an account already disabled deleted for `delete_after`."""
+        done = {(c.kind, c.key): c.action.value for c in changes if c.action in DEPROVISIONS}
+        return tuple(
+            (key, reason, _final(outcome, done.get((kind, key)), taken.get((kind, key))))
+            for kind, key, reason, outcome in self.entries
+        )
+
+
+def _final(asked: str, done: str | None, taken: str | None) -> str:
+    if asked not in _DEPROVISIONED:
+        return asked  # left alone: nothing of this policy's to take back
+    return done or taken or asked
 
 
 def plan_outside(

@@ -208,8 +208,8 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
     changes.sort(key=lambda c: (phase(c), c.key.casefold(), c.key))
     matches = _keyed(Kind.USER, user_matches, [*users, *(u for u, _ in outside)])
     matches |= _keyed(Kind.GROUP, group_matches, [*groups, *(g for g, _ in groups_out)])
-    out_of_scope = [(key, reason, outcome) for _, key, reason, outcome in left.entries]
-    groups_left = [(key, reason, outcome) for _, key, reason, outcome in left_groups.entries]
+    out_of_scope = left.outcomes(changes, done.taken)  # what the finished plan does
+    groups_left = left_groups.outcomes(changes, done.taken)
     return Plan(
         target=target.name,
         url=target.url,
@@ -219,8 +219,8 @@ def _make_plan(spec: Spec, target: Target, observed: Observed, options: PlanOpti
         notes=tuple(notes),
         matches=matches,
         complete_read=observed.complete,
-        out_of_scope=tuple(out_of_scope),
-        out_of_scope_groups=tuple(groups_left),
+        out_of_scope=out_of_scope,
+        out_of_scope_groups=groups_left,
         scheduled=done.scheduled,
         requirements=tuple(required),
         guards=tuple(required),

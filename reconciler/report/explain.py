@@ -74,7 +74,7 @@ def explain(
                 out.append(f"{INDENT}{attr} ← {how} = {shown}{once}")
         reason = _scope_reason(plan, kind, key)
         if obj.present and reason and reason.startswith("out of scope"):
-            policy = "deprovisioned" if target.out_of_scope == "deprovision" else "left alone"
+            policy = _policy(plan, kind, key)
             out.append(f"  3 scope: {reason} → {policy} on this target")
         elif obj.present:
             why = f" — {reason}" if reason else ""
@@ -111,6 +111,18 @@ def _scope_reason(plan: Plan, kind: Kind, key: str) -> str | None:
     if kind is Kind.GROUP:  # out of scope only where the target assigns by group
         return next((r for k, r, _ in plan.out_of_scope_groups if k == key), None)
     return plan.view.scope_reasons.get(key) if plan.view else None
+
+
+# The plan's out-of-scope outcomes as this step words them.
+_POLICY = {"disable": "deprovisioned", "delete": "deprovisioned", "not provisioned": "left alone"}
+
+
+def _policy(plan: Plan, kind: Kind, key: str) -> str:
+    """What the plan does to an object out of scope: its recorded outcome, so a protected
+    account spared or a deprovision withheld is not said to be deprovisioned."""
+    entries = plan.out_of_scope_groups if kind is Kind.GROUP else plan.out_of_scope
+    outcome = next((o for k, _, o in entries if k == key), "left alone")
+    return _POLICY.get(outcome, outcome)
 
 
 def _match(match: Match) -> list[str]:
