@@ -240,7 +240,8 @@ def with_nested(
         if ids.get(key) is None or ids[key] not in have
     ]
     gone = sorted(sure - want - held) if policy == "exact" else []
-    removes = [Member(groups_by_id.get(g), g, "Group") for g in gone if g in directory.group_ids]
+    listed = directory.listed_group_ids  # one read by id for protection alone stays
+    removes = [Member(groups_by_id.get(g), g, "Group") for g in gone if g in listed]
     if not adds and not removes:
         return change
     if change is None:

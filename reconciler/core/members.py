@@ -13,7 +13,7 @@ principal), is never removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -52,7 +52,10 @@ class Directory:
     def __init__(self, observed: Observed) -> None:
         self._users = observed.users
         self.user_ids = frozenset(u.id for u in observed.users)
-        self.group_ids = frozenset(g.id for g in observed.groups)
+        self.listed_group_ids = frozenset(g.id for g in observed.groups)
+        # With the nested groups a listing left out and a read by id found (Observed.
+        # unlisted_groups): an entry naming one is a group, by `names_group`'s rule.
+        self.group_ids = self.listed_group_ids.union(g.id for g in observed.unlisted_groups)
         self.dangling = observed.dangling
         self._users_by_id: dict[str, Entry] = {}
 
@@ -175,7 +178,6 @@ class Directory:
         value = str(raw)
         if says_group(member):
             return Entry(value, Seen.GROUP)
-        kind = str(member.get("type") or "").casefold()
         ref = member.get("$ref")
         ref = ref if isinstance(ref, str) else ""
         if value in self.user_ids:
@@ -188,12 +190,13 @@ class Directory:
             # `ServicePrincipals/7`): no user, so no 404 at /Users says it names nothing.
             # (A `type` is free text: some targets stamp every member "Person".)
             return Entry(value, Seen.UNRESOLVED)
-        if not kind and value in self.group_ids and value not in nested:
-            # Untyped, and no listed user has this id: the nested group, or a user the read
-            # did not show (lookup mode, a listing that hides some users), where each kind
-            # is counted from 1. Held either way (never added again), but removable only
-            # once the target said no user has this id (`dangling`): a removal names the
-            # value alone, and would take that user away.
+        if value not in nested and names_group(value, False, self.group_ids, self.user_ids):
+            # No listed user has this id, a listed group has, whatever the entry's `type`
+            # says (`names_group`): the nested group, or a user the read did not show
+            # (lookup mode, a listing that hides some users), where each kind is counted
+            # from 1. Held either way (never added again), but removable only once the
+            # target said no user has this id (`dangling`): a removal names the value
+            # alone, and would take that user away.
             return Entry(value, Seen.GROUP, sure=value in self.dangling)
         for name, sure in ((value, True), (member.get("display"), False)):
             if isinstance(name, str) and (uid := self.by_name.get(normalise("userName", name))):
@@ -201,6 +204,20 @@ class Directory:
         if value in self.dangling:
             return Entry(value, Seen.DANGLING)
         return Entry(value, Seen.UNRESOLVED)
+
+
+def names_group(
+    value: str | None, said: bool, groups: Container[str], users: Container[str]
+) -> bool:
+    """Whether a member entry stands for a group: it says so (`said`: `says_group`), or its
+    value names a listed group and no listed user, whatever its `type` says. Targets that
+    stamp `type: User` on every member label a nested group so: read as a user, it would be
+    taken out of its parent (or its parent deleted) with a protected account inside. The
+    rule planning (`Directory`, core/spare.py) and apply (scim/apply/protection.py) tell
+    members apart by; core/guards.py `_Groups.is_group` counts by the same. (`Directory`
+    reads a `$ref` to a listed user, or to another kind of resource, first: the entry
+    names its resource there, as a `type` that may be stamped on every member does not.)"""
+    return said or (value is not None and value in groups and value not in users)
 
 
 def said_groups(members: list[Json]) -> frozenset[str]:

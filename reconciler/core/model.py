@@ -182,3 +182,8 @@ class Observed:
     # members are what each group's own GET shows, nested groups included, which a
     # listing may leave out (scim/nested_reads.py need not read them again).
     groups_read_by_id: bool = False
+    # Groups the /Groups listing left out, read by id because a group a plan takes away
+    # holds them (scim/unlisted_members.py): an entry /Users answered 404 for, untyped or
+    # typed User, or typed Group. Seen only through the groups that hold them, so
+    # protection and the guards see whom they hold; never matched, pruned or reported.
+    unlisted_groups: tuple[Resource, ...] = ()

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.core.changes import DEPROVISIONS, Action, Change
 from reconciler.core.config import Target
-from reconciler.core.members import Directory, Seen, said_groups
+from reconciler.core.members import Directory, Seen, names_group, said_groups
 from reconciler.core.model import Kind, Observed
 from reconciler.core.prune import NAME, protected
 from reconciler.core.roles_held import lost_roles, role_paths
@@ -92,7 +92,8 @@ def _names(target: Target, observed: Observed) -> dict[tuple[Kind, str], object]
     names (core/shape.py `clashing`) takes a protected one where any is: which copy is
     the account is not known, and protection must hold for each."""
     names: dict[tuple[Kind, str], object] = {}
-    for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, observed.groups)):
+    groups = (*observed.groups, *observed.unlisted_groups)
+    for kind, resources in ((Kind.USER, observed.users), (Kind.GROUP, groups)):
         for r in resources:
             name, key = r.body.get(NAME[kind]), (kind, r.id)
             if key not in names or (isinstance(name, str) and protected(target, name)):
@@ -109,26 +110,35 @@ class Holders:
 
     def __init__(self, observed: Observed) -> None:
         self._observed = observed
-        self._groups = {g.id: g for g in observed.groups}
+        self._groups = {g.id: g for g in (*observed.groups, *observed.unlisted_groups)}
         self._directory: Directory | None = None
+
+    @property
+    def directory(self) -> Directory:
+        if self._directory is None:
+            self._directory = Directory(self._observed)
+        return self._directory
+
+    def is_group(self, value: str, said: bool) -> bool:
+        """Whether a removal's member stands for a group (members.names_group)."""
+        directory = self.directory
+        return names_group(value, said, directory.group_ids, directory.user_ids)
 
     def users_of(self, group_id: str | None) -> dict[tuple[Kind, str], object]:
         group = self._groups.get(group_id or "")
         if group is None:
             return {}
-        if self._directory is None:
-            self._directory = Directory(self._observed)
-        names = self._directory.names
+        names = self.directory.names
         held: dict[tuple[Kind, str], object] = {
             (Kind.USER, e.value): names.get(e.uid)
-            for e in self._directory.entries(group.body)
+            for e in self.directory.entries(group.body)
             if e.seen is Seen.USER and e.uid is not None and e.value != e.uid
         }
         # An entry the target says names no user is known by its `display` alone: an
         # account hidden from /Users (Keycloak's service accounts) may stand behind it.
         members = group.body.get("members")
         for member in members if isinstance(members, list) else ():
-            entry = self._directory.resolve(member)
+            entry = self.directory.resolve(member)
             if entry is not None and entry.seen is Seen.DANGLING and isinstance(member, dict):
                 held.setdefault((Kind.USER, entry.value), member.get("display"))
         return held
@@ -140,8 +150,6 @@ class Holders:
         nested in it (each loses the group with it), or None. Every name an entry may
         stand for is tried (the user or group it resolves to, its value, its display): a
         group that might hold a protected account is not taken away on a guess."""
-        if self._directory is None:
-            self._directory = Directory(self._observed)
         todo, done = [group_id or ""], set()
         while todo:
             gid = todo.pop()
@@ -153,7 +161,7 @@ class Holders:
             raw = members if isinstance(members, list) else []
             nested = said_groups(raw)
             for member in raw:
-                entry = self._directory.resolve(member, nested)
+                entry = self.directory.resolve(member, nested)
                 is_group = entry is not None and entry.seen is Seen.GROUP
                 value = None if entry is None else entry.uid or entry.value
                 if is_group and value:
@@ -182,19 +190,17 @@ def _keep_members(
     account (a break-glass administrator, say) keeps its groups whatever the spec says."""
     left = []
     for member in change.members_remove:
-        kind = Kind.GROUP if member.type == "Group" else Kind.USER
-        held = next((n[k] for n in names if (k := (kind, member.id or "")) in n), None)
+        mid, said = member.id or "", member.type == "Group"
+        # Told apart as the guards count it (members.names_group), whatever the removal's
+        # `type` says: one that says User and names a listed group is tried as both.
+        group = holders.is_group(mid, said)
+        kinds = (Kind.GROUP,) if said else (Kind.GROUP, Kind.USER) if group else (Kind.USER,)
+        found = [n[k] for kind in kinds for n in names if (k := (kind, mid)) in n]
         # A nested group taken out takes the group from everyone in it too.
-        inner = (
-            holders.protected_member(target, member.id, names[-1]) if kind is Kind.GROUP else None
-        )
-        if inner is not None:
-            held = inner
-        if (
-            inner is not None
-            or protected(target, member.key)
-            or protected(target, held if isinstance(held, str) else None)
-        ):
+        inner = holders.protected_member(target, member.id, names[-1]) if group else None
+        shielded = [f for f in found if isinstance(f, str) and protected(target, f)]
+        held = inner or next(iter(shielded), None) or next(iter(found), None)
+        if inner is not None or shielded or protected(target, member.key):
             notes.append(
                 f"{change.kind.value} {change.key}: member {held or member.key} is protected: "
                 "not removed"

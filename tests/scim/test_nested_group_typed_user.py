@@ -2,8 +2,9 @@
 so) is counted by the guards as the group it is, never as one member.
 
 The entry's value names no user (GET /Users/<value> answers 404) but a group the target
-lists: removing it takes that group's members with it. Counted as one removal, a group of
-twenty people left the parent group past guards.max_member_removals and the share guard.
+lists: it is that group (core/members.py `names_group`), as an untyped entry is, and
+removing it takes that group's members with it. Counted as one removal, a group of twenty
+people left the parent group past guards.max_member_removals and the share guard.
 """
 
 from __future__ import annotations
@@ -39,17 +40,34 @@ def target(entry_type: str) -> tuple[FakeScim, str]:
 def test_a_nested_group_typed_user_counts_with_its_members(tmp_path: Path, entry_type: str) -> None:
     fake, ops = target(entry_type)
     groups = [
+        {"displayName": "Eng", "members": [ALICE], "groups": []},
+        {"displayName": "Ops", "members": PEOPLE},
+    ]
+    users = [user(ALICE), *(user(p) for p in PEOPLE)]
+    specs = write_spec(tmp_path, users, groups, nested_groups="native")
+    prepared = replan(specs, fake)
+    plan = prepared.plan
+    removes = [m for c in plan.changes for m in c.members_remove]
+    # The nested group the spec no longer names, taken out as the group it is.
+    assert [(m.id, m.type) for m in removes] == [(ops, "Group")]
+    assert member_removals(plan.changes, prepared.observed) == len(PEOPLE) + 1
+    assert any("max_member_removals" in g for g in plan.guards), plan.guards
+    assert any("would lose 21 of its 22 members" in g for g in plan.guards), plan.guards
+
+
+@pytest.mark.parametrize("entry_type", ["User", "Person"])
+def test_a_nested_group_typed_user_is_no_member_a_flattening_plan_removes(
+    tmp_path: Path, entry_type: str
+) -> None:
+    # As an untyped entry naming it is: flattened, nesting is the target's own affair.
+    fake, _ = target(entry_type)
+    groups = [
         {"displayName": "Eng", "members": [ALICE]},
         {"displayName": "Ops", "members": PEOPLE},
     ]
     specs = write_spec(tmp_path, [user(ALICE), *(user(p) for p in PEOPLE)], groups)
-    prepared = replan(specs, fake)
-    plan = prepared.plan
-    removed = [m.id for c in plan.changes for m in c.members_remove]
-    assert removed == [ops]  # its value names no user: a dangling entry, removed
-    assert member_removals(plan.changes, prepared.observed) == len(PEOPLE) + 1
-    assert any("max_member_removals" in g for g in plan.guards), plan.guards
-    assert any("would lose 21 of its 22 members" in g for g in plan.guards), plan.guards
+    plan = replan(specs, fake).plan
+    assert [m for c in plan.changes for m in c.members_remove] == []
 
 
 def test_a_user_and_a_group_that_share_an_id_count_as_the_user(tmp_path: Path) -> None:

@@ -227,3 +227,46 @@ def test_members_read_by_id_are_checked_as_any_body_read_one_by_one() -> None:
     assert (out.representable, out.unmasked) == (False, False)
     untouched, _ = run(fake, observed)  # nothing read: the listing's proof stands
     assert (untouched.representable, untouched.unmasked) == (True, True)
+
+
+def test_an_entry_users_said_names_no_one_is_read_as_the_group_the_listing_left_out() -> None:
+    # Untyped, or typed User: a nested group left out of the /Groups listing is read by id,
+    # held apart from the listed groups (never matched or pruned), and no longer dangling.
+    fake = FakeScim()
+    user = fake.add_user("u@example.com")
+    hid, typed = fake.add_group("Hidden", [user]), fake.add_group("Typed", [])
+    ops = fake.add_group("Ops", [])
+    fake.groups[ops]["members"] = [{"value": hid}, {"value": typed, "type": "User"}]
+    whole = listed(fake, ops)
+    observed = dataclasses.replace(
+        whole,
+        groups=tuple(g for g in whole.groups if g.id == ops),
+        dangling=frozenset({hid, typed, "gone-1"}),
+    )
+    out, log = run(fake, observed, delete(ops))
+    assert [g.id for g in out.groups] == [ops]
+    assert sorted(g.id for g in out.unlisted_groups) == sorted([hid, typed])
+    assert next(g.body for g in out.unlisted_groups if g.id == hid)["members"] == [{"value": user}]
+    assert out.dangling == {"gone-1"}
+    assert sorted(reads(fake)) == sorted([f"/Groups/{hid}", f"/Groups/{typed}"])
+    assert log.warnings == []
+
+
+def test_a_dangling_entry_a_plan_removes_is_read_at_groups_and_nothing_else() -> None:
+    fake = FakeScim()
+    hid = fake.add_group("Hidden", [fake.add_user("u@example.com")])
+    ops = fake.add_group("Ops", [])
+    fake.groups[ops]["members"] = [{"value": hid}, {"value": "gone-1"}]
+    observed = dataclasses.replace(
+        listed(fake, ops),
+        groups=tuple(g for g in listed(fake, ops).groups if g.id == ops),
+        dangling=frozenset({hid, "gone-1"}),
+    )
+    removed = (Member(None, hid), Member(None, "gone-1"))
+    update = Change(Kind.GROUP, "Ops", Action.UPDATE, "members", ops, members_remove=removed)
+    out, log = run(fake, observed, update)
+    assert [g.id for g in out.unlisted_groups] == [hid]
+    assert out.dangling == {"gone-1"}
+    # A 404 for an id no group has is no news: no warning.
+    assert sorted(reads(fake)) == sorted([f"/Groups/{hid}", "/Groups/gone-1"])
+    assert log.warnings == []
