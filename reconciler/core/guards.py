@@ -73,7 +73,9 @@ class _Groups(dict[str, Mapping[str, Json]]):
     name a user the run deprovisions (`gone`: their ids)."""
 
     def __init__(self, observed: Observed | None, gone: frozenset[str] = frozenset()) -> None:
-        super().__init__({} if observed is None else {g.id: g.body for g in observed.groups})
+        # With the nested groups read by id that the listing left out (unlisted_members.py).
+        groups = () if observed is None else (*observed.groups, *observed.unlisted_groups)
+        super().__init__({g.id: g.body for g in groups})
         self.user_ids = frozenset(() if observed is None else (u.id for u in observed.users))
         self.gone = gone
         self._directory = None if observed is None or not gone else Directory(observed)

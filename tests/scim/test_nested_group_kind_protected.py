@@ -213,10 +213,6 @@ def test_apply_reads_a_removal_taken_for_no_one_at_groups(tmp_path: Path) -> Non
     assert holds(fake, parent, sub)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/guards.py _Groups counts observed.groups alone, not Observed.unlisted_groups",
-)
 def test_the_guards_count_an_unlisted_nested_group_with_its_members(tmp_path: Path) -> None:
     fake, _, _ = parent_holding_sub(None, hide_sub=True)
     specs = write_spec(tmp_path, USERS, [{"displayName": "Parent", "state": "absent"}])
