@@ -151,9 +151,9 @@ def _group(
         if entry.uid is not None and entry.uid in keys:
             members.append(keys[entry.uid])
             continue
-        if entry.seen is Seen.GROUP:  # a plan never removes nested groups it flattens
+        if entry.seen is Seen.GROUP and entry.sure:  # a plan never removes nested groups
             notes.append(f"group {name}: nested group {entry.value} is not imported")
-        else:
+        else:  # or an id only a group's is read under: a user the --filter left out may be it
             left_out += 1
             notes.append(f"group {name}: member {entry.value} is not an imported user")
     out["members"] = sorted(set(members), key=str.casefold)
