@@ -151,7 +151,7 @@ class BulkCreates:
         name = next((a.after for a in change.attributes if a.path == "userName"), None)
         with self.s.lock:
             self.s.ids[change.key] = target_id
-            if isinstance(name, str):  # some targets name members by it (groups.not_shown)
+            if isinstance(name, str):  # some targets name members by it (members_kept.not_shown)
                 self.s.user_names[target_id] = name
 
     def _alone(self, change: Change, settled: Settled, batch: Batch, failed: set[str]) -> bool:

@@ -26,7 +26,8 @@ from reconciler.scim import member_ops
 from reconciler.scim.apply.bulk import BulkCreates, Settled, bulk_error
 from reconciler.scim.apply.creates import adopt_existing, look_again, own_by_name
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.groups import create_group, not_shown, write_group
+from reconciler.scim.apply.groups import create_group, write_group
+from reconciler.scim.apply.members_kept import not_shown
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.bulk_requests import Batch, GroupForm
 from reconciler.scim.client import Reply

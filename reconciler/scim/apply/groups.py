@@ -9,13 +9,12 @@ from functools import partial
 from reconciler.core import attributes as A
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange, equal
-from reconciler.core.match import normalise
 from reconciler.core.model import Json, Kind, Resource
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.members_kept import check_added, pause, unsent
+from reconciler.scim.apply.members_kept import check_added, not_shown, pause, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with, taken_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.membership_put import put_members
@@ -47,14 +46,19 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
     adds = [m.id or ids.get(m.key or "") for m in users]
     missing = [m.key for m, i in zip(users, adds, strict=True) if i is None]
     add_ids = [i for i in adds if i is not None]
+    refused: ScimHTTPError | None = None
     if change.action is Action.CREATE:
         target_id, rest = (creator or create_group)(s, change, add_ids)
     else:
-        target_id = change.target_id or ""
-        if change.attributes:
-            path = resource_path("/Groups", target_id)
-            write_attributes(s, change, path, list(change.attributes), s.etag(change))
-        rest = add_ids
+        target_id, rest = change.target_id or "", add_ids
+        try:  # a refused value (a rename: 400 mutability, 409) keeps no member change back
+            if change.attributes:
+                path = resource_path("/Groups", target_id)
+                write_attributes(s, change, path, list(change.attributes), s.etag(change))
+        except ScimHTTPError as exc:
+            if exc.status not in (400, 409):
+                raise
+            refused = exc
     path = resource_path("/Groups", target_id)
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
@@ -82,6 +86,8 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
         raise Failed(f"member {missing[0]} has no target id (its create failed)")
     if why is not None:
         raise Failed(f"{withheld} member removal(s) withheld: {why}")
+    if refused is not None:
+        raise Failed(f"{refused}; its member changes were made")
     return target_id
 
 
@@ -139,17 +145,6 @@ def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, l
     with s.lock:
         s.members_held[target_id] = frozenset((i, False) for i in first)
     return target_id, add_ids[len(first) :]
-
-
-def not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
-    """The users a create's answer does not show as members: neither by id nor by
-    userName, as some targets name members (Canaille) and planning reads them
-    (core/members.py; added again, such a member would be held twice). A user's id names
-    that user, never another whose userName it is (who would never be added)."""
-    users = (v for v, group in shown if not group and not s.owners.holds(Kind.USER, v))
-    names = {normalise("userName", value) for value in users}
-    named = {i: normalise("userName", n) for i in user_ids if (n := s.user_names.get(i))}
-    return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]
 
 
 def _adopt(s: Session, change: Change, found: Resource) -> str:

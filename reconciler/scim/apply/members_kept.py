@@ -14,7 +14,8 @@ import random
 import stamina
 
 from reconciler.core.changes import Change
-from reconciler.core.model import Json
+from reconciler.core.match import normalise
+from reconciler.core.model import Json, Kind
 from reconciler.errors import ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.session import Failed, Session
@@ -116,3 +117,14 @@ def pause(s: Session, resent: int) -> None:
     remaining = s.client.deadline.remaining()
     # The client's own way of waiting (its pacer's), where every wait of a request is made.
     s.client.pacer.sleep(wait if remaining is None else max(0.0, min(wait, remaining)))
+
+
+def not_shown(s: Session, user_ids: list[str], shown: set[tuple[str, bool]]) -> list[str]:
+    """The users a create's answer does not show as members: neither by id nor by
+    userName, as some targets name members (Canaille) and planning reads them
+    (core/members.py; added again, such a member would be held twice). A user's id names
+    that user, never another whose userName it is (who would never be added)."""
+    users = (v for v, group in shown if not group and not s.owners.holds(Kind.USER, v))
+    names = {normalise("userName", value) for value in users}
+    named = {i: normalise("userName", n) for i in user_ids if (n := s.user_names.get(i))}
+    return [i for i in user_ids if (i, False) not in shown and named.get(i) not in names]

@@ -81,7 +81,7 @@ def _verify(
     if change.target_id:
         with s.lock:
             s.members_held[change.target_id] = frozenset(held)
-    # Some targets name members by userName (Canaille), as groups.not_shown reads them.
+    # Some targets name members by userName (Canaille), as members_kept.not_shown reads them.
     names = {normalise("userName", v) for v, group in held if not group}
 
     def holds(uid: str) -> bool:
