@@ -131,7 +131,7 @@ class Applier:
             outcomes += self._parallel(wave, write_user)
         deferred = [c for c in user_writes if c.key in s.unlinked and c.key in s.ids]
         # A follow-up that sets references only matters to the summary when it fails.
-        outcomes += [o for o in self._parallel(deferred, set_references) if not o.ok]
+        outcomes = _once(outcomes, self._parallel(deferred, set_references))
         groups = [c for c in plan.changes if phase(c) == 1]
         # Creates first: a create's look-up may find a group the listing hid, and from then
         # on no removal is trusted (write_group); an update beside or before it would
@@ -149,7 +149,7 @@ class Applier:
             c for c in groups if any(m.type == "Group" for m in (*c.members_add, *c.members_remove))
         ]
         # Like references, nested groups only matter to the summary when they fail.
-        outcomes += [o for o in self._parallel(nested, guarded(write_nested)) if not o.ok]
+        outcomes = _once(outcomes, self._parallel(nested, guarded(write_nested)))
         # Deprovisions last, and only when nothing in this run casts doubt on them.
         failed = {
             (o.kind, skeleton(o.key)) for o in outcomes if o.action is Action.CREATE and not o.ok
@@ -317,6 +317,16 @@ CONDITION_HINTS = {
     "with the version a read of the object gives, and this one was refused again or the read "
     "showed none)",
 }
+
+
+def _once(outcomes: list[Outcome], later: list[Outcome]) -> list[Outcome]:
+    """`outcomes`, with the failures of a follow-up write (references, nested groups) in
+    place of their object's own: each object counts once in the summary, failed where any
+    of its writes failed (a follow-up that succeeds says nothing new)."""
+    failed = {(o.kind, o.key): o for o in later if not o.ok}
+    kept = [o for o in outcomes if o.ok is False or (o.kind, o.key) not in failed]
+    held = {(o.kind, o.key) for o in kept if not o.ok}
+    return kept + [o for key, o in failed.items() if key not in held]
 
 
 def _start_from(s: Session, plan: Plan) -> None:
