@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reconciler.core.assignment import ROLE_ASSIGNMENTS
+from reconciler.core.changes import deactivates
 from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.mapping import sources_read
@@ -40,6 +41,11 @@ def lost_roles(attr: AttrChange, paths: frozenset[str]) -> set[str]:
     if attr.path not in paths and not attr.path.startswith(("roles[", "entitlements[")):
         return set()
     return _held(attr.before) - _held(attr.after)
+
+
+def takes_access(attr: AttrChange, paths: frozenset[str]) -> bool:
+    """Whether this attribute change takes access away: a disable, or a role lost."""
+    return (attr.path == "active" and deactivates(attr.after)) or bool(lost_roles(attr, paths))
 
 
 def roles_in(value: Json) -> set[str]:

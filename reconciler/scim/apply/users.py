@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
+from reconciler.core.roles_held import role_paths, takes_access
+from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import Failed, Session
@@ -55,8 +57,34 @@ def update(s: Session, change: Change, attributes: tuple[AttrChange, ...]) -> st
         with s.lock:
             s.unlinked.add(change.key)
     if ready:
-        s.patch_or_put(change, path, ready, s.etag(change))
+        try:
+            s.patch_or_put(change, path, ready, s.etag(change))
+        except ScimHTTPError as exc:
+            _take_access_alone(s, change, path, ready, exc)
     return change.target_id
+
+
+# Refusals of what a write carries (RFC 7644 §3.12: a value, an immutable or taken name),
+# as opposed to the request or the credentials, which a smaller write would meet alike.
+_VALUE_REFUSED = frozenset({400, 403, 409, 422})
+
+
+def _take_access_alone(
+    s: Session, change: Change, path: str, sent: list[AttrChange], refused: ScimHTTPError
+) -> None:
+    """A write refused for one of its values refuses all of them: a rename the target does
+    not allow (an immutable userName) would keep back the disable or the role removal sent
+    with it, and the access the plan removes would stay, every run, until the spec drops
+    the rename. What takes access away is sent again alone; the user fails all the same,
+    naming the refusal. (A deprovision's time of disabling is never sent beside a rename:
+    lifecycle.py adds it only to disables of users the spec does not keep.)"""
+    roles = role_paths(s.target)
+    taking = [a for a in sent if takes_access(a, roles)]
+    if refused.status not in _VALUE_REFUSED or not taking or len(taking) == len(sent):
+        raise refused
+    s.patch_or_put(change, path, taking, s.etag(change))
+    names = ", ".join(a.path for a in taking)
+    raise Failed(f"{refused}; what removes access ({names}) was written alone")
 
 
 def manager_waves(changes: list[Change]) -> list[list[Change]]:
