@@ -5,6 +5,7 @@ touched by it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import httpx2
 import pytest
 
 from reconciler.core.plan import Action
+from reconciler.scim.apply.runner import Applier
+from reconciler.scim.client import ScimClient
 from tests.fakescim import FakeScim
 from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
 
@@ -124,3 +127,39 @@ def test_a_member_list_cut_short_is_no_evidence_of_a_member_not_kept(tmp_path: P
     assert result.failed == ()
     assert _members_held(fake, "Eng") == [*held, new]
     assert not replan(specs, fake).plan.has_changes
+
+
+def test_nested_groups_a_target_drops_fail_with_flatten_as_the_fix(tmp_path: Path) -> None:
+    # It keeps users as members and drops groups from every add, answering success
+    # (django-scim2-server): native nesting cannot work there, flattening can.
+    fake = FakeScim()
+    a = fake.add_user("a@example.com")
+    fake.add_group("Inner", [a])
+    outer = fake.add_group("Outer")
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and request.url.path.endswith(f"/Groups/{outer}"):
+            body = json.loads(request.content)
+            for op in body["Operations"]:
+                if isinstance(op.get("value"), list):
+                    op["value"] = [m for m in op["value"] if m.get("type") != "Group"]
+            request = httpx2.Request("PATCH", request.url, headers=request.headers,
+                                     content=json.dumps(body).encode())  # fmt: skip
+        return fake.handle(request)
+
+    groups = [
+        {"displayName": "Inner", "members": ["a@example.com"]},
+        {"displayName": "Outer", "groups": ["Inner"]},
+    ]
+    specs = write_spec(tmp_path, [user("a@example.com")], groups, nested_groups="native")
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    (failure,) = result.failed
+    assert failure.key == "Outer"
+    assert "shows group Inner it added as a member" in failure.message
+    assert failure.message.endswith(
+        "this target keeps no group as a member; set nested_groups: flatten for it, and the "
+        "nested groups' users become members instead"
+    )
+    assert _members_held(fake, "Outer") == []
