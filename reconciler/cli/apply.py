@@ -250,7 +250,8 @@ def _apply(
         key, message = render.visible(outcome.key), printable(outcome.message)
         click.echo(f"Failed: {outcome.kind.value} {key}: {message}")
     if result.not_kept:
-        click.echo(render.not_kept_warning(result.not_kept))
+        stamp = target.disabled_at if target.delete_after is not None else None
+        click.echo(render.not_kept_warning(result.not_kept, stamp))
     if result.unshown:
         click.echo(render.unshown_warning(result.unshown, result.shows_active))
     click.echo(render.apply_summary(result.counts(), in_error=len(plan.errors)))

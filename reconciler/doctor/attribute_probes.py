@@ -13,6 +13,7 @@ from reconciler.core.config import Spec, Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.masking import write_only
 from reconciler.core.model import Json
+from reconciler.core.not_kept import not_kept_fix
 from reconciler.core.targetview import target_view
 from reconciler.doctor.findings import INFO, OK, WARN, Finding, body_of, failure
 from reconciler.doctor.scratch import DOMAIN, Scratch
@@ -119,10 +120,10 @@ def _finding(tried: int, dropped: list[str], refused: list[str], not_tried: str)
         parts.append(f"dropped (answered success, not kept): {', '.join(dropped)}")
     if refused:
         parts.append(f"refused: {'; '.join(refused)}")
-    paths = ", ".join([*dropped, *(r.split(" ", 1)[0] for r in refused)])
+    paths = [*dropped, *(r.split(" ", 1)[0] for r in refused)]
     action = (
         "apply warns 'not kept by the target' after each write that loses them, and the plan "
-        f"proposes them again; stop managing them here: quirks: {{not_kept: [{paths}]}}"
+        f"proposes them again; stop managing them here: {not_kept_fix(paths)}"
     )
     seen = f"of {tried} declared: " + "; ".join(parts) + not_tried
     return Finding("attributes", CHECK, WARN, seen, action)

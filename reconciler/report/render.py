@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.core.masking import MASK, mask_attribute
 from reconciler.core.model import Kind
+from reconciler.core.not_kept import not_kept_fixes
 from reconciler.core.urls import shown_url
 from reconciler.errors import printable  # notes, errors, guards: free text
 from reconciler.scim.redact import scrub
@@ -282,8 +283,11 @@ def unshown_warning(keys: Sequence[str], shows_active: bool) -> str:
     )
 
 
-def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str:
-    """What the target answered success for but did not keep, and how to stop managing it."""
+def not_kept_warning(
+    not_kept: Sequence[tuple[Kind, str, Sequence[str]]], stamp: str | None = None
+) -> str:
+    """What the target answered success for but did not keep, and how to stop managing it
+    (`stamp`: where the target records the time of disabling, if `delete_after` reads it)."""
     lines = ["Warning: the target did not keep what it was sent, so the next plan would propose"
              " it again:"]  # fmt: skip
     paths: list[str] = []
@@ -291,11 +295,14 @@ def not_kept_warning(not_kept: Sequence[tuple[Kind, str, Sequence[str]]]) -> str
         lines.append(f"  {kind.value} {visible(key)}: not kept by the target: {', '.join(dropped)}")
         if kind is Kind.USER:
             paths += [p for p in dropped if p not in paths]
-    if paths:
-        lines.append(
-            f"Stop managing them on this target with quirks: {{not_kept: [{', '.join(paths)}]}}"
-            " (or map a single-valued one to {constant: null})."
+    single = " (or map a single-valued one to {constant: null})"
+    for fix in not_kept_fixes(paths, stamp):
+        said = (
+            f"stop managing them on this target with {fix}{single}"
+            if fix.startswith("quirks:")
+            else fix
         )
+        lines.append(f"{said[0].upper()}{said[1:]}.")
     # not_kept leaves out user attributes only: suggested for a group's, it would stop
     # managing the users' attributes of that name (externalId, which matching may use).
     if any(kind is Kind.GROUP for kind, _, _ in not_kept):

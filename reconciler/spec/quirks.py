@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.core import attributes as A
 from reconciler.core.model import Json
+from reconciler.core.not_kept import KEEPABLE
 from reconciler.spec.checks import CheckBase
 from reconciler.spec.source import PathKey
 
@@ -30,13 +30,6 @@ QUIRKS: Mapping[str, tuple[str, ...]] = {
     "inactive": ("shown", "absent"),
 }
 NOT_KEPT = "not_kept"
-# User attribute paths a target may not keep: any the spec can declare, but the key.
-KEEPABLE = frozenset(
-    {k for k in A.USER_SIMPLE if k != "userName"}
-    | {"name", *(f"name.{p}" for p in A.NAME_PARTS)}
-    | set(A.USER_MULTI)
-    | {"enterprise", *(f"enterprise.{k}" for k in A.ENTERPRISE)}
-)
 
 
 class QuirkRules(CheckBase):

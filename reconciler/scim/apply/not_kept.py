@@ -9,8 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from reconciler.core.changes import Change
+from reconciler.core.config import Target
 from reconciler.core.diff import AttrChange
 from reconciler.core.model import Json, Kind
+from reconciler.core.not_kept import not_kept_fix
 from reconciler.scim.apply.verify import unshown_disable
 
 
@@ -18,6 +20,7 @@ class Session(Protocol):
     """What noting needs of apply's session (session.py, which calls it)."""
 
     log: Any
+    target: Target
     lock: threading.Lock
     unshown: list[str]
     dropped: dict[tuple[Kind, str], list[str]]
@@ -43,7 +46,7 @@ def not_kept(
     with s.lock:
         noted = s.dropped.setdefault((change.kind, change.key), [])
         noted += [p for p in dropped if p not in noted]
-    quirk = f"quirks: {{not_kept: [{', '.join(dropped)}]}}"  # for users only
+    stamp = s.target.disabled_at if s.target.delete_after is not None else None
     s.log.warning(
         "not kept by the target",
         step="action",
@@ -52,5 +55,7 @@ def not_kept(
         attributes=dropped,
         detail="the target answered success but does not hold these as sent; the next plan "
         "would propose them again",
-        fix=quirk if change.kind is Kind.USER else "stop declaring them for groups",
+        fix=not_kept_fix(dropped, stamp)
+        if change.kind is Kind.USER
+        else "stop declaring them for groups",
     )
