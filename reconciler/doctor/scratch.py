@@ -210,7 +210,7 @@ class Scratch:
     def _delete(self, endpoint: str, rid: str, gone: list[str], problems: list[str]) -> None:
         where = f"{endpoint}/{rid}"
         try:
-            self.client.delete(resource_path(endpoint, rid), None)
+            status = self.client.delete(resource_path(endpoint, rid), None).status
         except ScimHTTPError as exc:
             if exc.status != 404:
                 problems.append(f"{where} ({failure(exc)})")
@@ -218,7 +218,25 @@ class Scratch:
         except ScimrecError as exc:
             problems.append(f"{where} ({failure(exc)})")
             return
+        else:
+            # Read back, as apply verifies its deletes: a target that only deactivates on
+            # DELETE (django-scim2-server) answers success and keeps the object.
+            if (still := self._still_served(endpoint, rid)) is not None:
+                problems.append(f"{where} (DELETE answered {status}, but {still})")
+                return
         gone.append(where)
+
+    def _still_served(self, endpoint: str, rid: str) -> str | None:
+        """How the target still serves a deleted object, or None where it is gone."""
+        try:
+            held = self.client.get(resource_path(endpoint, rid)).body
+        except ScimrecError:
+            return None  # a 404 (RFC 7644 §3.6), or no read to say otherwise
+        if not isinstance(held, dict) or str(held.get("id", "")) != rid:
+            return None
+        active = held.get("active")
+        state = f", active: {str(active).lower()}" if isinstance(active, bool) else ""
+        return f"it is still served{state}: the target keeps what it deletes"
 
 
 @contextmanager

@@ -293,6 +293,22 @@ def test_a_failed_cleanup_is_a_failure_naming_what_is_left() -> None:
     assert not fake.groups
 
 
+def test_a_cleanup_delete_the_target_answers_but_keeps_is_a_failure() -> None:
+    # A target that only deactivates on DELETE (django-scim2-server) answers success: the
+    # cleanup reads each delete back rather than saying it left nothing behind.
+    fake = FakeScim()
+    fake.fail("DELETE", "/Users/*", times=10, status=204)
+    report, _ = fake_doctor(fake, write_probe=True)
+    cleanup = report.finding("cleanup", "temporary objects")
+    assert cleanup.status == "fail"
+    [uid] = fake.users
+    assert (
+        f"/Users/{uid} (DELETE answered 204, but it is still served, active: false: the "
+        "target keeps what it deletes)" in cleanup.observed
+    )
+    assert not fake.groups
+
+
 def test_refused_credentials_stop_the_doctor() -> None:
     fake = FakeScim(token="right")
     client = ScimClient(fake.client(), BASE_URL, retry=TINY)
