@@ -132,6 +132,8 @@ def test_without_delete_after_an_attribute_at_the_time_s_path_is_never_left_out(
 ) -> None:
     # The spec writes that attribute itself (a mapping; no delete_after): it is declared,
     # so a refusal of it fails the disable instead of being dropped as the time would be.
+    # The disable itself is then written alone (users._take_access_alone): a refused value
+    # keeps no access the plan removes.
     fake = FakeScim()
     uid = fake.add_user("gone@example.com", active=True)
     for method in ("PATCH", "PUT"):
@@ -144,5 +146,8 @@ def test_without_delete_after_an_attribute_at_the_time_s_path_is_never_left_out(
     )
     result, log = logged_apply(specs, fake)
     assert outcomes(result) == {"gone@example.com": (Action.DISABLE, False)}
-    assert fake.users[uid]["active"] is True
+    [failed] = result.failed
+    assert "answered 400 (invalidPath)" in failed.message
+    assert failed.message.endswith("; what removes access (active) was written alone")
+    assert fake.users[uid]["active"] is False
     assert refused("disable time refused", log) == []

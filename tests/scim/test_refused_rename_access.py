@@ -1,8 +1,9 @@
 """A user write whose value the target refuses (a rename: 400 `mutability` where userName
-is immutable, as mlflow-oidc-auth's SCIM API answers; 409 where the name is taken) keeps
-back nothing that takes access away: the disable or the role removal sent with it is
-written alone, and the user fails naming the refusal. Before, the one refused write kept
-the access, every run, until the spec dropped the rename."""
+is immutable, as mlflow-oidc-auth's SCIM API answers; 409 where the name is taken; 500
+where a transactional target fails on it, as django-scim2 does; a readOnly role) keeps
+back nothing that takes access away: the disable and each role removal are written alone,
+the disable first, and the user fails naming the refusal. Before, the one refused write
+kept the access, every run, until the spec changed."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import pytest
 
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
+from reconciler.scim.retries import RetryPolicy
 from tests.fakescim import FakeScim, json_response
 from tests.scim.test_faults import replan, user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token")
 
+ONCE = RetryPolicy(attempts=1)
 ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
 
 
@@ -97,3 +100,69 @@ def test_a_refusal_with_nothing_taking_access_fails_as_before(tmp_path: Path) ->
     assert "answered 400" in failed.message and "written alone" not in failed.message
     assert fake.users[uid]["title"] == "Engineer"
     assert [r.method for r in fake.requests if r.method in ("PATCH", "PUT")] == []
+
+
+def _refusing_roles(fake: FakeScim, uid: str) -> Any:
+    """roles is readOnly on this target (assigned in its own console): any write of it is
+    refused, 400 mutability (RFC 7644 §3.12)."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method in ("PATCH", "PUT") and request.url.path.endswith(f"/Users/{uid}"):
+            body = json.loads(request.content)
+            ops = body.get("Operations", [])
+            touches = any(str(op.get("path", "")).startswith("roles") for op in ops) or any(
+                isinstance(op.get("value"), dict) and "roles" in op["value"] for op in ops
+            )
+            if request.method == "PUT":
+                touches = body.get("roles") != fake.users[uid].get("roles")
+            if touches:
+                error = {"status": "400", "scimType": "mutability", "detail": "roles is readOnly"}
+                return json_response(400, error)
+        return fake.handle(request)
+
+    return handle
+
+
+@pytest.mark.parametrize("patch", [True, False])
+def test_a_refused_role_removal_does_not_keep_the_disable_back(tmp_path: Path, patch: bool) -> None:
+    # Both changes take access away: each is sent alone, the disable first.
+    fake = FakeScim()
+    fake.config["patch"]["supported"] = patch
+    uid = fake.add_user("leaver@example.com", active=True, roles=ADMIN)
+    spec = user("leaver@example.com", active=False, roles=[])
+    prepared = replan(write_spec(tmp_path, [spec]), fake)
+    client = ScimClient.for_target(
+        prepared.target, transport=httpx2.MockTransport(_refusing_roles(fake, uid))
+    )
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    [failed] = result.failed
+    assert "roles is readOnly; what removes access (active) was written alone; alone, " in (
+        failed.message
+    )
+    assert "roles: " in failed.message.split("; alone, ")[1]
+    assert fake.users[uid]["active"] is False
+    assert fake.users[uid]["roles"] == ADMIN
+
+
+def test_a_rename_failing_with_500_does_not_keep_the_disable_back(tmp_path: Path) -> None:
+    # django-scim2 answers a PATCH to a taken userName with 500 (a UNIQUE constraint), and
+    # its PATCH is one transaction: the disable in it is not made either.
+    fake = FakeScim()
+    uid = fake.add_user("old@example.com", active=True)
+    spec = user("new@example.com", **RENAMED, active=False)
+    prepared = replan(write_spec(tmp_path, [spec]), fake)
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and b"userName" in request.content:
+            return json_response(500, {"status": "500", "detail": "UNIQUE constraint failed"})
+        return fake.handle(request)
+
+    transport = httpx2.MockTransport(handle)
+    client = ScimClient.for_target(prepared.target, transport=transport, retry=ONCE)
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    [failed] = result.failed
+    assert "answered 500" in failed.message
+    assert failed.message.endswith("; what removes access (active) was written alone")
+    assert fake.users[uid]["active"] is False

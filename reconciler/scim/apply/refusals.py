@@ -63,6 +63,20 @@ def patch_unsupported(exc: ScimHTTPError) -> bool:
     return exc.status == 400 and exc.scim_type not in ("invalidValue", "mutability", "uniqueness")
 
 
+# Refusals that say nothing of what a write carried: the credentials (401), the resource
+# gone (404, 410), its version stale (412, 428: a smaller write with it meets the same), the
+# rate (429, already waited out by the client).
+_NOT_OF_THE_VALUES = frozenset({401, 404, 410, 412, 428, 429})
+
+
+def of_what_was_sent(exc: ScimHTTPError) -> bool:
+    """A refusal a smaller write may not meet: of a value (RFC 7644 §3.12: an immutable or
+    taken name, a readOnly role; 400, 403, 409, 422), or a failure on one (a transactional
+    target answering 500 for a taken name, as django-scim2 does). A write refused so keeps
+    nothing else of the object back (users._take_access_alone, groups.write_group)."""
+    return exc.status >= 400 and exc.status not in _NOT_OF_THE_VALUES
+
+
 def no_target(exc: ScimHTTPError) -> bool:
     """A `remove` whose path matched nothing (RFC 7644 §3.5.2.2, scimType noTarget): of a
     member, one no longer held (groups.remove_members), not a PATCH the target refuses."""

@@ -8,6 +8,7 @@ from reconciler.core.diff import AttrChange
 from reconciler.core.roles_held import role_paths, takes_access
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
+from reconciler.scim.apply import refusals
 from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.writes import ENDPOINT, resource_path
@@ -64,27 +65,39 @@ def update(s: Session, change: Change, attributes: tuple[AttrChange, ...]) -> st
     return change.target_id
 
 
-# Refusals of what a write carries (RFC 7644 §3.12: a value, an immutable or taken name),
-# as opposed to the request or the credentials, which a smaller write would meet alike.
-_VALUE_REFUSED = frozenset({400, 403, 409, 422})
-
-
 def _take_access_alone(
     s: Session, change: Change, path: str, sent: list[AttrChange], refused: ScimHTTPError
 ) -> None:
     """A write refused for one of its values refuses all of them: a rename the target does
-    not allow (an immutable userName) would keep back the disable or the role removal sent
-    with it, and the access the plan removes would stay, every run, until the spec drops
-    the rename. What takes access away is sent again alone; the user fails all the same,
-    naming the refusal. (A deprovision's time of disabling is never sent beside a rename:
-    lifecycle.py adds it only to disables of users the spec does not keep.)"""
-    roles = role_paths(s.target)
-    taking = [a for a in sent if takes_access(a, roles)]
-    if refused.status not in _VALUE_REFUSED or not taking or len(taking) == len(sent):
+    not allow (an immutable userName), or a role it will not write, would keep back the
+    disable or the role removal sent with it, and the access the plan removes would stay,
+    every run, until the spec changed. What takes access away is sent again alone, the
+    disable first, each role attribute apart; the user fails all the same, naming the
+    refusal. A disable's time of disabling goes with it: refused, deprovision.disable
+    disables without it."""
+    if not refusals.of_what_was_sent(refused):
         raise refused
-    s.patch_or_put(change, path, taking, s.etag(change))
-    names = ", ".join(a.path for a in taking)
-    raise Failed(f"{refused}; what removes access ({names}) was written alone")
+    roles = role_paths(s.target)
+    stamp = s.target.disabled_at if s.target.delete_after is not None else None
+    taking = [a for a in sent if takes_access(a, roles)]
+    disable = [a for a in taking if a.path == "active"]
+    units = [[*disable, *(a for a in sent if a.path == stamp)]] if disable else []
+    units += [[a] for a in taking if a.path != "active"]
+    if not units or (len(units) == 1 and len(units[0]) == len(sent)):
+        raise refused  # nothing smaller takes access away
+    made, failed = [], []
+    for unit in units:
+        try:
+            s.patch_or_put(change, path, unit, s.etag(change))
+        except (ScimHTTPError, Failed) as exc:
+            if isinstance(exc, ScimHTTPError) and not refusals.of_what_was_sent(exc):
+                raise
+            failed.append(f"{unit[0].path}: {exc}")
+        else:
+            made.append(unit[0].path)
+    done = f"; what removes access ({', '.join(made)}) was written alone" if made else ""
+    also = f"; alone, {'; '.join(failed)}" if failed else ""
+    raise Failed(f"{refused}{done}{also}")
 
 
 def manager_waves(changes: list[Change]) -> list[list[Change]]:
