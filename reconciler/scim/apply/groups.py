@@ -14,11 +14,17 @@ from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops, writes
 from reconciler.scim.apply.creates import Created, adoptable, create, found_before_create
 from reconciler.scim.apply.group_races import one_of_a_race
-from reconciler.scim.apply.member_writes import add_back, add_members, held_besides, remove_members
+from reconciler.scim.apply.member_writes import (
+    add_back,
+    add_members,
+    adds_then_removals,
+    held_besides,
+    remove_members,
+)
 from reconciler.scim.apply.members_kept import not_shown, unsent
 from reconciler.scim.apply.members_lost import taken_with
 from reconciler.scim.apply.membership_put import put_members
-from reconciler.scim.apply.refusals import patch_unsupported
+from reconciler.scim.apply.refusals import of_what_was_sent, patch_unsupported
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.withheld import removals_withheld
 from reconciler.scim.writes import resource_path
@@ -45,7 +51,8 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
                 path = resource_path("/Groups", target_id)
                 write_attributes(s, change, path, list(change.attributes), s.etag(change))
         except ScimHTTPError as exc:
-            if exc.status not in (400, 409):
+            # Its version stale too (412): the member writes are sent without one.
+            if not of_what_was_sent(exc) and exc.status != 412:
                 raise
             refused = exc
     path = resource_path("/Groups", target_id)
@@ -83,10 +90,15 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
 def _patch_members(
     s: Session, change: Change, path: str, adds: list[str], removes: list[str]
 ) -> None:
-    for chunk in member_ops.chunks(adds, s.chunk()):
-        add_members(s, change, path, chunk)
-    for chunk in member_ops.removal_chunks(removes, held_besides(s, change, None), s.chunk()):
-        remove_members(s, change, path, chunk)
+    def add() -> None:
+        for chunk in member_ops.chunks(adds, s.chunk()):
+            add_members(s, change, path, chunk)
+
+    def remove() -> None:
+        for chunk in member_ops.removal_chunks(removes, held_besides(s, change, None), s.chunk()):
+            remove_members(s, change, path, chunk)
+
+    adds_then_removals(add, remove, removing=bool(removes))
 
 
 def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:
@@ -170,19 +182,25 @@ def write_nested(s: Session, change: Change) -> str | None:
     adds = [m for m in change.members_add if m.type == "Group"]
     add_ids = [m.id or s.group_ids.get(m.key or "") for m in adds]
     missing = [m.key for m, i in zip(adds, add_ids, strict=True) if i is None]
-    if missing:
-        raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
     # Less those this run's create carried and its answer shows (Bulk: bulk_groups.py).
     created = change.action is Action.CREATE
     shown = s.members_held.get(target_id, frozenset()) if created else frozenset()
     wanted = [i for i in add_ids if i and (i, True) not in shown]
-    for chunk in member_ops.chunks(wanted, s.chunk()):
-        add_members(s, change, path, chunk, member_type="Group")
     planned = [m.id for m in change.members_remove if m.id and m.type == "Group"]
     removes, why = removals_withheld(s, Kind.GROUP, planned)  # as for users (write_group)
-    held = held_besides(s, change, "Group")
-    for chunk in member_ops.removal_chunks(removes, held, s.chunk()):
-        remove_members(s, change, path, chunk, member_type="Group")
+
+    def add() -> None:
+        for chunk in member_ops.chunks(wanted, s.chunk()):
+            add_members(s, change, path, chunk, member_type="Group")
+
+    def remove() -> None:
+        held = held_besides(s, change, "Group")
+        for chunk in member_ops.removal_chunks(removes, held, s.chunk()):
+            remove_members(s, change, path, chunk, member_type="Group")
+
+    adds_then_removals(add, remove, removing=bool(removes))
+    if missing:  # after the removals, which it keeps none of back
+        raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
     if why is not None:
         raise Failed(f"{len(planned) - len(removes)} nested group removal(s) withheld: {why}")
     return target_id

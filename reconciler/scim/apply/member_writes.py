@@ -12,7 +12,13 @@ from reconciler.scim import member_ops
 from reconciler.scim.apply.members_kept import check_added, pause, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
-from reconciler.scim.apply.refusals import PATCH_UNSUPPORTED, no_target, sender
+from reconciler.scim.apply.refusals import (
+    PATCH_UNSUPPORTED,
+    no_target,
+    of_what_was_sent,
+    patch_unsupported,
+    sender,
+)
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.apply.value_removal import UNSAFE, checked
 from reconciler.scim.client import Reply
@@ -149,15 +155,35 @@ def remove_members(
                               status=exc.status)  # fmt: skip
                 reply = _checked(s, change, path, planned, send)
     except ScimHTTPError as exc:
-        if not no_target(exc):
+        if no_target(exc):
+            _not_held(s, change, path, chunk, member_type, exc)
+            return
+        if len(chunk) < 2 or patch_unsupported(exc) or not of_what_was_sent(exc):
             raise
-        _not_held(s, change, path, chunk, member_type, exc)
+        # One member refused refuses the PATCH (RFC 7644 §3.5.2: all or none), as a
+        # dangling id may be ("Can not remove a non-existent user"): the others go apart.
+        _in_halves(s, change, path, chunk, member_type)
         return
     if lost := lost_with(s, change, path, reply, planned, reads[-1]):
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
         add_back(s, change, path, lost)
         raise lost_failure(s, path, reply, lost, TAKEN_BACK)
+
+
+def _in_halves(
+    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None
+) -> None:
+    """Each half of a refused removal sent apart, the second whatever refused the first;
+    the first refusal then fails the group."""
+    first: ScimHTTPError | Failed | None = None
+    for part in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
+        try:
+            remove_members(s, change, path, part, member_type)
+        except (ScimHTTPError, Failed) as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def _not_held(
@@ -220,3 +246,28 @@ def add_back(s: Session, change: Change, path: str, gone: Iterable[tuple[str, bo
         again = sorted(value for value, group in gone if group is nested)
         for part in member_ops.chunks(again, s.chunk()):
             add_members(s, change, path, part, member_type, restoring=True)
+
+
+def adds_then_removals(
+    adds: Callable[[], None], removals: Callable[[], None], *, removing: bool
+) -> None:
+    """A group's member adds, then its removals, whatever refused an add: a member the
+    target will not take (a user deleted since the plan: "Can not add a non-existent user
+    to group") would keep back the removals, and the access the plan removes would stay.
+    The group then fails naming the add's refusal. Where the removals' PATCH is refused as
+    well, it is PATCH itself that is (an add's 400 says no more): the add's refusal is
+    raised, for the group's PUT to send both."""
+    try:
+        adds()
+    except ScimHTTPError as exc:
+        # 404: a member not found, as some targets answer (the group gone: so is a removal).
+        if not removing or not (of_what_was_sent(exc) or exc.status == 404):
+            raise
+        try:
+            removals()
+        except ScimHTTPError as again:
+            if patch_unsupported(again) and patch_unsupported(exc):
+                raise exc from None
+            raise
+        raise Failed(f"{exc}; its member removals were made") from None
+    removals()

@@ -10,15 +10,29 @@ from __future__ import annotations
 
 from reconciler.core.changes import Change
 from reconciler.core.match import normalise
-from reconciler.errors import ScimrecError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import member_ops, writes
-from reconciler.scim.apply.refusals import put_sender
+from reconciler.scim.apply.refusals import of_what_was_sent, put_sender
 from reconciler.scim.apply.session import Failed, Session
 from reconciler.scim.client import Reply
 
 
 def put_members(s: Session, change: Change, path: str, adds: list[str], removes: list[str]) -> None:
-    """Add `adds` and remove `removes` (member ids) in one PUT of the group."""
+    """Add `adds` and remove `removes` (member ids) in one PUT of the group. A PUT refused
+    for what it carries (a member the target will not take) keeps no removal back: they
+    are sent again alone, and the group fails naming the refusal."""
+    try:
+        _put_members(s, change, path, adds, removes)
+    except ScimHTTPError as exc:
+        if not (adds and removes) or not (of_what_was_sent(exc) or exc.status == 404):
+            raise
+        _put_members(s, change, path, [], removes)
+        raise Failed(f"{exc}; its member removals were made") from None
+
+
+def _put_members(
+    s: Session, change: Change, path: str, adds: list[str], removes: list[str]
+) -> None:
     if not adds and not removes:
         return
     read, version = s.read_for_put(change, path)
