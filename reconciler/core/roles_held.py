@@ -48,6 +48,17 @@ def takes_access(attr: AttrChange, paths: frozenset[str]) -> bool:
     return (attr.path == "active" and deactivates(attr.after)) or bool(lost_roles(attr, paths))
 
 
+def only_taking(attr: AttrChange, paths: frozenset[str]) -> AttrChange:
+    """The part of a role change that only takes away: the roles held before, less those
+    it takes, granting none of those it would add (sent alone after a refusal of the whole:
+    users._take_access_alone). A value that is no list is the change as it is."""
+    lost = lost_roles(attr, paths)
+    if not lost or not isinstance(attr.before, list):
+        return attr
+    kept = [item for item in attr.before if not _held(item) & lost]
+    return AttrChange(attr.path, attr.before, kept or None)
+
+
 def roles_in(value: Json) -> set[str]:
     """The roles an attribute's value grants (as `lost_roles` counts them)."""
     return _held(value)

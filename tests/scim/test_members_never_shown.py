@@ -163,3 +163,33 @@ def test_nested_groups_a_target_drops_fail_with_flatten_as_the_fix(tmp_path: Pat
         "nested groups' users become members instead"
     )
     assert _members_held(fake, "Outer") == []
+
+
+def test_a_target_keeping_other_nested_groups_is_not_told_to_flatten(tmp_path: Path) -> None:
+    # It holds nested group Keep, and drops only the add of Inner: not a target that
+    # keeps no group as a member.
+    fake = FakeScim()
+    keep, inner = fake.add_group("Keep"), fake.add_group("Inner")
+    outer = fake.add_group("Outer")
+    fake.groups[outer]["members"] = [{"value": keep, "type": "Group"}]
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and request.url.path.endswith(f"/Groups/{outer}"):
+            return fake.handle(httpx2.Request("GET", request.url, headers=request.headers))
+        return fake.handle(request)
+
+    groups: list[dict[str, Any]] = [
+        {"displayName": "Keep"},
+        {"displayName": "Inner"},
+        {"displayName": "Outer", "groups": ["Keep", "Inner"]},
+    ]
+    specs = write_spec(tmp_path, [], groups, nested_groups="native")
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    (failure,) = result.failed
+    assert failure.message.endswith(
+        "shows group Inner it added as a member: the target did not keep it, so each plan "
+        "adds it again"
+    )
+    assert inner not in _members_held(fake, "Outer")

@@ -165,3 +165,49 @@ def test_a_rename_refused_so_keeps_no_member_change_back(tmp_path: Path, status:
     assert failed.message.endswith("; its member changes were made")
     assert _members(fake, eng) == [alice]
     assert fake.groups[eng]["displayName"] == "Eng"
+
+
+@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_failing_target_gets_no_removal_in_halves(tmp_path: Path, status: int) -> None:
+    # A 5xx on every write is no one member's refusal: halving would send twice as many
+    # writes as members, each with the client's retries.
+    fake = FakeScim()
+    members = [fake.add_user(f"u{i}@example.com") for i in range(64)]
+    eng = fake.add_group("Eng", members)
+
+    patches = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH":
+            patches.append(request)
+            return json_response(status, {"status": str(status), "detail": "overloaded"})
+        return fake.handle(request)
+
+    users = [user(f"u{i}@example.com") for i in range(64)]
+    guards = {"max_member_removals": 1000, "max_member_removal_percent": 100}
+    result = _apply(
+        tmp_path, fake, handle, users, [{"displayName": "Eng", "members": []}], guards=guards
+    )
+
+    [failed] = result.failed
+    assert f"answered {status}" in failed.message
+    assert len(patches) <= 3 * 2  # the client's 3 attempts, and a second dialect's at most
+    assert len(_members(fake, eng)) == 64
+
+
+@pytest.mark.parametrize("status", [403, 412, 422])
+def test_a_refused_rename_alone_claims_no_member_change(tmp_path: Path, status: int) -> None:
+    fake = FakeScim()
+    fake.config["etag"]["supported"] = True
+    fake.add_group("Old")
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method in ("PATCH", "PUT"):
+            return json_response(status, {"status": str(status), "detail": "no"})
+        return fake.handle(request)
+
+    result = _apply(tmp_path, fake, handle, [], [{"displayName": "New", "previously": ["Old"]}])
+    [failed] = result.failed
+    assert failed.message.startswith("PATCH /Groups/")
+    assert "member" not in failed.message

@@ -8,6 +8,7 @@ kept the access, every run, until the spec changed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ ONCE = RetryPolicy(attempts=1)
 ADMIN = [{"value": "admin", "display": "admin", "primary": True}]
 
 
-def _refusing_renames(fake: FakeScim, uid: str, status: int, scim_type: str) -> Any:
+def _refusing_renames(
+    fake: FakeScim, uid: str, status: int, scim_type: str
+) -> Callable[[httpx2.Request], httpx2.Response]:
     def handle(request: httpx2.Request) -> httpx2.Response:
         if request.method in ("PATCH", "PUT") and request.url.path.endswith(f"/Users/{uid}"):
             body = json.loads(request.content)
@@ -166,3 +169,77 @@ def test_a_rename_failing_with_500_does_not_keep_the_disable_back(tmp_path: Path
     assert "answered 500" in failed.message
     assert failed.message.endswith("; what removes access (active) was written alone")
     assert fake.users[uid]["active"] is False
+
+
+def test_each_write_alone_goes_with_the_version_the_last_one_made(tmp_path: Path) -> None:
+    # On a target that honours If-Match, the plan's version is spent by the first write
+    # alone: the next goes with the one its answer gives, not a 412 of scimrec's own making.
+    fake = FakeScim()
+    fake.config["etag"] = {"supported": True}
+    uid = fake.add_user("old@example.com", active=True, roles=ADMIN)
+    renames = _refusing_renames(fake, uid, 400, "mutability")
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        sent = request.headers.get("if-match")
+        if request.method == "PATCH" and sent and sent != fake.users[uid]["meta"]["version"]:
+            return json_response(412, {"status": "412", "detail": "stale"})
+        return renames(request)
+
+    spec = user("new@example.com", **RENAMED, active=False, roles=[])
+    prepared = replan(write_spec(tmp_path, [spec]), fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    [failed] = result.failed
+    assert failed.message.endswith("; what removes access (active, roles) was written alone")
+    assert fake.users[uid]["active"] is False
+    assert not fake.users[uid].get("roles")
+    versions = [r.headers.get("if-match") for r in fake.requests if r.method == "PATCH"]
+    assert len(versions) == 2 and versions[0] != versions[1]
+
+
+@pytest.mark.parametrize("refused", ["new@example.com", '"viewer"'])
+def test_a_role_written_alone_only_takes_away(tmp_path: Path, refused: str) -> None:
+    # admin -> viewer, with the rename (or viewer itself) refused: alone, the write takes
+    # admin away and grants nothing the refused write would have granted.
+    fake = FakeScim()
+    uid = fake.add_user("old@example.com", roles=[{"value": "admin"}])
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and refused in request.content.decode():
+            error = {"status": "400", "scimType": "invalidValue", "detail": "refused"}
+            return json_response(400, error)
+        return fake.handle(request)
+
+    spec = user("new@example.com", **RENAMED, roles=[{"value": "viewer"}])
+    prepared = replan(write_spec(tmp_path, [spec]), fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    [failed] = result.failed
+    assert failed.message.endswith("; what removes access (roles) was written alone")
+    assert not fake.users[uid].get("roles")
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_an_unavailable_target_gets_no_writes_alone(tmp_path: Path) -> None:
+    # 503 says nothing of the values: every smaller write would meet it too.
+    fake = FakeScim()
+    uid = fake.add_user("a@example.com", active=True, roles=ADMIN, entitlements=[{"value": "x"}])
+
+    patches = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH":
+            patches.append(request)
+            return json_response(503, {"status": "503", "detail": "maintenance"})
+        return fake.handle(request)
+
+    spec = user("a@example.com", active=False, roles=[], entitlements=[])
+    prepared = replan(write_spec(tmp_path, [spec]), fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    [failed] = result.failed
+    assert failed.message == f"PATCH /Users/{uid} answered 503: maintenance"
+    assert len(patches) == 3  # the client's 3 attempts, of the one write

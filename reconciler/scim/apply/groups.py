@@ -82,8 +82,10 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
         raise Failed(f"member {missing[0]} has no target id (its create failed)")
     if why is not None:
         raise Failed(f"{withheld} member removal(s) withheld: {why}")
-    if refused is not None:
+    if refused is not None and (rest or removes):
         raise Failed(f"{refused}; its member changes were made")
+    if refused is not None:
+        raise refused
     return target_id
 
 

@@ -158,7 +158,11 @@ def remove_members(
         if no_target(exc):
             _not_held(s, change, path, chunk, member_type, exc)
             return
+        # A 500 too may be one member's (of_what_was_sent), but halving on it would send
+        # twice as many writes as members to a target failing on every one.
         if len(chunk) < 2 or patch_unsupported(exc) or not of_what_was_sent(exc):
+            raise
+        if exc.status >= 500:
             raise
         # One member refused refuses the PATCH (RFC 7644 §3.5.2: all or none), as a
         # dangling id may be ("Can not remove a non-existent user"): the others go apart.

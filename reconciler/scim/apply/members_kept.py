@@ -54,21 +54,23 @@ def check_added(
     first = s.user_names.get(missing[0], missing[0]) if not nested else missing[0]
     more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
     if nested:
-        # No group among the members it shows: a target that keeps users as members and
-        # drops the groups (django-scim2-server), which flattening serves. (One that shows
-        # no members at all then fails the users' adds, with that advice.)
         named = (
             m.key
             for m in change.members_add
-            if m.type == "Group" and m.key and first in (m.id, s.ids.get(m.key))
+            if m.type == "Group" and m.key and first in (m.id, s.group_ids.get(m.key))
         )
-        shows = "shows" if shown else "shows a member list with"
-        raise Failed(
-            f"PATCH {path} answered {reply.status}, but neither its answer nor a GET {shows} "
-            f"group {next(named, first)}{more} it added as a member: this target keeps no "
-            "group as a member; set nested_groups: flatten for it, and the nested groups' "
-            "users become members instead"
+        said = (
+            f"PATCH {path} answered {reply.status}, but neither its answer nor a GET shows "
+            f"group {next(named, first)}{more} it added as a member"
         )
+        if shown and not any(group for _, group in member_ops.member_entries(read)):
+            # No group among the members it shows: a target that keeps users as members
+            # and drops every group (django-scim2-server), which flattening serves.
+            raise Failed(
+                f"{said}: this target keeps no group as a member; set nested_groups: flatten "
+                "for it, and the nested groups' users become members instead"
+            )
+        raise Failed(f"{said}: the target did not keep it, so each plan adds it again")
     what = "shows" if shown else "shows a member list with"
     raise Failed(
         f"PATCH {path} answered {reply.status}, but neither its answer nor a GET {what} "

@@ -73,8 +73,11 @@ def of_what_was_sent(exc: ScimHTTPError) -> bool:
     """A refusal a smaller write may not meet: of a value (RFC 7644 §3.12: an immutable or
     taken name, a readOnly role; 400, 403, 409, 422), or a failure on one (a transactional
     target answering 500 for a taken name, as django-scim2 does). A write refused so keeps
-    nothing else of the object back (users._take_access_alone, groups.write_group)."""
-    return exc.status >= 400 and exc.status not in _NOT_OF_THE_VALUES
+    nothing else of the object back (users._take_access_alone, groups.write_group). Not a
+    gateway's or an unavailable target's 502, 503 or 504, nor any other 5xx: they say
+    nothing of the values, and every smaller write would meet them too."""
+    status = exc.status
+    return (400 <= status < 500 and status not in _NOT_OF_THE_VALUES) or status == 500
 
 
 def no_target(exc: ScimHTTPError) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from reconciler.core.changes import Action, Change
 from reconciler.core.diff import AttrChange
-from reconciler.core.roles_held import role_paths, takes_access
+from reconciler.core.roles_held import only_taking, role_paths, takes_access
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import writes
 from reconciler.scim.apply import refusals
 from reconciler.scim.apply.creates import adopt_if_listed_short, create
 from reconciler.scim.apply.session import Failed, Session
+from reconciler.scim.client import Reply
 from reconciler.scim.writes import ENDPOINT, resource_path
 
 
@@ -82,22 +83,35 @@ def _take_access_alone(
     taking = [a for a in sent if takes_access(a, roles)]
     disable = [a for a in taking if a.path == "active"]
     units = [[*disable, *(a for a in sent if a.path == stamp)]] if disable else []
-    units += [[a] for a in taking if a.path != "active"]
-    if not units or (len(units) == 1 and len(units[0]) == len(sent)):
+    # A role attribute's roles it keeps, without those the refused write would grant.
+    units += [[only_taking(a, roles)] for a in taking if a.path != "active"]
+    if not units or (len(units) == 1 and units[0] == sent):
         raise refused  # nothing smaller takes access away
     made, failed = [], []
+    etag = s.etag(change)
     for unit in units:
         try:
-            s.patch_or_put(change, path, unit, s.etag(change))
+            reply = s.patch_or_put(change, path, unit, etag)
         except (ScimHTTPError, Failed) as exc:
-            if isinstance(exc, ScimHTTPError) and not refusals.of_what_was_sent(exc):
-                raise
             failed.append(f"{unit[0].path}: {exc}")
+            if isinstance(exc, ScimHTTPError) and not refusals.of_what_was_sent(exc):
+                break  # not of the values (gone, stale, unavailable): none would go
         else:
             made.append(unit[0].path)
+            # The next goes with the version this write made (it proved the plan's read
+            # current), not the plan's, which the target now refuses (412).
+            etag = _version(reply) if etag is not None else None
     done = f"; what removes access ({', '.join(made)}) was written alone" if made else ""
     also = f"; alone, {'; '.join(failed)}" if failed else ""
     raise Failed(f"{refused}{done}{also}")
+
+
+def _version(reply: Reply) -> str | None:
+    """The version a write's answer gives the resource: meta.version, else its ETag."""
+    meta = reply.body.get("meta") if isinstance(reply.body, dict) else None
+    version = meta.get("version") if isinstance(meta, dict) else None
+    version = version or reply.headers.get("etag")
+    return version if isinstance(version, str) else None
 
 
 def manager_waves(changes: list[Change]) -> list[list[Change]]:
