@@ -56,28 +56,20 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
                 raise
             refused = exc
     path = resource_path("/Groups", target_id)
+    with s.lock:  # it exists, whatever its member writes meet (write_nested reads this)
+        s.group_ids[change.key] = target_id
     planned = [m.id for m in change.members_remove if m.id is not None and m.type == "User"]
     # Whoever this run created or adopted is a member by the spec's intent, whatever the
     # listing said; and what the listing hid may be a member it shows (withheld.py).
     removes = [i for i in planned if (Kind.USER, i) not in s.resolved]
     removes, why = removals_withheld(s, Kind.USER, removes)
     withheld = len(planned) - len(removes)
-    if s.use_patch:
-        try:
-            _patch_members(s, change, path, rest, removes)
-        except ScimHTTPError as exc:
-            if not patch_unsupported(exc):
-                raise
-            # PATCH itself refused (RFC 7644 §3.12): PUT, from now on where it has none.
-            with s.lock:
-                s.use_patch = s.use_patch and exc.status not in (405, 501)
-            s.log.warning("patch refused, using PUT", step="action", kind="group",
-                          key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
-            put_members(s, change, path, rest, removes)
-    else:
-        put_members(s, change, path, rest, removes)
-    with s.lock:
-        s.group_ids[change.key] = target_id
+    try:
+        _members(s, change, path, rest, removes)
+    except (ScimHTTPError, Failed) as exc:
+        if refused is None:
+            raise
+        raise Failed(f"{refused}; then, its members: {exc}") from None
     if missing:
         raise Failed(f"member {missing[0]} has no target id (its create failed)")
     if why is not None:
@@ -87,6 +79,24 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
     if refused is not None:
         raise refused
     return target_id
+
+
+def _members(s: Session, change: Change, path: str, adds: list[str], removes: list[str]) -> None:
+    """A group's user member adds and removals: by PATCH, or by PUT where PATCH is refused."""
+    if not s.use_patch:
+        put_members(s, change, path, adds, removes)
+        return
+    try:
+        _patch_members(s, change, path, adds, removes)
+    except ScimHTTPError as exc:
+        if not patch_unsupported(exc):
+            raise
+        # PATCH itself refused (RFC 7644 §3.12): PUT, from now on where it has none.
+        with s.lock:
+            s.use_patch = s.use_patch and exc.status not in (405, 501)
+        s.log.warning("patch refused, using PUT", step="action", kind="group",
+                      key=change.key, status=exc.status, detail=exc.detail)  # fmt: skip
+        put_members(s, change, path, adds, removes)
 
 
 def _patch_members(

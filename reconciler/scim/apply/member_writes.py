@@ -57,9 +57,11 @@ def add_members(
     named = {(i, member_type == "Group") for i in chunk}
 
     def added(reply: Reply, read: Json = None) -> None:
-        now_held(s, change, named, added=True)
         if read is None:
             read = check_added(s, change, path, reply, chunk, member_type == "Group")
+        # Held once shown (or not to be judged): an add not kept, held, would be taken
+        # for one a later removal took with it, and added back.
+        now_held(s, change, named, added=True)
         # Members added back after a removal took them come in parts (users, then nested
         # groups): the group is whole only after the last.
         if not restoring and (lost := lost_with(s, change, path, reply, named, read)):
@@ -96,7 +98,13 @@ def add_members(
 
 
 def remove_members(
-    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None = None
+    s: Session,
+    change: Change,
+    path: str,
+    chunk: list[str],
+    member_type: str | None = None,
+    *,
+    split: bool = True,
 ) -> None:
     dialect = s.remove_dialect
     forced = not s.dialect.member_removal_fallback
@@ -158,11 +166,7 @@ def remove_members(
         if no_target(exc):
             _not_held(s, change, path, chunk, member_type, exc)
             return
-        # A 500 too may be one member's (of_what_was_sent), but halving on it would send
-        # twice as many writes as members to a target failing on every one.
-        if len(chunk) < 2 or patch_unsupported(exc) or not of_what_was_sent(exc):
-            raise
-        if exc.status >= 500:
+        if not split or len(chunk) < 2 or not one_members(exc):
             raise
         # One member refused refuses the PATCH (RFC 7644 §3.5.2: all or none), as a
         # dangling id may be ("Can not remove a non-existent user"): the others go apart.
@@ -175,19 +179,39 @@ def remove_members(
         raise lost_failure(s, path, reply, lost, TAKEN_BACK)
 
 
+def one_members(exc: ScimHTTPError) -> bool:
+    """A refusal one member of a write may cause: a 400 of a value (RFC 7644 §3.12:
+    invalidValue, mutability, uniqueness). Not a 403, 409 or 422, which a target answers to
+    every write it will not take now (a token without write scope, a group a directory
+    sync holds), nor a 5xx: split on those, a write would become twice as many as members."""
+    return exc.status == 400 and not patch_unsupported(exc)
+
+
 def _in_halves(
-    s: Session, change: Change, path: str, chunk: list[str], member_type: str | None
+    s: Session,
+    change: Change,
+    path: str,
+    chunk: list[str],
+    member_type: str | None,
 ) -> None:
-    """Each half of a refused removal sent apart, the second whatever refused the first;
-    the first refusal then fails the group."""
-    first: ScimHTTPError | Failed | None = None
+    """A removal refused for one member, sent again in halves, the second whatever refused
+    the first, and so on into the half refused while the other was made: one member the
+    target will not remove costs two writes a halving. Where both halves are refused, the
+    refusal is not one member's (or not one's alone): the group fails naming it."""
+    failures: list[tuple[list[str], ScimHTTPError | Failed]] = []
     for part in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
         try:
-            remove_members(s, change, path, part, member_type)
+            remove_members(s, change, path, part, member_type, split=False)
         except (ScimHTTPError, Failed) as exc:
-            first = first or exc
-    if first is not None:
-        raise first
+            failures.append((part, exc))
+    if not failures:
+        return  # both made: the refusal was of the two together
+    [(part, refused), *more] = failures
+    if more or len(part) < 2 or not isinstance(refused, ScimHTTPError):
+        raise refused
+    if not one_members(refused):
+        raise refused
+    _in_halves(s, change, path, part, member_type)
 
 
 def _not_held(
@@ -259,19 +283,28 @@ def adds_then_removals(
     target will not take (a user deleted since the plan: "Can not add a non-existent user
     to group") would keep back the removals, and the access the plan removes would stay.
     The group then fails naming the add's refusal. Where the removals' PATCH is refused as
-    well, it is PATCH itself that is (an add's 400 says no more): the add's refusal is
-    raised, for the group's PUT to send both."""
+    well, as a PATCH the target does not take, it is PATCH itself that is (an add's 400
+    says no more): that refusal is raised, for the group's PUT to send both."""
     try:
         adds()
-    except ScimHTTPError as exc:
+    except (ScimHTTPError, Failed) as exc:
         # 404: a member not found, as some targets answer (the group gone: so is a removal).
-        if not removing or not (of_what_was_sent(exc) or exc.status == 404):
+        # Failed: an add answered with success and not kept (members_kept.check_added).
+        if not removing or (
+            isinstance(exc, ScimHTTPError) and not (of_what_was_sent(exc) or exc.status == 404)
+        ):
             raise
         try:
             removals()
         except ScimHTTPError as again:
-            if patch_unsupported(again) and patch_unsupported(exc):
+            if (
+                isinstance(exc, ScimHTTPError)
+                and patch_unsupported(exc)
+                and patch_unsupported(again)
+            ):
                 raise exc from None
-            raise
+            raise Failed(f"{exc}; then, removing: {again}") from None
+        except Failed as again:
+            raise Failed(f"{exc}; then, removing: {again}") from None
         raise Failed(f"{exc}; its member removals were made") from None
     removals()

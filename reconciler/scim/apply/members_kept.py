@@ -71,6 +71,14 @@ def check_added(
                 "for it, and the nested groups' users become members instead"
             )
         raise Failed(f"{said}: the target did not keep it, so each plan adds it again")
+    if shown and others:
+        # It shows every member it held before (else _missing took the list for one cut
+        # short): it shows its members, and took none of these.
+        raise Failed(
+            f"PATCH {path} answered {reply.status}, but neither its answer nor a GET shows "
+            f"member {first}{more} it added, though it shows the others: the target did not "
+            "keep them, so each plan adds them again"
+        )
     what = "shows" if shown else "shows a member list with"
     raise Failed(
         f"PATCH {path} answered {reply.status}, but neither its answer nor a GET {what} "

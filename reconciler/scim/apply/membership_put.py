@@ -26,7 +26,10 @@ def put_members(s: Session, change: Change, path: str, adds: list[str], removes:
     except ScimHTTPError as exc:
         if not (adds and removes) or not (of_what_was_sent(exc) or exc.status == 404):
             raise
-        _put_members(s, change, path, [], removes)
+        try:
+            _put_members(s, change, path, [], removes)
+        except (ScimHTTPError, Failed) as again:
+            raise Failed(f"{exc}; then, removing alone: {again}") from None
         raise Failed(f"{exc}; its member removals were made") from None
 
 
