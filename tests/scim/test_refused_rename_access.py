@@ -243,3 +243,49 @@ def test_an_unavailable_target_gets_no_writes_alone(tmp_path: Path) -> None:
     [failed] = result.failed
     assert failed.message == f"PATCH /Users/{uid} answered 503: maintenance"
     assert len(patches) == 3  # the client's 3 attempts, of the one write
+
+
+def test_what_is_written_alone_names_each_access_it_removes(tmp_path: Path) -> None:
+    fake = FakeScim()
+    uid = fake.add_user("old@example.com", active=True, roles=ADMIN)
+    spec = user("new@example.com", **RENAMED, active=False, roles=[])
+    result = _apply(tmp_path, fake, uid, spec)
+
+    [failed] = result.failed
+    assert failed.message.endswith("; what removes access (active, roles) was written alone")
+    assert fake.users[uid]["active"] is False
+    assert not fake.users[uid].get("roles")
+
+
+def test_what_is_written_alone_carries_the_version_read(tmp_path: Path) -> None:
+    # A target with ETags: the write sent alone is as conditional as the one refused.
+    fake = FakeScim()
+    fake.config["etag"] = {"supported": True}
+    uid = fake.add_user("old@example.com", active=True)
+    version = fake.users[uid]["meta"]["version"]
+    result = _apply(tmp_path, fake, uid, user("new@example.com", **RENAMED, active=False))
+
+    [failed] = result.failed
+    assert failed.message.endswith("; what removes access (active) was written alone")
+    assert fake.users[uid]["active"] is False
+    # The refused write never reaches the fake; the one sent alone does, with the version.
+    [alone] = [s for s in fake.requests if s.method == "PATCH"]
+    assert [op["path"] for op in alone.body["Operations"]] == ["active"]
+    assert alone.headers.get("if-match") == version
+
+
+@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.parametrize("status", [401, 503])
+def test_a_refusal_of_the_request_itself_sends_nothing_alone(tmp_path: Path, status: int) -> None:
+    # Not a refusal of a value (RFC 7644 §3.12): the credentials, or a target unavailable,
+    # which the smaller write would meet alike. The write fails as it was answered. (A 500
+    # is sent alone: a transactional target fails so on a taken name.)
+    fake = FakeScim()
+    uid = fake.add_user("old@example.com", active=True)
+    spec = user("new@example.com", **RENAMED, active=False)
+    result = _apply(tmp_path, fake, uid, spec, refusal=(status, "invalidValue"))
+
+    [failed] = result.failed
+    assert f"answered {status}" in failed.message and "written alone" not in failed.message
+    assert fake.users[uid]["active"] is True
+    assert [s.method for s in fake.requests if s.method in ("PATCH", "PUT")] == []

@@ -85,8 +85,8 @@ def _take_access_alone(
     units = [[*disable, *(a for a in sent if a.path == stamp)]] if disable else []
     # A role attribute's roles it keeps, without those the refused write would grant.
     units += [[only_taking(a, roles)] for a in taking if a.path != "active"]
-    if not units or (len(units) == 1 and units[0] == sent):
-        raise refused  # nothing smaller takes access away
+    if not units or (len(units) == 1 and sorted(units[0], key=_path) == sorted(sent, key=_path)):
+        raise refused  # nothing smaller takes access away (a disable and its time: disable())
     made, failed = [], []
     etag = s.etag(change)
     for unit in units:
@@ -104,6 +104,10 @@ def _take_access_alone(
     done = f"; what removes access ({', '.join(made)}) was written alone" if made else ""
     also = f"; alone, {'; '.join(failed)}" if failed else ""
     raise Failed(f"{refused}{done}{also}")
+
+
+def _path(attr: AttrChange) -> str:
+    return attr.path
 
 
 def _version(reply: Reply) -> str | None:
