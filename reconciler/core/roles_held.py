@@ -51,13 +51,12 @@ def takes_access(attr: AttrChange, paths: frozenset[str]) -> bool:
 def only_taking(attr: AttrChange, paths: frozenset[str]) -> AttrChange:
     """The part of a role change that only takes away: the roles held before, less those
     it takes, granting none of those it would add (sent alone after a refusal of the whole:
-    users._take_access_alone). A role held as one value (a custom extension's appRole) is
-    cleared: set to the new one, it would be granted by a write the target refused."""
+    users._take_access_alone). A role held as one value (a custom extension's appRole,
+    roles joined into one text) is the change as the plan shows it: cleared, it could take
+    roles the plan keeps, which no reviewed plan showed."""
     lost = lost_roles(attr, paths)
-    if not lost:
+    if not lost or not isinstance(attr.before, list):
         return attr
-    if not isinstance(attr.before, list):
-        return AttrChange(attr.path, attr.before, None)
     kept = [item for item in attr.before if not _held(item) & lost]
     return AttrChange(attr.path, attr.before, kept or None)
 

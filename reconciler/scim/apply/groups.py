@@ -64,20 +64,25 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
     removes = [i for i in planned if (Kind.USER, i) not in s.resolved]
     removes, why = removals_withheld(s, Kind.USER, removes)
     withheld = len(planned) - len(removes)
+    failed: ScimHTTPError | Failed | None = None
     try:
         _members(s, change, path, rest, removes)
     except (ScimHTTPError, Failed) as exc:
-        if refused is None:
-            raise
-        raise Failed(f"{refused}; then, its members: {exc}") from None
-    if missing:
-        raise Failed(f"member {missing[0]} has no target id (its create failed)")
-    if why is not None:
-        raise Failed(f"{withheld} member removal(s) withheld: {why}")
-    if refused is not None and (rest or removes):
-        raise Failed(f"{refused}; its member changes were made")
+        failed = exc
+    # Every reason the group fails is named, none hidden behind another.
+    said: list[str] = []
     if refused is not None:
+        made = (rest or removes) and failed is None
+        said.append(f"{refused}{'; its member changes were made' if made else ''}")
+    said += [str(failed)] if failed is not None else []
+    said += [f"member {missing[0]} has no target id (its create failed)"] if missing else []
+    said += [f"{withheld} member removal(s) withheld: {why}"] if why is not None else []
+    if len(said) == 1 and failed is not None:
+        raise failed  # as it was raised
+    if len(said) == 1 and refused is not None and not (rest or removes):
         raise refused
+    if said:
+        raise Failed("; then, ".join(said))
     return target_id
 
 
@@ -210,9 +215,16 @@ def write_nested(s: Session, change: Change) -> str | None:
         for chunk in member_ops.removal_chunks(removes, held, s.chunk()):
             remove_members(s, change, path, chunk, member_type="Group")
 
-    adds_then_removals(add, remove, removing=bool(removes))
-    if missing:  # after the removals, which it keeps none of back
-        raise Failed(f"nested group {missing[0]} has no target id (its create failed)")
-    if why is not None:
-        raise Failed(f"{len(planned) - len(removes)} nested group removal(s) withheld: {why}")
+    said: list[str] = []  # every reason it fails, after the removals it keeps none back
+    try:
+        adds_then_removals(add, remove, removing=bool(removes))
+    except (ScimHTTPError, Failed) as exc:
+        if not missing and why is None:
+            raise
+        said.append(str(exc))
+    said += [f"nested group {missing[0]} has no target id (its create failed)"] if missing else []
+    withheld = len(planned) - len(removes)
+    said += [f"{withheld} nested group removal(s) withheld: {why}"] if why is not None else []
+    if said:
+        raise Failed("; then, ".join(said))
     return target_id

@@ -9,7 +9,7 @@ from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
 from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops
-from reconciler.scim.apply.members_kept import check_added, pause, unsent
+from reconciler.scim.apply.members_kept import NotKept, check_added, pause, unsent
 from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.refusals import (
@@ -58,7 +58,11 @@ def add_members(
 
     def added(reply: Reply, read: Json = None) -> None:
         if read is None:
-            read = check_added(s, change, path, reply, chunk, member_type == "Group")
+            try:
+                read = check_added(s, change, path, reply, chunk, member_type == "Group")
+            except NotKept as exc:
+                now_held(s, change, {m for m in named if m[0] in exc.kept}, added=True)
+                raise
         # Held once shown (or not to be judged): an add not kept, held, would be taken
         # for one a later removal took with it, and added back.
         now_held(s, change, named, added=True)
@@ -187,31 +191,44 @@ def one_members(exc: ScimHTTPError) -> bool:
     return exc.status == 400 and not patch_unsupported(exc)
 
 
+# At most this many writes go to one refused removal in parts: one member the target will
+# not remove costs two a halving (14 for 100 members), and a few such members are found; a
+# target refusing every removal with a value's 400 gets no write per member.
+HALVES_BUDGET = 32
+
+
 def _in_halves(
     s: Session,
     change: Change,
     path: str,
     chunk: list[str],
     member_type: str | None,
+    budget: list[int] | None = None,
 ) -> None:
     """A removal refused for one member, sent again in halves, the second whatever refused
-    the first, and so on into the half refused while the other was made: one member the
-    target will not remove costs two writes a halving. Where both halves are refused, the
-    refusal is not one member's (or not one's alone): the group fails naming it."""
-    failures: list[tuple[list[str], ScimHTTPError | Failed]] = []
+    the first, and each half refused so in halves again, within HALVES_BUDGET writes: the
+    members the target will not remove (deleted since the plan) hold none of the others
+    back. The first refusal left then fails the group."""
+    budget = budget if budget is not None else [HALVES_BUDGET]
+    first: ScimHTTPError | Failed | None = None
     for part in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
         try:
+            if budget[0] <= 0:
+                raise Failed(f"{len(part)} member removal(s) not sent: the target refused them")
+            budget[0] -= 1
             remove_members(s, change, path, part, member_type, split=False)
-        except (ScimHTTPError, Failed) as exc:
-            failures.append((part, exc))
-    if not failures:
-        return  # both made: the refusal was of the two together
-    [(part, refused), *more] = failures
-    if more or len(part) < 2 or not isinstance(refused, ScimHTTPError):
-        raise refused
-    if not one_members(refused):
-        raise refused
-    _in_halves(s, change, path, part, member_type)
+        except ScimHTTPError as exc:
+            if len(part) < 2 or not one_members(exc):
+                first = first or exc
+                continue
+            try:
+                _in_halves(s, change, path, part, member_type, budget)
+            except (ScimHTTPError, Failed) as again:
+                first = first or again
+        except Failed as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def _not_held(

@@ -23,6 +23,15 @@ from reconciler.scim.apply.verify import answers_as
 from reconciler.scim.client import Reply
 
 
+class NotKept(Failed):
+    """An add answered with success that the group does not show in full; `kept`: the
+    members of it the group does show."""
+
+    def __init__(self, kept: list[str], message: str) -> None:
+        super().__init__(message)
+        self.kept = kept
+
+
 def check_added(
     s: Session, change: Change, path: str, reply: Reply, added: list[str], nested: bool
 ) -> Json:
@@ -53,6 +62,8 @@ def check_added(
         return read  # the answer was short; the group holds them
     first = s.user_names.get(missing[0], missing[0]) if not nested else missing[0]
     more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    # Those it shows are held: a removal later in the group's writes must not take them.
+    kept = [uid for uid in added if uid not in missing] if shown else []
     if nested:
         named = (
             m.key
@@ -66,25 +77,28 @@ def check_added(
         if shown and not any(group for _, group in member_ops.member_entries(read)):
             # No group among the members it shows: a target that keeps users as members
             # and drops every group (django-scim2-server), which flattening serves.
-            raise Failed(
+            raise NotKept(
+                kept,
                 f"{said}: this target keeps no group as a member; set nested_groups: flatten "
-                "for it, and the nested groups' users become members instead"
+                "for it, and the nested groups' users become members instead",
             )
-        raise Failed(f"{said}: the target did not keep it, so each plan adds it again")
+        raise NotKept(kept, f"{said}: the target did not keep it, so each plan adds it again")
     if shown and others:
         # It shows every member it held before (else _missing took the list for one cut
         # short): it shows its members, and took none of these.
-        raise Failed(
+        raise NotKept(
+            kept,
             f"PATCH {path} answered {reply.status}, but neither its answer nor a GET shows "
             f"member {first}{more} it added, though it shows the others: the target did not "
-            "keep them, so each plan adds them again"
+            "keep them, so each plan adds them again",
         )
     what = "shows" if shown else "shows a member list with"
-    raise Failed(
+    raise NotKept(
+        kept,
         f"PATCH {path} answered {reply.status}, but neither its answer nor a GET {what} "
         f"member {first}{more} it added: this target does not show the group's members, "
         "so each plan adds them again and cannot see members to remove; manage this "
-        "group's members in the application itself"
+        "group's members in the application itself",
     )
 
 
