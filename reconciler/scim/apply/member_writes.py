@@ -176,7 +176,10 @@ def remove_members(
         # dangling id may be ("Can not remove a non-existent user"): the others go apart.
         _in_halves(s, change, path, chunk, member_type)
         return
-    if lost := lost_with(s, change, path, reply, planned, reads[-1]):
+    # A member of the other kind under an id removed is in the read because the removal's
+    # PATCH added it back (member_ops.added_back): it says nothing of the others.
+    back = {(i, not nested) for i in chunk if (i, not nested) in held}
+    if lost := lost_with(s, change, path, reply, planned | back, reads[-1]):
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
         add_back(s, change, path, lost)
