@@ -3,7 +3,9 @@ away: what the guards count as access lost, and what `protected` keeps."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from reconciler.core.assignment import ROLE_ASSIGNMENTS
 from reconciler.core.changes import deactivates
@@ -51,14 +53,23 @@ def takes_access(attr: AttrChange, paths: frozenset[str]) -> bool:
 def only_taking(attr: AttrChange, paths: frozenset[str]) -> AttrChange:
     """The part of a role change that only takes away: the roles held before, less those
     it takes, granting none of those it would add (sent alone after a refusal of the whole:
-    users._take_access_alone). A role held as one value (a custom extension's appRole,
-    roles joined into one text) is the change as the plan shows it: cleared, it could take
-    roles the plan keeps, which no reviewed plan showed."""
+    users._take_access_alone). A role held as one value (a custom extension's appRole, or
+    roles joined into one text) goes as the plan shows it where that only takes away (its
+    parts among the old value's: "admin,billing" -> "billing"), else cleared: it then
+    grants nothing, and what it takes the object's failure names."""
     lost = lost_roles(attr, paths)
-    if not lost or not isinstance(attr.before, list):
+    if not lost:
         return attr
+    if not isinstance(attr.before, list):
+        return attr if _parts(attr.after) <= _parts(attr.before) else replace(attr, after=None)
     kept = [item for item in attr.before if not _held(item) & lost]
     return AttrChange(attr.path, attr.before, kept or None)
+
+
+def _parts(value: Json) -> set[str]:
+    """The parts of a role held as one value: its text split at commas, semicolons, bars
+    and spaces (as roles joined into one are)."""
+    return set(re.findall(r"[^,;|\s]+", str(value))) if value is not None else set()
 
 
 def roles_in(value: Json) -> set[str]:

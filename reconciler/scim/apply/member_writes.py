@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
-from reconciler.errors import ScimHTTPError
+from reconciler.errors import ScimHTTPError, ScimrecError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.members_kept import NotKept, check_added, pause, unsent
-from reconciler.scim.apply.members_lost import lost_failure, lost_with
+from reconciler.scim.apply.members_lost import Held, lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.refusals import (
     PATCH_UNSUPPORTED,
@@ -97,7 +97,18 @@ def add_members(
         half = len(chunk) // 2
         with s.lock:
             s.chunk_limit = min(s.chunk_limit or half, half)
-        add_members(s, change, path, chunk[:half], member_type, restoring=restoring)
+        # The second whatever refused the first: one member the target will not take (a
+        # user deleted since) keeps no other's add back, least of all one added back.
+        try:
+            add_members(s, change, path, chunk[:half], member_type, restoring=restoring)
+        except (ScimHTTPError, Failed) as first:
+            if isinstance(first, ScimHTTPError) and first.status != 400:
+                raise
+            try:
+                add_members(s, change, path, chunk[half:], member_type, restoring=restoring)
+            except (ScimHTTPError, Failed) as again:
+                raise Failed(f"{first}; and {again}") from None
+            raise
         add_members(s, change, path, chunk[half:], member_type, restoring=restoring)
 
 
@@ -179,7 +190,10 @@ def remove_members(
     # A member of the other kind under an id removed is in the read because the removal's
     # PATCH added it back (member_ops.added_back): it says nothing of the others.
     back = {(i, not nested) for i in chunk if (i, not nested) in held}
-    if lost := lost_with(s, change, path, reply, planned | back, reads[-1]):
+    lost = lost_with(s, change, path, reply, planned | back, reads[-1])
+    # ... and is judged apart: an add back the target did not keep is a member lost.
+    lost += _back_lost(s, path, back, reads[-1])
+    if lost:
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
         add_back(s, change, path, lost)
@@ -200,6 +214,22 @@ def one_members(exc: ScimHTTPError) -> bool:
 HALVES_BUDGET = 32
 
 
+def _back_lost(s: Session, path: str, back: set[Held], read: Json) -> list[Held]:
+    """The members a removal's PATCH added back (an id held as both kinds) that the group
+    does not show after it: a target that drops a group from an add, or applies a PATCH's
+    adds before its removals, took them. A read with no member list is asked for them;
+    shown none then, the group that held them (the plan's read) holds none."""
+    if not back:
+        return []
+    if not member_ops.lists_members(read):
+        try:
+            read = s.client.get(path, {"attributes": "members"}).body
+        except ScimrecError:
+            return []  # no read to say: not judged, as lost_with judges none
+    shows = member_ops.shown_by(read, s.user_names)
+    return sorted(back) if shows is None else [m for m in sorted(back) if not shows(*m)]
+
+
 def _in_halves(
     s: Session,
     change: Change,
@@ -209,29 +239,34 @@ def _in_halves(
     budget: list[int] | None = None,
 ) -> None:
     """A removal refused for one member, sent again in halves, the second whatever refused
-    the first, and each half refused so in halves again, within HALVES_BUDGET writes: the
-    members the target will not remove (deleted since the plan) hold none of the others
-    back. The first refusal left then fails the group."""
+    the first for a value, and each half refused so in halves again, within HALVES_BUDGET
+    writes: the members the target will not remove (deleted since the plan) hold none of
+    the others back. Any other refusal (credentials, the target failing) sends no more.
+    Every failure left is named; the group fails."""
     budget = budget if budget is not None else [HALVES_BUDGET]
-    first: ScimHTTPError | Failed | None = None
+    failures: list[str] = []
     for part in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
+        if budget[0] <= 0:
+            failures.append(f"{len(part)} member removal(s) not sent: the target refused them")
+            continue
+        budget[0] -= 1
         try:
-            if budget[0] <= 0:
-                raise Failed(f"{len(part)} member removal(s) not sent: the target refused them")
-            budget[0] -= 1
             remove_members(s, change, path, part, member_type, split=False)
         except ScimHTTPError as exc:
-            if len(part) < 2 or not one_members(exc):
-                first = first or exc
+            if not one_members(exc):
+                failures.append(str(exc))
+                break  # not one member's: the rest would meet it too
+            if len(part) < 2:
+                failures.append(str(exc))
                 continue
             try:
                 _in_halves(s, change, path, part, member_type, budget)
-            except (ScimHTTPError, Failed) as again:
-                first = first or again
+            except Failed as again:
+                failures.append(str(again))
         except Failed as exc:
-            first = first or exc
-    if first is not None:
-        raise first
+            failures.append(str(exc))
+    if failures:
+        raise Failed("; ".join(dict.fromkeys(failures)))
 
 
 def _not_held(
