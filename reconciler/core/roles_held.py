@@ -67,9 +67,12 @@ def only_taking(attr: AttrChange, paths: frozenset[str]) -> AttrChange:
 
 
 def _parts(value: Json) -> set[str]:
-    """The parts of a role held as one value: its text split at commas, semicolons, bars
-    and spaces (as roles joined into one are)."""
-    return set(re.findall(r"[^,;|\s]+", str(value))) if value is not None else set()
+    """The parts of a role held as one value: its text split at commas, semicolons and bars
+    (as roles joined into one are; a role's own name may hold spaces). Compared as roles
+    are, case and all: "Billing" for "billing" is a role granted, so the value is cleared."""
+    if value is None:
+        return set()
+    return {p.strip() for p in re.split(r"[,;|]", str(value)) if p.strip()}
 
 
 def roles_in(value: Json) -> set[str]:

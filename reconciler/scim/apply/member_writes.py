@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 
 from reconciler.core.changes import Change
 from reconciler.core.model import Json, Kind
-from reconciler.errors import ScimHTTPError, ScimrecError
+from reconciler.errors import ScimHTTPError
 from reconciler.scim import member_ops
 from reconciler.scim.apply.members_kept import NotKept, check_added, pause, unsent
-from reconciler.scim.apply.members_lost import Held, lost_failure, lost_with
+from reconciler.scim.apply.members_lost import lost_failure, lost_with
 from reconciler.scim.apply.members_removed import held_and_read, kept_listed, not_removed
 from reconciler.scim.apply.refusals import (
     PATCH_UNSUPPORTED,
@@ -97,18 +97,7 @@ def add_members(
         half = len(chunk) // 2
         with s.lock:
             s.chunk_limit = min(s.chunk_limit or half, half)
-        # The second whatever refused the first: one member the target will not take (a
-        # user deleted since) keeps no other's add back, least of all one added back.
-        try:
-            add_members(s, change, path, chunk[:half], member_type, restoring=restoring)
-        except (ScimHTTPError, Failed) as first:
-            if isinstance(first, ScimHTTPError) and first.status != 400:
-                raise
-            try:
-                add_members(s, change, path, chunk[half:], member_type, restoring=restoring)
-            except (ScimHTTPError, Failed) as again:
-                raise Failed(f"{first}; and {again}") from None
-            raise
+        add_members(s, change, path, chunk[:half], member_type, restoring=restoring)
         add_members(s, change, path, chunk[half:], member_type, restoring=restoring)
 
 
@@ -187,12 +176,10 @@ def remove_members(
         # dangling id may be ("Can not remove a non-existent user"): the others go apart.
         _in_halves(s, change, path, chunk, member_type)
         return
-    # A member of the other kind under an id removed is in the read because the removal's
-    # PATCH added it back (member_ops.added_back): it says nothing of the others.
-    back = {(i, not nested) for i in chunk if (i, not nested) in held}
-    lost = lost_with(s, change, path, reply, planned | back, reads[-1])
-    # ... and is judged apart: an add back the target did not keep is a member lost.
-    lost += _back_lost(s, path, back, reads[-1])
+    # Of the members it took, none the plan removes is added back (the nested groups it
+    # removes after the users, say): only access the plan keeps is restored.
+    removing = {(m.id, m.type == "Group") for m in change.members_remove if m.id}
+    lost = [m for m in lost_with(s, change, path, reply, planned, reads[-1]) if m not in removing]
     if lost:
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
@@ -212,22 +199,6 @@ def one_members(exc: ScimHTTPError) -> bool:
 # not remove costs two a halving (14 for 100 members), and a few such members are found; a
 # target refusing every removal with a value's 400 gets no write per member.
 HALVES_BUDGET = 32
-
-
-def _back_lost(s: Session, path: str, back: set[Held], read: Json) -> list[Held]:
-    """The members a removal's PATCH added back (an id held as both kinds) that the group
-    does not show after it: a target that drops a group from an add, or applies a PATCH's
-    adds before its removals, took them. A read with no member list is asked for them;
-    shown none then, the group that held them (the plan's read) holds none."""
-    if not back:
-        return []
-    if not member_ops.lists_members(read):
-        try:
-            read = s.client.get(path, {"attributes": "members"}).body
-        except ScimrecError:
-            return []  # no read to say: not judged, as lost_with judges none
-    shows = member_ops.shown_by(read, s.user_names)
-    return sorted(back) if shows is None else [m for m in sorted(back) if not shows(*m)]
 
 
 def _in_halves(
@@ -255,7 +226,8 @@ def _in_halves(
         except ScimHTTPError as exc:
             if not one_members(exc):
                 failures.append(str(exc))
-                break  # not one member's: the rest would meet it too
+                budget[0] = 0  # not one member's: the rest would meet it too, at any depth
+                continue
             if len(part) < 2:
                 failures.append(str(exc))
                 continue
