@@ -7,6 +7,7 @@ followed by no write, and a role value whose name holds spaces is not taken apar
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -327,3 +328,113 @@ def test_a_joined_role_written_alone_grants_nothing_and_keeps_what_the_plan_keep
         r.casefold() for v in planned for r in str(v).split(",")
     }
     assert keeps <= {r.casefold() for r in after}, (shown, held, msgs)
+
+
+@pytest.mark.parametrize("adds", [1, 4])
+def test_add_refused_as_patch_form_still_goes_by_put(tmp_path: Any, adds: int) -> None:
+    fake = FakeScim()
+    old = fake.add_user("old@example.com")
+    new = [fake.add_user(f"n{i}@example.com") for i in range(adds)]
+    gid = fake.add_group("Eng", [old])
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and "/Groups/" in request.url.path:
+            ops = json.loads(request.content or b"{}").get("Operations", [])
+            if any(str(op.get("op")).lower() == "add" for op in ops):
+                return json_response(400, {"status": "400", "detail": "op add not supported"})
+        return fake.handle(request)
+
+    users = [user("old@example.com"), *(user(f"n{i}@example.com") for i in range(adds))]
+    specs = write_spec(
+        tmp_path,
+        users,
+        [{"displayName": "Eng", "members": [f"n{i}@example.com" for i in range(adds)]}],
+        guards={"max_member_removal_percent": 100},
+    )
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    held = sorted(m["value"] for m in fake.groups[gid]["members"])
+    assert held == sorted(new), (held, [f.message for f in result.failed])
+    assert not result.failed, [f.message for f in result.failed]
+
+
+def test_kept_member_of_later_group_never_removed(tmp_path: Any) -> None:
+    fake = FilterClears()
+    a, u = fake.add_user("a@example.com"), fake.add_user("u@example.com")
+    x, y = fake.add_group("X", []), fake.add_group("Y", [])
+    ga = fake.add_group("A", [a])
+    fake.groups[ga]["members"].append({"value": x, "type": "Group"})
+    gb = fake.add_group("B", [u])
+    fake.groups[gb]["members"].append({"value": y, "type": "Group"})
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("u@example.com")],
+        [
+            {"displayName": "X", "members": []},
+            {"displayName": "Y", "members": []},
+            {"displayName": "A", "members": []},
+            {"displayName": "B", "members": ["u@example.com"]},
+        ],
+        guards={"max_member_removals": 1000, "max_member_removal_percent": 100},
+        nested_groups="native",
+        quirks={"member_removal": "filter"},
+    )
+    _, result = plan_and_apply(specs, fake)
+    to_b = [
+        r
+        for r in fake.requests
+        if r.method == "PATCH"
+        and r.path.endswith(gb)
+        and any(
+            str(op.get("op")).lower() == "remove" for op in (r.body or {}).get("Operations", [])
+        )
+    ]
+    failed = [(f.key, f.message) for f in result.failed]
+    assert not to_b, ("a removal was sent to B, which clears u (kept)", failed)
+
+
+def test_kept_member_lost_for_good_when_add_back_fails(tmp_path: Any) -> None:
+    """As above, where the target then refuses the add back (503): u is gone for good."""
+    import json
+
+    import httpx2
+
+    from reconciler.scim.apply.runner import Applier
+    from reconciler.scim.client import ScimClient
+    from tests.fakescim import json_response
+    from tests.scim.test_faults import replan
+
+    fake = FilterClears()
+    a, u = fake.add_user("a@example.com"), fake.add_user("u@example.com")
+    x, y = fake.add_group("X", []), fake.add_group("Y", [])
+    ga = fake.add_group("A", [a])
+    fake.groups[ga]["members"].append({"value": x, "type": "Group"})
+    gb = fake.add_group("B", [u])
+    fake.groups[gb]["members"].append({"value": y, "type": "Group"})
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PATCH" and request.url.path.endswith(gb):
+            ops = json.loads(request.content or b"{}").get("Operations", [])
+            if any(str(op.get("op")).lower() == "add" for op in ops):
+                return json_response(503, {"status": "503", "detail": "unavailable"})
+        return fake.handle(request)
+
+    specs = write_spec(
+        tmp_path,
+        [user("a@example.com"), user("u@example.com")],
+        [
+            {"displayName": "X", "members": []},
+            {"displayName": "Y", "members": []},
+            {"displayName": "A", "members": []},
+            {"displayName": "B", "members": ["u@example.com"]},
+        ],
+        guards={"max_member_removals": 1000, "max_member_removal_percent": 100},
+        nested_groups="native",
+        quirks={"member_removal": "filter"},
+    )
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    held = [m["value"] for m in fake.groups[gb]["members"]]
+    assert u in held, (held, [(f.key, f.message) for f in result.failed])

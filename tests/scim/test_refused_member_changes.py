@@ -2,7 +2,7 @@
 member add it will not take (a user deleted since the plan: django-scim2 answers 400 "Can
 not add a non-existent user to group"; Better Auth 400 invalidValue; some targets 404),
 by PATCH or in the one PUT of a target without PATCH; a nested group's add; a removal of
-one dangling member among others; a rename refused with 403, 422 or 412. Each removal the
+one dangling member among others; a rename refused with 403 or 422. Each removal the
 plan shows is made and the group fails naming the refusal. Before, the refusal kept the
 removals back, and the member the plan removes kept the group's access, every run."""
 
@@ -81,7 +81,8 @@ def test_a_refused_member_add_keeps_no_removal_back(
     [failed] = result.failed
     assert failed.key == "Eng"
     assert f"answered {status}" in failed.message and f"member {carol} refused" in failed.message
-    assert failed.message.endswith("; its member removals were made")
+    # (A 400 naming no value is tried again by PUT for the adds: refused there too.)
+    assert "; its member removals were made" in failed.message
     assert _members(fake, eng) == [alice]
 
 
@@ -144,7 +145,7 @@ def test_a_refused_removal_of_one_member_keeps_no_other_back(tmp_path: Path) -> 
     assert _members(fake, eng) == [alice, "ghost-1"]
 
 
-@pytest.mark.parametrize("status", [403, 412, 422])
+@pytest.mark.parametrize("status", [403, 422])
 def test_a_rename_refused_so_keeps_no_member_change_back(tmp_path: Path, status: int) -> None:
     fake = FakeScim()
     fake.config["etag"]["supported"] = True
@@ -211,3 +212,25 @@ def test_a_refused_rename_alone_claims_no_member_change(tmp_path: Path, status: 
     [failed] = result.failed
     assert failed.message.startswith("PATCH /Groups/")
     assert "member" not in failed.message
+
+
+def test_a_stale_version_on_the_rename_writes_no_member_change(tmp_path: Path) -> None:
+    # 412: the member changes were planned from the read the target calls stale; none is
+    # sent, and the failure is the 412 with its advice (plan again), as before.
+    fake = FakeScim()
+    fake.config["etag"]["supported"] = True
+    alice, bob = fake.add_user("alice@example.com"), fake.add_user("bob@example.com")
+    eng = fake.add_group("Eng", [alice, bob])
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.method in ("PATCH", "PUT") and b"displayName" in request.content:
+            return json_response(412, {"status": "412", "detail": "stale"})
+        return fake.handle(request)
+
+    group = {"displayName": "Engineering", "previously": ["Eng"], "members": ["alice@example.com"]}
+    users = [user("alice@example.com"), user("bob@example.com")]
+    result = _apply(tmp_path, fake, handle, users, [group])
+
+    [failed] = result.failed
+    assert "answered 412" in failed.message and "plan again" in failed.message
+    assert _members(fake, eng) == [alice, bob]

@@ -51,8 +51,9 @@ def write_group(s: Session, change: Change, creator: Creator | None = None) -> s
                 path = resource_path("/Groups", target_id)
                 write_attributes(s, change, path, list(change.attributes), s.etag(change))
         except ScimHTTPError as exc:
-            # Its version stale too (412): the member writes are sent without one.
-            if not of_what_was_sent(exc) and exc.status != 412:
+            # Not a 412: the member changes were planned from the read the target calls
+            # stale, and the runner's advice (plan again, or quirks: {etag: never}) shows.
+            if not of_what_was_sent(exc):
                 raise
             refused = exc
     path = resource_path("/Groups", target_id)
@@ -115,7 +116,10 @@ def _patch_members(
         for chunk in member_ops.removal_chunks(removes, held_besides(s, change, None), s.chunk()):
             remove_members(s, change, path, chunk)
 
-    adds_then_removals(add, remove, removing=bool(removes))
+    def put_adds() -> None:  # the adds' PATCH refused as PATCH, where removals' went
+        put_members(s, change, path, adds, [])
+
+    adds_then_removals(add, remove, removing=bool(removes), fallback=put_adds)
 
 
 def create_group(s: Session, change: Change, add_ids: list[str]) -> tuple[str, list[str]]:

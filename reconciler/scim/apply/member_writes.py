@@ -31,6 +31,7 @@ REPLACES = (
     "quirks: {patch: never} (the whole list sent by PUT)"
 )
 TAKEN_BACK = "they were added back, and no other member is removed in this run"
+NONE_BACK = "the plan removes them, and no other member is removed in this run"
 
 
 def add_members(
@@ -179,12 +180,13 @@ def remove_members(
     # Of the members it took, none the plan removes is added back (the nested groups it
     # removes after the users, say): only access the plan keeps is restored.
     removing = {(m.id, m.type == "Group") for m in change.members_remove if m.id}
-    lost = [m for m in lost_with(s, change, path, reply, planned, reads[-1]) if m not in removing]
-    if lost:
+    if lost := lost_with(s, change, path, reply, planned, reads[-1]):
+        # Learned whoever it took: the next removal could take a member the plan keeps.
         with s.lock:
             s.remove_dialect = TAKES_OTHERS
-        add_back(s, change, path, lost)
-        raise lost_failure(s, path, reply, lost, TAKEN_BACK)
+        back = [m for m in lost if m not in removing]
+        add_back(s, change, path, back)
+        raise lost_failure(s, path, reply, lost, TAKEN_BACK if back else NONE_BACK)
 
 
 def one_members(exc: ScimHTTPError) -> bool:
@@ -304,7 +306,11 @@ def add_back(s: Session, change: Change, path: str, gone: Iterable[tuple[str, bo
 
 
 def adds_then_removals(
-    adds: Callable[[], None], removals: Callable[[], None], *, removing: bool
+    adds: Callable[[], None],
+    removals: Callable[[], None],
+    *,
+    removing: bool,
+    fallback: Callable[[], None] | None = None,
 ) -> None:
     """A group's member adds, then its removals, whatever refused an add: a member the
     target will not take (a user deleted since the plan: "Can not add a non-existent user
@@ -333,5 +339,13 @@ def adds_then_removals(
             raise Failed(f"{exc}; then, removing: {again}") from None
         except Failed as again:
             raise Failed(f"{exc}; then, removing: {again}") from None
+        if fallback is not None and isinstance(exc, ScimHTTPError) and patch_unsupported(exc):
+            # The adds' PATCH refused as a PATCH may be (a 400 that names no value), the
+            # removals' taken: the adds go by PUT, as where PATCH is refused outright.
+            try:
+                fallback()
+            except (ScimHTTPError, Failed) as again:
+                raise Failed(f"{exc}; its member removals were made; by PUT: {again}") from None
+            return
         raise Failed(f"{exc}; its member removals were made") from None
     removals()
