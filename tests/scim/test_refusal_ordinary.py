@@ -7,6 +7,7 @@ followed by no write, and a role value whose name holds spaces is not taken apar
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -438,3 +439,36 @@ def test_kept_member_lost_for_good_when_add_back_fails(tmp_path: Any) -> None:
     result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
     held = [m["value"] for m in fake.groups[gb]["members"]]
     assert u in held, (held, [(f.key, f.message) for f in result.failed])
+
+
+def test_the_adds_put_never_restores_a_member_just_removed(tmp_path: Any) -> None:
+    # The adds' PATCH refused with a 400 naming no value, the removal's taken: the adds go
+    # by PUT from a fresh read, which here is one write behind and still shows the member
+    # just removed. Sent back whole it would hold that member again, reported done.
+    fake = FakeScim()
+    old = fake.add_user("old@example.com")
+    keep = fake.add_user("keep@example.com")
+    new = fake.add_user("new@example.com")
+    gid = fake.add_group("Eng", [old, keep])
+    behind: list[dict[str, Any]] = []  # the group as it was before the last PATCH
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        own = request.url.path.endswith(f"/Groups/{gid}")
+        if own and request.method == "PATCH":
+            ops = json.loads(request.content)["Operations"]
+            if any(str(op.get("op")).lower() == "add" for op in ops):
+                return json_response(400, {"status": "400", "detail": "operation not supported"})
+            behind[:] = [copy.deepcopy(fake.groups[gid])]
+        if own and request.method == "GET" and not request.url.params and behind:
+            return json_response(200, behind.pop())  # one read a write behind, then current
+        return fake.handle(request)
+
+    users = [user("old@example.com"), user("keep@example.com"), user("new@example.com")]
+    groups = [{"displayName": "Eng", "members": ["keep@example.com", "new@example.com"]}]
+    specs = write_spec(tmp_path, users, groups, guards={"max_member_removal_percent": 100})
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+
+    assert not result.failed
+    assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted([keep, new])

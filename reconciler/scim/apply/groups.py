@@ -117,7 +117,9 @@ def _patch_members(
             remove_members(s, change, path, chunk)
 
     def put_adds() -> None:  # the adds' PATCH refused as PATCH, where removals' went
-        put_members(s, change, path, adds, [])
+        # With the removals: a read one write behind still shows them, and sent back
+        # whole it would undo them; named, they are left out and verified gone.
+        put_members(s, change, path, adds, removes)
 
     adds_then_removals(add, remove, removing=bool(removes), fallback=put_adds)
 

@@ -121,7 +121,7 @@ def remove_members(
     if dialect == TAKES_OTHERS:
         raise Failed(
             "member removal withheld: a removal earlier in this run took other members "
-            "with it (they were added back); remove this group's members by hand"
+            "with it (those the plan keeps were added back); remove this group's members by hand"
         )
     held = held_besides(s, change, member_type)
     nested = member_type == "Group"
