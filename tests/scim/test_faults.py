@@ -12,7 +12,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ from reconciler.scim.retries import retry_after as _retry_after
 from reconciler.scim.search import find
 from tests.fakescim import BASE_URL, ENTERPRISE_URN, FakeScim, Seen
 from tests.scim.conftest import TOKEN_ENV
+
+# A transport's handler: what a target answers to one request.
+Handler = Callable[[httpx2.Request], httpx2.Response]
 
 TINY = RetryPolicy(attempts=3, timeout=10.0, wait_initial=0.001, wait_max=0.002)
 TARGET = Target("fake", BASE_URL, Auth("bearer", token_env=TOKEN_ENV))
@@ -151,6 +154,17 @@ def plan_and_apply(specs: Path, fake: FakeScim) -> tuple[Prepared, ApplyResult]:
     finally:
         prepared.client.close()
     return prepared, result
+
+
+def apply_through(specs: Path, fake: FakeScim, handle: Handler) -> ApplyResult:
+    """Plan against `fake`, then apply through `handle`: a transport's handler that answers
+    some requests as a target would (a refusal, a quirk) and hands the rest to `fake`."""
+    prepared = replan(specs, fake)
+    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
+    try:
+        return Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    finally:
+        client.close()
 
 
 def replan(specs: Path, fake: FakeScim) -> Prepared:

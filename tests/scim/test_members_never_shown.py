@@ -13,10 +13,8 @@ import httpx2
 import pytest
 
 from reconciler.core.plan import Action
-from reconciler.scim.apply.runner import Applier
-from reconciler.scim.client import ScimClient
 from tests.fakescim import FakeScim
-from tests.scim.test_faults import outcomes, plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import apply_through, outcomes, plan_and_apply, replan, user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token")
 
@@ -152,9 +150,7 @@ def test_nested_groups_a_target_drops_fail_with_flatten_as_the_fix(tmp_path: Pat
         {"displayName": "Outer", "groups": ["Inner"]},
     ]
     specs = write_spec(tmp_path, [user("a@example.com")], groups, nested_groups="native")
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     (failure,) = result.failed
     assert failure.key == "Outer"
     assert "shows group Inner it added as a member" in failure.message
@@ -184,9 +180,7 @@ def test_a_target_keeping_other_nested_groups_is_not_told_to_flatten(tmp_path: P
         {"displayName": "Outer", "groups": ["Keep", "Inner"]},
     ]
     specs = write_spec(tmp_path, [], groups, nested_groups="native")
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     (failure,) = result.failed
     assert failure.message.endswith(
         "shows group Inner it added as a member: the target did not keep it, so each plan "

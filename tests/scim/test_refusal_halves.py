@@ -14,7 +14,7 @@ import pytest
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from tests.fakescim import FakeScim, Seen, json_response
-from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import apply_through, plan_and_apply, replan, user, write_spec
 from tests.scim.test_members_lost import FilterClears
 
 pytestmark = pytest.mark.usefixtures("token", "fast_retries")
@@ -46,9 +46,7 @@ def test_a_member_the_plan_keeps_is_held_or_named(tmp_path: Any) -> None:
         guards={"max_member_removal_percent": 100, "max_member_removals": 1000},
         quirks={"member_removal": "filter"},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     [failed] = result.failed
     held = [m["value"] for m in fake.groups[gid]["members"]]
     # alice, whom the plan keeps, is still a member, or the failure says she was taken.
@@ -83,9 +81,7 @@ def test_removals_left_unsent_by_the_budget_are_named(tmp_path: Any) -> None:
         [{"displayName": "Eng", "members": ["alice@example.com"]}],
         guards={"max_member_removal_percent": 100, "max_member_removals": 1000},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     [failed] = result.failed
     left = [m["value"] for m in fake.groups[gid]["members"]]
     kept_access = [v for v in left if v in others]

@@ -17,7 +17,7 @@ import pytest
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from tests.fakescim import USER_SCHEMA, FakeScim, Seen, json_response
-from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import apply_through, plan_and_apply, replan, user, write_spec
 from tests.scim.test_members_lost import FilterClears
 
 pytestmark = pytest.mark.usefixtures("token", "fast_retries")
@@ -45,9 +45,7 @@ def test_a_plain_400_to_patch_still_falls_back_to_put(tmp_path: Any, adds: int) 
         [{"displayName": "Eng", "members": [f"n{i}@example.com" for i in range(adds)]}],
         guards={"max_member_removal_percent": 100},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     held = sorted(m["value"] for m in fake.groups[gid]["members"])
     assert held == sorted(new), (held, len(patches), [f.message for f in result.failed])
 
@@ -76,9 +74,7 @@ def test_an_add_refused_for_the_group_costs_no_write_per_member(tmp_path: Any) -
     specs = write_spec(
         tmp_path, users, [{"displayName": "Eng", "members": [u["userName"] for u in users]}]
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     assert result.failed
     assert len(patches) <= 8, len(patches)
 
@@ -223,9 +219,7 @@ def test_removals_a_break_left_unsent_are_named(tmp_path: Any) -> None:
         [{"displayName": "Eng", "members": ["alice@example.com"]}],
         guards={"max_member_removal_percent": 100, "max_member_removals": 1000},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     [failed] = result.failed
     sent = [r for r in fake.requests if r.method == "PATCH"]
     assert "not sent" in failed.message, (failed.message, len(sent))
@@ -263,9 +257,7 @@ def test_no_write_follows_a_refusal_of_no_value(tmp_path: Any, status: int) -> N
         guards={"max_member_removal_percent": 100, "max_member_removals": 1000},
         quirks={"member_removal": "filter"},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     assert status in seen, seen
     after = seen[seen.index(status) :]
     assert len(after) <= 1, (seen, [f.message for f in result.failed])
@@ -352,9 +344,7 @@ def test_add_refused_as_patch_form_still_goes_by_put(tmp_path: Any, adds: int) -
         [{"displayName": "Eng", "members": [f"n{i}@example.com" for i in range(adds)]}],
         guards={"max_member_removal_percent": 100},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     held = sorted(m["value"] for m in fake.groups[gid]["members"])
     assert held == sorted(new), (held, [f.message for f in result.failed])
     assert not result.failed, [f.message for f in result.failed]
@@ -399,12 +389,7 @@ def test_kept_member_lost_for_good_when_add_back_fails(tmp_path: Any) -> None:
     """As above, where the target then refuses the add back (503): u is gone for good."""
     import json
 
-    import httpx2
-
-    from reconciler.scim.apply.runner import Applier
-    from reconciler.scim.client import ScimClient
     from tests.fakescim import json_response
-    from tests.scim.test_faults import replan
 
     fake = FilterClears()
     a, u = fake.add_user("a@example.com"), fake.add_user("u@example.com")
@@ -434,9 +419,7 @@ def test_kept_member_lost_for_good_when_add_back_fails(tmp_path: Any) -> None:
         nested_groups="native",
         quirks={"member_removal": "filter"},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     held = [m["value"] for m in fake.groups[gb]["members"]]
     assert u in held, (held, [(f.key, f.message) for f in result.failed])
 
@@ -466,9 +449,7 @@ def test_the_adds_put_never_restores_a_member_just_removed(tmp_path: Any) -> Non
     users = [user("old@example.com"), user("keep@example.com"), user("new@example.com")]
     groups = [{"displayName": "Eng", "members": ["keep@example.com", "new@example.com"]}]
     specs = write_spec(tmp_path, users, groups, guards={"max_member_removal_percent": 100})
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
 
     assert not result.failed
     assert sorted(m["value"] for m in fake.groups[gid]["members"]) == sorted([keep, new])

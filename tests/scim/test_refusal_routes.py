@@ -15,7 +15,7 @@ import pytest
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from tests.fakescim import USER_SCHEMA, FakeScim, json_response
-from tests.scim.test_faults import replan, user, write_spec
+from tests.scim.test_faults import apply_through, replan, user, write_spec
 
 pytestmark = pytest.mark.usefixtures("token", "fast_retries")
 ACME = "urn:example:params:scim:schemas:extension:acme:2.0:User"
@@ -84,9 +84,7 @@ def run(tmp_path: Any, token: str, refuse: str) -> tuple[FakeScim, str, Any]:
         roles={"admin": ["Admins"], "viewer": ["Viewers"]},
         mappings={"user": {"acme.appRole": mapping}},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     return fake, uid, result
 
 
@@ -118,9 +116,7 @@ def test_an_add_not_kept_keeps_no_removal_back(tmp_path: Any) -> None:
 
     users = [user("a@example.com"), user("b@example.com")]
     groups = [{"displayName": "Eng", "members": ["a@example.com"]}]
-    prepared = replan(write_spec(tmp_path, users, groups), fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(write_spec(tmp_path, users, groups), fake, handle)
     [failed] = result.failed
     assert failed.message.endswith("; its member removals were made")
     members = [m["value"] for m in fake.groups[gid].get("members", [])]
@@ -146,9 +142,7 @@ def test_a_nested_add_not_kept_keeps_no_nested_removal_back(tmp_path: Any) -> No
         {"displayName": "Inner"},
         {"displayName": "Outer", "groups": ["Inner"]},
     ]
-    prepared = replan(write_spec(tmp_path, [], groups, nested_groups="native"), fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(write_spec(tmp_path, [], groups, nested_groups="native"), fake, handle)
     [failed] = result.failed
     assert failed.message.endswith("; its member removals were made")
     members = [m["value"] for m in fake.groups[outer].get("members", [])]
@@ -169,9 +163,7 @@ def test_an_add_not_kept_where_members_are_shown_says_so(tmp_path: Any) -> None:
 
     users = [user("a@example.com"), user("b@example.com")]
     groups = [{"displayName": "Eng", "members": ["a@example.com", "b@example.com"]}]
-    prepared = replan(write_spec(tmp_path, users, groups), fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(write_spec(tmp_path, users, groups), fake, handle)
     [failed] = result.failed
     assert [m["value"] for m in fake.groups[gid]["members"]] == [b]  # the GET shows b
     assert "does not show the group's members" not in failed.message
@@ -204,9 +196,7 @@ def test_the_adds_refusal_is_named_when_the_removal_is_refused_too(
     users = [user("a@example.com"), user("b@example.com")]
     groups = [{"displayName": "Eng", "members": ["a@example.com"]}]
     target: dict[str, Any] = {} if patch else {"quirks": {"patch": "never"}}
-    prepared = replan(write_spec(tmp_path, users, groups, **target), fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(write_spec(tmp_path, users, groups, **target), fake, handle)
     [failed] = result.failed
     assert "non-existent user" in failed.message
 
@@ -269,9 +259,7 @@ def test_a_write_alone_answered_204_still_lets_the_next_go(tmp_path: Any) -> Non
         return fake.handle(request)
 
     spec = user("new@example.com", previously=["old@example.com"], active=False, roles=[])
-    prepared = replan(write_spec(tmp_path, [spec]), fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(write_spec(tmp_path, [spec]), fake, handle)
     [failed] = result.failed
     assert failed.message.endswith("; what removes access (active, roles) was written alone")
     assert fake.users[uid]["active"] is False

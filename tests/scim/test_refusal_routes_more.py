@@ -14,7 +14,7 @@ import pytest
 from reconciler.scim.apply.runner import Applier
 from reconciler.scim.client import ScimClient
 from tests.fakescim import USER_SCHEMA, FakeScim, Seen, json_response
-from tests.scim.test_faults import plan_and_apply, replan, user, write_spec
+from tests.scim.test_faults import apply_through, plan_and_apply, replan, user, write_spec
 from tests.scim.test_members_lost import FilterClears
 
 pytestmark = pytest.mark.usefixtures("token", "fast_retries")
@@ -159,9 +159,7 @@ def test_withheld_removal_is_named_beside_the_add_refusal(tmp_path: Any) -> None
         [{"displayName": "Eng", "members": ["a@example.com", "c@example.com"]}],
         guards={"max_member_removal_percent": 100},
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     [failed] = [f for f in result.failed if f.key == "Eng"]
     held = [m["value"] for m in fake.groups[gid]["members"]]
     assert "ghost-9" in held and b not in held, held  # the scenario: one withheld, one made
@@ -197,9 +195,7 @@ def test_the_rename_refusal_is_named(tmp_path: Any) -> None:
             }
         ],
     )
-    prepared = replan(specs, fake)
-    client = ScimClient.for_target(prepared.target, transport=httpx2.MockTransport(handle))
-    result = Applier(client, prepared.target, prepared.caps, prepared.log).run(prepared.plan)
+    result = apply_through(specs, fake, handle)
     [failed] = [f for f in result.failed if f.key == "Eng"]
     assert fake.groups[gid]["displayName"] == "Old"
     assert "displayName is immutable" in failed.message, failed.message
